@@ -1,0 +1,36 @@
+import type { ResolvedConfig } from '../config/types.js';
+import type { Preprocessing } from '../data/preprocess.js';
+import { outputSize } from '../data/preprocess.js';
+import { getArchitecture } from '../model/registry.js';
+import type { MultiTaskModel } from '../model/types.js';
+import { createRng } from '../util/rng.js';
+
+/** Builds the model a config describes for data encoded by `preprocessing` (same call at train and eval time). */
+export function buildModel(config: ResolvedConfig, preprocessing: Preprocessing): MultiTaskModel {
+  const heads = config.tasks.map((task, i) => {
+    const encoding = preprocessing.tasks[i];
+    if (!encoding) throw new Error(`no target encoding for task ${task.name}`);
+    return { name: task.name, type: task.type, outputSize: outputSize(encoding) };
+  });
+  return getArchitecture(config.model.architecture).build(config.model, {
+    inputSize: preprocessing.inputSize,
+    heads,
+    rng: createRng(config.seed).fork('model'),
+  });
+}
+
+/** Model topology stored in checkpoints: enough to rebuild the model. */
+export function modelTopology(config: ResolvedConfig, preprocessing: Preprocessing): Record<string, unknown> {
+  return {
+    model: config.model,
+    inputSize: preprocessing.inputSize,
+    tasks: config.tasks.map((t, i) => ({ name: t.name, type: t.type, outputSize: outputSize(preprocessing.tasks[i] as never) })),
+  };
+}
+
+export function countParameters(model: MultiTaskModel): { shared: number; perTask: Record<string, number>; total: number } {
+  const size = (vars: readonly { size: number }[]): number => vars.reduce((n, v) => n + v.size, 0);
+  const shared = size(model.sharedVariables);
+  const perTask = Object.fromEntries(Object.entries(model.taskVariables).map(([name, vars]) => [name, size(vars)]));
+  return { shared, perTask, total: shared + Object.values(perTask).reduce((a, b) => a + b, 0) };
+}

@@ -1,0 +1,176 @@
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../backend/select.js';
+import type { LoadedConfig } from '../config/load.js';
+import type { BackendChoice } from '../config/types.js';
+import { prepareData } from '../data/prepare.js';
+import { MtlError, RunFailedError } from '../errors.js';
+import { loadCheckpointInto, saveCheckpoint } from '../model/checkpoint.js';
+import { getStrategy } from '../strategies/registry.js';
+import { writeFileAtomic, writeJsonAtomic } from '../runs/atomic.js';
+import { gitInfo, mtlVersion, type RunMeta } from '../runs/meta.js';
+import { createRunDir, resolveRunsDir, type RunStatus } from '../runs/store.js';
+import { RunWriter } from '../runs/writer.js';
+import { evaluateSplit, higherIsBetter, type MetricValues } from '../train/evaluate.js';
+import { runTrainer, type TrainListener } from '../train/trainer.js';
+import { disposeSplit, toSplitTensors } from '../train/tensors.js';
+import { buildModel, countParameters, modelTopology } from './build.js';
+
+export interface TrainOptions {
+  runsDir?: string;
+  /** Overrides the config's backend. */
+  backend?: BackendChoice;
+  listeners?: TrainListener[];
+  /** Aborting finishes the current batch, saves a checkpoint and ends the run as `interrupted`. */
+  signal?: AbortSignal;
+  /** The command line to record (defaults to process.argv). */
+  command?: string[];
+  /** Called once the run directory exists (e.g. to print its id early). */
+  onRunCreated?(run: { id: string; dir: string }): void;
+}
+
+export interface RunSummary {
+  id: string;
+  name: string;
+  dir: string;
+  status: RunStatus;
+  statusReason?: string;
+  backend: string;
+  epochs: number;
+  bestEpoch: number;
+  /** Which checkpoint the final metrics come from. */
+  checkpoint: 'best' | 'last';
+  test: MetricValues;
+  val: MetricValues;
+  /** For every metric key: whether higher is better. */
+  directions: Record<string, boolean>;
+  parameterCount: { shared: number; perTask: Record<string, number>; total: number };
+  seconds: number;
+}
+
+/** Trains the experiment a loaded config describes and writes a complete run directory. */
+export async function trainExperiment(loaded: LoadedConfig, options: TrainOptions = {}): Promise<RunSummary> {
+  const config = loaded.config;
+  const configDir = loaded.file ? path.dirname(loaded.file) : process.cwd();
+  const startedAt = new Date();
+  const backend = await initBackend(options.backend ?? config.backend);
+  const data = await prepareData(config, configDir);
+  const runsDir = resolveRunsDir(options.runsDir);
+  const { id, dir } = createRunDir(runsDir, config.name, startedAt);
+  options.onRunCreated?.({ id, dir });
+
+  const git = gitInfo(configDir);
+  const meta: RunMeta = {
+    id,
+    name: config.name,
+    status: 'running',
+    startedAt: startedAt.toISOString(),
+    updatedAt: startedAt.toISOString(),
+    seed: config.seed,
+    backend,
+    versions: { mtl: mtlVersion(), node: process.version, tfjs: tf.version.tfjs },
+    command: options.command ?? process.argv.slice(1),
+    cwd: process.cwd(),
+    ...(loaded.file ? { configFile: loaded.file } : {}),
+    overrides: loaded.overrides,
+    ...(git ? { git } : {}),
+    epochsCompleted: 0,
+  };
+  const writer = new RunWriter(dir, meta);
+  writeFileAtomic(path.join(dir, 'config.yaml'), loaded.sourceText);
+  writeJsonAtomic(path.join(dir, 'config.resolved.json'), config);
+  writeJsonAtomic(path.join(dir, 'preprocessing.json'), data.preprocessing);
+
+  const model = buildModel(config, data.preprocessing);
+  const strategy = getStrategy(config.strategy.name).create(config.strategy, { tasks: config.tasks, seed: config.seed });
+  const parameterCount = countParameters(model);
+  writer.updateMeta({ parameterCount });
+  const topology = modelTopology(config, data.preprocessing);
+  const generatedBy = `mtl ${mtlVersion()} (TensorFlow.js ${tf.version.tfjs}, ${backend.name})`;
+  const checkpointDir = (which: 'best' | 'last'): string => path.join(dir, 'checkpoints', which);
+
+  let status: RunStatus = 'running';
+  let statusReason: string | undefined;
+  let bestEpoch = -1;
+  let epochs = 0;
+  try {
+    const result = await runTrainer({
+      config,
+      data,
+      model,
+      strategy,
+      listeners: [
+        {
+          onEpochEnd: (record) => {
+            writer.recordEpoch(record);
+            writer.updateMeta({ epochsCompleted: record.epoch });
+          },
+        },
+        ...(options.listeners ?? []),
+      ],
+      ...(options.signal ? { signal: options.signal } : {}),
+      onImproved: (record) =>
+        saveCheckpoint(checkpointDir('best'), model, topology, {
+          epoch: record.epoch,
+          monitor: { name: record.monitor.name, value: record.monitor.value },
+          strategyState: strategy.state(),
+        }, generatedBy),
+    });
+    epochs = result.epochs.length;
+    bestEpoch = result.bestEpoch;
+    await saveCheckpoint(checkpointDir('last'), model, topology, { epoch: epochs, strategyState: strategy.state() }, generatedBy);
+    status = result.outcome === 'interrupted' ? 'interrupted' : result.outcome === 'diverged' ? 'diverged' : 'completed';
+    statusReason =
+      result.reason ?? (result.outcome === 'early-stopped' ? `early stopping after epoch ${epochs} (best epoch ${bestEpoch})` : undefined);
+  } catch (error) {
+    const message = error instanceof MtlError ? error.message : (error as Error).message;
+    writer.updateMeta({ status: 'failed', statusReason: message, endedAt: new Date().toISOString() });
+    model.dispose();
+    strategy.dispose?.();
+    throw error instanceof MtlError ? error : new RunFailedError(`Run ${id} failed: ${message}`, error);
+  }
+
+  // Final metrics come from the best checkpoint when one was kept (the last one otherwise).
+  const checkpoint: 'best' | 'last' = bestEpoch > 0 && status !== 'diverged' ? 'best' : 'last';
+  if (checkpoint === 'best') loadCheckpointInto(checkpointDir('best'), model);
+  const evaluate = (split: 'val' | 'test'): MetricValues => {
+    const tensors = toSplitTensors(data.splits[split], data.preprocessing);
+    try {
+      return evaluateSplit(model, tensors, data.splits[split], config.tasks, data.preprocessing, config.training.eval_batch_size).metrics;
+    } finally {
+      disposeSplit(tensors);
+    }
+  };
+  const test = evaluate('test');
+  const val = evaluate('val');
+  writer.recordFinal('test', bestEpoch > 0 ? bestEpoch : epochs, test);
+  model.dispose();
+  strategy.dispose?.();
+
+  const seconds = (Date.now() - startedAt.getTime()) / 1000;
+  const summary: RunSummary = {
+    id,
+    name: config.name,
+    dir,
+    status,
+    ...(statusReason ? { statusReason } : {}),
+    backend: backend.name,
+    epochs,
+    bestEpoch,
+    checkpoint,
+    test,
+    val,
+    directions: Object.fromEntries([...Object.keys(test), ...Object.keys(val)].map((k) => [k, higherIsBetter(k)])),
+    parameterCount,
+    seconds: Math.round(seconds * 1000) / 1000,
+  };
+  writeJsonAtomic(path.join(dir, 'summary.json'), summary);
+  writer.updateMeta({
+    status,
+    ...(statusReason ? { statusReason } : {}),
+    endedAt: new Date().toISOString(),
+    epochsCompleted: epochs,
+    bestEpoch,
+  });
+  return summary;
+}

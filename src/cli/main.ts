@@ -1,0 +1,115 @@
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode, MtlError } from '../errors.js';
+import { mtlVersion } from '../runs/meta.js';
+import { compareCommand, datasetsCommand, doctorCommand, evalCommand, runsCommand, trainCommand, validateCommand } from './commands.js';
+import { log } from './output.js';
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+const backendOption = (): Option => new Option('--backend <name>', 'TF.js backend (overrides the config)').choices(['auto', 'tensorflow', 'wasm', 'cpu']);
+const runsDirOption = (): Option => new Option('--runs-dir <dir>', 'run store (default: $MTL_RUNS_DIR or ./runs)');
+
+export function buildProgram(setExitCode: (code: number) => void): Command {
+  const program = new Command('mtl')
+    .description('Multi-task learning experiments on TensorFlow.js: train, evaluate and compare runs.')
+    .version(mtlVersion(), '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+  program.addHelpText(
+    'after',
+    '\nExit codes: 0 success, 1 run failed or diverged, 2 usage or config error, 130 interrupted.\n\nExample:\n  mtl train configs/quickstart.yaml --set training.epochs=5\n',
+  );
+
+  program
+    .command('train')
+    .description('Train the experiment a YAML config describes; prints the run id (stdout)')
+    .argument('<config>', 'experiment config (YAML)')
+    .option('--set <path=value>', 'override a config field, repeatable (e.g. training.lr=0.003)', collect)
+    .addOption(backendOption())
+    .addOption(runsDirOption())
+    .option('--json', 'print the run summary as JSON on stdout')
+    .option('--quiet', 'one log line per epoch instead of a progress bar')
+    .addHelpText('after', '\nExample:\n  mtl train configs/quickstart.yaml --set training.epochs=5 --set seed=1 --json\n')
+    .action(async (config: string, flags) => setExitCode(await trainCommand(config, flags)));
+
+  program
+    .command('validate')
+    .description('Check a config (schema, fields, files) without training')
+    .argument('<config>', 'experiment config (YAML)')
+    .option('--set <path=value>', 'override a config field, repeatable', collect)
+    .option('--json', 'print the resolved config as JSON')
+    .addHelpText('after', '\nExample:\n  mtl validate configs/quickstart.yaml --set training.lr=0.01\n')
+    .action((config: string, flags) => setExitCode(validateCommand(config, flags)));
+
+  program
+    .command('eval')
+    .description("Evaluate a run's checkpoint on a split or a new CSV; stored under the run's evals/")
+    .argument('<run>', 'run id, unique id prefix, or path')
+    .option('--split <split>', 'train, val or test', 'test')
+    .option('--data <csv>', 'another CSV with the same columns (encoded as in training)')
+    .option('--checkpoint <which>', 'best or last', 'best')
+    .addOption(backendOption())
+    .addOption(runsDirOption())
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExample:\n  mtl eval 20261123-1700 --split val --checkpoint last --json\n')
+    .action(async (run: string, flags) => setExitCode(await evalCommand(run, flags)));
+
+  program
+    .command('compare')
+    .description('Side-by-side per-task test metrics with deltas and Δm against the first run')
+    .argument('<runs...>', 'two or more runs (id, prefix or path); the first is the baseline')
+    .option('--metric <name>', 'only this metric (e.g. accuracy)')
+    .option('--split <split>', 'test or val', 'test')
+    .addOption(runsDirOption())
+    .option('--json', 'print the comparison as JSON')
+    .addHelpText('after', '\nExample:\n  mtl compare RUN-A RUN-B --metric accuracy\n')
+    .action((runs: string[], flags) => setExitCode(compareCommand(runs, flags)));
+
+  program
+    .command('runs')
+    .description('List the runs in the store')
+    .addOption(runsDirOption())
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExample:\n  mtl runs --runs-dir /tmp/sweep --json\n')
+    .action((flags) => setExitCode(runsCommand(flags)));
+
+  program
+    .command('datasets')
+    .description('List the built-in datasets')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExample:\n  mtl datasets --json\n')
+    .action((flags) => setExitCode(datasetsCommand(flags)));
+
+  program
+    .command('doctor')
+    .description('Show which TF.js backends load here and why the others do not')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExample:\n  mtl doctor\n')
+    .action(async (flags) => setExitCode(await doctorCommand(flags)));
+
+  program.exitOverride();
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; user mistakes print one clear message, never a stack trace. */
+export async function main(argv: string[]): Promise<number> {
+  let code: number = ExitCode.ok;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
+      return ExitCode.usage;
+    }
+    if (error instanceof MtlError) {
+      log(`mtl: ${error.format()}`);
+      return error.exitCode;
+    }
+    log(`mtl: internal error (please report it): ${(error as Error).stack ?? String(error)}`);
+    return ExitCode.runFailed;
+  }
+}

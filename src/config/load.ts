@@ -1,0 +1,143 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { parse as parseYamlValue, parseDocument, type Document } from 'yaml';
+import { UsageError } from '../errors.js';
+import { buildExperimentSchema } from './schema.js';
+import { LineCounter, positionOf } from './positions.js';
+import { pathToString, problemsFromAjv, type ConfigProblem } from './errors.js';
+import { checkSemantics, markExplicitSplit } from './semantics.js';
+import type { ResolvedConfig } from './types.js';
+
+export interface LoadedConfig {
+  config: ResolvedConfig;
+  /** Absolute path of the config file, or undefined for an in-memory config. */
+  file: string | undefined;
+  /** The YAML text as given (stored in the run next to the resolved config). */
+  sourceText: string;
+  /** The `--set` overrides that were applied, as given. */
+  overrides: string[];
+}
+
+let cachedValidator: ValidateFunction | undefined;
+function validator(): ValidateFunction {
+  cachedValidator ??= new Ajv({ allErrors: true, useDefaults: true, strict: true, strictRequired: false, strictTypes: false, verbose: true }).compile(
+    buildExperimentSchema(),
+  );
+  return cachedValidator;
+}
+
+/** Parses `a.b.0.c=value`; the value is read as YAML so numbers, booleans and lists keep their type. */
+export function parseOverride(override: string): { path: (string | number)[]; value: unknown } {
+  const eq = override.indexOf('=');
+  if (eq <= 0) {
+    throw new UsageError(`--set "${override}": expected path.to.key=value, e.g. --set training.lr=0.003`);
+  }
+  const keyPath = override.slice(0, eq).trim();
+  const segments = keyPath.split('.').map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  if (segments.some((s) => s === '')) {
+    throw new UsageError(`--set "${override}": "${keyPath}" has an empty segment; use dots between keys, e.g. training.lr`);
+  }
+  let value: unknown;
+  try {
+    value = parseYamlValue(override.slice(eq + 1));
+  } catch {
+    value = override.slice(eq + 1);
+  }
+  return { path: segments, value: value ?? null };
+}
+
+/** Reads, overrides, validates and resolves a config file. Throws UsageError listing every problem found. */
+export function loadConfig(file: string, overrides: string[] = []): LoadedConfig {
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(absolute, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      code === 'ENOENT'
+        ? `Config file not found: ${file}. Pass the path of a YAML experiment config, e.g. configs/quickstart.yaml.`
+        : `Cannot read config file ${file}: ${(error as Error).message}`,
+    );
+  }
+  return parseConfigText(text, { file: absolute, displayName: file, overrides });
+}
+
+export function parseConfigText(
+  text: string,
+  options: { file?: string; displayName?: string; overrides?: string[] } = {},
+): LoadedConfig {
+  const displayName = options.displayName ?? options.file ?? '<config>';
+  const overrides = options.overrides ?? [];
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new UsageError(
+      `${displayName} is not valid YAML:`,
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return `${displayName}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}`;
+      }),
+    );
+  }
+  if (doc.contents === null) {
+    throw new UsageError(`${displayName} is empty: expected a mapping with at least "data" and "tasks".`);
+  }
+
+  const overridden = new Map<string, string>();
+  for (const override of overrides) {
+    const { path: keyPath, value } = parseOverride(override);
+    try {
+      doc.setIn(keyPath, doc.createNode(value));
+    } catch (error) {
+      throw new UsageError(`--set "${override}": cannot set ${pathToString(keyPath)}: ${(error as Error).message}`);
+    }
+    overridden.set(pathToString(keyPath), override);
+  }
+
+  const raw = doc.toJS() as unknown;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new UsageError(`${displayName}: expected a mapping at the top level (name:, data:, tasks:, …).`);
+  }
+  const givenData = (raw as { data?: { split?: unknown } }).data;
+  if (givenData && typeof givenData === 'object' && givenData.split !== undefined) markExplicitSplit(raw);
+  const validate = validator();
+  const problems: ConfigProblem[] = validate(raw) ? [] : problemsFromAjv(validate.errors ?? []);
+  if (problems.length === 0) {
+    problems.push(...checkSemantics(raw as ResolvedConfig, { configDir: options.file ? path.dirname(options.file) : process.cwd() }));
+  }
+  if (problems.length > 0) {
+    throw new UsageError(
+      `${displayName} has ${problems.length} problem${problems.length === 1 ? '' : 's'}:`,
+      problems.map((problem) => locate(problem, doc, lineCounter, displayName, overridden)),
+    );
+  }
+  return { config: deepFreeze(raw as ResolvedConfig), file: options.file, sourceText: text, overrides };
+}
+
+function locate(
+  problem: ConfigProblem,
+  doc: Document,
+  lineCounter: LineCounter,
+  displayName: string,
+  overridden: Map<string, string>,
+): string {
+  const field = pathToString(problem.path);
+  for (const [setPath, override] of overridden) {
+    if (field === setPath || field.startsWith(`${setPath}.`) || field.startsWith(`${setPath}[`)) {
+      return `--set ${override}: ${field}: ${problem.message}`;
+    }
+  }
+  const position = positionOf(doc, lineCounter, problem.path, { key: problem.atKey ?? false });
+  const where = position ? `${displayName}:${position.line}:${position.column}` : displayName;
+  return `${where}: ${field}: ${problem.message}`;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

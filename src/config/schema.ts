@@ -1,0 +1,240 @@
+import { architectureRegistry } from '../model/registry.js';
+import { strategyRegistry } from '../strategies/registry.js';
+import { metricRegistry } from '../metrics/registry.js';
+
+type JsonSchema = Record<string, unknown>;
+
+export const SCHEMA_ID = 'https://mtl.dev/schema/experiment.schema.json';
+
+const layerSchema: JsonSchema = {
+  type: 'object',
+  required: ['type'],
+  properties: { type: { enum: ['dense', 'dropout', 'batch-norm', 'layer-norm'] } },
+  allOf: [
+    {
+      if: { properties: { type: { const: 'dense' } }, required: ['type'] },
+      then: {
+        required: ['units'],
+        properties: {
+          type: {},
+          units: { type: 'integer', minimum: 1, description: 'Output width of the layer.' },
+          activation: {
+            enum: ['relu', 'elu', 'relu6', 'leaky-relu', 'tanh', 'sigmoid', 'gelu', 'linear'],
+            default: 'relu',
+          },
+          bias: { type: 'boolean', default: true },
+        },
+        additionalProperties: false,
+      },
+    },
+    {
+      if: { properties: { type: { const: 'dropout' } }, required: ['type'] },
+      then: {
+        required: ['rate'],
+        properties: { type: {}, rate: { type: 'number', minimum: 0, exclusiveMaximum: 1 } },
+        additionalProperties: false,
+      },
+    },
+    {
+      if: { properties: { type: { const: 'batch-norm' } }, required: ['type'] },
+      then: {
+        properties: {
+          type: {},
+          momentum: { type: 'number', minimum: 0, maximum: 1, default: 0.99 },
+          epsilon: { type: 'number', exclusiveMinimum: 0, default: 0.001 },
+        },
+        additionalProperties: false,
+      },
+    },
+    {
+      if: { properties: { type: { const: 'layer-norm' } }, required: ['type'] },
+      then: {
+        properties: { type: {}, epsilon: { type: 'number', exclusiveMinimum: 0, default: 0.001 } },
+        additionalProperties: false,
+      },
+    },
+  ],
+};
+
+/**
+ * One `if name == X then X's own properties` branch per registered method, so each method's options are checked
+ * (with defaults) and a misspelled option is reported against that method's keys.
+ */
+function discriminated(
+  key: string,
+  common: Record<string, JsonSchema>,
+  entries: Iterable<{ name: string; optionsSchema: Record<string, Record<string, unknown>> }>,
+): JsonSchema[] {
+  return [...entries].map((entry) => ({
+    if: { properties: { [key]: { const: entry.name } }, required: [key] },
+    then: {
+      properties: { ...Object.fromEntries(Object.keys(common).map((k) => [k, {}])), ...entry.optionsSchema },
+      additionalProperties: false,
+    },
+  }));
+}
+
+/** The experiment schema, assembled from the registries (the shipped schema/experiment.schema.json is this, written out). */
+export function buildExperimentSchema(): JsonSchema {
+  const metricNames = [...metricRegistry.keys()];
+  const modelCommon: Record<string, JsonSchema> = {
+    architecture: { enum: [...architectureRegistry.keys()], default: 'hard-sharing' },
+    trunk: {
+      type: 'array',
+      items: { $ref: '#/definitions/layer' },
+      description: 'Shared layers (or each task tower, for architectures without a shared trunk).',
+      default: [{ type: 'dense', units: 64, activation: 'relu' }],
+    },
+    head: {
+      type: 'array',
+      items: { $ref: '#/definitions/layer' },
+      description: 'Hidden layers of each task head, before its output layer.',
+      default: [],
+    },
+  };
+  const strategyCommon: Record<string, JsonSchema> = {
+    name: { enum: [...strategyRegistry.keys()], default: 'equal' },
+  };
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: SCHEMA_ID,
+    title: 'mtl experiment',
+    type: 'object',
+    required: ['data', 'tasks'],
+    additionalProperties: false,
+    definitions: { layer: layerSchema },
+    properties: {
+      name: { type: 'string', pattern: '^[A-Za-z0-9._-]+$', default: 'experiment', description: 'Used in the run id.' },
+      seed: { type: 'integer', minimum: 0, default: 0 },
+      backend: { enum: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto' },
+      data: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          dataset: { type: 'string', description: 'A built-in dataset (see `mtl datasets`).' },
+          csv: { type: 'string', description: 'A CSV file with a header row, relative to the config file.' },
+          options: { type: 'object', default: {}, description: "Options of the built-in dataset." },
+          features: { type: 'array', items: { type: 'string' }, minItems: 1, uniqueItems: true },
+          categorical: { type: 'array', items: { type: 'string' }, uniqueItems: true, default: [] },
+          missing: { enum: ['error', 'drop', 'impute'], default: 'error' },
+          split: {
+            type: 'object',
+            default: { train: 0.7, val: 0.15, test: 0.15 },
+            oneOf: [
+              {
+                required: ['column'],
+                properties: { column: { type: 'string' } },
+                additionalProperties: false,
+              },
+              {
+                required: ['train', 'val', 'test'],
+                properties: {
+                  train: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+                  val: { type: 'number', minimum: 0, maximum: 1 },
+                  test: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+                },
+                additionalProperties: false,
+              },
+            ],
+          },
+          normalize: { enum: ['standard', 'minmax', 'none'], default: 'standard' },
+        },
+        oneOf: [{ required: ['dataset'] }, { required: ['csv'] }],
+      },
+      tasks: {
+        type: 'array',
+        minItems: 1,
+        items: {
+          type: 'object',
+          required: ['name', 'type'],
+          additionalProperties: false,
+          properties: {
+            name: { type: 'string', pattern: '^[A-Za-z0-9_-]+$' },
+            type: { enum: ['multiclass', 'binary', 'regression', 'multilabel'] },
+            target: { type: 'string', description: 'Target column (default: the task name).' },
+            targets: { type: 'array', items: { type: 'string' }, minItems: 1, uniqueItems: true },
+            loss: { enum: ['cross-entropy', 'binary-cross-entropy', 'mse', 'mae', 'huber'] },
+            metrics: { type: 'array', items: { enum: metricNames }, uniqueItems: true },
+            weight: { type: 'number', minimum: 0, default: 1 },
+            positive: { type: 'string', description: 'Binary tasks: the label of the positive class.' },
+          },
+        },
+      },
+      model: {
+        type: 'object',
+        default: {},
+        properties: modelCommon,
+        allOf: discriminated('architecture', modelCommon, architectureRegistry.values()),
+      },
+      training: {
+        type: 'object',
+        default: {},
+        additionalProperties: false,
+        properties: {
+          optimizer: { enum: ['sgd', 'momentum', 'adam', 'adamw'], default: 'adam' },
+          lr: { type: 'number', exclusiveMinimum: 0, default: 0.001 },
+          momentum: { type: 'number', minimum: 0, maximum: 1, default: 0.9 },
+          beta1: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.9 },
+          beta2: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.999 },
+          epsilon: { type: 'number', exclusiveMinimum: 0, default: 1e-7 },
+          weight_decay: { type: 'number', minimum: 0, default: 0 },
+          schedule: {
+            type: 'object',
+            default: { type: 'constant' },
+            required: ['type'],
+            properties: { type: { enum: ['constant', 'step', 'exponential', 'cosine'] } },
+            allOf: [
+              { if: { properties: { type: { const: 'constant' } } }, then: { properties: { type: {} }, additionalProperties: false } },
+              {
+                if: { properties: { type: { const: 'step' } } },
+                then: {
+                  properties: {
+                    type: {},
+                    step_size: { type: 'integer', minimum: 1, default: 10 },
+                    gamma: { type: 'number', exclusiveMinimum: 0, default: 0.5 },
+                  },
+                  additionalProperties: false,
+                },
+              },
+              {
+                if: { properties: { type: { const: 'exponential' } } },
+                then: {
+                  properties: { type: {}, gamma: { type: 'number', exclusiveMinimum: 0, default: 0.95 } },
+                  additionalProperties: false,
+                },
+              },
+              {
+                if: { properties: { type: { const: 'cosine' } } },
+                then: {
+                  properties: { type: {}, min_lr: { type: 'number', minimum: 0, default: 0 } },
+                  additionalProperties: false,
+                },
+              },
+            ],
+          },
+          warmup_epochs: { type: 'integer', minimum: 0, default: 0 },
+          batch_size: { type: 'integer', minimum: 1, default: 64 },
+          epochs: { type: 'integer', minimum: 1, default: 20 },
+          grad_clip_norm: { type: 'number', minimum: 0, default: 0 },
+          early_stopping: {
+            type: 'object',
+            default: {},
+            additionalProperties: false,
+            properties: {
+              metric: { type: 'string', default: 'loss', description: 'loss, <task>/<metric> or mean/<metric> on val.' },
+              patience: { type: 'integer', minimum: 0, default: 0 },
+              min_delta: { type: 'number', minimum: 0, default: 0 },
+            },
+          },
+          eval_batch_size: { type: 'integer', minimum: 1, default: 1024 },
+        },
+      },
+      strategy: {
+        type: 'object',
+        default: {},
+        properties: strategyCommon,
+        allOf: discriminated('name', strategyCommon, strategyRegistry.values()),
+      },
+    },
+  };
+}

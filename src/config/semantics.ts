@@ -1,0 +1,197 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv } from 'ajv';
+import { builtinDatasets } from '../data/builtin/index.js';
+import { metricRegistry, metricsFor, defaultMetrics } from '../metrics/registry.js';
+import { getArchitecture } from '../model/registry.js';
+import { getStrategy } from '../strategies/registry.js';
+import { suggest } from '../util/suggest.js';
+import { problemsFromAjv, type ConfigProblem } from './errors.js';
+import type { LossName, ResolvedConfig, TaskConfig } from './types.js';
+import type { TaskType } from '../data/types.js';
+
+const defaultLoss: Record<TaskType, LossName> = {
+  multiclass: 'cross-entropy',
+  binary: 'binary-cross-entropy',
+  multilabel: 'binary-cross-entropy',
+  regression: 'mse',
+};
+
+const lossesFor: Record<TaskType, readonly LossName[]> = {
+  multiclass: ['cross-entropy'],
+  binary: ['binary-cross-entropy'],
+  multilabel: ['binary-cross-entropy'],
+  regression: ['mse', 'mae', 'huber'],
+};
+
+const optionsAjv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
+
+/**
+ * Checks that need more than the schema (cross-field rules, registries, files) and fills the defaults that depend
+ * on other fields (task targets, losses and metrics by task type). Mutates `config` (still unfrozen) in place.
+ */
+export function checkSemantics(config: ResolvedConfig, context: { configDir: string }): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const data = config.data;
+
+  if (data.dataset !== undefined) {
+    const dataset = builtinDatasets.get(data.dataset);
+    if (!dataset) {
+      const hint = suggest(data.dataset, [...builtinDatasets.keys()]);
+      problems.push({
+        path: ['data', 'dataset'],
+        message: `unknown built-in dataset "${data.dataset}"${hint ? `; did you mean "${hint}"?` : ''} Known: ${[...builtinDatasets.keys()].join(', ')} (see \`mtl datasets\`).`,
+      });
+    } else {
+      const validate = optionsAjv.compile({
+        type: 'object',
+        ...dataset.optionsSchema,
+      });
+      if (!validate(data.options)) {
+        for (const problem of problemsFromAjv(validate.errors ?? [])) {
+          problems.push({ ...problem, path: ['data', 'options', ...problem.path] });
+        }
+      }
+      if (dataset.splitColumn && isFractionSplit(data.split) && !explicitSplit(config)) {
+        // The dataset controls its own split (e.g. to keep source images out of two splits): use it.
+        (data as { split: unknown }).split = { column: dataset.splitColumn };
+      }
+    }
+  } else if (data.csv !== undefined) {
+    const csvPath = path.resolve(context.configDir, data.csv);
+    if (!existsSync(csvPath)) {
+      problems.push({ path: ['data', 'csv'], message: `file not found: ${csvPath} (paths are relative to the config file)` });
+    }
+    if (Object.keys(data.options).length > 0) {
+      problems.push({ path: ['data', 'options'], message: 'options apply to built-in datasets only; remove them for a CSV' });
+    }
+  }
+
+  if (isFractionSplit(data.split)) {
+    const sum = data.split.train + data.split.val + data.split.test;
+    if (Math.abs(sum - 1) > 1e-6) {
+      problems.push({ path: ['data', 'split'], message: `train + val + test must sum to 1 (they sum to ${round(sum)})` });
+    }
+  }
+
+  const names = new Set<string>();
+  config.tasks.forEach((task, index) => {
+    const at = (...rest: (string | number)[]): (string | number)[] => ['tasks', index, ...rest];
+    if (names.has(task.name)) problems.push({ path: at('name'), message: `duplicate task name "${task.name}"` });
+    names.add(task.name);
+    const given = task as { target?: string; targets?: string[] };
+    if (given.target !== undefined && given.targets !== undefined) {
+      problems.push({ path: at('target'), message: 'give either "target" (one column) or "targets" (a list), not both' });
+    }
+    resolveTaskDefaults(task);
+    if ((task.type === 'multiclass' || task.type === 'binary') && task.targets.length !== 1) {
+      problems.push({ path: at('targets'), message: `a ${task.type} task has exactly one target column (got ${task.targets.length})` });
+    }
+    if (!lossesFor[task.type].includes(task.loss)) {
+      problems.push({
+        path: at('loss'),
+        message: `loss "${task.loss}" does not fit a ${task.type} task; use one of: ${lossesFor[task.type].join(', ')}`,
+      });
+    }
+    const applicable = metricsFor(task.type);
+    task.metrics.forEach((metric, m) => {
+      if (metricRegistry.has(metric) && !applicable.includes(metric)) {
+        problems.push({
+          path: at('metrics', m),
+          message: `metric "${metric}" does not apply to a ${task.type} task; use one of: ${applicable.join(', ')}`,
+        });
+      }
+    });
+  });
+
+  const stopping = config.training.early_stopping.metric;
+  const stoppingProblem = checkMetricReference(stopping, config.tasks);
+  if (stoppingProblem) problems.push({ path: ['training', 'early_stopping', 'metric'], message: stoppingProblem });
+
+  const architecture = safe(() => getArchitecture(config.model.architecture));
+  const strategy = safe(() => getStrategy(config.strategy.name));
+  if (strategy?.name === 'static') {
+    const weights = (config.strategy['weights'] ?? {}) as Record<string, number>;
+    for (const taskName of Object.keys(weights)) {
+      if (!names.has(taskName)) {
+        const hint = suggest(taskName, [...names]);
+        problems.push({
+          path: ['strategy', 'weights', taskName],
+          atKey: true,
+          message: `no task is named "${taskName}"${hint ? `; did you mean "${hint}"?` : ''} Tasks: ${[...names].join(', ')}.`,
+        });
+      }
+    }
+  }
+  if (architecture && strategy && !architecture.hasSharedRepresentation) {
+    const created = safe(() => strategy.create(config.strategy, { tasks: config.tasks, seed: config.seed }));
+    if (created?.needs === 'representation-gradients') {
+      problems.push({
+        path: ['strategy', 'name'],
+        message: `strategy "${strategy.name}" needs a shared representation, which architecture "${architecture.name}" does not have; use a parameter-gradient strategy or a shared-trunk architecture`,
+      });
+    }
+    created?.dispose?.();
+  }
+  return problems;
+}
+
+/** Fills per-task defaults that depend on the task type. */
+function resolveTaskDefaults(task: TaskConfig): void {
+  const raw = task as TaskConfig & { target?: string; targets?: string[]; loss?: LossName; metrics?: string[] };
+  if (!raw.targets || raw.targets.length === 0) raw.targets = [raw.target ?? task.name];
+  delete raw.target;
+  raw.loss ??= defaultLoss[task.type];
+  raw.metrics ??= defaultMetrics(task.type);
+}
+
+/** Validates a metric reference `loss`, `<task>/<metric>` or `mean/<metric>`; returns a message or undefined. */
+export function checkMetricReference(reference: string, tasks: readonly TaskConfig[]): string | undefined {
+  if (reference === 'loss') return undefined;
+  const [scope, metric, extra] = reference.split('/');
+  if (!scope || !metric || extra !== undefined) {
+    return `expected "loss", "<task>/<metric>" or "mean/<metric>", got "${reference}"`;
+  }
+  if (scope === 'mean') {
+    if (metric === 'loss') return undefined;
+    if (!tasks.some((t) => t.metrics.includes(metric))) {
+      return `no task reports metric "${metric}"; tasks report: ${[...new Set(tasks.flatMap((t) => t.metrics))].join(', ')}`;
+    }
+    return undefined;
+  }
+  const task = tasks.find((t) => t.name === scope);
+  if (!task) {
+    const hint = suggest(scope, tasks.map((t) => t.name));
+    return `no task named "${scope}"${hint ? `; did you mean "${hint}"?` : ''} Tasks: ${tasks.map((t) => t.name).join(', ')}.`;
+  }
+  if (metric !== 'loss' && !task.metrics.includes(metric)) {
+    const hint = suggest(metric, task.metrics);
+    return `task "${scope}" does not report "${metric}"${hint ? `; did you mean "${hint}"?` : ''} It reports: loss, ${task.metrics.join(', ')}.`;
+  }
+  return undefined;
+}
+
+function isFractionSplit(split: ResolvedConfig['data']['split']): split is { train: number; val: number; test: number } {
+  return 'train' in split;
+}
+
+const explicitSplits = new WeakSet<object>();
+/** Marks configs whose split was written by the user (set by the loader before defaults are applied). */
+export function markExplicitSplit(config: object): void {
+  explicitSplits.add(config);
+}
+function explicitSplit(config: object): boolean {
+  return explicitSplits.has(config);
+}
+
+function safe<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}

@@ -1,0 +1,113 @@
+import type { TaskType } from '../data/types.js';
+
+/**
+ * The fully resolved experiment config: what the schema accepted with every default filled in. This is the value a run
+ * stores (`config.resolved.json`) and everything downstream reads; nothing downstream re-reads YAML.
+ */
+export interface ResolvedConfig {
+  name: string;
+  seed: number;
+  backend: BackendChoice;
+  data: DataConfig;
+  tasks: TaskConfig[];
+  model: ModelConfig;
+  training: TrainingConfig;
+  strategy: StrategyConfig;
+}
+
+export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+
+export type MissingPolicy = 'error' | 'drop' | 'impute';
+export type Normalisation = 'standard' | 'minmax' | 'none';
+
+export interface DataConfig {
+  /** A built-in dataset by name, or … */
+  dataset?: string;
+  /** … a CSV file (relative paths are resolved against the config file's folder). */
+  csv?: string;
+  /** Options of the built-in dataset, validated by its own schema. */
+  options: Record<string, unknown>;
+  /** Feature columns; omitted = every column that is neither a target nor the split column. */
+  features?: string[];
+  /** Feature columns to one-hot encode even if they look numeric (text columns are always categorical). */
+  categorical: string[];
+  missing: MissingPolicy;
+  split: SplitConfig;
+  normalize: Normalisation;
+}
+
+export type SplitConfig =
+  | { column: string }
+  | { train: number; val: number; test: number };
+
+export type LossName = 'cross-entropy' | 'binary-cross-entropy' | 'mse' | 'mae' | 'huber';
+
+export interface TaskConfig {
+  name: string;
+  type: TaskType;
+  /** Target columns: one for multiclass/binary, one or more for regression (multi-output) and multilabel. */
+  targets: string[];
+  loss: LossName;
+  metrics: string[];
+  weight: number;
+  /** Binary tasks: which label is the positive class (default: the larger one in sort order). */
+  positive?: string;
+}
+
+export type Activation = 'relu' | 'elu' | 'relu6' | 'leaky-relu' | 'tanh' | 'sigmoid' | 'gelu' | 'linear';
+
+export type LayerConfig =
+  | { type: 'dense'; units: number; activation: Activation; bias: boolean }
+  | { type: 'dropout'; rate: number }
+  | { type: 'batch-norm'; momentum: number; epsilon: number }
+  | { type: 'layer-norm'; epsilon: number };
+
+export interface ModelConfig {
+  architecture: string;
+  /** Shared layers (hard sharing) or the per-task tower layers (architectures without a shared trunk). */
+  trunk: LayerConfig[];
+  /** Hidden layers of every task head, before its output layer. */
+  head: LayerConfig[];
+  /** Architecture-specific options, validated by the architecture's own schema entry. */
+  [option: string]: unknown;
+}
+
+export type OptimizerName = 'sgd' | 'momentum' | 'adam' | 'adamw';
+
+export type ScheduleConfig =
+  | { type: 'constant' }
+  | { type: 'step'; step_size: number; gamma: number }
+  | { type: 'exponential'; gamma: number }
+  | { type: 'cosine'; min_lr: number };
+
+export interface EarlyStoppingConfig {
+  /** `loss` (mean validation task loss), `<task>/<metric>` or `mean/<metric>`, on the validation split. */
+  metric: string;
+  /** Epochs without improvement before stopping; 0 disables early stopping (the best checkpoint is still kept). */
+  patience: number;
+  min_delta: number;
+}
+
+export interface TrainingConfig {
+  optimizer: OptimizerName;
+  lr: number;
+  momentum: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  weight_decay: number;
+  schedule: ScheduleConfig;
+  warmup_epochs: number;
+  batch_size: number;
+  epochs: number;
+  /** Clip the global gradient norm to this value; 0 = off. */
+  grad_clip_norm: number;
+  early_stopping: EarlyStoppingConfig;
+  /** Batch size used for evaluation passes (does not change results, only memory). */
+  eval_batch_size: number;
+}
+
+export interface StrategyConfig {
+  name: string;
+  [option: string]: unknown;
+}

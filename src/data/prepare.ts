@@ -1,0 +1,49 @@
+import path from 'node:path';
+import type { ResolvedConfig } from '../config/types.js';
+import { getBuiltinDataset } from './builtin/index.js';
+import { readCsv } from './csv.js';
+import { encodeRows, featureColumns, fitPreprocessing, outputSize, usableRows, type EncodedRows, type Preprocessing } from './preprocess.js';
+import { splitRows, type SplitName } from './split.js';
+import type { DataTable } from './types.js';
+
+export interface PreparedData {
+  source: string;
+  preprocessing: Preprocessing;
+  splits: Record<SplitName, EncodedRows>;
+  /** Output size per task, in task order. */
+  outputSizes: number[];
+}
+
+/** The raw table a config points at: a built-in dataset (built from the seed) or a CSV file. */
+export async function loadTable(config: ResolvedConfig, configDir: string): Promise<DataTable> {
+  if (config.data.dataset !== undefined) {
+    return getBuiltinDataset(config.data.dataset).load(config.data.options, config.seed);
+  }
+  const file = path.resolve(configDir, config.data.csv as string);
+  return readCsv(file, path.relative(process.cwd(), file) || file);
+}
+
+/** Table → usable rows → split → preprocessing fitted on train → encoded rows per split. */
+export async function prepareData(config: ResolvedConfig, configDir: string): Promise<PreparedData> {
+  const table = await loadTable(config, configDir);
+  const features = featureColumns(table, config.data, config.tasks);
+  const rows = usableRows(table, config.data, features, config.tasks);
+  const split = splitRows(table, rows, config.data.split, config.seed);
+  const preprocessing = fitPreprocessing(table, config.data, config.tasks, features, split.train, rows);
+  return {
+    source: table.source,
+    preprocessing,
+    splits: {
+      train: encodeRows(table, preprocessing, split.train),
+      val: encodeRows(table, preprocessing, split.val),
+      test: encodeRows(table, preprocessing, split.test),
+    },
+    outputSizes: preprocessing.tasks.map(outputSize),
+  };
+}
+
+/** Encodes another table (e.g. `mtl eval --data new.csv`) with a run's stored preprocessing; all rows are kept. */
+export function encodeTable(table: DataTable, preprocessing: Preprocessing): EncodedRows {
+  const rows = Int32Array.from({ length: table.rowCount }, (_, i) => i);
+  return encodeRows(table, preprocessing, rows);
+}

@@ -1,0 +1,46 @@
+import { UsageError } from '../errors.js';
+import type { SplitConfig } from '../config/types.js';
+import { createRng } from '../util/rng.js';
+import type { DataTable } from './types.js';
+
+export type SplitName = 'train' | 'val' | 'test';
+export const SPLITS: readonly SplitName[] = ['train', 'val', 'test'];
+
+/**
+ * Assigns each usable row to train/val/test: by the values of a split column, or by fractions over a permutation
+ * drawn from the seed (the same seed gives the same split on every machine).
+ */
+export function splitRows(table: DataTable, rows: Int32Array, split: SplitConfig, seed: number): Record<SplitName, Int32Array> {
+  if ('column' in split) {
+    const column = table.columns.find((c) => c.name === split.column);
+    if (!column) {
+      throw new UsageError(`data.split.column: column "${split.column}" is not in ${table.source}.`);
+    }
+    const groups: Record<SplitName, number[]> = { train: [], val: [], test: [] };
+    for (const row of rows) {
+      const label = column.kind === 'categorical' ? column.values[row] : String(column.values[row]);
+      const name = label === 'validation' ? 'val' : label;
+      if (name !== 'train' && name !== 'val' && name !== 'test') {
+        throw new UsageError(
+          `${table.source}: line ${row + 2}: split column "${split.column}" holds "${label}"; expected train, val or test.`,
+        );
+      }
+      groups[name].push(row);
+    }
+    if (groups.train.length === 0) throw new UsageError(`${table.source}: no row has split "train" in column "${split.column}".`);
+    return { train: Int32Array.from(groups.train), val: Int32Array.from(groups.val), test: Int32Array.from(groups.test) };
+  }
+  const permutation = createRng(seed).fork('split').permutation(rows.length);
+  const shuffled = Int32Array.from(permutation, (i) => rows[i] as number);
+  const testCount = Math.round(rows.length * split.test);
+  const valCount = Math.round(rows.length * split.val);
+  const trainCount = rows.length - testCount - valCount;
+  if (trainCount <= 0) throw new UsageError(`data.split leaves no training rows out of ${rows.length}.`);
+  // Within each split rows keep file order, so outputs line up with the input file.
+  const sorted = (a: Int32Array): Int32Array => a.sort();
+  return {
+    train: sorted(shuffled.slice(0, trainCount)),
+    val: sorted(shuffled.slice(trainCount, trainCount + valCount)),
+    test: sorted(shuffled.slice(trainCount + valCount)),
+  };
+}

@@ -1,0 +1,53 @@
+/** Kinds of task a head can solve; decides the output size, the loss and which metrics apply. */
+export type TaskType = 'multiclass' | 'binary' | 'regression' | 'multilabel';
+
+/**
+ * One column of a loaded table. Numeric columns hold numbers (NaN for a missing value); categorical columns hold
+ * strings ('' for a missing value). Encoding into numbers happens later, in data/prepare.ts, from the config.
+ */
+export type Column =
+  | { kind: 'numeric'; name: string; values: Float64Array }
+  | { kind: 'categorical'; name: string; values: string[] };
+
+/** A table as read from a CSV file or produced by a built-in dataset. */
+export interface DataTable {
+  /** Where it came from, for error messages ("datasets/x.csv", "built-in dataset multi-digits"). */
+  source: string;
+  rowCount: number;
+  columns: Column[];
+}
+
+/** What a built-in dataset suggests as the task for a target column (configs may override). */
+export interface TaskDefault {
+  name: string;
+  type: TaskType;
+  /** Target column(s): one for multiclass/binary/regression, one per label for multilabel. */
+  targets: string[];
+}
+
+/** A built-in dataset addressed by name from a config (`data.dataset: multi-digits`). */
+export interface BuiltinDataset {
+  name: string;
+  description: string;
+  /** SPDX-style licence id and attribution, e.g. "CC-BY-4.0". */
+  licence: string;
+  citation: string;
+  /** Folder under datasets/ holding its files and README, when it ships any. */
+  folder?: string;
+  /** Feature column names in the table it returns (all numeric unless listed in categoricalFeatures). */
+  features: string[];
+  categoricalFeatures?: string[];
+  tasks: TaskDefault[];
+  /**
+   * A column of the table holding 'train' | 'val' | 'test' per row, when the dataset must control its split (e.g.
+   * composites built from the same source images must not straddle train and test). Configs use it by default.
+   */
+  splitColumn?: string;
+  /**
+   * JSON Schema (draft-07 subset, object) for `data.options` of this dataset; defaults are filled by ajv.
+   * Use `additionalProperties: false` so misspelled options are reported.
+   */
+  optionsSchema: Record<string, unknown>;
+  /** Builds the table. Must be deterministic in (options, seed): same inputs, same rows in the same order. */
+  load(options: Record<string, unknown>, seed: number): Promise<DataTable>;
+}

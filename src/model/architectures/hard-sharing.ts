@@ -1,0 +1,47 @@
+import type * as tf from '@tensorflow/tfjs';
+import { buildHeads } from '../heads.js';
+import { DropoutSeeds, LayerStack } from '../layers.js';
+import type { ArchitectureDefinition, MultiTaskModel } from '../types.js';
+
+/**
+ * Hard parameter sharing (Caruana 1997; seed 002 §2.1): one trunk shared by every task, then one head per task.
+ *   z = trunk(x);  ŷ_t = head_t(z)
+ * The trunk output z is the shared representation that representation-gradient strategies differentiate.
+ */
+export const hardSharing: ArchitectureDefinition = {
+  name: 'hard-sharing',
+  description: 'Shared trunk + one head per task',
+  paper: 'Caruana, "Multitask Learning", Machine Learning 28, 1997',
+  optionsSchema: {},
+  hasSharedRepresentation: true,
+  build(config, { inputSize, heads, rng }) {
+    const dropoutSeeds = new DropoutSeeds(rng.fork('dropout').seed31());
+    const trunk = new LayerStack('shared', inputSize, config.trunk, rng.fork('trunk'), dropoutSeeds);
+    const taskHeads = buildHeads(heads, trunk.outputSize, config.head, rng.fork('heads'), dropoutSeeds);
+    const decode = (representation: tf.Tensor, training: boolean): Record<string, tf.Tensor2D> => {
+      const outputs: Record<string, tf.Tensor2D> = {};
+      for (const head of taskHeads) outputs[head.spec.name] = head.apply(representation as tf.Tensor2D, training);
+      return outputs;
+    };
+    const model: MultiTaskModel = {
+      architecture: 'hard-sharing',
+      sharedVariables: trunk.trainable,
+      taskVariables: Object.fromEntries(taskHeads.map((head) => [head.spec.name, head.trainable])),
+      stateVariables: [...trunk.state, ...taskHeads.flatMap((head) => head.state)],
+      setStep: (step) => {
+        dropoutSeeds.step = step;
+      },
+      encode: (x, training) => trunk.apply(x, training),
+      decode,
+      forward(x, training) {
+        const representation = trunk.apply(x, training);
+        return { representation, outputs: decode(representation, training) };
+      },
+      dispose() {
+        trunk.dispose();
+        for (const head of taskHeads) head.dispose();
+      },
+    };
+    return model;
+  },
+};

@@ -1,0 +1,60 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { LayerConfig, ModelConfig } from '../config/types.js';
+import type { TaskType } from '../data/types.js';
+import type { Rng } from '../util/rng.js';
+
+/** What a model needs to know about each task to build its head. */
+export interface HeadSpec {
+  name: string;
+  type: TaskType;
+  outputSize: number;
+}
+
+export interface ModelBuildContext {
+  inputSize: number;
+  heads: HeadSpec[];
+  /** Draws initial weights; the same seed gives the same weights on every backend. */
+  rng: Rng;
+}
+
+export interface ForwardResult {
+  /** The shared representation, for architectures that have one (needed by representation-gradient strategies). */
+  representation?: tf.Tensor;
+  /** Raw outputs per task (logits for classification, values for regression). */
+  outputs: Record<string, tf.Tensor2D>;
+}
+
+export interface MultiTaskModel {
+  readonly architecture: string;
+  /** Parameters trained by every task's loss. */
+  readonly sharedVariables: tf.Variable[];
+  /** Parameters of one task only: they always get their own task's gradient. */
+  readonly taskVariables: Record<string, tf.Variable[]>;
+  /** Non-trainable state saved in checkpoints (batch-norm moving statistics). */
+  readonly stateVariables: tf.Variable[];
+  forward(x: tf.Tensor2D, training: boolean): ForwardResult;
+  /** Tells stochastic layers which training step runs, so their masks depend on (seed, step) only. */
+  setStep(step: number): void;
+  /**
+   * Split forward for representation-gradient strategies: `encode` runs the shared part, `decode` the task heads.
+   * forward(x) must equal decode(encode(x)).
+   */
+  encode?(x: tf.Tensor2D, training: boolean): tf.Tensor;
+  decode?(representation: tf.Tensor, training: boolean): Record<string, tf.Tensor2D>;
+  /** A regulariser added to the training loss (soft-sharing coupling, …). */
+  penalty?(): tf.Scalar;
+  dispose(): void;
+}
+
+export interface ArchitectureDefinition {
+  name: string;
+  description: string;
+  paper: string;
+  /** JSON Schema `properties` of its own options inside `model` (besides architecture, trunk, head), with defaults. */
+  optionsSchema: Record<string, Record<string, unknown>>;
+  /** Whether it exposes encode/decode, i.e. supports representation-gradient strategies. */
+  hasSharedRepresentation: boolean;
+  build(config: ModelConfig, context: ModelBuildContext): MultiTaskModel;
+}
+
+export type { LayerConfig };

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../errors.js';
+
+export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted' | 'diverged';
+
+/** The run store: `--runs-dir`, else `MTL_RUNS_DIR`, else `runs/` under the current directory. */
+export function resolveRunsDir(explicit?: string): string {
+  return path.resolve(explicit ?? process.env['MTL_RUNS_DIR'] ?? 'runs');
+}
+
+export function slugify(name: string): string {
+  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
+  return slug || 'run';
+}
+
+function timestamp(date: Date): string {
+  const iso = date.toISOString(); // 2026-11-23T16:34:27.123Z
+  return `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}`;
+}
+
+/**
+ * Claims a new run directory. The id sorts by time (UTC) and cannot collide between parallel runs: a random suffix
+ * from crypto (never from the training seed, which parallel sweeps share) plus an exclusive mkdir, retried on a clash.
+ */
+export function createRunDir(runsDir: string, name: string, now: Date = new Date()): { id: string; dir: string } {
+  mkdirSync(runsDir, { recursive: true });
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const id = `${timestamp(now)}-${slugify(name)}-${randomBytes(3).toString('hex')}`;
+    const dir = path.join(runsDir, id);
+    try {
+      mkdirSync(dir); // not recursive: fails with EEXIST if another process took this id
+      return { id, dir };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  throw new Error(`Could not claim a unique run directory in ${runsDir}`);
+}
+
+function isRunDir(dir: string): boolean {
+  return existsSync(path.join(dir, 'meta.json'));
+}
+
+/** All run ids in a store, oldest first. */
+export function listRunIds(runsDir: string): string[] {
+  if (!existsSync(runsDir)) return [];
+  return readdirSync(runsDir)
+    .filter((entry) => !entry.startsWith('.') && isRunDir(path.join(runsDir, entry)))
+    .sort();
+}
+
+/** Finds a run by path, full id, or unique id prefix. */
+export function resolveRun(reference: string, runsDir: string): { id: string; dir: string } {
+  if (existsSync(reference) && statSync(reference).isDirectory() && isRunDir(reference)) {
+    const dir = path.resolve(reference);
+    return { id: path.basename(dir), dir };
+  }
+  const ids = listRunIds(runsDir);
+  if (ids.includes(reference)) return { id: reference, dir: path.join(runsDir, reference) };
+  const matches = ids.filter((id) => id.startsWith(reference));
+  if (matches.length === 1) {
+    const id = matches[0] as string;
+    return { id, dir: path.join(runsDir, id) };
+  }
+  if (matches.length > 1) {
+    throw new UsageError(`Run "${reference}" is ambiguous in ${runsDir}; it matches:`, [
+      ...matches.slice(0, 10),
+      'give more characters of the id',
+    ]);
+  }
+  throw new UsageError(
+    `No run "${reference}" in ${runsDir}${ids.length ? '' : ' (the store is empty)'}. Name a run by id, unique id prefix, or path; \`mtl runs\` lists them.`,
+  );
+}
+
+export function readJson<T>(file: string): T {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch (error) {
+    throw new UsageError(`Cannot read ${file}: ${(error as Error).message}`);
+  }
+}

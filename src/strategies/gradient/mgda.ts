@@ -1,0 +1,102 @@
+/**
+ * MGDA-UB — O. Sener, V. Koltun, "Multi-Task Learning as Multi-Objective Optimization", NeurIPS 2018.
+ *
+ * The update is the minimum-norm point of the convex hull of the (normalised) task gradients:
+ *   α* = argmin_{α ∈ Δ_T} ‖Σ_i α_i ĝ_i‖²,   ĝ_i = g_i / n_i,   d = Σ_i α*_i ĝ_i
+ * with n_i from `normalization` as in the authors' code: none → 1, l2 → ‖g_i‖, loss → L_i, loss+ → L_i‖g_i‖.
+ * It is zero exactly at Pareto-stationary points; otherwise every task decreases along d (ĝ_iᵀd ≥ ‖d‖²).
+ *
+ * T = 2: closed form γ = clip(ĝ_2ᵀ(ĝ_2 − ĝ_1) / ‖ĝ_1 − ĝ_2‖², 0, 1), α = (γ, 1 − γ).
+ * T ≥ 3: Frank–Wolfe over the simplex (the paper's Algorithm 2) in its fully-corrective form (Wolfe's min-norm
+ * point algorithm): plain Frank–Wolfe with line search converges sublinearly and stalls on ill-conditioned Gram
+ * matrices, this one ends exactly, so the KKT conditions hold to rounding: ĝ_iᵀd = ‖d‖² where α_i > 0 and
+ * ≥ ‖d‖² where α_i = 0. The reported weights are the effective α_i / n_i on the raw gradients.
+ */
+import { UsageError } from '../../errors.js';
+import { gram, linearCombination, matVec, solveLinear, type Matrix } from './linalg.js';
+import { checkGrads, enumOption, stateless } from './support.js';
+import type { CombinerDefinition } from './types.js';
+
+const normalizations = ['none', 'l2', 'loss', 'loss+'] as const;
+
+/** Weight γ on the first of two vectors minimising ‖γu + (1 − γ)v‖², from uᵀu, uᵀv, vᵀv. */
+export function minNormPair(uu: number, uv: number, vv: number): number {
+  const curvature = uu + vv - 2 * uv;
+  // u = v (or both zero): every γ gives the same point.
+  if (!(curvature > 1e-15 * (uu + vv))) return 0.5;
+  return Math.min(1, Math.max(0, (vv - uv) / curvature));
+}
+
+/**
+ * Minimum-norm point of the convex hull of vectors with Gram matrix g, as simplex weights: Wolfe's (1976)
+ * algorithm, i.e. fully-corrective Frank–Wolfe. Each major step adds the Frank–Wolfe vertex argmin_i g_iᵀx; minor
+ * steps then re-solve min ‖x‖ over the affine hull of the active vertices, stepping back to the simplex boundary
+ * (dropping vertices) while that affine minimiser has non-positive weights. Exact after finitely many steps.
+ */
+export function minNormElement(g: Matrix, maxIter = 50 * g.length): number[] {
+  const t = g.length;
+  const diagonal = g.map((row, i) => row[i]);
+  const tol = 1e-12 * Math.max(...diagonal);
+  const alpha = new Array<number>(t).fill(0);
+  let active = [diagonal.indexOf(Math.min(...diagonal))];
+  alpha[active[0]] = 1;
+  for (let iter = 0; iter < maxIter; iter++) {
+    const gx = matVec(g, alpha); // g_iᵀx for x = Σ α_i g_i
+    const xx = alpha.reduce((s, a, i) => s + a * gx[i], 0);
+    const j = gx.indexOf(Math.min(...gx));
+    if (xx - gx[j] <= tol || active.includes(j)) break;
+    active.push(j);
+    for (;;) {
+      // Affine minimiser over the active vertices: [G_SS c1; c1ᵀ 0] [μ; ν] = [0; c], with the border scaled
+      // to the Gram entries (c = max diag) so that elimination does not mistake it for a zero pivot.
+      const c = Math.max(...active.map((a) => g[a][a]));
+      const bordered = active.map((a) => [...active.map((b) => g[a][b]), c]);
+      const mu = solveLinear([...bordered, [...active.map(() => c), 0]], [...active.map(() => 0), c]);
+      // Affinely dependent vertices (rounding): keep the last good point.
+      if (!mu) return alpha;
+      if (active.every((_, k) => mu[k] > 0)) {
+        active.forEach((a, k) => (alpha[a] = mu[k]));
+        break;
+      }
+      // Walk from α towards μ until the first weight hits zero.
+      const theta = Math.min(...active.map((a, k) => (mu[k] <= 0 ? alpha[a] / (alpha[a] - mu[k]) : 1)));
+      active.forEach((a, k) => (alpha[a] += theta * (mu[k] - alpha[a])));
+      for (const a of active) if (alpha[a] <= 1e-15) alpha[a] = 0;
+      active = active.filter((a) => alpha[a] > 0);
+      const total = active.reduce((s, a) => s + alpha[a], 0);
+      active.forEach((a) => (alpha[a] /= total));
+    }
+  }
+  return alpha;
+}
+
+export const mgda: CombinerDefinition = {
+  name: 'mgda',
+  paper: 'O. Sener, V. Koltun, "Multi-Task Learning as Multi-Objective Optimization", NeurIPS 2018',
+  optionsSchema: {
+    type: 'object',
+    properties: { normalization: { enum: [...normalizations], default: 'none' } },
+    additionalProperties: false,
+  },
+  create(options, _seed, taskCount) {
+    const normalization = enumOption(options, 'normalization', normalizations, 'none');
+    return stateless(({ grads, losses }) => {
+      checkGrads('mgda', grads, taskCount);
+      if (normalization.startsWith('loss') && losses?.length !== taskCount) {
+        throw new UsageError(`mgda with normalization "${normalization}" needs the ${taskCount} task losses.`);
+      }
+      const g = gram(grads);
+      const norms = g.map((row, i) => {
+        const loss = losses?.[i] ?? 1;
+        const n = { none: 1, l2: Math.sqrt(row[i]), loss, 'loss+': loss * Math.sqrt(row[i]) }[normalization];
+        // Dividing by a zero (or negative) normaliser would flip or blow up the gradient; leave it unscaled.
+        return n > 0 && Number.isFinite(n) ? n : 1;
+      });
+      const h = g.map((row, i) => row.map((v, j) => v / (norms[i] * norms[j])));
+      const gamma = taskCount === 2 ? minNormPair(h[0][0], h[0][1], h[1][1]) : 0;
+      const alpha = taskCount === 2 ? [gamma, 1 - gamma] : minNormElement(h);
+      const weights = alpha.map((a, i) => a / norms[i]);
+      return { combined: linearCombination(grads, weights), weights };
+    });
+  },
+};

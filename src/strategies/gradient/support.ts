@@ -1,0 +1,94 @@
+/**
+ * Plumbing shared by the combiners: reading options defensively (the caller validates with the JSON Schema, but
+ * the library entry point may be called without it), checking inputs, per-step random generators and the small
+ * state records saved in checkpoints.
+ */
+import { UsageError } from '../../errors.js';
+import { createRng, type Rng } from '../../util/rng.js';
+import type { GradientCombiner } from './types.js';
+
+export function numberOption(options: Record<string, unknown>, key: string, fallback: number): number {
+  const value = options[key] ?? fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new UsageError(`Option "${key}" must be a finite number, got ${JSON.stringify(value)}.`);
+  }
+  return value;
+}
+
+export function enumOption<T extends string | number>(
+  options: Record<string, unknown>,
+  key: string,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  const value = options[key] ?? fallback;
+  const match = allowed.find((a) => a === value);
+  if (match === undefined) {
+    throw new UsageError(`Option "${key}" must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}.`);
+  }
+  return match;
+}
+
+/** Checks the shape of one step's input and returns P. */
+export function checkGrads(method: string, grads: readonly Float32Array[], taskCount: number): number {
+  if (taskCount < 1) throw new Error(`${method}: needs at least one task.`);
+  if (grads.length !== taskCount) {
+    throw new Error(`${method}: expected ${taskCount} task gradients, got ${grads.length}.`);
+  }
+  const p = grads.length > 0 ? grads[0].length : 0;
+  if (grads.some((g) => g.length !== p)) throw new Error(`${method}: task gradients differ in length.`);
+  return p;
+}
+
+/**
+ * A generator for one step, derived from (seed, method, step) rather than carried across steps: a checkpoint then
+ * only needs the step counter to make a resumed run draw exactly what an uninterrupted one would.
+ */
+export function stepRng(seed: number, method: string, step: number): Rng {
+  return createRng(seed).fork(`${method}/${step}`);
+}
+
+function badState(method: string): UsageError {
+  return new UsageError(`Checkpoint state for gradient method "${method}" does not match this run's configuration.`);
+}
+
+/** The `{ step }` record of the methods whose only state is the per-step generator. */
+export function readStep(method: string, state: unknown): number {
+  if (state === null || state === undefined) return 0;
+  const step = (state as { step?: unknown }).step;
+  if (typeof state !== 'object' || typeof step !== 'number' || !Number.isInteger(step) || step < 0) {
+    throw badState(method);
+  }
+  return step;
+}
+
+/** A T×T numeric matrix from a checkpoint. */
+export function readMatrix(method: string, value: unknown, size: number): number[][] {
+  const ok =
+    Array.isArray(value) &&
+    value.length === size &&
+    value.every(
+      (row) => Array.isArray(row) && row.length === size && row.every((x) => typeof x === 'number' && Number.isFinite(x)),
+    );
+  if (!ok) throw badState(method);
+  return (value as number[][]).map((row) => [...row]);
+}
+
+/** A length-T vector of positive numbers (or null) from a checkpoint. */
+export function readPositiveVector(method: string, value: unknown, size: number): number[] | null {
+  if (value === null || value === undefined) return null;
+  if (!Array.isArray(value) || value.length !== size || !value.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)) {
+    throw badState(method);
+  }
+  return [...(value as number[])];
+}
+
+/** An empty options schema for the methods without options. */
+export function noOptions(): Record<string, unknown> {
+  return { type: 'object', properties: {}, additionalProperties: false };
+}
+
+/** A combiner without state between steps: checkpoints store null. */
+export function stateless(combine: GradientCombiner['combine']): GradientCombiner {
+  return { combine, state: () => null, restore: () => undefined };
+}

@@ -1,0 +1,48 @@
+/**
+ * Weighted average of the task gradients — the "加权平均梯度" of the seed document (§4.1.2):
+ *   g = Σ_i w_i g_i,   w_i = v_i / Σ_k v_k
+ * with v the `weights` option (non-negative, one per task), or w_i = 1/T when it is not given. Normalising makes
+ * the option a ratio, so the scale of the step stays the learning rate's business.
+ */
+import { UsageError } from '../../errors.js';
+import { linearCombination } from './linalg.js';
+import { checkGrads, stateless } from './support.js';
+import type { CombinerDefinition } from './types.js';
+
+function resolveWeights(option: unknown, taskCount: number): number[] {
+  if (option === undefined || option === null) return new Array<number>(taskCount).fill(1 / taskCount);
+  if (!Array.isArray(option) || !option.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0)) {
+    throw new UsageError('Option "weights" of weighted-average must be a list of non-negative numbers.');
+  }
+  const raw = option as number[];
+  if (raw.length !== taskCount) {
+    throw new UsageError(`Option "weights" of weighted-average has ${raw.length} entries for ${taskCount} tasks.`);
+  }
+  const total = raw.reduce((s, v) => s + v, 0);
+  if (!(total > 0)) throw new UsageError('Option "weights" of weighted-average must not be all zero.');
+  return raw.map((v) => v / total);
+}
+
+export const weightedAverage: CombinerDefinition = {
+  name: 'weighted-average',
+  paper: 'Seed document 003 §4.1.2 (weighted average of task gradients)',
+  optionsSchema: {
+    type: 'object',
+    properties: {
+      weights: {
+        type: ['array', 'null'],
+        items: { type: 'number', minimum: 0 },
+        default: null,
+        description: 'One non-negative weight per task, in task order; normalised to sum 1. Null: equal weights.',
+      },
+    },
+    additionalProperties: false,
+  },
+  create(options, _seed, taskCount) {
+    const weights = resolveWeights(options['weights'], taskCount);
+    return stateless(({ grads }) => {
+      checkGrads('weighted-average', grads, taskCount);
+      return { combined: linearCombination(grads, weights), weights: [...weights] };
+    });
+  },
+};

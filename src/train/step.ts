@@ -1,0 +1,174 @@
+import * as tf from '@tensorflow/tfjs';
+import type { TaskConfig } from '../config/types.js';
+import type { MultiTaskModel } from '../model/types.js';
+import type { Strategy, StrategyContext } from '../strategies/types.js';
+import { taskLoss } from './losses.js';
+
+/** One batch: inputs and, per task, targets in training form. */
+export interface Batch {
+  x: tf.Tensor2D;
+  targets: Record<string, tf.Tensor2D>;
+}
+
+/** Gradients keyed by variable name, and the per-task batch losses (a kept [T] tensor, read lazily). */
+export interface StepGradients {
+  gradients: Record<string, tf.Tensor>;
+  taskLosses: tf.Tensor1D;
+}
+
+function lossesOf(model: MultiTaskModel, outputs: Record<string, tf.Tensor2D>, batch: Batch, tasks: readonly TaskConfig[]): tf.Scalar[] {
+  void model;
+  return tasks.map((task) => taskLoss(task.loss, outputs[task.name] as tf.Tensor2D, batch.targets[task.name] as tf.Tensor2D));
+}
+
+function addPenalty(model: MultiTaskModel, total: tf.Scalar): tf.Scalar {
+  return model.penalty ? (tf.add(total, model.penalty()) as tf.Scalar) : total;
+}
+
+/**
+ * Loss-weighting strategies: one forward, one backward of Σ (strategy-combined losses) + penalty with respect to
+ * every trainable variable.
+ */
+export function lossStep(
+  model: MultiTaskModel,
+  strategy: Strategy,
+  batch: Batch,
+  tasks: readonly TaskConfig[],
+  trainable: tf.Variable[],
+  context: StrategyContext,
+): StepGradients {
+  let taskLosses: tf.Tensor1D | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    const { outputs } = model.forward(batch.x, true);
+    const losses = lossesOf(model, outputs, batch, tasks);
+    taskLosses = tf.keep(tf.stack(losses) as tf.Tensor1D);
+    const combined = (strategy.combineLosses as NonNullable<Strategy['combineLosses']>)(losses, context);
+    return addPenalty(model, combined);
+  }, trainable);
+  value.dispose();
+  return { gradients: grads, taskLosses: taskLosses as tf.Tensor1D };
+}
+
+/** Reads a list of same-named gradients into one flat vector (the combiner's view of the shared parameters). */
+function flatten(tensors: readonly tf.Tensor[]): Float32Array {
+  const size = tensors.reduce((n, t) => n + t.size, 0);
+  const out = new Float32Array(size);
+  let offset = 0;
+  for (const t of tensors) {
+    out.set(t.dataSync() as Float32Array, offset);
+    offset += t.size;
+  }
+  return out;
+}
+
+function unflatten(flat: Float32Array, like: readonly tf.Variable[]): tf.Tensor[] {
+  let offset = 0;
+  return like.map((v) => {
+    const t = tf.tensor(flat.subarray(offset, offset + v.size), v.shape, 'float32');
+    offset += v.size;
+    return t;
+  });
+}
+
+/**
+ * Gradient strategies on the shared parameters: T forward/backward passes (one per task) give each task's gradient
+ * of the shared parameters, which the strategy's combiner turns into one; task parameters keep their own gradient.
+ */
+export function parameterGradientStep(
+  model: MultiTaskModel,
+  strategy: Strategy,
+  batch: Batch,
+  tasks: readonly TaskConfig[],
+): StepGradients {
+  const combiner = strategy.combiner;
+  if (!combiner) throw new Error(`strategy ${strategy.name} declares gradient needs but has no combiner`);
+  const shared = model.sharedVariables;
+  const gradients: Record<string, tf.Tensor> = {};
+  const flats: Float32Array[] = [];
+  const lossValues: tf.Scalar[] = [];
+  tasks.forEach((task, i) => {
+    const own = model.taskVariables[task.name] ?? [];
+    const { value, grads } = tf.variableGrads(() => {
+      const { outputs } = model.forward(batch.x, true);
+      const loss = taskLoss(task.loss, outputs[task.name] as tf.Tensor2D, batch.targets[task.name] as tf.Tensor2D);
+      // A model penalty couples task parameters; it is added to the first task's loss so it is counted once.
+      return i === 0 ? addPenalty(model, loss) : loss;
+    }, [...shared, ...own]);
+    lossValues.push(value);
+    flats.push(flatten(shared.map((v) => grads[v.name] as tf.Tensor)));
+    for (const v of shared) grads[v.name]?.dispose();
+    for (const v of own) gradients[v.name] = grads[v.name] as tf.Tensor;
+  });
+  const losses = lossValues.map((v) => v.dataSync()[0] as number);
+  const { combined } = combiner.combine({ grads: flats, losses });
+  unflatten(combined, shared).forEach((t, k) => {
+    gradients[(shared[k] as tf.Variable).name] = t;
+  });
+  const taskLosses = tf.stack(lossValues) as tf.Tensor1D;
+  for (const v of lossValues) v.dispose();
+  return { gradients, taskLosses };
+}
+
+/**
+ * Gradient strategies on the shared representation z = encode(x): per-task gradients ∂L_t/∂z need only the heads;
+ * the combined ∂z is pushed through the trunk once via the surrogate loss Σ z ⊙ stop(∂z). The trunk runs forward
+ * twice (the second time inside the tape), with the same dropout masks because masks depend on the step only.
+ */
+export function representationGradientStep(
+  model: MultiTaskModel,
+  strategy: Strategy,
+  batch: Batch,
+  tasks: readonly TaskConfig[],
+): StepGradients {
+  const combiner = strategy.combiner;
+  const encode = model.encode;
+  const decode = model.decode;
+  if (!combiner || !encode || !decode) throw new Error(`strategy ${strategy.name} needs a combiner and encode/decode`);
+  const gradients: Record<string, tf.Tensor> = {};
+  const representation = tf.tidy(() => encode(batch.x, true));
+  const flats: Float32Array[] = [];
+  const losses: number[] = [];
+  tasks.forEach((task) => {
+    const own = model.taskVariables[task.name] ?? [];
+    const lossOf = (z: tf.Tensor): tf.Scalar => {
+      const outputs = decode(z, true);
+      return taskLoss(task.loss, outputs[task.name] as tf.Tensor2D, batch.targets[task.name] as tf.Tensor2D);
+    };
+    // Differentiating with respect to [z, ...head variables] in one pass: the variables are the same tensors the
+    // heads read, so their gradients come out too.
+    const { value, grads } = tf.valueAndGrads((z: tf.Tensor, ..._own: tf.Tensor[]) => lossOf(z))([representation, ...own]);
+    losses.push(value.dataSync()[0] as number);
+    value.dispose();
+    const [zGrad, ...ownGrads] = grads;
+    flats.push((zGrad as tf.Tensor).dataSync() as Float32Array);
+    zGrad?.dispose();
+    own.forEach((v, k) => {
+      gradients[v.name] = ownGrads[k] as tf.Tensor;
+    });
+  });
+  const { combined } = combiner.combine({ grads: flats, losses });
+  const combinedZ = tf.tensor(combined, representation.shape, 'float32');
+  const { value, grads } = tf.variableGrads(() => {
+    const z = encode(batch.x, true);
+    const surrogate = tf.sum(tf.mul(z, combinedZ)) as tf.Scalar;
+    return addPenalty(model, surrogate);
+  }, model.sharedVariables);
+  value.dispose();
+  combinedZ.dispose();
+  representation.dispose();
+  Object.assign(gradients, grads);
+  return { gradients, taskLosses: tf.tensor1d(losses) };
+}
+
+/** Scales all gradients so their global L2 norm is at most `maxNorm` (Pascanu et al. 2013), without a sync. */
+export function clipByGlobalNorm(gradients: Record<string, tf.Tensor>, maxNorm: number): Record<string, tf.Tensor> {
+  if (maxNorm <= 0) return gradients;
+  const clipped = tf.tidy(() => {
+    const list = Object.values(gradients);
+    const norm = tf.sqrt(tf.addN(list.map((g) => tf.sum(tf.square(g)))));
+    const scale = tf.minimum(1, tf.div(maxNorm, tf.maximum(norm, 1e-12)));
+    return Object.fromEntries(Object.entries(gradients).map(([name, g]) => [name, tf.mul(g, scale)]));
+  });
+  for (const g of Object.values(gradients)) g.dispose();
+  return clipped;
+}

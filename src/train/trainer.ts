@@ -1,0 +1,217 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ResolvedConfig } from '../config/types.js';
+import type { PreparedData } from '../data/prepare.js';
+import type { MultiTaskModel } from '../model/types.js';
+import type { Strategy, StrategyContext } from '../strategies/types.js';
+import { createRng } from '../util/rng.js';
+import { evaluateSplit, higherIsBetter, type MetricValues } from './evaluate.js';
+import { createOptimizer, learningRateAt } from './optimizers.js';
+import { clipByGlobalNorm, lossStep, parameterGradientStep, representationGradientStep, type Batch, type StepGradients } from './step.js';
+import { disposeSplit, toSplitTensors, type SplitTensors } from './tensors.js';
+
+export interface EpochRecord {
+  epoch: number;
+  learningRate: number;
+  /** Mean training batch loss per task (the strategy's inputs, before weighting). */
+  trainLoss: Record<string, number>;
+  /** Validation metrics (empty when there is no validation split). */
+  val: MetricValues;
+  /** Task weights the strategy used in this epoch's last step. */
+  taskWeights: Record<string, number>;
+  /** The monitored value (early stopping, best checkpoint) and whether it improved. */
+  monitor: { name: string; value: number; improved: boolean };
+  seconds: number;
+  samplesPerSecond: number;
+}
+
+/** What the trainer tells whoever listens (progress display, run store). All optional. */
+export interface TrainListener {
+  onStart?(info: { epochs: number; batchesPerEpoch: number; trainRows: number; tasks: string[] }): void;
+  /** After each batch; `losses` is filled only every `batchLossEvery` batches (reading them costs a sync). */
+  onBatch?(info: { epoch: number; batch: number; batches: number; samplesPerSecond: number; losses?: Record<string, number> }): void;
+  onEpochEnd?(record: EpochRecord, model: MultiTaskModel): Promise<void> | void;
+  batchLossEvery?: number;
+}
+
+export type TrainOutcome = 'completed' | 'interrupted' | 'diverged' | 'early-stopped';
+
+export interface TrainerResult {
+  outcome: TrainOutcome;
+  epochs: EpochRecord[];
+  bestEpoch: number;
+  /** Message when diverged. */
+  reason?: string;
+}
+
+export interface TrainerInput {
+  config: ResolvedConfig;
+  data: PreparedData;
+  model: MultiTaskModel;
+  strategy: Strategy;
+  listeners?: TrainListener[];
+  signal?: AbortSignal;
+  /** Called when the monitored metric improves, to save the best checkpoint. */
+  onImproved?(record: EpochRecord): Promise<void>;
+}
+
+/** Name of the monitored value and its direction: the early-stopping metric on validation, else the train loss. */
+function monitorOf(config: ResolvedConfig, hasValidation: boolean): { name: string; higher: boolean } {
+  const metric = config.training.early_stopping.metric;
+  if (!hasValidation) return { name: 'train/mean/loss', higher: false };
+  const key = metric === 'loss' ? 'mean/loss' : metric;
+  return { name: `val/${key}`, higher: higherIsBetter(key) };
+}
+
+/**
+ * The training loop: per batch, per-task losses → strategy → gradients → optimizer; per epoch, validation, the
+ * strategy's epoch hook, early stopping and the best checkpoint. Batches are materialised once per epoch (one gather
+ * of the shuffled split) and everything per step is tidied or disposed, so the live tensor count stays flat.
+ */
+export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
+  const { config, data, model, strategy } = input;
+  const listeners = input.listeners ?? [];
+  const tasks = config.tasks;
+  const training = config.training;
+  const train = toSplitTensors(data.splits.train, data.preprocessing);
+  const val = toSplitTensors(data.splits.val, data.preprocessing);
+  const trainable = [
+    ...model.sharedVariables,
+    ...tasks.flatMap((t) => model.taskVariables[t.name] ?? []),
+    ...(strategy.variables?.() ?? []),
+  ];
+  const optimizer = createOptimizer(training, trainable);
+  const rng = createRng(config.seed).fork('batches');
+  const strategyRng = createRng(config.seed).fork('strategy');
+  const batchSize = Math.min(training.batch_size, train.rows);
+  const batches = Math.ceil(train.rows / batchSize);
+  const monitor = monitorOf(config, val.rows > 0);
+  const records: EpochRecord[] = [];
+  let best = monitor.higher ? -Infinity : Infinity;
+  let bestEpoch = -1;
+  let sinceImproved = 0;
+  let step = 0;
+  let outcome: TrainOutcome = 'completed';
+  let reason: string | undefined;
+  for (const l of listeners) l.onStart?.({ epochs: training.epochs, batchesPerEpoch: batches, trainRows: train.rows, tasks: tasks.map((t) => t.name) });
+  const lossEvery = Math.min(...listeners.map((l) => l.batchLossEvery ?? Infinity));
+
+  try {
+    for (let epoch = 0; epoch < training.epochs; epoch++) {
+      const started = performance.now();
+      const learningRate = learningRateAt(training, epoch);
+      const shuffled = shuffleSplit(train, rng.permutation(train.rows));
+      let lossSum = tf.zeros([tasks.length]) as tf.Tensor1D;
+      let interrupted = false;
+      try {
+        for (let b = 0; b < batches; b++) {
+          const start = b * batchSize;
+          const size = Math.min(batchSize, train.rows - start);
+          const batch: Batch = sliceBatch(shuffled, start, size);
+          model.setStep(step);
+          const context: StrategyContext = { tasks, epoch, step, rng: strategyRng };
+          const result: StepGradients =
+            strategy.needs === 'losses'
+              ? lossStep(model, strategy, batch, tasks, trainable, context)
+              : strategy.needs === 'parameter-gradients'
+                ? parameterGradientStep(model, strategy, batch, tasks)
+                : representationGradientStep(model, strategy, batch, tasks);
+          disposeBatch(batch);
+          const gradients = clipByGlobalNorm(result.gradients, training.grad_clip_norm);
+          optimizer.apply(gradients, learningRate);
+          for (const g of Object.values(gradients)) g.dispose();
+          const newSum = tf.add(lossSum, tf.mul(result.taskLosses, size)) as tf.Tensor1D;
+          lossSum.dispose();
+          result.taskLosses.dispose();
+          lossSum = newSum;
+          step++;
+          if (listeners.length > 0) {
+            const elapsed = (performance.now() - started) / 1000;
+            const info = { epoch, batch: b + 1, batches, samplesPerSecond: (start + size) / Math.max(elapsed, 1e-9) };
+            const withLosses = (b + 1) % lossEvery === 0 ? { ...info, losses: perTask(lossSum.dataSync(), tasks, start + size) } : info;
+            for (const l of listeners) l.onBatch?.(withLosses);
+          }
+          if (input.signal?.aborted) {
+            interrupted = true;
+            break;
+          }
+        }
+      } finally {
+        disposeSplit(shuffled);
+      }
+      const trainLoss = perTask(lossSum.dataSync(), tasks, train.rows);
+      lossSum.dispose();
+      const valMetrics = val.rows > 0 ? evaluateSplit(model, val, data.splits.val, tasks, data.preprocessing, training.eval_batch_size).metrics : {};
+      const meanTrainLoss = Object.values(trainLoss).reduce((a, b) => a + b, 0) / tasks.length;
+      const monitored = monitor.name === 'train/mean/loss' ? meanTrainLoss : (valMetrics[monitor.name.slice('val/'.length)] ?? NaN);
+      const improved =
+        Number.isFinite(monitored) &&
+        (monitor.higher ? monitored > best + training.early_stopping.min_delta : monitored < best - training.early_stopping.min_delta);
+      const seconds = (performance.now() - started) / 1000;
+      const weights = strategy.currentWeights();
+      const record: EpochRecord = {
+        epoch: epoch + 1,
+        learningRate,
+        trainLoss,
+        val: valMetrics,
+        taskWeights: Object.fromEntries(tasks.map((t, i) => [t.name, weights[i] ?? NaN])),
+        monitor: { name: monitor.name, value: monitored, improved },
+        seconds,
+        samplesPerSecond: train.rows / seconds,
+      };
+      records.push(record);
+      strategy.onEpochEnd?.({ epoch, trainLosses: tasks.map((t) => trainLoss[t.name] ?? NaN), validation: valMetrics });
+      if (improved) {
+        best = monitored;
+        bestEpoch = epoch + 1;
+        sinceImproved = 0;
+        await input.onImproved?.(record);
+      } else {
+        sinceImproved++;
+      }
+      for (const l of listeners) await l.onEpochEnd?.(record, model);
+      if (!Object.values(trainLoss).every(Number.isFinite)) {
+        outcome = 'diverged';
+        reason = `training loss became ${Object.entries(trainLoss).map(([k, v]) => `${k}=${v}`).join(', ')} in epoch ${epoch + 1}; lower training.lr or set training.grad_clip_norm`;
+        break;
+      }
+      if (interrupted) {
+        outcome = 'interrupted';
+        break;
+      }
+      const patience = training.early_stopping.patience;
+      if (patience > 0 && sinceImproved >= patience) {
+        outcome = 'early-stopped';
+        break;
+      }
+    }
+  } finally {
+    disposeSplit(train);
+    disposeSplit(val);
+    optimizer.dispose();
+  }
+  return { outcome, epochs: records, bestEpoch, ...(reason ? { reason } : {}) };
+}
+
+function perTask(sums: ArrayLike<number>, tasks: readonly { name: string }[], rows: number): Record<string, number> {
+  return Object.fromEntries(tasks.map((t, i) => [t.name, (sums[i] ?? NaN) / rows]));
+}
+
+function shuffleSplit(split: SplitTensors, permutation: Int32Array): SplitTensors {
+  return tf.tidy(() => {
+    const index = tf.tensor1d(permutation, 'int32');
+    const targets: Record<string, tf.Tensor2D> = {};
+    for (const [name, t] of Object.entries(split.targets)) targets[name] = tf.gather(t, index);
+    return { rows: split.rows, x: tf.gather(split.x, index), targets };
+  }) as SplitTensors;
+}
+
+function sliceBatch(split: SplitTensors, start: number, size: number): Batch {
+  const targets: Record<string, tf.Tensor2D> = {};
+  for (const [name, t] of Object.entries(split.targets)) targets[name] = tf.slice(t, [start, 0], [size, -1]);
+  return { x: tf.slice(split.x, [start, 0], [size, -1]), targets };
+}
+
+function disposeBatch(batch: Batch): void {
+  batch.x.dispose();
+  for (const t of Object.values(batch.targets)) t.dispose();
+}
