@@ -26,7 +26,12 @@ import { createRng } from '../src/util/rng.js';
 
 const f32 = (...rows: number[][]): Float32Array[] => rows.map((r) => Float32Array.from(r));
 
-function make(definition: CombinerDefinition, taskCount: number, options: Record<string, unknown> = {}, seed = 7): GradientCombiner {
+function make(
+  definition: CombinerDefinition,
+  taskCount: number,
+  options: Record<string, unknown> = {},
+  seed = 7,
+): GradientCombiner {
   return definition.create({ ...schemaDefaults(definition.optionsSchema), ...options }, seed, taskCount);
 }
 
@@ -130,7 +135,8 @@ describe('pcgrad', () => {
       expectClose(columnSums(projectConflicting(gram(f32(G1, G2)), orders)), [2, 1.5]);
     }
     for (let seed = 0; seed < 10; seed++) {
-      expectClose(make(gradientCombiners.get('pcgrad')!, 2, {}, seed).combine({ grads: f32(G1, G2) }).combined, [0.5, 1.5]);
+      const combiner = make(gradientCombiners.get('pcgrad')!, 2, {}, seed);
+      expectClose(combiner.combine({ grads: f32(G1, G2) }).combined, [0.5, 1.5]);
     }
   });
 
@@ -215,6 +221,20 @@ describe('mgda', () => {
     }
   });
 
+  it('stays exact on ill-conditioned and rank-deficient problems (where plain Frank–Wolfe stalls)', () => {
+    for (let seed = 0; seed < 60; seed++) {
+      const rng = createRng(1000 + seed);
+      const tasks = 3 + (seed % 6);
+      const length = seed % 2 === 0 ? tasks - 1 : 40; // fewer dimensions than tasks: hull may contain 0
+      const grads = Array.from({ length: tasks }, () => {
+        const scale = Math.exp(3 * rng.normal());
+        return Array.from({ length }, () => scale * rng.normal());
+      });
+      const g = gram(f32(...grads));
+      expectMinNormKkt(g, minNormElement(g), 1e-9 * Math.max(...g.map((r, i) => r[i])));
+    }
+  });
+
   it('normalises like the authors (l2, loss)', () => {
     // l2: û1 = (1,0), û2 = (−1,1)/√2 are symmetric about their bisector → α = (½,½), d = (0.1464, 0.3536);
     // effective weights on the raw gradients: (½/1, ½/(2√2)).
@@ -293,7 +313,8 @@ describe('aligned-mtl', () => {
     expectClose(result.weights ?? [], [0.5, 1]);
     expectClose(result.combined, [1, 1]);
     // rmse: σ = √((4 + 1)/2) instead of 1.
-    expectClose(combineGradients('aligned-mtl', [[2, 0], [0, 1]], { scale: 'rmse' }).combined, [Math.sqrt(2.5), Math.sqrt(2.5)]);
+    const rmse = combineGradients('aligned-mtl', [[2, 0], [0, 1]], { scale: 'rmse' });
+    expectClose(rmse.combined, [Math.sqrt(2.5), Math.sqrt(2.5)]);
   });
 
   it('has condition number 1: ‖d‖² = T·λ_min for independent gradients', () => {
@@ -360,7 +381,9 @@ describe('graddrop', () => {
     expect([1, -1]).toContain(a[1]);
     expect([2, -2]).toContain(a[2]);
     const seen = new Set<string>();
-    for (let seed = 0; seed < 40; seed++) seen.add(Array.from(make(graddrop, 2, {}, seed).combine({ grads }).combined).join());
+    for (let seed = 0; seed < 40; seed++) {
+      seen.add(Array.from(make(graddrop, 2, {}, seed).combine({ grads }).combined).join());
+    }
     expect(seen.size).toBeGreaterThan(1);
   });
 
@@ -409,8 +432,8 @@ describe('every method', () => {
   const grads = randomGrads(42, 3, 1000);
   const losses = [0.7, 1.3, 0.4];
   for (const [name, definition] of gradientCombiners) {
+    const options = name === 'mgda' ? { normalization: 'loss+' } : {};
     it(`${name}: finite, reproducible, weights reproduce the result`, () => {
-      const options = name === 'mgda' ? { normalization: 'loss+' } : {};
       const run = (): { combined: Float32Array; weights?: number[] } =>
         make(definition, 3, options, 5).combine({ grads: f32(...grads), losses });
       const a = run();
@@ -426,6 +449,15 @@ describe('every method', () => {
       expect(JSON.parse(JSON.stringify(make(definition, 3, options, 5).state()))).toEqual(
         make(definition, 3, options, 5).state() ?? null,
       );
+    });
+
+    it(`${name}: zero gradients give a finite result`, () => {
+      const zeros = make(definition, 3, options, 5).combine({ grads: f32([0, 0], [0, 0], [0, 0]), losses });
+      expect(Array.from(zeros.combined)).toEqual([0, 0]);
+      expect((zeros.weights ?? []).every(Number.isFinite)).toBe(true);
+      const oneZero = make(definition, 3, options, 5).combine({ grads: f32([0, 0], [1, 2], [-1, 0.5]), losses });
+      expect(oneZero.combined.every(Number.isFinite)).toBe(true);
+      expect((oneZero.weights ?? []).every(Number.isFinite)).toBe(true);
     });
 
     it(`${name}: one task passes its gradient through (up to scale)`, () => {

@@ -71,7 +71,7 @@ export function parseConfigText(
   const displayName = options.displayName ?? options.file ?? '<config>';
   const overrides = options.overrides ?? [];
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new UsageError(
       `${displayName} is not valid YAML:`,

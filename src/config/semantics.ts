@@ -162,7 +162,7 @@ export function checkMetricReference(reference: string, tasks: readonly TaskConf
   const task = tasks.find((t) => t.name === scope);
   if (!task) {
     const hint = suggest(scope, tasks.map((t) => t.name));
-    return `no task named "${scope}"${hint ? `; did you mean "${hint}"?` : ''} Tasks: ${tasks.map((t) => t.name).join(', ')}.`;
+    return `no task named "${scope}"${hint ? `; did you mean "${hint}"?` : '.'} Tasks: ${[...new Set(tasks.map((t) => t.name))].join(', ')}.`;
   }
   if (metric !== 'loss' && !task.metrics.includes(metric)) {
     const hint = suggest(metric, task.metrics);

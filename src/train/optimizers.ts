@@ -25,10 +25,9 @@ export function createOptimizer(config: TrainingConfig, variables: readonly tf.V
   const needsFirstMoment = needsSecondMoment || config.optimizer === 'momentum';
   if (needsFirstMoment) {
     for (const variable of variables) {
-      slots.set(variable.name, {
-        m: tf.variable(tf.zerosLike(variable), false, `${variable.name}/m`),
-        ...(needsSecondMoment ? { v: tf.variable(tf.zerosLike(variable), false, `${variable.name}/v`) } : {}),
-      });
+      // Inside tidy, so the zeros each slot starts from do not outlive it.
+      const zeros = (suffix: string): tf.Variable => tf.tidy(() => tf.variable(tf.zerosLike(variable), false, `${variable.name}/${suffix}`));
+      slots.set(variable.name, { m: zeros('m'), ...(needsSecondMoment ? { v: zeros('v') } : {}) });
     }
   }
   let step = 0;

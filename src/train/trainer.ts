@@ -119,7 +119,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
           const gradients = clipByGlobalNorm(result.gradients, training.grad_clip_norm);
           optimizer.apply(gradients, learningRate);
           for (const g of Object.values(gradients)) g.dispose();
-          const newSum = tf.add(lossSum, tf.mul(result.taskLosses, size)) as tf.Tensor1D;
+          const newSum = tf.tidy(() => tf.add(lossSum, tf.mul(result.taskLosses, size)) as tf.Tensor1D);
           lossSum.dispose();
           result.taskLosses.dispose();
           lossSum = newSum;

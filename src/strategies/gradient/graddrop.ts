@@ -20,7 +20,8 @@ import type { CombinerDefinition } from './types.js';
 
 export const graddrop: CombinerDefinition = {
   name: 'graddrop',
-  paper: 'Z. Chen et al., "Just Pick a Sign: Optimizing Deep Multitask Models with Gradient Sign Dropout", NeurIPS 2020',
+  paper:
+    'Z. Chen et al., "Just Pick a Sign: Optimizing Deep Multitask Models with Gradient Sign Dropout", NeurIPS 2020',
   optionsSchema: {
     type: 'object',
     properties: { leak: { type: 'number', minimum: 0, maximum: 1, default: 0 } },

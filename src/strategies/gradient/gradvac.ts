@@ -56,7 +56,9 @@ export function gradVacCoefficients(
 
 export const gradvac: CombinerDefinition = {
   name: 'gradvac',
-  paper: 'Z. Wang et al., "Gradient Vaccine: Investigating and Improving Multi-task Optimization in Massively Multilingual Models", ICLR 2021',
+  paper:
+    'Z. Wang et al., "Gradient Vaccine: Investigating and Improving Multi-task Optimization in Massively ' +
+    'Multilingual Models", ICLR 2021',
   optionsSchema: {
     type: 'object',
     properties: { beta: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.01 } },

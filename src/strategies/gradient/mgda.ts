@@ -22,22 +22,21 @@ const normalizations = ['none', 'l2', 'loss', 'loss+'] as const;
 /** Weight γ on the first of two vectors minimising ‖γu + (1 − γ)v‖², from uᵀu, uᵀv, vᵀv. */
 export function minNormPair(uu: number, uv: number, vv: number): number {
   const curvature = uu + vv - 2 * uv;
-  // u = v (or both zero): every γ gives the same point.
-  if (!(curvature > 1e-15 * (uu + vv))) return 0.5;
+  if (!(curvature > 1e-15 * (uu + vv))) return 0.5; // u = v: every γ gives the same point.
   return Math.min(1, Math.max(0, (vv - uv) / curvature));
 }
 
 /**
- * Minimum-norm point of the convex hull of vectors with Gram matrix g, as simplex weights: Wolfe's (1976)
- * algorithm, i.e. fully-corrective Frank–Wolfe. Each major step adds the Frank–Wolfe vertex argmin_i g_iᵀx; minor
- * steps then re-solve min ‖x‖ over the affine hull of the active vertices, stepping back to the simplex boundary
- * (dropping vertices) while that affine minimiser has non-positive weights. Exact after finitely many steps.
+ * Min-norm point of the hull of vectors with Gram matrix g, as simplex weights (Wolfe 1976). Major step: add the
+ * Frank–Wolfe vertex argmin_i g_iᵀx. Minor steps: re-solve min ‖x‖ over the affine hull of the active vertices,
+ * stepping back to the simplex boundary (dropping vertices) while that minimiser has non-positive weights.
  */
 export function minNormElement(g: Matrix, maxIter = 50 * g.length): number[] {
-  const t = g.length;
+  const gamma = g.length === 2 ? minNormPair(g[0][0], g[0][1], g[1][1]) : 0;
+  if (g.length === 2) return [gamma, 1 - gamma];
   const diagonal = g.map((row, i) => row[i]);
   const tol = 1e-12 * Math.max(...diagonal);
-  const alpha = new Array<number>(t).fill(0);
+  const alpha = new Array<number>(g.length).fill(0);
   let active = [diagonal.indexOf(Math.min(...diagonal))];
   alpha[active[0]] = 1;
   for (let iter = 0; iter < maxIter; iter++) {
@@ -93,8 +92,7 @@ export const mgda: CombinerDefinition = {
         return n > 0 && Number.isFinite(n) ? n : 1;
       });
       const h = g.map((row, i) => row.map((v, j) => v / (norms[i] * norms[j])));
-      const gamma = taskCount === 2 ? minNormPair(h[0][0], h[0][1], h[1][1]) : 0;
-      const alpha = taskCount === 2 ? [gamma, 1 - gamma] : minNormElement(h);
+      const alpha = minNormElement(h);
       const weights = alpha.map((a, i) => a / norms[i]);
       return { combined: linearCombination(grads, weights), weights };
     });

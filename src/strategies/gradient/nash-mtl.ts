@@ -86,7 +86,8 @@ export const nashMtl: CombinerDefinition = {
       state: () => ({ step, alpha: alpha && [...alpha] }),
       restore(state) {
         step = readStep('nash-mtl', state);
-        alpha = state === null || state === undefined ? null : readPositiveVector('nash-mtl', (state as { alpha?: unknown }).alpha, taskCount);
+        const saved = state === null || state === undefined ? null : (state as { alpha?: unknown }).alpha;
+        alpha = readPositiveVector('nash-mtl', saved, taskCount);
       },
     };
   },

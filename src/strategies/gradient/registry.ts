@@ -80,7 +80,8 @@ export function combineGradients(
   if (losses !== undefined && losses.length !== taskGrads.length) {
     throw new UsageError(`combineGradients got ${losses.length} losses for ${taskGrads.length} task gradients.`);
   }
-  const combiner = definition.create({ ...schemaDefaults(definition.optionsSchema), ...methodOptions }, seed, taskGrads.length);
+  const resolved = { ...schemaDefaults(definition.optionsSchema), ...methodOptions };
+  const combiner = definition.create(resolved, seed, taskGrads.length);
   const result = combiner.combine({ grads: taskGrads.map((g) => Float32Array.from(g)), ...(losses ? { losses } : {}) });
   return {
     combined: Array.from(result.combined),

@@ -64,22 +64,17 @@ export function readStep(method: string, state: unknown): number {
 
 /** A T×T numeric matrix from a checkpoint. */
 export function readMatrix(method: string, value: unknown, size: number): number[][] {
-  const ok =
-    Array.isArray(value) &&
-    value.length === size &&
-    value.every(
-      (row) => Array.isArray(row) && row.length === size && row.every((x) => typeof x === 'number' && Number.isFinite(x)),
-    );
-  if (!ok) throw badState(method);
+  const isRow = (row: unknown): boolean =>
+    Array.isArray(row) && row.length === size && row.every((x) => typeof x === 'number' && Number.isFinite(x));
+  if (!Array.isArray(value) || value.length !== size || !value.every(isRow)) throw badState(method);
   return (value as number[][]).map((row) => [...row]);
 }
 
 /** A length-T vector of positive numbers (or null) from a checkpoint. */
 export function readPositiveVector(method: string, value: unknown, size: number): number[] | null {
   if (value === null || value === undefined) return null;
-  if (!Array.isArray(value) || value.length !== size || !value.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)) {
-    throw badState(method);
-  }
+  const positive = (x: unknown): boolean => typeof x === 'number' && Number.isFinite(x) && x > 0;
+  if (!Array.isArray(value) || value.length !== size || !value.every(positive)) throw badState(method);
   return [...(value as number[])];
 }
 

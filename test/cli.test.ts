@@ -1,0 +1,85 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir, writeFile } from './helpers.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+const bin = path.join(root, 'bin', 'mtl.js');
+
+function mtl(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [bin, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, CI: 'true', ...env },
+    timeout: 170_000,
+  });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('the mtl command line (built CLI as a child process)', () => {
+  it('train → run directory → eval → compare --json, with exit codes', () => {
+    expect(existsSync(path.join(root, 'dist', 'cli', 'main.js')), 'run npm run build first').toBe(true);
+    const runsDir = tempDir();
+    const config = path.join(root, 'configs', 'quickstart.yaml');
+    const common = ['--runs-dir', runsDir, '--set', 'training.epochs=2', '--set', 'data.options.samples=1000', '--backend', 'wasm'];
+
+    const first = mtl(['train', config, ...common]);
+    expect(first.code, first.stderr).toBe(0);
+    const id = first.stdout.trim();
+    expect(id).toMatch(/^\d{8}-\d{6}-quickstart-[0-9a-f]{6}$/);
+    expect(first.stderr).toMatch(/epoch 1\/2 /);
+    expect(first.stderr).not.toMatch(/\u001b\[/); // no ANSI codes when not on a TTY
+    const runDir = path.join(runsDir, id);
+    expect(readdirSync(runDir).sort()).toEqual(
+      ['checkpoints', 'config.resolved.json', 'config.yaml', 'epochs.jsonl', 'meta.json', 'metrics.csv', 'metrics.jsonl', 'preprocessing.json', 'summary.json'].sort(),
+    );
+    expect(readdirSync(path.join(runDir, 'checkpoints')).sort()).toEqual(['best', 'last']);
+
+    const second = mtl(['train', config, ...common, '--set', 'seed=5', '--json']);
+    expect(second.code, second.stderr).toBe(0);
+    const summary = JSON.parse(second.stdout);
+    expect(summary.status).toBe('completed');
+    expect(summary.test['left/accuracy']).toBeGreaterThan(0.5);
+
+    const evaluated = mtl(['eval', id.slice(0, 22), '--runs-dir', runsDir, '--split', 'val', '--json']);
+    expect(evaluated.code, evaluated.stderr).toBe(0);
+    const result = JSON.parse(evaluated.stdout);
+    expect(result).toMatchObject({ run: id, data: 'val', checkpoint: 'best' });
+    expect(readdirSync(path.join(runDir, 'evals'))).toHaveLength(1);
+
+    const compared = mtl(['compare', id, summary.id, '--runs-dir', runsDir, '--metric', 'accuracy', '--json']);
+    expect(compared.code, compared.stderr).toBe(0);
+    const comparison = JSON.parse(compared.stdout);
+    expect(comparison.rows.map((r: { metric: string }) => r.metric)).toEqual(['left/accuracy', 'right/accuracy', 'mean/accuracy']);
+    const left = comparison.rows[0];
+    expect(left.relative[1]).toBeCloseTo((left.values[1] - left.values[0]) / left.values[0], 12);
+    expect(comparison.runs[1].deltaM).toBeCloseTo((comparison.rows[0].relative[1] + comparison.rows[1].relative[1]) / 2, 12);
+
+    const listed = mtl(['runs', '--runs-dir', runsDir, '--json']);
+    expect(JSON.parse(listed.stdout).map((r: { id: string }) => r.id)).toEqual([id, summary.id].sort());
+
+    const text = mtl(['compare', id, summary.id, '--runs-dir', runsDir]);
+    expect(text.stdout).toMatch(/^metric +/);
+    expect(text.stdout).toMatch(/Δm/);
+  });
+
+  it('exits 2 with a clear message for config errors, unknown runs and bad flags', () => {
+    const dir = tempDir();
+    const bad = writeFile(dir, 'bad.yaml', 'data: { dataset: multi-digits }\ntasks:\n  - { name: a, type: multiclas }\n');
+    const invalid = mtl(['validate', bad]);
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toContain('bad.yaml:3:22: tasks[0].type: "multiclas" is not allowed; did you mean "multiclass"?');
+    expect(invalid.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    const missingRun = mtl(['eval', 'nope', '--runs-dir', dir]);
+    expect(missingRun.code).toBe(2);
+    expect(missingRun.stderr).toMatch(/No run "nope"/);
+    expect(mtl(['train']).code).toBe(2);
+    expect(mtl(['train', bad, '--backend', 'gpu']).code).toBe(2);
+    const valid = mtl(['validate', path.join(root, 'configs', 'quickstart.yaml')]);
+    expect(valid.code).toBe(0);
+    const help = mtl(['train', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Example:/);
+  });
+});

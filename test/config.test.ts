@@ -1,0 +1,137 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, parseConfigText } from '../src/config/load.js';
+import { buildExperimentSchema } from '../src/config/schema.js';
+import { UsageError } from '../src/errors.js';
+import { tempDir, writeFile } from './helpers.js';
+
+const base = `name: t
+data:
+  dataset: multi-digits
+tasks:
+  - name: left
+    type: multiclass
+  - name: right
+    type: multiclass
+`;
+
+function problems(text: string, overrides: string[] = []): string[] {
+  try {
+    parseConfigText(text, { displayName: 'exp.yaml', overrides });
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).exitCode).toBe(2);
+    return (error as UsageError).details;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+describe('config loading', () => {
+  it('fills defaults and resolves task targets, losses and metrics', () => {
+    const { config } = parseConfigText(base);
+    expect(config.training.optimizer).toBe('adam');
+    expect(config.training.lr).toBe(0.001);
+    expect(config.model.architecture).toBe('hard-sharing');
+    expect(config.strategy.name).toBe('equal');
+    expect(config.tasks[0]).toMatchObject({ targets: ['left'], loss: 'cross-entropy', metrics: ['accuracy', 'macro-f1', 'log-loss'], weight: 1 });
+    // multi-digits controls its own split so composite images never straddle train and test
+    expect(config.data.split).toEqual({ column: 'split' });
+    expect(Object.isFrozen(config.training)).toBe(true);
+  });
+
+  it('reports a misspelled key at its line and column with a suggestion', () => {
+    const [message] = problems(`${base}training:\n  epoch: 3\n`);
+    expect(message).toBe(
+      'exp.yaml:10:3: training.epoch: unknown field "epoch"; did you mean "epochs"? Allowed here: optimizer, lr, momentum, beta1, beta2, epsilon, weight_decay, schedule, warmup_epochs, batch_size, epochs, grad_clip_norm, early_stopping, eval_batch_size.',
+    );
+  });
+
+  it('reports a misspelled enum value with a suggestion', () => {
+    const [message] = problems(base.replace('type: multiclass\n  - name: right', 'type: multiclas\n  - name: right'));
+    expect(message).toMatch(/^exp\.yaml:6:11: tasks\[0\]\.type: "multiclas" is not allowed; did you mean "multiclass"\?/);
+  });
+
+  it('reports a wrong type and an out-of-range number', () => {
+    const details = problems(`${base}training:\n  batch_size: many\n  lr: -1\n`);
+    expect(details).toContain('exp.yaml:10:15: training.batch_size: expected a whole number, got "many"');
+    expect(details).toContain('exp.yaml:11:7: training.lr: must be > 0 (got -1)');
+  });
+
+  it('reports a missing required field at the parent', () => {
+    const details = problems(`${base}model:\n  trunk:\n    - { type: dense }\n`);
+    expect(details).toEqual(['exp.yaml:11:7: model.trunk[0]: missing required field "units"']);
+  });
+
+  it('reports several errors at once', () => {
+    const details = problems(`${base}seed: -3\nbackend: gpu\nstrategy:\n  name: equl\n`);
+    expect(details).toHaveLength(3);
+    expect(details[2]).toMatch(/strategy\.name: "equl" is not allowed; did you mean "equal"\?/);
+  });
+
+  it('reports data given both ways or neither', () => {
+    expect(problems('data: {}\ntasks: [{name: a, type: binary}]\n')[0]).toMatch(
+      /^exp\.yaml:1:7: data: expected either "dataset: <built-in name>" or "csv: <file path>"/,
+    );
+  });
+
+  it('checks cross-field rules: split fractions, duplicate tasks, metric fit, early-stopping reference', () => {
+    const text = `name: t
+data:
+  dataset: multi-digits
+  split: { train: 0.5, val: 0.1, test: 0.1 }
+tasks:
+  - { name: left, type: multiclass, metrics: [r2] }
+  - { name: left, type: multiclass }
+training:
+  early_stopping: { metric: rigth/accuracy }
+`;
+    const details = problems(text);
+    expect(details).toContain('exp.yaml:4:10: data.split: train + val + test must sum to 1 (they sum to 0.7)');
+    expect(details).toContain('exp.yaml:7:13: tasks[1].name: duplicate task name "left"');
+    expect(details.some((d) => d.startsWith('exp.yaml:6:47: tasks[0].metrics[0]: metric "r2" does not apply to a multiclass task'))).toBe(true);
+    expect(details.some((d) => d.includes('training.early_stopping.metric: no task named "rigth"'))).toBe(true);
+  });
+
+  it('reports an unknown dataset with a suggestion and bad dataset options', () => {
+    expect(problems(base.replace('multi-digits', 'multi-digit'))[0]).toMatch(
+      /^exp\.yaml:3:12: data\.dataset: unknown built-in dataset "multi-digit"; did you mean "multi-digits"\?/,
+    );
+    expect(problems(base.replace('dataset: multi-digits', 'dataset: multi-digits\n  options: { ofset: 2 }'))[0]).toMatch(
+      /^exp\.yaml:4:14: data\.options\.ofset: unknown field "ofset"; did you mean "offset"\?/,
+    );
+  });
+
+  it('applies --set overrides with YAML typing and validates them, naming the flag', () => {
+    const { config } = parseConfigText(base, { overrides: ['training.lr=3e-3', 'tasks.1.weight=2', 'model.trunk=[{type: dense, units: 8}]'] });
+    expect(config.training.lr).toBe(0.003);
+    expect(config.tasks[1]?.weight).toBe(2);
+    expect(config.model.trunk).toEqual([{ type: 'dense', units: 8, activation: 'relu', bias: true }]);
+    expect(problems(base, ['training.lr=fast'])).toEqual(['--set training.lr=fast: training.lr: expected a number, got "fast"']);
+    expect(() => parseConfigText(base, { overrides: ['training.lr'] })).toThrow(/expected path\.to\.key=value/);
+  });
+
+  it('reports YAML syntax errors with a position', () => {
+    expect(problems('data:\n  dataset: [multi-digits\ntasks: []\n')[0]).toMatch(/^exp\.yaml:\d+:\d+: /);
+  });
+
+  it('names a missing config file and a missing CSV', () => {
+    expect(() => loadConfig('/nope/missing.yaml')).toThrow('Config file not found: /nope/missing.yaml');
+    const dir = tempDir();
+    const file = writeFile(dir, 'exp.yaml', 'data: { csv: nothere.csv }\ntasks: [{ name: y, type: regression }]\n');
+    expect(() => loadConfig(file)).toThrow(UsageError);
+    try {
+      loadConfig(file);
+    } catch (error) {
+      expect((error as UsageError).format()).toMatch(/exp\.yaml:1:14: data\.csv: file not found: .*nothere\.csv/);
+    }
+  });
+
+  it('ships example configs that validate and a schema file in sync with the code', () => {
+    const root = path.resolve(import.meta.dirname, '..');
+    const shipped = JSON.parse(readFileSync(path.join(root, 'schema', 'experiment.schema.json'), 'utf8'));
+    expect(shipped).toEqual(buildExperimentSchema());
+    const quick = loadConfig(path.join(root, 'configs', 'quickstart.yaml'));
+    expect(quick.sourceText.startsWith('# yaml-language-server: $schema=../schema/experiment.schema.json')).toBe(true);
+  });
+});
