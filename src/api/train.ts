@@ -82,7 +82,11 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
   writeJsonAtomic(path.join(dir, 'preprocessing.json'), data.preprocessing);
 
   const model = buildModel(config, data.preprocessing);
-  const strategy = getStrategy(config.strategy.name).create(config.strategy, { tasks: config.tasks, seed: config.seed });
+  const strategy = getStrategy(config.strategy.name).create(config.strategy, {
+    tasks: config.tasks,
+    seed: config.seed,
+    hasSharedRepresentation: Boolean(model.encode && model.decode),
+  });
   const parameterCount = countParameters(model);
   writer.updateMeta({ parameterCount });
   const topology = modelTopology(config, data.preprocessing);

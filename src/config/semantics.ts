@@ -123,15 +123,23 @@ export function checkSemantics(config: ResolvedConfig, context: { configDir: str
       }
     }
   }
-  if (architecture && strategy && !architecture.hasSharedRepresentation) {
-    const created = safe(() => strategy.create(config.strategy, { tasks: config.tasks, seed: config.seed }));
-    if (created?.needs === 'representation-gradients') {
-      problems.push({
-        path: ['strategy', 'name'],
-        message: `strategy "${strategy.name}" needs a shared representation, which architecture "${architecture.name}" does not have; use a parameter-gradient strategy or a shared-trunk architecture`,
+  if (architecture && strategy) {
+    try {
+      const created = strategy.create(config.strategy, {
+        tasks: config.tasks,
+        seed: config.seed,
+        hasSharedRepresentation: architecture.hasSharedRepresentation,
       });
+      if (created.needs === 'representation-gradients' && !architecture.hasSharedRepresentation) {
+        problems.push({
+          path: ['strategy', 'grad_target'],
+          message: `strategy "${strategy.name}" on the representation needs a shared representation, which architecture "${architecture.name}" does not have; use grad_target: params (or auto)`,
+        });
+      }
+      created.dispose?.();
+    } catch (error) {
+      problems.push({ path: ['strategy'], message: (error as Error).message });
     }
-    created?.dispose?.();
   }
   return problems;
 }

@@ -58,5 +58,8 @@ export interface StrategyDefinition {
   cost: string;
   /** JSON Schema `properties` of its options (besides `name`), each with a default. */
   optionsSchema: Record<string, Record<string, unknown>>;
-  create(options: Record<string, unknown>, context: { tasks: readonly TaskConfig[]; seed: number }): Strategy;
+  create(
+    options: Record<string, unknown>,
+    context: { tasks: readonly TaskConfig[]; seed: number; /** Whether the model exposes encode/decode. */ hasSharedRepresentation?: boolean },
+  ): Strategy;
 }
