@@ -159,7 +159,17 @@ export function datasetsCommand(flags: { json?: boolean }): number {
     citation: d.citation,
   }));
   if (flags.json) printJson(list);
-  else out(table(['name', 'tasks', 'features', 'licence', 'description'], list.map((d) => [d.name, d.tasks.map((t) => `${t.name}:${t.type}`).join(' '), String(d.features), d.licence, d.description])));
+  else {
+    // The table keeps to one screen line per dataset: licence id and first sentence; --json has the full texts.
+    const firstSentence = (text: string): string => text.split(/(?<=[.:])\s/)[0] ?? text;
+    const licenceId = (text: string): string => text.split(' (')[0] ?? text;
+    out(
+      table(
+        ['name', 'tasks', 'features', 'licence', 'description'],
+        list.map((d) => [d.name, d.tasks.map((t) => `${t.name}:${t.type}`).join(' '), String(d.features), licenceId(d.licence), firstSentence(d.description)]),
+      ),
+    );
+  }
   return ExitCode.ok;
 }
 
