@@ -89,6 +89,51 @@ interface Case {
   m: number;
   k: number;
   n: number;
+  /**
+   * Compare with a plain-JS product instead of the cpu backend: tfjs 4.22's cpu (and stock wasm) BatchMatMul
+   * computes only max(batchA, batchB) entries when both sides broadcast ([2,1,…]·[1,3,…] gives 3, not 6).
+   */
+  jsReference?: boolean;
+}
+
+/** Plain-JS (float64 accumulation) batched matMul with numpy batch broadcasting. */
+function jsMatMul(c: Case, ta: boolean, tb: boolean, a: Float32Array, b: Float32Array): Float32Array {
+  const rank = Math.max(c.batchA.length, c.batchB.length);
+  const pa = [...new Array<number>(rank - c.batchA.length).fill(1), ...c.batchA];
+  const pb = [...new Array<number>(rank - c.batchB.length).fill(1), ...c.batchB];
+  const outer = pa.map((d, i) => Math.max(d, pb[i]!));
+  const total = sizeOf(outer);
+  const out = new Float32Array(total * c.m * c.n);
+  for (let t = 0; t < total; t++) {
+    // multi-index of t in outer, then flat indices into a's and b's batches
+    let rest = t;
+    let ia = 0;
+    let ib = 0;
+    let sa = 1;
+    let sb = 1;
+    for (let d = rank - 1; d >= 0; d--) {
+      const i = rest % outer[d]!;
+      rest = Math.floor(rest / outer[d]!);
+      if (pa[d] !== 1) ia += i * sa;
+      if (pb[d] !== 1) ib += i * sb;
+      sa *= pa[d]!;
+      sb *= pb[d]!;
+    }
+    const aOff = ia * c.m * c.k;
+    const bOff = ib * c.k * c.n;
+    for (let i = 0; i < c.m; i++) {
+      for (let j = 0; j < c.n; j++) {
+        let sum = 0;
+        for (let p = 0; p < c.k; p++) {
+          const av = a[aOff + (ta ? p * c.m + i : i * c.k + p)]!;
+          const bv = b[bOff + (tb ? j * c.k + p : p * c.n + j)]!;
+          sum += av * bv;
+        }
+        out[(t * c.m + i) * c.n + j] = sum;
+      }
+    }
+  }
+  return out;
 }
 
 const CASES: Case[] = [
@@ -104,6 +149,9 @@ const CASES: Case[] = [
   { name: 'rank 3 broadcast a, 1×19×29·3×29×35', batchA: [1], batchB: [3], m: 19, k: 29, n: 35 },
   { name: 'rank 3·rank 2 broadcast b, 3×17×29·29×35', batchA: [3], batchB: [], m: 17, k: 29, n: 35 },
   { name: 'rank 4, 2×3×17×23·2×3×23×43', batchA: [2, 3], batchB: [2, 3], m: 17, k: 23, n: 43 },
+  { name: 'rank 4 broadcast both, 2×1×17×23·1×3×23×43', batchA: [2, 1], batchB: [1, 3], m: 17, k: 23, n: 43, jsReference: true },
+  { name: 'rank 4·rank 3 broadcast, 2×3×17×23·3×23×43', batchA: [2, 3], batchB: [3], m: 17, k: 23, n: 43 },
+  { name: 'rank 4 broadcast both, tiny, 2×1×3×5·1×3×5×7', batchA: [2, 1], batchB: [1, 3], m: 3, k: 5, n: 7, jsReference: true },
 ];
 
 const FLAGS: Array<[boolean, boolean]> = [
@@ -169,7 +217,9 @@ describe('fast BatchMatMul on wasm', () => {
         const ref = await runOn('cpu', inputs, mm);
         const got = await runOn('wasm', inputs, mm);
         expect(got.shape).toEqual(ref.shape);
-        expect(relErr(got.data, ref.data)).toBeLessThan(1e-5);
+        const refData = c.jsReference ? jsMatMul(c, ta, tb, inputs[0]!.data, inputs[1]!.data) : ref.data;
+        expect(got.data.length).toBe(sizeOf(got.shape));
+        expect(relErr(got.data, refData)).toBeLessThan(1e-5);
       });
     }
   }
@@ -221,6 +271,7 @@ describe('fast _FusedMatMul on wasm', () => {
     { name: 'rank 3, 3×17×29·3×29×35 with bias', batchA: [3], batchB: [3], m: 17, k: 29, n: 35, biasSize: 'n' },
     { name: 'rank 3, 2×3×5·2×5×7 with bias', batchA: [2], batchB: [2], m: 3, k: 5, n: 7, biasSize: 'n' },
     { name: 'rank 3 broadcast b, 2×3×5·5×7 with a one-value bias', batchA: [2], batchB: [], m: 3, k: 5, n: 7, biasSize: 1 },
+    { name: 'rank 3 broadcast a, 1×3×5·4×5×7 with bias', batchA: [1], batchB: [4], m: 3, k: 5, n: 7, biasSize: 'n' },
   ];
   for (const c of fusedCases) {
     for (const [ta, tb] of FLAGS) {
@@ -241,6 +292,29 @@ describe('fast _FusedMatMul on wasm', () => {
         expect(relErr(got.data, ref.data)).toBeLessThan(1e-5);
       });
     }
+  }
+
+  for (const activation of ['linear', 'relu6', 'leakyrelu', 'sigmoid', 'elu'] as const) {
+    it(`rank 3, 2×20×30·30×40 (transposeA) with bias, ${activation} matches cpu`, async () => {
+      const inputs = [
+        { data: values(2 * 30 * 20, 31), shape: [2, 30, 20] },
+        { data: values(30 * 40, 32), shape: [30, 40] },
+        { data: values(40, 33), shape: [40] },
+      ];
+      const f = (a: tf.Tensor, b: tf.Tensor, bias?: tf.Tensor) =>
+        tf.fused.matMul({
+          a: a as tf.Tensor3D,
+          b: b as tf.Tensor2D,
+          transposeA: true,
+          activation,
+          leakyreluAlpha: 0.2,
+          ...(bias ? { bias } : {}),
+        });
+      const ref = await runOn('cpu', inputs, f);
+      const got = await runOn('wasm', inputs, f);
+      expect(got.shape).toEqual(ref.shape);
+      expect(relErr(got.data, ref.data)).toBeLessThan(1e-5);
+    });
   }
 
   it('with prelu weights matches cpu', async () => {

@@ -35,9 +35,11 @@
  * reads n bias values when given a one-value bias; the override widens such a bias to n values first.
  * So with the override, fused products with transposes or a batch are not only faster but correct.
  *
- * Anything else (non-float32 inputs, shape errors, a non-rank-1 bias, PReLU weights that do not repeat
- * within one batch entry, batch broadcasts other than "same size" or "one side single") goes to the stock
- * kernel unchanged, so errors and edge-case behaviour stay the stock ones.
+ * Anything else (non-float32 inputs, shape errors, empty tensors, a non-rank-1 bias, PReLU weights that do
+ * not repeat within one batch entry) goes to the stock kernel unchanged, so errors and edge-case
+ * behaviour stay the stock ones. Batch dims broadcast as in numpy; a batch where both sides broadcast
+ * ([2,1,m,k]·[1,3,k,n]) is always split, because the stock kernel (and tfjs 4.22's cpu one) computes only
+ * max(batchA, batchB) = 3 of its 6 entries.
  *
  * Only the kernels registered for the `wasm` backend are touched; `cpu`, `webgl` and `tensorflow` keep
  * theirs. The stock kernels' `setupFunc`/`disposeFunc` are kept, so installing before the wasm backend is
@@ -105,6 +107,33 @@ function broadcastShapes(s1: readonly number[], s2: readonly number[]): number[]
   return out;
 }
 
+/**
+ * For each entry of the flattened broadcast batch `outer`, the flat batch index into an operand whose
+ * batch shape is `own` (numpy broadcasting: `own` is left-padded with 1s, size-1 dims repeat).
+ */
+function broadcastIndex(outer: readonly number[], own: readonly number[]): Int32Array {
+  const rank = outer.length;
+  const padded = [...new Array<number>(rank - own.length).fill(1), ...own];
+  const strides = new Array<number>(rank).fill(0);
+  for (let d = rank - 1, s = 1; d >= 0; d--) {
+    strides[d] = padded[d] === 1 ? 0 : s;
+    s *= padded[d]!;
+  }
+  const total = sizeOf(outer);
+  const index = new Int32Array(total);
+  const pos = new Array<number>(rank).fill(0);
+  for (let i = 0; i < total; i++) {
+    let flat = 0;
+    for (let d = 0; d < rank; d++) flat += pos[d]! * strides[d]!;
+    index[i] = flat;
+    for (let d = rank - 1; d >= 0; d--) {
+      if (++pos[d]! < outer[d]!) break;
+      pos[d] = 0;
+    }
+  }
+  return index;
+}
+
 /** Runs the wasm Transpose kernel swapping the last two axes of `x`; the caller frees the result. */
 function transposeLastTwo(x: tf.TensorInfo, backend: WasmBackendLike): tf.TensorInfo {
   const transpose = lookupKernel('Transpose');
@@ -160,6 +189,7 @@ function makeFastMatMul(stock: tf.KernelConfig, fused: boolean): FastKernelFunc 
     const batchA = sizeOf(outerA);
     const batchB = sizeOf(outerB);
     const batch = sizeOf(outer);
+    if (batch === 0 || m === 0 || kA === 0 || n === 0) return stockFunc(args);
 
     const temps: tf.TensorInfo[] = [];
     let out: tf.TensorInfo | undefined;
@@ -195,15 +225,18 @@ function makeFastMatMul(stock: tf.KernelConfig, fused: boolean): FastKernelFunc 
         return stockFunc({ inputs: { ...fusedInputs, a: a2, b: b2 }, backend, attrs: plainAttrs });
       }
 
-      // batch > 1: split into per-entry XNNPACK products when they are big enough (always, for fused calls)
-      // and the batch broadcast is a plain one (same batch, or one side a single matrix). PReLU weights
-      // must repeat within one entry's output for the per-entry activation to be the same.
+      // batch > 1: split into per-entry XNNPACK products when they are big enough (always, for fused
+      // calls). PReLU weights must repeat within one entry's output for the per-entry activation to match.
       const prelu = inputs['preluActivationWeights'];
-      const simpleBroadcast = batchA === batchB || batchA === 1 || batchB === 1;
       const preluSplits = prelu === undefined || prelu === null || (m * n) % sizeOf(prelu.shape) === 0;
-      if (!(fused || shouldSplit(m, kA, n)) || !simpleBroadcast || !preluSplits) {
+      // The stock kernel only computes max(batchA, batchB) entries, which is wrong when both sides
+      // broadcast ([2,1,…]·[1,3,…]); always split those.
+      const stockBroadcastOk = (batchA === batch || batchA === 1) && (batchB === batch || batchB === 1);
+      if (!(fused || !stockBroadcastOk || shouldSplit(m, kA, n)) || !preluSplits) {
         return fusedInputs === inputs ? stockFunc(args) : stockFunc({ ...args, inputs: fusedInputs });
       }
+      const indexA = broadcastIndex(outer, outerA);
+      const indexB = broadcastIndex(outer, outerB);
 
       const aC = transposeA ? transposeLastTwo(a, backend) : a; // [...outerA, m, k]
       if (aC !== a) temps.push(aC);
@@ -219,9 +252,9 @@ function makeFastMatMul(stock: tf.KernelConfig, fused: boolean): FastKernelFunc 
       for (let i = 0; i < batch; i++) {
         const entryTemps: tf.TensorInfo[] = [];
         try {
-          const aSub = aShared ?? copyBatchEntry(aC, i, m, kA, backend);
+          const aSub = aShared ?? copyBatchEntry(aC, indexA[i]!, m, kA, backend);
           if (aSub !== aShared) entryTemps.push(aSub);
-          const bSub = bShared ?? copyBatchEntry(bC, i, kA, n, backend);
+          const bSub = bShared ?? copyBatchEntry(bC, indexB[i]!, kA, n, backend);
           if (bSub !== bShared) entryTemps.push(bSub);
           const subOut = stockFunc({
             inputs: { ...fusedInputs, a: aSub, b: bSub },
