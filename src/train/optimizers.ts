@@ -44,7 +44,9 @@ export function createOptimizer(config: TrainingConfig, variables: readonly tf.V
         for (const [name, rawGradient] of Object.entries(gradients)) {
           const variable = byName.get(name);
           if (!variable) continue;
-          const gradient = coupledDecay > 0 ? tf.add(rawGradient, tf.mul(variable, coupledDecay)) : rawGradient;
+          // A strategy's own parameters (log-variances, …) are not model weights: no decay pulls them to zero.
+          const decays = !name.startsWith('strategy/');
+          const gradient = coupledDecay > 0 && decays ? tf.add(rawGradient, tf.mul(variable, coupledDecay)) : rawGradient;
           const slot = slots.get(name);
           switch (config.optimizer) {
             case 'sgd':
@@ -66,7 +68,7 @@ export function createOptimizer(config: TrainingConfig, variables: readonly tf.V
               s.v.assign(v);
               // lr·m̂/(√v̂ + ε) with m̂ = m/(1−β1^t), v̂ = v/(1−β2^t) (Kingma & Ba 2015, Alg. 1).
               let update = tf.div(tf.mul(m, lr / bias1), tf.add(tf.sqrt(tf.div(v, bias2)), epsilon));
-              if (config.optimizer === 'adamw' && decay > 0) update = tf.add(update, tf.mul(variable, lr * decay));
+              if (config.optimizer === 'adamw' && decay > 0 && decays) update = tf.add(update, tf.mul(variable, lr * decay));
               variable.assign(tf.sub(variable, update));
               break;
             }

@@ -5,10 +5,12 @@ import * as tf from '@tensorflow/tfjs';
  * step's weights that is read lazily (so logging the weights costs one small read per epoch, not one per step).
  */
 
+type CustomGradientFunc = Parameters<typeof tf.customGrad>[0];
+
 const detach = tf.customGrad(((x: tf.Tensor) => ({
   value: tf.clone(x),
   gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
-})) as unknown as tf.CustomGradientFunc<tf.Tensor>);
+})) as unknown as CustomGradientFunc);
 
 /**
  * Identity in the forward pass, zero gradient in the backward pass (PyTorch's `.detach()`, TF's `stop_gradient`).
