@@ -34,6 +34,7 @@ export class RunWriter {
       epoch: record.epoch,
       learningRate: record.learningRate,
       taskWeights: record.taskWeights,
+      ...(record.gradientCosines ? { gradientCosines: record.gradientCosines } : {}),
       monitor: record.monitor,
       seconds: round(record.seconds),
       samplesPerSecond: round(record.samplesPerSecond),

@@ -3,6 +3,7 @@ import type { TaskConfig } from '../config/types.js';
 import type { MultiTaskModel } from '../model/types.js';
 import type { Strategy, StrategyContext } from '../strategies/types.js';
 import { taskLoss } from './losses.js';
+import { gram } from '../strategies/gradient/linalg.js';
 
 /** One batch: inputs and, per task, targets in training form. */
 export interface Batch {
@@ -14,6 +15,19 @@ export interface Batch {
 export interface StepGradients {
   gradients: Record<string, tf.Tensor>;
   taskLosses: tf.Tensor1D;
+  /** Pairwise cosine similarities of the task gradients (T×T), when the step computed them. */
+  cosines?: number[][];
+}
+
+/** cos(g_i, g_j) from the Gram matrix; 0 where a gradient vanishes. */
+export function cosineMatrix(grads: readonly Float32Array[]): number[][] {
+  const g = gram(grads);
+  return g.map((row, i) =>
+    row.map((value, j) => {
+      const norm = Math.sqrt((g[i]?.[i] ?? 0) * (g[j]?.[j] ?? 0));
+      return norm > 0 ? value / norm : 0;
+    }),
+  );
 }
 
 function lossesOf(model: MultiTaskModel, outputs: Record<string, tf.Tensor2D>, batch: Batch, tasks: readonly TaskConfig[]): tf.Scalar[] {
@@ -106,7 +120,7 @@ export function parameterGradientStep(
   });
   const taskLosses = tf.stack(lossValues) as tf.Tensor1D;
   for (const v of lossValues) v.dispose();
-  return { gradients, taskLosses };
+  return { gradients, taskLosses, cosines: cosineMatrix(flats) };
 }
 
 /**
@@ -157,7 +171,7 @@ export function representationGradientStep(
   combinedZ.dispose();
   representation.dispose();
   Object.assign(gradients, grads);
-  return { gradients, taskLosses: tf.tensor1d(losses) };
+  return { gradients, taskLosses: tf.tensor1d(losses), cosines: cosineMatrix(flats) };
 }
 
 /** Scales all gradients so their global L2 norm is at most `maxNorm` (Pascanu et al. 2013), without a sync. */

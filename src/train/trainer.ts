@@ -18,6 +18,11 @@ export interface EpochRecord {
   val: MetricValues;
   /** Task weights the strategy used in this epoch's last step. */
   taskWeights: Record<string, number>;
+  /**
+   * Mean over the epoch's steps of the pairwise cosine similarity of the task gradients, keyed `a|b`, for
+   * gradient strategies (on the target they use: shared parameters or representation).
+   */
+  gradientCosines?: Record<string, number>;
   /** The monitored value (early stopping, best checkpoint) and whether it improved. */
   monitor: { name: string; value: number; improved: boolean };
   seconds: number;
@@ -101,6 +106,8 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
       const learningRate = learningRateAt(training, epoch);
       const shuffled = shuffleSplit(train, rng.permutation(train.rows));
       let lossSum = tf.zeros([tasks.length]) as tf.Tensor1D;
+      let cosineSum: number[][] | undefined;
+      let cosineSteps = 0;
       let interrupted = false;
       try {
         for (let b = 0; b < batches; b++) {
@@ -116,6 +123,10 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
                 ? parameterGradientStep(model, strategy, batch, tasks)
                 : representationGradientStep(model, strategy, batch, tasks);
           disposeBatch(batch);
+          if (result.cosines) {
+            cosineSum = (cosineSum ?? result.cosines.map((row) => row.map(() => 0))).map((row, i) => row.map((v, j) => v + (result.cosines?.[i]?.[j] ?? 0)));
+            cosineSteps++;
+          }
           const gradients = clipByGlobalNorm(result.gradients, training.grad_clip_norm);
           optimizer.apply(gradients, learningRate);
           for (const g of Object.values(gradients)) g.dispose();
@@ -154,6 +165,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
         trainLoss,
         val: valMetrics,
         taskWeights: Object.fromEntries(tasks.map((t, i) => [t.name, weights[i] ?? NaN])),
+        ...(cosineSum ? { gradientCosines: pairwise(cosineSum, cosineSteps, tasks) } : {}),
         monitor: { name: monitor.name, value: monitored, improved },
         seconds,
         samplesPerSecond: train.rows / seconds,
@@ -190,6 +202,14 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
     optimizer.dispose();
   }
   return { outcome, epochs: records, bestEpoch, ...(reason ? { reason } : {}) };
+}
+
+function pairwise(sum: number[][], steps: number, tasks: readonly { name: string }[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  tasks.forEach((a, i) => tasks.forEach((b, j) => {
+    if (j > i) out[`${a.name}|${b.name}`] = (sum[i]?.[j] ?? NaN) / steps;
+  }));
+  return out;
 }
 
 function perTask(sums: ArrayLike<number>, tasks: readonly { name: string }[], rows: number): Record<string, number> {
