@@ -1,10 +1,17 @@
 import { UsageError } from '../errors.js';
 import { suggest } from '../util/suggest.js';
+import { attention } from './architectures/attention.js';
+import { cgc } from './architectures/cgc.js';
+import { crossStitch } from './architectures/cross-stitch.js';
+import { dselectK } from './architectures/dselect-k.js';
 import { hardSharing } from './architectures/hard-sharing.js';
+import { mmoe } from './architectures/mmoe.js';
+import { ple } from './architectures/ple.js';
+import { softSharing } from './architectures/soft-sharing.js';
 import type { ArchitectureDefinition } from './types.js';
 
 /** Every architecture a config can name. Adding one = one file under architectures/ + one line here. */
-const definitions: ArchitectureDefinition[] = [hardSharing];
+const definitions: ArchitectureDefinition[] = [hardSharing, softSharing, crossStitch, mmoe, cgc, ple, attention, dselectK];
 
 export const architectureRegistry: ReadonlyMap<string, ArchitectureDefinition> = new Map(
   definitions.map((definition) => [definition.name, definition]),

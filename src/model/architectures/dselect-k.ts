@@ -1,0 +1,159 @@
+import * as tf from '@tensorflow/tfjs';
+import { UsageError } from '../../errors.js';
+import { buildHeads } from '../heads.js';
+import { DropoutSeeds, makeVariable } from '../layers.js';
+import { buildExperts, integerOption, mixExperts, numberOption, stackVariables, type InspectableModel } from '../experts.js';
+import type { Rng } from '../../util/rng.js';
+import type { ArchitectureDefinition } from '../types.js';
+
+/**
+ * DSelect-k (Hazimeh, Zhao, Chowdhery, Sathiamoorthy, Chen, Mazumder, Hong & Chi 2021, NeurIPS), per-example gate:
+ * MMoE's shared experts f_1..f_E (each a stack of the `trunk` layers), but task t's gate is a differentiable
+ * selection of (at most) k experts. With m = ⌈log₂ E⌉ and the smooth step
+ *
+ *   S(s) = 0 (s ≤ −γ/2),  1 (s ≥ γ/2),  −2/γ³ s³ + 3/(2γ) s + 1/2 otherwise,
+ *
+ * selector i ∈ 1..k reads logits z_i(x) = Z_i x + c_i ∈ ℝ^m and puts weight r_i(x)_e = Π_b [bit_b(e) ? S(z_ib) : 1 − S(z_ib)]
+ * on expert e (a product of soft binary choices, one-hot once every S(z_ib) ∈ {0, 1}); the gate is
+ *
+ *   α_t(x) = Σ_i softmax(W x + b)_i · r_i(x),   f^t(x) = Σ_e α_t(x)_e f_e(x),   ŷ_t = head_t(f^t(x)).
+ *
+ * When E is not a power of two, codes ≥ E name no expert; we renormalise each r_i over the E real codes (the paper
+ * instead adds a penalty), so α_t always lies on the simplex. Option `entropy_reg` adds the paper's regulariser
+ * λ_H · mean_x Σ_t Σ_i H(r_i^t(x)), which drives the selectors to binary; penalty() recomputes the selectors on the
+ * input of the latest training forward pass (the current batch in the training loop, where penalty() follows
+ * forward() on the same tape) and is 0 once that batch is gone.
+ * Initialisation as in the reference code: Z, c ~ U(±γ/100) (selectors start near uniform), W, b ~ U(±0.05).
+ */
+export const dselectK: ArchitectureDefinition = {
+  name: 'dselect-k',
+  description: 'MMoE with DSelect-k gates: per task, a differentiable sparse selection of k of the shared experts',
+  paper:
+    'Hazimeh et al., "DSelect-k: Differentiable Selection in the Mixture of Experts with Applications to Multi-Task Learning", NeurIPS 2021',
+  optionsSchema: {
+    experts: {
+      type: 'integer',
+      minimum: 2,
+      default: 4,
+      description: 'Number of shared experts; each expert is a copy of the `trunk` layers with its own weights.',
+    },
+    k: { type: 'integer', minimum: 1, default: 2, description: 'Number of selectors per task gate: each task uses at most k experts.' },
+    gamma: { type: 'number', exclusiveMinimum: 0, default: 1, description: 'Width γ of the smooth-step function (its non-constant range is [−γ/2, γ/2]).' },
+    entropy_reg: {
+      type: 'number',
+      minimum: 0,
+      default: 0,
+      description: 'Weight of the selector entropy regulariser that pushes selections to binary (0 = off).',
+    },
+  },
+  hasSharedRepresentation: false,
+  build(config, { inputSize, heads, rng }) {
+    const count = integerOption(config, 'experts', 4, 2);
+    const k = integerOption(config, 'k', 2, 1);
+    const gamma = numberOption(config, 'gamma', 1);
+    const entropyReg = numberOption(config, 'entropy_reg', 0);
+    if (!(gamma > 0)) throw new UsageError(`dselect-k: model.gamma must be > 0 (got ${gamma})`);
+    const bits = Math.ceil(Math.log2(count));
+    // codes[b][e] = bit b of e (most significant first): a [m, E] 0/1 matrix.
+    const codes = new Float32Array(bits * count);
+    for (let b = 0; b < bits; b++) for (let e = 0; e < count; e++) codes[b * count + e] = (e >> (bits - 1 - b)) & 1;
+
+    const dropoutSeeds = new DropoutSeeds(rng.fork('dropout').seed31());
+    const experts = buildExperts('experts/', count, inputSize, config.trunk, rng.fork('experts'), dropoutSeeds);
+    const expertOutput = experts[0]?.outputSize ?? inputSize;
+    const uniform = (r: Rng, size: number, limit: number): Float32Array => Float32Array.from({ length: size }, () => (r.next() * 2 - 1) * limit);
+    const gateRng = rng.fork('gates');
+    const gates = heads.map((spec) => {
+      const r = gateRng.fork(spec.name);
+      const prefix = `tasks/${spec.name}/gate`;
+      return {
+        zKernel: makeVariable(`${prefix}/z/kernel`, uniform(r, inputSize * k * bits, gamma / 100), [inputSize, k * bits]),
+        zBias: makeVariable(`${prefix}/z/bias`, uniform(r, k * bits, gamma / 100), [k * bits]),
+        wKernel: makeVariable(`${prefix}/w/kernel`, uniform(r, inputSize * k, 0.05), [inputSize, k]),
+        wBias: makeVariable(`${prefix}/w/bias`, uniform(r, k, 0.05), [k]),
+      };
+    });
+    const gateVariables = (t: number): tf.Variable[] => {
+      const g = gates[t] as (typeof gates)[number];
+      return [g.zKernel, g.zBias, g.wKernel, g.wBias];
+    };
+    const towers = buildHeads(heads, expertOutput, config.head, rng.fork('heads'), dropoutSeeds);
+    const expertVars = stackVariables(experts);
+    const codeTensor = tf.tensor(codes, [1, 1, bits, count]);
+
+    // S(clip(s, −γ/2, γ/2)) equals the piecewise definition (the cubic is 0 and 1 at the ends, with zero slope), and
+    // the clip's gradient is zero outside the range, as S's is; comparisons and tf.where would have no gradient.
+    const smoothStep = (s: tf.Tensor): tf.Tensor => {
+      const c = tf.clipByValue(s, -gamma / 2, gamma / 2);
+      return tf.add(tf.add(tf.mul(-2 / gamma ** 3, tf.mul(tf.mul(c, c), c)), tf.mul(3 / (2 * gamma), c)), 0.5);
+    };
+
+    /** Task t's selectors r [batch, k, E] and gate α [batch, E]. */
+    const gate = (x: tf.Tensor2D, t: number): { selectors: tf.Tensor3D; alpha: tf.Tensor2D } => {
+      const g = gates[t] as (typeof gates)[number];
+      const batch = x.shape[0];
+      const z = tf.reshape(tf.add(tf.matMul(x, g.zKernel), g.zBias), [batch, k, bits, 1]);
+      const s = smoothStep(z);
+      // [batch, k, m, E]: S(z_ib) where bit b of e is 1, 1 − S(z_ib) where it is 0; product over b.
+      const choice = tf.add(tf.mul(codeTensor, s), tf.mul(tf.sub(1, codeTensor), tf.sub(1, s)));
+      let selectors = tf.prod(choice, 2) as tf.Tensor3D;
+      if (count !== 2 ** bits) selectors = tf.div(selectors, tf.maximum(tf.sum(selectors, 2, true), 1e-12)) as tf.Tensor3D;
+      const weights = tf.softmax(tf.add(tf.matMul(x, g.wKernel), g.wBias)); // [batch, k]
+      const alpha = tf.sum(tf.mul(tf.expandDims(weights, 2), selectors), 1) as tf.Tensor2D;
+      return { selectors, alpha };
+    };
+
+    /** The input of the latest training forward pass (not owned: the trainer disposes its batches). */
+    let lastTrainingInput: tf.Tensor2D | undefined;
+    const model: InspectableModel = {
+      architecture: 'dselect-k',
+      sharedVariables: expertVars.trainable,
+      taskVariables: Object.fromEntries(towers.map((tower, t) => [tower.spec.name, [...gateVariables(t), ...tower.trainable]])),
+      stateVariables: [...expertVars.state, ...towers.flatMap((tower) => tower.state)],
+      setStep: (step) => {
+        dropoutSeeds.step = step;
+      },
+      forward(x, training) {
+        if (training) lastTrainingInput = x;
+        const outputs = tf.tidy(() => {
+          const outs = experts.map((expert) => expert.apply(x, training));
+          return towers.map((tower, t) => tower.apply(mixExperts(outs, gate(x, t).alpha), training));
+        });
+        return { outputs: Object.fromEntries(towers.map((tower, t) => [tower.spec.name, outputs[t] as tf.Tensor2D])) };
+      },
+      ...(entropyReg > 0
+        ? {
+            penalty: (): tf.Scalar =>
+              tf.tidy(() => {
+                const x = lastTrainingInput;
+                if (x === undefined || x.isDisposed) return tf.scalar(0);
+                // λ_H · mean over the batch of Σ_tasks Σ_i H(r_i(x)), H(r) = −Σ_e r_e log r_e (selectors recomputed on x).
+                const entropies = towers.map((_, t) => {
+                  const r = gate(x, t).selectors;
+                  return tf.mean(tf.sum(tf.neg(tf.mul(r, tf.log(tf.add(r, 1e-6)))), [1, 2]));
+                });
+                return tf.mul(entropyReg, tf.addN(entropies)) as tf.Scalar;
+              }),
+          }
+        : {}),
+      inspect(x) {
+        return tf.tidy(() => {
+          const record: Record<string, tf.Tensor> = {};
+          heads.forEach((spec, t) => {
+            const { selectors, alpha } = gate(x, t);
+            record[`gate/${spec.name}`] = alpha;
+            record[`selectors/${spec.name}`] = selectors;
+          });
+          return record;
+        });
+      },
+      dispose() {
+        for (const expert of experts) expert.dispose();
+        for (let t = 0; t < gates.length; t++) for (const v of gateVariables(t)) v.dispose();
+        for (const tower of towers) tower.dispose();
+        codeTensor.dispose();
+      },
+    };
+    return model;
+  },
+};

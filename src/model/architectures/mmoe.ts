@@ -1,0 +1,65 @@
+import * as tf from '@tensorflow/tfjs';
+import { buildHeads } from '../heads.js';
+import { DropoutSeeds } from '../layers.js';
+import { buildExperts, integerOption, mixExperts, SoftmaxGate, stackVariables, type InspectableModel } from '../experts.js';
+import type { ArchitectureDefinition } from '../types.js';
+
+/**
+ * Multi-gate Mixture-of-Experts (Ma, Zhao, Yi, Chen, Hong & Chi 2018, KDD): E experts f_e, each a stack of the
+ * `trunk` layers, shared by all tasks; task t mixes them with its own softmax gate on the input,
+ *
+ *   g^t(x) = softmax(W_gt x + b_gt) ∈ Δ^{E−1},   f^t(x) = Σ_e g^t(x)_e f_e(x),   ŷ_t = h^t(f^t(x))
+ *
+ * where the tower h^t is the `head` layers plus the output layer. The experts are shared variables, gates and towers
+ * task variables. Each task sees its own mixture, so there is no single shared representation.
+ */
+export const mmoe: ArchitectureDefinition = {
+  name: 'mmoe',
+  description: 'Shared experts (each built from `trunk`) mixed per task by a softmax gate on the input',
+  paper: 'Ma, Zhao, Yi, Chen, Hong & Chi, "Modeling Task Relationships in Multi-task Learning with Multi-gate Mixture-of-Experts", KDD 2018',
+  optionsSchema: {
+    experts: {
+      type: 'integer',
+      minimum: 1,
+      default: 4,
+      description: 'Number of experts; each expert is a copy of the `trunk` layers with its own weights.',
+    },
+  },
+  hasSharedRepresentation: false,
+  build(config, { inputSize, heads, rng }) {
+    const count = integerOption(config, 'experts', 4, 1);
+    const dropoutSeeds = new DropoutSeeds(rng.fork('dropout').seed31());
+    const experts = buildExperts('experts/', count, inputSize, config.trunk, rng.fork('experts'), dropoutSeeds);
+    const expertOutput = experts[0]?.outputSize ?? inputSize;
+    const gateRng = rng.fork('gates');
+    const gates = heads.map((spec) => new SoftmaxGate(`tasks/${spec.name}/gate`, inputSize, count, gateRng.fork(spec.name)));
+    const towers = buildHeads(heads, expertOutput, config.head, rng.fork('heads'), dropoutSeeds);
+    const expertVars = stackVariables(experts);
+
+    const forward = (x: tf.Tensor2D, training: boolean): Record<string, tf.Tensor2D> => {
+      const results = tf.tidy(() => {
+        const outs = experts.map((expert) => expert.apply(x, training));
+        return towers.map((tower, t) => tower.apply(mixExperts(outs, (gates[t] as SoftmaxGate).apply(x)), training));
+      });
+      return Object.fromEntries(towers.map((tower, t) => [tower.spec.name, results[t] as tf.Tensor2D]));
+    };
+
+    const model: InspectableModel = {
+      architecture: 'mmoe',
+      sharedVariables: expertVars.trainable,
+      taskVariables: Object.fromEntries(towers.map((tower, t) => [tower.spec.name, [...(gates[t] as SoftmaxGate).trainable, ...tower.trainable]])),
+      stateVariables: [...expertVars.state, ...towers.flatMap((tower) => tower.state)],
+      setStep: (step) => {
+        dropoutSeeds.step = step;
+      },
+      forward: (x, training) => ({ outputs: forward(x, training) }),
+      inspect: (x) => tf.tidy(() => Object.fromEntries(heads.map((spec, t) => [`gate/${spec.name}`, (gates[t] as SoftmaxGate).apply(x)]))),
+      dispose() {
+        for (const expert of experts) expert.dispose();
+        for (const gate of gates) gate.dispose();
+        for (const tower of towers) tower.dispose();
+      },
+    };
+    return model;
+  },
+};

@@ -1,0 +1,117 @@
+import * as tf from '@tensorflow/tfjs';
+import type { LayerConfig } from '../config/types.js';
+import type { Rng } from '../util/rng.js';
+import { UsageError } from '../errors.js';
+import { Dense, LayerStack, type DropoutSeeds, type Layer } from './layers.js';
+import type { MultiTaskModel } from './types.js';
+
+/**
+ * Shared pieces of the architectures without one shared trunk (soft sharing, cross-stitch, MMoE, CGC/PLE, MTAN-style
+ * attention, DSelect-k): blocks of a layer list, softmax gates, expert mixtures, and a way for tests to look inside.
+ */
+
+/** A model that can show its defining intermediate tensors (gate weights, attention masks, stitched activations). */
+export interface InspectableModel extends MultiTaskModel {
+  /** Named intermediate tensors of an inference-mode forward pass on `x`; the caller disposes them. */
+  inspect(x: tf.Tensor2D): Record<string, tf.Tensor>;
+}
+
+/** Half-open index range [start, end) into a layer list. */
+export interface Block {
+  start: number;
+  end: number;
+}
+
+/**
+ * Cuts a layer list into blocks that each begin with a dense layer and carry the non-dense layers after it (dropout,
+ * batch-/layer-norm) up to the next dense layer; non-dense layers before the first dense layer join the first block.
+ * A list without dense layers is one block; an empty list has no blocks. Architectures that act "after each layer"
+ * (cross-stitch units, attention masks) act after each block, so a dense → dropout pair is stitched once, after the
+ * dropout, as Misra et al. place cross-stitch units after a whole conv/pool block.
+ */
+export function splitBlocks(layers: readonly LayerConfig[]): Block[] {
+  if (layers.length === 0) return [];
+  const starts: number[] = [];
+  layers.forEach((layer, index) => {
+    if (layer.type === 'dense') starts.push(index);
+  });
+  if (starts.length === 0) return [{ start: 0, end: layers.length }];
+  starts[0] = 0;
+  return starts.map((start, i) => ({ start, end: starts[i + 1] ?? layers.length }));
+}
+
+/** Output width after the layers [0, end) of a stack built on `inputSize` inputs. */
+export function widthAfter(stack: LayerStack, inputSize: number, end: number): number {
+  return end === 0 ? inputSize : (stack.layers[end - 1] as Layer).outputSize;
+}
+
+/** Runs the layers [block.start, block.end) of a stack. */
+export function applyBlock(stack: LayerStack, block: Block, x: tf.Tensor2D, training: boolean): tf.Tensor2D {
+  let h = x;
+  for (let i = block.start; i < block.end; i++) h = (stack.layers[i] as Layer).apply(h, training);
+  return h;
+}
+
+/** The dense layers of a stack, in order (their kernels are what soft-sharing couples). */
+export function denseLayers(stack: LayerStack): Dense[] {
+  return stack.layers.filter((layer): layer is Dense => layer instanceof Dense);
+}
+
+/**
+ * A softmax gate g(x) = softmax(W x + b) over `size` choices (Jordan & Jacobs 1994; MMoE's g^k(x) = softmax(W_gk x)).
+ * Glorot-initialised, so every gate starts close to uniform.
+ */
+export class SoftmaxGate {
+  readonly dense: Dense;
+  constructor(name: string, inputSize: number, readonly size: number, rng: Rng) {
+    this.dense = new Dense(name, inputSize, size, 'linear', true, rng);
+  }
+  get trainable(): tf.Variable[] {
+    return this.dense.trainable;
+  }
+  /** [batch, size] weights, each row on the simplex. */
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => tf.softmax(this.dense.apply(x))) as tf.Tensor2D;
+  }
+  dispose(): void {
+    for (const v of this.trainable) v.dispose();
+  }
+}
+
+/** Σ_e g[:, e] · h_e: the per-example convex combination of expert outputs h_e ([batch, d] each) by gate weights g ([batch, E]). */
+export function mixExperts(experts: readonly tf.Tensor2D[], gates: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const stacked = tf.stack(experts as tf.Tensor2D[], 1); // [batch, E, d]
+    return tf.sum(tf.mul(stacked, tf.expandDims(gates, 2)), 1);
+  }) as tf.Tensor2D;
+}
+
+/** Builds `count` experts, each a LayerStack of `layers` named `${prefix}${index}`. */
+export function buildExperts(
+  prefix: string,
+  count: number,
+  inputSize: number,
+  layers: readonly LayerConfig[],
+  rng: Rng,
+  dropoutSeeds: DropoutSeeds,
+): LayerStack[] {
+  return Array.from({ length: count }, (_, e) => new LayerStack(`${prefix}${e}`, inputSize, layers, rng.fork(`${prefix}${e}`), dropoutSeeds));
+}
+
+/** Every variable (trainable and state) of a list of stacks. */
+export function stackVariables(stacks: readonly LayerStack[]): { trainable: tf.Variable[]; state: tf.Variable[] } {
+  return { trainable: stacks.flatMap((s) => s.trainable), state: stacks.flatMap((s) => s.state) };
+}
+
+/** Reads a numeric option that the schema has already defaulted, falling back to `fallback` for direct callers. */
+export function numberOption(options: Record<string, unknown>, key: string, fallback: number): number {
+  const value = options[key];
+  return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
+}
+
+/** Reads an integer option ≥ `minimum` (checked again for callers that bypass the schema). */
+export function integerOption(options: Record<string, unknown>, key: string, fallback: number, minimum: number): number {
+  const value = numberOption(options, key, fallback);
+  if (!Number.isInteger(value) || value < minimum) throw new UsageError(`model.${key} must be an integer >= ${minimum} (got ${String(options[key])})`);
+  return value;
+}

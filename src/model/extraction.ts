@@ -1,0 +1,154 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ModelConfig } from '../config/types.js';
+import { buildHeads } from './heads.js';
+import { DropoutSeeds, type LayerStack } from './layers.js';
+import { buildExperts, integerOption, mixExperts, SoftmaxGate, stackVariables, type InspectableModel } from './experts.js';
+import type { ModelBuildContext } from './types.js';
+
+/**
+ * Progressive Layered Extraction (Tang, Liu, Zhao & Gong 2020, RecSys), of which Customized Gate Control (CGC) is the
+ * one-level case. Level l has S shared experts E^l_s and, per task t, K task experts E^l_t, each a stack of the
+ * `trunk` layers. With task inputs u_t^0 = x and shared input s^0 = x:
+ *
+ *   u_t^{l+1} = Σ_j g_t^l(u_t^l)_j · e_j,   e = [E^l_s(s^l), E^l_t(u_t^l)],      g_t^l = softmax(W_t^l u_t^l + b)  (S+K)
+ *   s^{l+1}   = Σ_j g_s^l(s^l)_j · e_j,     e = [E^l_s(s^l), E^l_1(u_1^l), …, E^l_T(u_T^l)]                     (S+T·K)
+ *   ŷ_t = head_t(u_t^L)
+ *
+ * The shared gate g_s exists on every level but the last (CGC has none). Parameter roles follow from who reads what:
+ * shared experts and shared gates serve every task; task t's experts feed the shared gate below the last level, so
+ * they are shared there and task parameters only on the last level; task t's gate on level l reaches other tasks only
+ * through task t's experts on level l+1 feeding the shared gate, so it is a task parameter on the last two levels.
+ */
+export interface ExtractionOptions {
+  levels: number;
+  sharedExperts: number;
+  taskExperts: number;
+}
+
+export function extractionOptions(config: ModelConfig, fixedLevels?: number): ExtractionOptions {
+  return {
+    levels: fixedLevels ?? integerOption(config, 'levels', 2, 1),
+    sharedExperts: integerOption(config, 'shared_experts', 2, 1),
+    taskExperts: integerOption(config, 'task_experts', 1, 0),
+  };
+}
+
+export const expertCountSchema: Record<string, Record<string, unknown>> = {
+  shared_experts: {
+    type: 'integer',
+    minimum: 1,
+    default: 2,
+    description: 'Shared experts per extraction level; each expert is a copy of the `trunk` layers with its own weights.',
+  },
+  task_experts: {
+    type: 'integer',
+    minimum: 0,
+    default: 1,
+    description: 'Task-specific experts per task and extraction level (copies of the `trunk` layers).',
+  },
+};
+
+interface Level {
+  shared: LayerStack[];
+  /** tasks[t]: task t's experts. */
+  tasks: LayerStack[][];
+  taskGates: SoftmaxGate[];
+  sharedGate: SoftmaxGate | undefined;
+}
+
+export function buildExtractionModel(
+  architecture: string,
+  config: ModelConfig,
+  { inputSize, heads, rng }: ModelBuildContext,
+  options: ExtractionOptions,
+): InspectableModel {
+  const { levels: L, sharedExperts: S, taskExperts: K } = options;
+  const dropoutSeeds = new DropoutSeeds(rng.fork('dropout').seed31());
+  const levels: Level[] = [];
+  let width = inputSize;
+  for (let l = 0; l < L; l++) {
+    const levelRng = rng.fork(`level${l}`);
+    const shared = buildExperts(`levels/${l}/shared-experts/`, S, width, config.trunk, levelRng.fork('shared'), dropoutSeeds);
+    const tasks = heads.map((spec) =>
+      buildExperts(`levels/${l}/task-experts/${spec.name}/`, K, width, config.trunk, levelRng.fork(`experts/${spec.name}`), dropoutSeeds),
+    );
+    const taskGates = heads.map((spec) => new SoftmaxGate(`levels/${l}/gates/${spec.name}`, width, S + K, levelRng.fork(`gate/${spec.name}`)));
+    const sharedGate = l < L - 1 ? new SoftmaxGate(`levels/${l}/gates/shared`, width, S + heads.length * K, levelRng.fork('gate/shared')) : undefined;
+    levels.push({ shared, tasks, taskGates, sharedGate });
+    width = shared[0]?.outputSize ?? width;
+  }
+  const towers = buildHeads(heads, width, config.head, rng.fork('heads'), dropoutSeeds);
+
+  const sharedVariables: tf.Variable[] = [];
+  const taskVariables: Record<string, tf.Variable[]> = Object.fromEntries(heads.map((spec) => [spec.name, [] as tf.Variable[]]));
+  const stateVariables: tf.Variable[] = [];
+  levels.forEach((level, l) => {
+    const shared = stackVariables(level.shared);
+    sharedVariables.push(...shared.trainable, ...(level.sharedGate?.trainable ?? []));
+    stateVariables.push(...shared.state);
+    heads.forEach((spec, t) => {
+      const experts = stackVariables(level.tasks[t] as LayerStack[]);
+      stateVariables.push(...experts.state);
+      (l === L - 1 ? (taskVariables[spec.name] as tf.Variable[]) : sharedVariables).push(...experts.trainable);
+      (l >= L - 2 ? (taskVariables[spec.name] as tf.Variable[]) : sharedVariables).push(...(level.taskGates[t] as SoftmaxGate).trainable);
+    });
+  });
+  towers.forEach((tower) => {
+    (taskVariables[tower.spec.name] as tf.Variable[]).push(...tower.trainable);
+    stateVariables.push(...tower.state);
+  });
+
+  /** Task inputs to the heads, u_t^L, recording gate weights when asked. */
+  const run = (x: tf.Tensor2D, training: boolean, record?: Record<string, tf.Tensor>): tf.Tensor2D[] => {
+    let taskInputs: tf.Tensor2D[] = heads.map(() => x);
+    let sharedInput = x;
+    levels.forEach((level, l) => {
+      const sharedOut = level.shared.map((expert) => expert.apply(sharedInput, training));
+      const taskOut = level.tasks.map((experts, t) => experts.map((expert) => expert.apply(taskInputs[t] as tf.Tensor2D, training)));
+      const next = heads.map((spec, t) => {
+        const g = (level.taskGates[t] as SoftmaxGate).apply(taskInputs[t] as tf.Tensor2D);
+        if (record) record[`gate/${spec.name}/${l}`] = g;
+        return mixExperts([...sharedOut, ...(taskOut[t] as tf.Tensor2D[])], g);
+      });
+      if (level.sharedGate) {
+        const g = level.sharedGate.apply(sharedInput);
+        if (record) record[`gate/shared/${l}`] = g;
+        sharedInput = mixExperts([...sharedOut, ...taskOut.flat()], g);
+      }
+      taskInputs = next;
+    });
+    return taskInputs;
+  };
+
+  return {
+    architecture,
+    sharedVariables,
+    taskVariables,
+    stateVariables,
+    setStep: (step) => {
+      dropoutSeeds.step = step;
+    },
+    forward(x, training) {
+      const results = tf.tidy(() => {
+        const inputs = run(x, training);
+        return towers.map((tower, t) => tower.apply(inputs[t] as tf.Tensor2D, training));
+      });
+      return { outputs: Object.fromEntries(towers.map((tower, t) => [tower.spec.name, results[t] as tf.Tensor2D])) };
+    },
+    inspect(x) {
+      return tf.tidy(() => {
+        const record: Record<string, tf.Tensor> = {};
+        run(x, false, record);
+        return record;
+      });
+    },
+    dispose() {
+      for (const level of levels) {
+        for (const expert of [...level.shared, ...level.tasks.flat()]) expert.dispose();
+        for (const gate of level.taskGates) gate.dispose();
+        level.sharedGate?.dispose();
+      }
+      for (const tower of towers) tower.dispose();
+    },
+  };
+}

@@ -1,0 +1,156 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * The nuclear (trace) norm ‖A‖_* = Σ_i σ_i(A) with a gradient, for the trace-norm coupling of soft parameter sharing.
+ *
+ * TF.js has no SVD, no eigen-decomposition and therefore no gradient for either, so the norm is a custom op:
+ *
+ *   forward:   G = AᵀA (or AAᵀ, whichever is smaller: k × k with k = min(m, n)) in float64 on the CPU;
+ *              G = V Λ Vᵀ by cyclic Jacobi rotations (exact for symmetric matrices, unconditionally convergent);
+ *              σ_i = √max(λ_i, 0) and ‖A‖_* = tr(√(AᵀA)) = Σ_i σ_i.
+ *   backward:  ∂‖A‖_* / ∂A = U_r V_rᵀ, the polar factor of A over its non-zero singular values, computed without U as
+ *              A · (V_r Σ_r⁻¹ V_rᵀ) (when G = AᵀA) or (U_r Σ_r⁻¹ U_rᵀ) · A (when G = AAᵀ). For full-rank A this is the
+ *              gradient; for rank-deficient A it is the minimum-norm subgradient (singular values below
+ *              1e-6·σ_max count as zero and get no 1/σ blow-up).
+ *
+ * Squaring A into G halves the relative precision of the smallest singular values (≈ 1e-8·σ_max in float64), far
+ * below the float32 precision of the weights themselves. The price is one device→CPU read of A per call.
+ */
+
+/** Eigen-decomposition of a symmetric n×n row-major matrix: eigenvalues and eigenvectors as the columns of `vectors`. */
+export function symmetricEigenJacobi(matrix: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
+  const a = Float64Array.from(matrix);
+  const v = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) v[i * n + i] = 1;
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    let diag = 0;
+    for (let p = 0; p < n; p++) {
+      diag += (a[p * n + p] as number) ** 2;
+      for (let q = p + 1; q < n; q++) off += (a[p * n + q] as number) ** 2;
+    }
+    if (off === 0 || off <= 1e-30 * diag) break;
+    for (let p = 0; p < n - 1; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const apq = a[p * n + q] as number;
+        if (apq === 0) continue;
+        const app = a[p * n + p] as number;
+        const aqq = a[q * n + q] as number;
+        // Rotation J (J_pp = J_qq = c, J_pq = s, J_qp = −s) with (JᵀAJ)_pq = 0 (Numerical Recipes §11.1).
+        const theta = (aqq - app) / (2 * apq);
+        const t = (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let k = 0; k < n; k++) {
+          // A ← A J (columns p, q)
+          const akp = a[k * n + p] as number;
+          const akq = a[k * n + q] as number;
+          a[k * n + p] = c * akp - s * akq;
+          a[k * n + q] = s * akp + c * akq;
+          // V ← V J
+          const vkp = v[k * n + p] as number;
+          const vkq = v[k * n + q] as number;
+          v[k * n + p] = c * vkp - s * vkq;
+          v[k * n + q] = s * vkp + c * vkq;
+        }
+        for (let k = 0; k < n; k++) {
+          // A ← Jᵀ A (rows p, q)
+          const apk = a[p * n + k] as number;
+          const aqk = a[q * n + k] as number;
+          a[p * n + k] = c * apk - s * aqk;
+          a[q * n + k] = s * apk + c * aqk;
+        }
+        a[p * n + q] = 0;
+        a[q * n + p] = 0;
+      }
+    }
+  }
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) values[i] = a[i * n + i] as number;
+  return { values, vectors: v };
+}
+
+/** Singular values of an m×n row-major matrix, largest first (from the eigenvalues of its smaller Gram matrix). */
+export function singularValues(values: ArrayLike<number>, m: number, n: number): number[] {
+  const { sigma } = decompose(values, m, n);
+  return [...sigma].sort((x, y) => y - x);
+}
+
+interface Decomposition {
+  /** True when the Gram matrix is AᵀA (n ≤ m), false when it is AAᵀ. */
+  right: boolean;
+  k: number;
+  sigma: Float64Array;
+  vectors: Float64Array;
+}
+
+function decompose(values: ArrayLike<number>, m: number, n: number): Decomposition {
+  const right = n <= m;
+  const k = right ? n : m;
+  const g = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) {
+    for (let j = i; j < k; j++) {
+      let sum = 0;
+      if (right) for (let r = 0; r < m; r++) sum += (values[r * n + i] as number) * (values[r * n + j] as number);
+      else for (let c = 0; c < n; c++) sum += (values[i * n + c] as number) * (values[j * n + c] as number);
+      g[i * k + j] = sum;
+      g[j * k + i] = sum;
+    }
+  }
+  const { values: lambda, vectors } = symmetricEigenJacobi(g, k);
+  const sigma = lambda.map((l) => Math.sqrt(Math.max(l, 0)));
+  return { right, k, sigma, vectors };
+}
+
+/** ‖A‖_* and its (sub)gradient U_r V_rᵀ for an m×n row-major matrix, in float64. */
+export function nuclearNormWithGradient(values: ArrayLike<number>, m: number, n: number): { value: number; gradient: Float64Array } {
+  const { right, k, sigma, vectors } = decompose(values, m, n);
+  const sigmaMax = sigma.reduce((x, y) => Math.max(x, y), 0);
+  const tolerance = 1e-6 * sigmaMax;
+  let value = 0;
+  // P = Σ_{σ_i > tol} w_i w_iᵀ / σ_i (k × k), with w_i the eigenvectors of the Gram matrix.
+  const p = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) {
+    const s = sigma[i] as number;
+    if (s <= tolerance || s === 0) continue;
+    value += s;
+    for (let r = 0; r < k; r++) {
+      const wr = (vectors[r * k + i] as number) / s;
+      if (wr === 0) continue;
+      for (let c = 0; c < k; c++) p[r * k + c] = (p[r * k + c] as number) + wr * (vectors[c * k + i] as number);
+    }
+  }
+  const gradient = new Float64Array(m * n);
+  if (right) {
+    // A (m×n) · P (n×n)
+    for (let r = 0; r < m; r++) {
+      for (let c = 0; c < n; c++) {
+        let sum = 0;
+        for (let j = 0; j < n; j++) sum += (values[r * n + j] as number) * (p[j * n + c] as number);
+        gradient[r * n + c] = sum;
+      }
+    }
+  } else {
+    // P (m×m) · A (m×n)
+    for (let r = 0; r < m; r++) {
+      for (let c = 0; c < n; c++) {
+        let sum = 0;
+        for (let j = 0; j < m; j++) sum += (p[r * m + j] as number) * (values[j * n + c] as number);
+        gradient[r * n + c] = sum;
+      }
+    }
+  }
+  return { value, gradient };
+}
+
+/** ‖A‖_* as a differentiable TF.js op (see the file comment for the forward and backward passes). */
+export const nuclearNorm: (a: tf.Tensor2D) => tf.Scalar = tf.customGrad((...args: unknown[]) => {
+  const a = args[0] as tf.Tensor2D;
+  const [m, n] = a.shape;
+  const { value, gradient } = nuclearNormWithGradient(a.dataSync(), m, n);
+  const gradient32 = Float32Array.from(gradient);
+  return {
+    value: tf.scalar(value),
+    gradFunc: (dy: tf.Tensor) => tf.mul(dy, tf.tensor2d(gradient32, [m, n])),
+  };
+}) as (a: tf.Tensor2D) => tf.Scalar;
