@@ -21,6 +21,7 @@ const expected: Record<string, { rows: number; seedDependent: boolean }> = {
   'adult-income': { rows: 10000, seedDependent: false },
   'parkinsons-updrs': { rows: 5875, seedDependent: true },
   penguins: { rows: 333, seedDependent: false },
+  'synthetic-correlated': { rows: 2000, seedDependent: true },
 };
 
 function column(table: DataTable, name: string): Column {
@@ -86,7 +87,7 @@ describe.each([...builtinDatasets.values()].map((d) => [d.name, d] as [string, B
 
   it('declares its metadata consistently', () => {
     expect(ds.name).toBe(name);
-    expect(ds.licence).toMatch(/CC-BY-4\.0|CC0-1\.0|PDDL|Public domain/i);
+    expect(ds.licence).toMatch(/CC-BY-4\.0|CC0-1\.0|PDDL|Public domain|^generated/i);
     expect(ds.citation.length).toBeGreaterThan(10);
     expect(ds.tasks.length).toBeGreaterThanOrEqual(2);
     expect(ds.optionsSchema['type']).toBe('object');
