@@ -100,13 +100,11 @@ export function parameterGradientStep(
   const gradients: Record<string, tf.Tensor> = {};
   const flats: Float32Array[] = [];
   const lossValues: tf.Scalar[] = [];
-  tasks.forEach((task, i) => {
+  tasks.forEach((task) => {
     const own = model.taskVariables[task.name] ?? [];
     const { value, grads } = tf.variableGrads(() => {
       const { outputs } = model.forward(batch.x, true);
-      const loss = taskLoss(task.loss, outputs[task.name] as tf.Tensor2D, batch.targets[task.name] as tf.Tensor2D);
-      // A model penalty couples task parameters; it is added to the first task's loss so it is counted once.
-      return i === 0 ? addPenalty(model, loss) : loss;
+      return taskLoss(task.loss, outputs[task.name] as tf.Tensor2D, batch.targets[task.name] as tf.Tensor2D);
     }, [...shared, ...own]);
     lossValues.push(value);
     flats.push(flatten(shared.map((v) => grads[v.name] as tf.Tensor)));
@@ -118,9 +116,32 @@ export function parameterGradientStep(
   unflatten(combined, shared).forEach((t, k) => {
     gradients[(shared[k] as tf.Variable).name] = t;
   });
+  addPenaltyGradients(model, tasks, gradients);
   const taskLosses = tf.stack(lossValues) as tf.Tensor1D;
   for (const v of lossValues) v.dispose();
   return { gradients, taskLosses, cosines: cosineMatrix(flats) };
+}
+
+/**
+ * A model penalty (soft-sharing coupling, …) is a regulariser, not a task: its gradient is added to every variable it
+ * touches after the task gradients were combined, so it neither enters the combiner nor reaches only one task.
+ */
+function addPenaltyGradients(model: MultiTaskModel, tasks: readonly TaskConfig[], gradients: Record<string, tf.Tensor>): void {
+  const penalty = model.penalty;
+  if (!penalty) return;
+  const all = [...model.sharedVariables, ...tasks.flatMap((t) => model.taskVariables[t.name] ?? [])];
+  const { value, grads } = tf.variableGrads(() => penalty(), all);
+  value.dispose();
+  for (const [name, grad] of Object.entries(grads)) {
+    const previous = gradients[name];
+    if (previous) {
+      gradients[name] = tf.add(previous, grad);
+      previous.dispose();
+      grad.dispose();
+    } else {
+      gradients[name] = grad;
+    }
+  }
 }
 
 /**
