@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir, writeFile } from './helpers.js';
@@ -81,5 +81,57 @@ describe('the mtl command line (built CLI as a child process)', () => {
     const help = mtl(['train', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/Example:/);
+  });
+
+  it('evaluates a run on a new CSV with the stored preprocessing, and names a missing column', () => {
+    const dir = tempDir();
+    const rows = (n: number, offset: number) =>
+      Array.from({ length: n }, (_, i) => {
+        const x = ((i + offset) % 17) / 17;
+        const colour = ['red', 'green', 'blue'][(i + offset) % 3];
+        return `${x.toFixed(4)},${colour},${x > 0.5 ? 'high' : 'low'},${(3 * x + (colour === 'red' ? 1 : 0)).toFixed(4)}`;
+      }).join('\n');
+    writeFile(dir, 'train.csv', `x,colour,level,score\n${rows(200, 0)}\n`);
+    writeFile(dir, 'new.csv', `x,colour,level,score\n${rows(30, 5)}\n`);
+    writeFile(dir, 'broken.csv', `x,level,score\n0.1,low,0.3\n`);
+    const config = writeFile(
+      dir,
+      'exp.yaml',
+      'name: csv\nbackend: wasm\ndata: { csv: train.csv }\ntasks:\n  - { name: level, type: binary }\n  - { name: score, type: regression }\ntraining: { epochs: 3 }\n',
+    );
+    const trained = mtl(['train', config, '--runs-dir', dir]);
+    expect(trained.code, trained.stderr).toBe(0);
+    const id = trained.stdout.trim();
+    const evaluated = mtl(['eval', id, '--runs-dir', dir, '--data', path.join(dir, 'new.csv'), '--json']);
+    expect(evaluated.code, evaluated.stderr).toBe(0);
+    const result = JSON.parse(evaluated.stdout);
+    expect(result.rows).toBe(30);
+    expect(Object.keys(result.metrics)).toEqual(expect.arrayContaining(['level/accuracy', 'score/r2', 'mean/loss']));
+    const broken = mtl(['eval', id, '--runs-dir', dir, '--data', path.join(dir, 'broken.csv')]);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toMatch(/column "colour" is not in .*broken\.csv/);
+  });
+
+  it('Ctrl-C finishes the batch, saves a checkpoint, marks the run interrupted and exits 130', async () => {
+    const runsDir = tempDir();
+    const child = spawn(process.execPath, [bin, 'train', path.join(root, 'configs', 'quickstart.yaml'), '--runs-dir', runsDir, '--set', 'training.epochs=200', '--set', 'training.early_stopping.patience=0'], {
+      cwd: root,
+      env: { ...process.env, CI: 'true' },
+    });
+    let stderr = '';
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('epoch 1/200') && !child.killed) child.kill('SIGINT');
+      });
+      child.on('exit', (c) => resolve(c));
+    });
+    expect(code, stderr).toBe(130);
+    const id = stdout.trim();
+    const meta = JSON.parse(readFileSync(path.join(runsDir, id, 'meta.json'), 'utf8'));
+    expect(meta.status).toBe('interrupted');
+    expect(existsSync(path.join(runsDir, id, 'checkpoints', 'last', 'model.json'))).toBe(true);
   });
 });

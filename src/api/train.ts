@@ -27,6 +27,8 @@ export interface TrainOptions {
   command?: string[];
   /** Called once the run directory exists (e.g. to print its id early). */
   onRunCreated?(run: { id: string; dir: string }): void;
+  /** Called once the model is built, before the first step (e.g. to print its parameter count). */
+  onModelBuilt?(info: { architecture: string; parameterCount: RunSummary['parameterCount']; backend: string }): void;
 }
 
 export interface RunSummary {
@@ -89,6 +91,7 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
   });
   const parameterCount = countParameters(model);
   writer.updateMeta({ parameterCount });
+  options.onModelBuilt?.({ architecture: config.model.architecture, parameterCount, backend: backend.name });
   const topology = modelTopology(config, data.preprocessing);
   const generatedBy = `mtl ${mtlVersion()} (TensorFlow.js ${tf.version.tfjs}, ${backend.name})`;
   const checkpointDir = (which: 'best' | 'last'): string => path.join(dir, 'checkpoints', which);

@@ -47,6 +47,10 @@ export async function trainCommand(
       listeners: [progressListener({ interactive })],
       signal: controller.signal,
       onRunCreated: ({ id, dir }) => log(`run ${id} (${path.relative(process.cwd(), dir) || dir})`),
+      onModelBuilt: ({ architecture, parameterCount, backend }) =>
+        log(
+          `${architecture} on ${backend}: ${parameterCount.total.toLocaleString('en-US')} trainable parameters (shared ${parameterCount.shared.toLocaleString('en-US')}; ${Object.entries(parameterCount.perTask).map(([t, n]) => `${t} ${n.toLocaleString('en-US')}`).join(', ')})`,
+        ),
     });
     if (flags.json) printJson(summary);
     else {

@@ -112,7 +112,7 @@ export function parameterGradientStep(
     for (const v of own) gradients[v.name] = grads[v.name] as tf.Tensor;
   });
   const losses = lossValues.map((v) => v.dataSync()[0] as number);
-  const { combined } = combiner.combine({ grads: flats, losses });
+  const { combined } = combiner.combine({ grads: flats, losses, segments: shared.map((v) => v.size) });
   unflatten(combined, shared).forEach((t, k) => {
     gradients[(shared[k] as tf.Variable).name] = t;
   });

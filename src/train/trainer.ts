@@ -141,6 +141,8 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
             const withLosses = (b + 1) % lossEvery === 0 ? { ...info, losses: perTask(lossSum.dataSync(), tasks, start + size) } : info;
             for (const l of listeners) l.onBatch?.(withLosses);
           }
+          // Give the event loop a turn so signal handlers (Ctrl-C) and progress redraws run mid-epoch.
+          await yieldToEventLoop();
           if (input.signal?.aborted) {
             interrupted = true;
             break;
@@ -210,6 +212,10 @@ function pairwise(sum: number[][], steps: number, tasks: readonly { name: string
     if (j > i) out[`${a.name}|${b.name}`] = (sum[i]?.[j] ?? NaN) / steps;
   }));
   return out;
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function perTask(sums: ArrayLike<number>, tasks: readonly { name: string }[], rows: number): Record<string, number> {

@@ -9,6 +9,7 @@ import { graddrop } from './graddrop.js';
 import { gradvac } from './gradvac.js';
 import { imtl } from './imtl.js';
 import { mgda } from './mgda.js';
+import { mtadam } from './mtadam.js';
 import { nashMtl } from './nash-mtl.js';
 import { pcgrad } from './pcgrad.js';
 import { projection } from './projection.js';
@@ -26,6 +27,7 @@ const definitions: CombinerDefinition[] = [
   imtl,
   alignedMtl,
   nashMtl,
+  mtadam,
 ];
 
 export const gradientCombiners: ReadonlyMap<string, CombinerDefinition> = new Map(

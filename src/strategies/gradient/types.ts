@@ -9,6 +9,11 @@ export interface CombineInput {
   grads: Float32Array[];
   /** Current per-task loss values, for the methods that use them (e.g. MGDA's `loss` normalisation). */
   losses?: number[];
+  /**
+   * Sizes of the consecutive parameter tensors that make up the P coordinates (shared parameters in model order),
+   * for methods that act per layer (MTAdam). Absent for representation gradients, which are one block.
+   */
+  segments?: number[];
 }
 
 export interface CombineResult {
