@@ -83,3 +83,13 @@ describe('CSV reading', () => {
     expect(std).toBeCloseTo(1, 5);
   });
 });
+
+describe('built-in dataset features', () => {
+  it("never takes another task's target as an input when a config keeps one task", async () => {
+    const text = 'data: { dataset: penguins }\ntasks: [{ name: species, type: multiclass }]\n';
+    const prepared = await prepareData(parseConfigText(text).config, process.cwd());
+    const columns = prepared.preprocessing.features.map((f) => f.column);
+    expect(columns).not.toContain('body_mass_g');
+    expect(columns).not.toContain('species');
+  });
+});

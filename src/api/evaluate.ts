@@ -4,7 +4,7 @@ import { initBackend } from '../backend/select.js';
 import type { BackendChoice, ResolvedConfig } from '../config/types.js';
 import { readCsv } from '../data/csv.js';
 import { encodeTable, loadTable } from '../data/prepare.js';
-import { encodeRows, featureColumns, usableRows, type EncodedRows, type Preprocessing } from '../data/preprocess.js';
+import { encodeRows, usableRows, type EncodedRows, type Preprocessing } from '../data/preprocess.js';
 import { splitRows, type SplitName } from '../data/split.js';
 import { UsageError } from '../errors.js';
 import { loadCheckpointInto } from '../model/checkpoint.js';
@@ -81,7 +81,7 @@ export async function evaluateRun(reference: string, options: EvaluateOptions = 
     const split = options.split ?? 'test';
     // Rebuild the split exactly as training did: same table (from the seed), same rows, same assignment.
     const table = await loadTable(run.config, configDir);
-    const features = featureColumns(table, run.config.data, run.config.tasks);
+    const features = run.preprocessing.features.map((f) => f.column);
     const rows = usableRows(table, run.config.data, features, run.config.tasks);
     encoded = encodeRows(table, run.preprocessing, splitRows(table, rows, run.config.data.split, run.config.seed)[split]);
     dataLabel = split;

@@ -26,7 +26,8 @@ export async function loadTable(config: ResolvedConfig, configDir: string): Prom
 /** Table → usable rows → split → preprocessing fitted on train → encoded rows per split. */
 export async function prepareData(config: ResolvedConfig, configDir: string): Promise<PreparedData> {
   const table = await loadTable(config, configDir);
-  const features = featureColumns(table, config.data, config.tasks);
+  const reserved = config.data.dataset !== undefined ? getBuiltinDataset(config.data.dataset).tasks.flatMap((t) => t.targets) : [];
+  const features = featureColumns(table, config.data, config.tasks, reserved);
   const rows = usableRows(table, config.data, features, config.tasks);
   const split = splitRows(table, rows, config.data.split, config.seed);
   const preprocessing = fitPreprocessing(table, config.data, config.tasks, features, split.train, rows);

@@ -76,13 +76,22 @@ function sortLabels(labels: Iterable<string>): string[] {
   return list.sort(numeric ? (a, b) => Number(a) - Number(b) : undefined);
 }
 
-/** Resolves which columns are features: the config's list, or every column that is no target and no split column. */
-export function featureColumns(table: DataTable, data: DataConfig, tasks: readonly TaskConfig[]): string[] {
+/**
+ * Resolves which columns are features: the config's list, or every column that is no target and no split column.
+ * `reserved` names further columns never taken by default: a built-in dataset's other targets, so a config that
+ * keeps one of its tasks does not learn it from the other task's labels.
+ */
+export function featureColumns(
+  table: DataTable,
+  data: DataConfig,
+  tasks: readonly TaskConfig[],
+  reserved: readonly string[] = [],
+): string[] {
   if (data.features) {
     data.features.forEach((name, i) => columnOf(table, name, `data.features[${i}]`));
     return data.features;
   }
-  const excluded = new Set(tasks.flatMap((t) => t.targets));
+  const excluded = new Set([...tasks.flatMap((t) => t.targets), ...reserved]);
   if ('column' in data.split) excluded.add(data.split.column);
   return table.columns.map((c) => c.name).filter((name) => !excluded.has(name));
 }
