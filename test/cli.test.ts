@@ -78,6 +78,8 @@ describe('the mtl command line (built CLI as a child process)', () => {
     expect(mtl(['train', bad, '--backend', 'gpu']).code).toBe(2);
     const valid = mtl(['validate', path.join(root, 'configs', 'quickstart.yaml')]);
     expect(valid.code).toBe(0);
+    const datasets = JSON.parse(mtl(['datasets', '--json']).stdout);
+    expect(datasets.find((d: { name: string }) => d.name === 'penguins')).toMatchObject({ rows: 333, features: 5, licence: expect.stringMatching(/^CC0/) });
     const help = mtl(['train', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/Example:/);

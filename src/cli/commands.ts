@@ -153,15 +153,23 @@ export function runsCommand(flags: CommonFlags): number {
   return ExitCode.ok;
 }
 
-export function datasetsCommand(flags: { json?: boolean }): number {
-  const list = [...builtinDatasets.values()].map((d) => ({
-    name: d.name,
-    description: d.description,
-    tasks: d.tasks.map((t) => ({ name: t.name, type: t.type, targets: t.targets })),
-    features: d.features.length,
-    licence: d.licence,
-    citation: d.citation,
-  }));
+export async function datasetsCommand(flags: { json?: boolean }): Promise<number> {
+  const list = [];
+  for (const d of builtinDatasets.values()) {
+    // Sizes with default options, read from the table itself (loading all of them takes well under a second).
+    const table = await d.load({}, 0);
+    const targets = new Set([...d.tasks.flatMap((t) => t.targets), ...(d.splitColumn ? [d.splitColumn] : [])]);
+    list.push({
+      name: d.name,
+      description: d.description,
+      rows: table.rowCount,
+      features: table.columns.filter((c) => !targets.has(c.name)).length,
+      tasks: d.tasks.map((t) => ({ name: t.name, type: t.type, targets: t.targets })),
+      licence: d.licence,
+      citation: d.citation,
+      ...(d.folder ? { folder: `datasets/${d.folder}` } : {}),
+    });
+  }
   if (flags.json) printJson(list);
   else {
     // The table keeps to one screen line per dataset: licence id and first sentence; --json has the full texts.
@@ -169,8 +177,8 @@ export function datasetsCommand(flags: { json?: boolean }): number {
     const licenceId = (text: string): string => text.split(' (')[0] ?? text;
     out(
       table(
-        ['name', 'tasks', 'features', 'licence', 'description'],
-        list.map((d) => [d.name, d.tasks.map((t) => `${t.name}:${t.type}`).join(' '), String(d.features), licenceId(d.licence), firstSentence(d.description)]),
+        ['name', 'rows', 'features', 'tasks', 'licence', 'description'],
+        list.map((d) => [d.name, String(d.rows), String(d.features), d.tasks.map((t) => `${t.name}:${t.type}`).join(' '), licenceId(d.licence), firstSentence(d.description)]),
       ),
     );
   }

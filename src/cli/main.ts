@@ -77,7 +77,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description('List the built-in datasets')
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExample:\n  mtl datasets --json\n')
-    .action((flags) => setExitCode(datasetsCommand(flags)));
+    .action(async (flags) => setExitCode(await datasetsCommand(flags)));
 
   program
     .command('doctor')
