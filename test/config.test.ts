@@ -102,6 +102,14 @@ training:
     );
   });
 
+  it('refuses a representation-gradient strategy on an architecture without a shared representation', () => {
+    const text = `${base}model: { architecture: soft-sharing }\nstrategy: { name: pcgrad, grad_target: representation }\n`;
+    expect(problems(text)[0]).toMatch(
+      /^exp\.yaml:\d+:\d+: strategy\.grad_target: strategy "pcgrad" on the representation needs a shared representation, which architecture "soft-sharing" does not have/,
+    );
+    expect(() => parseConfigText(text.replace('grad_target: representation', 'grad_target: auto'))).not.toThrow();
+  });
+
   it('applies --set overrides with YAML typing and validates them, naming the flag', () => {
     const { config } = parseConfigText(base, { overrides: ['training.lr=3e-3', 'tasks.1.weight=2', 'model.trunk=[{type: dense, units: 8}]'] });
     expect(config.training.lr).toBe(0.003);
