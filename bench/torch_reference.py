@@ -20,7 +20,10 @@ Timing: `--windows` timed windows of `--steps` optimizer steps each, after `--wa
 the reported figure is the median over windows of the window's mean ms/step.
 
 Output (with --json, one line): {"workload", "ms_per_step_median", "windows" (ms/step of each window),
+"cpu_ms_per_step_median" (process CPU time per step, median over windows), "peak_rss_mb", "python_version",
 "torch_version", "threads", "blas", "steps", "warmup", "final_loss"}. Exit status 3 when torch is missing.
+`npm run bench` (bench/run.mjs) runs this script for W1–W3 with the same --steps/--windows/--warmup as the
+TF.js side and chooses the BLAS library (see its --torch-blas flag).
 
 BLAS caveat: Debian's python3-torch does its float32 matmuls through whatever `libblas.so.3` the Debian
 alternatives system points at ("blas" in the output names the library actually loaded). With only the
@@ -35,7 +38,9 @@ The script pins OpenBLAS/OpenMP to one thread (OPENBLAS_NUM_THREADS, OMP_NUM_THR
 import argparse
 import json
 import os
+import platform
 import random
+import resource
 import statistics
 import sys
 import time
@@ -202,17 +207,23 @@ def main(argv=None):
         loss = step(data[i % len(data)])
         i += 1
     windows = []
+    cpu_windows = []
     for _ in range(args.windows):
         t0 = time.perf_counter()
+        c0 = time.process_time()
         for _ in range(args.steps):
             loss = step(data[i % len(data)])
             i += 1
         final = float(loss.item())  # also a sync point (CPU ops are synchronous anyway)
         windows.append((time.perf_counter() - t0) * 1000.0 / args.steps)
+        cpu_windows.append((time.process_time() - c0) * 1000.0 / args.steps)
     result = {
         "workload": args.workload,
         "ms_per_step_median": round(statistics.median(windows), 3),
         "windows": [round(w, 3) for w in windows],
+        "cpu_ms_per_step_median": round(statistics.median(cpu_windows), 3),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
+        "python_version": platform.python_version(),
         "torch_version": torch.__version__,
         "threads": torch.get_num_threads(),
         "blas": loaded_blas(),

@@ -41,14 +41,61 @@
  * ([2,1,m,k]·[1,3,k,n]) is always split, because the stock kernel (and tfjs 4.22's cpu one) computes only
  * max(batchA, batchB) = 3 of its 6 entries.
  *
+ * Slicing (`Slice`, and `SplitV` / `Unpack`, which the stock backend builds on its slice): the stock wasm slice
+ * reads its input with `backend.readSync`, which copies the WHOLE input tensor out of the wasm heap, before
+ * copying the requested part. Taking 64 rows of a 4,200-row training split (the trainer's per-batch `tf.slice`)
+ * therefore copies all 4,200 rows; MMoE's backward pass unstacks a [512, 8, 64] tensor per task into 8 slices,
+ * copying it 8 times (measured: 1.5–6 ms per `Unpack` in a W3 step, ~0.25 ms with the override; the quickstart
+ * epoch spent ~10 % of its time in those whole-input copies). The override copies only the requested elements, straight from a view of the heap,
+ * one `copyWithin` per contiguous run. Pure data movement: results are bit-identical. String tensors go to the
+ * stock kernels.
+ *
+ * Gathering (`GatherV2`): the stock kernel's C++ loop recomputes strided offsets per element (gathering the
+ * quickstart's 4,200 × 96 training inputs in a shuffled order: 22 ms, once per epoch, ~8 % of the epoch); the
+ * override copies each gathered slice with one `copyWithin` (~0.3 ms). Bit-identical; an index out of range goes
+ * to the stock kernel, which throws its own error.
+ *
+ * Copies (`Identity`, which `tf.clone` runs; the gradient tape clones every tensor it saves for the backward pass,
+ * e.g. the input batch and each weight matrix): the stock wasm kernel copies the buffer. Tensors are immutable, so
+ * the override shares it and counts a reference, as the wasm `Reshape` kernel and the cpu backend's `Identity` do
+ * (W1: ~25 copies per step, the largest 256×784 and 784×256). String tensors go to the stock kernel.
+ *
+ * Column sums (`Sum` over leading axes, e.g. every bias gradient: Σ over the batch of dy): the stock kernel
+ * transposes the input so the reduced axes come last, then sums each row. The override adds the rows of the
+ * untransposed input into the output in the same order (0 + x₀ + x₁ + …, float32 after every addition), so the result
+ * is bit-identical, without the transpose (256×256 alone: 0.45 → 0.16 ms; inside a W1 step ~0.26 → ~0.2 ms). Other
+ * reductions go to the stock kernel.
+ *
+ * Adam (`MtlAdamUpdate`, a kernel this module adds; train/optimizers.ts uses it when it is registered): the
+ * optimizer's update is 13 elementwise ops per variable, and for the small variables of a model (biases, heads,
+ * MMoE experts, gates) their fixed cost per op dominates: W3's 46 variables took ~600 kernel calls per step. The
+ * kernel does the whole update of one variable in one pass, in float32 arithmetic emulated with `Math.fround` after
+ * every operation, in the same order as the op chain, so the results are bit-identical to it (every step of the
+ * chain is a correctly rounded IEEE float32 operation; each is reproduced exactly by rounding the float64 result,
+ * since float64 has more than twice float32's precision). It costs ~15 ns per element against ~5 ns plus ~90 µs
+ * per variable for the op chain, so the optimizer uses it only up to {@link ADAM_KERNEL_MAX_SIZE} elements.
+ *
  * Only the kernels registered for the `wasm` backend are touched; `cpu`, `webgl` and `tensorflow` keep
  * theirs. The stock kernels' `setupFunc`/`disposeFunc` are kept, so installing before the wasm backend is
  * initialised also works.
  */
 import * as tf from '@tensorflow/tfjs';
 
-/** Kernels this module replaces on the wasm backend. */
-export const FAST_WASM_KERNEL_NAMES: readonly string[] = ['BatchMatMul', '_FusedMatMul'];
+/** The kernel this module adds: one fused Adam/AdamW update of a variable and its two moments (see {@link adamUpdate}). */
+export const ADAM_UPDATE_KERNEL = 'MtlAdamUpdate';
+
+/** Kernels this module replaces (or, for {@link ADAM_UPDATE_KERNEL}, adds) on the wasm backend. */
+export const FAST_WASM_KERNEL_NAMES: readonly string[] = [
+  'BatchMatMul',
+  '_FusedMatMul',
+  'Slice',
+  'SplitV',
+  'Unpack',
+  'GatherV2',
+  'Sum',
+  'Identity',
+  ADAM_UPDATE_KERNEL,
+];
 
 /**
  * Whether a batch-1 product [m×k]·[k×n] with a transpose flag goes the transpose-then-XNNPACK way.
@@ -81,6 +128,7 @@ interface WasmBackendLike {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
   disposeData(dataId: tf.TensorInfo['dataId'], force?: boolean): boolean;
+  incRef(dataId: tf.TensorInfo['dataId']): void;
 }
 
 function lookupKernel(name: string): tf.KernelConfig | undefined {
@@ -279,10 +327,308 @@ function makeFastMatMul(stock: tf.KernelConfig, fused: boolean): FastKernelFunc 
   return fast;
 }
 
+type HeapArray = Float32Array | Int32Array | Uint8Array;
+
+/**
+ * Copies the box [begin, begin + size) of `x` into the new tensor `out` (both on the wasm heap, same dtype), one
+ * `copyWithin` on the heap per contiguous run (trailing dimensions taken whole merge into one run).
+ */
+function copyBox(x: tf.TensorInfo, begin: readonly number[], size: readonly number[], out: tf.TensorInfo, backend: WasmBackendLike): void {
+  const total = sizeOf(size);
+  if (total === 0) return;
+  const rank = x.shape.length;
+  const src = backend.typedArrayFromHeap(x) as HeapArray;
+  const dst = backend.typedArrayFromHeap(out) as HeapArray;
+  const Ctor = src.constructor as new (buffer: ArrayBufferLike) => HeapArray;
+  const heap = new Ctor(src.buffer);
+  const srcBase = src.byteOffset / src.BYTES_PER_ELEMENT;
+  let dstPos = dst.byteOffset / dst.BYTES_PER_ELEMENT;
+  if (rank === 0) {
+    heap[dstPos] = heap[srcBase] as number;
+    return;
+  }
+  const strides = new Array<number>(rank);
+  for (let d = rank - 1, s = 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= x.shape[d]!;
+  }
+  // The run starts at dimension r: every dimension after r is taken whole.
+  let r = rank - 1;
+  while (r > 0 && begin[r] === 0 && size[r] === x.shape[r]) r--;
+  const run = size[r]! * strides[r]!;
+  const runStart = begin[r]! * strides[r]!;
+  const outer = size.slice(0, r);
+  const count = sizeOf(outer);
+  const index = new Array<number>(r).fill(0);
+  for (let i = 0; i < count; i++) {
+    let from = srcBase + runStart;
+    for (let d = 0; d < r; d++) from += (begin[d]! + index[d]!) * strides[d]!;
+    if (run >= 16) {
+      heap.copyWithin(dstPos, from, from + run);
+    } else {
+      for (let k = 0; k < run; k++) heap[dstPos + k] = heap[from + k] as number;
+    }
+    dstPos += run;
+    for (let d = r - 1; d >= 0; d--) {
+      if (++index[d]! < outer[d]!) break;
+      index[d] = 0;
+    }
+  }
+}
+
+/** The slice the stock kernels compute, without copying the whole input first. Caller checks the dtype. */
+function sliceOf(x: tf.TensorInfo, begin: number[], size: number[], backend: WasmBackendLike): tf.TensorInfo {
+  const out = backend.makeOutput(size, x.dtype);
+  copyBox(x, begin, size, out, backend); // heap views are taken after the allocation (a malloc may grow the heap)
+  return out;
+}
+
+function makeFastSlice(stock: tf.KernelConfig): FastKernelFunc {
+  const fast: FastKernelFunc = (args) => {
+    const x = args.inputs['x'];
+    const attrs = args.attrs as { begin?: number | number[]; size?: number | number[] } | undefined;
+    if (x === undefined || x.dtype === 'string' || attrs?.begin === undefined) return stock.kernelFunc(args);
+    const [begin, size] = tf.slice_util.parseSliceParams(x, attrs.begin, attrs.size);
+    return sliceOf(x, begin, size, args.backend as WasmBackendLike);
+  };
+  fast[ORIGINAL] = stock;
+  return fast;
+}
+
+function makeFastSplitV(stock: tf.KernelConfig): FastKernelFunc {
+  const fast: FastKernelFunc = (args) => {
+    const x = args.inputs['x'];
+    const attrs = args.attrs as { numOrSizeSplits?: number | number[]; axis?: number | number[] } | undefined;
+    if (x === undefined || x.dtype === 'string' || attrs?.numOrSizeSplits === undefined || attrs.axis === undefined) return stock.kernelFunc(args);
+    const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0]!;
+    const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, attrs.numOrSizeSplits, axis);
+    const begin = new Array<number>(x.shape.length).fill(0);
+    return sizes.map((s) => {
+      const size = [...x.shape];
+      size[axis] = s;
+      const piece = sliceOf(x, begin, size, args.backend as WasmBackendLike);
+      begin[axis]! += s;
+      return piece;
+    });
+  };
+  fast[ORIGINAL] = stock;
+  return fast;
+}
+
+function makeFastUnpack(stock: tf.KernelConfig): FastKernelFunc {
+  const fast: FastKernelFunc = (args) => {
+    const value = args.inputs['value'];
+    const attrs = args.attrs as { axis?: number } | undefined;
+    if (value === undefined || value.dtype === 'string' || attrs?.axis === undefined) return stock.kernelFunc(args);
+    const rank = value.shape.length;
+    const axis = attrs.axis < 0 ? attrs.axis + rank : attrs.axis;
+    const outShape = value.shape.filter((_, d) => d !== axis);
+    const begin = new Array<number>(rank).fill(0);
+    const size = [...value.shape];
+    size[axis] = 1;
+    const outs: tf.TensorInfo[] = [];
+    for (let i = 0; i < value.shape[axis]!; i++) {
+      begin[axis] = i;
+      const piece = sliceOf(value, begin, size, args.backend as WasmBackendLike);
+      outs.push({ dataId: piece.dataId, dtype: piece.dtype, shape: outShape });
+    }
+    return outs;
+  };
+  fast[ORIGINAL] = stock;
+  return fast;
+}
+
+function makeFastGather(stock: tf.KernelConfig): FastKernelFunc {
+  const fast: FastKernelFunc = (args) => {
+    const x = args.inputs['x'];
+    const indices = args.inputs['indices'];
+    const attrs = args.attrs as { axis?: number; batchDims?: number } | undefined;
+    const backend = args.backend as WasmBackendLike;
+    if (x === undefined || indices === undefined || attrs?.axis === undefined || x.dtype === 'string' || indices.dtype !== 'int32') {
+      return stock.kernelFunc(args);
+    }
+    const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0]!;
+    const axisDim = x.shape[axis]!;
+    let index = backend.typedArrayFromHeap(indices) as Int32Array;
+    for (let i = 0; i < index.length; i++) {
+      const k = index[i]!;
+      if (!(k >= 0 && k <= axisDim - 1)) return stock.kernelFunc(args); // the stock kernel reports it
+    }
+    const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(
+      x as unknown as tf.Tensor,
+      indices as unknown as tf.Tensor,
+      axis,
+      attrs.batchDims ?? 0,
+    );
+    const out = backend.makeOutput(info.outputShape, x.dtype);
+    const perBatch = index.length / info.batchSize;
+    if (sizeOf(x.shape) === 0 || sizeOf(info.outputShape) === 0) return out;
+    // Views after the allocation (a malloc may grow the heap).
+    index = backend.typedArrayFromHeap(indices) as Int32Array;
+    const src = backend.typedArrayFromHeap(x) as HeapArray;
+    const dst = backend.typedArrayFromHeap(out) as HeapArray;
+    const heap = new (src.constructor as new (buffer: ArrayBufferLike) => HeapArray)(src.buffer);
+    const srcBase = src.byteOffset / src.BYTES_PER_ELEMENT;
+    let at = dst.byteOffset / dst.BYTES_PER_ELEMENT;
+    const { batchSize, outerSize, dimSize, sliceSize } = info;
+    for (let b = 0; b < batchSize; b++) {
+      for (let o = 0; o < outerSize; o++) {
+        const base = srcBase + (b * outerSize + o) * dimSize * sliceSize;
+        for (let j = 0; j < perBatch; j++) {
+          const from = base + index[b * perBatch + j]! * sliceSize;
+          if (sliceSize >= 16) heap.copyWithin(at, from, from + sliceSize);
+          else for (let e = 0; e < sliceSize; e++) heap[at + e] = heap[from + e] as number;
+          at += sliceSize;
+        }
+      }
+    }
+    return out;
+  };
+  fast[ORIGINAL] = stock;
+  return fast;
+}
+
+function makeFastIdentity(stock: tf.KernelConfig): FastKernelFunc {
+  const fast: FastKernelFunc = (args) => {
+    const x = args.inputs['x'];
+    if (x === undefined || x.dtype === 'string') return stock.kernelFunc(args);
+    (args.backend as WasmBackendLike).incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  };
+  fast[ORIGINAL] = stock;
+  return fast;
+}
+
+function makeFastSum(stock: tf.KernelConfig): FastKernelFunc {
+  const fast: FastKernelFunc = (args) => {
+    const x = args.inputs['x'];
+    const attrs = args.attrs as { axis?: number | number[]; keepDims?: boolean } | undefined;
+    if (x === undefined || x.dtype !== 'float32' || attrs?.axis === undefined) return stock.kernelFunc(args);
+    const rank = x.shape.length;
+    const axes = tf.util.parseAxisParam(attrs.axis, x.shape);
+    const k = axes.length;
+    // Only sums over a block of leading axes given in order (the stock kernel would transpose them to the end, in
+    // the order given, which fixes the order of the additions).
+    if (k === 0 || k >= rank || axes.some((a, i) => a !== i)) return stock.kernelFunc(args);
+    const rows = sizeOf(x.shape.slice(0, k));
+    const width = sizeOf(x.shape.slice(k));
+    if (rows === 0 || width === 0) return stock.kernelFunc(args);
+    const backend = args.backend as WasmBackendLike;
+    const out = backend.makeOutput(attrs.keepDims ? [...new Array<number>(k).fill(1), ...x.shape.slice(k)] : x.shape.slice(k), 'float32');
+    const src = backend.typedArrayFromHeap(x) as Float32Array;
+    const dst = backend.typedArrayFromHeap(out) as Float32Array;
+    dst.fill(0);
+    for (let r = 0; r < rows; r++) {
+      const base = r * width;
+      for (let j = 0; j < width; j++) dst[j] = dst[j]! + src[base + j]!; // the store rounds to float32
+    }
+    return out;
+  };
+  fast[ORIGINAL] = stock;
+  return fast;
+}
+
+/** Up to this many elements, the fused Adam kernel beats the 13-op chain (measured on the W1/W3 variables). */
+export const ADAM_KERNEL_MAX_SIZE = 8192;
+
+/**
+ * Attributes of {@link ADAM_UPDATE_KERNEL}, as plain JS numbers (float64) exactly as the op chain in
+ * train/optimizers.ts passes them to `tf.mul`/`tf.div`/`tf.add` (which turn each into a float32 scalar).
+ */
+export interface AdamUpdateAttrs {
+  beta1: number;
+  beta2: number;
+  /** lr / (1 − β1^t). */
+  stepSize: number;
+  /** 1 − β2^t. */
+  bias2: number;
+  epsilon: number;
+  /** Classic L2: g ← g + w·coupledDecay (0 = none). */
+  coupledDecay: number;
+  /** AdamW's decoupled decay: update ← update + w·decoupledDecay, with decoupledDecay = lr·decay (0 = none). */
+  decoupledDecay: number;
+}
+
+/**
+ * One Adam/AdamW step of a float32 variable, its gradient and moments (inputs `variable`, `gradient`, `m`, `v`);
+ * outputs [new variable, new m, new v]. Each line reproduces one op of the chain in train/optimizers.ts:
+ *
+ *   g  = coupled ? g + w·d : g
+ *   m' = m·β1 + g·(1 − β1)
+ *   v' = v·β2 + (g·g)·(1 − β2)
+ *   u  = (m'·s) / (√(v' / b2) + ε)          s = lr/(1 − β1^t), b2 = 1 − β2^t
+ *   u  = decoupled ? u + w·(lr·decay) : u
+ *   w' = w − u
+ */
+function adamUpdate(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
+  const { variable, gradient, m, v } = args.inputs as Record<string, tf.TensorInfo>;
+  const attrs = args.attrs as unknown as AdamUpdateAttrs;
+  const backend = args.backend as WasmBackendLike;
+  if (!variable || !gradient || !m || !v) throw new Error(`${ADAM_UPDATE_KERNEL}: needs variable, gradient, m and v`);
+  const size = sizeOf(variable.shape);
+  for (const t of [variable, gradient, m, v]) {
+    if (t.dtype !== 'float32' || sizeOf(t.shape) !== size) throw new Error(`${ADAM_UPDATE_KERNEL}: float32 inputs of one shape expected`);
+  }
+  const outW = backend.makeOutput([...variable.shape], 'float32');
+  const outM = backend.makeOutput([...variable.shape], 'float32');
+  const outV = backend.makeOutput([...variable.shape], 'float32');
+  // Views after the allocations (a malloc may grow the heap).
+  const W = backend.typedArrayFromHeap(variable) as Float32Array;
+  const G = backend.typedArrayFromHeap(gradient) as Float32Array;
+  const M = backend.typedArrayFromHeap(m) as Float32Array;
+  const V = backend.typedArrayFromHeap(v) as Float32Array;
+  const W2 = backend.typedArrayFromHeap(outW) as Float32Array;
+  const M2 = backend.typedArrayFromHeap(outM) as Float32Array;
+  const V2 = backend.typedArrayFromHeap(outV) as Float32Array;
+  const f = Math.fround;
+  // The float32 scalars the op chain makes from its JS numbers.
+  const b1 = f(attrs.beta1);
+  const c1 = f(1 - attrs.beta1);
+  const b2 = f(attrs.beta2);
+  const c2 = f(1 - attrs.beta2);
+  const s = f(attrs.stepSize);
+  const bias2 = f(attrs.bias2);
+  const eps = f(attrs.epsilon);
+  const d = f(attrs.coupledDecay);
+  const dd = f(attrs.decoupledDecay);
+  const coupled = attrs.coupledDecay > 0;
+  const decoupled = attrs.decoupledDecay > 0;
+  for (let i = 0; i < size; i++) {
+    const w = W[i]!;
+    const g = coupled ? f(G[i]! + f(w * d)) : G[i]!;
+    const mi = f(f(M[i]! * b1) + f(g * c1));
+    const vi = f(f(V[i]! * b2) + f(f(g * g) * c2));
+    M2[i] = mi;
+    V2[i] = vi;
+    let u = f(f(mi * s) / f(f(Math.sqrt(f(vi / bias2))) + eps));
+    if (decoupled) u = f(u + f(w * dd));
+    W2[i] = w - u; // the store rounds to float32
+  }
+  return [outW, outM, outV];
+}
+
+/** Marks a kernel this module added (there is no stock kernel to put back). */
+const ADDED: tf.KernelConfig = { kernelName: '', backendName: WASM, kernelFunc: () => {
+  throw new Error('wasm-kernels: placeholder');
+} };
+
+/** The wrapper for each replaced kernel, given the stock config it wraps. */
+const FACTORIES: Record<string, (stock: tf.KernelConfig) => FastKernelFunc> = {
+  BatchMatMul: (stock) => makeFastMatMul(stock, false),
+  _FusedMatMul: (stock) => makeFastMatMul(stock, true),
+  Slice: makeFastSlice,
+  SplitV: makeFastSplitV,
+  Unpack: makeFastUnpack,
+  GatherV2: makeFastGather,
+  Sum: makeFastSum,
+  Identity: makeFastIdentity,
+};
+
 /**
  * Replaces the wasm backend's `BatchMatMul` and `_FusedMatMul` kernels with versions that avoid the
- * backend's slow matMul loop (see the module comment for the measurements). Results are the same up to
- * float32 rounding order.
+ * backend's slow matMul loop; `Slice`, `SplitV`, `Unpack`, `GatherV2`, `Identity` and leading-axis `Sum` with
+ * versions that copy less; and adds `MtlAdamUpdate` (see the module comment for the measurements). Matrix products
+ * are the same up to float32 rounding order; everything else is bit-identical.
  *
  * Idempotent: calling it again leaves the installed kernels in place. Safe to call whether or not the wasm
  * backend is the active one, or initialised yet; it needs `@tensorflow/tfjs-backend-wasm` to have been
@@ -296,6 +642,15 @@ export function installFastWasmKernels(): { installed: string[] } {
   if (lookupKernel('Transpose') === undefined) return { installed };
   for (const name of FAST_WASM_KERNEL_NAMES) {
     const current = lookupKernel(name);
+    if (name === ADAM_UPDATE_KERNEL) {
+      if (current === undefined) {
+        const added = adamUpdate as unknown as FastKernelFunc;
+        added[ORIGINAL] = ADDED;
+        tf.registerKernel({ kernelName: name, backendName: WASM, kernelFunc: added });
+      }
+      installed.push(name);
+      continue;
+    }
     if (current === undefined) continue;
     if ((current.kernelFunc as FastKernelFunc)[ORIGINAL] !== undefined) {
       installed.push(name);
@@ -304,7 +659,7 @@ export function installFastWasmKernels(): { installed: string[] } {
     const config: tf.KernelConfig = {
       kernelName: name,
       backendName: WASM,
-      kernelFunc: makeFastMatMul(current, name === '_FusedMatMul'),
+      kernelFunc: (FACTORIES[name] as (stock: tf.KernelConfig) => FastKernelFunc)(current),
     };
     if (current.setupFunc !== undefined) config.setupFunc = current.setupFunc;
     if (current.disposeFunc !== undefined) config.disposeFunc = current.disposeFunc;
@@ -316,17 +671,17 @@ export function installFastWasmKernels(): { installed: string[] } {
 }
 
 /**
- * Puts the stock wasm kernels back (for tests and benchmarks comparing both).
+ * Puts the stock wasm kernels back (for tests and benchmarks comparing both): all of them, or only `names`.
  * @returns the kernel names that were restored.
  */
-export function uninstallFastWasmKernels(): { restored: string[] } {
+export function uninstallFastWasmKernels(names: readonly string[] = FAST_WASM_KERNEL_NAMES): { restored: string[] } {
   const restored: string[] = [];
-  for (const name of FAST_WASM_KERNEL_NAMES) {
+  for (const name of FAST_WASM_KERNEL_NAMES.filter((n) => names.includes(n))) {
     const current = lookupKernel(name);
     const stock = current === undefined ? undefined : (current.kernelFunc as FastKernelFunc)[ORIGINAL];
     if (stock === undefined) continue;
     tf.unregisterKernel(name, WASM);
-    tf.registerKernel(stock);
+    if (stock !== ADDED) tf.registerKernel(stock);
     restored.push(name);
   }
   return { restored };

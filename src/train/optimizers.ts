@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { ADAM_KERNEL_MAX_SIZE, ADAM_UPDATE_KERNEL, type AdamUpdateAttrs } from '../backend/wasm-kernels.js';
 import type { TrainingConfig } from '../config/types.js';
 
 /**
@@ -35,40 +36,71 @@ export function createOptimizer(config: TrainingConfig, variables: readonly tf.V
   // Classic L2 (added to the gradient) for sgd/momentum/adam; decoupled decay (Loshchilov & Hutter 2019) for adamw.
   const coupledDecay = config.optimizer === 'adamw' ? 0 : decay;
 
+  const adamLike = config.optimizer === 'adam' || config.optimizer === 'adamw';
+
   return {
     apply(gradients, lr) {
       step++;
       const bias1 = 1 - beta1 ** step;
       const bias2 = 1 - beta2 ** step;
+      // Where the backend has the fused Adam kernel (wasm, backend/wasm-kernels.ts), small variables take it: one
+      // kernel instead of 13 ops, bit-identical results. Checked per update: tests swap kernels and backends.
+      const fusedAdam = adamLike && tf.getKernel(ADAM_UPDATE_KERNEL, tf.getBackend()) !== undefined;
       tf.tidy(() => {
+        // The scalars of the op chain, made once per update rather than once per variable and op (the same float32
+        // values a JS number passed to tf.mul/tf.add/tf.div becomes, so the same results).
+        const cache = new Map<number, tf.Scalar>();
+        const scalar = (value: number): tf.Scalar => {
+          let t = cache.get(value);
+          if (!t) cache.set(value, (t = tf.scalar(value)));
+          return t;
+        };
         for (const [name, rawGradient] of Object.entries(gradients)) {
           const variable = byName.get(name);
           if (!variable) continue;
           // A strategy's own parameters (log-variances, …) are not model weights: no decay pulls them to zero.
           const decays = !name.startsWith('strategy/');
-          const gradient = coupledDecay > 0 && decays ? tf.add(rawGradient, tf.mul(variable, coupledDecay)) : rawGradient;
           const slot = slots.get(name);
+          if (fusedAdam && variable.size <= ADAM_KERNEL_MAX_SIZE && variable.dtype === 'float32') {
+            const s = slot as Required<Slots>;
+            const attrs: AdamUpdateAttrs = {
+              beta1,
+              beta2,
+              stepSize: lr / bias1,
+              bias2,
+              epsilon,
+              coupledDecay: coupledDecay > 0 && decays ? coupledDecay : 0,
+              decoupledDecay: config.optimizer === 'adamw' && decay > 0 && decays ? lr * decay : 0,
+            };
+            const inputs = { variable, gradient: rawGradient, m: s.m, v: s.v };
+            const [w, m, v] = tf.engine().runKernel(ADAM_UPDATE_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+            s.m.assign(m as tf.Tensor);
+            s.v.assign(v as tf.Tensor);
+            variable.assign(w as tf.Tensor);
+            continue;
+          }
+          const gradient = coupledDecay > 0 && decays ? tf.add(rawGradient, tf.mul(variable, scalar(coupledDecay))) : rawGradient;
           switch (config.optimizer) {
             case 'sgd':
-              variable.assign(tf.sub(variable, tf.mul(gradient, lr)));
+              variable.assign(tf.sub(variable, tf.mul(gradient, scalar(lr))));
               break;
             case 'momentum': {
               const s = slot as Slots;
-              const m = tf.add(tf.mul(s.m, momentum), gradient);
+              const m = tf.add(tf.mul(s.m, scalar(momentum)), gradient);
               s.m.assign(m);
-              variable.assign(tf.sub(variable, tf.mul(m, lr)));
+              variable.assign(tf.sub(variable, tf.mul(m, scalar(lr))));
               break;
             }
             case 'adam':
             case 'adamw': {
               const s = slot as Required<Slots>;
-              const m = tf.add(tf.mul(s.m, beta1), tf.mul(gradient, 1 - beta1));
-              const v = tf.add(tf.mul(s.v, beta2), tf.mul(tf.square(gradient), 1 - beta2));
+              const m = tf.add(tf.mul(s.m, scalar(beta1)), tf.mul(gradient, scalar(1 - beta1)));
+              const v = tf.add(tf.mul(s.v, scalar(beta2)), tf.mul(tf.square(gradient), scalar(1 - beta2)));
               s.m.assign(m);
               s.v.assign(v);
               // lr·m̂/(√v̂ + ε) with m̂ = m/(1−β1^t), v̂ = v/(1−β2^t) (Kingma & Ba 2015, Alg. 1).
-              let update = tf.div(tf.mul(m, lr / bias1), tf.add(tf.sqrt(tf.div(v, bias2)), epsilon));
-              if (config.optimizer === 'adamw' && decay > 0 && decays) update = tf.add(update, tf.mul(variable, lr * decay));
+              let update = tf.div(tf.mul(m, scalar(lr / bias1)), tf.add(tf.sqrt(tf.div(v, scalar(bias2))), scalar(epsilon)));
+              if (config.optimizer === 'adamw' && decay > 0 && decays) update = tf.add(update, tf.mul(variable, scalar(lr * decay)));
               variable.assign(tf.sub(variable, update));
               break;
             }

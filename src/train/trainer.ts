@@ -109,6 +109,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
       let cosineSum: number[][] | undefined;
       let cosineSteps = 0;
       let interrupted = false;
+      let lastYield = performance.now();
       try {
         for (let b = 0; b < batches; b++) {
           const start = b * batchSize;
@@ -141,8 +142,11 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
             const withLosses = (b + 1) % lossEvery === 0 ? { ...info, losses: perTask(lossSum.dataSync(), tasks, start + size) } : info;
             for (const l of listeners) l.onBatch?.(withLosses);
           }
-          // Give the event loop a turn so signal handlers (Ctrl-C) and progress redraws run mid-epoch.
-          await yieldToEventLoop();
+          // Give the event loop a turn (at most every 50 ms) so Ctrl-C and progress redraws run mid-epoch.
+          if (performance.now() - lastYield > 50) {
+            await yieldToEventLoop();
+            lastYield = performance.now();
+          }
           if (input.signal?.aborted) {
             interrupted = true;
             break;

@@ -1,0 +1,608 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench` — the mtl benchmark (project issue #7). Not part of `npm test`.
+ *
+ *   npm run bench                                   # builds dist/, then: W1–W4 + memory on wasm, PyTorch W1–W3
+ *   node bench/run.mjs --workloads W1,W3 --steps 10 --windows 3
+ *   node bench/run.mjs --backends wasm,cpu          # cpu (pure JS) is slow: ~1 s per W1 step
+ *
+ * Workloads (bench/workloads.mjs builds W1–W3 with the project's own code, bench/torch_reference.py the same in
+ * PyTorch):
+ *   W1  MLP trunk 784→256→128 (ReLU), two 10-way softmax heads, batch 256, Adam, equal weighting
+ *   W2  W1 with PCGrad on the shared parameters (T = 2 backward passes through the trunk)
+ *   W3  MMoE: 8 experts of one dense 100→64 (ReLU), a softmax gate and a 64→32→1 tower per task, two binary
+ *       tasks, batch 512, Adam, equal weighting
+ *   W4  `mtl train configs/quickstart.yaml` end to end (trainExperiment: data, metrics, logging, checkpoints) for
+ *       --w4-epochs epochs; the time outside the training steps is split off (see measureEpochs below)
+ *   MEM the quickstart for --mem-epochs epochs: live tensors and RSS after every epoch
+ *
+ * Every TF.js measurement runs in its own child process (so peak RSS is the workload's), one workload after the
+ * other, with PyTorch's run of the same workload right after it so both see the same machine load. Timing: after
+ * --warmup untimed steps, --windows windows of --steps steps; the figure is the median over windows of the window's
+ * mean ms/step (wall clock), and the same for process CPU time. Both sides run single-threaded.
+ *
+ * Output: a table per workload and backend on stdout, and everything as JSON in bench/results/bench-<time>.json.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..');
+const TORCH_SCRIPT = path.join(HERE, 'torch_reference.py');
+const PYTHON = '/usr/bin/python3';
+const OPENBLAS_DIRS = ['/usr/lib/x86_64-linux-gnu/openblas-pthread', '/usr/lib/x86_64-linux-gnu/openblas-openmp', '/usr/lib/x86_64-linux-gnu/openblas-serial'];
+const STEP_WORKLOADS = ['W1', 'W2', 'W3'];
+const ALL_WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'MEM'];
+const TASKS_IN_W2 = 2;
+
+const USAGE = `node bench/run.mjs [options]
+  --workloads LIST   comma-separated, from ${ALL_WORKLOADS.join(',')} (default: all)
+  --backends LIST    TF.js backends: wasm, cpu, tensorflow (default: wasm, plus tensorflow when
+                     @tensorflow/tfjs-node is installed; cpu, the pure-JS backend, only when asked: ~1 s per W1 step)
+  --steps N          steps per timed window (default 20)
+  --windows N        timed windows (default 5)
+  --warmup N         untimed steps first (default 10)
+  --w4-epochs N      epochs of the W4 end-to-end run (default 2; epoch 1 is the warm-up)
+  --mem-epochs N     epochs of the memory run (default 20)
+  --torch-blas WHAT  auto (OpenBLAS when installed, else the system BLAS), openblas, system, or a directory
+                     holding libblas.so.3 (default auto)
+  --no-torch         skip the PyTorch reference
+  --out FILE         JSON output (default bench/results/bench-<time>.json)
+  --verbose          pass the children's stderr (training logs) through`;
+
+function parseArgs(argv) {
+  const opts = {
+    workloads: ALL_WORKLOADS,
+    backends: undefined,
+    steps: 20,
+    windows: 5,
+    warmup: 10,
+    w4Epochs: 2,
+    memEpochs: 20,
+    torchBlas: 'auto',
+    torch: true,
+    out: undefined,
+    verbose: false,
+    child: undefined,
+    workload: undefined,
+    backend: undefined,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    const int = (min) => {
+      const v = Number(next());
+      if (!Number.isInteger(v) || v < min) throw new Error(`${a} must be an integer >= ${min}`);
+      return v;
+    };
+    const list = () => next().split(',').map((s) => s.trim()).filter(Boolean);
+    if (a === '--workloads') opts.workloads = list().map((w) => w.toUpperCase());
+    else if (a === '--backends') opts.backends = list();
+    else if (a === '--steps') opts.steps = int(1);
+    else if (a === '--windows') opts.windows = int(1);
+    else if (a === '--warmup') opts.warmup = int(1);
+    else if (a === '--w4-epochs') opts.w4Epochs = int(1);
+    else if (a === '--mem-epochs') opts.memEpochs = int(2);
+    else if (a === '--torch-blas') opts.torchBlas = next();
+    else if (a === '--no-torch') opts.torch = false;
+    else if (a === '--out') opts.out = next();
+    else if (a === '--verbose') opts.verbose = true;
+    else if (a === '--child') opts.child = next();
+    else if (a === '--workload') opts.workload = next();
+    else if (a === '--backend') opts.backend = next();
+    else if (a === '--help' || a === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}\n${USAGE}`);
+  }
+  for (const w of opts.workloads) if (!ALL_WORKLOADS.includes(w)) throw new Error(`unknown workload ${w} (known: ${ALL_WORKLOADS.join(', ')})`);
+  for (const b of opts.backends ?? []) if (!['wasm', 'cpu', 'tensorflow'].includes(b)) throw new Error(`unknown backend ${b}`);
+  return opts;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const round = (x, digits = 3) => (x === undefined || x === null || !Number.isFinite(x) ? null : Number(x.toFixed(digits)));
+const mb = (bytes) => round(bytes / 2 ** 20, 1);
+const cpuMs = (usage) => (usage.user + usage.system) / 1000;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Children: one measurement each, JSON on stdout.
+
+async function loadTf(backend) {
+  const tf = await import('@tensorflow/tfjs');
+  const { initBackend } = await import('../dist/backend/select.js');
+  const report = await initBackend(backend);
+  if (report.name !== backend) throw new Error(`asked for ${backend}, got ${report.name}`);
+  return { tf, report };
+}
+
+function backendInfo(tf, report) {
+  return {
+    name: report.name,
+    provider: report.provider,
+    kernelOverrides: report.kernelOverrides,
+    wasmSimd: report.name === 'wasm' ? tf.env().getBool('WASM_HAS_SIMD_SUPPORT') : undefined,
+    wasmThreads: report.name === 'wasm' ? tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') : undefined,
+  };
+}
+
+/** W1–W3: the step of bench/workloads.mjs, timed in windows. */
+async function childStep(opts) {
+  const { tf, report } = await loadTf(opts.backend);
+  const { buildWorkload, WORKLOADS } = await import('./workloads.mjs');
+  const tensorsBefore = tf.memory().numTensors;
+  const w = await buildWorkload(opts.workload);
+  for (let s = 0; s < opts.warmup; s++) w.step();
+  w.readLoss();
+  const tensorsAfterWarmup = tf.memory().numTensors;
+  for (const k of Object.keys(w.phases)) w.phases[k] = 0;
+  const windows = [];
+  const cpuWindows = [];
+  const losses = [];
+  const rss = [];
+  for (let i = 0; i < opts.windows; i++) {
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    for (let s = 0; s < opts.steps; s++) w.step();
+    losses.push(w.readLoss()); // one sync per window (the wasm and cpu backends run eagerly anyway)
+    windows.push((performance.now() - t0) / opts.steps);
+    cpuWindows.push(cpuMs(process.cpuUsage(c0)) / opts.steps);
+    rss.push(process.memoryUsage().rss);
+  }
+  const timedSteps = opts.steps * opts.windows;
+  const tensorsAtEnd = tf.memory().numTensors;
+  w.dispose();
+  const msPerStep = median(windows);
+  return {
+    kind: 'step',
+    workload: opts.workload,
+    description: WORKLOADS[opts.workload].description,
+    backend: backendInfo(tf, report),
+    batch: WORKLOADS[opts.workload].batch,
+    steps: opts.steps,
+    windows: opts.windows,
+    warmup: opts.warmup,
+    ms_per_step_median: round(msPerStep),
+    window_ms_per_step: windows.map((x) => round(x)),
+    cpu_ms_per_step_median: round(median(cpuWindows)),
+    samples_per_second: round((WORKLOADS[opts.workload].batch * 1000) / msPerStep, 1),
+    phases_ms_per_step: Object.fromEntries(Object.entries(w.phases).map(([k, v]) => [k, round(v / timedSteps)])),
+    live_tensors: { before_build: tensorsBefore, after_warmup: tensorsAfterWarmup, at_end: tensorsAtEnd, after_dispose: tf.memory().numTensors },
+    rss_mb_per_window: rss.map(mb),
+    peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),
+    loss_per_window: losses.map((x) => round(x, 6)),
+  };
+}
+
+/**
+ * W4 and MEM: the real `trainExperiment` on configs/quickstart.yaml (with the CLI's non-interactive progress
+ * listener, so logging is included).
+ *
+ * Where the time goes, per epoch: the epoch runs from the end of the previous epoch (our listener is the last one
+ * called; the first epoch starts at `onStart`, after data preparation and the model build) to this epoch's
+ * `onEpochEnd`, so it holds the shuffle, every batch slice, every step, validation metrics, the best checkpoint, the
+ * run writer's metrics/epoch logs and the progress line. Step time is measured from epoch 2 on, exactly: the
+ * trainer calls `model.setStep(step)` right after slicing a batch and calls `onBatch` right after the optimizer
+ * update and the loss accumulation, so Σ (onBatch − setStep) is forward + backward + clip + optimizer. The model
+ * reaches the bench only with the first `onEpochEnd`, which is why epoch 1 (also the warm-up: JIT, XNNPACK
+ * operator creation) gets only an estimate from the intervals between batches.
+ */
+async function childEpochs(opts, epochs, kind) {
+  const { tf, report } = await loadTf(opts.backend);
+  const { loadConfig } = await import('../dist/config/load.js');
+  const { trainExperiment } = await import('../dist/api/train.js');
+  const { progressListener } = await import('../dist/cli/progress.js');
+  const runsDir = mkdtempSync(path.join(os.tmpdir(), 'mtl-bench-runs-'));
+  const overrides = [`training.epochs=${epochs}`, 'training.early_stopping.patience=0'];
+  const loaded = loadConfig(path.join(ROOT, 'configs', 'quickstart.yaml'), overrides);
+  const tensorsBefore = tf.memory().numTensors;
+  const rssBefore = process.memoryUsage().rss;
+  const t0 = performance.now();
+  let setupEnd = 0;
+  let epochStart = 0;
+  let stepStart = 0;
+  let stepSum = 0;
+  let lastBatch = 0;
+  let firstBatchInterval = 0;
+  let patched = false;
+  let trainRows = 0;
+  const records = [];
+  // V8 garbage-collection pauses, to tell them apart from the trainer's own work between steps.
+  const gcs = [];
+  const { PerformanceObserver } = await import('node:perf_hooks');
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs.push({ start: e.startTime, duration: e.duration });
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const stepWindows = []; // [start, end] of every exactly timed step
+  const epochWindows = []; // [start, end] of every epoch
+  const timing = {
+    onStart: (info) => {
+      trainRows = info.trainRows;
+      setupEnd = performance.now();
+      epochStart = setupEnd;
+      lastBatch = setupEnd;
+    },
+    onBatch: (info) => {
+      const now = performance.now();
+      if (patched) {
+        stepSum += now - stepStart;
+        stepWindows.push([stepStart, now]);
+      }
+      else if (info.batch === 1) firstBatchInterval = now - lastBatch;
+      else stepSum += now - lastBatch; // epoch 1: intervals between batches (include the slice of the next batch)
+      lastBatch = now;
+    },
+    onEpochEnd: (record, model) => {
+      const now = performance.now();
+      const seconds = (now - epochStart) / 1000;
+      epochWindows.push([epochStart, now]);
+      records.push({
+        epoch: record.epoch,
+        epoch_seconds: round(seconds),
+        step_seconds: round(stepSum / 1000),
+        step_time_exact: patched,
+        outside_step_seconds: round(seconds - stepSum / 1000),
+        outside_step_fraction: round(1 - stepSum / 1000 / seconds, 4),
+        trainer_seconds: round(record.seconds),
+        live_tensors: tf.memory().numTensors,
+        rss_mb: mb(process.memoryUsage().rss),
+        heap_used_mb: mb(process.memoryUsage().heapUsed),
+        wasm_heap_mb: wasmHeapMb(tf),
+        val_monitor: round(record.monitor.value, 4),
+      });
+      // MEM: at epoch 2 and at the end, also after a full garbage collection (the child runs with --expose-gc):
+      // without one, RSS follows V8's lazily growing old space, not what the run keeps.
+      if (kind === 'memory' && typeof globalThis.gc === 'function' && (record.epoch === 2 || record.epoch === epochs)) {
+        globalThis.gc();
+        const last = records[records.length - 1];
+        last.rss_after_gc_mb = mb(process.memoryUsage().rss);
+        last.heap_used_after_gc_mb = mb(process.memoryUsage().heapUsed);
+      }
+      if (!patched) {
+        // From now on time each step exactly (see above).
+        const setStep = model.setStep.bind(model);
+        model.setStep = (step) => {
+          stepStart = performance.now();
+          setStep(step);
+        };
+        patched = true;
+      }
+      stepSum = 0;
+      epochStart = performance.now();
+      lastBatch = epochStart;
+    },
+  };
+  let summary;
+  try {
+    summary = await trainExperiment(loaded, {
+      runsDir,
+      backend: opts.backend,
+      listeners: [progressListener({ interactive: false }), timing],
+      command: ['bench', kind],
+    });
+  } finally {
+    rmSync(runsDir, { recursive: true, force: true });
+  }
+  const total = (performance.now() - t0) / 1000;
+  await new Promise((resolve) => setImmediate(resolve)); // let the last gc entries arrive
+  observer.disconnect();
+  records.forEach((r, i) => {
+    const [from, to] = epochWindows[i];
+    const inEpoch = gcs.filter((g) => g.start >= from && g.start < to);
+    const inSteps = inEpoch.filter((g) => stepWindows.some(([a, b]) => g.start >= a && g.start < b));
+    const sum = (xs) => xs.reduce((acc, g) => acc + g.duration, 0) / 1000;
+    r.gc_seconds = round(sum(inEpoch));
+    r.gc_outside_step_seconds = r.step_time_exact ? round(sum(inEpoch) - sum(inSteps)) : null;
+    r.outside_step_excluding_gc_fraction = r.step_time_exact ? round((r.outside_step_seconds - r.gc_outside_step_seconds) / r.epoch_seconds, 4) : null;
+  });
+  const last = records[records.length - 1];
+  return {
+    kind,
+    workload: kind === 'epoch' ? 'W4' : 'MEM',
+    description: `mtl train configs/quickstart.yaml (${epochs} epochs, trainExperiment end to end)`,
+    backend: backendInfo(tf, report),
+    config: { overrides, batch_size: loaded.config.training.batch_size },
+    status: summary.status,
+    run_seconds: round(total),
+    setup_seconds: round((setupEnd - t0) / 1000),
+    after_training_seconds: round(total - (setupEnd - t0) / 1000 - records.reduce((s, r) => s + r.epoch_seconds, 0)),
+    epoch1_first_batch_interval_seconds: round(firstBatchInterval / 1000),
+    epochs: records,
+    measured_epoch: last?.epoch,
+    outside_step_fraction: last?.outside_step_fraction,
+    outside_step_excluding_gc_fraction: last?.outside_step_excluding_gc_fraction,
+    train_rows: trainRows,
+    samples_per_second: last ? round(trainRows / last.epoch_seconds, 1) : null,
+    test: summary.test,
+    live_tensors: { before: tensorsBefore, after_run: tf.memory().numTensors },
+    rss_mb: { before: mb(rssBefore), after_run: mb(process.memoryUsage().rss) },
+    peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),
+  };
+}
+
+function wasmHeapMb(tf) {
+  const bytes = tf.getBackend() === 'wasm' ? tf.backend().wasm?.HEAPU8?.buffer?.byteLength : undefined;
+  return bytes === undefined ? null : mb(bytes);
+}
+
+async function runChild(opts) {
+  let result;
+  try {
+    if (opts.child === 'step') result = await childStep(opts);
+    else if (opts.child === 'epoch') result = await childEpochs(opts, opts.w4Epochs, 'epoch');
+    else if (opts.child === 'memory') result = await childEpochs(opts, opts.memEpochs, 'memory');
+    else throw new Error(`unknown child ${opts.child}`);
+  } catch (error) {
+    const details = Array.isArray(error?.details) ? ` ${error.details.join('; ')}` : '';
+    result = { error: `${String(error?.message ?? error).split('\n')[0]}${details}` };
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Parent: orchestration, PyTorch, table, JSON.
+
+function spawnJson(command, args, { env, verbose, label }) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (verbose) process.stderr.write(d);
+    });
+    child.on('close', (code) => {
+      const line = stdout.trim().split('\n').filter(Boolean).pop();
+      try {
+        const parsed = JSON.parse(line ?? '');
+        resolve(parsed);
+      } catch {
+        resolve({ error: `${label}: exit ${code}, no JSON result`, stderr: stderr.trim().split('\n').slice(-5).join('\n') });
+      }
+    });
+  });
+}
+
+function childArgs(opts, child, extra) {
+  return [
+    fileURLToPath(import.meta.url),
+    '--child', child,
+    '--steps', String(opts.steps),
+    '--windows', String(opts.windows),
+    '--warmup', String(opts.warmup),
+    '--w4-epochs', String(opts.w4Epochs),
+    '--mem-epochs', String(opts.memEpochs),
+    ...extra,
+  ];
+}
+
+/** Which BLAS the PyTorch child loads, and why. */
+function chooseBlas(choice) {
+  const openblas = OPENBLAS_DIRS.find((d) => existsSync(path.join(d, 'libblas.so.3')));
+  if (choice === 'system') return { env: {}, how: 'system: the libblas.so.3 the Debian alternatives point at' };
+  if (choice === 'openblas' || choice === 'auto') {
+    if (openblas) return { env: { LD_LIBRARY_PATH: [openblas, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') }, how: `${choice}: LD_LIBRARY_PATH=${openblas} (libopenblas0 installed)` };
+    if (choice === 'openblas') throw new Error(`--torch-blas openblas: none of ${OPENBLAS_DIRS.join(', ')} exists; apt-get install -y libopenblas0-pthread`);
+    return { env: {}, how: 'auto: no OpenBLAS installed, so the system libblas.so.3 (on Debian the slow reference BLAS unless libopenblas0 is installed)' };
+  }
+  if (!existsSync(path.join(choice, 'libblas.so.3'))) throw new Error(`--torch-blas ${choice}: no libblas.so.3 there`);
+  return { env: { LD_LIBRARY_PATH: [choice, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') }, how: `LD_LIBRARY_PATH=${choice} (given)` };
+}
+
+function machineInfo() {
+  let lscpuModel;
+  try {
+    lscpuModel = execFileSync('lscpu', { encoding: 'utf8' }).split('\n').find((l) => l.startsWith('Model name:'))?.split(':')[1]?.trim();
+  } catch {
+    lscpuModel = undefined;
+  }
+  return {
+    cpu_model: lscpuModel ?? os.cpus()[0]?.model,
+    cores: os.cpus().length,
+    memory_gb: round(os.totalmem() / 2 ** 30, 1),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+  };
+}
+
+function fmt(x, digits = 2) {
+  return x === undefined || x === null || !Number.isFinite(x) ? '—' : x.toFixed(digits);
+}
+
+function printTable(header, rows) {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => String(r[c] ?? '').length)));
+  const line = (cells) => cells.map((cell, c) => (c < 2 ? String(cell).padEnd(widths[c]) : String(cell).padStart(widths[c]))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(r));
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  if (opts.child) return runChild(opts);
+
+  const tf = await import('@tensorflow/tfjs');
+  const startedAt = new Date();
+  let nativeNote;
+  if (!opts.backends) {
+    opts.backends = ['wasm'];
+    try {
+      createRequire(import.meta.url).resolve('@tensorflow/tfjs-node');
+      opts.backends.push('tensorflow');
+    } catch {
+      nativeNote = 'tensorflow backend not measured: @tensorflow/tfjs-node is not installed (optional dependency)';
+    }
+  }
+  const info = {
+    started_at: startedAt.toISOString(),
+    machine: machineInfo(),
+    load_average_before: os.loadavg().map((x) => round(x, 2)),
+    versions: { tfjs: tf.version.tfjs, node: process.version },
+    settings: { steps: opts.steps, windows: opts.windows, warmup: opts.warmup, w4_epochs: opts.w4Epochs, mem_epochs: opts.memEpochs, backends: opts.backends, workloads: opts.workloads },
+    notes: nativeNote ? [nativeNote] : [],
+    torch_blas_choice: undefined,
+    results: [],
+    torch: [],
+    targets: [],
+  };
+  let blas;
+  if (opts.torch) {
+    blas = chooseBlas(opts.torchBlas);
+    info.torch_blas_choice = blas.how;
+  }
+  const log = (line) => process.stderr.write(`${line}\n`);
+  log(`bench: ${info.machine.cpu_model}, ${info.machine.cores} cores, load ${info.load_average_before.join(' ')}; steps ${opts.steps} × windows ${opts.windows} after ${opts.warmup} warm-up`);
+  for (const note of info.notes) log(`bench: ${note}`);
+
+  for (const workload of opts.workloads) {
+    for (const backend of opts.backends) {
+      const child = STEP_WORKLOADS.includes(workload) ? 'step' : workload === 'W4' ? 'epoch' : 'memory';
+      log(`bench: ${workload} on ${backend} …`);
+      const nodeFlags = child === 'memory' ? ['--expose-gc'] : [];
+      const r = await spawnJson(process.execPath, [...nodeFlags, ...childArgs(opts, child, ['--workload', workload, '--backend', backend])], { verbose: opts.verbose, label: `${workload}/${backend}` });
+      r.workload ??= workload;
+      r.requested_backend = backend;
+      r.load_average_after = os.loadavg().map((x) => round(x, 2));
+      info.results.push(r);
+      if (r.error) log(`bench: ${workload} on ${backend} skipped: ${r.error}`);
+    }
+    if (opts.torch && STEP_WORKLOADS.includes(workload)) {
+      log(`bench: ${workload} on PyTorch …`);
+      const args = [TORCH_SCRIPT, '--workload', workload, '--steps', String(opts.steps), '--windows', String(opts.windows), '--warmup', String(opts.warmup), '--json'];
+      const r = await spawnJson(PYTHON, args, { env: blas.env, verbose: opts.verbose, label: `${workload}/torch` });
+      r.workload ??= workload;
+      r.load_average_after = os.loadavg().map((x) => round(x, 2));
+      info.torch.push(r);
+      if (r.error) log(`bench: PyTorch ${workload} failed: ${r.error}${r.stderr ? `\n${r.stderr}` : ''}`);
+    }
+  }
+  info.load_average_after = os.loadavg().map((x) => round(x, 2));
+  info.versions.torch = info.torch.find((t) => t.torch_version)?.torch_version;
+  info.versions.python = info.torch.find((t) => t.python_version)?.python_version;
+  info.torch_blas_loaded = info.torch.find((t) => t.blas)?.blas;
+
+  // Table: step workloads.
+  const torchOf = (w) => info.torch.find((t) => t.workload === w && !t.error);
+  const stepRows = [];
+  for (const workload of STEP_WORKLOADS.filter((w) => opts.workloads.includes(w))) {
+    const batch = { W1: 256, W2: 256, W3: 512 }[workload];
+    for (const r of info.results.filter((x) => x.workload === workload)) {
+      if (r.error) {
+        stepRows.push([workload, r.requested_backend, 'skipped', '', '', '', '', '', r.error.slice(0, 90)]);
+        continue;
+      }
+      const t = torchOf(workload);
+      const lt = r.live_tensors;
+      stepRows.push([
+        workload,
+        r.backend.name,
+        fmt(r.ms_per_step_median),
+        fmt(r.cpu_ms_per_step_median),
+        fmt(r.samples_per_second, 0),
+        t ? `${fmt(r.ms_per_step_median / t.ms_per_step_median)}×` : '—',
+        fmt(r.peak_rss_mb, 0),
+        `${lt.after_warmup} → ${lt.at_end}`,
+        `fwd+bwd ${fmt(r.phases_ms_per_step.forwardBackward)} / opt ${fmt(r.phases_ms_per_step.optimizer)}`,
+      ]);
+    }
+    const t = torchOf(workload);
+    if (t) stepRows.push([workload, 'pytorch', fmt(t.ms_per_step_median), fmt(t.cpu_ms_per_step_median), fmt((batch * 1000) / t.ms_per_step_median, 0), '1.00×', fmt(t.peak_rss_mb, 0), '—', '']);
+  }
+  if (stepRows.length > 0) {
+    console.log(`\nW1–W3: median ms/step over ${opts.windows} windows × ${opts.steps} steps (after ${opts.warmup} warm-up), single-threaded`);
+    printTable(['workload', 'backend', 'ms/step', 'cpu ms/step', 'samples/s', 'vs PyTorch', 'peak RSS MB', 'live tensors', 'split'], stepRows);
+  }
+
+  const w4 = info.results.filter((x) => x.workload === 'W4' && !x.error);
+  if (w4.length > 0) {
+    console.log(`\nW4: mtl train configs/quickstart.yaml, ${opts.w4Epochs} epochs (trainExperiment end to end; step time exact from epoch 2)`);
+    const rows = [];
+    for (const r of w4) {
+      for (const e of r.epochs) {
+        rows.push([
+          `epoch ${e.epoch}`,
+          r.backend.name,
+          fmt(e.epoch_seconds, 3),
+          fmt(e.step_seconds, 3),
+          fmt(e.outside_step_seconds, 3),
+          `${fmt(e.outside_step_fraction * 100, 1)} %${e.step_time_exact ? '' : ' (est.)'}`,
+          e.step_time_exact ? fmt(e.gc_outside_step_seconds, 3) : '—',
+          e.step_time_exact ? `${fmt(e.outside_step_excluding_gc_fraction * 100, 1)} %` : '—',
+          fmt(r.peak_rss_mb, 0),
+          String(e.live_tensors),
+        ]);
+      }
+      rows.push(['whole run', r.backend.name, fmt(r.run_seconds, 3), '', '', '', '', `setup ${fmt(r.setup_seconds, 2)} s, after ${fmt(r.after_training_seconds, 2)} s`, '', '']);
+    }
+    printTable(['', 'backend', 'epoch s', 'steps s', 'outside s', 'outside %', 'GC outside s', 'outside excl. GC', 'peak RSS MB', 'live tensors'], rows);
+  }
+  const mem = info.results.filter((x) => x.workload === 'MEM' && !x.error);
+  for (const r of mem) {
+    const e = r.epochs;
+    const at = (n) => e.find((x) => x.epoch === n);
+    const second = at(2);
+    const lastE = e[e.length - 1];
+    console.log(`\nMEM (${r.backend.name}): quickstart for ${e.length} epochs`);
+    console.log(`  live tensors after each epoch: ${e.map((x) => x.live_tensors).join(' ')}; after the run ${r.live_tensors.after_run} (before ${r.live_tensors.before})`);
+    console.log(`  RSS MB as it comes: epoch 2 ${fmt(second?.rss_mb, 1)}, epoch ${lastE.epoch} ${fmt(lastE.rss_mb, 1)} (Δ ${fmt(lastE.rss_mb - (second?.rss_mb ?? NaN), 1)}); ` +
+      `JS heap used ${fmt(second?.heap_used_mb, 1)} → ${fmt(lastE.heap_used_mb, 1)}; wasm heap ${fmt(second?.wasm_heap_mb, 0)} → ${fmt(lastE.wasm_heap_mb, 0)}`);
+    console.log(`  after a full GC: RSS ${fmt(second?.rss_after_gc_mb, 1)} → ${fmt(lastE.rss_after_gc_mb, 1)} (Δ ${fmt(lastE.rss_after_gc_mb - (second?.rss_after_gc_mb ?? NaN), 1)}), ` +
+      `JS heap used ${fmt(second?.heap_used_after_gc_mb, 1)} → ${fmt(lastE.heap_used_after_gc_mb, 1)}`);
+  }
+
+  // Targets.
+  const wasmOf = (w) => info.results.find((x) => x.workload === w && x.backend?.name === 'wasm' && !x.error);
+  const target = (name, value, limit, detail) => {
+    const met = value === undefined || value === null || !Number.isFinite(value) ? null : value <= limit;
+    info.targets.push({ target: name, value: round(value, 3), limit, met, detail });
+  };
+  if (wasmOf('W1') && torchOf('W1')) target('W1 wasm / PyTorch ≤ 3', wasmOf('W1').ms_per_step_median / torchOf('W1').ms_per_step_median, 3, 'same run');
+  if (wasmOf('W1') && wasmOf('W2')) target(`W2 / W1 on wasm ≤ T+0.5 = ${TASKS_IN_W2 + 0.5}`, wasmOf('W2').ms_per_step_median / wasmOf('W1').ms_per_step_median, TASKS_IN_W2 + 0.5, 'same backend');
+  if (wasmOf('W3') && torchOf('W3')) target('W3 wasm / PyTorch ≤ 3', wasmOf('W3').ms_per_step_median / torchOf('W3').ms_per_step_median, 3, 'same run');
+  if (wasmOf('W4')) {
+    const r = wasmOf('W4');
+    target('W4 time outside steps ≤ 5 % of the epoch', r.outside_step_fraction, 0.05, `epoch ${r.measured_epoch}, everything between the steps`);
+    target('W4 time outside steps, GC pauses excluded, ≤ 5 %', r.outside_step_excluding_gc_fraction, 0.05, `epoch ${r.measured_epoch}; GC of the steps' garbage runs in the per-batch event-loop yield`);
+  }
+  if (wasmOf('MEM')) {
+    const e = wasmOf('MEM').epochs;
+    const flat = e.every((x) => x.live_tensors === e[1]?.live_tensors);
+    info.targets.push({ target: 'MEM live tensors flat from epoch 2 on', value: e.map((x) => x.live_tensors), met: flat });
+    info.targets.push({ target: 'MEM RSS growth epoch 2 → last, as it comes (MB, reported)', value: round(e[e.length - 1].rss_mb - e[1].rss_mb, 1), met: null });
+    info.targets.push({ target: 'MEM RSS growth epoch 2 → last, after a full GC (MB, reported)', value: round(e[e.length - 1].rss_after_gc_mb - e[1].rss_after_gc_mb, 1), met: null });
+  }
+  if (info.targets.length > 0) {
+    console.log('\nTargets');
+    for (const t of info.targets) console.log(`  ${t.met === null ? 'info ' : t.met ? 'MET  ' : 'MISSED'} ${t.target}: ${Array.isArray(t.value) ? t.value.join(' ') : fmt(t.value, 3)}${t.detail ? ` (${t.detail})` : ''}`);
+  }
+  for (const note of info.notes) console.log(`\nNote: ${note}`);
+  console.log(
+    `\nMachine: ${info.machine.cpu_model}, ${info.machine.cores} cores; Node ${info.versions.node}, TF.js ${info.versions.tfjs}` +
+      (info.versions.torch ? `; PyTorch ${info.versions.torch} (Python ${info.versions.python}), BLAS ${info.torch_blas_loaded} [${info.torch_blas_choice}]` : '') +
+      `; load average ${info.load_average_before.join(' ')} before, ${info.load_average_after.join(' ')} after`,
+  );
+
+  const out = opts.out ?? path.join(HERE, 'results', `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(info, null, 2)}\n`);
+  console.log(`JSON: ${path.relative(process.cwd(), out)}`);
+}
+
+main().catch((error) => {
+  console.error(error?.message ?? error);
+  process.exit(1);
+});

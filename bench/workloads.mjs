@@ -1,0 +1,262 @@
+/**
+ * The benchmark workloads W1–W3, defined once and built with the project's own code (dist/): a YAML config through
+ * `parseConfigText`, a small CSV of the right width through `prepareData` (so the preprocessing — input width, class
+ * lists — is the project's), `buildModel`, the registered strategy (`equal`, `pcgrad`), `createOptimizer`, and per
+ * step exactly what the trainer's loop does around the step functions (lossStep | parameterGradientStep → clip →
+ * optimizer.apply → dispose → loss accumulation). Only the batches differ from `mtl train`: they are made once,
+ * before timing, as tensors of random values (4 batches, cycled), as in bench/torch_reference.py.
+ *
+ * Shapes (the same as bench/torch_reference.py):
+ *   W1  hard-sharing, trunk 784→256→128 (ReLU), two 10-way softmax heads, batch 256, Adam lr 1e-3, equal weighting
+ *   W2  W1 with PCGrad on the shared (trunk) parameters (grad_target: params)
+ *   W3  MMoE, 8 experts of one dense 100→64 (ReLU), a softmax gate per task, towers 64→32 (ReLU)→1, two binary
+ *       tasks (sigmoid cross-entropy), batch 512, Adam lr 1e-3, equal weighting
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { parseConfigText } from '../dist/config/load.js';
+import { prepareData } from '../dist/data/prepare.js';
+import { buildModel } from '../dist/api/build.js';
+import { getStrategy } from '../dist/strategies/registry.js';
+import { createOptimizer, learningRateAt } from '../dist/train/optimizers.js';
+import { createRng } from '../dist/util/rng.js';
+import { clipByGlobalNorm, lossStep, parameterGradientStep, representationGradientStep } from '../dist/train/step.js';
+
+export const N_BATCHES = 4;
+
+/** What each workload is, in one place: used for the model config, the data and the table. */
+export const WORKLOADS = {
+  W1: {
+    description: 'MLP 784→256→128, 2×10-way softmax heads, batch 256, Adam, equal',
+    features: 784,
+    batch: 256,
+    tasks: [
+      { name: 'a', type: 'multiclass', classes: 10 },
+      { name: 'b', type: 'multiclass', classes: 10 },
+    ],
+    model: `  architecture: hard-sharing
+  trunk:
+    - { type: dense, units: 256, activation: relu }
+    - { type: dense, units: 128, activation: relu }
+  head: []`,
+    strategy: '{ name: equal }',
+  },
+  W2: {
+    description: 'W1 + PCGrad on the shared parameters (T=2 backward passes)',
+    features: 784,
+    batch: 256,
+    tasks: [
+      { name: 'a', type: 'multiclass', classes: 10 },
+      { name: 'b', type: 'multiclass', classes: 10 },
+    ],
+    model: `  architecture: hard-sharing
+  trunk:
+    - { type: dense, units: 256, activation: relu }
+    - { type: dense, units: 128, activation: relu }
+  head: []`,
+    strategy: '{ name: pcgrad, grad_target: params }',
+  },
+  W3: {
+    description: 'MMoE, 8 experts 100→64, gates, towers 64→32→1, 2 binary tasks, batch 512, Adam, equal',
+    features: 100,
+    batch: 512,
+    tasks: [
+      { name: 'a', type: 'binary', classes: 2 },
+      { name: 'b', type: 'binary', classes: 2 },
+    ],
+    model: `  architecture: mmoe
+  experts: 8
+  trunk:
+    - { type: dense, units: 64, activation: relu }
+  head:
+    - { type: dense, units: 32, activation: relu }`,
+    strategy: '{ name: equal }',
+  },
+};
+
+/** The experiment config of a workload, as a user would write it. */
+export function workloadYaml(name) {
+  const w = WORKLOADS[name];
+  return `name: bench-${name.toLowerCase()}
+seed: 0
+backend: wasm
+data:
+  csv: table.csv
+  normalize: none
+tasks:
+${w.tasks.map((t) => `  - { name: ${t.name}, type: ${t.type}, target: y_${t.name}${t.type === 'binary' ? ', positive: "1"' : ''} }`).join('\n')}
+model:
+${w.model}
+training:
+  optimizer: adam
+  lr: 0.001
+  beta1: 0.9
+  beta2: 0.999
+  epsilon: 1.0e-8
+  batch_size: ${w.batch}
+  epochs: 1
+strategy: ${w.strategy}
+`;
+}
+
+/** Deterministic pseudo-random numbers (xorshift32 → uniform, Box–Muller → normal). */
+function generator(seed) {
+  let s = seed >>> 0 || 1;
+  const uniform = () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return (s + 1) / 4294967297;
+  };
+  return {
+    uniform,
+    int: (n) => Math.min(n - 1, Math.floor(uniform() * n)),
+    normals(n) {
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i += 2) {
+        const r = Math.sqrt(-2 * Math.log(uniform()));
+        const t = 2 * Math.PI * uniform();
+        out[i] = r * Math.cos(t);
+        if (i + 1 < n) out[i + 1] = r * Math.sin(t);
+      }
+      return out;
+    },
+  };
+}
+
+/** A small CSV of the workload's width (every class present), so `prepareData` fits the preprocessing. */
+function writeTable(dir, w, rng) {
+  const header = [...Array.from({ length: w.features }, (_, i) => `x${i}`), ...w.tasks.map((t) => `y_${t.name}`)];
+  const rows = [header.join(',')];
+  for (let r = 0; r < 100; r++) {
+    const x = Array.from(rng.normals(w.features), (v) => v.toFixed(3));
+    rows.push([...x, ...w.tasks.map((t) => String(r % t.classes))].join(','));
+  }
+  writeFileSync(path.join(dir, 'table.csv'), `${rows.join('\n')}\n`);
+}
+
+/**
+ * Builds a workload on the current backend. `step()` runs one training step exactly as the trainer's loop body does
+ * (minus slicing the batch out of the shuffled split); `readLoss()` syncs and returns the accumulated mean loss.
+ */
+export async function buildWorkload(name, { seed = 0 } = {}) {
+  const w = WORKLOADS[name];
+  if (!w) throw new Error(`unknown workload ${name}`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), `mtl-bench-${name}-`));
+  const rng = generator(seed * 7919 + name.charCodeAt(1));
+  let data;
+  let loaded;
+  try {
+    writeTable(dir, w, rng);
+    loaded = parseConfigText(workloadYaml(name), { file: path.join(dir, 'exp.yaml') });
+    data = await prepareData(loaded.config, dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const config = loaded.config;
+  const preprocessing = data.preprocessing;
+  if (preprocessing.inputSize !== w.features) throw new Error(`${name}: input width ${preprocessing.inputSize}, expected ${w.features}`);
+  w.tasks.forEach((t, i) => {
+    const encoding = preprocessing.tasks[i];
+    if (t.type === 'multiclass' && encoding.classes.length !== t.classes) throw new Error(`${name}: ${t.name} has ${encoding.classes.length} classes`);
+  });
+
+  const model = buildModel(config, preprocessing);
+  const strategy = getStrategy(config.strategy.name).create(config.strategy, {
+    tasks: config.tasks,
+    seed: config.seed,
+    hasSharedRepresentation: Boolean(model.encode && model.decode),
+  });
+  const tasks = config.tasks;
+  const trainable = [
+    ...model.sharedVariables,
+    ...tasks.flatMap((t) => model.taskVariables[t.name] ?? []),
+    ...(strategy.variables?.() ?? []),
+  ];
+  const optimizer = createOptimizer(config.training, trainable);
+  const learningRate = learningRateAt(config.training, 0);
+  const strategyRng = createRng(config.seed).fork('strategy');
+
+  // Pre-made batches: x ~ N(0, 1); targets in the training form the trainer feeds (one-hot, or 0/1 columns).
+  const batches = Array.from({ length: N_BATCHES }, () => {
+    const x = tf.tensor2d(rng.normals(w.batch * w.features), [w.batch, w.features]);
+    const targets = {};
+    w.tasks.forEach((t, i) => {
+      const encoding = preprocessing.tasks[i];
+      if (t.type === 'multiclass') {
+        const labels = Int32Array.from({ length: w.batch }, () => rng.int(encoding.classes.length));
+        targets[t.name] = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), encoding.classes.length).toFloat());
+      } else {
+        targets[t.name] = tf.tensor2d(Float32Array.from({ length: w.batch }, () => rng.int(2)), [w.batch, 1]);
+      }
+    });
+    return { x, targets };
+  });
+
+  let step = 0;
+  let lossSum = tf.zeros([tasks.length]);
+  let lossRows = 0;
+  // Cumulative wall time of the step's phases (ms): forward + backward (the step function), optimizer (clip +
+  // apply + disposing the gradients), rest (loss accumulation, bookkeeping).
+  const phases = { forwardBackward: 0, optimizer: 0, rest: 0 };
+  const runStep = () => {
+    const t0 = performance.now();
+    const batch = batches[step % batches.length];
+    const size = w.batch;
+    model.setStep(step);
+    const context = { tasks, epoch: 0, step, rng: strategyRng };
+    const result =
+      strategy.needs === 'losses'
+        ? lossStep(model, strategy, batch, tasks, trainable, context)
+        : strategy.needs === 'parameter-gradients'
+          ? parameterGradientStep(model, strategy, batch, tasks)
+          : representationGradientStep(model, strategy, batch, tasks);
+    const t1 = performance.now();
+    const gradients = clipByGlobalNorm(result.gradients, config.training.grad_clip_norm);
+    optimizer.apply(gradients, learningRate);
+    for (const g of Object.values(gradients)) g.dispose();
+    const t2 = performance.now();
+    const newSum = tf.tidy(() => tf.add(lossSum, tf.mul(result.taskLosses, size)));
+    lossSum.dispose();
+    result.taskLosses.dispose();
+    lossSum = newSum;
+    lossRows += size;
+    step++;
+    phases.forwardBackward += t1 - t0;
+    phases.optimizer += t2 - t1;
+    phases.rest += performance.now() - t2;
+  };
+  return {
+    name,
+    config,
+    model,
+    strategy,
+    step: runStep,
+    phases,
+    optimizer,
+    trainable,
+    /** Mean (over steps since the last read) of the sum of the task losses; one sync. */
+    readLoss() {
+      const sums = lossSum.dataSync();
+      const value = Array.from(sums).reduce((a, b) => a + b, 0) / Math.max(lossRows, 1);
+      lossSum.dispose();
+      lossSum = tf.zeros([tasks.length]);
+      lossRows = 0;
+      return value;
+    },
+    dispose() {
+      lossSum.dispose();
+      optimizer.dispose();
+      model.dispose();
+      strategy.dispose?.();
+      for (const b of batches) {
+        b.x.dispose();
+        for (const t of Object.values(b.targets)) t.dispose();
+      }
+    },
+  };
+}

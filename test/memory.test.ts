@@ -1,0 +1,69 @@
+/**
+ * Memory across many epochs (project issue #7): the live tensor count stays flat over 20 short epochs, for a
+ * loss-weighting strategy (`equal`) and a gradient strategy (`pcgrad`, on the shared parameters and on the shared
+ * representation), and everything a run made is released at its end. `npm run bench` reports RSS over the same kind
+ * of run (bench/README.md); RSS is too noisy for an exact assertion.
+ */
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { trainExperiment } from '../src/api/train.js';
+import { parseConfigText } from '../src/config/load.js';
+import { createRng } from '../src/util/rng.js';
+import { tempDir, writeFile } from './helpers.js';
+
+const EPOCHS = 20;
+
+/** 120 rows, 6 features, a 3-class and a regression target. */
+function tinyCsv(dir: string): void {
+  const rng = createRng(7);
+  const rows = ['f0,f1,f2,f3,f4,f5,kind,size'];
+  for (let r = 0; r < 120; r++) {
+    const x = Array.from({ length: 6 }, () => rng.normal());
+    const kind = x[0]! + 0.5 * x[1]! > 0.5 ? 'a' : x[2]! > 0 ? 'b' : 'c';
+    const size = x[3]! - 0.5 * x[4]! + 0.1 * rng.normal();
+    rows.push([...x.map((v) => v.toFixed(4)), kind, size.toFixed(4)].join(','));
+  }
+  writeFile(dir, 'tiny.csv', `${rows.join('\n')}\n`);
+}
+
+const config = (strategy: string) => `name: memory
+seed: 5
+backend: wasm
+data: { csv: tiny.csv }
+tasks:
+  - { name: kind, type: multiclass, target: kind }
+  - { name: size, type: regression, target: size }
+model:
+  trunk:
+    - { type: dense, units: 16, activation: relu }
+    - { type: dropout, rate: 0.1 }
+    - { type: batch-norm }
+training: { epochs: ${EPOCHS}, batch_size: 16, lr: 0.01, early_stopping: { patience: 0 } }
+strategy: ${strategy}
+`;
+
+describe(`live tensors over ${EPOCHS} epochs`, () => {
+  const dir = tempDir();
+  tinyCsv(dir);
+  const strategies: Array<[string, string]> = [
+    ['equal', '{ name: equal }'],
+    ['pcgrad on the shared parameters', '{ name: pcgrad, grad_target: params }'],
+    ['pcgrad on the shared representation', '{ name: pcgrad, grad_target: representation }'],
+  ];
+  for (const [label, strategy] of strategies) {
+    it(`${label}: the count after every epoch is the same, and back to the start after the run`, async () => {
+      const counts: number[] = [];
+      const before = tf.memory().numTensors;
+      const summary = await trainExperiment(parseConfigText(config(strategy), { file: path.join(dir, 'exp.yaml') }), {
+        runsDir: path.join(dir, 'runs'),
+        listeners: [{ onEpochEnd: () => void counts.push(tf.memory().numTensors) }],
+      });
+      expect(summary.status).toBe('completed');
+      expect(counts).toHaveLength(EPOCHS);
+      // Everything the trainer keeps (variables, optimizer slots, the split tensors) exists before epoch 1 ends.
+      expect(new Set(counts)).toEqual(new Set([counts[0]]));
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+});
