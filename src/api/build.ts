@@ -1,7 +1,7 @@
 import type { ResolvedConfig } from '../config/types.js';
 import type { Preprocessing } from '../data/preprocess.js';
 import { outputSize } from '../data/preprocess.js';
-import { getArchitecture } from '../model/registry.js';
+import { buildArchitecture } from '../model/registry.js';
 import type { MultiTaskModel } from '../model/types.js';
 import { createRng } from '../util/rng.js';
 
@@ -12,7 +12,7 @@ export function buildModel(config: ResolvedConfig, preprocessing: Preprocessing)
     if (!encoding) throw new Error(`no target encoding for task ${task.name}`);
     return { name: task.name, type: task.type, outputSize: outputSize(encoding) };
   });
-  return getArchitecture(config.model.architecture).build(config.model, {
+  return buildArchitecture(config.model, {
     inputSize: preprocessing.inputSize,
     heads,
     rng: createRng(config.seed).fork('model'),

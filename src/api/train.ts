@@ -58,7 +58,16 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
   const backend = await initBackend(options.backend ?? config.backend);
   const data = await prepareData(config, configDir);
   const runsDir = resolveRunsDir(options.runsDir);
-  const { id, dir } = createRunDir(runsDir, config.name, startedAt);
+  // Built before the run exists: layers that do not fit the data (a reshape of the wrong size) fail without leaving one.
+  const model = buildModel(config, data.preprocessing);
+  let created: { id: string; dir: string };
+  try {
+    created = createRunDir(runsDir, config.name, startedAt);
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  const { id, dir } = created;
   options.onRunCreated?.({ id, dir });
 
   const git = gitInfo(configDir);
@@ -83,7 +92,6 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
   writeJsonAtomic(path.join(dir, 'config.resolved.json'), config);
   writeJsonAtomic(path.join(dir, 'preprocessing.json'), data.preprocessing);
 
-  const model = buildModel(config, data.preprocessing);
   const strategy = getStrategy(config.strategy.name).create(config.strategy, {
     tasks: config.tasks,
     seed: config.seed,

@@ -92,8 +92,11 @@ export function problemsFromAjv(errors: readonly ErrorObject[]): ConfigProblem[]
       case 'const':
         break;
       case 'type': {
-        const expected = String(params['type']);
-        add({ path, message: `expected ${humanType[expected] ?? expected}, got ${describeValue(error.data)}` });
+        const expected = String(params['type'])
+          .split(',')
+          .map((t) => humanType[t] ?? t)
+          .join(' or ');
+        add({ path, message: `expected ${expected}, got ${describeValue(error.data)}` });
         break;
       }
       default:

@@ -6,10 +6,22 @@ type JsonSchema = Record<string, unknown>;
 
 export const SCHEMA_ID = 'https://mtl.dev/schema/experiment.schema.json';
 
+const activationSchema: JsonSchema = {
+  enum: ['relu', 'elu', 'relu6', 'leaky-relu', 'tanh', 'sigmoid', 'gelu', 'linear'],
+  default: 'relu',
+};
+
+/** A 2-D window size or stride: one whole number for both axes, or [height, width]. */
+function size2d(description: string, extra: JsonSchema = {}): JsonSchema {
+  return { type: ['integer', 'array'], minimum: 1, items: { type: 'integer', minimum: 1 }, minItems: 2, maxItems: 2, description, ...extra };
+}
+
 const layerSchema: JsonSchema = {
   type: 'object',
   required: ['type'],
-  properties: { type: { enum: ['dense', 'dropout', 'batch-norm', 'layer-norm'] } },
+  properties: {
+    type: { enum: ['dense', 'dropout', 'batch-norm', 'layer-norm', 'reshape', 'conv2d', 'max-pool', 'avg-pool', 'flatten'] },
+  },
   allOf: [
     {
       if: { properties: { type: { const: 'dense' } }, required: ['type'] },
@@ -18,10 +30,7 @@ const layerSchema: JsonSchema = {
         properties: {
           type: {},
           units: { type: 'integer', minimum: 1, description: 'Output width of the layer.' },
-          activation: {
-            enum: ['relu', 'elu', 'relu6', 'leaky-relu', 'tanh', 'sigmoid', 'gelu', 'linear'],
-            default: 'relu',
-          },
+          activation: activationSchema,
           bias: { type: 'boolean', default: true },
         },
         additionalProperties: false,
@@ -52,6 +61,56 @@ const layerSchema: JsonSchema = {
         properties: { type: {}, epsilon: { type: 'number', exclusiveMinimum: 0, default: 0.001 } },
         additionalProperties: false,
       },
+    },
+    {
+      if: { properties: { type: { const: 'reshape' } }, required: ['type'] },
+      then: {
+        required: ['shape'],
+        properties: {
+          type: {},
+          shape: {
+            type: 'array',
+            items: { type: 'integer', minimum: 1 },
+            minItems: 3,
+            maxItems: 3,
+            description: 'Image shape [height, width, channels] (row-major, channels last); its product must equal the input width.',
+          },
+        },
+        additionalProperties: false,
+      },
+    },
+    {
+      if: { properties: { type: { const: 'conv2d' } }, required: ['type'] },
+      then: {
+        required: ['filters', 'kernel'],
+        properties: {
+          type: {},
+          filters: { type: 'integer', minimum: 1, description: 'Output channels.' },
+          kernel: size2d('Kernel size: one number (square) or [height, width].'),
+          stride: size2d('Stride: one number or [height, width].', { default: 1 }),
+          padding: { enum: ['same', 'valid'], default: 'same' },
+          activation: activationSchema,
+          bias: { type: 'boolean', default: true },
+        },
+        additionalProperties: false,
+      },
+    },
+    ...(['max-pool', 'avg-pool'] as const).map((type) => ({
+      if: { properties: { type: { const: type } }, required: ['type'] },
+      then: {
+        required: ['size'],
+        properties: {
+          type: {},
+          size: size2d('Window size: one number (square) or [height, width].'),
+          stride: size2d('Stride: one number or [height, width]; default: the window size.'),
+          padding: { enum: ['same', 'valid'], default: 'valid' },
+        },
+        additionalProperties: false,
+      },
+    })),
+    {
+      if: { properties: { type: { const: 'flatten' } }, required: ['type'] },
+      then: { properties: { type: {} }, additionalProperties: false },
     },
   ],
 };

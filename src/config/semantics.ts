@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Ajv } from 'ajv';
 import { builtinDatasets } from '../data/builtin/index.js';
 import { metricRegistry, metricsFor, defaultMetrics } from '../metrics/registry.js';
+import { layerShapeProblems } from '../model/layers.js';
 import { getArchitecture } from '../model/registry.js';
 import { getStrategy } from '../strategies/registry.js';
 import { suggest } from '../util/suggest.js';
@@ -108,7 +109,23 @@ export function checkSemantics(config: ResolvedConfig, context: { configDir: str
   const stoppingProblem = checkMetricReference(stopping, config.tasks);
   if (stoppingProblem) problems.push({ path: ['training', 'early_stopping', 'metric'], message: stoppingProblem });
 
+  let shapesOk = true;
+  for (const list of ['trunk', 'head'] as const) {
+    const layers = config.model[list];
+    for (const layer of layers) {
+      // A pool's stride defaults to its window size.
+      if ((layer.type === 'max-pool' || layer.type === 'avg-pool') && layer.stride === undefined) layer.stride = layer.size;
+    }
+    for (const problem of layerShapeProblems(layers)) {
+      problems.push({ path: ['model', list, problem.index], message: problem.message });
+      shapesOk = false;
+    }
+  }
+
   const architecture = safe(() => getArchitecture(config.model.architecture));
+  if (architecture?.checkConfig && shapesOk) {
+    for (const problem of architecture.checkConfig(config.model)) problems.push({ path: ['model', ...problem.path], message: problem.message });
+  }
   const strategy = safe(() => getStrategy(config.strategy.name));
   if (strategy?.name === 'static') {
     const weights = (config.strategy['weights'] ?? {}) as Record<string, number>;

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { LayerConfig } from '../config/types.js';
 import type { Rng } from '../util/rng.js';
 import { UsageError } from '../errors.js';
-import { Dense, LayerStack, type DropoutSeeds, type Layer } from './layers.js';
+import { Conv2D, Dense, Flatten, LayerStack, type DropoutSeeds, type Layer, type LayerStackOptions } from './layers.js';
 import type { MultiTaskModel } from './types.js';
 
 /**
@@ -23,38 +23,68 @@ export interface Block {
 }
 
 /**
- * Cuts a layer list into blocks that each begin with a dense layer and carry the non-dense layers after it (dropout,
- * batch-/layer-norm) up to the next dense layer; non-dense layers before the first dense layer join the first block.
- * A list without dense layers is one block; an empty list has no blocks. Architectures that act "after each layer"
- * (cross-stitch units, attention masks) act after each block, so a dense → dropout pair is stitched once, after the
- * dropout, as Misra et al. place cross-stitch units after a whole conv/pool block.
+ * Cuts a layer list into blocks that each begin with a dense or conv2d layer and carry the other layers after it
+ * (dropout, batch-/layer-norm, pooling, flatten, reshape) up to the next dense or conv2d layer; layers before the first
+ * dense/conv2d layer join the first block. A list without dense or conv2d layers is one block; an empty list has no
+ * blocks. Architectures that act "after each layer" (cross-stitch units, attention masks) act after each block, so a
+ * dense → dropout pair is stitched once, after the dropout, as Misra et al. place cross-stitch units after a whole
+ * conv/pool block.
  */
 export function splitBlocks(layers: readonly LayerConfig[]): Block[] {
   if (layers.length === 0) return [];
   const starts: number[] = [];
   layers.forEach((layer, index) => {
-    if (layer.type === 'dense') starts.push(index);
+    if (layer.type === 'dense' || layer.type === 'conv2d') starts.push(index);
   });
   if (starts.length === 0) return [{ start: 0, end: layers.length }];
   starts[0] = 0;
   return starts.map((start, i) => ({ start, end: starts[i + 1] ?? layers.length }));
 }
 
-/** Output width after the layers [0, end) of a stack built on `inputSize` inputs. */
+/** Output width (flattened) after the layers [0, end) of a stack built on `inputSize` inputs. */
 export function widthAfter(stack: LayerStack, inputSize: number, end: number): number {
   return end === 0 ? inputSize : (stack.layers[end - 1] as Layer).outputSize;
 }
 
+/** Per-example output shape after the layers [0, end) of a stack built on `inputSize` inputs. */
+export function shapeAfter(stack: LayerStack, inputSize: number, end: number): number[] {
+  return end === 0 ? [inputSize] : [...(stack.layers[end - 1] as Layer).outputShape];
+}
+
+/**
+ * The shape in which a block's output is best seen feature by feature: its output shape, except when a flat output is
+ * an image flattened inside the block (conv2d → pool → flatten, possibly followed by dropout or norms): then that
+ * image's shape, so per-position, per-channel operations (attention masks) see positions and channels.
+ */
+export function blockFeatureShape(stack: LayerStack, inputSize: number, block: Block): number[] {
+  const output = shapeAfter(stack, inputSize, block.end);
+  if (output.length !== 1) return output;
+  for (let i = block.end - 1; i >= block.start; i--) {
+    const layer = stack.layers[i] as Layer;
+    if (layer instanceof Flatten) {
+      const before = shapeAfter(stack, inputSize, i);
+      return before.length === 3 ? before : output;
+    }
+    if (layer.outputShape.length !== 1 || layer.outputSize !== output[0]) return output;
+  }
+  return output;
+}
+
 /** Runs the layers [block.start, block.end) of a stack. */
-export function applyBlock(stack: LayerStack, block: Block, x: tf.Tensor2D, training: boolean): tf.Tensor2D {
+export function applyBlock(stack: LayerStack, block: Block, x: tf.Tensor, training: boolean): tf.Tensor {
   let h = x;
   for (let i = block.start; i < block.end; i++) h = (stack.layers[i] as Layer).apply(h, training);
   return h;
 }
 
-/** The dense layers of a stack, in order (their kernels are what soft-sharing couples). */
+/** The dense layers of a stack, in order. */
 export function denseLayers(stack: LayerStack): Dense[] {
   return stack.layers.filter((layer): layer is Dense => layer instanceof Dense);
+}
+
+/** The layers with a kernel (dense and conv2d), in order: what soft-sharing couples. */
+export function kernelLayers(stack: LayerStack): (Dense | Conv2D)[] {
+  return stack.layers.filter((layer): layer is Dense | Conv2D => layer instanceof Dense || layer instanceof Conv2D);
 }
 
 /**
@@ -94,8 +124,9 @@ export function buildExperts(
   layers: readonly LayerConfig[],
   rng: Rng,
   dropoutSeeds: DropoutSeeds,
+  options: LayerStackOptions = {},
 ): LayerStack[] {
-  return Array.from({ length: count }, (_, e) => new LayerStack(`${prefix}${e}`, inputSize, layers, rng.fork(`${prefix}${e}`), dropoutSeeds));
+  return Array.from({ length: count }, (_, e) => new LayerStack(`${prefix}${e}`, inputSize, layers, rng.fork(`${prefix}${e}`), dropoutSeeds, options));
 }
 
 /** Every variable (trainable and state) of a list of stacks. */

@@ -1,14 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../config/types.js';
 import { buildHeads } from './heads.js';
-import { DropoutSeeds, type LayerStack } from './layers.js';
+import { UsageError } from '../errors.js';
+import { DropoutSeeds, flatTail, hasImageLayers, type LayerStack } from './layers.js';
 import { buildExperts, integerOption, mixExperts, SoftmaxGate, stackVariables, type InspectableModel } from './experts.js';
 import type { ModelBuildContext } from './types.js';
 
 /**
  * Progressive Layered Extraction (Tang, Liu, Zhao & Gong 2020, RecSys), of which Customized Gate Control (CGC) is the
  * one-level case. Level l has S shared experts E^l_s and, per task t, K task experts E^l_t, each a stack of the
- * `trunk` layers. With task inputs u_t^0 = x and shared input s^0 = x:
+ * `trunk` layers (on levels after the first, of its flat tail when the trunk works on images, see below). With task
+ * inputs u_t^0 = x and shared input s^0 = x:
  *
  *   u_t^{l+1} = Σ_j g_t^l(u_t^l)_j · e_j,   e = [E^l_s(s^l), E^l_t(u_t^l)],      g_t^l = softmax(W_t^l u_t^l + b)  (S+K)
  *   s^{l+1}   = Σ_j g_s^l(s^l)_j · e_j,     e = [E^l_s(s^l), E^l_1(u_1^l), …, E^l_T(u_T^l)]                     (S+T·K)
@@ -18,6 +20,10 @@ import type { ModelBuildContext } from './types.js';
  * shared experts and shared gates serve every task; task t's experts feed the shared gate below the last level, so
  * they are shared there and task parameters only on the last level; task t's gate on level l reaches other tasks only
  * through task t's experts on level l+1 feeding the shared gate, so it is a task parameter on the last two levels.
+ *
+ * Image trunks (reshape → conv2d → … → flatten → dense …): level 0's experts are whole trunks on the flat model input;
+ * the levels after it read a flat vector of the previous level's width, so their experts are the trunk's flat tail,
+ * the layers after its last flatten (an image trunk without one is refused). All gates read flat inputs.
  */
 export interface ExtractionOptions {
   levels: number;
@@ -48,6 +54,19 @@ export const expertCountSchema: Record<string, Record<string, unknown>> = {
   },
 };
 
+/**
+ * Why a model config cannot have `levels` extraction levels, or undefined. Levels after the first read the previous
+ * level's flat output, which an image trunk (reshape → conv → … → flatten → …) cannot take from the start: their experts
+ * are the trunk's layers after its last flatten, and there must be some.
+ */
+export function deeperLevelProblem(config: ModelConfig, levels: number): string | undefined {
+  if (levels <= 1 || !hasImageLayers(config.trunk) || flatTail(config.trunk).layers.length > 0) return undefined;
+  return (
+    `levels after the first are built from the trunk layers after its last flatten (they read the previous level's flat output, ` +
+    `not an image), and this trunk has none; add a dense layer after the flatten, or use levels: 1`
+  );
+}
+
 interface Level {
   shared: LayerStack[];
   /** tasks[t]: task t's experts. */
@@ -63,14 +82,21 @@ export function buildExtractionModel(
   options: ExtractionOptions,
 ): InspectableModel {
   const { levels: L, sharedExperts: S, taskExperts: K } = options;
+  const problem = deeperLevelProblem(config, L);
+  if (problem) throw new UsageError(`${architecture}: ${problem}`);
+  const tail = flatTail(config.trunk);
   const dropoutSeeds = new DropoutSeeds(rng.fork('dropout').seed31());
   const levels: Level[] = [];
   let width = inputSize;
   for (let l = 0; l < L; l++) {
     const levelRng = rng.fork(`level${l}`);
-    const shared = buildExperts(`levels/${l}/shared-experts/`, S, width, config.trunk, levelRng.fork('shared'), dropoutSeeds);
+    // Level 0 reads the model input; later levels read the previous level's flat output, so with an image trunk their
+    // experts are the trunk's flat tail (the layers after its last flatten), named by their trunk indices.
+    const layers = l === 0 ? config.trunk : tail.layers;
+    const stackOptions = l === 0 ? {} : { firstIndex: tail.start, input: `the output of extraction level ${l - 1}` };
+    const shared = buildExperts(`levels/${l}/shared-experts/`, S, width, layers, levelRng.fork('shared'), dropoutSeeds, stackOptions);
     const tasks = heads.map((spec) =>
-      buildExperts(`levels/${l}/task-experts/${spec.name}/`, K, width, config.trunk, levelRng.fork(`experts/${spec.name}`), dropoutSeeds),
+      buildExperts(`levels/${l}/task-experts/${spec.name}/`, K, width, layers, levelRng.fork(`experts/${spec.name}`), dropoutSeeds, stackOptions),
     );
     const taskGates = heads.map((spec) => new SoftmaxGate(`levels/${l}/gates/${spec.name}`, width, S + K, levelRng.fork(`gate/${spec.name}`)));
     const sharedGate = l < L - 1 ? new SoftmaxGate(`levels/${l}/gates/shared`, width, S + heads.length * K, levelRng.fork('gate/shared')) : undefined;

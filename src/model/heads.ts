@@ -15,7 +15,7 @@ export class TaskHead {
     rng: Rng,
     dropoutSeeds: DropoutSeeds,
   ) {
-    this.hidden = new LayerStack(`tasks/${spec.name}/head`, inputSize, hiddenLayers, rng, dropoutSeeds);
+    this.hidden = new LayerStack(`tasks/${spec.name}/head`, inputSize, hiddenLayers, rng, dropoutSeeds, { label: 'model.head', input: 'the head input' });
     this.output = new Dense(`tasks/${spec.name}/output`, this.hidden.outputSize, spec.outputSize, 'linear', true, rng);
   }
   get trainable(): tf.Variable[] {

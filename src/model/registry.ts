@@ -1,3 +1,5 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ModelConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import { suggest } from '../util/suggest.js';
 import { attention } from './architectures/attention.js';
@@ -8,7 +10,7 @@ import { hardSharing } from './architectures/hard-sharing.js';
 import { mmoe } from './architectures/mmoe.js';
 import { ple } from './architectures/ple.js';
 import { softSharing } from './architectures/soft-sharing.js';
-import type { ArchitectureDefinition } from './types.js';
+import type { ArchitectureDefinition, ModelBuildContext, MultiTaskModel } from './types.js';
 
 /** Every architecture a config can name. Adding one = one file under architectures/ + one line here. */
 const definitions: ArchitectureDefinition[] = [hardSharing, softSharing, crossStitch, mmoe, cgc, ple, attention, dselectK];
@@ -26,4 +28,19 @@ export function getArchitecture(name: string): ArchitectureDefinition {
     );
   }
   return definition;
+}
+
+/**
+ * Builds the model a config describes. When building fails (a layer that does not fit its input, a bad option), the
+ * variables created so far are disposed, so their names are free again for the next model in this process.
+ */
+export function buildArchitecture(config: ModelConfig, context: ModelBuildContext): MultiTaskModel {
+  const definition = getArchitecture(config.architecture);
+  const before = new Set(Object.keys(tf.engine().registeredVariables));
+  try {
+    return definition.build(config, context);
+  } catch (error) {
+    for (const [name, variable] of Object.entries(tf.engine().registeredVariables)) if (!before.has(name)) variable.dispose();
+    throw error;
+  }
 }

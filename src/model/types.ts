@@ -54,6 +54,11 @@ export interface ArchitectureDefinition {
   optionsSchema: Record<string, Record<string, unknown>>;
   /** Whether it exposes encode/decode, i.e. supports representation-gradient strategies. */
   hasSharedRepresentation: boolean;
+  /**
+   * Problems with a model config that only this architecture has (checked at config validation, after the schema and
+   * the layer shape rules); paths are relative to `model`, e.g. ['levels'].
+   */
+  checkConfig?(config: ModelConfig): Array<{ path: (string | number)[]; message: string }>;
   build(config: ModelConfig, context: ModelBuildContext): MultiTaskModel;
 }
 

@@ -7,8 +7,9 @@ import type { ArchitectureDefinition } from '../types.js';
 
 /**
  * Cross-stitch networks (Misra, Shrivastava, Gupta & Hebert 2016): one tower per task built from `trunk`; after each
- * block of the towers (a dense layer plus the dropout/norm layers that follow it) a learned T×T matrix α^l mixes the
- * T task activations:
+ * block of the towers (a dense or conv2d layer plus the dropout/norm/pooling/flatten layers that follow it, see
+ * splitBlocks) a learned T×T matrix α^l mixes the T task activations elementwise, whatever their shape (flat
+ * features, or feature maps [height, width, channels] as in the paper's conv networks):
  *
  *   h̃_t^l = Σ_s α^l_{ts} h_s^l,   then tower t continues from h̃_t^l;   ŷ_t = head_t(h̃_t^L)
  *
@@ -52,21 +53,24 @@ export const crossStitch: ArchitectureDefinition = {
 
     /** Runs the towers, recording pre- and post-mixing activations when asked. */
     const run = (x: tf.Tensor2D, training: boolean, record?: Record<string, tf.Tensor>): tf.Tensor2D[] => {
-      let hs: tf.Tensor2D[] = towers.map(() => x);
+      let hs: tf.Tensor[] = towers.map(() => x);
       blocks.forEach((block, l) => {
-        const pre = towers.map((tower, t) => applyBlock(tower, block, hs[t] as tf.Tensor2D, training));
-        const [batch, width] = (pre[0] as tf.Tensor2D).shape;
-        // [T, batch·width] rows mixed by α^l: row t of α^l · H is Σ_s α_ts h_s.
-        const mixed = tf.matMul(stitches[l] as tf.Tensor2D, tf.reshape(tf.stack(pre), [T, batch * width]));
-        hs = tf.unstack(tf.reshape(mixed, [T, batch, width])) as tf.Tensor2D[];
+        const pre = towers.map((tower, t) => applyBlock(tower, block, hs[t] as tf.Tensor, training));
+        // Any shape ([batch, width] or [batch, height, width, channels]): the mixing is elementwise.
+        const shape = (pre[0] as tf.Tensor).shape;
+        const size = (pre[0] as tf.Tensor).size;
+        // [T, batch·features] rows mixed by α^l: row t of α^l · H is Σ_s α_ts h_s.
+        const mixed = tf.matMul(stitches[l] as tf.Tensor2D, tf.reshape(tf.stack(pre), [T, size]));
+        hs = tf.unstack(tf.reshape(mixed, [T, ...shape]));
         if (record) {
           heads.forEach((spec, t) => {
-            record[`tower/${spec.name}/${l}`] = pre[t] as tf.Tensor2D;
-            record[`mixed/${spec.name}/${l}`] = hs[t] as tf.Tensor2D;
+            record[`tower/${spec.name}/${l}`] = pre[t] as tf.Tensor;
+            record[`mixed/${spec.name}/${l}`] = hs[t] as tf.Tensor;
           });
         }
       });
-      return hs;
+      // Towers end flat (a stack must), so these are [batch, width].
+      return hs as tf.Tensor2D[];
     };
 
     const forward = (x: tf.Tensor2D, training: boolean): Record<string, tf.Tensor2D> => {

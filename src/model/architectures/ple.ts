@@ -1,4 +1,4 @@
-import { buildExtractionModel, expertCountSchema, extractionOptions } from '../extraction.js';
+import { buildExtractionModel, deeperLevelProblem, expertCountSchema, extractionOptions } from '../extraction.js';
 import type { ArchitectureDefinition } from '../types.js';
 
 /**
@@ -25,6 +25,11 @@ export const ple: ArchitectureDefinition = {
     ...expertCountSchema,
   },
   hasSharedRepresentation: false,
+  checkConfig(config) {
+    const levels = config['levels'];
+    const problem = typeof levels === 'number' ? deeperLevelProblem(config, levels) : undefined;
+    return problem ? [{ path: ['levels'], message: problem }] : [];
+  },
   build(config, context) {
     return buildExtractionModel('ple', config, context, extractionOptions(config));
   },

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../../errors.js';
 import { buildHeads } from '../heads.js';
-import { DropoutSeeds, LayerStack, type Dense } from '../layers.js';
-import { denseLayers, numberOption } from '../experts.js';
+import { DropoutSeeds, LayerStack } from '../layers.js';
+import { kernelLayers, numberOption } from '../experts.js';
 import { nuclearNorm } from '../nuclear-norm.js';
 import type { ArchitectureDefinition, MultiTaskModel } from '../types.js';
 
@@ -10,7 +10,7 @@ export type Coupling = 'l2' | 'trace-norm' | 'none';
 
 /**
  * Soft parameter sharing (seed 001 §3.2 and §4.2, seed 002 §3.2 and §4.2): every task has its own tower built from `trunk`, and a
- * penalty couples the towers' dense kernels layer by layer instead of sharing them.
+ * penalty couples the towers' kernels (dense and conv2d) layer by layer instead of sharing them.
  *
  *   ŷ_t = head_t(tower_t(x)),  loss = Σ_t w_t L_t + penalty
  *
@@ -19,16 +19,17 @@ export type Coupling = 'l2' | 'trace-norm' | 'none';
  *
  * coupling: trace-norm (Yang & Hospedales 2017, "Trace Norm Regularised Deep Multi-Task Learning", ICLR workshop):
  * penalty = λ Σ_layers ‖[W_1^l … W_T^l]‖_*, the nuclear norm of the task kernels of layer l stacked side by side
- * (fan_in × T·fan_out), which favours kernels spanning a common low-dimensional subspace. TF.js has no SVD gradient;
- * nuclear-norm.ts computes the norm from the eigen-decomposition of the small Gram matrix and supplies the analytic
- * gradient U Vᵀ through tf.customGrad.
+ * (fan_in × T·fan_out), which favours kernels spanning a common low-dimensional subspace. A conv2d kernel
+ * [kh, kw, c_in, c_out] enters as the matrix [kh·kw·c_in, c_out] (one column per filter), so conv layers are coupled
+ * the same way. TF.js has no SVD gradient; nuclear-norm.ts computes the norm from the eigen-decomposition of the
+ * small Gram matrix and supplies the analytic gradient U Vᵀ through tf.customGrad.
  *
- * Only the towers' dense kernels are coupled (biases, norms and the heads are free). Nothing is shared, so
- * `sharedVariables` is empty and there is no shared representation.
+ * Only the towers' dense and conv2d kernels are coupled (biases, norms and the heads are free); the l2 term works on
+ * kernels of any shape. Nothing is shared, so `sharedVariables` is empty and there is no shared representation.
  */
 export const softSharing: ArchitectureDefinition = {
   name: 'soft-sharing',
-  description: 'One tower per task from `trunk`, coupled by an L2 or trace-norm penalty on the tower kernels',
+  description: 'One tower per task from `trunk`, coupled by an L2 or trace-norm penalty on the tower kernels (dense and conv2d)',
   paper:
     'Duong et al., "Low Resource Dependency Parsing: Cross-lingual Parameter Sharing in a Neural Network Parser", ACL 2015 (L2); ' +
     'Yang & Hospedales, "Trace Norm Regularised Deep Multi-Task Learning", ICLR 2017 workshop (trace norm)',
@@ -55,8 +56,10 @@ export const softSharing: ArchitectureDefinition = {
     const towers = heads.map((spec) => new LayerStack(`tasks/${spec.name}/tower`, inputSize, config.trunk, towerRng.fork(spec.name), dropoutSeeds));
     const towerOutput = towers[0]?.outputSize ?? inputSize;
     const taskHeads = buildHeads(heads, towerOutput, config.head, rng.fork('heads'), dropoutSeeds);
-    /** kernels[l][t]: the kernel of the l-th dense layer of task t's tower. */
-    const kernels: Dense['kernel'][][] = denseLayers(towers[0] as LayerStack).map((_, l) => towers.map((tower) => (denseLayers(tower)[l] as Dense).kernel));
+    /** kernels[l][t]: the kernel of the l-th dense or conv2d layer of task t's tower. */
+    const kernels: tf.Variable[][] = kernelLayers(towers[0] as LayerStack).map((_, l) => towers.map((tower) => (kernelLayers(tower)[l] as { kernel: tf.Variable }).kernel));
+    /** A kernel as a matrix [fan_in, fan_out]: dense [in, out] as it is, conv2d [kh, kw, c_in, c_out] → [kh·kw·c_in, c_out]. */
+    const asMatrix = (kernel: tf.Tensor): tf.Tensor2D => (kernel.rank === 2 ? (kernel as tf.Tensor2D) : tf.reshape(kernel, [-1, kernel.shape[kernel.rank - 1] as number]));
 
     const penalty = (): tf.Scalar =>
       tf.tidy(() => {
@@ -67,7 +70,7 @@ export const softSharing: ArchitectureDefinition = {
               for (let j = i + 1; j < layer.length; j++) terms.push(tf.sum(tf.square(tf.sub(layer[i] as tf.Tensor, layer[j] as tf.Tensor))));
             }
           } else if (coupling === 'trace-norm') {
-            terms.push(nuclearNorm(tf.concat(layer as tf.Tensor2D[], 1)));
+            terms.push(nuclearNorm(tf.concat(layer.map(asMatrix), 1)));
           }
         }
         return terms.length === 0 ? tf.scalar(0) : (tf.mul(lambda, tf.addN(terms)) as tf.Scalar);
