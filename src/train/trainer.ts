@@ -104,8 +104,11 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
     for (let epoch = 0; epoch < training.epochs; epoch++) {
       const started = performance.now();
       const learningRate = learningRateAt(training, epoch);
-      const shuffled = shuffleSplit(train, rng.permutation(train.rows));
-      let lossSum = tf.zeros([tasks.length]) as tf.Tensor1D;
+      const epochBatches = splitIntoBatches(shuffleSplit(train, rng.permutation(train.rows)), batchSize);
+      // Per-step task losses stay on the backend and are summed once at the end of the epoch: one add per step
+      // would cost more than the reading it saves.
+      const stepLosses: tf.Tensor1D[] = [];
+      const stepSizes: number[] = [];
       let cosineSum: number[][] | undefined;
       let cosineSteps = 0;
       let interrupted = false;
@@ -114,7 +117,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
         for (let b = 0; b < batches; b++) {
           const start = b * batchSize;
           const size = Math.min(batchSize, train.rows - start);
-          const batch: Batch = sliceBatch(shuffled, start, size);
+          const batch = epochBatches[b] as Batch;
           model.setStep(step);
           const context: StrategyContext = { tasks, epoch, step, rng: strategyRng };
           const result: StepGradients =
@@ -131,15 +134,14 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
           const gradients = clipByGlobalNorm(result.gradients, training.grad_clip_norm);
           optimizer.apply(gradients, learningRate);
           for (const g of Object.values(gradients)) g.dispose();
-          const newSum = tf.tidy(() => tf.add(lossSum, tf.mul(result.taskLosses, size)) as tf.Tensor1D);
-          lossSum.dispose();
-          result.taskLosses.dispose();
-          lossSum = newSum;
+          stepLosses.push(result.taskLosses);
+          stepSizes.push(size);
           step++;
           if (listeners.length > 0) {
             const elapsed = (performance.now() - started) / 1000;
             const info = { epoch, batch: b + 1, batches, samplesPerSecond: (start + size) / Math.max(elapsed, 1e-9) };
-            const withLosses = (b + 1) % lossEvery === 0 ? { ...info, losses: perTask(lossSum.dataSync(), tasks, start + size) } : info;
+            const withLosses =
+              (b + 1) % lossEvery === 0 ? { ...info, losses: perTask(weightedSum(stepLosses, stepSizes), tasks, start + size) } : info;
             for (const l of listeners) l.onBatch?.(withLosses);
           }
           // Give the event loop a turn (at most every 50 ms) so Ctrl-C and progress redraws run mid-epoch.
@@ -153,10 +155,10 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
           }
         }
       } finally {
-        disposeSplit(shuffled);
+        for (const batch of epochBatches) disposeBatch(batch);
       }
-      const trainLoss = perTask(lossSum.dataSync(), tasks, train.rows);
-      lossSum.dispose();
+      const trainLoss = perTask(weightedSum(stepLosses, stepSizes), tasks, stepSizes.reduce((a, b) => a + b, 0));
+      for (const t of stepLosses) t.dispose();
       const valMetrics = val.rows > 0 ? evaluateSplit(model, val, data.splits.val, tasks, data.preprocessing, training.eval_batch_size).metrics : {};
       const meanTrainLoss = Object.values(trainLoss).reduce((a, b) => a + b, 0) / tasks.length;
       const monitored = monitor.name === 'train/mean/loss' ? meanTrainLoss : (valMetrics[monitor.name.slice('val/'.length)] ?? NaN);
@@ -235,10 +237,30 @@ function shuffleSplit(split: SplitTensors, permutation: Int32Array): SplitTensor
   }) as SplitTensors;
 }
 
-function sliceBatch(split: SplitTensors, start: number, size: number): Batch {
-  const targets: Record<string, tf.Tensor2D> = {};
-  for (const [name, t] of Object.entries(split.targets)) targets[name] = tf.slice(t, [start, 0], [size, -1]);
-  return { x: tf.slice(split.x, [start, 0], [size, -1]), targets };
+/**
+ * Cuts the shuffled split into the epoch's batches with one split per tensor (three kernel calls instead of three
+ * slices per batch), then frees the shuffled copy. Disposing a batch twice is harmless, so the caller frees each
+ * batch after its step and all of them again at the end.
+ */
+function splitIntoBatches(shuffled: SplitTensors, batchSize: number): Batch[] {
+  const sizes: number[] = [];
+  for (let start = 0; start < shuffled.rows; start += batchSize) sizes.push(Math.min(batchSize, shuffled.rows - start));
+  try {
+    const xs = tf.split(shuffled.x, sizes, 0) as tf.Tensor2D[];
+    const targets = Object.entries(shuffled.targets).map(([name, t]) => [name, tf.split(t, sizes, 0) as tf.Tensor2D[]] as const);
+    return xs.map((x, b) => ({ x, targets: Object.fromEntries(targets.map(([name, parts]) => [name, parts[b] as tf.Tensor2D])) }));
+  } finally {
+    disposeSplit(shuffled);
+  }
+}
+
+/** Σ_s size_s · losses_s over the steps so far, read once. */
+function weightedSum(losses: readonly tf.Tensor1D[], sizes: readonly number[]): Float32Array {
+  if (losses.length === 0) return new Float32Array(0);
+  const total = tf.tidy(() => tf.sum(tf.mul(tf.stack(losses as tf.Tensor1D[]), tf.tensor2d(Float32Array.from(sizes), [sizes.length, 1])), 0));
+  const values = total.dataSync() as Float32Array;
+  total.dispose();
+  return values;
 }
 
 function disposeBatch(batch: Batch): void {
