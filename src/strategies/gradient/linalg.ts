@@ -25,8 +25,23 @@ export function dot(a: Float32Array, b: Float32Array): number {
   return s0 + s1;
 }
 
-/** G[i][j] = g_iᵀ g_j, computed once per pair (T(T+1)/2 passes over P). */
+/**
+ * Gram matrices already computed for a list of gradients (task gradients are never modified), so that the trainer's
+ * gradient-cosine log reuses the combiner's instead of another T(T+1)/2 passes over P.
+ */
+const gramCache = new WeakMap<readonly Float32Array[], Matrix>();
+
+/** G[i][j] = g_iᵀ g_j, computed once per pair (T(T+1)/2 passes over P) and once per list; callers get a copy. */
 export function gram(grads: readonly Float32Array[]): Matrix {
+  let g = gramCache.get(grads);
+  if (!g) {
+    g = computeGram(grads);
+    gramCache.set(grads, g);
+  }
+  return g.map((row) => [...row]);
+}
+
+function computeGram(grads: readonly Float32Array[]): Matrix {
   const t = grads.length;
   const g: Matrix = Array.from({ length: t }, () => new Array<number>(t).fill(0));
   for (let i = 0; i < t; i++) {
