@@ -619,6 +619,54 @@ function adamUpdate(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; att
   return [outW, outM, outV];
 }
 
+type ConvAttrs = {
+  strides: number | [number, number];
+  pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+};
+
+/** The shape facts both convolution gradients need (channels-last). */
+function convGeometry(inputShape: readonly number[], filterShape: readonly number[], attrs: ConvAttrs): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    inputShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+}
+
+/**
+ * Walks the patches of output positions n0 … n0+n−1: for each row r and filter tap (fy, fx) it calls
+ * `visit(r, k0, base)` with k0 = (fy·FW + fx)·Cin, the tap's first column in a patch, and `base`, the flat index of
+ * input pixel (b, oy·sh + fy − padTop, ox·sw + fx − padLeft, 0), or −1 where the tap falls in the zero padding.
+ * Shared by im2col (filter gradient) and col2im (input gradient) so both read the same geometry.
+ */
+function forEachPatchTap(info: tf.backend_util.Conv2DInfo, n0: number, n: number, visit: (r: number, k0: number, base: number) => void): void {
+  const { inHeight: H, inWidth: W, inChannels: Cin, outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw, filterHeight: FH, filterWidth: FW } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  for (let r = 0; r < n; r++) {
+    const g = n0 + r;
+    const b = Math.floor(g / (OH * OW));
+    const rest = g - b * OH * OW;
+    const oy = Math.floor(rest / OW);
+    const ox = rest - oy * OW;
+    for (let fy = 0; fy < FH; fy++) {
+      const y = oy * sh + fy - top;
+      const rowInside = y >= 0 && y < H;
+      for (let fx = 0; fx < FW; fx++) {
+        const xx = ox * sw + fx - left;
+        visit(r, (fy * FW + fx) * Cin, rowInside && xx >= 0 && xx < W ? ((b * H + y) * W + xx) * Cin : -1);
+      }
+    }
+  }
+}
+
 /** The kernel this module adds for the filter gradient of a 2-D convolution (the wasm backend has none). */
 export const CONV2D_FILTER_GRAD_KERNEL = 'Conv2DBackpropFilter';
 
@@ -640,30 +688,12 @@ const IM2COL_MAX_ELEMENTS = 1 << 20;
 function conv2dBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
   const { x, dy } = args.inputs as Record<string, tf.TensorInfo>;
   const backend = args.backend as WasmBackendLike;
-  const attrs = (args.attrs ?? {}) as unknown as {
-    strides: number | [number, number];
-    pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
-    dataFormat?: 'NHWC' | 'NCHW';
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    filterShape: [number, number, number, number];
-  };
+  const attrs = (args.attrs ?? {}) as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
   if (!x || !dy) throw new Error(`${CONV2D_FILTER_GRAD_KERNEL}: needs x and dy`);
   if (x.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error(`${CONV2D_FILTER_GRAD_KERNEL}: float32 inputs expected`);
   if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC') throw new Error(`${CONV2D_FILTER_GRAD_KERNEL} on wasm supports channels-last (NHWC) data only`);
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    attrs.filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
-  const { batchSize: B, inHeight: H, inWidth: W, inChannels: Cin, outHeight: OH, outWidth: OW, outChannels: Cout } = info;
-  const { strideHeight: sh, strideWidth: sw, filterHeight: FH, filterWidth: FW } = info;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
+  const info = convGeometry(x.shape, attrs.filterShape, attrs);
+  const { batchSize: B, inChannels: Cin, outHeight: OH, outWidth: OW, outChannels: Cout, filterHeight: FH, filterWidth: FW } = info;
   if (sizeOf(dy.shape) !== B * OH * OW * Cout) throw new Error(`${CONV2D_FILTER_GRAD_KERNEL}: dy has shape [${dy.shape}], expected [${B},${OH},${OW},${Cout}]`);
   const matMul = lookupKernel('BatchMatMul');
   if (matMul === undefined) throw new Error("wasm-kernels: the wasm 'BatchMatMul' kernel is not registered");
@@ -685,27 +715,11 @@ function conv2dBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: un
       const X = backend.typedArrayFromHeap(x) as Float32Array;
       const P = backend.typedArrayFromHeap(patches) as Float32Array;
       (backend.typedArrayFromHeap(rows) as Float32Array).set((backend.typedArrayFromHeap(dy) as Float32Array).subarray(n0 * Cout, (n0 + n) * Cout));
-      for (let r = 0; r < n; r++) {
-        const g = n0 + r;
-        const b = Math.floor(g / (OH * OW));
-        const rest = g - b * OH * OW;
-        const oy = Math.floor(rest / OW);
-        const ox = rest - oy * OW;
-        for (let fy = 0; fy < FH; fy++) {
-          const y = oy * sh + fy - top;
-          const rowInside = y >= 0 && y < H;
-          for (let fx = 0; fx < FW; fx++) {
-            const xx = ox * sw + fx - left;
-            const k0 = (fy * FW + fx) * Cin;
-            if (rowInside && xx >= 0 && xx < W) {
-              const base = ((b * H + y) * W + xx) * Cin;
-              for (let c = 0; c < Cin; c++) P[(k0 + c) * n + r] = X[base + c]!;
-            } else {
-              for (let c = 0; c < Cin; c++) P[(k0 + c) * n + r] = 0;
-            }
-          }
-        }
-      }
+      // im2col: P[(k0 + c), r] = x at the tap's pixel, 0 in the padding.
+      forEachPatchTap(info, n0, n, (r, k0, base) => {
+        if (base >= 0) for (let c = 0; c < Cin; c++) P[(k0 + c) * n + r] = X[base + c]!;
+        else for (let c = 0; c < Cin; c++) P[(k0 + c) * n + r] = 0;
+      });
       const product = matMul.kernelFunc({ inputs: { a: patches, b: rows }, backend: args.backend as never, attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo;
       temps.push(product);
       const dst = backend.typedArrayFromHeap(out) as Float32Array;
@@ -732,35 +746,15 @@ function conv2dBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: un
 function makeFastConv2DBackpropInput(stock: tf.KernelConfig): FastKernelFunc {
   const fast: FastKernelFunc = (args) => {
     const { dy, filter } = args.inputs as Record<string, tf.TensorInfo | undefined>;
-    const attrs = args.attrs as
-      | {
-          strides: number | [number, number];
-          pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
-          dataFormat?: 'NHWC' | 'NCHW';
-          dimRoundingMode?: 'floor' | 'round' | 'ceil';
-          inputShape: [number, number, number, number];
-        }
-      | undefined;
+    const attrs = args.attrs as (ConvAttrs & { inputShape: [number, number, number, number] }) | undefined;
     if (!dy || !filter || !attrs || dy.dtype !== 'float32' || filter.dtype !== 'float32' || (attrs.dataFormat ?? 'NHWC') !== 'NHWC') {
       return stock.kernelFunc(args);
     }
     const matMul = lookupKernel('BatchMatMul');
     if (matMul === undefined || filter.shape.length !== 4) return stock.kernelFunc(args);
-    const info = tf.backend_util.computeConv2DInfo(
-      attrs.inputShape,
-      filter.shape as [number, number, number, number],
-      attrs.strides,
-      1,
-      attrs.pad,
-      attrs.dimRoundingMode,
-      false,
-      'channelsLast',
-    );
-    const { batchSize: B, inHeight: H, inWidth: W, inChannels: Cin, outHeight: OH, outWidth: OW, outChannels: Cout } = info;
-    const { strideHeight: sh, strideWidth: sw, filterHeight: FH, filterWidth: FW } = info;
+    const info = convGeometry(attrs.inputShape, filter.shape, attrs);
+    const { batchSize: B, inChannels: Cin, outHeight: OH, outWidth: OW, outChannels: Cout, filterHeight: FH, filterWidth: FW } = info;
     if (sizeOf(dy.shape) !== B * OH * OW * Cout) return stock.kernelFunc(args);
-    const top = info.padInfo.top;
-    const left = info.padInfo.left;
     const backend = args.backend as WasmBackendLike;
     const K = FH * FW * Cin;
     const N = B * OH * OW;
@@ -780,24 +774,12 @@ function makeFastConv2DBackpropInput(stock: tf.KernelConfig): FastKernelFunc {
         temps.push(patches);
         const P = backend.typedArrayFromHeap(patches) as Float32Array;
         const DX = backend.typedArrayFromHeap(out) as Float32Array;
-        for (let r = 0; r < n; r++) {
-          const g = n0 + r;
-          const b = Math.floor(g / (OH * OW));
-          const rest = g - b * OH * OW;
-          const oy = Math.floor(rest / OW);
-          const ox = rest - oy * OW;
-          for (let fy = 0; fy < FH; fy++) {
-            const y = oy * sh + fy - top;
-            if (y < 0 || y >= H) continue;
-            for (let fx = 0; fx < FW; fx++) {
-              const xx = ox * sw + fx - left;
-              if (xx < 0 || xx >= W) continue;
-              const base = ((b * H + y) * W + xx) * Cin;
-              const from = r * K + (fy * FW + fx) * Cin;
-              for (let c = 0; c < Cin; c++) DX[base + c] = DX[base + c]! + P[from + c]!;
-            }
-          }
-        }
+        // col2im: each in-range tap adds its patch gradient to the pixel it read.
+        forEachPatchTap(info, n0, n, (r, k0, base) => {
+          if (base < 0) return;
+          const from = r * K + k0;
+          for (let c = 0; c < Cin; c++) DX[base + c] = DX[base + c]! + P[from + c]!;
+        });
       } finally {
         for (const t of temps) backend.disposeData(t.dataId);
       }
