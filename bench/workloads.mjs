@@ -26,38 +26,27 @@ import { clipByGlobalNorm, lossStep, parameterGradientStep, representationGradie
 
 export const N_BATCHES = 4;
 
+const W1 = {
+  description: 'MLP 784→256→128, 2×10-way softmax heads, batch 256, Adam, equal',
+  features: 784,
+  batch: 256,
+  tasks: [
+    { name: 'a', type: 'multiclass', classes: 10 },
+    { name: 'b', type: 'multiclass', classes: 10 },
+  ],
+  model: `  architecture: hard-sharing
+  trunk:
+    - { type: dense, units: 256, activation: relu }
+    - { type: dense, units: 128, activation: relu }
+  head: []`,
+  strategy: '{ name: equal }',
+};
+
 /** What each workload is, in one place: used for the model config, the data and the table. */
 export const WORKLOADS = {
-  W1: {
-    description: 'MLP 784→256→128, 2×10-way softmax heads, batch 256, Adam, equal',
-    features: 784,
-    batch: 256,
-    tasks: [
-      { name: 'a', type: 'multiclass', classes: 10 },
-      { name: 'b', type: 'multiclass', classes: 10 },
-    ],
-    model: `  architecture: hard-sharing
-  trunk:
-    - { type: dense, units: 256, activation: relu }
-    - { type: dense, units: 128, activation: relu }
-  head: []`,
-    strategy: '{ name: equal }',
-  },
-  W2: {
-    description: 'W1 + PCGrad on the shared parameters (T=2 backward passes)',
-    features: 784,
-    batch: 256,
-    tasks: [
-      { name: 'a', type: 'multiclass', classes: 10 },
-      { name: 'b', type: 'multiclass', classes: 10 },
-    ],
-    model: `  architecture: hard-sharing
-  trunk:
-    - { type: dense, units: 256, activation: relu }
-    - { type: dense, units: 128, activation: relu }
-  head: []`,
-    strategy: '{ name: pcgrad, grad_target: params }',
-  },
+  W1,
+  // W2 is W1 with PCGrad on the shared parameters, by definition.
+  W2: { ...W1, description: 'W1 + PCGrad on the shared parameters (T=2 backward passes)', strategy: '{ name: pcgrad, grad_target: params }' },
   W3: {
     description: 'MMoE, 8 experts 100→64, gates, towers 64→32→1, 2 binary tasks, batch 512, Adam, equal',
     features: 100,
