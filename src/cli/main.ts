@@ -56,7 +56,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   program
     .command('compare')
     .description('Side-by-side per-task test metrics with deltas and Δm against the first run')
-    .argument('<runs...>', 'two or more runs (id, prefix or path); the first is the baseline')
+    .argument('<runs...>', 'runs (id, prefix or path); the first is the baseline the others are compared with')
     .option('--metric <name>', 'only this metric (e.g. accuracy)')
     .option('--split <split>', 'test or val', 'test')
     .addOption(runsDirOption())
