@@ -14,6 +14,7 @@ import { trainExperiment } from '../src/api/train.js';
 import { initBackend } from '../src/backend/select.js';
 import {
   ADAM_KERNEL_MAX_SIZE,
+  setSimdKernelsEnabled,
   ADAM_UPDATE_KERNEL,
   installFastWasmKernels,
   isFastWasmKernelInstalled,
@@ -220,6 +221,15 @@ describe('optimizer: fused Adam kernel and shared scalars', () => {
       const before = tf.memory().numTensors;
       const reference = run(optimizer, decay, true, `r${runs++}`);
       const fused = run(optimizer, decay, false, `f${runs++}`);
+      // The kernel's JS loop (where WebAssembly SIMD is unavailable) and its SIMD pass give the same numbers.
+      setSimdKernelsEnabled(false);
+      let jsLoop: number[][];
+      try {
+        jsLoop = run(optimizer, decay, false, `j${runs++}`);
+      } finally {
+        setSimdKernelsEnabled(true);
+      }
+      expect(jsLoop).toEqual(reference);
       uninstallFastWasmKernels([ADAM_UPDATE_KERNEL]);
       expect(tf.getKernel(ADAM_UPDATE_KERNEL, 'wasm')).toBeUndefined();
       const chain = run(optimizer, decay, false, `c${runs++}`);

@@ -5,6 +5,7 @@ import {
   FAST_WASM_KERNEL_NAMES,
   installFastWasmKernels,
   isFastWasmKernelInstalled,
+  setSimdKernelsEnabled,
   shouldSplit,
   shouldTranspose,
   uninstallFastWasmKernels,
@@ -206,7 +207,8 @@ describe('fast BatchMatMul on wasm', () => {
 
   for (const c of CASES) {
     for (const [ta, tb] of FLAGS) {
-      it(`${c.name}, transposeA=${ta}, transposeB=${tb} matches cpu`, async () => {
+      for (const simd of [true, false]) it(`${c.name}, transposeA=${ta}, transposeB=${tb}, ${simd ? 'SIMD' : 'XNNPACK'} path matches cpu`, async () => {
+        setSimdKernelsEnabled(simd);
         const sa = operand(c.batchA, c.m, c.k, ta);
         const sb = operand(c.batchB, c.k, c.n, tb);
         const inputs = [
@@ -217,6 +219,7 @@ describe('fast BatchMatMul on wasm', () => {
         const ref = await runOn('cpu', inputs, mm);
         const got = await runOn('wasm', inputs, mm);
         expect(got.shape).toEqual(ref.shape);
+        setSimdKernelsEnabled(true);
         const refData = c.jsReference ? jsMatMul(c, ta, tb, inputs[0]!.data, inputs[1]!.data) : ref.data;
         expect(got.data.length).toBe(sizeOf(got.shape));
         expect(relErr(got.data, refData)).toBeLessThan(1e-5);
@@ -275,7 +278,8 @@ describe('fast _FusedMatMul on wasm', () => {
   ];
   for (const c of fusedCases) {
     for (const [ta, tb] of FLAGS) {
-      it(`${c.name}, relu, transposeA=${ta}, transposeB=${tb} matches cpu`, async () => {
+      for (const simd of [true, false]) it(`${c.name}, relu, transposeA=${ta}, transposeB=${tb}, ${simd ? 'SIMD' : 'XNNPACK'} path matches cpu`, async () => {
+        setSimdKernelsEnabled(simd);
         const sa = operand(c.batchA, c.m, c.k, ta);
         const sb = operand(c.batchB, c.k, c.n, tb);
         const inputs = [
@@ -288,6 +292,7 @@ describe('fast _FusedMatMul on wasm', () => {
           tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb, activation: 'relu', ...(bias ? { bias } : {}) });
         const ref = await runOn('cpu', inputs, f);
         const got = await runOn('wasm', inputs, f);
+        setSimdKernelsEnabled(true);
         expect(got.shape).toEqual(ref.shape);
         expect(relErr(got.data, ref.data)).toBeLessThan(1e-5);
       });

@@ -89,6 +89,9 @@
  * initialised also works.
  */
 import * as tf from '@tensorflow/tfjs';
+import { packedBytes } from './simd/gemm.js';
+import { simdKernelsFor, simdSupported, type SimdKernels } from './simd/module.js';
+import type { WasmMemory } from './simd/wasm-api.js';
 
 /** The kernel this module adds: one fused Adam/AdamW update of a variable and its two moments (see {@link adamUpdate}). */
 export const ADAM_UPDATE_KERNEL = 'MtlAdamUpdate';
@@ -141,6 +144,38 @@ interface WasmBackendLike {
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
   disposeData(dataId: tf.TensorInfo['dataId'], force?: boolean): boolean;
   incRef(dataId: tf.TensorInfo['dataId']): void;
+  dataIdMap: { get(dataId: tf.TensorInfo['dataId']): { memoryOffset: number } | undefined };
+  wasm?: { asm?: { memory?: WasmMemory } };
+}
+
+let simdAvailable: boolean | undefined;
+let simdEnabled = true;
+
+/**
+ * Turns the project's SIMD kernels (backend/simd/) on or off for the overrides here; off, matrix products go the
+ * transpose-then-XNNPACK way and Adam runs its JS loop. For tests that compare the two paths and for benchmarks.
+ * Returns the previous setting.
+ */
+export function setSimdKernelsEnabled(enabled: boolean): boolean {
+  const previous = simdEnabled;
+  simdEnabled = enabled;
+  return previous;
+}
+
+/** The project's SIMD kernels (backend/simd/) on this backend's heap, or undefined where they cannot run. */
+function simdOf(backend: WasmBackendLike): SimdKernels | undefined {
+  if (!simdEnabled) return undefined;
+  const memory = backend.wasm?.asm?.memory;
+  if (memory === undefined || backend.dataIdMap === undefined) return undefined;
+  simdAvailable ??= simdSupported();
+  return simdAvailable ? simdKernelsFor(memory) : undefined;
+}
+
+/** Byte offset of a tensor's data in the wasm heap. */
+function heapOffset(backend: WasmBackendLike, info: tf.TensorInfo): number {
+  const entry = backend.dataIdMap.get(info.dataId);
+  if (entry === undefined) throw new Error('wasm-kernels: tensor data not on the wasm heap');
+  return entry.memoryOffset;
 }
 
 function lookupKernel(name: string): tf.KernelConfig | undefined {
@@ -221,6 +256,79 @@ function copyBatchEntry(
   return sub;
 }
 
+interface MatMulShape {
+  a: tf.TensorInfo;
+  b: tf.TensorInfo;
+  m: number;
+  k: number;
+  n: number;
+  transposeA: boolean;
+  transposeB: boolean;
+  outer: number[];
+  outerA: number[];
+  outerB: number[];
+  fused: boolean;
+}
+
+/**
+ * The product on the project's SIMD kernels (backend/simd/gemm.ts): no weight packing, transposed A read in place,
+ * batch entries addressed in place (numpy broadcasting). A transposed B is transposed first (B is then the smaller
+ * operand in a dense layer's input gradient, dy·Wᵀ). Fused calls: bias and linear/relu only; undefined for anything
+ * else (prelu, leaky relu, sigmoid, elu, relu6, a bias of another shape), which goes the XNNPACK way.
+ */
+function simdMatMul(simd: SimdKernels, args: Parameters<tf.KernelFunc>[0], shape: MatMulShape): tf.TensorInfo | undefined {
+  const backend = args.backend as WasmBackendLike;
+  const { a, b, m, k, n, transposeA, transposeB, outer, outerA, outerB, fused } = shape;
+  let bias: tf.TensorInfo | undefined;
+  let relu = false;
+  if (fused) {
+    const activation = (args.attrs?.['activation'] as string | undefined) ?? 'linear';
+    if (activation !== 'linear' && activation !== 'relu') return undefined;
+    relu = activation === 'relu';
+    const given = args.inputs['bias'];
+    if (given !== undefined && given !== null) {
+      if (given.dtype !== 'float32' || given.shape.length !== 1 || (given.shape[0] !== n && given.shape[0] !== 1)) return undefined;
+      bias = given;
+    }
+  }
+  const bStored = transposeB ? transposeLastTwo(b, backend) : b; // [...outerB, k, n]
+  // Packing B's panels pays off once enough rows reuse them (measured: 256×784·784×256 5.4 → 4.1 ms; below 16 rows
+  // the copy costs more than it saves).
+  const scratchBytes = m >= 16 ? packedBytes(k, n) : 0;
+  const scratch = scratchBytes > 0 ? backend.makeOutput([Math.ceil(scratchBytes / 4)], 'float32') : undefined;
+  try {
+    const out = backend.makeOutput([...outer, m, n], 'float32');
+    // Offsets after the allocations (a malloc may grow the heap; offsets stay valid, views would not).
+    const aBase = heapOffset(backend, a);
+    const bBase = heapOffset(backend, bStored);
+    const cBase = heapOffset(backend, out);
+    const packed = scratch ? heapOffset(backend, scratch) : undefined;
+    const batch = sizeOf(outer);
+    const single = batch === 1;
+    const indexA = single ? undefined : broadcastIndex(outer, outerA);
+    const indexB = single ? undefined : broadcastIndex(outer, outerB);
+    for (let i = 0; i < batch; i++) {
+      simd.gemm({
+        layout: transposeA ? 'tn' : 'nn',
+        a: aBase + (indexA?.[i] ?? 0) * m * k * 4,
+        b: bBase + (indexB?.[i] ?? 0) * k * n * 4,
+        c: cBase + i * m * n * 4,
+        m,
+        k,
+        n,
+        ...(packed !== undefined ? { packed } : {}),
+      });
+    }
+    if (bias !== undefined || relu) {
+      simd.biasActivation({ c: cBase, bias: bias ? heapOffset(backend, bias) : 0, rows: batch * m, n, scalarBias: bias !== undefined && bias.shape[0] === 1 && n !== 1, relu });
+    }
+    return out;
+  } finally {
+    if (bStored !== b) backend.disposeData(bStored.dataId);
+    if (scratch !== undefined) backend.disposeData(scratch.dataId);
+  }
+}
+
 function makeFastMatMul(stock: tf.KernelConfig, fused: boolean): FastKernelFunc {
   const stockFunc = stock.kernelFunc;
   const fast: FastKernelFunc = (args) => {
@@ -250,6 +358,12 @@ function makeFastMatMul(stock: tf.KernelConfig, fused: boolean): FastKernelFunc 
     const batchB = sizeOf(outerB);
     const batch = sizeOf(outer);
     if (batch === 0 || m === 0 || kA === 0 || n === 0) return stockFunc(args);
+
+    const simd = simdOf(backend);
+    if (simd !== undefined) {
+      const result = simdMatMul(simd, args, { a, b, m, k: kA, n, transposeA, transposeB, outer, outerA, outerB, fused });
+      if (result !== undefined) return result;
+    }
 
     const temps: tf.TensorInfo[] = [];
     let out: tf.TensorInfo | undefined;
@@ -540,8 +654,17 @@ function makeFastSum(stock: tf.KernelConfig): FastKernelFunc {
   return fast;
 }
 
-/** Up to this many elements, the fused Adam kernel beats the 13-op chain (measured on the W1/W3 variables). */
+/** Up to this many elements, the fused Adam kernel in JS beats the 13-op chain (measured on the W1/W3 variables). */
 export const ADAM_KERNEL_MAX_SIZE = 8192;
+
+/**
+ * The largest variable the optimizer should give {@link ADAM_UPDATE_KERNEL} on the current backend: any size where the
+ * kernel runs in WebAssembly SIMD (one pass, ~1 ns per element), else {@link ADAM_KERNEL_MAX_SIZE} (the JS loop).
+ */
+export function fusedAdamMaxSize(): number {
+  if (tf.getBackend() !== WASM) return ADAM_KERNEL_MAX_SIZE;
+  return simdOf(tf.backend() as unknown as WasmBackendLike) !== undefined ? Number.POSITIVE_INFINITY : ADAM_KERNEL_MAX_SIZE;
+}
 
 /**
  * Attributes of {@link ADAM_UPDATE_KERNEL}, as plain JS numbers (float64) exactly as the op chain in
@@ -584,6 +707,12 @@ function adamUpdate(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; att
   const outW = backend.makeOutput([...variable.shape], 'float32');
   const outM = backend.makeOutput([...variable.shape], 'float32');
   const outV = backend.makeOutput([...variable.shape], 'float32');
+  const simd = simdOf(backend);
+  if (simd !== undefined) {
+    const at = (t: tf.TensorInfo): number => heapOffset(backend, t);
+    simd.adam({ w: at(variable), g: at(gradient), m: at(m), v: at(v), outW: at(outW), outM: at(outM), outV: at(outV), size, ...attrs });
+    return [outW, outM, outV];
+  }
   // Views after the allocations (a malloc may grow the heap).
   const W = backend.typedArrayFromHeap(variable) as Float32Array;
   const G = backend.typedArrayFromHeap(gradient) as Float32Array;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ADAM_KERNEL_MAX_SIZE, ADAM_UPDATE_KERNEL, type AdamUpdateAttrs } from '../backend/wasm-kernels.js';
+import { ADAM_UPDATE_KERNEL, fusedAdamMaxSize, type AdamUpdateAttrs } from '../backend/wasm-kernels.js';
 import type { TrainingConfig } from '../config/types.js';
 
 /**
@@ -46,6 +46,7 @@ export function createOptimizer(config: TrainingConfig, variables: readonly tf.V
       // Where the backend has the fused Adam kernel (wasm, backend/wasm-kernels.ts), small variables take it: one
       // kernel instead of 13 ops, bit-identical results. Checked per update: tests swap kernels and backends.
       const fusedAdam = adamLike && tf.getKernel(ADAM_UPDATE_KERNEL, tf.getBackend()) !== undefined;
+      const fusedMaxSize = fusedAdam ? fusedAdamMaxSize() : 0;
       tf.tidy(() => {
         // The scalars of the op chain, made once per update rather than once per variable and op (the same float32
         // values a JS number passed to tf.mul/tf.add/tf.div becomes, so the same results).
@@ -61,7 +62,7 @@ export function createOptimizer(config: TrainingConfig, variables: readonly tf.V
           // A strategy's own parameters (log-variances, …) are not model weights: no decay pulls them to zero.
           const decays = !name.startsWith('strategy/');
           const slot = slots.get(name);
-          if (fusedAdam && variable.size <= ADAM_KERNEL_MAX_SIZE && variable.dtype === 'float32') {
+          if (fusedAdam && variable.size <= fusedMaxSize && variable.dtype === 'float32') {
             const s = slot as Required<Slots>;
             const attrs: AdamUpdateAttrs = {
               beta1,

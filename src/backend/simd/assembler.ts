@@ -1,0 +1,371 @@
+/**
+ * A small WebAssembly assembler: enough of the binary format (MVP + fixed-width SIMD) to build the project's own
+ * wasm kernels (simd/kernels.ts) at run time, from TypeScript, without a toolchain. The kernels are generated
+ * rather than written out by hand because their loops are unrolled over register tiles whose sizes are parameters.
+ *
+ * Only what the kernels use is here. The encoding follows the WebAssembly core specification 2.0, §5 (binary format):
+ * LEB128 integers, sections 1 (type), 2 (import), 3 (function), 7 (export), 10 (code); SIMD opcodes are the 0xFD
+ * prefix followed by the LEB128 sub-opcode.
+ */
+
+export type ValueType = 'i32' | 'f32' | 'v128';
+
+const VALUE_TYPE_CODE: Record<ValueType, number> = { i32: 0x7f, f32: 0x7d, v128: 0x7b };
+
+function unsignedLeb(value: number, out: number[]): void {
+  let v = value >>> 0;
+  do {
+    let byte = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (v !== 0);
+}
+
+function signedLeb(value: number, out: number[]): void {
+  let v = value | 0;
+  for (;;) {
+    const byte = v & 0x7f;
+    v >>= 7;
+    const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return;
+  }
+}
+
+function nameBytes(name: string, out: number[]): void {
+  const bytes = new TextEncoder().encode(name);
+  unsignedLeb(bytes.length, out);
+  out.push(...bytes);
+}
+
+/** A local variable (or parameter) of a function being built. */
+export interface Local {
+  readonly index: number;
+  readonly type: ValueType;
+}
+
+/** log2 of the natural alignment, the memarg's first field. */
+const ALIGN = { f32: 2, v128: 4 } as const;
+
+/**
+ * The body of one function. Instructions are methods named after their text-format mnemonics (dots dropped,
+ * camelCase); each appends its encoding. Structured control (block/loop/if) takes a callback for its body.
+ */
+export class FunctionBuilder {
+  readonly code: number[] = [];
+  private readonly localTypes: ValueType[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly params: readonly ValueType[],
+    readonly results: readonly ValueType[],
+  ) {}
+
+  param(index: number): Local {
+    const type = this.params[index];
+    if (type === undefined) throw new Error(`${this.name}: no parameter ${index}`);
+    return { index, type };
+  }
+
+  local(type: ValueType): Local {
+    this.localTypes.push(type);
+    return { index: this.params.length + this.localTypes.length - 1, type };
+  }
+
+  /** Local declarations, grouped in runs of one type as the format wants. */
+  encodeLocals(out: number[]): void {
+    const runs: Array<[number, ValueType]> = [];
+    for (const type of this.localTypes) {
+      const last = runs[runs.length - 1];
+      if (last && last[1] === type) last[0]++;
+      else runs.push([1, type]);
+    }
+    unsignedLeb(runs.length, out);
+    for (const [count, type] of runs) {
+      unsignedLeb(count, out);
+      out.push(VALUE_TYPE_CODE[type]);
+    }
+  }
+
+  private op(...bytes: number[]): this {
+    this.code.push(...bytes);
+    return this;
+  }
+
+  private simd(subOpcode: number): this {
+    this.code.push(0xfd);
+    unsignedLeb(subOpcode, this.code);
+    return this;
+  }
+
+  private memarg(align: number, offset: number): this {
+    if (offset < 0) throw new Error(`${this.name}: negative memory offset ${offset}`);
+    unsignedLeb(align, this.code);
+    unsignedLeb(offset, this.code);
+    return this;
+  }
+
+  // Control. Depth 0 in br/brIf is the innermost enclosing block or loop.
+  block(body: () => void): this {
+    this.op(0x02, 0x40);
+    body();
+    return this.op(0x0b);
+  }
+  loop(body: () => void): this {
+    this.op(0x03, 0x40);
+    body();
+    return this.op(0x0b);
+  }
+  if(then: () => void, otherwise?: () => void): this {
+    this.op(0x04, 0x40);
+    then();
+    if (otherwise) {
+      this.op(0x05);
+      otherwise();
+    }
+    return this.op(0x0b);
+  }
+  br(depth: number): this {
+    this.op(0x0c);
+    unsignedLeb(depth, this.code);
+    return this;
+  }
+  brIf(depth: number): this {
+    this.op(0x0d);
+    unsignedLeb(depth, this.code);
+    return this;
+  }
+  return(): this {
+    return this.op(0x0f);
+  }
+
+  // Variables.
+  get(local: Local): this {
+    this.op(0x20);
+    unsignedLeb(local.index, this.code);
+    return this;
+  }
+  set(local: Local): this {
+    this.op(0x21);
+    unsignedLeb(local.index, this.code);
+    return this;
+  }
+  tee(local: Local): this {
+    this.op(0x22);
+    unsignedLeb(local.index, this.code);
+    return this;
+  }
+
+  // i32.
+  i32Const(value: number): this {
+    this.op(0x41);
+    signedLeb(value, this.code);
+    return this;
+  }
+  i32Add(): this {
+    return this.op(0x6a);
+  }
+  i32Sub(): this {
+    return this.op(0x6b);
+  }
+  i32Mul(): this {
+    return this.op(0x6c);
+  }
+  i32Shl(): this {
+    return this.op(0x74);
+  }
+  i32And(): this {
+    return this.op(0x71);
+  }
+  i32Eqz(): this {
+    return this.op(0x45);
+  }
+  i32Eq(): this {
+    return this.op(0x46);
+  }
+  i32Ne(): this {
+    return this.op(0x47);
+  }
+  i32LtS(): this {
+    return this.op(0x48);
+  }
+  i32LtU(): this {
+    return this.op(0x49);
+  }
+  i32GtS(): this {
+    return this.op(0x4a);
+  }
+  i32LeS(): this {
+    return this.op(0x4c);
+  }
+  i32GeS(): this {
+    return this.op(0x4e);
+  }
+
+  // f32 (scalar).
+  f32Const(value: number): this {
+    this.op(0x43);
+    const bytes = new Uint8Array(new Float32Array([value]).buffer);
+    this.code.push(...bytes);
+    return this;
+  }
+  f32Load(offset = 0): this {
+    return this.op(0x2a).memarg(ALIGN.f32, offset);
+  }
+  f32Store(offset = 0): this {
+    return this.op(0x38).memarg(ALIGN.f32, offset);
+  }
+  f32Add(): this {
+    return this.op(0x92);
+  }
+  f32Sub(): this {
+    return this.op(0x93);
+  }
+  f32Mul(): this {
+    return this.op(0x94);
+  }
+  f32Div(): this {
+    return this.op(0x95);
+  }
+  f32Sqrt(): this {
+    return this.op(0x91);
+  }
+  f32Max(): this {
+    return this.op(0x97);
+  }
+  f32Gt(): this {
+    return this.op(0x5e);
+  }
+  drop(): this {
+    return this.op(0x1a);
+  }
+  select(): this {
+    return this.op(0x1b);
+  }
+
+  // v128 / f32x4.
+  v128Load(offset = 0): this {
+    return this.simd(0x00).memarg(ALIGN.v128, offset);
+  }
+  v128Store(offset = 0): this {
+    return this.simd(0x0b).memarg(ALIGN.v128, offset);
+  }
+  v128Load32Splat(offset = 0): this {
+    return this.simd(0x09).memarg(ALIGN.f32, offset);
+  }
+  v128Const0(): this {
+    this.simd(0x0c);
+    for (let i = 0; i < 16; i++) this.code.push(0);
+    return this;
+  }
+  f32x4Splat(): this {
+    return this.simd(0x13);
+  }
+  f32x4ExtractLane(lane: number): this {
+    this.simd(0x1f);
+    this.code.push(lane);
+    return this;
+  }
+  /** i8x16.shuffle with lane indices given per 32-bit lane (each expands to its 4 bytes). */
+  shuffle32(lanes: readonly [number, number, number, number]): this {
+    this.simd(0x0d);
+    for (const lane of lanes) for (let b = 0; b < 4; b++) this.code.push(lane * 4 + b);
+    return this;
+  }
+  f32x4Gt(): this {
+    return this.simd(0x44);
+  }
+  v128Bitselect(): this {
+    return this.simd(0x52);
+  }
+  f32x4Sqrt(): this {
+    return this.simd(0xe3);
+  }
+  f32x4Add(): this {
+    return this.simd(0xe4);
+  }
+  f32x4Sub(): this {
+    return this.simd(0xe5);
+  }
+  f32x4Mul(): this {
+    return this.simd(0xe6);
+  }
+  f32x4Div(): this {
+    return this.simd(0xe7);
+  }
+  f32x4Max(): this {
+    return this.simd(0xe9);
+  }
+}
+
+/** A module that imports one memory (`env.memory`) and exports its functions. */
+export class ModuleBuilder {
+  private readonly functions: FunctionBuilder[] = [];
+
+  constructor(private readonly sharedMemory: boolean) {}
+
+  function(name: string, params: readonly ValueType[], results: readonly ValueType[] = []): FunctionBuilder {
+    const fn = new FunctionBuilder(name, params, results);
+    this.functions.push(fn);
+    return fn;
+  }
+
+  encode(): Uint8Array {
+    const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+    const section = (id: number, body: number[]): void => {
+      out.push(id);
+      unsignedLeb(body.length, out);
+      out.push(...body);
+    };
+    // One type per function (duplicates are allowed and keep the indices simple).
+    const types: number[] = [];
+    unsignedLeb(this.functions.length, types);
+    for (const fn of this.functions) {
+      types.push(0x60);
+      unsignedLeb(fn.params.length, types);
+      for (const p of fn.params) types.push(VALUE_TYPE_CODE[p]);
+      unsignedLeb(fn.results.length, types);
+      for (const r of fn.results) types.push(VALUE_TYPE_CODE[r]);
+    }
+    section(1, types);
+    const imports: number[] = [];
+    unsignedLeb(1, imports);
+    nameBytes('env', imports);
+    nameBytes('memory', imports);
+    imports.push(0x02);
+    // Limits: min 0 and no maximum fits any unshared memory; a shared one must declare a maximum (65536 pages = 4 GiB).
+    if (this.sharedMemory) {
+      imports.push(0x03);
+      unsignedLeb(0, imports);
+      unsignedLeb(65536, imports);
+    } else {
+      imports.push(0x00);
+      unsignedLeb(0, imports);
+    }
+    section(2, imports);
+    const declarations: number[] = [];
+    unsignedLeb(this.functions.length, declarations);
+    this.functions.forEach((_, i) => unsignedLeb(i, declarations));
+    section(3, declarations);
+    const exports: number[] = [];
+    unsignedLeb(this.functions.length, exports);
+    this.functions.forEach((fn, i) => {
+      nameBytes(fn.name, exports);
+      exports.push(0x00);
+      unsignedLeb(i, exports);
+    });
+    section(7, exports);
+    const code: number[] = [];
+    unsignedLeb(this.functions.length, code);
+    for (const fn of this.functions) {
+      const body: number[] = [];
+      fn.encodeLocals(body);
+      body.push(...fn.code, 0x0b);
+      unsignedLeb(body.length, code);
+      code.push(...body);
+    }
+    section(10, code);
+    return Uint8Array.from(out);
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The project's own WebAssembly SIMD kernels, compiled once per wasm-backend memory and run on that memory: the
+ * module imports the backend's `WebAssembly.Memory`, so tensors are read and written where the backend keeps them,
+ * with no copies. Generated at run time by simd/assembler.ts (a few kB, compiled in a few ms).
+ */
+import { ModuleBuilder } from './assembler.js';
+import { adamFunctionName, emitAdamFunctions } from './adam.js';
+import { EPILOGUE_FUNCTION, emitEpilogue } from './epilogue.js';
+import { emitGemm, makeGemm, type GemmArgs } from './gemm.js';
+import { wasmApi, type WasmMemory } from './wasm-api.js';
+
+export interface AdamArgs {
+  /** Byte offsets of the variable, gradient and moments, and of the three outputs (may equal the inputs). */
+  w: number;
+  g: number;
+  m: number;
+  v: number;
+  outW: number;
+  outM: number;
+  outV: number;
+  size: number;
+  beta1: number;
+  beta2: number;
+  stepSize: number;
+  bias2: number;
+  epsilon: number;
+  /** Classic L2 factor (0 = none). */
+  coupledDecay: number;
+  /** AdamW: lr·decay (0 = none). */
+  decoupledDecay: number;
+}
+
+export interface SimdKernels {
+  gemm(args: GemmArgs): void;
+  adam(args: AdamArgs): void;
+  /** In place on C[rows×n]: c = act(c + bias), bias one value per column or (scalarBias) one for all; bias 0 = none. */
+  biasActivation(args: { c: number; bias: number; rows: number; n: number; scalarBias: boolean; relu: boolean }): void;
+}
+
+type AdamFunction = (...args: number[]) => void;
+
+const compiled = new WeakMap<WasmMemory, SimdKernels>();
+
+/** Whether this runtime validates WebAssembly SIMD (Node ≥ 16.4 does). */
+export function simdSupported(): boolean {
+  try {
+    const module = new ModuleBuilder(false);
+    module.function('probe', [], []).v128Const0().f32x4Sqrt().drop();
+    return wasmApi.validate(module.encode());
+  } catch {
+    return false;
+  }
+}
+
+export function simdKernelsFor(memory: WasmMemory): SimdKernels {
+  const cached = compiled.get(memory);
+  if (cached) return cached;
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  const builder = new ModuleBuilder(shared);
+  emitGemm(builder);
+  emitAdamFunctions(builder);
+  emitEpilogue(builder);
+  const instance = new wasmApi.Instance(new wasmApi.Module(builder.encode()), { env: { memory } });
+  const adamFunctions = new Map<string, AdamFunction>();
+  for (const coupled of [false, true]) {
+    for (const decoupled of [false, true]) {
+      const name = adamFunctionName(coupled, decoupled);
+      adamFunctions.set(name, instance.exports[name] as AdamFunction);
+    }
+  }
+  const epilogue = instance.exports[EPILOGUE_FUNCTION] as (c: number, bias: number, rows: number, n: number, flags: number) => void;
+  const kernels: SimdKernels = {
+    gemm: makeGemm(instance.exports),
+    adam(a) {
+      const fn = adamFunctions.get(adamFunctionName(a.coupledDecay > 0, a.decoupledDecay > 0))!;
+      // The f32 parameters: each JS number becomes the float32 scalar the op chain would make of it.
+      fn(a.w, a.g, a.m, a.v, a.outW, a.outM, a.outV, a.size, a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.stepSize, a.bias2, a.epsilon, a.coupledDecay, a.decoupledDecay);
+    },
+    biasActivation({ c, bias, rows, n, scalarBias, relu }) {
+      epilogue(c, bias, rows, n, (bias !== 0 ? 1 : 0) | (relu ? 2 : 0) | (scalarBias ? 4 : 0));
+    },
+  };
+  compiled.set(memory, kernels);
+  return kernels;
+}

@@ -1,0 +1,187 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installFastWasmKernels, isFastWasmKernelInstalled, setSimdKernelsEnabled, uninstallFastWasmKernels } from '../src/backend/wasm-kernels.js';
+import { ModuleBuilder } from '../src/backend/simd/assembler.js';
+import { simdKernelsFor, simdSupported, type SimdKernels } from '../src/backend/simd/module.js';
+import { packedBytes } from '../src/backend/simd/gemm.js';
+
+/** The wasm backend's heap as the simd module sees it. */
+interface WasmBackendInternals {
+  wasm: { asm: { memory: { buffer: ArrayBuffer } } };
+  dataIdMap: { get(id: object): { memoryOffset: number } };
+}
+
+let kernels: SimdKernels;
+let backend: WasmBackendInternals;
+let previousBackend: string | undefined;
+
+beforeAll(async () => {
+  previousBackend = tf.getBackend() as string | undefined;
+  await tf.setBackend('wasm');
+  await tf.ready();
+  backend = tf.backend() as unknown as WasmBackendInternals;
+  kernels = simdKernelsFor(backend.wasm.asm.memory);
+}, 60_000);
+
+afterAll(async () => {
+  if (previousBackend !== undefined && previousBackend !== tf.getBackend()) await tf.setBackend(previousBackend);
+});
+
+const offset = (t: tf.Tensor): number => backend.dataIdMap.get(t.dataId).memoryOffset;
+
+/** Deterministic values in [-1, 1). */
+function values(size: number, seed: number): Float32Array {
+  const out = new Float32Array(size);
+  let s = seed >>> 0;
+  for (let i = 0; i < size; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+/**
+ * C = op(A)·B summed over k in order in float32, rounding after every multiply and add: the order the kernels promise,
+ * so their results must equal this bit for bit.
+ */
+function float32Product(a: Float32Array, b: Float32Array, m: number, k: number, n: number, transposedA: boolean): Float32Array {
+  const f = Math.fround;
+  const out = new Float32Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let sum = 0;
+      for (let p = 0; p < k; p++) sum = f(sum + f(a[transposedA ? p * m + i : i * k + p]! * b[p * n + j]!));
+      out[i * n + j] = sum;
+    }
+  }
+  return out;
+}
+
+describe('the wasm assembler', () => {
+  it('encodes a module V8 accepts, with LEB128 constants of every width', () => {
+    const module = new ModuleBuilder(false);
+    const f = module.function('constants', [], ['i32']);
+    // 63 and 64 straddle the one-byte signed limit; the rest need 2–5 bytes, negative ones included.
+    for (const value of [0, 63, 64, -64, -65, 8191, -8193, 2 ** 20, -(2 ** 27), 2 ** 31 - 1, -(2 ** 31)]) f.i32Const(value).drop();
+    f.i32Const(-123456);
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(module.encode()), { env: { memory } });
+    expect((instance.exports['constants'] as () => number)()).toBe(-123456);
+  });
+
+  it('this Node validates WebAssembly SIMD', () => {
+    expect(simdSupported()).toBe(true);
+  });
+});
+
+describe('SIMD matrix products', () => {
+  // Shapes cover every tile: rows 1–3 past a multiple of 4, columns past a multiple of 8 (a 4-wide vector and scalar
+  // columns), k = 1, and sizes with and without the packed panels.
+  const shapes: Array<[number, number, number]> = [
+    [1, 1, 1],
+    [3, 5, 7],
+    [4, 8, 8],
+    [5, 3, 13],
+    [17, 33, 29],
+    [16, 1, 12],
+    [37, 70, 45],
+    [64, 100, 64],
+  ];
+  for (const layout of ['nn', 'tn'] as const) {
+    for (const packed of [false, true]) {
+      for (const [m, k, n] of shapes) {
+        it(`${layout}${packed ? ' with packed panels' : ''}: ${m}×${k}·${k}×${n} equals the in-order float32 sum bit for bit`, () => {
+          const aData = values(m * k, m * 31 + k);
+          const bData = values(k * n, n * 17 + k);
+          const a = tf.tensor(aData, layout === 'nn' ? [m, k] : [k, m]);
+          const b = tf.tensor(bData, [k, n]);
+          const c = tf.fill([m, n], Number.NaN);
+          const scratch = tf.zeros([Math.max(1, packedBytes(k, n) / 4)]);
+          kernels.gemm({ layout, a: offset(a), b: offset(b), c: offset(c), m, k, n, ...(packed ? { packed: offset(scratch) } : {}) });
+          expect(c.dataSync()).toEqual(float32Product(aData, bData, m, k, n, layout === 'tn'));
+          tf.dispose([a, b, c, scratch]);
+        });
+      }
+    }
+  }
+
+  it('writes only C: the memory around it is untouched', () => {
+    const [m, k, n] = [5, 6, 13];
+    const a = tf.tensor(values(m * k, 1), [m, k]);
+    const b = tf.tensor(values(k * n, 2), [k, n]);
+    const guarded = tf.fill([m * n + 16], 7);
+    kernels.gemm({ layout: 'nn', a: offset(a), b: offset(b), c: offset(guarded) + 32, m, k, n });
+    const out = guarded.dataSync();
+    expect(Array.from(out.subarray(0, 8))).toEqual(new Array(8).fill(7));
+    expect(Array.from(out.subarray(8 + m * n))).toEqual(new Array(8).fill(7));
+    tf.dispose([a, b, guarded]);
+  });
+
+  it('bias and relu epilogue: c = max(0, c + bias[j]), also with one bias value for all columns', () => {
+    const [rows, n] = [3, 11];
+    const cData = values(rows * n, 5);
+    const biasData = values(n, 6);
+    const expected = (scalar: boolean, relu: boolean): number[] =>
+      Array.from(cData, (x, i) => {
+        const y = Math.fround(x + biasData[scalar ? 0 : i % n]!);
+        return relu ? Math.max(0, y) : y;
+      });
+    for (const [scalarBias, relu] of [
+      [false, true],
+      [false, false],
+      [true, true],
+    ] as const) {
+      const c = tf.tensor(cData, [rows, n]);
+      const bias = tf.tensor(biasData);
+      kernels.biasActivation({ c: offset(c), bias: offset(bias), rows, n, scalarBias, relu });
+      expect(Array.from(c.dataSync())).toEqual(expected(scalarBias, relu));
+      tf.dispose([c, bias]);
+    }
+  });
+});
+
+describe('matMul on wasm: SIMD path against the XNNPACK path', () => {
+  let wasStock: boolean;
+  beforeAll(() => {
+    wasStock = !isFastWasmKernelInstalled('BatchMatMul');
+    installFastWasmKernels();
+  });
+  afterAll(() => {
+    setSimdKernelsEnabled(true);
+    if (wasStock) uninstallFastWasmKernels();
+  });
+
+  // The dense-layer products of a training step: forward, weight gradient (transposed a), input gradient (transposed b).
+  const cases: Array<{ a: number[]; b: number[]; ta: boolean; tb: boolean }> = [
+    { a: [64, 96], b: [96, 40], ta: false, tb: false },
+    { a: [64, 96], b: [64, 40], ta: true, tb: false },
+    { a: [64, 40], b: [96, 40], ta: false, tb: true },
+    { a: [2, 9, 7], b: [7, 12], ta: false, tb: false },
+    { a: [3, 7, 9], b: [3, 12, 7], ta: true, tb: true },
+  ];
+  for (const { a: sa, b: sb, ta, tb } of cases) {
+    it(`[${sa}]${ta ? 'ᵀ' : ''}·[${sb}]${tb ? 'ᵀ' : ''}: the same numbers both ways, nothing left behind`, () => {
+      const a = tf.tensor(values(sa.reduce((p, d) => p * d, 1), 3), sa);
+      const b = tf.tensor(values(sb.reduce((p, d) => p * d, 1), 4), sb);
+      const bias = tf.tensor(values(tb ? sb[sb.length - 2]! : sb[sb.length - 1]!, 5));
+      const run = (simd: boolean): Float32Array => {
+        setSimdKernelsEnabled(simd);
+        const before = tf.memory().numTensors;
+        const y = tf.matMul(a, b, ta, tb);
+        const fused = tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb, bias, activation: 'relu' });
+        const data = Float32Array.from([...y.dataSync(), ...fused.dataSync()]);
+        tf.dispose([y, fused]);
+        expect(tf.memory().numTensors).toBe(before);
+        return data;
+      };
+      const simd = run(true);
+      const xnnpack = run(false);
+      setSimdKernelsEnabled(true);
+      expect(simd.length).toBe(xnnpack.length);
+      expect(simd.some((x) => x === 0)).toBe(true); // relu clipped some
+      for (let i = 0; i < simd.length; i++) expect(Math.abs(simd[i]! - xnnpack[i]!)).toBeLessThan(1e-5);
+      tf.dispose([a, b, bias]);
+    });
+  }
+});
