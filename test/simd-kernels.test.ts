@@ -87,6 +87,7 @@ describe('SIMD matrix products', () => {
     [16, 1, 12],
     [37, 70, 45],
     [64, 100, 64],
+    [133, 300, 19],
   ];
   for (const layout of ['nn', 'tn'] as const) {
     for (const packed of [false, true]) {
