@@ -1,0 +1,59 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * relu(x·W + b) as one op with a registered gradient, for dense layers.
+ *
+ * Why: under a gradient tape TF.js splits `tf.fused.matMul` with a relu into matMul, add and relu (tfjs-core
+ * `shouldFuse`), so every training step paid two more kernels and passes over each layer's output, the broadcasting
+ * bias add among them ([256, 256] + [256]: 0.15–0.4 ms on wasm). This op's forward pass is the backend's own
+ * `_FusedMatMul` kernel (on wasm: the product with the bias and relu applied in one pass, backend/simd/), and its
+ * gradient is what TF.js computes for the split ops, in the same order:
+ *
+ *   dz = dy ⊙ step(y)      (y > 0 exactly where x·W + b > 0; relu'(0) = 0, as tf.relu's gradient has it)
+ *   dx = dz·Wᵀ,  dW = xᵀ·dz,  db = Σ_batch dz
+ *
+ * so losses, gradients and trained weights are bit-identical to the split ops (test/fused-dense.test.ts). The
+ * gradient is registered per input, so TF.js only computes the ones it needs (never dx for a batch of inputs).
+ *
+ * The kernel is registered on first use for the active backend, delegating to that backend's `_FusedMatMul`; a backend
+ * without one (none of TF.js's) gets the split ops.
+ */
+export const DENSE_RELU_KERNEL = 'MtlDenseRelu';
+
+tf.registerGradient({
+  kernelName: DENSE_RELU_KERNEL,
+  inputsToSave: ['x', 'kernel'],
+  outputsToSave: [true],
+  gradFunc: (dy, saved) => {
+    const [x, kernel, y] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+    const dz = tf.mul(dy as tf.Tensor2D, tf.step(y));
+    return {
+      x: () => tf.matMul(dz, kernel, false, true),
+      kernel: () => tf.matMul(x, dz, true, false),
+      bias: () => tf.sum(dz, 0),
+    };
+  },
+});
+
+function registeredFor(backendName: string): boolean {
+  if (tf.getKernel(DENSE_RELU_KERNEL, backendName) !== undefined) return true;
+  const fused = tf.getKernel('_FusedMatMul', backendName) as tf.KernelConfig | undefined;
+  if (fused === undefined) return false;
+  tf.registerKernel({
+    kernelName: DENSE_RELU_KERNEL,
+    backendName,
+    // Looked up per call, so an override installed later (backend/wasm-kernels.ts) is the one that runs.
+    kernelFunc: ({ inputs, backend }) =>
+      (tf.getKernel('_FusedMatMul', backendName) as tf.KernelConfig).kernelFunc({
+        inputs: { a: inputs['x']!, b: inputs['kernel']!, bias: inputs['bias']! },
+        backend,
+        attrs: { transposeA: false, transposeB: false, activation: 'relu' },
+      }),
+  });
+  return true;
+}
+
+export function denseRelu(x: tf.Tensor2D, kernel: tf.Tensor, bias: tf.Tensor): tf.Tensor2D {
+  if (!registeredFor(tf.getBackend())) return tf.tidy(() => tf.relu(tf.add(tf.matMul(x, kernel as tf.Tensor2D), bias)) as tf.Tensor2D);
+  return tf.engine().runKernel(DENSE_RELU_KERNEL, { x, kernel, bias }, {}) as tf.Tensor2D;
+}

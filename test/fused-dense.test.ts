@@ -1,0 +1,76 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../src/backend/select.js';
+import { DENSE_RELU_KERNEL, denseRelu } from '../src/model/fused-dense.js';
+
+let previousBackend: string | undefined;
+beforeAll(async () => {
+  previousBackend = tf.getBackend() as string | undefined;
+  await initBackend('wasm'); // with the project's kernel overrides, as `mtl train` runs
+}, 60_000);
+afterAll(async () => {
+  if (previousBackend !== undefined && previousBackend !== tf.getBackend()) await tf.setBackend(previousBackend);
+});
+
+/** Deterministic values in [-1, 1). */
+function values(size: number, seed: number): Float32Array {
+  const out = new Float32Array(size);
+  let s = seed >>> 0;
+  for (let i = 0; i < size; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+/** The layer's output, then the loss and gradients (w.r.t. x when asked, kernel, bias) of Σ relu(x·W + b)·u. */
+function lossAndGradients(layer: (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor) => tf.Tensor2D, withInput: boolean): number[][] {
+  const [batch, inputs, units] = [37, 29, 19];
+  return tf.tidy(() => {
+    const x = tf.tensor2d(values(batch * inputs, 1), [batch, inputs]);
+    const w = tf.tensor2d(values(inputs * units, 2), [inputs, units]);
+    const b = tf.tensor1d(values(units, 3));
+    const u = tf.tensor2d(values(batch * units, 4), [batch, units]);
+    const f = (xs: tf.Tensor2D, ws: tf.Tensor, bs: tf.Tensor): tf.Scalar => tf.sum(tf.mul(layer(xs, ws, bs), u));
+    const { value, grads } = withInput
+      ? tf.valueAndGrads((xs: tf.Tensor, ws: tf.Tensor, bs: tf.Tensor) => f(xs as tf.Tensor2D, ws, bs))([x, w, b])
+      : tf.valueAndGrads((ws: tf.Tensor, bs: tf.Tensor) => f(x, ws, bs))([w, b]);
+    return [Array.from(layer(x, w, b).dataSync()), Array.from(value.dataSync()), ...grads.map((g) => Array.from(g.dataSync()))];
+  });
+}
+
+const splitOps = (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D => tf.relu(tf.add(tf.matMul(x, w as tf.Tensor2D), b));
+
+describe('dense relu op', () => {
+  for (const backend of ['wasm', 'cpu']) {
+    it(`${backend}: value and gradients bit-identical to matMul + add + relu`, async () => {
+      await tf.setBackend(backend);
+      try {
+        const before = tf.memory().numTensors;
+        const fused = lossAndGradients(denseRelu, true);
+        expect(fused).toEqual(lossAndGradients(splitOps, true));
+        expect(fused[0]!.filter((y) => y === 0).length).toBeGreaterThan(100); // many units were off: the mask mattered
+        expect(lossAndGradients(denseRelu, false)).toEqual(lossAndGradients(splitOps, false));
+        expect(tf.memory().numTensors).toBe(before);
+      } finally {
+        await tf.setBackend('wasm');
+      }
+    });
+  }
+
+  it('runs as one kernel forward and computes no input gradient it is not asked for', async () => {
+    const x = tf.tensor2d(values(8 * 5, 1), [8, 5]);
+    const w = tf.variable(tf.tensor2d(values(5 * 3, 2), [5, 3]));
+    const b = tf.variable(tf.tensor1d(values(3, 3)));
+    const forward = await tf.profile(() => denseRelu(x, w, b));
+    expect(forward.kernels.map((k) => k.name)).toEqual([DENSE_RELU_KERNEL]);
+    const backward = await tf.profile(() => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(denseRelu(x, w, b)));
+      return [value, ...Object.values(grads)];
+    });
+    // dW = xᵀ·dz only: no dx = dz·Wᵀ for the batch, which is not a variable.
+    expect(backward.kernels.filter((k) => k.name === 'BatchMatMul')).toHaveLength(1);
+    tf.dispose([x, w, b, ...(backward.result as tf.Tensor[]), forward.result as tf.Tensor]);
+  });
+});
