@@ -12,6 +12,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('mtl')
     .description('Multi-task learning experiments on TensorFlow.js: train, evaluate and compare runs.')
     .version(mtlVersion(), '-V, --version')
+    .option('--verbose', 'with --version: also the TF.js backends that load here and why the others do not (as `mtl doctor`)')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
   program.addHelpText(
@@ -98,6 +99,11 @@ export async function main(argv: string[]): Promise<number> {
     code = c;
   });
   try {
+    // `mtl --version --verbose`: commander would print the version and stop before seeing --verbose.
+    if (argv.includes('--verbose') && (argv.includes('--version') || argv.includes('-V'))) {
+      process.stdout.write(`${mtlVersion()}\n`);
+      return await doctorCommand({ json: argv.includes('--json') });
+    }
     await program.parseAsync(argv, { from: 'user' });
     return code;
   } catch (error) {

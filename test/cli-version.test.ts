@@ -1,0 +1,34 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = path.resolve(import.meta.dirname, '..');
+const bin = path.join(root, 'bin', 'mtl.js');
+
+function mtl(args: string[]): { code: number; stdout: string } {
+  const result = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, CI: 'true' }, timeout: 60_000 });
+  return { code: result.status ?? -1, stdout: result.stdout };
+}
+
+describe('mtl --version', () => {
+  it('prints the version alone, and with --verbose the backends as mtl doctor does', () => {
+    const plain = mtl(['--version']);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+
+    const verbose = mtl(['--version', '--verbose']);
+    expect(verbose.code).toBe(0);
+    const [version, ...rest] = verbose.stdout.trim().split('\n');
+    expect(version).toBe(plain.stdout.trim());
+    const report = rest.join('\n');
+    expect(report).toMatch(/^node v\d+/);
+    expect(report).toMatch(/@tensorflow\/tfjs-node-gpu\s+(yes|no)/);
+    expect(report).toMatch(/^wasm\s+yes$/m);
+    expect(report).toMatch(/^cpu\s+yes$/m);
+
+    const json = mtl(['-V', '--verbose', '--json']);
+    expect(json.code).toBe(0);
+    const parsed = JSON.parse(json.stdout.trim().split('\n').slice(1).join('\n')) as { backends: Array<{ backend: string; ok: boolean }> };
+    expect(parsed.backends.find((b) => b.backend === 'wasm')?.ok).toBe(true);
+  });
+});
