@@ -4,7 +4,7 @@
  * two 10-way softmax heads, batch 256, Adam lr 1e-3, loss = sum of the two cross-entropies, random
  * synthetic data with a fixed seed made before timing (4 batches, cycled).
  *
- * It measures what the wasm matMul kernel override (src/backend/wasm-kernels.ts) gives before the
+ * It measures what the wasm matMul kernel override (src/backend/wasm/matmul.ts) gives before the
  * project's own trainer exists, in one process, one configuration after the other:
  *   wasm-stock  wasm backend, stock kernels
  *   wasm-fast   wasm backend after installFastWasmKernels()   (skipped when the module is not built)
@@ -16,7 +16,7 @@
  *   npx tsc -p tsconfig.json && node bench/tfjs-baseline.mjs [--steps 20] [--windows 5] [--warmup 5]
  *        [--configs wasm-stock,wasm-fast,cpu] [--json]
  * The override module is loaded from $MTL_WASM_KERNELS when set (a path to the compiled
- * wasm-kernels.js), else from ../dist/backend/wasm-kernels.js next to this script.
+ * wasm/index.js), else from ../dist/backend/wasm/index.js next to this script.
  *
  * Timing: --windows windows of --steps optimizer steps after --warmup (>= 1) untimed steps; the figure is the
  * median over windows of the window's mean ms/step. wasm runs single-threaded (threads do not start in
@@ -68,7 +68,7 @@ function parseArgs(argv) {
 async function loadOverride() {
   const path = process.env.MTL_WASM_KERNELS
     ? resolve(process.env.MTL_WASM_KERNELS)
-    : fileURLToPath(new URL('../dist/backend/wasm-kernels.js', import.meta.url));
+    : fileURLToPath(new URL('../dist/backend/wasm/index.js', import.meta.url));
   if (!existsSync(path)) return { path, module: null };
   return { path, module: await import(pathToFileURL(path).href) };
 }

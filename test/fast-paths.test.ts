@@ -19,7 +19,7 @@ import {
   installFastWasmKernels,
   isFastWasmKernelInstalled,
   uninstallFastWasmKernels,
-} from '../src/backend/wasm-kernels.js';
+} from '../src/backend/wasm/index.js';
 import { parseConfigText } from '../src/config/load.js';
 import type { TrainingConfig } from '../src/config/types.js';
 import { createOptimizer } from '../src/train/optimizers.js';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installFastWasmKernels, isFastWasmKernelInstalled, setSimdKernelsEnabled, uninstallFastWasmKernels } from '../src/backend/wasm-kernels.js';
+import { installFastWasmKernels, isFastWasmKernelInstalled, setSimdKernelsEnabled, uninstallFastWasmKernels } from '../src/backend/wasm/index.js';
 import { ModuleBuilder } from '../src/backend/simd/assembler.js';
 import { simdKernelsFor, simdSupported, type SimdKernels } from '../src/backend/simd/module.js';
 import { packedBytes } from '../src/backend/simd/gemm.js';

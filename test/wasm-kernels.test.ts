@@ -9,7 +9,7 @@ import {
   shouldSplit,
   shouldTranspose,
   uninstallFastWasmKernels,
-} from '../src/backend/wasm-kernels.js';
+} from '../src/backend/wasm/index.js';
 
 // The backend and the kernel registry are process-global: remember what was there and put it back.
 let previousBackend: string | undefined;

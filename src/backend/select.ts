@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendChoice } from '../config/types.js';
 import { UsageError } from '../errors.js';
-import { installFastWasmKernels } from './wasm-kernels.js';
+import { installFastWasmKernels } from './wasm/index.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 

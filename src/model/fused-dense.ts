@@ -42,7 +42,7 @@ function registeredFor(backendName: string): boolean {
   tf.registerKernel({
     kernelName: DENSE_RELU_KERNEL,
     backendName,
-    // Looked up per call, so an override installed later (backend/wasm-kernels.ts) is the one that runs.
+    // Looked up per call, so an override installed later (backend/wasm/matmul.ts) is the one that runs.
     kernelFunc: ({ inputs, backend }) =>
       (tf.getKernel('_FusedMatMul', backendName) as tf.KernelConfig).kernelFunc({
         inputs: { a: inputs['x']!, b: inputs['kernel']!, bias: inputs['bias']! },

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ADAM_UPDATE_KERNEL, fusedAdamMaxSize, type AdamUpdateAttrs } from '../backend/wasm-kernels.js';
+import { ADAM_UPDATE_KERNEL, fusedAdamMaxSize, type AdamUpdateAttrs } from '../backend/wasm/index.js';
 import type { TrainingConfig } from '../config/types.js';
 
 /**
@@ -43,7 +43,7 @@ export function createOptimizer(config: TrainingConfig, variables: readonly tf.V
       step++;
       const bias1 = 1 - beta1 ** step;
       const bias2 = 1 - beta2 ** step;
-      // Where the backend has the fused Adam kernel (wasm, backend/wasm-kernels.ts), small variables take it: one
+      // Where the backend has the fused Adam kernel (wasm, backend/wasm/adam.ts), small variables take it: one
       // kernel instead of 13 ops, bit-identical results. Checked per update: tests swap kernels and backends.
       const fusedAdam = adamLike && tf.getKernel(ADAM_UPDATE_KERNEL, tf.getBackend()) !== undefined;
       const fusedMaxSize = fusedAdam ? fusedAdamMaxSize() : 0;

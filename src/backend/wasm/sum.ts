@@ -1,0 +1,40 @@
+/**
+ * Column sums (`Sum`) for the TF.js wasm backend.
+ *
+ * Column sums (`Sum` over leading axes, e.g. every bias gradient: Σ over the batch of dy): the stock kernel
+ * transposes the input so the reduced axes come last, then sums each row. The override adds the rows of the
+ * untransposed input into the output in the same order (0 + x₀ + x₁ + …, float32 after every addition), so the result
+ * is bit-identical, without the transpose (256×256 alone: 0.45 → 0.16 ms; inside a W1 step ~0.26 → ~0.2 ms). Other
+ * reductions go to the stock kernel.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ORIGINAL, sizeOf, type FastKernelFunc, type WasmBackendLike } from './backend.js';
+
+export function makeFastSum(stock: tf.KernelConfig): FastKernelFunc {
+  const fast: FastKernelFunc = (args) => {
+    const x = args.inputs['x'];
+    const attrs = args.attrs as { axis?: number | number[]; keepDims?: boolean } | undefined;
+    if (x === undefined || x.dtype !== 'float32' || attrs?.axis === undefined) return stock.kernelFunc(args);
+    const rank = x.shape.length;
+    const axes = tf.util.parseAxisParam(attrs.axis, x.shape);
+    const k = axes.length;
+    // Only sums over a block of leading axes given in order (the stock kernel would transpose them to the end, in
+    // the order given, which fixes the order of the additions).
+    if (k === 0 || k >= rank || axes.some((a, i) => a !== i)) return stock.kernelFunc(args);
+    const rows = sizeOf(x.shape.slice(0, k));
+    const width = sizeOf(x.shape.slice(k));
+    if (rows === 0 || width === 0) return stock.kernelFunc(args);
+    const backend = args.backend as WasmBackendLike;
+    const out = backend.makeOutput(attrs.keepDims ? [...new Array<number>(k).fill(1), ...x.shape.slice(k)] : x.shape.slice(k), 'float32');
+    const src = backend.typedArrayFromHeap(x) as Float32Array;
+    const dst = backend.typedArrayFromHeap(out) as Float32Array;
+    dst.fill(0);
+    for (let r = 0; r < rows; r++) {
+      const base = r * width;
+      for (let j = 0; j < width; j++) dst[j] = dst[j]! + src[base + j]!; // the store rounds to float32
+    }
+    return out;
+  };
+  fast[ORIGINAL] = stock;
+  return fast;
+}
