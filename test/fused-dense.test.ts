@@ -40,7 +40,7 @@ function lossAndGradients(layer: (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor) =>
   });
 }
 
-const splitOps = (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D => tf.relu(tf.add(tf.matMul(x, w as tf.Tensor2D), b));
+const splitOps = (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D => tf.relu(tf.add(tf.matMul(x, w as tf.Tensor2D), b)) as tf.Tensor2D;
 
 describe('dense relu op', () => {
   for (const backend of ['wasm', 'cpu']) {

@@ -5,6 +5,7 @@ import { installFastWasmKernels, isFastWasmKernelInstalled, setSimdKernelsEnable
 import { ModuleBuilder } from '../src/backend/simd/assembler.js';
 import { simdKernelsFor, simdSupported, type SimdKernels } from '../src/backend/simd/module.js';
 import { packedBytes } from '../src/backend/simd/gemm.js';
+import { wasmApi } from '../src/backend/simd/wasm-api.js';
 
 /** The wasm backend's heap as the simd module sees it. */
 interface WasmBackendInternals {
@@ -65,8 +66,8 @@ describe('the wasm assembler', () => {
     // 63 and 64 straddle the one-byte signed limit; the rest need 2–5 bytes, negative ones included.
     for (const value of [0, 63, 64, -64, -65, 8191, -8193, 2 ** 20, -(2 ** 27), 2 ** 31 - 1, -(2 ** 31)]) f.i32Const(value).drop();
     f.i32Const(-123456);
-    const memory = new WebAssembly.Memory({ initial: 1 });
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(module.encode()), { env: { memory } });
+    const memory = new wasmApi.Memory({ initial: 1 });
+    const instance = new wasmApi.Instance(new wasmApi.Module(module.encode()), { env: { memory } });
     expect((instance.exports['constants'] as () => number)()).toBe(-123456);
   });
 

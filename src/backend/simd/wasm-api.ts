@@ -9,6 +9,7 @@ export interface WasmMemory {
 export type WasmExports = Record<string, unknown>;
 
 interface WebAssemblyApi {
+  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: WasmExports };
   validate(bytes: Uint8Array): boolean;
