@@ -52,7 +52,7 @@ describe('training on the shipped multi-digits dataset', () => {
       expect(existsSync(path.join(first.dir, file)), file).toBe(true);
     }
     const meta = JSON.parse(readFileSync(path.join(first.dir, 'meta.json'), 'utf8'));
-    expect(meta).toMatchObject({ status: 'completed', seed: 11, backend: { name: 'wasm' }, epochsCompleted: 8 });
+    expect(meta).toMatchObject({ status: 'completed', seed: 11, backend: { name: 'wasm', simdKernels: true }, epochsCompleted: 8 });
     expect(meta.versions.tfjs).toBe(tf.version.tfjs);
     const csvHeader = readFileSync(path.join(first.dir, 'metrics.csv'), 'utf8').split('\n')[0];
     expect(csvHeader).toBe('epoch,split,task,metric,value,higher_is_better');

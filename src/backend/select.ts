@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendChoice } from '../config/types.js';
 import { UsageError } from '../errors.js';
-import { installFastWasmKernels } from './wasm/index.js';
+import { installFastWasmKernels, simdKernelsActive } from './wasm/index.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -22,6 +22,8 @@ export interface BackendReport {
   tfjsVersion: string;
   /** Kernel overrides installed for speed (wasm). */
   kernelOverrides: string[];
+  /** Whether matrix products and Adam ran on the project's WebAssembly SIMD kernels (backend/simd/; wasm only). */
+  simdKernels: boolean;
 }
 
 const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
@@ -102,7 +104,7 @@ export async function initBackend(requested: BackendChoice): Promise<BackendRepo
   }
   await tf.ready();
   const kernelOverrides = name === 'wasm' ? installFastWasmKernels().installed : [];
-  current = { requested, name, provider, attempts, tfjsVersion: tf.version.tfjs, kernelOverrides };
+  current = { requested, name, provider, attempts, tfjsVersion: tf.version.tfjs, kernelOverrides, simdKernels: name === 'wasm' && simdKernelsActive() };
   return current;
 }
 

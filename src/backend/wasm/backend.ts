@@ -36,6 +36,12 @@ export function setSimdKernelsEnabled(enabled: boolean): boolean {
   return previous;
 }
 
+/** Whether the overrides use the project's SIMD kernels (enabled, and this runtime validates WebAssembly SIMD). */
+export function simdKernelsActive(): boolean {
+  simdAvailable ??= simdSupported();
+  return simdEnabled && simdAvailable;
+}
+
 /** The project's SIMD kernels (backend/simd/) on this backend's heap, or undefined where they cannot run. */
 export function simdOf(backend: WasmBackendLike): SimdKernels | undefined {
   if (!simdEnabled) return undefined;

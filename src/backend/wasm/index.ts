@@ -27,7 +27,7 @@ import { makeFastMatMul } from './matmul.js';
 import { makeFastSum } from './sum.js';
 
 export { ADAM_KERNEL_MAX_SIZE, ADAM_UPDATE_KERNEL, fusedAdamMaxSize, type AdamUpdateAttrs } from './adam.js';
-export { setSimdKernelsEnabled } from './backend.js';
+export { setSimdKernelsEnabled, simdKernelsActive } from './backend.js';
 export { CONV2D_FILTER_GRAD_KERNEL } from './conv.js';
 export { shouldSplit, shouldTranspose } from './matmul.js';
 
