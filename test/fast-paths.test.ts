@@ -133,6 +133,24 @@ describe('wasm data-movement overrides', () => {
     expect(wasm).toEqual(cpu);
   });
 
+  it('gathers right when allocating the output grows the wasm heap', () => {
+    installFastWasmKernels();
+    const heap = (): number => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length;
+    const before = heap();
+    const rows = 4;
+    const picks = (before / 4 / rows) * 2 + 1; // an output twice the current heap: the allocation must grow it
+    const x = tf.tensor2d(Float32Array.from({ length: rows * rows }, (_, i) => i), [rows, rows]);
+    const index = tf.tensor1d(Int32Array.from({ length: picks }, (_, i) => (i * 7) % rows), 'int32');
+    const y = tf.gather(x, index);
+    expect(heap()).toBeGreaterThan(before);
+    const got = y.dataSync();
+    for (const i of [0, 1, 2, picks - 1]) {
+      const row = (i * 7) % rows;
+      expect(Array.from(got.subarray(i * rows, (i + 1) * rows))).toEqual([0, 1, 2, 3].map((c) => row * rows + c));
+    }
+    tf.dispose([x, index, y]);
+  });
+
   it('keeps the stock error for an index out of range', () => {
     installFastWasmKernels();
     expect(() => tf.gather(tf.tensor1d([1, 2, 3]), [3])).toThrow(/not in \[0, 2\]/);

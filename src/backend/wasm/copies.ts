@@ -157,7 +157,8 @@ export function makeFastGather(stock: tf.KernelConfig): FastKernelFunc {
       attrs.batchDims ?? 0,
     );
     const out = backend.makeOutput(info.outputShape, x.dtype);
-    const perBatch = index.length / info.batchSize;
+    // From the shape, not from `index`: the view above is detached if makeOutput grew the heap.
+    const perBatch = sizeOf(indices.shape) / info.batchSize;
     if (sizeOf(x.shape) === 0 || sizeOf(info.outputShape) === 0) return out;
     // Views after the allocation (a malloc may grow the heap).
     index = backend.typedArrayFromHeap(indices) as Int32Array;
