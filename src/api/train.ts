@@ -7,7 +7,7 @@ import { prepareData } from '../data/prepare.js';
 import { MtlError, RunFailedError } from '../errors.js';
 import { loadCheckpointInto, saveCheckpoint } from '../model/checkpoint.js';
 import { getStrategy } from '../strategies/registry.js';
-import { writeFileAtomic, writeJsonAtomic } from '../runs/atomic.js';
+import { BackgroundTasks, writeFileAtomic, writeJsonAtomic } from '../runs/atomic.js';
 import { gitInfo, mtlVersion, type RunMeta } from '../runs/meta.js';
 import { createRunDir, resolveRunsDir, type RunStatus } from '../runs/store.js';
 import { RunWriter } from '../runs/writer.js';
@@ -103,6 +103,9 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
   const topology = modelTopology(config, data.preprocessing);
   const generatedBy = `mtl ${mtlVersion()} (TensorFlow.js ${tf.version.tfjs}, ${backend.name})`;
   const checkpointDir = (which: 'best' | 'last'): string => path.join(dir, 'checkpoints', which);
+  // Checkpoints, run logs and meta.json progress are written beside training, in a worker; all of it is on disk
+  // before a checkpoint is read back or the run reports anything as final.
+  const background = new BackgroundTasks();
 
   let status: RunStatus = 'running';
   let statusReason: string | undefined;
@@ -117,8 +120,10 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
       listeners: [
         {
           onEpochEnd: (record) => {
-            writer.recordEpoch(record);
-            writer.updateMeta({ epochsCompleted: record.epoch });
+            // A checkpoint or log that failed to write fails the run here (an epoch later than when written inline).
+            background.check();
+            writer.recordEpoch(record, background);
+            writer.updateMetaInBackground({ epochsCompleted: record.epoch }, background);
           },
         },
         ...(options.listeners ?? []),
@@ -129,16 +134,18 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
           epoch: record.epoch,
           monitor: { name: record.monitor.name, value: record.monitor.value },
           strategyState: strategy.state(),
-        }, generatedBy),
+        }, generatedBy, background),
     });
     epochs = result.epochs.length;
     bestEpoch = result.bestEpoch;
-    await saveCheckpoint(checkpointDir('last'), model, topology, { epoch: epochs, strategyState: strategy.state() }, generatedBy);
+    await saveCheckpoint(checkpointDir('last'), model, topology, { epoch: epochs, strategyState: strategy.state() }, generatedBy, background);
+    await background.close();
     status = result.outcome === 'interrupted' ? 'interrupted' : result.outcome === 'diverged' ? 'diverged' : 'completed';
     statusReason =
       result.reason ?? (result.outcome === 'early-stopped' ? `early stopping after epoch ${epochs} (best epoch ${bestEpoch})` : undefined);
   } catch (error) {
     const message = error instanceof MtlError ? error.message : (error as Error).message;
+    await background.close().catch(() => undefined); // the run failed already; that error is the one to report
     writer.updateMeta({ status: 'failed', statusReason: message, endedAt: new Date().toISOString() });
     model.dispose();
     strategy.dispose?.();

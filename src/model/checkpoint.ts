@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../errors.js';
-import { replaceDirAtomic, writeFileAtomic, writeJsonAtomic } from '../runs/atomic.js';
+import { replaceDirAtomic, replaceDirSteps, type BackgroundTasks } from '../runs/atomic.js';
 import type { MultiTaskModel } from './types.js';
 
 export const CHECKPOINT_FORMAT = 'mtl-multitask-model';
@@ -24,26 +24,33 @@ export function checkpointVariables(model: MultiTaskModel): tf.Variable[] {
   return [...model.sharedVariables, ...Object.values(model.taskVariables).flat(), ...model.stateVariables];
 }
 
+/**
+ * Writes a checkpoint folder, replacing any previous one at once (see `replaceDirAtomic`). The weights and metadata
+ * are taken when this is called. Without `background` the checkpoint is on disk when the promise resolves; with it,
+ * the writing is queued there (beside training: ~1–5 ms of file-system calls per save on ext4) and the caller
+ * settles `background` before reading the checkpoint back.
+ */
 export async function saveCheckpoint(
   dir: string,
   model: MultiTaskModel,
   topology: Record<string, unknown>,
   metadata: CheckpointMetadata,
   generatedBy: string,
+  background?: BackgroundTasks,
 ): Promise<void> {
   const variables = checkpointVariables(model);
   const { data, specs } = await tf.io.encodeWeights(variables.map((v) => ({ name: v.name, tensor: v })));
-  replaceDirAtomic(dir, (temp) => {
-    writeFileAtomic(path.join(temp, 'weights.bin'), new Uint8Array(data));
-    writeJsonAtomic(path.join(temp, 'model.json'), {
-      format: CHECKPOINT_FORMAT,
-      generatedBy,
-      convertedBy: null,
-      modelTopology: topology,
-      weightsManifest: [{ paths: ['weights.bin'], weights: specs }],
-      userDefinedMetadata: metadata,
-    });
-  });
+  const json = {
+    format: CHECKPOINT_FORMAT,
+    generatedBy,
+    convertedBy: null,
+    modelTopology: topology,
+    weightsManifest: [{ paths: ['weights.bin'], weights: specs }],
+    userDefinedMetadata: metadata,
+  };
+  const files = { 'weights.bin': new Uint8Array(data), 'model.json': `${JSON.stringify(json, null, 2)}\n` };
+  if (background) void background.run(replaceDirSteps(dir, files), [data]); // the weights buffer is ours: hand it over
+  else replaceDirAtomic(dir, files);
 }
 
 interface ModelJson {

@@ -1,7 +1,8 @@
+import * as fs from 'node:fs';
 import path from 'node:path';
 import type { EpochRecord } from '../train/trainer.js';
 import { higherIsBetter } from '../train/evaluate.js';
-import { writeFileAtomic, writeJsonAtomic } from './atomic.js';
+import { runFsSteps, writeFileAtomicSteps, writeJsonAtomic, type BackgroundTasks, type FsJob } from './atomic.js';
 import type { RunMeta } from './meta.js';
 
 export interface MetricRow {
@@ -10,27 +11,54 @@ export interface MetricRow {
   metrics: Record<string, number>;
 }
 
+const CSV_HEADER = 'epoch,split,task,metric,value,higher_is_better\n';
+
 /**
- * Writes a run's files. Every write replaces the whole file atomically (the files are small), so a reader or a kill
- * never sees half a line.
+ * Writes a run's files into its (new, empty) directory. `meta.json` is a document and is replaced atomically on every
+ * update. The logs (`metrics.jsonl`, `metrics.csv`, `epochs.jsonl`) only ever grow, so each record is appended: whole
+ * lines in one `write` per file, bytes already written are never touched again. Rewriting the whole file through a
+ * temp file and a rename cost ~0.3–0.8 ms per file and epoch (ext4 flushes a file renamed over another one), an
+ * append ~15 µs. During training the appends and meta.json progress can go to a {@link BackgroundTasks} (then settle
+ * it before writing here directly again).
  */
 export class RunWriter {
-  private readonly rows: MetricRow[] = [];
-  private readonly epochs: unknown[] = [];
+  private csvStarted = false;
+  /** Background meta.json writes queued and not yet done. */
+  private metaPending = 0;
+
   constructor(
     readonly dir: string,
     public meta: RunMeta,
   ) {}
 
+  /** Replaces meta.json now. Not while a background update is pending (settle it first): it would overtake it. */
   updateMeta(patch: Partial<RunMeta>): void {
+    if (this.metaPending > 0) throw new Error('RunWriter.updateMeta: a background meta.json update is pending; settle it first');
     this.meta = { ...this.meta, ...patch, updatedAt: new Date().toISOString() };
-    writeJsonAtomic(path.join(this.dir, 'meta.json'), this.meta);
+    writeJsonAtomic(this.metaFile(), this.meta);
   }
 
-  recordEpoch(record: EpochRecord): void {
-    this.rows.push({ epoch: record.epoch, split: 'train', metrics: prefixed(record.trainLoss, 'loss') });
-    if (Object.keys(record.val).length > 0) this.rows.push({ epoch: record.epoch, split: 'val', metrics: record.val });
-    this.epochs.push({
+  /**
+   * Replaces meta.json beside training (progress after each epoch: renaming over the old file costs ~0.3–2 ms), in
+   * order with `background`'s other jobs; its failures come out of `background`.
+   */
+  updateMetaInBackground(patch: Partial<RunMeta>, background: BackgroundTasks): void {
+    this.meta = { ...this.meta, ...patch, updatedAt: new Date().toISOString() };
+    this.metaPending++;
+    void background.run(writeFileAtomicSteps(this.metaFile(), `${JSON.stringify(this.meta, null, 2)}\n`)).then(() => {
+      this.metaPending--;
+    });
+  }
+
+  private metaFile(): string {
+    return path.join(this.dir, 'meta.json');
+  }
+
+  /** Appends an epoch's rows and record to the logs; with `background`, queued there (in order with its other jobs). */
+  recordEpoch(record: EpochRecord, background?: BackgroundTasks): void {
+    const rows: MetricRow[] = [{ epoch: record.epoch, split: 'train', metrics: prefixed(record.trainLoss, 'loss') }];
+    if (Object.keys(record.val).length > 0) rows.push({ epoch: record.epoch, split: 'val', metrics: record.val });
+    const epoch = {
       epoch: record.epoch,
       learningRate: record.learningRate,
       taskWeights: record.taskWeights,
@@ -38,19 +66,27 @@ export class RunWriter {
       monitor: record.monitor,
       seconds: round(record.seconds),
       samplesPerSecond: round(record.samplesPerSecond),
-    });
-    this.flush();
+    };
+    this.append([...this.rowSteps(rows), { op: 'append', path: path.join(this.dir, 'epochs.jsonl'), data: `${JSON.stringify(epoch)}\n` }], background);
   }
 
+  /** Appends final metrics (after training: nothing is queued any more, so at once). */
   recordFinal(split: 'test' | 'val' | 'train', epoch: number, metrics: Record<string, number>): void {
-    this.rows.push({ epoch, split, metrics });
-    this.flush();
+    this.append(this.rowSteps([{ epoch, split, metrics }]));
   }
 
-  private flush(): void {
-    writeFileAtomic(path.join(this.dir, 'metrics.jsonl'), this.rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
-    writeFileAtomic(path.join(this.dir, 'metrics.csv'), toCsv(this.rows));
-    writeFileAtomic(path.join(this.dir, 'epochs.jsonl'), this.epochs.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  private rowSteps(rows: readonly MetricRow[]): FsJob {
+    const csv = (this.csvStarted ? '' : CSV_HEADER) + csvLines(rows);
+    this.csvStarted = true;
+    return [
+      { op: 'append', path: path.join(this.dir, 'metrics.jsonl'), data: rows.map((r) => `${JSON.stringify(r)}\n`).join('') },
+      { op: 'append', path: path.join(this.dir, 'metrics.csv'), data: csv },
+    ];
+  }
+
+  private append(job: FsJob, background?: BackgroundTasks): void {
+    if (background) void background.run(job);
+    else runFsSteps(job, fs);
   }
 }
 
@@ -66,15 +102,15 @@ function prefixed(perTask: Record<string, number>, metric: string): Record<strin
 }
 
 /** Long format, one value per line: easy to load in pandas or a spreadsheet. */
-function toCsv(rows: readonly MetricRow[]): string {
-  const lines = ['epoch,split,task,metric,value,higher_is_better'];
+function csvLines(rows: readonly MetricRow[]): string {
+  let out = '';
   for (const row of rows) {
     for (const [key, value] of Object.entries(row.metrics)) {
       const slash = key.lastIndexOf('/');
-      lines.push(`${row.epoch},${row.split},${key.slice(0, slash)},${key.slice(slash + 1)},${value},${higherIsBetter(key)}`);
+      out += `${row.epoch},${row.split},${key.slice(0, slash)},${key.slice(slash + 1)},${value},${higherIsBetter(key)}\n`;
     }
   }
-  return lines.join('\n') + '\n';
+  return out;
 }
 
 function round(x: number): number {
