@@ -133,8 +133,9 @@ describe('wasm data-movement overrides', () => {
     expect(wasm).toEqual(cpu);
   });
 
-  it('gathers right when allocating the output grows the wasm heap', () => {
+  for (const simd of [true, false]) it(`gathers right when allocating the output grows the wasm heap (${simd ? 'wasm row copies' : 'JS copies'})`, () => {
     installFastWasmKernels();
+    setSimdKernelsEnabled(simd);
     const heap = (): number => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length;
     const before = heap();
     const rows = 4;
@@ -149,6 +150,7 @@ describe('wasm data-movement overrides', () => {
       expect(Array.from(got.subarray(i * rows, (i + 1) * rows))).toEqual([0, 1, 2, 3].map((c) => row * rows + c));
     }
     tf.dispose([x, index, y]);
+    setSimdKernelsEnabled(true);
   });
 
   it('keeps the stock error for an index out of range', () => {

@@ -203,6 +203,17 @@ export class FunctionBuilder {
     return this.op(0x4e);
   }
 
+  i32Load(offset = 0): this {
+    return this.op(0x28).memarg(2, offset);
+  }
+  /** memory.copy (bulk memory): pops destination, source, byte count. */
+  memoryCopy(): this {
+    this.code.push(0xfc);
+    unsignedLeb(10, this.code);
+    this.code.push(0x00, 0x00);
+    return this;
+  }
+
   // f32 (scalar).
   f32Const(value: number): this {
     this.op(0x43);

@@ -6,6 +6,7 @@
 import { ModuleBuilder } from './assembler.js';
 import { adamFunctionName, emitAdamFunctions } from './adam.js';
 import { EPILOGUE_FUNCTION, emitEpilogue } from './epilogue.js';
+import { GATHER_ROWS_FUNCTION, emitGatherRows } from './gather.js';
 import { emitGemm, makeGemm, type GemmArgs } from './gemm.js';
 import { wasmApi, type WasmMemory } from './wasm-api.js';
 
@@ -33,6 +34,8 @@ export interface AdamArgs {
 export interface SimdKernels {
   gemm(args: GemmArgs): void;
   adam(args: AdamArgs): void;
+  /** out[i] = x[index[i]] for `count` rows of `rowBytes` bytes (pointers in bytes; index: int32; no range check). */
+  gatherRows(args: { x: number; index: number; count: number; rowBytes: number; out: number }): void;
   /** In place on C[rows×n]: c = act(c + bias), bias one value per column or (scalarBias) one for all; bias 0 = none. */
   biasActivation(args: { c: number; bias: number; rows: number; n: number; scalarBias: boolean; relu: boolean }): void;
 }
@@ -60,6 +63,7 @@ export function simdKernelsFor(memory: WasmMemory): SimdKernels {
   emitGemm(builder);
   emitAdamFunctions(builder);
   emitEpilogue(builder);
+  emitGatherRows(builder);
   const instance = new wasmApi.Instance(new wasmApi.Module(builder.encode()), { env: { memory } });
   const adamFunctions = new Map<string, AdamFunction>();
   for (const coupled of [false, true]) {
@@ -69,7 +73,11 @@ export function simdKernelsFor(memory: WasmMemory): SimdKernels {
     }
   }
   const epilogue = instance.exports[EPILOGUE_FUNCTION] as (c: number, bias: number, rows: number, n: number, flags: number) => void;
+  const gatherRows = instance.exports[GATHER_ROWS_FUNCTION] as (x: number, index: number, count: number, rowBytes: number, out: number) => void;
   const kernels: SimdKernels = {
+    gatherRows({ x, index, count, rowBytes, out }) {
+      gatherRows(x, index, count, rowBytes, out);
+    },
     gemm: makeGemm(instance.exports),
     adam(a) {
       const fn = adamFunctions.get(adamFunctionName(a.coupledDecay > 0, a.decoupledDecay > 0))!;

@@ -21,7 +21,7 @@
  * (W1: ~25 copies per step, the largest 256×784 and 784×256). String tensors go to the stock kernel.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ORIGINAL, sizeOf, type FastKernelFunc, type WasmBackendLike } from './backend.js';
+import { heapOffset, ORIGINAL, simdOf, sizeOf, type FastKernelFunc, type WasmBackendLike } from './backend.js';
 
 type HeapArray = Float32Array | Int32Array | Uint8Array;
 
@@ -160,6 +160,13 @@ export function makeFastGather(stock: tf.KernelConfig): FastKernelFunc {
     // From the shape, not from `index`: the view above is detached if makeOutput grew the heap.
     const perBatch = sizeOf(indices.shape) / info.batchSize;
     if (sizeOf(x.shape) === 0 || sizeOf(info.outputShape) === 0) return out;
+    const simd = simdOf(backend);
+    if (simd !== undefined && info.batchSize === 1 && info.outerSize === 1) {
+      // Whole rows along axis 0 (the trainer's shuffle): one wasm memory.copy per row (backend/simd/gather.ts).
+      const elementBytes = backend.typedArrayFromHeap(x).BYTES_PER_ELEMENT;
+      simd.gatherRows({ x: heapOffset(backend, x), index: heapOffset(backend, indices), count: perBatch, rowBytes: info.sliceSize * elementBytes, out: heapOffset(backend, out) });
+      return out;
+    }
     // Views after the allocation (a malloc may grow the heap).
     index = backend.typedArrayFromHeap(indices) as Int32Array;
     const src = backend.typedArrayFromHeap(x) as HeapArray;
