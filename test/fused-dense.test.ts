@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/select.js';
 import { DENSE_RELU_KERNEL, denseRelu } from '../src/model/fused-dense.js';
+import { values } from './helpers.js';
 
 let previousBackend: string | undefined;
 beforeAll(async () => {
@@ -12,17 +13,6 @@ beforeAll(async () => {
 afterAll(async () => {
   if (previousBackend !== undefined && previousBackend !== tf.getBackend()) await tf.setBackend(previousBackend);
 });
-
-/** Deterministic values in [-1, 1). */
-function values(size: number, seed: number): Float32Array {
-  const out = new Float32Array(size);
-  let s = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 /** The layer's output, then the loss and gradients (w.r.t. x when asked, kernel, bias) of Σ relu(x·W + b)·u. */
 function lossAndGradients(layer: (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor) => tf.Tensor2D, withInput: boolean): number[][] {

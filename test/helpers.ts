@@ -12,3 +12,14 @@ export function writeFile(dir: string, name: string, text: string): string {
   writeFileSync(file, text);
   return file;
 }
+
+/** Deterministic values in [-1, 1). */
+export function values(size: number, seed: number): Float32Array {
+  const out = new Float32Array(size);
+  let s = seed >>> 0;
+  for (let i = 0; i < size; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}

@@ -6,6 +6,7 @@ import { ModuleBuilder } from '../src/backend/simd/assembler.js';
 import { simdKernelsFor, simdSupported, type SimdKernels } from '../src/backend/simd/module.js';
 import { packedBytes } from '../src/backend/simd/gemm.js';
 import { wasmApi } from '../src/backend/simd/wasm-api.js';
+import { values } from './helpers.js';
 
 /** The wasm backend's heap as the simd module sees it. */
 interface WasmBackendInternals {
@@ -30,17 +31,6 @@ afterAll(async () => {
 });
 
 const offset = (t: tf.Tensor): number => backend.dataIdMap.get(t.dataId).memoryOffset;
-
-/** Deterministic values in [-1, 1). */
-function values(size: number, seed: number): Float32Array {
-  const out = new Float32Array(size);
-  let s = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 /**
  * C = op(A)·B summed over k in order in float32, rounding after every multiply and add: the order the kernels promise,

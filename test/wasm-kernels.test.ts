@@ -10,6 +10,7 @@ import {
   shouldTranspose,
   uninstallFastWasmKernels,
 } from '../src/backend/wasm/index.js';
+import { values } from './helpers.js';
 
 // The backend and the kernel registry are process-global: remember what was there and put it back.
 let previousBackend: string | undefined;
@@ -30,17 +31,6 @@ afterAll(async () => {
   else installFastWasmKernels();
   if (previousBackend !== undefined && previousBackend !== tf.getBackend()) await tf.setBackend(previousBackend);
 });
-
-/** Deterministic values in [-1, 1). */
-function values(size: number, seed: number): Float32Array {
-  const out = new Float32Array(size);
-  let s = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 function sizeOf(shape: number[]): number {
   return shape.reduce((p, d) => p * d, 1);

@@ -15,6 +15,24 @@
  */
 import type { FunctionBuilder, Local, ModuleBuilder } from './assembler.js';
 
+/**
+ * One update's hyperparameters, as plain JS numbers (float64) exactly as the op chain in train/optimizers.ts passes
+ * them to `tf.mul`/`tf.div`/`tf.add` (which turn each into a float32 scalar; so does the call into wasm).
+ */
+export interface AdamHyperparameters {
+  beta1: number;
+  beta2: number;
+  /** lr / (1 − β1^t). */
+  stepSize: number;
+  /** 1 − β2^t. */
+  bias2: number;
+  epsilon: number;
+  /** Classic L2: g ← g + w·coupledDecay (0 = none). */
+  coupledDecay: number;
+  /** AdamW's decoupled decay: update ← update + w·decoupledDecay, with decoupledDecay = lr·decay (0 = none). */
+  decoupledDecay: number;
+}
+
 /** (w, g, m, v, outW, outM, outV, size, β1, 1−β1, β2, 1−β2, s, b2, ε, d, lr·decay): pointers in bytes. */
 const ADAM_PARAMS = ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32'] as const;
 

@@ -4,13 +4,13 @@
  * with no copies. Generated at run time by simd/assembler.ts (a few kB, compiled in a few ms).
  */
 import { ModuleBuilder } from './assembler.js';
-import { adamFunctionName, emitAdamFunctions } from './adam.js';
+import { adamFunctionName, emitAdamFunctions, type AdamHyperparameters } from './adam.js';
 import { EPILOGUE_FUNCTION, emitEpilogue } from './epilogue.js';
 import { GATHER_ROWS_FUNCTION, emitGatherRows } from './gather.js';
 import { emitGemm, makeGemm, type GemmArgs } from './gemm.js';
 import { wasmApi, type WasmMemory } from './wasm-api.js';
 
-export interface AdamArgs {
+export interface AdamArgs extends AdamHyperparameters {
   /** Byte offsets of the variable, gradient and moments, and of the three outputs (may equal the inputs). */
   w: number;
   g: number;
@@ -20,15 +20,6 @@ export interface AdamArgs {
   outM: number;
   outV: number;
   size: number;
-  beta1: number;
-  beta2: number;
-  stepSize: number;
-  bias2: number;
-  epsilon: number;
-  /** Classic L2 factor (0 = none). */
-  coupledDecay: number;
-  /** AdamW: lr·decay (0 = none). */
-  decoupledDecay: number;
 }
 
 export interface SimdKernels {

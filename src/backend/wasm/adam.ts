@@ -11,6 +11,7 @@
  * more than twice float32's precision; ~15 ns per element, so then only up to {@link ADAM_KERNEL_MAX_SIZE}).
  */
 import * as tf from '@tensorflow/tfjs';
+import type { AdamHyperparameters } from '../simd/adam.js';
 import { heapOffset, simdOf, sizeOf, WASM, type WasmBackendLike } from './backend.js';
 
 /** The kernel this module adds: one fused Adam/AdamW update of a variable and its two moments (see {@link adamUpdate}). */
@@ -28,23 +29,8 @@ export function fusedAdamMaxSize(): number {
   return simdOf(tf.backend() as unknown as WasmBackendLike) !== undefined ? Number.POSITIVE_INFINITY : ADAM_KERNEL_MAX_SIZE;
 }
 
-/**
- * Attributes of {@link ADAM_UPDATE_KERNEL}, as plain JS numbers (float64) exactly as the op chain in
- * train/optimizers.ts passes them to `tf.mul`/`tf.div`/`tf.add` (which turn each into a float32 scalar).
- */
-export interface AdamUpdateAttrs {
-  beta1: number;
-  beta2: number;
-  /** lr / (1 − β1^t). */
-  stepSize: number;
-  /** 1 − β2^t. */
-  bias2: number;
-  epsilon: number;
-  /** Classic L2: g ← g + w·coupledDecay (0 = none). */
-  coupledDecay: number;
-  /** AdamW's decoupled decay: update ← update + w·decoupledDecay, with decoupledDecay = lr·decay (0 = none). */
-  decoupledDecay: number;
-}
+/** Attributes of {@link ADAM_UPDATE_KERNEL}: the update's hyperparameters (backend/simd/adam.ts). */
+export type AdamUpdateAttrs = AdamHyperparameters;
 
 /**
  * One Adam/AdamW step of a float32 variable, its gradient and moments (inputs `variable`, `gradient`, `m`, `v`);
