@@ -256,11 +256,26 @@ export class Flatten implements Layer {
  * Where dropout masks come from. The seed of a mask is a function of (model seed, training step, layer), so masks
  * differ between steps, repeat between runs, and repeat when a step runs the forward pass twice (gradient strategies
  * that re-run the trunk must see the same mask), and a resumed run draws what the uninterrupted one would have.
+ *
+ * It is also how batch-norm tells a repeated forward pass of one step from a new step (see {@link BatchNorm}): once a
+ * training loop numbers the steps (`model.setStep`), {@link numberedStep} is that number.
  */
 export class DropoutSeeds {
-  step = 0;
+  private current = 0;
+  private numbered = false;
   private nextLayerId = 0;
   constructor(private readonly base: number) {}
+  get step(): number {
+    return this.current;
+  }
+  set step(value: number) {
+    this.current = value;
+    this.numbered = true;
+  }
+  /** The training step, once a loop has set one; undefined for a model used without numbered steps. */
+  get numberedStep(): number | undefined {
+    return this.numbered ? this.current : undefined;
+  }
   register(): number {
     return this.nextLayerId++;
   }
@@ -303,6 +318,12 @@ export class Dropout implements Layer {
  * Per feature of a flat input (moments over the batch axis); per channel of an image (moments over batch, height and
  * width, axes [0, 1, 2], as for convolutions in the paper's §3.2). γ, β and the moving statistics have one value per
  * feature / channel.
+ *
+ * The moving statistics move once per training step. Gradient strategies run the forward pass more than once per step
+ * on the same batch (one pass per task on parameter gradients; the trunk twice on representation gradients); each
+ * pass normalises with the batch's statistics, but only the first of a step updates the moving ones — otherwise they
+ * would decay as momentum^T per step instead of momentum. Steps are told apart by {@link DropoutSeeds.numberedStep};
+ * a model used without numbered steps updates on every training pass, as before.
  */
 export class BatchNorm implements Layer {
   readonly gamma: tf.Variable;
@@ -315,11 +336,14 @@ export class BatchNorm implements Layer {
   readonly outputSize: number;
   /** The axes the statistics are taken over (of the batched input). */
   readonly axes: number[];
+  /** The numbered step whose first training pass last moved the moving statistics. */
+  private updatedAtStep: number | undefined;
   constructor(
     name: string,
     shape: number | readonly number[],
     private readonly momentum: number,
     private readonly epsilon: number,
+    private readonly steps?: DropoutSeeds,
   ) {
     this.outputShape = asShape(shape);
     this.outputSize = shapeSize(this.outputShape);
@@ -337,6 +361,9 @@ export class BatchNorm implements Layer {
       return tf.batchNorm(x, this.movingMean, this.movingVariance, this.beta, this.gamma, this.epsilon) as T;
     }
     const { mean, variance } = tf.moments(x, this.axes.length === 1 ? 0 : this.axes);
+    const step = this.steps?.numberedStep;
+    if (step !== undefined && step === this.updatedAtStep) return tf.batchNorm(x, mean, variance, this.beta, this.gamma, this.epsilon) as T;
+    this.updatedAtStep = step;
     tf.tidy(() => {
       const m = this.momentum;
       // Not on the path to the loss, so the tape gives these updates no gradient.
@@ -546,7 +573,7 @@ export class LayerStack {
           layer = new Dropout(shape, config.rate, dropoutSeeds);
           break;
         case 'batch-norm':
-          layer = new BatchNorm(layerName, shape, config.momentum, config.epsilon);
+          layer = new BatchNorm(layerName, shape, config.momentum, config.epsilon, dropoutSeeds);
           break;
         case 'layer-norm':
           layer = new LayerNorm(layerName, shape, config.epsilon);
