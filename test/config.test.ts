@@ -93,6 +93,13 @@ training:
     expect(details.some((d) => d.includes('training.early_stopping.metric: no task named "rigth"'))).toBe(true);
   });
 
+  it('says what is wrong inside the form of a field the config took (split fractions), else names both forms', () => {
+    const split = (value: string): string[] => problems(`name: t\ndata:\n  dataset: multi-digits\n  split: ${value}\ntasks:\n  - { name: left, type: multiclass }\n`);
+    expect(split('{ train: 0.8, val: 0.2, test: 0 }')).toEqual(['exp.yaml:4:40: data.split.test: must be > 0 (got 0)']);
+    expect(split('{ column: 7 }')).toEqual(['exp.yaml:4:20: data.split.column: expected a string, got 7']);
+    expect(split('{ train: 0.8, colum: x }')).toEqual(['exp.yaml:4:10: data.split: expected either "column: <split column>" or fractions "train", "val", "test"']);
+  });
+
   it('reports an unknown dataset with a suggestion and bad dataset options', () => {
     expect(problems(base.replace('multi-digits', 'multi-digit'))[0]).toMatch(
       /^exp\.yaml:3:12: data\.dataset: unknown built-in dataset "multi-digit"; did you mean "multi-digits"\?/,

@@ -51,9 +51,10 @@ export function problemsFromAjv(errors: readonly ErrorObject[]): ConfigProblem[]
       problems.push(problem);
     }
   };
-  for (const error of errors) {
-    // Errors inside a oneOf branch describe one alternative the user did not choose; the oneOf message says it better.
-    if (error.schemaPath.includes('/oneOf/')) continue;
+  const describe = (error: ErrorObject, insideChosenBranch: boolean): void => {
+    // Errors inside a oneOf branch describe an alternative the user did not choose, and the oneOf message says it
+    // better, unless the value clearly took that branch (see chosenBranchErrors).
+    if (!insideChosenBranch && error.schemaPath.includes('/oneOf/')) return;
     const path = parsePointer(error.instancePath);
     const params = error.params as Record<string, unknown>;
     switch (error.keyword) {
@@ -61,9 +62,12 @@ export function problemsFromAjv(errors: readonly ErrorObject[]): ConfigProblem[]
       case 'allOf':
       case 'anyOf':
         break;
-      case 'oneOf':
-        add({ path, message: oneOfMessage(path) });
+      case 'oneOf': {
+        const inner = chosenBranchErrors(error, errors);
+        if (inner.length > 0) for (const e of inner) describe(e, true);
+        else add({ path, message: oneOfMessage(path) });
         break;
+      }
       case 'required':
         add({ path, message: `missing required field "${String(params['missingProperty'])}"` });
         break;
@@ -102,8 +106,25 @@ export function problemsFromAjv(errors: readonly ErrorObject[]): ConfigProblem[]
       default:
         add({ path, message: `${error.message ?? 'is invalid'} (got ${describeValue(error.data)})` });
     }
-  }
+  };
+  for (const error of errors) describe(error, false);
   return problems;
+}
+
+/**
+ * The errors of the oneOf branch a value clearly took: the one branch whose required fields are all present (e.g.
+ * `split: { train: 0.8, val: 0.2, test: 0 }` took the fractions branch, so "test must be > 0" is the useful message,
+ * not "expected a column or fractions"). Empty when no branch or several qualify.
+ */
+function chosenBranchErrors(oneOf: ErrorObject, all: readonly ErrorObject[]): ErrorObject[] {
+  const branches = oneOf.schema as Array<{ required?: string[] }> | undefined;
+  const value = oneOf.data;
+  if (!Array.isArray(branches) || value === null || typeof value !== 'object' || Array.isArray(value)) return [];
+  const keys = new Set(Object.keys(value));
+  const taken = branches.map((b, i) => ((b.required ?? []).length > 0 && (b.required ?? []).every((k) => keys.has(k)) ? i : -1)).filter((i) => i >= 0);
+  if (taken.length !== 1) return [];
+  const prefix = `${oneOf.schemaPath}/${taken[0]}/`;
+  return all.filter((e) => e.schemaPath.startsWith(prefix) && !e.schemaPath.slice(prefix.length).includes('/oneOf/'));
 }
 
 function oneOfMessage(path: readonly (string | number)[]): string {
