@@ -8,13 +8,15 @@
  * Why not XNNPACK, which the wasm backend uses for plain products: XNNPACK packs the right-hand matrix into its own
  * layout when an operator is created, and the backend creates one per weight tensor. In training the weights change
  * every step, so every product repacks them (784×256 weights: ~1.3 ms of a 4–5 ms product), and products with a
- * transposed operand need an explicit transpose first (256×784: ~0.5 ms). These kernels read both operands where they
- * lie. Measured on this project's machine (one thread, 256×784·784×256): XNNPACK with fresh weights 5.4 ms, this
- * kernel 4.3 ms; the weight gradient (transposed x) 6.4 ms → 4.7–5.6 ms.
+ * transposed operand need an explicit transpose first (256×784: ~0.5 ms). These kernels read A where it lies (also
+ * transposed) and copy B into 8-column panels themselves, one sequential pass (pack_panels). Measured on this project's
+ * machine (one thread, best of 40, 256×784·784×256): XNNPACK with fresh weights 5.4 ms; this kernel reading B in place
+ * 4.3 ms, from packed panels 3.3 ms (~30 GFLOP/s); the weight gradient (transposed x) 6.4 ms transpose + XNNPACK →
+ * 3.4 ms.
  *
  * The register tile is ROWS × (4·VECTORS) outputs: for each k, VECTORS vectors of B's row k are loaded once and
  * multiplied by a broadcast A value for each of ROWS rows (4 × 8 keeps 8 accumulators, 2 B vectors and one broadcast
- * in x86's 16 vector registers; 6×8, 8×4, 2×16 and 3×12 were slower). Each output is the sum over k in order of
+ * in x86's 16 vector registers; 3×8, 5×8 and 6×8 with packing, and 8×4, 2×16 and 3×12 without, were slower). Each output is the sum over k in order of
  * float32 products, rounded after every multiply and add, the same order as XNNPACK and the stock loop. Edges: tiles
  * of 1–3 rows, a 4-column vector tile, and a scalar column kernel, so any shape works.
  */
