@@ -28,6 +28,9 @@ import { mkdirSync, mkdtempSync, existsSync, rmSync, writeFileSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+/** A mistake in the command line: reported in one line, exit code 2. */
+class BenchUsageError extends Error {}
 import { createRequire } from 'node:module';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -75,12 +78,12 @@ function parseArgs(argv) {
     const a = argv[i];
     const next = () => {
       const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
+      if (v === undefined) throw new BenchUsageError(`${a} needs a value`);
       return v;
     };
     const int = (min) => {
       const v = Number(next());
-      if (!Number.isInteger(v) || v < min) throw new Error(`${a} must be an integer >= ${min}`);
+      if (!Number.isInteger(v) || v < min) throw new BenchUsageError(`${a} must be an integer >= ${min}`);
       return v;
     };
     const list = () => next().split(',').map((s) => s.trim()).filter(Boolean);
@@ -101,10 +104,10 @@ function parseArgs(argv) {
     else if (a === '--help' || a === '-h') {
       console.log(USAGE);
       process.exit(0);
-    } else throw new Error(`unknown argument ${a}\n${USAGE}`);
+    } else throw new BenchUsageError(`unknown argument ${a}\n${USAGE}`);
   }
-  for (const w of opts.workloads) if (!ALL_WORKLOADS.includes(w)) throw new Error(`unknown workload ${w} (known: ${ALL_WORKLOADS.join(', ')})`);
-  for (const b of opts.backends ?? []) if (!['wasm', 'cpu', 'tensorflow'].includes(b)) throw new Error(`unknown backend ${b}`);
+  for (const w of opts.workloads) if (!ALL_WORKLOADS.includes(w)) throw new BenchUsageError(`unknown workload ${w} (known: ${ALL_WORKLOADS.join(', ')})`);
+  for (const b of opts.backends ?? []) if (!['wasm', 'cpu', 'tensorflow'].includes(b)) throw new BenchUsageError(`unknown backend ${b} (known: wasm, cpu, tensorflow)`);
   return opts;
 }
 
@@ -396,10 +399,10 @@ function chooseBlas(choice) {
   if (choice === 'system') return { env: {}, how: 'system: the libblas.so.3 the Debian alternatives point at' };
   if (choice === 'openblas' || choice === 'auto') {
     if (openblas) return { env: { LD_LIBRARY_PATH: [openblas, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') }, how: `${choice}: LD_LIBRARY_PATH=${openblas} (libopenblas0 installed)` };
-    if (choice === 'openblas') throw new Error(`--torch-blas openblas: none of ${OPENBLAS_DIRS.join(', ')} exists; apt-get install -y libopenblas0-pthread`);
+    if (choice === 'openblas') throw new BenchUsageError(`--torch-blas openblas: none of ${OPENBLAS_DIRS.join(', ')} exists; apt-get install -y libopenblas0-pthread`);
     return { env: {}, how: 'auto: no OpenBLAS installed, so the system libblas.so.3 (on Debian the slow reference BLAS unless libopenblas0 is installed)' };
   }
-  if (!existsSync(path.join(choice, 'libblas.so.3'))) throw new Error(`--torch-blas ${choice}: no libblas.so.3 there`);
+  if (!existsSync(path.join(choice, 'libblas.so.3'))) throw new BenchUsageError(`--torch-blas ${choice}: no libblas.so.3 there`);
   return { env: { LD_LIBRARY_PATH: [choice, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') }, how: `LD_LIBRARY_PATH=${choice} (given)` };
 }
 
@@ -603,6 +606,7 @@ async function main() {
 }
 
 main().catch((error) => {
-  console.error(error?.message ?? error);
-  process.exit(1);
+  // Exit codes as the mtl CLI's: 2 for a usage mistake (no stack trace), 1 for a failed run.
+  console.error(`bench: ${error?.message ?? error}`);
+  process.exit(error instanceof BenchUsageError ? 2 : 1);
 });
