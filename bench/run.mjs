@@ -49,7 +49,8 @@ const USAGE = `node bench/run.mjs [options]
   --steps N          steps per timed window (default 20)
   --windows N        timed windows (default 5)
   --warmup N         untimed steps first (default 10)
-  --w4-epochs N      epochs of the W4 end-to-end run (default 2; epoch 1 is the warm-up)
+  --w4-epochs N      epochs of the W4 end-to-end run (default 15, the quickstart's own; epoch 1 is the warm-up,
+                     the target is judged on the median of epochs 2..N)
   --mem-epochs N     epochs of the memory run (default 20)
   --torch-blas WHAT  auto (OpenBLAS when installed, else the system BLAS), openblas, system, or a directory
                      holding libblas.so.3 (default auto)
@@ -64,7 +65,7 @@ function parseArgs(argv) {
     steps: 20,
     windows: 5,
     warmup: 10,
-    w4Epochs: 2,
+    w4Epochs: 15,
     memEpochs: 20,
     torchBlas: 'auto',
     torch: true,
@@ -217,6 +218,7 @@ async function childEpochs(opts, epochs, kind) {
   let epochStart = 0;
   let stepStart = 0;
   let stepSum = 0;
+  let validationForward = 0;
   let lastBatch = 0;
   let firstBatchInterval = 0;
   let patched = false;
@@ -257,6 +259,7 @@ async function childEpochs(opts, epochs, kind) {
         epoch_seconds: round(seconds),
         step_seconds: round(stepSum / 1000),
         step_time_exact: patched,
+        validation_forward_seconds: patched ? round(validationForward / 1000, 4) : null,
         outside_step_seconds: round(seconds - stepSum / 1000),
         outside_step_fraction: round(1 - stepSum / 1000 / seconds, 4),
         trainer_seconds: round(record.seconds),
@@ -281,9 +284,21 @@ async function childEpochs(opts, epochs, kind) {
           stepStart = performance.now();
           setStep(step);
         };
+        // The trainer runs the model in inference mode only to validate: that is the validation forward pass.
+        const forward = model.forward.bind(model);
+        model.forward = (x, training) => {
+          if (training) return forward(x, training);
+          const from = performance.now();
+          try {
+            return forward(x, training);
+          } finally {
+            validationForward += performance.now() - from;
+          }
+        };
         patched = true;
       }
       stepSum = 0;
+      validationForward = 0;
       epochStart = performance.now();
       lastBatch = epochStart;
     },
@@ -310,8 +325,23 @@ async function childEpochs(opts, epochs, kind) {
     r.gc_seconds = round(sum(inEpoch));
     r.gc_outside_step_seconds = r.step_time_exact ? round(sum(inEpoch) - sum(inSteps)) : null;
     r.outside_step_excluding_gc_fraction = r.step_time_exact ? round((r.outside_step_seconds - r.gc_outside_step_seconds) / r.epoch_seconds, 4) : null;
+    r.outside_step_excluding_gc_and_validation_forward_fraction = r.step_time_exact
+      ? round((r.outside_step_seconds - r.gc_outside_step_seconds - r.validation_forward_seconds) / r.epoch_seconds, 4)
+      : null;
   });
   const last = records[records.length - 1];
+  // Steady state: epochs 2..N (epoch 1 is the warm-up: JIT compilation, first kernel calls).
+  const steady = records.filter((r) => r.step_time_exact);
+  const median = (key) => {
+    const values = steady.map((r) => r[key]).filter((v) => typeof v === 'number').sort((a, b) => a - b);
+    if (values.length === 0) return null;
+    const mid = values.length >> 1;
+    return values.length % 2 === 1 ? values[mid] : round((values[mid - 1] + values[mid]) / 2, 4);
+  };
+  const range = (key) => {
+    const values = steady.map((r) => r[key]).filter((v) => typeof v === 'number');
+    return values.length === 0 ? null : [Math.min(...values), Math.max(...values)];
+  };
   return {
     kind,
     workload: kind === 'epoch' ? 'W4' : 'MEM',
@@ -324,9 +354,12 @@ async function childEpochs(opts, epochs, kind) {
     after_training_seconds: round(total - (setupEnd - t0) / 1000 - records.reduce((s, r) => s + r.epoch_seconds, 0)),
     epoch1_first_batch_interval_seconds: round(firstBatchInterval / 1000),
     epochs: records,
-    measured_epoch: last?.epoch,
-    outside_step_fraction: last?.outside_step_fraction,
-    outside_step_excluding_gc_fraction: last?.outside_step_excluding_gc_fraction,
+    steady_epochs: steady.map((r) => r.epoch),
+    epoch_seconds_median: median('epoch_seconds'),
+    outside_step_fraction: median('outside_step_fraction'),
+    outside_step_fraction_range: range('outside_step_fraction'),
+    outside_step_excluding_gc_fraction: median('outside_step_excluding_gc_fraction'),
+    outside_step_excluding_gc_and_validation_forward_fraction: median('outside_step_excluding_gc_and_validation_forward_fraction'),
     train_rows: trainRows,
     samples_per_second: last ? round(trainRows / last.epoch_seconds, 1) : null,
     test: summary.test,
@@ -532,7 +565,7 @@ async function main() {
 
   const w4 = info.results.filter((x) => x.workload === 'W4' && !x.error);
   if (w4.length > 0) {
-    console.log(`\nW4: mtl train configs/quickstart.yaml, ${opts.w4Epochs} epochs (trainExperiment end to end; step time exact from epoch 2)`);
+    console.log(`\nW4: mtl train configs/quickstart.yaml, ${opts.w4Epochs} epochs (trainExperiment end to end; step time exact from epoch 2; val fwd = the validation forward pass)`);
     const rows = [];
     for (const r of w4) {
       for (const e of r.epochs) {
@@ -541,17 +574,33 @@ async function main() {
           r.backend.name,
           fmt(e.epoch_seconds, 3),
           fmt(e.step_seconds, 3),
+          e.step_time_exact ? fmt(e.validation_forward_seconds, 4) : '—',
           fmt(e.outside_step_seconds, 3),
           `${fmt(e.outside_step_fraction * 100, 1)} %${e.step_time_exact ? '' : ' (est.)'}`,
           e.step_time_exact ? fmt(e.gc_outside_step_seconds, 3) : '—',
           e.step_time_exact ? `${fmt(e.outside_step_excluding_gc_fraction * 100, 1)} %` : '—',
+          e.step_time_exact ? `${fmt(e.outside_step_excluding_gc_and_validation_forward_fraction * 100, 1)} %` : '—',
           fmt(r.peak_rss_mb, 0),
           String(e.live_tensors),
         ]);
       }
-      rows.push(['whole run', r.backend.name, fmt(r.run_seconds, 3), '', '', '', '', `setup ${fmt(r.setup_seconds, 2)} s, after ${fmt(r.after_training_seconds, 2)} s`, '', '']);
+      if (r.steady_epochs.length > 0) {
+        const [low, high] = r.outside_step_fraction_range;
+        rows.push([
+          `median ${r.steady_epochs[0]}–${r.steady_epochs[r.steady_epochs.length - 1]}`,
+          r.backend.name,
+          fmt(r.epoch_seconds_median, 3),
+          '', '', '',
+          `${fmt(r.outside_step_fraction * 100, 1)} %`,
+          `(${fmt(low * 100, 1)}–${fmt(high * 100, 1)})`,
+          `${fmt(r.outside_step_excluding_gc_fraction * 100, 1)} %`,
+          `${fmt(r.outside_step_excluding_gc_and_validation_forward_fraction * 100, 1)} %`,
+          '', '',
+        ]);
+      }
+      rows.push(['whole run', r.backend.name, fmt(r.run_seconds, 3), '', '', '', '', '', `setup ${fmt(r.setup_seconds, 2)} s, after ${fmt(r.after_training_seconds, 2)} s`, '', '', '']);
     }
-    printTable(['', 'backend', 'epoch s', 'steps s', 'outside s', 'outside %', 'GC outside s', 'outside excl. GC', 'peak RSS MB', 'live tensors'], rows);
+    printTable(['', 'backend', 'epoch s', 'steps s', 'val fwd s', 'outside s', 'outside %', 'GC outside s', 'excl. GC', 'excl. GC, val fwd', 'peak RSS MB', 'live tensors'], rows);
   }
   const mem = info.results.filter((x) => x.workload === 'MEM' && !x.error);
   for (const r of mem) {
@@ -578,8 +627,10 @@ async function main() {
   if (wasmOf('W3') && torchOf('W3')) target('W3 wasm / PyTorch ≤ 3', wasmOf('W3').ms_per_step_median / torchOf('W3').ms_per_step_median, 3, 'same run');
   if (wasmOf('W4')) {
     const r = wasmOf('W4');
-    target('W4 time outside steps ≤ 5 % of the epoch', r.outside_step_fraction, 0.05, `epoch ${r.measured_epoch}, everything between the steps`);
-    target('W4 time outside steps, GC pauses excluded, ≤ 5 %', r.outside_step_excluding_gc_fraction, 0.05, `epoch ${r.measured_epoch}; GC of the steps' garbage runs in the per-batch event-loop yield`);
+    const epochs = `median of epochs ${r.steady_epochs[0]}–${r.steady_epochs[r.steady_epochs.length - 1]}`;
+    target('W4 time outside the training steps ≤ 5 % of the epoch', r.outside_step_fraction, 0.05, `${epochs}; everything between the steps, validation's forward pass and GC pauses included`);
+    info.targets.push({ target: 'W4 the same, GC pauses outside the steps excluded', value: round(r.outside_step_excluding_gc_fraction, 3), met: null, detail: `${epochs}; GC of the steps' garbage often runs in the per-batch event-loop yield` });
+    info.targets.push({ target: 'W4 the same, GC and the validation forward pass excluded', value: round(r.outside_step_excluding_gc_and_validation_forward_fraction, 3), met: null, detail: `${epochs}; data, metrics, logging, checkpointing` });
   }
   if (wasmOf('MEM')) {
     const e = wasmOf('MEM').epochs;

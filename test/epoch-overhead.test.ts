@@ -15,7 +15,9 @@ import { computeMetrics } from '../src/metrics/registry.js';
 import { aggregateOverTasks, evaluateSplit, higherIsBetter } from '../src/train/evaluate.js';
 import { taskLoss, toPredictions } from '../src/train/losses.js';
 import { disposeSplit, toSplitTensors, type SplitTensors } from '../src/train/tensors.js';
-import { shuffleSplit, takeClassTargets, type EpochRecord } from '../src/train/trainer.js';
+import { type EpochRecord } from '../src/train/trainer.js';
+import { gatherBatches, shuffledBatches } from '../src/train/batches.js';
+import { GATHER_BATCHES_KERNEL, setSimdKernelsEnabled } from '../src/backend/wasm/index.js';
 import { loadCheckpointInto, saveCheckpoint } from '../src/model/checkpoint.js';
 import { BackgroundTasks, replaceDirAtomic, replaceDirSteps, writeFileAtomicSteps } from '../src/runs/atomic.js';
 import type { RunMeta } from '../src/runs/meta.js';
@@ -53,29 +55,64 @@ beforeAll(async () => {
 const bits = (values: ArrayLike<number>): number[] => Array.from(new Uint32Array(Float32Array.from(values).buffer));
 
 describe('shuffled training batches', () => {
-  it('one-hot targets built from permuted class indices equal the gathered one-hot rows', () => {
-    const before = tf.memory().numTensors;
-    const reference = toSplitTensors(data.splits.train, data.preprocessing);
-    const split = toSplitTensors(data.splits.train, data.preprocessing);
-    const classTargets = takeClassTargets(split, data.splits.train, data.preprocessing);
-    expect(classTargets.map((c) => c.name)).toEqual(['left', 'right']);
-    expect(Object.keys(split.targets)).toEqual([]);
-    const permutation = Int32Array.from({ length: split.rows }, (_, i) => (i * 7919 + 3) % split.rows);
-    const shuffled = shuffleSplit(split, classTargets, permutation);
-    const index = tf.tensor1d(permutation, 'int32');
-    for (const name of ['left', 'right']) {
-      const expected = tf.gather(reference.targets[name] as tf.Tensor2D, index);
-      const actual = shuffled.targets[name] as tf.Tensor2D;
-      expect(actual.shape).toEqual(expected.shape);
-      expect(actual.dtype).toBe('float32');
-      expect(bits(actual.dataSync())).toEqual(bits(expected.dataSync()));
-      expected.dispose();
-    }
-    const x = tf.gather(reference.x, index);
-    expect(bits(shuffled.x.dataSync())).toEqual(bits(x.dataSync()));
-    for (const t of [x, index]) t.dispose();
-    for (const s of [reference, split, shuffled]) disposeSplit(s);
-    expect(tf.memory().numTensors).toBe(before);
+  /** The batches as a gather of the whole split and a split into batches (the fallback, and how it was done). */
+  function reference(x: tf.Tensor, index: tf.Tensor1D, batchSize: number): tf.Tensor[] {
+    const rows = index.shape[0];
+    const sizes = Array.from({ length: Math.ceil(rows / batchSize) }, (_, b) => Math.min(batchSize, rows - b * batchSize));
+    return tf.tidy(() => tf.split(tf.gather(x, index), sizes, 0));
+  }
+
+  const paths: [string, () => Promise<void> | void][] = [
+    ['wasm, SIMD row copies', () => void setSimdKernelsEnabled(true)],
+    ['wasm, JS row copies', () => void setSimdKernelsEnabled(false)],
+    ['cpu (gather + split)', async () => {
+      await tf.setBackend('cpu');
+    }],
+  ];
+  for (const [name, setUp] of paths) {
+    it(`${name}: each batch holds the permuted rows bit for bit, the last one shorter, for inputs and one-hot targets`, async () => {
+      await setUp();
+      try {
+        // The kernel runs on wasm (it is installed with the fast kernels); cpu takes the fallback.
+        expect(tf.getKernel(GATHER_BATCHES_KERNEL, tf.getBackend()) !== undefined).toBe(tf.getBackend() === 'wasm');
+        const split = toSplitTensors(data.splits.train, data.preprocessing);
+        const before = tf.memory().numTensors;
+        const permutation = Int32Array.from({ length: split.rows }, (_, i) => (i * 7919 + 3) % split.rows);
+        const batchSize = 37;
+        const batches = shuffledBatches(split, permutation, batchSize);
+        expect(batches.length).toBe(Math.ceil(split.rows / batchSize));
+        expect(batches[batches.length - 1]?.x.shape[0]).toBe(split.rows - (batches.length - 1) * batchSize);
+        const index = tf.tensor1d(permutation, 'int32');
+        for (const [key, all] of [['x', split.x], ...Object.entries(split.targets)] as [string, tf.Tensor2D][]) {
+          const expected = reference(all, index, batchSize);
+          batches.forEach((batch, b) => {
+            const actual = key === 'x' ? batch.x : (batch.targets[key] as tf.Tensor2D);
+            expect(actual.shape, `${key} batch ${b}`).toEqual(expected[b]?.shape);
+            expect(actual.dtype).toBe('float32');
+            expect(bits(actual.dataSync()), `${key} batch ${b}`).toEqual(bits((expected[b] as tf.Tensor).dataSync()));
+          });
+          expected.forEach((t) => t.dispose());
+        }
+        index.dispose();
+        for (const batch of batches) {
+          batch.x.dispose();
+          for (const t of Object.values(batch.targets)) t.dispose();
+        }
+        expect(tf.memory().numTensors).toBe(before);
+        disposeSplit(split);
+      } finally {
+        setSimdKernelsEnabled(true);
+        await tf.setBackend('wasm');
+      }
+    });
+  }
+
+  it('refuses an index outside the rows instead of reading past them', () => {
+    const x = tf.tensor2d([1, 2, 3, 4], [2, 2]);
+    const index = tf.tensor1d([0, 2], 'int32');
+    expect(() => gatherBatches(x, index, 1)).toThrow(/index 2 at position 1 is outside \[0, 2\)/);
+    x.dispose();
+    index.dispose();
   });
 });
 

@@ -53,6 +53,7 @@ export function hostLossAndPredictions(
 
 function softmaxCrossEntropy(logits: Float32Array, targets: Float32Array, rows: number, width: number): HostEvaluation {
   const probabilities = new Float32Array(logits.length);
+  const exps = new Float64Array(width);
   let total = 0;
   for (let r = 0, base = 0; r < rows; r++, base += width) {
     let max = -Infinity;
@@ -60,15 +61,16 @@ function softmaxCrossEntropy(logits: Float32Array, targets: Float32Array, rows: 
     let sum = 0;
     for (let j = 0; j < width; j++) {
       const e = Math.exp((logits[base + j] as number) - max);
-      probabilities[base + j] = e;
+      exps[j] = e;
       sum += e;
     }
     const logSumExp = max + Math.log(sum);
+    const inverse = 1 / sum;
     let rowLoss = 0;
     for (let j = 0; j < width; j++) {
       const t = targets[base + j] as number;
       if (t !== 0) rowLoss += t * (logSumExp - (logits[base + j] as number));
-      probabilities[base + j] = (probabilities[base + j] as number) / sum;
+      probabilities[base + j] = (exps[j] as number) * inverse;
     }
     total += rowLoss;
   }

@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ResolvedConfig } from '../config/types.js';
-import type { EncodedRows, Preprocessing } from '../data/preprocess.js';
 import type { PreparedData } from '../data/prepare.js';
 import type { MultiTaskModel } from '../model/types.js';
 import type { Strategy, StrategyContext } from '../strategies/types.js';
 import { createRng } from '../util/rng.js';
+import { shuffledBatches } from './batches.js';
 import { evaluateSplit, higherIsBetter, type MetricValues } from './evaluate.js';
 import { createOptimizer, learningRateAt } from './optimizers.js';
 import { clipByGlobalNorm, lossStep, parameterGradientStep, representationGradientStep, type Batch, type StepGradients } from './step.js';
-import { disposeSplit, toSplitTensors, type SplitTensors } from './tensors.js';
+import { disposeSplit, toSplitTensors } from './tensors.js';
 
 export interface EpochRecord {
   epoch: number;
@@ -70,8 +70,9 @@ function monitorOf(config: ResolvedConfig, hasValidation: boolean): { name: stri
 
 /**
  * The training loop: per batch, per-task losses → strategy → gradients → optimizer; per epoch, validation, the
- * strategy's epoch hook, early stopping and the best checkpoint. Batches are materialised once per epoch (one gather
- * of the shuffled split) and everything per step is tidied or disposed, so the live tensor count stays flat.
+ * strategy's epoch hook, early stopping and the best checkpoint. Batches are materialised once per epoch (the
+ * split's rows gathered in shuffled order straight into the batches, train/batches.ts) and everything per step is
+ * tidied or disposed, so the live tensor count stays flat.
  */
 export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
   const { config, data, model, strategy } = input;
@@ -79,7 +80,6 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
   const tasks = config.tasks;
   const training = config.training;
   const train = toSplitTensors(data.splits.train, data.preprocessing);
-  const classTargets = takeClassTargets(train, data.splits.train, data.preprocessing);
   const val = toSplitTensors(data.splits.val, data.preprocessing);
   const trainable = [
     ...model.sharedVariables,
@@ -106,7 +106,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
     for (let epoch = 0; epoch < training.epochs; epoch++) {
       const started = performance.now();
       const learningRate = learningRateAt(training, epoch);
-      const epochBatches = splitIntoBatches(shuffleSplit(train, classTargets, rng.permutation(train.rows)), batchSize);
+      const epochBatches = shuffledBatches(train, rng.permutation(train.rows), batchSize);
       // Per-step task losses stay on the backend and are summed once at the end of the epoch: one add per step
       // would cost more than the reading it saves.
       const stepLosses: tf.Tensor1D[] = [];
@@ -228,63 +228,6 @@ function yieldToEventLoop(): Promise<void> {
 
 function perTask(sums: ArrayLike<number>, tasks: readonly { name: string }[], rows: number): Record<string, number> {
   return Object.fromEntries(tasks.map((t, i) => [t.name, (sums[i] ?? NaN) / rows]));
-}
-
-/** A multiclass task's training targets as class indices on the host (one-hot encoded per epoch, see below). */
-export interface ClassTargets {
-  name: string;
-  indices: Int32Array;
-  classes: number;
-}
-
-/**
- * Takes the multiclass tasks' one-hot targets out of `split` (disposing them) and keeps their class indices instead.
- * Gathering one-hot rows in shuffled order copies rows × classes values one by one (the gather kernel's element loop
- * for rows narrower than 16 values: 42,000 iterations per task per epoch on the quickstart, slow until the JIT has
- * optimised it); permuting the indices on the host is one loop over the rows, and `oneHot` of the shuffled indices
- * gives the same rows bit for bit (`toSplitTensors` one-hot encodes the same indices).
- */
-export function takeClassTargets(split: SplitTensors, encoded: EncodedRows, preprocessing: Preprocessing): ClassTargets[] {
-  const out: ClassTargets[] = [];
-  for (const encoding of preprocessing.tasks) {
-    if (encoding.type !== 'multiclass') continue;
-    out.push({ name: encoding.name, indices: Int32Array.from(encoded.targets[encoding.name] as Float32Array), classes: encoding.classes.length });
-    split.targets[encoding.name]?.dispose();
-    delete split.targets[encoding.name];
-  }
-  return out;
-}
-
-/** The split in `permutation`'s row order (exported for tests). */
-export function shuffleSplit(split: SplitTensors, classTargets: readonly ClassTargets[], permutation: Int32Array): SplitTensors {
-  return tf.tidy(() => {
-    const index = tf.tensor1d(permutation, 'int32');
-    const targets: Record<string, tf.Tensor2D> = {};
-    for (const [name, t] of Object.entries(split.targets)) targets[name] = tf.gather(t, index);
-    for (const c of classTargets) {
-      const shuffled = new Int32Array(permutation.length);
-      for (let i = 0; i < permutation.length; i++) shuffled[i] = c.indices[permutation[i] as number] as number;
-      targets[c.name] = tf.cast(tf.oneHot(tf.tensor1d(shuffled, 'int32'), c.classes), 'float32') as tf.Tensor2D;
-    }
-    return { rows: split.rows, x: tf.gather(split.x, index), targets };
-  }) as SplitTensors;
-}
-
-/**
- * Cuts the shuffled split into the epoch's batches with one split per tensor (three kernel calls instead of three
- * slices per batch), then frees the shuffled copy. Disposing a batch twice is harmless, so the caller frees each
- * batch after its step and all of them again at the end.
- */
-function splitIntoBatches(shuffled: SplitTensors, batchSize: number): Batch[] {
-  const sizes: number[] = [];
-  for (let start = 0; start < shuffled.rows; start += batchSize) sizes.push(Math.min(batchSize, shuffled.rows - start));
-  try {
-    const xs = tf.split(shuffled.x, sizes, 0) as tf.Tensor2D[];
-    const targets = Object.entries(shuffled.targets).map(([name, t]) => [name, tf.split(t, sizes, 0) as tf.Tensor2D[]] as const);
-    return xs.map((x, b) => ({ x, targets: Object.fromEntries(targets.map(([name, parts]) => [name, parts[b] as tf.Tensor2D])) }));
-  } finally {
-    disposeSplit(shuffled);
-  }
 }
 
 /**

@@ -202,3 +202,57 @@ export function makeFastIdentity(stock: tf.KernelConfig): FastKernelFunc {
   fast[ORIGINAL] = stock;
   return fast;
 }
+
+/** Added kernel: the rows of `x` in `indices` order, cut into batches of `batchSize` rows (the last one shorter). */
+export const GATHER_BATCHES_KERNEL = 'MtlGatherBatches';
+
+export interface GatherBatchesAttrs {
+  batchSize: number;
+}
+
+/**
+ * `MtlGatherBatches`: out_b[i] = x[indices[b·batchSize + i]] for every batch b, each output its own tensor. The
+ * trainer's shuffle is this, for the inputs and each task's targets, once per epoch. It was a gather of the whole
+ * split followed by a split into batches, which writes every row twice and reads it twice; here each row is copied
+ * once, straight into its batch (one `memory.copy` per row with the SIMD module, else a JS copy), and one kernel call
+ * gives all the batches. Indices out of range are refused (a bad index must not read the heap beyond `x`).
+ */
+export function gatherBatches(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
+  const backend = args.backend as WasmBackendLike;
+  const x = args.inputs['x'] as tf.TensorInfo;
+  const indices = args.inputs['indices'] as tf.TensorInfo;
+  const { batchSize } = args.attrs as unknown as GatherBatchesAttrs;
+  const rows = x.shape[0] ?? 0;
+  const count = sizeOf(indices.shape);
+  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new Error(`${GATHER_BATCHES_KERNEL}: batchSize must be a positive integer, got ${batchSize}`);
+  if (indices.dtype !== 'int32') throw new Error(`${GATHER_BATCHES_KERNEL}: indices must be int32, got ${indices.dtype}`);
+  const check = backend.typedArrayFromHeap(indices) as Int32Array;
+  for (let i = 0; i < count; i++) {
+    const k = check[i] as number;
+    if (!(k >= 0 && k < rows)) throw new Error(`${GATHER_BATCHES_KERNEL}: index ${k} at position ${i} is outside [0, ${rows})`);
+  }
+  const rowShape = x.shape.slice(1);
+  const rowElements = sizeOf(rowShape);
+  const elementBytes = backend.typedArrayFromHeap(x).BYTES_PER_ELEMENT;
+  const simd = simdOf(backend);
+  const outputs: tf.TensorInfo[] = [];
+  for (let start = 0; start < count; start += batchSize) {
+    const size = Math.min(batchSize, count - start);
+    const out = backend.makeOutput([size, ...rowShape], x.dtype);
+    outputs.push(out);
+    if (size * rowElements === 0) continue;
+    if (simd !== undefined) {
+      // Offsets, not views: makeOutput may have grown (and so detached) the heap.
+      simd.gatherRows({ x: heapOffset(backend, x), index: heapOffset(backend, indices) + start * 4, count: size, rowBytes: rowElements * elementBytes, out: heapOffset(backend, out) });
+      continue;
+    }
+    const index = backend.typedArrayFromHeap(indices) as Int32Array;
+    const src = backend.typedArrayFromHeap(x) as HeapArray;
+    const dst = backend.typedArrayFromHeap(out) as HeapArray;
+    for (let i = 0; i < size; i++) {
+      const from = (index[start + i] as number) * rowElements;
+      dst.set(src.subarray(from, from + rowElements), i * rowElements);
+    }
+  }
+  return outputs;
+}

@@ -6,7 +6,7 @@
  * One file per kernel family, each with a comment on why its kernels are overridden, what was measured and which
  * stock bugs they work around:
  *  - matmul.ts: `BatchMatMul`, `_FusedMatMul` (the project's SIMD kernels, else transpose-then-XNNPACK);
- *  - copies.ts: `Slice`, `SplitV`, `Unpack`, `GatherV2`, `Identity`;
+ *  - copies.ts: `Slice`, `SplitV`, `Unpack`, `GatherV2`, `Identity`, `MtlGatherBatches` (added);
  *  - sum.ts: `Sum` over leading axes;
  *  - adam.ts: `MtlAdamUpdate` (added);
  *  - conv.ts: `Conv2DBackpropFilter` (added), `Conv2DBackpropInput`, `MaxPoolGrad`;
@@ -22,13 +22,14 @@ import * as tf from '@tensorflow/tfjs';
 import { adamUpdate, ADAM_UPDATE_KERNEL } from './adam.js';
 import { ORIGINAL, WASM, lookupKernel, type FastKernelFunc } from './backend.js';
 import { conv2dBackpropFilter, CONV2D_FILTER_GRAD_KERNEL, makeFastConv2DBackpropInput, makeFastMaxPoolGrad } from './conv.js';
-import { makeFastGather, makeFastIdentity, makeFastSlice, makeFastSplitV, makeFastUnpack } from './copies.js';
+import { gatherBatches, GATHER_BATCHES_KERNEL, makeFastGather, makeFastIdentity, makeFastSlice, makeFastSplitV, makeFastUnpack } from './copies.js';
 import { makeFastMatMul } from './matmul.js';
 import { makeFastSum } from './sum.js';
 
 export { ADAM_KERNEL_MAX_SIZE, ADAM_UPDATE_KERNEL, fusedAdamMaxSize, type AdamUpdateAttrs } from './adam.js';
 export { setSimdKernelsEnabled, simdKernelsActive } from './backend.js';
 export { CONV2D_FILTER_GRAD_KERNEL } from './conv.js';
+export { GATHER_BATCHES_KERNEL, type GatherBatchesAttrs } from './copies.js';
 export { shouldSplit, shouldTranspose } from './matmul.js';
 
 /** Kernels this module replaces (or, for {@link ADAM_UPDATE_KERNEL}, adds) on the wasm backend. */
@@ -45,6 +46,7 @@ export const FAST_WASM_KERNEL_NAMES: readonly string[] = [
   'Conv2DBackpropInput',
   ADAM_UPDATE_KERNEL,
   'Conv2DBackpropFilter',
+  GATHER_BATCHES_KERNEL,
 ];
 
 /** Marks a kernel this module added (there is no stock kernel to put back). */
@@ -70,6 +72,7 @@ const FACTORIES: Record<string, (stock: tf.KernelConfig) => FastKernelFunc> = {
 const ADDED_KERNELS: Record<string, (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) => tf.TensorInfo | tf.TensorInfo[]> = {
   [ADAM_UPDATE_KERNEL]: adamUpdate,
   [CONV2D_FILTER_GRAD_KERNEL]: conv2dBackpropFilter,
+  [GATHER_BATCHES_KERNEL]: gatherBatches,
 };
 
 /**
