@@ -36,6 +36,15 @@ describe('hand-computed values', () => {
     expect(Array.from(predictions)).toEqual([1, 0]);
   });
 
+  it('cross-entropy from the backend softmax: the given probabilities are the predictions; an underflowed target probability falls back to the logits', () => {
+    const logits = f32([0, Math.log(3), 0, -200]);
+    const probabilities = f32([0.25, 0.75, 1, 0]); // row 2: p[target] = 0, as a float32 softmax gives it
+    const { loss, predictions } = hostLossAndPredictions({ type: 'multiclass', loss: 'cross-entropy' }, logits, f32([0, 1, 0, 1]), 2, { probabilities });
+    expect(predictions).toBe(probabilities);
+    // Row 1: −ln 0.75; row 2 from the logits: log(e^0 + e^−200) − (−200) ≈ 200.
+    expect(loss).toBeCloseTo((-Math.log(0.75) + 200) / 2, 5);
+  });
+
   it('sigmoid cross-entropy: z = 0 gives ln 2 whatever the target; z = ±800 neither overflows nor gives NaN', () => {
     expect(hostLossAndPredictions({ type: 'binary', loss: 'binary-cross-entropy' }, f32([0, 0]), f32([1, 0]), 2).loss).toBeCloseTo(Math.LN2, 6);
     const far = hostLossAndPredictions({ type: 'multilabel', loss: 'binary-cross-entropy' }, f32([800, -800]), f32([0, 0]), 1);
@@ -53,7 +62,7 @@ describe('hand-computed values', () => {
   });
 
   it('regression predictions are y·std + mean per column, rounded as float32 ops round them', () => {
-    const { predictions } = hostLossAndPredictions({ type: 'regression', loss: 'mse' }, f32([1, -1, 0.1, 2]), f32([0, 0, 0, 0]), 2, { mean: [10, 0.3], std: [2, 0.7] });
+    const { predictions } = hostLossAndPredictions({ type: 'regression', loss: 'mse' }, f32([1, -1, 0.1, 2]), f32([0, 0, 0, 0]), 2, { regressionScale: { mean: [10, 0.3], std: [2, 0.7] } });
     const expected = tf.tidy(() => toPredictions('regression', tf.tensor2d([1, -1, 0.1, 2], [2, 2]), { mean: [10, 0.3], std: [2, 0.7] }).dataSync());
     expect(Array.from(predictions)).toEqual(Array.from(expected));
   });
@@ -78,16 +87,20 @@ describe('agreement with the backend (what training computes)', () => {
         if (c.type === 'multiclass') targets[r * c.width + Math.floor(rng.next() * c.width)] = 1;
         else for (let j = 0; j < c.width; j++) targets[r * c.width + j] = c.type === 'regression' ? (rng.next() - 0.5) * 6 : rng.next() < 0.5 ? 1 : 0;
       }
-      const host = hostLossAndPredictions(c, outputs, targets, rows);
       const [backendLoss, backendPredictions] = tf.tidy(() => {
         const y = tf.tensor2d(outputs, [rows, c.width]);
         const t = tf.tensor2d(targets, [rows, c.width]);
         return [taskLoss(c.loss, y, t).dataSync()[0] as number, toPredictions(c.type, y).dataSync() as Float32Array];
       });
-      expect(Math.abs(host.loss - backendLoss) / Math.abs(backendLoss)).toBeLessThan(2e-6);
-      let worst = 0;
-      host.predictions.forEach((p, i) => (worst = Math.max(worst, Math.abs(p - (backendPredictions[i] as number)))));
-      expect(worst).toBeLessThan(1e-6);
+      // Cross-entropy both ways: all on the host, and from the backend's softmax (what evaluation does).
+      const variants = c.loss === 'cross-entropy' ? [{}, { probabilities: backendPredictions }] : [{}];
+      for (const inputs of variants) {
+        const host = hostLossAndPredictions(c, outputs, targets, rows, inputs);
+        expect(Math.abs(host.loss - backendLoss) / Math.abs(backendLoss)).toBeLessThan(2e-6);
+        let worst = 0;
+        host.predictions.forEach((p, i) => (worst = Math.max(worst, Math.abs(p - (backendPredictions[i] as number)))));
+        expect(worst).toBeLessThan(1e-6);
+      }
     });
   }
 });

@@ -40,6 +40,7 @@ export function evaluateSplit(
   const predictions: Record<string, Float32Array> = {};
   if (split.rows === 0) return { metrics, predictions };
   const parts: tf.Tensor2D[][] = tasks.map(() => []);
+  const softmaxParts: tf.Tensor2D[][] = tasks.map(() => []);
   try {
     for (let start = 0; start < split.rows; start += batchSize) {
       const size = Math.min(batchSize, split.rows - start);
@@ -48,19 +49,24 @@ export function evaluateSplit(
       tf.tidy(() => {
         const x = whole ? split.x : tf.slice(split.x, [start, 0], [size, -1]);
         const { outputs } = model.forward(x, false);
-        tasks.forEach((task, i) => parts[i]?.push(tf.keep(outputs[task.name] as tf.Tensor2D)));
+        tasks.forEach((task, i) => {
+          const output = outputs[task.name] as tf.Tensor2D;
+          parts[i]?.push(tf.keep(output));
+          if (task.loss === 'cross-entropy') softmaxParts[i]?.push(tf.keep(tf.softmax(output)));
+        });
       });
     }
     tasks.forEach((task, i) => {
       const encoding = preprocessing.tasks[i];
       const target = split.targets[task.name];
       if (!encoding || !target) return;
-      const chunks = parts[i] as tf.Tensor2D[];
-      const joined = chunks.length === 1 ? (chunks[0] as tf.Tensor2D) : tf.concat(chunks, 0);
-      const outputs = joined.dataSync() as Float32Array;
-      if (joined !== chunks[0]) joined.dispose();
-      const scale = encoding.type === 'regression' ? { mean: encoding.mean, std: encoding.std } : undefined;
-      const evaluated = hostLossAndPredictions(task, outputs, target.dataSync() as Float32Array, split.rows, scale);
+      const outputs = readJoined(parts[i] as tf.Tensor2D[]);
+      const probabilities = task.loss === 'cross-entropy' ? readJoined(softmaxParts[i] as tf.Tensor2D[]) : undefined;
+      const regressionScale = encoding.type === 'regression' ? { mean: encoding.mean, std: encoding.std } : undefined;
+      const evaluated = hostLossAndPredictions(task, outputs, target.dataSync() as Float32Array, split.rows, {
+        ...(probabilities ? { probabilities } : {}),
+        ...(regressionScale ? { regressionScale } : {}),
+      });
       predictions[task.name] = evaluated.predictions;
       metrics[`${task.name}/loss`] = evaluated.loss;
       const values = computeMetrics(task.metrics, {
@@ -73,10 +79,19 @@ export function evaluateSplit(
       for (const [name, value] of Object.entries(values)) metrics[`${task.name}/${name}`] = value;
     });
   } finally {
-    for (const t of parts.flat()) t.dispose();
+    for (const t of [...parts.flat(), ...softmaxParts.flat()]) t.dispose();
   }
   Object.assign(metrics, aggregateOverTasks(metrics, tasks));
   return { metrics, predictions };
+}
+
+/** The batches' values joined in row order, read from the backend once. */
+function readJoined(chunks: readonly tf.Tensor2D[]): Float32Array {
+  if (chunks.length === 1) return (chunks[0] as tf.Tensor2D).dataSync() as Float32Array;
+  const joined = tf.concat(chunks as tf.Tensor2D[], 0);
+  const values = joined.dataSync() as Float32Array;
+  joined.dispose();
+  return values;
 }
 
 /** `mean/<metric>` over the tasks that report it, and `mean/loss` over all tasks. */
