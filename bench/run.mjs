@@ -232,6 +232,7 @@ async function childEpochs(opts, epochs, kind) {
   });
   observer.observe({ entryTypes: ['gc'] });
   const stepWindows = []; // [start, end] of every exactly timed step
+  const forwardWindows = []; // [start, end] of every validation forward pass
   const epochWindows = []; // [start, end] of every epoch
   const timing = {
     onStart: (info) => {
@@ -292,7 +293,9 @@ async function childEpochs(opts, epochs, kind) {
           try {
             return forward(x, training);
           } finally {
-            validationForward += performance.now() - from;
+            const to = performance.now();
+            validationForward += to - from;
+            forwardWindows.push([from, to]);
           }
         };
         patched = true;
@@ -320,14 +323,17 @@ async function childEpochs(opts, epochs, kind) {
   records.forEach((r, i) => {
     const [from, to] = epochWindows[i];
     const inEpoch = gcs.filter((g) => g.start >= from && g.start < to);
-    const inSteps = inEpoch.filter((g) => stepWindows.some(([a, b]) => g.start >= a && g.start < b));
+    const within = (windows) => (g) => windows.some(([a, b]) => g.start >= a && g.start < b);
+    const inSteps = inEpoch.filter(within(stepWindows));
+    const inForward = inEpoch.filter(within(forwardWindows));
     const sum = (xs) => xs.reduce((acc, g) => acc + g.duration, 0) / 1000;
     r.gc_seconds = round(sum(inEpoch));
-    r.gc_outside_step_seconds = r.step_time_exact ? round(sum(inEpoch) - sum(inSteps)) : null;
-    r.outside_step_excluding_gc_fraction = r.step_time_exact ? round((r.outside_step_seconds - r.gc_outside_step_seconds) / r.epoch_seconds, 4) : null;
-    r.outside_step_excluding_gc_and_validation_forward_fraction = r.step_time_exact
-      ? round((r.outside_step_seconds - r.gc_outside_step_seconds - r.validation_forward_seconds) / r.epoch_seconds, 4)
-      : null;
+    if (!r.step_time_exact) return;
+    // The issue's measure: what is neither a forward pass (training or validation), a backward pass nor the optimizer.
+    r.outside_seconds = round(r.outside_step_seconds - r.validation_forward_seconds, 4);
+    r.outside_fraction = round(r.outside_seconds / r.epoch_seconds, 4);
+    r.gc_outside_seconds = round(sum(inEpoch) - sum(inSteps) - sum(inForward), 4);
+    r.outside_excluding_gc_fraction = round((r.outside_seconds - r.gc_outside_seconds) / r.epoch_seconds, 4);
   });
   const last = records[records.length - 1];
   // Steady state: epochs 2..N (epoch 1 is the warm-up: JIT compilation, first kernel calls).
@@ -356,10 +362,11 @@ async function childEpochs(opts, epochs, kind) {
     epochs: records,
     steady_epochs: steady.map((r) => r.epoch),
     epoch_seconds_median: median('epoch_seconds'),
+    outside_fraction: median('outside_fraction'),
+    outside_fraction_range: range('outside_fraction'),
+    outside_excluding_gc_fraction: median('outside_excluding_gc_fraction'),
     outside_step_fraction: median('outside_step_fraction'),
     outside_step_fraction_range: range('outside_step_fraction'),
-    outside_step_excluding_gc_fraction: median('outside_step_excluding_gc_fraction'),
-    outside_step_excluding_gc_and_validation_forward_fraction: median('outside_step_excluding_gc_and_validation_forward_fraction'),
     train_rows: trainRows,
     samples_per_second: last ? round(trainRows / last.epoch_seconds, 1) : null,
     test: summary.test,
@@ -565,42 +572,51 @@ async function main() {
 
   const w4 = info.results.filter((x) => x.workload === 'W4' && !x.error);
   if (w4.length > 0) {
-    console.log(`\nW4: mtl train configs/quickstart.yaml, ${opts.w4Epochs} epochs (trainExperiment end to end; step time exact from epoch 2; val fwd = the validation forward pass)`);
+    console.log(
+      `\nW4: mtl train configs/quickstart.yaml, ${opts.w4Epochs} epochs (trainExperiment end to end; steps and validation forward timed exactly from epoch 2)\n` +
+        '    outside = epoch − training steps (forward, backward, clip, optimizer) − validation forward = data, metrics, logging, checkpointing, GC pauses there',
+    );
     const rows = [];
+    const pct = (x) => `${fmt(x * 100, 1)} %`;
     for (const r of w4) {
       for (const e of r.epochs) {
+        const exact = e.step_time_exact;
         rows.push([
           `epoch ${e.epoch}`,
           r.backend.name,
           fmt(e.epoch_seconds, 3),
           fmt(e.step_seconds, 3),
-          e.step_time_exact ? fmt(e.validation_forward_seconds, 4) : '—',
-          fmt(e.outside_step_seconds, 3),
-          `${fmt(e.outside_step_fraction * 100, 1)} %${e.step_time_exact ? '' : ' (est.)'}`,
-          e.step_time_exact ? fmt(e.gc_outside_step_seconds, 3) : '—',
-          e.step_time_exact ? `${fmt(e.outside_step_excluding_gc_fraction * 100, 1)} %` : '—',
-          e.step_time_exact ? `${fmt(e.outside_step_excluding_gc_and_validation_forward_fraction * 100, 1)} %` : '—',
+          exact ? fmt(e.validation_forward_seconds, 4) : '—',
+          exact ? fmt(e.outside_seconds, 4) : '—',
+          exact ? pct(e.outside_fraction) : '—',
+          exact ? fmt(e.gc_outside_seconds, 4) : '—',
+          exact ? pct(e.outside_excluding_gc_fraction) : '—',
+          `${pct(e.outside_step_fraction)}${exact ? '' : ' (est.)'}`,
           fmt(r.peak_rss_mb, 0),
           String(e.live_tensors),
         ]);
       }
       if (r.steady_epochs.length > 0) {
-        const [low, high] = r.outside_step_fraction_range;
+        const [low, high] = r.outside_fraction_range;
+        const [stepLow, stepHigh] = r.outside_step_fraction_range;
         rows.push([
           `median ${r.steady_epochs[0]}–${r.steady_epochs[r.steady_epochs.length - 1]}`,
           r.backend.name,
           fmt(r.epoch_seconds_median, 3),
-          '', '', '',
-          `${fmt(r.outside_step_fraction * 100, 1)} %`,
-          `(${fmt(low * 100, 1)}–${fmt(high * 100, 1)})`,
-          `${fmt(r.outside_step_excluding_gc_fraction * 100, 1)} %`,
-          `${fmt(r.outside_step_excluding_gc_and_validation_forward_fraction * 100, 1)} %`,
-          '', '',
+          '',
+          '',
+          '',
+          `${pct(r.outside_fraction)} (${fmt(low * 100, 1)}–${fmt(high * 100, 1)})`,
+          '',
+          pct(r.outside_excluding_gc_fraction),
+          `${pct(r.outside_step_fraction)} (${fmt(stepLow * 100, 1)}–${fmt(stepHigh * 100, 1)})`,
+          '',
+          '',
         ]);
       }
-      rows.push(['whole run', r.backend.name, fmt(r.run_seconds, 3), '', '', '', '', '', `setup ${fmt(r.setup_seconds, 2)} s, after ${fmt(r.after_training_seconds, 2)} s`, '', '', '']);
+      rows.push(['whole run', r.backend.name, fmt(r.run_seconds, 3), '', '', '', `setup ${fmt(r.setup_seconds, 2)} s, after ${fmt(r.after_training_seconds, 2)} s`, '', '', '', '', '']);
     }
-    printTable(['', 'backend', 'epoch s', 'steps s', 'val fwd s', 'outside s', 'outside %', 'GC outside s', 'excl. GC', 'excl. GC, val fwd', 'peak RSS MB', 'live tensors'], rows);
+    printTable(['', 'backend', 'epoch s', 'steps s', 'val fwd s', 'outside s', 'outside %', 'GC there s', 'excl. GC', 'all but steps', 'peak RSS MB', 'live tensors'], rows);
   }
   const mem = info.results.filter((x) => x.workload === 'MEM' && !x.error);
   for (const r of mem) {
@@ -628,9 +644,9 @@ async function main() {
   if (wasmOf('W4')) {
     const r = wasmOf('W4');
     const epochs = `median of epochs ${r.steady_epochs[0]}–${r.steady_epochs[r.steady_epochs.length - 1]}`;
-    target('W4 time outside the training steps ≤ 5 % of the epoch', r.outside_step_fraction, 0.05, `${epochs}; everything between the steps, validation's forward pass and GC pauses included`);
-    info.targets.push({ target: 'W4 the same, GC pauses outside the steps excluded', value: round(r.outside_step_excluding_gc_fraction, 3), met: null, detail: `${epochs}; GC of the steps' garbage often runs in the per-batch event-loop yield` });
-    info.targets.push({ target: 'W4 the same, GC and the validation forward pass excluded', value: round(r.outside_step_excluding_gc_and_validation_forward_fraction, 3), met: null, detail: `${epochs}; data, metrics, logging, checkpointing` });
+    target('W4 time outside forward/backward/optimizer ≤ 5 % of the epoch', r.outside_fraction, 0.05, `${epochs}; data, metrics, logging, checkpointing, GC pauses there`);
+    info.targets.push({ target: 'W4 the same without those GC pauses', value: round(r.outside_excluding_gc_fraction, 3), met: null, detail: epochs });
+    info.targets.push({ target: 'W4 everything but the training steps (the validation forward pass counted outside too)', value: round(r.outside_step_fraction, 3), met: null, detail: epochs });
   }
   if (wasmOf('MEM')) {
     const e = wasmOf('MEM').epochs;
