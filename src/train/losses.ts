@@ -1,18 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LossName } from '../config/types.js';
 import type { TaskType } from '../data/types.js';
+import { sigmoidCrossEntropy, softmaxCrossEntropy } from './fused-losses.js';
 
 /**
  * Per-task training losses, each the mean over the batch (and over outputs for multi-output tasks).
  * `target` is the training form of the targets: one-hot (multiclass), 0/1 (binary, multilabel), standardised
- * values (regression).
+ * values (regression). The cross-entropies are one kernel each way on wasm and cpu (train/fused-losses.ts).
  */
 export function taskLoss(loss: LossName, output: tf.Tensor2D, target: tf.Tensor2D): tf.Scalar {
   switch (loss) {
     case 'cross-entropy':
-      return tf.losses.softmaxCrossEntropy(target, output) as tf.Scalar;
+      return softmaxCrossEntropy(target, output);
     case 'binary-cross-entropy':
-      return tf.losses.sigmoidCrossEntropy(target, output) as tf.Scalar;
+      return sigmoidCrossEntropy(target, output);
     case 'mse':
       return tf.losses.meanSquaredError(target, output) as tf.Scalar;
     case 'mae':
