@@ -199,9 +199,12 @@ async function childStep(opts) {
  * `onEpochEnd`, so it holds the shuffle, every batch slice, every step, validation metrics, the best checkpoint, the
  * run writer's metrics/epoch logs and the progress line. Step time is measured from epoch 2 on, exactly: the
  * trainer calls `model.setStep(step)` right after slicing a batch and calls `onBatch` right after the optimizer
- * update and the loss accumulation, so Σ (onBatch − setStep) is forward + backward + clip + optimizer. The model
- * reaches the bench only with the first `onEpochEnd`, which is why epoch 1 (also the warm-up: JIT, XNNPACK
- * operator creation) gets only an estimate from the intervals between batches.
+ * update and the loss accumulation, so Σ (onBatch − setStep) is forward + backward + clip + optimizer; and every
+ * `model.forward(x, false)` is the validation forward pass (the trainer runs inference only to validate). What is
+ * left — epoch − steps − validation forward — is data, metrics, logging and checkpointing, the issue's "outside". The
+ * model reaches the bench only with the first `onEpochEnd`, which is why epoch 1 (also the warm-up: JIT, XNNPACK
+ * operator creation) gets only an estimate from the intervals between batches, and the W4 target takes the median
+ * of epochs 2..N.
  */
 async function childEpochs(opts, epochs, kind) {
   const { tf, report } = await loadTf(opts.backend);
