@@ -60,12 +60,25 @@ function matrixShape(info: tf.TensorInfo): [number, number] {
   return [info.shape[0] as number, info.shape[1] as number];
 }
 
-function softmaxCrossEntropyForward({ inputs, backend: b }: KernelArgs): tf.TensorInfo[] {
+/** A forward kernel's inputs: logits z and targets t, both [rows, width]. */
+function forwardInputs({ inputs, backend: b }: KernelArgs): { backend: HostBackend; rows: number; width: number; z: Float32Array; t: Float32Array } {
   const backend = b as HostBackend;
-  const logitsInfo = inputs['logits'] as tf.TensorInfo;
-  const [rows, width] = matrixShape(logitsInfo);
-  const z = read(backend, logitsInfo);
-  const t = read(backend, inputs['labels'] as tf.TensorInfo);
+  const logits = inputs['logits'] as tf.TensorInfo;
+  const [rows, width] = matrixShape(logits);
+  return { backend, rows, width, z: read(backend, logits), t: read(backend, inputs['labels'] as tf.TensorInfo) };
+}
+
+/** A backward kernel's inputs: the saved probabilities p, the targets t, and the loss's incoming gradient dy. */
+function backwardInputs({ inputs, backend: b }: KernelArgs): { backend: HostBackend; rows: number; width: number; p: Float32Array; t: Float32Array; dy: number } {
+  const backend = b as HostBackend;
+  const probabilities = inputs['probabilities'] as tf.TensorInfo;
+  const [rows, width] = matrixShape(probabilities);
+  const dy = read(backend, inputs['dy'] as tf.TensorInfo)[0] as number;
+  return { backend, rows, width, p: read(backend, probabilities), t: read(backend, inputs['labels'] as tf.TensorInfo), dy };
+}
+
+function softmaxCrossEntropyForward(args: KernelArgs): tf.TensorInfo[] {
+  const { backend, rows, width, z, t } = forwardInputs(args);
   const probabilities = new Float32Array(rows * width);
   let total = 0;
   for (let r = 0, base = 0; r < rows; r++, base += width) {
@@ -85,13 +98,9 @@ function softmaxCrossEntropyForward({ inputs, backend: b }: KernelArgs): tf.Tens
   return [output(backend, [], Float32Array.of(total / rows)), output(backend, [rows, width], probabilities)];
 }
 
-function softmaxCrossEntropyBackward({ inputs, backend: b }: KernelArgs): tf.TensorInfo {
-  const backend = b as HostBackend;
-  const probabilitiesInfo = inputs['probabilities'] as tf.TensorInfo;
-  const [rows, width] = matrixShape(probabilitiesInfo);
-  const p = read(backend, probabilitiesInfo);
-  const t = read(backend, inputs['labels'] as tf.TensorInfo);
-  const scale = (read(backend, inputs['dy'] as tf.TensorInfo)[0] as number) / rows;
+function softmaxCrossEntropyBackward(args: KernelArgs): tf.TensorInfo {
+  const { backend, rows, width, p, t, dy } = backwardInputs(args);
+  const scale = dy / rows;
   const gradient = new Float32Array(rows * width);
   for (let r = 0, base = 0; r < rows; r++, base += width) {
     let targetSum = 0;
@@ -101,12 +110,8 @@ function softmaxCrossEntropyBackward({ inputs, backend: b }: KernelArgs): tf.Ten
   return output(backend, [rows, width], gradient);
 }
 
-function sigmoidCrossEntropyForward({ inputs, backend: b }: KernelArgs): tf.TensorInfo[] {
-  const backend = b as HostBackend;
-  const logitsInfo = inputs['logits'] as tf.TensorInfo;
-  const [rows, width] = matrixShape(logitsInfo);
-  const z = read(backend, logitsInfo);
-  const t = read(backend, inputs['labels'] as tf.TensorInfo);
+function sigmoidCrossEntropyForward(args: KernelArgs): tf.TensorInfo[] {
+  const { backend, rows, width, z, t } = forwardInputs(args);
   const n = rows * width;
   const probabilities = new Float32Array(n);
   let total = 0;
@@ -119,46 +124,40 @@ function sigmoidCrossEntropyForward({ inputs, backend: b }: KernelArgs): tf.Tens
   return [output(backend, [], Float32Array.of(total / n)), output(backend, [rows, width], probabilities)];
 }
 
-function sigmoidCrossEntropyBackward({ inputs, backend: b }: KernelArgs): tf.TensorInfo {
-  const backend = b as HostBackend;
-  const probabilitiesInfo = inputs['probabilities'] as tf.TensorInfo;
-  const [rows, width] = matrixShape(probabilitiesInfo);
-  const p = read(backend, probabilitiesInfo);
-  const t = read(backend, inputs['labels'] as tf.TensorInfo);
+function sigmoidCrossEntropyBackward(args: KernelArgs): tf.TensorInfo {
+  const { backend, rows, width, p, t, dy } = backwardInputs(args);
   const n = rows * width;
-  const scale = (read(backend, inputs['dy'] as tf.TensorInfo)[0] as number) / n;
+  const scale = dy / n;
   const gradient = new Float32Array(n);
   for (let i = 0; i < n; i++) gradient[i] = ((p[i] as number) - (t[i] as number)) * scale;
   return output(backend, [rows, width], gradient);
 }
 
-tf.registerGradient({
-  kernelName: SOFTMAX_CROSS_ENTROPY_KERNEL,
-  inputsToSave: ['logits', 'labels'],
-  outputsToSave: [false, true],
-  gradFunc: (dy, saved) => {
-    const [logits, labels, probabilities] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-    const dLoss = (Array.isArray(dy) ? dy[0] : dy) as tf.Scalar;
-    return {
-      logits: () => tf.engine().runKernel(SOFTMAX_CROSS_ENTROPY_GRAD_KERNEL, { probabilities, labels, dy: dLoss }, {}) as tf.Tensor,
-      labels: () => tf.mul(tf.neg(tf.logSoftmax(logits)), tf.div(dLoss, logits.shape[0])),
-    };
-  },
-});
+/**
+ * The gradient of a fused loss: its backward kernel for the logits (from the probabilities the forward kernel saved),
+ * `targetsGradient` for the targets. `dy` holds one gradient per output; the probabilities output is never used
+ * downstream, so only the loss's counts.
+ */
+function registerLossGradient(kernelName: string, gradientKernel: string, targetsGradient: (logits: tf.Tensor2D, dLoss: tf.Scalar) => tf.Tensor): void {
+  tf.registerGradient({
+    kernelName,
+    inputsToSave: ['logits', 'labels'],
+    outputsToSave: [false, true],
+    gradFunc: (dy, saved) => {
+      const [logits, labels, probabilities] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+      const dLoss = (Array.isArray(dy) ? dy[0] : dy) as tf.Scalar;
+      return {
+        logits: () => tf.engine().runKernel(gradientKernel, { probabilities, labels, dy: dLoss }, {}) as tf.Tensor,
+        labels: () => targetsGradient(logits, dLoss),
+      };
+    },
+  });
+}
 
-tf.registerGradient({
-  kernelName: SIGMOID_CROSS_ENTROPY_KERNEL,
-  inputsToSave: ['logits', 'labels'],
-  outputsToSave: [false, true],
-  gradFunc: (dy, saved) => {
-    const [logits, labels, probabilities] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-    const dLoss = (Array.isArray(dy) ? dy[0] : dy) as tf.Scalar;
-    return {
-      logits: () => tf.engine().runKernel(SIGMOID_CROSS_ENTROPY_GRAD_KERNEL, { probabilities, labels, dy: dLoss }, {}) as tf.Tensor,
-      labels: () => tf.mul(tf.neg(logits), tf.div(dLoss, logits.size)),
-    };
-  },
-});
+registerLossGradient(SOFTMAX_CROSS_ENTROPY_KERNEL, SOFTMAX_CROSS_ENTROPY_GRAD_KERNEL, (logits, dLoss) =>
+  tf.mul(tf.neg(tf.logSoftmax(logits)), tf.div(dLoss, logits.shape[0])),
+);
+registerLossGradient(SIGMOID_CROSS_ENTROPY_KERNEL, SIGMOID_CROSS_ENTROPY_GRAD_KERNEL, (logits, dLoss) => tf.mul(tf.neg(logits), tf.div(dLoss, logits.size)));
 
 const KERNELS: [string, tf.KernelFunc][] = [
   [SOFTMAX_CROSS_ENTROPY_KERNEL, softmaxCrossEntropyForward as unknown as tf.KernelFunc],
