@@ -5,10 +5,26 @@ import { describe, expect, it } from 'vitest';
 const root = path.resolve(import.meta.dirname, '..');
 const bin = path.join(root, 'bin', 'mtl.js');
 
-function mtl(args: string[]): { code: number; stdout: string } {
+function mtl(args: string[]): { code: number; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, CI: 'true' }, timeout: 60_000 });
-  return { code: result.status ?? -1, stdout: result.stdout };
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
+
+describe('help', () => {
+  it('asked for, exits 0; shown because no command was given, exits 2 (a usage error) with the help on stderr', () => {
+    for (const args of [['--help'], ['help'], ['help', 'train'], ['train', '--help']]) {
+      const asked = mtl(args);
+      expect(asked.code, args.join(' ')).toBe(0);
+      expect(asked.stdout, args.join(' ')).toMatch(/^Usage: mtl/);
+    }
+    for (const args of [[], ['--verbose']]) {
+      const missing = mtl(args);
+      expect(missing.code, `mtl ${args.join(' ')}`).toBe(2);
+      expect(missing.stdout).toBe('');
+      expect(missing.stderr).toMatch(/^Usage: mtl \[options\] \[command\]/);
+    }
+  });
+});
 
 describe('mtl --version', () => {
   it('prints the version alone, and with --verbose the backends as mtl doctor does', () => {
