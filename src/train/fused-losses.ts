@@ -80,18 +80,23 @@ function backwardInputs({ inputs, backend: b }: KernelArgs): { backend: HostBack
 function softmaxCrossEntropyForward(args: KernelArgs): tf.TensorInfo[] {
   const { backend, rows, width, z, t } = forwardInputs(args);
   const probabilities = new Float32Array(rows * width);
+  const exps = new Float64Array(width); // one exp per output: kept at full precision until divided by the sum
   let total = 0;
   for (let r = 0, base = 0; r < rows; r++, base += width) {
     let max = -Infinity;
     for (let j = 0; j < width; j++) max = Math.max(max, z[base + j] as number);
     let sum = 0;
-    for (let j = 0; j < width; j++) sum += Math.exp((z[base + j] as number) - max);
-    const logSumExp = max + Math.log(sum);
     for (let j = 0; j < width; j++) {
-      const zj = z[base + j] as number;
+      const e = Math.exp((z[base + j] as number) - max);
+      exps[j] = e;
+      sum += e;
+    }
+    const logSumExp = max + Math.log(sum);
+    const inverse = 1 / sum;
+    for (let j = 0; j < width; j++) {
       const tj = t[base + j] as number;
-      if (tj !== 0) total += tj * (logSumExp - zj);
-      probabilities[base + j] = Math.exp(zj - logSumExp);
+      if (tj !== 0) total += tj * (logSumExp - (z[base + j] as number));
+      probabilities[base + j] = (exps[j] as number) * inverse;
     }
   }
   // Views of the wasm heap are not used past this point: creating the outputs may grow (detach) it.
