@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/select.js';
-import { DENSE_RELU_KERNEL, denseRelu } from '../src/model/fused-dense.js';
+import { DENSE_LINEAR_KERNEL, DENSE_RELU_KERNEL, denseLinear, denseRelu } from '../src/model/fused-dense.js';
 import { values } from './helpers.js';
 
 let previousBackend: string | undefined;
@@ -48,6 +48,42 @@ describe('dense relu op', () => {
       }
     });
   }
+
+  for (const backend of ['wasm', 'cpu']) {
+    it(`${backend}: the linear op's value and gradients bit-identical to tf.fused.matMul (and to matMul + add)`, async () => {
+      await tf.setBackend(backend);
+      try {
+        const before = tf.memory().numTensors;
+        const fusedMatMul = (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D => tf.fused.matMul({ a: x, b: w as tf.Tensor2D, bias: b }) as tf.Tensor2D;
+        const plain = (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D => tf.add(tf.matMul(x, w as tf.Tensor2D), b) as tf.Tensor2D;
+        for (const withInput of [true, false]) {
+          const ours = lossAndGradients(denseLinear, withInput);
+          expect(ours).toEqual(lossAndGradients(fusedMatMul, withInput));
+          expect(ours).toEqual(lossAndGradients(plain, withInput));
+        }
+        expect(tf.memory().numTensors).toBe(before);
+      } finally {
+        await tf.setBackend('wasm');
+      }
+    });
+  }
+
+  it('the linear op is one kernel forward, and its gradient stays in rank 2', async () => {
+    const x = tf.tensor2d(values(8 * 5, 1), [8, 5]);
+    const w = tf.variable(tf.tensor2d(values(5 * 3, 2), [5, 3]));
+    const b = tf.variable(tf.tensor1d(values(3, 3)));
+    const forward = await tf.profile(() => denseLinear(x, w, b));
+    expect(forward.kernels.map((k) => k.name)).toEqual([DENSE_LINEAR_KERNEL]);
+    const backward = await tf.profile(() => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(denseLinear(x, w, b)));
+      return [value, ...Object.values(grads)];
+    });
+    // No detour through rank 3 (tf.fused.matMul reshapes to [1, rows, columns] and back, both ways).
+    const rank3 = backward.kernels.filter((k) => k.inputShapes.some((shape) => shape?.length === 3)).map((k) => k.name);
+    expect(rank3).toEqual([]);
+    expect(backward.kernels.filter((k) => k.name === 'BatchMatMul')).toHaveLength(1); // dW only: no dx for the input batch
+    tf.dispose([x, w, b, ...(backward.result as tf.Tensor[]), forward.result as tf.Tensor]);
+  });
 
   it('runs as one kernel forward and computes no input gradient it is not asked for', async () => {
     const x = tf.tensor2d(values(8 * 5, 1), [8, 5]);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 /**
- * relu(x·W + b) as one op with a registered gradient, for dense layers.
+ * relu(x·W + b) and x·W + b as one op each with a registered gradient, for dense layers.
  *
  * Why: under a gradient tape TF.js splits `tf.fused.matMul` with a relu into matMul, add and relu (tfjs-core
  * `shouldFuse`), so every training step paid two more kernels and passes over each layer's output, the broadcasting
@@ -19,41 +19,60 @@ import * as tf from '@tensorflow/tfjs';
  * without one (none of TF.js's) gets the split ops.
  */
 export const DENSE_RELU_KERNEL = 'MtlDenseRelu';
+/**
+ * x·W + b, the same way: TF.js keeps `tf.fused.matMul` with a linear activation fused under the tape, but as a
+ * batched product with reshapes to and from rank 3 both ways (eight Reshape kernels per layer and step), and a bias
+ * gradient summed over a rank-3 tensor. Task heads are such layers. Gradient: dz = dy, then as above.
+ */
+export const DENSE_LINEAR_KERNEL = 'MtlDenseLinear';
 
-tf.registerGradient({
-  kernelName: DENSE_RELU_KERNEL,
-  inputsToSave: ['x', 'kernel'],
-  outputsToSave: [true],
-  gradFunc: (dy, saved) => {
-    const [x, kernel, y] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-    const dz = tf.mul(dy as tf.Tensor2D, tf.step(y));
-    return {
-      x: () => tf.matMul(dz, kernel, false, true),
-      kernel: () => tf.matMul(x, dz, true, false),
-      bias: () => tf.sum(dz, 0),
-    };
-  },
-});
+function registerDenseGradient(kernelName: string, relu: boolean): void {
+  tf.registerGradient({
+    kernelName,
+    inputsToSave: ['x', 'kernel'],
+    outputsToSave: [relu],
+    gradFunc: (dy, saved) => {
+      const [x, kernel, y] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D | undefined];
+      const dz = relu ? tf.mul(dy as tf.Tensor2D, tf.step(y as tf.Tensor2D)) : (dy as tf.Tensor2D);
+      return {
+        x: () => tf.matMul(dz, kernel, false, true),
+        kernel: () => tf.matMul(x, dz, true, false),
+        bias: () => tf.sum(dz, 0),
+      };
+    },
+  });
+}
 
-function registeredFor(backendName: string): boolean {
-  if (tf.getKernel(DENSE_RELU_KERNEL, backendName) !== undefined) return true;
+registerDenseGradient(DENSE_RELU_KERNEL, true);
+registerDenseGradient(DENSE_LINEAR_KERNEL, false);
+
+const ACTIVATIONS: Record<string, 'relu' | 'linear'> = { [DENSE_RELU_KERNEL]: 'relu', [DENSE_LINEAR_KERNEL]: 'linear' };
+
+function registeredFor(kernelName: string, backendName: string): boolean {
+  if (tf.getKernel(kernelName, backendName) !== undefined) return true;
   const fused = tf.getKernel('_FusedMatMul', backendName) as tf.KernelConfig | undefined;
   if (fused === undefined) return false;
+  const activation = ACTIVATIONS[kernelName] as 'relu' | 'linear';
   tf.registerKernel({
-    kernelName: DENSE_RELU_KERNEL,
+    kernelName,
     backendName,
     // Looked up per call, so an override installed later (backend/wasm/matmul.ts) is the one that runs.
     kernelFunc: ({ inputs, backend }) =>
       (tf.getKernel('_FusedMatMul', backendName) as tf.KernelConfig).kernelFunc({
         inputs: { a: inputs['x']!, b: inputs['kernel']!, bias: inputs['bias']! },
         backend,
-        attrs: { transposeA: false, transposeB: false, activation: 'relu' },
+        attrs: { transposeA: false, transposeB: false, activation },
       }),
   });
   return true;
 }
 
 export function denseRelu(x: tf.Tensor2D, kernel: tf.Tensor, bias: tf.Tensor): tf.Tensor2D {
-  if (!registeredFor(tf.getBackend())) return tf.tidy(() => tf.relu(tf.add(tf.matMul(x, kernel as tf.Tensor2D), bias)) as tf.Tensor2D);
+  if (!registeredFor(DENSE_RELU_KERNEL, tf.getBackend())) return tf.tidy(() => tf.relu(tf.add(tf.matMul(x, kernel as tf.Tensor2D), bias)) as tf.Tensor2D);
   return tf.engine().runKernel(DENSE_RELU_KERNEL, { x, kernel, bias }, {}) as tf.Tensor2D;
+}
+
+export function denseLinear(x: tf.Tensor2D, kernel: tf.Tensor, bias: tf.Tensor): tf.Tensor2D {
+  if (!registeredFor(DENSE_LINEAR_KERNEL, tf.getBackend())) return tf.fused.matMul({ a: x, b: kernel as tf.Tensor2D, bias }) as tf.Tensor2D;
+  return tf.engine().runKernel(DENSE_LINEAR_KERNEL, { x, kernel, bias }, {}) as tf.Tensor2D;
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Activation, LayerConfig, Padding, Size2D } from '../config/types.js';
 import { UsageError } from '../errors.js';
-import { denseRelu } from './fused-dense.js';
+import { denseLinear, denseRelu } from './fused-dense.js';
 import type { Rng } from '../util/rng.js';
 
 /**
@@ -99,6 +99,7 @@ export class Dense implements Layer {
   }
   apply(x: tf.Tensor2D): tf.Tensor2D {
     if (this.activation === 'relu' && this.bias) return denseRelu(x, this.kernel, this.bias);
+    if (this.activation === 'linear' && this.bias) return denseLinear(x, this.kernel, this.bias);
     if (FUSABLE.has(this.activation)) {
       return tf.fused.matMul({
         a: x,
