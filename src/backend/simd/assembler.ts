@@ -206,14 +206,17 @@ export class FunctionBuilder {
   i32Load(offset = 0): this {
     return this.op(0x28).memarg(2, offset);
   }
-  /** memory.copy (bulk memory): pops destination, source, byte count. */
-  memoryCopy(): this {
-    this.code.push(0xfc);
-    unsignedLeb(10, this.code);
-    this.code.push(0x00, 0x00);
-    return this;
+  /** Pops address, value. */
+  i32Store(offset = 0): this {
+    return this.op(0x36).memarg(2, offset);
   }
-
+  i32Load8U(offset = 0): this {
+    return this.op(0x2d).memarg(0, offset);
+  }
+  /** Pops address, value; stores the low byte. */
+  i32Store8(offset = 0): this {
+    return this.op(0x3a).memarg(0, offset);
+  }
   // f32 (scalar).
   f32Const(value: number): this {
     this.op(0x43);

@@ -162,7 +162,7 @@ export function makeFastGather(stock: tf.KernelConfig): FastKernelFunc {
     if (sizeOf(x.shape) === 0 || sizeOf(info.outputShape) === 0) return out;
     const simd = simdOf(backend);
     if (simd !== undefined && info.batchSize === 1 && info.outerSize === 1) {
-      // Whole rows along axis 0 (the trainer's shuffle): one wasm memory.copy per row (backend/simd/gather.ts).
+      // Whole rows along axis 0: copied in wasm, 16 bytes at a time (backend/simd/gather.ts).
       const elementBytes = backend.typedArrayFromHeap(x).BYTES_PER_ELEMENT;
       simd.gatherRows({ x: heapOffset(backend, x), index: heapOffset(backend, indices), count: perBatch, rowBytes: info.sliceSize * elementBytes, out: heapOffset(backend, out) });
       return out;
@@ -214,8 +214,8 @@ export interface GatherBatchesAttrs {
  * `MtlGatherBatches`: out_b[i] = x[indices[b·batchSize + i]] for every batch b, each output its own tensor. The
  * trainer's shuffle is this, for the inputs and each task's targets, once per epoch. It was a gather of the whole
  * split followed by a split into batches, which writes every row twice and reads it twice; here each row is copied
- * once, straight into its batch (one `memory.copy` per row with the SIMD module, else a JS copy), and one kernel call
- * gives all the batches. Indices out of range are refused (a bad index must not read the heap beyond `x`).
+ * once, straight into its batch (in wasm with the SIMD module, else a JS copy), and one kernel call gives all the
+ * batches. Indices out of range are refused (a bad index must not read the heap beyond `x`).
  */
 export function gatherBatches(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
   const backend = args.backend as WasmBackendLike;
