@@ -6,10 +6,12 @@ import { graddrop } from '../src/strategies/gradient/graddrop.js';
 import { gradvac, gradVacCoefficients } from '../src/strategies/gradient/gradvac.js';
 import { imtlWeights } from '../src/strategies/gradient/imtl.js';
 import {
+  axpy,
   bilinear,
   columnSums,
   dot,
   gram,
+  linearCombination,
   matVec,
   projectOntoSimplex,
   pseudoSolve,
@@ -61,6 +63,22 @@ describe('linalg', () => {
       [1, -1],
       [-1, 2],
     ]);
+  });
+
+  it('linearCombination: Σ w_i g_i in float64 then float32, bit for bit as repeated axpy into a float64 accumulator', () => {
+    const rng = createRng(9);
+    const bits = (x: Float32Array): number[] => Array.from(new Uint32Array(x.buffer));
+    const p = 1000;
+    for (const weights of [[0.3], [0.7, -1.3], [0, 2.5], [1e-3, 0, -4, 1 / 3], [0, 0, 0]]) {
+      const grads = weights.map(() => Float32Array.from({ length: p }, () => rng.normal()));
+      grads[0]![0] = -0; // a negative zero: 0 + w·(−0) is +0, as the accumulator gives it
+      const accumulator = new Float64Array(p);
+      grads.forEach((g, i) => {
+        if (weights[i] !== 0) axpy(weights[i]!, g, accumulator);
+      });
+      expect(bits(linearCombination(grads, weights)), `weights ${weights.join(', ')}`).toEqual(bits(Float32Array.from(accumulator)));
+    }
+    expect(Array.from(linearCombination(f32([1, 2], [3, 4]), [2, -1]))).toEqual([-1, 0]);
   });
 
   it('projects onto the simplex', () => {
