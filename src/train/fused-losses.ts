@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { sigmoidCrossEntropyOnHost, softmaxCrossEntropyOnHost } from './host-losses.js';
 
 /**
  * Softmax and sigmoid cross-entropy, each one kernel forward and one backward, on the backends that run in this
@@ -79,28 +80,9 @@ function backwardInputs({ inputs, backend: b }: KernelArgs): { backend: HostBack
 
 function softmaxCrossEntropyForward(args: KernelArgs): tf.TensorInfo[] {
   const { backend, rows, width, z, t } = forwardInputs(args);
-  const probabilities = new Float32Array(rows * width);
-  const exps = new Float64Array(width); // one exp per output: kept at full precision until divided by the sum
-  let total = 0;
-  for (let r = 0, base = 0; r < rows; r++, base += width) {
-    let max = -Infinity;
-    for (let j = 0; j < width; j++) max = Math.max(max, z[base + j] as number);
-    let sum = 0;
-    for (let j = 0; j < width; j++) {
-      const e = Math.exp((z[base + j] as number) - max);
-      exps[j] = e;
-      sum += e;
-    }
-    const logSumExp = max + Math.log(sum);
-    const inverse = 1 / sum;
-    for (let j = 0; j < width; j++) {
-      const tj = t[base + j] as number;
-      if (tj !== 0) total += tj * (logSumExp - (z[base + j] as number));
-      probabilities[base + j] = (exps[j] as number) * inverse;
-    }
-  }
+  const { loss, predictions } = softmaxCrossEntropyOnHost(z, t, rows, width);
   // Views of the wasm heap are not used past this point: creating the outputs may grow (detach) it.
-  return [output(backend, [], Float32Array.of(total / rows)), output(backend, [rows, width], probabilities)];
+  return [output(backend, [], Float32Array.of(loss)), output(backend, [rows, width], predictions)];
 }
 
 function softmaxCrossEntropyBackward(args: KernelArgs): tf.TensorInfo {
@@ -117,16 +99,8 @@ function softmaxCrossEntropyBackward(args: KernelArgs): tf.TensorInfo {
 
 function sigmoidCrossEntropyForward(args: KernelArgs): tf.TensorInfo[] {
   const { backend, rows, width, z, t } = forwardInputs(args);
-  const n = rows * width;
-  const probabilities = new Float32Array(n);
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    const zi = z[i] as number;
-    const e = Math.exp(-Math.abs(zi)); // ≤ 1: no overflow whatever the sign of z
-    total += Math.max(zi, 0) - zi * (t[i] as number) + Math.log1p(e);
-    probabilities[i] = zi >= 0 ? 1 / (1 + e) : e / (1 + e);
-  }
-  return [output(backend, [], Float32Array.of(total / n)), output(backend, [rows, width], probabilities)];
+  const { loss, predictions } = sigmoidCrossEntropyOnHost(z, t);
+  return [output(backend, [], Float32Array.of(loss)), output(backend, [rows, width], predictions)];
 }
 
 function sigmoidCrossEntropyBackward(args: KernelArgs): tf.TensorInfo {

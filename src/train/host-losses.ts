@@ -48,9 +48,9 @@ export function hostLossAndPredictions(
     case 'cross-entropy':
       return inputs.probabilities
         ? { loss: crossEntropyFromProbabilities(inputs.probabilities, outputs, targets, rows, width), predictions: inputs.probabilities }
-        : softmaxCrossEntropy(outputs, targets, rows, width);
+        : softmaxCrossEntropyOnHost(outputs, targets, rows, width);
     case 'binary-cross-entropy':
-      return sigmoidCrossEntropy(outputs, targets);
+      return sigmoidCrossEntropyOnHost(outputs, targets);
     case 'mse':
     case 'mae':
     case 'huber':
@@ -104,7 +104,11 @@ function rowCrossEntropy(logits: Float32Array, targets: Float32Array, base: numb
   return loss;
 }
 
-function softmaxCrossEntropy(logits: Float32Array, targets: Float32Array, rows: number, width: number): HostEvaluation {
+/**
+ * Mean softmax cross-entropy over the rows of [rows, width] logits, and the softmax: one exp per output, kept in
+ * float64 until divided by the row's sum. Also the forward pass of the fused training kernel (fused-losses.ts).
+ */
+export function softmaxCrossEntropyOnHost(logits: Float32Array, targets: Float32Array, rows: number, width: number): HostEvaluation {
   const probabilities = new Float32Array(logits.length);
   const exps = new Float64Array(width);
   let total = 0;
@@ -130,14 +134,18 @@ function softmaxCrossEntropy(logits: Float32Array, targets: Float32Array, rows: 
   return { loss: Math.fround(total / rows), predictions: probabilities };
 }
 
-function sigmoidCrossEntropy(logits: Float32Array, targets: Float32Array): HostEvaluation {
+/**
+ * Mean sigmoid cross-entropy over all elements, and the sigmoid, from one exp(−|z|) ≤ 1 per element (no overflow
+ * whatever the sign of z). Also the forward pass of the fused training kernel (fused-losses.ts).
+ */
+export function sigmoidCrossEntropyOnHost(logits: Float32Array, targets: Float32Array): HostEvaluation {
   const probabilities = new Float32Array(logits.length);
   let total = 0;
   for (let i = 0; i < logits.length; i++) {
     const z = logits[i] as number;
-    const t = targets[i] as number;
-    total += Math.max(z, 0) - z * t + Math.log1p(Math.exp(-Math.abs(z)));
-    probabilities[i] = z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+    const e = Math.exp(-Math.abs(z));
+    total += Math.max(z, 0) - z * (targets[i] as number) + Math.log1p(e);
+    probabilities[i] = z >= 0 ? 1 / (1 + e) : e / (1 + e);
   }
   return { loss: Math.fround(total / logits.length), predictions: probabilities };
 }
