@@ -13,7 +13,7 @@ import type { TaskConfig } from '../src/config/types.js';
 import { prepareData } from '../src/data/prepare.js';
 import { computeMetrics } from '../src/metrics/registry.js';
 import { aggregateOverTasks, evaluateSplit, higherIsBetter } from '../src/train/evaluate.js';
-import { taskLoss, toPredictions } from '../src/train/losses.js';
+import { taskLoss } from '../src/train/losses.js';
 import { disposeSplit, toSplitTensors, type SplitTensors } from '../src/train/tensors.js';
 import { type EpochRecord } from '../src/train/trainer.js';
 import { gatherBatches, shuffledBatches } from '../src/train/batches.js';
@@ -24,7 +24,7 @@ import type { RunMeta } from '../src/runs/meta.js';
 import { RunWriter } from '../src/runs/writer.js';
 import type { PreparedData } from '../src/data/prepare.js';
 import type { ResolvedConfig } from '../src/config/types.js';
-import { tempDir } from './helpers.js';
+import { backendPredictions, tempDir } from './helpers.js';
 
 const configText = `name: overhead
 seed: 5
@@ -132,7 +132,7 @@ function evaluateBefore(split: SplitTensors, tasks: readonly TaskConfig[], batch
         const old = lossSums[i] as tf.Scalar;
         lossSums[i] = tf.keep(tf.add(old, tf.mul(taskLoss(task.loss, output, target), size)));
         old.dispose();
-        parts[task.name]?.push(tf.keep(toPredictions(task.type, output)));
+        parts[task.name]?.push(tf.keep(backendPredictions(task.type, output)));
       });
     });
   }

@@ -1,6 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { TaskType } from '../src/data/types.js';
 
 /** A fresh temp folder for a test's configs, CSVs and run store. */
 export function tempDir(prefix = 'mtl-test-'): string {
@@ -22,4 +24,28 @@ export function values(size: number, seed: number): Float32Array {
     out[i] = s / 2 ** 31 - 1;
   }
   return out;
+}
+
+/**
+ * What evaluation gave metrics before it computed on the host, as backend ops: softmax, sigmoid, or y·std + mean in
+ * float32 (the reference for test/host-losses.test.ts and test/epoch-overhead.test.ts).
+ */
+export function backendPredictions(
+  type: TaskType,
+  output: tf.Tensor2D,
+  regressionScale?: { mean: number[]; std: number[] },
+): tf.Tensor2D {
+  return tf.tidy(() => {
+    switch (type) {
+      case 'multiclass':
+        return tf.softmax(output);
+      case 'binary':
+      case 'multilabel':
+        return tf.sigmoid(output);
+      case 'regression': {
+        if (!regressionScale) return output;
+        return tf.add(tf.mul(output, tf.tensor1d(regressionScale.std)), tf.tensor1d(regressionScale.mean));
+      }
+    }
+  });
 }

@@ -8,8 +8,9 @@ import { initBackend } from '../src/backend/select.js';
 import type { LossName } from '../src/config/types.js';
 import type { TaskType } from '../src/data/types.js';
 import { hostLossAndPredictions } from '../src/train/host-losses.js';
-import { taskLoss, toPredictions } from '../src/train/losses.js';
+import { taskLoss } from '../src/train/losses.js';
 import { createRng } from '../src/util/rng.js';
+import { backendPredictions } from './helpers.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -63,7 +64,7 @@ describe('hand-computed values', () => {
 
   it('regression predictions are y·std + mean per column, rounded as float32 ops round them', () => {
     const { predictions } = hostLossAndPredictions({ type: 'regression', loss: 'mse' }, f32([1, -1, 0.1, 2]), f32([0, 0, 0, 0]), 2, { regressionScale: { mean: [10, 0.3], std: [2, 0.7] } });
-    const expected = tf.tidy(() => toPredictions('regression', tf.tensor2d([1, -1, 0.1, 2], [2, 2]), { mean: [10, 0.3], std: [2, 0.7] }).dataSync());
+    const expected = tf.tidy(() => backendPredictions('regression', tf.tensor2d([1, -1, 0.1, 2], [2, 2]), { mean: [10, 0.3], std: [2, 0.7] }).dataSync());
     expect(Array.from(predictions)).toEqual(Array.from(expected));
   });
 });
@@ -78,7 +79,7 @@ describe('agreement with the backend (what training computes)', () => {
     { type: 'regression', loss: 'huber', width: 3 },
   ];
   for (const c of cases) {
-    it(`${c.type} / ${c.loss}: loss and predictions within float32 rounding of tf.losses and toPredictions`, () => {
+    it(`${c.type} / ${c.loss}: loss and predictions within float32 rounding of tf.losses and the backend's softmax/sigmoid`, () => {
       const rng = createRng(11);
       const rows = 300;
       const outputs = Float32Array.from({ length: rows * c.width }, () => (rng.next() - 0.5) * 12);
@@ -87,18 +88,18 @@ describe('agreement with the backend (what training computes)', () => {
         if (c.type === 'multiclass') targets[r * c.width + Math.floor(rng.next() * c.width)] = 1;
         else for (let j = 0; j < c.width; j++) targets[r * c.width + j] = c.type === 'regression' ? (rng.next() - 0.5) * 6 : rng.next() < 0.5 ? 1 : 0;
       }
-      const [backendLoss, backendPredictions] = tf.tidy(() => {
+      const [backendLoss, backendValues] = tf.tidy(() => {
         const y = tf.tensor2d(outputs, [rows, c.width]);
         const t = tf.tensor2d(targets, [rows, c.width]);
-        return [taskLoss(c.loss, y, t).dataSync()[0] as number, toPredictions(c.type, y).dataSync() as Float32Array];
+        return [taskLoss(c.loss, y, t).dataSync()[0] as number, backendPredictions(c.type, y).dataSync() as Float32Array];
       });
       // Cross-entropy both ways: all on the host, and from the backend's softmax (what evaluation does).
-      const variants = c.loss === 'cross-entropy' ? [{}, { probabilities: backendPredictions }] : [{}];
+      const variants = c.loss === 'cross-entropy' ? [{}, { probabilities: backendValues }] : [{}];
       for (const inputs of variants) {
         const host = hostLossAndPredictions(c, outputs, targets, rows, inputs);
         expect(Math.abs(host.loss - backendLoss) / Math.abs(backendLoss)).toBeLessThan(2e-6);
         let worst = 0;
-        host.predictions.forEach((p, i) => (worst = Math.max(worst, Math.abs(p - (backendPredictions[i] as number)))));
+        host.predictions.forEach((p, i) => (worst = Math.max(worst, Math.abs(p - (backendValues[i] as number)))));
         expect(worst).toBeLessThan(1e-6);
       }
     });

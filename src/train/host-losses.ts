@@ -21,7 +21,7 @@ import type { TaskType } from '../data/types.js';
  *   mae                    mean_elem  |e|
  *   huber (δ = 1)          mean_elem  ½·min(|e|, δ)² + δ·(|e| − min(|e|, δ))
  *
- * and the predictions are what `toPredictions` gives: softmax, sigmoid, or y·std + mean for regression.
+ * and the predictions are the softmax, the sigmoid, or y·std + mean (in float32 steps) for regression.
  */
 export interface HostEvaluation {
   loss: number;

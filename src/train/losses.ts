@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LossName } from '../config/types.js';
-import type { TaskType } from '../data/types.js';
 import { sigmoidCrossEntropy, softmaxCrossEntropy } from './fused-losses.js';
 
 /**
@@ -21,25 +20,4 @@ export function taskLoss(loss: LossName, output: tf.Tensor2D, target: tf.Tensor2
     case 'huber':
       return tf.losses.huberLoss(target, output) as tf.Scalar;
   }
-}
-
-/** Turns raw model outputs into what metrics read: probabilities, or values in the targets' own units. */
-export function toPredictions(
-  type: TaskType,
-  output: tf.Tensor2D,
-  regressionScale?: { mean: number[]; std: number[] },
-): tf.Tensor2D {
-  return tf.tidy(() => {
-    switch (type) {
-      case 'multiclass':
-        return tf.softmax(output);
-      case 'binary':
-      case 'multilabel':
-        return tf.sigmoid(output);
-      case 'regression': {
-        if (!regressionScale) return output;
-        return tf.add(tf.mul(output, tf.tensor1d(regressionScale.std)), tf.tensor1d(regressionScale.mean));
-      }
-    }
-  });
 }
