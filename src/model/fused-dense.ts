@@ -31,13 +31,17 @@ function registerDenseGradient(kernelName: string, relu: boolean): void {
     kernelName,
     inputsToSave: ['x', 'kernel'],
     outputsToSave: [relu],
+    // The kernels the ops tf.matMul, tf.sum, tf.mul and tf.step run, called directly: the same computation without
+    // an op scope (and its bookkeeping and garbage) for each, several per layer and step.
     gradFunc: (dy, saved) => {
       const [x, kernel, y] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D | undefined];
-      const dz = relu ? tf.mul(dy as tf.Tensor2D, tf.step(y as tf.Tensor2D)) : (dy as tf.Tensor2D);
+      const run = (name: string, inputs: tf.NamedTensorMap, attrs: object = {}): tf.Tensor2D =>
+        tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor2D;
+      const dz = relu ? run('Multiply', { a: dy as tf.Tensor2D, b: run('Step', { x: y as tf.Tensor2D }, { alpha: 0 }) }) : (dy as tf.Tensor2D);
       return {
-        x: () => tf.matMul(dz, kernel, false, true),
-        kernel: () => tf.matMul(x, dz, true, false),
-        bias: () => tf.sum(dz, 0),
+        x: () => run('BatchMatMul', { a: dz, b: kernel }, { transposeA: false, transposeB: true }),
+        kernel: () => run('BatchMatMul', { a: x, b: dz }, { transposeA: true, transposeB: false }),
+        bias: () => run('Sum', { x: dz }, { axis: 0, keepDims: false }),
       };
     },
   });
