@@ -101,6 +101,9 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
   let reason: string | undefined;
   for (const l of listeners) l.onStart?.({ epochs: training.epochs, batchesPerEpoch: batches, trainRows: train.rows, tasks: tasks.map((t) => t.name) });
   const lossEvery = Math.min(...listeners.map((l) => l.batchLossEvery ?? Infinity));
+  // The yield clock runs across epochs: epochs shorter than the interval (the quickstart's take ~50 ms) would
+  // otherwise never give the event loop a turn, and Ctrl-C would wait for the end of the run.
+  let lastYield = performance.now();
 
   try {
     for (let epoch = 0; epoch < training.epochs; epoch++) {
@@ -114,7 +117,6 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
       let cosineSum: number[][] | undefined;
       let cosineSteps = 0;
       let interrupted = false;
-      let lastYield = performance.now();
       try {
         for (let b = 0; b < batches; b++) {
           const start = b * batchSize;
