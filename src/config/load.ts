@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { parse as parseYamlValue, parseDocument, type Document } from 'yaml';
 import { UsageError } from '../errors.js';
+import { registryGeneration } from '../util/registry.js';
 import { buildExperimentSchema } from './schema.js';
 import { LineCounter, positionOf } from './positions.js';
 import { pathToString, problemsFromAjv, type ConfigProblem } from './errors.js';
@@ -19,12 +20,16 @@ export interface LoadedConfig {
   overrides: string[];
 }
 
-let cachedValidator: ValidateFunction | undefined;
+let cached: { validate: ValidateFunction; generation: number } | undefined;
+/** The compiled experiment schema, compiled again when a definition was registered since (the schema lists them). */
 function validator(): ValidateFunction {
-  cachedValidator ??= new Ajv({ allErrors: true, useDefaults: true, strict: true, strictRequired: false, strictTypes: false, verbose: true }).compile(
-    buildExperimentSchema(),
-  );
-  return cachedValidator;
+  if (cached?.generation !== registryGeneration()) {
+    const validate = new Ajv({ allErrors: true, useDefaults: true, strict: true, strictRequired: false, strictTypes: false, verbose: true }).compile(
+      buildExperimentSchema(),
+    );
+    cached = { validate, generation: registryGeneration() };
+  }
+  return cached.validate;
 }
 
 /** Parses `a.b.0.c=value`; the value is read as YAML so numbers, booleans and lists keep their type. */

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../config/types.js';
-import { UsageError } from '../errors.js';
-import { suggest } from '../util/suggest.js';
+import { Registry } from '../util/registry.js';
 import { attention } from './architectures/attention.js';
 import { cgc } from './architectures/cgc.js';
 import { crossStitch } from './architectures/cross-stitch.js';
@@ -15,19 +14,10 @@ import type { ArchitectureDefinition, ModelBuildContext, MultiTaskModel } from '
 /** Every architecture a config can name. Adding one = one file under architectures/ + one line here. */
 const definitions: ArchitectureDefinition[] = [hardSharing, softSharing, crossStitch, mmoe, cgc, ple, attention, dselectK];
 
-export const architectureRegistry: ReadonlyMap<string, ArchitectureDefinition> = new Map(
-  definitions.map((definition) => [definition.name, definition]),
-);
+export const architectureRegistry = new Registry<ArchitectureDefinition>('architecture', definitions);
 
 export function getArchitecture(name: string): ArchitectureDefinition {
-  const definition = architectureRegistry.get(name);
-  if (!definition) {
-    const hint = suggest(name, [...architectureRegistry.keys()]);
-    throw new UsageError(
-      `Unknown architecture "${name}".${hint ? ` Did you mean "${hint}"?` : ''} Known: ${[...architectureRegistry.keys()].join(', ')}.`,
-    );
-  }
-  return definition;
+  return architectureRegistry.lookup(name);
 }
 
 /**

@@ -1,5 +1,4 @@
-import { UsageError } from '../errors.js';
-import { suggest } from '../util/suggest.js';
+import { Registry } from '../util/registry.js';
 import type { StrategyDefinition } from './types.js';
 import { gradientStrategies } from './gradient-strategy.js';
 import { equal } from './weighting/equal.js';
@@ -27,17 +26,8 @@ const definitions: StrategyDefinition[] = [
   imtlL,
 ];
 
-export const strategyRegistry: ReadonlyMap<string, StrategyDefinition> = new Map(
-  [...definitions, ...gradientStrategies].map((definition) => [definition.name, definition]),
-);
+export const strategyRegistry = new Registry<StrategyDefinition>('strategy', [...definitions, ...gradientStrategies]);
 
 export function getStrategy(name: string): StrategyDefinition {
-  const definition = strategyRegistry.get(name);
-  if (!definition) {
-    const hint = suggest(name, [...strategyRegistry.keys()]);
-    throw new UsageError(
-      `Unknown strategy "${name}".${hint ? ` Did you mean "${hint}"?` : ''} Known: ${[...strategyRegistry.keys()].join(', ')}.`,
-    );
-  }
-  return definition;
+  return strategyRegistry.lookup(name);
 }
