@@ -18,7 +18,7 @@ function notApplicable(metric: string, type: TaskType): never {
 function argmaxRow(p: Float32Array, offset: number, width: number): number {
   // Ties go to the lowest class index, which makes the result deterministic across backends.
   let best = 0;
-  for (let c = 1; c < width; c++) if (p[offset + c] > p[offset + best]) best = c;
+  for (let c = 1; c < width; c++) if (p[offset + c]! > p[offset + best]!) best = c;
   return best;
 }
 
@@ -32,7 +32,7 @@ export function accuracy(data: TaskPredictions): number {
       return correct / rows;
     case 'binary':
     case 'multilabel':
-      for (let j = 0; j < p.length; j++) if ((p[j] >= THRESHOLD) === (t[j] >= THRESHOLD)) correct++;
+      for (let j = 0; j < p.length; j++) if ((p[j]! >= THRESHOLD) === (t[j]! >= THRESHOLD)) correct++;
       return correct / p.length;
     default:
       return notApplicable('accuracy', data.type);
@@ -50,8 +50,9 @@ function meanDefined(values: ArrayLike<number>): number {
   let sum = 0;
   let count = 0;
   for (let i = 0; i < values.length; i++) {
-    if (!Number.isNaN(values[i])) {
-      sum += values[i];
+    const value = values[i]!;
+    if (!Number.isNaN(value)) {
+      sum += value;
       count++;
     }
   }
@@ -64,14 +65,14 @@ function perClassF1(classes: number, pairs: (emit: (truth: number, predicted: nu
   const fp = new Float64Array(classes);
   const fn = new Float64Array(classes);
   pairs((truth, predicted) => {
-    if (truth === predicted) tp[truth]++;
+    if (truth === predicted) tp[truth]!++;
     else {
-      fp[predicted]++;
-      fn[truth]++;
+      fp[predicted]!++;
+      fn[truth]!++;
     }
   });
   const out = new Float64Array(classes);
-  for (let c = 0; c < classes; c++) out[c] = f1(tp[c], fp[c], fn[c]);
+  for (let c = 0; c < classes; c++) out[c] = f1(tp[c]!, fp[c]!, fn[c]!);
   return out;
 }
 
@@ -86,13 +87,13 @@ export function macroF1(data: TaskPredictions): number {
     case 'multiclass':
       return meanDefined(
         perClassF1(width, (emit) => {
-          for (let i = 0; i < rows; i++) emit(t[i], argmaxRow(p, i * width, width));
+          for (let i = 0; i < rows; i++) emit(t[i]!, argmaxRow(p, i * width, width));
         }),
       );
     case 'binary':
       return meanDefined(
         perClassF1(2, (emit) => {
-          for (let i = 0; i < rows; i++) emit(t[i] >= THRESHOLD ? 1 : 0, p[i] >= THRESHOLD ? 1 : 0);
+          for (let i = 0; i < rows; i++) emit(t[i]! >= THRESHOLD ? 1 : 0, p[i]! >= THRESHOLD ? 1 : 0);
         }),
       );
     case 'multilabel': {
@@ -102,8 +103,8 @@ export function macroF1(data: TaskPredictions): number {
         let fp = 0;
         let fn = 0;
         for (let i = 0; i < rows; i++) {
-          const truth = t[i * width + k] >= THRESHOLD;
-          const predicted = p[i * width + k] >= THRESHOLD;
+          const truth = t[i * width + k]! >= THRESHOLD;
+          const predicted = p[i * width + k]! >= THRESHOLD;
           if (truth && predicted) tp++;
           else if (predicted) fp++;
           else if (truth) fn++;
@@ -128,18 +129,18 @@ export function rankAuc(scores: Float64Array, positive: Uint8Array): number {
   let nPos = 0;
   for (let i = 0; i < n; i++) {
     if (Number.isNaN(scores[i])) return NaN;
-    nPos += positive[i];
+    nPos += positive[i]!;
   }
   const nNeg = n - nPos;
   if (nPos === 0 || nNeg === 0) return NaN;
-  const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
+  const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
   let positiveRankSum = 0;
   for (let start = 0; start < n; ) {
     let end = start + 1;
-    while (end < n && scores[order[end]] === scores[order[start]]) end++;
+    while (end < n && scores[order[end]!] === scores[order[start]!]) end++;
     // Positions start..end-1 hold 1-based ranks start+1..end; each gets their mean.
     const averageRank = (start + 1 + end) / 2;
-    for (let j = start; j < end; j++) if (positive[order[j]] === 1) positiveRankSum += averageRank;
+    for (let j = start; j < end; j++) if (positive[order[j]!] === 1) positiveRankSum += averageRank;
     start = end;
   }
   return (positiveRankSum - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
@@ -149,8 +150,8 @@ function columnAuc(p: Float32Array, t: Float32Array, rows: number, width: number
   const scores = new Float64Array(rows);
   const positive = new Uint8Array(rows);
   for (let i = 0; i < rows; i++) {
-    scores[i] = p[i * width + k];
-    positive[i] = t[i * width + k] >= THRESHOLD ? 1 : 0;
+    scores[i] = p[i * width + k]!;
+    positive[i] = t[i * width + k]! >= THRESHOLD ? 1 : 0;
   }
   return rankAuc(scores, positive);
 }
@@ -185,13 +186,14 @@ export function logLoss(data: TaskPredictions): number {
   let sum = 0;
   switch (data.type) {
     case 'multiclass':
-      for (let i = 0; i < rows; i++) sum -= Math.log(clip(p[i * width + t[i]]));
+      for (let i = 0; i < rows; i++) sum -= Math.log(clip(p[i * width + t[i]!]!));
       return sum / rows;
     case 'binary':
     case 'multilabel':
       for (let j = 0; j < p.length; j++) {
-        const q = clip(p[j]);
-        sum -= t[j] * Math.log(q) + (1 - t[j]) * Math.log(1 - q);
+        const q = clip(p[j]!);
+        const truth = t[j]!;
+        sum -= truth * Math.log(q) + (1 - truth) * Math.log(1 - q);
       }
       return sum / p.length;
     default:

@@ -8,7 +8,7 @@ import type { MetricDefinition, TaskPredictions } from './types.js';
 function meanOfCells(data: TaskPredictions, f: (error: number) => number): number {
   const { predictions: p, targets: t } = data;
   let sum = 0;
-  for (let j = 0; j < p.length; j++) sum += f(p[j] - t[j]);
+  for (let j = 0; j < p.length; j++) sum += f(p[j]! - t[j]!);
   return sum / p.length;
 }
 
@@ -38,14 +38,14 @@ export function r2(data: TaskPredictions): number {
   let defined = 0;
   for (let k = 0; k < width; k++) {
     let mean = 0;
-    for (let i = 0; i < rows; i++) mean += t[i * width + k];
+    for (let i = 0; i < rows; i++) mean += t[i * width + k]!;
     mean /= rows;
     let ssRes = 0;
     let ssTot = 0;
     // Two passes (mean first) rather than Σy² − Nȳ², which cancels catastrophically for large offsets.
     for (let i = 0; i < rows; i++) {
-      const y = t[i * width + k];
-      const e = y - p[i * width + k];
+      const y = t[i * width + k]!;
+      const e = y - p[i * width + k]!;
       const d = y - mean;
       ssRes += e * e;
       ssTot += d * d;

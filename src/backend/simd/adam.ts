@@ -43,7 +43,7 @@ export function adamFunctionName(coupled: boolean, decoupled: boolean): string {
 function emitAdam(module: ModuleBuilder, coupled: boolean, decoupled: boolean): void {
   const f = module.function(adamFunctionName(coupled, decoupled), ADAM_PARAMS);
   const [w, g, m, v, outW, outM, outV, size, beta1, oneMinusBeta1, beta2, oneMinusBeta2, stepSize, bias2, epsilon, decay, decoupledDecay] =
-    ADAM_PARAMS.map((_, i) => f.param(i));
+    f.paramLocals(ADAM_PARAMS.length);
   const offset = f.local('i32');
   const end = f.local('i32');
   const vectorEnd = f.local('i32');

@@ -45,6 +45,9 @@ export interface Local {
   readonly type: ValueType;
 }
 
+/** A tuple of N locals (N a literal number), so destructuring parameters needs no undefined checks. */
+export type LocalTuple<N extends number, Acc extends Local[] = []> = Acc['length'] extends N ? Acc : LocalTuple<N, [...Acc, Local]>;
+
 /** log2 of the natural alignment, the memarg's first field. */
 const ALIGN = { f32: 2, v128: 4 } as const;
 
@@ -66,6 +69,13 @@ export class FunctionBuilder {
     const type = this.params[index];
     if (type === undefined) throw new Error(`${this.name}: no parameter ${index}`);
     return { index, type };
+  }
+
+  /** Every parameter as a local, in order: destructure it as `const [a, b] = f.paramLocals(2)`. */
+  paramLocals<N extends number>(count: N): LocalTuple<N> {
+    if (count !== this.params.length) throw new Error(`${this.name}: has ${this.params.length} parameters, not ${count}`);
+    const locals: Local[] = this.params.map((type, index) => ({ index, type }));
+    return locals as LocalTuple<N>;
   }
 
   local(type: ValueType): Local {

@@ -10,7 +10,7 @@ export const EPILOGUE_FUNCTION = 'bias_activation';
 /** (c, bias, rows, n, flags): flags bit 1 = add the bias, 2 = relu, 4 = the bias is one value for every column. */
 export function emitEpilogue(module: ModuleBuilder): void {
   const f = module.function(EPILOGUE_FUNCTION, ['i32', 'i32', 'i32', 'i32', 'i32']);
-  const [c, bias, rows, n, flags] = [0, 1, 2, 3, 4].map((i) => f.param(i));
+  const [c, bias, rows, n, flags] = f.paramLocals(5);
   const row = f.local('i32');
   const offset = f.local('i32');
   const rowBytes = f.local('i32');

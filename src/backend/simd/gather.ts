@@ -13,7 +13,7 @@ export const GATHER_ROWS_FUNCTION = 'gather_rows';
 /** gather_rows(x, index, count, rowBytes, out): pointers in bytes; index holds `count` int32 row numbers. */
 export function emitGatherRows(module: ModuleBuilder): void {
   const f = module.function(GATHER_ROWS_FUNCTION, ['i32', 'i32', 'i32', 'i32', 'i32']);
-  const [x, index, count, rowBytes, out] = [0, 1, 2, 3, 4].map((i) => f.param(i)) as [Local, Local, Local, Local, Local];
+  const [x, index, count, rowBytes, out] = f.paramLocals(5);
   const end = f.local('i32');
   const src = f.local('i32');
   const left = f.local('i32');

@@ -45,7 +45,7 @@ const GEMM_PARAMS = ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i3
  */
 function emitTile(module: ModuleBuilder, layout: GemmLayout, rows: number, width: Width): void {
   const f = module.function(functionName(layout, rows, width), GEMM_PARAMS);
-  const [a, b, c, m, k, n, lda, ldb, ldc, accumulate] = GEMM_PARAMS.map((_, i) => f.param(i));
+  const [a, b, c, m, k, n, lda, ldb, ldc, accumulate] = f.paramLocals(GEMM_PARAMS.length);
   const vectors = width === 1 ? 0 : width / 4; // 0: the scalar column
   const j = f.local('i32');
   const i = f.local('i32');
@@ -154,7 +154,7 @@ const PACK_FUNCTION = 'pack_panels';
  */
 function emitPack(module: ModuleBuilder): void {
   const f = module.function(PACK_FUNCTION, ['i32', 'i32', 'i32', 'i32', 'i32']);
-  const [b, ldb, k, panels, out] = [0, 1, 2, 3, 4].map((i) => f.param(i));
+  const [b, ldb, k, panels, out] = f.paramLocals(5);
   const p = f.local('i32');
   const row = f.local('i32');
   const src = f.local('i32');

@@ -85,6 +85,7 @@ export function makeFastSlice(stock: tf.KernelConfig): FastKernelFunc {
     const attrs = args.attrs as { begin?: number | number[]; size?: number | number[] } | undefined;
     if (x === undefined || x.dtype === 'string' || attrs?.begin === undefined) return stock.kernelFunc(args);
     const [begin, size] = tf.slice_util.parseSliceParams(x, attrs.begin, attrs.size);
+    if (begin === undefined || size === undefined) return stock.kernelFunc(args);
     return sliceOf(x, begin, size, args.backend as WasmBackendLike);
   };
   fast[ORIGINAL] = stock;
