@@ -17,9 +17,14 @@ import type { LayerConfig, ModelConfig } from '../src/config/types.js';
 import { UsageError } from '../src/errors.js';
 import { checkpointVariables } from '../src/model/checkpoint.js';
 import { blockFeatureShape, splitBlocks, type InspectableModel } from '../src/model/experts.js';
-import { BatchNorm, Conv2D, DropoutSeeds, LayerNorm, LayerStack, Pool2D } from '../src/model/layers.js';
+import { BatchNorm } from '../src/model/layers/batch-norm.js';
+import { Conv2D } from '../src/model/layers/conv2d.js';
+import { LayerNorm } from '../src/model/layers/layer-norm.js';
+import { Pool2D } from '../src/model/layers/pool.js';
+import { LayerStack } from '../src/model/layers/stack.js';
 import { architectureRegistry, buildArchitecture, getArchitecture } from '../src/model/registry.js';
 import type { HeadSpec, MultiTaskModel } from '../src/model/types.js';
+import { StepClock } from '../src/model/step-clock.js';
 import { createRng } from '../src/util/rng.js';
 
 const reshape = (shape: [number, number, number]): LayerConfig => ({ type: 'reshape', shape });
@@ -66,7 +71,7 @@ function buildModel(architecture: string, trunk: LayerConfig[] = smallTrunk, inp
 }
 
 function stack(configs: LayerConfig[], inputSize: number, name = 'shared'): LayerStack {
-  return new LayerStack(name, inputSize, configs, createRng(1), new DropoutSeeds(1));
+  return new LayerStack(name, inputSize, configs, createRng(1), new StepClock(1));
 }
 
 function input(rows: number, columns: number, seed = 3): tf.Tensor2D {

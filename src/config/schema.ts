@@ -1,3 +1,4 @@
+import { layerRegistry } from '../model/layers/registry.js';
 import { architectureRegistry } from '../model/registry.js';
 import { strategyRegistry } from '../strategies/registry.js';
 import { metricRegistry } from '../metrics/registry.js';
@@ -6,114 +7,14 @@ type JsonSchema = Record<string, unknown>;
 
 export const SCHEMA_ID = 'https://mtl.dev/schema/experiment.schema.json';
 
-const activationSchema: JsonSchema = {
-  enum: ['relu', 'elu', 'relu6', 'leaky-relu', 'tanh', 'sigmoid', 'gelu', 'linear'],
-  default: 'relu',
-};
-
-/** A 2-D window size or stride: one whole number for both axes, or [height, width]. */
-function size2d(description: string, extra: JsonSchema = {}): JsonSchema {
-  return { type: ['integer', 'array'], minimum: 1, items: { type: 'integer', minimum: 1 }, minItems: 2, maxItems: 2, description, ...extra };
+/**
+ * A layer of a trunk or head: `type` is one of the registered layer types, and one branch per type checks that type's
+ * options (with defaults), so a misspelled option is reported against that type's keys.
+ */
+function layerSchema(): JsonSchema {
+  const common: Record<string, JsonSchema> = { type: { enum: layerRegistry.names() } };
+  return { type: 'object', required: ['type'], properties: common, allOf: discriminated('type', common, layerRegistry.values()) };
 }
-
-const layerSchema: JsonSchema = {
-  type: 'object',
-  required: ['type'],
-  properties: {
-    type: { enum: ['dense', 'dropout', 'batch-norm', 'layer-norm', 'reshape', 'conv2d', 'max-pool', 'avg-pool', 'flatten'] },
-  },
-  allOf: [
-    {
-      if: { properties: { type: { const: 'dense' } }, required: ['type'] },
-      then: {
-        required: ['units'],
-        properties: {
-          type: {},
-          units: { type: 'integer', minimum: 1, description: 'Output width of the layer.' },
-          activation: activationSchema,
-          bias: { type: 'boolean', default: true },
-        },
-        additionalProperties: false,
-      },
-    },
-    {
-      if: { properties: { type: { const: 'dropout' } }, required: ['type'] },
-      then: {
-        required: ['rate'],
-        properties: { type: {}, rate: { type: 'number', minimum: 0, exclusiveMaximum: 1 } },
-        additionalProperties: false,
-      },
-    },
-    {
-      if: { properties: { type: { const: 'batch-norm' } }, required: ['type'] },
-      then: {
-        properties: {
-          type: {},
-          momentum: { type: 'number', minimum: 0, maximum: 1, default: 0.99 },
-          epsilon: { type: 'number', exclusiveMinimum: 0, default: 0.001 },
-        },
-        additionalProperties: false,
-      },
-    },
-    {
-      if: { properties: { type: { const: 'layer-norm' } }, required: ['type'] },
-      then: {
-        properties: { type: {}, epsilon: { type: 'number', exclusiveMinimum: 0, default: 0.001 } },
-        additionalProperties: false,
-      },
-    },
-    {
-      if: { properties: { type: { const: 'reshape' } }, required: ['type'] },
-      then: {
-        required: ['shape'],
-        properties: {
-          type: {},
-          shape: {
-            type: 'array',
-            items: { type: 'integer', minimum: 1 },
-            minItems: 3,
-            maxItems: 3,
-            description: 'Image shape [height, width, channels] (row-major, channels last); its product must equal the input width.',
-          },
-        },
-        additionalProperties: false,
-      },
-    },
-    {
-      if: { properties: { type: { const: 'conv2d' } }, required: ['type'] },
-      then: {
-        required: ['filters', 'kernel'],
-        properties: {
-          type: {},
-          filters: { type: 'integer', minimum: 1, description: 'Output channels.' },
-          kernel: size2d('Kernel size: one number (square) or [height, width].'),
-          stride: size2d('Stride: one number or [height, width].', { default: 1 }),
-          padding: { enum: ['same', 'valid'], default: 'same' },
-          activation: activationSchema,
-          bias: { type: 'boolean', default: true },
-        },
-        additionalProperties: false,
-      },
-    },
-    ...(['max-pool', 'avg-pool'] as const).map((type) => ({
-      if: { properties: { type: { const: type } }, required: ['type'] },
-      then: {
-        required: ['size'],
-        properties: {
-          type: {},
-          size: size2d('Window size: one number (square) or [height, width].'),
-          stride: size2d('Stride: one number or [height, width]; default: the window size.'),
-          padding: { enum: ['same', 'valid'], default: 'valid' },
-        },
-        additionalProperties: false,
-      },
-    })),
-    {
-      if: { properties: { type: { const: 'flatten' } }, required: ['type'] },
-      then: { properties: { type: {} }, additionalProperties: false },
-    },
-  ],
-};
 
 /**
  * One `if name == X then X's own properties` branch per registered method, so each method's options are checked
@@ -122,11 +23,12 @@ const layerSchema: JsonSchema = {
 function discriminated(
   key: string,
   common: Record<string, JsonSchema>,
-  entries: Iterable<{ name: string; optionsSchema: Record<string, Record<string, unknown>> }>,
+  entries: Iterable<{ name: string; optionsSchema: Record<string, Record<string, unknown>>; required?: readonly string[] }>,
 ): JsonSchema[] {
   return [...entries].map((entry) => ({
     if: { properties: { [key]: { const: entry.name } }, required: [key] },
     then: {
+      ...(entry.required?.length ? { required: [...entry.required] } : {}),
       properties: { ...Object.fromEntries(Object.keys(common).map((k) => [k, {}])), ...entry.optionsSchema },
       additionalProperties: false,
     },
@@ -161,7 +63,7 @@ export function buildExperimentSchema(): JsonSchema {
     type: 'object',
     required: ['data', 'tasks'],
     additionalProperties: false,
-    definitions: { layer: layerSchema },
+    definitions: { layer: layerSchema() },
     properties: {
       name: { type: 'string', pattern: '^[A-Za-z0-9._-]+$', default: 'experiment', description: 'Used in the run id.' },
       seed: { type: 'integer', minimum: 0, default: 0 },

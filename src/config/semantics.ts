@@ -3,7 +3,8 @@ import path from 'node:path';
 import { Ajv } from 'ajv';
 import { builtinDatasets } from '../data/builtin/index.js';
 import { metricRegistry, metricsFor, defaultMetrics } from '../metrics/registry.js';
-import { layerShapeProblems } from '../model/layers.js';
+import { layerShapeProblems } from '../model/layers/plan.js';
+import { layerDefinition } from '../model/layers/registry.js';
 import { getArchitecture } from '../model/registry.js';
 import { getStrategy } from '../strategies/registry.js';
 import { suggest } from '../util/suggest.js';
@@ -112,10 +113,7 @@ export function checkSemantics(config: ResolvedConfig, context: { configDir: str
   let shapesOk = true;
   for (const list of ['trunk', 'head'] as const) {
     const layers = config.model[list];
-    for (const layer of layers) {
-      // A pool's stride defaults to its window size.
-      if ((layer.type === 'max-pool' || layer.type === 'avg-pool') && layer.stride === undefined) layer.stride = layer.size;
-    }
+    for (const layer of layers) layerDefinition(layer).fillDefaults?.(layer);
     for (const problem of layerShapeProblems(layers)) {
       problems.push({ path: ['model', list, problem.index], message: problem.message });
       shapesOk = false;

@@ -1,4 +1,5 @@
 import type { TaskType } from '../data/types.js';
+import type { LayerConfig } from '../model/layers/registry.js';
 
 /**
  * The fully resolved experiment config: what the schema accepted with every default filled in. This is the value a run
@@ -54,29 +55,10 @@ export interface TaskConfig {
   positive?: string;
 }
 
-export type Activation = 'relu' | 'elu' | 'relu6' | 'leaky-relu' | 'tanh' | 'sigmoid' | 'gelu' | 'linear';
-
-/** A 2-D window size or stride: one number for both axes, or [height, width]. */
-export type Size2D = number | [number, number];
-export type Padding = 'same' | 'valid';
-
-/**
- * One layer of a trunk or head. Layers carry shapes: the model input is a flat feature vector; `reshape` turns it into
- * an image [height, width, channels] (row-major, channels last), which `conv2d`, `max-pool` and `avg-pool` need, and
- * `flatten` makes flat again, which `dense` needs. A stack must end flat. `dropout`, `batch-norm` and `layer-norm`
- * take either.
- */
-export type LayerConfig =
-  | { type: 'dense'; units: number; activation: Activation; bias: boolean }
-  | { type: 'dropout'; rate: number }
-  | { type: 'batch-norm'; momentum: number; epsilon: number }
-  | { type: 'layer-norm'; epsilon: number }
-  | { type: 'reshape'; shape: [number, number, number] }
-  | { type: 'conv2d'; filters: number; kernel: Size2D; stride: Size2D; padding: Padding; activation: Activation; bias: boolean }
-  /** `stride` defaults to `size` (filled in when the config is resolved). */
-  | { type: 'max-pool'; size: Size2D; stride?: Size2D; padding: Padding }
-  | { type: 'avg-pool'; size: Size2D; stride?: Size2D; padding: Padding }
-  | { type: 'flatten' };
+export type { Activation } from '../model/layers/activations.js';
+export type { Padding, Size2D } from '../model/layers/window.js';
+/** One layer of a trunk or head: the union of the built-in layer types' configs (model/layers/). */
+export type { LayerConfig } from '../model/layers/registry.js';
 
 export interface ModelConfig {
   architecture: string;

@@ -1,8 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LayerConfig } from '../config/types.js';
 import type { Rng } from '../util/rng.js';
 import { UsageError } from '../errors.js';
-import { Conv2D, Dense, Flatten, LayerStack, type DropoutSeeds, type Layer, type LayerStackOptions } from './layers.js';
+import { Conv2D } from './layers/conv2d.js';
+import { Dense } from './layers/dense.js';
+import { Flatten } from './layers/flatten.js';
+import type { LayerStackOptions } from './layers/plan.js';
+import { layerDefinition } from './layers/registry.js';
+import { LayerStack } from './layers/stack.js';
+import type { Layer, LayerConfigBase } from './layers/types.js';
+import type { StepClock } from './step-clock.js';
 import type { MultiTaskModel } from './types.js';
 
 /**
@@ -23,18 +29,18 @@ export interface Block {
 }
 
 /**
- * Cuts a layer list into blocks that each begin with a dense or conv2d layer and carry the other layers after it
- * (dropout, batch-/layer-norm, pooling, flatten, reshape) up to the next dense or conv2d layer; layers before the first
- * dense/conv2d layer join the first block. A list without dense or conv2d layers is one block; an empty list has no
+ * Cuts a layer list into blocks that each begin with a dense or conv2d layer (a type whose definition `startsBlock`)
+ * and carry the other layers after it (dropout, batch-/layer-norm, pooling, flatten, reshape) up to the next dense or
+ * conv2d layer; layers before the first dense/conv2d layer join the first block. A list without dense or conv2d layers is one block; an empty list has no
  * blocks. Architectures that act "after each layer" (cross-stitch units, attention masks) act after each block, so a
  * dense → dropout pair is stitched once, after the dropout, as Misra et al. place cross-stitch units after a whole
  * conv/pool block.
  */
-export function splitBlocks(layers: readonly LayerConfig[]): Block[] {
+export function splitBlocks(layers: readonly LayerConfigBase[]): Block[] {
   if (layers.length === 0) return [];
   const starts: number[] = [];
   layers.forEach((layer, index) => {
-    if (layer.type === 'dense' || layer.type === 'conv2d') starts.push(index);
+    if (layerDefinition(layer).startsBlock === true) starts.push(index);
   });
   if (starts.length === 0) return [{ start: 0, end: layers.length }];
   starts[0] = 0;
@@ -121,12 +127,12 @@ export function buildExperts(
   prefix: string,
   count: number,
   inputSize: number,
-  layers: readonly LayerConfig[],
+  layers: readonly LayerConfigBase[],
   rng: Rng,
-  dropoutSeeds: DropoutSeeds,
+  clock: StepClock,
   options: LayerStackOptions = {},
 ): LayerStack[] {
-  return Array.from({ length: count }, (_, e) => new LayerStack(`${prefix}${e}`, inputSize, layers, rng.fork(`${prefix}${e}`), dropoutSeeds, options));
+  return Array.from({ length: count }, (_, e) => new LayerStack(`${prefix}${e}`, inputSize, layers, rng.fork(`${prefix}${e}`), clock, options));
 }
 
 /** Every variable (trainable and state) of a list of stacks. */

@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../config/types.js';
 import { buildHeads } from './heads.js';
 import { UsageError } from '../errors.js';
-import { DropoutSeeds, flatTail, hasImageLayers, type LayerStack } from './layers.js';
+import { flatTail, hasImageLayers } from './layers/plan.js';
+import type { LayerStack } from './layers/stack.js';
+import { StepClock } from './step-clock.js';
 import { buildExperts, integerOption, mixExperts, SoftmaxGate, stackVariables, type InspectableModel } from './experts.js';
 import type { ModelBuildContext } from './types.js';
 
@@ -85,7 +87,7 @@ export function buildExtractionModel(
   const problem = deeperLevelProblem(config, L);
   if (problem) throw new UsageError(`${architecture}: ${problem}`);
   const tail = flatTail(config.trunk);
-  const dropoutSeeds = new DropoutSeeds(rng.fork('dropout').seed31());
+  const clock = new StepClock(rng.fork('dropout').seed31());
   const levels: Level[] = [];
   let width = inputSize;
   for (let l = 0; l < L; l++) {
@@ -94,16 +96,16 @@ export function buildExtractionModel(
     // experts are the trunk's flat tail (the layers after its last flatten), named by their trunk indices.
     const layers = l === 0 ? config.trunk : tail.layers;
     const stackOptions = l === 0 ? {} : { firstIndex: tail.start, input: `the output of extraction level ${l - 1}` };
-    const shared = buildExperts(`levels/${l}/shared-experts/`, S, width, layers, levelRng.fork('shared'), dropoutSeeds, stackOptions);
+    const shared = buildExperts(`levels/${l}/shared-experts/`, S, width, layers, levelRng.fork('shared'), clock, stackOptions);
     const tasks = heads.map((spec) =>
-      buildExperts(`levels/${l}/task-experts/${spec.name}/`, K, width, layers, levelRng.fork(`experts/${spec.name}`), dropoutSeeds, stackOptions),
+      buildExperts(`levels/${l}/task-experts/${spec.name}/`, K, width, layers, levelRng.fork(`experts/${spec.name}`), clock, stackOptions),
     );
     const taskGates = heads.map((spec) => new SoftmaxGate(`levels/${l}/gates/${spec.name}`, width, S + K, levelRng.fork(`gate/${spec.name}`)));
     const sharedGate = l < L - 1 ? new SoftmaxGate(`levels/${l}/gates/shared`, width, S + heads.length * K, levelRng.fork('gate/shared')) : undefined;
     levels.push({ shared, tasks, taskGates, sharedGate });
     width = shared[0]?.outputSize ?? width;
   }
-  const towers = buildHeads(heads, width, config.head, rng.fork('heads'), dropoutSeeds);
+  const towers = buildHeads(heads, width, config.head, rng.fork('heads'), clock);
 
   const sharedVariables: tf.Variable[] = [];
   const taskVariables: Record<string, tf.Variable[]> = Object.fromEntries(heads.map((spec) => [spec.name, [] as tf.Variable[]]));
@@ -152,7 +154,7 @@ export function buildExtractionModel(
     taskVariables,
     stateVariables,
     setStep: (step) => {
-      dropoutSeeds.step = step;
+      clock.step = step;
     },
     forward(x, training) {
       const results = tf.tidy(() => {

@@ -1,7 +1,9 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { LayerConfig } from '../config/types.js';
 import type { Rng } from '../util/rng.js';
-import { Dense, LayerStack, type DropoutSeeds } from './layers.js';
+import { Dense } from './layers/dense.js';
+import { LayerStack } from './layers/stack.js';
+import type { StepClock } from './step-clock.js';
 import type { HeadSpec } from './types.js';
 
 /** One task's head: optional hidden layers, then a linear output layer of the task's output size. */
@@ -13,9 +15,9 @@ export class TaskHead {
     inputSize: number,
     hiddenLayers: readonly LayerConfig[],
     rng: Rng,
-    dropoutSeeds: DropoutSeeds,
+    clock: StepClock,
   ) {
-    this.hidden = new LayerStack(`tasks/${spec.name}/head`, inputSize, hiddenLayers, rng, dropoutSeeds, { label: 'model.head', input: 'the head input' });
+    this.hidden = new LayerStack(`tasks/${spec.name}/head`, inputSize, hiddenLayers, rng, clock, { label: 'model.head', input: 'the head input' });
     this.output = new Dense(`tasks/${spec.name}/output`, this.hidden.outputSize, spec.outputSize, 'linear', true, rng);
   }
   get trainable(): tf.Variable[] {
@@ -38,7 +40,7 @@ export function buildHeads(
   inputSize: number,
   hiddenLayers: readonly LayerConfig[],
   rng: Rng,
-  dropoutSeeds: DropoutSeeds,
+  clock: StepClock,
 ): TaskHead[] {
-  return heads.map((spec) => new TaskHead(spec, inputSize, hiddenLayers, rng.fork(spec.name), dropoutSeeds));
+  return heads.map((spec) => new TaskHead(spec, inputSize, hiddenLayers, rng.fork(spec.name), clock));
 }

@@ -33,7 +33,10 @@ export interface MultiTaskModel {
   /** Non-trainable state saved in checkpoints (batch-norm moving statistics). */
   readonly stateVariables: tf.Variable[];
   forward(x: tf.Tensor2D, training: boolean): ForwardResult;
-  /** Tells stochastic layers which training step runs, so their masks depend on (seed, step) only. */
+  /**
+   * Sets the model's training-step clock (model/step-clock.ts): dropout masks then depend on (seed, step) only, and
+   * batch-norm moves its statistics once per step however many forward passes the step runs.
+   */
   setStep(step: number): void;
   /**
    * Split forward for representation-gradient strategies: `encode` runs the shared part, `decode` the task heads.

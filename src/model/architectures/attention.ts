@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { buildHeads } from '../heads.js';
-import { Dense, DropoutSeeds, LayerStack } from '../layers.js';
+import { Dense } from '../layers/dense.js';
+import { LayerStack } from '../layers/stack.js';
+import { StepClock } from '../step-clock.js';
 import { applyBlock, blockFeatureShape, splitBlocks, widthAfter, type Block, type InspectableModel } from '../experts.js';
 import type { ArchitectureDefinition } from '../types.js';
 
@@ -37,8 +39,8 @@ export const attention: ArchitectureDefinition = {
   optionsSchema: {},
   hasSharedRepresentation: true,
   build(config, { inputSize, heads, rng }) {
-    const dropoutSeeds = new DropoutSeeds(rng.fork('dropout').seed31());
-    const trunk = new LayerStack('shared', inputSize, config.trunk, rng.fork('trunk'), dropoutSeeds);
+    const clock = new StepClock(rng.fork('dropout').seed31());
+    const trunk = new LayerStack('shared', inputSize, config.trunk, rng.fork('trunk'), clock);
     // An empty trunk still gets one (identity) block, so every task has one mask on the input itself.
     const blocks: Block[] = config.trunk.length === 0 ? [{ start: 0, end: 0 }] : splitBlocks(config.trunk);
     const widths = blocks.map((block) => widthAfter(trunk, inputSize, block.end));
@@ -50,7 +52,7 @@ export const attention: ArchitectureDefinition = {
       const taskRng = attentionRng.fork(spec.name);
       return channels.map((c, j) => new Dense(`tasks/${spec.name}/attention/${j}`, c + (j > 0 ? (channels[j - 1] as number) : 0), c, 'sigmoid', true, taskRng));
     });
-    const taskHeads = buildHeads(heads, widths[widths.length - 1] as number, config.head, rng.fork('heads'), dropoutSeeds);
+    const taskHeads = buildHeads(heads, widths[widths.length - 1] as number, config.head, rng.fork('heads'), clock);
 
     const encode = (x: tf.Tensor2D, training: boolean): tf.Tensor2D =>
       tf.tidy(() => {
@@ -113,7 +115,7 @@ export const attention: ArchitectureDefinition = {
       ),
       stateVariables: [...trunk.state, ...taskHeads.flatMap((head) => head.state)],
       setStep: (step) => {
-        dropoutSeeds.step = step;
+        clock.step = step;
       },
       encode,
       decode,

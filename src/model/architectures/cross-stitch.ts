@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../../errors.js';
 import { buildHeads } from '../heads.js';
-import { DropoutSeeds, LayerStack, makeVariable } from '../layers.js';
+import { makeVariable } from '../layers/initialisers.js';
+import { LayerStack } from '../layers/stack.js';
+import { StepClock } from '../step-clock.js';
 import { applyBlock, numberOption, splitBlocks, type InspectableModel } from '../experts.js';
 import type { ArchitectureDefinition } from '../types.js';
 
@@ -39,9 +41,9 @@ export const crossStitch: ArchitectureDefinition = {
     const alpha = numberOption(config, 'alpha', 0.9);
     if (alpha < 0 || alpha > 1) throw new UsageError(`cross-stitch: model.alpha must be in [0, 1] (got ${alpha})`);
     const T = heads.length;
-    const dropoutSeeds = new DropoutSeeds(rng.fork('dropout').seed31());
+    const clock = new StepClock(rng.fork('dropout').seed31());
     const towerRng = rng.fork('towers');
-    const towers = heads.map((spec) => new LayerStack(`towers/${spec.name}`, inputSize, config.trunk, towerRng.fork(spec.name), dropoutSeeds));
+    const towers = heads.map((spec) => new LayerStack(`towers/${spec.name}`, inputSize, config.trunk, towerRng.fork(spec.name), clock));
     const blocks = splitBlocks(config.trunk);
     const initial = new Float32Array(T * T);
     for (let t = 0; t < T; t++) {
@@ -49,7 +51,7 @@ export const crossStitch: ArchitectureDefinition = {
     }
     const stitches = blocks.map((_, l) => makeVariable(`cross-stitch/${l}/alpha`, initial, [T, T]));
     const towerOutput = towers[0]?.outputSize ?? inputSize;
-    const taskHeads = buildHeads(heads, towerOutput, config.head, rng.fork('heads'), dropoutSeeds);
+    const taskHeads = buildHeads(heads, towerOutput, config.head, rng.fork('heads'), clock);
 
     /** Runs the towers, recording pre- and post-mixing activations when asked. */
     const run = (x: tf.Tensor2D, training: boolean, record?: Record<string, tf.Tensor>): tf.Tensor2D[] => {
@@ -92,7 +94,7 @@ export const crossStitch: ArchitectureDefinition = {
       taskVariables: Object.fromEntries(taskHeads.map((head) => [head.spec.name, head.trainable])),
       stateVariables: [...towers.flatMap((tower) => tower.state), ...taskHeads.flatMap((head) => head.state)],
       setStep: (step) => {
-        dropoutSeeds.step = step;
+        clock.step = step;
       },
       forward: (x, training) => ({ outputs: forward(x, training) }),
       inspect(x) {

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../../errors.js';
 import { buildHeads } from '../heads.js';
-import { DropoutSeeds, makeVariable } from '../layers.js';
+import { makeVariable } from '../layers/initialisers.js';
+import { StepClock } from '../step-clock.js';
 import { buildExperts, integerOption, mixExperts, numberOption, stackVariables, type InspectableModel } from '../experts.js';
 import type { Rng } from '../../util/rng.js';
 import type { ArchitectureDefinition } from '../types.js';
@@ -58,8 +59,8 @@ export const dselectK: ArchitectureDefinition = {
     const codes = new Float32Array(bits * count);
     for (let b = 0; b < bits; b++) for (let e = 0; e < count; e++) codes[b * count + e] = (e >> (bits - 1 - b)) & 1;
 
-    const dropoutSeeds = new DropoutSeeds(rng.fork('dropout').seed31());
-    const experts = buildExperts('experts/', count, inputSize, config.trunk, rng.fork('experts'), dropoutSeeds);
+    const clock = new StepClock(rng.fork('dropout').seed31());
+    const experts = buildExperts('experts/', count, inputSize, config.trunk, rng.fork('experts'), clock);
     const expertOutput = experts[0]?.outputSize ?? inputSize;
     const uniform = (r: Rng, size: number, limit: number): Float32Array => Float32Array.from({ length: size }, () => (r.next() * 2 - 1) * limit);
     const gateRng = rng.fork('gates');
@@ -77,7 +78,7 @@ export const dselectK: ArchitectureDefinition = {
       const g = gates[t] as (typeof gates)[number];
       return [g.zKernel, g.zBias, g.wKernel, g.wBias];
     };
-    const towers = buildHeads(heads, expertOutput, config.head, rng.fork('heads'), dropoutSeeds);
+    const towers = buildHeads(heads, expertOutput, config.head, rng.fork('heads'), clock);
     const expertVars = stackVariables(experts);
     const codeTensor = tf.tensor(codes, [1, 1, bits, count]);
 
@@ -111,7 +112,7 @@ export const dselectK: ArchitectureDefinition = {
       taskVariables: Object.fromEntries(towers.map((tower, t) => [tower.spec.name, [...gateVariables(t), ...tower.trainable]])),
       stateVariables: [...expertVars.state, ...towers.flatMap((tower) => tower.state)],
       setStep: (step) => {
-        dropoutSeeds.step = step;
+        clock.step = step;
       },
       forward(x, training) {
         if (training) lastTrainingInput = x;

@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { buildHeads } from '../heads.js';
-import { DropoutSeeds, LayerStack } from '../layers.js';
+import { LayerStack } from '../layers/stack.js';
+import { StepClock } from '../step-clock.js';
 import type { ArchitectureDefinition, MultiTaskModel } from '../types.js';
 
 /**
@@ -15,9 +16,9 @@ export const hardSharing: ArchitectureDefinition = {
   optionsSchema: {},
   hasSharedRepresentation: true,
   build(config, { inputSize, heads, rng }) {
-    const dropoutSeeds = new DropoutSeeds(rng.fork('dropout').seed31());
-    const trunk = new LayerStack('shared', inputSize, config.trunk, rng.fork('trunk'), dropoutSeeds);
-    const taskHeads = buildHeads(heads, trunk.outputSize, config.head, rng.fork('heads'), dropoutSeeds);
+    const clock = new StepClock(rng.fork('dropout').seed31());
+    const trunk = new LayerStack('shared', inputSize, config.trunk, rng.fork('trunk'), clock);
+    const taskHeads = buildHeads(heads, trunk.outputSize, config.head, rng.fork('heads'), clock);
     const decode = (representation: tf.Tensor, training: boolean): Record<string, tf.Tensor2D> => {
       const outputs: Record<string, tf.Tensor2D> = {};
       for (const head of taskHeads) outputs[head.spec.name] = head.apply(representation as tf.Tensor2D, training);
@@ -29,7 +30,7 @@ export const hardSharing: ArchitectureDefinition = {
       taskVariables: Object.fromEntries(taskHeads.map((head) => [head.spec.name, head.trainable])),
       stateVariables: [...trunk.state, ...taskHeads.flatMap((head) => head.state)],
       setStep: (step) => {
-        dropoutSeeds.step = step;
+        clock.step = step;
       },
       encode: (x, training) => trunk.apply(x, training),
       decode,

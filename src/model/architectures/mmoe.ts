@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { buildHeads } from '../heads.js';
-import { DropoutSeeds } from '../layers.js';
+import { StepClock } from '../step-clock.js';
 import { buildExperts, integerOption, mixExperts, SoftmaxGate, stackVariables, type InspectableModel } from '../experts.js';
 import type { ArchitectureDefinition } from '../types.js';
 
@@ -28,12 +28,12 @@ export const mmoe: ArchitectureDefinition = {
   hasSharedRepresentation: false,
   build(config, { inputSize, heads, rng }) {
     const count = integerOption(config, 'experts', 4, 1);
-    const dropoutSeeds = new DropoutSeeds(rng.fork('dropout').seed31());
-    const experts = buildExperts('experts/', count, inputSize, config.trunk, rng.fork('experts'), dropoutSeeds);
+    const clock = new StepClock(rng.fork('dropout').seed31());
+    const experts = buildExperts('experts/', count, inputSize, config.trunk, rng.fork('experts'), clock);
     const expertOutput = experts[0]?.outputSize ?? inputSize;
     const gateRng = rng.fork('gates');
     const gates = heads.map((spec) => new SoftmaxGate(`tasks/${spec.name}/gate`, inputSize, count, gateRng.fork(spec.name)));
-    const towers = buildHeads(heads, expertOutput, config.head, rng.fork('heads'), dropoutSeeds);
+    const towers = buildHeads(heads, expertOutput, config.head, rng.fork('heads'), clock);
     const expertVars = stackVariables(experts);
 
     const forward = (x: tf.Tensor2D, training: boolean): Record<string, tf.Tensor2D> => {
@@ -50,7 +50,7 @@ export const mmoe: ArchitectureDefinition = {
       taskVariables: Object.fromEntries(towers.map((tower, t) => [tower.spec.name, [...(gates[t] as SoftmaxGate).trainable, ...tower.trainable]])),
       stateVariables: [...expertVars.state, ...towers.flatMap((tower) => tower.state)],
       setStep: (step) => {
-        dropoutSeeds.step = step;
+        clock.step = step;
       },
       forward: (x, training) => ({ outputs: forward(x, training) }),
       inspect: (x) => tf.tidy(() => Object.fromEntries(heads.map((spec, t) => [`gate/${spec.name}`, (gates[t] as SoftmaxGate).apply(x)]))),

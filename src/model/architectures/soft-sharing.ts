@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../../errors.js';
 import { buildHeads } from '../heads.js';
-import { DropoutSeeds, LayerStack } from '../layers.js';
+import { LayerStack } from '../layers/stack.js';
+import { StepClock } from '../step-clock.js';
 import { kernelLayers, numberOption } from '../experts.js';
 import { nuclearNorm } from '../nuclear-norm.js';
 import type { ArchitectureDefinition, MultiTaskModel } from '../types.js';
@@ -51,11 +52,11 @@ export const softSharing: ArchitectureDefinition = {
     const coupling = (config['coupling'] ?? 'l2') as Coupling;
     if (!['l2', 'trace-norm', 'none'].includes(coupling)) throw new UsageError(`soft-sharing: unknown coupling "${String(coupling)}"`);
     const lambda = numberOption(config, 'lambda', 0.01);
-    const dropoutSeeds = new DropoutSeeds(rng.fork('dropout').seed31());
+    const clock = new StepClock(rng.fork('dropout').seed31());
     const towerRng = rng.fork('towers');
-    const towers = heads.map((spec) => new LayerStack(`tasks/${spec.name}/tower`, inputSize, config.trunk, towerRng.fork(spec.name), dropoutSeeds));
+    const towers = heads.map((spec) => new LayerStack(`tasks/${spec.name}/tower`, inputSize, config.trunk, towerRng.fork(spec.name), clock));
     const towerOutput = towers[0]?.outputSize ?? inputSize;
-    const taskHeads = buildHeads(heads, towerOutput, config.head, rng.fork('heads'), dropoutSeeds);
+    const taskHeads = buildHeads(heads, towerOutput, config.head, rng.fork('heads'), clock);
     /** kernels[l][t]: the kernel of the l-th dense or conv2d layer of task t's tower. */
     const kernels: tf.Variable[][] = kernelLayers(towers[0] as LayerStack).map((_, l) => towers.map((tower) => (kernelLayers(tower)[l] as { kernel: tf.Variable }).kernel));
     /** A kernel as a matrix [fan_in, fan_out]: dense [in, out] as it is, conv2d [kh, kw, c_in, c_out] → [kh·kw·c_in, c_out]. */
@@ -82,7 +83,7 @@ export const softSharing: ArchitectureDefinition = {
       taskVariables: Object.fromEntries(heads.map((spec, t) => [spec.name, [...(towers[t] as LayerStack).trainable, ...(taskHeads[t]?.trainable ?? [])]])),
       stateVariables: [...towers.flatMap((tower) => tower.state), ...taskHeads.flatMap((head) => head.state)],
       setStep: (step) => {
-        dropoutSeeds.step = step;
+        clock.step = step;
       },
       forward(x, training) {
         const outputs: Record<string, tf.Tensor2D> = {};

@@ -1,0 +1,44 @@
+import * as tf from '@tensorflow/tfjs';
+import type { StepClock } from '../step-clock.js';
+import { asShape, shapeSize } from './shape.js';
+import type { Layer, LayerDefinition } from './types.js';
+
+export interface DropoutConfig {
+  type: 'dropout';
+  rate: number;
+}
+
+/**
+ * Inverted dropout on every element, whatever the shape. The mask's seed comes from the model's step clock, so it
+ * depends on (model seed, step, layer) only.
+ */
+export class Dropout implements Layer {
+  readonly trainable: tf.Variable[] = [];
+  readonly state: tf.Variable[] = [];
+  readonly outputShape: number[];
+  readonly outputSize: number;
+  private readonly layerId: number;
+  constructor(
+    shape: number | readonly number[],
+    readonly rate: number,
+    private readonly clock: StepClock,
+  ) {
+    this.outputShape = asShape(shape);
+    this.outputSize = shapeSize(this.outputShape);
+    this.layerId = clock.newLayerId();
+  }
+  apply<T extends tf.Tensor>(x: T, training: boolean): T {
+    if (!training || this.rate === 0) return x;
+    return tf.dropout(x, this.rate, undefined, this.clock.dropoutSeed(this.layerId)) as T;
+  }
+}
+
+export const dropoutLayer: LayerDefinition<DropoutConfig> = {
+  name: 'dropout',
+  required: ['rate'],
+  optionsSchema: { rate: { type: 'number', minimum: 0, exclusiveMaximum: 1 } },
+  input: 'any',
+  output: 'input',
+  outputShape: (_config, input) => ({ shape: [...input] }),
+  build: (config, { inputShape, clock }) => new Dropout(inputShape, config.rate, clock),
+};
