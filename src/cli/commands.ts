@@ -118,8 +118,11 @@ export function compareCommand(runs: string[], flags: CommonFlags & { metric?: s
     `${row.metric} ${row.higherIsBetter ? '↑' : '↓'}`,
     ...row.values.map((v, i) => (i === 0 ? formatNumber(v) : `${formatNumber(v)} (${formatPercent(row.relative[i])})`)),
   ]);
-  rows.push(['Δm', ...comparison.runs.map((r, i) => (i === 0 ? '—' : formatPercent(r.deltaM)))]);
+  rows.push(['Δm', ...comparison.runs.map((r, i) => (i === 0 ? '—' : typeof r.deltaM === 'number' ? formatPercent(r.deltaM) : 'n/a'))]);
   out(table(header, rows));
+  for (const run of comparison.runs) {
+    if (run.deltaMProblems) out(`Δm n/a for ${run.id}: ${run.deltaMProblems.join('; ')}`);
+  }
   return ExitCode.ok;
 }
 
