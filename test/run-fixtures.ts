@@ -24,9 +24,9 @@ export function mtl(args: string[]): { code: number; stdout: string; stderr: str
 export interface FakeRun {
   /** Fields of meta.json to replace or add (`format: 2`, `status: 'running'`). */
   meta?: Record<string, unknown>;
-  /** summary.json's test metrics; no summary.json at all when undefined. */
-  test?: Record<string, number | null>;
-  val?: Record<string, number | null>;
+  /** summary.json's test metrics (anything, to write damaged files too); no summary.json at all when undefined. */
+  test?: Record<string, unknown>;
+  val?: Record<string, unknown>;
   name?: string;
 }
 

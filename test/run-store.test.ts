@@ -59,7 +59,7 @@ describe('finding a run', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(UsageError);
-    expect((error as UsageError).details).toEqual([A1, A2, 'give more characters of the id']);
+    expect(error).toMatchObject({ details: [A1, A2, 'give more characters of the id'] });
 
     const ambiguous = mtl(['compare', '20260101', '--runs-dir', store]);
     expect(ambiguous.code).toBe(2);
@@ -106,7 +106,7 @@ describe('reading a run with checks', () => {
     );
     expect(wrongType.stderr).not.toMatch(noStack);
 
-    fakeRun(store, A2, { test: { 'a/accuracy': '0.9' } as unknown as Record<string, number> });
+    fakeRun(store, A2, { test: { 'a/accuracy': '0.9' } });
     expect(() => compareRuns([A1, A2], { runsDir: store })).toThrow(
       `${path.join(store, A2, 'summary.json')}: test.a/accuracy should be a number or null, but it is the text "0.9".`,
     );
