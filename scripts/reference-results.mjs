@@ -32,7 +32,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -114,10 +114,9 @@ function quote(s) {
   return /^[\w./=,:-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
 }
 
-/** Input columns a finished run was trained on, from its preprocessing.json. */
-function inputColumns(runDir) {
-  const pre = JSON.parse(readFileSync(path.join(runDir, 'preprocessing.json'), 'utf8'));
-  return pre.features.map((f) => f.column);
+/** Input columns a finished run was trained on, from its stored preprocessing. */
+function inputColumns(mtlLibrary, runDir) {
+  return mtlLibrary.readPreprocessing(runDir).features.map((f) => f.column);
 }
 
 /** Per-task metric keys of a summary (`<task>/<metric>`, without losses and means), in summary order. */
@@ -144,21 +143,16 @@ function format(values, metric) {
   return values.length > 1 ? `${m.toFixed(digits)} ± ${s.toFixed(digits)}` : m.toFixed(digits);
 }
 
-/** Signed relative improvement, oriented so that positive = better (src/metrics/aggregate.ts). */
-function relativeImprovement(value, base, higherIsBetter) {
-  if (base === 0) return Number.NaN;
-  const r = (value - base) / Math.abs(base);
-  return higherIsBetter ? r : -r;
-}
-
-/** Δm of `mtl` (hard sharing) against `base` (single task) over the given per-task keys. */
-function deltaM(mtl, base, keys, directions) {
-  const byTask = new Map();
-  for (const key of keys) {
-    const task = key.slice(0, key.lastIndexOf('/'));
-    byTask.set(task, [...(byTask.get(task) ?? []), relativeImprovement(mtl[key], base[key], directions[key])]);
-  }
-  return mean([...byTask.values()].map((v) => mean(v)));
+/** Δm of `mtl` (hard sharing) against `base` (single task) over the given per-task keys: the library's (mtl compare's). */
+function deltaM(mtlLibrary, mtl, base, keys, directions) {
+  const terms = keys.map((key) => ({
+    task: key.slice(0, key.lastIndexOf('/')),
+    metric: key.slice(key.lastIndexOf('/') + 1),
+    value: mtl[key],
+    baseline: base[key],
+    higherIsBetter: directions[key],
+  }));
+  return mtlLibrary.deltaM(terms);
 }
 
 function pct(x) {
@@ -168,6 +162,7 @@ function pct(x) {
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   if (!existsSync(path.join(root, 'dist', 'index.js'))) usage('dist/ is missing: run `npm run build` first');
+  const mtlLibrary = await import(pathToFileURL(path.join(root, 'dist', 'index.js')).href);
   const startedAll = process.hrtime.bigint();
   const backends = new Set();
   const sections = [];
@@ -212,7 +207,7 @@ async function main() {
         params.st = st.summary.parameterCount.total;
         Object.assign(stTest, st.summary.test);
       } else {
-        const features = inputColumns(hs.summary.dir);
+        const features = inputColumns(mtlLibrary, hs.summary.dir);
         params.st = 0;
         for (const task of tasks) {
           const stopping = raw.training?.early_stopping?.metric;
@@ -248,7 +243,7 @@ async function main() {
       const arrow = directions[key] ? '↑' : '↓';
       lines.push(`| ${task} | ${metric} ${arrow} | ${format(rows.map((r) => r.st[key]), metric)} | ${format(rows.map((r) => r.hs[key]), metric)} |`);
     }
-    const deltas = rows.map((r) => deltaM(r.hs, r.st, keys, directions));
+    const deltas = rows.map((r) => deltaM(mtlLibrary, r.hs, r.st, keys, directions));
     lines.push('');
     lines.push(
       `Δm of hard sharing vs single-task: **${pct(mean(deltas))}** ± ${(std(deltas) * 100).toFixed(2)} % ` +

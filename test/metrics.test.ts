@@ -212,12 +212,12 @@ describe('aggregate', () => {
   it('deltaM is the mean signed relative improvement, as a fraction', () => {
     // accuracy 0.8 → 0.9: +0.125; mse 0.5 → 0.4 (lower better): +0.2; mean = 0.1625 (i.e. +16.25 %)
     const entries = [
-      { value: 0.9, baseline: 0.8, higherIsBetter: true },
-      { value: 0.4, baseline: 0.5, higherIsBetter: false },
-    ];
+      { task: 'a', metric: 'accuracy', value: 0.9, baseline: 0.8, higherIsBetter: true },
+      { task: 'b', metric: 'mse', value: 0.4, baseline: 0.5, higherIsBetter: false },
+    ] as const;
     expect(deltaM(entries)).toBeCloseTo(0.1625, 12);
     // mse 0.5 → 0.6 instead: −0.2 → (0.125 − 0.2)/2 = −0.0375
-    expect(deltaM([entries[0], { value: 0.6, baseline: 0.5, higherIsBetter: false }])).toBeCloseTo(-0.0375, 12);
+    expect(deltaM([entries[0], { task: 'b', metric: 'mse', value: 0.6, baseline: 0.5, higherIsBetter: false }])).toBeCloseTo(-0.0375, 12);
     expect(deltaM([])).toBeNaN();
   });
   it('meanOver ignores NaN', () => {

@@ -1,10 +1,9 @@
-import path from 'node:path';
-import { existsSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import { meanOver, relativeImprovement } from '../metrics/aggregate.js';
-import { readJson, resolveRun, resolveRunsDir } from '../runs/store.js';
-import { higherIsBetter } from '../train/evaluate.js';
-import type { RunSummary } from './train.js';
+import { DELTA_M_DEFINITION, deltaMBreakdown, relativeImprovement, type DeltaMTerm } from '../metrics/aggregate.js';
+import { higherIsBetter, metricName, taskName } from '../metrics/direction.js';
+import { openRun, resolveRunsDir } from '../runs/store.js';
+import { readSummary, type RunSummary } from '../runs/summary.js';
+import { suggest } from '../util/suggest.js';
 
 export interface CompareOptions {
   runsDir?: string;
@@ -18,17 +17,21 @@ export interface ComparedRun {
   name: string;
   status: string;
   /**
-   * Δm against the first run (Maninis et al. 2019; Vandenhende et al. 2021): the mean over tasks of the mean over
-   * that task's metrics of the signed relative change, (M − M_base)/|M_base|, negated for lower-is-better metrics.
-   * A fraction: +0.05 means 5 % better on average. Undefined for the baseline itself.
+   * Δm against the first run (see {@link DELTA_M_DEFINITION}), a fraction: +0.05 means 5 % better on average. Null
+   * when it is undefined (a metric missing or not finite, a baseline of 0: `deltaMProblems` says which); absent for
+   * the baseline itself.
    */
-  deltaM?: number;
+  deltaM?: number | null;
+  /** Per task, the mean signed relative change over its metrics (null where undefined); absent for the baseline. */
+  deltaMPerTask?: Record<string, number | null>;
+  /** Why `deltaM` is null, one line per metric at fault; absent when it is a number. */
+  deltaMProblems?: string[];
 }
 
 export interface ComparisonRow {
   metric: string;
   higherIsBetter: boolean;
-  /** One value per run, in the order given (undefined when a run lacks the metric). */
+  /** One value per run, in the order given (undefined when a run lacks the metric, NaN when it is not finite). */
   values: (number | undefined)[];
   /** Signed relative improvement of each run over the first (positive = better). */
   relative: (number | undefined)[];
@@ -38,6 +41,10 @@ export interface Comparison {
   split: 'test' | 'val';
   runs: ComparedRun[];
   rows: ComparisonRow[];
+  /** The metrics Δm is computed over: the baseline's per-task metrics (not the means, not the losses). */
+  deltaMMetrics: string[];
+  /** How Δm is defined, and when it is undefined. */
+  deltaMDefinition: string;
 }
 
 /** Side-by-side per-task metrics of finished runs, with per-metric deltas and Δm against the first run. */
@@ -46,18 +53,17 @@ export function compareRuns(references: string[], options: CompareOptions = {}):
   const split = options.split ?? 'test';
   const store = resolveRunsDir(options.runsDir);
   const summaries = references.map((reference) => {
-    const { id, dir } = resolveRun(reference, store);
-    const file = path.join(dir, 'summary.json');
-    if (!existsSync(file)) throw new UsageError(`Run ${id} has no summary.json yet (still running, or it failed before the end).`);
-    return readJson<RunSummary>(file);
+    const { id, dir } = openRun(reference, store);
+    return readSummary(dir, id);
   });
   const keys = new Set<string>();
   for (const s of summaries) for (const k of Object.keys(s[split])) keys.add(k);
   const selected = [...keys]
-    .filter((k) => !options.metric || k.endsWith(`/${options.metric}`))
+    .filter((k) => !options.metric || metricName(k) === options.metric)
     .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   if (selected.length === 0) {
-    throw new UsageError(`No metric "${options.metric}" in these runs; they report: ${[...new Set([...keys].map((k) => k.split('/')[1]))].join(', ')}.`);
+    if (options.metric === undefined) throw new UsageError(`These runs report no ${split} metrics (an empty ${split} split?); try --split val.`);
+    throw unknownMetric(options.metric, keys);
   }
   const baseline = summaries[0] as RunSummary;
   const rows: ComparisonRow[] = selected.map((metric) => {
@@ -71,27 +77,38 @@ export function compareRuns(references: string[], options: CompareOptions = {}):
       relative: values.map((v, i) => (i === 0 || v === undefined || base === undefined ? undefined : relativeImprovement(v, base, higher))),
     };
   });
-  const perTaskKeys = selected.filter((k) => !k.startsWith('mean/') && !k.endsWith('/loss'));
+  // Δm is over what the baseline reports: a run lacking one of those metrics gets no Δm, never a better one.
+  const deltaMMetrics = selected.filter((k) => rank(k) === 0 && baseline[split][k] !== undefined);
   const runs: ComparedRun[] = summaries.map((s, i) => {
     const entry: ComparedRun = { id: s.id, name: s.name, status: s.status };
     if (i === 0) return entry;
-    const byTask = new Map<string, number[]>();
-    for (const key of perTaskKeys) {
-      const value = s[split][key];
-      const base = baseline[split][key];
-      if (value === undefined || base === undefined) continue;
-      const task = key.slice(0, key.lastIndexOf('/'));
-      byTask.set(task, [...(byTask.get(task) ?? []), relativeImprovement(value, base, higherIsBetter(key))]);
-    }
-    if (byTask.size > 0) entry.deltaM = meanOver([...byTask.values()].map((v) => meanOver(v)));
+    const terms: DeltaMTerm[] = deltaMMetrics.map((key) => ({
+      task: taskName(key),
+      metric: metricName(key),
+      value: s[split][key],
+      baseline: baseline[split][key],
+      higherIsBetter: higherIsBetter(key),
+    }));
+    const breakdown = deltaMBreakdown(terms);
+    entry.deltaM = breakdown.value ?? null;
+    entry.deltaMPerTask = Object.fromEntries(Object.entries(breakdown.perTask).map(([task, v]) => [task, v ?? null]));
+    if (breakdown.problems.length > 0) entry.deltaMProblems = breakdown.problems;
     return entry;
   });
-  return { split, runs, rows };
+  return { split, runs, rows, deltaMMetrics, deltaMDefinition: DELTA_M_DEFINITION };
+}
+
+function unknownMetric(metric: string, keys: ReadonlySet<string>): UsageError {
+  const reported = [...new Set([...keys].map(metricName))].sort();
+  const guess = suggest(metric, reported);
+  return new UsageError(`No metric "${metric}" in these runs${guess ? `; did you mean "${guess}"?` : '.'}`, [
+    `they report: ${reported.join(', ')}`,
+  ]);
 }
 
 /** Per-task metrics first, then the means, then losses. */
 function rank(key: string): number {
-  if (key.endsWith('/loss')) return 2;
-  if (key.startsWith('mean/')) return 1;
+  if (metricName(key) === 'loss') return 2;
+  if (taskName(key) === 'mean') return 1;
   return 0;
 }

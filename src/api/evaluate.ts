@@ -1,18 +1,19 @@
-import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { initBackend } from '../backend/select.js';
 import type { BackendChoice, ResolvedConfig } from '../config/types.js';
 import { readCsv } from '../data/csv.js';
-import { encodeTable, loadTable } from '../data/prepare.js';
-import { encodeRows, usableRows, type EncodedRows, type Preprocessing } from '../data/preprocess.js';
-import { splitRows, type SplitName } from '../data/split.js';
+import { encodeTable, splitTable } from '../data/prepare.js';
+import { encodeRows, type EncodedRows, type Preprocessing } from '../data/preprocess.js';
+import type { SplitName } from '../data/split.js';
 import { UsageError } from '../errors.js';
-import { loadCheckpointInto } from '../model/checkpoint.js';
-import { writeJsonAtomic } from '../runs/atomic.js';
-import { readJson, resolveRun, resolveRunsDir, type RunStatus } from '../runs/store.js';
-import type { RunMeta } from '../runs/meta.js';
-import { evaluateSplit, higherIsBetter, type MetricValues } from '../train/evaluate.js';
-import { disposeSplit, toSplitTensors } from '../train/tensors.js';
+import { higherIsBetter } from '../metrics/direction.js';
+import { hasCheckpoint, loadCheckpointInto } from '../runs/checkpoint.js';
+import { saveEvaluation, type EvaluationResult } from '../runs/evals.js';
+import { readPreprocessing, readResolvedConfig } from '../runs/inputs.js';
+import { checkpointDir, type CheckpointName } from '../runs/layout.js';
+import type { StoredRunMeta } from '../runs/meta.js';
+import { openRun, resolveRunsDir } from '../runs/store.js';
+import { evaluateEncoded } from '../train/evaluate-encoded.js';
 import { buildModel } from './build.js';
 
 export interface EvaluateOptions {
@@ -20,35 +21,22 @@ export interface EvaluateOptions {
   split?: SplitName;
   /** Another CSV with the same columns, encoded with the run's preprocessing; replaces `split`. */
   dataFile?: string;
-  checkpoint?: 'best' | 'last';
+  checkpoint?: CheckpointName;
   backend?: BackendChoice;
 }
 
-export interface EvaluationResult {
-  run: string;
-  runDir: string;
-  checkpoint: 'best' | 'last';
-  epoch: number;
-  /** `val`/`test`/`train`, or the CSV path given. */
-  data: string;
-  rows: number;
-  metrics: MetricValues;
-  directions: Record<string, boolean>;
-  backend: string;
-  /** Where the result was stored inside the run. */
-  file: string;
+export interface StoredRun {
+  id: string;
+  dir: string;
+  config: ResolvedConfig;
+  meta: StoredRunMeta;
+  preprocessing: Preprocessing;
 }
 
 /** Reads the pieces of a run needed to rebuild its model and data. */
-export function readRun(reference: string, runsDir?: string): { id: string; dir: string; config: ResolvedConfig; meta: RunMeta; preprocessing: Preprocessing } {
-  const { id, dir } = resolveRun(reference, resolveRunsDir(runsDir));
-  return {
-    id,
-    dir,
-    config: readJson<ResolvedConfig>(path.join(dir, 'config.resolved.json')),
-    meta: readJson<RunMeta>(path.join(dir, 'meta.json')),
-    preprocessing: readJson<Preprocessing>(path.join(dir, 'preprocessing.json')),
-  };
+export function readRun(reference: string, runsDir?: string): StoredRun {
+  const { id, dir, meta } = openRun(reference, resolveRunsDir(runsDir));
+  return { id, dir, meta, config: readResolvedConfig(dir), preprocessing: readPreprocessing(dir) };
 }
 
 /**
@@ -57,67 +45,53 @@ export function readRun(reference: string, runsDir?: string): { id: string; dir:
  */
 export async function evaluateRun(reference: string, options: EvaluateOptions = {}): Promise<EvaluationResult> {
   const run = readRun(reference, options.runsDir);
-  const which = options.checkpoint ?? 'best';
-  let checkpointDir = path.join(run.dir, 'checkpoints', which);
-  let used: 'best' | 'last' = which;
-  if (!existsSync(path.join(checkpointDir, 'model.json'))) {
-    if (which === 'best' && existsSync(path.join(run.dir, 'checkpoints', 'last', 'model.json'))) {
-      checkpointDir = path.join(run.dir, 'checkpoints', 'last');
-      used = 'last';
-    } else {
-      const status: RunStatus = run.meta.status;
-      throw new UsageError(`Run ${run.id} has no "${which}" checkpoint (status: ${status}).`);
-    }
-  }
+  const checkpoint = chooseCheckpoint(run, options.checkpoint ?? 'best');
   const backend = await initBackend(options.backend ?? run.config.backend);
-  const configDir = run.meta.configFile ? path.dirname(run.meta.configFile) : run.meta.cwd;
-  let encoded: EncodedRows;
-  let dataLabel: string;
-  if (options.dataFile) {
-    const table = await readCsv(path.resolve(options.dataFile), options.dataFile);
-    encoded = encodeTable(table, run.preprocessing);
-    dataLabel = options.dataFile;
-  } else {
-    const split = options.split ?? 'test';
-    // Rebuild the split exactly as training did: same table (from the seed), same rows, same assignment.
-    const table = await loadTable(run.config, configDir);
-    const features = run.preprocessing.features.map((f) => f.column);
-    const rows = usableRows(table, run.config.data, features, run.config.tasks);
-    encoded = encodeRows(table, run.preprocessing, splitRows(table, rows, run.config.data.split, run.config.seed)[split]);
-    dataLabel = split;
-  }
-  if (encoded.rows === 0) throw new UsageError(`Run ${run.id}: the ${dataLabel} data has no rows to evaluate.`);
+  const { encoded, data } = options.dataFile ? await encodeFile(run, options.dataFile) : await encodeSplit(run, options.split ?? 'test');
+  if (encoded.rows === 0) throw new UsageError(`Run ${run.id}: the ${data} data has no rows to evaluate.`);
   const model = buildModel(run.config, run.preprocessing);
-  let metrics: MetricValues;
-  let epoch: number;
   try {
-    epoch = loadCheckpointInto(checkpointDir, model).epoch;
-    const tensors = toSplitTensors(encoded, run.preprocessing);
-    try {
-      metrics = evaluateSplit(model, tensors, encoded, run.config.tasks, run.preprocessing, run.config.training.eval_batch_size).metrics;
-    } finally {
-      disposeSplit(tensors);
-    }
+    const epoch = loadCheckpointInto(checkpointDir(run.dir, checkpoint), model).epoch;
+    const { metrics } = evaluateEncoded(model, encoded, run.config.tasks, run.preprocessing, run.config.training.eval_batch_size);
+    return saveEvaluation(run.dir, {
+      run: run.id,
+      runDir: run.dir,
+      checkpoint,
+      epoch,
+      data,
+      rows: encoded.rows,
+      metrics,
+      directions: Object.fromEntries(Object.keys(metrics).map((k) => [k, higherIsBetter(k)])),
+      backend: backend.name,
+    });
   } finally {
     model.dispose();
   }
-  const evalsDir = path.join(run.dir, 'evals');
-  mkdirSync(evalsDir, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const label = options.dataFile ? path.basename(options.dataFile).replace(/[^A-Za-z0-9._-]/g, '_') : dataLabel;
-  const file = path.join(evalsDir, `${stamp}-${used}-${label}.json`);
-  const result: EvaluationResult = {
-    run: run.id,
-    runDir: run.dir,
-    checkpoint: used,
-    epoch,
-    data: dataLabel,
-    rows: encoded.rows,
-    metrics,
-    directions: Object.fromEntries(Object.keys(metrics).map((k) => [k, higherIsBetter(k)])),
-    backend: backend.name,
-    file,
-  };
-  writeJsonAtomic(file, result);
-  return result;
+}
+
+/** The checkpoint asked for; `best` falls back to `last` when no epoch improved the monitored metric. */
+function chooseCheckpoint(run: StoredRun, wanted: CheckpointName): CheckpointName {
+  if (hasCheckpoint(checkpointDir(run.dir, wanted))) return wanted;
+  if (wanted === 'best' && hasCheckpoint(checkpointDir(run.dir, 'last'))) return 'last';
+  throw new UsageError(`Run ${run.id} has no "${wanted}" checkpoint (status: ${run.meta.status}).`);
+}
+
+/** A split of the run's own data, rebuilt exactly as training made it (same table, rows and assignment). */
+async function encodeSplit(run: StoredRun, split: SplitName): Promise<{ encoded: EncodedRows; data: string }> {
+  const configDir = run.meta.configFile ? path.dirname(run.meta.configFile) : run.meta.cwd;
+  const replayed = await splitTable(run.config, configDir);
+  const trained = run.preprocessing.features.map((f) => f.column);
+  if (replayed.features.join('\n') !== trained.join('\n')) {
+    throw new UsageError(
+      `Run ${run.id}: the data in ${replayed.table.source} has changed since training (its feature columns differ), so its ${split} split cannot be rebuilt.`,
+      [`features at training: ${trained.join(', ')}`, `features now: ${replayed.features.join(', ')}`, 'evaluate on a CSV with --data instead'],
+    );
+  }
+  return { encoded: encodeRows(replayed.table, run.preprocessing, replayed.split[split]), data: split };
+}
+
+/** Another CSV with the run's columns, all rows, encoded with the run's preprocessing. */
+async function encodeFile(run: StoredRun, dataFile: string): Promise<{ encoded: EncodedRows; data: string }> {
+  const table = await readCsv(path.resolve(dataFile), dataFile);
+  return { encoded: encodeTable(table, run.preprocessing), data: dataFile };
 }

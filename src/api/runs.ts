@@ -1,8 +1,7 @@
 import path from 'node:path';
-import { existsSync } from 'node:fs';
-import { listRunIds, readJson, resolveRunsDir, type RunStatus } from '../runs/store.js';
-import type { RunMeta } from '../runs/meta.js';
-import type { RunSummary } from './train.js';
+import { readMeta, type RunStatus } from '../runs/meta.js';
+import { listRunIds, resolveRunsDir } from '../runs/store.js';
+import { readSummaryIfAny } from '../runs/summary.js';
 
 export interface RunListing {
   id: string;
@@ -21,9 +20,8 @@ export function listRuns(runsDir?: string): RunListing[] {
   const store = resolveRunsDir(runsDir);
   return listRunIds(store).map((id) => {
     const dir = path.join(store, id);
-    const meta = readJson<RunMeta>(path.join(dir, 'meta.json'));
-    const summaryFile = path.join(dir, 'summary.json');
-    const summary = existsSync(summaryFile) ? readJson<RunSummary>(summaryFile) : undefined;
+    const meta = readMeta(dir);
+    const summary = readSummaryIfAny(dir);
     const metrics = Object.fromEntries(Object.entries(summary?.test ?? {}).filter(([k]) => k.startsWith('mean/')));
     return {
       id,

@@ -5,15 +5,20 @@ import type { LoadedConfig } from '../config/load.js';
 import type { BackendChoice } from '../config/types.js';
 import { prepareData } from '../data/prepare.js';
 import { MtlError, RunFailedError } from '../errors.js';
-import { loadCheckpointInto, saveCheckpoint } from '../model/checkpoint.js';
+import { higherIsBetter } from '../metrics/direction.js';
+import type { MetricValues } from '../metrics/types.js';
 import { getStrategy } from '../strategies/registry.js';
-import { BackgroundTasks, writeFileAtomic, writeJsonAtomic } from '../runs/atomic.js';
-import { gitInfo, mtlVersion, type RunMeta } from '../runs/meta.js';
-import { createRunDir, resolveRunsDir, type RunStatus } from '../runs/store.js';
+import { BackgroundTasks } from '../runs/atomic.js';
+import { loadCheckpointInto, saveCheckpoint } from '../runs/checkpoint.js';
+import { writeRunInputs } from '../runs/inputs.js';
+import { checkpointDir, type CheckpointName } from '../runs/layout.js';
+import { gitInfo, type ParameterCount, type RunMeta, type RunStatus } from '../runs/meta.js';
+import { createRunDir, resolveRunsDir } from '../runs/store.js';
+import { writeSummary, type RunSummary } from '../runs/summary.js';
 import { RunWriter } from '../runs/writer.js';
-import { evaluateSplit, higherIsBetter, type MetricValues } from '../train/evaluate.js';
+import { evaluateEncoded } from '../train/evaluate-encoded.js';
 import { runTrainer, type TrainListener } from '../train/trainer.js';
-import { disposeSplit, toSplitTensors } from '../train/tensors.js';
+import { mtlVersion } from '../util/version.js';
 import { buildModel, countParameters, modelTopology } from './build.js';
 
 export interface TrainOptions {
@@ -28,26 +33,7 @@ export interface TrainOptions {
   /** Called once the run directory exists (e.g. to print its id early). */
   onRunCreated?(run: { id: string; dir: string }): void;
   /** Called once the model is built, before the first step (e.g. to print its parameter count). */
-  onModelBuilt?(info: { architecture: string; parameterCount: RunSummary['parameterCount']; backend: string }): void;
-}
-
-export interface RunSummary {
-  id: string;
-  name: string;
-  dir: string;
-  status: RunStatus;
-  statusReason?: string;
-  backend: string;
-  epochs: number;
-  bestEpoch: number;
-  /** Which checkpoint the final metrics come from. */
-  checkpoint: 'best' | 'last';
-  test: MetricValues;
-  val: MetricValues;
-  /** For every metric key: whether higher is better. */
-  directions: Record<string, boolean>;
-  parameterCount: { shared: number; perTask: Record<string, number>; total: number };
-  seconds: number;
+  onModelBuilt?(info: { architecture: string; parameterCount: ParameterCount; backend: string }): void;
 }
 
 /** Trains the experiment a loaded config describes and writes a complete run directory. */
@@ -88,9 +74,7 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
     epochsCompleted: 0,
   };
   const writer = new RunWriter(dir, meta);
-  writeFileAtomic(path.join(dir, 'config.yaml'), loaded.sourceText);
-  writeJsonAtomic(path.join(dir, 'config.resolved.json'), config);
-  writeJsonAtomic(path.join(dir, 'preprocessing.json'), data.preprocessing);
+  writeRunInputs(dir, { configSource: loaded.sourceText, config, preprocessing: data.preprocessing });
 
   const strategy = getStrategy(config.strategy.name).create(config.strategy, {
     tasks: config.tasks,
@@ -102,7 +86,6 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
   options.onModelBuilt?.({ architecture: config.model.architecture, parameterCount, backend: backend.name });
   const topology = modelTopology(config, data.preprocessing);
   const generatedBy = `mtl ${mtlVersion()} (TensorFlow.js ${tf.version.tfjs}, ${backend.name})`;
-  const checkpointDir = (which: 'best' | 'last'): string => path.join(dir, 'checkpoints', which);
   // Checkpoints, run logs and meta.json progress are written beside training, in a worker; all of it is on disk
   // before a checkpoint is read back or the run reports anything as final.
   const background = new BackgroundTasks();
@@ -130,7 +113,7 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
       ],
       ...(options.signal ? { signal: options.signal } : {}),
       onImproved: (record) =>
-        saveCheckpoint(checkpointDir('best'), model, topology, {
+        saveCheckpoint(checkpointDir(dir, 'best'), model, topology, {
           epoch: record.epoch,
           monitor: { name: record.monitor.name, value: record.monitor.value },
           strategyState: strategy.state(),
@@ -138,7 +121,7 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
     });
     epochs = result.epochs.length;
     bestEpoch = result.bestEpoch;
-    await saveCheckpoint(checkpointDir('last'), model, topology, { epoch: epochs, strategyState: strategy.state() }, generatedBy, background);
+    await saveCheckpoint(checkpointDir(dir, 'last'), model, topology, { epoch: epochs, strategyState: strategy.state() }, generatedBy, background);
     await background.close();
     status = result.outcome === 'interrupted' ? 'interrupted' : result.outcome === 'diverged' ? 'diverged' : 'completed';
     statusReason =
@@ -153,16 +136,10 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
   }
 
   // Final metrics come from the best checkpoint when one was kept (the last one otherwise).
-  const checkpoint: 'best' | 'last' = bestEpoch > 0 && status !== 'diverged' ? 'best' : 'last';
-  if (checkpoint === 'best') loadCheckpointInto(checkpointDir('best'), model);
-  const evaluate = (split: 'val' | 'test'): MetricValues => {
-    const tensors = toSplitTensors(data.splits[split], data.preprocessing);
-    try {
-      return evaluateSplit(model, tensors, data.splits[split], config.tasks, data.preprocessing, config.training.eval_batch_size).metrics;
-    } finally {
-      disposeSplit(tensors);
-    }
-  };
+  const checkpoint: CheckpointName = bestEpoch > 0 && status !== 'diverged' ? 'best' : 'last';
+  if (checkpoint === 'best') loadCheckpointInto(checkpointDir(dir, 'best'), model);
+  const evaluate = (split: 'val' | 'test'): MetricValues =>
+    evaluateEncoded(model, data.splits[split], config.tasks, data.preprocessing, config.training.eval_batch_size).metrics;
   const test = evaluate('test');
   const val = evaluate('val');
   writer.recordFinal('test', bestEpoch > 0 ? bestEpoch : epochs, test);
@@ -186,7 +163,7 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
     parameterCount,
     seconds: Math.round(seconds * 1000) / 1000,
   };
-  writeJsonAtomic(path.join(dir, 'summary.json'), summary);
+  writeSummary(dir, summary);
   writer.updateMeta({
     status,
     ...(statusReason ? { statusReason } : {}),

@@ -116,10 +116,17 @@ export function compareCommand(runs: string[], flags: CommonFlags & { metric?: s
   const header = ['metric', ...comparison.runs.map((r, i) => (i === 0 ? `${r.id} (base)` : r.id))];
   const rows = comparison.rows.map((row) => [
     `${row.metric} ${row.higherIsBetter ? '↑' : '↓'}`,
-    ...row.values.map((v, i) => (i === 0 ? formatNumber(v) : `${formatNumber(v)} (${formatPercent(row.relative[i])})`)),
+    ...row.values.map((v, i) => {
+      // A non-finite value (a diverged run's, stored as null) shows as NaN; a metric the run lacks as —.
+      const shown = v !== undefined && Number.isNaN(v) ? 'NaN' : formatNumber(v);
+      return i === 0 ? shown : `${shown} (${formatPercent(row.relative[i])})`;
+    }),
   ]);
-  rows.push(['Δm', ...comparison.runs.map((r, i) => (i === 0 ? '—' : formatPercent(r.deltaM)))]);
+  rows.push(['Δm', ...comparison.runs.map((r, i) => (i === 0 ? '—' : typeof r.deltaM === 'number' ? formatPercent(r.deltaM) : 'n/a'))]);
   out(table(header, rows));
+  for (const run of comparison.runs) {
+    if (run.deltaMProblems) out(`Δm n/a for ${run.id}: ${run.deltaMProblems.join('; ')}`);
+  }
   return ExitCode.ok;
 }
 

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, MtlError } from '../errors.js';
-import { mtlVersion } from '../runs/meta.js';
+import { mtlVersion } from '../util/version.js';
 import { compareCommand, datasetsCommand, doctorCommand, evalCommand, runsCommand, trainCommand, validateCommand } from './commands.js';
 import { log } from './output.js';
 

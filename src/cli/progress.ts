@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
-import type { EpochRecord, TrainListener } from '../train/trainer.js';
+import type { EpochRecord } from '../runs/records.js';
+import type { TrainListener } from '../train/trainer.js';
 import { formatNumber, log } from './output.js';
 
 function epochLine(record: EpochRecord, epochs: number): string {

@@ -23,13 +23,31 @@ export async function loadTable(config: ResolvedConfig, configDir: string): Prom
   return readCsv(file, path.relative(process.cwd(), file) || file);
 }
 
-/** Table → usable rows → split → preprocessing fitted on train → encoded rows per split. */
-export async function prepareData(config: ResolvedConfig, configDir: string): Promise<PreparedData> {
+/** A config's table with the rows it uses and their assignment to train/val/test. */
+export interface SplitTable {
+  table: DataTable;
+  /** The feature columns, in input order. */
+  features: string[];
+  /** The usable rows (after the missing-value policy). */
+  rows: Int32Array;
+  split: Record<SplitName, Int32Array>;
+}
+
+/**
+ * Table → feature columns → usable rows → split, from the config alone (a built-in table and a fraction split are
+ * drawn from its seed). Training and `mtl eval` both call it, so eval sees exactly the rows training held out.
+ */
+export async function splitTable(config: ResolvedConfig, configDir: string): Promise<SplitTable> {
   const table = await loadTable(config, configDir);
   const reserved = config.data.dataset !== undefined ? getBuiltinDataset(config.data.dataset).tasks.flatMap((t) => t.targets) : [];
   const features = featureColumns(table, config.data, config.tasks, reserved);
   const rows = usableRows(table, config.data, features, config.tasks);
-  const split = splitRows(table, rows, config.data.split, config.seed);
+  return { table, features, rows, split: splitRows(table, rows, config.data.split, config.seed) };
+}
+
+/** {@link splitTable} → preprocessing fitted on train → encoded rows per split. */
+export async function prepareData(config: ResolvedConfig, configDir: string): Promise<PreparedData> {
+  const { table, features, rows, split } = await splitTable(config, configDir);
   const preprocessing = fitPreprocessing(table, config.data, config.tasks, features, split.train, rows);
   return {
     source: table.source,

@@ -25,3 +25,6 @@ export interface MetricDefinition {
   description: string;
   compute(data: TaskPredictions): number;
 }
+
+/** Metric values keyed `<task>/<metric>`, `<task>/loss`, `mean/<metric>` and `mean/loss`. */
+export type MetricValues = Record<string, number>;

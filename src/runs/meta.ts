@@ -1,9 +1,19 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import type { BackendReport } from '../backend/select.js';
-import { packageRoot } from '../util/paths.js';
-import type { RunStatus } from './store.js';
+import type { BackendAttempt, BackendReport } from '../backend/select.js';
+import { UsageError } from '../errors.js';
+import { mtlVersion } from '../util/version.js';
+import { JsonFields } from './json.js';
+import { runFile } from './layout.js';
+
+export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted' | 'diverged';
+export const RUN_STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'interrupted', 'diverged'];
+
+/**
+ * The version of the run-directory layout and file formats this mtl writes, stored as `format` in meta.json. Raise it
+ * when a change would make an older mtl misread a run (a file renamed, a field's meaning changed); adding an optional
+ * field does not need it. Runs written before the field existed read as format 1.
+ */
+export const RUN_FORMAT = 1;
 
 /** Everything needed to re-run and to judge a run: stored as meta.json and rewritten as the run goes. */
 export interface RunMeta {
@@ -25,15 +35,81 @@ export interface RunMeta {
   git?: { commit: string; dirty: boolean };
   epochsCompleted: number;
   bestEpoch?: number;
-  parameterCount?: { shared: number; perTask: Record<string, number>; total: number };
+  parameterCount?: ParameterCount;
 }
 
-export function mtlVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
+/** meta.json as stored: the run's facts and the format its files follow (see {@link RUN_FORMAT}). */
+export interface StoredRunMeta extends RunMeta {
+  format: number;
+}
+
+export interface ParameterCount {
+  shared: number;
+  perTask: Record<string, number>;
+  total: number;
+}
+
+/**
+ * Reads and checks a run's meta.json. A run written by a newer format is refused (this mtl could misread it), with
+ * the versions involved; a damaged file is a UsageError naming the field.
+ */
+export function readMeta(runDir: string): StoredRunMeta {
+  const fields = JsonFields.read(runFile(runDir, 'meta'));
+  const format = fields.has('format') ? fields.number('format') : 1;
+  if (!Number.isInteger(format) || format < 1) throw fields.problem('format', 'a whole number of 1 or more');
+  const id = fields.string('id');
+  if (format > RUN_FORMAT) {
+    const writer = fields.optionalObject('versions')?.optionalString('mtl');
+    throw new UsageError(
+      `Run ${id} was written by mtl format ${format}${writer ? ` (mtl ${writer})` : ''}, newer than this mtl (format ${RUN_FORMAT}, mtl ${mtlVersion()}); upgrade mtl to read it.`,
+    );
   }
+  const versions = fields.object('versions');
+  const backend = fields.optionalObject('backend');
+  const git = fields.optionalObject('git');
+  const parameterCount = fields.optionalObject('parameterCount');
+  return {
+    format,
+    id,
+    name: fields.string('name'),
+    status: fields.oneOf('status', RUN_STATUSES),
+    statusReason: fields.optionalString('statusReason'),
+    startedAt: fields.string('startedAt'),
+    updatedAt: fields.string('updatedAt'),
+    endedAt: fields.optionalString('endedAt'),
+    seed: fields.number('seed'),
+    backend: backend && readBackendReport(backend),
+    versions: { mtl: versions.string('mtl'), node: versions.string('node'), tfjs: versions.string('tfjs') },
+    command: fields.strings('command'),
+    cwd: fields.string('cwd'),
+    configFile: fields.optionalString('configFile'),
+    overrides: fields.strings('overrides'),
+    git: git && { commit: git.string('commit'), dirty: git.boolean('dirty') },
+    epochsCompleted: fields.number('epochsCompleted'),
+    bestEpoch: fields.optionalNumber('bestEpoch'),
+    parameterCount: parameterCount && readParameterCount(parameterCount),
+  };
+}
+
+export function readParameterCount(fields: JsonFields): ParameterCount {
+  return { shared: fields.number('shared'), perTask: fields.object('perTask').numberValues(), total: fields.number('total') };
+}
+
+function readBackendReport(fields: JsonFields): BackendReport {
+  const attempts = fields.objects('attempts').map((attempt): BackendAttempt => {
+    const reason = attempt.optionalString('reason');
+    return { backend: attempt.string('backend'), ok: attempt.boolean('ok'), ...(reason === undefined ? {} : { reason }) };
+  });
+  return {
+    requested: fields.oneOf('requested', ['auto', 'tensorflow', 'wasm', 'cpu']),
+    name: fields.oneOf('name', ['tensorflow', 'wasm', 'cpu']),
+    provider: fields.string('provider'),
+    attempts,
+    tfjsVersion: fields.string('tfjsVersion'),
+    // Both were added to the report after the first runs were written.
+    kernelOverrides: fields.has('kernelOverrides') ? fields.strings('kernelOverrides') : [],
+    simdKernels: fields.has('simdKernels') ? fields.boolean('simdKernels') : false,
+  };
 }
 
 /** The git commit of a folder's work tree, when it is in one (the config's folder, where the experiment lives). */

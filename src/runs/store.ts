@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-
-export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted' | 'diverged';
+import { runFile } from './layout.js';
+import { readMeta, type StoredRunMeta } from './meta.js';
 
 /** The run store: `--runs-dir`, else `MTL_RUNS_DIR`, else `runs/` under the current directory. */
 export function resolveRunsDir(explicit?: string): string {
@@ -40,7 +40,7 @@ export function createRunDir(runsDir: string, name: string, now: Date = new Date
 }
 
 function isRunDir(dir: string): boolean {
-  return existsSync(path.join(dir, 'meta.json'));
+  return existsSync(runFile(dir, 'meta'));
 }
 
 /** All run ids in a store, oldest first. */
@@ -67,6 +67,7 @@ export function resolveRun(reference: string, runsDir: string): { id: string; di
   if (matches.length > 1) {
     throw new UsageError(`Run "${reference}" is ambiguous in ${runsDir}; it matches:`, [
       ...matches.slice(0, 10),
+      ...(matches.length > 10 ? [`… and ${matches.length - 10} more`] : []),
       'give more characters of the id',
     ]);
   }
@@ -75,10 +76,8 @@ export function resolveRun(reference: string, runsDir: string): { id: string; di
   );
 }
 
-export function readJson<T>(file: string): T {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
-  } catch (error) {
-    throw new UsageError(`Cannot read ${file}: ${(error as Error).message}`);
-  }
+/** A run found by {@link resolveRun}, with its meta.json read and checked (a newer format is refused). */
+export function openRun(reference: string, runsDir: string): { id: string; dir: string; meta: StoredRunMeta } {
+  const { id, dir } = resolveRun(reference, runsDir);
+  return { id, dir, meta: readMeta(dir) };
 }

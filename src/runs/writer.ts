@@ -1,15 +1,9 @@
 import * as fs from 'node:fs';
-import path from 'node:path';
-import type { EpochRecord } from '../train/trainer.js';
-import { higherIsBetter } from '../train/evaluate.js';
+import { higherIsBetter, metricName, taskName } from '../metrics/direction.js';
 import { runFsSteps, writeFileAtomicSteps, writeJsonAtomic, type BackgroundTasks, type FsJob } from './atomic.js';
-import type { RunMeta } from './meta.js';
-
-export interface MetricRow {
-  epoch: number;
-  split: 'train' | 'val' | 'test';
-  metrics: Record<string, number>;
-}
+import { runFile } from './layout.js';
+import { RUN_FORMAT, type RunMeta, type StoredRunMeta } from './meta.js';
+import type { EpochLogEntry, EpochRecord, MetricRow, MetricSplit } from './records.js';
 
 const CSV_HEADER = 'epoch,split,task,metric,value,higher_is_better\n';
 
@@ -25,11 +19,15 @@ export class RunWriter {
   private csvStarted = false;
   /** Background meta.json writes queued and not yet done. */
   private metaPending = 0;
+  meta: StoredRunMeta;
 
+  /** Nothing is written until the first update or record. */
   constructor(
     readonly dir: string,
-    public meta: RunMeta,
-  ) {}
+    meta: RunMeta,
+  ) {
+    this.meta = { format: RUN_FORMAT, ...meta };
+  }
 
   /** Replaces meta.json now. Not while a background update is pending (settle it first): it would overtake it. */
   updateMeta(patch: Partial<RunMeta>): void {
@@ -51,14 +49,14 @@ export class RunWriter {
   }
 
   private metaFile(): string {
-    return path.join(this.dir, 'meta.json');
+    return runFile(this.dir, 'meta');
   }
 
   /** Appends an epoch's rows and record to the logs; with `background`, queued there (in order with its other jobs). */
   recordEpoch(record: EpochRecord, background?: BackgroundTasks): void {
     const rows: MetricRow[] = [{ epoch: record.epoch, split: 'train', metrics: prefixed(record.trainLoss, 'loss') }];
     if (Object.keys(record.val).length > 0) rows.push({ epoch: record.epoch, split: 'val', metrics: record.val });
-    const epoch = {
+    const epoch: EpochLogEntry = {
       epoch: record.epoch,
       learningRate: record.learningRate,
       taskWeights: record.taskWeights,
@@ -67,11 +65,11 @@ export class RunWriter {
       seconds: round(record.seconds),
       samplesPerSecond: round(record.samplesPerSecond),
     };
-    this.append([...this.rowSteps(rows), { op: 'append', path: path.join(this.dir, 'epochs.jsonl'), data: `${JSON.stringify(epoch)}\n` }], background);
+    this.append([...this.rowSteps(rows), { op: 'append', path: runFile(this.dir, 'epochsLog'), data: `${JSON.stringify(epoch)}\n` }], background);
   }
 
   /** Appends final metrics (after training: nothing is queued any more, so at once). */
-  recordFinal(split: 'test' | 'val' | 'train', epoch: number, metrics: Record<string, number>): void {
+  recordFinal(split: MetricSplit, epoch: number, metrics: Record<string, number>): void {
     this.append(this.rowSteps([{ epoch, split, metrics }]));
   }
 
@@ -79,8 +77,8 @@ export class RunWriter {
     const csv = (this.csvStarted ? '' : CSV_HEADER) + csvLines(rows);
     this.csvStarted = true;
     return [
-      { op: 'append', path: path.join(this.dir, 'metrics.jsonl'), data: rows.map((r) => `${JSON.stringify(r)}\n`).join('') },
-      { op: 'append', path: path.join(this.dir, 'metrics.csv'), data: csv },
+      { op: 'append', path: runFile(this.dir, 'metricsLog'), data: rows.map((r) => `${JSON.stringify(r)}\n`).join('') },
+      { op: 'append', path: runFile(this.dir, 'metricsCsv'), data: csv },
     ];
   }
 
@@ -106,8 +104,7 @@ function csvLines(rows: readonly MetricRow[]): string {
   let out = '';
   for (const row of rows) {
     for (const [key, value] of Object.entries(row.metrics)) {
-      const slash = key.lastIndexOf('/');
-      out += `${row.epoch},${row.split},${key.slice(0, slash)},${key.slice(slash + 1)},${value},${higherIsBetter(key)}\n`;
+      out += `${row.epoch},${row.split},${taskName(key)},${metricName(key)},${value},${higherIsBetter(key)}\n`;
     }
   }
   return out;

@@ -2,21 +2,12 @@ import * as tf from '@tensorflow/tfjs';
 import type { TaskConfig } from '../config/types.js';
 import type { EncodedRows, Preprocessing } from '../data/preprocess.js';
 import { outputSize } from '../data/preprocess.js';
-import { computeMetrics, getMetric } from '../metrics/registry.js';
+import { computeMetrics } from '../metrics/registry.js';
 import { meanOver } from '../metrics/aggregate.js';
+import type { MetricValues } from '../metrics/types.js';
 import type { MultiTaskModel } from '../model/types.js';
 import { hostLossAndPredictions } from './host-losses.js';
 import type { SplitTensors } from './tensors.js';
-
-/** Metric values keyed `<task>/<metric>`, `<task>/loss`, `mean/<metric>` and `mean/loss`. */
-export type MetricValues = Record<string, number>;
-
-/** Whether higher is better for a metric key (`left/accuracy` → true, `mean/loss` → false). */
-export function higherIsBetter(key: string): boolean {
-  const metric = key.slice(key.lastIndexOf('/') + 1);
-  if (metric === 'loss') return false;
-  return getMetric(metric).higherIsBetter;
-}
 
 export interface SplitEvaluation {
   metrics: MetricValues;

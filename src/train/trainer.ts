@@ -2,33 +2,15 @@ import * as tf from '@tensorflow/tfjs';
 import type { ResolvedConfig } from '../config/types.js';
 import type { PreparedData } from '../data/prepare.js';
 import type { MultiTaskModel } from '../model/types.js';
+import { higherIsBetter } from '../metrics/direction.js';
+import type { EpochRecord } from '../runs/records.js';
 import type { Strategy, StrategyContext } from '../strategies/types.js';
 import { createRng } from '../util/rng.js';
 import { shuffledBatches } from './batches.js';
-import { evaluateSplit, higherIsBetter, type MetricValues } from './evaluate.js';
+import { evaluateSplit } from './evaluate.js';
 import { createOptimizer, learningRateAt } from './optimizers.js';
 import { clipByGlobalNorm, lossStep, parameterGradientStep, representationGradientStep, type Batch, type StepGradients } from './step.js';
 import { disposeSplit, toSplitTensors } from './tensors.js';
-
-export interface EpochRecord {
-  epoch: number;
-  learningRate: number;
-  /** Mean training batch loss per task (the strategy's inputs, before weighting). */
-  trainLoss: Record<string, number>;
-  /** Validation metrics (empty when there is no validation split). */
-  val: MetricValues;
-  /** Task weights the strategy used in this epoch's last step. */
-  taskWeights: Record<string, number>;
-  /**
-   * Mean over the epoch's steps of the pairwise cosine similarity of the task gradients, keyed `a|b`, for
-   * gradient strategies (on the target they use: shared parameters or representation).
-   */
-  gradientCosines?: Record<string, number>;
-  /** The monitored value (early stopping, best checkpoint) and whether it improved. */
-  monitor: { name: string; value: number; improved: boolean };
-  seconds: number;
-  samplesPerSecond: number;
-}
 
 /** What the trainer tells whoever listens (progress display, run store). All optional. */
 export interface TrainListener {

@@ -1,0 +1,58 @@
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { MetricValues } from '../metrics/types.js';
+import { writeJsonAtomic } from './atomic.js';
+import { JsonFields } from './json.js';
+import { evalsDir, type CheckpointName } from './layout.js';
+
+/** One `mtl eval`: stored as `evals/<time>-<checkpoint>-<data>.json` in the run, beside what training wrote. */
+export interface EvaluationResult {
+  run: string;
+  runDir: string;
+  checkpoint: CheckpointName;
+  epoch: number;
+  /** `val`/`test`/`train`, or the CSV path given. */
+  data: string;
+  rows: number;
+  metrics: MetricValues;
+  directions: Record<string, boolean>;
+  backend: string;
+  /** Where the result was stored inside the run. */
+  file: string;
+}
+
+/** Stores an evaluation under the run's evals/ (created when needed) and returns it with the file it went to. */
+export function saveEvaluation(runDir: string, result: Omit<EvaluationResult, 'file'>, now: Date = new Date()): EvaluationResult {
+  const dir = evalsDir(runDir);
+  mkdirSync(dir, { recursive: true });
+  const stamp = now.toISOString().replace(/[:.]/g, '-');
+  const label = path.basename(result.data).replace(/[^A-Za-z0-9._-]/g, '_');
+  const file = path.join(dir, `${stamp}-${result.checkpoint}-${label}.json`);
+  const saved: EvaluationResult = { ...result, file };
+  writeJsonAtomic(file, saved);
+  return saved;
+}
+
+/** The run's stored evaluations, oldest first. */
+export function readEvaluations(runDir: string): EvaluationResult[] {
+  const dir = evalsDir(runDir);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.json') && !name.startsWith('.'))
+    .sort()
+    .map((name) => {
+      const fields = JsonFields.read(path.join(dir, name));
+      return {
+        run: fields.string('run'),
+        runDir: fields.string('runDir'),
+        checkpoint: fields.oneOf('checkpoint', ['best', 'last']),
+        epoch: fields.number('epoch'),
+        data: fields.string('data'),
+        rows: fields.number('rows'),
+        metrics: fields.metricValues('metrics'),
+        directions: fields.object('directions').booleanValues(),
+        backend: fields.string('backend'),
+        file: fields.string('file'),
+      };
+    });
+}

@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import type { ResolvedConfig } from '../config/types.js';
+import type { FeatureEncoding, Preprocessing, TargetEncoding } from '../data/preprocess.js';
+import { UsageError } from '../errors.js';
+import { writeFileAtomic, writeJsonAtomic } from './atomic.js';
+import { JsonFields, readJsonFile } from './json.js';
+import { runFile } from './layout.js';
+
+/**
+ * What a run was started from: the config as written (config.yaml), as resolved (config.resolved.json: overrides and
+ * defaults applied, the value training used) and the encodings fitted on the training rows (preprocessing.json).
+ */
+export interface RunInputs {
+  configSource: string;
+  config: ResolvedConfig;
+  preprocessing: Preprocessing;
+}
+
+export function writeRunInputs(runDir: string, inputs: RunInputs): void {
+  writeFileAtomic(runFile(runDir, 'configSource'), inputs.configSource);
+  writeJsonAtomic(runFile(runDir, 'resolvedConfig'), inputs.config);
+  writeJsonAtomic(runFile(runDir, 'preprocessing'), inputs.preprocessing);
+}
+
+export function readConfigSource(runDir: string): string {
+  const file = runFile(runDir, 'configSource');
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`Cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/**
+ * A run's resolved config. The fields evaluation and comparison rely on are checked here; the rest (layers, method
+ * options) were validated when the config was loaded, and building the model checks them again.
+ */
+export function readResolvedConfig(runDir: string): ResolvedConfig {
+  const file = runFile(runDir, 'resolvedConfig');
+  const value = readJsonFile(file);
+  assertResolvedConfig(value, file);
+  return value;
+}
+
+function assertResolvedConfig(value: unknown, file: string): asserts value is ResolvedConfig {
+  const fields = JsonFields.of(value, file);
+  fields.string('name');
+  fields.number('seed');
+  fields.oneOf('backend', ['auto', 'tensorflow', 'wasm', 'cpu']);
+  const data = fields.object('data');
+  if (!data.has('dataset') && !data.has('csv')) throw data.problem('csv', 'a CSV path (or data.dataset a built-in dataset name)');
+  data.optionalString('dataset');
+  data.optionalString('csv');
+  data.object('options');
+  if (data.has('features')) data.strings('features');
+  data.strings('categorical');
+  data.oneOf('missing', ['error', 'drop', 'impute']);
+  data.oneOf('normalize', ['standard', 'minmax', 'none']);
+  const split = data.object('split');
+  if (split.has('column')) split.string('column');
+  else for (const part of ['train', 'val', 'test']) split.number(part);
+  for (const task of fields.objects('tasks')) {
+    task.string('name');
+    task.string('type');
+    task.strings('targets');
+    task.string('loss');
+    task.strings('metrics');
+    task.number('weight');
+    task.optionalString('positive');
+  }
+  const model = fields.object('model');
+  model.string('architecture');
+  model.array('trunk');
+  model.array('head');
+  const training = fields.object('training');
+  for (const key of ['lr', 'batch_size', 'epochs', 'eval_batch_size']) training.number(key);
+  fields.object('strategy').string('name');
+}
+
+export function readPreprocessing(runDir: string): Preprocessing {
+  const fields = JsonFields.read(runFile(runDir, 'preprocessing'));
+  return {
+    features: fields.objects('features').map(readFeatureEncoding),
+    tasks: fields.objects('tasks').map(readTargetEncoding),
+    inputSize: fields.number('inputSize'),
+    missing: fields.oneOf('missing', ['error', 'drop', 'impute']),
+  };
+}
+
+function readFeatureEncoding(fields: JsonFields): FeatureEncoding {
+  const column = fields.string('column');
+  if (fields.oneOf('kind', ['numeric', 'categorical']) === 'numeric') {
+    return { kind: 'numeric', column, center: fields.number('center'), scale: fields.number('scale'), fill: fields.number('fill') };
+  }
+  return { kind: 'categorical', column, categories: fields.strings('categories'), fill: fields.string('fill') };
+}
+
+function readTargetEncoding(fields: JsonFields): TargetEncoding {
+  const name = fields.string('name');
+  const type = fields.oneOf('type', ['multiclass', 'binary', 'multilabel', 'regression']);
+  if (type === 'multiclass' || type === 'binary') return { name, type, column: fields.string('column'), classes: fields.strings('classes') };
+  if (type === 'multilabel') return { name, type, columns: fields.strings('columns') };
+  return { name, type, columns: fields.strings('columns'), mean: fields.numbers('mean'), std: fields.numbers('std') };
+}

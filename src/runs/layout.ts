@@ -1,0 +1,43 @@
+import path from 'node:path';
+
+/**
+ * The names inside a run directory. Only src/runs/ uses them: everything else reads and writes a run through the
+ * typed functions next to this file.
+ */
+export const RUN_FILES = {
+  /** Identity, status and provenance; rewritten as the run goes (runs/meta.ts). Its presence makes a folder a run. */
+  meta: 'meta.json',
+  /** Final metrics, written once at the end (runs/summary.ts). */
+  summary: 'summary.json',
+  /** The config file as the user wrote it. */
+  configSource: 'config.yaml',
+  /** The config after overrides and defaults: what the run used (runs/inputs.ts). */
+  resolvedConfig: 'config.resolved.json',
+  /** Encodings fitted on the training rows (runs/inputs.ts). */
+  preprocessing: 'preprocessing.json',
+  /** One JSON line per split and epoch (runs/logs.ts). */
+  metricsLog: 'metrics.jsonl',
+  /** The same values in long CSV format, one value a line. */
+  metricsCsv: 'metrics.csv',
+  /** One JSON line per epoch: learning rate, task weights, gradient cosines, monitor, speed. */
+  epochsLog: 'epochs.jsonl',
+} as const;
+
+export type RunFile = keyof typeof RUN_FILES;
+
+/** The checkpoints a run keeps: the best by the monitored metric, and the last epoch's. */
+export type CheckpointName = 'best' | 'last';
+
+export function runFile(runDir: string, file: RunFile): string {
+  return path.join(runDir, RUN_FILES[file]);
+}
+
+/** `checkpoints/<which>/`: model.json + weights.bin (runs/checkpoint.ts). */
+export function checkpointDir(runDir: string, which: CheckpointName): string {
+  return path.join(runDir, 'checkpoints', which);
+}
+
+/** `evals/`: one JSON file per `mtl eval` (runs/evals.ts). */
+export function evalsDir(runDir: string): string {
+  return path.join(runDir, 'evals');
+}

@@ -1,0 +1,37 @@
+import { existsSync } from 'node:fs';
+import { readJsonLines } from './json.js';
+import { runFile } from './layout.js';
+import type { EpochLogEntry, MetricRow } from './records.js';
+
+/**
+ * metrics.jsonl, one row per split and epoch in the order written (empty when the run has not finished an epoch).
+ * Non-finite values were written as null and read back as NaN.
+ */
+export function readMetricRows(runDir: string): MetricRow[] {
+  const file = runFile(runDir, 'metricsLog');
+  if (!existsSync(file)) return [];
+  return readJsonLines(file).map((line) => ({
+    epoch: line.number('epoch'),
+    split: line.oneOf('split', ['train', 'val', 'test']),
+    metrics: line.metricValues('metrics'),
+  }));
+}
+
+/** epochs.jsonl, one entry per epoch trained (empty when none finished). */
+export function readEpochLog(runDir: string): EpochLogEntry[] {
+  const file = runFile(runDir, 'epochsLog');
+  if (!existsSync(file)) return [];
+  return readJsonLines(file).map((line): EpochLogEntry => {
+    const monitor = line.object('monitor');
+    const cosines = line.has('gradientCosines') ? { gradientCosines: line.object('gradientCosines').numbersOrNaN() } : {};
+    return {
+      epoch: line.number('epoch'),
+      learningRate: line.number('learningRate'),
+      taskWeights: line.object('taskWeights').numbersOrNaN(),
+      ...cosines,
+      monitor: { name: monitor.string('name'), value: monitor.numberOrNaN('value'), improved: monitor.boolean('improved') },
+      seconds: line.number('seconds'),
+      samplesPerSecond: line.numberOrNaN('samplesPerSecond'),
+    };
+  });
+}

@@ -1,0 +1,46 @@
+import type { MetricValues } from '../metrics/types.js';
+
+/**
+ * What the trainer reports after each epoch: the progress display shows it and the run writer logs it
+ * (metrics.jsonl, metrics.csv, epochs.jsonl). It lives here so the run files do not depend on the trainer.
+ */
+export interface EpochRecord {
+  epoch: number;
+  learningRate: number;
+  /** Mean training batch loss per task (the strategy's inputs, before weighting). */
+  trainLoss: Record<string, number>;
+  /** Validation metrics (empty when there is no validation split). */
+  val: MetricValues;
+  /** Task weights the strategy used in this epoch's last step. */
+  taskWeights: Record<string, number>;
+  /**
+   * Mean over the epoch's steps of the pairwise cosine similarity of the task gradients, keyed `a|b`, for
+   * gradient strategies (on the target they use: shared parameters or representation).
+   */
+  gradientCosines?: Record<string, number>;
+  /** The monitored value (early stopping, best checkpoint) and whether it improved. */
+  monitor: { name: string; value: number; improved: boolean };
+  seconds: number;
+  samplesPerSecond: number;
+}
+
+export type MetricSplit = 'train' | 'val' | 'test';
+
+/** One line of metrics.jsonl: a split's metrics at an epoch (train: the losses, keyed `<task>/loss`, `mean/loss`). */
+export interface MetricRow {
+  epoch: number;
+  split: MetricSplit;
+  metrics: MetricValues;
+}
+
+/** One line of epochs.jsonl: an epoch's facts other than metrics. */
+export interface EpochLogEntry {
+  epoch: number;
+  learningRate: number;
+  taskWeights: Record<string, number>;
+  gradientCosines?: Record<string, number>;
+  monitor: { name: string; value: number; improved: boolean };
+  /** Rounded to the millisecond. */
+  seconds: number;
+  samplesPerSecond: number;
+}

@@ -1,0 +1,66 @@
+import { existsSync } from 'node:fs';
+import { UsageError } from '../errors.js';
+import type { MetricValues } from '../metrics/types.js';
+import { writeJsonAtomic } from './atomic.js';
+import { JsonFields } from './json.js';
+import { runFile, type CheckpointName } from './layout.js';
+import { readParameterCount, RUN_STATUSES, type ParameterCount, type RunStatus } from './meta.js';
+
+/** A finished run's final metrics and facts: summary.json, written once at the end of `mtl train`. */
+export interface RunSummary {
+  id: string;
+  name: string;
+  dir: string;
+  status: RunStatus;
+  statusReason?: string;
+  backend: string;
+  epochs: number;
+  bestEpoch: number;
+  /** Which checkpoint the final metrics come from. */
+  checkpoint: CheckpointName;
+  /** Final metrics. A non-finite value (a diverged run) is stored as null and reads back as NaN. */
+  test: MetricValues;
+  val: MetricValues;
+  /** For every metric key: whether higher is better. */
+  directions: Record<string, boolean>;
+  parameterCount: ParameterCount;
+  seconds: number;
+}
+
+export function writeSummary(runDir: string, summary: RunSummary): void {
+  writeJsonAtomic(runFile(runDir, 'summary'), summary);
+}
+
+/** Reads a run's summary.json; a run without one (still running, or failed before the end) is a UsageError. */
+export function readSummary(runDir: string, id: string): RunSummary {
+  const summary = readSummaryIfAny(runDir);
+  if (!summary) {
+    throw new UsageError(`Run ${id} has no summary yet (${runFile(runDir, 'summary')} is missing): it is still running, or it ended before its final evaluation.`, [
+      '`mtl runs` shows each run\'s status; compare finished runs, or evaluate a checkpoint with `mtl eval`',
+    ]);
+  }
+  return summary;
+}
+
+/** A run's summary.json, or undefined when there is none yet. */
+export function readSummaryIfAny(runDir: string): RunSummary | undefined {
+  const file = runFile(runDir, 'summary');
+  if (!existsSync(file)) return undefined;
+  const fields = JsonFields.read(file);
+  return {
+    id: fields.string('id'),
+    name: fields.string('name'),
+    dir: fields.string('dir'),
+    status: fields.oneOf('status', RUN_STATUSES),
+    statusReason: fields.optionalString('statusReason'),
+    backend: fields.string('backend'),
+    epochs: fields.number('epochs'),
+    bestEpoch: fields.number('bestEpoch'),
+    checkpoint: fields.oneOf('checkpoint', ['best', 'last']),
+    test: fields.metricValues('test'),
+    val: fields.metricValues('val'),
+    directions: fields.object('directions').booleanValues(),
+    parameterCount: readParameterCount(fields.object('parameterCount')),
+    seconds: fields.number('seconds'),
+  };
+}
