@@ -16,7 +16,8 @@ import { aggregateOverTasks, evaluateSplit, higherIsBetter } from '../src/train/
 import { taskLoss } from '../src/train/losses.js';
 import { disposeSplit, toSplitTensors, type SplitTensors } from '../src/train/tensors.js';
 import { type EpochRecord } from '../src/train/trainer.js';
-import { gatherBatches, shuffledBatches } from '../src/train/batches.js';
+import { shuffledBatches } from '../src/train/batches.js';
+import { gatherBatches } from '../src/ops/gather-batches.js';
 import { GATHER_BATCHES_KERNEL, setSimdKernelsEnabled } from '../src/backend/wasm/index.js';
 import { loadCheckpointInto, saveCheckpoint } from '../src/model/checkpoint.js';
 import { BackgroundTasks, replaceDirAtomic, replaceDirSteps, writeFileAtomicSteps } from '../src/runs/atomic.js';

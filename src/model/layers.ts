@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Activation, LayerConfig, Padding, Size2D } from '../config/types.js';
 import { UsageError } from '../errors.js';
-import { denseLinear, denseRelu } from './fused-dense.js';
+import { denseLinear, denseRelu } from '../ops/dense.js';
 import type { Rng } from '../util/rng.js';
 
 /**
