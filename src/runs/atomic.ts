@@ -112,6 +112,11 @@ export class BackgroundTasks {
     return done;
   }
 
+  /** Whether jobs go to the worker thread (false where it could not start, once it died, and after {@link close}). */
+  get runsInWorker(): boolean {
+    return this.worker !== undefined;
+  }
+
   /** Throws the first failure so far, if any (lets a caller stop at the next convenient point). */
   check(): void {
     const failure = this.failure;
