@@ -43,7 +43,8 @@ export function adamKernelLimit(): number {
 
 /**
  * The step for one variable. `scalar` makes the float32 scalars of the op chain (an optimizer passes a cache shared by
- * its variables); `kernelLimit` is {@link adamKernelLimit}'s answer, looked up here when not given.
+ * its variables); `kernelLimit` is {@link adamKernelLimit}'s answer, looked up here when not given. Call it inside
+ * `tf.tidy`: the op chain's intermediates (and the scalars, which may outlive one call) belong to the caller's scope.
  */
 export function adamUpdate(inputs: AdamInputs, hyper: AdamHyperparameters, scalar: (value: number) => tf.Scalar = tf.scalar, kernelLimit = adamKernelLimit()): AdamOutputs {
   const { variable, gradient: rawGradient, m: previousM, v: previousV } = inputs;
