@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/select.js';
-import { DENSE_LINEAR_KERNEL, DENSE_RELU_KERNEL, denseLinear, denseRelu } from '../src/model/fused-dense.js';
+import { DENSE_LINEAR_KERNEL, DENSE_RELU_KERNEL, denseLinear, denseRelu } from '../src/ops/dense.js';
 import { values } from './helpers.js';
 
 let previousBackend: string | undefined;

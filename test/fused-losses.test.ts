@@ -1,11 +1,11 @@
 /**
- * The fused cross-entropy kernels (src/train/fused-losses.ts) against TF.js's `tf.losses` op chains: values and
+ * The fused cross-entropy kernels (src/ops/cross-entropy.ts) against TF.js's `tf.losses` op chains: values and
  * gradients on wasm and cpu, hand-computed values, extreme logits, one kernel each way, no leaked tensors.
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/select.js';
-import { SIGMOID_CROSS_ENTROPY_KERNEL, SOFTMAX_CROSS_ENTROPY_KERNEL, sigmoidCrossEntropy, softmaxCrossEntropy } from '../src/train/fused-losses.js';
+import { SIGMOID_CROSS_ENTROPY_KERNEL, SOFTMAX_CROSS_ENTROPY_KERNEL, sigmoidCrossEntropy, softmaxCrossEntropy } from '../src/ops/cross-entropy.js';
 import { createRng } from '../src/util/rng.js';
 
 beforeAll(async () => {

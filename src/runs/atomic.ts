@@ -2,6 +2,10 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { runFsSteps, type FsJob, type FsStep } from './fs-steps.js';
+import type { FsWorkerReply, FsWorkerRequest } from './fs-worker.js';
+
+export { runFsSteps, type FsJob, type FsStep };
 
 /** Writes a file so readers see the old or the new content, never half of it: temp file in the same folder + rename. */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
@@ -21,23 +25,6 @@ export function writeJsonAtomic(file: string, value: unknown): void {
 export function replaceDirAtomic(target: string, files: Readonly<Record<string, string | Uint8Array>>): void {
   runFsSteps(replaceDirSteps(target, files), fs);
 }
-
-/** One file-system call of a {@link FsJob}; paths are absolute or relative to the process's working folder. */
-export type FsStep = (
-  | { op: 'mkdir'; path: string }
-  | { op: 'writeFile'; path: string; data: string | Uint8Array }
-  | { op: 'append'; path: string; data: string }
-  | { op: 'rename'; from: string; to: string }
-  | { op: 'rm'; path: string }
-) & {
-  /** A failure of this step is ignored (e.g. renaming a folder that may not exist yet). */
-  ignoreError?: boolean;
-  /** Run (their own failures ignored) when this step fails, before the job fails with its error. */
-  onError?: FsStep[];
-};
-
-/** Steps run in order; the first failure (not ignored) ends the job. */
-export type FsJob = FsStep[];
 
 export function writeFileAtomicSteps(file: string, data: string | Uint8Array): FsJob {
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
@@ -61,51 +48,6 @@ export function replaceDirSteps(target: string, files: Readonly<Record<string, s
   ];
 }
 
-type SyncFs = Pick<typeof fs, 'mkdirSync' | 'writeFileSync' | 'appendFileSync' | 'renameSync' | 'rmSync'>;
-
-/**
- * Runs a job's steps synchronously. Self-contained (no closure over this module): its source text is also the code of
- * the background worker, so both run the very same steps.
- */
-export function runFsSteps(job: FsJob, files: SyncFs): void {
-  const apply = (step: FsStep): void => {
-    if (step.op === 'mkdir') files.mkdirSync(step.path, { recursive: true });
-    else if (step.op === 'writeFile') files.writeFileSync(step.path, step.data);
-    else if (step.op === 'append') files.appendFileSync(step.path, step.data);
-    else if (step.op === 'rename') files.renameSync(step.from, step.to);
-    else files.rmSync(step.path, { recursive: true, force: true });
-  };
-  for (const step of job) {
-    try {
-      apply(step);
-    } catch (error) {
-      if (step.ignoreError) continue;
-      for (const cleanup of step.onError ?? []) {
-        try {
-          apply(cleanup);
-        } catch {
-          // The step's own error is the one to report.
-        }
-      }
-      throw error;
-    }
-  }
-}
-
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const files = require('node:fs');
-const runFsSteps = (${runFsSteps.toString()});
-parentPort.on('message', ({ id, job }) => {
-  try {
-    runFsSteps(job, files);
-    parentPort.postMessage({ id });
-  } catch (error) {
-    parentPort.postMessage({ id, error: { message: String(error && error.message), code: error && error.code } });
-  }
-});
-`;
-
 /**
  * File-system jobs that need not hold up training (checkpoints, run logs, `meta.json` progress). They run one after
  * another, in the order given, in a worker thread, with synchronous calls, while the main thread trains: a checkpoint
@@ -126,10 +68,12 @@ export class BackgroundTasks {
 
   constructor() {
     try {
-      const worker = new Worker(WORKER_SOURCE, { eval: true });
+      // A module file next to this one (src/ under the tests, dist/ for the CLI), not eval'd source text: that breaks
+      // under bundling and coverage instrumentation.
+      const worker = new Worker(new URL('./fs-worker.js', import.meta.url));
       // Idle, the worker does not keep the process alive; while a job is pending it does (see run).
       worker.unref();
-      worker.on('message', (message: { id: number; error?: { message: string; code?: string } }) => {
+      worker.on('message', (message: FsWorkerReply) => {
         if (message.error) this.fail(Object.assign(new Error(message.error.message), message.error.code ? { code: message.error.code } : {}));
         this.finish(message.id);
       });
@@ -162,9 +106,15 @@ export class BackgroundTasks {
     const id = this.nextId++;
     if (this.waiting.size === 0) worker.ref();
     const done = new Promise<void>((resolve) => this.waiting.set(id, resolve));
-    worker.postMessage({ id, job }, transfer);
+    const request: FsWorkerRequest = { id, job };
+    worker.postMessage(request, transfer);
     this.last = done;
     return done;
+  }
+
+  /** Whether jobs go to the worker thread (false where it could not start, once it died, and after {@link close}). */
+  get runsInWorker(): boolean {
+    return this.worker !== undefined;
   }
 
   /** Throws the first failure so far, if any (lets a caller stop at the next convenient point). */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { ADAM_UPDATE_KERNEL, fusedAdamMaxSize, type AdamUpdateAttrs } from '../backend/wasm/index.js';
 import type { TrainingConfig } from '../config/types.js';
+import { adamKernelLimit, adamUpdate } from '../ops/adam.js';
 
 /**
  * Optimizers written on our own variables rather than tf.train's, so the learning rate can follow a schedule, the
@@ -43,10 +43,8 @@ export function createOptimizer(config: TrainingConfig, variables: readonly tf.V
       step++;
       const bias1 = 1 - beta1 ** step;
       const bias2 = 1 - beta2 ** step;
-      // Where the backend has the fused Adam kernel (wasm, backend/wasm/adam.ts), small variables take it: one
-      // kernel instead of 13 ops, bit-identical results. Checked per update: tests swap kernels and backends.
-      const fusedAdam = adamLike && tf.getKernel(ADAM_UPDATE_KERNEL, tf.getBackend()) !== undefined;
-      const fusedMaxSize = fusedAdam ? fusedAdamMaxSize() : 0;
+      // Where the backend has the fused Adam kernel (wasm), variables up to this size take it (ops/adam.ts).
+      const adamLimit = adamLike ? adamKernelLimit() : 0;
       tf.tidy(() => {
         // The scalars of the op chain, made once per update rather than once per variable and op (the same float32
         // values a JS number passed to tf.mul/tf.add/tf.div becomes, so the same results).
@@ -62,9 +60,9 @@ export function createOptimizer(config: TrainingConfig, variables: readonly tf.V
           // A strategy's own parameters (log-variances, …) are not model weights: no decay pulls them to zero.
           const decays = !name.startsWith('strategy/');
           const slot = slots.get(name);
-          if (fusedAdam && variable.size <= fusedMaxSize && variable.dtype === 'float32') {
+          if (adamLike) {
             const s = slot as Required<Slots>;
-            const attrs: AdamUpdateAttrs = {
+            const hyper = {
               beta1,
               beta2,
               stepSize: lr / bias1,
@@ -73,38 +71,20 @@ export function createOptimizer(config: TrainingConfig, variables: readonly tf.V
               coupledDecay: coupledDecay > 0 && decays ? coupledDecay : 0,
               decoupledDecay: config.optimizer === 'adamw' && decay > 0 && decays ? lr * decay : 0,
             };
-            const inputs = { variable, gradient: rawGradient, m: s.m, v: s.v };
-            const [w, m, v] = tf.engine().runKernel(ADAM_UPDATE_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-            s.m.assign(m as tf.Tensor);
-            s.v.assign(v as tf.Tensor);
-            variable.assign(w as tf.Tensor);
+            const updated = adamUpdate({ variable, gradient: rawGradient, m: s.m, v: s.v }, hyper, scalar, adamLimit);
+            s.m.assign(updated.m);
+            s.v.assign(updated.v);
+            variable.assign(updated.variable);
             continue;
           }
           const gradient = coupledDecay > 0 && decays ? tf.add(rawGradient, tf.mul(variable, scalar(coupledDecay))) : rawGradient;
-          switch (config.optimizer) {
-            case 'sgd':
-              variable.assign(tf.sub(variable, tf.mul(gradient, scalar(lr))));
-              break;
-            case 'momentum': {
-              const s = slot as Slots;
-              const m = tf.add(tf.mul(s.m, scalar(momentum)), gradient);
-              s.m.assign(m);
-              variable.assign(tf.sub(variable, tf.mul(m, scalar(lr))));
-              break;
-            }
-            case 'adam':
-            case 'adamw': {
-              const s = slot as Required<Slots>;
-              const m = tf.add(tf.mul(s.m, scalar(beta1)), tf.mul(gradient, scalar(1 - beta1)));
-              const v = tf.add(tf.mul(s.v, scalar(beta2)), tf.mul(tf.square(gradient), scalar(1 - beta2)));
-              s.m.assign(m);
-              s.v.assign(v);
-              // lr·m̂/(√v̂ + ε) with m̂ = m/(1−β1^t), v̂ = v/(1−β2^t) (Kingma & Ba 2015, Alg. 1).
-              let update = tf.div(tf.mul(m, scalar(lr / bias1)), tf.add(tf.sqrt(tf.div(v, scalar(bias2))), scalar(epsilon)));
-              if (config.optimizer === 'adamw' && decay > 0 && decays) update = tf.add(update, tf.mul(variable, scalar(lr * decay)));
-              variable.assign(tf.sub(variable, update));
-              break;
-            }
+          if (config.optimizer === 'sgd') {
+            variable.assign(tf.sub(variable, tf.mul(gradient, scalar(lr))));
+          } else {
+            const s = slot as Slots;
+            const m = tf.add(tf.mul(s.m, scalar(momentum)), gradient);
+            s.m.assign(m);
+            variable.assign(tf.sub(variable, tf.mul(m, scalar(lr))));
           }
         }
       });

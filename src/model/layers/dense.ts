@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../util/rng.js';
-import { denseLinear, denseRelu } from '../fused-dense.js';
+import { denseLinear, denseRelu } from '../../ops/dense.js';
 import { activate, activationSchema, isFusable, type Activation } from './activations.js';
 import { glorotUniform, makeVariable } from './initialisers.js';
 import { shapeSize } from './shape.js';

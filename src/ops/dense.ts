@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
  * gradient is registered per input, so TF.js only computes the ones it needs (never dx for a batch of inputs).
  *
  * The kernel is registered on first use for the active backend, delegating to that backend's `_FusedMatMul`; a backend
- * without one (none of TF.js's) gets the split ops.
+ * without one (none of TF.js's) gets the split ops (test/ops.test.ts).
  */
 export const DENSE_RELU_KERNEL = 'MtlDenseRelu';
 /**
@@ -77,6 +77,7 @@ export function denseRelu(x: tf.Tensor2D, kernel: tf.Tensor, bias: tf.Tensor): t
 }
 
 export function denseLinear(x: tf.Tensor2D, kernel: tf.Tensor, bias: tf.Tensor): tf.Tensor2D {
-  if (!registeredFor(DENSE_LINEAR_KERNEL, tf.getBackend())) return tf.fused.matMul({ a: x, b: kernel as tf.Tensor2D, bias }) as tf.Tensor2D;
+  // Not tf.fused.matMul, which runs the `_FusedMatMul` this backend lacks; the same values (test/fused-dense.test.ts).
+  if (!registeredFor(DENSE_LINEAR_KERNEL, tf.getBackend())) return tf.tidy(() => tf.add(tf.matMul(x, kernel as tf.Tensor2D), bias) as tf.Tensor2D);
   return tf.engine().runKernel(DENSE_LINEAR_KERNEL, { x, kernel, bias }, {}) as tf.Tensor2D;
 }
