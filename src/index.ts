@@ -13,8 +13,12 @@ export { initBackend, probeBackends, type BackendReport } from './backend/select
 export { prepareData, loadTable, type PreparedData } from './data/prepare.js';
 export { readCsv } from './data/csv.js';
 export { builtinDatasets, getBuiltinDataset } from './data/builtin/index.js';
-export type { BuiltinDataset, DataTable, TaskType } from './data/types.js';
+export type { BuiltinDataset, Column, DataTable, TaskType } from './data/types.js';
+export { cellText, columnOf, isMissing, numericCells, sortLabels } from './data/columns.js';
+export { taskKindRegistry, lossRegistry, allowedLosses, applicableMetrics, kindOf } from './tasks/registry.js';
+export type * from './tasks/types.js';
 export { metricRegistry, computeMetrics, getMetric } from './metrics/registry.js';
+export type { MetricDefinition, PredictionLayout, TaskPredictions } from './metrics/types.js';
 export { deltaM, relativeImprovement } from './metrics/aggregate.js';
 export { architectureRegistry } from './model/registry.js';
 export { strategyRegistry } from './strategies/registry.js';

@@ -1,7 +1,8 @@
 /**
  * The task kinds (`tasks[].type`) and losses (`tasks[].loss`) by name. The config schema's enums, validation's
  * defaults and checks, preprocessing, training targets, losses and evaluation all read these registries, so a new
- * kind or loss is one definition file and one line here (or a `register` call from user code).
+ * kind or loss is one definition file and one line here, or `taskKindRegistry.register(kind)` /
+ * `lossRegistry.register(loss)` from user code (the schema is rebuilt with the new name on the next config load).
  */
 import { metricsFor } from '../metrics/registry.js';
 import { Registry } from '../util/registry.js';
@@ -19,17 +20,6 @@ import type { LossDefinition, TargetEncoding, TaskKind } from './types.js';
 export const taskKindRegistry = new Registry<TaskKind>('task type', [multiclass, binary, regression, multilabel]);
 
 export const lossRegistry = new Registry<LossDefinition>('loss', [crossEntropy, binaryCrossEntropy, mse, mae, huber]);
-
-/** Adds a task kind from user code; configs, the schema and validation know its name from then on. */
-export function registerTaskKind<E extends TargetEncoding>(kind: TaskKind<E>): TaskKind<E> {
-  taskKindRegistry.register(kind);
-  return kind;
-}
-
-/** Adds a loss from user code; configs, the schema and validation know its name from then on. */
-export function registerLoss(loss: LossDefinition): LossDefinition {
-  return lossRegistry.register(loss);
-}
 
 /** The kind that fitted an encoding, the only one that reads it. */
 export function kindOf(encoding: TargetEncoding): TaskKind {
