@@ -99,8 +99,7 @@ function toyCsv(): string {
   const lines = ['x1,x2,x3,y,n'];
   for (let r = 0; r < rows; r++) {
     const at = (k: number): number => u[r * 5 + k] as number;
-    const [x1, x2, x3, noise] = [at(0), at(1), at(2), at(3)];
-    const rate = Math.exp(0.8 * x2 + 0.5);
+    const rate = Math.exp(0.8 * at(1) + 0.5);
     const uniform = (at(4) + 1) / 2;
     let n = 0;
     let p = Math.exp(-rate);
@@ -110,7 +109,7 @@ function toyCsv(): string {
       p *= rate / n;
       cumulative += p;
     }
-    lines.push([x1, x2, x3, 2 * x1 - x2 + 0.1 * noise, n].map((x) => String(Math.round(x * 1e4) / 1e4)).join(','));
+    lines.push([at(0), at(1), at(2), 2 * at(0) - at(1) + 0.1 * at(3), n].map((x) => String(Math.round(x * 1e4) / 1e4)).join(','));
   }
   return `${lines.join('\n')}\n`;
 }
