@@ -175,10 +175,6 @@ export function encodeRows(table: DataTable, prep: Preprocessing, rows: Int32Arr
     }
   }
   const targets: Record<string, Float32Array> = {};
-  for (const task of prep.tasks) targets[task.name] = encodeTargets(table, task, rows);
+  for (const encoding of prep.tasks) targets[encoding.name] = kindOf(encoding).encodeTargets(table, encoding, rows);
   return { rows: rows.length, x, targets };
-}
-
-function encodeTargets(table: DataTable, encoding: TargetEncoding, rows: Int32Array): Float32Array {
-  return kindOf(encoding).encodeTargets(table, encoding, rows);
 }
