@@ -7,6 +7,7 @@ export function backendTransformsFor(kind: TaskKind, loss: LossDefinition): Back
   return [...new Set([...(kind.backendTransforms ?? []), ...(loss.backendTransforms ?? [])])];
 }
 
+/** The op a transform names, on one batch of a task's outputs. */
 export function applyBackendTransform(transform: BackendTransform, output: tf.Tensor2D): tf.Tensor2D {
   switch (transform) {
     case 'softmax':

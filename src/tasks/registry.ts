@@ -34,12 +34,13 @@ export function outputSize(encoding: TargetEncoding): number {
 /** The losses a task of this kind may use, in registry order: those that fit it and those it accepts. */
 export function allowedLosses(kind: TaskKind): string[] {
   return [...lossRegistry.values()]
-    .filter((loss) => loss.fits?.includes(kind.name) === true || kind.losses?.includes(loss.name) === true)
+    .filter((loss) => (loss.fits ?? []).includes(kind.name) || (kind.losses ?? []).includes(loss.name))
     .map((loss) => loss.name);
 }
 
 /** The metrics a task of this kind may report, in metric registry order. */
 export function applicableMetrics(kind: TaskKind): string[] {
   const ofLayout = metricsFor(kind.metricLayout);
-  return kind.metrics ? ofLayout.filter((name) => kind.metrics?.includes(name)) : ofLayout;
+  const only = kind.metrics;
+  return only ? ofLayout.filter((name) => only.includes(name)) : ofLayout;
 }
