@@ -13,11 +13,14 @@ export { initBackend, probeBackends, type BackendReport } from './backend/select
 export { prepareData, loadTable, type PreparedData } from './data/prepare.js';
 export { readCsv } from './data/csv.js';
 export { builtinDatasets, getBuiltinDataset } from './data/builtin/index.js';
-export type { BuiltinDataset, DataTable, TaskType } from './data/types.js';
+export type { BuiltinDataset, Column, DataTable, TaskType } from './data/types.js';
+export { cellText, columnOf, isMissing, numericCells, sortLabels } from './data/columns.js';
+export { taskKindRegistry, lossRegistry, allowedLosses, applicableMetrics, kindOf } from './tasks/registry.js';
+export type * from './tasks/types.js';
 export { metricRegistry, computeMetrics, getMetric } from './metrics/registry.js';
 export { deltaM, deltaMBreakdown, relativeImprovement, DELTA_M_DEFINITION, type DeltaMTerm, type DeltaMBreakdown } from './metrics/aggregate.js';
 export { higherIsBetter } from './metrics/direction.js';
-export type { MetricValues } from './metrics/types.js';
+export type { MetricDefinition, MetricValues, PredictionLayout, TaskPredictions } from './metrics/types.js';
 export { architectureRegistry } from './model/registry.js';
 export { layerRegistry, registerLayer } from './model/layers/registry.js';
 export { glorotUniform, makeVariable } from './model/layers/initialisers.js';

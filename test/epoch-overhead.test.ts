@@ -14,6 +14,7 @@ import { prepareData } from '../src/data/prepare.js';
 import { computeMetrics } from '../src/metrics/registry.js';
 import { aggregateOverTasks, evaluateSplit } from '../src/train/evaluate.js';
 import { higherIsBetter } from '../src/metrics/direction.js';
+import { taskKindRegistry } from '../src/tasks/registry.js';
 import { taskLoss } from '../src/train/losses.js';
 import { disposeSplit, toSplitTensors, type SplitTensors } from '../src/train/tensors.js';
 import { type EpochRecord } from '../src/runs/records.js';
@@ -134,7 +135,7 @@ function evaluateBefore(split: SplitTensors, tasks: readonly TaskConfig[], batch
         const old = lossSums[i] as tf.Scalar;
         lossSums[i] = tf.keep(tf.add(old, tf.mul(taskLoss(task.loss, output, target), size)));
         old.dispose();
-        parts[task.name]?.push(tf.keep(backendPredictions(task.type, output)));
+        parts[task.name]?.push(tf.keep(backendPredictions(taskKindRegistry.lookup(task.type).metricLayout, output)));
       });
     });
   }
@@ -147,7 +148,7 @@ function evaluateBefore(split: SplitTensors, tasks: readonly TaskConfig[], batch
     metrics[`${task.name}/loss`] = ((lossSums[i] as tf.Scalar).dataSync()[0] as number) / split.rows;
     (lossSums[i] as tf.Scalar).dispose();
     const values2 = computeMetrics(task.metrics, {
-      type: task.type,
+      type: taskKindRegistry.lookup(task.type).metricLayout,
       rows: data.splits.val.rows,
       outputSize: 10,
       predictions: values,

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { TaskType } from '../src/data/types.js';
+import type { PredictionLayout } from '../src/metrics/types.js';
 
 /** A fresh temp folder for a test's configs, CSVs and run store. */
 export function tempDir(prefix = 'mtl-test-'): string {
@@ -31,7 +31,7 @@ export function values(size: number, seed: number): Float32Array {
  * float32 (the reference for test/host-losses.test.ts and test/epoch-overhead.test.ts).
  */
 export function backendPredictions(
-  type: TaskType,
+  type: PredictionLayout,
   output: tf.Tensor2D,
   regressionScale?: { mean: number[]; std: number[] },
 ): tf.Tensor2D {

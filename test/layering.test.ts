@@ -41,7 +41,7 @@ describe('import boundaries between the folders of src/', () => {
 
   it('the layer and training code reach the fast paths through src/ops/', () => {
     expect(importsOf(path.join(src, 'model', 'layers', 'dense.ts'))).toContain('ops/dense.js');
-    expect(importsOf(path.join(src, 'train', 'losses.ts'))).toContain('ops/cross-entropy.js');
+    expect(importsOf(path.join(src, 'tasks', 'losses', 'cross-entropy.ts'))).toContain('ops/cross-entropy.js');
     expect(importsOf(path.join(src, 'train', 'batches.ts'))).toContain('ops/gather-batches.js');
     expect(importsOf(path.join(src, 'train', 'optimizers.ts'))).toContain('ops/adam.js');
   });

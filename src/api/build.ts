@@ -1,6 +1,6 @@
 import type { ResolvedConfig } from '../config/types.js';
 import type { Preprocessing } from '../data/preprocess.js';
-import { outputSize } from '../data/preprocess.js';
+import { outputSize } from '../tasks/registry.js';
 import { buildArchitecture } from '../model/registry.js';
 import type { MultiTaskModel } from '../model/types.js';
 import { createRng } from '../util/rng.js';

@@ -2,6 +2,7 @@ import { layerRegistry } from '../model/layers/registry.js';
 import { architectureRegistry } from '../model/registry.js';
 import { strategyRegistry } from '../strategies/registry.js';
 import { metricRegistry } from '../metrics/registry.js';
+import { lossRegistry, taskKindRegistry } from '../tasks/registry.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -111,10 +112,10 @@ export function buildExperimentSchema(): JsonSchema {
           additionalProperties: false,
           properties: {
             name: { type: 'string', pattern: '^[A-Za-z0-9_-]+$' },
-            type: { enum: ['multiclass', 'binary', 'regression', 'multilabel'] },
+            type: { enum: taskKindRegistry.names() },
             target: { type: 'string', description: 'Target column (default: the task name).' },
             targets: { type: 'array', items: { type: 'string' }, minItems: 1, uniqueItems: true },
-            loss: { enum: ['cross-entropy', 'binary-cross-entropy', 'mse', 'mae', 'huber'] },
+            loss: { enum: lossRegistry.names() },
             metrics: { type: 'array', items: { enum: metricNames }, uniqueItems: true },
             weight: { type: 'number', minimum: 0, default: 1 },
             positive: { type: 'string', description: 'Binary tasks: the label of the positive class.' },

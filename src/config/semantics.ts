@@ -2,29 +2,16 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import { builtinDatasets } from '../data/builtin/index.js';
-import { metricRegistry, metricsFor, defaultMetrics } from '../metrics/registry.js';
+import { metricRegistry } from '../metrics/registry.js';
 import { layerShapeProblems } from '../model/layers/plan.js';
 import { layerDefinition } from '../model/layers/registry.js';
 import { getArchitecture } from '../model/registry.js';
 import { getStrategy } from '../strategies/registry.js';
+import { allowedLosses, applicableMetrics, taskKindRegistry } from '../tasks/registry.js';
+import type { TaskKind } from '../tasks/types.js';
 import { suggest } from '../util/suggest.js';
 import { problemsFromAjv, type ConfigProblem } from './errors.js';
 import type { LossName, ResolvedConfig, TaskConfig } from './types.js';
-import type { TaskType } from '../data/types.js';
-
-const defaultLoss: Record<TaskType, LossName> = {
-  multiclass: 'cross-entropy',
-  binary: 'binary-cross-entropy',
-  multilabel: 'binary-cross-entropy',
-  regression: 'mse',
-};
-
-const lossesFor: Record<TaskType, readonly LossName[]> = {
-  multiclass: ['cross-entropy'],
-  binary: ['binary-cross-entropy'],
-  multilabel: ['binary-cross-entropy'],
-  regression: ['mse', 'mae', 'huber'],
-};
 
 const optionsAjv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
 
@@ -85,17 +72,19 @@ export function checkSemantics(config: ResolvedConfig, context: { configDir: str
     if (given.target !== undefined && given.targets !== undefined) {
       problems.push({ path: at('target'), message: 'give either "target" (one column) or "targets" (a list), not both' });
     }
-    resolveTaskDefaults(task);
-    if ((task.type === 'multiclass' || task.type === 'binary') && task.targets.length !== 1) {
+    const kind = taskKindRegistry.lookup(task.type);
+    resolveTaskDefaults(task, kind);
+    if (kind.targetColumns === 'one' && task.targets.length !== 1) {
       problems.push({ path: at('targets'), message: `a ${task.type} task has exactly one target column (got ${task.targets.length})` });
     }
-    if (!lossesFor[task.type].includes(task.loss)) {
+    const losses = allowedLosses(kind);
+    if (!losses.includes(task.loss)) {
       problems.push({
         path: at('loss'),
-        message: `loss "${task.loss}" does not fit a ${task.type} task; use one of: ${lossesFor[task.type].join(', ')}`,
+        message: `loss "${task.loss}" does not fit a ${task.type} task; use one of: ${losses.join(', ')}`,
       });
     }
-    const applicable = metricsFor(task.type);
+    const applicable = applicableMetrics(kind);
     task.metrics.forEach((metric, m) => {
       if (metricRegistry.has(metric) && !applicable.includes(metric)) {
         problems.push({
@@ -159,13 +148,13 @@ export function checkSemantics(config: ResolvedConfig, context: { configDir: str
   return problems;
 }
 
-/** Fills per-task defaults that depend on the task type. */
-function resolveTaskDefaults(task: TaskConfig): void {
+/** Fills per-task defaults that depend on the task's kind. */
+function resolveTaskDefaults(task: TaskConfig, kind: TaskKind): void {
   const raw = task as TaskConfig & { target?: string; targets?: string[]; loss?: LossName; metrics?: string[] };
   if (!raw.targets || raw.targets.length === 0) raw.targets = [raw.target ?? task.name];
   delete raw.target;
-  raw.loss ??= defaultLoss[task.type];
-  raw.metrics ??= defaultMetrics(task.type);
+  raw.loss ??= kind.defaultLoss;
+  raw.metrics ??= [...kind.defaultMetrics];
 }
 
 /** Validates a metric reference `loss`, `<task>/<metric>` or `mean/<metric>`; returns a message or undefined. */

@@ -41,7 +41,8 @@ export type SplitConfig =
   | { column: string }
   | { train: number; val: number; test: number };
 
-export type LossName = 'cross-entropy' | 'binary-cross-entropy' | 'mse' | 'mae' | 'huber';
+/** The name of a registered loss (tasks/registry.ts: the built-in ones and any registered from user code). */
+export type LossName = string;
 
 export interface TaskConfig {
   name: string;

@@ -2,7 +2,8 @@ import path from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
 import { getBuiltinDataset } from './builtin/index.js';
 import { readCsv } from './csv.js';
-import { encodeRows, featureColumns, fitPreprocessing, outputSize, usableRows, type EncodedRows, type Preprocessing } from './preprocess.js';
+import { outputSize } from '../tasks/registry.js';
+import { encodeRows, featureColumns, fitPreprocessing, usableRows, type EncodedRows, type Preprocessing } from './preprocess.js';
 import { splitRows, type SplitName } from './split.js';
 import type { DataTable } from './types.js';
 

@@ -1,7 +1,9 @@
 import { UsageError } from '../errors.js';
 import type { DataConfig, TaskConfig } from '../config/types.js';
-import type { Column, DataTable, TaskType } from './types.js';
-import { suggest } from '../util/suggest.js';
+import { kindOf, taskKindRegistry } from '../tasks/registry.js';
+import type { TargetEncoding } from '../tasks/types.js';
+import { cellText, columnOf, isMissing, sortLabels } from './columns.js';
+import type { DataTable } from './types.js';
 
 /**
  * Everything learned from the training rows that turns a table into model inputs and targets. It is stored with
@@ -9,6 +11,7 @@ import { suggest } from '../util/suggest.js';
  */
 export interface Preprocessing {
   features: FeatureEncoding[];
+  /** Per task, in config order, what its kind fitted (tasks/kinds/: class lists, target scales). */
   tasks: TargetEncoding[];
   /** Width of the model input after one-hot encoding. */
   inputSize: number;
@@ -19,61 +22,16 @@ export type FeatureEncoding =
   | { kind: 'numeric'; column: string; center: number; scale: number; fill: number }
   | { kind: 'categorical'; column: string; categories: string[]; fill: string };
 
-export type TargetEncoding =
-  | { name: string; type: 'multiclass' | 'binary'; column: string; classes: string[] }
-  | { name: string; type: 'multilabel'; columns: string[] }
-  | { name: string; type: 'regression'; columns: string[]; mean: number[]; std: number[] };
-
 /** Inputs and targets of a set of rows, ready for tensors. */
 export interface EncodedRows {
   rows: number;
   /** rows × inputSize, row-major. */
   x: Float32Array;
   /**
-   * Per task, the targets as metrics read them: class index (multiclass), 0/1 (binary), 0/1 per label
-   * (multilabel), values in original units (regression, rows × K).
+   * Per task, the targets as metrics read them (its kind's `encodeTargets`): class index (multiclass), 0/1
+   * (binary), 0/1 per label (multilabel), values in original units (regression, rows × K).
    */
   targets: Record<string, Float32Array>;
-}
-
-export function outputSize(encoding: TargetEncoding): number {
-  switch (encoding.type) {
-    case 'multiclass':
-      return encoding.classes.length;
-    case 'binary':
-      return 1;
-    case 'multilabel':
-    case 'regression':
-      return encoding.columns.length;
-  }
-}
-
-function columnOf(table: DataTable, name: string, field: string): Column {
-  const column = table.columns.find((c) => c.name === name);
-  if (!column) {
-    const names = table.columns.map((c) => c.name);
-    const hint = suggest(name, names);
-    throw new UsageError(
-      `${field}: column "${name}" is not in ${table.source}${hint ? `; did you mean "${hint}"?` : ''}`,
-      [`columns there: ${names.slice(0, 40).join(', ')}${names.length > 40 ? `, … (${names.length} in all)` : ''}`],
-    );
-  }
-  return column;
-}
-
-function isMissing(column: Column, row: number): boolean {
-  return column.kind === 'numeric' ? Number.isNaN(column.values[row]) : column.values[row] === '';
-}
-
-function cellText(column: Column, row: number): string {
-  return column.kind === 'numeric' ? String(column.values[row]) : (column.values[row] as string);
-}
-
-/** Sorts labels numerically when they all are numbers ("2" < "10"), else as text. */
-function sortLabels(labels: Iterable<string>): string[] {
-  const list = [...labels];
-  const numeric = list.every((l) => l !== '' && Number.isFinite(Number(l)));
-  return list.sort(numeric ? (a, b) => Number(a) - Number(b) : undefined);
 }
 
 /**
@@ -186,60 +144,7 @@ export function fitPreprocessing(
 function fitTarget(table: DataTable, task: TaskConfig, trainRows: Int32Array, allRows: Int32Array): TargetEncoding {
   const field = `tasks[${task.name}]`;
   const columns = task.targets.map((name) => columnOf(table, name, `${field}.targets`));
-  const type: TaskType = task.type;
-  if (type === 'multiclass' || type === 'binary') {
-    const column = columns[0] as Column;
-    // Classes come from every usable row: a label seen only in test must still have an output unit.
-    const labels = new Set<string>();
-    for (const row of allRows) labels.add(cellText(column, row));
-    let classes = sortLabels(labels);
-    if (type === 'binary') {
-      if (classes.length !== 2) {
-        throw new UsageError(
-          `${field}: a binary task needs exactly 2 distinct labels in column "${column.name}", found ${classes.length} (${classes.slice(0, 10).join(', ')}). Use type multiclass for more.`,
-        );
-      }
-      if (task.positive !== undefined) {
-        if (!classes.includes(task.positive)) {
-          throw new UsageError(`${field}.positive: "${task.positive}" is not a label of "${column.name}" (labels: ${classes.join(', ')})`);
-        }
-        classes = [classes.find((c) => c !== task.positive) as string, task.positive];
-      }
-    } else if (classes.length < 2) {
-      throw new UsageError(`${field}: column "${column.name}" has a single label; a classification task needs at least 2.`);
-    }
-    return { name: task.name, type, column: column.name, classes };
-  }
-  if (type === 'multilabel') {
-    for (const column of columns) {
-      for (const row of allRows) {
-        const v = column.kind === 'numeric' ? column.values[row] : Number.NaN;
-        if (v !== 0 && v !== 1) {
-          throw new UsageError(`${field}: multilabel target column "${column.name}" must hold 0 or 1; line ${row + 2} has "${cellText(column, row)}".`);
-        }
-      }
-    }
-    return { name: task.name, type, columns: columns.map((c) => c.name) };
-  }
-  const mean: number[] = [];
-  const std: number[] = [];
-  for (const column of columns) {
-    if (column.kind !== 'numeric') {
-      throw new UsageError(`${field}: regression target column "${column.name}" must be numeric (it holds text such as "${column.values.find((v) => v !== '')}").`);
-    }
-    let sum = 0;
-    let sumSq = 0;
-    for (const row of trainRows) {
-      const v = column.values[row] as number;
-      sum += v;
-      sumSq += v * v;
-    }
-    const m = sum / trainRows.length;
-    const s = Math.sqrt(Math.max(0, sumSq / trainRows.length - m * m));
-    mean.push(m);
-    std.push(s > 1e-12 ? s : 1);
-  }
-  return { name: task.name, type, columns: columns.map((c) => c.name), mean, std };
+  return taskKindRegistry.lookup(task.type).fitTarget({ task, field, columns, trainRows, allRows });
 }
 
 /** Encodes the given rows with a fitted preprocessing (also for new data at evaluation time). */
@@ -270,30 +175,6 @@ export function encodeRows(table: DataTable, prep: Preprocessing, rows: Int32Arr
     }
   }
   const targets: Record<string, Float32Array> = {};
-  for (const task of prep.tasks) targets[task.name] = encodeTargets(table, task, rows);
+  for (const encoding of prep.tasks) targets[encoding.name] = kindOf(encoding).encodeTargets(table, encoding, rows);
   return { rows: rows.length, x, targets };
-}
-
-function encodeTargets(table: DataTable, task: TargetEncoding, rows: Int32Array): Float32Array {
-  if ('classes' in task) {
-    const column = columnOf(table, task.column, `tasks[${task.name}] target`);
-    const index = new Map(task.classes.map((c, i) => [c, i]));
-    return Float32Array.from(rows, (row, i) => {
-      const k = index.get(cellText(column, row));
-      if (k === undefined) {
-        throw new UsageError(
-          `${table.source}: line ${row + 2}: label "${cellText(column, row)}" of "${task.column}" was not seen in training (known: ${task.classes.join(', ')}); row ${i}.`,
-        );
-      }
-      return k;
-    });
-  }
-  const columns = task.columns.map((name) => columnOf(table, name, `tasks[${task.name}] target`));
-  const out = new Float32Array(rows.length * columns.length);
-  rows.forEach((row, i) => {
-    columns.forEach((column, k) => {
-      out[i * columns.length + k] = column.kind === 'numeric' ? (column.values[row] as number) : Number.NaN;
-    });
-  });
-  return out;
 }

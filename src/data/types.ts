@@ -1,5 +1,8 @@
-/** Kinds of task a head can solve; decides the output size, the loss and which metrics apply. */
-export type TaskType = 'multiclass' | 'binary' | 'regression' | 'multilabel';
+/**
+ * The name of a registered task kind (tasks/registry.ts: multiclass, binary, regression, multilabel and any
+ * registered from user code). The kind decides the output size, the target encoding, the losses and the metrics.
+ */
+export type TaskType = string;
 
 /**
  * One column of a loaded table. Numeric columns hold numbers (NaN for a missing value); categorical columns hold

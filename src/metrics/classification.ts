@@ -4,14 +4,13 @@
  * Every sum is a JS number (float64) even though inputs are float32, so long sums do not lose precision.
  * An empty split gives NaN rather than 0, so "no data" never looks like a score.
  */
-import type { TaskType } from '../data/types.js';
-import type { MetricDefinition, TaskPredictions } from './types.js';
+import type { MetricDefinition, PredictionLayout, TaskPredictions } from './types.js';
 
 const THRESHOLD = 0.5;
 /** Keeps log-loss finite for confidently wrong predictions (same bound as Keras' epsilon). */
 export const LOG_LOSS_EPSILON = 1e-7;
 
-function notApplicable(metric: string, type: TaskType): never {
+function notApplicable(metric: string, type: PredictionLayout): never {
   throw new Error(`metric ${metric} does not apply to ${type} tasks`);
 }
 

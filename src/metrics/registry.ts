@@ -1,12 +1,11 @@
 /**
  * The one place metric names are resolved, so configs, evaluation and `mtl compare` agree on what a name means.
  */
-import type { TaskType } from '../data/types.js';
 import { UsageError } from '../errors.js';
 import { suggest } from '../util/suggest.js';
 import { classificationMetrics } from './classification.js';
 import { regressionMetrics } from './regression.js';
-import type { MetricDefinition, TaskPredictions } from './types.js';
+import type { MetricDefinition, PredictionLayout, TaskPredictions } from './types.js';
 
 export const metricRegistry: ReadonlyMap<string, MetricDefinition> = new Map(
   [...classificationMetrics, ...regressionMetrics].map((m) => [m.name, m]),
@@ -21,20 +20,11 @@ export function getMetric(name: string): MetricDefinition {
   throw new UsageError(`Unknown metric '${name}'.${hint} Known metrics: ${known.join(', ')}.`);
 }
 
-const DEFAULTS: Record<TaskType, readonly string[]> = {
-  multiclass: ['accuracy', 'macro-f1', 'log-loss'],
-  binary: ['accuracy', 'auc', 'macro-f1', 'log-loss'],
-  regression: ['mse', 'mae', 'r2'],
-  multilabel: ['accuracy', 'macro-f1', 'auc', 'log-loss'],
-};
-
-/** Metrics reported when a task's config names none. A fresh array, so callers may extend it. */
-export function defaultMetrics(type: TaskType): string[] {
-  return [...DEFAULTS[type]];
-}
-
-/** Every metric name that can be computed for a task of this type, in registry order. */
-export function metricsFor(type: TaskType): string[] {
+/**
+ * Every metric name that can be computed on predictions of this layout, in registry order. Which of them a task
+ * reports by default, and which apply to a task kind, is the kind's (tasks/registry.ts).
+ */
+export function metricsFor(type: PredictionLayout): string[] {
   return [...metricRegistry.values()].filter((m) => m.appliesTo.includes(type)).map((m) => m.name);
 }
 

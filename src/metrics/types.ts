@@ -1,4 +1,8 @@
-import type { TaskType } from '../data/types.js';
+/**
+ * How a task's predictions and targets are laid out for the metrics: the layouts of the four built-in task kinds. A
+ * task kind names the one its predictions follow (`TaskKind.metricLayout`), so a new kind reuses these metrics.
+ */
+export type PredictionLayout = 'multiclass' | 'binary' | 'regression' | 'multilabel';
 
 /**
  * Predictions and targets of one task on one split, as plain arrays (read once from the backend per evaluation).
@@ -8,7 +12,7 @@ import type { TaskType } from '../data/types.js';
  * - multilabel: `predictions` N×K probabilities, `targets` N×K values in {0, 1}.
  */
 export interface TaskPredictions {
-  type: TaskType;
+  type: PredictionLayout;
   rows: number;
   /** C for multiclass, 1 for binary, K for regression and multilabel. */
   outputSize: number;
@@ -20,7 +24,7 @@ export interface MetricDefinition {
   /** Name used in configs and in metric keys `<task>/<name>`. */
   name: string;
   higherIsBetter: boolean;
-  appliesTo: readonly TaskType[];
+  appliesTo: readonly PredictionLayout[];
   /** One line for --help and the README. */
   description: string;
   compute(data: TaskPredictions): number;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { sigmoidCrossEntropyOnHost, softmaxCrossEntropyOnHost } from '../train/host-losses.js';
+import { sigmoidCrossEntropyOnHost, softmaxCrossEntropyOnHost } from './cross-entropy-host.js';
 
 /**
  * Softmax and sigmoid cross-entropy, each one kernel forward and one backward, on the backends that run in this

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { ResolvedConfig } from '../config/types.js';
-import type { FeatureEncoding, Preprocessing, TargetEncoding } from '../data/preprocess.js';
+import type { FeatureEncoding, Preprocessing } from '../data/preprocess.js';
+import { taskKindRegistry } from '../tasks/registry.js';
+import type { TargetEncoding } from '../tasks/types.js';
 import { UsageError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from './atomic.js';
 import { JsonFields, readJsonFile } from './json.js';
@@ -97,8 +99,11 @@ function readFeatureEncoding(fields: JsonFields): FeatureEncoding {
 
 function readTargetEncoding(fields: JsonFields): TargetEncoding {
   const name = fields.string('name');
-  const type = fields.oneOf('type', ['multiclass', 'binary', 'multilabel', 'regression']);
-  if (type === 'multiclass' || type === 'binary') return { name, type, column: fields.string('column'), classes: fields.strings('classes') };
-  if (type === 'multilabel') return { name, type, columns: fields.strings('columns') };
-  return { name, type, columns: fields.strings('columns'), mean: fields.numbers('mean'), std: fields.numbers('std') };
+  const type = fields.oneOf('type', taskKindRegistry.names());
+  // The fields the kind's encoding adds, checked by their declared JSON types; the kind reads them itself.
+  const added: Record<string, string | string[] | number[]> = {};
+  for (const [key, kind] of Object.entries(taskKindRegistry.lookup(type).encodingFields)) {
+    added[key] = kind === 'string' ? fields.string(key) : kind === 'strings' ? fields.strings(key) : fields.numbers(key);
+  }
+  return { name, type, ...added };
 }

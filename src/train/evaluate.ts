@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TaskConfig } from '../config/types.js';
 import type { EncodedRows, Preprocessing } from '../data/preprocess.js';
-import { outputSize } from '../data/preprocess.js';
 import { computeMetrics } from '../metrics/registry.js';
 import { meanOver } from '../metrics/aggregate.js';
 import type { MetricValues } from '../metrics/types.js';
 import type { MultiTaskModel } from '../model/types.js';
-import { hostLossAndPredictions } from './host-losses.js';
+import { applyBackendTransform, backendTransformsFor, hostLossAndPredictions } from '../tasks/evaluation.js';
+import { lossRegistry, outputSize, taskKindRegistry } from '../tasks/registry.js';
+import type { BackendTransform, RawOutputs } from '../tasks/types.js';
 import type { SplitTensors } from './tensors.js';
 
 export interface SplitEvaluation {
@@ -17,7 +18,8 @@ export interface SplitEvaluation {
 
 /**
  * Runs the model in inference mode over a split in batches, reads each task's raw outputs from the backend once, and
- * computes the task's loss, predictions and metrics from them on the host (train/host-losses.ts).
+ * computes the task's loss (its loss's host formula), predictions (its kind's transform) and metrics from them on the
+ * host (tasks/evaluation.ts).
  */
 export function evaluateSplit(
   model: MultiTaskModel,
@@ -30,8 +32,14 @@ export function evaluateSplit(
   const metrics: MetricValues = {};
   const predictions: Record<string, Float32Array> = {};
   if (split.rows === 0) return { metrics, predictions };
-  const parts: tf.Tensor2D[][] = tasks.map(() => []);
-  const softmaxParts: tf.Tensor2D[][] = tasks.map(() => []);
+  const heads = tasks.map((task) => {
+    const kind = taskKindRegistry.lookup(task.type);
+    const loss = lossRegistry.lookup(task.loss);
+    const chunks: tf.Tensor2D[] = [];
+    // The transforms the kind and the loss read from the backend (the softmax, for multiclass), batch by batch.
+    const transformed = new Map(backendTransformsFor(kind, loss).map((t): [BackendTransform, tf.Tensor2D[]] => [t, []]));
+    return { task, kind, loss, chunks, transformed };
+  });
   try {
     for (let start = 0; start < split.rows; start += batchSize) {
       const size = Math.min(batchSize, split.rows - start);
@@ -40,28 +48,25 @@ export function evaluateSplit(
       tf.tidy(() => {
         const x = whole ? split.x : tf.slice(split.x, [start, 0], [size, -1]);
         const { outputs } = model.forward(x, false);
-        tasks.forEach((task, i) => {
+        for (const { task, chunks, transformed } of heads) {
           const output = outputs[task.name] as tf.Tensor2D;
-          parts[i]?.push(tf.keep(output));
-          if (task.loss === 'cross-entropy') softmaxParts[i]?.push(tf.keep(tf.softmax(output)));
-        });
+          chunks.push(tf.keep(output));
+          for (const [transform, parts] of transformed) parts.push(tf.keep(applyBackendTransform(transform, output)));
+        }
       });
     }
-    tasks.forEach((task, i) => {
+    heads.forEach(({ task, kind, loss, chunks, transformed }, i) => {
       const encoding = preprocessing.tasks[i];
       const target = split.targets[task.name];
       if (!encoding || !target) return;
-      const outputs = readJoined(parts[i] as tf.Tensor2D[]);
-      const probabilities = task.loss === 'cross-entropy' ? readJoined(softmaxParts[i] as tf.Tensor2D[]) : undefined;
-      const regressionScale = encoding.type === 'regression' ? { mean: encoding.mean, std: encoding.std } : undefined;
-      const evaluated = hostLossAndPredictions(task, outputs, target.dataSync() as Float32Array, split.rows, {
-        ...(probabilities ? { probabilities } : {}),
-        ...(regressionScale ? { regressionScale } : {}),
-      });
+      const outputValues = readJoined(chunks);
+      const outputs: RawOutputs = { values: outputValues, rows: split.rows, width: outputValues.length / split.rows, backend: {} };
+      for (const [transform, parts] of transformed) outputs.backend[transform] = readJoined(parts);
+      const evaluated = hostLossAndPredictions(kind, loss, encoding, outputs, target.dataSync() as Float32Array);
       predictions[task.name] = evaluated.predictions;
       metrics[`${task.name}/loss`] = evaluated.loss;
       const values = computeMetrics(task.metrics, {
-        type: task.type,
+        type: kind.metricLayout,
         rows: encoded.rows,
         outputSize: outputSize(encoding),
         predictions: evaluated.predictions,
@@ -70,7 +75,7 @@ export function evaluateSplit(
       for (const [name, value] of Object.entries(values)) metrics[`${task.name}/${name}`] = value;
     });
   } finally {
-    for (const t of [...parts.flat(), ...softmaxParts.flat()]) t.dispose();
+    for (const { chunks, transformed } of heads) for (const t of [...chunks, ...[...transformed.values()].flat()]) t.dispose();
   }
   Object.assign(metrics, aggregateOverTasks(metrics, tasks));
   return { metrics, predictions };

@@ -1,0 +1,46 @@
+/** Reading the cells of a loaded table: shared by the feature encodings and the task kinds' target encodings. */
+import { UsageError } from '../errors.js';
+import { suggest } from '../util/suggest.js';
+import type { Column, DataTable } from './types.js';
+
+/** The column called `name`, or a UsageError naming `field` (the config field that asked for it) and a close match. */
+export function columnOf(table: DataTable, name: string, field: string): Column {
+  const column = table.columns.find((c) => c.name === name);
+  if (!column) {
+    const names = table.columns.map((c) => c.name);
+    const hint = suggest(name, names);
+    throw new UsageError(
+      `${field}: column "${name}" is not in ${table.source}${hint ? `; did you mean "${hint}"?` : ''}`,
+      [`columns there: ${names.slice(0, 40).join(', ')}${names.length > 40 ? `, … (${names.length} in all)` : ''}`],
+    );
+  }
+  return column;
+}
+
+export function isMissing(column: Column, row: number): boolean {
+  return column.kind === 'numeric' ? Number.isNaN(column.values[row]) : column.values[row] === '';
+}
+
+/** A cell as text: labels are compared as text whether the column was read as numbers or not. */
+export function cellText(column: Column, row: number): string {
+  return column.kind === 'numeric' ? String(column.values[row]) : (column.values[row] as string);
+}
+
+/** Sorts labels numerically when they all are numbers ("2" < "10"), else as text. */
+export function sortLabels(labels: Iterable<string>): string[] {
+  const list = [...labels];
+  const numeric = list.every((l) => l !== '' && Number.isFinite(Number(l)));
+  return list.sort(numeric ? (a, b) => Number(a) - Number(b) : undefined);
+}
+
+/** The named columns' values of the given rows, row-major (rows × columns); a text cell reads as NaN. */
+export function numericCells(table: DataTable, names: readonly string[], rows: Int32Array, field: string): Float32Array {
+  const columns = names.map((name) => columnOf(table, name, field));
+  const out = new Float32Array(rows.length * columns.length);
+  rows.forEach((row, i) => {
+    columns.forEach((column, k) => {
+      out[i * columns.length + k] = column.kind === 'numeric' ? (column.values[row] as number) : Number.NaN;
+    });
+  });
+  return out;
+}

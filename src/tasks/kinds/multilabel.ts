@@ -1,0 +1,39 @@
+import * as tf from '@tensorflow/tfjs';
+import { cellText, numericCells } from '../../data/columns.js';
+import { UsageError } from '../../errors.js';
+import type { TaskKind } from '../types.js';
+import { sigmoidOnHost } from './probabilities.js';
+
+/** The encoding of a multilabel task: one 0/1 column per label. */
+export interface MultilabelEncoding {
+  name: string;
+  type: 'multilabel';
+  columns: string[];
+}
+
+/** Any number of labels per row, one 0/1 target column each: an output per label, independent probabilities. */
+export const multilabel: TaskKind<MultilabelEncoding> = {
+  name: 'multilabel',
+  description: 'any number of labels per row (a 0/1 column each): an output per label, independent probabilities',
+  targetColumns: 'one-or-more',
+  defaultLoss: 'binary-cross-entropy',
+  metricLayout: 'multilabel',
+  encodingFields: { columns: 'strings' },
+  defaultMetrics: ['accuracy', 'macro-f1', 'auc', 'log-loss'],
+
+  fitTarget({ task, field, columns, allRows }) {
+    for (const column of columns) {
+      for (const row of allRows) {
+        const v = column.kind === 'numeric' ? column.values[row] : Number.NaN;
+        if (v !== 0 && v !== 1) {
+          throw new UsageError(`${field}: multilabel target column "${column.name}" must hold 0 or 1; line ${row + 2} has "${cellText(column, row)}".`);
+        }
+      }
+    }
+    return { name: task.name, type: 'multilabel', columns: columns.map((c) => c.name) };
+  },
+  outputSize: (encoding) => encoding.columns.length,
+  encodeTargets: (table, encoding, rows) => numericCells(table, encoding.columns, rows, `tasks[${encoding.name}] target`),
+  trainingTargets: (encoding, targets, rows) => tf.tensor2d(targets, [rows, encoding.columns.length]),
+  predictions: (_encoding, outputs) => sigmoidOnHost(outputs.values),
+};

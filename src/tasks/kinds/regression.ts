@@ -1,0 +1,69 @@
+import * as tf from '@tensorflow/tfjs';
+import { numericCells } from '../../data/columns.js';
+import { UsageError } from '../../errors.js';
+import type { RawOutputs, TaskKind } from '../types.js';
+
+/** The encoding of a regression task: per target column, the mean and std of its training rows. */
+export interface RegressionEncoding {
+  name: string;
+  type: 'regression';
+  columns: string[];
+  mean: number[];
+  std: number[];
+}
+
+/**
+ * Numeric targets, one output per column. Heads learn standardised targets, (y − mean) / std over the training
+ * rows, so tasks of different units train at comparable loss scales; predictions and metrics are in original units.
+ */
+export const regression: TaskKind<RegressionEncoding> = {
+  name: 'regression',
+  description: 'numeric targets, an output per column: heads learn standardised values, metrics are in original units',
+  targetColumns: 'one-or-more',
+  defaultLoss: 'mse',
+  metricLayout: 'regression',
+  encodingFields: { columns: 'strings', mean: 'numbers', std: 'numbers' },
+  defaultMetrics: ['mse', 'mae', 'r2'],
+
+  fitTarget({ task, field, columns, trainRows }) {
+    const mean: number[] = [];
+    const std: number[] = [];
+    for (const column of columns) {
+      if (column.kind !== 'numeric') {
+        throw new UsageError(`${field}: regression target column "${column.name}" must be numeric (it holds text such as "${column.values.find((v) => v !== '')}").`);
+      }
+      let sum = 0;
+      let sumSq = 0;
+      for (const row of trainRows) {
+        const v = column.values[row] as number;
+        sum += v;
+        sumSq += v * v;
+      }
+      const m = sum / trainRows.length;
+      const s = Math.sqrt(Math.max(0, sumSq / trainRows.length - m * m));
+      mean.push(m);
+      // A constant column keeps std 1 so it maps to 0 instead of dividing by zero.
+      std.push(s > 1e-12 ? s : 1);
+    }
+    return { name: task.name, type: 'regression', columns: columns.map((c) => c.name), mean, std };
+  },
+  outputSize: (encoding) => encoding.columns.length,
+  encodeTargets: (table, encoding, rows) => numericCells(table, encoding.columns, rows, `tasks[${encoding.name}] target`),
+  trainingTargets(encoding, targets, rows) {
+    const k = encoding.columns.length;
+    return tf.div(tf.sub(tf.tensor2d(targets, [rows, k]), tf.tensor1d(encoding.mean)), tf.tensor1d(encoding.std)) as tf.Tensor2D;
+  },
+  predictions: (encoding, outputs) => inOriginalUnits(outputs, encoding),
+};
+
+/** y·std + mean per column, each step rounded to float32 as the backend's mul and add round them. */
+function inOriginalUnits({ values, width }: RawOutputs, scale: { mean: readonly number[]; std: readonly number[] }): Float32Array {
+  const out = new Float32Array(values.length);
+  const std = Float32Array.from(scale.std);
+  const mean = Float32Array.from(scale.mean);
+  for (let i = 0; i < values.length; i++) {
+    const c = i % width;
+    out[i] = Math.fround(Math.fround((values[i] as number) * (std[c] as number)) + (mean[c] as number));
+  }
+  return out;
+}
