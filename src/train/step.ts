@@ -3,7 +3,7 @@ import type { TaskConfig } from '../config/types.js';
 import type { MultiTaskModel } from '../model/types.js';
 import type { Strategy, StrategyContext } from '../strategies/types.js';
 import { taskLoss } from './losses.js';
-import { gram } from '../strategies/gradient/linalg.js';
+import { cosineMatrix } from '../numerics/index.js';
 
 /** One batch: inputs and, per task, targets in training form. */
 export interface Batch {
@@ -17,17 +17,6 @@ export interface StepGradients {
   taskLosses: tf.Tensor1D;
   /** Pairwise cosine similarities of the task gradients (T×T), when the step computed them. */
   cosines?: number[][];
-}
-
-/** cos(g_i, g_j) from the Gram matrix; 0 where a gradient vanishes. */
-export function cosineMatrix(grads: readonly Float32Array[]): number[][] {
-  const g = gram(grads);
-  return g.map((row, i) =>
-    row.map((value, j) => {
-      const norm = Math.sqrt((g[i]?.[i] ?? 0) * (g[j]?.[j] ?? 0));
-      return norm > 0 ? value / norm : 0;
-    }),
-  );
 }
 
 function lossesOf(model: MultiTaskModel, outputs: Record<string, tf.Tensor2D>, batch: Batch, tasks: readonly TaskConfig[]): tf.Scalar[] {

@@ -9,9 +9,9 @@
  * so all singular values of the aligned gradients equal σ, and the update is their sum:
  *   d = 𝒢̂ 1 = Σ_i α_i g_i,   α = σ V Λ^{-1/2} Vᵀ 1.
  * Eigenvalues below λ_1 · T · ε_float32 count as zero (the same rank rule as the authors' code, with the
- * float32 ε the gradients were computed in). The eigen-decomposition is our Jacobi solver in linalg.ts.
+ * float32 ε the gradients were computed in). The eigen-decomposition is the Jacobi solver of numerics/eigen.ts.
  */
-import { gram, linearCombination, symmetricEigen, type Matrix } from './linalg.js';
+import { gram, linearCombination, symmetricEigen, type Matrix } from '../../numerics/index.js';
 import { checkGrads, enumOption, stateless } from './support.js';
 import type { CombinerDefinition } from './types.js';
 

@@ -14,7 +14,7 @@
  * backtracking on the slightly smoothed ‖g_w‖ ≈ √(‖g_w‖² + ε) in Gram-matrix units scaled to max diag 1; fully
  * deterministic.
  */
-import { bilinear, gram, linearCombination, matVec, maxDiagonal, projectOntoSimplex, type Matrix } from './linalg.js';
+import { bilinear, gram, linearCombination, matVec, maxDiagonal, projectOntoSimplex, type Matrix } from '../../numerics/index.js';
 import { checkGrads, enumOption, numberOption, stateless } from './support.js';
 import type { CombinerDefinition } from './types.js';
 

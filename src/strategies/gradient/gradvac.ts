@@ -13,7 +13,7 @@
  * per-layer granularity would need the layer boundaries, which a flattened gradient does not carry).
  * State: the step counter (random orders) and the φ̂ matrix.
  */
-import { columnSums, gram, linearCombination, type Matrix } from './linalg.js';
+import { columnSums, gram, linearCombination, type Matrix } from '../../numerics/index.js';
 import { checkGrads, numberOption, readMatrix, readStep, stepRng } from './support.js';
 import type { CombinerDefinition } from './types.js';
 

@@ -15,7 +15,7 @@
  * IMTL-L, the loss-scaling half of the paper (learned scales e^s L − s), acts on losses rather than gradients and
  * lives with the loss-weighting strategies; `variant` only admits "g" here.
  */
-import { gram, linearCombination, pseudoSolve, sum } from './linalg.js';
+import { gram, linearCombination, pseudoSolve, sum } from '../../numerics/index.js';
 import { checkGrads, enumOption, stateless } from './support.js';
 import type { CombinerDefinition } from './types.js';
 

@@ -13,7 +13,7 @@
  * ≥ ‖d‖² where α_i = 0. The reported weights are the effective α_i / n_i on the raw gradients.
  */
 import { UsageError } from '../../errors.js';
-import { gram, linearCombination, matVec, solveLinear, type Matrix } from './linalg.js';
+import { gram, linearCombination, matVec, solveLinear, type Matrix } from '../../numerics/index.js';
 import { checkGrads, enumOption, stateless } from './support.js';
 import type { CombinerDefinition } from './types.js';
 

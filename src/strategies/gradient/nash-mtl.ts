@@ -20,7 +20,7 @@
  * max_norm, as the authors clip the shared parameters' gradient. Weights reported include that scaling; the raw
  * α (for weighting task-specific heads) is the `alpha` of state(). State: step counter and last α (warm start).
  */
-import { bilinear, dot, gram, linearCombination, matVec, solveLinear, type Matrix } from './linalg.js';
+import { bilinear, dot, gram, linearCombination, matVec, solveLinear, type Matrix } from '../../numerics/index.js';
 import { checkGrads, numberOption, readPositiveVector, readStep } from './support.js';
 import type { CombinerDefinition } from './types.js';
 

@@ -5,7 +5,7 @@
  * the option a ratio, so the scale of the step stays the learning rate's business.
  */
 import { UsageError } from '../../errors.js';
-import { linearCombination } from './linalg.js';
+import { linearCombination } from '../../numerics/index.js';
 import { checkGrads, stateless } from './support.js';
 import type { CombinerDefinition } from './types.js';
 
