@@ -3,7 +3,8 @@ import type { ModelConfig } from '../config/types.js';
 import { buildHeads } from './heads.js';
 import { UsageError } from '../errors.js';
 import { DropoutSeeds, flatTail, hasImageLayers, type LayerStack } from './layers.js';
-import { buildExperts, integerOption, mixExperts, SoftmaxGate, stackVariables, type InspectableModel } from './experts.js';
+import { integerOption } from '../util/options.js';
+import { buildExperts, mixExperts, SoftmaxGate, stackVariables, type InspectableModel } from './experts.js';
 import type { ModelBuildContext } from './types.js';
 
 /**
@@ -33,9 +34,9 @@ export interface ExtractionOptions {
 
 export function extractionOptions(config: ModelConfig, fixedLevels?: number): ExtractionOptions {
   return {
-    levels: fixedLevels ?? integerOption(config, 'levels', 2, 1),
-    sharedExperts: integerOption(config, 'shared_experts', 2, 1),
-    taskExperts: integerOption(config, 'task_experts', 1, 0),
+    levels: fixedLevels ?? integerOption(config, 'model.levels', 2, { minimum: 1 }),
+    sharedExperts: integerOption(config, 'model.shared_experts', 2, { minimum: 1 }),
+    taskExperts: integerOption(config, 'model.task_experts', 1, { minimum: 0 }),
   };
 }
 

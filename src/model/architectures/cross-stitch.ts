@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../../errors.js';
 import { buildHeads } from '../heads.js';
 import { DropoutSeeds, LayerStack, makeVariable } from '../layers.js';
-import { applyBlock, numberOption, splitBlocks, type InspectableModel } from '../experts.js';
+import { numberOption } from '../../util/options.js';
+import { applyBlock, splitBlocks, type InspectableModel } from '../experts.js';
 import type { ArchitectureDefinition } from '../types.js';
 
 /**
@@ -36,7 +37,7 @@ export const crossStitch: ArchitectureDefinition = {
   },
   hasSharedRepresentation: false,
   build(config, { inputSize, heads, rng }) {
-    const alpha = numberOption(config, 'alpha', 0.9);
+    const alpha = numberOption(config, 'model.alpha', 0.9);
     if (alpha < 0 || alpha > 1) throw new UsageError(`cross-stitch: model.alpha must be in [0, 1] (got ${alpha})`);
     const T = heads.length;
     const dropoutSeeds = new DropoutSeeds(rng.fork('dropout').seed31());

@@ -12,7 +12,8 @@
  * float32 ε the gradients were computed in). The eigen-decomposition is the Jacobi solver of numerics/eigen.ts.
  */
 import { gram, linearCombination, symmetricEigen, type Matrix } from '../../numerics/index.js';
-import { checkGrads, enumOption, stateless } from './support.js';
+import { enumOption } from '../../util/options.js';
+import { checkGrads, stateless } from './support.js';
 import type { CombinerDefinition } from './types.js';
 
 const scales = ['min', 'median', 'rmse'] as const;
@@ -55,7 +56,7 @@ export const alignedMtl: CombinerDefinition = {
     additionalProperties: false,
   },
   create(options, _seed, taskCount) {
-    const scale = enumOption(options, 'scale', scales, 'min');
+    const scale = enumOption(options, 'strategy.scale', scales, 'min');
     return stateless(({ grads }) => {
       checkGrads('aligned-mtl', grads, taskCount);
       const weights = alignedWeights(gram(grads), scale);

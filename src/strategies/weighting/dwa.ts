@@ -1,5 +1,6 @@
 import type { StrategyDefinition } from '../types.js';
-import { numberOption, weightedSum } from './common.js';
+import { numberOption } from '../../util/options.js';
+import { weightedSum } from './common.js';
 
 /**
  * Dynamic Weight Average (DWA): Liu, Johns & Davison, "End-to-End Multi-Task Learning with Attention" (MTAN),
@@ -26,7 +27,7 @@ export const dwa: StrategyDefinition = {
     },
   },
   create(options, { tasks }) {
-    const temperature = numberOption(options, 'temperature', 2);
+    const temperature = numberOption(options, 'strategy.temperature', 2);
     if (!(temperature > 0)) throw new Error(`dwa: temperature must be > 0, got ${temperature}`);
     let history: number[][] = [];
     let weights = tasks.map(() => 1);

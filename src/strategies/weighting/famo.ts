@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { StrategyDefinition } from '../types.js';
-import { LastWeights, numberOption, stopGradient } from './common.js';
+import { numberOption } from '../../util/options.js';
+import { LastWeights, stopGradient } from './common.js';
 
 /**
  * Fast Adaptive Multitask Optimization (FAMO): Liu, Feng, Stone & Liu, "FAMO: Fast Adaptive Multitask Optimization",
@@ -39,8 +40,8 @@ export const famo: StrategyDefinition = {
   },
   create(options, { tasks }) {
     const T = tasks.length;
-    const lr = numberOption(options, 'lr', 0.025);
-    const gamma = numberOption(options, 'gamma', 0.01);
+    const lr = numberOption(options, 'strategy.lr', 0.025);
+    const gamma = numberOption(options, 'strategy.gamma', 0.01);
     const beta1 = 0.9;
     const beta2 = 0.999;
     const adamEps = 1e-8;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { StrategyDefinition } from '../types.js';
-import { numberOption } from './common.js';
+import { numberOption } from '../../util/options.js';
 import { assignNamed, learnedScalars, readScalars } from './uncertainty.js';
 
 /**
@@ -24,7 +24,7 @@ export const imtlL: StrategyDefinition = {
     init: { type: 'number', default: 0, description: 'Initial log-scale s_i of every task (weight exp(s_i)).' },
   },
   create(options, { tasks }) {
-    const variables = learnedScalars(tasks, 'strategy/imtl-l/scale_', numberOption(options, 'init', 0));
+    const variables = learnedScalars(tasks, 'strategy/imtl-l/scale_', numberOption(options, 'strategy.init', 0));
     return {
       name: 'imtl-l',
       needs: 'losses',

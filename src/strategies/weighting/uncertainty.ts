@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TaskConfig } from '../../config/types.js';
 import type { StrategyDefinition } from '../types.js';
-import { numberOption } from './common.js';
+import { numberOption } from '../../util/options.js';
 
 /**
  * Uncertainty weighting (UW): Kendall, Gal & Cipolla, "Multi-Task Learning Using Uncertainty to Weigh Losses for
@@ -38,7 +38,7 @@ export const uncertainty: StrategyDefinition = {
     const form = (options['form'] ?? 'kendall') as string;
     if (form !== 'kendall' && form !== 'simplified') throw new Error(`uncertainty: form must be kendall or simplified, got ${form}`);
     const factor = form === 'kendall' ? 0.5 : 1;
-    const variables = learnedScalars(tasks, 'strategy/uncertainty/log_var_', numberOption(options, 'init', 0));
+    const variables = learnedScalars(tasks, 'strategy/uncertainty/log_var_', numberOption(options, 'strategy.init', 0));
     return {
       name: 'uncertainty',
       needs: 'losses',
