@@ -173,6 +173,7 @@ export const mtadam: CombinerDefinition = {
     },
     additionalProperties: false,
   },
+  checkOptions: (options, taskCount) => void readRanks(options, taskCount),
   create(options, _seed, taskCount) {
     const unit = { minimum: 0, exclusiveMaximum: 1 };
     const beta1 = numberOption(options, 'strategy.beta1', 0.9, unit);

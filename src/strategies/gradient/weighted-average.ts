@@ -33,6 +33,7 @@ export const weightedAverage: CombinerDefinition = {
     },
     additionalProperties: false,
   },
+  checkOptions: (options, taskCount) => void readWeights(options, taskCount),
   create(options, _seed, taskCount) {
     const weights = readWeights(options, taskCount);
     return stateless(({ grads }) => {

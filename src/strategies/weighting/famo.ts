@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { StrategyDefinition } from '../types.js';
+import type { LossWeightingDefinition } from '../types.js';
 import { numberOption } from '../../util/options.js';
 import { LastWeights, stopGradient } from './common.js';
 
@@ -29,7 +29,7 @@ import { LastWeights, stopGradient } from './common.js';
  * no read-back: ξ, the Adam moments and the previous log D are kept as tensors. The reference code also clips the
  * shared gradient to norm 1 (`max_norm`); use `training.grad_clip_norm: 1` for that.
  */
-export const famo: StrategyDefinition = {
+export const famo: LossWeightingDefinition = {
   name: 'famo',
   family: 'loss-weighting',
   paper: 'Liu, Feng, Stone & Liu 2023, "FAMO: Fast Adaptive Multitask Optimization" (NeurIPS)',
@@ -38,6 +38,7 @@ export const famo: StrategyDefinition = {
     lr: { type: 'number', exclusiveMinimum: 0, default: 0.025, description: 'Learning rate of the task logits ξ (Adam).' },
     gamma: { type: 'number', minimum: 0, default: 0.01, description: 'Weight decay γ of the task logits (regularises ξ towards 0).' },
   },
+  needs: () => 'losses',
   create(options, { tasks }) {
     const T = tasks.length;
     const lr = numberOption(options, 'strategy.lr', 0.025);
