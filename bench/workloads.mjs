@@ -2,7 +2,7 @@
  * The benchmark workloads W1–W3, defined once and built with the project's own code (dist/): a YAML config through
  * `parseConfigText`, a small CSV of the right width through `prepareData` (so the preprocessing — input width, class
  * lists — is the project's), `buildModel`, the registered strategy (`equal`, `pcgrad`), `createOptimizer`, and per
- * step exactly what the trainer's loop does around the step functions (lossStep | parameterGradientStep → clip →
+ * step exactly what the trainer's loop does around the step function (trainingStep → clip →
  * optimizer.apply → dispose → loss accumulation). Only the batches differ from `mtl train`: they are made once,
  * before timing, as tensors of random values (4 batches, cycled), as in bench/torch_reference.py.
  *
@@ -22,7 +22,7 @@ import { buildModel } from '../dist/api/build.js';
 import { getStrategy } from '../dist/strategies/registry.js';
 import { createOptimizer, learningRateAt } from '../dist/train/optimizers.js';
 import { createRng } from '../dist/util/rng.js';
-import { clipByGlobalNorm, lossStep, parameterGradientStep, representationGradientStep } from '../dist/train/step.js';
+import { clipByGlobalNorm, trainingStep } from '../dist/train/step.js';
 
 export const N_BATCHES = 4;
 
@@ -198,12 +198,7 @@ export async function buildWorkload(name, { seed = 0 } = {}) {
     const size = w.batch;
     model.setStep(step);
     const context = { tasks, epoch: 0, step, rng: strategyRng };
-    const result =
-      strategy.needs === 'losses'
-        ? lossStep(model, strategy, batch, tasks, trainable, context)
-        : strategy.needs === 'parameter-gradients'
-          ? parameterGradientStep(model, strategy, batch, tasks)
-          : representationGradientStep(model, strategy, batch, tasks);
+    const result = trainingStep(model, strategy, batch, tasks, trainable, context);
     const t1 = performance.now();
     const gradients = clipByGlobalNorm(result.gradients, config.training.grad_clip_norm);
     optimizer.apply(gradients, learningRate);

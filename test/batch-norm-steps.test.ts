@@ -6,7 +6,7 @@ import { initBackend } from '../src/backend/select.js';
 import { parseConfigText } from '../src/config/load.js';
 import { prepareData } from '../src/data/prepare.js';
 import { getStrategy } from '../src/strategies/registry.js';
-import { lossStep, parameterGradientStep, representationGradientStep } from '../src/train/step.js';
+import { trainingStep } from '../src/train/step.js';
 import { createRng } from '../src/util/rng.js';
 import { tempDir, writeFile } from './helpers.js';
 
@@ -50,12 +50,7 @@ async function movingStatistics(strategy: string, steps: number[]): Promise<numb
   const trainable = [...model.sharedVariables, ...config.tasks.flatMap((t) => model.taskVariables[t.name] ?? [])];
   for (const step of steps) {
     model.setStep(step);
-    const result =
-      definition.needs === 'losses'
-        ? lossStep(model, definition, batch, config.tasks, trainable, { tasks: config.tasks, epoch: 0, step, rng: createRng(1) })
-        : definition.needs === 'parameter-gradients'
-          ? parameterGradientStep(model, definition, batch, config.tasks)
-          : representationGradientStep(model, definition, batch, config.tasks);
+    const result = trainingStep(model, definition, batch, config.tasks, trainable, { tasks: config.tasks, epoch: 0, step, rng: createRng(1) });
     tf.dispose([...Object.values(result.gradients), result.taskLosses]); // no update: only the statistics move
   }
   const stats = model.stateVariables.map((v) => Array.from(v.dataSync()));

@@ -5,20 +5,7 @@ import { cagrad } from '../src/strategies/gradient/cagrad.js';
 import { graddrop } from '../src/strategies/gradient/graddrop.js';
 import { gradvac, gradVacCoefficients } from '../src/strategies/gradient/gradvac.js';
 import { imtlWeights } from '../src/strategies/gradient/imtl.js';
-import {
-  axpy,
-  bilinear,
-  columnSums,
-  dot,
-  gram,
-  linearCombination,
-  matVec,
-  projectOntoSimplex,
-  pseudoSolve,
-  solveLinear,
-  symmetricEigen,
-  type Matrix,
-} from '../src/strategies/gradient/linalg.js';
+import { bilinear, columnSums, gram, matVec, type Matrix } from '../src/numerics/index.js';
 import { minNormElement, minNormPair } from '../src/strategies/gradient/mgda.js';
 import { nashMtl, nashWeights } from '../src/strategies/gradient/nash-mtl.js';
 import { projectConflicting } from '../src/strategies/gradient/pcgrad.js';
@@ -55,62 +42,6 @@ function randomGrads(seed: number, tasks: number, length: number): number[][] {
 // The running example: two conflicting 2-D gradients, g1ᵀg2 = −1, ‖g1‖² = 1, ‖g2‖² = 2.
 const G1 = [1, 0];
 const G2 = [-1, 1];
-
-describe('linalg', () => {
-  it('gram and dot accumulate exactly on small integers', () => {
-    expect(dot(Float32Array.from([1, 2, 3]), Float32Array.from([4, 5, 6]))).toBe(32);
-    expect(gram(f32(G1, G2))).toEqual([
-      [1, -1],
-      [-1, 2],
-    ]);
-  });
-
-  it('linearCombination: Σ w_i g_i in float64 then float32, bit for bit as repeated axpy into a float64 accumulator', () => {
-    const rng = createRng(9);
-    const bits = (x: Float32Array): number[] => Array.from(new Uint32Array(x.buffer));
-    const p = 1000;
-    for (const weights of [[0.3], [0.7, -1.3], [0, 2.5], [1e-3, 0, -4, 1 / 3], [0, 0, 0]]) {
-      const grads = weights.map(() => Float32Array.from({ length: p }, () => rng.normal()));
-      grads[0]![0] = -0; // a negative zero: 0 + w·(−0) is +0, as the accumulator gives it
-      const accumulator = new Float64Array(p);
-      grads.forEach((g, i) => {
-        if (weights[i] !== 0) axpy(weights[i]!, g, accumulator);
-      });
-      expect(bits(linearCombination(grads, weights)), `weights ${weights.join(', ')}`).toEqual(bits(Float32Array.from(accumulator)));
-    }
-    expect(Array.from(linearCombination(f32([1, 2], [3, 4]), [2, -1]))).toEqual([-1, 0]);
-  });
-
-  it('projects onto the simplex', () => {
-    expectClose(projectOntoSimplex([0.6, 0.6]), [0.5, 0.5]);
-    expectClose(projectOntoSimplex([2, 0]), [1, 0]);
-    expectClose(projectOntoSimplex([0.2, 0.3, 0.5]), [0.2, 0.3, 0.5]);
-    // θ = (0.5 + 0.4 − 1)/2 = −0.05 → (0.55, 0.45, 0): the third entry −0.5 − θ < 0 is clipped.
-    expectClose(projectOntoSimplex([0.5, 0.4, -0.5]), [0.55, 0.45, 0]);
-  });
-
-  it('Jacobi eigen-decomposition reconstructs a random symmetric matrix', () => {
-    const rng = createRng(3);
-    const n = 6;
-    const a: Matrix = Array.from({ length: n }, () => new Array<number>(n).fill(0));
-    for (let i = 0; i < n; i++) for (let j = i; j < n; j++) a[i][j] = a[j][i] = rng.normal();
-    const { values, vectors } = symmetricEigen(a);
-    for (let k = 0; k < n; k++) {
-      const v = vectors.map((row) => row[k]);
-      expectClose(matVec(a, v), v.map((x) => x * values[k]), 9);
-      for (let l = 0; l < n; l++) {
-        expect(vectors.reduce((s, row) => s + row[k] * row[l], 0)).toBeCloseTo(k === l ? 1 : 0, 12);
-      }
-    }
-  });
-
-  it('solves linear systems and rank-deficient PSD systems', () => {
-    expectClose(solveLinear([[2, 1], [1, 3]], [3, 5]) ?? [], [0.8, 1.4], 12);
-    expect(solveLinear([[1, 2], [2, 4]], [1, 2])).toBeNull();
-    // [[1,2],[2,4]] = 5 v vᵀ with v = (1,2)/√5; b = (1,2) = √5 v → x = b·v/5 · v = (1,2)/5.
-    expectClose(pseudoSolve([[1, 2], [2, 4]], [1, 2]), [0.2, 0.4], 12);
-  });
-});
 
 describe('projection (seed §4.1.1)', () => {
   it('projects each conflicting gradient onto the normal plane of the other (hand-computed)', () => {

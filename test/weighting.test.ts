@@ -7,7 +7,7 @@ import { parseConfigText } from '../src/config/load.js';
 import type { TaskConfig } from '../src/config/types.js';
 import { UsageError } from '../src/errors.js';
 import { strategyRegistry } from '../src/strategies/registry.js';
-import type { EpochSummary, Strategy, StrategyContext, StrategyDefinition } from '../src/strategies/types.js';
+import type { EpochSummary, LossWeightingStrategy, Strategy, StrategyContext, StrategyDefinition } from '../src/strategies/types.js';
 import { accuracyWeighting, accuracyWeights } from '../src/strategies/weighting/accuracy.js';
 import { dwa, dwaWeights } from '../src/strategies/weighting/dwa.js';
 import { famo } from '../src/strategies/weighting/famo.js';
@@ -39,11 +39,17 @@ function context(tasks: readonly TaskConfig[] = twoTasks, step = 0, seed = 9): S
   return { tasks, epoch: 0, step, rng: createRng(seed).fork('strategy') };
 }
 
+/** The strategy's loss combination; every strategy in this file weights losses. */
+function combineLossesOf(strategy: Strategy): LossWeightingStrategy['combineLosses'] {
+  if (strategy.needs !== 'losses') throw new Error(`${strategy.name} needs ${strategy.needs}, not losses`);
+  return (losses, ctx) => strategy.combineLosses(losses, ctx);
+}
+
 /** The combined loss for given loss values and its gradient with respect to each L_i. */
 function valueAndGrad(strategy: Strategy, values: number[], ctx: StrategyContext = context()): { value: number; grad: number[] } {
   const xs = values.map((v) => tf.scalar(v));
   const { value, grads } = tf.valueAndGrads((...ls: tf.Tensor[]) =>
-    (strategy.combineLosses as NonNullable<Strategy['combineLosses']>)(ls as tf.Scalar[], ctx),
+    combineLossesOf(strategy)(ls as tf.Scalar[], ctx),
   )(xs);
   const out = { value: value.dataSync()[0] as number, grad: grads.map((g) => g.dataSync()[0] as number) };
   value.dispose();
@@ -56,7 +62,7 @@ function valueAndGrad(strategy: Strategy, values: number[], ctx: StrategyContext
 function variableGrad(strategy: Strategy, values: number[]): { value: number; grad: number[] } {
   const variables = strategy.variables?.() ?? [];
   const { value, grads } = tf.variableGrads(
-    () => (strategy.combineLosses as NonNullable<Strategy['combineLosses']>)(values.map((v) => tf.scalar(v)), context()),
+    () => combineLossesOf(strategy)(values.map((v) => tf.scalar(v)), context()),
     variables,
   );
   const out = { value: value.dataSync()[0] as number, grad: variables.map((v) => grads[v.name]?.dataSync()[0] as number) };
@@ -355,7 +361,7 @@ describe('famo', () => {
     const a = make(famo, { lr: 0.1 });
     const b = make(famo, { lr: 0.1 });
     for (let step = 0; step < 4; step++) {
-      const { value, grads } = tf.variableGrads(() => (a.combineLosses as NonNullable<Strategy['combineLosses']>)(lossesOf(), context()), [x]);
+      const { value, grads } = tf.variableGrads(() => combineLossesOf(a)(lossesOf(), context()), [x]);
       expect(Array.from(grads['test/famo/x']?.dataSync() ?? []).every(Number.isFinite)).toBe(true);
       tf.tidy(() => x.assign(tf.sub(x, tf.mul(grads['test/famo/x'] as tf.Tensor, 0.1))));
       value.dispose();
@@ -384,7 +390,7 @@ describe('memory', () => {
       const counts: number[] = [];
       for (let i = 0; i < 50; i++) {
         const losses = (): tf.Scalar[] => [tf.add(tf.square(x.gather(0)), 0.1) as tf.Scalar, tf.add(tf.abs(x.gather(1)), 0.2) as tf.Scalar];
-        const combine = strategy.combineLosses as NonNullable<Strategy['combineLosses']>;
+        const combine = combineLossesOf(strategy);
         if (i % 2 === 0) {
           tf.tidy(() => {
             combine(losses(), { ...ctx, step: i });

@@ -114,35 +114,17 @@ export function checkSemantics(config: ResolvedConfig, context: { configDir: str
     for (const problem of architecture.checkConfig(config.model)) problems.push({ path: ['model', ...problem.path], message: problem.message });
   }
   const strategy = safe(() => getStrategy(config.strategy.name));
-  if (strategy?.name === 'static') {
-    const weights = (config.strategy['weights'] ?? {}) as Record<string, number>;
-    for (const taskName of Object.keys(weights)) {
-      if (!names.has(taskName)) {
-        const hint = suggest(taskName, [...names]);
-        problems.push({
-          path: ['strategy', 'weights', taskName],
-          atKey: true,
-          message: `no task is named "${taskName}"${hint ? `; did you mean "${hint}"?` : ''} Tasks: ${[...names].join(', ')}.`,
-        });
-      }
-    }
-  }
-  if (architecture && strategy) {
-    try {
-      const created = strategy.create(config.strategy, {
-        tasks: config.tasks,
-        seed: config.seed,
-        hasSharedRepresentation: architecture.hasSharedRepresentation,
-      });
-      if (created.needs === 'representation-gradients' && !architecture.hasSharedRepresentation) {
+  if (strategy) {
+    // Pure questions to the definition: validation never creates a strategy (which may create TF variables).
+    problems.push(...(strategy.checkOptions?.(config.strategy, { tasks: config.tasks }) ?? []));
+    if (architecture && !architecture.hasSharedRepresentation) {
+      const needs = strategy.needs(config.strategy, { hasSharedRepresentation: false });
+      if (needs === 'representation-gradients') {
         problems.push({
           path: ['strategy', 'grad_target'],
           message: `strategy "${strategy.name}" on the representation needs a shared representation, which architecture "${architecture.name}" does not have; use grad_target: params (or auto)`,
         });
       }
-      created.dispose?.();
-    } catch (error) {
-      problems.push({ path: ['strategy'], message: (error as Error).message });
     }
   }
   return problems;

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../util/rng.js';
-import { UsageError } from '../errors.js';
 import { Conv2D } from './layers/conv2d.js';
 import { Dense } from './layers/dense.js';
 import { Flatten } from './layers/flatten.js';
@@ -138,17 +137,4 @@ export function buildExperts(
 /** Every variable (trainable and state) of a list of stacks. */
 export function stackVariables(stacks: readonly LayerStack[]): { trainable: tf.Variable[]; state: tf.Variable[] } {
   return { trainable: stacks.flatMap((s) => s.trainable), state: stacks.flatMap((s) => s.state) };
-}
-
-/** Reads a numeric option that the schema has already defaulted, falling back to `fallback` for direct callers. */
-export function numberOption(options: Record<string, unknown>, key: string, fallback: number): number {
-  const value = options[key];
-  return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
-}
-
-/** Reads an integer option ≥ `minimum` (checked again for callers that bypass the schema). */
-export function integerOption(options: Record<string, unknown>, key: string, fallback: number, minimum: number): number {
-  const value = numberOption(options, key, fallback);
-  if (!Number.isInteger(value) || value < minimum) throw new UsageError(`model.${key} must be an integer >= ${minimum} (got ${String(options[key])})`);
-  return value;
 }

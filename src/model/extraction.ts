@@ -5,7 +5,8 @@ import { UsageError } from '../errors.js';
 import { flatTail, hasImageLayers } from './layers/plan.js';
 import type { LayerStack } from './layers/stack.js';
 import { StepClock } from './step-clock.js';
-import { buildExperts, integerOption, mixExperts, SoftmaxGate, stackVariables, type InspectableModel } from './experts.js';
+import { integerOption } from '../util/options.js';
+import { buildExperts, mixExperts, SoftmaxGate, stackVariables, type InspectableModel } from './experts.js';
 import type { ModelBuildContext } from './types.js';
 
 /**
@@ -35,9 +36,9 @@ export interface ExtractionOptions {
 
 export function extractionOptions(config: ModelConfig, fixedLevels?: number): ExtractionOptions {
   return {
-    levels: fixedLevels ?? integerOption(config, 'levels', 2, 1),
-    sharedExperts: integerOption(config, 'shared_experts', 2, 1),
-    taskExperts: integerOption(config, 'task_experts', 1, 0),
+    levels: fixedLevels ?? integerOption(config, 'model.levels', 2, { minimum: 1 }),
+    sharedExperts: integerOption(config, 'model.shared_experts', 2, { minimum: 1 }),
+    taskExperts: integerOption(config, 'model.task_experts', 1, { minimum: 0 }),
   };
 }
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { smallerGram, symmetricEigenPacked } from '../numerics/index.js';
 
 /**
  * The nuclear (trace) norm ‖A‖_* = Σ_i σ_i(A) with a gradient, for the trace-norm coupling of soft parameter sharing.
@@ -6,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
  * TF.js has no SVD, no eigen-decomposition and therefore no gradient for either, so the norm is a custom op:
  *
  *   forward:   G = AᵀA (or AAᵀ, whichever is smaller: k × k with k = min(m, n)) in float64 on the CPU;
- *              G = V Λ Vᵀ by cyclic Jacobi rotations (exact for symmetric matrices, unconditionally convergent);
+ *              G = V Λ Vᵀ by the cyclic Jacobi solver of numerics/eigen.ts;
  *              σ_i = √max(λ_i, 0) and ‖A‖_* = tr(√(AᵀA)) = Σ_i σ_i.
  *   backward:  ∂‖A‖_* / ∂A = U_r V_rᵀ, the polar factor of A over its non-zero singular values, computed without U as
  *              A · (V_r Σ_r⁻¹ V_rᵀ) (when G = AᵀA) or (U_r Σ_r⁻¹ U_rᵀ) · A (when G = AAᵀ). For full-rank A this is the
@@ -16,59 +17,6 @@ import * as tf from '@tensorflow/tfjs';
  * Squaring A into G halves the relative precision of the smallest singular values (≈ 1e-8·σ_max in float64), far
  * below the float32 precision of the weights themselves. The price is one device→CPU read of A per call.
  */
-
-/** Eigen-decomposition of a symmetric n×n row-major matrix: eigenvalues and eigenvectors as the columns of `vectors`. */
-export function symmetricEigenJacobi(matrix: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
-  const a = Float64Array.from(matrix);
-  const v = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) v[i * n + i] = 1;
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    let diag = 0;
-    for (let p = 0; p < n; p++) {
-      diag += (a[p * n + p] as number) ** 2;
-      for (let q = p + 1; q < n; q++) off += (a[p * n + q] as number) ** 2;
-    }
-    if (off === 0 || off <= 1e-30 * diag) break;
-    for (let p = 0; p < n - 1; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = a[p * n + q] as number;
-        if (apq === 0) continue;
-        const app = a[p * n + p] as number;
-        const aqq = a[q * n + q] as number;
-        // Rotation J (J_pp = J_qq = c, J_pq = s, J_qp = −s) with (JᵀAJ)_pq = 0 (Numerical Recipes §11.1).
-        const theta = (aqq - app) / (2 * apq);
-        const t = (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          // A ← A J (columns p, q)
-          const akp = a[k * n + p] as number;
-          const akq = a[k * n + q] as number;
-          a[k * n + p] = c * akp - s * akq;
-          a[k * n + q] = s * akp + c * akq;
-          // V ← V J
-          const vkp = v[k * n + p] as number;
-          const vkq = v[k * n + q] as number;
-          v[k * n + p] = c * vkp - s * vkq;
-          v[k * n + q] = s * vkp + c * vkq;
-        }
-        for (let k = 0; k < n; k++) {
-          // A ← Jᵀ A (rows p, q)
-          const apk = a[p * n + k] as number;
-          const aqk = a[q * n + k] as number;
-          a[p * n + k] = c * apk - s * aqk;
-          a[q * n + k] = s * apk + c * aqk;
-        }
-        a[p * n + q] = 0;
-        a[q * n + p] = 0;
-      }
-    }
-  }
-  const values = new Float64Array(n);
-  for (let i = 0; i < n; i++) values[i] = a[i * n + i] as number;
-  return { values, vectors: v };
-}
 
 /** Singular values of an m×n row-major matrix, largest first (from the eigenvalues of its smaller Gram matrix). */
 export function singularValues(values: ArrayLike<number>, m: number, n: number): number[] {
@@ -85,21 +33,10 @@ interface Decomposition {
 }
 
 function decompose(values: ArrayLike<number>, m: number, n: number): Decomposition {
-  const right = n <= m;
-  const k = right ? n : m;
-  const g = new Float64Array(k * k);
-  for (let i = 0; i < k; i++) {
-    for (let j = i; j < k; j++) {
-      let sum = 0;
-      if (right) for (let r = 0; r < m; r++) sum += (values[r * n + i] as number) * (values[r * n + j] as number);
-      else for (let c = 0; c < n; c++) sum += (values[i * n + c] as number) * (values[j * n + c] as number);
-      g[i * k + j] = sum;
-      g[j * k + i] = sum;
-    }
-  }
-  const { values: lambda, vectors } = symmetricEigenJacobi(g, k);
+  const { gram, k, ofColumns } = smallerGram(values, m, n);
+  const { values: lambda, vectors } = symmetricEigenPacked(gram, k);
   const sigma = lambda.map((l) => Math.sqrt(Math.max(l, 0)));
-  return { right, k, sigma, vectors };
+  return { right: ofColumns, k, sigma, vectors };
 }
 
 /** ‖A‖_* and its (sub)gradient U_r V_rᵀ for an m×n row-major matrix, in float64. */

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import type { ConfigProblem } from '../config/errors.js';
 import type { TaskConfig } from '../config/types.js';
 import type { Rng } from '../util/rng.js';
 import type { GradientCombiner } from './gradient/types.js';
@@ -29,16 +30,9 @@ export interface EpochSummary {
   validation: Record<string, number>;
 }
 
-export interface Strategy {
+/** What every strategy offers the trainer, whatever it needs. */
+interface StrategyBase {
   readonly name: string;
-  readonly needs: StrategyNeed;
-  /**
-   * Loss-weighting strategies: the scalar to differentiate, built from the per-task losses (called inside the
-   * gradient tape, so learned weights may take part in it).
-   */
-  combineLosses?(losses: tf.Scalar[], context: StrategyContext): tf.Scalar;
-  /** Gradient strategies: the combiner that turns T task gradients into one update. */
-  combiner?: GradientCombiner;
   /** Variables the strategy itself learns (e.g. uncertainty log-variances), optimised with the model. */
   variables?(): tf.Variable[];
   /** The weight each task got in the last step or epoch, for the run log. */
@@ -50,7 +44,40 @@ export interface Strategy {
   dispose?(): void;
 }
 
-export interface StrategyDefinition {
+/** Loss weighting: one scalar to differentiate, from the per-task losses. */
+export interface LossWeightingStrategy extends StrategyBase {
+  readonly needs: 'losses';
+  /** The scalar to differentiate (called inside the gradient tape, so learned weights may take part in it). */
+  combineLosses(losses: tf.Scalar[], context: StrategyContext): tf.Scalar;
+}
+
+/** Gradient manipulation: the combiner turns the T task gradients (on the target it needs) into one update. */
+export interface GradientStrategy extends StrategyBase {
+  readonly needs: 'parameter-gradients' | 'representation-gradients';
+  readonly combiner: GradientCombiner;
+}
+
+/** A training strategy, told apart by what it needs; the trainer's step dispatches on `needs`. */
+export type Strategy = LossWeightingStrategy | GradientStrategy;
+
+/** What a model offers that decides what a strategy needs. */
+export interface ModelCapabilities {
+  /** Whether the model exposes encode/decode around one shared representation. */
+  hasSharedRepresentation: boolean;
+}
+
+export interface StrategyCreateContext {
+  tasks: readonly TaskConfig[];
+  seed: number;
+  /** Whether the model exposes encode/decode; when not said, a gradient method on `auto` assumes it does. */
+  hasSharedRepresentation?: boolean;
+}
+
+/**
+ * A strategy as the registry holds it. Everything but `create` is pure (no tensors, no state): validation asks
+ * `needs` and `checkOptions`, the trainer `create`s one strategy per run.
+ */
+export interface StrategyDefinition<S extends Strategy = Strategy> {
   name: string;
   family: 'loss-weighting' | 'gradient-manipulation' | 'optimizer';
   paper: string;
@@ -58,8 +85,16 @@ export interface StrategyDefinition {
   cost: string;
   /** JSON Schema `properties` of its options (besides `name`), each with a default. */
   optionsSchema: Record<string, Record<string, unknown>>;
-  create(
-    options: Record<string, unknown>,
-    context: { tasks: readonly TaskConfig[]; seed: number; /** Whether the model exposes encode/decode. */ hasSharedRepresentation?: boolean },
-  ): Strategy;
+  /** What a strategy with these (validated, defaulted) options will need from the trainer on such a model. */
+  needs(options: Record<string, unknown>, model: ModelCapabilities): S['needs'];
+  /**
+   * Checks of the options that the schema cannot express (task names, counts per task, metric directions), for
+   * `mtl validate` (paths from the config root, e.g. `['strategy', 'weights', 'x']`); `create` throws a UsageError
+   * for the same mistakes when called without validation.
+   */
+  checkOptions?(options: Record<string, unknown>, context: { tasks: readonly TaskConfig[] }): ConfigProblem[];
+  create(options: Record<string, unknown>, context: StrategyCreateContext): S;
 }
+
+/** The definition of a loss-weighting method (a file in src/strategies/weighting/). */
+export type LossWeightingDefinition = StrategyDefinition<LossWeightingStrategy>;

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TaskConfig } from '../config/types.js';
 import type { MultiTaskModel } from '../model/types.js';
-import type { Strategy, StrategyContext } from '../strategies/types.js';
+import type { GradientCombiner } from '../strategies/gradient/types.js';
+import type { LossWeightingStrategy, Strategy, StrategyContext } from '../strategies/types.js';
 import { taskLoss } from './losses.js';
-import { gram } from '../strategies/gradient/linalg.js';
+import { cosineMatrix } from '../numerics/index.js';
 
 /** One batch: inputs and, per task, targets in training form. */
 export interface Batch {
@@ -19,17 +20,6 @@ export interface StepGradients {
   cosines?: number[][];
 }
 
-/** cos(g_i, g_j) from the Gram matrix; 0 where a gradient vanishes. */
-export function cosineMatrix(grads: readonly Float32Array[]): number[][] {
-  const g = gram(grads);
-  return g.map((row, i) =>
-    row.map((value, j) => {
-      const norm = Math.sqrt((g[i]?.[i] ?? 0) * (g[j]?.[j] ?? 0));
-      return norm > 0 ? value / norm : 0;
-    }),
-  );
-}
-
 function lossesOf(model: MultiTaskModel, outputs: Record<string, tf.Tensor2D>, batch: Batch, tasks: readonly TaskConfig[]): tf.Scalar[] {
   void model;
   return tasks.map((task) => taskLoss(task.loss, outputs[task.name] as tf.Tensor2D, batch.targets[task.name] as tf.Tensor2D));
@@ -40,12 +30,35 @@ function addPenalty(model: MultiTaskModel, total: tf.Scalar): tf.Scalar {
 }
 
 /**
+ * One training step's gradients, as the strategy needs them computed: the only dispatch on what a strategy needs
+ * (used by the trainer, the benchmark and the tests). `trainable` and `context` serve loss weighting: gradient
+ * strategies differentiate the shared and task variables themselves.
+ */
+export function trainingStep(
+  model: MultiTaskModel,
+  strategy: Strategy,
+  batch: Batch,
+  tasks: readonly TaskConfig[],
+  trainable: tf.Variable[],
+  context: StrategyContext,
+): StepGradients {
+  switch (strategy.needs) {
+    case 'losses':
+      return lossStep(model, strategy, batch, tasks, trainable, context);
+    case 'parameter-gradients':
+      return parameterGradientStep(model, strategy.combiner, batch, tasks);
+    case 'representation-gradients':
+      return representationGradientStep(model, strategy.combiner, batch, tasks);
+  }
+}
+
+/**
  * Loss-weighting strategies: one forward, one backward of Σ (strategy-combined losses) + penalty with respect to
  * every trainable variable.
  */
-export function lossStep(
+function lossStep(
   model: MultiTaskModel,
-  strategy: Strategy,
+  strategy: LossWeightingStrategy,
   batch: Batch,
   tasks: readonly TaskConfig[],
   trainable: tf.Variable[],
@@ -56,7 +69,7 @@ export function lossStep(
     const { outputs } = model.forward(batch.x, true);
     const losses = lossesOf(model, outputs, batch, tasks);
     taskLosses = tf.keep(tf.stack(losses) as tf.Tensor1D);
-    const combined = (strategy.combineLosses as NonNullable<Strategy['combineLosses']>)(losses, context);
+    const combined = strategy.combineLosses(losses, context);
     return addPenalty(model, combined);
   }, trainable);
   value.dispose();
@@ -88,14 +101,12 @@ function unflatten(flat: Float32Array, like: readonly tf.Variable[]): tf.Tensor[
  * Gradient strategies on the shared parameters: T forward/backward passes (one per task) give each task's gradient
  * of the shared parameters, which the strategy's combiner turns into one; task parameters keep their own gradient.
  */
-export function parameterGradientStep(
+function parameterGradientStep(
   model: MultiTaskModel,
-  strategy: Strategy,
+  combiner: GradientCombiner,
   batch: Batch,
   tasks: readonly TaskConfig[],
 ): StepGradients {
-  const combiner = strategy.combiner;
-  if (!combiner) throw new Error(`strategy ${strategy.name} declares gradient needs but has no combiner`);
   const shared = model.sharedVariables;
   const gradients: Record<string, tf.Tensor> = {};
   const flats: Float32Array[] = [];
@@ -149,16 +160,16 @@ function addPenaltyGradients(model: MultiTaskModel, tasks: readonly TaskConfig[]
  * the combined ∂z is pushed through the trunk once via the surrogate loss Σ z ⊙ stop(∂z). The trunk runs forward
  * twice (the second time inside the tape), with the same dropout masks because masks depend on the step only.
  */
-export function representationGradientStep(
+function representationGradientStep(
   model: MultiTaskModel,
-  strategy: Strategy,
+  combiner: GradientCombiner,
   batch: Batch,
   tasks: readonly TaskConfig[],
 ): StepGradients {
-  const combiner = strategy.combiner;
   const encode = model.encode;
   const decode = model.decode;
-  if (!combiner || !encode || !decode) throw new Error(`strategy ${strategy.name} needs a combiner and encode/decode`);
+  // Validation refuses representation gradients on an architecture without a shared representation.
+  if (!encode || !decode) throw new Error('representation gradients on a model without encode/decode');
   const gradients: Record<string, tf.Tensor> = {};
   const representation = tf.tidy(() => encode(batch.x, true));
   const flats: Float32Array[] = [];

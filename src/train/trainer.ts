@@ -9,7 +9,7 @@ import { createRng } from '../util/rng.js';
 import { shuffledBatches } from './batches.js';
 import { evaluateSplit } from './evaluate.js';
 import { createOptimizer, learningRateAt } from './optimizers.js';
-import { clipByGlobalNorm, lossStep, parameterGradientStep, representationGradientStep, type Batch, type StepGradients } from './step.js';
+import { clipByGlobalNorm, trainingStep, type Batch, type StepGradients } from './step.js';
 import { disposeSplit, toSplitTensors } from './tensors.js';
 
 /** What the trainer tells whoever listens (progress display, run store). All optional. */
@@ -106,12 +106,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
           const batch = epochBatches[b] as Batch;
           model.setStep(step);
           const context: StrategyContext = { tasks, epoch, step, rng: strategyRng };
-          const result: StepGradients =
-            strategy.needs === 'losses'
-              ? lossStep(model, strategy, batch, tasks, trainable, context)
-              : strategy.needs === 'parameter-gradients'
-                ? parameterGradientStep(model, strategy, batch, tasks)
-                : representationGradientStep(model, strategy, batch, tasks);
+          const result: StepGradients = trainingStep(model, strategy, batch, tasks, trainable, context);
           disposeBatch(batch);
           if (result.cosines) {
             cosineSum = (cosineSum ?? result.cosines.map((row) => row.map(() => 0))).map((row, i) => row.map((v, j) => v + (result.cosines?.[i]?.[j] ?? 0)));

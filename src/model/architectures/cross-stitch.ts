@@ -4,7 +4,8 @@ import { buildHeads } from '../heads.js';
 import { makeVariable } from '../layers/initialisers.js';
 import { LayerStack } from '../layers/stack.js';
 import { StepClock } from '../step-clock.js';
-import { applyBlock, numberOption, splitBlocks, type InspectableModel } from '../experts.js';
+import { numberOption } from '../../util/options.js';
+import { applyBlock, splitBlocks, type InspectableModel } from '../experts.js';
 import type { ArchitectureDefinition } from '../types.js';
 
 /**
@@ -38,7 +39,7 @@ export const crossStitch: ArchitectureDefinition = {
   },
   hasSharedRepresentation: false,
   build(config, { inputSize, heads, rng }) {
-    const alpha = numberOption(config, 'alpha', 0.9);
+    const alpha = numberOption(config, 'model.alpha', 0.9);
     if (alpha < 0 || alpha > 1) throw new UsageError(`cross-stitch: model.alpha must be in [0, 1] (got ${alpha})`);
     const T = heads.length;
     const clock = new StepClock(rng.fork('dropout').seed31());

@@ -3,7 +3,8 @@ import { UsageError } from '../../errors.js';
 import { buildHeads } from '../heads.js';
 import { makeVariable } from '../layers/initialisers.js';
 import { StepClock } from '../step-clock.js';
-import { buildExperts, integerOption, mixExperts, numberOption, stackVariables, type InspectableModel } from '../experts.js';
+import { integerOption, numberOption } from '../../util/options.js';
+import { buildExperts, mixExperts, stackVariables, type InspectableModel } from '../experts.js';
 import type { Rng } from '../../util/rng.js';
 import type { ArchitectureDefinition } from '../types.js';
 
@@ -49,10 +50,10 @@ export const dselectK: ArchitectureDefinition = {
   },
   hasSharedRepresentation: false,
   build(config, { inputSize, heads, rng }) {
-    const count = integerOption(config, 'experts', 4, 2);
-    const k = integerOption(config, 'k', 2, 1);
-    const gamma = numberOption(config, 'gamma', 1);
-    const entropyReg = numberOption(config, 'entropy_reg', 0);
+    const count = integerOption(config, 'model.experts', 4, { minimum: 2 });
+    const k = integerOption(config, 'model.k', 2, { minimum: 1 });
+    const gamma = numberOption(config, 'model.gamma', 1);
+    const entropyReg = numberOption(config, 'model.entropy_reg', 0);
     if (!(gamma > 0)) throw new UsageError(`dselect-k: model.gamma must be > 0 (got ${gamma})`);
     const bits = Math.ceil(Math.log2(count));
     // codes[b][e] = bit b of e (most significant first): a [m, E] 0/1 matrix.

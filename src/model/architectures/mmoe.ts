@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { buildHeads } from '../heads.js';
 import { StepClock } from '../step-clock.js';
-import { buildExperts, integerOption, mixExperts, SoftmaxGate, stackVariables, type InspectableModel } from '../experts.js';
+import { integerOption } from '../../util/options.js';
+import { buildExperts, mixExperts, SoftmaxGate, stackVariables, type InspectableModel } from '../experts.js';
 import type { ArchitectureDefinition } from '../types.js';
 
 /**
@@ -27,7 +28,7 @@ export const mmoe: ArchitectureDefinition = {
   },
   hasSharedRepresentation: false,
   build(config, { inputSize, heads, rng }) {
-    const count = integerOption(config, 'experts', 4, 1);
+    const count = integerOption(config, 'model.experts', 4, { minimum: 1 });
     const clock = new StepClock(rng.fork('dropout').seed31());
     const experts = buildExperts('experts/', count, inputSize, config.trunk, rng.fork('experts'), clock);
     const expertOutput = experts[0]?.outputSize ?? inputSize;

@@ -3,7 +3,8 @@ import { UsageError } from '../../errors.js';
 import { buildHeads } from '../heads.js';
 import { LayerStack } from '../layers/stack.js';
 import { StepClock } from '../step-clock.js';
-import { kernelLayers, numberOption } from '../experts.js';
+import { numberOption } from '../../util/options.js';
+import { kernelLayers } from '../experts.js';
 import { nuclearNorm } from '../nuclear-norm.js';
 import type { ArchitectureDefinition, MultiTaskModel } from '../types.js';
 
@@ -51,7 +52,7 @@ export const softSharing: ArchitectureDefinition = {
   build(config, { inputSize, heads, rng }) {
     const coupling = (config['coupling'] ?? 'l2') as Coupling;
     if (!['l2', 'trace-norm', 'none'].includes(coupling)) throw new UsageError(`soft-sharing: unknown coupling "${String(coupling)}"`);
-    const lambda = numberOption(config, 'lambda', 0.01);
+    const lambda = numberOption(config, 'model.lambda', 0.01);
     const clock = new StepClock(rng.fork('dropout').seed31());
     const towerRng = rng.fork('towers');
     const towers = heads.map((spec) => new LayerStack(`tasks/${spec.name}/tower`, inputSize, config.trunk, towerRng.fork(spec.name), clock));

@@ -9,10 +9,11 @@
  * so all singular values of the aligned gradients equal σ, and the update is their sum:
  *   d = 𝒢̂ 1 = Σ_i α_i g_i,   α = σ V Λ^{-1/2} Vᵀ 1.
  * Eigenvalues below λ_1 · T · ε_float32 count as zero (the same rank rule as the authors' code, with the
- * float32 ε the gradients were computed in). The eigen-decomposition is our Jacobi solver in linalg.ts.
+ * float32 ε the gradients were computed in). The eigen-decomposition is the Jacobi solver of numerics/eigen.ts.
  */
-import { gram, linearCombination, symmetricEigen, type Matrix } from './linalg.js';
-import { checkGrads, enumOption, stateless } from './support.js';
+import { gram, linearCombination, symmetricEigen, type Matrix } from '../../numerics/index.js';
+import { enumOption } from '../../util/options.js';
+import { checkGrads, stateless } from './support.js';
 import type { CombinerDefinition } from './types.js';
 
 const scales = ['min', 'median', 'rmse'] as const;
@@ -55,7 +56,7 @@ export const alignedMtl: CombinerDefinition = {
     additionalProperties: false,
   },
   create(options, _seed, taskCount) {
-    const scale = enumOption(options, 'scale', scales, 'min');
+    const scale = enumOption(options, 'strategy.scale', scales, 'min');
     return stateless(({ grads }) => {
       checkGrads('aligned-mtl', grads, taskCount);
       const weights = alignedWeights(gram(grads), scale);

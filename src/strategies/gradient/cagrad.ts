@@ -14,8 +14,9 @@
  * backtracking on the slightly smoothed ‖g_w‖ ≈ √(‖g_w‖² + ε) in Gram-matrix units scaled to max diag 1; fully
  * deterministic.
  */
-import { bilinear, gram, linearCombination, matVec, maxDiagonal, projectOntoSimplex, type Matrix } from './linalg.js';
-import { checkGrads, enumOption, numberOption, stateless } from './support.js';
+import { bilinear, gram, linearCombination, matVec, maxDiagonal, projectOntoSimplex, type Matrix } from '../../numerics/index.js';
+import { enumOption, numberOption } from '../../util/options.js';
+import { checkGrads, stateless } from './support.js';
 import type { CombinerDefinition } from './types.js';
 
 /** Dual weights w* for Gram matrix g (already scaled) and radius factor c. */
@@ -69,8 +70,8 @@ export const cagrad: CombinerDefinition = {
     additionalProperties: false,
   },
   create(options, _seed, taskCount) {
-    const c = numberOption(options, 'c', 0.5);
-    const rescale = enumOption(options, 'rescale', [0, 1, 2] as const, 1);
+    const c = numberOption(options, 'strategy.c', 0.5);
+    const rescale = enumOption(options, 'strategy.rescale', [0, 1, 2] as const, 1);
     const divisor = [1, 1 + c * c, 1 + c][rescale];
     return stateless(({ grads }) => {
       checkGrads('cagrad', grads, taskCount);

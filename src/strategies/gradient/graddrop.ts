@@ -15,7 +15,8 @@
  * job — here P is computed on whatever per-task vectors come in. The mask is per coordinate, so there are no
  * per-task weights. One uniform draw per coordinate from a (seed, step) generator; state is the step counter.
  */
-import { checkGrads, numberOption, readStep, stepRng } from './support.js';
+import { numberOption } from '../../util/options.js';
+import { checkGrads, readStep, stepRng } from './support.js';
 import type { CombinerDefinition } from './types.js';
 
 export const graddrop: CombinerDefinition = {
@@ -28,7 +29,7 @@ export const graddrop: CombinerDefinition = {
     additionalProperties: false,
   },
   create(options, seed, taskCount) {
-    const leak = numberOption(options, 'leak', 0);
+    const leak = numberOption(options, 'strategy.leak', 0);
     let step = 0;
     return {
       combine({ grads }) {

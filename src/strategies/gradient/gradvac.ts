@@ -13,8 +13,9 @@
  * per-layer granularity would need the layer boundaries, which a flattened gradient does not carry).
  * State: the step counter (random orders) and the φ̂ matrix.
  */
-import { columnSums, gram, linearCombination, type Matrix } from './linalg.js';
-import { checkGrads, numberOption, readMatrix, readStep, stepRng } from './support.js';
+import { columnSums, gram, linearCombination, type Matrix } from '../../numerics/index.js';
+import { numberOption } from '../../util/options.js';
+import { checkGrads, readMatrix, readStep, stepRng } from './support.js';
 import type { CombinerDefinition } from './types.js';
 
 /**
@@ -65,7 +66,7 @@ export const gradvac: CombinerDefinition = {
     additionalProperties: false,
   },
   create(options, seed, taskCount) {
-    const beta = numberOption(options, 'beta', 0.01);
+    const beta = numberOption(options, 'strategy.beta', 0.01);
     let step = 0;
     let targets: Matrix = Array.from({ length: taskCount }, () => new Array<number>(taskCount).fill(0));
     return {

@@ -15,8 +15,9 @@
  * IMTL-L, the loss-scaling half of the paper (learned scales e^s L − s), acts on losses rather than gradients and
  * lives with the loss-weighting strategies; `variant` only admits "g" here.
  */
-import { gram, linearCombination, pseudoSolve, sum } from './linalg.js';
-import { checkGrads, enumOption, stateless } from './support.js';
+import { gram, linearCombination, pseudoSolve, sum } from '../../numerics/index.js';
+import { enumOption } from '../../util/options.js';
+import { checkGrads, stateless } from './support.js';
 import type { CombinerDefinition } from './types.js';
 
 export function imtlWeights(g: number[][]): number[] {
@@ -42,7 +43,7 @@ export const imtl: CombinerDefinition = {
     additionalProperties: false,
   },
   create(options, _seed, taskCount) {
-    enumOption(options, 'variant', ['g'] as const, 'g');
+    enumOption(options, 'strategy.variant', ['g'] as const, 'g');
     return stateless(({ grads }) => {
       checkGrads('imtl', grads, taskCount);
       const weights = imtlWeights(gram(grads));

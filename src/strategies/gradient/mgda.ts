@@ -13,8 +13,9 @@
  * ≥ ‖d‖² where α_i = 0. The reported weights are the effective α_i / n_i on the raw gradients.
  */
 import { UsageError } from '../../errors.js';
-import { gram, linearCombination, matVec, solveLinear, type Matrix } from './linalg.js';
-import { checkGrads, enumOption, stateless } from './support.js';
+import { gram, linearCombination, matVec, solveLinear, type Matrix } from '../../numerics/index.js';
+import { enumOption } from '../../util/options.js';
+import { checkGrads, stateless } from './support.js';
 import type { CombinerDefinition } from './types.js';
 
 const normalizations = ['none', 'l2', 'loss', 'loss+'] as const;
@@ -78,7 +79,7 @@ export const mgda: CombinerDefinition = {
     additionalProperties: false,
   },
   create(options, _seed, taskCount) {
-    const normalization = enumOption(options, 'normalization', normalizations, 'none');
+    const normalization = enumOption(options, 'strategy.normalization', normalizations, 'none');
     return stateless(({ grads, losses }) => {
       checkGrads('mgda', grads, taskCount);
       if (normalization.startsWith('loss') && losses?.length !== taskCount) {

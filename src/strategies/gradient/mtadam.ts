@@ -49,7 +49,8 @@
  * base64 of little-endian float64 so a resumed run continues bit for bit.
  */
 import { UsageError } from '../../errors.js';
-import { checkGrads, enumOption, numberOption } from './support.js';
+import { enumOption, numberListOption, numberOption, type Options } from '../../util/options.js';
+import { checkGrads } from './support.js';
 import type { CombinerDefinition } from './types.js';
 
 const outputs = ['auto', 'step', 'balanced'] as const;
@@ -131,21 +132,9 @@ function decode(text: unknown): Float64Array {
   return out;
 }
 
-function rangeOption(options: Record<string, unknown>, key: string, fallback: number, ok: (v: number) => boolean, text: string): number {
-  const value = numberOption(options, key, fallback);
-  if (!ok(value)) throw new UsageError(`Option "${key}" of mtadam must be ${text}, got ${value}.`);
-  return value;
-}
-
-function resolveRanks(option: unknown, taskCount: number): number[] {
-  if (option === undefined || option === null) return new Array<number>(taskCount).fill(1);
-  if (!Array.isArray(option) || !option.every((v) => typeof v === 'number' && Number.isFinite(v) && v > 0)) {
-    throw new UsageError('Option "ranks" of mtadam must be a list of positive numbers.');
-  }
-  if (option.length !== taskCount) {
-    throw new UsageError(`Option "ranks" of mtadam has ${option.length} entries for ${taskCount} tasks.`);
-  }
-  return [...(option as number[])];
+/** r_i, one positive number per task (all 1 when not given). */
+function readRanks(options: Options, taskCount: number): number[] {
+  return numberListOption(options, 'strategy.ranks', { length: taskCount, exclusiveMinimum: 0 }) ?? new Array<number>(taskCount).fill(1);
 }
 
 interface Moments {
@@ -184,14 +173,15 @@ export const mtadam: CombinerDefinition = {
     },
     additionalProperties: false,
   },
+  checkOptions: (options, taskCount) => void readRanks(options, taskCount),
   create(options, _seed, taskCount) {
-    const unit = (v: number): boolean => v >= 0 && v < 1;
-    const beta1 = rangeOption(options, 'beta1', 0.9, unit, 'in [0, 1)');
-    const beta2 = rangeOption(options, 'beta2', 0.999, unit, 'in [0, 1)');
-    const beta3 = rangeOption(options, 'beta3', 0.9, unit, 'in [0, 1)');
-    const epsilon = rangeOption(options, 'epsilon', 1e-8, (v) => v > 0, 'positive');
-    const ranks = resolveRanks(options['ranks'], taskCount);
-    const output: Output = enumOption(options, 'output', outputs, 'auto');
+    const unit = { minimum: 0, exclusiveMaximum: 1 };
+    const beta1 = numberOption(options, 'strategy.beta1', 0.9, unit);
+    const beta2 = numberOption(options, 'strategy.beta2', 0.999, unit);
+    const beta3 = numberOption(options, 'strategy.beta3', 0.9, unit);
+    const epsilon = numberOption(options, 'strategy.epsilon', 1e-8, { exclusiveMinimum: 0 });
+    const ranks = readRanks(options, taskCount);
+    const output: Output = enumOption(options, 'strategy.output', outputs, 'auto');
 
     let step = 0;
     let norms: number[][] | null = null;

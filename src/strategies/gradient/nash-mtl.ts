@@ -20,8 +20,9 @@
  * max_norm, as the authors clip the shared parameters' gradient. Weights reported include that scaling; the raw
  * α (for weighting task-specific heads) is the `alpha` of state(). State: step counter and last α (warm start).
  */
-import { bilinear, dot, gram, linearCombination, matVec, solveLinear, type Matrix } from './linalg.js';
-import { checkGrads, numberOption, readPositiveVector, readStep } from './support.js';
+import { bilinear, dot, gram, linearCombination, matVec, solveLinear, type Matrix } from '../../numerics/index.js';
+import { numberOption } from '../../util/options.js';
+import { checkGrads, readPositiveVector, readStep } from './support.js';
 import type { CombinerDefinition } from './types.js';
 
 export function nashWeights(g: Matrix, start: readonly number[] | null, maxIter = 100): number[] {
@@ -68,8 +69,8 @@ export const nashMtl: CombinerDefinition = {
     additionalProperties: false,
   },
   create(options, _seed, taskCount) {
-    const maxNorm = numberOption(options, 'max_norm', 1);
-    const every = Math.max(1, Math.round(numberOption(options, 'update_weights_every', 1)));
+    const maxNorm = numberOption(options, 'strategy.max_norm', 1);
+    const every = Math.max(1, Math.round(numberOption(options, 'strategy.update_weights_every', 1)));
     let step = 0;
     let alpha: number[] | null = null;
     return {

@@ -9,7 +9,7 @@
  * Each task gets its own permutation, drawn from a generator seeded by (seed, step), so a run is reproducible and a
  * resumed run continues with the orders an uninterrupted one would have used.
  */
-import { columnSums, gram, linearCombination, type Matrix } from './linalg.js';
+import { columnSums, gram, linearCombination, type Matrix } from '../../numerics/index.js';
 import { checkGrads, noOptions, readStep, stepRng } from './support.js';
 import type { CombinerDefinition } from './types.js';
 

@@ -11,7 +11,7 @@
  * The document applies the projection unconditionally; projecting only conflicting pairs is what leaves
  * cooperating gradients untouched, as in the published method.
  */
-import { columnSums, gram, linearCombination } from './linalg.js';
+import { columnSums, gram, linearCombination } from '../../numerics/index.js';
 import { projectConflicting } from './pcgrad.js';
 import { checkGrads, noOptions, stateless } from './support.js';
 import type { CombinerDefinition } from './types.js';

@@ -1,33 +1,10 @@
 /**
- * Plumbing shared by the combiners: reading options defensively (the caller validates with the JSON Schema, but
- * the library entry point may be called without it), checking inputs, per-step random generators and the small
- * state records saved in checkpoints.
+ * Plumbing shared by the combiners: checking inputs, per-step random generators and the small state records saved in
+ * checkpoints. Options are read with src/util/options.ts.
  */
 import { UsageError } from '../../errors.js';
 import { createRng, type Rng } from '../../util/rng.js';
 import type { GradientCombiner } from './types.js';
-
-export function numberOption(options: Record<string, unknown>, key: string, fallback: number): number {
-  const value = options[key] ?? fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new UsageError(`Option "${key}" must be a finite number, got ${JSON.stringify(value)}.`);
-  }
-  return value;
-}
-
-export function enumOption<T extends string | number>(
-  options: Record<string, unknown>,
-  key: string,
-  allowed: readonly T[],
-  fallback: T,
-): T {
-  const value = options[key] ?? fallback;
-  const match = allowed.find((a) => a === value);
-  if (match === undefined) {
-    throw new UsageError(`Option "${key}" must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}.`);
-  }
-  return match;
-}
 
 /** Checks the shape of one step's input and returns P. */
 export function checkGrads(method: string, grads: readonly Float32Array[], taskCount: number): number {

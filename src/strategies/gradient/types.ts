@@ -40,6 +40,11 @@ export interface CombinerDefinition {
   paper: string;
   /** JSON Schema object for the options, each property with a `default`, `additionalProperties: false`. */
   optionsSchema: Record<string, unknown>;
+  /**
+   * Checks of the options that depend on the task count (lists with one entry per task), for validation: throws the
+   * OptionError that `create` would throw (src/util/options.ts). Pure; absent when the schema says it all.
+   */
+  checkOptions?(options: Record<string, unknown>, taskCount: number): void;
   /** `options` are already validated and defaulted; `seed` drives every random choice of the method. */
   create(options: Record<string, unknown>, seed: number, taskCount: number): GradientCombiner;
 }

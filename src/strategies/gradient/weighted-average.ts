@@ -4,22 +4,17 @@
  * with v the `weights` option (non-negative, one per task), or w_i = 1/T when it is not given. Normalising makes
  * the option a ratio, so the scale of the step stays the learning rate's business.
  */
-import { UsageError } from '../../errors.js';
-import { linearCombination } from './linalg.js';
+import { linearCombination } from '../../numerics/index.js';
+import { numberListOption, OptionError, type Options } from '../../util/options.js';
 import { checkGrads, stateless } from './support.js';
 import type { CombinerDefinition } from './types.js';
 
-function resolveWeights(option: unknown, taskCount: number): number[] {
-  if (option === undefined || option === null) return new Array<number>(taskCount).fill(1 / taskCount);
-  if (!Array.isArray(option) || !option.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0)) {
-    throw new UsageError('Option "weights" of weighted-average must be a list of non-negative numbers.');
-  }
-  const raw = option as number[];
-  if (raw.length !== taskCount) {
-    throw new UsageError(`Option "weights" of weighted-average has ${raw.length} entries for ${taskCount} tasks.`);
-  }
+/** w_i = v_i / Σ_k v_k from the `weights` option, or 1/T each when it is null. */
+function readWeights(options: Options, taskCount: number): number[] {
+  const raw = numberListOption(options, 'strategy.weights', { length: taskCount, minimum: 0 });
+  if (raw === null) return new Array<number>(taskCount).fill(1 / taskCount);
   const total = raw.reduce((s, v) => s + v, 0);
-  if (!(total > 0)) throw new UsageError('Option "weights" of weighted-average must not be all zero.');
+  if (!(total > 0)) throw new OptionError('strategy.weights', 'weights that are not all zero', raw);
   return raw.map((v) => v / total);
 }
 
@@ -38,8 +33,9 @@ export const weightedAverage: CombinerDefinition = {
     },
     additionalProperties: false,
   },
+  checkOptions: (options, taskCount) => void readWeights(options, taskCount),
   create(options, _seed, taskCount) {
-    const weights = resolveWeights(options['weights'], taskCount);
+    const weights = readWeights(options, taskCount);
     return stateless(({ grads }) => {
       checkGrads('weighted-average', grads, taskCount);
       return { combined: linearCombination(grads, weights), weights: [...weights] };

@@ -1,6 +1,9 @@
+import type { TaskConfig } from '../../config/types.js';
 import { UsageError } from '../../errors.js';
-import { getMetric } from '../../metrics/registry.js';
-import type { StrategyDefinition } from '../types.js';
+import { metricRegistry } from '../../metrics/registry.js';
+import { stringOption, type Options } from '../../util/options.js';
+import { suggest } from '../../util/suggest.js';
+import type { LossWeightingDefinition } from '../types.js';
 import { scaleOption, weightedSum, weightTotal } from './common.js';
 
 /**
@@ -21,7 +24,7 @@ import { scaleOption, weightedSum, weightTotal } from './common.js';
  * Before the first validation, and in runs without a validation split, all weights are S / T. Weights computed after
  * epoch e are used throughout epoch e + 1.
  */
-export const accuracyWeighting: StrategyDefinition = {
+export const accuracyWeighting: LossWeightingDefinition = {
   name: 'accuracy',
   family: 'loss-weighting',
   paper: 'seed 003 §4.2.2 (accuracy-based weights w_i ∝ 1 − acc_i)',
@@ -35,16 +38,15 @@ export const accuracyWeighting: StrategyDefinition = {
     },
     scale: scaleOption,
   },
+  needs: () => 'losses',
+  checkOptions(options, { tasks }) {
+    const problem = metricProblem(readMetric(options), tasks);
+    return problem === undefined ? [] : [{ path: ['strategy', 'metric'], message: problem }];
+  },
   create(options, { tasks }) {
-    const metric = (options['metric'] ?? 'accuracy') as string;
-    if (!getMetric(metric).higherIsBetter) {
-      throw new UsageError(`strategy accuracy: metric "${metric}" is lower-is-better; pick one where higher is better (accuracy, macro-f1, auc, r2).`);
-    }
-    if (!tasks.some((t) => t.metrics.includes(metric))) {
-      throw new UsageError(
-        `strategy accuracy: no task reports metric "${metric}", so every weight would stay equal; set strategy.metric to one a task lists (tasks report: ${[...new Set(tasks.flatMap((t) => t.metrics))].join(', ')}).`,
-      );
-    }
+    const metric = readMetric(options);
+    const problem = metricProblem(metric, tasks);
+    if (problem !== undefined) throw new UsageError(`strategy.metric: ${problem}`);
     const total = weightTotal(options, tasks.length);
     let weights = tasks.map(() => total / tasks.length);
     return {
@@ -67,6 +69,26 @@ export const accuracyWeighting: StrategyDefinition = {
     };
   },
 };
+
+function readMetric(options: Options): string {
+  return stringOption(options, 'strategy.metric', 'accuracy');
+}
+
+/** Why `metric` cannot drive the weights of these tasks, or undefined when it can. */
+function metricProblem(metric: string, tasks: readonly TaskConfig[]): string | undefined {
+  const definition = metricRegistry.get(metric);
+  if (!definition) {
+    const hint = suggest(metric, [...metricRegistry.keys()]);
+    return `unknown metric "${metric}"${hint ? `; did you mean "${hint}"?` : ''} Known: ${[...metricRegistry.keys()].join(', ')}.`;
+  }
+  if (!definition.higherIsBetter) {
+    return `metric "${metric}" is lower-is-better; pick one where higher is better (accuracy, macro-f1, auc, r2).`;
+  }
+  if (!tasks.some((t) => t.metrics.includes(metric))) {
+    return `no task reports metric "${metric}", so every weight would stay equal; set strategy.metric to one a task lists (tasks report: ${[...new Set(tasks.flatMap((t) => t.metrics))].join(', ')}).`;
+  }
+  return undefined;
+}
 
 /**
  * The weights for the given per-task accuracies (`undefined` or NaN = the task does not report the metric), summing

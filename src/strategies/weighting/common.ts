@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { enumOption, type Options } from '../../util/options.js';
 
 /**
  * Pieces shared by the loss-weighting strategies: a stop-gradient, the `scale` option, and a holder for the last
@@ -23,29 +24,21 @@ export function stopGradient<T extends tf.Tensor>(x: T): T {
 }
 
 /** The `scale` option of strategies whose weights are normalised: they sum to T (the task count) or to 1. */
-export type WeightScale = 'tasks' | 'one';
+const weightScales = ['tasks', 'one'] as const;
+export type WeightScale = (typeof weightScales)[number];
 
 export const scaleOption: Record<string, unknown> = {
   type: 'string',
-  enum: ['tasks', 'one'],
+  enum: [...weightScales],
   default: 'tasks',
   description:
     'What the weights sum to: "tasks" = T, the number of tasks (keeps the loss on the scale of equal weighting), "one" = 1.',
 };
 
 /** The sum the weights are normalised to. */
-export function weightTotal(options: Record<string, unknown>, taskCount: number): number {
-  const scale = (options['scale'] ?? 'tasks') as WeightScale;
-  if (scale !== 'tasks' && scale !== 'one') throw new Error(`scale must be "tasks" or "one", got ${String(scale)}`);
+export function weightTotal(options: Options, taskCount: number): number {
+  const scale: WeightScale = enumOption(options, 'strategy.scale', weightScales, 'tasks');
   return scale === 'tasks' ? taskCount : 1;
-}
-
-/** Option value with a fallback, for callers that build strategies without the schema's defaults. */
-export function numberOption(options: Record<string, unknown>, key: string, fallback: number): number {
-  const value = options[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`option ${key} must be a finite number, got ${String(value)}`);
-  return value;
 }
 
 /**

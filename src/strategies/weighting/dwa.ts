@@ -1,5 +1,6 @@
-import type { StrategyDefinition } from '../types.js';
-import { numberOption, weightedSum } from './common.js';
+import type { LossWeightingDefinition } from '../types.js';
+import { numberOption } from '../../util/options.js';
+import { weightedSum } from './common.js';
 
 /**
  * Dynamic Weight Average (DWA): Liu, Johns & Davison, "End-to-End Multi-Task Learning with Attention" (MTAN),
@@ -12,7 +13,7 @@ import { numberOption, weightedSum } from './common.js';
  * and w_i(t) = 1 for the first two epochs (t = 0, 1), as in the paper and LibMTL. The weights are fixed for a whole
  * epoch; they sum to T. A ratio that is not finite (L_i(t−2) = 0) is taken as 1.
  */
-export const dwa: StrategyDefinition = {
+export const dwa: LossWeightingDefinition = {
   name: 'dwa',
   family: 'loss-weighting',
   paper: 'Liu, Johns & Davison 2019, "End-to-End Multi-Task Learning with Attention" (CVPR), DWA',
@@ -25,8 +26,9 @@ export const dwa: StrategyDefinition = {
       description: 'Softmax temperature τ; larger = weights closer to equal.',
     },
   },
+  needs: () => 'losses',
   create(options, { tasks }) {
-    const temperature = numberOption(options, 'temperature', 2);
+    const temperature = numberOption(options, 'strategy.temperature', 2);
     if (!(temperature > 0)) throw new Error(`dwa: temperature must be > 0, got ${temperature}`);
     let history: number[][] = [];
     let weights = tasks.map(() => 1);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import type { StrategyDefinition } from '../types.js';
-import { LastWeights, numberOption, stopGradient } from './common.js';
+import type { LossWeightingDefinition } from '../types.js';
+import { numberOption } from '../../util/options.js';
+import { LastWeights, stopGradient } from './common.js';
 
 /**
  * Fast Adaptive Multitask Optimization (FAMO): Liu, Feng, Stone & Liu, "FAMO: Fast Adaptive Multitask Optimization",
@@ -28,7 +29,7 @@ import { LastWeights, numberOption, stopGradient } from './common.js';
  * no read-back: ξ, the Adam moments and the previous log D are kept as tensors. The reference code also clips the
  * shared gradient to norm 1 (`max_norm`); use `training.grad_clip_norm: 1` for that.
  */
-export const famo: StrategyDefinition = {
+export const famo: LossWeightingDefinition = {
   name: 'famo',
   family: 'loss-weighting',
   paper: 'Liu, Feng, Stone & Liu 2023, "FAMO: Fast Adaptive Multitask Optimization" (NeurIPS)',
@@ -37,10 +38,11 @@ export const famo: StrategyDefinition = {
     lr: { type: 'number', exclusiveMinimum: 0, default: 0.025, description: 'Learning rate of the task logits ξ (Adam).' },
     gamma: { type: 'number', minimum: 0, default: 0.01, description: 'Weight decay γ of the task logits (regularises ξ towards 0).' },
   },
+  needs: () => 'losses',
   create(options, { tasks }) {
     const T = tasks.length;
-    const lr = numberOption(options, 'lr', 0.025);
-    const gamma = numberOption(options, 'gamma', 0.01);
+    const lr = numberOption(options, 'strategy.lr', 0.025);
+    const gamma = numberOption(options, 'strategy.gamma', 0.01);
     const beta1 = 0.9;
     const beta2 = 0.999;
     const adamEps = 1e-8;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { StrategyDefinition } from '../types.js';
+import type { LossWeightingDefinition } from '../types.js';
 import { LastWeights, stopGradient } from './common.js';
 
 /**
@@ -13,12 +13,13 @@ import { LastWeights, stopGradient } from './common.js';
  * for many tasks (the floor only matters for a loss of exactly 0). Its gradient is Σ_i (L / (T·L_i)) ∂L_i/∂θ, so the
  * task weights reported are the effective weights L / (T·L_i) of the last step (read lazily, once per epoch).
  */
-export const gls: StrategyDefinition = {
+export const gls: LossWeightingDefinition = {
   name: 'gls',
   family: 'loss-weighting',
   paper: 'Chennupati et al. 2019, "MultiNet++: ... Geometric Loss Strategy for Multi-Task Learning" (CVPRW)',
   cost: '1',
   optionsSchema: {},
+  needs: () => 'losses',
   create(_options, { tasks }) {
     const T = tasks.length;
     const last = new LastWeights(tasks.map(() => 1 / T));

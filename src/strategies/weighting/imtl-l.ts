@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { StrategyDefinition } from '../types.js';
-import { numberOption } from './common.js';
+import type { LossWeightingDefinition } from '../types.js';
+import { numberOption } from '../../util/options.js';
 import { assignNamed, learnedScalars, readScalars } from './uncertainty.js';
 
 /**
@@ -15,7 +15,7 @@ import { assignNamed, learnedScalars, readScalars } from './uncertainty.js';
  * gradient half, IMTL-G, is a gradient-manipulation strategy and not part of this one.) The training config's weight
  * decay also applies to s_i.
  */
-export const imtlL: StrategyDefinition = {
+export const imtlL: LossWeightingDefinition = {
   name: 'imtl-l',
   family: 'loss-weighting',
   paper: 'Liu et al. 2021, "Towards Impartial Multi-task Learning" (ICLR), IMTL-L',
@@ -23,8 +23,9 @@ export const imtlL: StrategyDefinition = {
   optionsSchema: {
     init: { type: 'number', default: 0, description: 'Initial log-scale s_i of every task (weight exp(s_i)).' },
   },
+  needs: () => 'losses',
   create(options, { tasks }) {
-    const variables = learnedScalars(tasks, 'strategy/imtl-l/scale_', numberOption(options, 'init', 0));
+    const variables = learnedScalars(tasks, 'strategy/imtl-l/scale_', numberOption(options, 'strategy.init', 0));
     return {
       name: 'imtl-l',
       needs: 'losses',

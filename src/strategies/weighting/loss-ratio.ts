@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { StrategyDefinition } from '../types.js';
+import type { LossWeightingDefinition } from '../types.js';
 import { LastWeights, scaleOption, stopGradient, weightTotal } from './common.js';
 
 /**
@@ -21,12 +21,13 @@ import { LastWeights, scaleOption, stopGradient, weightTotal } from './common.js
  * back per step. Were they not detached, Σ_i w_i L_i = S / Σ_j (1/L_j) would be a harmonic-mean objective with a
  * different gradient.
  */
-export const lossRatio: StrategyDefinition = {
+export const lossRatio: LossWeightingDefinition = {
   name: 'loss-ratio',
   family: 'loss-weighting',
   paper: 'seed 003 §4.2.1 (loss-value based weights w_i ∝ 1/L_i)',
   cost: '1',
   optionsSchema: { scale: scaleOption },
+  needs: () => 'losses',
   create(options, { tasks }) {
     const total = weightTotal(options, tasks.length);
     const last = new LastWeights(tasks.map(() => total / tasks.length));

@@ -1,5 +1,5 @@
 import type { Rng } from '../../util/rng.js';
-import type { StrategyDefinition } from '../types.js';
+import type { LossWeightingDefinition } from '../types.js';
 import { scaleOption, weightedSum, weightTotal } from './common.js';
 
 /**
@@ -13,12 +13,13 @@ import { scaleOption, weightedSum, weightTotal } from './common.js';
  * S = T (`scale: tasks`, default: E[Σ λ_i] = T keeps the loss on equal weighting's scale, so the same learning rate
  * fits) or 1 (`scale: one`, LibMTL's exact form).
  */
-export const rlw: StrategyDefinition = {
+export const rlw: LossWeightingDefinition = {
   name: 'rlw',
   family: 'loss-weighting',
   paper: 'Lin et al. 2022, "Reasonable Effectiveness of Random Weighting" (TMLR), RLW',
   cost: '1',
   optionsSchema: { scale: scaleOption },
+  needs: () => 'losses',
   create(options, { tasks }) {
     const total = weightTotal(options, tasks.length);
     let weights = tasks.map(() => total / tasks.length);

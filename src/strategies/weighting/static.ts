@@ -1,11 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import type { StrategyDefinition } from '../types.js';
+import { numberMapOption } from '../../util/options.js';
+import { suggest } from '../../util/suggest.js';
+import type { LossWeightingDefinition } from '../types.js';
 
 /**
  * Static weighting: L = Σ_i w_i L_i with the fixed `weight` each task declares in the config (default 1), or the
  * strategy's own `weights` map when given (it overrides the tasks' weights by name).
  */
-export const staticWeighting: StrategyDefinition = {
+export const staticWeighting: LossWeightingDefinition = {
   name: 'static',
   family: 'loss-weighting',
   paper: 'fixed linear scalarisation (e.g. Kendall et al. 2018, §1 "weighted sum of losses")',
@@ -18,8 +20,22 @@ export const staticWeighting: StrategyDefinition = {
       default: {},
     },
   },
+  needs: () => 'losses',
+  checkOptions(options, { tasks }) {
+    const names = tasks.map((t) => t.name);
+    return Object.keys(numberMapOption(options, 'strategy.weights', { minimum: 0 }))
+      .filter((name) => !names.includes(name))
+      .map((name) => {
+        const hint = suggest(name, names);
+        return {
+          path: ['strategy', 'weights', name],
+          atKey: true,
+          message: `no task is named "${name}"${hint ? `; did you mean "${hint}"?` : ''} Tasks: ${names.join(', ')}.`,
+        };
+      });
+  },
   create(options, { tasks }) {
-    const overrides = (options['weights'] ?? {}) as Record<string, number>;
+    const overrides = numberMapOption(options, 'strategy.weights', { minimum: 0 });
     const weights = tasks.map((task) => overrides[task.name] ?? task.weight);
     return {
       name: 'static',

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TaskConfig } from '../../config/types.js';
-import type { StrategyDefinition } from '../types.js';
-import { numberOption } from './common.js';
+import type { LossWeightingDefinition } from '../types.js';
+import { enumOption, numberOption } from '../../util/options.js';
 
 /**
  * Uncertainty weighting (UW): Kendall, Gal & Cipolla, "Multi-Task Learning Using Uncertainty to Weigh Losses for
@@ -20,7 +20,7 @@ import { numberOption } from './common.js';
  * s_i start at `init` (default 0, i.e. σ² = 1; LibMTL starts at −0.5). The task weights reported are c·exp(−s_i).
  * Note that the training config's weight decay also applies to s_i (it pulls them towards 0).
  */
-export const uncertainty: StrategyDefinition = {
+export const uncertainty: LossWeightingDefinition = {
   name: 'uncertainty',
   family: 'loss-weighting',
   paper: 'Kendall, Gal & Cipolla 2018, "Multi-Task Learning Using Uncertainty to Weigh Losses" (CVPR)',
@@ -34,11 +34,11 @@ export const uncertainty: StrategyDefinition = {
     },
     init: { type: 'number', default: 0, description: 'Initial log-variance s_i of every task.' },
   },
+  needs: () => 'losses',
   create(options, { tasks }) {
-    const form = (options['form'] ?? 'kendall') as string;
-    if (form !== 'kendall' && form !== 'simplified') throw new Error(`uncertainty: form must be kendall or simplified, got ${form}`);
+    const form = enumOption(options, 'strategy.form', ['kendall', 'simplified'] as const, 'kendall');
     const factor = form === 'kendall' ? 0.5 : 1;
-    const variables = learnedScalars(tasks, 'strategy/uncertainty/log_var_', numberOption(options, 'init', 0));
+    const variables = learnedScalars(tasks, 'strategy/uncertainty/log_var_', numberOption(options, 'strategy.init', 0));
     return {
       name: 'uncertainty',
       needs: 'losses',

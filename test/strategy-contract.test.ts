@@ -1,0 +1,231 @@
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildModel } from '../src/api/build.js';
+import { initBackend } from '../src/backend/select.js';
+import { parseConfigText } from '../src/config/load.js';
+import type { ResolvedConfig } from '../src/config/types.js';
+import { prepareData, type PreparedData } from '../src/data/prepare.js';
+import { UsageError } from '../src/errors.js';
+import { schemaDefaults } from '../src/strategies/gradient/registry.js';
+import type { CombineInput } from '../src/strategies/gradient/types.js';
+import { strategyRegistry } from '../src/strategies/registry.js';
+import type { GradientStrategy, LossWeightingStrategy, StrategyDefinition } from '../src/strategies/types.js';
+import { trainingStep, type Batch } from '../src/train/step.js';
+import { createRng } from '../src/util/rng.js';
+import { tempDir, writeFile } from './helpers.js';
+
+const base = `name: t
+data:
+  dataset: multi-digits
+tasks:
+  - name: left
+    type: multiclass
+  - name: right
+    type: multiclass
+`;
+
+/** The problem lines of a rejected config. */
+function problems(text: string): string[] {
+  try {
+    parseConfigText(text, { displayName: 'exp.yaml' });
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return (error as UsageError).details;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+/** The options a config would get: the schema defaults of the definition's options. */
+function defaults(definition: StrategyDefinition): Record<string, unknown> {
+  return { name: definition.name, ...schemaDefaults({ properties: definition.optionsSchema }) };
+}
+
+describe('what a strategy needs is known from its definition', () => {
+  it('loss weighting needs losses; a gradient method the target its grad_target names, on auto the representation when there is one', () => {
+    for (const definition of strategyRegistry.values()) {
+      const options = defaults(definition);
+      if (definition.family === 'loss-weighting') {
+        expect(definition.needs(options, { hasSharedRepresentation: true }), definition.name).toBe('losses');
+        continue;
+      }
+      const needs = (target: string, hasSharedRepresentation: boolean): string =>
+        definition.needs({ ...options, grad_target: target }, { hasSharedRepresentation });
+      expect(needs('params', true), definition.name).toBe('parameter-gradients');
+      expect(needs('representation', false), definition.name).toBe('representation-gradients');
+      expect(needs('auto', true), definition.name).toBe('representation-gradients');
+      expect(needs('auto', false), definition.name).toBe('parameter-gradients');
+    }
+  });
+
+  it('the strategy a definition creates needs what the definition said', () => {
+    const tasks = parseConfigText(base).config.tasks;
+    for (const definition of strategyRegistry.values()) {
+      for (const hasSharedRepresentation of [true, false]) {
+        const options = defaults(definition);
+        const strategy = definition.create(options, { tasks, seed: 1, hasSharedRepresentation });
+        expect(strategy.needs, definition.name).toBe(definition.needs(options, { hasSharedRepresentation }));
+        strategy.dispose?.();
+        for (const variable of strategy.variables?.() ?? []) variable.dispose();
+      }
+    }
+  });
+});
+
+describe('validation asks the definition and never creates a strategy', () => {
+  it('validating a config calls no strategy create (which may create TF variables)', () => {
+    const created: string[] = [];
+    const originals = new Map([...strategyRegistry.values()].map((definition) => [definition, definition.create]));
+    for (const [definition, create] of originals) {
+      definition.create = (options, context) => {
+        created.push(definition.name);
+        return create(options, context);
+      };
+    }
+    try {
+      for (const name of ['uncertainty', 'famo', 'accuracy', 'static', 'pcgrad', 'weighted-average', 'mtadam']) {
+        parseConfigText(`${base}strategy: { name: ${name} }\n`);
+        parseConfigText(`${base}model: { architecture: soft-sharing }\nstrategy: { name: ${name} }\n`);
+      }
+    } finally {
+      for (const [definition, create] of originals) definition.create = create;
+    }
+    expect(created).toEqual([]);
+  });
+
+  it('reports option problems the schema cannot see, at the option, with its line', () => {
+    expect(problems(`${base}strategy:\n  name: accuracy\n  metric: mae\n`)).toEqual([
+      'exp.yaml:11:11: strategy.metric: metric "mae" is lower-is-better; pick one where higher is better (accuracy, macro-f1, auc, r2).',
+    ]);
+    expect(problems(`${base}strategy:\n  name: accuracy\n  metric: r2\n`)[0]).toMatch(
+      /^exp\.yaml:11:11: strategy\.metric: no task reports metric "r2", so every weight would stay equal; .*tasks report: accuracy, macro-f1, log-loss/,
+    );
+    expect(problems(`${base}strategy:\n  name: static\n  weights: { left: 2, rigth: 1 }\n`)).toEqual([
+      'exp.yaml:11:23: strategy.weights.rigth: no task is named "rigth"; did you mean "right"? Tasks: left, right.',
+    ]);
+    expect(problems(`${base}strategy:\n  name: weighted-average\n  weights: [1, 2, 3]\n`)).toEqual([
+      'exp.yaml:11:12: strategy.weights: expected a list of 2 numbers (one per task) ≥ 0, or null, got [1,2,3]',
+    ]);
+    expect(problems(`${base}strategy:\n  name: mtadam\n  ranks: [1]\n`)).toEqual([
+      'exp.yaml:11:10: strategy.ranks: expected a list of 2 numbers (one per task) > 0, or null, got [1]',
+    ]);
+  });
+});
+
+describe('trainingStep: the one dispatch on what a strategy needs', () => {
+  const dir = tempDir();
+  let config: ResolvedConfig;
+  let data: PreparedData;
+  beforeAll(async () => {
+    await initBackend('wasm');
+    const rng = createRng(8);
+    const rows = ['x0,x1,x2,y1,y2,part'];
+    for (let r = 0; r < 8; r++) {
+      const x = Array.from({ length: 3 }, () => rng.normal());
+      rows.push(`${[...x, x[0]! - x[1]!, x[2]!].map((v) => v.toFixed(4)).join(',')},train`);
+    }
+    writeFile(dir, 'step.csv', `${rows.join('\n')}\n`);
+    config = parseConfigText(
+      `name: s
+backend: wasm
+data: { csv: step.csv, split: { column: part } }
+tasks:
+  - { name: a, type: regression, target: y1 }
+  - { name: b, type: regression, target: y2 }
+model:
+  trunk: [{ type: dense, units: 4 }]
+  head: [{ type: dense, units: 2 }]
+`,
+      { file: path.join(dir, 'exp.yaml') },
+    ).config;
+    data = await prepareData(config, dir);
+  }, 60_000);
+
+  /** One step of `strategy` on the whole (8-row) training split; returns the gradient names and the losses. */
+  function step(strategy: LossWeightingStrategy | GradientStrategy): { names: string[]; trainable: string[]; losses: number[]; cosines: boolean } {
+    const model = buildModel(config, data.preprocessing);
+    const train = data.splits.train;
+    const batch: Batch = {
+      x: tf.tensor2d(train.x, [train.rows, data.preprocessing.inputSize]),
+      targets: Object.fromEntries(config.tasks.map((t) => [t.name, tf.tensor2d(train.targets[t.name] as Float32Array, [train.rows, 1])])),
+    };
+    const trainable = [...model.sharedVariables, ...config.tasks.flatMap((t) => model.taskVariables[t.name] ?? [])];
+    const result = trainingStep(model, strategy, batch, config.tasks, trainable, { tasks: config.tasks, epoch: 0, step: 0, rng: createRng(1) });
+    const out = {
+      names: Object.keys(result.gradients).sort(),
+      trainable: trainable.map((v) => v.name).sort(),
+      losses: Array.from(result.taskLosses.dataSync()),
+      cosines: result.cosines !== undefined,
+    };
+    tf.dispose([...Object.values(result.gradients), result.taskLosses, batch.x, ...Object.values(batch.targets)]);
+    model.dispose();
+    return out;
+  }
+
+  const common = { currentWeights: () => [1, 1], state: () => null, restore: () => undefined };
+
+  function recordingCombiner(): { calls: CombineInput[]; strategy: (needs: GradientStrategy['needs']) => GradientStrategy } {
+    const calls: CombineInput[] = [];
+    return {
+      calls,
+      strategy: (needs) => ({
+        name: 'recording',
+        needs,
+        combiner: {
+          combine(input) {
+            calls.push(input);
+            return { combined: input.grads[0] as Float32Array };
+          },
+          state: () => null,
+          restore: () => undefined,
+        },
+        ...common,
+      }),
+    };
+  }
+
+  it('losses: the strategy combines the T loss tensors once, and every trainable variable gets a gradient', () => {
+    const seen: number[] = [];
+    const strategy: LossWeightingStrategy = {
+      name: 'recording',
+      needs: 'losses',
+      combineLosses(losses) {
+        seen.push(losses.length);
+        return tf.addN(losses) as tf.Scalar;
+      },
+      ...common,
+    };
+    const result = step(strategy);
+    expect(seen).toEqual([2]);
+    expect(result.names).toEqual(result.trainable);
+    expect(result.names).toHaveLength(10); // shared kernel and bias; per task a hidden and an output layer
+    expect(result.losses).toHaveLength(2);
+    expect(result.cosines).toBe(false);
+  });
+
+  it('parameter gradients: the combiner gets T gradients of the shared parameters, with their tensor sizes', () => {
+    const { calls, strategy } = recordingCombiner();
+    const result = step(strategy('parameter-gradients'));
+    expect(calls).toHaveLength(1);
+    const input = calls[0] as CombineInput;
+    // shared/0: kernel 3×4 and bias 4 (model order: kernel, bias).
+    expect(input.segments).toEqual([12, 4]);
+    expect(input.grads.map((g) => g.length)).toEqual([16, 16]);
+    expect(input.losses).toHaveLength(2);
+    expect(result.names).toEqual(result.trainable);
+    expect(result.names).toHaveLength(10); // shared kernel and bias; per task a hidden and an output layer
+    expect(result.cosines).toBe(true);
+  });
+
+  it('representation gradients: the combiner gets T gradients of the 8×4 shared representation, without segments', () => {
+    const { calls, strategy } = recordingCombiner();
+    const result = step(strategy('representation-gradients'));
+    expect(calls).toHaveLength(1);
+    const input = calls[0] as CombineInput;
+    expect(input.segments).toBeUndefined();
+    expect(input.grads.map((g) => g.length)).toEqual([32, 32]);
+    expect(result.names).toEqual(result.trainable);
+    expect(result.names).toHaveLength(10); // shared kernel and bias; per task a hidden and an output layer
+    expect(result.cosines).toBe(true);
+  });
+});
