@@ -1,0 +1,56 @@
+/**
+ * Config templates shared by several test files. Each returns YAML text for `parseConfigText`; the same arguments
+ * always give the same config, so results asserted on stay put.
+ */
+
+/** YAML scalars or flow collections, written as given (`0.003`, `'{ metric: mean/accuracy }'`). */
+export type YamlFields = Readonly<Record<string, string | number>>;
+
+/**
+ * Two-digit multi-digits (tasks `left` and `right`, multiclass) on wasm. `trunk` holds one YAML flow mapping per
+ * layer; `training` the fields of the training section, in order.
+ */
+export function digitsConfig(options: { name: string; seed: number; samples: number; trunk: readonly string[]; training: YamlFields; extra?: string }): string {
+  return [
+    `name: ${options.name}`,
+    `seed: ${options.seed}`,
+    'backend: wasm',
+    'data:',
+    '  dataset: multi-digits',
+    `  options: { samples: ${options.samples} }`,
+    'tasks:',
+    '  - { name: left, type: multiclass }',
+    '  - { name: right, type: multiclass }',
+    'model:',
+    '  trunk:',
+    ...options.trunk.map((layer) => `    - ${layer}`),
+    'training:',
+    ...Object.entries(options.training).map(([key, value]) => `  ${key}: ${value}`),
+    options.extra ?? '',
+  ].join('\n');
+}
+
+/**
+ * The README's accuracy claim: 2,000 composites, a dense trunk with dropout and batch-norm, early stopping on mean
+ * accuracy. `training` adds or replaces training fields.
+ */
+export function quickDigitsConfig(epochs: number, training: YamlFields = {}): string {
+  return digitsConfig({
+    name: 'quick',
+    seed: 11,
+    samples: 2000,
+    trunk: ['{ type: dense, units: 64, activation: relu }', '{ type: dropout, rate: 0.1 }', '{ type: batch-norm }'],
+    training: { lr: 0.003, batch_size: 64, epochs, early_stopping: '{ metric: mean/accuracy }', ...training },
+  });
+}
+
+/** A small, fast run: 600 composites, one dense layer of 16, batches of 32. */
+export function smallDigitsConfig(epochs = 1): string {
+  return digitsConfig({
+    name: 'overhead',
+    seed: 5,
+    samples: 600,
+    trunk: ['{ type: dense, units: 16, activation: relu }'],
+    training: { batch_size: 32, epochs },
+  });
+}
