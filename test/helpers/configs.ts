@@ -2,6 +2,9 @@
  * Config templates shared by several test files. Each returns YAML text for `parseConfigText`; the same arguments
  * always give the same config, so results asserted on stay put.
  */
+import { parseConfigText } from '../../src/config/load.js';
+import type { ResolvedConfig } from '../../src/config/types.js';
+import { prepareData, type PreparedData } from '../../src/data/prepare.js';
 
 /** YAML scalars or flow collections, written as given (`0.003`, `'{ metric: mean/accuracy }'`). */
 export type YamlFields = Readonly<Record<string, string | number>>;
@@ -53,4 +56,10 @@ export function smallDigitsConfig(epochs = 1): string {
     trunk: ['{ type: dense, units: 16, activation: relu }'],
     training: { batch_size: 32, epochs },
   });
+}
+
+/** {@link smallDigitsConfig}, resolved and its data prepared (the splits encoded), for tests below the trainer. */
+export async function smallDigitsData(): Promise<{ config: ResolvedConfig; data: PreparedData }> {
+  const { config } = parseConfigText(smallDigitsConfig());
+  return { config, data: await prepareData(config, process.cwd()) };
 }
