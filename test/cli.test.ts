@@ -1,21 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir, writeFile } from './helpers.js';
-
-const root = path.resolve(import.meta.dirname, '..');
-const bin = path.join(root, 'bin', 'mtl.js');
-
-function mtl(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [bin, ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, CI: 'true', ...env },
-    timeout: 170_000,
-  });
-  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
-}
+import { bin, mtl, root } from './helpers/cli.js';
 
 describe('the mtl command line (built CLI as a child process)', () => {
   it('train → run directory → eval → compare --json, with exit codes', () => {
