@@ -196,7 +196,7 @@ function fitTarget(table: DataTable, task: TaskConfig, trainRows: Int32Array, al
     if (type === 'binary') {
       if (classes.length !== 2) {
         throw new UsageError(
-          `${field}: a binary task needs exactly 2 distinct labels in column "${column.name}", found ${classes.length} (${classes.slice(0, 10).join(', ')}). Use type multiclass for more.`,
+          `${field}: a binary task needs exactly 2 distinct labels in column "${column.name}", found ${classes.length} (${classes.slice(0, 10).join(', ')}). ${classes.length > 2 ? 'Use type multiclass for more.' : 'Both labels must occur in the rows used (rows with a missing target are left out).'}`,
         );
       }
       if (task.positive !== undefined) {
@@ -278,11 +278,11 @@ function encodeTargets(table: DataTable, task: TargetEncoding, rows: Int32Array)
   if ('classes' in task) {
     const column = columnOf(table, task.column, `tasks[${task.name}] target`);
     const index = new Map(task.classes.map((c, i) => [c, i]));
-    return Float32Array.from(rows, (row, i) => {
+    return Float32Array.from(rows, (row) => {
       const k = index.get(cellText(column, row));
       if (k === undefined) {
         throw new UsageError(
-          `${table.source}: line ${row + 2}: label "${cellText(column, row)}" of "${task.column}" was not seen in training (known: ${task.classes.join(', ')}); row ${i}.`,
+          `${table.source}: line ${row + 2}: label "${cellText(column, row)}" of "${task.column}" was not seen in training (known: ${task.classes.join(', ')}); the model has no output for it: leave such rows out or relabel them.`,
         );
       }
       return k;
