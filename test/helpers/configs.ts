@@ -2,9 +2,11 @@
  * Config templates shared by several test files. Each returns YAML text for `parseConfigText`; the same arguments
  * always give the same config, so results asserted on stay put.
  */
-import { parseConfigText } from '../../src/config/load.js';
+import path from 'node:path';
+import { parseConfigText, type LoadedConfig } from '../../src/config/load.js';
 import type { ResolvedConfig } from '../../src/config/types.js';
 import { prepareData, type PreparedData } from '../../src/data/prepare.js';
+import { writeLinearRegressionCsv } from './csv.js';
 
 /** YAML scalars or flow collections, written as given (`0.003`, `'{ metric: mean/accuracy }'`). */
 export type YamlFields = Readonly<Record<string, string | number>>;
@@ -62,4 +64,38 @@ export function smallDigitsConfig(epochs = 1): string {
 export async function smallDigitsData(): Promise<{ config: ResolvedConfig; data: PreparedData }> {
   const { config } = parseConfigText(smallDigitsConfig());
   return { config, data: await prepareData(config, process.cwd()) };
+}
+
+/**
+ * Two regression tasks (`a` on y1, `b` on y2) on a 40-row CSV written into `dir`, with one dense layer of 8: a run
+ * takes a few milliseconds an epoch. `training` sets training fields; `data` replaces the data section's fields
+ * after `csv` (e.g. `split: { train: 0.8, val: 0, test: 0.2 }`).
+ */
+export function tinyRegressionConfig(dir: string, training: YamlFields, data: YamlFields = {}): LoadedConfig {
+  writeLinearRegressionCsv(dir, 'tiny.csv', {
+    seed: 3,
+    rows: 40,
+    features: 4,
+    targets: [
+      { weights: [1, -1, 0.5, 0], noise: 0.1 },
+      { weights: [0, 0.5, 1, -1], noise: 0.1 },
+    ],
+  });
+  const text = [
+    'name: tiny',
+    'seed: 1',
+    'backend: wasm',
+    'data:',
+    '  csv: tiny.csv',
+    ...Object.entries(data).map(([key, value]) => `  ${key}: ${value}`),
+    'tasks:',
+    '  - { name: a, type: regression, target: y1 }',
+    '  - { name: b, type: regression, target: y2 }',
+    'model:',
+    '  trunk: [{ type: dense, units: 8 }]',
+    'training:',
+    ...Object.entries(training).map(([key, value]) => `  ${key}: ${value}`),
+    '',
+  ].join('\n');
+  return parseConfigText(text, { file: path.join(dir, 'tiny.yaml') });
 }
