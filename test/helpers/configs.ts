@@ -1,6 +1,6 @@
 /**
- * Config templates shared by several test files. Each returns YAML text for `parseConfigText`; the same arguments
- * always give the same config, so results asserted on stay put.
+ * Config templates shared by several test files, as YAML text for `parseConfigText` (or already loaded where the
+ * template writes its own data). The same arguments always give the same config, so results asserted on stay put.
  */
 import path from 'node:path';
 import { parseConfigText, type LoadedConfig } from '../../src/config/load.js';
@@ -15,7 +15,7 @@ export type YamlFields = Readonly<Record<string, string | number>>;
  * Two-digit multi-digits (tasks `left` and `right`, multiclass) on wasm. `trunk` holds one YAML flow mapping per
  * layer; `training` the fields of the training section, in order.
  */
-export function digitsConfig(options: { name: string; seed: number; samples: number; trunk: readonly string[]; training: YamlFields; extra?: string }): string {
+export function digitsConfig(options: { name: string; seed: number; samples: number; trunk: readonly string[]; training: YamlFields }): string {
   return [
     `name: ${options.name}`,
     `seed: ${options.seed}`,
@@ -31,7 +31,7 @@ export function digitsConfig(options: { name: string; seed: number; samples: num
     ...options.trunk.map((layer) => `    - ${layer}`),
     'training:',
     ...Object.entries(options.training).map(([key, value]) => `  ${key}: ${value}`),
-    options.extra ?? '',
+    '',
   ].join('\n');
 }
 
