@@ -8,7 +8,8 @@ import { prepareData } from '../src/data/prepare.js';
 import { getStrategy } from '../src/strategies/registry.js';
 import { trainingStep } from '../src/train/step.js';
 import { createRng } from '../src/util/rng.js';
-import { tempDir, writeFile } from './helpers.js';
+import { tempDir } from './helpers.js';
+import { writeSyntheticCsv } from './helpers/csv.js';
 
 // Gradient strategies run the forward pass more than once per step on the same batch; batch-norm's moving statistics
 // must still move once per step (momentum, not momentum^T).
@@ -16,13 +17,16 @@ import { tempDir, writeFile } from './helpers.js';
 const dir = tempDir();
 beforeAll(async () => {
   await initBackend('wasm');
-  const rng = createRng(3);
-  const rows = ['x0,x1,x2,x3,y1,y2'];
-  for (let r = 0; r < 64; r++) {
-    const x = Array.from({ length: 4 }, () => rng.normal());
-    rows.push([...x, x[0]! + x[1]!, x[2]! - x[3]!].map((v) => v.toFixed(4)).join(','));
-  }
-  writeFile(dir, 'bn.csv', `${rows.join('\n')}\n`);
+  writeSyntheticCsv(dir, 'bn.csv', {
+    seed: 3,
+    rows: 64,
+    header: ['x0', 'x1', 'x2', 'x3', 'y1', 'y2'],
+    digits: 4,
+    row: (rng) => {
+      const [a, b, c, d] = [rng.normal(), rng.normal(), rng.normal(), rng.normal()];
+      return [a, b, c, d, a + b, c - d];
+    },
+  });
 }, 60_000);
 
 const configText = (strategy: string): string => `name: bn

@@ -1,14 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const root = path.resolve(import.meta.dirname, '..');
-const bin = path.join(root, 'bin', 'mtl.js');
-
-function mtl(args: string[]): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, CI: 'true' }, timeout: 60_000 });
-  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
-}
+import { mtl } from './helpers/cli.js';
 
 describe('help', () => {
   it('asked for, exits 0; shown because no command was given, exits 2 (a usage error) with the help on stderr', () => {

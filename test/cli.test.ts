@@ -1,21 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir, writeFile } from './helpers.js';
-
-const root = path.resolve(import.meta.dirname, '..');
-const bin = path.join(root, 'bin', 'mtl.js');
-
-function mtl(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [bin, ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, CI: 'true', ...env },
-    timeout: 170_000,
-  });
-  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
-}
+import { bin, mtl, root } from './helpers/cli.js';
 
 describe('the mtl command line (built CLI as a child process)', () => {
   it('train → run directory → eval → compare --json, with exit codes', () => {
@@ -76,6 +64,15 @@ describe('the mtl command line (built CLI as a child process)', () => {
     expect(missingRun.stderr).toMatch(/No run "nope"/);
     expect(mtl(['train']).code).toBe(2);
     expect(mtl(['train', bad, '--backend', 'gpu']).code).toBe(2);
+    const emptySegment = mtl(['validate', path.join(root, 'configs', 'quickstart.yaml'), '--set', 'training..lr=1']);
+    expect(emptySegment.code).toBe(2);
+    expect(emptySegment.stderr).toContain('--set "training..lr=1": "training..lr" has an empty segment; use dots between keys, e.g. training.lr');
+    expect(emptySegment.stderr).not.toMatch(/\n\s+at /);
+    writeFile(dir, 'twice.csv', 'x,y,x\n1,2,3\n');
+    const twice = mtl(['train', writeFile(dir, 'twice.yaml', 'data: { csv: twice.csv }\ntasks: [{ name: y, type: regression }]\n'), '--runs-dir', dir]);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toMatch(/twice\.csv:1: column name "x" appears twice \(columns 1 and 3\); rename one of them\./);
+    expect(twice.stderr).not.toMatch(/\n\s+at /);
     const valid = mtl(['validate', path.join(root, 'configs', 'quickstart.yaml')]);
     expect(valid.code).toBe(0);
     const datasets = JSON.parse(mtl(['datasets', '--json']).stdout);
@@ -112,6 +109,14 @@ describe('the mtl command line (built CLI as a child process)', () => {
     const broken = mtl(['eval', id, '--runs-dir', dir, '--data', path.join(dir, 'broken.csv')]);
     expect(broken.code).toBe(2);
     expect(broken.stderr).toMatch(/column "colour" is not in .*broken\.csv/);
+    // Classes come from every usable training row, so a label unseen in training can only come with other data.
+    writeFile(dir, 'unseen.csv', 'x,colour,level,score\n0.1,red,low,1.3\n0.9,blue,medium,2.7\n');
+    const unseen = mtl(['eval', id, '--runs-dir', dir, '--data', path.join(dir, 'unseen.csv')]);
+    expect(unseen.code).toBe(2);
+    expect(unseen.stderr).toMatch(
+      /unseen\.csv: line 3: label "medium" of "level" was not seen in training \(known: high, low\); the model has no output for it: leave such rows out or relabel them\./,
+    );
+    expect(unseen.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('Ctrl-C finishes the batch, saves a checkpoint, marks the run interrupted and exits 130', async () => {

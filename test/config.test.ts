@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfigText } from '../src/config/load.js';
@@ -149,5 +149,34 @@ training:
     expect(shipped).toBe(`${JSON.stringify(buildExperimentSchema(), null, 2)}\n`);
     const quick = loadConfig(path.join(root, 'configs', 'quickstart.yaml'));
     expect(quick.sourceText.startsWith('# yaml-language-server: $schema=../schema/experiment.schema.json')).toBe(true);
+  });
+});
+
+/** Every YAML config under configs/, its folders included, relative to configs/. */
+function shippedConfigs(dir = path.resolve(import.meta.dirname, '..', 'configs'), prefix = ''): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory()
+      ? shippedConfigs(path.join(dir, entry.name), `${prefix}${entry.name}/`)
+      : entry.name.endsWith('.yaml')
+        ? [`${prefix}${entry.name}`]
+        : [],
+  );
+}
+
+describe('shipped configs', () => {
+  const configs = shippedConfigs();
+
+  it('include the top-level examples and the reference configs', () => {
+    expect(configs).toEqual(expect.arrayContaining(['quickstart.yaml', 'multi-digits-conv.yaml', 'reference/penguins.yaml']));
+    expect(configs.length).toBeGreaterThanOrEqual(13);
+  });
+
+  it.each(configs)('configs/%s validates, and its $schema line points at the shipped schema', (name) => {
+    const file = path.resolve(import.meta.dirname, '..', 'configs', name);
+    const loaded = loadConfig(file);
+    expect(loaded.config.tasks.length).toBeGreaterThan(0);
+    const schemaLine = /^# yaml-language-server: \$schema=(\S+)$/m.exec(loaded.sourceText.split('\n')[0] ?? '');
+    expect(schemaLine, 'first line').not.toBeNull();
+    expect(path.resolve(path.dirname(file), schemaLine?.[1] ?? '')).toBe(path.resolve(import.meta.dirname, '..', 'schema', 'experiment.schema.json'));
   });
 });

@@ -5,22 +5,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../src/config/load.js';
 import { trainExperiment } from '../src/api/train.js';
 import { gradientCombiners } from '../src/strategies/gradient/registry.js';
-import { createRng } from '../src/util/rng.js';
-import { tempDir, writeFile } from './helpers.js';
+import { tempDir } from './helpers.js';
+import { writeLinearRegressionCsv } from './helpers/csv.js';
 
 /** Two related regression targets on 8 features: y1 = w1·x + noise, y2 = w2·x + noise with cos(w1, w2) = 0.5. */
 function relatedCsv(dir: string): void {
-  const rng = createRng(5);
   const w1 = [1, 0, 0.5, 0, -1, 0, 0.3, 0];
   const w2 = [0.5, 1, 0, 0.4, -0.5, 0.8, 0, -0.2];
-  const rows = ['x0,x1,x2,x3,x4,x5,x6,x7,y1,y2'];
-  for (let r = 0; r < 300; r++) {
-    const x = Array.from({ length: 8 }, () => rng.normal());
-    const y1 = x.reduce((s, v, i) => s + v * (w1[i] ?? 0), 0) + 0.1 * rng.normal();
-    const y2 = x.reduce((s, v, i) => s + v * (w2[i] ?? 0), 0) + 0.1 * rng.normal();
-    rows.push([...x, y1, y2].map((v) => v.toFixed(5)).join(','));
-  }
-  writeFile(dir, 'related.csv', `${rows.join('\n')}\n`);
+  writeLinearRegressionCsv(dir, 'related.csv', { seed: 5, rows: 300, features: 8, targets: [{ weights: w1, noise: 0.1 }, { weights: w2, noise: 0.1 }] });
 }
 
 const config = (strategy: string) => `name: g

@@ -28,7 +28,7 @@ export function values(size: number, seed: number): Float32Array {
 
 /**
  * What evaluation gave metrics before it computed on the host, as backend ops: softmax, sigmoid, or y·std + mean in
- * float32 (the reference for test/host-losses.test.ts and test/epoch-overhead.test.ts).
+ * float32 (the reference for test/host-losses.test.ts and test/evaluation.test.ts).
  */
 export function backendPredictions(
   type: PredictionLayout,

@@ -9,22 +9,25 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { trainExperiment } from '../src/api/train.js';
 import { parseConfigText } from '../src/config/load.js';
-import { createRng } from '../src/util/rng.js';
-import { tempDir, writeFile } from './helpers.js';
+import { tempDir } from './helpers.js';
+import { writeSyntheticCsv } from './helpers/csv.js';
 
 const EPOCHS = 20;
 
 /** 120 rows, 6 features, a 3-class and a regression target. */
 function tinyCsv(dir: string): void {
-  const rng = createRng(7);
-  const rows = ['f0,f1,f2,f3,f4,f5,kind,size'];
-  for (let r = 0; r < 120; r++) {
-    const x = Array.from({ length: 6 }, () => rng.normal());
-    const kind = x[0]! + 0.5 * x[1]! > 0.5 ? 'a' : x[2]! > 0 ? 'b' : 'c';
-    const size = x[3]! - 0.5 * x[4]! + 0.1 * rng.normal();
-    rows.push([...x.map((v) => v.toFixed(4)), kind, size.toFixed(4)].join(','));
-  }
-  writeFile(dir, 'tiny.csv', `${rows.join('\n')}\n`);
+  writeSyntheticCsv(dir, 'tiny.csv', {
+    seed: 7,
+    rows: 120,
+    header: ['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'kind', 'size'],
+    digits: 4,
+    row: (rng) => {
+      const x = Array.from({ length: 6 }, () => rng.normal());
+      const [x0, x1, x2, x3, x4] = x as [number, number, number, number, number];
+      const kind = x0 + 0.5 * x1 > 0.5 ? 'a' : x2 > 0 ? 'b' : 'c';
+      return [...x, kind, x3 - 0.5 * x4 + 0.1 * rng.normal()];
+    },
+  });
 }
 
 const config = (strategy: string) => `name: memory

@@ -8,7 +8,8 @@ import { mtadam } from '../src/strategies/gradient/mtadam.js';
 import { combineGradients, gradientCombiners, schemaDefaults } from '../src/strategies/gradient/registry.js';
 import type { GradientCombiner } from '../src/strategies/gradient/types.js';
 import { createRng } from '../src/util/rng.js';
-import { tempDir, writeFile } from './helpers.js';
+import { tempDir } from './helpers.js';
+import { writeLinearRegressionCsv } from './helpers/csv.js';
 
 const f32 = (...rows: number[][]): Float32Array[] => rows.map((r) => Float32Array.from(r));
 
@@ -200,18 +201,10 @@ describe('mtadam state and numerics', () => {
 describe('mtadam in training', () => {
   it('trains a two-task regression on parameter gradients with sgd (the paper update): no NaN, the loss falls', async () => {
     const dir = tempDir();
-    const rng = createRng(5);
     const w1 = [1, 0, 0.5, 0, -1, 0];
     const w2 = [0.5, 1, 0, 0.4, -0.5, 0.8];
-    const rows = ['x0,x1,x2,x3,x4,x5,y1,y2'];
-    for (let r = 0; r < 300; r++) {
-      const x = Array.from({ length: 6 }, () => rng.normal());
-      // Task b's target is 10× larger, so its raw gradients dominate without balancing.
-      const y1 = x.reduce((s, v, i) => s + v * (w1[i] ?? 0), 0) + 0.1 * rng.normal();
-      const y2 = 10 * x.reduce((s, v, i) => s + v * (w2[i] ?? 0), 0) + rng.normal();
-      rows.push([...x, y1, y2].map((v) => v.toFixed(5)).join(','));
-    }
-    writeFile(dir, 'two.csv', `${rows.join('\n')}\n`);
+    // Task b's target is 10× larger, so its raw gradients dominate without balancing.
+    writeLinearRegressionCsv(dir, 'two.csv', { seed: 5, rows: 300, features: 6, targets: [{ weights: w1, noise: 0.1 }, { weights: w2, scale: 10, noise: 1 }] });
     const config = `name: mt
 seed: 3
 backend: wasm

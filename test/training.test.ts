@@ -6,34 +6,14 @@ import { parseConfigText } from '../src/config/load.js';
 import { trainExperiment } from '../src/api/train.js';
 import { evaluateRun } from '../src/api/evaluate.js';
 import { tempDir } from './helpers.js';
-
-const quick = (epochs: number, extra = '') => `name: quick
-seed: 11
-backend: wasm
-data:
-  dataset: multi-digits
-  options: { samples: 2000 }
-tasks:
-  - { name: left, type: multiclass }
-  - { name: right, type: multiclass }
-model:
-  trunk:
-    - { type: dense, units: 64, activation: relu }
-    - { type: dropout, rate: 0.1 }
-    - { type: batch-norm }
-training:
-  lr: 0.003
-  batch_size: 64
-  epochs: ${epochs}
-  early_stopping: { metric: mean/accuracy }
-${extra}`;
+import { quickDigitsConfig } from './helpers/configs.js';
 
 describe('training on the shipped multi-digits dataset', () => {
   it('reaches the stated accuracy, writes a complete run, and is reproducible with the same seed', async () => {
     const runsDir = tempDir();
     const counts: number[] = [];
     const before = tf.memory().numTensors;
-    const first = await trainExperiment(parseConfigText(quick(8)), {
+    const first = await trainExperiment(parseConfigText(quickDigitsConfig(8)), {
       runsDir,
       listeners: [{ onEpochEnd: () => void counts.push(tf.memory().numTensors) }],
     });
@@ -71,7 +51,7 @@ describe('training on the shipped multi-digits dataset', () => {
     expect(evaluation.metrics['left/accuracy']).toBe(first.test['left/accuracy']);
     expect(existsSync(evaluation.file)).toBe(true);
 
-    const second = await trainExperiment(parseConfigText(quick(8)), { runsDir });
+    const second = await trainExperiment(parseConfigText(quickDigitsConfig(8)), { runsDir });
     expect(second.id).not.toBe(first.id);
     expect(second.test).toEqual(first.test);
   });
@@ -79,7 +59,7 @@ describe('training on the shipped multi-digits dataset', () => {
   it('stops early, and an aborted run is saved as interrupted', async () => {
     const runsDir = tempDir();
     const controller = new AbortController();
-    const summary = await trainExperiment(parseConfigText(quick(50)), {
+    const summary = await trainExperiment(parseConfigText(quickDigitsConfig(50)), {
       runsDir,
       signal: controller.signal,
       listeners: [{ onBatch: (info) => void (info.epoch === 1 && info.batch === 3 && controller.abort()) }],
@@ -94,7 +74,7 @@ describe('training on the shipped multi-digits dataset', () => {
   it('marks a run whose loss explodes as diverged', async () => {
     const runsDir = tempDir();
     const summary = await trainExperiment(
-      parseConfigText(quick(3).replace('lr: 0.003', 'lr: 1.0e+30\n  optimizer: sgd')),
+      parseConfigText(quickDigitsConfig(3, { lr: '1.0e+30', optimizer: 'sgd' })),
       { runsDir },
     );
     expect(summary.status).toBe('diverged');

@@ -18,6 +18,7 @@ import { rlw, rlwWeights } from '../src/strategies/weighting/rlw.js';
 import { uncertainty } from '../src/strategies/weighting/uncertainty.js';
 import { createRng } from '../src/util/rng.js';
 import { tempDir, writeFile } from './helpers.js';
+import { writeSyntheticCsv } from './helpers/csv.js';
 
 const LN2 = Math.LN2;
 
@@ -416,15 +417,15 @@ describe('short trainings on a synthetic two-task regression table', () => {
   let dir = '';
   beforeAll(() => {
     dir = tempDir('mtl-weighting-');
-    const rng = createRng(21);
-    const rows = ['x1,x2,x3,x4,y1,y2'];
-    for (let i = 0; i < 240; i++) {
-      const x = [rng.normal(), rng.normal(), rng.normal(), rng.normal()] as [number, number, number, number];
-      const y1 = 2 * x[0] - x[1] + 0.1 * rng.normal();
-      const y2 = 10 * (x[2] + 0.5 * x[3] * x[0]) + rng.normal();
-      rows.push([...x, y1, y2].map((v) => v.toFixed(5)).join(','));
-    }
-    writeFile(dir, 'data.csv', rows.join('\n') + '\n');
+    writeSyntheticCsv(dir, 'data.csv', {
+      seed: 21,
+      rows: 240,
+      header: ['x1', 'x2', 'x3', 'x4', 'y1', 'y2'],
+      row: (rng) => {
+        const [a, b, c, d] = [rng.normal(), rng.normal(), rng.normal(), rng.normal()];
+        return [a, b, c, d, 2 * a - b + 0.1 * rng.normal(), 10 * (c + 0.5 * d * a) + rng.normal()];
+      },
+    });
   });
 
   const methods: [string, string][] = [

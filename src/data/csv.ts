@@ -34,7 +34,7 @@ export async function readCsv(file: string, displayName: string = file): Promise
   }
   if (!header) throw new UsageError(`${displayName}: the file is empty; expected a header row with column names.`);
   const rowCount = cells[0]?.length ?? 0;
-  if (rowCount === 0) throw new UsageError(`${displayName}: has a header but no data rows.`);
+  if (rowCount === 0) throw new UsageError(`${displayName}: has a header but no data rows; add one row per example below the header.`);
   const columns: Column[] = header.map((name, c) => toColumn(name, cells[c] ?? []));
   return { source: displayName, rowCount, columns };
 }
@@ -45,7 +45,7 @@ function checkHeader(header: string[], displayName: string): void {
     if (name === '') throw new UsageError(`${displayName}:1: column ${i + 1} has an empty name; every column needs a header.`);
     const before = seen.get(name);
     if (before !== undefined) {
-      throw new UsageError(`${displayName}:1: column name "${name}" appears twice (columns ${before + 1} and ${i + 1}).`);
+      throw new UsageError(`${displayName}:1: column name "${name}" appears twice (columns ${before + 1} and ${i + 1}); rename one of them.`);
     }
     seen.set(name, i);
   });
@@ -67,6 +67,8 @@ function toColumn(name: string, texts: string[]): Column {
 }
 
 function csvError(error: unknown, displayName: string, header: string[] | undefined): UsageError {
+  // The header check's own error, thrown while the parser streams: already says what is wrong.
+  if (error instanceof UsageError) return error;
   const e = error as { code?: string; message?: string; lines?: number; record?: string[] };
   if (e.code === 'ENOENT') return new UsageError(`CSV file not found: ${displayName}`);
   if (e.code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH' || e.code === 'CSV_RECORD_DONT_MATCH_COLUMNS_LENGTH') {

@@ -27,7 +27,9 @@ export function splitRows(table: DataTable, rows: Int32Array, split: SplitConfig
       }
       groups[name].push(row);
     }
-    if (groups.train.length === 0) throw new UsageError(`${table.source}: no row has split "train" in column "${split.column}".`);
+    if (groups.train.length === 0) {
+      throw new UsageError(`${table.source}: no usable row has split "train" in column "${split.column}"; mark the training rows "train".`);
+    }
     return { train: Int32Array.from(groups.train), val: Int32Array.from(groups.val), test: Int32Array.from(groups.test) };
   }
   const permutation = createRng(seed).fork('split').permutation(rows.length);
@@ -35,7 +37,11 @@ export function splitRows(table: DataTable, rows: Int32Array, split: SplitConfig
   const testCount = Math.round(rows.length * split.test);
   const valCount = Math.round(rows.length * split.val);
   const trainCount = rows.length - testCount - valCount;
-  if (trainCount <= 0) throw new UsageError(`data.split leaves no training rows out of ${rows.length}.`);
+  if (trainCount <= 0) {
+    throw new UsageError(
+      `data.split: ${rows.length} usable rows split ${split.train}/${split.val}/${split.test} leave none for training (val ${valCount}, test ${testCount} rows); raise data.split.train or add rows.`,
+    );
+  }
   // Within each split rows keep file order, so outputs line up with the input file.
   const sorted = (a: Int32Array): Int32Array => a.sort();
   return {

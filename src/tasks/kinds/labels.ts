@@ -27,11 +27,11 @@ export function distinctLabels(input: TargetFitInput): { column: Column; labels:
 export function encodeLabels(table: DataTable, encoding: ClassEncoding, rows: Int32Array): Float32Array {
   const column = columnOf(table, encoding.column, `tasks[${encoding.name}] target`);
   const index = new Map(encoding.classes.map((c, i) => [c, i]));
-  return Float32Array.from(rows, (row, i) => {
+  return Float32Array.from(rows, (row) => {
     const k = index.get(cellText(column, row));
     if (k === undefined) {
       throw new UsageError(
-        `${table.source}: line ${row + 2}: label "${cellText(column, row)}" of "${encoding.column}" was not seen in training (known: ${encoding.classes.join(', ')}); row ${i}.`,
+        `${table.source}: line ${row + 2}: label "${cellText(column, row)}" of "${encoding.column}" was not seen in training (known: ${encoding.classes.join(', ')}); the model has no output for it: leave such rows out or relabel them.`,
       );
     }
     return k;

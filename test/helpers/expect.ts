@@ -1,0 +1,41 @@
+/** Assertions shared by the test files: closeness of number lists, bit equality, the user error a call throws. */
+import type * as tf from '@tensorflow/tfjs';
+import { expect } from 'vitest';
+import { UsageError } from '../../src/errors.js';
+
+/** A tensor's values as a plain list. */
+export function tensorValues(t: tf.Tensor): number[] {
+  return Array.from(t.dataSync());
+}
+
+/** The float32 bit patterns of the values, to compare results bit for bit. */
+export function bits(values: ArrayLike<number>): number[] {
+  return Array.from(new Uint32Array(Float32Array.from(values).buffer));
+}
+
+export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, digits = 5): void {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) expect(actual[i], `index ${i}`).toBeCloseTo(expected[i] as number, digits);
+}
+
+/** The error a function throws (it must throw a UsageError). */
+export function usageError(f: () => unknown): UsageError {
+  try {
+    f();
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return error as UsageError;
+  }
+  throw new Error('expected a UsageError');
+}
+
+/** The error a promise rejects with (it must be a UsageError). */
+export async function rejectedUsageError(promise: Promise<unknown>): Promise<UsageError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return error as UsageError;
+  }
+  throw new Error('expected a UsageError');
+}
