@@ -66,7 +66,7 @@ describe('multiclass', () => {
     const encoding = fit(table, taskOf('multiclass', ['digit']));
     const other = tableOf(numeric('digit', [2, 3]));
     expect(() => encode(other, encoding, rows(0, 1))).toThrow(UsageError);
-    expect(() => encode(other, encoding, rows(0, 1))).toThrow('data.csv: line 3: label "3" of "digit" was not seen in training (known: 2, 7, 10); row 1.');
+    expect(() => encode(other, encoding, rows(0, 1))).toThrow('data.csv: line 3: label "3" of "digit" was not seen in training (known: 2, 7, 10); the model has no output for it: leave such rows out or relabel them.');
   });
 
   it('predictions are the backend softmax when evaluation read it, else the softmax on the host', () => {
