@@ -24,14 +24,14 @@ function make(
   return definition.create({ ...schemaDefaults(definition.optionsSchema), ...options }, seed, taskCount);
 }
 
-function expectClose(actual: ArrayLike<number>, expected: readonly number[], digits = 6): void {
-  expect(actual.length).toBe(expected.length);
-  expected.forEach((e, i) => expect(actual[i]).toBeCloseTo(e, digits));
+function expectClose(actual: ArrayLike<number> | undefined, expected: readonly number[], digits = 6): void {
+  expect(actual?.length).toBe(expected.length);
+  expected.forEach((e, i) => expect(actual?.[i]).toBeCloseTo(e, digits));
 }
 
 /** Σ_i w_i g_i in float64, to check that reported weights reproduce the combined gradient. */
 function combineBy(grads: number[][], weights: readonly number[]): number[] {
-  return grads[0].map((_, k) => grads.reduce((s, g, i) => s + weights[i] * g[k], 0));
+  return grads[0]!.map((_, k) => grads.reduce((s, g, i) => s + weights[i]! * g[k]!, 0));
 }
 
 function randomGrads(seed: number, tasks: number, length: number): number[][] {
@@ -40,8 +40,8 @@ function randomGrads(seed: number, tasks: number, length: number): number[][] {
 }
 
 // The running example: two conflicting 2-D gradients, g1ᵀg2 = −1, ‖g1‖² = 1, ‖g2‖² = 2.
-const G1 = [1, 0];
-const G2 = [-1, 1];
+const G1: [number, number] = [1, 0];
+const G2: [number, number] = [-1, 1];
 
 describe('projection (seed §4.1.1)', () => {
   it('projects each conflicting gradient onto the normal plane of the other (hand-computed)', () => {
@@ -55,11 +55,11 @@ describe('projection (seed §4.1.1)', () => {
     ]);
     expectClose(rows[0], [1, 0.5]);
     expectClose(rows[1], [1, 1]);
-    const g2Projected = combineBy([G1, G2], rows[1]);
-    const g1Projected = combineBy([G1, G2], rows[0]);
+    const g2Projected = combineBy([G1, G2], rows[1]!);
+    const g1Projected = combineBy([G1, G2], rows[0]!);
     expectClose(g2Projected, [0, 1]);
-    expect(g2Projected[0] * G1[0] + g2Projected[1] * G1[1]).toBeCloseTo(0, 12); // g2' ⟂ g1
-    expect(g1Projected[0] * G2[0] + g1Projected[1] * G2[1]).toBeCloseTo(0, 12); // g1' ⟂ g2
+    expect(g2Projected[0]! * G1[0] + g2Projected[1]! * G1[1]).toBeCloseTo(0, 12); // g2' ⟂ g1
+    expect(g1Projected[0]! * G2[0] + g1Projected[1]! * G2[1]).toBeCloseTo(0, 12); // g1' ⟂ g2
 
     const result = make(gradientCombiners.get('projection')!, 2).combine({ grads: f32(G1, G2) });
     expectClose(result.combined, [0.5, 1.5]);
@@ -95,8 +95,8 @@ describe('pcgrad', () => {
     // Task 1, order (3,2): g1' = g1 + 0.2g3 = (0.8,−0.4); g1'ᵀg2 = −1.2 < 0 → g1'' = g1' + 0.6g2 = (0.2,0.2).
     const grads = [G1, G2, [-1, -2]];
     const g = gram(f32(...grads));
-    const first = projectConflicting(g, [[1, 2], [0, 2], [0, 1]])[0];
-    const second = projectConflicting(g, [[2, 1], [0, 2], [0, 1]])[0];
+    const first = projectConflicting(g, [[1, 2], [0, 2], [0, 1]])[0]!;
+    const second = projectConflicting(g, [[2, 1], [0, 2], [0, 1]])[0]!;
     expectClose(first, [1, 0.5, 0.3]);
     expectClose(second, [1, 0.6, 0.2]);
     expectClose(combineBy(grads, first), [0.2, -0.1]);
@@ -127,7 +127,7 @@ function expectMinNormKkt(g: Matrix, alpha: number[], tol = 1e-8): void {
   expect(alpha.reduce((s, a) => s + a, 0)).toBeCloseTo(1, 12);
   alpha.forEach((a, i) => {
     expect(a).toBeGreaterThanOrEqual(0);
-    if (a > 1e-9) expect(Math.abs(gd[i] - dd)).toBeLessThan(tol);
+    if (a > 1e-9) expect(Math.abs(gd[i]! - dd)).toBeLessThan(tol);
     else expect(gd[i]).toBeGreaterThanOrEqual(dd - tol);
   });
 }
@@ -166,7 +166,7 @@ describe('mgda', () => {
     for (let seed = 0; seed < 20; seed++) {
       const grads = randomGrads(seed, 2 + (seed % 6), 3 + (seed % 5));
       const g = gram(f32(...grads));
-      expectMinNormKkt(g, minNormElement(g), 1e-8 * Math.max(...g.map((r, i) => r[i])));
+      expectMinNormKkt(g, minNormElement(g), 1e-8 * Math.max(...g.map((r, i) => r[i]!)));
     }
   });
 
@@ -180,7 +180,7 @@ describe('mgda', () => {
         return Array.from({ length }, () => scale * rng.normal());
       });
       const g = gram(f32(...grads));
-      expectMinNormKkt(g, minNormElement(g), 1e-9 * Math.max(...g.map((r, i) => r[i])));
+      expectMinNormKkt(g, minNormElement(g), 1e-9 * Math.max(...g.map((r, i) => r[i]!)));
     }
   });
 
@@ -220,10 +220,11 @@ describe('cagrad', () => {
       const grads = randomGrads(100 + seed, 3, 2);
       const c = 0.4;
       const d = combineGradients('cagrad', grads, { c, rescale: 0 }).combined;
-      const g0 = [0, 1].map((k) => grads.reduce((s, g) => s + g[k], 0) / grads.length);
+      const mean = (k: number): number => grads.reduce((s, g) => s + g[k]!, 0) / grads.length;
+      const g0: [number, number] = [mean(0), mean(1)];
       const radius = c * Math.hypot(g0[0], g0[1]);
-      const worst = (x: number[]): number => Math.min(...grads.map((g) => g[0] * x[0] + g[1] * x[1]));
-      expect(Math.hypot(d[0] - g0[0], d[1] - g0[1])).toBeLessThanOrEqual(radius * (1 + 1e-6));
+      const worst = (x: ArrayLike<number>): number => Math.min(...grads.map((g) => g[0]! * x[0]! + g[1]! * x[1]!));
+      expect(Math.hypot(d[0]! - g0[0], d[1]! - g0[1])).toBeLessThanOrEqual(radius * (1 + 1e-6));
       let best = -Infinity;
       for (let k = 0; k < 20000; k++) {
         const angle = (2 * Math.PI * k) / 20000;
@@ -242,7 +243,7 @@ describe('imtl (IMTL-G)', () => {
     expectClose(result.weights ?? [], [2 - Math.SQRT2, Math.SQRT2 - 1], 9);
     expectClose(result.combined, [3 - 2 * Math.SQRT2, Math.SQRT2 - 1]);
     const d = result.combined;
-    expect(d[0]).toBeCloseTo((d[1] - d[0]) / Math.SQRT2, 6);
+    expect(d[0]).toBeCloseTo((d[1]! - d[0]!) / Math.SQRT2, 6);
   });
 
   it('equal projections for random tasks', () => {
@@ -250,8 +251,8 @@ describe('imtl (IMTL-G)', () => {
     const g = gram(f32(...grads));
     const alpha = imtlWeights(g);
     expect(alpha.reduce((s, a) => s + a, 0)).toBeCloseTo(1, 12);
-    const projections = matVec(g, alpha).map((v, i) => v / Math.sqrt(g[i][i]));
-    projections.forEach((p) => expect(p).toBeCloseTo(projections[0], 8));
+    const projections = matVec(g, alpha).map((v, i) => v / Math.sqrt(g[i]![i]!));
+    projections.forEach((p) => expect(p).toBeCloseTo(projections[0]!, 8));
   });
 });
 
@@ -269,7 +270,7 @@ describe('aligned-mtl', () => {
   it('has condition number 1: ‖d‖² = T·λ_min for independent gradients', () => {
     // g1 = (1,0), g2 = (1,1): λ = (3 ± √5)/2; Ĝ = σ U Vᵀ with σ² = λ_min, so ‖Ĝ1‖² = σ²·‖Vᵀ1‖² = 2λ_min.
     const d = combineGradients('aligned-mtl', [[1, 0], [1, 1]]).combined;
-    expect(d[0] ** 2 + d[1] ** 2).toBeCloseTo(3 - Math.sqrt(5), 6);
+    expect(d[0]! ** 2 + d[1]! ** 2).toBeCloseTo(3 - Math.sqrt(5), 6);
   });
 
   it('drops the null space of dependent gradients', () => {
@@ -295,7 +296,7 @@ describe('nash-mtl', () => {
       const ga = matVec(g, alpha);
       alpha.forEach((a, i) => {
         expect(a).toBeGreaterThan(0);
-        expect(a * ga[i]).toBeCloseTo(1, 7);
+        expect(a * ga[i]!).toBeCloseTo(1, 7);
       });
     }
     const alpha = combineGradients('nash-mtl', [G1, G2], { max_norm: 0 }).weights ?? [];
@@ -310,7 +311,7 @@ describe('nash-mtl', () => {
     expectClose(second, first);
     const third = combiner.combine({ grads: f32(G1, G2) }).weights ?? [];
     const ga = matVec(gram(f32(G1, G2)), third);
-    third.forEach((a, i) => expect(a * ga[i]).toBeCloseTo(1, 8));
+    third.forEach((a, i) => expect(a * ga[i]!).toBeCloseTo(1, 8));
     const copy = make(nashMtl, 2, { max_norm: 0, update_weights_every: 2 });
     copy.restore(JSON.parse(JSON.stringify(combiner.state())));
     expect(copy.state()).toEqual(combiner.state());
@@ -356,7 +357,7 @@ describe('gradvac', () => {
     ];
     const rows = gradVacCoefficients(gram(f32([1, 0], [0, 1])), targets, [[1], []], 0.01);
     expectClose(rows[0], [1, 1 / Math.sqrt(3)], 12);
-    expect(targets[0][1]).toBeCloseTo(0.495, 12);
+    expect(targets[0]?.[1]).toBeCloseTo(0.495, 12);
   });
 
   it('first step equals PCGrad (targets start at 0)', () => {
@@ -364,15 +365,15 @@ describe('gradvac', () => {
   });
 
   it('state round-trips through JSON', () => {
-    const sequence = [f32(G1, G2, [0.5, -2]), f32([0.3, 1], [-1, 0.2], [1, 1]), f32([2, -1], [0, 1], [-1, -1])];
+    const [first, ...rest] = [f32(G1, G2, [0.5, -2]), f32([0.3, 1], [-1, 0.2], [1, 1]), f32([2, -1], [0, 1], [-1, -1])] as const;
     const original = make(gradvac, 3, { beta: 0.3 });
-    original.combine({ grads: sequence[0] });
+    original.combine({ grads: first });
     const saved = JSON.parse(JSON.stringify(original.state())) as unknown;
-    const expected = [1, 2].map((k) => Array.from(original.combine({ grads: sequence[k] }).combined));
+    const expected = rest.map((grads) => Array.from(original.combine({ grads }).combined));
     const resumed = make(gradvac, 3, { beta: 0.3 });
     resumed.restore(saved);
     expect(resumed.state()).toEqual(saved);
-    expect([1, 2].map((k) => Array.from(resumed.combine({ grads: sequence[k] }).combined))).toEqual(expected);
+    expect(rest.map((grads) => Array.from(resumed.combine({ grads }).combined))).toEqual(expected);
     expect(() => resumed.restore({ step: 1, targets: [[0]] })).toThrow(UsageError);
   });
 });
@@ -393,7 +394,7 @@ describe('every method', () => {
       if (a.weights) {
         expect(a.weights.every(Number.isFinite)).toBe(true);
         const expected = combineBy(grads, a.weights);
-        a.combined.forEach((v, k) => expect(v).toBeCloseTo(expected[k], 4));
+        a.combined.forEach((v, k) => expect(v).toBeCloseTo(expected[k]!, 4));
       }
       expect(JSON.parse(JSON.stringify(make(definition, 3, options, 5).state()))).toEqual(
         make(definition, 3, options, 5).state() ?? null,
@@ -412,8 +413,8 @@ describe('every method', () => {
     it(`${name}: one task passes its gradient through (up to scale)`, () => {
       const single = make(definition, 1, {}, 1).combine({ grads: f32([3, -4]), losses: [1] }).combined;
       // Same direction as g: cross product 0 and positive dot product.
-      expect(single[0] * -4 - single[1] * 3).toBeCloseTo(0, 5);
-      expect(single[0] * 3 + single[1] * -4).toBeGreaterThan(0);
+      expect(single[0]! * -4 - single[1]! * 3).toBeCloseTo(0, 5);
+      expect(single[0]! * 3 + single[1]! * -4).toBeGreaterThan(0);
     });
   }
 });

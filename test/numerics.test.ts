@@ -78,13 +78,13 @@ describe('vectors, Gram matrices, simplex, eigen, solvers', () => {
     const rng = createRng(3);
     const n = 6;
     const a: Matrix = Array.from({ length: n }, () => new Array<number>(n).fill(0));
-    for (let i = 0; i < n; i++) for (let j = i; j < n; j++) a[i][j] = a[j][i] = rng.normal();
+    for (let i = 0; i < n; i++) for (let j = i; j < n; j++) a[i]![j] = a[j]![i] = rng.normal();
     const { values, vectors } = symmetricEigen(a);
     for (let k = 0; k < n; k++) {
-      const v = vectors.map((row) => row[k]);
-      expectClose(matVec(a, v), v.map((x) => x * values[k]), 9);
+      const v = vectors.map((row) => row[k]!);
+      expectClose(matVec(a, v), v.map((x) => x * values[k]!), 9);
       for (let l = 0; l < n; l++) {
-        expect(vectors.reduce((s, row) => s + row[k] * row[l], 0)).toBeCloseTo(k === l ? 1 : 0, 12);
+        expect(vectors.reduce((s, row) => s + row[k]! * row[l]!, 0)).toBeCloseTo(k === l ? 1 : 0, 12);
       }
     }
   });

@@ -44,7 +44,7 @@ function checkShape(data: TaskPredictions): void {
   if (type === 'binary' && outputSize !== 1) throw new Error(`binary predictions must have width 1, got ${outputSize}`);
   if (type === 'multiclass') {
     for (let i = 0; i < rows; i++) {
-      const c = targets[i];
+      const c = targets[i]!; // targets.length === rows, checked above
       if (!Number.isInteger(c) || c < 0 || c >= outputSize) {
         throw new Error(`multiclass target ${c} at row ${i} is not a class index in [0, ${outputSize})`);
       }

@@ -28,9 +28,9 @@ function computeGram(grads: readonly Float32Array[]): Matrix {
   const g: Matrix = Array.from({ length: t }, () => new Array<number>(t).fill(0));
   for (let i = 0; i < t; i++) {
     for (let j = i; j < t; j++) {
-      const v = dot(grads[i], grads[j]);
-      g[i][j] = v;
-      g[j][i] = v;
+      const v = dot(grads[i]!, grads[j]!);
+      g[i]![j] = v;
+      g[j]![i] = v;
     }
   }
   return g;
@@ -58,8 +58,8 @@ export function smallerGram(values: ArrayLike<number>, m: number, n: number): { 
   for (let i = 0; i < k; i++) {
     for (let j = i; j < k; j++) {
       let sum = 0;
-      if (ofColumns) for (let r = 0; r < m; r++) sum += (values[r * n + i] as number) * (values[r * n + j] as number);
-      else for (let c = 0; c < n; c++) sum += (values[i * n + c] as number) * (values[j * n + c] as number);
+      if (ofColumns) for (let r = 0; r < m; r++) sum += values[r * n + i]! * values[r * n + j]!;
+      else for (let c = 0; c < n; c++) sum += values[i * n + c]! * values[j * n + c]!;
       g[i * k + j] = sum;
       g[j * k + i] = sum;
     }

@@ -6,10 +6,10 @@ export function projectOntoSimplex(y: readonly number[]): number[] {
   const sorted = [...y].sort((a, b) => b - a);
   let cumulative = 0;
   let theta = 0;
-  for (let k = 0; k < sorted.length; k++) {
-    cumulative += sorted[k];
+  for (const [k, v] of sorted.entries()) {
+    cumulative += v;
     const candidate = (cumulative - 1) / (k + 1);
-    if (sorted[k] - candidate > 0) theta = candidate;
+    if (v - candidate > 0) theta = candidate;
   }
   return y.map((v) => Math.max(v - theta, 0));
 }

@@ -10,17 +10,17 @@ export function dot(a: Float32Array, b: Float32Array): number {
   let s1 = 0;
   let k = 0;
   for (; k + 1 < n; k += 2) {
-    s0 += a[k] * b[k];
-    s1 += a[k + 1] * b[k + 1];
+    s0 += a[k]! * b[k]!;
+    s1 += a[k + 1]! * b[k + 1]!;
   }
-  if (k < n) s0 += a[k] * b[k];
+  if (k < n) s0 += a[k]! * b[k]!;
   return s0 + s1;
 }
 
 /** y ← y + a·x (float64 accumulator). */
 export function axpy(a: number, x: Float32Array, y: Float64Array): void {
   const n = x.length;
-  for (let k = 0; k < n; k++) y[k] += a * x[k];
+  for (let k = 0; k < n; k++) y[k]! += a * x[k]!;
 }
 
 /**
@@ -29,23 +29,23 @@ export function axpy(a: number, x: Float32Array, y: Float64Array): void {
  * PCGrad on 234k shared parameters, that was ~1 ms of a 30 ms step).
  */
 export function linearCombination(grads: readonly Float32Array[], weights: readonly number[]): Float32Array {
-  const p = grads.length > 0 ? grads[0].length : 0;
+  const p = grads[0]?.length ?? 0;
   const out = new Float32Array(p);
-  const used = grads.map((g, i) => ({ g, w: weights[i] })).filter((u) => u.w !== 0);
-  if (used.length === 2) {
+  const used = grads.map((g, i) => ({ g, w: weights[i]! })).filter((u) => u.w !== 0);
+  const [a, b] = used;
+  if (used.length === 2 && a && b) {
     // The common case (two tasks) without the inner loop.
-    const [a, b] = used as [{ g: Float32Array; w: number }, { g: Float32Array; w: number }];
     for (let k = 0; k < p; k++) {
       let sum = 0;
-      sum += a.w * a.g[k];
-      sum += b.w * b.g[k];
+      sum += a.w * a.g[k]!;
+      sum += b.w * b.g[k]!;
       out[k] = sum;
     }
     return out;
   }
   for (let k = 0; k < p; k++) {
     let sum = 0;
-    for (const u of used) sum += u.w * u.g[k];
+    for (const u of used) sum += u.w * u.g[k]!;
     out[k] = sum;
   }
   return out;

@@ -31,9 +31,9 @@ export function alignedWeights(g: Matrix, scale: (typeof scales)[number] = 'min'
   if (kept.length === 0) return new Array<number>(t).fill(0);
   const lambdas = kept.map(({ lambda }) => lambda);
   const squared = {
-    min: lambdas[lambdas.length - 1],
+    min: lambdas[lambdas.length - 1]!,
     // The lower median for an even count, as torch.median in the authors' code.
-    median: lambdas[lambdas.length >> 1],
+    median: lambdas[lambdas.length >> 1]!,
     rmse: lambdas.reduce((s, l) => s + l, 0) / lambdas.length,
   };
   const sigma = Math.sqrt(squared[scale]);
@@ -41,8 +41,8 @@ export function alignedWeights(g: Matrix, scale: (typeof scales)[number] = 'min'
   for (const { lambda, k } of kept) {
     // Contribution of one eigen-direction: σ v_k (v_kᵀ1) / √λ_k.
     let along = 0;
-    for (let i = 0; i < t; i++) along += vectors[i][k];
-    for (let i = 0; i < t; i++) alpha[i] += (sigma * vectors[i][k] * along) / Math.sqrt(lambda);
+    for (const row of vectors) along += row[k]!;
+    for (let i = 0; i < t; i++) alpha[i]! += (sigma * vectors[i]![k]! * along) / Math.sqrt(lambda);
   }
   return alpha;
 }

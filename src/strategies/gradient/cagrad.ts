@@ -27,27 +27,27 @@ export function cagradDual(g: Matrix, c: number, maxIter = 2000): number[] {
   const radius = c * Math.sqrt(Math.max(bilinear(g, mean, mean), 0));
   const eps = 1e-12;
   const objective = (w: number[]): number =>
-    w.reduce((s, x, i) => s + x * gMean[i], 0) + radius * Math.sqrt(Math.max(bilinear(g, w, w), 0) + eps);
+    w.reduce((s, x, i) => s + x * gMean[i]!, 0) + radius * Math.sqrt(Math.max(bilinear(g, w, w), 0) + eps);
   let w = mean;
   let f = objective(w);
   let step = 1;
   let stalled = 0;
   for (let iter = 0; iter < maxIter; iter++) {
     const gw = matVec(g, w);
-    const norm = Math.sqrt(Math.max(w.reduce((s, x, i) => s + x * gw[i], 0), 0) + eps);
-    const grad = gMean.map((v, i) => v + (radius * gw[i]) / norm);
+    const norm = Math.sqrt(Math.max(w.reduce((s, x, i) => s + x * gw[i]!, 0), 0) + eps);
+    const grad = gMean.map((v, i) => v + (radius * gw[i]!) / norm);
     step *= 2;
     let next = w;
     let fNext = f;
     for (let tries = 0; tries < 60; tries++) {
-      next = projectOntoSimplex(w.map((x, i) => x - step * grad[i]));
+      next = projectOntoSimplex(w.map((x, i) => x - step * grad[i]!));
       fNext = objective(next);
-      const lin = next.reduce((s, x, i) => s + (x - w[i]) * grad[i], 0);
-      const quad = next.reduce((s, x, i) => s + (x - w[i]) ** 2, 0) / (2 * step);
+      const lin = next.reduce((s, x, i) => s + (x - w[i]!) * grad[i]!, 0);
+      const quad = next.reduce((s, x, i) => s + (x - w[i]!) ** 2, 0) / (2 * step);
       if (fNext <= f + lin + quad + 1e-15) break;
       step /= 2;
     }
-    const moved = next.reduce((s, x, i) => Math.max(s, Math.abs(x - w[i])), 0);
+    const moved = next.reduce((s, x, i) => Math.max(s, Math.abs(x - w[i]!)), 0);
     // In Gram units scaled to max diag 1, an objective gain below 1e-15 twice running is rounding, not progress
     // (the step-size probing can keep w jittering at the kink of ‖g_w‖ long after that).
     stalled = f - fNext < 1e-15 ? stalled + 1 : 0;
@@ -72,7 +72,7 @@ export const cagrad: CombinerDefinition = {
   create(options, _seed, taskCount) {
     const c = numberOption(options, 'strategy.c', 0.5);
     const rescale = enumOption(options, 'strategy.rescale', [0, 1, 2] as const, 1);
-    const divisor = [1, 1 + c * c, 1 + c][rescale];
+    const divisor = ([1, 1 + c * c, 1 + c] as const)[rescale];
     return stateless(({ grads }) => {
       checkGrads('cagrad', grads, taskCount);
       const g = gram(grads);

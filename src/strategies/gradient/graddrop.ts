@@ -43,7 +43,7 @@ export const graddrop: CombinerDefinition = {
           let signed = 0;
           let absolute = 0;
           for (let i = 0; i < taskCount; i++) {
-            const v = grads[i][k];
+            const v = grads[i]![k]!;
             signed += v;
             absolute += Math.abs(v);
           }
@@ -53,7 +53,7 @@ export const graddrop: CombinerDefinition = {
           const keepNegative = purity < u;
           let out = 0;
           for (let i = 0; i < taskCount; i++) {
-            const v = grads[i][k];
+            const v = grads[i]![k]!;
             const kept = (v > 0 && keepPositive) || (v < 0 && keepNegative);
             out += kept ? v : leak * v;
           }

@@ -31,25 +31,25 @@ export function gradVacCoefficients(
   return g.map((_, i) => {
     const c = new Array<number>(t).fill(0);
     c[i] = 1;
-    for (const j of orders[i]) {
-      if (j === i || !(g[j][j] > 0)) continue;
+    for (const j of orders[i]!) {
+      if (j === i || !(g[j]![j]! > 0)) continue;
       let cross = 0;
       let normSq = 0;
       for (let k = 0; k < t; k++) {
-        cross += c[k] * g[k][j];
-        for (let l = 0; l < t; l++) normSq += c[k] * g[k][l] * c[l];
+        cross += c[k]! * g[k]![j]!;
+        for (let l = 0; l < t; l++) normSq += c[k]! * g[k]![l]! * c[l]!;
       }
       if (!(normSq > 0)) continue;
       const normI = Math.sqrt(normSq);
-      const normJ = Math.sqrt(g[j][j]);
+      const normJ = Math.sqrt(g[j]![j]!);
       const phi = Math.min(1, Math.max(-1, cross / (normI * normJ)));
-      const target = targets[i][j];
+      const target = targets[i]![j]!;
       if (phi < target) {
         // A target of ±1 would divide by zero: the pair is then treated as "almost" parallel.
         const sinTarget = Math.sqrt(Math.max(1 - target * target, 1e-12));
-        c[j] += (normI * (target * Math.sqrt(1 - phi * phi) - phi * sinTarget)) / (normJ * sinTarget);
+        c[j]! += (normI * (target * Math.sqrt(1 - phi * phi) - phi * sinTarget)) / (normJ * sinTarget);
       }
-      targets[i][j] = (1 - beta) * target + beta * phi;
+      targets[i]![j] = (1 - beta) * target + beta * phi;
     }
     return c;
   });

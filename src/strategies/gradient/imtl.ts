@@ -22,13 +22,13 @@ import type { CombinerDefinition } from './types.js';
 
 export function imtlWeights(g: number[][]): number[] {
   const t = g.length;
-  const norms = g.map((row, i) => Math.sqrt(Math.max(row[i], 0)));
+  const norms = g.map((row, i) => Math.sqrt(Math.max(row[i]!, 0)));
   // A zero gradient has no direction to be impartial to; it gets weight 0 (it adds nothing to g either way).
-  const live = norms.map((_, i) => i).filter((i) => norms[i] > 0);
-  const cosine = live.map((i) => live.map((j) => g[i][j] / (norms[i] * norms[j])));
+  const live = norms.map((_, i) => i).filter((i) => norms[i]! > 0);
+  const cosine = live.map((i) => live.map((j) => g[i]![j]! / (norms[i]! * norms[j]!)));
   const beta = pseudoSolve(cosine, live.map(() => 1));
   const raw = new Array<number>(t).fill(0);
-  live.forEach((i, k) => (raw[i] = beta[k] / norms[i]));
+  live.forEach((i, k) => (raw[i] = beta[k]! / norms[i]!));
   const total = sum(raw);
   const alpha = raw.map((v) => v / total);
   return alpha.every(Number.isFinite) && Math.abs(total) > 1e-300 ? alpha : new Array<number>(t).fill(1 / t);

@@ -33,38 +33,39 @@ export function minNormPair(uu: number, uv: number, vv: number): number {
  * stepping back to the simplex boundary (dropping vertices) while that minimiser has non-positive weights.
  */
 export function minNormElement(g: Matrix, maxIter = 50 * g.length): number[] {
-  const gamma = g.length === 2 ? minNormPair(g[0][0], g[0][1], g[1][1]) : 0;
+  const gamma = g.length === 2 ? minNormPair(g[0]![0]!, g[0]![1]!, g[1]![1]!) : 0;
   if (g.length === 2) return [gamma, 1 - gamma];
-  const diagonal = g.map((row, i) => row[i]);
+  const diagonal = g.map((row, i) => row[i]!);
   const tol = 1e-12 * Math.max(...diagonal);
   const alpha = new Array<number>(g.length).fill(0);
-  let active = [diagonal.indexOf(Math.min(...diagonal))];
-  alpha[active[0]] = 1;
+  const first = diagonal.indexOf(Math.min(...diagonal));
+  let active = [first];
+  alpha[first] = 1;
   for (let iter = 0; iter < maxIter; iter++) {
     const gx = matVec(g, alpha); // g_iᵀx for x = Σ α_i g_i
-    const xx = alpha.reduce((s, a, i) => s + a * gx[i], 0);
+    const xx = alpha.reduce((s, a, i) => s + a * gx[i]!, 0);
     const j = gx.indexOf(Math.min(...gx));
-    if (xx - gx[j] <= tol || active.includes(j)) break;
+    if (xx - gx[j]! <= tol || active.includes(j)) break;
     active.push(j);
     for (;;) {
       // Affine minimiser over the active vertices: [G_SS c1; c1ᵀ 0] [μ; ν] = [0; c], with the border scaled
       // to the Gram entries (c = max diag) so that elimination does not mistake it for a zero pivot.
-      const c = Math.max(...active.map((a) => g[a][a]));
-      const bordered = active.map((a) => [...active.map((b) => g[a][b]), c]);
+      const c = Math.max(...active.map((a) => g[a]![a]!));
+      const bordered = active.map((a) => [...active.map((b) => g[a]![b]!), c]);
       const mu = solveLinear([...bordered, [...active.map(() => c), 0]], [...active.map(() => 0), c]);
       // Affinely dependent vertices (rounding): keep the last good point.
       if (!mu) return alpha;
-      if (active.every((_, k) => mu[k] > 0)) {
-        active.forEach((a, k) => (alpha[a] = mu[k]));
+      if (active.every((_, k) => mu[k]! > 0)) {
+        active.forEach((a, k) => (alpha[a] = mu[k]!));
         break;
       }
       // Walk from α towards μ until the first weight hits zero.
-      const theta = Math.min(...active.map((a, k) => (mu[k] <= 0 ? alpha[a] / (alpha[a] - mu[k]) : 1)));
-      active.forEach((a, k) => (alpha[a] += theta * (mu[k] - alpha[a])));
-      for (const a of active) if (alpha[a] <= 1e-15) alpha[a] = 0;
-      active = active.filter((a) => alpha[a] > 0);
-      const total = active.reduce((s, a) => s + alpha[a], 0);
-      active.forEach((a) => (alpha[a] /= total));
+      const theta = Math.min(...active.map((a, k) => (mu[k]! <= 0 ? alpha[a]! / (alpha[a]! - mu[k]!) : 1)));
+      active.forEach((a, k) => (alpha[a]! += theta * (mu[k]! - alpha[a]!)));
+      for (const a of active) if (alpha[a]! <= 1e-15) alpha[a] = 0;
+      active = active.filter((a) => alpha[a]! > 0);
+      const total = active.reduce((s, a) => s + alpha[a]!, 0);
+      active.forEach((a) => (alpha[a]! /= total));
     }
   }
   return alpha;
@@ -88,13 +89,13 @@ export const mgda: CombinerDefinition = {
       const g = gram(grads);
       const norms = g.map((row, i) => {
         const loss = losses?.[i] ?? 1;
-        const n = { none: 1, l2: Math.sqrt(row[i]), loss, 'loss+': loss * Math.sqrt(row[i]) }[normalization];
+        const n = { none: 1, l2: Math.sqrt(row[i]!), loss, 'loss+': loss * Math.sqrt(row[i]!) }[normalization];
         // Dividing by a zero (or negative) normaliser would flip or blow up the gradient; leave it unscaled.
         return n > 0 && Number.isFinite(n) ? n : 1;
       });
-      const h = g.map((row, i) => row.map((v, j) => v / (norms[i] * norms[j])));
+      const h = g.map((row, i) => row.map((v, j) => v / (norms[i]! * norms[j]!)));
       const alpha = minNormElement(h);
-      const weights = alpha.map((a, i) => a / norms[i]);
+      const weights = alpha.map((a, i) => a / norms[i]!);
       return { combined: linearCombination(grads, weights), weights };
     });
   },

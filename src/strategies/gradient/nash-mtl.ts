@@ -26,34 +26,34 @@ import { checkGrads, readPositiveVector, readStep } from './support.js';
 import type { CombinerDefinition } from './types.js';
 
 export function nashWeights(g: Matrix, start: readonly number[] | null, maxIter = 100): number[] {
-  const norms = g.map((row, i) => Math.sqrt(Math.max(row[i], 0)));
+  const norms = g.map((row, i) => Math.sqrt(Math.max(row[i]!, 0)));
   // A vanishing gradient makes (Gα)_i = 1/α_i unsolvable: such tasks keep their previous α (the authors' solver
   // keeps its last α when infeasible), or the natural scale 1/max‖g_j‖, and the rest is solved without them.
   const longest = Math.max(...norms);
   const fallback = longest > 0 ? 1 / longest : 1;
-  const live = norms.map((_, i) => i).filter((i) => norms[i] > 0);
+  const live = norms.map((_, i) => i).filter((i) => norms[i]! > 0);
   const result = g.map((_, i) => start?.[i] ?? fallback);
-  const cosine = live.map((i) => live.map((j) => (i === j ? 1 + 1e-10 : g[i][j] / (norms[i] * norms[j]))));
+  const cosine = live.map((i) => live.map((j) => (i === j ? 1 + 1e-10 : g[i]![j]! / (norms[i]! * norms[j]!))));
   const f = (b: readonly number[]): number => 0.5 * bilinear(cosine, b, b) - b.reduce((s, x) => s + Math.log(x), 0);
   // β = Nα; cold start at β = 1, the exact answer for orthogonal gradients.
-  let beta = live.map((i) => (start ? start[i] * norms[i] : 1));
+  let beta = live.map((i) => (start ? start[i]! * norms[i]! : 1));
   for (let iter = 0; iter < maxIter && live.length > 0; iter++) {
     const cb = matVec(cosine, beta);
-    if (cb.every((v, i) => Math.abs(beta[i] * v - 1) < 1e-13)) break;
-    const grad = cb.map((v, i) => v - 1 / beta[i]);
-    const hessian = cosine.map((row, i) => row.map((v, j) => v + (i === j ? 1 / beta[i] ** 2 : 0)));
+    if (cb.every((v, i) => Math.abs(beta[i]! * v - 1) < 1e-13)) break;
+    const grad = cb.map((v, i) => v - 1 / beta[i]!);
+    const hessian = cosine.map((row, i) => row.map((v, j) => v + (i === j ? 1 / beta[i]! ** 2 : 0)));
     const delta = solveLinear(hessian, grad.map((v) => -v));
-    const slope = delta ? grad.reduce((s, v, i) => s + v * delta[i], 0) : 0;
+    const slope = delta ? grad.reduce((s, v, i) => s + v * delta[i]!, 0) : 0;
     // Newton decrement below rounding: converged as far as float64 allows.
     if (!delta || -slope < 1e-24) break;
     let step = 1;
-    while (beta.some((b, i) => b + step * delta[i] <= 0)) step /= 2;
+    while (beta.some((b, i) => b + step * delta[i]! <= 0)) step /= 2;
     const f0 = f(beta);
-    const at = (h: number): number[] => beta.map((b, i) => b + h * delta[i]);
+    const at = (h: number): number[] => beta.map((b, i) => b + h * delta[i]!);
     while (step > 1e-12 && f(at(step)) > f0 + 0.25 * step * slope) step /= 2;
     beta = at(step);
   }
-  live.forEach((i, k) => (result[i] = beta[k] / norms[i]));
+  live.forEach((i, k) => (result[i] = beta[k]! / norms[i]!));
   return result;
 }
 
@@ -81,7 +81,7 @@ export const nashMtl: CombinerDefinition = {
         const combined = linearCombination(grads, alpha);
         const norm = Math.sqrt(dot(combined, combined));
         const clip = maxNorm > 0 && norm > maxNorm ? maxNorm / norm : 1;
-        if (clip !== 1) for (let k = 0; k < combined.length; k++) combined[k] *= clip;
+        if (clip !== 1) for (let k = 0; k < combined.length; k++) combined[k]! *= clip;
         return { combined, weights: alpha.map((a) => a * clip) };
       },
       state: () => ({ step, alpha: alpha && [...alpha] }),

@@ -23,12 +23,12 @@ export function projectConflicting(g: Matrix, orders: readonly (readonly number[
   return g.map((_, i) => {
     const c = new Array<number>(t).fill(0);
     c[i] = 1;
-    for (const j of orders[i]) {
+    for (const j of orders[i]!) {
       // A zero gradient conflicts with nothing (and cannot be divided by).
-      if (j === i || !(g[j][j] > 0)) continue;
+      if (j === i || !(g[j]![j]! > 0)) continue;
       let conflict = 0;
-      for (let k = 0; k < t; k++) conflict += c[k] * g[k][j];
-      if (conflict < 0) c[j] -= conflict / g[j][j];
+      for (let k = 0; k < t; k++) conflict += c[k]! * g[k]![j]!;
+      if (conflict < 0) c[j]! -= conflict / g[j]![j]!;
     }
     return c;
   });

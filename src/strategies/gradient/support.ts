@@ -12,7 +12,7 @@ export function checkGrads(method: string, grads: readonly Float32Array[], taskC
   if (grads.length !== taskCount) {
     throw new Error(`${method}: expected ${taskCount} task gradients, got ${grads.length}.`);
   }
-  const p = grads.length > 0 ? grads[0].length : 0;
+  const p = grads[0]?.length ?? 0;
   if (grads.some((g) => g.length !== p)) throw new Error(`${method}: task gradients differ in length.`);
   return p;
 }
