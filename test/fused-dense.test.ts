@@ -55,7 +55,7 @@ describe('dense relu op', () => {
       try {
         const before = tf.memory().numTensors;
         const fusedMatMul = (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D => tf.fused.matMul({ a: x, b: w as tf.Tensor2D, bias: b }) as tf.Tensor2D;
-        const plain = (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D => tf.add(tf.matMul(x, w as tf.Tensor2D), b) as tf.Tensor2D;
+        const plain = (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D => tf.add(tf.matMul(x, w as tf.Tensor2D), b);
         for (const withInput of [true, false]) {
           const ours = lossAndGradients(denseLinear, withInput);
           expect(ours).toEqual(lossAndGradients(fusedMatMul, withInput));

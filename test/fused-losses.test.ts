@@ -18,8 +18,8 @@ afterAll(async () => {
 type Loss = (labels: tf.Tensor2D, logits: tf.Tensor2D) => tf.Scalar;
 
 const stock: Record<'softmax' | 'sigmoid', Loss> = {
-  softmax: (t, z) => tf.losses.softmaxCrossEntropy(t, z) as tf.Scalar,
-  sigmoid: (t, z) => tf.losses.sigmoidCrossEntropy(t, z) as tf.Scalar,
+  softmax: (t, z) => tf.losses.softmaxCrossEntropy(t, z),
+  sigmoid: (t, z) => tf.losses.sigmoidCrossEntropy(t, z),
 };
 const fused: Record<'softmax' | 'sigmoid', Loss> = { softmax: softmaxCrossEntropy, sigmoid: sigmoidCrossEntropy };
 

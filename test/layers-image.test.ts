@@ -77,7 +77,7 @@ describe('conv2d (hand-computed)', () => {
       const layer = new Conv2D(`g-${activation}`, [3, 3, 1], 1, 2, 1, 'valid', activation, true, createRng(1));
       try {
         layer.kernel.assign(tf.ones([2, 2, 1, 1])); // every output positive, so relu passes the gradient
-        const { value, grads } = tf.variableGrads(() => tf.sum(layer.apply(x())) as tf.Scalar, layer.trainable);
+        const { value, grads } = tf.variableGrads(() => tf.sum(layer.apply(x())), layer.trainable);
         expectClose(tensorValues(grads[layer.kernel.name] as tf.Tensor), [12, 16, 24, 28]);
         expectClose(tensorValues(grads[(layer.bias as tf.Variable).name] as tf.Tensor), [4]);
         tf.dispose([value, ...Object.values(grads)]);

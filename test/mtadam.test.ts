@@ -119,7 +119,7 @@ describe('mtadam step (output: step, the default on parameter gradients)', () =>
       const expected = g.map((x, k) => {
         m[k] = 0.9 * (m[k] as number) + 0.1 * x;
         v[k] = 0.999 * (v[k] as number) + 0.001 * x * x;
-        return (m[k] as number) / (1 - 0.9 ** t) / (Math.sqrt((v[k] as number) / (1 - 0.999 ** t)) + 1e-8);
+        return m[k] / (1 - 0.9 ** t) / (Math.sqrt(v[k] / (1 - 0.999 ** t)) + 1e-8);
       });
       expectClose(combined, expected, 5);
     }

@@ -191,7 +191,7 @@ model:
       needs: 'losses',
       combineLosses(losses) {
         seen.push(losses.length);
-        return tf.addN(losses) as tf.Scalar;
+        return tf.addN(losses);
       },
       ...common,
     };

@@ -369,7 +369,7 @@ describe('dense-layer gradients on wasm', () => {
       const lossOf = (w1: tf.Tensor, b1: tf.Tensor, w2: tf.Tensor, b2: tf.Tensor): tf.Scalar => {
         const h = tf.fused.matMul({ a: x as tf.Tensor2D, b: w1 as tf.Tensor2D, bias: b1, activation: 'relu' });
         const logits = tf.add(tf.matMul(h, w2), b2);
-        return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+        return tf.losses.softmaxCrossEntropy(labels, logits);
       };
       const { value, grads } = tf.valueAndGrads(lossOf)([w1, b1, w2, b2]);
       const names = ['w1', 'b1', 'w2', 'b2'];

@@ -356,8 +356,8 @@ describe('famo', () => {
   it('gives the model a finite gradient through a real tape, and round-trips its state', () => {
     const x = tf.tidy(() => tf.variable(tf.tensor1d([0.3, -0.2]), true, 'test/famo/x'));
     const lossesOf = (): tf.Scalar[] => [
-      tf.add(tf.square(tf.sub(x.gather(0), 1)), 0.1) as tf.Scalar,
-      tf.add(tf.square(tf.add(x.gather(1), 2)), 0.2) as tf.Scalar,
+      tf.add(tf.square(tf.sub(x.gather(0), 1)), 0.1),
+      tf.add(tf.square(tf.add(x.gather(1), 2)), 0.2),
     ];
     const a = make(famo, { lr: 0.1 });
     const b = make(famo, { lr: 0.1 });
@@ -390,7 +390,7 @@ describe('memory', () => {
       const ctx = context(cls);
       const counts: number[] = [];
       for (let i = 0; i < 50; i++) {
-        const losses = (): tf.Scalar[] => [tf.add(tf.square(x.gather(0)), 0.1) as tf.Scalar, tf.add(tf.abs(x.gather(1)), 0.2) as tf.Scalar];
+        const losses = (): tf.Scalar[] => [tf.add(tf.square(x.gather(0)), 0.1), tf.add(tf.abs(x.gather(1)), 0.2)];
         const combine = combineLossesOf(strategy);
         if (i % 2 === 0) {
           tf.tidy(() => {

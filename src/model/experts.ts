@@ -106,7 +106,7 @@ export class SoftmaxGate {
   }
   /** [batch, size] weights, each row on the simplex. */
   apply(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => tf.softmax(this.dense.apply(x))) as tf.Tensor2D;
+    return tf.tidy(() => tf.softmax(this.dense.apply(x)));
   }
   dispose(): void {
     for (const v of this.trainable) v.dispose();
@@ -118,7 +118,7 @@ export function mixExperts(experts: readonly tf.Tensor2D[], gates: tf.Tensor2D):
   return tf.tidy(() => {
     const stacked = tf.stack(experts as tf.Tensor2D[], 1); // [batch, E, d]
     return tf.sum(tf.mul(stacked, tf.expandDims(gates, 2)), 1);
-  }) as tf.Tensor2D;
+  });
 }
 
 /** Builds `count` experts, each a LayerStack of `layers` named `${prefix}${index}`. */

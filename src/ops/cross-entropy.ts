@@ -126,7 +126,7 @@ function registerLossGradient(kernelName: string, gradientKernel: string, target
       const [logits, labels, probabilities] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
       const dLoss = (Array.isArray(dy) ? dy[0] : dy) as tf.Scalar;
       return {
-        logits: () => tf.engine().runKernel(gradientKernel, { probabilities, labels, dy: dLoss }, {}) as tf.Tensor,
+        logits: () => tf.engine().runKernel(gradientKernel, { probabilities, labels, dy: dLoss }, {}),
         labels: () => targetsGradient(logits, dLoss),
       };
     },
@@ -156,7 +156,7 @@ export function fusedLossesAvailable(backendName = tf.getBackend()): boolean {
 
 /** Mean softmax cross-entropy of [N, C] logits against [N, C] targets (one-hot or rows of probabilities). */
 export function softmaxCrossEntropy(labels: tf.Tensor2D, logits: tf.Tensor2D): tf.Scalar {
-  if (!fusedLossesAvailable()) return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+  if (!fusedLossesAvailable()) return tf.losses.softmaxCrossEntropy(labels, logits);
   const [loss, probabilities] = tf.engine().runKernel(SOFTMAX_CROSS_ENTROPY_KERNEL, { logits, labels }, {}) as tf.Tensor[];
   probabilities?.dispose(); // the gradient keeps its own saved copy
   return loss as tf.Scalar;
@@ -164,7 +164,7 @@ export function softmaxCrossEntropy(labels: tf.Tensor2D, logits: tf.Tensor2D): t
 
 /** Mean sigmoid cross-entropy over all elements of [N, C] logits against 0/1 (or probability) targets. */
 export function sigmoidCrossEntropy(labels: tf.Tensor2D, logits: tf.Tensor2D): tf.Scalar {
-  if (!fusedLossesAvailable()) return tf.losses.sigmoidCrossEntropy(labels, logits) as tf.Scalar;
+  if (!fusedLossesAvailable()) return tf.losses.sigmoidCrossEntropy(labels, logits);
   const [loss, probabilities] = tf.engine().runKernel(SIGMOID_CROSS_ENTROPY_KERNEL, { logits, labels }, {}) as tf.Tensor[];
   probabilities?.dispose();
   return loss as tf.Scalar;

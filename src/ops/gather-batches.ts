@@ -15,5 +15,5 @@ export function gatherBatches<T extends tf.Tensor>(x: T, index: tf.Tensor1D, bat
   const rows = index.shape[0];
   const sizes: number[] = [];
   for (let start = 0; start < rows; start += batchSize) sizes.push(Math.min(batchSize, rows - start));
-  return tf.tidy(() => tf.split(tf.gather(x, index), sizes, 0)) as T[];
+  return tf.tidy(() => tf.split(tf.gather(x, index), sizes, 0));
 }

@@ -26,7 +26,7 @@ function lossesOf(model: MultiTaskModel, outputs: Record<string, tf.Tensor2D>, b
 }
 
 function addPenalty(model: MultiTaskModel, total: tf.Scalar): tf.Scalar {
-  return model.penalty ? (tf.add(total, model.penalty()) as tf.Scalar) : total;
+  return model.penalty ? tf.add(total, model.penalty()) : total;
 }
 
 /**

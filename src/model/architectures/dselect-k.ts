@@ -134,7 +134,7 @@ export const dselectK: ArchitectureDefinition = {
                   const r = gate(x, t).selectors;
                   return tf.mean(tf.sum(tf.neg(tf.mul(r, tf.log(tf.add(r, 1e-6)))), [1, 2]));
                 });
-                return tf.mul(entropyReg, tf.addN(entropies)) as tf.Scalar;
+                return tf.mul(entropyReg, tf.addN(entropies));
               }),
           }
         : {}),

@@ -75,7 +75,7 @@ export const softSharing: ArchitectureDefinition = {
             terms.push(nuclearNorm(tf.concat(layer.map(asMatrix), 1)));
           }
         }
-        return terms.length === 0 ? tf.scalar(0) : (tf.mul(lambda, tf.addN(terms)) as tf.Scalar);
+        return terms.length === 0 ? tf.scalar(0) : tf.mul(lambda, tf.addN(terms));
       });
 
     const model: MultiTaskModel = {

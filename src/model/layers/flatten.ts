@@ -15,7 +15,7 @@ export class Flatten implements Layer {
     this.outputShape = [outputSize];
   }
   apply(x: tf.Tensor): tf.Tensor2D {
-    return x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [x.shape[0] as number, this.outputSize]);
+    return x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [x.shape[0], this.outputSize]);
   }
 }
 

@@ -38,7 +38,7 @@ export class LayerNorm implements Layer {
       const { mean, variance } = tf.moments(x, axes, true);
       // Written out: tf.batchNorm refuses per-example statistics ([batch, 1…]) next to per-feature γ, β.
       const normalised = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.epsilon)));
-      return tf.add(tf.mul(normalised, this.gamma), this.beta) as T;
+      return tf.add(tf.mul(normalised, this.gamma), this.beta);
     });
   }
 }

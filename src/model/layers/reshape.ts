@@ -18,7 +18,7 @@ export class Reshape implements Layer {
     this.outputSize = shapeSize(shape);
   }
   apply(x: tf.Tensor): tf.Tensor {
-    return tf.reshape(x, [x.shape[0] as number, ...this.outputShape]);
+    return tf.reshape(x, [x.shape[0], ...this.outputShape]);
   }
 }
 

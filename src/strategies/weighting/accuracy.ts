@@ -64,7 +64,7 @@ export const accuracyWeighting: LossWeightingDefinition = {
         if (!Array.isArray(saved) || saved.length !== tasks.length || !saved.every((w) => typeof w === 'number')) {
           throw new Error(`accuracy strategy state does not match ${tasks.length} tasks: ${JSON.stringify(state)}`);
         }
-        weights = saved as number[];
+        weights = saved;
       },
     };
   },

@@ -74,5 +74,5 @@ export class LastWeights {
 
 /** Σ_i w_i L_i for JS-number weights, inside the caller's tidy/tape. */
 export function weightedSum(losses: tf.Scalar[], weights: readonly number[]): tf.Scalar {
-  return tf.tidy(() => tf.sum(tf.mul(tf.stack(losses), tf.tensor1d(weights as number[], 'float32'))) as tf.Scalar);
+  return tf.tidy(() => tf.sum(tf.mul(tf.stack(losses), tf.tensor1d(weights as number[], 'float32'))));
 }

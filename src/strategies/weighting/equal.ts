@@ -17,7 +17,7 @@ export const equal: LossWeightingDefinition = {
     return {
       name: 'equal',
       needs: 'losses',
-      combineLosses: (losses) => tf.addN(losses) as tf.Scalar,
+      combineLosses: (losses) => tf.addN(losses),
       currentWeights: () => weights,
       state: () => ({}),
       restore: () => undefined,

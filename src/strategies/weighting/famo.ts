@@ -90,14 +90,14 @@ export const famo: LossWeightingDefinition = {
           const detached = tf.add(stopGradient(stacked), eps) as tf.Tensor1D;
           const logD = tf.log(detached) as tf.Tensor1D;
           if (prevLogD) {
-            updateLogits(tf.sub(prevLogD, logD) as tf.Tensor1D);
+            updateLogits(tf.sub(prevLogD, logD));
             prevLogD.dispose();
           }
           prevLogD = tf.keep(logD);
           const z = tf.softmax(xi);
           const c = tf.sum(tf.div(z, detached));
           last.set(tf.div(z, tf.mul(c, detached)));
-          return tf.div(tf.sum(tf.mul(z, tf.log(tf.add(stacked, eps)))), c) as tf.Scalar;
+          return tf.div(tf.sum(tf.mul(z, tf.log(tf.add(stacked, eps)))), c);
         }),
       currentWeights: () => last.read(),
       state: () => ({ logits: read(xi), m: read(m), v: read(v), updates, prevLogD: read(prevLogD) }),

@@ -32,7 +32,7 @@ export const imtlL: LossWeightingDefinition = {
       combineLosses: (losses) =>
         tf.tidy(() => {
           const s = tf.stack(variables);
-          return tf.sum(tf.sub(tf.mul(tf.exp(s), tf.stack(losses)), s)) as tf.Scalar;
+          return tf.sum(tf.sub(tf.mul(tf.exp(s), tf.stack(losses)), s));
         }),
       variables: () => variables,
       currentWeights: () => readScalars(variables).map((s) => Math.exp(s)),

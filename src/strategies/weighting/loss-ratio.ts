@@ -40,7 +40,7 @@ export const lossRatio: LossWeightingDefinition = {
           const inverse = tf.reciprocal(tf.maximum(stopGradient(stacked), 1e-12));
           const weights = tf.mul(tf.div(inverse, tf.sum(inverse)), total) as tf.Tensor1D;
           last.set(weights);
-          return tf.sum(tf.mul(weights, stacked)) as tf.Scalar;
+          return tf.sum(tf.mul(weights, stacked));
         }),
       currentWeights: () => last.read(),
       state: () => ({}),

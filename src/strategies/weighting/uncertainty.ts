@@ -46,7 +46,7 @@ export const uncertainty: LossWeightingDefinition = {
         tf.tidy(() => {
           const s = tf.stack(variables);
           const terms = tf.add(tf.mul(tf.exp(tf.neg(s)), tf.stack(losses)), s);
-          return tf.mul(tf.sum(terms), factor) as tf.Scalar;
+          return tf.mul(tf.sum(terms), factor);
         }),
       variables: () => variables,
       currentWeights: () => readScalars(variables).map((s) => factor * Math.exp(-s)),

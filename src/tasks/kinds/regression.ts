@@ -51,7 +51,7 @@ export const regression: TaskKind<RegressionEncoding> = {
   encodeTargets: (table, encoding, rows) => numericCells(table, encoding.columns, rows, `tasks[${encoding.name}] target`),
   trainingTargets(encoding, targets, rows) {
     const k = encoding.columns.length;
-    return tf.div(tf.sub(tf.tensor2d(targets, [rows, k]), tf.tensor1d(encoding.mean)), tf.tensor1d(encoding.std)) as tf.Tensor2D;
+    return tf.div(tf.sub(tf.tensor2d(targets, [rows, k]), tf.tensor1d(encoding.mean)), tf.tensor1d(encoding.std));
   },
   predictions: (encoding, outputs) => inOriginalUnits(outputs, encoding),
 };

@@ -13,7 +13,7 @@ export const huber: LossDefinition = {
   name: 'huber',
   description: 'Huber loss (δ = 1): mean over elements of ½·min(e, 1)² + (e − min(e, 1)), e = |t − y|',
   fits: ['regression'],
-  tensor: (output, target) => tf.losses.huberLoss(target, output) as tf.Scalar,
+  tensor: (output, target) => tf.losses.huberLoss(target, output),
   host: (outputs, targets) =>
     meanOfErrors(outputs, targets, (error) => {
       const quadratic = Math.min(error, 1);

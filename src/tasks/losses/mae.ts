@@ -7,6 +7,6 @@ export const mae: LossDefinition = {
   name: 'mae',
   description: 'mean absolute error: mean over elements of |t − y|',
   fits: ['regression'],
-  tensor: (output, target) => tf.losses.absoluteDifference(target, output) as tf.Scalar,
+  tensor: (output, target) => tf.losses.absoluteDifference(target, output),
   host: (outputs, targets) => meanOfErrors(outputs, targets, (error) => error),
 };

@@ -7,6 +7,6 @@ export const mse: LossDefinition = {
   name: 'mse',
   description: 'mean squared error: mean over elements of (t − y)²',
   fits: ['regression'],
-  tensor: (output, target) => tf.losses.meanSquaredError(target, output) as tf.Scalar,
+  tensor: (output, target) => tf.losses.meanSquaredError(target, output),
   host: (outputs, targets) => meanOfErrors(outputs, targets, (error) => error * error),
 };
