@@ -144,8 +144,8 @@ describe('soft-sharing penalties (hand-computed)', () => {
       ].map((r) => r.map((v) => 0.5 * v));
       const g1 = rows(grads['tasks/t1/tower/0/kernel'] as tf.Tensor);
       const g2 = rows(grads['tasks/t2/tower/0/kernel'] as tf.Tensor);
-      const got = [0, 1].map((i) => [...(g1[i] as number[]), ...(g2[i] as number[])]);
-      got.forEach((r, i) => r.forEach((v, j) => expect(v).toBeCloseTo((expected[i] as number[])[j] as number, 4)));
+      const got = [0, 1].map((i) => [...g1[i]!, ...g2[i]!]);
+      got.forEach((r, i) => r.forEach((v, j) => expect(v).toBeCloseTo(expected[i]![j]!, 4)));
       value.dispose();
       for (const g of Object.values(grads)) g.dispose();
     } finally {
@@ -169,8 +169,8 @@ describe('soft-sharing penalties (hand-computed)', () => {
       for (let i = 0; i < m * n; i++) {
         const plus = Float64Array.from(a);
         const minus = Float64Array.from(a);
-        plus[i] = (plus[i] as number) + h;
-        minus[i] = (minus[i] as number) - h;
+        plus[i] = plus[i]! + h;
+        minus[i] = minus[i]! - h;
         const numeric = (nuclearNormWithGradient(plus, m, n).value - nuclearNormWithGradient(minus, m, n).value) / (2 * h);
         expect(gradient[i]).toBeCloseTo(numeric, 5);
       }
@@ -207,7 +207,7 @@ describe('cross-stitch', () => {
           const mixed = rows(record[`mixed/${h.name}/${level}`] as tf.Tensor);
           mixed.forEach((r, i) =>
             r.forEach((v, j) => {
-              const own = (pre[t] as number[][])[i]?.[j] as number;
+              const own = pre[t]![i]?.[j] as number;
               const others = pre.reduce((sum, p, s) => (s === t ? sum : sum + ((p[i]?.[j] as number) ?? 0)), 0);
               expect(v).toBeCloseTo(0.8 * own + 0.1 * others, 5);
             }),
@@ -258,7 +258,7 @@ describe('gates and masks', () => {
   });
 
   it('dselect-k selectors turn one-hot once the smooth step saturates', () => {
-    const model = build('dselect-k', { extra: { experts: 4, k: 1, gamma: 1 }, inputSize: 2, heads: [twoHeads[0] as HeadSpec] }) as InspectableModel;
+    const model = build('dselect-k', { extra: { experts: 4, k: 1, gamma: 1 }, inputSize: 2, heads: [twoHeads[0]!] }) as InspectableModel;
     const x = tf.tensor2d([[1, 0]]);
     try {
       // z logits = x Z + c with bits (b0, b1) → logits (+5, −5): S = (1, 0) → code 10₂ = expert 2.
@@ -396,17 +396,17 @@ describe('synthetic-correlated dataset', () => {
       let uu = 0;
       let vv = 0;
       u.forEach((x, i) => {
-        uv += x * (v[i] as number);
+        uv += x * v[i]!;
         uu += x * x;
-        vv += (v[i] as number) ** 2;
+        vv += v[i]! ** 2;
       });
       return uv / Math.sqrt(uu * vv);
     };
     const two = buildSyntheticCorrelated({ tasks: 2, correlation: 0.3, scale: 2, features: 8, samples: 20 }, 1);
-    expect(cos(two.weights[0] as Float64Array, two.weights[1] as Float64Array)).toBeCloseTo(0.3, 10);
-    expect(Math.hypot(...(two.weights[1] as Float64Array))).toBeCloseTo(2, 10);
+    expect(cos(two.weights[0]!, two.weights[1]!)).toBeCloseTo(0.3, 10);
+    expect(Math.hypot(...two.weights[1]!)).toBeCloseTo(2, 10);
     const four = buildSyntheticCorrelated({ tasks: 4, correlation: 0.6, scale: 1, features: 8, samples: 20 }, 1);
-    for (let s = 0; s < 4; s++) for (let t = s + 1; t < 4; t++) expect(cos(four.weights[s] as Float64Array, four.weights[t] as Float64Array)).toBeCloseTo(0.6, 10);
+    for (let s = 0; s < 4; s++) for (let t = s + 1; t < 4; t++) expect(cos(four.weights[s]!, four.weights[t]!)).toBeCloseTo(0.6, 10);
     const table = await syntheticCorrelated.load({ samples: 50 }, 7);
     expect(table.rowCount).toBe(50);
     expect(table.columns.map((c) => c.name)).toEqual([...Array.from({ length: 16 }, (_, j) => `x${j}`), 'y1', 'y2']);
@@ -470,7 +470,7 @@ training:
     expect(summary.status).toBe('completed');
     expect(losses).toHaveLength(6);
     expect(losses.every(Number.isFinite)).toBe(true);
-    expect(losses[losses.length - 1]).toBeLessThan((losses[0] as number) * 0.9);
+    expect(losses[losses.length - 1]).toBeLessThan(losses[0]! * 0.9);
     expect(summary.test['y1/r2']).toBeGreaterThan(0);
     expect(summary.test['y2/r2']).toBeGreaterThan(0);
   });

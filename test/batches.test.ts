@@ -55,7 +55,7 @@ describe('shuffled training batches', () => {
             const actual = key === 'x' ? batch.x : (batch.targets[key] as tf.Tensor2D);
             expect(actual.shape, `${key} batch ${b}`).toEqual(expected[b]?.shape);
             expect(actual.dtype).toBe('float32');
-            expect(bits(actual.dataSync()), `${key} batch ${b}`).toEqual(bits((expected[b] as tf.Tensor).dataSync()));
+            expect(bits(actual.dataSync()), `${key} batch ${b}`).toEqual(bits(expected[b]!.dataSync()));
           });
           expected.forEach((t) => t.dispose());
         }

@@ -30,7 +30,7 @@ describe('checkpoints', () => {
   it('saves checkpoints in the background with the weights of the moment they were taken', async () => {
     const dir = path.join(tempDir(), 'checkpoints', 'best');
     const model = buildModel(config, data.preprocessing);
-    const variable = model.sharedVariables[0] as tf.Variable;
+    const variable = model.sharedVariables[0]!;
     const first = variable.dataSync().slice();
     const background = new BackgroundTasks();
     await saveCheckpoint(dir, model, { architecture: 'hard-sharing' }, { epoch: 1 }, 'test', background);

@@ -76,7 +76,7 @@ describe('CSV reading', () => {
     expect(a.preprocessing.inputSize).toBe(4); // x + 3 colours
     expect([a.splits.train.rows, a.splits.val.rows, a.splits.test.rows]).toEqual([28, 6, 6]);
     // standardised with train statistics: the train column has mean 0 and std 1
-    const xs = Array.from({ length: a.splits.train.rows }, (_, i) => a.splits.train.x[i * 4] as number);
+    const xs = Array.from({ length: a.splits.train.rows }, (_, i) => a.splits.train.x[i * 4]!);
     const mean = xs.reduce((s, v) => s + v, 0) / xs.length;
     const std = Math.sqrt(xs.reduce((s, v) => s + (v - mean) ** 2, 0) / xs.length);
     expect(mean).toBeCloseTo(0, 5);

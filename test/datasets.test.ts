@@ -54,7 +54,7 @@ function snapshot(table: DataTable): unknown {
 function readmeChecksums(folder: string): Map<string, string> {
   const text = readFileSync(datasetPath(folder, 'README.md'), 'utf8');
   const sums = new Map<string, string>();
-  for (const m of text.matchAll(/^([0-9a-f]{64}) {2}(\S+)$/gm)) sums.set(m[2] as string, m[1] as string);
+  for (const m of text.matchAll(/^([0-9a-f]{64}) {2}(\S+)$/gm)) sums.set(m[2]!, m[1]!);
   return sums;
 }
 
@@ -164,7 +164,7 @@ describe('multi-digits specifics', () => {
     expect(source.count).toBe(1797);
     expect(Math.max(...source.pixels)).toBe(16);
     const counts = new Array<number>(10).fill(0);
-    for (const y of source.labels) counts[y] = (counts[y] as number) + 1;
+    for (const y of source.labels) counts[y] = counts[y]! + 1;
     expect(counts).toEqual([178, 182, 177, 183, 181, 182, 181, 179, 174, 180]);
   });
 
@@ -179,7 +179,7 @@ describe('multi-digits specifics', () => {
     right[7 * 8 + 7] = 10; // row 7, col 7 -> composite col 11: right only
     const img = composeDigits(left, right, 4);
     expect(img.length).toBe(8 * 12);
-    const at = (r: number, c: number): number => img[r * 12 + c] as number;
+    const at = (r: number, c: number): number => img[r * 12 + c]!;
     expect(at(0, 5)).toBe(12 / 16);
     expect(at(2, 6)).toBe(1);
     expect(at(7, 0)).toBe(2 / 16);
@@ -209,7 +209,7 @@ describe('multi-digits specifics', () => {
     expect(pools.test.length).toBeGreaterThan(340);
     expect(pools.test.length).toBeLessThan(380);
     const testClasses = new Array<number>(10).fill(0);
-    for (const i of pools.test) testClasses[source.labels[i] as number]! += 1;
+    for (const i of pools.test) testClasses[source.labels[i]!]! += 1;
     for (const c of testClasses) expect(c).toBeGreaterThanOrEqual(34);
   });
 
@@ -223,13 +223,13 @@ describe('multi-digits specifics', () => {
       const usedBy = new Map<number, Set<string>>();
       const problems: string[] = [];
       for (let row = 0; row < split.length; row++) {
-        const a = built.leftIndex[row] as number;
-        const b = built.rightIndex[row] as number;
+        const a = built.leftIndex[row]!;
+        const b = built.rightIndex[row]!;
         if (a === b) problems.push(`row ${row}: same image twice`);
         for (const idx of [a, b]) {
           if (poolOf.get(idx) !== split[row]) problems.push(`row ${row}: image ${idx} is not in pool ${split[row]}`);
           const set = usedBy.get(idx) ?? new Set<string>();
-          set.add(split[row] as string);
+          set.add(split[row]!);
           usedBy.set(idx, set);
         }
       }
@@ -246,8 +246,8 @@ describe('multi-digits specifics', () => {
     const left = numeric(built.table, 'left');
     const right = numeric(built.table, 'right');
     for (let row = 0; row < 50; row++) {
-      const a = built.leftIndex[row] as number;
-      const b = built.rightIndex[row] as number;
+      const a = built.leftIndex[row]!;
+      const b = built.rightIndex[row]!;
       expect(left[row]).toBe(source.labels[a]);
       expect(right[row]).toBe(source.labels[b]);
       const img = composeDigits(source.pixels.subarray(a * 64, a * 64 + 64), source.pixels.subarray(b * 64, b * 64 + 64), 4);
@@ -304,7 +304,7 @@ describe('adult-income specifics', () => {
     const sel = adultRowSelection(ADULT_TOTAL_ROWS, 10000);
     expect(sel.length).toBe(10000);
     expect(new Set(sel).size).toBe(10000);
-    expect(Array.from(sel).every((v, i) => i === 0 || v > (sel[i - 1] as number))).toBe(true);
+    expect(Array.from(sel).every((v, i) => i === 0 || v > sel[i - 1]!)).toBe(true);
   });
 
   it('reads all 32,561 rows with the known class balance and missing values', async () => {
@@ -357,9 +357,9 @@ describe('parkinsons-updrs specifics', () => {
       const split = categorical(t, 'split');
       const splitsOf = new Map<number, Set<string>>();
       rows.forEach((r, i) => {
-        const set = splitsOf.get(r[k] as number) ?? new Set<string>();
-        set.add(split[i] as string);
-        splitsOf.set(r[k] as number, set);
+        const set = splitsOf.get(r[k]!) ?? new Set<string>();
+        set.add(split[i]!);
+        splitsOf.set(r[k]!, set);
       });
       expect(splitsOf.size).toBe(42);
       expect([...splitsOf.values()].every((s) => s.size === 1)).toBe(true);

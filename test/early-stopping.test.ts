@@ -67,7 +67,7 @@ describe('min_delta', () => {
     expect(strict.summary).toMatchObject({ epochs: 3, bestEpoch: 1 });
 
     // Between the falls: epoch 2 improves on epoch 1 by (l1 − l2), so a min_delta just above that makes it no gain.
-    const fall = (losses[0] as number) - (losses[1] as number);
+    const fall = losses[0]! - losses[1]!;
     const between = await train({ ...learning, early_stopping: `{ patience: 1, min_delta: ${fall * 1.0001} }` });
     expect(between.records[1]?.monitor.improved).toBe(false);
     expect(between.summary).toMatchObject({ epochs: 2, bestEpoch: 1 });
@@ -103,7 +103,7 @@ describe('the best checkpoint follows the monitored metric', () => {
   it('is saved at the best epoch of that metric, and the final and re-evaluated metrics come from it', async () => {
     const { summary, records } = await train({ lr: 0.02, epochs: 6, early_stopping: '{ metric: b/mae, patience: 2, min_delta: 100 }' });
     expect(summary).toMatchObject({ epochs: 3, bestEpoch: 1 });
-    const first = records[0] as EpochRecord;
+    const first = records[0]!;
     expect(bestCheckpoint(summary)).toMatchObject({ epoch: 1, monitor: { name: 'val/b/mae', value: first.val['b/mae'] } });
     // Training went on after the best epoch, and the final metrics are the best epoch's, not the last one's.
     expect(records[2]?.val['b/mae']).not.toBe(first.val['b/mae']);

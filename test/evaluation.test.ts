@@ -38,7 +38,7 @@ function evaluateBefore(split: SplitTensors, tasks: readonly TaskConfig[], batch
       tasks.forEach((task, i) => {
         const output = outputs[task.name] as tf.Tensor2D;
         const target = tf.slice(split.targets[task.name] as tf.Tensor2D, [start, 0], [size, -1]);
-        const old = lossSums[i] as tf.Scalar;
+        const old = lossSums[i]!;
         lossSums[i] = tf.keep(tf.add(old, tf.mul(taskLoss(task.loss, output, target), size)));
         old.dispose();
         parts[task.name]?.push(tf.keep(backendPredictions(taskKindRegistry.lookup(task.type).metricLayout, output)));
@@ -51,8 +51,8 @@ function evaluateBefore(split: SplitTensors, tasks: readonly TaskConfig[], batch
     const values = joined.dataSync() as Float32Array;
     joined.dispose();
     chunks.forEach((c) => c.dispose());
-    metrics[`${task.name}/loss`] = ((lossSums[i] as tf.Scalar).dataSync()[0] as number) / split.rows;
-    (lossSums[i] as tf.Scalar).dispose();
+    metrics[`${task.name}/loss`] = lossSums[i]!.dataSync()[0]! / split.rows;
+    lossSums[i]!.dispose();
     const values2 = computeMetrics(task.metrics, {
       type: taskKindRegistry.lookup(task.type).metricLayout,
       rows: data.splits.val.rows,

@@ -58,7 +58,7 @@ const count: TaskKind<CountEncoding> = {
   fitTarget({ task, field, columns, trainRows, allRows }) {
     const mean = columns.map((column) => {
       for (const row of allRows) {
-        const v = column.kind === 'numeric' ? (column.values[row] as number) : Number.NaN;
+        const v = column.kind === 'numeric' ? column.values[row]! : Number.NaN;
         if (!(Number.isInteger(v) && v >= 0)) {
           throw new UsageError(`${field}: count target column "${column.name}" must hold whole numbers ≥ 0; line ${row + 2} has "${cellText(column, row)}".`);
         }
@@ -73,7 +73,7 @@ const count: TaskKind<CountEncoding> = {
   encodeTargets: (table, encoding, rows) => numericCells(table, encoding.columns, rows, `tasks[${encoding.name}] target`),
   trainingTargets: (encoding, targets, rows) => tf.div(tf.tensor2d(targets, [rows, encoding.columns.length]), tf.tensor1d(encoding.mean)),
   predictions: (encoding, outputs) =>
-    outputs.values.map((z, i) => Math.fround((encoding.mean[i % outputs.width] as number) * Math.exp(z))),
+    outputs.values.map((z, i) => Math.fround(encoding.mean[i % outputs.width]! * Math.exp(z))),
 };
 
 const poisson: LossDefinition = {
@@ -83,7 +83,7 @@ const poisson: LossDefinition = {
   tensor: (output, target) => tf.mean(tf.sub(tf.exp(output), tf.mul(target, output))),
   host({ values: z }, t) {
     let total = 0;
-    for (let i = 0; i < z.length; i++) total += Math.exp(z[i] as number) - (t[i] as number) * (z[i] as number);
+    for (let i = 0; i < z.length; i++) total += Math.exp(z[i]!) - t[i]! * z[i]!;
     return Math.fround(total / z.length);
   },
 };
@@ -95,7 +95,7 @@ const logCosh: LossDefinition = {
   tensor: (output, target) => tf.mean(tf.log(tf.cosh(tf.sub(output, target)))),
   host({ values: y }, t) {
     let total = 0;
-    for (let i = 0; i < y.length; i++) total += Math.log(Math.cosh((y[i] as number) - (t[i] as number)));
+    for (let i = 0; i < y.length; i++) total += Math.log(Math.cosh(y[i]! - t[i]!));
     return Math.fround(total / y.length);
   },
 };
@@ -181,7 +181,7 @@ function toyCsv(): string {
   const u = values(rows * 5, 7);
   const lines = ['x1,x2,x3,y,n'];
   for (let r = 0; r < rows; r++) {
-    const at = (k: number): number => u[r * 5 + k] as number;
+    const at = (k: number): number => u[r * 5 + k]!;
     const rate = Math.exp(0.8 * at(1) + 0.5);
     const uniform = (at(4) + 1) / 2;
     let n = 0;
@@ -239,7 +239,7 @@ describe('a task kind, losses and a layer type registered from user code', () =>
     const host = (loss: string, y: number[], t: number[]): number =>
       lossRegistry.lookup(loss).host({ values: Float32Array.from(y), rows: 1, width: y.length, backend: {} }, Float32Array.from(t));
     const tensor = (loss: string, y: number[], t: number[]): number =>
-      tf.tidy(() => lossRegistry.lookup(loss).tensor(tf.tensor2d(y, [1, y.length]), tf.tensor2d(t, [1, t.length])).dataSync()[0] as number);
+      tf.tidy(() => lossRegistry.lookup(loss).tensor(tf.tensor2d(y, [1, y.length]), tf.tensor2d(t, [1, t.length])).dataSync()[0]!);
     // log cosh 1 = log 1.5430806 = 0.4337808; (0 + 2 · 0.4337808) / 3
     expect(host('log-cosh', [0, 1, -2], [0, 0, -1])).toBeCloseTo(0.2891872, 6);
     expect(tensor('log-cosh', [0, 1, -2], [0, 0, -1])).toBeCloseTo(0.2891872, 6);

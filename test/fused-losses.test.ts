@@ -41,11 +41,11 @@ function lossAndGradients(loss: Loss, z: Float32Array, t: Float32Array, shape: [
     const logits = tf.tensor2d(z, shape);
     const labels = tf.tensor2d(t, shape);
     const { value, grads } = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) => tf.mul(loss(b as tf.Tensor2D, a as tf.Tensor2D), 3))([logits, labels]);
-    return { value: value.dataSync()[0] as number, dz: grads[0]?.dataSync() as Float32Array, dt: grads[1]?.dataSync() as Float32Array };
+    return { value: value.dataSync()[0]!, dz: grads[0]?.dataSync() as Float32Array, dt: grads[1]?.dataSync() as Float32Array };
   });
 }
 
-const worstDifference = (a: Float32Array, b: Float32Array): number => a.reduce((w, v, i) => Math.max(w, Math.abs(v - (b[i] as number))), 0);
+const worstDifference = (a: Float32Array, b: Float32Array): number => a.reduce((w, v, i) => Math.max(w, Math.abs(v - b[i]!)), 0);
 
 describe('fused cross-entropy kernels', () => {
   for (const backend of ['wasm', 'cpu']) {

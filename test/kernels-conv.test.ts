@@ -20,7 +20,7 @@ describe('max-pool gradient on wasm (hand-computed)', () => {
     for (let i = 0; i < 3; i++) {
       for (let j = 0; j < 3; j++) {
         const window = [0, 1, 6, 7].map((o) => i * 12 + j * 2 + o);
-        const arg = window.reduce((best, k) => ((data[k] as number) > (data[best] as number) ? k : best));
+        const arg = window.reduce((best, k) => (data[k]! > data[best]! ? k : best));
         expected[arg] = i * 3 + j + 1;
       }
     }
@@ -65,8 +65,8 @@ describe('wasm kernels for convolutions match the cpu backend', () => {
       const [dFilter, dPool] = perCase as [number[], number[]];
       const [cpuFilter, cpuPool] = cpu[n] as [number[], number[]];
       const scale = Math.max(1, ...cpuFilter.map(Math.abs));
-      dFilter.forEach((v, i) => expect(Math.abs(v - (cpuFilter[i] as number)), `case ${n} dW[${i}]`).toBeLessThan(1e-5 * scale));
-      dPool.forEach((v, i) => expect(v, `case ${n} dx[${i}]`).toBeCloseTo(cpuPool[i] as number, 6));
+      dFilter.forEach((v, i) => expect(Math.abs(v - cpuFilter[i]!), `case ${n} dW[${i}]`).toBeLessThan(1e-5 * scale));
+      dPool.forEach((v, i) => expect(v, `case ${n} dx[${i}]`).toBeCloseTo(cpuPool[i]!, 6));
     });
   });
 });

@@ -155,7 +155,7 @@ describe('normalisation and dropout on images', () => {
       expectClose(tensorValues(bn.movingVariance), [0.9 + 0.525, 0.9 + 0.525 * 4, 0.9 + 0.525 * 9], 4);
       // Inference uses the moving statistics, per channel.
       const inference = tensorValues(bn.apply(x, false));
-      expect(inference[5]).toBeCloseTo((data[5] as number - 1.05) / Math.sqrt(0.9 + 0.525 * 9 + 1e-6), 4);
+      expect(inference[5]).toBeCloseTo((data[5]! - 1.05) / Math.sqrt(0.9 + 0.525 * 9 + 1e-6), 4);
     } finally {
       tf.dispose([...bn.trainable, ...bn.state]);
     }

@@ -95,7 +95,7 @@ describe('hand-computed values', () => {
 
   it('the same losses as tensor ops on the same errors (what training differentiates)', () => {
     const of = (loss: LossName): number =>
-      tf.tidy(() => taskLoss(loss, tf.tensor2d([0.5, 3], [1, 2]), tf.tensor2d([0, 0], [1, 2])).dataSync()[0] as number);
+      tf.tidy(() => taskLoss(loss, tf.tensor2d([0.5, 3], [1, 2]), tf.tensor2d([0, 0], [1, 2])).dataSync()[0]!);
     expect(of('mse')).toBe((0.25 + 9) / 2);
     expect(of('mae')).toBe((0.5 + 3) / 2);
     expect(of('huber')).toBe((0.125 + (0.5 + 2)) / 2);
@@ -146,7 +146,7 @@ describe('agreement with the backend (what training computes)', () => {
       const [backendLoss, backendValues] = tf.tidy(() => {
         const y = tf.tensor2d(outputs, [rows, c.width]);
         const t = tf.tensor2d(targets, [rows, c.width]);
-        return [taskLoss(c.loss, y, t).dataSync()[0] as number, backendPredictions(c.type, y).dataSync() as Float32Array];
+        return [taskLoss(c.loss, y, t).dataSync()[0]!, backendPredictions(c.type, y).dataSync() as Float32Array];
       });
       // Cross-entropy both ways: all on the host, and from the backend's softmax (what evaluation does).
       const variants = c.loss === 'cross-entropy' ? [{}, { backend: { softmax: backendValues } }] : [{}];
@@ -154,7 +154,7 @@ describe('agreement with the backend (what training computes)', () => {
         const host = onHost(c, outputs, targets, rows, options);
         expect(Math.abs(host.loss - backendLoss) / Math.abs(backendLoss)).toBeLessThan(2e-6);
         let worst = 0;
-        host.predictions.forEach((p, i) => (worst = Math.max(worst, Math.abs(p - (backendValues[i] as number)))));
+        host.predictions.forEach((p, i) => (worst = Math.max(worst, Math.abs(p - backendValues[i]!))));
         expect(worst).toBeLessThan(1e-6);
       }
     });

@@ -24,7 +24,7 @@ function expectClose(actual: ArrayLike<number>, expected: readonly number[], dig
 
 const norm = (v: ArrayLike<number>, from: number, to: number): number => {
   let s = 0;
-  for (let k = from; k < to; k++) s += (v[k] as number) ** 2;
+  for (let k = from; k < to; k++) s += v[k]! ** 2;
   return Math.sqrt(s);
 };
 
@@ -46,7 +46,7 @@ describe('mtadam balancing (output: balanced)', () => {
     expectClose(combined, [3, 9, 1.6, 0.8]);
     expect(weights).toBeUndefined();
     // ĝ1 = combined − g0 has, per layer, exactly task 0's norm.
-    const balanced1 = Array.from(combined, (v, k) => v - (G0[k] as number));
+    const balanced1 = Array.from(combined, (v, k) => v - G0[k]!);
     expect(norm(balanced1, 0, 2)).toBeCloseTo(5, 5);
     expect(norm(balanced1, 2, 4)).toBeCloseTo(1, 5);
   });
@@ -60,8 +60,8 @@ describe('mtadam balancing (output: balanced)', () => {
     expectClose(combined, [3, 4 + 100 / 11, 1.6, 0.8]);
     const state = combiner.state() as { step: number; norms: number[][] };
     expect(state.step).toBe(2);
-    expectClose(state.norms[0] as number[], [5, 1]);
-    expectClose(state.norms[1] as number[], [55, 0.1]);
+    expectClose(state.norms[0]!, [5, 1]);
+    expectClose(state.norms[1]!, [55, 0.1]);
   });
 
   it('applies ranks, falls back to the next task as anchor, and treats a missing segments list as one layer', () => {
@@ -117,8 +117,8 @@ describe('mtadam step (output: step, the default on parameter gradients)', () =>
       const g = [rng.normal(), rng.normal() * 10, rng.normal() * 0.01];
       const { combined } = combiner.combine({ grads: f32(g), segments: [1, 2] });
       const expected = g.map((x, k) => {
-        m[k] = 0.9 * (m[k] as number) + 0.1 * x;
-        v[k] = 0.999 * (v[k] as number) + 0.001 * x * x;
+        m[k] = 0.9 * m[k]! + 0.1 * x;
+        v[k] = 0.999 * v[k]! + 0.001 * x * x;
         return m[k] / (1 - 0.9 ** t) / (Math.sqrt(v[k] / (1 - 0.999 ** t)) + 1e-8);
       });
       expectClose(combined, expected, 5);
@@ -161,8 +161,8 @@ describe('mtadam state and numerics', () => {
         );
       }
       resumed.restore(null);
-      expect(Array.from(resumed.combine({ grads: sequence[0] as Float32Array[], segments }).combined)).toEqual(
-        Array.from(make(3, { output }).combine({ grads: sequence[0] as Float32Array[], segments }).combined),
+      expect(Array.from(resumed.combine({ grads: sequence[0]!, segments }).combined)).toEqual(
+        Array.from(make(3, { output }).combine({ grads: sequence[0]!, segments }).combined),
       );
     }
     expect(() => make(3).restore({ step: 1, norms: [[1]], moments: null })).toThrow(UsageError);
@@ -182,9 +182,9 @@ describe('mtadam state and numerics', () => {
       const combiner = make(3, { output });
       sequence.forEach((grads, t) => {
         // Task 0 (the anchor) has no gradient on layer 1 at every other step.
-        const g0 = Float32Array.from(grads[0] as Float32Array);
+        const g0 = Float32Array.from(grads[0]!);
         if (t % 2 === 0) g0.fill(0, 5, 8);
-        const { combined } = combiner.combine({ grads: [g0, grads[1] as Float32Array, grads[2] as Float32Array], segments });
+        const { combined } = combiner.combine({ grads: [g0, grads[1]!, grads[2]!], segments });
         expect(combined.every(Number.isFinite)).toBe(true);
         if (output === 'step' && t === 0) expect(combined.every((x) => Math.abs(x) <= 3 + 1e-6)).toBe(true);
       });
@@ -228,7 +228,7 @@ strategy: { name: mtadam, grad_target: params }
       .filter((r) => r.split === 'train');
     const losses = trainRows.map((r) => r.metrics['mean/loss'] as number);
     expect(losses.every(Number.isFinite)).toBe(true);
-    expect(losses[losses.length - 1]).toBeLessThan(losses[0] as number);
+    expect(losses[losses.length - 1]).toBeLessThan(losses[0]!);
     // auto picked the step output on parameter gradients: the checkpoint carries per-task moments.
     const saved = JSON.parse(readFileSync(path.join(summary.dir, 'checkpoints', 'last', 'model.json'), 'utf8'));
     const state = saved.userDefinedMetadata.strategyState.combiner;

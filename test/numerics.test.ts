@@ -34,7 +34,7 @@ const G2 = [-1, 1];
 function sortedPairs(values: readonly number[], vectors: Matrix): { value: number; vector: number[] }[] {
   return values
     .map((value, k) => {
-      const vector = vectors.map((row) => row[k] as number);
+      const vector = vectors.map((row) => row[k]!);
       const sign = Math.sign(vector.find((x) => Math.abs(x) > 1e-12) ?? 1);
       return { value, vector: vector.map((x) => x * sign) };
     })

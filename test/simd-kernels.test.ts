@@ -192,7 +192,7 @@ describe('gather_rows', () => {
       const to = offset(target);
       const expected = heap.slice(to, to + target.size * 4);
       const order = index.dataSync();
-      for (let i = 0; i < count; i++) expected.set(heap.subarray(from + (order[i] as number) * rowBytes, from + ((order[i] as number) + 1) * rowBytes), i * rowBytes);
+      for (let i = 0; i < count; i++) expected.set(heap.subarray(from + order[i]! * rowBytes, from + (order[i]! + 1) * rowBytes), i * rowBytes);
       kernels.gatherRows({ x: from, index: offset(index), count, rowBytes, out: to });
       expect(Array.from(new Uint8Array(backend.wasm.asm.memory.buffer, to, target.size * 4))).toEqual(Array.from(expected));
       tf.dispose([source, index, target]);

@@ -174,7 +174,7 @@ model:
         combiner: {
           combine(input) {
             calls.push(input);
-            return { combined: input.grads[0] as Float32Array };
+            return { combined: input.grads[0]! };
           },
           state: () => null,
           restore: () => undefined,
@@ -207,7 +207,7 @@ model:
     const { calls, strategy } = recordingCombiner();
     const result = step(strategy('parameter-gradients'));
     expect(calls).toHaveLength(1);
-    const input = calls[0] as CombineInput;
+    const input = calls[0]!;
     // shared/0: kernel 3×4 and bias 4 (model order: kernel, bias).
     expect(input.segments).toEqual([12, 4]);
     expect(input.grads.map((g) => g.length)).toEqual([16, 16]);
@@ -221,7 +221,7 @@ model:
     const { calls, strategy } = recordingCombiner();
     const result = step(strategy('representation-gradients'));
     expect(calls).toHaveLength(1);
-    const input = calls[0] as CombineInput;
+    const input = calls[0]!;
     expect(input.segments).toBeUndefined();
     expect(input.grads.map((g) => g.length)).toEqual([32, 32]);
     expect(result.names).toEqual(result.trainable);

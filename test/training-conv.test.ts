@@ -63,7 +63,7 @@ describe('training on multi-digits with a conv trunk, every architecture', () =>
     expect(summary.status).toBe('completed');
     expect(losses).toHaveLength(2);
     expect(losses.every(Number.isFinite)).toBe(true);
-    expect(losses[1]).toBeLessThan(losses[0] as number);
+    expect(losses[1]).toBeLessThan(losses[0]!);
     expect(summary.test['mean/accuracy']).toBeGreaterThan(0.2); // chance is 0.1
     expect(tf.memory().numTensors).toBe(before);
     const evaluation = await evaluateRun(summary.dir, { split: 'test' });

@@ -3,7 +3,9 @@
  * very type T already (identity, under tsconfig.test.json's options) and, with every such cast deleted, the
  * program still types `e` as T. The second check keeps the casts that steer inference: in `tf.add(a, b) as
  * tf.Scalar` the generic return type is inferred from the cast itself, and `[1, 2] as [number, number]` would
- * widen without it. `as const` is never reported. docs/architecture.md, "Decisions worth knowing" (Indexing).
+ * widen without it. `as const` is never reported. And an index read is asserted with `x[i]!`, not cast: `x[i] as T`
+ * where T is the read's type less `undefined` is reported too. docs/architecture.md, "Decisions worth knowing"
+ * (Indexing).
  */
 import path from 'node:path';
 import ts from 'typescript';
@@ -120,16 +122,39 @@ function unchangedWithout(candidates: Cast[], built: ReturnType<typeof createPro
   });
 }
 
+let built: ReturnType<typeof createProgram> | undefined;
+/** One program for both checks. */
+function project(): ReturnType<typeof createProgram> {
+  built ??= createProgram();
+  return built;
+}
+
 describe('type casts', () => {
   it('none casts an expression to the type it already has', () => {
-    const built = createProgram();
-    const checker = built.program.getTypeChecker();
-    const candidates = castsOf(built.program).filter(
+    const { program } = project();
+    const checker = program.getTypeChecker();
+    const candidates = castsOf(program).filter(
       (cast) =>
         !ts.isConstTypeReference(cast.type) &&
         checker.getTypeAtLocation(cast.expression) === checker.getTypeFromTypeNode(cast.type),
     );
-    const noOps = candidates.length > 0 ? unchangedWithout(candidates, built) : [];
+    const noOps = candidates.length > 0 ? unchangedWithout(candidates, project()) : [];
     expect(noOps.map(location)).toEqual([]);
+  });
+
+  it('an index read is asserted with !, not cast to its type less undefined', () => {
+    const { program } = project();
+    const checker = program.getTypeChecker();
+    const isIndexRead = (node: ts.Expression): node is ts.ElementAccessExpression =>
+      ts.isElementAccessExpression(node) &&
+      !ts.isOptionalChain(node) &&
+      (checker.getBaseTypeOfLiteralType(checker.getTypeAtLocation(node.argumentExpression)).flags & ts.TypeFlags.NumberLike) !== 0;
+    const casts = castsOf(program).filter((cast) => {
+      if (!isIndexRead(cast.expression)) return false;
+      const read = checker.getTypeAtLocation(cast.expression);
+      const to = checker.getTypeFromTypeNode(cast.type);
+      return read !== to && checker.getNonNullableType(read) === to;
+    });
+    expect(casts.map(location)).toEqual([]);
   });
 });

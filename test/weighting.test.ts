@@ -52,7 +52,7 @@ function valueAndGrad(strategy: Strategy, values: number[], ctx: StrategyContext
   const { value, grads } = tf.valueAndGrads((...ls: tf.Tensor[]) =>
     combineLossesOf(strategy)(ls as tf.Scalar[], ctx),
   )(xs);
-  const out = { value: value.dataSync()[0] as number, grad: grads.map((g) => g.dataSync()[0] as number) };
+  const out = { value: value.dataSync()[0]!, grad: grads.map((g) => g.dataSync()[0]!) };
   value.dispose();
   grads.forEach((g) => g.dispose());
   xs.forEach((x) => x.dispose());
@@ -66,7 +66,7 @@ function variableGrad(strategy: Strategy, values: number[]): { value: number; gr
     () => combineLossesOf(strategy)(values.map((v) => tf.scalar(v)), context()),
     variables,
   );
-  const out = { value: value.dataSync()[0] as number, grad: variables.map((v) => grads[v.name]?.dataSync()[0] as number) };
+  const out = { value: value.dataSync()[0]!, grad: variables.map((v) => grads[v.name]?.dataSync()[0] as number) };
   value.dispose();
   Object.values(grads).forEach((g) => g.dispose());
   return out;
@@ -268,7 +268,7 @@ describe('dwa', () => {
     expectClose(s.currentWeights(), [1, 1]);
     // a large temperature flattens the weights
     const flat = dwaWeights([1, 2], [0.5, 2], 1000);
-    expect(Math.abs((flat[0] as number) - 1)).toBeLessThan(1e-3);
+    expect(Math.abs(flat[0]! - 1)).toBeLessThan(1e-3);
   });
 
   it('round-trips its state', () => {
@@ -295,7 +295,7 @@ describe('rlw', () => {
         const w = s.currentWeights();
         expect(sum(w)).toBeCloseTo(options['scale'] === 'one' ? 1 : 2, 6);
         expect(w.every((x) => x > 0)).toBe(true);
-        expect(r.value).toBeCloseTo((w[0] as number) * 1 + (w[1] as number) * 2, 5);
+        expect(r.value).toBeCloseTo(w[0]! * 1 + w[1]! * 2, 5);
         expectClose(r.grad, w);
         out.push([...w]);
       }
@@ -310,7 +310,7 @@ describe('rlw', () => {
     const rng = createRng(3);
     const z = [rng.normal(), rng.normal()];
     const e = z.map(Math.exp);
-    expectClose(rlwWeights(createRng(3), 2, 1), [(e[0] as number) / sum(e), (e[1] as number) / sum(e)], 10);
+    expectClose(rlwWeights(createRng(3), 2, 1), [e[0]! / sum(e), e[1]! / sum(e)], 10);
   });
 });
 
@@ -344,12 +344,12 @@ describe('famo', () => {
     expect(state.updates).toBe(1);
     expectClose(state.logits, [-0.025, 0.025], 6);
     const z = [1 / (1 + Math.exp(0.05)), 1 / (1 + Math.exp(-0.05))];
-    const c = (z[0] as number) / 0.5 + (z[1] as number) / 3;
-    const w = [(z[0] as number) / (c * 0.5), (z[1] as number) / (c * 3)];
+    const c = z[0]! / 0.5 + z[1]! / 3;
+    const w = [z[0]! / (c * 0.5), z[1]! / (c * 3)];
     expectClose(r1.grad, w);
     expectClose(s.currentWeights(), w);
     expect(sum(s.currentWeights())).toBeCloseTo(1, 6);
-    expect(r1.value).toBeCloseTo(((z[0] as number) * Math.log(0.5) + (z[1] as number) * Math.log(3)) / c, 5);
+    expect(r1.value).toBeCloseTo((z[0]! * Math.log(0.5) + z[1]! * Math.log(3)) / c, 5);
     s.dispose?.();
   });
 
@@ -472,7 +472,7 @@ strategy: ${strategy}
     expect(train).toHaveLength(5);
     const mean = (r: { metrics: Record<string, number> }): number => ((r.metrics['a/loss'] as number) + (r.metrics['b/loss'] as number)) / 2;
     for (const r of train) expect(Number.isFinite(mean(r))).toBe(true);
-    expect(mean(train[4] as (typeof train)[number])).toBeLessThan(mean(train[0] as (typeof train)[number]));
+    expect(mean(train[4]!)).toBeLessThan(mean(train[0]!));
     const epochs = readFileSync(path.join(result.dir, 'epochs.jsonl'), 'utf8')
       .trim()
       .split('\n')

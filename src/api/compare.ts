@@ -2,7 +2,7 @@ import { UsageError } from '../errors.js';
 import { DELTA_M_DEFINITION, deltaMBreakdown, relativeImprovement, type DeltaMTerm } from '../metrics/aggregate.js';
 import { higherIsBetter, metricName, taskName } from '../metrics/direction.js';
 import { openRun, resolveRunsDir } from '../runs/store.js';
-import { readSummary, type RunSummary } from '../runs/summary.js';
+import { readSummary } from '../runs/summary.js';
 import { suggest } from '../util/suggest.js';
 
 export interface CompareOptions {
@@ -65,7 +65,7 @@ export function compareRuns(references: string[], options: CompareOptions = {}):
     if (options.metric === undefined) throw new UsageError(`These runs report no ${split} metrics (an empty ${split} split?); try --split val.`);
     throw unknownMetric(options.metric, keys);
   }
-  const baseline = summaries[0] as RunSummary;
+  const baseline = summaries[0]!;
   const rows: ComparisonRow[] = selected.map((metric) => {
     const higher = higherIsBetter(metric);
     const values = summaries.map((s) => s[split][metric]);

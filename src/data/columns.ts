@@ -23,7 +23,7 @@ export function isMissing(column: Column, row: number): boolean {
 
 /** A cell as text: labels are compared as text whether the column was read as numbers or not. */
 export function cellText(column: Column, row: number): string {
-  return column.kind === 'numeric' ? String(column.values[row]) : (column.values[row] as string);
+  return column.kind === 'numeric' ? String(column.values[row]) : column.values[row]!;
 }
 
 /** Sorts labels numerically when they all are numbers ("2" < "10"), else as text. */
@@ -39,7 +39,7 @@ export function numericCells(table: DataTable, names: readonly string[], rows: I
   const out = new Float32Array(rows.length * columns.length);
   rows.forEach((row, i) => {
     columns.forEach((column, k) => {
-      out[i * columns.length + k] = column.kind === 'numeric' ? (column.values[row] as number) : Number.NaN;
+      out[i * columns.length + k] = column.kind === 'numeric' ? column.values[row]! : Number.NaN;
     });
   });
   return out;

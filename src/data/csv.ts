@@ -54,7 +54,7 @@ function checkHeader(header: string[], displayName: string): void {
 function toColumn(name: string, texts: string[]): Column {
   const values = new Float64Array(texts.length);
   for (let i = 0; i < texts.length; i++) {
-    const text = texts[i] as string;
+    const text = texts[i]!;
     if (isMissingText(text)) {
       values[i] = NaN;
       continue;

@@ -122,7 +122,7 @@ export function fitPreprocessing(
     let max = -Infinity;
     let n = 0;
     for (const row of trainRows) {
-      const v = column.values[row] as number;
+      const v = column.values[row]!;
       if (Number.isNaN(v)) continue;
       sum += v;
       sumSq += v * v;
@@ -158,7 +158,7 @@ export function encodeRows(table: DataTable, prep: Preprocessing, rows: Int32Arr
         throw new UsageError(`${table.source}: feature "${encoding.column}" was numeric in training but holds text here.`);
       }
       rows.forEach((row, i) => {
-        const raw = column.values[row] as number;
+        const raw = column.values[row]!;
         const value = Number.isNaN(raw) ? encoding.fill : raw;
         x[i * prep.inputSize + offset] = (value - encoding.center) / encoding.scale;
       });

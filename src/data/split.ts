@@ -33,7 +33,7 @@ export function splitRows(table: DataTable, rows: Int32Array, split: SplitConfig
     return { train: Int32Array.from(groups.train), val: Int32Array.from(groups.val), test: Int32Array.from(groups.test) };
   }
   const permutation = createRng(seed).fork('split').permutation(rows.length);
-  const shuffled = Int32Array.from(permutation, (i) => rows[i] as number);
+  const shuffled = Int32Array.from(permutation, (i) => rows[i]!);
   const testCount = Math.round(rows.length * split.test);
   const valCount = Math.round(rows.length * split.val);
   const trainCount = rows.length - testCount - valCount;

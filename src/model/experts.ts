@@ -6,7 +6,7 @@ import { Flatten } from './layers/flatten.js';
 import type { LayerStackOptions } from './layers/plan.js';
 import { layerDefinition } from './layers/registry.js';
 import { LayerStack } from './layers/stack.js';
-import type { Layer, LayerConfigBase } from './layers/types.js';
+import type { LayerConfigBase } from './layers/types.js';
 import type { StepClock } from './step-clock.js';
 import type { MultiTaskModel } from './types.js';
 
@@ -48,12 +48,12 @@ export function splitBlocks(layers: readonly LayerConfigBase[]): Block[] {
 
 /** Output width (flattened) after the layers [0, end) of a stack built on `inputSize` inputs. */
 export function widthAfter(stack: LayerStack, inputSize: number, end: number): number {
-  return end === 0 ? inputSize : (stack.layers[end - 1] as Layer).outputSize;
+  return end === 0 ? inputSize : stack.layers[end - 1]!.outputSize;
 }
 
 /** Per-example output shape after the layers [0, end) of a stack built on `inputSize` inputs. */
 export function shapeAfter(stack: LayerStack, inputSize: number, end: number): number[] {
-  return end === 0 ? [inputSize] : [...(stack.layers[end - 1] as Layer).outputShape];
+  return end === 0 ? [inputSize] : [...stack.layers[end - 1]!.outputShape];
 }
 
 /**
@@ -65,7 +65,7 @@ export function blockFeatureShape(stack: LayerStack, inputSize: number, block: B
   const output = shapeAfter(stack, inputSize, block.end);
   if (output.length !== 1) return output;
   for (let i = block.end - 1; i >= block.start; i--) {
-    const layer = stack.layers[i] as Layer;
+    const layer = stack.layers[i]!;
     if (layer instanceof Flatten) {
       const before = shapeAfter(stack, inputSize, i);
       return before.length === 3 ? before : output;
@@ -78,7 +78,7 @@ export function blockFeatureShape(stack: LayerStack, inputSize: number, block: B
 /** Runs the layers [block.start, block.end) of a stack. */
 export function applyBlock(stack: LayerStack, block: Block, x: tf.Tensor, training: boolean): tf.Tensor {
   let h = x;
-  for (let i = block.start; i < block.end; i++) h = (stack.layers[i] as Layer).apply(h, training);
+  for (let i = block.start; i < block.end; i++) h = stack.layers[i]!.apply(h, training);
   return h;
 }
 

@@ -116,10 +116,10 @@ export function buildExtractionModel(
     sharedVariables.push(...shared.trainable, ...(level.sharedGate?.trainable ?? []));
     stateVariables.push(...shared.state);
     heads.forEach((spec, t) => {
-      const experts = stackVariables(level.tasks[t] as LayerStack[]);
+      const experts = stackVariables(level.tasks[t]!);
       stateVariables.push(...experts.state);
       (l === L - 1 ? (taskVariables[spec.name] as tf.Variable[]) : sharedVariables).push(...experts.trainable);
-      (l >= L - 2 ? (taskVariables[spec.name] as tf.Variable[]) : sharedVariables).push(...(level.taskGates[t] as SoftmaxGate).trainable);
+      (l >= L - 2 ? (taskVariables[spec.name] as tf.Variable[]) : sharedVariables).push(...level.taskGates[t]!.trainable);
     });
   });
   towers.forEach((tower) => {
@@ -133,11 +133,11 @@ export function buildExtractionModel(
     let sharedInput = x;
     levels.forEach((level, l) => {
       const sharedOut = level.shared.map((expert) => expert.apply(sharedInput, training));
-      const taskOut = level.tasks.map((experts, t) => experts.map((expert) => expert.apply(taskInputs[t] as tf.Tensor2D, training)));
+      const taskOut = level.tasks.map((experts, t) => experts.map((expert) => expert.apply(taskInputs[t]!, training)));
       const next = heads.map((spec, t) => {
-        const g = (level.taskGates[t] as SoftmaxGate).apply(taskInputs[t] as tf.Tensor2D);
+        const g = level.taskGates[t]!.apply(taskInputs[t]!);
         if (record) record[`gate/${spec.name}/${l}`] = g;
-        return mixExperts([...sharedOut, ...(taskOut[t] as tf.Tensor2D[])], g);
+        return mixExperts([...sharedOut, ...taskOut[t]!], g);
       });
       if (level.sharedGate) {
         const g = level.sharedGate.apply(sharedInput);
@@ -160,9 +160,9 @@ export function buildExtractionModel(
     forward(x, training) {
       const results = tf.tidy(() => {
         const inputs = run(x, training);
-        return towers.map((tower, t) => tower.apply(inputs[t] as tf.Tensor2D, training));
+        return towers.map((tower, t) => tower.apply(inputs[t]!, training));
       });
-      return { outputs: Object.fromEntries(towers.map((tower, t) => [tower.spec.name, results[t] as tf.Tensor2D])) };
+      return { outputs: Object.fromEntries(towers.map((tower, t) => [tower.spec.name, results[t]!])) };
     },
     inspect(x) {
       return tf.tidy(() => {

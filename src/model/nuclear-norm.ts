@@ -48,13 +48,13 @@ export function nuclearNormWithGradient(values: ArrayLike<number>, m: number, n:
   // P = Σ_{σ_i > tol} w_i w_iᵀ / σ_i (k × k), with w_i the eigenvectors of the Gram matrix.
   const p = new Float64Array(k * k);
   for (let i = 0; i < k; i++) {
-    const s = sigma[i] as number;
+    const s = sigma[i]!;
     if (s <= tolerance || s === 0) continue;
     value += s;
     for (let r = 0; r < k; r++) {
-      const wr = (vectors[r * k + i] as number) / s;
+      const wr = vectors[r * k + i]! / s;
       if (wr === 0) continue;
-      for (let c = 0; c < k; c++) p[r * k + c] = (p[r * k + c] as number) + wr * (vectors[c * k + i] as number);
+      for (let c = 0; c < k; c++) p[r * k + c] = p[r * k + c]! + wr * vectors[c * k + i]!;
     }
   }
   const gradient = new Float64Array(m * n);
@@ -63,7 +63,7 @@ export function nuclearNormWithGradient(values: ArrayLike<number>, m: number, n:
     for (let r = 0; r < m; r++) {
       for (let c = 0; c < n; c++) {
         let sum = 0;
-        for (let j = 0; j < n; j++) sum += (values[r * n + j] as number) * (p[j * n + c] as number);
+        for (let j = 0; j < n; j++) sum += values[r * n + j]! * p[j * n + c]!;
         gradient[r * n + c] = sum;
       }
     }
@@ -72,7 +72,7 @@ export function nuclearNormWithGradient(values: ArrayLike<number>, m: number, n:
     for (let r = 0; r < m; r++) {
       for (let c = 0; c < n; c++) {
         let sum = 0;
-        for (let j = 0; j < m; j++) sum += (p[r * m + j] as number) * (values[j * n + c] as number);
+        for (let j = 0; j < m; j++) sum += p[r * m + j]! * values[j * n + c]!;
         gradient[r * n + c] = sum;
       }
     }

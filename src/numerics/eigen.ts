@@ -15,16 +15,16 @@ export function symmetricEigenPacked(matrix: Float64Array, n: number): { values:
     let off = 0;
     let diag = 0;
     for (let p = 0; p < n; p++) {
-      diag += (a[p * n + p] as number) ** 2;
-      for (let q = p + 1; q < n; q++) off += (a[p * n + q] as number) ** 2;
+      diag += a[p * n + p]! ** 2;
+      for (let q = p + 1; q < n; q++) off += a[p * n + q]! ** 2;
     }
     if (off === 0 || off <= 1e-30 * diag) break;
     for (let p = 0; p < n - 1; p++) {
       for (let q = p + 1; q < n; q++) {
-        const apq = a[p * n + q] as number;
+        const apq = a[p * n + q]!;
         if (apq === 0) continue;
-        const app = a[p * n + p] as number;
-        const aqq = a[q * n + q] as number;
+        const app = a[p * n + p]!;
+        const aqq = a[q * n + q]!;
         // Rotation J (J_pp = J_qq = c, J_pq = s, J_qp = −s) with (JᵀAJ)_pq = 0: t = tan of the angle, the smaller
         // root of t² + 2θt − 1 = 0.
         const theta = (aqq - app) / (2 * apq);
@@ -33,20 +33,20 @@ export function symmetricEigenPacked(matrix: Float64Array, n: number): { values:
         const s = t * c;
         for (let k = 0; k < n; k++) {
           // A ← A J (columns p, q)
-          const akp = a[k * n + p] as number;
-          const akq = a[k * n + q] as number;
+          const akp = a[k * n + p]!;
+          const akq = a[k * n + q]!;
           a[k * n + p] = c * akp - s * akq;
           a[k * n + q] = s * akp + c * akq;
           // V ← V J
-          const vkp = v[k * n + p] as number;
-          const vkq = v[k * n + q] as number;
+          const vkp = v[k * n + p]!;
+          const vkq = v[k * n + q]!;
           v[k * n + p] = c * vkp - s * vkq;
           v[k * n + q] = s * vkp + c * vkq;
         }
         for (let k = 0; k < n; k++) {
           // A ← Jᵀ A (rows p, q)
-          const apk = a[p * n + k] as number;
-          const aqk = a[q * n + k] as number;
+          const apk = a[p * n + k]!;
+          const aqk = a[q * n + k]!;
           a[p * n + k] = c * apk - s * aqk;
           a[q * n + k] = s * apk + c * aqk;
         }
@@ -56,7 +56,7 @@ export function symmetricEigenPacked(matrix: Float64Array, n: number): { values:
     }
   }
   const values = new Float64Array(n);
-  for (let i = 0; i < n; i++) values[i] = a[i * n + i] as number;
+  for (let i = 0; i < n; i++) values[i] = a[i * n + i]!;
   return { values, vectors: v };
 }
 

@@ -20,10 +20,10 @@ export function softmaxCrossEntropyOnHost(logits: Float32Array, targets: Float32
   let total = 0;
   for (let r = 0, base = 0; r < rows; r++, base += width) {
     let max = -Infinity;
-    for (let j = 0; j < width; j++) max = Math.max(max, logits[base + j] as number);
+    for (let j = 0; j < width; j++) max = Math.max(max, logits[base + j]!);
     let sum = 0;
     for (let j = 0; j < width; j++) {
-      const e = Math.exp((logits[base + j] as number) - max);
+      const e = Math.exp(logits[base + j]! - max);
       exps[j] = e;
       sum += e;
     }
@@ -31,9 +31,9 @@ export function softmaxCrossEntropyOnHost(logits: Float32Array, targets: Float32
     const inverse = 1 / sum;
     let rowLoss = 0;
     for (let j = 0; j < width; j++) {
-      const t = targets[base + j] as number;
-      if (t !== 0) rowLoss += t * (logSumExp - (logits[base + j] as number));
-      probabilities[base + j] = (exps[j] as number) * inverse;
+      const t = targets[base + j]!;
+      if (t !== 0) rowLoss += t * (logSumExp - logits[base + j]!);
+      probabilities[base + j] = exps[j]! * inverse;
     }
     total += rowLoss;
   }
@@ -48,9 +48,9 @@ export function sigmoidCrossEntropyOnHost(logits: Float32Array, targets: Float32
   const probabilities = new Float32Array(logits.length);
   let total = 0;
   for (let i = 0; i < logits.length; i++) {
-    const z = logits[i] as number;
+    const z = logits[i]!;
     const e = Math.exp(-Math.abs(z));
-    total += Math.max(z, 0) - z * (targets[i] as number) + Math.log1p(e);
+    total += Math.max(z, 0) - z * targets[i]! + Math.log1p(e);
     probabilities[i] = z >= 0 ? 1 / (1 + e) : e / (1 + e);
   }
   return { loss: Math.fround(total / logits.length), predictions: probabilities };

@@ -58,7 +58,7 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown };
 
 function matrixShape(info: tf.TensorInfo): [number, number] {
   if (info.shape.length !== 2) throw new Error(`fused loss kernels take [rows, columns] outputs, got shape [${info.shape.join(', ')}]`);
-  return [info.shape[0] as number, info.shape[1] as number];
+  return [info.shape[0]!, info.shape[1]!];
 }
 
 /** A forward kernel's inputs: logits z and targets t, both [rows, width]. */
@@ -74,7 +74,7 @@ function backwardInputs({ inputs, backend: b }: KernelArgs): { backend: HostBack
   const backend = b as HostBackend;
   const probabilities = inputs['probabilities'] as tf.TensorInfo;
   const [rows, width] = matrixShape(probabilities);
-  const dy = read(backend, inputs['dy'] as tf.TensorInfo)[0] as number;
+  const dy = read(backend, inputs['dy'] as tf.TensorInfo)[0]!;
   return { backend, rows, width, p: read(backend, probabilities), t: read(backend, inputs['labels'] as tf.TensorInfo), dy };
 }
 
@@ -91,8 +91,8 @@ function softmaxCrossEntropyBackward(args: KernelArgs): tf.TensorInfo {
   const gradient = new Float32Array(rows * width);
   for (let r = 0, base = 0; r < rows; r++, base += width) {
     let targetSum = 0;
-    for (let j = 0; j < width; j++) targetSum += t[base + j] as number;
-    for (let j = 0; j < width; j++) gradient[base + j] = (targetSum * (p[base + j] as number) - (t[base + j] as number)) * scale;
+    for (let j = 0; j < width; j++) targetSum += t[base + j]!;
+    for (let j = 0; j < width; j++) gradient[base + j] = (targetSum * p[base + j]! - t[base + j]!) * scale;
   }
   return output(backend, [rows, width], gradient);
 }
@@ -108,7 +108,7 @@ function sigmoidCrossEntropyBackward(args: KernelArgs): tf.TensorInfo {
   const n = rows * width;
   const scale = dy / n;
   const gradient = new Float32Array(n);
-  for (let i = 0; i < n; i++) gradient[i] = ((p[i] as number) - (t[i] as number)) * scale;
+  for (let i = 0; i < n; i++) gradient[i] = (p[i]! - t[i]!) * scale;
   return output(backend, [rows, width], gradient);
 }
 

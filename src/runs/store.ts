@@ -61,7 +61,7 @@ export function resolveRun(reference: string, runsDir: string): { id: string; di
   if (ids.includes(reference)) return { id: reference, dir: path.join(runsDir, reference) };
   const matches = ids.filter((id) => id.startsWith(reference));
   if (matches.length === 1) {
-    const id = matches[0] as string;
+    const id = matches[0]!;
     return { id, dir: path.join(runsDir, id) };
   }
   if (matches.length > 1) {

@@ -12,7 +12,7 @@ export function shuffledBatches(split: SplitTensors, permutation: Int32Array, ba
   try {
     const xs = gatherBatches(split.x, index, batchSize);
     const targets = Object.entries(split.targets).map(([name, t]) => [name, gatherBatches(t, index, batchSize)] as const);
-    return xs.map((x, b) => ({ x, targets: Object.fromEntries(targets.map(([name, parts]) => [name, parts[b] as tf.Tensor2D])) }));
+    return xs.map((x, b) => ({ x, targets: Object.fromEntries(targets.map(([name, parts]) => [name, parts[b]!])) }));
   } finally {
     index.dispose();
   }

@@ -83,7 +83,7 @@ export function evaluateSplit(
 
 /** The batches' values joined in row order, read from the backend once. */
 function readJoined(chunks: readonly tf.Tensor2D[]): Float32Array {
-  if (chunks.length === 1) return (chunks[0] as tf.Tensor2D).dataSync() as Float32Array;
+  if (chunks.length === 1) return chunks[0]!.dataSync() as Float32Array;
   const joined = tf.concat(chunks as tf.Tensor2D[], 0);
   const values = joined.dataSync() as Float32Array;
   joined.dispose();

@@ -122,10 +122,10 @@ function parameterGradientStep(
     for (const v of shared) grads[v.name]?.dispose();
     for (const v of own) gradients[v.name] = grads[v.name] as tf.Tensor;
   });
-  const losses = lossValues.map((v) => v.dataSync()[0] as number);
+  const losses = lossValues.map((v) => v.dataSync()[0]!);
   const { combined } = combiner.combine({ grads: flats, losses, segments: shared.map((v) => v.size) });
   unflatten(combined, shared).forEach((t, k) => {
-    gradients[(shared[k] as tf.Variable).name] = t;
+    gradients[shared[k]!.name] = t;
   });
   addPenaltyGradients(model, tasks, gradients);
   const taskLosses = tf.stack(lossValues) as tf.Tensor1D;
@@ -183,13 +183,13 @@ function representationGradientStep(
     // Differentiating with respect to [z, ...head variables] in one pass: the variables are the same tensors the
     // heads read, so their gradients come out too.
     const { value, grads } = tf.valueAndGrads((z: tf.Tensor, ..._own: tf.Tensor[]) => lossOf(z))([representation, ...own]);
-    losses.push(value.dataSync()[0] as number);
+    losses.push(value.dataSync()[0]!);
     value.dispose();
     const [zGrad, ...ownGrads] = grads;
     flats.push((zGrad as tf.Tensor).dataSync() as Float32Array);
     zGrad?.dispose();
     own.forEach((v, k) => {
-      gradients[v.name] = ownGrads[k] as tf.Tensor;
+      gradients[v.name] = ownGrads[k]!;
     });
   });
   const { combined } = combiner.combine({ grads: flats, losses });

@@ -103,7 +103,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
         for (let b = 0; b < batches; b++) {
           const start = b * batchSize;
           const size = Math.min(batchSize, train.rows - start);
-          const batch = epochBatches[b] as Batch;
+          const batch = epochBatches[b]!;
           model.setStep(step);
           const context: StrategyContext = { tasks, epoch, step, rng: strategyRng };
           const result: StepGradients = trainingStep(model, strategy, batch, tasks, trainable, context);
@@ -220,7 +220,7 @@ function perTask(sums: ArrayLike<number>, tasks: readonly { name: string }[], ro
 function weightedSum(losses: readonly tf.Tensor1D[], sizes: readonly number[]): Float32Array {
   if (losses.length === 0) return new Float32Array(0);
   const total = tf.tidy(() => {
-    const matrix = tf.reshape(tf.concat(losses as tf.Tensor1D[]), [losses.length, (losses[0] as tf.Tensor1D).shape[0]]);
+    const matrix = tf.reshape(tf.concat(losses as tf.Tensor1D[]), [losses.length, losses[0]!.shape[0]]);
     return tf.sum(tf.mul(matrix, tf.tensor2d(Float32Array.from(sizes), [sizes.length, 1])), 0);
   });
   const values = total.dataSync() as Float32Array;

@@ -15,7 +15,7 @@ export function bits(values: ArrayLike<number>): number[] {
 
 export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, digits = 5): void {
   expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) expect(actual[i], `index ${i}`).toBeCloseTo(expected[i] as number, digits);
+  for (let i = 0; i < expected.length; i++) expect(actual[i], `index ${i}`).toBeCloseTo(expected[i]!, digits);
 }
 
 /** The error a function throws (it must throw a UsageError). */

@@ -40,7 +40,7 @@ function copyBox(x: tf.TensorInfo, begin: readonly number[], size: readonly numb
   const srcBase = src.byteOffset / src.BYTES_PER_ELEMENT;
   let dstPos = dst.byteOffset / dst.BYTES_PER_ELEMENT;
   if (rank === 0) {
-    heap[dstPos] = heap[srcBase] as number;
+    heap[dstPos] = heap[srcBase]!;
     return;
   }
   const strides = new Array<number>(rank);
@@ -62,7 +62,7 @@ function copyBox(x: tf.TensorInfo, begin: readonly number[], size: readonly numb
     if (run >= 16) {
       heap.copyWithin(dstPos, from, from + run);
     } else {
-      for (let k = 0; k < run; k++) heap[dstPos + k] = heap[from + k] as number;
+      for (let k = 0; k < run; k++) heap[dstPos + k] = heap[from + k]!;
     }
     dstPos += run;
     for (let d = r - 1; d >= 0; d--) {
@@ -182,7 +182,7 @@ export function makeFastGather(stock: tf.KernelConfig): FastKernelFunc {
         for (let j = 0; j < perBatch; j++) {
           const from = base + index[b * perBatch + j]! * sliceSize;
           if (sliceSize >= 16) heap.copyWithin(at, from, from + sliceSize);
-          else for (let e = 0; e < sliceSize; e++) heap[at + e] = heap[from + e] as number;
+          else for (let e = 0; e < sliceSize; e++) heap[at + e] = heap[from + e]!;
           at += sliceSize;
         }
       }
@@ -229,7 +229,7 @@ export function gatherBatches(args: { inputs: tf.NamedTensorInfoMap; backend: un
   if (indices.dtype !== 'int32') throw new Error(`${GATHER_BATCHES_KERNEL}: indices must be int32, got ${indices.dtype}`);
   const check = backend.typedArrayFromHeap(indices) as Int32Array;
   for (let i = 0; i < count; i++) {
-    const k = check[i] as number;
+    const k = check[i]!;
     if (!(k >= 0 && k < rows)) throw new Error(`${GATHER_BATCHES_KERNEL}: index ${k} at position ${i} is outside [0, ${rows})`);
   }
   const rowShape = x.shape.slice(1);
@@ -251,7 +251,7 @@ export function gatherBatches(args: { inputs: tf.NamedTensorInfoMap; backend: un
     const src = backend.typedArrayFromHeap(x) as HeapArray;
     const dst = backend.typedArrayFromHeap(out) as HeapArray;
     for (let i = 0; i < size; i++) {
-      const from = (index[start + i] as number) * rowElements;
+      const from = index[start + i]! * rowElements;
       dst.set(src.subarray(from, from + rowElements), i * rowElements);
     }
   }

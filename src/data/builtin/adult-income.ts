@@ -113,7 +113,7 @@ export const adultIncome: BuiltinDataset = {
     const source = await loadSource();
     const keep = adultRowSelection(source.length, rows);
     const field = (name: (typeof ADULT_SOURCE_FIELDS)[number]): number => ADULT_SOURCE_FIELDS.indexOf(name);
-    const picked = Array.from(keep, (i) => source[i] as string[]);
+    const picked = Array.from(keep, (i) => source[i]!);
     const columns: Column[] = [];
     for (const [name, src] of numericFeatures) {
       const k = field(src as (typeof ADULT_SOURCE_FIELDS)[number]);
@@ -121,7 +121,7 @@ export const adultIncome: BuiltinDataset = {
     }
     for (const [name, src] of categoricalFeatures) {
       const k = field(src as (typeof ADULT_SOURCE_FIELDS)[number]);
-      columns.push(categoricalColumn(name, picked.map((r) => (r[k] === '?' ? '' : (r[k] as string)))));
+      columns.push(categoricalColumn(name, picked.map((r) => (r[k] === '?' ? '' : r[k]!))));
     }
     const income = field('income');
     const marital = field('marital-status');

@@ -108,15 +108,15 @@ export function composeDigits(
   const out = new Float64Array(n * width);
   for (let r = 0; r < n; r++) {
     for (let c = 0; c < n; c++) {
-      const l = left[r * n + c] as number;
+      const l = left[r * n + c]!;
       const iL = r * width + c;
-      if (l > (out[iL] as number)) out[iL] = l;
-      const rv = right[r * n + c] as number;
+      if (l > out[iL]!) out[iL] = l;
+      const rv = right[r * n + c]!;
       const iR = r * width + c + offset;
-      if (rv > (out[iR] as number)) out[iR] = rv;
+      if (rv > out[iR]!) out[iR] = rv;
     }
   }
-  for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) / maxValue;
+  for (let i = 0; i < out.length; i++) out[i] = out[i]! / maxValue;
   return out;
 }
 
@@ -134,7 +134,7 @@ export function splitDigitPools(
   const rng = createRng(seed).fork('multi-digits/pools');
   const byClass = new Map<number, number[]>();
   for (let i = 0; i < labels.length; i++) {
-    const y = labels[i] as number;
+    const y = labels[i]!;
     let list = byClass.get(y);
     if (list === undefined) byClass.set(y, (list = []));
     list.push(i);
@@ -192,14 +192,14 @@ export function buildMultiDigits(source: DigitSource, options: MultiDigitsOption
     }
     const rng = base.fork(`multi-digits/pairs/${name}`);
     for (let k = 0; k < count; k++, row++) {
-      const a = pool[rng.int(pool.length)] as number;
+      const a = pool[rng.int(pool.length)]!;
       let bPos = rng.int(pool.length - 1);
-      if ((pool[bPos] as number) >= a) bPos += 1; // pool is sorted: skip a, so b != a
-      const b = pool[bPos] as number;
+      if (pool[bPos]! >= a) bPos += 1; // pool is sorted: skip a, so b != a
+      const b = pool[bPos]!;
       const img = composeDigits(digitPixels(source, a), digitPixels(source, b), offset);
-      for (let p = 0; p < img.length; p++) (pixelCols[p] as Float64Array)[row] = img[p] as number;
-      left[row] = source.labels[a] as number;
-      right[row] = source.labels[b] as number;
+      for (let p = 0; p < img.length; p++) (pixelCols[p] as Float64Array)[row] = img[p]!;
+      left[row] = source.labels[a]!;
+      right[row] = source.labels[b]!;
       split[row] = name;
       leftIndex[row] = a;
       rightIndex[row] = b;

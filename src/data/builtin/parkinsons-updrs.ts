@@ -112,7 +112,7 @@ export const parkinsonsUpdrs: BuiltinDataset = {
     const col = (src: string): number[] => {
       const k = header.indexOf(src);
       if (k < 0) throw new Error(`parkinsons_updrs.data has no column ${src}`);
-      return rows.map((r) => r[k] as number);
+      return rows.map((r) => r[k]!);
     };
     const columns: Column[] = [...PARKINSONS_FEATURES, ...PARKINSONS_TARGETS].map(([name, src]) => numericColumn(name, col(src)));
     const rng = createRng(seed).fork('parkinsons-updrs/split');

@@ -100,7 +100,7 @@ export function randomSplit(n: number, rng: Rng, valFraction: number, testFracti
   const { val, test } = splitCounts(n, valFraction, testFraction);
   const perm = rng.permutation(n);
   const out = new Array<string>(n).fill('train');
-  for (let k = 0; k < test + val; k++) out[perm[k] as number] = k < test ? 'test' : 'val';
+  for (let k = 0; k < test + val; k++) out[perm[k]!] = k < test ? 'test' : 'val';
   return out;
 }
 
@@ -111,6 +111,6 @@ export function randomSplit(n: number, rng: Rng, valFraction: number, testFracti
 export function groupSplit(groups: ArrayLike<number>, rng: Rng, valFraction: number, testFraction: number): string[] {
   const keys = [...new Set(Array.from(groups))].sort((a, b) => a - b);
   const labels = randomSplit(keys.length, rng, valFraction, testFraction);
-  const byKey = new Map(keys.map((k, i) => [k, labels[i] as string] as const));
+  const byKey = new Map(keys.map((k, i) => [k, labels[i]!] as const));
   return Array.from(groups, (g) => byKey.get(g) as string);
 }

@@ -57,8 +57,8 @@ function orthonormal(rng: Rng, k: number, d: number): Float64Array[] {
     const v = Float64Array.from({ length: d }, () => rng.normal());
     for (const u of basis) {
       let dot = 0;
-      for (let i = 0; i < d; i++) dot += (v[i] as number) * (u[i] as number);
-      for (let i = 0; i < d; i++) v[i] = (v[i] as number) - dot * (u[i] as number);
+      for (let i = 0; i < d; i++) dot += v[i]! * u[i]!;
+      for (let i = 0; i < d; i++) v[i] = v[i]! - dot * u[i]!;
     }
     const norm = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
     if (norm < 1e-8) continue; // (practically never) a draw in the span of the others: draw again
@@ -77,12 +77,12 @@ export function taskWeights(options: SyntheticCorrelatedOptions, rng: Rng): Floa
   if (T === 2) {
     const [u1, u2] = orthonormal(rng, 2, d) as [Float64Array, Float64Array];
     const s = Math.sqrt(1 - rho * rho);
-    return [u1.map((x) => c * x), u1.map((x, i) => c * (rho * x + s * (u2[i] as number)))];
+    return [u1.map((x) => c * x), u1.map((x, i) => c * (rho * x + s * u2[i]!))];
   }
   const [u0, ...rest] = orthonormal(rng, T + 1, d) as [Float64Array, ...Float64Array[]];
   const a = Math.sqrt(rho);
   const b = Math.sqrt(1 - rho);
-  return rest.map((u) => u0.map((x, i) => c * (a * x + b * (u[i] as number))));
+  return rest.map((u) => u0.map((x, i) => c * (a * x + b * u[i]!)));
 }
 
 /** Generates the table of the file comment. */
@@ -102,13 +102,13 @@ export function buildSyntheticCorrelated(options: SyntheticCorrelatedOptions, se
   for (let r = 0; r < n; r++) {
     for (let j = 0; j < d; j++) {
       x[j] = dataRng.normal();
-      (xs[j] as Float64Array)[r] = x[j] as number;
+      (xs[j] as Float64Array)[r] = x[j]!;
     }
     weights.forEach((w, t) => {
       let linear = 0;
-      for (let j = 0; j < d; j++) linear += (w[j] as number) * (x[j] as number);
+      for (let j = 0; j < d; j++) linear += w[j]! * x[j]!;
       let y = linear;
-      for (let i = 0; i < SINE_TERMS; i++) y += Math.sin((alphas[i] as number) * linear + (betas[i] as number));
+      for (let i = 0; i < SINE_TERMS; i++) y += Math.sin(alphas[i]! * linear + betas[i]!);
       (ys[t] as Float64Array)[r] = y + noiseStd * noiseRng.normal();
     });
   }

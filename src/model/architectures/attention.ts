@@ -46,22 +46,22 @@ export const attention: ArchitectureDefinition = {
     const widths = blocks.map((block) => widthAfter(trunk, inputSize, block.end));
     /** The shape each block's mask works in: [width] or [height, width, channels]. */
     const shapes = blocks.map((block) => blockFeatureShape(trunk, inputSize, block));
-    const channels = shapes.map((shape) => shape[shape.length - 1] as number);
+    const channels = shapes.map((shape) => shape[shape.length - 1]!);
     const attentionRng = rng.fork('attention');
     const masks = heads.map((spec) => {
       const taskRng = attentionRng.fork(spec.name);
-      return channels.map((c, j) => new Dense(`tasks/${spec.name}/attention/${j}`, c + (j > 0 ? (channels[j - 1] as number) : 0), c, 'sigmoid', true, taskRng));
+      return channels.map((c, j) => new Dense(`tasks/${spec.name}/attention/${j}`, c + (j > 0 ? channels[j - 1]! : 0), c, 'sigmoid', true, taskRng));
     });
-    const taskHeads = buildHeads(heads, widths[widths.length - 1] as number, config.head, rng.fork('heads'), clock);
+    const taskHeads = buildHeads(heads, widths[widths.length - 1]!, config.head, rng.fork('heads'), clock);
 
     const encode = (x: tf.Tensor2D, training: boolean): tf.Tensor2D =>
       tf.tidy(() => {
         let h: tf.Tensor = x;
         const features = blocks.map((block, j) => {
           h = applyBlock(trunk, block, h, training);
-          return tf.reshape(h, [x.shape[0], widths[j] as number]) as tf.Tensor2D;
+          return tf.reshape(h, [x.shape[0], widths[j]!]) as tf.Tensor2D;
         });
-        return features.length === 1 ? (features[0] as tf.Tensor2D) : tf.concat(features, 1);
+        return features.length === 1 ? features[0]! : tf.concat(features, 1);
       });
 
     /** Per task, the masks a_t^j (in their block's shape) and the attended features â_t^J (flat). */
@@ -73,8 +73,8 @@ export const attention: ArchitectureDefinition = {
       /** c(â_t^{j−1}): [batch, C_{j−1}]. */
       let context: tf.Tensor2D | undefined;
       features.forEach((flat, j) => {
-        const dense = (masks[t] as Dense[])[j] as Dense;
-        const shape = shapes[j] as number[];
+        const dense = masks[t]![j]!;
+        const shape = shapes[j]!;
         let a: tf.Tensor;
         let attendedHere: tf.Tensor;
         if (shape.length === 1) {
@@ -104,14 +104,14 @@ export const attention: ArchitectureDefinition = {
 
     const decode = (representation: tf.Tensor, training: boolean): Record<string, tf.Tensor2D> => {
       const results = tf.tidy(() => taskHeads.map((head, t) => head.apply(attend(representation as tf.Tensor2D, t).attended, training)));
-      return Object.fromEntries(taskHeads.map((head, t) => [head.spec.name, results[t] as tf.Tensor2D]));
+      return Object.fromEntries(taskHeads.map((head, t) => [head.spec.name, results[t]!]));
     };
 
     const model: InspectableModel = {
       architecture: 'attention',
       sharedVariables: trunk.trainable,
       taskVariables: Object.fromEntries(
-        taskHeads.map((head, t) => [head.spec.name, [...(masks[t] as Dense[]).flatMap((dense) => dense.trainable), ...head.trainable]]),
+        taskHeads.map((head, t) => [head.spec.name, [...masks[t]!.flatMap((dense) => dense.trainable), ...head.trainable]]),
       ),
       stateVariables: [...trunk.state, ...taskHeads.flatMap((head) => head.state)],
       setStep: (step) => {

@@ -58,17 +58,17 @@ export const crossStitch: ArchitectureDefinition = {
     const run = (x: tf.Tensor2D, training: boolean, record?: Record<string, tf.Tensor>): tf.Tensor2D[] => {
       let hs: tf.Tensor[] = towers.map(() => x);
       blocks.forEach((block, l) => {
-        const pre = towers.map((tower, t) => applyBlock(tower, block, hs[t] as tf.Tensor, training));
+        const pre = towers.map((tower, t) => applyBlock(tower, block, hs[t]!, training));
         // Any shape ([batch, width] or [batch, height, width, channels]): the mixing is elementwise.
-        const shape = (pre[0] as tf.Tensor).shape;
-        const size = (pre[0] as tf.Tensor).size;
+        const shape = pre[0]!.shape;
+        const size = pre[0]!.size;
         // [T, batch·features] rows mixed by α^l: row t of α^l · H is Σ_s α_ts h_s.
         const mixed = tf.matMul(stitches[l] as tf.Tensor2D, tf.reshape(tf.stack(pre), [T, size]));
         hs = tf.unstack(tf.reshape(mixed, [T, ...shape]));
         if (record) {
           heads.forEach((spec, t) => {
-            record[`tower/${spec.name}/${l}`] = pre[t] as tf.Tensor;
-            record[`mixed/${spec.name}/${l}`] = hs[t] as tf.Tensor;
+            record[`tower/${spec.name}/${l}`] = pre[t]!;
+            record[`mixed/${spec.name}/${l}`] = hs[t]!;
           });
         }
       });
@@ -80,10 +80,10 @@ export const crossStitch: ArchitectureDefinition = {
       const outputs: Record<string, tf.Tensor2D> = {};
       const results = tf.tidy(() => {
         const hs = run(x, training);
-        return taskHeads.map((head, t) => head.apply(hs[t] as tf.Tensor2D, training));
+        return taskHeads.map((head, t) => head.apply(hs[t]!, training));
       });
       taskHeads.forEach((head, t) => {
-        outputs[head.spec.name] = results[t] as tf.Tensor2D;
+        outputs[head.spec.name] = results[t]!;
       });
       return outputs;
     };

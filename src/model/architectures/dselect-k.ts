@@ -76,7 +76,7 @@ export const dselectK: ArchitectureDefinition = {
       };
     });
     const gateVariables = (t: number): tf.Variable[] => {
-      const g = gates[t] as (typeof gates)[number];
+      const g = gates[t]!;
       return [g.zKernel, g.zBias, g.wKernel, g.wBias];
     };
     const towers = buildHeads(heads, expertOutput, config.head, rng.fork('heads'), clock);
@@ -92,7 +92,7 @@ export const dselectK: ArchitectureDefinition = {
 
     /** Task t's selectors r [batch, k, E] and gate α [batch, E]. */
     const gate = (x: tf.Tensor2D, t: number): { selectors: tf.Tensor3D; alpha: tf.Tensor2D } => {
-      const g = gates[t] as (typeof gates)[number];
+      const g = gates[t]!;
       const batch = x.shape[0];
       const z = tf.reshape(tf.add(tf.matMul(x, g.zKernel), g.zBias), [batch, k, bits, 1]);
       const s = smoothStep(z);
@@ -121,7 +121,7 @@ export const dselectK: ArchitectureDefinition = {
           const outs = experts.map((expert) => expert.apply(x, training));
           return towers.map((tower, t) => tower.apply(mixExperts(outs, gate(x, t).alpha), training));
         });
-        return { outputs: Object.fromEntries(towers.map((tower, t) => [tower.spec.name, outputs[t] as tf.Tensor2D])) };
+        return { outputs: Object.fromEntries(towers.map((tower, t) => [tower.spec.name, outputs[t]!])) };
       },
       ...(entropyReg > 0
         ? {

@@ -40,21 +40,21 @@ export const mmoe: ArchitectureDefinition = {
     const forward = (x: tf.Tensor2D, training: boolean): Record<string, tf.Tensor2D> => {
       const results = tf.tidy(() => {
         const outs = experts.map((expert) => expert.apply(x, training));
-        return towers.map((tower, t) => tower.apply(mixExperts(outs, (gates[t] as SoftmaxGate).apply(x)), training));
+        return towers.map((tower, t) => tower.apply(mixExperts(outs, gates[t]!.apply(x)), training));
       });
-      return Object.fromEntries(towers.map((tower, t) => [tower.spec.name, results[t] as tf.Tensor2D]));
+      return Object.fromEntries(towers.map((tower, t) => [tower.spec.name, results[t]!]));
     };
 
     const model: InspectableModel = {
       architecture: 'mmoe',
       sharedVariables: expertVars.trainable,
-      taskVariables: Object.fromEntries(towers.map((tower, t) => [tower.spec.name, [...(gates[t] as SoftmaxGate).trainable, ...tower.trainable]])),
+      taskVariables: Object.fromEntries(towers.map((tower, t) => [tower.spec.name, [...gates[t]!.trainable, ...tower.trainable]])),
       stateVariables: [...expertVars.state, ...towers.flatMap((tower) => tower.state)],
       setStep: (step) => {
         clock.step = step;
       },
       forward: (x, training) => ({ outputs: forward(x, training) }),
-      inspect: (x) => tf.tidy(() => Object.fromEntries(heads.map((spec, t) => [`gate/${spec.name}`, (gates[t] as SoftmaxGate).apply(x)]))),
+      inspect: (x) => tf.tidy(() => Object.fromEntries(heads.map((spec, t) => [`gate/${spec.name}`, gates[t]!.apply(x)]))),
       dispose() {
         for (const expert of experts) expert.dispose();
         for (const gate of gates) gate.dispose();

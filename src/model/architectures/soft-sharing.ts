@@ -59,9 +59,9 @@ export const softSharing: ArchitectureDefinition = {
     const towerOutput = towers[0]?.outputSize ?? inputSize;
     const taskHeads = buildHeads(heads, towerOutput, config.head, rng.fork('heads'), clock);
     /** kernels[l][t]: the kernel of the l-th dense or conv2d layer of task t's tower. */
-    const kernels: tf.Variable[][] = kernelLayers(towers[0] as LayerStack).map((_, l) => towers.map((tower) => (kernelLayers(tower)[l] as { kernel: tf.Variable }).kernel));
+    const kernels: tf.Variable[][] = kernelLayers(towers[0]!).map((_, l) => towers.map((tower) => (kernelLayers(tower)[l] as { kernel: tf.Variable }).kernel));
     /** A kernel as a matrix [fan_in, fan_out]: dense [in, out] as it is, conv2d [kh, kw, c_in, c_out] → [kh·kw·c_in, c_out]. */
-    const asMatrix = (kernel: tf.Tensor): tf.Tensor2D => (kernel.rank === 2 ? (kernel as tf.Tensor2D) : tf.reshape(kernel, [-1, kernel.shape[kernel.rank - 1] as number]));
+    const asMatrix = (kernel: tf.Tensor): tf.Tensor2D => (kernel.rank === 2 ? (kernel as tf.Tensor2D) : tf.reshape(kernel, [-1, kernel.shape[kernel.rank - 1]!]));
 
     const penalty = (): tf.Scalar =>
       tf.tidy(() => {
@@ -81,7 +81,7 @@ export const softSharing: ArchitectureDefinition = {
     const model: MultiTaskModel = {
       architecture: 'soft-sharing',
       sharedVariables: [],
-      taskVariables: Object.fromEntries(heads.map((spec, t) => [spec.name, [...(towers[t] as LayerStack).trainable, ...(taskHeads[t]?.trainable ?? [])]])),
+      taskVariables: Object.fromEntries(heads.map((spec, t) => [spec.name, [...towers[t]!.trainable, ...(taskHeads[t]?.trainable ?? [])]])),
       stateVariables: [...towers.flatMap((tower) => tower.state), ...taskHeads.flatMap((head) => head.state)],
       setStep: (step) => {
         clock.step = step;
@@ -89,7 +89,7 @@ export const softSharing: ArchitectureDefinition = {
       forward(x, training) {
         const outputs: Record<string, tf.Tensor2D> = {};
         taskHeads.forEach((head, t) => {
-          outputs[head.spec.name] = tf.tidy(() => head.apply((towers[t] as LayerStack).apply(x, training), training));
+          outputs[head.spec.name] = tf.tidy(() => head.apply(towers[t]!.apply(x, training), training));
         });
         return { outputs };
       },

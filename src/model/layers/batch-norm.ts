@@ -45,7 +45,7 @@ export class BatchNorm implements Layer {
     this.outputShape = asShape(shape);
     this.outputSize = shapeSize(this.outputShape);
     this.axes = this.outputShape.map((_, i) => i); // every axis but the last of [batch, ...shape]
-    const channels = this.outputShape[this.outputShape.length - 1] as number;
+    const channels = this.outputShape[this.outputShape.length - 1]!;
     this.gamma = makeVariable(`${name}/gamma`, new Float32Array(channels).fill(1), [channels]);
     this.beta = makeVariable(`${name}/beta`, new Float32Array(channels), [channels]);
     this.movingMean = makeVariable(`${name}/moving_mean`, new Float32Array(channels), [channels], false);

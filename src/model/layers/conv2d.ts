@@ -47,7 +47,7 @@ export class Conv2D implements Layer {
     useBias: boolean,
     rng: Rng,
   ) {
-    const channels = inputShape[2] as number;
+    const channels = inputShape[2]!;
     this.kernelSize = pair(kernel);
     this.strides = pair(stride);
     const [kh, kw] = this.kernelSize;

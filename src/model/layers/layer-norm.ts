@@ -27,7 +27,7 @@ export class LayerNorm implements Layer {
   ) {
     this.outputShape = asShape(shape);
     this.outputSize = shapeSize(this.outputShape);
-    const channels = this.outputShape[this.outputShape.length - 1] as number;
+    const channels = this.outputShape[this.outputShape.length - 1]!;
     this.gamma = makeVariable(`${name}/gamma`, new Float32Array(channels).fill(1), [channels]);
     this.beta = makeVariable(`${name}/beta`, new Float32Array(channels), [channels]);
     this.trainable = [this.gamma, this.beta];

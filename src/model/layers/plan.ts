@@ -92,9 +92,9 @@ export function flatTail<C extends LayerConfigBase>(configs: readonly C[]): { st
 export function planShapes(inputSize: number, configs: readonly LayerConfigBase[], options: LayerStackOptions = {}): number[][] {
   const label = options.label ?? 'model.trunk';
   const first = options.firstIndex ?? 0;
-  const where = (index: number): string => `${label}[${first + index}] (${(configs[index] as LayerConfigBase).type})`;
+  const where = (index: number): string => `${label}[${first + index}] (${configs[index]!.type})`;
   const problems = layerShapeProblems(configs);
-  if (problems.length === 1) throw new UsageError(`${where((problems[0] as LayerProblem).index)}: ${(problems[0] as LayerProblem).message}`);
+  if (problems.length === 1) throw new UsageError(`${where(problems[0]!.index)}: ${problems[0]!.message}`);
   if (problems.length > 1) throw new UsageError(`${label} has ${problems.length} shape problems:`, problems.map((p) => `${where(p.index)}: ${p.message}`));
   const shapes: number[][] = [];
   let shape: number[] = [inputSize];

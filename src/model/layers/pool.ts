@@ -62,7 +62,7 @@ export class Pool2D implements Layer {
     return tf.tidy(() => {
       const padded = tf.pad(x4, [[0, 0], [pad[0], pad[1]], [pad[2], pad[3]], [0, 0]]);
       const pooled = tf.avgPool(padded, this.size, this.strides, 'valid');
-      return tf.mul(pooled, tf.tensor4d(scale, [1, this.outputShape[0] as number, this.outputShape[1] as number, 1]));
+      return tf.mul(pooled, tf.tensor4d(scale, [1, this.outputShape[0]!, this.outputShape[1]!, 1]));
     });
   }
 }

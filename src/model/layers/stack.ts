@@ -29,7 +29,7 @@ export class LayerStack {
     let shape: number[] = [inputSize];
     configs.forEach((config, index) => {
       const layer = layerDefinition(config).build(config, { name: `${name}/${first + index}`, inputShape: shape, rng, clock });
-      const plannedShape = planned[index] as number[];
+      const plannedShape = planned[index]!;
       if (formatShape(layer.outputShape) !== formatShape(plannedShape)) {
         throw new Error(`internal: layer ${first + index} (${config.type}) built ${formatShape(layer.outputShape)}, planned ${formatShape(plannedShape)}`);
       }

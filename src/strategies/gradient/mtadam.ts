@@ -87,22 +87,22 @@ export function balanceLayers(
   segments.forEach((size, l) => {
     const end = start + size;
     for (let i = 0; i < t; i++) {
-      const g = grads[i] as Float32Array;
+      const g = grads[i]!;
       let sq = 0;
-      for (let k = start; k < end; k++) sq += (g[k] as number) * (g[k] as number);
+      for (let k = start; k < end; k++) sq += g[k]! * g[k]!;
       const norm = Math.sqrt(sq);
       const previous = norms?.[i]?.[l];
-      (next[i] as number[])[l] = previous === undefined ? norm : beta3 * previous + (1 - beta3) * norm;
+      next[i]![l] = previous === undefined ? norm : beta3 * previous + (1 - beta3) * norm;
     }
     let anchor = -1;
-    for (let i = 0; i < t && anchor < 0; i++) if (((next[i] as number[])[l] as number) > TINY_NORM) anchor = i;
+    for (let i = 0; i < t && anchor < 0; i++) if (next[i]![l]! > TINY_NORM) anchor = i;
     for (let i = 0; i < t; i++) {
-      const own = (next[i] as number[])[l] as number;
+      const own = next[i]![l]!;
       const scale =
-        (ranks[i] as number) * (anchor >= 0 && own > TINY_NORM ? ((next[anchor] as number[])[l] as number) / own : 1);
+        ranks[i]! * (anchor >= 0 && own > TINY_NORM ? next[anchor]![l]! / own : 1);
       if (scale === 1) continue;
       const b = balanced[i] as Float64Array;
-      for (let k = start; k < end; k++) b[k] = (b[k] as number) * scale;
+      for (let k = start; k < end; k++) b[k] = b[k]! * scale;
     }
     start = end;
   });
@@ -194,14 +194,14 @@ export const mtadam: CombinerDefinition = {
         if (layers.some((s) => !Number.isInteger(s) || s < 0) || layers.reduce((a, s) => a + s, 0) !== p) {
           throw new Error(`mtadam: segments [${layers.join(', ')}] do not add up to the gradient length ${p}.`);
         }
-        if (norms !== null && (norms[0] as number[]).length !== layers.length) {
-          throw new Error(`mtadam: got ${layers.length} segments after ${(norms[0] as number[]).length} in earlier steps.`);
+        if (norms !== null && norms[0]!.length !== layers.length) {
+          throw new Error(`mtadam: got ${layers.length} segments after ${norms[0]!.length} in earlier steps.`);
         }
         const mode = output === 'auto' ? (segments ? 'step' : 'balanced') : output;
-        if (mode === 'step' && moments !== null && (moments.m[0] as Float64Array).length !== p) {
+        if (mode === 'step' && moments !== null && moments.m[0]!.length !== p) {
           throw new UsageError(
             `mtadam (output: step) keeps per-coordinate moments, but the gradient length changed from ` +
-              `${(moments.m[0] as Float64Array).length} to ${p} (representation gradients follow the batch size); ` +
+              `${moments.m[0]!.length} to ${p} (representation gradients follow the batch size); ` +
               'use grad_target: params or output: balanced.',
           );
         }
@@ -212,7 +212,7 @@ export const mtadam: CombinerDefinition = {
         const { balanced } = result;
         const combined = new Float32Array(p);
         if (mode === 'balanced') {
-          for (const b of balanced) for (let k = 0; k < p; k++) combined[k] = (combined[k] as number) + (b[k] as number);
+          for (const b of balanced) for (let k = 0; k < p; k++) combined[k] = combined[k]! + b[k]!;
           return { combined };
         }
         const state: Moments = moments ?? {
@@ -226,13 +226,13 @@ export const mtadam: CombinerDefinition = {
           let firstSum = 0;
           let secondMax = 0;
           for (let i = 0; i < taskCount; i++) {
-            const g = (balanced[i] as Float64Array)[k] as number;
-            const m = state.m[i] as Float64Array;
-            const v = state.v[i] as Float64Array;
-            m[k] = beta1 * (m[k] as number) + (1 - beta1) * g;
-            v[k] = beta2 * (v[k] as number) + (1 - beta2) * g * g;
-            firstSum += (m[k] as number) / bias1;
-            secondMax = Math.max(secondMax, (v[k] as number) / bias2);
+            const g = balanced[i]![k]!;
+            const m = state.m[i]!;
+            const v = state.v[i]!;
+            m[k] = beta1 * m[k]! + (1 - beta1) * g;
+            v[k] = beta2 * v[k]! + (1 - beta2) * g * g;
+            firstSum += m[k]! / bias1;
+            secondMax = Math.max(secondMax, v[k]! / bias2);
           }
           combined[k] = firstSum / (Math.sqrt(secondMax) + epsilon);
         }
@@ -267,7 +267,7 @@ export const mtadam: CombinerDefinition = {
           const { m, v } = record.moments as { m?: unknown; v?: unknown };
           if (!Array.isArray(m) || !Array.isArray(v) || m.length !== taskCount || v.length !== taskCount) throw badState();
           nextMoments = { m: m.map(decode), v: v.map(decode) };
-          const length = (nextMoments.m[0] as Float64Array).length;
+          const length = nextMoments.m[0]!.length;
           if ([...nextMoments.m, ...nextMoments.v].some((a) => a.length !== length)) throw badState();
         }
         step = record.step;

@@ -102,6 +102,6 @@ export function accuracyWeights(accuracies: readonly (number | undefined)[], tot
   const errorSum = errors.reduce((s, e) => s + e, 0);
   return accuracies.map((_, i) => {
     if (!known[i] || errorSum <= 0) return total / T;
-    return (total / T) * count * ((errors[i] as number) / errorSum);
+    return (total / T) * count * (errors[i]! / errorSum);
   });
 }

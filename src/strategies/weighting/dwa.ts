@@ -39,7 +39,7 @@ export const dwa: LossWeightingDefinition = {
       currentWeights: () => weights,
       onEpochEnd(summary) {
         history = [...history, [...summary.trainLosses]].slice(-2);
-        if (history.length === 2) weights = dwaWeights(history[0] as number[], history[1] as number[], temperature);
+        if (history.length === 2) weights = dwaWeights(history[0]!, history[1]!, temperature);
       },
       state: () => ({ history, weights }),
       restore(state) {
@@ -59,7 +59,7 @@ export const dwa: LossWeightingDefinition = {
 export function dwaWeights(older: readonly number[], newer: readonly number[], temperature: number): number[] {
   const T = newer.length;
   const ratios = newer.map((l, i) => {
-    const r = l / (older[i] as number);
+    const r = l / older[i]!;
     return Number.isFinite(r) ? r : 1;
   });
   const scaled = ratios.map((r) => r / temperature);

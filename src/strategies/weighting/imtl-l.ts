@@ -38,7 +38,7 @@ export const imtlL: LossWeightingDefinition = {
       currentWeights: () => readScalars(variables).map((s) => Math.exp(s)),
       state: () => {
         const values = readScalars(variables);
-        return { scale: Object.fromEntries(tasks.map((t, i) => [t.name, values[i] as number])) };
+        return { scale: Object.fromEntries(tasks.map((t, i) => [t.name, values[i]!])) };
       },
       restore: (state) => assignNamed('imtl-l', tasks, variables, (state as { scale?: unknown } | undefined)?.scale),
       dispose: () => variables.forEach((v) => v.dispose()),

@@ -64,12 +64,12 @@ export function learnedScalars(tasks: readonly TaskConfig[], prefix: string, ini
 
 /** Reads scalar variables (a small sync; called once per epoch or checkpoint). */
 export function readScalars(variables: readonly tf.Variable[]): number[] {
-  return variables.map((v) => v.dataSync()[0] as number);
+  return variables.map((v) => v.dataSync()[0]!);
 }
 
 function namedValues(tasks: readonly TaskConfig[], variables: readonly tf.Variable[]): Record<string, number> {
   const values = readScalars(variables);
-  return Object.fromEntries(tasks.map((t, i) => [t.name, values[i] as number]));
+  return Object.fromEntries(tasks.map((t, i) => [t.name, values[i]!]));
 }
 
 /** Sets each task's variable from a `{task: value}` record saved by `state()`. */
@@ -79,6 +79,6 @@ export function assignNamed(strategy: string, tasks: readonly TaskConfig[], vari
     throw new Error(`${strategy} strategy state does not match tasks ${tasks.map((t) => t.name).join(', ')}: ${JSON.stringify(saved)}`);
   }
   tasks.forEach((t, i) => {
-    tf.tidy(() => (variables[i] as tf.Variable).assign(tf.scalar(record[t.name] as number, 'float32')));
+    tf.tidy(() => variables[i]!.assign(tf.scalar(record[t.name] as number, 'float32')));
   });
 }

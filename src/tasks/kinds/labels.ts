@@ -17,7 +17,7 @@ export interface ClassEncoding {
  * only in test must still have an output unit.
  */
 export function distinctLabels(input: TargetFitInput): { column: Column; labels: string[] } {
-  const column = input.columns[0] as Column;
+  const column = input.columns[0]!;
   const labels = new Set<string>();
   for (const row of input.allRows) labels.add(cellText(column, row));
   return { column, labels: sortLabels(labels) };

@@ -8,7 +8,7 @@ import type { RawOutputs } from '../types.js';
 export function sigmoidOnHost(logits: Float32Array): Float32Array {
   const probabilities = new Float32Array(logits.length);
   for (let i = 0; i < logits.length; i++) {
-    const z = logits[i] as number;
+    const z = logits[i]!;
     const e = Math.exp(-Math.abs(z));
     probabilities[i] = z >= 0 ? 1 / (1 + e) : e / (1 + e);
   }
@@ -21,15 +21,15 @@ export function softmaxOnHost({ values: logits, rows, width }: RawOutputs): Floa
   const exps = new Float64Array(width);
   for (let r = 0, base = 0; r < rows; r++, base += width) {
     let max = -Infinity;
-    for (let j = 0; j < width; j++) max = Math.max(max, logits[base + j] as number);
+    for (let j = 0; j < width; j++) max = Math.max(max, logits[base + j]!);
     let sum = 0;
     for (let j = 0; j < width; j++) {
-      const e = Math.exp((logits[base + j] as number) - max);
+      const e = Math.exp(logits[base + j]! - max);
       exps[j] = e;
       sum += e;
     }
     const inverse = 1 / sum;
-    for (let j = 0; j < width; j++) probabilities[base + j] = (exps[j] as number) * inverse;
+    for (let j = 0; j < width; j++) probabilities[base + j] = exps[j]! * inverse;
   }
   return probabilities;
 }

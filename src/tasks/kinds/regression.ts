@@ -35,7 +35,7 @@ export const regression: TaskKind<RegressionEncoding> = {
       let sum = 0;
       let sumSq = 0;
       for (const row of trainRows) {
-        const v = column.values[row] as number;
+        const v = column.values[row]!;
         sum += v;
         sumSq += v * v;
       }
@@ -63,7 +63,7 @@ function inOriginalUnits({ values, width }: RawOutputs, scale: { mean: readonly 
   const mean = Float32Array.from(scale.mean);
   for (let i = 0; i < values.length; i++) {
     const c = i % width;
-    out[i] = Math.fround(Math.fround((values[i] as number) * (std[c] as number)) + (mean[c] as number));
+    out[i] = Math.fround(Math.fround(values[i]! * std[c]!) + mean[c]!);
   }
   return out;
 }

@@ -37,9 +37,9 @@ function crossEntropyFromProbabilities(probabilities: Float32Array, logits: Floa
     let rowLoss = 0;
     let trusted = true;
     for (let j = 0; j < width; j++) {
-      const t = targets[base + j] as number;
+      const t = targets[base + j]!;
       if (t === 0) continue;
-      const p = probabilities[base + j] as number;
+      const p = probabilities[base + j]!;
       if (!(p >= SMALLEST_TRUSTED_PROBABILITY)) {
         trusted = false;
         break;
@@ -54,14 +54,14 @@ function crossEntropyFromProbabilities(probabilities: Float32Array, logits: Floa
 /** One row's Σ_j t_j · (logΣ_k exp z_k − z_j), with the row max taken out of the exps. */
 function rowCrossEntropy(logits: Float32Array, targets: Float32Array, base: number, width: number): number {
   let max = -Infinity;
-  for (let j = 0; j < width; j++) max = Math.max(max, logits[base + j] as number);
+  for (let j = 0; j < width; j++) max = Math.max(max, logits[base + j]!);
   let sum = 0;
-  for (let j = 0; j < width; j++) sum += Math.exp((logits[base + j] as number) - max);
+  for (let j = 0; j < width; j++) sum += Math.exp(logits[base + j]! - max);
   const logSumExp = max + Math.log(sum);
   let loss = 0;
   for (let j = 0; j < width; j++) {
-    const t = targets[base + j] as number;
-    if (t !== 0) loss += t * (logSumExp - (logits[base + j] as number));
+    const t = targets[base + j]!;
+    if (t !== 0) loss += t * (logSumExp - logits[base + j]!);
   }
   return loss;
 }

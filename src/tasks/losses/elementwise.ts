@@ -6,6 +6,6 @@ import type { RawOutputs } from '../types.js';
  */
 export function meanOfErrors({ values }: RawOutputs, targets: Float32Array, f: (error: number) => number): number {
   let total = 0;
-  for (let i = 0; i < values.length; i++) total += f(Math.abs((targets[i] as number) - (values[i] as number)));
+  for (let i = 0; i < values.length; i++) total += f(Math.abs(targets[i]! - values[i]!));
   return Math.fround(total / values.length);
 }
