@@ -30,7 +30,8 @@ describe('the mtl command line (built CLI as a child process)', () => {
     expect(summary.status).toBe('completed');
     expect(summary.test['left/accuracy']).toBeGreaterThan(0.5);
 
-    const evaluated = mtl(['eval', id.slice(0, 22), '--runs-dir', runsDir, '--split', 'val', '--json']);
+    // A prefix that only this run's id has: the second run may start in the same second, sharing its time and name.
+    const evaluated = mtl(['eval', id.slice(0, -1), '--runs-dir', runsDir, '--split', 'val', '--json']);
     expect(evaluated.code, evaluated.stderr).toBe(0);
     const result = JSON.parse(evaluated.stdout);
     expect(result).toMatchObject({ run: id, data: 'val', checkpoint: 'best' });
