@@ -37,7 +37,11 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const TORCH_SCRIPT = path.join(HERE, 'torch_reference.py');
 const PYTHON = '/usr/bin/python3';
-const OPENBLAS_DIRS = ['/usr/lib/x86_64-linux-gnu/openblas-pthread', '/usr/lib/x86_64-linux-gnu/openblas-openmp', '/usr/lib/x86_64-linux-gnu/openblas-serial'];
+const OPENBLAS_DIRS = [
+  '/usr/lib/x86_64-linux-gnu/openblas-pthread',
+  '/usr/lib/x86_64-linux-gnu/openblas-openmp',
+  '/usr/lib/x86_64-linux-gnu/openblas-serial',
+];
 const STEP_WORKLOADS = ['W1', 'W2', 'W3'];
 const ALL_WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'MEM'];
 const TASKS_IN_W2 = 2;
@@ -87,7 +91,11 @@ function parseArgs(argv) {
       if (!Number.isInteger(v) || v < min) throw new BenchUsageError(`${a} must be an integer >= ${min}`);
       return v;
     };
-    const list = () => next().split(',').map((s) => s.trim()).filter(Boolean);
+    const list = () =>
+      next()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     if (a === '--workloads') opts.workloads = list().map((w) => w.toUpperCase());
     else if (a === '--backends') opts.backends = list();
     else if (a === '--steps') opts.steps = int(1);
@@ -107,8 +115,12 @@ function parseArgs(argv) {
       process.exit(0);
     } else throw new BenchUsageError(`unknown argument ${a}\n${USAGE}`);
   }
-  for (const w of opts.workloads) if (!ALL_WORKLOADS.includes(w)) throw new BenchUsageError(`unknown workload ${w} (known: ${ALL_WORKLOADS.join(', ')})`);
-  for (const b of opts.backends ?? []) if (!['wasm', 'cpu', 'tensorflow'].includes(b)) throw new BenchUsageError(`unknown backend ${b} (known: wasm, cpu, tensorflow)`);
+  for (const w of opts.workloads)
+    if (!ALL_WORKLOADS.includes(w))
+      throw new BenchUsageError(`unknown workload ${w} (known: ${ALL_WORKLOADS.join(', ')})`);
+  for (const b of opts.backends ?? [])
+    if (!['wasm', 'cpu', 'tensorflow'].includes(b))
+      throw new BenchUsageError(`unknown backend ${b} (known: wasm, cpu, tensorflow)`);
   return opts;
 }
 
@@ -117,7 +129,8 @@ const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-const round = (x, digits = 3) => (x === undefined || x === null || !Number.isFinite(x) ? null : Number(x.toFixed(digits)));
+const round = (x, digits = 3) =>
+  x === undefined || x === null || !Number.isFinite(x) ? null : Number(x.toFixed(digits));
 const mb = (bytes) => round(bytes / 2 ** 20, 1);
 const cpuMs = (usage) => (usage.user + usage.system) / 1000;
 
@@ -183,7 +196,12 @@ async function childStep(opts) {
     cpu_ms_per_step_median: round(median(cpuWindows)),
     samples_per_second: round((WORKLOADS[opts.workload].batch * 1000) / msPerStep, 1),
     phases_ms_per_step: Object.fromEntries(Object.entries(w.phases).map(([k, v]) => [k, round(v / timedSteps)])),
-    live_tensors: { before_build: tensorsBefore, after_warmup: tensorsAfterWarmup, at_end: tensorsAtEnd, after_dispose: tf.memory().numTensors },
+    live_tensors: {
+      before_build: tensorsBefore,
+      after_warmup: tensorsAfterWarmup,
+      at_end: tensorsAtEnd,
+      after_dispose: tf.memory().numTensors,
+    },
     rss_mb_per_window: rss.map(mb),
     peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),
     loss_per_window: losses.map((x) => round(x, 6)),
@@ -249,8 +267,7 @@ async function childEpochs(opts, epochs, kind) {
       if (patched) {
         stepSum += now - stepStart;
         stepWindows.push([stepStart, now]);
-      }
-      else if (info.batch === 1) firstBatchInterval = now - lastBatch;
+      } else if (info.batch === 1) firstBatchInterval = now - lastBatch;
       else stepSum += now - lastBatch; // epoch 1: intervals between batches (include the slice of the next batch)
       lastBatch = now;
     },
@@ -342,7 +359,10 @@ async function childEpochs(opts, epochs, kind) {
   // Steady state: epochs 2..N (epoch 1 is the warm-up: JIT compilation, first kernel calls).
   const steady = records.filter((r) => r.step_time_exact);
   const median = (key) => {
-    const values = steady.map((r) => r[key]).filter((v) => typeof v === 'number').sort((a, b) => a - b);
+    const values = steady
+      .map((r) => r[key])
+      .filter((v) => typeof v === 'number')
+      .sort((a, b) => a - b);
     if (values.length === 0) return null;
     const mid = values.length >> 1;
     return values.length % 2 === 1 ? values[mid] : round((values[mid - 1] + values[mid]) / 2, 4);
@@ -403,7 +423,11 @@ async function runChild(opts) {
 
 function spawnJson(command, args, { env, verbose, label }) {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -417,7 +441,10 @@ function spawnJson(command, args, { env, verbose, label }) {
         const parsed = JSON.parse(line ?? '');
         resolve(parsed);
       } catch {
-        resolve({ error: `${label}: exit ${code}, no JSON result`, stderr: stderr.trim().split('\n').slice(-5).join('\n') });
+        resolve({
+          error: `${label}: exit ${code}, no JSON result`,
+          stderr: stderr.trim().split('\n').slice(-5).join('\n'),
+        });
       }
     });
   });
@@ -426,12 +453,18 @@ function spawnJson(command, args, { env, verbose, label }) {
 function childArgs(opts, child, extra) {
   return [
     fileURLToPath(import.meta.url),
-    '--child', child,
-    '--steps', String(opts.steps),
-    '--windows', String(opts.windows),
-    '--warmup', String(opts.warmup),
-    '--w4-epochs', String(opts.w4Epochs),
-    '--mem-epochs', String(opts.memEpochs),
+    '--child',
+    child,
+    '--steps',
+    String(opts.steps),
+    '--windows',
+    String(opts.windows),
+    '--warmup',
+    String(opts.warmup),
+    '--w4-epochs',
+    String(opts.w4Epochs),
+    '--mem-epochs',
+    String(opts.memEpochs),
     ...extra,
   ];
 }
@@ -441,18 +474,36 @@ function chooseBlas(choice) {
   const openblas = OPENBLAS_DIRS.find((d) => existsSync(path.join(d, 'libblas.so.3')));
   if (choice === 'system') return { env: {}, how: 'system: the libblas.so.3 the Debian alternatives point at' };
   if (choice === 'openblas' || choice === 'auto') {
-    if (openblas) return { env: { LD_LIBRARY_PATH: [openblas, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') }, how: `${choice}: LD_LIBRARY_PATH=${openblas} (libopenblas0 installed)` };
-    if (choice === 'openblas') throw new BenchUsageError(`--torch-blas openblas: none of ${OPENBLAS_DIRS.join(', ')} exists; apt-get install -y libopenblas0-pthread`);
-    return { env: {}, how: 'auto: no OpenBLAS installed, so the system libblas.so.3 (on Debian the slow reference BLAS unless libopenblas0 is installed)' };
+    if (openblas)
+      return {
+        env: { LD_LIBRARY_PATH: [openblas, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') },
+        how: `${choice}: LD_LIBRARY_PATH=${openblas} (libopenblas0 installed)`,
+      };
+    if (choice === 'openblas')
+      throw new BenchUsageError(
+        `--torch-blas openblas: none of ${OPENBLAS_DIRS.join(', ')} exists; apt-get install -y libopenblas0-pthread`,
+      );
+    return {
+      env: {},
+      how: 'auto: no OpenBLAS installed, so the system libblas.so.3 (on Debian the slow reference BLAS unless libopenblas0 is installed)',
+    };
   }
-  if (!existsSync(path.join(choice, 'libblas.so.3'))) throw new BenchUsageError(`--torch-blas ${choice}: no libblas.so.3 there`);
-  return { env: { LD_LIBRARY_PATH: [choice, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') }, how: `LD_LIBRARY_PATH=${choice} (given)` };
+  if (!existsSync(path.join(choice, 'libblas.so.3')))
+    throw new BenchUsageError(`--torch-blas ${choice}: no libblas.so.3 there`);
+  return {
+    env: { LD_LIBRARY_PATH: [choice, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') },
+    how: `LD_LIBRARY_PATH=${choice} (given)`,
+  };
 }
 
 function machineInfo() {
   let lscpuModel;
   try {
-    lscpuModel = execFileSync('lscpu', { encoding: 'utf8' }).split('\n').find((l) => l.startsWith('Model name:'))?.split(':')[1]?.trim();
+    lscpuModel = execFileSync('lscpu', { encoding: 'utf8' })
+      .split('\n')
+      .find((l) => l.startsWith('Model name:'))
+      ?.split(':')[1]
+      ?.trim();
   } catch {
     lscpuModel = undefined;
   }
@@ -471,7 +522,8 @@ function fmt(x, digits = 2) {
 
 function printTable(header, rows) {
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => String(r[c] ?? '').length)));
-  const line = (cells) => cells.map((cell, c) => (c < 2 ? String(cell).padEnd(widths[c]) : String(cell).padStart(widths[c]))).join('  ');
+  const line = (cells) =>
+    cells.map((cell, c) => (c < 2 ? String(cell).padEnd(widths[c]) : String(cell).padStart(widths[c]))).join('  ');
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows) console.log(line(r));
@@ -498,7 +550,15 @@ async function main() {
     machine: machineInfo(),
     load_average_before: os.loadavg().map((x) => round(x, 2)),
     versions: { tfjs: tf.version.tfjs, node: process.version },
-    settings: { steps: opts.steps, windows: opts.windows, warmup: opts.warmup, w4_epochs: opts.w4Epochs, mem_epochs: opts.memEpochs, backends: opts.backends, workloads: opts.workloads },
+    settings: {
+      steps: opts.steps,
+      windows: opts.windows,
+      warmup: opts.warmup,
+      w4_epochs: opts.w4Epochs,
+      mem_epochs: opts.memEpochs,
+      backends: opts.backends,
+      workloads: opts.workloads,
+    },
     notes: nativeNote ? [nativeNote] : [],
     torch_blas_choice: undefined,
     results: [],
@@ -511,7 +571,9 @@ async function main() {
     info.torch_blas_choice = blas.how;
   }
   const log = (line) => process.stderr.write(`${line}\n`);
-  log(`bench: ${info.machine.cpu_model}, ${info.machine.cores} cores, load ${info.load_average_before.join(' ')}; steps ${opts.steps} × windows ${opts.windows} after ${opts.warmup} warm-up`);
+  log(
+    `bench: ${info.machine.cpu_model}, ${info.machine.cores} cores, load ${info.load_average_before.join(' ')}; steps ${opts.steps} × windows ${opts.windows} after ${opts.warmup} warm-up`,
+  );
   for (const note of info.notes) log(`bench: ${note}`);
 
   for (const workload of opts.workloads) {
@@ -519,7 +581,11 @@ async function main() {
       const child = STEP_WORKLOADS.includes(workload) ? 'step' : workload === 'W4' ? 'epoch' : 'memory';
       log(`bench: ${workload} on ${backend} …`);
       const nodeFlags = child === 'memory' ? ['--expose-gc'] : [];
-      const r = await spawnJson(process.execPath, [...nodeFlags, ...childArgs(opts, child, ['--workload', workload, '--backend', backend])], { verbose: opts.verbose, label: `${workload}/${backend}` });
+      const r = await spawnJson(
+        process.execPath,
+        [...nodeFlags, ...childArgs(opts, child, ['--workload', workload, '--backend', backend])],
+        { verbose: opts.verbose, label: `${workload}/${backend}` },
+      );
       r.workload ??= workload;
       r.requested_backend = backend;
       r.load_average_after = os.loadavg().map((x) => round(x, 2));
@@ -528,7 +594,18 @@ async function main() {
     }
     if (opts.torch && STEP_WORKLOADS.includes(workload)) {
       log(`bench: ${workload} on PyTorch …`);
-      const args = [TORCH_SCRIPT, '--workload', workload, '--steps', String(opts.steps), '--windows', String(opts.windows), '--warmup', String(opts.warmup), '--json'];
+      const args = [
+        TORCH_SCRIPT,
+        '--workload',
+        workload,
+        '--steps',
+        String(opts.steps),
+        '--windows',
+        String(opts.windows),
+        '--warmup',
+        String(opts.warmup),
+        '--json',
+      ];
       const r = await spawnJson(PYTHON, args, { env: blas.env, verbose: opts.verbose, label: `${workload}/torch` });
       r.workload ??= workload;
       r.load_average_after = os.loadavg().map((x) => round(x, 2));
@@ -566,11 +643,37 @@ async function main() {
       ]);
     }
     const t = torchOf(workload);
-    if (t) stepRows.push([workload, 'pytorch', fmt(t.ms_per_step_median), fmt(t.cpu_ms_per_step_median), fmt((batch * 1000) / t.ms_per_step_median, 0), '1.00×', fmt(t.peak_rss_mb, 0), '—', '']);
+    if (t)
+      stepRows.push([
+        workload,
+        'pytorch',
+        fmt(t.ms_per_step_median),
+        fmt(t.cpu_ms_per_step_median),
+        fmt((batch * 1000) / t.ms_per_step_median, 0),
+        '1.00×',
+        fmt(t.peak_rss_mb, 0),
+        '—',
+        '',
+      ]);
   }
   if (stepRows.length > 0) {
-    console.log(`\nW1–W3: median ms/step over ${opts.windows} windows × ${opts.steps} steps (after ${opts.warmup} warm-up), single-threaded`);
-    printTable(['workload', 'backend', 'ms/step', 'cpu ms/step', 'samples/s', 'vs PyTorch', 'peak RSS MB', 'live tensors', 'split'], stepRows);
+    console.log(
+      `\nW1–W3: median ms/step over ${opts.windows} windows × ${opts.steps} steps (after ${opts.warmup} warm-up), single-threaded`,
+    );
+    printTable(
+      [
+        'workload',
+        'backend',
+        'ms/step',
+        'cpu ms/step',
+        'samples/s',
+        'vs PyTorch',
+        'peak RSS MB',
+        'live tensors',
+        'split',
+      ],
+      stepRows,
+    );
   }
 
   const w4 = info.results.filter((x) => x.workload === 'W4' && !x.error);
@@ -617,9 +720,38 @@ async function main() {
           '',
         ]);
       }
-      rows.push(['whole run', r.backend.name, fmt(r.run_seconds, 3), '', '', '', `setup ${fmt(r.setup_seconds, 2)} s, after ${fmt(r.after_training_seconds, 2)} s`, '', '', '', '', '']);
+      rows.push([
+        'whole run',
+        r.backend.name,
+        fmt(r.run_seconds, 3),
+        '',
+        '',
+        '',
+        `setup ${fmt(r.setup_seconds, 2)} s, after ${fmt(r.after_training_seconds, 2)} s`,
+        '',
+        '',
+        '',
+        '',
+        '',
+      ]);
     }
-    printTable(['', 'backend', 'epoch s', 'steps s', 'val fwd s', 'outside s', 'outside %', 'GC there s', 'excl. GC', 'all but steps', 'peak RSS MB', 'live tensors'], rows);
+    printTable(
+      [
+        '',
+        'backend',
+        'epoch s',
+        'steps s',
+        'val fwd s',
+        'outside s',
+        'outside %',
+        'GC there s',
+        'excl. GC',
+        'all but steps',
+        'peak RSS MB',
+        'live tensors',
+      ],
+      rows,
+    );
   }
   const mem = info.results.filter((x) => x.workload === 'MEM' && !x.error);
   for (const r of mem) {
@@ -628,11 +760,17 @@ async function main() {
     const second = at(2);
     const lastE = e[e.length - 1];
     console.log(`\nMEM (${r.backend.name}): quickstart for ${e.length} epochs`);
-    console.log(`  live tensors after each epoch: ${e.map((x) => x.live_tensors).join(' ')}; after the run ${r.live_tensors.after_run} (before ${r.live_tensors.before})`);
-    console.log(`  RSS MB as it comes: epoch 2 ${fmt(second?.rss_mb, 1)}, epoch ${lastE.epoch} ${fmt(lastE.rss_mb, 1)} (Δ ${fmt(lastE.rss_mb - (second?.rss_mb ?? NaN), 1)}); ` +
-      `JS heap used ${fmt(second?.heap_used_mb, 1)} → ${fmt(lastE.heap_used_mb, 1)}; wasm heap ${fmt(second?.wasm_heap_mb, 0)} → ${fmt(lastE.wasm_heap_mb, 0)}`);
-    console.log(`  after a full GC: RSS ${fmt(second?.rss_after_gc_mb, 1)} → ${fmt(lastE.rss_after_gc_mb, 1)} (Δ ${fmt(lastE.rss_after_gc_mb - (second?.rss_after_gc_mb ?? NaN), 1)}), ` +
-      `JS heap used ${fmt(second?.heap_used_after_gc_mb, 1)} → ${fmt(lastE.heap_used_after_gc_mb, 1)}`);
+    console.log(
+      `  live tensors after each epoch: ${e.map((x) => x.live_tensors).join(' ')}; after the run ${r.live_tensors.after_run} (before ${r.live_tensors.before})`,
+    );
+    console.log(
+      `  RSS MB as it comes: epoch 2 ${fmt(second?.rss_mb, 1)}, epoch ${lastE.epoch} ${fmt(lastE.rss_mb, 1)} (Δ ${fmt(lastE.rss_mb - (second?.rss_mb ?? NaN), 1)}); ` +
+        `JS heap used ${fmt(second?.heap_used_mb, 1)} → ${fmt(lastE.heap_used_mb, 1)}; wasm heap ${fmt(second?.wasm_heap_mb, 0)} → ${fmt(lastE.wasm_heap_mb, 0)}`,
+    );
+    console.log(
+      `  after a full GC: RSS ${fmt(second?.rss_after_gc_mb, 1)} → ${fmt(lastE.rss_after_gc_mb, 1)} (Δ ${fmt(lastE.rss_after_gc_mb - (second?.rss_after_gc_mb ?? NaN), 1)}), ` +
+        `JS heap used ${fmt(second?.heap_used_after_gc_mb, 1)} → ${fmt(lastE.heap_used_after_gc_mb, 1)}`,
+    );
   }
 
   // Targets.
@@ -641,31 +779,71 @@ async function main() {
     const met = value === undefined || value === null || !Number.isFinite(value) ? null : value <= limit;
     info.targets.push({ target: name, value: round(value, 3), limit, met, detail });
   };
-  if (wasmOf('W1') && torchOf('W1')) target('W1 wasm / PyTorch ≤ 3', wasmOf('W1').ms_per_step_median / torchOf('W1').ms_per_step_median, 3, 'same run');
-  if (wasmOf('W1') && wasmOf('W2')) target(`W2 / W1 on wasm ≤ T+0.5 = ${TASKS_IN_W2 + 0.5}`, wasmOf('W2').ms_per_step_median / wasmOf('W1').ms_per_step_median, TASKS_IN_W2 + 0.5, 'same backend');
-  if (wasmOf('W3') && torchOf('W3')) target('W3 wasm / PyTorch ≤ 3', wasmOf('W3').ms_per_step_median / torchOf('W3').ms_per_step_median, 3, 'same run');
+  if (wasmOf('W1') && torchOf('W1'))
+    target('W1 wasm / PyTorch ≤ 3', wasmOf('W1').ms_per_step_median / torchOf('W1').ms_per_step_median, 3, 'same run');
+  if (wasmOf('W1') && wasmOf('W2'))
+    target(
+      `W2 / W1 on wasm ≤ T+0.5 = ${TASKS_IN_W2 + 0.5}`,
+      wasmOf('W2').ms_per_step_median / wasmOf('W1').ms_per_step_median,
+      TASKS_IN_W2 + 0.5,
+      'same backend',
+    );
+  if (wasmOf('W3') && torchOf('W3'))
+    target('W3 wasm / PyTorch ≤ 3', wasmOf('W3').ms_per_step_median / torchOf('W3').ms_per_step_median, 3, 'same run');
   if (wasmOf('W4')) {
     const r = wasmOf('W4');
     const epochs = `median of epochs ${r.steady_epochs[0]}–${r.steady_epochs[r.steady_epochs.length - 1]}`;
-    target('W4 time outside forward/backward/optimizer ≤ 5 % of the epoch', r.outside_fraction, 0.05, `${epochs}; data, metrics, logging, checkpointing, GC pauses there`);
-    info.targets.push({ target: 'W4 the same without those GC pauses', value: round(r.outside_excluding_gc_fraction, 3), met: null, detail: epochs });
-    info.targets.push({ target: 'W4 everything but the training steps (the validation forward pass counted outside too)', value: round(r.outside_step_fraction, 3), met: null, detail: epochs });
+    target(
+      'W4 time outside forward/backward/optimizer ≤ 5 % of the epoch',
+      r.outside_fraction,
+      0.05,
+      `${epochs}; data, metrics, logging, checkpointing, GC pauses there`,
+    );
+    info.targets.push({
+      target: 'W4 the same without those GC pauses',
+      value: round(r.outside_excluding_gc_fraction, 3),
+      met: null,
+      detail: epochs,
+    });
+    info.targets.push({
+      target: 'W4 everything but the training steps (the validation forward pass counted outside too)',
+      value: round(r.outside_step_fraction, 3),
+      met: null,
+      detail: epochs,
+    });
   }
   if (wasmOf('MEM')) {
     const e = wasmOf('MEM').epochs;
     const flat = e.every((x) => x.live_tensors === e[1]?.live_tensors);
-    info.targets.push({ target: 'MEM live tensors flat from epoch 2 on', value: e.map((x) => x.live_tensors), met: flat });
-    info.targets.push({ target: 'MEM RSS growth epoch 2 → last, as it comes (MB, reported)', value: round(e[e.length - 1].rss_mb - e[1].rss_mb, 1), met: null });
-    info.targets.push({ target: 'MEM RSS growth epoch 2 → last, after a full GC (MB, reported)', value: round(e[e.length - 1].rss_after_gc_mb - e[1].rss_after_gc_mb, 1), met: null });
+    info.targets.push({
+      target: 'MEM live tensors flat from epoch 2 on',
+      value: e.map((x) => x.live_tensors),
+      met: flat,
+    });
+    info.targets.push({
+      target: 'MEM RSS growth epoch 2 → last, as it comes (MB, reported)',
+      value: round(e[e.length - 1].rss_mb - e[1].rss_mb, 1),
+      met: null,
+    });
+    info.targets.push({
+      target: 'MEM RSS growth epoch 2 → last, after a full GC (MB, reported)',
+      value: round(e[e.length - 1].rss_after_gc_mb - e[1].rss_after_gc_mb, 1),
+      met: null,
+    });
   }
   if (info.targets.length > 0) {
     console.log('\nTargets');
-    for (const t of info.targets) console.log(`  ${t.met === null ? 'info ' : t.met ? 'MET  ' : 'MISSED'} ${t.target}: ${Array.isArray(t.value) ? t.value.join(' ') : fmt(t.value, 3)}${t.detail ? ` (${t.detail})` : ''}`);
+    for (const t of info.targets)
+      console.log(
+        `  ${t.met === null ? 'info ' : t.met ? 'MET  ' : 'MISSED'} ${t.target}: ${Array.isArray(t.value) ? t.value.join(' ') : fmt(t.value, 3)}${t.detail ? ` (${t.detail})` : ''}`,
+      );
   }
   for (const note of info.notes) console.log(`\nNote: ${note}`);
   console.log(
     `\nMachine: ${info.machine.cpu_model}, ${info.machine.cores} cores; Node ${info.versions.node}, TF.js ${info.versions.tfjs}` +
-      (info.versions.torch ? `; PyTorch ${info.versions.torch} (Python ${info.versions.python}), BLAS ${info.torch_blas_loaded} [${info.torch_blas_choice}]` : '') +
+      (info.versions.torch
+        ? `; PyTorch ${info.versions.torch} (Python ${info.versions.python}), BLAS ${info.torch_blas_loaded} [${info.torch_blas_choice}]`
+        : '') +
       `; load average ${info.load_average_before.join(' ')} before, ${info.load_average_after.join(' ')} after`,
   );
 

@@ -48,7 +48,11 @@ function parseArgs(argv) {
     if (a === '--steps') opts.steps = Number(next());
     else if (a === '--windows') opts.windows = Number(next());
     else if (a === '--warmup') opts.warmup = Number(next());
-    else if (a === '--configs') opts.configs = next().split(',').map((s) => s.trim()).filter(Boolean);
+    else if (a === '--configs')
+      opts.configs = next()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     else if (a === '--json') opts.json = true;
     else if (a === '--help' || a === '-h') {
       console.log('node bench/tfjs-baseline.mjs [--steps N] [--windows N] [--warmup N] [--configs a,b] [--json]');
@@ -124,7 +128,10 @@ function buildW1(host) {
   };
   const dense = (l, name) => ({
     // He-normal scale; the same for the heads (only the scale matters here).
-    w: variable(tf.tidy(() => tf.tensor2d(l.w, [l.fanIn, l.fanOut]).mul(Math.sqrt(2 / l.fanIn))), `${name}/w`),
+    w: variable(
+      tf.tidy(() => tf.tensor2d(l.w, [l.fanIn, l.fanOut]).mul(Math.sqrt(2 / l.fanIn))),
+      `${name}/w`,
+    ),
     b: variable(tf.zeros([l.fanOut]), `${name}/b`),
   });
   const trunk = host.layers.map((l, i) => dense(l, `trunk${i}`));

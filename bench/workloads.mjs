@@ -46,7 +46,11 @@ const W1 = {
 export const WORKLOADS = {
   W1,
   // W2 is W1 with PCGrad on the shared parameters, by definition.
-  W2: { ...W1, description: 'W1 + PCGrad on the shared parameters (T=2 backward passes)', strategy: '{ name: pcgrad, grad_target: params }' },
+  W2: {
+    ...W1,
+    description: 'W1 + PCGrad on the shared parameters (T=2 backward passes)',
+    strategy: '{ name: pcgrad, grad_target: params }',
+  },
   W3: {
     description: 'MMoE, 8 experts 100→64, gates, towers 64→32→1, 2 binary tasks, batch 512, Adam, equal',
     features: 100,
@@ -148,10 +152,12 @@ export async function buildWorkload(name, { seed = 0 } = {}) {
   }
   const config = loaded.config;
   const preprocessing = data.preprocessing;
-  if (preprocessing.inputSize !== w.features) throw new Error(`${name}: input width ${preprocessing.inputSize}, expected ${w.features}`);
+  if (preprocessing.inputSize !== w.features)
+    throw new Error(`${name}: input width ${preprocessing.inputSize}, expected ${w.features}`);
   w.tasks.forEach((t, i) => {
     const encoding = preprocessing.tasks[i];
-    if (t.type === 'multiclass' && encoding.classes.length !== t.classes) throw new Error(`${name}: ${t.name} has ${encoding.classes.length} classes`);
+    if (t.type === 'multiclass' && encoding.classes.length !== t.classes)
+      throw new Error(`${name}: ${t.name} has ${encoding.classes.length} classes`);
   });
 
   const model = buildModel(config, preprocessing);
@@ -180,7 +186,10 @@ export async function buildWorkload(name, { seed = 0 } = {}) {
         const labels = Int32Array.from({ length: w.batch }, () => rng.int(encoding.classes.length));
         targets[t.name] = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), encoding.classes.length).toFloat());
       } else {
-        targets[t.name] = tf.tensor2d(Float32Array.from({ length: w.batch }, () => rng.int(2)), [w.batch, 1]);
+        targets[t.name] = tf.tensor2d(
+          Float32Array.from({ length: w.batch }, () => rng.int(2)),
+          [w.batch, 1],
+        );
       }
     });
     return { x, targets };

@@ -53,7 +53,13 @@ function parseArgs(argv) {
     .filter((f) => f.endsWith('.yaml'))
     .map((f) => f.slice(0, -'.yaml'.length))
     .sort();
-  const options = { datasets: available, seeds: [0, 1, 2], runsDir: path.join(root, 'runs', 'reference'), baseline: 'separate', sets: [] };
+  const options = {
+    datasets: available,
+    seeds: [0, 1, 2],
+    runsDir: path.join(root, 'runs', 'reference'),
+    baseline: 'separate',
+    sets: [],
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -62,11 +68,18 @@ function parseArgs(argv) {
       return v;
     };
     if (arg === '--datasets') {
-      options.datasets = value().split(',').map((s) => s.trim()).filter(Boolean);
-      for (const d of options.datasets) if (!available.includes(d)) usage(`no configs/reference/${d}.yaml (have: ${available.join(', ')})`);
+      options.datasets = value()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const d of options.datasets)
+        if (!available.includes(d)) usage(`no configs/reference/${d}.yaml (have: ${available.join(', ')})`);
     } else if (arg === '--seeds') {
-      options.seeds = value().split(',').map((s) => Number(s.trim()));
-      if (options.seeds.some((s) => !Number.isInteger(s) || s < 0)) usage('--seeds takes non-negative integers, e.g. 0,1,2');
+      options.seeds = value()
+        .split(',')
+        .map((s) => Number(s.trim()));
+      if (options.seeds.some((s) => !Number.isInteger(s) || s < 0))
+        usage('--seeds takes non-negative integers, e.g. 0,1,2');
     } else if (arg === '--runs-dir') {
       options.runsDir = path.resolve(value());
     } else if (arg === '--baseline') {
@@ -86,7 +99,16 @@ function parseArgs(argv) {
 
 /** Runs `mtl train` and returns its JSON summary plus the wall time; throws with the CLI's stderr on failure. */
 function train(configFile, overrides, runsDir) {
-  const args = [cli, 'train', configFile, ...overrides.flatMap((o) => ['--set', o]), '--json', '--quiet', '--runs-dir', runsDir];
+  const args = [
+    cli,
+    'train',
+    configFile,
+    ...overrides.flatMap((o) => ['--set', o]),
+    '--json',
+    '--quiet',
+    '--runs-dir',
+    runsDir,
+  ];
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -121,7 +143,9 @@ function inputColumns(mtlLibrary, runDir) {
 
 /** Per-task metric keys of a summary (`<task>/<metric>`, without losses and means), in summary order. */
 function taskMetricKeys(summary, tasks) {
-  return Object.keys(summary.test).filter((k) => !k.endsWith('/loss') && tasks.includes(k.slice(0, k.lastIndexOf('/'))));
+  return Object.keys(summary.test).filter(
+    (k) => !k.endsWith('/loss') && tasks.includes(k.slice(0, k.lastIndexOf('/'))),
+  );
 }
 
 function mean(values) {
@@ -139,7 +163,8 @@ function format(values, metric) {
   const m = mean(values);
   const s = std(values);
   const scale = Math.max(Math.abs(m), 1e-12);
-  const digits = scale >= 100 ? 0 : scale >= 10 ? 1 : scale >= 1 && !['accuracy', 'macro-f1', 'auc', 'r2'].includes(metric) ? 2 : 3;
+  const digits =
+    scale >= 100 ? 0 : scale >= 10 ? 1 : scale >= 1 && !['accuracy', 'macro-f1', 'auc', 'r2'].includes(metric) ? 2 : 3;
   return values.length > 1 ? `${m.toFixed(digits)} ± ${s.toFixed(digits)}` : m.toFixed(digits);
 }
 
@@ -180,15 +205,17 @@ async function main() {
     const rows = []; // per seed: { hs, st } summaries' test metrics
     let directions = {};
     let keys = [];
-    let seconds = { hs: 0, st: 0 };
-    let epochs = { hs: [], st: [] };
-    let params = { hs: 0, st: 0 };
+    const seconds = { hs: 0, st: 0 };
+    const epochs = { hs: [], st: [] };
+    const params = { hs: 0, st: 0 };
 
     for (const seed of options.seeds) {
       const common = [`seed=${seed}`, ...options.sets];
       const hs = await train(configFile, common, options.runsDir);
       done++;
-      log(`[${done}/${total}] ${dataset} seed ${seed} hard sharing: ${hs.summary.status}, ${hs.summary.epochs} epochs (best ${hs.summary.bestEpoch}), ${hs.seconds.toFixed(1)} s, ${hs.summary.backend}, run ${hs.summary.id}`);
+      log(
+        `[${done}/${total}] ${dataset} seed ${seed} hard sharing: ${hs.summary.status}, ${hs.summary.epochs} epochs (best ${hs.summary.bestEpoch}), ${hs.seconds.toFixed(1)} s, ${hs.summary.backend}, run ${hs.summary.id}`,
+      );
       backends.add(hs.summary.backend);
       seconds.hs += hs.seconds;
       epochs.hs.push(hs.summary.epochs);
@@ -198,9 +225,15 @@ async function main() {
 
       const stTest = {};
       if (options.baseline === 'towers') {
-        const st = await train(configFile, [...common, 'model.architecture=soft-sharing', 'model.coupling=none'], options.runsDir);
+        const st = await train(
+          configFile,
+          [...common, 'model.architecture=soft-sharing', 'model.coupling=none'],
+          options.runsDir,
+        );
         done++;
-        log(`[${done}/${total}] ${dataset} seed ${seed} single-task (towers): ${st.summary.status}, ${st.summary.epochs} epochs (best ${st.summary.bestEpoch}), ${st.seconds.toFixed(1)} s, run ${st.summary.id}`);
+        log(
+          `[${done}/${total}] ${dataset} seed ${seed} single-task (towers): ${st.summary.status}, ${st.summary.epochs} epochs (best ${st.summary.bestEpoch}), ${st.seconds.toFixed(1)} s, run ${st.summary.id}`,
+        );
         backends.add(st.summary.backend);
         seconds.st += st.seconds;
         epochs.st.push(st.summary.epochs);
@@ -213,16 +246,29 @@ async function main() {
           const stopping = raw.training?.early_stopping?.metric;
           const extra = [];
           // An early-stopping metric of another task does not exist in a one-task run: fall back to the loss.
-          if (typeof stopping === 'string' && !stopping.startsWith('mean/') && stopping !== 'loss' && !stopping.startsWith(`${task.name}/`)) {
+          if (
+            typeof stopping === 'string' &&
+            !stopping.startsWith('mean/') &&
+            stopping !== 'loss' &&
+            !stopping.startsWith(`${task.name}/`)
+          ) {
             extra.push('training.early_stopping.metric=loss');
           }
           const st = await train(
             configFile,
-            [...common, `name=${raw.name ?? dataset}-single-${task.name}`, `tasks=${JSON.stringify([task])}`, `data.features=${JSON.stringify(features)}`, ...extra],
+            [
+              ...common,
+              `name=${raw.name ?? dataset}-single-${task.name}`,
+              `tasks=${JSON.stringify([task])}`,
+              `data.features=${JSON.stringify(features)}`,
+              ...extra,
+            ],
             options.runsDir,
           );
           done++;
-          log(`[${done}/${total}] ${dataset} seed ${seed} single-task ${task.name}: ${st.summary.status}, ${st.summary.epochs} epochs (best ${st.summary.bestEpoch}), ${st.seconds.toFixed(1)} s, run ${st.summary.id}`);
+          log(
+            `[${done}/${total}] ${dataset} seed ${seed} single-task ${task.name}: ${st.summary.status}, ${st.summary.epochs} epochs (best ${st.summary.bestEpoch}), ${st.seconds.toFixed(1)} s, run ${st.summary.id}`,
+          );
           backends.add(st.summary.backend);
           seconds.st += st.seconds;
           epochs.st.push(st.summary.epochs);
@@ -235,13 +281,24 @@ async function main() {
 
     const lines = [];
     lines.push(`### ${dataset}`, '');
-    lines.push(`\`${relConfig}\`, seeds ${options.seeds.join(', ')}; test split, best checkpoint; mean ± std over seeds.`, '');
+    lines.push(
+      `\`${relConfig}\`, seeds ${options.seeds.join(', ')}; test split, best checkpoint; mean ± std over seeds.`,
+      '',
+    );
     lines.push('| task | metric | single-task | hard sharing |', '| --- | --- | --- | --- |');
     for (const key of keys) {
       const task = key.slice(0, key.lastIndexOf('/'));
       const metric = key.slice(key.lastIndexOf('/') + 1);
       const arrow = directions[key] ? '↑' : '↓';
-      lines.push(`| ${task} | ${metric} ${arrow} | ${format(rows.map((r) => r.st[key]), metric)} | ${format(rows.map((r) => r.hs[key]), metric)} |`);
+      lines.push(
+        `| ${task} | ${metric} ${arrow} | ${format(
+          rows.map((r) => r.st[key]),
+          metric,
+        )} | ${format(
+          rows.map((r) => r.hs[key]),
+          metric,
+        )} |`,
+      );
     }
     const deltas = rows.map((r) => deltaM(mtlLibrary, r.hs, r.st, keys, directions));
     lines.push('');

@@ -6,7 +6,13 @@ export { buildExperimentSchema } from './config/schema.js';
 export type * from './config/types.js';
 export { trainExperiment, type TrainOptions } from './api/train.js';
 export { evaluateRun, readRun, type EvaluateOptions, type StoredRun } from './api/evaluate.js';
-export { compareRuns, type Comparison, type ComparedRun, type ComparisonRow, type CompareOptions } from './api/compare.js';
+export {
+  compareRuns,
+  type Comparison,
+  type ComparedRun,
+  type ComparisonRow,
+  type CompareOptions,
+} from './api/compare.js';
 export { listRuns, type RunListing } from './api/runs.js';
 export { buildModel, countParameters } from './api/build.js';
 export { initBackend, probeBackends, type BackendReport } from './backend/select.js';
@@ -18,13 +24,28 @@ export { cellText, columnOf, isMissing, numericCells, sortLabels } from './data/
 export { taskKindRegistry, lossRegistry, allowedLosses, applicableMetrics, kindOf } from './tasks/registry.js';
 export type * from './tasks/types.js';
 export { metricRegistry, computeMetrics, getMetric } from './metrics/registry.js';
-export { deltaM, deltaMBreakdown, relativeImprovement, DELTA_M_DEFINITION, type DeltaMTerm, type DeltaMBreakdown } from './metrics/aggregate.js';
+export {
+  deltaM,
+  deltaMBreakdown,
+  relativeImprovement,
+  DELTA_M_DEFINITION,
+  type DeltaMTerm,
+  type DeltaMBreakdown,
+} from './metrics/aggregate.js';
 export { higherIsBetter } from './metrics/direction.js';
 export type { MetricDefinition, MetricValues, PredictionLayout, TaskPredictions } from './metrics/types.js';
 export { architectureRegistry } from './model/registry.js';
 export { layerRegistry, registerLayer } from './model/layers/registry.js';
 export { glorotUniform, makeVariable } from './model/layers/initialisers.js';
-export type { Layer, LayerBuildContext, LayerConfigBase, LayerDefinition, ShapeContext, ShapeKind, ShapeOutcome } from './model/layers/types.js';
+export type {
+  Layer,
+  LayerBuildContext,
+  LayerConfigBase,
+  LayerDefinition,
+  ShapeContext,
+  ShapeKind,
+  ShapeOutcome,
+} from './model/layers/types.js';
 export type { StepClock } from './model/step-clock.js';
 export { strategyRegistry } from './strategies/registry.js';
 export { combineGradients } from './strategies/gradient/registry.js';

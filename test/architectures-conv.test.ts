@@ -26,7 +26,11 @@ const smallOptions: Record<string, Record<string, unknown>> = {
 
 function buildModel(architecture: string, trunk: LayerConfig[] = smallTrunk, inputSize = 40, seed = 1): MultiTaskModel {
   const config: ModelConfig = { architecture, trunk, head: [], ...(smallOptions[architecture] ?? {}) };
-  return getArchitecture(architecture).build(config, { inputSize, heads: twoHeads, rng: createRng(seed).fork('model') });
+  return getArchitecture(architecture).build(config, {
+    inputSize,
+    heads: twoHeads,
+    rng: createRng(seed).fork('model'),
+  });
 }
 
 beforeAll(async () => {
@@ -37,7 +41,10 @@ describe('architectures with a conv trunk', () => {
   it('soft-sharing couples conv kernels: l2 over every kernel, trace norm of [kh·kw·c_in, c_out] matrices side by side', () => {
     const trunk = [reshape([2, 2, 1]), conv(2, 2, { padding: 'valid', activation: 'linear' }), flatten];
     const build = (coupling: string): MultiTaskModel =>
-      getArchitecture('soft-sharing').build({ architecture: 'soft-sharing', trunk, head: [], coupling, lambda: 0.5 }, { inputSize: 4, heads: twoHeads, rng: createRng(1) });
+      getArchitecture('soft-sharing').build(
+        { architecture: 'soft-sharing', trunk, head: [], coupling, lambda: 0.5 },
+        { inputSize: 4, heads: twoHeads, rng: createRng(1) },
+      );
     // Task a's kernel as a [4, 2] matrix [[1,0],[0,1],[0,0],[0,0]]; task b's [[0,0],[0,0],[3,0],[0,4]].
     const ka = tf.tensor4d([1, 0, 0, 1, 0, 0, 0, 0], [2, 2, 1, 2]);
     const kb = tf.tensor4d([0, 0, 0, 0, 3, 0, 0, 4], [2, 2, 1, 2]);
@@ -65,7 +72,9 @@ describe('architectures with a conv trunk', () => {
       const record = model.inspect(x);
       const pre = ['a', 'b'].map((t) => tensorValues(record[`tower/${t}/0`] as tf.Tensor));
       expect((record['tower/a/0'] as tf.Tensor).shape).toEqual([3, 2, 2, 3]); // conv → batch-norm → max-pool
-      tensorValues(record['mixed/a/0'] as tf.Tensor).forEach((v, i) => expect(v).toBeCloseTo(0.9 * (pre[0]?.[i] as number) + 0.1 * (pre[1]?.[i] as number), 5));
+      tensorValues(record['mixed/a/0'] as tf.Tensor).forEach((v, i) =>
+        expect(v).toBeCloseTo(0.9 * (pre[0]?.[i] as number) + 0.1 * (pre[1]?.[i] as number), 5),
+      );
       for (const t of Object.values(record)) t.dispose();
     } finally {
       x.dispose();
@@ -91,7 +100,8 @@ describe('architectures with a conv trunk', () => {
       const { outputs, representation } = model.forward(x, false);
       expect(representation?.shape).toEqual([3, 12 + 4 + 6]);
       const decoded = model.decode?.(model.encode?.(x, false) as tf.Tensor, false) as Record<string, tf.Tensor2D>;
-      for (const name of ['a', 'b']) expectClose(tensorValues(decoded[name] as tf.Tensor), tensorValues(outputs[name] as tf.Tensor), 6);
+      for (const name of ['a', 'b'])
+        expectClose(tensorValues(decoded[name] as tf.Tensor), tensorValues(outputs[name] as tf.Tensor), 6);
       for (const t of Object.values(record)) t.dispose();
     } finally {
       x.dispose();
@@ -111,29 +121,36 @@ describe('architectures with a conv trunk', () => {
     }
   });
 
-  it.each([...architectureRegistry.keys()])('%s: shapes, finite outputs, every trainable variable reached, stable tensor count', (name) => {
-    const model = buildModel(name);
-    const x = input(4, 40);
-    try {
-      model.setStep(2);
-      const before = tf.memory().numTensors;
-      const { outputs, representation } = model.forward(x, true);
-      expect((outputs['a'] as tf.Tensor).shape).toEqual([4, 1]);
-      expect((outputs['b'] as tf.Tensor).shape).toEqual([4, 3]);
-      for (const o of Object.values(outputs)) expect(tensorValues(o).every(Number.isFinite)).toBe(true);
-      tf.dispose([...Object.values(outputs), ...(representation ? [representation] : [])]);
-      // Hard sharing leaves tidying its forward pass to the caller (the trainer's tape); the others tidy their own.
-      if (name !== 'hard-sharing') expect(tf.memory().numTensors).toBe(before);
-      const trainable = [...model.sharedVariables, ...Object.values(model.taskVariables).flat()];
-      const { value, grads } = tf.variableGrads(
-        () => tf.addN(Object.values(model.forward(x, true).outputs).map((o) => tf.sum(tf.square(o)))) as tf.Scalar,
-        trainable,
-      );
-      for (const v of trainable) expect(tensorValues(grads[v.name] as tf.Tensor).some((g) => g !== 0), `${v.name} gets no gradient`).toBe(true);
-      tf.dispose([value, ...Object.values(grads)]);
-    } finally {
-      x.dispose();
-      model.dispose();
-    }
-  });
+  it.each([...architectureRegistry.keys()])(
+    '%s: shapes, finite outputs, every trainable variable reached, stable tensor count',
+    (name) => {
+      const model = buildModel(name);
+      const x = input(4, 40);
+      try {
+        model.setStep(2);
+        const before = tf.memory().numTensors;
+        const { outputs, representation } = model.forward(x, true);
+        expect((outputs['a'] as tf.Tensor).shape).toEqual([4, 1]);
+        expect((outputs['b'] as tf.Tensor).shape).toEqual([4, 3]);
+        for (const o of Object.values(outputs)) expect(tensorValues(o).every(Number.isFinite)).toBe(true);
+        tf.dispose([...Object.values(outputs), ...(representation ? [representation] : [])]);
+        // Hard sharing leaves tidying its forward pass to the caller (the trainer's tape); the others tidy their own.
+        if (name !== 'hard-sharing') expect(tf.memory().numTensors).toBe(before);
+        const trainable = [...model.sharedVariables, ...Object.values(model.taskVariables).flat()];
+        const { value, grads } = tf.variableGrads(
+          () => tf.addN(Object.values(model.forward(x, true).outputs).map((o) => tf.sum(tf.square(o)))) as tf.Scalar,
+          trainable,
+        );
+        for (const v of trainable)
+          expect(
+            tensorValues(grads[v.name] as tf.Tensor).some((g) => g !== 0),
+            `${v.name} gets no gradient`,
+          ).toBe(true);
+        tf.dispose([value, ...Object.values(grads)]);
+      } finally {
+        x.dispose();
+        model.dispose();
+      }
+    },
+  );
 });

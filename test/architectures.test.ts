@@ -19,7 +19,12 @@ import { createRng } from '../src/util/rng.js';
 
 const NEW_ARCHITECTURES = ['soft-sharing', 'cross-stitch', 'mmoe', 'cgc', 'ple', 'attention', 'dselect-k'] as const;
 
-const dense = (units: number, activation: 'relu' | 'linear' | 'tanh' = 'relu'): LayerConfig => ({ type: 'dense', units, activation, bias: true });
+const dense = (units: number, activation: 'relu' | 'linear' | 'tanh' = 'relu'): LayerConfig => ({
+  type: 'dense',
+  units,
+  activation,
+  bias: true,
+});
 const dropout = (rate: number): LayerConfig => ({ type: 'dropout', rate });
 const batchNorm: LayerConfig = { type: 'batch-norm', momentum: 0.9, epsilon: 0.001 };
 const layerNorm: LayerConfig = { type: 'layer-norm', epsilon: 0.001 };
@@ -42,7 +47,14 @@ const twoHeads: HeadSpec[] = [
 
 function build(
   architecture: string,
-  options: { trunk?: LayerConfig[]; head?: LayerConfig[]; heads?: HeadSpec[]; inputSize?: number; seed?: number; extra?: Record<string, unknown> } = {},
+  options: {
+    trunk?: LayerConfig[];
+    head?: LayerConfig[];
+    heads?: HeadSpec[];
+    inputSize?: number;
+    seed?: number;
+    extra?: Record<string, unknown>;
+  } = {},
 ): MultiTaskModel {
   const config: ModelConfig = {
     architecture,
@@ -60,12 +72,20 @@ function build(
 
 function input(rows: number, columns: number, seed = 3): tf.Tensor2D {
   const rng = createRng(seed);
-  return tf.tensor2d(Float32Array.from({ length: rows * columns }, () => rng.normal()), [rows, columns]);
+  return tf.tensor2d(
+    Float32Array.from({ length: rows * columns }, () => rng.normal()),
+    [rows, columns],
+  );
 }
 
 function variable(model: MultiTaskModel, name: string): tf.Variable {
   const found = checkpointVariables(model).find((v) => v.name === name);
-  if (!found) throw new Error(`no variable ${name}; have ${checkpointVariables(model).map((v) => v.name).join(', ')}`);
+  if (!found)
+    throw new Error(
+      `no variable ${name}; have ${checkpointVariables(model)
+        .map((v) => v.name)
+        .join(', ')}`,
+    );
   return found;
 }
 
@@ -110,7 +130,13 @@ describe('soft-sharing penalties (hand-computed)', () => {
   const heads3: HeadSpec[] = ['t1', 't2', 't3'].map((name) => ({ name, type: 'regression', outputSize: 1 }));
 
   it('l2 = λ Σ_{i<j} ‖W_i − W_j‖²_F over the tower kernels', () => {
-    const model = build('soft-sharing', { trunk: [dense(2, 'linear')], head: [], heads: heads3, inputSize: 2, extra: { coupling: 'l2', lambda: 0.1 } });
+    const model = build('soft-sharing', {
+      trunk: [dense(2, 'linear')],
+      head: [],
+      heads: heads3,
+      inputSize: 2,
+      extra: { coupling: 'l2', lambda: 0.1 },
+    });
     try {
       variable(model, 'tasks/t1/tower/0/kernel').assign(tf.tensor2d(W1));
       variable(model, 'tasks/t2/tower/0/kernel').assign(tf.tensor2d(W2));
@@ -127,7 +153,13 @@ describe('soft-sharing penalties (hand-computed)', () => {
   });
 
   it('trace-norm = λ ‖[W_1 W_2]‖_* (singular values 3 and 5), with gradient λ U Vᵀ', () => {
-    const model = build('soft-sharing', { trunk: [dense(2, 'linear')], head: [], heads: heads3.slice(0, 2), inputSize: 2, extra: { coupling: 'trace-norm', lambda: 0.5 } });
+    const model = build('soft-sharing', {
+      trunk: [dense(2, 'linear')],
+      head: [],
+      heads: heads3.slice(0, 2),
+      inputSize: 2,
+      extra: { coupling: 'trace-norm', lambda: 0.5 },
+    });
     try {
       const k1 = variable(model, 'tasks/t1/tower/0/kernel');
       const k2 = variable(model, 'tasks/t2/tower/0/kernel');
@@ -164,14 +196,18 @@ describe('soft-sharing penalties (hand-computed)', () => {
       const frob = a.reduce((s, v) => s + v * v, 0);
       const sigma = singularValues(a, m, n);
       expect(sigma.reduce((s, v) => s + v * v, 0)).toBeCloseTo(frob, 8);
-      expect(value).toBeCloseTo(sigma.reduce((s, v) => s + v, 0), 10);
+      expect(value).toBeCloseTo(
+        sigma.reduce((s, v) => s + v, 0),
+        10,
+      );
       const h = 1e-6;
       for (let i = 0; i < m * n; i++) {
         const plus = Float64Array.from(a);
         const minus = Float64Array.from(a);
         plus[i] = plus[i]! + h;
         minus[i] = minus[i]! - h;
-        const numeric = (nuclearNormWithGradient(plus, m, n).value - nuclearNormWithGradient(minus, m, n).value) / (2 * h);
+        const numeric =
+          (nuclearNormWithGradient(plus, m, n).value - nuclearNormWithGradient(minus, m, n).value) / (2 * h);
         expect(gradient[i]).toBeCloseTo(numeric, 5);
       }
     }
@@ -190,7 +226,12 @@ describe('soft-sharing penalties (hand-computed)', () => {
 describe('cross-stitch', () => {
   it('starts with α on the diagonal, (1−α)/(T−1) elsewhere, and mixes tower activations by that matrix', () => {
     const heads3: HeadSpec[] = ['t1', 't2', 't3'].map((name) => ({ name, type: 'regression', outputSize: 1 }));
-    const model = build('cross-stitch', { trunk: [dense(4), dense(3, 'tanh')], head: [], heads: heads3, extra: { alpha: 0.8 } }) as InspectableModel & {
+    const model = build('cross-stitch', {
+      trunk: [dense(4), dense(3, 'tanh')],
+      head: [],
+      heads: heads3,
+      extra: { alpha: 0.8 },
+    }) as InspectableModel & {
       stitches: tf.Variable[];
     };
     const x = input(6, 5);
@@ -223,46 +264,59 @@ describe('cross-stitch', () => {
 });
 
 describe('gates and masks', () => {
-  it.each(['mmoe', 'cgc', 'ple', 'dselect-k'])('%s gates are per-example convex weights (non-negative, rows sum to one)', (name) => {
-    const model = build(name) as InspectableModel;
-    const x = input(7, 5);
-    try {
-      const record = model.inspect(x);
-      const gateKeys = Object.keys(record).filter((k) => k.startsWith('gate/'));
-      const expectedGates = { mmoe: 2, cgc: 2, ple: 2 * 3 + 2, 'dselect-k': 2 }[name];
-      expect(gateKeys).toHaveLength(expectedGates as number);
-      for (const key of gateKeys) {
-        const g = rows(record[key] as tf.Tensor);
-        expect(g).toHaveLength(7);
-        for (const r of g) {
-          expect(r.every((v) => v >= 0)).toBe(true);
-          expect(r.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);
+  it.each(['mmoe', 'cgc', 'ple', 'dselect-k'])(
+    '%s gates are per-example convex weights (non-negative, rows sum to one)',
+    (name) => {
+      const model = build(name) as InspectableModel;
+      const x = input(7, 5);
+      try {
+        const record = model.inspect(x);
+        const gateKeys = Object.keys(record).filter((k) => k.startsWith('gate/'));
+        const expectedGates = { mmoe: 2, cgc: 2, ple: 2 * 3 + 2, 'dselect-k': 2 }[name];
+        expect(gateKeys).toHaveLength(expectedGates as number);
+        for (const key of gateKeys) {
+          const g = rows(record[key] as tf.Tensor);
+          expect(g).toHaveLength(7);
+          for (const r of g) {
+            expect(r.every((v) => v >= 0)).toBe(true);
+            expect(r.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);
+          }
         }
+        if (name === 'ple') {
+          expect((record['gate/a/0'] as tf.Tensor).shape).toEqual([7, 2 + 2]); // shared + own experts
+          expect((record['gate/shared/0'] as tf.Tensor).shape).toEqual([7, 2 + 2 * 2]); // shared + every task's experts
+          expect(record['gate/shared/2']).toBeUndefined(); // no shared gate on the last level
+        }
+        if (name === 'dselect-k') {
+          // 3 experts (not a power of two): each of the k = 2 selectors is renormalised over the real experts.
+          const selectors = record['selectors/a'] as tf.Tensor;
+          expect(selectors.shape).toEqual([7, 2, 3]);
+          for (const perSelector of selectors.arraySync() as number[][][])
+            for (const r of perSelector) expect(r.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);
+        }
+        for (const t of Object.values(record)) t.dispose();
+      } finally {
+        x.dispose();
+        model.dispose();
       }
-      if (name === 'ple') {
-        expect((record['gate/a/0'] as tf.Tensor).shape).toEqual([7, 2 + 2]); // shared + own experts
-        expect((record['gate/shared/0'] as tf.Tensor).shape).toEqual([7, 2 + 2 * 2]); // shared + every task's experts
-        expect(record['gate/shared/2']).toBeUndefined(); // no shared gate on the last level
-      }
-      if (name === 'dselect-k') {
-        // 3 experts (not a power of two): each of the k = 2 selectors is renormalised over the real experts.
-        const selectors = record['selectors/a'] as tf.Tensor;
-        expect(selectors.shape).toEqual([7, 2, 3]);
-        for (const perSelector of selectors.arraySync() as number[][][]) for (const r of perSelector) expect(r.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);
-      }
-      for (const t of Object.values(record)) t.dispose();
-    } finally {
-      x.dispose();
-      model.dispose();
-    }
-  });
+    },
+  );
 
   it('dselect-k selectors turn one-hot once the smooth step saturates', () => {
-    const model = build('dselect-k', { extra: { experts: 4, k: 1, gamma: 1 }, inputSize: 2, heads: [twoHeads[0]!] }) as InspectableModel;
+    const model = build('dselect-k', {
+      extra: { experts: 4, k: 1, gamma: 1 },
+      inputSize: 2,
+      heads: [twoHeads[0]!],
+    }) as InspectableModel;
     const x = tf.tensor2d([[1, 0]]);
     try {
       // z logits = x Z + c with bits (b0, b1) → logits (+5, −5): S = (1, 0) → code 10₂ = expert 2.
-      variable(model, 'tasks/a/gate/z/kernel').assign(tf.tensor2d([[5, -5], [0, 0]]));
+      variable(model, 'tasks/a/gate/z/kernel').assign(
+        tf.tensor2d([
+          [5, -5],
+          [0, 0],
+        ]),
+      );
       variable(model, 'tasks/a/gate/z/bias').assign(tf.zeros([2]));
       const record = model.inspect(x);
       expect(rows(record['gate/a'] as tf.Tensor)[0]).toEqual([0, 0, 1, 0]);
@@ -287,7 +341,14 @@ describe('gates and masks', () => {
       const z = model.encode?.(x, false) as tf.Tensor;
       const decoded = model.decode?.(z, false) as Record<string, tf.Tensor2D>;
       for (const name of ['a', 'b']) expect(rows(decoded[name] as tf.Tensor)).toEqual(rows(outputs[name] as tf.Tensor));
-      for (const t of [...Object.values(record), ...Object.values(outputs), ...Object.values(decoded), z, representation as tf.Tensor]) t.dispose();
+      for (const t of [
+        ...Object.values(record),
+        ...Object.values(outputs),
+        ...Object.values(decoded),
+        z,
+        representation as tf.Tensor,
+      ])
+        t.dispose();
     } finally {
       x.dispose();
       model.dispose();
@@ -338,12 +399,18 @@ describe.each(NEW_ARCHITECTURES)('%s', (name) => {
       expect(model.stateVariables.every((v) => !v.trainable)).toBe(true);
       const reached = new Set<string>();
       for (const task of ['a', 'b']) {
-        const { value, grads } = tf.variableGrads(() => tf.sum(tf.square((model.forward(x, true).outputs[task] as tf.Tensor)) as tf.Scalar), trainable);
+        const { value, grads } = tf.variableGrads(
+          () => tf.sum(tf.square(model.forward(x, true).outputs[task] as tf.Tensor) as tf.Scalar),
+          trainable,
+        );
         for (const [varName, g] of Object.entries(grads)) {
           const nonZero = Array.from(g.dataSync()).some((v) => v !== 0);
           if (nonZero) reached.add(varName);
-          const owner = Object.entries(model.taskVariables).find(([, vars]) => vars.some((v) => v.name === varName))?.[0];
-          if (owner !== undefined && owner !== task) expect(nonZero, `${task}'s loss reaches ${varName} of task ${owner}`).toBe(false);
+          const owner = Object.entries(model.taskVariables).find(([, vars]) =>
+            vars.some((v) => v.name === varName),
+          )?.[0];
+          if (owner !== undefined && owner !== task)
+            expect(nonZero, `${task}'s loss reaches ${varName} of task ${owner}`).toBe(false);
           g.dispose();
         }
         value.dispose();
@@ -378,7 +445,9 @@ describe.each(NEW_ARCHITECTURES)('%s', (name) => {
       loadCheckpointInto(dir, b);
       const after = b.forward(x, false).outputs;
       for (const [k, t] of Object.entries(after)) {
-        rows(t).forEach((r, i) => r.forEach((v, j) => expect(v).toBeCloseTo((expected[k] as number[][])[i]?.[j] as number, 5)));
+        rows(t).forEach((r, i) =>
+          r.forEach((v, j) => expect(v).toBeCloseTo((expected[k] as number[][])[i]?.[j] as number, 5)),
+        );
       }
       tf.dispose(Object.values(after));
     } finally {
@@ -406,7 +475,8 @@ describe('synthetic-correlated dataset', () => {
     expect(cos(two.weights[0]!, two.weights[1]!)).toBeCloseTo(0.3, 10);
     expect(Math.hypot(...two.weights[1]!)).toBeCloseTo(2, 10);
     const four = buildSyntheticCorrelated({ tasks: 4, correlation: 0.6, scale: 1, features: 8, samples: 20 }, 1);
-    for (let s = 0; s < 4; s++) for (let t = s + 1; t < 4; t++) expect(cos(four.weights[s]!, four.weights[t]!)).toBeCloseTo(0.6, 10);
+    for (let s = 0; s < 4; s++)
+      for (let t = s + 1; t < 4; t++) expect(cos(four.weights[s]!, four.weights[t]!)).toBeCloseTo(0.6, 10);
     const table = await syntheticCorrelated.load({ samples: 50 }, 7);
     expect(table.rowCount).toBe(50);
     expect(table.columns.map((c) => c.name)).toEqual([...Array.from({ length: 16 }, (_, j) => `x${j}`), 'y1', 'y2']);
@@ -465,7 +535,9 @@ training:
     const summary = await trainExperiment(parseConfigText(text), {
       runsDir,
       command: ['test'],
-      listeners: [{ onEpochEnd: (record) => void losses.push((record.trainLoss['y1'] ?? NaN) + (record.trainLoss['y2'] ?? NaN)) }],
+      listeners: [
+        { onEpochEnd: (record) => void losses.push((record.trainLoss['y1'] ?? NaN) + (record.trainLoss['y2'] ?? NaN)) },
+      ],
     });
     expect(summary.status).toBe('completed');
     expect(losses).toHaveLength(6);

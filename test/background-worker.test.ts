@@ -34,7 +34,10 @@ describe('the background file-system worker', () => {
     expect(await askWorker(workerFile, replaceDirSteps(path.join(dir, 'best'), { 'a.txt': 'one' }))).toEqual({ id: 7 });
     expect(readFileSync(path.join(dir, 'best', 'a.txt'), 'utf8')).toBe('one');
     const failed = await askWorker(workerFile, writeFileAtomicSteps(path.join(dir, 'missing', 'b.txt'), 'two'));
-    expect(failed).toMatchObject({ id: 7, error: { code: 'ENOENT', message: expect.stringMatching(/no such file or directory/) } });
+    expect(failed).toMatchObject({
+      id: 7,
+      error: { code: 'ENOENT', message: expect.stringMatching(/no such file or directory/) },
+    });
     expect(readdirSync(dir)).toEqual(['best']);
   });
 
@@ -61,8 +64,12 @@ describe('the background file-system worker', () => {
     expect(JSON.parse(output)).toEqual({ inWorker: true });
     expect(readFileSync(path.join(dir, 'out.txt'), 'utf8')).toBe('from dist');
 
-    const [packed] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' })) as [{ files: { path: string }[] }];
+    const [packed] = JSON.parse(
+      execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' }),
+    ) as [{ files: { path: string }[] }];
     const files = packed.files.map((f) => f.path);
-    expect(files).toEqual(expect.arrayContaining(['dist/runs/fs-worker.js', 'dist/runs/fs-steps.js', 'dist/runs/atomic.js']));
+    expect(files).toEqual(
+      expect.arrayContaining(['dist/runs/fs-worker.js', 'dist/runs/fs-steps.js', 'dist/runs/atomic.js']),
+    );
   });
 });

@@ -47,14 +47,28 @@ async function movingStatistics(strategy: string, steps: number[]): Promise<numb
   const { config } = parseConfigText(configText(strategy), { file: path.join(dir, 'exp.yaml') });
   const data = await prepareData(config, dir);
   const model = buildModel(config, data.preprocessing);
-  const definition = getStrategy(config.strategy.name).create(config.strategy, { tasks: config.tasks, seed: config.seed, hasSharedRepresentation: true });
+  const definition = getStrategy(config.strategy.name).create(config.strategy, {
+    tasks: config.tasks,
+    seed: config.seed,
+    hasSharedRepresentation: true,
+  });
   const x = tf.tensor2d(data.splits.train.x, [data.splits.train.rows, data.preprocessing.inputSize]);
-  const targets = Object.fromEntries(config.tasks.map((t) => [t.name, tf.tensor2d(data.splits.train.targets[t.name] as Float32Array, [data.splits.train.rows, 1])]));
+  const targets = Object.fromEntries(
+    config.tasks.map((t) => [
+      t.name,
+      tf.tensor2d(data.splits.train.targets[t.name] as Float32Array, [data.splits.train.rows, 1]),
+    ]),
+  );
   const batch = { x, targets };
   const trainable = [...model.sharedVariables, ...config.tasks.flatMap((t) => model.taskVariables[t.name] ?? [])];
   for (const step of steps) {
     model.setStep(step);
-    const result = trainingStep(model, definition, batch, config.tasks, trainable, { tasks: config.tasks, epoch: 0, step, rng: createRng(1) });
+    const result = trainingStep(model, definition, batch, config.tasks, trainable, {
+      tasks: config.tasks,
+      epoch: 0,
+      step,
+      rng: createRng(1),
+    });
     tf.dispose([...Object.values(result.gradients), result.taskLosses]); // no update: only the statistics move
   }
   const stats = model.stateVariables.map((v) => Array.from(v.dataSync()));

@@ -24,16 +24,21 @@ describe('shuffled training batches', () => {
   /** The batches as a gather of the whole split and a split into batches (the fallback, and how it was done). */
   function reference(x: tf.Tensor, index: tf.Tensor1D, batchSize: number): tf.Tensor[] {
     const rows = index.shape[0];
-    const sizes = Array.from({ length: Math.ceil(rows / batchSize) }, (_, b) => Math.min(batchSize, rows - b * batchSize));
+    const sizes = Array.from({ length: Math.ceil(rows / batchSize) }, (_, b) =>
+      Math.min(batchSize, rows - b * batchSize),
+    );
     return tf.tidy(() => tf.split(tf.gather(x, index), sizes, 0));
   }
 
   const paths: [string, () => Promise<void> | void][] = [
     ['wasm, SIMD row copies', () => void setSimdKernelsEnabled(true)],
     ['wasm, JS row copies', () => void setSimdKernelsEnabled(false)],
-    ['cpu (gather + split)', async () => {
-      await tf.setBackend('cpu');
-    }],
+    [
+      'cpu (gather + split)',
+      async () => {
+        await tf.setBackend('cpu');
+      },
+    ],
   ];
   for (const [name, setUp] of paths) {
     it(`${name}: each batch holds the permuted rows bit for bit, the last one shorter, for inputs and one-hot targets`, async () => {

@@ -33,7 +33,11 @@ const cases: BaselineCase[] = [
   // Mixed task types (multiclass + regression) with a held-out split from the seed.
   { name: 'penguins', config: 'configs/reference/penguins.yaml', overrides: [...short, 'training.epochs=3'] },
   // Binary tasks on mixed numeric and categorical features; regression on a CSV-backed dataset.
-  { name: 'adult-income', config: 'configs/reference/adult-income.yaml', overrides: [...short, 'data.options.rows=1500'] },
+  {
+    name: 'adult-income',
+    config: 'configs/reference/adult-income.yaml',
+    overrides: [...short, 'data.options.rows=1500'],
+  },
   { name: 'parkinsons-updrs', config: 'configs/reference/parkinsons-updrs.yaml', overrides: short },
   // One config per strategy family and gradient target, on the quickstart.
   ...[
@@ -61,7 +65,10 @@ const cases: BaselineCase[] = [
 
 const fixture = path.join(import.meta.dirname, 'fixtures', 'behaviour-baseline.json');
 const recording = process.env['MTL_RECORD_BASELINE'] === '1';
-type Recorded = Record<string, { val: Record<string, number | null>; test: Record<string, number | null>; bestEpoch: number }>;
+type Recorded = Record<
+  string,
+  { val: Record<string, number | null>; test: Record<string, number | null>; bestEpoch: number }
+>;
 
 /** JSON keeps NaN as null; the comparison does the same. */
 function plain(metrics: Record<string, number>): Record<string, number | null> {

@@ -35,7 +35,9 @@ describe('mtl --version', () => {
 
     const json = mtl(['-V', '--verbose', '--json']);
     expect(json.code).toBe(0);
-    const parsed = JSON.parse(json.stdout.trim().split('\n').slice(1).join('\n')) as { backends: Array<{ backend: string; ok: boolean }> };
+    const parsed = JSON.parse(json.stdout.trim().split('\n').slice(1).join('\n')) as {
+      backends: Array<{ backend: string; ok: boolean }>;
+    };
     expect(parsed.backends.find((b) => b.backend === 'wasm')?.ok).toBe(true);
   });
 });

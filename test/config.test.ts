@@ -34,7 +34,12 @@ describe('config loading', () => {
     expect(config.training.lr).toBe(0.001);
     expect(config.model.architecture).toBe('hard-sharing');
     expect(config.strategy.name).toBe('equal');
-    expect(config.tasks[0]).toMatchObject({ targets: ['left'], loss: 'cross-entropy', metrics: ['accuracy', 'macro-f1', 'log-loss'], weight: 1 });
+    expect(config.tasks[0]).toMatchObject({
+      targets: ['left'],
+      loss: 'cross-entropy',
+      metrics: ['accuracy', 'macro-f1', 'log-loss'],
+      weight: 1,
+    });
     // multi-digits controls its own split so composite images never straddle train and test
     expect(config.data.split).toEqual({ column: 'split' });
     expect(Object.isFrozen(config.training)).toBe(true);
@@ -49,7 +54,9 @@ describe('config loading', () => {
 
   it('reports a misspelled enum value with a suggestion', () => {
     const [message] = problems(base.replace('type: multiclass\n  - name: right', 'type: multiclas\n  - name: right'));
-    expect(message).toMatch(/^exp\.yaml:6:11: tasks\[0\]\.type: "multiclas" is not allowed; did you mean "multiclass"\?/);
+    expect(message).toMatch(
+      /^exp\.yaml:6:11: tasks\[0\]\.type: "multiclas" is not allowed; did you mean "multiclass"\?/,
+    );
   });
 
   it('reports a wrong type and an out-of-range number', () => {
@@ -89,24 +96,33 @@ training:
     const details = problems(text);
     expect(details).toContain('exp.yaml:4:10: data.split: train + val + test must sum to 1 (they sum to 0.7)');
     expect(details).toContain('exp.yaml:7:13: tasks[1].name: duplicate task name "left"');
-    expect(details.some((d) => d.startsWith('exp.yaml:6:47: tasks[0].metrics[0]: metric "r2" does not apply to a multiclass task'))).toBe(true);
+    expect(
+      details.some((d) =>
+        d.startsWith('exp.yaml:6:47: tasks[0].metrics[0]: metric "r2" does not apply to a multiclass task'),
+      ),
+    ).toBe(true);
     expect(details.some((d) => d.includes('training.early_stopping.metric: no task named "rigth"'))).toBe(true);
   });
 
   it('says what is wrong inside the form of a field the config took (split fractions), else names both forms', () => {
-    const split = (value: string): string[] => problems(`name: t\ndata:\n  dataset: multi-digits\n  split: ${value}\ntasks:\n  - { name: left, type: multiclass }\n`);
+    const split = (value: string): string[] =>
+      problems(
+        `name: t\ndata:\n  dataset: multi-digits\n  split: ${value}\ntasks:\n  - { name: left, type: multiclass }\n`,
+      );
     expect(split('{ train: 0.8, val: 0.2, test: 0 }')).toEqual(['exp.yaml:4:40: data.split.test: must be > 0 (got 0)']);
     expect(split('{ column: 7 }')).toEqual(['exp.yaml:4:20: data.split.column: expected a string, got 7']);
-    expect(split('{ train: 0.8, colum: x }')).toEqual(['exp.yaml:4:10: data.split: expected either "column: <split column>" or fractions "train", "val", "test"']);
+    expect(split('{ train: 0.8, colum: x }')).toEqual([
+      'exp.yaml:4:10: data.split: expected either "column: <split column>" or fractions "train", "val", "test"',
+    ]);
   });
 
   it('reports an unknown dataset with a suggestion and bad dataset options', () => {
     expect(problems(base.replace('multi-digits', 'multi-digit'))[0]).toMatch(
       /^exp\.yaml:3:12: data\.dataset: unknown built-in dataset "multi-digit"; did you mean "multi-digits"\?/,
     );
-    expect(problems(base.replace('dataset: multi-digits', 'dataset: multi-digits\n  options: { ofset: 2 }'))[0]).toMatch(
-      /^exp\.yaml:4:14: data\.options\.ofset: unknown field "ofset"; did you mean "offset"\?/,
-    );
+    expect(
+      problems(base.replace('dataset: multi-digits', 'dataset: multi-digits\n  options: { ofset: 2 }'))[0],
+    ).toMatch(/^exp\.yaml:4:14: data\.options\.ofset: unknown field "ofset"; did you mean "offset"\?/);
   });
 
   it('refuses a representation-gradient strategy on an architecture without a shared representation', () => {
@@ -118,11 +134,15 @@ training:
   });
 
   it('applies --set overrides with YAML typing and validates them, naming the flag', () => {
-    const { config } = parseConfigText(base, { overrides: ['training.lr=3e-3', 'tasks.1.weight=2', 'model.trunk=[{type: dense, units: 8}]'] });
+    const { config } = parseConfigText(base, {
+      overrides: ['training.lr=3e-3', 'tasks.1.weight=2', 'model.trunk=[{type: dense, units: 8}]'],
+    });
     expect(config.training.lr).toBe(0.003);
     expect(config.tasks[1]?.weight).toBe(2);
     expect(config.model.trunk).toEqual([{ type: 'dense', units: 8, activation: 'relu', bias: true }]);
-    expect(problems(base, ['training.lr=fast'])).toEqual(['--set training.lr=fast: training.lr: expected a number, got "fast"']);
+    expect(problems(base, ['training.lr=fast'])).toEqual([
+      '--set training.lr=fast: training.lr: expected a number, got "fast"',
+    ]);
     expect(() => parseConfigText(base, { overrides: ['training.lr'] })).toThrow(/expected path\.to\.key=value/);
   });
 
@@ -167,7 +187,9 @@ describe('shipped configs', () => {
   const configs = shippedConfigs();
 
   it('include the top-level examples and the reference configs', () => {
-    expect(configs).toEqual(expect.arrayContaining(['quickstart.yaml', 'multi-digits-conv.yaml', 'reference/penguins.yaml']));
+    expect(configs).toEqual(
+      expect.arrayContaining(['quickstart.yaml', 'multi-digits-conv.yaml', 'reference/penguins.yaml']),
+    );
     expect(configs.length).toBeGreaterThanOrEqual(13);
   });
 
@@ -177,6 +199,8 @@ describe('shipped configs', () => {
     expect(loaded.config.tasks.length).toBeGreaterThan(0);
     const schemaLine = /^# yaml-language-server: \$schema=(\S+)$/m.exec(loaded.sourceText.split('\n')[0] ?? '');
     expect(schemaLine, 'first line').not.toBeNull();
-    expect(path.resolve(path.dirname(file), schemaLine?.[1] ?? '')).toBe(path.resolve(import.meta.dirname, '..', 'schema', 'experiment.schema.json'));
+    expect(path.resolve(path.dirname(file), schemaLine?.[1] ?? '')).toBe(
+      path.resolve(import.meta.dirname, '..', 'schema', 'experiment.schema.json'),
+    );
   });
 });

@@ -29,28 +29,39 @@ function prepare(csv: string, config: string): Promise<unknown> {
   return prepareData(loaded.config, dir);
 }
 
-const lines = (count: number, row: (i: number) => string): string => Array.from({ length: count }, (_, i) => row(i)).join('\n');
+const lines = (count: number, row: (i: number) => string): string =>
+  Array.from({ length: count }, (_, i) => row(i)).join('\n');
 
 describe('CSV header and rows', () => {
   it('a duplicate column name: its line, both columns, rename one', async () => {
-    expect(await shown(readText('a,b,a\n1,2,3\n'))).toBe('d.csv:1: column name "a" appears twice (columns 1 and 3); rename one of them.');
+    expect(await shown(readText('a,b,a\n1,2,3\n'))).toBe(
+      'd.csv:1: column name "a" appears twice (columns 1 and 3); rename one of them.',
+    );
   });
 
   it('an empty column name, in the middle or after a trailing comma', async () => {
-    expect(await shown(readText('a,,b\n1,2,3\n'))).toBe('d.csv:1: column 2 has an empty name; every column needs a header.');
-    expect(await shown(readText('a,b,\n1,2,3\n'))).toBe('d.csv:1: column 3 has an empty name; every column needs a header.');
+    expect(await shown(readText('a,,b\n1,2,3\n'))).toBe(
+      'd.csv:1: column 2 has an empty name; every column needs a header.',
+    );
+    expect(await shown(readText('a,b,\n1,2,3\n'))).toBe(
+      'd.csv:1: column 3 has an empty name; every column needs a header.',
+    );
   });
 
   it('a header without rows, and an empty file', async () => {
-    expect(await shown(readText('a,b\n'))).toBe('d.csv: has a header but no data rows; add one row per example below the header.');
-    expect(await shown(readText('a,b\r\n\r\n'))).toBe('d.csv: has a header but no data rows; add one row per example below the header.');
+    expect(await shown(readText('a,b\n'))).toBe(
+      'd.csv: has a header but no data rows; add one row per example below the header.',
+    );
+    expect(await shown(readText('a,b\r\n\r\n'))).toBe(
+      'd.csv: has a header but no data rows; add one row per example below the header.',
+    );
     expect(await shown(readText(''))).toBe('d.csv: the file is empty; expected a header row with column names.');
   });
 
   it('a header problem met while training names the file', async () => {
-    expect(await shown(prepare('x,y,x\n1,2,3\n', 'data: { csv: d.csv }\ntasks: [{ name: y, type: regression }]\n'))).toMatch(
-      /d\.csv:1: column name "x" appears twice \(columns 1 and 3\); rename one of them\.$/,
-    );
+    expect(
+      await shown(prepare('x,y,x\n1,2,3\n', 'data: { csv: d.csv }\ntasks: [{ name: y, type: regression }]\n')),
+    ).toMatch(/d\.csv:1: column name "x" appears twice \(columns 1 and 3\); rename one of them\.$/);
   });
 });
 
@@ -82,9 +93,9 @@ describe('task targets', () => {
 
   it('a regression target holding text', async () => {
     const config = 'data: { csv: d.csv }\ntasks: [{ name: price, type: regression }]\n';
-    expect(await shown(prepare(`x,price\n${lines(9, (i) => `${i},${i % 2 === 0 ? 'cheap' : '12.5'}`)}\n`, config))).toBe(
-      'tasks[price]: regression target column "price" must be numeric (it holds text such as "cheap").',
-    );
+    expect(
+      await shown(prepare(`x,price\n${lines(9, (i) => `${i},${i % 2 === 0 ? 'cheap' : '12.5'}`)}\n`, config)),
+    ).toBe('tasks[price]: regression target column "price" must be numeric (it holds text such as "cheap").');
   });
 });
 
@@ -92,21 +103,30 @@ describe('splits', () => {
   const byColumn = 'data: { csv: d.csv, split: { column: part } }\ntasks: [{ name: y, type: regression }]\n';
 
   it('a split-column value other than train, val or test: the file, the line and the value', async () => {
-    const message = await shown(prepare(`x,y,part\n${lines(9, (i) => `${i},${i},${['train', 'valid', 'test'][i % 3]}`)}\n`, byColumn));
+    const message = await shown(
+      prepare(`x,y,part\n${lines(9, (i) => `${i},${i},${['train', 'valid', 'test'][i % 3]}`)}\n`, byColumn),
+    );
     expect(message).toMatch(/d\.csv: line 3: split column "part" holds "valid"; expected train, val or test\.$/);
   });
 
   it('a split column without training rows: mark them', async () => {
-    const message = await shown(prepare(`x,y,part\n${lines(9, (i) => `${i},${i},${i % 2 ? 'val' : 'test'}`)}\n`, byColumn));
-    expect(message).toMatch(/d\.csv: no usable row has split "train" in column "part"; mark the training rows "train"\.$/);
+    const message = await shown(
+      prepare(`x,y,part\n${lines(9, (i) => `${i},${i},${i % 2 ? 'val' : 'test'}`)}\n`, byColumn),
+    );
+    expect(message).toMatch(
+      /d\.csv: no usable row has split "train" in column "part"; mark the training rows "train"\.$/,
+    );
     // The training rows exist but every one of them lacks its target, so none is usable.
     const dropping = byColumn.replace('csv: d.csv', 'csv: d.csv, missing: drop');
-    const dropped = await shown(prepare(`x,y,part\n1,,train\n${lines(6, (i) => `${i},${i},${i % 2 ? 'val' : 'test'}`)}\n`, dropping));
+    const dropped = await shown(
+      prepare(`x,y,part\n1,,train\n${lines(6, (i) => `${i},${i},${i % 2 ? 'val' : 'test'}`)}\n`, dropping),
+    );
     expect(dropped).toMatch(/no usable row has split "train" in column "part"/);
   });
 
   it('split fractions that leave no training rows: the counts, raise train or add rows', async () => {
-    const config = 'data: { csv: d.csv, split: { train: 0.1, val: 0.45, test: 0.45 } }\ntasks: [{ name: y, type: regression }]\n';
+    const config =
+      'data: { csv: d.csv, split: { train: 0.1, val: 0.45, test: 0.45 } }\ntasks: [{ name: y, type: regression }]\n';
     expect(await shown(prepare('x,y\n1,1\n2,2\n', config))).toBe(
       'data.split: 2 usable rows split 0.1/0.45/0.45 leave none for training (val 1, test 1 rows); raise data.split.train or add rows.',
     );

@@ -39,11 +39,14 @@ describe('CSV reading', () => {
   it('names a missing column with a suggestion', async () => {
     const dir = tempDir();
     writeFile(dir, 'd.csv', 'x1,x2,target\n1,2,0\n2,3,1\n3,4,0\n4,5,1\n');
-    const file = writeFile(dir, 'exp.yaml', 'data: { csv: d.csv }\ntasks: [{ name: y, type: binary, target: targte }]\n');
-    const loaded = parseConfigText(
+    const file = writeFile(
+      dir,
+      'exp.yaml',
       'data: { csv: d.csv }\ntasks: [{ name: y, type: binary, target: targte }]\n',
-      { file },
     );
+    const loaded = parseConfigText('data: { csv: d.csv }\ntasks: [{ name: y, type: binary, target: targte }]\n', {
+      file,
+    });
     expect(await message(prepareData(loaded.config, dir))).toMatch(
       /^tasks\[y\]\.targets\[0\]: column "targte" is not in .*d\.csv; did you mean "target"\?\n {2}- columns there: x1, x2, target$/,
     );
@@ -55,7 +58,10 @@ describe('CSV reading', () => {
     writeFile(dir, 'd.csv', csv);
     const file = `${dir}/exp.yaml`;
     const make = (missing: string) =>
-      parseConfigText(`data: { csv: d.csv, missing: ${missing}, split: {train: 0.8, val: 0, test: 0.2} }\ntasks: [{ name: y, type: binary }]\n`, { file }).config;
+      parseConfigText(
+        `data: { csv: d.csv, missing: ${missing}, split: {train: 0.8, val: 0, test: 0.2} }\ntasks: [{ name: y, type: binary }]\n`,
+        { file },
+      ).config;
     expect(await message(prepareData(make('error'), dir))).toMatch(/line 3, column "x1"\n {2}- line 5, column "x2"/);
     const dropped = await prepareData(make('drop'), dir);
     expect(dropped.splits.train.rows + dropped.splits.test.rows).toBe(7);
@@ -70,7 +76,10 @@ describe('CSV reading', () => {
     const text = 'seed: 3\ndata: { csv: d.csv }\ntasks: [{ name: y, type: binary }]\n';
     const a = await prepareData(parseConfigText(text, { file: `${dir}/e.yaml` }).config, dir);
     const b = await prepareData(parseConfigText(text, { file: `${dir}/e.yaml` }).config, dir);
-    const c = await prepareData(parseConfigText(text.replace('seed: 3', 'seed: 4'), { file: `${dir}/e.yaml` }).config, dir);
+    const c = await prepareData(
+      parseConfigText(text.replace('seed: 3', 'seed: 4'), { file: `${dir}/e.yaml` }).config,
+      dir,
+    );
     expect(Array.from(a.splits.test.x)).toEqual(Array.from(b.splits.test.x));
     expect(Array.from(a.splits.test.x)).not.toEqual(Array.from(c.splits.test.x));
     expect(a.preprocessing.inputSize).toBe(4); // x + 3 colours

@@ -46,7 +46,11 @@ function categorical(table: DataTable, name: string): string[] {
 function snapshot(table: DataTable): unknown {
   return {
     rowCount: table.rowCount,
-    columns: table.columns.map((c) => ({ kind: c.kind, name: c.name, values: Array.from(c.values as ArrayLike<unknown>) })),
+    columns: table.columns.map((c) => ({
+      kind: c.kind,
+      name: c.name,
+      values: Array.from(c.values as ArrayLike<unknown>),
+    })),
   };
 }
 
@@ -233,7 +237,8 @@ describe('multi-digits specifics', () => {
           usedBy.set(idx, set);
         }
       }
-      for (const [idx, set] of usedBy) if (set.size > 1) problems.push(`image ${idx} used in ${[...set].join(' and ')}`);
+      for (const [idx, set] of usedBy)
+        if (set.size > 1) problems.push(`image ${idx} used in ${[...set].join(' and ')}`);
       expect(problems).toEqual([]);
       expect(usedBy.size).toBeGreaterThan(1500); // most source images are used at least once
     }
@@ -250,7 +255,11 @@ describe('multi-digits specifics', () => {
       const b = built.rightIndex[row]!;
       expect(left[row]).toBe(source.labels[a]);
       expect(right[row]).toBe(source.labels[b]);
-      const img = composeDigits(source.pixels.subarray(a * 64, a * 64 + 64), source.pixels.subarray(b * 64, b * 64 + 64), 4);
+      const img = composeDigits(
+        source.pixels.subarray(a * 64, a * 64 + 64),
+        source.pixels.subarray(b * 64, b * 64 + 64),
+        4,
+      );
       names.forEach((n, p) => expect(numeric(built.table, n)[row]).toBe(img[p]));
     }
   });

@@ -9,7 +9,13 @@ import { deltaM, deltaMBreakdown, type DeltaMTerm } from '../src/metrics/aggrega
 import { tempDir } from './helpers.js';
 import { fakeRun, mtl } from './run-fixtures.js';
 
-const term = (task: string, metric: string, value: number | undefined, baseline: number | undefined, higherIsBetter: boolean): DeltaMTerm => ({
+const term = (
+  task: string,
+  metric: string,
+  value: number | undefined,
+  baseline: number | undefined,
+  higherIsBetter: boolean,
+): DeltaMTerm => ({
   task,
   metric,
   value,
@@ -57,15 +63,17 @@ describe('Δm (metrics/aggregate.ts)', () => {
 
   it('is undefined for a non-finite value in the run or the baseline, never an improvement', () => {
     for (const bad of [NaN, Infinity, -Infinity]) {
-      expect(deltaMBreakdown([term('a', 'accuracy', 0.9, 0.8, true), term('b', 'mse', bad, 0.5, false)]).problems).toEqual([
-        `b/mse: not finite in the run (${bad})`,
-      ]);
+      expect(
+        deltaMBreakdown([term('a', 'accuracy', 0.9, 0.8, true), term('b', 'mse', bad, 0.5, false)]).problems,
+      ).toEqual([`b/mse: not finite in the run (${bad})`]);
       expect(deltaM([term('a', 'accuracy', 0.9, 0.8, true), term('b', 'mse', 0.5, bad, false)])).toBeNaN();
     }
   });
 
   it('is undefined for a baseline of 0 (no scale for a relative change) and for nothing to compare', () => {
-    expect(deltaMBreakdown([term('a', 'accuracy', 0.1, 0, true)]).problems).toEqual(['a/accuracy: the baseline is 0 (no scale for a relative change)']);
+    expect(deltaMBreakdown([term('a', 'accuracy', 0.1, 0, true)]).problems).toEqual([
+      'a/accuracy: the baseline is 0 (no scale for a relative change)',
+    ]);
     expect(deltaMBreakdown([]).value).toBeUndefined();
     expect(deltaMBreakdown([]).problems).toEqual(['no task metric to compare']);
   });
@@ -101,12 +109,15 @@ function store(): string {
   fakeRun(dir, BASE, { test: baselineMetrics });
   fakeRun(dir, OTHER, { test: betterMetrics });
   // A run whose mse went NaN: summary.json holds null. Read as 0 it scored Δm +57 % here (b: −(0 − 0.5)/0.5 = +1).
-  fakeRun(dir, DIVERGED, { test: { ...betterMetrics, 'b/mse': null, 'b/loss': null, 'mean/loss': null }, meta: { status: 'diverged' } });
+  fakeRun(dir, DIVERGED, {
+    test: { ...betterMetrics, 'b/mse': null, 'b/loss': null, 'mean/loss': null },
+    meta: { status: 'diverged' },
+  });
   return dir;
 }
 
 describe('compareRuns', () => {
-  it('gives Δm per task then over tasks over the baseline\'s per-task metrics', () => {
+  it("gives Δm per task then over tasks over the baseline's per-task metrics", () => {
     const comparison = compareRuns([BASE, OTHER], { runsDir: store() });
     expect(comparison.deltaMMetrics).toEqual(['a/accuracy', 'a/log-loss', 'a/macro-f1', 'b/mse']);
     expect(comparison.runs[0]?.deltaM).toBeUndefined(); // the baseline itself
@@ -168,8 +179,14 @@ describe('mtl compare (built CLI)', () => {
     const comparison = JSON.parse(json.stdout);
     expect(comparison.runs[0]).toEqual({ id: BASE, name: 'fake', status: 'completed' });
     expect(comparison.runs[1].deltaM).toBeCloseTo(-0.175 / 6, 12);
-    expect(comparison.runs[2]).toMatchObject({ deltaM: null, deltaMPerTask: { b: null }, deltaMProblems: ['b/mse: not finite in the run (NaN)'] });
-    expect(comparison.deltaMDefinition).toMatch(/mean over tasks .* undefined \(null\) when any metric .* missing or not finite/);
+    expect(comparison.runs[2]).toMatchObject({
+      deltaM: null,
+      deltaMPerTask: { b: null },
+      deltaMProblems: ['b/mse: not finite in the run (NaN)'],
+    });
+    expect(comparison.deltaMDefinition).toMatch(
+      /mean over tasks .* undefined \(null\) when any metric .* missing or not finite/,
+    );
     expect(comparison.rows.find((r: { metric: string }) => r.metric === 'b/mse').values).toEqual([0.5, 0.6, null]);
   });
 });

@@ -10,7 +10,10 @@ import { evaluateRun, trainExperiment, type EpochRecord, type RunSummary } from 
 import { tempDir } from './helpers.js';
 import { tinyRegressionConfig, type YamlFields } from './helpers/configs.js';
 
-async function train(training: YamlFields, data: YamlFields = {}): Promise<{ summary: RunSummary; records: EpochRecord[] }> {
+async function train(
+  training: YamlFields,
+  data: YamlFields = {},
+): Promise<{ summary: RunSummary; records: EpochRecord[] }> {
   const dir = tempDir();
   const records: EpochRecord[] = [];
   const summary = await trainExperiment(tinyRegressionConfig(dir, { batch_size: 16, ...training }, data), {
@@ -37,8 +40,16 @@ describe('patience', () => {
     expect(records.map((r) => r.monitor.improved)).toEqual([true, false, false, false]);
     expect(new Set(records.map((r) => r.monitor.value)).size).toBe(1);
     expect(records[0]?.monitor.name).toBe('val/mean/loss');
-    expect(summary).toMatchObject({ status: 'completed', epochs: 4, bestEpoch: 1, statusReason: 'early stopping after epoch 4 (best epoch 1)' });
-    const meta = JSON.parse(readFileSync(path.join(summary.dir, 'meta.json'), 'utf8')) as { epochsCompleted: number; bestEpoch: number };
+    expect(summary).toMatchObject({
+      status: 'completed',
+      epochs: 4,
+      bestEpoch: 1,
+      statusReason: 'early stopping after epoch 4 (best epoch 1)',
+    });
+    const meta = JSON.parse(readFileSync(path.join(summary.dir, 'meta.json'), 'utf8')) as {
+      epochsCompleted: number;
+      bestEpoch: number;
+    };
     expect(meta).toMatchObject({ epochsCompleted: 4, bestEpoch: 1 });
   });
 
@@ -95,16 +106,26 @@ describe('without a validation split', () => {
     }
     expect(records.map((r) => r.monitor.improved)).toEqual([true, false, false]);
     expect(summary).toMatchObject({ epochs: 3, bestEpoch: 1 });
-    expect(bestCheckpoint(summary)).toMatchObject({ epoch: 1, monitor: { name: 'train/mean/loss', value: records[0]?.monitor.value } });
+    expect(bestCheckpoint(summary)).toMatchObject({
+      epoch: 1,
+      monitor: { name: 'train/mean/loss', value: records[0]?.monitor.value },
+    });
   });
 });
 
 describe('the best checkpoint follows the monitored metric', () => {
   it('is saved at the best epoch of that metric, and the final and re-evaluated metrics come from it', async () => {
-    const { summary, records } = await train({ lr: 0.02, epochs: 6, early_stopping: '{ metric: b/mae, patience: 2, min_delta: 100 }' });
+    const { summary, records } = await train({
+      lr: 0.02,
+      epochs: 6,
+      early_stopping: '{ metric: b/mae, patience: 2, min_delta: 100 }',
+    });
     expect(summary).toMatchObject({ epochs: 3, bestEpoch: 1 });
     const first = records[0]!;
-    expect(bestCheckpoint(summary)).toMatchObject({ epoch: 1, monitor: { name: 'val/b/mae', value: first.val['b/mae'] } });
+    expect(bestCheckpoint(summary)).toMatchObject({
+      epoch: 1,
+      monitor: { name: 'val/b/mae', value: first.val['b/mae'] },
+    });
     // Training went on after the best epoch, and the final metrics are the best epoch's, not the last one's.
     expect(records[2]?.val['b/mae']).not.toBe(first.val['b/mae']);
     expect(summary.val).toEqual(first.val);
@@ -116,7 +137,10 @@ describe('the best checkpoint follows the monitored metric', () => {
   it('with patience 0, the best epoch is where that metric was best, lower or higher is better', async () => {
     // Adam at rate 0.3 wanders: b/mae is lowest in epoch 5, a/r2 highest in epoch 4, neither in the last.
     const bestEpochs: number[] = [];
-    for (const [metric, better] of [['b/mae', Math.min], ['a/r2', Math.max]] as const) {
+    for (const [metric, better] of [
+      ['b/mae', Math.min],
+      ['a/r2', Math.max],
+    ] as const) {
       const { summary, records } = await train({ lr: 0.3, epochs: 8, early_stopping: `{ metric: ${metric} }` });
       const values = records.map((r) => r.val[metric] as number);
       expect(summary.bestEpoch, metric).toBe(values.indexOf(better(...values)) + 1);

@@ -26,7 +26,12 @@ beforeAll(async () => {
 });
 
 /** Validation on the backend, as it was before: every batch sliced, tf.losses and tf.softmax, the weighted loss summed in float32. */
-function evaluateBefore(split: SplitTensors, tasks: readonly TaskConfig[], batchSize: number, model: ReturnType<typeof buildModel>): Record<string, number> {
+function evaluateBefore(
+  split: SplitTensors,
+  tasks: readonly TaskConfig[],
+  batchSize: number,
+  model: ReturnType<typeof buildModel>,
+): Record<string, number> {
   const metrics: Record<string, number> = {};
   const parts: Record<string, tf.Tensor2D[]> = Object.fromEntries(tasks.map((t) => [t.name, []]));
   const lossSums = tasks.map(() => tf.scalar(0));
@@ -78,7 +83,10 @@ describe('validation', () => {
       expect(Object.keys(actual).sort()).toEqual(Object.keys(expected).sort());
       for (const key of Object.keys(expected)) {
         const tolerance = 2e-6 * Math.max(1, Math.abs(expected[key] as number));
-        expect(Math.abs((actual[key] as number) - (expected[key] as number)), `${key} at batch size ${batchSize}`).toBeLessThan(tolerance);
+        expect(
+          Math.abs((actual[key] as number) - (expected[key] as number)),
+          `${key} at batch size ${batchSize}`,
+        ).toBeLessThan(tolerance);
         expect(Object.is(actual[key], whole[key]), `${key} at batch size ${batchSize} vs one batch`).toBe(true);
       }
     }

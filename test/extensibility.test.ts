@@ -60,7 +60,9 @@ const count: TaskKind<CountEncoding> = {
       for (const row of allRows) {
         const v = column.kind === 'numeric' ? column.values[row]! : Number.NaN;
         if (!(Number.isInteger(v) && v >= 0)) {
-          throw new UsageError(`${field}: count target column "${column.name}" must hold whole numbers ≥ 0; line ${row + 2} has "${cellText(column, row)}".`);
+          throw new UsageError(
+            `${field}: count target column "${column.name}" must hold whole numbers ≥ 0; line ${row + 2} has "${cellText(column, row)}".`,
+          );
         }
       }
       let sum = 0;
@@ -70,8 +72,10 @@ const count: TaskKind<CountEncoding> = {
     return { name: task.name, type: 'count', columns: columns.map((c) => c.name), mean };
   },
   outputSize: (encoding) => encoding.columns.length,
-  encodeTargets: (table, encoding, rows) => numericCells(table, encoding.columns, rows, `tasks[${encoding.name}] target`),
-  trainingTargets: (encoding, targets, rows) => tf.div(tf.tensor2d(targets, [rows, encoding.columns.length]), tf.tensor1d(encoding.mean)),
+  encodeTargets: (table, encoding, rows) =>
+    numericCells(table, encoding.columns, rows, `tasks[${encoding.name}] target`),
+  trainingTargets: (encoding, targets, rows) =>
+    tf.div(tf.tensor2d(targets, [rows, encoding.columns.length]), tf.tensor1d(encoding.mean)),
   predictions: (encoding, outputs) =>
     outputs.values.map((z, i) => Math.fround(encoding.mean[i % outputs.width]! * Math.exp(z))),
 };
@@ -192,7 +196,9 @@ function toyCsv(): string {
       p *= rate / n;
       cumulative += p;
     }
-    lines.push([at(0), at(1), at(2), 2 * at(0) - at(1) + 0.1 * at(3), n].map((x) => String(Math.round(x * 1e4) / 1e4)).join(','));
+    lines.push(
+      [at(0), at(1), at(2), 2 * at(0) - at(1) + 0.1 * at(3), n].map((x) => String(Math.round(x * 1e4) / 1e4)).join(','),
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -237,9 +243,17 @@ function problems(tasks: string): string[] {
 describe('a task kind, losses and a layer type registered from user code', () => {
   it('the losses compute what a hand computation gives, as tensor ops and on the host', () => {
     const host = (loss: string, y: number[], t: number[]): number =>
-      lossRegistry.lookup(loss).host({ values: Float32Array.from(y), rows: 1, width: y.length, backend: {} }, Float32Array.from(t));
+      lossRegistry
+        .lookup(loss)
+        .host({ values: Float32Array.from(y), rows: 1, width: y.length, backend: {} }, Float32Array.from(t));
     const tensor = (loss: string, y: number[], t: number[]): number =>
-      tf.tidy(() => lossRegistry.lookup(loss).tensor(tf.tensor2d(y, [1, y.length]), tf.tensor2d(t, [1, t.length])).dataSync()[0]!);
+      tf.tidy(
+        () =>
+          lossRegistry
+            .lookup(loss)
+            .tensor(tf.tensor2d(y, [1, y.length]), tf.tensor2d(t, [1, t.length]))
+            .dataSync()[0]!,
+      );
     // log cosh 1 = log 1.5430806 = 0.4337808; (0 + 2 · 0.4337808) / 3
     expect(host('log-cosh', [0, 1, -2], [0, 0, -1])).toBeCloseTo(0.2891872, 6);
     expect(tensor('log-cosh', [0, 1, -2], [0, 0, -1])).toBeCloseTo(0.2891872, 6);
@@ -251,14 +265,33 @@ describe('a task kind, losses and a layer type registered from user code', () =>
   it('the count kind fits the training mean, trains on t/m and predicts m·exp(z)', () => {
     const column = { kind: 'numeric' as const, name: 'n', values: Float64Array.from([2, 6, 9]) };
     const task = { name: 'visits', type: 'count', targets: ['n'], loss: 'poisson', metrics: [], weight: 1 };
-    const encoding = count.fitTarget({ task, field: 'tasks[visits]', columns: [column], trainRows: Int32Array.from([0, 1]), allRows: Int32Array.from([0, 1, 2]) });
+    const encoding = count.fitTarget({
+      task,
+      field: 'tasks[visits]',
+      columns: [column],
+      trainRows: Int32Array.from([0, 1]),
+      allRows: Int32Array.from([0, 1, 2]),
+    });
     expect(encoding).toEqual({ name: 'visits', type: 'count', columns: ['n'], mean: [4] });
-    expect(tf.tidy(() => count.trainingTargets(encoding, Float32Array.from([2, 6]), 2).arraySync())).toEqual([[0.5], [1.5]]);
-    expect(Array.from(count.predictions(encoding, { values: Float32Array.from([0, Math.log(2)]), rows: 2, width: 1, backend: {} }))).toEqual([4, 8]);
+    expect(tf.tidy(() => count.trainingTargets(encoding, Float32Array.from([2, 6]), 2).arraySync())).toEqual([
+      [0.5],
+      [1.5],
+    ]);
+    expect(
+      Array.from(
+        count.predictions(encoding, { values: Float32Array.from([0, Math.log(2)]), rows: 2, width: 1, backend: {} }),
+      ),
+    ).toEqual([4, 8]);
     const bad = { ...column, values: Float64Array.from([2, 1.5]) };
-    expect(() => count.fitTarget({ task, field: 'tasks[visits]', columns: [bad], trainRows: Int32Array.from([0]), allRows: Int32Array.from([0, 1]) })).toThrow(
-      'tasks[visits]: count target column "n" must hold whole numbers ≥ 0; line 3 has "1.5".',
-    );
+    expect(() =>
+      count.fitTarget({
+        task,
+        field: 'tasks[visits]',
+        columns: [bad],
+        trainRows: Int32Array.from([0]),
+        allRows: Int32Array.from([0, 1]),
+      }),
+    ).toThrow('tasks[visits]: count target column "n" must hold whole numbers ≥ 0; line 3 has "1.5".');
   });
 
   it('validation fills the kind defaults and reports a loss or metric that does not fit, as for built-in kinds', () => {
@@ -285,14 +318,29 @@ describe('a task kind, losses and a layer type registered from user code', () =>
     const summary = await trainExperiment(loadConfig(writeFile(dir, 'exp.yaml', config(goodTasks))), { runsDir });
     expect(summary.status).toBe('completed');
     expect(Object.keys(summary.test).sort()).toEqual(
-      ['level/loss', 'level/mae', 'level/mse', 'level/r2', 'mean/loss', 'mean/mae', 'mean/mse', 'mean/r2', 'mean/rmse', 'visits/loss', 'visits/mae', 'visits/rmse'].sort(),
+      [
+        'level/loss',
+        'level/mae',
+        'level/mse',
+        'level/r2',
+        'mean/loss',
+        'mean/mae',
+        'mean/mse',
+        'mean/r2',
+        'mean/rmse',
+        'visits/loss',
+        'visits/mae',
+        'visits/rmse',
+      ].sort(),
     );
     for (const value of Object.values(summary.test)) expect(Number.isFinite(value)).toBe(true);
     // Both tasks learned: predicting the training mean (z = 0) scores exactly 1 under the poisson loss on t/m.
     expect(summary.test['visits/loss']).toBeLessThan(0.9);
     expect(summary.test['level/r2']).toBeGreaterThan(0.8);
     // The count kind's encoding is stored with the run as it fitted it.
-    const stored = JSON.parse(readFileSync(path.join(summary.dir, 'preprocessing.json'), 'utf8')) as { tasks: { type: string }[] };
+    const stored = JSON.parse(readFileSync(path.join(summary.dir, 'preprocessing.json'), 'utf8')) as {
+      tasks: { type: string }[];
+    };
     expect(stored.tasks[1]).toMatchObject({ name: 'visits', type: 'count', columns: ['n'] });
 
     const evaluation = await evaluateRun(summary.dir, { split: 'test' });
@@ -302,15 +350,17 @@ describe('a task kind, losses and a layer type registered from user code', () =>
 
 describe('a layer type registered from outside the package', () => {
   it('is unknown to configs before it is registered, and known after', () => {
-    expect(beforeRegistration).toEqual([expect.stringMatching(/^toy\.yaml:13:15: model\.trunk\[1\]\.type: "scale" is not allowed/)]);
+    expect(beforeRegistration).toEqual([
+      expect.stringMatching(/^toy\.yaml:13:15: model\.trunk\[1\]\.type: "scale" is not allowed/),
+    ]);
     const { config } = parseConfigText(layerConfigText('    - { type: dense, units: 8 }\n    - { type: scale }\n'));
     expect(config.model.trunk[1]).toEqual({ type: 'scale', init: 1 });
   });
 
   it("reports a misspelled option against the layer's own keys", () => {
-    expect(layerProblems(layerConfigText('    - { type: dense, units: 8 }\n    - { type: scale, inti: 2 }\n'))).toEqual([
-      'toy.yaml:13:22: model.trunk[1].inti: unknown field "inti"; did you mean "init"? Allowed here: type, init.',
-    ]);
+    expect(layerProblems(layerConfigText('    - { type: dense, units: 8 }\n    - { type: scale, inti: 2 }\n'))).toEqual(
+      ['toy.yaml:13:22: model.trunk[1].inti: unknown field "inti"; did you mean "init"? Allowed here: type, init.'],
+    );
   });
 
   it('gets the rank check its definition declares (a flat input)', () => {
@@ -346,7 +396,10 @@ describe('a layer type registered from outside the package', () => {
     const entries = json.weightsManifest[0]?.weights ?? [];
     expect(entries.find((w) => w.name === 'shared/1/scale')?.shape).toEqual([]);
     const buffer = readFileSync(path.join(checkpoint, 'weights.bin'));
-    const named = tf.io.decodeWeights(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength), entries);
+    const named = tf.io.decodeWeights(
+      buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength),
+      entries,
+    );
     const learned = named['shared/1/scale']?.dataSync()[0];
     for (const tensor of Object.values(named)) tensor.dispose();
     // Trained from 0.5 by two epochs of Adam at lr 0.01: it moved, and stayed finite.

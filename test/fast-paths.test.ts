@@ -65,51 +65,119 @@ function stockAndFast<T>(kernels: string[], f: () => T): { stock: T; fast: T } {
 
 describe('wasm data-movement overrides', () => {
   const cases: Array<[string, () => tf.Tensor[]]> = [
-    ['slice of rows, of a block, of a column', () => {
-      const x = tf.reshape(tf.range(0, 420 * 12), [420, 12]);
-      return [tf.slice(x, [64, 0], [64, -1]), tf.slice(x, [3, 2], [5, 7]), tf.slice(x, [0, 11], [420, 1])];
-    }],
-    ['rank 3–5 slices', () => {
-      const a = tf.randomNormal([3, 4, 5, 6], 0, 1, 'float32', 9);
-      const b = tf.randomNormal([2, 3, 4, 5, 6], 0, 1, 'float32', 11);
-      return [tf.slice(a, [1, 0, 2, 1], [2, 4, 3, 5]), tf.slice(b, [1, 1, 0, 2, 1], [1, 2, 4, 3, 5]), tf.slice(a, [0, 1, 0, 0], [3, 2, 5, 6])];
-    }],
-    ['unstack on every axis (MMoE backward)', () => {
-      const x = tf.randomNormal([64, 8, 20], 0, 1, 'float32', 5);
-      return [...tf.unstack(x, 0), ...tf.unstack(x, 1), ...tf.unstack(x, 2)];
-    }],
-    ['split (concat backward)', () => {
-      const x = tf.randomNormal([7, 9], 0, 1, 'float32', 3);
-      return [...tf.split(x, [2, 3, 4], 1), ...tf.split(x, [3, 4], 0), ...tf.split(tf.reshape(x, [63]), 3)];
-    }],
-    ['int32 and bool', () => {
-      const i = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32');
-      const b = tf.tensor2d([true, false, true, true, false, false], [3, 2], 'bool');
-      return [tf.slice(i, [1, 0], [2, 2]), ...tf.unstack(i, 1), tf.slice(b, [0, 1], [3, 1]), ...tf.split(b, [1, 2], 0), tf.gather(i, [2, 0]), tf.gather(b, [2, 1, 1], 0)];
-    }],
-    ['gather rows (the per-epoch shuffle), columns, inner slices, empty', () => {
-      const x = tf.randomNormal([600, 40], 0, 1, 'float32', 2);
-      const perm = tf.tensor1d(Int32Array.from({ length: 600 }, (_, k) => (k * 7919) % 600), 'int32');
-      const y = tf.randomNormal([3, 5, 7], 0, 1, 'float32', 4);
-      return [tf.gather(x, perm), tf.gather(x, [3, 3, 0], 1), tf.gather(y, [4, 0, 2, 2], 1), tf.gather(y, [[1, 2], [0, 6]], 2), tf.gather(x, tf.tensor1d([], 'int32'))];
-    }],
-    ['sums over leading axes (bias gradients), other sums, signed zeros', () => {
-      const x = tf.randomNormal([4200, 10], 0, 1, 'float32', 6);
-      const y = tf.randomNormal([2, 256, 12], 0, 1, 'float32', 8);
-      const z = tf.tensor2d([-0, -0, 1, -0, -0, -1], [2, 3]);
-      return [tf.sum(x, 0), tf.sum(y, [0, 1]), tf.sum(y, [1, 0], true), tf.sum(y, 0), tf.sum(y, 1), tf.sum(y, -1), tf.sum(x), tf.sum(z, 0), tf.sum(tf.zeros([0, 3]), 0)];
-    }],
-    ['clones (shared buffers): disposing the original or the clone leaves the other intact', () => {
-      const a = tf.randomNormal([30, 7], 0, 1, 'float32', 12);
-      const b = tf.clone(a);
-      const c = tf.clone(tf.tensor1d([1, 2, 3], 'int32'));
-      const d = tf.clone(tf.tensor1d([true, false], 'bool'));
-      a.dispose();
-      const e = tf.clone(b);
-      b.dispose();
-      return [e, c, d, tf.add(e, 1)];
-    }],
-    ['scalars and empty slices', () => [tf.slice(tf.tensor1d([3]), [0], [1]), tf.slice(tf.zeros([4, 0]), [1, 0], [2, 0]), tf.slice(tf.zeros([4, 3]), [1, 0], [0, 3])]],
+    [
+      'slice of rows, of a block, of a column',
+      () => {
+        const x = tf.reshape(tf.range(0, 420 * 12), [420, 12]);
+        return [tf.slice(x, [64, 0], [64, -1]), tf.slice(x, [3, 2], [5, 7]), tf.slice(x, [0, 11], [420, 1])];
+      },
+    ],
+    [
+      'rank 3–5 slices',
+      () => {
+        const a = tf.randomNormal([3, 4, 5, 6], 0, 1, 'float32', 9);
+        const b = tf.randomNormal([2, 3, 4, 5, 6], 0, 1, 'float32', 11);
+        return [
+          tf.slice(a, [1, 0, 2, 1], [2, 4, 3, 5]),
+          tf.slice(b, [1, 1, 0, 2, 1], [1, 2, 4, 3, 5]),
+          tf.slice(a, [0, 1, 0, 0], [3, 2, 5, 6]),
+        ];
+      },
+    ],
+    [
+      'unstack on every axis (MMoE backward)',
+      () => {
+        const x = tf.randomNormal([64, 8, 20], 0, 1, 'float32', 5);
+        return [...tf.unstack(x, 0), ...tf.unstack(x, 1), ...tf.unstack(x, 2)];
+      },
+    ],
+    [
+      'split (concat backward)',
+      () => {
+        const x = tf.randomNormal([7, 9], 0, 1, 'float32', 3);
+        return [...tf.split(x, [2, 3, 4], 1), ...tf.split(x, [3, 4], 0), ...tf.split(tf.reshape(x, [63]), 3)];
+      },
+    ],
+    [
+      'int32 and bool',
+      () => {
+        const i = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32');
+        const b = tf.tensor2d([true, false, true, true, false, false], [3, 2], 'bool');
+        return [
+          tf.slice(i, [1, 0], [2, 2]),
+          ...tf.unstack(i, 1),
+          tf.slice(b, [0, 1], [3, 1]),
+          ...tf.split(b, [1, 2], 0),
+          tf.gather(i, [2, 0]),
+          tf.gather(b, [2, 1, 1], 0),
+        ];
+      },
+    ],
+    [
+      'gather rows (the per-epoch shuffle), columns, inner slices, empty',
+      () => {
+        const x = tf.randomNormal([600, 40], 0, 1, 'float32', 2);
+        const perm = tf.tensor1d(
+          Int32Array.from({ length: 600 }, (_, k) => (k * 7919) % 600),
+          'int32',
+        );
+        const y = tf.randomNormal([3, 5, 7], 0, 1, 'float32', 4);
+        return [
+          tf.gather(x, perm),
+          tf.gather(x, [3, 3, 0], 1),
+          tf.gather(y, [4, 0, 2, 2], 1),
+          tf.gather(
+            y,
+            [
+              [1, 2],
+              [0, 6],
+            ],
+            2,
+          ),
+          tf.gather(x, tf.tensor1d([], 'int32')),
+        ];
+      },
+    ],
+    [
+      'sums over leading axes (bias gradients), other sums, signed zeros',
+      () => {
+        const x = tf.randomNormal([4200, 10], 0, 1, 'float32', 6);
+        const y = tf.randomNormal([2, 256, 12], 0, 1, 'float32', 8);
+        const z = tf.tensor2d([-0, -0, 1, -0, -0, -1], [2, 3]);
+        return [
+          tf.sum(x, 0),
+          tf.sum(y, [0, 1]),
+          tf.sum(y, [1, 0], true),
+          tf.sum(y, 0),
+          tf.sum(y, 1),
+          tf.sum(y, -1),
+          tf.sum(x),
+          tf.sum(z, 0),
+          tf.sum(tf.zeros([0, 3]), 0),
+        ];
+      },
+    ],
+    [
+      'clones (shared buffers): disposing the original or the clone leaves the other intact',
+      () => {
+        const a = tf.randomNormal([30, 7], 0, 1, 'float32', 12);
+        const b = tf.clone(a);
+        const c = tf.clone(tf.tensor1d([1, 2, 3], 'int32'));
+        const d = tf.clone(tf.tensor1d([true, false], 'bool'));
+        a.dispose();
+        const e = tf.clone(b);
+        b.dispose();
+        return [e, c, d, tf.add(e, 1)];
+      },
+    ],
+    [
+      'scalars and empty slices',
+      () => [
+        tf.slice(tf.tensor1d([3]), [0], [1]),
+        tf.slice(tf.zeros([4, 0]), [1, 0], [2, 0]),
+        tf.slice(tf.zeros([4, 3]), [1, 0], [0, 3]),
+      ],
+    ],
   ];
   for (const [name, f] of cases) {
     it(`${name}: same values as the stock kernels, nothing left behind`, () => {
@@ -125,7 +193,17 @@ describe('wasm data-movement overrides', () => {
 
   it('gather with batch dims matches the cpu backend (the stock wasm kernel gets it wrong)', async () => {
     installFastWasmKernels();
-    const make = (): tf.Tensor => tf.gather(tf.reshape(tf.range(0, 105), [3, 5, 7]), [[1, 0], [2, 2], [0, 1]], 1, 1);
+    const make = (): tf.Tensor =>
+      tf.gather(
+        tf.reshape(tf.range(0, 105), [3, 5, 7]),
+        [
+          [1, 0],
+          [2, 2],
+          [0, 1],
+        ],
+        1,
+        1,
+      );
     const wasm = valuesOf(() => [make()]);
     await tf.setBackend('cpu');
     const cpu = valuesOf(() => [make()]);
@@ -133,25 +211,32 @@ describe('wasm data-movement overrides', () => {
     expect(wasm).toEqual(cpu);
   });
 
-  for (const simd of [true, false]) it(`gathers right when allocating the output grows the wasm heap (${simd ? 'wasm row copies' : 'JS copies'})`, () => {
-    installFastWasmKernels();
-    setSimdKernelsEnabled(simd);
-    const heap = (): number => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length;
-    const before = heap();
-    const rows = 4;
-    const picks = (before / 4 / rows) * 2 + 1; // an output twice the current heap: the allocation must grow it
-    const x = tf.tensor2d(Float32Array.from({ length: rows * rows }, (_, i) => i), [rows, rows]);
-    const index = tf.tensor1d(Int32Array.from({ length: picks }, (_, i) => (i * 7) % rows), 'int32');
-    const y = tf.gather(x, index);
-    expect(heap()).toBeGreaterThan(before);
-    const got = y.dataSync();
-    for (const i of [0, 1, 2, picks - 1]) {
-      const row = (i * 7) % rows;
-      expect(Array.from(got.subarray(i * rows, (i + 1) * rows))).toEqual([0, 1, 2, 3].map((c) => row * rows + c));
-    }
-    tf.dispose([x, index, y]);
-    setSimdKernelsEnabled(true);
-  });
+  for (const simd of [true, false])
+    it(`gathers right when allocating the output grows the wasm heap (${simd ? 'wasm row copies' : 'JS copies'})`, () => {
+      installFastWasmKernels();
+      setSimdKernelsEnabled(simd);
+      const heap = (): number => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length;
+      const before = heap();
+      const rows = 4;
+      const picks = (before / 4 / rows) * 2 + 1; // an output twice the current heap: the allocation must grow it
+      const x = tf.tensor2d(
+        Float32Array.from({ length: rows * rows }, (_, i) => i),
+        [rows, rows],
+      );
+      const index = tf.tensor1d(
+        Int32Array.from({ length: picks }, (_, i) => (i * 7) % rows),
+        'int32',
+      );
+      const y = tf.gather(x, index);
+      expect(heap()).toBeGreaterThan(before);
+      const got = y.dataSync();
+      for (const i of [0, 1, 2, picks - 1]) {
+        const row = (i * 7) % rows;
+        expect(Array.from(got.subarray(i * rows, (i + 1) * rows))).toEqual([0, 1, 2, 3].map((c) => row * rows + c));
+      }
+      tf.dispose([x, index, y]);
+      setSimdKernelsEnabled(true);
+    });
 
   it('keeps the stock error for an index out of range', () => {
     installFastWasmKernels();
@@ -161,7 +246,12 @@ describe('wasm data-movement overrides', () => {
 
 /** The optimizer's update before the fused kernel and the shared scalars (train/optimizers.ts at d0cab57). */
 function referenceOptimizer(config: TrainingConfig, variables: tf.Variable[]) {
-  const slots = new Map(variables.map((v) => [v.name, tf.tidy(() => ({ m: tf.variable(tf.zerosLike(v), false), v: tf.variable(tf.zerosLike(v), false) }))]));
+  const slots = new Map(
+    variables.map((v) => [
+      v.name,
+      tf.tidy(() => ({ m: tf.variable(tf.zerosLike(v), false), v: tf.variable(tf.zerosLike(v), false) })),
+    ]),
+  );
   let step = 0;
   const { beta1, beta2, epsilon, momentum, weight_decay: decay } = config;
   const coupledDecay = config.optimizer === 'adamw' ? 0 : decay;
@@ -174,7 +264,8 @@ function referenceOptimizer(config: TrainingConfig, variables: tf.Variable[]) {
         for (const variable of variables) {
           const rawGradient = gradients[variable.name] as tf.Tensor;
           const decays = !variable.name.startsWith('strategy/');
-          const gradient = coupledDecay > 0 && decays ? tf.add(rawGradient, tf.mul(variable, coupledDecay)) : rawGradient;
+          const gradient =
+            coupledDecay > 0 && decays ? tf.add(rawGradient, tf.mul(variable, coupledDecay)) : rawGradient;
           const s = slots.get(variable.name)!;
           if (config.optimizer === 'sgd') {
             variable.assign(tf.sub(variable, tf.mul(gradient, lr)));
@@ -188,13 +279,17 @@ function referenceOptimizer(config: TrainingConfig, variables: tf.Variable[]) {
             s.m.assign(m);
             s.v.assign(v);
             let update = tf.div(tf.mul(m, lr / bias1), tf.add(tf.sqrt(tf.div(v, bias2)), epsilon));
-            if (config.optimizer === 'adamw' && decay > 0 && decays) update = tf.add(update, tf.mul(variable, lr * decay));
+            if (config.optimizer === 'adamw' && decay > 0 && decays)
+              update = tf.add(update, tf.mul(variable, lr * decay));
             variable.assign(tf.sub(variable, update));
           }
         }
       });
     },
-    slots: () => [...slots.values()].flatMap((s) => (config.optimizer === 'sgd' ? [] : config.optimizer === 'momentum' ? [s.m] : [s.m, s.v])),
+    slots: () =>
+      [...slots.values()].flatMap((s) =>
+        config.optimizer === 'sgd' ? [] : config.optimizer === 'momentum' ? [s.m] : [s.m, s.v],
+      ),
     dispose: () => [...slots.values()].forEach((s) => tf.dispose([s.m, s.v])),
   };
 }
@@ -217,13 +312,28 @@ describe('optimizer: fused Adam kernel and shared scalars', () => {
   ];
 
   function run(optimizer: TrainingConfig['optimizer'], decay: number, reference: boolean, tag: string): number[][] {
-    const config = { optimizer, lr: 3e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weight_decay: decay, momentum: 0.9 } as TrainingConfig;
+    const config = {
+      optimizer,
+      lr: 3e-3,
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-7,
+      weight_decay: decay,
+      momentum: 0.9,
+    } as TrainingConfig;
     // Variable names are unique per run; a strategy variable keeps its `strategy/` prefix (it is never decayed).
-    const unique = (name: string): string => (name.startsWith('strategy/') ? `strategy/${tag}/${name.slice(9)}` : `${tag}/${name}`);
-    const vars = shapes.map(([name, shape], i) => tf.tidy(() => tf.variable(tf.randomNormal(shape, 0, 0.1, 'float32', i + 1), true, unique(name))));
+    const unique = (name: string): string =>
+      name.startsWith('strategy/') ? `strategy/${tag}/${name.slice(9)}` : `${tag}/${name}`;
+    const vars = shapes.map(([name, shape], i) =>
+      tf.tidy(() => tf.variable(tf.randomNormal(shape, 0, 0.1, 'float32', i + 1), true, unique(name))),
+    );
     const opt = reference ? referenceOptimizer(config, vars) : createOptimizer(config, vars);
     for (let step = 0; step < 12; step++) {
-      const grads = tf.tidy(() => Object.fromEntries(vars.map((v, i) => [v.name, tf.randomNormal(v.shape, 0, 0.05, 'float32', 1000 * step + i + 7)])));
+      const grads = tf.tidy(() =>
+        Object.fromEntries(
+          vars.map((v, i) => [v.name, tf.randomNormal(v.shape, 0, 0.05, 'float32', 1000 * step + i + 7)]),
+        ),
+      );
       opt.apply(grads, 3e-3 * (1 + step / 10));
       tf.dispose(Object.values(grads));
     }

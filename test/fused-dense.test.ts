@@ -15,7 +15,10 @@ afterAll(async () => {
 });
 
 /** The layer's output, then the loss and gradients (w.r.t. x when asked, kernel, bias) of Σ relu(x·W + b)·u. */
-function lossAndGradients(layer: (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor) => tf.Tensor2D, withInput: boolean): number[][] {
+function lossAndGradients(
+  layer: (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor) => tf.Tensor2D,
+  withInput: boolean,
+): number[][] {
   const [batch, inputs, units] = [37, 29, 19];
   return tf.tidy(() => {
     const x = tf.tensor2d(values(batch * inputs, 1), [batch, inputs]);
@@ -26,11 +29,16 @@ function lossAndGradients(layer: (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor) =>
     const { value, grads } = withInput
       ? tf.valueAndGrads((xs: tf.Tensor, ws: tf.Tensor, bs: tf.Tensor) => f(xs as tf.Tensor2D, ws, bs))([x, w, b])
       : tf.valueAndGrads((ws: tf.Tensor, bs: tf.Tensor) => f(x, ws, bs))([w, b]);
-    return [Array.from(layer(x, w, b).dataSync()), Array.from(value.dataSync()), ...grads.map((g) => Array.from(g.dataSync()))];
+    return [
+      Array.from(layer(x, w, b).dataSync()),
+      Array.from(value.dataSync()),
+      ...grads.map((g) => Array.from(g.dataSync())),
+    ];
   });
 }
 
-const splitOps = (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D => tf.relu(tf.add(tf.matMul(x, w as tf.Tensor2D), b)) as tf.Tensor2D;
+const splitOps = (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D =>
+  tf.relu(tf.add(tf.matMul(x, w as tf.Tensor2D), b)) as tf.Tensor2D;
 
 describe('dense relu op', () => {
   for (const backend of ['wasm', 'cpu']) {
@@ -54,8 +62,10 @@ describe('dense relu op', () => {
       await tf.setBackend(backend);
       try {
         const before = tf.memory().numTensors;
-        const fusedMatMul = (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D => tf.fused.matMul({ a: x, b: w as tf.Tensor2D, bias: b }) as tf.Tensor2D;
-        const plain = (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D => tf.add(tf.matMul(x, w as tf.Tensor2D), b);
+        const fusedMatMul = (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D =>
+          tf.fused.matMul({ a: x, b: w as tf.Tensor2D, bias: b }) as tf.Tensor2D;
+        const plain = (x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D =>
+          tf.add(tf.matMul(x, w as tf.Tensor2D), b);
         for (const withInput of [true, false]) {
           const ours = lossAndGradients(denseLinear, withInput);
           expect(ours).toEqual(lossAndGradients(fusedMatMul, withInput));
@@ -68,7 +78,10 @@ describe('dense relu op', () => {
     });
   }
 
-  for (const [name, op, kernel] of [['relu', denseRelu, DENSE_RELU_KERNEL], ['linear', denseLinear, DENSE_LINEAR_KERNEL]] as const) {
+  for (const [name, op, kernel] of [
+    ['relu', denseRelu, DENSE_RELU_KERNEL],
+    ['linear', denseLinear, DENSE_LINEAR_KERNEL],
+  ] as const) {
     it(`the ${name} op is one kernel forward; its gradient stays in rank 2 and computes no input gradient it is not asked for`, async () => {
       const x = tf.tensor2d(values(8 * 5, 1), [8, 5]);
       const w = tf.variable(tf.tensor2d(values(5 * 3, 2), [5, 3]));
@@ -80,7 +93,9 @@ describe('dense relu op', () => {
         return [value, ...Object.values(grads)];
       });
       // No detour through rank 3 (tf.fused.matMul reshapes to [1, rows, columns] and back, both ways).
-      const rank3 = backward.kernels.filter((k) => k.inputShapes.some((shape) => shape?.length === 3)).map((k) => k.name);
+      const rank3 = backward.kernels
+        .filter((k) => k.inputShapes.some((shape) => shape?.length === 3))
+        .map((k) => k.name);
       expect(rank3).toEqual([]);
       // dW = xᵀ·dz only: no dx = dz·Wᵀ for the batch, which is not a variable.
       expect(backward.kernels.filter((k) => k.name === 'BatchMatMul')).toHaveLength(1);

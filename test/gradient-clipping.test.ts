@@ -47,22 +47,46 @@ describe('clipByGlobalNorm (hand-computed)', () => {
 
 describe('grad_clip_norm in training (sgd, rate 1, one step)', () => {
   /** Every trainable weight after one epoch of one batch, and before it, by name. */
-  async function oneStep(clip: number): Promise<{ before: Map<string, Float32Array>; after: Map<string, Float32Array> }> {
+  async function oneStep(
+    clip: number,
+  ): Promise<{ before: Map<string, Float32Array>; after: Map<string, Float32Array> }> {
     const dir = tempDir();
-    const loaded = tinyRegressionConfig(dir, { optimizer: 'sgd', lr: 1, batch_size: 64, epochs: 1, grad_clip_norm: clip });
+    const loaded = tinyRegressionConfig(dir, {
+      optimizer: 'sgd',
+      lr: 1,
+      batch_size: 64,
+      epochs: 1,
+      grad_clip_norm: clip,
+    });
     const initial = buildModel(loaded.config, (await prepareData(loaded.config, dir)).preprocessing);
     const weights = (model: typeof initial): Map<string, Float32Array> =>
-      new Map([...model.sharedVariables, ...Object.values(model.taskVariables).flat()].map((v) => [v.name, Float32Array.from(v.dataSync())]));
+      new Map(
+        [...model.sharedVariables, ...Object.values(model.taskVariables).flat()].map((v) => [
+          v.name,
+          Float32Array.from(v.dataSync()),
+        ]),
+      );
     const before = weights(initial);
     initial.dispose();
     let after = new Map<string, Float32Array>();
-    await trainExperiment(loaded, { runsDir: path.join(dir, 'runs'), listeners: [{ onEpochEnd: (_, model) => void (after = weights(model)) }] });
+    await trainExperiment(loaded, {
+      runsDir: path.join(dir, 'runs'),
+      listeners: [
+        {
+          onEpochEnd: (_, model) => {
+            after = weights(model);
+          },
+        },
+      ],
+    });
     return { before, after };
   }
 
   /** θ_after − θ_before over all weights, in one list (by name, so both runs line up). */
   function step({ before, after }: { before: Map<string, Float32Array>; after: Map<string, Float32Array> }): number[] {
-    return [...before.keys()].sort().flatMap((name) => Array.from(after.get(name) as Float32Array, (v, i) => v - (before.get(name)?.[i] as number)));
+    return [...before.keys()]
+      .sort()
+      .flatMap((name) => Array.from(after.get(name) as Float32Array, (v, i) => v - (before.get(name)?.[i] as number)));
   }
   const norm = (v: readonly number[]): number => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
 
@@ -73,9 +97,15 @@ describe('grad_clip_norm in training (sgd, rate 1, one step)', () => {
     expect(norm(freeStep)).toBeGreaterThan(10 * c); // clipping is active below
     const clipped = step(await oneStep(c));
     expect(norm(clipped)).toBeCloseTo(c, 5);
-    expectClose(clipped, freeStep.map((v) => (v * c) / norm(freeStep)), 5);
+    expectClose(
+      clipped,
+      freeStep.map((v) => (v * c) / norm(freeStep)),
+      5,
+    );
     // A bound the gradient never reaches: the same weights, bit for bit, as without clipping.
     const loose = await oneStep(1e6);
-    expect(bits([...loose.after.values()].flatMap((v) => Array.from(v)))).toEqual(bits([...free.after.values()].flatMap((v) => Array.from(v))));
+    expect(bits([...loose.after.values()].flatMap((v) => Array.from(v)))).toEqual(
+      bits([...free.after.values()].flatMap((v) => Array.from(v))),
+    );
   });
 });

@@ -78,8 +78,14 @@ describe('pcgrad', () => {
   it('two tasks: the same surgery in either visiting order and for any seed', () => {
     // With two tasks each task has one partner, so both orders give the projection example: (0.5, 1.5).
     for (const orders of [
-      [[0, 1], [1, 0]],
-      [[1, 0], [0, 1]],
+      [
+        [0, 1],
+        [1, 0],
+      ],
+      [
+        [1, 0],
+        [0, 1],
+      ],
     ]) {
       expectClose(columnSums(projectConflicting(gram(f32(G1, G2)), orders)), [2, 1.5]);
     }
@@ -95,8 +101,16 @@ describe('pcgrad', () => {
     // Task 1, order (3,2): g1' = g1 + 0.2g3 = (0.8,−0.4); g1'ᵀg2 = −1.2 < 0 → g1'' = g1' + 0.6g2 = (0.2,0.2).
     const grads = [G1, G2, [-1, -2]];
     const g = gram(f32(...grads));
-    const first = projectConflicting(g, [[1, 2], [0, 2], [0, 1]])[0]!;
-    const second = projectConflicting(g, [[2, 1], [0, 2], [0, 1]])[0]!;
+    const first = projectConflicting(g, [
+      [1, 2],
+      [0, 2],
+      [0, 1],
+    ])[0]!;
+    const second = projectConflicting(g, [
+      [2, 1],
+      [0, 2],
+      [0, 1],
+    ])[0]!;
     expectClose(first, [1, 0.5, 0.3]);
     expectClose(second, [1, 0.6, 0.2]);
     expectClose(combineBy(grads, first), [0.2, -0.1]);
@@ -154,10 +168,18 @@ describe('mgda', () => {
 
   it('three tasks, all active', () => {
     // e1, e2, e3: the closest point of the triangle to 0 is its centre (⅓,⅓,⅓), ‖d‖² = ⅓ = e_iᵀd.
-    const result = combineGradients('mgda', [[1, 0, 0], [0, 1, 0], [0, 0, 1]]);
+    const result = combineGradients('mgda', [
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+    ]);
     expectClose(result.weights ?? [], [1 / 3, 1 / 3, 1 / 3]);
     // (2,0), (0,1), (−1,−1): 0.2(2,0) + 0.4(0,1) + 0.4(−1,−1) = 0, Pareto-stationary → d = 0.
-    const stationary = combineGradients('mgda', [[2, 0], [0, 1], [-1, -1]]);
+    const stationary = combineGradients('mgda', [
+      [2, 0],
+      [0, 1],
+      [-1, -1],
+    ]);
     expectClose(stationary.weights ?? [], [0.2, 0.4, 0.4]);
     expectClose(stationary.combined, [0, 0]);
   });
@@ -259,34 +281,67 @@ describe('imtl (IMTL-G)', () => {
 describe('aligned-mtl', () => {
   it('orthogonal gradients are rescaled to the smallest norm (hand-computed)', () => {
     // g1 = (2,0), g2 = (0,1): G = diag(4,1), λ_min = 1, α = 1·diag(½, 1)·1 = (½, 1) → d = (1, 1).
-    const result = combineGradients('aligned-mtl', [[2, 0], [0, 1]]);
+    const result = combineGradients('aligned-mtl', [
+      [2, 0],
+      [0, 1],
+    ]);
     expectClose(result.weights ?? [], [0.5, 1]);
     expectClose(result.combined, [1, 1]);
     // rmse: σ = √((4 + 1)/2) instead of 1.
-    const rmse = combineGradients('aligned-mtl', [[2, 0], [0, 1]], { scale: 'rmse' });
+    const rmse = combineGradients(
+      'aligned-mtl',
+      [
+        [2, 0],
+        [0, 1],
+      ],
+      { scale: 'rmse' },
+    );
     expectClose(rmse.combined, [Math.sqrt(2.5), Math.sqrt(2.5)]);
   });
 
   it('has condition number 1: ‖d‖² = T·λ_min for independent gradients', () => {
     // g1 = (1,0), g2 = (1,1): λ = (3 ± √5)/2; Ĝ = σ U Vᵀ with σ² = λ_min, so ‖Ĝ1‖² = σ²·‖Vᵀ1‖² = 2λ_min.
-    const d = combineGradients('aligned-mtl', [[1, 0], [1, 1]]).combined;
+    const d = combineGradients('aligned-mtl', [
+      [1, 0],
+      [1, 1],
+    ]).combined;
     expect(d[0]! ** 2 + d[1]! ** 2).toBeCloseTo(3 - Math.sqrt(5), 6);
   });
 
   it('drops the null space of dependent gradients', () => {
     // g2 = 2 g1: rank 1, σ = √5 is the only singular value, so the gradients stay as they are: d = (3, 0).
-    expectClose(alignedWeights([[1, 2], [2, 4]]), [0.6, 1.2], 9);
+    expectClose(
+      alignedWeights([
+        [1, 2],
+        [2, 4],
+      ]),
+      [0.6, 1.2],
+      9,
+    );
   });
 });
 
 describe('nash-mtl', () => {
   it('orthogonal gradients: α_i = 1/‖g_i‖ (hand-computed)', () => {
     // G = diag(4,1): 4α1 = 1/α1 → α1 = ½; α2 = 1/α2 → α2 = 1; d = ½(2,0) + (0,1) = (1,1).
-    const result = combineGradients('nash-mtl', [[2, 0], [0, 1]], { max_norm: 0 });
+    const result = combineGradients(
+      'nash-mtl',
+      [
+        [2, 0],
+        [0, 1],
+      ],
+      { max_norm: 0 },
+    );
     expectClose(result.weights ?? [], [0.5, 1], 9);
     expectClose(result.combined, [1, 1]);
     // max_norm 1 clips ‖d‖ = √2 to 1.
-    expectClose(combineGradients('nash-mtl', [[2, 0], [0, 1]]).combined, [Math.SQRT1_2, Math.SQRT1_2]);
+    expectClose(
+      combineGradients('nash-mtl', [
+        [2, 0],
+        [0, 1],
+      ]).combined,
+      [Math.SQRT1_2, Math.SQRT1_2],
+    );
   });
 
   it('solves (GᵀG α)_i = 1/α_i with α > 0', () => {
@@ -365,7 +420,11 @@ describe('gradvac', () => {
   });
 
   it('state round-trips through JSON', () => {
-    const [first, ...rest] = [f32(G1, G2, [0.5, -2]), f32([0.3, 1], [-1, 0.2], [1, 1]), f32([2, -1], [0, 1], [-1, -1])] as const;
+    const [first, ...rest] = [
+      f32(G1, G2, [0.5, -2]),
+      f32([0.3, 1], [-1, 0.2], [1, 1]),
+      f32([2, -1], [0, 1], [-1, -1]),
+    ] as const;
     const original = make(gradvac, 3, { beta: 0.3 });
     original.combine({ grads: first });
     const saved = JSON.parse(JSON.stringify(original.state())) as unknown;

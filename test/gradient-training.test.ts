@@ -12,7 +12,15 @@ import { writeLinearRegressionCsv } from './helpers/csv.js';
 function relatedCsv(dir: string): void {
   const w1 = [1, 0, 0.5, 0, -1, 0, 0.3, 0];
   const w2 = [0.5, 1, 0, 0.4, -0.5, 0.8, 0, -0.2];
-  writeLinearRegressionCsv(dir, 'related.csv', { seed: 5, rows: 300, features: 8, targets: [{ weights: w1, noise: 0.1 }, { weights: w2, noise: 0.1 }] });
+  writeLinearRegressionCsv(dir, 'related.csv', {
+    seed: 5,
+    rows: 300,
+    features: 8,
+    targets: [
+      { weights: w1, noise: 0.1 },
+      { weights: w2, noise: 0.1 },
+    ],
+  });
 }
 
 const config = (strategy: string) => `name: g
@@ -35,7 +43,10 @@ describe('gradient strategies in training', () => {
   // that task only its head on a trunk trained for the other task: its test r2 falls to ≈ 0.59.
   let reference: Record<string, number> = {};
   beforeAll(async () => {
-    const equal = await trainExperiment(parseConfigText(config('{ name: equal }'), { file: path.join(dir, 'exp.yaml') }), { runsDir: path.join(dir, 'runs') });
+    const equal = await trainExperiment(
+      parseConfigText(config('{ name: equal }'), { file: path.join(dir, 'exp.yaml') }),
+      { runsDir: path.join(dir, 'runs') },
+    );
     reference = equal.test;
   });
 
@@ -43,13 +54,23 @@ describe('gradient strategies in training', () => {
     for (const target of ['params', 'representation']) {
       it(`${method} on ${target} gradients trains both tasks without NaN, logs cosines, keeps tensors flat`, async () => {
         const counts: number[] = [];
-        const summary = await trainExperiment(parseConfigText(config(`{ name: ${method}, grad_target: ${target} }`), { file: path.join(dir, 'exp.yaml') }), {
-          runsDir: path.join(dir, 'runs'),
-          listeners: [{ onEpochEnd: () => void counts.push(tf.memory().numTensors) }],
-        });
+        const summary = await trainExperiment(
+          parseConfigText(config(`{ name: ${method}, grad_target: ${target} }`), { file: path.join(dir, 'exp.yaml') }),
+          {
+            runsDir: path.join(dir, 'runs'),
+            listeners: [{ onEpochEnd: () => void counts.push(tf.memory().numTensors) }],
+          },
+        );
         expect(summary.status).toBe('completed');
-        const epochs = readFileSync(path.join(summary.dir, 'epochs.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-        const trainRows = readFileSync(path.join(summary.dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.split === 'train');
+        const epochs = readFileSync(path.join(summary.dir, 'epochs.jsonl'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l));
+        const trainRows = readFileSync(path.join(summary.dir, 'metrics.jsonl'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l))
+          .filter((r) => r.split === 'train');
         const first = trainRows[0].metrics['mean/loss'];
         const last = trainRows[trainRows.length - 1].metrics['mean/loss'];
         expect(Number.isFinite(last)).toBe(true);

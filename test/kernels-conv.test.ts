@@ -15,7 +15,11 @@ describe('max-pool gradient on wasm (hand-computed)', () => {
   it('max-pool gradient goes to the window maximum on a 6×6 input (the stock wasm kernel gets this one wrong)', () => {
     const data = Array.from({ length: 36 }, (_, i) => ((i * 17) % 36) - 10);
     const x = tf.tensor4d(data, [1, 6, 6, 1]);
-    const dx = tensorValues(tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid'), tf.range(1, 10).reshape([1, 3, 3, 1]))))(x));
+    const dx = tensorValues(
+      tf.grad((t: tf.Tensor) =>
+        tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid'), tf.range(1, 10).reshape([1, 3, 3, 1]))),
+      )(x),
+    );
     const expected = new Array<number>(36).fill(0);
     for (let i = 0; i < 3; i++) {
       for (let j = 0; j < 3; j++) {
@@ -46,10 +50,14 @@ describe('wasm kernels for convolutions match the cpu backend', () => {
           const f = tf.randomUniform([...c.f], -1, 1, 'float32', 20 + n) as tf.Tensor4D;
           const y = tf.conv2d(x, f, c.strides as [number, number], c.pad);
           const dy = tf.randomUniform(y.shape, -1, 1, 'float32', 30 + n);
-          const dFilter = tf.grad((k: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, k as tf.Tensor4D, c.strides as [number, number], c.pad), dy)))(f);
+          const dFilter = tf.grad((k: tf.Tensor) =>
+            tf.sum(tf.mul(tf.conv2d(x, k as tf.Tensor4D, c.strides as [number, number], c.pad), dy)),
+          )(f);
           const pooled = tf.maxPool(x, [3, 2], [2, 2], c.pad);
           const dp = tf.randomUniform(pooled.shape, -1, 1, 'float32', 40 + n);
-          const dPool = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, [3, 2], [2, 2], c.pad), dp)))(x);
+          const dPool = tf.grad((t: tf.Tensor) =>
+            tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, [3, 2], [2, 2], c.pad), dp)),
+          )(x);
           return [tensorValues(dFilter), tensorValues(dPool)];
         }),
       );

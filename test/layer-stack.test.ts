@@ -20,7 +20,14 @@ describe('shapes through a stack', () => {
     const trunk = stack(digitsTrunk, 96);
     const x = input(5, 96);
     try {
-      expect(trunk.layers.map((l) => l.outputShape)).toEqual([[8, 12, 1], [8, 12, 16], [4, 6, 16], [4, 6, 32], [768], [64]]);
+      expect(trunk.layers.map((l) => l.outputShape)).toEqual([
+        [8, 12, 1],
+        [8, 12, 16],
+        [4, 6, 16],
+        [4, 6, 32],
+        [768],
+        [64],
+      ]);
       expect(trunk.layers.map((l) => l.outputSize)).toEqual([96, 1536, 384, 768, 768, 64]);
       expect(trunk.outputShape).toEqual([64]);
       expect(trunk.outputSize).toBe(64);
@@ -56,7 +63,15 @@ describe('shapes through a stack', () => {
   });
 
   it('strides, valid padding and non-square windows', () => {
-    const s = stack([reshape([7, 8, 1]), conv(5, [3, 2], { stride: 2, padding: 'valid' }), { type: 'avg-pool', size: [1, 2], padding: 'same' }, flatten], 56);
+    const s = stack(
+      [
+        reshape([7, 8, 1]),
+        conv(5, [3, 2], { stride: 2, padding: 'valid' }),
+        { type: 'avg-pool', size: [1, 2], padding: 'same' },
+        flatten,
+      ],
+      56,
+    );
     try {
       // conv: ⌈(7 − 3 + 1) / 2⌉ = 3, ⌈(8 − 2 + 1) / 2⌉ = 4; pool 1×2 stride 1×2 same: 3, 2.
       expect(s.layers.map((l) => l.outputShape)).toEqual([[7, 8, 1], [3, 4, 5], [3, 2, 5], [30]]);
@@ -74,7 +89,11 @@ describe('shapes through a stack', () => {
     ]);
     const trunk = stack(digitsTrunk, 96);
     try {
-      expect(splitBlocks(digitsTrunk).map((block) => blockFeatureShape(trunk, 96, block))).toEqual([[4, 6, 16], [4, 6, 32], [64]]);
+      expect(splitBlocks(digitsTrunk).map((block) => blockFeatureShape(trunk, 96, block))).toEqual([
+        [4, 6, 16],
+        [4, 6, 32],
+        [64],
+      ]);
     } finally {
       trunk.dispose();
     }
@@ -88,23 +107,33 @@ describe('shape errors', () => {
       'model.trunk[0] (reshape): shape [8, 12, 1] holds 96 values, but its input (the model input) has 100; choose [height, width, channels] with height × width × channels = 100',
     );
     const later = usageError(() => stack([dense(10), reshape([3, 3, 1]), flatten], 5));
-    expect(later.message).toMatch(/^model\.trunk\[1\] \(reshape\): shape \[3, 3, 1\] holds 9 values, but its input \(the output of model\.trunk\[0\]\) has 10/);
+    expect(later.message).toMatch(
+      /^model\.trunk\[1\] \(reshape\): shape \[3, 3, 1\] holds 9 values, but its input \(the output of model\.trunk\[0\]\) has 10/,
+    );
   });
 
   it('rank errors at build time: conv on a flat vector, dense on an image, a stack ending in an image, a window too large', () => {
     const convOnFlat = usageError(() => stack([conv(4), dense(2)], 16));
     expect(convOnFlat.message).toBe('model.trunk has 2 shape problems:');
-    expect(convOnFlat.details[0]).toMatch(/^model\.trunk\[0\] \(conv2d\): a conv2d layer needs an image input .*reshape/);
-    expect(convOnFlat.details[1]).toMatch(/^model\.trunk\[1\] \(dense\): a dense layer needs a flat input/);
-    expect(usageError(() => stack([reshape([4, 4, 1]), dense(3)], 16)).message).toMatch(/^model\.trunk\[1\] \(dense\): a dense layer needs a flat input .*flatten/);
-    expect(usageError(() => stack([reshape([4, 4, 1]), conv(2)], 16)).message).toMatch(/^model\.trunk\[1\] \(conv2d\): the layers end with an image/);
-    expect(usageError(() => stack([reshape([4, 4, 1]), conv(2, 5, { padding: 'valid' }), flatten], 16)).message).toMatch(
-      /^model\.trunk\[1\] \(conv2d\): a 5×5 window with padding valid does not fit its \[4, 4, 1\] input/,
+    expect(convOnFlat.details[0]).toMatch(
+      /^model\.trunk\[0\] \(conv2d\): a conv2d layer needs an image input .*reshape/,
     );
+    expect(convOnFlat.details[1]).toMatch(/^model\.trunk\[1\] \(dense\): a dense layer needs a flat input/);
+    expect(usageError(() => stack([reshape([4, 4, 1]), dense(3)], 16)).message).toMatch(
+      /^model\.trunk\[1\] \(dense\): a dense layer needs a flat input .*flatten/,
+    );
+    expect(usageError(() => stack([reshape([4, 4, 1]), conv(2)], 16)).message).toMatch(
+      /^model\.trunk\[1\] \(conv2d\): the layers end with an image/,
+    );
+    expect(
+      usageError(() => stack([reshape([4, 4, 1]), conv(2, 5, { padding: 'valid' }), flatten], 16)).message,
+    ).toMatch(/^model\.trunk\[1\] \(conv2d\): a 5×5 window with padding valid does not fit its \[4, 4, 1\] input/);
     // A head that does not fit, after the trunk was built: buildArchitecture frees the trunk's variables again.
     const context = { inputSize: 4, heads: twoHeads, rng: createRng(1) };
     const before = tf.memory().numTensors;
-    const head = usageError(() => buildArchitecture({ architecture: 'hard-sharing', trunk: [dense(8)], head: [conv(2), flatten] }, context));
+    const head = usageError(() =>
+      buildArchitecture({ architecture: 'hard-sharing', trunk: [dense(8)], head: [conv(2), flatten] }, context),
+    );
     expect(head.message).toMatch(/^model\.head\[0\] \(conv2d\): a conv2d layer needs an image input/);
     expect(tf.memory().numTensors).toBe(before);
     buildArchitecture({ architecture: 'hard-sharing', trunk: [dense(8)], head: [] }, context).dispose();

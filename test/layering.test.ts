@@ -22,7 +22,12 @@ function importsOf(file: string): string[] {
   return importedFiles
     .map((imported) => imported.fileName)
     .filter((specifier) => specifier.startsWith('.'))
-    .map((specifier) => path.relative(src, path.resolve(path.dirname(file), specifier)).split(path.sep).join('/'));
+    .map((specifier) =>
+      path
+        .relative(src, path.resolve(path.dirname(file), specifier))
+        .split(path.sep)
+        .join('/'),
+    );
 }
 
 const RULES: { folders: string[]; mayNotImport: string; because: string }[] = [
@@ -33,7 +38,9 @@ describe('import boundaries between the folders of src/', () => {
   for (const { folders, mayNotImport, because } of RULES) {
     it(`${folders.join(' and ')} never import ${mayNotImport} (${because})`, () => {
       const files = folders.flatMap((folder) => sourceFiles(path.join(src, folder)));
-      const imports = files.flatMap((file) => importsOf(file).map((target) => `${path.relative(src, file)} → ${target}`));
+      const imports = files.flatMap((file) =>
+        importsOf(file).map((target) => `${path.relative(src, file)} → ${target}`),
+      );
       expect(imports.length).toBeGreaterThan(50); // the scan sees the folders' imports
       expect(imports.filter((line) => line.split(' → ')[1]!.startsWith(mayNotImport))).toEqual([]);
     });

@@ -104,7 +104,11 @@ describe('conv2d (hand-computed)', () => {
 });
 
 describe('pooling (hand-computed)', () => {
-  const grid4 = (): tf.Tensor4D => tf.tensor4d(Array.from({ length: 16 }, (_, i) => i + 1), [1, 4, 4, 1]);
+  const grid4 = (): tf.Tensor4D =>
+    tf.tensor4d(
+      Array.from({ length: 16 }, (_, i) => i + 1),
+      [1, 4, 4, 1],
+    );
   const grid3 = (): tf.Tensor4D => tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 3, 3, 1]);
 
   it('max-pool and avg-pool 2×2 on a 4×4 input', () => {
@@ -137,7 +141,8 @@ describe('normalisation and dropout on images', () => {
     const bn = new BatchNorm('bn', [2, 2, 3], 0.9, 1e-6);
     // Channel c of example b at position p: (c + 1) · (p + 4b) → each channel has its own mean and spread.
     const data = new Float32Array(2 * 2 * 2 * 3);
-    for (let b = 0; b < 2; b++) for (let p = 0; p < 4; p++) for (let c = 0; c < 3; c++) data[(b * 4 + p) * 3 + c] = (c + 1) * (p + 4 * b);
+    for (let b = 0; b < 2; b++)
+      for (let p = 0; p < 4; p++) for (let c = 0; c < 3; c++) data[(b * 4 + p) * 3 + c] = (c + 1) * (p + 4 * b);
     const x = tf.tensor4d(data, [2, 2, 2, 3]);
     try {
       expect(bn.gamma.shape).toEqual([3]);

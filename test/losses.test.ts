@@ -26,7 +26,11 @@ beforeAll(async () => {
 const f32 = (values: number[]): Float32Array => Float32Array.from(values);
 
 /** An encoding of the kind with `width` outputs; regression columns with mean 0 and std 1 unless `scale` is given. */
-function encodingFor(type: PredictionLayout, width: number, scale?: { mean: number[]; std: number[] }): ClassEncoding | MultilabelEncoding | RegressionEncoding {
+function encodingFor(
+  type: PredictionLayout,
+  width: number,
+  scale?: { mean: number[]; std: number[] },
+): ClassEncoding | MultilabelEncoding | RegressionEncoding {
   const names = Array.from({ length: width }, (_, j) => `c${j}`);
   switch (type) {
     case 'multiclass':
@@ -36,7 +40,13 @@ function encodingFor(type: PredictionLayout, width: number, scale?: { mean: numb
     case 'multilabel':
       return { name: 't', type, columns: names };
     case 'regression':
-      return { name: 't', type, columns: names, mean: scale?.mean ?? names.map(() => 0), std: scale?.std ?? names.map(() => 1) };
+      return {
+        name: 't',
+        type,
+        columns: names,
+        mean: scale?.mean ?? names.map(() => 0),
+        std: scale?.std ?? names.map(() => 1),
+      };
   }
 }
 
@@ -51,19 +61,35 @@ function onHost(
   const width = values.length / rows;
   const outputs: RawOutputs = { values, rows, width, backend: options.backend ?? {} };
   const kind = taskKindRegistry.lookup(task.type);
-  return hostLossAndPredictions(kind, lossRegistry.lookup(task.loss), encodingFor(task.type, width, options.scale), outputs, targets);
+  return hostLossAndPredictions(
+    kind,
+    lossRegistry.lookup(task.loss),
+    encodingFor(task.type, width, options.scale),
+    outputs,
+    targets,
+  );
 }
 
 describe('hand-computed values', () => {
   it('softmax cross-entropy: logits (0, ln 3) give p = (1/4, 3/4) and loss −ln p[target]', () => {
-    const { loss, predictions } = onHost({ type: 'multiclass', loss: 'cross-entropy' }, f32([0, Math.log(3), 0, Math.log(3)]), f32([0, 1, 1, 0]), 2);
+    const { loss, predictions } = onHost(
+      { type: 'multiclass', loss: 'cross-entropy' },
+      f32([0, Math.log(3), 0, Math.log(3)]),
+      f32([0, 1, 1, 0]),
+      2,
+    );
     // ln 3 rounded to float32 makes p[1] = 3/(1+3) only to float32 precision.
     [0.25, 0.75, 0.25, 0.75].forEach((p, i) => expect(predictions[i]).toBeCloseTo(p, 7));
     expect(loss).toBeCloseTo((-Math.log(0.75) - Math.log(0.25)) / 2, 6);
   });
 
   it('softmax cross-entropy stays finite for logits far apart (log-sum-exp with the row max)', () => {
-    const { loss, predictions } = onHost({ type: 'multiclass', loss: 'cross-entropy' }, f32([1000, -1000]), f32([0, 1]), 1);
+    const { loss, predictions } = onHost(
+      { type: 'multiclass', loss: 'cross-entropy' },
+      f32([1000, -1000]),
+      f32([0, 1]),
+      1,
+    );
     expect(loss).toBe(2000);
     expect(Array.from(predictions)).toEqual([1, 0]);
   });
@@ -71,14 +97,19 @@ describe('hand-computed values', () => {
   it('cross-entropy from the backend softmax: the given probabilities are the predictions; an underflowed target probability falls back to the logits', () => {
     const logits = f32([0, Math.log(3), 0, -200]);
     const probabilities = f32([0.25, 0.75, 1, 0]); // row 2: p[target] = 0, as a float32 softmax gives it
-    const { loss, predictions } = onHost({ type: 'multiclass', loss: 'cross-entropy' }, logits, f32([0, 1, 0, 1]), 2, { backend: { softmax: probabilities } });
+    const { loss, predictions } = onHost({ type: 'multiclass', loss: 'cross-entropy' }, logits, f32([0, 1, 0, 1]), 2, {
+      backend: { softmax: probabilities },
+    });
     expect(predictions).toBe(probabilities);
     // Row 1: −ln 0.75; row 2 from the logits: log(e^0 + e^−200) − (−200) ≈ 200.
     expect(loss).toBeCloseTo((-Math.log(0.75) + 200) / 2, 5);
   });
 
   it('sigmoid cross-entropy: z = 0 gives ln 2 whatever the target; z = ±800 neither overflows nor gives NaN', () => {
-    expect(onHost({ type: 'binary', loss: 'binary-cross-entropy' }, f32([0, 0]), f32([1, 0]), 2).loss).toBeCloseTo(Math.LN2, 6);
+    expect(onHost({ type: 'binary', loss: 'binary-cross-entropy' }, f32([0, 0]), f32([1, 0]), 2).loss).toBeCloseTo(
+      Math.LN2,
+      6,
+    );
     const far = onHost({ type: 'multilabel', loss: 'binary-cross-entropy' }, f32([800, -800]), f32([0, 0]), 1);
     expect(far.loss).toBe(400); // (800 + 0) / 2 elements
     expect(Array.from(far.predictions)).toEqual([1, 0]);
@@ -103,8 +134,12 @@ describe('hand-computed values', () => {
 
   it('regression predictions are y·std + mean per column, rounded as float32 ops round them', () => {
     const scale = { mean: [10, 0.3], std: [2, 0.7] };
-    const { predictions } = onHost({ type: 'regression', loss: 'mse' }, f32([1, -1, 0.1, 2]), f32([0, 0, 0, 0]), 2, { scale });
-    const expected = tf.tidy(() => backendPredictions('regression', tf.tensor2d([1, -1, 0.1, 2], [2, 2]), scale).dataSync());
+    const { predictions } = onHost({ type: 'regression', loss: 'mse' }, f32([1, -1, 0.1, 2]), f32([0, 0, 0, 0]), 2, {
+      scale,
+    });
+    const expected = tf.tidy(() =>
+      backendPredictions('regression', tf.tensor2d([1, -1, 0.1, 2], [2, 2]), scale).dataSync(),
+    );
     expect(Array.from(predictions)).toEqual(Array.from(expected));
   });
 
@@ -141,7 +176,9 @@ describe('agreement with the backend (what training computes)', () => {
       const targets = new Float32Array(rows * c.width);
       for (let r = 0; r < rows; r++) {
         if (c.type === 'multiclass') targets[r * c.width + Math.floor(rng.next() * c.width)] = 1;
-        else for (let j = 0; j < c.width; j++) targets[r * c.width + j] = c.type === 'regression' ? (rng.next() - 0.5) * 6 : rng.next() < 0.5 ? 1 : 0;
+        else
+          for (let j = 0; j < c.width; j++)
+            targets[r * c.width + j] = c.type === 'regression' ? (rng.next() - 0.5) * 6 : rng.next() < 0.5 ? 1 : 0;
       }
       const [backendLoss, backendValues] = tf.tidy(() => {
         const y = tf.tensor2d(outputs, [rows, c.width]);
@@ -173,6 +210,8 @@ describe('registry', () => {
 
   it('an unknown loss is a usage error with the closest name', () => {
     expect(() => lossRegistry.lookup('hubber')).toThrow(UsageError);
-    expect(() => lossRegistry.lookup('hubber')).toThrow('Unknown loss "hubber". Did you mean "huber"? Known: cross-entropy, binary-cross-entropy, mse, mae, huber.');
+    expect(() => lossRegistry.lookup('hubber')).toThrow(
+      'Unknown loss "hubber". Did you mean "huber"? Known: cross-entropy, binary-cross-entropy, mse, mae, huber.',
+    );
   });
 });

@@ -209,7 +209,9 @@ describe('aggregate', () => {
     ] as const;
     expect(deltaM(entries)).toBeCloseTo(0.1625, 12);
     // mse 0.5 → 0.6 instead: −0.2 → (0.125 − 0.2)/2 = −0.0375
-    expect(deltaM([entries[0], { task: 'b', metric: 'mse', value: 0.6, baseline: 0.5, higherIsBetter: false }])).toBeCloseTo(-0.0375, 12);
+    expect(
+      deltaM([entries[0], { task: 'b', metric: 'mse', value: 0.6, baseline: 0.5, higherIsBetter: false }]),
+    ).toBeCloseTo(-0.0375, 12);
     expect(deltaM([])).toBeNaN();
   });
   it('meanOver ignores NaN', () => {

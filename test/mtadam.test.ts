@@ -66,20 +66,30 @@ describe('mtadam balancing (output: balanced)', () => {
 
   it('applies ranks, falls back to the next task as anchor, and treats a missing segments list as one layer', () => {
     // ranks [1, 2]: ĝ1 doubles → [3, 4 + 10, 0.6 + 2, 0.8].
-    expectClose(make(2, { output: 'balanced', ranks: [1, 2] }).combine({ grads: f32(G0, G1), segments: SEGMENTS }).combined, [
-      3, 14, 2.6, 0.8,
-    ]);
+    expectClose(
+      make(2, { output: 'balanced', ranks: [1, 2] }).combine({ grads: f32(G0, G1), segments: SEGMENTS }).combined,
+      [3, 14, 2.6, 0.8],
+    );
     // Task 0 has no gradient on layer 1: task 1 is that layer's anchor and stays as it is.
-    expectClose(make(2).combine({ grads: f32([3, 4, 0, 0], G1), segments: SEGMENTS }).combined.slice(2), [
-      0.1 / (0.1 + 1e-8),
-      0,
-    ]);
-    expectClose(make(2, { output: 'balanced' }).combine({ grads: f32([3, 4, 0, 0], G1), segments: SEGMENTS }).combined, [
-      3, 9, 0.1, 0,
-    ]);
+    expectClose(
+      make(2)
+        .combine({ grads: f32([3, 4, 0, 0], G1), segments: SEGMENTS })
+        .combined.slice(2),
+      [0.1 / (0.1 + 1e-8), 0],
+    );
+    expectClose(
+      make(2, { output: 'balanced' }).combine({ grads: f32([3, 4, 0, 0], G1), segments: SEGMENTS }).combined,
+      [3, 9, 0.1, 0],
+    );
     // No segments (representation gradients, or the library call): one layer, ‖g0‖ = 5, ‖g1‖ = 50 → [3, 4 + 5].
     expectClose(make(2).combine({ grads: f32([3, 4], [0, 50]) }).combined, [3, 9]);
-    expectClose(combineGradients('mtadam', [[3, 4], [0, 50]]).combined, [3, 9]);
+    expectClose(
+      combineGradients('mtadam', [
+        [3, 4],
+        [0, 50],
+      ]).combined,
+      [3, 9],
+    );
   });
 });
 
@@ -204,7 +214,15 @@ describe('mtadam in training', () => {
     const w1 = [1, 0, 0.5, 0, -1, 0];
     const w2 = [0.5, 1, 0, 0.4, -0.5, 0.8];
     // Task b's target is 10× larger, so its raw gradients dominate without balancing.
-    writeLinearRegressionCsv(dir, 'two.csv', { seed: 5, rows: 300, features: 6, targets: [{ weights: w1, noise: 0.1 }, { weights: w2, scale: 10, noise: 1 }] });
+    writeLinearRegressionCsv(dir, 'two.csv', {
+      seed: 5,
+      rows: 300,
+      features: 6,
+      targets: [
+        { weights: w1, noise: 0.1 },
+        { weights: w2, scale: 10, noise: 1 },
+      ],
+    });
     const config = `name: mt
 seed: 3
 backend: wasm

@@ -61,7 +61,9 @@ describe('vectors, Gram matrices, simplex, eigen, solvers', () => {
       grads.forEach((g, i) => {
         if (weights[i] !== 0) axpy(weights[i]!, g, accumulator);
       });
-      expect(bits(linearCombination(grads, weights)), `weights ${weights.join(', ')}`).toEqual(bits(Float32Array.from(accumulator)));
+      expect(bits(linearCombination(grads, weights)), `weights ${weights.join(', ')}`).toEqual(
+        bits(Float32Array.from(accumulator)),
+      );
     }
     expect(Array.from(linearCombination(f32([1, 2], [3, 4]), [2, -1]))).toEqual([-1, 0]);
   });
@@ -82,7 +84,11 @@ describe('vectors, Gram matrices, simplex, eigen, solvers', () => {
     const { values, vectors } = symmetricEigen(a);
     for (let k = 0; k < n; k++) {
       const v = vectors.map((row) => row[k]!);
-      expectClose(matVec(a, v), v.map((x) => x * values[k]!), 9);
+      expectClose(
+        matVec(a, v),
+        v.map((x) => x * values[k]!),
+        9,
+      );
       for (let l = 0; l < n; l++) {
         expect(vectors.reduce((s, row) => s + row[k]! * row[l]!, 0)).toBeCloseTo(k === l ? 1 : 0, 12);
       }
@@ -90,13 +96,40 @@ describe('vectors, Gram matrices, simplex, eigen, solvers', () => {
   });
 
   it('solves linear systems and rank-deficient PSD systems', () => {
-    expectClose(solveLinear([[2, 1], [1, 3]], [3, 5]) ?? [], [0.8, 1.4], 12);
-    expect(solveLinear([[1, 2], [2, 4]], [1, 2])).toBeNull();
+    expectClose(
+      solveLinear(
+        [
+          [2, 1],
+          [1, 3],
+        ],
+        [3, 5],
+      ) ?? [],
+      [0.8, 1.4],
+      12,
+    );
+    expect(
+      solveLinear(
+        [
+          [1, 2],
+          [2, 4],
+        ],
+        [1, 2],
+      ),
+    ).toBeNull();
     // [[1,2],[2,4]] = 5 v vᵀ with v = (1,2)/√5; b = (1,2) = √5 v → x = b·v/5 · v = (1,2)/5.
-    expectClose(pseudoSolve([[1, 2], [2, 4]], [1, 2]), [0.2, 0.4], 12);
+    expectClose(
+      pseudoSolve(
+        [
+          [1, 2],
+          [2, 4],
+        ],
+        [1, 2],
+      ),
+      [0.2, 0.4],
+      12,
+    );
   });
 });
-
 
 describe('hand-computed cases', () => {
   it('eigen-decomposes [[2, 1], [1, 2]] into 1 along (1, −1)/√2 and 3 along (1, 1)/√2', () => {
@@ -118,7 +151,11 @@ describe('hand-computed cases', () => {
     ];
     const { values, vectors } = symmetricEigen(m);
     const pairs = sortedPairs(values, vectors);
-    expectClose(pairs.map((p) => p.value), [2 - Math.SQRT2, 2, 2 + Math.SQRT2], 13);
+    expectClose(
+      pairs.map((p) => p.value),
+      [2 - Math.SQRT2, 2, 2 + Math.SQRT2],
+      13,
+    );
     expectClose(pairs[0]!.vector, [0.5, Math.SQRT1_2, 0.5], 13);
     expectClose(pairs[1]!.vector, [Math.SQRT1_2, 0, -Math.SQRT1_2], 13);
     expectClose(pairs[2]!.vector, [0.5, -Math.SQRT1_2, 0.5], 13);
@@ -169,9 +206,30 @@ describe('hand-computed cases', () => {
 
   it('solves a 3×3 system and a rank-deficient diagonal one', () => {
     // 2x + y − z = 8, −3x − y + 2z = −11, −2x + y + 2z = −3 → (2, 3, −1).
-    expectClose(solveLinear([[2, 1, -1], [-3, -1, 2], [-2, 1, 2]], [8, -11, -3]) ?? [], [2, 3, -1], 12);
+    expectClose(
+      solveLinear(
+        [
+          [2, 1, -1],
+          [-3, -1, 2],
+          [-2, 1, 2],
+        ],
+        [8, -11, -3],
+      ) ?? [],
+      [2, 3, -1],
+      12,
+    );
     // diag(2, 0) x = (4, 5): the least-squares, minimum-norm answer is (2, 0).
-    expectClose(pseudoSolve([[2, 0], [0, 0]], [4, 5]), [2, 0], 14);
+    expectClose(
+      pseudoSolve(
+        [
+          [2, 0],
+          [0, 0],
+        ],
+        [4, 5],
+      ),
+      [2, 0],
+      14,
+    );
   });
 
   it('small matrix helpers: M x, xᵀ M y, column sums, largest diagonal entry', () => {

@@ -57,7 +57,10 @@ describe('the ops on a backend without the project kernels', () => {
         const w = tf.tensor2d(values(17 * 11, 2), [17, 11]);
         const b = tf.tensor1d(values(11, 3));
         const u = tf.tensor2d(values(23 * 11, 4), [23, 11]);
-        const { value, grads } = tf.valueAndGrads((ws: tf.Tensor, bs: tf.Tensor) => tf.sum(tf.mul(op(x, ws, bs), u)))([w, b]);
+        const { value, grads } = tf.valueAndGrads((ws: tf.Tensor, bs: tf.Tensor) => tf.sum(tf.mul(op(x, ws, bs), u)))([
+          w,
+          b,
+        ]);
         return [read(op(x, w, b)), read(value), ...grads.map(read)];
       });
     for (const op of [denseRelu, denseLinear]) {
@@ -74,7 +77,7 @@ describe('the ops on a backend without the project kernels', () => {
   it("cross-entropies: tf.losses' values, within float32 precision of the fused kernels", async () => {
     const z = values(9 * 4, 5).map((v) => v * 6);
     const oneHot = Float32Array.from({ length: 9 * 4 }, (_, i) => (i % 4 === Math.floor(i / 4) % 4 ? 1 : 0));
-    const binary = Float32Array.from({ length: 9 * 4 }, (_, i) => (i * 7) % 3 === 0 ? 1 : 0);
+    const binary = Float32Array.from({ length: 9 * 4 }, (_, i) => ((i * 7) % 3 === 0 ? 1 : 0));
     const losses = [
       [softmaxCrossEntropy, oneHot, (t: tf.Tensor2D, l: tf.Tensor2D) => tf.losses.softmaxCrossEntropy(t, l)],
       [sigmoidCrossEntropy, binary, (t: tf.Tensor2D, l: tf.Tensor2D) => tf.losses.sigmoidCrossEntropy(t, l)],
@@ -83,7 +86,9 @@ describe('the ops on a backend without the project kernels', () => {
       const run = (f: (t: tf.Tensor2D, l: tf.Tensor2D) => tf.Tensor): number[][] =>
         tf.tidy(() => {
           const t = tf.tensor2d(targets, [9, 4]);
-          const { value, grad } = tf.valueAndGrad((l: tf.Tensor) => f(t, l as tf.Tensor2D) as tf.Scalar)(tf.tensor2d(z, [9, 4]));
+          const { value, grad } = tf.valueAndGrad((l: tf.Tensor) => f(t, l as tf.Tensor2D) as tf.Scalar)(
+            tf.tensor2d(z, [9, 4]),
+          );
           return [read(value), read(grad)];
         });
       const bare = await on(BARE, () => run(loss));
@@ -100,7 +105,10 @@ describe('the ops on a backend without the project kernels', () => {
     const run = (): number[][] =>
       tf.tidy(() => {
         const x = tf.tensor2d(values(50 * 3, 6), [50, 3]);
-        const index = tf.tensor1d(Int32Array.from({ length: 50 }, (_, i) => (i * 17 + 5) % 50), 'int32');
+        const index = tf.tensor1d(
+          Int32Array.from({ length: 50 }, (_, i) => (i * 17 + 5) % 50),
+          'int32',
+        );
         return gatherBatches(x, index, 16).map((batch) => [batch.shape[0]!, ...read(batch)]);
       });
     const bare = await on(BARE, run);
@@ -113,7 +121,15 @@ describe('the ops on a backend without the project kernels', () => {
 
   it('adamUpdate: the op chain, the same variable and moments bit for bit as the wasm kernel', async () => {
     const settings: AdamHyperparameters[] = [
-      { beta1: 0.9, beta2: 0.999, stepSize: 3e-3 / (1 - 0.9 ** 3), bias2: 1 - 0.999 ** 3, epsilon: 1e-7, coupledDecay: 0.01, decoupledDecay: 0 },
+      {
+        beta1: 0.9,
+        beta2: 0.999,
+        stepSize: 3e-3 / (1 - 0.9 ** 3),
+        bias2: 1 - 0.999 ** 3,
+        epsilon: 1e-7,
+        coupledDecay: 0.01,
+        decoupledDecay: 0,
+      },
       { beta1: 0.8, beta2: 0.99, stepSize: 1e-2, bias2: 0.5, epsilon: 1e-8, coupledDecay: 0, decoupledDecay: 1e-4 },
     ];
     for (const hyper of settings) {

@@ -31,17 +31,35 @@ describe('typed options', () => {
     const cases: [() => unknown, string][] = [
       [() => numberOption({ beta: 'x' }, 'strategy.beta', 0.01), 'strategy.beta: expected a number, got "x".'],
       [() => numberOption({ beta: Number.NaN }, 'strategy.beta', 0.01), 'strategy.beta: expected a number, got NaN.'],
-      [() => numberOption({ beta3: 1 }, 'strategy.beta3', 0.9, { minimum: 0, exclusiveMaximum: 1 }), 'strategy.beta3: expected a number ≥ 0 and < 1, got 1.'],
-      [() => integerOption({ experts: 1.5 }, 'model.experts', 4, { minimum: 2 }), 'model.experts: expected a whole number ≥ 2, got 1.5.'],
-      [() => integerOption({ experts: 1 }, 'model.experts', 4, { minimum: 2 }), 'model.experts: expected a whole number ≥ 2, got 1.'],
-      [() => enumOption({ scale: 2 }, 'strategy.scale', ['tasks', 'one'], 'tasks'), 'strategy.scale: expected one of "tasks", "one", got 2.'],
+      [
+        () => numberOption({ beta3: 1 }, 'strategy.beta3', 0.9, { minimum: 0, exclusiveMaximum: 1 }),
+        'strategy.beta3: expected a number ≥ 0 and < 1, got 1.',
+      ],
+      [
+        () => integerOption({ experts: 1.5 }, 'model.experts', 4, { minimum: 2 }),
+        'model.experts: expected a whole number ≥ 2, got 1.5.',
+      ],
+      [
+        () => integerOption({ experts: 1 }, 'model.experts', 4, { minimum: 2 }),
+        'model.experts: expected a whole number ≥ 2, got 1.',
+      ],
+      [
+        () => enumOption({ scale: 2 }, 'strategy.scale', ['tasks', 'one'], 'tasks'),
+        'strategy.scale: expected one of "tasks", "one", got 2.',
+      ],
       [() => stringOption({ metric: 3 }, 'strategy.metric', 'accuracy'), 'strategy.metric: expected a string, got 3.'],
       [
         () => numberListOption({ weights: [1] }, 'strategy.weights', { length: 2, minimum: 0 }),
         'strategy.weights: expected a list of 2 numbers (one per task) ≥ 0, or null, got [1].',
       ],
-      [() => numberListOption({ weights: [1, -1] }, 'strategy.weights', { minimum: 0 }), 'strategy.weights: expected a list of numbers ≥ 0, or null, got [1,-1].'],
-      [() => numberMapOption({ by: { a: 'x' } }, 'strategy.by'), 'strategy.by: expected a mapping of names to numbers, got {"a":"x"}.'],
+      [
+        () => numberListOption({ weights: [1, -1] }, 'strategy.weights', { minimum: 0 }),
+        'strategy.weights: expected a list of numbers ≥ 0, or null, got [1,-1].',
+      ],
+      [
+        () => numberMapOption({ by: { a: 'x' } }, 'strategy.by'),
+        'strategy.by: expected a mapping of names to numbers, got {"a":"x"}.',
+      ],
     ];
     for (const [read, message] of cases) {
       expect(read).toThrow(OptionError);
@@ -66,13 +84,45 @@ describe('typed options', () => {
   });
 
   it('are what the gradient methods read through the library call', () => {
-    expect(() => combineGradients('weighted-average', [[1, 0], [0, 1]], { weights: [1] })).toThrow(
-      'strategy.weights: expected a list of 2 numbers (one per task) ≥ 0, or null, got [1].',
-    );
-    expect(() => combineGradients('weighted-average', [[1, 0], [0, 1]], { weights: [0, 0] })).toThrow(
-      'strategy.weights: expected weights that are not all zero, got [0,0].',
-    );
-    expect(() => combineGradients('mtadam', [[1, 0], [0, 1]], { beta3: 1 })).toThrow('strategy.beta3: expected a number ≥ 0 and < 1, got 1.');
-    expect(() => combineGradients('cagrad', [[1, 0], [0, 1]], { rescale: 3 })).toThrow('strategy.rescale: expected one of 0, 1, 2, got 3.');
+    expect(() =>
+      combineGradients(
+        'weighted-average',
+        [
+          [1, 0],
+          [0, 1],
+        ],
+        { weights: [1] },
+      ),
+    ).toThrow('strategy.weights: expected a list of 2 numbers (one per task) ≥ 0, or null, got [1].');
+    expect(() =>
+      combineGradients(
+        'weighted-average',
+        [
+          [1, 0],
+          [0, 1],
+        ],
+        { weights: [0, 0] },
+      ),
+    ).toThrow('strategy.weights: expected weights that are not all zero, got [0,0].');
+    expect(() =>
+      combineGradients(
+        'mtadam',
+        [
+          [1, 0],
+          [0, 1],
+        ],
+        { beta3: 1 },
+      ),
+    ).toThrow('strategy.beta3: expected a number ≥ 0 and < 1, got 1.');
+    expect(() =>
+      combineGradients(
+        'cagrad',
+        [
+          [1, 0],
+          [0, 1],
+        ],
+        { rescale: 3 },
+      ),
+    ).toThrow('strategy.rescale: expected one of 0, 1, 2, got 3.');
   });
 });

@@ -57,7 +57,10 @@ const cases: Case[] = [
 
 /** Share of the more frequent class of a 0/1 column of a built-in dataset. */
 async function majorityRate(dataset: string, options: Record<string, unknown>, column: string): Promise<number> {
-  const table = await (builtinDatasets.get(dataset) as NonNullable<ReturnType<typeof builtinDatasets.get>>).load(options, 0);
+  const table = await (builtinDatasets.get(dataset) as NonNullable<ReturnType<typeof builtinDatasets.get>>).load(
+    options,
+    0,
+  );
   const col = table.columns.find((c) => c.name === column);
   if (col === undefined || col.kind !== 'numeric') throw new Error(`no numeric column ${column}`);
   let positives = 0;
@@ -68,7 +71,9 @@ async function majorityRate(dataset: string, options: Record<string, unknown>, c
 
 describe('reference configs', () => {
   it('exist for every built-in dataset with real data, start with the schema line and are covered below', () => {
-    const files = readdirSync(referenceDir).filter((f) => f.endsWith('.yaml')).sort();
+    const files = readdirSync(referenceDir)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort();
     const real = [...builtinDatasets.keys()].filter((name) => name !== 'synthetic-correlated').sort();
     expect(files).toEqual(real.map((name) => `${name}.yaml`));
     expect(cases.map((c) => `${c.dataset}.yaml`).sort()).toEqual(files);
@@ -89,7 +94,8 @@ describe('reference configs', () => {
       const test = summary.test;
       // Every task of the config has test metrics.
       for (const task of loaded.config.tasks) {
-        for (const metric of task.metrics) expect(Number.isFinite(test[`${task.name}/${metric}`]), `${task.name}/${metric}`).toBe(true);
+        for (const metric of task.metrics)
+          expect(Number.isFinite(test[`${task.name}/${metric}`]), `${task.name}/${metric}`).toBe(true);
       }
       for (const [key, floor] of Object.entries(c.atLeast)) {
         expect(test[key], `${key} (got ${test[key]})`).toBeGreaterThanOrEqual(floor);
@@ -99,7 +105,9 @@ describe('reference configs', () => {
         for (const task of ['income', 'never_married']) {
           const majority = await majorityRate('adult-income', options, task);
           // Majority rates on the 3,000-row sample: income 0.756, never_married 0.663 (observed accuracy above).
-          expect(test[`${task}/accuracy`], `${task}/accuracy vs majority rate ${majority}`).toBeGreaterThan(majority + 0.03);
+          expect(test[`${task}/accuracy`], `${task}/accuracy vs majority rate ${majority}`).toBeGreaterThan(
+            majority + 0.03,
+          );
         }
       }
     });

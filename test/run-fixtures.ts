@@ -6,7 +6,8 @@ const root = path.resolve(import.meta.dirname, '..');
 
 /** Runs the built CLI (`node bin/mtl.js …`, after `npx tsc -p tsconfig.json`) as a child process. */
 export function mtl(args: string[]): { code: number; stdout: string; stderr: string } {
-  if (!existsSync(path.join(root, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run npx tsc -p tsconfig.json first');
+  if (!existsSync(path.join(root, 'dist', 'cli', 'main.js')))
+    throw new Error('dist/ is missing: run npx tsc -p tsconfig.json first');
   const result = spawnSync(process.execPath, [path.join(root, 'bin', 'mtl.js'), ...args], {
     cwd: root,
     encoding: 'utf8',

@@ -63,7 +63,9 @@ describe('finding a run', () => {
 
     const ambiguous = mtl(['compare', '20260101', '--runs-dir', store]);
     expect(ambiguous.code).toBe(2);
-    expect(ambiguous.stderr).toBe(`mtl: Run "20260101" is ambiguous in ${store}; it matches:\n  - ${A1}\n  - ${A2}\n  - give more characters of the id\n`);
+    expect(ambiguous.stderr).toBe(
+      `mtl: Run "20260101" is ambiguous in ${store}; it matches:\n  - ${A1}\n  - ${A2}\n  - give more characters of the id\n`,
+    );
     const unknown = mtl(['eval', '2027', '--runs-dir', store]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/^mtl: No run "2027" in .*; `mtl runs` lists them\.\n$/);
@@ -80,9 +82,14 @@ describe('reading a run with checks', () => {
 
   it('refuses a run written by a newer format (exit 2), naming both versions', () => {
     const store = threeRuns();
-    fakeRun(store, B, { test: metrics, meta: { format: RUN_FORMAT + 1, versions: { mtl: '9.0.0', node: 'v22', tfjs: '4' } } });
+    fakeRun(store, B, {
+      test: metrics,
+      meta: { format: RUN_FORMAT + 1, versions: { mtl: '9.0.0', node: 'v22', tfjs: '4' } },
+    });
     expect(() => readMeta(path.join(store, B))).toThrow(
-      new RegExp(`^Run ${B} was written by mtl format ${RUN_FORMAT + 1} \\(mtl 9\\.0\\.0\\), newer than this mtl \\(format ${RUN_FORMAT}, mtl [^)]+\\); upgrade mtl to read it\\.$`),
+      new RegExp(
+        `^Run ${B} was written by mtl format ${RUN_FORMAT + 1} \\(mtl 9\\.0\\.0\\), newer than this mtl \\(format ${RUN_FORMAT}, mtl [^)]+\\); upgrade mtl to read it\\.$`,
+      ),
     );
     const cli = mtl(['compare', A1, B, '--runs-dir', store]);
     expect(cli.code).toBe(2);
@@ -120,14 +127,18 @@ describe('mtl compare refuses what it cannot compare (exit 2)', () => {
     fakeRun(store, running, { meta: { status: 'running' } }); // no summary.json
     const result = mtl(['compare', A1, running, '--runs-dir', store]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain(`mtl: Run ${running} has no summary yet (${path.join(store, running, 'summary.json')} is missing): it is still running`);
+    expect(result.stderr).toContain(
+      `mtl: Run ${running} has no summary yet (${path.join(store, running, 'summary.json')} is missing): it is still running`,
+    );
     expect(result.stderr).not.toMatch(noStack);
   });
 
   it('an unknown metric, with a suggestion and the metrics the runs report', () => {
     const result = mtl(['compare', A1, B, '--runs-dir', threeRuns(), '--metric', 'acuracy']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe('mtl: No metric "acuracy" in these runs; did you mean "accuracy"?\n  - they report: accuracy, loss, mse\n');
+    expect(result.stderr).toBe(
+      'mtl: No metric "acuracy" in these runs; did you mean "accuracy"?\n  - they report: accuracy, loss, mse\n',
+    );
   });
 });
 
@@ -166,19 +177,33 @@ training: { epochs: 3, batch_size: 16 }
 
   it('reads back every file as written', () => {
     const meta = readMeta(summary.dir);
-    expect(meta).toMatchObject({ format: RUN_FORMAT, id: summary.id, status: 'completed', epochsCompleted: 3, configFile });
+    expect(meta).toMatchObject({
+      format: RUN_FORMAT,
+      id: summary.id,
+      status: 'completed',
+      epochsCompleted: 3,
+      configFile,
+    });
     expect(readSummary(summary.dir, summary.id)).toEqual(summary);
     expect(readResolvedConfig(summary.dir)).toEqual(loadConfig(configFile).config);
     const preprocessing = readPreprocessing(summary.dir);
     expect(preprocessing.features.map((f) => f.column)).toEqual(['x1', 'x2']);
     expect(preprocessing.tasks.map((t) => t.type)).toEqual(['regression', 'binary']);
     const rows = readMetricRows(summary.dir);
-    expect(rows.map((r) => `${r.epoch}:${r.split}`)).toEqual(['1:train', '1:val', '2:train', '2:val', '3:train', '3:val', `${summary.bestEpoch}:test`]);
+    expect(rows.map((r) => `${r.epoch}:${r.split}`)).toEqual([
+      '1:train',
+      '1:val',
+      '2:train',
+      '2:val',
+      '3:train',
+      '3:val',
+      `${summary.bestEpoch}:test`,
+    ]);
     expect(rows.at(-1)?.metrics).toEqual(summary.test);
     expect(readEpochLog(summary.dir).map((e) => e.epoch)).toEqual([1, 2, 3]);
   });
 
-  it('mtl eval rebuilds training\'s val and test rows: the same metrics, bit for bit, stored under evals/', async () => {
+  it("mtl eval rebuilds training's val and test rows: the same metrics, bit for bit, stored under evals/", async () => {
     const val = await evaluateRun(summary.id, { runsDir: path.join(dir, 'runs'), split: 'val' });
     expect(val.metrics).toEqual(summary.val);
     const test = await evaluateRun(summary.dir, { split: 'test' });
@@ -199,27 +224,44 @@ training: { epochs: 3, batch_size: 16 }
     const stored = JSON.parse(readFileSync(path.join(best, 'model.json'), 'utf8'));
     await saveCheckpoint(copy, model, stored.modelTopology, stored.userDefinedMetadata, stored.generatedBy);
     expect(readFileSync(path.join(copy, 'weights.bin'))).toEqual(readFileSync(path.join(best, 'weights.bin')));
-    expect(readFileSync(path.join(copy, 'model.json'), 'utf8')).toBe(readFileSync(path.join(best, 'model.json'), 'utf8'));
-    expect(Object.keys(stored)).toEqual(['format', 'generatedBy', 'convertedBy', 'modelTopology', 'weightsManifest', 'userDefinedMetadata']);
+    expect(readFileSync(path.join(copy, 'model.json'), 'utf8')).toBe(
+      readFileSync(path.join(best, 'model.json'), 'utf8'),
+    );
+    expect(Object.keys(stored)).toEqual([
+      'format',
+      'generatedBy',
+      'convertedBy',
+      'modelTopology',
+      'weightsManifest',
+      'userDefinedMetadata',
+    ]);
     // weights.bin is the variables' float32 values, one after another, in checkpoint order.
     const values = checkpointVariables(model).flatMap((v) => Array.from(v.dataSync()));
-    expect(new Float32Array(new Uint8Array(readFileSync(path.join(copy, 'weights.bin'))).buffer)).toEqual(Float32Array.from(values));
+    expect(new Float32Array(new Uint8Array(readFileSync(path.join(copy, 'weights.bin'))).buffer)).toEqual(
+      Float32Array.from(values),
+    );
 
     truncateSync(path.join(copy, 'weights.bin'), 8);
-    expect(() => loadCheckpointInto(copy, model)).toThrow(/weights\.bin holds 8 bytes but model\.json describes \d+; the checkpoint is damaged\./);
+    expect(() => loadCheckpointInto(copy, model)).toThrow(
+      /weights\.bin holds 8 bytes but model\.json describes \d+; the checkpoint is damaged\./,
+    );
     delete stored.weightsManifest[0].weights[0].shape;
     writeFileSync(path.join(copy, 'model.json'), JSON.stringify(stored));
-    expect(() => loadCheckpointInto(copy, model)).toThrow(`${path.join(copy, 'model.json')}: weightsManifest[0].weights[0].shape should be a list, but it is nothing.`);
+    expect(() => loadCheckpointInto(copy, model)).toThrow(
+      `${path.join(copy, 'model.json')}: weightsManifest[0].weights[0].shape should be a list, but it is nothing.`,
+    );
     model.dispose();
   });
 
-  it('mtl eval refuses to rebuild a split when the data\'s columns changed since training', async () => {
+  it("mtl eval refuses to rebuild a split when the data's columns changed since training", async () => {
     const csv = readFileSync(path.join(dir, 'd.csv'), 'utf8').split('\n');
     const widened = csv.map((line, i) => (line === '' ? line : `${line},${i === 0 ? 'x3' : i % 5}`)).join('\n');
     const other = tempDir();
     writeFileSync(path.join(other, 'd.csv'), widened);
     writeFileSync(path.join(dir, 'd.csv'), widened);
-    await expect(evaluateRun(summary.dir, { split: 'test' })).rejects.toThrow(/the data in .*d\.csv has changed since training \(its feature columns differ\)/);
+    await expect(evaluateRun(summary.dir, { split: 'test' })).rejects.toThrow(
+      /the data in .*d\.csv has changed since training \(its feature columns differ\)/,
+    );
     // A file given with --data is encoded with the run's preprocessing (every row; the extra column is no input).
     const result = await evaluateRun(summary.dir, { dataFile: path.join(other, 'd.csv') });
     expect(result.rows).toBe(160);

@@ -29,7 +29,10 @@ function record(epoch: number, val: Record<string, number>): EpochRecord {
 }
 
 /** The run logs as the writer produced them before: every file rewritten whole from all rows so far. */
-function logsBefore(records: EpochRecord[], final: { split: 'test'; epoch: number; metrics: Record<string, number> }): Record<string, string> {
+function logsBefore(
+  records: EpochRecord[],
+  final: { split: 'test'; epoch: number; metrics: Record<string, number> },
+): Record<string, string> {
   const rows: { epoch: number; split: string; metrics: Record<string, number> }[] = [];
   const epochs: unknown[] = [];
   for (const r of records) {
@@ -43,20 +46,29 @@ function logsBefore(records: EpochRecord[], final: { split: 'test'; epoch: numbe
     rows.push({ epoch: r.epoch, split: 'train', metrics: train });
     if (Object.keys(r.val).length > 0) rows.push({ epoch: r.epoch, split: 'val', metrics: r.val });
     const round = (x: number): number => Math.round(x * 1000) / 1000;
-    epochs.push({ epoch: r.epoch, learningRate: r.learningRate, taskWeights: r.taskWeights, monitor: r.monitor, seconds: round(r.seconds), samplesPerSecond: round(r.samplesPerSecond) });
+    epochs.push({
+      epoch: r.epoch,
+      learningRate: r.learningRate,
+      taskWeights: r.taskWeights,
+      monitor: r.monitor,
+      seconds: round(r.seconds),
+      samplesPerSecond: round(r.samplesPerSecond),
+    });
   }
   rows.push({ epoch: final.epoch, split: final.split, metrics: final.metrics });
   const csv = ['epoch,split,task,metric,value,higher_is_better'];
   for (const row of rows) {
     for (const [key, value] of Object.entries(row.metrics)) {
       const slash = key.lastIndexOf('/');
-      csv.push(`${row.epoch},${row.split},${key.slice(0, slash)},${key.slice(slash + 1)},${value},${higherIsBetter(key)}`);
+      csv.push(
+        `${row.epoch},${row.split},${key.slice(0, slash)},${key.slice(slash + 1)},${value},${higherIsBetter(key)}`,
+      );
     }
   }
   return {
-    'metrics.jsonl': rows.map((r) => JSON.stringify(r)).join('\n') + '\n',
-    'metrics.csv': csv.join('\n') + '\n',
-    'epochs.jsonl': epochs.map((e) => JSON.stringify(e)).join('\n') + '\n',
+    'metrics.jsonl': `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`,
+    'metrics.csv': `${csv.join('\n')}\n`,
+    'epochs.jsonl': `${epochs.map((e) => JSON.stringify(e)).join('\n')}\n`,
   };
 }
 
@@ -78,12 +90,20 @@ describe('run writer', () => {
   it('appends the logs with the same content the whole-file rewrites had', async () => {
     const dir = tempDir();
     const writer = new RunWriter(dir, meta('a'));
-    const val = { 'left/loss': 0.1, 'left/accuracy': 0.9, 'right/loss': 0.2, 'right/accuracy': 0.8, 'mean/loss': 0.15, 'mean/accuracy': 0.85 };
+    const val = {
+      'left/loss': 0.1,
+      'left/accuracy': 0.9,
+      'right/loss': 0.2,
+      'right/accuracy': 0.8,
+      'mean/loss': 0.15,
+      'mean/accuracy': 0.85,
+    };
     const records = [record(1, val), record(2, {}), record(3, { ...val, 'left/accuracy': 1 / 3 })];
     for (const r of records) writer.recordEpoch(r);
     const final = { split: 'test' as const, epoch: 3, metrics: { 'left/accuracy': 0.7, 'mean/accuracy': 0.7 } };
     writer.recordFinal(final.split, final.epoch, final.metrics);
-    for (const [file, text] of Object.entries(logsBefore(records, final))) expect(readFileSync(path.join(dir, file), 'utf8'), file).toBe(text);
+    for (const [file, text] of Object.entries(logsBefore(records, final)))
+      expect(readFileSync(path.join(dir, file), 'utf8'), file).toBe(text);
     expect(readdirSync(dir).sort()).toEqual(['epochs.jsonl', 'metrics.csv', 'metrics.jsonl']);
 
     // The same through the background worker.
@@ -93,7 +113,8 @@ describe('run writer', () => {
     for (const r of records) writer2.recordEpoch(r, background);
     await background.close();
     writer2.recordFinal(final.split, final.epoch, final.metrics);
-    for (const [file, text] of Object.entries(logsBefore(records, final))) expect(readFileSync(path.join(dir2, file), 'utf8'), file).toBe(text);
+    for (const [file, text] of Object.entries(logsBefore(records, final)))
+      expect(readFileSync(path.join(dir2, file), 'utf8'), file).toBe(text);
   });
 
   it('writes meta.json in the background in order, and refuses to overtake pending updates', async () => {
@@ -104,9 +125,15 @@ describe('run writer', () => {
     for (let epoch = 1; epoch <= 5; epoch++) writer.updateMetaInBackground({ epochsCompleted: epoch }, background);
     expect(() => writer.updateMeta({ status: 'completed' })).toThrow(/pending/);
     await background.settle();
-    expect(JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8'))).toMatchObject({ epochsCompleted: 5, status: 'running' });
+    expect(JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8'))).toMatchObject({
+      epochsCompleted: 5,
+      status: 'running',
+    });
     writer.updateMeta({ status: 'completed' });
-    expect(JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8'))).toMatchObject({ epochsCompleted: 5, status: 'completed' });
+    expect(JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8'))).toMatchObject({
+      epochsCompleted: 5,
+      status: 'completed',
+    });
     expect(readdirSync(dir)).toEqual(['meta.json']); // no temp files left
     await background.close();
   });
@@ -117,7 +144,17 @@ describe('a whole run', () => {
     const runsDir = tempDir();
     const summary = await trainExperiment(parseConfigText(smallDigitsConfig(3)), { runsDir });
     expect(readdirSync(summary.dir).sort()).toEqual(
-      ['checkpoints', 'config.resolved.json', 'config.yaml', 'epochs.jsonl', 'meta.json', 'metrics.csv', 'metrics.jsonl', 'preprocessing.json', 'summary.json'].sort(),
+      [
+        'checkpoints',
+        'config.resolved.json',
+        'config.yaml',
+        'epochs.jsonl',
+        'meta.json',
+        'metrics.csv',
+        'metrics.jsonl',
+        'preprocessing.json',
+        'summary.json',
+      ].sort(),
     );
     expect(readdirSync(path.join(summary.dir, 'checkpoints')).sort()).toEqual(['best', 'last']);
     const metaJson = JSON.parse(readFileSync(path.join(summary.dir, 'meta.json'), 'utf8'));

@@ -1,7 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installFastWasmKernels, isFastWasmKernelInstalled, setSimdKernelsEnabled, uninstallFastWasmKernels } from '../src/backend/wasm/index.js';
+import {
+  installFastWasmKernels,
+  isFastWasmKernelInstalled,
+  setSimdKernelsEnabled,
+  uninstallFastWasmKernels,
+} from '../src/backend/wasm/index.js';
 import { ModuleBuilder } from '../src/backend/simd/assembler.js';
 import { simdKernelsFor, simdSupported, type SimdKernels } from '../src/backend/simd/module.js';
 import { packedBytes } from '../src/backend/simd/gemm.js';
@@ -36,7 +41,14 @@ const offset = (t: tf.Tensor): number => backend.dataIdMap.get(t.dataId).memoryO
  * C = op(A)·B summed over k in order in float32, rounding after every multiply and add: the order the kernels promise,
  * so their results must equal this bit for bit.
  */
-function float32Product(a: Float32Array, b: Float32Array, m: number, k: number, n: number, transposedA: boolean): Float32Array {
+function float32Product(
+  a: Float32Array,
+  b: Float32Array,
+  m: number,
+  k: number,
+  n: number,
+  transposedA: boolean,
+): Float32Array {
   const f = Math.fround;
   const out = new Float32Array(m * n);
   for (let i = 0; i < m; i++) {
@@ -54,7 +66,8 @@ describe('the wasm assembler', () => {
     const module = new ModuleBuilder(false);
     const f = module.function('constants', [], ['i32']);
     // 63 and 64 straddle the one-byte signed limit; the rest need 2–5 bytes, negative ones included.
-    for (const value of [0, 63, 64, -64, -65, 8191, -8193, 2 ** 20, -(2 ** 27), 2 ** 31 - 1, -(2 ** 31)]) f.i32Const(value).drop();
+    for (const value of [0, 63, 64, -64, -65, 8191, -8193, 2 ** 20, -(2 ** 27), 2 ** 31 - 1, -(2 ** 31)])
+      f.i32Const(value).drop();
     f.i32Const(-123456);
     const memory = new wasmApi.Memory({ initial: 1 });
     const instance = new wasmApi.Instance(new wasmApi.Module(module.encode()), { env: { memory } });
@@ -90,7 +103,16 @@ describe('SIMD matrix products', () => {
           const b = tf.tensor(bData, [k, n]);
           const c = tf.fill([m, n], Number.NaN);
           const scratch = tf.zeros([Math.max(1, packedBytes(k, n) / 4)]);
-          kernels.gemm({ layout, a: offset(a), b: offset(b), c: offset(c), m, k, n, ...(packed ? { packed: offset(scratch) } : {}) });
+          kernels.gemm({
+            layout,
+            a: offset(a),
+            b: offset(b),
+            c: offset(c),
+            m,
+            k,
+            n,
+            ...(packed ? { packed: offset(scratch) } : {}),
+          });
           expect(c.dataSync()).toEqual(float32Product(aData, bData, m, k, n, layout === 'tn'));
           tf.dispose([a, b, c, scratch]);
         });
@@ -154,8 +176,20 @@ describe('matMul on wasm: SIMD path against the XNNPACK path', () => {
   ];
   for (const { a: sa, b: sb, ta, tb } of cases) {
     it(`[${sa}]${ta ? 'ᵀ' : ''}·[${sb}]${tb ? 'ᵀ' : ''}: the same numbers both ways, nothing left behind`, () => {
-      const a = tf.tensor(values(sa.reduce((p, d) => p * d, 1), 3), sa);
-      const b = tf.tensor(values(sb.reduce((p, d) => p * d, 1), 4), sb);
+      const a = tf.tensor(
+        values(
+          sa.reduce((p, d) => p * d, 1),
+          3,
+        ),
+        sa,
+      );
+      const b = tf.tensor(
+        values(
+          sb.reduce((p, d) => p * d, 1),
+          4,
+        ),
+        sb,
+      );
       const bias = tf.tensor(values(tb ? sb[sb.length - 2]! : sb[sb.length - 1]!, 5));
       const run = (simd: boolean): Float32Array => {
         setSimdKernelsEnabled(simd);
@@ -184,17 +218,26 @@ describe('gather_rows', () => {
     it(`rows of ${rowBytes} bytes land where the index says, byte for byte, and nothing after the last row is touched`, () => {
       const rows = 9;
       const count = 13;
-      const source = tf.tensor1d(Int32Array.from({ length: Math.ceil((rows * rowBytes) / 4) + 4 }, (_, i) => (i * 2654435761) | 0), 'int32');
-      const index = tf.tensor1d(Int32Array.from({ length: count }, (_, i) => (i * 5 + 2) % rows), 'int32');
+      const source = tf.tensor1d(
+        Int32Array.from({ length: Math.ceil((rows * rowBytes) / 4) + 4 }, (_, i) => (i * 2654435761) | 0),
+        'int32',
+      );
+      const index = tf.tensor1d(
+        Int32Array.from({ length: count }, (_, i) => (i * 5 + 2) % rows),
+        'int32',
+      );
       const target = tf.zeros([Math.ceil((count * rowBytes) / 4) + 4], 'int32');
       const heap = new Uint8Array(backend.wasm.asm.memory.buffer);
       const from = offset(source);
       const to = offset(target);
       const expected = heap.slice(to, to + target.size * 4);
       const order = index.dataSync();
-      for (let i = 0; i < count; i++) expected.set(heap.subarray(from + order[i]! * rowBytes, from + (order[i]! + 1) * rowBytes), i * rowBytes);
+      for (let i = 0; i < count; i++)
+        expected.set(heap.subarray(from + order[i]! * rowBytes, from + (order[i]! + 1) * rowBytes), i * rowBytes);
       kernels.gatherRows({ x: from, index: offset(index), count, rowBytes, out: to });
-      expect(Array.from(new Uint8Array(backend.wasm.asm.memory.buffer, to, target.size * 4))).toEqual(Array.from(expected));
+      expect(Array.from(new Uint8Array(backend.wasm.asm.memory.buffer, to, target.size * 4))).toEqual(
+        Array.from(expected),
+      );
       tf.dispose([source, index, target]);
     });
   }

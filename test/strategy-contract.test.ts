@@ -142,15 +142,27 @@ model:
   }, 60_000);
 
   /** One step of `strategy` on the whole (8-row) training split; returns the gradient names and the losses. */
-  function step(strategy: LossWeightingStrategy | GradientStrategy): { names: string[]; trainable: string[]; losses: number[]; cosines: boolean } {
+  function step(strategy: LossWeightingStrategy | GradientStrategy): {
+    names: string[];
+    trainable: string[];
+    losses: number[];
+    cosines: boolean;
+  } {
     const model = buildModel(config, data.preprocessing);
     const train = data.splits.train;
     const batch: Batch = {
       x: tf.tensor2d(train.x, [train.rows, data.preprocessing.inputSize]),
-      targets: Object.fromEntries(config.tasks.map((t) => [t.name, tf.tensor2d(train.targets[t.name] as Float32Array, [train.rows, 1])])),
+      targets: Object.fromEntries(
+        config.tasks.map((t) => [t.name, tf.tensor2d(train.targets[t.name] as Float32Array, [train.rows, 1])]),
+      ),
     };
     const trainable = [...model.sharedVariables, ...config.tasks.flatMap((t) => model.taskVariables[t.name] ?? [])];
-    const result = trainingStep(model, strategy, batch, config.tasks, trainable, { tasks: config.tasks, epoch: 0, step: 0, rng: createRng(1) });
+    const result = trainingStep(model, strategy, batch, config.tasks, trainable, {
+      tasks: config.tasks,
+      epoch: 0,
+      step: 0,
+      rng: createRng(1),
+    });
     const out = {
       names: Object.keys(result.gradients).sort(),
       trainable: trainable.map((v) => v.name).sort(),
@@ -164,7 +176,10 @@ model:
 
   const common = { currentWeights: () => [1, 1], state: () => null, restore: () => undefined };
 
-  function recordingCombiner(): { calls: CombineInput[]; strategy: (needs: GradientStrategy['needs']) => GradientStrategy } {
+  function recordingCombiner(): {
+    calls: CombineInput[];
+    strategy: (needs: GradientStrategy['needs']) => GradientStrategy;
+  } {
     const calls: CombineInput[] = [];
     return {
       calls,

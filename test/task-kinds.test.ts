@@ -17,7 +17,11 @@ beforeAll(async () => {
   await initBackend('wasm');
 });
 
-const numeric = (name: string, values: number[]): Column => ({ kind: 'numeric', name, values: Float64Array.from(values) });
+const numeric = (name: string, values: number[]): Column => ({
+  kind: 'numeric',
+  name,
+  values: Float64Array.from(values),
+});
 const text = (name: string, values: string[]): Column => ({ kind: 'categorical', name, values });
 const rows = (...indices: number[]): Int32Array => Int32Array.from(indices);
 
@@ -31,17 +35,25 @@ function taskOf(type: string, targets: string[], extra: Partial<TaskConfig> = {}
 }
 
 /** Fits the task's kind on `trainRows` (labels from `allRows`, default: every row), as preprocessing does. */
-function fit(table: DataTable, task: TaskConfig, trainRows?: Int32Array, allRows?: Int32Array): TargetEncoding {
+function fitEncoding(table: DataTable, task: TaskConfig, trainRows?: Int32Array, allRows?: Int32Array): TargetEncoding {
   const every = rows(...Array.from({ length: table.rowCount }, (_, i) => i));
   const columns = task.targets.map((name) => table.columns.find((c) => c.name === name) as Column);
-  return taskKindRegistry.lookup(task.type).fitTarget({ task, field: `tasks[${task.name}]`, columns, trainRows: trainRows ?? every, allRows: allRows ?? every });
+  return taskKindRegistry.lookup(task.type).fitTarget({
+    task,
+    field: `tasks[${task.name}]`,
+    columns,
+    trainRows: trainRows ?? every,
+    allRows: allRows ?? every,
+  });
 }
 
 const encode = (table: DataTable, encoding: TargetEncoding, at: Int32Array): number[] =>
   Array.from(taskKindRegistry.lookup(encoding.type).encodeTargets(table, encoding, at));
 
 function trainingTargets(encoding: TargetEncoding, targets: number[], count: number): number[][] {
-  return tf.tidy(() => taskKindRegistry.lookup(encoding.type).trainingTargets(encoding, Float32Array.from(targets), count).arraySync());
+  return tf.tidy(() =>
+    taskKindRegistry.lookup(encoding.type).trainingTargets(encoding, Float32Array.from(targets), count).arraySync(),
+  );
 }
 
 describe('multiclass', () => {
@@ -49,7 +61,7 @@ describe('multiclass', () => {
 
   it('classes are the distinct labels of every usable row, numbers in numeric order; one output each', () => {
     // Row 0 ("10") is outside the training rows but still gets an output unit.
-    const encoding = fit(table, taskOf('multiclass', ['digit']), rows(1, 2, 3));
+    const encoding = fitEncoding(table, taskOf('multiclass', ['digit']), rows(1, 2, 3));
     expect(JSON.stringify(encoding)).toBe('{"name":"t","type":"multiclass","column":"digit","classes":["2","7","10"]}');
     expect(outputSize(encoding)).toBe(3);
     expect(encode(table, encoding, rows(0, 1, 3))).toEqual([2, 0, 1]);
@@ -60,18 +72,20 @@ describe('multiclass', () => {
   });
 
   it('a single label, and a label unseen in training, are usage errors naming the column and the line', () => {
-    expect(() => fit(tableOf(text('c', ['a', 'a'])), taskOf('multiclass', ['c']))).toThrow(
+    expect(() => fitEncoding(tableOf(text('c', ['a', 'a'])), taskOf('multiclass', ['c']))).toThrow(
       'tasks[t]: column "c" has a single label; a classification task needs at least 2.',
     );
-    const encoding = fit(table, taskOf('multiclass', ['digit']));
+    const encoding = fitEncoding(table, taskOf('multiclass', ['digit']));
     const other = tableOf(numeric('digit', [2, 3]));
     expect(() => encode(other, encoding, rows(0, 1))).toThrow(UsageError);
-    expect(() => encode(other, encoding, rows(0, 1))).toThrow('data.csv: line 3: label "3" of "digit" was not seen in training (known: 2, 7, 10); the model has no output for it: leave such rows out or relabel them.');
+    expect(() => encode(other, encoding, rows(0, 1))).toThrow(
+      'data.csv: line 3: label "3" of "digit" was not seen in training (known: 2, 7, 10); the model has no output for it: leave such rows out or relabel them.',
+    );
   });
 
   it('predictions are the backend softmax when evaluation read it, else the softmax on the host', () => {
     const kind = taskKindRegistry.lookup('multiclass');
-    const encoding = fit(table, taskOf('multiclass', ['digit']));
+    const encoding = fitEncoding(table, taskOf('multiclass', ['digit']));
     const softmax = Float32Array.from([0.1, 0.2, 0.7]);
     const values = Float32Array.from([0, Math.log(2), Math.log(7)]);
     expect(kind.predictions(encoding, { values, rows: 1, width: 3, backend: { softmax } })).toBe(softmax);
@@ -85,9 +99,9 @@ describe('binary', () => {
   const table = tableOf(text('smoker', ['yes', 'no', 'yes']));
 
   it('the positive class is the larger label, or `positive`; one output, 0/1 targets', () => {
-    const byDefault = fit(table, taskOf('binary', ['smoker']));
+    const byDefault = fitEncoding(table, taskOf('binary', ['smoker']));
     expect(JSON.stringify(byDefault)).toBe('{"name":"t","type":"binary","column":"smoker","classes":["no","yes"]}');
-    const flipped = fit(table, taskOf('binary', ['smoker'], { positive: 'no' }));
+    const flipped = fitEncoding(table, taskOf('binary', ['smoker'], { positive: 'no' }));
     expect(JSON.stringify(flipped)).toBe('{"name":"t","type":"binary","column":"smoker","classes":["yes","no"]}');
     expect(outputSize(flipped)).toBe(1);
     expect(encode(table, flipped, rows(0, 1, 2))).toEqual([0, 1, 0]);
@@ -96,16 +110,21 @@ describe('binary', () => {
 
   it('predictions are σ(z), finite for large |z|', () => {
     const kind = taskKindRegistry.lookup('binary');
-    const encoding = fit(table, taskOf('binary', ['smoker']));
-    const predictions = kind.predictions(encoding, { values: Float32Array.from([0, Math.log(3), -800]), rows: 3, width: 1, backend: {} });
+    const encoding = fitEncoding(table, taskOf('binary', ['smoker']));
+    const predictions = kind.predictions(encoding, {
+      values: Float32Array.from([0, Math.log(3), -800]),
+      rows: 3,
+      width: 1,
+      backend: {},
+    });
     expect(Array.from(predictions)).toEqual([0.5, 0.75, 0]);
   });
 
   it('not exactly two labels, or a positive that is no label, are usage errors', () => {
-    expect(() => fit(tableOf(text('c', ['a', 'b', 'c'])), taskOf('binary', ['c']))).toThrow(
+    expect(() => fitEncoding(tableOf(text('c', ['a', 'b', 'c'])), taskOf('binary', ['c']))).toThrow(
       'tasks[t]: a binary task needs exactly 2 distinct labels in column "c", found 3 (a, b, c). Use type multiclass for more.',
     );
-    expect(() => fit(table, taskOf('binary', ['smoker'], { positive: 'maybe' }))).toThrow(
+    expect(() => fitEncoding(table, taskOf('binary', ['smoker'], { positive: 'maybe' }))).toThrow(
       'tasks[t].positive: "maybe" is not a label of "smoker" (labels: no, yes)',
     );
   });
@@ -115,7 +134,7 @@ describe('multilabel', () => {
   const table = tableOf(numeric('red', [1, 0]), numeric('round', [1, 1]));
 
   it('one output per 0/1 column; the targets as they are', () => {
-    const encoding = fit(table, taskOf('multilabel', ['red', 'round']));
+    const encoding = fitEncoding(table, taskOf('multilabel', ['red', 'round']));
     expect(JSON.stringify(encoding)).toBe('{"name":"t","type":"multilabel","columns":["red","round"]}');
     expect(outputSize(encoding)).toBe(2);
     expect(encode(table, encoding, rows(1, 0))).toEqual([0, 1, 1, 1]);
@@ -126,7 +145,7 @@ describe('multilabel', () => {
   });
 
   it('a value other than 0 or 1 is a usage error naming the column and the line', () => {
-    expect(() => fit(tableOf(numeric('red', [1, 2])), taskOf('multilabel', ['red']))).toThrow(
+    expect(() => fitEncoding(tableOf(numeric('red', [1, 2])), taskOf('multilabel', ['red']))).toThrow(
       'tasks[t]: multilabel target column "red" must hold 0 or 1; line 3 has "2".',
     );
   });
@@ -136,8 +155,10 @@ describe('regression', () => {
   const table = tableOf(numeric('price', [1, 3, 100]), numeric('flat', [5, 5, 5]));
 
   it('mean and std come from the training rows only (a constant column keeps std 1); heads learn standardised targets', () => {
-    const encoding = fit(table, taskOf('regression', ['price', 'flat']), rows(0, 1));
-    expect(JSON.stringify(encoding)).toBe('{"name":"t","type":"regression","columns":["price","flat"],"mean":[2,5],"std":[1,1]}');
+    const encoding = fitEncoding(table, taskOf('regression', ['price', 'flat']), rows(0, 1));
+    expect(JSON.stringify(encoding)).toBe(
+      '{"name":"t","type":"regression","columns":["price","flat"],"mean":[2,5],"std":[1,1]}',
+    );
     expect(outputSize(encoding)).toBe(2);
     expect(encode(table, encoding, rows(2))).toEqual([100, 5]);
     expect(trainingTargets(encoding, [100, 5, 1, 5], 2)).toEqual([
@@ -147,13 +168,15 @@ describe('regression', () => {
   });
 
   it('predictions are y·std + mean, in original units', () => {
-    const encoding = fit(table, taskOf('regression', ['price']), rows(0, 1));
-    const predictions = taskKindRegistry.lookup('regression').predictions(encoding, { values: Float32Array.from([0, 1.5]), rows: 2, width: 1, backend: {} });
+    const encoding = fitEncoding(table, taskOf('regression', ['price']), rows(0, 1));
+    const predictions = taskKindRegistry
+      .lookup('regression')
+      .predictions(encoding, { values: Float32Array.from([0, 1.5]), rows: 2, width: 1, backend: {} });
     expect(Array.from(predictions)).toEqual([2, 3.5]);
   });
 
   it('a text column is a usage error', () => {
-    expect(() => fit(tableOf(text('price', ['', 'cheap'])), taskOf('regression', ['price']))).toThrow(
+    expect(() => fitEncoding(tableOf(text('price', ['', 'cheap'])), taskOf('regression', ['price']))).toThrow(
       'tasks[t]: regression target column "price" must be numeric (it holds text such as "cheap").',
     );
   });
@@ -176,13 +199,19 @@ describe('registry', () => {
   });
 
   it('the schema lists the registered kinds and losses', () => {
-    const task = ((buildExperimentSchema()['properties'] as Record<string, { items: { properties: Record<string, { enum: string[] }> } }>)['tasks'])
-      ?.items.properties;
+    const task = (
+      buildExperimentSchema()['properties'] as Record<
+        string,
+        { items: { properties: Record<string, { enum: string[] }> } }
+      >
+    )['tasks']?.items.properties;
     expect(task?.['type']?.enum).toEqual(['multiclass', 'binary', 'regression', 'multilabel']);
     expect(task?.['loss']?.enum).toEqual(lossRegistry.names());
   });
 
   it('an unknown kind is a usage error with the closest name', () => {
-    expect(() => taskKindRegistry.lookup('multi-class')).toThrow('Unknown task type "multi-class". Did you mean "multiclass"?');
+    expect(() => taskKindRegistry.lookup('multi-class')).toThrow(
+      'Unknown task type "multi-class". Did you mean "multiclass"?',
+    );
   });
 });

@@ -17,7 +17,6 @@ beforeAll(async () => {
   await initBackend('wasm');
 }, 60_000);
 
-
 describe('training on multi-digits with a conv trunk, every architecture', () => {
   let runsDir: string;
   beforeAll(() => {
@@ -43,30 +42,45 @@ describe('training on multi-digits with a conv trunk, every architecture', () =>
     expect(Object.keys(options).sort()).toEqual([...architectureRegistry.keys()].sort());
   });
 
-  it.each([...architectureRegistry.keys()])('%s on configs/multi-digits-conv.yaml: finite falling loss; mtl eval of the checkpoint gives the summary test metrics', async (name) => {
-    // The shipped conv config, shortened: 1,000 composites, 2 epochs.
-    const loaded = loadConfig(path.join(import.meta.dirname, '..', 'configs', 'multi-digits-conv.yaml'), [
-      'backend=wasm',
-      'data.options.samples=1000',
-      'training.epochs=2',
-      `model.architecture=${name}`,
-      ...(options[name] ?? []),
-    ]);
-    expect(loaded.config.model.trunk.map((layer) => layer.type)).toEqual(['reshape', 'conv2d', 'max-pool', 'conv2d', 'flatten', 'dense']);
-    const losses: number[] = [];
-    const before = tf.memory().numTensors;
-    const summary = await trainExperiment(loaded, {
-      runsDir,
-      command: ['test'],
-      listeners: [{ onEpochEnd: (record) => void losses.push((record.trainLoss['left'] ?? NaN) + (record.trainLoss['right'] ?? NaN)) }],
-    });
-    expect(summary.status).toBe('completed');
-    expect(losses).toHaveLength(2);
-    expect(losses.every(Number.isFinite)).toBe(true);
-    expect(losses[1]).toBeLessThan(losses[0]!);
-    expect(summary.test['mean/accuracy']).toBeGreaterThan(0.2); // chance is 0.1
-    expect(tf.memory().numTensors).toBe(before);
-    const evaluation = await evaluateRun(summary.dir, { split: 'test' });
-    for (const [key, value] of Object.entries(summary.test)) expect(evaluation.metrics[key], key).toBe(value);
-  });
+  it.each([...architectureRegistry.keys()])(
+    '%s on configs/multi-digits-conv.yaml: finite falling loss; mtl eval of the checkpoint gives the summary test metrics',
+    async (name) => {
+      // The shipped conv config, shortened: 1,000 composites, 2 epochs.
+      const loaded = loadConfig(path.join(import.meta.dirname, '..', 'configs', 'multi-digits-conv.yaml'), [
+        'backend=wasm',
+        'data.options.samples=1000',
+        'training.epochs=2',
+        `model.architecture=${name}`,
+        ...(options[name] ?? []),
+      ]);
+      expect(loaded.config.model.trunk.map((layer) => layer.type)).toEqual([
+        'reshape',
+        'conv2d',
+        'max-pool',
+        'conv2d',
+        'flatten',
+        'dense',
+      ]);
+      const losses: number[] = [];
+      const before = tf.memory().numTensors;
+      const summary = await trainExperiment(loaded, {
+        runsDir,
+        command: ['test'],
+        listeners: [
+          {
+            onEpochEnd: (record) =>
+              void losses.push((record.trainLoss['left'] ?? NaN) + (record.trainLoss['right'] ?? NaN)),
+          },
+        ],
+      });
+      expect(summary.status).toBe('completed');
+      expect(losses).toHaveLength(2);
+      expect(losses.every(Number.isFinite)).toBe(true);
+      expect(losses[1]).toBeLessThan(losses[0]!);
+      expect(summary.test['mean/accuracy']).toBeGreaterThan(0.2); // chance is 0.1
+      expect(tf.memory().numTensors).toBe(before);
+      const evaluation = await evaluateRun(summary.dir, { split: 'test' });
+      for (const [key, value] of Object.entries(summary.test)) expect(evaluation.metrics[key], key).toBe(value);
+    },
+  );
 });

@@ -28,11 +28,24 @@ describe('training on the shipped multi-digits dataset', () => {
     // …and everything a run created is released when it ends.
     expect(tf.memory().numTensors).toBe(before);
 
-    for (const file of ['config.yaml', 'config.resolved.json', 'meta.json', 'metrics.jsonl', 'metrics.csv', 'summary.json', 'preprocessing.json']) {
+    for (const file of [
+      'config.yaml',
+      'config.resolved.json',
+      'meta.json',
+      'metrics.jsonl',
+      'metrics.csv',
+      'summary.json',
+      'preprocessing.json',
+    ]) {
       expect(existsSync(path.join(first.dir, file)), file).toBe(true);
     }
     const meta = JSON.parse(readFileSync(path.join(first.dir, 'meta.json'), 'utf8'));
-    expect(meta).toMatchObject({ status: 'completed', seed: 11, backend: { name: 'wasm', simdKernels: true }, epochsCompleted: 8 });
+    expect(meta).toMatchObject({
+      status: 'completed',
+      seed: 11,
+      backend: { name: 'wasm', simdKernels: true },
+      epochsCompleted: 8,
+    });
     expect(meta.versions.tfjs).toBe(tf.version.tfjs);
     const csvHeader = readFileSync(path.join(first.dir, 'metrics.csv'), 'utf8').split('\n')[0];
     expect(csvHeader).toBe('epoch,split,task,metric,value,higher_is_better');
@@ -73,10 +86,9 @@ describe('training on the shipped multi-digits dataset', () => {
 
   it('marks a run whose loss explodes as diverged', async () => {
     const runsDir = tempDir();
-    const summary = await trainExperiment(
-      parseConfigText(quickDigitsConfig(3, { lr: '1.0e+30', optimizer: 'sgd' })),
-      { runsDir },
-    );
+    const summary = await trainExperiment(parseConfigText(quickDigitsConfig(3, { lr: '1.0e+30', optimizer: 'sgd' })), {
+      runsDir,
+    });
     expect(summary.status).toBe('diverged');
     expect(summary.statusReason).toMatch(/training loss became/);
   });

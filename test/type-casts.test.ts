@@ -40,7 +40,8 @@ function createProgram(): { program: ts.Program; host: ts.CompilerHost; config: 
   const host: ts.CompilerHost = {
     ...base,
     getSourceFile: (fileName, languageVersion, onError, shouldCreate) => {
-      if (!parsed.has(fileName)) parsed.set(fileName, base.getSourceFile(fileName, languageVersion, onError, shouldCreate));
+      if (!parsed.has(fileName))
+        parsed.set(fileName, base.getSourceFile(fileName, languageVersion, onError, shouldCreate));
       return parsed.get(fileName);
     },
   };
@@ -107,14 +108,16 @@ function unchangedWithout(candidates: Cast[], built: ReturnType<typeof createPro
     },
   });
   const rechecked = rebuilt.getTypeChecker();
-  const show = (c: ts.TypeChecker, type: ts.Type): string => c.typeToString(type, undefined, ts.TypeFormatFlags.NoTruncation);
+  const show = (c: ts.TypeChecker, type: ts.Type): string =>
+    c.typeToString(type, undefined, ts.TypeFormatFlags.NoTruncation);
   return candidates.filter((cast) => {
     const file = cast.getSourceFile();
     const { cuts } = edits.get(file.fileName)!;
     const shift = (offset: number): number =>
       offset - cuts.filter(([, end]) => end <= offset).reduce((sum, [start, end]) => sum + end - start, 0);
     const rebuiltFile = rebuilt.getSourceFile(file.fileName);
-    const expression = rebuiltFile && nodeAt(rebuiltFile, shift(cast.expression.getStart()), shift(cast.expression.end));
+    const expression =
+      rebuiltFile && nodeAt(rebuiltFile, shift(cast.expression.getStart()), shift(cast.expression.end));
     return (
       expression !== undefined &&
       show(rechecked, rechecked.getTypeAtLocation(expression)) === show(checker, checker.getTypeFromTypeNode(cast.type))
@@ -148,7 +151,9 @@ describe('type casts', () => {
     const isIndexRead = (node: ts.Expression): node is ts.ElementAccessExpression =>
       ts.isElementAccessExpression(node) &&
       !ts.isOptionalChain(node) &&
-      (checker.getBaseTypeOfLiteralType(checker.getTypeAtLocation(node.argumentExpression)).flags & ts.TypeFlags.NumberLike) !== 0;
+      (checker.getBaseTypeOfLiteralType(checker.getTypeAtLocation(node.argumentExpression)).flags &
+        ts.TypeFlags.NumberLike) !==
+        0;
     const casts = castsOf(program).filter((cast) => {
       if (!isIndexRead(cast.expression)) return false;
       const read = checker.getTypeAtLocation(cast.expression);

@@ -140,9 +140,25 @@ const CASES: Case[] = [
   { name: 'rank 3 broadcast a, 1×19×29·3×29×35', batchA: [1], batchB: [3], m: 19, k: 29, n: 35 },
   { name: 'rank 3·rank 2 broadcast b, 3×17×29·29×35', batchA: [3], batchB: [], m: 17, k: 29, n: 35 },
   { name: 'rank 4, 2×3×17×23·2×3×23×43', batchA: [2, 3], batchB: [2, 3], m: 17, k: 23, n: 43 },
-  { name: 'rank 4 broadcast both, 2×1×17×23·1×3×23×43', batchA: [2, 1], batchB: [1, 3], m: 17, k: 23, n: 43, jsReference: true },
+  {
+    name: 'rank 4 broadcast both, 2×1×17×23·1×3×23×43',
+    batchA: [2, 1],
+    batchB: [1, 3],
+    m: 17,
+    k: 23,
+    n: 43,
+    jsReference: true,
+  },
   { name: 'rank 4·rank 3 broadcast, 2×3×17×23·3×23×43', batchA: [2, 3], batchB: [3], m: 17, k: 23, n: 43 },
-  { name: 'rank 4 broadcast both, tiny, 2×1×3×5·1×3×5×7', batchA: [2, 1], batchB: [1, 3], m: 3, k: 5, n: 7, jsReference: true },
+  {
+    name: 'rank 4 broadcast both, tiny, 2×1×3×5·1×3×5×7',
+    batchA: [2, 1],
+    batchB: [1, 3],
+    m: 3,
+    k: 5,
+    n: 7,
+    jsReference: true,
+  },
 ];
 
 const FLAGS: Array<[boolean, boolean]> = [
@@ -197,23 +213,24 @@ describe('fast BatchMatMul on wasm', () => {
 
   for (const c of CASES) {
     for (const [ta, tb] of FLAGS) {
-      for (const simd of [true, false]) it(`${c.name}, transposeA=${ta}, transposeB=${tb}, ${simd ? 'SIMD' : 'XNNPACK'} path matches cpu`, async () => {
-        setSimdKernelsEnabled(simd);
-        const sa = operand(c.batchA, c.m, c.k, ta);
-        const sb = operand(c.batchB, c.k, c.n, tb);
-        const inputs = [
-          { data: values(sizeOf(sa), 11 + sa.length), shape: sa },
-          { data: values(sizeOf(sb), 97 + sb.length), shape: sb },
-        ];
-        const mm = (a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b, ta, tb);
-        const ref = await runOn('cpu', inputs, mm);
-        const got = await runOn('wasm', inputs, mm);
-        expect(got.shape).toEqual(ref.shape);
-        setSimdKernelsEnabled(true);
-        const refData = c.jsReference ? jsMatMul(c, ta, tb, inputs[0]!.data, inputs[1]!.data) : ref.data;
-        expect(got.data.length).toBe(sizeOf(got.shape));
-        expect(relErr(got.data, refData)).toBeLessThan(1e-5);
-      });
+      for (const simd of [true, false])
+        it(`${c.name}, transposeA=${ta}, transposeB=${tb}, ${simd ? 'SIMD' : 'XNNPACK'} path matches cpu`, async () => {
+          setSimdKernelsEnabled(simd);
+          const sa = operand(c.batchA, c.m, c.k, ta);
+          const sb = operand(c.batchB, c.k, c.n, tb);
+          const inputs = [
+            { data: values(sizeOf(sa), 11 + sa.length), shape: sa },
+            { data: values(sizeOf(sb), 97 + sb.length), shape: sb },
+          ];
+          const mm = (a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b, ta, tb);
+          const ref = await runOn('cpu', inputs, mm);
+          const got = await runOn('wasm', inputs, mm);
+          expect(got.shape).toEqual(ref.shape);
+          setSimdKernelsEnabled(true);
+          const refData = c.jsReference ? jsMatMul(c, ta, tb, inputs[0]!.data, inputs[1]!.data) : ref.data;
+          expect(got.data.length).toBe(sizeOf(got.shape));
+          expect(relErr(got.data, refData)).toBeLessThan(1e-5);
+        });
     }
   }
 
@@ -263,29 +280,38 @@ describe('fast _FusedMatMul on wasm', () => {
     { name: 'rank 2, 3×60·60×7 without bias (k > 48)', batchA: [], batchB: [], m: 3, k: 60, n: 7, biasSize: 0 },
     { name: 'rank 3, 3×17×29·3×29×35 with bias', batchA: [3], batchB: [3], m: 17, k: 29, n: 35, biasSize: 'n' },
     { name: 'rank 3, 2×3×5·2×5×7 with bias', batchA: [2], batchB: [2], m: 3, k: 5, n: 7, biasSize: 'n' },
-    { name: 'rank 3 broadcast b, 2×3×5·5×7 with a one-value bias', batchA: [2], batchB: [], m: 3, k: 5, n: 7, biasSize: 1 },
+    {
+      name: 'rank 3 broadcast b, 2×3×5·5×7 with a one-value bias',
+      batchA: [2],
+      batchB: [],
+      m: 3,
+      k: 5,
+      n: 7,
+      biasSize: 1,
+    },
     { name: 'rank 3 broadcast a, 1×3×5·4×5×7 with bias', batchA: [1], batchB: [4], m: 3, k: 5, n: 7, biasSize: 'n' },
   ];
   for (const c of fusedCases) {
     for (const [ta, tb] of FLAGS) {
-      for (const simd of [true, false]) it(`${c.name}, relu, transposeA=${ta}, transposeB=${tb}, ${simd ? 'SIMD' : 'XNNPACK'} path matches cpu`, async () => {
-        setSimdKernelsEnabled(simd);
-        const sa = operand(c.batchA, c.m, c.k, ta);
-        const sb = operand(c.batchB, c.k, c.n, tb);
-        const inputs = [
-          { data: values(sizeOf(sa), 7), shape: sa },
-          { data: values(sizeOf(sb), 8), shape: sb },
-        ];
-        const biasLen = c.biasSize === 'n' ? c.n : c.biasSize;
-        if (biasLen > 0) inputs.push({ data: values(biasLen, 9), shape: [biasLen] });
-        const f = (a: tf.Tensor, b: tf.Tensor, bias?: tf.Tensor) =>
-          tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb, activation: 'relu', ...(bias ? { bias } : {}) });
-        const ref = await runOn('cpu', inputs, f);
-        const got = await runOn('wasm', inputs, f);
-        setSimdKernelsEnabled(true);
-        expect(got.shape).toEqual(ref.shape);
-        expect(relErr(got.data, ref.data)).toBeLessThan(1e-5);
-      });
+      for (const simd of [true, false])
+        it(`${c.name}, relu, transposeA=${ta}, transposeB=${tb}, ${simd ? 'SIMD' : 'XNNPACK'} path matches cpu`, async () => {
+          setSimdKernelsEnabled(simd);
+          const sa = operand(c.batchA, c.m, c.k, ta);
+          const sb = operand(c.batchB, c.k, c.n, tb);
+          const inputs = [
+            { data: values(sizeOf(sa), 7), shape: sa },
+            { data: values(sizeOf(sb), 8), shape: sb },
+          ];
+          const biasLen = c.biasSize === 'n' ? c.n : c.biasSize;
+          if (biasLen > 0) inputs.push({ data: values(biasLen, 9), shape: [biasLen] });
+          const f = (a: tf.Tensor, b: tf.Tensor, bias?: tf.Tensor) =>
+            tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb, activation: 'relu', ...(bias ? { bias } : {}) });
+          const ref = await runOn('cpu', inputs, f);
+          const got = await runOn('wasm', inputs, f);
+          setSimdKernelsEnabled(true);
+          expect(got.shape).toEqual(ref.shape);
+          expect(relErr(got.data, ref.data)).toBeLessThan(1e-5);
+        });
     }
   }
 
@@ -337,7 +363,11 @@ describe('fast _FusedMatMul on wasm', () => {
   it('leaves no tensors or backend buffers behind', () => {
     const backend = tf.backend();
     for (const [ta, tb] of FLAGS) {
-      for (const [batch, biasLen] of [[[], 41], [[], 1], [[3], 41]] as Array<[number[], number]>) {
+      for (const [batch, biasLen] of [
+        [[], 41],
+        [[], 1],
+        [[3], 41],
+      ] as Array<[number[], number]>) {
         const a = tf.tensor(values(sizeOf(operand(batch, 33, 37, ta)), 3), operand(batch, 33, 37, ta));
         const b = tf.tensor(values(sizeOf(operand(batch, 37, 41, tb)), 5), operand(batch, 37, 41, tb));
         const bias = tf.tensor1d(values(biasLen, 6));
@@ -361,7 +391,13 @@ describe('dense-layer gradients on wasm', () => {
     const [nIn, nHidden, nOut] = [50, 48, 12];
     return tf.tidy(() => {
       const x = tf.tensor(values(batch * nIn, 1), [batch, nIn]);
-      const labels = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => (i * 7) % nOut), 'int32'), nOut);
+      const labels = tf.oneHot(
+        tf.tensor1d(
+          Array.from({ length: batch }, (_, i) => (i * 7) % nOut),
+          'int32',
+        ),
+        nOut,
+      );
       const w1 = tf.tensor(values(nIn * nHidden, 2), [nIn, nHidden]).mul(0.3);
       const b1 = tf.tensor(values(nHidden, 3), [nHidden]).mul(0.1);
       const w2 = tf.tensor(values(nHidden * nOut, 4), [nHidden, nOut]).mul(0.3);

@@ -7,7 +7,13 @@ import { parseConfigText } from '../src/config/load.js';
 import type { TaskConfig } from '../src/config/types.js';
 import { UsageError } from '../src/errors.js';
 import { strategyRegistry } from '../src/strategies/registry.js';
-import type { EpochSummary, LossWeightingStrategy, Strategy, StrategyContext, StrategyDefinition } from '../src/strategies/types.js';
+import type {
+  EpochSummary,
+  LossWeightingStrategy,
+  Strategy,
+  StrategyContext,
+  StrategyDefinition,
+} from '../src/strategies/types.js';
 import { accuracyWeighting, accuracyWeights } from '../src/strategies/weighting/accuracy.js';
 import { dwa, dwaWeights } from '../src/strategies/weighting/dwa.js';
 import { famo } from '../src/strategies/weighting/famo.js';
@@ -22,8 +28,19 @@ import { writeSyntheticCsv } from './helpers/csv.js';
 
 const LN2 = Math.LN2;
 
-function task(name: string, type: TaskConfig['type'] = 'regression', metrics: string[] = ['mse', 'mae', 'r2']): TaskConfig {
-  return { name, type, targets: [name], loss: type === 'regression' ? 'mse' : 'binary-cross-entropy', metrics, weight: 1 };
+function task(
+  name: string,
+  type: TaskConfig['type'] = 'regression',
+  metrics: string[] = ['mse', 'mae', 'r2'],
+): TaskConfig {
+  return {
+    name,
+    type,
+    targets: [name],
+    loss: type === 'regression' ? 'mse' : 'binary-cross-entropy',
+    metrics,
+    weight: 1,
+  };
 }
 const twoTasks = [task('a'), task('b')];
 
@@ -32,7 +49,11 @@ function defaults(definition: StrategyDefinition): Record<string, unknown> {
   return Object.fromEntries(Object.entries(definition.optionsSchema).map(([k, v]) => [k, v['default']]));
 }
 
-function make(definition: StrategyDefinition, options: Record<string, unknown> = {}, tasks: readonly TaskConfig[] = twoTasks): Strategy {
+function make(
+  definition: StrategyDefinition,
+  options: Record<string, unknown> = {},
+  tasks: readonly TaskConfig[] = twoTasks,
+): Strategy {
   return definition.create({ name: definition.name, ...defaults(definition), ...options }, { tasks, seed: 1 });
 }
 
@@ -47,11 +68,15 @@ function combineLossesOf(strategy: Strategy): LossWeightingStrategy['combineLoss
 }
 
 /** The combined loss for given loss values and its gradient with respect to each L_i. */
-function valueAndGrad(strategy: Strategy, values: number[], ctx: StrategyContext = context()): { value: number; grad: number[] } {
+function valueAndGrad(
+  strategy: Strategy,
+  values: number[],
+  ctx: StrategyContext = context(),
+): { value: number; grad: number[] } {
   const xs = values.map((v) => tf.scalar(v));
-  const { value, grads } = tf.valueAndGrads((...ls: tf.Tensor[]) =>
-    combineLossesOf(strategy)(ls as tf.Scalar[], ctx),
-  )(xs);
+  const { value, grads } = tf.valueAndGrads((...ls: tf.Tensor[]) => combineLossesOf(strategy)(ls as tf.Scalar[], ctx))(
+    xs,
+  );
   const out = { value: value.dataSync()[0]!, grad: grads.map((g) => g.dataSync()[0]!) };
   value.dispose();
   grads.forEach((g) => g.dispose());
@@ -63,7 +88,11 @@ function valueAndGrad(strategy: Strategy, values: number[], ctx: StrategyContext
 function variableGrad(strategy: Strategy, values: number[]): { value: number; grad: number[] } {
   const variables = strategy.variables?.() ?? [];
   const { value, grads } = tf.variableGrads(
-    () => combineLossesOf(strategy)(values.map((v) => tf.scalar(v)), context()),
+    () =>
+      combineLossesOf(strategy)(
+        values.map((v) => tf.scalar(v)),
+        context(),
+      ),
     variables,
   );
   const out = { value: value.dataSync()[0]!, grad: variables.map((v) => grads[v.name]?.dataSync()[0] as number) };
@@ -100,7 +129,11 @@ describe('registry and schema', () => {
         expect(schema['default'], `${name}.${option} default`).toBeDefined();
         expect(typeof schema['description'], `${name}.${option} description`).toBe('string');
       }
-      const strategy = make(definition as StrategyDefinition, {}, name === 'accuracy' ? [task('a', 'binary', ['accuracy']), task('b')] : twoTasks);
+      const strategy = make(
+        definition as StrategyDefinition,
+        {},
+        name === 'accuracy' ? [task('a', 'binary', ['accuracy']), task('b')] : twoTasks,
+      );
       expect(strategy.needs).toBe('losses');
       strategy.dispose?.();
     }
@@ -117,7 +150,11 @@ strategy: ${strategy}`;
     const file = path.join(dir, 'config.yaml');
     const loaded = parseConfigText(config('{ name: dwa, temperature: 3 }'), { file });
     expect(loaded.config.strategy).toEqual({ name: 'dwa', temperature: 3 });
-    expect(parseConfigText(config('{ name: famo }'), { file }).config.strategy).toEqual({ name: 'famo', lr: 0.025, gamma: 0.01 });
+    expect(parseConfigText(config('{ name: famo }'), { file }).config.strategy).toEqual({
+      name: 'famo',
+      lr: 0.025,
+      gamma: 0.01,
+    });
     expect(() => parseConfigText(config('{ name: dwa, temprature: 3 }'), { file })).toThrow(UsageError);
     expect(() => parseConfigText(config('{ name: loss-ratio, scale: 2 }'), { file })).toThrow(UsageError);
   });
@@ -193,7 +230,10 @@ describe('uncertainty', () => {
   it('computes Σ ½e^{−s}L + ½s and its gradient in s for s = (0, ln 2), L = (2, 1)', () => {
     const s = make(uncertainty);
     s.restore({ log_var: { a: 0, b: LN2 } });
-    expect(s.variables?.().map((v) => v.name)).toEqual(['strategy/uncertainty/log_var_a', 'strategy/uncertainty/log_var_b']);
+    expect(s.variables?.().map((v) => v.name)).toEqual([
+      'strategy/uncertainty/log_var_a',
+      'strategy/uncertainty/log_var_b',
+    ]);
     // ½(2·1 + 0) + ½(1·½ + ln 2) = ½(2.5 + ln 2)
     const r = variableGrad(s, [2, 1]);
     expect(r.value).toBeCloseTo(0.5 * (2.5 + LN2), 5);
@@ -397,11 +437,15 @@ describe('memory', () => {
             combine(losses(), { ...ctx, step: i });
           });
         } else {
-          const { value, grads } = tf.variableGrads(() => combine(losses(), { ...ctx, step: i }), [x, ...(strategy.variables?.() ?? [])]);
+          const { value, grads } = tf.variableGrads(
+            () => combine(losses(), { ...ctx, step: i }),
+            [x, ...(strategy.variables?.() ?? [])],
+          );
           value.dispose();
           Object.values(grads).forEach((g) => g.dispose());
         }
-        if (i % 10 === 9) strategy.onEpochEnd?.(summary(i, [1 / (i + 1), 2 / (i + 2)], { 'a/accuracy': 0.5 + i / 200 }));
+        if (i % 10 === 9)
+          strategy.onEpochEnd?.(summary(i, [1 / (i + 1), 2 / (i + 2)], { 'a/accuracy': 0.5 + i / 200 }));
         strategy.currentWeights();
         counts.push(tf.memory().numTensors);
       }
@@ -470,7 +514,8 @@ strategy: ${strategy}
       .map((l) => JSON.parse(l) as { epoch: number; split: string; metrics: Record<string, number> });
     const train = rows.filter((r) => r.split === 'train');
     expect(train).toHaveLength(5);
-    const mean = (r: { metrics: Record<string, number> }): number => ((r.metrics['a/loss'] as number) + (r.metrics['b/loss'] as number)) / 2;
+    const mean = (r: { metrics: Record<string, number> }): number =>
+      ((r.metrics['a/loss'] as number) + (r.metrics['b/loss'] as number)) / 2;
     for (const r of train) expect(Number.isFinite(mean(r))).toBe(true);
     expect(mean(train[4]!)).toBeLessThan(mean(train[0]!));
     const epochs = readFileSync(path.join(result.dir, 'epochs.jsonl'), 'utf8')
@@ -488,8 +533,10 @@ strategy: ${strategy}
       userDefinedMetadata: { strategyState: Record<string, unknown> };
     };
     const state = stored.userDefinedMetadata.strategyState;
-    if (name === 'uncertainty') expect(Object.values(state['log_var'] as Record<string, number>).every((s) => s !== 0)).toBe(true);
-    if (name === 'imtl-l') expect(Object.values(state['scale'] as Record<string, number>).every((s) => s !== 0)).toBe(true);
+    if (name === 'uncertainty')
+      expect(Object.values(state['log_var'] as Record<string, number>).every((s) => s !== 0)).toBe(true);
+    if (name === 'imtl-l')
+      expect(Object.values(state['scale'] as Record<string, number>).every((s) => s !== 0)).toBe(true);
     if (name === 'famo') expect((state['logits'] as number[]).every((s) => s !== 0)).toBe(true);
   });
 });

@@ -24,11 +24,19 @@ export function modelTopology(config: ResolvedConfig, preprocessing: Preprocessi
   return {
     model: config.model,
     inputSize: preprocessing.inputSize,
-    tasks: config.tasks.map((t, i) => ({ name: t.name, type: t.type, outputSize: outputSize(preprocessing.tasks[i] as never) })),
+    tasks: config.tasks.map((t, i) => ({
+      name: t.name,
+      type: t.type,
+      outputSize: outputSize(preprocessing.tasks[i] as never),
+    })),
   };
 }
 
-export function countParameters(model: MultiTaskModel): { shared: number; perTask: Record<string, number>; total: number } {
+export function countParameters(model: MultiTaskModel): {
+  shared: number;
+  perTask: Record<string, number>;
+  total: number;
+} {
   const size = (vars: readonly { size: number }[]): number => vars.reduce((n, v) => n + v.size, 0);
   const shared = size(model.sharedVariables);
   const perTask = Object.fromEntries(Object.entries(model.taskVariables).map(([name, vars]) => [name, size(vars)]));

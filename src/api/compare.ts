@@ -62,7 +62,8 @@ export function compareRuns(references: string[], options: CompareOptions = {}):
     .filter((k) => !options.metric || metricName(k) === options.metric)
     .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   if (selected.length === 0) {
-    if (options.metric === undefined) throw new UsageError(`These runs report no ${split} metrics (an empty ${split} split?); try --split val.`);
+    if (options.metric === undefined)
+      throw new UsageError(`These runs report no ${split} metrics (an empty ${split} split?); try --split val.`);
     throw unknownMetric(options.metric, keys);
   }
   const baseline = summaries[0]!;
@@ -74,7 +75,9 @@ export function compareRuns(references: string[], options: CompareOptions = {}):
       metric,
       higherIsBetter: higher,
       values,
-      relative: values.map((v, i) => (i === 0 || v === undefined || base === undefined ? undefined : relativeImprovement(v, base, higher))),
+      relative: values.map((v, i) =>
+        i === 0 || v === undefined || base === undefined ? undefined : relativeImprovement(v, base, higher),
+      ),
     };
   });
   // Δm is over what the baseline reports: a run lacking one of those metrics gets no Δm, never a better one.

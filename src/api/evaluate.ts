@@ -47,12 +47,20 @@ export async function evaluateRun(reference: string, options: EvaluateOptions = 
   const run = readRun(reference, options.runsDir);
   const checkpoint = chooseCheckpoint(run, options.checkpoint ?? 'best');
   const backend = await initBackend(options.backend ?? run.config.backend);
-  const { encoded, data } = options.dataFile ? await encodeFile(run, options.dataFile) : await encodeSplit(run, options.split ?? 'test');
+  const { encoded, data } = options.dataFile
+    ? await encodeFile(run, options.dataFile)
+    : await encodeSplit(run, options.split ?? 'test');
   if (encoded.rows === 0) throw new UsageError(`Run ${run.id}: the ${data} data has no rows to evaluate.`);
   const model = buildModel(run.config, run.preprocessing);
   try {
     const epoch = loadCheckpointInto(checkpointDir(run.dir, checkpoint), model).epoch;
-    const { metrics } = evaluateEncoded(model, encoded, run.config.tasks, run.preprocessing, run.config.training.eval_batch_size);
+    const { metrics } = evaluateEncoded(
+      model,
+      encoded,
+      run.config.tasks,
+      run.preprocessing,
+      run.config.training.eval_batch_size,
+    );
     return saveEvaluation(run.dir, {
       run: run.id,
       runDir: run.dir,
@@ -84,7 +92,11 @@ async function encodeSplit(run: StoredRun, split: SplitName): Promise<{ encoded:
   if (replayed.features.join('\n') !== trained.join('\n')) {
     throw new UsageError(
       `Run ${run.id}: the data in ${replayed.table.source} has changed since training (its feature columns differ), so its ${split} split cannot be rebuilt.`,
-      [`features at training: ${trained.join(', ')}`, `features now: ${replayed.features.join(', ')}`, 'evaluate on a CSV with --data instead'],
+      [
+        `features at training: ${trained.join(', ')}`,
+        `features now: ${replayed.features.join(', ')}`,
+        'evaluate on a CSV with --data instead',
+      ],
     );
   }
   return { encoded: encodeRows(replayed.table, run.preprocessing, replayed.split[split]), data: split };

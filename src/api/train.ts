@@ -113,19 +113,37 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
       ],
       ...(options.signal ? { signal: options.signal } : {}),
       onImproved: (record) =>
-        saveCheckpoint(checkpointDir(dir, 'best'), model, topology, {
-          epoch: record.epoch,
-          monitor: { name: record.monitor.name, value: record.monitor.value },
-          strategyState: strategy.state(),
-        }, generatedBy, background),
+        saveCheckpoint(
+          checkpointDir(dir, 'best'),
+          model,
+          topology,
+          {
+            epoch: record.epoch,
+            monitor: { name: record.monitor.name, value: record.monitor.value },
+            strategyState: strategy.state(),
+          },
+          generatedBy,
+          background,
+        ),
     });
     epochs = result.epochs.length;
     bestEpoch = result.bestEpoch;
-    await saveCheckpoint(checkpointDir(dir, 'last'), model, topology, { epoch: epochs, strategyState: strategy.state() }, generatedBy, background);
+    await saveCheckpoint(
+      checkpointDir(dir, 'last'),
+      model,
+      topology,
+      { epoch: epochs, strategyState: strategy.state() },
+      generatedBy,
+      background,
+    );
     await background.close();
-    status = result.outcome === 'interrupted' ? 'interrupted' : result.outcome === 'diverged' ? 'diverged' : 'completed';
+    status =
+      result.outcome === 'interrupted' ? 'interrupted' : result.outcome === 'diverged' ? 'diverged' : 'completed';
     statusReason =
-      result.reason ?? (result.outcome === 'early-stopped' ? `early stopping after epoch ${epochs} (best epoch ${bestEpoch})` : undefined);
+      result.reason ??
+      (result.outcome === 'early-stopped'
+        ? `early stopping after epoch ${epochs} (best epoch ${bestEpoch})`
+        : undefined);
   } catch (error) {
     const message = error instanceof MtlError ? error.message : (error as Error).message;
     await background.close().catch(() => undefined); // the run failed already; that error is the one to report
@@ -139,7 +157,8 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
   const checkpoint: CheckpointName = bestEpoch > 0 && status !== 'diverged' ? 'best' : 'last';
   if (checkpoint === 'best') loadCheckpointInto(checkpointDir(dir, 'best'), model);
   const evaluate = (split: 'val' | 'test'): MetricValues =>
-    evaluateEncoded(model, data.splits[split], config.tasks, data.preprocessing, config.training.eval_batch_size).metrics;
+    evaluateEncoded(model, data.splits[split], config.tasks, data.preprocessing, config.training.eval_batch_size)
+      .metrics;
   const test = evaluate('test');
   const val = evaluate('val');
   writer.recordFinal('test', bestEpoch > 0 ? bestEpoch : epochs, test);

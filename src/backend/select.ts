@@ -93,7 +93,10 @@ export async function initBackend(requested: BackendChoice): Promise<BackendRepo
       name = 'wasm';
       provider = '@tensorflow/tfjs-backend-wasm';
     } else if (requested === 'wasm') {
-      throw new UsageError('backend "wasm" is not available here:', attempts.map((a) => `${a.backend}: ${a.reason ?? 'failed'}`));
+      throw new UsageError(
+        'backend "wasm" is not available here:',
+        attempts.map((a) => `${a.backend}: ${a.reason ?? 'failed'}`),
+      );
     }
   }
   if (!name) {
@@ -104,7 +107,15 @@ export async function initBackend(requested: BackendChoice): Promise<BackendRepo
   }
   await tf.ready();
   const kernelOverrides = name === 'wasm' ? installFastWasmKernels().installed : [];
-  current = { requested, name, provider, attempts, tfjsVersion: tf.version.tfjs, kernelOverrides, simdKernels: name === 'wasm' && simdKernelsActive() };
+  current = {
+    requested,
+    name,
+    provider,
+    attempts,
+    tfjsVersion: tf.version.tfjs,
+    kernelOverrides,
+    simdKernels: name === 'wasm' && simdKernelsActive(),
+  };
   return current;
 }
 

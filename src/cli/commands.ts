@@ -49,13 +49,19 @@ export async function trainCommand(
       onRunCreated: ({ id, dir }) => log(`run ${id} (${path.relative(process.cwd(), dir) || dir})`),
       onModelBuilt: ({ architecture, parameterCount, backend }) =>
         log(
-          `${architecture} on ${backend}: ${parameterCount.total.toLocaleString('en-US')} trainable parameters (shared ${parameterCount.shared.toLocaleString('en-US')}; ${Object.entries(parameterCount.perTask).map(([t, n]) => `${t} ${n.toLocaleString('en-US')}`).join(', ')})`,
+          `${architecture} on ${backend}: ${parameterCount.total.toLocaleString('en-US')} trainable parameters (shared ${parameterCount.shared.toLocaleString('en-US')}; ${Object.entries(
+            parameterCount.perTask,
+          )
+            .map(([t, n]) => `${t} ${n.toLocaleString('en-US')}`)
+            .join(', ')})`,
         ),
     });
     if (flags.json) printJson(summary);
     else {
       out(summary.id);
-      log(`status ${summary.status}${summary.statusReason ? ` (${summary.statusReason})` : ''}; backend ${summary.backend}; ${summary.epochs} epochs, best ${summary.bestEpoch}; ${summary.seconds}s`);
+      log(
+        `status ${summary.status}${summary.statusReason ? ` (${summary.statusReason})` : ''}; backend ${summary.backend}; ${summary.epochs} epochs, best ${summary.bestEpoch}; ${summary.seconds}s`,
+      );
       const keys = Object.keys(summary.test).filter((k) => !k.endsWith('/loss'));
       log(keys.map((k) => `test ${k}=${formatNumber(summary.test[k])}`).join('  '));
     }
@@ -71,7 +77,10 @@ export async function trainCommand(
 export function validateCommand(configFile: string, flags: { set?: string[]; json?: boolean }): number {
   const loaded = loadConfig(configFile, flags.set ?? []);
   if (flags.json) printJson({ valid: true, config: loaded.config });
-  else out(`${configFile}: valid (${loaded.config.tasks.length} tasks: ${loaded.config.tasks.map((t) => t.name).join(', ')})`);
+  else
+    out(
+      `${configFile}: valid (${loaded.config.tasks.length} tasks: ${loaded.config.tasks.map((t) => t.name).join(', ')})`,
+    );
   return ExitCode.ok;
 }
 
@@ -96,14 +105,22 @@ export async function evalCommand(
     printJson(result);
     return ExitCode.ok;
   }
-  log(`run ${result.run}, ${result.checkpoint} checkpoint (epoch ${result.epoch}), ${result.data}: ${result.rows} rows`);
-  out(table(['metric', 'value', 'better'], Object.entries(result.metrics).map(([k, v]) => [k, formatNumber(v), result.directions[k] ? 'higher' : 'lower'])));
+  log(
+    `run ${result.run}, ${result.checkpoint} checkpoint (epoch ${result.epoch}), ${result.data}: ${result.rows} rows`,
+  );
+  out(
+    table(
+      ['metric', 'value', 'better'],
+      Object.entries(result.metrics).map(([k, v]) => [k, formatNumber(v), result.directions[k] ? 'higher' : 'lower']),
+    ),
+  );
   log(`saved ${path.relative(process.cwd(), result.file)}`);
   return ExitCode.ok;
 }
 
 export function compareCommand(runs: string[], flags: CommonFlags & { metric?: string; split?: string }): number {
-  if (flags.split && !['val', 'test'].includes(flags.split)) throw new UsageError(`--split "${flags.split}": expected val or test.`);
+  if (flags.split && !['val', 'test'].includes(flags.split))
+    throw new UsageError(`--split "${flags.split}": expected val or test.`);
   const comparison = compareRuns(runs, {
     ...(flags.runsDir ? { runsDir: flags.runsDir } : {}),
     ...(flags.metric ? { metric: flags.metric } : {}),
@@ -122,7 +139,10 @@ export function compareCommand(runs: string[], flags: CommonFlags & { metric?: s
       return i === 0 ? shown : `${shown} (${formatPercent(row.relative[i])})`;
     }),
   ]);
-  rows.push(['Δm', ...comparison.runs.map((r, i) => (i === 0 ? '—' : typeof r.deltaM === 'number' ? formatPercent(r.deltaM) : 'n/a'))]);
+  rows.push([
+    'Δm',
+    ...comparison.runs.map((r, i) => (i === 0 ? '—' : typeof r.deltaM === 'number' ? formatPercent(r.deltaM) : 'n/a')),
+  ]);
   out(table(header, rows));
   for (const run of comparison.runs) {
     if (run.deltaMProblems) out(`Δm n/a for ${run.id}: ${run.deltaMProblems.join('; ')}`);
@@ -185,7 +205,14 @@ export async function datasetsCommand(flags: { json?: boolean }): Promise<number
     out(
       table(
         ['name', 'rows', 'features', 'tasks', 'licence', 'description'],
-        list.map((d) => [d.name, String(d.rows), String(d.features), d.tasks.map((t) => `${t.name}:${t.type}`).join(' '), licenceId(d.licence), firstSentence(d.description)]),
+        list.map((d) => [
+          d.name,
+          String(d.rows),
+          String(d.features),
+          d.tasks.map((t) => `${t.name}:${t.type}`).join(' '),
+          licenceId(d.licence),
+          firstSentence(d.description),
+        ]),
       ),
     );
   }
@@ -198,7 +225,12 @@ export async function doctorCommand(flags: { json?: boolean }): Promise<number> 
   if (flags.json) printJson(report);
   else {
     out(`node ${report.node} on ${report.platform}`);
-    out(table(['backend', 'available', 'why not'], attempts.map((a) => [a.backend, a.ok ? 'yes' : 'no', a.reason ?? ''])));
+    out(
+      table(
+        ['backend', 'available', 'why not'],
+        attempts.map((a) => [a.backend, a.ok ? 'yes' : 'no', a.reason ?? '']),
+      ),
+    );
   }
   return ExitCode.ok;
 }

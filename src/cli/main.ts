@@ -1,18 +1,30 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, MtlError } from '../errors.js';
 import { mtlVersion } from '../util/version.js';
-import { compareCommand, datasetsCommand, doctorCommand, evalCommand, runsCommand, trainCommand, validateCommand } from './commands.js';
+import {
+  compareCommand,
+  datasetsCommand,
+  doctorCommand,
+  evalCommand,
+  runsCommand,
+  trainCommand,
+  validateCommand,
+} from './commands.js';
 import { log } from './output.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
-const backendOption = (): Option => new Option('--backend <name>', 'TF.js backend (overrides the config)').choices(['auto', 'tensorflow', 'wasm', 'cpu']);
+const backendOption = (): Option =>
+  new Option('--backend <name>', 'TF.js backend (overrides the config)').choices(['auto', 'tensorflow', 'wasm', 'cpu']);
 const runsDirOption = (): Option => new Option('--runs-dir <dir>', 'run store (default: $MTL_RUNS_DIR or ./runs)');
 
 export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('mtl')
     .description('Multi-task learning experiments on TensorFlow.js: train, evaluate and compare runs.')
     .version(mtlVersion(), '-V, --version')
-    .option('--verbose', 'with --version: also the TF.js backends that load here and why the others do not (as `mtl doctor`)')
+    .option(
+      '--verbose',
+      'with --version: also the TF.js backends that load here and why the others do not (as `mtl doctor`)',
+    )
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
   program.addHelpText(
@@ -29,7 +41,10 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .addOption(runsDirOption())
     .option('--json', 'print the run summary as JSON on stdout')
     .option('--quiet', 'one log line per epoch instead of a progress bar')
-    .addHelpText('after', '\nExample:\n  mtl train configs/quickstart.yaml --set training.epochs=5 --set seed=1 --json\n')
+    .addHelpText(
+      'after',
+      '\nExample:\n  mtl train configs/quickstart.yaml --set training.epochs=5 --set seed=1 --json\n',
+    )
     .action(async (config: string, flags) => setExitCode(await trainCommand(config, flags)));
 
   program

@@ -4,7 +4,9 @@ import type { TrainListener } from '../train/trainer.js';
 import { formatNumber, log } from './output.js';
 
 function epochLine(record: EpochRecord, epochs: number): string {
-  const losses = Object.entries(record.trainLoss).map(([task, v]) => `${task}=${formatNumber(v)}`).join(' ');
+  const losses = Object.entries(record.trainLoss)
+    .map(([task, v]) => `${task}=${formatNumber(v)}`)
+    .join(' ');
   const monitor = `${record.monitor.name}=${formatNumber(record.monitor.value)}${record.monitor.improved ? ' *' : ''}`;
   return `epoch ${record.epoch}/${epochs}  loss ${losses}  ${monitor}  ${Math.round(record.samplesPerSecond)} samples/s  ${record.seconds.toFixed(1)}s`;
 }
@@ -43,7 +45,10 @@ export function progressListener(options: { interactive: boolean }): TrainListen
         );
         bar.start(info.batches, 0, { losses: '', speed: 0 });
       }
-      if (info.losses) lossText = Object.entries(info.losses).map(([t, v]) => `${t} ${formatNumber(v, 3)}`).join(' ');
+      if (info.losses)
+        lossText = Object.entries(info.losses)
+          .map(([t, v]) => `${t} ${formatNumber(v, 3)}`)
+          .join(' ');
       bar.update(info.batch, { losses: lossText, speed: Math.round(info.samplesPerSecond) });
     },
     onEpochEnd: (record) => {

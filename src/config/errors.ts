@@ -11,7 +11,9 @@ export interface ConfigProblem {
 
 export function pathToString(path: readonly (string | number)[]): string {
   if (path.length === 0) return '(top level)';
-  return path.map((segment, i) => (typeof segment === 'number' ? `[${segment}]` : i === 0 ? segment : `.${segment}`)).join('');
+  return path
+    .map((segment, i) => (typeof segment === 'number' ? `[${segment}]` : i === 0 ? segment : `.${segment}`))
+    .join('');
 }
 
 function parsePointer(pointer: string): (string | number)[] {
@@ -74,7 +76,8 @@ export function problemsFromAjv(errors: readonly ErrorObject[]): ConfigProblem[]
       case 'additionalProperties': {
         const key = String(params['additionalProperty']);
         const known = Object.keys(
-          ((error.parentSchema as Record<string, unknown> | undefined)?.['properties'] as Record<string, unknown>) ?? {},
+          ((error.parentSchema as Record<string, unknown> | undefined)?.['properties'] as Record<string, unknown>) ??
+            {},
         );
         const hint = suggest(key, known);
         add({
@@ -121,7 +124,9 @@ function chosenBranchErrors(oneOf: ErrorObject, all: readonly ErrorObject[]): Er
   const value = oneOf.data;
   if (!Array.isArray(branches) || value === null || typeof value !== 'object' || Array.isArray(value)) return [];
   const keys = new Set(Object.keys(value));
-  const taken = branches.map((b, i) => ((b.required ?? []).length > 0 && (b.required ?? []).every((k) => keys.has(k)) ? i : -1)).filter((i) => i >= 0);
+  const taken = branches
+    .map((b, i) => ((b.required ?? []).length > 0 && (b.required ?? []).every((k) => keys.has(k)) ? i : -1))
+    .filter((i) => i >= 0);
   if (taken.length !== 1) return [];
   const prefix = `${oneOf.schemaPath}/${taken[0]}/`;
   return all.filter((e) => e.schemaPath.startsWith(prefix) && !e.schemaPath.slice(prefix.length).includes('/oneOf/'));

@@ -24,9 +24,14 @@ let cached: { validate: ValidateFunction; generation: number } | undefined;
 /** The compiled experiment schema, compiled again when a definition was registered since (the schema lists them). */
 function validator(): ValidateFunction {
   if (cached?.generation !== registryGeneration()) {
-    const validate = new Ajv({ allErrors: true, useDefaults: true, strict: true, strictRequired: false, strictTypes: false, verbose: true }).compile(
-      buildExperimentSchema(),
-    );
+    const validate = new Ajv({
+      allErrors: true,
+      useDefaults: true,
+      strict: true,
+      strictRequired: false,
+      strictTypes: false,
+      verbose: true,
+    }).compile(buildExperimentSchema());
     cached = { validate, generation: registryGeneration() };
   }
   return cached.validate;
@@ -41,7 +46,9 @@ export function parseOverride(override: string): { path: (string | number)[]; va
   const keyPath = override.slice(0, eq).trim();
   const segments = keyPath.split('.').map((s) => (/^\d+$/.test(s) ? Number(s) : s));
   if (segments.some((s) => s === '')) {
-    throw new UsageError(`--set "${override}": "${keyPath}" has an empty segment; use dots between keys, e.g. training.lr`);
+    throw new UsageError(
+      `--set "${override}": "${keyPath}" has an empty segment; use dots between keys, e.g. training.lr`,
+    );
   }
   let value: unknown;
   try {
@@ -110,7 +117,11 @@ export function parseConfigText(
   const validate = validator();
   const problems: ConfigProblem[] = validate(raw) ? [] : problemsFromAjv(validate.errors ?? []);
   if (problems.length === 0) {
-    problems.push(...checkSemantics(raw as ResolvedConfig, { configDir: options.file ? path.dirname(options.file) : process.cwd() }));
+    problems.push(
+      ...checkSemantics(raw as ResolvedConfig, {
+        configDir: options.file ? path.dirname(options.file) : process.cwd(),
+      }),
+    );
   }
   if (problems.length > 0) {
     throw new UsageError(

@@ -18,7 +18,8 @@ export function positionOf(
 ): SourcePosition | undefined {
   for (let depth = path.length; depth >= 0; depth--) {
     const prefix = path.slice(0, depth);
-    const node = options.key && depth === path.length ? keyNode(doc, prefix) : (doc.getIn(prefix, true) as Node | undefined);
+    const node =
+      options.key && depth === path.length ? keyNode(doc, prefix) : (doc.getIn(prefix, true) as Node | undefined);
     const range = node && 'range' in node ? node.range : undefined;
     if (range) {
       const { line, col } = lineCounter.linePos(range[0]);

@@ -14,7 +14,12 @@ export const SCHEMA_ID = 'https://mtl.dev/schema/experiment.schema.json';
  */
 function layerSchema(): JsonSchema {
   const common: Record<string, JsonSchema> = { type: { enum: layerRegistry.names() } };
-  return { type: 'object', required: ['type'], properties: common, allOf: discriminated('type', common, layerRegistry.values()) };
+  return {
+    type: 'object',
+    required: ['type'],
+    properties: common,
+    allOf: discriminated('type', common, layerRegistry.values()),
+  };
 }
 
 /**
@@ -24,7 +29,11 @@ function layerSchema(): JsonSchema {
 function discriminated(
   key: string,
   common: Record<string, JsonSchema>,
-  entries: Iterable<{ name: string; optionsSchema: Record<string, Record<string, unknown>>; required?: readonly string[] }>,
+  entries: Iterable<{
+    name: string;
+    optionsSchema: Record<string, Record<string, unknown>>;
+    required?: readonly string[];
+  }>,
 ): JsonSchema[] {
   return [...entries].map((entry) => ({
     if: { properties: { [key]: { const: entry.name } }, required: [key] },
@@ -75,7 +84,7 @@ export function buildExperimentSchema(): JsonSchema {
         properties: {
           dataset: { type: 'string', description: 'A built-in dataset (see `mtl datasets`).' },
           csv: { type: 'string', description: 'A CSV file with a header row, relative to the config file.' },
-          options: { type: 'object', default: {}, description: "Options of the built-in dataset." },
+          options: { type: 'object', default: {}, description: 'Options of the built-in dataset.' },
           features: { type: 'array', items: { type: 'string' }, minItems: 1, uniqueItems: true },
           categorical: { type: 'array', items: { type: 'string' }, uniqueItems: true, default: [] },
           missing: { enum: ['error', 'drop', 'impute'], default: 'error' },
@@ -146,7 +155,10 @@ export function buildExperimentSchema(): JsonSchema {
             required: ['type'],
             properties: { type: { enum: ['constant', 'step', 'exponential', 'cosine'] } },
             allOf: [
-              { if: { properties: { type: { const: 'constant' } } }, then: { properties: { type: {} }, additionalProperties: false } },
+              {
+                if: { properties: { type: { const: 'constant' } } },
+                then: { properties: { type: {} }, additionalProperties: false },
+              },
               {
                 if: { properties: { type: { const: 'step' } } },
                 then: {
@@ -183,7 +195,11 @@ export function buildExperimentSchema(): JsonSchema {
             default: {},
             additionalProperties: false,
             properties: {
-              metric: { type: 'string', default: 'loss', description: 'loss, <task>/<metric> or mean/<metric> on val.' },
+              metric: {
+                type: 'string',
+                default: 'loss',
+                description: 'loss, <task>/<metric> or mean/<metric> on val.',
+              },
               patience: { type: 'integer', minimum: 0, default: 0 },
               min_delta: { type: 'number', minimum: 0, default: 0 },
             },

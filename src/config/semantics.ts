@@ -49,17 +49,26 @@ export function checkSemantics(config: ResolvedConfig, context: { configDir: str
   } else if (data.csv !== undefined) {
     const csvPath = path.resolve(context.configDir, data.csv);
     if (!existsSync(csvPath)) {
-      problems.push({ path: ['data', 'csv'], message: `file not found: ${csvPath} (paths are relative to the config file)` });
+      problems.push({
+        path: ['data', 'csv'],
+        message: `file not found: ${csvPath} (paths are relative to the config file)`,
+      });
     }
     if (Object.keys(data.options).length > 0) {
-      problems.push({ path: ['data', 'options'], message: 'options apply to built-in datasets only; remove them for a CSV' });
+      problems.push({
+        path: ['data', 'options'],
+        message: 'options apply to built-in datasets only; remove them for a CSV',
+      });
     }
   }
 
   if (isFractionSplit(data.split)) {
     const sum = data.split.train + data.split.val + data.split.test;
     if (Math.abs(sum - 1) > 1e-6) {
-      problems.push({ path: ['data', 'split'], message: `train + val + test must sum to 1 (they sum to ${round(sum)})` });
+      problems.push({
+        path: ['data', 'split'],
+        message: `train + val + test must sum to 1 (they sum to ${round(sum)})`,
+      });
     }
   }
 
@@ -70,12 +79,18 @@ export function checkSemantics(config: ResolvedConfig, context: { configDir: str
     names.add(task.name);
     const given = task as { target?: string; targets?: string[] };
     if (given.target !== undefined && given.targets !== undefined) {
-      problems.push({ path: at('target'), message: 'give either "target" (one column) or "targets" (a list), not both' });
+      problems.push({
+        path: at('target'),
+        message: 'give either "target" (one column) or "targets" (a list), not both',
+      });
     }
     const kind = taskKindRegistry.lookup(task.type);
     resolveTaskDefaults(task, kind);
     if (kind.targetColumns === 'one' && task.targets.length !== 1) {
-      problems.push({ path: at('targets'), message: `a ${task.type} task has exactly one target column (got ${task.targets.length})` });
+      problems.push({
+        path: at('targets'),
+        message: `a ${task.type} task has exactly one target column (got ${task.targets.length})`,
+      });
     }
     const losses = allowedLosses(kind);
     if (!losses.includes(task.loss)) {
@@ -111,7 +126,8 @@ export function checkSemantics(config: ResolvedConfig, context: { configDir: str
 
   const architecture = safe(() => getArchitecture(config.model.architecture));
   if (architecture?.checkConfig && shapesOk) {
-    for (const problem of architecture.checkConfig(config.model)) problems.push({ path: ['model', ...problem.path], message: problem.message });
+    for (const problem of architecture.checkConfig(config.model))
+      problems.push({ path: ['model', ...problem.path], message: problem.message });
   }
   const strategy = safe(() => getStrategy(config.strategy.name));
   if (strategy) {
@@ -155,7 +171,10 @@ export function checkMetricReference(reference: string, tasks: readonly TaskConf
   }
   const task = tasks.find((t) => t.name === scope);
   if (!task) {
-    const hint = suggest(scope, tasks.map((t) => t.name));
+    const hint = suggest(
+      scope,
+      tasks.map((t) => t.name),
+    );
     return `no task named "${scope}"${hint ? `; did you mean "${hint}"?` : '.'} Tasks: ${[...new Set(tasks.map((t) => t.name))].join(', ')}.`;
   }
   if (metric !== 'loss' && !task.metrics.includes(metric)) {
@@ -165,7 +184,9 @@ export function checkMetricReference(reference: string, tasks: readonly TaskConf
   return undefined;
 }
 
-function isFractionSplit(split: ResolvedConfig['data']['split']): split is { train: number; val: number; test: number } {
+function isFractionSplit(
+  split: ResolvedConfig['data']['split'],
+): split is { train: number; val: number; test: number } {
   return 'train' in split;
 }
 

@@ -37,9 +37,7 @@ export interface DataConfig {
   normalize: Normalisation;
 }
 
-export type SplitConfig =
-  | { column: string }
-  | { train: number; val: number; test: number };
+export type SplitConfig = { column: string } | { train: number; val: number; test: number };
 
 /** The name of a registered loss (tasks/registry.ts: the built-in ones and any registered from user code). */
 export type LossName = string;

@@ -34,7 +34,12 @@ export function sortLabels(labels: Iterable<string>): string[] {
 }
 
 /** The named columns' values of the given rows, row-major (rows × columns); a text cell reads as NaN. */
-export function numericCells(table: DataTable, names: readonly string[], rows: Int32Array, field: string): Float32Array {
+export function numericCells(
+  table: DataTable,
+  names: readonly string[],
+  rows: Int32Array,
+  field: string,
+): Float32Array {
   const columns = names.map((name) => columnOf(table, name, field));
   const out = new Float32Array(rows.length * columns.length);
   rows.forEach((row, i) => {

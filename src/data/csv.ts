@@ -34,7 +34,8 @@ export async function readCsv(file: string, displayName: string = file): Promise
   }
   if (!header) throw new UsageError(`${displayName}: the file is empty; expected a header row with column names.`);
   const rowCount = cells[0]?.length ?? 0;
-  if (rowCount === 0) throw new UsageError(`${displayName}: has a header but no data rows; add one row per example below the header.`);
+  if (rowCount === 0)
+    throw new UsageError(`${displayName}: has a header but no data rows; add one row per example below the header.`);
   const columns: Column[] = header.map((name, c) => toColumn(name, cells[c] ?? []));
   return { source: displayName, rowCount, columns };
 }
@@ -42,10 +43,13 @@ export async function readCsv(file: string, displayName: string = file): Promise
 function checkHeader(header: string[], displayName: string): void {
   const seen = new Map<string, number>();
   header.forEach((name, i) => {
-    if (name === '') throw new UsageError(`${displayName}:1: column ${i + 1} has an empty name; every column needs a header.`);
+    if (name === '')
+      throw new UsageError(`${displayName}:1: column ${i + 1} has an empty name; every column needs a header.`);
     const before = seen.get(name);
     if (before !== undefined) {
-      throw new UsageError(`${displayName}:1: column name "${name}" appears twice (columns ${before + 1} and ${i + 1}); rename one of them.`);
+      throw new UsageError(
+        `${displayName}:1: column name "${name}" appears twice (columns ${before + 1} and ${i + 1}); rename one of them.`,
+      );
     }
     seen.set(name, i);
   });
@@ -60,7 +64,8 @@ function toColumn(name: string, texts: string[]): Column {
       continue;
     }
     const number = Number(text);
-    if (!Number.isFinite(number)) return { kind: 'categorical', name, values: texts.map((t) => (isMissingText(t) ? '' : t)) };
+    if (!Number.isFinite(number))
+      return { kind: 'categorical', name, values: texts.map((t) => (isMissingText(t) ? '' : t)) };
     values[i] = number;
   }
   return { kind: 'numeric', name, values };

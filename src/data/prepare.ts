@@ -3,7 +3,14 @@ import type { ResolvedConfig } from '../config/types.js';
 import { getBuiltinDataset } from './builtin/index.js';
 import { readCsv } from './csv.js';
 import { outputSize } from '../tasks/registry.js';
-import { encodeRows, featureColumns, fitPreprocessing, usableRows, type EncodedRows, type Preprocessing } from './preprocess.js';
+import {
+  encodeRows,
+  featureColumns,
+  fitPreprocessing,
+  usableRows,
+  type EncodedRows,
+  type Preprocessing,
+} from './preprocess.js';
 import { splitRows, type SplitName } from './split.js';
 import type { DataTable } from './types.js';
 
@@ -40,7 +47,8 @@ export interface SplitTable {
  */
 export async function splitTable(config: ResolvedConfig, configDir: string): Promise<SplitTable> {
   const table = await loadTable(config, configDir);
-  const reserved = config.data.dataset !== undefined ? getBuiltinDataset(config.data.dataset).tasks.flatMap((t) => t.targets) : [];
+  const reserved =
+    config.data.dataset !== undefined ? getBuiltinDataset(config.data.dataset).tasks.flatMap((t) => t.targets) : [];
   const features = featureColumns(table, config.data, config.tasks, reserved);
   const rows = usableRows(table, config.data, features, config.tasks);
   return { table, features, rows, split: splitRows(table, rows, config.data.split, config.seed) };

@@ -58,8 +58,15 @@ export function featureColumns(
  * Rows usable for training and evaluation: under the `drop` policy (and always for targets) rows with a missing
  * value are left out; under `error` the first missing cells are reported with their line in the file.
  */
-export function usableRows(table: DataTable, data: DataConfig, features: readonly string[], tasks: readonly TaskConfig[]): Int32Array {
-  const targetColumns = tasks.flatMap((t) => t.targets.map((name, i) => ({ column: columnOf(table, name, `tasks[${t.name}].targets[${i}]`) })));
+export function usableRows(
+  table: DataTable,
+  data: DataConfig,
+  features: readonly string[],
+  tasks: readonly TaskConfig[],
+): Int32Array {
+  const targetColumns = tasks.flatMap((t) =>
+    t.targets.map((name, i) => ({ column: columnOf(table, name, `tasks[${t.name}].targets[${i}]`) })),
+  );
   const featureCols = features.map((name) => columnOf(table, name, 'data.features'));
   const keep: number[] = [];
   const problems: string[] = [];
@@ -68,26 +75,29 @@ export function usableRows(table: DataTable, data: DataConfig, features: readonl
     for (const { column } of targetColumns) {
       if (isMissing(column, row)) {
         ok = false;
-        if (data.missing === 'error' && problems.length < 5) problems.push(`line ${row + 2}, column "${column.name}" (a target)`);
+        if (data.missing === 'error' && problems.length < 5)
+          problems.push(`line ${row + 2}, column "${column.name}" (a target)`);
       }
     }
     if (data.missing !== 'impute') {
       for (const column of featureCols) {
         if (isMissing(column, row)) {
           ok = false;
-          if (data.missing === 'error' && problems.length < 5) problems.push(`line ${row + 2}, column "${column.name}"`);
+          if (data.missing === 'error' && problems.length < 5)
+            problems.push(`line ${row + 2}, column "${column.name}"`);
         }
       }
     }
     if (ok) keep.push(row);
   }
   if (data.missing === 'error' && problems.length > 0) {
-    throw new UsageError(
-      `${table.source} has missing values (data.missing is "error"):`,
-      [...problems, 'set data.missing to "drop" (leave such rows out) or "impute" (fill features from the training rows)'],
-    );
+    throw new UsageError(`${table.source} has missing values (data.missing is "error"):`, [
+      ...problems,
+      'set data.missing to "drop" (leave such rows out) or "impute" (fill features from the training rows)',
+    ]);
   }
-  if (keep.length === 0) throw new UsageError(`${table.source}: no row is left after dropping rows with missing values.`);
+  if (keep.length === 0)
+    throw new UsageError(`${table.source}: no row is left after dropping rows with missing values.`);
   return Int32Array.from(keep);
 }
 
@@ -134,11 +144,20 @@ export function fitPreprocessing(
     const std = n > 0 ? Math.sqrt(Math.max(0, sumSq / n - mean * mean)) : 1;
     // A constant column keeps scale 1 so it maps to 0 instead of dividing by zero.
     const [center, scale] =
-      data.normalize === 'standard' ? [mean, std > 1e-12 ? std : 1] : data.normalize === 'minmax' ? [min, max - min > 1e-12 ? max - min : 1] : [0, 1];
+      data.normalize === 'standard'
+        ? [mean, std > 1e-12 ? std : 1]
+        : data.normalize === 'minmax'
+          ? [min, max - min > 1e-12 ? max - min : 1]
+          : [0, 1];
     return { kind: 'numeric', column: name, center: n > 0 ? center : 0, scale, fill: mean };
   });
   const inputSize = encodings.reduce((size, e) => size + (e.kind === 'numeric' ? 1 : e.categories.length), 0);
-  return { features: encodings, tasks: tasks.map((task) => fitTarget(table, task, trainRows, allRows)), inputSize, missing: data.missing };
+  return {
+    features: encodings,
+    tasks: tasks.map((task) => fitTarget(table, task, trainRows, allRows)),
+    inputSize,
+    missing: data.missing,
+  };
 }
 
 function fitTarget(table: DataTable, task: TaskConfig, trainRows: Int32Array, allRows: Int32Array): TargetEncoding {
@@ -155,7 +174,9 @@ export function encodeRows(table: DataTable, prep: Preprocessing, rows: Int32Arr
     const column = columnOf(table, encoding.column, 'feature');
     if (encoding.kind === 'numeric') {
       if (column.kind !== 'numeric') {
-        throw new UsageError(`${table.source}: feature "${encoding.column}" was numeric in training but holds text here.`);
+        throw new UsageError(
+          `${table.source}: feature "${encoding.column}" was numeric in training but holds text here.`,
+        );
       }
       rows.forEach((row, i) => {
         const raw = column.values[row]!;

@@ -10,7 +10,12 @@ export const SPLITS: readonly SplitName[] = ['train', 'val', 'test'];
  * Assigns each usable row to train/val/test: by the values of a split column, or by fractions over a permutation
  * drawn from the seed (the same seed gives the same split on every machine).
  */
-export function splitRows(table: DataTable, rows: Int32Array, split: SplitConfig, seed: number): Record<SplitName, Int32Array> {
+export function splitRows(
+  table: DataTable,
+  rows: Int32Array,
+  split: SplitConfig,
+  seed: number,
+): Record<SplitName, Int32Array> {
   if ('column' in split) {
     const column = table.columns.find((c) => c.name === split.column);
     if (!column) {
@@ -28,9 +33,15 @@ export function splitRows(table: DataTable, rows: Int32Array, split: SplitConfig
       groups[name].push(row);
     }
     if (groups.train.length === 0) {
-      throw new UsageError(`${table.source}: no usable row has split "train" in column "${split.column}"; mark the training rows "train".`);
+      throw new UsageError(
+        `${table.source}: no usable row has split "train" in column "${split.column}"; mark the training rows "train".`,
+      );
     }
-    return { train: Int32Array.from(groups.train), val: Int32Array.from(groups.val), test: Int32Array.from(groups.test) };
+    return {
+      train: Int32Array.from(groups.train),
+      val: Int32Array.from(groups.val),
+      test: Int32Array.from(groups.test),
+    };
   }
   const permutation = createRng(seed).fork('split').permutation(rows.length);
   const shuffled = Int32Array.from(permutation, (i) => rows[i]!);

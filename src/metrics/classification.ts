@@ -31,7 +31,7 @@ export function accuracy(data: TaskPredictions): number {
       return correct / rows;
     case 'binary':
     case 'multilabel':
-      for (let j = 0; j < p.length; j++) if ((p[j]! >= THRESHOLD) === (t[j]! >= THRESHOLD)) correct++;
+      for (let j = 0; j < p.length; j++) if (p[j]! >= THRESHOLD === t[j]! >= THRESHOLD) correct++;
       return correct / p.length;
     default:
       return notApplicable('accuracy', data.type);

@@ -98,7 +98,12 @@ export function kernelLayers(stack: LayerStack): (Dense | Conv2D)[] {
  */
 export class SoftmaxGate {
   readonly dense: Dense;
-  constructor(name: string, inputSize: number, readonly size: number, rng: Rng) {
+  constructor(
+    name: string,
+    inputSize: number,
+    readonly size: number,
+    rng: Rng,
+  ) {
     this.dense = new Dense(name, inputSize, size, 'linear', true, rng);
   }
   get trainable(): tf.Variable[] {
@@ -131,7 +136,10 @@ export function buildExperts(
   clock: StepClock,
   options: LayerStackOptions = {},
 ): LayerStack[] {
-  return Array.from({ length: count }, (_, e) => new LayerStack(`${prefix}${e}`, inputSize, layers, rng.fork(`${prefix}${e}`), clock, options));
+  return Array.from(
+    { length: count },
+    (_, e) => new LayerStack(`${prefix}${e}`, inputSize, layers, rng.fork(`${prefix}${e}`), clock, options),
+  );
 }
 
 /** Every variable (trainable and state) of a list of stacks. */

@@ -47,7 +47,8 @@ export const expertCountSchema: Record<string, Record<string, unknown>> = {
     type: 'integer',
     minimum: 1,
     default: 2,
-    description: 'Shared experts per extraction level; each expert is a copy of the `trunk` layers with its own weights.',
+    description:
+      'Shared experts per extraction level; each expert is a copy of the `trunk` layers with its own weights.',
   },
   task_experts: {
     type: 'integer',
@@ -97,19 +98,42 @@ export function buildExtractionModel(
     // experts are the trunk's flat tail (the layers after its last flatten), named by their trunk indices.
     const layers = l === 0 ? config.trunk : tail.layers;
     const stackOptions = l === 0 ? {} : { firstIndex: tail.start, input: `the output of extraction level ${l - 1}` };
-    const shared = buildExperts(`levels/${l}/shared-experts/`, S, width, layers, levelRng.fork('shared'), clock, stackOptions);
-    const tasks = heads.map((spec) =>
-      buildExperts(`levels/${l}/task-experts/${spec.name}/`, K, width, layers, levelRng.fork(`experts/${spec.name}`), clock, stackOptions),
+    const shared = buildExperts(
+      `levels/${l}/shared-experts/`,
+      S,
+      width,
+      layers,
+      levelRng.fork('shared'),
+      clock,
+      stackOptions,
     );
-    const taskGates = heads.map((spec) => new SoftmaxGate(`levels/${l}/gates/${spec.name}`, width, S + K, levelRng.fork(`gate/${spec.name}`)));
-    const sharedGate = l < L - 1 ? new SoftmaxGate(`levels/${l}/gates/shared`, width, S + heads.length * K, levelRng.fork('gate/shared')) : undefined;
+    const tasks = heads.map((spec) =>
+      buildExperts(
+        `levels/${l}/task-experts/${spec.name}/`,
+        K,
+        width,
+        layers,
+        levelRng.fork(`experts/${spec.name}`),
+        clock,
+        stackOptions,
+      ),
+    );
+    const taskGates = heads.map(
+      (spec) => new SoftmaxGate(`levels/${l}/gates/${spec.name}`, width, S + K, levelRng.fork(`gate/${spec.name}`)),
+    );
+    const sharedGate =
+      l < L - 1
+        ? new SoftmaxGate(`levels/${l}/gates/shared`, width, S + heads.length * K, levelRng.fork('gate/shared'))
+        : undefined;
     levels.push({ shared, tasks, taskGates, sharedGate });
     width = shared[0]?.outputSize ?? width;
   }
   const towers = buildHeads(heads, width, config.head, rng.fork('heads'), clock);
 
   const sharedVariables: tf.Variable[] = [];
-  const taskVariables: Record<string, tf.Variable[]> = Object.fromEntries(heads.map((spec) => [spec.name, [] as tf.Variable[]]));
+  const taskVariables: Record<string, tf.Variable[]> = Object.fromEntries(
+    heads.map((spec) => [spec.name, [] as tf.Variable[]]),
+  );
   const stateVariables: tf.Variable[] = [];
   levels.forEach((level, l) => {
     const shared = stackVariables(level.shared);
@@ -119,7 +143,9 @@ export function buildExtractionModel(
       const experts = stackVariables(level.tasks[t]!);
       stateVariables.push(...experts.state);
       (l === L - 1 ? (taskVariables[spec.name] as tf.Variable[]) : sharedVariables).push(...experts.trainable);
-      (l >= L - 2 ? (taskVariables[spec.name] as tf.Variable[]) : sharedVariables).push(...level.taskGates[t]!.trainable);
+      (l >= L - 2 ? (taskVariables[spec.name] as tf.Variable[]) : sharedVariables).push(
+        ...level.taskGates[t]!.trainable,
+      );
     });
   });
   towers.forEach((tower) => {

@@ -17,7 +17,10 @@ export class TaskHead {
     rng: Rng,
     clock: StepClock,
   ) {
-    this.hidden = new LayerStack(`tasks/${spec.name}/head`, inputSize, hiddenLayers, rng, clock, { label: 'model.head', input: 'the head input' });
+    this.hidden = new LayerStack(`tasks/${spec.name}/head`, inputSize, hiddenLayers, rng, clock, {
+      label: 'model.head',
+      input: 'the head input',
+    });
     this.output = new Dense(`tasks/${spec.name}/output`, this.hidden.outputSize, spec.outputSize, 'linear', true, rng);
   }
   get trainable(): tf.Variable[] {

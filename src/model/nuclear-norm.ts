@@ -40,7 +40,11 @@ function decompose(values: ArrayLike<number>, m: number, n: number): Decompositi
 }
 
 /** ‖A‖_* and its (sub)gradient U_r V_rᵀ for an m×n row-major matrix, in float64. */
-export function nuclearNormWithGradient(values: ArrayLike<number>, m: number, n: number): { value: number; gradient: Float64Array } {
+export function nuclearNormWithGradient(
+  values: ArrayLike<number>,
+  m: number,
+  n: number,
+): { value: number; gradient: Float64Array } {
   const { right, k, sigma, vectors } = decompose(values, m, n);
   const sigmaMax = sigma.reduce((x, y) => Math.max(x, y), 0);
   const tolerance = 1e-6 * sigmaMax;

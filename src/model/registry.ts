@@ -12,7 +12,16 @@ import { softSharing } from './architectures/soft-sharing.js';
 import type { ArchitectureDefinition, ModelBuildContext, MultiTaskModel } from './types.js';
 
 /** Every architecture a config can name. Adding one = one file under architectures/ + one line here. */
-const definitions: ArchitectureDefinition[] = [hardSharing, softSharing, crossStitch, mmoe, cgc, ple, attention, dselectK];
+const definitions: ArchitectureDefinition[] = [
+  hardSharing,
+  softSharing,
+  crossStitch,
+  mmoe,
+  cgc,
+  ple,
+  attention,
+  dselectK,
+];
 
 export const architectureRegistry = new Registry<ArchitectureDefinition>('architecture', definitions);
 
@@ -30,7 +39,8 @@ export function buildArchitecture(config: ModelConfig, context: ModelBuildContex
   try {
     return definition.build(config, context);
   } catch (error) {
-    for (const [name, variable] of Object.entries(tf.engine().registeredVariables)) if (!before.has(name)) variable.dispose();
+    for (const [name, variable] of Object.entries(tf.engine().registeredVariables))
+      if (!before.has(name)) variable.dispose();
     throw error;
   }
 }

@@ -51,7 +51,11 @@ export function cosineMatrix(grads: readonly Float32Array[]): Matrix {
  * The smaller Gram matrix of an m×n row-major matrix A, in float64: AᵀA (n×n, `ofColumns`) when n ≤ m, else AAᵀ
  * (m×m). Row-major k×k with k = min(m, n).
  */
-export function smallerGram(values: ArrayLike<number>, m: number, n: number): { gram: Float64Array; k: number; ofColumns: boolean } {
+export function smallerGram(
+  values: ArrayLike<number>,
+  m: number,
+  n: number,
+): { gram: Float64Array; k: number; ofColumns: boolean } {
   const ofColumns = n <= m;
   const k = ofColumns ? n : m;
   const g = new Float64Array(k * k);

@@ -46,10 +46,19 @@ export function adamKernelLimit(): number {
  * its variables); `kernelLimit` is {@link adamKernelLimit}'s answer, looked up here when not given. Call it inside
  * `tf.tidy`: the op chain's intermediates (and the scalars, which may outlive one call) belong to the caller's scope.
  */
-export function adamUpdate(inputs: AdamInputs, hyper: AdamHyperparameters, scalar: (value: number) => tf.Scalar = tf.scalar, kernelLimit = adamKernelLimit()): AdamOutputs {
+export function adamUpdate(
+  inputs: AdamInputs,
+  hyper: AdamHyperparameters,
+  scalar: (value: number) => tf.Scalar = tf.scalar,
+  kernelLimit = adamKernelLimit(),
+): AdamOutputs {
   const { variable, gradient: rawGradient, m: previousM, v: previousV } = inputs;
   if (variable.size <= kernelLimit && variable.dtype === 'float32') {
-    const [w, m, v] = tf.engine().runKernel(ADAM_UPDATE_KERNEL, inputs, hyper as unknown as tf.NamedAttrMap) as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const [w, m, v] = tf.engine().runKernel(ADAM_UPDATE_KERNEL, inputs, hyper as unknown as tf.NamedAttrMap) as [
+      tf.Tensor,
+      tf.Tensor,
+      tf.Tensor,
+    ];
     return { variable: w, m, v };
   }
   const { beta1, beta2, stepSize, bias2, epsilon, coupledDecay, decoupledDecay } = hyper;

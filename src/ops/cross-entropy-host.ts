@@ -14,7 +14,12 @@ export interface HostEvaluation {
  * Mean softmax cross-entropy over the rows of [rows, width] logits, and the softmax: one exp per output, kept in
  * float64 until divided by the row's sum. Also the forward pass of the fused training kernel (ops/cross-entropy.ts).
  */
-export function softmaxCrossEntropyOnHost(logits: Float32Array, targets: Float32Array, rows: number, width: number): HostEvaluation {
+export function softmaxCrossEntropyOnHost(
+  logits: Float32Array,
+  targets: Float32Array,
+  rows: number,
+  width: number,
+): HostEvaluation {
   const probabilities = new Float32Array(logits.length);
   const exps = new Float64Array(width);
   let total = 0;

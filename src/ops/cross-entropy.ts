@@ -51,18 +51,27 @@ function output(backend: HostBackend, shape: number[], values: Float32Array): tf
 
 function read(backend: HostBackend, info: tf.TensorInfo): Float32Array {
   if (info.dtype !== 'float32') throw new Error(`fused loss kernels take float32 tensors, got ${info.dtype}`);
-  return (backend.typedArrayFromHeap ? backend.typedArrayFromHeap(info) : backend.readSync(info.dataId)) as Float32Array;
+  return (
+    backend.typedArrayFromHeap ? backend.typedArrayFromHeap(info) : backend.readSync(info.dataId)
+  ) as Float32Array;
 }
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown };
 
 function matrixShape(info: tf.TensorInfo): [number, number] {
-  if (info.shape.length !== 2) throw new Error(`fused loss kernels take [rows, columns] outputs, got shape [${info.shape.join(', ')}]`);
+  if (info.shape.length !== 2)
+    throw new Error(`fused loss kernels take [rows, columns] outputs, got shape [${info.shape.join(', ')}]`);
   return [info.shape[0]!, info.shape[1]!];
 }
 
 /** A forward kernel's inputs: logits z and targets t, both [rows, width]. */
-function forwardInputs({ inputs, backend: b }: KernelArgs): { backend: HostBackend; rows: number; width: number; z: Float32Array; t: Float32Array } {
+function forwardInputs({ inputs, backend: b }: KernelArgs): {
+  backend: HostBackend;
+  rows: number;
+  width: number;
+  z: Float32Array;
+  t: Float32Array;
+} {
   const backend = b as HostBackend;
   const logits = inputs['logits'] as tf.TensorInfo;
   const [rows, width] = matrixShape(logits);
@@ -70,12 +79,26 @@ function forwardInputs({ inputs, backend: b }: KernelArgs): { backend: HostBacke
 }
 
 /** A backward kernel's inputs: the saved probabilities p, the targets t, and the loss's incoming gradient dy. */
-function backwardInputs({ inputs, backend: b }: KernelArgs): { backend: HostBackend; rows: number; width: number; p: Float32Array; t: Float32Array; dy: number } {
+function backwardInputs({ inputs, backend: b }: KernelArgs): {
+  backend: HostBackend;
+  rows: number;
+  width: number;
+  p: Float32Array;
+  t: Float32Array;
+  dy: number;
+} {
   const backend = b as HostBackend;
   const probabilities = inputs['probabilities'] as tf.TensorInfo;
   const [rows, width] = matrixShape(probabilities);
   const dy = read(backend, inputs['dy'] as tf.TensorInfo)[0]!;
-  return { backend, rows, width, p: read(backend, probabilities), t: read(backend, inputs['labels'] as tf.TensorInfo), dy };
+  return {
+    backend,
+    rows,
+    width,
+    p: read(backend, probabilities),
+    t: read(backend, inputs['labels'] as tf.TensorInfo),
+    dy,
+  };
 }
 
 function softmaxCrossEntropyForward(args: KernelArgs): tf.TensorInfo[] {
@@ -117,7 +140,11 @@ function sigmoidCrossEntropyBackward(args: KernelArgs): tf.TensorInfo {
  * `targetsGradient` for the targets. `dy` holds one gradient per output; the probabilities output is never used
  * downstream, so only the loss's counts.
  */
-function registerLossGradient(kernelName: string, gradientKernel: string, targetsGradient: (logits: tf.Tensor2D, dLoss: tf.Scalar) => tf.Tensor): void {
+function registerLossGradient(
+  kernelName: string,
+  gradientKernel: string,
+  targetsGradient: (logits: tf.Tensor2D, dLoss: tf.Scalar) => tf.Tensor,
+): void {
   tf.registerGradient({
     kernelName,
     inputsToSave: ['logits', 'labels'],
@@ -136,7 +163,9 @@ function registerLossGradient(kernelName: string, gradientKernel: string, target
 registerLossGradient(SOFTMAX_CROSS_ENTROPY_KERNEL, SOFTMAX_CROSS_ENTROPY_GRAD_KERNEL, (logits, dLoss) =>
   tf.mul(tf.neg(tf.logSoftmax(logits)), tf.div(dLoss, logits.shape[0])),
 );
-registerLossGradient(SIGMOID_CROSS_ENTROPY_KERNEL, SIGMOID_CROSS_ENTROPY_GRAD_KERNEL, (logits, dLoss) => tf.mul(tf.neg(logits), tf.div(dLoss, logits.size)));
+registerLossGradient(SIGMOID_CROSS_ENTROPY_KERNEL, SIGMOID_CROSS_ENTROPY_GRAD_KERNEL, (logits, dLoss) =>
+  tf.mul(tf.neg(logits), tf.div(dLoss, logits.size)),
+);
 
 const KERNELS: [string, tf.KernelFunc][] = [
   [SOFTMAX_CROSS_ENTROPY_KERNEL, softmaxCrossEntropyForward as unknown as tf.KernelFunc],
@@ -157,7 +186,9 @@ export function fusedLossesAvailable(backendName = tf.getBackend()): boolean {
 /** Mean softmax cross-entropy of [N, C] logits against [N, C] targets (one-hot or rows of probabilities). */
 export function softmaxCrossEntropy(labels: tf.Tensor2D, logits: tf.Tensor2D): tf.Scalar {
   if (!fusedLossesAvailable()) return tf.losses.softmaxCrossEntropy(labels, logits);
-  const [loss, probabilities] = tf.engine().runKernel(SOFTMAX_CROSS_ENTROPY_KERNEL, { logits, labels }, {}) as tf.Tensor[];
+  const [loss, probabilities] = tf
+    .engine()
+    .runKernel(SOFTMAX_CROSS_ENTROPY_KERNEL, { logits, labels }, {}) as tf.Tensor[];
   probabilities?.dispose(); // the gradient keeps its own saved copy
   return loss as tf.Scalar;
 }
@@ -165,7 +196,9 @@ export function softmaxCrossEntropy(labels: tf.Tensor2D, logits: tf.Tensor2D): t
 /** Mean sigmoid cross-entropy over all elements of [N, C] logits against 0/1 (or probability) targets. */
 export function sigmoidCrossEntropy(labels: tf.Tensor2D, logits: tf.Tensor2D): tf.Scalar {
   if (!fusedLossesAvailable()) return tf.losses.sigmoidCrossEntropy(labels, logits);
-  const [loss, probabilities] = tf.engine().runKernel(SIGMOID_CROSS_ENTROPY_KERNEL, { logits, labels }, {}) as tf.Tensor[];
+  const [loss, probabilities] = tf
+    .engine()
+    .runKernel(SIGMOID_CROSS_ENTROPY_KERNEL, { logits, labels }, {}) as tf.Tensor[];
   probabilities?.dispose();
   return loss as tf.Scalar;
 }

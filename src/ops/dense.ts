@@ -37,7 +37,9 @@ function registerDenseGradient(kernelName: string, relu: boolean): void {
       const [x, kernel, y] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D | undefined];
       const run = (name: string, inputs: tf.NamedTensorMap, attrs: object = {}): tf.Tensor2D =>
         tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap);
-      const dz = relu ? run('Multiply', { a: dy as tf.Tensor2D, b: run('Step', { x: y as tf.Tensor2D }, { alpha: 0 }) }) : (dy as tf.Tensor2D);
+      const dz = relu
+        ? run('Multiply', { a: dy as tf.Tensor2D, b: run('Step', { x: y as tf.Tensor2D }, { alpha: 0 }) })
+        : (dy as tf.Tensor2D);
       return {
         x: () => run('BatchMatMul', { a: dz, b: kernel }, { transposeA: false, transposeB: true }),
         kernel: () => run('BatchMatMul', { a: x, b: dz }, { transposeA: true, transposeB: false }),
@@ -72,12 +74,14 @@ function registeredFor(kernelName: string, backendName: string): boolean {
 }
 
 export function denseRelu(x: tf.Tensor2D, kernel: tf.Tensor, bias: tf.Tensor): tf.Tensor2D {
-  if (!registeredFor(DENSE_RELU_KERNEL, tf.getBackend())) return tf.tidy(() => tf.relu(tf.add(tf.matMul(x, kernel as tf.Tensor2D), bias)) as tf.Tensor2D);
+  if (!registeredFor(DENSE_RELU_KERNEL, tf.getBackend()))
+    return tf.tidy(() => tf.relu(tf.add(tf.matMul(x, kernel as tf.Tensor2D), bias)) as tf.Tensor2D);
   return tf.engine().runKernel(DENSE_RELU_KERNEL, { x, kernel, bias }, {});
 }
 
 export function denseLinear(x: tf.Tensor2D, kernel: tf.Tensor, bias: tf.Tensor): tf.Tensor2D {
   // Not tf.fused.matMul, which runs the `_FusedMatMul` this backend lacks; the same values (test/fused-dense.test.ts).
-  if (!registeredFor(DENSE_LINEAR_KERNEL, tf.getBackend())) return tf.tidy(() => tf.add(tf.matMul(x, kernel as tf.Tensor2D), bias));
+  if (!registeredFor(DENSE_LINEAR_KERNEL, tf.getBackend()))
+    return tf.tidy(() => tf.add(tf.matMul(x, kernel as tf.Tensor2D), bias));
   return tf.engine().runKernel(DENSE_LINEAR_KERNEL, { x, kernel, bias }, {});
 }

@@ -10,7 +10,9 @@ import { GATHER_BATCHES_KERNEL, type GatherBatchesAttrs } from '../backend/wasm/
 export function gatherBatches<T extends tf.Tensor>(x: T, index: tf.Tensor1D, batchSize: number): T[] {
   if (tf.getKernel(GATHER_BATCHES_KERNEL, tf.getBackend()) !== undefined) {
     const attrs: GatherBatchesAttrs = { batchSize };
-    return tf.engine().runKernel(GATHER_BATCHES_KERNEL, { x, indices: index }, attrs as unknown as tf.NamedAttrMap) as unknown as T[];
+    return tf
+      .engine()
+      .runKernel(GATHER_BATCHES_KERNEL, { x, indices: index }, attrs as unknown as tf.NamedAttrMap) as unknown as T[];
   }
   const rows = index.shape[0];
   const sizes: number[] = [];

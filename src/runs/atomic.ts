@@ -41,7 +41,9 @@ export function replaceDirSteps(target: string, files: Readonly<Record<string, s
   const removeTemp: FsStep = { op: 'rm', path: temp };
   return [
     { op: 'mkdir', path: temp },
-    ...Object.entries(files).map(([name, data]): FsStep => ({ op: 'writeFile', path: path.join(temp, name), data, onError: [removeTemp] })),
+    ...Object.entries(files).map(
+      ([name, data]): FsStep => ({ op: 'writeFile', path: path.join(temp, name), data, onError: [removeTemp] }),
+    ),
     { op: 'rename', from: target, to: trash, ignoreError: true }, // no previous folder
     { op: 'rename', from: temp, to: target },
     { op: 'rm', path: trash }, // recursive and forced: nothing there when there was no previous folder
@@ -74,7 +76,10 @@ export class BackgroundTasks {
       // Idle, the worker does not keep the process alive; while a job is pending it does (see run).
       worker.unref();
       worker.on('message', (message: FsWorkerReply) => {
-        if (message.error) this.fail(Object.assign(new Error(message.error.message), message.error.code ? { code: message.error.code } : {}));
+        if (message.error)
+          this.fail(
+            Object.assign(new Error(message.error.message), message.error.code ? { code: message.error.code } : {}),
+          );
         this.finish(message.id);
       });
       worker.on('error', (error) => this.lost(error));

@@ -58,7 +58,8 @@ export async function saveCheckpoint(
     userDefinedMetadata: metadata,
   };
   const files = { [WEIGHTS_BIN]: new Uint8Array(data), [MODEL_JSON]: `${JSON.stringify(json, null, 2)}\n` };
-  if (background) void background.run(replaceDirSteps(dir, files), [data]); // the weights buffer is ours: hand it over
+  if (background)
+    void background.run(replaceDirSteps(dir, files), [data]); // the weights buffer is ours: hand it over
   else replaceDirAtomic(dir, files);
 }
 
@@ -83,13 +84,19 @@ export function readCheckpointJson(dir: string): CheckpointJson {
     format,
     modelTopology: { ...fields.object('modelTopology').value },
     weightsManifest,
-    userDefinedMetadata: fields.has('userDefinedMetadata') ? readMetadata(fields.object('userDefinedMetadata')) : { epoch: -1 },
+    userDefinedMetadata: fields.has('userDefinedMetadata')
+      ? readMetadata(fields.object('userDefinedMetadata'))
+      : { epoch: -1 },
   };
 }
 
 function readWeightSpec(spec: JsonFields): tf.io.WeightsManifestEntry {
   if (spec.has('quantization')) throw spec.problem('quantization', 'absent (mtl writes float32 weights only)');
-  return { name: spec.string('name'), shape: spec.numbers('shape'), dtype: spec.oneOf('dtype', ['float32', 'int32', 'bool']) };
+  return {
+    name: spec.string('name'),
+    shape: spec.numbers('shape'),
+    dtype: spec.oneOf('dtype', ['float32', 'int32', 'bool']),
+  };
 }
 
 function readMetadata(fields: JsonFields): CheckpointMetadata {
@@ -105,19 +112,27 @@ function readMetadata(fields: JsonFields): CheckpointMetadata {
 export function loadCheckpointInto(dir: string, model: MultiTaskModel): CheckpointMetadata {
   const json = readCheckpointJson(dir);
   const group = json.weightsManifest[0];
-  if (!group || group.paths.length === 0) throw new UsageError(`${path.join(dir, MODEL_JSON)}: weightsManifest[0].paths names no weights file.`);
+  if (!group || group.paths.length === 0)
+    throw new UsageError(`${path.join(dir, MODEL_JSON)}: weightsManifest[0].paths names no weights file.`);
   const buffer = readWeights(dir, group.paths);
   const expected = group.weights.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * bytesPerValue(w.dtype), 0);
   if (buffer.byteLength !== expected) {
-    throw new UsageError(`Checkpoint ${dir}: ${group.paths.join(', ')} holds ${buffer.byteLength} bytes but model.json describes ${expected}; the checkpoint is damaged.`);
+    throw new UsageError(
+      `Checkpoint ${dir}: ${group.paths.join(', ')} holds ${buffer.byteLength} bytes but model.json describes ${expected}; the checkpoint is damaged.`,
+    );
   }
   const named = tf.io.decodeWeights(buffer, group.weights);
   try {
     for (const variable of checkpointVariables(model)) {
       const value = named[variable.name];
-      if (!value) throw new UsageError(`Checkpoint ${dir} has no weights for "${variable.name}"; was it saved by another model config?`);
+      if (!value)
+        throw new UsageError(
+          `Checkpoint ${dir} has no weights for "${variable.name}"; was it saved by another model config?`,
+        );
       if (value.shape.join('x') !== variable.shape.join('x')) {
-        throw new UsageError(`Checkpoint ${dir}: "${variable.name}" has shape [${value.shape}] but the model expects [${variable.shape}].`);
+        throw new UsageError(
+          `Checkpoint ${dir}: "${variable.name}" has shape [${value.shape}] but the model expects [${variable.shape}].`,
+        );
       }
       variable.assign(value);
     }
@@ -139,7 +154,9 @@ function readWeights(dir: string, files: readonly string[]): ArrayBuffer {
     try {
       return readFileSync(file);
     } catch (error) {
-      throw new UsageError(`Cannot read checkpoint weights ${file}: ${error instanceof Error ? error.message : String(error)}`);
+      throw new UsageError(
+        `Cannot read checkpoint weights ${file}: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   });
   const joined = new Uint8Array(parts.reduce((n, part) => n + part.byteLength, 0));

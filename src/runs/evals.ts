@@ -22,7 +22,11 @@ export interface EvaluationResult {
 }
 
 /** Stores an evaluation under the run's evals/ (created when needed) and returns it with the file it went to. */
-export function saveEvaluation(runDir: string, result: Omit<EvaluationResult, 'file'>, now: Date = new Date()): EvaluationResult {
+export function saveEvaluation(
+  runDir: string,
+  result: Omit<EvaluationResult, 'file'>,
+  now: Date = new Date(),
+): EvaluationResult {
   const dir = evalsDir(runDir);
   mkdirSync(dir, { recursive: true });
   const stamp = now.toISOString().replace(/[:.]/g, '-');

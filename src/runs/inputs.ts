@@ -50,7 +50,8 @@ function assertResolvedConfig(value: unknown, file: string): asserts value is Re
   fields.number('seed');
   fields.oneOf('backend', ['auto', 'tensorflow', 'wasm', 'cpu']);
   const data = fields.object('data');
-  if (!data.has('dataset') && !data.has('csv')) throw data.problem('csv', 'a CSV path (or data.dataset a built-in dataset name)');
+  if (!data.has('dataset') && !data.has('csv'))
+    throw data.problem('csv', 'a CSV path (or data.dataset a built-in dataset name)');
   data.optionalString('dataset');
   data.optionalString('csv');
   data.object('options');
@@ -92,7 +93,13 @@ export function readPreprocessing(runDir: string): Preprocessing {
 function readFeatureEncoding(fields: JsonFields): FeatureEncoding {
   const column = fields.string('column');
   if (fields.oneOf('kind', ['numeric', 'categorical']) === 'numeric') {
-    return { kind: 'numeric', column, center: fields.number('center'), scale: fields.number('scale'), fill: fields.number('fill') };
+    return {
+      kind: 'numeric',
+      column,
+      center: fields.number('center'),
+      scale: fields.number('scale'),
+      fill: fields.number('fill'),
+    };
   }
   return { kind: 'categorical', column, categories: fields.strings('categories'), fill: fields.string('fill') };
 }
@@ -103,7 +110,8 @@ function readTargetEncoding(fields: JsonFields): TargetEncoding {
   // The fields the kind's encoding adds, checked by their declared JSON types; the kind reads them itself.
   const added: Record<string, string | string[] | number[]> = {};
   for (const [key, kind] of Object.entries(taskKindRegistry.lookup(type).encodingFields)) {
-    added[key] = kind === 'string' ? fields.string(key) : kind === 'strings' ? fields.strings(key) : fields.numbers(key);
+    added[key] =
+      kind === 'string' ? fields.string(key) : kind === 'strings' ? fields.strings(key) : fields.numbers(key);
   }
   return { name, type, ...added };
 }

@@ -11,7 +11,11 @@ export function readJsonFile(file: string): unknown {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = error instanceof Error && 'code' in error ? error.code : undefined;
-    throw new UsageError(code === 'ENOENT' ? `${file} is missing.` : `Cannot read ${file}: ${String(error instanceof Error ? error.message : error)}`);
+    throw new UsageError(
+      code === 'ENOENT'
+        ? `${file} is missing.`
+        : `Cannot read ${file}: ${String(error instanceof Error ? error.message : error)}`,
+    );
   }
   return parseJson(text, file);
 }
@@ -20,7 +24,9 @@ function parseJson(text: string, where: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`${where} is not valid JSON (${error instanceof Error ? error.message : String(error)}).`, [DAMAGED]);
+    throw new UsageError(`${where} is not valid JSON (${error instanceof Error ? error.message : String(error)}).`, [
+      DAMAGED,
+    ]);
   }
 }
 
@@ -45,7 +51,8 @@ function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'string') return `the text ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'string')
+    return `the text ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   if (typeof value === 'object') return 'an object';
   return `${typeof value} ${String(value)}`;
 }

@@ -23,13 +23,19 @@ export function readEpochLog(runDir: string): EpochLogEntry[] {
   if (!existsSync(file)) return [];
   return readJsonLines(file).map((line): EpochLogEntry => {
     const monitor = line.object('monitor');
-    const cosines = line.has('gradientCosines') ? { gradientCosines: line.object('gradientCosines').numbersOrNaN() } : {};
+    const cosines = line.has('gradientCosines')
+      ? { gradientCosines: line.object('gradientCosines').numbersOrNaN() }
+      : {};
     return {
       epoch: line.number('epoch'),
       learningRate: line.number('learningRate'),
       taskWeights: line.object('taskWeights').numbersOrNaN(),
       ...cosines,
-      monitor: { name: monitor.string('name'), value: monitor.numberOrNaN('value'), improved: monitor.boolean('improved') },
+      monitor: {
+        name: monitor.string('name'),
+        value: monitor.numberOrNaN('value'),
+        improved: monitor.boolean('improved'),
+      },
       seconds: line.number('seconds'),
       samplesPerSecond: line.numberOrNaN('samplesPerSecond'),
     };

@@ -92,13 +92,21 @@ export function readMeta(runDir: string): StoredRunMeta {
 }
 
 export function readParameterCount(fields: JsonFields): ParameterCount {
-  return { shared: fields.number('shared'), perTask: fields.object('perTask').numberValues(), total: fields.number('total') };
+  return {
+    shared: fields.number('shared'),
+    perTask: fields.object('perTask').numberValues(),
+    total: fields.number('total'),
+  };
 }
 
 function readBackendReport(fields: JsonFields): BackendReport {
   const attempts = fields.objects('attempts').map((attempt): BackendAttempt => {
     const reason = attempt.optionalString('reason');
-    return { backend: attempt.string('backend'), ok: attempt.boolean('ok'), ...(reason === undefined ? {} : { reason }) };
+    return {
+      backend: attempt.string('backend'),
+      ok: attempt.boolean('ok'),
+      ...(reason === undefined ? {} : { reason }),
+    };
   });
   return {
     requested: fields.oneOf('requested', ['auto', 'tensorflow', 'wasm', 'cpu']),
@@ -117,7 +125,8 @@ export function gitInfo(dir: string): { commit: string; dirty: boolean } | undef
   try {
     const options = { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] as ['ignore', 'pipe', 'ignore'], timeout: 5000 };
     const commit = execFileSync('git', ['rev-parse', 'HEAD'], options).toString().trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], options).toString().trim() !== '';
+    const dirty =
+      execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], options).toString().trim() !== '';
     return { commit, dirty };
   } catch {
     return undefined;

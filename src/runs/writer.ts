@@ -31,7 +31,8 @@ export class RunWriter {
 
   /** Replaces meta.json now. Not while a background update is pending (settle it first): it would overtake it. */
   updateMeta(patch: Partial<RunMeta>): void {
-    if (this.metaPending > 0) throw new Error('RunWriter.updateMeta: a background meta.json update is pending; settle it first');
+    if (this.metaPending > 0)
+      throw new Error('RunWriter.updateMeta: a background meta.json update is pending; settle it first');
     this.meta = { ...this.meta, ...patch, updatedAt: new Date().toISOString() };
     writeJsonAtomic(this.metaFile(), this.meta);
   }
@@ -65,7 +66,13 @@ export class RunWriter {
       seconds: round(record.seconds),
       samplesPerSecond: round(record.samplesPerSecond),
     };
-    this.append([...this.rowSteps(rows), { op: 'append', path: runFile(this.dir, 'epochsLog'), data: `${JSON.stringify(epoch)}\n` }], background);
+    this.append(
+      [
+        ...this.rowSteps(rows),
+        { op: 'append', path: runFile(this.dir, 'epochsLog'), data: `${JSON.stringify(epoch)}\n` },
+      ],
+      background,
+    );
   }
 
   /** Appends final metrics (after training: nothing is queued any more, so at once). */

@@ -42,7 +42,8 @@ export function gradientStrategy(definition: CombinerDefinition): StrategyDefini
     cost: 'params: T trunk backwards; representation: 1 trunk backward + T head backwards',
     optionsSchema: { grad_target: gradTargetSchema, ...methodProperties },
     needs: gradientNeeds,
-    checkOptions: (options, { tasks }) => optionProblems(() => definition.checkOptions?.(methodOptions(options), tasks.length)),
+    checkOptions: (options, { tasks }) =>
+      optionProblems(() => definition.checkOptions?.(methodOptions(options), tasks.length)),
     create(options, { tasks, seed, hasSharedRepresentation }) {
       const combiner = definition.create(methodOptions(options), seed, tasks.length);
       let weights = tasks.map(() => 1);
@@ -70,4 +71,6 @@ export function gradientStrategy(definition: CombinerDefinition): StrategyDefini
   };
 }
 
-export const gradientStrategies: StrategyDefinition<GradientStrategy>[] = [...gradientCombiners.values()].map(gradientStrategy);
+export const gradientStrategies: StrategyDefinition<GradientStrategy>[] = [...gradientCombiners.values()].map(
+  gradientStrategy,
+);

@@ -11,7 +11,9 @@ export function shuffledBatches(split: SplitTensors, permutation: Int32Array, ba
   const index = tf.tensor1d(permutation, 'int32');
   try {
     const xs = gatherBatches(split.x, index, batchSize);
-    const targets = Object.entries(split.targets).map(([name, t]) => [name, gatherBatches(t, index, batchSize)] as const);
+    const targets = Object.entries(split.targets).map(
+      ([name, t]) => [name, gatherBatches(t, index, batchSize)] as const,
+    );
     return xs.map((x, b) => ({ x, targets: Object.fromEntries(targets.map(([name, parts]) => [name, parts[b]!])) }));
   } finally {
     index.dispose();

@@ -37,7 +37,9 @@ export function evaluateSplit(
     const loss = lossRegistry.lookup(task.loss);
     const chunks: tf.Tensor2D[] = [];
     // The transforms the kind and the loss read from the backend (the softmax, for multiclass), batch by batch.
-    const transformed = new Map(backendTransformsFor(kind, loss).map((t): [BackendTransform, tf.Tensor2D[]] => [t, []]));
+    const transformed = new Map(
+      backendTransformsFor(kind, loss).map((t): [BackendTransform, tf.Tensor2D[]] => [t, []]),
+    );
     return { task, kind, loss, chunks, transformed };
   });
   try {
@@ -60,7 +62,12 @@ export function evaluateSplit(
       const target = split.targets[task.name];
       if (!encoding || !target) return;
       const outputValues = readJoined(chunks);
-      const outputs: RawOutputs = { values: outputValues, rows: split.rows, width: outputValues.length / split.rows, backend: {} };
+      const outputs: RawOutputs = {
+        values: outputValues,
+        rows: split.rows,
+        width: outputValues.length / split.rows,
+        backend: {},
+      };
       for (const [transform, parts] of transformed) outputs.backend[transform] = readJoined(parts);
       const evaluated = hostLossAndPredictions(kind, loss, encoding, outputs, target.dataSync() as Float32Array);
       predictions[task.name] = evaluated.predictions;
@@ -75,7 +82,8 @@ export function evaluateSplit(
       for (const [name, value] of Object.entries(values)) metrics[`${task.name}/${name}`] = value;
     });
   } finally {
-    for (const { chunks, transformed } of heads) for (const t of [...chunks, ...[...transformed.values()].flat()]) t.dispose();
+    for (const { chunks, transformed } of heads)
+      for (const t of [...chunks, ...[...transformed.values()].flat()]) t.dispose();
   }
   Object.assign(metrics, aggregateOverTasks(metrics, tasks));
   return { metrics, predictions };

@@ -27,7 +27,8 @@ export function createOptimizer(config: TrainingConfig, variables: readonly tf.V
   if (needsFirstMoment) {
     for (const variable of variables) {
       // Inside tidy, so the zeros each slot starts from do not outlive it.
-      const zeros = (suffix: string): tf.Variable => tf.tidy(() => tf.variable(tf.zerosLike(variable), false, `${variable.name}/${suffix}`));
+      const zeros = (suffix: string): tf.Variable =>
+        tf.tidy(() => tf.variable(tf.zerosLike(variable), false, `${variable.name}/${suffix}`));
       slots.set(variable.name, { m: zeros('m'), ...(needsSecondMoment ? { v: zeros('v') } : {}) });
     }
   }
@@ -51,7 +52,10 @@ export function createOptimizer(config: TrainingConfig, variables: readonly tf.V
         const cache = new Map<number, tf.Scalar>();
         const scalar = (value: number): tf.Scalar => {
           let t = cache.get(value);
-          if (!t) cache.set(value, (t = tf.scalar(value)));
+          if (!t) {
+            t = tf.scalar(value);
+            cache.set(value, t);
+          }
           return t;
         };
         for (const [name, rawGradient] of Object.entries(gradients)) {
@@ -77,7 +81,8 @@ export function createOptimizer(config: TrainingConfig, variables: readonly tf.V
             variable.assign(updated.variable);
             continue;
           }
-          const gradient = coupledDecay > 0 && decays ? tf.add(rawGradient, tf.mul(variable, scalar(coupledDecay))) : rawGradient;
+          const gradient =
+            coupledDecay > 0 && decays ? tf.add(rawGradient, tf.mul(variable, scalar(coupledDecay))) : rawGradient;
           if (config.optimizer === 'sgd') {
             variable.assign(tf.sub(variable, tf.mul(gradient, scalar(lr))));
           } else {

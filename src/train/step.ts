@@ -20,9 +20,16 @@ export interface StepGradients {
   cosines?: number[][];
 }
 
-function lossesOf(model: MultiTaskModel, outputs: Record<string, tf.Tensor2D>, batch: Batch, tasks: readonly TaskConfig[]): tf.Scalar[] {
+function lossesOf(
+  model: MultiTaskModel,
+  outputs: Record<string, tf.Tensor2D>,
+  batch: Batch,
+  tasks: readonly TaskConfig[],
+): tf.Scalar[] {
   void model;
-  return tasks.map((task) => taskLoss(task.loss, outputs[task.name] as tf.Tensor2D, batch.targets[task.name] as tf.Tensor2D));
+  return tasks.map((task) =>
+    taskLoss(task.loss, outputs[task.name] as tf.Tensor2D, batch.targets[task.name] as tf.Tensor2D),
+  );
 }
 
 function addPenalty(model: MultiTaskModel, total: tf.Scalar): tf.Scalar {
@@ -137,7 +144,11 @@ function parameterGradientStep(
  * A model penalty (soft-sharing coupling, …) is a regulariser, not a task: its gradient is added to every variable it
  * touches after the task gradients were combined, so it neither enters the combiner nor reaches only one task.
  */
-function addPenaltyGradients(model: MultiTaskModel, tasks: readonly TaskConfig[], gradients: Record<string, tf.Tensor>): void {
+function addPenaltyGradients(
+  model: MultiTaskModel,
+  tasks: readonly TaskConfig[],
+  gradients: Record<string, tf.Tensor>,
+): void {
   const penalty = model.penalty;
   if (!penalty) return;
   const all = [...model.sharedVariables, ...tasks.flatMap((t) => model.taskVariables[t.name] ?? [])];
@@ -182,7 +193,10 @@ function representationGradientStep(
     };
     // Differentiating with respect to [z, ...head variables] in one pass: the variables are the same tensors the
     // heads read, so their gradients come out too.
-    const { value, grads } = tf.valueAndGrads((z: tf.Tensor, ..._own: tf.Tensor[]) => lossOf(z))([representation, ...own]);
+    const { value, grads } = tf.valueAndGrads((z: tf.Tensor, ..._own: tf.Tensor[]) => lossOf(z))([
+      representation,
+      ...own,
+    ]);
     losses.push(value.dataSync()[0]!);
     value.dispose();
     const [zGrad, ...ownGrads] = grads;

@@ -16,7 +16,13 @@ import { disposeSplit, toSplitTensors } from './tensors.js';
 export interface TrainListener {
   onStart?(info: { epochs: number; batchesPerEpoch: number; trainRows: number; tasks: string[] }): void;
   /** After each batch; `losses` is filled only every `batchLossEvery` batches (reading them costs a sync). */
-  onBatch?(info: { epoch: number; batch: number; batches: number; samplesPerSecond: number; losses?: Record<string, number> }): void;
+  onBatch?(info: {
+    epoch: number;
+    batch: number;
+    batches: number;
+    samplesPerSecond: number;
+    losses?: Record<string, number>;
+  }): void;
   onEpochEnd?(record: EpochRecord, model: MultiTaskModel): Promise<void> | void;
   batchLossEvery?: number;
 }
@@ -81,7 +87,13 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
   let step = 0;
   let outcome: TrainOutcome = 'completed';
   let reason: string | undefined;
-  for (const l of listeners) l.onStart?.({ epochs: training.epochs, batchesPerEpoch: batches, trainRows: train.rows, tasks: tasks.map((t) => t.name) });
+  for (const l of listeners)
+    l.onStart?.({
+      epochs: training.epochs,
+      batchesPerEpoch: batches,
+      trainRows: train.rows,
+      tasks: tasks.map((t) => t.name),
+    });
   const lossEvery = Math.min(...listeners.map((l) => l.batchLossEvery ?? Infinity));
   // The yield clock runs across epochs: epochs shorter than the interval (the quickstart's take ~50 ms) would
   // otherwise never give the event loop a turn, and Ctrl-C would wait for the end of the run.
@@ -109,7 +121,9 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
           const result: StepGradients = trainingStep(model, strategy, batch, tasks, trainable, context);
           disposeBatch(batch);
           if (result.cosines) {
-            cosineSum = (cosineSum ?? result.cosines.map((row) => row.map(() => 0))).map((row, i) => row.map((v, j) => v + (result.cosines?.[i]?.[j] ?? 0)));
+            cosineSum = (cosineSum ?? result.cosines.map((row) => row.map(() => 0))).map((row, i) =>
+              row.map((v, j) => v + (result.cosines?.[i]?.[j] ?? 0)),
+            );
             cosineSteps++;
           }
           const gradients = clipByGlobalNorm(result.gradients, training.grad_clip_norm);
@@ -122,7 +136,9 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
             const elapsed = (performance.now() - started) / 1000;
             const info = { epoch, batch: b + 1, batches, samplesPerSecond: (start + size) / Math.max(elapsed, 1e-9) };
             const withLosses =
-              (b + 1) % lossEvery === 0 ? { ...info, losses: perTask(weightedSum(stepLosses, stepSizes), tasks, start + size) } : info;
+              (b + 1) % lossEvery === 0
+                ? { ...info, losses: perTask(weightedSum(stepLosses, stepSizes), tasks, start + size) }
+                : info;
             for (const l of listeners) l.onBatch?.(withLosses);
           }
           // Give the event loop a turn (at most every 100 ms: the progress bar redraws at 10 frames/s) so Ctrl-C and
@@ -140,14 +156,24 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
       } finally {
         for (const batch of epochBatches) disposeBatch(batch);
       }
-      const trainLoss = perTask(weightedSum(stepLosses, stepSizes), tasks, stepSizes.reduce((a, b) => a + b, 0));
+      const trainLoss = perTask(
+        weightedSum(stepLosses, stepSizes),
+        tasks,
+        stepSizes.reduce((a, b) => a + b, 0),
+      );
       for (const t of stepLosses) t.dispose();
-      const valMetrics = val.rows > 0 ? evaluateSplit(model, val, data.splits.val, tasks, data.preprocessing, training.eval_batch_size).metrics : {};
+      const valMetrics =
+        val.rows > 0
+          ? evaluateSplit(model, val, data.splits.val, tasks, data.preprocessing, training.eval_batch_size).metrics
+          : {};
       const meanTrainLoss = Object.values(trainLoss).reduce((a, b) => a + b, 0) / tasks.length;
-      const monitored = monitor.name === 'train/mean/loss' ? meanTrainLoss : (valMetrics[monitor.name.slice('val/'.length)] ?? NaN);
+      const monitored =
+        monitor.name === 'train/mean/loss' ? meanTrainLoss : (valMetrics[monitor.name.slice('val/'.length)] ?? NaN);
       const improved =
         Number.isFinite(monitored) &&
-        (monitor.higher ? monitored > best + training.early_stopping.min_delta : monitored < best - training.early_stopping.min_delta);
+        (monitor.higher
+          ? monitored > best + training.early_stopping.min_delta
+          : monitored < best - training.early_stopping.min_delta);
       const seconds = (performance.now() - started) / 1000;
       const weights = strategy.currentWeights();
       const record: EpochRecord = {
@@ -174,7 +200,9 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
       for (const l of listeners) await l.onEpochEnd?.(record, model);
       if (!Object.values(trainLoss).every(Number.isFinite)) {
         outcome = 'diverged';
-        reason = `training loss became ${Object.entries(trainLoss).map(([k, v]) => `${k}=${v}`).join(', ')} in epoch ${epoch + 1}; lower training.lr or set training.grad_clip_norm`;
+        reason = `training loss became ${Object.entries(trainLoss)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ')} in epoch ${epoch + 1}; lower training.lr or set training.grad_clip_norm`;
         break;
       }
       if (interrupted) {
@@ -197,9 +225,11 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
 
 function pairwise(sum: number[][], steps: number, tasks: readonly { name: string }[]): Record<string, number> {
   const out: Record<string, number> = {};
-  tasks.forEach((a, i) => tasks.forEach((b, j) => {
-    if (j > i) out[`${a.name}|${b.name}`] = (sum[i]?.[j] ?? NaN) / steps;
-  }));
+  tasks.forEach((a, i) =>
+    tasks.forEach((b, j) => {
+      if (j > i) out[`${a.name}|${b.name}`] = (sum[i]?.[j] ?? NaN) / steps;
+    }),
+  );
   return out;
 }
 

@@ -56,10 +56,16 @@ export function stringOption(options: Options, path: string, fallback: string): 
   return value;
 }
 
-export function enumOption<T extends string | number>(options: Options, path: string, allowed: readonly T[], fallback: T): T {
+export function enumOption<T extends string | number>(
+  options: Options,
+  path: string,
+  allowed: readonly T[],
+  fallback: T,
+): T {
   const value = valueAt(options, path) ?? fallback;
   const match = allowed.find((a) => a === value);
-  if (match === undefined) throw new OptionError(path, `one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`, value);
+  if (match === undefined)
+    throw new OptionError(path, `one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`, value);
   return match;
 }
 
@@ -67,7 +73,11 @@ export function enumOption<T extends string | number>(options: Options, path: st
  * A list of numbers, one per task when `length` is given; null when the option is null or missing (the methods
  * whose list is optional then use their default).
  */
-export function numberListOption(options: Options, path: string, rule: NumberRange & { length?: number } = {}): number[] | null {
+export function numberListOption(
+  options: Options,
+  path: string,
+  rule: NumberRange & { length?: number } = {},
+): number[] | null {
   const value = valueAt(options, path);
   if (value === undefined || value === null) return null;
   const { length, ...range } = rule;

@@ -41,7 +41,9 @@ export class Registry<T extends { readonly name: string }> extends Map<string, T
     if (definition) return definition;
     const known = [...super.keys()];
     const hint = suggest(name, known);
-    throw new UsageError(`Unknown ${this.what} "${name}".${hint ? ` Did you mean "${hint}"?` : ''} Known: ${known.join(', ')}.`);
+    throw new UsageError(
+      `Unknown ${this.what} "${name}".${hint ? ` Did you mean "${hint}"?` : ''} Known: ${known.join(', ')}.`,
+    );
   }
 
   names(): string[] {

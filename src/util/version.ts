@@ -6,7 +6,8 @@ import { packageRoot } from './paths.js';
 export function mtlVersion(): string {
   try {
     const parsed: unknown = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8'));
-    if (typeof parsed === 'object' && parsed !== null && 'version' in parsed && typeof parsed.version === 'string') return parsed.version;
+    if (typeof parsed === 'object' && parsed !== null && 'version' in parsed && typeof parsed.version === 'string')
+      return parsed.version;
     return 'unknown';
   } catch {
     return 'unknown';

@@ -15,7 +15,13 @@ export type YamlFields = Readonly<Record<string, string | number>>;
  * Two-digit multi-digits (tasks `left` and `right`, multiclass) on wasm. `trunk` holds one YAML flow mapping per
  * layer; `training` the fields of the training section, in order.
  */
-export function digitsConfig(options: { name: string; seed: number; samples: number; trunk: readonly string[]; training: YamlFields }): string {
+export function digitsConfig(options: {
+  name: string;
+  seed: number;
+  samples: number;
+  trunk: readonly string[];
+  training: YamlFields;
+}): string {
   return [
     `name: ${options.name}`,
     `seed: ${options.seed}`,

@@ -24,7 +24,12 @@ export function writeSyntheticCsv(dir: string, name: string, spec: SyntheticCsv)
   const digits = spec.digits ?? 5;
   const lines = [spec.header.join(',')];
   for (let r = 0; r < spec.rows; r++) {
-    lines.push(spec.row(rng, r).map((cell) => (typeof cell === 'number' ? cell.toFixed(digits) : cell)).join(','));
+    lines.push(
+      spec
+        .row(rng, r)
+        .map((cell) => (typeof cell === 'number' ? cell.toFixed(digits) : cell))
+        .join(','),
+    );
   }
   return writeFile(dir, name, `${lines.join('\n')}\n`);
 }
@@ -45,7 +50,10 @@ export function writeLinearRegressionCsv(
   name: string,
   spec: { seed: number; rows: number; features: number; targets: readonly LinearTarget[]; digits?: number },
 ): string {
-  const header = [...Array.from({ length: spec.features }, (_, i) => `x${i}`), ...spec.targets.map((_, k) => `y${k + 1}`)];
+  const header = [
+    ...Array.from({ length: spec.features }, (_, i) => `x${i}`),
+    ...spec.targets.map((_, k) => `y${k + 1}`),
+  ];
   return writeSyntheticCsv(dir, name, {
     seed: spec.seed,
     rows: spec.rows,
@@ -53,7 +61,9 @@ export function writeLinearRegressionCsv(
     ...(spec.digits === undefined ? {} : { digits: spec.digits }),
     row: (rng) => {
       const x = Array.from({ length: spec.features }, () => rng.normal());
-      const ys = spec.targets.map((t) => (t.scale ?? 1) * x.reduce((s, v, i) => s + v * (t.weights[i] ?? 0), 0) + t.noise * rng.normal());
+      const ys = spec.targets.map(
+        (t) => (t.scale ?? 1) * x.reduce((s, v, i) => s + v * (t.weights[i] ?? 0), 0) + t.noise * rng.normal(),
+      );
       return [...x, ...ys];
     },
   });

@@ -7,7 +7,11 @@ import type { HeadSpec } from '../../src/model/types.js';
 import { createRng } from '../../src/util/rng.js';
 
 export const reshape = (shape: [number, number, number]): LayerConfig => ({ type: 'reshape', shape });
-export const conv = (filters: number, kernel: number | [number, number] = 3, extra: Partial<Extract<LayerConfig, { type: 'conv2d' }>> = {}): LayerConfig => ({
+export const conv = (
+  filters: number,
+  kernel: number | [number, number] = 3,
+  extra: Partial<Extract<LayerConfig, { type: 'conv2d' }>> = {},
+): LayerConfig => ({
   type: 'conv2d',
   filters,
   kernel,
@@ -27,7 +31,16 @@ export const batchNorm: LayerConfig = { type: 'batch-norm', momentum: 0.9, epsil
 export const digitsTrunk: LayerConfig[] = [reshape([8, 12, 1]), conv(16), maxPool(2), conv(32), flatten, dense(64)];
 
 /** A small image trunk for unit tests: 4 × 5 × 2 images (40 inputs). */
-export const smallTrunk: LayerConfig[] = [reshape([4, 5, 2]), conv(3), batchNorm, maxPool(2), conv(4, [2, 2], { padding: 'valid' }), dropout(0.2), flatten, dense(6)];
+export const smallTrunk: LayerConfig[] = [
+  reshape([4, 5, 2]),
+  conv(3),
+  batchNorm,
+  maxPool(2),
+  conv(4, [2, 2], { padding: 'valid' }),
+  dropout(0.2),
+  flatten,
+  dense(6),
+];
 
 /** A regression head of width 1 and a 3-class head. */
 export const twoHeads: HeadSpec[] = [
@@ -43,5 +56,8 @@ export function stack(configs: LayerConfig[], inputSize: number, name = 'shared'
 /** rows × columns standard-normal values from the seed. */
 export function input(rows: number, columns: number, seed = 3): tf.Tensor2D {
   const rng = createRng(seed);
-  return tf.tensor2d(Float32Array.from({ length: rows * columns }, () => rng.normal()), [rows, columns]);
+  return tf.tensor2d(
+    Float32Array.from({ length: rows * columns }, () => rng.normal()),
+    [rows, columns],
+  );
 }

@@ -34,7 +34,25 @@ export interface AdamHyperparameters {
 }
 
 /** (w, g, m, v, outW, outM, outV, size, β1, 1−β1, β2, 1−β2, s, b2, ε, d, lr·decay): pointers in bytes. */
-const ADAM_PARAMS = ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32'] as const;
+const ADAM_PARAMS = [
+  'i32',
+  'i32',
+  'i32',
+  'i32',
+  'i32',
+  'i32',
+  'i32',
+  'i32',
+  'f32',
+  'f32',
+  'f32',
+  'f32',
+  'f32',
+  'f32',
+  'f32',
+  'f32',
+  'f32',
+] as const;
 
 export function adamFunctionName(coupled: boolean, decoupled: boolean): string {
   return `adam_${coupled ? 'l2' : 'plain'}_${decoupled ? 'decoupled' : 'none'}`;
@@ -42,8 +60,25 @@ export function adamFunctionName(coupled: boolean, decoupled: boolean): string {
 
 function emitAdam(module: ModuleBuilder, coupled: boolean, decoupled: boolean): void {
   const f = module.function(adamFunctionName(coupled, decoupled), ADAM_PARAMS);
-  const [w, g, m, v, outW, outM, outV, size, beta1, oneMinusBeta1, beta2, oneMinusBeta2, stepSize, bias2, epsilon, decay, decoupledDecay] =
-    f.paramLocals(ADAM_PARAMS.length);
+  const [
+    w,
+    g,
+    m,
+    v,
+    outW,
+    outM,
+    outV,
+    size,
+    beta1,
+    oneMinusBeta1,
+    beta2,
+    oneMinusBeta2,
+    stepSize,
+    bias2,
+    epsilon,
+    decay,
+    decoupledDecay,
+  ] = f.paramLocals(ADAM_PARAMS.length);
   const offset = f.local('i32');
   const end = f.local('i32');
   const vectorEnd = f.local('i32');
@@ -70,9 +105,12 @@ function emitAdam(module: ModuleBuilder, coupled: boolean, decoupled: boolean): 
     const mv = f.local(lanes);
     const vv = f.local(lanes);
     const u = f.local(lanes);
-    const load = (base: Local): FunctionBuilder => (vector ? f.get(base).get(offset).i32Add().v128Load() : f.get(base).get(offset).i32Add().f32Load());
+    const load = (base: Local): FunctionBuilder =>
+      vector ? f.get(base).get(offset).i32Add().v128Load() : f.get(base).get(offset).i32Add().f32Load();
     const store = (base: Local, value: Local): FunctionBuilder =>
-      vector ? f.get(base).get(offset).i32Add().get(value).v128Store() : f.get(base).get(offset).i32Add().get(value).f32Store();
+      vector
+        ? f.get(base).get(offset).i32Add().get(value).v128Store()
+        : f.get(base).get(offset).i32Add().get(value).f32Store();
     const c = (vectorConst: Local, scalarParam: Local): FunctionBuilder => f.get(vector ? vectorConst : scalarParam);
     const add = (): FunctionBuilder => (vector ? f.f32x4Add() : f.f32Add());
     const sub = (): FunctionBuilder => (vector ? f.f32x4Sub() : f.f32Sub());

@@ -46,7 +46,9 @@ export interface Local {
 }
 
 /** A tuple of N locals (N a literal number), so destructuring parameters needs no undefined checks. */
-export type LocalTuple<N extends number, Acc extends Local[] = []> = Acc['length'] extends N ? Acc : LocalTuple<N, [...Acc, Local]>;
+export type LocalTuple<N extends number, Acc extends Local[] = []> = Acc['length'] extends N
+  ? Acc
+  : LocalTuple<N, [...Acc, Local]>;
 
 /** log2 of the natural alignment, the memarg's first field. */
 const ALIGN = { f32: 2, v128: 4 } as const;
@@ -73,7 +75,8 @@ export class FunctionBuilder {
 
   /** Every parameter as a local, in order: destructure it as `const [a, b] = f.paramLocals(2)`. */
   paramLocals<N extends number>(count: N): LocalTuple<N> {
-    if (count !== this.params.length) throw new Error(`${this.name}: has ${this.params.length} parameters, not ${count}`);
+    if (count !== this.params.length)
+      throw new Error(`${this.name}: has ${this.params.length} parameters, not ${count}`);
     const locals: Local[] = this.params.map((type, index) => ({ index, type }));
     return locals as LocalTuple<N>;
   }

@@ -68,7 +68,8 @@ function emitTile(module: ModuleBuilder, layout: GemmLayout, rows: number, width
   rowOffsets.forEach((offset, r) => f.get(lda4).i32Const(r).i32Mul().set(offset));
 
   const loadA = (r: number): void => {
-    const load = (fn: FunctionBuilder, offset: number): FunctionBuilder => (vectors > 0 ? fn.v128Load32Splat(offset) : fn.f32Load(offset));
+    const load = (fn: FunctionBuilder, offset: number): FunctionBuilder =>
+      vectors > 0 ? fn.v128Load32Splat(offset) : fn.f32Load(offset);
     if (layout === 'nn') load(f.get(pa).get(rowOffsets[r]!).i32Add(), 0);
     else load(f.get(pa), r * 4);
   };
@@ -106,7 +107,9 @@ function emitTile(module: ModuleBuilder, layout: GemmLayout, rows: number, width
           f.block(() =>
             f.loop(() => {
               f.get(remaining).i32Eqz().brIf(1);
-              bValues.forEach((value, v) => (vectors > 0 ? f.get(pb).v128Load(16 * v) : f.get(pb).f32Load(0)).set(value));
+              bValues.forEach((value, v) =>
+                (vectors > 0 ? f.get(pb).v128Load(16 * v) : f.get(pb).f32Load(0)).set(value),
+              );
               for (let r = 0; r < rows; r++) {
                 loadA(r);
                 f.set(aValue);
@@ -129,7 +132,10 @@ function emitTile(module: ModuleBuilder, layout: GemmLayout, rows: number, width
           for (let r = 0; r < rows; r++) {
             bValues.forEach((_, v) => {
               const acc = accumulators[r * bValues.length + v]!;
-              if (vectors > 0) f.get(pc).get(acc).v128Store(16 * v);
+              if (vectors > 0)
+                f.get(pc)
+                  .get(acc)
+                  .v128Store(16 * v);
               else f.get(pc).get(acc).f32Store(0);
             });
             if (r < rows - 1) f.get(pc).get(ldc4).i32Add().set(pc);
@@ -198,7 +204,18 @@ export function packedBytes(k: number, n: number): number {
   return k * (n - (n % 8)) * 4;
 }
 
-type TileFunction = (a: number, b: number, c: number, m: number, k: number, n: number, lda: number, ldb: number, ldc: number, accumulate: number) => void;
+type TileFunction = (
+  a: number,
+  b: number,
+  c: number,
+  m: number,
+  k: number,
+  n: number,
+  lda: number,
+  ldb: number,
+  ldc: number,
+  accumulate: number,
+) => void;
 
 /**
  * Cache blocking of the packed path (the GotoBLAS loop order): k in blocks of K_BLOCK, so one block of a panel (8 KB)
@@ -247,13 +264,48 @@ export function makeGemm(exports: WasmExports): (args: GemmArgs) => void {
   return ({ layout, a, b, c, m, k, n, packed, lda = layout === 'nn' ? k : m, ldb = n, ldc = n }) => {
     const tile = (rows: number, width: Width): TileFunction => tiles.get(functionName(layout, rows, width))!;
     /** A(row, kStart) in bytes. */
-    const aAt = (row: number, kStart: number): number => (layout === 'nn' ? a + (row * lda + kStart) * 4 : a + (kStart * lda + row) * 4);
+    const aAt = (row: number, kStart: number): number =>
+      layout === 'nn' ? a + (row * lda + kStart) * 4 : a + (kStart * lda + row) * 4;
     /** C[row0, row0+count) × [column, column+cols) += A·B over k ∈ [kStart, kStart+kCount), B's block at bStart. */
-    const rowRange = (width: Width, row0: number, count: number, kStart: number, kCount: number, bStart: number, bStride: number, column: number, cols: number): void => {
+    const rowRange = (
+      width: Width,
+      row0: number,
+      count: number,
+      kStart: number,
+      kCount: number,
+      bStart: number,
+      bStride: number,
+      column: number,
+      cols: number,
+    ): void => {
       const main = count - (count % GEMM_ROWS);
       const accumulate = kStart > 0 ? 1 : 0;
-      if (main > 0) tile(GEMM_ROWS, width)(aAt(row0, kStart), bStart, c + (row0 * ldc + column) * 4, main, kCount, cols, lda, bStride, ldc, accumulate);
-      if (count > main) tile(count - main, width)(aAt(row0 + main, kStart), bStart, c + ((row0 + main) * ldc + column) * 4, count - main, kCount, cols, lda, bStride, ldc, accumulate);
+      if (main > 0)
+        tile(GEMM_ROWS, width)(
+          aAt(row0, kStart),
+          bStart,
+          c + (row0 * ldc + column) * 4,
+          main,
+          kCount,
+          cols,
+          lda,
+          bStride,
+          ldc,
+          accumulate,
+        );
+      if (count > main)
+        tile(count - main, width)(
+          aAt(row0 + main, kStart),
+          bStart,
+          c + ((row0 + main) * ldc + column) * 4,
+          count - main,
+          kCount,
+          cols,
+          lda,
+          bStride,
+          ldc,
+          accumulate,
+        );
     };
     let column = 0;
     for (const width of WIDTHS) {
@@ -266,7 +318,8 @@ export function makeGemm(exports: WasmExports): (args: GemmArgs) => void {
           const kCount = Math.min(K_BLOCK, k - kStart);
           for (let row0 = 0; row0 < m; row0 += M_BLOCK) {
             const count = Math.min(M_BLOCK, m - row0);
-            for (let p = 0; p < panels; p++) rowRange(8, row0, count, kStart, kCount, packed + (p * k + kStart) * 32, 8, column + p * 8, 8);
+            for (let p = 0; p < panels; p++)
+              rowRange(8, row0, count, kStart, kCount, packed + (p * k + kStart) * 32, 8, column + p * 8, 8);
           }
         }
       } else {

@@ -63,8 +63,20 @@ export function simdKernelsFor(memory: WasmMemory): SimdKernels {
       adamFunctions.set(name, instance.exports[name] as AdamFunction);
     }
   }
-  const epilogue = instance.exports[EPILOGUE_FUNCTION] as (c: number, bias: number, rows: number, n: number, flags: number) => void;
-  const gatherRows = instance.exports[GATHER_ROWS_FUNCTION] as (x: number, index: number, count: number, rowBytes: number, out: number) => void;
+  const epilogue = instance.exports[EPILOGUE_FUNCTION] as (
+    c: number,
+    bias: number,
+    rows: number,
+    n: number,
+    flags: number,
+  ) => void;
+  const gatherRows = instance.exports[GATHER_ROWS_FUNCTION] as (
+    x: number,
+    index: number,
+    count: number,
+    rowBytes: number,
+    out: number,
+  ) => void;
   const kernels: SimdKernels = {
     gatherRows({ x, index, count, rowBytes, out }) {
       gatherRows(x, index, count, rowBytes, out);
@@ -73,7 +85,25 @@ export function simdKernelsFor(memory: WasmMemory): SimdKernels {
     adam(a) {
       const fn = adamFunctions.get(adamFunctionName(a.coupledDecay > 0, a.decoupledDecay > 0))!;
       // The f32 parameters: each JS number becomes the float32 scalar the op chain would make of it.
-      fn(a.w, a.g, a.m, a.v, a.outW, a.outM, a.outV, a.size, a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.stepSize, a.bias2, a.epsilon, a.coupledDecay, a.decoupledDecay);
+      fn(
+        a.w,
+        a.g,
+        a.m,
+        a.v,
+        a.outW,
+        a.outM,
+        a.outV,
+        a.size,
+        a.beta1,
+        1 - a.beta1,
+        a.beta2,
+        1 - a.beta2,
+        a.stepSize,
+        a.bias2,
+        a.epsilon,
+        a.coupledDecay,
+        a.decoupledDecay,
+      );
     },
     biasActivation({ c, bias, rows, n, scalarBias, relu }) {
       epilogue(c, bias, rows, n, (bias !== 0 ? 1 : 0) | (relu ? 2 : 0) | (scalarBias ? 4 : 0));

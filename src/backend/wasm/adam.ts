@@ -26,7 +26,9 @@ export const ADAM_KERNEL_MAX_SIZE = 8192;
  */
 export function fusedAdamMaxSize(): number {
   if (tf.getBackend() !== WASM) return ADAM_KERNEL_MAX_SIZE;
-  return simdOf(tf.backend() as unknown as WasmBackendLike) !== undefined ? Number.POSITIVE_INFINITY : ADAM_KERNEL_MAX_SIZE;
+  return simdOf(tf.backend() as unknown as WasmBackendLike) !== undefined
+    ? Number.POSITIVE_INFINITY
+    : ADAM_KERNEL_MAX_SIZE;
 }
 
 /** Attributes of {@link ADAM_UPDATE_KERNEL}: the update's hyperparameters (backend/simd/adam.ts). */
@@ -43,14 +45,19 @@ export type AdamUpdateAttrs = AdamHyperparameters;
  *   u  = decoupled ? u + w·(lr·decay) : u
  *   w' = w − u
  */
-export function adamUpdate(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
+export function adamUpdate(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo[] {
   const { variable, gradient, m, v } = args.inputs as Record<string, tf.TensorInfo>;
   const attrs = args.attrs as unknown as AdamUpdateAttrs;
   const backend = args.backend as WasmBackendLike;
   if (!variable || !gradient || !m || !v) throw new Error(`${ADAM_UPDATE_KERNEL}: needs variable, gradient, m and v`);
   const size = sizeOf(variable.shape);
   for (const t of [variable, gradient, m, v]) {
-    if (t.dtype !== 'float32' || sizeOf(t.shape) !== size) throw new Error(`${ADAM_UPDATE_KERNEL}: float32 inputs of one shape expected`);
+    if (t.dtype !== 'float32' || sizeOf(t.shape) !== size)
+      throw new Error(`${ADAM_UPDATE_KERNEL}: float32 inputs of one shape expected`);
   }
   const outW = backend.makeOutput([...variable.shape], 'float32');
   const outM = backend.makeOutput([...variable.shape], 'float32');
@@ -58,7 +65,17 @@ export function adamUpdate(args: { inputs: tf.NamedTensorInfoMap; backend: unkno
   const simd = simdOf(backend);
   if (simd !== undefined) {
     const at = (t: tf.TensorInfo): number => heapOffset(backend, t);
-    simd.adam({ w: at(variable), g: at(gradient), m: at(m), v: at(v), outW: at(outW), outM: at(outM), outV: at(outV), size, ...attrs });
+    simd.adam({
+      w: at(variable),
+      g: at(gradient),
+      m: at(m),
+      v: at(v),
+      outW: at(outW),
+      outM: at(outM),
+      outV: at(outV),
+      size,
+      ...attrs,
+    });
     return [outW, outM, outV];
   }
   // Views after the allocations (a malloc may grow the heap).

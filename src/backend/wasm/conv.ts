@@ -21,7 +21,11 @@ type ConvAttrs = {
 };
 
 /** The shape facts both convolution gradients need (channels-last). */
-function convGeometry(inputShape: readonly number[], filterShape: readonly number[], attrs: ConvAttrs): tf.backend_util.Conv2DInfo {
+function convGeometry(
+  inputShape: readonly number[],
+  filterShape: readonly number[],
+  attrs: ConvAttrs,
+): tf.backend_util.Conv2DInfo {
   return tf.backend_util.computeConv2DInfo(
     inputShape as [number, number, number, number],
     filterShape as [number, number, number, number],
@@ -40,8 +44,23 @@ function convGeometry(inputShape: readonly number[], filterShape: readonly numbe
  * input pixel (b, oy·sh + fy − padTop, ox·sw + fx − padLeft, 0), or −1 where the tap falls in the zero padding.
  * Shared by im2col (filter gradient) and col2im (input gradient) so both read the same geometry.
  */
-function forEachPatchTap(info: tf.backend_util.Conv2DInfo, n0: number, n: number, visit: (r: number, k0: number, base: number) => void): void {
-  const { inHeight: H, inWidth: W, inChannels: Cin, outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw, filterHeight: FH, filterWidth: FW } = info;
+function forEachPatchTap(
+  info: tf.backend_util.Conv2DInfo,
+  n0: number,
+  n: number,
+  visit: (r: number, k0: number, base: number) => void,
+): void {
+  const {
+    inHeight: H,
+    inWidth: W,
+    inChannels: Cin,
+    outHeight: OH,
+    outWidth: OW,
+    strideHeight: sh,
+    strideWidth: sw,
+    filterHeight: FH,
+    filterWidth: FW,
+  } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
   for (let r = 0; r < n; r++) {
@@ -79,16 +98,31 @@ const IM2COL_MAX_ELEMENTS = 1 << 20;
  * registered `BatchMatMul` kernel (plain, batch 1: the XNNPACK path), summed over chunks. Channels-last only (what
  * this project uses); channels-first throws.
  */
-export function conv2dBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+export function conv2dBackpropFilter(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
   const { x, dy } = args.inputs as Record<string, tf.TensorInfo>;
   const backend = args.backend as WasmBackendLike;
   const attrs = (args.attrs ?? {}) as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
   if (!x || !dy) throw new Error(`${CONV2D_FILTER_GRAD_KERNEL}: needs x and dy`);
-  if (x.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error(`${CONV2D_FILTER_GRAD_KERNEL}: float32 inputs expected`);
-  if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC') throw new Error(`${CONV2D_FILTER_GRAD_KERNEL} on wasm supports channels-last (NHWC) data only`);
+  if (x.dtype !== 'float32' || dy.dtype !== 'float32')
+    throw new Error(`${CONV2D_FILTER_GRAD_KERNEL}: float32 inputs expected`);
+  if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC')
+    throw new Error(`${CONV2D_FILTER_GRAD_KERNEL} on wasm supports channels-last (NHWC) data only`);
   const info = convGeometry(x.shape, attrs.filterShape, attrs);
-  const { batchSize: B, inChannels: Cin, outHeight: OH, outWidth: OW, outChannels: Cout, filterHeight: FH, filterWidth: FW } = info;
-  if (sizeOf(dy.shape) !== B * OH * OW * Cout) throw new Error(`${CONV2D_FILTER_GRAD_KERNEL}: dy has shape [${dy.shape}], expected [${B},${OH},${OW},${Cout}]`);
+  const {
+    batchSize: B,
+    inChannels: Cin,
+    outHeight: OH,
+    outWidth: OW,
+    outChannels: Cout,
+    filterHeight: FH,
+    filterWidth: FW,
+  } = info;
+  if (sizeOf(dy.shape) !== B * OH * OW * Cout)
+    throw new Error(`${CONV2D_FILTER_GRAD_KERNEL}: dy has shape [${dy.shape}], expected [${B},${OH},${OW},${Cout}]`);
   const matMul = lookupKernel('BatchMatMul');
   if (matMul === undefined) throw new Error("wasm-kernels: the wasm 'BatchMatMul' kernel is not registered");
   const K = FH * FW * Cin;
@@ -108,13 +142,19 @@ export function conv2dBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; back
       // Views after the allocations (a malloc may grow the heap).
       const X = backend.typedArrayFromHeap(x) as Float32Array;
       const P = backend.typedArrayFromHeap(patches) as Float32Array;
-      (backend.typedArrayFromHeap(rows) as Float32Array).set((backend.typedArrayFromHeap(dy) as Float32Array).subarray(n0 * Cout, (n0 + n) * Cout));
+      (backend.typedArrayFromHeap(rows) as Float32Array).set(
+        (backend.typedArrayFromHeap(dy) as Float32Array).subarray(n0 * Cout, (n0 + n) * Cout),
+      );
       // im2col: P[(k0 + c), r] = x at the tap's pixel, 0 in the padding.
       forEachPatchTap(info, n0, n, (r, k0, base) => {
         if (base >= 0) for (let c = 0; c < Cin; c++) P[(k0 + c) * n + r] = X[base + c]!;
         else for (let c = 0; c < Cin; c++) P[(k0 + c) * n + r] = 0;
       });
-      const product = matMul.kernelFunc({ inputs: { a: patches, b: rows }, backend: args.backend as never, attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo;
+      const product = matMul.kernelFunc({
+        inputs: { a: patches, b: rows },
+        backend: args.backend as never,
+        attrs: { transposeA: false, transposeB: false },
+      }) as tf.TensorInfo;
       temps.push(product);
       const dst = backend.typedArrayFromHeap(out) as Float32Array;
       const src = backend.typedArrayFromHeap(product) as Float32Array;
@@ -141,13 +181,28 @@ export function makeFastConv2DBackpropInput(stock: tf.KernelConfig): FastKernelF
   const fast: FastKernelFunc = (args) => {
     const { dy, filter } = args.inputs as Record<string, tf.TensorInfo | undefined>;
     const attrs = args.attrs as (ConvAttrs & { inputShape: [number, number, number, number] }) | undefined;
-    if (!dy || !filter || !attrs || dy.dtype !== 'float32' || filter.dtype !== 'float32' || (attrs.dataFormat ?? 'NHWC') !== 'NHWC') {
+    if (
+      !dy ||
+      !filter ||
+      !attrs ||
+      dy.dtype !== 'float32' ||
+      filter.dtype !== 'float32' ||
+      (attrs.dataFormat ?? 'NHWC') !== 'NHWC'
+    ) {
       return stock.kernelFunc(args);
     }
     const matMul = lookupKernel('BatchMatMul');
     if (matMul === undefined || filter.shape.length !== 4) return stock.kernelFunc(args);
     const info = convGeometry(attrs.inputShape, filter.shape, attrs);
-    const { batchSize: B, inChannels: Cin, outHeight: OH, outWidth: OW, outChannels: Cout, filterHeight: FH, filterWidth: FW } = info;
+    const {
+      batchSize: B,
+      inChannels: Cin,
+      outHeight: OH,
+      outWidth: OW,
+      outChannels: Cout,
+      filterHeight: FH,
+      filterWidth: FW,
+    } = info;
     if (sizeOf(dy.shape) !== B * OH * OW * Cout) return stock.kernelFunc(args);
     const backend = args.backend as WasmBackendLike;
     const K = FH * FW * Cin;
@@ -163,8 +218,14 @@ export function makeFastConv2DBackpropInput(stock: tf.KernelConfig): FastKernelF
       try {
         const rows = backend.makeOutput([1, n, Cout], 'float32');
         temps.push(rows);
-        (backend.typedArrayFromHeap(rows) as Float32Array).set((backend.typedArrayFromHeap(dy) as Float32Array).subarray(n0 * Cout, (n0 + n) * Cout));
-        const patches = matMul.kernelFunc({ inputs: { a: rows, b: weights }, backend: args.backend as never, attrs: { transposeA: false, transposeB: true } }) as tf.TensorInfo;
+        (backend.typedArrayFromHeap(rows) as Float32Array).set(
+          (backend.typedArrayFromHeap(dy) as Float32Array).subarray(n0 * Cout, (n0 + n) * Cout),
+        );
+        const patches = matMul.kernelFunc({
+          inputs: { a: rows, b: weights },
+          backend: args.backend as never,
+          attrs: { transposeA: false, transposeB: true },
+        }) as tf.TensorInfo;
         temps.push(patches);
         const P = backend.typedArrayFromHeap(patches) as Float32Array;
         const DX = backend.typedArrayFromHeap(out) as Float32Array;
@@ -202,8 +263,16 @@ export function makeFastMaxPoolGrad(stock: tf.KernelConfig): FastKernelFunc {
           dimRoundingMode?: 'floor' | 'round' | 'ceil';
         }
       | undefined;
-    if (!dy || !input || !attrs || input.dtype !== 'float32' || dy.dtype !== 'float32' || input.shape.length !== 4) return stock.kernelFunc(args);
-    const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+    if (!dy || !input || !attrs || input.dtype !== 'float32' || dy.dtype !== 'float32' || input.shape.length !== 4)
+      return stock.kernelFunc(args);
+    const info = tf.backend_util.computePool2DInfo(
+      input.shape as [number, number, number, number],
+      attrs.filterSize,
+      attrs.strides,
+      1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+    );
     const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
     const { strideHeight: sh, strideWidth: sw, filterHeight: FH, filterWidth: FW } = info;
     if (sizeOf(dy.shape) !== B * OH * OW * C) return stock.kernelFunc(args);

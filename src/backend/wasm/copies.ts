@@ -29,7 +29,13 @@ type HeapArray = Float32Array | Int32Array | Uint8Array;
  * Copies the box [begin, begin + size) of `x` into the new tensor `out` (both on the wasm heap, same dtype), one
  * `copyWithin` on the heap per contiguous run (trailing dimensions taken whole merge into one run).
  */
-function copyBox(x: tf.TensorInfo, begin: readonly number[], size: readonly number[], out: tf.TensorInfo, backend: WasmBackendLike): void {
+function copyBox(
+  x: tf.TensorInfo,
+  begin: readonly number[],
+  size: readonly number[],
+  out: tf.TensorInfo,
+  backend: WasmBackendLike,
+): void {
   const total = sizeOf(size);
   if (total === 0) return;
   const rank = x.shape.length;
@@ -96,7 +102,8 @@ export function makeFastSplitV(stock: tf.KernelConfig): FastKernelFunc {
   const fast: FastKernelFunc = (args) => {
     const x = args.inputs['x'];
     const attrs = args.attrs as { numOrSizeSplits?: number | number[]; axis?: number | number[] } | undefined;
-    if (x === undefined || x.dtype === 'string' || attrs?.numOrSizeSplits === undefined || attrs.axis === undefined) return stock.kernelFunc(args);
+    if (x === undefined || x.dtype === 'string' || attrs?.numOrSizeSplits === undefined || attrs.axis === undefined)
+      return stock.kernelFunc(args);
     const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0]!;
     const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, attrs.numOrSizeSplits, axis);
     const begin = new Array<number>(x.shape.length).fill(0);
@@ -141,7 +148,13 @@ export function makeFastGather(stock: tf.KernelConfig): FastKernelFunc {
     const indices = args.inputs['indices'];
     const attrs = args.attrs as { axis?: number; batchDims?: number } | undefined;
     const backend = args.backend as WasmBackendLike;
-    if (x === undefined || indices === undefined || attrs?.axis === undefined || x.dtype === 'string' || indices.dtype !== 'int32') {
+    if (
+      x === undefined ||
+      indices === undefined ||
+      attrs?.axis === undefined ||
+      x.dtype === 'string' ||
+      indices.dtype !== 'int32'
+    ) {
       return stock.kernelFunc(args);
     }
     const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0]!;
@@ -165,7 +178,13 @@ export function makeFastGather(stock: tf.KernelConfig): FastKernelFunc {
     if (simd !== undefined && info.batchSize === 1 && info.outerSize === 1) {
       // Whole rows along axis 0: copied in wasm, 16 bytes at a time (backend/simd/gather.ts).
       const elementBytes = backend.typedArrayFromHeap(x).BYTES_PER_ELEMENT;
-      simd.gatherRows({ x: heapOffset(backend, x), index: heapOffset(backend, indices), count: perBatch, rowBytes: info.sliceSize * elementBytes, out: heapOffset(backend, out) });
+      simd.gatherRows({
+        x: heapOffset(backend, x),
+        index: heapOffset(backend, indices),
+        count: perBatch,
+        rowBytes: info.sliceSize * elementBytes,
+        out: heapOffset(backend, out),
+      });
       return out;
     }
     // Views after the allocation (a malloc may grow the heap).
@@ -218,19 +237,26 @@ export interface GatherBatchesAttrs {
  * once, straight into its batch (in wasm with the SIMD module, else a JS copy), and one kernel call gives all the
  * batches. Indices out of range are refused (a bad index must not read the heap beyond `x`).
  */
-export function gatherBatches(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
+export function gatherBatches(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo[] {
   const backend = args.backend as WasmBackendLike;
   const x = args.inputs['x'] as tf.TensorInfo;
   const indices = args.inputs['indices'] as tf.TensorInfo;
   const { batchSize } = args.attrs as unknown as GatherBatchesAttrs;
   const rows = x.shape[0] ?? 0;
   const count = sizeOf(indices.shape);
-  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new Error(`${GATHER_BATCHES_KERNEL}: batchSize must be a positive integer, got ${batchSize}`);
-  if (indices.dtype !== 'int32') throw new Error(`${GATHER_BATCHES_KERNEL}: indices must be int32, got ${indices.dtype}`);
+  if (!(Number.isInteger(batchSize) && batchSize > 0))
+    throw new Error(`${GATHER_BATCHES_KERNEL}: batchSize must be a positive integer, got ${batchSize}`);
+  if (indices.dtype !== 'int32')
+    throw new Error(`${GATHER_BATCHES_KERNEL}: indices must be int32, got ${indices.dtype}`);
   const check = backend.typedArrayFromHeap(indices) as Int32Array;
   for (let i = 0; i < count; i++) {
     const k = check[i]!;
-    if (!(k >= 0 && k < rows)) throw new Error(`${GATHER_BATCHES_KERNEL}: index ${k} at position ${i} is outside [0, ${rows})`);
+    if (!(k >= 0 && k < rows))
+      throw new Error(`${GATHER_BATCHES_KERNEL}: index ${k} at position ${i} is outside [0, ${rows})`);
   }
   const rowShape = x.shape.slice(1);
   const rowElements = sizeOf(rowShape);
@@ -244,7 +270,13 @@ export function gatherBatches(args: { inputs: tf.NamedTensorInfoMap; backend: un
     if (size * rowElements === 0) continue;
     if (simd !== undefined) {
       // Offsets, not views: makeOutput may have grown (and so detached) the heap.
-      simd.gatherRows({ x: heapOffset(backend, x), index: heapOffset(backend, indices) + start * 4, count: size, rowBytes: rowElements * elementBytes, out: heapOffset(backend, out) });
+      simd.gatherRows({
+        x: heapOffset(backend, x),
+        index: heapOffset(backend, indices) + start * 4,
+        count: size,
+        rowBytes: rowElements * elementBytes,
+        out: heapOffset(backend, out),
+      });
       continue;
     }
     const index = backend.typedArrayFromHeap(indices) as Int32Array;

@@ -21,8 +21,21 @@
 import * as tf from '@tensorflow/tfjs';
 import { adamUpdate, ADAM_UPDATE_KERNEL } from './adam.js';
 import { ORIGINAL, WASM, lookupKernel, type FastKernelFunc } from './backend.js';
-import { conv2dBackpropFilter, CONV2D_FILTER_GRAD_KERNEL, makeFastConv2DBackpropInput, makeFastMaxPoolGrad } from './conv.js';
-import { gatherBatches, GATHER_BATCHES_KERNEL, makeFastGather, makeFastIdentity, makeFastSlice, makeFastSplitV, makeFastUnpack } from './copies.js';
+import {
+  conv2dBackpropFilter,
+  CONV2D_FILTER_GRAD_KERNEL,
+  makeFastConv2DBackpropInput,
+  makeFastMaxPoolGrad,
+} from './conv.js';
+import {
+  gatherBatches,
+  GATHER_BATCHES_KERNEL,
+  makeFastGather,
+  makeFastIdentity,
+  makeFastSlice,
+  makeFastSplitV,
+  makeFastUnpack,
+} from './copies.js';
 import { makeFastMatMul } from './matmul.js';
 import { makeFastSum } from './sum.js';
 
@@ -50,9 +63,13 @@ export const FAST_WASM_KERNEL_NAMES: readonly string[] = [
 ];
 
 /** Marks a kernel this module added (there is no stock kernel to put back). */
-const ADDED: tf.KernelConfig = { kernelName: '', backendName: WASM, kernelFunc: () => {
-  throw new Error('wasm-kernels: placeholder');
-} };
+const ADDED: tf.KernelConfig = {
+  kernelName: '',
+  backendName: WASM,
+  kernelFunc: () => {
+    throw new Error('wasm-kernels: placeholder');
+  },
+};
 
 /** The wrapper for each replaced kernel, given the stock config it wraps. */
 const FACTORIES: Record<string, (stock: tf.KernelConfig) => FastKernelFunc> = {
@@ -69,7 +86,14 @@ const FACTORIES: Record<string, (stock: tf.KernelConfig) => FastKernelFunc> = {
 };
 
 /** Kernels this module adds where the wasm backend has none, by name. */
-const ADDED_KERNELS: Record<string, (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) => tf.TensorInfo | tf.TensorInfo[]> = {
+const ADDED_KERNELS: Record<
+  string,
+  (args: {
+    inputs: tf.NamedTensorInfoMap;
+    backend: unknown;
+    attrs?: tf.NamedAttrMap;
+  }) => tf.TensorInfo | tf.TensorInfo[]
+> = {
   [ADAM_UPDATE_KERNEL]: adamUpdate,
   [CONV2D_FILTER_GRAD_KERNEL]: conv2dBackpropFilter,
   [GATHER_BATCHES_KERNEL]: gatherBatches,

@@ -48,10 +48,18 @@
  * ([2,1,m,k]·[1,3,k,n]) is always split, because the stock kernel (and tfjs 4.22's cpu one) computes only
  * max(batchA, batchB) = 3 of its 6 entries.
  */
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { packedBytes } from '../simd/gemm.js';
 import type { SimdKernels } from '../simd/module.js';
-import { heapOffset, ORIGINAL, simdOf, sizeOf, transposeLastTwo, type FastKernelFunc, type WasmBackendLike } from './backend.js';
+import {
+  heapOffset,
+  ORIGINAL,
+  simdOf,
+  sizeOf,
+  transposeLastTwo,
+  type FastKernelFunc,
+  type WasmBackendLike,
+} from './backend.js';
 
 /**
  * Whether a batch-1 product [m×k]·[k×n] with a transpose flag goes the transpose-then-XNNPACK way.
@@ -149,7 +157,11 @@ interface MatMulShape {
  * operand in a dense layer's input gradient, dy·Wᵀ). Fused calls: bias and linear/relu only; undefined for anything
  * else (prelu, leaky relu, sigmoid, elu, relu6, a bias of another shape), which goes the XNNPACK way.
  */
-function simdMatMul(simd: SimdKernels, args: Parameters<tf.KernelFunc>[0], shape: MatMulShape): tf.TensorInfo | undefined {
+function simdMatMul(
+  simd: SimdKernels,
+  args: Parameters<tf.KernelFunc>[0],
+  shape: MatMulShape,
+): tf.TensorInfo | undefined {
   const backend = args.backend as WasmBackendLike;
   const { a, b, m, k, n, transposeA, transposeB, outer, outerA, outerB, fused } = shape;
   let bias: tf.TensorInfo | undefined;
@@ -160,7 +172,8 @@ function simdMatMul(simd: SimdKernels, args: Parameters<tf.KernelFunc>[0], shape
     relu = activation === 'relu';
     const given = args.inputs['bias'];
     if (given !== undefined && given !== null) {
-      if (given.dtype !== 'float32' || given.shape.length !== 1 || (given.shape[0] !== n && given.shape[0] !== 1)) return undefined;
+      if (given.dtype !== 'float32' || given.shape.length !== 1 || (given.shape[0] !== n && given.shape[0] !== 1))
+        return undefined;
       bias = given;
     }
   }
@@ -193,7 +206,14 @@ function simdMatMul(simd: SimdKernels, args: Parameters<tf.KernelFunc>[0], shape
       });
     }
     if (bias !== undefined || relu) {
-      simd.biasActivation({ c: cBase, bias: bias ? heapOffset(backend, bias) : 0, rows: batch * m, n, scalarBias: bias !== undefined && bias.shape[0] === 1 && n !== 1, relu });
+      simd.biasActivation({
+        c: cBase,
+        bias: bias ? heapOffset(backend, bias) : 0,
+        rows: batch * m,
+        n,
+        scalarBias: bias !== undefined && bias.shape[0] === 1 && n !== 1,
+        relu,
+      });
     }
     return out;
   } finally {
@@ -234,7 +254,19 @@ export function makeFastMatMul(stock: tf.KernelConfig, fused: boolean): FastKern
 
     const simd = simdOf(backend);
     if (simd !== undefined) {
-      const result = simdMatMul(simd, args, { a, b, m, k: kA, n, transposeA, transposeB, outer, outerA, outerB, fused });
+      const result = simdMatMul(simd, args, {
+        a,
+        b,
+        m,
+        k: kA,
+        n,
+        transposeA,
+        transposeB,
+        outer,
+        outerA,
+        outerB,
+        fused,
+      });
       if (result !== undefined) return result;
     }
 

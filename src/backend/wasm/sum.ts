@@ -25,7 +25,10 @@ export function makeFastSum(stock: tf.KernelConfig): FastKernelFunc {
     const width = sizeOf(x.shape.slice(k));
     if (rows === 0 || width === 0) return stock.kernelFunc(args);
     const backend = args.backend as WasmBackendLike;
-    const out = backend.makeOutput(attrs.keepDims ? [...new Array<number>(k).fill(1), ...x.shape.slice(k)] : x.shape.slice(k), 'float32');
+    const out = backend.makeOutput(
+      attrs.keepDims ? [...new Array<number>(k).fill(1), ...x.shape.slice(k)] : x.shape.slice(k),
+      'float32',
+    );
     const src = backend.typedArrayFromHeap(x) as Float32Array;
     const dst = backend.typedArrayFromHeap(out) as Float32Array;
     dst.fill(0);

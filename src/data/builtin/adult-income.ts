@@ -117,16 +117,36 @@ export const adultIncome: BuiltinDataset = {
     const columns: Column[] = [];
     for (const [name, src] of numericFeatures) {
       const k = field(src as (typeof ADULT_SOURCE_FIELDS)[number]);
-      columns.push(numericColumn(name, picked.map((r) => (r[k] === '?' ? Number.NaN : Number(r[k])))));
+      columns.push(
+        numericColumn(
+          name,
+          picked.map((r) => (r[k] === '?' ? Number.NaN : Number(r[k]))),
+        ),
+      );
     }
     for (const [name, src] of categoricalFeatures) {
       const k = field(src as (typeof ADULT_SOURCE_FIELDS)[number]);
-      columns.push(categoricalColumn(name, picked.map((r) => (r[k] === '?' ? '' : r[k]!))));
+      columns.push(
+        categoricalColumn(
+          name,
+          picked.map((r) => (r[k] === '?' ? '' : r[k]!)),
+        ),
+      );
     }
     const income = field('income');
     const marital = field('marital-status');
-    columns.push(numericColumn('income', picked.map((r) => (r[income] === '>50K' ? 1 : 0))));
-    columns.push(numericColumn('never_married', picked.map((r) => (r[marital] === 'Never-married' ? 1 : 0))));
+    columns.push(
+      numericColumn(
+        'income',
+        picked.map((r) => (r[income] === '>50K' ? 1 : 0)),
+      ),
+    );
+    columns.push(
+      numericColumn(
+        'never_married',
+        picked.map((r) => (r[marital] === 'Never-married' ? 1 : 0)),
+      ),
+    );
     return { source: 'built-in dataset adult-income', rowCount: picked.length, columns };
   },
 };

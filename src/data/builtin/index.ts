@@ -15,7 +15,9 @@ export const builtinDatasets: ReadonlyMap<string, BuiltinDataset> = new Map(
 export function getBuiltinDataset(name: string): BuiltinDataset {
   const found = builtinDatasets.get(name);
   if (found === undefined) {
-    throw new UsageError(`unknown built-in dataset "${name}"`, [`known datasets: ${[...builtinDatasets.keys()].join(', ')}`]);
+    throw new UsageError(`unknown built-in dataset "${name}"`, [
+      `known datasets: ${[...builtinDatasets.keys()].join(', ')}`,
+    ]);
   }
   return found;
 }

@@ -56,14 +56,17 @@ export function parseDigitsCsv(text: string): DigitSource {
   const pixels = new Uint8Array(rows.length * width);
   const labels = new Uint8Array(rows.length);
   rows.forEach((row, i) => {
-    if (row.length !== width + 1) throw new Error(`digits.csv line ${i + 1}: expected ${width + 1} fields, got ${row.length}`);
+    if (row.length !== width + 1)
+      throw new Error(`digits.csv line ${i + 1}: expected ${width + 1} fields, got ${row.length}`);
     for (let k = 0; k < width; k++) {
       const v = Number(row[k]);
-      if (!Number.isInteger(v) || v < 0 || v > DIGIT_MAX_VALUE) throw new Error(`digits.csv line ${i + 1}: bad pixel ${row[k]}`);
+      if (!Number.isInteger(v) || v < 0 || v > DIGIT_MAX_VALUE)
+        throw new Error(`digits.csv line ${i + 1}: bad pixel ${row[k]}`);
       pixels[i * width + k] = v;
     }
     const label = Number(row[width]);
-    if (!Number.isInteger(label) || label < 0 || label > 9) throw new Error(`digits.csv line ${i + 1}: bad label ${row[width]}`);
+    if (!Number.isInteger(label) || label < 0 || label > 9)
+      throw new Error(`digits.csv line ${i + 1}: bad label ${row[width]}`);
     labels[i] = label;
   });
   return { count: rows.length, pixels, labels };
@@ -101,7 +104,8 @@ export function composeDigits(
   offset: number,
   maxValue: number = DIGIT_MAX_VALUE,
 ): Float64Array {
-  if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`offset must be a non-negative integer, got ${offset}`);
+  if (!Number.isInteger(offset) || offset < 0)
+    throw new RangeError(`offset must be a non-negative integer, got ${offset}`);
   const n = DIGIT_SIZE;
   if (left.length !== n * n || right.length !== n * n) throw new RangeError(`digit images must have ${n * n} pixels`);
   const width = n + offset;
@@ -136,7 +140,10 @@ export function splitDigitPools(
   for (let i = 0; i < labels.length; i++) {
     const y = labels[i]!;
     let list = byClass.get(y);
-    if (list === undefined) byClass.set(y, (list = []));
+    if (list === undefined) {
+      list = [];
+      byClass.set(y, list);
+    }
     list.push(i);
   }
   const pools: Record<SplitName, number[]> = { train: [], val: [], test: [] };

@@ -6,7 +6,14 @@
 import { UsageError } from '../../errors.js';
 import { createRng } from '../../util/rng.js';
 import type { BuiltinDataset, Column } from '../types.js';
-import { categoricalColumn, groupSplit, numericColumn, randomSplit, readShippedText, resolveOptions } from './shared.js';
+import {
+  categoricalColumn,
+  groupSplit,
+  numericColumn,
+  randomSplit,
+  readShippedText,
+  resolveOptions,
+} from './shared.js';
 
 export const PARKINSONS_FOLDER = 'parkinsons-updrs';
 export const PARKINSONS_FILE = 'parkinsons_updrs.data.gz';
@@ -76,8 +83,20 @@ export const parkinsonsOptionsSchema: Record<string, unknown> = {
         "'row': recordings split at random (the usual protocol; the same patient appears in train and test). " +
         "'subject': whole patients split at random (honest generalisation to new patients; much harder).",
     },
-    val_fraction: { type: 'number', minimum: 0, maximum: 0.5, default: 0.15, description: 'Share of rows (or patients) in val.' },
-    test_fraction: { type: 'number', minimum: 0, maximum: 0.5, default: 0.2, description: 'Share of rows (or patients) in test.' },
+    val_fraction: {
+      type: 'number',
+      minimum: 0,
+      maximum: 0.5,
+      default: 0.15,
+      description: 'Share of rows (or patients) in val.',
+    },
+    test_fraction: {
+      type: 'number',
+      minimum: 0,
+      maximum: 0.5,
+      default: 0.2,
+      description: 'Share of rows (or patients) in test.',
+    },
   },
 };
 
@@ -88,7 +107,7 @@ export const parkinsonsUpdrs: BuiltinDataset = {
     'and total UPDRS, from age, sex and 16 voice measures. Split by row (default) or by patient.',
   licence: 'CC-BY-4.0 (A. Tsanas, M. Little, "Parkinsons Telemonitoring", UCI Machine Learning Repository)',
   citation:
-    'Tsanas, A., Little, M. A., McSharry, P. E. & Ramig, L. O. (2010). Accurate telemonitoring of Parkinson\'s ' +
+    "Tsanas, A., Little, M. A., McSharry, P. E. & Ramig, L. O. (2010). Accurate telemonitoring of Parkinson's " +
     'disease progression by non-invasive speech tests. IEEE Transactions on Biomedical Engineering 57(4):884-893. ' +
     'Dataset: Tsanas, A. & Little, M. (2009). Parkinsons Telemonitoring. UCI Machine Learning Repository. ' +
     'https://doi.org/10.24432/C5ZS3N',
@@ -114,7 +133,9 @@ export const parkinsonsUpdrs: BuiltinDataset = {
       if (k < 0) throw new Error(`parkinsons_updrs.data has no column ${src}`);
       return rows.map((r) => r[k]!);
     };
-    const columns: Column[] = [...PARKINSONS_FEATURES, ...PARKINSONS_TARGETS].map(([name, src]) => numericColumn(name, col(src)));
+    const columns: Column[] = [...PARKINSONS_FEATURES, ...PARKINSONS_TARGETS].map(([name, src]) =>
+      numericColumn(name, col(src)),
+    );
     const rng = createRng(seed).fork('parkinsons-updrs/split');
     const split =
       opts.split === 'subject'

@@ -49,10 +49,26 @@ export const penguins: BuiltinDataset = {
     };
     const complete = rows.filter((r) => used.every((name) => r[idx(name)] !== 'NA' && r[idx(name)] !== ''));
     const columns: Column[] = [
-      ...numericFeatures.map((name) => numericColumn(name, complete.map((r) => Number(r[idx(name)])))),
-      ...categoricalFeatures.map((name) => categoricalColumn(name, complete.map((r) => r[idx(name)]!))),
-      categoricalColumn('species', complete.map((r) => r[idx('species')]!)),
-      numericColumn('body_mass_g', complete.map((r) => Number(r[idx('body_mass_g')]))),
+      ...numericFeatures.map((name) =>
+        numericColumn(
+          name,
+          complete.map((r) => Number(r[idx(name)])),
+        ),
+      ),
+      ...categoricalFeatures.map((name) =>
+        categoricalColumn(
+          name,
+          complete.map((r) => r[idx(name)]!),
+        ),
+      ),
+      categoricalColumn(
+        'species',
+        complete.map((r) => r[idx('species')]!),
+      ),
+      numericColumn(
+        'body_mass_g',
+        complete.map((r) => Number(r[idx('body_mass_g')])),
+      ),
     ];
     return { source: 'built-in dataset penguins', rowCount: complete.length, columns };
   },

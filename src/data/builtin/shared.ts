@@ -62,12 +62,18 @@ export function resolveOptions(
     const value = key in options && options[key] !== undefined ? options[key] : prop.default;
     if (value === undefined) continue;
     if (prop.type === 'integer' || prop.type === 'number') {
-      if (typeof value !== 'number' || !Number.isFinite(value) || (prop.type === 'integer' && !Number.isInteger(value))) {
+      if (
+        typeof value !== 'number' ||
+        !Number.isFinite(value) ||
+        (prop.type === 'integer' && !Number.isInteger(value))
+      ) {
         problems.push(`option "${key}" must be ${prop.type === 'integer' ? 'an integer' : 'a number'}`);
         continue;
       }
-      if (prop.minimum !== undefined && value < prop.minimum) problems.push(`option "${key}" must be >= ${prop.minimum}`);
-      if (prop.maximum !== undefined && value > prop.maximum) problems.push(`option "${key}" must be <= ${prop.maximum}`);
+      if (prop.minimum !== undefined && value < prop.minimum)
+        problems.push(`option "${key}" must be >= ${prop.minimum}`);
+      if (prop.maximum !== undefined && value > prop.maximum)
+        problems.push(`option "${key}" must be <= ${prop.maximum}`);
       if (prop.exclusiveMaximum !== undefined && value >= prop.exclusiveMaximum) {
         problems.push(`option "${key}" must be < ${prop.exclusiveMaximum}`);
       }

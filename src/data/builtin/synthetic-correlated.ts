@@ -23,7 +23,13 @@ export const syntheticCorrelatedOptionsSchema: Record<string, unknown> = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    tasks: { type: 'integer', minimum: 1, maximum: 32, default: 2, description: 'Number of regression tasks T (columns y1..yT).' },
+    tasks: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 32,
+      default: 2,
+      description: 'Number of regression tasks T (columns y1..yT).',
+    },
     correlation: {
       type: 'number',
       minimum: -1,
@@ -32,8 +38,20 @@ export const syntheticCorrelatedOptionsSchema: Record<string, unknown> = {
       description: 'Cosine similarity ρ of the task weight vectors (must be >= 0 for 3 or more tasks).',
     },
     scale: { type: 'number', minimum: 0, default: 1, description: 'Norm c of every task weight vector.' },
-    features: { type: 'integer', minimum: 2, maximum: 4096, default: 16, description: 'Input dimension d (columns x0..x{d-1}); the paper uses 100.' },
-    samples: { type: 'integer', minimum: 10, maximum: 1000000, default: 2000, description: 'Number of rows (train + val + test).' },
+    features: {
+      type: 'integer',
+      minimum: 2,
+      maximum: 4096,
+      default: 16,
+      description: 'Input dimension d (columns x0..x{d-1}); the paper uses 100.',
+    },
+    samples: {
+      type: 'integer',
+      minimum: 10,
+      maximum: 1000000,
+      default: 2000,
+      description: 'Number of rows (train + val + test).',
+    },
   },
 };
 
@@ -70,7 +88,8 @@ function orthonormal(rng: Rng, k: number, d: number): Float64Array[] {
 /** The task weight vectors w_1..w_T of step 2. */
 export function taskWeights(options: SyntheticCorrelatedOptions, rng: Rng): Float64Array[] {
   const { tasks: T, correlation: rho, scale: c, features: d } = options;
-  if (T >= 3 && rho < 0) throw new UsageError(`synthetic-correlated: correlation must be >= 0 with ${T} tasks (got ${rho})`);
+  if (T >= 3 && rho < 0)
+    throw new UsageError(`synthetic-correlated: correlation must be >= 0 with ${T} tasks (got ${rho})`);
   const needed = T === 2 ? 2 : T + 1;
   if (needed > d) throw new UsageError(`synthetic-correlated: ${T} tasks need features >= ${needed} (got ${d})`);
   if (T === 1) return [orthonormal(rng, 1, d)[0]!.map((x) => c * x)];
@@ -86,7 +105,10 @@ export function taskWeights(options: SyntheticCorrelatedOptions, rng: Rng): Floa
 }
 
 /** Generates the table of the file comment. */
-export function buildSyntheticCorrelated(options: SyntheticCorrelatedOptions, seed: number): { table: { rowCount: number; columns: Column[] }; weights: Float64Array[] } {
+export function buildSyntheticCorrelated(
+  options: SyntheticCorrelatedOptions,
+  seed: number,
+): { table: { rowCount: number; columns: Column[] }; weights: Float64Array[] } {
   const root = createRng(seed).fork('synthetic-correlated');
   const weights = taskWeights(options, root.fork('weights'));
   const sineRng = root.fork('sines');
@@ -134,10 +156,18 @@ export const syntheticCorrelated: BuiltinDataset = {
     'Learning with Multi-gate Mixture-of-Experts. KDD 2018, §4.1 (synthetic data). https://doi.org/10.1145/3219819.3220007',
   // Listed for the default options (features 16, tasks 2); other options change the columns accordingly.
   features: Array.from({ length: defaultFeatures }, (_, j) => `x${j}`),
-  tasks: Array.from({ length: defaultTasks }, (_, t) => ({ name: `y${t + 1}`, type: 'regression' as const, targets: [`y${t + 1}`] })),
+  tasks: Array.from({ length: defaultTasks }, (_, t) => ({
+    name: `y${t + 1}`,
+    type: 'regression' as const,
+    targets: [`y${t + 1}`],
+  })),
   optionsSchema: syntheticCorrelatedOptionsSchema,
   async load(options, seed) {
-    const resolved = resolveOptions('synthetic-correlated', syntheticCorrelatedOptionsSchema, options) as unknown as SyntheticCorrelatedOptions;
+    const resolved = resolveOptions(
+      'synthetic-correlated',
+      syntheticCorrelatedOptionsSchema,
+      options,
+    ) as unknown as SyntheticCorrelatedOptions;
     const { table } = buildSyntheticCorrelated(resolved, seed);
     return { source: 'built-in dataset synthetic-correlated', ...table };
   },

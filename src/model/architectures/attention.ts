@@ -3,7 +3,14 @@ import { buildHeads } from '../heads.js';
 import { Dense } from '../layers/dense.js';
 import { LayerStack } from '../layers/stack.js';
 import { StepClock } from '../step-clock.js';
-import { applyBlock, blockFeatureShape, splitBlocks, widthAfter, type Block, type InspectableModel } from '../experts.js';
+import {
+  applyBlock,
+  blockFeatureShape,
+  splitBlocks,
+  widthAfter,
+  type Block,
+  type InspectableModel,
+} from '../experts.js';
 import type { ArchitectureDefinition } from '../types.js';
 
 /**
@@ -34,7 +41,8 @@ import type { ArchitectureDefinition } from '../types.js';
  */
 export const attention: ArchitectureDefinition = {
   name: 'attention',
-  description: 'MTAN-style: shared trunk + per-task sigmoid attention masks on every trunk block (1×1-conv masks on conv blocks)',
+  description:
+    'MTAN-style: shared trunk + per-task sigmoid attention masks on every trunk block (1×1-conv masks on conv blocks)',
   paper: 'Liu, Johns & Davison, "End-to-End Multi-Task Learning with Attention", CVPR 2019',
   optionsSchema: {},
   hasSharedRepresentation: true,
@@ -50,7 +58,17 @@ export const attention: ArchitectureDefinition = {
     const attentionRng = rng.fork('attention');
     const masks = heads.map((spec) => {
       const taskRng = attentionRng.fork(spec.name);
-      return channels.map((c, j) => new Dense(`tasks/${spec.name}/attention/${j}`, c + (j > 0 ? channels[j - 1]! : 0), c, 'sigmoid', true, taskRng));
+      return channels.map(
+        (c, j) =>
+          new Dense(
+            `tasks/${spec.name}/attention/${j}`,
+            c + (j > 0 ? channels[j - 1]! : 0),
+            c,
+            'sigmoid',
+            true,
+            taskRng,
+          ),
+      );
     });
     const taskHeads = buildHeads(heads, widths[widths.length - 1]!, config.head, rng.fork('heads'), clock);
 
@@ -103,7 +121,9 @@ export const attention: ArchitectureDefinition = {
     };
 
     const decode = (representation: tf.Tensor, training: boolean): Record<string, tf.Tensor2D> => {
-      const results = tf.tidy(() => taskHeads.map((head, t) => head.apply(attend(representation as tf.Tensor2D, t).attended, training)));
+      const results = tf.tidy(() =>
+        taskHeads.map((head, t) => head.apply(attend(representation as tf.Tensor2D, t).attended, training)),
+      );
       return Object.fromEntries(taskHeads.map((head, t) => [head.spec.name, results[t]!]));
     };
 
@@ -111,7 +131,10 @@ export const attention: ArchitectureDefinition = {
       architecture: 'attention',
       sharedVariables: trunk.trainable,
       taskVariables: Object.fromEntries(
-        taskHeads.map((head, t) => [head.spec.name, [...masks[t]!.flatMap((dense) => dense.trainable), ...head.trainable]]),
+        taskHeads.map((head, t) => [
+          head.spec.name,
+          [...masks[t]!.flatMap((dense) => dense.trainable), ...head.trainable],
+        ]),
       ),
       stateVariables: [...trunk.state, ...taskHeads.flatMap((head) => head.state)],
       setStep: (step) => {

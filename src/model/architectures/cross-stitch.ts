@@ -34,7 +34,8 @@ export const crossStitch: ArchitectureDefinition = {
       minimum: 0,
       maximum: 1,
       default: 0.9,
-      description: 'Initial weight a task keeps of its own activations; the rest, 1 − alpha, is spread evenly over the other tasks.',
+      description:
+        'Initial weight a task keeps of its own activations; the rest, 1 − alpha, is spread evenly over the other tasks.',
     },
   },
   hasSharedRepresentation: false,
@@ -44,7 +45,9 @@ export const crossStitch: ArchitectureDefinition = {
     const T = heads.length;
     const clock = new StepClock(rng.fork('dropout').seed31());
     const towerRng = rng.fork('towers');
-    const towers = heads.map((spec) => new LayerStack(`towers/${spec.name}`, inputSize, config.trunk, towerRng.fork(spec.name), clock));
+    const towers = heads.map(
+      (spec) => new LayerStack(`towers/${spec.name}`, inputSize, config.trunk, towerRng.fork(spec.name), clock),
+    );
     const blocks = splitBlocks(config.trunk);
     const initial = new Float32Array(T * T);
     for (let t = 0; t < T; t++) {

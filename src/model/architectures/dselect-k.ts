@@ -39,8 +39,18 @@ export const dselectK: ArchitectureDefinition = {
       default: 4,
       description: 'Number of shared experts; each expert is a copy of the `trunk` layers with its own weights.',
     },
-    k: { type: 'integer', minimum: 1, default: 2, description: 'Number of selectors per task gate: each task uses at most k experts.' },
-    gamma: { type: 'number', exclusiveMinimum: 0, default: 1, description: 'Width γ of the smooth-step function (its non-constant range is [−γ/2, γ/2]).' },
+    k: {
+      type: 'integer',
+      minimum: 1,
+      default: 2,
+      description: 'Number of selectors per task gate: each task uses at most k experts.',
+    },
+    gamma: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      default: 1,
+      description: 'Width γ of the smooth-step function (its non-constant range is [−γ/2, γ/2]).',
+    },
     entropy_reg: {
       type: 'number',
       minimum: 0,
@@ -63,13 +73,17 @@ export const dselectK: ArchitectureDefinition = {
     const clock = new StepClock(rng.fork('dropout').seed31());
     const experts = buildExperts('experts/', count, inputSize, config.trunk, rng.fork('experts'), clock);
     const expertOutput = experts[0]?.outputSize ?? inputSize;
-    const uniform = (r: Rng, size: number, limit: number): Float32Array => Float32Array.from({ length: size }, () => (r.next() * 2 - 1) * limit);
+    const uniform = (r: Rng, size: number, limit: number): Float32Array =>
+      Float32Array.from({ length: size }, () => (r.next() * 2 - 1) * limit);
     const gateRng = rng.fork('gates');
     const gates = heads.map((spec) => {
       const r = gateRng.fork(spec.name);
       const prefix = `tasks/${spec.name}/gate`;
       return {
-        zKernel: makeVariable(`${prefix}/z/kernel`, uniform(r, inputSize * k * bits, gamma / 100), [inputSize, k * bits]),
+        zKernel: makeVariable(`${prefix}/z/kernel`, uniform(r, inputSize * k * bits, gamma / 100), [
+          inputSize,
+          k * bits,
+        ]),
         zBias: makeVariable(`${prefix}/z/bias`, uniform(r, k * bits, gamma / 100), [k * bits]),
         wKernel: makeVariable(`${prefix}/w/kernel`, uniform(r, inputSize * k, 0.05), [inputSize, k]),
         wBias: makeVariable(`${prefix}/w/bias`, uniform(r, k, 0.05), [k]),
@@ -99,7 +113,8 @@ export const dselectK: ArchitectureDefinition = {
       // [batch, k, m, E]: S(z_ib) where bit b of e is 1, 1 − S(z_ib) where it is 0; product over b.
       const choice = tf.add(tf.mul(codeTensor, s), tf.mul(tf.sub(1, codeTensor), tf.sub(1, s)));
       let selectors = tf.prod(choice, 2) as tf.Tensor3D;
-      if (count !== 2 ** bits) selectors = tf.div(selectors, tf.maximum(tf.sum(selectors, 2, true), 1e-12)) as tf.Tensor3D;
+      if (count !== 2 ** bits)
+        selectors = tf.div(selectors, tf.maximum(tf.sum(selectors, 2, true), 1e-12)) as tf.Tensor3D;
       const weights = tf.softmax(tf.add(tf.matMul(x, g.wKernel), g.wBias)); // [batch, k]
       const alpha = tf.sum(tf.mul(tf.expandDims(weights, 2), selectors), 1) as tf.Tensor2D;
       return { selectors, alpha };
@@ -110,7 +125,9 @@ export const dselectK: ArchitectureDefinition = {
     const model: InspectableModel = {
       architecture: 'dselect-k',
       sharedVariables: expertVars.trainable,
-      taskVariables: Object.fromEntries(towers.map((tower, t) => [tower.spec.name, [...gateVariables(t), ...tower.trainable]])),
+      taskVariables: Object.fromEntries(
+        towers.map((tower, t) => [tower.spec.name, [...gateVariables(t), ...tower.trainable]]),
+      ),
       stateVariables: [...expertVars.state, ...towers.flatMap((tower) => tower.state)],
       setStep: (step) => {
         clock.step = step;

@@ -17,7 +17,8 @@ import type { ArchitectureDefinition } from '../types.js';
 export const mmoe: ArchitectureDefinition = {
   name: 'mmoe',
   description: 'Shared experts (each built from `trunk`) mixed per task by a softmax gate on the input',
-  paper: 'Ma, Zhao, Yi, Chen, Hong & Chi, "Modeling Task Relationships in Multi-task Learning with Multi-gate Mixture-of-Experts", KDD 2018',
+  paper:
+    'Ma, Zhao, Yi, Chen, Hong & Chi, "Modeling Task Relationships in Multi-task Learning with Multi-gate Mixture-of-Experts", KDD 2018',
   optionsSchema: {
     experts: {
       type: 'integer',
@@ -33,7 +34,9 @@ export const mmoe: ArchitectureDefinition = {
     const experts = buildExperts('experts/', count, inputSize, config.trunk, rng.fork('experts'), clock);
     const expertOutput = experts[0]?.outputSize ?? inputSize;
     const gateRng = rng.fork('gates');
-    const gates = heads.map((spec) => new SoftmaxGate(`tasks/${spec.name}/gate`, inputSize, count, gateRng.fork(spec.name)));
+    const gates = heads.map(
+      (spec) => new SoftmaxGate(`tasks/${spec.name}/gate`, inputSize, count, gateRng.fork(spec.name)),
+    );
     const towers = buildHeads(heads, expertOutput, config.head, rng.fork('heads'), clock);
     const expertVars = stackVariables(experts);
 
@@ -48,13 +51,16 @@ export const mmoe: ArchitectureDefinition = {
     const model: InspectableModel = {
       architecture: 'mmoe',
       sharedVariables: expertVars.trainable,
-      taskVariables: Object.fromEntries(towers.map((tower, t) => [tower.spec.name, [...gates[t]!.trainable, ...tower.trainable]])),
+      taskVariables: Object.fromEntries(
+        towers.map((tower, t) => [tower.spec.name, [...gates[t]!.trainable, ...tower.trainable]]),
+      ),
       stateVariables: [...expertVars.state, ...towers.flatMap((tower) => tower.state)],
       setStep: (step) => {
         clock.step = step;
       },
       forward: (x, training) => ({ outputs: forward(x, training) }),
-      inspect: (x) => tf.tidy(() => Object.fromEntries(heads.map((spec, t) => [`gate/${spec.name}`, gates[t]!.apply(x)]))),
+      inspect: (x) =>
+        tf.tidy(() => Object.fromEntries(heads.map((spec, t) => [`gate/${spec.name}`, gates[t]!.apply(x)]))),
       dispose() {
         for (const expert of experts) expert.dispose();
         for (const gate of gates) gate.dispose();

@@ -13,8 +13,10 @@ import type { ArchitectureDefinition } from '../types.js';
  */
 export const ple: ArchitectureDefinition = {
   name: 'ple',
-  description: 'Stacked CGC extraction levels: shared + task experts with per-task gates and a shared gate between levels',
-  paper: 'Tang, Liu, Zhao & Gong, "Progressive Layered Extraction (PLE): A Novel Multi-Task Learning (MTL) Model for Personalized Recommendations", RecSys 2020',
+  description:
+    'Stacked CGC extraction levels: shared + task experts with per-task gates and a shared gate between levels',
+  paper:
+    'Tang, Liu, Zhao & Gong, "Progressive Layered Extraction (PLE): A Novel Multi-Task Learning (MTL) Model for Personalized Recommendations", RecSys 2020',
   optionsSchema: {
     levels: {
       type: 'integer',

@@ -31,7 +31,8 @@ export type Coupling = 'l2' | 'trace-norm' | 'none';
  */
 export const softSharing: ArchitectureDefinition = {
   name: 'soft-sharing',
-  description: 'One tower per task from `trunk`, coupled by an L2 or trace-norm penalty on the tower kernels (dense and conv2d)',
+  description:
+    'One tower per task from `trunk`, coupled by an L2 or trace-norm penalty on the tower kernels (dense and conv2d)',
   paper:
     'Duong et al., "Low Resource Dependency Parsing: Cross-lingual Parameter Sharing in a Neural Network Parser", ACL 2015 (L2); ' +
     'Yang & Hospedales, "Trace Norm Regularised Deep Multi-Task Learning", ICLR 2017 workshop (trace norm)',
@@ -39,7 +40,8 @@ export const softSharing: ArchitectureDefinition = {
     coupling: {
       enum: ['l2', 'trace-norm', 'none'],
       default: 'l2',
-      description: 'Penalty coupling the task towers: squared distance between kernels (l2), nuclear norm of the stacked kernels (trace-norm), or none.',
+      description:
+        'Penalty coupling the task towers: squared distance between kernels (l2), nuclear norm of the stacked kernels (trace-norm), or none.',
     },
     lambda: {
       type: 'number',
@@ -51,17 +53,23 @@ export const softSharing: ArchitectureDefinition = {
   hasSharedRepresentation: false,
   build(config, { inputSize, heads, rng }) {
     const coupling = (config['coupling'] ?? 'l2') as Coupling;
-    if (!['l2', 'trace-norm', 'none'].includes(coupling)) throw new UsageError(`soft-sharing: unknown coupling "${String(coupling)}"`);
+    if (!['l2', 'trace-norm', 'none'].includes(coupling))
+      throw new UsageError(`soft-sharing: unknown coupling "${String(coupling)}"`);
     const lambda = numberOption(config, 'model.lambda', 0.01);
     const clock = new StepClock(rng.fork('dropout').seed31());
     const towerRng = rng.fork('towers');
-    const towers = heads.map((spec) => new LayerStack(`tasks/${spec.name}/tower`, inputSize, config.trunk, towerRng.fork(spec.name), clock));
+    const towers = heads.map(
+      (spec) => new LayerStack(`tasks/${spec.name}/tower`, inputSize, config.trunk, towerRng.fork(spec.name), clock),
+    );
     const towerOutput = towers[0]?.outputSize ?? inputSize;
     const taskHeads = buildHeads(heads, towerOutput, config.head, rng.fork('heads'), clock);
     /** kernels[l][t]: the kernel of the l-th dense or conv2d layer of task t's tower. */
-    const kernels: tf.Variable[][] = kernelLayers(towers[0]!).map((_, l) => towers.map((tower) => (kernelLayers(tower)[l] as { kernel: tf.Variable }).kernel));
+    const kernels: tf.Variable[][] = kernelLayers(towers[0]!).map((_, l) =>
+      towers.map((tower) => (kernelLayers(tower)[l] as { kernel: tf.Variable }).kernel),
+    );
     /** A kernel as a matrix [fan_in, fan_out]: dense [in, out] as it is, conv2d [kh, kw, c_in, c_out] → [kh·kw·c_in, c_out]. */
-    const asMatrix = (kernel: tf.Tensor): tf.Tensor2D => (kernel.rank === 2 ? (kernel as tf.Tensor2D) : tf.reshape(kernel, [-1, kernel.shape[kernel.rank - 1]!]));
+    const asMatrix = (kernel: tf.Tensor): tf.Tensor2D =>
+      kernel.rank === 2 ? (kernel as tf.Tensor2D) : tf.reshape(kernel, [-1, kernel.shape[kernel.rank - 1]!]);
 
     const penalty = (): tf.Scalar =>
       tf.tidy(() => {
@@ -69,7 +77,8 @@ export const softSharing: ArchitectureDefinition = {
         for (const layer of kernels) {
           if (coupling === 'l2') {
             for (let i = 0; i < layer.length; i++) {
-              for (let j = i + 1; j < layer.length; j++) terms.push(tf.sum(tf.square(tf.sub(layer[i] as tf.Tensor, layer[j] as tf.Tensor))));
+              for (let j = i + 1; j < layer.length; j++)
+                terms.push(tf.sum(tf.square(tf.sub(layer[i] as tf.Tensor, layer[j] as tf.Tensor))));
             }
           } else if (coupling === 'trace-norm') {
             terms.push(nuclearNorm(tf.concat(layer.map(asMatrix), 1)));
@@ -81,7 +90,9 @@ export const softSharing: ArchitectureDefinition = {
     const model: MultiTaskModel = {
       architecture: 'soft-sharing',
       sharedVariables: [],
-      taskVariables: Object.fromEntries(heads.map((spec, t) => [spec.name, [...towers[t]!.trainable, ...(taskHeads[t]?.trainable ?? [])]])),
+      taskVariables: Object.fromEntries(
+        heads.map((spec, t) => [spec.name, [...towers[t]!.trainable, ...(taskHeads[t]?.trainable ?? [])]]),
+      ),
       stateVariables: [...towers.flatMap((tower) => tower.state), ...taskHeads.flatMap((head) => head.state)],
       setStep: (step) => {
         clock.step = step;

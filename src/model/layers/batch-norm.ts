@@ -49,7 +49,12 @@ export class BatchNorm implements Layer {
     this.gamma = makeVariable(`${name}/gamma`, new Float32Array(channels).fill(1), [channels]);
     this.beta = makeVariable(`${name}/beta`, new Float32Array(channels), [channels]);
     this.movingMean = makeVariable(`${name}/moving_mean`, new Float32Array(channels), [channels], false);
-    this.movingVariance = makeVariable(`${name}/moving_variance`, new Float32Array(channels).fill(1), [channels], false);
+    this.movingVariance = makeVariable(
+      `${name}/moving_variance`,
+      new Float32Array(channels).fill(1),
+      [channels],
+      false,
+    );
     this.trainable = [this.gamma, this.beta];
     this.state = [this.movingMean, this.movingVariance];
   }
@@ -59,7 +64,8 @@ export class BatchNorm implements Layer {
     }
     const { mean, variance } = tf.moments(x, this.axes.length === 1 ? 0 : this.axes);
     const step = this.clock?.numberedStep;
-    if (step !== undefined && step === this.updatedAtStep) return tf.batchNorm(x, mean, variance, this.beta, this.gamma, this.epsilon) as T;
+    if (step !== undefined && step === this.updatedAtStep)
+      return tf.batchNorm(x, mean, variance, this.beta, this.gamma, this.epsilon) as T;
     this.updatedAtStep = step;
     tf.tidy(() => {
       const m = this.momentum;
@@ -80,5 +86,6 @@ export const batchNormLayer: LayerDefinition<BatchNormConfig> = {
   input: 'any',
   output: 'input',
   outputShape: (_config, input) => ({ shape: [...input] }),
-  build: (config, { name, inputShape, clock }) => new BatchNorm(name, inputShape, config.momentum, config.epsilon, clock),
+  build: (config, { name, inputShape, clock }) =>
+    new BatchNorm(name, inputShape, config.momentum, config.epsilon, clock),
 };

@@ -66,13 +66,20 @@ export class Conv2D implements Layer {
       pad: this.padding,
       ...(this.bias ? { bias: this.bias } : {}),
     };
-    if (isFusable(this.activation)) return tf.fused.conv2d({ ...conv, activation: this.activation === 'relu' ? 'relu' : 'linear' });
+    if (isFusable(this.activation))
+      return tf.fused.conv2d({ ...conv, activation: this.activation === 'relu' ? 'relu' : 'linear' });
     return tf.tidy(() => activate(tf.fused.conv2d(conv), this.activation)) as tf.Tensor4D;
   }
 }
 
 /** [out_height, out_width, filters] of a convolution on an [h, w, c] image (TF.js's own arithmetic). */
-function convOutputShape(input: readonly number[], kernel: [number, number], filters: number, strides: [number, number], padding: Padding): number[] {
+function convOutputShape(
+  input: readonly number[],
+  kernel: [number, number],
+  filters: number,
+  strides: [number, number],
+  padding: Padding,
+): number[] {
   const [h, w, c] = input as [number, number, number];
   const info = tf.backend_util.computeConv2DInfo([1, h, w, c], [kernel[0], kernel[1], c, filters], strides, 1, padding);
   return [info.outHeight, info.outWidth, filters];
@@ -99,5 +106,15 @@ export const conv2dLayer: LayerDefinition<Conv2DConfig> = {
     return { shape: convOutputShape(input, kernel, config.filters, pair(config.stride), config.padding) };
   },
   build: (config, { name, inputShape, rng }) =>
-    new Conv2D(name, inputShape, config.filters, config.kernel, config.stride, config.padding, config.activation, config.bias, rng),
+    new Conv2D(
+      name,
+      inputShape,
+      config.filters,
+      config.kernel,
+      config.stride,
+      config.padding,
+      config.activation,
+      config.bias,
+      rng,
+    ),
 };

@@ -45,7 +45,11 @@ export class Dense implements Layer {
       }) as tf.Tensor2D;
     }
     return tf.tidy(() => {
-      const linear = tf.fused.matMul({ a: x, b: this.kernel as tf.Tensor2D, ...(this.bias ? { bias: this.bias } : {}) });
+      const linear = tf.fused.matMul({
+        a: x,
+        b: this.kernel as tf.Tensor2D,
+        ...(this.bias ? { bias: this.bias } : {}),
+      });
       return activate(linear, this.activation);
     }) as tf.Tensor2D;
   }
@@ -63,5 +67,6 @@ export const denseLayer: LayerDefinition<DenseConfig> = {
   output: 'flat',
   startsBlock: true,
   outputShape: (config) => ({ shape: [config.units] }),
-  build: (config, { name, inputShape, rng }) => new Dense(name, shapeSize(inputShape), config.units, config.activation, config.bias, rng),
+  build: (config, { name, inputShape, rng }) =>
+    new Dense(name, shapeSize(inputShape), config.units, config.activation, config.bias, rng),
 };

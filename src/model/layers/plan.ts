@@ -50,7 +50,8 @@ export function layerShapeProblems(configs: readonly LayerConfigBase[]): LayerPr
   if (kind === 'image') {
     problems.push({
       index: configs.length - 1,
-      message: 'the layers end with an image; add { type: flatten } at the end (heads, gates and losses read flat vectors)',
+      message:
+        'the layers end with an image; add { type: flatten } at the end (heads, gates and losses read flat vectors)',
     });
   }
   return problems;
@@ -89,23 +90,34 @@ export function flatTail<C extends LayerConfigBase>(configs: readonly C[]): { st
  * {@link layerShapeProblems}, then each definition's `outputShape` (a reshape whose size is not its input's, a `valid`
  * window larger than its input). Pure: a stack checks its whole plan before it creates any variable.
  */
-export function planShapes(inputSize: number, configs: readonly LayerConfigBase[], options: LayerStackOptions = {}): number[][] {
+export function planShapes(
+  inputSize: number,
+  configs: readonly LayerConfigBase[],
+  options: LayerStackOptions = {},
+): number[][] {
   const label = options.label ?? 'model.trunk';
   const first = options.firstIndex ?? 0;
   const where = (index: number): string => `${label}[${first + index}] (${configs[index]!.type})`;
   const problems = layerShapeProblems(configs);
   if (problems.length === 1) throw new UsageError(`${where(problems[0]!.index)}: ${problems[0]!.message}`);
-  if (problems.length > 1) throw new UsageError(`${label} has ${problems.length} shape problems:`, problems.map((p) => `${where(p.index)}: ${p.message}`));
+  if (problems.length > 1)
+    throw new UsageError(
+      `${label} has ${problems.length} shape problems:`,
+      problems.map((p) => `${where(p.index)}: ${p.message}`),
+    );
   const shapes: number[][] = [];
   let shape: number[] = [inputSize];
   configs.forEach((config, index) => {
     const definition = layerDefinition(config);
-    const inputName = index === 0 ? (options.input ?? 'the model input') : `the output of ${label}[${first + index - 1}]`;
+    const inputName =
+      index === 0 ? (options.input ?? 'the model input') : `the output of ${label}[${first + index - 1}]`;
     const outcome = definition.outputShape(config, shape, { inputName });
     if ('problem' in outcome) throw new UsageError(`${where(index)}: ${outcome.problem}`);
     const expectedRank = definition.output === 'input' ? shape.length : definition.output === 'flat' ? 1 : 3;
     if (outcome.shape.length !== expectedRank) {
-      throw new Error(`layer type "${config.type}": outputShape gave ${formatShape(outcome.shape)}, but its definition declares output: ${definition.output}`);
+      throw new Error(
+        `layer type "${config.type}": outputShape gave ${formatShape(outcome.shape)}, but its definition declares output: ${definition.output}`,
+      );
     }
     shape = outcome.shape;
     shapes.push(shape);

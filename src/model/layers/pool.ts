@@ -46,10 +46,12 @@ export class Pool2D implements Layer {
     if (kind === 'avg' && top + bottom + left + right > 0) {
       const [fh, fw] = this.size;
       const [sh, sw] = this.strides;
-      const inRange = (start: number, extent: number, limit: number): number => Math.min(start + extent, limit) - Math.max(start, 0);
+      const inRange = (start: number, extent: number, limit: number): number =>
+        Math.min(start + extent, limit) - Math.max(start, 0);
       const scale = new Float32Array(info.outHeight * info.outWidth);
       for (let i = 0; i < info.outHeight; i++) {
-        for (let j = 0; j < info.outWidth; j++) scale[i * info.outWidth + j] = (fh * fw) / (inRange(i * sh - top, fh, h) * inRange(j * sw - left, fw, w));
+        for (let j = 0; j < info.outWidth; j++)
+          scale[i * info.outWidth + j] = (fh * fw) / (inRange(i * sh - top, fh, h) * inRange(j * sw - left, fw, w));
       }
       this.explicitPad = { pad: [top, bottom, left, right], scale };
     }
@@ -60,7 +62,12 @@ export class Pool2D implements Layer {
     if (this.explicitPad === undefined) return tf.avgPool(x4, this.size, this.strides, this.padding);
     const { pad, scale } = this.explicitPad;
     return tf.tidy(() => {
-      const padded = tf.pad(x4, [[0, 0], [pad[0], pad[1]], [pad[2], pad[3]], [0, 0]]);
+      const padded = tf.pad(x4, [
+        [0, 0],
+        [pad[0], pad[1]],
+        [pad[2], pad[3]],
+        [0, 0],
+      ]);
       const pooled = tf.avgPool(padded, this.size, this.strides, 'valid');
       return tf.mul(pooled, tf.tensor4d(scale, [1, this.outputShape[0]!, this.outputShape[1]!, 1]));
     });
@@ -87,7 +94,13 @@ function poolLayer<T extends 'max-pool' | 'avg-pool'>(type: T, kind: PoolKind): 
       const problem = windowProblem(window, config.padding, input);
       if (problem !== undefined) return { problem };
       const [h, w, c] = input as [number, number, number];
-      const info = tf.backend_util.computePool2DInfo([1, h, w, c], window, pair(config.stride ?? config.size), 1, config.padding);
+      const info = tf.backend_util.computePool2DInfo(
+        [1, h, w, c],
+        window,
+        pair(config.stride ?? config.size),
+        1,
+        config.padding,
+      );
       return { shape: [info.outHeight, info.outWidth, c] };
     },
     build: (config, { inputShape }) => new Pool2D(kind, inputShape, config.size, config.stride, config.padding),

@@ -31,7 +31,8 @@ export const reshapeLayer: LayerDefinition<ReshapeConfig> = {
       items: { type: 'integer', minimum: 1 },
       minItems: 3,
       maxItems: 3,
-      description: 'Image shape [height, width, channels] (row-major, channels last); its product must equal the input width.',
+      description:
+        'Image shape [height, width, channels] (row-major, channels last); its product must equal the input width.',
     },
   },
   input: 'any',

@@ -28,10 +28,17 @@ export class LayerStack {
     const planned = planShapes(inputSize, configs, options);
     let shape: number[] = [inputSize];
     configs.forEach((config, index) => {
-      const layer = layerDefinition(config).build(config, { name: `${name}/${first + index}`, inputShape: shape, rng, clock });
+      const layer = layerDefinition(config).build(config, {
+        name: `${name}/${first + index}`,
+        inputShape: shape,
+        rng,
+        clock,
+      });
       const plannedShape = planned[index]!;
       if (formatShape(layer.outputShape) !== formatShape(plannedShape)) {
-        throw new Error(`internal: layer ${first + index} (${config.type}) built ${formatShape(layer.outputShape)}, planned ${formatShape(plannedShape)}`);
+        throw new Error(
+          `internal: layer ${first + index} (${config.type}) built ${formatShape(layer.outputShape)}, planned ${formatShape(plannedShape)}`,
+        );
       }
       this.layers.push(layer);
       shape = layer.outputShape;

@@ -14,7 +14,15 @@
  * backtracking on the slightly smoothed ‖g_w‖ ≈ √(‖g_w‖² + ε) in Gram-matrix units scaled to max diag 1; fully
  * deterministic.
  */
-import { bilinear, gram, linearCombination, matVec, maxDiagonal, projectOntoSimplex, type Matrix } from '../../numerics/index.js';
+import {
+  bilinear,
+  gram,
+  linearCombination,
+  matVec,
+  maxDiagonal,
+  projectOntoSimplex,
+  type Matrix,
+} from '../../numerics/index.js';
 import { enumOption, numberOption } from '../../util/options.js';
 import { checkGrads, stateless } from './support.js';
 import type { CombinerDefinition } from './types.js';
@@ -34,7 +42,12 @@ export function cagradDual(g: Matrix, c: number, maxIter = 2000): number[] {
   let stalled = 0;
   for (let iter = 0; iter < maxIter; iter++) {
     const gw = matVec(g, w);
-    const norm = Math.sqrt(Math.max(w.reduce((s, x, i) => s + x * gw[i]!, 0), 0) + eps);
+    const norm = Math.sqrt(
+      Math.max(
+        w.reduce((s, x, i) => s + x * gw[i]!, 0),
+        0,
+      ) + eps,
+    );
     const grad = gMean.map((v, i) => v + (radius * gw[i]!) / norm);
     step *= 2;
     let next = w;
@@ -78,7 +91,13 @@ export const cagrad: CombinerDefinition = {
       const g = gram(grads);
       const scale = maxDiagonal(g) || 1;
       const mean = new Array<number>(taskCount).fill(1 / taskCount);
-      const w = c > 0 ? cagradDual(g.map((row) => row.map((v) => v / scale)), c) : mean.map(() => 0);
+      const w =
+        c > 0
+          ? cagradDual(
+              g.map((row) => row.map((v) => v / scale)),
+              c,
+            )
+          : mean.map(() => 0);
       const gwNorm = Math.sqrt(Math.max(bilinear(g, w, w), 0));
       const g0Norm = Math.sqrt(Math.max(bilinear(g, mean, mean), 0));
       // g_w ≈ 0 (below Gram-matrix rounding) means the tasks cancel out and g_w has no direction to follow.

@@ -26,7 +26,10 @@ export function imtlWeights(g: number[][]): number[] {
   // A zero gradient has no direction to be impartial to; it gets weight 0 (it adds nothing to g either way).
   const live = norms.map((_, i) => i).filter((i) => norms[i]! > 0);
   const cosine = live.map((i) => live.map((j) => g[i]![j]! / (norms[i]! * norms[j]!)));
-  const beta = pseudoSolve(cosine, live.map(() => 1));
+  const beta = pseudoSolve(
+    cosine,
+    live.map(() => 1),
+  );
   const raw = new Array<number>(t).fill(0);
   live.forEach((i, k) => (raw[i] = beta[k]! / norms[i]!));
   const total = sum(raw);

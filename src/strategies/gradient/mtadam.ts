@@ -98,8 +98,7 @@ export function balanceLayers(
     for (let i = 0; i < t && anchor < 0; i++) if (next[i]![l]! > TINY_NORM) anchor = i;
     for (let i = 0; i < t; i++) {
       const own = next[i]![l]!;
-      const scale =
-        ranks[i]! * (anchor >= 0 && own > TINY_NORM ? next[anchor]![l]! / own : 1);
+      const scale = ranks[i]! * (anchor >= 0 && own > TINY_NORM ? next[anchor]![l]! / own : 1);
       if (scale === 1) continue;
       const b = balanced[i] as Float64Array;
       for (let k = start; k < end; k++) b[k] = b[k]! * scale;
@@ -134,7 +133,10 @@ function decode(text: unknown): Float64Array {
 
 /** r_i, one positive number per task (all 1 when not given). */
 function readRanks(options: Options, taskCount: number): number[] {
-  return numberListOption(options, 'strategy.ranks', { length: taskCount, exclusiveMinimum: 0 }) ?? new Array<number>(taskCount).fill(1);
+  return (
+    numberListOption(options, 'strategy.ranks', { length: taskCount, exclusiveMinimum: 0 }) ??
+    new Array<number>(taskCount).fill(1)
+  );
 }
 
 interface Moments {
@@ -144,12 +146,25 @@ interface Moments {
 
 export const mtadam: CombinerDefinition = {
   name: 'mtadam',
-  paper: 'I. Malkiel, L. Wolf, "MTAdam: Automatic Balancing of Multiple Training Loss Terms", EMNLP 2021 (arXiv:2006.14683)',
+  paper:
+    'I. Malkiel, L. Wolf, "MTAdam: Automatic Balancing of Multiple Training Loss Terms", EMNLP 2021 (arXiv:2006.14683)',
   optionsSchema: {
     type: 'object',
     properties: {
-      beta1: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.9, description: 'Decay of each task\'s first moment.' },
-      beta2: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.999, description: 'Decay of each task\'s second moment.' },
+      beta1: {
+        type: 'number',
+        minimum: 0,
+        exclusiveMaximum: 1,
+        default: 0.9,
+        description: "Decay of each task's first moment.",
+      },
+      beta2: {
+        type: 'number',
+        minimum: 0,
+        exclusiveMaximum: 1,
+        default: 0.999,
+        description: "Decay of each task's second moment.",
+      },
       beta3: {
         type: 'number',
         minimum: 0,
@@ -162,13 +177,14 @@ export const mtadam: CombinerDefinition = {
         type: ['array', 'null'],
         items: { type: 'number', exclusiveMinimum: 0 },
         default: null,
-        description: 'Relative importance r_i of each task, in task order (balanced gradient i is scaled by r_i). Null: all 1.',
+        description:
+          'Relative importance r_i of each task, in task order (balanced gradient i is scaled by r_i). Null: all 1.',
       },
       output: {
         enum: [...outputs],
         default: 'auto',
         description:
-          'step: the full Adam-normalised MTAdam step (use with training.optimizer: sgd for the paper\'s update); balanced: only the per-layer balanced gradient sum, for the trainer\'s optimizer; auto: step on parameter gradients, balanced on representation gradients.',
+          "step: the full Adam-normalised MTAdam step (use with training.optimizer: sgd for the paper's update); balanced: only the per-layer balanced gradient sum, for the trainer's optimizer; auto: step on parameter gradients, balanced on representation gradients.",
       },
     },
     additionalProperties: false,
@@ -257,7 +273,9 @@ export const mtadam: CombinerDefinition = {
         if (record.norms !== null && record.norms !== undefined) {
           const rows = record.norms;
           const isRow = (row: unknown): boolean =>
-            Array.isArray(row) && row.length > 0 && row.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0);
+            Array.isArray(row) &&
+            row.length > 0 &&
+            row.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0);
           if (!Array.isArray(rows) || rows.length !== taskCount || !rows.every(isRow)) throw badState();
           if (new Set(rows.map((row: unknown[]) => row.length)).size !== 1) throw badState();
           nextNorms = (rows as number[][]).map((row) => [...row]);
@@ -265,7 +283,8 @@ export const mtadam: CombinerDefinition = {
         let nextMoments: Moments | null = null;
         if (record.moments !== null && record.moments !== undefined) {
           const { m, v } = record.moments as { m?: unknown; v?: unknown };
-          if (!Array.isArray(m) || !Array.isArray(v) || m.length !== taskCount || v.length !== taskCount) throw badState();
+          if (!Array.isArray(m) || !Array.isArray(v) || m.length !== taskCount || v.length !== taskCount)
+            throw badState();
           nextMoments = { m: m.map(decode), v: v.map(decode) };
           const length = nextMoments.m[0]!.length;
           if ([...nextMoments.m, ...nextMoments.v].some((a) => a.length !== length)) throw badState();

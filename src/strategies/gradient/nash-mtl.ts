@@ -42,7 +42,10 @@ export function nashWeights(g: Matrix, start: readonly number[] | null, maxIter 
     if (cb.every((v, i) => Math.abs(beta[i]! * v - 1) < 1e-13)) break;
     const grad = cb.map((v, i) => v - 1 / beta[i]!);
     const hessian = cosine.map((row, i) => row.map((v, j) => v + (i === j ? 1 / beta[i]! ** 2 : 0)));
-    const delta = solveLinear(hessian, grad.map((v) => -v));
+    const delta = solveLinear(
+      hessian,
+      grad.map((v) => -v),
+    );
     const slope = delta ? grad.reduce((s, v, i) => s + v * delta[i]!, 0) : 0;
     // Newton decrement below rounding: converged as far as float64 allows.
     if (!delta || -slope < 1e-24) break;

@@ -37,9 +37,7 @@ export const gradientCombiners: ReadonlyMap<string, CombinerDefinition> = new Ma
 export function getGradientCombiner(method: string): CombinerDefinition {
   const definition = gradientCombiners.get(method);
   if (!definition) {
-    throw new UsageError(
-      `Unknown gradient method "${method}". Known: ${[...gradientCombiners.keys()].join(', ')}.`,
-    );
+    throw new UsageError(`Unknown gradient method "${method}". Known: ${[...gradientCombiners.keys()].join(', ')}.`);
   }
   return definition;
 }

@@ -44,8 +44,15 @@ export const dwa: LossWeightingDefinition = {
       state: () => ({ history, weights }),
       restore(state) {
         const s = state as { history?: unknown; weights?: unknown } | undefined;
-        const isVector = (v: unknown): v is number[] => Array.isArray(v) && v.length === tasks.length && v.every((x) => typeof x === 'number');
-        if (!s || !Array.isArray(s.history) || s.history.length > 2 || !s.history.every(isVector) || !isVector(s.weights)) {
+        const isVector = (v: unknown): v is number[] =>
+          Array.isArray(v) && v.length === tasks.length && v.every((x) => typeof x === 'number');
+        if (
+          !s ||
+          !Array.isArray(s.history) ||
+          s.history.length > 2 ||
+          !s.history.every(isVector) ||
+          !isVector(s.weights)
+        ) {
           throw new Error(`dwa strategy state does not match ${tasks.length} tasks: ${JSON.stringify(state)}`);
         }
         history = s.history.map((h) => [...h]);

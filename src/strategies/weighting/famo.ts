@@ -35,8 +35,18 @@ export const famo: LossWeightingDefinition = {
   paper: 'Liu, Feng, Stone & Liu 2023, "FAMO: Fast Adaptive Multitask Optimization" (NeurIPS)',
   cost: '1',
   optionsSchema: {
-    lr: { type: 'number', exclusiveMinimum: 0, default: 0.025, description: 'Learning rate of the task logits ξ (Adam).' },
-    gamma: { type: 'number', minimum: 0, default: 0.01, description: 'Weight decay γ of the task logits (regularises ξ towards 0).' },
+    lr: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      default: 0.025,
+      description: 'Learning rate of the task logits ξ (Adam).',
+    },
+    gamma: {
+      type: 'number',
+      minimum: 0,
+      default: 0.01,
+      description: 'Weight decay γ of the task logits (regularises ξ towards 0).',
+    },
   },
   needs: () => 'losses',
   create(options, { tasks }) {
@@ -102,9 +112,19 @@ export const famo: LossWeightingDefinition = {
       currentWeights: () => last.read(),
       state: () => ({ logits: read(xi), m: read(m), v: read(v), updates, prevLogD: read(prevLogD) }),
       restore(state) {
-        const s = state as { logits?: unknown; m?: unknown; v?: unknown; updates?: unknown; prevLogD?: unknown } | undefined;
-        const isVector = (x: unknown): x is number[] => Array.isArray(x) && x.length === T && x.every((n) => typeof n === 'number');
-        if (!s || !isVector(s.logits) || !isVector(s.m) || !isVector(s.v) || typeof s.updates !== 'number' || !(s.prevLogD === null || isVector(s.prevLogD))) {
+        const s = state as
+          | { logits?: unknown; m?: unknown; v?: unknown; updates?: unknown; prevLogD?: unknown }
+          | undefined;
+        const isVector = (x: unknown): x is number[] =>
+          Array.isArray(x) && x.length === T && x.every((n) => typeof n === 'number');
+        if (
+          !s ||
+          !isVector(s.logits) ||
+          !isVector(s.m) ||
+          !isVector(s.v) ||
+          typeof s.updates !== 'number' ||
+          !(s.prevLogD === null || isVector(s.prevLogD))
+        ) {
           throw new Error(`famo strategy state does not match ${T} tasks: ${JSON.stringify(state)}`);
         }
         replace({ xi: tf.tensor1d(s.logits), m: tf.tensor1d(s.m), v: tf.tensor1d(s.v) });

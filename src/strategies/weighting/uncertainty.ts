@@ -30,7 +30,8 @@ export const uncertainty: LossWeightingDefinition = {
       type: 'string',
       enum: ['kendall', 'simplified'],
       default: 'kendall',
-      description: 'kendall: Σ ½e^{−s}L + ½s (paper, LibMTL); simplified: Σ e^{−s}L + s (same optimum, twice the scale).',
+      description:
+        'kendall: Σ ½e^{−s}L + ½s (paper, LibMTL); simplified: Σ e^{−s}L + s (same optimum, twice the scale).',
     },
     init: { type: 'number', default: 0, description: 'Initial log-variance s_i of every task.' },
   },
@@ -51,7 +52,8 @@ export const uncertainty: LossWeightingDefinition = {
       variables: () => variables,
       currentWeights: () => readScalars(variables).map((s) => factor * Math.exp(-s)),
       state: () => ({ log_var: namedValues(tasks, variables) }),
-      restore: (state) => assignNamed('uncertainty', tasks, variables, (state as { log_var?: unknown } | undefined)?.log_var),
+      restore: (state) =>
+        assignNamed('uncertainty', tasks, variables, (state as { log_var?: unknown } | undefined)?.log_var),
       dispose: () => variables.forEach((v) => v.dispose()),
     };
   },
@@ -73,10 +75,17 @@ function namedValues(tasks: readonly TaskConfig[], variables: readonly tf.Variab
 }
 
 /** Sets each task's variable from a `{task: value}` record saved by `state()`. */
-export function assignNamed(strategy: string, tasks: readonly TaskConfig[], variables: readonly tf.Variable[], saved: unknown): void {
+export function assignNamed(
+  strategy: string,
+  tasks: readonly TaskConfig[],
+  variables: readonly tf.Variable[],
+  saved: unknown,
+): void {
   const record = saved as Record<string, unknown> | undefined;
   if (!record || typeof record !== 'object' || !tasks.every((t) => typeof record[t.name] === 'number')) {
-    throw new Error(`${strategy} strategy state does not match tasks ${tasks.map((t) => t.name).join(', ')}: ${JSON.stringify(saved)}`);
+    throw new Error(
+      `${strategy} strategy state does not match tasks ${tasks.map((t) => t.name).join(', ')}: ${JSON.stringify(saved)}`,
+    );
   }
   tasks.forEach((t, i) => {
     tf.tidy(() => variables[i]!.assign(tf.scalar(record[t.name] as number, 'float32')));

@@ -28,7 +28,9 @@ export const binary: TaskKind<ClassEncoding> = {
     }
     if (task.positive !== undefined) {
       if (!classes.includes(task.positive)) {
-        throw new UsageError(`${field}.positive: "${task.positive}" is not a label of "${column.name}" (labels: ${classes.join(', ')})`);
+        throw new UsageError(
+          `${field}.positive: "${task.positive}" is not a label of "${column.name}" (labels: ${classes.join(', ')})`,
+        );
       }
       classes = [classes.find((c) => c !== task.positive) as string, task.positive];
     }

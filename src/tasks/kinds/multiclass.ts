@@ -19,7 +19,9 @@ export const multiclass: TaskKind<ClassEncoding> = {
   fitTarget(input) {
     const { column, labels: classes } = distinctLabels(input);
     if (classes.length < 2) {
-      throw new UsageError(`${input.field}: column "${column.name}" has a single label; a classification task needs at least 2.`);
+      throw new UsageError(
+        `${input.field}: column "${column.name}" has a single label; a classification task needs at least 2.`,
+      );
     }
     return { name: input.task.name, type: 'multiclass', column: column.name, classes };
   },

@@ -26,14 +26,17 @@ export const multilabel: TaskKind<MultilabelEncoding> = {
       for (const row of allRows) {
         const v = column.kind === 'numeric' ? column.values[row] : Number.NaN;
         if (v !== 0 && v !== 1) {
-          throw new UsageError(`${field}: multilabel target column "${column.name}" must hold 0 or 1; line ${row + 2} has "${cellText(column, row)}".`);
+          throw new UsageError(
+            `${field}: multilabel target column "${column.name}" must hold 0 or 1; line ${row + 2} has "${cellText(column, row)}".`,
+          );
         }
       }
     }
     return { name: task.name, type: 'multilabel', columns: columns.map((c) => c.name) };
   },
   outputSize: (encoding) => encoding.columns.length,
-  encodeTargets: (table, encoding, rows) => numericCells(table, encoding.columns, rows, `tasks[${encoding.name}] target`),
+  encodeTargets: (table, encoding, rows) =>
+    numericCells(table, encoding.columns, rows, `tasks[${encoding.name}] target`),
   trainingTargets: (encoding, targets, rows) => tf.tensor2d(targets, [rows, encoding.columns.length]),
   predictions: (_encoding, outputs) => sigmoidOnHost(outputs.values),
 };

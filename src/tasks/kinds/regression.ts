@@ -30,7 +30,9 @@ export const regression: TaskKind<RegressionEncoding> = {
     const std: number[] = [];
     for (const column of columns) {
       if (column.kind !== 'numeric') {
-        throw new UsageError(`${field}: regression target column "${column.name}" must be numeric (it holds text such as "${column.values.find((v) => v !== '')}").`);
+        throw new UsageError(
+          `${field}: regression target column "${column.name}" must be numeric (it holds text such as "${column.values.find((v) => v !== '')}").`,
+        );
       }
       let sum = 0;
       let sumSq = 0;
@@ -48,7 +50,8 @@ export const regression: TaskKind<RegressionEncoding> = {
     return { name: task.name, type: 'regression', columns: columns.map((c) => c.name), mean, std };
   },
   outputSize: (encoding) => encoding.columns.length,
-  encodeTargets: (table, encoding, rows) => numericCells(table, encoding.columns, rows, `tasks[${encoding.name}] target`),
+  encodeTargets: (table, encoding, rows) =>
+    numericCells(table, encoding.columns, rows, `tasks[${encoding.name}] target`),
   trainingTargets(encoding, targets, rows) {
     const k = encoding.columns.length;
     return tf.div(tf.sub(tf.tensor2d(targets, [rows, k]), tf.tensor1d(encoding.mean)), tf.tensor1d(encoding.std));
@@ -57,7 +60,10 @@ export const regression: TaskKind<RegressionEncoding> = {
 };
 
 /** y·std + mean per column, each step rounded to float32 as the backend's mul and add round them. */
-function inOriginalUnits({ values, width }: RawOutputs, scale: { mean: readonly number[]; std: readonly number[] }): Float32Array {
+function inOriginalUnits(
+  { values, width }: RawOutputs,
+  scale: { mean: readonly number[]; std: readonly number[] },
+): Float32Array {
   const out = new Float32Array(values.length);
   const std = Float32Array.from(scale.std);
   const mean = Float32Array.from(scale.mean);

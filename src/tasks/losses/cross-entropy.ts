@@ -31,7 +31,13 @@ const SMALLEST_TRUSTED_PROBABILITY = 1e-30;
  * (9,000 exps for the quickstart's validation split, ~0.8 ms). Accurate to the float32 rounding of p, as TF.js's own
  * float32 cross-entropy is; a row whose target probability underflows is computed from its logits instead.
  */
-function crossEntropyFromProbabilities(probabilities: Float32Array, logits: Float32Array, targets: Float32Array, rows: number, width: number): number {
+function crossEntropyFromProbabilities(
+  probabilities: Float32Array,
+  logits: Float32Array,
+  targets: Float32Array,
+  rows: number,
+  width: number,
+): number {
   let total = 0;
   for (let r = 0, base = 0; r < rows; r++, base += width) {
     let rowLoss = 0;
