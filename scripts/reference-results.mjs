@@ -168,7 +168,9 @@ function format(values, metric) {
   return values.length > 1 ? `${m.toFixed(digits)} ± ${s.toFixed(digits)}` : m.toFixed(digits);
 }
 
-/** Δm of `mtl` (hard sharing) against `base` (single task) over the given per-task keys: the library's (mtl compare's). */
+/**
+ * Δm of `mtl` (hard sharing) against `base` (single task) over the given per-task keys: the library's (mtl compare's).
+ */
 function deltaM(mtlLibrary, mtl, base, keys, directions) {
   const terms = keys.map((key) => ({
     task: key.slice(0, key.lastIndexOf('/')),

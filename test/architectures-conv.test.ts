@@ -55,7 +55,8 @@ describe('architectures with a conv trunk', () => {
         named['tasks/a/tower/1/kernel']?.assign(ka);
         named['tasks/b/tower/1/kernel']?.assign(kb);
         const p = model.penalty?.() as tf.Scalar;
-        // l2: ‖Ka − Kb‖² = 1 + 1 + 9 + 16 = 27; trace norm of [[1,0,0,0],[0,1,0,0],[0,0,3,0],[0,0,0,4]] = 1 + 1 + 3 + 4 = 9.
+        // l2: ‖Ka − Kb‖² = 1 + 1 + 9 + 16 = 27; trace norm of [[1,0,0,0],[0,1,0,0],[0,0,3,0],[0,0,0,4]] = 1 + 1 + 3 + 4
+        // = 9.
         expect(p.dataSync()[0]).toBeCloseTo(0.5 * (coupling === 'l2' ? 27 : 9), 4);
         p.dispose();
       } finally {
@@ -87,7 +88,8 @@ describe('architectures with a conv trunk', () => {
     const x = input(3, 40);
     try {
       const record = model.inspect(x);
-      // Blocks: [reshape, conv, batch-norm, max-pool] → [2, 2, 3]; [conv 2×2 valid, dropout, flatten] → image [1, 1, 4]; [dense] → [6].
+      // Blocks: [reshape, conv, batch-norm, max-pool] → [2, 2, 3]; [conv 2×2 valid, dropout, flatten] → image [1, 1,
+      // 4]; [dense] → [6].
       expect((record['mask/a/0'] as tf.Tensor).shape).toEqual([3, 2, 2, 3]);
       expect((record['mask/a/1'] as tf.Tensor).shape).toEqual([3, 1, 1, 4]);
       expect((record['mask/b/2'] as tf.Tensor).shape).toEqual([3, 6]);

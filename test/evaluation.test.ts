@@ -25,7 +25,10 @@ beforeAll(async () => {
   ({ config, data } = await smallDigitsData());
 });
 
-/** Validation on the backend, as it was before: every batch sliced, tf.losses and tf.softmax, the weighted loss summed in float32. */
+/**
+ * Validation on the backend, as it was before: every batch sliced, tf.losses and tf.softmax, the weighted loss summed
+ * in float32.
+ */
 function evaluateBefore(
   split: SplitTensors,
   tasks: readonly TaskConfig[],

@@ -78,7 +78,8 @@ describe('gradient strategies in training', () => {
         expect(Math.abs(epochs[0].gradientCosines['a|b'])).toBeLessThanOrEqual(1);
         expect(counts[counts.length - 1]).toBe(counts[1]);
         expect(summary.test['a/r2']).toBeGreaterThan(0);
-        // Both tasks learn: each one's loss falls to less than half, and it does about as well as under equal weighting.
+        // Both tasks learn: each one's loss falls to less than half, and it does about as well as under equal
+        // weighting.
         const firstEpoch = trainRows[0].metrics;
         const lastEpoch = trainRows[trainRows.length - 1].metrics;
         for (const task of ['a', 'b']) {

@@ -45,7 +45,8 @@ describe('conv2d (hand-computed)', () => {
     const layer = new Conv2D('c2', [3, 3, 2], 2, 2, 1, 'valid', 'linear', false, createRng(1));
     try {
       expect(layer.bias).toBeUndefined();
-      // channel 0 = x, channel 1 = 1 everywhere. Filter 0: K on channel 0, 10 at [0,0] of channel 1; filter 1: ones on channel 0.
+      // channel 0 = x, channel 1 = 1 everywhere. Filter 0: K on channel 0, 10 at [0,0] of channel 1; filter 1: ones on
+      // channel 0.
       const kernel = new Float32Array(2 * 2 * 2 * 2);
       const at = (u: number, v: number, c: number, o: number): number => ((u * 2 + v) * 2 + c) * 2 + o;
       [1, 2, 3, 4].forEach((k, i) => (kernel[at(Math.floor(i / 2), i % 2, 0, 0)] = k));

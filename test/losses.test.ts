@@ -50,7 +50,9 @@ function encodingFor(
   }
 }
 
-/** What evaluation computes for a task from its outputs read back: the loss's host formula and the kind's predictions. */
+/**
+ * What evaluation computes for a task from its outputs read back: the loss's host formula and the kind's predictions.
+ */
 function onHost(
   task: { type: PredictionLayout; loss: LossName },
   values: Float32Array,

@@ -166,7 +166,8 @@ describe('matMul on wasm: SIMD path against the XNNPACK path', () => {
     if (wasStock) uninstallFastWasmKernels();
   });
 
-  // The dense-layer products of a training step: forward, weight gradient (transposed a), input gradient (transposed b).
+  // The dense-layer products of a training step: forward, weight gradient (transposed a), input gradient (transposed
+  // b).
   const cases: Array<{ a: number[]; b: number[]; ta: boolean; tb: boolean }> = [
     { a: [64, 96], b: [96, 40], ta: false, tb: false },
     { a: [64, 96], b: [64, 40], ta: true, tb: false },

@@ -26,7 +26,9 @@ function location(cast: Cast): string {
   return `${path.relative(root, file.fileName)}:${line}: ${text.length > 120 ? `${text.slice(0, 117)}...` : text}`;
 }
 
-/** The program of tsconfig.test.json, on a host that hands out each parsed file once (so a second program reuses them). */
+/**
+ * The program of tsconfig.test.json, on a host that hands out each parsed file once (so a second program reuses them).
+ */
 function createProgram(): { program: ts.Program; host: ts.CompilerHost; config: ts.ParsedCommandLine } {
   const config = ts.getParsedCommandLineOfConfigFile(path.join(root, 'tsconfig.test.json'), undefined, {
     ...ts.sys,

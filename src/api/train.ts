@@ -44,7 +44,8 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
   const backend = await initBackend(options.backend ?? config.backend);
   const data = await prepareData(config, configDir);
   const runsDir = resolveRunsDir(options.runsDir);
-  // Built before the run exists: layers that do not fit the data (a reshape of the wrong size) fail without leaving one.
+  // Built before the run exists: layers that do not fit the data (a reshape of the wrong size) fail without
+  // leaving a run directory behind.
   const model = buildModel(config, data.preprocessing);
   let created: { id: string; dir: string };
   try {

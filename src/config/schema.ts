@@ -45,7 +45,10 @@ function discriminated(
   }));
 }
 
-/** The experiment schema, assembled from the registries (the shipped schema/experiment.schema.json is this, written out). */
+/**
+ * The experiment schema, assembled from the registries (the shipped schema/experiment.schema.json is this, written
+ * out).
+ */
 export function buildExperimentSchema(): JsonSchema {
   const metricNames = [...metricRegistry.keys()];
   const modelCommon: Record<string, JsonSchema> = {

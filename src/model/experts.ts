@@ -30,10 +30,10 @@ export interface Block {
 /**
  * Cuts a layer list into blocks that each begin with a dense or conv2d layer (a type whose definition `startsBlock`)
  * and carry the other layers after it (dropout, batch-/layer-norm, pooling, flatten, reshape) up to the next dense or
- * conv2d layer; layers before the first dense/conv2d layer join the first block. A list without dense or conv2d layers is one block; an empty list has no
- * blocks. Architectures that act "after each layer" (cross-stitch units, attention masks) act after each block, so a
- * dense → dropout pair is stitched once, after the dropout, as Misra et al. place cross-stitch units after a whole
- * conv/pool block.
+ * conv2d layer; layers before the first dense/conv2d layer join the first block. A list without dense or conv2d layers
+ * is one block; an empty list has no blocks. Architectures that act "after each layer" (cross-stitch units, attention
+ * masks) act after each block, so a dense → dropout pair is stitched once, after the dropout, as Misra et al. place
+ * cross-stitch units after a whole conv/pool block.
  */
 export function splitBlocks(layers: readonly LayerConfigBase[]): Block[] {
   if (layers.length === 0) return [];
@@ -118,7 +118,10 @@ export class SoftmaxGate {
   }
 }
 
-/** Σ_e g[:, e] · h_e: the per-example convex combination of expert outputs h_e ([batch, d] each) by gate weights g ([batch, E]). */
+/**
+ * Σ_e g[:, e] · h_e: the per-example convex combination of expert outputs h_e ([batch, d] each) by gate weights g
+ * ([batch, E]).
+ */
 export function mixExperts(experts: readonly tf.Tensor2D[], gates: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
     const stacked = tf.stack(experts as tf.Tensor2D[], 1); // [batch, E, d]

@@ -15,7 +15,8 @@ import type { ModelBuildContext } from './types.js';
  * `trunk` layers (on levels after the first, of its flat tail when the trunk works on images, see below). With task
  * inputs u_t^0 = x and shared input s^0 = x:
  *
- *   u_t^{l+1} = Σ_j g_t^l(u_t^l)_j · e_j,   e = [E^l_s(s^l), E^l_t(u_t^l)],      g_t^l = softmax(W_t^l u_t^l + b)  (S+K)
+ *   u_t^{l+1} = Σ_j g_t^l(u_t^l)_j · e_j,   e = [E^l_s(s^l), E^l_t(u_t^l)],      g_t^l = softmax(W_t^l u_t^l + b)
+ * (S+K)
  *   s^{l+1}   = Σ_j g_s^l(s^l)_j · e_j,     e = [E^l_s(s^l), E^l_1(u_1^l), …, E^l_T(u_T^l)]                     (S+T·K)
  *   ŷ_t = head_t(u_t^L)
  *
@@ -60,8 +61,8 @@ export const expertCountSchema: Record<string, Record<string, unknown>> = {
 
 /**
  * Why a model config cannot have `levels` extraction levels, or undefined. Levels after the first read the previous
- * level's flat output, which an image trunk (reshape → conv → … → flatten → …) cannot take from the start: their experts
- * are the trunk's layers after its last flatten, and there must be some.
+ * level's flat output, which an image trunk (reshape → conv → … → flatten → …) cannot take from the start: their
+ * experts are the trunk's layers after its last flatten, and there must be some.
  */
 export function deeperLevelProblem(config: ModelConfig, levels: number): string | undefined {
   if (levels <= 1 || !hasImageLayers(config.trunk) || flatTail(config.trunk).layers.length > 0) return undefined;

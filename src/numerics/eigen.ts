@@ -6,7 +6,9 @@
  */
 import type { Matrix } from './matrix.js';
 
-/** Eigen-decomposition of a symmetric n×n row-major matrix: eigenvalues and eigenvectors as the columns of `vectors`. */
+/**
+ * Eigen-decomposition of a symmetric n×n row-major matrix: eigenvalues and eigenvectors as the columns of `vectors`.
+ */
 export function symmetricEigenPacked(matrix: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
   const a = Float64Array.from(matrix);
   const v = new Float64Array(n * n);

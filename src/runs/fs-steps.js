@@ -28,7 +28,8 @@
 
 /**
  * The synchronous calls the steps make: `node:fs` itself, or a stand-in.
- * @typedef {Pick<typeof import('node:fs'), 'mkdirSync' | 'writeFileSync' | 'appendFileSync' | 'renameSync' | 'rmSync'>} SyncFs
+ * @typedef {Pick<typeof import('node:fs'), 'mkdirSync' | 'writeFileSync' | 'appendFileSync' | 'renameSync' | 'rmSync'>}
+ * SyncFs
  */
 
 /**

@@ -16,7 +16,9 @@ export interface Rng {
   shuffle<T>(items: T[]): T[];
   /** A permutation of 0..n-1. */
   permutation(n: number): Int32Array;
-  /** An independent generator derived from this one and a label, so adding draws in one place does not shift another. */
+  /**
+   * An independent generator derived from this one and a label, so adding draws in one place does not shift another.
+   */
   fork(label: string): Rng;
 }
 

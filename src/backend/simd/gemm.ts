@@ -16,9 +16,10 @@
  *
  * The register tile is ROWS × (4·VECTORS) outputs: for each k, VECTORS vectors of B's row k are loaded once and
  * multiplied by a broadcast A value for each of ROWS rows (4 × 8 keeps 8 accumulators, 2 B vectors and one broadcast
- * in x86's 16 vector registers; 3×8, 5×8 and 6×8 with packing, and 8×4, 2×16 and 3×12 without, were slower). Each output is the sum over k in order of
- * float32 products, rounded after every multiply and add, the same order as XNNPACK and the stock loop. Edges: tiles
- * of 1–3 rows, a 4-column vector tile, and a scalar column kernel, so any shape works.
+ * in x86's 16 vector registers; 3×8, 5×8 and 6×8 with packing, and 8×4, 2×16 and 3×12 without, were slower). Each
+ * output is the sum over k in order of float32 products, rounded after every multiply and add, the same order as
+ * XNNPACK and the stock loop. Edges: tiles of 1–3 rows, a 4-column vector tile, and a scalar column kernel, so any
+ * shape works.
  */
 import type { FunctionBuilder, ModuleBuilder } from './assembler.js';
 import type { WasmExports } from './wasm-api.js';

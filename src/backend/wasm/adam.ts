@@ -14,7 +14,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { AdamHyperparameters } from '../simd/adam.js';
 import { heapOffset, simdOf, sizeOf, WASM, type WasmBackendLike } from './backend.js';
 
-/** The kernel this module adds: one fused Adam/AdamW update of a variable and its two moments (see {@link adamUpdate}). */
+/**
+ * The kernel this module adds: one fused Adam/AdamW update of a variable and its two moments (see {@link adamUpdate}).
+ */
 export const ADAM_UPDATE_KERNEL = 'MtlAdamUpdate';
 
 /** Up to this many elements, the fused Adam kernel in JS beats the 13-op chain (measured on the W1/W3 variables). */

@@ -6,9 +6,9 @@
  * copying the requested part. Taking 64 rows of a 4,200-row training split (the trainer's per-batch `tf.slice`)
  * therefore copies all 4,200 rows; MMoE's backward pass unstacks a [512, 8, 64] tensor per task into 8 slices,
  * copying it 8 times (measured: 1.5–6 ms per `Unpack` in a W3 step, ~0.25 ms with the override; the quickstart
- * epoch spent ~10 % of its time in those whole-input copies). The override copies only the requested elements, straight from a view of the heap,
- * one `copyWithin` per contiguous run. Pure data movement: results are bit-identical. String tensors go to the
- * stock kernels.
+ * epoch spent ~10 % of its time in those whole-input copies). The override copies only the requested elements, straight
+ * from a view of the heap, one `copyWithin` per contiguous run. Pure data movement: results are bit-identical. String
+ * tensors go to the stock kernels.
  *
  * Gathering (`GatherV2`): the stock kernel's C++ loop recomputes strided offsets per element (gathering the
  * quickstart's 4,200 × 96 training inputs in a shuffled order: 22 ms, once per epoch, ~8 % of the epoch); the

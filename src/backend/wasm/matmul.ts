@@ -22,8 +22,8 @@
  * (numpy broadcasting), and pack B into cache-friendly panels themselves, so they also avoid XNNPACK's repacking of
  * the weights on every training step (they change every step): 256×784·784×256 ~3.3–4 ms against 5.4 ms for XNNPACK
  * with fresh weights; xᵀ·dy for the same layer ~3.5 ms against ~6.4 ms transpose + XNNPACK. Same summation order as
- * XNNPACK (in k, float32 multiply then add), so the same numbers. `setSimdKernelsEnabled(false)` (backend.ts), or a runtime
- * without WebAssembly SIMD, leaves the XNNPACK way below:
+ * XNNPACK (in k, float32 multiply then add), so the same numbers. `setSimdKernelsEnabled(false)` (backend.ts), or a
+ * runtime without WebAssembly SIMD, leaves the XNNPACK way below:
  *  - when the (broadcast) batch size is 1: runs the wasm `Transpose` kernel on each flagged input
  *    (swapping its last two axes), then calls the stock kernel with the flags cleared, so it takes the
  *    XNNPACK path, and frees the transposed intermediates;

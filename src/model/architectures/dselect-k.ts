@@ -15,8 +15,8 @@ import type { ArchitectureDefinition } from '../types.js';
  *
  *   S(s) = 0 (s ≤ −γ/2),  1 (s ≥ γ/2),  −2/γ³ s³ + 3/(2γ) s + 1/2 otherwise,
  *
- * selector i ∈ 1..k reads logits z_i(x) = Z_i x + c_i ∈ ℝ^m and puts weight r_i(x)_e = Π_b [bit_b(e) ? S(z_ib) : 1 − S(z_ib)]
- * on expert e (a product of soft binary choices, one-hot once every S(z_ib) ∈ {0, 1}); the gate is
+ * selector i ∈ 1..k reads logits z_i(x) = Z_i x + c_i ∈ ℝ^m and puts weight r_i(x)_e = Π_b [bit_b(e) ? S(z_ib) : 1 −
+ * S(z_ib)] on expert e (a product of soft binary choices, one-hot once every S(z_ib) ∈ {0, 1}); the gate is
  *
  *   α_t(x) = Σ_i softmax(W x + b)_i · r_i(x),   f^t(x) = Σ_e α_t(x)_e f_e(x),   ŷ_t = head_t(f^t(x)).
  *
@@ -146,7 +146,8 @@ export const dselectK: ArchitectureDefinition = {
               tf.tidy(() => {
                 const x = lastTrainingInput;
                 if (x === undefined || x.isDisposed) return tf.scalar(0);
-                // λ_H · mean over the batch of Σ_tasks Σ_i H(r_i(x)), H(r) = −Σ_e r_e log r_e (selectors recomputed on x).
+                // λ_H · mean over the batch of Σ_tasks Σ_i H(r_i(x)), H(r) = −Σ_e r_e log r_e (selectors recomputed on
+                // x).
                 const entropies = towers.map((_, t) => {
                   const r = gate(x, t).selectors;
                   return tf.mean(tf.sum(tf.neg(tf.mul(r, tf.log(tf.add(r, 1e-6)))), [1, 2]));

@@ -6,7 +6,8 @@ import type { ArchitectureDefinition } from '../types.js';
  * task t mixes the shared experts and its own experts with its gate g_t^l; below the last level a shared gate g_s^l
  * mixes all experts into the next level's shared input:
  *
- *   u_t^{l+1} = Σ_j g_t^l(u_t^l)_j [E_s^l(s^l), E_t^l(u_t^l)]_j,   s^{l+1} = Σ_j g_s^l(s^l)_j [E_s^l(s^l), E_1^l(u_1^l), …, E_T^l(u_T^l)]_j
+ *   u_t^{l+1} = Σ_j g_t^l(u_t^l)_j [E_s^l(s^l), E_t^l(u_t^l)]_j,   s^{l+1} = Σ_j g_s^l(s^l)_j [E_s^l(s^l),
+ * E_1^l(u_1^l), …, E_T^l(u_T^l)]_j
  *
  * with u_t^0 = s^0 = x and ŷ_t = head_t(u_t^L). Every expert is a stack of the `trunk` layers. Which variables are
  * shared and which belong to one task is derived in extraction.ts. No single shared representation.

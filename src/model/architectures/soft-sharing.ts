@@ -11,8 +11,8 @@ import type { ArchitectureDefinition, MultiTaskModel } from '../types.js';
 export type Coupling = 'l2' | 'trace-norm' | 'none';
 
 /**
- * Soft parameter sharing (seed 001 §3.2 and §4.2, seed 002 §3.2 and §4.2): every task has its own tower built from `trunk`, and a
- * penalty couples the towers' kernels (dense and conv2d) layer by layer instead of sharing them.
+ * Soft parameter sharing (seed 001 §3.2 and §4.2, seed 002 §3.2 and §4.2): every task has its own tower built from
+ * `trunk`, and a penalty couples the towers' kernels (dense and conv2d) layer by layer instead of sharing them.
  *
  *   ŷ_t = head_t(tower_t(x)),  loss = Σ_t w_t L_t + penalty
  *
@@ -67,7 +67,10 @@ export const softSharing: ArchitectureDefinition = {
     const kernels: tf.Variable[][] = kernelLayers(towers[0]!).map((_, l) =>
       towers.map((tower) => (kernelLayers(tower)[l] as { kernel: tf.Variable }).kernel),
     );
-    /** A kernel as a matrix [fan_in, fan_out]: dense [in, out] as it is, conv2d [kh, kw, c_in, c_out] → [kh·kw·c_in, c_out]. */
+    /**
+     * A kernel as a matrix [fan_in, fan_out]: dense [in, out] as it is, conv2d [kh, kw, c_in, c_out] → [kh·kw·c_in,
+     * c_out].
+     */
     const asMatrix = (kernel: tf.Tensor): tf.Tensor2D =>
       kernel.rank === 2 ? (kernel as tf.Tensor2D) : tf.reshape(kernel, [-1, kernel.shape[kernel.rank - 1]!]);
 
