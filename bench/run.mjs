@@ -485,7 +485,9 @@ function chooseBlas(choice) {
       );
     return {
       env: {},
-      how: 'auto: no OpenBLAS installed, so the system libblas.so.3 (on Debian the slow reference BLAS unless libopenblas0 is installed)',
+      how:
+        'auto: no OpenBLAS installed, so the system libblas.so.3 (on Debian the slow reference BLAS unless ' +
+        'libopenblas0 is installed)',
     };
   }
   if (!existsSync(path.join(choice, 'libblas.so.3')))
@@ -572,7 +574,8 @@ async function main() {
   }
   const log = (line) => process.stderr.write(`${line}\n`);
   log(
-    `bench: ${info.machine.cpu_model}, ${info.machine.cores} cores, load ${info.load_average_before.join(' ')}; steps ${opts.steps} × windows ${opts.windows} after ${opts.warmup} warm-up`,
+    `bench: ${info.machine.cpu_model}, ${info.machine.cores} cores, load ${info.load_average_before.join(' ')}; ` +
+      `steps ${opts.steps} × windows ${opts.windows} after ${opts.warmup} warm-up`,
   );
   for (const note of info.notes) log(`bench: ${note}`);
 
@@ -658,7 +661,8 @@ async function main() {
   }
   if (stepRows.length > 0) {
     console.log(
-      `\nW1–W3: median ms/step over ${opts.windows} windows × ${opts.steps} steps (after ${opts.warmup} warm-up), single-threaded`,
+      `\nW1–W3: median ms/step over ${opts.windows} windows × ${opts.steps} steps (after ${opts.warmup} warm-up), ` +
+        `single-threaded`,
     );
     printTable(
       [
@@ -679,8 +683,10 @@ async function main() {
   const w4 = info.results.filter((x) => x.workload === 'W4' && !x.error);
   if (w4.length > 0) {
     console.log(
-      `\nW4: mtl train configs/quickstart.yaml, ${opts.w4Epochs} epochs (trainExperiment end to end; steps and validation forward timed exactly from epoch 2)\n` +
-        '    outside = epoch − training steps (forward, backward, clip, optimizer) − validation forward = data, metrics, logging, checkpointing, GC pauses there',
+      `\nW4: mtl train configs/quickstart.yaml, ${opts.w4Epochs} epochs (trainExperiment end to end; steps and ` +
+        `validation forward timed exactly from epoch 2)\n` +
+        '    outside = epoch − training steps (forward, backward, clip, optimizer) − validation forward = data, ' +
+        'metrics, logging, checkpointing, GC pauses there',
     );
     const rows = [];
     const pct = (x) => `${fmt(x * 100, 1)} %`;
@@ -761,14 +767,18 @@ async function main() {
     const lastE = e[e.length - 1];
     console.log(`\nMEM (${r.backend.name}): quickstart for ${e.length} epochs`);
     console.log(
-      `  live tensors after each epoch: ${e.map((x) => x.live_tensors).join(' ')}; after the run ${r.live_tensors.after_run} (before ${r.live_tensors.before})`,
+      `  live tensors after each epoch: ${e.map((x) => x.live_tensors).join(' ')}; after the run ` +
+        `${r.live_tensors.after_run} (before ${r.live_tensors.before})`,
     );
     console.log(
-      `  RSS MB as it comes: epoch 2 ${fmt(second?.rss_mb, 1)}, epoch ${lastE.epoch} ${fmt(lastE.rss_mb, 1)} (Δ ${fmt(lastE.rss_mb - (second?.rss_mb ?? NaN), 1)}); ` +
-        `JS heap used ${fmt(second?.heap_used_mb, 1)} → ${fmt(lastE.heap_used_mb, 1)}; wasm heap ${fmt(second?.wasm_heap_mb, 0)} → ${fmt(lastE.wasm_heap_mb, 0)}`,
+      `  RSS MB as it comes: epoch 2 ${fmt(second?.rss_mb, 1)}, epoch ${lastE.epoch} ${fmt(lastE.rss_mb, 1)} (Δ ` +
+        `${fmt(lastE.rss_mb - (second?.rss_mb ?? NaN), 1)}); ` +
+        `JS heap used ${fmt(second?.heap_used_mb, 1)} → ${fmt(lastE.heap_used_mb, 1)}; wasm heap ` +
+        `${fmt(second?.wasm_heap_mb, 0)} → ${fmt(lastE.wasm_heap_mb, 0)}`,
     );
     console.log(
-      `  after a full GC: RSS ${fmt(second?.rss_after_gc_mb, 1)} → ${fmt(lastE.rss_after_gc_mb, 1)} (Δ ${fmt(lastE.rss_after_gc_mb - (second?.rss_after_gc_mb ?? NaN), 1)}), ` +
+      `  after a full GC: RSS ${fmt(second?.rss_after_gc_mb, 1)} → ${fmt(lastE.rss_after_gc_mb, 1)} (Δ ` +
+        `${fmt(lastE.rss_after_gc_mb - (second?.rss_after_gc_mb ?? NaN), 1)}), ` +
         `JS heap used ${fmt(second?.heap_used_after_gc_mb, 1)} → ${fmt(lastE.heap_used_after_gc_mb, 1)}`,
     );
   }
@@ -835,14 +845,17 @@ async function main() {
     console.log('\nTargets');
     for (const t of info.targets)
       console.log(
-        `  ${t.met === null ? 'info ' : t.met ? 'MET  ' : 'MISSED'} ${t.target}: ${Array.isArray(t.value) ? t.value.join(' ') : fmt(t.value, 3)}${t.detail ? ` (${t.detail})` : ''}`,
+        `  ${t.met === null ? 'info ' : t.met ? 'MET  ' : 'MISSED'} ${t.target}: ` +
+          `${Array.isArray(t.value) ? t.value.join(' ') : fmt(t.value, 3)}${t.detail ? ` (${t.detail})` : ''}`,
       );
   }
   for (const note of info.notes) console.log(`\nNote: ${note}`);
   console.log(
-    `\nMachine: ${info.machine.cpu_model}, ${info.machine.cores} cores; Node ${info.versions.node}, TF.js ${info.versions.tfjs}` +
+    `\nMachine: ${info.machine.cpu_model}, ${info.machine.cores} cores; Node ${info.versions.node}, TF.js ` +
+      `${info.versions.tfjs}` +
       (info.versions.torch
-        ? `; PyTorch ${info.versions.torch} (Python ${info.versions.python}), BLAS ${info.torch_blas_loaded} [${info.torch_blas_choice}]`
+        ? `; PyTorch ${info.versions.torch} (Python ${info.versions.python}), BLAS ${info.torch_blas_loaded} ` +
+          `[${info.torch_blas_choice}]`
         : '') +
       `; load average ${info.load_average_before.join(' ')} before, ${info.load_average_after.join(' ')} after`,
   );

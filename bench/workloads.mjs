@@ -79,7 +79,13 @@ data:
   csv: table.csv
   normalize: none
 tasks:
-${w.tasks.map((t) => `  - { name: ${t.name}, type: ${t.type}, target: y_${t.name}${t.type === 'binary' ? ', positive: "1"' : ''} }`).join('\n')}
+${w.tasks
+  .map(
+    (t) =>
+      `  - { name: ${t.name}, type: ${t.type}, target: ` +
+      `y_${t.name}${t.type === 'binary' ? ', positive: "1"' : ''} }`,
+  )
+  .join('\n')}
 model:
 ${w.model}
 training:

@@ -216,7 +216,8 @@ async function main() {
       const hs = await train(configFile, common, options.runsDir);
       done++;
       log(
-        `[${done}/${total}] ${dataset} seed ${seed} hard sharing: ${hs.summary.status}, ${hs.summary.epochs} epochs (best ${hs.summary.bestEpoch}), ${hs.seconds.toFixed(1)} s, ${hs.summary.backend}, run ${hs.summary.id}`,
+        `[${done}/${total}] ${dataset} seed ${seed} hard sharing: ${hs.summary.status}, ${hs.summary.epochs} epochs ` +
+          `(best ${hs.summary.bestEpoch}), ${hs.seconds.toFixed(1)} s, ${hs.summary.backend}, run ${hs.summary.id}`,
       );
       backends.add(hs.summary.backend);
       seconds.hs += hs.seconds;
@@ -234,7 +235,9 @@ async function main() {
         );
         done++;
         log(
-          `[${done}/${total}] ${dataset} seed ${seed} single-task (towers): ${st.summary.status}, ${st.summary.epochs} epochs (best ${st.summary.bestEpoch}), ${st.seconds.toFixed(1)} s, run ${st.summary.id}`,
+          `[${done}/${total}] ${dataset} seed ${seed} single-task (towers): ${st.summary.status}, ` +
+            `${st.summary.epochs} epochs (best ${st.summary.bestEpoch}), ${st.seconds.toFixed(1)} s, run ` +
+            `${st.summary.id}`,
         );
         backends.add(st.summary.backend);
         seconds.st += st.seconds;
@@ -269,7 +272,9 @@ async function main() {
           );
           done++;
           log(
-            `[${done}/${total}] ${dataset} seed ${seed} single-task ${task.name}: ${st.summary.status}, ${st.summary.epochs} epochs (best ${st.summary.bestEpoch}), ${st.seconds.toFixed(1)} s, run ${st.summary.id}`,
+            `[${done}/${total}] ${dataset} seed ${seed} single-task ${task.name}: ${st.summary.status}, ` +
+              `${st.summary.epochs} epochs (best ${st.summary.bestEpoch}), ${st.seconds.toFixed(1)} s, run ` +
+              `${st.summary.id}`,
           );
           backends.add(st.summary.backend);
           seconds.st += st.seconds;
@@ -307,7 +312,8 @@ async function main() {
     lines.push(
       `Δm of hard sharing vs single-task: **${pct(mean(deltas))}** ± ${(std(deltas) * 100).toFixed(2)} % ` +
         `(per seed: ${deltas.map(pct).join(', ')}). Parameters: single-task ${params.st.toLocaleString('en-US')} ` +
-        `(${options.baseline === 'towers' ? 'towers' : 'sum of the one-task models'}), hard sharing ${params.hs.toLocaleString('en-US')}. ` +
+        `(${options.baseline === 'towers' ? 'towers' : 'sum of the one-task models'}), hard sharing ` +
+        `${params.hs.toLocaleString('en-US')}. ` +
         `Epochs run (early stopping): single-task ${epochs.st.join(', ')}; hard sharing ${epochs.hs.join(', ')}. ` +
         `Train time: single-task ${seconds.st.toFixed(0)} s, hard sharing ${seconds.hs.toFixed(0)} s in all.`,
     );
@@ -320,10 +326,14 @@ async function main() {
   const header = [
     `## Reference results`,
     '',
-    `Command: \`node scripts/reference-results.mjs --datasets ${options.datasets.join(',')} --seeds ${options.seeds.join(',')}` +
-      `${options.baseline === 'separate' ? '' : ` --baseline ${options.baseline}`}${options.sets.map((s) => ` --set ${quote(s)}`).join('')}\``,
-    `Date: ${new Date().toISOString().slice(0, 10)}. Backend: ${[...backends].join(', ')}. Machine: ${cpus.length} × ${cpus[0]?.model?.trim() ?? 'unknown CPU'}, ` +
-      `Node ${process.version}, ${os.platform()} ${os.arch()}. Wall time: ${(wall / 60).toFixed(1)} min for ${total} runs.`,
+    `Command: \`node scripts/reference-results.mjs --datasets ${options.datasets.join(',')} --seeds ` +
+      `${options.seeds.join(',')}` +
+      `${options.baseline === 'separate' ? '' : ` --baseline ${options.baseline}`}` +
+      `${options.sets.map((s) => ` --set ${quote(s)}`).join('')}\``,
+    `Date: ${new Date().toISOString().slice(0, 10)}. Backend: ${[...backends].join(', ')}. Machine: ${cpus.length} ` +
+      `× ${cpus[0]?.model?.trim() ?? 'unknown CPU'}, ` +
+      `Node ${process.version}, ${os.platform()} ${os.arch()}. Wall time: ${(wall / 60).toFixed(1)} min for ` +
+      `${total} runs.`,
     `Single-task baseline: ${
       options.baseline === 'separate'
         ? 'one run per task (the same config with only that task and the same inputs)'

@@ -38,33 +38,37 @@ beforeAll(async () => {
 }, 60_000);
 
 describe('architectures with a conv trunk', () => {
-  it('soft-sharing couples conv kernels: l2 over every kernel, trace norm of [kh·kw·c_in, c_out] matrices side by side', () => {
-    const trunk = [reshape([2, 2, 1]), conv(2, 2, { padding: 'valid', activation: 'linear' }), flatten];
-    const build = (coupling: string): MultiTaskModel =>
-      getArchitecture('soft-sharing').build(
-        { architecture: 'soft-sharing', trunk, head: [], coupling, lambda: 0.5 },
-        { inputSize: 4, heads: twoHeads, rng: createRng(1) },
-      );
-    // Task a's kernel as a [4, 2] matrix [[1,0],[0,1],[0,0],[0,0]]; task b's [[0,0],[0,0],[3,0],[0,4]].
-    const ka = tf.tensor4d([1, 0, 0, 1, 0, 0, 0, 0], [2, 2, 1, 2]);
-    const kb = tf.tensor4d([0, 0, 0, 0, 3, 0, 0, 4], [2, 2, 1, 2]);
-    for (const coupling of ['l2', 'trace-norm']) {
-      const model = build(coupling);
-      try {
-        const named = Object.fromEntries(checkpointVariables(model).map((v) => [v.name, v]));
-        named['tasks/a/tower/1/kernel']?.assign(ka);
-        named['tasks/b/tower/1/kernel']?.assign(kb);
-        const p = model.penalty?.() as tf.Scalar;
-        // l2: ‖Ka − Kb‖² = 1 + 1 + 9 + 16 = 27; trace norm of [[1,0,0,0],[0,1,0,0],[0,0,3,0],[0,0,0,4]] = 1 + 1 + 3 + 4
-        // = 9.
-        expect(p.dataSync()[0]).toBeCloseTo(0.5 * (coupling === 'l2' ? 27 : 9), 4);
-        p.dispose();
-      } finally {
-        model.dispose();
+  it(
+    'soft-sharing couples conv kernels: l2 over every kernel, trace norm of [kh·kw·c_in, c_out] matrices side by ' +
+      'side',
+    () => {
+      const trunk = [reshape([2, 2, 1]), conv(2, 2, { padding: 'valid', activation: 'linear' }), flatten];
+      const build = (coupling: string): MultiTaskModel =>
+        getArchitecture('soft-sharing').build(
+          { architecture: 'soft-sharing', trunk, head: [], coupling, lambda: 0.5 },
+          { inputSize: 4, heads: twoHeads, rng: createRng(1) },
+        );
+      // Task a's kernel as a [4, 2] matrix [[1,0],[0,1],[0,0],[0,0]]; task b's [[0,0],[0,0],[3,0],[0,4]].
+      const ka = tf.tensor4d([1, 0, 0, 1, 0, 0, 0, 0], [2, 2, 1, 2]);
+      const kb = tf.tensor4d([0, 0, 0, 0, 3, 0, 0, 4], [2, 2, 1, 2]);
+      for (const coupling of ['l2', 'trace-norm']) {
+        const model = build(coupling);
+        try {
+          const named = Object.fromEntries(checkpointVariables(model).map((v) => [v.name, v]));
+          named['tasks/a/tower/1/kernel']?.assign(ka);
+          named['tasks/b/tower/1/kernel']?.assign(kb);
+          const p = model.penalty?.() as tf.Scalar;
+          // l2: ‖Ka − Kb‖² = 1 + 1 + 9 + 16 = 27;
+          // trace norm of [[1,0,0,0],[0,1,0,0],[0,0,3,0],[0,0,0,4]] = 1 + 1 + 3 + 4 = 9.
+          expect(p.dataSync()[0]).toBeCloseTo(0.5 * (coupling === 'l2' ? 27 : 9), 4);
+          p.dispose();
+        } finally {
+          model.dispose();
+        }
       }
-    }
-    tf.dispose([ka, kb]);
-  });
+      tf.dispose([ka, kb]);
+    },
+  );
 
   it('cross-stitch mixes feature maps elementwise', () => {
     const model = buildModel('cross-stitch') as InspectableModel;

@@ -22,26 +22,30 @@ describe('folder replacement and background jobs', () => {
     expect(readFileSync(path.join(target, 'a.txt'), 'utf8')).toBe('two');
   });
 
-  it('runs jobs in the worker in order, keeps going after a failure and reports it, with the same steps as in-process', async () => {
-    const root = tempDir();
-    const background = new BackgroundTasks();
-    const log = path.join(root, 'log');
-    void background.run(replaceDirSteps(log, { '1': 'a' }));
-    void background.run(replaceDirSteps(path.join(root, 'missing', 'deeper'), { 'x/y': 'fails: no folder x' }));
-    void background.run(replaceDirSteps(log, { '1': 'b', '2': 'c' }));
-    void background.run(writeFileAtomicSteps(path.join(root, 'file.json'), '{}\n'));
-    await expect(background.settle()).rejects.toMatchObject({ code: 'ENOENT' });
-    expect(readFileSync(path.join(log, '1'), 'utf8')).toBe('b');
-    expect(readFileSync(path.join(log, '2'), 'utf8')).toBe('c');
-    expect(readFileSync(path.join(root, 'file.json'), 'utf8')).toBe('{}\n');
-    // The failed job removed its temp folder, as the in-process replacement does.
-    expect(readdirSync(root).sort()).toEqual(['file.json', 'log', 'missing']);
-    expect(readdirSync(path.join(root, 'missing'))).toEqual([]);
-    await expect(background.settle()).resolves.toBeUndefined();
-    await background.close();
-    // Closed: a job queued now is reported as failed rather than lost silently.
-    void background.run(writeFileAtomicSteps(path.join(root, 'late.json'), '{}'));
-    expect(() => background.check()).toThrow(/closed/);
-    expect(existsSync(path.join(root, 'late.json'))).toBe(false);
-  });
+  it(
+    'runs jobs in the worker in order, keeps going after a failure and reports it, with the same steps as ' +
+      'in-process',
+    async () => {
+      const root = tempDir();
+      const background = new BackgroundTasks();
+      const log = path.join(root, 'log');
+      void background.run(replaceDirSteps(log, { '1': 'a' }));
+      void background.run(replaceDirSteps(path.join(root, 'missing', 'deeper'), { 'x/y': 'fails: no folder x' }));
+      void background.run(replaceDirSteps(log, { '1': 'b', '2': 'c' }));
+      void background.run(writeFileAtomicSteps(path.join(root, 'file.json'), '{}\n'));
+      await expect(background.settle()).rejects.toMatchObject({ code: 'ENOENT' });
+      expect(readFileSync(path.join(log, '1'), 'utf8')).toBe('b');
+      expect(readFileSync(path.join(log, '2'), 'utf8')).toBe('c');
+      expect(readFileSync(path.join(root, 'file.json'), 'utf8')).toBe('{}\n');
+      // The failed job removed its temp folder, as the in-process replacement does.
+      expect(readdirSync(root).sort()).toEqual(['file.json', 'log', 'missing']);
+      expect(readdirSync(path.join(root, 'missing'))).toEqual([]);
+      await expect(background.settle()).resolves.toBeUndefined();
+      await background.close();
+      // Closed: a job queued now is reported as failed rather than lost silently.
+      void background.run(writeFileAtomicSteps(path.join(root, 'late.json'), '{}'));
+      expect(() => background.check()).toThrow(/closed/);
+      expect(existsSync(path.join(root, 'late.json'))).toBe(false);
+    },
+  );
 });

@@ -54,8 +54,9 @@ describe('the background file-system worker', () => {
   it('starts from dist/ in the built package, and the package ships it', () => {
     expect(existsSync(path.join(root, 'dist', 'runs', 'fs-worker.js')), 'run npm run build first').toBe(true);
     const dir = tempDir();
+    const atomicModule = JSON.stringify(path.join(root, 'dist', 'runs', 'atomic.js'));
     const script = `
-      import { BackgroundTasks, writeFileAtomicSteps } from ${JSON.stringify(path.join(root, 'dist', 'runs', 'atomic.js'))};
+      import { BackgroundTasks, writeFileAtomicSteps } from ${atomicModule};
       const background = new BackgroundTasks();
       await background.run(writeFileAtomicSteps(${JSON.stringify(path.join(dir, 'out.txt'))}, 'from dist'));
       console.log(JSON.stringify({ inWorker: background.runsInWorker }));

@@ -41,41 +41,45 @@ describe('shuffled training batches', () => {
     ],
   ];
   for (const [name, setUp] of paths) {
-    it(`${name}: each batch holds the permuted rows bit for bit, the last one shorter, for inputs and one-hot targets`, async () => {
-      await setUp();
-      try {
-        // The kernel runs on wasm (it is installed with the fast kernels); cpu takes the fallback.
-        expect(tf.getKernel(GATHER_BATCHES_KERNEL, tf.getBackend()) !== undefined).toBe(tf.getBackend() === 'wasm');
-        const split = toSplitTensors(data.splits.train, data.preprocessing);
-        const before = tf.memory().numTensors;
-        const permutation = Int32Array.from({ length: split.rows }, (_, i) => (i * 7919 + 3) % split.rows);
-        const batchSize = 37;
-        const batches = shuffledBatches(split, permutation, batchSize);
-        expect(batches.length).toBe(Math.ceil(split.rows / batchSize));
-        expect(batches[batches.length - 1]?.x.shape[0]).toBe(split.rows - (batches.length - 1) * batchSize);
-        const index = tf.tensor1d(permutation, 'int32');
-        for (const [key, all] of [['x', split.x], ...Object.entries(split.targets)] as [string, tf.Tensor2D][]) {
-          const expected = reference(all, index, batchSize);
-          batches.forEach((batch, b) => {
-            const actual = key === 'x' ? batch.x : (batch.targets[key] as tf.Tensor2D);
-            expect(actual.shape, `${key} batch ${b}`).toEqual(expected[b]?.shape);
-            expect(actual.dtype).toBe('float32');
-            expect(bits(actual.dataSync()), `${key} batch ${b}`).toEqual(bits(expected[b]!.dataSync()));
-          });
-          expected.forEach((t) => t.dispose());
+    it(
+      `${name}: each batch holds the permuted rows bit for bit, the last one shorter, for inputs and one-hot ` +
+        `targets`,
+      async () => {
+        await setUp();
+        try {
+          // The kernel runs on wasm (it is installed with the fast kernels); cpu takes the fallback.
+          expect(tf.getKernel(GATHER_BATCHES_KERNEL, tf.getBackend()) !== undefined).toBe(tf.getBackend() === 'wasm');
+          const split = toSplitTensors(data.splits.train, data.preprocessing);
+          const before = tf.memory().numTensors;
+          const permutation = Int32Array.from({ length: split.rows }, (_, i) => (i * 7919 + 3) % split.rows);
+          const batchSize = 37;
+          const batches = shuffledBatches(split, permutation, batchSize);
+          expect(batches.length).toBe(Math.ceil(split.rows / batchSize));
+          expect(batches[batches.length - 1]?.x.shape[0]).toBe(split.rows - (batches.length - 1) * batchSize);
+          const index = tf.tensor1d(permutation, 'int32');
+          for (const [key, all] of [['x', split.x], ...Object.entries(split.targets)] as [string, tf.Tensor2D][]) {
+            const expected = reference(all, index, batchSize);
+            batches.forEach((batch, b) => {
+              const actual = key === 'x' ? batch.x : (batch.targets[key] as tf.Tensor2D);
+              expect(actual.shape, `${key} batch ${b}`).toEqual(expected[b]?.shape);
+              expect(actual.dtype).toBe('float32');
+              expect(bits(actual.dataSync()), `${key} batch ${b}`).toEqual(bits(expected[b]!.dataSync()));
+            });
+            expected.forEach((t) => t.dispose());
+          }
+          index.dispose();
+          for (const batch of batches) {
+            batch.x.dispose();
+            for (const t of Object.values(batch.targets)) t.dispose();
+          }
+          expect(tf.memory().numTensors).toBe(before);
+          disposeSplit(split);
+        } finally {
+          setSimdKernelsEnabled(true);
+          await tf.setBackend('wasm');
         }
-        index.dispose();
-        for (const batch of batches) {
-          batch.x.dispose();
-          for (const t of Object.values(batch.targets)) t.dispose();
-        }
-        expect(tf.memory().numTensors).toBe(before);
-        disposeSplit(split);
-      } finally {
-        setSimdKernelsEnabled(true);
-        await tf.setBackend('wasm');
-      }
-    });
+      },
+    );
   }
 
   it('refuses an index outside the rows instead of reading past them', () => {

@@ -134,7 +134,8 @@ describe('the mtl command line (built CLI as a child process)', () => {
       Array.from({ length: n }, (_, i) => {
         const x = ((i + offset) % 17) / 17;
         const colour = ['red', 'green', 'blue'][(i + offset) % 3];
-        return `${x.toFixed(4)},${colour},${x > 0.5 ? 'high' : 'low'},${(3 * x + (colour === 'red' ? 1 : 0)).toFixed(4)}`;
+        const score = 3 * x + (colour === 'red' ? 1 : 0);
+        return `${x.toFixed(4)},${colour},${x > 0.5 ? 'high' : 'low'},${score.toFixed(4)}`;
       }).join('\n');
     writeFile(dir, 'train.csv', `x,colour,level,score\n${rows(200, 0)}\n`);
     writeFile(dir, 'new.csv', `x,colour,level,score\n${rows(30, 5)}\n`);
@@ -142,7 +143,8 @@ describe('the mtl command line (built CLI as a child process)', () => {
     const config = writeFile(
       dir,
       'exp.yaml',
-      'name: csv\nbackend: wasm\ndata: { csv: train.csv }\ntasks:\n  - { name: level, type: binary }\n  - { name: score, type: regression }\ntraining: { epochs: 3 }\n',
+      'name: csv\nbackend: wasm\ndata: { csv: train.csv }\ntasks:\n  - { name: level, type: binary }\n  - { name: ' +
+        'score, type: regression }\ntraining: { epochs: 3 }\n',
     );
     const trained = mtl(['train', config, '--runs-dir', dir]);
     expect(trained.code, trained.stderr).toBe(0);
@@ -160,7 +162,10 @@ describe('the mtl command line (built CLI as a child process)', () => {
     const unseen = mtl(['eval', id, '--runs-dir', dir, '--data', path.join(dir, 'unseen.csv')]);
     expect(unseen.code).toBe(2);
     expect(unseen.stderr).toMatch(
-      /unseen\.csv: line 3: label "medium" of "level" was not seen in training \(known: high, low\); the model has no output for it: leave such rows out or relabel them\./,
+      new RegExp(
+        String.raw`unseen\.csv: line 3: label "medium" of "level" was not seen in training \(known: high, low\); the ` +
+          String.raw`model has no output for it: leave such rows out or relabel them\.`,
+      ),
     );
     expect(unseen.stderr).not.toMatch(/\n\s+at /);
   });

@@ -72,7 +72,8 @@ ${extra}`;
   it('fills layer defaults: conv stride 1, same padding, relu, bias; pool stride = size, valid padding', () => {
     const { config } = parseConfigText(
       base(
-        '    - { type: reshape, shape: [8, 12, 1] }\n    - { type: conv2d, filters: 4, kernel: [3, 2] }\n    - { type: avg-pool, size: [2, 3] }\n    - { type: flatten }',
+        '    - { type: reshape, shape: [8, 12, 1] }\n    - { type: conv2d, filters: 4, kernel: [3, 2] }\n    - { ' +
+          'type: avg-pool, size: [2, 3] }\n    - { type: flatten }',
       ),
     );
     expect(config.model.trunk[1]).toEqual({
@@ -89,7 +90,8 @@ ${extra}`;
 
   it('ple: levels after the first need trunk layers after the flatten', () => {
     const trunk =
-      '    - { type: reshape, shape: [8, 12, 1] }\n    - { type: conv2d, filters: 4, kernel: 3 }\n    - { type: flatten }';
+      '    - { type: reshape, shape: [8, 12, 1] }\n    - { type: conv2d, filters: 4, kernel: 3 }\n    - { type: ' +
+      'flatten }';
     const details = configProblems(base(trunk, '  architecture: ple\n  levels: 2'));
     expect(details).toHaveLength(1);
     expect(details[0]).toMatch(

@@ -48,7 +48,9 @@ describe('config loading', () => {
   it('reports a misspelled key at its line and column with a suggestion', () => {
     const [message] = problems(`${base}training:\n  epoch: 3\n`);
     expect(message).toBe(
-      'exp.yaml:10:3: training.epoch: unknown field "epoch"; did you mean "epochs"? Allowed here: optimizer, lr, momentum, beta1, beta2, epsilon, weight_decay, schedule, warmup_epochs, batch_size, epochs, grad_clip_norm, early_stopping, eval_batch_size.',
+      'exp.yaml:10:3: training.epoch: unknown field "epoch"; did you mean "epochs"? Allowed here: optimizer, lr, ' +
+        'momentum, beta1, beta2, epsilon, weight_decay, schedule, warmup_epochs, batch_size, epochs, ' +
+        'grad_clip_norm, early_stopping, eval_batch_size.',
     );
   });
 
@@ -126,9 +128,13 @@ training:
   });
 
   it('refuses a representation-gradient strategy on an architecture without a shared representation', () => {
-    const text = `${base}model: { architecture: soft-sharing }\nstrategy: { name: pcgrad, grad_target: representation }\n`;
+    const text =
+      `${base}model: { architecture: soft-sharing }\n` + 'strategy: { name: pcgrad, grad_target: representation }\n';
     expect(problems(text)[0]).toMatch(
-      /^exp\.yaml:\d+:\d+: strategy\.grad_target: strategy "pcgrad" on the representation needs a shared representation, which architecture "soft-sharing" does not have/,
+      new RegExp(
+        String.raw`^exp\.yaml:\d+:\d+: strategy\.grad_target: strategy "pcgrad" on the representation needs a shared ` +
+          String.raw`representation, which architecture "soft-sharing" does not have`,
+      ),
     );
     expect(() => parseConfigText(text.replace('grad_target: representation', 'grad_target: auto'))).not.toThrow();
   });

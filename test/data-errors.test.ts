@@ -70,14 +70,16 @@ describe('task targets', () => {
 
   it('a binary target with three labels: use multiclass', async () => {
     expect(await shown(prepare(`x,y\n${lines(9, (i) => `${i},${'abc'[i % 3]}`)}\n`, binary))).toBe(
-      'tasks[y]: a binary task needs exactly 2 distinct labels in column "y", found 3 (a, b, c). Use type multiclass for more.',
+      'tasks[y]: a binary task needs exactly 2 distinct labels in column "y", found 3 (a, b, c). Use type ' +
+        'multiclass for more.',
     );
   });
 
-  it('a binary target with one label (the other only on rows with a missing target): both labels must occur', async () => {
+  it('a binary target with one label (the other only where the target is empty): both labels must occur', async () => {
     const csv = `x,y\n${lines(8, (i) => `${i},a`)}\n9,\n`;
     expect(await shown(prepare(csv, binary.replace('csv: d.csv', 'csv: d.csv, missing: drop')))).toBe(
-      'tasks[y]: a binary task needs exactly 2 distinct labels in column "y", found 1 (a). Both labels must occur in the rows used (rows with a missing target are left out).',
+      'tasks[y]: a binary task needs exactly 2 distinct labels in column "y", found 1 (a). Both labels must occur ' +
+        'in the rows used (rows with a missing target are left out).',
     );
   });
 
@@ -128,7 +130,8 @@ describe('splits', () => {
     const config =
       'data: { csv: d.csv, split: { train: 0.1, val: 0.45, test: 0.45 } }\ntasks: [{ name: y, type: regression }]\n';
     expect(await shown(prepare('x,y\n1,1\n2,2\n', config))).toBe(
-      'data.split: 2 usable rows split 0.1/0.45/0.45 leave none for training (val 1, test 1 rows); raise data.split.train or add rows.',
+      'data.split: 2 usable rows split 0.1/0.45/0.45 leave none for training (val 1, test 1 rows); raise ' +
+        'data.split.train or add rows.',
     );
   });
 });

@@ -32,7 +32,8 @@ describe('CSV reading', () => {
     const dir = tempDir();
     const file = writeFile(dir, 'bad.csv', 'a,b,c\n1,2,3\n4,5\n');
     expect(await message(readCsv(file, 'bad.csv'))).toBe(
-      'bad.csv:3: row has 2 fields but the header has 3 columns (a, b, c). Check for a missing or extra comma, or quote fields that contain commas.',
+      'bad.csv:3: row has 2 fields but the header has 3 columns (a, b, c). Check for a missing or extra comma, or ' +
+        'quote fields that contain commas.',
     );
   });
 
@@ -48,7 +49,10 @@ describe('CSV reading', () => {
       file,
     });
     expect(await message(prepareData(loaded.config, dir))).toMatch(
-      /^tasks\[y\]\.targets\[0\]: column "targte" is not in .*d\.csv; did you mean "target"\?\n {2}- columns there: x1, x2, target$/,
+      new RegExp(
+        String.raw`^tasks\[y\]\.targets\[0\]: column "targte" is not in .*d\.csv; did you mean ` +
+          String.raw`"target"\?\n {2}- columns there: x1, x2, target$`,
+      ),
     );
   });
 
@@ -59,7 +63,8 @@ describe('CSV reading', () => {
     const file = `${dir}/exp.yaml`;
     const make = (missing: string) =>
       parseConfigText(
-        `data: { csv: d.csv, missing: ${missing}, split: {train: 0.8, val: 0, test: 0.2} }\ntasks: [{ name: y, type: binary }]\n`,
+        `data: { csv: d.csv, missing: ${missing}, split: {train: 0.8, val: 0, test: 0.2} }\ntasks: [{ name: y, ` +
+          `type: binary }]\n`,
         { file },
       ).config;
     expect(await message(prepareData(make('error'), dir))).toMatch(/line 3, column "x1"\n {2}- line 5, column "x2"/);

@@ -74,27 +74,31 @@ function evaluateBefore(
 }
 
 describe('validation', () => {
-  it('matches the backend path (slices, tf.losses, tf.softmax) to float32 precision, and is the same for every batch size', () => {
-    const model = buildModel(config, data.preprocessing);
-    const val = toSplitTensors(data.splits.val, data.preprocessing);
-    const before = tf.memory().numTensors;
-    const whole = evaluateSplit(model, val, data.splits.val, config.tasks, data.preprocessing, val.rows).metrics;
-    // One batch (the split is used without a slice), and several with a partial last one.
-    for (const batchSize of [val.rows, 1024, 7, 32]) {
-      const actual = evaluateSplit(model, val, data.splits.val, config.tasks, data.preprocessing, batchSize).metrics;
-      const expected = evaluateBefore(val, config.tasks, batchSize, model);
-      expect(Object.keys(actual).sort()).toEqual(Object.keys(expected).sort());
-      for (const key of Object.keys(expected)) {
-        const tolerance = 2e-6 * Math.max(1, Math.abs(expected[key] as number));
-        expect(
-          Math.abs((actual[key] as number) - (expected[key] as number)),
-          `${key} at batch size ${batchSize}`,
-        ).toBeLessThan(tolerance);
-        expect(Object.is(actual[key], whole[key]), `${key} at batch size ${batchSize} vs one batch`).toBe(true);
+  it(
+    'matches the backend path (slices, tf.losses, tf.softmax) to float32 precision, and is the same for every ' +
+      'batch size',
+    () => {
+      const model = buildModel(config, data.preprocessing);
+      const val = toSplitTensors(data.splits.val, data.preprocessing);
+      const before = tf.memory().numTensors;
+      const whole = evaluateSplit(model, val, data.splits.val, config.tasks, data.preprocessing, val.rows).metrics;
+      // One batch (the split is used without a slice), and several with a partial last one.
+      for (const batchSize of [val.rows, 1024, 7, 32]) {
+        const actual = evaluateSplit(model, val, data.splits.val, config.tasks, data.preprocessing, batchSize).metrics;
+        const expected = evaluateBefore(val, config.tasks, batchSize, model);
+        expect(Object.keys(actual).sort()).toEqual(Object.keys(expected).sort());
+        for (const key of Object.keys(expected)) {
+          const tolerance = 2e-6 * Math.max(1, Math.abs(expected[key] as number));
+          expect(
+            Math.abs((actual[key] as number) - (expected[key] as number)),
+            `${key} at batch size ${batchSize}`,
+          ).toBeLessThan(tolerance);
+          expect(Object.is(actual[key], whole[key]), `${key} at batch size ${batchSize} vs one batch`).toBe(true);
+        }
       }
-    }
-    expect(tf.memory().numTensors).toBe(before);
-    disposeSplit(val);
-    model.dispose();
-  });
+      expect(tf.memory().numTensors).toBe(before);
+      disposeSplit(val);
+      model.dispose();
+    },
+  );
 });

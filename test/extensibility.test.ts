@@ -61,7 +61,8 @@ const count: TaskKind<CountEncoding> = {
         const v = column.kind === 'numeric' ? column.values[row]! : Number.NaN;
         if (!(Number.isInteger(v) && v >= 0)) {
           throw new UsageError(
-            `${field}: count target column "${column.name}" must hold whole numbers ≥ 0; line ${row + 2} has "${cellText(column, row)}".`,
+            `${field}: count target column "${column.name}" must hold whole numbers ≥ 0; line ${row + 2} has ` +
+              `"${cellText(column, row)}".`,
           );
         }
       }
@@ -309,43 +310,48 @@ describe('a task kind, losses and a layer type registered from user code', () =>
       'exp.yaml:8:68: tasks[1].metrics[0]: metric "r2" does not apply to a count task; use one of: mse, mae, rmse',
     ]);
     expect(problems('  - { name: visits, type: counts, target: n }')).toEqual([
-      'exp.yaml:7:27: tasks[0].type: "counts" is not allowed; did you mean "count"? Expected one of: multiclass, binary, regression, multilabel, count.',
+      'exp.yaml:7:27: tasks[0].type: "counts" is not allowed; did you mean "count"? Expected one of: multiclass, ' +
+        'binary, regression, multilabel, count.',
     ]);
   });
 
-  it('trains a config that uses all of them; the summary has the kind default metrics, and evaluateRun reproduces them', async () => {
-    const runsDir = tempDir('mtl-extensibility-runs-');
-    const summary = await trainExperiment(loadConfig(writeFile(dir, 'exp.yaml', config(goodTasks))), { runsDir });
-    expect(summary.status).toBe('completed');
-    expect(Object.keys(summary.test).sort()).toEqual(
-      [
-        'level/loss',
-        'level/mae',
-        'level/mse',
-        'level/r2',
-        'mean/loss',
-        'mean/mae',
-        'mean/mse',
-        'mean/r2',
-        'mean/rmse',
-        'visits/loss',
-        'visits/mae',
-        'visits/rmse',
-      ].sort(),
-    );
-    for (const value of Object.values(summary.test)) expect(Number.isFinite(value)).toBe(true);
-    // Both tasks learned: predicting the training mean (z = 0) scores exactly 1 under the poisson loss on t/m.
-    expect(summary.test['visits/loss']).toBeLessThan(0.9);
-    expect(summary.test['level/r2']).toBeGreaterThan(0.8);
-    // The count kind's encoding is stored with the run as it fitted it.
-    const stored = JSON.parse(readFileSync(path.join(summary.dir, 'preprocessing.json'), 'utf8')) as {
-      tasks: { type: string }[];
-    };
-    expect(stored.tasks[1]).toMatchObject({ name: 'visits', type: 'count', columns: ['n'] });
+  it(
+    'trains a config that uses all of them; the summary has the kind default metrics, and evaluateRun reproduces ' +
+      'them',
+    async () => {
+      const runsDir = tempDir('mtl-extensibility-runs-');
+      const summary = await trainExperiment(loadConfig(writeFile(dir, 'exp.yaml', config(goodTasks))), { runsDir });
+      expect(summary.status).toBe('completed');
+      expect(Object.keys(summary.test).sort()).toEqual(
+        [
+          'level/loss',
+          'level/mae',
+          'level/mse',
+          'level/r2',
+          'mean/loss',
+          'mean/mae',
+          'mean/mse',
+          'mean/r2',
+          'mean/rmse',
+          'visits/loss',
+          'visits/mae',
+          'visits/rmse',
+        ].sort(),
+      );
+      for (const value of Object.values(summary.test)) expect(Number.isFinite(value)).toBe(true);
+      // Both tasks learned: predicting the training mean (z = 0) scores exactly 1 under the poisson loss on t/m.
+      expect(summary.test['visits/loss']).toBeLessThan(0.9);
+      expect(summary.test['level/r2']).toBeGreaterThan(0.8);
+      // The count kind's encoding is stored with the run as it fitted it.
+      const stored = JSON.parse(readFileSync(path.join(summary.dir, 'preprocessing.json'), 'utf8')) as {
+        tasks: { type: string }[];
+      };
+      expect(stored.tasks[1]).toMatchObject({ name: 'visits', type: 'count', columns: ['n'] });
 
-    const evaluation = await evaluateRun(summary.dir, { split: 'test' });
-    expect(evaluation.metrics).toEqual(summary.test);
-  });
+      const evaluation = await evaluateRun(summary.dir, { split: 'test' });
+      expect(evaluation.metrics).toEqual(summary.test);
+    },
+  );
 });
 
 describe('a layer type registered from outside the package', () => {
@@ -366,7 +372,8 @@ describe('a layer type registered from outside the package', () => {
   it('gets the rank check its definition declares (a flat input)', () => {
     const trunk = '    - { type: reshape, shape: [4, 4, 1] }\n    - { type: scale }\n    - { type: flatten }\n';
     expect(layerProblems(layerConfigText(trunk))).toEqual([
-      'toy.yaml:13:7: model.trunk[1]: a scale layer needs a flat input but gets an image; put { type: flatten } before it',
+      'toy.yaml:13:7: model.trunk[1]: a scale layer needs a flat input but gets an image; put { type: flatten } ' +
+        'before it',
     ]);
   });
 

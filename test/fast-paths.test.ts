@@ -212,7 +212,7 @@ describe('wasm data-movement overrides', () => {
   });
 
   for (const simd of [true, false])
-    it(`gathers right when allocating the output grows the wasm heap (${simd ? 'wasm row copies' : 'JS copies'})`, () => {
+    it(`gathers right when the output's allocation grows the heap (${simd ? 'wasm row copies' : 'JS copies'})`, () => {
       installFastWasmKernels();
       setSimdKernelsEnabled(simd);
       const heap = (): number => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length;
@@ -345,35 +345,39 @@ describe('optimizer: fused Adam kernel and shared scalars', () => {
 
   let runs = 0;
   for (const [optimizer, decay] of settings) {
-    it(`${optimizer} (decay ${decay}): bit-identical to the previous op chain, with and without the kernel, on wasm and cpu`, async () => {
-      installFastWasmKernels();
-      expect(isFastWasmKernelInstalled(ADAM_UPDATE_KERNEL)).toBe(true);
-      const before = tf.memory().numTensors;
-      const reference = run(optimizer, decay, true, `r${runs++}`);
-      const fused = run(optimizer, decay, false, `f${runs++}`);
-      // The kernel's JS loop (where WebAssembly SIMD is unavailable) and its SIMD pass give the same numbers.
-      setSimdKernelsEnabled(false);
-      let jsLoop: number[][];
-      try {
-        jsLoop = run(optimizer, decay, false, `j${runs++}`);
-      } finally {
-        setSimdKernelsEnabled(true);
-      }
-      expect(jsLoop).toEqual(reference);
-      uninstallFastWasmKernels([ADAM_UPDATE_KERNEL]);
-      expect(tf.getKernel(ADAM_UPDATE_KERNEL, 'wasm')).toBeUndefined();
-      const chain = run(optimizer, decay, false, `c${runs++}`);
-      installFastWasmKernels();
-      expect(fused).toEqual(reference);
-      expect(chain).toEqual(reference);
-      expect(tf.memory().numTensors).toBe(before);
-      await tf.setBackend('cpu');
-      try {
-        expect(run(optimizer, decay, false, `p${runs++}`)).toEqual(run(optimizer, decay, true, `q${runs++}`));
-      } finally {
-        await tf.setBackend('wasm');
-      }
-    });
+    it(
+      `${optimizer} (decay ${decay}): bit-identical to the previous op chain, with and without the kernel, on wasm ` +
+        `and cpu`,
+      async () => {
+        installFastWasmKernels();
+        expect(isFastWasmKernelInstalled(ADAM_UPDATE_KERNEL)).toBe(true);
+        const before = tf.memory().numTensors;
+        const reference = run(optimizer, decay, true, `r${runs++}`);
+        const fused = run(optimizer, decay, false, `f${runs++}`);
+        // The kernel's JS loop (where WebAssembly SIMD is unavailable) and its SIMD pass give the same numbers.
+        setSimdKernelsEnabled(false);
+        let jsLoop: number[][];
+        try {
+          jsLoop = run(optimizer, decay, false, `j${runs++}`);
+        } finally {
+          setSimdKernelsEnabled(true);
+        }
+        expect(jsLoop).toEqual(reference);
+        uninstallFastWasmKernels([ADAM_UPDATE_KERNEL]);
+        expect(tf.getKernel(ADAM_UPDATE_KERNEL, 'wasm')).toBeUndefined();
+        const chain = run(optimizer, decay, false, `c${runs++}`);
+        installFastWasmKernels();
+        expect(fused).toEqual(reference);
+        expect(chain).toEqual(reference);
+        expect(tf.memory().numTensors).toBe(before);
+        await tf.setBackend('cpu');
+        try {
+          expect(run(optimizer, decay, false, `p${runs++}`)).toEqual(run(optimizer, decay, true, `q${runs++}`));
+        } finally {
+          await tf.setBackend('wasm');
+        }
+      },
+    );
   }
 });
 

@@ -58,7 +58,7 @@ describe('dense relu op', () => {
   }
 
   for (const backend of ['wasm', 'cpu']) {
-    it(`${backend}: the linear op's value and gradients bit-identical to tf.fused.matMul (and to matMul + add)`, async () => {
+    it(`${backend}: linear op value and gradients bit-equal to tf.fused.matMul's (and matMul + add's)`, async () => {
       await tf.setBackend(backend);
       try {
         const before = tf.memory().numTensors;
@@ -82,24 +82,28 @@ describe('dense relu op', () => {
     ['relu', denseRelu, DENSE_RELU_KERNEL],
     ['linear', denseLinear, DENSE_LINEAR_KERNEL],
   ] as const) {
-    it(`the ${name} op is one kernel forward; its gradient stays in rank 2 and computes no input gradient it is not asked for`, async () => {
-      const x = tf.tensor2d(values(8 * 5, 1), [8, 5]);
-      const w = tf.variable(tf.tensor2d(values(5 * 3, 2), [5, 3]));
-      const b = tf.variable(tf.tensor1d(values(3, 3)));
-      const forward = await tf.profile(() => op(x, w, b));
-      expect(forward.kernels.map((k) => k.name)).toEqual([kernel]);
-      const backward = await tf.profile(() => {
-        const { value, grads } = tf.variableGrads(() => tf.sum(op(x, w, b)));
-        return [value, ...Object.values(grads)];
-      });
-      // No detour through rank 3 (tf.fused.matMul reshapes to [1, rows, columns] and back, both ways).
-      const rank3 = backward.kernels
-        .filter((k) => k.inputShapes.some((shape) => shape?.length === 3))
-        .map((k) => k.name);
-      expect(rank3).toEqual([]);
-      // dW = xᵀ·dz only: no dx = dz·Wᵀ for the batch, which is not a variable.
-      expect(backward.kernels.filter((k) => k.name === 'BatchMatMul')).toHaveLength(1);
-      tf.dispose([x, w, b, ...(backward.result as tf.Tensor[]), forward.result as tf.Tensor]);
-    });
+    it(
+      `the ${name} op is one kernel forward; its gradient stays in rank 2 and computes no input gradient it is not ` +
+        `asked for`,
+      async () => {
+        const x = tf.tensor2d(values(8 * 5, 1), [8, 5]);
+        const w = tf.variable(tf.tensor2d(values(5 * 3, 2), [5, 3]));
+        const b = tf.variable(tf.tensor1d(values(3, 3)));
+        const forward = await tf.profile(() => op(x, w, b));
+        expect(forward.kernels.map((k) => k.name)).toEqual([kernel]);
+        const backward = await tf.profile(() => {
+          const { value, grads } = tf.variableGrads(() => tf.sum(op(x, w, b)));
+          return [value, ...Object.values(grads)];
+        });
+        // No detour through rank 3 (tf.fused.matMul reshapes to [1, rows, columns] and back, both ways).
+        const rank3 = backward.kernels
+          .filter((k) => k.inputShapes.some((shape) => shape?.length === 3))
+          .map((k) => k.name);
+        expect(rank3).toEqual([]);
+        // dW = xᵀ·dz only: no dx = dz·Wᵀ for the batch, which is not a variable.
+        expect(backward.kernels.filter((k) => k.name === 'BatchMatMul')).toHaveLength(1);
+        tf.dispose([x, w, b, ...(backward.result as tf.Tensor[]), forward.result as tf.Tensor]);
+      },
+    );
   }
 });

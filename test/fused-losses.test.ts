@@ -78,7 +78,7 @@ describe('fused cross-entropy kernels', () => {
         [5, 1, 2],
       ] as const) {
         if (kind === 'softmax' && width === 1) continue;
-        it(`${backend}, ${kind}, ${rows}×${width} logits within ±${spread}: loss and gradients match tf.losses`, async () => {
+        it(`${backend}, ${kind}, ${rows}×${width} logits in ±${spread}: loss, gradients match tf.losses`, async () => {
           await tf.setBackend(backend);
           const before = tf.memory().numTensors;
           const { z, t } = problem(kind, rows, width, spread);

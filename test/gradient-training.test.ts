@@ -52,10 +52,12 @@ describe('gradient strategies in training', () => {
 
   for (const method of gradientCombiners.keys()) {
     for (const target of ['params', 'representation']) {
-      it(`${method} on ${target} gradients trains both tasks without NaN, logs cosines, keeps tensors flat`, async () => {
+      it(`${method} on ${target} gradients: both tasks learn, no NaN, cosines logged, tensors flat`, async () => {
         const counts: number[] = [];
         const summary = await trainExperiment(
-          parseConfigText(config(`{ name: ${method}, grad_target: ${target} }`), { file: path.join(dir, 'exp.yaml') }),
+          parseConfigText(config(`{ name: ${method}, grad_target: ${target} }`), {
+            file: path.join(dir, 'exp.yaml'),
+          }),
           {
             runsDir: path.join(dir, 'runs'),
             listeners: [{ onEpochEnd: () => void counts.push(tf.memory().numTensors) }],

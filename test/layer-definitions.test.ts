@@ -24,7 +24,8 @@ describe('layer definitions', () => {
   it("fills a pool's stride from its window size when the config gives none, in the trunk and the head", () => {
     const { config: resolved } = parseConfigText(
       config(
-        '    - { type: reshape, shape: [8, 12, 1] }\n    - { type: max-pool, size: [2, 3] }\n    - { type: avg-pool, size: 2, stride: 1 }\n    - { type: flatten }\n',
+        '    - { type: reshape, shape: [8, 12, 1] }\n    - { type: max-pool, size: [2, 3] }\n    - { type: ' +
+          'avg-pool, size: 2, stride: 1 }\n    - { type: flatten }\n',
         '    - { type: dense, units: 4 }\n',
       ),
     );
@@ -42,7 +43,8 @@ describe('layer definitions', () => {
     }
     expect(error).toBeInstanceOf(UsageError);
     expect((error as UsageError).message).toBe(
-      'Unknown layer type "dens". Did you mean "dense"? Known: dense, dropout, batch-norm, layer-norm, reshape, conv2d, max-pool, avg-pool, flatten.',
+      'Unknown layer type "dens". Did you mean "dense"? Known: dense, dropout, batch-norm, layer-norm, reshape, ' +
+        'conv2d, max-pool, avg-pool, flatten.',
     );
   });
 });

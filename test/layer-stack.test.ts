@@ -81,7 +81,7 @@ describe('shapes through a stack', () => {
     }
   });
 
-  it('blocks of a conv trunk start at dense and conv2d layers; a conv block ending in flatten is seen as its image', () => {
+  it('conv trunk blocks start at dense and conv2d layers; a block ending in flatten is seen as its image', () => {
     expect(splitBlocks(digitsTrunk)).toEqual([
       { start: 0, end: 3 },
       { start: 3, end: 5 },
@@ -104,38 +104,46 @@ describe('shape errors', () => {
   it('a reshape whose product is not the input width names the layer and both sizes', () => {
     const error = usageError(() => stack([reshape([8, 12, 1]), conv(4), flatten], 100));
     expect(error.message).toBe(
-      'model.trunk[0] (reshape): shape [8, 12, 1] holds 96 values, but its input (the model input) has 100; choose [height, width, channels] with height × width × channels = 100',
+      'model.trunk[0] (reshape): shape [8, 12, 1] holds 96 values, but its input (the model input) has 100; choose ' +
+        '[height, width, channels] with height × width × channels = 100',
     );
     const later = usageError(() => stack([dense(10), reshape([3, 3, 1]), flatten], 5));
     expect(later.message).toMatch(
-      /^model\.trunk\[1\] \(reshape\): shape \[3, 3, 1\] holds 9 values, but its input \(the output of model\.trunk\[0\]\) has 10/,
+      new RegExp(
+        String.raw`^model\.trunk\[1\] \(reshape\): shape \[3, 3, 1\] holds 9 values, but its input ` +
+          String.raw`\(the output of model\.trunk\[0\]\) has 10`,
+      ),
     );
   });
 
-  it('rank errors at build time: conv on a flat vector, dense on an image, a stack ending in an image, a window too large', () => {
-    const convOnFlat = usageError(() => stack([conv(4), dense(2)], 16));
-    expect(convOnFlat.message).toBe('model.trunk has 2 shape problems:');
-    expect(convOnFlat.details[0]).toMatch(
-      /^model\.trunk\[0\] \(conv2d\): a conv2d layer needs an image input .*reshape/,
-    );
-    expect(convOnFlat.details[1]).toMatch(/^model\.trunk\[1\] \(dense\): a dense layer needs a flat input/);
-    expect(usageError(() => stack([reshape([4, 4, 1]), dense(3)], 16)).message).toMatch(
-      /^model\.trunk\[1\] \(dense\): a dense layer needs a flat input .*flatten/,
-    );
-    expect(usageError(() => stack([reshape([4, 4, 1]), conv(2)], 16)).message).toMatch(
-      /^model\.trunk\[1\] \(conv2d\): the layers end with an image/,
-    );
-    expect(
-      usageError(() => stack([reshape([4, 4, 1]), conv(2, 5, { padding: 'valid' }), flatten], 16)).message,
-    ).toMatch(/^model\.trunk\[1\] \(conv2d\): a 5×5 window with padding valid does not fit its \[4, 4, 1\] input/);
-    // A head that does not fit, after the trunk was built: buildArchitecture frees the trunk's variables again.
-    const context = { inputSize: 4, heads: twoHeads, rng: createRng(1) };
-    const before = tf.memory().numTensors;
-    const head = usageError(() =>
-      buildArchitecture({ architecture: 'hard-sharing', trunk: [dense(8)], head: [conv(2), flatten] }, context),
-    );
-    expect(head.message).toMatch(/^model\.head\[0\] \(conv2d\): a conv2d layer needs an image input/);
-    expect(tf.memory().numTensors).toBe(before);
-    buildArchitecture({ architecture: 'hard-sharing', trunk: [dense(8)], head: [] }, context).dispose();
-  });
+  it(
+    'rank errors at build time: conv on a flat vector, dense on an image, a stack ending in an image, a window too ' +
+      'large',
+    () => {
+      const convOnFlat = usageError(() => stack([conv(4), dense(2)], 16));
+      expect(convOnFlat.message).toBe('model.trunk has 2 shape problems:');
+      expect(convOnFlat.details[0]).toMatch(
+        /^model\.trunk\[0\] \(conv2d\): a conv2d layer needs an image input .*reshape/,
+      );
+      expect(convOnFlat.details[1]).toMatch(/^model\.trunk\[1\] \(dense\): a dense layer needs a flat input/);
+      expect(usageError(() => stack([reshape([4, 4, 1]), dense(3)], 16)).message).toMatch(
+        /^model\.trunk\[1\] \(dense\): a dense layer needs a flat input .*flatten/,
+      );
+      expect(usageError(() => stack([reshape([4, 4, 1]), conv(2)], 16)).message).toMatch(
+        /^model\.trunk\[1\] \(conv2d\): the layers end with an image/,
+      );
+      expect(
+        usageError(() => stack([reshape([4, 4, 1]), conv(2, 5, { padding: 'valid' }), flatten], 16)).message,
+      ).toMatch(/^model\.trunk\[1\] \(conv2d\): a 5×5 window with padding valid does not fit its \[4, 4, 1\] input/);
+      // A head that does not fit, after the trunk was built: buildArchitecture frees the trunk's variables again.
+      const context = { inputSize: 4, heads: twoHeads, rng: createRng(1) };
+      const before = tf.memory().numTensors;
+      const head = usageError(() =>
+        buildArchitecture({ architecture: 'hard-sharing', trunk: [dense(8)], head: [conv(2), flatten] }, context),
+      );
+      expect(head.message).toMatch(/^model\.head\[0\] \(conv2d\): a conv2d layer needs an image input/);
+      expect(tf.memory().numTensors).toBe(before);
+      buildArchitecture({ architecture: 'hard-sharing', trunk: [dense(8)], head: [] }, context).dispose();
+    },
+  );
 });

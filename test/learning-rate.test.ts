@@ -69,7 +69,7 @@ describe('learning-rate schedules (base rate 0.1)', () => {
 });
 
 describe('warm-up', () => {
-  it('rises linearly to the base rate over warmup_epochs: base · (e + 1) / (warmup + 1), then the schedule', async () => {
+  it('rises linearly to the base rate over warmup_epochs, base · (e + 1) / (warmup + 1), then schedules', async () => {
     expectClose(await rates({ epochs: 4, warmup_epochs: 2 }), [0.1 / 3, 0.2 / 3, 0.1, 0.1], 12);
   });
 

@@ -96,16 +96,26 @@ describe('hand-computed values', () => {
     expect(Array.from(predictions)).toEqual([1, 0]);
   });
 
-  it('cross-entropy from the backend softmax: the given probabilities are the predictions; an underflowed target probability falls back to the logits', () => {
-    const logits = f32([0, Math.log(3), 0, -200]);
-    const probabilities = f32([0.25, 0.75, 1, 0]); // row 2: p[target] = 0, as a float32 softmax gives it
-    const { loss, predictions } = onHost({ type: 'multiclass', loss: 'cross-entropy' }, logits, f32([0, 1, 0, 1]), 2, {
-      backend: { softmax: probabilities },
-    });
-    expect(predictions).toBe(probabilities);
-    // Row 1: −ln 0.75; row 2 from the logits: log(e^0 + e^−200) − (−200) ≈ 200.
-    expect(loss).toBeCloseTo((-Math.log(0.75) + 200) / 2, 5);
-  });
+  it(
+    'cross-entropy from the backend softmax: the given probabilities are the predictions; an underflowed target ' +
+      'probability falls back to the logits',
+    () => {
+      const logits = f32([0, Math.log(3), 0, -200]);
+      const probabilities = f32([0.25, 0.75, 1, 0]); // row 2: p[target] = 0, as a float32 softmax gives it
+      const { loss, predictions } = onHost(
+        { type: 'multiclass', loss: 'cross-entropy' },
+        logits,
+        f32([0, 1, 0, 1]),
+        2,
+        {
+          backend: { softmax: probabilities },
+        },
+      );
+      expect(predictions).toBe(probabilities);
+      // Row 1: −ln 0.75; row 2 from the logits: log(e^0 + e^−200) − (−200) ≈ 200.
+      expect(loss).toBeCloseTo((-Math.log(0.75) + 200) / 2, 5);
+    },
+  );
 
   it('sigmoid cross-entropy: z = 0 gives ln 2 whatever the target; z = ±800 neither overflows nor gives NaN', () => {
     expect(onHost({ type: 'binary', loss: 'binary-cross-entropy' }, f32([0, 0]), f32([1, 0]), 2).loss).toBeCloseTo(
@@ -171,32 +181,36 @@ describe('agreement with the backend (what training computes)', () => {
     { type: 'regression', loss: 'huber', width: 3 },
   ];
   for (const c of cases) {
-    it(`${c.type} / ${c.loss}: loss and predictions within float32 rounding of tf.losses and the backend's softmax/sigmoid`, () => {
-      const rng = createRng(11);
-      const rows = 300;
-      const outputs = Float32Array.from({ length: rows * c.width }, () => (rng.next() - 0.5) * 12);
-      const targets = new Float32Array(rows * c.width);
-      for (let r = 0; r < rows; r++) {
-        if (c.type === 'multiclass') targets[r * c.width + Math.floor(rng.next() * c.width)] = 1;
-        else
-          for (let j = 0; j < c.width; j++)
-            targets[r * c.width + j] = c.type === 'regression' ? (rng.next() - 0.5) * 6 : rng.next() < 0.5 ? 1 : 0;
-      }
-      const [backendLoss, backendValues] = tf.tidy(() => {
-        const y = tf.tensor2d(outputs, [rows, c.width]);
-        const t = tf.tensor2d(targets, [rows, c.width]);
-        return [taskLoss(c.loss, y, t).dataSync()[0]!, backendPredictions(c.type, y).dataSync() as Float32Array];
-      });
-      // Cross-entropy both ways: all on the host, and from the backend's softmax (what evaluation does).
-      const variants = c.loss === 'cross-entropy' ? [{}, { backend: { softmax: backendValues } }] : [{}];
-      for (const options of variants) {
-        const host = onHost(c, outputs, targets, rows, options);
-        expect(Math.abs(host.loss - backendLoss) / Math.abs(backendLoss)).toBeLessThan(2e-6);
-        let worst = 0;
-        host.predictions.forEach((p, i) => (worst = Math.max(worst, Math.abs(p - backendValues[i]!))));
-        expect(worst).toBeLessThan(1e-6);
-      }
-    });
+    it(
+      `${c.type} / ${c.loss}: loss and predictions within float32 rounding of tf.losses and the backend's ` +
+        `softmax/sigmoid`,
+      () => {
+        const rng = createRng(11);
+        const rows = 300;
+        const outputs = Float32Array.from({ length: rows * c.width }, () => (rng.next() - 0.5) * 12);
+        const targets = new Float32Array(rows * c.width);
+        for (let r = 0; r < rows; r++) {
+          if (c.type === 'multiclass') targets[r * c.width + Math.floor(rng.next() * c.width)] = 1;
+          else
+            for (let j = 0; j < c.width; j++)
+              targets[r * c.width + j] = c.type === 'regression' ? (rng.next() - 0.5) * 6 : rng.next() < 0.5 ? 1 : 0;
+        }
+        const [backendLoss, backendValues] = tf.tidy(() => {
+          const y = tf.tensor2d(outputs, [rows, c.width]);
+          const t = tf.tensor2d(targets, [rows, c.width]);
+          return [taskLoss(c.loss, y, t).dataSync()[0]!, backendPredictions(c.type, y).dataSync() as Float32Array];
+        });
+        // Cross-entropy both ways: all on the host, and from the backend's softmax (what evaluation does).
+        const variants = c.loss === 'cross-entropy' ? [{}, { backend: { softmax: backendValues } }] : [{}];
+        for (const options of variants) {
+          const host = onHost(c, outputs, targets, rows, options);
+          expect(Math.abs(host.loss - backendLoss) / Math.abs(backendLoss)).toBeLessThan(2e-6);
+          let worst = 0;
+          host.predictions.forEach((p, i) => (worst = Math.max(worst, Math.abs(p - backendValues[i]!))));
+          expect(worst).toBeLessThan(1e-6);
+        }
+      },
+    );
   }
 });
 

@@ -162,7 +162,7 @@ describe('registry', () => {
     expect(() => getMetric('acuracy')).toThrow("Unknown metric 'acuracy'. Did you mean 'accuracy'?");
     expect(() => getMetric('perplexity')).toThrow(/^Unknown metric 'perplexity'\. Known metrics: accuracy, /);
   });
-  it('lists the metrics that apply to each prediction layout (the defaults per task kind: test/task-kinds.test.ts)', () => {
+  it('lists the metrics that apply to each prediction layout (defaults per task kind: task-kinds.test.ts)', () => {
     expect(metricsFor('regression')).toEqual(['mse', 'mae', 'rmse', 'r2']);
     expect(metricsFor('multiclass')).toEqual(['accuracy', 'macro-f1', 'log-loss']);
   });

@@ -209,7 +209,8 @@ describe('mtadam state and numerics', () => {
 });
 
 describe('mtadam in training', () => {
-  it('trains a two-task regression on parameter gradients with sgd (the paper update): no NaN, the loss falls', async () => {
+  it('trains a two-task regression on parameter gradients with sgd (the paper update): no NaN, the loss ' +
+    'falls', async () => {
     const dir = tempDir();
     const w1 = [1, 0, 0.5, 0, -1, 0];
     const w2 = [0.5, 1, 0, 0.4, -0.5, 0.8];

@@ -50,23 +50,27 @@ describe('vectors, Gram matrices, simplex, eigen, solvers', () => {
     ]);
   });
 
-  it('linearCombination: Σ w_i g_i in float64 then float32, bit for bit as repeated axpy into a float64 accumulator', () => {
-    const rng = createRng(9);
-    const bits = (x: Float32Array): number[] => Array.from(new Uint32Array(x.buffer));
-    const p = 1000;
-    for (const weights of [[0.3], [0.7, -1.3], [0, 2.5], [1e-3, 0, -4, 1 / 3], [0, 0, 0]]) {
-      const grads = weights.map(() => Float32Array.from({ length: p }, () => rng.normal()));
-      grads[0]![0] = -0; // a negative zero: 0 + w·(−0) is +0, as the accumulator gives it
-      const accumulator = new Float64Array(p);
-      grads.forEach((g, i) => {
-        if (weights[i] !== 0) axpy(weights[i]!, g, accumulator);
-      });
-      expect(bits(linearCombination(grads, weights)), `weights ${weights.join(', ')}`).toEqual(
-        bits(Float32Array.from(accumulator)),
-      );
-    }
-    expect(Array.from(linearCombination(f32([1, 2], [3, 4]), [2, -1]))).toEqual([-1, 0]);
-  });
+  it(
+    'linearCombination: Σ w_i g_i in float64 then float32, bit for bit as repeated axpy into a float64 ' +
+      'accumulator',
+    () => {
+      const rng = createRng(9);
+      const bits = (x: Float32Array): number[] => Array.from(new Uint32Array(x.buffer));
+      const p = 1000;
+      for (const weights of [[0.3], [0.7, -1.3], [0, 2.5], [1e-3, 0, -4, 1 / 3], [0, 0, 0]]) {
+        const grads = weights.map(() => Float32Array.from({ length: p }, () => rng.normal()));
+        grads[0]![0] = -0; // a negative zero: 0 + w·(−0) is +0, as the accumulator gives it
+        const accumulator = new Float64Array(p);
+        grads.forEach((g, i) => {
+          if (weights[i] !== 0) axpy(weights[i]!, g, accumulator);
+        });
+        expect(bits(linearCombination(grads, weights)), `weights ${weights.join(', ')}`).toEqual(
+          bits(Float32Array.from(accumulator)),
+        );
+      }
+      expect(Array.from(linearCombination(f32([1, 2], [3, 4]), [2, -1]))).toEqual([-1, 0]);
+    },
+  );
 
   it('projects onto the simplex', () => {
     expectClose(projectOntoSimplex([0.6, 0.6]), [0.5, 0.5]);
@@ -143,27 +147,31 @@ describe('hand-computed cases', () => {
     expectClose(pairs[1]!.vector, [Math.SQRT1_2, Math.SQRT1_2], 14);
   });
 
-  it('eigen-decomposes the 3×3 second-difference matrix: 2 − √2, 2, 2 + √2 along (1, √2, 1)/2, (1, 0, −1)/√2, (1, −√2, 1)/2', () => {
-    const m = [
-      [2, -1, 0],
-      [-1, 2, -1],
-      [0, -1, 2],
-    ];
-    const { values, vectors } = symmetricEigen(m);
-    const pairs = sortedPairs(values, vectors);
-    expectClose(
-      pairs.map((p) => p.value),
-      [2 - Math.SQRT2, 2, 2 + Math.SQRT2],
-      13,
-    );
-    expectClose(pairs[0]!.vector, [0.5, Math.SQRT1_2, 0.5], 13);
-    expectClose(pairs[1]!.vector, [Math.SQRT1_2, 0, -Math.SQRT1_2], 13);
-    expectClose(pairs[2]!.vector, [0.5, -Math.SQRT1_2, 0.5], 13);
-    // The packed (row-major Float64Array) form is the same solver: the same numbers, bit for bit.
-    const packed = symmetricEigenPacked(Float64Array.from(m.flat()), 3);
-    expect(Array.from(packed.values)).toEqual(values);
-    expect(Array.from(packed.vectors)).toEqual(vectors.flat());
-  });
+  it(
+    'eigen-decomposes the 3×3 second-difference matrix: 2 − √2, 2, 2 + √2 along (1, √2, 1)/2, (1, 0, −1)/√2, (1, ' +
+      '−√2, 1)/2',
+    () => {
+      const m = [
+        [2, -1, 0],
+        [-1, 2, -1],
+        [0, -1, 2],
+      ];
+      const { values, vectors } = symmetricEigen(m);
+      const pairs = sortedPairs(values, vectors);
+      expectClose(
+        pairs.map((p) => p.value),
+        [2 - Math.SQRT2, 2, 2 + Math.SQRT2],
+        13,
+      );
+      expectClose(pairs[0]!.vector, [0.5, Math.SQRT1_2, 0.5], 13);
+      expectClose(pairs[1]!.vector, [Math.SQRT1_2, 0, -Math.SQRT1_2], 13);
+      expectClose(pairs[2]!.vector, [0.5, -Math.SQRT1_2, 0.5], 13);
+      // The packed (row-major Float64Array) form is the same solver: the same numbers, bit for bit.
+      const packed = symmetricEigenPacked(Float64Array.from(m.flat()), 3);
+      expect(Array.from(packed.values)).toEqual(values);
+      expect(Array.from(packed.vectors)).toEqual(vectors.flat());
+    },
+  );
 
   it('leaves a diagonal matrix as it is: its diagonal, the unit vectors', () => {
     const { values, vectors } = symmetricEigen([

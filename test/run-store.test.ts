@@ -64,7 +64,8 @@ describe('finding a run', () => {
     const ambiguous = mtl(['compare', '20260101', '--runs-dir', store]);
     expect(ambiguous.code).toBe(2);
     expect(ambiguous.stderr).toBe(
-      `mtl: Run "20260101" is ambiguous in ${store}; it matches:\n  - ${A1}\n  - ${A2}\n  - give more characters of the id\n`,
+      `mtl: Run "20260101" is ambiguous in ${store}; it matches:\n  - ${A1}\n  - ${A2}\n  - give more characters of ` +
+        `the id\n`,
     );
     const unknown = mtl(['eval', '2027', '--runs-dir', store]);
     expect(unknown.code).toBe(2);
@@ -88,7 +89,8 @@ describe('reading a run with checks', () => {
     });
     expect(() => readMeta(path.join(store, B))).toThrow(
       new RegExp(
-        `^Run ${B} was written by mtl format ${RUN_FORMAT + 1} \\(mtl 9\\.0\\.0\\), newer than this mtl \\(format ${RUN_FORMAT}, mtl [^)]+\\); upgrade mtl to read it\\.$`,
+        `^Run ${B} was written by mtl format ${RUN_FORMAT + 1} \\(mtl 9\\.0\\.0\\), newer than this mtl \\(format ` +
+          `${RUN_FORMAT}, mtl [^)]+\\); upgrade mtl to read it\\.$`,
       ),
     );
     const cli = mtl(['compare', A1, B, '--runs-dir', store]);
@@ -109,7 +111,8 @@ describe('reading a run with checks', () => {
     const wrongType = mtl(['runs', '--runs-dir', store]);
     expect(wrongType.code).toBe(2);
     expect(wrongType.stderr).toContain(
-      `mtl: ${path.join(store, A2, 'meta.json')}: status should be one of running, completed, failed, interrupted, diverged, but it is number 42.`,
+      `mtl: ${path.join(store, A2, 'meta.json')}: status should be one of running, completed, failed, interrupted, ` +
+        `diverged, but it is number 42.`,
     );
     expect(wrongType.stderr).not.toMatch(noStack);
 
@@ -128,7 +131,8 @@ describe('mtl compare refuses what it cannot compare (exit 2)', () => {
     const result = mtl(['compare', A1, running, '--runs-dir', store]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(
-      `mtl: Run ${running} has no summary yet (${path.join(store, running, 'summary.json')} is missing): it is still running`,
+      `mtl: Run ${running} has no summary yet (${path.join(store, running, 'summary.json')} is missing): it is ` +
+        `still running`,
     );
     expect(result.stderr).not.toMatch(noStack);
   });
@@ -214,7 +218,7 @@ training: { epochs: 3, batch_size: 16 }
     ]);
   });
 
-  it('a checkpoint saved again is byte-identical (TF.js weights format), and damage is reported, not decoded', async () => {
+  it('a checkpoint saved again is byte-identical (TF.js weights format); damage is reported, not decoded', async () => {
     const config = readResolvedConfig(summary.dir);
     const model = buildModel(config, readPreprocessing(summary.dir));
     const best = checkpointDir(summary.dir, 'best');

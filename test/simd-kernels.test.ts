@@ -96,26 +96,30 @@ describe('SIMD matrix products', () => {
   for (const layout of ['nn', 'tn'] as const) {
     for (const packed of [false, true]) {
       for (const [m, k, n] of shapes) {
-        it(`${layout}${packed ? ' with packed panels' : ''}: ${m}×${k}·${k}×${n} equals the in-order float32 sum bit for bit`, () => {
-          const aData = values(m * k, m * 31 + k);
-          const bData = values(k * n, n * 17 + k);
-          const a = tf.tensor(aData, layout === 'nn' ? [m, k] : [k, m]);
-          const b = tf.tensor(bData, [k, n]);
-          const c = tf.fill([m, n], Number.NaN);
-          const scratch = tf.zeros([Math.max(1, packedBytes(k, n) / 4)]);
-          kernels.gemm({
-            layout,
-            a: offset(a),
-            b: offset(b),
-            c: offset(c),
-            m,
-            k,
-            n,
-            ...(packed ? { packed: offset(scratch) } : {}),
-          });
-          expect(c.dataSync()).toEqual(float32Product(aData, bData, m, k, n, layout === 'tn'));
-          tf.dispose([a, b, c, scratch]);
-        });
+        it(
+          `${layout}${packed ? ' with packed panels' : ''}: ${m}×${k}·${k}×${n} equals the in-order float32 sum ` +
+            `bit for bit`,
+          () => {
+            const aData = values(m * k, m * 31 + k);
+            const bData = values(k * n, n * 17 + k);
+            const a = tf.tensor(aData, layout === 'nn' ? [m, k] : [k, m]);
+            const b = tf.tensor(bData, [k, n]);
+            const c = tf.fill([m, n], Number.NaN);
+            const scratch = tf.zeros([Math.max(1, packedBytes(k, n) / 4)]);
+            kernels.gemm({
+              layout,
+              a: offset(a),
+              b: offset(b),
+              c: offset(c),
+              m,
+              k,
+              n,
+              ...(packed ? { packed: offset(scratch) } : {}),
+            });
+            expect(c.dataSync()).toEqual(float32Product(aData, bData, m, k, n, layout === 'tn'));
+            tf.dispose([a, b, c, scratch]);
+          },
+        );
       }
     }
   }
@@ -216,30 +220,34 @@ describe('matMul on wasm: SIMD path against the XNNPACK path', () => {
 describe('gather_rows', () => {
   // Rows copied in 16-, 4- and 1-byte pieces: every mix of them, and rows that overlap no 16-byte boundary.
   for (const rowBytes of [1, 3, 4, 15, 16, 17, 20, 36, 40, 384]) {
-    it(`rows of ${rowBytes} bytes land where the index says, byte for byte, and nothing after the last row is touched`, () => {
-      const rows = 9;
-      const count = 13;
-      const source = tf.tensor1d(
-        Int32Array.from({ length: Math.ceil((rows * rowBytes) / 4) + 4 }, (_, i) => (i * 2654435761) | 0),
-        'int32',
-      );
-      const index = tf.tensor1d(
-        Int32Array.from({ length: count }, (_, i) => (i * 5 + 2) % rows),
-        'int32',
-      );
-      const target = tf.zeros([Math.ceil((count * rowBytes) / 4) + 4], 'int32');
-      const heap = new Uint8Array(backend.wasm.asm.memory.buffer);
-      const from = offset(source);
-      const to = offset(target);
-      const expected = heap.slice(to, to + target.size * 4);
-      const order = index.dataSync();
-      for (let i = 0; i < count; i++)
-        expected.set(heap.subarray(from + order[i]! * rowBytes, from + (order[i]! + 1) * rowBytes), i * rowBytes);
-      kernels.gatherRows({ x: from, index: offset(index), count, rowBytes, out: to });
-      expect(Array.from(new Uint8Array(backend.wasm.asm.memory.buffer, to, target.size * 4))).toEqual(
-        Array.from(expected),
-      );
-      tf.dispose([source, index, target]);
-    });
+    it(
+      `rows of ${rowBytes} bytes land where the index says, byte for byte, and nothing after the last row is ` +
+        `touched`,
+      () => {
+        const rows = 9;
+        const count = 13;
+        const source = tf.tensor1d(
+          Int32Array.from({ length: Math.ceil((rows * rowBytes) / 4) + 4 }, (_, i) => (i * 2654435761) | 0),
+          'int32',
+        );
+        const index = tf.tensor1d(
+          Int32Array.from({ length: count }, (_, i) => (i * 5 + 2) % rows),
+          'int32',
+        );
+        const target = tf.zeros([Math.ceil((count * rowBytes) / 4) + 4], 'int32');
+        const heap = new Uint8Array(backend.wasm.asm.memory.buffer);
+        const from = offset(source);
+        const to = offset(target);
+        const expected = heap.slice(to, to + target.size * 4);
+        const order = index.dataSync();
+        for (let i = 0; i < count; i++)
+          expected.set(heap.subarray(from + order[i]! * rowBytes, from + (order[i]! + 1) * rowBytes), i * rowBytes);
+        kernels.gatherRows({ x: from, index: offset(index), count, rowBytes, out: to });
+        expect(Array.from(new Uint8Array(backend.wasm.asm.memory.buffer, to, target.size * 4))).toEqual(
+          Array.from(expected),
+        );
+        tf.dispose([source, index, target]);
+      },
+    );
   }
 });

@@ -42,21 +42,25 @@ function defaults(definition: StrategyDefinition): Record<string, unknown> {
 }
 
 describe('what a strategy needs is known from its definition', () => {
-  it('loss weighting needs losses; a gradient method the target its grad_target names, on auto the representation when there is one', () => {
-    for (const definition of strategyRegistry.values()) {
-      const options = defaults(definition);
-      if (definition.family === 'loss-weighting') {
-        expect(definition.needs(options, { hasSharedRepresentation: true }), definition.name).toBe('losses');
-        continue;
+  it(
+    'loss weighting needs losses; a gradient method the target its grad_target names, on auto the representation ' +
+      'when there is one',
+    () => {
+      for (const definition of strategyRegistry.values()) {
+        const options = defaults(definition);
+        if (definition.family === 'loss-weighting') {
+          expect(definition.needs(options, { hasSharedRepresentation: true }), definition.name).toBe('losses');
+          continue;
+        }
+        const needs = (target: string, hasSharedRepresentation: boolean): string =>
+          definition.needs({ ...options, grad_target: target }, { hasSharedRepresentation });
+        expect(needs('params', true), definition.name).toBe('parameter-gradients');
+        expect(needs('representation', false), definition.name).toBe('representation-gradients');
+        expect(needs('auto', true), definition.name).toBe('representation-gradients');
+        expect(needs('auto', false), definition.name).toBe('parameter-gradients');
       }
-      const needs = (target: string, hasSharedRepresentation: boolean): string =>
-        definition.needs({ ...options, grad_target: target }, { hasSharedRepresentation });
-      expect(needs('params', true), definition.name).toBe('parameter-gradients');
-      expect(needs('representation', false), definition.name).toBe('representation-gradients');
-      expect(needs('auto', true), definition.name).toBe('representation-gradients');
-      expect(needs('auto', false), definition.name).toBe('parameter-gradients');
-    }
-  });
+    },
+  );
 
   it('the strategy a definition creates needs what the definition said', () => {
     const tasks = parseConfigText(base).config.tasks;
@@ -95,10 +99,14 @@ describe('validation asks the definition and never creates a strategy', () => {
 
   it('reports option problems the schema cannot see, at the option, with its line', () => {
     expect(problems(`${base}strategy:\n  name: accuracy\n  metric: mae\n`)).toEqual([
-      'exp.yaml:11:11: strategy.metric: metric "mae" is lower-is-better; pick one where higher is better (accuracy, macro-f1, auc, r2).',
+      'exp.yaml:11:11: strategy.metric: metric "mae" is lower-is-better; pick one where higher is better (accuracy, ' +
+        'macro-f1, auc, r2).',
     ]);
     expect(problems(`${base}strategy:\n  name: accuracy\n  metric: r2\n`)[0]).toMatch(
-      /^exp\.yaml:11:11: strategy\.metric: no task reports metric "r2", so every weight would stay equal; .*tasks report: accuracy, macro-f1, log-loss/,
+      new RegExp(
+        String.raw`^exp\.yaml:11:11: strategy\.metric: no task reports metric "r2", so every weight would ` +
+          String.raw`stay equal; .*tasks report: accuracy, macro-f1, log-loss`,
+      ),
     );
     expect(problems(`${base}strategy:\n  name: static\n  weights: { left: 2, rigth: 1 }\n`)).toEqual([
       'exp.yaml:11:23: strategy.weights.rigth: no task is named "rigth"; did you mean "right"? Tasks: left, right.',
@@ -232,7 +240,7 @@ model:
     expect(result.cosines).toBe(true);
   });
 
-  it('representation gradients: the combiner gets T gradients of the 8×4 shared representation, without segments', () => {
+  it('representation gradients: the combiner gets T gradients of the 8×4 representation, no segments', () => {
     const { calls, strategy } = recordingCombiner();
     const result = step(strategy('representation-gradients'));
     expect(calls).toHaveLength(1);

@@ -79,7 +79,8 @@ describe('multiclass', () => {
     const other = tableOf(numeric('digit', [2, 3]));
     expect(() => encode(other, encoding, rows(0, 1))).toThrow(UsageError);
     expect(() => encode(other, encoding, rows(0, 1))).toThrow(
-      'data.csv: line 3: label "3" of "digit" was not seen in training (known: 2, 7, 10); the model has no output for it: leave such rows out or relabel them.',
+      'data.csv: line 3: label "3" of "digit" was not seen in training (known: 2, 7, 10); the model has no output ' +
+        'for it: leave such rows out or relabel them.',
     );
   });
 
@@ -122,7 +123,8 @@ describe('binary', () => {
 
   it('not exactly two labels, or a positive that is no label, are usage errors', () => {
     expect(() => fitEncoding(tableOf(text('c', ['a', 'b', 'c'])), taskOf('binary', ['c']))).toThrow(
-      'tasks[t]: a binary task needs exactly 2 distinct labels in column "c", found 3 (a, b, c). Use type multiclass for more.',
+      'tasks[t]: a binary task needs exactly 2 distinct labels in column "c", found 3 (a, b, c). Use type ' +
+        'multiclass for more.',
     );
     expect(() => fitEncoding(table, taskOf('binary', ['smoker'], { positive: 'maybe' }))).toThrow(
       'tasks[t].positive: "maybe" is not a label of "smoker" (labels: no, yes)',
@@ -154,18 +156,22 @@ describe('multilabel', () => {
 describe('regression', () => {
   const table = tableOf(numeric('price', [1, 3, 100]), numeric('flat', [5, 5, 5]));
 
-  it('mean and std come from the training rows only (a constant column keeps std 1); heads learn standardised targets', () => {
-    const encoding = fitEncoding(table, taskOf('regression', ['price', 'flat']), rows(0, 1));
-    expect(JSON.stringify(encoding)).toBe(
-      '{"name":"t","type":"regression","columns":["price","flat"],"mean":[2,5],"std":[1,1]}',
-    );
-    expect(outputSize(encoding)).toBe(2);
-    expect(encode(table, encoding, rows(2))).toEqual([100, 5]);
-    expect(trainingTargets(encoding, [100, 5, 1, 5], 2)).toEqual([
-      [98, 0],
-      [-1, 0],
-    ]);
-  });
+  it(
+    'mean and std come from the training rows only (a constant column keeps std 1); heads learn standardised ' +
+      'targets',
+    () => {
+      const encoding = fitEncoding(table, taskOf('regression', ['price', 'flat']), rows(0, 1));
+      expect(JSON.stringify(encoding)).toBe(
+        '{"name":"t","type":"regression","columns":["price","flat"],"mean":[2,5],"std":[1,1]}',
+      );
+      expect(outputSize(encoding)).toBe(2);
+      expect(encode(table, encoding, rows(2))).toEqual([100, 5]);
+      expect(trainingTargets(encoding, [100, 5, 1, 5], 2)).toEqual([
+        [98, 0],
+        [-1, 0],
+      ]);
+    },
+  );
 
   it('predictions are y·std + mean, in original units', () => {
     const encoding = fitEncoding(table, taskOf('regression', ['price']), rows(0, 1));

@@ -43,7 +43,8 @@ describe('training on multi-digits with a conv trunk, every architecture', () =>
   });
 
   it.each([...architectureRegistry.keys()])(
-    '%s on configs/multi-digits-conv.yaml: finite falling loss; mtl eval of the checkpoint gives the summary test metrics',
+    '%s on configs/multi-digits-conv.yaml: finite falling loss; mtl eval of the checkpoint gives the summary test ' +
+      'metrics',
     async (name) => {
       // The shipped conv config, shortened: 1,000 composites, 2 epochs.
       const loaded = loadConfig(path.join(import.meta.dirname, '..', 'configs', 'multi-digits-conv.yaml'), [

@@ -214,7 +214,7 @@ describe('fast BatchMatMul on wasm', () => {
   for (const c of CASES) {
     for (const [ta, tb] of FLAGS) {
       for (const simd of [true, false])
-        it(`${c.name}, transposeA=${ta}, transposeB=${tb}, ${simd ? 'SIMD' : 'XNNPACK'} path matches cpu`, async () => {
+        it(`${c.name}, transposeA=${ta}, transposeB=${tb}, ${simd ? 'SIMD' : 'XNNPACK'} = cpu`, async () => {
           setSimdKernelsEnabled(simd);
           const sa = operand(c.batchA, c.m, c.k, ta);
           const sb = operand(c.batchB, c.k, c.n, tb);
@@ -294,7 +294,7 @@ describe('fast _FusedMatMul on wasm', () => {
   for (const c of fusedCases) {
     for (const [ta, tb] of FLAGS) {
       for (const simd of [true, false])
-        it(`${c.name}, relu, transposeA=${ta}, transposeB=${tb}, ${simd ? 'SIMD' : 'XNNPACK'} path matches cpu`, async () => {
+        it(`${c.name}, relu, transposeA=${ta}, transposeB=${tb}, ${simd ? 'SIMD' : 'XNNPACK'} = cpu`, async () => {
           setSimdKernelsEnabled(simd);
           const sa = operand(c.batchA, c.m, c.k, ta);
           const sb = operand(c.batchB, c.k, c.n, tb);

@@ -161,7 +161,7 @@ strategy: ${strategy}`;
 });
 
 describe('loss-ratio', () => {
-  it('weights L = (1, 3) as (0.75, 0.25) with scale one, and × T with scale tasks; the weights carry no gradient', () => {
+  it('weights L = (1, 3) as (0.75, 0.25) with scale one, × T with scale tasks; no gradient through weights', () => {
     const one = make(lossRatio, { scale: 'one' });
     const r1 = valueAndGrad(one, [1, 3]);
     expect(r1.value).toBeCloseTo(0.75 * 1 + 0.25 * 3, 5);
@@ -206,7 +206,7 @@ describe('accuracy', () => {
     expect(valueAndGrad(s, [1, 2], context(cls)).value).toBeCloseTo(0.4 + 3.2, 5);
   });
 
-  it('gives tasks without the metric weight 1, shares equally when all are perfect, and rejects unusable metrics', () => {
+  it('gives tasks without the metric weight 1, shares equally when all are perfect, rejects unusable metrics', () => {
     expectClose(accuracyWeights([0.9, undefined, 0.6], 3), [0.4, 1, 1.6]);
     expectClose(accuracyWeights([1, 1], 2), [1, 1]);
     expectClose(accuracyWeights([1.2, 0.5], 2), [0, 2]); // clamped to [0, 1]
@@ -421,7 +421,7 @@ describe('famo', () => {
 });
 
 describe('memory', () => {
-  it('keeps the live tensor count flat over 50 combineLosses calls (tidy and gradient tape), and dispose frees all', () => {
+  it('keeps the live tensor count flat over 50 combineLosses calls (tidy and tape); dispose frees all', () => {
     const cls = [task('a', 'binary', ['accuracy', 'mse']), task('b')];
     const base = tf.memory().numTensors;
     for (const definition of [lossRatio, accuracyWeighting, uncertainty, dwa, rlw, gls, famo, imtlL]) {

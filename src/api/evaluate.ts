@@ -91,7 +91,8 @@ async function encodeSplit(run: StoredRun, split: SplitName): Promise<{ encoded:
   const trained = run.preprocessing.features.map((f) => f.column);
   if (replayed.features.join('\n') !== trained.join('\n')) {
     throw new UsageError(
-      `Run ${run.id}: the data in ${replayed.table.source} has changed since training (its feature columns differ), so its ${split} split cannot be rebuilt.`,
+      `Run ${run.id}: the data in ${replayed.table.source} has changed since training (its feature columns differ), ` +
+        `so its ${split} split cannot be rebuilt.`,
       [
         `features at training: ${trained.join(', ')}`,
         `features now: ${replayed.features.join(', ')}`,

@@ -47,20 +47,23 @@ export async function trainCommand(
       listeners: [progressListener({ interactive })],
       signal: controller.signal,
       onRunCreated: ({ id, dir }) => log(`run ${id} (${path.relative(process.cwd(), dir) || dir})`),
-      onModelBuilt: ({ architecture, parameterCount, backend }) =>
+      onModelBuilt: ({ architecture, parameterCount, backend }) => {
+        const count = (n: number): string => n.toLocaleString('en-US');
+        const perTask = Object.entries(parameterCount.perTask)
+          .map(([t, n]) => `${t} ${count(n)}`)
+          .join(', ');
         log(
-          `${architecture} on ${backend}: ${parameterCount.total.toLocaleString('en-US')} trainable parameters (shared ${parameterCount.shared.toLocaleString('en-US')}; ${Object.entries(
-            parameterCount.perTask,
-          )
-            .map(([t, n]) => `${t} ${n.toLocaleString('en-US')}`)
-            .join(', ')})`,
-        ),
+          `${architecture} on ${backend}: ${count(parameterCount.total)} trainable parameters ` +
+            `(shared ${count(parameterCount.shared)}; ${perTask})`,
+        );
+      },
     });
     if (flags.json) printJson(summary);
     else {
       out(summary.id);
       log(
-        `status ${summary.status}${summary.statusReason ? ` (${summary.statusReason})` : ''}; backend ${summary.backend}; ${summary.epochs} epochs, best ${summary.bestEpoch}; ${summary.seconds}s`,
+        `status ${summary.status}${summary.statusReason ? ` (${summary.statusReason})` : ''}; backend ` +
+          `${summary.backend}; ${summary.epochs} epochs, best ${summary.bestEpoch}; ${summary.seconds}s`,
       );
       const keys = Object.keys(summary.test).filter((k) => !k.endsWith('/loss'));
       log(keys.map((k) => `test ${k}=${formatNumber(summary.test[k])}`).join('  '));
@@ -79,7 +82,8 @@ export function validateCommand(configFile: string, flags: { set?: string[]; jso
   if (flags.json) printJson({ valid: true, config: loaded.config });
   else
     out(
-      `${configFile}: valid (${loaded.config.tasks.length} tasks: ${loaded.config.tasks.map((t) => t.name).join(', ')})`,
+      `${configFile}: valid (${loaded.config.tasks.length} tasks: ` +
+        `${loaded.config.tasks.map((t) => t.name).join(', ')})`,
     );
   return ExitCode.ok;
 }

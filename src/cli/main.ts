@@ -29,7 +29,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
   program.addHelpText(
     'after',
-    '\nExit codes: 0 success, 1 run failed or diverged, 2 usage or config error, 130 interrupted.\n\nExample:\n  mtl train configs/quickstart.yaml --set training.epochs=5\n',
+    '\nExit codes: 0 success, 1 run failed or diverged, 2 usage or config error, 130 interrupted.\n\nExample:\n  ' +
+      'mtl train configs/quickstart.yaml --set training.epochs=5\n',
   );
 
   program

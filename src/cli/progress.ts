@@ -8,7 +8,10 @@ function epochLine(record: EpochRecord, epochs: number): string {
     .map(([task, v]) => `${task}=${formatNumber(v)}`)
     .join(' ');
   const monitor = `${record.monitor.name}=${formatNumber(record.monitor.value)}${record.monitor.improved ? ' *' : ''}`;
-  return `epoch ${record.epoch}/${epochs}  loss ${losses}  ${monitor}  ${Math.round(record.samplesPerSecond)} samples/s  ${record.seconds.toFixed(1)}s`;
+  return (
+    `epoch ${record.epoch}/${epochs}  loss ${losses}  ${monitor}  ${Math.round(record.samplesPerSecond)} ` +
+    `samples/s  ${record.seconds.toFixed(1)}s`
+  );
 }
 
 /**
@@ -37,7 +40,9 @@ export function progressListener(options: { interactive: boolean }): TrainListen
         bar = new cliProgress.SingleBar(
           {
             stream: process.stderr,
-            format: `epoch ${info.epoch + 1}/${epochs} {bar} {value}/{total} | {losses} | {speed} samples/s | ETA {eta}s`,
+            format:
+              `epoch ${info.epoch + 1}/${epochs} {bar} {value}/{total} | {losses} | {speed} samples/s | ETA ` +
+              `{eta}s`,
             hideCursor: true,
             clearOnComplete: true,
           },

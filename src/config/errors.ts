@@ -83,7 +83,9 @@ export function problemsFromAjv(errors: readonly ErrorObject[]): ConfigProblem[]
         add({
           path: [...path, key],
           atKey: true,
-          message: `unknown field "${key}"${hint ? `; did you mean "${hint}"?` : ''}${known.length ? ` Allowed here: ${known.join(', ')}.` : ''}`,
+          message:
+            `unknown field "${key}"${hint ? `; did you mean "${hint}"?` : ''}` +
+            `${known.length ? ` Allowed here: ${known.join(', ')}.` : ''}`,
         });
         break;
       }
@@ -92,7 +94,9 @@ export function problemsFromAjv(errors: readonly ErrorObject[]): ConfigProblem[]
         const hint = typeof error.data === 'string' ? suggest(error.data, allowed) : undefined;
         add({
           path,
-          message: `${describeValue(error.data)} is not allowed${hint ? `; did you mean "${hint}"?` : ''} Expected one of: ${allowed.join(', ')}.`,
+          message:
+            `${describeValue(error.data)} is not allowed${hint ? `; did you mean "${hint}"?` : ''} Expected ` +
+            `one of: ${allowed.join(', ')}.`,
         });
         break;
       }

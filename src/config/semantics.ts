@@ -29,7 +29,9 @@ export function checkSemantics(config: ResolvedConfig, context: { configDir: str
       const hint = suggest(data.dataset, [...builtinDatasets.keys()]);
       problems.push({
         path: ['data', 'dataset'],
-        message: `unknown built-in dataset "${data.dataset}"${hint ? `; did you mean "${hint}"?` : ''} Known: ${[...builtinDatasets.keys()].join(', ')} (see \`mtl datasets\`).`,
+        message:
+          `unknown built-in dataset "${data.dataset}"${hint ? `; did you mean "${hint}"?` : ''} Known: ` +
+          `${[...builtinDatasets.keys()].join(', ')} (see \`mtl datasets\`).`,
       });
     } else {
       const validate = optionsAjv.compile({
@@ -138,7 +140,9 @@ export function checkSemantics(config: ResolvedConfig, context: { configDir: str
       if (needs === 'representation-gradients') {
         problems.push({
           path: ['strategy', 'grad_target'],
-          message: `strategy "${strategy.name}" on the representation needs a shared representation, which architecture "${architecture.name}" does not have; use grad_target: params (or auto)`,
+          message:
+            `strategy "${strategy.name}" on the representation needs a shared representation, which ` +
+            `architecture "${architecture.name}" does not have; use grad_target: params (or auto)`,
         });
       }
     }
@@ -165,7 +169,10 @@ export function checkMetricReference(reference: string, tasks: readonly TaskConf
   if (scope === 'mean') {
     if (metric === 'loss') return undefined;
     if (!tasks.some((t) => t.metrics.includes(metric))) {
-      return `no task reports metric "${metric}"; tasks report: ${[...new Set(tasks.flatMap((t) => t.metrics))].join(', ')}`;
+      return (
+        `no task reports metric "${metric}"; tasks report: ` +
+        `${[...new Set(tasks.flatMap((t) => t.metrics))].join(', ')}`
+      );
     }
     return undefined;
   }
@@ -175,11 +182,17 @@ export function checkMetricReference(reference: string, tasks: readonly TaskConf
       scope,
       tasks.map((t) => t.name),
     );
-    return `no task named "${scope}"${hint ? `; did you mean "${hint}"?` : '.'} Tasks: ${[...new Set(tasks.map((t) => t.name))].join(', ')}.`;
+    return (
+      `no task named "${scope}"${hint ? `; did you mean "${hint}"?` : '.'} Tasks: ` +
+      `${[...new Set(tasks.map((t) => t.name))].join(', ')}.`
+    );
   }
   if (metric !== 'loss' && !task.metrics.includes(metric)) {
     const hint = suggest(metric, task.metrics);
-    return `task "${scope}" does not report "${metric}"${hint ? `; did you mean "${hint}"?` : ''} It reports: loss, ${task.metrics.join(', ')}.`;
+    return (
+      `task "${scope}" does not report "${metric}"${hint ? `; did you mean "${hint}"?` : ''} It reports: loss, ` +
+      `${task.metrics.join(', ')}.`
+    );
   }
   return undefined;
 }

@@ -48,7 +48,8 @@ function checkHeader(header: string[], displayName: string): void {
     const before = seen.get(name);
     if (before !== undefined) {
       throw new UsageError(
-        `${displayName}:1: column name "${name}" appears twice (columns ${before + 1} and ${i + 1}); rename one of them.`,
+        `${displayName}:1: column name "${name}" appears twice (columns ${before + 1} and ${i + 1}); rename one of ` +
+          `them.`,
       );
     }
     seen.set(name, i);
@@ -79,8 +80,10 @@ function csvError(error: unknown, displayName: string, header: string[] | undefi
   if (e.code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH' || e.code === 'CSV_RECORD_DONT_MATCH_COLUMNS_LENGTH') {
     const got = e.record?.length;
     return new UsageError(
-      `${displayName}:${e.lines ?? '?'}: row has ${got ?? 'a different number of'} fields but the header has ${header?.length ?? '?'} columns` +
-        `${header ? ` (${header.join(', ')})` : ''}. Check for a missing or extra comma, or quote fields that contain commas.`,
+      `${displayName}:${e.lines ?? '?'}: row has ${got ?? 'a different number of'} fields but the header has ` +
+        `${header?.length ?? '?'} columns` +
+        `${header ? ` (${header.join(', ')})` : ''}. Check for a missing or extra comma, or quote fields that ` +
+        `contain commas.`,
     );
   }
   if (e.code?.startsWith('CSV_')) {

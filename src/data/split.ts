@@ -27,7 +27,8 @@ export function splitRows(
       const name = label === 'validation' ? 'val' : label;
       if (name !== 'train' && name !== 'val' && name !== 'test') {
         throw new UsageError(
-          `${table.source}: line ${row + 2}: split column "${split.column}" holds "${label}"; expected train, val or test.`,
+          `${table.source}: line ${row + 2}: split column "${split.column}" holds "${label}"; expected train, val ` +
+            `or test.`,
         );
       }
       groups[name].push(row);
@@ -50,7 +51,8 @@ export function splitRows(
   const trainCount = rows.length - testCount - valCount;
   if (trainCount <= 0) {
     throw new UsageError(
-      `data.split: ${rows.length} usable rows split ${split.train}/${split.val}/${split.test} leave none for training (val ${valCount}, test ${testCount} rows); raise data.split.train or add rows.`,
+      `data.split: ${rows.length} usable rows split ${split.train}/${split.val}/${split.test} leave none for ` +
+        `training (val ${valCount}, test ${testCount} rows); raise data.split.train or add rows.`,
     );
   }
   // Within each split rows keep file order, so outputs line up with the input file.

@@ -34,9 +34,11 @@ export interface DeltaMBreakdown {
 
 /** The rule, for documentation and `mtl compare --json`. */
 export const DELTA_M_DEFINITION =
-  "Δm = mean over tasks of (mean over the task's metrics of s·(M − B)/|B|), s = +1 if higher is better and −1 if lower " +
+  "Δm = mean over tasks of (mean over the task's metrics of s·(M − B)/|B|), s = +1 if higher is better and −1 if " +
+  'lower ' +
   '(Maninis et al. 2019, as LibMTL); a fraction. It is undefined (null) when any metric that enters it is missing or ' +
-  'not finite in the run or in the baseline, or has a baseline of 0: a run never gains from a value it failed to produce.';
+  'not finite in the run or in the baseline, or has a baseline of 0: a run never gains from a value it failed to ' +
+  'produce.';
 
 /**
  * Multi-task performance Δm (Maninis et al. 2019; Vandenhende et al. 2021; LibMTL's `count_improvement`): per task,

@@ -67,7 +67,8 @@ export const expertCountSchema: Record<string, Record<string, unknown>> = {
 export function deeperLevelProblem(config: ModelConfig, levels: number): string | undefined {
   if (levels <= 1 || !hasImageLayers(config.trunk) || flatTail(config.trunk).layers.length > 0) return undefined;
   return (
-    `levels after the first are built from the trunk layers after its last flatten (they read the previous level's flat output, ` +
+    `levels after the first are built from the trunk layers after its last flatten (they read the previous level's ` +
+    `flat output, ` +
     `not an image), and this trunk has none; add a dense layer after the flatten, or use levels: 1`
   );
 }

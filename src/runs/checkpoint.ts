@@ -118,7 +118,8 @@ export function loadCheckpointInto(dir: string, model: MultiTaskModel): Checkpoi
   const expected = group.weights.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * bytesPerValue(w.dtype), 0);
   if (buffer.byteLength !== expected) {
     throw new UsageError(
-      `Checkpoint ${dir}: ${group.paths.join(', ')} holds ${buffer.byteLength} bytes but model.json describes ${expected}; the checkpoint is damaged.`,
+      `Checkpoint ${dir}: ${group.paths.join(', ')} holds ${buffer.byteLength} bytes but model.json describes ` +
+        `${expected}; the checkpoint is damaged.`,
     );
   }
   const named = tf.io.decodeWeights(buffer, group.weights);

@@ -61,7 +61,8 @@ export function readMeta(runDir: string): StoredRunMeta {
   if (format > RUN_FORMAT) {
     const writer = fields.optionalObject('versions')?.optionalString('mtl');
     throw new UsageError(
-      `Run ${id} was written by mtl format ${format}${writer ? ` (mtl ${writer})` : ''}, newer than this mtl (format ${RUN_FORMAT}, mtl ${mtlVersion()}); upgrade mtl to read it.`,
+      `Run ${id} was written by mtl format ${format}${writer ? ` (mtl ${writer})` : ''}, newer than this mtl ` +
+        `(format ${RUN_FORMAT}, mtl ${mtlVersion()}); upgrade mtl to read it.`,
     );
   }
   const versions = fields.object('versions');

@@ -76,7 +76,8 @@ export function resolveRun(reference: string, runsDir: string): { id: string; di
     ]);
   }
   throw new UsageError(
-    `No run "${reference}" in ${runsDir}${ids.length ? '' : ' (the store is empty)'}. Name a run by id, unique id prefix, or path; \`mtl runs\` lists them.`,
+    `No run "${reference}" in ${runsDir}${ids.length ? '' : ' (the store is empty)'}. Name a run by id, unique id ` +
+      `prefix, or path; \`mtl runs\` lists them.`,
   );
 }
 

@@ -36,7 +36,8 @@ export function readSummary(runDir: string, id: string): RunSummary {
   const summary = readSummaryIfAny(runDir);
   if (!summary) {
     throw new UsageError(
-      `Run ${id} has no summary yet (${runFile(runDir, 'summary')} is missing): it is still running, or it ended before its final evaluation.`,
+      `Run ${id} has no summary yet (${runFile(runDir, 'summary')} is missing): it is still running, or it ended ` +
+        `before its final evaluation.`,
       ["`mtl runs` shows each run's status; compare finished runs, or evaluate a checkpoint with `mtl eval`"],
     );
   }

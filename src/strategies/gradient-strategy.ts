@@ -12,7 +12,9 @@ const gradTargetSchema = {
   enum: [...gradTargets],
   default: 'auto',
   description:
-    'Task gradients of the shared parameters (params: T backward passes through the trunk) or of the shared representation (representation: heads only, then one trunk backward); auto picks representation when the architecture has one.',
+    'Task gradients of the shared parameters (params: T backward passes through the trunk) or of the shared ' +
+    'representation (representation: heads only, then one trunk backward); auto picks representation when the ' +
+    'architecture has one.',
 };
 
 /** Representation gradients when asked for, or on `auto` when the model has a shared representation. */

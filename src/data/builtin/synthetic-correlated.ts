@@ -148,12 +148,14 @@ const defaultFeatures = defaults['features']?.default ?? 16;
 export const syntheticCorrelated: BuiltinDataset = {
   name: 'synthetic-correlated',
   description:
-    'Generated regression tasks with controlled relatedness (Ma et al. 2018, MMoE §4.1): y_t = w_tᵀx + Σ sin(α_i w_tᵀx + β_i) + ε ' +
+    'Generated regression tasks with controlled relatedness (Ma et al. 2018, MMoE §4.1): y_t = w_tᵀx + Σ sin(α_i ' +
+    'w_tᵀx + β_i) + ε ' +
     'with task weight vectors of cosine similarity `correlation`; columns x0..x{d-1}, y1..yT.',
   licence: 'generated (no licence needed)',
   citation:
     'Ma, J., Zhao, Z., Yi, X., Chen, J., Hong, L. & Chi, E. H. (2018). Modeling Task Relationships in Multi-task ' +
-    'Learning with Multi-gate Mixture-of-Experts. KDD 2018, §4.1 (synthetic data). https://doi.org/10.1145/3219819.3220007',
+    'Learning with Multi-gate Mixture-of-Experts. KDD 2018, §4.1 (synthetic data). ' +
+    'https://doi.org/10.1145/3219819.3220007',
   // Listed for the default options (features 16, tasks 2); other options change the columns accordingly.
   features: Array.from({ length: defaultFeatures }, (_, j) => `x${j}`),
   tasks: Array.from({ length: defaultTasks }, (_, t) => ({

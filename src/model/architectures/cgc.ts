@@ -14,7 +14,8 @@ export const cgc: ArchitectureDefinition = {
   name: 'cgc',
   description: 'Shared + task-specific experts (from `trunk`), mixed by one softmax gate per task (PLE with one level)',
   paper:
-    'Tang, Liu, Zhao & Gong, "Progressive Layered Extraction (PLE): A Novel Multi-Task Learning (MTL) Model for Personalized Recommendations", RecSys 2020',
+    'Tang, Liu, Zhao & Gong, "Progressive Layered Extraction (PLE): A Novel Multi-Task Learning (MTL) Model for ' +
+    'Personalized Recommendations", RecSys 2020',
   optionsSchema: { ...expertCountSchema },
   hasSharedRepresentation: false,
   build(config, context) {

@@ -35,7 +35,8 @@ export const crossStitch: ArchitectureDefinition = {
       maximum: 1,
       default: 0.9,
       description:
-        'Initial weight a task keeps of its own activations; the rest, 1 − alpha, is spread evenly over the other tasks.',
+        'Initial weight a task keeps of its own activations; the rest, 1 − alpha, is spread evenly over the other ' +
+        'tasks.',
     },
   },
   hasSharedRepresentation: false,

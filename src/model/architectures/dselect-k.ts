@@ -31,7 +31,8 @@ export const dselectK: ArchitectureDefinition = {
   name: 'dselect-k',
   description: 'MMoE with DSelect-k gates: per task, a differentiable sparse selection of k of the shared experts',
   paper:
-    'Hazimeh et al., "DSelect-k: Differentiable Selection in the Mixture of Experts with Applications to Multi-Task Learning", NeurIPS 2021',
+    'Hazimeh et al., "DSelect-k: Differentiable Selection in the Mixture of Experts with Applications to Multi-Task ' +
+    'Learning", NeurIPS 2021',
   optionsSchema: {
     experts: {
       type: 'integer',

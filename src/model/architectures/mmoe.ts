@@ -18,7 +18,8 @@ export const mmoe: ArchitectureDefinition = {
   name: 'mmoe',
   description: 'Shared experts (each built from `trunk`) mixed per task by a softmax gate on the input',
   paper:
-    'Ma, Zhao, Yi, Chen, Hong & Chi, "Modeling Task Relationships in Multi-task Learning with Multi-gate Mixture-of-Experts", KDD 2018',
+    'Ma, Zhao, Yi, Chen, Hong & Chi, "Modeling Task Relationships in Multi-task Learning with Multi-gate ' +
+    'Mixture-of-Experts", KDD 2018',
   optionsSchema: {
     experts: {
       type: 'integer',

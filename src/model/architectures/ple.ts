@@ -17,7 +17,8 @@ export const ple: ArchitectureDefinition = {
   description:
     'Stacked CGC extraction levels: shared + task experts with per-task gates and a shared gate between levels',
   paper:
-    'Tang, Liu, Zhao & Gong, "Progressive Layered Extraction (PLE): A Novel Multi-Task Learning (MTL) Model for Personalized Recommendations", RecSys 2020',
+    'Tang, Liu, Zhao & Gong, "Progressive Layered Extraction (PLE): A Novel Multi-Task Learning (MTL) Model for ' +
+    'Personalized Recommendations", RecSys 2020',
   optionsSchema: {
     levels: {
       type: 'integer',

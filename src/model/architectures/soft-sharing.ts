@@ -34,14 +34,16 @@ export const softSharing: ArchitectureDefinition = {
   description:
     'One tower per task from `trunk`, coupled by an L2 or trace-norm penalty on the tower kernels (dense and conv2d)',
   paper:
-    'Duong et al., "Low Resource Dependency Parsing: Cross-lingual Parameter Sharing in a Neural Network Parser", ACL 2015 (L2); ' +
+    'Duong et al., "Low Resource Dependency Parsing: Cross-lingual Parameter Sharing in a Neural Network Parser", ' +
+    'ACL 2015 (L2); ' +
     'Yang & Hospedales, "Trace Norm Regularised Deep Multi-Task Learning", ICLR 2017 workshop (trace norm)',
   optionsSchema: {
     coupling: {
       enum: ['l2', 'trace-norm', 'none'],
       default: 'l2',
       description:
-        'Penalty coupling the task towers: squared distance between kernels (l2), nuclear norm of the stacked kernels (trace-norm), or none.',
+        'Penalty coupling the task towers: squared distance between kernels (l2), nuclear norm of the stacked ' +
+        'kernels (trace-norm), or none.',
     },
     lambda: {
       type: 'number',

@@ -26,7 +26,8 @@ export interface LayerStackOptions {
 function rankProblem(type: string, needs: ShapeKind): string {
   return needs === 'flat'
     ? `a ${type} layer needs a flat input but gets an image; put { type: flatten } before it`
-    : `a ${type} layer needs an image input but gets a flat vector; put { type: reshape, shape: [height, width, channels] } before it (the model input is a flat feature vector)`;
+    : `a ${type} layer needs an image input but gets a flat vector; put { type: reshape, shape: [height, width, ` +
+        `channels] } before it (the model input is a flat feature vector)`;
 }
 
 /**
@@ -116,7 +117,8 @@ export function planShapes(
     const expectedRank = definition.output === 'input' ? shape.length : definition.output === 'flat' ? 1 : 3;
     if (outcome.shape.length !== expectedRank) {
       throw new Error(
-        `layer type "${config.type}": outputShape gave ${formatShape(outcome.shape)}, but its definition declares output: ${definition.output}`,
+        `layer type "${config.type}": outputShape gave ${formatShape(outcome.shape)}, but its definition declares ` +
+          `output: ${definition.output}`,
       );
     }
     shape = outcome.shape;

@@ -37,7 +37,8 @@ export class LayerStack {
       const plannedShape = planned[index]!;
       if (formatShape(layer.outputShape) !== formatShape(plannedShape)) {
         throw new Error(
-          `internal: layer ${first + index} (${config.type}) built ${formatShape(layer.outputShape)}, planned ${formatShape(plannedShape)}`,
+          `internal: layer ${first + index} (${config.type}) built ${formatShape(layer.outputShape)}, planned ` +
+            `${formatShape(plannedShape)}`,
         );
       }
       this.layers.push(layer);

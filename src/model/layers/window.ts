@@ -29,5 +29,8 @@ export function windowProblem(
 ): string | undefined {
   const [h, w] = input as [number, number, number];
   if (padding !== 'valid' || (window[0] <= h && window[1] <= w)) return undefined;
-  return `a ${window[0]}×${window[1]} window with padding valid does not fit its ${formatShape(input)} input; use padding: same or a smaller window`;
+  return (
+    `a ${window[0]}×${window[1]} window with padding valid does not fit its ${formatShape(input)} input; use ` +
+    `padding: same or a smaller window`
+  );
 }

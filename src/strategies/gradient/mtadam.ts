@@ -184,7 +184,9 @@ export const mtadam: CombinerDefinition = {
         enum: [...outputs],
         default: 'auto',
         description:
-          "step: the full Adam-normalised MTAdam step (use with training.optimizer: sgd for the paper's update); balanced: only the per-layer balanced gradient sum, for the trainer's optimizer; auto: step on parameter gradients, balanced on representation gradients.",
+          "step: the full Adam-normalised MTAdam step (use with training.optimizer: sgd for the paper's update); " +
+          "balanced: only the per-layer balanced gradient sum, for the trainer's optimizer; auto: step on " +
+          'parameter gradients, balanced on representation gradients.',
       },
     },
     additionalProperties: false,

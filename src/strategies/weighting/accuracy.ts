@@ -34,7 +34,8 @@ export const accuracyWeighting: LossWeightingDefinition = {
       type: 'string',
       default: 'accuracy',
       description:
-        'Validation metric read as acc_i (`<task>/<metric>`); must be higher-is-better in [0, 1] (accuracy, macro-f1, auc, r2 clamped). Tasks that do not report it get weight 1.',
+        'Validation metric read as acc_i (`<task>/<metric>`); must be higher-is-better in [0, 1] (accuracy, ' +
+        'macro-f1, auc, r2 clamped). Tasks that do not report it get weight 1.',
     },
     scale: scaleOption,
   },
@@ -79,13 +80,19 @@ function metricProblem(metric: string, tasks: readonly TaskConfig[]): string | u
   const definition = metricRegistry.get(metric);
   if (!definition) {
     const hint = suggest(metric, [...metricRegistry.keys()]);
-    return `unknown metric "${metric}"${hint ? `; did you mean "${hint}"?` : ''} Known: ${[...metricRegistry.keys()].join(', ')}.`;
+    return (
+      `unknown metric "${metric}"${hint ? `; did you mean "${hint}"?` : ''} Known: ` +
+      `${[...metricRegistry.keys()].join(', ')}.`
+    );
   }
   if (!definition.higherIsBetter) {
     return `metric "${metric}" is lower-is-better; pick one where higher is better (accuracy, macro-f1, auc, r2).`;
   }
   if (!tasks.some((t) => t.metrics.includes(metric))) {
-    return `no task reports metric "${metric}", so every weight would stay equal; set strategy.metric to one a task lists (tasks report: ${[...new Set(tasks.flatMap((t) => t.metrics))].join(', ')}).`;
+    return (
+      `no task reports metric "${metric}", so every weight would stay equal; set strategy.metric to one a task ` +
+      `lists (tasks report: ${[...new Set(tasks.flatMap((t) => t.metrics))].join(', ')}).`
+    );
   }
   return undefined;
 }

@@ -32,7 +32,8 @@ export const scaleOption: Record<string, unknown> = {
   enum: [...weightScales],
   default: 'tasks',
   description:
-    'What the weights sum to: "tasks" = T, the number of tasks (keeps the loss on the scale of equal weighting), "one" = 1.',
+    'What the weights sum to: "tasks" = T, the number of tasks (keeps the loss on the scale of equal weighting), ' +
+    '"one" = 1.',
 };
 
 /** The sum the weights are normalised to. */

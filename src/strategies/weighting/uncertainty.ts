@@ -84,7 +84,8 @@ export function assignNamed(
   const record = saved as Record<string, unknown> | undefined;
   if (!record || typeof record !== 'object' || !tasks.every((t) => typeof record[t.name] === 'number')) {
     throw new Error(
-      `${strategy} strategy state does not match tasks ${tasks.map((t) => t.name).join(', ')}: ${JSON.stringify(saved)}`,
+      `${strategy} strategy state does not match tasks ${tasks.map((t) => t.name).join(', ')}: ` +
+        `${JSON.stringify(saved)}`,
     );
   }
   tasks.forEach((t, i) => {

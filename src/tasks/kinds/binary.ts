@@ -23,7 +23,11 @@ export const binary: TaskKind<ClassEncoding> = {
     let classes = labels;
     if (classes.length !== 2) {
       throw new UsageError(
-        `${field}: a binary task needs exactly 2 distinct labels in column "${column.name}", found ${classes.length} (${classes.slice(0, 10).join(', ')}). ${classes.length > 2 ? 'Use type multiclass for more.' : 'Both labels must occur in the rows used (rows with a missing target are left out).'}`,
+        `${field}: a binary task needs exactly 2 distinct labels in column "${column.name}", found ` +
+          `${classes.length} (${classes.slice(0, 10).join(', ')}). ` +
+          (classes.length > 2
+            ? 'Use type multiclass for more.'
+            : 'Both labels must occur in the rows used (rows with a missing target are left out).'),
       );
     }
     if (task.positive !== undefined) {

@@ -31,7 +31,9 @@ export function encodeLabels(table: DataTable, encoding: ClassEncoding, rows: In
     const k = index.get(cellText(column, row));
     if (k === undefined) {
       throw new UsageError(
-        `${table.source}: line ${row + 2}: label "${cellText(column, row)}" of "${encoding.column}" was not seen in training (known: ${encoding.classes.join(', ')}); the model has no output for it: leave such rows out or relabel them.`,
+        `${table.source}: line ${row + 2}: label "${cellText(column, row)}" of "${encoding.column}" was not seen in ` +
+          `training (known: ${encoding.classes.join(', ')}); the model has no output for it: leave such rows out or ` +
+          `relabel them.`,
       );
     }
     return k;

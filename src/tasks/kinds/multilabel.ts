@@ -27,7 +27,8 @@ export const multilabel: TaskKind<MultilabelEncoding> = {
         const v = column.kind === 'numeric' ? column.values[row] : Number.NaN;
         if (v !== 0 && v !== 1) {
           throw new UsageError(
-            `${field}: multilabel target column "${column.name}" must hold 0 or 1; line ${row + 2} has "${cellText(column, row)}".`,
+            `${field}: multilabel target column "${column.name}" must hold 0 or 1; line ${row + 2} has ` +
+              `"${cellText(column, row)}".`,
           );
         }
       }

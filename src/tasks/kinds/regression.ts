@@ -31,7 +31,8 @@ export const regression: TaskKind<RegressionEncoding> = {
     for (const column of columns) {
       if (column.kind !== 'numeric') {
         throw new UsageError(
-          `${field}: regression target column "${column.name}" must be numeric (it holds text such as "${column.values.find((v) => v !== '')}").`,
+          `${field}: regression target column "${column.name}" must be numeric (it holds text such as ` +
+            `"${column.values.find((v) => v !== '')}").`,
         );
       }
       let sum = 0;
