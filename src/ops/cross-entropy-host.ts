@@ -11,8 +11,33 @@ export interface HostEvaluation {
 }
 
 /**
- * Mean softmax cross-entropy over the rows of [rows, width] logits, and the softmax: one exp per output, kept in
- * float64 until divided by the row's sum. Also the forward pass of the fused training kernel (ops/cross-entropy.ts).
+ * Row `base..base+width` of [rows, width] logits: its softmax into `probabilities` (one exp per output, kept in
+ * float64 in `exps` until divided by the row's sum, the row max taken out first), and log Σ_k exp z_k, returned.
+ * The one softmax of the host: cross-entropy below and the multiclass predictions (tasks/kinds/) use it.
+ */
+export function softmaxRow(
+  logits: Float32Array,
+  base: number,
+  width: number,
+  exps: Float64Array,
+  probabilities: Float32Array,
+): number {
+  let max = -Infinity;
+  for (let j = 0; j < width; j++) max = Math.max(max, logits[base + j]!);
+  let sum = 0;
+  for (let j = 0; j < width; j++) {
+    const e = Math.exp(logits[base + j]! - max);
+    exps[j] = e;
+    sum += e;
+  }
+  const inverse = 1 / sum;
+  for (let j = 0; j < width; j++) probabilities[base + j] = exps[j]! * inverse;
+  return max + Math.log(sum);
+}
+
+/**
+ * Mean softmax cross-entropy over the rows of [rows, width] logits, and the softmax ({@link softmaxRow}). Also the
+ * forward pass of the fused training kernel (ops/cross-entropy.ts).
  */
 export function softmaxCrossEntropyOnHost(
   logits: Float32Array,
@@ -24,21 +49,11 @@ export function softmaxCrossEntropyOnHost(
   const exps = new Float64Array(width);
   let total = 0;
   for (let r = 0, base = 0; r < rows; r++, base += width) {
-    let max = -Infinity;
-    for (let j = 0; j < width; j++) max = Math.max(max, logits[base + j]!);
-    let sum = 0;
-    for (let j = 0; j < width; j++) {
-      const e = Math.exp(logits[base + j]! - max);
-      exps[j] = e;
-      sum += e;
-    }
-    const logSumExp = max + Math.log(sum);
-    const inverse = 1 / sum;
+    const logSumExp = softmaxRow(logits, base, width, exps, probabilities);
     let rowLoss = 0;
     for (let j = 0; j < width; j++) {
       const t = targets[base + j]!;
       if (t !== 0) rowLoss += t * (logSumExp - logits[base + j]!);
-      probabilities[base + j] = exps[j]! * inverse;
     }
     total += rowLoss;
   }

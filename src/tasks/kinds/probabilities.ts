@@ -2,6 +2,7 @@
  * Probabilities from raw outputs on the host, float64 inside and float32 out; the same formulas as the fused
  * cross-entropy kernels' forward pass (ops/cross-entropy-host.ts).
  */
+import { softmaxRow } from '../../ops/cross-entropy-host.js';
 import type { RawOutputs } from '../types.js';
 
 /** σ(z) from one exp(−|z|) ≤ 1 per element, so no z overflows whatever its sign. */
@@ -15,21 +16,10 @@ export function sigmoidOnHost(logits: Float32Array): Float32Array {
   return probabilities;
 }
 
-/** The softmax of each row, with the row max taken out of the exps. */
+/** The softmax of each row (the host's one softmax, {@link softmaxRow}). */
 export function softmaxOnHost({ values: logits, rows, width }: RawOutputs): Float32Array {
   const probabilities = new Float32Array(logits.length);
   const exps = new Float64Array(width);
-  for (let r = 0, base = 0; r < rows; r++, base += width) {
-    let max = -Infinity;
-    for (let j = 0; j < width; j++) max = Math.max(max, logits[base + j]!);
-    let sum = 0;
-    for (let j = 0; j < width; j++) {
-      const e = Math.exp(logits[base + j]! - max);
-      exps[j] = e;
-      sum += e;
-    }
-    const inverse = 1 / sum;
-    for (let j = 0; j < width; j++) probabilities[base + j] = exps[j]! * inverse;
-  }
+  for (let base = 0; base < rows * width; base += width) softmaxRow(logits, base, width, exps, probabilities);
   return probabilities;
 }
