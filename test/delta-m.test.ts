@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { compareRuns } from '../src/api/compare.js';
 import { deltaM, deltaMBreakdown, type DeltaMTerm } from '../src/metrics/aggregate.js';
 import { tempDir } from './helpers.js';
-import { fakeRun, mtl } from './run-fixtures.js';
+import { mtl } from './helpers/cli.js';
+import { fakeRun } from './helpers/runs.js';
 
 const term = (
   task: string,

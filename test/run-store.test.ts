@@ -24,7 +24,8 @@ import { resolveRun } from '../src/runs/store.js';
 import { readSummary } from '../src/runs/summary.js';
 import type { RunSummary } from '../src/runs/summary.js';
 import { tempDir, writeFile } from './helpers.js';
-import { fakeRun, mtl } from './run-fixtures.js';
+import { mtl } from './helpers/cli.js';
+import { fakeRun } from './helpers/runs.js';
 
 const A1 = '20260101-000000-alpha-aaaaaa';
 const A2 = '20260101-000000-alpha-bbbbbb';

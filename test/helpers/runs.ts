@@ -1,21 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-
-const root = path.resolve(import.meta.dirname, '..');
-
-/** Runs the built CLI (`node bin/mtl.js …`, after `npx tsc -p tsconfig.json`) as a child process. */
-export function mtl(args: string[]): { code: number; stdout: string; stderr: string } {
-  if (!existsSync(path.join(root, 'dist', 'cli', 'main.js')))
-    throw new Error('dist/ is missing: run npx tsc -p tsconfig.json first');
-  const result = spawnSync(process.execPath, [path.join(root, 'bin', 'mtl.js'), ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, CI: 'true', NO_COLOR: '1' },
-    timeout: 60_000,
-  });
-  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
-}
 
 /**
  * Run directories written by hand, as mtl lays them out on disk (meta.json, summary.json), for tests of reading,
