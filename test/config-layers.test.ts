@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../src/config/load.js';
-import { UsageError } from '../src/errors.js';
+import { configProblems } from './helpers/expect.js';
 
 describe('layers in a config', () => {
   const base = (trunk: string, extra = ''): string => `name: conv-errors
@@ -17,16 +17,6 @@ model:
   trunk:
 ${trunk}
 ${extra}`;
-
-  function configProblems(text: string): string[] {
-    try {
-      parseConfigText(text, { displayName: 'exp.yaml' });
-    } catch (error) {
-      expect(error).toBeInstanceOf(UsageError);
-      return (error as UsageError).details;
-    }
-    throw new Error('expected the config to be rejected');
-  }
 
   it('config validation reports shape rules at the layer, with its position', () => {
     const details = configProblems(

@@ -5,6 +5,7 @@ import { loadConfig, parseConfigText } from '../src/config/load.js';
 import { buildExperimentSchema } from '../src/config/schema.js';
 import { UsageError } from '../src/errors.js';
 import { tempDir, writeFile } from './helpers.js';
+import { configProblems } from './helpers/expect.js';
 
 const base = `name: t
 data:
@@ -16,16 +17,7 @@ tasks:
     type: multiclass
 `;
 
-function problems(text: string, overrides: string[] = []): string[] {
-  try {
-    parseConfigText(text, { displayName: 'exp.yaml', overrides });
-  } catch (error) {
-    expect(error).toBeInstanceOf(UsageError);
-    expect((error as UsageError).exitCode).toBe(2);
-    return (error as UsageError).details;
-  }
-  throw new Error('expected the config to be rejected');
-}
+const problems = (text: string, overrides: string[] = []): string[] => configProblems(text, { overrides });
 
 describe('config loading', () => {
   it('fills defaults and resolves task targets, losses and metrics', () => {

@@ -36,6 +36,7 @@ import { LayerStack } from '../src/model/layers/stack.js';
 import { StepClock } from '../src/model/step-clock.js';
 import { createRng } from '../src/util/rng.js';
 import { tempDir, values, writeFile } from './helpers.js';
+import { configProblems } from './helpers/expect.js';
 
 interface CountEncoding {
   name: string;
@@ -157,15 +158,7 @@ training:
 
 const scaleTrunk = '    - { type: dense, units: 8 }\n    - { type: scale, init: 0.5 }\n';
 
-function layerProblems(text: string): string[] {
-  try {
-    parseConfigText(text, { displayName: 'toy.yaml' });
-  } catch (error) {
-    expect(error).toBeInstanceOf(UsageError);
-    return (error as UsageError).details;
-  }
-  throw new Error('expected the config to be rejected');
-}
+const layerProblems = (text: string): string[] => configProblems(text, { displayName: 'toy.yaml' });
 
 /** What validation said of a config using `scale` before the type was registered. */
 let beforeRegistration: string[] = [];

@@ -6,7 +6,6 @@ import { initBackend } from '../src/backend/select.js';
 import { parseConfigText } from '../src/config/load.js';
 import type { ResolvedConfig } from '../src/config/types.js';
 import { prepareData, type PreparedData } from '../src/data/prepare.js';
-import { UsageError } from '../src/errors.js';
 import { schemaDefaults } from '../src/strategies/gradient/registry.js';
 import type { CombineInput } from '../src/strategies/gradient/types.js';
 import { strategyRegistry } from '../src/strategies/registry.js';
@@ -14,6 +13,7 @@ import type { GradientStrategy, LossWeightingStrategy, StrategyDefinition } from
 import { trainingStep, type Batch } from '../src/train/step.js';
 import { createRng } from '../src/util/rng.js';
 import { tempDir, writeFile } from './helpers.js';
+import { configProblems } from './helpers/expect.js';
 
 const base = `name: t
 data:
@@ -25,16 +25,7 @@ tasks:
     type: multiclass
 `;
 
-/** The problem lines of a rejected config. */
-function problems(text: string): string[] {
-  try {
-    parseConfigText(text, { displayName: 'exp.yaml' });
-  } catch (error) {
-    expect(error).toBeInstanceOf(UsageError);
-    return (error as UsageError).details;
-  }
-  throw new Error('expected the config to be rejected');
-}
+const problems = (text: string): string[] => configProblems(text);
 
 /** The options a config would get: the schema defaults of the definition's options. */
 function defaults(definition: StrategyDefinition): Record<string, unknown> {

@@ -1,6 +1,7 @@
 /** Assertions shared by the test files: closeness of number lists, bit equality, the user error a call throws. */
 import type * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
+import { parseConfigText } from '../../src/config/load.js';
 import { UsageError } from '../../src/errors.js';
 
 /** A tensor's values as a plain list. */
@@ -27,6 +28,18 @@ export function usageError(f: () => unknown): UsageError {
     return error as UsageError;
   }
   throw new Error('expected a UsageError');
+}
+
+/**
+ * The problem lines of a config that validation rejects (it must reject it, as a usage error with exit code 2),
+ * each `<displayName>:line:col: field: message`.
+ */
+export function configProblems(text: string, options: { displayName?: string; overrides?: string[] } = {}): string[] {
+  const error = usageError(() =>
+    parseConfigText(text, { displayName: options.displayName ?? 'exp.yaml', overrides: options.overrides ?? [] }),
+  );
+  expect(error.exitCode).toBe(2);
+  return error.details;
 }
 
 /** The error a promise rejects with (it must be a UsageError). */
