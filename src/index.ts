@@ -50,6 +50,7 @@ export type { StepClock } from './model/step-clock.js';
 export { strategyRegistry } from './strategies/registry.js';
 export { combineGradients } from './strategies/gradient/registry.js';
 export { runTrainer, type TrainListener } from './train/trainer.js';
+export { trainingStep, clipByGlobalNorm, type Batch, type StepGradients } from './train/step.js';
 export { resolveRun, resolveRunsDir, openRun, listRunIds } from './runs/store.js';
 export { readMeta, RUN_FORMAT, type RunMeta, type StoredRunMeta, type RunStatus } from './runs/meta.js';
 export { readSummary, readSummaryIfAny, type RunSummary } from './runs/summary.js';
