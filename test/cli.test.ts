@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir, writeFile } from './helpers.js';
 import { bin, mtl, root } from './helpers/cli.js';
+import { FINISHED_RUN_FILES } from './helpers/runs.js';
 
 describe('the mtl command line (built CLI as a child process)', () => {
   it('train → run directory → eval → compare --json, with exit codes', () => {
@@ -28,19 +29,7 @@ describe('the mtl command line (built CLI as a child process)', () => {
     expect(first.stderr).toMatch(/epoch 1\/2 /);
     expect(first.stderr).not.toContain('\u001b['); // no ANSI codes when not on a TTY
     const runDir = path.join(runsDir, id);
-    expect(readdirSync(runDir).sort()).toEqual(
-      [
-        'checkpoints',
-        'config.resolved.json',
-        'config.yaml',
-        'epochs.jsonl',
-        'meta.json',
-        'metrics.csv',
-        'metrics.jsonl',
-        'preprocessing.json',
-        'summary.json',
-      ].sort(),
-    );
+    expect(readdirSync(runDir).sort()).toEqual(FINISHED_RUN_FILES);
     expect(readdirSync(path.join(runDir, 'checkpoints')).sort()).toEqual(['best', 'last']);
 
     const second = mtl(['train', config, ...common, '--set', 'seed=5', '--json']);

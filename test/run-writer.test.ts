@@ -14,6 +14,7 @@ import { higherIsBetter } from '../src/metrics/direction.js';
 import type { EpochRecord } from '../src/runs/records.js';
 import { tempDir } from './helpers.js';
 import { smallDigitsConfig } from './helpers/configs.js';
+import { FINISHED_RUN_FILES } from './helpers/runs.js';
 
 function record(epoch: number, val: Record<string, number>): EpochRecord {
   return {
@@ -143,19 +144,7 @@ describe('a whole run', () => {
   it('leaves exactly the run files, with meta.json final and checkpoints loadable', async () => {
     const runsDir = tempDir();
     const summary = await trainExperiment(parseConfigText(smallDigitsConfig(3)), { runsDir });
-    expect(readdirSync(summary.dir).sort()).toEqual(
-      [
-        'checkpoints',
-        'config.resolved.json',
-        'config.yaml',
-        'epochs.jsonl',
-        'meta.json',
-        'metrics.csv',
-        'metrics.jsonl',
-        'preprocessing.json',
-        'summary.json',
-      ].sort(),
-    );
+    expect(readdirSync(summary.dir).sort()).toEqual(FINISHED_RUN_FILES);
     expect(readdirSync(path.join(summary.dir, 'checkpoints')).sort()).toEqual(['best', 'last']);
     const metaJson = JSON.parse(readFileSync(path.join(summary.dir, 'meta.json'), 'utf8'));
     expect(metaJson).toMatchObject({ status: 'completed', epochsCompleted: 3, bestEpoch: summary.bestEpoch });

@@ -1,6 +1,19 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
+/** What a finished run's directory holds (the README's "Runs" tree), sorted. */
+export const FINISHED_RUN_FILES = [
+  'checkpoints',
+  'config.resolved.json',
+  'config.yaml',
+  'epochs.jsonl',
+  'meta.json',
+  'metrics.csv',
+  'metrics.jsonl',
+  'preprocessing.json',
+  'summary.json',
+];
+
 /**
  * Run directories written by hand, as mtl lays them out on disk (meta.json, summary.json), for tests of reading,
  * resolving and comparing runs without training any. NaN in a metric is written the way JSON.stringify writes it:
