@@ -120,12 +120,12 @@ training:
   });
 
   it('refuses a representation-gradient strategy on an architecture without a shared representation', () => {
-    const text =
-      `${base}model: { architecture: soft-sharing }\n` + 'strategy: { name: pcgrad, grad_target: representation }\n';
+    const text = `${base}model: { architecture: soft-sharing }\nstrategy: { name: pcgrad, grad_target: representation }
+`;
     expect(problems(text)[0]).toMatch(
       new RegExp(
         String.raw`^exp\.yaml:\d+:\d+: strategy\.grad_target: strategy "pcgrad" on the representation needs a shared ` +
-          String.raw`representation, which architecture "soft-sharing" does not have`,
+          'representation, which architecture "soft-sharing" does not have',
       ),
     );
     expect(() => parseConfigText(text.replace('grad_target: representation', 'grad_target: auto'))).not.toThrow();

@@ -96,7 +96,7 @@ describe('validation asks the definition and never creates a strategy', () => {
     expect(problems(`${base}strategy:\n  name: accuracy\n  metric: r2\n`)[0]).toMatch(
       new RegExp(
         String.raw`^exp\.yaml:11:11: strategy\.metric: no task reports metric "r2", so every weight would ` +
-          String.raw`stay equal; .*tasks report: accuracy, macro-f1, log-loss`,
+          'stay equal; .*tasks report: accuracy, macro-f1, log-loss',
       ),
     );
     expect(problems(`${base}strategy:\n  name: static\n  weights: { left: 2, rigth: 1 }\n`)).toEqual([
