@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseConfigText } from '../src/config/load.js';
 import { UsageError } from '../src/errors.js';
 import { alignedWeights } from '../src/strategies/gradient/aligned-mtl.js';
 import { cagrad } from '../src/strategies/gradient/cagrad.js';
@@ -6,12 +7,13 @@ import { graddrop } from '../src/strategies/gradient/graddrop.js';
 import { gradvac, gradVacCoefficients } from '../src/strategies/gradient/gradvac.js';
 import { imtlWeights } from '../src/strategies/gradient/imtl.js';
 import { bilinear, columnSums, gram, matVec, type Matrix } from '../src/numerics/index.js';
-import { minNormElement, minNormPair } from '../src/strategies/gradient/mgda.js';
+import { mgda, minNormElement, minNormPair } from '../src/strategies/gradient/mgda.js';
 import { nashMtl, nashWeights } from '../src/strategies/gradient/nash-mtl.js';
 import { projectConflicting } from '../src/strategies/gradient/pcgrad.js';
 import { combineGradients, gradientCombiners, schemaDefaults } from '../src/strategies/gradient/registry.js';
 import type { CombinerDefinition, GradientCombiner } from '../src/strategies/gradient/types.js';
 import { createRng } from '../src/util/rng.js';
+import { configProblems } from './helpers/expect.js';
 
 const f32 = (...rows: number[][]): Float32Array[] => rows.map((r) => Float32Array.from(r));
 
@@ -206,16 +208,57 @@ describe('mgda', () => {
     }
   });
 
-  it('normalises like the authors (l2, loss)', () => {
-    // l2: û1 = (1,0), û2 = (−1,1)/√2 are symmetric about their bisector → α = (½,½), d = (0.1464, 0.3536);
-    // effective weights on the raw gradients: (½/1, ½/(2√2)).
+  it('solves on the normalised gradients and applies α to the raw ones, as the authors (l2, loss)', () => {
+    // l2: ĝ1 = (1,0), ĝ2 = (−2,2)/(2√2) = (−1,1)/√2 are unit vectors, symmetric about their bisector →
+    // γ = (1 − ĝ1ᵀĝ2)/(2 − 2ĝ1ᵀĝ2) = ½, α = (½,½); d = ½(1,0) + ½(−2,2) = (−0.5, 1.0) on the raw gradients.
     const result = combineGradients('mgda', [G1, [-2, 2]], { normalization: 'l2' });
+    expectClose(result.weights ?? [], [0.5, 0.5]);
+    expectClose(result.combined, [-0.5, 1]);
+    expect(() => combineGradients('mgda', [G1, G2], { normalization: 'loss' })).toThrow(UsageError);
+    // loss: ĝ_i = g_i / L_i with L = (1, 0.5) → ĝ = (1,0), (−2,2): γ = (8 + 2)/(1 + 8 + 4) = 10/13,
+    // α = (10/13, 3/13); d = 10/13·(1,0) + 3/13·(−1,1) = (7/13, 3/13).
+    const byLoss = combineGradients('mgda', [G1, G2], { normalization: 'loss', losses: [1, 0.5] });
+    expectClose(byLoss.weights ?? [], [10 / 13, 3 / 13]);
+    expectClose(byLoss.combined, [7 / 13, 3 / 13]);
+  });
+
+  it('apply_to: normalized applies α to the normalised gradients (the min-norm point itself)', () => {
+    // Same α = (½,½) as above; d = ½(1,0) + ½(−1,1)/√2 = (0.1464, 0.3536); the reported weights are the ones on
+    // the raw gradients: (½/1, ½/(2√2)).
+    const options = { normalization: 'l2', apply_to: 'normalized' };
+    const result = combineGradients('mgda', [G1, [-2, 2]], options);
     expectClose(result.weights ?? [], [0.5, 0.5 / (2 * Math.SQRT2)]);
     expectClose(result.combined, [0.5 - 0.5 / Math.SQRT2, 0.5 / Math.SQRT2]);
-    expect(() => combineGradients('mgda', [G1, G2], { normalization: 'loss' })).toThrow(UsageError);
-    // loss: ĝ_i = g_i / L_i with L = (1, 0.5) → ĝ2 = (−2,2), the l2 example's raw input again.
-    const byLoss = combineGradients('mgda', [G1, G2], { normalization: 'loss', losses: [1, 0.5] });
+    // loss: ĝ2 = (−2,2), the l2 example's raw input again, and d is its unnormalised min-norm point.
+    const byLoss = combineGradients('mgda', [G1, G2], {
+      normalization: 'loss',
+      losses: [1, 0.5],
+      apply_to: 'normalized',
+    });
     expectClose(byLoss.combined, combineGradients('mgda', [G1, [-2, 2]]).combined);
+    // Without a normalisation (the default) the two coincide bit for bit.
+    for (const grads of [[G1, G2], randomGrads(3, 4, 7)]) {
+      const raw = combineGradients('mgda', grads);
+      const normalized = combineGradients('mgda', grads, { apply_to: 'normalized' });
+      expect(Array.from(normalized.combined)).toEqual(Array.from(raw.combined));
+      expect(normalized.weights).toEqual(raw.weights);
+    }
+  });
+
+  it('apply_to: schema default raw, enum, and a misspelled value rejected by validation', () => {
+    const properties = mgda.optionsSchema['properties'] as Record<string, Record<string, unknown>>;
+    expect(properties['apply_to']).toEqual({ enum: ['raw', 'normalized'], default: 'raw' });
+    expect(schemaDefaults(mgda.optionsSchema)).toEqual({ normalization: 'none', apply_to: 'raw' });
+    const config = (strategy: string): string =>
+      'name: t\ndata:\n  dataset: multi-digits\ntasks:\n  - { name: left, type: multiclass }\n' +
+      `  - { name: right, type: multiclass }\nstrategy: { name: mgda, normalization: l2${strategy} }\n`;
+    expect(parseConfigText(config(', apply_to: normalized')).config.strategy).toMatchObject({ apply_to: 'normalized' });
+    expect(parseConfigText(config('')).config.strategy).toMatchObject({ apply_to: 'raw' });
+    const [problem] = configProblems(config(', apply_to: normalised'));
+    expect(problem).toMatch(
+      /^exp\.yaml:7:\d+: strategy\.apply_to: "normalised" is not allowed; did you mean "normalized"\?/,
+    );
+    expect(() => combineGradients('mgda', [G1, G2], { apply_to: 'normalised' })).toThrow(/strategy\.apply_to/);
   });
 });
 

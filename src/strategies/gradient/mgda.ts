@@ -1,16 +1,24 @@
 /**
  * MGDA-UB — O. Sener, V. Koltun, "Multi-Task Learning as Multi-Objective Optimization", NeurIPS 2018.
  *
- * The update is the minimum-norm point of the convex hull of the (normalised) task gradients:
- *   α* = argmin_{α ∈ Δ_T} ‖Σ_i α_i ĝ_i‖²,   ĝ_i = g_i / n_i,   d = Σ_i α*_i ĝ_i
- * with n_i from `normalization` as in the authors' code: none → 1, l2 → ‖g_i‖, loss → L_i, loss+ → L_i‖g_i‖.
- * It is zero exactly at Pareto-stationary points; otherwise every task decreases along d (ĝ_iᵀd ≥ ‖d‖²).
+ * The weights are the minimum-norm point of the convex hull of the (normalised) task gradients:
+ *   α = argmin_{α ∈ Δ_T} ‖Σ_i α_i g_i / n_i‖²
+ * with n_i from `normalization` as in the authors' code (`gradient_normalizers`): none → 1, l2 → ‖g_i‖,
+ * loss → L_i, loss+ → L_i‖g_i‖. The normalisation is not in the paper; with `none` (the default) both updates below
+ * are the same.
+ *   apply_to: raw (default, the authors' code: it scales the losses by α and backpropagates)   d = Σ_i α_i g_i
+ *   apply_to: normalized (α on the normalised gradients, the min-norm point itself)            d = Σ_i α_i g_i / n_i
+ * Both are zero exactly at Pareto-stationary points. Along the `normalized` update every task decreases
+ * (ĝ_iᵀd ≥ ‖d‖², ĝ_i = g_i / n_i); the `raw` update keeps that guarantee only when the n_i are equal (`none`),
+ * since it reweights the min-norm point's terms by n_i.
+ * The reported weights are the ones applied to the raw gradients (d = Σ_i w_i g_i): α_i for `raw`, α_i / n_i for
+ * `normalized`.
  *
  * T = 2: closed form γ = clip(ĝ_2ᵀ(ĝ_2 − ĝ_1) / ‖ĝ_1 − ĝ_2‖², 0, 1), α = (γ, 1 − γ).
  * T ≥ 3: Frank–Wolfe over the simplex (the paper's Algorithm 2) in its fully-corrective form (Wolfe's min-norm
  * point algorithm): plain Frank–Wolfe with line search converges sublinearly and stalls on ill-conditioned Gram
- * matrices, this one ends exactly, so the KKT conditions hold to rounding: ĝ_iᵀd = ‖d‖² where α_i > 0 and
- * ≥ ‖d‖² where α_i = 0. The reported weights are the effective α_i / n_i on the raw gradients.
+ * matrices, this one ends exactly, so the KKT conditions hold to rounding: ĝ_iᵀm = ‖m‖² where α_i > 0 and
+ * ≥ ‖m‖² where α_i = 0, m = Σ_i α_i ĝ_i.
  */
 import { UsageError } from '../../errors.js';
 import { gram, linearCombination, matVec, solveLinear, type Matrix } from '../../numerics/index.js';
@@ -19,6 +27,8 @@ import { checkGrads, stateless } from './support.js';
 import type { CombinerDefinition } from './types.js';
 
 const normalizations = ['none', 'l2', 'loss', 'loss+'] as const;
+/** Which gradients α weights: the raw ones (the authors' code) or the normalised ones. */
+const applyTargets = ['raw', 'normalized'] as const;
 
 /** Weight γ on the first of two vectors minimising ‖γu + (1 − γ)v‖², from uᵀu, uᵀv, vᵀv. */
 export function minNormPair(uu: number, uv: number, vv: number): number {
@@ -76,11 +86,15 @@ export const mgda: CombinerDefinition = {
   paper: 'O. Sener, V. Koltun, "Multi-Task Learning as Multi-Objective Optimization", NeurIPS 2018',
   optionsSchema: {
     type: 'object',
-    properties: { normalization: { enum: [...normalizations], default: 'none' } },
+    properties: {
+      normalization: { enum: [...normalizations], default: 'none' },
+      apply_to: { enum: [...applyTargets], default: 'raw' },
+    },
     additionalProperties: false,
   },
   create(options, _seed, taskCount) {
     const normalization = enumOption(options, 'strategy.normalization', normalizations, 'none');
+    const applyTo = enumOption(options, 'strategy.apply_to', applyTargets, 'raw');
     return stateless(({ grads, losses }) => {
       checkGrads('mgda', grads, taskCount);
       if (normalization.startsWith('loss') && losses?.length !== taskCount) {
@@ -95,7 +109,7 @@ export const mgda: CombinerDefinition = {
       });
       const h = g.map((row, i) => row.map((v, j) => v / (norms[i]! * norms[j]!)));
       const alpha = minNormElement(h);
-      const weights = alpha.map((a, i) => a / norms[i]!);
+      const weights = applyTo === 'raw' ? alpha : alpha.map((a, i) => a / norms[i]!);
       return { combined: linearCombination(grads, weights), weights };
     });
   },
