@@ -11,6 +11,11 @@
  * point algorithm): plain Frank–Wolfe with line search converges sublinearly and stalls on ill-conditioned Gram
  * matrices, this one ends exactly, so the KKT conditions hold to rounding: ĝ_iᵀd = ‖d‖² where α_i > 0 and
  * ≥ ‖d‖² where α_i = 0. The reported weights are the effective α_i / n_i on the raw gradients.
+ *
+ * Gradient target (`grad_target: auto`): representation. The other target: defined too (no note). Why: Sener & Koltun
+ * define MGDA on the shared parameters and propose MGDA-UB (§3.3), the same solver on the gradients of the shared
+ * representation (an upper bound of the parameter problem), as the efficient method they evaluate; auto follows
+ * MGDA-UB, grad_target: params gives plain MGDA.
  */
 import { UsageError } from '../../errors.js';
 import { gram, linearCombination, matVec, solveLinear, type Matrix } from '../../numerics/index.js';
@@ -74,6 +79,14 @@ export function minNormElement(g: Matrix, maxIter = 50 * g.length): number[] {
 export const mgda: CombinerDefinition = {
   name: 'mgda',
   paper: 'O. Sener, V. Koltun, "Multi-Task Learning as Multi-Objective Optimization", NeurIPS 2018',
+  gradTarget: {
+    paper: 'representation',
+    other: 'variant',
+    reason:
+      'Sener & Koltun define MGDA on the shared parameters and propose MGDA-UB (§3.3), the same solver on the ' +
+      'gradients of the shared representation (an upper bound of the parameter problem), as the efficient method ' +
+      'they evaluate; auto follows MGDA-UB, grad_target: params gives plain MGDA.',
+  },
   optionsSchema: {
     type: 'object',
     properties: { normalization: { enum: [...normalizations], default: 'none' } },
