@@ -103,7 +103,7 @@ describe('MTAdam is an optimizer', () => {
       expect.stringMatching(
         new RegExp(
           String.raw`^exp\.yaml:10:40: strategy\.grad_target: "mtadam" cannot run on representation gradients: ` +
-            String.raw`Malkiel & Wolf .*; use grad_target: params$`,
+            'Malkiel & Wolf .*; use grad_target: params$',
         ),
       ),
     ]);
