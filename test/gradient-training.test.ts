@@ -23,7 +23,7 @@ function relatedCsv(dir: string): void {
   });
 }
 
-const config = (strategy: string) => `name: g
+const config = (strategy: string, optimizer = 'adam') => `name: g
 seed: 2
 backend: wasm
 data: { csv: related.csv }
@@ -32,7 +32,7 @@ tasks:
   - { name: b, type: regression, target: y2 }
 model:
   trunk: [{ type: dense, units: 16 }, { type: dropout, rate: 0.1 }]
-training: { epochs: 6, batch_size: 32, lr: 0.01 }
+training: { epochs: 6, batch_size: 32, lr: 0.01, optimizer: ${optimizer} }
 strategy: ${strategy}
 `;
 
@@ -50,12 +50,17 @@ describe('gradient strategies in training', () => {
     reference = equal.test;
   });
 
-  for (const method of gradientCombiners.keys()) {
-    for (const target of ['params', 'representation']) {
+  for (const [method, definition] of gradientCombiners) {
+    // MTAdam is an optimizer: it refuses Adam on top (sgd applies its step as the paper does) and has no
+    // representation form (test/mtadam.test.ts checks both refusals).
+    const targets =
+      definition.gradTarget.other === 'refused' ? [definition.gradTarget.paper] : ['params', 'representation'];
+    const optimizer = definition.refusedOptimizers?.names.includes('adam') ? 'sgd' : 'adam';
+    for (const target of targets) {
       it(`${method} on ${target} gradients: both tasks learn, no NaN, cosines logged, tensors flat`, async () => {
         const counts: number[] = [];
         const summary = await trainExperiment(
-          parseConfigText(config(`{ name: ${method}, grad_target: ${target} }`), {
+          parseConfigText(config(`{ name: ${method}, grad_target: ${target} }`, optimizer), {
             file: path.join(dir, 'exp.yaml'),
           }),
           {

@@ -6,7 +6,7 @@ import { initBackend } from '../src/backend/select.js';
 import { parseConfigText } from '../src/config/load.js';
 import type { ResolvedConfig } from '../src/config/types.js';
 import { prepareData, type PreparedData } from '../src/data/prepare.js';
-import { schemaDefaults } from '../src/strategies/gradient/registry.js';
+import { gradientCombiners, schemaDefaults } from '../src/strategies/gradient/registry.js';
 import type { CombineInput } from '../src/strategies/gradient/types.js';
 import { strategyRegistry } from '../src/strategies/registry.js';
 import type { GradientStrategy, LossWeightingStrategy, StrategyDefinition } from '../src/strategies/types.js';
@@ -34,8 +34,8 @@ function defaults(definition: StrategyDefinition): Record<string, unknown> {
 
 describe('what a strategy needs is known from its definition', () => {
   it(
-    'loss weighting needs losses; a gradient method the target its grad_target names, on auto the representation ' +
-      'when there is one',
+    'loss weighting needs losses; a gradient method the target its grad_target names, on auto the target of its ' +
+      'paper where the architecture has a shared representation, else the parameters',
     () => {
       for (const definition of strategyRegistry.values()) {
         const options = defaults(definition);
@@ -47,7 +47,10 @@ describe('what a strategy needs is known from its definition', () => {
           definition.needs({ ...options, grad_target: target }, { hasSharedRepresentation });
         expect(needs('params', true), definition.name).toBe('parameter-gradients');
         expect(needs('representation', false), definition.name).toBe('representation-gradients');
-        expect(needs('auto', true), definition.name).toBe('representation-gradients');
+        const paper = gradientCombiners.get(definition.name)!.gradTarget.paper;
+        expect(needs('auto', true), definition.name).toBe(
+          paper === 'representation' ? 'representation-gradients' : 'parameter-gradients',
+        );
         expect(needs('auto', false), definition.name).toBe('parameter-gradients');
       }
     },
@@ -79,8 +82,10 @@ describe('validation asks the definition and never creates a strategy', () => {
     }
     try {
       for (const name of ['uncertainty', 'famo', 'accuracy', 'static', 'pcgrad', 'weighted-average', 'mtadam']) {
-        parseConfigText(`${base}strategy: { name: ${name} }\n`);
-        parseConfigText(`${base}model: { architecture: soft-sharing }\nstrategy: { name: ${name} }\n`);
+        // MTAdam refuses an Adam optimizer on top of its own Adam-normalised step.
+        const training = name === 'mtadam' ? 'training: { optimizer: sgd }\n' : '';
+        parseConfigText(`${base}${training}strategy: { name: ${name} }\n`);
+        parseConfigText(`${base}${training}model: { architecture: soft-sharing }\nstrategy: { name: ${name} }\n`);
       }
     } finally {
       for (const [definition, create] of originals) definition.create = create;
@@ -105,8 +110,8 @@ describe('validation asks the definition and never creates a strategy', () => {
     expect(problems(`${base}strategy:\n  name: weighted-average\n  weights: [1, 2, 3]\n`)).toEqual([
       'exp.yaml:11:12: strategy.weights: expected a list of 2 numbers (one per task) ≥ 0, or null, got [1,2,3]',
     ]);
-    expect(problems(`${base}strategy:\n  name: mtadam\n  ranks: [1]\n`)).toEqual([
-      'exp.yaml:11:10: strategy.ranks: expected a list of 2 numbers (one per task) > 0, or null, got [1]',
+    expect(problems(`${base}training: { optimizer: sgd }\nstrategy:\n  name: mtadam\n  ranks: [1]\n`)).toEqual([
+      'exp.yaml:12:10: strategy.ranks: expected a list of 2 numbers (one per task) > 0, or null, got [1]',
     ]);
   });
 });

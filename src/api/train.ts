@@ -12,7 +12,7 @@ import { BackgroundTasks } from '../runs/atomic.js';
 import { loadCheckpointInto, saveCheckpoint } from '../runs/checkpoint.js';
 import { writeRunInputs } from '../runs/inputs.js';
 import { checkpointDir, type CheckpointName } from '../runs/layout.js';
-import { gitInfo, type ParameterCount, type RunMeta, type RunStatus } from '../runs/meta.js';
+import { gitInfo, type ParameterCount, type RunMeta, type RunStatus, type RunStrategy } from '../runs/meta.js';
 import { createRunDir, resolveRunsDir } from '../runs/store.js';
 import { writeSummary, type RunSummary } from '../runs/summary.js';
 import { RunWriter } from '../runs/writer.js';
@@ -33,7 +33,13 @@ export interface TrainOptions {
   /** Called once the run directory exists (e.g. to print its id early). */
   onRunCreated?(run: { id: string; dir: string }): void;
   /** Called once the model is built, before the first step (e.g. to print its parameter count). */
-  onModelBuilt?(info: { architecture: string; parameterCount: ParameterCount; backend: string }): void;
+  onModelBuilt?(info: {
+    architecture: string;
+    parameterCount: ParameterCount;
+    backend: string;
+    /** The strategy as it runs: its name, a gradient method's resolved target, the config's notes. */
+    strategy: RunStrategy;
+  }): void;
 }
 
 /** Trains the experiment a loaded config describes and writes a complete run directory. */
@@ -83,8 +89,20 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
     hasSharedRepresentation: Boolean(model.encode && model.decode),
   });
   const parameterCount = countParameters(model);
-  writer.updateMeta({ parameterCount });
-  options.onModelBuilt?.({ architecture: config.model.architecture, parameterCount, backend: backend.name });
+  const runStrategy: RunStrategy = {
+    name: config.strategy.name,
+    ...(strategy.needs === 'losses'
+      ? {}
+      : { gradTarget: strategy.needs === 'representation-gradients' ? 'representation' : 'params' }),
+    ...(loaded.notes ? { notes: loaded.notes } : {}),
+  };
+  writer.updateMeta({ parameterCount, strategy: runStrategy });
+  options.onModelBuilt?.({
+    architecture: config.model.architecture,
+    parameterCount,
+    backend: backend.name,
+    strategy: runStrategy,
+  });
   const topology = modelTopology(config, data.preprocessing);
   const generatedBy = `mtl ${mtlVersion()} (TensorFlow.js ${tf.version.tfjs}, ${backend.name})`;
   // Checkpoints, run logs and meta.json progress are written beside training, in a worker; all of it is on disk

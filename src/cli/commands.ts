@@ -47,7 +47,7 @@ export async function trainCommand(
       listeners: [progressListener({ interactive })],
       signal: controller.signal,
       onRunCreated: ({ id, dir }) => log(`run ${id} (${path.relative(process.cwd(), dir) || dir})`),
-      onModelBuilt: ({ architecture, parameterCount, backend }) => {
+      onModelBuilt: ({ architecture, parameterCount, backend, strategy }) => {
         const count = (n: number): string => n.toLocaleString('en-US');
         const perTask = Object.entries(parameterCount.perTask)
           .map(([t, n]) => `${t} ${count(n)}`)
@@ -56,6 +56,9 @@ export async function trainCommand(
           `${architecture} on ${backend}: ${count(parameterCount.total)} trainable parameters ` +
             `(shared ${count(parameterCount.shared)}; ${perTask})`,
         );
+        const target = strategy.gradTarget === undefined ? '' : ` on ${strategy.gradTarget} gradients`;
+        log(`strategy ${strategy.name}${target}`);
+        for (const note of strategy.notes ?? []) log(`note: ${note}`);
       },
     });
     if (flags.json) printJson(summary);
@@ -79,12 +82,14 @@ export async function trainCommand(
 
 export function validateCommand(configFile: string, flags: { set?: string[]; json?: boolean }): number {
   const loaded = loadConfig(configFile, flags.set ?? []);
-  if (flags.json) printJson({ valid: true, config: loaded.config });
-  else
+  if (flags.json) printJson({ valid: true, config: loaded.config, ...(loaded.notes ? { notes: loaded.notes } : {}) });
+  else {
     out(
       `${configFile}: valid (${loaded.config.tasks.length} tasks: ` +
         `${loaded.config.tasks.map((t) => t.name).join(', ')})`,
     );
+    for (const note of loaded.notes ?? []) log(`note: ${note}`);
+  }
   return ExitCode.ok;
 }
 

@@ -18,6 +18,11 @@ export interface LoadedConfig {
   sourceText: string;
   /** The `--set` overrides that were applied, as given. */
   overrides: string[];
+  /**
+   * Choices that are valid but not what the method's paper does (e.g. an explicit gradient target the paper does not
+   * define the method on), located like problems (`file:line:col: field: message`); absent when there are none.
+   */
+  notes?: string[];
 }
 
 let cached: { validate: ValidateFunction; generation: number } | undefined;
@@ -116,10 +121,12 @@ export function parseConfigText(
   if (givenData && typeof givenData === 'object' && givenData.split !== undefined) markExplicitSplit(raw);
   const validate = validator();
   const problems: ConfigProblem[] = validate(raw) ? [] : problemsFromAjv(validate.errors ?? []);
+  const notes: ConfigProblem[] = [];
   if (problems.length === 0) {
     problems.push(
       ...checkSemantics(raw as ResolvedConfig, {
         configDir: options.file ? path.dirname(options.file) : process.cwd(),
+        notes,
       }),
     );
   }
@@ -129,7 +136,14 @@ export function parseConfigText(
       problems.map((problem) => locate(problem, doc, lineCounter, displayName, overridden)),
     );
   }
-  return { config: deepFreeze(raw as ResolvedConfig), file: options.file, sourceText: text, overrides };
+  const located = notes.map((note) => locate(note, doc, lineCounter, displayName, overridden));
+  return {
+    config: deepFreeze(raw as ResolvedConfig),
+    file: options.file,
+    sourceText: text,
+    overrides,
+    ...(located.length > 0 ? { notes: located } : {}),
+  };
 }
 
 function locate(

@@ -18,8 +18,12 @@ const optionsAjv = new Ajv({ allErrors: true, useDefaults: true, strict: false, 
 /**
  * Checks that need more than the schema (cross-field rules, registries, files) and fills the defaults that depend
  * on other fields (task targets, losses and metrics by task type). Mutates `config` (still unfrozen) in place.
+ * `context.notes` receives what is allowed but worth saying (see StrategyDefinition.notes).
  */
-export function checkSemantics(config: ResolvedConfig, context: { configDir: string }): ConfigProblem[] {
+export function checkSemantics(
+  config: ResolvedConfig,
+  context: { configDir: string; notes?: ConfigProblem[] },
+): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const data = config.data;
 
@@ -134,7 +138,12 @@ export function checkSemantics(config: ResolvedConfig, context: { configDir: str
   const strategy = safe(() => getStrategy(config.strategy.name));
   if (strategy) {
     // Pure questions to the definition: validation never creates a strategy (which may create TF variables).
-    problems.push(...(strategy.checkOptions?.(config.strategy, { tasks: config.tasks }) ?? []));
+    const checkContext = { tasks: config.tasks, optimizer: config.training.optimizer };
+    problems.push(...(strategy.checkOptions?.(config.strategy, checkContext) ?? []));
+    if (architecture) {
+      const model = { hasSharedRepresentation: architecture.hasSharedRepresentation };
+      context.notes?.push(...(strategy.notes?.(config.strategy, model) ?? []));
+    }
     if (architecture && !architecture.hasSharedRepresentation) {
       const needs = strategy.needs(config.strategy, { hasSharedRepresentation: false });
       if (needs === 'representation-gradients') {

@@ -36,6 +36,16 @@ export interface RunMeta {
   epochsCompleted: number;
   bestEpoch?: number;
   parameterCount?: ParameterCount;
+  /** The strategy as it ran: for a gradient method, the target its task gradients were taken on. */
+  strategy?: RunStrategy;
+}
+
+export interface RunStrategy {
+  name: string;
+  /** Gradient methods: `params` or `representation`, what `grad_target` (`auto` included) resolved to. */
+  gradTarget?: 'params' | 'representation';
+  /** Choices the config made that the method's paper does not (see `mtl validate`), as validation printed them. */
+  notes?: string[];
 }
 
 /** meta.json as stored: the run's facts and the format its files follow (see {@link RUN_FORMAT}). */
@@ -69,6 +79,7 @@ export function readMeta(runDir: string): StoredRunMeta {
   const backend = fields.optionalObject('backend');
   const git = fields.optionalObject('git');
   const parameterCount = fields.optionalObject('parameterCount');
+  const strategy = fields.optionalObject('strategy');
   return {
     format,
     id,
@@ -89,6 +100,16 @@ export function readMeta(runDir: string): StoredRunMeta {
     epochsCompleted: fields.number('epochsCompleted'),
     bestEpoch: fields.optionalNumber('bestEpoch'),
     parameterCount: parameterCount && readParameterCount(parameterCount),
+    strategy: strategy && readRunStrategy(strategy),
+  };
+}
+
+function readRunStrategy(fields: JsonFields): RunStrategy {
+  const gradTarget = fields.has('gradTarget') ? fields.oneOf('gradTarget', ['params', 'representation']) : undefined;
+  return {
+    name: fields.string('name'),
+    ...(gradTarget ? { gradTarget } : {}),
+    ...(fields.has('notes') ? { notes: fields.strings('notes') } : {}),
   };
 }
 

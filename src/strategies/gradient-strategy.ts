@@ -1,3 +1,4 @@
+import { UsageError } from '../errors.js';
 import { enumOption, optionProblems, type Options } from '../util/options.js';
 import { gradientCombiners } from './gradient/registry.js';
 import type { CombinerDefinition } from './gradient/types.js';
@@ -13,15 +14,43 @@ const gradTargetSchema = {
   default: 'auto',
   description:
     'Task gradients of the shared parameters (params: T backward passes through the trunk) or of the shared ' +
-    'representation (representation: heads only, then one trunk backward); auto picks representation when the ' +
-    'architecture has one.',
+    'representation (representation: heads only, then one trunk backward); auto picks the target the ' +
+    "method's paper uses (params where the architecture has no shared representation).",
 };
 
-/** Representation gradients when asked for, or on `auto` when the model has a shared representation. */
-function gradientNeeds(options: Options, model: ModelCapabilities): GradientStrategy['needs'] {
+/**
+ * The target a gradient method runs on: the one asked for, or on `auto` the paper's (see the method's
+ * `gradTarget`), `params` where the model has no shared representation.
+ */
+export function resolveGradTarget(
+  definition: CombinerDefinition,
+  options: Options,
+  model: ModelCapabilities,
+): 'params' | 'representation' {
   const target = enumOption(options, 'strategy.grad_target', gradTargets, 'auto');
-  const useRepresentation = target === 'representation' || (target === 'auto' && model.hasSharedRepresentation);
-  return useRepresentation ? 'representation-gradients' : 'parameter-gradients';
+  if (target !== 'auto') return target;
+  return definition.gradTarget.paper === 'representation' && model.hasSharedRepresentation
+    ? 'representation'
+    : 'params';
+}
+
+function gradientNeeds(
+  definition: CombinerDefinition,
+  options: Options,
+  model: ModelCapabilities,
+): GradientStrategy['needs'] {
+  return resolveGradTarget(definition, options, model) === 'representation'
+    ? 'representation-gradients'
+    : 'parameter-gradients';
+}
+
+/** Why an explicit target is refused for the method, or undefined when it is not. */
+function refusedTarget(definition: CombinerDefinition, options: Options): string | undefined {
+  const target = enumOption(options, 'strategy.grad_target', gradTargets, 'auto');
+  if (target === 'auto' || target === definition.gradTarget.paper || definition.gradTarget.other !== 'refused') {
+    return undefined;
+  }
+  return `"${definition.name}" cannot run on ${target} gradients: ${definition.gradTarget.reason.replace(/\.$/, '')}`;
 }
 
 /** The options the combiner reads: all but `grad_target` (and the config's `name`). */
@@ -43,15 +72,41 @@ export function gradientStrategy(definition: CombinerDefinition): StrategyDefini
     paper: definition.paper,
     cost: 'params: T trunk backwards; representation: 1 trunk backward + T head backwards',
     optionsSchema: { grad_target: gradTargetSchema, ...methodProperties },
-    needs: gradientNeeds,
-    checkOptions: (options, { tasks }) =>
-      optionProblems(() => definition.checkOptions?.(methodOptions(options), tasks.length)),
+    needs: (options, model) => gradientNeeds(definition, options, model),
+    checkOptions(options, { tasks, optimizer }) {
+      const problems = optionProblems(() => definition.checkOptions?.(methodOptions(options), tasks.length));
+      const refused = refusedTarget(definition, options);
+      if (refused) problems.push({ path: ['strategy', 'grad_target'], message: `${refused}; use grad_target: params` });
+      const optimizers = definition.refusedOptimizers;
+      if (optimizer !== undefined && optimizers?.names.includes(optimizer)) {
+        problems.push({
+          path: ['training', 'optimizer'],
+          message: `optimizer "${optimizer}" with strategy "${definition.name}": ${optimizers.reason}`,
+        });
+      }
+      return problems;
+    },
+    notes(options, model) {
+      const target = resolveGradTarget(definition, options, model);
+      if (target === definition.gradTarget.paper || definition.gradTarget.other !== 'not-in-paper') return [];
+      if (enumOption(options, 'strategy.grad_target', gradTargets, 'auto') === 'auto') return [];
+      return [
+        {
+          path: ['strategy', 'grad_target'],
+          message:
+            `"${definition.name}" runs on ${target} gradients as asked, but its paper defines it on ` +
+            `${definition.gradTarget.paper} gradients only: ${definition.gradTarget.reason}`,
+        },
+      ];
+    },
     create(options, { tasks, seed, hasSharedRepresentation }) {
+      const refused = refusedTarget(definition, options);
+      if (refused) throw new UsageError(`strategy.grad_target: ${refused}.`);
       const combiner = definition.create(methodOptions(options), seed, tasks.length);
       let weights = tasks.map(() => 1);
       return {
         name: definition.name,
-        needs: gradientNeeds(options, { hasSharedRepresentation: hasSharedRepresentation !== false }),
+        needs: gradientNeeds(definition, options, { hasSharedRepresentation: hasSharedRepresentation !== false }),
         combiner: {
           combine(input) {
             const result = combiner.combine(input);

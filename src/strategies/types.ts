@@ -90,9 +90,18 @@ export interface StrategyDefinition<S extends Strategy = Strategy> {
   /**
    * Checks of the options that the schema cannot express (task names, counts per task, metric directions), for
    * `mtl validate` (paths from the config root, e.g. `['strategy', 'weights', 'x']`); `create` throws a UsageError
-   * for the same mistakes when called without validation.
+   * for the same mistakes when called without validation. `optimizer` is `training.optimizer`, for the methods that
+   * refuse some (MTAdam).
    */
-  checkOptions?(options: Record<string, unknown>, context: { tasks: readonly TaskConfig[] }): ConfigProblem[];
+  checkOptions?(
+    options: Record<string, unknown>,
+    context: { tasks: readonly TaskConfig[]; optimizer?: string },
+  ): ConfigProblem[];
+  /**
+   * Choices that are allowed but not the paper's (a gradient target the paper does not define the method on), for
+   * `mtl validate` and `mtl train` to print and meta.json to keep. Pure; absent or [] when there is nothing to say.
+   */
+  notes?(options: Record<string, unknown>, model: ModelCapabilities): ConfigProblem[];
   create(options: Record<string, unknown>, context: StrategyCreateContext): S;
 }
 

@@ -10,6 +10,10 @@
  *   d = 𝒢̂ 1 = Σ_i α_i g_i,   α = σ V Λ^{-1/2} Vᵀ 1.
  * Eigenvalues below λ_1 · T · ε_float32 count as zero (the same rank rule as the authors' code, with the
  * float32 ε the gradients were computed in). The eigen-decomposition is the Jacobi solver of numerics/eigen.ts.
+ *
+ * Gradient target (`grad_target: auto`): params. The other target: defined too (no note). Why: Senushkin et al. align
+ * the gradients of the shared parameters (Algorithm 1) and define Aligned-MTL-UB, the same alignment on the shared
+ * representation, as a cheaper variant (§4); auto follows the main method.
  */
 import { gram, linearCombination, symmetricEigen, type Matrix } from '../../numerics/index.js';
 import { enumOption } from '../../util/options.js';
@@ -50,6 +54,13 @@ export function alignedWeights(g: Matrix, scale: (typeof scales)[number] = 'min'
 export const alignedMtl: CombinerDefinition = {
   name: 'aligned-mtl',
   paper: 'D. Senushkin et al., "Independent Component Alignment for Multi-Task Learning", CVPR 2023',
+  gradTarget: {
+    paper: 'params',
+    other: 'variant',
+    reason:
+      'Senushkin et al. align the gradients of the shared parameters (Algorithm 1) and define Aligned-MTL-UB, the ' +
+      'same alignment on the shared representation, as a cheaper variant (§4); auto follows the main method.',
+  },
   optionsSchema: {
     type: 'object',
     properties: { scale: { enum: [...scales], default: 'min' } },

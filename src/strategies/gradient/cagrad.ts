@@ -13,6 +13,10 @@
  * The dual is convex but not smooth where g_w = 0, so it is minimised by projected gradient descent with
  * backtracking on the slightly smoothed ‖g_w‖ ≈ √(‖g_w‖² + ε) in Gram-matrix units scaled to max diag 1; fully
  * deterministic.
+ *
+ * Gradient target (`grad_target: auto`): params. The other target: allowed when asked for explicitly, with a note. Why:
+ * Liu et al. define CAGrad on the gradients of the shared parameters (Algorithm 1, as the authors' code); the paper
+ * defines no representation variant (LibMTL refuses one).
  */
 import {
   bilinear,
@@ -74,6 +78,13 @@ export function cagradDual(g: Matrix, c: number, maxIter = 2000): number[] {
 export const cagrad: CombinerDefinition = {
   name: 'cagrad',
   paper: 'B. Liu et al., "Conflict-Averse Gradient Descent for Multi-task Learning", NeurIPS 2021',
+  gradTarget: {
+    paper: 'params',
+    other: 'not-in-paper',
+    reason:
+      "Liu et al. define CAGrad on the gradients of the shared parameters (Algorithm 1, as the authors' code); the" +
+      ' paper defines no representation variant (LibMTL refuses one).',
+  },
   optionsSchema: {
     type: 'object',
     properties: {

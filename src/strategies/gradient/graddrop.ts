@@ -14,6 +14,11 @@
  * (multiplying by sign of the activation and summing over the batch); preparing those vectors is the trainer's
  * job — here P is computed on whatever per-task vectors come in. The mask is per coordinate, so there are no
  * per-task weights. One uniform draw per coordinate from a (seed, step) generator; state is the step counter.
+ *
+ * Gradient target (`grad_target: auto`): representation. The other target: allowed when asked for explicitly, with a
+ * note. Why: Chen et al. apply GradDrop at a shared activation layer (§3), i.e. on the representation; the paper
+ * defines no variant on the parameters, which runs only when a config asks for grad_target: params (or, on auto, where
+ * the architecture has no shared representation).
  */
 import { numberOption } from '../../util/options.js';
 import { checkGrads, readStep, stepRng } from './support.js';
@@ -23,6 +28,14 @@ export const graddrop: CombinerDefinition = {
   name: 'graddrop',
   paper:
     'Z. Chen et al., "Just Pick a Sign: Optimizing Deep Multitask Models with Gradient Sign Dropout", NeurIPS 2020',
+  gradTarget: {
+    paper: 'representation',
+    other: 'not-in-paper',
+    reason:
+      'Chen et al. apply GradDrop at a shared activation layer (§3), i.e. on the representation; the paper defines ' +
+      'no variant on the parameters, which runs only when a config asks for grad_target: params (or, on auto, where' +
+      ' the architecture has no shared representation).',
+  },
   optionsSchema: {
     type: 'object',
     properties: { leak: { type: 'number', minimum: 0, maximum: 1, default: 0 } },

@@ -12,6 +12,10 @@
  * positively-correlated but under-aligned gradients together. One φ̂ per pair for the whole model (the paper's
  * per-layer granularity would need the layer boundaries, which a flattened gradient does not carry).
  * State: the step counter (random orders) and the φ̂ matrix.
+ *
+ * Gradient target (`grad_target: auto`): params. The other target: allowed when asked for explicitly, with a note. Why:
+ * Wang et al. align the gradients of the shared parameters (Algorithm 1, per parameter group in their experiments); the
+ * paper defines no representation variant (LibMTL refuses one).
  */
 import { columnSums, gram, linearCombination, type Matrix } from '../../numerics/index.js';
 import { numberOption } from '../../util/options.js';
@@ -60,6 +64,13 @@ export const gradvac: CombinerDefinition = {
   paper:
     'Z. Wang et al., "Gradient Vaccine: Investigating and Improving Multi-task Optimization in Massively ' +
     'Multilingual Models", ICLR 2021',
+  gradTarget: {
+    paper: 'params',
+    other: 'not-in-paper',
+    reason:
+      'Wang et al. align the gradients of the shared parameters (Algorithm 1, per parameter group in their ' +
+      'experiments); the paper defines no representation variant (LibMTL refuses one).',
+  },
   optionsSchema: {
     type: 'object',
     properties: { beta: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.01 } },

@@ -14,6 +14,10 @@
  *
  * IMTL-L, the loss-scaling half of the paper (learned scales e^s L − s), acts on losses rather than gradients and
  * lives with the loss-weighting strategies; `variant` only admits "g" here.
+ *
+ * Gradient target (`grad_target: auto`): representation. The other target: defined too (no note). Why: Liu et al.
+ * compute IMTL-G on the gradients of the shared feature z rather than the shared parameters, for efficiency (§3.2, as
+ * MGDA-UB); the parameter form is the same definition, applied to θ_sh.
  */
 import { gram, linearCombination, pseudoSolve, sum } from '../../numerics/index.js';
 import { enumOption } from '../../util/options.js';
@@ -40,6 +44,13 @@ export function imtlWeights(g: number[][]): number[] {
 export const imtl: CombinerDefinition = {
   name: 'imtl',
   paper: 'L. Liu et al., "Towards Impartial Multi-task Learning", ICLR 2021',
+  gradTarget: {
+    paper: 'representation',
+    other: 'variant',
+    reason:
+      'Liu et al. compute IMTL-G on the gradients of the shared feature z rather than the shared parameters, for ' +
+      'efficiency (§3.2, as MGDA-UB); the parameter form is the same definition, applied to θ_sh.',
+  },
   optionsSchema: {
     type: 'object',
     properties: { variant: { enum: ['g'], default: 'g' } },

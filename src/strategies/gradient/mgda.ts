@@ -19,6 +19,11 @@
  * point algorithm): plain Frank–Wolfe with line search converges sublinearly and stalls on ill-conditioned Gram
  * matrices, this one ends exactly, so the KKT conditions hold to rounding: ĝ_iᵀm = ‖m‖² where α_i > 0 and
  * ≥ ‖m‖² where α_i = 0, m = Σ_i α_i ĝ_i.
+ *
+ * Gradient target (`grad_target: auto`): representation. The other target: defined too (no note). Why: Sener & Koltun
+ * define MGDA on the shared parameters and propose MGDA-UB (§3.3), the same solver on the gradients of the shared
+ * representation (an upper bound of the parameter problem), as the efficient method they evaluate; auto follows
+ * MGDA-UB, grad_target: params gives plain MGDA.
  */
 import { UsageError } from '../../errors.js';
 import { gram, linearCombination, matVec, solveLinear, type Matrix } from '../../numerics/index.js';
@@ -84,6 +89,14 @@ export function minNormElement(g: Matrix, maxIter = 50 * g.length): number[] {
 export const mgda: CombinerDefinition = {
   name: 'mgda',
   paper: 'O. Sener, V. Koltun, "Multi-Task Learning as Multi-Objective Optimization", NeurIPS 2018',
+  gradTarget: {
+    paper: 'representation',
+    other: 'variant',
+    reason:
+      'Sener & Koltun define MGDA on the shared parameters and propose MGDA-UB (§3.3), the same solver on the ' +
+      'gradients of the shared representation (an upper bound of the parameter problem), as the efficient method ' +
+      'they evaluate; auto follows MGDA-UB, grad_target: params gives plain MGDA.',
+  },
   optionsSchema: {
     type: 'object',
     properties: {

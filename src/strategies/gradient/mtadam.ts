@@ -29,15 +29,19 @@
  *    `training.optimizer: sgd` (θ ← θ − lr · combined) at `lr` = α, the shared parameters follow the paper's update
  *    exactly. This is the faithful setting and what we recommend; keep `weight_decay: 0` and `grad_clip_norm: 0`
  *    for an exact match (the trainer would otherwise add the decay to, or clip, the step rather than the raw
- *    gradient). Under `adam` the step would be normalised a second time — it still trains, but is no longer MTAdam.
+ *    gradient). `adam` and `adamw` would normalise the step a second time (it would still train, but as something
+ *    else than MTAdam), so validation refuses them with `strategy.name: mtadam` and says to use `sgd`
+ *    (`refusedOptimizers`); `momentum` is allowed (heavy-ball on the MTAdam step, not the paper's either).
  *  - `balanced` returns only the balanced sum Σ_i ĝ_t^i, for the trainer's own optimizer (e.g. Adam) to handle: the
  *    per-layer balancing is the paper's, but the optimizer then keeps one moment pair for the sum instead of one per
  *    task with the max-of-second-moments denominator.
- *  - `auto` (default) is `step` when the trainer passes `segments` (gradients on the shared parameters,
- *    `grad_target: params`) and `balanced` otherwise. Representation gradients (`grad_target: representation`)
- *    have no layers (the whole vector is one segment) and their coordinates are batch rows, which change from step
- *    to step (and in number, for the last partial batch), so per-coordinate moments there would be meaningless;
- *    `output: step` on them is rejected when the length changes.
+ *  - `auto` (default) is `step` when the trainer passes `segments` (gradients on the shared parameters) and
+ *    `balanced` otherwise (a `combineGradients` call, which has no layers). Representation gradients
+ *    (`grad_target: representation`) have no layers (the whole vector is one segment) and their coordinates are
+ *    batch rows, which change from step to step (and in number, for the last partial batch), so neither the
+ *    per-layer balancing nor per-coordinate moments mean anything there: the strategy refuses that target (in
+ *    validation and when created), and `grad_target: auto` is always `params`. The combiner itself still rejects
+ *    `output: step` on vectors whose length changes.
  * Remaining differences from the paper, all outside the combiner: task-specific parameters (heads) never reach it —
  * they get the trainer's optimizer on their own task's gradient (with `sgd`, plain SGD, where MTAdam would give a
  * one-term parameter plain Adam); a model penalty's gradient (soft sharing) is added after the combiner; and the
@@ -47,6 +51,10 @@
  * No per-task weights are reported: the scales differ per layer and `step` mixes in past gradients.
  * State (checkpoints): the step counter, the T×L running norms, and — in step mode — each task's m and v, stored as
  * base64 of little-endian float64 so a resumed run continues bit for bit.
+ *
+ * Gradient target (`grad_target: auto`): params. The other target: refused. Why: Malkiel & Wolf balance the gradient of
+ * every shared parameter tensor (layer) separately and keep per-coordinate Adam moments; the representation has no
+ * layers and its coordinates are batch rows, so MTAdam is refused there.
  */
 import { UsageError } from '../../errors.js';
 import { enumOption, numberListOption, numberOption, type Options } from '../../util/options.js';
@@ -148,6 +156,20 @@ export const mtadam: CombinerDefinition = {
   name: 'mtadam',
   paper:
     'I. Malkiel, L. Wolf, "MTAdam: Automatic Balancing of Multiple Training Loss Terms", EMNLP 2021 (arXiv:2006.14683)',
+  gradTarget: {
+    paper: 'params',
+    other: 'refused',
+    reason:
+      'Malkiel & Wolf balance the gradient of every shared parameter tensor (layer) separately and keep ' +
+      'per-coordinate Adam moments; the representation has no layers and its coordinates are batch rows, so MTAdam ' +
+      'is refused there.',
+  },
+  refusedOptimizers: {
+    names: ['adam', 'adamw'],
+    reason:
+      'MTAdam is an optimizer: its step is already Adam-normalised (per-task moments), so an Adam optimizer would ' +
+      "normalise it a second time; use training.optimizer: sgd (θ ← θ − lr · step is the paper's update)",
+  },
   optionsSchema: {
     type: 'object',
     properties: {

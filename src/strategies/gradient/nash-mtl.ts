@@ -19,6 +19,10 @@
  * update_weights_every = k: solve on every k-th step, reuse α in between. max_norm > 0: scale d down to norm
  * max_norm, as the authors clip the shared parameters' gradient. Weights reported include that scaling; the raw
  * α (for weighting task-specific heads) is the `alpha` of state(). State: step counter and last α (warm start).
+ *
+ * Gradient target (`grad_target: auto`): params. The other target: allowed when asked for explicitly, with a note. Why:
+ * Navon et al. bargain over the gradients of the shared parameters (Algorithm 1, as the authors' code); the paper
+ * defines no representation variant (LibMTL refuses one).
  */
 import { bilinear, dot, gram, linearCombination, matVec, solveLinear, type Matrix } from '../../numerics/index.js';
 import { numberOption } from '../../util/options.js';
@@ -63,6 +67,13 @@ export function nashWeights(g: Matrix, start: readonly number[] | null, maxIter 
 export const nashMtl: CombinerDefinition = {
   name: 'nash-mtl',
   paper: 'A. Navon et al., "Multi-Task Learning as a Bargaining Game", ICML 2022',
+  gradTarget: {
+    paper: 'params',
+    other: 'not-in-paper',
+    reason:
+      "Navon et al. bargain over the gradients of the shared parameters (Algorithm 1, as the authors' code); the " +
+      'paper defines no representation variant (LibMTL refuses one).',
+  },
   optionsSchema: {
     type: 'object',
     properties: {

@@ -8,6 +8,10 @@
  *
  * Each task gets its own permutation, drawn from a generator seeded by (seed, step), so a run is reproducible and a
  * resumed run continues with the orders an uninterrupted one would have used.
+ *
+ * Gradient target (`grad_target: auto`): params. The other target: allowed when asked for explicitly, with a note. Why:
+ * Yu et al. project the gradients of the shared parameters θ_sh (Algorithm 1); the paper defines no representation
+ * variant (LibMTL refuses representation gradients for PCGrad).
  */
 import { columnSums, gram, linearCombination, type Matrix } from '../../numerics/index.js';
 import { checkGrads, noOptions, readStep, stepRng } from './support.js';
@@ -37,6 +41,13 @@ export function projectConflicting(g: Matrix, orders: readonly (readonly number[
 export const pcgrad: CombinerDefinition = {
   name: 'pcgrad',
   paper: 'T. Yu et al., "Gradient Surgery for Multi-Task Learning", NeurIPS 2020',
+  gradTarget: {
+    paper: 'params',
+    other: 'not-in-paper',
+    reason:
+      'Yu et al. project the gradients of the shared parameters θ_sh (Algorithm 1); the paper defines no ' +
+      'representation variant (LibMTL refuses representation gradients for PCGrad).',
+  },
   optionsSchema: noOptions(),
   create(_options, seed, taskCount) {
     let step = 0;

@@ -10,6 +10,10 @@
  *
  * The document applies the projection unconditionally; projecting only conflicting pairs is what leaves
  * cooperating gradients untouched, as in the published method.
+ *
+ * Gradient target (`grad_target: auto`): params. The other target: allowed when asked for explicitly, with a note. Why:
+ * seed 003 §4.1.1 projects the task gradients of the shared parameters, like PCGrad, which it generalises; neither
+ * defines a representation variant.
  */
 import { columnSums, gram, linearCombination } from '../../numerics/index.js';
 import { projectConflicting } from './pcgrad.js';
@@ -19,6 +23,13 @@ import type { CombinerDefinition } from './types.js';
 export const projection: CombinerDefinition = {
   name: 'projection',
   paper: 'Seed document 003 §4.1.1; T. Yu et al., "Gradient Surgery for Multi-Task Learning", NeurIPS 2020',
+  gradTarget: {
+    paper: 'params',
+    other: 'not-in-paper',
+    reason:
+      'seed 003 §4.1.1 projects the task gradients of the shared parameters, like PCGrad, which it generalises; ' +
+      'neither defines a representation variant.',
+  },
   optionsSchema: noOptions(),
   create(_options, _seed, taskCount) {
     const order = Array.from({ length: taskCount }, (_, i) => i);

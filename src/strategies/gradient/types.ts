@@ -33,11 +33,33 @@ export interface GradientCombiner {
   restore(state: unknown): void;
 }
 
+/**
+ * Which gradients the paper defines a method on, which `grad_target: auto` follows.
+ * - `paper`: the target of the paper's method (`auto` uses it; where the architecture has no shared representation
+ *   `auto` falls back to `params`).
+ * - `other`: what the other target is to the paper: `variant` (the paper defines it too, or it is the same update),
+ *   `not-in-paper` (allowed when a config asks for it explicitly, with a note in validation and the run), `refused`
+ *   (meaningless for the method; validation refuses it with `reason`).
+ * - `reason`: one line, why (printed with the note or refusal).
+ */
+export interface GradTargetSpec {
+  paper: 'params' | 'representation';
+  other: 'variant' | 'not-in-paper' | 'refused';
+  reason: string;
+}
+
 export interface CombinerDefinition {
   /** Name used in configs (`strategy.name`). */
   name: string;
   /** Citation of the paper whose method is implemented. */
   paper: string;
+  /** The target the paper uses and whether it defines the other one (see {@link GradTargetSpec}). */
+  gradTarget: GradTargetSpec;
+  /**
+   * Values of `training.optimizer` the method refuses, with the reason (MTAdam returns an Adam-normalised step, so
+   * an Adam optimizer on top would normalise it twice). Absent: every optimizer.
+   */
+  refusedOptimizers?: { names: readonly string[]; reason: string };
   /** JSON Schema object for the options, each property with a `default`, `additionalProperties: false`. */
   optionsSchema: Record<string, unknown>;
   /**

@@ -3,6 +3,10 @@
  *   g = Σ_i w_i g_i,   w_i = v_i / Σ_k v_k
  * with v the `weights` option (non-negative, one per task), or w_i = 1/T when it is not given. Normalising makes
  * the option a ratio, so the scale of the step stays the learning rate's business.
+ *
+ * Gradient target (`grad_target: auto`): params. The other target: defined too (no note). Why: seed 003 §4.1.2 averages
+ * the task gradients of the shared parameters; on the representation the update is the same (the trunk's backward pass
+ * is linear in the incoming gradient: Σ w_i Jᵀ z_i = Jᵀ Σ w_i z_i), only cheaper.
  */
 import { linearCombination } from '../../numerics/index.js';
 import { numberListOption, OptionError, type Options } from '../../util/options.js';
@@ -21,6 +25,14 @@ function readWeights(options: Options, taskCount: number): number[] {
 export const weightedAverage: CombinerDefinition = {
   name: 'weighted-average',
   paper: 'Seed document 003 §4.1.2 (weighted average of task gradients)',
+  gradTarget: {
+    paper: 'params',
+    other: 'variant',
+    reason:
+      'seed 003 §4.1.2 averages the task gradients of the shared parameters; on the representation the update is ' +
+      "the same (the trunk's backward pass is linear in the incoming gradient: Σ w_i Jᵀ z_i = Jᵀ Σ w_i z_i), only " +
+      'cheaper.',
+  },
   optionsSchema: {
     type: 'object',
     properties: {
