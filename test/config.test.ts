@@ -5,17 +5,10 @@ import { loadConfig, parseConfigText } from '../src/config/load.js';
 import { buildExperimentSchema } from '../src/config/schema.js';
 import { UsageError } from '../src/errors.js';
 import { tempDir, writeFile } from './helpers.js';
+import { TWO_DIGIT_TASKS } from './helpers/configs.js';
 import { configProblems } from './helpers/expect.js';
 
-const base = `name: t
-data:
-  dataset: multi-digits
-tasks:
-  - name: left
-    type: multiclass
-  - name: right
-    type: multiclass
-`;
+const base = TWO_DIGIT_TASKS;
 
 const problems = (text: string, overrides: string[] = []): string[] => configProblems(text, { overrides });
 

@@ -12,17 +12,10 @@ import { readMeta, type RunStrategy } from '../src/runs/meta.js';
 import { strategyRegistry } from '../src/strategies/registry.js';
 import { tempDir } from './helpers.js';
 import { writeLinearRegressionCsv } from './helpers/csv.js';
+import { TWO_DIGIT_TASKS } from './helpers/configs.js';
 import { configProblems, usageError } from './helpers/expect.js';
 
-const base = `name: t
-data:
-  dataset: multi-digits
-tasks:
-  - name: left
-    type: multiclass
-  - name: right
-    type: multiclass
-`;
+const base = TWO_DIGIT_TASKS;
 
 const needs = (name: string, gradTarget: string, hasSharedRepresentation: boolean): string =>
   strategyRegistry.get(name)!.needs({ name, grad_target: gradTarget }, { hasSharedRepresentation });

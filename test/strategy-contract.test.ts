@@ -13,17 +13,10 @@ import type { GradientStrategy, LossWeightingStrategy, StrategyDefinition } from
 import { trainingStep, type Batch } from '../src/train/step.js';
 import { createRng } from '../src/util/rng.js';
 import { tempDir, writeFile } from './helpers.js';
+import { TWO_DIGIT_TASKS } from './helpers/configs.js';
 import { configProblems } from './helpers/expect.js';
 
-const base = `name: t
-data:
-  dataset: multi-digits
-tasks:
-  - name: left
-    type: multiclass
-  - name: right
-    type: multiclass
-`;
+const base = TWO_DIGIT_TASKS;
 
 const problems = (text: string): string[] => configProblems(text);
 

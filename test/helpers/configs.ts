@@ -8,6 +8,20 @@ import type { ResolvedConfig } from '../../src/config/types.js';
 import { prepareData, type PreparedData } from '../../src/data/prepare.js';
 import { writeLinearRegressionCsv } from './csv.js';
 
+/**
+ * The smallest valid config: multi-digits with its two tasks, everything else default. Validation tests append
+ * sections to it (`${TWO_DIGIT_TASKS}strategy: …`); eight lines, so what is appended starts on line 9.
+ */
+export const TWO_DIGIT_TASKS = `name: t
+data:
+  dataset: multi-digits
+tasks:
+  - name: left
+    type: multiclass
+  - name: right
+    type: multiclass
+`;
+
 /** YAML scalars or flow collections, written as given (`0.003`, `'{ metric: mean/accuracy }'`). */
 export type YamlFields = Readonly<Record<string, string | number>>;
 
