@@ -154,6 +154,7 @@ strategy: ${strategy}`;
       name: 'famo',
       lr: 0.025,
       gamma: 0.01,
+      delta: 'same-batch',
     });
     expect(() => parseConfigText(config('{ name: dwa, temprature: 3 }'), { file })).toThrow(UsageError);
     expect(() => parseConfigText(config('{ name: loss-ratio, scale: 2 }'), { file })).toThrow(UsageError);
@@ -370,7 +371,8 @@ describe('gls', () => {
 
 describe('famo', () => {
   it('weights z_i/(c·D_i) and updates the logits with Adam on Jᵀ(log L_prev − log L_curr) at the next step', () => {
-    const s = make(famo);
+    // The next-batch Δ; the default same-batch Δ is pinned in test/famo.test.ts.
+    const s = make(famo, { delta: 'next-batch' });
     // step 0: ξ = 0, z = (½, ½), L = (1, 4): c = ½ + ⅛ = 0.625, loss = (½·ln 1 + ½·ln 4)/c, w = z/(c·L) = (0.8, 0.2)
     const r0 = valueAndGrad(s, [1, 4]);
     expect(r0.value).toBeCloseTo((0.5 * Math.log(4)) / 0.625, 5);
@@ -399,8 +401,8 @@ describe('famo', () => {
       tf.add(tf.square(tf.sub(x.gather(0), 1)), 0.1),
       tf.add(tf.square(tf.add(x.gather(1), 2)), 0.2),
     ];
-    const a = make(famo, { lr: 0.1 });
-    const b = make(famo, { lr: 0.1 });
+    const a = make(famo, { lr: 0.1, delta: 'next-batch' });
+    const b = make(famo, { lr: 0.1, delta: 'next-batch' });
     for (let step = 0; step < 4; step++) {
       const { value, grads } = tf.variableGrads(() => combineLossesOf(a)(lossesOf(), context()), [x]);
       expect(Array.from(grads['test/famo/x']?.dataSync() ?? []).every(Number.isFinite)).toBe(true);

@@ -5,13 +5,14 @@ import { builtinDatasets } from '../data/builtin/index.js';
 import { metricRegistry } from '../metrics/registry.js';
 import { layerShapeProblems } from '../model/layers/plan.js';
 import { layerDefinition } from '../model/layers/registry.js';
-import { getArchitecture } from '../model/registry.js';
+import { architectureRegistry, getArchitecture } from '../model/registry.js';
+import type { ArchitectureDefinition } from '../model/types.js';
 import { getStrategy } from '../strategies/registry.js';
 import { allowedLosses, applicableMetrics, taskKindRegistry } from '../tasks/registry.js';
 import type { TaskKind } from '../tasks/types.js';
 import { suggest } from '../util/suggest.js';
 import { problemsFromAjv, type ConfigProblem } from './errors.js';
-import type { LossName, ResolvedConfig, TaskConfig } from './types.js';
+import type { LossName, ModelConfig, ResolvedConfig, TaskConfig } from './types.js';
 
 const optionsAjv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
 
@@ -144,6 +145,10 @@ export function checkSemantics(
       const model = { hasSharedRepresentation: architecture.hasSharedRepresentation };
       context.notes?.push(...(strategy.notes?.(config.strategy, model) ?? []));
     }
+    if (architecture && strategy.usesLastSharedLayer) {
+      const problem = lastSharedLayerProblem(strategy.name, architecture, config.model);
+      if (problem) problems.push({ path: ['model', 'architecture'], message: problem });
+    }
     if (architecture && !architecture.hasSharedRepresentation) {
       const needs = strategy.needs(config.strategy, { hasSharedRepresentation: false });
       if (needs === 'representation-gradients') {
@@ -157,6 +162,22 @@ export function checkSemantics(
     }
   }
   return problems;
+}
+
+/** Why a model of this config cannot give a strategy the gradient norms of its last shared layer (GradNorm). */
+function lastSharedLayerProblem(
+  strategy: string,
+  architecture: ArchitectureDefinition,
+  model: ModelConfig,
+): string | undefined {
+  const found = architecture.lastSharedLayer?.(model);
+  if (found && 'layer' in found) return undefined;
+  const reason = found ? found.missing : `architecture "${architecture.name}" has no layer shared by every task`;
+  const having = [...architectureRegistry.values()].filter((a) => a.lastSharedLayer).map((a) => a.name);
+  return (
+    `strategy "${strategy}" measures the task gradient norms at the last shared layer of weights: ${reason}` +
+    (found ? '' : `; use one of the architectures that have one: ${having.join(', ')}`)
+  );
 }
 
 /** Fills per-task defaults that depend on the task's kind. */

@@ -4,6 +4,7 @@ import { buildHeads } from './heads.js';
 import { UsageError } from '../errors.js';
 import { flatTail, hasImageLayers } from './layers/plan.js';
 import type { LayerStack } from './layers/stack.js';
+import { lastKernelLayerVariables } from './last-shared-layer.js';
 import { StepClock } from './step-clock.js';
 import { integerOption } from '../util/options.js';
 import { buildExperts, mixExperts, SoftmaxGate, stackVariables, type InspectableModel } from './experts.js';
@@ -180,6 +181,8 @@ export function buildExtractionModel(
   return {
     architecture,
     sharedVariables,
+    // GradNorm's W: the last level's shared experts are read by every task's gate.
+    lastSharedLayer: lastKernelLayerVariables(levels.at(-1)?.shared ?? []),
     taskVariables,
     stateVariables,
     setStep: (step) => {

@@ -44,6 +44,11 @@ export interface MultiTaskModel {
    */
   encode?(x: tf.Tensor2D, training: boolean): tf.Tensor;
   decode?(representation: tf.Tensor, training: boolean): Record<string, tf.Tensor2D>;
+  /**
+   * The variables (kernel and bias) of the last layer of weights that every task's loss goes through: GradNorm's W
+   * (Chen et al. 2018 measure the task gradient norms there). Absent or empty where the architecture has none.
+   */
+  readonly lastSharedLayer?: tf.Variable[];
   /** A regulariser added to the training loss (soft-sharing coupling, …). */
   penalty?(): tf.Scalar;
   dispose(): void;
@@ -62,6 +67,11 @@ export interface ArchitectureDefinition {
    * the layer shape rules); paths are relative to `model`, e.g. ['levels'].
    */
   checkConfig?(config: ModelConfig): Array<{ path: (string | number)[]; message: string }>;
+  /**
+   * Which layer of a model built from `config` is its last shared layer of weights (for GradNorm), as config text
+   * (`model.trunk[1] (dense)`), or why there is none. Absent: the architecture has no layer shared by every task.
+   */
+  lastSharedLayer?(config: ModelConfig): { layer: string } | { missing: string };
   build(config: ModelConfig, context: ModelBuildContext): MultiTaskModel;
 }
 

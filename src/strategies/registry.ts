@@ -7,6 +7,7 @@ import { accuracyWeighting } from './weighting/accuracy.js';
 import { dwa } from './weighting/dwa.js';
 import { famo } from './weighting/famo.js';
 import { gls } from './weighting/gls.js';
+import { gradnorm } from './weighting/gradnorm.js';
 import { imtlL } from './weighting/imtl-l.js';
 import { lossRatio } from './weighting/loss-ratio.js';
 import { rlw } from './weighting/rlw.js';
@@ -24,6 +25,7 @@ const definitions: StrategyDefinition[] = [
   gls,
   famo,
   imtlL,
+  gradnorm,
 ];
 
 export const strategyRegistry = new Registry<StrategyDefinition>('strategy', [...definitions, ...gradientStrategies]);

@@ -49,6 +49,20 @@ export interface LossWeightingStrategy extends StrategyBase {
   readonly needs: 'losses';
   /** The scalar to differentiate (called inside the gradient tape, so learned weights may take part in it). */
   combineLosses(losses: tf.Scalar[], context: StrategyContext): tf.Scalar;
+  /**
+   * Present when the strategy learns from the gradient norms of the task losses with respect to the model's last
+   * shared layer W (`MultiTaskModel.lastSharedLayer`; GradNorm): after the step's gradients, the loss step computes
+   * n_i = ‖∇_W L_i‖ on the same batch at the same parameters (T more forward passes, each with a backward pass
+   * through the heads and W only) and hands them over with the step's task losses L_i. Both are [T] tensors that
+   * the caller disposes after the call.
+   */
+  learnFromLastSharedLayerNorms?(norms: tf.Tensor1D, losses: tf.Tensor1D): void;
+  /**
+   * Present when the strategy learns from the task losses on the same batch after the optimizer step (FAMO's
+   * Δ = log L(θ_t) − log L(θ_{t+1})): the trainer runs one more forward pass (training mode, the same step, so the
+   * same dropout masks) after applying the update and hands over the [T] losses, which it disposes after the call.
+   */
+  learnFromLossesAfterStep?(losses: tf.Tensor1D): void;
 }
 
 /** Gradient manipulation: the combiner turns the T task gradients (on the target it needs) into one update. */
@@ -85,6 +99,11 @@ export interface StrategyDefinition<S extends Strategy = Strategy> {
   cost: string;
   /** JSON Schema `properties` of its options (besides `name`), each with a default. */
   optionsSchema: Record<string, Record<string, unknown>>;
+  /**
+   * Whether it reads the gradient norms of the model's last shared layer (GradNorm): validation then refuses an
+   * architecture (or trunk) without one, with the architecture's reason.
+   */
+  usesLastSharedLayer?: boolean;
   /** What a strategy with these (validated, defaulted) options will need from the trainer on such a model. */
   needs(options: Record<string, unknown>, model: ModelCapabilities): S['needs'];
   /**

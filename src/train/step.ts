@@ -3,6 +3,7 @@ import type { TaskConfig } from '../config/types.js';
 import type { MultiTaskModel } from '../model/types.js';
 import type { GradientCombiner } from '../strategies/gradient/types.js';
 import type { LossWeightingStrategy, Strategy, StrategyContext } from '../strategies/types.js';
+import { UsageError } from '../errors.js';
 import { taskLoss } from './losses.js';
 import { cosineMatrix } from '../numerics/index.js';
 
@@ -61,7 +62,8 @@ export function trainingStep(
 
 /**
  * Loss-weighting strategies: one forward, one backward of Σ (strategy-combined losses) + penalty with respect to
- * every trainable variable.
+ * every trainable variable; then, for a strategy that learns from them (GradNorm), the task gradient norms at the
+ * model's last shared layer on the same batch and parameters.
  */
 function lossStep(
   model: MultiTaskModel,
@@ -80,7 +82,61 @@ function lossStep(
     return addPenalty(model, combined);
   }, trainable);
   value.dispose();
-  return { gradients: grads, taskLosses: taskLosses as tf.Tensor1D };
+  const stepLosses = taskLosses as tf.Tensor1D;
+  if (strategy.learnFromLastSharedLayerNorms) {
+    const norms = lastSharedLayerNorms(model, batch, tasks);
+    strategy.learnFromLastSharedLayerNorms(norms, stepLosses);
+    norms.dispose();
+  }
+  return { gradients: grads, taskLosses: stepLosses };
+}
+
+/**
+ * n_i = ‖∇_W L_i‖ per task, W = the model's last shared layer (kernel and bias): one forward pass per task,
+ * differentiated with respect to W only, so each backward pass runs through the heads and W, not the trunk below W.
+ * The forward passes run at the step already numbered (same dropout masks; batch-norm statistics do not move again).
+ */
+function lastSharedLayerNorms(model: MultiTaskModel, batch: Batch, tasks: readonly TaskConfig[]): tf.Tensor1D {
+  const layer = model.lastSharedLayer ?? [];
+  if (layer.length === 0) {
+    throw new UsageError(
+      `this strategy measures task gradient norms at the last shared layer of weights, and architecture ` +
+        `"${model.architecture}" has none; use an architecture with a shared trunk or shared experts`,
+    );
+  }
+  const norms = tasks.map((task) => {
+    const { value, grads } = tf.variableGrads(() => {
+      const { outputs } = model.forward(batch.x, true);
+      return taskLoss(task.loss, outputs[task.name] as tf.Tensor2D, batch.targets[task.name] as tf.Tensor2D);
+    }, layer);
+    value.dispose();
+    const norm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))));
+    for (const g of Object.values(grads)) g.dispose();
+    return norm;
+  });
+  const stacked = tf.stack(norms) as tf.Tensor1D;
+  for (const n of norms) n.dispose();
+  return stacked;
+}
+
+/**
+ * After the optimizer step, for a loss-weighting strategy that learns from the task losses at the new parameters on
+ * the same batch (FAMO's Δ = log L(θ_t) − log L(θ_{t+1})): one more forward pass, in training mode at the same step
+ * (the same dropout masks as the step's own pass; batch-norm statistics do not move again). Nothing otherwise.
+ */
+export function afterOptimizerStep(
+  model: MultiTaskModel,
+  strategy: Strategy,
+  batch: Batch,
+  tasks: readonly TaskConfig[],
+): void {
+  if (strategy.needs !== 'losses' || !strategy.learnFromLossesAfterStep) return;
+  const losses = tf.tidy(() => {
+    const { outputs } = model.forward(batch.x, true);
+    return tf.stack(lossesOf(model, outputs, batch, tasks)) as tf.Tensor1D;
+  });
+  strategy.learnFromLossesAfterStep(losses);
+  losses.dispose();
 }
 
 /** Reads a list of same-named gradients into one flat vector (the combiner's view of the shared parameters). */

@@ -9,7 +9,7 @@ import { createRng } from '../util/rng.js';
 import { shuffledBatches } from './batches.js';
 import { evaluateSplit } from './evaluate.js';
 import { createOptimizer, learningRateAt } from './optimizers.js';
-import { clipByGlobalNorm, trainingStep, type Batch, type StepGradients } from './step.js';
+import { afterOptimizerStep, clipByGlobalNorm, trainingStep, type Batch, type StepGradients } from './step.js';
 import { disposeSplit, toSplitTensors } from './tensors.js';
 
 /** What the trainer tells whoever listens (progress display, run store). All optional. */
@@ -119,7 +119,6 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
           model.setStep(step);
           const context: StrategyContext = { tasks, epoch, step, rng: strategyRng };
           const result: StepGradients = trainingStep(model, strategy, batch, tasks, trainable, context);
-          disposeBatch(batch);
           if (result.cosines) {
             cosineSum = (cosineSum ?? result.cosines.map((row) => row.map(() => 0))).map((row, i) =>
               row.map((v, j) => v + (result.cosines?.[i]?.[j] ?? 0)),
@@ -129,6 +128,8 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
           const gradients = clipByGlobalNorm(result.gradients, training.grad_clip_norm);
           optimizer.apply(gradients, learningRate);
           for (const g of Object.values(gradients)) g.dispose();
+          afterOptimizerStep(model, strategy, batch, tasks);
+          disposeBatch(batch);
           stepLosses.push(result.taskLosses);
           stepSizes.push(size);
           step++;

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { buildHeads } from '../heads.js';
 import { Dense } from '../layers/dense.js';
 import { LayerStack } from '../layers/stack.js';
+import { lastKernelLayerOfTrunk, lastKernelLayerVariables } from '../last-shared-layer.js';
 import { StepClock } from '../step-clock.js';
 import {
   applyBlock,
@@ -46,6 +47,7 @@ export const attention: ArchitectureDefinition = {
   paper: 'Liu, Johns & Davison, "End-to-End Multi-Task Learning with Attention", CVPR 2019',
   optionsSchema: {},
   hasSharedRepresentation: true,
+  lastSharedLayer: (config) => lastKernelLayerOfTrunk(config, 'of the trunk (before its attention masks)'),
   build(config, { inputSize, heads, rng }) {
     const clock = new StepClock(rng.fork('dropout').seed31());
     const trunk = new LayerStack('shared', inputSize, config.trunk, rng.fork('trunk'), clock);
@@ -130,6 +132,7 @@ export const attention: ArchitectureDefinition = {
     const model: InspectableModel = {
       architecture: 'attention',
       sharedVariables: trunk.trainable,
+      lastSharedLayer: lastKernelLayerVariables([trunk]),
       taskVariables: Object.fromEntries(
         taskHeads.map((head, t) => [
           head.spec.name,

@@ -1,4 +1,5 @@
 import { buildExtractionModel, expertCountSchema, extractionOptions } from '../extraction.js';
+import { lastKernelLayerOfTrunk } from '../last-shared-layer.js';
 import type { ArchitectureDefinition } from '../types.js';
 
 /**
@@ -18,6 +19,7 @@ export const cgc: ArchitectureDefinition = {
     'Personalized Recommendations", RecSys 2020',
   optionsSchema: { ...expertCountSchema },
   hasSharedRepresentation: false,
+  lastSharedLayer: (config) => lastKernelLayerOfTrunk(config, 'of every shared expert'),
   build(config, context) {
     return buildExtractionModel('cgc', config, context, extractionOptions(config, 1));
   },

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../../errors.js';
 import { buildHeads } from '../heads.js';
 import { makeVariable } from '../layers/initialisers.js';
+import { lastKernelLayerOfTrunk, lastKernelLayerVariables } from '../last-shared-layer.js';
 import { StepClock } from '../step-clock.js';
 import { integerOption, numberOption } from '../../util/options.js';
 import { buildExperts, mixExperts, stackVariables, type InspectableModel } from '../experts.js';
@@ -60,6 +61,7 @@ export const dselectK: ArchitectureDefinition = {
     },
   },
   hasSharedRepresentation: false,
+  lastSharedLayer: (config) => lastKernelLayerOfTrunk(config, 'of every expert'),
   build(config, { inputSize, heads, rng }) {
     const count = integerOption(config, 'model.experts', 4, { minimum: 2 });
     const k = integerOption(config, 'model.k', 2, { minimum: 1 });
@@ -126,6 +128,7 @@ export const dselectK: ArchitectureDefinition = {
     const model: InspectableModel = {
       architecture: 'dselect-k',
       sharedVariables: expertVars.trainable,
+      lastSharedLayer: lastKernelLayerVariables(experts),
       taskVariables: Object.fromEntries(
         towers.map((tower, t) => [tower.spec.name, [...gateVariables(t), ...tower.trainable]]),
       ),

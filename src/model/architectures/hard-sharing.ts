@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { buildHeads } from '../heads.js';
 import { LayerStack } from '../layers/stack.js';
+import { lastKernelLayerOfTrunk, lastKernelLayerVariables } from '../last-shared-layer.js';
 import { StepClock } from '../step-clock.js';
 import type { ArchitectureDefinition, MultiTaskModel } from '../types.js';
 
@@ -15,6 +16,7 @@ export const hardSharing: ArchitectureDefinition = {
   paper: 'Caruana, "Multitask Learning", Machine Learning 28, 1997',
   optionsSchema: {},
   hasSharedRepresentation: true,
+  lastSharedLayer: (config) => lastKernelLayerOfTrunk(config, 'of the trunk'),
   build(config, { inputSize, heads, rng }) {
     const clock = new StepClock(rng.fork('dropout').seed31());
     const trunk = new LayerStack('shared', inputSize, config.trunk, rng.fork('trunk'), clock);
@@ -27,6 +29,7 @@ export const hardSharing: ArchitectureDefinition = {
     const model: MultiTaskModel = {
       architecture: 'hard-sharing',
       sharedVariables: trunk.trainable,
+      lastSharedLayer: lastKernelLayerVariables([trunk]),
       taskVariables: Object.fromEntries(taskHeads.map((head) => [head.spec.name, head.trainable])),
       stateVariables: [...trunk.state, ...taskHeads.flatMap((head) => head.state)],
       setStep: (step) => {

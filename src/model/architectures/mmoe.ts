@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { buildHeads } from '../heads.js';
+import { lastKernelLayerOfTrunk, lastKernelLayerVariables } from '../last-shared-layer.js';
 import { StepClock } from '../step-clock.js';
 import { integerOption } from '../../util/options.js';
 import { buildExperts, mixExperts, SoftmaxGate, stackVariables, type InspectableModel } from '../experts.js';
@@ -29,6 +30,7 @@ export const mmoe: ArchitectureDefinition = {
     },
   },
   hasSharedRepresentation: false,
+  lastSharedLayer: (config) => lastKernelLayerOfTrunk(config, 'of every expert'),
   build(config, { inputSize, heads, rng }) {
     const count = integerOption(config, 'model.experts', 4, { minimum: 1 });
     const clock = new StepClock(rng.fork('dropout').seed31());
@@ -52,6 +54,7 @@ export const mmoe: ArchitectureDefinition = {
     const model: InspectableModel = {
       architecture: 'mmoe',
       sharedVariables: expertVars.trainable,
+      lastSharedLayer: lastKernelLayerVariables(experts),
       taskVariables: Object.fromEntries(
         towers.map((tower, t) => [tower.spec.name, [...gates[t]!.trainable, ...tower.trainable]]),
       ),

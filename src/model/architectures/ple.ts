@@ -1,4 +1,5 @@
 import { buildExtractionModel, deeperLevelProblem, expertCountSchema, extractionOptions } from '../extraction.js';
+import { lastKernelLayerOfTrunk } from '../last-shared-layer.js';
 import type { ArchitectureDefinition } from '../types.js';
 
 /**
@@ -29,6 +30,7 @@ export const ple: ArchitectureDefinition = {
     ...expertCountSchema,
   },
   hasSharedRepresentation: false,
+  lastSharedLayer: (config) => lastKernelLayerOfTrunk(config, 'of every shared expert of the last level'),
   checkConfig(config) {
     const levels = config['levels'];
     const problem = typeof levels === 'number' ? deeperLevelProblem(config, levels) : undefined;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LossWeightingDefinition } from '../types.js';
-import { numberOption } from '../../util/options.js';
+import { enumOption, numberOption } from '../../util/options.js';
 import { LastWeights, stopGradient } from './common.js';
 
 /**
@@ -21,14 +21,20 @@ import { LastWeights, stopGradient } from './common.js';
  *     δ = J_softmax(ξ)ᵀ (log D(θ_t) − log D(θ_{t+1})) = z ⊙ (Δ − zᵀΔ),   Δ = log D(θ_t) − log D(θ_{t+1}),
  *     g = δ + γ·ξ,   m ← β1·m + (1−β1)·g,   v ← β2·v + (1−β2)·g²,   ξ ← ξ − lr·(m/(1−β1^k)) / (√(v/(1−β2^k)) + eps).
  *
- * Deviation from the reference code, forced by the trainer's interface: the reference trainers run an extra forward
- * pass after each optimizer step to get L(θ_{t+1}) on the *same* batch, then update ξ. A loss-weighting strategy
- * here only sees the losses of each step inside the gradient tape, so the ξ update is done at the start of the next
- * step, with L(θ_{t+1}) measured on the *next* batch (the update order is otherwise the same: ξ is updated between
- * the two weighted losses). The difference is batch-to-batch noise in Δ. The update needs no extra forward pass and
- * no read-back: ξ, the Adam moments and the previous log D are kept as tensors. The reference code also clips the
- * shared gradient to norm 1 (`max_norm`); use `training.grad_clip_norm: 1` for that.
+ * Δ is measured as in the paper and the reference trainers (`delta: same-batch`, the default): after the optimizer
+ * step the trainer runs one more forward pass on the *same* batch (training mode, the same dropout masks) and hands
+ * the strategy L(θ_{t+1}) (`learnFromLossesAfterStep`); ξ is updated then, before the next step's weights are formed.
+ * Cost: one extra forward pass per step (no backward pass, no read-back: ξ, the Adam moments and log D stay tensors).
+ *
+ * `delta: next-batch` is the cheaper variant, without the extra pass: log D(θ_t) is kept from the step and the ξ update
+ * is done at the start of the next step, with L(θ_{t+1}) measured on the *next* batch. The update order is the same
+ * (ξ is updated between the two weighted losses), but Δ then mixes the effect of the step with the difference between
+ * two batches: batch-to-batch noise, and a bias towards tasks whose loss varies more between batches, that the
+ * same-batch Δ does not have. The reference code also clips the shared gradient to norm 1 (`max_norm`); use
+ * `training.grad_clip_norm: 1` for that.
  */
+const deltaModes = ['same-batch', 'next-batch'] as const;
+
 export const famo: LossWeightingDefinition = {
   name: 'famo',
   family: 'loss-weighting',
@@ -47,12 +53,21 @@ export const famo: LossWeightingDefinition = {
       default: 0.01,
       description: 'Weight decay γ of the task logits (regularises ξ towards 0).',
     },
+    delta: {
+      type: 'string',
+      enum: [...deltaModes],
+      default: 'same-batch',
+      description:
+        'Where L(θ_{t+1}) for Δ is measured: same-batch (paper; one extra forward pass per step) or next-batch ' +
+        '(no extra pass; Δ carries batch-to-batch noise).',
+    },
   },
   needs: () => 'losses',
   create(options, { tasks }) {
     const T = tasks.length;
     const lr = numberOption(options, 'strategy.lr', 0.025);
     const gamma = numberOption(options, 'strategy.gamma', 0.01);
+    const delta = enumOption(options, 'strategy.delta', deltaModes, 'same-batch');
     const beta1 = 0.9;
     const beta2 = 0.999;
     const adamEps = 1e-8;
@@ -91,6 +106,24 @@ export const famo: LossWeightingDefinition = {
 
     const read = (t: tf.Tensor | undefined): number[] | null => (t ? Array.from(t.dataSync()) : null);
 
+    /** Keeps log D(θ_t) of this step's losses, first updating ξ from the kept one in the next-batch variant. */
+    const rememberLogD = (logD: tf.Tensor1D): void => {
+      if (prevLogD && delta === 'next-batch') updateLogits(tf.sub(prevLogD, logD));
+      prevLogD?.dispose();
+      prevLogD = tf.keep(logD);
+    };
+
+    const sameBatch = {
+      /** Same batch, new parameters: Δ = log D(θ_t) − log D(θ_{t+1}) and one Adam step of ξ. */
+      learnFromLossesAfterStep(losses: tf.Tensor1D): void {
+        if (!prevLogD) return;
+        const before = prevLogD;
+        tf.tidy(() => updateLogits(tf.sub(before, tf.log(tf.add(losses, eps)))));
+        before.dispose();
+        prevLogD = undefined;
+      },
+    };
+
     return {
       name: 'famo',
       needs: 'losses',
@@ -98,17 +131,13 @@ export const famo: LossWeightingDefinition = {
         tf.tidy(() => {
           const stacked = tf.stack(losses) as tf.Tensor1D;
           const detached = tf.add(stopGradient(stacked), eps) as tf.Tensor1D;
-          const logD = tf.log(detached) as tf.Tensor1D;
-          if (prevLogD) {
-            updateLogits(tf.sub(prevLogD, logD));
-            prevLogD.dispose();
-          }
-          prevLogD = tf.keep(logD);
+          rememberLogD(tf.log(detached) as tf.Tensor1D);
           const z = tf.softmax(xi);
           const c = tf.sum(tf.div(z, detached));
           last.set(tf.div(z, tf.mul(c, detached)));
           return tf.div(tf.sum(tf.mul(z, tf.log(tf.add(stacked, eps)))), c);
         }),
+      ...(delta === 'same-batch' ? sameBatch : {}),
       currentWeights: () => last.read(),
       state: () => ({ logits: read(xi), m: read(m), v: read(v), updates, prevLogD: read(prevLogD) }),
       restore(state) {
