@@ -5,7 +5,7 @@ import { builtinDatasets } from '../data/builtin/index.js';
 import { metricRegistry } from '../metrics/registry.js';
 import { layerShapeProblems } from '../model/layers/plan.js';
 import { layerDefinition } from '../model/layers/registry.js';
-import { getArchitecture } from '../model/registry.js';
+import { architectureRegistry, getArchitecture } from '../model/registry.js';
 import { getStrategy } from '../strategies/registry.js';
 import { allowedLosses, applicableMetrics, taskKindRegistry } from '../tasks/registry.js';
 import type { TaskKind } from '../tasks/types.js';
@@ -145,13 +145,23 @@ export function checkSemantics(
       context.notes?.push(...(strategy.notes?.(config.strategy, model) ?? []));
     }
     if (architecture && !architecture.hasSharedRepresentation) {
-      const needs = strategy.needs(config.strategy, { hasSharedRepresentation: false });
+      const withoutRepresentation = { hasSharedRepresentation: false };
+      const needs = strategy.needs(config.strategy, withoutRepresentation);
       if (needs === 'representation-gradients') {
+        // A method that stays on the representation even on auto (GradDrop) runs only there: the fix is the
+        // architecture, not the target.
+        const onAuto = strategy.needs({ ...config.strategy, grad_target: 'auto' }, withoutRepresentation);
+        const withOne = [...architectureRegistry.values()].filter((a) => a.hasSharedRepresentation).map((a) => a.name);
+        const hint =
+          onAuto === 'parameter-gradients'
+            ? 'use grad_target: params (or auto)'
+            : `"${strategy.name}" runs only on a shared representation: use an architecture with one ` +
+              `(${withOne.join(', ')})`;
         problems.push({
           path: ['strategy', 'grad_target'],
           message:
             `strategy "${strategy.name}" on the representation needs a shared representation, which ` +
-            `architecture "${architecture.name}" does not have; use grad_target: params (or auto)`,
+            `architecture "${architecture.name}" does not have; ${hint}`,
         });
       }
     }
