@@ -28,11 +28,16 @@ describe('grad_target: auto is the target of the paper', () => {
     expect(needs('weighted-average', 'auto', true)).toBe('parameter-gradients');
   });
 
-  it('MGDA (MGDA-UB), IMTL-G, GradDrop: the representation where there is one, else the parameters', () => {
-    for (const name of ['mgda', 'imtl', 'graddrop']) {
+  it('MGDA (MGDA-UB), IMTL-G: the representation where there is one, else the parameters', () => {
+    for (const name of ['mgda', 'imtl']) {
       expect(needs(name, 'auto', true), name).toBe('representation-gradients');
       expect(needs(name, 'auto', false), name).toBe('parameter-gradients');
     }
+  });
+
+  it('GradDrop: the representation, and only it (test/graddrop-paper.test.ts checks the refusals)', () => {
+    expect(needs('graddrop', 'auto', true)).toBe('representation-gradients');
+    expect(needs('graddrop', 'auto', false)).toBe('representation-gradients');
   });
 
   it('an explicit representation target the paper does not define is allowed, with a located note', () => {

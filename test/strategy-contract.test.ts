@@ -40,11 +40,15 @@ describe('what a strategy needs is known from its definition', () => {
           definition.needs({ ...options, grad_target: target }, { hasSharedRepresentation });
         expect(needs('params', true), definition.name).toBe('parameter-gradients');
         expect(needs('representation', false), definition.name).toBe('representation-gradients');
-        const paper = gradientCombiners.get(definition.name)!.gradTarget.paper;
+        const { paper, other } = gradientCombiners.get(definition.name)!.gradTarget;
         expect(needs('auto', true), definition.name).toBe(
           paper === 'representation' ? 'representation-gradients' : 'parameter-gradients',
         );
-        expect(needs('auto', false), definition.name).toBe('parameter-gradients');
+        // A method that refuses parameter gradients (GradDrop) stays on the representation; validation refuses it.
+        const onlyRepresentation = paper === 'representation' && other === 'refused';
+        expect(needs('auto', false), definition.name).toBe(
+          onlyRepresentation ? 'representation-gradients' : 'parameter-gradients',
+        );
       }
     },
   );
@@ -54,8 +58,11 @@ describe('what a strategy needs is known from its definition', () => {
     for (const definition of strategyRegistry.values()) {
       for (const hasSharedRepresentation of [true, false]) {
         const options = defaults(definition);
+        // Representation only, without one: refused at creation (test/graddrop-paper.test.ts).
+        const needs = definition.needs(options, { hasSharedRepresentation });
+        if (!hasSharedRepresentation && needs === 'representation-gradients') continue;
         const strategy = definition.create(options, { tasks, seed: 1, hasSharedRepresentation });
-        expect(strategy.needs, definition.name).toBe(definition.needs(options, { hasSharedRepresentation }));
+        expect(strategy.needs, definition.name).toBe(needs);
         strategy.dispose?.();
         for (const variable of strategy.variables?.() ?? []) variable.dispose();
       }

@@ -150,13 +150,23 @@ export function checkSemantics(
       if (problem) problems.push({ path: ['model', 'architecture'], message: problem });
     }
     if (architecture && !architecture.hasSharedRepresentation) {
-      const needs = strategy.needs(config.strategy, { hasSharedRepresentation: false });
+      const withoutRepresentation = { hasSharedRepresentation: false };
+      const needs = strategy.needs(config.strategy, withoutRepresentation);
       if (needs === 'representation-gradients') {
+        // A method that stays on the representation even on auto (GradDrop) runs only there: the fix is the
+        // architecture, not the target.
+        const onAuto = strategy.needs({ ...config.strategy, grad_target: 'auto' }, withoutRepresentation);
+        const withOne = [...architectureRegistry.values()].filter((a) => a.hasSharedRepresentation).map((a) => a.name);
+        const hint =
+          onAuto === 'parameter-gradients'
+            ? 'use grad_target: params (or auto)'
+            : `"${strategy.name}" runs only on a shared representation: use an architecture with one ` +
+              `(${withOne.join(', ')})`;
         problems.push({
           path: ['strategy', 'grad_target'],
           message:
             `strategy "${strategy.name}" on the representation needs a shared representation, which ` +
-            `architecture "${architecture.name}" does not have; use grad_target: params (or auto)`,
+            `architecture "${architecture.name}" does not have; ${hint}`,
         });
       }
     }

@@ -20,7 +20,8 @@ const gradTargetSchema = {
 
 /**
  * The target a gradient method runs on: the one asked for, or on `auto` the paper's (see the method's
- * `gradTarget`), `params` where the model has no shared representation.
+ * `gradTarget`), `params` where the model has no shared representation — unless the method refuses parameter
+ * gradients (GradDrop): it stays on the representation, which validation then refuses on such a model.
  */
 export function resolveGradTarget(
   definition: CombinerDefinition,
@@ -29,7 +30,8 @@ export function resolveGradTarget(
 ): 'params' | 'representation' {
   const target = enumOption(options, 'strategy.grad_target', gradTargets, 'auto');
   if (target !== 'auto') return target;
-  return definition.gradTarget.paper === 'representation' && model.hasSharedRepresentation
+  const { paper, other } = definition.gradTarget;
+  return paper === 'representation' && (model.hasSharedRepresentation || other === 'refused')
     ? 'representation'
     : 'params';
 }
@@ -76,7 +78,10 @@ export function gradientStrategy(definition: CombinerDefinition): StrategyDefini
     checkOptions(options, { tasks, optimizer }) {
       const problems = optionProblems(() => definition.checkOptions?.(methodOptions(options), tasks.length));
       const refused = refusedTarget(definition, options);
-      if (refused) problems.push({ path: ['strategy', 'grad_target'], message: `${refused}; use grad_target: params` });
+      if (refused) {
+        const hint = `use grad_target: ${definition.gradTarget.paper}`;
+        problems.push({ path: ['strategy', 'grad_target'], message: `${refused}; ${hint}` });
+      }
       const optimizers = definition.refusedOptimizers;
       if (optimizer !== undefined && optimizers?.names.includes(optimizer)) {
         problems.push({
@@ -102,11 +107,18 @@ export function gradientStrategy(definition: CombinerDefinition): StrategyDefini
     create(options, { tasks, seed, hasSharedRepresentation }) {
       const refused = refusedTarget(definition, options);
       if (refused) throw new UsageError(`strategy.grad_target: ${refused}.`);
+      const needs = gradientNeeds(definition, options, { hasSharedRepresentation: hasSharedRepresentation !== false });
+      if (needs === 'representation-gradients' && hasSharedRepresentation === false) {
+        throw new UsageError(
+          `strategy.grad_target: "${definition.name}" on the representation needs a shared representation, which ` +
+            'this model does not have (no encode/decode); use an architecture with one trunk shared by all tasks.',
+        );
+      }
       const combiner = definition.create(methodOptions(options), seed, tasks.length);
       let weights = tasks.map(() => 1);
       return {
         name: definition.name,
-        needs: gradientNeeds(definition, options, { hasSharedRepresentation: hasSharedRepresentation !== false }),
+        needs,
         combiner: {
           combine(input) {
             const result = combiner.combine(input);

@@ -186,14 +186,38 @@ function parameterGradientStep(
     for (const v of own) gradients[v.name] = grads[v.name] as tf.Tensor;
   });
   const losses = lossValues.map((v) => v.dataSync()[0]!);
-  const { combined } = combiner.combine({ grads: flats, losses, segments: shared.map((v) => v.size) });
+  const { combined, taskScales } = combiner.combine({ grads: flats, losses, segments: shared.map((v) => v.size) });
   unflatten(combined, shared).forEach((t, k) => {
     gradients[shared[k]!.name] = t;
   });
+  scaleTaskGradients(model, tasks, gradients, taskScales);
   addPenaltyGradients(model, tasks, gradients);
   const taskLosses = tf.stack(lossValues) as tf.Tensor1D;
   for (const v of lossValues) v.dispose();
   return { gradients, taskLosses, cosines: cosineMatrix(flats) };
+}
+
+/**
+ * Multiplies each task's own-parameter gradients by the combiner's `taskScales` (Nash-MTL backpropagates Σ α_i L_i,
+ * so head i gets α_i ∇L_i); nothing to do when the combiner gives none.
+ */
+function scaleTaskGradients(
+  model: MultiTaskModel,
+  tasks: readonly TaskConfig[],
+  gradients: Record<string, tf.Tensor>,
+  taskScales: readonly number[] | undefined,
+): void {
+  if (!taskScales) return;
+  tasks.forEach((task, i) => {
+    const scale = taskScales[i] ?? 1;
+    if (scale === 1) return;
+    for (const v of model.taskVariables[task.name] ?? []) {
+      const gradient = gradients[v.name];
+      if (!gradient) continue;
+      gradients[v.name] = tf.tidy(() => tf.mul(gradient, scale));
+      gradient.dispose();
+    }
+  });
 }
 
 /**
@@ -262,7 +286,13 @@ function representationGradientStep(
       gradients[v.name] = ownGrads[k]!;
     });
   });
-  const { combined } = combiner.combine({ grads: flats, losses });
+  const { combined, taskScales } = combiner.combine({
+    grads: flats,
+    losses,
+    activations: representation.dataSync() as Float32Array,
+    rows: representation.shape[0] ?? 1,
+  });
+  scaleTaskGradients(model, tasks, gradients, taskScales);
   const combinedZ = tf.tensor(combined, representation.shape, 'float32');
   const { value, grads } = tf.variableGrads(() => {
     const z = encode(batch.x, true);

@@ -16,9 +16,24 @@
  * bounded when the gradients are linearly dependent (then no exact solution exists and α grows large; max_norm
  * bounds the step).
  *
- * update_weights_every = k: solve on every k-th step, reuse α in between. max_norm > 0: scale d down to norm
- * max_norm, as the authors clip the shared parameters' gradient. Weights reported include that scaling; the raw
- * α (for weighting task-specific heads) is the `alpha` of state(). State: step counter and last α (warm start).
+ * What the authors' code (github.com/AvivNavon/nash-mtl, methods/weight_methods.py, NashMTL) does and we do too:
+ * - It backpropagates Σ_i α_i L_i, so the shared parameters get d = Σ_i α_i g_i and each task's own parameters
+ *   (its head) get α_i ∇L_i: the combiner returns α as `taskScales`, which the trainer applies to the heads.
+ * - `max_norm` (default 1.0, as theirs): after that backward they call clip_grad_norm_(shared_parameters, max_norm),
+ *   i.e. d ← d · max_norm / (‖d‖ + 1e-6) when that factor is below 1 (torch's formula, its 1e-6 included); the heads
+ *   are not clipped. 0 turns the clip off. The reported weights include that factor (combined = Σ w_i g_i), the
+ *   head scales do not.
+ * - `update_weights_every` = k (default 1): solve on every k-th step (steps 0, k, 2k, …), reuse α in between.
+ * - Warm start from the previous step's α.
+ * Where we differ, on purpose (the same fixed point, reached exactly):
+ * - Their solver runs at most `optim_niter` = 20 linearised convex programs (cvxpy, ECOS), stops early when
+ *   ‖G'α − 1/α‖ < 1e-3 or α moves less than 1e-6, and keeps the previous α when ECOS fails; ours is the Newton
+ *   iteration above, run to float64 convergence (at most 100 steps), so there is no `optim_niter` option.
+ * - They scale GᵀG by its Frobenius norm for the solver, but put the same factor back inside the constraint
+ *   log(α_i·n) + log((Gα/n)_i) ≥ 0, so their α solves the unscaled system (Gα)_i = 1/α_i as ours; our scaling is the
+ *   per-gradient one (the cosine matrix above).
+ * On representation gradients (not in the paper, only when asked for) d and its clip are on the representation's
+ * gradient, not on the shared parameters'. State: step counter and last α.
  *
  * Gradient target (`grad_target: auto`): params. The other target: allowed when asked for explicitly, with a note. Why:
  * Navon et al. bargain over the gradients of the shared parameters (Algorithm 1, as the authors' code); the paper
@@ -64,6 +79,16 @@ export function nashWeights(g: Matrix, start: readonly number[] | null, maxIter 
   return result;
 }
 
+/**
+ * The factor torch.nn.utils.clip_grad_norm_ applies to a gradient of norm `norm` (the authors' clip of the shared
+ * parameters): max_norm / (norm + 1e-6) when that is below 1, else 1; max_norm 0 turns the clip off.
+ */
+export function clipFactor(norm: number, maxNorm: number): number {
+  if (maxNorm <= 0) return 1;
+  const factor = maxNorm / (norm + 1e-6);
+  return Math.min(factor, 1);
+}
+
 export const nashMtl: CombinerDefinition = {
   name: 'nash-mtl',
   paper: 'A. Navon et al., "Multi-Task Learning as a Bargaining Game", ICML 2022',
@@ -77,8 +102,19 @@ export const nashMtl: CombinerDefinition = {
   optionsSchema: {
     type: 'object',
     properties: {
-      max_norm: { type: 'number', minimum: 0, default: 1 },
-      update_weights_every: { type: 'integer', minimum: 1, default: 1 },
+      max_norm: {
+        type: 'number',
+        minimum: 0,
+        default: 1,
+        description:
+          "Clip the shared update's L2 norm to this (the authors' clip_grad_norm_ of the shared parameters); 0: off.",
+      },
+      update_weights_every: {
+        type: 'integer',
+        minimum: 1,
+        default: 1,
+        description: "Solve for α on every k-th step and reuse it in between (the authors' option).",
+      },
     },
     additionalProperties: false,
   },
@@ -93,10 +129,9 @@ export const nashMtl: CombinerDefinition = {
         if (alpha === null || step % every === 0) alpha = nashWeights(gram(grads), alpha);
         step += 1;
         const combined = linearCombination(grads, alpha);
-        const norm = Math.sqrt(dot(combined, combined));
-        const clip = maxNorm > 0 && norm > maxNorm ? maxNorm / norm : 1;
+        const clip = clipFactor(Math.sqrt(dot(combined, combined)), maxNorm);
         if (clip !== 1) for (let k = 0; k < combined.length; k++) combined[k]! *= clip;
-        return { combined, weights: alpha.map((a) => a * clip) };
+        return { combined, weights: alpha.map((a) => a * clip), taskScales: [...alpha] };
       },
       state: () => ({ step, alpha: alpha && [...alpha] }),
       restore(state) {

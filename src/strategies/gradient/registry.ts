@@ -52,19 +52,33 @@ export function schemaDefaults(schema: Record<string, unknown>): Record<string, 
   return defaults;
 }
 
+/** What `combineGradients` takes besides the method's options. */
+export interface CombineCallInput {
+  /** Drives the random choices (default 0). */
+  seed?: number;
+  /** Per-task loss values, for the methods that use them. */
+  losses?: number[];
+  /**
+   * The shared activation the gradients are taken at, flat in the same layout as each task gradient (`rows` rows,
+   * row-major), with its row count: GradDrop's batch marginalisation reads them. Without them GradDrop takes each
+   * vector as its per-unit G_i (one row, positive activations).
+   */
+  activations?: number[];
+  rows?: number;
+}
+
 /**
- * Combines one set of task gradients with a named method. `seed` (default 0) drives the random choices, `losses`
- * feeds the methods that use them; every other key is a method option, missing ones taking the schema default.
- * Each call starts from fresh state, so stateful methods (GradVac's EMA, Nash-MTL's warm start) act as on their
- * first step.
+ * Combines one set of task gradients with a named method. The keys of {@link CombineCallInput} are inputs; every
+ * other key is a method option, missing ones taking the schema default. Each call starts from fresh state, so
+ * stateful methods (GradVac's EMA, Nash-MTL's warm start) act as on their first step.
  */
 export function combineGradients(
   method: string,
   taskGrads: number[][],
-  options: Record<string, unknown> & { seed?: number; losses?: number[] } = {},
-): { combined: number[]; weights?: number[] } {
+  options: Record<string, unknown> & CombineCallInput = {},
+): { combined: number[]; weights?: number[]; taskScales?: number[] } {
   const definition = getGradientCombiner(method);
-  const { seed = 0, losses, ...methodOptions } = options;
+  const { seed = 0, losses, activations, rows, ...methodOptions } = options;
   const known = Object.keys((definition.optionsSchema['properties'] ?? {}) as object);
   const unknown = Object.keys(methodOptions).filter((key) => !known.includes(key));
   if (unknown.length > 0) {
@@ -82,9 +96,15 @@ export function combineGradients(
   }
   const resolved = { ...schemaDefaults(definition.optionsSchema), ...methodOptions };
   const combiner = definition.create(resolved, seed, taskGrads.length);
-  const result = combiner.combine({ grads: taskGrads.map((g) => Float32Array.from(g)), ...(losses ? { losses } : {}) });
+  const result = combiner.combine({
+    grads: taskGrads.map((g) => Float32Array.from(g)),
+    ...(losses ? { losses } : {}),
+    ...(activations ? { activations: Float32Array.from(activations) } : {}),
+    ...(rows !== undefined ? { rows } : {}),
+  });
   return {
     combined: Array.from(result.combined),
     ...(result.weights ? { weights: [...result.weights] } : {}),
+    ...(result.taskScales ? { taskScales: [...result.taskScales] } : {}),
   };
 }

@@ -14,6 +14,13 @@ export interface CombineInput {
    * for methods that act per layer (MTAdam). Absent for representation gradients, which are one block.
    */
   segments?: number[];
+  /**
+   * The shared activation whose gradients `grads` are (representation gradients only), in the same layout as each
+   * gradient: `rows` rows (the batch) of P / rows units, row-major. GradDrop reads its sign per coordinate.
+   */
+  activations?: Float32Array;
+  /** The number of batch rows in `activations` and in each representation gradient. */
+  rows?: number;
 }
 
 export interface CombineResult {
@@ -24,6 +31,11 @@ export interface CombineResult {
    * Absent for methods that act per coordinate (GradDrop).
    */
   weights?: number[];
+  /**
+   * Per task, a factor on the gradient of that task's own parameters (its head), for methods that backpropagate
+   * Σ_i α_i L_i (Nash-MTL: the heads get α_i ∇L_i). Absent: 1 for every task.
+   */
+  taskScales?: number[];
 }
 
 export interface GradientCombiner {
