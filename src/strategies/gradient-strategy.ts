@@ -108,6 +108,7 @@ export function gradientStrategy(definition: CombinerDefinition): StrategyDefini
         name: definition.name,
         needs: gradientNeeds(definition, options, { hasSharedRepresentation: hasSharedRepresentation !== false }),
         combiner: {
+          ...(combiner.independentSamples !== undefined ? { independentSamples: combiner.independentSamples } : {}),
           combine(input) {
             const result = combiner.combine(input);
             if (result.weights) weights = [...result.weights];

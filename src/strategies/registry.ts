@@ -10,6 +10,7 @@ import { gls } from './weighting/gls.js';
 import { imtlL } from './weighting/imtl-l.js';
 import { lossRatio } from './weighting/loss-ratio.js';
 import { rlw } from './weighting/rlw.js';
+import { stch } from './weighting/stch.js';
 import { uncertainty } from './weighting/uncertainty.js';
 
 /** Every strategy a config can name. Adding a method = one file + one line here. */
@@ -24,6 +25,7 @@ const definitions: StrategyDefinition[] = [
   gls,
   famo,
   imtlL,
+  stch,
 ];
 
 export const strategyRegistry = new Registry<StrategyDefinition>('strategy', [...definitions, ...gradientStrategies]);

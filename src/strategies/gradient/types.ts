@@ -14,6 +14,13 @@ export interface CombineInput {
    * for methods that act per layer (MTAdam). Absent for representation gradients, which are one block.
    */
   segments?: number[];
+  /**
+   * The task gradients on further independent samples of the step, for the methods whose paper needs independent
+   * stochastic gradients (SDMGrad's and MoDo's double sampling): `extraSamples[k][i]` is task i's gradient on the
+   * (k+2)-th of {@link GradientCombiner.independentSamples} disjoint parts of the batch, `grads` on the first.
+   * Present only when the combiner asks for more than one sample.
+   */
+  extraSamples?: Float32Array[][];
 }
 
 export interface CombineResult {
@@ -24,9 +31,21 @@ export interface CombineResult {
    * Absent for methods that act per coordinate (GradDrop).
    */
   weights?: number[];
+  /**
+   * Per task, the factor its own (task-specific) parameters' gradient is multiplied by, as the method's scalar
+   * objective would give them (Σ w_i L_i gives task i's head w_i ∇L_i; DB-MTL's log losses give ∇L_i / L_i).
+   * Absent: 1 for every task.
+   */
+  taskScales?: number[];
 }
 
 export interface GradientCombiner {
+  /**
+   * How many independent samples of the task gradients one step needs (absent: 1). With k > 1 the parameter-gradient
+   * step cuts the batch into k disjoint parts of (nearly) equal size, gives `grads` on the first and `extraSamples`
+   * on the others, and each task's own parameters the gradient of the whole batch.
+   */
+  readonly independentSamples?: number;
   combine(input: CombineInput): CombineResult;
   /** JSON-serialisable, saved with checkpoints so a resumed run draws the same random orders and keeps its EMAs. */
   state(): unknown;
