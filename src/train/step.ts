@@ -39,7 +39,8 @@ function addPenalty(model: MultiTaskModel, total: tf.Scalar): tf.Scalar {
 /**
  * One training step's gradients, as the strategy needs them computed: the only dispatch on what a strategy needs
  * (used by the trainer, the benchmark and the tests). `trainable` and `context` serve loss weighting: gradient
- * strategies differentiate the shared and task variables themselves.
+ * strategies differentiate the shared and task variables themselves. `extraBatches` are other batches for the
+ * combiners that need independent samples ({@link extraSamplesNeeded}); the caller keeps and disposes them.
  */
 export function trainingStep(
   model: MultiTaskModel,
@@ -48,12 +49,13 @@ export function trainingStep(
   tasks: readonly TaskConfig[],
   trainable: tf.Variable[],
   context: StrategyContext,
+  extraBatches: readonly Batch[] = [],
 ): StepGradients {
   switch (strategy.needs) {
     case 'losses':
       return lossStep(model, strategy, batch, tasks, trainable, context);
     case 'parameter-gradients':
-      return parameterGradientStep(model, strategy.combiner, batch, tasks);
+      return parameterGradientStep(model, strategy.combiner, batch, tasks, extraBatches);
     case 'representation-gradients':
       return representationGradientStep(model, strategy.combiner, batch, tasks);
   }
@@ -83,6 +85,11 @@ function lossStep(
   return { gradients: grads, taskLosses: taskLosses as tf.Tensor1D };
 }
 
+/** How many other batches per step a strategy needs besides its own (SDMGrad's and MoDo's independent samples). */
+export function extraSamplesNeeded(strategy: Strategy): number {
+  return strategy.needs === 'losses' ? 0 : (strategy.combiner.independentSamples ?? 1) - 1;
+}
+
 /** Reads a list of same-named gradients into one flat vector (the combiner's view of the shared parameters). */
 function flatten(tensors: readonly tf.Tensor[]): Float32Array {
   const size = tensors.reduce((n, t) => n + t.size, 0);
@@ -104,103 +111,79 @@ function unflatten(flat: Float32Array, like: readonly tf.Variable[]): tf.Tensor[
   });
 }
 
-/** One sample's task gradients: the shared part flattened per task, each task's own gradients, the loss values. */
-interface SampleGradients {
-  flats: Float32Array[];
-  own: Record<string, tf.Tensor>;
-  lossValues: tf.Scalar[];
-}
-
-/** T forward/backward passes (one per task) on `batch`: each task's gradient of the shared and of its own variables. */
-function taskGradientsOn(model: MultiTaskModel, batch: Batch, tasks: readonly TaskConfig[]): SampleGradients {
-  const shared = model.sharedVariables;
-  const sample: SampleGradients = { flats: [], own: {}, lossValues: [] };
-  tasks.forEach((task) => {
-    const own = model.taskVariables[task.name] ?? [];
-    const { value, grads } = tf.variableGrads(() => {
-      const { outputs } = model.forward(batch.x, true);
-      return taskLoss(task.loss, outputs[task.name] as tf.Tensor2D, batch.targets[task.name] as tf.Tensor2D);
-    }, [...shared, ...own]);
-    sample.lossValues.push(value);
-    sample.flats.push(flatten(shared.map((v) => grads[v.name] as tf.Tensor)));
-    for (const v of shared) grads[v.name]?.dispose();
-    for (const v of own) sample.own[v.name] = grads[v.name] as tf.Tensor;
-  });
-  return sample;
-}
-
-/**
- * `count` disjoint parts of the batch's rows, of sizes differing by at most one, for the methods that need
- * independent samples. A batch of fewer rows than parts (a short last batch) cannot be cut: every part is then the
- * whole batch, so that step's samples are not independent.
- */
-function batchParts(batch: Batch, count: number): { parts: Batch[]; rows: number[] } {
-  const total = batch.x.shape[0];
-  if (total < count) return { parts: new Array<Batch>(count).fill(batch), rows: new Array<number>(count).fill(total) };
-  const bounds = Array.from({ length: count + 1 }, (_, k) => Math.floor((k * total) / count));
-  const rows = bounds.slice(1).map((end, k) => end - bounds[k]!);
-  const parts = rows.map((size, k) => ({
-    x: tf.slice(batch.x, [bounds[k]!, 0], [size, -1]),
-    targets: Object.fromEntries(
-      Object.entries(batch.targets).map(([name, t]) => [name, tf.slice(t, [bounds[k]!, 0], [size, -1])]),
-    ),
-  }));
-  return { parts, rows };
-}
-
 /**
  * Gradient strategies on the shared parameters: T forward/backward passes (one per task) give each task's gradient
  * of the shared parameters, which the strategy's combiner turns into one; task parameters keep their own gradient
- * (times the combiner's `taskScales`). A combiner that needs k independent samples gets them on k disjoint parts of
- * the batch (k·T passes on k-times smaller parts), and task parameters the gradient of the whole batch.
+ * (times the combiner's `taskScales`). A combiner that needs independent samples also gets the task gradients of the
+ * shared parameters on other batches (`extraBatches`, T passes each), for its estimates only.
  */
 function parameterGradientStep(
   model: MultiTaskModel,
   combiner: GradientCombiner,
   batch: Batch,
   tasks: readonly TaskConfig[],
+  extraBatches: readonly Batch[],
 ): StepGradients {
   const shared = model.sharedVariables;
-  const sampleCount = combiner.independentSamples ?? 1;
-  const { parts, rows } = sampleCount > 1 ? batchParts(batch, sampleCount) : { parts: [batch], rows: [1] };
-  const samples = parts.map((part) => taskGradientsOn(model, part, tasks));
-  for (const part of parts) if (part !== batch) tf.dispose([part.x, ...Object.values(part.targets)]);
-  const [first, ...extra] = samples as [SampleGradients, ...SampleGradients[]];
-  const losses = first.lossValues.map((v) => v.dataSync()[0]!);
+  const extraSamples = extraSampleGradients(model, combiner, tasks, extraBatches);
+  const gradients: Record<string, tf.Tensor> = {};
+  const flats: Float32Array[] = [];
+  const lossValues: tf.Scalar[] = [];
+  tasks.forEach((task) => {
+    const own = model.taskVariables[task.name] ?? [];
+    const { value, grads } = tf.variableGrads(() => {
+      const { outputs } = model.forward(batch.x, true);
+      return taskLoss(task.loss, outputs[task.name] as tf.Tensor2D, batch.targets[task.name] as tf.Tensor2D);
+    }, [...shared, ...own]);
+    lossValues.push(value);
+    flats.push(flatten(shared.map((v) => grads[v.name] as tf.Tensor)));
+    for (const v of shared) grads[v.name]?.dispose();
+    for (const v of own) gradients[v.name] = grads[v.name] as tf.Tensor;
+  });
+  const losses = lossValues.map((v) => v.dataSync()[0]!);
   const { combined, taskScales } = combiner.combine({
-    grads: first.flats,
+    grads: flats,
     losses,
     segments: shared.map((v) => v.size),
-    ...(extra.length > 0 ? { extraSamples: extra.map((sample) => sample.flats) } : {}),
+    ...(extraSamples.length > 0 ? { extraSamples } : {}),
   });
-  const gradients = extra.length > 0 ? wholeBatchMean(samples, rows) : first.own;
   scaleTaskGradients(model, tasks, gradients, taskScales);
   unflatten(combined, shared).forEach((t, k) => {
     gradients[shared[k]!.name] = t;
   });
   addPenaltyGradients(model, tasks, gradients);
-  const total = rows.reduce((a, b) => a + b, 0);
-  const taskLosses = tf.tidy(() =>
-    extra.length > 0
-      ? tf.addN(samples.map((sample, k) => tf.mul(tf.stack(sample.lossValues), rows[k]! / total)))
-      : tf.stack(first.lossValues),
-  );
-  for (const sample of samples) tf.dispose(sample.lossValues);
-  return { gradients, taskLosses: taskLosses as tf.Tensor1D, cosines: cosineMatrix(first.flats) };
+  const taskLosses = tf.stack(lossValues) as tf.Tensor1D;
+  for (const v of lossValues) v.dispose();
+  return { gradients, taskLosses, cosines: cosineMatrix(flats) };
 }
 
-/** The row-weighted mean of the samples' own gradients (the batch mean's gradient); disposes the parts. */
-function wholeBatchMean(samples: readonly SampleGradients[], rows: readonly number[]): Record<string, tf.Tensor> {
-  const total = rows.reduce((a, b) => a + b, 0);
-  const names = Object.keys(samples[0]?.own ?? {});
-  const mean = Object.fromEntries(
-    names.map((name) => [
-      name,
-      tf.tidy(() => tf.addN(samples.map((sample, k) => tf.mul(sample.own[name]!, rows[k]! / total)))),
-    ]),
+/**
+ * The task gradients of the shared parameters on the other batches a combiner needs for independent samples (none
+ * for most): T backward passes per batch.
+ */
+function extraSampleGradients(
+  model: MultiTaskModel,
+  combiner: GradientCombiner,
+  tasks: readonly TaskConfig[],
+  extraBatches: readonly Batch[],
+): Float32Array[][] {
+  const needed = (combiner.independentSamples ?? 1) - 1;
+  if (extraBatches.length < needed) {
+    throw new Error(`the gradient method needs ${needed} other batches per step, got ${extraBatches.length}`);
+  }
+  const shared = model.sharedVariables;
+  return extraBatches.slice(0, needed).map((other) =>
+    tasks.map((task) => {
+      const { value, grads } = tf.variableGrads(() => {
+        const { outputs } = model.forward(other.x, true);
+        return taskLoss(task.loss, outputs[task.name] as tf.Tensor2D, other.targets[task.name] as tf.Tensor2D);
+      }, shared);
+      value.dispose();
+      const flat = flatten(shared.map((v) => grads[v.name] as tf.Tensor));
+      tf.dispose(Object.values(grads));
+      return flat;
+    }),
   );
-  for (const sample of samples) tf.dispose(Object.values(sample.own));
-  return mean;
 }
 
 /** Multiplies each task's own gradients by the combiner's factor for that task (none: unchanged). */

@@ -3,11 +3,11 @@
  * (SDMGrad, MoDo): the product GᵀG of one sample's gradients with themselves is a biased estimate of the true
  * product, the product of two independent samples' gradients an unbiased one.
  *
- * - `independent` (the papers'): three independent samples per step. The trainer cuts each batch into three
- *   disjoint parts of (nearly) equal size and computes the T task gradients on each (3·T backward passes on
- *   batches a third the size, about the cost of T full ones). LibMTL draws three whole batches of `batch_size` per
- *   step instead: `batch_size: 3B` here gives each sample the B rows of LibMTL's, while an epoch here still passes
- *   over the data once (LibMTL's three times).
+ * - `independent` (the papers'): three independent samples per step: the step's own batch and the two batches after
+ *   it in the epoch's shuffled order (disjoint rows; with fewer than three batches per epoch a batch repeats), with
+ *   the T task gradients on each: 3·T backward passes per step, LibMTL's cost. LibMTL draws three fresh batches per
+ *   step, so its epoch passes over the data three times, ours once (the others serve as extra samples); the
+ *   SDMGrad authors' code draws its two extra batches from a second loader, as here.
  * - `single-batch`: one sample serves all three roles (T backward passes on the whole batch). Neither the papers'
  *   algorithm nor LibMTL's: cheaper, but its product estimate is biased.
  */
@@ -21,8 +21,9 @@ export const samplingSchema: Record<string, unknown> = {
   enum: [...samplings],
   default: 'independent',
   description:
-    'independent: three independent samples per step, from three disjoint parts of the batch (the paper); ' +
-    'single-batch: the whole batch for all three roles (cheaper, biased; neither the paper nor LibMTL).',
+    "independent: three independent samples per step, the step's batch and the next two of the epoch (the " +
+    'paper; 3T backward passes); single-batch: the step batch in all three roles (T passes, biased; neither the ' +
+    'paper nor LibMTL).',
 };
 
 export function samplingOption(options: Record<string, unknown>): Sampling {
@@ -34,7 +35,7 @@ export function samplesNeeded(sampling: Sampling): number {
   return sampling === 'independent' ? 3 : 1;
 }
 
-/** The three samples' task gradients (in the order the trainer cut them), or `grads` thrice on `single-batch`. */
+/** The three samples' task gradients (the step's batch, then the next two), or `grads` thrice on `single-batch`. */
 export function threeSamples(
   method: string,
   sampling: Sampling,

@@ -9,14 +9,14 @@
  * third, z₃:
  *   λ ← Π_Δ(λ − γ (G(z₁)ᵀ G(z₂) λ + ρ λ)),   d = G(z₃) λ = Σ_i λ_i g_i(z₃)
  * with G(z) = [g_1(z) … g_T(z)]. Defaults γ = 0.001, ρ = 0.1 (LibMTL's `MoDo_gamma`, `MoDo_rho`). The weights
- * reported are λ. Samples (`sampling`, see double-sampling.ts): z₃ is the first part of the batch, z₁ and z₂ the
- * second and third (LibMTL's batches 3, 1 and 2). Task-specific parameters get the gradient of the whole batch (LibMTL:
- * the mean of its three batches' gradients).
+ * reported are λ. Samples (`sampling`, see double-sampling.ts): z₃ is the step's batch, z₁ and z₂ the next two
+ * (LibMTL's batches 3, 1 and 2). Task-specific parameters get their gradient on the step's batch (LibMTL: the mean of
+ * its three batches' gradients).
  * State: λ.
  *
  * Gradient target (`grad_target: auto`): params. The other target: refused. Why: the product of independent samples'
- * gradients needs gradients on the same coordinates, the shared parameters; representation gradients of disjoint
- * rows do not overlap (LibMTL refuses representation gradients for MoDo).
+ * gradients needs gradients on the same coordinates, the shared parameters; representation gradients of other
+ * batches' rows do not overlap (LibMTL refuses representation gradients for MoDo).
  */
 import { dot, linearCombination, projectOntoSimplex } from '../../numerics/index.js';
 import { numberOption } from '../../util/options.js';
@@ -47,7 +47,7 @@ export const modo: CombinerDefinition = {
     other: 'refused',
     reason:
       "it multiplies independent samples' gradients, which must share their coordinates (the shared parameters); " +
-      'representation gradients of disjoint rows do not (LibMTL refuses them too).',
+      "representation gradients of other batches' rows do not (LibMTL refuses them too).",
   },
   optionsSchema: {
     type: 'object',

@@ -15,14 +15,14 @@
  * (LibMTL's `SDMGrad_lamda`, `SDMGrad_niter` and its inner SGD). The authors' code uses η = 10, s = mean √(A_ii + 1e-4)
  * and multiplies d by T; it also stores the three samples' gradients in one aliased tensor, so its ξ, ξ', ζ are all
  * the last sample — LibMTL keeps them apart, as the paper does.
- * Samples (`sampling`, see double-sampling.ts): ζ is the first part of the batch, ξ and ξ' the second and third
- * (LibMTL's three batches in its order). Task-specific parameters get the gradient of the whole batch (LibMTL: the
- * sum of its three batches' gradients).
+ * Samples (`sampling`, see double-sampling.ts): ζ is the step's batch, ξ and ξ' the next two (LibMTL's three
+ * batches in its order). Task-specific parameters get their gradient on the step's batch (LibMTL: the sum of its
+ * three batches' gradients).
  * State: w.
  *
  * Gradient target (`grad_target: auto`): params. The other target: refused. Why: the products of independent
  * samples' gradients need gradients that live on the same coordinates, the shared parameters; representation
- * gradients of disjoint rows have no overlap (LibMTL and the authors' code run on parameters only).
+ * gradients of other batches' rows have no overlap (LibMTL and the authors' code run on parameters only).
  */
 import { dot, linearCombination, matVec, projectOntoSimplex, type Matrix } from '../../numerics/index.js';
 import { integerOption, numberOption } from '../../util/options.js';
@@ -73,7 +73,7 @@ export const sdmgrad: CombinerDefinition = {
     other: 'refused',
     reason:
       "it multiplies independent samples' gradients, which must share their coordinates (the shared parameters); " +
-      'representation gradients of disjoint rows do not (LibMTL refuses them too).',
+      "representation gradients of other batches' rows do not (LibMTL refuses them too).",
   },
   optionsSchema: {
     type: 'object',

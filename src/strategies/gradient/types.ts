@@ -15,10 +15,10 @@ export interface CombineInput {
    */
   segments?: number[];
   /**
-   * The task gradients on further independent samples of the step, for the methods whose paper needs independent
-   * stochastic gradients (SDMGrad's and MoDo's double sampling): `extraSamples[k][i]` is task i's gradient on the
-   * (k+2)-th of {@link GradientCombiner.independentSamples} disjoint parts of the batch, `grads` on the first.
-   * Present only when the combiner asks for more than one sample.
+   * The task gradients on further independent samples, for the methods whose paper needs independent stochastic
+   * gradients (SDMGrad's and MoDo's double sampling): `extraSamples[k][i]` is task i's gradient on the k-th other
+   * batch the trainer drew for this step (`grads` is on the step's own batch). Present only when the combiner asks
+   * for more than one sample ({@link GradientCombiner.independentSamples}).
    */
   extraSamples?: Float32Array[][];
 }
@@ -41,9 +41,10 @@ export interface CombineResult {
 
 export interface GradientCombiner {
   /**
-   * How many independent samples of the task gradients one step needs (absent: 1). With k > 1 the parameter-gradient
-   * step cuts the batch into k disjoint parts of (nearly) equal size, gives `grads` on the first and `extraSamples`
-   * on the others, and each task's own parameters the gradient of the whole batch.
+   * How many independent samples of the task gradients one step needs (absent: 1). With k > 1 the trainer passes
+   * the k − 1 batches after the step's own in the epoch's shuffled order, and the parameter-gradient step gives the
+   * task gradients on them as `extraSamples` (T more backward passes each); the update is applied as usual and task
+   * parameters get their gradient on the step's own batch.
    */
   readonly independentSamples?: number;
   combine(input: CombineInput): CombineResult;
