@@ -1,7 +1,7 @@
 /**
- * DB-MTL — B. Lin, W. Jiang, F. Ye, Y. Zhang, P. Chen, Y.-C. Chen, S. Liu, J. T. Kwok, "Dual-Balancing for
- * Multi-Task Learning", arXiv:2308.12029, 2023 (Algorithm 1), as in LibMTL's weighting/DB_MTL.py (the authors'
- * library; commit 4336804847eaa5e0b924b743d76beec7ac3fdc97 read).
+ * DB-MTL — B. Lin, W. Jiang, F. Ye, Y. Zhang, P. Chen, Y.-C. Chen, S. Liu, I. W. Tsang, J. T. Kwok, "Dual-Balancing
+ * for Multi-Task Learning", arXiv:2308.12029, 2023 (Neural Networks, 2025), as in LibMTL's weighting/DB_MTL.py (the
+ * first author's library; commit 4336804847eaa5e0b924b743d76beec7ac3fdc97 read).
  *
  * Two balancings. Loss scale: each task trains on log L_i, whose gradient is ∇log(L_i + ε) = g_i / (L_i + ε)
  * (ε = 1e-8, the reference's). Gradient magnitude: an EMA of those gradients, started at 0, at step k = 1, 2, …

@@ -31,9 +31,10 @@ export function excessRiskEstimates(grads: readonly Float32Array[], sums: Float6
   return grads.map((grad, i) => {
     const sum = sums[i]!;
     let estimate = 0;
-    for (const [c, g] of grad.entries()) {
-      sum[c]! += g * g;
-      estimate += (g * g) / Math.sqrt(sum[c]! + 1e-7);
+    for (let c = 0; c < grad.length; c++) {
+      const squared = grad[c]! * grad[c]!;
+      sum[c]! += squared;
+      estimate += squared / Math.sqrt(sum[c]! + 1e-7);
     }
     return estimate;
   });
