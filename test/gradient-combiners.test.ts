@@ -11,7 +11,12 @@ import { mgda, minNormElement, minNormPair } from '../src/strategies/gradient/mg
 import { nashMtl, nashWeights } from '../src/strategies/gradient/nash-mtl.js';
 import { projectConflicting } from '../src/strategies/gradient/pcgrad.js';
 import { combineGradients, gradientCombiners, schemaDefaults } from '../src/strategies/gradient/registry.js';
-import type { CombinerDefinition, GradientCombiner } from '../src/strategies/gradient/types.js';
+import type {
+  CombineInput,
+  CombineResult,
+  CombinerDefinition,
+  GradientCombiner,
+} from '../src/strategies/gradient/types.js';
 import { createRng } from '../src/util/rng.js';
 import { configProblems } from './helpers/expect.js';
 
@@ -483,11 +488,22 @@ describe('gradvac', () => {
 describe('every method', () => {
   const grads = randomGrads(42, 3, 1000);
   const losses = [0.7, 1.3, 0.4];
+  /** One step's input, with the extra independent samples a combiner asks for (copies of `gradients` here). */
+  const input = (combiner: GradientCombiner, gradients: Float32Array[], taskLosses: number[]): CombineInput => {
+    const extra = (combiner.independentSamples ?? 1) - 1;
+    return {
+      grads: gradients,
+      losses: taskLosses,
+      ...(extra > 0 ? { extraSamples: Array(extra).fill(gradients) } : {}),
+    };
+  };
+  const step = (combiner: GradientCombiner, gradients: Float32Array[], taskLosses = losses): CombineResult =>
+    combiner.combine(input(combiner, gradients, taskLosses));
   for (const [name, definition] of gradientCombiners) {
     const options = name === 'mgda' ? { normalization: 'loss+' } : {};
     it(`${name}: finite, reproducible, weights reproduce the result`, () => {
       const run = (): { combined: Float32Array; weights?: number[] } =>
-        make(definition, 3, options, 5).combine({ grads: f32(...grads), losses });
+        step(make(definition, 3, options, 5), f32(...grads));
       const a = run();
       const b = run();
       expect(a.combined.length).toBe(1000);
@@ -504,16 +520,16 @@ describe('every method', () => {
     });
 
     it(`${name}: zero gradients give a finite result`, () => {
-      const zeros = make(definition, 3, options, 5).combine({ grads: f32([0, 0], [0, 0], [0, 0]), losses });
+      const zeros = step(make(definition, 3, options, 5), f32([0, 0], [0, 0], [0, 0]));
       expect(Array.from(zeros.combined)).toEqual([0, 0]);
       expect((zeros.weights ?? []).every(Number.isFinite)).toBe(true);
-      const oneZero = make(definition, 3, options, 5).combine({ grads: f32([0, 0], [1, 2], [-1, 0.5]), losses });
+      const oneZero = step(make(definition, 3, options, 5), f32([0, 0], [1, 2], [-1, 0.5]));
       expect(oneZero.combined.every(Number.isFinite)).toBe(true);
       expect((oneZero.weights ?? []).every(Number.isFinite)).toBe(true);
     });
 
     it(`${name}: one task passes its gradient through (up to scale)`, () => {
-      const single = make(definition, 1, {}, 1).combine({ grads: f32([3, -4]), losses: [1] }).combined;
+      const single = step(make(definition, 1, {}, 1), f32([3, -4]), [1]).combined;
       // Same direction as g: cross product 0 and positive dot product.
       expect(single[0]! * -4 - single[1]! * 3).toBeCloseTo(0, 5);
       expect(single[0]! * 3 + single[1]! * -4).toBeGreaterThan(0);

@@ -120,6 +120,7 @@ export function gradientStrategy(definition: CombinerDefinition): StrategyDefini
         name: definition.name,
         needs,
         combiner: {
+          ...(combiner.independentSamples !== undefined ? { independentSamples: combiner.independentSamples } : {}),
           combine(input) {
             const result = combiner.combine(input);
             if (result.weights) weights = [...result.weights];

@@ -11,6 +11,7 @@ import { gradnorm } from './weighting/gradnorm.js';
 import { imtlL } from './weighting/imtl-l.js';
 import { lossRatio } from './weighting/loss-ratio.js';
 import { rlw } from './weighting/rlw.js';
+import { stch } from './weighting/stch.js';
 import { uncertainty } from './weighting/uncertainty.js';
 
 /** Every strategy a config can name. Adding a method = one file + one line here. */
@@ -26,6 +27,7 @@ const definitions: StrategyDefinition[] = [
   famo,
   imtlL,
   gradnorm,
+  stch,
 ];
 
 export const strategyRegistry = new Registry<StrategyDefinition>('strategy', [...definitions, ...gradientStrategies]);

@@ -40,7 +40,8 @@ function addPenalty(model: MultiTaskModel, total: tf.Scalar): tf.Scalar {
 /**
  * One training step's gradients, as the strategy needs them computed: the only dispatch on what a strategy needs
  * (used by the trainer, the benchmark and the tests). `trainable` and `context` serve loss weighting: gradient
- * strategies differentiate the shared and task variables themselves.
+ * strategies differentiate the shared and task variables themselves. `extraBatches` are other batches for the
+ * combiners that need independent samples ({@link extraSamplesNeeded}); the caller keeps and disposes them.
  */
 export function trainingStep(
   model: MultiTaskModel,
@@ -49,12 +50,13 @@ export function trainingStep(
   tasks: readonly TaskConfig[],
   trainable: tf.Variable[],
   context: StrategyContext,
+  extraBatches: readonly Batch[] = [],
 ): StepGradients {
   switch (strategy.needs) {
     case 'losses':
       return lossStep(model, strategy, batch, tasks, trainable, context);
     case 'parameter-gradients':
-      return parameterGradientStep(model, strategy.combiner, batch, tasks);
+      return parameterGradientStep(model, strategy.combiner, batch, tasks, extraBatches);
     case 'representation-gradients':
       return representationGradientStep(model, strategy.combiner, batch, tasks);
   }
@@ -139,6 +141,11 @@ export function afterOptimizerStep(
   losses.dispose();
 }
 
+/** How many other batches per step a strategy needs besides its own (SDMGrad's and MoDo's independent samples). */
+export function extraSamplesNeeded(strategy: Strategy): number {
+  return strategy.needs === 'losses' ? 0 : (strategy.combiner.independentSamples ?? 1) - 1;
+}
+
 /** Reads a list of same-named gradients into one flat vector (the combiner's view of the shared parameters). */
 function flatten(tensors: readonly tf.Tensor[]): Float32Array {
   const size = tensors.reduce((n, t) => n + t.size, 0);
@@ -162,15 +169,19 @@ function unflatten(flat: Float32Array, like: readonly tf.Variable[]): tf.Tensor[
 
 /**
  * Gradient strategies on the shared parameters: T forward/backward passes (one per task) give each task's gradient
- * of the shared parameters, which the strategy's combiner turns into one; task parameters keep their own gradient.
+ * of the shared parameters, which the strategy's combiner turns into one; task parameters keep their own gradient
+ * (times the combiner's `taskScales`). A combiner that needs independent samples also gets the task gradients of the
+ * shared parameters on other batches (`extraBatches`, T passes each), for its estimates only.
  */
 function parameterGradientStep(
   model: MultiTaskModel,
   combiner: GradientCombiner,
   batch: Batch,
   tasks: readonly TaskConfig[],
+  extraBatches: readonly Batch[],
 ): StepGradients {
   const shared = model.sharedVariables;
+  const extraSamples = extraSampleGradients(model, combiner, tasks, extraBatches);
   const gradients: Record<string, tf.Tensor> = {};
   const flats: Float32Array[] = [];
   const lossValues: tf.Scalar[] = [];
@@ -186,15 +197,49 @@ function parameterGradientStep(
     for (const v of own) gradients[v.name] = grads[v.name] as tf.Tensor;
   });
   const losses = lossValues.map((v) => v.dataSync()[0]!);
-  const { combined, taskScales } = combiner.combine({ grads: flats, losses, segments: shared.map((v) => v.size) });
+  const { combined, taskScales } = combiner.combine({
+    grads: flats,
+    losses,
+    segments: shared.map((v) => v.size),
+    ...(extraSamples.length > 0 ? { extraSamples } : {}),
+  });
+  scaleTaskGradients(model, tasks, gradients, taskScales);
   unflatten(combined, shared).forEach((t, k) => {
     gradients[shared[k]!.name] = t;
   });
-  scaleTaskGradients(model, tasks, gradients, taskScales);
   addPenaltyGradients(model, tasks, gradients);
   const taskLosses = tf.stack(lossValues) as tf.Tensor1D;
   for (const v of lossValues) v.dispose();
   return { gradients, taskLosses, cosines: cosineMatrix(flats) };
+}
+
+/**
+ * The task gradients of the shared parameters on the other batches a combiner needs for independent samples (none
+ * for most): T backward passes per batch.
+ */
+function extraSampleGradients(
+  model: MultiTaskModel,
+  combiner: GradientCombiner,
+  tasks: readonly TaskConfig[],
+  extraBatches: readonly Batch[],
+): Float32Array[][] {
+  const needed = (combiner.independentSamples ?? 1) - 1;
+  if (extraBatches.length < needed) {
+    throw new Error(`the gradient method needs ${needed} other batches per step, got ${extraBatches.length}`);
+  }
+  const shared = model.sharedVariables;
+  return extraBatches.slice(0, needed).map((other) =>
+    tasks.map((task) => {
+      const { value, grads } = tf.variableGrads(() => {
+        const { outputs } = model.forward(other.x, true);
+        return taskLoss(task.loss, outputs[task.name] as tf.Tensor2D, other.targets[task.name] as tf.Tensor2D);
+      }, shared);
+      value.dispose();
+      const flat = flatten(shared.map((v) => grads[v.name] as tf.Tensor));
+      tf.dispose(Object.values(grads));
+      return flat;
+    }),
+  );
 }
 
 /**
@@ -257,6 +302,10 @@ function representationGradientStep(
   batch: Batch,
   tasks: readonly TaskConfig[],
 ): StepGradients {
+  if ((combiner.independentSamples ?? 1) > 1) {
+    // Validation refuses representation gradients for such methods: the parts' gradients would touch disjoint rows.
+    throw new Error('a combiner that needs independent samples runs on parameter gradients only');
+  }
   const encode = model.encode;
   const decode = model.decode;
   // Validation refuses representation gradients on an architecture without a shared representation.

@@ -9,7 +9,14 @@ import { createRng } from '../util/rng.js';
 import { shuffledBatches } from './batches.js';
 import { evaluateSplit } from './evaluate.js';
 import { createOptimizer, learningRateAt } from './optimizers.js';
-import { afterOptimizerStep, clipByGlobalNorm, trainingStep, type Batch, type StepGradients } from './step.js';
+import {
+  afterOptimizerStep,
+  clipByGlobalNorm,
+  extraSamplesNeeded,
+  trainingStep,
+  type Batch,
+  type StepGradients,
+} from './step.js';
 import { disposeSplit, toSplitTensors } from './tensors.js';
 
 /** What the trainer tells whoever listens (progress display, run store). All optional. */
@@ -99,6 +106,8 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
   // otherwise never give the event loop a turn, and Ctrl-C would wait for the end of the run.
   let lastYield = performance.now();
 
+  const extraSamples = extraSamplesNeeded(strategy);
+
   try {
     for (let epoch = 0; epoch < training.epochs; epoch++) {
       const started = performance.now();
@@ -118,7 +127,8 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
           const batch = epochBatches[b]!;
           model.setStep(step);
           const context: StrategyContext = { tasks, epoch, step, rng: strategyRng };
-          const result: StepGradients = trainingStep(model, strategy, batch, tasks, trainable, context);
+          const others = otherBatches(epochBatches, b, extraSamples);
+          const result: StepGradients = trainingStep(model, strategy, batch, tasks, trainable, context, others);
           if (result.cosines) {
             cosineSum = (cosineSum ?? result.cosines.map((row) => row.map(() => 0))).map((row, i) =>
               row.map((v, j) => v + (result.cosines?.[i]?.[j] ?? 0)),
@@ -129,7 +139,8 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
           optimizer.apply(gradients, learningRate);
           for (const g of Object.values(gradients)) g.dispose();
           afterOptimizerStep(model, strategy, batch, tasks);
-          disposeBatch(batch);
+          // A batch that serves later steps as another sample lives until the end of the epoch.
+          if (extraSamples === 0) disposeBatch(batch);
           stepLosses.push(result.taskLosses);
           stepSizes.push(size);
           step++;
@@ -257,6 +268,15 @@ function weightedSum(losses: readonly tf.Tensor1D[], sizes: readonly number[]): 
   const values = total.dataSync() as Float32Array;
   total.dispose();
   return values;
+}
+
+/**
+ * The `count` batches after batch `b` in the epoch's shuffled order (cyclically): the independent samples SDMGrad
+ * and MoDo take besides the step's own batch, disjoint from it and from each other when the epoch has more than
+ * `count` batches (with fewer, a batch repeats and those samples are not independent).
+ */
+function otherBatches(batches: readonly Batch[], b: number, count: number): Batch[] {
+  return Array.from({ length: count }, (_, k) => batches[(b + k + 1) % batches.length]!);
 }
 
 function disposeBatch(batch: Batch): void {

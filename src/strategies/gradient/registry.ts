@@ -5,14 +5,18 @@
 import { UsageError } from '../../errors.js';
 import { alignedMtl } from './aligned-mtl.js';
 import { cagrad } from './cagrad.js';
+import { dbMtl } from './db-mtl.js';
+import { excessMtl } from './excess-mtl.js';
 import { graddrop } from './graddrop.js';
 import { gradvac } from './gradvac.js';
 import { imtl } from './imtl.js';
 import { mgda } from './mgda.js';
+import { modo } from './modo.js';
 import { mtadam } from './mtadam.js';
 import { nashMtl } from './nash-mtl.js';
 import { pcgrad } from './pcgrad.js';
 import { projection } from './projection.js';
+import { sdmgrad } from './sdmgrad.js';
 import type { CombinerDefinition } from './types.js';
 import { weightedAverage } from './weighted-average.js';
 
@@ -28,6 +32,10 @@ const definitions: CombinerDefinition[] = [
   alignedMtl,
   nashMtl,
   mtadam,
+  dbMtl,
+  excessMtl,
+  sdmgrad,
+  modo,
 ];
 
 export const gradientCombiners: ReadonlyMap<string, CombinerDefinition> = new Map(
@@ -65,6 +73,11 @@ export interface CombineCallInput {
    */
   activations?: number[];
   rows?: number;
+  /**
+   * The task gradients on further independent samples, for the methods that need them (SDMGrad and MoDo with
+   * `sampling: independent`: two more sets of T gradients; see their files for the roles).
+   */
+  extraSamples?: number[][][];
 }
 
 /**
@@ -78,7 +91,7 @@ export function combineGradients(
   options: Record<string, unknown> & CombineCallInput = {},
 ): { combined: number[]; weights?: number[]; taskScales?: number[] } {
   const definition = getGradientCombiner(method);
-  const { seed = 0, losses, activations, rows, ...methodOptions } = options;
+  const { seed = 0, losses, activations, rows, extraSamples, ...methodOptions } = options;
   const known = Object.keys((definition.optionsSchema['properties'] ?? {}) as object);
   const unknown = Object.keys(methodOptions).filter((key) => !known.includes(key));
   if (unknown.length > 0) {
@@ -88,7 +101,8 @@ export function combineGradients(
     );
   }
   const length = taskGrads[0]?.length ?? 0;
-  if (taskGrads.length === 0 || taskGrads.some((g) => g.length !== length)) {
+  const wrongLength = (g: readonly number[]): boolean => g.length !== length;
+  if (taskGrads.length === 0 || taskGrads.some(wrongLength)) {
     throw new UsageError('combineGradients needs at least one task gradient, all of the same length.');
   }
   if (losses !== undefined && losses.length !== taskGrads.length) {
@@ -96,11 +110,21 @@ export function combineGradients(
   }
   const resolved = { ...schemaDefaults(definition.optionsSchema), ...methodOptions };
   const combiner = definition.create(resolved, seed, taskGrads.length);
+  const needed = (combiner.independentSamples ?? 1) - 1;
+  const extra = extraSamples ?? [];
+  if (extra.length !== needed || extra.some((set) => set.length !== taskGrads.length || set.some(wrongLength))) {
+    throw new UsageError(
+      `combineGradients("${method}") needs ${needed} extra sample(s) of ${taskGrads.length} task gradients of ` +
+        `length ${length} in \`extraSamples\`, got ${extra.length}` +
+        (needed > 0 ? ' (or pass sampling: "single-batch").' : '.'),
+    );
+  }
   const result = combiner.combine({
     grads: taskGrads.map((g) => Float32Array.from(g)),
     ...(losses ? { losses } : {}),
     ...(activations ? { activations: Float32Array.from(activations) } : {}),
     ...(rows !== undefined ? { rows } : {}),
+    ...(needed > 0 ? { extraSamples: extra.map((set) => set.map((g) => Float32Array.from(g))) } : {}),
   });
   return {
     combined: Array.from(result.combined),

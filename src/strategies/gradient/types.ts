@@ -21,6 +21,13 @@ export interface CombineInput {
   activations?: Float32Array;
   /** The number of batch rows in `activations` and in each representation gradient. */
   rows?: number;
+  /**
+   * The task gradients on further independent samples, for the methods whose paper needs independent stochastic
+   * gradients (SDMGrad's and MoDo's double sampling): `extraSamples[k][i]` is task i's gradient on the k-th other
+   * batch the trainer drew for this step (`grads` is on the step's own batch). Present only when the combiner asks
+   * for more than one sample ({@link GradientCombiner.independentSamples}).
+   */
+  extraSamples?: Float32Array[][];
 }
 
 export interface CombineResult {
@@ -32,13 +39,21 @@ export interface CombineResult {
    */
   weights?: number[];
   /**
-   * Per task, a factor on the gradient of that task's own parameters (its head), for methods that backpropagate
-   * Σ_i α_i L_i (Nash-MTL: the heads get α_i ∇L_i). Absent: 1 for every task.
+   * Per task, the factor its own (task-specific) parameters' gradient is multiplied by, as the method's scalar
+   * objective would give them (Σ w_i L_i gives task i's head w_i ∇L_i; DB-MTL's log losses give ∇L_i / L_i).
+   * Absent: 1 for every task.
    */
   taskScales?: number[];
 }
 
 export interface GradientCombiner {
+  /**
+   * How many independent samples of the task gradients one step needs (absent: 1). With k > 1 the trainer passes
+   * the k − 1 batches after the step's own in the epoch's shuffled order, and the parameter-gradient step gives the
+   * task gradients on them as `extraSamples` (T more backward passes each); the update is applied as usual and task
+   * parameters get their gradient on the step's own batch.
+   */
+  readonly independentSamples?: number;
   combine(input: CombineInput): CombineResult;
   /** JSON-serialisable, saved with checkpoints so a resumed run draws the same random orders and keeps its EMAs. */
   state(): unknown;
