@@ -86,6 +86,8 @@ describe('upgrad (Quinton & Rey 2024)', () => {
     expect(usageError(() => combineGradients('upgrad', [[1], [2]], { pref_vector: [1] })).message).toMatch(
       /strategy\.pref_vector: expected a list of 2 numbers/,
     );
+    const problems = configProblems(`${TWO_DIGIT_TASKS}strategy: { name: dualproj, pref_vector: [1, 2, 3] }\n`);
+    expect(problems.join('\n')).toMatch(/exp\.yaml:9:\d+: strategy\.pref_vector: expected a list of 2 numbers/);
   });
 });
 
@@ -126,6 +128,23 @@ describe('config (Liu, Chu & Thuerey 2024)', () => {
         [0, 2],
       ]).combined,
       [1.5, 1.5],
+      6,
+    );
+  });
+
+  it('length_model track-*: every gradient rescaled to τ before projecting (g1 = (1, 0), g2 = (0, 2), by hand)', () => {
+    const grads = [
+      [1, 0],
+      [0, 2],
+    ];
+    // x̂ = (1, 1)/√2 and Σ û_iᵀx̂ = √2, so d = τ (1, 1).
+    const tau = { 'track-minimum': 1, 'track-maximum': 2, 'track-harmonic': 4 / 3, 'track-arithmetic': 1.5 };
+    for (const [model, t] of Object.entries(tau)) {
+      expectClose(combineGradients('config', grads, { length_model: model }).combined, [t, t], 6);
+    }
+    expectClose(
+      combineGradients('config', grads, { length_model: 'track-geometric' }).combined,
+      [Math.SQRT2, Math.SQRT2],
       6,
     );
   });

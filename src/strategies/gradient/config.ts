@@ -13,16 +13,43 @@
  * the same minimum-norm solution as the reference's lstsq / pinv), so d = Σ_i w_i g_i with
  * w_i = L c_i / (‖x‖ ‖g_i‖), ‖x‖² = cᵀCc, L = Σ_i ‖g_i‖ (Cc)_i / ‖x‖.
  * The authors' code uses a closed form for two tasks (ConFIG_update_double), the same direction in exact
- * arithmetic; their other length models (TrackMinimum, …) are not offered.
+ * arithmetic. `length_model` offers their other length models: every gradient rescaled to the same length τ before
+ * projecting, L = τ Σ_i û_iᵀx̂, with τ the minimum, maximum, harmonic, arithmetic or geometric mean of the norms
+ * ‖g_i‖ (TrackMinimum, …; over the non-zero gradients here, where the authors' code would divide by zero).
  *
  * Gradient target (`grad_target: auto`): params. The other target: allowed when asked for explicitly, with a note. Why:
  * Liu et al. combine the gradients of the loss terms with respect to the network parameters (Algorithm 1, as the
  * authors' code); the paper defines no representation variant.
  */
 import { gram, linearCombination, matVec, pseudoSolve } from '../../numerics/index.js';
-import { numberListOption, OptionError, type Options } from '../../util/options.js';
+import { enumOption, numberListOption, OptionError, type Options } from '../../util/options.js';
 import { checkGrads, stateless } from './support.js';
 import type { CombinerDefinition } from './types.js';
+
+const lengthModels = [
+  'projection',
+  'track-minimum',
+  'track-maximum',
+  'track-harmonic',
+  'track-arithmetic',
+  'track-geometric',
+] as const;
+type LengthModel = (typeof lengthModels)[number];
+
+/** τ of the Track* length models from the non-zero gradient norms. */
+function trackedLength(model: Exclude<LengthModel, 'projection'>, norms: readonly number[]): number {
+  const n = norms.length;
+  if (n === 0) return 0;
+  const sum = (f: (x: number) => number): number => norms.reduce((s, x) => s + f(x), 0);
+  const values = {
+    'track-minimum': () => Math.min(...norms),
+    'track-maximum': () => Math.max(...norms),
+    'track-harmonic': () => n / sum((x) => 1 / x),
+    'track-arithmetic': () => sum((x) => x) / n,
+    'track-geometric': () => Math.exp(sum(Math.log) / n),
+  };
+  return values[model]();
+}
 
 /** p: the `pref_vector` option, or 1 each when it is null. */
 function readPreference(options: Options, taskCount: number): number[] {
@@ -33,21 +60,29 @@ function readPreference(options: Options, taskCount: number): number[] {
 }
 
 /** ConFIG's weights on the raw gradients, from their Gram matrix and the preference p (see the file header). */
-export function configWeights(g: number[][], preference: readonly number[]): number[] {
+export function configWeights(
+  g: number[][],
+  preference: readonly number[],
+  lengthModel: LengthModel = 'projection',
+): number[] {
   const norms = g.map((row, i) => Math.sqrt(Math.max(row[i]!, 0)));
   const cosine = g.map((row, i) =>
     row.map((v, j) => (norms[i]! > 0 && norms[j]! > 0 ? v / (norms[i]! * norms[j]!) : 0)),
   );
   const c = pseudoSolve(cosine, preference);
   const cc = matVec(cosine, c); // (Cc)_i = û_iᵀx
-  const xNorm = Math.sqrt(
-    Math.max(
-      c.reduce((s, ci, i) => s + ci * cc[i]!, 0),
-      0,
-    ),
-  );
-  if (!(xNorm > 0)) return preference.map(() => 0);
-  const length = cc.reduce((s, v, i) => s + norms[i]! * v, 0) / xNorm;
+  const xNormSq = c.reduce((s, ci, i) => s + ci * cc[i]!, 0);
+  if (!(xNormSq > 0)) return preference.map(() => 0);
+  const xNorm = Math.sqrt(xNormSq);
+  // Σ_i ‖g_i‖ û_iᵀx (projection), or τ Σ_i û_iᵀx (track-*; zero gradients have û_i = 0); divided by ‖x‖ below.
+  const projected =
+    lengthModel === 'projection'
+      ? cc.reduce((s, v, i) => s + norms[i]! * v, 0)
+      : trackedLength(
+          lengthModel,
+          norms.filter((n) => n > 0),
+        ) * cc.reduce((s, v) => s + v, 0);
+  const length = projected / xNorm;
   return c.map((ci, i) => (norms[i]! > 0 ? (length * ci) / (xNorm * norms[i]!) : 0));
 }
 
@@ -72,15 +107,23 @@ export const config: CombinerDefinition = {
         default: null,
         description: 'Relative cosine of the update with each task gradient, in task order. Null: equal (all 1).',
       },
+      length_model: {
+        enum: [...lengthModels],
+        default: 'projection',
+        description:
+          "The update's length: Σ_i g_iᵀd̂ (projection, the authors' default) or, for track-*, every gradient first " +
+          'rescaled to the minimum / maximum / harmonic, arithmetic or geometric mean of the norms.',
+      },
     },
     additionalProperties: false,
   },
   checkOptions: (options, taskCount) => void readPreference(options, taskCount),
   create(options, _seed, taskCount) {
     const preference = readPreference(options, taskCount);
+    const lengthModel = enumOption(options, 'strategy.length_model', lengthModels, 'projection');
     return stateless(({ grads }) => {
       checkGrads('config', grads, taskCount);
-      const weights = configWeights(gram(grads), preference);
+      const weights = configWeights(gram(grads), preference, lengthModel);
       return { combined: linearCombination(grads, weights), weights };
     });
   },
