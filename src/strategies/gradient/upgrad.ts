@@ -10,8 +10,8 @@
  * Frobenius norm of the Jacobian; H = 0 when that is below `norm_eps`), plus `reg_eps`·I so that H is positive
  * definite. With `reg_eps: 0` the projection is exact and every task's directional derivative g_jᵀd is ≥ 0; the
  * default 1e-4 (TorchJD's) bounds the violation by reg_eps·tr(G)·w_j.
- * Properties: d lies in C (no task increases to first order), d = 0 exactly at Pareto-stationary points, and the
- * update is linear under scaling of all gradients.
+ * Properties (with reg_eps 0): d lies in C (no task increases to first order); d is 0 where positive weights make the
+ * gradients cancel (C is then orthogonal to all of them); scaling every gradient by s scales d by s.
  *
  * Gradient target (`grad_target: auto`): params. The other target: allowed when asked for explicitly, with a note. Why:
  * Quinton & Rey aggregate the Jacobian of the task losses with respect to the shared parameters (TorchJD's
