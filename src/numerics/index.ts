@@ -9,3 +9,4 @@ export { cosineMatrix, gram, smallerGram } from './gram.js';
 export { symmetricEigen, symmetricEigenPacked, type Eigen } from './eigen.js';
 export { pseudoSolve, solveLinear } from './solve.js';
 export { projectOntoSimplex } from './simplex.js';
+export { projectOntoDualCone, solveNonNegativeQp, type NonNegativeQpResult } from './qp.js';

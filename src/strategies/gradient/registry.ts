@@ -7,17 +7,22 @@ import { alignedMtl } from './aligned-mtl.js';
 import { cagrad } from './cagrad.js';
 import { dbMtl } from './db-mtl.js';
 import { excessMtl } from './excess-mtl.js';
+import { config } from './config.js';
+import { dualproj } from './dualproj.js';
+import { fairgrad } from './fairgrad.js';
 import { graddrop } from './graddrop.js';
 import { gradvac } from './gradvac.js';
 import { imtl } from './imtl.js';
 import { mgda } from './mgda.js';
 import { modo } from './modo.js';
+import { moco } from './moco.js';
 import { mtadam } from './mtadam.js';
 import { nashMtl } from './nash-mtl.js';
 import { pcgrad } from './pcgrad.js';
 import { projection } from './projection.js';
 import { sdmgrad } from './sdmgrad.js';
 import type { CombinerDefinition } from './types.js';
+import { upgrad } from './upgrad.js';
 import { weightedAverage } from './weighted-average.js';
 
 const definitions: CombinerDefinition[] = [
@@ -36,6 +41,11 @@ const definitions: CombinerDefinition[] = [
   excessMtl,
   sdmgrad,
   modo,
+  upgrad,
+  dualproj,
+  config,
+  fairgrad,
+  moco,
 ];
 
 export const gradientCombiners: ReadonlyMap<string, CombinerDefinition> = new Map(

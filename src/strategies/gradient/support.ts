@@ -64,3 +64,23 @@ export function noOptions(): Record<string, unknown> {
 export function stateless(combine: GradientCombiner['combine']): GradientCombiner {
   return { combine, state: () => null, restore: () => undefined };
 }
+
+/** A float64 vector as base64 of its little-endian bytes: exact in a JSON checkpoint, and compact. */
+export function encodeFloat64(values: Float64Array): string {
+  const bytes = new Uint8Array(values.length * 8);
+  const view = new DataView(bytes.buffer);
+  values.forEach((v, k) => view.setFloat64(k * 8, v, true));
+  return Buffer.from(bytes).toString('base64');
+}
+
+/** The inverse of {@link encodeFloat64}; a checkpoint-state error for anything but finite values of that length. */
+export function decodeFloat64(method: string, text: unknown, length: number): Float64Array {
+  if (typeof text !== 'string') throw badState(method);
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.length !== length * 8) throw badState(method);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float64Array(length);
+  for (let k = 0; k < length; k++) out[k] = view.getFloat64(k * 8, true);
+  if (!out.every(Number.isFinite)) throw badState(method);
+  return out;
+}
