@@ -4,6 +4,7 @@ import type { MultiTaskModel } from '../model/types.js';
 import type { GradientCombiner } from '../strategies/gradient/types.js';
 import type { LossWeightingStrategy, Strategy, StrategyContext } from '../strategies/types.js';
 import { taskLoss } from './losses.js';
+import { applyTaskScaling, stepScaling, type StepScaling } from './task-scaling.js';
 import { cosineMatrix } from '../numerics/index.js';
 
 /** One batch: inputs and, per task, targets in training form. */
@@ -53,9 +54,9 @@ export function trainingStep(
     case 'losses':
       return lossStep(model, strategy, batch, tasks, trainable, context);
     case 'parameter-gradients':
-      return parameterGradientStep(model, strategy.combiner, batch, tasks);
+      return parameterGradientStep(model, strategy.combiner, batch, tasks, stepScaling(strategy, context));
     case 'representation-gradients':
-      return representationGradientStep(model, strategy.combiner, batch, tasks);
+      return representationGradientStep(model, strategy.combiner, batch, tasks, stepScaling(strategy, context));
   }
 }
 
@@ -113,6 +114,7 @@ function parameterGradientStep(
   combiner: GradientCombiner,
   batch: Batch,
   tasks: readonly TaskConfig[],
+  scaling?: StepScaling,
 ): StepGradients {
   const shared = model.sharedVariables;
   const gradients: Record<string, tf.Tensor> = {};
@@ -130,6 +132,7 @@ function parameterGradientStep(
     for (const v of own) gradients[v.name] = grads[v.name] as tf.Tensor;
   });
   const losses = lossValues.map((v) => v.dataSync()[0]!);
+  applyTaskScaling(scaling, losses, flats, model, tasks, gradients);
   const { combined } = combiner.combine({ grads: flats, losses, segments: shared.map((v) => v.size) });
   unflatten(combined, shared).forEach((t, k) => {
     gradients[shared[k]!.name] = t;
@@ -176,6 +179,7 @@ function representationGradientStep(
   combiner: GradientCombiner,
   batch: Batch,
   tasks: readonly TaskConfig[],
+  scaling?: StepScaling,
 ): StepGradients {
   const encode = model.encode;
   const decode = model.decode;
@@ -206,6 +210,7 @@ function representationGradientStep(
       gradients[v.name] = ownGrads[k]!;
     });
   });
+  applyTaskScaling(scaling, losses, flats, model, tasks, gradients);
   const { combined } = combiner.combine({ grads: flats, losses });
   const combinedZ = tf.tensor(combined, representation.shape, 'float32');
   const { value, grads } = tf.variableGrads(() => {

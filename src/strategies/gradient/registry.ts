@@ -7,7 +7,7 @@ import { alignedMtl } from './aligned-mtl.js';
 import { cagrad } from './cagrad.js';
 import { graddrop } from './graddrop.js';
 import { gradvac } from './gradvac.js';
-import { imtl } from './imtl.js';
+import { imtlG } from './imtl-g.js';
 import { mgda } from './mgda.js';
 import { mtadam } from './mtadam.js';
 import { nashMtl } from './nash-mtl.js';
@@ -24,7 +24,7 @@ const definitions: CombinerDefinition[] = [
   cagrad,
   gradvac,
   graddrop,
-  imtl,
+  imtlG,
   alignedMtl,
   nashMtl,
   mtadam,
