@@ -45,9 +45,10 @@ function numericStep(
   strategy: Strategy,
   losses: number[],
   grads: number[][],
+  stepContext: StrategyContext = context,
 ): { scales: number[]; own: Record<string, number>; combined: number[] } {
   const s = gradientStrategy(strategy);
-  const { scales, gradients } = s.lossScaling.scale(losses, context);
+  const { scales, gradients } = s.lossScaling.scale(losses, stepContext);
   const own = Object.fromEntries(Object.entries(gradients).map(([name, g]) => [name, g.dataSync()[0]!]));
   tf.dispose(Object.values(gradients));
   const scaled = grads.map((g, i) => Float32Array.from(g, (v) => v * scales[i]!));
@@ -110,6 +111,28 @@ describe('weighted-average with weights_from: g = Σ c_i g_i, c from any loss-we
     expect(Object.keys(step.own)).toEqual(['strategy/uncertainty/log_var_a', 'strategy/uncertainty/log_var_b']);
     expect(strategy.variables?.().map((v) => v.name)).toEqual(Object.keys(step.own));
     strategy.dispose?.();
+  });
+
+  it('every loss-weighting method: c = ∂F/∂L_i of the method running alone, at the same losses', () => {
+    const losses = [0.4, 1.5];
+    // RLW draws its weights from the step's generator: both runs get the same draws.
+    const fresh = (): StrategyContext => ({ ...context, rng: createRng(4) });
+    for (const definition of strategyRegistry.values()) {
+      if (definition.family !== 'loss-weighting' || definition.name === 'accuracy') continue;
+      const alone = create(definition.name);
+      if (alone.needs !== 'losses') throw new Error(definition.name);
+      const leaves = losses.map((l) => tf.scalar(l));
+      const expected = tf.tidy(() =>
+        tf
+          .grads((...xs: tf.Tensor[]) => alone.combineLosses(xs as tf.Scalar[], fresh()))(leaves)
+          .map((g) => g.dataSync()[0]!),
+      );
+      tf.dispose(leaves);
+      alone.dispose?.();
+      const combo = create('weighted-average', { weights_from: { name: definition.name } });
+      expectClose(numericStep(combo, losses, [[1], [1]], fresh()).scales, expected, 6);
+      combo.dispose?.();
+    }
   });
 
   it('resume: the inner method state round-trips (dwa history, learned log-variances)', () => {
