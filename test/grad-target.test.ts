@@ -28,8 +28,8 @@ describe('grad_target: auto is the target of the paper', () => {
     expect(needs('weighted-average', 'auto', true)).toBe('parameter-gradients');
   });
 
-  it('MGDA (MGDA-UB), IMTL-G: the representation where there is one, else the parameters', () => {
-    for (const name of ['mgda', 'imtl']) {
+  it('MGDA (MGDA-UB), IMTL-G, IMTL: the representation where there is one, else the parameters', () => {
+    for (const name of ['mgda', 'imtl-g', 'imtl']) {
       expect(needs(name, 'auto', true), name).toBe('representation-gradients');
       expect(needs(name, 'auto', false), name).toBe('parameter-gradients');
     }
@@ -54,7 +54,7 @@ describe('grad_target: auto is the target of the paper', () => {
     for (const strategy of ['{ name: pcgrad, grad_target: params }', '{ name: pcgrad }', '{ name: mgda }']) {
       expect(parseConfigText(`${base}strategy: ${strategy}\n`).notes, strategy).toBeUndefined();
     }
-    for (const name of ['mgda', 'imtl', 'aligned-mtl', 'weighted-average']) {
+    for (const name of ['mgda', 'imtl-g', 'imtl', 'aligned-mtl', 'weighted-average']) {
       for (const target of ['params', 'representation']) {
         const loadedVariant = parseConfigText(`${base}strategy: { name: ${name}, grad_target: ${target} }\n`);
         expect(loadedVariant.notes, `${name} ${target}`).toBeUndefined();

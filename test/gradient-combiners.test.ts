@@ -5,7 +5,7 @@ import { alignedWeights } from '../src/strategies/gradient/aligned-mtl.js';
 import { cagrad } from '../src/strategies/gradient/cagrad.js';
 import { graddrop } from '../src/strategies/gradient/graddrop.js';
 import { gradvac, gradVacCoefficients } from '../src/strategies/gradient/gradvac.js';
-import { imtlWeights } from '../src/strategies/gradient/imtl.js';
+import { imtlWeights } from '../src/strategies/gradient/imtl-g.js';
 import { bilinear, columnSums, gram, matVec, type Matrix } from '../src/numerics/index.js';
 import { mgda, minNormElement, minNormPair } from '../src/strategies/gradient/mgda.js';
 import { nashMtl, nashWeights } from '../src/strategies/gradient/nash-mtl.js';
@@ -305,11 +305,11 @@ describe('cagrad', () => {
   });
 });
 
-describe('imtl (IMTL-G)', () => {
+describe('imtl-g (IMTL-G alone)', () => {
   it('equal projections onto the unit gradients (hand-computed)', () => {
     // G = [[1,−1],[−1,2]], G⁻¹ = [[2,1],[1,1]], n = (1, √2): G⁻¹n = (2+√2, 1+√2), sum (1+√2)²
     // → α = (2 − √2, √2 − 1), g = (3 − 2√2, √2 − 1); gᵀu1 = gᵀu2 = 3 − 2√2.
-    const result = combineGradients('imtl', [G1, G2]);
+    const result = combineGradients('imtl-g', [G1, G2]);
     expectClose(result.weights ?? [], [2 - Math.SQRT2, Math.SQRT2 - 1], 9);
     expectClose(result.combined, [3 - 2 * Math.SQRT2, Math.SQRT2 - 1]);
     const d = result.combined;

@@ -40,7 +40,9 @@ describe('what a strategy needs is known from its definition', () => {
           definition.needs({ ...options, grad_target: target }, { hasSharedRepresentation });
         expect(needs('params', true), definition.name).toBe('parameter-gradients');
         expect(needs('representation', false), definition.name).toBe('representation-gradients');
-        const { paper, other } = gradientCombiners.get(definition.name)!.gradTarget;
+        // The full IMTL runs its gradient half, IMTL-G, on IMTL-G's target.
+        const combiner = definition.name === 'imtl' ? 'imtl-g' : definition.name;
+        const { paper, other } = gradientCombiners.get(combiner)!.gradTarget;
         expect(needs('auto', true), definition.name).toBe(
           paper === 'representation' ? 'representation-gradients' : 'parameter-gradients',
         );

@@ -30,6 +30,18 @@ export interface EpochSummary {
   validation: Record<string, number>;
 }
 
+/**
+ * Facts about one training batch, for strategies that adapt per batch (accuracy weighting with `source: batch`):
+ * the task metrics of the batch, measured in inference mode with the parameters the step starts from.
+ */
+export interface BatchSummary {
+  epoch: number;
+  step: number;
+  rows: number;
+  /** Metrics keyed `<task>/<metric>`, as in {@link EpochSummary.validation}. */
+  metrics: Record<string, number>;
+}
+
 /** What every strategy offers the trainer, whatever it needs. */
 interface StrategyBase {
   readonly name: string;
@@ -38,10 +50,21 @@ interface StrategyBase {
   /** The weight each task got in the last step or epoch, for the run log. */
   currentWeights(): number[];
   onEpochEnd?(summary: EpochSummary): void;
+  /**
+   * Called before each step with that batch's task metrics. Only strategies that have it cost the trainer the
+   * extra inference pass over the batch (src/train/batch-metrics.ts).
+   */
+  onBatchMetrics?(summary: BatchSummary): void;
   /** JSON state saved with checkpoints, so a resumed run continues exactly. */
   state(): unknown;
   restore(state: unknown): void;
   dispose?(): void;
+  /**
+   * Present when the strategy learns from the task losses on the same batch after the optimizer step (FAMO's
+   * Δ = log L(θ_t) − log L(θ_{t+1})): the trainer runs one more forward pass (training mode, the same step, so the
+   * same dropout masks) after applying the update and hands over the [T] losses, which it disposes after the call.
+   */
+  learnFromLossesAfterStep?(losses: tf.Tensor1D): void;
 }
 
 /** Loss weighting: one scalar to differentiate, from the per-task losses. */
@@ -57,18 +80,32 @@ export interface LossWeightingStrategy extends StrategyBase {
    * the caller disposes after the call.
    */
   learnFromLastSharedLayerNorms?(norms: tf.Tensor1D, losses: tf.Tensor1D): void;
+}
+
+/**
+ * Per-task scales of the task gradients, from a scalarisation F(L_1, …, L_T; φ) of the task losses with learned
+ * parameters φ (the strategy's `variables`): c_i = ∂F/∂L_i. Task i's gradients (shared and its own parameters) are
+ * those of c_i·L_i, the gradients of F's linearisation, before the combiner sees them; φ gets ∂F/∂φ. This is how a
+ * gradient strategy trains learned loss scales (full IMTL: F = Σ e^{s_i} L_i − s_i) or takes its weights from a
+ * loss-weighting method (weighted-average with `weights_from`).
+ */
+export interface TaskLossScaling {
   /**
-   * Present when the strategy learns from the task losses on the same batch after the optimizer step (FAMO's
-   * Δ = log L(θ_t) − log L(θ_{t+1})): the trainer runs one more forward pass (training mode, the same step, so the
-   * same dropout masks) after applying the update and hands over the [T] losses, which it disposes after the call.
+   * Called once per step with the batch's task losses (values): the scales c (length T) and ∂F/∂φ keyed by variable
+   * name (tensors the caller owns and disposes).
    */
-  learnFromLossesAfterStep?(losses: tf.Tensor1D): void;
+  scale(
+    losses: readonly number[],
+    context: StrategyContext,
+  ): { scales: number[]; gradients: Record<string, tf.Tensor> };
 }
 
 /** Gradient manipulation: the combiner turns the T task gradients (on the target it needs) into one update. */
 export interface GradientStrategy extends StrategyBase {
   readonly needs: 'parameter-gradients' | 'representation-gradients';
   readonly combiner: GradientCombiner;
+  /** Scales of the task gradients before combining (see {@link TaskLossScaling}); absent: every scale is 1. */
+  readonly lossScaling?: TaskLossScaling;
 }
 
 /** A training strategy, told apart by what it needs; the trainer's step dispatches on `needs`. */

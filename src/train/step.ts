@@ -5,6 +5,7 @@ import type { GradientCombiner } from '../strategies/gradient/types.js';
 import type { LossWeightingStrategy, Strategy, StrategyContext } from '../strategies/types.js';
 import { UsageError } from '../errors.js';
 import { taskLoss } from './losses.js';
+import { applyTaskScaling, stepScaling, type StepScaling } from './task-scaling.js';
 import { cosineMatrix } from '../numerics/index.js';
 
 /** One batch: inputs and, per task, targets in training form. */
@@ -56,9 +57,16 @@ export function trainingStep(
     case 'losses':
       return lossStep(model, strategy, batch, tasks, trainable, context);
     case 'parameter-gradients':
-      return parameterGradientStep(model, strategy.combiner, batch, tasks, extraBatches);
+      return parameterGradientStep(
+        model,
+        strategy.combiner,
+        batch,
+        tasks,
+        extraBatches,
+        stepScaling(strategy, context),
+      );
     case 'representation-gradients':
-      return representationGradientStep(model, strategy.combiner, batch, tasks);
+      return representationGradientStep(model, strategy.combiner, batch, tasks, stepScaling(strategy, context));
   }
 }
 
@@ -132,7 +140,7 @@ export function afterOptimizerStep(
   batch: Batch,
   tasks: readonly TaskConfig[],
 ): void {
-  if (strategy.needs !== 'losses' || !strategy.learnFromLossesAfterStep) return;
+  if (!strategy.learnFromLossesAfterStep) return;
   const losses = tf.tidy(() => {
     const { outputs } = model.forward(batch.x, true);
     return tf.stack(lossesOf(model, outputs, batch, tasks)) as tf.Tensor1D;
@@ -179,6 +187,7 @@ function parameterGradientStep(
   batch: Batch,
   tasks: readonly TaskConfig[],
   extraBatches: readonly Batch[],
+  scaling?: StepScaling,
 ): StepGradients {
   const shared = model.sharedVariables;
   const extraSamples = extraSampleGradients(model, combiner, tasks, extraBatches);
@@ -197,6 +206,7 @@ function parameterGradientStep(
     for (const v of own) gradients[v.name] = grads[v.name] as tf.Tensor;
   });
   const losses = lossValues.map((v) => v.dataSync()[0]!);
+  applyTaskScaling(scaling, losses, flats, model, tasks, gradients);
   const { combined, taskScales } = combiner.combine({
     grads: flats,
     losses,
@@ -301,6 +311,7 @@ function representationGradientStep(
   combiner: GradientCombiner,
   batch: Batch,
   tasks: readonly TaskConfig[],
+  scaling?: StepScaling,
 ): StepGradients {
   if ((combiner.independentSamples ?? 1) > 1) {
     // Validation refuses representation gradients for such methods: the parts' gradients would touch disjoint rows.
@@ -335,6 +346,7 @@ function representationGradientStep(
       gradients[v.name] = ownGrads[k]!;
     });
   });
+  applyTaskScaling(scaling, losses, flats, model, tasks, gradients);
   const { combined, taskScales } = combiner.combine({
     grads: flats,
     losses,

@@ -7,6 +7,7 @@ import type { EpochRecord } from '../runs/records.js';
 import type { Strategy, StrategyContext } from '../strategies/types.js';
 import { createRng } from '../util/rng.js';
 import { shuffledBatches } from './batches.js';
+import { reportBatchMetrics } from './batch-metrics.js';
 import { evaluateSplit } from './evaluate.js';
 import { createOptimizer, learningRateAt } from './optimizers.js';
 import {
@@ -112,7 +113,8 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
     for (let epoch = 0; epoch < training.epochs; epoch++) {
       const started = performance.now();
       const learningRate = learningRateAt(training, epoch);
-      const epochBatches = shuffledBatches(train, rng.permutation(train.rows), batchSize);
+      const permutation = rng.permutation(train.rows);
+      const epochBatches = shuffledBatches(train, permutation, batchSize);
       // Per-step task losses stay on the backend and are summed once at the end of the epoch: one add per step
       // would cost more than the reading it saves.
       const stepLosses: tf.Tensor1D[] = [];
@@ -127,6 +129,11 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
           const batch = epochBatches[b]!;
           model.setStep(step);
           const context: StrategyContext = { tasks, epoch, step, rng: strategyRng };
+          const rows = permutation.subarray(start, start + size);
+          reportBatchMetrics(strategy, model, batch, rows, data.splits.train, tasks, data.preprocessing, {
+            epoch,
+            step,
+          });
           const others = otherBatches(epochBatches, b, extraSamples);
           const result: StepGradients = trainingStep(model, strategy, batch, tasks, trainable, context, others);
           if (result.cosines) {

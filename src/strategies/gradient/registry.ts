@@ -12,7 +12,7 @@ import { dualproj } from './dualproj.js';
 import { fairgrad } from './fairgrad.js';
 import { graddrop } from './graddrop.js';
 import { gradvac } from './gradvac.js';
-import { imtl } from './imtl.js';
+import { imtlG } from './imtl-g.js';
 import { mgda } from './mgda.js';
 import { modo } from './modo.js';
 import { moco } from './moco.js';
@@ -33,7 +33,7 @@ const definitions: CombinerDefinition[] = [
   cagrad,
   gradvac,
   graddrop,
-  imtl,
+  imtlG,
   alignedMtl,
   nashMtl,
   mtadam,

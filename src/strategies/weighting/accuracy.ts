@@ -1,10 +1,13 @@
 import type { TaskConfig } from '../../config/types.js';
 import { UsageError } from '../../errors.js';
 import { metricRegistry } from '../../metrics/registry.js';
-import { stringOption, type Options } from '../../util/options.js';
+import type * as tf from '@tensorflow/tfjs';
+import { enumOption, numberOption, stringOption, type Options } from '../../util/options.js';
 import { suggest } from '../../util/suggest.js';
 import type { LossWeightingDefinition } from '../types.js';
 import { scaleOption, weightedSum, weightTotal } from './common.js';
+
+const sources = ['validation', 'batch'] as const;
 
 /**
  * Accuracy-based weighting: tasks that are further from perfect on the validation split get more weight — the
@@ -21,8 +24,20 @@ import { scaleOption, weightedSum, weightTotal } from './common.js';
  *
  * so the weights sum to S = T (`scale: tasks`, default) or 1 (`scale: one`; with every task in M and S = 1 this is
  * the seed's formula exactly). If every task in M is perfect (Σ (1 − acc_j) = 0) they share the weight equally.
- * Before the first validation, and in runs without a validation split, all weights are S / T. Weights computed after
- * epoch e are used throughout epoch e + 1.
+ * Where acc_i comes from (`source`; seed 003 §4.2.2 does not say, so the default stays the validation split):
+ *
+ *   validation (default): the latest validation value of `<task>/<metric>`. Before the first validation, and in runs
+ *     without a validation split, all weights are S / T. Weights computed after epoch e are used throughout epoch
+ *     e + 1.
+ *   batch: the running accuracy on the training batches, an exponential moving average with decay β (`decay`,
+ *     default 0.9, about the last 10 batches) of each batch's metric, bias-corrected as Adam's moments are:
+ *         m_i ← β·m_i + (1 − β)·acc_i(batch),   k_i ← k_i + 1,   acc_i = m_i / (1 − β^{k_i}),
+ *     so after one batch acc_i is that batch's value, and β = 0 uses the current batch alone. Each batch's metric is
+ *     measured before the step trains on it (inference mode, the step's starting parameters; src/train/
+ *     batch-metrics.ts) and the weights of that step already include it. An EMA rather than the mean over the
+ *     epoch so far: it does not restart from one batch at each epoch's start and it follows the model as it learns.
+ *     A batch where a task's metric is not finite (AUC on a batch of one class) leaves that task's average as it is.
+ *     Costs one extra inference pass over each batch.
  */
 export const accuracyWeighting: LossWeightingDefinition = {
   name: 'accuracy',
@@ -38,6 +53,20 @@ export const accuracyWeighting: LossWeightingDefinition = {
         'macro-f1, auc, r2 clamped). Tasks that do not report it get weight 1.',
     },
     scale: scaleOption,
+    source: {
+      enum: [...sources],
+      default: 'validation',
+      description:
+        'Where acc_i comes from: the latest validation metric (validation) or a running average of the metric on ' +
+        'the training batches (batch).',
+    },
+    decay: {
+      type: 'number',
+      minimum: 0,
+      exclusiveMaximum: 1,
+      default: 0.9,
+      description: 'source: batch: decay β of the moving average of the batch metric (0: the current batch only).',
+    },
   },
   needs: () => 'losses',
   checkOptions(options, { tasks }) {
@@ -49,27 +78,91 @@ export const accuracyWeighting: LossWeightingDefinition = {
     const problem = metricProblem(metric, tasks);
     if (problem !== undefined) throw new UsageError(`strategy.metric: ${problem}`);
     const total = weightTotal(options, tasks.length);
+    const source = enumOption(options, 'strategy.source', sources, 'validation');
+    const decay = numberOption(options, 'strategy.decay', 0.9, { minimum: 0, exclusiveMaximum: 1 });
     let weights = tasks.map(() => total / tasks.length);
-    return {
+    const running = new RunningMean(tasks.length, decay);
+    const base = {
       name: 'accuracy',
-      needs: 'losses',
-      combineLosses: (losses) => weightedSum(losses, weights),
+      needs: 'losses' as const,
+      combineLosses: (losses: tf.Scalar[]) => weightedSum(losses, weights),
       currentWeights: () => weights,
+      restore(state: unknown) {
+        const saved = state as { weights?: unknown; running?: unknown } | undefined;
+        if (!isVector(saved?.weights, tasks.length)) {
+          throw new Error(`accuracy strategy state does not match ${tasks.length} tasks: ${JSON.stringify(state)}`);
+        }
+        weights = [...saved.weights];
+        if (source === 'batch') running.restore(saved?.running);
+      },
+    };
+    if (source === 'batch') {
+      return {
+        ...base,
+        onBatchMetrics(summary) {
+          running.add(tasks.map((t) => summary.metrics[`${t.name}/${metric}`]));
+          const accuracies = running.values();
+          if (accuracies.some((a) => a !== undefined)) weights = accuracyWeights(accuracies, total);
+        },
+        state: () => ({ weights, running: running.state() }),
+      };
+    }
+    return {
+      ...base,
       onEpochEnd(summary) {
         const accuracies = tasks.map((t) => summary.validation[`${t.name}/${metric}`]);
         if (accuracies.some((a) => a !== undefined && Number.isFinite(a))) weights = accuracyWeights(accuracies, total);
       },
       state: () => ({ weights }),
-      restore(state) {
-        const saved = (state as { weights?: unknown } | undefined)?.weights;
-        if (!Array.isArray(saved) || saved.length !== tasks.length || !saved.every((w) => typeof w === 'number')) {
-          throw new Error(`accuracy strategy state does not match ${tasks.length} tasks: ${JSON.stringify(state)}`);
-        }
-        weights = saved;
-      },
     };
   },
 };
+
+function isVector(value: unknown, length: number): value is number[] {
+  return Array.isArray(value) && value.length === length && value.every((v) => typeof v === 'number');
+}
+
+/**
+ * Bias-corrected exponential moving averages, one per task: m ← β·m + (1 − β)·x, k ← k + 1, value m / (1 − β^k);
+ * undefined until a task has had a finite value.
+ */
+export class RunningMean {
+  private means: number[];
+  private counts: number[];
+
+  constructor(
+    size: number,
+    private readonly decay: number,
+  ) {
+    this.means = new Array<number>(size).fill(0);
+    this.counts = new Array<number>(size).fill(0);
+  }
+
+  add(values: readonly (number | undefined)[]): void {
+    values.forEach((value, i) => {
+      if (value === undefined || !Number.isFinite(value)) return;
+      this.means[i] = this.decay * this.means[i]! + (1 - this.decay) * value;
+      this.counts[i]! += 1;
+    });
+  }
+
+  values(): (number | undefined)[] {
+    return this.means.map((m, i) => (this.counts[i]! > 0 ? m / (1 - this.decay ** this.counts[i]!) : undefined));
+  }
+
+  state(): { means: number[]; counts: number[] } {
+    return { means: [...this.means], counts: [...this.counts] };
+  }
+
+  restore(state: unknown): void {
+    const saved = state as { means?: unknown; counts?: unknown } | undefined;
+    if (!isVector(saved?.means, this.means.length) || !isVector(saved?.counts, this.counts.length)) {
+      throw new Error(`accuracy strategy running-mean state does not match: ${JSON.stringify(state)}`);
+    }
+    this.means = [...saved.means];
+    this.counts = [...saved.counts];
+  }
+}
 
 function readMetric(options: Options): string {
   return stringOption(options, 'strategy.metric', 'accuracy');

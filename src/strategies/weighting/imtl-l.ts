@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossWeightingDefinition } from '../types.js';
+import type { TaskConfig } from '../../config/types.js';
+import type { LossWeightingDefinition, LossWeightingStrategy } from '../types.js';
 import { numberOption } from '../../util/options.js';
 import { assignNamed, learnedScalars, readScalars } from './uncertainty.js';
 
@@ -12,7 +13,7 @@ import { assignNamed, learnedScalars, readScalars } from './uncertainty.js';
  *
  * ∂L/∂s_i = exp(s_i)·L_i − 1, so at the optimum every scaled loss exp(s_i)·L_i equals 1 (the tasks' losses are made
  * equal, "impartial"); ∂L/∂L_i = exp(s_i), the weights reported. This is also LibMTL's `IMTL` loss-scale part. (The
- * gradient half, IMTL-G, is a gradient-manipulation strategy and not part of this one.) The training config's weight
+ * gradient half alone is `imtl-g`; the paper's IMTL, both halves in one run, is `imtl`.) The training config's weight
  * decay also applies to s_i.
  */
 export const imtlL: LossWeightingDefinition = {
@@ -24,24 +25,36 @@ export const imtlL: LossWeightingDefinition = {
     init: { type: 'number', default: 0, description: 'Initial log-scale s_i of every task (weight exp(s_i)).' },
   },
   needs: () => 'losses',
-  create(options, { tasks }) {
-    const variables = learnedScalars(tasks, 'strategy/imtl-l/scale_', numberOption(options, 'strategy.init', 0));
-    return {
-      name: 'imtl-l',
-      needs: 'losses',
-      combineLosses: (losses) =>
-        tf.tidy(() => {
-          const s = tf.stack(variables);
-          return tf.sum(tf.sub(tf.mul(tf.exp(s), tf.stack(losses)), s));
-        }),
-      variables: () => variables,
-      currentWeights: () => readScalars(variables).map((s) => Math.exp(s)),
-      state: () => {
-        const values = readScalars(variables);
-        return { scale: Object.fromEntries(tasks.map((t, i) => [t.name, values[i]!])) };
-      },
-      restore: (state) => assignNamed('imtl-l', tasks, variables, (state as { scale?: unknown } | undefined)?.scale),
-      dispose: () => variables.forEach((v) => v.dispose()),
-    };
-  },
+  create: (options, { tasks }) =>
+    imtlLossScales(tasks, numberOption(options, 'strategy.init', 0), 'imtl-l', 'strategy/imtl-l/scale_'),
 };
+
+/**
+ * L = Σ_i (exp(s_i)·L_i − s_i) with one learned s_i per task (variables `<prefix><task>`, starting at `init`): the
+ * strategy `imtl-l`, and the loss half of the full `imtl`.
+ */
+export function imtlLossScales(
+  tasks: readonly TaskConfig[],
+  init: number,
+  name: string,
+  prefix: string,
+): LossWeightingStrategy {
+  const variables = learnedScalars(tasks, prefix, init);
+  return {
+    name,
+    needs: 'losses',
+    combineLosses: (losses) =>
+      tf.tidy(() => {
+        const s = tf.stack(variables);
+        return tf.sum(tf.sub(tf.mul(tf.exp(s), tf.stack(losses)), s));
+      }),
+    variables: () => variables,
+    currentWeights: () => readScalars(variables).map((s) => Math.exp(s)),
+    state: () => {
+      const values = readScalars(variables);
+      return { scale: Object.fromEntries(tasks.map((t, i) => [t.name, values[i]!])) };
+    },
+    restore: (state) => assignNamed(name, tasks, variables, (state as { scale?: unknown } | undefined)?.scale),
+    dispose: () => variables.forEach((v) => v.dispose()),
+  };
+}

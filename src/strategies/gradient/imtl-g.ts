@@ -1,6 +1,6 @@
 /**
- * IMTL-G — L. Liu, Y. Li, Z. Kuang, J.-H. Xue, Y. Chen, W. Yang, Q. Liao, W. Zhang, "Towards Impartial Multi-task
- * Learning", ICLR 2021 (gradient balance part).
+ * IMTL-G (`imtl-g`) — L. Liu, Y. Li, Z. Kuang, J.-H. Xue, Y. Chen, W. Yang, Q. Liao, W. Zhang, "Towards Impartial
+ * Multi-task Learning", ICLR 2021 (gradient balance part).
  *
  * Find weights α with Σ α_i = 1 such that g = Σ α_i g_i has the same projection onto every unit task gradient
  * u_i = g_i / ‖g_i‖, i.e. gᵀ(u_1 − u_j) = 0 for j = 2..T. The paper's closed form,
@@ -12,15 +12,14 @@
  * C⁻¹ is applied as a pseudo-inverse, so parallel or dependent gradients still give least-squares weights; if even
  * that degenerates the weights fall back to equal.
  *
- * IMTL-L, the loss-scaling half of the paper (learned scales e^s L − s), acts on losses rather than gradients and
- * lives with the loss-weighting strategies; `variant` only admits "g" here.
+ * This is the gradient half of the paper alone. The paper's IMTL (`imtl`, src/strategies/imtl.ts) runs it on the
+ * gradients of IMTL-L's learned, scaled losses e^{s_i}·L_i in the same step; IMTL-L alone is `imtl-l`.
  *
  * Gradient target (`grad_target: auto`): representation. The other target: defined too (no note). Why: Liu et al.
  * compute IMTL-G on the gradients of the shared feature z rather than the shared parameters, for efficiency (§3.2, as
  * MGDA-UB); the parameter form is the same definition, applied to θ_sh.
  */
 import { gram, linearCombination, pseudoSolve, sum } from '../../numerics/index.js';
-import { enumOption } from '../../util/options.js';
 import { checkGrads, stateless } from './support.js';
 import type { CombinerDefinition } from './types.js';
 
@@ -41,9 +40,9 @@ export function imtlWeights(g: number[][]): number[] {
   return alpha.every(Number.isFinite) && Math.abs(total) > 1e-300 ? alpha : new Array<number>(t).fill(1 / t);
 }
 
-export const imtl: CombinerDefinition = {
-  name: 'imtl',
-  paper: 'L. Liu et al., "Towards Impartial Multi-task Learning", ICLR 2021',
+export const imtlG: CombinerDefinition = {
+  name: 'imtl-g',
+  paper: 'L. Liu et al., "Towards Impartial Multi-task Learning", ICLR 2021 (IMTL-G, the gradient half)',
   gradTarget: {
     paper: 'representation',
     other: 'variant',
@@ -51,15 +50,10 @@ export const imtl: CombinerDefinition = {
       'Liu et al. compute IMTL-G on the gradients of the shared feature z rather than the shared parameters, for ' +
       'efficiency (§3.2, as MGDA-UB); the parameter form is the same definition, applied to θ_sh.',
   },
-  optionsSchema: {
-    type: 'object',
-    properties: { variant: { enum: ['g'], default: 'g' } },
-    additionalProperties: false,
-  },
-  create(options, _seed, taskCount) {
-    enumOption(options, 'strategy.variant', ['g'] as const, 'g');
+  optionsSchema: { type: 'object', properties: {}, additionalProperties: false },
+  create(_options, _seed, taskCount) {
     return stateless(({ grads }) => {
-      checkGrads('imtl', grads, taskCount);
+      checkGrads('imtl-g', grads, taskCount);
       const weights = imtlWeights(gram(grads));
       return { combined: linearCombination(grads, weights), weights };
     });
