@@ -172,37 +172,35 @@ function isPending(mapping: Mapping): boolean {
   return PENDING_METHODS.includes(mapping.pendingKey ?? mapping.ours);
 }
 
-/** Our updates for every step of an entry, from fresh state. */
+/**
+ * Our updates for every step of an entry, from fresh state. Random-order methods with more than two tasks replay the
+ * reference's orders through our core functions; everything else goes through the library: the first step through
+ * `combineGradients` (which also checks the option names), a sequence through one combiner.
+ */
 function oursFor(entry: ReferenceEntry, mapping: Mapping): number[][] {
   const options = mapping.options(entry.referenceOptions);
   const taskCount = entry.steps[0]!.grads.length;
-  if (mapping.replay === 'pcgrad') {
+  const floats = (step: ReferenceStep): Float32Array[] => step.grads.map((g) => Float32Array.from(g));
+  if (mapping.replay === 'pcgrad' && taskCount > 2) {
     return entry.steps.map((step) => {
-      const grads = step.grads.map((g) => Float32Array.from(g));
+      const grads = floats(step);
       return Array.from(linearCombination(grads, columnSums(projectConflicting(gram(grads), step.orders!))));
     });
   }
-  if (mapping.replay === 'gradvac') {
+  if (mapping.replay === 'gradvac' && taskCount > 2) {
     const targets: Matrix = Array.from({ length: taskCount }, () => new Array<number>(taskCount).fill(0));
     return entry.steps.map((step) => {
-      const grads = step.grads.map((g) => Float32Array.from(g));
+      const grads = floats(step);
       const rows = gradVacCoefficients(gram(grads), targets, step.orders!, Number(options['beta']));
       return Array.from(linearCombination(grads, columnSums(rows)));
     });
   }
-  // The first step through the library call (which also checks the option names), the rest through one combiner.
   const first = entry.steps[0]!;
-  const outputs = [combineGradients(mapping.ours, first.grads, { ...options, losses: first.losses }).combined];
-  if (entry.steps.length > 1) {
-    const definition = getGradientCombiner(mapping.ours);
-    const combiner = definition.create({ ...schemaDefaults(definition.optionsSchema), ...options }, 0, taskCount);
-    outputs.length = 0;
-    for (const step of entry.steps) {
-      const grads = step.grads.map((g) => Float32Array.from(g));
-      outputs.push(Array.from(combiner.combine({ grads, losses: step.losses }).combined));
-    }
-  }
-  return outputs;
+  const firstOutput = combineGradients(mapping.ours, first.grads, { ...options, losses: first.losses }).combined;
+  if (entry.steps.length === 1) return [firstOutput];
+  const definition = getGradientCombiner(mapping.ours);
+  const combiner = definition.create({ ...schemaDefaults(definition.optionsSchema), ...options }, 0, taskCount);
+  return entry.steps.map((step) => Array.from(combiner.combine({ grads: floats(step), losses: step.losses }).combined));
 }
 
 /** MGDA's normalisers n_i (LibMTL's mgda_gn; TorchJD has none). */
