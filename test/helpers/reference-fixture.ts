@@ -69,7 +69,8 @@ export function agreement(ours: readonly number[], reference: readonly number[],
 }
 
 export function describeAgreement(label: string, result: Agreement): string {
-  return `${label}: cosine ${result.cosine.toFixed(7)}, relative norm difference ${result.relativeNorm.toExponential(2)}`;
+  const relative = result.relativeNorm.toExponential(2);
+  return `${label}: cosine ${result.cosine.toFixed(7)}, relative norm difference ${relative}`;
 }
 
 /** Σ_i w_i g_i in float64. */
