@@ -3,8 +3,9 @@
  * plain-JS evaluation of each paper's formulas, written here independently of the implementation (experts are one
  * dense relu layer; heads the linear output layer).
  *
- * - MMoE (Ma et al. 2018, eq. 5–6): f^t(x) = Σ_e g^t(x)_e f_e(x), g^t(x) = softmax(W_t x + b_t).
- * - CGC (Tang et al. 2020, eq. 2–4): task t's gate mixes the shared experts and its own, [E_s(x), E_t(x)].
+ * - MMoE (Ma et al. 2018, eq. 5–6): f^t(x) = Σ_e g^t(x)_e f_e(x), g^t(x) = softmax(W_t x), no bias (`gate_bias: true`
+ *   adds one, as LibMTL's nn.Linear gates have).
+ * - CGC (Tang et al. 2020, eq. 2–4): task t's gate softmax(W_t x) mixes the shared experts and its own, [E_s(x), E_t(x)].
  * - PLE (eq. 5–6): level l+1's task input is task t's gate mix of [E_s^l(s^l), E_t^l(u_t^l)]; the shared input is the
  *   shared gate's mix of all experts [E_s^l(s^l), E_1^l(u_1^l), …, E_T^l(u_T^l)]; each gate reads its own input.
  * - DSelect-k (Hazimeh et al. 2021, eq. 4–6, per-example gate): α(x) = Σ_i softmax(W x + b)_i r_i(x), r_i(x)_e =
@@ -54,7 +55,12 @@ function dense(known: KnownValues, prefix: string, x: Rows, activation: (v: numb
 
 /** An expert (one dense relu layer, trunk index 0) named `${prefix}`. */
 const expert = (known: KnownValues, prefix: string, x: Rows): Rows => dense(known, `${prefix}/0`, x, relu);
-const softmaxGate = (known: KnownValues, prefix: string, x: Rows): Rows => softmaxRows(dense(known, prefix, x));
+/** softmax(x W) (the papers' gate), or softmax(x W + b) with `gate_bias: true`. */
+function softmaxGate(known: KnownValues, prefix: string, x: Rows): Rows {
+  const kernel = valuesOf(known, `${prefix}/kernel`);
+  const bias = known.get(`${prefix}/bias`) ?? new Array<number>(kernel.length / x[0]!.length).fill(0);
+  return softmaxRows(denseRows(x, kernel, bias));
+}
 const head = (known: KnownValues, task: string, x: Rows): Rows => dense(known, `tasks/${task}/output`, x);
 
 /** Builds, sets the known values, and checks inspect()'s gates and forward()'s outputs against `expected`. */
@@ -80,13 +86,20 @@ function checkModel(
   }
 }
 
+/** The papers' gates have no bias; `gate_bias: true` adds one. */
+function expectGateBias(known: KnownValues, gate: string, present: boolean): void {
+  expect(known.has(`${gate}/kernel`)).toBe(true);
+  expect(known.has(`${gate}/bias`), `${gate}/bias`).toBe(present);
+}
+
 beforeAll(async () => {
   await initBackend('wasm');
 }, 60_000);
 
 describe('expert architectures with fixed weights', () => {
-  it('mmoe: per-task softmax gates mix the shared experts', () => {
-    checkModel('mmoe', { experts: 3 }, (known) => {
+  it.each([false, true])('mmoe (gate_bias %s): per-task softmax gates mix the shared experts', (gateBias) => {
+    checkModel('mmoe', { experts: 3, gate_bias: gateBias }, (known) => {
+      expectGateBias(known, 'tasks/a/gate', gateBias);
       const experts = [0, 1, 2].map((e) => expert(known, `experts/${e}`, X));
       const gates = Object.fromEntries(TASKS.map((t) => [`gate/${t}`, softmaxGate(known, `tasks/${t}/gate`, X)]));
       const outputs = Object.fromEntries(TASKS.map((t) => [t, head(known, t, mixRows(experts, gates[`gate/${t}`]!))]));
@@ -94,8 +107,9 @@ describe('expert architectures with fixed weights', () => {
     });
   });
 
-  it('cgc: task t mixes the shared experts and its own experts only', () => {
-    checkModel('cgc', { shared_experts: 2, task_experts: 1 }, (known) => {
+  it.each([false, true])('cgc (gate_bias %s): task t mixes the shared experts and its own experts only', (gateBias) => {
+    checkModel('cgc', { shared_experts: 2, task_experts: 1, gate_bias: gateBias }, (known) => {
+      expectGateBias(known, 'levels/0/gates/b', gateBias);
       const shared = [0, 1].map((e) => expert(known, `levels/0/shared-experts/${e}`, X));
       const gates: Record<string, Rows> = {};
       const outputs: Record<string, Rows> = {};
@@ -109,30 +123,34 @@ describe('expert architectures with fixed weights', () => {
     });
   });
 
-  it('ple: two levels; the shared gate mixes every expert into the next level, each gate reads its own input', () => {
-    checkModel('ple', { levels: 2, shared_experts: 1, task_experts: 1 }, (known) => {
-      const gates: Record<string, Rows> = {};
-      // Level 0: s^0 = u_a^0 = u_b^0 = x.
-      const shared0 = expert(known, 'levels/0/shared-experts/0', X);
-      const own0 = Object.fromEntries(TASKS.map((t) => [t, expert(known, `levels/0/task-experts/${t}/0`, X)]));
-      const u1: Record<string, Rows> = {};
-      for (const t of TASKS) {
-        gates[`gate/${t}/0`] = softmaxGate(known, `levels/0/gates/${t}`, X);
-        u1[t] = mixRows([shared0, own0[t]!], gates[`gate/${t}/0`]!);
-      }
-      gates['gate/shared/0'] = softmaxGate(known, 'levels/0/gates/shared', X);
-      const s1 = mixRows([shared0, own0['a']!, own0['b']!], gates['gate/shared/0']);
-      // Level 1 (the last): shared experts read s^1, task t's experts and gate read u_t^1.
-      const shared1 = expert(known, 'levels/1/shared-experts/0', s1);
-      const outputs: Record<string, Rows> = {};
-      for (const t of TASKS) {
-        const own = expert(known, `levels/1/task-experts/${t}/0`, u1[t]!);
-        gates[`gate/${t}/1`] = softmaxGate(known, `levels/1/gates/${t}`, u1[t]!);
-        outputs[t] = head(known, t, mixRows([shared1, own], gates[`gate/${t}/1`]!));
-      }
-      return { gates, outputs };
-    });
-  });
+  it.each([false, true])(
+    'ple (gate_bias %s): two levels; the shared gate mixes every expert into the next level',
+    (gateBias) => {
+      checkModel('ple', { levels: 2, shared_experts: 1, task_experts: 1, gate_bias: gateBias }, (known) => {
+        expectGateBias(known, 'levels/0/gates/shared', gateBias);
+        const gates: Record<string, Rows> = {};
+        // Level 0: s^0 = u_a^0 = u_b^0 = x.
+        const shared0 = expert(known, 'levels/0/shared-experts/0', X);
+        const own0 = Object.fromEntries(TASKS.map((t) => [t, expert(known, `levels/0/task-experts/${t}/0`, X)]));
+        const u1: Record<string, Rows> = {};
+        for (const t of TASKS) {
+          gates[`gate/${t}/0`] = softmaxGate(known, `levels/0/gates/${t}`, X);
+          u1[t] = mixRows([shared0, own0[t]!], gates[`gate/${t}/0`]!);
+        }
+        gates['gate/shared/0'] = softmaxGate(known, 'levels/0/gates/shared', X);
+        const s1 = mixRows([shared0, own0['a']!, own0['b']!], gates['gate/shared/0']);
+        // Level 1 (the last): shared experts read s^1, task t's experts and gate read u_t^1.
+        const shared1 = expert(known, 'levels/1/shared-experts/0', s1);
+        const outputs: Record<string, Rows> = {};
+        for (const t of TASKS) {
+          const own = expert(known, `levels/1/task-experts/${t}/0`, u1[t]!);
+          gates[`gate/${t}/1`] = softmaxGate(known, `levels/1/gates/${t}`, u1[t]!);
+          outputs[t] = head(known, t, mixRows([shared1, own], gates[`gate/${t}/1`]!));
+        }
+        return { gates, outputs };
+      });
+    },
+  );
 
   /** DSelect-k's gate of task t on X: selectors r [batch][k][E] and α [batch][E] (E = 2^m, or renormalised). */
   function dselectGate(known: KnownValues, task: string, experts: number, k: number, gamma: number) {
