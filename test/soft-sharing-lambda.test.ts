@@ -4,7 +4,11 @@
  * list of the wrong length or sign is a config problem at `model.lambda`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { trainExperiment } from '../src/api/train.js';
 import { initBackend } from '../src/backend/select.js';
 import { parseConfigText } from '../src/config/load.js';
 import type { LayerConfig } from '../src/config/types.js';
@@ -86,6 +90,45 @@ describe('soft sharing: λ per coupled layer', () => {
     expect(configProblems(model('-1')).join('\n')).toContain('model.lambda');
     expect(configProblems(model('high')).join('\n')).toContain('model.lambda: expected a number or a list, got "high"');
   });
+
+  it('trains with one λ per layer: finite losses that fall, test r2 > 0 on both tasks', async () => {
+    const runsDir = mkdtempSync(path.join(tmpdir(), 'mtl-soft-lambda-'));
+    try {
+      const text = `
+name: soft-lambda
+seed: 5
+backend: wasm
+data:
+  dataset: synthetic-correlated
+  options: { samples: 500, features: 8, correlation: 0.8 }
+tasks:
+  - { name: y1, type: regression, metrics: [r2] }
+  - { name: y2, type: regression, metrics: [r2] }
+model:
+  architecture: soft-sharing
+  coupling: l2
+  lambda: [0.01, 0.001]
+  trunk:
+    - { type: dense, units: 16, activation: relu }
+    - { type: dense, units: 8, activation: relu }
+  head: []
+training: { optimizer: adam, lr: 0.01, batch_size: 32, epochs: 6 }
+`;
+      const losses: number[] = [];
+      const summary = await trainExperiment(parseConfigText(text), {
+        runsDir,
+        command: ['test'],
+        listeners: [{ onEpochEnd: (r) => void losses.push((r.trainLoss['y1'] ?? NaN) + (r.trainLoss['y2'] ?? NaN)) }],
+      });
+      expect(summary.status).toBe('completed');
+      expect(losses.every(Number.isFinite)).toBe(true);
+      expect(losses[losses.length - 1]).toBeLessThan(losses[0]! * 0.9);
+      expect(summary.test['y1/r2']).toBeGreaterThan(0);
+      expect(summary.test['y2/r2']).toBeGreaterThan(0);
+    } finally {
+      rmSync(runsDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('a library call with a list of the wrong length gets an OptionError naming model.lambda', () => {
     expect(() => buildSoftSharing('l2', [1, 2, 3])).toThrow(OptionError);
