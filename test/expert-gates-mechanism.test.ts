@@ -10,6 +10,9 @@
  *   shared gate's mix of all experts [E_s^l(s^l), E_1^l(u_1^l), …, E_T^l(u_T^l)]; each gate reads its own input.
  * - DSelect-k (Hazimeh et al. 2021, eq. 4–6, per-example gate): α(x) = Σ_i softmax(W x + b)_i r_i(x), r_i(x)_e =
  *   Π_b [bit_b(e) ? S(z_ib) : 1 − S(z_ib)], z_i = Z_i x + c_i, smooth step S; entropy regulariser λ_H mean Σ_t Σ_i H(r_i).
+ *   With a number of experts E that is not a power of two, the authors' code keeps r_i as it is (codes ≥ E carry weight
+ *   that no expert gets) and adds Σ_x Σ_t Σ_i 1 / Σ_{e<E} r_i(x)_e to the loss; `unreachable: renormalise` instead
+ *   divides r_i by that sum.
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -153,7 +156,14 @@ describe('expert architectures with fixed weights', () => {
   );
 
   /** DSelect-k's gate of task t on X: selectors r [batch][k][E] and α [batch][E] (E = 2^m, or renormalised). */
-  function dselectGate(known: KnownValues, task: string, experts: number, k: number, gamma: number) {
+  function dselectGate(
+    known: KnownValues,
+    task: string,
+    experts: number,
+    k: number,
+    gamma: number,
+    renormalise = false,
+  ) {
     const m = Math.ceil(Math.log2(experts));
     const smoothStep = (s: number): number =>
       s <= -gamma / 2 ? 0 : s >= gamma / 2 ? 1 : (-2 / gamma ** 3) * s ** 3 + (3 / (2 * gamma)) * s + 0.5;
@@ -171,7 +181,7 @@ describe('expert architectures with fixed weights', () => {
           return product;
         });
         const total = r.reduce((a, v) => a + v, 0);
-        return experts === 2 ** m ? r : r.map((v) => v / Math.max(total, 1e-12));
+        return renormalise ? r.map((v) => v / Math.max(total, 1e-12)) : r;
       }),
     );
     const alpha = selectors.map((rs, n) =>
@@ -180,24 +190,30 @@ describe('expert architectures with fixed weights', () => {
     return { selectors, alpha };
   }
 
-  it.each([4, 3])('dselect-k with %i experts: gates, outputs and the entropy penalty', (experts) => {
+  it.each([
+    [4, 'penalty'],
+    [3, 'penalty'],
+    [3, 'renormalise'],
+  ])('dselect-k with %i experts (unreachable: %s): gates, outputs and the penalty', (experts, unreachable) => {
     const k = 2;
     const gamma = 1;
     const entropyReg = 0.1;
-    const options = { experts, k, gamma, entropy_reg: entropyReg };
+    const renormalise = unreachable === 'renormalise';
+    const options = { experts, k, gamma, entropy_reg: entropyReg, unreachable };
     checkModel('dselect-k', options, (known) => {
       const outs = Array.from({ length: experts }, (_, e) => expert(known, `experts/${e}`, X));
       const gates: Record<string, Rows> = {};
       const outputs: Record<string, Rows> = {};
       for (const t of TASKS) {
-        const { selectors, alpha } = dselectGate(known, t, experts, k, gamma);
+        const { selectors, alpha } = dselectGate(known, t, experts, k, gamma, renormalise);
         gates[`gate/${t}`] = alpha;
         gates[`selectors/${t}`] = selectors.map((rs) => rs.flat());
         outputs[t] = head(known, t, mixRows(outs, alpha));
       }
       return { gates, outputs };
     });
-    // The penalty after a training forward pass: λ_H · mean_x Σ_t Σ_i H(r_i(x)), H(r) = −Σ_e r_e log(r_e + 1e-6).
+    // The penalty after a training forward pass: λ_H · mean_x Σ_t Σ_i H(r_i(x)), H(r) = −Σ_e r_e log(r_e + 1e-6), plus,
+    // with the authors' handling of 3 experts (2 bits, code 3 unreachable), Σ_x Σ_t Σ_i 1 / Σ_e r_i(x)_e.
     const model = buildModel('dselect-k', options);
     const x = tf.tensor2d(X);
     try {
@@ -205,14 +221,23 @@ describe('expert architectures with fixed weights', () => {
       const { outputs } = model.forward(x, true);
       const penalty = model.penalty!();
       const entropy = (r: number[]): number => -r.reduce((s, v) => s + v * Math.log(v + 1e-6), 0);
-      const perExample = X.map((_, n) =>
-        TASKS.reduce(
-          (sum, t) => sum + dselectGate(known, t, experts, k, gamma).selectors[n]!.reduce((s, r) => s + entropy(r), 0),
-          0,
-        ),
-      );
-      const expected = (entropyReg * perExample.reduce((a, b) => a + b, 0)) / X.length;
-      expect(penalty.dataSync()[0]).toBeCloseTo(expected, 5);
+      const selectors = TASKS.map((t) => dselectGate(known, t, experts, k, gamma, renormalise).selectors);
+      let entropySum = 0;
+      let reach = 0;
+      for (const perTask of selectors) {
+        for (const rs of perTask) {
+          for (const r of rs) {
+            entropySum += entropy(r);
+            reach += 1 / r.reduce((a, v) => a + v, 0);
+          }
+        }
+      }
+      const expected = (entropyReg * entropySum) / X.length + (experts === 3 && !renormalise ? reach : 0);
+      expect(penalty.dataSync()[0]).toBeCloseTo(expected, 4);
+      if (experts === 3 && !renormalise) {
+        // The selectors' weight on real experts is below 1 somewhere (else the check above would not test the term).
+        expect(Math.min(...selectors.flat(2).map((r) => r.reduce((a, v) => a + v, 0)))).toBeLessThan(0.999);
+      }
       tf.dispose([penalty, ...Object.values(outputs)]);
     } finally {
       x.dispose();
