@@ -5,11 +5,13 @@
  *
  * - MMoE (Ma et al. 2018, eq. 5–6): f^t(x) = Σ_e g^t(x)_e f_e(x), g^t(x) = softmax(W_t x), no bias (`gate_bias: true`
  *   adds one, as LibMTL's nn.Linear gates have).
- * - CGC (Tang et al. 2020, eq. 2–4): task t's gate softmax(W_t x) mixes the shared experts and its own, [E_s(x), E_t(x)].
+ * - CGC (Tang et al. 2020, eq. 2–4): task t's gate softmax(W_t x) mixes the shared experts and its own,
+ *   [E_s(x), E_t(x)].
  * - PLE (eq. 5–6): level l+1's task input is task t's gate mix of [E_s^l(s^l), E_t^l(u_t^l)]; the shared input is the
  *   shared gate's mix of all experts [E_s^l(s^l), E_1^l(u_1^l), …, E_T^l(u_T^l)]; each gate reads its own input.
  * - DSelect-k (Hazimeh et al. 2021, eq. 4–6, per-example gate): α(x) = Σ_i softmax(W x + b)_i r_i(x), r_i(x)_e =
- *   Π_b [bit_b(e) ? S(z_ib) : 1 − S(z_ib)], z_i = Z_i x + c_i, smooth step S; entropy regulariser λ_H mean Σ_t Σ_i H(r_i).
+ *   Π_b [bit_b(e) ? S(z_ib) : 1 − S(z_ib)], z_i = Z_i x + c_i, smooth step S; entropy regulariser
+ *   λ_H mean_x Σ_t Σ_i H(r_i).
  *   With a number of experts E that is not a power of two, the authors' code keeps r_i as it is (codes ≥ E carry weight
  *   that no expert gets) and adds Σ_x Σ_t Σ_i 1 / Σ_{e<E} r_i(x)_e to the loss; `unreachable: renormalise` instead
  *   divides r_i by that sum.

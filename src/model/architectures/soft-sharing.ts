@@ -30,8 +30,9 @@ export type Coupling = 'l2' | 'trace-norm' | 'none';
  *
  * Only the towers' dense and conv2d kernels are coupled (biases, norms and the heads are free); the l2 term works on
  * kernels of any shape. `lambda` is one λ for every coupled layer (λ_l = λ, the papers' single strength) or a list
- * with one λ_l per coupled layer, in trunk order (Duong et al. and Yang & Hospedales tie chosen layers only; λ_l = 0
- * leaves layer l free, and a per-layer strength lets lower layers be tied more tightly than upper ones). Nothing is shared, so `sharedVariables` is empty and there is no shared representation.
+ * with one λ_l per coupled layer, in trunk order: λ_l = 0 leaves layer l free, so a list also picks which layers are
+ * coupled, and lower layers can be tied more tightly than upper ones. Nothing is shared, so `sharedVariables` is empty
+ * and there is no shared representation.
  */
 export const softSharing: ArchitectureDefinition = {
   name: 'soft-sharing',
