@@ -195,6 +195,37 @@ describe('attention (MTAN) with fixed weights', () => {
   });
 });
 
+describe('attention (MTAN) representation gradients', () => {
+  /** ∂(Σ outputs of task a)/∂z, split into the u^(0) columns and the rest. */
+  function representationGradient(trunk: LayerConfig[]): { input: number[]; blocks: number[] } {
+    const model = buildAttention(trunk, 2);
+    const x = tf.tensor2d(X);
+    try {
+      const z = model.encode!(x, false);
+      const gradient = tf.grad((zz: tf.Tensor) => tf.sum(model.decode!(zz, false)['a']!))(z);
+      const rows = rowsOf(gradient);
+      tf.dispose([z, gradient]);
+      return { input: rows.flatMap((row) => row.slice(0, 2)), blocks: rows.flatMap((row) => row.slice(2)) };
+    } finally {
+      x.dispose();
+      model.dispose();
+    }
+  }
+
+  it('z = [u^(0), p^(0), …]: no gradient on u^(0) when it is the model input, as none would reach a parameter', () => {
+    const plain = representationGradient([linearDense(3, 'relu'), linearDense(2)]);
+    expect(plain.input.every((v) => v === 0)).toBe(true);
+    expect(plain.blocks.some((v) => v !== 0)).toBe(true);
+    // A trained layer below u^(0) (batch-norm on the input) gets the gradient through the masks too.
+    const normalised = representationGradient([
+      { type: 'batch-norm', momentum: 0.9, epsilon: 0.001 },
+      linearDense(3, 'relu'),
+      linearDense(2),
+    ]);
+    expect(normalised.input.some((v) => v !== 0)).toBe(true);
+  });
+});
+
 describe('attention (MTAN) training', () => {
   let runsDir = '';
   beforeAll(() => {

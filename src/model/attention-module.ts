@@ -81,3 +81,18 @@ export function positionRows(flat: tf.Tensor2D, shape: readonly number[], height
     return tf.reshape(resized, [batch * positions, c]);
   });
 }
+
+const detach = tf.customGrad(((x: tf.Tensor) => ({
+  value: tf.clone(x),
+  gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+})) as unknown as Parameters<typeof tf.customGrad>[0]);
+
+/**
+ * Identity forward, zero gradient backward (TF's stop_gradient; strategies/weighting/common.ts has the same for
+ * loss weights, model/ does not import strategies/). Used on MTAN's u^(0) when no trainable layer produced it: its
+ * gradient reaches no parameter, and in the shared representation it would add coordinates to every task's
+ * gradient that no shared parameter has (MGDA-UB's Gram matrix, PCGrad's projections…).
+ */
+export function withoutGradient<T extends tf.Tensor>(x: T): T {
+  return detach(x) as T;
+}

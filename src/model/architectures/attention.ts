@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { AttentionModule, positionRows } from '../attention-module.js';
+import { AttentionModule, positionRows, withoutGradient } from '../attention-module.js';
 import { buildHeads } from '../heads.js';
 import { layerDefinition } from '../layers/registry.js';
 import { shapeSize } from '../layers/shape.js';
@@ -46,7 +46,9 @@ import type { ArchitectureDefinition } from '../types.js';
  * The trunk is shared; attention modules (with their batch-norm statistics) and heads belong to their task.
  *
  * Shared representation: z = [u^(0), p^(0), …, p^(J−1)] (flattened and concatenated); decode(z) splits it back and
- * applies the masks and heads, so representation-gradient strategies see every feature the masks read.
+ * applies the masks and heads, so representation-gradient strategies see every feature the masks read. When no
+ * trainable layer lies below u^(0) (it is the model input, perhaps reshaped), decode passes it no gradient: those
+ * coordinates of ∂L_t/∂z are zero, as they would reach no parameter, and do not enter a method's combination.
  */
 export const attention: ArchitectureDefinition = {
   name: 'attention',
@@ -68,6 +70,8 @@ export const attention: ArchitectureDefinition = {
       .findIndex((layer) => layerDefinition(layer).startsBlock === true);
     const sharedInputEnd = Math.max(firstKernel, 0);
     const sharedInputShape = shapeAfter(trunk, inputSize, sharedInputEnd);
+    // u^(0) is usually the model input itself (or a reshape of it): no parameter lies below it.
+    const sharedInputTrained = trunk.layers.slice(0, sharedInputEnd).some((layer) => layer.trainable.length > 0);
     const widths = blocks.map((block) => widthAfter(trunk, inputSize, block.end));
     /** The shape of u^(j) (and of â^(j−1)) per block. */
     const insideShapes = blocks.map((block, j) =>
@@ -111,7 +115,7 @@ export const attention: ArchitectureDefinition = {
       /** â^(j−1), flat [batch, size of u^(j)]. */
       let previous: tf.Tensor2D | undefined;
       outputs.forEach((output, j) => {
-        const inside = j === 0 ? sharedInput! : outputs[j - 1]!;
+        const inside = j > 0 ? outputs[j - 1]! : sharedInputTrained ? sharedInput! : withoutGradient(sharedInput!);
         const sources = previous === undefined ? [inside] : [inside, previous];
         const module = modules[t]![j]!;
         const shape = maskShapes[j]!;
