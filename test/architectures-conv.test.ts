@@ -97,14 +97,17 @@ describe('architectures with a conv trunk', () => {
       expect((record['mask/a/0'] as tf.Tensor).shape).toEqual([3, 2, 2, 3]);
       expect((record['mask/a/1'] as tf.Tensor).shape).toEqual([3, 1, 1, 4]);
       expect((record['mask/b/2'] as tf.Tensor).shape).toEqual([3, 6]);
-      for (const t of Object.values(record)) for (const v of t.dataSync()) expect(v > 0 && v < 1).toBe(true);
-      // 1×1-conv masks: kernels [C_j + C_{j−1}, C_j].
+      for (const [name, t] of Object.entries(record))
+        if (name.startsWith('mask/')) for (const v of t.dataSync()) expect(v > 0 && v < 1).toBe(true);
+      // 1×1-conv modules read [u^(j) ; â^(j−1)]: the input image's 2 channels, then 3 + 3 channels of block 0's output,
+      // then block 1's flat output (4) twice.
       const names = Object.fromEntries(checkpointVariables(model).map((v) => [v.name, v.shape]));
-      expect(names['tasks/a/attention/0/kernel']).toEqual([3, 3]);
-      expect(names['tasks/a/attention/1/kernel']).toEqual([4 + 3, 4]);
-      expect(names['tasks/a/attention/2/kernel']).toEqual([6 + 4, 6]);
+      expect(names['tasks/a/attention/0/dense1/kernel']).toEqual([2, 3]);
+      expect(names['tasks/a/attention/1/dense1/kernel']).toEqual([3 + 3, 4]);
+      expect(names['tasks/a/attention/2/dense1/kernel']).toEqual([4 + 4, 6]);
+      expect(names['tasks/a/attention/2/dense2/kernel']).toEqual([6, 6]);
       const { outputs, representation } = model.forward(x, false);
-      expect(representation?.shape).toEqual([3, 12 + 4 + 6]);
+      expect(representation?.shape).toEqual([3, 40 + 12 + 4 + 6]);
       const decoded = model.decode?.(model.encode?.(x, false) as tf.Tensor, false) as Record<string, tf.Tensor2D>;
       for (const name of ['a', 'b'])
         expectClose(tensorValues(decoded[name] as tf.Tensor), tensorValues(outputs[name] as tf.Tensor), 6);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { OptionError } from '../util/options.js';
 import type { Rng } from '../util/rng.js';
 import { Conv2D } from './layers/conv2d.js';
 import { Dense } from './layers/dense.js';
@@ -93,8 +94,9 @@ export function kernelLayers(stack: LayerStack): (Dense | Conv2D)[] {
 }
 
 /**
- * A softmax gate g(x) = softmax(W x + b) over `size` choices (Jordan & Jacobs 1994; MMoE's g^k(x) = softmax(W_gk x)).
- * Glorot-initialised, so every gate starts close to uniform.
+ * A softmax gate g(x) = softmax(W x) over `size` choices (Jordan & Jacobs 1994; MMoE's g^k(x) = softmax(W_gk x), eq. 6;
+ * PLE's w^k(x) = softmax(W_g^k x), eq. 3), or softmax(W x + b) with `bias` (the `gate_bias` option; LibMTL's gates are
+ * nn.Linear layers, which have one). Glorot-initialised, so every gate starts close to uniform.
  */
 export class SoftmaxGate {
   readonly dense: Dense;
@@ -103,8 +105,9 @@ export class SoftmaxGate {
     inputSize: number,
     readonly size: number,
     rng: Rng,
+    bias: boolean,
   ) {
-    this.dense = new Dense(name, inputSize, size, 'linear', true, rng);
+    this.dense = new Dense(name, inputSize, size, 'linear', bias, rng);
   }
   get trainable(): tf.Variable[] {
     return this.dense.trainable;
@@ -116,6 +119,22 @@ export class SoftmaxGate {
   dispose(): void {
     for (const v of this.trainable) v.dispose();
   }
+}
+
+/** The `gate_bias` option of the softmax-gated architectures (MMoE, CGC, PLE): whether gates add a bias. */
+export const gateBiasSchema: Record<string, Record<string, unknown>> = {
+  gate_bias: {
+    type: 'boolean',
+    default: false,
+    description: "Give each softmax gate a bias, softmax(W x + b), as LibMTL does; the papers' gates are softmax(W x).",
+  },
+};
+
+/** Reads `model.gate_bias` (default false, the papers' bias-free gates). */
+export function gateBiasOption(config: Readonly<Record<string, unknown>>): boolean {
+  const value = config['gate_bias'] ?? false;
+  if (typeof value !== 'boolean') throw new OptionError('model.gate_bias', 'true or false', value);
+  return value;
 }
 
 /**

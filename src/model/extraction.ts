@@ -7,7 +7,15 @@ import type { LayerStack } from './layers/stack.js';
 import { lastKernelLayerVariables } from './last-shared-layer.js';
 import { StepClock } from './step-clock.js';
 import { integerOption } from '../util/options.js';
-import { buildExperts, mixExperts, SoftmaxGate, stackVariables, type InspectableModel } from './experts.js';
+import {
+  buildExperts,
+  gateBiasOption,
+  gateBiasSchema,
+  mixExperts,
+  SoftmaxGate,
+  stackVariables,
+  type InspectableModel,
+} from './experts.js';
 import type { ModelBuildContext } from './types.js';
 
 /**
@@ -16,11 +24,12 @@ import type { ModelBuildContext } from './types.js';
  * `trunk` layers (on levels after the first, of its flat tail when the trunk works on images, see below). With task
  * inputs u_t^0 = x and shared input s^0 = x:
  *
- *   u_t^{l+1} = Σ_j g_t^l(u_t^l)_j · e_j,   e = [E^l_s(s^l), E^l_t(u_t^l)],      g_t^l = softmax(W_t^l u_t^l + b)
+ *   u_t^{l+1} = Σ_j g_t^l(u_t^l)_j · e_j,   e = [E^l_s(s^l), E^l_t(u_t^l)],      g_t^l = softmax(W_t^l u_t^l)
  * (S+K)
  *   s^{l+1}   = Σ_j g_s^l(s^l)_j · e_j,     e = [E^l_s(s^l), E^l_1(u_1^l), …, E^l_T(u_T^l)]                     (S+T·K)
  *   ŷ_t = head_t(u_t^L)
  *
+ * (eq. 2–6; gates have no bias, as in the paper's eq. 3, unless `gate_bias: true`, LibMTL's nn.Linear gates.)
  * The shared gate g_s exists on every level but the last (CGC has none). Parameter roles follow from who reads what:
  * shared experts and shared gates serve every task; task t's experts feed the shared gate below the last level, so
  * they are shared there and task parameters only on the last level; task t's gate on level l reaches other tasks only
@@ -34,6 +43,7 @@ export interface ExtractionOptions {
   levels: number;
   sharedExperts: number;
   taskExperts: number;
+  gateBias: boolean;
 }
 
 export function extractionOptions(config: ModelConfig, fixedLevels?: number): ExtractionOptions {
@@ -41,6 +51,7 @@ export function extractionOptions(config: ModelConfig, fixedLevels?: number): Ex
     levels: fixedLevels ?? integerOption(config, 'model.levels', 2, { minimum: 1 }),
     sharedExperts: integerOption(config, 'model.shared_experts', 2, { minimum: 1 }),
     taskExperts: integerOption(config, 'model.task_experts', 1, { minimum: 0 }),
+    gateBias: gateBiasOption(config),
   };
 }
 
@@ -58,6 +69,7 @@ export const expertCountSchema: Record<string, Record<string, unknown>> = {
     default: 1,
     description: 'Task-specific experts per task and extraction level (copies of the `trunk` layers).',
   },
+  ...gateBiasSchema,
 };
 
 /**
@@ -88,7 +100,7 @@ export function buildExtractionModel(
   { inputSize, heads, rng }: ModelBuildContext,
   options: ExtractionOptions,
 ): InspectableModel {
-  const { levels: L, sharedExperts: S, taskExperts: K } = options;
+  const { levels: L, sharedExperts: S, taskExperts: K, gateBias } = options;
   const problem = deeperLevelProblem(config, L);
   if (problem) throw new UsageError(`${architecture}: ${problem}`);
   const tail = flatTail(config.trunk);
@@ -122,11 +134,18 @@ export function buildExtractionModel(
       ),
     );
     const taskGates = heads.map(
-      (spec) => new SoftmaxGate(`levels/${l}/gates/${spec.name}`, width, S + K, levelRng.fork(`gate/${spec.name}`)),
+      (spec) =>
+        new SoftmaxGate(`levels/${l}/gates/${spec.name}`, width, S + K, levelRng.fork(`gate/${spec.name}`), gateBias),
     );
     const sharedGate =
       l < L - 1
-        ? new SoftmaxGate(`levels/${l}/gates/shared`, width, S + heads.length * K, levelRng.fork('gate/shared'))
+        ? new SoftmaxGate(
+            `levels/${l}/gates/shared`,
+            width,
+            S + heads.length * K,
+            levelRng.fork('gate/shared'),
+            gateBias,
+          )
         : undefined;
     levels.push({ shared, tasks, taskGates, sharedGate });
     width = shared[0]?.outputSize ?? width;

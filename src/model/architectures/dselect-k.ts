@@ -4,7 +4,7 @@ import { buildHeads } from '../heads.js';
 import { makeVariable } from '../layers/initialisers.js';
 import { lastKernelLayerOfTrunk, lastKernelLayerVariables } from '../last-shared-layer.js';
 import { StepClock } from '../step-clock.js';
-import { integerOption, numberOption } from '../../util/options.js';
+import { enumOption, integerOption, numberOption } from '../../util/options.js';
 import { buildExperts, mixExperts, stackVariables, type InspectableModel } from '../experts.js';
 import type { Rng } from '../../util/rng.js';
 import type { ArchitectureDefinition } from '../types.js';
@@ -21,10 +21,14 @@ import type { ArchitectureDefinition } from '../types.js';
  *
  *   α_t(x) = Σ_i softmax(W x + b)_i · r_i(x),   f^t(x) = Σ_e α_t(x)_e f_e(x),   ŷ_t = head_t(f^t(x)).
  *
- * When E is not a power of two, codes ≥ E name no expert; we renormalise each r_i over the E real codes (the paper
- * instead adds a penalty), so α_t always lies on the simplex. Option `entropy_reg` adds the paper's regulariser
- * λ_H · mean_x Σ_t Σ_i H(r_i^t(x)), which drives the selectors to binary; penalty() recomputes the selectors on the
- * input of the latest training forward pass (the current batch in the training loop, where penalty() follows
+ * When E is not a power of two, codes ≥ E name no expert, and the weight a selector puts on them reaches no expert.
+ * `unreachable: penalty` (the default, the authors' code) keeps r_i as it is and adds Σ_x Σ_t Σ_i 1 / Σ_{e<E} r_i(x)_e
+ * to the loss (summed over the batch, unweighted, as there), which keeps each selector's weight on real experts; α_t
+ * then sums to at most 1. `unreachable: renormalise` divides each r_i by Σ_{e<E} r_i(x)_e instead, so α_t always lies
+ * on the simplex and no term is added. (The sum is floored at 1e-12 against a division by zero in both.)
+ * Option `entropy_reg` adds the paper's regulariser λ_H · mean_x Σ_t Σ_i H(r_i^t(x)), which drives the selectors to
+ * binary (the authors' code sums over the batch: their λ is λ_H / batch size). penalty() recomputes the selectors on
+ * the input of the latest training forward pass (the current batch in the training loop, where penalty() follows
  * forward() on the same tape) and is 0 once that batch is gone.
  * Initialisation as in the reference code: Z, c ~ U(±γ/100) (selectors start near uniform), W, b ~ U(±0.05).
  */
@@ -59,6 +63,13 @@ export const dselectK: ArchitectureDefinition = {
       default: 0,
       description: 'Weight of the selector entropy regulariser that pushes selections to binary (0 = off).',
     },
+    unreachable: {
+      enum: ['penalty', 'renormalise'],
+      default: 'penalty',
+      description:
+        "When `experts` is not a power of two: add the authors' penalty Σ 1/(selector weight on real experts) to " +
+        'the loss (penalty), or renormalise each selector over the real experts (renormalise).',
+    },
   },
   hasSharedRepresentation: false,
   lastSharedLayer: (config) => lastKernelLayerOfTrunk(config, 'of every expert'),
@@ -67,11 +78,15 @@ export const dselectK: ArchitectureDefinition = {
     const k = integerOption(config, 'model.k', 2, { minimum: 1 });
     const gamma = numberOption(config, 'model.gamma', 1);
     const entropyReg = numberOption(config, 'model.entropy_reg', 0);
+    const unreachable = enumOption(config, 'model.unreachable', ['penalty', 'renormalise'], 'penalty');
     if (!(gamma > 0)) throw new UsageError(`dselect-k: model.gamma must be > 0 (got ${gamma})`);
     const bits = Math.ceil(Math.log2(count));
     // codes[b][e] = bit b of e (most significant first): a [m, E] 0/1 matrix.
     const codes = new Float32Array(bits * count);
     for (let b = 0; b < bits; b++) for (let e = 0; e < count; e++) codes[b * count + e] = (e >> (bits - 1 - b)) & 1;
+    const someUnreachable = count !== 2 ** bits;
+    const renormalise = someUnreachable && unreachable === 'renormalise';
+    const reachPenalty = someUnreachable && unreachable === 'penalty';
 
     const clock = new StepClock(rng.fork('dropout').seed31());
     const experts = buildExperts('experts/', count, inputSize, config.trunk, rng.fork('experts'), clock);
@@ -116,8 +131,7 @@ export const dselectK: ArchitectureDefinition = {
       // [batch, k, m, E]: S(z_ib) where bit b of e is 1, 1 − S(z_ib) where it is 0; product over b.
       const choice = tf.add(tf.mul(codeTensor, s), tf.mul(tf.sub(1, codeTensor), tf.sub(1, s)));
       let selectors = tf.prod(choice, 2) as tf.Tensor3D;
-      if (count !== 2 ** bits)
-        selectors = tf.div(selectors, tf.maximum(tf.sum(selectors, 2, true), 1e-12)) as tf.Tensor3D;
+      if (renormalise) selectors = tf.div(selectors, tf.maximum(tf.sum(selectors, 2, true), 1e-12)) as tf.Tensor3D;
       const weights = tf.softmax(tf.add(tf.matMul(x, g.wKernel), g.wBias)); // [batch, k]
       const alpha = tf.sum(tf.mul(tf.expandDims(weights, 2), selectors), 1) as tf.Tensor2D;
       return { selectors, alpha };
@@ -144,19 +158,23 @@ export const dselectK: ArchitectureDefinition = {
         });
         return { outputs: Object.fromEntries(towers.map((tower, t) => [tower.spec.name, outputs[t]!])) };
       },
-      ...(entropyReg > 0
+      ...(entropyReg > 0 || reachPenalty
         ? {
             penalty: (): tf.Scalar =>
               tf.tidy(() => {
                 const x = lastTrainingInput;
                 if (x === undefined || x.isDisposed) return tf.scalar(0);
-                // λ_H · mean over the batch of Σ_tasks Σ_i H(r_i(x)), H(r) = −Σ_e r_e log r_e (selectors recomputed on
-                // x).
-                const entropies = towers.map((_, t) => {
-                  const r = gate(x, t).selectors;
-                  return tf.mean(tf.sum(tf.neg(tf.mul(r, tf.log(tf.add(r, 1e-6)))), [1, 2]));
+                const terms = towers.map((_, t) => {
+                  const r = gate(x, t).selectors; // recomputed on x
+                  const parts: tf.Tensor[] = [];
+                  // λ_H · mean over the batch of Σ_i H(r_i(x)), H(r) = −Σ_e r_e log r_e.
+                  if (entropyReg > 0)
+                    parts.push(tf.mul(entropyReg, tf.mean(tf.sum(tf.neg(tf.mul(r, tf.log(tf.add(r, 1e-6)))), [1, 2]))));
+                  // Σ_x Σ_i 1 / Σ_{e<E} r_i(x)_e.
+                  if (reachPenalty) parts.push(tf.sum(tf.reciprocal(tf.maximum(tf.sum(r, 2), 1e-12))));
+                  return tf.addN(parts);
                 });
-                return tf.mul(entropyReg, tf.addN(entropies));
+                return tf.addN(terms) as tf.Scalar;
               }),
           }
         : {}),

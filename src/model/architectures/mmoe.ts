@@ -3,15 +3,24 @@ import { buildHeads } from '../heads.js';
 import { lastKernelLayerOfTrunk, lastKernelLayerVariables } from '../last-shared-layer.js';
 import { StepClock } from '../step-clock.js';
 import { integerOption } from '../../util/options.js';
-import { buildExperts, mixExperts, SoftmaxGate, stackVariables, type InspectableModel } from '../experts.js';
+import {
+  buildExperts,
+  gateBiasOption,
+  gateBiasSchema,
+  mixExperts,
+  SoftmaxGate,
+  stackVariables,
+  type InspectableModel,
+} from '../experts.js';
 import type { ArchitectureDefinition } from '../types.js';
 
 /**
  * Multi-gate Mixture-of-Experts (Ma, Zhao, Yi, Chen, Hong & Chi 2018, KDD): E experts f_e, each a stack of the
  * `trunk` layers, shared by all tasks; task t mixes them with its own softmax gate on the input,
  *
- *   g^t(x) = softmax(W_gt x + b_gt) ∈ Δ^{E−1},   f^t(x) = Σ_e g^t(x)_e f_e(x),   ŷ_t = h^t(f^t(x))
+ *   g^t(x) = softmax(W_gt x) ∈ Δ^{E−1},   f^t(x) = Σ_e g^t(x)_e f_e(x),   ŷ_t = h^t(f^t(x))
  *
+ * (eq. 5–6; `gate_bias: true` gives the gates a bias, softmax(W_gt x + b_gt), as LibMTL's MMoE has).
  * where the tower h^t is the `head` layers plus the output layer. The experts are shared variables, gates and towers
  * task variables. Each task sees its own mixture, so there is no single shared representation.
  */
@@ -28,17 +37,19 @@ export const mmoe: ArchitectureDefinition = {
       default: 4,
       description: 'Number of experts; each expert is a copy of the `trunk` layers with its own weights.',
     },
+    ...gateBiasSchema,
   },
   hasSharedRepresentation: false,
   lastSharedLayer: (config) => lastKernelLayerOfTrunk(config, 'of every expert'),
   build(config, { inputSize, heads, rng }) {
     const count = integerOption(config, 'model.experts', 4, { minimum: 1 });
+    const gateBias = gateBiasOption(config);
     const clock = new StepClock(rng.fork('dropout').seed31());
     const experts = buildExperts('experts/', count, inputSize, config.trunk, rng.fork('experts'), clock);
     const expertOutput = experts[0]?.outputSize ?? inputSize;
     const gateRng = rng.fork('gates');
     const gates = heads.map(
-      (spec) => new SoftmaxGate(`tasks/${spec.name}/gate`, inputSize, count, gateRng.fork(spec.name)),
+      (spec) => new SoftmaxGate(`tasks/${spec.name}/gate`, inputSize, count, gateRng.fork(spec.name), gateBias),
     );
     const towers = buildHeads(heads, expertOutput, config.head, rng.fork('heads'), clock);
     const expertVars = stackVariables(experts);
