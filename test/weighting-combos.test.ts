@@ -193,7 +193,7 @@ describe('weighted-average with weights_from: g = Σ c_i g_i, c from any loss-we
     expect(loaded.config.strategy['weights_from']).toEqual({ name: 'dwa', temperature: 2 });
   });
 
-  it('famo inside keeps its same-batch update after the step; gradnorm, whose norms only its own step measures, is refused', () => {
+  it('famo inside keeps its update after the step; gradnorm (norms from its own step) is refused', () => {
     const strategy = create('weighted-average', { weights_from: { name: 'famo' } });
     const grads = [
       [1, 0],
