@@ -124,7 +124,19 @@ export function loadCheckpointInto(dir: string, model: MultiTaskModel): Checkpoi
   }
   const named = tf.io.decodeWeights(buffer, group.weights);
   try {
-    for (const variable of checkpointVariables(model)) {
+    const variables = checkpointVariables(model);
+    const used = new Set(variables.map((v) => v.name));
+    const unused = Object.keys(named).filter((name) => !used.has(name));
+    if (unused.length > 0) {
+      // Loading the rest would evaluate a model other than the one trained (e.g. gates without their learned bias).
+      const shown = unused.slice(0, 3).map((name) => `"${name}"`);
+      throw new UsageError(
+        `Checkpoint ${dir} holds weights the model built from the run's config does not have: ` +
+          `${shown.join(', ')}${unused.length > 3 ? ` and ${unused.length - 3} more` : ''}; ` +
+          'was it saved by another model config?',
+      );
+    }
+    for (const variable of variables) {
       const value = named[variable.name];
       if (!value)
         throw new UsageError(

@@ -41,7 +41,24 @@ export function readResolvedConfig(runDir: string): ResolvedConfig {
   const file = runFile(runDir, 'resolvedConfig');
   const value = readJsonFile(file);
   assertResolvedConfig(value, file);
-  return value;
+  return withEarlierDefaults(value);
+}
+
+/**
+ * Architecture options added after runs were made, whose default differs from what those runs trained: a resolved
+ * config without the key is from before the option existed, so it gets the value the run had. Without this an old
+ * run would be rebuilt as a different model (and, for a missing bias, load its checkpoint into the wrong one).
+ * - mmoe, cgc, ple `gate_bias` (default false since the gates are the papers' softmax(W x)): earlier gates had a bias.
+ * - dselect-k `unreachable` (default penalty, the authors' code): earlier runs renormalised the selectors.
+ */
+function withEarlierDefaults(config: ResolvedConfig): ResolvedConfig {
+  const model = config.model as Record<string, unknown>;
+  const earlier: Record<string, unknown> = {};
+  if (['mmoe', 'cgc', 'ple'].includes(String(model['architecture'])) && !('gate_bias' in model)) {
+    earlier['gate_bias'] = true;
+  }
+  if (model['architecture'] === 'dselect-k' && !('unreachable' in model)) earlier['unreachable'] = 'renormalise';
+  return Object.keys(earlier).length === 0 ? config : { ...config, model: { ...config.model, ...earlier } };
 }
 
 function assertResolvedConfig(value: unknown, file: string): asserts value is ResolvedConfig {
