@@ -185,6 +185,14 @@ describe('fairgrad (Ban & Ji 2024)', () => {
     expectClose(combineGradients('fairgrad', grads, { alpha: 2 }).weights!, [4 ** (-2 / 3), 1], 10);
   });
 
+  it("each task's head gets w_i ∇L_i, as the reference backpropagates Σ w_i L_i", () => {
+    const result = combineGradients('fairgrad', [
+      [2, 0],
+      [0, 1],
+    ]);
+    expectClose(result.taskScales!, [0.5, 1], 10);
+  });
+
   it('solves (Gw)_i = w_i^(−1/α) to rounding for several α, with fewer dimensions than tasks too', () => {
     for (const grads of gradientSets()) {
       const g = gram(grads.map((v) => Float32Array.from(v)));

@@ -22,6 +22,8 @@
  * weight up without bound); it gets weight 0 here, which leaves the update unchanged, and the others are solved
  * without it.
  *
+ * Task-specific parameters (heads) get w_i ∇L_i, as LibMTL's `Σ w_i L_i` backward gives them (`taskScales`).
+ *
  * Gradient target (`grad_target: auto`): params. The other target: allowed when asked for explicitly, with a note. Why:
  * Ban & Ji allocate the update of the shared parameters (Algorithm 1); the paper defines no representation variant
  * (LibMTL refuses one).
@@ -108,7 +110,8 @@ export const fairgrad: CombinerDefinition = {
     return stateless(({ grads }) => {
       checkGrads('fairgrad', grads, taskCount);
       const weights = fairGradWeights(gram(grads), alpha);
-      return { combined: linearCombination(grads, weights), weights };
+      // The reference backpropagates Σ w_i L_i: each task's own parameters get w_i ∇L_i too.
+      return { combined: linearCombination(grads, weights), weights, taskScales: [...weights] };
     });
   },
 };
