@@ -1,6 +1,6 @@
 /**
  * Checks of test/reference-agreement.test.ts for steps where ours and a reference differ for a reason that is
- * the reference's (see docs/notes/reference-fixtures.md, "Where ours differs on purpose"): float32 rounding that the
+ * the reference's (see docs/strategies.md, "Agreement with LibMTL and TorchJD"): float32 rounding that the
  * step amplifies, and degenerate gradient sets where the method's defining equations have no solution.
  */
 import { combineGradients } from '../../src/strategies/gradient/registry.js';
