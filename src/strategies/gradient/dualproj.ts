@@ -16,31 +16,8 @@
  * mtl_backward differentiates through the features but aggregates the parameter Jacobian); the paper defines no
  * representation variant.
  */
-import { gram, linearCombination, projectOntoDualCone } from '../../numerics/index.js';
-import { checkGrads, stateless } from './support.js';
+import { projectOntoDualCone } from '../../numerics/index.js';
 import type { CombinerDefinition } from './types.js';
-import { conditionedGramian, jacobianDescentOptions, readEpsilons, readPreference } from './upgrad.js';
+import { jacobianDescentCombiner } from './upgrad.js';
 
-export const dualproj: CombinerDefinition = {
-  name: 'dualproj',
-  paper: 'P. Quinton, V. Rey, "Jacobian Descent for Multi-Objective Optimization", arXiv:2406.16232, 2024 (DualProj)',
-  gradTarget: {
-    paper: 'params',
-    other: 'not-in-paper',
-    reason:
-      'Quinton & Rey aggregate the Jacobian of the task losses with respect to the shared parameters (TorchJD ' +
-      'mtl_backward differentiates through the features but aggregates the parameter Jacobian); the paper defines ' +
-      'no representation variant.',
-  },
-  optionsSchema: jacobianDescentOptions,
-  checkOptions: (options, taskCount) => void readPreference(options, taskCount),
-  create(options, _seed, taskCount) {
-    const preference = readPreference(options, taskCount);
-    const { normEps, regEps } = readEpsilons(options);
-    return stateless(({ grads }) => {
-      checkGrads('dualproj', grads, taskCount);
-      const weights = projectOntoDualCone(conditionedGramian(gram(grads), normEps, regEps), preference);
-      return { combined: linearCombination(grads, weights), weights };
-    });
-  },
-};
+export const dualproj: CombinerDefinition = jacobianDescentCombiner('dualproj', 'DualProj', projectOntoDualCone);

@@ -86,26 +86,38 @@ export function upgradWeights(h: Matrix, preference: readonly number[]): number[
   return weights;
 }
 
-export const upgrad: CombinerDefinition = {
-  name: 'upgrad',
-  paper: 'P. Quinton, V. Rey, "Jacobian Descent for Multi-Objective Optimization", arXiv:2406.16232, 2024 (UPGrad)',
-  gradTarget: {
-    paper: 'params',
-    other: 'not-in-paper',
-    reason:
-      'Quinton & Rey aggregate the Jacobian of the task losses with respect to the shared parameters (TorchJD ' +
-      'mtl_backward differentiates through the features but aggregates the parameter Jacobian); the paper defines ' +
-      'no representation variant.',
-  },
-  optionsSchema: jacobianDescentOptions,
-  checkOptions: (options, taskCount) => void readPreference(options, taskCount),
-  create(options, _seed, taskCount) {
-    const preference = readPreference(options, taskCount);
-    const { normEps, regEps } = readEpsilons(options);
-    return stateless(({ grads }) => {
-      checkGrads('upgrad', grads, taskCount);
-      const weights = upgradWeights(conditionedGramian(gram(grads), normEps, regEps), preference);
-      return { combined: linearCombination(grads, weights), weights };
-    });
-  },
-};
+/**
+ * A combiner of the Jacobian-descent family (UPGrad, DualProj): the same target, options and checks; the weights on
+ * the gradients from the conditioned Gramian and the preference are what tells them apart.
+ */
+export function jacobianDescentCombiner(
+  name: string,
+  label: string,
+  weightsOf: (h: Matrix, preference: readonly number[]) => number[],
+): CombinerDefinition {
+  return {
+    name,
+    paper: `P. Quinton, V. Rey, "Jacobian Descent for Multi-Objective Optimization", arXiv:2406.16232, 2024 (${label})`,
+    gradTarget: {
+      paper: 'params',
+      other: 'not-in-paper',
+      reason:
+        'Quinton & Rey aggregate the Jacobian of the task losses with respect to the shared parameters (TorchJD ' +
+        'mtl_backward differentiates through the features but aggregates the parameter Jacobian); the paper ' +
+        'defines no representation variant.',
+    },
+    optionsSchema: jacobianDescentOptions,
+    checkOptions: (options, taskCount) => void readPreference(options, taskCount),
+    create(options, _seed, taskCount) {
+      const preference = readPreference(options, taskCount);
+      const { normEps, regEps } = readEpsilons(options);
+      return stateless(({ grads }) => {
+        checkGrads(name, grads, taskCount);
+        const weights = weightsOf(conditionedGramian(gram(grads), normEps, regEps), preference);
+        return { combined: linearCombination(grads, weights), weights };
+      });
+    },
+  };
+}
+
+export const upgrad: CombinerDefinition = jacobianDescentCombiner('upgrad', 'UPGrad', upgradWeights);
