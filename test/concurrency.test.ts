@@ -3,7 +3,7 @@
  * parallel trainings get their own ids and files; commands that change an existing run take its lock and never
  * interleave; readers never see a half-written file.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -231,6 +231,14 @@ describe('commands that change a run take its lock', () => {
     expect(existsSync(lockFile(runDir))).toBe(false);
   }, 60_000);
 
+  it("Ctrl-C during `mtl eval` releases the run's lock and ends the process as the signal does", async () => {
+    const { child, exited } = startEvalHoldingLock(runId, store);
+    await lockTaken(runDir);
+    child.kill('SIGINT');
+    expect(await exited).toEqual({ code: null, signal: 'SIGINT' });
+    expect(existsSync(lockFile(runDir))).toBe(false);
+  }, 60_000);
+
   it('a bad MTL_LOCK_TIMEOUT is a usage error (exit 2), changing nothing', async () => {
     const before = snapshot(runDir);
     const result = await mtlAsync(['eval', runId, '--runs-dir', store], { MTL_LOCK_TIMEOUT: 'soon' });
@@ -243,17 +251,31 @@ describe('commands that change a run take its lock', () => {
   }, 60_000);
 });
 
-/** Starts `mtl eval`, kills it with SIGKILL as soon as it holds the run's lock, and returns its pid. */
-async function killedWhileLocked(runDir: string, runId: string, store: string): Promise<number> {
+/** Starts `mtl eval` of the run (it takes the run's lock at once and holds it while it evaluates). */
+function startEvalHoldingLock(
+  runId: string,
+  store: string,
+): { child: ChildProcess; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
   const child = spawn(process.execPath, [bin, 'eval', runId, '--runs-dir', store], {
     cwd: root,
     env: { ...process.env, CI: 'true', MTL_LOCK_TIMEOUT: '30' },
     stdio: 'ignore',
   });
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  const pid = child.pid ?? -1;
-  for (let i = 0; i < 2000 && !existsSync(lockFile(runDir)); i++) await sleep(2);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, exited };
+}
+
+async function lockTaken(runDir: string): Promise<void> {
+  for (let i = 0; i < 5000 && !existsSync(lockFile(runDir)); i++) await sleep(2);
+}
+
+/** Starts `mtl eval`, kills it with SIGKILL as soon as it holds the run's lock, and returns its pid. */
+async function killedWhileLocked(runDir: string, runId: string, store: string): Promise<number> {
+  const { child, exited } = startEvalHoldingLock(runId, store);
+  await lockTaken(runDir);
   child.kill('SIGKILL');
   await exited;
-  return pid;
+  return child.pid ?? -1;
 }
