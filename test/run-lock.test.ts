@@ -51,7 +51,7 @@ afterEach(() => {
 });
 
 describe('the run lock', () => {
-  it('holds the pid, host and command while the work runs and is gone afterwards, also when the work throws', async () => {
+  it('holds the pid, host and command while the work runs; gone afterwards, also when the work throws', async () => {
     const dir = runDir();
     const seen = await withRunLock(dir, () => readRunLock(dir), { command: 'mtl eval' });
     expect(seen).toMatchObject({ pid: process.pid, host: hostname(), command: 'mtl eval' });
