@@ -88,14 +88,16 @@ export async function acquireRunLock(runDir: string, options: RunLockOptions = {
     if (mine) return mine;
     const seen = readLockFile(file);
     if (seen === 'gone') continue; // released between our attempt and the read
-    if (isStale(seen, file)) {
-      if (takeOver(file, seen)) options.onStaleLock?.(seen === 'unreadable' ? undefined : seen);
+    const stale = isStale(seen, file);
+    if (stale && takeOver(file, seen)) {
+      options.onStaleLock?.(seen === 'unreadable' ? undefined : seen);
       continue;
     }
     const holder = seen === 'unreadable' ? undefined : seen;
     const waited = Date.now() - started;
     if (waited >= timeoutMs) throw busyError(runDir, file, holder, waited);
-    if (!waiting) {
+    // A stale lock another waiter is taking over right now: look again soon, without saying we wait for the dead.
+    if (!waiting && !stale) {
       waiting = true;
       options.onWait?.(holder, timeoutMs);
     }
