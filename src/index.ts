@@ -57,6 +57,16 @@ export { readSummary, readSummaryIfAny, type RunSummary } from './runs/summary.j
 export { readResolvedConfig, readPreprocessing, readConfigSource } from './runs/inputs.js';
 export { readMetricRows, readEpochLog } from './runs/logs.js';
 export { readEvaluations, type EvaluationResult } from './runs/evals.js';
+export {
+  acquireRunLock,
+  readRunLock,
+  withRunLock,
+  RunBusyError,
+  DEFAULT_LOCK_TIMEOUT_S,
+  type RunLock,
+  type RunLockHolder,
+  type RunLockOptions,
+} from './runs/lock.js';
 export { readCheckpointJson, type CheckpointMetadata } from './runs/checkpoint.js';
 export type { EpochRecord, EpochLogEntry, MetricRow } from './runs/records.js';
 export { MtlError, UsageError, RunFailedError, ExitCode } from './errors.js';

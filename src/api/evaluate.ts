@@ -11,8 +11,9 @@ import { hasCheckpoint, loadCheckpointInto } from '../runs/checkpoint.js';
 import { saveEvaluation, type EvaluationResult } from '../runs/evals.js';
 import { readPreprocessing, readResolvedConfig } from '../runs/inputs.js';
 import { checkpointDir, type CheckpointName } from '../runs/layout.js';
+import { withRunLock, type RunLockOptions } from '../runs/lock.js';
 import type { StoredRunMeta } from '../runs/meta.js';
-import { openRun, resolveRunsDir } from '../runs/store.js';
+import { openRun, resolveRun, resolveRunsDir } from '../runs/store.js';
 import { evaluateEncoded } from '../train/evaluate-encoded.js';
 import { buildModel } from './build.js';
 
@@ -23,6 +24,11 @@ export interface EvaluateOptions {
   dataFile?: string;
   checkpoint?: CheckpointName;
   backend?: BackendChoice;
+  /**
+   * Waiting for another command that changes the same run (another eval, a resume): how long (default
+   * `MTL_LOCK_TIMEOUT` seconds, else 60), and what to tell the user while waiting or when a dead one's lock is taken.
+   */
+  lock?: Pick<RunLockOptions, 'timeoutMs' | 'onWait' | 'onStaleLock'>;
 }
 
 export interface StoredRun {
@@ -41,10 +47,16 @@ export function readRun(reference: string, runsDir?: string): StoredRun {
 
 /**
  * Evaluates a run's checkpoint on one of its splits or on a new CSV, and stores the result under `evals/` in the
- * run without touching anything training wrote.
+ * run without touching anything training wrote. It holds the run's lock throughout (runs/lock.ts): a resume or
+ * another eval of the same run waits, so the checkpoint read is never one being replaced.
  */
 export async function evaluateRun(reference: string, options: EvaluateOptions = {}): Promise<EvaluationResult> {
-  const run = readRun(reference, options.runsDir);
+  const { dir } = resolveRun(reference, resolveRunsDir(options.runsDir));
+  return withRunLock(dir, () => evaluateLocked(dir, options), { command: 'mtl eval', ...options.lock });
+}
+
+async function evaluateLocked(runDir: string, options: EvaluateOptions): Promise<EvaluationResult> {
+  const run = readRun(runDir);
   const checkpoint = chooseCheckpoint(run, options.checkpoint ?? 'best');
   const backend = await initBackend(options.backend ?? run.config.backend);
   const { encoded, data } = options.dataFile

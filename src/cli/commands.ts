@@ -109,6 +109,15 @@ export async function evalCommand(
     ...(flags.data ? { dataFile: flags.data } : {}),
     ...(flags.checkpoint ? { checkpoint: flags.checkpoint as 'best' | 'last' } : {}),
     ...(flags.backend ? { backend: flags.backend } : {}),
+    lock: {
+      onWait: (holder, timeoutMs) =>
+        log(
+          `waiting for ${holder ? `${holder.command} (pid ${holder.pid} on ${holder.host})` : 'another command'}, ` +
+            `which is changing this run (up to ${Math.round(timeoutMs / 1000)} s; MTL_LOCK_TIMEOUT sets it)`,
+        ),
+      onStaleLock: (holder) =>
+        log(`note: took over the run's lock${holder ? ` left by ${holder.command} (pid ${holder.pid}, gone)` : ''}`),
+    },
   });
   if (flags.json) {
     printJson(result);

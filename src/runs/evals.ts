@@ -21,7 +21,10 @@ export interface EvaluationResult {
   file: string;
 }
 
-/** Stores an evaluation under the run's evals/ (created when needed) and returns it with the file it went to. */
+/**
+ * Stores an evaluation under the run's evals/ (created when needed), in a file of its own, and returns it with the file
+ * it went to. Callers hold the run's lock (runs/lock.ts), so no other writer picks the same name meanwhile.
+ */
 export function saveEvaluation(
   runDir: string,
   result: Omit<EvaluationResult, 'file'>,
@@ -31,7 +34,11 @@ export function saveEvaluation(
   mkdirSync(dir, { recursive: true });
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   const label = path.basename(result.data).replace(/[^A-Za-z0-9._-]/g, '_');
-  const file = path.join(dir, `${stamp}-${result.checkpoint}-${label}.json`);
+  const base = `${stamp}-${result.checkpoint}-${label}`;
+  // Two evaluations in the same millisecond (one after the other under the run's lock) each keep their file; `_2`
+  // sorts after the plain name, so the listing stays oldest first.
+  let file = path.join(dir, `${base}.json`);
+  for (let n = 2; existsSync(file); n++) file = path.join(dir, `${base}_${n}.json`);
   const saved: EvaluationResult = { ...result, file };
   writeJsonAtomic(file, saved);
   return saved;

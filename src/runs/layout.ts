@@ -41,3 +41,11 @@ export function checkpointDir(runDir: string, which: CheckpointName): string {
 export function evalsDir(runDir: string): string {
   return path.join(runDir, 'evals');
 }
+
+/**
+ * `run.lock`: present while a command changes the run (`mtl eval`, a resume); holds the writer's pid, host, command
+ * and start time (runs/lock.ts). Not part of a finished run: it is removed when the command ends.
+ */
+export function lockFile(runDir: string): string {
+  return path.join(runDir, 'run.lock');
+}
