@@ -46,8 +46,10 @@ export function crashReason(
   if (owner && owner.host === hostname() && owner.pid !== process.pid && !processAlive(owner.pid))
     return `its process (pid ${owner.pid} on ${owner.host}) is gone`;
   const beat = Date.parse(meta.heartbeatAt ?? meta.updatedAt);
-  if (Number.isFinite(beat) && now - beat > HEARTBEAT_STALE_MS)
-    return `no heartbeat for ${Math.round((now - beat) / 60_000)} minutes (the bound is ${HEARTBEAT_STALE_MS / 60_000})`;
+  if (Number.isFinite(beat) && now - beat > HEARTBEAT_STALE_MS) {
+    const minutes = Math.round((now - beat) / 60_000);
+    return `no heartbeat for ${minutes} minutes (the bound is ${HEARTBEAT_STALE_MS / 60_000})`;
+  }
   return undefined;
 }
 
