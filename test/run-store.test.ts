@@ -3,7 +3,7 @@
  * checks (a damaged or newer-format run is a clear exit-2 error, never a stack trace); checkpoints in the TF.js
  * weights format, byte for byte; `mtl eval` rebuilding training's split.
  */
-import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../src/api/build.js';
@@ -247,6 +247,11 @@ training: { epochs: 3, batch_size: 16 }
     );
 
     truncateSync(path.join(copy, 'weights.bin'), 8);
+    expect(() => loadCheckpointInto(copy, model)).toThrow(
+      /weights\.bin does not match its checksum in checksums\.json \(8 bytes\); the file was cut short or changed/,
+    );
+    // A checkpoint written before checksums existed: the sizes and fields are still checked.
+    rmSync(path.join(copy, 'checksums.json'));
     expect(() => loadCheckpointInto(copy, model)).toThrow(
       /weights\.bin holds 8 bytes but model\.json describes \d+; the checkpoint is damaged\./,
     );

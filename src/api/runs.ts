@@ -1,12 +1,16 @@
 import path from 'node:path';
-import { readMeta, type RunStatus } from '../runs/meta.js';
+import { crashReason, type ShownStatus } from '../runs/liveness.js';
+import { readMeta } from '../runs/meta.js';
 import { listRunIds, resolveRunsDir } from '../runs/store.js';
 import { readSummaryIfAny } from '../runs/summary.js';
 
 export interface RunListing {
   id: string;
   name: string;
-  status: RunStatus;
+  /** The stored status, or `crashed` for a run that says `running` but whose process is gone (runs/liveness.ts). */
+  status: ShownStatus;
+  /** Why a run shows as `crashed`. */
+  statusReason?: string;
   startedAt: string;
   backend: string;
   epochs: number;
@@ -23,10 +27,12 @@ export function listRuns(runsDir?: string): RunListing[] {
     const meta = readMeta(dir);
     const summary = readSummaryIfAny(dir);
     const metrics = Object.fromEntries(Object.entries(summary?.test ?? {}).filter(([k]) => k.startsWith('mean/')));
+    const crashed = crashReason(meta);
     return {
       id,
       name: meta.name,
-      status: meta.status,
+      status: crashed === undefined ? meta.status : 'crashed',
+      ...(crashed === undefined ? {} : { statusReason: `${crashed}; resume it with: mtl train --resume ${id}` }),
       startedAt: meta.startedAt,
       backend: meta.backend?.name ?? '?',
       epochs: meta.epochsCompleted,

@@ -1,9 +1,10 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../backend/select.js';
+import { initBackend, type BackendReport } from '../backend/select.js';
 import type { LoadedConfig } from '../config/load.js';
-import type { BackendChoice } from '../config/types.js';
-import { prepareData } from '../data/prepare.js';
+import type { BackendChoice, ResolvedConfig } from '../config/types.js';
+import { prepareData, type PreparedData } from '../data/prepare.js';
+import type { MultiTaskModel } from '../model/types.js';
 import { MtlError, RunFailedError } from '../errors.js';
 import { higherIsBetter } from '../metrics/direction.js';
 import type { MetricValues } from '../metrics/types.js';
@@ -12,11 +13,14 @@ import { BackgroundTasks } from '../runs/atomic.js';
 import { loadCheckpointInto, saveCheckpoint } from '../runs/checkpoint.js';
 import { writeRunInputs } from '../runs/inputs.js';
 import { checkpointDir, type CheckpointName } from '../runs/layout.js';
+import { HEARTBEAT_EVERY_MS, thisProcess } from '../runs/liveness.js';
 import { gitInfo, type ParameterCount, type RunMeta, type RunStatus, type RunStrategy } from '../runs/meta.js';
 import { createRunDir, resolveRunsDir } from '../runs/store.js';
 import { writeSummary, type RunSummary } from '../runs/summary.js';
+import { trainingStateFiles } from '../runs/training-state.js';
 import { RunWriter } from '../runs/writer.js';
 import { evaluateEncoded } from '../train/evaluate-encoded.js';
+import type { TrainerResume } from '../train/snapshot.js';
 import { runTrainer, type TrainListener } from '../train/trainer.js';
 import { mtlVersion } from '../util/version.js';
 import { buildModel, countParameters, modelTopology } from './build.js';
@@ -79,9 +83,37 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
     overrides: loaded.overrides,
     ...(git ? { git } : {}),
     epochsCompleted: 0,
+    process: thisProcess(),
+    heartbeatAt: startedAt.toISOString(),
   };
   const writer = new RunWriter(dir, meta);
   writeRunInputs(dir, { configSource: loaded.sourceText, config, preprocessing: data.preprocessing });
+  return trainInRun({ config, notes: loaded.notes, data, model, backend, id, dir, writer, startedAt }, options);
+}
+
+/** A run directory ready to train in: new (trainExperiment) or continued (resumeExperiment, api/resume.ts). */
+export interface TrainingSession {
+  config: ResolvedConfig;
+  notes: string[] | undefined;
+  data: PreparedData;
+  model: MultiTaskModel;
+  backend: BackendReport;
+  id: string;
+  dir: string;
+  writer: RunWriter;
+  /** When this process started on the run (the summary's `seconds` counts from here). */
+  startedAt: Date;
+  /** Where to continue from, with the strategy state to restore. */
+  resume?: TrainerResume;
+}
+
+/**
+ * Trains in a run directory whose inputs are written, then writes its final metrics, summary and status. The
+ * `last` checkpoint is written at the end of every epoch and where training is interrupted, with the trainer's state
+ * (runs/training-state.ts), so that `mtl train --resume` can continue exactly.
+ */
+export async function trainInRun(session: TrainingSession, options: TrainOptions): Promise<RunSummary> {
+  const { config, data, model, backend, id, dir, writer, startedAt } = session;
 
   const strategy = getStrategy(config.strategy.name).create(config.strategy, {
     tasks: config.tasks,
@@ -94,7 +126,7 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
     ...(strategy.needs === 'losses'
       ? {}
       : { gradTarget: strategy.needs === 'representation-gradients' ? 'representation' : 'params' }),
-    ...(loaded.notes ? { notes: loaded.notes } : {}),
+    ...(session.notes ? { notes: session.notes } : {}),
   };
   writer.updateMeta({ parameterCount, strategy: runStrategy });
   options.onModelBuilt?.({
@@ -108,6 +140,16 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
   // Checkpoints, run logs and meta.json progress are written beside training, in a worker; all of it is on disk
   // before a checkpoint is read back or the run reports anything as final.
   const background = new BackgroundTasks();
+  if (session.resume) strategy.restore(session.resume.snapshot.strategyState);
+  let lastBeat = Date.now();
+  const heartbeat: TrainListener = {
+    // A batch says the process is alive when an epoch runs longer than the heartbeat interval.
+    onBatch: () => {
+      if (Date.now() - lastBeat < HEARTBEAT_EVERY_MS) return;
+      lastBeat = Date.now();
+      writer.updateMetaInBackground({ heartbeatAt: new Date(lastBeat).toISOString() }, background);
+    },
+  };
 
   let status: RunStatus = 'running';
   let statusReason: string | undefined;
@@ -125,9 +167,12 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
             // A checkpoint or log that failed to write fails the run here (an epoch later than when written inline).
             background.check();
             writer.recordEpoch(record, background);
-            writer.updateMetaInBackground({ epochsCompleted: record.epoch }, background);
+            lastBeat = Date.now();
+            const heartbeatAt = new Date(lastBeat).toISOString();
+            writer.updateMetaInBackground({ epochsCompleted: record.epoch, heartbeatAt }, background);
           },
         },
+        heartbeat,
         ...(options.listeners ?? []),
       ],
       ...(options.signal ? { signal: options.signal } : {}),
@@ -144,17 +189,16 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
           generatedBy,
           background,
         ),
+      onCheckpoint: async ({ snapshot, optimizerSlots }) => {
+        const epoch = snapshot.records.length + (snapshot.partial ? 1 : 0);
+        const extra = await trainingStateFiles(snapshot, optimizerSlots);
+        const metadata = { epoch, strategyState: snapshot.strategyState };
+        await saveCheckpoint(checkpointDir(dir, 'last'), model, topology, metadata, generatedBy, background, extra);
+      },
+      ...(session.resume ? { resume: session.resume } : {}),
     });
     epochs = result.epochs.length;
     bestEpoch = result.bestEpoch;
-    await saveCheckpoint(
-      checkpointDir(dir, 'last'),
-      model,
-      topology,
-      { epoch: epochs, strategyState: strategy.state() },
-      generatedBy,
-      background,
-    );
     await background.close();
     status =
       result.outcome === 'interrupted' ? 'interrupted' : result.outcome === 'diverged' ? 'diverged' : 'completed';

@@ -1,7 +1,9 @@
 import path from 'node:path';
 import { loadConfig } from '../config/load.js';
 import type { BackendChoice } from '../config/types.js';
-import { trainExperiment } from '../api/train.js';
+import { resumeExperiment } from '../api/resume.js';
+import { trainExperiment, type TrainOptions } from '../api/train.js';
+import type { RunSummary } from '../runs/summary.js';
 import { evaluateRun } from '../api/evaluate.js';
 import { compareRuns } from '../api/compare.js';
 import { listRuns } from '../api/runs.js';
@@ -22,10 +24,10 @@ function isCi(): boolean {
 }
 
 export async function trainCommand(
-  configFile: string,
-  flags: CommonFlags & { set?: string[]; backend?: BackendChoice; quiet?: boolean },
+  configFile: string | undefined,
+  flags: CommonFlags & { set?: string[]; backend?: BackendChoice; quiet?: boolean; resume?: string },
 ): Promise<number> {
-  const loaded = loadConfig(configFile, flags.set ?? []);
+  const start = trainOrResume(configFile, flags);
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = (): void => {
@@ -41,7 +43,7 @@ export async function trainCommand(
   process.on('SIGTERM', onSigint);
   try {
     const interactive = Boolean(process.stderr.isTTY) && !flags.quiet && !isCi();
-    const summary = await trainExperiment(loaded, {
+    const summary = await start({
       ...(flags.runsDir ? { runsDir: flags.runsDir } : {}),
       ...(flags.backend ? { backend: flags.backend } : {}),
       listeners: [progressListener({ interactive })],
@@ -78,6 +80,31 @@ export async function trainCommand(
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
+}
+
+/** `mtl train CONFIG` or `mtl train --resume RUN` (the config is the run's own: no CONFIG, no --set). */
+function trainOrResume(
+  configFile: string | undefined,
+  flags: { set?: string[]; resume?: string },
+): (options: TrainOptions) => Promise<RunSummary> {
+  if (flags.resume !== undefined) {
+    const run = flags.resume;
+    if (configFile !== undefined)
+      throw new UsageError(`mtl train: give a config or --resume ${run}, not both.`, [
+        'a resumed run continues with the config it started with',
+      ]);
+    if ((flags.set ?? []).length > 0)
+      throw new UsageError(`mtl train --resume: --set cannot change a resumed run's config (${flags.set?.[0]}).`, [
+        'to train with other settings, start a new run: mtl train CONFIG --set …',
+      ]);
+    return (options) => resumeExperiment(run, options);
+  }
+  if (configFile === undefined)
+    throw new UsageError('mtl train: missing the config file.', [
+      'mtl train configs/quickstart.yaml, or mtl train --resume RUN to continue a run',
+    ]);
+  const loaded = loadConfig(configFile, flags.set ?? []);
+  return (options) => trainExperiment(loaded, options);
 }
 
 export function validateCommand(configFile: string, flags: { set?: string[]; json?: boolean }): number {

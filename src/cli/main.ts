@@ -36,7 +36,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   program
     .command('train')
     .description('Train the experiment a YAML config describes; prints the run id (stdout)')
-    .argument('<config>', 'experiment config (YAML)')
+    .argument('[config]', 'experiment config (YAML); not with --resume')
+    .option('--resume <run>', 'continue an interrupted or crashed run from its last checkpoint (id, prefix or path)')
     .option('--set <path=value>', 'override a config field, repeatable (e.g. training.lr=0.003)', collect)
     .addOption(backendOption())
     .addOption(runsDirOption())
@@ -44,9 +45,10 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--quiet', 'one log line per epoch instead of a progress bar')
     .addHelpText(
       'after',
-      '\nExample:\n  mtl train configs/quickstart.yaml --set training.epochs=5 --set seed=1 --json\n',
+      '\nExample:\n  mtl train configs/quickstart.yaml --set training.epochs=5 --set seed=1 --json\n' +
+        '  mtl train --resume 20261123-164732-quickstart   # continue an interrupted or crashed run\n',
     )
-    .action(async (config: string, flags) => setExitCode(await trainCommand(config, flags)));
+    .action(async (config: string | undefined, flags) => setExitCode(await trainCommand(config, flags)));
 
   program
     .command('validate')

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -11,6 +12,8 @@ export const CHECKPOINT_FORMAT = 'mtl-multitask-model';
 
 const MODEL_JSON = 'model.json';
 const WEIGHTS_BIN = 'weights.bin';
+/** sha256 of every other file of the folder, written with them, so a truncated or altered file is found on load. */
+const CHECKSUMS_JSON = 'checksums.json';
 
 /**
  * A checkpoint is the standard TF.js weights format: `model.json` with a `weightsManifest` plus `weights.bin`,
@@ -46,6 +49,8 @@ export async function saveCheckpoint(
   metadata: CheckpointMetadata,
   generatedBy: string,
   background?: BackgroundTasks,
+  /** More files for the folder (the `last` checkpoint's training state) and buffers of theirs to hand over. */
+  extra?: { files: Record<string, string | Uint8Array>; buffers: ArrayBuffer[] },
 ): Promise<void> {
   const variables = checkpointVariables(model);
   const { data, specs } = await tf.io.encodeWeights(variables.map((v) => ({ name: v.name, tensor: v })));
@@ -57,10 +62,69 @@ export async function saveCheckpoint(
     weightsManifest: [{ paths: [WEIGHTS_BIN], weights: specs }],
     userDefinedMetadata: metadata,
   };
-  const files = { [WEIGHTS_BIN]: new Uint8Array(data), [MODEL_JSON]: `${JSON.stringify(json, null, 2)}\n` };
-  if (background)
-    void background.run(replaceDirSteps(dir, files), [data]); // the weights buffer is ours: hand it over
+  const contents = {
+    [WEIGHTS_BIN]: new Uint8Array(data),
+    [MODEL_JSON]: `${JSON.stringify(json, null, 2)}\n`,
+    ...extra?.files,
+  };
+  const files = { ...contents, [CHECKSUMS_JSON]: checksumsJson(contents) };
+  // The buffers are ours: handed over to the worker, not copied.
+  if (background) void background.run(replaceDirSteps(dir, files), [data, ...(extra?.buffers ?? [])]);
   else replaceDirAtomic(dir, files);
+}
+
+function sha256(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function checksumsJson(files: Readonly<Record<string, string | Uint8Array>>): string {
+  const sums = Object.fromEntries(Object.entries(files).map(([name, data]) => [name, sha256(data)]));
+  return `${JSON.stringify({ algorithm: 'sha256', files: sums }, null, 2)}\n`;
+}
+
+/**
+ * Reads a checkpoint folder's files and checks each against `checksums.json`: a file cut short (a full disk, a
+ * copy that stopped) or changed is refused here, naming it, before anything is decoded. Checkpoints written before
+ * checksums existed have none and are read as they are. Returns a reader of the folder's files (checked ones from
+ * memory).
+ */
+export function verifyCheckpointFiles(dir: string): (name: string) => Buffer {
+  const listed = new Map<string, Buffer>();
+  const sumsFile = path.join(dir, CHECKSUMS_JSON);
+  if (existsSync(sumsFile)) {
+    const fields = JsonFields.read(sumsFile);
+    const algorithm = fields.string('algorithm');
+    if (algorithm !== 'sha256') throw fields.problem('algorithm', '"sha256"');
+    for (const [name, expected] of Object.entries(fields.object('files').value)) {
+      const file = path.join(dir, name);
+      const data = readCheckpointFile(file);
+      if (sha256(data) !== expected) {
+        throw new UsageError(
+          `Checkpoint ${dir}: ${name} does not match its checksum in ${CHECKSUMS_JSON} (${data.byteLength} bytes); ` +
+            'the file was cut short or changed after it was written.',
+          [
+            'use the other checkpoint (`--checkpoint best` or `last`), restore the file from a backup, or train the ' +
+              'run again',
+          ],
+        );
+      }
+      listed.set(name, data);
+    }
+  }
+  return (name) => listed.get(name) ?? readCheckpointFile(path.join(dir, name));
+}
+
+function readCheckpointFile(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    const code = error instanceof Error && 'code' in error ? error.code : undefined;
+    throw new UsageError(
+      code === 'ENOENT'
+        ? `Checkpoint file ${file} is missing; the checkpoint is incomplete.`
+        : `Cannot read checkpoint file ${file}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
 }
 
 /** Whether a checkpoint folder holds a checkpoint (its model.json; a folder swap leaves either the old or the new). */
@@ -110,11 +174,12 @@ function readMetadata(fields: JsonFields): CheckpointMetadata {
 
 /** Loads a checkpoint's weights into a model built from the same config; every variable must be present. */
 export function loadCheckpointInto(dir: string, model: MultiTaskModel): CheckpointMetadata {
+  const read = verifyCheckpointFiles(dir);
   const json = readCheckpointJson(dir);
   const group = json.weightsManifest[0];
   if (!group || group.paths.length === 0)
     throw new UsageError(`${path.join(dir, MODEL_JSON)}: weightsManifest[0].paths names no weights file.`);
-  const buffer = readWeights(dir, group.paths);
+  const buffer = joinBuffers(group.paths.map(read));
   const expected = group.weights.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * bytesPerValue(w.dtype), 0);
   if (buffer.byteLength !== expected) {
     throw new UsageError(
@@ -160,18 +225,8 @@ function bytesPerValue(dtype: tf.io.WeightsManifestEntry['dtype']): number {
   return dtype === 'bool' ? 1 : 4;
 }
 
-/** The weight files of a group, joined in order into one buffer of our own (TF.js shards one buffer across them). */
-function readWeights(dir: string, files: readonly string[]): ArrayBuffer {
-  const parts = files.map((name) => {
-    const file = path.join(dir, name);
-    try {
-      return readFileSync(file);
-    } catch (error) {
-      throw new UsageError(
-        `Cannot read checkpoint weights ${file}: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-  });
+/** Weight files joined in order into one buffer of our own (TF.js shards one buffer across them). */
+export function joinBuffers(parts: readonly Uint8Array[]): ArrayBuffer {
   const joined = new Uint8Array(parts.reduce((n, part) => n + part.byteLength, 0));
   let offset = 0;
   for (const part of parts) {

@@ -132,3 +132,16 @@ function readTargetEncoding(fields: JsonFields): TargetEncoding {
   }
   return { name, type, ...added };
 }
+
+/**
+ * Whether encodings fitted again now are the ones stored at training (same bytes as written): a resumed run must
+ * train on the same encoded data, and a CSV changed since then would silently give different inputs.
+ */
+export function preprocessingMatches(runDir: string, preprocessing: Preprocessing): boolean {
+  const file = runFile(runDir, 'preprocessing');
+  try {
+    return readFileSync(file, 'utf8') === `${JSON.stringify(preprocessing, null, 2)}\n`;
+  } catch {
+    return false;
+  }
+}

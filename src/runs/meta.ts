@@ -4,6 +4,7 @@ import { UsageError } from '../errors.js';
 import { mtlVersion } from '../util/version.js';
 import { JsonFields } from './json.js';
 import { runFile } from './layout.js';
+import type { RunProcess } from './liveness.js';
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted' | 'diverged';
 export const RUN_STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'interrupted', 'diverged'];
@@ -38,6 +39,19 @@ export interface RunMeta {
   parameterCount?: ParameterCount;
   /** The strategy as it ran: for a gradient method, the target its task gradients were taken on. */
   strategy?: RunStrategy;
+  /** The process training the run now (or last): a `running` run whose process is gone shows as `crashed`. */
+  process?: RunProcess;
+  /** When that process last said it was alive (runs/liveness.ts). */
+  heartbeatAt?: string;
+  /** Each `mtl train --resume` of the run: when, from which epoch and batch, and the status it had. */
+  resumes?: RunResume[];
+}
+
+export interface RunResume {
+  at: string;
+  epoch: number;
+  batch: number;
+  from: string;
 }
 
 export interface RunStrategy {
@@ -80,6 +94,7 @@ export function readMeta(runDir: string): StoredRunMeta {
   const git = fields.optionalObject('git');
   const parameterCount = fields.optionalObject('parameterCount');
   const strategy = fields.optionalObject('strategy');
+  const owner = fields.optionalObject('process');
   return {
     format,
     id,
@@ -101,6 +116,16 @@ export function readMeta(runDir: string): StoredRunMeta {
     bestEpoch: fields.optionalNumber('bestEpoch'),
     parameterCount: parameterCount && readParameterCount(parameterCount),
     strategy: strategy && readRunStrategy(strategy),
+    process: owner && { pid: owner.number('pid'), host: owner.string('host') },
+    heartbeatAt: fields.optionalString('heartbeatAt'),
+    resumes: fields.has('resumes')
+      ? fields.objects('resumes').map((r) => ({
+          at: r.string('at'),
+          epoch: r.number('epoch'),
+          batch: r.number('batch'),
+          from: r.string('from'),
+        }))
+      : undefined,
   };
 }
 

@@ -1,6 +1,13 @@
 import * as fs from 'node:fs';
 import { higherIsBetter, metricName, taskName } from '../metrics/direction.js';
-import { runFsSteps, writeFileAtomicSteps, writeJsonAtomic, type BackgroundTasks, type FsJob } from './atomic.js';
+import {
+  runFsSteps,
+  writeFileAtomic,
+  writeFileAtomicSteps,
+  writeJsonAtomic,
+  type BackgroundTasks,
+  type FsJob,
+} from './atomic.js';
 import { runFile } from './layout.js';
 import { RUN_FORMAT, type RunMeta, type StoredRunMeta } from './meta.js';
 import type { EpochLogEntry, EpochRecord, MetricRow, MetricSplit } from './records.js';
@@ -55,24 +62,27 @@ export class RunWriter {
 
   /** Appends an epoch's rows and record to the logs; with `background`, queued there (in order with its other jobs). */
   recordEpoch(record: EpochRecord, background?: BackgroundTasks): void {
-    const rows: MetricRow[] = [{ epoch: record.epoch, split: 'train', metrics: prefixed(record.trainLoss, 'loss') }];
-    if (Object.keys(record.val).length > 0) rows.push({ epoch: record.epoch, split: 'val', metrics: record.val });
-    const epoch: EpochLogEntry = {
-      epoch: record.epoch,
-      learningRate: record.learningRate,
-      taskWeights: record.taskWeights,
-      ...(record.gradientCosines ? { gradientCosines: record.gradientCosines } : {}),
-      monitor: record.monitor,
-      seconds: round(record.seconds),
-      samplesPerSecond: round(record.samplesPerSecond),
-    };
     this.append(
       [
-        ...this.rowSteps(rows),
-        { op: 'append', path: runFile(this.dir, 'epochsLog'), data: `${JSON.stringify(epoch)}\n` },
+        ...this.rowSteps(epochRows(record)),
+        { op: 'append', path: runFile(this.dir, 'epochsLog'), data: `${JSON.stringify(epochLogEntry(record))}\n` },
       ],
       background,
     );
+  }
+
+  /**
+   * Replaces the logs with those of `records` (each file atomically), for a resumed run: what a killed run had
+   * appended after its `last` checkpoint (an epoch, a line cut short, an interrupted epoch's partial record) goes,
+   * and the resumed epochs follow as if the run had never stopped.
+   */
+  rewriteLogs(records: readonly EpochRecord[]): void {
+    const rows = records.flatMap(epochRows);
+    writeFileAtomic(runFile(this.dir, 'metricsLog'), rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    writeFileAtomic(runFile(this.dir, 'metricsCsv'), CSV_HEADER + csvLines(rows));
+    const entries = records.map((r) => `${JSON.stringify(epochLogEntry(r))}\n`).join('');
+    writeFileAtomic(runFile(this.dir, 'epochsLog'), entries);
+    this.csvStarted = true;
   }
 
   /** Appends final metrics (after training: nothing is queued any more, so at once). */
@@ -93,6 +103,24 @@ export class RunWriter {
     if (background) void background.run(job);
     else runFsSteps(job, fs);
   }
+}
+
+function epochRows(record: EpochRecord): MetricRow[] {
+  const rows: MetricRow[] = [{ epoch: record.epoch, split: 'train', metrics: prefixed(record.trainLoss, 'loss') }];
+  if (Object.keys(record.val).length > 0) rows.push({ epoch: record.epoch, split: 'val', metrics: record.val });
+  return rows;
+}
+
+function epochLogEntry(record: EpochRecord): EpochLogEntry {
+  return {
+    epoch: record.epoch,
+    learningRate: record.learningRate,
+    taskWeights: record.taskWeights,
+    ...(record.gradientCosines ? { gradientCosines: record.gradientCosines } : {}),
+    monitor: record.monitor,
+    seconds: round(record.seconds),
+    samplesPerSecond: round(record.samplesPerSecond),
+  };
 }
 
 function prefixed(perTask: Record<string, number>, metric: string): Record<string, number> {

@@ -11,6 +11,10 @@ export interface Optimizer {
   apply(gradients: Record<string, tf.Tensor>, learningRate: number): void;
   /** Named slot variables (moments), for checkpoints. */
   slots(): tf.Variable[];
+  /** Updates applied so far (Adam's bias correction counts them): saved with the slots for an exact resume. */
+  readonly updates: number;
+  /** Continues from a saved count; the slots are restored by assigning them. */
+  restoreUpdates(updates: number): void;
   dispose(): void;
 }
 
@@ -95,6 +99,12 @@ export function createOptimizer(config: TrainingConfig, variables: readonly tf.V
       });
     },
     slots: () => [...slots.values()].flatMap((s) => (s.v ? [s.m, s.v] : [s.m])),
+    get updates() {
+      return step;
+    },
+    restoreUpdates(updates) {
+      step = updates;
+    },
     dispose() {
       for (const s of slots.values()) {
         s.m.dispose();

@@ -18,6 +18,15 @@ import {
   type Batch,
   type StepGradients,
 } from './step.js';
+import {
+  readStepLosses,
+  restoreSlots,
+  stepLossTensors,
+  stoppedEarlyAt,
+  type SnapshotPosition,
+  type TrainerCheckpoint,
+  type TrainerResume,
+} from './snapshot.js';
 import { disposeSplit, toSplitTensors } from './tensors.js';
 
 /** What the trainer tells whoever listens (progress display, run store). All optional. */
@@ -54,6 +63,13 @@ export interface TrainerInput {
   signal?: AbortSignal;
   /** Called when the monitored metric improves, to save the best checkpoint. */
   onImproved?(record: EpochRecord): Promise<void>;
+  /**
+   * Called with the trainer's state at the end of every epoch (unless it diverged) and where it is interrupted, to
+   * save the `last` checkpoint; the model's weights are those of the same moment until the promise resolves.
+   */
+  onCheckpoint?(checkpoint: TrainerCheckpoint): Promise<void>;
+  /** Continue from a snapshot (`mtl train --resume`); the model and strategy are restored by the caller. */
+  resume?: TrainerResume;
 }
 
 /** Name of the monitored value and its direction: the early-stopping metric on validation, else the train loss. */
@@ -88,12 +104,34 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
   const batchSize = Math.min(training.batch_size, train.rows);
   const batches = Math.ceil(train.rows / batchSize);
   const monitor = monitorOf(config, val.rows > 0);
-  const records: EpochRecord[] = [];
-  let best = monitor.higher ? -Infinity : Infinity;
-  let bestEpoch = -1;
-  let sinceImproved = 0;
-  let step = 0;
-  let outcome: TrainOutcome = 'completed';
+  const resumed = input.resume?.snapshot;
+  const records: EpochRecord[] = resumed ? [...resumed.records] : [];
+  let best = resumed ? resumed.best : monitor.higher ? -Infinity : Infinity;
+  let bestEpoch = resumed ? resumed.bestEpoch : -1;
+  let sinceImproved = resumed?.sinceImproved ?? 0;
+  let step = resumed?.step ?? 0;
+  if (resumed && input.resume) {
+    rng.restore(resumed.batchRng);
+    strategyRng.restore(resumed.strategyRng);
+    restoreSlots(optimizer.slots(), input.resume.optimizerSlots);
+    optimizer.restoreUpdates(resumed.optimizerUpdates);
+  }
+  /** Where the trainer is, for the `last` checkpoint (see TrainerSnapshot). */
+  const snapshot = (position: SnapshotPosition): TrainerCheckpoint => ({
+    snapshot: {
+      ...position,
+      step,
+      strategyRng: strategyRng.state(),
+      optimizerUpdates: optimizer.updates,
+      best,
+      bestEpoch,
+      sinceImproved,
+      records: [...records],
+      strategyState: strategy.state(),
+    },
+    optimizerSlots: optimizer.slots(),
+  });
+  let outcome: TrainOutcome = stoppedEarlyAt(resumed, training.early_stopping.patience) ? 'early-stopped' : 'completed';
   let reason: string | undefined;
   for (const l of listeners)
     l.onStart?.({
@@ -110,20 +148,22 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
   const extraSamples = extraSamplesNeeded(strategy);
 
   try {
-    for (let epoch = 0; epoch < training.epochs; epoch++) {
-      const started = performance.now();
+    for (let epoch = resumed?.epoch ?? 0; outcome === 'completed' && epoch < training.epochs; epoch++) {
+      const partial = resumed?.epoch === epoch ? resumed.partial : undefined;
+      const started = performance.now() - (partial?.seconds ?? 0) * 1000;
       const learningRate = learningRateAt(training, epoch);
+      const batchRngAtStart = rng.state();
       const permutation = rng.permutation(train.rows);
       const epochBatches = shuffledBatches(train, permutation, batchSize);
       // Per-step task losses stay on the backend and are summed once at the end of the epoch: one add per step
       // would cost more than the reading it saves.
-      const stepLosses: tf.Tensor1D[] = [];
-      const stepSizes: number[] = [];
-      let cosineSum: number[][] | undefined;
-      let cosineSteps = 0;
+      const stepLosses: tf.Tensor1D[] = partial ? stepLossTensors(partial.stepLosses) : [];
+      const stepSizes: number[] = partial ? [...partial.stepSizes] : [];
+      let cosineSum: number[][] | undefined = partial?.cosineSum;
+      let cosineSteps = partial?.cosineSteps ?? 0;
       let interrupted = false;
       try {
-        for (let b = 0; b < batches; b++) {
+        for (let b = resumed?.epoch === epoch ? resumed.batch : 0; b < batches; b++) {
           const start = b * batchSize;
           const size = Math.min(batchSize, train.rows - start);
           const batch = epochBatches[b]!;
@@ -169,6 +209,10 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
           }
           if (input.signal?.aborted) {
             interrupted = true;
+            const seconds = (performance.now() - started) / 1000;
+            const sums = { stepLosses: readStepLosses(stepLosses), stepSizes: [...stepSizes], cosineSteps, seconds };
+            const soFar = { ...sums, ...(cosineSum ? { cosineSum } : {}) };
+            await input.onCheckpoint?.(snapshot({ epoch, batch: b + 1, batchRng: batchRngAtStart, partial: soFar }));
             break;
           }
         }
@@ -228,6 +272,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
         outcome = 'interrupted';
         break;
       }
+      await input.onCheckpoint?.(snapshot({ epoch: epoch + 1, batch: 0, batchRng: rng.state() }));
       const patience = training.early_stopping.patience;
       if (patience > 0 && sinceImproved >= patience) {
         outcome = 'early-stopped';

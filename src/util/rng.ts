@@ -20,6 +20,16 @@ export interface Rng {
    * An independent generator derived from this one and a label, so adding draws in one place does not shift another.
    */
   fork(label: string): Rng;
+  /** Where the generator is: saved with a checkpoint so a resumed run draws what the uninterrupted one would. */
+  state(): RngState;
+  /** Continues from a state {@link state} returned (of any generator of this kind). */
+  restore(state: RngState): void;
+}
+
+/** A generator's whole state: its 32-bit counter and the second value of the last Box–Muller pair, if unused. */
+export interface RngState {
+  counter: number;
+  spareNormal: number | null;
 }
 
 function splitmix32(a: number): number {
@@ -88,6 +98,11 @@ export function createRng(seed: number | string): Rng {
       return p;
     },
     fork: (label) => createRng((Math.floor(next() * 4294967296) ^ hashLabel(label)) >>> 0),
+    state: () => ({ counter: state, spareNormal: spareNormal ?? null }),
+    restore: (saved) => {
+      state = saved.counter | 0;
+      spareNormal = saved.spareNormal ?? undefined;
+    },
   };
   return rng;
 }

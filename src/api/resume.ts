@@ -1,0 +1,106 @@
+import path from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../backend/select.js';
+import { prepareData } from '../data/prepare.js';
+import { UsageError } from '../errors.js';
+import { joinBuffers, loadCheckpointInto, verifyCheckpointFiles } from '../runs/checkpoint.js';
+import { preprocessingMatches, readResolvedConfig } from '../runs/inputs.js';
+import { checkpointDir } from '../runs/layout.js';
+import { crashReason, thisProcess } from '../runs/liveness.js';
+import type { StoredRunMeta } from '../runs/meta.js';
+import { openRun, resolveRunsDir } from '../runs/store.js';
+import type { RunSummary } from '../runs/summary.js';
+import { hasTrainingState, readTrainingState } from '../runs/training-state.js';
+import { RunWriter } from '../runs/writer.js';
+import { buildModel } from './build.js';
+import { trainInRun, type TrainOptions } from './train.js';
+
+/**
+ * Continues an interrupted, crashed or failed run from its `last` checkpoint (`mtl train --resume RUN`): the same
+ * config, data and backend, the weights, optimizer slots, strategy state, generators and position in the data order
+ * restored, so that on the same backend the run ends with the metrics it would have had if left alone, bit for bit.
+ * The logs are rewritten to the checkpoint's epochs first (what a killed run appended after it goes).
+ */
+export async function resumeExperiment(reference: string, options: TrainOptions = {}): Promise<RunSummary> {
+  const { id, dir, meta } = openRun(reference, resolveRunsDir(options.runsDir));
+  // LOCK(F): take the run's lock here (#14 "Concurrency": commands that change an existing run); everything below
+  // writes into the run, so this is the one place `--resume` needs it.
+  refuseUnresumable(id, meta);
+  const last = checkpointDir(dir, 'last');
+  if (!hasTrainingState(last)) {
+    throw new UsageError(
+      `Run ${id} has no checkpoint to resume from (${path.join(last, 'training-state.json')} is missing): it ` +
+        'stopped before its first epoch ended, or was written by an mtl without --resume.',
+      [`train it again: mtl train ${meta.configFile ?? '<config>'}`],
+    );
+  }
+  const config = readResolvedConfig(dir);
+  const read = verifyCheckpointFiles(last);
+  const backend = await initBackend(options.backend ?? meta.backend?.name ?? config.backend);
+  const data = await prepareData(config, meta.configFile ? path.dirname(meta.configFile) : meta.cwd);
+  if (!preprocessingMatches(dir, data.preprocessing)) {
+    throw new UsageError(
+      `Run ${id}: its data has changed since the run started (the encodings fitted now differ from its ` +
+        'preprocessing.json), so it cannot be continued exactly.',
+      [`restore the data the run trained on, or train again: mtl train ${meta.configFile ?? '<config>'}`],
+    );
+  }
+  const model = buildModel(config, data.preprocessing);
+  let slots: Record<string, tf.Tensor> = {};
+  let training = false; // from then on trainInRun owns the model (and disposes it)
+  try {
+    loadCheckpointInto(last, model);
+    const state = readTrainingState(last, (name) => joinBuffers([read(name)]));
+    slots = state.optimizerSlots;
+    const { snapshot } = state;
+    const startedAt = new Date();
+    const writer = new RunWriter(dir, meta);
+    writer.rewriteLogs(snapshot.records);
+    writer.updateMeta({
+      status: 'running',
+      statusReason: undefined,
+      endedAt: undefined,
+      epochsCompleted: snapshot.records.length,
+      process: thisProcess(),
+      heartbeatAt: startedAt.toISOString(),
+      resumes: [
+        ...(meta.resumes ?? []),
+        { at: startedAt.toISOString(), epoch: snapshot.epoch, batch: snapshot.batch, from: shownFrom(meta) },
+      ],
+    });
+    options.onRunCreated?.({ id, dir });
+    training = true;
+    return await trainInRun(
+      { config, notes: meta.strategy?.notes, data, model, backend, id, dir, writer, startedAt, resume: state },
+      options,
+    );
+  } catch (error) {
+    if (!training) model.dispose();
+    throw error;
+  } finally {
+    for (const tensor of Object.values(slots)) tensor.dispose();
+  }
+}
+
+function shownFrom(meta: StoredRunMeta): string {
+  return crashReason(meta) === undefined ? meta.status : 'crashed';
+}
+
+/** Completed and diverged runs are not continued; a run whose process is alive is not touched. */
+function refuseUnresumable(id: string, meta: StoredRunMeta): void {
+  if (meta.status === 'completed')
+    throw new UsageError(`Run ${id} is completed; there is nothing to resume.`, [
+      'to train longer, start a new run with a higher training.epochs',
+    ]);
+  if (meta.status === 'diverged')
+    throw new UsageError(
+      `Run ${id} diverged${meta.statusReason ? ` (${meta.statusReason})` : ''}; resuming would diverge again.`,
+      ['train it again with a lower training.lr or training.grad_clip_norm'],
+    );
+  if (meta.status === 'running' && crashReason(meta) === undefined) {
+    const owner = meta.process ? ` (pid ${meta.process.pid} on ${meta.process.host})` : '';
+    throw new UsageError(`Run ${id} is still running${owner}; it can be resumed once it has stopped.`, [
+      'stop it with Ctrl-C (or kill its process); a run whose process is gone shows as crashed in `mtl runs`',
+    ]);
+  }
+}
