@@ -5,7 +5,7 @@ export { loadConfig, parseConfigText, parseOverride, type LoadedConfig } from '.
 export { buildExperimentSchema } from './config/schema.js';
 export type * from './config/types.js';
 export { trainExperiment, type TrainOptions } from './api/train.js';
-export { resumeExperiment } from './api/resume.js';
+export { resumeExperiment, type ResumeOptions } from './api/resume.js';
 export { evaluateRun, readRun, type EvaluateOptions, type StoredRun } from './api/evaluate.js';
 export {
   compareRuns,

@@ -3,7 +3,7 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { trainCommand } from '../src/cli/commands.js';
-import { readMeta, resumeExperiment, trainExperiment } from '../src/index.js';
+import { acquireRunLock, readMeta, resumeExperiment, trainExperiment } from '../src/index.js';
 import { tempDir } from './helpers.js';
 import { tinyRegressionConfig } from './helpers/configs.js';
 
@@ -46,5 +46,22 @@ describe('resume refusals', () => {
     const before = readMeta(run.dir);
     await expect(resumeExperiment(run.id, { runsDir })).rejects.toThrow(/its data has changed since the run started/);
     expect(readMeta(run.dir)).toEqual(before);
+  });
+
+  it('a run another command is changing: resume waits for its lock, then gives up naming it', async () => {
+    const runsDir = tempDir('mtl-runs-');
+    const run = await interruptedRun(tempDir(), runsDir);
+    const held = await acquireRunLock(run.dir, { command: 'mtl eval' });
+    try {
+      const before = readMeta(run.dir);
+      await expect(resumeExperiment(run.id, { runsDir, lock: { timeoutMs: 300 } })).rejects.toThrow(
+        /is busy: mtl eval \(pid \d+ on .*\) has been changing it since/,
+      );
+      expect(readMeta(run.dir)).toEqual(before);
+    } finally {
+      held.release();
+    }
+    const resumed = await resumeExperiment(run.id, { runsDir });
+    expect(resumed.status).toBe('completed');
   });
 });

@@ -14,6 +14,7 @@ import { hasTrainingState, readTrainingState } from '../runs/training-state.js';
 import { RunWriter } from '../runs/writer.js';
 import { buildModel } from './build.js';
 import { trainInRun, type TrainOptions } from './train.js';
+import { withRunLock, type RunLockOptions } from '../runs/lock.js';
 
 /**
  * Continues an interrupted, crashed or failed run from its `last` checkpoint (`mtl train --resume RUN`): the same
@@ -21,10 +22,21 @@ import { trainInRun, type TrainOptions } from './train.js';
  * restored, so that on the same backend the run ends with the metrics it would have had if left alone, bit for bit.
  * The logs are rewritten to the checkpoint's epochs first (what a killed run appended after it goes).
  */
-export async function resumeExperiment(reference: string, options: TrainOptions = {}): Promise<RunSummary> {
+export async function resumeExperiment(reference: string, options: ResumeOptions = {}): Promise<RunSummary> {
+  const { dir } = openRun(reference, resolveRunsDir(options.runsDir));
+  // Everything that follows writes into the run: one writer at a time (an eval of it waits, and so would this).
+  return withRunLock(dir, () => resumeLocked(reference, options), { command: 'mtl train --resume', ...options.lock });
+}
+
+/** What {@link resumeExperiment} takes: training's options, and how to wait for the run's lock. */
+export interface ResumeOptions extends TrainOptions {
+  /** As for `evaluateRun`: how long to wait for another command changing the run, and what to say meanwhile. */
+  lock?: Pick<RunLockOptions, 'timeoutMs' | 'onWait' | 'onStaleLock'>;
+}
+
+async function resumeLocked(reference: string, options: TrainOptions): Promise<RunSummary> {
+  // Read again under the lock: the run may have changed while this waited.
   const { id, dir, meta } = openRun(reference, resolveRunsDir(options.runsDir));
-  // LOCK(F): take the run's lock here (#14 "Concurrency": commands that change an existing run); everything below
-  // writes into the run, so this is the one place `--resume` needs it.
   refuseUnresumable(id, meta);
   const last = checkpointDir(dir, 'last');
   if (!hasTrainingState(last)) {

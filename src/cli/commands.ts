@@ -4,6 +4,7 @@ import type { BackendChoice } from '../config/types.js';
 import { resumeExperiment } from '../api/resume.js';
 import { trainExperiment, type TrainOptions } from '../api/train.js';
 import type { RunSummary } from '../runs/summary.js';
+import type { RunLockOptions } from '../runs/lock.js';
 import { evaluateRun } from '../api/evaluate.js';
 import { compareRuns } from '../api/compare.js';
 import { listRuns } from '../api/runs.js';
@@ -97,7 +98,7 @@ function trainOrResume(
       throw new UsageError(`mtl train --resume: --set cannot change a resumed run's config (${flags.set?.[0]}).`, [
         'to train with other settings, start a new run: mtl train CONFIG --set …',
       ]);
-    return (options) => resumeExperiment(run, options);
+    return (options) => resumeExperiment(run, { ...options, lock: lockMessages() });
   }
   if (configFile === undefined)
     throw new UsageError('mtl train: missing the config file.', [
@@ -136,15 +137,7 @@ export async function evalCommand(
     ...(flags.data ? { dataFile: flags.data } : {}),
     ...(flags.checkpoint ? { checkpoint: flags.checkpoint as 'best' | 'last' } : {}),
     ...(flags.backend ? { backend: flags.backend } : {}),
-    lock: {
-      onWait: (holder, timeoutMs) =>
-        log(
-          `waiting for ${holder ? `${holder.command} (pid ${holder.pid} on ${holder.host})` : 'another command'}, ` +
-            `which is changing this run (up to ${Math.round(timeoutMs / 1000)} s; MTL_LOCK_TIMEOUT sets it)`,
-        ),
-      onStaleLock: (holder) =>
-        log(`note: took over the run's lock${holder ? ` left by ${holder.command} (pid ${holder.pid}, gone)` : ''}`),
-    },
+    lock: lockMessages(),
   });
   if (flags.json) {
     printJson(result);
@@ -278,4 +271,17 @@ export async function doctorCommand(flags: { json?: boolean }): Promise<number> 
     );
   }
   return ExitCode.ok;
+}
+
+/** What a command that changes an existing run says while it waits for the run's lock, or takes over a dead one's. */
+function lockMessages(): Pick<RunLockOptions, 'onWait' | 'onStaleLock'> {
+  return {
+    onWait: (holder, timeoutMs) =>
+      log(
+        `waiting for ${holder ? `${holder.command} (pid ${holder.pid} on ${holder.host})` : 'another command'}, ` +
+          `which is changing this run (up to ${Math.round(timeoutMs / 1000)} s; MTL_LOCK_TIMEOUT sets it)`,
+      ),
+    onStaleLock: (holder) =>
+      log(`note: took over the run's lock${holder ? ` left by ${holder.command} (pid ${holder.pid}, gone)` : ''}`),
+  };
 }
