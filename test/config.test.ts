@@ -126,7 +126,12 @@ training:
 
   it('applies --set overrides with YAML typing and validates them, naming the flag', () => {
     const { config } = parseConfigText(base, {
-      overrides: ['training.lr=3e-3', 'tasks.1.weight=2', 'model.trunk=[{type: dense, units: 8}]'],
+      overrides: [
+        'training.lr=3e-3',
+        'strategy.name=static',
+        'tasks.1.weight=2',
+        'model.trunk=[{type: dense, units: 8}]',
+      ],
     });
     expect(config.training.lr).toBe(0.003);
     expect(config.tasks[1]?.weight).toBe(2);

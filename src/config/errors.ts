@@ -41,9 +41,11 @@ const humanType: Record<string, string> = {
 
 /**
  * Turns ajv's errors into messages people can act on. Branch bookkeeping (`if`, `allOf`, the alternatives inside a
- * `oneOf`) is dropped in favour of one message per place.
+ * `oneOf`) is dropped in favour of one message per place. With the schema the errors came from (`rootSchema`), a key
+ * that the chosen branch of a discriminated section refuses but another branch accepts (`model.experts` on
+ * hard-sharing, `strategy.c` under equal) is reported as an option of those branches rather than as unknown.
  */
-export function problemsFromAjv(errors: readonly ErrorObject[]): ConfigProblem[] {
+export function problemsFromAjv(errors: readonly ErrorObject[], rootSchema?: object): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const seen = new Set<string>();
   const add = (problem: ConfigProblem): void => {
@@ -79,6 +81,20 @@ export function problemsFromAjv(errors: readonly ErrorObject[]): ConfigProblem[]
           ((error.parentSchema as Record<string, unknown> | undefined)?.['properties'] as Record<string, unknown>) ??
             {},
         );
+        const elsewhere = rootSchema ? otherBranchesWithKey(error, key, rootSchema) : undefined;
+        if (elsewhere) {
+          const field = pathToString([...path, elsewhere.discriminator]);
+          const [only, ...more] = elsewhere.values;
+          const readers = more.length === 0 ? `"${only}"` : `one of ${elsewhere.values.join(', ')}`;
+          add({
+            path: [...path, key],
+            atKey: true,
+            message:
+              `"${key}" has no effect when ${field} is "${elsewhere.chosen}"; it is read only when ${field} is ` +
+              `${readers}. Choose ${more.length === 0 ? 'that' : 'one of those'}, or remove "${key}".`,
+          });
+          break;
+        }
         const hint = suggest(key, known);
         add({
           path: [...path, key],
@@ -141,4 +157,45 @@ function oneOfMessage(path: readonly (string | number)[]): string {
   if (where === 'data') return 'expected either "dataset: <built-in name>" or "csv: <file path>" (exactly one of them)';
   if (where === 'split') return 'expected either "column: <split column>" or fractions "train", "val", "test"';
   return 'expected either one form or the other of this field, not both or neither';
+}
+
+/** A section told apart by one key: `allOf: [{ if: { properties: { <key>: { const: X } } }, then: {…} }, …]`. */
+interface DiscriminatedBranch {
+  if?: { properties?: Record<string, { const?: unknown }> };
+  then?: { properties?: Record<string, unknown> };
+}
+
+/**
+ * For a key that the chosen `then` branch of a discriminated section refuses: the discriminator, the value chosen
+ * and the values whose branches accept the key; undefined when the key belongs to no other branch.
+ */
+function otherBranchesWithKey(
+  error: ErrorObject,
+  key: string,
+  rootSchema: object,
+): { discriminator: string; chosen: string; values: string[] } | undefined {
+  const match = /^#(.*)\/allOf\/(\d+)\/then\/additionalProperties$/.exec(error.schemaPath);
+  if (!match) return undefined;
+  const section = schemaAt(rootSchema, match[1] ?? '');
+  const branches = section?.['allOf'];
+  if (!Array.isArray(branches)) return undefined;
+  const chosenBranch = branches[Number(match[2])] as DiscriminatedBranch | undefined;
+  const discriminator = Object.keys(chosenBranch?.if?.properties ?? {})[0];
+  if (discriminator === undefined) return undefined;
+  const values = (branches as DiscriminatedBranch[])
+    .filter((branch) => branch !== chosenBranch && branch.then?.properties?.[key] !== undefined)
+    .map((branch) => String(branch.if?.properties?.[discriminator]?.const));
+  if (values.length === 0) return undefined;
+  const chosen = String(chosenBranch?.if?.properties?.[discriminator]?.const);
+  return { discriminator, chosen, values };
+}
+
+/** The schema node at a JSON pointer (`/properties/model`), or undefined. */
+function schemaAt(root: object, pointer: string): Record<string, unknown> | undefined {
+  let node: unknown = root;
+  for (const segment of parsePointer(pointer)) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string | number, unknown>)[segment];
+  }
+  return node !== null && typeof node === 'object' ? (node as Record<string, unknown>) : undefined;
 }

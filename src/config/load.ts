@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
-import { parse as parseYamlValue, parseDocument, type Document } from 'yaml';
+import { isSeq, parse as parseYamlValue, parseDocument, type Document } from 'yaml';
 import { UsageError } from '../errors.js';
 import { registryGeneration } from '../util/registry.js';
 import { buildExperimentSchema } from './schema.js';
 import { LineCounter, positionOf } from './positions.js';
 import { pathToString, problemsFromAjv, type ConfigProblem } from './errors.js';
+import { applicabilityProblems } from './applicability.js';
 import { checkSemantics, markExplicitSplit } from './semantics.js';
 import type { ResolvedConfig } from './types.js';
 
@@ -25,10 +26,11 @@ export interface LoadedConfig {
   notes?: string[];
 }
 
-let cached: { validate: ValidateFunction; generation: number } | undefined;
+let cached: { validate: ValidateFunction; schema: object; generation: number } | undefined;
 /** The compiled experiment schema, compiled again when a definition was registered since (the schema lists them). */
-function validator(): ValidateFunction {
+function validator(): { validate: ValidateFunction; schema: object } {
   if (cached?.generation !== registryGeneration()) {
+    const schema = buildExperimentSchema();
     const validate = new Ajv({
       allErrors: true,
       useDefaults: true,
@@ -36,10 +38,10 @@ function validator(): ValidateFunction {
       strictRequired: false,
       strictTypes: false,
       verbose: true,
-    }).compile(buildExperimentSchema());
-    cached = { validate, generation: registryGeneration() };
+    }).compile(schema);
+    cached = { validate, schema, generation: registryGeneration() };
   }
-  return cached.validate;
+  return cached;
 }
 
 /** Parses `a.b.0.c=value`; the value is read as YAML so numbers, booleans and lists keep their type. */
@@ -102,25 +104,29 @@ export function parseConfigText(
     throw new UsageError(`${displayName} is empty: expected a mapping with at least "data" and "tasks".`);
   }
 
+  // Each override, keyed by the part of the document it wrote: the path it set, or the first key on that path it
+  // had to create, so a problem anywhere in what the flag added is blamed on the flag, not on the file.
   const overridden = new Map<string, string>();
   for (const override of overrides) {
     const { path: keyPath, value } = parseOverride(override);
+    const written = firstMissing(doc, keyPath, override) ?? keyPath;
     try {
       doc.setIn(keyPath, doc.createNode(value));
     } catch (error) {
       throw new UsageError(`--set "${override}": cannot set ${pathToString(keyPath)}: ${(error as Error).message}`);
     }
-    overridden.set(pathToString(keyPath), override);
+    overridden.set(pathToString(written), override);
   }
 
   const raw = doc.toJS() as unknown;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new UsageError(`${displayName}: expected a mapping at the top level (name:, data:, tasks:, …).`);
   }
+  const given: unknown = structuredClone(raw);
   const givenData = (raw as { data?: { split?: unknown } }).data;
   if (givenData && typeof givenData === 'object' && givenData.split !== undefined) markExplicitSplit(raw);
-  const validate = validator();
-  const problems: ConfigProblem[] = validate(raw) ? [] : problemsFromAjv(validate.errors ?? []);
+  const { validate, schema } = validator();
+  const problems: ConfigProblem[] = validate(raw) ? [] : problemsFromAjv(validate.errors ?? [], schema);
   const notes: ConfigProblem[] = [];
   if (problems.length === 0) {
     problems.push(
@@ -128,6 +134,7 @@ export function parseConfigText(
         configDir: options.file ? path.dirname(options.file) : process.cwd(),
         notes,
       }),
+      ...applicabilityProblems(raw as ResolvedConfig, given),
     );
   }
   if (problems.length > 0) {
@@ -146,6 +153,29 @@ export function parseConfigText(
   };
 }
 
+/**
+ * The shortest prefix of `keyPath` that the document lacks (what setting it creates), or undefined when the whole
+ * path exists. An index past the end of a list is refused: the list would be padded with empty entries.
+ */
+function firstMissing(doc: Document, keyPath: (string | number)[], override: string): (string | number)[] | undefined {
+  for (let depth = 1; depth <= keyPath.length; depth++) {
+    const prefix = keyPath.slice(0, depth);
+    if (doc.hasIn(prefix)) continue;
+    const parent = depth === 1 ? doc.contents : doc.getIn(keyPath.slice(0, depth - 1), true);
+    const index = keyPath[depth - 1];
+    if (isSeq(parent) && typeof index === 'number' && index > parent.items.length) {
+      const last = parent.items.length - 1;
+      throw new UsageError(
+        `--set "${override}": ${pathToString(keyPath.slice(0, depth - 1))} has ${parent.items.length} entries ` +
+          `(indices 0 to ${last}); index ${index} is past the end. Use an index up to ${last}, or ` +
+          `${parent.items.length} to add an entry.`,
+      );
+    }
+    return prefix;
+  }
+  return undefined;
+}
+
 function locate(
   problem: ConfigProblem,
   doc: Document,
@@ -154,11 +184,14 @@ function locate(
   overridden: Map<string, string>,
 ): string {
   const field = pathToString(problem.path);
+  // The flag that wrote the most specific part holding the field (`model.k` over `model`, which an earlier flag
+  // created); of equal ones, the later flag, which is the one that took effect.
+  let blamed: { setPath: string; override: string } | undefined;
   for (const [setPath, override] of overridden) {
-    if (field === setPath || field.startsWith(`${setPath}.`) || field.startsWith(`${setPath}[`)) {
-      return `--set ${override}: ${field}: ${problem.message}`;
-    }
+    const holds = field === setPath || field.startsWith(`${setPath}.`) || field.startsWith(`${setPath}[`);
+    if (holds && setPath.length >= (blamed?.setPath.length ?? 0)) blamed = { setPath, override };
   }
+  if (blamed) return `--set ${blamed.override}: ${field}: ${problem.message}`;
   const position = positionOf(doc, lineCounter, problem.path, { key: problem.atKey ?? false });
   const where = position ? `${displayName}:${position.line}:${position.column}` : displayName;
   return `${where}: ${field}: ${problem.message}`;

@@ -7,6 +7,8 @@ import { lossRegistry, taskKindRegistry } from '../tasks/registry.js';
 type JsonSchema = Record<string, unknown>;
 
 export const SCHEMA_ID = 'https://mtl.dev/schema/experiment.schema.json';
+const DEFAULT_ARCHITECTURE = 'hard-sharing';
+const DEFAULT_STRATEGY = 'equal';
 
 /**
  * A layer of a trunk or head: `type` is one of the registered layer types, and one branch per type checks that type's
@@ -24,7 +26,8 @@ function layerSchema(): JsonSchema {
 
 /**
  * One `if name == X then X's own properties` branch per registered method, so each method's options are checked
- * (with defaults) and a misspelled option is reported against that method's keys.
+ * (with defaults) and a misspelled option is reported against that method's keys. The default method's branch also
+ * applies when `key` is absent, so a section that leaves the method to its default still refuses unknown keys.
  */
 function discriminated(
   key: string,
@@ -34,9 +37,10 @@ function discriminated(
     optionsSchema: Record<string, Record<string, unknown>>;
     required?: readonly string[];
   }>,
+  defaultName?: string,
 ): JsonSchema[] {
   return [...entries].map((entry) => ({
-    if: { properties: { [key]: { const: entry.name } }, required: [key] },
+    if: { properties: { [key]: { const: entry.name } }, ...(entry.name === defaultName ? {} : { required: [key] }) },
     then: {
       ...(entry.required?.length ? { required: [...entry.required] } : {}),
       properties: { ...Object.fromEntries(Object.keys(common).map((k) => [k, {}])), ...entry.optionsSchema },
@@ -52,7 +56,7 @@ function discriminated(
 export function buildExperimentSchema(): JsonSchema {
   const metricNames = [...metricRegistry.keys()];
   const modelCommon: Record<string, JsonSchema> = {
-    architecture: { enum: [...architectureRegistry.keys()], default: 'hard-sharing' },
+    architecture: { enum: [...architectureRegistry.keys()], default: DEFAULT_ARCHITECTURE },
     trunk: {
       type: 'array',
       items: { $ref: '#/definitions/layer' },
@@ -67,7 +71,7 @@ export function buildExperimentSchema(): JsonSchema {
     },
   };
   const strategyCommon: Record<string, JsonSchema> = {
-    name: { enum: [...strategyRegistry.keys()], default: 'equal' },
+    name: { enum: [...strategyRegistry.keys()], default: DEFAULT_STRATEGY },
   };
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
@@ -138,7 +142,7 @@ export function buildExperimentSchema(): JsonSchema {
         type: 'object',
         default: {},
         properties: modelCommon,
-        allOf: discriminated('architecture', modelCommon, architectureRegistry.values()),
+        allOf: discriminated('architecture', modelCommon, architectureRegistry.values(), DEFAULT_ARCHITECTURE),
       },
       training: {
         type: 'object',
@@ -214,7 +218,7 @@ export function buildExperimentSchema(): JsonSchema {
         type: 'object',
         default: {},
         properties: strategyCommon,
-        allOf: discriminated('name', strategyCommon, strategyRegistry.values()),
+        allOf: discriminated('name', strategyCommon, strategyRegistry.values(), DEFAULT_STRATEGY),
       },
     },
   };

@@ -158,6 +158,12 @@ export interface StrategyDefinition<S extends Strategy = Strategy> {
    * `mtl validate` and `mtl train` to print and meta.json to keep. Pure; absent or [] when there is nothing to say.
    */
   notes?(options: Record<string, unknown>, model: ModelCapabilities): ConfigProblem[];
+  /**
+   * Present on the methods that read `tasks[].weight` (static weighting): why this task's weight goes unread with
+   * these options (e.g. the strategy's own `weights` names the task), or undefined when it is read. Validation
+   * refuses a task weight given under a method without it, or one it says goes unread.
+   */
+  taskWeightIgnored?(options: Record<string, unknown>, task: string): string | undefined;
   create(options: Record<string, unknown>, context: StrategyCreateContext): S;
 }
 

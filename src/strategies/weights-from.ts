@@ -157,6 +157,12 @@ export function weightedAverageStrategy(
       return problems;
     },
     notes: (options, model) => fixedWeights.notes?.(withoutSource(options), model) ?? [],
+    taskWeightIgnored(options, task) {
+      const inner = innerMethod(options, lossWeightings);
+      if (!inner || isProblem(inner)) return 'without weights_from, weighted-average reads only strategy.weights';
+      if (!inner.definition.taskWeightIgnored) return `weights_from method "${inner.definition.name}" does not read it`;
+      return inner.definition.taskWeightIgnored(inner.options, task)?.replace(/^strategy\./, 'strategy.weights_from.');
+    },
     create(options, context) {
       const found = innerMethod(options, lossWeightings);
       if (isProblem(found)) throw new UsageError(`${pathText(found.path)}: ${found.message}`);

@@ -72,6 +72,19 @@ export const dselectK: ArchitectureDefinition = {
     },
   },
   hasSharedRepresentation: false,
+  checkConfig(config) {
+    const { experts, k } = config;
+    if (typeof experts !== 'number' || typeof k !== 'number' || k <= experts) return [];
+    // Each selector picks one expert: past `experts` selectors, a gate can pick no expert it could not already.
+    return [
+      {
+        path: ['k'],
+        message:
+          `k (${k}) is more than experts (${experts}): each of the k selectors picks one expert, so a gate ` +
+          `can use at most ${experts}. Set k to at most ${experts}, or raise experts.`,
+      },
+    ];
+  },
   lastSharedLayer: (config) => lastKernelLayerOfTrunk(config, 'of every expert'),
   build(config, { inputSize, heads, rng }) {
     const count = integerOption(config, 'model.experts', 4, { minimum: 2 });

@@ -34,6 +34,10 @@ export const staticWeighting: LossWeightingDefinition = {
         };
       });
   },
+  taskWeightIgnored(options, task) {
+    const overrides = numberMapOption(options, 'strategy.weights', { minimum: 0 });
+    return overrides[task] === undefined ? undefined : `strategy.weights.${task} sets this task's weight instead`;
+  },
   create(options, { tasks }) {
     const overrides = numberMapOption(options, 'strategy.weights', { minimum: 0 });
     const weights = tasks.map((task) => overrides[task.name] ?? task.weight);

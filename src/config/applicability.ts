@@ -1,0 +1,99 @@
+import { strategyRegistry } from '../strategies/registry.js';
+import type { ConfigProblem } from './errors.js';
+import type { OptimizerName, ResolvedConfig } from './types.js';
+
+/**
+ * Checks of what the user wrote against what the chosen methods read: a value that would change nothing (a task
+ * weight under a strategy that weighs tasks its own way, Adam's betas under SGD) is refused rather than silently
+ * ignored, and so is a target column offered as a feature. `given` is the config as written, before defaults (so a
+ * default is never mistaken for a choice); `config` the validated one, with every default filled in.
+ */
+export function applicabilityProblems(config: ResolvedConfig, given: unknown): ConfigProblem[] {
+  return [...taskWeightProblems(config, given), ...optimizerOptionProblems(config, given), ...leakageProblems(config)];
+}
+
+/** Which `training` options each optimizer reads (src/train/optimizers.ts); lr, weight_decay and the rest: all. */
+const optimizerOptions: Record<OptimizerName, readonly string[]> = {
+  sgd: [],
+  momentum: ['momentum'],
+  adam: ['beta1', 'beta2', 'epsilon'],
+  adamw: ['beta1', 'beta2', 'epsilon'],
+};
+
+function optimizerOptionProblems(config: ResolvedConfig, given: unknown): ConfigProblem[] {
+  const training = field(given, 'training');
+  const chosen = config.training.optimizer;
+  const read = new Set(optimizerOptions[chosen]);
+  const problems: ConfigProblem[] = [];
+  for (const option of new Set(Object.values(optimizerOptions).flat())) {
+    if (field(training, option) === undefined || read.has(option)) continue;
+    const readers = Object.entries(optimizerOptions)
+      .filter(([, options]) => options.includes(option))
+      .map(([name]) => name);
+    problems.push({
+      path: ['training', option],
+      atKey: true,
+      message:
+        `has no effect with training.optimizer "${chosen}"; it is read only by ${readers.join(', ')}. ` +
+        `Choose ${readers.length === 1 ? 'that optimizer' : 'one of those'}, or remove "${option}".`,
+    });
+  }
+  return problems;
+}
+
+function taskWeightProblems(config: ResolvedConfig, given: unknown): ConfigProblem[] {
+  const givenTasks = field(given, 'tasks');
+  if (!Array.isArray(givenTasks)) return [];
+  const strategy = strategyRegistry.get(config.strategy.name);
+  if (!strategy) return [];
+  const readers = [...strategyRegistry.values()].filter((s) => s.taskWeightIgnored).map((s) => s.name);
+  const problems: ConfigProblem[] = [];
+  config.tasks.forEach((task, index) => {
+    if (field(givenTasks[index], 'weight') === undefined) return;
+    const why = strategy.taskWeightIgnored
+      ? strategy.taskWeightIgnored(config.strategy, task.name)
+      : `strategy "${strategy.name}" does not read task weights; they are read only by ${readers.join(', ')} ` +
+        `(e.g. strategy: { name: ${readers[0] ?? 'static'} })`;
+    if (why === undefined) return;
+    problems.push({
+      path: ['tasks', index, 'weight'],
+      atKey: true,
+      message: `has no effect: ${why}. Change the strategy, or remove this weight.`,
+    });
+  });
+  return problems;
+}
+
+/** A target (or the split column) among the features hands the model its own answer. */
+function leakageProblems(config: ResolvedConfig): ConfigProblem[] {
+  const features = config.data.features;
+  if (!features) return [];
+  const problems: ConfigProblem[] = [];
+  const split = config.data.split;
+  features.forEach((column, index) => {
+    const owners = config.tasks.filter((task) => task.targets.includes(column)).map((task) => `"${task.name}"`);
+    if (owners.length > 0) {
+      problems.push({
+        path: ['data', 'features', index],
+        message:
+          `column "${column}" is the target of task ${owners.join(' and ')}: as a feature it gives the model the ` +
+          'answer (target leakage). Remove it from data.features.',
+      });
+    } else if ('column' in split && split.column === column) {
+      problems.push({
+        path: ['data', 'features', index],
+        message:
+          `column "${column}" is the split column (data.split.column), not a feature. ` +
+          'Remove it from data.features.',
+      });
+    }
+  });
+  return problems;
+}
+
+/** `value[key]` when value is a mapping, else undefined. */
+function field(value: unknown, key: string): unknown {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
+}

@@ -1,0 +1,107 @@
+/**
+ * Config errors that were already clear before issue #14, kept as the catalogue (docs/bad-inputs.md) lists them:
+ * through the built CLI, `mtl validate` and `mtl train` exit 2 with the located message and change no existing run.
+ */
+import { type BadInput, describeBadConfigs } from './helpers/config-cli.js';
+
+const badInputs: BadInput[] = [
+  {
+    what: 'a config file that does not exist',
+    file: 'nothere.yaml',
+    problem: 'mtl: Config file not found: nothere.yaml.',
+  },
+  { what: 'an empty config file', text: '', problem: 'mtl: exp.yaml is empty: expected a mapping with at least' },
+  {
+    what: 'a YAML syntax error',
+    config: 'model: { trunk: [ }\n',
+    problem: 'mtl: exp.yaml is not valid YAML:\n  - exp.yaml:11:19: Flow sequence in block collection',
+  },
+  {
+    what: 'a config without tasks',
+    text: 'data: { dataset: multi-digits }\n',
+    problem: 'exp.yaml:1:1: (top level): missing required field "tasks"',
+  },
+  {
+    what: 'a CSV that does not exist',
+    text: 'data: { csv: nothere.csv }\ntasks: [{ name: y, type: regression }]\n',
+    problem: 'exp.yaml:1:14: data.csv: file not found: nothere.csv (paths are relative to the config file)',
+  },
+  {
+    what: 'a misspelled key',
+    set: ['training.epoch=3'],
+    problem: '--set training.epoch=3: training.epoch: unknown field "epoch"; did you mean "epochs"?',
+  },
+  {
+    what: 'a value of the wrong type',
+    set: ['training.lr=fast'],
+    problem: '--set training.lr=fast: training.lr: expected a number, got "fast"',
+  },
+  {
+    what: 'a misspelled architecture',
+    set: ['model.architecture=mmeo'],
+    problem: '--set model.architecture=mmeo: model.architecture: "mmeo" is not allowed; did you mean "mmoe"?',
+  },
+  {
+    what: 'a misspelled strategy',
+    set: ['strategy.name=pcgard'],
+    problem: '--set strategy.name=pcgard: strategy.name: "pcgard" is not allowed; did you mean "pcgrad"?',
+  },
+  {
+    what: 'an unknown built-in dataset',
+    set: ['data.dataset=multi-digit'],
+    problem: 'data.dataset: unknown built-in dataset "multi-digit"; did you mean "multi-digits"?',
+  },
+  {
+    what: 'split fractions that do not sum to 1',
+    set: ['data.split={train: 0.5, val: 0.2, test: 0.2}'],
+    problem: 'data.split: train + val + test must sum to 1 (they sum to 0.9)',
+  },
+  {
+    what: 'two tasks with one name',
+    set: ['tasks.1.name=left'],
+    problem: '--set tasks.1.name=left: tasks[1].name: duplicate task name "left"',
+  },
+  {
+    what: 'an early-stopping metric of a misspelled task',
+    set: ['training.early_stopping.metric=lft/accuracy'],
+    problem: 'training.early_stopping.metric: no task named "lft"; did you mean "left"?',
+  },
+  {
+    what: 'a loss that does not fit the task type',
+    set: ['tasks.0.loss=mse'],
+    problem:
+      '--set tasks.0.loss=mse: tasks[0].loss: loss "mse" does not fit a multiclass task; use one of: ' +
+      'cross-entropy',
+  },
+  {
+    what: 'a metric that does not apply to the task type',
+    set: ['tasks.0.metrics=[r2]'],
+    problem: 'tasks[0].metrics[0]: metric "r2" does not apply to a multiclass task',
+  },
+  {
+    what: 'a --set without "="',
+    set: ['training.lr'],
+    problem: 'mtl: --set "training.lr": expected path.to.key=value, e.g. --set training.lr=0.003',
+  },
+  {
+    what: 'mtadam with an Adam optimizer',
+    set: ['strategy.name=mtadam'],
+    problem: 'exp.yaml:10:11: training.optimizer: optimizer "adam" with strategy "mtadam": MTAdam is an optimizer',
+  },
+  {
+    what: 'a dense layer on an image',
+    set: [
+      'model.trunk=[{type: reshape, shape: [8,12,1]}, {type: conv2d, filters: 2, kernel: 3}, {type: dense, units: 4}]',
+    ],
+    problem: 'model.trunk[2]: a dense layer needs a flat input but gets an image; put { type: flatten } before it',
+  },
+  {
+    what: 'representation gradients on an architecture without a shared representation',
+    set: ['model.architecture=soft-sharing', 'strategy.name=pcgrad', 'strategy.grad_target=representation'],
+    problem:
+      'strategy.grad_target: strategy "pcgrad" on the representation needs a shared representation, which ' +
+      'architecture "soft-sharing" does not have',
+  },
+];
+
+describeBadConfigs('config errors through the CLI', badInputs);
