@@ -31,7 +31,7 @@ export interface TrainOptions {
   /** The command line to record (defaults to process.argv). */
   command?: string[];
   /** Called once the run directory exists (e.g. to print its id early). */
-  onRunCreated?(run: { id: string; dir: string }): void;
+  onRunCreated?(run: RunHandle): void;
   /** Called once the model is built, before the first step (e.g. to print its parameter count). */
   onModelBuilt?(info: {
     architecture: string;
@@ -40,6 +40,18 @@ export interface TrainOptions {
     /** The strategy as it runs: its name, a gradient method's resolved target, the config's notes. */
     strategy: RunStrategy;
   }): void;
+}
+
+/** The run being trained, as `onRunCreated` gives it. */
+export interface RunHandle {
+  id: string;
+  dir: string;
+  /**
+   * For a caller about to exit without waiting for the run to end (a second Ctrl-C): lets the queued writes finish
+   * (at most about a second), then records the run as `interrupted` with `reason` in meta.json, so it is never left
+   * at `running`. Its checkpoints are those already written.
+   */
+  recordInterrupted(reason: string): Promise<void>;
 }
 
 /** Trains the experiment a loaded config describes and writes a complete run directory. */
@@ -61,7 +73,9 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
     throw error;
   }
   const { id, dir } = created;
-  options.onRunCreated?.({ id, dir });
+  // Nothing is written before the training loop's first turn of the event loop, where a signal can be handled.
+  let interruptNow = async (_reason: string): Promise<void> => undefined;
+  options.onRunCreated?.({ id, dir, recordInterrupted: (reason) => interruptNow(reason) });
 
   const git = gitInfo(configDir);
   const meta: RunMeta = {
@@ -108,6 +122,7 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
   // Checkpoints, run logs and meta.json progress are written beside training, in a worker; all of it is on disk
   // before a checkpoint is read back or the run reports anything as final.
   const background = new BackgroundTasks();
+  interruptNow = (reason) => recordInterrupted(writer, background, reason);
 
   let status: RunStatus = 'running';
   let statusReason: string | undefined;
@@ -126,6 +141,11 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
             background.check();
             writer.recordEpoch(record, background);
             writer.updateMetaInBackground({ epochsCompleted: record.epoch }, background);
+          },
+          // The diverged epoch is logged (its losses show what happened) but its weights are saved nowhere.
+          onDiverged: (record) => {
+            background.check();
+            writer.recordEpoch(record, background);
           },
         },
         ...(options.listeners ?? []),
@@ -147,22 +167,27 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
     });
     epochs = result.epochs.length;
     bestEpoch = result.bestEpoch;
-    await saveCheckpoint(
-      checkpointDir(dir, 'last'),
-      model,
-      topology,
-      { epoch: epochs, strategyState: strategy.state() },
-      generatedBy,
-      background,
-    );
+    // A diverged run keeps the checkpoints of its good epochs: the diverged weights overwrite none of them.
+    if (result.outcome !== 'diverged') {
+      await saveCheckpoint(
+        checkpointDir(dir, 'last'),
+        model,
+        topology,
+        { epoch: epochs, strategyState: strategy.state() },
+        generatedBy,
+        background,
+      );
+    }
     await background.close();
     status =
       result.outcome === 'interrupted' ? 'interrupted' : result.outcome === 'diverged' ? 'diverged' : 'completed';
     statusReason =
-      result.reason ??
-      (result.outcome === 'early-stopped'
-        ? `early stopping after epoch ${epochs} (best epoch ${bestEpoch})`
-        : undefined);
+      result.outcome === 'diverged'
+        ? divergedReason(result.reason ?? 'training diverged', bestEpoch)
+        : (result.reason ??
+          (result.outcome === 'early-stopped'
+            ? `early stopping after epoch ${epochs} (${bestEpochText(bestEpoch)})`
+            : undefined));
   } catch (error) {
     const message = error instanceof MtlError ? error.message : (error as Error).message;
     await background.close().catch(() => undefined); // the run failed already; that error is the one to report
@@ -172,15 +197,16 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
     throw error instanceof MtlError ? error : new RunFailedError(`Run ${id} failed: ${message}`, error);
   }
 
-  // Final metrics come from the best checkpoint when one was kept (the last one otherwise).
-  const checkpoint: CheckpointName = bestEpoch > 0 && status !== 'diverged' ? 'best' : 'last';
+  const checkpoint = finalCheckpoint(status, bestEpoch);
   if (checkpoint === 'best') loadCheckpointInto(checkpointDir(dir, 'best'), model);
   const evaluate = (split: 'val' | 'test'): MetricValues =>
-    evaluateEncoded(model, data.splits[split], config.tasks, data.preprocessing, config.training.eval_batch_size)
-      .metrics;
+    checkpoint
+      ? evaluateEncoded(model, data.splits[split], config.tasks, data.preprocessing, config.training.eval_batch_size)
+          .metrics
+      : {};
   const test = evaluate('test');
   const val = evaluate('val');
-  writer.recordFinal('test', bestEpoch > 0 ? bestEpoch : epochs, test);
+  if (checkpoint) writer.recordFinal('test', bestEpoch > 0 ? bestEpoch : epochs, test);
   model.dispose();
   strategy.dispose?.();
 
@@ -194,7 +220,7 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
     backend: backend.name,
     epochs,
     bestEpoch,
-    checkpoint,
+    ...(checkpoint ? { checkpoint } : {}),
     test,
     val,
     directions: Object.fromEntries([...Object.keys(test), ...Object.keys(val)].map((k) => [k, higherIsBetter(k)])),
@@ -210,4 +236,46 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
     bestEpoch,
   });
   return summary;
+}
+
+/**
+ * Where the final metrics come from: the best checkpoint when an epoch improved the monitored value, else the last
+ * weights; for a diverged run only the best (its last weights are the diverged ones), so without a good epoch none.
+ */
+function finalCheckpoint(status: RunStatus, bestEpoch: number): CheckpointName | undefined {
+  if (bestEpoch > 0) return 'best';
+  return status === 'diverged' ? undefined : 'last';
+}
+
+function bestEpochText(bestEpoch: number): string {
+  return bestEpoch > 0 ? `best epoch ${bestEpoch}` : 'no epoch improved the monitored value';
+}
+
+/** The divergence, then what was kept of the run. */
+function divergedReason(reason: string, bestEpoch: number): string {
+  const kept =
+    bestEpoch > 0
+      ? `final metrics are from the best checkpoint (epoch ${bestEpoch}), saved before the divergence`
+      : 'no epoch before it was good, so there is no checkpoint and no final metrics';
+  return `${reason}. ${kept}`;
+}
+
+/** How long a caller about to exit waits for queued run writes before recording the run as interrupted. */
+const INTERRUPT_SETTLE_MS = 1000;
+
+async function recordInterrupted(writer: RunWriter, background: BackgroundTasks, reason: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([
+    background.settle().then(
+      () => true,
+      () => true, // a failed write: nothing is pending any more, which is all this needs
+    ),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), INTERRUPT_SETTLE_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  // Still writing after a second (a stalled disk): a meta.json written now could be overtaken by the queued one.
+  if (!settled) return;
+  writer.updateMeta({ status: 'interrupted', statusReason: reason, endedAt: new Date().toISOString() });
 }
