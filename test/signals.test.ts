@@ -21,8 +21,11 @@ interface Stopped {
 
 const EPOCHS = 300;
 
-/** Starts `mtl train` (300 epochs, no early stopping), sends `signals` once training is under way, waits for exit. */
-async function trainAndSignal(signals: NodeJS.Signals[], gapMs = 0): Promise<Stopped> {
+/**
+ * Starts `mtl train` (300 epochs, no early stopping, plus `extra` flags), sends `signals` once training is under way
+ * (`gapMs` apart), and waits for the exit.
+ */
+async function trainAndSignal(signals: NodeJS.Signals[], gapMs = 0, extra: string[] = []): Promise<Stopped> {
   const runsDir = tempDir();
   const child = spawn(
     process.execPath,
@@ -36,6 +39,7 @@ async function trainAndSignal(signals: NodeJS.Signals[], gapMs = 0): Promise<Sto
       `training.epochs=${EPOCHS}`,
       '--set',
       'training.early_stopping.patience=0',
+      ...extra,
     ],
     { cwd: root, env: { ...process.env, CI: 'true' } },
   );
@@ -89,6 +93,22 @@ describe('Ctrl-C and SIGTERM stop mtl train within a batch (#14 point 1)', () =>
       expect(existsSync(path.join(stopped.runDir, 'summary.json'))).toBe(true);
     });
   }
+
+  // Epochs of a few ms (300 composites), and past its best epoch a run saves no checkpoint (saving one gives the
+  // event loop a turn): with the yield clock restarted every epoch, a signal then waited for the end of all 300
+  // epochs and the run ended `completed`, exit 0 (checked against that trainer).
+  it('SIGINT stops a run of very short epochs that no longer improves just as fast', async () => {
+    // min_delta 1e9: only the first epoch counts as an improvement, as on a long plateau past the best epoch.
+    const stopped = await trainAndSignal(['SIGINT'], 0, [
+      '--set',
+      'data.options.samples=300',
+      '--set',
+      'training.early_stopping.min_delta=1e9',
+    ]);
+    expect(stopped.code, stopped.stderr).toBe(130);
+    expect(stopped.stopMs, stopped.stderr).toBeLessThan(1000);
+    expect(meta(stopped.runDir).status).toBe('interrupted');
+  });
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     it(`a second ${signal} stops at once and still leaves meta.json at interrupted, not running`, async () => {

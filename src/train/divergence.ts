@@ -36,7 +36,11 @@ export class DivergenceWatch {
   }
 
   /** The verdict on one finished epoch (1-based `epoch`); updates the exploding counts. */
-  check(epoch: number, trainLoss: Readonly<Record<string, number>>, training: TrainingConfig): DivergenceVerdict {
+  check(
+    epoch: number,
+    trainLoss: Readonly<Record<string, number>>,
+    training: Pick<TrainingConfig, 'lr' | 'grad_clip_norm'>,
+  ): DivergenceVerdict {
     const problems: string[] = [];
     let exploding = false;
     this.tasks.forEach((task, i) => {
@@ -99,7 +103,7 @@ function explodingText(
   );
 }
 
-function remedy(training: TrainingConfig): string {
+function remedy(training: Pick<TrainingConfig, 'lr' | 'grad_clip_norm'>): string {
   const clip =
     training.grad_clip_norm > 0
       ? `a smaller training.grad_clip_norm (now ${training.grad_clip_norm})`

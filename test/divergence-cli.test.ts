@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { trainExperiment } from '../src/api/train.js';
+import { parseConfigText } from '../src/config/load.js';
+import { tempDir } from './helpers.js';
+import { mtl } from './helpers/cli.js';
+import { smallDigitsConfig } from './helpers/configs.js';
+
+/** Every file under `dir` with a hash of its bytes and its modification time: equal snapshots, untouched run. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    const file = path.join(dir, entry);
+    const stat = statSync(file);
+    if (stat.isFile()) out[entry] = `${createHash('sha256').update(readFileSync(file)).digest('hex')} ${stat.mtimeMs}`;
+  }
+  return out;
+}
+
+describe('mtl train on a diverging run (#14 point 6)', () => {
+  it('lr 1e6 with Adam: exit 1, the tasks and a remedy on stderr, no "best -1", other runs untouched', async () => {
+    const runsDir = tempDir();
+    const earlier = await trainExperiment(parseConfigText(smallDigitsConfig(1)), { runsDir });
+    const before = snapshot(earlier.dir);
+
+    const result = mtl([
+      'train',
+      'configs/quickstart.yaml',
+      '--runs-dir',
+      runsDir,
+      '--set',
+      'training.lr=1e6',
+      '--set',
+      'data.options.samples=600',
+    ]);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toMatch(/epoch 1\/15 .* diverged\n/);
+    expect(result.stderr).toMatch(/status diverged; backend \w+; 1 epoch, no best epoch; /);
+    expect(result.stderr).toMatch(
+      /\ndiverged: task left: training loss \S+ in epoch 1, above \S+ = training\.divergence/,
+    );
+    expect(result.stderr).toContain('lower training.lr (now 1000000) or set training.grad_clip_norm (e.g. 1)');
+    expect(result.stderr).not.toContain('best -1');
+    expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    const id = result.stdout.trim();
+    const meta = JSON.parse(readFileSync(path.join(runsDir, id, 'meta.json'), 'utf8'));
+    expect(meta.status).toBe('diverged');
+    expect(snapshot(earlier.dir)).toEqual(before);
+  });
+});
