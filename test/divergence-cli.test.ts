@@ -48,5 +48,14 @@ describe('mtl train on a diverging run (#14 point 6)', () => {
     const meta = JSON.parse(readFileSync(path.join(runsDir, id, 'meta.json'), 'utf8'));
     expect(meta.status).toBe('diverged');
     expect(snapshot(earlier.dir)).toEqual(before);
+
+    // Nothing to evaluate: no weights were kept, and the message says why.
+    const evaluated = mtl(['eval', id, '--runs-dir', runsDir]);
+    expect(evaluated.code, evaluated.stderr).toBe(2);
+    expect(evaluated.stderr).toMatch(
+      /^mtl: Run \S+ has no "best" checkpoint \(status: diverged\)\.\n {2}- it diverged: task left: training loss/,
+    );
+    expect(evaluated.stderr).not.toMatch(/\n\s+at /);
+    expect(snapshot(earlier.dir)).toEqual(before);
   });
 });
