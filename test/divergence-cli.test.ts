@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { trainExperiment } from '../src/api/train.js';
@@ -7,23 +6,13 @@ import { parseConfigText } from '../src/config/load.js';
 import { tempDir } from './helpers.js';
 import { mtl } from './helpers/cli.js';
 import { smallDigitsConfig } from './helpers/configs.js';
-
-/** Every file under `dir` with a hash of its bytes and its modification time: equal snapshots, untouched run. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
-    const file = path.join(dir, entry);
-    const stat = statSync(file);
-    if (stat.isFile()) out[entry] = `${createHash('sha256').update(readFileSync(file)).digest('hex')} ${stat.mtimeMs}`;
-  }
-  return out;
-}
+import { snapshotRun } from './helpers/run-snapshot.js';
 
 describe('mtl train on a diverging run (#14 point 6)', () => {
   it('lr 1e6 with Adam: exit 1, the tasks and a remedy on stderr, no "best -1", other runs untouched', async () => {
     const runsDir = tempDir();
     const earlier = await trainExperiment(parseConfigText(smallDigitsConfig(1)), { runsDir });
-    const before = snapshot(earlier.dir);
+    const before = snapshotRun(earlier.dir);
 
     const result = mtl([
       'train',
@@ -47,7 +36,7 @@ describe('mtl train on a diverging run (#14 point 6)', () => {
     const id = result.stdout.trim();
     const meta = JSON.parse(readFileSync(path.join(runsDir, id, 'meta.json'), 'utf8'));
     expect(meta.status).toBe('diverged');
-    expect(snapshot(earlier.dir)).toEqual(before);
+    expect(snapshotRun(earlier.dir)).toEqual(before);
 
     // Nothing to evaluate: no weights were kept, and the message says why.
     const evaluated = mtl(['eval', id, '--runs-dir', runsDir]);
@@ -56,6 +45,6 @@ describe('mtl train on a diverging run (#14 point 6)', () => {
       /^mtl: Run \S+ has no "best" checkpoint \(status: diverged\)\.\n {2}- it diverged: task left: training loss/,
     );
     expect(evaluated.stderr).not.toMatch(/\n\s+at /);
-    expect(snapshot(earlier.dir)).toEqual(before);
+    expect(snapshotRun(earlier.dir)).toEqual(before);
   });
 });

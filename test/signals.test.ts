@@ -3,7 +3,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers.js';
+import { trainExperiment } from '../src/api/train.js';
+import { parseConfigText } from '../src/config/load.js';
 import { bin, root } from './helpers/cli.js';
+import { smallDigitsConfig } from './helpers/configs.js';
+import { snapshotRun } from './helpers/run-snapshot.js';
 
 /**
  * Ctrl-C (SIGINT) and SIGTERM on a training run, sent to the built CLI as a user or a scheduler sends them. The run
@@ -25,8 +29,13 @@ const EPOCHS = 300;
  * Starts `mtl train` (300 epochs, no early stopping, plus `extra` flags), sends `signals` once training is under way
  * (`gapMs` apart), and waits for the exit.
  */
-async function trainAndSignal(signals: NodeJS.Signals[], gapMs = 0, extra: string[] = []): Promise<Stopped> {
-  const runsDir = tempDir();
+async function trainAndSignal(
+  signals: NodeJS.Signals[],
+  gapMs = 0,
+  extra: string[] = [],
+  runsDir = tempDir(),
+): Promise<Stopped> {
+  const existing = new Set(readdirSync(runsDir));
   const child = spawn(
     process.execPath,
     [
@@ -59,7 +68,7 @@ async function trainAndSignal(signals: NodeJS.Signals[], gapMs = 0, extra: strin
     child.on('exit', (c) => resolve(c));
   });
   const stopMs = performance.now() - signalledAt;
-  const [id] = readdirSync(runsDir);
+  const id = readdirSync(runsDir).find((name) => !existing.has(name));
   return { code, stdout, stderr, stopMs, runDir: path.join(runsDir, id ?? 'none') };
 }
 
@@ -112,7 +121,11 @@ describe('Ctrl-C and SIGTERM stop mtl train within a batch (#14 point 1)', () =>
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     it(`a second ${signal} stops at once and still leaves meta.json at interrupted, not running`, async () => {
-      const stopped = await trainAndSignal([signal, signal], 5);
+      const runsDir = tempDir();
+      const earlier = await trainExperiment(parseConfigText(smallDigitsConfig(1)), { runsDir });
+      const before = snapshotRun(earlier.dir);
+      const stopped = await trainAndSignal([signal, signal], 5, [], runsDir);
+      expect(snapshotRun(earlier.dir)).toEqual(before);
       expect(stopped.code, stopped.stderr).toBe(130);
       expect(stopped.stopMs, stopped.stderr).toBeLessThan(1000);
       const written = meta(stopped.runDir);
