@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../src/config/load.js';
-import { readEpochLog, readMeta, readMetricRows, resumeExperiment, trainExperiment } from '../src/index.js';
+import { listRuns, readEpochLog, readMeta, readMetricRows, resumeExperiment, trainExperiment } from '../src/index.js';
 import type { TrainListener } from '../src/train/trainer.js';
 import { tempDir } from './helpers.js';
 import { digitsConfig } from './helpers/configs.js';
@@ -81,5 +81,31 @@ describe('mtl train --resume continues exactly', () => {
   it('at the last batch of an epoch, the epoch is finished on resume', async () => {
     // 360 composites → 252 training rows → 8 batches of 32.
     await expectExactResume(config('{ name: dwa }', DROPOUT_BATCH_NORM), { epoch: 1, batch: 8 });
+  });
+
+  it("the divergence rule's scale and count go on: a run about to diverge diverges the same when resumed", async () => {
+    // lr 3 with sgd explodes from the first epoch on; patience 2 ends it in the second. The run fails at the start of
+    // the second (a listener throws), so it resumes from the first epoch's checkpoint, which must carry the first
+    // batch's losses as the scale and the first epoch's count.
+    const text = config('{ name: equal }', DENSE, {
+      lr: 3,
+      optimizer: 'sgd',
+      divergence: '{ factor: 3, patience: 2 }',
+    });
+    const runsDir = tempDir('mtl-resume-');
+    const alone = await trainExperiment(parseConfigText(text), { runsDir });
+    expect(alone.status).toBe('diverged');
+    const failing: TrainListener = {
+      onBatch: (info) => {
+        if (info.epoch === 1 && info.batch === 1) throw new Error('stopped from outside');
+      },
+    };
+    await expect(trainExperiment(parseConfigText(text), { runsDir, listeners: [failing] })).rejects.toThrow();
+    const stopped = listRuns(runsDir).find((run) => run.status === 'failed');
+    if (!stopped) throw new Error('no failed run');
+    const resumed = await resumeExperiment(stopped.id, { runsDir });
+    expect(resumed.status).toBe('diverged');
+    expect(resumed.statusReason).toBe(alone.statusReason);
+    expect(resumed.epochs).toBe(alone.epochs);
   });
 });

@@ -93,7 +93,9 @@ async function evaluateLocked(runDir: string, options: EvaluateOptions): Promise
 function chooseCheckpoint(run: StoredRun, wanted: CheckpointName): CheckpointName {
   if (hasCheckpoint(checkpointDir(run.dir, wanted))) return wanted;
   if (wanted === 'best' && hasCheckpoint(checkpointDir(run.dir, 'last'))) return 'last';
-  throw new UsageError(`Run ${run.id} has no "${wanted}" checkpoint (status: ${run.meta.status}).`);
+  // A diverged run saves none of its diverged weights; without a good epoch before the divergence it has none at all.
+  const why = run.meta.status === 'diverged' && run.meta.statusReason ? [`it diverged: ${run.meta.statusReason}`] : [];
+  throw new UsageError(`Run ${run.id} has no "${wanted}" checkpoint (status: ${run.meta.status}).`, why);
 }
 
 /** A split of the run's own data, rebuilt exactly as training made it (same table, rows and assignment). */

@@ -13,7 +13,7 @@ import type { RunSummary } from '../runs/summary.js';
 import { hasTrainingState, readTrainingState } from '../runs/training-state.js';
 import { RunWriter } from '../runs/writer.js';
 import { buildModel } from './build.js';
-import { trainInRun, type TrainOptions } from './train.js';
+import { InterruptRecorder, trainInRun, type TrainOptions } from './train.js';
 import { withRunLock, type RunLockOptions } from '../runs/lock.js';
 
 /**
@@ -80,10 +80,23 @@ async function resumeLocked(reference: string, options: TrainOptions): Promise<R
         { at: startedAt.toISOString(), epoch: snapshot.epoch, batch: snapshot.batch, from: shownFrom(meta) },
       ],
     });
-    options.onRunCreated?.({ id, dir });
+    const interrupts = new InterruptRecorder();
+    options.onRunCreated?.({ id, dir, recordInterrupted: (reason) => interrupts.record(reason) });
     training = true;
     return await trainInRun(
-      { config, notes: meta.strategy?.notes, data, model, backend, id, dir, writer, startedAt, resume: state },
+      {
+        config,
+        notes: meta.strategy?.notes,
+        data,
+        model,
+        backend,
+        id,
+        dir,
+        writer,
+        startedAt,
+        resume: state,
+        interrupts,
+      },
       options,
     );
   } catch (error) {

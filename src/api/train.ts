@@ -35,7 +35,7 @@ export interface TrainOptions {
   /** The command line to record (defaults to process.argv). */
   command?: string[];
   /** Called once the run directory exists (e.g. to print its id early). */
-  onRunCreated?(run: { id: string; dir: string }): void;
+  onRunCreated?(run: RunHandle): void;
   /** Called once the model is built, before the first step (e.g. to print its parameter count). */
   onModelBuilt?(info: {
     architecture: string;
@@ -44,6 +44,18 @@ export interface TrainOptions {
     /** The strategy as it runs: its name, a gradient method's resolved target, the config's notes. */
     strategy: RunStrategy;
   }): void;
+}
+
+/** The run being trained, as `onRunCreated` gives it. */
+export interface RunHandle {
+  id: string;
+  dir: string;
+  /**
+   * For a caller about to exit without waiting for the run to end (a second Ctrl-C): lets the queued writes finish
+   * (at most about a second), then records the run as `interrupted` with `reason` in meta.json, so it is never left
+   * at `running`. Its checkpoints are those already written.
+   */
+  recordInterrupted(reason: string): Promise<void>;
 }
 
 /** Trains the experiment a loaded config describes and writes a complete run directory. */
@@ -65,7 +77,9 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
     throw error;
   }
   const { id, dir } = created;
-  options.onRunCreated?.({ id, dir });
+  // Nothing is written before the training loop's first turn of the event loop, where a signal can be handled.
+  const interrupts = new InterruptRecorder();
+  options.onRunCreated?.({ id, dir, recordInterrupted: (reason) => interrupts.record(reason) });
 
   const git = gitInfo(configDir);
   const meta: RunMeta = {
@@ -88,7 +102,10 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
   };
   const writer = new RunWriter(dir, meta);
   writeRunInputs(dir, { configSource: loaded.sourceText, config, preprocessing: data.preprocessing });
-  return trainInRun({ config, notes: loaded.notes, data, model, backend, id, dir, writer, startedAt }, options);
+  return trainInRun(
+    { config, notes: loaded.notes, data, model, backend, id, dir, writer, startedAt, interrupts },
+    options,
+  );
 }
 
 /** A run directory ready to train in: new (trainExperiment) or continued (resumeExperiment, api/resume.ts). */
@@ -105,6 +122,16 @@ export interface TrainingSession {
   startedAt: Date;
   /** Where to continue from, with the strategy state to restore. */
   resume?: TrainerResume;
+  /** What `RunHandle.recordInterrupted` does once training has started (a second Ctrl-C). */
+  interrupts: InterruptRecorder;
+}
+
+/**
+ * Records a run as interrupted on a second signal: a no-op until the run's writer exists, then the write, so a
+ * handle given out before training starts stays valid.
+ */
+export class InterruptRecorder {
+  record: (reason: string) => Promise<void> = async () => undefined;
 }
 
 /**
@@ -150,6 +177,7 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
       writer.updateMetaInBackground({ heartbeatAt: new Date(lastBeat).toISOString() }, background);
     },
   };
+  session.interrupts.record = (reason) => recordInterrupted(writer, background, reason);
 
   let status: RunStatus = 'running';
   let statusReason: string | undefined;
@@ -170,6 +198,11 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
             lastBeat = Date.now();
             const heartbeatAt = new Date(lastBeat).toISOString();
             writer.updateMetaInBackground({ epochsCompleted: record.epoch, heartbeatAt }, background);
+          },
+          // The diverged epoch is logged (its losses show what happened) but its weights are saved nowhere.
+          onDiverged: (record) => {
+            background.check();
+            writer.recordEpoch(record, background);
           },
         },
         heartbeat,
@@ -203,10 +236,12 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
     status =
       result.outcome === 'interrupted' ? 'interrupted' : result.outcome === 'diverged' ? 'diverged' : 'completed';
     statusReason =
-      result.reason ??
-      (result.outcome === 'early-stopped'
-        ? `early stopping after epoch ${epochs} (best epoch ${bestEpoch})`
-        : undefined);
+      result.outcome === 'diverged'
+        ? divergedReason(result.reason ?? 'training diverged', bestEpoch)
+        : (result.reason ??
+          (result.outcome === 'early-stopped'
+            ? `early stopping after epoch ${epochs} (${bestEpochText(bestEpoch)})`
+            : undefined));
   } catch (error) {
     const message = error instanceof MtlError ? error.message : (error as Error).message;
     await background.close().catch(() => undefined); // the run failed already; that error is the one to report
@@ -216,15 +251,16 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
     throw error instanceof MtlError ? error : new RunFailedError(`Run ${id} failed: ${message}`, error);
   }
 
-  // Final metrics come from the best checkpoint when one was kept (the last one otherwise).
-  const checkpoint: CheckpointName = bestEpoch > 0 && status !== 'diverged' ? 'best' : 'last';
+  const checkpoint = finalCheckpoint(status, bestEpoch);
   if (checkpoint === 'best') loadCheckpointInto(checkpointDir(dir, 'best'), model);
   const evaluate = (split: 'val' | 'test'): MetricValues =>
-    evaluateEncoded(model, data.splits[split], config.tasks, data.preprocessing, config.training.eval_batch_size)
-      .metrics;
+    checkpoint
+      ? evaluateEncoded(model, data.splits[split], config.tasks, data.preprocessing, config.training.eval_batch_size)
+          .metrics
+      : {};
   const test = evaluate('test');
   const val = evaluate('val');
-  writer.recordFinal('test', bestEpoch > 0 ? bestEpoch : epochs, test);
+  if (checkpoint) writer.recordFinal('test', bestEpoch > 0 ? bestEpoch : epochs, test);
   model.dispose();
   strategy.dispose?.();
 
@@ -238,7 +274,7 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
     backend: backend.name,
     epochs,
     bestEpoch,
-    checkpoint,
+    ...(checkpoint ? { checkpoint } : {}),
     test,
     val,
     directions: Object.fromEntries([...Object.keys(test), ...Object.keys(val)].map((k) => [k, higherIsBetter(k)])),
@@ -254,4 +290,46 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
     bestEpoch,
   });
   return summary;
+}
+
+/**
+ * Where the final metrics come from: the best checkpoint when an epoch improved the monitored value, else the last
+ * weights; for a diverged run only the best (its last weights are the diverged ones), so without a good epoch none.
+ */
+function finalCheckpoint(status: RunStatus, bestEpoch: number): CheckpointName | undefined {
+  if (bestEpoch > 0) return 'best';
+  return status === 'diverged' ? undefined : 'last';
+}
+
+function bestEpochText(bestEpoch: number): string {
+  return bestEpoch > 0 ? `best epoch ${bestEpoch}` : 'no epoch improved the monitored value';
+}
+
+/** The divergence, then what was kept of the run. */
+function divergedReason(reason: string, bestEpoch: number): string {
+  const kept =
+    bestEpoch > 0
+      ? `final metrics are from the best checkpoint (epoch ${bestEpoch}), saved before the divergence`
+      : 'no epoch before it was good, so there is no checkpoint and no final metrics';
+  return `${reason}. ${kept}`;
+}
+
+/** How long a caller about to exit waits for queued run writes before recording the run as interrupted. */
+const INTERRUPT_SETTLE_MS = 1000;
+
+async function recordInterrupted(writer: RunWriter, background: BackgroundTasks, reason: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([
+    background.settle().then(
+      () => true,
+      () => true, // a failed write: nothing is pending any more, which is all this needs
+    ),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), INTERRUPT_SETTLE_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  // Still writing after a second (a stalled disk): a meta.json written now could be overtaken by the queued one.
+  if (!settled) return;
+  writer.updateMeta({ status: 'interrupted', statusReason: reason, endedAt: new Date().toISOString() });
 }

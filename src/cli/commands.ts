@@ -2,7 +2,7 @@ import path from 'node:path';
 import { loadConfig } from '../config/load.js';
 import type { BackendChoice } from '../config/types.js';
 import { resumeExperiment } from '../api/resume.js';
-import { trainExperiment, type TrainOptions } from '../api/train.js';
+import { trainExperiment, type RunHandle, type TrainOptions } from '../api/train.js';
 import type { RunSummary } from '../runs/summary.js';
 import type { RunLockOptions } from '../runs/lock.js';
 import { evaluateRun } from '../api/evaluate.js';
@@ -30,18 +30,25 @@ export async function trainCommand(
 ): Promise<number> {
   const start = trainOrResume(configFile, flags);
   const controller = new AbortController();
+  let run: RunHandle | undefined;
   let interrupts = 0;
-  const onSigint = (): void => {
+  // SIGINT (Ctrl-C) and SIGTERM (kill, a scheduler's stop) alike: the first finishes the current batch and ends the run
+  // as `interrupted` with its checkpoints; the second stops at once, recording the run as `interrupted` first.
+  const onSignal = (signal: NodeJS.Signals): void => {
     interrupts++;
     if (interrupts === 1) {
-      log('Interrupted: finishing the current batch and saving a checkpoint (Ctrl-C again to stop at once).');
+      log(`Interrupted (${signal}): finishing the current batch and saving a checkpoint (again to stop at once).`);
       controller.abort();
+    } else if (interrupts === 2 && run) {
+      log(`Interrupted again (${signal}): stopping now; the checkpoints are those of the epochs already done.`);
+      const reason = `stopped at once by a second ${signal}; the checkpoints are those written before it`;
+      void run.recordInterrupted(reason).finally(() => process.exit(ExitCode.interrupted));
     } else {
       process.exit(ExitCode.interrupted);
     }
   };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const interactive = Boolean(process.stderr.isTTY) && !flags.quiet && !isCi();
     const summary = await start({
@@ -49,7 +56,10 @@ export async function trainCommand(
       ...(flags.backend ? { backend: flags.backend } : {}),
       listeners: [progressListener({ interactive })],
       signal: controller.signal,
-      onRunCreated: ({ id, dir }) => log(`run ${id} (${path.relative(process.cwd(), dir) || dir})`),
+      onRunCreated: (created) => {
+        run = created;
+        log(`run ${created.id} (${path.relative(process.cwd(), created.dir) || created.dir})`);
+      },
       onModelBuilt: ({ architecture, parameterCount, backend, strategy }) => {
         const count = (n: number): string => n.toLocaleString('en-US');
         const perTask = Object.entries(parameterCount.perTask)
@@ -67,19 +77,24 @@ export async function trainCommand(
     if (flags.json) printJson(summary);
     else {
       out(summary.id);
+      const best = summary.bestEpoch > 0 ? `best epoch ${summary.bestEpoch}` : 'no best epoch';
+      // A divergence's reason (the tasks, the remedy, what was kept) is too long for the status line's parentheses.
+      const diverged = summary.status === 'diverged' && summary.statusReason !== undefined;
+      const reason = summary.statusReason && !diverged ? ` (${summary.statusReason})` : '';
       log(
-        `status ${summary.status}${summary.statusReason ? ` (${summary.statusReason})` : ''}; backend ` +
-          `${summary.backend}; ${summary.epochs} epochs, best ${summary.bestEpoch}; ${summary.seconds}s`,
+        `status ${summary.status}${reason}; backend ${summary.backend}; ${summary.epochs} ` +
+          `epoch${summary.epochs === 1 ? '' : 's'}, ${best}; ${summary.seconds}s`,
       );
+      if (diverged) log(`diverged: ${summary.statusReason}`);
       const keys = Object.keys(summary.test).filter((k) => !k.endsWith('/loss'));
-      log(keys.map((k) => `test ${k}=${formatNumber(summary.test[k])}`).join('  '));
+      if (keys.length > 0) log(keys.map((k) => `test ${k}=${formatNumber(summary.test[k])}`).join('  '));
     }
     if (summary.status === 'interrupted') return ExitCode.interrupted;
     if (summary.status === 'diverged') return ExitCode.runFailed;
     return ExitCode.ok;
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 

@@ -26,6 +26,7 @@ export function progressListener(options: { interactive: boolean }): TrainListen
         epochs = info.epochs;
       },
       onEpochEnd: (record) => log(epochLine(record, epochs)),
+      onDiverged: (record) => log(`${epochLine(record, epochs)}  diverged`),
     };
   }
   let bar: cliProgress.SingleBar | undefined;
@@ -61,6 +62,11 @@ export function progressListener(options: { interactive: boolean }): TrainListen
       bar = undefined;
       lossText = '';
       log(epochLine(record, epochs));
+    },
+    onDiverged: (record) => {
+      bar?.stop();
+      bar = undefined;
+      log(`${epochLine(record, epochs)}  diverged`);
     },
   };
 }

@@ -211,6 +211,17 @@ export function buildExperimentSchema(): JsonSchema {
               min_delta: { type: 'number', minimum: 0, default: 0 },
             },
           },
+          divergence: {
+            type: 'object',
+            default: {},
+            additionalProperties: false,
+            description:
+              'A non-finite task loss, or one above factor × its initial loss for patience epochs, diverges.',
+            properties: {
+              factor: { type: 'number', minimum: 0, default: 100, description: '0: only non-finite losses diverge.' },
+              patience: { type: 'integer', minimum: 1, default: 1 },
+            },
+          },
           eval_batch_size: { type: 'integer', minimum: 1, default: 1024 },
         },
       },

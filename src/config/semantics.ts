@@ -121,6 +121,16 @@ export function checkSemantics(
   const stoppingProblem = checkMetricReference(stopping, config.tasks);
   if (stoppingProblem) problems.push({ path: ['training', 'early_stopping', 'metric'], message: stoppingProblem });
 
+  const factor = config.training.divergence.factor;
+  if (factor > 0 && factor <= 1) {
+    problems.push({
+      path: ['training', 'divergence', 'factor'],
+      message:
+        `${factor} would stop healthy runs (early losses are near their initial value); expected a factor above 1 ` +
+        '(default 100), or 0 to check non-finite losses only',
+    });
+  }
+
   let shapesOk = true;
   for (const list of ['trunk', 'head'] as const) {
     const layers = config.model[list];

@@ -85,6 +85,15 @@ export interface EarlyStoppingConfig {
   min_delta: number;
 }
 
+/**
+ * A task's epoch training loss that is not finite ends the run as `diverged`; one above `factor` × the task's initial
+ * loss (first batch, before any update) for `patience` epochs in a row does too. `factor: 0` checks non-finite only.
+ */
+export interface DivergenceConfig {
+  factor: number;
+  patience: number;
+}
+
 export interface TrainingConfig {
   optimizer: OptimizerName;
   lr: number;
@@ -100,6 +109,8 @@ export interface TrainingConfig {
   /** Clip the global gradient norm to this value; 0 = off. */
   grad_clip_norm: number;
   early_stopping: EarlyStoppingConfig;
+  /** When a run counts as diverged (train/divergence.ts). */
+  divergence: DivergenceConfig;
   /** Batch size used for evaluation passes (does not change results, only memory). */
   eval_batch_size: number;
 }

@@ -50,6 +50,7 @@ export function readResolvedConfig(runDir: string): ResolvedConfig {
  * run would be rebuilt as a different model (and, for a missing bias, load its checkpoint into the wrong one).
  * - mmoe, cgc, ple `gate_bias` (default false since the gates are the papers' softmax(W x)): earlier gates had a bias.
  * - dselect-k `unreachable` (default penalty, the authors' code): earlier runs renormalised the selectors.
+ * - `training.divergence` (a rule added later): its defaults, which never trip on a healthy run.
  */
 function withEarlierDefaults(config: ResolvedConfig): ResolvedConfig {
   const model = config.model as Record<string, unknown>;
@@ -58,7 +59,11 @@ function withEarlierDefaults(config: ResolvedConfig): ResolvedConfig {
     earlier['gate_bias'] = true;
   }
   if (model['architecture'] === 'dselect-k' && !('unreachable' in model)) earlier['unreachable'] = 'renormalise';
-  return Object.keys(earlier).length === 0 ? config : { ...config, model: { ...config.model, ...earlier } };
+  const withModel = Object.keys(earlier).length === 0 ? config : { ...config, model: { ...config.model, ...earlier } };
+  // Runs from before the divergence rule (training.divergence) resume under its defaults.
+  const stored: Partial<ResolvedConfig['training']> = withModel.training;
+  if (stored.divergence !== undefined) return withModel;
+  return { ...withModel, training: { ...withModel.training, divergence: { factor: 100, patience: 1 } } };
 }
 
 function assertResolvedConfig(value: unknown, file: string): asserts value is ResolvedConfig {

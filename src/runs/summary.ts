@@ -16,8 +16,8 @@ export interface RunSummary {
   backend: string;
   epochs: number;
   bestEpoch: number;
-  /** Which checkpoint the final metrics come from. */
-  checkpoint: CheckpointName;
+  /** Which checkpoint the final metrics come from; none for a run that diverged before any good epoch. */
+  checkpoint?: CheckpointName;
   /** Final metrics. A non-finite value (a diverged run) is stored as null and reads back as NaN. */
   test: MetricValues;
   val: MetricValues;
@@ -58,7 +58,7 @@ export function readSummaryIfAny(runDir: string): RunSummary | undefined {
     backend: fields.string('backend'),
     epochs: fields.number('epochs'),
     bestEpoch: fields.number('bestEpoch'),
-    checkpoint: fields.oneOf('checkpoint', ['best', 'last']),
+    ...(fields.has('checkpoint') ? { checkpoint: fields.oneOf<CheckpointName>('checkpoint', ['best', 'last']) } : {}),
     test: fields.metricValues('test'),
     val: fields.metricValues('val'),
     directions: fields.object('directions').booleanValues(),

@@ -34,6 +34,11 @@ export interface TrainerSnapshot {
   partial?: PartialEpoch;
   /** `strategy.state()` at the same moment. */
   strategyState: unknown;
+  /**
+   * The divergence rule's scale and count (train/divergence.ts): the first batch's task losses and the exploding
+   * epochs in a row. Absent in checkpoints from before the rule, which resume with the next step's losses as scale.
+   */
+  divergence?: { initialLosses?: number[]; explodingEpochs: number[] };
 }
 
 /** A mid-epoch snapshot's epoch so far: per step its task losses and rows, the gradient-cosine sums, its time. */

@@ -6,6 +6,7 @@ import { higherIsBetter } from '../metrics/direction.js';
 import type { EpochRecord } from '../runs/records.js';
 import type { Strategy, StrategyContext } from '../strategies/types.js';
 import { createRng } from '../util/rng.js';
+import { DivergenceWatch } from './divergence.js';
 import { shuffledBatches } from './batches.js';
 import { reportBatchMetrics } from './batch-metrics.js';
 import { evaluateSplit } from './evaluate.js';
@@ -41,6 +42,11 @@ export interface TrainListener {
     losses?: Record<string, number>;
   }): void;
   onEpochEnd?(record: EpochRecord, model: MultiTaskModel): Promise<void> | void;
+  /**
+   * Instead of `onEpochEnd` for the epoch that diverged (its record, to log; no model: its weights are not to be
+   * saved). `reason` names the tasks and a remedy.
+   */
+  onDiverged?(record: EpochRecord, reason: string): Promise<void> | void;
   batchLossEvery?: number;
 }
 
@@ -128,6 +134,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
       sinceImproved,
       records: [...records],
       strategyState: strategy.state(),
+      divergence: divergence.state(),
     },
     optimizerSlots: optimizer.slots(),
   });
@@ -146,6 +153,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
   let lastYield = performance.now();
 
   const extraSamples = extraSamplesNeeded(strategy);
+  const divergence = new DivergenceWatch(tasks, training.divergence, resumed?.divergence);
 
   try {
     for (let epoch = resumed?.epoch ?? 0; outcome === 'completed' && epoch < training.epochs; epoch++) {
@@ -224,7 +232,9 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
         tasks,
         stepSizes.reduce((a, b) => a + b, 0),
       );
+      readInitialLosses(divergence, stepLosses);
       for (const t of stepLosses) t.dispose();
+      const verdict = divergence.check(epoch + 1, trainLoss, training);
       const valMetrics =
         val.rows > 0
           ? evaluateSplit(model, val, data.splits.val, tasks, data.preprocessing, training.eval_batch_size).metrics
@@ -232,7 +242,9 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
       const meanTrainLoss = Object.values(trainLoss).reduce((a, b) => a + b, 0) / tasks.length;
       const monitored =
         monitor.name === 'train/mean/loss' ? meanTrainLoss : (valMetrics[monitor.name.slice('val/'.length)] ?? NaN);
+      // An exploding epoch is never the best one, whatever its validation metric: its weights are not to be kept.
       const improved =
+        verdict.kind === 'ok' &&
         Number.isFinite(monitored) &&
         (monitor.higher
           ? monitored > best + training.early_stopping.min_delta
@@ -251,6 +263,12 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
         samplesPerSecond: train.rows / seconds,
       };
       records.push(record);
+      if (verdict.kind === 'diverged') {
+        outcome = 'diverged';
+        reason = verdict.reason;
+        for (const l of listeners) await l.onDiverged?.(record, verdict.reason);
+        break;
+      }
       strategy.onEpochEnd?.({ epoch, trainLosses: tasks.map((t) => trainLoss[t.name] ?? NaN), validation: valMetrics });
       if (improved) {
         best = monitored;
@@ -261,13 +279,6 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
         sinceImproved++;
       }
       for (const l of listeners) await l.onEpochEnd?.(record, model);
-      if (!Object.values(trainLoss).every(Number.isFinite)) {
-        outcome = 'diverged';
-        reason = `training loss became ${Object.entries(trainLoss)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(', ')} in epoch ${epoch + 1}; lower training.lr or set training.grad_clip_norm`;
-        break;
-      }
       if (interrupted) {
         outcome = 'interrupted';
         break;
@@ -285,6 +296,12 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
     optimizer.dispose();
   }
   return { outcome, epochs: records, bestEpoch, ...(reason ? { reason } : {}) };
+}
+
+/** The first step's task losses (before any update) are the divergence rule's scale: read once per run. */
+function readInitialLosses(divergence: DivergenceWatch, stepLosses: readonly tf.Tensor1D[]): void {
+  const first = stepLosses[0];
+  if (divergence.needsInitialLosses && first) divergence.setInitialLosses(first.dataSync());
 }
 
 function pairwise(sum: number[][], steps: number, tasks: readonly { name: string }[]): Record<string, number> {

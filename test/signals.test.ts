@@ -1,0 +1,139 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from './helpers.js';
+import { trainExperiment } from '../src/api/train.js';
+import { parseConfigText } from '../src/config/load.js';
+import { bin, root } from './helpers/cli.js';
+import { smallDigitsConfig } from './helpers/configs.js';
+import { snapshotRun } from './helpers/run-snapshot.js';
+
+/**
+ * Ctrl-C (SIGINT) and SIGTERM on a training run, sent to the built CLI as a user or a scheduler sends them. The run
+ * is the issue's reproduction (#14 point 1): the quickstart's epochs (~50 ms) are shorter than the trainer's yield
+ * interval, which once meant the signal waited for the end of all 300 epochs.
+ */
+interface Stopped {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** From the first signal to the process's exit. */
+  stopMs: number;
+  runDir: string;
+}
+
+const EPOCHS = 300;
+
+/**
+ * Starts `mtl train` (300 epochs, no early stopping, plus `extra` flags), sends `signals` once training is under way
+ * (`gapMs` apart), and waits for the exit.
+ */
+async function trainAndSignal(
+  signals: NodeJS.Signals[],
+  gapMs = 0,
+  extra: string[] = [],
+  runsDir = tempDir(),
+): Promise<Stopped> {
+  const existing = new Set(readdirSync(runsDir));
+  const child = spawn(
+    process.execPath,
+    [
+      bin,
+      'train',
+      'configs/quickstart.yaml',
+      '--runs-dir',
+      runsDir,
+      '--set',
+      `training.epochs=${EPOCHS}`,
+      '--set',
+      'training.early_stopping.patience=0',
+      ...extra,
+    ],
+    { cwd: root, env: { ...process.env, CI: 'true' } },
+  );
+  let stdout = '';
+  let stderr = '';
+  let signalledAt = 0;
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const code = await new Promise<number | null>((resolve) => {
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      // A few epochs in: the loop is running at full speed, well inside an epoch shorter than the yield interval.
+      if (signalledAt === 0 && stderr.includes(`epoch 3/${EPOCHS}`)) {
+        signalledAt = performance.now();
+        void sendAll(child.pid ?? 0, signals, gapMs);
+      }
+    });
+    child.on('exit', (c) => resolve(c));
+  });
+  const stopMs = performance.now() - signalledAt;
+  const id = readdirSync(runsDir).find((name) => !existing.has(name));
+  return { code, stdout, stderr, stopMs, runDir: path.join(runsDir, id ?? 'none') };
+}
+
+async function sendAll(pid: number, signals: NodeJS.Signals[], gapMs: number): Promise<void> {
+  for (const [i, signal] of signals.entries()) {
+    if (i > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
+    try {
+      process.kill(pid, signal);
+    } catch {
+      return; // already gone
+    }
+  }
+}
+
+function meta(runDir: string): { status: string; statusReason?: string; epochsCompleted: number } {
+  return JSON.parse(readFileSync(path.join(runDir, 'meta.json'), 'utf8'));
+}
+
+describe('Ctrl-C and SIGTERM stop mtl train within a batch (#14 point 1)', () => {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${signal}: stops well under a second after the signal, status interrupted, exit 130`, async () => {
+      const stopped = await trainAndSignal([signal]);
+      expect(stopped.code, stopped.stderr).toBe(130);
+      // The batch under way, validation, the last checkpoint and the final evaluation: ~0.1–0.2 s here.
+      expect(stopped.stopMs, stopped.stderr).toBeLessThan(1000);
+      expect(stopped.stderr).toContain(`Interrupted (${signal})`);
+      const written = meta(stopped.runDir);
+      expect(written.status).toBe('interrupted');
+      expect(written.epochsCompleted).toBeLessThan(EPOCHS);
+      expect(existsSync(path.join(stopped.runDir, 'checkpoints', 'last', 'model.json'))).toBe(true);
+      expect(existsSync(path.join(stopped.runDir, 'summary.json'))).toBe(true);
+    });
+  }
+
+  // Epochs of a few ms (300 composites), and past its best epoch a run saves no checkpoint (saving one gives the
+  // event loop a turn): with the yield clock restarted every epoch, a signal then waited for the end of all 300
+  // epochs and the run ended `completed`, exit 0 (checked against that trainer).
+  it('SIGINT stops a run of very short epochs that no longer improves just as fast', async () => {
+    // min_delta 1e9: only the first epoch counts as an improvement, as on a long plateau past the best epoch.
+    const stopped = await trainAndSignal(['SIGINT'], 0, [
+      '--set',
+      'data.options.samples=300',
+      '--set',
+      'training.early_stopping.min_delta=1e9',
+    ]);
+    expect(stopped.code, stopped.stderr).toBe(130);
+    expect(stopped.stopMs, stopped.stderr).toBeLessThan(1000);
+    expect(meta(stopped.runDir).status).toBe('interrupted');
+  });
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`a second ${signal} stops at once and still leaves meta.json at interrupted, not running`, async () => {
+      const runsDir = tempDir();
+      const earlier = await trainExperiment(parseConfigText(smallDigitsConfig(1)), { runsDir });
+      const before = snapshotRun(earlier.dir);
+      const stopped = await trainAndSignal([signal, signal], 5, [], runsDir);
+      expect(snapshotRun(earlier.dir)).toEqual(before);
+      expect(stopped.code, stopped.stderr).toBe(130);
+      expect(stopped.stopMs, stopped.stderr).toBeLessThan(1000);
+      const written = meta(stopped.runDir);
+      expect(written.status, stopped.stderr).toBe('interrupted');
+      // The best checkpoint of the epochs done is whole (written atomically, so either there or not at all).
+      const best = path.join(stopped.runDir, 'checkpoints', 'best');
+      if (existsSync(best)) expect(readdirSync(best).sort()).toEqual(['checksums.json', 'model.json', 'weights.bin']);
+      expect(stopped.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    });
+  }
+});
