@@ -4,6 +4,7 @@ import { initBackend } from '../backend/select.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { BackendChoice } from '../config/types.js';
 import { prepareData } from '../data/prepare.js';
+import type { DataReport } from '../data/report.js';
 import { MtlError, RunFailedError } from '../errors.js';
 import { higherIsBetter } from '../metrics/direction.js';
 import type { MetricValues } from '../metrics/types.js';
@@ -30,6 +31,8 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** The command line to record (defaults to process.argv). */
   command?: string[];
+  /** Called once the data is read and split, before the run exists: how the columns were read, split sizes, warnings. */
+  onDataPrepared?(report: DataReport): void;
   /** Called once the run directory exists (e.g. to print its id early). */
   onRunCreated?(run: { id: string; dir: string }): void;
   /** Called once the model is built, before the first step (e.g. to print its parameter count). */
@@ -49,6 +52,7 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
   const startedAt = new Date();
   const backend = await initBackend(options.backend ?? config.backend);
   const data = await prepareData(config, configDir);
+  options.onDataPrepared?.(data.report);
   const runsDir = resolveRunsDir(options.runsDir);
   // Built before the run exists: layers that do not fit the data (a reshape of the wrong size) fail without
   // leaving a run directory behind.
