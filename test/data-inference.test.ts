@@ -109,7 +109,8 @@ describe('one bad cell in a numeric column', () => {
 
 describe('a regression target that holds text', () => {
   it('quotes a cell that is not a number, with its line, even when the first value is a number', async () => {
-    const csv = `x,price\n${Array.from({ length: 12 }, (_, i) => `${i},${i % 2 === 0 ? '12.5' : 'cheap'}`).join('\n')}\n`;
+    const prices = Array.from({ length: 12 }, (_, i) => `${i},${i % 2 === 0 ? '12.5' : 'cheap'}`);
+    const csv = `x,price\n${prices.join('\n')}\n`;
     const dir = tempDir();
     writeFile(dir, 'd.csv', csv);
     const text = 'data: { csv: d.csv }\ntasks: [{ name: price, type: regression }]\n';
@@ -147,5 +148,22 @@ describe('ragged rows', () => {
       'r.csv:2: row has 4 fields but the header has 3 columns (a, b, c). Check for a missing or extra comma, or ' +
         'quote fields that contain commas.',
     );
+  });
+});
+
+describe('a category only in the val or test rows', () => {
+  it('is encoded as all zeros during training, with a warning naming the column and the value', async () => {
+    const part = (i: number): string => (i < 30 ? 'train' : i < 35 ? 'val' : 'test');
+    const colour = (i: number): string => (i === 36 ? 'purple' : ['red', 'blue'][i % 2]!);
+    const rows = Array.from({ length: 40 }, (_, i) => `${i},${colour(i)},${part(i)},${i % 3}`);
+    const dir = tempDir();
+    writeFile(dir, 'd.csv', `x,colour,part,y\n${rows.join('\n')}\n`);
+    const text = 'data: { csv: d.csv, split: { column: part } }\ntasks: [{ name: y, type: regression }]\n';
+    const prepared = await prepareData(parseConfigText(text, { file: path.join(dir, 'exp.yaml') }).config, dir);
+    expect(prepared.report.warnings).toContain(
+      'column "colour": 1 val/test row holds categories no training row has ("purple"); they are encoded as all zeros',
+    );
+    // Row 36 is the second test row: x, then the two colours, both 0.
+    expect(Array.from(prepared.splits.test.x.slice(3, 6))).toEqual([expect.any(Number), 0, 0]);
   });
 });

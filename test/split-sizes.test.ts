@@ -53,7 +53,10 @@ describe('refused', () => {
       file: path.join(dir, 'exp.yaml'),
     }).config;
     expect(await shown(prepareData(config, dir))).toMatch(
-      /^d\.csv: too few rows for this split: 6 usable rows \(14 of 20 dropped: missing values\) give train 4, val 1, test 1\./,
+      new RegExp(
+        String.raw`^d\.csv: too few rows for this split: 6 usable rows \(14 of 20 dropped: missing values\) give ` +
+          String.raw`train 4, val 1, test 1\.`,
+      ),
     );
   });
 });

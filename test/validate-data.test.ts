@@ -111,7 +111,10 @@ describe('a valid config', () => {
   const dataLines = [
     /data \S*d\.csv: 40 rows; train 28 · val 6 · test 6; model input width 7/,
     / {2}numeric features \(1\): x\n/,
-    / {2}categorical features \(2\): size \(numbers, listed in data\.categorical, 4 categories\), colour \(text, 2 categories\)\n/,
+    new RegExp(
+      String.raw` {2}categorical features \(2\): size \(numbers, listed in data\.categorical, 4 categories\), ` +
+        String.raw`colour \(text, 2 categories\)\n`,
+    ),
     / {2}targets \(1\): y \(numeric, task y\)\n/,
   ];
 

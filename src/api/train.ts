@@ -31,7 +31,7 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** The command line to record (defaults to process.argv). */
   command?: string[];
-  /** Called once the data is read and split, before the run exists: how the columns were read, split sizes, warnings. */
+  /** Called once the data is read and split, before the run exists: how columns were read, split sizes, warnings. */
   onDataPrepared?(report: DataReport): void;
   /** Called once the run directory exists (e.g. to print its id early). */
   onRunCreated?(run: { id: string; dir: string }): void;

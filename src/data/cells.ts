@@ -5,7 +5,9 @@
  */
 import { UsageError } from '../errors.js';
 import { LISTED_PROBLEMS } from './csv.js';
-import type { Column } from './types.js';
+import { cellText, columnOf, isMissing } from './columns.js';
+import type { Preprocessing } from './preprocess.js';
+import type { Column, DataTable } from './types.js';
 
 /** Row and text of the cells of `column` that are neither finite numbers nor missing, in row order. */
 export function nonNumericCells(column: Column): [row: number, text: string][] {
@@ -49,4 +51,32 @@ export function checkNumericFeature(source: string, column: Column): void {
       ...fixes,
     ],
   );
+}
+
+/**
+ * Warnings for categories that occur in the val or test rows but in no training row: training encodes them as all
+ * zeros (no evidence for any known category), which is worth knowing; `eval --data` refuses them instead.
+ */
+export function unseenCategoryWarnings(table: DataTable, preprocessing: Preprocessing, heldOut: Int32Array): string[] {
+  const warnings: string[] = [];
+  for (const encoding of preprocessing.features) {
+    if (encoding.kind !== 'categorical') continue;
+    const column = columnOf(table, encoding.column, 'data.features');
+    const known = new Set(encoding.categories);
+    const unseen = new Map<string, number>();
+    for (const row of heldOut) {
+      if (isMissing(column, row)) continue;
+      const text = cellText(column, row);
+      if (!known.has(text)) unseen.set(text, (unseen.get(text) ?? 0) + 1);
+    }
+    if (unseen.size === 0) continue;
+    const rows = [...unseen.values()].reduce((a, b) => a + b, 0);
+    const values = [...unseen.keys()].slice(0, LISTED_PROBLEMS).map((v) => `"${v}"`);
+    warnings.push(
+      `column "${encoding.column}": ${rows} val/test row${rows === 1 ? '' : 's'} hold${rows === 1 ? 's' : ''} ` +
+        `categories no training row has (${values.join(', ')}${unseen.size > values.length ? ', …' : ''}); they are ` +
+        'encoded as all zeros',
+    );
+  }
+  return warnings;
 }

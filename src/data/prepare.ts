@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
 import { getBuiltinDataset } from './builtin/index.js';
-import { checkNumericFeature } from './cells.js';
+import { checkNumericFeature, unseenCategoryWarnings } from './cells.js';
 import { columnOf } from './columns.js';
 import { readCsv } from './csv.js';
 import { dataReport, type DataReport } from './report.js';
@@ -70,10 +70,10 @@ export async function prepareData(config: ResolvedConfig, configDir: string): Pr
   // Fitted first: a target that does not fit its task is the more useful message when both are wrong.
   const preprocessing = fitPreprocessing(table, config.data, config.tasks, features, split.train, rows);
   const sizes = { train: split.train.length, val: split.val.length, test: split.test.length };
-  const warnings = checkSplitSizes(table.source, config.data.split, sizes, {
-    total: table.rowCount,
-    usable: rows.length,
-  });
+  const warnings = [
+    ...checkSplitSizes(table.source, config.data.split, sizes, { total: table.rowCount, usable: rows.length }),
+    ...unseenCategoryWarnings(table, preprocessing, Int32Array.from([...split.val, ...split.test])),
+  ];
   return {
     source: table.source,
     preprocessing,

@@ -1,8 +1,8 @@
 /**
  * The rule on split sizes, checked before anything is fitted (the same call for `mtl train` and `mtl validate`):
  *
- * - refused (exit 2): a training split of fewer than {@link MIN_TRAIN_ROWS} rows, and a split asked for by a fraction > 0
- *   that gets no row (the data is too small for the fractions);
+ * - refused (exit 2): a training split of fewer than {@link MIN_TRAIN_ROWS} rows, and a split asked for by a
+ *   fraction > 0 that gets no row (the data is too small for the fractions);
  * - warned: no validation rows (the best checkpoint and early stopping then follow the training loss), no test
  *   rows (a split column without "test"), and a val or test split of fewer than {@link MIN_EVAL_ROWS} rows, whose
  *   metrics say little.
@@ -48,7 +48,8 @@ export function checkSplitSizes(
   }
   const counts = `train ${sizes.train}, val ${sizes.val}, test ${sizes.test}`;
   const dropped = rows.total - rows.usable;
-  const usable = `${rows.usable} usable rows${dropped > 0 ? ` (${dropped} of ${rows.total} dropped: missing values)` : ''}`;
+  const droppedText = dropped > 0 ? ` (${dropped} of ${rows.total} dropped: missing values)` : '';
+  const usable = `${rows.usable} usable rows${droppedText}`;
   if (problems.length > 0) {
     throw new UsageError(`${source}: too few rows for this split: ${usable} give ${counts}.`, [
       ...problems,
