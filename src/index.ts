@@ -6,6 +6,7 @@ export { buildExperimentSchema } from './config/schema.js';
 export type * from './config/types.js';
 export { trainExperiment, type TrainOptions } from './api/train.js';
 export { resumeExperiment, type ResumeOptions } from './api/resume.js';
+export { validateData } from './api/validate.js';
 export { evaluateRun, readRun, type EvaluateOptions, type StoredRun } from './api/evaluate.js';
 export {
   compareRuns,
@@ -19,6 +20,8 @@ export { buildModel, countParameters } from './api/build.js';
 export { initBackend, probeBackends, type BackendReport } from './backend/select.js';
 export { prepareData, loadTable, type PreparedData } from './data/prepare.js';
 export { readCsv } from './data/csv.js';
+export type { ColumnReport, DataReport } from './data/report.js';
+export { MIN_EVAL_ROWS, MIN_TRAIN_ROWS } from './data/split-sizes.js';
 export { builtinDatasets, getBuiltinDataset } from './data/builtin/index.js';
 export type { BuiltinDataset, Column, DataTable, TaskType } from './data/types.js';
 export { cellText, columnOf, isMissing, numericCells, sortLabels } from './data/columns.js';

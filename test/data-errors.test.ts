@@ -97,7 +97,10 @@ describe('task targets', () => {
     const config = 'data: { csv: d.csv }\ntasks: [{ name: price, type: regression }]\n';
     expect(
       await shown(prepare(`x,price\n${lines(9, (i) => `${i},${i % 2 === 0 ? 'cheap' : '12.5'}`)}\n`, config)),
-    ).toBe('tasks[price]: regression target column "price" must be numeric (it holds text such as "cheap").');
+    ).toBe(
+      'tasks[price]: regression target column "price" must hold finite numbers; line 2 has "cheap" (and 4 more ' +
+        'cells that are not numbers). Fix them, or use type multiclass if the column holds classes.',
+    );
   });
 });
 

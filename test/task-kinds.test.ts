@@ -183,7 +183,8 @@ describe('regression', () => {
 
   it('a text column is a usage error', () => {
     expect(() => fitEncoding(tableOf(text('price', ['', 'cheap'])), taskOf('regression', ['price']))).toThrow(
-      'tasks[t]: regression target column "price" must be numeric (it holds text such as "cheap").',
+      'tasks[t]: regression target column "price" must hold finite numbers; line 3 has "cheap". Fix it, or use type ' +
+        'multiclass if the column holds classes.',
     );
   });
 });

@@ -120,5 +120,5 @@ async function encodeSplit(run: StoredRun, split: SplitName): Promise<{ encoded:
 /** Another CSV with the run's columns, all rows, encoded with the run's preprocessing. */
 async function encodeFile(run: StoredRun, dataFile: string): Promise<{ encoded: EncodedRows; data: string }> {
   const table = await readCsv(path.resolve(dataFile), dataFile);
-  return { encoded: encodeTable(table, run.preprocessing), data: dataFile };
+  return { encoded: encodeTable(table, run.preprocessing, run.config), data: dataFile };
 }

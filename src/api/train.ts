@@ -4,6 +4,7 @@ import { initBackend, type BackendReport } from '../backend/select.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { BackendChoice, ResolvedConfig } from '../config/types.js';
 import { prepareData, type PreparedData } from '../data/prepare.js';
+import type { DataReport } from '../data/report.js';
 import type { MultiTaskModel } from '../model/types.js';
 import { MtlError, RunFailedError } from '../errors.js';
 import { higherIsBetter } from '../metrics/direction.js';
@@ -34,6 +35,8 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** The command line to record (defaults to process.argv). */
   command?: string[];
+  /** Called once the data is read and split, before the run exists: how columns were read, split sizes, warnings. */
+  onDataPrepared?(report: DataReport): void;
   /** Called once the run directory exists (e.g. to print its id early). */
   onRunCreated?(run: RunHandle): void;
   /** Called once the model is built, before the first step (e.g. to print its parameter count). */
@@ -65,6 +68,7 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
   const startedAt = new Date();
   const backend = await initBackend(options.backend ?? config.backend);
   const data = await prepareData(config, configDir);
+  options.onDataPrepared?.(data.report);
   const runsDir = resolveRunsDir(options.runsDir);
   // Built before the run exists: layers that do not fit the data (a reshape of the wrong size) fail without
   // leaving a run directory behind.

@@ -6,12 +6,14 @@ import { trainExperiment, type RunHandle, type TrainOptions } from '../api/train
 import type { RunSummary } from '../runs/summary.js';
 import type { RunLockOptions } from '../runs/lock.js';
 import { evaluateRun } from '../api/evaluate.js';
+import { validateData } from '../api/validate.js';
 import { compareRuns } from '../api/compare.js';
 import { listRuns } from '../api/runs.js';
 import { builtinDatasets } from '../data/builtin/index.js';
 import { probeBackends } from '../backend/select.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { formatNumber, formatPercent, log, out, printJson, table } from './output.js';
+import { dataReportLines } from './data-report.js';
 import { progressListener } from './progress.js';
 
 export interface CommonFlags {
@@ -56,6 +58,10 @@ export async function trainCommand(
       ...(flags.backend ? { backend: flags.backend } : {}),
       listeners: [progressListener({ interactive })],
       signal: controller.signal,
+      onDataPrepared: (report) => {
+        for (const line of dataReportLines(report)) log(line);
+        for (const warning of report.warnings) log(`warning: ${warning}`);
+      },
       onRunCreated: (created) => {
         run = created;
         log(`run ${created.id} (${path.relative(process.cwd(), created.dir) || created.dir})`);
@@ -123,16 +129,21 @@ function trainOrResume(
   return (options) => trainExperiment(loaded, options);
 }
 
-export function validateCommand(configFile: string, flags: { set?: string[]; json?: boolean }): number {
+/** Checks the config, then reads and prepares its data as `train` would: every data error train would raise. */
+export async function validateCommand(configFile: string, flags: { set?: string[]; json?: boolean }): Promise<number> {
   const loaded = loadConfig(configFile, flags.set ?? []);
-  if (flags.json) printJson({ valid: true, config: loaded.config, ...(loaded.notes ? { notes: loaded.notes } : {}) });
-  else {
+  const data = await validateData(loaded);
+  if (flags.json) {
+    printJson({ valid: true, config: loaded.config, ...(loaded.notes ? { notes: loaded.notes } : {}), data });
+  } else {
     out(
       `${configFile}: valid (${loaded.config.tasks.length} tasks: ` +
         `${loaded.config.tasks.map((t) => t.name).join(', ')})`,
     );
+    for (const line of dataReportLines(data)) out(line);
     for (const note of loaded.notes ?? []) log(`note: ${note}`);
   }
+  for (const warning of data.warnings) log(`warning: ${warning}`);
   return ExitCode.ok;
 }
 

@@ -52,12 +52,12 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 
   program
     .command('validate')
-    .description('Check a config (schema, fields, files) without training')
+    .description('Check a config and its data (schema, fields, files, columns, split sizes) without training')
     .argument('<config>', 'experiment config (YAML)')
     .option('--set <path=value>', 'override a config field, repeatable', collect)
     .option('--json', 'print the resolved config as JSON')
     .addHelpText('after', '\nExample:\n  mtl validate configs/quickstart.yaml --set training.lr=0.01\n')
-    .action((config: string, flags) => setExitCode(validateCommand(config, flags)));
+    .action(async (config: string, flags) => setExitCode(await validateCommand(config, flags)));
 
   program
     .command('eval')

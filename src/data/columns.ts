@@ -17,13 +17,16 @@ export function columnOf(table: DataTable, name: string, field: string): Column 
   return column;
 }
 
+/** Whether a cell is empty or a missing-value marker; a cell that holds text in a numeric column is not missing. */
 export function isMissing(column: Column, row: number): boolean {
-  return column.kind === 'numeric' ? Number.isNaN(column.values[row]) : column.values[row] === '';
+  if (column.kind === 'categorical') return column.values[row] === '';
+  return Number.isNaN(column.values[row]) && !column.unparsed?.has(row);
 }
 
 /** A cell as text: labels are compared as text whether the column was read as numbers or not. */
 export function cellText(column: Column, row: number): string {
-  return column.kind === 'numeric' ? String(column.values[row]) : column.values[row]!;
+  if (column.kind === 'categorical') return column.values[row]!;
+  return column.unparsed?.get(row) ?? String(column.values[row]);
 }
 
 /** Sorts labels numerically when they all are numbers ("2" < "10"), else as text. */

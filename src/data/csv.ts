@@ -9,15 +9,24 @@ export function isMissingText(text: string): boolean {
   return MISSING.has(text.trim().toLowerCase());
 }
 
+/** At most this many bad rows or cells are listed in one error; the message says how many there are in all. */
+export const LISTED_PROBLEMS = 5;
+
 /**
- * Streams a CSV with a header row into a typed table. A column is numeric when every non-missing cell parses as a
- * number; otherwise categorical. Errors name the file, the line and the column.
+ * Streams a CSV with a header row into a typed table. A column is numeric when most of its non-missing cells are
+ * finite numbers; the few that are not are kept as `unparsed` (see {@link Column}) so that a typo in one cell
+ * cannot turn a numeric column into hundreds of one-hot categories. Otherwise the column is text (categorical).
+ * Errors name the file, the line and the column.
  */
 export async function readCsv(file: string, displayName: string = file): Promise<DataTable> {
   let header: string[] | undefined;
   const cells: string[][] = [];
+  const ragged: { line: number; fields: number }[] = [];
+  let raggedCount = 0;
+  // Row lengths are checked here rather than by the parser: the parser reads ahead of this loop, so its own error
+  // can come before the header is known, and it stops at the first bad row.
   const parser = createReadStream(file).pipe(
-    parse({ bom: true, trim: true, skip_empty_lines: true, relax_column_count: false, info: true }),
+    parse({ bom: true, trim: true, skip_empty_lines: true, relax_column_count: true, info: true }),
   );
   try {
     for await (const record of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
@@ -27,17 +36,43 @@ export async function readCsv(file: string, displayName: string = file): Promise
         for (let c = 0; c < header.length; c++) cells.push([]);
         continue;
       }
+      if (record.record.length !== header.length) {
+        raggedCount++;
+        if (ragged.length < LISTED_PROBLEMS) ragged.push({ line: record.info.lines, fields: record.record.length });
+        continue;
+      }
       record.record.forEach((value, c) => cells[c]?.push(value));
     }
   } catch (error) {
-    throw csvError(error, displayName, header);
+    throw csvError(error, displayName);
   }
   if (!header) throw new UsageError(`${displayName}: the file is empty; expected a header row with column names.`);
+  if (raggedCount > 0) throw raggedRowsError(displayName, header, ragged, raggedCount);
   const rowCount = cells[0]?.length ?? 0;
   if (rowCount === 0)
     throw new UsageError(`${displayName}: has a header but no data rows; add one row per example below the header.`);
   const columns: Column[] = header.map((name, c) => toColumn(name, cells[c] ?? []));
   return { source: displayName, rowCount, columns };
+}
+
+function raggedRowsError(
+  displayName: string,
+  header: readonly string[],
+  listed: readonly { line: number; fields: number }[],
+  count: number,
+): UsageError {
+  const columns = `${header.length} columns (${header.join(', ')})`;
+  const fix = 'Check for a missing or extra comma, or quote fields that contain commas.';
+  const [first] = listed;
+  if (count === 1 && first) {
+    return new UsageError(
+      `${displayName}:${first.line}: row has ${first.fields} fields but the header has ${columns}. ${fix}`,
+    );
+  }
+  return new UsageError(`${displayName}: ${count} rows do not have the header's ${columns}. ${fix}`, [
+    ...listed.map(({ line, fields }) => `line ${line} has ${fields} fields`),
+    ...(count > listed.length ? [`… and ${count - listed.length} more rows`] : []),
+  ]);
 }
 
 function checkHeader(header: string[], displayName: string): void {
@@ -56,36 +91,34 @@ function checkHeader(header: string[], displayName: string): void {
   });
 }
 
-function toColumn(name: string, texts: string[]): Column {
+function toColumn(name: string, texts: readonly string[]): Column {
   const values = new Float64Array(texts.length);
+  const unparsed = new Map<number, string>();
+  let numbers = 0;
   for (let i = 0; i < texts.length; i++) {
     const text = texts[i]!;
-    if (isMissingText(text)) {
-      values[i] = NaN;
-      continue;
-    }
+    values[i] = NaN;
+    if (isMissingText(text)) continue;
+    // Number() reads "inf" as NaN, "Infinity" and "1e400" as ±Infinity: none is a value a model can learn from.
     const number = Number(text);
-    if (!Number.isFinite(number))
-      return { kind: 'categorical', name, values: texts.map((t) => (isMissingText(t) ? '' : t)) };
-    values[i] = number;
+    if (Number.isFinite(number)) {
+      values[i] = number;
+      numbers++;
+    } else unparsed.set(i, text);
   }
-  return { kind: 'numeric', name, values };
+  // Clearly text: no more numbers than other texts (a text column with a few numeric codes stays text). A column
+  // with no value at all stays numeric, as it always was.
+  if (unparsed.size > 0 && numbers <= unparsed.size) {
+    return { kind: 'categorical', name, values: texts.map((t) => (isMissingText(t) ? '' : t)) };
+  }
+  return unparsed.size > 0 ? { kind: 'numeric', name, values, unparsed } : { kind: 'numeric', name, values };
 }
 
-function csvError(error: unknown, displayName: string, header: string[] | undefined): UsageError {
+function csvError(error: unknown, displayName: string): UsageError {
   // The header check's own error, thrown while the parser streams: already says what is wrong.
   if (error instanceof UsageError) return error;
-  const e = error as { code?: string; message?: string; lines?: number; record?: string[] };
+  const e = error as { code?: string; message?: string; lines?: number };
   if (e.code === 'ENOENT') return new UsageError(`CSV file not found: ${displayName}`);
-  if (e.code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH' || e.code === 'CSV_RECORD_DONT_MATCH_COLUMNS_LENGTH') {
-    const got = e.record?.length;
-    return new UsageError(
-      `${displayName}:${e.lines ?? '?'}: row has ${got ?? 'a different number of'} fields but the header has ` +
-        `${header?.length ?? '?'} columns` +
-        `${header ? ` (${header.join(', ')})` : ''}. Check for a missing or extra comma, or quote fields that ` +
-        `contain commas.`,
-    );
-  }
   if (e.code?.startsWith('CSV_')) {
     return new UsageError(`${displayName}:${e.lines ?? '?'}: malformed CSV: ${e.message ?? e.code}`);
   }

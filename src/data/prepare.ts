@@ -1,7 +1,11 @@
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
 import { getBuiltinDataset } from './builtin/index.js';
+import { checkNumericFeature, unseenCategoryWarnings } from './cells.js';
+import { columnOf } from './columns.js';
 import { readCsv } from './csv.js';
+import { dataReport, type DataReport } from './report.js';
+import { checkSplitSizes } from './split-sizes.js';
 import { outputSize } from '../tasks/registry.js';
 import {
   encodeRows,
@@ -20,6 +24,8 @@ export interface PreparedData {
   splits: Record<SplitName, EncodedRows>;
   /** Output size per task, in task order. */
   outputSizes: number[];
+  /** How each column was read and is used, the split sizes, and warnings to show before training. */
+  report: DataReport;
 }
 
 /** The raw table a config points at: a built-in dataset (built from the seed) or a CSV file. */
@@ -50,14 +56,24 @@ export async function splitTable(config: ResolvedConfig, configDir: string): Pro
   const reserved =
     config.data.dataset !== undefined ? getBuiltinDataset(config.data.dataset).tasks.flatMap((t) => t.targets) : [];
   const features = featureColumns(table, config.data, config.tasks, reserved);
+  const declared = new Set(config.data.categorical);
+  for (const name of features) {
+    if (!declared.has(name)) checkNumericFeature(table.source, columnOf(table, name, 'data.features'));
+  }
   const rows = usableRows(table, config.data, features, config.tasks);
   return { table, features, rows, split: splitRows(table, rows, config.data.split, config.seed) };
 }
 
-/** {@link splitTable} → preprocessing fitted on train → encoded rows per split. */
+/** {@link splitTable} → preprocessing fitted on train → split sizes checked → encoded rows per split. */
 export async function prepareData(config: ResolvedConfig, configDir: string): Promise<PreparedData> {
   const { table, features, rows, split } = await splitTable(config, configDir);
+  // Fitted first: a target that does not fit its task is the more useful message when both are wrong.
   const preprocessing = fitPreprocessing(table, config.data, config.tasks, features, split.train, rows);
+  const sizes = { train: split.train.length, val: split.val.length, test: split.test.length };
+  const warnings = [
+    ...checkSplitSizes(table.source, config.data.split, sizes, { total: table.rowCount, usable: rows.length }),
+    ...unseenCategoryWarnings(table, preprocessing, Int32Array.from([...split.val, ...split.test])),
+  ];
   return {
     source: table.source,
     preprocessing,
@@ -67,11 +83,17 @@ export async function prepareData(config: ResolvedConfig, configDir: string): Pr
       test: encodeRows(table, preprocessing, split.test),
     },
     outputSizes: preprocessing.tasks.map(outputSize),
+    report: dataReport(table, config, preprocessing, { usable: rows.length, splits: sizes }, warnings),
   };
 }
 
-/** Encodes another table (e.g. `mtl eval --data new.csv`) with a run's stored preprocessing; all rows are kept. */
-export function encodeTable(table: DataTable, preprocessing: Preprocessing): EncodedRows {
-  const rows = Int32Array.from({ length: table.rowCount }, (_, i) => i);
-  return encodeRows(table, preprocessing, rows);
+/**
+ * Encodes another table (e.g. `mtl eval --data new.csv`) with a run's stored preprocessing, as training would: the
+ * run's missing-value policy applies (an error, rows left out, or values imputed from the training rows), and a
+ * category training never saw is an error naming its line.
+ */
+export function encodeTable(table: DataTable, preprocessing: Preprocessing, config: ResolvedConfig): EncodedRows {
+  const features = preprocessing.features.map((f) => f.column);
+  const rows = usableRows(table, { ...config.data, missing: preprocessing.missing }, features, config.tasks);
+  return encodeRows(table, preprocessing, rows, 'error');
 }

@@ -3,7 +3,8 @@ import type { DataConfig, TaskConfig } from '../config/types.js';
 import { kindOf, taskKindRegistry } from '../tasks/registry.js';
 import type { TargetEncoding } from '../tasks/types.js';
 import { cellText, columnOf, isMissing, sortLabels } from './columns.js';
-import type { DataTable } from './types.js';
+import { lineOf } from './cells.js';
+import type { Column, DataTable } from './types.js';
 
 /**
  * Everything learned from the training rows that turns a table into model inputs and targets. It is stored with
@@ -166,21 +167,26 @@ function fitTarget(table: DataTable, task: TaskConfig, trainRows: Int32Array, al
   return taskKindRegistry.lookup(task.type).fitTarget({ task, field, columns, trainRows, allRows });
 }
 
+/**
+ * What encoding does with a category the training rows never had: all zeros (no evidence for any known category;
+ * the val and test rows of training itself) or an error naming it (new data, `mtl eval --data`).
+ */
+export type UnseenCategories = 'zeros' | 'error';
+
 /** Encodes the given rows with a fitted preprocessing (also for new data at evaluation time). */
-export function encodeRows(table: DataTable, prep: Preprocessing, rows: Int32Array): EncodedRows {
+export function encodeRows(
+  table: DataTable,
+  prep: Preprocessing,
+  rows: Int32Array,
+  unseen: UnseenCategories = 'zeros',
+): EncodedRows {
   const x = new Float32Array(rows.length * prep.inputSize);
   let offset = 0;
   for (const encoding of prep.features) {
     const column = columnOf(table, encoding.column, 'feature');
     if (encoding.kind === 'numeric') {
-      if (column.kind !== 'numeric') {
-        throw new UsageError(
-          `${table.source}: feature "${encoding.column}" was numeric in training but holds text here.`,
-        );
-      }
       rows.forEach((row, i) => {
-        const raw = column.values[row]!;
-        const value = Number.isNaN(raw) ? encoding.fill : raw;
+        const value = isMissing(column, row) ? encoding.fill : numericValue(table, column, row);
         x[i * prep.inputSize + offset] = (value - encoding.center) / encoding.scale;
       });
       offset += 1;
@@ -188,9 +194,9 @@ export function encodeRows(table: DataTable, prep: Preprocessing, rows: Int32Arr
       const index = new Map(encoding.categories.map((c, i) => [c, i]));
       rows.forEach((row, i) => {
         const text = isMissing(column, row) ? encoding.fill : cellText(column, row);
-        // A category never seen in training gets all zeros: no evidence for any known category.
         const k = index.get(text);
         if (k !== undefined) x[i * prep.inputSize + offset + k] = 1;
+        else if (unseen === 'error') throw unseenCategory(table, encoding, row, text);
       });
       offset += encoding.categories.length;
     }
@@ -198,4 +204,28 @@ export function encodeRows(table: DataTable, prep: Preprocessing, rows: Int32Arr
   const targets: Record<string, Float32Array> = {};
   for (const encoding of prep.tasks) targets[encoding.name] = kindOf(encoding).encodeTargets(table, encoding, rows);
   return { rows: rows.length, x, targets };
+}
+
+/** A non-missing cell of a feature that was numeric in training; text there is an error naming line and column. */
+function numericValue(table: DataTable, column: Column, row: number): number {
+  const value = column.kind === 'numeric' ? column.values[row]! : Number(column.values[row]);
+  if (Number.isFinite(value)) return value;
+  throw new UsageError(
+    `${table.source}: line ${lineOf(row)}, column "${column.name}": "${cellText(column, row)}" is not a finite ` +
+      'number, but the feature was numeric in training. Fix the cell, or leave it empty to mark a missing value.',
+  );
+}
+
+function unseenCategory(
+  table: DataTable,
+  encoding: { column: string; categories: string[] },
+  row: number,
+  text: string,
+): UsageError {
+  const known = encoding.categories;
+  const listed = `${known.slice(0, 10).join(', ')}${known.length > 10 ? `, … (${known.length} in all)` : ''}`;
+  return new UsageError(
+    `${table.source}: line ${lineOf(row)}, column "${encoding.column}": category "${text}" did not occur in the ` +
+      `training rows, so the model has no input for it (known: ${listed}). Fix the value or leave the row out.`,
+  );
 }

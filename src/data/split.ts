@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
 import type { SplitConfig } from '../config/types.js';
 import { createRng } from '../util/rng.js';
+import { cellText } from './columns.js';
 import type { DataTable } from './types.js';
 
 export type SplitName = 'train' | 'val' | 'test';
@@ -23,7 +24,7 @@ export function splitRows(
     }
     const groups: Record<SplitName, number[]> = { train: [], val: [], test: [] };
     for (const row of rows) {
-      const label = column.kind === 'categorical' ? column.values[row] : String(column.values[row]);
+      const label = cellText(column, row);
       const name = label === 'validation' ? 'val' : label;
       if (name !== 'train' && name !== 'val' && name !== 'test') {
         throw new UsageError(

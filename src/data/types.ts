@@ -7,9 +7,13 @@ export type TaskType = string;
 /**
  * One column of a loaded table. Numeric columns hold numbers (NaN for a missing value); categorical columns hold
  * strings ('' for a missing value). Encoding into numbers happens later, in data/prepare.ts, from the config.
+ *
+ * A numeric column read from a CSV may hold a few cells that are not finite numbers (`heavy`, `inf`, `1e400`):
+ * `unparsed` keeps their text by row (their `values` are NaN but they are not missing). Whether they are an error
+ * depends on how the config uses the column (data/cells.ts): as a number they are, as a label or category not.
  */
 export type Column =
-  | { kind: 'numeric'; name: string; values: Float64Array }
+  | { kind: 'numeric'; name: string; values: Float64Array; unparsed?: ReadonlyMap<number, string> }
   | { kind: 'categorical'; name: string; values: string[] };
 
 /** A table as read from a CSV file or produced by a built-in dataset. */

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { lineOf, nonNumericCells } from '../../data/cells.js';
 import { numericCells } from '../../data/columns.js';
 import { UsageError } from '../../errors.js';
 import type { RawOutputs, TaskKind } from '../types.js';
@@ -29,10 +30,14 @@ export const regression: TaskKind<RegressionEncoding> = {
     const mean: number[] = [];
     const std: number[] = [];
     for (const column of columns) {
-      if (column.kind !== 'numeric') {
+      // Quotes a cell that is really not a number, with its line: a text column's first value may be "12.5".
+      const [culprit, ...others] = nonNumericCells(column);
+      if (culprit || column.kind !== 'numeric') {
+        const where = culprit ? `; line ${lineOf(culprit[0])} has "${culprit[1]}"` : '';
+        const more = others.length > 0 ? ` (and ${others.length} more cells that are not numbers)` : '';
         throw new UsageError(
-          `${field}: regression target column "${column.name}" must be numeric (it holds text such as ` +
-            `"${column.values.find((v) => v !== '')}").`,
+          `${field}: regression target column "${column.name}" must hold finite numbers${where}${more}. Fix ` +
+            `${others.length > 0 ? 'them' : 'it'}, or use type multiclass if the column holds classes.`,
         );
       }
       let sum = 0;

@@ -1,0 +1,37 @@
+import type { ColumnReport, DataReport } from '../data/report.js';
+
+/** At most this many column names per line; the rest are counted. */
+const NAMES_PER_LINE = 8;
+
+/**
+ * The data report as lines of text: the source and split sizes, then the columns grouped by use, each with how it
+ * was read (numbers or text). Shown by `mtl train` on stderr before the first epoch and by `mtl validate`.
+ */
+export function dataReportLines(report: DataReport): string[] {
+  const { train, val, test } = report.splits;
+  const dropped = report.rows - report.usable;
+  const lines = [
+    `data ${report.source}: ${report.rows} rows${dropped > 0 ? `, ${report.usable} usable` : ''}; ` +
+      `train ${train} · val ${val} · test ${test}; model input width ${report.inputSize}`,
+  ];
+  const groups: [string, ColumnReport['use'], (c: ColumnReport) => string][] = [
+    ['numeric features', 'numeric feature', (c) => (c.type === 'text' ? `${c.name} (text)` : c.name)],
+    ['categorical features', 'categorical feature', describeCategorical],
+    ['targets', 'target', (c) => `${c.name} (${c.type}, task ${c.task})`],
+    ['split column', 'split', (c) => c.name],
+    ['unused', 'unused', (c) => `${c.name} (${c.type})`],
+  ];
+  for (const [label, use, describe] of groups) {
+    const columns = report.columns.filter((c) => c.use === use);
+    if (columns.length === 0) continue;
+    const names = columns.slice(0, NAMES_PER_LINE).map(describe);
+    const more = columns.length > NAMES_PER_LINE ? `, … (${columns.length} in all)` : '';
+    lines.push(`  ${label} (${columns.length}): ${names.join(', ')}${more}`);
+  }
+  return lines;
+}
+
+function describeCategorical(column: ColumnReport): string {
+  const read = column.declared ? 'numbers, listed in data.categorical' : column.type;
+  return `${column.name} (${read}, ${column.categories} categories)`;
+}

@@ -1,0 +1,82 @@
+/**
+ * Cells that do not fit how the config uses their column. A column read as numbers (a numeric feature, a
+ * regression target) must hold finite numbers or missing values; a typo such as `heavy`, `inf` or `1e400` there is
+ * an error naming its line, never a reason to one-hot encode the whole column or to guess a value for it.
+ */
+import { UsageError } from '../errors.js';
+import { LISTED_PROBLEMS } from './csv.js';
+import { cellText, columnOf, isMissing } from './columns.js';
+import type { Preprocessing } from './preprocess.js';
+import type { Column, DataTable } from './types.js';
+
+/** Row and text of the cells of `column` that are neither finite numbers nor missing, in row order. */
+export function nonNumericCells(column: Column): [row: number, text: string][] {
+  if (column.kind === 'numeric') return [...(column.unparsed ?? [])];
+  const cells: [number, string][] = [];
+  column.values.forEach((text, row) => {
+    if (text !== '' && !Number.isFinite(Number(text))) cells.push([row, text]);
+  });
+  return cells;
+}
+
+/** Lines of the file holding a row's cells: the header is line 1. */
+export const lineOf = (row: number): number => row + 2;
+
+/**
+ * Throws when a numeric feature holds cells that are not numbers: the file, line, column and text of each (the
+ * first few), and the three ways out.
+ */
+export function checkNumericFeature(source: string, column: Column): void {
+  if (column.kind !== 'numeric') return;
+  const cells = nonNumericCells(column);
+  const [first] = cells;
+  if (!first) return;
+  const fixes = [
+    `fix ${cells.length === 1 ? 'the cell' : 'these cells'}, or leave ${cells.length === 1 ? 'it' : 'them'} empty ` +
+      '(or NA) to mark a missing value, which data.missing then handles',
+    `or list "${column.name}" in data.categorical to one-hot encode the column as text`,
+  ];
+  if (cells.length === 1) {
+    throw new UsageError(
+      `${source}: line ${lineOf(first[0])}, column "${column.name}": "${first[1]}" is not a finite number, but the ` +
+        "column's other values are numbers.",
+      fixes,
+    );
+  }
+  throw new UsageError(
+    `${source}: column "${column.name}" holds numbers, but ${cells.length} of its cells are not finite numbers:`,
+    [
+      ...cells.slice(0, LISTED_PROBLEMS).map(([row, text]) => `line ${lineOf(row)}: "${text}"`),
+      ...(cells.length > LISTED_PROBLEMS ? [`… and ${cells.length - LISTED_PROBLEMS} more`] : []),
+      ...fixes,
+    ],
+  );
+}
+
+/**
+ * Warnings for categories that occur in the val or test rows but in no training row: training encodes them as all
+ * zeros (no evidence for any known category), which is worth knowing; `eval --data` refuses them instead.
+ */
+export function unseenCategoryWarnings(table: DataTable, preprocessing: Preprocessing, heldOut: Int32Array): string[] {
+  const warnings: string[] = [];
+  for (const encoding of preprocessing.features) {
+    if (encoding.kind !== 'categorical') continue;
+    const column = columnOf(table, encoding.column, 'data.features');
+    const known = new Set(encoding.categories);
+    const unseen = new Map<string, number>();
+    for (const row of heldOut) {
+      if (isMissing(column, row)) continue;
+      const text = cellText(column, row);
+      if (!known.has(text)) unseen.set(text, (unseen.get(text) ?? 0) + 1);
+    }
+    if (unseen.size === 0) continue;
+    const rows = [...unseen.values()].reduce((a, b) => a + b, 0);
+    const values = [...unseen.keys()].slice(0, LISTED_PROBLEMS).map((v) => `"${v}"`);
+    warnings.push(
+      `column "${encoding.column}": ${rows} val/test row${rows === 1 ? '' : 's'} hold${rows === 1 ? 's' : ''} ` +
+        `categories no training row has (${values.join(', ')}${unseen.size > values.length ? ', …' : ''}); they are ` +
+        'encoded as all zeros',
+    );
+  }
+  return warnings;
+}

@@ -1,0 +1,95 @@
+/**
+ * `mtl eval --data other.csv` (#14 point 9): new rows are encoded as training encoded its own, and what cannot be
+ * is an error naming file, line, column and value, leaving the run untouched: a category the training rows never
+ * had, a word in a numeric feature, a missing value under `missing: error`.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { evaluateRun, loadConfig, trainExperiment } from '../src/index.js';
+import { rejectedUsageError } from './helpers/expect.js';
+import { tempDir, writeFile } from './helpers.js';
+
+const COLOURS = ['red', 'green', 'blue'];
+const csvRows = (count: number, colour: (i: number) => string, x: (i: number) => string = String): string =>
+  `x,colour,y\n${Array.from({ length: count }, (_, i) => `${x(i)},${colour(i)},${(i * 0.3) % 2}`).join('\n')}\n`;
+
+function snapshot(dir: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile())
+      files[path.join(entry.parentPath, entry.name)] = readFileSync(path.join(entry.parentPath, entry.name), 'base64');
+  }
+  return files;
+}
+
+describe('eval --data', () => {
+  const dir = tempDir();
+  const runsDir = path.join(dir, 'runs');
+  let runId = '';
+  beforeAll(async () => {
+    writeFile(
+      dir,
+      'd.csv',
+      csvRows(40, (i) => COLOURS[i % 3]!),
+    );
+    const config = writeFile(
+      dir,
+      'exp.yaml',
+      'backend: wasm\ndata: { csv: d.csv, missing: error }\ntasks: [{ name: y, type: regression }]\n' +
+        'model: { trunk: [{ type: dense, units: 4 }] }\ntraining: { epochs: 1 }\n',
+    );
+    runId = (await trainExperiment(loadConfig(config), { runsDir })).id;
+  });
+
+  async function refused(csv: string): Promise<string> {
+    const file = writeFile(dir, 'new.csv', csv);
+    const before = snapshot(runsDir);
+    const error = await rejectedUsageError(evaluateRun(runId, { runsDir, dataFile: file }));
+    expect(error.exitCode).toBe(2);
+    expect(snapshot(runsDir)).toEqual(before);
+    return error.format().replace(/^\S*\/(\w+\.csv)/, '$1');
+  }
+
+  it('evaluates rows like the training rows', async () => {
+    const result = await evaluateRun(runId, {
+      runsDir,
+      dataFile: writeFile(
+        dir,
+        'ok.csv',
+        csvRows(9, (i) => COLOURS[i % 3]!),
+      ),
+    });
+    expect(result.rows).toBe(9);
+  });
+
+  it('a category the training rows never had: its line, column and value', async () => {
+    expect(await refused(csvRows(9, (i) => (i === 4 ? 'purple' : COLOURS[i % 3]!)))).toBe(
+      'new.csv: line 6, column "colour": category "purple" did not occur in the training rows, so the model has no ' +
+        'input for it (known: blue, green, red). Fix the value or leave the row out.',
+    );
+  });
+
+  it('a word in a numeric feature: its line and column', async () => {
+    const csv = csvRows(
+      9,
+      (i) => COLOURS[i % 3]!,
+      (i) => (i === 2 ? 'heavy' : String(i)),
+    );
+    expect(await refused(csv)).toBe(
+      'new.csv: line 4, column "x": "heavy" is not a finite number, but the feature was numeric in training. Fix the ' +
+        'cell, or leave it empty to mark a missing value.',
+    );
+  });
+
+  it("a missing value under the run's missing: error", async () => {
+    const csv = csvRows(
+      9,
+      (i) => COLOURS[i % 3]!,
+      (i) => (i === 3 ? '' : String(i)),
+    );
+    expect(await refused(csv)).toMatch(
+      /^new\.csv has missing values \(data\.missing is "error"\):\n {2}- line 5, column "x"/,
+    );
+  });
+});
