@@ -2,8 +2,10 @@ import path from 'node:path';
 import { readMeta, type RunStatus } from '../runs/meta.js';
 import { listRunIds, resolveRunsDir } from '../runs/store.js';
 import { readSummaryIfAny } from '../runs/summary.js';
+import { describeRun, type RunDescription } from './run-description.js';
 
-export interface RunListing {
+/** A run as `mtl runs` lists it: identity, status, and what tells it apart (architecture, strategy, data, seed). */
+export interface RunListing extends RunDescription {
   id: string;
   name: string;
   status: RunStatus;
@@ -24,6 +26,7 @@ export function listRuns(runsDir?: string): RunListing[] {
     const summary = readSummaryIfAny(dir);
     const metrics = Object.fromEntries(Object.entries(summary?.test ?? {}).filter(([k]) => k.startsWith('mean/')));
     return {
+      ...describeRun(dir, meta),
       id,
       name: meta.name,
       status: meta.status,

@@ -5,6 +5,8 @@ import { trainExperiment } from '../api/train.js';
 import { evaluateRun } from '../api/evaluate.js';
 import { compareRuns } from '../api/compare.js';
 import { listRuns } from '../api/runs.js';
+import { formatChange } from '../api/config-diff.js';
+import { strategyLabel, type RunDescription } from '../api/run-description.js';
 import { builtinDatasets } from '../data/builtin/index.js';
 import { probeBackends } from '../backend/select.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -152,11 +154,35 @@ export function compareCommand(runs: string[], flags: CommonFlags & { metric?: s
     'Δm',
     ...comparison.runs.map((r, i) => (i === 0 ? '—' : typeof r.deltaM === 'number' ? formatPercent(r.deltaM) : 'n/a')),
   ]);
+  out(
+    table(
+      ['run', ...DESCRIPTION_HEADER],
+      comparison.runs.map((r, i) => [i === 0 ? `${r.id} (base)` : r.id, ...descriptionCells(r)]),
+    ),
+  );
+  out();
   out(table(header, rows));
   for (const run of comparison.runs) {
     if (run.deltaMProblems) out(`Δm n/a for ${run.id}: ${run.deltaMProblems.join('; ')}`);
   }
+  const base = comparison.runs[0];
+  for (const run of comparison.runs.slice(1)) {
+    if (!run.configChanges) continue;
+    out();
+    if (run.configChanges.length === 0) out(`${run.id}: same resolved config as ${base?.id}`);
+    else {
+      out(`${run.id} vs ${base?.id} (config.resolved.json, baseline → this run):`);
+      for (const change of run.configChanges) out(`  ${formatChange(change)}`);
+    }
+  }
+  for (const warning of comparison.warnings) log(`warning: ${warning}`);
   return ExitCode.ok;
+}
+
+const DESCRIPTION_HEADER = ['architecture', 'strategy', 'data', 'seed'];
+
+function descriptionCells(run: RunDescription): string[] {
+  return [run.architecture ?? '?', strategyLabel(run), run.data ?? '?', String(run.seed)];
 }
 
 export function runsCommand(flags: CommonFlags): number {
@@ -171,13 +197,14 @@ export function runsCommand(flags: CommonFlags): number {
   }
   out(
     table(
-      ['id', 'name', 'status', 'started', 'backend', 'epochs', 'metrics'],
+      ['id', 'name', 'status', 'started', 'backend', ...DESCRIPTION_HEADER, 'epochs', 'metrics'],
       runs.map((r) => [
         r.id,
         r.name,
         r.status,
         r.startedAt.replace('T', ' ').slice(0, 19),
         r.backend,
+        ...descriptionCells(r),
         String(r.epochs),
         Object.entries(r.metrics)
           .filter(([k]) => !k.endsWith('/loss'))

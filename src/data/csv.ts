@@ -16,9 +16,12 @@ export function isMissingText(text: string): boolean {
 export async function readCsv(file: string, displayName: string = file): Promise<DataTable> {
   let header: string[] | undefined;
   const cells: string[][] = [];
-  const parser = createReadStream(file).pipe(
+  const source = createReadStream(file);
+  const parser = source.pipe(
     parse({ bom: true, trim: true, skip_empty_lines: true, relax_column_count: false, info: true }),
   );
+  // pipe() does not pass on the file's own errors (missing, a folder, no permission): unhandled, they end the process.
+  source.on('error', (error) => parser.destroy(error));
   try {
     for await (const record of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       if (!header) {
@@ -77,6 +80,7 @@ function csvError(error: unknown, displayName: string, header: string[] | undefi
   if (error instanceof UsageError) return error;
   const e = error as { code?: string; message?: string; lines?: number; record?: string[] };
   if (e.code === 'ENOENT') return new UsageError(`CSV file not found: ${displayName}`);
+  if (e.code === 'EISDIR') return new UsageError(`${displayName} is a folder, not a CSV file.`);
   if (e.code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH' || e.code === 'CSV_RECORD_DONT_MATCH_COLUMNS_LENGTH') {
     const got = e.record?.length;
     return new UsageError(

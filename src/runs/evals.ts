@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { MetricValues } from '../metrics/types.js';
 import { writeJsonAtomic } from './atomic.js';
+import { asFileSystemError } from './fs-errors.js';
 import { JsonFields } from './json.js';
 import { evalsDir, type CheckpointName } from './layout.js';
 
@@ -28,12 +29,16 @@ export function saveEvaluation(
   now: Date = new Date(),
 ): EvaluationResult {
   const dir = evalsDir(runDir);
-  mkdirSync(dir, { recursive: true });
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   const label = path.basename(result.data).replace(/[^A-Za-z0-9._-]/g, '_');
   const file = path.join(dir, `${stamp}-${result.checkpoint}-${label}.json`);
   const saved: EvaluationResult = { ...result, file };
-  writeJsonAtomic(file, saved);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeJsonAtomic(file, saved);
+  } catch (error) {
+    throw asFileSystemError(error, 'store the evaluation in', dir);
+  }
   return saved;
 }
 
