@@ -81,7 +81,7 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
     epochsCompleted: 0,
   };
   const writer = new RunWriter(dir, meta);
-  writeRunInputs(dir, { configSource: loaded.sourceText, config, preprocessing: data.preprocessing });
+  writeRunInputs(dir, { configSource: loaded.sourceText, config, preprocessing: data.preprocessing, configDir });
 
   const strategy = getStrategy(config.strategy.name).create(config.strategy, {
     tasks: config.tasks,
