@@ -154,17 +154,18 @@ export function compareCommand(runs: string[], flags: CommonFlags & { metric?: s
     'Δm',
     ...comparison.runs.map((r, i) => (i === 0 ? '—' : typeof r.deltaM === 'number' ? formatPercent(r.deltaM) : 'n/a')),
   ]);
+  out(table(header, rows));
+  for (const run of comparison.runs) {
+    if (run.deltaMProblems) out(`Δm n/a for ${run.id}: ${run.deltaMProblems.join('; ')}`);
+  }
+  // The metric table stays first (what a reader came for); then what tells the runs apart.
+  out();
   out(
     table(
       ['run', ...DESCRIPTION_HEADER],
       comparison.runs.map((r, i) => [i === 0 ? `${r.id} (base)` : r.id, ...descriptionCells(r)]),
     ),
   );
-  out();
-  out(table(header, rows));
-  for (const run of comparison.runs) {
-    if (run.deltaMProblems) out(`Δm n/a for ${run.id}: ${run.deltaMProblems.join('; ')}`);
-  }
   const base = comparison.runs[0];
   for (const run of comparison.runs.slice(1)) {
     if (!run.configChanges) continue;
