@@ -178,7 +178,8 @@ describe('mtl compare (built CLI)', () => {
     const json = mtl(['compare', BASE, OTHER, DIVERGED, '--runs-dir', runsDir, '--json']);
     expect(json.code, json.stderr).toBe(0);
     const comparison = JSON.parse(json.stdout);
-    expect(comparison.runs[0]).toEqual({ id: BASE, name: 'fake', status: 'completed' });
+    // What tells runs apart comes along (these hand-written runs have no config.resolved.json: the seed only).
+    expect(comparison.runs[0]).toEqual({ id: BASE, name: 'fake', status: 'completed', seed: 1 });
     expect(comparison.runs[1].deltaM).toBeCloseTo(-0.175 / 6, 12);
     expect(comparison.runs[2]).toMatchObject({
       deltaM: null,

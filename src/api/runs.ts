@@ -3,8 +3,10 @@ import { crashReason, type ShownStatus } from '../runs/liveness.js';
 import { readMeta } from '../runs/meta.js';
 import { listRunIds, resolveRunsDir } from '../runs/store.js';
 import { readSummaryIfAny } from '../runs/summary.js';
+import { describeRun, type RunDescription } from './run-description.js';
 
-export interface RunListing {
+/** A run as `mtl runs` lists it: identity, status, and what tells it apart (architecture, strategy, data, seed). */
+export interface RunListing extends RunDescription {
   id: string;
   name: string;
   /** The stored status, or `crashed` for a run that says `running` but whose process is gone (runs/liveness.ts). */
@@ -29,6 +31,7 @@ export function listRuns(runsDir?: string): RunListing[] {
     const metrics = Object.fromEntries(Object.entries(summary?.test ?? {}).filter(([k]) => k.startsWith('mean/')));
     const crashed = crashReason(meta);
     return {
+      ...describeRun(dir, meta),
       id,
       name: meta.name,
       status: crashed === undefined ? meta.status : 'crashed',

@@ -105,7 +105,7 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
     heartbeatAt: startedAt.toISOString(),
   };
   const writer = new RunWriter(dir, meta);
-  writeRunInputs(dir, { configSource: loaded.sourceText, config, preprocessing: data.preprocessing });
+  writeRunInputs(dir, { configSource: loaded.sourceText, config, preprocessing: data.preprocessing, configDir });
   return trainInRun(
     { config, notes: loaded.notes, data, model, backend, id, dir, writer, startedAt, interrupts },
     options,

@@ -9,6 +9,8 @@ import { evaluateRun } from '../api/evaluate.js';
 import { validateData } from '../api/validate.js';
 import { compareRuns } from '../api/compare.js';
 import { listRuns } from '../api/runs.js';
+import { formatChange } from '../api/config-diff.js';
+import { strategyLabel, type RunDescription } from '../api/run-description.js';
 import { builtinDatasets } from '../data/builtin/index.js';
 import { probeBackends } from '../backend/select.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -211,7 +213,32 @@ export function compareCommand(runs: string[], flags: CommonFlags & { metric?: s
   for (const run of comparison.runs) {
     if (run.deltaMProblems) out(`Δm n/a for ${run.id}: ${run.deltaMProblems.join('; ')}`);
   }
+  // The metric table stays first (what a reader came for); then what tells the runs apart.
+  out();
+  out(
+    table(
+      ['run', ...DESCRIPTION_HEADER],
+      comparison.runs.map((r, i) => [i === 0 ? `${r.id} (base)` : r.id, ...descriptionCells(r)]),
+    ),
+  );
+  const base = comparison.runs[0];
+  for (const run of comparison.runs.slice(1)) {
+    if (!run.configChanges) continue;
+    out();
+    if (run.configChanges.length === 0) out(`${run.id}: same resolved config as ${base?.id}`);
+    else {
+      out(`${run.id} vs ${base?.id} (config.resolved.json, baseline → this run):`);
+      for (const change of run.configChanges) out(`  ${formatChange(change)}`);
+    }
+  }
+  for (const warning of comparison.warnings) log(`warning: ${warning}`);
   return ExitCode.ok;
+}
+
+const DESCRIPTION_HEADER = ['architecture', 'strategy', 'data', 'seed'];
+
+function descriptionCells(run: RunDescription): string[] {
+  return [run.architecture ?? '?', strategyLabel(run), run.data ?? '?', String(run.seed)];
 }
 
 export function runsCommand(flags: CommonFlags): number {
@@ -226,13 +253,14 @@ export function runsCommand(flags: CommonFlags): number {
   }
   out(
     table(
-      ['id', 'name', 'status', 'started', 'backend', 'epochs', 'metrics'],
+      ['id', 'name', 'status', 'started', 'backend', ...DESCRIPTION_HEADER, 'epochs', 'metrics'],
       runs.map((r) => [
         r.id,
         r.name,
         r.status,
         r.startedAt.replace('T', ' ').slice(0, 19),
         r.backend,
+        ...descriptionCells(r),
         String(r.epochs),
         Object.entries(r.metrics)
           .filter(([k]) => !k.endsWith('/loss'))

@@ -25,9 +25,12 @@ export async function readCsv(file: string, displayName: string = file): Promise
   let raggedCount = 0;
   // Row lengths are checked here rather than by the parser: the parser reads ahead of this loop, so its own error
   // can come before the header is known, and it stops at the first bad row.
-  const parser = createReadStream(file).pipe(
+  const source = createReadStream(file);
+  const parser = source.pipe(
     parse({ bom: true, trim: true, skip_empty_lines: true, relax_column_count: true, info: true }),
   );
+  // pipe() does not pass on the file's own errors (missing, a folder, no permission): unhandled, they end the process.
+  source.on('error', (error) => parser.destroy(error));
   try {
     for await (const record of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       if (!header) {
@@ -119,6 +122,7 @@ function csvError(error: unknown, displayName: string): UsageError {
   if (error instanceof UsageError) return error;
   const e = error as { code?: string; message?: string; lines?: number };
   if (e.code === 'ENOENT') return new UsageError(`CSV file not found: ${displayName}`);
+  if (e.code === 'EISDIR') return new UsageError(`${displayName} is a folder, not a CSV file.`);
   if (e.code?.startsWith('CSV_')) {
     return new UsageError(`${displayName}:${e.lines ?? '?'}: malformed CSV: ${e.message ?? e.code}`);
   }

@@ -6,6 +6,7 @@ import { UsageError } from '../errors.js';
 import { checkpointVariables } from '../model/checkpoint.js';
 import type { MultiTaskModel } from '../model/types.js';
 import { replaceDirAtomic, replaceDirSteps, type BackgroundTasks } from './atomic.js';
+import { checkFiniteWeights } from './finite-weights.js';
 import { JsonFields } from './json.js';
 
 export const CHECKPOINT_FORMAT = 'mtl-multitask-model';
@@ -187,6 +188,7 @@ export function loadCheckpointInto(dir: string, model: MultiTaskModel): Checkpoi
         `${expected}; the checkpoint is damaged.`,
     );
   }
+  checkFiniteWeights(buffer, group.weights, dir);
   const named = tf.io.decodeWeights(buffer, group.weights);
   try {
     const variables = checkpointVariables(model);

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { MetricValues } from '../metrics/types.js';
 import { writeJsonAtomic } from './atomic.js';
+import { asFileSystemError } from './fs-errors.js';
 import { JsonFields } from './json.js';
 import { evalsDir, type CheckpointName } from './layout.js';
 
@@ -31,7 +32,6 @@ export function saveEvaluation(
   now: Date = new Date(),
 ): EvaluationResult {
   const dir = evalsDir(runDir);
-  mkdirSync(dir, { recursive: true });
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   const label = path.basename(result.data).replace(/[^A-Za-z0-9._-]/g, '_');
   const base = `${stamp}-${result.checkpoint}-${label}`;
@@ -40,7 +40,12 @@ export function saveEvaluation(
   let file = path.join(dir, `${base}.json`);
   for (let n = 2; existsSync(file); n++) file = path.join(dir, `${base}_${n}.json`);
   const saved: EvaluationResult = { ...result, file };
-  writeJsonAtomic(file, saved);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeJsonAtomic(file, saved);
+  } catch (error) {
+    throw asFileSystemError(error, 'store the evaluation in', dir);
+  }
   return saved;
 }
 

@@ -5,6 +5,7 @@ import { taskKindRegistry } from '../tasks/registry.js';
 import type { TargetEncoding } from '../tasks/types.js';
 import { UsageError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from './atomic.js';
+import { fingerprintData, writeDataSource } from './data-source.js';
 import { JsonFields, readJsonFile } from './json.js';
 import { runFile } from './layout.js';
 
@@ -16,12 +17,16 @@ export interface RunInputs {
   configSource: string;
   config: ResolvedConfig;
   preprocessing: Preprocessing;
+  /** The config's folder, where a relative `data.csv` starts: given, the CSV's fingerprint is kept too. */
+  configDir?: string;
 }
 
 export function writeRunInputs(runDir: string, inputs: RunInputs): void {
   writeFileAtomic(runFile(runDir, 'configSource'), inputs.configSource);
   writeJsonAtomic(runFile(runDir, 'resolvedConfig'), inputs.config);
   writeJsonAtomic(runFile(runDir, 'preprocessing'), inputs.preprocessing);
+  const source = inputs.configDir === undefined ? undefined : fingerprintData(inputs.config, inputs.configDir);
+  if (source) writeDataSource(runDir, source);
 }
 
 export function readConfigSource(runDir: string): string {

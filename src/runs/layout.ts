@@ -15,6 +15,8 @@ export const RUN_FILES = {
   resolvedConfig: 'config.resolved.json',
   /** Encodings fitted on the training rows (runs/inputs.ts). */
   preprocessing: 'preprocessing.json',
+  /** The CSV a run read: its path, size and sha256 (runs/data-source.ts); none for built-in datasets. */
+  dataSource: 'data-source.json',
   /** One JSON line per split and epoch (runs/logs.ts). */
   metricsLog: 'metrics.jsonl',
   /** The same values in long CSV format, one value a line. */

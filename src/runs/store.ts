@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import { asFileSystemError, errnoCode } from './fs-errors.js';
 import { runFile } from './layout.js';
 import { readMeta, type StoredRunMeta } from './meta.js';
 
@@ -29,7 +30,11 @@ function timestamp(date: Date): string {
  * from crypto (never from the training seed, which parallel sweeps share) plus an exclusive mkdir, retried on a clash.
  */
 export function createRunDir(runsDir: string, name: string, now: Date = new Date()): { id: string; dir: string } {
-  mkdirSync(runsDir, { recursive: true });
+  try {
+    mkdirSync(runsDir, { recursive: true });
+  } catch (error) {
+    throw asFileSystemError(error, 'create the runs folder', runsDir);
+  }
   for (let attempt = 0; attempt < 20; attempt++) {
     const id = `${timestamp(now)}-${slugify(name)}-${randomBytes(3).toString('hex')}`;
     const dir = path.join(runsDir, id);
@@ -37,7 +42,7 @@ export function createRunDir(runsDir: string, name: string, now: Date = new Date
       mkdirSync(dir); // not recursive: fails with EEXIST if another process took this id
       return { id, dir };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (errnoCode(error) !== 'EEXIST') throw asFileSystemError(error, 'create a run folder in', runsDir);
     }
   }
   throw new Error(`Could not claim a unique run directory in ${runsDir}`);
@@ -50,9 +55,13 @@ function isRunDir(dir: string): boolean {
 /** All run ids in a store, oldest first. */
 export function listRunIds(runsDir: string): string[] {
   if (!existsSync(runsDir)) return [];
-  return readdirSync(runsDir)
-    .filter((entry) => !entry.startsWith('.') && isRunDir(path.join(runsDir, entry)))
-    .sort();
+  let entries: string[];
+  try {
+    entries = readdirSync(runsDir);
+  } catch (error) {
+    throw asFileSystemError(error, 'list the runs folder', runsDir);
+  }
+  return entries.filter((entry) => !entry.startsWith('.') && isRunDir(path.join(runsDir, entry))).sort();
 }
 
 /** Finds a run by path, full id, or unique id prefix. */

@@ -1,0 +1,66 @@
+import path from 'node:path';
+import type { ResolvedConfig } from '../config/types.js';
+import { MtlError } from '../errors.js';
+import { readResolvedConfig } from '../runs/inputs.js';
+import type { StoredRunMeta } from '../runs/meta.js';
+
+/** What tells runs apart at a glance: `mtl runs` and `mtl compare` show it (text and --json). */
+export interface RunDescription {
+  /** `model.architecture`; absent when the run's config.resolved.json cannot be read. */
+  architecture?: string;
+  /** The strategy as it ran (meta.json), else as configured. */
+  strategy?: string;
+  /** Gradient methods: the target their task gradients were taken on. */
+  gradTarget?: 'params' | 'representation';
+  /** A built-in dataset's name, or the CSV path (relative to the current folder when under it). */
+  data?: string;
+  seed: number;
+}
+
+/**
+ * The run's description from its meta.json and config.resolved.json. A listing must not fail for one damaged run, so
+ * an unreadable config leaves the fields it would give absent (`mtl runs` shows `?`).
+ */
+export function describeRun(dir: string, meta: StoredRunMeta): RunDescription {
+  const config = readConfigIfAny(dir);
+  const strategy = meta.strategy?.name ?? config?.strategy.name;
+  const gradTarget = meta.strategy?.gradTarget;
+  const data = config && dataLabel(config, meta);
+  return {
+    ...(config ? { architecture: config.model.architecture } : {}),
+    ...(strategy ? { strategy } : {}),
+    ...(gradTarget ? { gradTarget } : {}),
+    ...(data ? { data } : {}),
+    seed: meta.seed,
+  };
+}
+
+function readConfigIfAny(dir: string): ResolvedConfig | undefined {
+  try {
+    return readResolvedConfig(dir);
+  } catch (error) {
+    if (error instanceof MtlError) return undefined;
+    throw error;
+  }
+}
+
+/** Where a run's CSV is: its config names it relative to the config's folder. */
+export function dataFilePath(config: ResolvedConfig, meta: StoredRunMeta): string | undefined {
+  if (config.data.csv === undefined) return undefined;
+  const configDir = meta.configFile ? path.dirname(meta.configFile) : meta.cwd;
+  return path.resolve(meta.cwd, configDir, config.data.csv);
+}
+
+function dataLabel(config: ResolvedConfig, meta: StoredRunMeta): string | undefined {
+  if (config.data.dataset !== undefined) return config.data.dataset;
+  const file = dataFilePath(config, meta);
+  if (file === undefined) return undefined;
+  const relative = path.relative(process.cwd(), file);
+  return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
+}
+
+/** `pcgrad` or `pcgrad (representation)`: the text form of a description's strategy. */
+export function strategyLabel(description: RunDescription): string {
+  if (!description.strategy) return '?';
+  return description.gradTarget === 'representation' ? `${description.strategy} (repr.)` : description.strategy;
+}

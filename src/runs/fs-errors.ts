@@ -1,0 +1,76 @@
+import { ExitCode, MtlError } from '../errors.js';
+
+/**
+ * A file-system failure told to a person: what could not be done to which path, why in words, and what to do. The
+ * exit code follows the cause, not the command: a path mtl may not write (permissions, a read-only file system) or a
+ * file where a folder should be is the user's to fix before anything runs (2, as a bad flag); a full disk is a run
+ * that could not finish (1).
+ */
+export function fileSystemError(error: unknown, action: string, target: string): MtlError | undefined {
+  const code = errnoCode(error);
+  const reason = code === undefined ? undefined : REASONS[code];
+  if (!reason) return undefined;
+  return new MtlError(`Cannot ${action} ${target}: ${reason.why} (${code}).`, {
+    exitCode: reason.exitCode,
+    details: [reason.remedy],
+    cause: error,
+  });
+}
+
+/** {@link fileSystemError}, or the error itself when its cause is not one a person can act on (a bug). */
+export function asFileSystemError(error: unknown, action: string, target: string): unknown {
+  return fileSystemError(error, action, target) ?? error;
+}
+
+export function errnoCode(error: unknown): string | undefined {
+  if (!(error instanceof Error) || !('code' in error)) return undefined;
+  return typeof error.code === 'string' ? error.code : undefined;
+}
+
+interface Reason {
+  why: string;
+  remedy: string;
+  exitCode: (typeof ExitCode)[keyof typeof ExitCode];
+}
+
+const NOT_WRITABLE: Reason = {
+  why: 'permission denied',
+  remedy: 'give your user write access to it, or choose another runs folder with --runs-dir or MTL_RUNS_DIR',
+  exitCode: ExitCode.usage,
+};
+
+const REASONS: Readonly<Record<string, Reason>> = {
+  EACCES: NOT_WRITABLE,
+  EPERM: NOT_WRITABLE,
+  EROFS: { ...NOT_WRITABLE, why: 'the file system is read-only' },
+  ENOTDIR: {
+    why: 'a file is in the way where a folder should be',
+    remedy: 'move the file away, or choose another runs folder with --runs-dir or MTL_RUNS_DIR',
+    exitCode: ExitCode.usage,
+  },
+  EEXIST: {
+    why: 'a file is in the way where a folder should be',
+    remedy: 'move the file away, or choose another runs folder with --runs-dir or MTL_RUNS_DIR',
+    exitCode: ExitCode.usage,
+  },
+  EISDIR: {
+    why: 'it is a folder, not a file',
+    remedy: 'name a file',
+    exitCode: ExitCode.usage,
+  },
+  ENOENT: {
+    why: 'it does not exist',
+    remedy: 'check the path (relative paths start at the current folder)',
+    exitCode: ExitCode.usage,
+  },
+  ENOSPC: {
+    why: 'the disk is full',
+    remedy: 'free some space (old runs, checkpoints) or choose another runs folder with --runs-dir',
+    exitCode: ExitCode.runFailed,
+  },
+  EDQUOT: {
+    why: 'the disk quota is used up',
+    remedy: 'free some space (old runs, checkpoints) or choose another runs folder with --runs-dir',
+    exitCode: ExitCode.runFailed,
+  },
+};
