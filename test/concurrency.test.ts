@@ -93,7 +93,8 @@ describe('runs at once', () => {
     const metricLogs = new Set<string>();
     for (const id of ids) {
       const dir = path.join(store, id);
-      expect(readdirSync(dir).sort()).toEqual(FINISHED_RUN_FILES);
+      // A CSV run also records its data file (data-source.json: path, size, sha256).
+      expect(readdirSync(dir).sort()).toEqual([...FINISHED_RUN_FILES, 'data-source.json'].sort());
       expect(readdirSync(path.join(dir, 'checkpoints')).sort()).toEqual(['best', 'last']);
       // No temp file or replaced folder left behind by an atomic write.
       expect(allPaths(dir).filter((p) => /(^|\/)\.|\.tmp$|\.old$/.test(p))).toEqual([]);
