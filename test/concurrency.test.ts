@@ -13,7 +13,7 @@ import { listRuns } from '../src/api/runs.js';
 import { trainExperiment } from '../src/api/train.js';
 import { readEvaluations, saveEvaluation } from '../src/runs/evals.js';
 import { lockFile } from '../src/runs/layout.js';
-import { acquireRunLock } from '../src/runs/lock.js';
+import { acquireRunLock, readRunLock } from '../src/runs/lock.js';
 import { readMeta } from '../src/runs/meta.js';
 import { readSummary } from '../src/runs/summary.js';
 import { tempDir, writeFile } from './helpers.js';
@@ -234,7 +234,7 @@ describe('commands that change a run take its lock', () => {
 
   it("Ctrl-C during `mtl eval` releases the run's lock and ends the process as the signal does", async () => {
     const { child, exited } = startEvalHoldingLock(runId, store);
-    await lockTaken(runDir);
+    await lockTaken(runDir, child.pid);
     child.kill('SIGINT');
     expect(await exited).toEqual({ code: null, signal: 'SIGINT' });
     expect(existsSync(lockFile(runDir))).toBe(false);
@@ -268,14 +268,20 @@ function startEvalHoldingLock(
   return { child, exited };
 }
 
-async function lockTaken(runDir: string): Promise<void> {
-  for (let i = 0; i < 5000 && !existsSync(lockFile(runDir)); i++) await sleep(2);
+/** Waits until `pid` holds the run's lock (not a lock another process left or is about to release). */
+async function lockTaken(runDir: string, pid: number | undefined): Promise<void> {
+  const heldByIt = (): boolean => {
+    const holder = readRunLock(runDir);
+    return typeof holder === 'object' && holder.pid === pid;
+  };
+  const until = Date.now() + 30_000;
+  while (!heldByIt() && Date.now() < until) await sleep(2);
 }
 
 /** Starts `mtl eval`, kills it with SIGKILL as soon as it holds the run's lock, and returns its pid. */
 async function killedWhileLocked(runDir: string, runId: string, store: string): Promise<number> {
   const { child, exited } = startEvalHoldingLock(runId, store);
-  await lockTaken(runDir);
+  await lockTaken(runDir, child.pid);
   child.kill('SIGKILL');
   await exited;
   return child.pid ?? -1;
