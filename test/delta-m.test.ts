@@ -118,8 +118,8 @@ function store(): string {
 }
 
 describe('compareRuns', () => {
-  it("gives Δm per task then over tasks over the baseline's per-task metrics", () => {
-    const comparison = compareRuns([BASE, OTHER], { runsDir: store() });
+  it("gives Δm per task then over tasks over the baseline's per-task metrics", async () => {
+    const comparison = await compareRuns([BASE, OTHER], { runsDir: store() });
     expect(comparison.deltaMMetrics).toEqual(['a/accuracy', 'a/log-loss', 'a/macro-f1', 'b/mse']);
     expect(comparison.runs[0]?.deltaM).toBeUndefined(); // the baseline itself
     expect(comparison.runs[1]?.deltaM).toBeCloseTo(-0.175 / 6, 12);
@@ -130,8 +130,8 @@ describe('compareRuns', () => {
     expect(mse?.relative[1]).toBeCloseTo(-0.2, 12);
   });
 
-  it('gives a diverged run (mse stored as null) no Δm instead of a +57 % one', () => {
-    const comparison = compareRuns([BASE, DIVERGED], { runsDir: store() });
+  it('gives a diverged run (mse stored as null) no Δm instead of a +57 % one', async () => {
+    const comparison = await compareRuns([BASE, DIVERGED], { runsDir: store() });
     const run = comparison.runs[1];
     expect(run?.status).toBe('diverged');
     expect(run?.deltaM).toBeNull();
@@ -140,25 +140,25 @@ describe('compareRuns', () => {
     expect(comparison.rows.find((r) => r.metric === 'b/mse')?.values[1]).toBeNaN();
   });
 
-  it('gives every run no Δm when the baseline itself diverged', () => {
-    const comparison = compareRuns([DIVERGED, OTHER], { runsDir: store() });
+  it('gives every run no Δm when the baseline itself diverged', async () => {
+    const comparison = await compareRuns([DIVERGED, OTHER], { runsDir: store() });
     expect(comparison.runs[1]?.deltaM).toBeNull();
     expect(comparison.runs[1]?.deltaMProblems).toEqual(['b/mse: not finite in the baseline (NaN)']);
   });
 
-  it('gives a run that lacks a metric of the baseline no Δm, and ignores metrics only the run reports', () => {
+  it('gives a run that lacks a metric of the baseline no Δm, and ignores metrics only the run reports', async () => {
     const dir = store();
     const { 'a/macro-f1': _dropped, ...fewer } = betterMetrics;
     fakeRun(dir, 'fewer', { test: fewer });
     fakeRun(dir, 'more', { test: { ...betterMetrics, 'b/mae': 100 } });
-    const comparison = compareRuns([BASE, 'fewer', 'more'], { runsDir: dir });
+    const comparison = await compareRuns([BASE, 'fewer', 'more'], { runsDir: dir });
     expect(comparison.runs[1]?.deltaMProblems).toEqual(['a/macro-f1: missing in the run']);
     expect(comparison.runs[2]?.deltaM).toBeCloseTo(-0.175 / 6, 12);
   });
 
-  it('restricts Δm to --metric', () => {
+  it('restricts Δm to --metric', async () => {
     // accuracy only: a +0.125 (task b reports none)
-    const comparison = compareRuns([BASE, OTHER], { runsDir: store(), metric: 'accuracy' });
+    const comparison = await compareRuns([BASE, OTHER], { runsDir: store(), metric: 'accuracy' });
     expect(comparison.rows.map((r) => r.metric)).toEqual(['a/accuracy', 'mean/accuracy']);
     expect(comparison.runs[1]?.deltaM).toBeCloseTo(0.125, 12);
   });
@@ -179,7 +179,13 @@ describe('mtl compare (built CLI)', () => {
     expect(json.code, json.stderr).toBe(0);
     const comparison = JSON.parse(json.stdout);
     // What tells runs apart comes along (these hand-written runs have no config.resolved.json: the seed only).
-    expect(comparison.runs[0]).toEqual({ id: BASE, name: 'fake', status: 'completed', seed: 1 });
+    expect(comparison.runs[0]).toEqual({
+      id: BASE,
+      name: 'fake',
+      status: 'completed',
+      metricsFrom: { kind: 'summary' },
+      seed: 1,
+    });
     expect(comparison.runs[1].deltaM).toBeCloseTo(-0.175 / 6, 12);
     expect(comparison.runs[2]).toMatchObject({
       deltaM: null,

@@ -25,14 +25,14 @@ describe('data-source.json and compare', () => {
 
     // The same bytes written into another folder: the same data, nothing to warn about.
     const copy = await trainExperiment(tinyRegressionConfig(tempDir(), { epochs: 1 }), { runsDir });
-    expect(compareRuns([first.id, copy.id], { runsDir }).warnings).toEqual([]);
+    expect((await compareRuns([first.id, copy.id], { runsDir })).warnings).toEqual([]);
 
     // The file edited in place, then trained on again from the same config (which writes tiny.csv as it loads).
     const again = tinyRegressionConfig(here, { epochs: 1 });
     const lines = readFileSync(csv, 'utf8').trimEnd().split('\n');
     appendFileSync(csv, `${lines[lines.length - 1]}\n`);
     const edited = await trainExperiment(again, { runsDir });
-    const [warning] = compareRuns([first.id, edited.id], { runsDir }).warnings;
+    const [warning] = (await compareRuns([first.id, edited.id], { runsDir })).warnings;
     expect(warning).toMatch(
       new RegExp(`^${edited.id} was trained on other data than ${first.id} \\(CSV .*tiny\\.csv `),
     );

@@ -100,7 +100,7 @@ describe('reading a run with checks', () => {
     expect(cli.stderr).not.toMatch(noStack);
   });
 
-  it('says which file and field is damaged (exit 2, no stack trace)', () => {
+  it('says which file and field is damaged (exit 2, no stack trace)', async () => {
     const store = threeRuns();
     writeFileSync(path.join(store, A2, 'meta.json'), '{"id": "x", "format": 1');
     const broken = mtl(['compare', A1, A2, '--runs-dir', store]);
@@ -118,24 +118,29 @@ describe('reading a run with checks', () => {
     expect(wrongType.stderr).not.toMatch(noStack);
 
     fakeRun(store, A2, { test: { 'a/accuracy': '0.9' } });
-    expect(() => compareRuns([A1, A2], { runsDir: store })).toThrow(
+    await expect(compareRuns([A1, A2], { runsDir: store })).rejects.toThrow(
       `${path.join(store, A2, 'summary.json')}: test.a/accuracy should be a number or null, but it is the text "0.9".`,
     );
   });
 });
 
 describe('mtl compare refuses what it cannot compare (exit 2)', () => {
-  it('a run without a summary, naming it', () => {
+  it('a baseline without a summary and without a best checkpoint, naming it; as another run, a blank column', () => {
     const store = threeRuns();
     const running = '20260103-000000-gamma-dddddd';
-    fakeRun(store, running, { meta: { status: 'running' } }); // no summary.json
-    const result = mtl(['compare', A1, running, '--runs-dir', store]);
+    // No summary.json, no checkpoint; its old heartbeat makes it crashed.
+    fakeRun(store, running, { meta: { status: 'running' } });
+    const result = mtl(['compare', running, A1, '--runs-dir', store]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(
-      `mtl: Run ${running} has no summary yet (${path.join(store, running, 'summary.json')} is missing): it is ` +
-        `still running`,
+      `mtl: Run ${running} has no summary and no best checkpoint (status: crashed; ` +
+        `${path.join(store, running, 'summary.json')} is missing): it stopped before its first epoch ended`,
     );
     expect(result.stderr).not.toMatch(noStack);
+    const other = mtl(['compare', A1, running, '--runs-dir', store]);
+    expect(other.code, other.stderr).toBe(0);
+    expect(other.stderr).toContain(`warning: ${running} has neither a summary nor a best checkpoint`);
+    expect(other.stdout).toContain(`${running} (no summary, no checkpoint; run crashed)`);
   });
 
   it('an unknown metric, with a suggestion and the metrics the runs report', () => {

@@ -13,7 +13,7 @@ import { parseConfigText } from '../src/config/load.js';
 import { tempDir } from './helpers.js';
 import { mtl } from './helpers/cli.js';
 import { fakeRun } from './helpers/runs.js';
-import { usageError } from './helpers/expect.js';
+import { usageErrorAsync } from './helpers/expect.js';
 
 const METRICS = { 'left/accuracy': 0.9, 'right/accuracy': 0.8, 'mean/accuracy': 0.85 };
 
@@ -68,7 +68,7 @@ describe('mtl runs: what tells runs apart', () => {
     expect(text.stdout).toMatch(/b-pcgrad .* mmoe +pcgrad +multi-digits +1 /);
   });
 
-  it('still lists a run whose config.resolved.json is damaged, with ? for what it would tell', () => {
+  it('still lists a run whose config.resolved.json is damaged, with ? for what it would tell', async () => {
     const store = tempDir();
     const dir = runWithConfig(store, 'damaged', '');
     writeFileSync(path.join(dir, 'config.resolved.json'), '{ not json');
@@ -79,12 +79,12 @@ describe('mtl runs: what tells runs apart', () => {
 });
 
 describe('mtl compare: what differs between the runs', () => {
-  it('lists only the differences of the resolved configs, as dotted paths baseline → run', () => {
+  it('lists only the differences of the resolved configs, as dotted paths baseline → run', async () => {
     const store = tempDir();
     runWithConfig(store, 'base', 'training: { lr: 0.003 }\n');
     runWithConfig(store, 'other', 'training: { lr: 0.01 }\nstrategy: { name: pcgrad }\n', { seed: 7 });
     runWithConfig(store, 'same', 'training: { lr: 0.003 }\n');
-    const comparison = compareRuns(['base', 'other', 'same'], { runsDir: store });
+    const comparison = await compareRuns(['base', 'other', 'same'], { runsDir: store });
     expect(comparison.runs.map((r) => [r.strategy, r.seed])).toEqual([
       ['equal', 42],
       ['pcgrad', 7],
@@ -107,7 +107,7 @@ describe('mtl compare: what differs between the runs', () => {
     expect(text.stdout).toMatch(/^other +hard-sharing +pcgrad +multi-digits +7$/m);
   });
 
-  it('walks lists by index and names a field one side lacks', () => {
+  it('walks lists by index and names a field one side lacks', async () => {
     expect(
       configDifferences({ tasks: [{ weight: 1 }, { weight: 1 }], a: { b: 1 } }, { tasks: [{ weight: 2 }], a: {} }),
     ).toEqual([
@@ -117,13 +117,13 @@ describe('mtl compare: what differs between the runs', () => {
     ]);
   });
 
-  it('warns when a run trained on other data: dataset options, split, another CSV', () => {
+  it('warns when a run trained on other data: dataset options, split, another CSV', async () => {
     const store = tempDir();
     runWithConfig(store, 'base', '');
     runWithConfig(store, 'fewer', '', { data: 'data: { dataset: multi-digits, options: { samples: 500 } }\n' });
     const split = 'data: { dataset: multi-digits, split: { train: 0.6, val: 0.2, test: 0.2 } }\n';
     runWithConfig(store, 'split', '', { data: split });
-    const comparison = compareRuns(['base', 'fewer', 'split'], { runsDir: store });
+    const comparison = await compareRuns(['base', 'fewer', 'split'], { runsDir: store });
     expect(comparison.warnings).toHaveLength(2);
     expect(comparison.warnings[0]).toMatch(/^fewer was trained on other data than base \(data\.options\.samples: /);
     expect(comparison.warnings[1]).toMatch(
@@ -134,29 +134,29 @@ describe('mtl compare: what differs between the runs', () => {
     expect(text.stderr).toMatch(/^warning: fewer was trained on other data than base/m);
   });
 
-  it('takes a CSV named from two config folders as the same data, and another file as other data', () => {
+  it('takes a CSV named from two config folders as the same data, and another file as other data', async () => {
     const store = tempDir();
     runWithConfig(store, 'here', '', { csv: 'd.csv', configFile: '/data/exp/a.yaml' });
     runWithConfig(store, 'up', '', { csv: '../exp/d.csv', configFile: '/data/other/b.yaml' });
     runWithConfig(store, 'else', '', { csv: 'e.csv', configFile: '/data/exp/c.yaml' });
-    const comparison = compareRuns(['here', 'up', 'else'], { runsDir: store });
+    const comparison = await compareRuns(['here', 'up', 'else'], { runsDir: store });
     expect(comparison.warnings).toEqual([
       'else was trained on other data than here (CSV /data/exp/d.csv → CSV /data/exp/e.csv): its metrics are not ' +
         "comparable with the baseline's",
     ]);
   });
 
-  it('says which run has no test metrics instead of `No metric "undefined"`', () => {
+  it('says which run has no test metrics instead of `No metric "undefined"`', async () => {
     const store = tempDir();
     runWithConfig(store, 'empty', '', { test: {} });
-    const alone = usageError(() => compareRuns(['empty'], { runsDir: store }));
+    const alone = await usageErrorAsync(() => compareRuns(['empty'], { runsDir: store }));
     expect(alone.message).toBe('Run empty has no test metrics: its test split was empty.');
-    const withMetric = usageError(() => compareRuns(['empty'], { runsDir: store, metric: 'accuracy' }));
+    const withMetric = await usageErrorAsync(() => compareRuns(['empty'], { runsDir: store, metric: 'accuracy' }));
     expect(withMetric.message).not.toContain('undefined');
     expect(withMetric.message).toBe('Run empty has no test metrics: its test split was empty.');
 
     runWithConfig(store, 'full', '');
-    const mixed = compareRuns(['full', 'empty'], { runsDir: store });
+    const mixed = await compareRuns(['full', 'empty'], { runsDir: store });
     expect(mixed.warnings).toEqual(['empty has no test metrics (its test split was empty); its column shows —']);
   });
 });

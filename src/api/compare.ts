@@ -2,7 +2,12 @@ import { UsageError } from '../errors.js';
 import { DELTA_M_DEFINITION, deltaMBreakdown, relativeImprovement, type DeltaMTerm } from '../metrics/aggregate.js';
 import { higherIsBetter, metricName, taskName } from '../metrics/direction.js';
 import { openRun, resolveRunsDir } from '../runs/store.js';
-import { readSummary, type RunSummary } from '../runs/summary.js';
+import { readSummaryIfAny, type RunSummary } from '../runs/summary.js';
+import { hasCheckpoint } from '../runs/checkpoint.js';
+import { checkpointDir, runFile } from '../runs/layout.js';
+import { crashReason } from '../runs/liveness.js';
+import type { StoredRunMeta } from '../runs/meta.js';
+import { evaluateCheckpointOnSplit, readRun } from './evaluate.js';
 import { suggest } from '../util/suggest.js';
 import { configDifferences, type ConfigChange } from './config-diff.js';
 import { dataDifferences, readComparedConfig } from './data-identity.js';
@@ -19,6 +24,11 @@ export interface ComparedRun extends RunDescription {
   id: string;
   name: string;
   status: string;
+  /**
+   * Where the metrics come from: `summary` (summary.json), `best-checkpoint` (the run has none: compare evaluated its
+   * best checkpoint, of `epoch`), or `none` (neither: its column is blank).
+   */
+  metricsFrom: MetricsSource;
   /**
    * Where this run's resolved config differs from the baseline's (only the differences, dotted paths); absent for
    * the baseline itself.
@@ -57,19 +67,39 @@ export interface Comparison {
   warnings: string[];
 }
 
-/** Side-by-side per-task metrics of finished runs, with per-metric deltas and Δm against the first run. */
-export function compareRuns(references: string[], options: CompareOptions = {}): Comparison {
+/**
+ * Side-by-side per-task metrics of runs, with per-metric deltas and Δm against the first run. A run without a
+ * summary (crashed, or stopped before its final evaluation) is compared by its `best` checkpoint, evaluated here on
+ * the split (nothing is stored into the run and its lock is not taken: compare only reads); one with neither is a
+ * blank column with a warning, or an error when it is the baseline.
+ */
+export async function compareRuns(references: string[], options: CompareOptions = {}): Promise<Comparison> {
   if (references.length < 1) throw new UsageError('compare needs at least one run (the first one is the baseline).');
   const split = options.split ?? 'test';
   const store = resolveRunsDir(options.runsDir);
-  const opened = references.map((reference) => {
+  const opened: OpenedRun[] = [];
+  for (const [i, reference] of references.entries()) {
     const { id, dir, meta } = openRun(reference, store);
-    return {
-      summary: readSummary(dir, id),
-      description: describeRun(dir, meta),
-      config: readComparedConfig(dir, meta),
-    };
-  });
+    const description = describeRun(dir, meta);
+    const config = readComparedConfig(dir, meta);
+    const stored = readSummaryIfAny(dir);
+    if (stored) {
+      opened.push({ summary: stored, description, config, metricsFrom: { kind: 'summary' } });
+      continue;
+    }
+    // A `running` run whose process is gone is shown as what it is.
+    const status = crashReason(meta) === undefined ? meta.status : 'crashed';
+    const fromCheckpoint = await summaryFromBest(id, dir, meta, split);
+    if (!fromCheckpoint && i === 0) throw noSummaryNorCheckpoint(id, status, dir);
+    opened.push({
+      summary: fromCheckpoint?.summary ?? emptySummary(id, dir, meta),
+      description,
+      config,
+      metricsFrom: fromCheckpoint
+        ? { kind: 'best-checkpoint', epoch: fromCheckpoint.epoch, status }
+        : { kind: 'none', status },
+    });
+  }
   const summaries = opened.map((run) => run.summary);
   const keys = new Set<string>();
   for (const s of summaries) for (const k of Object.keys(s[split])) keys.add(k);
@@ -96,7 +126,9 @@ export function compareRuns(references: string[], options: CompareOptions = {}):
   const deltaMMetrics = selected.filter((k) => rank(k) === 0 && baseline[split][k] !== undefined);
   const runs: ComparedRun[] = summaries.map((s, i) => {
     const { description, config } = opened[i]!;
-    const entry: ComparedRun = { id: s.id, name: s.name, status: s.status, ...description };
+    const { metricsFrom } = opened[i]!;
+    const status = metricsFrom.kind === 'summary' ? s.status : metricsFrom.status;
+    const entry: ComparedRun = { id: s.id, name: s.name, status, metricsFrom, ...description };
     if (i === 0) return entry;
     const base = opened[0]!.config.resolved;
     if (base && config.resolved) entry.configChanges = configDifferences(base, config.resolved);
@@ -122,11 +154,83 @@ export function compareRuns(references: string[], options: CompareOptions = {}):
           "not comparable with the baseline's",
       ];
     }),
-    ...summaries
-      .filter((s) => Object.keys(s[split]).length === 0)
-      .map((s) => `${s.id} has no ${split} metrics (its ${split} split was empty); its column shows —`),
+    ...opened.flatMap(({ summary, metricsFrom }) => {
+      if (metricsFrom.kind === 'none')
+        return [
+          `${summary.id} has neither a summary nor a best checkpoint (run ${metricsFrom.status}, stopped before its ` +
+            'first epoch ended); its column shows —',
+        ];
+      if (metricsFrom.kind === 'best-checkpoint')
+        return [
+          `${summary.id} has no summary (run ${metricsFrom.status}): its ${split} metrics are those of its best ` +
+            `checkpoint (epoch ${metricsFrom.epoch}), evaluated now`,
+        ];
+      if (Object.keys(summary[split]).length > 0) return [];
+      return [`${summary.id} has no ${split} metrics (its ${split} split was empty); its column shows —`];
+    }),
   ];
   return { split, runs, rows, deltaMMetrics, deltaMDefinition: DELTA_M_DEFINITION, warnings };
+}
+
+interface OpenedRun {
+  summary: RunSummary;
+  description: RunDescription;
+  config: ReturnType<typeof readComparedConfig>;
+  metricsFrom: MetricsSource;
+}
+
+/**
+ * Where a compared run's metrics come from: its summary.json; its `best` checkpoint evaluated by compare (the run has
+ * no summary: `status` is why, `crashed` for a run whose process is gone); nowhere (no summary and no checkpoint).
+ */
+export type MetricsSource =
+  | { kind: 'summary' }
+  | { kind: 'best-checkpoint'; epoch: number; status: string }
+  | { kind: 'none'; status: string };
+
+/** A run without a summary, as far as its `best` checkpoint tells: metrics on `split` only. */
+async function summaryFromBest(
+  id: string,
+  dir: string,
+  meta: StoredRunMeta,
+  split: 'test' | 'val',
+): Promise<{ summary: RunSummary; epoch: number } | undefined> {
+  if (!hasCheckpoint(checkpointDir(dir, 'best'))) return undefined;
+  const { metrics, epoch } = await evaluateCheckpointOnSplit(readRun(dir), 'best', split);
+  const summary = emptySummary(id, dir, meta);
+  summary[split] = metrics;
+  summary.directions = Object.fromEntries(Object.keys(metrics).map((k) => [k, higherIsBetter(k)]));
+  return { summary, epoch };
+}
+
+/** The summary fields compare reads, for a run that has no summary.json. */
+function emptySummary(id: string, dir: string, meta: StoredRunMeta): RunSummary {
+  return {
+    id,
+    name: meta.name,
+    dir,
+    status: meta.status,
+    backend: '',
+    epochs: 0,
+    bestEpoch: -1,
+    test: {},
+    val: {},
+    directions: {},
+    parameterCount: { total: 0, shared: 0, perTask: {} },
+    seconds: 0,
+  };
+}
+
+function noSummaryNorCheckpoint(id: string, status: string, dir: string): UsageError {
+  return new UsageError(
+    `Run ${id} has no summary and no best checkpoint (status: ${status}; ${runFile(dir, 'summary')} is missing): ` +
+      'it stopped before its first epoch ended, so there is nothing to compare.',
+    [
+      status === 'running'
+        ? 'wait for it to finish its first epoch, or compare other runs'
+        : 'resume it with `mtl train --resume`, or train it again',
+    ],
+  );
 }
 
 /** Not one of the runs reports a metric on this split: say which split, and where metrics are. */

@@ -89,6 +89,29 @@ async function evaluateLocked(runDir: string, options: EvaluateOptions): Promise
   }
 }
 
+/**
+ * A checkpoint's metrics on one of the run's own splits, stored nowhere and without the run's lock: for readers
+ * (`mtl compare` of a run that has no summary). `epoch` is the checkpoint's.
+ */
+export async function evaluateCheckpointOnSplit(
+  run: StoredRun,
+  checkpoint: CheckpointName,
+  split: SplitName,
+): Promise<{ metrics: Record<string, number>; epoch: number; rows: number }> {
+  await initBackend(run.config.backend);
+  const { encoded } = await encodeSplit(run, split);
+  if (encoded.rows === 0) return { metrics: {}, epoch: 0, rows: 0 };
+  const model = buildModel(run.config, run.preprocessing);
+  try {
+    const { epoch } = loadCheckpointInto(checkpointDir(run.dir, checkpoint), model);
+    const { tasks, training } = run.config;
+    const { metrics } = evaluateEncoded(model, encoded, tasks, run.preprocessing, training.eval_batch_size);
+    return { metrics, epoch, rows: encoded.rows };
+  } finally {
+    model.dispose();
+  }
+}
+
 /** The checkpoint asked for; `best` falls back to `last` when no epoch improved the monitored metric. */
 function chooseCheckpoint(run: StoredRun, wanted: CheckpointName): CheckpointName {
   if (hasCheckpoint(checkpointDir(run.dir, wanted))) return wanted;

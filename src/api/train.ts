@@ -140,8 +140,9 @@ export class InterruptRecorder {
 
 /**
  * Trains in a run directory whose inputs are written, then writes its final metrics, summary and status. The
- * `last` checkpoint is written at the end of every epoch and where training is interrupted, with the trainer's state
- * (runs/training-state.ts), so that `mtl train --resume` can continue exactly.
+ * `last` checkpoint is written at the end of every epoch, every `training.checkpoint_every_steps` steps (if set) and
+ * where training is interrupted, with the trainer's state (runs/training-state.ts), so that `mtl train --resume` can
+ * continue exactly.
  */
 export async function trainInRun(session: TrainingSession, options: TrainOptions): Promise<RunSummary> {
   const { config, data, model, backend, id, dir, writer, startedAt } = session;

@@ -7,7 +7,7 @@ import type { RunSummary } from '../runs/summary.js';
 import type { RunLockOptions } from '../runs/lock.js';
 import { evaluateRun } from '../api/evaluate.js';
 import { validateData } from '../api/validate.js';
-import { compareRuns } from '../api/compare.js';
+import { compareRuns, type ComparedRun } from '../api/compare.js';
 import { listRuns } from '../api/runs.js';
 import { formatChange } from '../api/config-diff.js';
 import { strategyLabel, type RunDescription } from '../api/run-description.js';
@@ -184,10 +184,13 @@ export async function evalCommand(
   return ExitCode.ok;
 }
 
-export function compareCommand(runs: string[], flags: CommonFlags & { metric?: string; split?: string }): number {
+export async function compareCommand(
+  runs: string[],
+  flags: CommonFlags & { metric?: string; split?: string },
+): Promise<number> {
   if (flags.split && !['val', 'test'].includes(flags.split))
     throw new UsageError(`--split "${flags.split}": expected val or test.`);
-  const comparison = compareRuns(runs, {
+  const comparison = await compareRuns(runs, {
     ...(flags.runsDir ? { runsDir: flags.runsDir } : {}),
     ...(flags.metric ? { metric: flags.metric } : {}),
     ...(flags.split ? { split: flags.split as 'val' | 'test' } : {}),
@@ -196,7 +199,14 @@ export function compareCommand(runs: string[], flags: CommonFlags & { metric?: s
     printJson(comparison);
     return ExitCode.ok;
   }
-  const header = ['metric', ...comparison.runs.map((r, i) => (i === 0 ? `${r.id} (base)` : r.id))];
+  // A run without a summary is compared by its best checkpoint (or not at all): its column says so.
+  const source = (r: ComparedRun): string =>
+    r.metricsFrom.kind === 'best-checkpoint'
+      ? ` (from best checkpoint, epoch ${r.metricsFrom.epoch}; run ${r.metricsFrom.status})`
+      : r.metricsFrom.kind === 'none'
+        ? ` (no summary, no checkpoint; run ${r.metricsFrom.status})`
+        : '';
+  const header = ['metric', ...comparison.runs.map((r, i) => `${r.id}${i === 0 ? ' (base)' : ''}${source(r)}`)];
   const rows = comparison.rows.map((row) => [
     `${row.metric} ${row.higherIsBetter ? '↑' : '↓'}`,
     ...row.values.map((v, i) => {

@@ -81,7 +81,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .addOption(runsDirOption())
     .option('--json', 'print the comparison as JSON')
     .addHelpText('after', '\nExample:\n  mtl compare RUN-A RUN-B --metric accuracy\n')
-    .action((runs: string[], flags) => setExitCode(compareCommand(runs, flags)));
+    .action(async (runs: string[], flags) => setExitCode(await compareCommand(runs, flags)));
 
   program
     .command('runs')

@@ -223,6 +223,14 @@ export function buildExperimentSchema(): JsonSchema {
             },
           },
           eval_batch_size: { type: 'integer', minimum: 1, default: 1024 },
+          checkpoint_every_steps: {
+            type: 'integer',
+            minimum: 0,
+            default: 0,
+            description:
+              'Also save the `last` checkpoint after every N-th training step (what a killed run loses is at most N ' +
+              'steps); 0: only at the end of every epoch and where the run is interrupted.',
+          },
         },
       },
       strategy: {

@@ -113,6 +113,11 @@ export interface TrainingConfig {
   divergence: DivergenceConfig;
   /** Batch size used for evaluation passes (does not change results, only memory). */
   eval_batch_size: number;
+  /**
+   * Also save the `last` checkpoint after every N-th step (mid-epoch), so a killed run loses at most N steps; 0 = only
+   * at epoch ends and where the run is interrupted.
+   */
+  checkpoint_every_steps: number;
 }
 
 export interface StrategyConfig {

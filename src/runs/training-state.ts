@@ -8,9 +8,10 @@ import type { EpochRecord } from './records.js';
 /**
  * Where the trainer is, with everything that is not a model weight, so that a run continued from it draws, steps and
  * decides exactly what the uninterrupted run would have. The `last` checkpoint stores it next to the weights
- * (`training-state.json` + `optimizer.bin`). Taken at the end of every epoch (`batch` 0 of the next) and where a run
- * is interrupted (mid-epoch: then `partial` holds what the epoch has summed so far, so its record comes out as if it
- * had never stopped). It lives here, not in train/, so the run files do not depend on the trainer.
+ * (`training-state.json` + `optimizer.bin`). Taken at the end of every epoch (`batch` 0 of the next), and mid-epoch
+ * where a run is interrupted and after every `training.checkpoint_every_steps`-th step (then `partial` holds what the
+ * epoch has summed so far, so its record comes out as if it had never stopped). It lives here, not in train/, so the
+ * run files do not depend on the trainer.
  */
 export interface TrainerSnapshot {
   /** The 0-based epoch to continue in and the batch of its shuffled order to continue at. */

@@ -70,8 +70,9 @@ export interface TrainerInput {
   /** Called when the monitored metric improves, to save the best checkpoint. */
   onImproved?(record: EpochRecord): Promise<void>;
   /**
-   * Called with the trainer's state at the end of every epoch (unless it diverged) and where it is interrupted, to
-   * save the `last` checkpoint; the model's weights are those of the same moment until the promise resolves.
+   * Called with the trainer's state at the end of every epoch (unless it diverged), after every
+   * `training.checkpoint_every_steps`-th step within an epoch, and where it is interrupted, to save the `last`
+   * checkpoint; the model's weights are those of the same moment until the promise resolves.
    */
   onCheckpoint?(checkpoint: TrainerCheckpoint): Promise<void>;
   /** Continue from a snapshot (`mtl train --resume`); the model and strategy are restored by the caller. */
@@ -153,6 +154,8 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
   let lastYield = performance.now();
 
   const extraSamples = extraSamplesNeeded(strategy);
+  // Absent from the resolved configs of runs from before the option: those resume with epoch-end checkpoints only.
+  const everySteps = training.checkpoint_every_steps ?? 0;
   const divergence = new DivergenceWatch(tasks, training.divergence, resumed?.divergence);
 
   try {
@@ -215,12 +218,17 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
             await yieldToEventLoop();
             lastYield = performance.now();
           }
-          if (input.signal?.aborted) {
-            interrupted = true;
+          const aborted = input.signal?.aborted === true;
+          // Interrupted, or the N-th step of `checkpoint_every_steps` short of the epoch's end (whose checkpoint
+          // follows the validation): the `last` checkpoint of the epoch so far. Taking it only reads.
+          if (aborted || (everySteps > 0 && step % everySteps === 0 && b + 1 < batches)) {
             const seconds = (performance.now() - started) / 1000;
             const sums = { stepLosses: readStepLosses(stepLosses), stepSizes: [...stepSizes], cosineSteps, seconds };
             const soFar = { ...sums, ...(cosineSum ? { cosineSum } : {}) };
             await input.onCheckpoint?.(snapshot({ epoch, batch: b + 1, batchRng: batchRngAtStart, partial: soFar }));
+          }
+          if (aborted) {
+            interrupted = true;
             break;
           }
         }

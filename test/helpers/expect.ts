@@ -52,3 +52,14 @@ export async function rejectedUsageError(promise: Promise<unknown>): Promise<Usa
   }
   throw new Error('expected a UsageError');
 }
+
+/** The error a promise-returning function rejects with (it must be a UsageError). */
+export async function usageErrorAsync(f: () => Promise<unknown>): Promise<UsageError> {
+  try {
+    await f();
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return error as UsageError;
+  }
+  throw new Error('expected a UsageError');
+}
