@@ -3,7 +3,6 @@
  * touch), copies of it to damage, a digest of a run folder, and the built CLI run as an unprivileged user where a
  * case needs a folder it may not write.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -18,7 +17,8 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bin, mtl, root, type CliResult } from './cli.js';
+import { mtlAsync } from './cli-async.js';
+import { mtl, root, type CliResult } from './cli.js';
 
 export type DocumentedExitCode = 0 | 1 | 2 | 130;
 
@@ -119,24 +119,11 @@ export function runsAsRoot(): boolean {
 /** The built CLI, as the case asks: as an unprivileged user when running as root, else as this user. */
 export function runCase(testCase: BadInputCase, args: string[]): Promise<CliResult> {
   const asOtherUser = testCase.unprivileged === true && runsAsRoot();
-  const child = spawn(process.execPath, [bin, ...args], {
-    cwd: root,
-    env: { ...process.env, CI: 'true', ...(asOtherUser ? { HOME: os.tmpdir() } : {}) },
-    ...(asOtherUser ? { uid: NOBODY, gid: NOBODY } : {}),
-    timeout: 170_000,
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return mtlAsync(
+    args,
+    asOtherUser ? { HOME: os.tmpdir() } : {},
+    asOtherUser ? { uid: NOBODY, gid: NOBODY, timeout: 170_000 } : { timeout: 170_000 },
+  );
 }
 
 /** A folder nobody but its owner may write: read-only for this user too where the tests do not run as root. */
