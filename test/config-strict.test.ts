@@ -125,6 +125,17 @@ describe('options the chosen method does not read', () => {
     ).not.toThrow();
   });
 
+  it('refuses tasks[].positive on a task type that does not read it (only binary does)', () => {
+    const withPositive = base.replace(
+      'type: multiclass\n  - name: right',
+      'type: multiclass\n    positive: "3"\n  - name: right',
+    );
+    expect(problems(withPositive)).toEqual([
+      'exp.yaml:7:5: tasks[0].positive: has no effect on a multiclass task; it is read only by binary tasks (the ' +
+        'label that counts as positive). Remove it, or change the task type.',
+    ]);
+  });
+
   it('refuses a task weight that the strategy overrides or that weighted-average never reads', () => {
     const weighted = base.replace(
       'type: multiclass\n  - name: right',

@@ -1,4 +1,5 @@
 import { strategyRegistry } from '../strategies/registry.js';
+import { taskKindRegistry } from '../tasks/registry.js';
 import type { ConfigProblem } from './errors.js';
 import type { OptimizerName, ResolvedConfig } from './types.js';
 
@@ -9,7 +10,12 @@ import type { OptimizerName, ResolvedConfig } from './types.js';
  * default is never mistaken for a choice); `config` the validated one, with every default filled in.
  */
 export function applicabilityProblems(config: ResolvedConfig, given: unknown): ConfigProblem[] {
-  return [...taskWeightProblems(config, given), ...optimizerOptionProblems(config, given), ...leakageProblems(config)];
+  return [
+    ...taskWeightProblems(config, given),
+    ...positiveLabelProblems(config, given),
+    ...optimizerOptionProblems(config, given),
+    ...leakageProblems(config),
+  ];
 }
 
 /** Which `training` options each optimizer reads (src/train/optimizers.ts); lr, weight_decay and the rest: all. */
@@ -62,6 +68,26 @@ function taskWeightProblems(config: ResolvedConfig, given: unknown): ConfigProbl
     });
   });
   return problems;
+}
+
+/** `positive` names the positive label of a task whose kind reads it (binary); elsewhere it would do nothing. */
+function positiveLabelProblems(config: ResolvedConfig, given: unknown): ConfigProblem[] {
+  const givenTasks = field(given, 'tasks');
+  if (!Array.isArray(givenTasks)) return [];
+  const readers = [...taskKindRegistry.values()].filter((kind) => kind.readsPositive).map((kind) => kind.name);
+  return config.tasks.flatMap((task, index): ConfigProblem[] => {
+    if (field(givenTasks[index], 'positive') === undefined) return [];
+    if (taskKindRegistry.get(task.type)?.readsPositive) return [];
+    return [
+      {
+        path: ['tasks', index, 'positive'],
+        atKey: true,
+        message:
+          `has no effect on a ${task.type} task; it is read only by ${readers.join(', ')} tasks (the label ` +
+          'that counts as positive). Remove it, or change the task type.',
+      },
+    ];
+  });
 }
 
 /** A target (or the split column) among the features hands the model its own answer. */

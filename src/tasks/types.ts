@@ -61,6 +61,8 @@ export interface TaskKind<E extends TargetEncoding = TargetEncoding> {
   readonly targetColumns: 'one' | 'one-or-more';
   /** The loss of a task that names none. */
   readonly defaultLoss: LossName;
+  /** Whether `fitTarget` reads `tasks[].positive` (binary); validation refuses it on kinds that do not. */
+  readonly readsPositive?: boolean;
   /** Registered losses this kind accepts besides those whose `fits` names it (so a new kind can reuse `mse`). */
   readonly losses?: readonly LossName[];
   /** How metrics read this kind's predictions and targets: one of the layouts of `TaskPredictions`. */

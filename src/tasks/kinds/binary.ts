@@ -13,6 +13,7 @@ export const binary: TaskKind<ClassEncoding> = {
   description: 'one of two labels per row: one output, the probability of the positive label',
   targetColumns: 'one',
   defaultLoss: 'binary-cross-entropy',
+  readsPositive: true,
   metricLayout: 'binary',
   encodingFields: { column: 'string', classes: 'strings' },
   defaultMetrics: ['accuracy', 'auc', 'macro-f1', 'log-loss'],
