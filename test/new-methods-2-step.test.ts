@@ -9,15 +9,15 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../src/api/build.js';
 import { trainExperiment } from '../src/api/train.js';
-import { initBackend } from '../src/backend/select.js';
 import { parseConfigText } from '../src/config/load.js';
 import type { ResolvedConfig } from '../src/config/types.js';
-import { prepareData, type PreparedData } from '../src/data/prepare.js';
+import type { PreparedData } from '../src/data/prepare.js';
 import type { CombineInput, CombineResult } from '../src/strategies/gradient/types.js';
 import type { GradientStrategy } from '../src/strategies/types.js';
 import { trainingStep, type Batch } from '../src/train/step.js';
 import { createRng } from '../src/util/rng.js';
-import { tempDir, writeFile } from './helpers.js';
+import { eightRowStepData } from './helpers/step.js';
+import { tempDir } from './helpers.js';
 import { writeLinearRegressionCsv } from './helpers/csv.js';
 import { expectClose } from './helpers/expect.js';
 
@@ -26,28 +26,7 @@ describe('the parameter-gradient step for independent samples and task scales', 
   let config: ResolvedConfig;
   let data: PreparedData;
   beforeAll(async () => {
-    await initBackend('wasm');
-    const rng = createRng(8);
-    const rows = ['x0,x1,x2,y1,y2,part'];
-    for (let r = 0; r < 8; r++) {
-      const x = Array.from({ length: 3 }, () => rng.normal());
-      rows.push(`${[...x, x[0]! - x[1]!, x[2]!].map((v) => v.toFixed(4)).join(',')},train`);
-    }
-    writeFile(dir, 'step.csv', `${rows.join('\n')}\n`);
-    config = parseConfigText(
-      `name: s
-backend: wasm
-data: { csv: step.csv, split: { column: part } }
-tasks:
-  - { name: a, type: regression, target: y1 }
-  - { name: b, type: regression, target: y2 }
-model:
-  trunk: [{ type: dense, units: 4 }]
-  head: [{ type: dense, units: 2 }]
-`,
-      { file: path.join(dir, 'exp.yaml') },
-    ).config;
-    data = await prepareData(config, dir);
+    ({ config, data } = await eightRowStepData(dir));
   }, 60_000);
 
   /** Rows [from, to) of the 8-row training split as a batch. */

@@ -1,11 +1,9 @@
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../src/api/build.js';
-import { initBackend } from '../src/backend/select.js';
 import { parseConfigText } from '../src/config/load.js';
 import type { ResolvedConfig, TaskConfig } from '../src/config/types.js';
-import { prepareData, type PreparedData } from '../src/data/prepare.js';
+import type { PreparedData } from '../src/data/prepare.js';
 import { combineGradients, schemaDefaults } from '../src/strategies/gradient/registry.js';
 import { strategyRegistry } from '../src/strategies/registry.js';
 import type { GradientStrategy, Strategy, StrategyContext } from '../src/strategies/types.js';
@@ -13,7 +11,8 @@ import { dwaWeights } from '../src/strategies/weighting/dwa.js';
 import { taskLoss } from '../src/train/losses.js';
 import { trainingStep, type Batch } from '../src/train/step.js';
 import { createRng } from '../src/util/rng.js';
-import { tempDir, writeFile } from './helpers.js';
+import { eightRowStepData } from './helpers/step.js';
+import { tempDir } from './helpers.js';
 import { TWO_DIGIT_TASKS } from './helpers/configs.js';
 import { configProblems, expectClose, usageError } from './helpers/expect.js';
 
@@ -277,28 +276,7 @@ describe('trainingStep with loss scaling', () => {
   let config: ResolvedConfig;
   let data: PreparedData;
   beforeAll(async () => {
-    await initBackend('wasm');
-    const rng = createRng(8);
-    const rows = ['x0,x1,x2,y1,y2,part'];
-    for (let r = 0; r < 8; r++) {
-      const x = Array.from({ length: 3 }, () => rng.normal());
-      rows.push(`${[...x, x[0]! - x[1]!, x[2]!].map((v) => v.toFixed(4)).join(',')},train`);
-    }
-    writeFile(dir, 'step.csv', `${rows.join('\n')}\n`);
-    config = parseConfigText(
-      `name: s
-backend: wasm
-data: { csv: step.csv, split: { column: part } }
-tasks:
-  - { name: a, type: regression, target: y1 }
-  - { name: b, type: regression, target: y2 }
-model:
-  trunk: [{ type: dense, units: 4 }]
-  head: [{ type: dense, units: 2 }]
-`,
-      { file: path.join(dir, 'exp.yaml') },
-    ).config;
-    data = await prepareData(config, dir);
+    ({ config, data } = await eightRowStepData(dir));
   }, 60_000);
 
   function batchOf(): Batch {

@@ -2,13 +2,14 @@
  * One training step on one small batch, for tests that look at what a strategy's step hands the optimizer: a
  * two-task regression CSV (y1 = x0 + x1, y2 = x2 − x3), a hard-sharing dense trunk, the whole split as one batch.
  */
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../../src/api/build.js';
 import { initBackend } from '../../src/backend/select.js';
 import { parseConfigText } from '../../src/config/load.js';
 import type { ResolvedConfig } from '../../src/config/types.js';
-import { prepareData } from '../../src/data/prepare.js';
+import { type PreparedData, prepareData } from '../../src/data/prepare.js';
 import type { MultiTaskModel } from '../../src/model/types.js';
 import type { Strategy } from '../../src/strategies/types.js';
 import { type Batch, trainingStep } from '../../src/train/step.js';
@@ -80,4 +81,33 @@ strategy: ${strategy}
       model.dispose();
     },
   };
+}
+
+/**
+ * Two regression tasks (y1 = x0 − x1, y2 = x2) on 8 training rows (a split column), a dense trunk of 4 and heads of
+ * 2, on wasm: the data of the step tests that compare a strategy's gradients with ones computed by hand.
+ */
+export async function eightRowStepData(dir: string): Promise<{ config: ResolvedConfig; data: PreparedData }> {
+  await initBackend('wasm');
+  const rng = createRng(8);
+  const rows = ['x0,x1,x2,y1,y2,part'];
+  for (let r = 0; r < 8; r++) {
+    const x = Array.from({ length: 3 }, () => rng.normal());
+    rows.push(`${[...x, x[0]! - x[1]!, x[2]!].map((v) => v.toFixed(4)).join(',')},train`);
+  }
+  writeFileSync(path.join(dir, 'step.csv'), `${rows.join('\n')}\n`);
+  const { config } = parseConfigText(
+    `name: s
+backend: wasm
+data: { csv: step.csv, split: { column: part } }
+tasks:
+  - { name: a, type: regression, target: y1 }
+  - { name: b, type: regression, target: y2 }
+model:
+  trunk: [{ type: dense, units: 4 }]
+  head: [{ type: dense, units: 2 }]
+`,
+    { file: path.join(dir, 'exp.yaml') },
+  );
+  return { config, data: await prepareData(config, dir) };
 }
