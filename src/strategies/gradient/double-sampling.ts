@@ -12,7 +12,7 @@
  *   algorithm nor LibMTL's: cheaper, but its product estimate is biased.
  */
 import { enumOption } from '../../util/options.js';
-import type { CombineInput } from './types.js';
+import type { CombineInput, GradTargetSpec } from './types.js';
 
 const samplings = ['independent', 'single-batch'] as const;
 export type Sampling = (typeof samplings)[number];
@@ -24,6 +24,15 @@ export const samplingSchema: Record<string, unknown> = {
     "independent: three independent samples per step, the step's batch and the next two of the epoch (the " +
     'paper; 3T backward passes); single-batch: the step batch in all three roles (T passes, biased; neither the ' +
     'paper nor LibMTL).',
+};
+
+/** Both methods run on the shared parameters only: their samples' gradients must share their coordinates. */
+export const independentSamplesTarget: GradTargetSpec = {
+  paper: 'params',
+  other: 'refused',
+  reason:
+    "it multiplies independent samples' gradients, which must share their coordinates (the shared parameters); " +
+    "representation gradients of other batches' rows do not (LibMTL refuses them too).",
 };
 
 export function samplingOption(options: Record<string, unknown>): Sampling {

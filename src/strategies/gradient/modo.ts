@@ -20,7 +20,13 @@
  */
 import { dot, linearCombination, projectOntoSimplex } from '../../numerics/index.js';
 import { numberOption } from '../../util/options.js';
-import { samplesNeeded, samplingOption, samplingSchema, threeSamples } from './double-sampling.js';
+import {
+  independentSamplesTarget,
+  samplesNeeded,
+  samplingOption,
+  samplingSchema,
+  threeSamples,
+} from './double-sampling.js';
 import { readVector, stateRecord } from './saved-state.js';
 import { checkGrads } from './support.js';
 import type { CombinerDefinition } from './types.js';
@@ -42,13 +48,7 @@ export const modo: CombinerDefinition = {
   paper:
     'L. Chen et al., "Three-Way Trade-Off in Multi-Objective Learning: Optimization, Generalization and ' +
     'Conflict-Avoidance", NeurIPS 2023',
-  gradTarget: {
-    paper: 'params',
-    other: 'refused',
-    reason:
-      "it multiplies independent samples' gradients, which must share their coordinates (the shared parameters); " +
-      "representation gradients of other batches' rows do not (LibMTL refuses them too).",
-  },
+  gradTarget: independentSamplesTarget,
   optionsSchema: {
     type: 'object',
     properties: {

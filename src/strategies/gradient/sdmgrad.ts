@@ -26,7 +26,13 @@
  */
 import { dot, linearCombination, matVec, projectOntoSimplex, type Matrix } from '../../numerics/index.js';
 import { integerOption, numberOption } from '../../util/options.js';
-import { samplesNeeded, samplingOption, samplingSchema, threeSamples } from './double-sampling.js';
+import {
+  independentSamplesTarget,
+  samplesNeeded,
+  samplingOption,
+  samplingSchema,
+  threeSamples,
+} from './double-sampling.js';
 import { readVector, stateRecord } from './saved-state.js';
 import { checkGrads } from './support.js';
 import type { CombinerDefinition } from './types.js';
@@ -68,13 +74,7 @@ export const sdmgrad: CombinerDefinition = {
   paper:
     'P. Xiao, H. Ban, K. Ji, "Direction-oriented Multi-objective Learning: Simple and Provable Stochastic ' +
     'Algorithms", NeurIPS 2023',
-  gradTarget: {
-    paper: 'params',
-    other: 'refused',
-    reason:
-      "it multiplies independent samples' gradients, which must share their coordinates (the shared parameters); " +
-      "representation gradients of other batches' rows do not (LibMTL refuses them too).",
-  },
+  gradTarget: independentSamplesTarget,
   optionsSchema: {
     type: 'object',
     properties: {
