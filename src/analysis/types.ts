@@ -1,0 +1,77 @@
+/**
+ * The values the relatedness and transfer analyses exchange (issue #15). Producers: api/baselines (transfer.json of a
+ * run with single-task baselines), api/groups (a seed group's summary), train/ (gradient conflicts and inter-task
+ * affinity logged per epoch), analysis/gradient-pass (gradients measured from a checkpoint). Consumer: `mtl analyze`.
+ */
+
+/** Which single-task reference a run is compared with: one run per task, or one run of unshared towers. */
+export type BaselineKind = 'single-task' | 'towers';
+
+/** One metric of one task, MTL against its single-task baseline, on one split. */
+export interface MetricTransfer {
+  /** `<task>/<metric>`, as in summary.json. */
+  key: string;
+  metric: string;
+  higherIsBetter: boolean;
+  mtl: number;
+  single: number;
+  /** Signed relative change of MTL over the baseline (positive = MTL better): Δm's term for this metric. */
+  relativeGain: number | null;
+}
+
+export interface TaskTransfer {
+  task: string;
+  metrics: MetricTransfer[];
+  /** Mean over the task's metrics of the signed relative gain (Δm's per-task term); null where undefined. */
+  gain: number | null;
+}
+
+/** `transfer.json` of a run trained with `baselines:`: did MTL help, per task, on one split. */
+export interface TransferReport {
+  baseline: BaselineKind;
+  split: 'test' | 'val';
+  tasks: TaskTransfer[];
+  /** Δm of the MTL run against the baseline (mean of the tasks' gains). */
+  deltaM: number | null;
+  /** The baseline runs, relative to the MTL run's folder (`baselines/<task>` or `baselines/towers`). */
+  baselineRuns: Record<string, string>;
+}
+
+/** Mean and sample standard deviation over seeds (std is NaN with one seed). */
+export interface SeedStatistic {
+  mean: number;
+  std: number;
+  n: number;
+}
+
+/** Whether MTL hurt a task: the rule is in {@link NEGATIVE_TRANSFER_RULE}. */
+export type TransferVerdict = 'negative-transfer' | 'negative-transfer-unconfirmed' | 'positive' | 'no-difference';
+
+/** Per-pair values keyed `a|b` (symmetric measures, a before b in task order) or `a>b` (from a to b). */
+export type PairValues = Record<string, number>;
+
+/** Gradient relatedness of a run: mean cosine of task gradients and the fraction of steps in conflict (cos < 0). */
+export interface GradientRelatedness {
+  /** `training-log`: what the strategy logged every step; `checkpoint-pass`: one pass over the training batches. */
+  source: 'training-log' | 'checkpoint-pass';
+  /** On what the gradients were taken: `parameters` (shared variables) or `representation`. */
+  target: 'parameters' | 'representation';
+  /** The checkpoint measured (checkpoint-pass only). */
+  checkpoint?: 'best' | 'last';
+  steps: number;
+  meanCosine: PairValues;
+  conflictFraction: PairValues;
+  /** training-log only: per epoch. */
+  perEpoch?: { epoch: number; meanCosine: PairValues; conflictFraction?: PairValues }[];
+}
+
+/**
+ * Inter-task affinity (Fifty et al. 2021, "Efficiently Identifying Task Groupings for Multi-Task Learning"):
+ * Z_{i→j} = 1 − L_j(θ_s − η∇_{θ_s}L_i, θ_j) / L_j(θ_s, θ_j), averaged over the measured steps. Keyed `i>j`.
+ */
+export interface AffinityMeasurement {
+  steps: number;
+  everySteps: number;
+  affinity: PairValues;
+  perEpoch: { epoch: number; affinity: PairValues }[];
+}
