@@ -38,6 +38,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description('Train the experiment a YAML config describes; prints the run id (stdout)')
     .argument('[config]', 'experiment config (YAML); not with --resume')
     .option('--resume <run>', 'continue an interrupted or crashed run from its last checkpoint (id, prefix or path)')
+    .option('--seeds <list>', 'train once per seed as a group, e.g. 0,1,2 (overrides seed/seeds of the config)')
     .option('--set <path=value>', 'override a config field, repeatable (e.g. training.lr=0.003)', collect)
     .addOption(backendOption())
     .addOption(runsDirOption())
@@ -46,7 +47,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .addHelpText(
       'after',
       '\nExample:\n  mtl train configs/quickstart.yaml --set training.epochs=5 --set seed=1 --json\n' +
-        '  mtl train --resume 20261123-164732-quickstart   # continue an interrupted or crashed run\n',
+        '  mtl train --resume 20261123-164732-quickstart   # continue an interrupted or crashed run\n' +
+        '  mtl train configs/quickstart.yaml --seeds 0,1,2  # one run per seed, as a group with mean ± std\n',
     )
     .action(async (config: string | undefined, flags) => setExitCode(await trainCommand(config, flags)));
 
