@@ -8,7 +8,7 @@ import type { RunLockOptions } from '../runs/lock.js';
 import { evaluateRun } from '../api/evaluate.js';
 import { validateData } from '../api/validate.js';
 import { compareRuns, type ComparedRun } from '../api/compare.js';
-import { listRuns } from '../api/runs.js';
+import { listGroupMembers, listGroups, listRuns, type GroupListing, type RunListing } from '../api/runs.js';
 import { formatChange } from '../api/config-diff.js';
 import { strategyLabel, type RunDescription } from '../api/run-description.js';
 import { builtinDatasets } from '../data/builtin/index.js';
@@ -17,6 +17,7 @@ import { ExitCode, UsageError } from '../errors.js';
 import { formatNumber, formatPercent, log, out, printJson, table } from './output.js';
 import { dataReportLines } from './data-report.js';
 import { withInterrupts } from './interrupts.js';
+import { compareGroupsCommand } from './compare-groups.js';
 import { logRunResult, trainOutput, type TrainFlags } from './train-output.js';
 import { seedGroupRequest, trainGroupCommand } from './train-group.js';
 
@@ -133,6 +134,9 @@ export async function compareCommand(
 ): Promise<number> {
   if (flags.split && !['val', 'test'].includes(flags.split))
     throw new UsageError(`--split "${flags.split}": expected val or test.`);
+  const { split, ...rest } = flags;
+  const groups = compareGroupsCommand(runs, { ...rest, ...(split ? { split: split as 'val' | 'test' } : {}) });
+  if (groups !== undefined) return groups;
   const comparison = await compareRuns(runs, {
     ...(flags.runsDir ? { runsDir: flags.runsDir } : {}),
     ...(flags.metric ? { metric: flags.metric } : {}),
@@ -194,35 +198,73 @@ function descriptionCells(run: RunDescription): string[] {
   return [run.architecture ?? '?', strategyLabel(run), run.data ?? '?', String(run.seed)];
 }
 
-export function runsCommand(flags: CommonFlags): number {
-  const runs = listRuns(flags.runsDir);
-  if (flags.json) {
-    printJson(runs);
+/**
+ * `mtl runs`: the runs, then the seed groups, one line each (`--json`: one list, runs first, each group with
+ * `kind: "group"`); `mtl runs GROUP`: the members of a group.
+ */
+export function runsCommand(group: string | undefined, flags: CommonFlags): number {
+  if (group !== undefined) {
+    const members = listGroupMembers(group, flags.runsDir);
+    if (flags.json) printJson(members);
+    else {
+      log(`group ${members.group.id}: ${groupLine(members.group)}`);
+      out(runsTable(members.runs));
+    }
     return ExitCode.ok;
   }
-  if (runs.length === 0) {
+  const runs = listRuns(flags.runsDir);
+  const groups = listGroups(flags.runsDir);
+  if (flags.json) {
+    printJson([...runs, ...groups]);
+    return ExitCode.ok;
+  }
+  if (runs.length === 0 && groups.length === 0) {
     log('no runs yet; start one with: mtl train configs/quickstart.yaml');
     return ExitCode.ok;
   }
-  out(
-    table(
-      ['id', 'name', 'status', 'started', 'backend', ...DESCRIPTION_HEADER, 'epochs', 'metrics'],
-      runs.map((r) => [
-        r.id,
-        r.name,
-        r.status,
-        r.startedAt.replace('T', ' ').slice(0, 19),
-        r.backend,
-        ...descriptionCells(r),
-        String(r.epochs),
-        Object.entries(r.metrics)
-          .filter(([k]) => !k.endsWith('/loss'))
-          .map(([k, v]) => `${k}=${formatNumber(v, 3)}`)
-          .join(' '),
-      ]),
-    ),
-  );
+  if (runs.length > 0) out(runsTable(runs));
+  if (groups.length > 0) {
+    if (runs.length > 0) out();
+    out(
+      table(
+        ['group', 'name', 'status', 'created', 'seeds', 'members'],
+        groups.map((g) => [
+          g.id,
+          g.name,
+          g.status,
+          g.createdAt.replace('T', ' ').slice(0, 19),
+          g.seeds.join(','),
+          `${g.members}/${g.seeds.length} (${g.completed} completed)`,
+        ]),
+      ),
+    );
+    log('`mtl runs GROUP` lists the members of a group');
+  }
   return ExitCode.ok;
+}
+
+function groupLine(group: GroupListing): string {
+  const reason = group.statusReason ? ` (${group.statusReason})` : '';
+  return `${group.status}${reason}; seeds ${group.seeds.join(', ')}; ${group.members} started, ${group.completed} completed`;
+}
+
+function runsTable(runs: RunListing[]): string {
+  return table(
+    ['id', 'name', 'status', 'started', 'backend', ...DESCRIPTION_HEADER, 'epochs', 'metrics'],
+    runs.map((r) => [
+      r.id,
+      r.name,
+      r.status,
+      r.startedAt.replace('T', ' ').slice(0, 19),
+      r.backend,
+      ...descriptionCells(r),
+      String(r.epochs),
+      Object.entries(r.metrics)
+        .filter(([k]) => !k.endsWith('/loss'))
+        .map(([k, v]) => `${k}=${formatNumber(v, 3)}`)
+        .join(' '),
+    ]),
+  );
 }
 
 export async function datasetsCommand(flags: { json?: boolean }): Promise<number> {

@@ -76,8 +76,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 
   program
     .command('compare')
-    .description('Side-by-side per-task test metrics with deltas and Δm against the first run')
-    .argument('<runs...>', 'runs (id, prefix or path); the first is the baseline the others are compared with')
+    .description('Side-by-side per-task test metrics with deltas and Δm against the first run (or seed group)')
+    .argument(
+      '<runs...>',
+      'runs, or seed groups (id, prefix or path); the first is the baseline the others are compared with',
+    )
     .option('--metric <name>', 'only this metric (e.g. accuracy)')
     .option('--split <split>', 'test or val', 'test')
     .addOption(runsDirOption())
@@ -87,11 +90,15 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 
   program
     .command('runs')
-    .description('List the runs in the store')
+    .description('List the runs and seed groups in the store, or the members of one group')
+    .argument('[group]', 'a seed group (id, prefix or path): list its members')
     .addOption(runsDirOption())
     .option('--json', 'print as JSON')
-    .addHelpText('after', '\nExample:\n  mtl runs --runs-dir /tmp/sweep --json\n')
-    .action((flags) => setExitCode(runsCommand(flags)));
+    .addHelpText(
+      'after',
+      '\nExample:\n  mtl runs --runs-dir /tmp/sweep --json\n  mtl runs 20261206-1200-quickstart-seeds   # the members of a group\n',
+    )
+    .action((group: string | undefined, flags) => setExitCode(runsCommand(group, flags)));
 
   program
     .command('datasets')
