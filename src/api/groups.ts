@@ -3,7 +3,7 @@ import path from 'node:path';
 import { summarizeGroup, type GroupMemberResult, type GroupSummary } from '../analysis/group-summary.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/types.js';
-import { MtlError, UsageError } from '../errors.js';
+import { MtlError, RunFailedError, UsageError } from '../errors.js';
 import { writeJsonAtomic } from '../runs/atomic.js';
 import {
   claimMemberDir,
@@ -14,7 +14,7 @@ import {
   type GroupMeta,
   type GroupStatus,
 } from '../runs/groups.js';
-import { readMeta } from '../runs/meta.js';
+import { readMeta, type RunStatus } from '../runs/meta.js';
 import { createRunDir, resolveRunsDir } from '../runs/store.js';
 import { readSummaryIfAny, type RunSummary } from '../runs/summary.js';
 import { readTransferReportIfAny } from '../runs/transfer-reader.js';
@@ -124,9 +124,11 @@ export async function trainSeedGroup(loaded: LoadedConfig, options: SeedGroupOpt
         throw error;
       }
       const message = error instanceof Error ? error.message : String(error);
-      if (member) member.status = readMeta(path.join(created.dir, member.folder)).status;
+      if (member) member.status = memberStatusAfterFailure(path.join(created.dir, member.folder));
       finish('failed', `seed ${seed} failed: ${message}`);
-      throw error instanceof MtlError ? error : new MtlError(message, { exitCode: 1, cause: error });
+      throw error instanceof MtlError
+        ? error
+        : new RunFailedError(`Seed ${seed} of group ${created.id} failed: ${message}`, error);
     }
     summaries.push(summary);
     const member = group.members.find((m) => m.seed === seed);
@@ -144,6 +146,15 @@ export async function trainSeedGroup(loaded: LoadedConfig, options: SeedGroupOpt
   else finish('completed', diverged > 0 ? `${diverged} of ${seeds.length} seeds diverged` : undefined);
   const summary = summarizeSeedGroup(created.dir);
   return { group, dir: created.dir, members: summaries, summary };
+}
+
+/** The status a failed member's meta.json records (`failed`), or `failed` when it has none to read. */
+function memberStatusAfterFailure(dir: string): RunStatus {
+  try {
+    return readMeta(dir).status;
+  } catch {
+    return 'failed';
+  }
 }
 
 function checkSeeds(seeds: readonly number[]): void {
