@@ -5,6 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TransferReport } from '../../src/analysis/types.js';
+import { writeGroupMeta, type GroupMeta } from '../../src/runs/groups.js';
+import { fakeRun } from './runs.js';
 
 export function groupConfig(options: { seeds?: string; epochs?: number; extra?: string } = {}): string {
   return [
@@ -51,4 +53,30 @@ export function transferReport(mse: Record<string, { mtl: number; single: number
 
 export function writeTransferReport(runDir: string, report: TransferReport): void {
   writeFileSync(path.join(runDir, 'transfer.json'), `${JSON.stringify(report, null, 2)}\n`);
+}
+
+/**
+ * A finished seed group written by hand: group.json and, per seed, a member run (meta.json, summary.json with these
+ * test metrics), as trainSeedGroup lays them out. Returns the group's folder.
+ */
+export function fakeGroup(store: string, id: string, members: Record<number, Record<string, number>>): string {
+  const dir = path.join(store, id);
+  const seeds = Object.keys(members).map(Number);
+  for (const seed of seeds) fakeRun(dir, `seed-${seed}`, { test: members[seed]!, name: 'corr' });
+  const meta: GroupMeta = {
+    format: 1,
+    kind: 'seeds',
+    id,
+    name: 'corr',
+    seeds,
+    members: seeds.map((seed) => ({ seed, id: `${id}/seed-${seed}`, folder: `seed-${seed}`, status: 'completed' })),
+    status: 'completed',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:00.000Z',
+    command: ['train', 'g.yaml'],
+    cwd: '/',
+    overrides: [],
+  };
+  writeGroupMeta(dir, meta);
+  return dir;
 }
