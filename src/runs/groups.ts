@@ -188,6 +188,18 @@ export function resolveGroupMember(reference: string, runsDir: string): { id: st
 }
 
 /**
+ * The id of a run folder given by path when it lies inside a group (`runs/<group>/seed-1` → `<group>/seed-1`, as the
+ * group's members are named); undefined for a folder in no group.
+ */
+export function groupMemberId(runDir: string): string | undefined {
+  const dir = path.resolve(runDir);
+  for (let parent = path.dirname(dir); parent !== path.dirname(parent); parent = path.dirname(parent)) {
+    if (isGroupDir(parent)) return `${path.basename(parent)}/${path.relative(parent, dir).split(path.sep).join('/')}`;
+  }
+  return undefined;
+}
+
+/**
  * Creates a member's folder `<group>/seed-<n>` exclusively (a folder already there is never trained into again) and
  * returns its run id.
  */

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { asFileSystemError, errnoCode } from './fs-errors.js';
-import { findGroup, readGroupMeta, resolveGroupMember } from './groups.js';
+import { findGroup, groupMemberId, readGroupMeta, resolveGroupMember } from './groups.js';
 import { runFile } from './layout.js';
 import { readMeta, type StoredRunMeta } from './meta.js';
 
@@ -69,7 +69,7 @@ export function listRunIds(runsDir: string): string[] {
 export function resolveRun(reference: string, runsDir: string): { id: string; dir: string } {
   if (existsSync(reference) && statSync(reference).isDirectory() && isRunDir(reference)) {
     const dir = path.resolve(reference);
-    return { id: path.basename(dir), dir };
+    return { id: groupMemberId(dir) ?? path.basename(dir), dir };
   }
   // `<group>/seed-1`: a member of a seed group (runs/groups.ts).
   if (reference.includes('/')) {
