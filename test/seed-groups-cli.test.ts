@@ -137,7 +137,7 @@ describe('a group through the CLI', () => {
 });
 
 describe('Ctrl-C during a group', () => {
-  it('stops at the current member: exit 130, the member interrupted, group.json interrupted, no later seed', async () => {
+  it('stops at the current member: exit 130, member and group.json interrupted, no later seed', async () => {
     const runsDir = tempDir();
     const file = configFile(groupConfig({ epochs: 300 }));
     const child = spawn(process.execPath, [bin, 'train', file, '--seeds', '0,1,2', '--runs-dir', runsDir], {

@@ -72,7 +72,7 @@ describe('a seed group on disk', () => {
 });
 
 describe('naming groups and members', () => {
-  it('resolves <group>/seed-<n> and <prefix>/seed-<n> to the member; a group where a run is needed is refused', async () => {
+  it('resolves <group>/seed-<n> and <prefix>/seed-<n>; a group where a run is needed is refused', async () => {
     const runsDir = store();
     const { group, dir } = await trainSeedGroup(parseConfigText(groupConfig()), { runsDir, seeds: [0, 1] });
     expect(resolveRun(`${group.id}/seed-1`, runsDir)).toEqual({
@@ -91,7 +91,7 @@ describe('naming groups and members', () => {
 });
 
 describe('what ends a group', () => {
-  it('a signal: the member in training ends interrupted, no further seed starts, the group is interrupted', async () => {
+  it('a signal: the member in training ends interrupted, no later seed starts, the group is interrupted', async () => {
     const runsDir = store();
     const controller = new AbortController();
     const result = await trainSeedGroup(parseConfigText(groupConfig({ epochs: 50 })), {

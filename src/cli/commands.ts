@@ -245,7 +245,8 @@ export function runsCommand(group: string | undefined, flags: CommonFlags): numb
 
 function groupLine(group: GroupListing): string {
   const reason = group.statusReason ? ` (${group.statusReason})` : '';
-  return `${group.status}${reason}; seeds ${group.seeds.join(', ')}; ${group.members} started, ${group.completed} completed`;
+  const counts = `${group.members} started, ${group.completed} completed`;
+  return `${group.status}${reason}; seeds ${group.seeds.join(', ')}; ${counts}`;
 }
 
 function runsTable(runs: RunListing[]): string {

@@ -18,7 +18,8 @@ export function compareGroupsCommand(
     throw new UsageError(
       `mtl compare: give runs or seed groups, not both (groups: ${named(true)}; runs: ${named(false)}).`,
       [
-        'compare groups with groups (mean ± std over seeds), or runs with runs; a member of a group is a run: GROUP/seed-N',
+        'compare groups with groups (mean ± std over seeds), or runs with runs; a member of a group is a run: ' +
+          'GROUP/seed-N',
       ],
     );
   }

@@ -96,7 +96,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--json', 'print as JSON')
     .addHelpText(
       'after',
-      '\nExample:\n  mtl runs --runs-dir /tmp/sweep --json\n  mtl runs 20261206-1200-quickstart-seeds   # the members of a group\n',
+      '\nExample:\n  mtl runs --runs-dir /tmp/sweep --json\n' +
+        '  mtl runs 20261206-1200-quickstart-seeds   # the members of a group\n',
     )
     .action((group: string | undefined, flags) => setExitCode(runsCommand(group, flags)));
 

@@ -90,7 +90,7 @@ export function buildExperimentSchema(): JsonSchema {
         minItems: 1,
         uniqueItems: true,
         description:
-          'Train the config once per seed, as a group of runs (`mtl train --seeds 0,1,2` does the same); not with seed.',
+          'Train the config once per seed, as a group of runs (as `mtl train --seeds 0,1,2`); not with seed.',
       },
       backend: { enum: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto' },
       data: {
