@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { listGroupMembers, listGroups, trainSeedGroup, trainExperiment } from '../src/index.js';
+import { listGroupMembers, listGroups, resumeExperiment, trainExperiment, trainSeedGroup } from '../src/index.js';
 import { parseConfigText } from '../src/config/load.js';
 import { UsageError } from '../src/errors.js';
 import { readGroupMeta } from '../src/runs/groups.js';
@@ -104,6 +104,17 @@ describe('what ends a group', () => {
     expect(result.group.members.map((m) => [m.seed, m.status])).toEqual([[0, 'interrupted']]);
     expect(readdirSync(result.dir).sort()).toEqual(['group-summary.json', 'group.json', 'seed-0']);
     expect(readGroupMeta(result.dir).statusReason).toBe('interrupted after 1 of 3 seeds started');
+    expect(result.summary.metrics.find((m) => m.key === 'y1/mse')?.n).toBe(1);
+    // Resuming the member by its group name: group.json and group-summary.json follow it; the group stays
+    // interrupted (seeds 1 and 2 never started).
+    await resumeExperiment(`${result.group.id}/seed-0`, { runsDir });
+    const after = readGroupMeta(result.dir);
+    expect(after.status).toBe('interrupted');
+    expect(after.members).toEqual([expect.objectContaining({ seed: 0, status: 'completed' })]);
+    const summary = JSON.parse(readFileSync(path.join(result.dir, 'group-summary.json'), 'utf8')) as {
+      members: { status: string }[];
+    };
+    expect(summary.members[0]?.status).toBe('completed');
   });
 
   it('a diverged member is a result: the group goes on and lists it', async () => {

@@ -7,6 +7,7 @@ import { MtlError, RunFailedError, UsageError } from '../errors.js';
 import { writeJsonAtomic } from '../runs/atomic.js';
 import {
   claimMemberDir,
+  groupDirOf,
   groupFile,
   GROUP_FILES,
   readGroupMeta,
@@ -202,4 +203,21 @@ export function summarizeSeedGroup(groupDir: string, split: 'test' | 'val' = 'te
   const summary = summarizeGroup(meta, members, split);
   writeJsonAtomic(groupFile(groupDir, 'summary'), summary);
   return summary;
+}
+
+/**
+ * After a member of a group was trained again in its folder (`mtl train --resume GROUP/seed-1`): its status in
+ * group.json and group-summary.json follow. The group's own status stays: seeds that never started still have not.
+ * Nothing for a run in no group.
+ */
+export function refreshGroupOfMember(runDir: string): void {
+  const groupDir = groupDirOf(runDir);
+  if (groupDir === undefined) return;
+  const meta = readGroupMeta(groupDir);
+  const member = meta.members.find((m) => path.resolve(groupDir, m.folder) === path.resolve(runDir));
+  if (!member) return;
+  member.status = readMeta(runDir).status;
+  meta.updatedAt = new Date().toISOString();
+  writeGroupMeta(groupDir, meta);
+  summarizeSeedGroup(groupDir);
 }

@@ -192,9 +192,16 @@ export function resolveGroupMember(reference: string, runsDir: string): { id: st
  * group's members are named); undefined for a folder in no group.
  */
 export function groupMemberId(runDir: string): string | undefined {
+  const group = groupDirOf(runDir);
+  if (group === undefined) return undefined;
+  return `${path.basename(group)}/${path.relative(group, path.resolve(runDir)).split(path.sep).join('/')}`;
+}
+
+/** The group folder a run folder lies in (its nearest ancestor holding group.json); undefined for none. */
+export function groupDirOf(runDir: string): string | undefined {
   const dir = path.resolve(runDir);
   for (let parent = path.dirname(dir); parent !== path.dirname(parent); parent = path.dirname(parent)) {
-    if (isGroupDir(parent)) return `${path.basename(parent)}/${path.relative(parent, dir).split(path.sep).join('/')}`;
+    if (isGroupDir(parent)) return parent;
   }
   return undefined;
 }
