@@ -6,8 +6,9 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { summarizeSeedGroup } from '../src/api/groups.js';
+import { printGroupSummary } from '../src/cli/train-group.js';
 import { NEGATIVE_TRANSFER_RULE } from '../src/analysis/seed-statistics.js';
 import { writeGroupMeta, type GroupMeta } from '../src/runs/groups.js';
 import { transferReport, writeTransferReport } from './helpers/groups.js';
@@ -89,5 +90,33 @@ describe('group summary with single-task baselines', () => {
     };
     expect(stored.transfer.tasks[0]?.gain.std).toBeNull();
     expect(stored.transfer.tasks[0]?.verdict).toBe('negative-transfer-unconfirmed');
+  });
+});
+
+describe('the group summary as mtl train --seeds prints it', () => {
+  it('has a metric table over seeds and, with baselines, the transfer table, Δm and the rule', () => {
+    const summary = summarizeSeedGroup(groupWithTransfer([0, 1, 2]));
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      printGroupSummary(summary);
+    } finally {
+      spy.mockRestore();
+    }
+    const lines = written.join('').split('\n');
+    expect(lines[0]).toMatch(/^metric +test mean ± std +n +per seed \(0, 1, 2\)$/);
+    expect(lines).toContainEqual(expect.stringMatching(/^y1\/mse ↓ +1\.2000 ± 0\.1000 +3 +1\.1000 1\.2000 1\.3000$/));
+    expect(lines).toContain('MTL vs single-task baseline (test split, seeds 0, 1, 2):');
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^y1 gain +-20\.00% ± 10\.00% +t=-3\.46 p=0\.074 +negative-transfer$/),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^y2 gain +\+1\.67% ± 10\.41% +t=0\.28 p=0\.808 +no-difference$/),
+    );
+    expect(lines).toContainEqual(expect.stringMatching(/^Δm \(MTL vs single-task\): -9\.17% ± 8\.04% \(paired t-test/));
+    expect(lines).toContain(`rule: ${NEGATIVE_TRANSFER_RULE}`);
   });
 });

@@ -5,6 +5,7 @@
  * negative-transfer verdict, and Δm mean ± std. Formulas and the rule: analysis/seed-statistics.ts. Pure: api/
  * groups.ts reads the members and hands them here.
  */
+import { higherIsBetter } from '../metrics/direction.js';
 import type { MetricValues } from '../metrics/types.js';
 import type { RunStatus } from '../runs/meta.js';
 import {
@@ -98,7 +99,7 @@ export function summarizeGroup(
   const directions = Object.assign({}, ...members.map((m) => m.directions)) as Record<string, boolean>;
   const metrics = keys.map((key) => ({
     key,
-    higherIsBetter: directions[key] ?? true,
+    higherIsBetter: directions[key] ?? higherIsBetter(key),
     ...series(members.map((m) => m.metrics[key])),
   }));
   const warnings = members
@@ -138,7 +139,7 @@ function summarizeTransfer(members: readonly GroupMemberResult[]): GroupTransfer
       return {
         key,
         metric: known?.metric ?? key.slice(key.lastIndexOf('/') + 1),
-        higherIsBetter: known?.higherIsBetter ?? true,
+        higherIsBetter: known?.higherIsBetter ?? higherIsBetter(key),
         mtl: series(values.map((m) => m?.mtl)),
         single: series(values.map((m) => m?.single)),
         relativeGain: series(values.map((m) => m?.relativeGain ?? undefined)),
