@@ -13,7 +13,7 @@ import { UsageError } from '../src/errors.js';
 import { readGroupMeta } from '../src/runs/groups.js';
 import { resolveRun } from '../src/runs/store.js';
 import { readSummary } from '../src/runs/summary.js';
-import { groupConfig } from './helpers/groups.js';
+import { groupConfig, transferReport, writeTransferReport } from './helpers/groups.js';
 import { FINISHED_RUN_FILES } from './helpers/runs.js';
 
 const store = (): string => mkdtempSync(path.join(os.tmpdir(), 'mtl-groups-'));
@@ -68,6 +68,35 @@ describe('a seed group on disk', () => {
     expect(y1?.std).toBeCloseTo(std, 12);
     expect(y1?.n).toBe(3);
     expect(result.summary.transfer).toBeUndefined();
+  });
+});
+
+describe('seeds × baselines: a member trainer that also trains baselines', () => {
+  it('records only the member itself, and summarises the transfer.json each member writes', async () => {
+    const runsDir = store();
+    const result = await trainSeedGroup(parseConfigText(groupConfig()), {
+      runsDir,
+      seeds: [0, 1],
+      baselines: 'single-task',
+      // Stands in for "MTL + baselines": the MTL run, a sub-run reported through onRunCreated, its transfer.json.
+      trainMember: async (loaded, options) => {
+        const summary = await trainExperiment(loaded, options);
+        const sub = path.join(summary.dir, 'baselines', 'y1');
+        options.onRunCreated?.({
+          id: `${summary.id}/baselines/y1`,
+          dir: sub,
+          recordInterrupted: async () => undefined,
+        });
+        const mse = summary.test['y1/mse']!;
+        writeTransferReport(summary.dir, transferReport({ y1: { mtl: mse, single: mse * 1.1 } }));
+        return summary;
+      },
+    });
+    expect(result.group.baselines).toBe('single-task');
+    expect(result.group.members.map((m) => m.folder)).toEqual(['seed-0', 'seed-1']);
+    // MTL 10 % below a single-task mse of 1.1·mse on every seed: gain 1/11 on each, no spread.
+    expect(result.summary.transfer?.tasks[0]?.gain.mean).toBeCloseTo(1 / 11, 12);
+    expect(result.summary.transfer?.tasks[0]?.verdict).toBe('positive');
   });
 });
 

@@ -108,13 +108,21 @@ export async function trainSeedGroup(loaded: LoadedConfig, options: SeedGroupOpt
     if (options.signal?.aborted) break;
     options.onMemberStart?.({ seed, index, count: seeds.length });
     let summary: RunSummary;
+    let claimed: string | undefined;
     try {
       summary = await trainMember(withSeed(loaded, seed), {
         ...options,
-        claimRunDir: () => claimMemberDir(created, seed),
+        claimRunDir: () => {
+          const member = claimMemberDir(created, seed);
+          claimed = member.dir;
+          return member;
+        },
         onRunCreated: (run) => {
-          group.members.push({ seed, id: run.id, folder: path.relative(created.dir, run.dir), status: 'running' });
-          save();
+          // Only the member itself is a member: a trainer that also trains sub-runs (its baselines) reports them too.
+          if (run.dir === claimed && !group.members.some((m) => m.seed === seed)) {
+            group.members.push({ seed, id: run.id, folder: path.relative(created.dir, run.dir), status: 'running' });
+            save();
+          }
           options.onRunCreated?.(run);
         },
       });
