@@ -15,7 +15,51 @@ export {
   type ComparisonRow,
   type CompareOptions,
 } from './api/compare.js';
-export { listRuns, type RunListing } from './api/runs.js';
+export { listRuns, listGroups, listGroupMembers, type RunListing, type GroupListing } from './api/runs.js';
+export {
+  trainSeedGroup,
+  summarizeSeedGroup,
+  withSeed,
+  type GroupHandle,
+  type MemberTrainer,
+  type SeedGroupOptions,
+  type SeedGroupResult,
+} from './api/groups.js';
+export {
+  compareGroups,
+  isGroupReference,
+  type CompareGroupsOptions,
+  type GroupComparison,
+  type GroupComparisonRow,
+  type GroupDeltaM,
+} from './api/compare-groups.js';
+export {
+  summarizeGroup,
+  type GroupMemberResult,
+  type GroupSummary,
+  type GroupTransferSummary,
+  type GroupTaskTransfer,
+  type SeedSeries,
+} from './analysis/group-summary.js';
+export {
+  NEGATIVE_TRANSFER_RULE,
+  pairedTTest,
+  seedStatistic,
+  transferVerdict,
+  type PairedTTest,
+} from './analysis/seed-statistics.js';
+export type * from './analysis/types.js';
+export {
+  readGroupMeta,
+  resolveGroup,
+  listGroupIds,
+  GROUP_FILES,
+  type GroupMeta,
+  type GroupMember,
+  type GroupStatus,
+} from './runs/groups.js';
+export { readTransferReportIfAny } from './runs/transfer-reader.js';
+export { studentTTwoSidedP, regularizedIncompleteBeta } from './numerics/student-t.js';
 export { buildModel, countParameters } from './api/build.js';
 export { initBackend, probeBackends, type BackendReport } from './backend/select.js';
 export { prepareData, loadTable, type PreparedData } from './data/prepare.js';

@@ -12,6 +12,7 @@ import { openRun, resolveRunsDir } from '../runs/store.js';
 import type { RunSummary } from '../runs/summary.js';
 import { hasTrainingState, readTrainingState } from '../runs/training-state.js';
 import { RunWriter } from '../runs/writer.js';
+import { refreshGroupOfMember } from './groups.js';
 import { buildModel } from './build.js';
 import { InterruptRecorder, trainInRun, type TrainOptions } from './train.js';
 import { withRunLock, type RunLockOptions } from '../runs/lock.js';
@@ -25,7 +26,12 @@ import { withRunLock, type RunLockOptions } from '../runs/lock.js';
 export async function resumeExperiment(reference: string, options: ResumeOptions = {}): Promise<RunSummary> {
   const { dir } = openRun(reference, resolveRunsDir(options.runsDir));
   // Everything that follows writes into the run: one writer at a time (an eval of it waits, and so would this).
-  return withRunLock(dir, () => resumeLocked(reference, options), { command: 'mtl train --resume', ...options.lock });
+  const summary = await withRunLock(dir, () => resumeLocked(reference, options), {
+    command: 'mtl train --resume',
+    ...options.lock,
+  });
+  refreshGroupOfMember(dir); // a seed group's member: group.json and group-summary.json follow
+  return summary;
 }
 
 /** What {@link resumeExperiment} takes: training's options, and how to wait for the run's lock. */

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { crashReason, type ShownStatus } from '../runs/liveness.js';
 import { readMeta } from '../runs/meta.js';
+import { listGroupIds, readGroupMeta, resolveGroup, type GroupStatus } from '../runs/groups.js';
 import { listRunIds, resolveRunsDir } from '../runs/store.js';
 import { readSummaryIfAny } from '../runs/summary.js';
 import { describeRun, type RunDescription } from './run-description.js';
@@ -21,26 +22,79 @@ export interface RunListing extends RunDescription {
   dir: string;
 }
 
-/** Every run in the store, oldest first, with its status and headline metrics. */
+/** Every run in the store, oldest first, with its status and headline metrics. Seed groups: {@link listGroups}. */
 export function listRuns(runsDir?: string): RunListing[] {
   const store = resolveRunsDir(runsDir);
-  return listRunIds(store).map((id) => {
+  return listRunIds(store).map((id) => runListing(id, path.join(store, id)));
+}
+
+function runListing(id: string, dir: string): RunListing {
+  const meta = readMeta(dir);
+  const summary = readSummaryIfAny(dir);
+  const metrics = Object.fromEntries(Object.entries(summary?.test ?? {}).filter(([k]) => k.startsWith('mean/')));
+  const crashed = crashReason(meta);
+  return {
+    ...describeRun(dir, meta),
+    id,
+    name: meta.name,
+    status: crashed === undefined ? meta.status : 'crashed',
+    ...(crashed === undefined ? {} : { statusReason: `${crashed}; resume it with: mtl train --resume ${id}` }),
+    startedAt: meta.startedAt,
+    backend: meta.backend?.name ?? '?',
+    epochs: meta.epochsCompleted,
+    metrics,
+    dir,
+  };
+}
+
+/** A seed group as `mtl runs` lists it: one line, with how many of its members are done. */
+export interface GroupListing {
+  kind: 'group';
+  id: string;
+  name: string;
+  /** group.json's status, or `crashed` for a group still `running` whose member in training has crashed. */
+  status: GroupStatus | 'crashed';
+  statusReason?: string;
+  createdAt: string;
+  seeds: number[];
+  /** Members started, and of those how many ended `completed`. */
+  members: number;
+  completed: number;
+  dir: string;
+}
+
+/** Every seed group in the store, oldest first. */
+export function listGroups(runsDir?: string): GroupListing[] {
+  const store = resolveRunsDir(runsDir);
+  return listGroupIds(store).map((id) => {
     const dir = path.join(store, id);
-    const meta = readMeta(dir);
-    const summary = readSummaryIfAny(dir);
-    const metrics = Object.fromEntries(Object.entries(summary?.test ?? {}).filter(([k]) => k.startsWith('mean/')));
-    const crashed = crashReason(meta);
+    const meta = readGroupMeta(dir);
+    const last = meta.members[meta.members.length - 1];
+    const crashed = meta.status === 'running' && last ? crashReason(readMeta(path.join(dir, last.folder))) : undefined;
     return {
-      ...describeRun(dir, meta),
+      kind: 'group',
       id,
       name: meta.name,
       status: crashed === undefined ? meta.status : 'crashed',
-      ...(crashed === undefined ? {} : { statusReason: `${crashed}; resume it with: mtl train --resume ${id}` }),
-      startedAt: meta.startedAt,
-      backend: meta.backend?.name ?? '?',
-      epochs: meta.epochsCompleted,
-      metrics,
+      ...(crashed === undefined
+        ? meta.statusReason === undefined
+          ? {}
+          : { statusReason: meta.statusReason }
+        : { statusReason: `member ${last?.id}: ${crashed}` }),
+      createdAt: meta.createdAt,
+      seeds: meta.seeds,
+      members: meta.members.length,
+      completed: meta.members.filter((m) => m.status === 'completed').length,
       dir,
     };
   });
+}
+
+/** The member runs of a group (id, unique prefix or path), in seed order, listed as runs. */
+export function listGroupMembers(reference: string, runsDir?: string): { group: GroupListing; runs: RunListing[] } {
+  const store = resolveRunsDir(runsDir);
+  const { id, dir, meta } = resolveGroup(reference, store);
+  const group = listGroups(path.dirname(dir)).find((g) => g.id === id);
+  if (!group) throw new Error(`group ${id} vanished while it was listed`);
+  return { group, runs: meta.members.map((member) => runListing(member.id, path.join(dir, member.folder))) };
 }

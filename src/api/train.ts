@@ -37,6 +37,11 @@ export interface TrainOptions {
   command?: string[];
   /** Called once the data is read and split, before the run exists: how columns were read, split sizes, warnings. */
   onDataPrepared?(report: DataReport): void;
+  /**
+   * Claims the run's folder instead of a new `<time>-<name>-<hex>` one in the store (a seed group's member,
+   * `<group>/seed-<n>`); called after the data and model are ready, so a bad config leaves no folder behind.
+   */
+  claimRunDir?(): { id: string; dir: string };
   /** Called once the run directory exists (e.g. to print its id early). */
   onRunCreated?(run: RunHandle): void;
   /** Called once the model is built, before the first step (e.g. to print its parameter count). */
@@ -75,7 +80,7 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
   const model = buildModel(config, data.preprocessing);
   let created: { id: string; dir: string };
   try {
-    created = createRunDir(runsDir, config.name, startedAt);
+    created = options.claimRunDir ? options.claimRunDir() : createRunDir(runsDir, config.name, startedAt);
   } catch (error) {
     model.dispose();
     throw error;

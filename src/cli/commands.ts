@@ -2,13 +2,13 @@ import path from 'node:path';
 import { loadConfig } from '../config/load.js';
 import type { BackendChoice } from '../config/types.js';
 import { resumeExperiment } from '../api/resume.js';
-import { trainExperiment, type RunHandle, type TrainOptions } from '../api/train.js';
+import { trainExperiment, type TrainOptions } from '../api/train.js';
 import type { RunSummary } from '../runs/summary.js';
 import type { RunLockOptions } from '../runs/lock.js';
 import { evaluateRun } from '../api/evaluate.js';
 import { validateData } from '../api/validate.js';
 import { compareRuns, type ComparedRun } from '../api/compare.js';
-import { listRuns } from '../api/runs.js';
+import { listGroupMembers, listGroups, listRuns, type GroupListing, type RunListing } from '../api/runs.js';
 import { formatChange } from '../api/config-diff.js';
 import { strategyLabel, type RunDescription } from '../api/run-description.js';
 import { builtinDatasets } from '../data/builtin/index.js';
@@ -16,94 +16,38 @@ import { probeBackends } from '../backend/select.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { formatNumber, formatPercent, log, out, printJson, table } from './output.js';
 import { dataReportLines } from './data-report.js';
-import { progressListener } from './progress.js';
+import { withInterrupts } from './interrupts.js';
+import { compareGroupsCommand } from './compare-groups.js';
+import { logRunResult, trainOutput, type TrainFlags } from './train-output.js';
+import { seedGroupRequest, trainGroupCommand } from './train-group.js';
 
 export interface CommonFlags {
   runsDir?: string;
   json?: boolean;
 }
 
-function isCi(): boolean {
-  const ci = process.env['CI'];
-  return ci !== undefined && ci !== '' && ci !== '0' && ci !== 'false';
-}
-
-export async function trainCommand(
-  configFile: string | undefined,
-  flags: CommonFlags & { set?: string[]; backend?: BackendChoice; quiet?: boolean; resume?: string },
-): Promise<number> {
+export async function trainCommand(configFile: string | undefined, flags: TrainFlags): Promise<number> {
+  const group = seedGroupRequest(configFile, flags);
+  if (group) return trainGroupCommand(group, flags);
   const start = trainOrResume(configFile, flags);
-  const controller = new AbortController();
-  let run: RunHandle | undefined;
-  let interrupts = 0;
-  // SIGINT (Ctrl-C) and SIGTERM (kill, a scheduler's stop) alike: the first finishes the current batch and ends the run
-  // as `interrupted` with its checkpoints; the second stops at once, recording the run as `interrupted` first.
-  const onSignal = (signal: NodeJS.Signals): void => {
-    interrupts++;
-    if (interrupts === 1) {
-      log(`Interrupted (${signal}): finishing the current batch and saving a checkpoint (again to stop at once).`);
-      controller.abort();
-    } else if (interrupts === 2 && run) {
-      log(`Interrupted again (${signal}): stopping now; the checkpoints are those of the epochs already done.`);
-      const reason = `stopped at once by a second ${signal}; the checkpoints are those written before it`;
-      void run.recordInterrupted(reason).finally(() => process.exit(ExitCode.interrupted));
-    } else {
-      process.exit(ExitCode.interrupted);
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    const interactive = Boolean(process.stderr.isTTY) && !flags.quiet && !isCi();
+  return withInterrupts(async (signal, targets) => {
     const summary = await start({
-      ...(flags.runsDir ? { runsDir: flags.runsDir } : {}),
-      ...(flags.backend ? { backend: flags.backend } : {}),
-      listeners: [progressListener({ interactive })],
-      signal: controller.signal,
-      onDataPrepared: (report) => {
-        for (const line of dataReportLines(report)) log(line);
-        for (const warning of report.warnings) log(`warning: ${warning}`);
-      },
+      ...trainOutput(flags),
+      signal,
       onRunCreated: (created) => {
-        run = created;
+        targets.run = created;
         log(`run ${created.id} (${path.relative(process.cwd(), created.dir) || created.dir})`);
-      },
-      onModelBuilt: ({ architecture, parameterCount, backend, strategy }) => {
-        const count = (n: number): string => n.toLocaleString('en-US');
-        const perTask = Object.entries(parameterCount.perTask)
-          .map(([t, n]) => `${t} ${count(n)}`)
-          .join(', ');
-        log(
-          `${architecture} on ${backend}: ${count(parameterCount.total)} trainable parameters ` +
-            `(shared ${count(parameterCount.shared)}; ${perTask})`,
-        );
-        const target = strategy.gradTarget === undefined ? '' : ` on ${strategy.gradTarget} gradients`;
-        log(`strategy ${strategy.name}${target}`);
-        for (const note of strategy.notes ?? []) log(`note: ${note}`);
       },
     });
     if (flags.json) printJson(summary);
     else {
       out(summary.id);
-      const best = summary.bestEpoch > 0 ? `best epoch ${summary.bestEpoch}` : 'no best epoch';
-      // A divergence's reason (the tasks, the remedy, what was kept) is too long for the status line's parentheses.
-      const diverged = summary.status === 'diverged' && summary.statusReason !== undefined;
-      const reason = summary.statusReason && !diverged ? ` (${summary.statusReason})` : '';
-      log(
-        `status ${summary.status}${reason}; backend ${summary.backend}; ${summary.epochs} ` +
-          `epoch${summary.epochs === 1 ? '' : 's'}, ${best}; ${summary.seconds}s`,
-      );
-      if (diverged) log(`diverged: ${summary.statusReason}`);
-      const keys = Object.keys(summary.test).filter((k) => !k.endsWith('/loss'));
-      if (keys.length > 0) log(keys.map((k) => `test ${k}=${formatNumber(summary.test[k])}`).join('  '));
+      logRunResult(summary);
     }
     if (summary.status === 'interrupted') return ExitCode.interrupted;
     if (summary.status === 'diverged') return ExitCode.runFailed;
     return ExitCode.ok;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  });
 }
 
 /** `mtl train CONFIG` or `mtl train --resume RUN` (the config is the run's own: no CONFIG, no --set). */
@@ -190,6 +134,9 @@ export async function compareCommand(
 ): Promise<number> {
   if (flags.split && !['val', 'test'].includes(flags.split))
     throw new UsageError(`--split "${flags.split}": expected val or test.`);
+  const { split, ...rest } = flags;
+  const groups = compareGroupsCommand(runs, { ...rest, ...(split ? { split: split as 'val' | 'test' } : {}) });
+  if (groups !== undefined) return groups;
   const comparison = await compareRuns(runs, {
     ...(flags.runsDir ? { runsDir: flags.runsDir } : {}),
     ...(flags.metric ? { metric: flags.metric } : {}),
@@ -251,35 +198,74 @@ function descriptionCells(run: RunDescription): string[] {
   return [run.architecture ?? '?', strategyLabel(run), run.data ?? '?', String(run.seed)];
 }
 
-export function runsCommand(flags: CommonFlags): number {
-  const runs = listRuns(flags.runsDir);
-  if (flags.json) {
-    printJson(runs);
+/**
+ * `mtl runs`: the runs, then the seed groups, one line each (`--json`: one list, runs first, each group with
+ * `kind: "group"`); `mtl runs GROUP`: the members of a group.
+ */
+export function runsCommand(group: string | undefined, flags: CommonFlags): number {
+  if (group !== undefined) {
+    const members = listGroupMembers(group, flags.runsDir);
+    if (flags.json) printJson(members);
+    else {
+      log(`group ${members.group.id}: ${groupLine(members.group)}`);
+      out(runsTable(members.runs));
+    }
     return ExitCode.ok;
   }
-  if (runs.length === 0) {
+  const runs = listRuns(flags.runsDir);
+  const groups = listGroups(flags.runsDir);
+  if (flags.json) {
+    printJson([...runs, ...groups]);
+    return ExitCode.ok;
+  }
+  if (runs.length === 0 && groups.length === 0) {
     log('no runs yet; start one with: mtl train configs/quickstart.yaml');
     return ExitCode.ok;
   }
-  out(
-    table(
-      ['id', 'name', 'status', 'started', 'backend', ...DESCRIPTION_HEADER, 'epochs', 'metrics'],
-      runs.map((r) => [
-        r.id,
-        r.name,
-        r.status,
-        r.startedAt.replace('T', ' ').slice(0, 19),
-        r.backend,
-        ...descriptionCells(r),
-        String(r.epochs),
-        Object.entries(r.metrics)
-          .filter(([k]) => !k.endsWith('/loss'))
-          .map(([k, v]) => `${k}=${formatNumber(v, 3)}`)
-          .join(' '),
-      ]),
-    ),
-  );
+  if (runs.length > 0) out(runsTable(runs));
+  if (groups.length > 0) {
+    if (runs.length > 0) out();
+    out(
+      table(
+        ['group', 'name', 'status', 'created', 'seeds', 'members'],
+        groups.map((g) => [
+          g.id,
+          g.name,
+          g.status,
+          g.createdAt.replace('T', ' ').slice(0, 19),
+          g.seeds.join(','),
+          `${g.members}/${g.seeds.length} (${g.completed} completed)`,
+        ]),
+      ),
+    );
+    log('`mtl runs GROUP` lists the members of a group');
+  }
   return ExitCode.ok;
+}
+
+function groupLine(group: GroupListing): string {
+  const reason = group.statusReason ? ` (${group.statusReason})` : '';
+  const counts = `${group.members} started, ${group.completed} completed`;
+  return `${group.status}${reason}; seeds ${group.seeds.join(', ')}; ${counts}`;
+}
+
+function runsTable(runs: RunListing[]): string {
+  return table(
+    ['id', 'name', 'status', 'started', 'backend', ...DESCRIPTION_HEADER, 'epochs', 'metrics'],
+    runs.map((r) => [
+      r.id,
+      r.name,
+      r.status,
+      r.startedAt.replace('T', ' ').slice(0, 19),
+      r.backend,
+      ...descriptionCells(r),
+      String(r.epochs),
+      Object.entries(r.metrics)
+        .filter(([k]) => !k.endsWith('/loss'))
+        .map(([k, v]) => `${k}=${formatNumber(v, 3)}`)
+        .join(' '),
+    ]),
+  );
 }
 
 export async function datasetsCommand(flags: { json?: boolean }): Promise<number> {

@@ -38,6 +38,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description('Train the experiment a YAML config describes; prints the run id (stdout)')
     .argument('[config]', 'experiment config (YAML); not with --resume')
     .option('--resume <run>', 'continue an interrupted or crashed run from its last checkpoint (id, prefix or path)')
+    .option('--seeds <list>', 'train once per seed as a group, e.g. 0,1,2 (overrides seed/seeds of the config)')
     .option('--set <path=value>', 'override a config field, repeatable (e.g. training.lr=0.003)', collect)
     .addOption(backendOption())
     .addOption(runsDirOption())
@@ -46,7 +47,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .addHelpText(
       'after',
       '\nExample:\n  mtl train configs/quickstart.yaml --set training.epochs=5 --set seed=1 --json\n' +
-        '  mtl train --resume 20261123-164732-quickstart   # continue an interrupted or crashed run\n',
+        '  mtl train --resume 20261123-164732-quickstart   # continue an interrupted or crashed run\n' +
+        '  mtl train configs/quickstart.yaml --seeds 0,1,2  # one run per seed, as a group with mean ± std\n',
     )
     .action(async (config: string | undefined, flags) => setExitCode(await trainCommand(config, flags)));
 
@@ -74,8 +76,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 
   program
     .command('compare')
-    .description('Side-by-side per-task test metrics with deltas and Δm against the first run')
-    .argument('<runs...>', 'runs (id, prefix or path); the first is the baseline the others are compared with')
+    .description('Side-by-side per-task test metrics with deltas and Δm against the first run (or seed group)')
+    .argument(
+      '<runs...>',
+      'runs, or seed groups (id, prefix or path); the first is the baseline the others are compared with',
+    )
     .option('--metric <name>', 'only this metric (e.g. accuracy)')
     .option('--split <split>', 'test or val', 'test')
     .addOption(runsDirOption())
@@ -85,11 +90,16 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 
   program
     .command('runs')
-    .description('List the runs in the store')
+    .description('List the runs and seed groups in the store, or the members of one group')
+    .argument('[group]', 'a seed group (id, prefix or path): list its members')
     .addOption(runsDirOption())
     .option('--json', 'print as JSON')
-    .addHelpText('after', '\nExample:\n  mtl runs --runs-dir /tmp/sweep --json\n')
-    .action((flags) => setExitCode(runsCommand(flags)));
+    .addHelpText(
+      'after',
+      '\nExample:\n  mtl runs --runs-dir /tmp/sweep --json\n' +
+        '  mtl runs 20261206-1200-quickstart-seeds   # the members of a group\n',
+    )
+    .action((group: string | undefined, flags) => setExitCode(runsCommand(group, flags)));
 
   program
     .command('datasets')

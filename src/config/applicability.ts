@@ -15,6 +15,21 @@ export function applicabilityProblems(config: ResolvedConfig, given: unknown): C
     ...positiveLabelProblems(config, given),
     ...optimizerOptionProblems(config, given),
     ...leakageProblems(config),
+    ...seedProblems(given),
+  ];
+}
+
+/** `seed` and `seeds` both written: which one holds is not clear, so neither is guessed. */
+function seedProblems(given: unknown): ConfigProblem[] {
+  if (field(given, 'seed') === undefined || field(given, 'seeds') === undefined) return [];
+  return [
+    {
+      path: ['seeds'],
+      atKey: true,
+      message:
+        'cannot be given together with "seed": "seeds" trains one run per seed as a group, "seed" one run. ' +
+        'Keep one of them (e.g. seeds: [0, 1, 2], or seed: 0).',
+    },
   ];
 }
 

@@ -126,6 +126,21 @@ export function problemsFromAjv(errors: readonly ErrorObject[], rootSchema?: obj
         add({ path, message: `expected ${expected}, got ${describeValue(error.data)}` });
         break;
       }
+      case 'uniqueItems': {
+        // The two equal entries, counted from 0 as in the field paths (`seeds[1]`).
+        const [i, j] = [Number(params['i']), Number(params['j'])];
+        const [first, second] = [Math.min(i, j), Math.max(i, j)];
+        const value = Array.isArray(error.data) ? describeValue(error.data[second]) : 'a value';
+        add({ path, message: `${value} is listed twice (entries ${first} and ${second}); list each value once` });
+        break;
+      }
+      case 'minItems':
+        if (Array.isArray(error.data) && error.data.length === 0) {
+          add({ path, message: 'is an empty list; give at least one entry, or remove the field' });
+          break;
+        }
+        add({ path, message: `${error.message ?? 'is invalid'} (got ${describeValue(error.data)})` });
+        break;
       default:
         add({ path, message: `${error.message ?? 'is invalid'} (got ${describeValue(error.data)})` });
     }

@@ -84,6 +84,14 @@ export function buildExperimentSchema(): JsonSchema {
     properties: {
       name: { type: 'string', pattern: '^[A-Za-z0-9._-]+$', default: 'experiment', description: 'Used in the run id.' },
       seed: { type: 'integer', minimum: 0, default: 0 },
+      seeds: {
+        type: 'array',
+        items: { type: 'integer', minimum: 0 },
+        minItems: 1,
+        uniqueItems: true,
+        description:
+          'Train the config once per seed, as a group of runs (as `mtl train --seeds 0,1,2`); not with seed.',
+      },
       backend: { enum: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto' },
       data: {
         type: 'object',

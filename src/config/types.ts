@@ -8,6 +8,8 @@ import type { LayerConfig } from '../model/layers/registry.js';
 export interface ResolvedConfig {
   name: string;
   seed: number;
+  /** Train once per seed, as a group (api/groups.ts); absent for a single run. Never written together with `seed`. */
+  seeds?: number[];
   backend: BackendChoice;
   data: DataConfig;
   tasks: TaskConfig[];

@@ -10,3 +10,4 @@ export { symmetricEigen, symmetricEigenPacked, type Eigen } from './eigen.js';
 export { pseudoSolve, solveLinear } from './solve.js';
 export { projectOntoSimplex } from './simplex.js';
 export { projectOntoDualCone, solveNonNegativeQp, type NonNegativeQpResult } from './qp.js';
+export { logGamma, regularizedIncompleteBeta, studentTTwoSidedP } from './student-t.js';

@@ -23,6 +23,8 @@ export const RUN_FILES = {
   metricsCsv: 'metrics.csv',
   /** One JSON line per epoch: learning rate, task weights, gradient cosines, monitor, speed. */
   epochsLog: 'epochs.jsonl',
+  /** A run trained with `baselines:`: MTL against its single-task baselines, per task (analysis/types.ts). */
+  transfer: 'transfer.json',
 } as const;
 
 export type RunFile = keyof typeof RUN_FILES;

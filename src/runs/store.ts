@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { asFileSystemError, errnoCode } from './fs-errors.js';
+import { findGroup, groupMemberId, readGroupMeta, resolveGroupMember } from './groups.js';
 import { runFile } from './layout.js';
 import { readMeta, type StoredRunMeta } from './meta.js';
 
@@ -68,7 +69,12 @@ export function listRunIds(runsDir: string): string[] {
 export function resolveRun(reference: string, runsDir: string): { id: string; dir: string } {
   if (existsSync(reference) && statSync(reference).isDirectory() && isRunDir(reference)) {
     const dir = path.resolve(reference);
-    return { id: path.basename(dir), dir };
+    return { id: groupMemberId(dir) ?? path.basename(dir), dir };
+  }
+  // `<group>/seed-1`: a member of a seed group (runs/groups.ts).
+  if (reference.includes('/')) {
+    const member = resolveGroupMember(reference, runsDir);
+    if (member) return member;
   }
   const ids = listRunIds(runsDir);
   if (ids.includes(reference)) return { id: reference, dir: path.join(runsDir, reference) };
@@ -84,10 +90,21 @@ export function resolveRun(reference: string, runsDir: string): { id: string; di
       'give more characters of the id',
     ]);
   }
+  const group = findGroup(reference, runsDir);
+  if (group) throw groupIsNoRun(group);
   throw new UsageError(
     `No run "${reference}" in ${runsDir}${ids.length ? '' : ' (the store is empty)'}. Name a run by id, unique id ` +
       `prefix, or path; \`mtl runs\` lists them.`,
   );
+}
+
+/** A group where a command takes one run: name its members. */
+function groupIsNoRun(group: { id: string; dir: string }): UsageError {
+  const members = readGroupMeta(group.dir).members.map((m) => `${group.id}/${m.folder}`);
+  return new UsageError(`${group.id} is a seed group, not a run: this command takes one run.`, [
+    members.length > 0 ? `name one of its members: ${members.join(', ')}` : 'it has no members yet',
+    '`mtl runs GROUP` lists them; `mtl compare` takes groups',
+  ]);
 }
 
 /** A run found by {@link resolveRun}, with its meta.json read and checked (a newer format is refused). */

@@ -1,0 +1,218 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { pairedTTest, seedStatistic, type PairedTTest } from '../analysis/seed-statistics.js';
+import type { SeedStatistic } from '../analysis/types.js';
+import { UsageError } from '../errors.js';
+import { DELTA_M_DEFINITION, deltaMBreakdown, relativeImprovement, type DeltaMTerm } from '../metrics/aggregate.js';
+import { higherIsBetter, metricName, taskName } from '../metrics/direction.js';
+import type { MetricValues } from '../metrics/types.js';
+import { findGroup, resolveGroup } from '../runs/groups.js';
+import { listRunIds, resolveRunsDir } from '../runs/store.js';
+import { readSummaryIfAny } from '../runs/summary.js';
+import { suggest } from '../util/suggest.js';
+
+/**
+ * `mtl compare GROUP-A GROUP-B …`: seed groups side by side. Per metric, each group's mean ± sample std over its
+ * members and the relative change of its mean over the first group's (positive = better). Δm against the first
+ * group (the definition `mtl compare` uses, metrics/aggregate.ts):
+ * - paired by seed, when every group has metrics for the same seeds: Δm_s of the member of seed s against the first
+ *   group's member of seed s, then mean ± std over seeds and a paired t-test on the Δm_s (H0: mean 0);
+ * - unpaired otherwise (the groups were trained on different seeds): one Δm, of the group's means against the first
+ *   group's means, and the comparison says so.
+ */
+
+export interface ComparedGroup {
+  id: string;
+  name: string;
+  status: string;
+  /** The seeds whose member has metrics on the split. */
+  seeds: number[];
+}
+
+export interface GroupComparisonRow {
+  metric: string;
+  higherIsBetter: boolean;
+  /** One statistic per group, in the order given (n = 0 when no member reports the metric). */
+  stats: SeedStatistic[];
+  /** Relative change of each group's mean over the first group's (null for the first, or when undefined). */
+  relative: (number | null)[];
+}
+
+export interface GroupDeltaM {
+  group: string;
+  /** Paired: mean ± std of the per-seed Δm; unpaired: `mean` is the Δm of the means (n = 1, std NaN). */
+  deltaM: SeedStatistic;
+  /** Paired only: Δm per seed (null where undefined: a metric missing or not finite). */
+  perSeed?: Record<string, number | null>;
+  pairedTest?: PairedTTest | null;
+  /** Why a Δm is undefined, one line per seed and metric at fault. */
+  problems?: string[];
+}
+
+export interface GroupComparison {
+  split: 'test' | 'val';
+  groups: ComparedGroup[];
+  pairing: 'paired-by-seed' | 'unpaired';
+  pairingNote: string;
+  rows: GroupComparisonRow[];
+  /** One per group after the first. */
+  deltaM: GroupDeltaM[];
+  deltaMMetrics: string[];
+  deltaMDefinition: string;
+  warnings: string[];
+}
+
+export interface CompareGroupsOptions {
+  runsDir?: string;
+  metric?: string;
+  split?: 'test' | 'val';
+}
+
+/**
+ * Whether a compare reference names a seed group (true) or a run (false). A reference that could be either (an id
+ * prefix both a run and a group start with) is a UsageError asking for more characters.
+ */
+export function isGroupReference(reference: string, runsDir?: string): boolean {
+  const store = resolveRunsDir(runsDir);
+  const group = findGroup(reference, store);
+  if (!group) return false;
+  const runMatches =
+    existsSync(path.join(reference, 'meta.json')) || listRunIds(store).some((id) => id.startsWith(reference));
+  if (runMatches)
+    throw new UsageError(`"${reference}" matches both a run and the seed group ${group.id} in ${store}.`, [
+      'give more characters of the id, or the path',
+    ]);
+  return true;
+}
+
+interface OpenedGroup {
+  group: ComparedGroup;
+  /** Metrics of each member with a summary, by seed. */
+  bySeed: Map<number, MetricValues>;
+}
+
+export function compareGroups(references: string[], options: CompareGroupsOptions = {}): GroupComparison {
+  if (references.length < 1) throw new UsageError('compare needs at least one group (the first one is the base).');
+  const split = options.split ?? 'test';
+  const store = resolveRunsDir(options.runsDir);
+  const warnings: string[] = [];
+  const opened: OpenedGroup[] = references.map((reference) => {
+    const { id, dir, meta } = resolveGroup(reference, store);
+    const bySeed = new Map<number, MetricValues>();
+    for (const member of meta.members) {
+      const metrics = readSummaryIfAny(path.join(dir, member.folder))?.[split] ?? {};
+      if (Object.keys(metrics).length === 0) {
+        warnings.push(`${member.id} (${member.status}) has no ${split} metrics: it is left out`);
+        continue;
+      }
+      bySeed.set(member.seed, metrics);
+    }
+    if (bySeed.size === 0)
+      throw new UsageError(`Group ${id} has no member with ${split} metrics (status ${meta.status}).`, [
+        '`mtl runs GROUP` shows its members; train the group again, or compare on the other split',
+      ]);
+    return { group: { id, name: meta.name, status: meta.status, seeds: [...bySeed.keys()] }, bySeed };
+  });
+  const keys: string[] = [];
+  for (const { bySeed } of opened)
+    for (const metrics of bySeed.values())
+      for (const key of Object.keys(metrics)) if (!keys.includes(key)) keys.push(key);
+  const selected = keys
+    .filter((k) => !options.metric || metricName(k) === options.metric)
+    .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  if (selected.length === 0) {
+    const reported = [...new Set(keys.map(metricName))].sort();
+    const guess = suggest(options.metric ?? '', reported);
+    throw new UsageError(`No metric "${options.metric}" in these groups${guess ? `; did you mean "${guess}"?` : '.'}`, [
+      `they report: ${reported.join(', ')}`,
+    ]);
+  }
+  const rows = selected.map((metric): GroupComparisonRow => {
+    const higher = higherIsBetter(metric);
+    const stats = opened.map(({ bySeed }) => seedStatistic([...bySeed.values()].map((m) => m[metric] ?? NaN)));
+    const base = stats[0]!.mean;
+    return {
+      metric,
+      higherIsBetter: higher,
+      stats,
+      relative: stats.map((s, i) => {
+        if (i === 0) return null;
+        const change = relativeImprovement(s.mean, base, higher);
+        return Number.isFinite(change) ? change : null;
+      }),
+    };
+  });
+  const base = opened[0]!;
+  const deltaMMetrics = selected.filter((k) => rank(k) === 0);
+  const seedKey = (seeds: readonly number[]): string => [...seeds].sort((a, b) => a - b).join(',');
+  const paired = opened.every((g) => seedKey(g.group.seeds) === seedKey(base.group.seeds));
+  const deltaM = opened
+    .slice(1)
+    .map((other) =>
+      paired ? pairedDeltaM(base, other, deltaMMetrics) : unpairedDeltaM(rows, opened.indexOf(other), other.group.id),
+    );
+  const pairingNote = paired
+    ? `paired by seed (seeds ${seedKey(base.group.seeds)}): Δm per seed against ${base.group.id}'s member of the ` +
+      'same seed, then mean ± std over seeds and a paired t-test'
+    : `unpaired: the groups have metrics for different seeds (${opened
+        .map((g) => `${g.group.id}: ${seedKey(g.group.seeds)}`)
+        .join('; ')}), so Δm is of the group means, with no spread`;
+  return {
+    split,
+    groups: opened.map((g) => g.group),
+    pairing: paired ? 'paired-by-seed' : 'unpaired',
+    pairingNote,
+    rows,
+    deltaM,
+    deltaMMetrics,
+    deltaMDefinition: DELTA_M_DEFINITION,
+    warnings,
+  };
+}
+
+function terms(keys: readonly string[], value: MetricValues, baseline: MetricValues): DeltaMTerm[] {
+  return keys.map((key) => ({
+    task: taskName(key),
+    metric: metricName(key),
+    value: value[key],
+    baseline: baseline[key],
+    higherIsBetter: higherIsBetter(key),
+  }));
+}
+
+function pairedDeltaM(base: OpenedGroup, other: OpenedGroup, keys: readonly string[]): GroupDeltaM {
+  const perSeed: Record<string, number | null> = {};
+  const problems: string[] = [];
+  for (const [seed, baseline] of base.bySeed) {
+    const breakdown = deltaMBreakdown(terms(keys, other.bySeed.get(seed) ?? {}, baseline));
+    perSeed[String(seed)] = breakdown.value ?? null;
+    problems.push(...breakdown.problems.map((p) => `seed ${seed}: ${p}`));
+  }
+  const values = Object.values(perSeed).filter((v): v is number => v !== null);
+  return {
+    group: other.group.id,
+    deltaM: seedStatistic(values),
+    perSeed,
+    pairedTest: pairedTTest(values) ?? null,
+    ...(problems.length > 0 ? { problems } : {}),
+  };
+}
+
+function unpairedDeltaM(rows: readonly GroupComparisonRow[], index: number, group: string): GroupDeltaM {
+  const means = (i: number): MetricValues =>
+    Object.fromEntries(rows.filter((r) => r.stats[i]!.n > 0).map((r) => [r.metric, r.stats[i]!.mean]));
+  const keys = rows.map((r) => r.metric).filter((k) => rank(k) === 0);
+  const breakdown = deltaMBreakdown(terms(keys, means(index), means(0)));
+  return {
+    group,
+    deltaM: { mean: breakdown.value ?? NaN, std: NaN, n: breakdown.value === undefined ? 0 : 1 },
+    ...(breakdown.problems.length > 0 ? { problems: breakdown.problems } : {}),
+  };
+}
+
+/** Per-task metrics first, then the means, then losses (as `mtl compare` of runs). */
+function rank(key: string): number {
+  if (metricName(key) === 'loss') return 2;
+  if (taskName(key) === 'mean') return 1;
+  return 0;
+}

@@ -1,0 +1,59 @@
+import { compareGroups, isGroupReference } from '../api/compare-groups.js';
+import { ExitCode, UsageError } from '../errors.js';
+import { formatNumber, formatPercent, log, out, printJson, table } from './output.js';
+import { formatSeries } from './train-group.js';
+
+/**
+ * `mtl compare` of seed groups: undefined when every reference is a run (compare runs as before); the exit code when
+ * every reference is a group; a UsageError when they are mixed.
+ */
+export function compareGroupsCommand(
+  references: string[],
+  flags: { runsDir?: string; json?: boolean; metric?: string; split?: 'val' | 'test' },
+): number | undefined {
+  const groups = references.map((reference) => isGroupReference(reference, flags.runsDir));
+  if (groups.every((isGroup) => !isGroup)) return undefined;
+  if (!groups.every(Boolean)) {
+    const named = (want: boolean): string => references.filter((_, i) => groups[i] === want).join(', ');
+    throw new UsageError(
+      `mtl compare: give runs or seed groups, not both (groups: ${named(true)}; runs: ${named(false)}).`,
+      [
+        'compare groups with groups (mean ± std over seeds), or runs with runs; a member of a group is a run: ' +
+          'GROUP/seed-N',
+      ],
+    );
+  }
+  const comparison = compareGroups(references, {
+    ...(flags.runsDir ? { runsDir: flags.runsDir } : {}),
+    ...(flags.metric ? { metric: flags.metric } : {}),
+    ...(flags.split ? { split: flags.split } : {}),
+  });
+  if (flags.json) {
+    printJson(comparison);
+    return ExitCode.ok;
+  }
+  const header = [
+    'metric',
+    ...comparison.groups.map((g, i) => `${g.id}${i === 0 ? ' (base)' : ''} n=${g.seeds.length}`),
+  ];
+  const rows = comparison.rows.map((row) => [
+    `${row.metric} ${row.higherIsBetter ? '↑' : '↓'}`,
+    ...row.stats.map((stat, i) => {
+      const shown = formatSeries(stat);
+      return i === 0 ? shown : `${shown} (${formatPercent(row.relative[i] ?? undefined)})`;
+    }),
+  ]);
+  rows.push([
+    'Δm',
+    '—',
+    ...comparison.deltaM.map((d) => {
+      const test = d.pairedTest ? ` p=${formatNumber(d.pairedTest.p, 3)}` : '';
+      return d.deltaM.n === 0 ? 'n/a' : `${formatSeries(d.deltaM, true)}${test}`;
+    }),
+  ]);
+  out(table(header, rows));
+  out(`Δm: ${comparison.pairingNote}.`);
+  for (const d of comparison.deltaM) for (const problem of d.problems ?? []) out(`Δm of ${d.group}: ${problem}`);
+  for (const warning of comparison.warnings) log(`warning: ${warning}`);
+  return ExitCode.ok;
+}

@@ -1,0 +1,44 @@
+import { ExitCode } from '../errors.js';
+import { log } from './output.js';
+
+/** What a second signal records before the process exits at once: the run in training, and its group if any. */
+export interface InterruptTargets {
+  run?: { recordInterrupted(reason: string): Promise<void> };
+  group?: { recordInterrupted(reason: string): void };
+}
+
+/**
+ * Runs `body` with SIGINT (Ctrl-C) and SIGTERM (kill, a scheduler's stop) handled alike: the first aborts the signal
+ * `body` trains with (the current batch finishes and the run ends as `interrupted` with its checkpoints); the second
+ * stops at once, recording the run (and its group) as `interrupted` first; a third exits without waiting.
+ */
+export async function withInterrupts<T>(
+  body: (signal: AbortSignal, targets: InterruptTargets) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  const targets: InterruptTargets = {};
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupts++;
+    if (interrupts === 1) {
+      log(`Interrupted (${signal}): finishing the current batch and saving a checkpoint (again to stop at once).`);
+      controller.abort();
+    } else if (interrupts === 2 && targets.run) {
+      log(`Interrupted again (${signal}): stopping now; the checkpoints are those of the epochs already done.`);
+      const reason = `stopped at once by a second ${signal}; the checkpoints are those written before it`;
+      targets.group?.recordInterrupted(reason);
+      void targets.run.recordInterrupted(reason).finally(() => process.exit(ExitCode.interrupted));
+    } else {
+      targets.group?.recordInterrupted(`stopped at once by a ${signal}`);
+      process.exit(ExitCode.interrupted);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await body(controller.signal, targets);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

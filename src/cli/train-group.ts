@@ -1,0 +1,136 @@
+import path from 'node:path';
+import type { GroupSummary, GroupTransferSummary, SeedSeries } from '../analysis/group-summary.js';
+import { trainSeedGroup } from '../api/groups.js';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { ExitCode, UsageError } from '../errors.js';
+import { withInterrupts } from './interrupts.js';
+import { formatNumber, formatPercent, log, out, printJson, table } from './output.js';
+import { logRunResult, trainOutput, type TrainFlags } from './train-output.js';
+
+/** A `mtl train` that trains a seed group: the loaded config and the seeds. */
+export interface SeedGroupRequest {
+  loaded: LoadedConfig;
+  seeds: number[];
+}
+
+/**
+ * `--seeds 0,1,2` as a list: whole numbers ≥ 0, each once, at least one. A bad list is a usage error that quotes it.
+ */
+export function parseSeedsFlag(text: string): number[] {
+  const fail = (why: string): UsageError =>
+    new UsageError(`--seeds "${text}": ${why}.`, ['give whole numbers ≥ 0 separated by commas, e.g. --seeds 0,1,2']);
+  const parts = text.split(',').map((part) => part.trim());
+  if (parts.every((part) => part === '')) throw fail('no seeds');
+  const seeds = parts.map((part) => {
+    if (!/^\d+$/.test(part)) throw fail(part === '' ? 'an empty entry' : `"${part}" is not a whole number ≥ 0`);
+    const seed = Number(part);
+    if (!Number.isSafeInteger(seed)) throw fail(`${part} is too large`);
+    return seed;
+  });
+  const twice = seeds.find((seed, i) => seeds.indexOf(seed) !== i);
+  if (twice !== undefined) throw fail(`seed ${twice} is listed twice; list each seed once`);
+  return seeds;
+}
+
+/**
+ * A group when `--seeds` is given or the config lists `seeds:` (the flag wins over the config's `seed`/`seeds`, as
+ * `--set` does); undefined for a single run.
+ */
+export function seedGroupRequest(configFile: string | undefined, flags: TrainFlags): SeedGroupRequest | undefined {
+  if (flags.seeds === undefined) {
+    if (configFile === undefined || flags.resume !== undefined) return undefined;
+    const loaded = loadConfig(configFile, flags.set ?? []);
+    return loaded.config.seeds ? { loaded, seeds: [...loaded.config.seeds] } : undefined;
+  }
+  if (flags.resume !== undefined)
+    throw new UsageError(`mtl train: --seeds trains new runs; it cannot be used with --resume ${flags.resume}.`, [
+      'resume one member of a group: mtl train --resume GROUP/seed-N',
+    ]);
+  const seeds = parseSeedsFlag(flags.seeds);
+  if (configFile === undefined) throw new UsageError('mtl train --seeds: missing the config file.');
+  return { loaded: loadConfig(configFile, flags.set ?? []), seeds };
+}
+
+/** `mtl train CONFIG --seeds …`: trains the group, prints its id (stdout) and its summary. */
+export async function trainGroupCommand(request: SeedGroupRequest, flags: TrainFlags): Promise<number> {
+  return withInterrupts(async (signal, targets) => {
+    const result = await trainSeedGroup(request.loaded, {
+      ...trainOutput(flags),
+      seeds: request.seeds,
+      signal,
+      onGroupCreated: (group) => {
+        targets.group = group;
+        log(`group ${group.id} (${path.relative(process.cwd(), group.dir) || group.dir}): seeds ${request.seeds}`);
+      },
+      onMemberStart: ({ seed, index, count }) => log(`seed ${seed} (${index + 1} of ${count})`),
+      onRunCreated: (run) => {
+        targets.run = run;
+        log(`run ${run.id}`);
+      },
+      onMemberEnd: (summary) => logRunResult(summary),
+    });
+    if (flags.json) printJson({ group: result.group, summary: result.summary });
+    else {
+      out(result.group.id);
+      printGroupSummary(result.summary);
+      log(`group status ${result.group.status}${result.group.statusReason ? ` (${result.group.statusReason})` : ''}`);
+    }
+    if (result.group.status === 'interrupted') return ExitCode.interrupted;
+    // A diverged seed is a result (the group went on), but the command says not everything trained.
+    if (result.members.some((m) => m.status === 'diverged')) return ExitCode.runFailed;
+    return ExitCode.ok;
+  });
+}
+
+/** `mean ± std` (one seed: the mean alone). */
+export function formatSeries(stat: { mean: number; std: number; n: number }, percent = false): string {
+  const show = (v: number): string => (percent ? formatPercent(v) : formatNumber(v));
+  if (stat.n === 0) return '—';
+  if (stat.n === 1 || Number.isNaN(stat.std)) return show(stat.mean);
+  return `${show(stat.mean)} ± ${percent ? `${(stat.std * 100).toFixed(2)}%` : formatNumber(stat.std)}`;
+}
+
+/** The group summary as tables (stdout): metrics over seeds; then, with baselines, transfer per task. */
+export function printGroupSummary(summary: GroupSummary): void {
+  const perSeed = (s: SeedSeries): string => s.perSeed.map((v) => formatNumber(v ?? undefined)).join(' ');
+  out(
+    table(
+      ['metric', `${summary.split} mean ± std`, 'n', `per seed (${summary.seeds.join(', ')})`],
+      summary.metrics
+        .filter((m) => !m.key.endsWith('/loss'))
+        .map((m) => [`${m.key} ${m.higherIsBetter ? '↑' : '↓'}`, formatSeries(m), String(m.n), perSeed(m)]),
+    ),
+  );
+  if (summary.transfer) printTransfer(summary.transfer);
+  for (const warning of summary.warnings) log(`warning: ${warning}`);
+}
+
+function printTransfer(transfer: GroupTransferSummary): void {
+  out();
+  out(`MTL vs ${transfer.baseline} baseline (${transfer.split} split, seeds ${transfer.seeds.join(', ')}):`);
+  const rows = transfer.tasks.flatMap((task) => [
+    ...task.metrics.map((m) => [
+      `${m.key} ${m.higherIsBetter ? '↑' : '↓'}`,
+      formatSeries(m.mtl),
+      formatSeries(m.single),
+      formatSeries(m.relativeGain, true),
+      '',
+      '',
+    ]),
+    [
+      `${task.task} gain`,
+      '',
+      '',
+      formatSeries(task.gain, true),
+      task.pairedTest ? `t=${formatNumber(task.pairedTest.t, 2)} p=${formatNumber(task.pairedTest.p, 3)}` : '—',
+      task.verdict ?? '—',
+    ],
+  ]);
+  out(table(['task / metric', 'MTL', 'single-task', 'relative gain', 'paired t-test', 'verdict'], rows));
+  const test = transfer.deltaMTest;
+  out(
+    `Δm (MTL vs ${transfer.baseline}): ${formatSeries(transfer.deltaM, true)}` +
+      (test ? ` (paired t-test: t=${formatNumber(test.t, 2)}, df=${test.df}, p=${formatNumber(test.p, 3)})` : ''),
+  );
+  out(`rule: ${transfer.rule}`);
+}

@@ -1,0 +1,64 @@
+import type { TrainOptions } from '../api/train.js';
+import type { BackendChoice } from '../config/types.js';
+import type { RunSummary } from '../runs/summary.js';
+import { dataReportLines } from './data-report.js';
+import { formatNumber, log } from './output.js';
+import { progressListener } from './progress.js';
+
+/** The flags of `mtl train`. */
+export type TrainFlags = {
+  runsDir?: string;
+  json?: boolean;
+  set?: string[];
+  backend?: BackendChoice;
+  quiet?: boolean;
+  resume?: string;
+  seeds?: string;
+};
+
+function isCi(): boolean {
+  const ci = process.env['CI'];
+  return ci !== undefined && ci !== '' && ci !== '0' && ci !== 'false';
+}
+
+/** What `mtl train` tells while a run trains (stderr): the data report, the model, the strategy, the progress. */
+export function trainOutput(flags: TrainFlags): TrainOptions {
+  const interactive = Boolean(process.stderr.isTTY) && !flags.quiet && !isCi();
+  return {
+    ...(flags.runsDir ? { runsDir: flags.runsDir } : {}),
+    ...(flags.backend ? { backend: flags.backend } : {}),
+    listeners: [progressListener({ interactive })],
+    onDataPrepared: (report) => {
+      for (const line of dataReportLines(report)) log(line);
+      for (const warning of report.warnings) log(`warning: ${warning}`);
+    },
+    onModelBuilt: ({ architecture, parameterCount, backend, strategy }) => {
+      const count = (n: number): string => n.toLocaleString('en-US');
+      const perTask = Object.entries(parameterCount.perTask)
+        .map(([t, n]) => `${t} ${count(n)}`)
+        .join(', ');
+      log(
+        `${architecture} on ${backend}: ${count(parameterCount.total)} trainable parameters ` +
+          `(shared ${count(parameterCount.shared)}; ${perTask})`,
+      );
+      const target = strategy.gradTarget === undefined ? '' : ` on ${strategy.gradTarget} gradients`;
+      log(`strategy ${strategy.name}${target}`);
+      for (const note of strategy.notes ?? []) log(`note: ${note}`);
+    },
+  };
+}
+
+/** A finished run's status line and test metrics (stderr). */
+export function logRunResult(summary: RunSummary): void {
+  const best = summary.bestEpoch > 0 ? `best epoch ${summary.bestEpoch}` : 'no best epoch';
+  // A divergence's reason (the tasks, the remedy, what was kept) is too long for the status line's parentheses.
+  const diverged = summary.status === 'diverged' && summary.statusReason !== undefined;
+  const reason = summary.statusReason && !diverged ? ` (${summary.statusReason})` : '';
+  log(
+    `status ${summary.status}${reason}; backend ${summary.backend}; ${summary.epochs} ` +
+      `epoch${summary.epochs === 1 ? '' : 's'}, ${best}; ${summary.seconds}s`,
+  );
+  if (diverged) log(`diverged: ${summary.statusReason}`);
+  const keys = Object.keys(summary.test).filter((k) => !k.endsWith('/loss'));
+  if (keys.length > 0) log(keys.map((k) => `test ${k}=${formatNumber(summary.test[k])}`).join('  '));
+}
