@@ -58,7 +58,9 @@ function* partitions(n: number): Generator<number[]> {
 function groupsOf(labels: readonly number[]): number[][] {
   const groups: number[][] = [];
   labels.forEach((label, task) => {
-    (groups[label] ??= []).push(task);
+    const group = groups[label];
+    if (group) group.push(task);
+    else groups[label] = [task];
   });
   return groups;
 }
