@@ -14,6 +14,15 @@ export interface ResolvedConfig {
   model: ModelConfig;
   training: TrainingConfig;
   strategy: StrategyConfig;
+  /** Relatedness measured during training (issue #15); absent in runs from before it (read as the defaults). */
+  analysis?: AnalysisConfig;
+}
+
+/** What training measures for `mtl analyze` besides what the strategy logs. */
+export interface AnalysisConfig {
+  /** Inter-task affinity (Fifty et al. 2021) at every `affinity_every`-th step (train/affinity.ts). */
+  affinity: boolean;
+  affinity_every: number;
 }
 
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
