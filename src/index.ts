@@ -16,6 +16,12 @@ export {
   type CompareOptions,
 } from './api/compare.js';
 export { listRuns, type RunListing } from './api/runs.js';
+export { analyzeRun, ANALYSIS_RULES, type AnalyzeOptions } from './api/analyze.js';
+export { readAnalysisIfAny } from './runs/analysis.js';
+export type * from './analysis/types.js';
+export { linearCka, type RowMatrix } from './analysis/cka.js';
+export { mutualInformation, targetPair, type TargetColumn } from './analysis/target-relatedness.js';
+export { suggestGrouping, harmfulByAffinity, harmfulByGradients } from './analysis/grouping.js';
 export { buildModel, countParameters } from './api/build.js';
 export { initBackend, probeBackends, type BackendReport } from './backend/select.js';
 export { prepareData, loadTable, type PreparedData } from './data/prepare.js';

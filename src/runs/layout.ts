@@ -23,6 +23,8 @@ export const RUN_FILES = {
   metricsCsv: 'metrics.csv',
   /** One JSON line per epoch: learning rate, task weights, gradient cosines, monitor, speed. */
   epochsLog: 'epochs.jsonl',
+  /** What `mtl analyze` measured: task relatedness, grouping, warnings (runs/analysis.ts); rewritten by each run. */
+  analysis: 'analysis.json',
 } as const;
 
 export type RunFile = keyof typeof RUN_FILES;
