@@ -250,8 +250,8 @@ export function buildExperimentSchema(): JsonSchema {
             default: false,
             description:
               "Inter-task affinity (Fifty et al. 2021): the lookahead effect of each task's update of the shared " +
-              "parameters on every task's loss, logged per epoch (T extra backward and T+1 forward passes per measured " +
-              'step).',
+              "parameters on every task's loss, logged per epoch (T extra backward and T+1 forward passes per " +
+              'measured step).',
           },
           affinity_every: {
             type: 'integer',
