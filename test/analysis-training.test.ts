@@ -71,7 +71,12 @@ describe('inter-task affinity during training', () => {
     // Steps 0..14, every 2nd: 0, 2, 4 in epoch 1; 6, 8 in epoch 2; 10, 12, 14 in epoch 3.
     expect(epochs.map((e) => e.affinitySteps)).toEqual([3, 2, 3]);
     for (const epoch of epochs) {
-      expect(Object.keys(epoch.taskAffinity ?? {}).sort()).toEqual(['left>right', 'right>left']);
+      expect(Object.keys(epoch.taskAffinity ?? {}).sort()).toEqual([
+        'left>left',
+        'left>right',
+        'right>left',
+        'right>right',
+      ]);
       for (const z of Object.values(epoch.taskAffinity ?? {})) expect(Number.isFinite(z)).toBe(true);
     }
     expect(readEpochLog(plain)[0]?.taskAffinity).toBeUndefined();

@@ -41,10 +41,13 @@ export const ANALYSIS_RULES: Record<string, string> = {
   gradient:
     'cosine of two tasks’ gradients of the shared parameters (or of the shared representation, where the strategy ' +
     'trains on it); conflict = cosine < 0. Training log: mean over the epochs of each epoch’s mean over its steps. ' +
-    'Checkpoint pass: one pass over the training split in row order, batches of training.batch_size, inference mode.',
+    'Checkpoint pass: one pass over the training split in row order, batches of training.batch_size, inference mode; ' +
+    'at a trained checkpoint the shared gradients of the tasks balance each other (their weighted sum is near 0 at a ' +
+    'minimum), so cosines lean negative there: the training log measures along the way.',
   affinity:
     'Z(i→j) = 1 − L_j(θ_s − Δ_i, θ_j) / L_j(θ_s, θ_j) on the same batch, Δ_i the optimizer’s next update for task ' +
-    'i’s gradient of the shared parameters alone (Fifty et al. 2021); mean over the measured steps.',
+    'i’s gradient of the shared parameters alone (Fifty et al. 2021); mean over the measured steps. Z(j→j), the ' +
+    'diagonal, is what a task’s own update does for it: the scale Z(i→j) compares with.',
   model:
     'linear CKA (Kornblith et al. 2019) between two tasks’ k-th task-specific kernels as [inputs × units] ' +
     `matrices, and between the tasks’ representations: ${TASK_REPRESENTATION}.`,

@@ -27,6 +27,9 @@ export function printAnalysis(report: AnalysisReport): void {
     const g = report.gradient;
     const where = g.source === 'training-log' ? 'logged during training' : `from the ${g.checkpoint} checkpoint`;
     out(`gradients (${g.target}, ${where}, ${g.steps} steps)`);
+    if (g.source === 'checkpoint-pass') {
+      log('note: at a trained checkpoint the tasks’ shared gradients balance each other, so cosines lean negative');
+    }
     out(
       pairTable(pairs, [
         ['mean cosine', g.meanCosine],
@@ -38,7 +41,7 @@ export function printAnalysis(report: AnalysisReport): void {
   if (report.affinity) {
     const a = report.affinity;
     out(`inter-task affinity Z(i→j) (${a.steps} steps, every ${a.everySteps})`);
-    const directed = report.tasks.flatMap((i) => report.tasks.filter((j) => j !== i).map((j) => `${i}>${j}`));
+    const directed = report.tasks.flatMap((i) => report.tasks.map((j) => `${i}>${j}`));
     out(
       table(
         ['from > to', 'Z'],

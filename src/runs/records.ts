@@ -21,8 +21,8 @@ export interface EpochRecord {
   /** The fraction of the epoch's steps whose gradient cosine was below 0 (the gradients conflict), keyed `a|b`. */
   gradientConflicts?: Record<string, number>;
   /**
-   * Inter-task affinity Z_{a→b} (train/affinity.ts) averaged over the epoch's measured steps, keyed `a>b`, when the
-   * config sets `analysis.affinity`; `affinitySteps` is how many steps were measured.
+   * Inter-task affinity Z_{a→b} (train/affinity.ts) averaged over the epoch's measured steps, keyed `a>b` (the whole
+   * T×T matrix, `a>a` included), when the config sets `analysis.affinity`; `affinitySteps`: the steps measured.
    */
   taskAffinity?: Record<string, number>;
   affinitySteps?: number;

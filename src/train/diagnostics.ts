@@ -4,7 +4,8 @@
  * - `gradientCosines[a|b]`: the mean over the epoch's steps of the cosine of the two tasks' gradients (gradient
  *   strategies, on the target they use);
  * - `gradientConflicts[a|b]`: the fraction of those steps whose cosine is below 0 (the gradients conflict);
- * - `taskAffinity[a>b]`: the mean over the epoch's measured steps of Z_{a→b} (train/affinity.ts), and
+ * - `taskAffinity[a>b]`: the mean over the epoch's measured steps of Z_{a→b} (train/affinity.ts), the whole T×T
+ *   matrix (`a>a`: what a task's own update does for its loss, the scale the others compare with), and
  *   `affinitySteps`, how many steps were measured.
  *
  * A mid-epoch snapshot carries the sums (`PartialEpoch`), so a resumed epoch logs what the uninterrupted one would.
@@ -28,7 +29,7 @@ function pairwise(
   const out: Record<string, number> = {};
   tasks.forEach((a, i) =>
     tasks.forEach((b, j) => {
-      if (directed ? j !== i : j > i) out[`${a.name}${directed ? '>' : '|'}${b.name}`] = (sum[i]?.[j] ?? NaN) / steps;
+      if (directed || j > i) out[`${a.name}${directed ? '>' : '|'}${b.name}`] = (sum[i]?.[j] ?? NaN) / steps;
     }),
   );
   return out;
