@@ -60,12 +60,14 @@ describe('gradient conflicts in the epoch log', () => {
 
 describe('inter-task affinity during training', () => {
   it.each([
-    ['equal, adam', '{ name: equal }', 'adam'],
-    ['pcgrad, momentum', '{ name: pcgrad }', 'momentum'],
-    ['equal, sgd', '{ name: equal }', 'sgd'],
-  ])('%s: the trajectory is the same with it, and Z is logged both ways per epoch', async (_n, strategy, opt) => {
+    ['equal, adam', '{ name: equal }', 'adam', 'optimizer'],
+    ['pcgrad, momentum', '{ name: pcgrad }', 'momentum', 'optimizer'],
+    ['equal, sgd', '{ name: equal }', 'sgd', 'optimizer'],
+    ['equal, adam, the paper’s sgd lookahead', '{ name: equal }', 'adam', 'sgd'],
+  ])('%s: the trajectory is the same with it, and Z is logged per epoch', async (_n, strategy, opt, lookahead) => {
     const plain = await train(config(strategy, '', opt));
-    const measured = await train(config(strategy, 'analysis: { affinity: true, affinity_every: 2 }\n', opt));
+    const analysis = `analysis: { affinity: true, affinity_every: 2, affinity_lookahead: ${lookahead} }\n`;
+    const measured = await train(config(strategy, analysis, opt));
     expect(withoutTimings(measured)).toEqual(withoutTimings(plain));
     const epochs = readEpochLog(measured);
     // Steps 0..14, every 2nd: 0, 2, 4 in epoch 1; 6, 8 in epoch 2; 10, 12, 14 in epoch 3.

@@ -9,7 +9,7 @@ import { checkpointGradientPass } from '../src/analysis/gradient-pass.js';
 import { dataRelatedness } from '../src/analysis/data-relatedness.js';
 import { parseConfigText } from '../src/config/load.js';
 import { analyzeRun, buildModel, initBackend, prepareData, trainExperiment } from '../src/index.js';
-import { measureAffinity } from '../src/train/affinity.js';
+import { measureAffinity, sgdLookahead } from '../src/train/affinity.js';
 import { createOptimizer } from '../src/train/optimizers.js';
 import { disposeSplit, toSplitTensors } from '../src/train/tensors.js';
 import { tempDir } from './helpers.js';
@@ -60,6 +60,9 @@ describe('identical tasks', () => {
       expect(z[0]?.[1]).toBe(z[0]?.[0]);
       expect(z[1]?.[0]).toBe(z[1]?.[1]);
       expect(z[0]?.[1]).toBe(z[1]?.[0]);
+      const paper = measureAffinity(model, batch, config.tasks, (g) => sgdLookahead(model, g, 0.01));
+      expect(paper[0]?.[0]).toBeGreaterThan(0);
+      expect(paper[0]?.[1]).toBe(paper[0]?.[0]);
 
       const targets = dataRelatedness(data.splits.train, data.preprocessing, config.tasks);
       expect(targets.association['a|b']).toBeCloseTo(1, 12);

@@ -259,6 +259,13 @@ export function buildExperimentSchema(): JsonSchema {
             default: 1,
             description: "Measure affinity at every N-th training step (1: every step, as the authors' code does).",
           },
+          affinity_lookahead: {
+            enum: ['optimizer', 'sgd'],
+            default: 'optimizer',
+            description:
+              "The lookahead update of a task: the optimizer's next update for its gradient alone (momentum, Adam " +
+              "moments included; the authors' code) or the paper's plain step lr·gradient (sgd).",
+          },
         },
       },
     },

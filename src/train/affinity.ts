@@ -11,9 +11,10 @@
  *
  * (positive: task i's update lowers task j's loss). The paper writes the update as SGD, θ_s − η∇L_i; the authors' code
  * (google-research/tag) applies their optimizer's rule (momentum SGD with its current slot) with the current learning
- * rate, which is what this does: `Optimizer.lookahead` is the update `apply` would make next (Adam's moments and bias
- * correction included, weight decay as configured), with nothing changed. Their code also divides Z by the learning
- * rate; this does not (Z as in eq. 3). The authors measure every step; `analysis.affinity_every` thins that.
+ * rate, which is the default here: `Optimizer.lookahead` is the update `apply` would make next (Adam's moments and bias
+ * correction included, weight decay as configured), with nothing changed. Its momentum part is the same for every i,
+ * so the differences between tasks come from their gradients; `analysis.affinity_lookahead: sgd` takes the paper's
+ * plain step instead (`sgdLookahead`). Their code also divides Z by the learning rate; this does not (Z as in eq. 3). The authors measure every step; `analysis.affinity_every` thins that.
  *
  * Training is untouched: this runs after the step's gradients are taken and before the optimizer applies them, at the
  * step already numbered (the same dropout masks; batch-norm statistics move only on a step's first pass), and every
@@ -38,6 +39,20 @@ function lossesAt(model: MultiTaskModel, batch: Batch, tasks: readonly TaskConfi
   const values = stacked.dataSync() as Float32Array;
   stacked.dispose();
   return values;
+}
+
+/** The paper's lookahead θ_s − η∇_{θ_s}L_i (`analysis.affinity_lookahead: sgd`): new tensors the caller disposes. */
+export function sgdLookahead(
+  model: MultiTaskModel,
+  gradients: Record<string, tf.Tensor>,
+  learningRate: number,
+): Record<string, tf.Tensor> {
+  const out: Record<string, tf.Tensor> = {};
+  for (const v of model.sharedVariables) {
+    const g = gradients[v.name];
+    if (g) out[v.name] = tf.tidy(() => tf.sub(v, tf.mul(g, learningRate)));
+  }
+  return out;
 }
 
 /**

@@ -6,7 +6,7 @@ import { higherIsBetter } from '../metrics/direction.js';
 import type { EpochRecord } from '../runs/records.js';
 import type { Strategy, StrategyContext } from '../strategies/types.js';
 import { createRng } from '../util/rng.js';
-import { measureAffinity } from './affinity.js';
+import { measureAffinity, sgdLookahead } from './affinity.js';
 import { EpochDiagnostics } from './diagnostics.js';
 import { DivergenceWatch } from './divergence.js';
 import { shuffledBatches } from './batches.js';
@@ -161,6 +161,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
   const divergence = new DivergenceWatch(tasks, training.divergence, resumed?.divergence);
   // Inter-task affinity at every N-th step (0: not measured); absent from runs from before the option.
   const affinityEvery = config.analysis?.affinity ? config.analysis.affinity_every : 0;
+  const affinitySgd = config.analysis?.affinity_lookahead === 'sgd';
 
   try {
     for (let epoch = resumed?.epoch ?? 0; outcome === 'completed' && epoch < training.epochs; epoch++) {
@@ -194,7 +195,8 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
           // Before the optimizer applies the step: the lookahead starts from the parameters the step's gradients
           // were taken at, and the optimizer's state is still that of this step.
           if (affinityEvery > 0 && step % affinityEvery === 0) {
-            const lookahead = (g: Record<string, tf.Tensor>) => optimizer.lookahead(g, learningRate);
+            const lookahead = (g: Record<string, tf.Tensor>) =>
+              affinitySgd ? sgdLookahead(model, g, learningRate) : optimizer.lookahead(g, learningRate);
             diagnostics.addAffinity(measureAffinity(model, batch, tasks, lookahead));
           }
           const gradients = clipByGlobalNorm(result.gradients, training.grad_clip_norm);
