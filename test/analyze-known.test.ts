@@ -12,6 +12,7 @@ import { analyzeRun, buildModel, initBackend, prepareData, trainExperiment } fro
 import { measureAffinity, sgdLookahead } from '../src/train/affinity.js';
 import { createOptimizer } from '../src/train/optimizers.js';
 import { disposeSplit, toSplitTensors } from '../src/train/tensors.js';
+import { printAnalysis } from '../src/cli/analyze.js';
 import { tempDir } from './helpers.js';
 import { writeSyntheticCsv } from './helpers/csv.js';
 
@@ -149,5 +150,50 @@ describe('synthetic-correlated: correlation 0.9 is more related than 0 by every 
     expect(information(high)).toBeGreaterThan(information(low));
     expect(high.grouping?.source).toBe('affinity');
     expect(high.grouping?.groups).toEqual([['y1', 'y2']]);
+  });
+});
+
+describe('the printed report', () => {
+  it('shows the single-task comparison when the run has one, and the affinity matrix with its diagonal', () => {
+    const lines: string[] = [];
+    printAnalysis(
+      {
+        run: 'r',
+        createdAt: '',
+        tasks: ['a', 'b'],
+        gradient: null,
+        affinity: {
+          steps: 4,
+          everySteps: 1,
+          affinity: { 'a>a': 0.5, 'a>b': -0.25, 'b>a': 0.125, 'b>b': 1 },
+          perEpoch: [],
+        },
+        performance: {
+          baseline: 'single-task',
+          split: 'test',
+          tasks: [
+            { task: 'a', metrics: [], gain: 0.05 },
+            { task: 'b', metrics: [], gain: -0.1 },
+          ],
+          deltaM: -0.025,
+          baselineRuns: {},
+        },
+        model: null,
+        data: null,
+        grouping: null,
+        warnings: [],
+        unavailable: {},
+        rules: {},
+      },
+      (line = '') => lines.push(line),
+      () => undefined,
+    );
+    const text = lines.join('\n');
+    expect(text).toContain('performance (MTL against single-task baselines, test split; gain > 0: MTL better)');
+    expect(text).toMatch(/^a +\+5\.00%$/m);
+    expect(text).toMatch(/^b +-10\.00%$/m);
+    expect(text).toContain('Δm -2.50%');
+    expect(text).toMatch(/^a → a +0\.5000$/m);
+    expect(text).toMatch(/^a → b +-0\.2500$/m);
   });
 });

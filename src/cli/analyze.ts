@@ -6,7 +6,7 @@ import { ExitCode, UsageError } from '../errors.js';
 import { runFile } from '../runs/layout.js';
 import { resolveRun, resolveRunsDir } from '../runs/store.js';
 import { lockMessages, type CommonFlags } from './commands.js';
-import { formatNumber, log, out, printJson, table } from './output.js';
+import { formatNumber, formatPercent, log, out, printJson, table } from './output.js';
 
 /** One row per pair: the pair, then each column's value for it (— where a measure lacks the pair). */
 function pairTable(pairs: readonly string[], columns: readonly [string, PairValues | undefined][]): string {
@@ -20,65 +20,77 @@ function symmetricPairs(tasks: readonly string[]): string[] {
   return tasks.flatMap((a, i) => tasks.slice(i + 1).map((b) => `${a}|${b}`));
 }
 
-/** The report as text: one table per family of measures, the grouping and the warnings. */
-export function printAnalysis(report: AnalysisReport): void {
+/** The report as text (`print`: stdout; `note`: stderr): a table per family of measures, grouping, warnings. */
+export function printAnalysis(report: AnalysisReport, print: (line?: string) => void = out, note = log): void {
   const pairs = symmetricPairs(report.tasks);
+  if (report.performance) {
+    const p = report.performance;
+    print(`performance (MTL against ${p.baseline} baselines, ${p.split} split; gain > 0: MTL better)`);
+    print(
+      table(
+        ['task', 'gain'],
+        p.tasks.map((t) => [t.task, formatPercent(t.gain ?? undefined)]),
+      ),
+    );
+    print(`Δm ${formatPercent(p.deltaM ?? undefined)}`);
+    print();
+  }
   if (report.gradient) {
     const g = report.gradient;
     const where = g.source === 'training-log' ? 'logged during training' : `from the ${g.checkpoint} checkpoint`;
-    out(`gradients (${g.target}, ${where}, ${g.steps} steps)`);
+    print(`gradients (${g.target}, ${where}, ${g.steps} steps)`);
     if (g.source === 'checkpoint-pass') {
-      log('note: at a trained checkpoint the tasks’ shared gradients balance each other, so cosines lean negative');
+      note('note: at a trained checkpoint the tasks’ shared gradients balance each other, so cosines lean negative');
     }
-    out(
+    print(
       pairTable(pairs, [
         ['mean cosine', g.meanCosine],
         ['conflict', g.conflictFraction],
       ]),
     );
-    out();
+    print();
   }
   if (report.affinity) {
     const a = report.affinity;
-    out(`inter-task affinity Z(i→j) (${a.steps} steps, every ${a.everySteps})`);
+    print(`inter-task affinity Z(i→j) (${a.steps} steps, every ${a.everySteps})`);
     const directed = report.tasks.flatMap((i) => report.tasks.map((j) => `${i}>${j}`));
-    out(
+    print(
       table(
         ['from > to', 'Z'],
         directed.map((key) => [key.replace('>', ' → '), formatNumber(a.affinity[key], 4)]),
       ),
     );
-    out();
+    print();
   }
   if (report.model) {
     const m = report.model;
-    out(`model (${m.checkpoint} checkpoint, epoch ${m.epoch}; linear CKA)`);
-    out(
+    print(`model (${m.checkpoint} checkpoint, epoch ${m.epoch}; linear CKA)`);
+    print(
       pairTable(pairs, [
         ...m.parameters.map((p): [string, PairValues] => [p.layer, p.cka]),
         ['outputs', m.representationCka],
       ]),
     );
-    out();
+    print();
   }
   if (report.data) {
     const d = report.data;
-    out(`data (training split, ${d.rows} rows)`);
-    out(
+    print(`data (training split, ${d.rows} rows)`);
+    print(
       pairTable(pairs, [
         ['association', d.association],
         ['MI (nats)', d.mutualInformation],
         ['NMI', d.normalisedMutualInformation],
       ]),
     );
-    out();
+    print();
   }
   if (report.grouping) {
     const g = report.grouping;
-    out(`suggested grouping (from ${g.source}): ${g.groups.map((group) => `{${group.join(', ')}}`).join(' ')}`);
+    print(`suggested grouping (from ${g.source}): ${g.groups.map((group) => `{${group.join(', ')}}`).join(' ')}`);
   }
-  for (const warning of report.warnings) out(`warning: ${warning.tasks.join(' + ')}: ${warning.reason}`);
-  for (const [measure, why] of Object.entries(report.unavailable)) log(`${measure}: ${why}`);
+  for (const warning of report.warnings) print(`warning: ${warning.tasks.join(' + ')}: ${warning.reason}`);
+  for (const [measure, why] of Object.entries(report.unavailable)) note(`${measure}: ${why}`);
 }
 
 export async function analyzeCommand(
