@@ -14,7 +14,8 @@
  * rate, which is the default here: `Optimizer.lookahead` is the update `apply` would make next (Adam's moments and bias
  * correction included, weight decay as configured), with nothing changed. Its momentum part is the same for every i,
  * so the differences between tasks come from their gradients; `analysis.affinity_lookahead: sgd` takes the paper's
- * plain step instead (`sgdLookahead`). Their code also divides Z by the learning rate; this does not (Z as in eq. 3). The authors measure every step; `analysis.affinity_every` thins that.
+ * plain step instead (`sgdLookahead`). Their code also divides Z by the learning rate; this does not (Z as in
+ * eq. 3). The authors measure every step; `analysis.affinity_every` thins that.
  *
  * Training is untouched: this runs after the step's gradients are taken and before the optimizer applies them, at the
  * step already numbered (the same dropout masks; batch-norm statistics move only on a step's first pass), and every
