@@ -78,16 +78,20 @@ describe('mtl analyze', () => {
     expect(fingerprint(other)).toEqual(otherBefore);
   });
 
-  it('an unknown run: exit 2, naming the store and how to list runs', () => {
+  it('an unknown run: exit 2, naming the store and how to list runs; no run changed', () => {
+    const before = fingerprint(dir);
     const result = mtl(['analyze', 'no-such-run', '--runs-dir', runsDir]);
     expect(result.code).toBe(2);
+    expect(fingerprint(dir)).toEqual(before);
     expect(result.stderr).toContain(`mtl: No run "no-such-run" in ${runsDir}`);
     expect(result.stderr).toContain('`mtl runs` lists them');
   });
 
-  it('a bad --checkpoint: exit 2', () => {
+  it('a bad --checkpoint: exit 2, the run unchanged', () => {
+    const before = fingerprint(dir);
     const result = mtl(['analyze', id, '--runs-dir', runsDir, '--checkpoint', 'first']);
     expect(result.code).toBe(2);
+    expect(fingerprint(dir)).toEqual(before);
     expect(result.stderr).toContain('--checkpoint "first": expected best or last.');
   });
 

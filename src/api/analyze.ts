@@ -8,6 +8,7 @@ import type {
   GradientRelatedness,
   GroupingSuggestion,
   PairValues,
+  PairWarning,
   TransferReport,
 } from '../analysis/types.js';
 import { initBackend } from '../backend/select.js';
@@ -107,6 +108,14 @@ function grouping(
   return { source, ...found, rule: ANALYSIS_RULES['grouping'] ?? '' };
 }
 
+/** The gradient rule's warnings; from a checkpoint pass they say where they were measured (see ANALYSIS_RULES). */
+function gradientWarnings(tasks: readonly string[], gradient: GradientRelatedness): PairWarning[] {
+  const pairs = harmfulByGradients(tasks, gradient.meanCosine, gradient.conflictFraction);
+  if (gradient.source === 'training-log') return pairs;
+  const where = ` (at the ${gradient.checkpoint ?? 'best'} checkpoint, where the tasks' gradients balance each other)`;
+  return pairs.map((pair) => ({ ...pair, reason: `${pair.reason}${where}` }));
+}
+
 /**
  * `mtl analyze`: which tasks belong together, from the run's logs, its checkpoint, its data and (when given) its
  * single-task comparison. Stores the report as `analysis.json` in the run under the run's lock and returns it.
@@ -161,7 +170,7 @@ export async function analyzeRun(reference: string, options: AnalyzeOptions = {}
   if (!options.transfer) unavailable.performance = PERFORMANCE_HINT;
   const warnings = [
     ...(affinity ? harmfulByAffinity(names, matrixOf(names, affinity.affinity)) : []),
-    ...(gradient ? harmfulByGradients(names, gradient.meanCosine, gradient.conflictFraction) : []),
+    ...(gradient ? gradientWarnings(names, gradient) : []),
   ];
   const report: AnalysisReport = {
     run: run.id,
