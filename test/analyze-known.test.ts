@@ -150,6 +150,10 @@ describe('synthetic-correlated: correlation 0.9 is more related than 0 by every 
     expect(information(high)).toBeGreaterThan(information(low));
     expect(high.grouping?.source).toBe('affinity');
     expect(high.grouping?.groups).toEqual([['y1', 'y2']]);
+    // Unrelated tasks at a trained checkpoint: cosine just below 0, flagged, with where it was measured.
+    const flagged = low.warnings.map((w) => w.reason);
+    if (source === 'checkpoint-pass') expect(flagged[0]).toMatch(/mean gradient cosine .* < 0.*at the best checkpoint/);
+    else expect(flagged).toEqual([]);
   });
 });
 
