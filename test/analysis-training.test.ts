@@ -23,8 +23,8 @@ function config(strategy: string, analysis = '', optimizer = 'adam'): string {
   return `${base}strategy: ${strategy}\n${analysis}`;
 }
 
-async function train(text: string): Promise<string> {
-  const run = await trainExperiment(parseConfigText(text), { runsDir: tempDir('mtl-analysis-') });
+async function train(text: string, overrides: string[] = []): Promise<string> {
+  const run = await trainExperiment(parseConfigText(text, { overrides }), { runsDir: tempDir('mtl-analysis-') });
   expect(run.status).toBe('completed');
   return run.dir;
 }
@@ -60,14 +60,17 @@ describe('gradient conflicts in the epoch log', () => {
 
 describe('inter-task affinity during training', () => {
   it.each([
-    ['equal, adam', '{ name: equal }', 'adam', 'optimizer'],
-    ['pcgrad, momentum', '{ name: pcgrad }', 'momentum', 'optimizer'],
-    ['equal, sgd', '{ name: equal }', 'sgd', 'optimizer'],
-    ['equal, adam, the paper’s sgd lookahead', '{ name: equal }', 'adam', 'sgd'],
-  ])('%s: the trajectory is the same with it, and Z is logged per epoch', async (_n, strategy, opt, lookahead) => {
-    const plain = await train(config(strategy, '', opt));
+    ['equal, adam', '{ name: equal }', 'adam', 'optimizer', []],
+    ['pcgrad, momentum', '{ name: pcgrad }', 'momentum', 'optimizer', []],
+    ['equal, sgd', '{ name: equal }', 'sgd', 'optimizer', []],
+    ['equal, adam, the paper’s sgd lookahead', '{ name: equal }', 'adam', 'sgd', []],
+    ['pcgrad on the representation', '{ name: pcgrad, grad_target: representation }', 'adam', 'optimizer', []],
+    ['uncertainty on mmoe', '{ name: uncertainty }', 'adam', 'optimizer', ['model.architecture=mmoe']],
+    ['famo on cross-stitch', '{ name: famo }', 'adam', 'optimizer', ['model.architecture=cross-stitch']],
+  ])('%s: the trajectory is the same with it, and Z is logged per epoch', async (_n, strategy, opt, lookahead, set) => {
+    const plain = await train(config(strategy, '', opt), set);
     const analysis = `analysis: { affinity: true, affinity_every: 2, affinity_lookahead: ${lookahead} }\n`;
-    const measured = await train(config(strategy, analysis, opt));
+    const measured = await train(config(strategy, analysis, opt), set);
     expect(withoutTimings(measured)).toEqual(withoutTimings(plain));
     const epochs = readEpochLog(measured);
     // Steps 0..14, every 2nd: 0, 2, 4 in epoch 1; 6, 8 in epoch 2; 10, 12, 14 in epoch 3.
