@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../src/config/load.js';
 import { readEpochLog, readMetricRows, trainExperiment } from '../src/index.js';
+import { EpochDiagnostics } from '../src/train/diagnostics.js';
 import { tempDir } from './helpers.js';
 import { digitsConfig } from './helpers/configs.js';
 import { configProblems } from './helpers/expect.js';
@@ -106,5 +107,62 @@ analysis:
     const base = `${'name: t\ndata: { dataset: multi-digits }\ntasks:\n  - { name: left, type: multiclass }\n'}`;
     expect(configProblems(`${base}analysis: { affinty: true }\n`)[0]).toContain('affinty');
     expect(configProblems(`${base}analysis: { affinity_every: 0 }\n`)[0]).toContain('analysis.affinity_every');
+  });
+});
+
+describe('epoch diagnostics', () => {
+  const tasks = [{ name: 'a' }, { name: 'b' }];
+  const partial = {
+    stepLosses: [],
+    stepSizes: [],
+    seconds: 0,
+    cosineSteps: 2,
+    cosineSum: [
+      [2, 0.5],
+      [0.5, 2],
+    ],
+  };
+
+  it('count conflicts and average cosines and affinity, keyed a|b and a>b', () => {
+    const diagnostics = new EpochDiagnostics();
+    diagnostics.addCosines([
+      [1, -0.5],
+      [-0.5, 1],
+    ]);
+    diagnostics.addCosines([
+      [1, 0.25],
+      [0.25, 1],
+    ]);
+    diagnostics.addAffinity([
+      [0.5, -0.25],
+      [0.125, 1],
+    ]);
+    expect(diagnostics.record(tasks)).toEqual({
+      gradientCosines: { 'a|b': -0.125 },
+      gradientConflicts: { 'a|b': 0.5 },
+      taskAffinity: { 'a>a': 0.5, 'a>b': -0.25, 'b>a': 0.125, 'b>b': 1 },
+      affinitySteps: 1,
+    });
+  });
+
+  it('continue from a mid-epoch snapshot; one from before conflicts were counted logs none for that epoch', () => {
+    const resumed = new EpochDiagnostics({
+      ...partial,
+      conflictCount: [
+        [0, 1],
+        [1, 0],
+      ],
+    });
+    resumed.addCosines([
+      [1, -0.5],
+      [-0.5, 1],
+    ]);
+    expect(resumed.record(tasks)).toEqual({ gradientCosines: { 'a|b': 0 }, gradientConflicts: { 'a|b': 2 / 3 } });
+    const older = new EpochDiagnostics(partial);
+    older.addCosines([
+      [1, -0.5],
+      [-0.5, 1],
+    ]);
+    expect(older.record(tasks)).toEqual({ gradientCosines: { 'a|b': 0 } });
   });
 });

@@ -41,8 +41,11 @@ export class EpochDiagnostics {
   private cosineSteps: number;
   private affinitySum: Sums | undefined;
   private affinitySteps: number;
+  /** False when resumed from a snapshot taken before conflicts were counted: that epoch's count would be short. */
+  private readonly conflictsCounted: boolean;
 
   constructor(partial?: PartialEpoch) {
+    this.conflictsCounted = partial?.cosineSum === undefined || partial.conflictCount !== undefined;
     this.cosineSum = partial?.cosineSum;
     this.conflictCount = partial?.conflictCount;
     this.cosineSteps = partial?.cosineSteps ?? 0;
@@ -77,7 +80,7 @@ export class EpochDiagnostics {
   ): Pick<EpochRecord, 'gradientCosines' | 'gradientConflicts' | 'taskAffinity' | 'affinitySteps'> {
     return {
       ...(this.cosineSum ? { gradientCosines: pairwise(this.cosineSum, this.cosineSteps, tasks, false) } : {}),
-      ...(this.conflictCount
+      ...(this.conflictCount && this.conflictsCounted
         ? { gradientConflicts: pairwise(this.conflictCount, this.cosineSteps, tasks, false) }
         : {}),
       ...(this.affinitySum
