@@ -60,6 +60,11 @@ export {
 } from './runs/groups.js';
 export { readTransferReportIfAny } from './runs/transfer-reader.js';
 export { studentTTwoSidedP, regularizedIncompleteBeta } from './numerics/student-t.js';
+export { analyzeRun, ANALYSIS_RULES, type AnalyzeOptions } from './api/analyze.js';
+export { readAnalysisIfAny } from './runs/analysis.js';
+export { linearCka, type RowMatrix } from './analysis/cka.js';
+export { mutualInformation, targetPair, type TargetColumn } from './analysis/target-relatedness.js';
+export { suggestGrouping, harmfulByAffinity, harmfulByGradients } from './analysis/grouping.js';
 export { buildModel, countParameters } from './api/build.js';
 export { initBackend, probeBackends, type BackendReport } from './backend/select.js';
 export { prepareData, loadTable, type PreparedData } from './data/prepare.js';

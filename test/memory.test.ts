@@ -53,6 +53,7 @@ describe(`live tensors over ${EPOCHS} epochs`, () => {
     ['equal', '{ name: equal }'],
     ['pcgrad on the shared parameters', '{ name: pcgrad, grad_target: params }'],
     ['pcgrad on the shared representation', '{ name: pcgrad, grad_target: representation }'],
+    ['equal with inter-task affinity', '{ name: equal }\nanalysis: { affinity: true }'],
   ];
   for (const [label, strategy] of strategies) {
     it(`${label}: the count after every epoch is the same, and back to the start after the run`, async () => {

@@ -73,6 +73,12 @@ describe('mtl train --resume continues exactly', () => {
     ['famo (learned logits, Δ after the step)', config('{ name: famo }'), 2, 3],
     ['uncertainty (strategy variables with Adam slots)', config('{ name: uncertainty }'), 0, 7],
     ['pcgrad (a gradient method)', config('{ name: pcgrad }', DROPOUT_BATCH_NORM), 1, 2],
+    [
+      'pcgrad with affinity (conflict and affinity sums mid-epoch)',
+      config('{ name: pcgrad }\nanalysis: { affinity: true, affinity_every: 2 }', DROPOUT_BATCH_NORM),
+      1,
+      3,
+    ],
     ['mtadam (its own moments, sgd)', config('{ name: mtadam }', DENSE, { optimizer: 'sgd', lr: 0.05 }), 1, 6],
   ])('%s', async (_name, text, epoch, batch) => {
     await expectExactResume(text, { epoch, batch });

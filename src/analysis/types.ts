@@ -75,3 +75,64 @@ export interface AffinityMeasurement {
   affinity: PairValues;
   perEpoch: { epoch: number; affinity: PairValues }[];
 }
+
+/** Model-based relatedness: the tasks' own parameters and their outputs on validation data, by linear CKA. */
+export interface ModelRelatedness {
+  checkpoint: 'best' | 'last';
+  epoch: number;
+  /**
+   * Per layer of task-specific weights (the k-th kernel of each task, in variable order; `tasks/*\/output/kernel`),
+   * linear CKA between two tasks' kernels read as [inputs × units] matrices; pairs whose kernels have different
+   * input sizes are left out.
+   */
+  parameters: { layer: string; cka: PairValues }[];
+  /** What stands for a task's representation (stated in the report). */
+  representation: string;
+  /** Linear CKA between the tasks' representations on the validation split, keyed `a|b`. */
+  representationCka: PairValues;
+  rows: number;
+}
+
+/** Data-based relatedness of the task targets on the training split (analysis/target-relatedness.ts). */
+export interface DataRelatedness {
+  split: 'train';
+  rows: number;
+  /** Pearson r, correlation ratio η or Cramér's V by the kinds of the targets: `measure` says which. */
+  association: PairValues;
+  measure: Record<string, string>;
+  /** Miller–Madow corrected, in nats, and normalised (NMI). */
+  mutualInformation: PairValues;
+  normalisedMutualInformation: PairValues;
+}
+
+/** The suggested grouping and the matrix it came from (analysis/grouping.ts states the rule). */
+export interface GroupingSuggestion {
+  source: 'affinity' | 'gradient-cosine';
+  groups: string[][];
+  score: number;
+  search: 'exhaustive' | 'greedy';
+  rule: string;
+}
+
+export interface PairWarning {
+  tasks: [string, string];
+  reason: string;
+}
+
+/** `analysis.json`: what `mtl analyze` measured; a measure it could not take is null, with why in `unavailable`. */
+export interface AnalysisReport {
+  run: string;
+  createdAt: string;
+  tasks: string[];
+  gradient: GradientRelatedness | null;
+  affinity: AffinityMeasurement | null;
+  performance: TransferReport | null;
+  model: ModelRelatedness | null;
+  data: DataRelatedness | null;
+  grouping: GroupingSuggestion | null;
+  warnings: PairWarning[];
+  /** Why a measure is null, keyed by its field. */
+  unavailable: Partial<Record<'gradient' | 'affinity' | 'performance' | 'model' | 'data' | 'grouping', string>>;
+  /** The rules the measures follow, in words, so the JSON stands on its own. */
+  rules: Record<string, string>;
+}

@@ -113,7 +113,7 @@ export async function evaluateCheckpointOnSplit(
 }
 
 /** The checkpoint asked for; `best` falls back to `last` when no epoch improved the monitored metric. */
-function chooseCheckpoint(run: StoredRun, wanted: CheckpointName): CheckpointName {
+export function chooseCheckpoint(run: StoredRun, wanted: CheckpointName): CheckpointName {
   if (hasCheckpoint(checkpointDir(run.dir, wanted))) return wanted;
   if (wanted === 'best' && hasCheckpoint(checkpointDir(run.dir, 'last'))) return 'last';
   // A diverged run saves none of its diverged weights; without a good epoch before the divergence it has none at all.
@@ -122,7 +122,7 @@ function chooseCheckpoint(run: StoredRun, wanted: CheckpointName): CheckpointNam
 }
 
 /** A split of the run's own data, rebuilt exactly as training made it (same table, rows and assignment). */
-async function encodeSplit(run: StoredRun, split: SplitName): Promise<{ encoded: EncodedRows; data: string }> {
+export async function encodeSplit(run: StoredRun, split: SplitName): Promise<{ encoded: EncodedRows; data: string }> {
   const configDir = run.meta.configFile ? path.dirname(run.meta.configFile) : run.meta.cwd;
   const replayed = await splitTable(run.config, configDir);
   const trained = run.preprocessing.features.map((f) => f.column);

@@ -324,7 +324,7 @@ export async function doctorCommand(flags: { json?: boolean }): Promise<number> 
 }
 
 /** What a command that changes an existing run says while it waits for the run's lock, or takes over a dead one's. */
-function lockMessages(): Pick<RunLockOptions, 'onWait' | 'onStaleLock'> {
+export function lockMessages(): Pick<RunLockOptions, 'onWait' | 'onStaleLock'> {
   return {
     onWait: (holder, timeoutMs) =>
       log(

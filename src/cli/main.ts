@@ -10,6 +10,7 @@ import {
   trainCommand,
   validateCommand,
 } from './commands.js';
+import { analyzeCommand } from './analyze.js';
 import { log } from './output.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -87,6 +88,17 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--json', 'print the comparison as JSON')
     .addHelpText('after', '\nExample:\n  mtl compare RUN-A RUN-B --metric accuracy\n')
     .action(async (runs: string[], flags) => setExitCode(await compareCommand(runs, flags)));
+
+  program
+    .command('analyze')
+    .description('Which tasks belong together: gradient, affinity, model and data relatedness; stored in the run')
+    .argument('<run>', 'run id, unique id prefix, or path')
+    .option('--checkpoint <which>', 'best or last: what the model-based measures and the gradient pass read', 'best')
+    .addOption(backendOption())
+    .addOption(runsDirOption())
+    .option('--json', 'print the report as JSON')
+    .addHelpText('after', '\nExample:\n  mtl analyze 20261123-1700 --json\n')
+    .action(async (run: string, flags) => setExitCode(await analyzeCommand(run, flags)));
 
   program
     .command('runs')

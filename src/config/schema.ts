@@ -247,6 +247,35 @@ export function buildExperimentSchema(): JsonSchema {
         properties: strategyCommon,
         allOf: discriminated('name', strategyCommon, strategyRegistry.values(), DEFAULT_STRATEGY),
       },
+      analysis: {
+        type: 'object',
+        default: {},
+        additionalProperties: false,
+        description: 'What training measures for `mtl analyze` besides what the strategy logs.',
+        properties: {
+          affinity: {
+            type: 'boolean',
+            default: false,
+            description:
+              "Inter-task affinity (Fifty et al. 2021): the lookahead effect of each task's update of the shared " +
+              "parameters on every task's loss, logged per epoch (T extra backward and T+1 forward passes per " +
+              'measured step).',
+          },
+          affinity_every: {
+            type: 'integer',
+            minimum: 1,
+            default: 1,
+            description: "Measure affinity at every N-th training step (1: every step, as the authors' code does).",
+          },
+          affinity_lookahead: {
+            enum: ['optimizer', 'sgd'],
+            default: 'optimizer',
+            description:
+              "The lookahead update of a task: the optimizer's next update for its gradient alone (momentum, Adam " +
+              "moments included; the authors' code) or the paper's plain step lr·gradient (sgd).",
+          },
+        },
+      },
     },
   };
 }

@@ -146,6 +146,15 @@ export function checkSemantics(
     for (const problem of architecture.checkConfig(config.model))
       problems.push({ path: ['model', ...problem.path], message: problem.message });
   }
+  if (config.analysis?.affinity && architecture?.hasSharedParameters === false) {
+    problems.push({
+      path: ['analysis', 'affinity'],
+      message:
+        `inter-task affinity measures how one task's update of the shared parameters changes the other tasks' ` +
+        `losses, and architecture "${architecture.name}" shares no parameters between tasks; use an architecture ` +
+        'with shared parameters (hard-sharing, mmoe, cross-stitch, …) or set analysis.affinity: false',
+    });
+  }
   const strategy = safe(() => getStrategy(config.strategy.name));
   if (strategy) {
     // Pure questions to the definition: validation never creates a strategy (which may create TF variables).

@@ -16,6 +16,20 @@ export interface ResolvedConfig {
   model: ModelConfig;
   training: TrainingConfig;
   strategy: StrategyConfig;
+  /** Relatedness measured during training (issue #15); absent in runs from before it (read as the defaults). */
+  analysis?: AnalysisConfig;
+}
+
+/** What training measures for `mtl analyze` besides what the strategy logs. */
+export interface AnalysisConfig {
+  /** Inter-task affinity (Fifty et al. 2021) at every `affinity_every`-th step (train/affinity.ts). */
+  affinity: boolean;
+  affinity_every: number;
+  /**
+   * The lookahead update Δ_i: `optimizer` (default) the optimizer's next update for task i's gradient alone, as the
+   * authors' code does; `sgd` the paper's η∇L_i with the current learning rate. Absent in configs from before it.
+   */
+  affinity_lookahead?: 'optimizer' | 'sgd';
 }
 
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';

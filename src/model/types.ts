@@ -63,6 +63,12 @@ export interface ArchitectureDefinition {
   /** Whether it exposes encode/decode, i.e. supports representation-gradient strategies. */
   hasSharedRepresentation: boolean;
   /**
+   * Whether some variables are reached by every task's loss (`sharedVariables` is not empty): false for soft sharing,
+   * whose towers are only coupled by a penalty. Absent = true. Inter-task affinity (a lookahead on the shared
+   * variables) is refused at validation where it is false.
+   */
+  hasSharedParameters?: boolean;
+  /**
    * Problems with a model config that only this architecture has (checked at config validation, after the schema and
    * the layer shape rules); paths are relative to `model`, e.g. ['levels'].
    */

@@ -25,6 +25,8 @@ export const RUN_FILES = {
   epochsLog: 'epochs.jsonl',
   /** A run trained with `baselines:`: MTL against its single-task baselines, per task (analysis/types.ts). */
   transfer: 'transfer.json',
+  /** What `mtl analyze` measured: task relatedness, grouping, warnings (runs/analysis.ts); rewritten by each run. */
+  analysis: 'analysis.json',
 } as const;
 
 export type RunFile = keyof typeof RUN_FILES;

@@ -23,14 +23,17 @@ export function readEpochLog(runDir: string): EpochLogEntry[] {
   if (!existsSync(file)) return [];
   return readJsonLines(file).map((line): EpochLogEntry => {
     const monitor = line.object('monitor');
-    const cosines = line.has('gradientCosines')
-      ? { gradientCosines: line.object('gradientCosines').numbersOrNaN() }
-      : {};
+    type PairKey = 'gradientCosines' | 'gradientConflicts' | 'taskAffinity';
+    const pairs = (key: PairKey): Partial<Record<PairKey, Record<string, number>>> =>
+      line.has(key) ? { [key]: line.object(key).numbersOrNaN() } : {};
+    const cosines = { ...pairs('gradientCosines'), ...pairs('gradientConflicts'), ...pairs('taskAffinity') };
+    const affinitySteps = line.has('affinitySteps') ? { affinitySteps: line.number('affinitySteps') } : {};
     return {
       epoch: line.number('epoch'),
       learningRate: line.number('learningRate'),
       taskWeights: line.object('taskWeights').numbersOrNaN(),
       ...cosines,
+      ...affinitySteps,
       monitor: {
         name: monitor.string('name'),
         value: monitor.numberOrNaN('value'),

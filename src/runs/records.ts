@@ -18,6 +18,14 @@ export interface EpochRecord {
    * gradient strategies (on the target they use: shared parameters or representation).
    */
   gradientCosines?: Record<string, number>;
+  /** The fraction of the epoch's steps whose gradient cosine was below 0 (the gradients conflict), keyed `a|b`. */
+  gradientConflicts?: Record<string, number>;
+  /**
+   * Inter-task affinity Z_{a→b} (train/affinity.ts) averaged over the epoch's measured steps, keyed `a>b` (the whole
+   * T×T matrix, `a>a` included), when the config sets `analysis.affinity`; `affinitySteps`: the steps measured.
+   */
+  taskAffinity?: Record<string, number>;
+  affinitySteps?: number;
   /** The monitored value (early stopping, best checkpoint) and whether it improved. */
   monitor: { name: string; value: number; improved: boolean };
   seconds: number;
@@ -39,6 +47,9 @@ export interface EpochLogEntry {
   learningRate: number;
   taskWeights: Record<string, number>;
   gradientCosines?: Record<string, number>;
+  gradientConflicts?: Record<string, number>;
+  taskAffinity?: Record<string, number>;
+  affinitySteps?: number;
   monitor: { name: string; value: number; improved: boolean };
   /** Rounded to the millisecond. */
   seconds: number;

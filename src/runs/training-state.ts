@@ -42,12 +42,18 @@ export interface TrainerSnapshot {
   divergence?: { initialLosses?: number[]; explodingEpochs: number[] };
 }
 
-/** A mid-epoch snapshot's epoch so far: per step its task losses and rows, the gradient-cosine sums, its time. */
+/**
+ * A mid-epoch snapshot's epoch so far: per step its task losses and rows, the gradient-cosine sums and conflict counts,
+ * the affinity sums (train/diagnostics.ts), its time.
+ */
 export interface PartialEpoch {
   stepLosses: number[][];
   stepSizes: number[];
   cosineSum?: number[][];
+  conflictCount?: number[][];
   cosineSteps: number;
+  affinitySum?: number[][];
+  affinitySteps?: number;
   seconds: number;
 }
 

@@ -117,6 +117,8 @@ function epochLogEntry(record: EpochRecord): EpochLogEntry {
     learningRate: record.learningRate,
     taskWeights: record.taskWeights,
     ...(record.gradientCosines ? { gradientCosines: record.gradientCosines } : {}),
+    ...(record.gradientConflicts ? { gradientConflicts: record.gradientConflicts } : {}),
+    ...(record.taskAffinity ? { taskAffinity: record.taskAffinity, affinitySteps: record.affinitySteps ?? 0 } : {}),
     monitor: record.monitor,
     seconds: round(record.seconds),
     samplesPerSecond: round(record.samplesPerSecond),

@@ -9,6 +9,11 @@ import { adamKernelLimit, adamUpdate } from '../ops/adam.js';
 export interface Optimizer {
   /** Applies one update; `gradients` is keyed by variable name. Disposes nothing it was given. */
   apply(gradients: Record<string, tf.Tensor>, learningRate: number): void;
+  /**
+   * The values the variables named in `gradients` would have after `apply(gradients, learningRate)` as the next
+   * update (moments and update count as they are now), changing nothing: new tensors the caller disposes.
+   */
+  lookahead(gradients: Record<string, tf.Tensor>, learningRate: number): Record<string, tf.Tensor>;
   /** Named slot variables (moments), for checkpoints. */
   slots(): tf.Variable[];
   /** Updates applied so far (Adam's bias correction counts them): saved with the slots for an exact resume. */
@@ -43,59 +48,85 @@ export function createOptimizer(config: TrainingConfig, variables: readonly tf.V
 
   const adamLike = config.optimizer === 'adam' || config.optimizer === 'adamw';
 
+  /**
+   * The new value of one variable (and its moments) after one update with `rawGradient` at update number `step`: new
+   * tensors in the caller's tidy scope, nothing assigned. `apply` assigns them; `lookahead` keeps only the value.
+   */
+  const updated = (
+    name: string,
+    variable: tf.Variable,
+    rawGradient: tf.Tensor,
+    lr: number,
+    step: number,
+    scalar: (value: number) => tf.Scalar,
+    adamLimit: number,
+  ): { variable: tf.Tensor; m?: tf.Tensor; v?: tf.Tensor } => {
+    // A strategy's own parameters (log-variances, …) are not model weights: no decay pulls them to zero.
+    const decays = !name.startsWith('strategy/');
+    const slot = slots.get(name);
+    if (adamLike) {
+      const s = slot as Required<Slots>;
+      const hyper = {
+        beta1,
+        beta2,
+        stepSize: lr / (1 - beta1 ** step),
+        bias2: 1 - beta2 ** step,
+        epsilon,
+        coupledDecay: coupledDecay > 0 && decays ? coupledDecay : 0,
+        decoupledDecay: config.optimizer === 'adamw' && decay > 0 && decays ? lr * decay : 0,
+      };
+      return adamUpdate({ variable, gradient: rawGradient, m: s.m, v: s.v }, hyper, scalar, adamLimit);
+    }
+    const gradient =
+      coupledDecay > 0 && decays ? tf.add(rawGradient, tf.mul(variable, scalar(coupledDecay))) : rawGradient;
+    if (config.optimizer === 'sgd') return { variable: tf.sub(variable, tf.mul(gradient, scalar(lr))) };
+    const s = slot as Slots;
+    const m = tf.add(tf.mul(s.m, scalar(momentum)), gradient);
+    return { variable: tf.sub(variable, tf.mul(m, scalar(lr))), m };
+  };
+
+  /** The scalars of the op chain, made once per update rather than once per variable and op. */
+  const scalarCache = (): ((value: number) => tf.Scalar) => {
+    // The same float32 values a JS number passed to tf.mul/tf.add/tf.div becomes, so the same results.
+    const cache = new Map<number, tf.Scalar>();
+    return (value) => {
+      let t = cache.get(value);
+      if (!t) {
+        t = tf.scalar(value);
+        cache.set(value, t);
+      }
+      return t;
+    };
+  };
+
   return {
     apply(gradients, lr) {
       step++;
-      const bias1 = 1 - beta1 ** step;
-      const bias2 = 1 - beta2 ** step;
       // Where the backend has the fused Adam kernel (wasm), variables up to this size take it (ops/adam.ts).
       const adamLimit = adamLike ? adamKernelLimit() : 0;
       tf.tidy(() => {
-        // The scalars of the op chain, made once per update rather than once per variable and op (the same float32
-        // values a JS number passed to tf.mul/tf.add/tf.div becomes, so the same results).
-        const cache = new Map<number, tf.Scalar>();
-        const scalar = (value: number): tf.Scalar => {
-          let t = cache.get(value);
-          if (!t) {
-            t = tf.scalar(value);
-            cache.set(value, t);
-          }
-          return t;
-        };
+        const scalar = scalarCache();
         for (const [name, rawGradient] of Object.entries(gradients)) {
           const variable = byName.get(name);
           if (!variable) continue;
-          // A strategy's own parameters (log-variances, …) are not model weights: no decay pulls them to zero.
-          const decays = !name.startsWith('strategy/');
+          const next = updated(name, variable, rawGradient, lr, step, scalar, adamLimit);
           const slot = slots.get(name);
-          if (adamLike) {
-            const s = slot as Required<Slots>;
-            const hyper = {
-              beta1,
-              beta2,
-              stepSize: lr / bias1,
-              bias2,
-              epsilon,
-              coupledDecay: coupledDecay > 0 && decays ? coupledDecay : 0,
-              decoupledDecay: config.optimizer === 'adamw' && decay > 0 && decays ? lr * decay : 0,
-            };
-            const updated = adamUpdate({ variable, gradient: rawGradient, m: s.m, v: s.v }, hyper, scalar, adamLimit);
-            s.m.assign(updated.m);
-            s.v.assign(updated.v);
-            variable.assign(updated.variable);
-            continue;
-          }
-          const gradient =
-            coupledDecay > 0 && decays ? tf.add(rawGradient, tf.mul(variable, scalar(coupledDecay))) : rawGradient;
-          if (config.optimizer === 'sgd') {
-            variable.assign(tf.sub(variable, tf.mul(gradient, scalar(lr))));
-          } else {
-            const s = slot as Slots;
-            const m = tf.add(tf.mul(s.m, scalar(momentum)), gradient);
-            s.m.assign(m);
-            variable.assign(tf.sub(variable, tf.mul(m, scalar(lr))));
-          }
+          if (slot && next.m) slot.m.assign(next.m);
+          if (slot?.v && next.v) slot.v.assign(next.v);
+          variable.assign(next.variable);
         }
+      });
+    },
+    lookahead(gradients, lr) {
+      const adamLimit = adamLike ? adamKernelLimit() : 0;
+      return tf.tidy(() => {
+        const scalar = scalarCache();
+        const out: Record<string, tf.Tensor> = {};
+        for (const [name, gradient] of Object.entries(gradients)) {
+          const variable = byName.get(name);
+          if (variable) out[name] = updated(name, variable, gradient, lr, step + 1, scalar, adamLimit).variable;
+        }
+        return out;
       });
     },
     slots: () => [...slots.values()].flatMap((s) => (s.v ? [s.m, s.v] : [s.m])),

@@ -6,6 +6,8 @@ import { higherIsBetter } from '../metrics/direction.js';
 import type { EpochRecord } from '../runs/records.js';
 import type { Strategy, StrategyContext } from '../strategies/types.js';
 import { createRng } from '../util/rng.js';
+import { measureAffinity, sgdLookahead } from './affinity.js';
+import { EpochDiagnostics } from './diagnostics.js';
 import { DivergenceWatch } from './divergence.js';
 import { shuffledBatches } from './batches.js';
 import { reportBatchMetrics } from './batch-metrics.js';
@@ -157,6 +159,9 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
   // Absent from the resolved configs of runs from before the option: those resume with epoch-end checkpoints only.
   const everySteps = training.checkpoint_every_steps ?? 0;
   const divergence = new DivergenceWatch(tasks, training.divergence, resumed?.divergence);
+  // Inter-task affinity at every N-th step (0: not measured); absent from runs from before the option.
+  const affinityEvery = config.analysis?.affinity ? config.analysis.affinity_every : 0;
+  const affinitySgd = config.analysis?.affinity_lookahead === 'sgd';
 
   try {
     for (let epoch = resumed?.epoch ?? 0; outcome === 'completed' && epoch < training.epochs; epoch++) {
@@ -170,8 +175,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
       // would cost more than the reading it saves.
       const stepLosses: tf.Tensor1D[] = partial ? stepLossTensors(partial.stepLosses) : [];
       const stepSizes: number[] = partial ? [...partial.stepSizes] : [];
-      let cosineSum: number[][] | undefined = partial?.cosineSum;
-      let cosineSteps = partial?.cosineSteps ?? 0;
+      const diagnostics = new EpochDiagnostics(partial);
       let interrupted = false;
       try {
         for (let b = resumed?.epoch === epoch ? resumed.batch : 0; b < batches; b++) {
@@ -187,11 +191,13 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
           });
           const others = otherBatches(epochBatches, b, extraSamples);
           const result: StepGradients = trainingStep(model, strategy, batch, tasks, trainable, context, others);
-          if (result.cosines) {
-            cosineSum = (cosineSum ?? result.cosines.map((row) => row.map(() => 0))).map((row, i) =>
-              row.map((v, j) => v + (result.cosines?.[i]?.[j] ?? 0)),
-            );
-            cosineSteps++;
+          if (result.cosines) diagnostics.addCosines(result.cosines);
+          // Before the optimizer applies the step: the lookahead starts from the parameters the step's gradients
+          // were taken at, and the optimizer's state is still that of this step.
+          if (affinityEvery > 0 && step % affinityEvery === 0) {
+            const lookahead = (g: Record<string, tf.Tensor>) =>
+              affinitySgd ? sgdLookahead(model, g, learningRate) : optimizer.lookahead(g, learningRate);
+            diagnostics.addAffinity(measureAffinity(model, batch, tasks, lookahead));
           }
           const gradients = clipByGlobalNorm(result.gradients, training.grad_clip_norm);
           optimizer.apply(gradients, learningRate);
@@ -223,8 +229,12 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
           // follows the validation): the `last` checkpoint of the epoch so far. Taking it only reads.
           if (aborted || (everySteps > 0 && step % everySteps === 0 && b + 1 < batches)) {
             const seconds = (performance.now() - started) / 1000;
-            const sums = { stepLosses: readStepLosses(stepLosses), stepSizes: [...stepSizes], cosineSteps, seconds };
-            const soFar = { ...sums, ...(cosineSum ? { cosineSum } : {}) };
+            const soFar = {
+              stepLosses: readStepLosses(stepLosses),
+              stepSizes: [...stepSizes],
+              ...diagnostics.partial(),
+              seconds,
+            };
             await input.onCheckpoint?.(snapshot({ epoch, batch: b + 1, batchRng: batchRngAtStart, partial: soFar }));
           }
           if (aborted) {
@@ -265,7 +275,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
         trainLoss,
         val: valMetrics,
         taskWeights: Object.fromEntries(tasks.map((t, i) => [t.name, weights[i] ?? NaN])),
-        ...(cosineSum ? { gradientCosines: pairwise(cosineSum, cosineSteps, tasks) } : {}),
+        ...diagnostics.record(tasks),
         monitor: { name: monitor.name, value: monitored, improved },
         seconds,
         samplesPerSecond: train.rows / seconds,
@@ -310,16 +320,6 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
 function readInitialLosses(divergence: DivergenceWatch, stepLosses: readonly tf.Tensor1D[]): void {
   const first = stepLosses[0];
   if (divergence.needsInitialLosses && first) divergence.setInitialLosses(first.dataSync());
-}
-
-function pairwise(sum: number[][], steps: number, tasks: readonly { name: string }[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  tasks.forEach((a, i) =>
-    tasks.forEach((b, j) => {
-      if (j > i) out[`${a.name}|${b.name}`] = (sum[i]?.[j] ?? NaN) / steps;
-    }),
-  );
-  return out;
 }
 
 const YIELD_EVERY_MS = 100;

@@ -61,6 +61,7 @@ export const softSharing: ArchitectureDefinition = {
     },
   },
   hasSharedRepresentation: false,
+  hasSharedParameters: false,
   checkConfig(config) {
     try {
       couplingStrengths(config, coupledLayerCount(config.trunk));

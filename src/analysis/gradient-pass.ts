@@ -1,0 +1,123 @@
+/**
+ * Gradient relatedness of a run: how the tasks' gradients of the shared parameters point relative to each other.
+ *
+ * - From the training log (`source: training-log`): gradient strategies log per epoch the mean cosine of the task
+ *   gradients (on the target they train on) and the fraction of steps in conflict (cos < 0, train/diagnostics.ts).
+ *   Over training: the mean over epochs weighted by their steps (every logged epoch has the same number of batches,
+ *   so the plain mean of the epochs).
+ * - From a checkpoint (`source: checkpoint-pass`), for runs whose strategy took no task gradients: one pass over the
+ *   training split in row order, in batches of `training.batch_size`; per batch, for each task t the gradient
+ *   g_t = ∇_{θ_s} L_t of the shared parameters θ_s, with the model in inference mode (no dropout, batch-norm on its
+ *   moving statistics, so the pass is deterministic and changes nothing). Per batch the cosine cos(g_a, g_b) =
+ *   g_a·g_b / (‖g_a‖‖g_b‖) (0 where a gradient is 0, as the training log does); `meanCosine` is the mean over
+ *   batches and `conflictFraction` the fraction of batches with cos < 0.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { TaskConfig } from '../config/types.js';
+import type { MultiTaskModel } from '../model/types.js';
+import type { EpochLogEntry } from '../runs/records.js';
+import { cosineMatrix } from '../numerics/index.js';
+import { taskLoss } from '../train/losses.js';
+import type { SplitTensors } from '../train/tensors.js';
+import type { GradientRelatedness, PairValues } from './types.js';
+
+function flatGradient(model: MultiTaskModel, x: tf.Tensor2D, target: tf.Tensor2D, task: TaskConfig): Float32Array {
+  const shared = model.sharedVariables;
+  const { value, grads } = tf.variableGrads(
+    () => taskLoss(task.loss, model.forward(x, false).outputs[task.name] as tf.Tensor2D, target),
+    shared,
+  );
+  value.dispose();
+  const size = shared.reduce((n, v) => n + v.size, 0);
+  const flat = new Float32Array(size);
+  let offset = 0;
+  for (const v of shared) {
+    const g = grads[v.name];
+    if (g) flat.set(g.dataSync(), offset);
+    offset += v.size;
+  }
+  tf.dispose(Object.values(grads));
+  return flat;
+}
+
+function symmetricPairs(tasks: readonly { name: string }[], sum: number[][], count: number): PairValues {
+  const out: PairValues = {};
+  tasks.forEach((a, i) =>
+    tasks.forEach((b, j) => {
+      if (j > i) out[`${a.name}|${b.name}`] = (sum[i]?.[j] ?? NaN) / count;
+    }),
+  );
+  return out;
+}
+
+/** One pass over `split` in row order (see the file's head). The model has no shared variables: undefined. */
+export function checkpointGradientPass(
+  model: MultiTaskModel,
+  split: SplitTensors,
+  tasks: readonly TaskConfig[],
+  batchSize: number,
+  checkpoint: 'best' | 'last',
+): GradientRelatedness | undefined {
+  if (model.sharedVariables.length === 0 || split.rows === 0) return undefined;
+  const n = tasks.length;
+  const cosineSum = tasks.map(() => new Array<number>(n).fill(0));
+  const conflicts = tasks.map(() => new Array<number>(n).fill(0));
+  let steps = 0;
+  for (let start = 0; start < split.rows; start += batchSize) {
+    const size = Math.min(batchSize, split.rows - start);
+    const x = tf.slice(split.x, [start, 0], [size, -1]);
+    const grads = tasks.map((task) => {
+      const target = tf.slice(split.targets[task.name] as tf.Tensor2D, [start, 0], [size, -1]);
+      const flat = flatGradient(model, x, target, task);
+      target.dispose();
+      return flat;
+    });
+    x.dispose();
+    const cosines = cosineMatrix(grads);
+    cosines.forEach((row, i) =>
+      row.forEach((c, j) => {
+        cosineSum[i]![j]! += c;
+        if (c < 0) conflicts[i]![j]! += 1;
+      }),
+    );
+    steps++;
+  }
+  return {
+    source: 'checkpoint-pass',
+    target: 'parameters',
+    checkpoint,
+    steps,
+    meanCosine: symmetricPairs(tasks, cosineSum, steps),
+    conflictFraction: symmetricPairs(tasks, conflicts, steps),
+  };
+}
+
+/** What a gradient strategy logged per epoch; undefined when no epoch logged cosines. */
+export function gradientsFromLog(
+  epochs: readonly EpochLogEntry[],
+  stepsPerEpoch: number,
+  target: GradientRelatedness['target'],
+): GradientRelatedness | undefined {
+  const logged = epochs.filter((e) => e.gradientCosines !== undefined);
+  if (logged.length === 0) return undefined;
+  const mean = (pick: (e: EpochLogEntry) => PairValues | undefined): PairValues => {
+    const out: PairValues = {};
+    const keys = Object.keys(pick(logged[0]!) ?? {});
+    for (const key of keys) out[key] = logged.reduce((s, e) => s + (pick(e)?.[key] ?? NaN), 0) / logged.length;
+    return out;
+  };
+  const withConflicts = logged.every((e) => e.gradientConflicts !== undefined);
+  return {
+    source: 'training-log',
+    target,
+    steps: logged.length * stepsPerEpoch,
+    meanCosine: mean((e) => e.gradientCosines),
+    // Runs from before conflicts were logged have cosines only.
+    conflictFraction: withConflicts ? mean((e) => e.gradientConflicts) : {},
+    perEpoch: logged.map((e) => ({
+      epoch: e.epoch,
+      meanCosine: e.gradientCosines ?? {},
+      ...(e.gradientConflicts ? { conflictFraction: e.gradientConflicts } : {}),
+    })),
+  };
+}

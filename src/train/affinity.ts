@@ -1,0 +1,101 @@
+/**
+ * Inter-task affinity (Fifty, Amid, Zhao, Yu, Anil & Finn 2021, "Efficiently Identifying Task Groupings for
+ * Multi-Task Learning", NeurIPS, eq. 3): at a training step t with shared parameters θ_s and task parameters θ_j, for
+ * each task i the lookahead
+ *
+ *   θ_s'|i = θ_s − Δ_i,    Δ_i = the optimizer's update for the gradient ∇_{θ_s} L_i alone
+ *
+ * and on the same batch X
+ *
+ *   Z_{i→j} = 1 − L_j(X, θ_s'|i, θ_j) / L_j(X, θ_s, θ_j)
+ *
+ * (positive: task i's update lowers task j's loss). The paper writes the update as SGD, θ_s − η∇L_i; the authors' code
+ * (google-research/tag) applies their optimizer's rule (momentum SGD with its current slot) with the current learning
+ * rate, which is the default here: `Optimizer.lookahead` is the update `apply` would make next (Adam's moments and bias
+ * correction included, weight decay as configured), with nothing changed. Its momentum part is the same for every i,
+ * so the differences between tasks come from their gradients; `analysis.affinity_lookahead: sgd` takes the paper's
+ * plain step instead (`sgdLookahead`). Their code also divides Z by the learning rate; this does not (Z as in
+ * eq. 3). The authors measure every step; `analysis.affinity_every` thins that.
+ *
+ * Training is untouched: this runs after the step's gradients are taken and before the optimizer applies them, at the
+ * step already numbered (the same dropout masks; batch-norm statistics move only on a step's first pass), and every
+ * shared variable gets its exact previous value back. Cost per measured step: T backward passes and T + 1 forward
+ * passes.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { TaskConfig } from '../config/types.js';
+import type { MultiTaskModel } from '../model/types.js';
+import { taskLoss } from './losses.js';
+import type { Batch } from './step.js';
+
+function lossesAt(model: MultiTaskModel, batch: Batch, tasks: readonly TaskConfig[]): Float32Array {
+  const stacked = tf.tidy(() => {
+    const { outputs } = model.forward(batch.x, true);
+    return tf.stack(
+      tasks.map((task) =>
+        taskLoss(task.loss, outputs[task.name] as tf.Tensor2D, batch.targets[task.name] as tf.Tensor2D),
+      ),
+    );
+  });
+  const values = stacked.dataSync() as Float32Array;
+  stacked.dispose();
+  return values;
+}
+
+/** The paper's lookahead θ_s − η∇_{θ_s}L_i (`analysis.affinity_lookahead: sgd`): new tensors the caller disposes. */
+export function sgdLookahead(
+  model: MultiTaskModel,
+  gradients: Record<string, tf.Tensor>,
+  learningRate: number,
+): Record<string, tf.Tensor> {
+  const out: Record<string, tf.Tensor> = {};
+  for (const v of model.sharedVariables) {
+    const g = gradients[v.name];
+    if (g) out[v.name] = tf.tidy(() => tf.sub(v, tf.mul(g, learningRate)));
+  }
+  return out;
+}
+
+/**
+ * Z (T×T, Z[i][j] = Z_{i→j}) at the current parameters on `batch`; `lookahead` is the optimizer's, with the step's
+ * learning rate bound. The model's shared variables hold their previous values again when it returns.
+ */
+export function measureAffinity(
+  model: MultiTaskModel,
+  batch: Batch,
+  tasks: readonly TaskConfig[],
+  lookahead: (gradients: Record<string, tf.Tensor>) => Record<string, tf.Tensor>,
+): number[][] {
+  const shared = model.sharedVariables;
+  // Validation refuses affinity where nothing is shared; variableGrads would take every variable for an empty list.
+  if (shared.length === 0) return tasks.map(() => tasks.map(() => NaN));
+  const before = lossesAt(model, batch, tasks);
+  const saved = shared.map((v) => tf.clone(v));
+  try {
+    return tasks.map((task) => {
+      const { value, grads } = tf.variableGrads(
+        () =>
+          taskLoss(
+            task.loss,
+            model.forward(batch.x, true).outputs[task.name] as tf.Tensor2D,
+            batch.targets[task.name] as tf.Tensor2D,
+          ),
+        shared,
+      );
+      value.dispose();
+      const next = lookahead(grads);
+      tf.dispose(Object.values(grads));
+      for (const v of shared) {
+        const updated = next[v.name];
+        if (updated) v.assign(updated);
+      }
+      tf.dispose(Object.values(next));
+      const after = lossesAt(model, batch, tasks);
+      shared.forEach((v, k) => v.assign(saved[k]!));
+      return tasks.map((_, j) => 1 - after[j]! / before[j]!);
+    });
+  } finally {
+    shared.forEach((v, k) => v.assign(saved[k]!));
+    tf.dispose(saved);
+  }
+}
