@@ -16,7 +16,7 @@ import { writeRunInputs } from '../runs/inputs.js';
 import { checkpointDir, type CheckpointName } from '../runs/layout.js';
 import { HEARTBEAT_EVERY_MS, thisProcess } from '../runs/liveness.js';
 import { gitInfo, type ParameterCount, type RunMeta, type RunStatus, type RunStrategy } from '../runs/meta.js';
-import { createRunDir, resolveRunsDir } from '../runs/store.js';
+import { createRunDir, createSubRunDir, resolveRunsDir } from '../runs/store.js';
 import { writeSummary, type RunSummary } from '../runs/summary.js';
 import { trainingStateFiles } from '../runs/training-state.js';
 import { RunWriter } from '../runs/writer.js';
@@ -35,6 +35,11 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** The command line to record (defaults to process.argv). */
   command?: string[];
+  /**
+   * Train the run inside another run's folder (a baseline or pair run, api/baselines.ts) at `<parent>/<path>`, with
+   * the id `<parent id>/<path>`, instead of a new folder of the store.
+   */
+  subRun?: { parent: { id: string; dir: string }; path: string };
   /** Called once the data is read and split, before the run exists: how columns were read, split sizes, warnings. */
   onDataPrepared?(report: DataReport): void;
   /** Called once the run directory exists (e.g. to print its id early). */
@@ -75,7 +80,9 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
   const model = buildModel(config, data.preprocessing);
   let created: { id: string; dir: string };
   try {
-    created = createRunDir(runsDir, config.name, startedAt);
+    created = options.subRun
+      ? createSubRunDir(options.subRun.parent, options.subRun.path)
+      : createRunDir(runsDir, config.name, startedAt);
   } catch (error) {
     model.dispose();
     throw error;

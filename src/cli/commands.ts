@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { loadConfig } from '../config/load.js';
-import type { BackendChoice } from '../config/types.js';
+import type { BackendChoice, BaselineSetting } from '../config/types.js';
 import { resumeExperiment } from '../api/resume.js';
-import { trainExperiment, type RunHandle, type TrainOptions } from '../api/train.js';
-import type { RunSummary } from '../runs/summary.js';
+import type { RunHandle } from '../api/train.js';
+import { trainWithBaselines, type BaselineTrainOptions, type TrainedWithBaselines } from '../api/baselines.js';
 import type { RunLockOptions } from '../runs/lock.js';
 import { evaluateRun } from '../api/evaluate.js';
 import { validateData } from '../api/validate.js';
@@ -17,6 +17,7 @@ import { ExitCode, UsageError } from '../errors.js';
 import { formatNumber, formatPercent, log, out, printJson, table } from './output.js';
 import { dataReportLines } from './data-report.js';
 import { progressListener } from './progress.js';
+import { transferLines } from './transfer-table.js';
 
 export interface CommonFlags {
   runsDir?: string;
@@ -30,7 +31,13 @@ function isCi(): boolean {
 
 export async function trainCommand(
   configFile: string | undefined,
-  flags: CommonFlags & { set?: string[]; backend?: BackendChoice; quiet?: boolean; resume?: string },
+  flags: CommonFlags & {
+    set?: string[];
+    backend?: BackendChoice;
+    quiet?: boolean;
+    resume?: string;
+    baselines?: BaselineSetting;
+  },
 ): Promise<number> {
   const start = trainOrResume(configFile, flags);
   const controller = new AbortController();
@@ -55,7 +62,7 @@ export async function trainCommand(
   process.on('SIGTERM', onSignal);
   try {
     const interactive = Boolean(process.stderr.isTTY) && !flags.quiet && !isCi();
-    const summary = await start({
+    const trained = await start({
       ...(flags.runsDir ? { runsDir: flags.runsDir } : {}),
       ...(flags.backend ? { backend: flags.backend } : {}),
       listeners: [progressListener({ interactive })],
@@ -81,9 +88,20 @@ export async function trainCommand(
         log(`strategy ${strategy.name}${target}`);
         for (const note of strategy.notes ?? []) log(`note: ${note}`);
       },
+      onSubRunStart: (event) =>
+        log(`${event.kind === 'pair' ? 'pair run' : 'baseline'} ${event.index}/${event.count}: ${event.path}`),
     });
-    if (flags.json) printJson(summary);
-    else {
+    const { summary, transfer, stopped } = trained;
+    if (flags.json) {
+      printJson({
+        ...summary,
+        ...(transfer ? { transfer } : {}),
+        ...(trained.subRuns.length > 0
+          ? { subRuns: trained.subRuns.map(({ id, dir, status }) => ({ id, dir, status })) }
+          : {}),
+        ...(stopped ? { stopped } : {}),
+      });
+    } else {
       out(summary.id);
       const best = summary.bestEpoch > 0 ? `best epoch ${summary.bestEpoch}` : 'no best epoch';
       // A divergence's reason (the tasks, the remedy, what was kept) is too long for the status line's parentheses.
@@ -96,8 +114,10 @@ export async function trainCommand(
       if (diverged) log(`diverged: ${summary.statusReason}`);
       const keys = Object.keys(summary.test).filter((k) => !k.endsWith('/loss'));
       if (keys.length > 0) log(keys.map((k) => `test ${k}=${formatNumber(summary.test[k])}`).join('  '));
+      if (transfer) for (const line of transferLines(transfer)) log(line);
+      if (stopped) log(`baselines: ${stopped.reason}`);
     }
-    if (summary.status === 'interrupted') return ExitCode.interrupted;
+    if (summary.status === 'interrupted' || stopped?.status === 'interrupted') return ExitCode.interrupted;
     if (summary.status === 'diverged') return ExitCode.runFailed;
     return ExitCode.ok;
   } finally {
@@ -106,12 +126,19 @@ export async function trainCommand(
   }
 }
 
-/** `mtl train CONFIG` or `mtl train --resume RUN` (the config is the run's own: no CONFIG, no --set). */
+/**
+ * `mtl train CONFIG` (with the baselines its config or `--baselines` asks for) or `mtl train --resume RUN` (the config
+ * is the run's own: no CONFIG, no --set, no --baselines; a resume continues the multi-task run only).
+ */
 function trainOrResume(
   configFile: string | undefined,
-  flags: { set?: string[]; resume?: string },
-): (options: TrainOptions) => Promise<RunSummary> {
+  flags: { set?: string[]; resume?: string; baselines?: BaselineSetting },
+): (options: BaselineTrainOptions) => Promise<TrainedWithBaselines> {
   if (flags.resume !== undefined) {
+    if (flags.baselines !== undefined)
+      throw new UsageError(`mtl train --resume: --baselines cannot change a resumed run's config.`, [
+        'a resume continues the multi-task run; to train baselines, start a new run: mtl train CONFIG --baselines …',
+      ]);
     const run = flags.resume;
     if (configFile !== undefined)
       throw new UsageError(`mtl train: give a config or --resume ${run}, not both.`, [
@@ -121,14 +148,19 @@ function trainOrResume(
       throw new UsageError(`mtl train --resume: --set cannot change a resumed run's config (${flags.set?.[0]}).`, [
         'to train with other settings, start a new run: mtl train CONFIG --set …',
       ]);
-    return (options) => resumeExperiment(run, { ...options, lock: lockMessages() });
+    return async (options) => ({
+      summary: await resumeExperiment(run, { ...options, lock: lockMessages() }),
+      subRuns: [],
+    });
   }
   if (configFile === undefined)
     throw new UsageError('mtl train: missing the config file.', [
       'mtl train configs/quickstart.yaml, or mtl train --resume RUN to continue a run',
     ]);
-  const loaded = loadConfig(configFile, flags.set ?? []);
-  return (options) => trainExperiment(loaded, options);
+  // `--baselines X` is `--set baselines=X`: validated, and recorded in the run's resolved config, like any field.
+  const baselines = flags.baselines === undefined ? [] : [`baselines=${flags.baselines}`];
+  const loaded = loadConfig(configFile, [...(flags.set ?? []), ...baselines]);
+  return (options) => trainWithBaselines(loaded, options);
 }
 
 /** Checks the config, then reads and prepares its data as `train` would: every data error train would raise. */

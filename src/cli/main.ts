@@ -41,12 +41,20 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--set <path=value>', 'override a config field, repeatable (e.g. training.lr=0.003)', collect)
     .addOption(backendOption())
     .addOption(runsDirOption())
+    .addOption(
+      new Option(
+        '--baselines <kind>',
+        'also train single-task baselines (one run per task) or unshared towers inside the run, and report ' +
+          "whether MTL helped (overrides the config's baselines:)",
+      ).choices(['none', 'single-task', 'towers']),
+    )
     .option('--json', 'print the run summary as JSON on stdout')
     .option('--quiet', 'one log line per epoch instead of a progress bar')
     .addHelpText(
       'after',
       '\nExample:\n  mtl train configs/quickstart.yaml --set training.epochs=5 --set seed=1 --json\n' +
-        '  mtl train --resume 20261123-164732-quickstart   # continue an interrupted or crashed run\n',
+        '  mtl train --resume 20261123-164732-quickstart   # continue an interrupted or crashed run\n' +
+        '  mtl train configs/quickstart.yaml --baselines single-task   # did MTL help each task?\n',
     )
     .action(async (config: string | undefined, flags) => setExitCode(await trainCommand(config, flags)));
 

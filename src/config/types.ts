@@ -14,6 +14,23 @@ export interface ResolvedConfig {
   model: ModelConfig;
   training: TrainingConfig;
   strategy: StrategyConfig;
+  /**
+   * Reference runs trained after the multi-task run, in the same command (api/baselines.ts): one single-task run per
+   * task, one run of unshared towers, or none. Absent in runs from before issue #15 (read as none).
+   */
+  baselines?: BaselineSetting;
+  /** Extra analyses trained or measured with the run (issue #15); absent in runs from before it. */
+  analysis?: AnalysisConfig;
+}
+
+export type BaselineSetting = 'none' | 'single-task' | 'towers';
+
+export interface AnalysisConfig {
+  /**
+   * Also train one run per pair of tasks (needs `baselines: single-task`), for the pairwise "does adding task j help
+   * task i" gains in transfer.json.
+   */
+  pairs: boolean;
 }
 
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
@@ -30,6 +47,12 @@ export interface DataConfig {
   options: Record<string, unknown>;
   /** Feature columns; omitted = every column that is neither a target nor the split column. */
   features?: string[];
+  /**
+   * Rows missing a value in any of these columns are left out too, whatever `missing` says. A single-task baseline
+   * lists the other tasks' targets here, so it keeps exactly the rows of its multi-task run (rows missing a target
+   * are always left out, so without it the baseline would keep rows the multi-task run dropped).
+   */
+  required_columns?: string[];
   /** Feature columns to one-hot encode even if they look numeric (text columns are always categorical). */
   categorical: string[];
   missing: MissingPolicy;
