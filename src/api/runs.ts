@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { crashReason, type ShownStatus } from '../runs/liveness.js';
 import { readMeta } from '../runs/meta.js';
-import { listRunIds, resolveRunsDir } from '../runs/store.js';
+import { listRunIds, resolveRunsDir, subRunsOf } from '../runs/store.js';
 import { readSummaryIfAny } from '../runs/summary.js';
 import { describeRun, type RunDescription } from './run-description.js';
 
@@ -16,6 +16,11 @@ export interface RunListing extends RunDescription {
   startedAt: string;
   backend: string;
   epochs: number;
+  /**
+   * The runs trained inside this one (`baselines/a`, `baselines/towers`, `pairs/a+b`); `mtl runs` lists them under
+   * their run, not as runs of their own. Empty for a run trained without baselines.
+   */
+  subRuns: string[];
   /** A few headline test metrics (`mean/*`) when the run finished. */
   metrics: Record<string, number>;
   dir: string;
@@ -39,6 +44,7 @@ export function listRuns(runsDir?: string): RunListing[] {
       startedAt: meta.startedAt,
       backend: meta.backend?.name ?? '?',
       epochs: meta.epochsCompleted,
+      subRuns: subRunsOf(dir),
       metrics,
       dir,
     };

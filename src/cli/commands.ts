@@ -8,6 +8,8 @@ import type { RunLockOptions } from '../runs/lock.js';
 import { evaluateRun } from '../api/evaluate.js';
 import { validateData } from '../api/validate.js';
 import { compareRuns, type ComparedRun } from '../api/compare.js';
+import { compareWithBaseline } from '../api/compare-baseline.js';
+import type { BaselineKind } from '../analysis/types.js';
 import { listRuns } from '../api/runs.js';
 import { formatChange } from '../api/config-diff.js';
 import { strategyLabel, type RunDescription } from '../api/run-description.js';
@@ -218,10 +220,11 @@ export async function evalCommand(
 
 export async function compareCommand(
   runs: string[],
-  flags: CommonFlags & { metric?: string; split?: string },
+  flags: CommonFlags & { metric?: string; split?: string; baseline?: BaselineKind },
 ): Promise<number> {
   if (flags.split && !['val', 'test'].includes(flags.split))
     throw new UsageError(`--split "${flags.split}": expected val or test.`);
+  if (flags.baseline !== undefined) return compareBaselineCommand(runs, { ...flags, baseline: flags.baseline });
   const comparison = await compareRuns(runs, {
     ...(flags.runsDir ? { runsDir: flags.runsDir } : {}),
     ...(flags.metric ? { metric: flags.metric } : {}),
@@ -277,6 +280,30 @@ export async function compareCommand(
   return ExitCode.ok;
 }
 
+/** `mtl compare RUN --baseline single-task|towers`: the run against the baselines trained with it. */
+function compareBaselineCommand(
+  runs: string[],
+  flags: CommonFlags & { metric?: string; split?: string; baseline: BaselineKind },
+): number {
+  const [run, ...others] = runs;
+  if (run === undefined || others.length > 0) {
+    throw new UsageError(`mtl compare --baseline ${flags.baseline}: give one run (got ${runs.length}).`, [
+      'it compares a run with the baselines trained inside it; to compare runs with each other, leave out --baseline',
+    ]);
+  }
+  const comparison = compareWithBaseline(run, flags.baseline, {
+    ...(flags.runsDir ? { runsDir: flags.runsDir } : {}),
+    ...(flags.metric ? { metric: flags.metric } : {}),
+    ...(flags.split ? { split: flags.split as 'val' | 'test' } : {}),
+  });
+  if (flags.json) printJson(comparison);
+  else {
+    out(`run ${comparison.run}`);
+    for (const line of transferLines(comparison)) out(line);
+  }
+  return ExitCode.ok;
+}
+
 const DESCRIPTION_HEADER = ['architecture', 'strategy', 'data', 'seed'];
 
 function descriptionCells(run: RunDescription): string[] {
@@ -295,7 +322,7 @@ export function runsCommand(flags: CommonFlags): number {
   }
   out(
     table(
-      ['id', 'name', 'status', 'started', 'backend', ...DESCRIPTION_HEADER, 'epochs', 'metrics'],
+      ['id', 'name', 'status', 'started', 'backend', ...DESCRIPTION_HEADER, 'epochs', 'baselines', 'metrics'],
       runs.map((r) => [
         r.id,
         r.name,
@@ -304,6 +331,7 @@ export function runsCommand(flags: CommonFlags): number {
         r.backend,
         ...descriptionCells(r),
         String(r.epochs),
+        subRunsCell(r.subRuns),
         Object.entries(r.metrics)
           .filter(([k]) => !k.endsWith('/loss'))
           .map(([k, v]) => `${k}=${formatNumber(v, 3)}`)
@@ -312,6 +340,20 @@ export function runsCommand(flags: CommonFlags): number {
     ),
   );
   return ExitCode.ok;
+}
+
+/** What was trained inside a run: `single-task (2)`, `towers`, `+ 3 pairs`; `—` for none. */
+function subRunsCell(subRuns: readonly string[]): string {
+  const baselines = subRuns.filter((sub) => sub.startsWith('baselines/'));
+  const pairs = subRuns.filter((sub) => sub.startsWith('pairs/')).length;
+  const kind =
+    baselines.length === 0
+      ? ''
+      : baselines.length === 1 && baselines[0] === 'baselines/towers'
+        ? 'towers'
+        : `single-task (${baselines.length})`;
+  const parts = [kind, pairs > 0 ? `+ ${pairs} pair${pairs === 1 ? '' : 's'}` : ''].filter((part) => part !== '');
+  return parts.length > 0 ? parts.join(' ') : '—';
 }
 
 export async function datasetsCommand(flags: { json?: boolean }): Promise<number> {

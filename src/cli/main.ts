@@ -86,9 +86,19 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .argument('<runs...>', 'runs (id, prefix or path); the first is the baseline the others are compared with')
     .option('--metric <name>', 'only this metric (e.g. accuracy)')
     .option('--split <split>', 'test or val', 'test')
+    .addOption(
+      new Option(
+        '--baseline <kind>',
+        'compare one run with the baselines trained with it (mtl train --baselines): per task MTL, baseline, gain, ' +
+          'verdict, Δm',
+      ).choices(['single-task', 'towers']),
+    )
     .addOption(runsDirOption())
     .option('--json', 'print the comparison as JSON')
-    .addHelpText('after', '\nExample:\n  mtl compare RUN-A RUN-B --metric accuracy\n')
+    .addHelpText(
+      'after',
+      '\nExample:\n  mtl compare RUN-A RUN-B --metric accuracy\n  mtl compare RUN --baseline single-task   # did MTL help?\n',
+    )
     .action(async (runs: string[], flags) => setExitCode(await compareCommand(runs, flags)));
 
   program
