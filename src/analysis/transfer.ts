@@ -31,9 +31,9 @@ import type {
 
 /** The rule {@link singleSeedVerdict} applies, as stored in transfer.json and printed. */
 export const SINGLE_SEED_VERDICT_RULE =
-  "one seed: a task whose gain (the mean over its metrics of MTL's signed relative change over its baseline) is below " +
-  '0 is negative-transfer-unconfirmed (one seed cannot tell it from seed-to-seed noise; train with --seeds to ' +
-  'confirm it), above 0 positive, exactly 0 no-difference';
+  "one seed: a task whose gain (the mean over its metrics of MTL's signed relative change over its baseline) is " +
+  'below 0 is negative-transfer-unconfirmed (one seed cannot tell it from seed-to-seed noise; train with --seeds ' +
+  'to confirm it), above 0 positive, exactly 0 no-difference';
 
 /** A task's verdict from one seed's gain (see the file's head); undefined where the gain is. */
 export function singleSeedVerdict(gain: number | null): TransferVerdict | undefined {

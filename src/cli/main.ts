@@ -97,7 +97,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--json', 'print the comparison as JSON')
     .addHelpText(
       'after',
-      '\nExample:\n  mtl compare RUN-A RUN-B --metric accuracy\n  mtl compare RUN --baseline single-task   # did MTL help?\n',
+      '\nExample:\n  mtl compare RUN-A RUN-B --metric accuracy\n' +
+        '  mtl compare RUN --baseline single-task   # did MTL help?\n',
     )
     .action(async (runs: string[], flags) => setExitCode(await compareCommand(runs, flags)));
 

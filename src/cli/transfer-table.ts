@@ -1,6 +1,8 @@
 import type { TransferReport } from '../analysis/types.js';
 import { formatNumber, formatPercent, table } from './output.js';
 
+const UNDEFINED_DELTA_M = 'n/a (a metric is missing, not finite, or 0 in a baseline)';
+
 /**
  * "Did MTL help?": one row per task metric (MTL, baseline, relative gain), the task's gain and verdict on its first
  * row, then Δm; with pairs, the pairwise gains. Lines to print (train: stderr; compare --baseline: stdout).
@@ -21,7 +23,7 @@ export function transferLines(report: TransferReport): string[] {
   const lines = [
     `Did MTL help? ${report.split} split, MTL against ${baselineName} baselines:`,
     table(['task', 'metric', 'MTL', baselineName, 'relative', 'task gain', 'verdict'], rows),
-    `Δm ${report.deltaM === null ? 'n/a (a metric is missing, not finite, or 0 in a baseline)' : formatPercent(report.deltaM)}`,
+    `Δm ${report.deltaM === null ? UNDEFINED_DELTA_M : formatPercent(report.deltaM)}`,
   ];
   if (report.tasks.some((task) => task.verdict === 'negative-transfer-unconfirmed')) {
     lines.push(
