@@ -7,6 +7,7 @@ export type * from './config/types.js';
 export { trainExperiment, type TrainOptions } from './api/train.js';
 export { resumeExperiment, type ResumeOptions } from './api/resume.js';
 export {
+  resumeWithBaselines,
   trainWithBaselines,
   type BaselineTrainOptions,
   type SubRunEvent,

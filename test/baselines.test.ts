@@ -10,6 +10,7 @@ import {
   readSummary,
   readTransferIfAny,
   resolveRun,
+  resumeWithBaselines,
   trainWithBaselines,
 } from '../src/index.js';
 import { splitTable } from '../src/data/prepare.js';
@@ -205,6 +206,18 @@ describe('stopping during the baselines', () => {
     expect(result.stopped).toMatchObject({ status: 'interrupted', run: `${result.summary.id}/baselines/a` });
     expect(existsSync(path.join(result.summary.dir, 'transfer.json'))).toBe(false);
     expect(existsSync(path.join(result.summary.dir, 'baselines', 'b'))).toBe(false);
+    // `mtl train --resume RUN` continues the interrupted baseline from its checkpoint, then trains the next one.
+    const resumed = await resumeWithBaselines(result.summary.id, { runsDir: path.join(dir, 'runs') });
+    expect(resumed.subRuns.map((run) => [run.id, run.status])).toEqual([
+      [`${result.summary.id}/baselines/a`, 'completed'],
+      [`${result.summary.id}/baselines/b`, 'completed'],
+    ]);
+    expect(readMeta(path.join(result.summary.dir, 'baselines', 'a')).resumes).toHaveLength(1);
+    expect(readTransferIfAny(result.summary.dir)?.tasks.map((task) => task.task)).toEqual(['a', 'b']);
+    // All complete now: nothing is left to resume.
+    await expect(resumeWithBaselines(result.summary.id, { runsDir: path.join(dir, 'runs') })).rejects.toThrow(
+      /is completed; there is nothing to resume/,
+    );
   });
 
   it('a baseline that fails is a run failure naming it; the multi-task run is left as it was', async () => {

@@ -1,12 +1,17 @@
 import type { TransferReport } from '../analysis/types.js';
 import { pairGains, transferReport, type PairRun, type SplitMetrics } from '../analysis/transfer.js';
-import type { LoadedConfig } from '../config/load.js';
-import { MtlError, RunFailedError } from '../errors.js';
-import { readPreprocessing } from '../runs/inputs.js';
-import type { RunStatus } from '../runs/meta.js';
-import type { RunSummary } from '../runs/summary.js';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { parseConfigText, type LoadedConfig } from '../config/load.js';
+import { MtlError, RunFailedError, UsageError } from '../errors.js';
+import { readConfigSource, readPreprocessing, readResolvedConfig } from '../runs/inputs.js';
+import { runFile } from '../runs/layout.js';
+import { readMeta, type RunStatus, type StoredRunMeta } from '../runs/meta.js';
+import { openRun, resolveRunsDir } from '../runs/store.js';
+import { readSummary, type RunSummary } from '../runs/summary.js';
 import { writeTransfer } from '../runs/transfer.js';
 import { pairIsTheRun, planSubRuns, type SubRunKind, type SubRunPlan } from './baseline-configs.js';
+import { resumeExperiment, type ResumeOptions } from './resume.js';
 import { trainExperiment, type TrainOptions } from './train.js';
 
 /** One run trained with the multi-task run, as the hooks report it. */
@@ -45,7 +50,7 @@ export interface TrainedWithBaselines {
  * its baseline, relative gains, Δm, verdicts (analysis/transfer.ts). Every sub-run config is checked before anything
  * trains. The sub-runs are trained only after a completed multi-task run; an interrupt (`signal`) stops the run in
  * progress like any run and trains no more. A sub-run that fails or diverges is a RunFailedError (exit 1) naming it;
- * the multi-task run is complete and left as it is.
+ * the multi-task run is complete and left as it is. {@link resumeWithBaselines} continues what an interrupt left.
  */
 export async function trainWithBaselines(
   loaded: LoadedConfig,
@@ -53,6 +58,56 @@ export async function trainWithBaselines(
 ): Promise<TrainedWithBaselines> {
   const plans = planSubRuns(loaded);
   const summary = await trainExperiment(loaded, options);
+  return trainSubRuns(loaded, summary, plans, options);
+}
+
+/**
+ * `mtl train --resume RUN`: continues the multi-task run as `resumeExperiment` does, then the baselines and pair runs
+ * its config asks for: a completed one is kept, an interrupted or crashed one is resumed from its `last` checkpoint,
+ * a missing one is trained; then transfer.json is written. A completed run whose sub-runs are all complete is refused
+ * like any completed run.
+ */
+export async function resumeWithBaselines(
+  reference: string,
+  options: BaselineTrainOptions & ResumeOptions = {},
+): Promise<TrainedWithBaselines> {
+  const { dir, meta } = openRun(reference, resolveRunsDir(options.runsDir));
+  const config = readResolvedConfig(dir);
+  const wanted = (config.baselines ?? 'none') !== 'none' || config.analysis?.pairs === true;
+  const loaded = wanted ? runConfig(dir, meta) : undefined;
+  const plans = loaded ? planSubRuns(loaded) : [];
+  const incomplete = plans.filter((plan) => readMetaIfAny(subRunDir(dir, plan))?.status !== 'completed');
+  const summary =
+    meta.status === 'completed' && incomplete.length > 0
+      ? readSummary(dir, reference)
+      : await resumeExperiment(reference, options);
+  return loaded ? trainSubRuns(loaded, summary, plans, options) : { summary, subRuns: [] };
+}
+
+/** The config a run was started with, as loaded then: its config.yaml, config file and `--set` flags. */
+function runConfig(dir: string, meta: StoredRunMeta): LoadedConfig {
+  return parseConfigText(readConfigSource(dir), {
+    ...(meta.configFile ? { file: meta.configFile } : {}),
+    displayName: runFile(dir, 'configSource'),
+    overrides: meta.overrides,
+  });
+}
+
+function subRunDir(runDir: string, plan: SubRunPlan): string {
+  return path.join(runDir, ...plan.path.split('/'));
+}
+
+function readMetaIfAny(dir: string): StoredRunMeta | undefined {
+  return existsSync(runFile(dir, 'meta')) ? readMeta(dir) : undefined;
+}
+
+/** The sub-runs of a multi-task run, in order, then transfer.json: see {@link trainWithBaselines}. */
+async function trainSubRuns(
+  loaded: LoadedConfig,
+  summary: RunSummary,
+  plans: readonly SubRunPlan[],
+  options: BaselineTrainOptions,
+): Promise<TrainedWithBaselines> {
   if (plans.length === 0) return { summary, subRuns: [] };
   if (summary.status !== 'completed') {
     const reason = `the multi-task run ended ${summary.status}, so no baseline was trained`;
@@ -62,6 +117,12 @@ export async function trainWithBaselines(
   const subRuns: RunSummary[] = [];
   const trained = new Map<string, RunSummary>();
   let transfer: TransferReport | undefined;
+  const stop = (run: string, status: RunStatus, reason: string): TrainedWithBaselines => ({
+    summary,
+    subRuns,
+    ...(transfer ? { transfer } : {}),
+    stopped: { run, status, reason },
+  });
   for (const [i, plan] of plans.entries()) {
     const event: SubRunEvent = {
       kind: plan.kind,
@@ -72,27 +133,19 @@ export async function trainWithBaselines(
     };
     if (options.signal?.aborted) {
       const reason = `interrupted before ${plan.path}; ${plans.length - i} of ${plans.length} runs were not trained`;
-      return {
-        summary,
-        subRuns,
-        ...(transfer ? { transfer } : {}),
-        stopped: { run: summary.id, status: 'interrupted', reason },
-      };
+      return stop(summary.id, 'interrupted', reason);
     }
-    options.onSubRunStart?.(event);
-    const sub = await trainSubRun(plan, features, summary, options);
-    subRuns.push(sub);
+    const existing = readMetaIfAny(subRunDir(summary.dir, plan));
+    let sub: RunSummary;
+    if (existing?.status === 'completed') sub = readSummary(subRunDir(summary.dir, plan), existing.id);
+    else {
+      options.onSubRunStart?.(event);
+      sub = await trainSubRun(plan, features, summary, options, existing !== undefined);
+      subRuns.push(sub);
+      options.onSubRunEnd?.(event, sub);
+    }
     trained.set(plan.path, sub);
-    options.onSubRunEnd?.(event, sub);
-    if (sub.status === 'interrupted') {
-      const reason = `interrupted during ${plan.path}`;
-      return {
-        summary,
-        subRuns,
-        ...(transfer ? { transfer } : {}),
-        stopped: { run: sub.id, status: sub.status, reason },
-      };
-    }
+    if (sub.status === 'interrupted') return stop(sub.id, sub.status, `interrupted during ${plan.path}`);
     const nextIsPair = plans[i + 1]?.kind === 'pair';
     if (plan.kind !== 'pair' && (nextIsPair || i + 1 === plans.length)) {
       transfer = baselineTransfer(loaded, summary, plans, trained);
@@ -110,7 +163,8 @@ async function trainSubRun(
   plan: SubRunPlan,
   features: readonly string[],
   parent: RunSummary,
-  options: BaselineTrainOptions,
+  options: BaselineTrainOptions & ResumeOptions,
+  resume: boolean,
 ): Promise<RunSummary> {
   const what = `${plan.kind === 'pair' ? 'Pair run' : 'Baseline'} ${plan.path} of run ${parent.id}`;
   const untouched = `the multi-task run ${parent.id} completed and is unchanged`;
@@ -118,9 +172,13 @@ async function trainSubRun(
   try {
     // The data report was printed for the multi-task run: the sub-run reads the same rows.
     const { onDataPrepared: _printedOnce, ...rest } = options;
-    sub = await trainExperiment(plan.config(features), { ...rest, subRun: { parent, path: plan.path } });
+    sub = resume
+      ? await resumeExperiment(subRunDir(parent.dir, plan), rest)
+      : await trainExperiment(plan.config(features), { ...rest, subRun: { parent, path: plan.path } });
   } catch (error) {
     const message = error instanceof MtlError || error instanceof Error ? error.message : String(error);
+    // A sub-run that cannot be resumed (no checkpoint, data changed) is refused like any resume: nothing trained.
+    if (resume && error instanceof UsageError) throw new UsageError(`${what}: ${message}`, error.details);
     throw new RunFailedError(`${what} failed: ${message} (${untouched}).`, error);
   }
   if (sub.status === 'diverged') {

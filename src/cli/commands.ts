@@ -1,9 +1,13 @@
 import path from 'node:path';
 import { loadConfig } from '../config/load.js';
 import type { BackendChoice, BaselineSetting } from '../config/types.js';
-import { resumeExperiment } from '../api/resume.js';
 import type { RunHandle } from '../api/train.js';
-import { trainWithBaselines, type BaselineTrainOptions, type TrainedWithBaselines } from '../api/baselines.js';
+import {
+  resumeWithBaselines,
+  trainWithBaselines,
+  type BaselineTrainOptions,
+  type TrainedWithBaselines,
+} from '../api/baselines.js';
 import type { RunLockOptions } from '../runs/lock.js';
 import { evaluateRun } from '../api/evaluate.js';
 import { validateData } from '../api/validate.js';
@@ -130,7 +134,7 @@ export async function trainCommand(
 
 /**
  * `mtl train CONFIG` (with the baselines its config or `--baselines` asks for) or `mtl train --resume RUN` (the config
- * is the run's own: no CONFIG, no --set, no --baselines; a resume continues the multi-task run only).
+ * is the run's own: no CONFIG, no --set, no --baselines; a resume continues the run, then its baselines).
  */
 function trainOrResume(
   configFile: string | undefined,
@@ -150,10 +154,7 @@ function trainOrResume(
       throw new UsageError(`mtl train --resume: --set cannot change a resumed run's config (${flags.set?.[0]}).`, [
         'to train with other settings, start a new run: mtl train CONFIG --set …',
       ]);
-    return async (options) => ({
-      summary: await resumeExperiment(run, { ...options, lock: lockMessages() }),
-      subRuns: [],
-    });
+    return (options) => resumeWithBaselines(run, { ...options, lock: lockMessages() });
   }
   if (configFile === undefined)
     throw new UsageError('mtl train: missing the config file.', [
