@@ -12,8 +12,8 @@ import type { RunLockOptions } from '../runs/lock.js';
 import { evaluateRun } from '../api/evaluate.js';
 import { validateData } from '../api/validate.js';
 import { compareRuns, type ComparedRun } from '../api/compare.js';
-import { compareWithBaseline } from '../api/compare-baseline.js';
 import type { BaselineKind } from '../analysis/types.js';
+import { compareBaselineCommand, loadTrainConfig, subRunsCell } from './baseline-commands.js';
 import { listRuns } from '../api/runs.js';
 import { formatChange } from '../api/config-diff.js';
 import { strategyLabel, type RunDescription } from '../api/run-description.js';
@@ -143,7 +143,8 @@ function trainOrResume(
   if (flags.resume !== undefined) {
     if (flags.baselines !== undefined)
       throw new UsageError(`mtl train --resume: --baselines cannot change a resumed run's config.`, [
-        'a resume continues the multi-task run; to train baselines, start a new run: mtl train CONFIG --baselines …',
+        'a resume continues the run and the baselines its config asks for; for others, start a new run: ' +
+          'mtl train CONFIG --baselines …',
       ]);
     const run = flags.resume;
     if (configFile !== undefined)
@@ -160,9 +161,7 @@ function trainOrResume(
     throw new UsageError('mtl train: missing the config file.', [
       'mtl train configs/quickstart.yaml, or mtl train --resume RUN to continue a run',
     ]);
-  // `--baselines X` is `--set baselines=X`: validated, and recorded in the run's resolved config, like any field.
-  const baselines = flags.baselines === undefined ? [] : [`baselines=${flags.baselines}`];
-  const loaded = loadConfig(configFile, [...(flags.set ?? []), ...baselines]);
+  const loaded = loadTrainConfig(configFile, flags.set ?? [], flags.baselines);
   return (options) => trainWithBaselines(loaded, options);
 }
 
@@ -281,30 +280,6 @@ export async function compareCommand(
   return ExitCode.ok;
 }
 
-/** `mtl compare RUN --baseline single-task|towers`: the run against the baselines trained with it. */
-function compareBaselineCommand(
-  runs: string[],
-  flags: CommonFlags & { metric?: string; split?: string; baseline: BaselineKind },
-): number {
-  const [run, ...others] = runs;
-  if (run === undefined || others.length > 0) {
-    throw new UsageError(`mtl compare --baseline ${flags.baseline}: give one run (got ${runs.length}).`, [
-      'it compares a run with the baselines trained inside it; to compare runs with each other, leave out --baseline',
-    ]);
-  }
-  const comparison = compareWithBaseline(run, flags.baseline, {
-    ...(flags.runsDir ? { runsDir: flags.runsDir } : {}),
-    ...(flags.metric ? { metric: flags.metric } : {}),
-    ...(flags.split ? { split: flags.split as 'val' | 'test' } : {}),
-  });
-  if (flags.json) printJson(comparison);
-  else {
-    out(`run ${comparison.run}`);
-    for (const line of transferLines(comparison)) out(line);
-  }
-  return ExitCode.ok;
-}
-
 const DESCRIPTION_HEADER = ['architecture', 'strategy', 'data', 'seed'];
 
 function descriptionCells(run: RunDescription): string[] {
@@ -341,20 +316,6 @@ export function runsCommand(flags: CommonFlags): number {
     ),
   );
   return ExitCode.ok;
-}
-
-/** What was trained inside a run: `single-task (2)`, `towers`, `+ 3 pairs`; `—` for none. */
-function subRunsCell(subRuns: readonly string[]): string {
-  const baselines = subRuns.filter((sub) => sub.startsWith('baselines/'));
-  const pairs = subRuns.filter((sub) => sub.startsWith('pairs/')).length;
-  const kind =
-    baselines.length === 0
-      ? ''
-      : baselines.length === 1 && baselines[0] === 'baselines/towers'
-        ? 'towers'
-        : `single-task (${baselines.length})`;
-  const parts = [kind, pairs > 0 ? `+ ${pairs} pair${pairs === 1 ? '' : 's'}` : ''].filter((part) => part !== '');
-  return parts.length > 0 ? parts.join(' ') : '—';
 }
 
 export async function datasetsCommand(flags: { json?: boolean }): Promise<number> {
