@@ -91,7 +91,7 @@ describe('mtl train --baselines, compare --baseline, runs, eval of a baseline', 
       {
         what: 'baselines for a config with one task',
         args: () => ['train', writeConfig(dir, ['a']), '--baselines', 'single-task', '--runs-dir', runsDir],
-        message: /baselines: "single-task" compares a multi-task run with single-task ones, but this config has one/,
+        message: /--baselines single-task: baselines: "single-task" compares a multi-task run with single-task ones, /,
       },
       {
         what: 'analysis.pairs without single-task baselines',
