@@ -206,6 +206,9 @@ describe('stopping during the baselines', () => {
     expect(result.stopped).toMatchObject({ status: 'interrupted', run: `${result.summary.id}/baselines/a` });
     expect(existsSync(path.join(result.summary.dir, 'transfer.json'))).toBe(false);
     expect(existsSync(path.join(result.summary.dir, 'baselines', 'b'))).toBe(false);
+    expect(() => compareWithBaseline(result.summary.id, 'single-task', { runsDir: path.join(dir, 'runs') })).toThrow(
+      /lacks the single-task baselines baselines\/a, baselines\/b: not trained, or not completed/,
+    );
     // `mtl train --resume RUN` continues the interrupted baseline from its checkpoint, then trains the next one.
     const resumed = await resumeWithBaselines(result.summary.id, { runsDir: path.join(dir, 'runs') });
     expect(resumed.subRuns.map((run) => [run.id, run.status])).toEqual([

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { BaselineKind, TransferReport } from '../analysis/types.js';
 import { transferReport, type SplitMetrics } from '../analysis/transfer.js';
@@ -37,21 +38,26 @@ export function compareWithBaseline(
   const summary = readSummary(dir, id);
   const tasks = readResolvedConfig(dir).tasks.map((task) => task.name);
   const folders = baseline === 'towers' ? ['towers'] : tasks;
-  const found = folders.map((folder) => ({ folder, summary: readSummaryIfAny(baselineDir(dir, folder)) }));
-  const missing = found.filter((entry) => entry.summary === undefined).map((entry) => entry.folder);
-  if (missing.length === folders.length) {
+  const found = folders.map((folder) => ({
+    folder,
+    started: existsSync(runFile(baselineDir(dir, folder), 'meta')),
+    summary: readSummaryIfAny(baselineDir(dir, folder)),
+  }));
+  if (found.every((entry) => !entry.started)) {
     throw new UsageError(
       `Run ${id} has no ${baseline} baseline${baseline === 'towers' ? '' : 's'} ` +
         `(no ${runFile(baselineDir(dir, folders[0] ?? baseline), 'summary')}).`,
       [`train the run with them: mtl train CONFIG --baselines ${baseline}`],
     );
   }
-  if (missing.length > 0) {
+  // An interrupted baseline has a summary, of a shorter training: it is no baseline to judge MTL by.
+  const incomplete = found.filter((entry) => entry.summary?.status !== 'completed').map((entry) => entry.folder);
+  if (incomplete.length > 0) {
     throw new UsageError(
-      `Run ${id} lacks the single-task baseline of ${missing.map((task) => `"${task}"`).join(', ')} ` +
-        `(no summary in ${missing.map((task) => subRunPath('baselines', task)).join(', ')}): its training was ` +
-        'interrupted or failed.',
-      [`train the run and its baselines again: mtl train CONFIG --baselines ${baseline}`],
+      `Run ${id} lacks the ${baseline} baseline${incomplete.length === 1 ? '' : 's'} ` +
+        `${incomplete.map((folder) => subRunPath('baselines', folder)).join(', ')}: not trained, or not completed ` +
+        '(interrupted or failed).',
+      [`complete them: mtl train --resume ${id}`],
     );
   }
   const only = (metrics: SplitMetrics): SplitMetrics =>
