@@ -192,6 +192,23 @@ describe('towers, fallbacks and pairs', () => {
   });
 });
 
+describe('compare --baseline', () => {
+  it('does not take the single-task baseline of a task named "towers" for a towers baseline', async () => {
+    const dir = tempDir();
+    const runsDir = path.join(dir, 'runs');
+    const text = hurtConfig(dir).sourceText.replace('{ name: a,', '{ name: towers,');
+    const loaded = parseConfigText(text, { file: path.join(dir, 'hurt.yaml') });
+    const { summary } = await trainWithBaselines(loaded, { runsDir });
+    expect(compareWithBaseline(summary.id, 'single-task', { runsDir }).baselineRuns).toEqual({
+      towers: 'baselines/towers',
+      b: 'baselines/b',
+    });
+    expect(() => compareWithBaseline(summary.id, 'towers', { runsDir })).toThrow(
+      /has no towers baseline at baselines\/towers: that run trained task towers, not towers, b/,
+    );
+  });
+});
+
 describe('stopping during the baselines', () => {
   it('an interrupt stops the baseline in progress like any run; the multi-task run stays complete', async () => {
     const dir = tempDir();

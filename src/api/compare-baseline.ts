@@ -50,6 +50,20 @@ export function compareWithBaseline(
       [`train the run with them: mtl train CONFIG --baselines ${baseline}`],
     );
   }
+  // A task named "towers" has its single-task baseline where a towers baseline would be: tell them apart by tasks.
+  for (const entry of found.filter((candidate) => candidate.started)) {
+    const held = readResolvedConfig(baselineDir(dir, entry.folder)).tasks.map((task) => task.name);
+    const expected = baseline === 'towers' ? tasks : [entry.folder];
+    if (held.join('\n') !== expected.join('\n')) {
+      throw new UsageError(
+        `Run ${id} has no ${baseline} baseline at ${subRunPath('baselines', entry.folder)}: that run trained ` +
+          `task${held.length === 1 ? '' : 's'} ${held.join(', ')}, not ${expected.join(', ')}.`,
+        [
+          `compare with the baselines it has: mtl compare ${id} --baseline ${baseline === 'towers' ? 'single-task' : 'towers'}`,
+        ],
+      );
+    }
+  }
   // An interrupted baseline has a summary, of a shorter training: it is no baseline to judge MTL by.
   const incomplete = found.filter((entry) => entry.summary?.status !== 'completed').map((entry) => entry.folder);
   if (incomplete.length > 0) {

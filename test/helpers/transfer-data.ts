@@ -11,7 +11,7 @@ import { writeSyntheticCsv } from './csv.js';
  * Hurt: a = x0 + x1 and b = x2 − x3 (unrelated directions), b weighted 10× (`static`), sharing a trunk of two units.
  * The trunk serves b; task a's single-task run has the two units to itself. a's gain was −101 % to −1975 %.
  */
-export function hurtConfig(dir: string, seed = 0, extra = ''): LoadedConfig {
+export function hurtConfig(dir: string, seed = 0): LoadedConfig {
   writeSyntheticCsv(dir, 'hurt.csv', {
     seed: 7,
     rows: 300,
@@ -33,7 +33,7 @@ export function hurtConfig(dir: string, seed = 0, extra = ''): LoadedConfig {
     '  - { name: b, type: regression, target: b, weight: 10 }',
     'model: { trunk: [{ type: dense, units: 2 }] }',
     'training: { epochs: 10, lr: 0.03, batch_size: 32 }',
-    extra,
+    '',
   ].join('\n');
   return parseConfigText(text, { file: path.join(dir, 'hurt.yaml') });
 }
