@@ -101,6 +101,8 @@ function subRunConfig(
     name: `${config.name}-${kind === 'single-task' ? 'single' : kind}-${label.replace('+', '-')}`,
     // `weight` is left out: under `equal` it would be refused, and it weighs nothing in one task.
     tasks: tasks.map(({ weight: _unused, ...task }) => task),
+    // The run's own seed, however its config got it (a seed group sets it per member).
+    seed: config.seed,
     strategy: { name: 'equal' },
     baselines: 'none',
     analysis: {},
