@@ -1,5 +1,11 @@
 import type { TransferReport } from '../analysis/types.js';
-import { formatNumber, formatPercent, table } from './output.js';
+import { formatNumber, formatPercent as formatAnyPercent, table } from './output.js';
+
+/** A percentage; a change that rounds to 0.00 % but is not 0 keeps its sign, as the verdict does (`-<0.01%`). */
+function formatPercent(value: number | undefined): string {
+  if (value !== undefined && value !== 0 && Math.abs(value) < 0.00005) return `${value < 0 ? '-' : '+'}<0.01%`;
+  return formatAnyPercent(value);
+}
 
 const UNDEFINED_DELTA_M = 'n/a (a metric is missing, not finite, or 0 in a baseline)';
 
