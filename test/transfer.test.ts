@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pairGains, singleSeedVerdict, transferReport } from '../src/index.js';
+import { transferLines } from '../src/cli/transfer-table.js';
 
 describe('transferReport: MTL against its baselines, by hand', () => {
   const report = transferReport({
@@ -69,5 +70,23 @@ describe('pairGains', () => {
     expect(pairs.gains['a>b']).toBeCloseTo(-0.1, 15);
     expect(pairs.runs).toEqual({ 'a+b': 'pairs/a+b' });
     expect(pairs.undefinedGains).toBeUndefined();
+  });
+});
+
+describe('the "Did MTL help?" table', () => {
+  it('shows each task metric, the gain and verdict on the task row, Δm, and why one seed cannot confirm', () => {
+    const report = transferReport({
+      baseline: 'single-task',
+      split: 'test',
+      tasks: ['a'],
+      mtl: { 'a/accuracy': 0.899999, 'a/macro-f1': 0.9 },
+      baselines: { a: { 'a/accuracy': 0.9, 'a/macro-f1': 0.9 } },
+      baselineRuns: { a: 'baselines/a' },
+    });
+    const lines = transferLines(report).join('\n');
+    expect(lines).toMatch(/^a +accuracy ↑ +0\.9000 +0\.9000 +-<0\.01% +-<0\.01% +negative-transfer-unconfirmed$/m);
+    expect(lines).toMatch(/^ +macro-f1 ↑ +0\.9000 +0\.9000 +\+0\.00%$/m);
+    expect(lines).toContain('\nΔm -<0.01%\n');
+    expect(lines).toContain('One seed cannot confirm negative transfer');
   });
 });
