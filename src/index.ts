@@ -25,6 +25,7 @@ export {
   singleSeedVerdict,
   taskMetricKeys,
   SINGLE_SEED_VERDICT_RULE,
+  PAIR_GAIN_RULE,
   type PairRun,
   type SplitMetrics,
   type TransferInput,

@@ -70,6 +70,7 @@ describe('pairGains', () => {
     expect(pairs.gains['a>b']).toBeCloseTo(-0.1, 15);
     expect(pairs.runs).toEqual({ 'a+b': 'pairs/a+b' });
     expect(pairs.undefinedGains).toBeUndefined();
+    expect(pairs.rule).toContain("gains['j>i'] is the effect of adding task j on task i");
   });
 });
 

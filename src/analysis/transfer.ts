@@ -101,6 +101,11 @@ export interface PairRun {
   run: string;
 }
 
+/** What {@link pairGains} computes, as stored in transfer.json. */
+export const PAIR_GAIN_RULE =
+  "gains['j>i'] is the effect of adding task j on task i: task i's gain (the mean over its metrics of the signed " +
+  'relative change) in the run of the two tasks {i, j} over its single-task run; positive: j helped i';
+
 /** gains[`j>i`] for every pair run and both of its tasks (see the file's head). */
 export function pairGains(pairs: readonly PairRun[], single: Readonly<Record<string, SplitMetrics>>): PairTransfer {
   const gains: PairValues = {};
@@ -119,7 +124,12 @@ export function pairGains(pairs: readonly PairRun[], single: Readonly<Record<str
       else undefinedGains[key] = breakdown.problems.join('; ');
     }
   }
-  return { gains, runs, ...(Object.keys(undefinedGains).length > 0 ? { undefinedGains } : {}) };
+  return {
+    gains,
+    runs,
+    ...(Object.keys(undefinedGains).length > 0 ? { undefinedGains } : {}),
+    rule: PAIR_GAIN_RULE,
+  };
 }
 
 function metricTransfer(key: string, mtl: number | undefined, single: number | undefined): MetricTransfer {

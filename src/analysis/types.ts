@@ -54,6 +54,8 @@ export interface PairTransfer {
   runs: Record<string, string>;
   /** Why a pair's gain is missing (a metric not finite, a baseline of 0), by key. */
   undefinedGains?: Record<string, string>;
+  /** What a gain is, in words. */
+  rule?: string;
 }
 
 /** Mean and sample standard deviation over seeds (std is NaN with one seed). */

@@ -59,6 +59,7 @@ function readPairs(pairs: JsonFields): PairTransfer {
     gains: pairs.object('gains').numberValues(),
     runs: stringValues(pairs.object('runs')),
     ...(undefinedGains ? { undefinedGains: stringValues(undefinedGains) } : {}),
+    ...(pairs.has('rule') ? { rule: pairs.string('rule') } : {}),
   };
 }
 
