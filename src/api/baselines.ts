@@ -7,6 +7,7 @@ import { MtlError, RunFailedError, UsageError } from '../errors.js';
 import { readConfigSource, readPreprocessing, readResolvedConfig } from '../runs/inputs.js';
 import { runFile } from '../runs/layout.js';
 import { readMeta, type RunStatus, type StoredRunMeta } from '../runs/meta.js';
+import { withRunLock } from '../runs/lock.js';
 import { openRun, resolveRunsDir } from '../runs/store.js';
 import { readSummary, type RunSummary } from '../runs/summary.js';
 import { writeTransfer } from '../runs/transfer.js';
@@ -64,8 +65,8 @@ export async function trainWithBaselines(
 /**
  * `mtl train --resume RUN`: continues the multi-task run as `resumeExperiment` does, then the baselines and pair runs
  * its config asks for: a completed one is kept, an interrupted or crashed one is resumed from its `last` checkpoint,
- * a missing one is trained; then transfer.json is written. A completed run whose sub-runs are all complete is refused
- * like any completed run.
+ * a missing one is trained; then transfer.json is written, all under the run's lock. A completed run whose sub-runs
+ * are all complete is refused like any completed run.
  */
 export async function resumeWithBaselines(
   reference: string,
@@ -81,7 +82,12 @@ export async function resumeWithBaselines(
     meta.status === 'completed' && incomplete.length > 0
       ? readSummary(dir, reference)
       : await resumeExperiment(reference, options);
-  return loaded ? trainSubRuns(loaded, summary, plans, options) : { summary, subRuns: [] };
+  if (!loaded) return { summary, subRuns: [] };
+  // New sub-run folders and transfer.json change the run: one writer at a time, as for any command that does.
+  return withRunLock(dir, () => trainSubRuns(loaded, summary, plans, options), {
+    command: 'mtl train --resume',
+    ...options.lock,
+  });
 }
 
 /** The config a run was started with, as loaded then: its config.yaml, config file and `--set` flags. */
