@@ -58,9 +58,7 @@ export function compareWithBaseline(
       throw new UsageError(
         `Run ${id} has no ${baseline} baseline at ${subRunPath('baselines', entry.folder)}: that run trained ` +
           `task${held.length === 1 ? '' : 's'} ${held.join(', ')}, not ${expected.join(', ')}.`,
-        [
-          `compare with the baselines it has: mtl compare ${id} --baseline ${baseline === 'towers' ? 'single-task' : 'towers'}`,
-        ],
+        [`compare with the baselines it has: mtl compare ${id} --baseline ${otherKind(baseline)}`],
       );
     }
   }
@@ -100,4 +98,8 @@ export function compareWithBaseline(
 
 function baselineDir(runDir: string, folder: string): string {
   return path.join(runDir, ...subRunPath('baselines', folder).split('/'));
+}
+
+function otherKind(baseline: BaselineKind): BaselineKind {
+  return baseline === 'towers' ? 'single-task' : 'towers';
 }
