@@ -6,6 +6,31 @@ export { buildExperimentSchema } from './config/schema.js';
 export type * from './config/types.js';
 export { trainExperiment, type TrainOptions } from './api/train.js';
 export { resumeExperiment, type ResumeOptions } from './api/resume.js';
+export {
+  resumeWithBaselines,
+  trainWithBaselines,
+  type BaselineTrainOptions,
+  type SubRunEvent,
+  type TrainedWithBaselines,
+} from './api/baselines.js';
+export { planSubRuns, NEEDS_SEVERAL_TASKS, type SubRunKind, type SubRunPlan } from './api/baseline-configs.js';
+export {
+  compareWithBaseline,
+  type BaselineComparison,
+  type BaselineCompareOptions,
+} from './api/compare-baseline.js';
+export {
+  transferReport,
+  pairGains,
+  singleSeedVerdict,
+  taskMetricKeys,
+  SINGLE_SEED_VERDICT_RULE,
+  PAIR_GAIN_RULE,
+  type PairRun,
+  type SplitMetrics,
+  type TransferInput,
+} from './analysis/transfer.js';
+export type * from './analysis/types.js';
 export { validateData } from './api/validate.js';
 export { evaluateRun, readRun, type EvaluateOptions, type StoredRun } from './api/evaluate.js';
 export {
@@ -58,7 +83,6 @@ export {
   type GroupMember,
   type GroupStatus,
 } from './runs/groups.js';
-export { readTransferReportIfAny } from './runs/transfer-reader.js';
 export { studentTTwoSidedP, regularizedIncompleteBeta } from './numerics/student-t.js';
 export { analyzeRun, ANALYSIS_RULES, type AnalyzeOptions } from './api/analyze.js';
 export { readAnalysisIfAny } from './runs/analysis.js';
@@ -104,7 +128,8 @@ export { strategyRegistry } from './strategies/registry.js';
 export { combineGradients } from './strategies/gradient/registry.js';
 export { runTrainer, type TrainListener } from './train/trainer.js';
 export { trainingStep, clipByGlobalNorm, type Batch, type StepGradients } from './train/step.js';
-export { resolveRun, resolveRunsDir, openRun, listRunIds } from './runs/store.js';
+export { resolveRun, resolveRunsDir, openRun, listRunIds, subRunsOf } from './runs/store.js';
+export { readTransferIfAny } from './runs/transfer.js';
 export { readMeta, RUN_FORMAT, type RunMeta, type StoredRunMeta, type RunStatus } from './runs/meta.js';
 export { readSummary, readSummaryIfAny, type RunSummary } from './runs/summary.js';
 export { readResolvedConfig, readPreprocessing, readConfigSource } from './runs/inputs.js';

@@ -7,6 +7,7 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
+import { trainWithBaselines } from '../src/api/baselines.js';
 import { trainExperiment } from '../src/api/train.js';
 import { parseConfigText } from '../src/config/load.js';
 import { tempDir } from './helpers.js';
@@ -70,4 +71,27 @@ describe(`live tensors over ${EPOCHS} epochs`, () => {
       expect(tf.memory().numTensors).toBe(before);
     });
   }
+});
+
+describe('live tensors over a run and its single-task baselines', () => {
+  it('every baseline run keeps its count flat and releases everything, as the run does', async () => {
+    const dir = tempDir();
+    tinyCsv(dir);
+    const countsPerRun: number[][] = [];
+    const before = tf.memory().numTensors;
+    const text = `${config('{ name: equal }')}baselines: single-task\n`.replace(`epochs: ${EPOCHS}`, 'epochs: 5');
+    const { summary, subRuns } = await trainWithBaselines(parseConfigText(text, { file: path.join(dir, 'exp.yaml') }), {
+      runsDir: path.join(dir, 'runs'),
+      listeners: [
+        {
+          onStart: () => void countsPerRun.push([]),
+          onEpochEnd: () => void countsPerRun.at(-1)?.push(tf.memory().numTensors),
+        },
+      ],
+    });
+    expect([summary, ...subRuns].map((run) => run.status)).toEqual(['completed', 'completed', 'completed']);
+    expect(countsPerRun.map((counts) => counts.length)).toEqual([5, 5, 5]);
+    for (const counts of countsPerRun) expect(new Set(counts)).toEqual(new Set([counts[0]]));
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });

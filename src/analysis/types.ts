@@ -24,6 +24,8 @@ export interface TaskTransfer {
   metrics: MetricTransfer[];
   /** Mean over the task's metrics of the signed relative gain (Δm's per-task term); null where undefined. */
   gain: number | null;
+  /** Did MTL hurt the task (analysis/transfer.ts `singleSeedVerdict`); absent where the gain is undefined. */
+  verdict?: TransferVerdict;
 }
 
 /** `transfer.json` of a run trained with `baselines:`: did MTL help, per task, on one split. */
@@ -35,6 +37,25 @@ export interface TransferReport {
   deltaM: number | null;
   /** The baseline runs, relative to the MTL run's folder (`baselines/<task>` or `baselines/towers`). */
   baselineRuns: Record<string, string>;
+  /** How `verdict` is decided, in words. */
+  verdictRule?: string;
+  /** With `analysis.pairs: true`: what adding one task does to another (analysis/transfer.ts `pairGains`). */
+  pairs?: PairTransfer;
+}
+
+/**
+ * Pairwise transfer: `gains['j>i']` is the effect OF task j ON task i, Δm's per-task term of task i in the run of
+ * {i, j} over task i's single-task run (positive: learning j alongside helped i). Keyed `from>to` like
+ * {@link AffinityMeasurement}.
+ */
+export interface PairTransfer {
+  gains: PairValues;
+  /** The pair runs by `a+b` (task order), relative to the MTL run's folder (`pairs/a+b`), or `.` for the run itself. */
+  runs: Record<string, string>;
+  /** Why a pair's gain is missing (a metric not finite, a baseline of 0), by key. */
+  undefinedGains?: Record<string, string>;
+  /** What a gain is, in words. */
+  rule?: string;
 }
 
 /** Mean and sample standard deviation over seeds (std is NaN with one seed). */

@@ -24,6 +24,7 @@ import type { EpochLogEntry } from '../runs/records.js';
 import { resolveRun, resolveRunsDir } from '../runs/store.js';
 import { getStrategy } from '../strategies/registry.js';
 import { disposeSplit, toSplitTensors } from '../train/tensors.js';
+import { readTransferIfAny } from '../runs/transfer.js';
 import { buildModel } from './build.js';
 import { chooseCheckpoint, encodeSplit, readRun } from './evaluate.js';
 
@@ -32,7 +33,7 @@ export interface AnalyzeOptions {
   /** The checkpoint the model-based measures and the gradient pass read (default best; best falls back to last). */
   checkpoint?: CheckpointName;
   backend?: BackendChoice;
-  /** The run's single-task comparison (transfer.json), when it was trained with baselines. */
+  /** The run's single-task comparison; default: its transfer.json, when it was trained with baselines. */
   transfer?: TransferReport;
   lock?: Pick<RunLockOptions, 'timeoutMs' | 'onWait' | 'onStaleLock'>;
 }
@@ -167,7 +168,8 @@ export async function analyzeRun(reference: string, options: AnalyzeOptions = {}
 
   const suggestion = grouping(names, affinity, gradient);
   if (!suggestion) unavailable.grouping = 'needs inter-task affinity or gradient cosines';
-  if (!options.transfer) unavailable.performance = PERFORMANCE_HINT;
+  const transfer = options.transfer ?? readTransferIfAny(dir);
+  if (!transfer) unavailable.performance = PERFORMANCE_HINT;
   const warnings = [
     ...(affinity ? harmfulByAffinity(names, matrixOf(names, affinity.affinity)) : []),
     ...(gradient ? gradientWarnings(names, gradient) : []),
@@ -178,7 +180,7 @@ export async function analyzeRun(reference: string, options: AnalyzeOptions = {}
     tasks: names,
     gradient: gradient ?? null,
     affinity: affinity ?? null,
-    performance: options.transfer ?? null,
+    performance: transfer ?? null,
     model: modelBased,
     data,
     grouping: suggestion ?? null,

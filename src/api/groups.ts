@@ -18,7 +18,7 @@ import {
 import { readMeta, type RunStatus } from '../runs/meta.js';
 import { createRunDir, resolveRunsDir } from '../runs/store.js';
 import { readSummaryIfAny, type RunSummary } from '../runs/summary.js';
-import { readTransferReportIfAny } from '../runs/transfer-reader.js';
+import { readTransferIfAny } from '../runs/transfer.js';
 import { trainExperiment, type TrainOptions } from './train.js';
 
 /**
@@ -198,7 +198,7 @@ export function summarizeSeedGroup(groupDir: string, split: 'test' | 'val' = 'te
   const members: GroupMemberResult[] = meta.members.map((member) => {
     const dir = path.join(groupDir, member.folder);
     const summary = readSummaryIfAny(dir);
-    const transfer = readTransferReportIfAny(dir);
+    const transfer = readTransferIfAny(dir);
     return {
       seed: member.seed,
       id: member.id,

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { crashReason, type ShownStatus } from '../runs/liveness.js';
 import { readMeta } from '../runs/meta.js';
 import { listGroupIds, readGroupMeta, resolveGroup, type GroupStatus } from '../runs/groups.js';
-import { listRunIds, resolveRunsDir } from '../runs/store.js';
+import { listRunIds, resolveRunsDir, subRunsOf } from '../runs/store.js';
 import { readSummaryIfAny } from '../runs/summary.js';
 import { describeRun, type RunDescription } from './run-description.js';
 
@@ -17,6 +17,11 @@ export interface RunListing extends RunDescription {
   startedAt: string;
   backend: string;
   epochs: number;
+  /**
+   * The runs trained inside this one (`baselines/a`, `baselines/towers`, `pairs/a+b`); `mtl runs` lists them under
+   * their run, not as runs of their own. Empty for a run trained without baselines.
+   */
+  subRuns: string[];
   /** A few headline test metrics (`mean/*`) when the run finished. */
   metrics: Record<string, number>;
   dir: string;
@@ -42,6 +47,7 @@ function runListing(id: string, dir: string): RunListing {
     startedAt: meta.startedAt,
     backend: meta.backend?.name ?? '?',
     epochs: meta.epochsCompleted,
+    subRuns: subRunsOf(dir),
     metrics,
     dir,
   };

@@ -16,7 +16,7 @@ import { writeRunInputs } from '../runs/inputs.js';
 import { checkpointDir, type CheckpointName } from '../runs/layout.js';
 import { HEARTBEAT_EVERY_MS, thisProcess } from '../runs/liveness.js';
 import { gitInfo, type ParameterCount, type RunMeta, type RunStatus, type RunStrategy } from '../runs/meta.js';
-import { createRunDir, resolveRunsDir } from '../runs/store.js';
+import { createRunDir, createSubRunDir, resolveRunsDir } from '../runs/store.js';
 import { writeSummary, type RunSummary } from '../runs/summary.js';
 import { trainingStateFiles } from '../runs/training-state.js';
 import { RunWriter } from '../runs/writer.js';
@@ -35,6 +35,11 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** The command line to record (defaults to process.argv). */
   command?: string[];
+  /**
+   * Train the run inside another run's folder (a baseline or pair run, api/baselines.ts) at `<parent>/<path>`, with
+   * the id `<parent id>/<path>`, instead of a new folder of the store.
+   */
+  subRun?: { parent: { id: string; dir: string }; path: string };
   /** Called once the data is read and split, before the run exists: how columns were read, split sizes, warnings. */
   onDataPrepared?(report: DataReport): void;
   /**
@@ -80,7 +85,12 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
   const model = buildModel(config, data.preprocessing);
   let created: { id: string; dir: string };
   try {
-    created = options.claimRunDir ? options.claimRunDir() : createRunDir(runsDir, config.name, startedAt);
+    // A sub-run's place wins over a group's claim: a group member's baselines are trained inside the member.
+    created = options.subRun
+      ? createSubRunDir(options.subRun.parent, options.subRun.path)
+      : options.claimRunDir
+        ? options.claimRunDir()
+        : createRunDir(runsDir, config.name, startedAt);
   } catch (error) {
     model.dispose();
     throw error;

@@ -1,14 +1,19 @@
 import path from 'node:path';
 import { loadConfig } from '../config/load.js';
-import type { BackendChoice } from '../config/types.js';
-import { resumeExperiment } from '../api/resume.js';
-import { trainExperiment, type TrainOptions } from '../api/train.js';
-import type { RunSummary } from '../runs/summary.js';
+import type { BackendChoice, BaselineSetting } from '../config/types.js';
+import {
+  resumeWithBaselines,
+  trainWithBaselines,
+  type BaselineTrainOptions,
+  type TrainedWithBaselines,
+} from '../api/baselines.js';
 import type { RunLockOptions } from '../runs/lock.js';
 import { evaluateRun } from '../api/evaluate.js';
 import { validateData } from '../api/validate.js';
 import { compareRuns, type ComparedRun } from '../api/compare.js';
 import { listGroupMembers, listGroups, listRuns, type GroupListing, type RunListing } from '../api/runs.js';
+import type { BaselineKind } from '../analysis/types.js';
+import { compareBaselineCommand, loadTrainConfig, subRunsCell } from './baseline-commands.js';
 import { formatChange } from '../api/config-diff.js';
 import { strategyLabel, type RunDescription } from '../api/run-description.js';
 import { builtinDatasets } from '../data/builtin/index.js';
@@ -18,7 +23,8 @@ import { formatNumber, formatPercent, log, out, printJson, table } from './outpu
 import { dataReportLines } from './data-report.js';
 import { withInterrupts } from './interrupts.js';
 import { compareGroupsCommand } from './compare-groups.js';
-import { logRunResult, trainOutput, type TrainFlags } from './train-output.js';
+import { logRunResult, logSubRunStart, trainOutput, type TrainFlags } from './train-output.js';
+import { transferLines } from './transfer-table.js';
 import { seedGroupRequest, trainGroupCommand } from './train-group.js';
 
 export interface CommonFlags {
@@ -31,31 +37,51 @@ export async function trainCommand(configFile: string | undefined, flags: TrainF
   if (group) return trainGroupCommand(group, flags);
   const start = trainOrResume(configFile, flags);
   return withInterrupts(async (signal, targets) => {
-    const summary = await start({
+    const trained = await start({
       ...trainOutput(flags),
       signal,
       onRunCreated: (created) => {
         targets.run = created;
         log(`run ${created.id} (${path.relative(process.cwd(), created.dir) || created.dir})`);
       },
+      onSubRunStart: logSubRunStart,
     });
-    if (flags.json) printJson(summary);
-    else {
+    const { summary, transfer, stopped } = trained;
+    if (flags.json) {
+      printJson({
+        ...summary,
+        ...(transfer ? { transfer } : {}),
+        ...(trained.subRuns.length > 0
+          ? { subRuns: trained.subRuns.map(({ id, dir, status }) => ({ id, dir, status })) }
+          : {}),
+        ...(stopped ? { stopped } : {}),
+      });
+    } else {
       out(summary.id);
       logRunResult(summary);
+      if (transfer) for (const line of transferLines(transfer)) log(line);
+      if (stopped) log(`baselines: ${stopped.reason}`);
     }
-    if (summary.status === 'interrupted') return ExitCode.interrupted;
+    if (summary.status === 'interrupted' || stopped?.status === 'interrupted') return ExitCode.interrupted;
     if (summary.status === 'diverged') return ExitCode.runFailed;
     return ExitCode.ok;
   });
 }
 
-/** `mtl train CONFIG` or `mtl train --resume RUN` (the config is the run's own: no CONFIG, no --set). */
+/**
+ * `mtl train CONFIG` (with the baselines its config or `--baselines` asks for) or `mtl train --resume RUN` (the config
+ * is the run's own: no CONFIG, no --set, no --baselines; a resume continues the run, then its baselines).
+ */
 function trainOrResume(
   configFile: string | undefined,
-  flags: { set?: string[]; resume?: string },
-): (options: TrainOptions) => Promise<RunSummary> {
+  flags: { set?: string[]; resume?: string; baselines?: BaselineSetting },
+): (options: BaselineTrainOptions) => Promise<TrainedWithBaselines> {
   if (flags.resume !== undefined) {
+    if (flags.baselines !== undefined)
+      throw new UsageError(`mtl train --resume: --baselines cannot change a resumed run's config.`, [
+        'a resume continues the run and the baselines its config asks for; for others, start a new run: ' +
+          'mtl train CONFIG --baselines …',
+      ]);
     const run = flags.resume;
     if (configFile !== undefined)
       throw new UsageError(`mtl train: give a config or --resume ${run}, not both.`, [
@@ -65,14 +91,14 @@ function trainOrResume(
       throw new UsageError(`mtl train --resume: --set cannot change a resumed run's config (${flags.set?.[0]}).`, [
         'to train with other settings, start a new run: mtl train CONFIG --set …',
       ]);
-    return (options) => resumeExperiment(run, { ...options, lock: lockMessages() });
+    return (options) => resumeWithBaselines(run, { ...options, lock: lockMessages() });
   }
   if (configFile === undefined)
     throw new UsageError('mtl train: missing the config file.', [
       'mtl train configs/quickstart.yaml, or mtl train --resume RUN to continue a run',
     ]);
-  const loaded = loadConfig(configFile, flags.set ?? []);
-  return (options) => trainExperiment(loaded, options);
+  const loaded = loadTrainConfig(configFile, flags.set ?? [], flags.baselines);
+  return (options) => trainWithBaselines(loaded, options);
 }
 
 /** Checks the config, then reads and prepares its data as `train` would: every data error train would raise. */
@@ -130,10 +156,11 @@ export async function evalCommand(
 
 export async function compareCommand(
   runs: string[],
-  flags: CommonFlags & { metric?: string; split?: string },
+  flags: CommonFlags & { metric?: string; split?: string; baseline?: BaselineKind },
 ): Promise<number> {
   if (flags.split && !['val', 'test'].includes(flags.split))
     throw new UsageError(`--split "${flags.split}": expected val or test.`);
+  if (flags.baseline !== undefined) return compareBaselineCommand(runs, { ...flags, baseline: flags.baseline });
   const { split, ...rest } = flags;
   const groups = compareGroupsCommand(runs, { ...rest, ...(split ? { split: split as 'val' | 'test' } : {}) });
   if (groups !== undefined) return groups;
@@ -251,7 +278,7 @@ function groupLine(group: GroupListing): string {
 
 function runsTable(runs: RunListing[]): string {
   return table(
-    ['id', 'name', 'status', 'started', 'backend', ...DESCRIPTION_HEADER, 'epochs', 'metrics'],
+    ['id', 'name', 'status', 'started', 'backend', ...DESCRIPTION_HEADER, 'epochs', 'baselines', 'metrics'],
     runs.map((r) => [
       r.id,
       r.name,
@@ -260,6 +287,7 @@ function runsTable(runs: RunListing[]): string {
       r.backend,
       ...descriptionCells(r),
       String(r.epochs),
+      subRunsCell(r.subRuns),
       Object.entries(r.metrics)
         .filter(([k]) => !k.endsWith('/loss'))
         .map(([k, v]) => `${k}=${formatNumber(v, 3)}`)

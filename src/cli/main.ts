@@ -43,13 +43,21 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--set <path=value>', 'override a config field, repeatable (e.g. training.lr=0.003)', collect)
     .addOption(backendOption())
     .addOption(runsDirOption())
+    .addOption(
+      new Option(
+        '--baselines <kind>',
+        'also train single-task baselines (one run per task) or unshared towers inside the run, and report ' +
+          "whether MTL helped (overrides the config's baselines:)",
+      ).choices(['none', 'single-task', 'towers']),
+    )
     .option('--json', 'print the run summary as JSON on stdout')
     .option('--quiet', 'one log line per epoch instead of a progress bar')
     .addHelpText(
       'after',
       '\nExample:\n  mtl train configs/quickstart.yaml --set training.epochs=5 --set seed=1 --json\n' +
         '  mtl train --resume 20261123-164732-quickstart   # continue an interrupted or crashed run\n' +
-        '  mtl train configs/quickstart.yaml --seeds 0,1,2  # one run per seed, as a group with mean ± std\n',
+        '  mtl train configs/quickstart.yaml --seeds 0,1,2  # one run per seed, as a group with mean ± std\n' +
+        '  mtl train configs/quickstart.yaml --baselines single-task   # did MTL help each task?\n',
     )
     .action(async (config: string | undefined, flags) => setExitCode(await trainCommand(config, flags)));
 
@@ -84,9 +92,20 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     )
     .option('--metric <name>', 'only this metric (e.g. accuracy)')
     .option('--split <split>', 'test or val', 'test')
+    .addOption(
+      new Option(
+        '--baseline <kind>',
+        'compare one run with the baselines trained with it (mtl train --baselines): per task MTL, baseline, gain, ' +
+          'verdict, Δm',
+      ).choices(['single-task', 'towers']),
+    )
     .addOption(runsDirOption())
     .option('--json', 'print the comparison as JSON')
-    .addHelpText('after', '\nExample:\n  mtl compare RUN-A RUN-B --metric accuracy\n')
+    .addHelpText(
+      'after',
+      '\nExample:\n  mtl compare RUN-A RUN-B --metric accuracy\n' +
+        '  mtl compare RUN --baseline single-task   # did MTL help?\n',
+    )
     .action(async (runs: string[], flags) => setExitCode(await compareCommand(runs, flags)));
 
   program

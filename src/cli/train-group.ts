@@ -1,11 +1,14 @@
 import path from 'node:path';
 import type { GroupSummary, GroupTransferSummary, SeedSeries } from '../analysis/group-summary.js';
 import { trainSeedGroup } from '../api/groups.js';
-import { loadConfig, type LoadedConfig } from '../config/load.js';
+import type { LoadedConfig } from '../config/load.js';
+import { trainWithBaselines } from '../api/baselines.js';
+import { loadTrainConfig } from './baseline-commands.js';
+import { transferLines } from './transfer-table.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { withInterrupts } from './interrupts.js';
 import { formatNumber, formatPercent, log, out, printJson, table } from './output.js';
-import { logRunResult, trainOutput, type TrainFlags } from './train-output.js';
+import { logRunResult, logSubRunStart, trainOutput, type TrainFlags } from './train-output.js';
 
 /** A `mtl train` that trains a seed group: the loaded config and the seeds. */
 export interface SeedGroupRequest {
@@ -39,7 +42,7 @@ export function parseSeedsFlag(text: string): number[] {
 export function seedGroupRequest(configFile: string | undefined, flags: TrainFlags): SeedGroupRequest | undefined {
   if (flags.seeds === undefined) {
     if (configFile === undefined || flags.resume !== undefined) return undefined;
-    const loaded = loadConfig(configFile, flags.set ?? []);
+    const loaded = loadTrainConfig(configFile, flags.set ?? [], flags.baselines);
     return loaded.config.seeds ? { loaded, seeds: [...loaded.config.seeds] } : undefined;
   }
   if (flags.resume !== undefined)
@@ -48,7 +51,7 @@ export function seedGroupRequest(configFile: string | undefined, flags: TrainFla
     ]);
   const seeds = parseSeedsFlag(flags.seeds);
   if (configFile === undefined) throw new UsageError('mtl train --seeds: missing the config file.');
-  return { loaded: loadConfig(configFile, flags.set ?? []), seeds };
+  return { loaded: loadTrainConfig(configFile, flags.set ?? [], flags.baselines), seeds };
 }
 
 /** `mtl train CONFIG --seeds …`: trains the group, prints its id (stdout) and its summary. */
@@ -58,6 +61,16 @@ export async function trainGroupCommand(request: SeedGroupRequest, flags: TrainF
       ...trainOutput(flags),
       seeds: request.seeds,
       signal,
+      // Each member is a run with the baselines its config asks for (inside the member's folder).
+      trainMember: async (loaded, options) => {
+        const trained = await trainWithBaselines(loaded, { ...options, onSubRunStart: logSubRunStart });
+        if (trained.transfer) for (const line of transferLines(trained.transfer)) log(line);
+        if (trained.stopped) log(`baselines: ${trained.stopped.reason}`);
+        return trained.summary;
+      },
+      ...(request.loaded.config.baselines && request.loaded.config.baselines !== 'none'
+        ? { baselines: request.loaded.config.baselines }
+        : {}),
       onGroupCreated: (group) => {
         targets.group = group;
         log(`group ${group.id} (${path.relative(process.cwd(), group.dir) || group.dir}): seeds ${request.seeds}`);

@@ -1,5 +1,6 @@
 import type { TrainOptions } from '../api/train.js';
-import type { BackendChoice } from '../config/types.js';
+import type { SubRunEvent } from '../api/baselines.js';
+import type { BackendChoice, BaselineSetting } from '../config/types.js';
 import type { RunSummary } from '../runs/summary.js';
 import { dataReportLines } from './data-report.js';
 import { formatNumber, log } from './output.js';
@@ -14,6 +15,7 @@ export type TrainFlags = {
   quiet?: boolean;
   resume?: string;
   seeds?: string;
+  baselines?: BaselineSetting;
 };
 
 function isCi(): boolean {
@@ -61,4 +63,9 @@ export function logRunResult(summary: RunSummary): void {
   if (diverged) log(`diverged: ${summary.statusReason}`);
   const keys = Object.keys(summary.test).filter((k) => !k.endsWith('/loss'));
   if (keys.length > 0) log(keys.map((k) => `test ${k}=${formatNumber(summary.test[k])}`).join('  '));
+}
+
+/** Which baseline or pair run starts (stderr); its own run line and progress follow. */
+export function logSubRunStart(event: SubRunEvent): void {
+  log(`${event.kind === 'pair' ? 'pair run' : 'baseline'} ${event.index}/${event.count}: ${event.path}`);
 }

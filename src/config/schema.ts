@@ -101,6 +101,14 @@ export function buildExperimentSchema(): JsonSchema {
           csv: { type: 'string', description: 'A CSV file with a header row, relative to the config file.' },
           options: { type: 'object', default: {}, description: 'Options of the built-in dataset.' },
           features: { type: 'array', items: { type: 'string' }, minItems: 1, uniqueItems: true },
+          required_columns: {
+            type: 'array',
+            items: { type: 'string' },
+            uniqueItems: true,
+            description:
+              'Also leave out rows missing a value in any of these columns (whatever data.missing says); single-task ' +
+              "baselines list the other tasks' targets, to keep the rows of their multi-task run.",
+          },
           categorical: { type: 'array', items: { type: 'string' }, uniqueItems: true, default: [] },
           missing: { enum: ['error', 'drop', 'impute'], default: 'error' },
           split: {
@@ -247,6 +255,14 @@ export function buildExperimentSchema(): JsonSchema {
         properties: strategyCommon,
         allOf: discriminated('name', strategyCommon, strategyRegistry.values(), DEFAULT_STRATEGY),
       },
+      baselines: {
+        enum: ['none', 'single-task', 'towers'],
+        default: 'none',
+        description:
+          'After the multi-task run, in the same command: one single-task run per task (same trunk, head, inputs, ' +
+          "budget, seed and split) or one run of unshared towers, stored under the run's baselines/; the run " +
+          'gets transfer.json (MTL vs baseline per task, relative gain, Δm).',
+      },
       analysis: {
         type: 'object',
         default: {},
@@ -273,6 +289,13 @@ export function buildExperimentSchema(): JsonSchema {
             description:
               "The lookahead update of a task: the optimizer's next update for its gradient alone (momentum, Adam " +
               "moments included; the authors' code) or the paper's plain step lr·gradient (sgd).",
+          },
+          pairs: {
+            type: 'boolean',
+            default: false,
+            description:
+              'Also train one run per pair of tasks (needs baselines: single-task): transfer.json then has the ' +
+              'gain of task i from adding task j, for every pair.',
           },
         },
       },

@@ -11,6 +11,7 @@ import { getStrategy } from '../strategies/registry.js';
 import { allowedLosses, applicableMetrics, taskKindRegistry } from '../tasks/registry.js';
 import type { TaskKind } from '../tasks/types.js';
 import { suggest } from '../util/suggest.js';
+import { baselineProblems } from './baseline-rules.js';
 import { problemsFromAjv, type ConfigProblem } from './errors.js';
 import type { LossName, ModelConfig, ResolvedConfig, TaskConfig } from './types.js';
 
@@ -130,6 +131,8 @@ export function checkSemantics(
         '(default 100), or 0 to check non-finite losses only',
     });
   }
+
+  problems.push(...baselineProblems(config));
 
   let shapesOk = true;
   for (const list of ['trunk', 'head'] as const) {

@@ -16,12 +16,24 @@ export interface ResolvedConfig {
   model: ModelConfig;
   training: TrainingConfig;
   strategy: StrategyConfig;
-  /** Relatedness measured during training (issue #15); absent in runs from before it (read as the defaults). */
+  /**
+   * Reference runs trained after the multi-task run, in the same command (api/baselines.ts): one single-task run per
+   * task, one run of unshared towers, or none. Absent in runs from before issue #15 (read as none).
+   */
+  baselines?: BaselineSetting;
+  /** What training measures or trains for `mtl analyze` (issue #15); absent in runs from before it (the defaults). */
   analysis?: AnalysisConfig;
 }
 
-/** What training measures for `mtl analyze` besides what the strategy logs. */
+export type BaselineSetting = 'none' | 'single-task' | 'towers';
+
+/** What training measures or trains for `mtl analyze` besides what the strategy logs. */
 export interface AnalysisConfig {
+  /**
+   * Also train one run per pair of tasks (needs `baselines: single-task`), for the pairwise "does adding task j help
+   * task i" gains in transfer.json.
+   */
+  pairs: boolean;
   /** Inter-task affinity (Fifty et al. 2021) at every `affinity_every`-th step (train/affinity.ts). */
   affinity: boolean;
   affinity_every: number;
@@ -46,6 +58,12 @@ export interface DataConfig {
   options: Record<string, unknown>;
   /** Feature columns; omitted = every column that is neither a target nor the split column. */
   features?: string[];
+  /**
+   * Rows missing a value in any of these columns are left out too, whatever `missing` says. A single-task baseline
+   * lists the other tasks' targets here, so it keeps exactly the rows of its multi-task run (rows missing a target
+   * are always left out, so without it the baseline would keep rows the multi-task run dropped).
+   */
+  required_columns?: string[];
   /** Feature columns to one-hot encode even if they look numeric (text columns are always categorical). */
   categorical: string[];
   missing: MissingPolicy;

@@ -94,6 +94,9 @@ export async function prepareData(config: ResolvedConfig, configDir: string): Pr
  */
 export function encodeTable(table: DataTable, preprocessing: Preprocessing, config: ResolvedConfig): EncodedRows {
   const features = preprocessing.features.map((f) => f.column);
-  const rows = usableRows(table, { ...config.data, missing: preprocessing.missing }, features, config.tasks);
+  // New rows need no value in data.required_columns (the columns that kept a baseline's rows those of its multi-task
+  // run): the model does not read them.
+  const { required_columns: _rowsOfTraining, ...data } = config.data;
+  const rows = usableRows(table, { ...data, missing: preprocessing.missing }, features, config.tasks);
   return encodeRows(table, preprocessing, rows, 'error');
 }

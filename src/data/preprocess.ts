@@ -56,8 +56,9 @@ export function featureColumns(
 }
 
 /**
- * Rows usable for training and evaluation: under the `drop` policy (and always for targets) rows with a missing
- * value are left out; under `error` the first missing cells are reported with their line in the file.
+ * Rows usable for training and evaluation: under the `drop` policy (and always for targets and
+ * `data.required_columns`) rows with a missing value are left out; under `error` the first missing cells are
+ * reported with their line in the file.
  */
 export function usableRows(
   table: DataTable,
@@ -65,19 +66,28 @@ export function usableRows(
   features: readonly string[],
   tasks: readonly TaskConfig[],
 ): Int32Array {
-  const targetColumns = tasks.flatMap((t) =>
-    t.targets.map((name, i) => ({ column: columnOf(table, name, `tasks[${t.name}].targets[${i}]`) })),
-  );
+  const targetColumns = [
+    ...tasks.flatMap((t) =>
+      t.targets.map((name, i) => ({
+        column: columnOf(table, name, `tasks[${t.name}].targets[${i}]`),
+        role: 'a target',
+      })),
+    ),
+    ...(data.required_columns ?? []).map((name, i) => ({
+      column: columnOf(table, name, `data.required_columns[${i}]`),
+      role: 'in data.required_columns',
+    })),
+  ];
   const featureCols = features.map((name) => columnOf(table, name, 'data.features'));
   const keep: number[] = [];
   const problems: string[] = [];
   for (let row = 0; row < table.rowCount; row++) {
     let ok = true;
-    for (const { column } of targetColumns) {
+    for (const { column, role } of targetColumns) {
       if (isMissing(column, row)) {
         ok = false;
         if (data.missing === 'error' && problems.length < 5)
-          problems.push(`line ${row + 2}, column "${column.name}" (a target)`);
+          problems.push(`line ${row + 2}, column "${column.name}" (${role})`);
       }
     }
     if (data.missing !== 'impute') {

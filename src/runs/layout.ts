@@ -23,7 +23,7 @@ export const RUN_FILES = {
   metricsCsv: 'metrics.csv',
   /** One JSON line per epoch: learning rate, task weights, gradient cosines, monitor, speed. */
   epochsLog: 'epochs.jsonl',
-  /** A run trained with `baselines:`: MTL against its single-task baselines, per task (analysis/types.ts). */
+  /** MTL against its baselines per task, relative gains, Δm, pairwise gains (runs/transfer.ts); issue #15. */
   transfer: 'transfer.json',
   /** What `mtl analyze` measured: task relatedness, grouping, warnings (runs/analysis.ts); rewritten by each run. */
   analysis: 'analysis.json',
@@ -54,4 +54,16 @@ export function evalsDir(runDir: string): string {
  */
 export function lockFile(runDir: string): string {
   return path.join(runDir, 'run.lock');
+}
+
+/**
+ * Where a run keeps the runs trained with it (api/baselines.ts), each a complete run directory: `baselines/<task>`
+ * (one single-task run per task), `baselines/towers` (unshared towers), `pairs/<a>+<b>` (the run of two tasks).
+ */
+export const SUB_RUN_FOLDERS = ['baselines', 'pairs'] as const;
+export type SubRunFolder = (typeof SUB_RUN_FOLDERS)[number];
+
+/** A sub-run's path relative to its run: `baselines/<name>` or `pairs/<a>+<b>`. */
+export function subRunPath(folder: SubRunFolder, name: string): string {
+  return `${folder}/${name}`;
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { asFileSystemError, errnoCode } from './fs-errors.js';
 import { findGroup, groupMemberId, readGroupMeta, resolveGroupMember } from './groups.js';
-import { runFile } from './layout.js';
+import { runFile, SUB_RUN_FOLDERS } from './layout.js';
 import { readMeta, type StoredRunMeta } from './meta.js';
 
 /** The run store: `--runs-dir`, else `MTL_RUNS_DIR`, else `runs/` under the current directory. */
@@ -49,6 +49,21 @@ export function createRunDir(runsDir: string, name: string, now: Date = new Date
   throw new Error(`Could not claim a unique run directory in ${runsDir}`);
 }
 
+/**
+ * Claims the folder of a run trained inside another run (a baseline or pair run, api/baselines.ts): `<run>/<path>`,
+ * created exclusively; its id is `<run id>/<path>`, which {@link resolveRun} finds again.
+ */
+export function createSubRunDir(parent: { id: string; dir: string }, relative: string): { id: string; dir: string } {
+  const dir = path.join(parent.dir, ...relative.split('/'));
+  try {
+    mkdirSync(path.dirname(dir), { recursive: true });
+    mkdirSync(dir);
+  } catch (error) {
+    throw asFileSystemError(error, 'create a run folder in', path.dirname(dir));
+  }
+  return { id: `${parent.id}/${relative}`, dir };
+}
+
 function isRunDir(dir: string): boolean {
   return existsSync(runFile(dir, 'meta'));
 }
@@ -65,11 +80,14 @@ export function listRunIds(runsDir: string): string[] {
   return entries.filter((entry) => !entry.startsWith('.') && isRunDir(path.join(runsDir, entry))).sort();
 }
 
-/** Finds a run by path, full id, or unique id prefix. */
+/**
+ * Finds a run by path, full id, or unique id prefix; a run trained inside another (a baseline) by its path or as
+ * `<run id or prefix>/baselines/<task>` (the run's id or prefix, then the path inside it).
+ */
 export function resolveRun(reference: string, runsDir: string): { id: string; dir: string } {
   if (existsSync(reference) && statSync(reference).isDirectory() && isRunDir(reference)) {
     const dir = path.resolve(reference);
-    return { id: groupMemberId(dir) ?? path.basename(dir), dir };
+    return { id: groupMemberId(dir) ?? subRunId(dir) ?? path.basename(dir), dir };
   }
   // `<group>/seed-1`: a member of a seed group (runs/groups.ts).
   if (reference.includes('/')) {
@@ -77,6 +95,11 @@ export function resolveRun(reference: string, runsDir: string): { id: string; di
     if (member) return member;
   }
   const ids = listRunIds(runsDir);
+  const slash = reference.indexOf('/');
+  // `ID/baselines/a`: only when the part before the slash names a run; any other slash is a path that is not a run.
+  if (slash > 0 && ids.some((id) => id.startsWith(reference.slice(0, slash)))) {
+    return resolveSubRun(reference.slice(0, slash), reference.slice(slash + 1), runsDir);
+  }
   if (ids.includes(reference)) return { id: reference, dir: path.join(runsDir, reference) };
   const matches = ids.filter((id) => id.startsWith(reference));
   if (matches.length === 1) {
@@ -105,6 +128,48 @@ function groupIsNoRun(group: { id: string; dir: string }): UsageError {
     members.length > 0 ? `name one of its members: ${members.join(', ')}` : 'it has no members yet',
     '`mtl runs GROUP` lists them; `mtl compare` takes groups',
   ]);
+}
+
+/** `<run id>/<folder>/<name>` for a sub-run folder (a run inside a run's baselines/ or pairs/), else undefined. */
+function subRunId(dir: string): string | undefined {
+  const folder = path.dirname(dir);
+  const parent = path.dirname(folder);
+  const kind = SUB_RUN_FOLDERS.find((name) => name === path.basename(folder));
+  if (kind === undefined || !isRunDir(parent)) return undefined;
+  return `${subRunId(parent) ?? path.basename(parent)}/${kind}/${path.basename(dir)}`;
+}
+
+/** `<run>/<inside>`: the run by id or prefix, then a run folder inside it. */
+function resolveSubRun(runReference: string, inside: string, runsDir: string): { id: string; dir: string } {
+  const run = resolveRun(runReference, runsDir);
+  const segments = inside.split('/').filter((segment) => segment !== '');
+  if (segments.some((segment) => segment === '..' || segment === '.') || segments.length === 0) {
+    throw new UsageError(`Run reference "${runReference}/${inside}": expected <run>/baselines/<task> or a path.`);
+  }
+  const dir = path.join(run.dir, ...segments);
+  if (!isRunDir(dir)) {
+    const found = subRunsOf(run.dir);
+    throw new UsageError(
+      `Run ${run.id} has no run "${segments.join('/')}" (no ${runFile(dir, 'meta')}).`,
+      found.length > 0
+        ? [`the runs inside it: ${found.map((sub) => `${run.id}/${sub}`).join(', ')}`]
+        : ['it was trained without baselines; train them with: mtl train CONFIG --baselines single-task (or towers)'],
+    );
+  }
+  return { id: `${run.id}/${segments.join('/')}`, dir };
+}
+
+/** The runs inside a run (`baselines/a`, `pairs/a+b`, …), in folder order. */
+export function subRunsOf(runDir: string): string[] {
+  const found: string[] = [];
+  for (const folder of SUB_RUN_FOLDERS) {
+    const dir = path.join(runDir, folder);
+    if (!existsSync(dir)) continue;
+    for (const entry of readdirSync(dir).sort()) {
+      if (isRunDir(path.join(dir, entry))) found.push(`${folder}/${entry}`);
+    }
+  }
+  return found;
 }
 
 /** A run found by {@link resolveRun}, with its meta.json read and checked (a newer format is refused). */

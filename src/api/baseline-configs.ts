@@ -1,0 +1,173 @@
+import { parseDocument } from 'yaml';
+import { parseConfigText, type LoadedConfig } from '../config/load.js';
+import { checkMetricReference } from '../config/semantics.js';
+import type { ResolvedConfig, TaskConfig } from '../config/types.js';
+import { UsageError } from '../errors.js';
+import { subRunPath } from '../runs/layout.js';
+
+/**
+ * The configs of the runs trained with a multi-task run (issue #15), each the run's own config (its file and
+ * `--set` flags) with a few more overrides, validated like any config:
+ *
+ * - single-task baseline of task t (`baselines/<t>`): only task t; the same trunk, head, architecture options,
+ *   budget (epochs, early stopping, optimizer, lr, batch size), seed and split; `data.features` pinned to the inputs
+ *   the multi-task run used (else the other tasks' target columns would become inputs); `data.required_columns` the
+ *   other tasks' targets, so it keeps exactly the multi-task run's rows (rows missing a target are always left out,
+ *   so without it the baseline would keep rows the multi-task run dropped, and draw another split from them);
+ *   strategy `equal` (one task: there is nothing to weigh, and a gradient method has one gradient to combine). An
+ *   architecture that cannot take one task ({@link NEEDS_SEVERAL_TASKS}) is replaced by hard sharing with the same
+ *   trunk and head, and the sub-run's notes say so.
+ * - towers (`baselines/towers`): every task, `model.architecture: soft-sharing` with `coupling: none` and the same
+ *   trunk and head — one tower per task, nothing shared, no penalty — under `equal`, so each tower's gradient is
+ *   exactly its own task's (a weighting method would scale it). What the towers still share is the batches and the
+ *   epoch of the best checkpoint (early stopping follows the same metric as the multi-task run).
+ * - pair run of tasks {i, j} (`pairs/<i>+<j>`, with `analysis.pairs`): the two tasks, the same architecture, strategy
+ *   `equal` (the pairwise gain measures what sharing with j does to i, not what a weighting method does).
+ *
+ * An early-stopping metric that names a task the run lacks (`b/accuracy` in a baseline of a), or a metric none of its
+ * tasks reports (`mean/accuracy` for a regression task), becomes `loss`, with a note.
+ */
+
+/** Architectures whose model cannot be built with one task: cross-stitch mixes T towers with T×T matrices. */
+export const NEEDS_SEVERAL_TASKS: ReadonlySet<string> = new Set(['cross-stitch']);
+
+export type SubRunKind = 'single-task' | 'towers' | 'pair';
+
+export interface SubRunPlan {
+  kind: SubRunKind;
+  /** Relative to the multi-task run's folder: `baselines/a`, `baselines/towers`, `pairs/a+b`. */
+  path: string;
+  /** `a`, `towers`, `a+b`. */
+  label: string;
+  tasks: string[];
+  /** The sub-run's config, with the inputs pinned to `features` (the multi-task run's, once it has trained). */
+  config(features?: readonly string[]): LoadedConfig;
+}
+
+/** The sub-runs a config asks for, each config checked now: a problem is a UsageError before anything trains. */
+export function planSubRuns(loaded: LoadedConfig): SubRunPlan[] {
+  const config = loaded.config;
+  const baselines = config.baselines ?? 'none';
+  const plans: SubRunPlan[] = [];
+  if (baselines === 'single-task') {
+    for (const task of config.tasks) plans.push(plan(loaded, 'single-task', 'baselines', task.name, [task]));
+  } else if (baselines === 'towers') {
+    plans.push(plan(loaded, 'towers', 'baselines', 'towers', config.tasks));
+  }
+  if (config.analysis?.pairs === true) {
+    for (const [i, first] of config.tasks.entries()) {
+      for (const second of config.tasks.slice(i + 1)) {
+        if (pairIsTheRun(config)) continue;
+        plans.push(plan(loaded, 'pair', 'pairs', `${first.name}+${second.name}`, [first, second]));
+      }
+    }
+  }
+  for (const entry of plans) entry.config(); // checks every config before anything is trained
+  return plans;
+}
+
+/** With two tasks under `equal`, the run of the pair is the multi-task run itself: it is not trained again. */
+export function pairIsTheRun(config: ResolvedConfig): boolean {
+  return config.tasks.length === 2 && config.strategy.name === 'equal';
+}
+
+function plan(
+  loaded: LoadedConfig,
+  kind: SubRunKind,
+  folder: 'baselines' | 'pairs',
+  label: string,
+  tasks: readonly TaskConfig[],
+): SubRunPlan {
+  return {
+    kind,
+    path: subRunPath(folder, label),
+    label,
+    tasks: tasks.map((task) => task.name),
+    config: (features) => subRunConfig(loaded, kind, label, tasks, features),
+  };
+}
+
+function subRunConfig(
+  loaded: LoadedConfig,
+  kind: SubRunKind,
+  label: string,
+  tasks: readonly TaskConfig[],
+  features: readonly string[] | undefined,
+): LoadedConfig {
+  const config = loaded.config;
+  const notes: string[] = [];
+  const what = kind === 'towers' ? 'the towers baseline' : kind === 'pair' ? `the pair run ${label}` : undefined;
+  const description = what ?? `the single-task baseline of task "${label}"`;
+  const changes: Record<string, unknown> = {
+    name: `${config.name}-${kind === 'single-task' ? 'single' : kind}-${label.replace('+', '-')}`,
+    // `weight` is left out: under `equal` it would be refused, and it weighs nothing in one task.
+    tasks: tasks.map(({ weight: _unused, ...task }) => task),
+    // The run's own seed, however its config got it (a seed group sets it per member).
+    seed: config.seed,
+    strategy: { name: 'equal' },
+    baselines: 'none',
+    analysis: {},
+  };
+  const own = new Set(tasks.flatMap((task) => task.targets));
+  const required = [
+    ...(config.data.required_columns ?? []),
+    ...config.tasks.flatMap((task) => task.targets).filter((column) => !own.has(column)),
+  ];
+  if (required.length > 0) changes['data.required_columns'] = [...new Set(required)];
+  if (features) changes['data.features'] = features;
+  if (kind === 'towers') {
+    changes['model'] = {
+      architecture: 'soft-sharing',
+      coupling: 'none',
+      trunk: config.model.trunk,
+      head: config.model.head,
+    };
+  } else if (tasks.length === 1 && NEEDS_SEVERAL_TASKS.has(config.model.architecture)) {
+    changes['model'] = { architecture: 'hard-sharing', trunk: config.model.trunk, head: config.model.head };
+    notes.push(
+      `${description}: architecture "${config.model.architecture}" cannot take one task, so this baseline is ` +
+        'hard sharing with the same trunk and head',
+    );
+  }
+  const stopping = config.training.early_stopping.metric;
+  if (checkMetricReference(stopping, tasks) !== undefined) {
+    changes['training.early_stopping.metric'] = 'loss';
+    notes.push(
+      `${description}: early stopping follows "loss", as "${stopping}" (the multi-task run's) names a metric ` +
+        `its task${tasks.length === 1 ? '' : 's'} (${tasks.map((t) => t.name).join(', ')}) do not report`,
+    );
+  }
+  // A sub-run is one run of the run's own seed: a seed group's `seeds` (in the file or a --set) is not carried over.
+  const overrides = [
+    ...loaded.overrides.filter((override) => !/^seeds(?:[.[=]|$)/.test(override)),
+    ...Object.entries(changes).map(([key, value]) => `${key}=${JSON.stringify(value)}`),
+  ];
+  let derived: LoadedConfig;
+  try {
+    derived = parseConfigText(withoutSeedList(loaded.sourceText), {
+      ...(loaded.file ? { file: loaded.file } : {}),
+      displayName: loaded.file ?? '<config>',
+      overrides,
+    });
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    throw new UsageError(`${capitalised(description)} would not be a valid config: ${error.message}`, [
+      ...error.details,
+      'fix the config, or train without baselines (baselines: none)',
+    ]);
+  }
+  const allNotes = [...(derived.notes ?? []), ...notes];
+  return { ...derived, ...(allNotes.length > 0 ? { notes: allNotes } : {}) };
+}
+
+function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** The config text without a top-level `seeds` list (comments and positions of the rest kept). */
+function withoutSeedList(sourceText: string): string {
+  const document = parseDocument(sourceText);
+  if (!document.has('seeds')) return sourceText;
+  document.delete('seeds');
+  return document.toString();
+}
