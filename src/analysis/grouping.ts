@@ -115,14 +115,21 @@ export interface HarmfulPair {
 }
 
 /** Pairs whose affinity is negative both ways. */
-export function harmfulByAffinity(tasks: readonly string[], matrix: readonly (readonly number[])[]): HarmfulPair[] {
+export function harmfulByAffinity(
+  tasks: readonly string[],
+  matrix: readonly (readonly number[])[],
+  measure = 'affinity',
+): HarmfulPair[] {
   const out: HarmfulPair[] = [];
   tasks.forEach((a, i) =>
     tasks.forEach((b, j) => {
       const ab = matrix[i]?.[j] ?? NaN;
       const ba = matrix[j]?.[i] ?? NaN;
       if (j > i && ab < 0 && ba < 0) {
-        out.push({ tasks: [a, b], reason: `affinity negative both ways (${a}→${b} ${fmt(ab)}, ${b}→${a} ${fmt(ba)})` });
+        out.push({
+          tasks: [a, b],
+          reason: `${measure} negative both ways (${a}→${b} ${fmt(ab)}, ${b}→${a} ${fmt(ba)})`,
+        });
       }
     }),
   );

@@ -173,6 +173,8 @@ export async function analyzeRun(reference: string, options: AnalyzeOptions = {}
   const warnings = [
     ...(affinity ? harmfulByAffinity(names, matrixOf(names, affinity.affinity)) : []),
     ...(gradient ? gradientWarnings(names, gradient) : []),
+    // Measured by training: each task of the pair did worse in the run of both than alone (analysis.pairs).
+    ...(transfer?.pairs ? harmfulByAffinity(names, matrixOf(names, transfer.pairs.gains), 'pair-run gain') : []),
   ];
   const report: AnalysisReport = {
     run: run.id,

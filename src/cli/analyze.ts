@@ -28,11 +28,21 @@ export function printAnalysis(report: AnalysisReport, print: (line?: string) => 
     print(`performance (MTL against ${p.baseline} baselines, ${p.split} split; gain > 0: MTL better)`);
     print(
       table(
-        ['task', 'gain'],
-        p.tasks.map((t) => [t.task, formatPercent(t.gain ?? undefined)]),
+        ['task', 'gain', 'verdict'],
+        p.tasks.map((t) => [t.task, formatPercent(t.gain ?? undefined), t.verdict ?? '—']),
       ),
     );
     print(`Δm ${formatPercent(p.deltaM ?? undefined)}`);
+    if (p.pairs) {
+      print();
+      print('performance by pair (gain of task i in the run of {i, j} over its single-task run)');
+      print(
+        table(
+          ['j → i', 'gain of i'],
+          Object.entries(p.pairs.gains).map(([key, gain]) => [key.replace('>', ' → '), formatPercent(gain)]),
+        ),
+      );
+    }
     print();
   }
   if (report.gradient) {
