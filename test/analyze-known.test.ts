@@ -194,8 +194,8 @@ describe('the printed report', () => {
     );
     const text = lines.join('\n');
     expect(text).toContain('performance (MTL against single-task baselines, test split; gain > 0: MTL better)');
-    expect(text).toMatch(/^a +\+5\.00%$/m);
-    expect(text).toMatch(/^b +-10\.00%$/m);
+    expect(text).toMatch(/^a +\+5\.00% +—$/m);
+    expect(text).toMatch(/^b +-10\.00% +—$/m);
     expect(text).toContain('Δm -2.50%');
     expect(text).toMatch(/^a → a +0\.5000$/m);
     expect(text).toMatch(/^a → b +-0\.2500$/m);

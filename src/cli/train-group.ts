@@ -64,6 +64,7 @@ export async function trainGroupCommand(request: SeedGroupRequest, flags: TrainF
       // Each member is a run with the baselines its config asks for (inside the member's folder).
       trainMember: async (loaded, options) => {
         const trained = await trainWithBaselines(loaded, { ...options, onSubRunStart: logSubRunStart });
+        logRunResult(trained.summary);
         if (trained.transfer) for (const line of transferLines(trained.transfer)) log(line);
         if (trained.stopped) log(`baselines: ${trained.stopped.reason}`);
         return trained.summary;
@@ -80,7 +81,6 @@ export async function trainGroupCommand(request: SeedGroupRequest, flags: TrainF
         targets.run = run;
         log(`run ${run.id}`);
       },
-      onMemberEnd: (summary) => logRunResult(summary),
     });
     if (flags.json) printJson({ group: result.group, summary: result.summary });
     else {

@@ -284,11 +284,11 @@ export function buildExperimentSchema(): JsonSchema {
             description: "Measure affinity at every N-th training step (1: every step, as the authors' code does).",
           },
           affinity_lookahead: {
-            enum: ['optimizer', 'sgd'],
-            default: 'optimizer',
+            enum: ['sgd', 'optimizer'],
+            default: 'sgd',
             description:
-              "The lookahead update of a task: the optimizer's next update for its gradient alone (momentum, Adam " +
-              "moments included; the authors' code) or the paper's plain step lr·gradient (sgd).",
+              "The lookahead update of a task: the paper's step lr·gradient (sgd; what the authors' code does in " +
+              "effect), or the optimizer's next update for that gradient alone (momentum, Adam moments included).",
           },
           pairs: {
             type: 'boolean',

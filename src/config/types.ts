@@ -38,8 +38,9 @@ export interface AnalysisConfig {
   affinity: boolean;
   affinity_every: number;
   /**
-   * The lookahead update Δ_i: `optimizer` (default) the optimizer's next update for task i's gradient alone, as the
-   * authors' code does; `sgd` the paper's η∇L_i with the current learning rate. Absent in configs from before it.
+   * The lookahead update Δ_i: `sgd` (default; absent = sgd) the paper's η∇L_i with the current learning rate;
+   * `optimizer` the optimizer's next update for task i's gradient alone (train/affinity.ts says why it is not the
+   * default).
    */
   affinity_lookahead?: 'optimizer' | 'sgd';
 }

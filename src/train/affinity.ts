@@ -3,19 +3,22 @@
  * Multi-Task Learning", NeurIPS, eq. 3): at a training step t with shared parameters θ_s and task parameters θ_j, for
  * each task i the lookahead
  *
- *   θ_s'|i = θ_s − Δ_i,    Δ_i = the optimizer's update for the gradient ∇_{θ_s} L_i alone
+ *   θ_s'|i = θ_s − Δ_i,    Δ_i = η ∇_{θ_s} L_i    (η: the current learning rate)
  *
  * and on the same batch X
  *
  *   Z_{i→j} = 1 − L_j(X, θ_s'|i, θ_j) / L_j(X, θ_s, θ_j)
  *
- * (positive: task i's update lowers task j's loss). The paper writes the update as SGD, θ_s − η∇L_i; the authors' code
- * (google-research/tag) applies their optimizer's rule (momentum SGD with its current slot) with the current learning
- * rate, which is the default here: `Optimizer.lookahead` is the update `apply` would make next (Adam's moments and bias
- * correction included, weight decay as configured), with nothing changed. Its momentum part is the same for every i,
- * so the differences between tasks come from their gradients; `analysis.affinity_lookahead: sgd` takes the paper's
- * plain step instead (`sgdLookahead`). Their code also divides Z by the learning rate; this does not (Z as in
- * eq. 3). The authors measure every step; `analysis.affinity_every` thins that.
+ * (positive: task i's update lowers task j's loss). That plain step is the default (`sgdLookahead`). It is also what
+ * the authors' Taskonomy code (google-research/tag, taskonomy/tag.patch, `lookahead`) does in effect: it means to take
+ * a momentum-SGD step but reads the momentum buffer from the parameter group, where it never is, so every lookahead is
+ * η(∇L_i + λθ) (λ: their weight decay; ours is applied by the optimizer, not here). `analysis.affinity_lookahead:
+ * optimizer` takes `Optimizer.lookahead` instead, the update `apply` would make next for ∇L_i alone (Adam's moments and
+ * bias correction included) — an option, not the default: under Adam the moments built from every task's gradients
+ * dominate that update, so Z then measures the shared momentum more than task i (on penguins every Z(i→j), i ≠ j, came
+ * out negative with it and positive with the plain step). Their code also divides Z by the learning rate; this does
+ * not (Z as in eq. 3). Their Taskonomy code measures every 10th batch; the default here is every step
+ * (`analysis.affinity_every` thins it).
  *
  * Training is untouched: this runs after the step's gradients are taken and before the optimizer applies them, at the
  * step already numbered (the same dropout masks; batch-norm statistics move only on a step's first pass), and every

@@ -161,7 +161,8 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
   const divergence = new DivergenceWatch(tasks, training.divergence, resumed?.divergence);
   // Inter-task affinity at every N-th step (0: not measured); absent from runs from before the option.
   const affinityEvery = config.analysis?.affinity ? config.analysis.affinity_every : 0;
-  const affinitySgd = config.analysis?.affinity_lookahead === 'sgd';
+  // Absent (a config written before the option existed) is the default, the paper's step.
+  const affinitySgd = config.analysis?.affinity_lookahead !== 'optimizer';
 
   try {
     for (let epoch = resumed?.epoch ?? 0; outcome === 'completed' && epoch < training.epochs; epoch++) {
