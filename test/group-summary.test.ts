@@ -10,8 +10,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { summarizeSeedGroup } from '../src/api/groups.js';
 import { printGroupSummary } from '../src/cli/train-group.js';
 import { NEGATIVE_TRANSFER_RULE } from '../src/analysis/seed-statistics.js';
-import { writeGroupMeta, type GroupMeta } from '../src/runs/groups.js';
-import { transferReport, writeTransferReport } from './helpers/groups.js';
+import { writeGroupMeta } from '../src/runs/groups.js';
+import { completedGroupMeta, transferReport, writeTransferReport } from './helpers/groups.js';
 import { fakeRun } from './helpers/runs.js';
 
 /** y1 is hurt on every seed (gains −0.1, −0.2, −0.3); y2 goes either way (+0.1, −0.1, +0.05). */
@@ -21,20 +21,7 @@ function groupWithTransfer(seeds: number[]): string {
   const runsDir = mkdtempSync(path.join(os.tmpdir(), 'mtl-group-summary-'));
   const id = '20260101-000000-corr-seeds-abcdef';
   const dir = path.join(runsDir, id);
-  const meta: GroupMeta = {
-    format: 1,
-    kind: 'seeds',
-    id,
-    name: 'corr',
-    seeds,
-    members: seeds.map((seed) => ({ seed, id: `${id}/seed-${seed}`, folder: `seed-${seed}`, status: 'completed' })),
-    status: 'completed',
-    createdAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-01T00:00:00.000Z',
-    command: ['train', 'g.yaml', '--seeds', seeds.join(',')],
-    cwd: '/',
-    overrides: [],
-  };
+  const meta = completedGroupMeta(id, seeds);
   for (const seed of seeds) {
     const y1 = MTL.y1[seed]!;
     const y2 = MTL.y2[seed]!;

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { writeJsonAtomic } from './atomic.js';
+import { storeFolders } from './store-folders.js';
 import { asFileSystemError, errnoCode } from './fs-errors.js';
 import { JsonFields } from './json.js';
 import { runFile } from './layout.js';
@@ -123,14 +124,7 @@ export function readGroupMeta(groupDir: string): GroupMeta {
 
 /** All group ids in a store, oldest first. */
 export function listGroupIds(runsDir: string): string[] {
-  if (!existsSync(runsDir)) return [];
-  let entries: string[];
-  try {
-    entries = readdirSync(runsDir);
-  } catch (error) {
-    throw asFileSystemError(error, 'list the runs folder', runsDir);
-  }
-  return entries.filter((entry) => !entry.startsWith('.') && isGroupDir(path.join(runsDir, entry))).sort();
+  return storeFolders(runsDir, isGroupDir);
 }
 
 /** Finds a group by path, full id or unique id prefix; undefined when nothing matches. */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import { storeFolders } from './store-folders.js';
 import { asFileSystemError, errnoCode } from './fs-errors.js';
 import { findGroup, groupMemberId, readGroupMeta, resolveGroupMember } from './groups.js';
 import { runFile, SUB_RUN_FOLDERS } from './layout.js';
@@ -70,14 +71,7 @@ function isRunDir(dir: string): boolean {
 
 /** All run ids in a store, oldest first. */
 export function listRunIds(runsDir: string): string[] {
-  if (!existsSync(runsDir)) return [];
-  let entries: string[];
-  try {
-    entries = readdirSync(runsDir);
-  } catch (error) {
-    throw asFileSystemError(error, 'list the runs folder', runsDir);
-  }
-  return entries.filter((entry) => !entry.startsWith('.') && isRunDir(path.join(runsDir, entry))).sort();
+  return storeFolders(runsDir, isRunDir);
 }
 
 /**

@@ -63,7 +63,14 @@ export function fakeGroup(store: string, id: string, members: Record<number, Rec
   const dir = path.join(store, id);
   const seeds = Object.keys(members).map(Number);
   for (const seed of seeds) fakeRun(dir, `seed-${seed}`, { test: members[seed]!, name: 'corr' });
-  const meta: GroupMeta = {
+  const meta = completedGroupMeta(id, seeds);
+  writeGroupMeta(dir, meta);
+  return dir;
+}
+
+/** group.json of a completed seed group whose members are `<id>/seed-<n>`, as trainSeedGroup writes it. */
+export function completedGroupMeta(id: string, seeds: number[]): GroupMeta {
+  return {
     format: 1,
     kind: 'seeds',
     id,
@@ -73,10 +80,8 @@ export function fakeGroup(store: string, id: string, members: Record<number, Rec
     status: 'completed',
     createdAt: '2026-01-01T00:00:00.000Z',
     updatedAt: '2026-01-01T00:00:00.000Z',
-    command: ['train', 'g.yaml'],
+    command: ['train', 'g.yaml', '--seeds', seeds.join(',')],
     cwd: '/',
     overrides: [],
   };
-  writeGroupMeta(dir, meta);
-  return dir;
 }
