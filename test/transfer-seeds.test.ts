@@ -14,7 +14,7 @@ const withBaselines = async (...args: Parameters<typeof trainWithBaselines>) =>
   (await trainWithBaselines(...args)).summary;
 
 describe('negative transfer and positive gains across seeds', () => {
-  it('flags the task a heavier unrelated task hurts through a narrow trunk as negative-transfer over 3 seeds', async () => {
+  it('flags a task hurt by a heavier unrelated one through a narrow trunk: negative-transfer, 3 seeds', async () => {
     const dir = tempDir();
     const result = await trainSeedGroup(hurtConfig(dir), {
       runsDir: path.join(dir, 'runs'),

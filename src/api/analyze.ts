@@ -49,8 +49,8 @@ export const ANALYSIS_RULES: Record<string, string> = {
   affinity:
     'Z(i→j) = 1 − L_j(θ_s − Δ_i, θ_j) / L_j(θ_s, θ_j) on the same batch, Δ_i = η∇_{θ_s}L_i, the learning rate ' +
     'times task i’s gradient of the shared parameters alone (Fifty et al. 2021, eq. 3; analysis.affinity_lookahead: ' +
-    'optimizer takes the optimizer’s next update for that gradient instead); mean over the measured steps. Z(j→j), the ' +
-    'diagonal, is what a task’s own update does for it: the scale Z(i→j) compares with.',
+    'optimizer takes the optimizer’s next update for that gradient instead); mean over the measured steps. ' +
+    'Z(j→j), the diagonal, is what a task’s own update does for it: the scale Z(i→j) compares with.',
   model:
     'linear CKA (Kornblith et al. 2019) between two tasks’ k-th task-specific kernels as [inputs × units] ' +
     `matrices, and between the tasks’ representations: ${TASK_REPRESENTATION}.`,
