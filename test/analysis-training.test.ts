@@ -30,9 +30,17 @@ async function train(text: string, overrides: string[] = []): Promise<string> {
   return run.dir;
 }
 
-function withoutTimings(dir: string): unknown {
+function withoutCosines<T extends { gradientCosines?: unknown; gradientConflicts?: unknown }>(epoch: T): unknown {
+  const { gradientCosines: _c, gradientConflicts: _f, ...rest } = epoch;
+  return rest;
+}
+
+/** The logs without timings and affinity; `keepCosines` false: without the gradient cosines and conflicts too. */
+function withoutTimings(dir: string, keepCosines = true): unknown {
+  // The cosines of a strategy that logs none come from affinity's task gradients: compared on their own below.
   const epochs = readEpochLog(dir).map(
-    ({ seconds: _s, samplesPerSecond: _r, taskAffinity: _a, affinitySteps: _n, ...rest }) => rest,
+    ({ seconds: _s, samplesPerSecond: _r, taskAffinity: _a, affinitySteps: _n, ...rest }) =>
+      keepCosines ? rest : withoutCosines(rest),
   );
   return { rows: readMetricRows(dir), epochs };
 }
@@ -72,7 +80,8 @@ describe('inter-task affinity during training', () => {
     const plain = await train(config(strategy, '', opt), set);
     const analysis = `analysis: { affinity: true, affinity_every: 2, affinity_lookahead: ${lookahead} }\n`;
     const measured = await train(config(strategy, analysis, opt), set);
-    expect(withoutTimings(measured)).toEqual(withoutTimings(plain));
+    const strategyLogsCosines = readEpochLog(plain)[0]?.gradientCosines !== undefined;
+    expect(withoutTimings(measured, strategyLogsCosines)).toEqual(withoutTimings(plain, strategyLogsCosines));
     const epochs = readEpochLog(measured);
     // Steps 0..14, every 2nd: 0, 2, 4 in epoch 1; 6, 8 in epoch 2; 10, 12, 14 in epoch 3.
     expect(epochs.map((e) => e.affinitySteps)).toEqual([3, 2, 3]);
@@ -86,6 +95,16 @@ describe('inter-task affinity during training', () => {
       for (const z of Object.values(epoch.taskAffinity ?? {})) expect(Number.isFinite(z)).toBe(true);
     }
     expect(readEpochLog(plain)[0]?.taskAffinity).toBeUndefined();
+    // A strategy that takes no task gradients gets them logged from affinity's, over the measured steps.
+    if (!strategyLogsCosines) {
+      for (const epoch of epochs) {
+        const cosine = epoch.gradientCosines?.['left|right'] ?? NaN;
+        expect(Math.abs(cosine)).toBeLessThanOrEqual(1);
+        // A fraction of the epoch's measured steps (3, 2, 3 of them).
+        const conflicts = (epoch.gradientConflicts?.['left|right'] ?? NaN) * (epoch.affinitySteps ?? NaN);
+        expect(Math.abs(conflicts - Math.round(conflicts))).toBeLessThan(1e-9);
+      }
+    }
   });
 
   it('is refused, with the file position, where the architecture shares no parameters', () => {

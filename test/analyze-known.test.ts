@@ -99,7 +99,7 @@ model: { trunk: [{ type: dense, units: 8, activation: relu }, { type: dropout, r
   });
 });
 
-function correlated(correlation: number, strategy: string): string {
+function correlated(correlation: number, strategy: string, affinity: boolean): string {
   return `name: rho-${correlation}
 seed: 11
 backend: wasm
@@ -113,23 +113,24 @@ model:
   trunk: [{ type: dense, units: 16, activation: relu }]
 training: { epochs: 4, batch_size: 64, lr: 0.01 }
 strategy: ${strategy}
-analysis: { affinity: true }
+analysis: { affinity: ${affinity} }
 `;
 }
 
-async function analysed(correlation: number, strategy: string) {
+async function analysed(correlation: number, strategy: string, affinity: boolean) {
   const runsDir = tempDir('mtl-rho-');
-  const run = await trainExperiment(parseConfigText(correlated(correlation, strategy)), { runsDir });
+  const run = await trainExperiment(parseConfigText(correlated(correlation, strategy, affinity)), { runsDir });
   return analyzeRun(run.id, { runsDir });
 }
 
 describe('synthetic-correlated: correlation 0.9 is more related than 0 by every measure', () => {
   it.each([
-    ['pcgrad (cosines from the training log)', '{ name: pcgrad }', 'training-log'],
-    ['equal (cosines from a pass over the checkpoint)', '{ name: equal }', 'checkpoint-pass'],
-  ])('%s', async (_name, strategy, source) => {
-    const low = await analysed(0, strategy);
-    const high = await analysed(0.9, strategy);
+    ['pcgrad (cosines from the training log)', '{ name: pcgrad }', true, 'training-log'],
+    ['equal with affinity (cosines of the gradients affinity takes, logged)', '{ name: equal }', true, 'training-log'],
+    ['equal (cosines from a pass over the checkpoint)', '{ name: equal }', false, 'checkpoint-pass'],
+  ] as const)('%s', async (_name, strategy, withAffinity, source) => {
+    const low = await analysed(0, strategy, withAffinity);
+    const high = await analysed(0.9, strategy, withAffinity);
     expect(high.gradient?.source).toBe(source);
     const cosine = (r: typeof low) => r.gradient?.meanCosine['y1|y2'] ?? NaN;
     const conflict = (r: typeof low) => r.gradient?.conflictFraction['y1|y2'] ?? NaN;
@@ -141,14 +142,15 @@ describe('synthetic-correlated: correlation 0.9 is more related than 0 by every 
     const information = (r: typeof low) => r.data?.mutualInformation['y1|y2'] ?? NaN;
     expect(cosine(high)).toBeGreaterThan(cosine(low));
     expect(conflict(high)).toBeLessThanOrEqual(conflict(low));
-    expect(affinity(high)).toBeGreaterThan(affinity(low));
+    if (withAffinity) expect(affinity(high)).toBeGreaterThan(affinity(low));
+    else expect(high.affinity).toBeNull();
     expect(outputs(high)).toBeGreaterThan(outputs(low));
     expect(high.model?.parameters[0]?.layer).toBe('tasks/*/output/kernel');
     expect(heads(high)).toBeGreaterThan(heads(low));
     expect(association(high)).toBeGreaterThan(0.5);
     expect(Math.abs(association(low))).toBeLessThan(0.2);
     expect(information(high)).toBeGreaterThan(information(low));
-    expect(high.grouping?.source).toBe('affinity');
+    expect(high.grouping?.source).toBe(withAffinity ? 'affinity' : 'gradient-cosine');
     expect(high.grouping?.groups).toEqual([['y1', 'y2']]);
     // Unrelated tasks at a trained checkpoint: cosine just below 0, flagged, with where it was measured.
     const flagged = low.warnings.map((w) => w.reason);

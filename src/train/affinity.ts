@@ -45,6 +45,14 @@ function lossesAt(model: MultiTaskModel, batch: Batch, tasks: readonly TaskConfi
   return values;
 }
 
+/** One task's gradients of the shared variables as one vector (a variable without a gradient counts as zeros). */
+function flatGradient(shared: readonly tf.Variable[], grads: Record<string, tf.Tensor>): Float32Array {
+  const flat = tf.tidy(() => tf.concat(shared.map((v) => (grads[v.name] ?? tf.zerosLike(v)).reshape([-1]))));
+  const values = flat.dataSync() as Float32Array;
+  flat.dispose();
+  return values;
+}
+
 /** The paper's lookahead θ_s − η∇_{θ_s}L_i (`analysis.affinity_lookahead: sgd`): new tensors the caller disposes. */
 export function sgdLookahead(
   model: MultiTaskModel,
@@ -68,6 +76,8 @@ export function measureAffinity(
   batch: Batch,
   tasks: readonly TaskConfig[],
   lookahead: (gradients: Record<string, tf.Tensor>) => Record<string, tf.Tensor>,
+  /** When given, each task's gradient of the shared parameters, flattened in `sharedVariables` order, is pushed here. */
+  taskGradients?: Float32Array[],
 ): number[][] {
   const shared = model.sharedVariables;
   // Validation refuses affinity where nothing is shared; variableGrads would take every variable for an empty list.
@@ -86,6 +96,7 @@ export function measureAffinity(
         shared,
       );
       value.dispose();
+      if (taskGradients) taskGradients.push(flatGradient(shared, grads));
       const next = lookahead(grads);
       tf.dispose(Object.values(grads));
       for (const v of shared) {

@@ -2,7 +2,8 @@
  * What the trainer sums over an epoch besides losses, for the epoch log (epochs.jsonl) and `mtl analyze`:
  *
  * - `gradientCosines[a|b]`: the mean over the epoch's steps of the cosine of the two tasks' gradients (gradient
- *   strategies, on the target they use);
+ *   strategies, on the target they use; other strategies with `analysis.affinity`: the gradients of the shared
+ *   parameters affinity takes, over its measured steps);
  * - `gradientConflicts[a|b]`: the fraction of those steps whose cosine is below 0 (the gradients conflict);
  * - `taskAffinity[a>b]`: the mean over the epoch's measured steps of Z_{a→b} (train/affinity.ts), the whole T×T
  *   matrix (`a>a`: what a task's own update does for its loss, the scale the others compare with), and

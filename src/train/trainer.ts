@@ -6,6 +6,7 @@ import { higherIsBetter } from '../metrics/direction.js';
 import type { EpochRecord } from '../runs/records.js';
 import type { Strategy, StrategyContext } from '../strategies/types.js';
 import { createRng } from '../util/rng.js';
+import { cosineMatrix } from '../numerics/gram.js';
 import { measureAffinity, sgdLookahead } from './affinity.js';
 import { EpochDiagnostics } from './diagnostics.js';
 import { DivergenceWatch } from './divergence.js';
@@ -198,7 +199,11 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
           if (affinityEvery > 0 && step % affinityEvery === 0) {
             const lookahead = (g: Record<string, tf.Tensor>) =>
               affinitySgd ? sgdLookahead(model, g, learningRate) : optimizer.lookahead(g, learningRate);
-            diagnostics.addAffinity(measureAffinity(model, batch, tasks, lookahead));
+            // A strategy that takes no task gradients logs none: the ones affinity takes stand in (same definition:
+            // the task gradients of the shared parameters at this step), so the log has cosines and conflicts for it.
+            const taskGradients: Float32Array[] | undefined = result.cosines ? undefined : [];
+            diagnostics.addAffinity(measureAffinity(model, batch, tasks, lookahead, taskGradients));
+            if (taskGradients) diagnostics.addCosines(cosineMatrix(taskGradients));
           }
           const gradients = clipByGlobalNorm(result.gradients, training.grad_clip_norm);
           optimizer.apply(gradients, learningRate);
