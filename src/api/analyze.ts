@@ -42,8 +42,8 @@ export interface AnalyzeOptions {
 export const ANALYSIS_RULES: Record<string, string> = {
   gradient:
     'cosine of two tasks’ gradients of the shared parameters (or of the shared representation, where the strategy ' +
-    'trains on it); conflict = cosine < 0. Training log (gradient strategies; others with analysis.affinity, over the ' +
-    'steps affinity measures): mean over the epochs of each epoch’s mean over its steps. ' +
+    'trains on it); conflict = cosine < 0. Training log (gradient strategies; others with analysis.affinity, over ' +
+    'the steps affinity measures): mean over the epochs of each epoch’s mean over its steps. ' +
     'Checkpoint pass: one pass over the training split in row order, batches of training.batch_size, inference mode; ' +
     'at a trained checkpoint the shared gradients of the tasks balance each other (their weighted sum is near 0 at a ' +
     'minimum), so cosines lean negative there: the training log measures along the way.',

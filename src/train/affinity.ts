@@ -76,7 +76,7 @@ export function measureAffinity(
   batch: Batch,
   tasks: readonly TaskConfig[],
   lookahead: (gradients: Record<string, tf.Tensor>) => Record<string, tf.Tensor>,
-  /** When given, each task's gradient of the shared parameters, flattened in `sharedVariables` order, is pushed here. */
+  /** When given, each task's gradient of the shared parameters, flattened in `sharedVariables` order, goes here. */
   taskGradients?: Float32Array[],
 ): number[][] {
   const shared = model.sharedVariables;
