@@ -89,5 +89,7 @@ describe('the "Did MTL help?" table', () => {
     expect(lines).toMatch(/^ +macro-f1 ↑ +0\.9000 +0\.9000 +\+0\.00%$/m);
     expect(lines).toContain('\nΔm -<0.01%\n');
     expect(lines).toContain('One seed cannot confirm negative transfer');
+    // A member of a seed group: its group's summary confirms or not, so no hint to train more seeds.
+    expect(transferLines(report, { inSeedGroup: true }).join('\n')).not.toContain('One seed cannot confirm');
   });
 });

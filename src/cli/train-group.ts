@@ -65,7 +65,7 @@ export async function trainGroupCommand(request: SeedGroupRequest, flags: TrainF
       trainMember: async (loaded, options) => {
         const trained = await trainWithBaselines(loaded, { ...options, onSubRunStart: logSubRunStart });
         logRunResult(trained.summary);
-        if (trained.transfer) for (const line of transferLines(trained.transfer)) log(line);
+        if (trained.transfer) for (const line of transferLines(trained.transfer, { inSeedGroup: true })) log(line);
         if (trained.stopped) log(`baselines: ${trained.stopped.reason}`);
         return trained.summary;
       },

@@ -13,7 +13,7 @@ const UNDEFINED_DELTA_M = 'n/a (a metric is missing, not finite, or 0 in a basel
  * "Did MTL help?": one row per task metric (MTL, baseline, relative gain), the task's gain and verdict on its first
  * row, then Δm; with pairs, the pairwise gains. Lines to print (train: stderr; compare --baseline: stdout).
  */
-export function transferLines(report: TransferReport): string[] {
+export function transferLines(report: TransferReport, options: { inSeedGroup?: boolean } = {}): string[] {
   const baselineName = report.baseline === 'towers' ? 'towers' : 'single-task';
   const rows = report.tasks.flatMap((task) =>
     task.metrics.map((metric, i) => [
@@ -31,7 +31,8 @@ export function transferLines(report: TransferReport): string[] {
     table(['task', 'metric', 'MTL', baselineName, 'relative', 'task gain', 'verdict'], rows),
     `Δm ${report.deltaM === null ? UNDEFINED_DELTA_M : formatPercent(report.deltaM)}`,
   ];
-  if (report.tasks.some((task) => task.verdict === 'negative-transfer-unconfirmed')) {
+  // In a seed group the group summary confirms or not: the hint to train more seeds would be noise there.
+  if (!options.inSeedGroup && report.tasks.some((task) => task.verdict === 'negative-transfer-unconfirmed')) {
     lines.push(
       'One seed cannot confirm negative transfer (it may be seed-to-seed noise): train with --seeds 0,1,2 to ' +
         'confirm it.',
