@@ -241,7 +241,9 @@ function regression(
     difference,
     significance: { tested: false, reason: why },
     passed: !regressed,
-    reason: `${regressed ? 'worse' : 'not worse'} than BASE by more than the tolerance ${tolerance} (${why}: significance not tested)`,
+    reason:
+      `${regressed ? 'worse' : 'not worse'} than BASE by more than the tolerance ${tolerance} ` +
+      `(${why}: significance not tested)`,
   };
 }
 

@@ -49,9 +49,8 @@ export function checkGateReferences(references: readonly string[], options: Gate
 export function printGate(report: GateReport): number {
   const failed = report.checks.filter((c) => !c.passed);
   out();
-  out(
-    `gate: ${report.passed ? 'passed' : 'FAILED'} (${report.checks.length - failed.length} of ${report.checks.length} checks passed)`,
-  );
+  const verdict = report.passed ? 'passed' : 'FAILED';
+  out(`gate: ${verdict} (${report.checks.length - failed.length} of ${report.checks.length} checks passed)`);
   for (const check of failed) out(`  ${describeCheck(check)}`);
   if (report.method && report.checks.some((c) => c.kind === 'regression' && c.significance.tested))
     out(`  significance: ${report.method}; level ${report.confidence}`);
