@@ -19,7 +19,7 @@ export const REGRESSION_RULE =
   'side (high < −tolerance, or low > +tolerance for a lower-is-better metric). With one seed per side (or fewer ' +
   'than two seeds in common) the difference of the means decides and significance is not tested. A NEW value that ' +
   'is missing or not finite (a diverged seed) fails the check; so does a BASE value that is not finite (nothing to ' +
-  'compare with).';
+  'compare with). Differences within 1e-12 (relative to the values) of the tolerance count as within it.';
 
 export const THRESHOLD_RULE =
   "--fail-if 'KEY OP VALUE' (OP one of < <= > >=) fails when the metric KEY of a compared run, or the mean over " +
@@ -214,7 +214,7 @@ function regression(
       seeds.reduce((a, seed) => a + values.get(seed)!, 0) / seeds.length;
     // The better-by amounts at the interval's ends; significant when even the best end is worse than the tolerance.
     const bestEnd = Math.max(sign * interval.low, sign * interval.high);
-    const regressed = bestEnd < -tolerance;
+    const regressed = bestEnd < -tolerance - roundingSlack(mean(baseValues), mean(newValues));
     const level = `${round(confidence * 100)}% interval [${round(interval.low)}, ${round(interval.high)}]`;
     return {
       ...common,
@@ -229,7 +229,7 @@ function regression(
     };
   }
   const difference = newMean! - baseMean!;
-  const regressed = sign * difference < -tolerance;
+  const regressed = sign * difference < -tolerance - roundingSlack(baseMean!, newMean!);
   const why =
     seeds.length < 2 && baseValues.size >= 2 && newValues.size >= 2
       ? 'fewer than two seeds in common'
@@ -283,6 +283,14 @@ function compare(value: number, operator: ThresholdOperator, threshold: number):
     case '>=':
       return value >= threshold;
   }
+}
+
+/**
+ * How far past the tolerance a difference may lie and still count as within it: the rounding of a subtraction
+ * (0.8 − 0.5 = 0.30000000000000004), relative to the values' size, so a tolerance of 0.3 passes a drop of 0.3.
+ */
+function roundingSlack(a: number, b: number): number {
+  return 1e-12 * Math.max(1, Math.abs(a), Math.abs(b));
 }
 
 function finiteMean(values: ReadonlyMap<number, number>): number | null {
