@@ -4,9 +4,9 @@
  * (exit 2 naming the flag, nothing printed on stdout, the compared runs untouched).
  */
 import { describe, expect, it } from 'vitest';
-import { tempDir } from './helpers.js';
+import { tempDir, writeFile } from './helpers.js';
 import { mtl } from './helpers/cli.js';
-import { fakeGroup } from './helpers/groups.js';
+import { fakeGroup, groupConfig } from './helpers/groups.js';
 import { snapshotRun } from './helpers/run-snapshot.js';
 import { fakeRun } from './helpers/runs.js';
 
@@ -57,7 +57,7 @@ describe('mtl compare --fail-on-regression on runs', () => {
     expect(result.code).toBe(3);
     expect(result.stdout).toContain('gate: FAILED (1 of 2 checks passed)');
     expect(result.stdout).toContain(
-      'regression y1/mse ↓: base 0.5000, new 0.8000, difference +0.3000, CI not tested, tolerance 0',
+      `regression y1/mse ↓ in ${NEW}: base 0.5000, new 0.8000, difference +0.3000, CI not tested, tolerance 0`,
     );
     expect(result.stderr).toBe('mtl: gate failed: 1 check (exit 3)\n');
     expect([snapshotRun(`${runsDir}/${BASE}`), snapshotRun(`${runsDir}/${NEW}`)]).toEqual(before);
@@ -82,6 +82,27 @@ describe('mtl compare --fail-on-regression on runs', () => {
   });
 });
 
+describe('mtl compare --fail-on-regression on trained runs', () => {
+  it('fails a run trained with a learning rate too small to learn (exit 3), passes the good run against itself', () => {
+    const runsDir = tempDir('mtl-gates-train-');
+    const config = writeFile(tempDir(), 'g.yaml', groupConfig({ epochs: 5 }));
+    const train = (lr: string): string => {
+      const result = mtl(['train', config, '--set', `training.lr=${lr}`, '--runs-dir', runsDir, '--quiet']);
+      expect(result.code).toBe(0);
+      return result.stdout.trim();
+    };
+    const good = train('0.01');
+    const stalled = train('1e-7');
+    const regressed = compare(runsDir, good, stalled, '--fail-on-regression', '--fail-if', 'y1/mse > 100');
+    expect(regressed.code).toBe(3);
+    // Every per-task error metric is worse after 5 epochs at lr 1e-7; the loose --fail-if threshold passes.
+    for (const metric of ['y1/mse ↓', 'y2/mse ↓', 'y1/mae ↓', 'y2/mae ↓'])
+      expect(regressed.stdout).toContain(`regression ${metric} in ${stalled}: base`);
+    expect(regressed.stdout).not.toContain('fail-if');
+    expect(compare(runsDir, good, good, '--fail-on-regression').code).toBe(0);
+  });
+});
+
 describe('mtl compare --fail-on-regression on seed groups', () => {
   it('passes noise across seeds: the bootstrap interval reaches 0', () => {
     const result = compare(store(), GROUP_BASE, GROUP_NOISE, '--fail-on-regression');
@@ -93,8 +114,9 @@ describe('mtl compare --fail-on-regression on seed groups', () => {
   it('fails a drop on every seed with exit 3 and the interval', () => {
     const result = compare(store(), GROUP_BASE, GROUP_DROP, '--fail-on-regression');
     expect(result.code).toBe(3);
-    expect(result.stdout).toMatch(
-      /regression y2\/accuracy ↑: base 0\.8500, new 0\.8000, difference -0\.0500, 95% CI \[-0\.0500, -0\.0500\] over seeds 0,1,2/,
+    expect(result.stdout).toContain(
+      `regression y2/accuracy ↑ in ${GROUP_DROP}: base 0.8500, new 0.8000, difference -0.0500, ` +
+        '95% CI [-0.0500, -0.0500] over seeds 0,1,2, tolerance 0',
     );
   });
 

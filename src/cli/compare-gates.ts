@@ -69,17 +69,18 @@ export function gateExitCode(report: GateReport): number {
 
 function describeCheck(check: GateCheck): string {
   if (check.kind === 'threshold') return `fail-if ${check.expression}: ${check.run}: ${check.reason}`;
-  const arrow = check.higherIsBetter ? '↑' : '↓';
-  const difference =
-    check.difference === null ? '—' : `${check.difference >= 0 ? '+' : ''}${formatNumber(check.difference)}`;
-  const ci = check.significance.tested
-    ? `${Math.round(check.significance.interval.confidence * 1e4) / 100}% CI [${formatNumber(
-        check.significance.interval.low,
-      )}, ${formatNumber(check.significance.interval.high)}] over seeds ${check.significance.seeds.join(',')}`
+  const head = `regression ${check.metric} ${check.higherIsBetter ? '↑' : '↓'} in ${check.new}`;
+  if (check.difference === null) return `${head}: ${check.reason}`;
+  const { significance } = check;
+  const ci = significance.tested
+    ? `${round(significance.interval.confidence * 100)}% CI [${formatNumber(significance.interval.low)}, ` +
+      `${formatNumber(significance.interval.high)}] over seeds ${significance.seeds.join(',')}`
     : 'CI not tested';
-  return (
-    `regression ${check.metric} ${arrow}: base ${formatNumber(check.baseValue ?? undefined)}, new ` +
-    `${formatNumber(check.newValue ?? undefined)}, difference ${difference}, ${ci}, tolerance ${check.tolerance}` +
-    ` (${check.new}: ${check.reason})`
-  );
+  const values = `base ${formatNumber(check.baseValue ?? undefined)}, new ${formatNumber(check.newValue ?? undefined)}`;
+  const difference = `${check.difference >= 0 ? '+' : ''}${formatNumber(check.difference)}`;
+  return `${head}: ${values}, difference ${difference}, ${ci}, tolerance ${check.tolerance}`;
+}
+
+function round(value: number): number {
+  return Number(value.toPrecision(6));
 }
