@@ -192,3 +192,15 @@ describe('gate flag parsers', () => {
       );
   });
 });
+
+describe('regression gate, one side with one seed', () => {
+  it('compares the means untested, and says which side has one seed', () => {
+    const check = onlyRegression(pair('y/accuracy', true, [0.75, 1], [0.8]));
+    expect(check).toMatchObject({ passed: false, baseValue: 0.875, newValue: 0.8 });
+    expect(check.significance).toEqual({ tested: false, reason: 'one seed in NEW' });
+    expect(onlyRegression(pair('y/accuracy', true, [0.8], [0.8, 0.9])).significance).toEqual({
+      tested: false,
+      reason: 'one seed in BASE',
+    });
+  });
+});

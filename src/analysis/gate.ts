@@ -16,10 +16,10 @@ export const REGRESSION_RULE =
   "metric's units; default 0): lower for a higher-is-better metric, higher otherwise. With two or more seeds that " +
   'both sides have metrics for, the difference must also be significant: the paired bootstrap interval of the mean ' +
   'difference NEW − BASE over those seeds (level --confidence) must lie entirely beyond the tolerance on the worse ' +
-  'side (high < −tolerance, or low > +tolerance for a lower-is-better metric). With one seed per side (or fewer ' +
-  'than two seeds in common) the difference of the means decides and significance is not tested. A NEW value that ' +
-  'is missing or not finite (a diverged seed) fails the check; so does a BASE value that is not finite (nothing to ' +
-  'compare with). Differences within 1e-12 (relative to the values) of the tolerance count as within it.';
+  'side (high < −tolerance, or low > +tolerance for a lower-is-better metric). With one seed on either side (or ' +
+  'fewer than two seeds in common) the difference of the means decides and significance is not tested. A NEW ' +
+  'value that is missing or not finite (a diverged seed) fails the check; so does a BASE value that is not finite ' +
+  '(nothing to compare with). Differences within 1e-12 (relative to the values) of the tolerance count as within it.';
 
 export const THRESHOLD_RULE =
   "--fail-if 'KEY OP VALUE' (OP one of < <= > >=) fails when the metric KEY of a compared run, or the mean over " +
@@ -230,10 +230,7 @@ function regression(
   }
   const difference = newMean! - baseMean!;
   const regressed = sign * difference < -tolerance - roundingSlack(baseMean!, newMean!);
-  const why =
-    seeds.length < 2 && baseValues.size >= 2 && newValues.size >= 2
-      ? 'fewer than two seeds in common'
-      : 'one seed per side';
+  const why = untestedReason(baseValues.size, newValues.size);
   return {
     ...common,
     baseValue: baseMean,
@@ -245,6 +242,14 @@ function regression(
       `${regressed ? 'worse' : 'not worse'} than BASE by more than the tolerance ${tolerance} ` +
       `(${why}: significance not tested)`,
   };
+}
+
+/** Why the bootstrap was not run (neither side lacks values here). */
+function untestedReason(baseSeeds: number, newSeeds: number): string {
+  if (baseSeeds === 1 && newSeeds === 1) return 'one seed per side';
+  if (baseSeeds === 1) return 'one seed in BASE';
+  if (newSeeds === 1) return 'one seed in NEW';
+  return 'fewer than two seeds in common';
 }
 
 function thresholdCheck(input: GateInput, metric: GateMetric, index: number, threshold: Threshold): ThresholdCheck {
