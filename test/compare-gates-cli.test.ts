@@ -170,7 +170,17 @@ describe('bad gate flags', () => {
     [
       '--tolerance without --fail-on-regression',
       [BASE, NEW, '--tolerance', 'y1/mse=0.1'],
-      'mtl: --tolerance only apply with --fail-on-regression.',
+      'mtl: --tolerance only applies with --fail-on-regression.',
+    ],
+    [
+      '--tolerance and --confidence without --fail-on-regression',
+      [BASE, NEW, '--tolerance', 'y1/mse=0.1', '--confidence', '0.9'],
+      'mtl: --tolerance and --confidence only apply with --fail-on-regression.',
+    ],
+    [
+      'a metric given twice to --tolerance',
+      [BASE, NEW, '--fail-on-regression', '--tolerance', 'y1/mse=0.1', '--tolerance', 'y1/mse=0.2'],
+      'mtl: --tolerance: y1/mse is given twice.',
     ],
     [
       '--fail-on-regression with one run',

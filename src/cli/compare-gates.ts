@@ -29,9 +29,10 @@ export function parseGateFlags(flags: GateFlags): GateOptions | undefined {
     const stray = [flags.tolerance?.length ? '--tolerance' : '', flags.confidence !== undefined ? '--confidence' : ''];
     const named = stray.filter(Boolean);
     if (named.length > 0)
-      throw new UsageError(`${named.join(' and ')} only apply with --fail-on-regression.`, [
-        'add --fail-on-regression, or leave them out',
-      ]);
+      throw new UsageError(
+        `${named.join(' and ')} only ${named.length === 1 ? 'applies' : 'apply'} with --fail-on-regression.`,
+        ['add --fail-on-regression, or leave them out'],
+      );
     if (failIf.length === 0) return undefined;
   }
   return { failOnRegression: flags.failOnRegression === true, tolerances, confidence, failIf };
