@@ -120,6 +120,19 @@ describe('mtl compare --fail-on-regression on seed groups', () => {
     );
   });
 
+  it('fails a group with a diverged seed (its metric NaN, stored as null)', () => {
+    const runsDir = store();
+    const diverged = '20260101-000500-corr-seeds-ffffff';
+    fakeGroup(runsDir, diverged, {
+      0: { 'y1/mse': 0.5, 'y2/accuracy': 0.9 },
+      1: { 'y1/mse': NaN, 'y2/accuracy': 0.8 },
+      2: { 'y1/mse': 0.55, 'y2/accuracy': 0.85 },
+    });
+    const result = compare(runsDir, GROUP_BASE, diverged, '--fail-on-regression');
+    expect(result.code).toBe(3);
+    expect(result.stdout).toContain(`regression y1/mse ↓ in ${diverged}: ${diverged}'s y1/mse is not finite (seed 1)`);
+  });
+
   it('passes a drop within the tolerance, at any level', () => {
     const args = [GROUP_BASE, GROUP_DROP, '--fail-on-regression', '--tolerance', 'y2/accuracy=0.06'];
     expect(compare(store(), ...args, '--confidence', '0.5').code).toBe(0);
