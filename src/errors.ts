@@ -6,6 +6,11 @@ export const ExitCode = {
   ok: 0,
   runFailed: 1,
   usage: 2,
+  /**
+   * A CI gate of `mtl compare` failed (--fail-on-regression, --fail-if): the comparison itself worked, so a script
+   * can tell "the new run is worse" (3) from "the command was wrong" (2) and "a run failed" (1).
+   */
+  gateFailed: 3,
   interrupted: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

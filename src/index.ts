@@ -58,6 +58,30 @@ export {
   type GroupComparisonRow,
   type GroupDeltaM,
 } from './api/compare-groups.js';
+export { gateGroupComparison, gateRunComparison } from './api/compare-gate.js';
+export {
+  evaluateGate,
+  parseConfidence,
+  parseThreshold,
+  parseTolerance,
+  REGRESSION_RULE,
+  THRESHOLD_RULE,
+  type GateCheck,
+  type GateInput,
+  type GateMetric,
+  type GateOptions,
+  type GateReport,
+  type RegressionCheck,
+  type Significance,
+  type Threshold,
+  type ThresholdCheck,
+} from './analysis/gate.js';
+export {
+  BOOTSTRAP_METHOD,
+  BOOTSTRAP_RESAMPLES,
+  pairedBootstrapInterval,
+  type BootstrapInterval,
+} from './analysis/bootstrap.js';
 export {
   summarizeGroup,
   type GroupMemberResult,

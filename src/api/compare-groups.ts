@@ -34,6 +34,8 @@ export interface GroupComparisonRow {
   higherIsBetter: boolean;
   /** One statistic per group, in the order given (n = 0 when no member reports the metric). */
   stats: SeedStatistic[];
+  /** One map per group: each member's value by seed (absent where the member lacks the metric). */
+  perSeed: Record<string, number>[];
   /** Relative change of each group's mean over the first group's (null for the first, or when undefined). */
   relative: (number | null)[];
 }
@@ -135,6 +137,11 @@ export function compareGroups(references: string[], options: CompareGroupsOption
       metric,
       higherIsBetter: higher,
       stats,
+      perSeed: opened.map(({ bySeed }) =>
+        Object.fromEntries(
+          [...bySeed].flatMap(([seed, m]) => (m[metric] === undefined ? [] : [[String(seed), m[metric]]])),
+        ),
+      ),
       relative: stats.map((s, i) => {
         if (i === 0) return null;
         const change = relativeImprovement(s.mean, base, higher);

@@ -23,6 +23,8 @@ import { formatNumber, formatPercent, log, out, printJson, table } from './outpu
 import { dataReportLines } from './data-report.js';
 import { withInterrupts } from './interrupts.js';
 import { compareGroupsCommand } from './compare-groups.js';
+import { checkGateReferences, gateExitCode, parseGateFlags, printGate, type GateFlags } from './compare-gates.js';
+import { gateRunComparison } from '../api/compare-gate.js';
 import { logRunResult, logSubRunStart, trainOutput, type TrainFlags } from './train-output.js';
 import { transferLines } from './transfer-table.js';
 import { seedGroupRequest, trainGroupCommand } from './train-group.js';
@@ -156,22 +158,29 @@ export async function evalCommand(
 
 export async function compareCommand(
   runs: string[],
-  flags: CommonFlags & { metric?: string; split?: string; baseline?: BaselineKind },
+  flags: CommonFlags & { metric?: string; split?: string; baseline?: BaselineKind } & GateFlags,
 ): Promise<number> {
   if (flags.split && !['val', 'test'].includes(flags.split))
     throw new UsageError(`--split "${flags.split}": expected val or test.`);
+  const gate = parseGateFlags(flags);
+  if (gate && flags.baseline !== undefined)
+    throw new UsageError('--fail-on-regression and --fail-if compare runs or seed groups, not --baseline.', [
+      'drop --baseline, and compare BASE NEW',
+    ]);
+  if (gate) checkGateReferences(runs, gate);
   if (flags.baseline !== undefined) return compareBaselineCommand(runs, { ...flags, baseline: flags.baseline });
   const { split, ...rest } = flags;
-  const groups = compareGroupsCommand(runs, { ...rest, ...(split ? { split: split as 'val' | 'test' } : {}) });
+  const groups = compareGroupsCommand(runs, { ...rest, ...(split ? { split: split as 'val' | 'test' } : {}) }, gate);
   if (groups !== undefined) return groups;
   const comparison = await compareRuns(runs, {
     ...(flags.runsDir ? { runsDir: flags.runsDir } : {}),
     ...(flags.metric ? { metric: flags.metric } : {}),
     ...(flags.split ? { split: flags.split as 'val' | 'test' } : {}),
   });
+  const gateReport = gate ? gateRunComparison(comparison, gate) : undefined;
   if (flags.json) {
-    printJson(comparison);
-    return ExitCode.ok;
+    printJson(gateReport ? { ...comparison, gate: gateReport } : comparison);
+    return gateReport ? gateExitCode(gateReport) : ExitCode.ok;
   }
   // A run without a summary is compared by its best checkpoint (or not at all): its column says so.
   const source = (r: ComparedRun): string =>
@@ -216,7 +225,7 @@ export async function compareCommand(
     }
   }
   for (const warning of comparison.warnings) log(`warning: ${warning}`);
-  return ExitCode.ok;
+  return gateReport ? printGate(gateReport) : ExitCode.ok;
 }
 
 const DESCRIPTION_HEADER = ['architecture', 'strategy', 'data', 'seed'];

@@ -2,6 +2,8 @@ import { compareGroups, isGroupReference } from '../api/compare-groups.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { formatNumber, formatPercent, log, out, printJson, table } from './output.js';
 import { formatSeries } from './train-group.js';
+import { gateGroupComparison, type GateOptions } from '../api/compare-gate.js';
+import { gateExitCode, printGate } from './compare-gates.js';
 
 /**
  * `mtl compare` of seed groups: undefined when every reference is a run (compare runs as before); the exit code when
@@ -10,6 +12,7 @@ import { formatSeries } from './train-group.js';
 export function compareGroupsCommand(
   references: string[],
   flags: { runsDir?: string; json?: boolean; metric?: string; split?: 'val' | 'test' },
+  gate?: GateOptions,
 ): number | undefined {
   const groups = references.map((reference) => isGroupReference(reference, flags.runsDir));
   if (groups.every((isGroup) => !isGroup)) return undefined;
@@ -28,9 +31,10 @@ export function compareGroupsCommand(
     ...(flags.metric ? { metric: flags.metric } : {}),
     ...(flags.split ? { split: flags.split } : {}),
   });
+  const gateReport = gate ? gateGroupComparison(comparison, gate) : undefined;
   if (flags.json) {
-    printJson(comparison);
-    return ExitCode.ok;
+    printJson(gateReport ? { ...comparison, gate: gateReport } : comparison);
+    return gateReport ? gateExitCode(gateReport) : ExitCode.ok;
   }
   const header = [
     'metric',
@@ -55,5 +59,5 @@ export function compareGroupsCommand(
   out(`Δm: ${comparison.pairingNote}.`);
   for (const d of comparison.deltaM) for (const problem of d.problems ?? []) out(`Δm of ${d.group}: ${problem}`);
   for (const warning of comparison.warnings) log(`warning: ${warning}`);
-  return ExitCode.ok;
+  return gateReport ? printGate(gateReport) : ExitCode.ok;
 }

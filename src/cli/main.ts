@@ -30,7 +30,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
   program.addHelpText(
     'after',
-    '\nExit codes: 0 success, 1 run failed or diverged, 2 usage or config error, 130 interrupted.\n\nExample:\n  ' +
+    '\nExit codes: 0 success, 1 run failed or diverged, 2 usage or config error, 3 a compare gate failed, ' +
+      '130 interrupted.\n\nExample:\n  ' +
       'mtl train configs/quickstart.yaml --set training.epochs=5\n',
   );
 
@@ -101,10 +102,27 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     )
     .addOption(runsDirOption())
     .option('--json', 'print the comparison as JSON')
+    .option(
+      '--fail-on-regression',
+      'CI gate: exit 3 when NEW is worse than BASE on a per-task metric (beyond --tolerance; with several seeds ' +
+        'on both sides, significantly: paired bootstrap interval)',
+    )
+    .option(
+      '--tolerance <task/metric=value>',
+      'with --fail-on-regression: how much worse is allowed, repeatable',
+      collect,
+    )
+    .option('--confidence <level>', 'with --fail-on-regression: level of the bootstrap interval (default 0.95)')
+    .option(
+      '--fail-if <expression>',
+      "CI gate: exit 3 when a compared run's metric meets it, e.g. 'y1/accuracy < 0.8' (< <= > >=), repeatable",
+      collect,
+    )
     .addHelpText(
       'after',
       '\nExample:\n  mtl compare RUN-A RUN-B --metric accuracy\n' +
-        '  mtl compare RUN --baseline single-task   # did MTL help?\n',
+        '  mtl compare RUN --baseline single-task   # did MTL help?\n' +
+        "  mtl compare BASE NEW --fail-on-regression --tolerance y1/accuracy=0.01 --fail-if 'y1/accuracy < 0.8'\n",
     )
     .action(async (runs: string[], flags) => setExitCode(await compareCommand(runs, flags)));
 
