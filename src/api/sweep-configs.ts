@@ -1,7 +1,7 @@
 import type { LoadedConfig } from '../config/load.js';
 import { parseConfigText } from '../config/load.js';
 import { checkMetricReference } from '../config/semantics.js';
-import type { ResolvedConfig } from '../config/types.js';
+import { parseDocument } from 'yaml';
 import { UsageError } from '../errors.js';
 import type { SweepSpec } from '../sweep/spec.js';
 import type { TrialPlan } from '../sweep/expand.js';
@@ -33,7 +33,7 @@ export function trialConfig(
   context: { features: readonly string[] | undefined; count: number },
 ): TrialConfig {
   const pointOverrides = trial.point.map(([key, value]) => `${key}=${JSON.stringify(value)}`);
-  const subset = trial.tasks === undefined ? [] : subsetOverrides(base.config, trial.tasks, context.features);
+  const subset = trial.tasks === undefined ? [] : subsetOverrides(base, trial.tasks, context.features);
   const overrides = [...pointOverrides, ...subset, `seed=${trial.seed}`];
   try {
     const loaded = parseConfigText(withoutSeedList(base.sourceText), {
@@ -69,14 +69,23 @@ function locatedInSweep(spec: SweepSpec, detail: string): string {
 }
 
 function subsetOverrides(
-  config: ResolvedConfig,
+  base: LoadedConfig,
   names: readonly string[],
   features: readonly string[] | undefined,
 ): string[] {
+  const config = base.config;
   const tasks = config.tasks.filter((task) => names.includes(task.name));
+  const written = writtenTasks(base.sourceText);
   const changes: Record<string, unknown> = {
-    // A weight weighs nothing in one task, and under `equal` it would be refused.
-    tasks: tasks.length === 1 ? tasks.map(({ weight: _unused, ...task }) => task) : tasks,
+    // The entries as the base file wrote them (defaults are filled again, and a filled-in default is no choice the
+    // applicability checks would hold against the user); a weight weighs nothing in one task, and under `equal` it
+    // would be refused.
+    tasks: names.map((name) => {
+      const entry = written.get(name) ?? {};
+      if (names.length > 1) return entry;
+      const { weight: _unused, ...rest } = entry;
+      return rest;
+    }),
   };
   if (features) changes['data.features'] = features;
   const own = new Set(tasks.flatMap((task) => task.targets));
@@ -95,4 +104,17 @@ function subsetOverrides(
     changes['training.early_stopping.metric'] = 'loss';
   }
   return Object.entries(changes).map(([key, value]) => `${key}=${JSON.stringify(value)}`);
+}
+
+/** The base file's `tasks:` entries by name, as written. */
+function writtenTasks(sourceText: string): Map<string, Record<string, unknown>> {
+  const raw: unknown = parseDocument(sourceText).toJS();
+  const byName = new Map<string, Record<string, unknown>>();
+  if (typeof raw !== 'object' || raw === null || !('tasks' in raw) || !Array.isArray(raw.tasks)) return byName;
+  for (const task of raw.tasks as unknown[]) {
+    if (typeof task !== 'object' || task === null || Array.isArray(task)) continue;
+    const entry: Record<string, unknown> = { ...task };
+    if (typeof entry['name'] === 'string') byName.set(entry['name'], entry);
+  }
+  return byName;
 }

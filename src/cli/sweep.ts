@@ -127,7 +127,7 @@ export async function sweepCommand(first: string, second: string | undefined, fl
         `sweep ${result.id}: ${count('trained')} trained, ${count('resumed')} resumed, ${count('skipped')} skipped, ` +
           `${count('left to another process')} left to another process; ${failed.length} failed or diverged`,
       );
-      if (result.stoppedEarly) log('stopped at the first failed trial (--fail-fast)');
+      if (result.stoppedEarly) log('stopped at the first failed or diverged trial (--fail-fast)');
     }
     if (result.interrupted) return ExitCode.interrupted;
     return failed.length > 0 ? ExitCode.runFailed : ExitCode.ok;
