@@ -78,12 +78,14 @@ export async function sweepCommand(first: string, second: string | undefined, fl
         ),
       );
       log(
-        `${selected.length} of ${plan.trials.length} trials${shard ? ` (shard ${shard.index}/${shard.count})` : ''}; nothing trained (--dry-run)`,
+        `${selected.length} of ${plan.trials.length} trials${shard ? ` (shard ${shard.index}/${shard.count})` : ''}; ` +
+          'nothing trained (--dry-run)',
       );
     }
     for (const duplicate of plan.duplicates)
       log(
-        `note: ${duplicate.overrides.join(' ')} seed ${duplicate.seed} is ${duplicate.sameAs} (the same resolved config)`,
+        `note: ${duplicate.overrides.join(' ')} seed ${duplicate.seed} is ${duplicate.sameAs} ` +
+          '(the same resolved config)',
       );
     return ExitCode.ok;
   }
@@ -102,7 +104,8 @@ export async function sweepCommand(first: string, second: string | undefined, fl
       },
       onTrialStart: (trial, action) =>
         log(
-          `trial ${trial.index + 1}/${plan.trials.length} ${trial.id} (${label(trial)}): ${action === 'resumed' ? 'resuming' : 'training'}`,
+          `trial ${trial.index + 1}/${plan.trials.length} ${trial.id} (${label(trial)}): ` +
+            (action === 'resumed' ? 'resuming' : 'training'),
         ),
       onTrialEnd: (outcome) => logOutcome(outcome, plan.trials.length),
     });
@@ -197,7 +200,8 @@ function statusCommand(reference: string, flags: SweepFlags): number {
   );
   if (status.best) {
     out(
-      `best so far: ${status.best.id} (val ${status.monitor.metric} ${formatNumber(status.best.value)}, ${status.monitor.higherIsBetter ? 'higher' : 'lower'} is better)`,
+      `best so far: ${status.best.id} (val ${status.monitor.metric} ${formatNumber(status.best.value)}, ` +
+        `${status.monitor.higherIsBetter ? 'higher' : 'lower'} is better)`,
     );
   } else {
     out('best so far: none (no completed trial reports the metric yet)');

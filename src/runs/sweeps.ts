@@ -14,7 +14,7 @@ import { hasTrainingState } from './training-state.js';
 /**
  * A sweep (`mtl sweep SWEEP.yaml`, api/sweep.ts): one folder in the run store,
  *
- *   <runs>/<sweep-id>/sweep.json        the plan (trials, their overrides, seed, task subset) and the statuses last seen
+ *   <runs>/<sweep-id>/sweep.json        the plan (trials, overrides, seed, task subset), the statuses last seen
  *   <runs>/<sweep-id>/<hash>/           a trial: a complete run whose id is `<sweep-id>/<hash>`
  *   <runs>/<sweep-id>/locks/<hash>/     the trial's lock (run.lock) while a sweep process works on it
  *
