@@ -2,11 +2,14 @@
  * The pure parts of `mtl sweep` (src/sweep/): the sweep file's checks with file:line:col errors, the expansion of
  * grid, random and task-subset sweeps against hand-written lists, and the canonical hash of a trial.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { planSweep } from '../src/api/sweep.js';
 import { UsageError } from '../src/errors.js';
 import { expandTrials, taskSubsets } from '../src/sweep/expand.js';
 import { canonicalJson, trialHash } from '../src/sweep/hash.js';
-import { parseSweepText, type SweepSpec } from '../src/sweep/spec.js';
+import { parseSweepText, SWEEP_SCHEMA, type SweepSpec } from '../src/sweep/spec.js';
 import { createRng } from '../src/util/rng.js';
 
 const spec = (text: string): SweepSpec => parseSweepText(text, '/tmp/s/sweep.yaml', 'sweep.yaml');
@@ -175,5 +178,21 @@ describe('trial hash', () => {
     expect(trialHash({ b: 2, a: 1 }, undefined)).toBe(hash);
     expect(trialHash({ a: 1, b: 3 }, undefined)).not.toBe(hash);
     expect(trialHash({ a: 1, b: 2 }, 'ff')).not.toBe(hash);
+  });
+});
+
+describe('shipped files', () => {
+  const root = path.resolve(import.meta.dirname, '..');
+  it('schema/sweep.schema.json is what scripts/write-schema.mjs writes', () => {
+    const shipped = readFileSync(path.join(root, 'schema', 'sweep.schema.json'), 'utf8');
+    expect(shipped).toBe(`${JSON.stringify(SWEEP_SCHEMA, null, 2)}\n`);
+  });
+
+  it('sweeps/quickstart-lr.yaml plans 12 trials; strings are written bare, as --set takes them', async () => {
+    const plan = await planSweep(path.join(root, 'sweeps', 'quickstart-lr.yaml'));
+    expect(plan.trials).toHaveLength(12);
+    expect(plan.trials[2]!.overrides).toEqual(['training.lr=0.001', 'strategy.name=pcgrad']);
+    expect(plan.trials[2]!.loaded.config.strategy.name).toBe('pcgrad');
+    expect(plan.monitor).toEqual({ metric: 'mean/accuracy', higherIsBetter: true });
   });
 });

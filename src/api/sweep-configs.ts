@@ -1,5 +1,5 @@
 import type { LoadedConfig } from '../config/load.js';
-import { parseConfigText } from '../config/load.js';
+import { parseConfigText, parseOverride } from '../config/load.js';
 import { checkMetricReference } from '../config/semantics.js';
 import { parseDocument } from 'yaml';
 import { UsageError } from '../errors.js';
@@ -11,7 +11,8 @@ import { NEEDS_SEVERAL_TASKS, withoutSeedList } from './baseline-configs.js';
  * A trial's config: the base config's text (its `seeds:` list left out; the trial's seed is set) with `--set`-style
  * overrides, parsed and validated by the config loader like any config:
  *
- * 1. the configuration's values, `<path>=<JSON value>`, in the space's order;
+ * 1. the configuration's values, `<path>=<value>` (a string bare where YAML reads it back as itself, else JSON),
+ *    in the space's order;
  * 2. for a task subset (as api/baseline-configs.ts does for baselines and pairs): `tasks` (the base's entries of
  *    those tasks), `data.features` pinned to the base config's inputs (else the left-out tasks' targets would become
  *    inputs), `data.required_columns` the left-out tasks' targets (so a subset keeps exactly the base's rows and
@@ -32,7 +33,7 @@ export function trialConfig(
   trial: TrialPlan,
   context: { features: readonly string[] | undefined; count: number },
 ): TrialConfig {
-  const pointOverrides = trial.point.map(([key, value]) => `${key}=${JSON.stringify(value)}`);
+  const pointOverrides = trial.point.map(([key, value]) => `${key}=${overrideValue(key, value)}`);
   const subset = trial.tasks === undefined ? [] : subsetOverrides(base, trial.tasks, context.features);
   const overrides = [...pointOverrides, ...subset, `seed=${trial.seed}`];
   try {
@@ -117,4 +118,10 @@ function writtenTasks(sourceText: string): Map<string, Record<string, unknown>> 
     if (typeof entry['name'] === 'string') byName.set(entry['name'], entry);
   }
   return byName;
+}
+
+/** A value as `--set` reads it back: a string bare where YAML reads it as that string (`pcgrad`), else JSON. */
+function overrideValue(key: string, value: unknown): string {
+  if (typeof value === 'string' && value !== '' && parseOverride(`${key}=${value}`).value === value) return value;
+  return JSON.stringify(value);
 }

@@ -41,7 +41,7 @@ export interface PlannedTrial {
   hash: string;
   /** `<sweep-id>/<hash>`. */
   id: string;
-  /** The configuration's overrides, `path=<JSON value>`. */
+  /** The configuration's overrides, `path=value`, as `--set` takes them. */
   overrides: string[];
   tasks: readonly string[] | undefined;
   seed: number;

@@ -42,7 +42,7 @@ export interface SweepTrialRecord {
   hash: string;
   /** Its run id, `<sweep-id>/<hash>`. */
   id: string;
-  /** The swept config paths' values, as `path=value` overrides (JSON values). */
+  /** The swept config paths' values, as `path=value` overrides (as `--set` takes them). */
   overrides: string[];
   /** The task subset; absent for the base's tasks. */
   tasks?: string[];
