@@ -159,7 +159,7 @@ describe('expansion', () => {
       throw new Error('expected a UsageError');
     };
     expect(failure('base: b.yaml\ntasks:\n  - [a, x]\n', ['a', 'b'])).toBe(
-      'The sweep names tasks its base config lacks:\n' +
+      'sweep.yaml names tasks its base config lacks:\n' +
         '  - sweep.yaml:3:9: tasks[0][1]: "x" is no task of the base config; its tasks are a, b',
     );
     expect(failure('base: b.yaml\ntasks: all-pairs\n', ['a'])).toBe(

@@ -70,7 +70,7 @@ function draw(domain: SpaceDomain, u: number): unknown {
 }
 
 export function taskSubsets(
-  spec: Pick<SweepSpec, 'tasks' | 'where'>,
+  spec: Pick<SweepSpec, 'tasks' | 'where' | 'displayName'>,
   baseTasks: readonly string[],
 ): (readonly string[] | undefined)[] {
   const tasks: TaskSubsets = spec.tasks;
@@ -96,7 +96,7 @@ export function taskSubsets(
       }
     }),
   );
-  if (problems.length > 0) throw new UsageError('The sweep names tasks its base config lacks:', problems);
+  if (problems.length > 0) throw new UsageError(`${spec.displayName} names tasks its base config lacks:`, problems);
   // In the base's order, so [b, a] and [a, b] are the same subset (and the same trial).
   return tasks.map((subset) => baseTasks.filter((task) => subset.includes(task)));
 }
