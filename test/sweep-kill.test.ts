@@ -1,7 +1,8 @@
 /**
  * `mtl sweep` killed with SIGKILL in its second trial and run again (issue #16, "What must show"): no trial lost,
  * none trained twice (the first is skipped with its files unchanged, the second resumed from its checkpoint, the
- * third trained once), and every trial ends with the metrics of a sweep left alone (bit for bit, wasm in both).
+ * third trained once), and every trial ends with the metrics of a sweep left alone (bit for bit, wasm in both). A
+ * Ctrl-C exits 130 with the trial `interrupted`, and a re-run resumes it.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -91,5 +92,34 @@ describe('a sweep killed with SIGKILL', () => {
         test: (summaryOf(path.join(alone, id, trial.hash)) as { test: unknown }).test,
       });
     }
+  });
+
+  it('Ctrl-C (SIGINT) in a trial: exit 130, the trial interrupted with its checkpoint; a re-run resumes it', async () => {
+    const dir = tempDir('mtl-sweep-int-');
+    writeFileSync(path.join(dir, 'base.yaml'), BASE);
+    const file = path.join(dir, 'k.yaml');
+    writeFileSync(file, 'base: base.yaml\nspace:\n  training.lr: [0.001, 0.002]\n');
+    const store = path.join(dir, 'store');
+    const child = spawn(process.execPath, [bin, 'sweep', file, '--runs-dir', store], {
+      cwd: root,
+      env: { ...process.env, CI: 'true' },
+    });
+    let stderr = '';
+    let sent = false;
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (!sent && /epoch 3\//.test(stderr)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (exit) => resolve(exit)));
+    expect(code, stderr).toBe(130);
+    const status = mtl(['sweep', 'status', file, '--json', '--runs-dir', store]);
+    expect(JSON.parse(status.stdout)).toMatchObject({ counts: { interrupted: 1, pending: 1 } });
+    const again = mtl(['sweep', file, '--json', '--runs-dir', store]);
+    expect(again.code, again.stderr).toBe(0);
+    const rows = (JSON.parse(again.stdout) as { trials: Row[] }).trials;
+    expect(rows.map((r) => `${r.action} ${r.status}`)).toEqual(['resumed completed', 'trained completed']);
   });
 });

@@ -62,7 +62,13 @@ export async function sweepCommand(first: string, second: string | undefined, fl
   if (flags.dryRun) {
     const rows = selected.map((trial) => ({ ...describe(trial), status: trialStatus(path.join(runsDir, trial.id)) }));
     if (flags.json) {
-      printJson({ id: plan.id, dir: path.join(runsDir, plan.id), total: plan.trials.length, trials: rows });
+      printJson({
+        id: plan.id,
+        dir: path.join(runsDir, plan.id),
+        total: plan.trials.length,
+        trials: rows,
+        duplicates: plan.duplicates,
+      });
     } else {
       out(
         table(
