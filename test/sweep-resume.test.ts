@@ -10,6 +10,7 @@ import { planSweep, runSweep, type SweepResult } from '../src/api/sweep.js';
 import { sweepStatus } from '../src/api/sweep-status.js';
 import { readSummary } from '../src/runs/summary.js';
 import { resolveRun } from '../src/runs/store.js';
+import { tryTrialLock } from '../src/runs/sweeps.js';
 import { tempDir } from './helpers.js';
 import { groupConfig } from './helpers/groups.js';
 
@@ -108,5 +109,24 @@ describe('re-running a sweep', () => {
     const retried = await runSweep(plan, { runsDir: store, retryFailed: true });
     expect(actions(retried)[2]).toBe('resumed completed');
     expect(sweepStatus(plan.id, store).counts).toMatchObject({ completed: 4, failed: 0 });
+  });
+
+  it('a trial whose lock another live process holds is left to it; the rest train; later it trains', async () => {
+    const file = sweepFiles();
+    const plan = await planSweep(file);
+    const store = tempDir();
+    const held = await tryTrialLock(path.join(store, plan.id), plan.trials[1]!.hash);
+    expect(held).toBeDefined();
+    // A second taker finds it held (this process is alive), as another sweep process would.
+    expect(await tryTrialLock(path.join(store, plan.id), plan.trials[1]!.hash)).toBeUndefined();
+    const first = await runSweep(plan, { runsDir: store });
+    expect(actions(first)).toEqual([
+      'trained completed',
+      'left to another process pending',
+      'trained completed',
+      'trained completed',
+    ]);
+    held?.release();
+    expect(actions(await runSweep(plan, { runsDir: store }))[1]).toBe('trained completed');
   });
 });
