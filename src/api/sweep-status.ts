@@ -48,8 +48,11 @@ export interface SweepStatus {
   trials: SweepTrialView[];
 }
 
-/** Writes sweep.json with the plan and every trial's status as found on disk now (createdAt kept). */
-export function recordSweep(plan: SweepPlan, dir: string): void {
+/**
+ * Writes sweep.json with the plan and every trial's status (createdAt kept): from `known` where given, else as found
+ * on disk now, which fills `known` (so a sweep process reads each trial's meta.json once, not once per trial).
+ */
+export function recordSweep(plan: SweepPlan, dir: string, known: Map<string, TrialStatus> = new Map()): void {
   const now = new Date().toISOString();
   const createdAt = isSweepDir(dir) ? readSweepMeta(dir).createdAt : now;
   writeSweepMeta(dir, {
@@ -70,9 +73,15 @@ export function recordSweep(plan: SweepPlan, dir: string): void {
       overrides: trial.overrides,
       ...(trial.tasks === undefined ? {} : { tasks: [...trial.tasks] }),
       seed: trial.seed,
-      status: trialStatus(path.join(dir, trial.hash)),
+      status: statusOf(known, trial.hash, dir),
     })),
   });
+}
+
+function statusOf(known: Map<string, TrialStatus>, hash: string, dir: string): TrialStatus {
+  const status = known.get(hash) ?? trialStatus(path.join(dir, hash));
+  known.set(hash, status);
+  return status;
 }
 
 /** The sweep a file (its id from its name and text) or an id, prefix or path names. */

@@ -158,7 +158,8 @@ export async function runSweep(plan: SweepPlan, options: SweepOptions = {}): Pro
   const { shard, failFast, retryFailed, onTrialStart, onTrialEnd, ...trainOptions } = options;
   const runsDir = resolveRunsDir(options.runsDir);
   const dir = path.join(runsDir, plan.id);
-  recordSweep(plan, dir);
+  const statuses = new Map<string, TrialStatus>();
+  recordSweep(plan, dir, statuses);
   const outcomes: TrialOutcome[] = [];
   let interrupted = false;
   let stoppedEarly = false;
@@ -173,7 +174,8 @@ export async function runSweep(plan: SweepPlan, options: SweepOptions = {}): Pro
       ...(onTrialStart ? { onStart: onTrialStart } : {}),
     });
     outcomes.push(outcome);
-    recordSweep(plan, dir);
+    statuses.set(trial.hash, outcome.status === 'failed' ? trialStatus(path.join(dir, trial.hash)) : outcome.status);
+    recordSweep(plan, dir, statuses);
     onTrialEnd?.(outcome);
     if (outcome.status === 'interrupted' && outcome.action !== 'skipped') {
       interrupted = true;
