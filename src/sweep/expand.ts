@@ -8,7 +8,9 @@ import type { SpaceDomain, SweepSpec, TaskSubsets } from './spec.js';
  * - configurations: `grid` is the cartesian product of the space's lists in the file's key order, the last key
  *   varying fastest; `random` draws `trials` configurations from `createRng(seed)`: a list (or `choice`) uniformly,
  *   a range `min + u·(max − min)`, on log scale `exp(ln min + u·(ln max − ln min))`, an integer range uniformly over
- *   its whole numbers (log scale: the drawn value rounded); non-integer draws keep 6 significant digits.
+ *   its whole numbers (log scale: the drawn value rounded); non-integer draws keep 6 significant digits. Random
+ *   search as in Bergstra & Bengio, "Random Search for Hyper-Parameter Optimization", JMLR 13 (2012): independent
+ *   draws per trial, each value from its own distribution, u ~ U[0, 1) from the project's seeded generator.
  * - task subsets: `all` (the base config's tasks), `all-pairs` (every pair i < j in the base's order),
  *   `leave-one-out` (the base's tasks without one, in its order), or the lists given.
  * - order: configuration, then task subset, then seed; a trial's index is its place in this order, which is what
