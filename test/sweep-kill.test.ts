@@ -94,7 +94,7 @@ describe('a sweep killed with SIGKILL', () => {
     }
   });
 
-  it('Ctrl-C (SIGINT) in a trial: exit 130, the trial interrupted with its checkpoint; a re-run resumes it', async () => {
+  it('Ctrl-C in a trial: exit 130, the trial interrupted with its checkpoint; a re-run resumes it', async () => {
     const dir = tempDir('mtl-sweep-int-');
     writeFileSync(path.join(dir, 'base.yaml'), BASE);
     const file = path.join(dir, 'k.yaml');
