@@ -107,6 +107,37 @@ export {
   type GroupMember,
   type GroupStatus,
 } from './runs/groups.js';
+export {
+  planSweep,
+  runSweep,
+  shardTrials,
+  type PlannedTrial,
+  type Shard,
+  type SweepOptions,
+  type SweepPlan,
+  type SweepResult,
+  type TrialAction,
+  type TrialOutcome,
+} from './api/sweep.js';
+export {
+  sweepStatus,
+  resolveSweep,
+  BEST_TRIAL_RULE,
+  type SweepStatus,
+  type SweepTrialView,
+} from './api/sweep-status.js';
+export { loadSweepSpec, parseSweepText, SWEEP_SCHEMA, type SweepSpec, type SpaceDomain } from './sweep/spec.js';
+export { expandTrials, type TrialPlan } from './sweep/expand.js';
+export { canonicalJson, trialHash, sweepId } from './sweep/hash.js';
+export {
+  readSweepMeta,
+  findSweep,
+  listSweepIds,
+  TRIAL_STATUSES,
+  type SweepMeta,
+  type SweepTrialRecord,
+  type TrialStatus,
+} from './runs/sweeps.js';
 export { studentTTwoSidedP, regularizedIncompleteBeta } from './numerics/student-t.js';
 export { analyzeRun, ANALYSIS_RULES, type AnalyzeOptions } from './api/analyze.js';
 export { readAnalysisIfAny } from './runs/analysis.js';

@@ -165,7 +165,7 @@ function capitalised(text: string): string {
 }
 
 /** The config text without a top-level `seeds` list (comments and positions of the rest kept). */
-function withoutSeedList(sourceText: string): string {
+export function withoutSeedList(sourceText: string): string {
   const document = parseDocument(sourceText);
   if (!document.has('seeds')) return sourceText;
   document.delete('seeds');

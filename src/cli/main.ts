@@ -11,6 +11,7 @@ import {
   validateCommand,
 } from './commands.js';
 import { analyzeCommand } from './analyze.js';
+import { sweepCommand } from './sweep.js';
 import { log } from './output.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -136,6 +137,31 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--json', 'print the report as JSON')
     .addHelpText('after', '\nExample:\n  mtl analyze 20261123-1700 --json\n')
     .action(async (run: string, flags) => setExitCode(await analyzeCommand(run, flags)));
+
+  program
+    .command('sweep')
+    .description(
+      'Train every trial of a sweep file (a base config, a space of values, seeds, task subsets), skipping trials ' +
+        'done before and resuming interrupted ones; or `mtl sweep status SWEEP.yaml|ID`',
+    )
+    .argument('<sweep>', 'sweep file (YAML), or "status"')
+    .argument('[reference]', 'with status: the sweep file or sweep id')
+    .option('--dry-run', 'list the trials (hash, seed, tasks, overrides, status) without training')
+    .option('--fail-fast', 'stop at the first trial that fails or diverges')
+    .option('--keep-going', 'train the other trials after one fails (the default); exit 1 at the end')
+    .option('--retry-failed', 'resume or train again the trials that failed before')
+    .option('--shard <i/n>', 'only the trials whose index mod n is i-1, e.g. 2/4 (n machines sharing a store)')
+    .addOption(backendOption())
+    .addOption(runsDirOption())
+    .option('--json', 'print the trials and their outcome (or the status) as JSON')
+    .addHelpText(
+      'after',
+      '\nExample:\n  mtl sweep sweeps/lr.yaml --dry-run\n  mtl sweep sweeps/lr.yaml --shard 1/2\n' +
+        '  mtl sweep status sweeps/lr.yaml --json\n',
+    )
+    .action(async (sweep: string, reference: string | undefined, flags) =>
+      setExitCode(await sweepCommand(sweep, reference, flags)),
+    );
 
   program
     .command('runs')

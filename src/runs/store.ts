@@ -6,6 +6,7 @@ import { storeFolders } from './store-folders.js';
 import { asFileSystemError, errnoCode } from './fs-errors.js';
 import { findGroup, groupMemberId, readGroupMeta, resolveGroupMember } from './groups.js';
 import { runFile, SUB_RUN_FOLDERS } from './layout.js';
+import { findSweep, resolveSweepTrial, sweepTrialId } from './sweeps.js';
 import { readMeta, type StoredRunMeta } from './meta.js';
 
 /** The run store: `--runs-dir`, else `MTL_RUNS_DIR`, else `runs/` under the current directory. */
@@ -81,12 +82,15 @@ export function listRunIds(runsDir: string): string[] {
 export function resolveRun(reference: string, runsDir: string): { id: string; dir: string } {
   if (existsSync(reference) && statSync(reference).isDirectory() && isRunDir(reference)) {
     const dir = path.resolve(reference);
-    return { id: groupMemberId(dir) ?? subRunId(dir) ?? path.basename(dir), dir };
+    return { id: groupMemberId(dir) ?? sweepTrialId(dir) ?? subRunId(dir) ?? path.basename(dir), dir };
   }
   // `<group>/seed-1`: a member of a seed group (runs/groups.ts).
   if (reference.includes('/')) {
     const member = resolveGroupMember(reference, runsDir);
     if (member) return member;
+    // `<sweep>/<hash>`: a trial of a sweep (runs/sweeps.ts).
+    const trial = resolveSweepTrial(reference, runsDir);
+    if (trial) return trial;
   }
   const ids = listRunIds(runsDir);
   const slash = reference.indexOf('/');
@@ -109,6 +113,12 @@ export function resolveRun(reference: string, runsDir: string): { id: string; di
   }
   const group = findGroup(reference, runsDir);
   if (group) throw groupIsNoRun(group);
+  const sweep = findSweep(reference, runsDir);
+  if (sweep) {
+    throw new UsageError(`${sweep.id} is a sweep, not a run: this command takes one run.`, [
+      `name one of its trials as ${sweep.id}/<hash>; \`mtl sweep status ${sweep.id}\` lists them`,
+    ]);
+  }
   throw new UsageError(
     `No run "${reference}" in ${runsDir}${ids.length ? '' : ' (the store is empty)'}. Name a run by id, unique id ` +
       `prefix, or path; \`mtl runs\` lists them.`,

@@ -1,0 +1,149 @@
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../errors.js';
+import { resolveRunsDir, slugify } from '../runs/store.js';
+import { readSummaryIfAny } from '../runs/summary.js';
+import {
+  findSweep,
+  isSweepDir,
+  listSweepIds,
+  readSweepMeta,
+  trialStatus,
+  writeSweepMeta,
+  type SweepMeta,
+  type SweepTrialRecord,
+  type TrialStatus,
+} from '../runs/sweeps.js';
+import { sweepId } from '../sweep/hash.js';
+import { loadSweepSpec } from '../sweep/spec.js';
+import type { SweepPlan } from './sweep.js';
+
+/**
+ * `mtl sweep status SWEEP.yaml|ID`: each trial's status read from its own run (pending: no run yet; crashed: a run
+ * still `running` whose process is gone), the counts, and the best trial so far. The rule for "best", also in the
+ * JSON (`bestRule`): among completed trials, the one whose val value of the base config's early-stopping metric is
+ * highest (a metric where higher is better, metrics/direction.ts) or lowest; a trial without that metric (a task
+ * subset lacking the task it names) is not ranked; ties go to the lower trial index.
+ */
+export const BEST_TRIAL_RULE =
+  "completed trials ranked by the base config's early-stopping metric on val, in its direction; trials without " +
+  'that metric are not ranked; ties go to the lower trial index';
+
+export interface SweepTrialView extends SweepTrialRecord {
+  dir: string;
+  /** The monitored metric on val, for a completed trial that reports it. */
+  value?: number;
+}
+
+export interface SweepStatus {
+  id: string;
+  dir: string;
+  name: string;
+  sweepFile: string;
+  monitor: SweepMeta['monitor'];
+  total: number;
+  counts: Record<TrialStatus, number>;
+  best?: SweepTrialView;
+  bestRule: string;
+  trials: SweepTrialView[];
+}
+
+/**
+ * Writes sweep.json with the plan and every trial's status (createdAt kept): from `known` where given, else as found
+ * on disk now, which fills `known` (so a sweep process reads each trial's meta.json once, not once per trial).
+ */
+export function recordSweep(plan: SweepPlan, dir: string, known: Map<string, TrialStatus> = new Map()): void {
+  const now = new Date().toISOString();
+  const createdAt = isSweepDir(dir) ? readSweepMeta(dir).createdAt : now;
+  writeSweepMeta(dir, {
+    format: 1,
+    kind: 'sweep',
+    id: plan.id,
+    name: plan.spec.name,
+    sweepFile: plan.spec.file,
+    baseFile: plan.spec.base,
+    search: plan.spec.search,
+    monitor: plan.monitor,
+    createdAt,
+    updatedAt: now,
+    trials: plan.trials.map((trial) => ({
+      index: trial.index,
+      hash: trial.hash,
+      id: trial.id,
+      overrides: trial.overrides,
+      ...(trial.tasks === undefined ? {} : { tasks: [...trial.tasks] }),
+      seed: trial.seed,
+      status: statusOf(known, trial.hash, dir),
+    })),
+  });
+}
+
+function statusOf(known: Map<string, TrialStatus>, hash: string, dir: string): TrialStatus {
+  const status = known.get(hash) ?? trialStatus(path.join(dir, hash));
+  known.set(hash, status);
+  return status;
+}
+
+/** The sweep a file (its id from its name and text) or an id, prefix or path names. */
+export function resolveSweep(reference: string, runsDir?: string): { id: string; dir: string } {
+  const store = resolveRunsDir(runsDir);
+  if (existsSync(reference) && statSync(reference).isFile()) {
+    const spec = loadSweepSpec(reference);
+    const id = sweepId(slugify(spec.name), spec.text);
+    const dir = path.join(store, id);
+    if (!isSweepDir(dir)) {
+      throw new UsageError(`Sweep ${id} (from ${reference}) has not run in ${store} yet.`, [
+        `start it: mtl sweep ${reference}${runsDir ? ` --runs-dir ${runsDir}` : ''}`,
+      ]);
+    }
+    return { id, dir };
+  }
+  const found = findSweep(reference, store);
+  if (found) return found;
+  const ids = listSweepIds(store);
+  throw new UsageError(
+    `No sweep "${reference}" in ${store}${ids.length ? `; its sweeps: ${ids.join(', ')}` : ' (it has no sweeps)'}.`,
+    ['name a sweep file, or a sweep id or unique prefix'],
+  );
+}
+
+export function sweepStatus(reference: string, runsDir?: string): SweepStatus {
+  const { id, dir } = resolveSweep(reference, runsDir);
+  const meta = readSweepMeta(dir);
+  const counts: Record<TrialStatus, number> = {
+    completed: 0,
+    diverged: 0,
+    failed: 0,
+    interrupted: 0,
+    crashed: 0,
+    running: 0,
+    pending: 0,
+  };
+  const trials = meta.trials.map((record): SweepTrialView => {
+    const trialDir = path.join(dir, record.hash);
+    const status = trialStatus(trialDir);
+    counts[status] += 1;
+    const value = status === 'completed' ? readSummaryIfAny(trialDir)?.val[meta.monitor.metric] : undefined;
+    return { ...record, status, dir: trialDir, ...(value !== undefined && Number.isFinite(value) ? { value } : {}) };
+  });
+  let best: SweepTrialView | undefined;
+  for (const trial of trials) {
+    if (trial.value === undefined) continue;
+    const better = meta.monitor.higherIsBetter
+      ? trial.value > (best?.value ?? -Infinity)
+      : trial.value < (best?.value ?? Infinity);
+    if (better) best = trial;
+  }
+  return {
+    id,
+    dir,
+    name: meta.name,
+    sweepFile: meta.sweepFile,
+    monitor: meta.monitor,
+    total: trials.length,
+    counts,
+    ...(best ? { best } : {}),
+    bestRule: BEST_TRIAL_RULE,
+    trials,
+  };
+}

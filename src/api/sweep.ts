@@ -1,0 +1,241 @@
+import path from 'node:path';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { splitTable } from '../data/prepare.js';
+import { MtlError, UsageError } from '../errors.js';
+import { higherIsBetter } from '../metrics/direction.js';
+import { fingerprintData } from '../runs/data-source.js';
+import { resolveRunsDir, slugify } from '../runs/store.js';
+import type { RunSummary } from '../runs/summary.js';
+import {
+  claimTrialDir,
+  discardTrial,
+  trialCanResume,
+  trialStatus,
+  tryTrialLock,
+  type TrialStatus,
+} from '../runs/sweeps.js';
+import { expandTrials } from '../sweep/expand.js';
+import { sweepId, trialHash } from '../sweep/hash.js';
+import { loadSweepSpec, type SweepSpec } from '../sweep/spec.js';
+import { resumeExperiment } from './resume.js';
+import { trialConfig } from './sweep-configs.js';
+import { recordSweep } from './sweep-status.js';
+import { trainExperiment, type TrainOptions } from './train.js';
+
+/**
+ * `mtl sweep SWEEP.yaml` (issue #16, first part): every trial of a sweep file planned and validated before any
+ * trains, then trained one after the other in this process, each an ordinary run `<sweep-id>/<hash>` in the sweep's
+ * folder (runs/sweeps.ts). Re-running the same sweep file:
+ *
+ * - a completed or diverged trial is skipped (a diverged one is a result: training it again gives the same);
+ * - an interrupted or crashed trial is resumed from its `last` checkpoint (api/resume.ts), or trained again from
+ *   scratch when it stopped before its first checkpoint;
+ * - a failed trial is skipped, or with `retryFailed` resumed (or trained again) like a crashed one;
+ * - a trial another live process holds (its lock, `<sweep>/locks/<hash>/run.lock`) or trains is left to it.
+ *
+ * `shard` {index i, count n} takes only the trials whose index mod n is i − 1, so n processes (machines sharing the
+ * store) cover the sweep, each trial once.
+ */
+export interface PlannedTrial {
+  index: number;
+  hash: string;
+  /** `<sweep-id>/<hash>`. */
+  id: string;
+  /** The configuration's overrides, `path=value`, as `--set` takes them. */
+  overrides: string[];
+  tasks: readonly string[] | undefined;
+  seed: number;
+  loaded: LoadedConfig;
+}
+
+export interface SweepPlan {
+  spec: SweepSpec;
+  id: string;
+  base: LoadedConfig;
+  /** The base config's early-stopping metric (val) and its direction: what "best trial" ranks by. */
+  monitor: { metric: string; higherIsBetter: boolean };
+  trials: PlannedTrial[];
+  /** Trials whose resolved config equalled an earlier one's (the same hash): dropped, each listed here. */
+  duplicates: { overrides: string[]; tasks: readonly string[] | undefined; seed: number; sameAs: string }[];
+}
+
+/** Reads the sweep file and its base, expands and validates every trial. A problem is a UsageError, nothing written. */
+export async function planSweep(file: string): Promise<SweepPlan> {
+  const spec = loadSweepSpec(file);
+  let base: LoadedConfig;
+  try {
+    base = loadConfig(spec.base);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    throw new UsageError(
+      `${spec.where(['base'])}: base: the base config is not valid: ${error.message}`,
+      error.details,
+    );
+  }
+  const seeds = spec.seeds ?? base.config.seeds ?? [base.config.seed];
+  const expanded = expandTrials(
+    spec,
+    base.config.tasks.map((task) => task.name),
+    seeds,
+  );
+  const configDir = path.dirname(spec.base);
+  // The inputs a task subset keeps: the base config's, read from its data once (only when there are subsets).
+  const features = spec.tasks === 'all' ? undefined : (await splitTable(base.config, configDir)).features;
+  const id = sweepId(slugify(spec.name), spec.text);
+  const trials: PlannedTrial[] = [];
+  const duplicates: SweepPlan['duplicates'] = [];
+  for (const trial of expanded) {
+    const built = trialConfig(spec, base, trial, { features, count: expanded.length });
+    const data = fingerprintData(built.loaded.config, configDir);
+    const hash = trialHash(built.loaded.config, data?.sha256);
+    const same = trials.find((earlier) => earlier.hash === hash);
+    if (same) {
+      duplicates.push({ overrides: built.pointOverrides, tasks: trial.tasks, seed: trial.seed, sameAs: same.id });
+      continue;
+    }
+    trials.push({
+      index: trials.length,
+      hash,
+      id: `${id}/${hash}`,
+      overrides: built.pointOverrides,
+      tasks: trial.tasks,
+      seed: trial.seed,
+      loaded: built.loaded,
+    });
+  }
+  // As the trainer monitors it: `loss` is the mean of the tasks' losses, `mean/loss` in the metrics.
+  const stopping = base.config.training.early_stopping.metric;
+  const metric = stopping === 'loss' ? 'mean/loss' : stopping;
+  return { spec, id, base, monitor: { metric, higherIsBetter: higherIsBetter(metric) }, trials, duplicates };
+}
+
+/** `--shard i/n`: 1 ≤ i ≤ n. */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+/** The trials of one shard: index mod n = i − 1 (all of them without a shard). */
+export function shardTrials(trials: readonly PlannedTrial[], shard: Shard | undefined): PlannedTrial[] {
+  return shard === undefined ? [...trials] : trials.filter((trial) => trial.index % shard.count === shard.index - 1);
+}
+
+export type TrialAction = 'trained' | 'resumed' | 'skipped' | 'left to another process';
+
+export interface TrialOutcome {
+  trial: PlannedTrial;
+  action: TrialAction;
+  /** After this sweep process: the trial's status on disk (or `failed` for one that could not start). */
+  status: TrialStatus;
+  /** Why the trial failed, when it failed in this process. */
+  error?: string;
+}
+
+export interface SweepOptions extends Omit<TrainOptions, 'claimRunDir' | 'subRun' | 'command'> {
+  shard?: Shard;
+  /** Stop at the first trial that fails or diverges (default: go on with the others). */
+  failFast?: boolean;
+  /** Resume or train again the trials that failed before. */
+  retryFailed?: boolean;
+  /** Called before a trial trains or resumes, and after it ended. */
+  onTrialStart?(trial: PlannedTrial, action: 'trained' | 'resumed'): void;
+  onTrialEnd?(outcome: TrialOutcome): void;
+  command?: string[];
+}
+
+export interface SweepResult {
+  id: string;
+  dir: string;
+  outcomes: TrialOutcome[];
+  /** A signal stopped the sweep (the trial in training ended `interrupted`, with its checkpoint). */
+  interrupted: boolean;
+  /** `failFast` stopped it after a failed or diverged trial. */
+  stoppedEarly: boolean;
+}
+
+/** Trains (or resumes) the plan's trials of this shard, one after the other; sweep.json follows each. */
+export async function runSweep(plan: SweepPlan, options: SweepOptions = {}): Promise<SweepResult> {
+  const { shard, failFast, retryFailed, onTrialStart, onTrialEnd, ...trainOptions } = options;
+  const runsDir = resolveRunsDir(options.runsDir);
+  const dir = path.join(runsDir, plan.id);
+  const statuses = new Map<string, TrialStatus>();
+  recordSweep(plan, dir, statuses);
+  const outcomes: TrialOutcome[] = [];
+  let interrupted = false;
+  let stoppedEarly = false;
+  for (const trial of shardTrials(plan.trials, shard)) {
+    if (options.signal?.aborted) {
+      interrupted = true;
+      break;
+    }
+    const outcome = await runTrial(plan, dir, trial, retryFailed === true, {
+      ...trainOptions,
+      runsDir,
+      ...(onTrialStart ? { onStart: onTrialStart } : {}),
+    });
+    outcomes.push(outcome);
+    statuses.set(trial.hash, outcome.status === 'failed' ? trialStatus(path.join(dir, trial.hash)) : outcome.status);
+    recordSweep(plan, dir, statuses);
+    onTrialEnd?.(outcome);
+    if (outcome.status === 'interrupted' && outcome.action !== 'skipped') {
+      interrupted = true;
+      break;
+    }
+    if (failFast && (outcome.status === 'failed' || outcome.status === 'diverged')) {
+      stoppedEarly = true;
+      break;
+    }
+  }
+  return { id: plan.id, dir, outcomes, interrupted, stoppedEarly };
+}
+
+type RunTrialOptions = Omit<SweepOptions, 'shard' | 'failFast' | 'retryFailed' | 'onTrialStart' | 'onTrialEnd'> & {
+  onStart?(trial: PlannedTrial, action: 'trained' | 'resumed'): void;
+};
+
+/** What one trial needs now, decided and done under its lock. */
+async function runTrial(
+  plan: SweepPlan,
+  sweepDir: string,
+  trial: PlannedTrial,
+  retryFailed: boolean,
+  options: RunTrialOptions,
+): Promise<TrialOutcome> {
+  const trialDir = path.join(sweepDir, trial.hash);
+  const before = trialStatus(trialDir);
+  if (isFinal(before, retryFailed)) return { trial, action: 'skipped', status: before };
+  if (before === 'running') return { trial, action: 'left to another process', status: before };
+  const lock = await tryTrialLock(sweepDir, trial.hash);
+  if (!lock) return { trial, action: 'left to another process', status: trialStatus(trialDir) };
+  const { onStart, ...trainOptions } = options;
+  try {
+    const status = trialStatus(trialDir); // read again under the lock: another process may have finished it
+    if (isFinal(status, retryFailed)) return { trial, action: 'skipped', status };
+    if (status === 'running') return { trial, action: 'left to another process', status };
+    const resume = status !== 'pending' && trialCanResume(trialDir);
+    if (status !== 'pending' && !resume) discardTrial(trialDir);
+    onStart?.(trial, resume ? 'resumed' : 'trained');
+    const action = resume ? 'resumed' : 'trained';
+    let summary: RunSummary;
+    try {
+      summary = resume
+        ? await resumeExperiment(trialDir, { ...trainOptions, lock: { timeoutMs: 0 } })
+        : await trainExperiment(trial.loaded, {
+            ...trainOptions,
+            claimRunDir: () => claimTrialDir(sweepDir, plan.id, trial.hash),
+          });
+    } catch (error) {
+      if (!(error instanceof MtlError)) throw error;
+      const shown = trialStatus(trialDir);
+      return { trial, action, status: shown === 'pending' ? 'failed' : shown, error: error.format() };
+    }
+    return { trial, action, status: summary.status };
+  } finally {
+    lock.release();
+  }
+}
+
+/** Nothing to do for a completed or diverged trial, nor for a failed one unless failures are retried. */
+function isFinal(status: TrialStatus, retryFailed: boolean): boolean {
+  return status === 'completed' || status === 'diverged' || (status === 'failed' && !retryFailed);
+}

@@ -1,0 +1,216 @@
+import path from 'node:path';
+import { planSweep, runSweep, shardTrials, type PlannedTrial, type Shard, type TrialOutcome } from '../api/sweep.js';
+import { sweepStatus } from '../api/sweep-status.js';
+import type { BackendChoice } from '../config/types.js';
+import { ExitCode, UsageError } from '../errors.js';
+import { trialStatus } from '../runs/sweeps.js';
+import { resolveRunsDir } from '../runs/store.js';
+import { withInterrupts } from './interrupts.js';
+import { formatNumber, log, out, printJson, table } from './output.js';
+import { trainOutput } from './train-output.js';
+
+export interface SweepFlags {
+  runsDir?: string;
+  json?: boolean;
+  dryRun?: boolean;
+  failFast?: boolean;
+  keepGoing?: boolean;
+  retryFailed?: boolean;
+  shard?: string;
+  backend?: BackendChoice;
+  quiet?: boolean;
+}
+
+/** `--shard i/n`: whole numbers with 1 ≤ i ≤ n. */
+export function parseShard(text: string): Shard {
+  const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
+  const index = Number(match?.[1]);
+  const count = Number(match?.[2]);
+  if (
+    !match ||
+    !Number.isSafeInteger(index) ||
+    !Number.isSafeInteger(count) ||
+    count < 1 ||
+    index < 1 ||
+    index > count
+  ) {
+    throw new UsageError(`--shard "${text}": expected i/n with whole numbers 1 ≤ i ≤ n, e.g. --shard 2/4.`, [
+      'shard i of n runs the trials whose index mod n is i − 1; n processes with 1/n … n/n cover the sweep',
+    ]);
+  }
+  return { index, count };
+}
+
+/** `mtl sweep SWEEP.yaml`, or `mtl sweep status SWEEP.yaml|ID`. */
+export async function sweepCommand(first: string, second: string | undefined, flags: SweepFlags): Promise<number> {
+  if (first === 'status') {
+    if (second === undefined) throw new UsageError('mtl sweep status: missing the sweep file or sweep id.');
+    return statusCommand(second, flags);
+  }
+  if (second !== undefined) {
+    throw new UsageError(`mtl sweep: one sweep file at a time; got "${first}" and "${second}".`, [
+      'mtl sweep SWEEP.yaml trains a sweep; mtl sweep status SWEEP.yaml|ID shows one',
+    ]);
+  }
+  if (flags.failFast && flags.keepGoing) {
+    throw new UsageError('mtl sweep: --fail-fast and --keep-going contradict each other; give one of them.');
+  }
+  const shard = flags.shard === undefined ? undefined : parseShard(flags.shard);
+  const plan = await planSweep(first);
+  const runsDir = resolveRunsDir(flags.runsDir);
+  const selected = shardTrials(plan.trials, shard);
+  if (flags.dryRun) {
+    const rows = selected.map((trial) => ({ ...describe(trial), status: trialStatus(path.join(runsDir, trial.id)) }));
+    if (flags.json) {
+      printJson({
+        id: plan.id,
+        dir: path.join(runsDir, plan.id),
+        total: plan.trials.length,
+        trials: rows,
+        duplicates: plan.duplicates,
+      });
+    } else {
+      out(
+        table(
+          ['#', 'trial', 'seed', 'tasks', 'overrides', 'status'],
+          rows.map((r) => [
+            String(r.index + 1),
+            r.id,
+            String(r.seed),
+            r.tasks?.join('+') ?? 'all',
+            r.overrides.join(' '),
+            r.status,
+          ]),
+        ),
+      );
+      log(
+        `${selected.length} of ${plan.trials.length} trials${shard ? ` (shard ${shard.index}/${shard.count})` : ''}; ` +
+          'nothing trained (--dry-run)',
+      );
+    }
+    for (const duplicate of plan.duplicates)
+      log(
+        `note: ${duplicate.overrides.join(' ')} seed ${duplicate.seed} is ${duplicate.sameAs} ` +
+          '(the same resolved config)',
+      );
+    return ExitCode.ok;
+  }
+  const { listeners } = trainOutput({ ...flags, quiet: true });
+  return withInterrupts(async (signal, targets) => {
+    const result = await runSweep(plan, {
+      ...(flags.runsDir ? { runsDir: flags.runsDir } : {}),
+      ...(flags.backend ? { backend: flags.backend } : {}),
+      ...(listeners ? { listeners } : {}),
+      ...(shard ? { shard } : {}),
+      failFast: flags.failFast === true,
+      retryFailed: flags.retryFailed === true,
+      signal,
+      onRunCreated: (run) => {
+        targets.run = run;
+      },
+      onTrialStart: (trial, action) =>
+        log(
+          `trial ${trial.index + 1}/${plan.trials.length} ${trial.id} (${label(trial)}): ` +
+            (action === 'resumed' ? 'resuming' : 'training'),
+        ),
+      onTrialEnd: (outcome) => logOutcome(outcome, plan.trials.length),
+    });
+    const failed = result.outcomes.filter((o) => o.status === 'failed' || o.status === 'diverged');
+    if (flags.json) {
+      printJson({
+        id: result.id,
+        dir: result.dir,
+        interrupted: result.interrupted,
+        stoppedEarly: result.stoppedEarly,
+        trials: result.outcomes.map((o) => ({
+          ...describe(o.trial),
+          action: o.action,
+          status: o.status,
+          ...(o.error ? { error: o.error } : {}),
+        })),
+      });
+    } else {
+      out(result.id);
+      const count = (action: string): number => result.outcomes.filter((o) => o.action === action).length;
+      log(
+        `sweep ${result.id}: ${count('trained')} trained, ${count('resumed')} resumed, ${count('skipped')} skipped, ` +
+          `${count('left to another process')} left to another process; ${failed.length} failed or diverged`,
+      );
+      if (result.stoppedEarly) log('stopped at the first failed or diverged trial (--fail-fast)');
+    }
+    if (result.interrupted) return ExitCode.interrupted;
+    return failed.length > 0 ? ExitCode.runFailed : ExitCode.ok;
+  });
+}
+
+function describe(trial: PlannedTrial): {
+  index: number;
+  hash: string;
+  id: string;
+  seed: number;
+  tasks?: string[];
+  overrides: string[];
+} {
+  return {
+    index: trial.index,
+    hash: trial.hash,
+    id: trial.id,
+    seed: trial.seed,
+    ...(trial.tasks ? { tasks: [...trial.tasks] } : {}),
+    overrides: trial.overrides,
+  };
+}
+
+function label(trial: PlannedTrial): string {
+  return [...trial.overrides, ...(trial.tasks ? [`tasks ${trial.tasks.join('+')}`] : []), `seed ${trial.seed}`].join(
+    ', ',
+  );
+}
+
+function logOutcome(outcome: TrialOutcome, total: number): void {
+  const { trial } = outcome;
+  const head = `trial ${trial.index + 1}/${total} ${trial.id}`;
+  if (outcome.action === 'skipped' || outcome.action === 'left to another process') {
+    log(`${head} (${label(trial)}): ${outcome.status}, ${outcome.action}`);
+  } else {
+    log(`${head}: ${outcome.status}`);
+  }
+  if (outcome.error) log(`  ${outcome.error.split('\n').join('\n  ')}`);
+}
+
+function statusCommand(reference: string, flags: SweepFlags): number {
+  const status = sweepStatus(reference, flags.runsDir);
+  if (flags.json) {
+    printJson(status);
+    return ExitCode.ok;
+  }
+  out(status.id);
+  const counts = Object.entries(status.counts)
+    .filter(([, n]) => n > 0)
+    .map(([name, n]) => `${n} ${name}`)
+    .join(', ');
+  out(`${status.total} trials: ${counts}`);
+  out(
+    table(
+      ['#', 'trial', 'seed', 'tasks', 'overrides', 'status', `val ${status.monitor.metric}`],
+      status.trials.map((t) => [
+        String(t.index + 1),
+        t.id,
+        String(t.seed),
+        t.tasks?.join('+') ?? 'all',
+        t.overrides.join(' '),
+        t.status,
+        formatNumber(t.value),
+      ]),
+    ),
+  );
+  if (status.best) {
+    out(
+      `best so far: ${status.best.id} (val ${status.monitor.metric} ${formatNumber(status.best.value)}, ` +
+        `${status.monitor.higherIsBetter ? 'higher' : 'lower'} is better)`,
+    );
+  } else {
+    out('best so far: none (no completed trial reports the metric yet)');
+  }
+  return ExitCode.ok;
+}
