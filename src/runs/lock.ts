@@ -136,14 +136,17 @@ function tryCreate(file: string, command: string): RunLock | undefined {
     since: new Date().toISOString(),
     token: randomBytes(8).toString('hex'),
   };
+  // The signal handlers go in before the file exists: a Ctrl-C that arrived between the write and their
+  // installation would end the process with the default action and leave the lock behind.
+  watchProcessEnd();
   try {
     writeFileSync(file, `${JSON.stringify(holder, null, 2)}\n`, { flag: 'wx' });
   } catch (error) {
+    if (held.size === 0) unwatchProcessEnd();
     if (errorCode(error) === 'EEXIST') return undefined;
     throw cannotLock(file, error);
   }
   held.set(holder.token, file);
-  watchProcessEnd();
   let released = false;
   return {
     file,
