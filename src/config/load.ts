@@ -68,19 +68,23 @@ export function parseOverride(override: string): { path: (string | number)[]; va
 
 /** Reads, overrides, validates and resolves a config file. Throws UsageError listing every problem found. */
 export function loadConfig(file: string, overrides: string[] = []): LoadedConfig {
-  const absolute = path.resolve(file);
-  let text: string;
+  const text = readUserFile(file, 'config', 'Pass the path of a YAML experiment config, e.g. configs/quickstart.yaml.');
+  return parseConfigText(text, { file: path.resolve(file), displayName: file, overrides });
+}
+
+/** A file the user named (a config, a sweep file), read as UTF-8; a missing or unreadable one is a UsageError. */
+export function readUserFile(file: string, what: string, whatToPass: string): string {
   try {
-    text = readFileSync(absolute, 'utf8');
+    return readFileSync(path.resolve(file), 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    const What = what.charAt(0).toUpperCase() + what.slice(1);
     throw new UsageError(
       code === 'ENOENT'
-        ? `Config file not found: ${file}. Pass the path of a YAML experiment config, e.g. configs/quickstart.yaml.`
-        : `Cannot read config file ${file}: ${(error as Error).message}`,
+        ? `${What} file not found: ${file}. ${whatToPass}`
+        : `Cannot read ${what} file ${file}: ${(error as Error).message}`,
     );
   }
-  return parseConfigText(text, { file: absolute, displayName: file, overrides });
 }
 
 export function parseConfigText(

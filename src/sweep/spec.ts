@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import { parseDocument } from 'yaml';
 import { pathToString, problemsFromAjv, type ConfigProblem } from '../config/errors.js';
+import { readUserFile } from '../config/load.js';
 import { LineCounter, positionOf } from '../config/positions.js';
 import { UsageError } from '../errors.js';
 
@@ -117,17 +117,7 @@ const OWN_FIELDS: Record<string, string> = {
 /** Reads and checks a sweep file; every problem is reported at once, with its line. */
 export function loadSweepSpec(file: string): SweepSpec {
   const absolute = path.resolve(file);
-  let text: string;
-  try {
-    text = readFileSync(absolute, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(
-      code === 'ENOENT'
-        ? `Sweep file not found: ${file}. Pass the path of a YAML sweep file (base:, space:, seeds:).`
-        : `Cannot read sweep file ${file}: ${(error as Error).message}`,
-    );
-  }
+  const text = readUserFile(file, 'sweep', 'Pass the path of a YAML sweep file (base:, space:, seeds:).');
   return parseSweepText(text, absolute, file);
 }
 
