@@ -87,12 +87,8 @@ export function readUserFile(file: string, what: string, whatToPass: string): st
   }
 }
 
-export function parseConfigText(
-  text: string,
-  options: { file?: string; displayName?: string; overrides?: string[] } = {},
-): LoadedConfig {
-  const displayName = options.displayName ?? options.file ?? '<config>';
-  const overrides = options.overrides ?? [];
+/** A YAML file's document with its line counter (positions for errors); a syntax error is a UsageError per line. */
+export function parseYamlDocument(text: string, displayName: string): { doc: Document; lineCounter: LineCounter } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -104,6 +100,16 @@ export function parseConfigText(
       }),
     );
   }
+  return { doc, lineCounter };
+}
+
+export function parseConfigText(
+  text: string,
+  options: { file?: string; displayName?: string; overrides?: string[] } = {},
+): LoadedConfig {
+  const displayName = options.displayName ?? options.file ?? '<config>';
+  const overrides = options.overrides ?? [];
+  const { doc, lineCounter } = parseYamlDocument(text, displayName);
   if (doc.contents === null) {
     throw new UsageError(`${displayName} is empty: expected a mapping with at least "data" and "tasks".`);
   }

@@ -1,9 +1,8 @@
 import path from 'node:path';
 import { Ajv } from 'ajv';
-import { parseDocument } from 'yaml';
 import { pathToString, problemsFromAjv, type ConfigProblem } from '../config/errors.js';
-import { readUserFile } from '../config/load.js';
-import { LineCounter, positionOf } from '../config/positions.js';
+import { parseYamlDocument, readUserFile } from '../config/load.js';
+import { positionOf } from '../config/positions.js';
 import { UsageError } from '../errors.js';
 
 /**
@@ -122,17 +121,7 @@ export function loadSweepSpec(file: string): SweepSpec {
 }
 
 export function parseSweepText(text: string, file: string, displayName: string): SweepSpec {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true });
-  if (doc.errors.length > 0) {
-    throw new UsageError(
-      `${displayName} is not valid YAML:`,
-      doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return `${displayName}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}`;
-      }),
-    );
-  }
+  const { doc, lineCounter } = parseYamlDocument(text, displayName);
   const raw: unknown = doc.toJS();
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new UsageError(`${displayName}: expected a mapping at the top level (base:, space:, seeds:, …).`);
