@@ -99,7 +99,8 @@ describe('a group through the CLI', () => {
     expect(lines[0]).toMatch(/^group +name +status +created +seeds +members$/);
     expect(lines).toHaveLength(4);
     expect(lines.find((line) => line.startsWith(group))).toMatch(/ corr +completed .* 0,1 +2\/2 \(2 completed\)$/);
-    const members = mtl(['runs', group.slice(0, 24), '--runs-dir', runsDir, '--json']);
+    // A prefix of the id: up to its random suffix (the other group is also "corr" and may share the second).
+    const members = mtl(['runs', group.slice(0, -2), '--runs-dir', runsDir, '--json']);
     expect(members.code).toBe(0);
     const parsed = JSON.parse(members.stdout) as { runs: { id: string; seed: number }[] };
     expect(parsed.runs.map((r) => [r.id, r.seed])).toEqual([
