@@ -153,24 +153,52 @@ export interface SweepResult {
   stoppedEarly: boolean;
 }
 
-/** Trains (or resumes) the plan's trials of this shard, one after the other; sweep.json follows each. */
+/** Trains (or resumes) the plan's trials of this shard; sweep.json follows each. */
 export async function runSweep(plan: SweepPlan, options: SweepOptions = {}): Promise<SweepResult> {
-  const { shard, failFast, retryFailed, onTrialStart, onTrialEnd, ...trainOptions } = options;
+  const { shard, ...rest } = options;
   const runsDir = resolveRunsDir(options.runsDir);
   const dir = path.join(runsDir, plan.id);
   const statuses = new Map<string, TrialStatus>();
   recordSweep(plan, dir, statuses);
+  const requests = shardTrials(plan.trials, shard).map((trial): TrialRequest => ({ trial }));
+  const executed = await executeTrials(plan, dir, requests, statuses, { ...rest, runsDir });
+  return { id: plan.id, dir, ...executed };
+}
+
+/** One trial to bring up to date: trained, resumed or skipped as its status on disk says. */
+export interface TrialRequest {
+  trial: PlannedTrial;
+  /**
+   * Successive halving: the epochs (budget) the trial is to reach in this rung; undefined: the trial's own config.
+   */
+  epochs?: number;
+}
+
+export type ExecuteOptions = Omit<SweepOptions, 'shard'>;
+
+/**
+ * The one place trials run, in order, in this process: each request under its trial's lock (runTrial); `statuses`
+ * and sweep.json follow each outcome. Stops at a signal (the trial in training ends `interrupted`) and, with
+ * failFast, after a failed or diverged trial.
+ */
+export async function executeTrials(
+  plan: SweepPlan,
+  dir: string,
+  requests: readonly TrialRequest[],
+  statuses: Map<string, TrialStatus>,
+  options: ExecuteOptions,
+): Promise<Omit<SweepResult, 'id' | 'dir'>> {
+  const { failFast, retryFailed, onTrialStart, onTrialEnd, ...trainOptions } = options;
   const outcomes: TrialOutcome[] = [];
   let interrupted = false;
   let stoppedEarly = false;
-  for (const trial of shardTrials(plan.trials, shard)) {
+  for (const { trial } of requests) {
     if (options.signal?.aborted) {
       interrupted = true;
       break;
     }
     const outcome = await runTrial(plan, dir, trial, retryFailed === true, {
       ...trainOptions,
-      runsDir,
       ...(onTrialStart ? { onStart: onTrialStart } : {}),
     });
     outcomes.push(outcome);
@@ -186,7 +214,7 @@ export async function runSweep(plan: SweepPlan, options: SweepOptions = {}): Pro
       break;
     }
   }
-  return { id: plan.id, dir, outcomes, interrupted, stoppedEarly };
+  return { outcomes, interrupted, stoppedEarly };
 }
 
 type RunTrialOptions = Omit<SweepOptions, 'shard' | 'failFast' | 'retryFailed' | 'onTrialStart' | 'onTrialEnd'> & {
