@@ -9,6 +9,9 @@ import { trainOutput } from './train-output.js';
  * in `mtl train` (the first ends the trial `interrupted` with its checkpoint, the second stops at once).
  */
 export async function sweepWorkerCommand(): Promise<number> {
+  // Its output is a pipe to the coordinator: once that is gone (killed), a write fails with EPIPE. The worker must
+  // still end its trial `interrupted` with a checkpoint, so such a failure is not let to crash it.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const { listeners } = trainOutput({ quiet: true });
   return withInterrupts(async (signal, targets) => {
     await serveSweepWorker({
