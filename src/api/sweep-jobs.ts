@@ -85,7 +85,7 @@ class Coordinator {
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
-    if (this.startupFailure !== undefined && this.queue.length > 0 && !this.stopping()) {
+    if (this.startupFailure !== undefined && !this.interrupted) {
       throw new RunFailedError(`mtl sweep --jobs: ${this.startupFailure}`);
     }
     return {
