@@ -18,8 +18,10 @@ const root = path.resolve(import.meta.dirname, '..');
 const bin = path.join(root, 'bin', 'mtl.js');
 
 function usage(message) {
-  process.stderr.write(`bench: ${message}\nusage: node bench/sweep-jobs.mjs [--jobs N] [--rounds R] [--trials T] ` +
-    '[--epochs E] [--json]\n');
+  process.stderr.write(
+    `bench: ${message}\nusage: node bench/sweep-jobs.mjs [--jobs N] [--rounds R] [--trials T] ` +
+      '[--epochs E] [--json]\n',
+  );
   process.exit(2);
 }
 
