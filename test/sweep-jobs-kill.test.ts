@@ -93,7 +93,7 @@ describe('mtl sweep --jobs 2, killed', () => {
     }
   }
 
-  it('a worker SIGKILLed in trial 1: that trial crashed, the others complete, exit 1; a re-run resumes it', async () => {
+  it('a worker SIGKILLed in trial 1: trial crashed, the others complete, exit 1; a re-run resumes it', async () => {
     const store = path.join(dir, 'worker-killed');
     let killed: number | undefined;
     const { exit } = startSweep(file, store, (stderr) => {
