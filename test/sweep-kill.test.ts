@@ -2,7 +2,8 @@
  * `mtl sweep` killed with SIGKILL in its second trial and run again (issue #16, "What must show"): no trial lost,
  * none trained twice (the first is skipped with its files unchanged, the second resumed from its checkpoint, the
  * third trained once), and every trial ends with the metrics of a sweep left alone (bit for bit, wasm in both). A
- * Ctrl-C exits 130 with the trial `interrupted`, and a re-run resumes it.
+ * Ctrl-C exits 130 with the trial `interrupted`, and a re-run resumes it. The killed sweeps train one trial at a time
+ * (`--jobs 1`, in process); the re-runs use the default (worker processes): test/sweep-jobs-kill.test.ts kills those.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -40,7 +41,7 @@ interface Row {
  * checkpointed by then); resolves with the signal it exited by.
  */
 function killInSecondTrial(file: string, store: string): Promise<NodeJS.Signals | null> {
-  const child = spawn(process.execPath, [bin, 'sweep', file, '--runs-dir', store], {
+  const child = spawn(process.execPath, [bin, 'sweep', file, '--runs-dir', store, '--jobs', '1'], {
     cwd: root,
     env: { ...process.env, CI: 'true' },
   });
@@ -100,7 +101,7 @@ describe('a sweep killed with SIGKILL', () => {
     const file = path.join(dir, 'k.yaml');
     writeFileSync(file, 'base: base.yaml\nspace:\n  training.lr: [0.001, 0.002]\n');
     const store = path.join(dir, 'store');
-    const child = spawn(process.execPath, [bin, 'sweep', file, '--runs-dir', store], {
+    const child = spawn(process.execPath, [bin, 'sweep', file, '--runs-dir', store, '--jobs', '1'], {
       cwd: root,
       env: { ...process.env, CI: 'true' },
     });

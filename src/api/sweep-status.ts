@@ -51,8 +51,14 @@ export interface SweepStatus {
 /**
  * Writes sweep.json with the plan and every trial's status (createdAt kept): from `known` where given, else as found
  * on disk now, which fills `known` (so a sweep process reads each trial's meta.json once, not once per trial).
+ * `jobs`: how many trials the writing process trains at once (recorded when given).
  */
-export function recordSweep(plan: SweepPlan, dir: string, known: Map<string, TrialStatus> = new Map()): void {
+export function recordSweep(
+  plan: SweepPlan,
+  dir: string,
+  known: Map<string, TrialStatus> = new Map(),
+  jobs?: number,
+): void {
   const now = new Date().toISOString();
   const createdAt = isSweepDir(dir) ? readSweepMeta(dir).createdAt : now;
   writeSweepMeta(dir, {
@@ -66,6 +72,7 @@ export function recordSweep(plan: SweepPlan, dir: string, known: Map<string, Tri
     monitor: plan.monitor,
     createdAt,
     updatedAt: now,
+    ...(jobs === undefined ? {} : { jobs }),
     trials: plan.trials.map((trial) => ({
       index: trial.index,
       hash: trial.hash,

@@ -19,6 +19,7 @@ import { sweepId, trialHash } from '../sweep/hash.js';
 import { loadSweepSpec, type SweepSpec } from '../sweep/spec.js';
 import { resumeExperiment } from './resume.js';
 import { trialConfig } from './sweep-configs.js';
+import { executeInWorkers } from './sweep-jobs.js';
 import { recordSweep } from './sweep-status.js';
 import { trainExperiment, type TrainOptions } from './train.js';
 
@@ -34,7 +35,8 @@ import { trainExperiment, type TrainOptions } from './train.js';
  * - a trial another live process holds (its lock, `<sweep>/locks/<hash>/run.lock`) or trains is left to it.
  *
  * `shard` {index i, count n} takes only the trials whose index mod n is i − 1, so n processes (machines sharing the
- * store) cover the sweep, each trial once.
+ * store) cover the sweep, each trial once. `jobs` N > 1 trains up to N trials at once in worker processes
+ * (api/sweep-jobs.ts); each trial is the same run whatever N is.
  */
 export interface PlannedTrial {
   index: number;
@@ -127,8 +129,10 @@ export interface TrialOutcome {
   action: TrialAction;
   /** After this sweep process: the trial's status on disk (or `failed` for one that could not start). */
   status: TrialStatus;
-  /** Why the trial failed, when it failed in this process. */
+  /** Why the trial failed, when it failed in this process (or its worker process died). */
   error?: string;
+  /** With jobs > 1: the worker process (1, 2, …) that took the trial. */
+  worker?: number;
 }
 
 export interface SweepOptions extends Omit<TrainOptions, 'claimRunDir' | 'subRun' | 'command'> {
@@ -137,9 +141,16 @@ export interface SweepOptions extends Omit<TrainOptions, 'claimRunDir' | 'subRun
   failFast?: boolean;
   /** Resume or train again the trials that failed before. */
   retryFailed?: boolean;
-  /** Called before a trial trains or resumes, and after it ended. */
-  onTrialStart?(trial: PlannedTrial, action: 'trained' | 'resumed'): void;
+  /**
+   * How many trials train at once: 1 (the default) in this process, one after the other; N > 1 in N worker processes
+   * (api/sweep-jobs.ts), never more than there are trials left to train.
+   */
+  jobs?: number;
+  /** Called before a trial trains or resumes (with the worker that took it, when jobs > 1), and after it ended. */
+  onTrialStart?(trial: PlannedTrial, action: 'trained' | 'resumed', worker?: number): void;
   onTrialEnd?(outcome: TrialOutcome): void;
+  /** With jobs > 1: each line a worker process writes (its epoch lines, its messages), for the caller to show. */
+  onWorkerOutput?(worker: number, line: string): void;
   command?: string[];
 }
 
@@ -151,6 +162,8 @@ export interface SweepResult {
   interrupted: boolean;
   /** `failFast` stopped it after a failed or diverged trial. */
   stoppedEarly: boolean;
+  /** How many trials trained at once: 1 in this process, N > 1 in worker processes. */
+  jobs?: number;
 }
 
 /** Trains (or resumes) the plan's trials of this shard; sweep.json follows each. */
@@ -176,10 +189,13 @@ export interface TrialRequest {
 
 export type ExecuteOptions = Omit<SweepOptions, 'shard'>;
 
+export type ExecutedTrials = Omit<SweepResult, 'id' | 'dir'>;
+
 /**
- * The one place trials run, in order, in this process: each request under its trial's lock (runTrial); `statuses`
- * and sweep.json follow each outcome. Stops at a signal (the trial in training ends `interrupted`) and, with
- * failFast, after a failed or diverged trial.
+ * The one place trials run: each request under its trial's lock (runTrial); `statuses` and sweep.json follow each
+ * outcome. With `jobs` ≤ 1, or only one trial left to train, in order in this process; else in worker processes
+ * (executeInWorkers), as many as `jobs` and trials left to train allow. Stops at a signal (the trial in training
+ * ends `interrupted`) and, with failFast, after a failed or diverged trial.
  */
 export async function executeTrials(
   plan: SweepPlan,
@@ -187,23 +203,54 @@ export async function executeTrials(
   requests: readonly TrialRequest[],
   statuses: Map<string, TrialStatus>,
   options: ExecuteOptions,
-): Promise<Omit<SweepResult, 'id' | 'dir'>> {
-  const { failFast, retryFailed, onTrialStart, onTrialEnd, ...trainOptions } = options;
+): Promise<ExecutedTrials> {
+  const jobs = Math.min(options.jobs ?? 1, trialsToTrain(dir, requests, options.retryFailed === true));
+  if (jobs > 1) return executeInWorkers(plan, dir, requests, statuses, { ...options, jobs });
+  const executed = await executeInProcess(plan, dir, requests, statuses, options);
+  return { ...executed, jobs: 1 };
+}
+
+/** The requests whose trial is neither final nor `running` on disk now: what worker processes could be busy with. */
+function trialsToTrain(dir: string, requests: readonly TrialRequest[], retryFailed: boolean): number {
+  return requests.filter(({ trial }) => {
+    const status = trialStatus(path.join(dir, trial.hash));
+    return !isFinal(status, retryFailed) && status !== 'running';
+  }).length;
+}
+
+/** The requests in order, in this process. */
+async function executeInProcess(
+  plan: SweepPlan,
+  dir: string,
+  requests: readonly TrialRequest[],
+  statuses: Map<string, TrialStatus>,
+  options: ExecuteOptions,
+): Promise<ExecutedTrials> {
+  const {
+    failFast,
+    retryFailed,
+    onTrialStart,
+    onTrialEnd,
+    jobs: _jobs,
+    onWorkerOutput: _output,
+    ...trainOptions
+  } = options;
   const outcomes: TrialOutcome[] = [];
   let interrupted = false;
   let stoppedEarly = false;
-  for (const { trial } of requests) {
+  for (const request of requests) {
+    const { trial } = request;
     if (options.signal?.aborted) {
       interrupted = true;
       break;
     }
-    const outcome = await runTrial(plan, dir, trial, retryFailed === true, {
+    const outcome = await runTrial(plan, dir, request, retryFailed === true, {
       ...trainOptions,
-      ...(onTrialStart ? { onStart: onTrialStart } : {}),
+      ...(onTrialStart ? { onStart: (started, action) => onTrialStart(started, action) } : {}),
     });
     outcomes.push(outcome);
     statuses.set(trial.hash, outcome.status === 'failed' ? trialStatus(path.join(dir, trial.hash)) : outcome.status);
-    recordSweep(plan, dir, statuses);
+    recordSweep(plan, dir, statuses, 1);
     onTrialEnd?.(outcome);
     if (outcome.status === 'interrupted' && outcome.action !== 'skipped') {
       interrupted = true;
@@ -217,18 +264,25 @@ export async function executeTrials(
   return { outcomes, interrupted, stoppedEarly };
 }
 
-type RunTrialOptions = Omit<SweepOptions, 'shard' | 'failFast' | 'retryFailed' | 'onTrialStart' | 'onTrialEnd'> & {
+export type RunTrialOptions = Omit<
+  SweepOptions,
+  'shard' | 'failFast' | 'retryFailed' | 'onTrialStart' | 'onTrialEnd' | 'jobs' | 'onWorkerOutput'
+> & {
   onStart?(trial: PlannedTrial, action: 'trained' | 'resumed'): void;
 };
 
-/** What one trial needs now, decided and done under its lock. */
-async function runTrial(
+/**
+ * What one trial needs now, decided and done under its lock (in this process, or in a worker process: the whole
+ * request is passed on, so a scheduler can give it more fields).
+ */
+export async function runTrial(
   plan: SweepPlan,
   sweepDir: string,
-  trial: PlannedTrial,
+  request: TrialRequest,
   retryFailed: boolean,
   options: RunTrialOptions,
 ): Promise<TrialOutcome> {
+  const { trial } = request;
   const trialDir = path.join(sweepDir, trial.hash);
   const before = trialStatus(trialDir);
   if (isFinal(before, retryFailed)) return { trial, action: 'skipped', status: before };
@@ -264,6 +318,6 @@ async function runTrial(
 }
 
 /** Nothing to do for a completed or diverged trial, nor for a failed one unless failures are retried. */
-function isFinal(status: TrialStatus, retryFailed: boolean): boolean {
+export function isFinal(status: TrialStatus, retryFailed: boolean): boolean {
   return status === 'completed' || status === 'diverged' || (status === 'failed' && !retryFailed);
 }

@@ -12,6 +12,7 @@ import {
 } from './commands.js';
 import { analyzeCommand } from './analyze.js';
 import { sweepCommand } from './sweep.js';
+import { sweepWorkerCommand } from './sweep-worker.js';
 import { log } from './output.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -151,17 +152,24 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--keep-going', 'train the other trials after one fails (the default); exit 1 at the end')
     .option('--retry-failed', 'resume or train again the trials that failed before')
     .option('--shard <i/n>', 'only the trials whose index mod n is i-1, e.g. 2/4 (n machines sharing a store)')
+    .option(
+      '--jobs <n>',
+      'train up to n trials at once in worker processes (default: the number of cores; 1: in this process)',
+    )
     .addOption(backendOption())
     .addOption(runsDirOption())
     .option('--json', 'print the trials and their outcome (or the status) as JSON')
     .addHelpText(
       'after',
       '\nExample:\n  mtl sweep sweeps/lr.yaml --dry-run\n  mtl sweep sweeps/lr.yaml --shard 1/2\n' +
-        '  mtl sweep status sweeps/lr.yaml --json\n',
+        '  mtl sweep sweeps/lr.yaml --jobs 4\n  mtl sweep status sweeps/lr.yaml --json\n',
     )
     .action(async (sweep: string, reference: string | undefined, flags) =>
       setExitCode(await sweepCommand(sweep, reference, flags)),
     );
+
+  // One worker process of `mtl sweep --jobs N`, started by it over an IPC channel; not for people to run.
+  program.command('sweep-worker', { hidden: true }).action(async () => setExitCode(await sweepWorkerCommand()));
 
   program
     .command('runs')

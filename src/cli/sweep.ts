@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { planSweep, runSweep, shardTrials, type PlannedTrial, type Shard, type TrialOutcome } from '../api/sweep.js';
 import { sweepStatus } from '../api/sweep-status.js';
@@ -17,6 +18,7 @@ export interface SweepFlags {
   keepGoing?: boolean;
   retryFailed?: boolean;
   shard?: string;
+  jobs?: string;
   backend?: BackendChoice;
   quiet?: boolean;
 }
@@ -41,6 +43,17 @@ export function parseShard(text: string): Shard {
   return { index, count };
 }
 
+/** `--jobs N`: a whole number N ≥ 1. */
+export function parseJobs(text: string): number {
+  const jobs = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(jobs) || jobs < 1) {
+    throw new UsageError(`--jobs "${text}": expected a whole number of worker processes ≥ 1, e.g. --jobs 2.`, [
+      `the default is the number of cores here (${availableParallelism()}); --jobs 1 trains in this process`,
+    ]);
+  }
+  return jobs;
+}
+
 /** `mtl sweep SWEEP.yaml`, or `mtl sweep status SWEEP.yaml|ID`. */
 export async function sweepCommand(first: string, second: string | undefined, flags: SweepFlags): Promise<number> {
   if (first === 'status') {
@@ -56,6 +69,8 @@ export async function sweepCommand(first: string, second: string | undefined, fl
     throw new UsageError('mtl sweep: --fail-fast and --keep-going contradict each other; give one of them.');
   }
   const shard = flags.shard === undefined ? undefined : parseShard(flags.shard);
+  // Capped by the library at the trials left to train: one left, or --jobs 1, trains in this process.
+  const jobs = flags.jobs === undefined ? availableParallelism() : parseJobs(flags.jobs);
   const plan = await planSweep(first);
   const runsDir = resolveRunsDir(flags.runsDir);
   const selected = shardTrials(plan.trials, shard);
@@ -102,24 +117,29 @@ export async function sweepCommand(first: string, second: string | undefined, fl
       ...(flags.backend ? { backend: flags.backend } : {}),
       ...(listeners ? { listeners } : {}),
       ...(shard ? { shard } : {}),
+      jobs,
       failFast: flags.failFast === true,
       retryFailed: flags.retryFailed === true,
       signal,
       onRunCreated: (run) => {
         targets.run = run;
       },
-      onTrialStart: (trial, action) =>
+      onTrialStart: (trial, action, worker) =>
         log(
-          `trial ${trial.index + 1}/${plan.trials.length} ${trial.id} (${label(trial)}): ` +
+          `${prefix(worker)}trial ${trial.index + 1}/${plan.trials.length} ${trial.id} (${label(trial)}): ` +
             (action === 'resumed' ? 'resuming' : 'training'),
         ),
       onTrialEnd: (outcome) => logOutcome(outcome, plan.trials.length),
+      onWorkerOutput: (worker, line) => log(`${prefix(worker)}${line}`),
     });
     const failed = result.outcomes.filter((o) => o.status === 'failed' || o.status === 'diverged');
+    // A trial whose worker process died: not a result, and not failed (a re-run resumes it); the sweep still exits 1.
+    const crashed = result.outcomes.filter((o) => o.status === 'crashed');
     if (flags.json) {
       printJson({
         id: result.id,
         dir: result.dir,
+        jobs: result.jobs ?? 1,
         interrupted: result.interrupted,
         stoppedEarly: result.stoppedEarly,
         trials: result.outcomes.map((o) => ({
@@ -127,6 +147,7 @@ export async function sweepCommand(first: string, second: string | undefined, fl
           action: o.action,
           status: o.status,
           ...(o.error ? { error: o.error } : {}),
+          ...(o.worker === undefined ? {} : { worker: o.worker }),
         })),
       });
     } else {
@@ -134,12 +155,14 @@ export async function sweepCommand(first: string, second: string | undefined, fl
       const count = (action: string): number => result.outcomes.filter((o) => o.action === action).length;
       log(
         `sweep ${result.id}: ${count('trained')} trained, ${count('resumed')} resumed, ${count('skipped')} skipped, ` +
-          `${count('left to another process')} left to another process; ${failed.length} failed or diverged`,
+          `${count('left to another process')} left to another process; ${failed.length} failed or diverged` +
+          (crashed.length > 0 ? `; ${crashed.length} crashed (re-run the sweep to resume them)` : '') +
+          ((result.jobs ?? 1) > 1 ? ` (${result.jobs} worker processes)` : ''),
       );
       if (result.stoppedEarly) log('stopped at the first failed or diverged trial (--fail-fast)');
     }
     if (result.interrupted) return ExitCode.interrupted;
-    return failed.length > 0 ? ExitCode.runFailed : ExitCode.ok;
+    return failed.length + crashed.length > 0 ? ExitCode.runFailed : ExitCode.ok;
   });
 }
 
@@ -167,9 +190,14 @@ function label(trial: PlannedTrial): string {
   );
 }
 
+/** `[w2] ` before what worker 2 says or does; nothing for a trial trained in this process. */
+function prefix(worker: number | undefined): string {
+  return worker === undefined ? '' : `[w${worker}] `;
+}
+
 function logOutcome(outcome: TrialOutcome, total: number): void {
   const { trial } = outcome;
-  const head = `trial ${trial.index + 1}/${total} ${trial.id}`;
+  const head = `${prefix(outcome.worker)}trial ${trial.index + 1}/${total} ${trial.id}`;
   if (outcome.action === 'skipped' || outcome.action === 'left to another process') {
     log(`${head} (${label(trial)}): ${outcome.status}, ${outcome.action}`);
   } else {

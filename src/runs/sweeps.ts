@@ -63,6 +63,8 @@ export interface SweepMeta {
   monitor: { metric: string; higherIsBetter: boolean };
   createdAt: string;
   updatedAt: string;
+  /** How many trials the last sweep process that wrote this file trained at once (`--jobs`); absent before. */
+  jobs?: number;
   trials: SweepTrialRecord[];
 }
 
@@ -105,6 +107,7 @@ export function readSweepMeta(sweepDir: string): SweepMeta {
     monitor: { metric: monitor.string('metric'), higherIsBetter: monitor.boolean('higherIsBetter') },
     createdAt: fields.string('createdAt'),
     updatedAt: fields.string('updatedAt'),
+    ...(fields.has('jobs') ? { jobs: fields.number('jobs') } : {}),
     trials: fields.objects('trials').map((trial) => {
       const tasks = trial.has('tasks') ? trial.strings('tasks') : undefined;
       return {

@@ -1,0 +1,182 @@
+/**
+ * `mtl sweep --jobs 2` and its worker processes killed (issue #16): a worker SIGKILLed mid-trial leaves that trial
+ * `crashed` (the sweep goes on with the others and exits 1), and a re-run resumes it; the coordinator SIGKILLed makes
+ * its workers stop within about a second with their trials `interrupted` (checkpointed), and a re-run finishes the
+ * sweep; either way no trial is lost or trained twice, and every trial ends with the metrics of a sweep left alone
+ * (bit for bit, wasm). SIGTERM on the coordinator: exit 130, the trials in training `interrupted`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { processAlive } from '../src/runs/liveness.js';
+import { tempDir } from './helpers.js';
+import { bin, mtl, root } from './helpers/cli.js';
+import { snapshotRun } from './helpers/run-snapshot.js';
+
+const BASE = [
+  'name: killed',
+  'backend: wasm',
+  'data:',
+  '  dataset: synthetic-correlated',
+  '  options: { samples: 8000 }',
+  'tasks:',
+  '  - { name: y1, type: regression }',
+  '  - { name: y2, type: regression }',
+  'model:',
+  '  trunk: [{ type: dense, units: 16, activation: relu }]',
+  'training: { epochs: 6, batch_size: 64 }',
+  '',
+].join('\n');
+
+interface Row {
+  index: number;
+  id: string;
+  hash: string;
+  action: string;
+  status: string;
+  error?: string;
+}
+
+/** `mtl sweep FILE --jobs 2`; `watch` sees its stderr so far after each chunk. */
+function startSweep(file: string, store: string, watch: (stderr: string, child: ChildProcess) => void) {
+  const child = spawn(process.execPath, [bin, 'sweep', file, '--jobs', '2', '--json', '--runs-dir', store], {
+    cwd: root,
+    env: { ...process.env, CI: 'true' },
+  });
+  let stderr = '';
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    watch(stderr, child);
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
+    (resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  return { child, exit };
+}
+
+/** Trials 1 and 2 (each in its own worker) have both logged their second epoch: both are training now. */
+const bothInEpoch2 = (stderr: string): boolean =>
+  [1, 2].every((trial) =>
+    new RegExp(`\\[(w\\d)\\] trial ${trial}/3 [^\\n]*: training\\n(?:[^\\n]*\\n)*?\\[\\1\\] epoch 2/`).test(stderr),
+  );
+
+const json = (file: string): Record<string, unknown> => JSON.parse(readFileSync(file, 'utf8'));
+const pidOf = (trialDir: string): number => (json(path.join(trialDir, 'meta.json'))['process'] as { pid: number }).pid;
+
+describe('mtl sweep --jobs 2, killed', () => {
+  const dir = tempDir('mtl-sweep-jobs-kill-');
+  writeFileSync(path.join(dir, 'base.yaml'), BASE);
+  const file = path.join(dir, 'k.yaml');
+  writeFileSync(file, 'base: base.yaml\nspace:\n  training.lr: [0.001, 0.002, 0.003]\n');
+  const alone = path.join(dir, 'alone');
+  let id = '';
+  let trials: Row[] = [];
+
+  beforeAll(() => {
+    const reference = mtl(['sweep', file, '--jobs', '1', '--json', '--runs-dir', alone]);
+    expect(reference.code, reference.stderr).toBe(0);
+    ({ id, trials } = JSON.parse(reference.stdout) as { id: string; trials: Row[] });
+  });
+
+  /** Every trial of `store` ends with the test and val metrics of the sweep left alone. */
+  function expectResultsAsAlone(store: string): void {
+    for (const trial of trials) {
+      const summary = (at: string): Record<string, unknown> => json(path.join(at, id, trial.hash, 'summary.json'));
+      expect(summary(store)['test']).toEqual(summary(alone)['test']);
+      expect(summary(store)['val']).toEqual(summary(alone)['val']);
+    }
+  }
+
+  it('a worker SIGKILLed in trial 1: trial crashed, the others complete, exit 1; a re-run resumes it', async () => {
+    const store = path.join(dir, 'worker-killed');
+    let killed: number | undefined;
+    const { exit } = startSweep(file, store, (stderr) => {
+      if (killed !== undefined) return;
+      const match = /\[(w\d)\] trial 1\/3 [^\n]*: training\n(?:[^\n]*\n)*?\[\1\] epoch 3\//.exec(stderr);
+      if (!match) return;
+      killed = pidOf(path.join(store, id, trials[0]!.hash));
+      process.kill(killed, 'SIGKILL');
+    });
+    const { code, stdout, stderr } = await exit;
+    expect(code, stderr).toBe(1);
+    const rows = (JSON.parse(stdout) as { trials: Row[] }).trials;
+    expect(rows.map((r) => `${r.id} ${r.action} ${r.status}`)).toEqual([
+      `${trials[0]!.id} trained crashed`,
+      `${trials[1]!.id} trained completed`,
+      `${trials[2]!.id} trained completed`,
+    ]);
+    expect(rows[0]!.error).toMatch(/^worker w\d was killed by SIGKILL while it trained this trial; a re-run/);
+    const done = [1, 2].map((i) => snapshotRun(path.join(store, id, trials[i]!.hash)));
+
+    const again = mtl(['sweep', file, '--json', '--runs-dir', store]);
+    expect(again.code, again.stderr).toBe(0);
+    const rerun = (JSON.parse(again.stdout) as { trials: Row[] }).trials;
+    expect(rerun.map((r) => `${r.action} ${r.status}`)).toEqual([
+      'resumed completed',
+      'skipped completed',
+      'skipped completed',
+    ]);
+    expect([1, 2].map((i) => snapshotRun(path.join(store, id, trials[i]!.hash)))).toEqual(done);
+    const meta = json(path.join(store, id, trials[0]!.hash, 'meta.json')) as { resumes: { from: string }[] };
+    expect(meta.resumes.map((r) => r.from)).toEqual(['crashed']);
+    expectResultsAsAlone(store);
+  });
+
+  it('the coordinator SIGKILLed: its workers stop within ~1 s, trials interrupted; a re-run finishes', async () => {
+    const store = path.join(dir, 'coordinator-killed');
+    let killedAt = 0;
+    const { exit } = startSweep(file, store, (stderr, child) => {
+      if (killedAt === 0 && bothInEpoch2(stderr)) {
+        killedAt = Date.now();
+        child.kill('SIGKILL');
+      }
+    });
+    expect((await exit).signal).toBe('SIGKILL');
+    const workers = [0, 1].map((i) => pidOf(path.join(store, id, trials[i]!.hash)));
+    while (workers.some(processAlive) && Date.now() - killedAt < 10_000) await sleep(20);
+    const stoppedAfter = Date.now() - killedAt;
+    expect(workers.some(processAlive)).toBe(false);
+    expect(stoppedAfter).toBeLessThan(3000); // about a second: the current batch, a checkpoint (slack: a busy CI)
+
+    const status = JSON.parse(mtl(['sweep', 'status', id, '--json', '--runs-dir', store]).stdout);
+    expect(status.counts).toMatchObject({ interrupted: 2, pending: 1 });
+    const again = mtl(['sweep', file, '--json', '--runs-dir', store]);
+    expect(again.code, again.stderr).toBe(0);
+    const rerun = (JSON.parse(again.stdout) as { trials: Row[] }).trials;
+    expect(rerun.map((r) => `${r.id} ${r.action} ${r.status}`)).toEqual([
+      `${trials[0]!.id} resumed completed`,
+      `${trials[1]!.id} resumed completed`,
+      `${trials[2]!.id} trained completed`,
+    ]);
+    for (const i of [0, 1]) {
+      const meta = json(path.join(store, id, trials[i]!.hash, 'meta.json')) as { resumes: { from: string }[] };
+      expect(meta.resumes.map((r) => r.from)).toEqual(['interrupted']);
+    }
+    expectResultsAsAlone(store);
+  });
+
+  it('SIGTERM on the coordinator: exit 130, the trials in training interrupted with their checkpoints', async () => {
+    const store = path.join(dir, 'terminated');
+    let sent = false;
+    const { exit } = startSweep(file, store, (stderr, child) => {
+      if (!sent && bothInEpoch2(stderr)) {
+        sent = true;
+        child.kill('SIGTERM');
+      }
+    });
+    const { code, stdout, stderr } = await exit;
+    expect(code, stderr).toBe(130);
+    const result = JSON.parse(stdout) as { interrupted: boolean; trials: Row[] };
+    expect(result.interrupted).toBe(true);
+    expect(result.trials.map((r) => `${r.index} ${r.status}`)).toEqual(['0 interrupted', '1 interrupted']);
+    for (const i of [0, 1]) {
+      expect(json(path.join(store, id, trials[i]!.hash, 'checkpoints', 'last', 'training-state.json'))).toBeTruthy();
+    }
+  });
+});
