@@ -151,12 +151,18 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--keep-going', 'train the other trials after one fails (the default); exit 1 at the end')
     .option('--retry-failed', 'resume or train again the trials that failed before')
     .option('--shard <i/n>', 'only the trials whose index mod n is i-1, e.g. 2/4 (n machines sharing a store)')
+    .option(
+      '--emit <form>',
+      'print a job specification whose job i runs --shard i/n: github-matrix, slurm, k8s or shell; trains nothing',
+    )
+    .option('--shards <n>', 'with --emit: the number of jobs (default: min(trials, 20); shell: min(trials, cores))')
     .addOption(backendOption())
     .addOption(runsDirOption())
     .option('--json', 'print the trials and their outcome (or the status) as JSON')
     .addHelpText(
       'after',
       '\nExample:\n  mtl sweep sweeps/lr.yaml --dry-run\n  mtl sweep sweeps/lr.yaml --shard 1/2\n' +
+        '  mtl sweep sweeps/lr.yaml --emit slurm --shards 8 > lr.sbatch   # then: sbatch lr.sbatch\n' +
         '  mtl sweep status sweeps/lr.yaml --json\n',
     )
     .action(async (sweep: string, reference: string | undefined, flags) =>

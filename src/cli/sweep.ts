@@ -6,6 +6,7 @@ import { ExitCode, UsageError } from '../errors.js';
 import { trialStatus } from '../runs/sweeps.js';
 import { resolveRunsDir } from '../runs/store.js';
 import { withInterrupts } from './interrupts.js';
+import { emitCommand } from './sweep-emit.js';
 import { formatNumber, log, out, printJson, table } from './output.js';
 import { trainOutput } from './train-output.js';
 
@@ -17,6 +18,9 @@ export interface SweepFlags {
   keepGoing?: boolean;
   retryFailed?: boolean;
   shard?: string;
+  /** `--emit FORM`: print a job specification instead of training (cli/sweep-emit.ts). */
+  emit?: string;
+  shards?: string;
   backend?: BackendChoice;
   quiet?: boolean;
 }
@@ -54,6 +58,10 @@ export async function sweepCommand(first: string, second: string | undefined, fl
   }
   if (flags.failFast && flags.keepGoing) {
     throw new UsageError('mtl sweep: --fail-fast and --keep-going contradict each other; give one of them.');
+  }
+  if (flags.emit !== undefined) return emitCommand(first, flags.emit, flags);
+  if (flags.shards !== undefined) {
+    throw new UsageError('mtl sweep: --shards goes with --emit (the number of jobs); to run one shard, --shard i/n.');
   }
   const shard = flags.shard === undefined ? undefined : parseShard(flags.shard);
   const plan = await planSweep(first);
