@@ -171,16 +171,22 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 
   program
     .command('runs')
-    .description('List the runs and seed groups in the store, or the members of one group')
-    .argument('[group]', 'a seed group (id, prefix or path): list its members')
+    .description(
+      'List the runs and seed groups in the store, or the members of one group; `mtl runs merge DIR…` gathers runs, ' +
+        'groups and sweeps made elsewhere into the store',
+    )
+    .argument('[group]', 'a seed group (id, prefix or path): list its members; or "merge"')
+    .argument('[dirs...]', 'with merge: run folders, seed groups, sweep folders or run stores to gather')
     .addOption(runsDirOption())
+    .option('--skip-unfinished', 'with merge: leave out runs still running or locked instead of refusing the merge')
     .option('--json', 'print as JSON')
     .addHelpText(
       'after',
       '\nExample:\n  mtl runs --runs-dir /tmp/sweep --json\n' +
-        '  mtl runs 20261206-1200-quickstart-seeds   # the members of a group\n',
+        '  mtl runs 20261206-1200-quickstart-seeds   # the members of a group\n' +
+        '  mtl runs merge shards/* --runs-dir runs   # identical runs skipped, conflicting ones refused (exit 2)\n',
     )
-    .action((group: string | undefined, flags) => setExitCode(runsCommand(group, flags)));
+    .action((group: string | undefined, dirs: string[], flags) => setExitCode(runsCommand(group, dirs, flags)));
 
   program
     .command('datasets')

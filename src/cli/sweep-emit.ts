@@ -38,7 +38,9 @@ export async function emitCommand(file: string, form: string, flags: SweepFlags)
     }).trimEnd(),
   );
   if (shards > plan.trials.length) {
-    log(`note: ${shards} shards for ${plan.trials.length} trials: shards ${plan.trials.length + 1}–${shards} have none`);
+    log(
+      `note: ${shards} shards for ${plan.trials.length} trials: shards ${plan.trials.length + 1}–${shards} have none`,
+    );
   }
   return ExitCode.ok;
 }
