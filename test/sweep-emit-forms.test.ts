@@ -1,14 +1,17 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: shell and GitHub Actions text; ${…} is theirs
 /**
  * `mtl sweep --emit github-matrix|slurm|k8s`: each emitted specification is parsed, its per-job command run for every
  * index with the scheduler's variable set (matrix value, SLURM_ARRAY_TASK_ID 1..N, JOB_COMPLETION_INDEX 0..N−1 after
  * Kubernetes' own `$(VAR)` expansion), each job in its own checkout and store; `mtl runs merge` of the job stores is
  * the whole sweep, each trial once, as the dry run lists it. Bad --emit / --shards exit 2 and print nothing.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { tempDir } from './helpers.js';
+import { snapshotRun } from './helpers/run-snapshot.js';
+import { fakeRun } from './helpers/runs.js';
 import {
   checkout,
   copyCheckout,
@@ -201,12 +204,17 @@ describe('mtl sweep --emit (github-matrix, slurm, k8s)', () => {
       [['--emit', 'slurm', '--shard', '1/2'], '--shard does not go with --emit'],
       [['--shards', '4'], '--shards goes with --emit'],
     ];
+    // A run made before: no bad --emit touches it, nor creates anything in the store.
+    const earlier = fakeRun(path.join(repo, 'runs'), 'earlier', { test: { 'y1/mse': 1 } });
+    const before = snapshotRun(earlier);
     for (const [flags, message] of cases) {
       const result = await mtlIn(repo, ['sweep', 'sweep.yaml', ...flags]);
       expect([result.code, result.stdout], flags.join(' ')).toEqual([2, '']);
       expect(result.stderr).toContain(message);
       expect(result.stderr).not.toMatch(/\n\s+at /);
     }
+    expect(snapshotRun(earlier)).toEqual(before);
+    expect(readdirSync(path.join(repo, 'runs'))).toEqual(['earlier']);
     const wide = await mtlIn(repo, ['sweep', 'sweep.yaml', '--emit', 'slurm', '--shards', '5']);
     expect(wide.code).toBe(0);
     expect(wide.stdout).toContain('#SBATCH --array=1-5');

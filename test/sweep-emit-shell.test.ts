@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: shell and GitHub Actions text; ${…} is theirs
 /**
  * `mtl sweep --emit shell` for real: the script runs 2 shards of a 4-trial sweep on this machine (background jobs;
  * GNU parallel too where Debian's `parallel` is installed), every trial completes once (one folder each, unique
