@@ -85,7 +85,7 @@ describe('mtl sweep --emit (github-matrix, slurm, k8s)', () => {
     expect(listed.trials.map((t) => [t.id, t.status])).toEqual(planned.map((t) => [t.id, 'completed']));
   }
 
-  it('github-matrix: each matrix job runs its shard and uploads its sweep folder; the merge job gathers them', async () => {
+  it('github-matrix: matrix jobs run their shards, upload their sweep folders; a merge job gathers them', async () => {
     const workflow = parse(await emit('github-matrix')) as Workflow;
     const { sweep, merge } = workflow.jobs;
     expect(sweep.strategy['fail-fast']).toBe(false);
@@ -196,7 +196,7 @@ describe('mtl sweep --emit (github-matrix, slurm, k8s)', () => {
     await expectWholeSweep(target, 'runs');
   });
 
-  it('refuses a form it does not know, --shards beyond the 256-job matrix, and flags that do not go with it', async () => {
+  it('refuses an unknown form, --shards beyond the 256-job matrix, and flags that do not go with --emit', async () => {
     const cases: [string[], string][] = [
       [['--emit', 'pbs'], '--emit "pbs": expected one of github-matrix, slurm, k8s, shell.'],
       [['--emit', 'github-matrix', '--shards', '257'], 'a GitHub Actions matrix runs at most 256 jobs'],

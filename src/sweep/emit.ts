@@ -1,4 +1,4 @@
-// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are shell and GitHub Actions text; ${…} is theirs
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: shell and GitHub Actions text; ${…} is theirs
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 
