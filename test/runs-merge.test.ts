@@ -202,5 +202,8 @@ describe('mtl runs merge', () => {
     const listing = mtl(['runs', 'group-x', 'other', '--runs-dir', dest]);
     expect(listing.code).toBe(2);
     expect(listing.stderr).toContain('mtl runs: one group at a time');
+    const stray = mtl(['runs', '--skip-unfinished', '--runs-dir', dest]);
+    expect([stray.code, stray.stdout]).toEqual([2, '']);
+    expect(stray.stderr).toContain('mtl runs: --skip-unfinished goes with mtl runs merge DIR….');
   });
 });

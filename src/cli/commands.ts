@@ -245,6 +245,7 @@ export function runsCommand(
   flags: CommonFlags & MergeFlags,
 ): number {
   if (group === 'merge') return mergeCommand(more, flags);
+  if (flags.skipUnfinished) throw new UsageError('mtl runs: --skip-unfinished goes with mtl runs merge DIR….');
   if (more.length > 0) {
     throw new UsageError(`mtl runs: one group at a time; got "${group}" and "${more[0]}".`, [
       'mtl runs GROUP lists its members; mtl runs merge DIR… gathers runs into the store',
