@@ -27,6 +27,7 @@ import { checkGateReferences, gateExitCode, parseGateFlags, printGate, type Gate
 import { gateRunComparison } from '../api/compare-gate.js';
 import { logRunResult, logSubRunStart, trainOutput, type TrainFlags } from './train-output.js';
 import { transferLines } from './transfer-table.js';
+import { mergeCommand, type MergeFlags } from './merge.js';
 import { seedGroupRequest, trainGroupCommand } from './train-group.js';
 
 export interface CommonFlags {
@@ -238,7 +239,18 @@ function descriptionCells(run: RunDescription): string[] {
  * `mtl runs`: the runs, then the seed groups, one line each (`--json`: one list, runs first, each group with
  * `kind: "group"`); `mtl runs GROUP`: the members of a group.
  */
-export function runsCommand(group: string | undefined, flags: CommonFlags): number {
+export function runsCommand(
+  group: string | undefined,
+  more: readonly string[],
+  flags: CommonFlags & MergeFlags,
+): number {
+  if (group === 'merge') return mergeCommand(more, flags);
+  if (flags.skipUnfinished) throw new UsageError('mtl runs: --skip-unfinished goes with mtl runs merge DIR….');
+  if (more.length > 0) {
+    throw new UsageError(`mtl runs: one group at a time; got "${group}" and "${more[0]}".`, [
+      'mtl runs GROUP lists its members; mtl runs merge DIR… gathers runs into the store',
+    ]);
+  }
   if (group !== undefined) {
     const members = listGroupMembers(group, flags.runsDir);
     if (flags.json) printJson(members);

@@ -156,13 +156,20 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       '--jobs <n>',
       'train up to n trials at once in worker processes (default: the number of cores; 1: in this process)',
     )
+    .option(
+      '--emit <form>',
+      'print a job specification whose job i runs --shard i/n: github-matrix, slurm, k8s or shell; trains nothing',
+    )
+    .option('--shards <n>', 'with --emit: the number of jobs (default: min(trials, 20); shell: min(trials, cores))')
     .addOption(backendOption())
     .addOption(runsDirOption())
     .option('--json', 'print the trials and their outcome (or the status) as JSON')
     .addHelpText(
       'after',
       '\nExample:\n  mtl sweep sweeps/lr.yaml --dry-run\n  mtl sweep sweeps/lr.yaml --shard 1/2\n' +
-        '  mtl sweep sweeps/lr.yaml --jobs 4\n  mtl sweep status sweeps/lr.yaml --json\n',
+        '  mtl sweep sweeps/lr.yaml --jobs 4\n' +
+        '  mtl sweep sweeps/lr.yaml --emit slurm --shards 8 > lr.sbatch   # then: sbatch lr.sbatch\n' +
+        '  mtl sweep status sweeps/lr.yaml --json\n',
     )
     .action(async (sweep: string, reference: string | undefined, flags) =>
       setExitCode(await sweepCommand(sweep, reference, flags)),
@@ -173,16 +180,22 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 
   program
     .command('runs')
-    .description('List the runs and seed groups in the store, or the members of one group')
-    .argument('[group]', 'a seed group (id, prefix or path): list its members')
+    .description(
+      'List the runs and seed groups in the store, or the members of one group; `mtl runs merge DIR…` gathers runs, ' +
+        'groups and sweeps made elsewhere into the store',
+    )
+    .argument('[group]', 'a seed group (id, prefix or path): list its members; or "merge"')
+    .argument('[dirs...]', 'with merge: run folders, seed groups, sweep folders or run stores to gather')
     .addOption(runsDirOption())
+    .option('--skip-unfinished', 'with merge: leave out runs still running or locked instead of refusing the merge')
     .option('--json', 'print as JSON')
     .addHelpText(
       'after',
       '\nExample:\n  mtl runs --runs-dir /tmp/sweep --json\n' +
-        '  mtl runs 20261206-1200-quickstart-seeds   # the members of a group\n',
+        '  mtl runs 20261206-1200-quickstart-seeds   # the members of a group\n' +
+        '  mtl runs merge shards/* --runs-dir runs   # identical runs skipped, conflicting ones refused (exit 2)\n',
     )
-    .action((group: string | undefined, flags) => setExitCode(runsCommand(group, flags)));
+    .action((group: string | undefined, dirs: string[], flags) => setExitCode(runsCommand(group, dirs, flags)));
 
   program
     .command('datasets')

@@ -7,6 +7,7 @@ import { ExitCode, UsageError } from '../errors.js';
 import { trialStatus } from '../runs/sweeps.js';
 import { resolveRunsDir } from '../runs/store.js';
 import { withInterrupts } from './interrupts.js';
+import { emitCommand } from './sweep-emit.js';
 import { formatNumber, log, out, printJson, table } from './output.js';
 import { trainOutput } from './train-output.js';
 
@@ -19,6 +20,9 @@ export interface SweepFlags {
   retryFailed?: boolean;
   shard?: string;
   jobs?: string;
+  /** `--emit FORM`: print a job specification instead of training (cli/sweep-emit.ts). */
+  emit?: string;
+  shards?: string;
   backend?: BackendChoice;
   quiet?: boolean;
 }
@@ -67,6 +71,10 @@ export async function sweepCommand(first: string, second: string | undefined, fl
   }
   if (flags.failFast && flags.keepGoing) {
     throw new UsageError('mtl sweep: --fail-fast and --keep-going contradict each other; give one of them.');
+  }
+  if (flags.emit !== undefined) return emitCommand(first, flags.emit, flags);
+  if (flags.shards !== undefined) {
+    throw new UsageError('mtl sweep: --shards goes with --emit (the number of jobs); to run one shard, --shard i/n.');
   }
   const shard = flags.shard === undefined ? undefined : parseShard(flags.shard);
   // Capped by the library at the trials left to train: one left, or --jobs 1, trains in this process.

@@ -1,0 +1,46 @@
+import { availableParallelism } from 'node:os';
+import { planSweep } from '../api/sweep.js';
+import { ExitCode, UsageError } from '../errors.js';
+import { emitJobs, emitShards, parseEmitForm } from '../sweep/emit.js';
+import { log, out } from './output.js';
+import type { SweepFlags } from './sweep.js';
+
+/**
+ * `mtl sweep SWEEP.yaml --emit FORM [--shards N]`: prints the job specification (sweep/emit.ts) on stdout; the plan
+ * is read and checked first, so a bad sweep file fails here, not on the cluster. Nothing is trained or written.
+ */
+export async function emitCommand(file: string, form: string, flags: SweepFlags): Promise<number> {
+  const emitForm = parseEmitForm(form);
+  const clash = flags.shard !== undefined ? '--shard' : flags.dryRun ? '--dry-run' : flags.json ? '--json' : undefined;
+  if (clash !== undefined) {
+    throw new UsageError(`mtl sweep --emit: ${clash} does not go with --emit.`, [
+      '--emit prints a job specification in which each job runs its own --shard i/n; it trains nothing',
+    ]);
+  }
+  const plan = await planSweep(file);
+  const shards = emitShards(emitForm, flags.shards, plan.trials.length, availableParallelism());
+  const runsDir = flags.runsDir ?? process.env['MTL_RUNS_DIR'] ?? 'runs';
+  const passThrough = [
+    ...(flags.backend ? ['--backend', flags.backend] : []),
+    ...(flags.failFast ? ['--fail-fast'] : []),
+    ...(flags.retryFailed ? ['--retry-failed'] : []),
+  ];
+  out(
+    emitJobs({
+      form: emitForm,
+      sweepPath: file,
+      runsDir,
+      sweepId: plan.id,
+      trials: plan.trials.length,
+      shards,
+      passThrough,
+      emittedBy: ['mtl sweep', file, '--emit', emitForm, '--shards', String(shards), ...passThrough].join(' '),
+    }).trimEnd(),
+  );
+  if (shards > plan.trials.length) {
+    log(
+      `note: ${shards} shards for ${plan.trials.length} trials: shards ${plan.trials.length + 1}–${shards} have none`,
+    );
+  }
+  return ExitCode.ok;
+}
