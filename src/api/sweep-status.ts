@@ -14,6 +14,10 @@ import {
   type SweepTrialRecord,
   type TrialStatus,
 } from '../runs/sweeps.js';
+import { runFile } from '../runs/layout.js';
+import { readMeta } from '../runs/meta.js';
+import type { HalvingRecord } from '../runs/sweep-rungs.js';
+import { halvingRecordOf } from '../sweep/halving.js';
 import { sweepId } from '../sweep/hash.js';
 import { loadSweepSpec } from '../sweep/spec.js';
 import type { SweepPlan } from './sweep.js';
@@ -52,9 +56,17 @@ export interface SweepStatus {
  * Writes sweep.json with the plan and every trial's status (createdAt kept): from `known` where given, else as found
  * on disk now, which fills `known` (so a sweep process reads each trial's meta.json once, not once per trial).
  */
-export function recordSweep(plan: SweepPlan, dir: string, known: Map<string, TrialStatus> = new Map()): void {
+export function recordSweep(
+  plan: SweepPlan,
+  dir: string,
+  known: Map<string, TrialStatus> = new Map(),
+  halving?: HalvingRecord,
+): void {
   const now = new Date().toISOString();
-  const createdAt = isSweepDir(dir) ? readSweepMeta(dir).createdAt : now;
+  const previous = isSweepDir(dir) ? readSweepMeta(dir) : undefined;
+  const createdAt = previous?.createdAt ?? now;
+  // The rungs decided so far: given by the rung loop, else kept from the file (a trial's outcome rewrites it).
+  const rungs = plan.halving && (halving ?? previous?.halving ?? halvingRecordOf(plan.halving));
   writeSweepMeta(dir, {
     format: 1,
     kind: 'sweep',
@@ -63,6 +75,7 @@ export function recordSweep(plan: SweepPlan, dir: string, known: Map<string, Tri
     sweepFile: plan.spec.file,
     baseFile: plan.spec.base,
     search: plan.spec.search,
+    ...(rungs ? { halving: rungs } : {}),
     monitor: plan.monitor,
     createdAt,
     updatedAt: now,
@@ -74,8 +87,14 @@ export function recordSweep(plan: SweepPlan, dir: string, known: Map<string, Tri
       ...(trial.tasks === undefined ? {} : { tasks: [...trial.tasks] }),
       seed: trial.seed,
       status: statusOf(known, trial.hash, dir),
+      ...(plan.halving ? epochsReached(path.join(dir, trial.hash)) : {}),
     })),
   });
+}
+
+/** The epochs a trial's run has completed (halving: the budget it has reached); nothing for a pending trial. */
+function epochsReached(trialDir: string): { epochs?: number } {
+  return existsSync(runFile(trialDir, 'meta')) ? { epochs: readMeta(trialDir).epochsCompleted } : {};
 }
 
 function statusOf(known: Map<string, TrialStatus>, hash: string, dir: string): TrialStatus {
