@@ -44,13 +44,7 @@ export async function runHalvingSweep(
   options: SweepOptions,
 ): Promise<SweepResult> {
   const { shard, ...rest } = options;
-  if (shard) {
-    throw new UsageError(
-      `${plan.spec.where(['search'])}: search: halving cannot be split with --shard: each rung's promotions need ` +
-        'every trial of the rung.',
-      ['run it without --shard (re-running resumes it), or use search: grid or random to shard'],
-    );
-  }
+  if (shard) refuseHalvingShard(plan);
   const runsDir = resolveRunsDir(options.runsDir);
   const dir = path.join(runsDir, plan.id);
   const statuses = new Map<string, TrialStatus>();
@@ -79,6 +73,15 @@ export async function runHalvingSweep(
     configurations = halving.configurations.filter((c) => promoted.includes(c.configuration));
   }
   return { id: plan.id, dir, outcomes, interrupted: false, stoppedEarly: false };
+}
+
+/** `--shard` splits trials with no coordination; a rung's promotions need all of its trials' results. */
+export function refuseHalvingShard(plan: SweepPlan): never {
+  throw new UsageError(
+    `${plan.spec.where(['search'])}: search: halving cannot be split with --shard: each rung's promotions need ` +
+      'every trial of the rung.',
+    ['run it without --shard (running it again resumes it), or use search: grid or random to shard'],
+  );
 }
 
 interface TrialAtRung {

@@ -33,6 +33,11 @@ export const BEST_TRIAL_RULE =
   "completed trials ranked by the base config's early-stopping metric on val, in its direction; trials without " +
   'that metric are not ranked; ties go to the lower trial index';
 
+/** search: halving: trials with fewer epochs than others are not compared with them. */
+export const BEST_HALVING_TRIAL_RULE =
+  'completed trials that reached the most epochs of any (the highest rung so far), ranked by halving.metric on val ' +
+  'in its direction; trials without that metric are not ranked; ties go to the lower trial index';
+
 export interface SweepTrialView extends SweepTrialRecord {
   dir: string;
   /** The monitored metric on val, for a completed trial that reports it. */
@@ -50,6 +55,8 @@ export interface SweepStatus {
   best?: SweepTrialView;
   bestRule: string;
   trials: SweepTrialView[];
+  /** search: halving: the settings, the plan and the rungs as the last sweep process decided them. */
+  halving?: HalvingRecord;
 }
 
 /**
@@ -143,11 +150,21 @@ export function sweepStatus(reference: string, runsDir?: string): SweepStatus {
     const status = trialStatus(trialDir);
     counts[status] += 1;
     const value = status === 'completed' ? readSummaryIfAny(trialDir)?.val[meta.monitor.metric] : undefined;
-    return { ...record, status, dir: trialDir, ...(value !== undefined && Number.isFinite(value) ? { value } : {}) };
+    // Halving: the epochs the run has reached now (sweep.json's copy is what the last sweep process saw).
+    const epochs = meta.halving ? epochsReached(trialDir) : {};
+    return {
+      ...record,
+      ...epochs,
+      status,
+      dir: trialDir,
+      ...(value !== undefined && Number.isFinite(value) ? { value } : {}),
+    };
   });
   let best: SweepTrialView | undefined;
-  for (const trial of trials) {
-    if (trial.value === undefined) continue;
+  const ranked = trials.filter((trial) => trial.value !== undefined);
+  const most = Math.max(...ranked.map((trial) => trial.epochs ?? 0));
+  for (const trial of ranked) {
+    if (trial.value === undefined || (meta.halving && (trial.epochs ?? 0) < most)) continue;
     const better = meta.monitor.higherIsBetter
       ? trial.value > (best?.value ?? -Infinity)
       : trial.value < (best?.value ?? Infinity);
@@ -162,7 +179,8 @@ export function sweepStatus(reference: string, runsDir?: string): SweepStatus {
     total: trials.length,
     counts,
     ...(best ? { best } : {}),
-    bestRule: BEST_TRIAL_RULE,
+    bestRule: meta.halving ? BEST_HALVING_TRIAL_RULE : BEST_TRIAL_RULE,
     trials,
+    ...(meta.halving ? { halving: meta.halving } : {}),
   };
 }
