@@ -36,7 +36,12 @@ describe('halving sweep files: errors at their line', () => {
     ['halving without its block', 'base: base.yaml\nsearch: halving\n', 'h.yaml:2:9: search: search: halving needs'],
     ['a halving block on a grid', `base: base.yaml\n${HALVING}`, 'h.yaml:2:1: halving: read only with search: halving'],
     ['no min_epochs', 'base: base.yaml\nsearch: halving\nhalving: { metric: loss }\n', 'h.yaml:3:10: halving:'],
-    ['eta 1', 'base: base.yaml\nsearch: halving\nhalving: { metric: loss, min_epochs: 1, eta: 1 }\n', 'halving.eta'],
+    [
+      'seed without trials',
+      'base: base.yaml\nsearch: halving\nseed: 3\nhalving: { metric: loss, min_epochs: 1 }\n',
+      'h.yaml:3:7: seed: without "trials: N" halving runs the grid and draws nothing',
+    ],
+    ['eta 1', 'base: base.yaml\nsearch: halving\nhalving: { metric: loss, min_epochs: 1, eta: 1 }\n', 'h.yaml:3:46: halving.eta: must be >= 2 (got 1)'],
     [
       'max_epochs below min_epochs',
       'base: base.yaml\nsearch: halving\nhalving: { metric: loss, min_epochs: 4, max_epochs: 2 }\n',
