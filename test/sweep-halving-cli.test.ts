@@ -41,7 +41,11 @@ describe('halving sweep files: errors at their line', () => {
       'base: base.yaml\nsearch: halving\nseed: 3\nhalving: { metric: loss, min_epochs: 1 }\n',
       'h.yaml:3:7: seed: without "trials: N" halving runs the grid and draws nothing',
     ],
-    ['eta 1', 'base: base.yaml\nsearch: halving\nhalving: { metric: loss, min_epochs: 1, eta: 1 }\n', 'h.yaml:3:46: halving.eta: must be >= 2 (got 1)'],
+    [
+      'eta 1',
+      'base: base.yaml\nsearch: halving\nhalving: { metric: loss, min_epochs: 1, eta: 1 }\n',
+      'h.yaml:3:46: halving.eta: must be >= 2 (got 1)',
+    ],
     [
       'max_epochs below min_epochs',
       'base: base.yaml\nsearch: halving\nhalving: { metric: loss, min_epochs: 4, max_epochs: 2 }\n',

@@ -30,7 +30,8 @@ import {
 } from './sweep.js';
 
 /**
- * `search: halving` (sweep/halving.ts has the method, its papers and its rule): the rung loop. Rung k asks every
+ * `search: halving` (sweep/halving.ts has the method, its papers and its rule): the rung loop of `mode: sync`
+ * (`mode: asha`: api/sweep-asha.ts). Rung k asks every
  * trial of its configurations for b_k epochs through executeTrials (a new trial trains b_k epochs, a promoted one is
  * extended from its checkpoint, a finished one is skipped), then reads each trial's value back, records it per trial
  * (runs/sweep-rungs.ts) and in sweep.json, and promotes. Only `mode: sync` exists: a rung is decided once every one
@@ -92,9 +93,9 @@ interface TrialAtRung {
   extendable: boolean;
 }
 
-type EntryAtRung = RungEntry & { finished: boolean; trials: PlannedTrial[] };
+export type EntryAtRung = RungEntry & { finished: boolean; trials: PlannedTrial[] };
 
-function rungEntry(
+export function rungEntry(
   dir: string,
   plan: SweepPlan,
   configuration: HalvingPlan['configurations'][number],
@@ -136,7 +137,7 @@ function trialAtRung(dir: string, hash: string, rung: number, epochs: number, me
   return { finished: true, value, extendable: !early };
 }
 
-function configurationRecord(entry: EntryAtRung, promoted: boolean): HalvingConfigurationRecord {
+export function configurationRecord(entry: EntryAtRung, promoted: boolean): HalvingConfigurationRecord {
   const first = entry.trials[0];
   return {
     configuration: entry.configuration,
@@ -148,7 +149,7 @@ function configurationRecord(entry: EntryAtRung, promoted: boolean): HalvingConf
   };
 }
 
-function trialAt(plan: SweepPlan, index: number): PlannedTrial {
+export function trialAt(plan: SweepPlan, index: number): PlannedTrial {
   const trial = plan.trials[index];
   if (!trial) throw new Error(`halving plan names trial ${index}, which the sweep does not have`);
   return trial;

@@ -22,6 +22,7 @@ import { readMeta } from '../runs/meta.js';
 import { extendExperiment, whyNotExtendable } from './extend.js';
 import { resumeExperiment } from './resume.js';
 import type { HalvingPlan } from '../sweep/halving.js';
+import { runAshaSweep } from './sweep-asha.js';
 import { halvingMaxEpochs, planHalving, runHalvingSweep } from './sweep-halving.js';
 import { trialConfig } from './sweep-configs.js';
 import { recordSweep } from './sweep-status.js';
@@ -172,7 +173,10 @@ export interface SweepResult {
 
 /** Trains (or resumes) the plan's trials of this shard; sweep.json follows each. */
 export async function runSweep(plan: SweepPlan, options: SweepOptions = {}): Promise<SweepResult> {
-  if (plan.halving) return runHalvingSweep(plan, plan.halving, options);
+  if (plan.halving) {
+    const run = plan.halving.mode === 'asha' ? runAshaSweep : runHalvingSweep;
+    return run(plan, plan.halving, options);
+  }
   const { shard, ...rest } = options;
   const runsDir = resolveRunsDir(options.runsDir);
   const dir = path.join(runsDir, plan.id);

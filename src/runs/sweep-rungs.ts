@@ -46,7 +46,7 @@ export interface HalvingRecord {
   minEpochs: number;
   maxEpochs: number;
   eta: number;
-  mode: 'sync';
+  mode: 'sync' | 'asha';
   rule: string;
   /** The planned rungs: budget and configuration count. */
   plan: { rung: number; epochs: number; configurations: number }[];
@@ -93,7 +93,7 @@ export function readHalvingRecord(fields: JsonFields): HalvingRecord {
     minEpochs: fields.number('minEpochs'),
     maxEpochs: fields.number('maxEpochs'),
     eta: fields.number('eta'),
-    mode: fields.oneOf('mode', ['sync']),
+    mode: fields.oneOf('mode', ['sync', 'asha']),
     rule: fields.string('rule'),
     plan: fields.objects('plan').map((rung) => ({
       rung: rung.number('rung'),

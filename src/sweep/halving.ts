@@ -25,6 +25,13 @@ export const HALVING_RULE =
   'max(1, ⌊n_k/η⌋) configurations whose trials all completed the rung without stopping early are promoted (ties to ' +
   'the lower trial index) and extended to the next rung from their checkpoints';
 
+/** `mode: asha` (api/sweep-asha.ts). */
+export const ASHA_RULE =
+  'asynchronous (ASHA): one job at a time; an unfinished job first, else from the highest rung down the best ' +
+  'configuration in the top ⌊n/η⌋ of those that finished rung k (n of them so far, ranked as in sync) not yet ' +
+  'started at rung k+1 is promoted, else the next configuration not started trains rung 0, else (all started) the ' +
+  'same with the top max(1, ⌊n/η⌋); results depend on the order trials finish in';
+
 export interface RungPlan {
   rung: number;
   epochs: number;
@@ -79,8 +86,16 @@ export interface RungEntry {
   extendable: boolean;
 }
 
-/** The configurations promoted out of a rung, best first (see the rule above). */
-export function promote(entries: readonly RungEntry[], eta: number, higherIsBetter: boolean): number[] {
+/**
+ * The configurations promoted out of a rung, best first (see the rule above). `atLeastOne` false: the top ⌊n/η⌋
+ * (ASHA's count while more configurations may still finish the rung).
+ */
+export function promote(
+  entries: readonly RungEntry[],
+  eta: number,
+  higherIsBetter: boolean,
+  atLeastOne = true,
+): number[] {
   const eligible = entries.filter(
     (entry): entry is RungEntry & { value: number } =>
       entry.extendable && entry.value !== undefined && Number.isFinite(entry.value),
@@ -88,7 +103,8 @@ export function promote(entries: readonly RungEntry[], eta: number, higherIsBett
   const ranked = [...eligible].sort(
     (a, b) => (higherIsBetter ? b.value - a.value : a.value - b.value) || a.firstTrial - b.firstTrial,
   );
-  return ranked.slice(0, promotedCount(entries.length, eta)).map((entry) => entry.configuration);
+  const count = atLeastOne ? promotedCount(entries.length, eta) : Math.floor(entries.length / eta);
+  return ranked.slice(0, count).map((entry) => entry.configuration);
 }
 
 /** The mean of the values, undefined when one is missing or not finite. */
@@ -104,7 +120,7 @@ export interface HalvingPlan {
   minEpochs: number;
   maxEpochs: number;
   eta: number;
-  mode: 'sync';
+  mode: 'sync' | 'asha';
   /** The configurations in the sweep's order, each with its trials (seeds, task subsets) by index. */
   configurations: { configuration: number; trials: number[] }[];
   rungs: RungPlan[];
@@ -119,7 +135,7 @@ export function halvingRecordOf(plan: HalvingPlan): HalvingRecord {
     maxEpochs: plan.maxEpochs,
     eta: plan.eta,
     mode: plan.mode,
-    rule: HALVING_RULE,
+    rule: plan.mode === 'asha' ? ASHA_RULE : HALVING_RULE,
     plan: plan.rungs.map((rung) => ({ ...rung })),
     rungs: [],
   };

@@ -66,7 +66,7 @@ export interface HalvingSettings {
   minEpochs: number;
   maxEpochs: number | undefined;
   eta: number;
-  mode: 'sync';
+  mode: 'sync' | 'asha';
 }
 
 const SUBSET_KINDS = ['all', 'all-pairs', 'leave-one-out'] as const;
@@ -108,11 +108,11 @@ export const SWEEP_SCHEMA = {
         max_epochs: { type: 'integer', minimum: 1, description: "R: the last rung's epochs (default the base's)" },
         eta: { type: 'integer', minimum: 2, default: 3, description: 'η: keep the top ⌊n/η⌋, train η times longer' },
         mode: {
-          enum: ['sync'],
+          enum: ['sync', 'asha'],
           default: 'sync',
           description:
-            'sync: a rung is decided once all its trials finished (reproducible). Asynchronous promotion (ASHA) ' +
-            'is not implemented',
+            'sync: a rung is decided once all its trials finished (results independent of completion order); ' +
+            'asha: asynchronous promotions, one job at a time (results depend on the order trials finish in)',
         },
       },
     },
@@ -221,7 +221,7 @@ interface RawSweep {
   base: string;
   search?: SearchKind;
   trials?: number;
-  halving?: { metric: string; min_epochs: number; max_epochs?: number; eta?: number; mode?: 'sync' };
+  halving?: { metric: string; min_epochs: number; max_epochs?: number; eta?: number; mode?: 'sync' | 'asha' };
   seed?: number;
   seeds?: number[];
   tasks?: TaskSubsets;
