@@ -1,10 +1,12 @@
 /**
  * Extending a completed run (api/extend.ts, successive halving's promotion): trained 2 epochs then extended to 4 it
  * ends with the metrics of a run trained 4 epochs straight, bit for bit on wasm (constant learning rate); a run that
- * stopped early, a cosine schedule and a run with the epochs already are refused, with the run untouched.
+ * stopped early, a cosine schedule and a run with the epochs already are refused, with the run untouched; the live
+ * tensor count stays flat over the extended epochs and returns to where it was (the memory test's pattern).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { extendExperiment } from '../src/api/extend.js';
 import { trainExperiment } from '../src/api/train.js';
@@ -26,7 +28,7 @@ const files = (dir: string): string[] =>
   ['meta.json', 'summary.json', 'config.resolved.json'].map((f) => readFileSync(path.join(dir, f), 'utf8'));
 
 describe('extending a completed run', () => {
-  it('2 epochs then extended to 4 equals 4 epochs straight (constant learning rate), with config and meta raised', async () => {
+  it('2 epochs extended to 4 equal 4 epochs straight (constant rate); config and meta raised', async () => {
     const store = tempDir();
     const straight = await train(4, store);
     const short = await train(2, store);
@@ -58,7 +60,7 @@ describe('extending a completed run', () => {
     expect(readSummary(short.dir, short.id).val).toEqual(straight.val);
   });
 
-  it('refuses a run that stopped early, a cosine schedule, and epochs it has already; the run is untouched', async () => {
+  it('refuses a run that stopped early, a cosine schedule, epochs it has; the run untouched', async () => {
     const store = tempDir();
     // patience 1 with min_delta huge: no epoch after the first improves, so it stops after epoch 2 of 4.
     const early = await train(4, store, '  early_stopping: { patience: 1, min_delta: 1000 }');
@@ -78,5 +80,22 @@ describe('extending a completed run', () => {
 
     const done = await train(2, store);
     await expect(extendExperiment(done.dir, 2, { runsDir: store })).rejects.toThrow(/it has 2 epochs already/);
+  });
+});
+
+describe('live tensors over an extension', () => {
+  it('the count after every extended epoch is the same, and back to the start after the extension', async () => {
+    const store = tempDir();
+    const short = await train(2, store);
+    const before = tf.memory().numTensors;
+    const counts: number[] = [];
+    const extended = await extendExperiment(short.dir, 6, {
+      runsDir: store,
+      listeners: [{ onEpochEnd: () => void counts.push(tf.memory().numTensors) }],
+    });
+    expect(extended.epochs).toBe(6);
+    expect(counts).toHaveLength(4);
+    expect(new Set(counts)).toEqual(new Set([counts[0]]));
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -91,7 +91,8 @@ describe('halving sweep files: errors at their line', () => {
 
   it('trials: N draws random configurations; max_epochs enters each trial config (and its hash)', async () => {
     const file = sweepDir(
-      `base: base.yaml\nsearch: halving\ntrials: 4\nseed: 7\nhalving: { metric: loss, min_epochs: 1, max_epochs: 9 }\n` +
+      'base: base.yaml\nsearch: halving\ntrials: 4\nseed: 7\n' +
+        'halving: { metric: loss, min_epochs: 1, max_epochs: 9 }\n' +
         'space:\n  training.lr: { min: 0.001, max: 0.1, log: true }\n',
     );
     const plan = await planSweep(file);

@@ -82,7 +82,7 @@ describe('a halving sweep', () => {
     ['mean/loss', false],
     ['y1/r2', true],
   ] as const) {
-    it(`promotes the top third on val ${metric} (${higher ? 'higher' : 'lower'} is better) and extends them`, async () => {
+    it(`promotes the top third on val ${metric} (${higher ? 'higher' : 'lower'} is better), extended`, async () => {
       const plan = await planSweep(sweepFile(`halving: { metric: ${metric}, min_epochs: 1, eta: 3 }\n`));
       expect(plan.halving?.rungs.map((r) => [r.epochs, r.configurations])).toEqual([
         [1, 9],
@@ -144,7 +144,7 @@ describe('a halving sweep', () => {
     expect(epochs).toEqual(plan.trials.map((t) => (best.includes(Math.floor(t.index / 2)) ? 3 : 1)));
   });
 
-  it('interrupted mid-rung and run again: the promotions and metrics of an uninterrupted sweep, nothing trained twice', async () => {
+  it('interrupted mid-rung, run again: promotions and metrics as uninterrupted, nothing trained twice', async () => {
     const file = sweepFile('halving: { metric: mean/loss, min_epochs: 1, max_epochs: 3, eta: 3 }\n');
     const plan = await planSweep(file);
     const alone = tempDir();

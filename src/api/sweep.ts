@@ -273,7 +273,7 @@ async function runTrial(
     if (status !== 'pending' && !extend && !resume) discardTrial(trialDir);
     const action = extend ? 'extended' : resume ? 'resumed' : 'trained';
     onStart?.(trial, action);
-    const lock = { timeoutMs: 0 };
+    const runLock = { timeoutMs: 0 }; // no waiting for the run's lock: this process holds the trial's
     let summary: RunSummary;
     try {
       if (action === 'trained') {
@@ -283,11 +283,11 @@ async function runTrial(
         });
       } else {
         summary = extend
-          ? await extendExperiment(trialDir, epochs ?? 0, { ...trainOptions, lock })
-          : await resumeExperiment(trialDir, { ...trainOptions, lock });
+          ? await extendExperiment(trialDir, epochs ?? 0, { ...trainOptions, lock: runLock })
+          : await resumeExperiment(trialDir, { ...trainOptions, lock: runLock });
         // A resumed trial killed between its continuation's two writes ends at its old epochs: on to the rung's.
         if (epochs !== undefined && summary.status === 'completed' && trialShortOf(trialDir, epochs)) {
-          summary = await extendExperiment(trialDir, epochs, { ...trainOptions, lock });
+          summary = await extendExperiment(trialDir, epochs, { ...trainOptions, lock: runLock });
         }
       }
     } catch (error) {
