@@ -5,9 +5,11 @@ import { prepareData } from '../data/prepare.js';
 import { UsageError } from '../errors.js';
 import { joinBuffers, loadCheckpointInto, verifyCheckpointFiles } from '../runs/checkpoint.js';
 import { preprocessingMatches, readResolvedConfig } from '../runs/inputs.js';
-import { checkpointDir } from '../runs/layout.js';
+import { checkpointDir, runFile } from '../runs/layout.js';
 import { crashReason, thisProcess } from '../runs/liveness.js';
-import type { StoredRunMeta } from '../runs/meta.js';
+import type { ResolvedConfig } from '../config/types.js';
+import { writeJsonAtomic } from '../runs/atomic.js';
+import type { RunMeta, StoredRunMeta } from '../runs/meta.js';
 import { openRun, resolveRunsDir } from '../runs/store.js';
 import type { RunSummary } from '../runs/summary.js';
 import { hasTrainingState, readTrainingState } from '../runs/training-state.js';
@@ -42,8 +44,31 @@ export interface ResumeOptions extends TrainOptions {
 
 async function resumeLocked(reference: string, options: TrainOptions): Promise<RunSummary> {
   // Read again under the lock: the run may have changed while this waited.
-  const { id, dir, meta } = openRun(reference, resolveRunsDir(options.runsDir));
+  const { id, meta } = openRun(reference, resolveRunsDir(options.runsDir));
   refuseUnresumable(id, meta);
+  return continueFromLast(reference, options);
+}
+
+/**
+ * How a continuation changes the run before training on (api/extend.ts raises training.epochs): the config to
+ * train on and the meta.json fields to change, written once meta.json says `running`, so that a process killed
+ * between the two leaves a run that shows as crashed (and is resumed), never a completed run with an unmet config.
+ */
+export interface Continuation {
+  config(stored: ResolvedConfig): ResolvedConfig;
+  meta: Partial<RunMeta>;
+}
+
+/**
+ * Continues a run from its `last` checkpoint, under the run's lock, which the caller holds (it has checked that the
+ * run may be continued).
+ */
+export async function continueFromLast(
+  reference: string,
+  options: TrainOptions,
+  continuation?: Continuation,
+): Promise<RunSummary> {
+  const { id, dir, meta } = openRun(reference, resolveRunsDir(options.runsDir));
   const last = checkpointDir(dir, 'last');
   if (!hasTrainingState(last)) {
     throw new UsageError(
@@ -52,7 +77,8 @@ async function resumeLocked(reference: string, options: TrainOptions): Promise<R
       [`train it again: mtl train ${meta.configFile ?? '<config>'}`],
     );
   }
-  const config = readResolvedConfig(dir);
+  const stored = readResolvedConfig(dir);
+  const config = continuation ? continuation.config(stored) : stored;
   const read = verifyCheckpointFiles(last);
   const backend = await initBackend(options.backend ?? meta.backend?.name ?? config.backend);
   const data = await prepareData(config, meta.configFile ? path.dirname(meta.configFile) : meta.cwd);
@@ -85,7 +111,9 @@ async function resumeLocked(reference: string, options: TrainOptions): Promise<R
         ...(meta.resumes ?? []),
         { at: startedAt.toISOString(), epoch: snapshot.epoch, batch: snapshot.batch, from: shownFrom(meta) },
       ],
+      ...continuation?.meta,
     });
+    if (continuation) writeJsonAtomic(runFile(dir, 'resolvedConfig'), config);
     const interrupts = new InterruptRecorder();
     options.onRunCreated?.({ id, dir, recordInterrupted: (reason) => interrupts.record(reason) });
     training = true;

@@ -19,7 +19,8 @@ import { NEEDS_SEVERAL_TASKS, withoutSeedList } from './baseline-configs.js';
  *    split); with one task, strategy `equal` (nothing to weigh; a gradient method has one gradient) and hard sharing
  *    for an architecture that needs several tasks; an early-stopping metric naming a task the subset lacks becomes
  *    `loss`;
- * 3. `seed=<n>`.
+ * 3. the sweep's own (halving: `training.epochs=<R>`, the final budget);
+ * 4. `seed=<n>`.
  */
 export interface TrialConfig {
   loaded: LoadedConfig;
@@ -31,11 +32,11 @@ export function trialConfig(
   spec: SweepSpec,
   base: LoadedConfig,
   trial: TrialPlan,
-  context: { features: readonly string[] | undefined; count: number },
+  context: { features: readonly string[] | undefined; count: number; extra?: readonly string[] },
 ): TrialConfig {
   const pointOverrides = trial.point.map(([key, value]) => `${key}=${overrideValue(key, value)}`);
   const subset = trial.tasks === undefined ? [] : subsetOverrides(base, trial.tasks, context.features);
-  const overrides = [...pointOverrides, ...subset, `seed=${trial.seed}`];
+  const overrides = [...pointOverrides, ...subset, ...(context.extra ?? []), `seed=${trial.seed}`];
   try {
     const loaded = parseConfigText(withoutSeedList(base.sourceText), {
       ...(base.file ? { file: base.file } : {}),

@@ -4,7 +4,14 @@ import { createInterface } from 'node:readline';
 import { RunFailedError } from '../errors.js';
 import { trialStatus, type TrialStatus } from '../runs/sweeps.js';
 import { packageRoot } from '../util/paths.js';
-import type { ExecuteOptions, ExecutedTrials, SweepPlan, TrialOutcome, TrialRequest } from './sweep.js';
+import type {
+  ExecuteOptions,
+  ExecutedTrials,
+  SweepPlan,
+  TrialOutcome,
+  TrialRequest,
+  TrialStartAction,
+} from './sweep.js';
 import { isMessage, type FromWorker, type ToWorker } from './sweep-messages.js';
 import { recordSweep } from './sweep-status.js';
 
@@ -42,7 +49,7 @@ interface Worker {
   child: ChildProcess;
   ready: boolean;
   /** The request it trains: its position in `requests`, and whether it said it started. */
-  current?: { position: number; action?: 'trained' | 'resumed' };
+  current?: { position: number; action?: TrialStartAction };
   /** Its last lines of output, for a worker that dies before it is ready. */
   tail: string[];
 }
@@ -187,7 +194,7 @@ class Coordinator {
     this.outcomes[position] = outcome;
     const onDisk = outcome.status === 'failed' ? trialStatus(path.join(this.dir, trial.hash)) : outcome.status;
     this.statuses.set(trial.hash, onDisk);
-    recordSweep(this.plan, this.dir, this.statuses, this.options.jobs);
+    recordSweep(this.plan, this.dir, this.statuses, { jobs: this.options.jobs });
     this.options.onTrialEnd?.(outcome);
     if (outcome.status === 'interrupted' && outcome.action !== 'skipped') this.interrupted = true;
     if (this.options.failFast && (outcome.status === 'failed' || outcome.status === 'diverged')) {

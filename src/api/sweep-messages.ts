@@ -1,6 +1,6 @@
 import type { BackendChoice } from '../config/types.js';
 import type { TrialStatus } from '../runs/sweeps.js';
-import type { TrialAction } from './sweep.js';
+import type { TrialAction, TrialStartAction } from './sweep.js';
 
 /**
  * What `mtl sweep --jobs N` (the coordinator, api/sweep-jobs.ts) and its worker processes (api/sweep-worker.ts) say
@@ -34,7 +34,7 @@ export type ToWorker = WorkerInit | TrialMessage | { type: 'interrupt' } | { typ
 export type FromWorker =
   /** Planned; waiting for a trial. */
   | { type: 'ready'; planId: string }
-  | { type: 'started'; index: number; action: 'trained' | 'resumed' }
+  | { type: 'started'; index: number; action: TrialStartAction }
   | { type: 'outcome'; index: number; action: TrialAction; status: TrialStatus; error?: string }
   /** The worker was already stopping (a signal) when the trial came: nothing done, the request goes back. */
   | { type: 'declined'; index: number };

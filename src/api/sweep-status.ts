@@ -14,6 +14,10 @@ import {
   type SweepTrialRecord,
   type TrialStatus,
 } from '../runs/sweeps.js';
+import { runFile } from '../runs/layout.js';
+import { readMeta } from '../runs/meta.js';
+import type { HalvingRecord } from '../runs/sweep-rungs.js';
+import { halvingRecordOf } from '../sweep/halving.js';
 import { sweepId } from '../sweep/hash.js';
 import { loadSweepSpec } from '../sweep/spec.js';
 import type { SweepPlan } from './sweep.js';
@@ -28,6 +32,11 @@ import type { SweepPlan } from './sweep.js';
 export const BEST_TRIAL_RULE =
   "completed trials ranked by the base config's early-stopping metric on val, in its direction; trials without " +
   'that metric are not ranked; ties go to the lower trial index';
+
+/** search: halving: trials with fewer epochs than others are not compared with them. */
+export const BEST_HALVING_TRIAL_RULE =
+  'completed trials that reached the most epochs of any (the highest rung so far), ranked by halving.metric on val ' +
+  'in its direction; trials without that metric are not ranked; ties go to the lower trial index';
 
 export interface SweepTrialView extends SweepTrialRecord {
   dir: string;
@@ -46,6 +55,8 @@ export interface SweepStatus {
   best?: SweepTrialView;
   bestRule: string;
   trials: SweepTrialView[];
+  /** search: halving: the settings, the plan and the rungs as the last sweep process decided them. */
+  halving?: HalvingRecord;
 }
 
 /**
@@ -57,10 +68,13 @@ export function recordSweep(
   plan: SweepPlan,
   dir: string,
   known: Map<string, TrialStatus> = new Map(),
-  jobs?: number,
+  { jobs, halving }: { jobs?: number; halving?: HalvingRecord } = {},
 ): void {
   const now = new Date().toISOString();
-  const createdAt = isSweepDir(dir) ? readSweepMeta(dir).createdAt : now;
+  const previous = isSweepDir(dir) ? readSweepMeta(dir) : undefined;
+  const createdAt = previous?.createdAt ?? now;
+  // The rungs decided so far: given by the rung loop, else kept from the file (a trial's outcome rewrites it).
+  const rungs = plan.halving && (halving ?? previous?.halving ?? halvingRecordOf(plan.halving));
   writeSweepMeta(dir, {
     format: 1,
     kind: 'sweep',
@@ -69,6 +83,7 @@ export function recordSweep(
     sweepFile: plan.spec.file,
     baseFile: plan.spec.base,
     search: plan.spec.search,
+    ...(rungs ? { halving: rungs } : {}),
     monitor: plan.monitor,
     createdAt,
     updatedAt: now,
@@ -81,8 +96,14 @@ export function recordSweep(
       ...(trial.tasks === undefined ? {} : { tasks: [...trial.tasks] }),
       seed: trial.seed,
       status: statusOf(known, trial.hash, dir),
+      ...(plan.halving ? epochsReached(path.join(dir, trial.hash)) : {}),
     })),
   });
+}
+
+/** The epochs a trial's run has completed (halving: the budget it has reached); nothing for a pending trial. */
+function epochsReached(trialDir: string): { epochs?: number } {
+  return existsSync(runFile(trialDir, 'meta')) ? { epochs: readMeta(trialDir).epochsCompleted } : {};
 }
 
 function statusOf(known: Map<string, TrialStatus>, hash: string, dir: string): TrialStatus {
@@ -131,11 +152,21 @@ export function sweepStatus(reference: string, runsDir?: string): SweepStatus {
     const status = trialStatus(trialDir);
     counts[status] += 1;
     const value = status === 'completed' ? readSummaryIfAny(trialDir)?.val[meta.monitor.metric] : undefined;
-    return { ...record, status, dir: trialDir, ...(value !== undefined && Number.isFinite(value) ? { value } : {}) };
+    // Halving: the epochs the run has reached now (sweep.json's copy is what the last sweep process saw).
+    const epochs = meta.halving ? epochsReached(trialDir) : {};
+    return {
+      ...record,
+      ...epochs,
+      status,
+      dir: trialDir,
+      ...(value !== undefined && Number.isFinite(value) ? { value } : {}),
+    };
   });
   let best: SweepTrialView | undefined;
-  for (const trial of trials) {
-    if (trial.value === undefined) continue;
+  const ranked = trials.filter((trial) => trial.value !== undefined);
+  const most = Math.max(...ranked.map((trial) => trial.epochs ?? 0));
+  for (const trial of ranked) {
+    if (trial.value === undefined || (meta.halving && (trial.epochs ?? 0) < most)) continue;
     const better = meta.monitor.higherIsBetter
       ? trial.value > (best?.value ?? -Infinity)
       : trial.value < (best?.value ?? Infinity);
@@ -150,7 +181,8 @@ export function sweepStatus(reference: string, runsDir?: string): SweepStatus {
     total: trials.length,
     counts,
     ...(best ? { best } : {}),
-    bestRule: BEST_TRIAL_RULE,
+    bestRule: meta.halving ? BEST_HALVING_TRIAL_RULE : BEST_TRIAL_RULE,
     trials,
+    ...(meta.halving ? { halving: meta.halving } : {}),
   };
 }

@@ -17,7 +17,13 @@ import {
 import { expandTrials } from '../sweep/expand.js';
 import { sweepId, trialHash } from '../sweep/hash.js';
 import { loadSweepSpec, type SweepSpec } from '../sweep/spec.js';
+import { readResolvedConfig } from '../runs/inputs.js';
+import { readMeta } from '../runs/meta.js';
+import { extendExperiment, whyNotExtendable } from './extend.js';
 import { resumeExperiment } from './resume.js';
+import type { HalvingPlan } from '../sweep/halving.js';
+import { runAshaSweep } from './sweep-asha.js';
+import { halvingMaxEpochs, planHalving, runHalvingSweep } from './sweep-halving.js';
 import { trialConfig } from './sweep-configs.js';
 import { executeInWorkers } from './sweep-jobs.js';
 import { recordSweep } from './sweep-status.js';
@@ -59,6 +65,8 @@ export interface SweepPlan {
   trials: PlannedTrial[];
   /** Trials whose resolved config equalled an earlier one's (the same hash): dropped, each listed here. */
   duplicates: { overrides: string[]; tasks: readonly string[] | undefined; seed: number; sameAs: string }[];
+  /** search: halving: the configurations and the rungs (api/sweep-halving.ts runs them). */
+  halving?: HalvingPlan;
 }
 
 /** Reads the sweep file and its base, expands and validates every trial. A problem is a UsageError, nothing written. */
@@ -84,10 +92,13 @@ export async function planSweep(file: string): Promise<SweepPlan> {
   // The inputs a task subset keeps: the base config's, read from its data once (only when there are subsets).
   const features = spec.tasks === 'all' ? undefined : (await splitTable(base.config, configDir)).features;
   const id = sweepId(slugify(spec.name), spec.text);
+  // Halving: every trial's config has the final budget R (its hash, its one folder across rungs).
+  const halvingEpochs = spec.halving && halvingMaxEpochs(spec, base);
+  const extra = halvingEpochs === undefined ? [] : [`training.epochs=${halvingEpochs}`];
   const trials: PlannedTrial[] = [];
   const duplicates: SweepPlan['duplicates'] = [];
   for (const trial of expanded) {
-    const built = trialConfig(spec, base, trial, { features, count: expanded.length });
+    const built = trialConfig(spec, base, trial, { features, count: expanded.length, extra });
     const data = fingerprintData(built.loaded.config, configDir);
     const hash = trialHash(built.loaded.config, data?.sha256);
     const same = trials.find((earlier) => earlier.hash === hash);
@@ -108,7 +119,12 @@ export async function planSweep(file: string): Promise<SweepPlan> {
   // As the trainer monitors it: `loss` is the mean of the tasks' losses, `mean/loss` in the metrics.
   const stopping = base.config.training.early_stopping.metric;
   const metric = stopping === 'loss' ? 'mean/loss' : stopping;
-  return { spec, id, base, monitor: { metric, higherIsBetter: higherIsBetter(metric) }, trials, duplicates };
+  const halving = spec.halving && planHalving(spec, base, trials);
+  // A halving sweep's best trial is ranked by its own metric.
+  const monitor = halving
+    ? { metric: halving.metric, higherIsBetter: halving.higherIsBetter }
+    : { metric, higherIsBetter: higherIsBetter(metric) };
+  return { spec, id, base, monitor, trials, duplicates, ...(halving ? { halving } : {}) };
 }
 
 /** `--shard i/n`: 1 ≤ i ≤ n. */
@@ -122,7 +138,9 @@ export function shardTrials(trials: readonly PlannedTrial[], shard: Shard | unde
   return shard === undefined ? [...trials] : trials.filter((trial) => trial.index % shard.count === shard.index - 1);
 }
 
-export type TrialAction = 'trained' | 'resumed' | 'skipped' | 'left to another process';
+/** `extended`: a completed trial trained on to a successive-halving rung's epochs (api/extend.ts). */
+export type TrialAction = 'trained' | 'resumed' | 'extended' | 'skipped' | 'left to another process';
+export type TrialStartAction = 'trained' | 'resumed' | 'extended';
 
 export interface TrialOutcome {
   trial: PlannedTrial;
@@ -146,8 +164,8 @@ export interface SweepOptions extends Omit<TrainOptions, 'claimRunDir' | 'subRun
    * (api/sweep-jobs.ts), never more than there are trials left to train.
    */
   jobs?: number;
-  /** Called before a trial trains or resumes (with the worker that took it, when jobs > 1), and after it ended. */
-  onTrialStart?(trial: PlannedTrial, action: 'trained' | 'resumed', worker?: number): void;
+  /** Called before a trial trains, resumes or is extended (with the worker that took it, when jobs > 1). */
+  onTrialStart?(trial: PlannedTrial, action: TrialStartAction, worker?: number): void;
   onTrialEnd?(outcome: TrialOutcome): void;
   /** With jobs > 1: each line a worker process writes (its epoch lines, its messages), for the caller to show. */
   onWorkerOutput?(worker: number, line: string): void;
@@ -168,6 +186,10 @@ export interface SweepResult {
 
 /** Trains (or resumes) the plan's trials of this shard; sweep.json follows each. */
 export async function runSweep(plan: SweepPlan, options: SweepOptions = {}): Promise<SweepResult> {
+  if (plan.halving) {
+    const run = plan.halving.mode === 'asha' ? runAshaSweep : runHalvingSweep;
+    return run(plan, plan.halving, options);
+  }
   const { shard, ...rest } = options;
   const runsDir = resolveRunsDir(options.runsDir);
   const dir = path.join(runsDir, plan.id);
@@ -212,9 +234,10 @@ export async function executeTrials(
 
 /** The requests whose trial is neither final nor `running` on disk now: what worker processes could be busy with. */
 function trialsToTrain(dir: string, requests: readonly TrialRequest[], retryFailed: boolean): number {
-  return requests.filter(({ trial }) => {
+  return requests.filter((request) => {
+    const { trial } = request;
     const status = trialStatus(path.join(dir, trial.hash));
-    return !isFinal(status, retryFailed) && status !== 'running';
+    return !requestIsDone(path.join(dir, trial.hash), status, request.epochs, retryFailed) && status !== 'running';
   }).length;
 }
 
@@ -250,7 +273,7 @@ async function executeInProcess(
     });
     outcomes.push(outcome);
     statuses.set(trial.hash, outcome.status === 'failed' ? trialStatus(path.join(dir, trial.hash)) : outcome.status);
-    recordSweep(plan, dir, statuses, 1);
+    recordSweep(plan, dir, statuses, { jobs: 1 });
     onTrialEnd?.(outcome);
     if (outcome.status === 'interrupted' && outcome.action !== 'skipped') {
       interrupted = true;
@@ -268,12 +291,13 @@ export type RunTrialOptions = Omit<
   SweepOptions,
   'shard' | 'failFast' | 'retryFailed' | 'onTrialStart' | 'onTrialEnd' | 'jobs' | 'onWorkerOutput'
 > & {
-  onStart?(trial: PlannedTrial, action: 'trained' | 'resumed'): void;
+  onStart?(trial: PlannedTrial, action: TrialStartAction): void;
 };
 
 /**
  * What one trial needs now, decided and done under its lock (in this process, or in a worker process: the whole
- * request is passed on, so a scheduler can give it more fields).
+ * request is passed on). With `epochs` (a halving rung's budget) a new trial trains that many epochs, and a
+ * completed one short of them is extended (unless it stopped early: final).
  */
 export async function runTrial(
   plan: SweepPlan,
@@ -282,30 +306,41 @@ export async function runTrial(
   retryFailed: boolean,
   options: RunTrialOptions,
 ): Promise<TrialOutcome> {
-  const { trial } = request;
+  const { trial, epochs } = request;
   const trialDir = path.join(sweepDir, trial.hash);
+  const isFinal = (status: TrialStatus): boolean => requestIsDone(trialDir, status, epochs, retryFailed);
   const before = trialStatus(trialDir);
-  if (isFinal(before, retryFailed)) return { trial, action: 'skipped', status: before };
+  if (isFinal(before)) return { trial, action: 'skipped', status: before };
   if (before === 'running') return { trial, action: 'left to another process', status: before };
   const lock = await tryTrialLock(sweepDir, trial.hash);
   if (!lock) return { trial, action: 'left to another process', status: trialStatus(trialDir) };
   const { onStart, ...trainOptions } = options;
   try {
     const status = trialStatus(trialDir); // read again under the lock: another process may have finished it
-    if (isFinal(status, retryFailed)) return { trial, action: 'skipped', status };
+    if (isFinal(status)) return { trial, action: 'skipped', status };
     if (status === 'running') return { trial, action: 'left to another process', status };
-    const resume = status !== 'pending' && trialCanResume(trialDir);
-    if (status !== 'pending' && !resume) discardTrial(trialDir);
-    onStart?.(trial, resume ? 'resumed' : 'trained');
-    const action = resume ? 'resumed' : 'trained';
+    const extend = status === 'completed'; // short of the rung's epochs (else final)
+    const resume = !extend && status !== 'pending' && trialCanResume(trialDir);
+    if (status !== 'pending' && !extend && !resume) discardTrial(trialDir);
+    const action = extend ? 'extended' : resume ? 'resumed' : 'trained';
+    onStart?.(trial, action);
+    const runLock = { timeoutMs: 0 }; // no waiting for the run's lock: this process holds the trial's
     let summary: RunSummary;
     try {
-      summary = resume
-        ? await resumeExperiment(trialDir, { ...trainOptions, lock: { timeoutMs: 0 } })
-        : await trainExperiment(trial.loaded, {
-            ...trainOptions,
-            claimRunDir: () => claimTrialDir(sweepDir, plan.id, trial.hash),
-          });
+      if (action === 'trained') {
+        summary = await trainExperiment(epochs === undefined ? trial.loaded : withEpochs(trial.loaded, epochs), {
+          ...trainOptions,
+          claimRunDir: () => claimTrialDir(sweepDir, plan.id, trial.hash),
+        });
+      } else {
+        summary = extend
+          ? await extendExperiment(trialDir, epochs ?? 0, { ...trainOptions, lock: runLock })
+          : await resumeExperiment(trialDir, { ...trainOptions, lock: runLock });
+        // A resumed trial killed between its continuation's two writes ends at its old epochs: on to the rung's.
+        if (epochs !== undefined && summary.status === 'completed' && trialShortOf(trialDir, epochs)) {
+          summary = await extendExperiment(trialDir, epochs, { ...trainOptions, lock: runLock });
+        }
+      }
     } catch (error) {
       if (!(error instanceof MtlError)) throw error;
       const shown = trialStatus(trialDir);
@@ -317,7 +352,39 @@ export async function runTrial(
   }
 }
 
+/** A completed trial with fewer than `epochs` epochs that did not stop early: a halving promotion extends it. */
+export function trialShortOf(trialDir: string, epochs: number): boolean {
+  const meta = readMeta(trialDir);
+  return whyNotExtendable(meta, readResolvedConfig(trialDir).training.epochs, epochs) === undefined;
+}
+
+/** The trial's config trained to `epochs` (a halving rung's budget); its hash stays that of the full budget. */
+function withEpochs(loaded: LoadedConfig, epochs: number): LoadedConfig {
+  const { config } = loaded;
+  return {
+    ...loaded,
+    config: { ...config, training: { ...config.training, epochs } },
+    overrides: [...loaded.overrides.filter((o) => !o.startsWith('training.epochs=')), `training.epochs=${epochs}`],
+  };
+}
+
+/**
+ * Nothing to do for the request: its trial is final (isFinalStatus), and when the request names a halving rung's
+ * budget, a completed trial has reached it (or stopped early).
+ */
+export function requestIsDone(
+  trialDir: string,
+  status: TrialStatus,
+  epochs: number | undefined,
+  retryFailed: boolean,
+): boolean {
+  return (
+    isFinalStatus(status, retryFailed) &&
+    !(status === 'completed' && epochs !== undefined && trialShortOf(trialDir, epochs))
+  );
+}
+
 /** Nothing to do for a completed or diverged trial, nor for a failed one unless failures are retried. */
-export function isFinal(status: TrialStatus, retryFailed: boolean): boolean {
+function isFinalStatus(status: TrialStatus, retryFailed: boolean): boolean {
   return status === 'completed' || status === 'diverged' || (status === 'failed' && !retryFailed);
 }

@@ -4,7 +4,9 @@ import { planSweep, runSweep, shardTrials, type PlannedTrial, type Shard, type T
 import { sweepStatus } from '../api/sweep-status.js';
 import type { BackendChoice } from '../config/types.js';
 import { ExitCode, UsageError } from '../errors.js';
-import { trialStatus } from '../runs/sweeps.js';
+import { readSweepMeta, trialStatus } from '../runs/sweeps.js';
+import { halvingDryRun, rungLines } from './sweep-halving.js';
+import { refuseHalvingShard } from '../api/sweep-halving.js';
 import { resolveRunsDir } from '../runs/store.js';
 import { withInterrupts } from './interrupts.js';
 import { emitCommand } from './sweep-emit.js';
@@ -80,8 +82,10 @@ export async function sweepCommand(first: string, second: string | undefined, fl
   // Capped by the library at the trials left to train: one left, or --jobs 1, trains in this process.
   const jobs = flags.jobs === undefined ? availableParallelism() : parseJobs(flags.jobs);
   const plan = await planSweep(first);
+  if (plan.halving && shard) refuseHalvingShard(plan);
   const runsDir = resolveRunsDir(flags.runsDir);
   const selected = shardTrials(plan.trials, shard);
+  if (flags.dryRun && plan.halving) return halvingDryRun(plan, plan.halving, runsDir, flags.json === true);
   if (flags.dryRun) {
     const rows = selected.map((trial) => ({ ...describe(trial), status: trialStatus(path.join(runsDir, trial.id)) }));
     if (flags.json) {
@@ -135,7 +139,7 @@ export async function sweepCommand(first: string, second: string | undefined, fl
       onTrialStart: (trial, action, worker) =>
         log(
           `${prefix(worker)}trial ${trial.index + 1}/${plan.trials.length} ${trial.id} (${label(trial)}): ` +
-            (action === 'resumed' ? 'resuming' : 'training'),
+            (action === 'resumed' ? 'resuming' : action === 'extended' ? 'extending' : 'training'),
         ),
       onTrialEnd: (outcome) => logOutcome(outcome, plan.trials.length),
       onWorkerOutput: (worker, line) => log(`${prefix(worker)}${line}`),
@@ -161,12 +165,15 @@ export async function sweepCommand(first: string, second: string | undefined, fl
     } else {
       out(result.id);
       const count = (action: string): number => result.outcomes.filter((o) => o.action === action).length;
+      const extended = plan.halving ? `${count('extended')} extended, ` : '';
       log(
-        `sweep ${result.id}: ${count('trained')} trained, ${count('resumed')} resumed, ${count('skipped')} skipped, ` +
-          `${count('left to another process')} left to another process; ${failed.length} failed or diverged` +
+        `sweep ${result.id}: ${count('trained')} trained, ${count('resumed')} resumed, ${extended}` +
+          `${count('skipped')} skipped, ${count('left to another process')} left to another process; ` +
+          `${failed.length} failed or diverged` +
           (crashed.length > 0 ? `; ${crashed.length} crashed (re-run the sweep to resume them)` : '') +
           ((result.jobs ?? 1) > 1 ? ` (${result.jobs} worker processes)` : ''),
       );
+      if (plan.halving) for (const line of rungLines(readSweepMeta(result.dir).halving)) log(line);
       if (result.stoppedEarly) log('stopped at the first failed or diverged trial (--fail-fast)');
     }
     if (result.interrupted) return ExitCode.interrupted;
@@ -226,9 +233,19 @@ function statusCommand(reference: string, flags: SweepFlags): number {
     .map(([name, n]) => `${n} ${name}`)
     .join(', ');
   out(`${status.total} trials: ${counts}`);
+  const halving = status.halving;
   out(
     table(
-      ['#', 'trial', 'seed', 'tasks', 'overrides', 'status', `val ${status.monitor.metric}`],
+      [
+        '#',
+        'trial',
+        'seed',
+        'tasks',
+        'overrides',
+        'status',
+        ...(halving ? ['epochs'] : []),
+        `val ${status.monitor.metric}`,
+      ],
       status.trials.map((t) => [
         String(t.index + 1),
         t.id,
@@ -236,10 +253,12 @@ function statusCommand(reference: string, flags: SweepFlags): number {
         t.tasks?.join('+') ?? 'all',
         t.overrides.join(' '),
         t.status,
+        ...(halving ? [t.epochs === undefined ? '-' : String(t.epochs)] : []),
         formatNumber(t.value),
       ]),
     ),
   );
+  for (const line of rungLines(halving)) out(line);
   if (status.best) {
     out(
       `best so far: ${status.best.id} (val ${status.monitor.metric} ${formatNumber(status.best.value)}, ` +

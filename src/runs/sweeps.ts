@@ -9,6 +9,7 @@ import { shownStatus } from './liveness.js';
 import { acquireRunLock, RunBusyError, type RunLock } from './lock.js';
 import { readMeta } from './meta.js';
 import { storeFolders } from './store-folders.js';
+import { readHalvingRecord, type HalvingRecord } from './sweep-rungs.js';
 import { hasTrainingState } from './training-state.js';
 
 /**
@@ -17,6 +18,7 @@ import { hasTrainingState } from './training-state.js';
  *   <runs>/<sweep-id>/sweep.json        the plan (trials, overrides, seed, task subset), the statuses last seen
  *   <runs>/<sweep-id>/<hash>/           a trial: a complete run whose id is `<sweep-id>/<hash>`
  *   <runs>/<sweep-id>/locks/<hash>/     the trial's lock (run.lock) while a sweep process works on it
+ *   <runs>/<sweep-id>/rungs/<hash>.json  search: halving: the trial's value at each rung (runs/sweep-rungs.ts)
  *
  * A trial's status is always read from its own meta.json (sweep.json's copy is what the last sweep process saw), so
  * several processes sharing the store (shards) never need to agree on one file. A sweep folder has no meta.json, so
@@ -48,6 +50,8 @@ export interface SweepTrialRecord {
   tasks?: string[];
   seed: number;
   status: TrialStatus;
+  /** Halving sweeps: the epochs the trial's run has reached (its budget so far). */
+  epochs?: number;
 }
 
 /** sweep.json. */
@@ -58,7 +62,9 @@ export interface SweepMeta {
   name: string;
   sweepFile: string;
   baseFile: string;
-  search: 'grid' | 'random';
+  search: 'grid' | 'random' | 'halving';
+  /** search: halving: settings, rule, plan and rungs (absent in other sweeps and in files from before halving). */
+  halving?: HalvingRecord;
   /** What "best trial" ranks by: the base config's early-stopping metric, on val, and its direction. */
   monitor: { metric: string; higherIsBetter: boolean };
   createdAt: string;
@@ -96,6 +102,7 @@ export function readSweepMeta(sweepDir: string): SweepMeta {
   }
   fields.oneOf('kind', ['sweep']);
   const monitor = fields.object('monitor');
+  const halving = fields.optionalObject('halving');
   return {
     format: 1,
     kind: 'sweep',
@@ -103,7 +110,8 @@ export function readSweepMeta(sweepDir: string): SweepMeta {
     name: fields.string('name'),
     sweepFile: fields.string('sweepFile'),
     baseFile: fields.string('baseFile'),
-    search: fields.oneOf('search', ['grid', 'random']),
+    search: fields.oneOf('search', ['grid', 'random', 'halving']),
+    ...(halving ? { halving: readHalvingRecord(halving) } : {}),
     monitor: { metric: monitor.string('metric'), higherIsBetter: monitor.boolean('higherIsBetter') },
     createdAt: fields.string('createdAt'),
     updatedAt: fields.string('updatedAt'),
@@ -118,6 +126,7 @@ export function readSweepMeta(sweepDir: string): SweepMeta {
         ...(tasks === undefined ? {} : { tasks }),
         seed: trial.number('seed'),
         status: trial.oneOf('status', TRIAL_STATUSES),
+        ...(trial.has('epochs') ? { epochs: trial.number('epochs') } : {}),
       };
     }),
   };

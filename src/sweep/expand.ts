@@ -8,7 +8,8 @@ import type { SpaceDomain, SweepSpec, TaskSubsets } from './spec.js';
  * - configurations: `grid` is the cartesian product of the space's lists in the file's key order, the last key
  *   varying fastest; `random` draws `trials` configurations from `createRng(seed)`: a list (or `choice`) uniformly,
  *   a range `min + u·(max − min)`, on log scale `exp(ln min + u·(ln max − ln min))`, an integer range uniformly over
- *   its whole numbers (log scale: the drawn value rounded); non-integer draws keep 6 significant digits. Random
+ *   its whole numbers (log scale: the drawn value rounded); `halving` the grid, or random draws with `trials`;
+ *   non-integer draws keep 6 significant digits. Random
  *   search as in Bergstra & Bengio, "Random Search for Hyper-Parameter Optimization", JMLR 13 (2012): independent
  *   draws per trial, each value from its own distribution, u ~ U[0, 1) from the project's seeded generator.
  * - task subsets: `all` (the base config's tasks), `all-pairs` (every pair i < j in the base's order),
@@ -31,7 +32,9 @@ export interface TrialPlan {
  * task the base lacks is a UsageError at its line.
  */
 export function expandTrials(spec: SweepSpec, baseTasks: readonly string[], seeds: readonly number[]): TrialPlan[] {
-  const points = spec.search === 'grid' ? gridPoints(spec.space) : randomPoints(spec.space, spec);
+  // Halving searches the grid, or random draws when `trials: N` is given.
+  const draws = spec.search === 'random' || (spec.search === 'halving' && spec.trials !== undefined);
+  const points = draws ? randomPoints(spec.space, spec) : gridPoints(spec.space);
   const subsets = taskSubsets(spec, baseTasks);
   const trials: TrialPlan[] = [];
   for (const point of points) {

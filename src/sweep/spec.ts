@@ -11,13 +11,18 @@ import { UsageError } from '../errors.js';
  * `file:line:col: field: message`.
  *
  *   base: configs/quickstart.yaml        # relative to the sweep file
- *   search: grid                         # or random (then trials: N, seed: S)
+ *   search: grid                         # or random (then trials: N, seed: S), or halving (then halving:)
  *   space:
  *     training.lr: [0.001, 0.003]        # a list: every value (grid) or one drawn uniformly (random)
  *     strategy.name: { choice: [equal, pcgrad] }
  *     training.batch_size: { min: 16, max: 128, log: true, integer: true }   # random search only
  *   seeds: [0, 1]                        # each configuration trained once per seed (default: the base's seed)
  *   tasks: all                           # all | all-pairs | leave-one-out | [[a, b], [a]]
+ *   halving:                             # search: halving (successive halving, src/sweep/halving.ts)
+ *     metric: y1/accuracy                # ranked on val, in the metric's direction
+ *     min_epochs: 1                      # r: the first rung's budget
+ *     max_epochs: 9                      # R (default the base's training.epochs): the last rung's budget
+ *     eta: 3                             # η: the top ⌊n/η⌋ configurations go on to η times the epochs
  */
 
 /** What one config path of the space takes. */
@@ -38,8 +43,10 @@ export interface SweepSpec {
   base: string;
   /** `name:`, else the file's name without its extension. */
   name: string;
-  search: 'grid' | 'random';
-  /** Random search: how many configurations are drawn, and from which seed. */
+  search: SearchKind;
+  /** Successive halving's settings (search: halving). */
+  halving: HalvingSettings | undefined;
+  /** Random search (and halving over random draws): how many configurations are drawn, and from which seed. */
   trials: number | undefined;
   searchSeed: number;
   /** The training seeds; undefined: the base config's own seed. */
@@ -49,6 +56,17 @@ export interface SweepSpec {
   space: readonly (readonly [string, SpaceDomain])[];
   /** `file:line:col` of a field of the sweep file (the closest existing ancestor when it is absent). */
   where(fieldPath: readonly (string | number)[]): string;
+}
+
+export type SearchKind = 'grid' | 'random' | 'halving';
+
+/** The `halving:` block (search: halving); `maxEpochs` undefined: the base config's training.epochs. */
+export interface HalvingSettings {
+  metric: string;
+  minEpochs: number;
+  maxEpochs: number | undefined;
+  eta: number;
+  mode: 'sync' | 'asha';
 }
 
 const SUBSET_KINDS = ['all', 'all-pairs', 'leave-one-out'] as const;
@@ -62,9 +80,42 @@ export const SWEEP_SCHEMA = {
   properties: {
     name: { type: 'string', minLength: 1 },
     base: { type: 'string', minLength: 1, description: 'the base experiment config, relative to this file' },
-    search: { enum: ['grid', 'random'], default: 'grid' },
-    trials: { type: 'integer', minimum: 1, description: 'random search: how many configurations to draw' },
+    search: { enum: ['grid', 'random', 'halving'], default: 'grid' },
+    trials: {
+      type: 'integer',
+      minimum: 1,
+      description: 'random search (or halving over random draws): how many configurations to draw',
+    },
     seed: { type: 'integer', minimum: 0, description: 'random search: the seed of the draws' },
+    halving: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['metric', 'min_epochs'],
+      description:
+        'search: halving: successive halving with epochs as the budget (rungs of min_epochs·eta^k epochs, the top ' +
+        '1/eta of the configurations promoted on the metric at each)',
+      properties: {
+        metric: {
+          type: 'string',
+          minLength: 1,
+          description: 'ranked on val, as training.early_stopping.metric names it (loss, mean/loss, y1/accuracy)',
+        },
+        min_epochs: {
+          type: 'integer',
+          minimum: 1,
+          description: 'r: the first rung trains every configuration this long',
+        },
+        max_epochs: { type: 'integer', minimum: 1, description: "R: the last rung's epochs (default the base's)" },
+        eta: { type: 'integer', minimum: 2, default: 3, description: 'η: keep the top ⌊n/η⌋, train η times longer' },
+        mode: {
+          enum: ['sync', 'asha'],
+          default: 'sync',
+          description:
+            'sync: a rung is decided once all its trials finished (results independent of completion order); ' +
+            'asha: asynchronous promotions, one job at a time (results depend on the order trials finish in)',
+        },
+      },
+    },
     seeds: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'integer', minimum: 0 } },
     tasks: {
       oneOf: [
@@ -148,6 +199,13 @@ export function parseSweepText(text: string, file: string, displayName: string):
     base: path.resolve(path.dirname(file), sweep.base),
     name: sweep.name ?? path.basename(file).replace(/\.[^.]*$/, ''),
     search: sweep.search ?? 'grid',
+    halving: sweep.halving && {
+      metric: sweep.halving.metric,
+      minEpochs: sweep.halving.min_epochs,
+      maxEpochs: sweep.halving.max_epochs,
+      eta: sweep.halving.eta ?? 3,
+      mode: sweep.halving.mode ?? 'sync',
+    },
     trials: sweep.trials,
     searchSeed: sweep.seed ?? 0,
     seeds: sweep.seeds,
@@ -161,8 +219,9 @@ export function parseSweepText(text: string, file: string, displayName: string):
 interface RawSweep {
   name?: string;
   base: string;
-  search?: 'grid' | 'random';
+  search?: SearchKind;
   trials?: number;
+  halving?: { metric: string; min_epochs: number; max_epochs?: number; eta?: number; mode?: 'sync' | 'asha' };
   seed?: number;
   seeds?: number[];
   tasks?: TaskSubsets;
@@ -189,6 +248,9 @@ function semanticProblems(sweep: RawSweep): ConfigProblem[] {
   if (search === 'random' && sweep.trials === undefined) {
     problems.push({ path: ['search'], message: 'random search needs "trials: N" (how many configurations to draw)' });
   }
+  problems.push(...halvingProblems(sweep, search));
+  // Halving enumerates the grid unless trials: N asks for random draws.
+  const enumerates = search === 'grid' || (search === 'halving' && sweep.trials === undefined);
   if (search === 'grid') {
     if (sweep.trials !== undefined) {
       problems.push({
@@ -209,10 +271,13 @@ function semanticProblems(sweep: RawSweep): ConfigProblem[] {
     const own = OWN_FIELDS[key.split('.')[0] ?? ''];
     if (own !== undefined) problems.push({ path: ['space', key], atKey: true, message: `not swept in space: ${own}` });
     if (Array.isArray(value) || 'choice' in value) continue;
-    if (search === 'grid') {
+    if (enumerates) {
       problems.push({
         path: ['space', key],
-        message: 'a range cannot be enumerated by a grid: list the values ([a, b, c]) or use search: random',
+        message:
+          search === 'grid'
+            ? 'a range cannot be enumerated by a grid: list the values ([a, b, c]) or use search: random'
+            : 'a range cannot be enumerated: list the values ([a, b, c]), or give "trials: N" to draw N configurations',
       });
     }
     if (!(value.min < value.max)) {
@@ -223,6 +288,47 @@ function semanticProblems(sweep: RawSweep): ConfigProblem[] {
     }
     if (value.integer === true && (!Number.isInteger(value.min) || !Number.isInteger(value.max))) {
       problems.push({ path: ['space', key], message: 'an integer range needs whole numbers as min and max' });
+    }
+  }
+  return problems;
+}
+
+/** What search: halving needs, and what only it reads. */
+function halvingProblems(sweep: RawSweep, search: SearchKind): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const halving = sweep.halving;
+  if (search !== 'halving') {
+    if (halving !== undefined) {
+      problems.push({ path: ['halving'], atKey: true, message: 'read only with search: halving' });
+    }
+    return problems;
+  }
+  if (halving === undefined) {
+    problems.push({
+      path: ['search'],
+      message: 'search: halving needs a "halving:" block (metric: the val metric to rank by, min_epochs: r)',
+    });
+    return problems;
+  }
+  if (sweep.seed !== undefined && sweep.trials === undefined) {
+    problems.push({
+      path: ['seed'],
+      message: 'without "trials: N" halving runs the grid and draws nothing; "seed" (of the draws) is read with trials',
+    });
+  }
+  if (halving.max_epochs !== undefined && halving.max_epochs < halving.min_epochs) {
+    problems.push({
+      path: ['halving', 'max_epochs'],
+      message: `expected max_epochs ≥ min_epochs (${halving.min_epochs})`,
+    });
+  }
+  for (const key of Object.keys(sweep.space ?? {})) {
+    if (key === 'training.epochs' || key === 'training') {
+      problems.push({
+        path: ['space', key],
+        atKey: true,
+        message: 'halving gives each configuration its epochs (its budget): set halving.max_epochs instead',
+      });
     }
   }
   return problems;
