@@ -31,7 +31,9 @@ export function compareSweepCommand(runs: readonly string[], flags: CompareSweep
   const sweep = flags.sweep;
   if (sweep === undefined) {
     const named = [flags.groupBy?.length ? '--group-by' : '', flags.csv ? '--csv' : '', flags.md ? '--md' : ''];
-    throw new UsageError(`mtl compare: ${named.filter(Boolean).join(', ')} only apply with --sweep ID.`, [
+    const given = named.filter(Boolean);
+    const verb = given.length === 1 ? 'applies' : 'apply';
+    throw new UsageError(`mtl compare: ${given.join(' and ')} only ${verb} with --sweep ID.`, [
       'mtl compare --sweep ID --group-by strategy.name --md',
     ]);
   }
