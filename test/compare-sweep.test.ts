@@ -159,7 +159,7 @@ describe('mtl compare --sweep', () => {
     }
   });
 
-  it('Δm against a trial equals mtl compare BASE NEW for the same pair (rows of one trial: grouped by seed too)', () => {
+  it('Δm against a trial equals mtl compare BASE NEW for the same pair (one trial a row: grouped by seed too)', () => {
     const base = trials[0]!;
     const c = compareJson(['--group-by', 'training.lr', 'strategy.name', 'seed', '--baseline', base.id]);
     expect(c.ranking.by).toBe('deltaM');

@@ -87,7 +87,8 @@ function configBaseline(
           .join('; ')}${nearest.changes.length > 3 ? '; …' : ''}`
       : '';
     throw new UsageError(
-      `--baseline ${file}: no completed trial of sweep ${options.sweepId} has this config (seed and name aside)${near}.`,
+      `--baseline ${file}: no completed trial of sweep ${options.sweepId} has this config ` +
+        `(seed and name aside)${near}.`,
       [
         `train it first (mtl train ${file} --seeds 0,1,2) and give its group as --baseline, or name a trial: ` +
           '--baseline SWEEP/HASH',
