@@ -4,13 +4,14 @@
  * largest budget is compared), and the mistakes a user makes with its flags: exit 2 with the message, no stack
  * trace, and the sweep's files unchanged.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers.js';
 import { mtl } from './helpers/cli.js';
 import { groupConfig } from './helpers/groups.js';
 import { snapshotRun } from './helpers/run-snapshot.js';
+import { fakeRun } from './helpers/runs.js';
 
 interface Row {
   rank: number;
@@ -72,6 +73,8 @@ describe('task subsets', () => {
     const [a, b] = single;
     expect(a!.pareto).toBe(a!.metrics['y1/mse']!.mean <= b!.metrics['y1/mse']!.mean);
     expect(b!.pareto).toBe(b!.metrics['y1/mse']!.mean <= a!.metrics['y1/mse']!.mean);
+    const byMae = compare(['--sweep', sweepId, '--metric', 'mae', '--json']);
+    expect((JSON.parse(byMae.stdout) as Comparison).columns.map((col) => col.key)).toEqual(['y1/mae', 'y2/mae']);
     const text = compare(['--sweep', sweepId]);
     const line = text.stdout.split('\n').find((l) => /^\d+\s+\S+\s+y1\s/.test(l));
     expect(line).toMatch(/\s—\s/);
@@ -94,9 +97,16 @@ describe('task subsets', () => {
 
 describe('bad inputs', () => {
   it('each mistake exits 2 with its message, and no file of the sweep changes', () => {
-    const before = snapshotRun(path.join(store, sweepId));
     const other = path.join(dir, 'other.yaml');
     writeFileSync(other, groupConfig({ epochs: 3 }));
+    // A run that failed before its first evaluation: no summary.json.
+    const failed = '20260101-000000-failed';
+    fakeRun(store, failed, { meta: { status: 'failed' } });
+    // A sweep none of whose trials has run: its sweep.json alone, in a folder of its own.
+    const empty = path.join(dir, 'empty-sweep');
+    mkdirSync(empty);
+    copyFileSync(path.join(store, sweepId, 'sweep.json'), path.join(empty, 'sweep.json'));
+    const before = [snapshotRun(path.join(store, sweepId)), snapshotRun(path.join(store, failed))];
     const cases: [string[], string][] = [
       [['--sweep', sweepId, trials[0]!.id], `mtl: mtl compare --sweep ${sweepId}: give the sweep or runs, not both`],
       [['--sweep', 'nope'], `mtl: No sweep "nope" in ${store}; its sweeps: ${sweepId}.`],
@@ -121,6 +131,15 @@ describe('bad inputs', () => {
         'mtl: --fail-on-regression and --fail-if gate runs or seed groups, not --sweep.',
       ],
       [['--sweep', sweepId, '--split', 'train'], 'mtl: --split "train": expected val or test.'],
+      [
+        ['--sweep', sweepId, '--metric', 'accuracy'],
+        'mtl: --metric accuracy: no compared trial reports it on test.\n  - they report: loss, mae, mse, r2',
+      ],
+      [
+        ['--sweep', sweepId, '--baseline', failed],
+        `mtl: --baseline ${failed}: run ${failed} (failed) has no test metrics.`,
+      ],
+      [['--sweep', empty], `mtl: Sweep empty-sweep has no completed trial to compare (4 planned).`],
     ];
     for (const [args, message] of cases) {
       const result = compare(args);
@@ -129,7 +148,7 @@ describe('bad inputs', () => {
       expect(result.stderr).not.toMatch(/\n\s+at /);
       expect(result.stdout).toBe('');
     }
-    expect(snapshotRun(path.join(store, sweepId))).toEqual(before);
+    expect([snapshotRun(path.join(store, sweepId)), snapshotRun(path.join(store, failed))]).toEqual(before);
   });
 });
 

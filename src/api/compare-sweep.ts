@@ -116,6 +116,7 @@ export function compareSweep(reference: string, options: CompareSweepOptions = {
   if (groupBy) checkGroupByPaths(groupBy, trials);
   const pooled = poolTrials(trials, groupBy);
   const columns = metricColumns(trials, options.metric);
+  if (options.metric !== undefined) checkMetricReported(options.metric, columns, trials, split);
   const paths = differingPaths(pooled.map((p) => p.values));
   const baseline = options.baseline
     ? resolveSweepBaseline(options.baseline, {
@@ -282,6 +283,22 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function showValue(value: unknown): string {
   if (value === undefined) return '—';
   return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** --metric that no compared trial reports on the split is a usage error naming what they report. */
+function checkMetricReported(
+  metric: string,
+  columns: readonly SweepMetricColumn[],
+  trials: readonly ComparedTrial[],
+  split: 'test' | 'val',
+): void {
+  if (trials.some((t) => columns.some((c) => t.summary[split][c.key] !== undefined))) return;
+  const reported = [...new Set(trials.flatMap((t) => Object.keys(t.summary[split]).map(metricName)))].sort();
+  const guess = suggest(metric, reported);
+  throw new UsageError(
+    `--metric ${metric}: no compared trial reports it on ${split}${guess ? `; did you mean "${guess}"?` : '.'}`,
+    [`they report: ${reported.join(', ')}`],
+  );
 }
 
 /** A --group-by path that no trial's config has is a usage error, with the swept paths and a did-you-mean. */
