@@ -118,7 +118,8 @@ describe('bad inputs', () => {
       ],
       [
         ['--sweep', sweepId, '--baseline', other],
-        `mtl: --baseline ${other}: no completed trial of sweep ${sweepId} has this config (seed and name aside); ` +
+        `mtl: --baseline ${other}: no completed trial of sweep ${sweepId} has this config ` +
+          '(seed, seeds and name aside); ' +
           'the nearest completed trial',
       ],
       [

@@ -178,11 +178,14 @@ describe('mtl compare --sweep', () => {
     expect([...deltas].sort((a, b) => b - a)).toEqual(deltas);
   });
 
-  it('a config file as the baseline: the trials that ran it (seed and name aside), averaged', () => {
+  it('a config file as the baseline: the trials that ran it (seeds and name aside), averaged', () => {
     const config = path.join(dir, 'baseline.yaml');
     writeFileSync(
       config,
-      groupConfig({ extra: '  lr: 0.03\nstrategy: { name: uncertainty }' }).replace('name: corr', 'name: other'),
+      groupConfig({ seeds: '[0, 1]', extra: '  lr: 0.03\nstrategy: { name: uncertainty }' }).replace(
+        'name: corr',
+        'name: other',
+      ),
     );
     const c = compareJson(['--baseline', config]);
     const matching = trials.filter((t) => t.overrides.join() === 'training.lr=0.03,strategy.name=uncertainty');

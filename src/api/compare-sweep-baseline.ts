@@ -1,6 +1,7 @@
 /**
  * The `--baseline` of `mtl compare --sweep`: a run (its metrics), a seed group (each metric's mean over its members)
- * or a config file (the sweep's trials whose resolved config equals the file's, seed and name aside: their mean).
+ * or a config file (the sweep's trials whose resolved config equals the file's, seed, seeds and name aside: their
+ * mean).
  * A config no trial ran is refused with how to get a baseline: compare does not train.
  */
 import { existsSync, statSync } from 'node:fs';
@@ -35,9 +36,12 @@ export interface BaselineCandidate {
   metrics: MetricValues;
 }
 
-/** What a config must equal, seed and name aside (a trial's seed is the sweep's; its name is the base's). */
+/**
+ * What a config must equal, seeds and name aside: a trial's seed is the sweep's (a file's `seeds:` list, as
+ * `mtl train --seeds`, trains the same config per seed); its name is the base's.
+ */
 function comparable(config: ResolvedConfig): Record<string, unknown> {
-  const { seed: _seed, name: _name, ...rest } = config;
+  const { seed: _seed, seeds: _seeds, name: _name, ...rest } = config;
   return rest;
 }
 
@@ -88,7 +92,7 @@ function configBaseline(
       : '';
     throw new UsageError(
       `--baseline ${file}: no completed trial of sweep ${options.sweepId} has this config ` +
-        `(seed and name aside)${near}.`,
+        `(seed, seeds and name aside)${near}.`,
       [
         `train it first (mtl train ${file} --seeds 0,1,2) and give its group as --baseline, or name a trial: ` +
           '--baseline SWEEP/HASH',
