@@ -173,3 +173,20 @@ describe('successive halving', () => {
     expect(text.stderr).toContain('note: the trials reached different epoch budgets (successive halving)');
   });
 });
+
+describe('a baseline trained on other data', () => {
+  it('is compared, with a warning on stderr naming the difference', () => {
+    const config = path.join(dir, 'more-rows.yaml');
+    writeFileSync(config, groupConfig().replace('samples: 200', 'samples: 300'));
+    const trained = mtl(['train', config, '--runs-dir', store]);
+    expect(trained.code).toBe(0);
+    const run = trained.stdout.trim();
+    const result = compare(['--sweep', sweepId, '--baseline', run]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(
+      `warning: the baseline ${run} was trained on other data than the sweep's trials ` +
+        '(data.options.samples: 200 → 300): its metrics are not comparable with theirs, nor is Δm',
+    );
+    expect(result.stdout).toContain('Δm');
+  });
+});

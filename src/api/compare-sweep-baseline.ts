@@ -12,10 +12,12 @@ import type { ResolvedConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import type { MetricValues } from '../metrics/types.js';
 import { resolveGroup } from '../runs/groups.js';
+import { readMeta } from '../runs/meta.js';
 import { openRun } from '../runs/store.js';
 import { readSummaryIfAny } from '../runs/summary.js';
 import { configDifferences, formatChange, type ConfigChange } from './config-diff.js';
 import { isGroupReference } from './compare-groups.js';
+import { dataDifferences, readComparedConfig, type ComparedConfig } from './data-identity.js';
 
 export interface SweepBaseline {
   /** As given on the command line. */
@@ -27,6 +29,8 @@ export interface SweepBaseline {
   runs: string[];
   /** Each metric on the split: the run's value, or the mean over the group's members or the matching trials. */
   metrics: MetricValues;
+  /** Why the baseline's metrics may not compare with the sweep's (a run or group trained on other data). */
+  warnings: string[];
 }
 
 /** A completed trial as the baseline search sees it. */
@@ -47,21 +51,38 @@ function comparable(config: ResolvedConfig): Record<string, unknown> {
 
 export function resolveSweepBaseline(
   reference: string,
-  options: { store: string; split: 'test' | 'val'; sweepId: string; trials: readonly BaselineCandidate[] },
+  options: {
+    store: string;
+    split: 'test' | 'val';
+    sweepId: string;
+    trials: readonly BaselineCandidate[];
+    /** The data of the sweep's first compared trial, to warn about a baseline trained on other data. */
+    sweepData: ComparedConfig;
+  },
 ): SweepBaseline {
   const { store, split } = options;
+  const dataWarnings = (id: string, dir: string): string[] => {
+    const differences = dataDifferences(options.sweepData, readComparedConfig(dir, readMeta(dir)));
+    if (differences.length === 0) return [];
+    return [
+      `the baseline ${id} was trained on other data than the sweep's trials (${differences.join('; ')}): its ` +
+        'metrics are not comparable with theirs, nor is Δm',
+    ];
+  };
   if (existsSync(reference) && statSync(reference).isFile()) return configBaseline(reference, options);
   if (isGroupReference(reference, store)) {
     const { id, dir, meta } = resolveGroup(reference, store);
     const members = meta.members.flatMap((member) => {
-      const metrics = readSummaryIfAny(path.join(dir, member.folder))?.[split] ?? {};
-      return Object.keys(metrics).length > 0 ? [{ id: member.id, metrics }] : [];
+      const memberDir = path.join(dir, member.folder);
+      const metrics = readSummaryIfAny(memberDir)?.[split] ?? {};
+      return Object.keys(metrics).length > 0 ? [{ id: member.id, dir: memberDir, metrics }] : [];
     });
     if (members.length === 0)
       throw new UsageError(`--baseline ${reference}: group ${id} has no member with ${split} metrics.`, [
         '`mtl runs GROUP` shows its members; give another baseline',
       ]);
-    return { reference, kind: 'group', id, runs: members.map((m) => m.id), metrics: meanMetrics(members) };
+    const warnings = members[0] ? dataWarnings(id, members[0].dir) : [];
+    return { reference, kind: 'group', id, runs: members.map((m) => m.id), metrics: meanMetrics(members), warnings };
   }
   const { id, dir, meta } = openRun(reference, store);
   const metrics = readSummaryIfAny(dir)?.[split] ?? {};
@@ -69,7 +90,7 @@ export function resolveSweepBaseline(
     throw new UsageError(`--baseline ${reference}: run ${id} (${meta.status}) has no ${split} metrics.`, [
       'give a completed run, or a group, as the baseline',
     ]);
-  return { reference, kind: 'run', id, runs: [id], metrics };
+  return { reference, kind: 'run', id, runs: [id], metrics, warnings: dataWarnings(id, dir) };
 }
 
 function configBaseline(
@@ -105,6 +126,7 @@ function configBaseline(
     id: file,
     runs: matches.map((m) => m.id),
     metrics: meanMetrics(matches),
+    warnings: [],
   };
 }
 

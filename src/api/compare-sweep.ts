@@ -12,10 +12,12 @@ import type { ResolvedConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import { DELTA_M_DEFINITION, deltaMBreakdown } from '../metrics/aggregate.js';
 import { higherIsBetter, metricName, taskName } from '../metrics/direction.js';
+import { readMeta } from '../runs/meta.js';
 import { resolveRunsDir } from '../runs/store.js';
 import { readSweepMeta, type SweepMeta } from '../runs/sweeps.js';
 import { suggest } from '../util/suggest.js';
 import { meanMetrics, resolveSweepBaseline, type SweepBaseline } from './compare-sweep-baseline.js';
+import { readComparedConfig } from './data-identity.js';
 import { resolveSweep } from './sweep-status.js';
 import { readComparedTrials, type ComparedTrial, type LeftOutTrial } from './sweep-trials.js';
 
@@ -124,6 +126,7 @@ export function compareSweep(reference: string, options: CompareSweepOptions = {
         split,
         sweepId: id,
         trials: trials.map((t) => ({ id: t.record.id, resolved: t.resolved, metrics: t.summary[split] })),
+        sweepData: readComparedConfig(trials[0]!.dir, readMeta(trials[0]!.dir)),
       })
     : undefined;
   const deltaMMetrics = baseline

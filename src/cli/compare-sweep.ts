@@ -69,6 +69,7 @@ export function compareSweepCommand(runs: readonly string[], flags: CompareSweep
     for (const line of footnotes(comparison)) out(line);
   }
   for (const note of comparison.notes) log(`note: ${note}`);
+  for (const warning of comparison.baseline?.warnings ?? []) log(`warning: ${warning}`);
   return ExitCode.ok;
 }
 
