@@ -40,6 +40,16 @@ export {
   type ComparisonRow,
   type CompareOptions,
 } from './api/compare.js';
+export {
+  compareSweep,
+  MAIN_METRIC_RULE,
+  type CompareSweepOptions,
+  type SweepComparison,
+  type SweepComparisonRow,
+  type SweepMetricColumn,
+} from './api/compare-sweep.js';
+export type { SweepBaseline } from './api/compare-sweep-baseline.js';
+export { dominates, paretoOptimal, PARETO_RULE } from './analysis/pareto.js';
 export { listRuns, listGroups, listGroupMembers, type RunListing, type GroupListing } from './api/runs.js';
 export {
   trainSeedGroup,

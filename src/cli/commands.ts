@@ -23,6 +23,7 @@ import { formatNumber, formatPercent, log, out, printJson, table } from './outpu
 import { dataReportLines } from './data-report.js';
 import { withInterrupts } from './interrupts.js';
 import { compareGroupsCommand } from './compare-groups.js';
+import { compareSweepCommand, wantsSweepComparison, type CompareSweepFlags } from './compare-sweep.js';
 import { checkGateReferences, gateExitCode, parseGateFlags, printGate, type GateFlags } from './compare-gates.js';
 import { gateRunComparison } from '../api/compare-gate.js';
 import { logRunResult, logSubRunStart, trainOutput, type TrainFlags } from './train-output.js';
@@ -159,17 +160,23 @@ export async function evalCommand(
 
 export async function compareCommand(
   runs: string[],
-  flags: CommonFlags & { metric?: string; split?: string; baseline?: BaselineKind } & GateFlags,
+  flags: CommonFlags & { metric?: string; split?: string; baseline?: string } & GateFlags & CompareSweepFlags,
 ): Promise<number> {
+  if (wantsSweepComparison(flags)) return compareSweepCommand(runs, flags);
+  if (runs.length === 0)
+    throw new UsageError('mtl compare: missing the runs to compare.', [
+      'mtl compare RUN-A RUN-B, or mtl compare --sweep ID for a sweep',
+    ]);
+  const baseline = flags.baseline === undefined ? undefined : baselineKind(flags.baseline);
   if (flags.split && !['val', 'test'].includes(flags.split))
     throw new UsageError(`--split "${flags.split}": expected val or test.`);
   const gate = parseGateFlags(flags);
-  if (gate && flags.baseline !== undefined)
+  if (gate && baseline !== undefined)
     throw new UsageError('--fail-on-regression and --fail-if compare runs or seed groups, not --baseline.', [
       'drop --baseline, and compare BASE NEW',
     ]);
   if (gate) checkGateReferences(runs, gate);
-  if (flags.baseline !== undefined) return compareBaselineCommand(runs, { ...flags, baseline: flags.baseline });
+  if (baseline !== undefined) return compareBaselineCommand(runs, { ...flags, baseline });
   const { split, ...rest } = flags;
   const groups = compareGroupsCommand(runs, { ...rest, ...(split ? { split: split as 'val' | 'test' } : {}) }, gate);
   if (groups !== undefined) return groups;
@@ -227,6 +234,14 @@ export async function compareCommand(
   }
   for (const warning of comparison.warnings) log(`warning: ${warning}`);
   return gateReport ? printGate(gateReport) : ExitCode.ok;
+}
+
+/** Without --sweep, --baseline names the kind of baselines trained with the run. */
+function baselineKind(text: string): BaselineKind {
+  if (text === 'single-task' || text === 'towers') return text;
+  throw new UsageError(`--baseline "${text}": expected single-task or towers (a run, group or config needs --sweep).`, [
+    'mtl compare RUN --baseline single-task, or mtl compare --sweep ID --baseline RUN-OR-CONFIG',
+  ]);
 }
 
 const DESCRIPTION_HEADER = ['architecture', 'strategy', 'data', 'seed'];

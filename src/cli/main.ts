@@ -90,20 +90,25 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .command('compare')
     .description('Side-by-side per-task test metrics with deltas and Δm against the first run (or seed group)')
     .argument(
-      '<runs...>',
+      '[runs...]',
       'runs, or seed groups (id, prefix or path); the first is the baseline the others are compared with',
     )
-    .option('--metric <name>', 'only this metric (e.g. accuracy)')
-    .option('--split <split>', 'test or val', 'test')
-    .addOption(
-      new Option(
-        '--baseline <kind>',
-        'compare one run with the baselines trained with it (mtl train --baselines): per task MTL, baseline, gain, ' +
-          'verdict, Δm',
-      ).choices(['single-task', 'towers']),
+    .option('--metric <name>', 'only this metric (e.g. accuracy); with --sweep: this metric of every task')
+    .option('--split <split>', 'test or val (default: test; with --sweep: test if every trial has test metrics)')
+    .option(
+      '--baseline <kind-or-ref>',
+      'single-task or towers: compare one run with the baselines trained with it (mtl train --baselines); with ' +
+        '--sweep: a run, seed group or config file to compute Δm against',
     )
+    .option(
+      '--sweep <id>',
+      'one row per configuration of a sweep (id, prefix, path or sweep file): mean ± std, Δm, rank',
+    )
+    .option('--group-by <paths...>', 'with --sweep: one row per value of these config paths (e.g. strategy.name)')
     .addOption(runsDirOption())
     .option('--json', 'print the comparison as JSON')
+    .option('--csv', 'with --sweep: print the table as CSV')
+    .option('--md', 'with --sweep: print the table as GitHub markdown (for a CI job summary)')
     .option(
       '--fail-on-regression',
       'CI gate: exit 3 when NEW is worse than BASE on a per-task metric (beyond --tolerance; with several seeds ' +
@@ -124,7 +129,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       'after',
       '\nExample:\n  mtl compare RUN-A RUN-B --metric accuracy\n' +
         '  mtl compare RUN --baseline single-task   # did MTL help?\n' +
-        "  mtl compare BASE NEW --fail-on-regression --tolerance y1/accuracy=0.01 --fail-if 'y1/accuracy < 0.8'\n",
+        "  mtl compare BASE NEW --fail-on-regression --tolerance y1/accuracy=0.01 --fail-if 'y1/accuracy < 0.8'\n" +
+        '  mtl compare --sweep lr-1a2b3c4d --group-by strategy.name --baseline configs/quickstart.yaml --md\n',
     )
     .action(async (runs: string[], flags) => setExitCode(await compareCommand(runs, flags)));
 

@@ -1,0 +1,161 @@
+/**
+ * `mtl compare --sweep ID [--group-by path…] [--baseline RUN|GROUP|CONFIG] [--json|--csv|--md]`: the flags' checks
+ * (exit 2 before anything is read), then api/compare-sweep.ts, printed as a text table (default), JSON, CSV (raw
+ * numbers, one mean and one std column per metric) or a GitHub markdown table (for a CI job summary).
+ */
+import { compareSweep, type SweepComparison, type SweepComparisonRow } from '../api/compare-sweep.js';
+import { ExitCode, UsageError } from '../errors.js';
+import { formatPercent, log, out, printJson, table } from './output.js';
+import { formatSeries } from './train-group.js';
+
+export interface CompareSweepFlags {
+  sweep?: string;
+  groupBy?: string[];
+  baseline?: string;
+  runsDir?: string;
+  metric?: string;
+  split?: string;
+  json?: boolean;
+  csv?: boolean;
+  md?: boolean;
+  failOnRegression?: boolean;
+  failIf?: string[];
+}
+
+/** Whether the flags ask for the sweep form of compare (or for one of its flags, which then needs --sweep). */
+export function wantsSweepComparison(flags: CompareSweepFlags): boolean {
+  return flags.sweep !== undefined || (flags.groupBy ?? []).length > 0 || flags.csv === true || flags.md === true;
+}
+
+export function compareSweepCommand(runs: readonly string[], flags: CompareSweepFlags): number {
+  const sweep = flags.sweep;
+  if (sweep === undefined) {
+    const named = [flags.groupBy?.length ? '--group-by' : '', flags.csv ? '--csv' : '', flags.md ? '--md' : ''];
+    const given = named.filter(Boolean);
+    const verb = given.length === 1 ? 'applies' : 'apply';
+    throw new UsageError(`mtl compare: ${given.join(' and ')} only ${verb} with --sweep ID.`, [
+      'mtl compare --sweep ID --group-by strategy.name --md',
+    ]);
+  }
+  if (runs.length > 0)
+    throw new UsageError(`mtl compare --sweep ${sweep}: give the sweep or runs, not both (runs: ${runs.join(', ')}).`, [
+      'compare the sweep: mtl compare --sweep ID; compare its trials as runs: mtl compare SWEEP/HASH SWEEP/HASH',
+    ]);
+  const formats = (['json', 'csv', 'md'] as const).filter((f) => flags[f] === true);
+  if (formats.length > 1)
+    throw new UsageError(`mtl compare: --${formats.join(' and --')} exclude each other.`, ['choose one output form']);
+  if (flags.failOnRegression || (flags.failIf ?? []).length > 0)
+    throw new UsageError('--fail-on-regression and --fail-if gate runs or seed groups, not --sweep.', [
+      "gate the sweep's best trial against a base: mtl compare BASE SWEEP/HASH --fail-on-regression",
+    ]);
+  if (flags.split !== undefined && flags.split !== 'val' && flags.split !== 'test')
+    throw new UsageError(`--split "${flags.split}": expected val or test.`);
+  const comparison = compareSweep(sweep, {
+    ...(flags.runsDir ? { runsDir: flags.runsDir } : {}),
+    ...(flags.groupBy?.length ? { groupBy: flags.groupBy.flatMap((p) => p.split(',')).filter(Boolean) } : {}),
+    ...(flags.baseline !== undefined ? { baseline: flags.baseline } : {}),
+    ...(flags.split === 'val' || flags.split === 'test' ? { split: flags.split } : {}),
+    ...(flags.metric ? { metric: flags.metric } : {}),
+  });
+  if (flags.json) printJson(comparison);
+  else if (flags.csv) out(csvTable(comparison));
+  else if (flags.md) {
+    out(markdownTable(comparison));
+    // A bare * starts a list or emphasis in markdown.
+    for (const line of footnotes(comparison)) out(`\n${line.replaceAll('*', '\\*')}`);
+  } else {
+    out(headline(comparison));
+    out(table(...textCells(comparison)));
+    for (const line of footnotes(comparison)) out(line);
+  }
+  for (const note of comparison.notes) log(`note: ${note}`);
+  for (const warning of comparison.baseline?.warnings ?? []) log(`warning: ${warning}`);
+  return ExitCode.ok;
+}
+
+function headline(c: SweepComparison): string {
+  const trials = c.rows.reduce((sum, row) => sum + row.n, 0);
+  const rows = c.groupBy ? `per ${c.groupBy.join(', ')}` : 'per configuration';
+  const against = c.baseline ? `; Δm against ${c.baseline.kind} ${c.baseline.id} (n=${c.baseline.runs.length})` : '';
+  return `sweep ${c.sweep.id}: ${c.rows.length} rows ${rows}, ${trials} completed trials; ${c.split} metrics${against}`;
+}
+
+/** Header and cells as the text and markdown tables show them (formatted as compare's other tables). */
+function textCells(c: SweepComparison): [string[], string[][]] {
+  const header = [
+    'rank',
+    ...c.paths,
+    'n',
+    ...c.columns.map((col) => `${col.key} ${col.higherIsBetter ? '↑' : '↓'}`),
+    ...(c.baseline ? ['Δm'] : []),
+    'pareto',
+  ];
+  const rows = c.rows.map((row) => [
+    String(row.rank),
+    ...c.paths.map((p) => row.config[p] ?? '—'),
+    String(row.n),
+    ...c.columns.map((col) => {
+      const stat = row.metrics[col.key];
+      return stat ? formatSeries(stat) : '—';
+    }),
+    ...(c.baseline ? [deltaMCell(row)] : []),
+    paretoCell(row),
+  ]);
+  return [header, rows];
+}
+
+function deltaMCell(row: SweepComparisonRow): string {
+  return typeof row.deltaM === 'number' ? formatPercent(row.deltaM) : 'n/a';
+}
+
+function paretoCell(row: SweepComparisonRow): string {
+  return row.pareto === true ? '*' : row.pareto === null ? '?' : '';
+}
+
+function footnotes(c: SweepComparison): string[] {
+  const lines = [
+    `pareto: * Pareto-optimal${c.rows.some((r) => r.pareto === null) ? ', ? not judged' : ''}: ${c.paretoRule}`,
+    `ranked ${c.ranking.rule}`,
+    `metrics: ${c.mainMetricRule}; mean ± sample std over the row's trials; split: ${c.splitRule}`,
+  ];
+  if (c.baseline) lines.push(`Δm: ${c.deltaMRule}`);
+  for (const row of c.rows)
+    if (row.deltaMProblems) lines.push(`Δm n/a for rank ${row.rank}: ${row.deltaMProblems.join('; ')}`);
+  return lines;
+}
+
+function markdownTable(c: SweepComparison): string {
+  const [header, rows] = textCells(c);
+  const markdownCell = (cell: string): string => cell.replaceAll('|', '\\|').replaceAll('*', '\\*');
+  const line = (cells: readonly string[]): string => `| ${cells.map(markdownCell).join(' | ')} |`;
+  const align = header.map((_, i) => (i > 0 && i <= c.paths.length ? ':--' : '--:'));
+  return [`**${headline(c)}**`, '', line(header), `|${align.join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+/** Raw numbers (full precision, empty where undefined), one mean and one std column per metric. */
+function csvTable(c: SweepComparison): string {
+  const header = [
+    'rank',
+    ...c.paths,
+    'n',
+    'seeds',
+    ...c.columns.flatMap((col) => [`${col.key} mean`, `${col.key} std`]),
+    ...(c.baseline ? ['deltaM'] : []),
+    'pareto',
+  ];
+  const number = (v: number | null | undefined): string => (typeof v === 'number' && Number.isFinite(v) ? `${v}` : '');
+  const rows = c.rows.map((row) => [
+    String(row.rank),
+    ...c.paths.map((p) => row.config[p] ?? ''),
+    String(row.n),
+    row.seeds.join(' '),
+    ...c.columns.flatMap((col) => [number(row.metrics[col.key]?.mean), number(row.metrics[col.key]?.std)]),
+    ...(c.baseline ? [number(row.deltaM)] : []),
+    row.pareto === null ? '' : String(row.pareto),
+  ]);
+  return [header, ...rows].map((cells) => cells.map(csvCell).join(',')).join('\n');
+}
+
+function csvCell(cell: string): string {
+  return /[",\n]/.test(cell) ? `"${cell.replaceAll('"', '""')}"` : cell;
+}
