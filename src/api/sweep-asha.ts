@@ -32,7 +32,7 @@ import { executeTrials, type SweepOptions, type SweepPlan, type SweepResult, typ
  */
 export async function runAshaSweep(plan: SweepPlan, halving: HalvingPlan, options: SweepOptions): Promise<SweepResult> {
   const { shard, ...rest } = options;
-  if (shard) refuseHalvingShard(plan);
+  if (shard && shard.count > 1) refuseHalvingShard(plan);
   const runsDir = resolveRunsDir(options.runsDir);
   const dir = path.join(runsDir, plan.id);
   const statuses = new Map<string, TrialStatus>();

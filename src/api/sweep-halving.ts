@@ -45,7 +45,7 @@ export async function runHalvingSweep(
   options: SweepOptions,
 ): Promise<SweepResult> {
   const { shard, ...rest } = options;
-  if (shard) refuseHalvingShard(plan);
+  if (shard && shard.count > 1) refuseHalvingShard(plan);
   const runsDir = resolveRunsDir(options.runsDir);
   const dir = path.join(runsDir, plan.id);
   const statuses = new Map<string, TrialStatus>();

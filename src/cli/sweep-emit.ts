@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { planSweep } from '../api/sweep.js';
+import { refuseHalvingShard } from '../api/sweep-halving.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { emitJobs, emitShards, parseEmitForm } from '../sweep/emit.js';
 import { log, out } from './output.js';
@@ -18,7 +19,9 @@ export async function emitCommand(file: string, form: string, flags: SweepFlags)
     ]);
   }
   const plan = await planSweep(file);
-  const shards = emitShards(emitForm, flags.shards, plan.trials.length, availableParallelism());
+  // A halving sweep's rungs need every trial of the rung in one process: one job (which uses --jobs on its machine).
+  if (plan.halving && flags.shards !== undefined && flags.shards.trim() !== '1') refuseHalvingShard(plan);
+  const shards = plan.halving ? 1 : emitShards(emitForm, flags.shards, plan.trials.length, availableParallelism());
   const runsDir = flags.runsDir ?? process.env['MTL_RUNS_DIR'] ?? 'runs';
   const passThrough = [
     ...(flags.backend ? ['--backend', flags.backend] : []),

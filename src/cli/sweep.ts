@@ -82,7 +82,7 @@ export async function sweepCommand(first: string, second: string | undefined, fl
   // Capped by the library at the trials left to train: one left, or --jobs 1, trains in this process.
   const jobs = flags.jobs === undefined ? availableParallelism() : parseJobs(flags.jobs);
   const plan = await planSweep(first);
-  if (plan.halving && shard) refuseHalvingShard(plan);
+  if (plan.halving && shard && shard.count > 1) refuseHalvingShard(plan);
   const runsDir = resolveRunsDir(flags.runsDir);
   const selected = shardTrials(plan.trials, shard);
   if (flags.dryRun && plan.halving) return halvingDryRun(plan, plan.halving, runsDir, flags.json === true);
