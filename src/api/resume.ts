@@ -102,6 +102,7 @@ async function resumeLocked(reference: string, options: TrainOptions): Promise<R
         startedAt,
         resume: state,
         interrupts,
+        frozen: meta.lineage?.frozen,
       },
       options,
     );
