@@ -14,7 +14,7 @@ import type { MultiTaskModel } from '../model/types.js';
 import { readCheckpointWeights } from '../runs/checkpoint.js';
 import { checkpointDir, type CheckpointName } from '../runs/layout.js';
 import type { RunLineage } from '../runs/meta.js';
-import { chooseCheckpoint, readRun } from './evaluate.js';
+import { chooseCheckpoint, readRun, type StoredRun } from './evaluate.js';
 
 /**
  * Model-based transfer (issue #17; seed 004 §3: "parameters reused, frozen or fine-tuned"; Yosinski et al. 2014,
@@ -39,8 +39,7 @@ export function initialiseFromSource(
   runsDir: string,
 ): RunLineage {
   const { run: reference, suffix } = splitInitSource(init.from);
-  const source = readRun(reference, runsDir);
-  const checkpoint = chooseCheckpoint(source, suffix === 'last' ? 'last' : 'best');
+  const { source, checkpoint } = sourceCheckpoint(init.from, reference, suffix, runsDir);
   const dir = checkpointDir(source.dir, checkpoint);
   const weights = readCheckpointWeights(dir);
   try {
@@ -78,6 +77,22 @@ export function initialiseFromSource(
     };
   } finally {
     for (const tensor of Object.values(weights.named)) tensor.dispose();
+  }
+}
+
+/** The source run and the checkpoint to read; a problem finding either names `init.from`. */
+function sourceCheckpoint(
+  from: string,
+  reference: string,
+  suffix: string | undefined,
+  runsDir: string,
+): { source: StoredRun; checkpoint: CheckpointName } {
+  try {
+    const source = readRun(reference, runsDir);
+    return { source, checkpoint: chooseCheckpoint(source, suffix === 'last' ? 'last' : 'best') };
+  } catch (error) {
+    if (error instanceof UsageError) throw new UsageError(`init.from "${from}": ${error.message}`, error.details);
+    throw error;
   }
 }
 
