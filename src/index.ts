@@ -207,3 +207,4 @@ export { initialiseFromSource } from './api/init-weights.js';
 export { parameterInventory, selectParameters, type ParameterInfo } from './model/parameter-groups.js';
 export { readCheckpointWeights, type CheckpointWeights } from './runs/checkpoint.js';
 export type { RunLineage } from './runs/meta.js';
+export { extractFeatures, featureLayers, type FeaturesOptions, type FeatureTable } from './api/features.js';
