@@ -22,7 +22,8 @@ import { chooseCheckpoint, readRun, type StoredRun } from './evaluate.js';
  * for the parameters `init.load` selects (model/parameter-groups.ts), θ_new[p] ← θ_source[p] for every selected p,
  * the rest freshly initialised (a task the source did not have gets a new head). Every selected parameter must exist
  * in the source under the same name with the same shape; otherwise nothing is loaded and the error lists both
- * sides. `init.freeze` picks among the loaded parameters those the trainer holds fixed (train/fine-tuning.ts).
+ * sides. `init.freeze` picks among the loaded parameters those the trainer holds fixed (train/fine-tuning.ts); state
+ * (batch-norm moving statistics) is loaded but never frozen: in training mode it follows the new data.
  *
  * Input encoding: trunk weights mean something only for inputs encoded the same way, so when anything read by the
  * inputs is loaded (the shared group, or every group of an architecture without a shared representation, whose
@@ -52,7 +53,9 @@ export function initialiseFromSource(
       (p) => loaded.includes(p.name) && (p.group === SHARED_GROUP || !(model.encode && model.decode)),
     );
     if (readsInputs) checkInputLayout(source.id, source.preprocessing, preprocessing);
-    const frozen = selectAll('init.freeze', init.freeze, inventory, sourceTasks);
+    // Moving statistics are state, not trained: "frozen" names the trainable parameters the optimizers leave alone.
+    const trainable = new Set(inventory.filter((p) => p.trainable).map((p) => p.name));
+    const frozen = selectAll('init.freeze', init.freeze, inventory, sourceTasks).filter((name) => trainable.has(name));
     const notLoaded = frozen.filter((name) => !loaded.includes(name));
     if (notLoaded.length > 0) {
       throw new UsageError(

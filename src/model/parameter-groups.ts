@@ -18,6 +18,8 @@ export interface ParameterInfo {
   shape: number[];
   /** `shared`, or the task the parameter belongs to. */
   group: string;
+  /** False for state (batch-norm moving statistics): loaded like weights, never frozen (no optimizer moves it). */
+  trainable: boolean;
 }
 
 export const SHARED_GROUP = 'shared';
@@ -33,9 +35,9 @@ export function splitInitSource(from: string): { run: string; suffix?: string } 
 /** Every parameter of a model (trainable and state) with its group, in checkpoint order. */
 export function parameterInventory(model: MultiTaskModel): ParameterInfo[] {
   const trainable: ParameterInfo[] = [
-    ...model.sharedVariables.map((v) => ({ name: v.name, shape: [...v.shape], group: SHARED_GROUP })),
+    ...model.sharedVariables.map((v) => ({ name: v.name, shape: [...v.shape], group: SHARED_GROUP, trainable: true })),
     ...Object.entries(model.taskVariables).flatMap(([task, variables]) =>
-      variables.map((v) => ({ name: v.name, shape: [...v.shape], group: task })),
+      variables.map((v) => ({ name: v.name, shape: [...v.shape], group: task, trainable: true })),
     ),
   ];
   const groupOfLayer = new Map(trainable.map((p) => [layerOf(p.name), p.group]));
@@ -43,6 +45,7 @@ export function parameterInventory(model: MultiTaskModel): ParameterInfo[] {
     name: v.name,
     shape: [...v.shape],
     group: groupOfLayer.get(layerOf(v.name)) ?? SHARED_GROUP,
+    trainable: false,
   }));
   return [...trainable, ...state];
 }
