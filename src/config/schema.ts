@@ -263,7 +263,6 @@ export function buildExperimentSchema(): JsonSchema {
           "budget, seed and split) or one run of unshared towers, stored under the run's baselines/; the run " +
           'gets transfer.json (MTL vs baseline per task, relative gain, Δm).',
       },
-      init: initSchema(),
       analysis: {
         type: 'object',
         default: {},
@@ -300,6 +299,7 @@ export function buildExperimentSchema(): JsonSchema {
           },
         },
       },
+      init: initSchema(),
     },
   };
 }
