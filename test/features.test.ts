@@ -121,7 +121,7 @@ describe('mtl features', () => {
     expect(preprocessing.inputSize).toBe(8);
   });
 
-  it('refuses a row missing a feature value (naming its line), an unknown id column, --split with --data', () => {
+  it('refuses a row missing a feature value (naming its line), a missing column, --split with --data', () => {
     const holes = writeFile(dir, 'holes.csv', 'id,x0,x1,x2,x3,x4,x5\na,1,2,3,4,5,6\nb,1,,3,4,5,6\n');
     const missing = mtl(['features', runId, '--runs-dir', runsDir, '--data', holes]);
     expect(missing.code).toBe(2);
@@ -131,9 +131,12 @@ describe('mtl features', () => {
     const noId = mtl(['features', runId, '--runs-dir', runsDir, '--data', file, '--id-columns', 'key']);
     expect(noId.code).toBe(2);
     expect(noId.stderr).toMatch(/--id-columns.*"key"/);
+    const noFeature = mtl(['features', runId, '--runs-dir', runsDir, '--data', writeFile(dir, 'ab.csv', 'a,b\n1,2\n')]);
+    expect(noFeature.code).toBe(2);
+    expect(noFeature.stderr).toMatch(/a feature of run .*: column "x0" is not in .*ab\.csv/);
     const both = mtl(['features', runId, '--runs-dir', runsDir, '--data', file, '--split', 'test']);
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/--split picks rows of the run's own data/);
-    for (const result of [missing, noId, both]) expect(result.stderr).not.toMatch(/\n\s+at /);
+    for (const result of [missing, noId, noFeature, both]) expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 });

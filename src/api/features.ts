@@ -101,6 +101,8 @@ async function fileRows(run: StoredRun, file: string): Promise<{ table: DataTabl
   // Every row in gives a row out: `drop` would leave rows out, so a row missing a feature is an error there too.
   const missing = run.preprocessing.missing === 'impute' ? 'impute' : 'error';
   const { required_columns: _rowsOfTraining, ...data } = run.config.data;
+  // A missing column is its own error (named here), so the one below is only ever about missing cells.
+  for (const name of features) columnOf(table, name, `a feature of run ${run.id}`);
   try {
     return { table, rows: usableRows(table, { ...data, missing }, features, []), data: file };
   } catch (error) {
