@@ -6,7 +6,8 @@ import { createRng } from '../src/util/rng.js';
 
 /** The `init.load` / `init.freeze` vocabulary (model/parameter-groups.ts) on models of several architectures. */
 function build(model: string): MultiTaskModel {
-  const text = `data: { dataset: penguins }\ntasks: [{ name: a, type: regression }, { name: b, type: regression }]\n${model}\n`;
+  const tasks = 'tasks: [{ name: a, type: regression }, { name: b, type: regression }]';
+  const text = `data: { dataset: penguins }\n${tasks}\n${model}\n`;
   const config = parseConfigText(text).config;
   const heads = ['a', 'b'].map((name) => ({ name, type: 'regression' as const, outputSize: 1 }));
   return buildArchitecture(config.model, { inputSize: 4, heads, rng: createRng(0) });

@@ -9,7 +9,7 @@ import { writeSyntheticCsv } from './helpers/csv.js';
  * fine-tuning a target task with few labels from the source's trunk, beats training the target from scratch on the
  * same labels.
  *
- * Data: x ∈ ℝ⁸ ~ N(0, I); three latent features z = |W x| (elementwise) (W 3×8, fixed); the source tasks s1, s2, s3 are three
+ * Data: x ∈ ℝ⁸ ~ N(0, I); three latent features z = |W x| (W 3×8, fixed); the source tasks s1, s2, s3 are three
  * linear read-outs of z (600 rows), the target t = bᵀz + 0.05ε another one, with 24 labelled training rows, 40
  * validation and 300 test rows (disjoint from the source's: another draw). A trunk trained on s1–s3 has learned z;
  * the target then needs only a linear head on it, which 24 rows fit, while from scratch the same 24 rows must also
