@@ -213,3 +213,8 @@ export {
 export { readCheckpointJson, type CheckpointMetadata } from './runs/checkpoint.js';
 export type { EpochRecord, EpochLogEntry, MetricRow } from './runs/records.js';
 export { MtlError, UsageError, RunFailedError, ExitCode } from './errors.js';
+export { initialiseFromSource } from './api/init-weights.js';
+export { parameterInventory, selectParameters, type ParameterInfo } from './model/parameter-groups.js';
+export { readCheckpointWeights, type CheckpointWeights } from './runs/checkpoint.js';
+export type { RunLineage } from './runs/meta.js';
+export { extractFeatures, featureLayers, type FeaturesOptions, type FeatureTable } from './api/features.js';

@@ -8,6 +8,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { trainWithBaselines } from '../src/api/baselines.js';
+import { extractFeatures } from '../src/api/features.js';
 import { trainExperiment } from '../src/api/train.js';
 import { parseConfigText } from '../src/config/load.js';
 import { tempDir } from './helpers.js';
@@ -92,6 +93,31 @@ describe('live tensors over a run and its single-task baselines', () => {
     expect([summary, ...subRuns].map((run) => run.status)).toEqual(['completed', 'completed', 'completed']);
     expect(countsPerRun.map((counts) => counts.length)).toEqual([5, 5, 5]);
     for (const counts of countsPerRun) expect(new Set(counts)).toEqual(new Set([counts[0]]));
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('live tensors over a fine-tuning run (issue #17)', () => {
+  it('loading, freezing and unfreezing keep the count flat; the run and `features` release everything', async () => {
+    const dir = tempDir();
+    tinyCsv(dir);
+    const runsDir = path.join(dir, 'runs');
+    const file = path.join(dir, 'exp.yaml');
+    const short = config('{ name: equal }').replace(`epochs: ${EPOCHS}`, 'epochs: 2');
+    const source = await trainExperiment(parseConfigText(short, { file }), { runsDir });
+    const counts: number[] = [];
+    const before = tf.memory().numTensors;
+    const init = `init: { from: ${source.id}, load: [shared, heads], freeze: [shared], unfreeze_after: 10 }\n`;
+    const summary = await trainExperiment(parseConfigText(`${config('{ name: equal }')}${init}`, { file }), {
+      runsDir,
+      listeners: [{ onEpochEnd: () => void counts.push(tf.memory().numTensors) }],
+    });
+    expect(summary.status).toBe('completed');
+    expect(counts).toHaveLength(EPOCHS);
+    expect(new Set(counts)).toEqual(new Set([counts[0]]));
+    expect(tf.memory().numTensors).toBe(before);
+    const features = await extractFeatures(summary.id, { runsDir, split: 'test' });
+    expect(features.rows.length).toBeGreaterThan(0);
     expect(tf.memory().numTensors).toBe(before);
   });
 });

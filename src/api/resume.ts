@@ -130,6 +130,7 @@ export async function continueFromLast(
         startedAt,
         resume: state,
         interrupts,
+        frozen: meta.lineage?.frozen,
       },
       options,
     );

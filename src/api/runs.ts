@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { crashReason, type ShownStatus } from '../runs/liveness.js';
-import { readMeta } from '../runs/meta.js';
+import { readMeta, type RunLineage } from '../runs/meta.js';
 import { listGroupIds, readGroupMeta, resolveGroup, type GroupStatus } from '../runs/groups.js';
 import { listRunIds, resolveRunsDir, subRunsOf } from '../runs/store.js';
 import { readSummaryIfAny } from '../runs/summary.js';
@@ -25,6 +25,8 @@ export interface RunListing extends RunDescription {
   /** A few headline test metrics (`mean/*`) when the run finished. */
   metrics: Record<string, number>;
   dir: string;
+  /** Where its initial weights came from (`init:`); absent for a run from fresh weights. */
+  lineage?: RunLineage;
 }
 
 /** Every run in the store, oldest first, with its status and headline metrics. Seed groups: {@link listGroups}. */
@@ -50,6 +52,7 @@ function runListing(id: string, dir: string): RunListing {
     subRuns: subRunsOf(dir),
     metrics,
     dir,
+    ...(meta.lineage ? { lineage: meta.lineage } : {}),
   };
 }
 

@@ -15,7 +15,14 @@ import { loadCheckpointInto, saveCheckpoint } from '../runs/checkpoint.js';
 import { writeRunInputs } from '../runs/inputs.js';
 import { checkpointDir, type CheckpointName } from '../runs/layout.js';
 import { HEARTBEAT_EVERY_MS, thisProcess } from '../runs/liveness.js';
-import { gitInfo, type ParameterCount, type RunMeta, type RunStatus, type RunStrategy } from '../runs/meta.js';
+import {
+  gitInfo,
+  type ParameterCount,
+  type RunLineage,
+  type RunMeta,
+  type RunStatus,
+  type RunStrategy,
+} from '../runs/meta.js';
 import { createRunDir, createSubRunDir, resolveRunsDir } from '../runs/store.js';
 import { writeSummary, type RunSummary } from '../runs/summary.js';
 import { trainingStateFiles } from '../runs/training-state.js';
@@ -25,6 +32,7 @@ import type { TrainerResume } from '../train/snapshot.js';
 import { runTrainer, type TrainListener } from '../train/trainer.js';
 import { mtlVersion } from '../util/version.js';
 import { buildModel, countParameters, modelTopology } from './build.js';
+import { initialiseFromSource } from './init-weights.js';
 
 export interface TrainOptions {
   runsDir?: string;
@@ -84,7 +92,10 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
   // leaving a run directory behind.
   const model = buildModel(config, data.preprocessing);
   let created: { id: string; dir: string };
+  let lineage: RunLineage | undefined;
   try {
+    // Before the run exists too: a source that does not fit leaves nothing behind.
+    if (config.init) lineage = initialiseFromSource(config.init, model, data.preprocessing, runsDir);
     // A sub-run's place wins over a group's claim: a group member's baselines are trained inside the member.
     created = options.subRun
       ? createSubRunDir(options.subRun.parent, options.subRun.path)
@@ -118,11 +129,24 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
     epochsCompleted: 0,
     process: thisProcess(),
     heartbeatAt: startedAt.toISOString(),
+    ...(lineage ? { lineage } : {}),
   };
   const writer = new RunWriter(dir, meta);
   writeRunInputs(dir, { configSource: loaded.sourceText, config, preprocessing: data.preprocessing, configDir });
   return trainInRun(
-    { config, notes: loaded.notes, data, model, backend, id, dir, writer, startedAt, interrupts },
+    {
+      config,
+      notes: loaded.notes,
+      data,
+      model,
+      backend,
+      id,
+      dir,
+      writer,
+      startedAt,
+      interrupts,
+      frozen: lineage?.frozen,
+    },
     options,
   );
 }
@@ -143,6 +167,8 @@ export interface TrainingSession {
   resume?: TrainerResume;
   /** What `RunHandle.recordInterrupted` does once training has started (a second Ctrl-C). */
   interrupts: InterruptRecorder;
+  /** Parameters held fixed (`init.freeze`), as meta.json's lineage records them. */
+  frozen?: readonly string[] | undefined;
 }
 
 /**
@@ -249,6 +275,7 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
         await saveCheckpoint(checkpointDir(dir, 'last'), model, topology, metadata, generatedBy, background, extra);
       },
       ...(session.resume ? { resume: session.resume } : {}),
+      ...(session.frozen ? { frozen: session.frozen } : {}),
     });
     epochs = result.epochs.length;
     bestEpoch = result.bestEpoch;

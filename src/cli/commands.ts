@@ -312,12 +312,31 @@ function groupLine(group: GroupListing): string {
   return `${group.status}${reason}; seeds ${group.seeds.join(', ')}; ${counts}`;
 }
 
+/**
+ * The runs, one line each. A `from` column (`← SOURCE:checkpoint`, `-` for fresh weights) appears when a listed run
+ * was started from another run's weights (`init:`), so listings without transfer runs keep their columns.
+ */
 function runsTable(runs: RunListing[]): string {
+  const withLineage = runs.some((r) => r.lineage);
+  const fromCell = (r: RunListing): string[] =>
+    withLineage ? [r.lineage ? `← ${r.lineage.sourceId}:${r.lineage.checkpoint}` : '-'] : [];
   return table(
-    ['id', 'name', 'status', 'started', 'backend', ...DESCRIPTION_HEADER, 'epochs', 'baselines', 'metrics'],
+    [
+      'id',
+      'name',
+      ...(withLineage ? ['from'] : []),
+      'status',
+      'started',
+      'backend',
+      ...DESCRIPTION_HEADER,
+      'epochs',
+      'baselines',
+      'metrics',
+    ],
     runs.map((r) => [
       r.id,
       r.name,
+      ...fromCell(r),
       r.status,
       r.startedAt.replace('T', ' ').slice(0, 19),
       r.backend,

@@ -11,6 +11,7 @@ import {
   validateCommand,
 } from './commands.js';
 import { analyzeCommand } from './analyze.js';
+import { featuresCommand } from './features.js';
 import { sweepCommand } from './sweep.js';
 import { sweepWorkerCommand } from './sweep-worker.js';
 import { log } from './output.js';
@@ -85,6 +86,22 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExample:\n  mtl eval 20261123-1700 --split val --checkpoint last --json\n')
     .action(async (run: string, flags) => setExitCode(await evalCommand(run, flags)));
+
+  program
+    .command('features')
+    .description("Write each row's learned representation (feature-based transfer) as CSV")
+    .argument('<run>', 'run id, unique id prefix, or path')
+    .option('--data <csv>', "a CSV with the run's feature columns, every row (default: the run's own data)")
+    .option('--split <split>', "of the run's own data: train, val, test or all (default all)")
+    .option('--layer <name>', 'shared (the trunk output the heads read; default) or tasks/<task>/output')
+    .option('--checkpoint <which>', 'best or last', 'best')
+    .option('--id-columns <a,b>', 'input columns copied first into each row (default none)')
+    .option('--with-targets', "also copy the run's target columns, so the CSV trains an mtl config")
+    .option('-o, --output <file>', 'write the CSV to a file instead of stdout')
+    .addOption(backendOption())
+    .addOption(runsDirOption())
+    .addHelpText('after', '\nExample:\n  mtl features 20261123-1700 --data new.csv --id-columns id > features.csv\n')
+    .action(async (run: string, flags) => setExitCode(await featuresCommand(run, flags)));
 
   program
     .command('compare')

@@ -299,6 +299,48 @@ export function buildExperimentSchema(): JsonSchema {
           },
         },
       },
+      init: initSchema(),
+    },
+  };
+}
+
+/** `init:`, model-based transfer from another run's checkpoint (api/init-weights.ts, model/parameter-groups.ts). */
+function initSchema(): JsonSchema {
+  const selectors = (description: string, fallback: string[]): JsonSchema => ({
+    type: 'array',
+    items: { type: 'string', minLength: 1 },
+    uniqueItems: true,
+    default: fallback,
+    description,
+  });
+  return {
+    type: 'object',
+    required: ['from'],
+    additionalProperties: false,
+    description: "Start from another run's weights (model-based transfer).",
+    properties: {
+      from: {
+        type: 'string',
+        minLength: 1,
+        description: 'The source run (id, prefix, path or sub-run), optionally RUN:best or RUN:last (default best).',
+      },
+      load: selectors(
+        'Parameters copied from the source: shared (the trunk), heads (the heads of tasks both runs have), ' +
+          'heads.<task> or <task>, or a parameter-name prefix such as shared/0.',
+        ['shared'],
+      ),
+      freeze: selectors('Loaded parameters held fixed (same selectors as load).', []),
+      unfreeze_after: {
+        type: 'integer',
+        minimum: 1,
+        description: 'Train the frozen parameters after this many epochs (absent: frozen for the whole run).',
+      },
+      unfrozen_lr: {
+        type: 'number',
+        exclusiveMinimum: 0,
+        description:
+          "Learning rate of the frozen parameters once unfrozen (default training.lr), on training's schedule.",
+      },
     },
   };
 }

@@ -12,6 +12,7 @@ import { allowedLosses, applicableMetrics, taskKindRegistry } from '../tasks/reg
 import type { TaskKind } from '../tasks/types.js';
 import { suggest } from '../util/suggest.js';
 import { baselineProblems } from './baseline-rules.js';
+import { initProblems } from './init-rules.js';
 import { problemsFromAjv, type ConfigProblem } from './errors.js';
 import type { LossName, ModelConfig, ResolvedConfig, TaskConfig } from './types.js';
 
@@ -133,6 +134,7 @@ export function checkSemantics(
   }
 
   problems.push(...baselineProblems(config));
+  problems.push(...initProblems(config));
 
   let shapesOk = true;
   for (const list of ['trunk', 'head'] as const) {

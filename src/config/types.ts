@@ -23,6 +23,25 @@ export interface ResolvedConfig {
   baselines?: BaselineSetting;
   /** What training measures or trains for `mtl analyze` (issue #15); absent in runs from before it (the defaults). */
   analysis?: AnalysisConfig;
+  /** Start from another run's weights (model-based transfer, issue #17); absent = fresh weights. */
+  init?: InitConfig;
+}
+
+/**
+ * Where a run's initial weights come from (api/init-weights.ts). `load` and `freeze` are parameter selectors
+ * (model/parameter-groups.ts): `shared`, `heads`, `heads.<task>` or `<task>`, or a parameter-name prefix.
+ */
+export interface InitConfig {
+  /** A run reference (id, prefix, path, sub-run), optionally with `:best` or `:last` (default best). */
+  from: string;
+  /** What to copy from the source checkpoint; default `[shared]`. */
+  load: string[];
+  /** Loaded parameters held fixed (all of them until `unfreeze_after` epochs, if given); default none. */
+  freeze: string[];
+  /** Train the frozen parameters from this epoch count on (absent: frozen for the whole run). */
+  unfreeze_after?: number;
+  /** The learning rate of the frozen parameters once unfrozen (default training.lr), under the same schedule. */
+  unfrozen_lr?: number;
 }
 
 export type BaselineSetting = 'none' | 'single-task' | 'towers';

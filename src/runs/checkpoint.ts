@@ -173,14 +173,23 @@ function readMetadata(fields: JsonFields): CheckpointMetadata {
   };
 }
 
-/** Loads a checkpoint's weights into a model built from the same config; every variable must be present. */
-export function loadCheckpointInto(dir: string, model: MultiTaskModel): CheckpointMetadata {
+/** A checkpoint's weights by name, checked (checksums, size, finite values): tensors the caller disposes. */
+export interface CheckpointWeights {
+  named: tf.NamedTensorMap;
+  json: CheckpointJson;
+  /** sha256 of the weight bytes: the weights file's entry in checksums.json. */
+  weightsSha256: string;
+}
+
+/** Reads and checks a checkpoint's weights without a model (loadCheckpointInto; a run's `init:` source). */
+export function readCheckpointWeights(dir: string): CheckpointWeights {
   const read = verifyCheckpointFiles(dir);
   const json = readCheckpointJson(dir);
   const group = json.weightsManifest[0];
   if (!group || group.paths.length === 0)
     throw new UsageError(`${path.join(dir, MODEL_JSON)}: weightsManifest[0].paths names no weights file.`);
-  const buffer = joinBuffers(group.paths.map(read));
+  const parts = group.paths.map(read);
+  const buffer = joinBuffers(parts);
   const expected = group.weights.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * bytesPerValue(w.dtype), 0);
   if (buffer.byteLength !== expected) {
     throw new UsageError(
@@ -189,7 +198,12 @@ export function loadCheckpointInto(dir: string, model: MultiTaskModel): Checkpoi
     );
   }
   checkFiniteWeights(buffer, group.weights, dir);
-  const named = tf.io.decodeWeights(buffer, group.weights);
+  return { named: tf.io.decodeWeights(buffer, group.weights), json, weightsSha256: sha256(new Uint8Array(buffer)) };
+}
+
+/** Loads a checkpoint's weights into a model built from the same config; every variable must be present. */
+export function loadCheckpointInto(dir: string, model: MultiTaskModel): CheckpointMetadata {
+  const { named, json } = readCheckpointWeights(dir);
   try {
     const variables = checkpointVariables(model);
     const used = new Set(variables.map((v) => v.name));

@@ -45,6 +45,23 @@ export interface RunMeta {
   heartbeatAt?: string;
   /** Each `mtl train --resume` of the run: when, from which epoch and batch, and the status it had. */
   resumes?: RunResume[];
+  /** Where the run's initial weights came from (`init:`, issue #17); absent for a run started from fresh weights. */
+  lineage?: RunLineage;
+}
+
+/**
+ * A run started from another run's checkpoint: which one (the source's id and folder, the checkpoint, its epoch and
+ * the sha256 of its weights, as its checksums.json lists them), which parameters were copied and which held fixed
+ * (api/init-weights.ts). `mtl train --resume` reads `frozen` from here.
+ */
+export interface RunLineage {
+  sourceId: string;
+  sourceDir: string;
+  checkpoint: 'best' | 'last';
+  epoch: number;
+  weightsSha256: string;
+  loaded: string[];
+  frozen: string[];
 }
 
 export interface RunResume {
@@ -95,6 +112,7 @@ export function readMeta(runDir: string): StoredRunMeta {
   const parameterCount = fields.optionalObject('parameterCount');
   const strategy = fields.optionalObject('strategy');
   const owner = fields.optionalObject('process');
+  const lineage = fields.optionalObject('lineage');
   return {
     format,
     id,
@@ -126,6 +144,19 @@ export function readMeta(runDir: string): StoredRunMeta {
           from: r.string('from'),
         }))
       : undefined,
+    lineage: lineage && readLineage(lineage),
+  };
+}
+
+function readLineage(fields: JsonFields): RunLineage {
+  return {
+    sourceId: fields.string('sourceId'),
+    sourceDir: fields.string('sourceDir'),
+    checkpoint: fields.oneOf('checkpoint', ['best', 'last']),
+    epoch: fields.number('epoch'),
+    weightsSha256: fields.string('weightsSha256'),
+    loaded: fields.strings('loaded'),
+    frozen: fields.strings('frozen'),
   };
 }
 

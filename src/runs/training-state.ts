@@ -25,6 +25,8 @@ export interface TrainerSnapshot {
   strategyRng: RngState;
   /** Updates the optimizer applied (its slots are stored as tensors). */
   optimizerUpdates: number;
+  /** Updates of the frozen parameters' own optimizer (train/fine-tuning.ts); absent where nothing is frozen. */
+  frozenOptimizerUpdates?: number;
   /** Early stopping and the best checkpoint: the best monitored value, its epoch, epochs since it improved. */
   best: number;
   bestEpoch: number;

@@ -13,6 +13,7 @@ import { DivergenceWatch } from './divergence.js';
 import { shuffledBatches } from './batches.js';
 import { reportBatchMetrics } from './batch-metrics.js';
 import { evaluateSplit } from './evaluate.js';
+import { frozenParameters } from './fine-tuning.js';
 import { createOptimizer, learningRateAt } from './optimizers.js';
 import {
   afterOptimizerStep,
@@ -80,6 +81,8 @@ export interface TrainerInput {
   onCheckpoint?(checkpoint: TrainerCheckpoint): Promise<void>;
   /** Continue from a snapshot (`mtl train --resume`); the model and strategy are restored by the caller. */
   resume?: TrainerResume;
+  /** Parameters held fixed (`init.freeze`, train/fine-tuning.ts), by name; with the config's unfreeze schedule. */
+  frozen?: readonly string[];
 }
 
 /** Name of the monitored value and its direction: the early-stopping metric on validation, else the train loss. */
@@ -108,7 +111,10 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
     ...tasks.flatMap((t) => model.taskVariables[t.name] ?? []),
     ...(strategy.variables?.() ?? []),
   ];
-  const optimizer = createOptimizer(training, trainable);
+  const frozen = frozenParameters(config, input.frozen ?? [], trainable);
+  const optimizer = createOptimizer(training, frozen ? trainable.filter((v) => !frozen.has(v)) : trainable);
+  /** Every optimizer slot, in a fixed order, for the `last` checkpoint and its restore. */
+  const allSlots = (): tf.Variable[] => [...optimizer.slots(), ...(frozen?.optimizer.slots() ?? [])];
   const rng = createRng(config.seed).fork('batches');
   const strategyRng = createRng(config.seed).fork('strategy');
   const batchSize = Math.min(training.batch_size, train.rows);
@@ -123,8 +129,9 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
   if (resumed && input.resume) {
     rng.restore(resumed.batchRng);
     strategyRng.restore(resumed.strategyRng);
-    restoreSlots(optimizer.slots(), input.resume.optimizerSlots);
+    restoreSlots(allSlots(), input.resume.optimizerSlots);
     optimizer.restoreUpdates(resumed.optimizerUpdates);
+    frozen?.optimizer.restoreUpdates(resumed.frozenOptimizerUpdates ?? 0);
   }
   /** Where the trainer is, for the `last` checkpoint (see TrainerSnapshot). */
   const snapshot = (position: SnapshotPosition): TrainerCheckpoint => ({
@@ -133,6 +140,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
       step,
       strategyRng: strategyRng.state(),
       optimizerUpdates: optimizer.updates,
+      ...(frozen ? { frozenOptimizerUpdates: frozen.optimizer.updates } : {}),
       best,
       bestEpoch,
       sinceImproved,
@@ -140,7 +148,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
       strategyState: strategy.state(),
       divergence: divergence.state(),
     },
-    optimizerSlots: optimizer.slots(),
+    optimizerSlots: allSlots(),
   });
   let outcome: TrainOutcome = stoppedEarlyAt(resumed, training.early_stopping.patience) ? 'early-stopped' : 'completed';
   let reason: string | undefined;
@@ -205,8 +213,12 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
             diagnostics.addAffinity(measureAffinity(model, batch, tasks, lookahead, taskGradients));
             if (taskGradients) diagnostics.addCosines(cosineMatrix(taskGradients));
           }
-          const gradients = clipByGlobalNorm(result.gradients, training.grad_clip_norm);
+          const frozenTrains = frozen?.trainsIn(epoch) === true;
+          const stepGradients = frozen && !frozenTrains ? frozen.withoutFrozen(result.gradients) : result.gradients;
+          const gradients = clipByGlobalNorm(stepGradients, training.grad_clip_norm);
+          // Each optimizer takes the gradients of its own variables and passes over the others.
           optimizer.apply(gradients, learningRate);
+          if (frozen && frozenTrains) frozen.optimizer.apply(gradients, frozen.learningRate(epoch));
           for (const g of Object.values(gradients)) g.dispose();
           afterOptimizerStep(model, strategy, batch, tasks);
           // A batch that serves later steps as another sample lives until the end of the epoch.
@@ -318,6 +330,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
     disposeSplit(train);
     disposeSplit(val);
     optimizer.dispose();
+    frozen?.optimizer.dispose();
   }
   return { outcome, epochs: records, bestEpoch, ...(reason ? { reason } : {}) };
 }

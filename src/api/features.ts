@@ -1,0 +1,173 @@
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../backend/select.js';
+import type { BackendChoice } from '../config/types.js';
+import { readCsv } from '../data/csv.js';
+import { cellText, columnOf } from '../data/columns.js';
+import { splitTable } from '../data/prepare.js';
+import { encodeRows, usableRows } from '../data/preprocess.js';
+import type { SplitName } from '../data/split.js';
+import type { DataTable } from '../data/types.js';
+import { UsageError } from '../errors.js';
+import type { MultiTaskModel } from '../model/types.js';
+import { loadCheckpointInto } from '../runs/checkpoint.js';
+import { checkpointDir, type CheckpointName } from '../runs/layout.js';
+import { buildModel } from './build.js';
+import { chooseCheckpoint, readRun, type StoredRun } from './evaluate.js';
+
+/**
+ * Feature-based transfer (issue #17; seed 004 §3: "learned representations reused"; Yosinski et al. 2014): each row's
+ * representation at one layer of a run's trained model, as a table any other tool (or another mtl config) can read.
+ * Layers: `shared`, the trunk output z = encode(x) that every head reads (architectures with one shared
+ * representation), and `tasks/<task>/output`, a task head's raw output (logits, or values in standardised units).
+ * The rows are encoded with the run's own fitted preprocessing (as `mtl eval --data`), the model is in inference mode
+ * (dropout off, batch-norm moving statistics), and every row in gives one row out, in the order of the input.
+ */
+export interface FeaturesOptions {
+  runsDir?: string;
+  /** Another CSV with the run's feature columns; without it, the run's own data (`split`). */
+  dataFile?: string;
+  /** Of the run's own data: one split, or `all` usable rows (default), in table order. */
+  split?: SplitName | 'all';
+  checkpoint?: CheckpointName;
+  /** `shared` (default) or `tasks/<task>/output`. */
+  layer?: string;
+  /** Columns of the input copied first into each output row (default none). */
+  idColumns?: string[];
+  /** Also copy the run's target columns (as text; empty where missing), so the output trains an mtl config. */
+  withTargets?: boolean;
+  backend?: BackendChoice;
+}
+
+export interface FeatureTable {
+  run: string;
+  checkpoint: CheckpointName;
+  epoch: number;
+  layer: string;
+  /** Where the rows came from: the CSV or the split. */
+  data: string;
+  header: string[];
+  rows: string[][];
+}
+
+export const SHARED_LAYER = 'shared';
+
+/** The layer names `--layer` takes for a model: `shared` where it has one representation, each head's output. */
+export function featureLayers(model: MultiTaskModel): string[] {
+  const heads = Object.keys(model.taskVariables).map((task) => `tasks/${task}/output`);
+  return [...(model.encode ? [SHARED_LAYER] : []), ...heads];
+}
+
+export async function extractFeatures(reference: string, options: FeaturesOptions = {}): Promise<FeatureTable> {
+  const run = readRun(reference, options.runsDir);
+  const checkpoint = chooseCheckpoint(run, options.checkpoint ?? 'best');
+  await initBackend(options.backend ?? run.config.backend);
+  const { table, rows, data } = options.dataFile ? await fileRows(run, options.dataFile) : await ownRows(run, options);
+  if (rows.length === 0) throw new UsageError(`Run ${run.id}: the ${data} data has no rows to write features for.`);
+  const idColumns = (options.idColumns ?? []).map((name) => columnOf(table, name, '--id-columns'));
+  const targetNames = options.withTargets ? run.config.tasks.flatMap((task) => task.targets) : [];
+  const targetColumns = targetNames.map((name) => columnOf(table, name, '--with-targets (a target of the run)'));
+  const encoded = encodeRows(table, { ...run.preprocessing, tasks: [] }, rows, options.dataFile ? 'error' : 'zeros');
+  const model = buildModel(run.config, run.preprocessing);
+  try {
+    const layer = options.layer ?? SHARED_LAYER;
+    const layers = featureLayers(model);
+    if (!layers.includes(layer)) {
+      throw new UsageError(`--layer "${layer}": run ${run.id} (${run.config.model.architecture}) has no such layer.`, [
+        `layers: ${layers.join(', ')}`,
+        ...(model.encode ? [] : ['this architecture has no single shared representation; use a head output']),
+      ]);
+    }
+    const epoch = loadCheckpointInto(checkpointDir(run.dir, checkpoint), model).epoch;
+    const features = layerOutput(model, layer, encoded.x, rows.length, run.preprocessing.inputSize, {
+      batchSize: run.config.training.eval_batch_size,
+    });
+    const header = [...idColumns.map((c) => c.name), ...features.names, ...targetColumns.map((c) => c.name)];
+    const out = Array.from(rows, (row, i) => [
+      ...idColumns.map((c) => cellText(c, row)),
+      ...Array.from(features.values.subarray(i * features.width, (i + 1) * features.width), String),
+      ...targetColumns.map((c) => cellText(c, row)),
+    ]);
+    return { run: run.id, checkpoint, epoch, layer, data, header, rows: out };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Every row of another CSV; a missing feature cell is imputed under `missing: impute`, else an error naming it. */
+async function fileRows(run: StoredRun, file: string): Promise<{ table: DataTable; rows: Int32Array; data: string }> {
+  const table = await readCsv(path.resolve(file), file);
+  const features = run.preprocessing.features.map((f) => f.column);
+  // Every row in gives a row out: `drop` would leave rows out, so a row missing a feature is an error there too.
+  const missing = run.preprocessing.missing === 'impute' ? 'impute' : 'error';
+  const { required_columns: _rowsOfTraining, ...data } = run.config.data;
+  // A missing column is its own error (named here), so the one below is only ever about missing cells.
+  for (const name of features) columnOf(table, name, `a feature of run ${run.id}`);
+  try {
+    return { table, rows: usableRows(table, { ...data, missing }, features, []), data: file };
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    throw new UsageError(
+      `${file}: a row misses a feature value, and every row in gives a row out (run ${run.id} has data.missing ` +
+        `"${run.preprocessing.missing}", not impute):`,
+      [...error.details.filter((line) => !line.startsWith('set data.missing')), 'fill the cells, or remove the rows'],
+    );
+  }
+}
+
+/** The run's own table, rebuilt as training read it: the usable rows of one split (or all), in table order. */
+async function ownRows(
+  run: StoredRun,
+  options: FeaturesOptions,
+): Promise<{ table: DataTable; rows: Int32Array; data: string }> {
+  const configDir = run.meta.configFile ? path.dirname(run.meta.configFile) : run.meta.cwd;
+  const replayed = await splitTable(run.config, configDir);
+  const trained = run.preprocessing.features.map((f) => f.column);
+  if (replayed.features.join('\n') !== trained.join('\n')) {
+    throw new UsageError(`Run ${run.id}: the data in ${replayed.table.source} has changed since training.`, [
+      `features at training: ${trained.join(', ')}`,
+      `features now: ${replayed.features.join(', ')}`,
+      'pass the rows with --data instead',
+    ]);
+  }
+  const split = options.split ?? 'all';
+  const chosen = split === 'all' ? replayed.rows : replayed.split[split];
+  return { table: replayed.table, rows: Int32Array.from(chosen).sort(), data: split };
+}
+
+/** The layer's output for every row, in batches: rows × width float32, and its column names f0…f{width−1}. */
+function layerOutput(
+  model: MultiTaskModel,
+  layer: string,
+  x: Float32Array,
+  rows: number,
+  inputSize: number,
+  options: { batchSize: number },
+): { values: Float32Array; width: number; names: string[] } {
+  const parts: Float32Array[] = [];
+  let width = 0;
+  for (let start = 0; start < rows; start += options.batchSize) {
+    const size = Math.min(options.batchSize, rows - start);
+    const part = tf.tidy(() => {
+      const batch = tf.tensor2d(x.subarray(start * inputSize, (start + size) * inputSize), [size, inputSize]);
+      const output =
+        layer === SHARED_LAYER ? model.encode?.(batch, false) : model.forward(batch, false).outputs[task(layer)];
+      if (!output) throw new Error(`layer ${layer} gave no output`);
+      return tf.reshape(output, [size, -1]);
+    });
+    width = part.shape[1] ?? 0;
+    parts.push(part.dataSync() as Float32Array);
+    part.dispose();
+  }
+  const values = new Float32Array(rows * width);
+  let offset = 0;
+  for (const part of parts) {
+    values.set(part, offset);
+    offset += part.length;
+  }
+  return { values, width, names: Array.from({ length: width }, (_, k) => `f${k}`) };
+}
+
+function task(layer: string): string {
+  return layer.slice('tasks/'.length, -'/output'.length);
+}

@@ -1,0 +1,173 @@
+import type { InitConfig } from '../config/types.js';
+import type { FeatureEncoding, Preprocessing } from '../data/preprocess.js';
+import { UsageError } from '../errors.js';
+import { checkpointVariables } from '../model/checkpoint.js';
+import {
+  describeParameter,
+  parameterInventory,
+  selectParameters,
+  SHARED_GROUP,
+  splitInitSource,
+  type ParameterInfo,
+} from '../model/parameter-groups.js';
+import type { MultiTaskModel } from '../model/types.js';
+import { readCheckpointWeights } from '../runs/checkpoint.js';
+import { checkpointDir, type CheckpointName } from '../runs/layout.js';
+import type { RunLineage } from '../runs/meta.js';
+import { chooseCheckpoint, readRun, type StoredRun } from './evaluate.js';
+
+/**
+ * Model-based transfer (issue #17; seed 004 §3: "parameters reused, frozen or fine-tuned"; Yosinski et al. 2014,
+ * "How transferable are features in deep neural networks?"): a new run's model starts from another run's checkpoint
+ * for the parameters `init.load` selects (model/parameter-groups.ts), θ_new[p] ← θ_source[p] for every selected p,
+ * the rest freshly initialised (a task the source did not have gets a new head). Every selected parameter must exist
+ * in the source under the same name with the same shape; otherwise nothing is loaded and the error lists both
+ * sides. `init.freeze` picks among the loaded parameters those the trainer holds fixed (train/fine-tuning.ts); state
+ * (batch-norm moving statistics) is loaded but never frozen: in training mode it follows the new data.
+ *
+ * Input encoding: trunk weights mean something only for inputs encoded the same way, so when anything read by the
+ * inputs is loaded (the shared group, or every group of an architecture without a shared representation, whose
+ * towers read the inputs) the source's feature encoding must have the new run's layout: the same columns in the same
+ * order, each numeric or categorical alike, categorical ones with the same categories (so the same width and one-hot
+ * positions). The new run fits its own normalisation on its own training rows (stored in its preprocessing.json) and
+ * does not take over the source's centres and scales: a run stays self-contained (eval, resume and `mtl features`
+ * read only its own files), and for data of the same distribution the two fits agree up to sampling noise.
+ */
+export function initialiseFromSource(
+  init: InitConfig,
+  model: MultiTaskModel,
+  preprocessing: Preprocessing,
+  runsDir: string,
+): RunLineage {
+  const { run: reference, suffix } = splitInitSource(init.from);
+  const { source, checkpoint } = sourceCheckpoint(init.from, reference, suffix, runsDir);
+  const dir = checkpointDir(source.dir, checkpoint);
+  const weights = readCheckpointWeights(dir);
+  try {
+    const inventory = parameterInventory(model);
+    const sourceTasks = source.config.tasks.map((task) => task.name);
+    const loaded = selectAll('init.load', init.load, inventory, sourceTasks);
+    const sourceParameters = Object.entries(weights.named).map(([name, t]) => ({ name, shape: [...t.shape] }));
+    checkFits(init.from, source.id, checkpoint, loaded, inventory, sourceParameters);
+    const readsInputs = inventory.some(
+      (p) => loaded.includes(p.name) && (p.group === SHARED_GROUP || !(model.encode && model.decode)),
+    );
+    if (readsInputs) checkInputLayout(source.id, source.preprocessing, preprocessing);
+    // Moving statistics are state, not trained: "frozen" names the trainable parameters the optimizers leave alone.
+    const trainable = new Set(inventory.filter((p) => p.trainable).map((p) => p.name));
+    const frozen = selectAll('init.freeze', init.freeze, inventory, sourceTasks).filter((name) => trainable.has(name));
+    const notLoaded = frozen.filter((name) => !loaded.includes(name));
+    if (notLoaded.length > 0) {
+      throw new UsageError(
+        `init.freeze: ${notLoaded.join(', ')} ${notLoaded.length === 1 ? 'is' : 'are'} not loaded from ` +
+          `${source.id}, and freezing fresh random weights is almost always a mistake.`,
+        [`loaded: ${loaded.join(', ')}`, 'add them to init.load, or take them out of init.freeze'],
+      );
+    }
+    const byName = new Map(checkpointVariables(model).map((v) => [v.name, v]));
+    for (const name of loaded) {
+      const value = weights.named[name];
+      if (value) byName.get(name)?.assign(value);
+    }
+    return {
+      sourceId: source.id,
+      sourceDir: source.dir,
+      checkpoint,
+      epoch: weights.json.userDefinedMetadata.epoch,
+      weightsSha256: weights.weightsSha256,
+      loaded,
+      frozen,
+    };
+  } finally {
+    for (const tensor of Object.values(weights.named)) tensor.dispose();
+  }
+}
+
+/** The source run and the checkpoint to read; a problem finding either names `init.from`. */
+function sourceCheckpoint(
+  from: string,
+  reference: string,
+  suffix: string | undefined,
+  runsDir: string,
+): { source: StoredRun; checkpoint: CheckpointName } {
+  try {
+    const source = readRun(reference, runsDir);
+    return { source, checkpoint: chooseCheckpoint(source, suffix === 'last' ? 'last' : 'best') };
+  } catch (error) {
+    if (error instanceof UsageError) throw new UsageError(`init.from "${from}": ${error.message}`, error.details);
+    throw error;
+  }
+}
+
+/** The union of what each selector picks, in checkpoint order; a selector that picks nothing is an error. */
+function selectAll(
+  field: string,
+  selectors: readonly string[],
+  inventory: readonly ParameterInfo[],
+  sourceTasks: readonly string[],
+): string[] {
+  const picked = new Set<string>();
+  const problems: string[] = [];
+  for (const selector of selectors) {
+    const result = selectParameters(selector, inventory, sourceTasks);
+    if ('problem' in result) problems.push(result.problem);
+    else for (const name of result.names) picked.add(name);
+  }
+  if (problems.length > 0) {
+    throw new UsageError(`${field}: ${problems.length === 1 ? 'a selector picks' : 'selectors pick'} nothing:`, [
+      ...problems,
+    ]);
+  }
+  return inventory.map((p) => p.name).filter((name) => picked.has(name));
+}
+
+/** Every loaded parameter is in the source, with the same shape; else the error lists both sides. */
+function checkFits(
+  from: string,
+  sourceId: string,
+  checkpoint: CheckpointName,
+  loaded: readonly string[],
+  inventory: readonly ParameterInfo[],
+  sourceParameters: readonly { name: string; shape: number[] }[],
+): void {
+  const sourceShapes = new Map(sourceParameters.map((p) => [p.name, p.shape]));
+  const problems: string[] = [];
+  for (const parameter of inventory.filter((p) => loaded.includes(p.name))) {
+    const shape = sourceShapes.get(parameter.name);
+    if (!shape) problems.push(`${describeParameter(parameter)}: not in the source`);
+    else if (shape.join(',') !== parameter.shape.join(',')) {
+      problems.push(`${parameter.name}: [${shape.join(',')}] in the source, [${parameter.shape.join(',')}] here`);
+    }
+  }
+  if (problems.length === 0) return;
+  throw new UsageError(
+    `init.from "${from}": the ${checkpoint} checkpoint of ${sourceId} does not fit what init.load selects ` +
+      `(${problems.length} parameter${problems.length === 1 ? '' : 's'}):`,
+    [
+      ...problems,
+      `source parameters: ${sourceParameters.map(describeParameter).join(', ')}`,
+      `this run's parameters: ${inventory.map(describeParameter).join(', ')}`,
+      'load fewer parameters (init.load: [heads.<task>], a prefix such as shared/0), or make model.trunk, the ' +
+        'features and the tasks match the source run',
+    ],
+  );
+}
+
+/** The source's feature encoding has the layout of the new run's (columns, order, kinds, categories). */
+function checkInputLayout(sourceId: string, source: Preprocessing, target: Preprocessing): void {
+  const layout = (f: FeatureEncoding): string =>
+    f.kind === 'numeric' ? `${f.column} (numeric)` : `${f.column} (categorical: ${f.categories.join('|')})`;
+  const sourceLayout = source.features.map(layout);
+  const targetLayout = target.features.map(layout);
+  if (sourceLayout.join('\n') === targetLayout.join('\n')) return;
+  throw new UsageError(
+    `init.from: the inputs of ${sourceId} (width ${source.inputSize}) are not encoded like this run's ` +
+      `(width ${target.inputSize}), so its trunk weights would read the wrong inputs.`,
+    [
+      `source features: ${sourceLayout.join(', ')}`,
+      `this run's features: ${targetLayout.join(', ')}`,
+      'use the same feature columns in the same order (data.features, data.categorical), or load only heads ' +
+        '(init.load: [heads])',
+    ],
+  );
+}
