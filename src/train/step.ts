@@ -4,7 +4,7 @@ import type { MultiTaskModel } from '../model/types.js';
 import type { GradientCombiner } from '../strategies/gradient/types.js';
 import type { LossWeightingStrategy, Strategy, StrategyContext } from '../strategies/types.js';
 import { UsageError } from '../errors.js';
-import { taskLoss } from './losses.js';
+import { maskedTaskLoss, tasksWithoutLabels } from './losses.js';
 import { applyTaskScaling, stepScaling, type StepScaling } from './task-scaling.js';
 import { cosineMatrix } from '../numerics/index.js';
 
@@ -12,6 +12,11 @@ import { cosineMatrix } from '../numerics/index.js';
 export interface Batch {
   x: tf.Tensor2D;
   targets: Record<string, tf.Tensor2D>;
+  /**
+   * Per task with rows missing its label (data.missing_targets: mask), the positions in the batch of the rows that
+   * have it; a task not listed has every row's label. The task's loss is the mean over these rows (train/losses.ts).
+   */
+  labelled?: Record<string, Int32Array>;
 }
 
 /** Gradients keyed by variable name, and the per-task batch losses (a kept [T] tensor, read lazily). */
@@ -29,9 +34,7 @@ function lossesOf(
   tasks: readonly TaskConfig[],
 ): tf.Scalar[] {
   void model;
-  return tasks.map((task) =>
-    taskLoss(task.loss, outputs[task.name] as tf.Tensor2D, batch.targets[task.name] as tf.Tensor2D),
-  );
+  return tasks.map((task) => maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, batch));
 }
 
 function addPenalty(model: MultiTaskModel, total: tf.Scalar): tf.Scalar {
@@ -88,7 +91,7 @@ function lossStep(
     const { outputs } = model.forward(batch.x, true);
     const losses = lossesOf(model, outputs, batch, tasks);
     taskLosses = tf.keep(tf.stack(losses) as tf.Tensor1D);
-    const combined = strategy.combineLosses(losses, context);
+    const combined = strategy.combineLosses(heldWhereUnlabelled(losses, batch, tasks), context);
     return addPenalty(model, combined);
   }, trainable);
   value.dispose();
@@ -99,6 +102,20 @@ function lossStep(
     norms.dispose();
   }
   return { gradients: grads, taskLosses: stepLosses };
+}
+
+/**
+ * What a loss-weighting strategy combines on a batch where a task has no labelled row (data/labels.ts): that task's
+ * loss is 1 there with a zero gradient (its masked loss, 0, plus 1), so the model learns from the other tasks only (their terms
+ * unchanged), while a strategy that divides by, takes the log of, or starts from a task's loss (GradNorm's L_i(0),
+ * FAMO's log L_i, GLS's geometric mean, loss ratios) reads a finite positive value instead of 0. The run's logged
+ * step loss of the task stays 0, weighted by its 0 labelled rows in the epoch mean.
+ */
+function heldWhereUnlabelled(losses: tf.Scalar[], batch: Batch, tasks: readonly TaskConfig[]): tf.Scalar[] {
+  const unlabelled = tasksWithoutLabels(batch, tasks);
+  if (!unlabelled.includes(true)) return losses;
+  // 0 + 1 keeps the task's (zero) gradient path: its head gets a zero gradient, as under a gradient method.
+  return losses.map((loss, i) => (unlabelled[i] ? tf.add(loss, 1) : loss));
 }
 
 /**
@@ -117,7 +134,7 @@ function lastSharedLayerNorms(model: MultiTaskModel, batch: Batch, tasks: readon
   const norms = tasks.map((task) => {
     const { value, grads } = tf.variableGrads(() => {
       const { outputs } = model.forward(batch.x, true);
-      return taskLoss(task.loss, outputs[task.name] as tf.Tensor2D, batch.targets[task.name] as tf.Tensor2D);
+      return maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, batch);
     }, layer);
     value.dispose();
     const norm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))));
@@ -152,6 +169,12 @@ export function afterOptimizerStep(
 /** How many other batches per step a strategy needs besides its own (SDMGrad's and MoDo's independent samples). */
 export function extraSamplesNeeded(strategy: Strategy): number {
   return strategy.needs === 'losses' ? 0 : (strategy.combiner.independentSamples ?? 1) - 1;
+}
+
+/** `{ labelled }` for the combiner when a task has no labelled row in the batch; nothing otherwise. */
+function labelledTasks(batch: Batch, tasks: readonly TaskConfig[]): { labelled?: boolean[] } {
+  const unlabelled = tasksWithoutLabels(batch, tasks);
+  return unlabelled.includes(true) ? { labelled: unlabelled.map((u) => !u) } : {};
 }
 
 /** Reads a list of same-named gradients into one flat vector (the combiner's view of the shared parameters). */
@@ -198,7 +221,7 @@ function parameterGradientStep(
     const own = model.taskVariables[task.name] ?? [];
     const { value, grads } = tf.variableGrads(() => {
       const { outputs } = model.forward(batch.x, true);
-      return taskLoss(task.loss, outputs[task.name] as tf.Tensor2D, batch.targets[task.name] as tf.Tensor2D);
+      return maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, batch);
     }, [...shared, ...own]);
     lossValues.push(value);
     flats.push(flatten(shared.map((v) => grads[v.name] as tf.Tensor)));
@@ -212,6 +235,7 @@ function parameterGradientStep(
     losses,
     segments: shared.map((v) => v.size),
     ...(extraSamples.length > 0 ? { extraSamples } : {}),
+    ...labelledTasks(batch, tasks),
   });
   scaleTaskGradients(model, tasks, gradients, taskScales);
   unflatten(combined, shared).forEach((t, k) => {
@@ -242,7 +266,7 @@ function extraSampleGradients(
     tasks.map((task) => {
       const { value, grads } = tf.variableGrads(() => {
         const { outputs } = model.forward(other.x, true);
-        return taskLoss(task.loss, outputs[task.name] as tf.Tensor2D, other.targets[task.name] as tf.Tensor2D);
+        return maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, other);
       }, shared);
       value.dispose();
       const flat = flatten(shared.map((v) => grads[v.name] as tf.Tensor));
@@ -329,7 +353,7 @@ function representationGradientStep(
     const own = model.taskVariables[task.name] ?? [];
     const lossOf = (z: tf.Tensor): tf.Scalar => {
       const outputs = decode(z, true);
-      return taskLoss(task.loss, outputs[task.name] as tf.Tensor2D, batch.targets[task.name] as tf.Tensor2D);
+      return maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, batch);
     };
     // Differentiating with respect to [z, ...head variables] in one pass: the variables are the same tensors the
     // heads read, so their gradients come out too.
@@ -352,6 +376,7 @@ function representationGradientStep(
     losses,
     activations: representation.dataSync() as Float32Array,
     rows: representation.shape[0] ?? 1,
+    ...labelledTasks(batch, tasks),
   });
   scaleTaskGradients(model, tasks, gradients, taskScales);
   const combinedZ = tf.tensor(combined, representation.shape, 'float32');
