@@ -228,4 +228,18 @@ describe('a batch where a task has no labelled row, per strategy', () => {
       for (const v of data.model.taskVariables['b'] ?? []) expect(gradients[v.name]!.every((g) => g === 0)).toBe(true);
     });
   }
+
+  it('full IMTL and weighted-average with weights_from: gls (loss scaling reads the held 1): finite', () => {
+    for (const [name, options] of [
+      ['imtl', { grad_target: 'params' }],
+      ['weighted-average', { grad_target: 'params', weights_from: { name: 'gls' } }],
+    ] as const) {
+      const strategy = create(name, options);
+      const gradients = data.step(strategy);
+      expect(finite(gradients), name).toBe(true);
+      for (const v of data.model.taskVariables['b'] ?? []) expect(gradients[v.name]!.every((g) => g === 0)).toBe(true);
+      for (const v of strategy.variables?.() ?? []) v.dispose();
+      strategy.dispose?.();
+    }
+  });
 });

@@ -64,3 +64,37 @@ function gatherRows(x: tf.Tensor2D, positions: Int32Array): tf.Tensor2D {
 export function tasksWithoutLabels(batch: LabelledBatch, tasks: readonly TaskConfig[]): boolean[] {
   return tasks.map((task) => batch.labelled?.[task.name]?.length === 0);
 }
+
+/**
+ * What a loss-weighting strategy combines on a batch where a task has no labelled row (data/labels.ts): that task's
+ * loss is 1 there with a zero gradient (its masked loss, 0, plus 1), so the model learns from the other tasks only
+ * (their terms unchanged), while a strategy that divides by, takes the log of, or starts from a task's loss (GradNorm's L_i(0),
+ * FAMO's log L_i, GLS's geometric mean, loss ratios) reads a finite positive value instead of 0. The run's logged
+ * step loss of the task stays 0, weighted by its 0 labelled rows in the epoch mean.
+ */
+export function heldWhereUnlabelled(
+  losses: tf.Scalar[],
+  batch: LabelledBatch,
+  tasks: readonly TaskConfig[],
+): tf.Scalar[] {
+  const unlabelled = tasksWithoutLabels(batch, tasks);
+  if (!unlabelled.includes(true)) return losses;
+  // 0 + 1 keeps the task's (zero) gradient path: its head gets a zero gradient, as under a gradient method.
+  return losses.map((loss, i) => (unlabelled[i] ? tf.add(loss, 1) : loss));
+}
+
+/** The same rule for the loss values a gradient strategy's loss scaling reads (full IMTL, `weights_from`). */
+export function heldValuesWhereUnlabelled(
+  losses: number[],
+  batch: LabelledBatch,
+  tasks: readonly TaskConfig[],
+): number[] {
+  const unlabelled = tasksWithoutLabels(batch, tasks);
+  return unlabelled.includes(true) ? losses.map((loss, i) => (unlabelled[i] ? 1 : loss)) : losses;
+}
+
+/** `{ labelled }` for the combiner when a task has no labelled row in the batch; nothing otherwise. */
+export function labelledTasks(batch: LabelledBatch, tasks: readonly TaskConfig[]): { labelled?: boolean[] } {
+  const unlabelled = tasksWithoutLabels(batch, tasks);
+  return unlabelled.includes(true) ? { labelled: unlabelled.map((u) => !u) } : {};
+}

@@ -4,7 +4,7 @@ import type { MultiTaskModel } from '../model/types.js';
 import type { GradientCombiner } from '../strategies/gradient/types.js';
 import type { LossWeightingStrategy, Strategy, StrategyContext } from '../strategies/types.js';
 import { UsageError } from '../errors.js';
-import { maskedTaskLoss, tasksWithoutLabels } from './losses.js';
+import { heldValuesWhereUnlabelled, heldWhereUnlabelled, labelledTasks, maskedTaskLoss } from './losses.js';
 import { applyTaskScaling, stepScaling, type StepScaling } from './task-scaling.js';
 import { cosineMatrix } from '../numerics/index.js';
 
@@ -105,20 +105,6 @@ function lossStep(
 }
 
 /**
- * What a loss-weighting strategy combines on a batch where a task has no labelled row (data/labels.ts): that task's
- * loss is 1 there with a zero gradient (its masked loss, 0, plus 1), so the model learns from the other tasks only (their terms
- * unchanged), while a strategy that divides by, takes the log of, or starts from a task's loss (GradNorm's L_i(0),
- * FAMO's log L_i, GLS's geometric mean, loss ratios) reads a finite positive value instead of 0. The run's logged
- * step loss of the task stays 0, weighted by its 0 labelled rows in the epoch mean.
- */
-function heldWhereUnlabelled(losses: tf.Scalar[], batch: Batch, tasks: readonly TaskConfig[]): tf.Scalar[] {
-  const unlabelled = tasksWithoutLabels(batch, tasks);
-  if (!unlabelled.includes(true)) return losses;
-  // 0 + 1 keeps the task's (zero) gradient path: its head gets a zero gradient, as under a gradient method.
-  return losses.map((loss, i) => (unlabelled[i] ? tf.add(loss, 1) : loss));
-}
-
-/**
  * n_i = ‖∇_W L_i‖ per task, W = the model's last shared layer (kernel and bias): one forward pass per task,
  * differentiated with respect to W only, so each backward pass runs through the heads and W, not the trunk below W.
  * The forward passes run at the step already numbered (same dropout masks; batch-norm statistics do not move again).
@@ -169,12 +155,6 @@ export function afterOptimizerStep(
 /** How many other batches per step a strategy needs besides its own (SDMGrad's and MoDo's independent samples). */
 export function extraSamplesNeeded(strategy: Strategy): number {
   return strategy.needs === 'losses' ? 0 : (strategy.combiner.independentSamples ?? 1) - 1;
-}
-
-/** `{ labelled }` for the combiner when a task has no labelled row in the batch; nothing otherwise. */
-function labelledTasks(batch: Batch, tasks: readonly TaskConfig[]): { labelled?: boolean[] } {
-  const unlabelled = tasksWithoutLabels(batch, tasks);
-  return unlabelled.includes(true) ? { labelled: unlabelled.map((u) => !u) } : {};
 }
 
 /** Reads a list of same-named gradients into one flat vector (the combiner's view of the shared parameters). */
@@ -229,7 +209,7 @@ function parameterGradientStep(
     for (const v of own) gradients[v.name] = grads[v.name] as tf.Tensor;
   });
   const losses = lossValues.map((v) => v.dataSync()[0]!);
-  applyTaskScaling(scaling, losses, flats, model, tasks, gradients);
+  applyTaskScaling(scaling, heldValuesWhereUnlabelled(losses, batch, tasks), flats, model, tasks, gradients);
   const { combined, taskScales } = combiner.combine({
     grads: flats,
     losses,
@@ -370,7 +350,7 @@ function representationGradientStep(
       gradients[v.name] = ownGrads[k]!;
     });
   });
-  applyTaskScaling(scaling, losses, flats, model, tasks, gradients);
+  applyTaskScaling(scaling, heldValuesWhereUnlabelled(losses, batch, tasks), flats, model, tasks, gradients);
   const { combined, taskScales } = combiner.combine({
     grads: flats,
     losses,
