@@ -61,7 +61,7 @@ const load = (extra = '', tasks = '') =>
   parseConfigText(configText(extra, tasks), { file: path.join(dir, 'exp.yaml') }).config;
 
 describe('mask (the default) and drop', () => {
-  it('mask keeps a row with one label (55 of 60: every 12th row has none); drop keeps rows with both (30)', async () => {
+  it('mask keeps a row with one label (55 of 60: every 12th row has none); drop keeps both-labelled (30)', async () => {
     const masked = await splitTable(load(), dir);
     expect(load().data.missing_targets).toBe('mask');
     expect(masked.rows.length).toBe(55);

@@ -17,7 +17,7 @@ import {
   type ExistingRun,
 } from './helpers/bad-inputs.js';
 
-/** 24 rows (16 train, 4 val, 4 test by `part`); y is NA on every 5th row; c is empty on every training row unless `cAnywhere`. */
+/** 24 rows (16 train, 4 val, 4 test by `part`); y NA on every 5th row; c empty on training rows unless cAnywhere. */
 function csv(options: { cAnywhere: boolean }): string {
   const lines = ['x0,x1,y,c,part'];
   for (let r = 0; r < 24; r++) {

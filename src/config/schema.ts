@@ -123,7 +123,8 @@ export function buildExperimentSchema(): JsonSchema {
             enum: ['mask', 'drop'],
             default: 'mask',
             description:
-              "A row missing a task's label: mask (kept; that task's loss and metrics leave it out) or drop (left out).",
+              "A row missing a task's label: mask (kept; that task's loss and metrics leave it out) or drop " +
+              '(left out).',
           },
           split: {
             type: 'object',

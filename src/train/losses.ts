@@ -68,9 +68,9 @@ export function tasksWithoutLabels(batch: LabelledBatch, tasks: readonly TaskCon
 /**
  * What a loss-weighting strategy combines on a batch where a task has no labelled row (data/labels.ts): that task's
  * loss is 1 there with a zero gradient (its masked loss, 0, plus 1), so the model learns from the other tasks only
- * (their terms unchanged), while a strategy that divides by, takes the log of, or starts from a task's loss (GradNorm's L_i(0),
- * FAMO's log L_i, GLS's geometric mean, loss ratios) reads a finite positive value instead of 0. The run's logged
- * step loss of the task stays 0, weighted by its 0 labelled rows in the epoch mean.
+ * (their terms unchanged), while a strategy that divides by, takes the log of, or starts from a task's loss
+ * (GradNorm's L_i(0), FAMO's log L_i, GLS's geometric mean, loss ratios) reads a finite positive value instead of
+ * 0. The run's logged step loss of the task stays 0, weighted by its 0 labelled rows in the epoch mean.
  */
 export function heldWhereUnlabelled(
   losses: tf.Scalar[],
