@@ -82,7 +82,10 @@ describe('single-task baselines trained with the run', () => {
 });
 
 describe('the split of a baseline', () => {
-  /** b's target is missing on every 7th row: the run of a and b leaves those rows out. */
+  /**
+   * b's target is missing on every 7th row: under `missing_targets: drop` the run of a and b leaves those rows out
+   * (under `mask`, the default, it keeps them: test/missing-labels-data.test.ts checks the baselines' rows there).
+   */
   function missingTargetConfig(dir: string, extra = ''): string {
     writeSyntheticCsv(dir, 'gaps.csv', {
       seed: 5,
@@ -99,7 +102,7 @@ describe('the split of a baseline', () => {
       'seed: 3',
       'backend: wasm',
       'baselines: single-task',
-      'data: { csv: gaps.csv, missing: drop }',
+      'data: { csv: gaps.csv, missing: drop, missing_targets: drop }',
       'tasks:',
       '  - { name: a, type: regression, target: a }',
       '  - { name: b, type: regression, target: b }',

@@ -63,7 +63,9 @@ describe('task subsets', () => {
       ['b', 'c'],
     ]);
     for (const config of configs) expect(config.data.features).toEqual(['x0', 'x1']);
-    expect(configs.map((c) => c.data.required_columns)).toEqual([['y3'], ['y2'], ['y1']]);
+    // Under missing_targets: mask (the default) the left-out targets keep the rows they label (api/row-pinning.ts).
+    expect(configs.map((c) => c.data.row_label_columns)).toEqual([['y3'], ['y2'], ['y1']]);
+    expect(configs.map((c) => c.data.required_columns)).toEqual([undefined, undefined, undefined]);
     expect(configs.map((c) => c.strategy.name)).toEqual(['pcgrad', 'pcgrad', 'pcgrad']);
     // The base stops on c/mse: a pair without c stops on the loss.
     expect(configs.map((c) => c.training.early_stopping.metric)).toEqual(['loss', 'c/mse', 'c/mse']);

@@ -17,14 +17,23 @@ import type { TaskConfig } from '../config/types.js';
 import type { MultiTaskModel } from '../model/types.js';
 import type { EpochLogEntry } from '../runs/records.js';
 import { cosineMatrix } from '../numerics/index.js';
-import { taskLoss } from '../train/losses.js';
+import { labelledInBatch } from '../train/batches.js';
+import { maskedTaskLoss } from '../train/losses.js';
 import type { SplitTensors } from '../train/tensors.js';
 import type { GradientRelatedness, PairValues } from './types.js';
 
-function flatGradient(model: MultiTaskModel, x: tf.Tensor2D, target: tf.Tensor2D, task: TaskConfig): Float32Array {
+function flatGradient(
+  model: MultiTaskModel,
+  x: tf.Tensor2D,
+  target: tf.Tensor2D,
+  task: TaskConfig,
+  labelled: Record<string, Int32Array> | undefined,
+): Float32Array {
   const shared = model.sharedVariables;
+  // Rows without the task's label (data/labels.ts) are masked out, as in training.
+  const batch = { targets: { [task.name]: target }, ...(labelled ? { labelled } : {}) };
   const { value, grads } = tf.variableGrads(
-    () => taskLoss(task.loss, model.forward(x, false).outputs[task.name] as tf.Tensor2D, target),
+    () => maskedTaskLoss(task, model.forward(x, false).outputs[task.name] as tf.Tensor2D, batch),
     shared,
   );
   value.dispose();
@@ -63,12 +72,14 @@ export function checkpointGradientPass(
   const cosineSum = tasks.map(() => new Array<number>(n).fill(0));
   const conflicts = tasks.map(() => new Array<number>(n).fill(0));
   let steps = 0;
+  const inOrder = Int32Array.from({ length: split.rows }, (_, i) => i);
   for (let start = 0; start < split.rows; start += batchSize) {
     const size = Math.min(batchSize, split.rows - start);
     const x = tf.slice(split.x, [start, 0], [size, -1]);
+    const labelled = split.labelled && labelledInBatch(split.labelled, inOrder, start, size);
     const grads = tasks.map((task) => {
       const target = tf.slice(split.targets[task.name] as tf.Tensor2D, [start, 0], [size, -1]);
-      const flat = flatGradient(model, x, target, task);
+      const flat = flatGradient(model, x, target, task, labelled);
       target.dispose();
       return flat;
     });

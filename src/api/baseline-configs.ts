@@ -4,6 +4,7 @@ import { checkMetricReference } from '../config/semantics.js';
 import type { ResolvedConfig, TaskConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import { subRunPath } from '../runs/layout.js';
+import { rowPinning } from './row-pinning.js';
 
 /**
  * The configs of the runs trained with a multi-task run (issue #15), each the run's own config (its file and
@@ -108,12 +109,7 @@ function subRunConfig(
     baselines: 'none',
     analysis: {},
   };
-  const own = new Set(tasks.flatMap((task) => task.targets));
-  const required = [
-    ...(config.data.required_columns ?? []),
-    ...config.tasks.flatMap((task) => task.targets).filter((column) => !own.has(column)),
-  ];
-  if (required.length > 0) changes['data.required_columns'] = [...new Set(required)];
+  Object.assign(changes, rowPinning(config, tasks));
   if (features) changes['data.features'] = features;
   if (kind === 'towers') {
     changes['model'] = {

@@ -137,7 +137,10 @@ export async function encodeSplit(run: StoredRun, split: SplitName): Promise<{ e
       ],
     );
   }
-  return { encoded: encodeRows(replayed.table, run.preprocessing, replayed.split[split]), data: split };
+  return {
+    encoded: encodeRows(replayed.table, run.preprocessing, replayed.split[split], 'zeros', replayed.labels),
+    data: split,
+  };
 }
 
 /** Another CSV with the run's columns, all rows, encoded with the run's preprocessing. */

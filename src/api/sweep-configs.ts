@@ -6,6 +6,7 @@ import { UsageError } from '../errors.js';
 import type { SweepSpec } from '../sweep/spec.js';
 import type { TrialPlan } from '../sweep/expand.js';
 import { NEEDS_SEVERAL_TASKS, withoutSeedList } from './baseline-configs.js';
+import { rowPinning } from './row-pinning.js';
 
 /**
  * A trial's config: the base config's text (its `seeds:` list left out; the trial's seed is set) with `--set`-style
@@ -90,12 +91,7 @@ function subsetOverrides(
     }),
   };
   if (features) changes['data.features'] = features;
-  const own = new Set(tasks.flatMap((task) => task.targets));
-  const required = [
-    ...(config.data.required_columns ?? []),
-    ...config.tasks.flatMap((task) => task.targets).filter((column) => !own.has(column)),
-  ];
-  if (required.length > 0) changes['data.required_columns'] = [...new Set(required)];
+  Object.assign(changes, rowPinning(config, tasks));
   if (tasks.length === 1) {
     changes['strategy'] = { name: 'equal' };
     if (NEEDS_SEVERAL_TASKS.has(config.model.architecture)) {

@@ -327,6 +327,7 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
     directions: Object.fromEntries([...Object.keys(test), ...Object.keys(val)].map((k) => [k, higherIsBetter(k)])),
     parameterCount,
     seconds: Math.round(seconds * 1000) / 1000,
+    ...(config.data.missing_targets === 'mask' ? { labels: data.labelCounts } : {}),
   };
   writeSummary(dir, summary);
   writer.updateMeta({

@@ -1,3 +1,4 @@
+import type { LabelCounts } from '../data/labels.js';
 import type { ColumnReport, DataReport } from '../data/report.js';
 
 /** At most this many column names per line; the rest are counted. */
@@ -21,6 +22,7 @@ export function dataReportLines(report: DataReport): string[] {
     ['split column', 'split', (c) => c.name],
     ['unused', 'unused', (c) => `${c.name} (${c.type})`],
   ];
+  if (report.labels) lines.push(`  ${labelCountsLine(report.labels)}`);
   for (const [label, use, describe] of groups) {
     const columns = report.columns.filter((c) => c.use === use);
     if (columns.length === 0) continue;
@@ -34,4 +36,10 @@ export function dataReportLines(report: DataReport): string[] {
 function describeCategorical(column: ColumnReport): string {
   const read = column.declared ? 'numbers, listed in data.categorical' : column.type;
   return `${column.name} (${read}, ${column.categories} categories)`;
+}
+
+/** `labels (train · val · test): y1 120·30·30, y2 40·30·30`: the rows with each task's label per split. */
+export function labelCountsLine(counts: LabelCounts): string {
+  const tasks = Object.entries(counts).map(([task, c]) => `${task} ${c.train}·${c.val}·${c.test}`);
+  return `labels (train · val · test): ${tasks.join(', ')}`;
 }

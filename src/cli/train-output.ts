@@ -2,6 +2,7 @@ import type { TrainOptions } from '../api/train.js';
 import type { SubRunEvent } from '../api/baselines.js';
 import type { BackendChoice, BaselineSetting } from '../config/types.js';
 import type { RunSummary } from '../runs/summary.js';
+import { labelCountsLine } from './data-report.js';
 import { dataReportLines } from './data-report.js';
 import { formatNumber, log } from './output.js';
 import { progressListener } from './progress.js';
@@ -61,6 +62,7 @@ export function logRunResult(summary: RunSummary): void {
       `epoch${summary.epochs === 1 ? '' : 's'}, ${best}; ${summary.seconds}s`,
   );
   if (diverged) log(`diverged: ${summary.statusReason}`);
+  if (summary.labels && someTaskMasked(summary.labels)) log(labelCountsLine(summary.labels));
   const keys = Object.keys(summary.test).filter((k) => !k.endsWith('/loss'));
   if (keys.length > 0) log(keys.map((k) => `test ${k}=${formatNumber(summary.test[k])}`).join('  '));
 }
@@ -68,4 +70,11 @@ export function logRunResult(summary: RunSummary): void {
 /** Which baseline or pair run starts (stderr); its own run line and progress follow. */
 export function logSubRunStart(event: SubRunEvent): void {
   log(`${event.kind === 'pair' ? 'pair run' : 'baseline'} ${event.index}/${event.count}: ${event.path}`);
+}
+
+/** Whether the label counts differ between tasks of a split (some task lacks labels some other task has). */
+function someTaskMasked(counts: NonNullable<RunSummary['labels']>): boolean {
+  const all = Object.values(counts);
+  const first = all[0];
+  return all.some((c) => c.train !== first?.train || c.val !== first.val || c.test !== first.test);
 }

@@ -109,8 +109,23 @@ export function buildExperimentSchema(): JsonSchema {
               'Also leave out rows missing a value in any of these columns (whatever data.missing says); single-task ' +
               "baselines list the other tasks' targets, to keep the rows of their multi-task run.",
           },
+          row_label_columns: {
+            type: 'array',
+            items: { type: 'string' },
+            uniqueItems: true,
+            description:
+              'Under missing_targets: mask, also keep rows that have a value in one of these columns; single-task ' +
+              "baselines list the other tasks' targets, to keep the rows and split of their multi-task run.",
+          },
           categorical: { type: 'array', items: { type: 'string' }, uniqueItems: true, default: [] },
           missing: { enum: ['error', 'drop', 'impute'], default: 'error' },
+          missing_targets: {
+            enum: ['mask', 'drop'],
+            default: 'mask',
+            description:
+              "A row missing a task's label: mask (kept; that task's loss and metrics leave it out) or drop " +
+              '(left out).',
+          },
           split: {
             type: 'object',
             default: { train: 0.7, val: 0.15, test: 0.15 },
@@ -151,6 +166,13 @@ export function buildExperimentSchema(): JsonSchema {
             metrics: { type: 'array', items: { enum: metricNames }, uniqueItems: true },
             weight: { type: 'number', minimum: 0, default: 1 },
             positive: { type: 'string', description: 'Binary tasks: the label of the positive class.' },
+            max_train_rows: {
+              type: 'integer',
+              minimum: 1,
+              description:
+                "Only this many training rows (the first in a seeded order) keep this task's label; the others are " +
+                'masked for it. Needs data.missing_targets: mask.',
+            },
           },
         },
       },

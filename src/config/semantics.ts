@@ -95,6 +95,14 @@ export function checkSemantics(
     }
     const kind = taskKindRegistry.lookup(task.type);
     resolveTaskDefaults(task, kind);
+    if (task.max_train_rows !== undefined && config.data.missing_targets === 'drop') {
+      problems.push({
+        path: at('max_train_rows'),
+        message:
+          'a row budget masks the labels of the rows beyond it, and data.missing_targets is "drop"; set ' +
+          'data.missing_targets to "mask" or remove max_train_rows',
+      });
+    }
     if (kind.targetColumns === 'one' && task.targets.length !== 1) {
       problems.push({
         path: at('targets'),

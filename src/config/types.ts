@@ -67,6 +67,11 @@ export interface AnalysisConfig {
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 
 export type MissingPolicy = 'error' | 'drop' | 'impute';
+/**
+ * What a row missing a task's label gets: `mask` (its loss for that task is masked out; the row is kept when at
+ * least one task has its label) or `drop` (the row is left out, as before issue #17).
+ */
+export type MissingTargetPolicy = 'mask' | 'drop';
 export type Normalisation = 'standard' | 'minmax' | 'none';
 
 export interface DataConfig {
@@ -84,9 +89,17 @@ export interface DataConfig {
    * are always left out, so without it the baseline would keep rows the multi-task run dropped).
    */
   required_columns?: string[];
+  /**
+   * Under `missing_targets: mask`, a row is also kept when one of these columns has a value, though no task of this
+   * config labels it. A single-task baseline lists the other tasks' targets here, so it keeps exactly the rows and the
+   * split of its multi-task run (the rows its task does not label are then left out of each split after the split).
+   */
+  row_label_columns?: string[];
   /** Feature columns to one-hot encode even if they look numeric (text columns are always categorical). */
   categorical: string[];
   missing: MissingPolicy;
+  /** Rows missing a task's label: masked for that task (default) or dropped. The features keep `missing`. */
+  missing_targets: MissingTargetPolicy;
   split: SplitConfig;
   normalize: Normalisation;
 }
@@ -106,6 +119,11 @@ export interface TaskConfig {
   weight: number;
   /** Binary tasks: which label is the positive class (default: the larger one in sort order). */
   positive?: string;
+  /**
+   * Only the first N training rows labelled for this task keep its label (in the order of a permutation drawn from
+   * the seed and the task's name); the others are masked for it. Validation and test rows are untouched.
+   */
+  max_train_rows?: number;
 }
 
 export type { Activation } from '../model/layers/activations.js';

@@ -1,9 +1,20 @@
 import path from 'node:path';
+import { UsageError } from '../errors.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { getBuiltinDataset } from './builtin/index.js';
 import { checkNumericFeature, unseenCategoryWarnings } from './cells.js';
 import { columnOf } from './columns.js';
 import { readCsv } from './csv.js';
+import {
+  applyRowBudgets,
+  countLabels,
+  labelledRows,
+  labelMask,
+  masksTargets,
+  rowsWithALabel,
+  type LabelCounts,
+  type LabelMask,
+} from './labels.js';
 import { dataReport, type DataReport } from './report.js';
 import { checkSplitSizes } from './split-sizes.js';
 import { outputSize } from '../tasks/registry.js';
@@ -26,6 +37,8 @@ export interface PreparedData {
   outputSizes: number[];
   /** How each column was read and is used, the split sizes, and warnings to show before training. */
   report: DataReport;
+  /** Per task and split, the rows with the task's label (all of the split's rows when nothing is masked). */
+  labelCounts: LabelCounts;
 }
 
 /** The raw table a config points at: a built-in dataset (built from the seed) or a CSV file. */
@@ -45,6 +58,8 @@ export interface SplitTable {
   /** The usable rows (after the missing-value policy). */
   rows: Int32Array;
   split: Record<SplitName, Int32Array>;
+  /** Under `data.missing_targets: mask`: which rows have each task's label, after the row budgets (data/labels.ts). */
+  labels?: LabelMask;
 }
 
 /**
@@ -61,29 +76,43 @@ export async function splitTable(config: ResolvedConfig, configDir: string): Pro
     if (!declared.has(name)) checkNumericFeature(table.source, columnOf(table, name, 'data.features'));
   }
   const rows = usableRows(table, config.data, features, config.tasks);
-  return { table, features, rows, split: splitRows(table, rows, config.data.split, config.seed) };
+  const split = splitRows(table, rows, config.data.split, config.seed);
+  if (!masksTargets(config.data)) return { table, features, rows, split };
+  const labels = applyRowBudgets(labelMask(table, config.tasks), config.tasks, split.train, config.seed);
+  const kept = (part: Int32Array): Int32Array => rowsWithALabel(part, labels, config.tasks);
+  const labelledSplit = { train: kept(split.train), val: kept(split.val), test: kept(split.test) };
+  for (const task of config.tasks) {
+    if (labelledRows(labelledSplit.train, labels, task.name).length > 0) continue;
+    throw new UsageError(
+      `${table.source}: no training row has a label for task "${task.name}" (column ` +
+        `${task.targets.map((t) => `"${t}"`).join(', ')}); fill in labels, or remove the task.`,
+    );
+  }
+  return { table, features, rows, split: labelledSplit, labels };
 }
 
 /** {@link splitTable} → preprocessing fitted on train → split sizes checked → encoded rows per split. */
 export async function prepareData(config: ResolvedConfig, configDir: string): Promise<PreparedData> {
-  const { table, features, rows, split } = await splitTable(config, configDir);
+  const { table, features, rows, split, labels } = await splitTable(config, configDir);
   // Fitted first: a target that does not fit its task is the more useful message when both are wrong.
-  const preprocessing = fitPreprocessing(table, config.data, config.tasks, features, split.train, rows);
+  const preprocessing = fitPreprocessing(table, config.data, config.tasks, features, split.train, rows, labels);
   const sizes = { train: split.train.length, val: split.val.length, test: split.test.length };
   const warnings = [
     ...checkSplitSizes(table.source, config.data.split, sizes, { total: table.rowCount, usable: rows.length }),
     ...unseenCategoryWarnings(table, preprocessing, Int32Array.from([...split.val, ...split.test])),
   ];
+  const labelCounts = countLabels(split, labels, config.tasks);
   return {
     source: table.source,
     preprocessing,
     splits: {
-      train: encodeRows(table, preprocessing, split.train),
-      val: encodeRows(table, preprocessing, split.val),
-      test: encodeRows(table, preprocessing, split.test),
+      train: encodeRows(table, preprocessing, split.train, 'zeros', labels),
+      val: encodeRows(table, preprocessing, split.val, 'zeros', labels),
+      test: encodeRows(table, preprocessing, split.test, 'zeros', labels),
     },
+    labelCounts,
     outputSizes: preprocessing.tasks.map(outputSize),
-    report: dataReport(table, config, preprocessing, { usable: rows.length, splits: sizes }, warnings),
+    report: dataReport(table, config, preprocessing, { usable: rows.length, splits: sizes }, warnings, labelCounts),
   };
 }
 
@@ -98,5 +127,7 @@ export function encodeTable(table: DataTable, preprocessing: Preprocessing, conf
   // run): the model does not read them.
   const { required_columns: _rowsOfTraining, ...data } = config.data;
   const rows = usableRows(table, { ...data, missing: preprocessing.missing }, features, config.tasks);
-  return encodeRows(table, preprocessing, rows, 'error');
+  // New data has no row budget: a task's metrics read every row with its label.
+  const labels = masksTargets(config.data) ? labelMask(table, config.tasks) : undefined;
+  return encodeRows(table, preprocessing, rows, 'error', labels);
 }

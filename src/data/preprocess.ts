@@ -4,6 +4,7 @@ import { kindOf, taskKindRegistry } from '../tasks/registry.js';
 import type { TargetEncoding } from '../tasks/types.js';
 import { cellText, columnOf, isMissing, sortLabels } from './columns.js';
 import { lineOf } from './cells.js';
+import { labelledRows, masksTargets, rowLabelColumns, type LabelMask } from './labels.js';
 import type { Column, DataTable } from './types.js';
 
 /**
@@ -33,6 +34,11 @@ export interface EncodedRows {
    * (binary), 0/1 per label (multilabel), values in original units (regression, rows × K).
    */
   targets: Record<string, Float32Array>;
+  /**
+   * Per task with a row missing its label (data.missing_targets: mask): 1 where the row has it. A task not listed
+   * has every row's label; the targets of an unlabelled row are 0, a placeholder nothing reads.
+   */
+  labelled?: Record<string, Uint8Array>;
 }
 
 /**
@@ -56,9 +62,10 @@ export function featureColumns(
 }
 
 /**
- * Rows usable for training and evaluation: under the `drop` policy (and always for targets and
- * `data.required_columns`) rows with a missing value are left out; under `error` the first missing cells are
- * reported with their line in the file.
+ * Rows usable for training and evaluation: under the `drop` policy (and always for `data.required_columns`, and for
+ * targets under `data.missing_targets: drop`) rows with a missing value are left out; under `error` the first missing
+ * cells are reported with their line in the file. Under `missing_targets: mask` a row needs at least one task's label
+ * (or a value in `data.row_label_columns`) instead of every target (data/labels.ts).
  */
 export function usableRows(
   table: DataTable,
@@ -66,8 +73,11 @@ export function usableRows(
   features: readonly string[],
   tasks: readonly TaskConfig[],
 ): Int32Array {
+  const masking = masksTargets(data);
+  // Under `mask` a target keeps no row out by itself: a row needs one label (labelSets) instead.
+  const labelSets = masking ? rowLabelColumns(table, data, tasks).map((entry) => entry.columns) : [];
   const targetColumns = [
-    ...tasks.flatMap((t) =>
+    ...(masking ? [] : tasks).flatMap((t) =>
       t.targets.map((name, i) => ({
         column: columnOf(table, name, `tasks[${t.name}].targets[${i}]`),
         role: 'a target',
@@ -99,6 +109,7 @@ export function usableRows(
         }
       }
     }
+    if (ok && masking) ok = labelSets.some((columns) => columns.every((column) => !isMissing(column, row)));
     if (ok) keep.push(row);
   }
   if (data.missing === 'error' && problems.length > 0) {
@@ -107,8 +118,12 @@ export function usableRows(
       'set data.missing to "drop" (leave such rows out) or "impute" (fill features from the training rows)',
     ]);
   }
-  if (keep.length === 0)
-    throw new UsageError(`${table.source}: no row is left after dropping rows with missing values.`);
+  if (keep.length === 0) {
+    throw new UsageError(
+      `${table.source}: no row is left after dropping rows with missing values` +
+        `${masking ? ' (a row needs its features and at least one task label)' : ''}.`,
+    );
+  }
   return Int32Array.from(keep);
 }
 
@@ -120,6 +135,7 @@ export function fitPreprocessing(
   features: readonly string[],
   trainRows: Int32Array,
   allRows: Int32Array,
+  labels?: LabelMask,
 ): Preprocessing {
   const forcedCategorical = new Set(data.categorical);
   data.categorical.forEach((name, i) => columnOf(table, name, `data.categorical[${i}]`));
@@ -165,7 +181,10 @@ export function fitPreprocessing(
   const inputSize = encodings.reduce((size, e) => size + (e.kind === 'numeric' ? 1 : e.categories.length), 0);
   return {
     features: encodings,
-    tasks: tasks.map((task) => fitTarget(table, task, trainRows, allRows)),
+    // A task's target encoding learns from the rows with its label only (an empty cell is no class).
+    tasks: tasks.map((task) =>
+      fitTarget(table, task, labelledRows(trainRows, labels, task.name), labelledRows(allRows, labels, task.name)),
+    ),
     inputSize,
     missing: data.missing,
   };
@@ -189,6 +208,7 @@ export function encodeRows(
   prep: Preprocessing,
   rows: Int32Array,
   unseen: UnseenCategories = 'zeros',
+  labels?: LabelMask,
 ): EncodedRows {
   const x = new Float32Array(rows.length * prep.inputSize);
   let offset = 0;
@@ -212,8 +232,46 @@ export function encodeRows(
     }
   }
   const targets: Record<string, Float32Array> = {};
-  for (const encoding of prep.tasks) targets[encoding.name] = kindOf(encoding).encodeTargets(table, encoding, rows);
-  return { rows: rows.length, x, targets };
+  const labelled: Record<string, Uint8Array> = {};
+  for (const encoding of prep.tasks) {
+    const mask = labels?.[encoding.name];
+    const present = mask ? Uint8Array.from(rows, (row) => mask[row]!) : undefined;
+    if (!present || present.every((v) => v === 1)) {
+      targets[encoding.name] = kindOf(encoding).encodeTargets(table, encoding, rows);
+      continue;
+    }
+    labelled[encoding.name] = present;
+    targets[encoding.name] = maskedTargets(table, encoding, rows, present);
+  }
+  return Object.keys(labelled).length > 0
+    ? { rows: rows.length, x, targets, labelled }
+    : { rows: rows.length, x, targets };
+}
+
+/**
+ * A task's targets where some rows have no label: the labelled rows encoded by the task's kind, 0 (a placeholder
+ * no loss or metric reads) in every target slot of the others.
+ */
+function maskedTargets(
+  table: DataTable,
+  encoding: TargetEncoding,
+  rows: Int32Array,
+  present: Uint8Array,
+): Float32Array {
+  const kind = kindOf(encoding);
+  const own = rows.filter((_, i) => present[i] === 1);
+  const encoded = kind.encodeTargets(table, encoding, own);
+  // One value per row for a one-column kind, one per output otherwise (TaskKind.targetColumns).
+  const width =
+    own.length > 0 ? encoded.length / own.length : kind.targetColumns === 'one' ? 1 : kind.outputSize(encoding);
+  const out = new Float32Array(rows.length * width);
+  let k = 0;
+  present.forEach((isLabelled, i) => {
+    if (isLabelled !== 1) return;
+    out.set(encoded.subarray(k * width, (k + 1) * width), i * width);
+    k++;
+  });
+  return out;
 }
 
 /** A non-missing cell of a feature that was numeric in training; text there is an error naming line and column. */

@@ -3,6 +3,7 @@
  * the config uses it for, the split sizes and the warnings of data/split-sizes.ts.
  */
 import type { ResolvedConfig } from '../config/types.js';
+import type { LabelCounts } from './labels.js';
 import type { Preprocessing } from './preprocess.js';
 import type { SplitName } from './split.js';
 import type { DataTable } from './types.js';
@@ -31,6 +32,13 @@ export interface DataReport {
   inputSize: number;
   columns: ColumnReport[];
   warnings: string[];
+  /** Rows with each task's label per split, when some row of a split lacks a task's label (data/labels.ts). */
+  labels?: LabelCounts;
+}
+
+/** Whether some task lacks its label on some row of a split (else every count is the split's size). */
+export function someLabelsMissing(counts: LabelCounts, splits: Record<SplitName, number>): boolean {
+  return Object.values(counts).some((c) => c.train < splits.train || c.val < splits.val || c.test < splits.test);
 }
 
 export function dataReport(
@@ -39,6 +47,7 @@ export function dataReport(
   preprocessing: Preprocessing,
   sizes: { usable: number; splits: Record<SplitName, number> },
   warnings: string[],
+  labels?: LabelCounts,
 ): DataReport {
   const encodings = new Map(preprocessing.features.map((f) => [f.column, f]));
   const targetOf = new Map(config.tasks.flatMap((task) => task.targets.map((column) => [column, task.name])));
@@ -69,5 +78,6 @@ export function dataReport(
     inputSize: preprocessing.inputSize,
     columns,
     warnings,
+    ...(labels && someLabelsMissing(labels, sizes.splits) ? { labels } : {}),
   };
 }

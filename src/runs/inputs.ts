@@ -46,7 +46,17 @@ export function readResolvedConfig(runDir: string): ResolvedConfig {
   const file = runFile(runDir, 'resolvedConfig');
   const value = readJsonFile(file);
   assertResolvedConfig(value, file);
-  return withEarlierDefaults(value);
+  return withEarlierTargetPolicy(withEarlierDefaults(value));
+}
+
+/**
+ * Runs from before `data.missing_targets` (issue #17) dropped every row missing a target: they are replayed (eval,
+ * resume, compare) under `drop`, so their rows and split stay those they trained on.
+ */
+function withEarlierTargetPolicy(config: ResolvedConfig): ResolvedConfig {
+  const stored: Partial<ResolvedConfig['data']> = config.data;
+  if (stored.missing_targets !== undefined) return config;
+  return { ...config, data: { ...config.data, missing_targets: 'drop' } };
 }
 
 /**
@@ -85,6 +95,8 @@ function assertResolvedConfig(value: unknown, file: string): asserts value is Re
   if (data.has('features')) data.strings('features');
   data.strings('categorical');
   data.oneOf('missing', ['error', 'drop', 'impute']);
+  if (data.has('missing_targets')) data.oneOf('missing_targets', ['mask', 'drop']);
+  if (data.has('row_label_columns')) data.strings('row_label_columns');
   data.oneOf('normalize', ['standard', 'minmax', 'none']);
   const split = data.object('split');
   if (split.has('column')) split.string('column');
@@ -97,6 +109,7 @@ function assertResolvedConfig(value: unknown, file: string): asserts value is Re
     task.strings('metrics');
     task.number('weight');
     task.optionalString('positive');
+    task.optionalNumber('max_train_rows');
   }
   const model = fields.object('model');
   model.string('architecture');

@@ -25,6 +25,11 @@ export interface RunSummary {
   directions: Record<string, boolean>;
   parameterCount: ParameterCount;
   seconds: number;
+  /**
+   * Under `data.missing_targets: mask` (data/labels.ts): per task, the rows of each split that have its label, i.e.
+   * the rows its training loss and metrics read (after `max_train_rows`). Absent in runs that dropped such rows.
+   */
+  labels?: Record<string, Record<'train' | 'val' | 'test', number>>;
 }
 
 export function writeSummary(runDir: string, summary: RunSummary): void {
@@ -64,5 +69,15 @@ export function readSummaryIfAny(runDir: string): RunSummary | undefined {
     directions: fields.object('directions').booleanValues(),
     parameterCount: readParameterCount(fields.object('parameterCount')),
     seconds: fields.number('seconds'),
+    ...(fields.has('labels') ? { labels: readLabelCounts(fields.object('labels')) } : {}),
   };
+}
+
+function readLabelCounts(fields: JsonFields): Record<string, Record<'train' | 'val' | 'test', number>> {
+  return Object.fromEntries(
+    Object.keys(fields.value).map((task) => {
+      const counts = fields.object(task);
+      return [task, { train: counts.number('train'), val: counts.number('val'), test: counts.number('test') }];
+    }),
+  );
 }

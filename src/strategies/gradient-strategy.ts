@@ -2,6 +2,7 @@ import { UsageError } from '../errors.js';
 import { enumOption, optionProblems, type Options } from '../util/options.js';
 import { gradientCombiners } from './gradient/registry.js';
 import type { CombinerDefinition } from './gradient/types.js';
+import { SubsetCombining } from './subset-combiner.js';
 import type { GradientStrategy, ModelCapabilities, StrategyDefinition } from './types.js';
 
 const gradTargets = ['auto', 'params', 'representation'] as const;
@@ -115,14 +116,20 @@ export function gradientStrategy(definition: CombinerDefinition): StrategyDefini
         );
       }
       const combiner = definition.create(methodOptions(options), seed, tasks.length);
+      const subsets = new SubsetCombining(combiner, (count) => definition.create(methodOptions(options), seed, count));
       let weights = tasks.map(() => 1);
+      // Subset combiners' states join the saved state only once one ran: a run without them saves what it did before.
+      const withSubsets = <T extends object>(state: T): T | (T & { subsets: Record<string, unknown> }) => {
+        const saved = subsets.state();
+        return saved ? { ...state, subsets: saved } : state;
+      };
       return {
         name: definition.name,
         needs,
         combiner: {
           ...(combiner.independentSamples !== undefined ? { independentSamples: combiner.independentSamples } : {}),
           combine(input) {
-            const result = combiner.combine(input);
+            const result = subsets.combine(input);
             if (result.weights) weights = [...result.weights];
             return result;
           },
@@ -130,11 +137,12 @@ export function gradientStrategy(definition: CombinerDefinition): StrategyDefini
           restore: (state) => combiner.restore(state),
         },
         currentWeights: () => weights,
-        state: () => ({ combiner: combiner.state(), weights }),
+        state: () => withSubsets({ combiner: combiner.state(), weights }),
         restore(state) {
-          const saved = state as { combiner?: unknown; weights?: number[] };
+          const saved = state as { combiner?: unknown; weights?: number[]; subsets?: Record<string, unknown> };
           if (saved.combiner !== undefined) combiner.restore(saved.combiner);
           if (saved.weights) weights = saved.weights;
+          subsets.restore(saved.subsets);
         },
       };
     },

@@ -28,17 +28,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TaskConfig } from '../config/types.js';
 import type { MultiTaskModel } from '../model/types.js';
-import { taskLoss } from './losses.js';
+import { maskedTaskLoss } from './losses.js';
 import type { Batch } from './step.js';
 
 function lossesAt(model: MultiTaskModel, batch: Batch, tasks: readonly TaskConfig[]): Float32Array {
   const stacked = tf.tidy(() => {
     const { outputs } = model.forward(batch.x, true);
-    return tf.stack(
-      tasks.map((task) =>
-        taskLoss(task.loss, outputs[task.name] as tf.Tensor2D, batch.targets[task.name] as tf.Tensor2D),
-      ),
-    );
+    return tf.stack(tasks.map((task) => maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, batch)));
   });
   const values = stacked.dataSync() as Float32Array;
   stacked.dispose();
@@ -87,12 +83,7 @@ export function measureAffinity(
   try {
     return tasks.map((task) => {
       const { value, grads } = tf.variableGrads(
-        () =>
-          taskLoss(
-            task.loss,
-            model.forward(batch.x, true).outputs[task.name] as tf.Tensor2D,
-            batch.targets[task.name] as tf.Tensor2D,
-          ),
+        () => maskedTaskLoss(task, model.forward(batch.x, true).outputs[task.name] as tf.Tensor2D, batch),
         shared,
       );
       value.dispose();

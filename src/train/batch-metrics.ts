@@ -32,8 +32,19 @@ export function reportBatchMetrics(
     rows.forEach((row, i) => picked.set(all.subarray(row * width, (row + 1) * width), i * width));
     targets[task.name] = picked;
   }
-  // evaluateSplit reads the inputs from the batch tensors; the encoded rows give only the targets metrics read.
-  const encoded: EncodedRows = { rows: rows.length, x: new Float32Array(0), targets };
+  // evaluateSplit reads the inputs from the batch tensors; the encoded rows give only the targets metrics read, and
+  // which rows have each task's label (a task without a labelled row in the batch reports no metric).
+  const labelled = split.labelled
+    ? Object.fromEntries(
+        Object.entries(split.labelled).map(([task, mask]) => [task, Uint8Array.from(rows, (r) => mask[r]!)]),
+      )
+    : undefined;
+  const encoded: EncodedRows = {
+    rows: rows.length,
+    x: new Float32Array(0),
+    targets,
+    ...(labelled ? { labelled } : {}),
+  };
   const splitTensors = { rows: rows.length, x: batch.x, targets: batch.targets };
   const { metrics } = evaluateSplit(model, splitTensors, encoded, tasks, preprocessing, rows.length);
   strategy.onBatchMetrics({ ...position, rows: rows.length, metrics });

@@ -69,15 +69,25 @@ export function evaluateSplit(
         backend: {},
       };
       for (const [transform, parts] of transformed) outputs.backend[transform] = readJoined(parts);
-      const evaluated = hostLossAndPredictions(kind, loss, encoding, outputs, target.dataSync() as Float32Array);
+      const trainingTargets = target.dataSync() as Float32Array;
+      const evaluated = hostLossAndPredictions(kind, loss, encoding, outputs, trainingTargets);
       predictions[task.name] = evaluated.predictions;
-      metrics[`${task.name}/loss`] = evaluated.loss;
+      // Rows without the task's label (data/labels.ts) count for neither its loss nor its metrics.
+      const labelled = encoded.labelled?.[task.name];
+      const own = labelled
+        ? labelledPart(labelled, outputs, trainingTargets, encoded.targets[task.name] as Float32Array)
+        : undefined;
+      if (own?.outputs.rows === 0) return;
+      const measured = own
+        ? { ...hostLossAndPredictions(kind, loss, encoding, own.outputs, own.trainingTargets), targets: own.targets }
+        : { ...evaluated, targets: encoded.targets[task.name] as Float32Array };
+      metrics[`${task.name}/loss`] = measured.loss;
       const values = computeMetrics(task.metrics, {
         type: kind.metricLayout,
-        rows: encoded.rows,
+        rows: own?.outputs.rows ?? encoded.rows,
         outputSize: outputSize(encoding),
-        predictions: evaluated.predictions,
-        targets: encoded.targets[task.name] as Float32Array,
+        predictions: measured.predictions,
+        targets: measured.targets,
       });
       for (const [name, value] of Object.entries(values)) metrics[`${task.name}/${name}`] = value;
     });
@@ -87,6 +97,42 @@ export function evaluateSplit(
   }
   Object.assign(metrics, aggregateOverTasks(metrics, tasks));
   return { metrics, predictions };
+}
+
+/** The rows of a task's outputs and targets that have its label (`labelled[i] === 1`), in row order. */
+function labelledPart(
+  labelled: Uint8Array,
+  outputs: RawOutputs,
+  trainingTargets: Float32Array,
+  targets: Float32Array,
+): { outputs: RawOutputs; trainingTargets: Float32Array; targets: Float32Array } {
+  const rows = labelled.reduce((n, v) => n + v, 0);
+  const pick = (values: Float32Array): Float32Array => {
+    const width = values.length / outputs.rows;
+    const out = new Float32Array(rows * width);
+    let k = 0;
+    labelled.forEach((v, i) => {
+      if (v !== 1) return;
+      out.set(values.subarray(i * width, (i + 1) * width), k * width);
+      k++;
+    });
+    return out;
+  };
+  const backend: RawOutputs['backend'] = {};
+  for (const [transform, values] of transformsOf(outputs)) backend[transform] = pick(values);
+  return {
+    outputs: { values: pick(outputs.values), rows, width: outputs.width, backend },
+    trainingTargets: pick(trainingTargets),
+    targets: pick(targets),
+  };
+}
+
+function transformsOf({ backend }: RawOutputs): [BackendTransform, Float32Array][] {
+  const all: BackendTransform[] = ['softmax', 'sigmoid'];
+  return all.flatMap((t): [BackendTransform, Float32Array][] => {
+    const values = backend[t];
+    return values ? [[t, values]] : [];
+  });
 }
 
 /** The batches' values joined in row order, read from the backend once. */

@@ -4,7 +4,7 @@ import type { MultiTaskModel } from '../model/types.js';
 import type { GradientCombiner } from '../strategies/gradient/types.js';
 import type { LossWeightingStrategy, Strategy, StrategyContext } from '../strategies/types.js';
 import { UsageError } from '../errors.js';
-import { taskLoss } from './losses.js';
+import { heldValuesWhereUnlabelled, heldWhereUnlabelled, labelledTasks, maskedTaskLoss } from './losses.js';
 import { applyTaskScaling, stepScaling, type StepScaling } from './task-scaling.js';
 import { cosineMatrix } from '../numerics/index.js';
 
@@ -12,6 +12,11 @@ import { cosineMatrix } from '../numerics/index.js';
 export interface Batch {
   x: tf.Tensor2D;
   targets: Record<string, tf.Tensor2D>;
+  /**
+   * Per task with rows missing its label (data.missing_targets: mask), the positions in the batch of the rows that
+   * have it; a task not listed has every row's label. The task's loss is the mean over these rows (train/losses.ts).
+   */
+  labelled?: Record<string, Int32Array>;
 }
 
 /** Gradients keyed by variable name, and the per-task batch losses (a kept [T] tensor, read lazily). */
@@ -29,9 +34,7 @@ function lossesOf(
   tasks: readonly TaskConfig[],
 ): tf.Scalar[] {
   void model;
-  return tasks.map((task) =>
-    taskLoss(task.loss, outputs[task.name] as tf.Tensor2D, batch.targets[task.name] as tf.Tensor2D),
-  );
+  return tasks.map((task) => maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, batch));
 }
 
 function addPenalty(model: MultiTaskModel, total: tf.Scalar): tf.Scalar {
@@ -88,7 +91,7 @@ function lossStep(
     const { outputs } = model.forward(batch.x, true);
     const losses = lossesOf(model, outputs, batch, tasks);
     taskLosses = tf.keep(tf.stack(losses) as tf.Tensor1D);
-    const combined = strategy.combineLosses(losses, context);
+    const combined = strategy.combineLosses(heldWhereUnlabelled(losses, batch, tasks), context);
     return addPenalty(model, combined);
   }, trainable);
   value.dispose();
@@ -117,7 +120,7 @@ function lastSharedLayerNorms(model: MultiTaskModel, batch: Batch, tasks: readon
   const norms = tasks.map((task) => {
     const { value, grads } = tf.variableGrads(() => {
       const { outputs } = model.forward(batch.x, true);
-      return taskLoss(task.loss, outputs[task.name] as tf.Tensor2D, batch.targets[task.name] as tf.Tensor2D);
+      return maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, batch);
     }, layer);
     value.dispose();
     const norm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))));
@@ -198,7 +201,7 @@ function parameterGradientStep(
     const own = model.taskVariables[task.name] ?? [];
     const { value, grads } = tf.variableGrads(() => {
       const { outputs } = model.forward(batch.x, true);
-      return taskLoss(task.loss, outputs[task.name] as tf.Tensor2D, batch.targets[task.name] as tf.Tensor2D);
+      return maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, batch);
     }, [...shared, ...own]);
     lossValues.push(value);
     flats.push(flatten(shared.map((v) => grads[v.name] as tf.Tensor)));
@@ -206,12 +209,13 @@ function parameterGradientStep(
     for (const v of own) gradients[v.name] = grads[v.name] as tf.Tensor;
   });
   const losses = lossValues.map((v) => v.dataSync()[0]!);
-  applyTaskScaling(scaling, losses, flats, model, tasks, gradients);
+  applyTaskScaling(scaling, heldValuesWhereUnlabelled(losses, batch, tasks), flats, model, tasks, gradients);
   const { combined, taskScales } = combiner.combine({
     grads: flats,
     losses,
     segments: shared.map((v) => v.size),
     ...(extraSamples.length > 0 ? { extraSamples } : {}),
+    ...labelledTasks(batch, tasks),
   });
   scaleTaskGradients(model, tasks, gradients, taskScales);
   unflatten(combined, shared).forEach((t, k) => {
@@ -242,7 +246,7 @@ function extraSampleGradients(
     tasks.map((task) => {
       const { value, grads } = tf.variableGrads(() => {
         const { outputs } = model.forward(other.x, true);
-        return taskLoss(task.loss, outputs[task.name] as tf.Tensor2D, other.targets[task.name] as tf.Tensor2D);
+        return maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, other);
       }, shared);
       value.dispose();
       const flat = flatten(shared.map((v) => grads[v.name] as tf.Tensor));
@@ -329,7 +333,7 @@ function representationGradientStep(
     const own = model.taskVariables[task.name] ?? [];
     const lossOf = (z: tf.Tensor): tf.Scalar => {
       const outputs = decode(z, true);
-      return taskLoss(task.loss, outputs[task.name] as tf.Tensor2D, batch.targets[task.name] as tf.Tensor2D);
+      return maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, batch);
     };
     // Differentiating with respect to [z, ...head variables] in one pass: the variables are the same tensors the
     // heads read, so their gradients come out too.
@@ -346,12 +350,13 @@ function representationGradientStep(
       gradients[v.name] = ownGrads[k]!;
     });
   });
-  applyTaskScaling(scaling, losses, flats, model, tasks, gradients);
+  applyTaskScaling(scaling, heldValuesWhereUnlabelled(losses, batch, tasks), flats, model, tasks, gradients);
   const { combined, taskScales } = combiner.combine({
     grads: flats,
     losses,
     activations: representation.dataSync() as Float32Array,
     rows: representation.shape[0] ?? 1,
+    ...labelledTasks(batch, tasks),
   });
   scaleTaskGradients(model, tasks, gradients, taskScales);
   const combinedZ = tf.tensor(combined, representation.shape, 'float32');

@@ -8,6 +8,8 @@ export interface SplitTensors {
   rows: number;
   x: tf.Tensor2D;
   targets: Record<string, tf.Tensor2D>;
+  /** Per task with rows missing its label: 1 where the row has it (host side; EncodedRows.labelled). */
+  labelled?: Record<string, Uint8Array>;
 }
 
 /** A task's targets in the form its loss trains on (one-hot, 0/1, standardised values, …): its kind's. */
@@ -20,7 +22,10 @@ export function toSplitTensors(encoded: EncodedRows, preprocessing: Preprocessin
   for (const encoding of preprocessing.tasks) {
     targets[encoding.name] = trainingTargets(encoding, encoded.targets[encoding.name] as Float32Array, encoded.rows);
   }
-  return { rows: encoded.rows, x: tf.tensor2d(encoded.x, [encoded.rows, preprocessing.inputSize]), targets };
+  const x = tf.tensor2d(encoded.x, [encoded.rows, preprocessing.inputSize]);
+  return encoded.labelled
+    ? { rows: encoded.rows, x, targets, labelled: encoded.labelled }
+    : { rows: encoded.rows, x, targets };
 }
 
 export function disposeSplit(split: SplitTensors): void {

@@ -11,6 +11,7 @@ import { measureAffinity, sgdLookahead } from './affinity.js';
 import { EpochDiagnostics } from './diagnostics.js';
 import { DivergenceWatch } from './divergence.js';
 import { shuffledBatches } from './batches.js';
+import { batchLabelCounts, labelledMeanLosses } from './label-weights.js';
 import { reportBatchMetrics } from './batch-metrics.js';
 import { evaluateSplit } from './evaluate.js';
 import { frozenParameters } from './fine-tuning.js';
@@ -181,6 +182,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
       const batchRngAtStart = rng.state();
       const permutation = rng.permutation(train.rows);
       const epochBatches = shuffledBatches(train, permutation, batchSize);
+      const labelCounts = train.labelled && batchLabelCounts(train.labelled, permutation, batchSize, tasks);
       // Per-step task losses stay on the backend and are summed once at the end of the epoch: one add per step
       // would cost more than the reading it saves.
       const stepLosses: tf.Tensor1D[] = partial ? stepLossTensors(partial.stepLosses) : [];
@@ -231,7 +233,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
             const info = { epoch, batch: b + 1, batches, samplesPerSecond: (start + size) / Math.max(elapsed, 1e-9) };
             const withLosses =
               (b + 1) % lossEvery === 0
-                ? { ...info, losses: perTask(weightedSum(stepLosses, stepSizes), tasks, start + size) }
+                ? { ...info, losses: epochLosses(stepLosses, stepSizes, tasks, labelCounts) }
                 : info;
             for (const l of listeners) l.onBatch?.(withLosses);
           }
@@ -263,11 +265,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
       } finally {
         for (const batch of epochBatches) disposeBatch(batch);
       }
-      const trainLoss = perTask(
-        weightedSum(stepLosses, stepSizes),
-        tasks,
-        stepSizes.reduce((a, b) => a + b, 0),
-      );
+      const trainLoss = epochLosses(stepLosses, stepSizes, tasks, labelCounts);
       readInitialLosses(divergence, stepLosses);
       for (const t of stepLosses) t.dispose();
       const verdict = divergence.check(epoch + 1, trainLoss, training);
@@ -345,6 +343,18 @@ const YIELD_EVERY_MS = 100;
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** The mean task losses of the steps so far: weighted by batch size, or by labelled rows under masking. */
+function epochLosses(
+  stepLosses: readonly tf.Tensor1D[],
+  stepSizes: readonly number[],
+  tasks: readonly { name: string }[],
+  labelCounts: readonly (readonly number[])[] | undefined,
+): Record<string, number> {
+  if (labelCounts) return labelledMeanLosses(stepLosses, labelCounts, tasks);
+  const rows = stepSizes.reduce((a, b) => a + b, 0);
+  return perTask(weightedSum(stepLosses, stepSizes), tasks, rows);
 }
 
 function perTask(sums: ArrayLike<number>, tasks: readonly { name: string }[], rows: number): Record<string, number> {

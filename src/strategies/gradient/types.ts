@@ -28,6 +28,12 @@ export interface CombineInput {
    * for more than one sample ({@link GradientCombiner.independentSamples}).
    */
   extraSamples?: Float32Array[][];
+  /**
+   * Present when some task has no labelled row in the step's batch (data.missing_targets: mask): per task, whether
+   * it has one. Such a task's gradient is 0 and its loss 0. A strategy built by `gradientStrategy` combines the
+   * labelled tasks only (strategies/subset-combiner.ts); a combiner called directly sees the zeros.
+   */
+  labelled?: boolean[];
 }
 
 export interface CombineResult {
