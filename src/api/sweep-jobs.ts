@@ -111,7 +111,10 @@ class Coordinator {
     const id = this.nextWorkerId++;
     const child = fork(path.join(packageRoot, 'bin', 'mtl.js'), ['sweep-worker'], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      execArgv: [],
+      // V8's helper threads (parallel GC, concurrent compilation) take a quarter of a core beside a training process;
+      // with a worker per core they only compete with the other workers (bench/sweep-jobs.mjs measures the
+      // throughput; README "Parallel trials"). Numerics do not change (test/sweep-jobs.test.ts).
+      execArgv: ['--single-threaded'],
       env: { ...process.env, MTL_SWEEP_WORKER: String(id) },
     });
     const worker: Worker = { id, child, ready: false, tail: [] };
