@@ -100,11 +100,14 @@ async function fileRows(run: StoredRun, file: string): Promise<{ table: DataTabl
   const features = run.preprocessing.features.map((f) => f.column);
   // Every row in gives a row out: `drop` would leave rows out, so a row missing a feature is an error there too.
   const missing = run.preprocessing.missing === 'impute' ? 'impute' : 'error';
-  const { required_columns: _rowsOfTraining, ...data } = run.config.data;
+  // The rows of training (required columns, label pinning) do not apply: no task's label is read here, so the targets
+  // keep no row out (`drop` with no tasks: only the features decide).
+  const { required_columns: _rowsOfTraining, row_label_columns: _labelledRows, ...data } = run.config.data;
   // A missing column is its own error (named here), so the one below is only ever about missing cells.
   for (const name of features) columnOf(table, name, `a feature of run ${run.id}`);
   try {
-    return { table, rows: usableRows(table, { ...data, missing }, features, []), data: file };
+    const rows = usableRows(table, { ...data, missing, missing_targets: 'drop' }, features, []);
+    return { table, rows, data: file };
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     throw new UsageError(
