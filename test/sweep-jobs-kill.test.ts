@@ -14,30 +14,7 @@ import { processAlive } from '../src/runs/liveness.js';
 import { tempDir } from './helpers.js';
 import { bin, mtl, root } from './helpers/cli.js';
 import { snapshotRun } from './helpers/run-snapshot.js';
-
-const BASE = [
-  'name: killed',
-  'backend: wasm',
-  'data:',
-  '  dataset: synthetic-correlated',
-  '  options: { samples: 8000 }',
-  'tasks:',
-  '  - { name: y1, type: regression }',
-  '  - { name: y2, type: regression }',
-  'model:',
-  '  trunk: [{ type: dense, units: 16, activation: relu }]',
-  'training: { epochs: 6, batch_size: 64 }',
-  '',
-].join('\n');
-
-interface Row {
-  index: number;
-  id: string;
-  hash: string;
-  action: string;
-  status: string;
-  error?: string;
-}
+import { KILLABLE_SWEEP_BASE, type SweepJsonRow } from './helpers/sweeps.js';
 
 /** `mtl sweep FILE --jobs 2`; `watch` sees its stderr so far after each chunk. */
 function startSweep(file: string, store: string, watch: (stderr: string, child: ChildProcess) => void) {
@@ -71,17 +48,17 @@ const pidOf = (trialDir: string): number => (json(path.join(trialDir, 'meta.json
 
 describe('mtl sweep --jobs 2, killed', () => {
   const dir = tempDir('mtl-sweep-jobs-kill-');
-  writeFileSync(path.join(dir, 'base.yaml'), BASE);
+  writeFileSync(path.join(dir, 'base.yaml'), KILLABLE_SWEEP_BASE);
   const file = path.join(dir, 'k.yaml');
   writeFileSync(file, 'base: base.yaml\nspace:\n  training.lr: [0.001, 0.002, 0.003]\n');
   const alone = path.join(dir, 'alone');
   let id = '';
-  let trials: Row[] = [];
+  let trials: SweepJsonRow[] = [];
 
   beforeAll(() => {
     const reference = mtl(['sweep', file, '--jobs', '1', '--json', '--runs-dir', alone]);
     expect(reference.code, reference.stderr).toBe(0);
-    ({ id, trials } = JSON.parse(reference.stdout) as { id: string; trials: Row[] });
+    ({ id, trials } = JSON.parse(reference.stdout) as { id: string; trials: SweepJsonRow[] });
   });
 
   /** Every trial of `store` ends with the test and val metrics of the sweep left alone. */
@@ -105,7 +82,7 @@ describe('mtl sweep --jobs 2, killed', () => {
     });
     const { code, stdout, stderr } = await exit;
     expect(code, stderr).toBe(1);
-    const rows = (JSON.parse(stdout) as { trials: Row[] }).trials;
+    const rows = (JSON.parse(stdout) as { trials: SweepJsonRow[] }).trials;
     expect(rows.map((r) => `${r.id} ${r.action} ${r.status}`)).toEqual([
       `${trials[0]!.id} trained crashed`,
       `${trials[1]!.id} trained completed`,
@@ -116,7 +93,7 @@ describe('mtl sweep --jobs 2, killed', () => {
 
     const again = mtl(['sweep', file, '--json', '--runs-dir', store]);
     expect(again.code, again.stderr).toBe(0);
-    const rerun = (JSON.parse(again.stdout) as { trials: Row[] }).trials;
+    const rerun = (JSON.parse(again.stdout) as { trials: SweepJsonRow[] }).trials;
     expect(rerun.map((r) => `${r.action} ${r.status}`)).toEqual([
       'resumed completed',
       'skipped completed',
@@ -148,7 +125,7 @@ describe('mtl sweep --jobs 2, killed', () => {
     expect(status.counts).toMatchObject({ interrupted: 2, pending: 1 });
     const again = mtl(['sweep', file, '--json', '--runs-dir', store]);
     expect(again.code, again.stderr).toBe(0);
-    const rerun = (JSON.parse(again.stdout) as { trials: Row[] }).trials;
+    const rerun = (JSON.parse(again.stdout) as { trials: SweepJsonRow[] }).trials;
     expect(rerun.map((r) => `${r.id} ${r.action} ${r.status}`)).toEqual([
       `${trials[0]!.id} resumed completed`,
       `${trials[1]!.id} resumed completed`,
@@ -172,7 +149,7 @@ describe('mtl sweep --jobs 2, killed', () => {
     });
     const { code, stdout, stderr } = await exit;
     expect(code, stderr).toBe(130);
-    const result = JSON.parse(stdout) as { interrupted: boolean; trials: Row[] };
+    const result = JSON.parse(stdout) as { interrupted: boolean; trials: SweepJsonRow[] };
     expect(result.interrupted).toBe(true);
     expect(result.trials.map((r) => `${r.index} ${r.status}`)).toEqual(['0 interrupted', '1 interrupted']);
     for (const i of [0, 1]) {

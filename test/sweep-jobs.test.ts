@@ -12,21 +12,13 @@ import { mtl } from './helpers/cli.js';
 import { groupConfig } from './helpers/groups.js';
 import { snapshotRun } from './helpers/run-snapshot.js';
 import { fakeRun } from './helpers/runs.js';
-
-interface Row {
-  index: number;
-  id: string;
-  hash: string;
-  action: string;
-  status: string;
-  worker?: number;
-}
+import type { SweepJsonRow } from './helpers/sweeps.js';
 
 interface SweepJson {
   id: string;
   jobs: number;
   stoppedEarly: boolean;
-  trials: Row[];
+  trials: SweepJsonRow[];
 }
 
 function sweepFile(space: string, base = groupConfig()): { dir: string; file: string } {

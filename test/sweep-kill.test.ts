@@ -12,29 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers.js';
 import { bin, mtl, root } from './helpers/cli.js';
 import { snapshotRun } from './helpers/run-snapshot.js';
-
-const BASE = [
-  'name: killed',
-  'backend: wasm',
-  'data:',
-  '  dataset: synthetic-correlated',
-  '  options: { samples: 8000 }',
-  'tasks:',
-  '  - { name: y1, type: regression }',
-  '  - { name: y2, type: regression }',
-  'model:',
-  '  trunk: [{ type: dense, units: 16, activation: relu }]',
-  'training: { epochs: 6, batch_size: 64 }',
-  '',
-].join('\n');
-
-interface Row {
-  index: number;
-  id: string;
-  hash: string;
-  action: string;
-  status: string;
-}
+import { KILLABLE_SWEEP_BASE, type SweepJsonRow } from './helpers/sweeps.js';
 
 /**
  * Starts the sweep and SIGKILLs it once the second trial logged its third epoch (the epochs before it are
@@ -58,14 +36,14 @@ const summaryOf = (dir: string): unknown => JSON.parse(readFileSync(path.join(di
 describe('a sweep killed with SIGKILL', () => {
   it('re-run: the first trial skipped, the second resumed, the third trained; results as if left alone', async () => {
     const dir = tempDir('mtl-sweep-kill-');
-    writeFileSync(path.join(dir, 'base.yaml'), BASE);
+    writeFileSync(path.join(dir, 'base.yaml'), KILLABLE_SWEEP_BASE);
     const file = path.join(dir, 'k.yaml');
     writeFileSync(file, 'base: base.yaml\nspace:\n  training.lr: [0.001, 0.002, 0.003]\n');
 
     const alone = path.join(dir, 'alone');
     const reference = mtl(['sweep', file, '--json', '--runs-dir', alone]);
     expect(reference.code, reference.stderr).toBe(0);
-    const { id, trials } = JSON.parse(reference.stdout) as { id: string; trials: Row[] };
+    const { id, trials } = JSON.parse(reference.stdout) as { id: string; trials: SweepJsonRow[] };
 
     const store = path.join(dir, 'killed');
     expect(await killInSecondTrial(file, store)).toBe('SIGKILL');
@@ -77,7 +55,7 @@ describe('a sweep killed with SIGKILL', () => {
 
     const again = mtl(['sweep', file, '--json', '--runs-dir', store]);
     expect(again.code, again.stderr).toBe(0);
-    const rows = (JSON.parse(again.stdout) as { trials: Row[] }).trials;
+    const rows = (JSON.parse(again.stdout) as { trials: SweepJsonRow[] }).trials;
     expect(rows.map((r) => `${r.id} ${r.action} ${r.status}`)).toEqual([
       `${trials[0]!.id} skipped completed`,
       `${trials[1]!.id} resumed completed`,
@@ -97,7 +75,7 @@ describe('a sweep killed with SIGKILL', () => {
 
   it('Ctrl-C in a trial: exit 130, the trial interrupted with its checkpoint; a re-run resumes it', async () => {
     const dir = tempDir('mtl-sweep-int-');
-    writeFileSync(path.join(dir, 'base.yaml'), BASE);
+    writeFileSync(path.join(dir, 'base.yaml'), KILLABLE_SWEEP_BASE);
     const file = path.join(dir, 'k.yaml');
     writeFileSync(file, 'base: base.yaml\nspace:\n  training.lr: [0.001, 0.002]\n');
     const store = path.join(dir, 'store');
@@ -120,7 +98,7 @@ describe('a sweep killed with SIGKILL', () => {
     expect(JSON.parse(status.stdout)).toMatchObject({ counts: { interrupted: 1, pending: 1 } });
     const again = mtl(['sweep', file, '--json', '--runs-dir', store]);
     expect(again.code, again.stderr).toBe(0);
-    const rows = (JSON.parse(again.stdout) as { trials: Row[] }).trials;
+    const rows = (JSON.parse(again.stdout) as { trials: SweepJsonRow[] }).trials;
     expect(rows.map((r) => `${r.action} ${r.status}`)).toEqual(['resumed completed', 'trained completed']);
   });
 });

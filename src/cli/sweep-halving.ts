@@ -6,6 +6,7 @@ import type { HalvingRecord } from '../runs/sweep-rungs.js';
 import { trialStatus } from '../runs/sweeps.js';
 import { HALVING_RULE, plannedEpochs, type HalvingPlan } from '../sweep/halving.js';
 import { log, out, printJson, table } from './output.js';
+import { describeTrial } from './sweep-rows.js';
 
 /**
  * `mtl sweep SWEEP.yaml --dry-run` for search: halving: the rung plan (budget, configurations, trials and epochs
@@ -25,12 +26,7 @@ export function halvingDryRun(plan: SweepPlan, halving: HalvingPlan, runsDir: st
     const dir = path.join(runsDir, trial.id);
     const status = trialStatus(dir);
     return {
-      index: trial.index,
-      hash: trial.hash,
-      id: trial.id,
-      seed: trial.seed,
-      ...(trial.tasks ? { tasks: [...trial.tasks] } : {}),
-      overrides: trial.overrides,
+      ...describeTrial(trial),
       status,
       ...(status === 'pending' ? {} : { epochs: readMeta(dir).epochsCompleted }),
     };

@@ -12,6 +12,7 @@ import { withInterrupts } from './interrupts.js';
 import { emitCommand } from './sweep-emit.js';
 import { formatNumber, log, out, printJson, table } from './output.js';
 import { trainOutput } from './train-output.js';
+import { describeTrial } from './sweep-rows.js';
 
 export interface SweepFlags {
   runsDir?: string;
@@ -87,7 +88,10 @@ export async function sweepCommand(first: string, second: string | undefined, fl
   const selected = shardTrials(plan.trials, shard);
   if (flags.dryRun && plan.halving) return halvingDryRun(plan, plan.halving, runsDir, flags.json === true);
   if (flags.dryRun) {
-    const rows = selected.map((trial) => ({ ...describe(trial), status: trialStatus(path.join(runsDir, trial.id)) }));
+    const rows = selected.map((trial) => ({
+      ...describeTrial(trial),
+      status: trialStatus(path.join(runsDir, trial.id)),
+    }));
     if (flags.json) {
       printJson({
         id: plan.id,
@@ -155,7 +159,7 @@ export async function sweepCommand(first: string, second: string | undefined, fl
         interrupted: result.interrupted,
         stoppedEarly: result.stoppedEarly,
         trials: result.outcomes.map((o) => ({
-          ...describe(o.trial),
+          ...describeTrial(o.trial),
           action: o.action,
           status: o.status,
           ...(o.error ? { error: o.error } : {}),
@@ -179,24 +183,6 @@ export async function sweepCommand(first: string, second: string | undefined, fl
     if (result.interrupted) return ExitCode.interrupted;
     return failed.length + crashed.length > 0 ? ExitCode.runFailed : ExitCode.ok;
   });
-}
-
-function describe(trial: PlannedTrial): {
-  index: number;
-  hash: string;
-  id: string;
-  seed: number;
-  tasks?: string[];
-  overrides: string[];
-} {
-  return {
-    index: trial.index,
-    hash: trial.hash,
-    id: trial.id,
-    seed: trial.seed,
-    ...(trial.tasks ? { tasks: [...trial.tasks] } : {}),
-    overrides: trial.overrides,
-  };
 }
 
 function label(trial: PlannedTrial): string {
