@@ -1,8 +1,8 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: shell and GitHub Actions text; ${…} is theirs
 /**
  * `mtl sweep --emit shell` for real: the script runs 2 shards of a 4-trial sweep on this machine (background jobs;
- * GNU parallel too where Debian's `parallel` is installed), every trial completes once (one folder each, unique
- * startedAt, no resume) with the same metrics as a plain `mtl sweep` in another store; its exit status is the first
+ * GNU parallel too where Debian's `parallel` is installed), every trial completes once (one folder each, no
+ * resume) with the same metrics as a plain `mtl sweep` in another store; its exit status is the first
  * failing shard's.
  */
 import { spawnSync } from 'node:child_process';
@@ -62,7 +62,8 @@ describe('mtl sweep --emit shell', () => {
       const trials = trialsOnDisk(path.join(job, 'runs', sweepId));
       expect([...trials.keys()]).toEqual(planned.map((t) => t.hash).sort());
       expect([...trials.values()].map((t) => [t.status, t.resumes])).toEqual(Array(4).fill(['completed', 0]));
-      expect(new Set([...trials.values()].map((t) => t.startedAt)).size).toBe(4);
+      // Once each: one folder per trial, never resumed (a second process would have found it started). Start times
+      // are no proof: each shard runs worker processes, and two trials can start in the same millisecond.
       for (const [hash, trial] of trials) {
         expect(trial.test).toEqual(reference.get(hash)?.test);
         expect(trial.val).toEqual(reference.get(hash)?.val);
