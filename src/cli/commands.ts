@@ -12,6 +12,7 @@ import { evaluateRun } from '../api/evaluate.js';
 import { validateData } from '../api/validate.js';
 import { compareRuns, type ComparedRun } from '../api/compare.js';
 import { listGroupMembers, listGroups, listRuns, type GroupListing, type RunListing } from '../api/runs.js';
+import { listSweeps, type SweepListing } from '../api/sweep-listing.js';
 import type { BaselineKind } from '../analysis/types.js';
 import { compareBaselineCommand, loadTrainConfig, subRunsCell } from './baseline-commands.js';
 import { formatChange } from '../api/config-diff.js';
@@ -251,8 +252,8 @@ function descriptionCells(run: RunDescription): string[] {
 }
 
 /**
- * `mtl runs`: the runs, then the seed groups, one line each (`--json`: one list, runs first, each group with
- * `kind: "group"`); `mtl runs GROUP`: the members of a group.
+ * `mtl runs`: the runs, then the seed groups, then the sweeps, one line each (`--json`: one list, runs first, each
+ * group with `kind: "group"`, each sweep with `kind: "sweep"`); `mtl runs GROUP`: the members of a group.
  */
 export function runsCommand(
   group: string | undefined,
@@ -277,11 +278,12 @@ export function runsCommand(
   }
   const runs = listRuns(flags.runsDir);
   const groups = listGroups(flags.runsDir);
+  const sweeps = listSweeps(flags.runsDir);
   if (flags.json) {
-    printJson([...runs, ...groups]);
+    printJson([...runs, ...groups, ...sweeps]);
     return ExitCode.ok;
   }
-  if (runs.length === 0 && groups.length === 0) {
+  if (runs.length === 0 && groups.length === 0 && sweeps.length === 0) {
     log('no runs yet; start one with: mtl train configs/quickstart.yaml');
     return ExitCode.ok;
   }
@@ -303,7 +305,35 @@ export function runsCommand(
     );
     log('`mtl runs GROUP` lists the members of a group');
   }
+  if (sweeps.length > 0) {
+    if (runs.length > 0 || groups.length > 0) out();
+    out(sweepsTable(sweeps));
+    log('`mtl sweep status ID` lists the trials of a sweep');
+  }
   return ExitCode.ok;
+}
+
+/** One line per sweep: its trials by status and its best trial so far (the rule of `mtl sweep status`). */
+function sweepsTable(sweeps: readonly SweepListing[]): string {
+  return table(
+    ['sweep', 'name', 'trials', 'completed', 'other', 'best so far'],
+    sweeps.map((sweep) => {
+      const others = Object.entries(sweep.counts)
+        .filter(([status, n]) => status !== 'completed' && n > 0)
+        .map(([status, n]) => `${n} ${status}`);
+      const best = sweep.best
+        ? `${sweep.best.id} (val ${sweep.monitor.metric} ${formatNumber(sweep.best.value)})`
+        : '-';
+      return [
+        sweep.id,
+        sweep.name,
+        String(sweep.total),
+        String(sweep.counts.completed),
+        others.join(', ') || '-',
+        best,
+      ];
+    }),
+  );
 }
 
 function groupLine(group: GroupListing): string {

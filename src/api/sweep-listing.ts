@@ -1,0 +1,34 @@
+import { resolveRunsDir } from '../runs/store.js';
+import { listSweepIds, type TrialStatus } from '../runs/sweeps.js';
+import { sweepStatus } from './sweep-status.js';
+
+/** A sweep as `mtl runs` lists it: its counts and best trial, as `mtl sweep status` reads them. */
+export interface SweepListing {
+  kind: 'sweep';
+  id: string;
+  name: string;
+  sweepFile: string;
+  total: number;
+  counts: Record<TrialStatus, number>;
+  monitor: { metric: string; higherIsBetter: boolean };
+  best?: { id: string; value: number };
+}
+
+/** Every sweep in the store, sorted by id. */
+export function listSweeps(runsDir?: string): SweepListing[] {
+  const dir = resolveRunsDir(runsDir);
+  return listSweepIds(dir).map((id) => {
+    const status = sweepStatus(id, dir);
+    const { best } = status;
+    return {
+      kind: 'sweep',
+      id: status.id,
+      name: status.name,
+      sweepFile: status.sweepFile,
+      total: status.total,
+      counts: status.counts,
+      monitor: status.monitor,
+      ...(best?.value === undefined ? {} : { best: { id: best.id, value: best.value } }),
+    };
+  });
+}
