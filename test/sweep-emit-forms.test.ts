@@ -80,7 +80,6 @@ describe('mtl sweep --emit (github-matrix, slurm, k8s)', () => {
     const trials = trialsOnDisk(path.join(cwd, runsDir, sweepId));
     expect([...trials.keys()]).toEqual(planned.map((t) => t.hash).sort());
     expect([...trials.values()].map((t) => [t.status, t.resumes])).toEqual(Array(3).fill(['completed', 0]));
-    expect(new Set([...trials.values()].map((t) => t.startedAt)).size).toBe(3);
     const listed = await dryRun(cwd, runsDir);
     expect(listed.trials.map((t) => [t.id, t.status])).toEqual(planned.map((t) => [t.id, 'completed']));
   }

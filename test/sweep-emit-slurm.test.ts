@@ -27,7 +27,6 @@ describe.skipIf(process.env['MTL_TEST_SLURM'] !== '1')('mtl sweep --emit slurm o
     expect(plan.trials.map((t) => t.status)).toEqual(Array(4).fill('completed'));
     const trials = trialsOnDisk(path.join(repo, 'runs', plan.id));
     expect(trials.size).toBe(4);
-    expect(new Set([...trials.values()].map((t) => t.startedAt)).size).toBe(4);
     expect([...trials.values()].every((t) => t.resumes === 0)).toBe(true);
   });
 });
