@@ -6,11 +6,11 @@ import {
   datasetsCommand,
   doctorCommand,
   evalCommand,
-  runsCommand,
   trainCommand,
   validateCommand,
 } from './commands.js';
 import { analyzeCommand } from './analyze.js';
+import { runsCommand } from './runs-command.js';
 import { featuresCommand } from './features.js';
 import { sweepCommand } from './sweep.js';
 import { sweepWorkerCommand } from './sweep-worker.js';

@@ -1,0 +1,145 @@
+import { listGroupMembers, listGroups, listRuns, type GroupListing, type RunListing } from '../api/runs.js';
+import { strategyLabel, type RunDescription } from '../api/run-description.js';
+import { listSweeps, type SweepListing } from '../api/sweep-listing.js';
+import { ExitCode, UsageError } from '../errors.js';
+import { subRunsCell } from './baseline-commands.js';
+import type { CommonFlags } from './commands.js';
+import { mergeCommand, type MergeFlags } from './merge.js';
+import { formatNumber, log, out, printJson, table } from './output.js';
+
+/** What tells runs apart, as `mtl runs` and `mtl compare` show it. */
+export const DESCRIPTION_HEADER = ['architecture', 'strategy', 'data', 'seed'];
+
+export function descriptionCells(run: RunDescription): string[] {
+  return [run.architecture ?? '?', strategyLabel(run), run.data ?? '?', String(run.seed)];
+}
+
+/**
+ * `mtl runs`: the runs, then the seed groups, then the sweeps, one line each (`--json`: one list, runs first, each
+ * group with `kind: "group"`, each sweep with `kind: "sweep"`); `mtl runs GROUP`: the members of a group.
+ */
+export function runsCommand(
+  group: string | undefined,
+  more: readonly string[],
+  flags: CommonFlags & MergeFlags,
+): number {
+  if (group === 'merge') return mergeCommand(more, flags);
+  if (flags.skipUnfinished) throw new UsageError('mtl runs: --skip-unfinished goes with mtl runs merge DIR….');
+  if (more.length > 0) {
+    throw new UsageError(`mtl runs: one group at a time; got "${group}" and "${more[0]}".`, [
+      'mtl runs GROUP lists its members; mtl runs merge DIR… gathers runs into the store',
+    ]);
+  }
+  if (group !== undefined) {
+    const members = listGroupMembers(group, flags.runsDir);
+    if (flags.json) printJson(members);
+    else {
+      log(`group ${members.group.id}: ${groupLine(members.group)}`);
+      out(runsTable(members.runs));
+    }
+    return ExitCode.ok;
+  }
+  const runs = listRuns(flags.runsDir);
+  const groups = listGroups(flags.runsDir);
+  const sweeps = listSweeps(flags.runsDir);
+  if (flags.json) {
+    printJson([...runs, ...groups, ...sweeps]);
+    return ExitCode.ok;
+  }
+  if (runs.length === 0 && groups.length === 0 && sweeps.length === 0) {
+    log('no runs yet; start one with: mtl train configs/quickstart.yaml');
+    return ExitCode.ok;
+  }
+  if (runs.length > 0) out(runsTable(runs));
+  if (groups.length > 0) {
+    if (runs.length > 0) out();
+    out(
+      table(
+        ['group', 'name', 'status', 'created', 'seeds', 'members'],
+        groups.map((g) => [
+          g.id,
+          g.name,
+          g.status,
+          g.createdAt.replace('T', ' ').slice(0, 19),
+          g.seeds.join(','),
+          `${g.members}/${g.seeds.length} (${g.completed} completed)`,
+        ]),
+      ),
+    );
+    log('`mtl runs GROUP` lists the members of a group');
+  }
+  if (sweeps.length > 0) {
+    if (runs.length > 0 || groups.length > 0) out();
+    out(sweepsTable(sweeps));
+    log('`mtl sweep status ID` lists the trials of a sweep');
+  }
+  return ExitCode.ok;
+}
+
+/** One line per sweep: its trials by status and its best trial so far (the rule of `mtl sweep status`). */
+function sweepsTable(sweeps: readonly SweepListing[]): string {
+  return table(
+    ['sweep', 'name', 'trials', 'completed', 'other', 'best so far'],
+    sweeps.map((sweep) => {
+      const others = Object.entries(sweep.counts)
+        .filter(([status, n]) => status !== 'completed' && n > 0)
+        .map(([status, n]) => `${n} ${status}`);
+      const best = sweep.best
+        ? `${sweep.best.id} (val ${sweep.monitor.metric} ${formatNumber(sweep.best.value)})`
+        : '-';
+      return [
+        sweep.id,
+        sweep.name,
+        String(sweep.total),
+        String(sweep.counts.completed),
+        others.join(', ') || '-',
+        best,
+      ];
+    }),
+  );
+}
+
+function groupLine(group: GroupListing): string {
+  const reason = group.statusReason ? ` (${group.statusReason})` : '';
+  const counts = `${group.members} started, ${group.completed} completed`;
+  return `${group.status}${reason}; seeds ${group.seeds.join(', ')}; ${counts}`;
+}
+
+/**
+ * The runs, one line each. A `from` column (`← SOURCE:checkpoint`, `-` for fresh weights) appears when a listed run
+ * was started from another run's weights (`init:`), so listings without transfer runs keep their columns.
+ */
+function runsTable(runs: RunListing[]): string {
+  const withLineage = runs.some((r) => r.lineage);
+  const fromCell = (r: RunListing): string[] =>
+    withLineage ? [r.lineage ? `← ${r.lineage.sourceId}:${r.lineage.checkpoint}` : '-'] : [];
+  return table(
+    [
+      'id',
+      'name',
+      ...(withLineage ? ['from'] : []),
+      'status',
+      'started',
+      'backend',
+      ...DESCRIPTION_HEADER,
+      'epochs',
+      'baselines',
+      'metrics',
+    ],
+    runs.map((r) => [
+      r.id,
+      r.name,
+      ...fromCell(r),
+      r.status,
+      r.startedAt.replace('T', ' ').slice(0, 19),
+      r.backend,
+      ...descriptionCells(r),
+      String(r.epochs),
+      subRunsCell(r.subRuns),
+      Object.entries(r.metrics)
+        .filter(([k]) => !k.endsWith('/loss'))
+        .map(([k, v]) => `${k}=${formatNumber(v, 3)}`)
+        .join(' '),
+    ]),
+  );
+}
