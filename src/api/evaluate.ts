@@ -2,6 +2,7 @@ import path from 'node:path';
 import { initBackend } from '../backend/select.js';
 import type { BackendChoice, ResolvedConfig } from '../config/types.js';
 import { readCsv } from '../data/csv.js';
+import { refuseOwnData } from '../data/multi-input.js';
 import { encodeTable, splitTable } from '../data/prepare.js';
 import { encodeRows, type EncodedRows, type Preprocessing } from '../data/preprocess.js';
 import type { SplitName } from '../data/split.js';
@@ -124,6 +125,7 @@ export function chooseCheckpoint(run: StoredRun, wanted: CheckpointName): Checkp
 /** A split of the run's own data, rebuilt exactly as training made it (same table, rows and assignment). */
 export async function encodeSplit(run: StoredRun, split: SplitName): Promise<{ encoded: EncodedRows; data: string }> {
   const configDir = run.meta.configFile ? path.dirname(run.meta.configFile) : run.meta.cwd;
+  refuseOwnData(run.config, `mtl eval --split ${split}`);
   const replayed = await splitTable(run.config, configDir);
   const trained = run.preprocessing.features.map((f) => f.column);
   if (replayed.features.join('\n') !== trained.join('\n')) {

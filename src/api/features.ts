@@ -4,6 +4,7 @@ import { initBackend } from '../backend/select.js';
 import type { BackendChoice } from '../config/types.js';
 import { readCsv } from '../data/csv.js';
 import { cellText, columnOf } from '../data/columns.js';
+import { refuseOwnData } from '../data/multi-input.js';
 import { splitTable } from '../data/prepare.js';
 import { encodeRows, usableRows } from '../data/preprocess.js';
 import type { SplitName } from '../data/split.js';
@@ -124,6 +125,7 @@ async function ownRows(
   options: FeaturesOptions,
 ): Promise<{ table: DataTable; rows: Int32Array; data: string }> {
   const configDir = run.meta.configFile ? path.dirname(run.meta.configFile) : run.meta.cwd;
+  refuseOwnData(run.config, 'mtl features without --data');
   const replayed = await splitTable(run.config, configDir);
   const trained = run.preprocessing.features.map((f) => f.column);
   if (replayed.features.join('\n') !== trained.join('\n')) {

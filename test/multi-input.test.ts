@@ -1,0 +1,178 @@
+/**
+ * Multi-input MTL (issue #17; data/multi-input.ts, train/multi-input-batches.ts): tasks with their own data are
+ * split and preprocessed per data group, a step holds one batch of each group with each task's labels only on its
+ * own group's rows, training on two groups lowers both losses, and what is not supported yet is refused by name.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { trainExperiment } from '../src/api/train.js';
+import { initBackend } from '../src/backend/select.js';
+import { parseConfigText } from '../src/config/load.js';
+import { dataGroups, prepareMultiInput } from '../src/data/multi-input.js';
+import { multiInputOrder, multiInputPlan } from '../src/train/multi-input-batches.js';
+import { createRng } from '../src/util/rng.js';
+import { writeSyntheticCsv } from './helpers/csv.js';
+import { configProblems } from './helpers/expect.js';
+import { tempDir } from './helpers.js';
+
+/** source.csv: 40 rows, x ~ N(0, 1), y = x0 + x1. target.csv: 20 rows, x ~ N(5, 3²) (another scale), z = x0 − x1. */
+function writeSources(dir: string): void {
+  writeSyntheticCsv(dir, 'source.csv', {
+    seed: 1,
+    rows: 40,
+    header: ['x0', 'x1', 'y'],
+    row: (rng) => {
+      const [a, b] = [rng.normal(), rng.normal()];
+      return [a, b, a + b];
+    },
+  });
+  writeSyntheticCsv(dir, 'target.csv', {
+    seed: 2,
+    rows: 20,
+    header: ['x0', 'x1', 'z'],
+    row: (rng) => {
+      const [a, b] = [5 + 3 * rng.normal(), 5 + 3 * rng.normal()];
+      return [a, b, (a - b) / 3];
+    },
+  });
+  writeSyntheticCsv(dir, 'wide.csv', {
+    seed: 3,
+    rows: 20,
+    header: ['x0', 'x1', 'x2', 'z'],
+    row: (rng) => [rng.normal(), rng.normal(), rng.normal(), rng.normal()],
+  });
+}
+
+const configText = (targetData = 'csv: target.csv, split: { train: 0.5, val: 0.25, test: 0.25 }', extra = '') =>
+  `name: multi
+seed: 4
+backend: wasm
+data: { csv: source.csv, split: { train: 0.6, val: 0.2, test: 0.2 } }
+tasks:
+  - { name: y, type: regression }
+  - { name: z, type: regression, data: { ${targetData} } }
+model: { trunk: [{ type: dense, units: 8, activation: tanh }] }
+training: { epochs: 5, batch_size: 8, lr: 0.03 }
+${extra}`;
+
+let dir: string;
+beforeAll(async () => {
+  await initBackend('wasm');
+  dir = tempDir('mtl-multi-input-');
+  writeSources(dir);
+}, 60_000);
+
+const load = (targetData?: string, extra?: string) =>
+  parseConfigText(configText(targetData, extra), { file: path.join(dir, 'exp.yaml') });
+
+/** Mean of column `column` of the rows [from, to) of a row-major matrix `width` wide. */
+function columnMean(x: Float32Array, width: number, column: number, from: number, to: number): number {
+  let sum = 0;
+  for (let r = from; r < to; r++) sum += x[r * width + column]!;
+  return sum / (to - from);
+}
+
+describe('data groups', () => {
+  it('groups tasks by their source, each split and standardised on its own training rows', async () => {
+    const config = load().config;
+    expect(dataGroups(config).map((g) => [g.field, g.tasks.map((t) => t.name)])).toEqual([
+      ['data', ['y']],
+      ['tasks[1].data', ['z']],
+    ]);
+    const data = await prepareMultiInput(config, dir);
+    // 40 rows at 0.6/0.2/0.2 → 24/8/8; 20 rows at 0.5/0.25/0.25 → 10/5/5.
+    expect(data.groups?.map((g) => g.rows)).toEqual([
+      { train: 24, val: 8, test: 8 },
+      { train: 10, val: 5, test: 5 },
+    ]);
+    const train = data.splits.train;
+    expect(train.rows).toBe(34);
+    expect(data.splits.val.rows).toBe(13);
+    // Standardisation fitted per group: each group's encoded training features have mean 0 on its own rows (one
+    // fit over both sources would leave the target's rows near (5 − mean) / sd, far from 0).
+    for (const column of [0, 1]) {
+      expect(columnMean(train.x, 2, column, 0, 24)).toBeCloseTo(0, 5);
+      expect(columnMean(train.x, 2, column, 24, 34)).toBeCloseTo(0, 5);
+    }
+    // Each task is labelled exactly on its own group's rows.
+    expect([...train.labelled!['y']!]).toEqual([...new Array(24).fill(1), ...new Array(10).fill(0)]);
+    expect([...train.labelled!['z']!]).toEqual([...new Array(24).fill(0), ...new Array(10).fill(1)]);
+    expect(data.labelCounts).toEqual({ y: { train: 24, val: 8, test: 8 }, z: { train: 10, val: 5, test: 5 } });
+  });
+
+  it('refuses sources whose features encode differently, naming both layouts', async () => {
+    const config = load('csv: wide.csv, features: [x0, x1, x2]').config;
+    const message = await prepareMultiInput(config, dir).then(
+      () => '',
+      (error: unknown) => String(error),
+    );
+    expect(message).toMatch(
+      /tasks\[1\]\.data \(.*wide\.csv\) encodes its features as \[x0, x1, x2\] \(input width 3\)/,
+    );
+    expect(message).toMatch(/but data \(.*source\.csv\) as \[x0, x1\] \(input width 2\)/);
+    expect(message).toMatch(/same feature columns in the same order/);
+  });
+});
+
+describe('batching: one batch of each group per step', () => {
+  it('plans ceil(largest / batch_size) steps of 8 + 8 rows; each group its own rows, the smaller cycling', () => {
+    const plan = multiInputPlan([24, 10], 8, undefined);
+    expect(plan).toEqual({ groupRows: [24, 10], groupBatch: [8, 8], stepRows: 16, steps: 3 });
+    expect(multiInputPlan([24, 10], 8, { sampling: 'each', epoch: { steps: 5 } }).steps).toBe(5);
+    expect(multiInputPlan([24, 5], 8, undefined).groupBatch).toEqual([8, 5]);
+    const order = multiInputOrder(plan, createRng(0));
+    expect(order.length).toBe(48);
+    const firstGroup: number[] = [];
+    const secondGroup: number[] = [];
+    for (let step = 0; step < 3; step++) {
+      const rows = [...order.subarray(step * 16, step * 16 + 16)];
+      firstGroup.push(...rows.slice(0, 8));
+      secondGroup.push(...rows.slice(8));
+      expect(rows.slice(0, 8).every((r) => r >= 0 && r < 24)).toBe(true);
+      expect(rows.slice(8).every((r) => r >= 24 && r < 34)).toBe(true);
+    }
+    // The largest group is seen exactly once; the smaller one passes 2.4 times (24 draws of 10 rows).
+    expect([...firstGroup].sort((a, b) => a - b)).toEqual([...Array(24).keys()]);
+    expect(new Set(secondGroup).size).toBe(10);
+    // Its first pass is a permutation of its 10 rows.
+    expect([...secondGroup.slice(0, 10)].sort((a, b) => a - b)).toEqual([...Array(10).keys()].map((r) => r + 24));
+    // Same generator state, same order (what resume relies on).
+    expect([...multiInputOrder(plan, createRng(0))]).toEqual([...order]);
+  });
+});
+
+describe('training on two data groups', () => {
+  it('runs, and both tasks’ training losses fall; val metrics per task on its own rows', async () => {
+    const runsDir = tempDir('mtl-multi-input-runs-');
+    const summary = await trainExperiment(load(), { runsDir });
+    expect(summary.status).toBe('completed');
+    const train = readFileSync(path.join(summary.dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { split: string; metrics: Record<string, number> })
+      .filter((record) => record.split === 'train');
+    expect(train.length).toBe(5);
+    const [first, last] = [train[0]!.metrics, train[4]!.metrics];
+    for (const task of ['y', 'z']) {
+      console.log(`multi-input train loss of ${task}, epoch 1 → 5: ${first[`${task}/loss`]} → ${last[`${task}/loss`]}`);
+    }
+    expect(last['y/loss']!).toBeLessThan(first['y/loss']!);
+    expect(last['z/loss']!).toBeLessThan(first['z/loss']!);
+    expect(Number.isFinite(summary.test['z/loss'])).toBe(true);
+  }, 60_000);
+});
+
+describe('config errors', () => {
+  it('a task data CSV that does not exist names the field and its line', () => {
+    const problems = configProblems(configText('csv: nowhere.csv'), { displayName: 'exp.yaml' });
+    expect(problems.join('\n')).toMatch(/exp\.yaml:7:\d+: tasks\[1\]\.data\.csv: file not found: .*nowhere\.csv/);
+  });
+
+  it('refuses init and baselines with tasks that have their own data, by name', () => {
+    const text = configText(undefined, 'baselines: single-task\n');
+    expect(configProblems(text, { displayName: 'exp.yaml' }).join('\n')).toMatch(
+      /baselines: training baselines does not work yet with tasks that have their own data/,
+    );
+  });
+});
