@@ -12,49 +12,9 @@ import { parseConfigText } from '../src/config/load.js';
 import { dataGroups, prepareMultiInput } from '../src/data/multi-input.js';
 import { multiInputOrder, multiInputPlan } from '../src/train/multi-input-batches.js';
 import { createRng } from '../src/util/rng.js';
-import { writeSyntheticCsv } from './helpers/csv.js';
 import { configProblems } from './helpers/expect.js';
 import { tempDir } from './helpers.js';
-
-/** source.csv: 40 rows, x ~ N(0, 1), y = x0 + x1. target.csv: 20 rows, x ~ N(5, 3²) (another scale), z = x0 − x1. */
-function writeSources(dir: string): void {
-  writeSyntheticCsv(dir, 'source.csv', {
-    seed: 1,
-    rows: 40,
-    header: ['x0', 'x1', 'y'],
-    row: (rng) => {
-      const [a, b] = [rng.normal(), rng.normal()];
-      return [a, b, a + b];
-    },
-  });
-  writeSyntheticCsv(dir, 'target.csv', {
-    seed: 2,
-    rows: 20,
-    header: ['x0', 'x1', 'z'],
-    row: (rng) => {
-      const [a, b] = [5 + 3 * rng.normal(), 5 + 3 * rng.normal()];
-      return [a, b, (a - b) / 3];
-    },
-  });
-  writeSyntheticCsv(dir, 'wide.csv', {
-    seed: 3,
-    rows: 20,
-    header: ['x0', 'x1', 'x2', 'z'],
-    row: (rng) => [rng.normal(), rng.normal(), rng.normal(), rng.normal()],
-  });
-}
-
-const configText = (targetData = 'csv: target.csv, split: { train: 0.5, val: 0.25, test: 0.25 }', extra = '') =>
-  `name: multi
-seed: 4
-backend: wasm
-data: { csv: source.csv, split: { train: 0.6, val: 0.2, test: 0.2 } }
-tasks:
-  - { name: y, type: regression }
-  - { name: z, type: regression, data: { ${targetData} } }
-model: { trunk: [{ type: dense, units: 8, activation: tanh }] }
-training: { epochs: 5, batch_size: 8, lr: 0.03 }
-${extra}`;
+import { configText, writeSources } from './helpers/multi-input.js';
 
 let dir: string;
 beforeAll(async () => {

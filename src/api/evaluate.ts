@@ -58,6 +58,7 @@ export async function evaluateRun(reference: string, options: EvaluateOptions = 
 
 async function evaluateLocked(runDir: string, options: EvaluateOptions): Promise<EvaluationResult> {
   const run = readRun(runDir);
+  refuseOwnData(run, 'mtl eval');
   const checkpoint = chooseCheckpoint(run, options.checkpoint ?? 'best');
   const backend = await initBackend(options.backend ?? run.config.backend);
   const { encoded, data } = options.dataFile
@@ -125,7 +126,6 @@ export function chooseCheckpoint(run: StoredRun, wanted: CheckpointName): Checkp
 /** A split of the run's own data, rebuilt exactly as training made it (same table, rows and assignment). */
 export async function encodeSplit(run: StoredRun, split: SplitName): Promise<{ encoded: EncodedRows; data: string }> {
   const configDir = run.meta.configFile ? path.dirname(run.meta.configFile) : run.meta.cwd;
-  refuseOwnData(run.config, `mtl eval --split ${split}`);
   const replayed = await splitTable(run.config, configDir);
   const trained = run.preprocessing.features.map((f) => f.column);
   if (replayed.features.join('\n') !== trained.join('\n')) {

@@ -61,6 +61,7 @@ export function featureLayers(model: MultiTaskModel): string[] {
 
 export async function extractFeatures(reference: string, options: FeaturesOptions = {}): Promise<FeatureTable> {
   const run = readRun(reference, options.runsDir);
+  refuseOwnData(run, 'mtl features');
   const checkpoint = chooseCheckpoint(run, options.checkpoint ?? 'best');
   await initBackend(options.backend ?? run.config.backend);
   const { table, rows, data } = options.dataFile ? await fileRows(run, options.dataFile) : await ownRows(run, options);
@@ -125,7 +126,6 @@ async function ownRows(
   options: FeaturesOptions,
 ): Promise<{ table: DataTable; rows: Int32Array; data: string }> {
   const configDir = run.meta.configFile ? path.dirname(run.meta.configFile) : run.meta.cwd;
-  refuseOwnData(run.config, 'mtl features without --data');
   const replayed = await splitTable(run.config, configDir);
   const trained = run.preprocessing.features.map((f) => f.column);
   if (replayed.features.join('\n') !== trained.join('\n')) {

@@ -165,11 +165,15 @@ export function prepareConfigData(config: ResolvedConfig, configDir: string): Pr
   return hasOwnData(config) ? prepareMultiInput(config, configDir) : prepareData(config, configDir);
 }
 
-/** What the first version of multi-input MTL cannot do yet, refused by name (`what`: "mtl eval", …). */
-export function refuseOwnData(config: ResolvedConfig, what: string): void {
-  if (!hasOwnData(config)) return;
+/**
+ * What the first version of multi-input MTL cannot do yet, refused by name (`what`: "mtl eval", …): the run stores
+ * one preprocessing (its first data group's features), so re-encoding its data would be wrong for the other groups.
+ */
+export function refuseOwnData(run: { id: string; config: ResolvedConfig }, what: string): void {
+  if (!hasOwnData(run.config)) return;
   throw new UsageError(
-    `${what} does not work yet with a run whose tasks have their own data (tasks[].data, multi-input MTL): it ` +
-      'would read the top-level data only. Evaluate such a run from its own metrics (mtl show), or pass --data.',
+    `Run ${run.id} has tasks with their own data (tasks[].data, multi-input MTL); ${what} does not support such ` +
+      "runs yet (the run does not store each source's preprocessing). Its val and test metrics per task are in its " +
+      'summary.json (mtl runs shows them).',
   );
 }
