@@ -11,7 +11,8 @@
  *   it).
  * - An epoch is `epoch: largest` → ceil(max_g n_g / batch_size) steps, or `epoch: { steps: N }` → N steps.
  */
-import type { MultiInputConfig } from '../config/types.js';
+import type { MultiInputConfig, TrainingConfig } from '../config/types.js';
+import type { GroupRows } from '../data/multi-input.js';
 import type { Rng } from '../util/rng.js';
 
 export interface MultiInputPlan {
@@ -22,6 +23,12 @@ export interface MultiInputPlan {
   /** Rows in a step: Σ groupBatch. */
   stepRows: number;
   steps: number;
+}
+
+/** The plan of a run's epochs from its data groups (data/multi-input.ts) and `training` (batch_size, multi_input). */
+export function epochPlan(groups: readonly GroupRows[], training: TrainingConfig): MultiInputPlan {
+  const rows = groups.map((group) => group.rows.train);
+  return multiInputPlan(rows, training.batch_size, training.multi_input);
 }
 
 export function multiInputPlan(

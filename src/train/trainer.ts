@@ -11,7 +11,7 @@ import { measureAffinity, sgdLookahead } from './affinity.js';
 import { EpochDiagnostics } from './diagnostics.js';
 import { DivergenceWatch } from './divergence.js';
 import { shuffledBatches } from './batches.js';
-import { multiInputOrder, multiInputPlan } from './multi-input-batches.js';
+import { epochPlan, multiInputOrder } from './multi-input-batches.js';
 import { batchLabelCounts, labelledMeanLosses } from './label-weights.js';
 import { reportBatchMetrics } from './batch-metrics.js';
 import { evaluateSplit } from './evaluate.js';
@@ -120,15 +120,10 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
   const rng = createRng(config.seed).fork('batches');
   const strategyRng = createRng(config.seed).fork('strategy');
   // Tasks with their own data: each step one batch of every data group (train/multi-input-batches.ts).
-  const plan =
-    data.groups &&
-    multiInputPlan(
-      data.groups.map((g) => g.rows.train),
-      training.batch_size,
-      training.multi_input,
-    );
+  const plan = data.groups && epochPlan(data.groups, training);
   const batchSize = plan ? plan.stepRows : Math.min(training.batch_size, train.rows);
   const batches = plan ? plan.steps : Math.ceil(train.rows / batchSize);
+  const epochRows = plan ? plan.steps * plan.stepRows : train.rows;
   const monitor = monitorOf(config, val.rows > 0);
   const resumed = input.resume?.snapshot;
   const records: EpochRecord[] = resumed ? [...resumed.records] : [];
@@ -303,7 +298,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
         ...diagnostics.record(tasks),
         monitor: { name: monitor.name, value: monitored, improved },
         seconds,
-        samplesPerSecond: train.rows / seconds,
+        samplesPerSecond: epochRows / seconds,
       };
       records.push(record);
       if (verdict.kind === 'diverged') {
