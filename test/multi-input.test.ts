@@ -97,6 +97,9 @@ describe('batching: one batch of each group per step', () => {
     expect(new Set(secondGroup).size).toBe(10);
     // Its first pass is a permutation of its 10 rows.
     expect([...secondGroup.slice(0, 10)].sort((a, b) => a - b)).toEqual([...Array(10).keys()].map((r) => r + 24));
+    // Each step's batch of a group holds distinct rows, also the second step, which takes the last 2 rows of the
+    // smaller group's first pass and 6 of its next.
+    for (let step = 0; step < 3; step++) expect(new Set(secondGroup.slice(step * 8, step * 8 + 8)).size).toBe(8);
     // Same generator state, same order (what resume relies on).
     expect([...multiInputOrder(plan, createRng(0))]).toEqual([...order]);
   });

@@ -6,7 +6,8 @@
  * Rules (also in docs/notes/multi-input.md):
  * - Group g contributes b_g = min(batch_size, n_g) rows per step (n_g: its training rows); a step holds Σ_g b_g rows.
  * - Each group walks through a permutation of its rows drawn from the run's seeded batch generator; when it runs out
- *   before the epoch ends (a smaller group) it is reshuffled and continues (cycling). Every epoch starts each group
+ *   before the epoch ends (a smaller group) it is reshuffled and continues (cycling); a pass that starts mid-batch
+ *   puts the rows that batch already holds last, so a batch never holds a row twice. Every epoch starts each group
  *   on a fresh permutation, so an epoch's order is a function of the generator's state at its start (resume replays
  *   it).
  * - An epoch is `epoch: largest` → ceil(max_g n_g / batch_size) steps, or `epoch: { steps: N }` → N steps.
@@ -54,16 +55,31 @@ export function multiInputOrder(plan: MultiInputPlan, rng: Rng): Int32Array {
   let at = 0;
   for (let step = 0; step < plan.steps; step++) {
     plan.groupRows.forEach((rows, g) => {
+      const taken: number[] = [];
       for (let i = 0; i < plan.groupBatch[g]!; i++) {
         if (cursors[g] === rows) {
-          permutations[g] = rng.permutation(rows);
+          permutations[g] = nextPass(rng.permutation(rows), taken);
           cursors[g] = 0;
         }
         const position = cursors[g]!;
-        order[at++] = offsets[g]! + permutations[g]![position]!;
+        const row = permutations[g]![position]!;
+        taken.push(row);
+        order[at++] = offsets[g]! + row;
         cursors[g] = position + 1;
       }
     });
   }
   return order;
+}
+
+/**
+ * A new pass that starts mid-batch: the rows the batch already holds from the previous pass move to the end of the
+ * new permutation (in their drawn order), so no batch holds a row twice and every pass still holds each row once.
+ */
+function nextPass(permutation: Int32Array, taken: readonly number[]): Int32Array {
+  if (taken.length === 0) return permutation;
+  const inBatch = new Set(taken);
+  const rest = permutation.filter((row) => !inBatch.has(row));
+  const moved = permutation.filter((row) => inBatch.has(row));
+  return Int32Array.from([...rest, ...moved]);
 }
