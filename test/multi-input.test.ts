@@ -132,6 +132,19 @@ describe('config errors', () => {
     expect(problems.join('\n')).toMatch(/exp\.yaml:7:\d+: tasks\[1\]\.data\.csv: file not found: .*nowhere\.csv/);
   });
 
+  it('refuses training.multi_input in a config whose tasks all read the top-level data', () => {
+    const text = `data: { dataset: synthetic-correlated }
+tasks:
+  - { name: y1, type: regression }
+training:
+  multi_input: { epoch: { steps: 3 } }
+`;
+    expect(configProblems(text, { displayName: 'exp.yaml' })).toEqual([
+      'exp.yaml:5:3: training.multi_input: applies only when tasks have their own data (tasks[].data), and none ' +
+        'has; remove it',
+    ]);
+  });
+
   it('refuses init and baselines with tasks that have their own data, by name', () => {
     const text = configText(undefined, 'baselines: single-task\n');
     expect(configProblems(text, { displayName: 'exp.yaml' }).join('\n')).toMatch(

@@ -81,7 +81,16 @@ export function multiInputProblems(config: ResolvedConfig, configDir: string): C
   for (const { data, index } of own) {
     problems.push(...dataSourceProblems(data, ['tasks', index, 'data'], configDir, explicitSplitOf(data)));
   }
-  if (own.length === 0) return problems;
+  if (own.length === 0) {
+    if (config.training.multi_input) {
+      problems.push({
+        path: ['training', 'multi_input'],
+        atKey: true,
+        message: 'applies only when tasks have their own data (tasks[].data), and none has; remove it',
+      });
+    }
+    return problems;
+  }
   const notYet = (field: string, what: string): void => {
     problems.push({
       path: [field],
