@@ -132,6 +132,19 @@ describe('config errors', () => {
     expect(problems.join('\n')).toMatch(/exp\.yaml:7:\d+: tasks\[1\]\.data\.csv: file not found: .*nowhere\.csv/);
   });
 
+  it("a row budget on a task whose own data drops rows missing labels names the task's data field", () => {
+    // The task's own data drops rows missing a label; its row budget then cannot mask anything.
+    const text = configText('csv: target.csv, missing_targets: drop').replace(
+      'drop } }',
+      'drop }, max_train_rows: 4 }',
+    );
+    expect(configProblems(text, { displayName: 'exp.yaml' })).toContainEqual(
+      expect.stringMatching(
+        /^exp\.yaml:7:\d+: tasks\[1\]\.max_train_rows: .*tasks\[1\]\.data\.missing_targets is "drop"; set tasks\[1\]/,
+      ),
+    );
+  });
+
   it('refuses training.multi_input in a config whose tasks all read the top-level data', () => {
     const text = `data: { dataset: synthetic-correlated }
 tasks:

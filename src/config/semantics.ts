@@ -42,12 +42,14 @@ export function checkSemantics(
     }
     const kind = taskKindRegistry.lookup(task.type);
     resolveTaskDefaults(task, kind);
+    // The policy of the data the task reads: its own (multi-input) or the top-level one.
+    const targetsField = task.data ? `tasks[${index}].data.missing_targets` : 'data.missing_targets';
     if (task.max_train_rows !== undefined && (task.data ?? config.data).missing_targets === 'drop') {
       problems.push({
         path: at('max_train_rows'),
         message:
-          'a row budget masks the labels of the rows beyond it, and data.missing_targets is "drop"; set ' +
-          'missing_targets to "mask" (in the data the task reads) or remove max_train_rows',
+          `a row budget masks the labels of the rows beyond it, and ${targetsField} is "drop"; set ` +
+          `${targetsField} to "mask" or remove max_train_rows`,
       });
     }
     if (kind.targetColumns === 'one' && task.targets.length !== 1) {
