@@ -4,6 +4,7 @@
  * by name with exit code 2 and leave the run untouched.
  */
 import path from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/select.js';
 import { parseConfigText } from '../src/config/load.js';
@@ -79,5 +80,30 @@ describe('what multi-input runs do not support yet', () => {
       expect(result.stderr).not.toMatch(/\n\s+at /);
     }
     expect(snapshotRun(run.dir)).toEqual(before);
+  }, 60_000);
+});
+
+describe('mtl train on built-in data (the worked example of docs/notes/multi-input.md)', () => {
+  it('trains y1 on 2000 rows and y2 on its own 200, each with its own split', () => {
+    const file = path.join(dir, 'example.yaml');
+    writeFileSync(
+      file,
+      `name: multi-input-example
+seed: 0
+backend: wasm
+data: { dataset: synthetic-correlated, options: { tasks: 2, samples: 2000 } }
+tasks:
+  - { name: y1, type: regression }
+  - name: y2
+    type: regression
+    data: { dataset: synthetic-correlated, options: { tasks: 2, samples: 200, correlation: 0.9 } }
+model: { trunk: [{ type: dense, units: 16, activation: relu }] }
+training: { epochs: 2, batch_size: 32 }
+`,
+    );
+    const result = mtl(['train', file, '--runs-dir', path.join(dir, 'runs-example')]);
+    expect(result.code, result.stderr).toBe(0);
+    // 0.7/0.15/0.15 of each source: 1400·300·300 and 140·30·30.
+    expect(`${result.stdout}${result.stderr}`).toContain('labels (train · val · test): y1 1400·300·300, y2 140·30·30');
   }, 60_000);
 });
