@@ -10,7 +10,7 @@ import { trainExperiment } from '../src/api/train.js';
 import { initBackend } from '../src/backend/select.js';
 import { parseConfigText } from '../src/config/load.js';
 import { dataGroups, prepareMultiInput } from '../src/data/multi-input.js';
-import { multiInputOrder, multiInputPlan } from '../src/train/multi-input-batches.js';
+import { multiInputOrder, multiInputPlan, proportionalShares } from '../src/train/multi-input-batches.js';
 import { createRng } from '../src/util/rng.js';
 import { configProblems } from './helpers/expect.js';
 import { tempDir } from './helpers.js';
@@ -103,6 +103,42 @@ describe('batching: one batch of each group per step', () => {
     // Same generator state, same order (what resume relies on).
     expect([...multiInputOrder(plan, createRng(0))]).toEqual([...order]);
   });
+});
+
+describe('batching: proportional sampling', () => {
+  it('shares batch_size rows by largest remainder, at least 1 per group; an epoch shows the largest once', () => {
+    // 8·24/34 = 5.65 and 8·10/34 = 2.35: floors 5 and 2, the row left to the larger remainder (0.65).
+    expect(proportionalShares([24, 10], 8)).toEqual([6, 2]);
+    // 32·1400/1540 = 29.09 and 32·140/1540 = 2.91: floors 29 and 2, the row left to 0.91.
+    expect(proportionalShares([1400, 140], 32)).toEqual([29, 3]);
+    // 8·1000/1001 = 7.99 and 0.008: [8, 0], then at least one row of every group.
+    expect(proportionalShares([1000, 1], 8)).toEqual([8, 1]);
+    const plan = multiInputPlan([24, 10], 8, { sampling: 'proportional', epoch: 'largest' });
+    expect(plan).toEqual({ groupRows: [24, 10], groupBatch: [6, 2], stepRows: 8, steps: 4 });
+    const order = multiInputOrder(plan, createRng(1));
+    // Each group once per epoch here: 4 steps × 6 = 24 and 4 × 2 = 8 of 10.
+    const first = [...order].filter((_, i) => i % 8 < 6);
+    expect(first.sort((a, b) => a - b)).toEqual([...Array(24).keys()]);
+  });
+
+  it('a run with sampling: proportional trains and lowers both losses', async () => {
+    const text = configText(undefined, '').replace(
+      'training: { epochs: 5,',
+      'training: { multi_input: { sampling: proportional }, epochs: 5,',
+    );
+    const loaded = parseConfigText(text, { file: path.join(dir, 'exp.yaml') });
+    expect(loaded.config.training.multi_input).toEqual({ sampling: 'proportional', epoch: 'largest' });
+    const summary = await trainExperiment(loaded, { runsDir: tempDir('mtl-multi-input-runs-') });
+    expect(summary.status).toBe('completed');
+    const train = readFileSync(path.join(summary.dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { split: string; metrics: Record<string, number> })
+      .filter((record) => record.split === 'train');
+    for (const task of ['y', 'z']) {
+      expect(train[4]!.metrics[`${task}/loss`]!).toBeLessThan(train[0]!.metrics[`${task}/loss`]!);
+    }
+  }, 60_000);
 });
 
 describe('training on two data groups', () => {

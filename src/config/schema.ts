@@ -223,10 +223,11 @@ export function buildExperimentSchema(): JsonSchema {
             type: 'object',
             additionalProperties: false,
             description:
-              'Tasks with their own data: each step draws one batch from each data source (sampling: each); an ' +
-              "epoch is the largest source's training rows / batch_size steps (epoch: largest) or { steps: N }.",
+              'Tasks with their own data: each step draws one batch from each data source (sampling: each) or one ' +
+              'batch shared in proportion to their sizes (proportional); an epoch shows the largest source once ' +
+              '(epoch: largest) or is { steps: N }.',
             properties: {
-              sampling: { enum: ['each'], default: 'each' },
+              sampling: { enum: ['each', 'proportional'], default: 'each' },
               epoch: {
                 default: 'largest',
                 oneOf: [

@@ -200,11 +200,12 @@ export interface TrainingConfig {
 }
 
 /**
- * Multi-input batching (train/multi-input-batches.ts): `each` = one batch of every data group per step; the epoch is
- * ceil(largest group's training rows / batch_size) steps, or a fixed step count.
+ * Multi-input batching (train/multi-input-batches.ts): `each` = one batch of every data group per step,
+ * `proportional` = one batch of batch_size rows shared in proportion to the groups' sizes; the epoch shows the
+ * largest group's rows once (`largest`), or is a fixed step count.
  */
 export interface MultiInputConfig {
-  sampling: 'each';
+  sampling: 'each' | 'proportional';
   epoch: 'largest' | { steps: number };
 }
 

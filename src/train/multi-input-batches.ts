@@ -1,16 +1,22 @@
 /**
- * Multi-input batching (issue #17; data/multi-input.ts): with `training.multi_input.sampling: each` (the only one so
- * far, as LibMTL's multi_input mode), every step takes one batch of each data group, concatenated group after group
- * into one batch, so the model makes one forward pass and each task's masked loss reads its own group's rows.
+ * Multi-input batching (issue #17; data/multi-input.ts): every step takes rows of each data group, concatenated group
+ * after group into one batch, so the model makes one forward pass and each task's masked loss reads its own group's
+ * rows. `training.multi_input.sampling` says how many rows b_g each group gives a step (n_g: its training rows,
+ * N = Σ_g n_g, B = batch_size):
+ * - `each` (default; LibMTL's multi_input mode, Lin & Zhang, JMLR 2023): one batch of each group,
+ *   b_g = min(B, n_g); a step holds Σ_g b_g rows.
+ * - `proportional`: one batch of B rows shared in proportion to the groups' sizes, b_g ≈ B·n_g / N (largest
+ *   remainder rounding of the B rows; at least 1 and at most n_g each), so every row is drawn about equally often
+ *   whatever its group, as one batch drawn from the pooled rows would be, but with fixed counts per step.
  *
  * Rules (also in docs/notes/multi-input.md):
- * - Group g contributes b_g = min(batch_size, n_g) rows per step (n_g: its training rows); a step holds Σ_g b_g rows.
  * - Each group walks through a permutation of its rows drawn from the run's seeded batch generator; when it runs out
  *   before the epoch ends (a smaller group) it is reshuffled and continues (cycling); a pass that starts mid-batch
  *   puts the rows that batch already holds last, so a batch never holds a row twice. Every epoch starts each group
  *   on a fresh permutation, so an epoch's order is a function of the generator's state at its start (resume replays
  *   it).
- * - An epoch is `epoch: largest` → ceil(max_g n_g / batch_size) steps, or `epoch: { steps: N }` → N steps.
+ * - An epoch is `epoch: largest` → the steps that show the largest group's rows once, ceil(n_max / b_max) (under
+ *   `each`: ceil(n_max / B)), or `epoch: { steps: N }` → N steps.
  */
 import type { MultiInputConfig, TrainingConfig } from '../config/types.js';
 import type { GroupRows } from '../data/multi-input.js';
@@ -37,10 +43,30 @@ export function multiInputPlan(
   batchSize: number,
   setting: MultiInputConfig | undefined,
 ): MultiInputPlan {
-  const groupBatch = groupRows.map((n) => Math.min(batchSize, n));
+  const groupBatch =
+    setting?.sampling === 'proportional'
+      ? proportionalShares(groupRows, batchSize)
+      : groupRows.map((n) => Math.min(batchSize, n));
   const epoch = setting?.epoch ?? 'largest';
-  const steps = epoch === 'largest' ? Math.ceil(Math.max(...groupRows) / batchSize) : epoch.steps;
+  const largest = groupRows.indexOf(Math.max(...groupRows));
+  const steps = epoch === 'largest' ? Math.ceil(groupRows[largest]! / groupBatch[largest]!) : epoch.steps;
   return { groupRows: [...groupRows], groupBatch, stepRows: groupBatch.reduce((s, b) => s + b, 0), steps };
+}
+
+/**
+ * B rows shared in proportion to the groups' sizes by largest remainder: each group gets ⌊B·n_g/N⌋, the rows left go
+ * one each to the largest remainders (ties: the earlier group); then every group gets at least 1 and at most n_g.
+ */
+export function proportionalShares(groupRows: readonly number[], batchSize: number): number[] {
+  const total = groupRows.reduce((s, n) => s + n, 0);
+  const exact = groupRows.map((n) => (batchSize * n) / total);
+  const shares = exact.map(Math.floor);
+  const left = batchSize - shares.reduce((s, b) => s + b, 0);
+  const byRemainder = exact
+    .map((x, g) => ({ g, remainder: x - Math.floor(x) }))
+    .sort((a, b) => b.remainder - a.remainder);
+  for (const { g } of byRemainder.slice(0, left)) shares[g]! += 1;
+  return shares.map((share, g) => Math.min(Math.max(share, 1), groupRows[g]!));
 }
 
 /**
