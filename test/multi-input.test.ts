@@ -75,6 +75,18 @@ describe('data groups', () => {
   });
 });
 
+describe('data errors of a group', () => {
+  it("a task's own CSV without its target column names the task's data field", async () => {
+    const config = load('csv: wide.csv, features: [x0, x1]').config;
+    const renamed = { ...config, tasks: config.tasks.map((t) => (t.name === 'z' ? { ...t, targets: ['w'] } : t)) };
+    const message = await prepareMultiInput(renamed, dir).then(
+      () => '',
+      (error: unknown) => String(error),
+    );
+    expect(message).toMatch(/^UsageError: tasks\[1\]\.data \(the data of z\): .*column "w" is not in .*wide\.csv/);
+  });
+});
+
 describe('batching: one batch of each group per step', () => {
   it('plans ceil(largest / batch_size) steps of 8 + 8 rows; each group its own rows, the smaller cycling', () => {
     const plan = multiInputPlan([24, 10], 8, undefined);

@@ -63,7 +63,7 @@ export async function prepareMultiInput(config: ResolvedConfig, configDir: strin
   const prepared: PreparedData[] = [];
   for (const group of groups) {
     const tasks = group.tasks.map(({ data: _source, ...task }) => task);
-    prepared.push(await prepareData({ ...config, data: group.data, tasks }, configDir));
+    prepared.push(await inGroup(group, () => prepareData({ ...config, data: group.data, tasks }, configDir)));
   }
   const first = prepared[0]!;
   if (prepared.length === 1) return first;
@@ -109,6 +109,19 @@ export async function prepareMultiInput(config: ResolvedConfig, configDir: strin
       labels: labelCounts,
     },
   };
+}
+
+/** A data error of one group, prefixed with where its source is written (`tasks[1].data: …`). */
+async function inGroup<T>(group: DataGroup, prepare: () => Promise<T>): Promise<T> {
+  try {
+    return await prepare();
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    throw new UsageError(
+      `${group.field} (the data of ${group.tasks.map((t) => t.name).join(', ')}): ${error.message}`,
+      error.details,
+    );
+  }
 }
 
 /** How a feature reads in messages: `x1`, `colour{red,blue}`. */
