@@ -206,6 +206,13 @@ training:
     ]);
   });
 
+  it("a task's own data listing a target among its features is refused as leakage, at its field", () => {
+    const problems = configProblems(configText('csv: target.csv, features: [x0, y]'), { displayName: 'exp.yaml' });
+    const leak = problems.find((line) => line.includes('tasks[1].data.features[1]')) ?? '';
+    expect(leak).toMatch(/^exp\.yaml:7:\d+: tasks\[1\]\.data\.features\[1\]: column "y" is the target of task "y"/);
+    expect(leak).toMatch(/Remove it from tasks\[1\]\.data\.features\.$/);
+  });
+
   it('refuses init and baselines with tasks that have their own data, by name', () => {
     const text = configText(undefined, 'baselines: single-task\n');
     expect(configProblems(text, { displayName: 'exp.yaml' }).join('\n')).toMatch(
