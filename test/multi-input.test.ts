@@ -59,6 +59,13 @@ describe('data groups', () => {
     expect([...train.labelled!['y']!]).toEqual([...new Array(24).fill(1), ...new Array(10).fill(0)]);
     expect([...train.labelled!['z']!]).toEqual([...new Array(24).fill(0), ...new Array(10).fill(1)]);
     expect(data.labelCounts).toEqual({ y: { train: 24, val: 8, test: 8 }, z: { train: 10, val: 5, test: 5 } });
+    // The data report (mtl validate, mtl train): both sources' rows and every task's target.
+    expect(data.report.source).toMatch(/source\.csv \+ .*target\.csv$/);
+    expect([data.report.rows, data.report.splits]).toEqual([60, { train: 34, val: 13, test: 13 }]);
+    expect(data.report.columns.filter((c) => c.use === 'target').map((c) => [c.name, c.task])).toEqual([
+      ['y', 'y'],
+      ['z', 'z'],
+    ]);
   });
 
   it('refuses sources whose features encode differently, naming both layouts', async () => {

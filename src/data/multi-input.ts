@@ -96,6 +96,11 @@ export async function prepareMultiInput(config: ResolvedConfig, configDir: strin
     report: {
       ...first.report,
       source: prepared.map((p) => p.source).join(' + '),
+      // The features as the first source reads them (every source has the same layout), and every source's targets.
+      columns: [
+        ...first.report.columns,
+        ...prepared.slice(1).flatMap((p) => p.report.columns.filter((column) => column.use === 'target')),
+      ],
       rows: sum((p) => p.report.rows),
       usable: sum((p) => p.report.usable),
       splits: {
