@@ -79,7 +79,14 @@ export async function prepareMultiInput(config: ResolvedConfig, configDir: strin
   };
   const merge = (split: SplitName): EncodedRows => mergeSplit(groups, prepared, split, preprocessing.inputSize);
   const splits = { train: merge('train'), val: merge('val'), test: merge('test') };
-  const labelCounts: LabelCounts = Object.assign({}, ...prepared.map((p) => p.labelCounts));
+  // In config order, each task's counts from its own group.
+  const countsOf = (name: string) => prepared.find((p) => name in p.labelCounts)?.labelCounts[name];
+  const labelCounts: LabelCounts = Object.fromEntries(
+    config.tasks.flatMap((task) => {
+      const counts = countsOf(task.name);
+      return counts ? [[task.name, counts]] : [];
+    }),
+  );
   const sum = (f: (p: PreparedData) => number): number => prepared.reduce((s, p) => s + f(p), 0);
   const groupRows: GroupRows[] = prepared.map((p, g) => ({
     source: p.source,
