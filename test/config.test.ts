@@ -35,7 +35,7 @@ describe('config loading', () => {
     expect(message).toBe(
       'exp.yaml:10:3: training.epoch: unknown field "epoch"; did you mean "epochs"? Allowed here: optimizer, lr, ' +
         'momentum, beta1, beta2, epsilon, weight_decay, schedule, warmup_epochs, batch_size, epochs, ' +
-        'grad_clip_norm, early_stopping, divergence, eval_batch_size, checkpoint_every_steps.',
+        'grad_clip_norm, early_stopping, divergence, eval_batch_size, checkpoint_every_steps, multi_input.',
     );
   });
 

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { initBackend } from '../backend/select.js';
 import type { BackendChoice, ResolvedConfig } from '../config/types.js';
 import { readCsv } from '../data/csv.js';
+import { refuseOwnData } from '../data/multi-input.js';
 import { encodeTable, splitTable } from '../data/prepare.js';
 import { encodeRows, type EncodedRows, type Preprocessing } from '../data/preprocess.js';
 import type { SplitName } from '../data/split.js';
@@ -57,6 +58,7 @@ export async function evaluateRun(reference: string, options: EvaluateOptions = 
 
 async function evaluateLocked(runDir: string, options: EvaluateOptions): Promise<EvaluationResult> {
   const run = readRun(runDir);
+  refuseOwnData(run, 'mtl eval');
   const checkpoint = chooseCheckpoint(run, options.checkpoint ?? 'best');
   const backend = await initBackend(options.backend ?? run.config.backend);
   const { encoded, data } = options.dataFile

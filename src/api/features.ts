@@ -4,6 +4,7 @@ import { initBackend } from '../backend/select.js';
 import type { BackendChoice } from '../config/types.js';
 import { readCsv } from '../data/csv.js';
 import { cellText, columnOf } from '../data/columns.js';
+import { refuseOwnData } from '../data/multi-input.js';
 import { splitTable } from '../data/prepare.js';
 import { encodeRows, usableRows } from '../data/preprocess.js';
 import type { SplitName } from '../data/split.js';
@@ -60,6 +61,7 @@ export function featureLayers(model: MultiTaskModel): string[] {
 
 export async function extractFeatures(reference: string, options: FeaturesOptions = {}): Promise<FeatureTable> {
   const run = readRun(reference, options.runsDir);
+  refuseOwnData(run, 'mtl features');
   const checkpoint = chooseCheckpoint(run, options.checkpoint ?? 'best');
   await initBackend(options.backend ?? run.config.backend);
   const { table, rows, data } = options.dataFile ? await fileRows(run, options.dataFile) : await ownRows(run, options);

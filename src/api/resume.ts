@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/select.js';
-import { prepareData } from '../data/prepare.js';
+import { prepareConfigData } from '../data/multi-input.js';
 import { UsageError } from '../errors.js';
 import { joinBuffers, loadCheckpointInto, verifyCheckpointFiles } from '../runs/checkpoint.js';
 import { preprocessingMatches, readResolvedConfig } from '../runs/inputs.js';
@@ -81,7 +81,7 @@ export async function continueFromLast(
   const config = continuation ? continuation.config(stored) : stored;
   const read = verifyCheckpointFiles(last);
   const backend = await initBackend(options.backend ?? meta.backend?.name ?? config.backend);
-  const data = await prepareData(config, meta.configFile ? path.dirname(meta.configFile) : meta.cwd);
+  const data = await prepareConfigData(config, meta.configFile ? path.dirname(meta.configFile) : meta.cwd);
   if (!preprocessingMatches(dir, data.preprocessing)) {
     throw new UsageError(
       `Run ${id}: its data has changed since the run started (the encodings fitted now differ from its ` +

@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendReport } from '../backend/select.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { BackendChoice, ResolvedConfig } from '../config/types.js';
-import { prepareData, type PreparedData } from '../data/prepare.js';
+import { prepareConfigData } from '../data/multi-input.js';
+import type { PreparedData } from '../data/prepare.js';
 import type { DataReport } from '../data/report.js';
 import type { MultiTaskModel } from '../model/types.js';
 import { MtlError, RunFailedError } from '../errors.js';
@@ -85,7 +86,7 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
   const configDir = loaded.file ? path.dirname(loaded.file) : process.cwd();
   const startedAt = new Date();
   const backend = await initBackend(options.backend ?? config.backend);
-  const data = await prepareData(config, configDir);
+  const data = await prepareConfigData(config, configDir);
   options.onDataPrepared?.(data.report);
   const runsDir = resolveRunsDir(options.runsDir);
   // Built before the run exists: layers that do not fit the data (a reshape of the wrong size) fail without

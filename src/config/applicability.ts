@@ -1,7 +1,7 @@
 import { strategyRegistry } from '../strategies/registry.js';
 import { taskKindRegistry } from '../tasks/registry.js';
-import type { ConfigProblem } from './errors.js';
-import type { OptimizerName, ResolvedConfig } from './types.js';
+import { pathToString, type ConfigProblem } from './errors.js';
+import type { DataConfig, OptimizerName, ResolvedConfig } from './types.js';
 
 /**
  * Checks of what the user wrote against what the chosen methods read: a value that would change nothing (a task
@@ -107,25 +107,36 @@ function positiveLabelProblems(config: ResolvedConfig, given: unknown): ConfigPr
 
 /** A target (or the split column) among the features hands the model its own answer. */
 function leakageProblems(config: ResolvedConfig): ConfigProblem[] {
-  const features = config.data.features;
+  // Every data source: the top-level one and the tasks' own (multi-input MTL), each against every task's targets (the
+  // sources share one model input, so a target among any source's features reaches the trunk).
+  const sources: Array<{ data: DataConfig; at: (string | number)[] }> = [
+    { data: config.data, at: ['data'] },
+    ...config.tasks.flatMap((task, i) => (task.data ? [{ data: task.data, at: ['tasks', i, 'data'] }] : [])),
+  ];
+  return sources.flatMap(({ data, at }) => sourceLeakage(config, data, at));
+}
+
+function sourceLeakage(config: ResolvedConfig, data: DataConfig, at: (string | number)[]): ConfigProblem[] {
+  const features = data.features;
   if (!features) return [];
   const problems: ConfigProblem[] = [];
-  const split = config.data.split;
+  const split = data.split;
+  const where = pathToString(at);
   features.forEach((column, index) => {
     const owners = config.tasks.filter((task) => task.targets.includes(column)).map((task) => `"${task.name}"`);
     if (owners.length > 0) {
       problems.push({
-        path: ['data', 'features', index],
+        path: [...at, 'features', index],
         message:
           `column "${column}" is the target of task ${owners.join(' and ')}: as a feature it gives the model the ` +
-          'answer (target leakage). Remove it from data.features.',
+          `answer (target leakage). Remove it from ${where}.features.`,
       });
     } else if ('column' in split && split.column === column) {
       problems.push({
-        path: ['data', 'features', index],
+        path: [...at, 'features', index],
         message:
-          `column "${column}" is the split column (data.split.column), not a feature. ` +
-          'Remove it from data.features.',
+          `column "${column}" is the split column (${where}.split.column), not a feature. ` +
+          `Remove it from ${where}.features.`,
       });
     }
   });

@@ -1,3 +1,4 @@
+import { markExplicitSplitOf } from './data-source-rules.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -135,6 +136,7 @@ export function parseConfigText(
   const given: unknown = structuredClone(raw);
   const givenData = (raw as { data?: { split?: unknown } }).data;
   if (givenData && typeof givenData === 'object' && givenData.split !== undefined) markExplicitSplit(raw);
+  markTaskSplits(raw);
   const { validate, schema } = validator();
   const problems: ConfigProblem[] = validate(raw) ? [] : problemsFromAjv(validate.errors ?? [], schema);
   const notes: ConfigProblem[] = [];
@@ -213,4 +215,15 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/** Marks each task's own data source (multi-input MTL) whose split the user wrote, before defaults fill it. */
+function markTaskSplits(raw: object): void {
+  const tasks = 'tasks' in raw ? raw.tasks : undefined;
+  if (!Array.isArray(tasks)) return;
+  for (const task of tasks) {
+    if (typeof task !== 'object' || task === null || !('data' in task)) continue;
+    const data: unknown = task.data;
+    if (typeof data === 'object' && data !== null && 'split' in data) markExplicitSplitOf(data);
+  }
 }

@@ -93,63 +93,7 @@ export function buildExperimentSchema(): JsonSchema {
           'Train the config once per seed, as a group of runs (as `mtl train --seeds 0,1,2`); not with seed.',
       },
       backend: { enum: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto' },
-      data: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          dataset: { type: 'string', description: 'A built-in dataset (see `mtl datasets`).' },
-          csv: { type: 'string', description: 'A CSV file with a header row, relative to the config file.' },
-          options: { type: 'object', default: {}, description: 'Options of the built-in dataset.' },
-          features: { type: 'array', items: { type: 'string' }, minItems: 1, uniqueItems: true },
-          required_columns: {
-            type: 'array',
-            items: { type: 'string' },
-            uniqueItems: true,
-            description:
-              'Also leave out rows missing a value in any of these columns (whatever data.missing says); single-task ' +
-              "baselines list the other tasks' targets, to keep the rows of their multi-task run.",
-          },
-          row_label_columns: {
-            type: 'array',
-            items: { type: 'string' },
-            uniqueItems: true,
-            description:
-              'Under missing_targets: mask, also keep rows that have a value in one of these columns; single-task ' +
-              "baselines list the other tasks' targets, to keep the rows and split of their multi-task run.",
-          },
-          categorical: { type: 'array', items: { type: 'string' }, uniqueItems: true, default: [] },
-          missing: { enum: ['error', 'drop', 'impute'], default: 'error' },
-          missing_targets: {
-            enum: ['mask', 'drop'],
-            default: 'mask',
-            description:
-              "A row missing a task's label: mask (kept; that task's loss and metrics leave it out) or drop " +
-              '(left out).',
-          },
-          split: {
-            type: 'object',
-            default: { train: 0.7, val: 0.15, test: 0.15 },
-            oneOf: [
-              {
-                required: ['column'],
-                properties: { column: { type: 'string' } },
-                additionalProperties: false,
-              },
-              {
-                required: ['train', 'val', 'test'],
-                properties: {
-                  train: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
-                  val: { type: 'number', minimum: 0, maximum: 1 },
-                  test: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
-                },
-                additionalProperties: false,
-              },
-            ],
-          },
-          normalize: { enum: ['standard', 'minmax', 'none'], default: 'standard' },
-        },
-        oneOf: [{ required: ['dataset'] }, { required: ['csv'] }],
-      },
+      data: dataSchema(),
       tasks: {
         type: 'array',
         minItems: 1,
@@ -166,6 +110,12 @@ export function buildExperimentSchema(): JsonSchema {
             metrics: { type: 'array', items: { enum: metricNames }, uniqueItems: true },
             weight: { type: 'number', minimum: 0, default: 1 },
             positive: { type: 'string', description: 'Binary tasks: the label of the positive class.' },
+            data: {
+              ...dataSchema(),
+              description:
+                "The task's own data source (multi-input MTL): same fields as data. Tasks with the same source share " +
+                'rows; each source is split and preprocessed on its own.',
+            },
             max_train_rows: {
               type: 'integer',
               minimum: 1,
@@ -269,6 +219,29 @@ export function buildExperimentSchema(): JsonSchema {
               'Also save the `last` checkpoint after every N-th training step (what a killed run loses is at most N ' +
               'steps); 0: only at the end of every epoch and where the run is interrupted.',
           },
+          multi_input: {
+            type: 'object',
+            additionalProperties: false,
+            description:
+              'Tasks with their own data: each step draws one batch from each data source (sampling: each) or one ' +
+              'batch shared in proportion to their sizes (proportional); an epoch shows the largest source once ' +
+              '(epoch: largest) or is { steps: N }.',
+            properties: {
+              sampling: { enum: ['each', 'proportional'], default: 'each' },
+              epoch: {
+                default: 'largest',
+                oneOf: [
+                  { enum: ['largest'] },
+                  {
+                    type: 'object',
+                    required: ['steps'],
+                    additionalProperties: false,
+                    properties: { steps: { type: 'integer', minimum: 1 } },
+                  },
+                ],
+              },
+            },
+          },
         },
       },
       strategy: {
@@ -323,6 +296,70 @@ export function buildExperimentSchema(): JsonSchema {
       },
       init: initSchema(),
     },
+  };
+}
+
+/**
+ * The schema of a data source: the top-level `data` and a task's own `tasks[].data` (multi-input MTL, issue #17;
+ * data/multi-input.ts). A function, so each use gets its own object (ajv fills defaults in place).
+ */
+function dataSchema(): JsonSchema {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      dataset: { type: 'string', description: 'A built-in dataset (see `mtl datasets`).' },
+      csv: { type: 'string', description: 'A CSV file with a header row, relative to the config file.' },
+      options: { type: 'object', default: {}, description: 'Options of the built-in dataset.' },
+      features: { type: 'array', items: { type: 'string' }, minItems: 1, uniqueItems: true },
+      required_columns: {
+        type: 'array',
+        items: { type: 'string' },
+        uniqueItems: true,
+        description:
+          'Also leave out rows missing a value in any of these columns (whatever data.missing says); single-task ' +
+          "baselines list the other tasks' targets, to keep the rows of their multi-task run.",
+      },
+      row_label_columns: {
+        type: 'array',
+        items: { type: 'string' },
+        uniqueItems: true,
+        description:
+          'Under missing_targets: mask, also keep rows that have a value in one of these columns; single-task ' +
+          "baselines list the other tasks' targets, to keep the rows and split of their multi-task run.",
+      },
+      categorical: { type: 'array', items: { type: 'string' }, uniqueItems: true, default: [] },
+      missing: { enum: ['error', 'drop', 'impute'], default: 'error' },
+      missing_targets: {
+        enum: ['mask', 'drop'],
+        default: 'mask',
+        description:
+          "A row missing a task's label: mask (kept; that task's loss and metrics leave it out) or drop " +
+          '(left out).',
+      },
+      split: {
+        type: 'object',
+        default: { train: 0.7, val: 0.15, test: 0.15 },
+        oneOf: [
+          {
+            required: ['column'],
+            properties: { column: { type: 'string' } },
+            additionalProperties: false,
+          },
+          {
+            required: ['train', 'val', 'test'],
+            properties: {
+              train: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+              val: { type: 'number', minimum: 0, maximum: 1 },
+              test: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+            },
+            additionalProperties: false,
+          },
+        ],
+      },
+      normalize: { enum: ['standard', 'minmax', 'none'], default: 'standard' },
+    },
+    oneOf: [{ required: ['dataset'] }, { required: ['csv'] }],
   };
 }
 

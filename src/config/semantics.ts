@@ -1,7 +1,3 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { Ajv } from 'ajv';
-import { builtinDatasets } from '../data/builtin/index.js';
 import { metricRegistry } from '../metrics/registry.js';
 import { layerShapeProblems } from '../model/layers/plan.js';
 import { layerDefinition } from '../model/layers/registry.js';
@@ -12,11 +8,10 @@ import { allowedLosses, applicableMetrics, taskKindRegistry } from '../tasks/reg
 import type { TaskKind } from '../tasks/types.js';
 import { suggest } from '../util/suggest.js';
 import { baselineProblems } from './baseline-rules.js';
+import { dataSourceProblems, multiInputProblems } from './data-source-rules.js';
 import { initProblems } from './init-rules.js';
-import { problemsFromAjv, type ConfigProblem } from './errors.js';
+import type { ConfigProblem } from './errors.js';
 import type { LossName, ModelConfig, ResolvedConfig, TaskConfig } from './types.js';
-
-const optionsAjv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
 
 /**
  * Checks that need more than the schema (cross-field rules, registries, files) and fills the defaults that depend
@@ -30,56 +25,8 @@ export function checkSemantics(
   const problems: ConfigProblem[] = [];
   const data = config.data;
 
-  if (data.dataset !== undefined) {
-    const dataset = builtinDatasets.get(data.dataset);
-    if (!dataset) {
-      const hint = suggest(data.dataset, [...builtinDatasets.keys()]);
-      problems.push({
-        path: ['data', 'dataset'],
-        message:
-          `unknown built-in dataset "${data.dataset}"${hint ? `; did you mean "${hint}"?` : ''} Known: ` +
-          `${[...builtinDatasets.keys()].join(', ')} (see \`mtl datasets\`).`,
-      });
-    } else {
-      const validate = optionsAjv.compile({
-        type: 'object',
-        ...dataset.optionsSchema,
-      });
-      if (!validate(data.options)) {
-        for (const problem of problemsFromAjv(validate.errors ?? [])) {
-          problems.push({ ...problem, path: ['data', 'options', ...problem.path] });
-        }
-      }
-      if (dataset.splitColumn && isFractionSplit(data.split) && !explicitSplit(config)) {
-        // The dataset controls its own split (e.g. to keep source images out of two splits): use it.
-        (data as { split: unknown }).split = { column: dataset.splitColumn };
-      }
-    }
-  } else if (data.csv !== undefined) {
-    const csvPath = path.resolve(context.configDir, data.csv);
-    if (!existsSync(csvPath)) {
-      problems.push({
-        path: ['data', 'csv'],
-        message: `file not found: ${csvPath} (paths are relative to the config file)`,
-      });
-    }
-    if (Object.keys(data.options).length > 0) {
-      problems.push({
-        path: ['data', 'options'],
-        message: 'options apply to built-in datasets only; remove them for a CSV',
-      });
-    }
-  }
-
-  if (isFractionSplit(data.split)) {
-    const sum = data.split.train + data.split.val + data.split.test;
-    if (Math.abs(sum - 1) > 1e-6) {
-      problems.push({
-        path: ['data', 'split'],
-        message: `train + val + test must sum to 1 (they sum to ${round(sum)})`,
-      });
-    }
-  }
+  problems.push(...dataSourceProblems(data, ['data'], context.configDir, explicitSplit(config)));
+  problems.push(...multiInputProblems(config, context.configDir));
 
   const names = new Set<string>();
   config.tasks.forEach((task, index) => {
@@ -95,12 +42,14 @@ export function checkSemantics(
     }
     const kind = taskKindRegistry.lookup(task.type);
     resolveTaskDefaults(task, kind);
-    if (task.max_train_rows !== undefined && config.data.missing_targets === 'drop') {
+    // The policy of the data the task reads: its own (multi-input) or the top-level one.
+    const targetsField = task.data ? `tasks[${index}].data.missing_targets` : 'data.missing_targets';
+    if (task.max_train_rows !== undefined && (task.data ?? config.data).missing_targets === 'drop') {
       problems.push({
         path: at('max_train_rows'),
         message:
-          'a row budget masks the labels of the rows beyond it, and data.missing_targets is "drop"; set ' +
-          'data.missing_targets to "mask" or remove max_train_rows',
+          `a row budget masks the labels of the rows beyond it, and ${targetsField} is "drop"; set ` +
+          `${targetsField} to "mask" or remove max_train_rows`,
       });
     }
     if (kind.targetColumns === 'one' && task.targets.length !== 1) {
@@ -269,12 +218,6 @@ export function checkMetricReference(reference: string, tasks: readonly TaskConf
   return undefined;
 }
 
-function isFractionSplit(
-  split: ResolvedConfig['data']['split'],
-): split is { train: number; val: number; test: number } {
-  return 'train' in split;
-}
-
 const explicitSplits = new WeakSet<object>();
 /** Marks configs whose split was written by the user (set by the loader before defaults are applied). */
 export function markExplicitSplit(config: object): void {
@@ -290,8 +233,4 @@ function safe<T>(fn: () => T): T | undefined {
   } catch {
     return undefined;
   }
-}
-
-function round(x: number): number {
-  return Math.round(x * 1e6) / 1e6;
 }

@@ -124,6 +124,11 @@ export interface TaskConfig {
    * the seed and the task's name); the others are masked for it. Validation and test rows are untouched.
    */
   max_train_rows?: number;
+  /**
+   * The task's own data source (multi-input MTL, data/multi-input.ts); absent = the top-level `data`. Tasks whose
+   * sources are deep-equal share rows (one data group).
+   */
+  data?: DataConfig;
 }
 
 export type { Activation } from '../model/layers/activations.js';
@@ -190,6 +195,18 @@ export interface TrainingConfig {
    * at epoch ends and where the run is interrupted.
    */
   checkpoint_every_steps: number;
+  /** How steps draw from several data sources (tasks with their own `data`); absent = each / largest. */
+  multi_input?: MultiInputConfig;
+}
+
+/**
+ * Multi-input batching (train/multi-input-batches.ts): `each` = one batch of every data group per step,
+ * `proportional` = one batch of batch_size rows shared in proportion to the groups' sizes; the epoch shows the
+ * largest group's rows once (`largest`), or is a fixed step count.
+ */
+export interface MultiInputConfig {
+  sampling: 'each' | 'proportional';
+  epoch: 'largest' | { steps: number };
 }
 
 export interface StrategyConfig {

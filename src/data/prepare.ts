@@ -15,6 +15,7 @@ import {
   type LabelCounts,
   type LabelMask,
 } from './labels.js';
+import type { GroupRows } from './multi-input.js';
 import { dataReport, type DataReport } from './report.js';
 import { checkSplitSizes } from './split-sizes.js';
 import { outputSize } from '../tasks/registry.js';
@@ -39,6 +40,11 @@ export interface PreparedData {
   report: DataReport;
   /** Per task and split, the rows with the task's label (all of the split's rows when nothing is masked). */
   labelCounts: LabelCounts;
+  /**
+   * Multi-input MTL (data/multi-input.ts): the data groups whose rows the splits hold, one after another; absent for
+   * a single source.
+   */
+  groups?: GroupRows[];
 }
 
 /** The raw table a config points at: a built-in dataset (built from the seed) or a CSV file. */

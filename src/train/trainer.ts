@@ -11,6 +11,7 @@ import { measureAffinity, sgdLookahead } from './affinity.js';
 import { EpochDiagnostics } from './diagnostics.js';
 import { DivergenceWatch } from './divergence.js';
 import { shuffledBatches } from './batches.js';
+import { epochPlan, multiInputOrder } from './multi-input-batches.js';
 import { batchLabelCounts, labelledMeanLosses } from './label-weights.js';
 import { reportBatchMetrics } from './batch-metrics.js';
 import { evaluateSplit } from './evaluate.js';
@@ -118,8 +119,11 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
   const allSlots = (): tf.Variable[] => [...optimizer.slots(), ...(frozen?.optimizer.slots() ?? [])];
   const rng = createRng(config.seed).fork('batches');
   const strategyRng = createRng(config.seed).fork('strategy');
-  const batchSize = Math.min(training.batch_size, train.rows);
-  const batches = Math.ceil(train.rows / batchSize);
+  // Tasks with their own data: each step one batch of every data group (train/multi-input-batches.ts).
+  const plan = data.groups && epochPlan(data.groups, training);
+  const batchSize = plan ? plan.stepRows : Math.min(training.batch_size, train.rows);
+  const batches = plan ? plan.steps : Math.ceil(train.rows / batchSize);
+  const epochRows = plan ? plan.steps * plan.stepRows : train.rows;
   const monitor = monitorOf(config, val.rows > 0);
   const resumed = input.resume?.snapshot;
   const records: EpochRecord[] = resumed ? [...resumed.records] : [];
@@ -180,7 +184,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
       const started = performance.now() - (partial?.seconds ?? 0) * 1000;
       const learningRate = learningRateAt(training, epoch);
       const batchRngAtStart = rng.state();
-      const permutation = rng.permutation(train.rows);
+      const permutation = plan ? multiInputOrder(plan, rng) : rng.permutation(train.rows);
       const epochBatches = shuffledBatches(train, permutation, batchSize);
       const labelCounts = train.labelled && batchLabelCounts(train.labelled, permutation, batchSize, tasks);
       // Per-step task losses stay on the backend and are summed once at the end of the epoch: one add per step
@@ -192,7 +196,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
       try {
         for (let b = resumed?.epoch === epoch ? resumed.batch : 0; b < batches; b++) {
           const start = b * batchSize;
-          const size = Math.min(batchSize, train.rows - start);
+          const size = Math.min(batchSize, permutation.length - start);
           const batch = epochBatches[b]!;
           model.setStep(step);
           const context: StrategyContext = { tasks, epoch, step, rng: strategyRng };
@@ -294,7 +298,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
         ...diagnostics.record(tasks),
         monitor: { name: monitor.name, value: monitored, improved },
         seconds,
-        samplesPerSecond: train.rows / seconds,
+        samplesPerSecond: epochRows / seconds,
       };
       records.push(record);
       if (verdict.kind === 'diverged') {

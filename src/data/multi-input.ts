@@ -1,0 +1,204 @@
+/**
+ * Multi-input MTL (issue #17): tasks that come with their own data (`tasks[].data`), as LibMTL's `multi_input` mode
+ * (Lin & Zhang, "LibMTL: A Python Library for Multi-Task Learning", JMLR 2023) and the Office-31 setting.
+ *
+ * Rules (also in docs/notes/multi-input.md):
+ * - A task's source is its `data`, else the top-level `data`. Tasks whose sources are deep-equal form one data group,
+ *   in the order of their first task.
+ * - Each group is prepared on its own by the single-source pipeline (data/prepare.ts) with a config holding only its
+ *   tasks: its own split, its preprocessing fitted on its own training rows, its label counts.
+ * - The groups must encode to the same input layout (the same feature columns in the same order, the same categories
+ *   of each categorical feature); otherwise an error names both layouts (input adapters are not built yet).
+ * - The groups' rows are concatenated per split, group after group; a task's labels are present only on its own
+ *   group's rows (`EncodedRows.labelled`), so the masked loss, the strategies and the metrics need no change:
+ *   task t's loss is L_t = (1/|R_t|) Σ_{r ∈ R_t} ℓ_t(r) over its group's rows R_t in a batch.
+ * - Batching (train/multi-input-batches.ts) draws one batch of each group per step.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { DataConfig, ResolvedConfig, TaskConfig } from '../config/types.js';
+import { UsageError } from '../errors.js';
+import { outputSize } from '../tasks/registry.js';
+import type { LabelCounts } from './labels.js';
+import { prepareData, type PreparedData } from './prepare.js';
+import type { EncodedRows, FeatureEncoding, Preprocessing } from './preprocess.js';
+import type { SplitName } from './split.js';
+
+export interface DataGroup {
+  data: DataConfig;
+  tasks: TaskConfig[];
+  /** Where the source is written, for messages: `data` or `tasks[i].data` (its first task). */
+  field: string;
+}
+
+/** One data group's place in the merged splits (rows of group g follow those of groups 0 … g−1). */
+export interface GroupRows {
+  source: string;
+  tasks: string[];
+  rows: Record<SplitName, number>;
+}
+
+/** Whether some task names its own data source. */
+export function hasOwnData(config: ResolvedConfig): boolean {
+  return config.tasks.some((task) => task.data !== undefined);
+}
+
+/** The tasks grouped by deep-equal data source, in the order of each group's first task. */
+export function dataGroups(config: ResolvedConfig): DataGroup[] {
+  const groups: DataGroup[] = [];
+  config.tasks.forEach((task, index) => {
+    const data = task.data ?? config.data;
+    const group = groups.find((g) => isDeepStrictEqual(g.data, data));
+    if (group) group.tasks.push(task);
+    else groups.push({ data, tasks: [task], field: task.data ? `tasks[${index}].data` : 'data' });
+  });
+  return groups;
+}
+
+/**
+ * Prepares every data group on its own and merges them into one {@link PreparedData} whose `groups` say where each
+ * group's rows lie. One group (every task reads the same source) is prepared exactly as a single-source config.
+ */
+export async function prepareMultiInput(config: ResolvedConfig, configDir: string): Promise<PreparedData> {
+  const groups = dataGroups(config);
+  const prepared: PreparedData[] = [];
+  for (const group of groups) {
+    const tasks = group.tasks.map(({ data: _source, ...task }) => task);
+    prepared.push(await inGroup(group, () => prepareData({ ...config, data: group.data, tasks }, configDir)));
+  }
+  const first = prepared[0]!;
+  if (prepared.length === 1) return first;
+  prepared.forEach((p, g) => checkSameLayout(first, groups[0]!, p, groups[g]!));
+  const taskEncoding = (name: string) => {
+    const g = groups.findIndex((group) => group.tasks.some((t) => t.name === name));
+    const index = groups[g]!.tasks.findIndex((t) => t.name === name);
+    return prepared[g]!.preprocessing.tasks[index]!;
+  };
+  const preprocessing: Preprocessing = {
+    ...first.preprocessing,
+    tasks: config.tasks.map((task) => taskEncoding(task.name)),
+  };
+  const merge = (split: SplitName): EncodedRows => mergeSplit(groups, prepared, split, preprocessing.inputSize);
+  const splits = { train: merge('train'), val: merge('val'), test: merge('test') };
+  // In config order, each task's counts from its own group.
+  const countsOf = (name: string) => prepared.find((p) => name in p.labelCounts)?.labelCounts[name];
+  const labelCounts: LabelCounts = Object.fromEntries(
+    config.tasks.flatMap((task) => {
+      const counts = countsOf(task.name);
+      return counts ? [[task.name, counts]] : [];
+    }),
+  );
+  const sum = (f: (p: PreparedData) => number): number => prepared.reduce((s, p) => s + f(p), 0);
+  const groupRows: GroupRows[] = prepared.map((p, g) => ({
+    source: p.source,
+    tasks: groups[g]!.tasks.map((t) => t.name),
+    rows: { train: p.splits.train.rows, val: p.splits.val.rows, test: p.splits.test.rows },
+  }));
+  return {
+    source: prepared.map((p) => p.source).join(' + '),
+    preprocessing,
+    splits,
+    outputSizes: preprocessing.tasks.map(outputSize),
+    labelCounts,
+    groups: groupRows,
+    report: {
+      ...first.report,
+      source: prepared.map((p) => p.source).join(' + '),
+      // The features as the first source reads them (every source has the same layout), and every source's targets.
+      columns: [
+        ...first.report.columns,
+        ...prepared.slice(1).flatMap((p) => p.report.columns.filter((column) => column.use === 'target')),
+      ],
+      rows: sum((p) => p.report.rows),
+      usable: sum((p) => p.report.usable),
+      splits: {
+        train: sum((p) => p.report.splits.train),
+        val: sum((p) => p.report.splits.val),
+        test: sum((p) => p.report.splits.test),
+      },
+      warnings: prepared.flatMap((p) =>
+        p.report.warnings.map((w) => (w.startsWith(p.source) ? w : `${p.source}: ${w}`)),
+      ),
+      labels: labelCounts,
+    },
+  };
+}
+
+/** A data error of one group, prefixed with where its source is written (`tasks[1].data: …`). */
+async function inGroup<T>(group: DataGroup, prepare: () => Promise<T>): Promise<T> {
+  try {
+    return await prepare();
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    throw new UsageError(
+      `${group.field} (the data of ${group.tasks.map((t) => t.name).join(', ')}): ${error.message}`,
+      error.details,
+    );
+  }
+}
+
+/** How a feature reads in messages: `x1`, `colour{red,blue}`. */
+function describeFeature(feature: FeatureEncoding): string {
+  return feature.kind === 'numeric' ? feature.column : `${feature.column}{${feature.categories.join(',')}}`;
+}
+
+function layoutOf(p: PreparedData): string[] {
+  return p.preprocessing.features.map(describeFeature);
+}
+
+function checkSameLayout(first: PreparedData, firstGroup: DataGroup, other: PreparedData, group: DataGroup): void {
+  const a = layoutOf(first);
+  const b = layoutOf(other);
+  if (isDeepStrictEqual(a, b)) return;
+  throw new UsageError(
+    `${group.field} (${other.source}) encodes its features as [${b.join(', ')}] (input width ` +
+      `${other.preprocessing.inputSize}), but ${firstGroup.field} (${first.source}) as [${a.join(', ')}] (input ` +
+      `width ${first.preprocessing.inputSize}); tasks with their own data must have the same feature columns in ` +
+      'the same order (list them in data.features, with the same categories); per-source input adapters are not ' +
+      'supported yet.',
+  );
+}
+
+/** One split of every group, concatenated; each task labelled only on its own group's rows. */
+function mergeSplit(groups: DataGroup[], prepared: PreparedData[], split: SplitName, inputSize: number): EncodedRows {
+  const parts = prepared.map((p) => p.splits[split]);
+  const rows = parts.reduce((s, part) => s + part.rows, 0);
+  const x = new Float32Array(rows * inputSize);
+  const targets: Record<string, Float32Array> = {};
+  const labelled: Record<string, Uint8Array> = {};
+  let offset = 0;
+  parts.forEach((part, g) => {
+    x.set(part.x, offset * inputSize);
+    for (const task of groups[g]!.tasks) {
+      // Values per row from the training split, which always has rows (data/prepare.ts refuses an empty one).
+      const train = prepared[g]!.splits.train;
+      const width = train.targets[task.name]!.length / train.rows;
+      const values = new Float32Array(rows * width);
+      values.set(part.targets[task.name]!, offset * width);
+      targets[task.name] = values;
+      const mask = new Uint8Array(rows);
+      const own = part.labelled?.[task.name];
+      for (let r = 0; r < part.rows; r++) mask[offset + r] = own ? own[r]! : 1;
+      labelled[task.name] = mask;
+    }
+    offset += part.rows;
+  });
+  return { rows, x, targets, labelled };
+}
+
+/** The data of a config as training reads it: every data group merged when tasks have their own data. */
+export function prepareConfigData(config: ResolvedConfig, configDir: string): Promise<PreparedData> {
+  return hasOwnData(config) ? prepareMultiInput(config, configDir) : prepareData(config, configDir);
+}
+
+/**
+ * What the first version of multi-input MTL cannot do yet, refused by name (`what`: "mtl eval", …): the run stores
+ * one preprocessing (its first data group's features), so re-encoding its data would be wrong for the other groups.
+ */
+export function refuseOwnData(run: { id: string; config: ResolvedConfig }, what: string): void {
+  if (!hasOwnData(run.config)) return;
+  throw new UsageError(
+    `Run ${run.id} has tasks with their own data (tasks[].data, multi-input MTL); ${what} does not support such ` +
+      "runs yet (the run does not store each source's preprocessing). Its val and test metrics per task are in its " +
+      'summary.json (mtl runs shows them).',
+  );
+}
