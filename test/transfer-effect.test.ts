@@ -2,7 +2,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { initBackend, parseConfigText, trainExperiment } from '../src/index.js';
 import { tempDir } from './helpers.js';
-import { writeSyntheticCsv } from './helpers/csv.js';
+import { writeLatentData } from './helpers/latent-transfer-data.js';
 
 /**
  * The measured transfer effect of issue #17 ("What must show"): pretraining on data-rich source tasks, then
@@ -15,51 +15,6 @@ import { writeSyntheticCsv } from './helpers/csv.js';
  * the target then needs only a linear head on it, which 24 rows fit, while from scratch the same 24 rows must also
  * find W. Checked at seeds 0–2 (the runs' seed: initial weights and batch order); test MSE of t, lower is better.
  */
-const W = [
-  [0.9, -0.6, 0.3, 0.0, 0.5, -0.2, 0.1, 0.4],
-  [-0.3, 0.2, 0.8, -0.7, 0.0, 0.6, -0.4, 0.1],
-  [0.2, 0.7, -0.1, 0.5, -0.8, 0.0, 0.3, -0.6],
-];
-const READ_OUTS = {
-  s1: [1, 0.5, -0.5],
-  s2: [-0.4, 1, 0.6],
-  s3: [0.3, -0.7, 1],
-  t: [0.8, -0.9, 0.7],
-};
-
-function latent(x: readonly number[]): number[] {
-  return W.map((row) => Math.abs(row.reduce((sum, w, i) => sum + w * (x[i] ?? 0), 0)));
-}
-
-function readOut(z: readonly number[], weights: readonly number[]): number {
-  return z.reduce((sum, value, k) => sum + value * (weights[k] ?? 0), 0);
-}
-
-const FEATURES = Array.from({ length: 8 }, (_, i) => `x${i}`);
-
-function writeData(dir: string): void {
-  writeSyntheticCsv(dir, 'source.csv', {
-    seed: 1,
-    rows: 600,
-    header: [...FEATURES, 's1', 's2', 's3'],
-    row: (rng) => {
-      const x = FEATURES.map(() => rng.normal());
-      const z = latent(x);
-      return [...x, ...[READ_OUTS.s1, READ_OUTS.s2, READ_OUTS.s3].map((w) => readOut(z, w) + 0.05 * rng.normal())];
-    },
-  });
-  writeSyntheticCsv(dir, 'target.csv', {
-    seed: 2,
-    rows: 364,
-    header: [...FEATURES, 't', 'split'],
-    row: (rng, index) => {
-      const x = FEATURES.map(() => rng.normal());
-      const split = index < 24 ? 'train' : index < 64 ? 'val' : 'test';
-      return [...x, readOut(latent(x), READ_OUTS.t) + 0.05 * rng.normal(), split];
-    },
-  });
-}
-
 function config(dir: string, name: string, lines: string[]): ReturnType<typeof parseConfigText> {
   const text = [`name: ${name}`, 'backend: wasm', ...lines, ''].join('\n');
   return parseConfigText(text, { file: path.join(dir, `${name}.yaml`) });
@@ -72,7 +27,7 @@ describe('transfer effect', () => {
     await initBackend('wasm');
     const dir = tempDir('mtl-transfer-effect-');
     const runsDir = path.join(dir, 'runs');
-    writeData(dir);
+    writeLatentData(dir);
     const results: Array<{ seed: number; scratchMse: number; tunedMse: number }> = [];
     for (const seed of [0, 1, 2]) {
       const source = await trainExperiment(

@@ -1,6 +1,6 @@
 /**
- * The latent-feature data of test/transfer-effect.test.ts (a copy of its data; the two should share this helper once
- * the multi-input branch is merged): x ∈ ℝ⁸ ~ N(0, I); latent z = |W x|; source tasks s1–s3 (source.csv, 600 rows)
+ * The latent-feature data of the transfer-effect tests (test/transfer-effect.test.ts, test/multi-input-effect.test.ts):
+ * x ∈ ℝ⁸ ~ N(0, I); latent z = |W x|; source tasks s1–s3 (source.csv, 600 rows)
  * and the target t (target.csv, 24 train / 40 val / 300 test rows by its `split` column) are linear read-outs of z.
  */
 import { writeSyntheticCsv } from './csv.js';
