@@ -137,6 +137,9 @@ describe('mtl compare --sweep', () => {
     const text = mtl(['compare', '--sweep', sweepId, '--runs-dir', store]);
     expect(text.code).toBe(0);
     const lines = text.stdout.split('\n');
+    expect(lines[0]).toMatch(
+      new RegExp(`^sweep ${sweepId}: 4 configurations, 8 completed trials; (test|val) metrics$`),
+    );
     expect(lines[1]).toMatch(/^rank\s+training\.lr\s+strategy\.name\s+n\s+y1\/mse ↓\s+y2\/mse ↓\s+pareto$/);
     for (const row of c.rows) {
       const line = lines[3 + row.rank - 1]!;

@@ -73,11 +73,18 @@ export function compareSweepCommand(runs: readonly string[], flags: CompareSweep
   return ExitCode.ok;
 }
 
+/** `sweep ID: 4 configurations, 8 completed trials; test metrics` (or `2 groups by strategy.name, …`). */
 function headline(c: SweepComparison): string {
   const trials = c.rows.reduce((sum, row) => sum + row.n, 0);
-  const rows = c.groupBy ? `per ${c.groupBy.join(', ')}` : 'per configuration';
+  const rows = c.groupBy
+    ? `${counted(c.rows.length, 'group')} by ${c.groupBy.join(', ')}`
+    : counted(c.rows.length, 'configuration');
   const against = c.baseline ? `; Δm against ${c.baseline.kind} ${c.baseline.id} (n=${c.baseline.runs.length})` : '';
-  return `sweep ${c.sweep.id}: ${c.rows.length} rows ${rows}, ${trials} completed trials; ${c.split} metrics${against}`;
+  return `sweep ${c.sweep.id}: ${rows}, ${counted(trials, 'completed trial')}; ${c.split} metrics${against}`;
+}
+
+function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 /** Header and cells as the text and markdown tables show them (formatted as compare's other tables). */
