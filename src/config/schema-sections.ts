@@ -1,0 +1,107 @@
+/** Sections of the experiment schema (config/schema.ts) that stand on their own: a data source, `init:`. */
+export type JsonSchema = Record<string, unknown>;
+
+/**
+ * The schema of a data source: the top-level `data` and a task's own `tasks[].data` (multi-input MTL, issue #17;
+ * data/multi-input.ts). A function, so each use gets its own object (ajv fills defaults in place).
+ */
+export function dataSchema(): JsonSchema {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      dataset: { type: 'string', description: 'A built-in dataset (see `mtl datasets`).' },
+      csv: { type: 'string', description: 'A CSV file with a header row, relative to the config file.' },
+      options: { type: 'object', default: {}, description: 'Options of the built-in dataset.' },
+      features: { type: 'array', items: { type: 'string' }, minItems: 1, uniqueItems: true },
+      required_columns: {
+        type: 'array',
+        items: { type: 'string' },
+        uniqueItems: true,
+        description:
+          'Also leave out rows missing a value in any of these columns (whatever data.missing says); single-task ' +
+          "baselines list the other tasks' targets, to keep the rows of their multi-task run.",
+      },
+      row_label_columns: {
+        type: 'array',
+        items: { type: 'string' },
+        uniqueItems: true,
+        description:
+          'Under missing_targets: mask, also keep rows that have a value in one of these columns; single-task ' +
+          "baselines list the other tasks' targets, to keep the rows and split of their multi-task run.",
+      },
+      categorical: { type: 'array', items: { type: 'string' }, uniqueItems: true, default: [] },
+      missing: { enum: ['error', 'drop', 'impute'], default: 'error' },
+      missing_targets: {
+        enum: ['mask', 'drop'],
+        default: 'mask',
+        description:
+          "A row missing a task's label: mask (kept; that task's loss and metrics leave it out) or drop " +
+          '(left out).',
+      },
+      split: {
+        type: 'object',
+        default: { train: 0.7, val: 0.15, test: 0.15 },
+        oneOf: [
+          {
+            required: ['column'],
+            properties: { column: { type: 'string' } },
+            additionalProperties: false,
+          },
+          {
+            required: ['train', 'val', 'test'],
+            properties: {
+              train: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+              val: { type: 'number', minimum: 0, maximum: 1 },
+              test: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+            },
+            additionalProperties: false,
+          },
+        ],
+      },
+      normalize: { enum: ['standard', 'minmax', 'none'], default: 'standard' },
+    },
+    oneOf: [{ required: ['dataset'] }, { required: ['csv'] }],
+  };
+}
+
+/** `init:`, model-based transfer from another run's checkpoint (api/init-weights.ts, model/parameter-groups.ts). */
+export function initSchema(): JsonSchema {
+  const selectors = (description: string, fallback: string[]): JsonSchema => ({
+    type: 'array',
+    items: { type: 'string', minLength: 1 },
+    uniqueItems: true,
+    default: fallback,
+    description,
+  });
+  return {
+    type: 'object',
+    required: ['from'],
+    additionalProperties: false,
+    description: "Start from another run's weights (model-based transfer).",
+    properties: {
+      from: {
+        type: 'string',
+        minLength: 1,
+        description: 'The source run (id, prefix, path or sub-run), optionally RUN:best or RUN:last (default best).',
+      },
+      load: selectors(
+        'Parameters copied from the source: shared (the trunk), heads (the heads of tasks both runs have), ' +
+          'heads.<task> or <task>, or a parameter-name prefix such as shared/0.',
+        ['shared'],
+      ),
+      freeze: selectors('Loaded parameters held fixed (same selectors as load).', []),
+      unfreeze_after: {
+        type: 'integer',
+        minimum: 1,
+        description: 'Train the frozen parameters after this many epochs (absent: frozen for the whole run).',
+      },
+      unfrozen_lr: {
+        type: 'number',
+        exclusiveMinimum: 0,
+        description:
+          "Learning rate of the frozen parameters once unfrozen (default training.lr), on training's schedule.",
+      },
+    },
+  };
+}
