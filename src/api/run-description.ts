@@ -35,7 +35,8 @@ export function describeRun(dir: string, meta: StoredRunMeta): RunDescription {
   };
 }
 
-function readConfigIfAny(dir: string): ResolvedConfig | undefined {
+/** The run's resolved config, or undefined when it cannot be read (a damaged or partial run). */
+export function readConfigIfAny(dir: string): ResolvedConfig | undefined {
   try {
     return readResolvedConfig(dir);
   } catch (error) {

@@ -5,11 +5,10 @@
  */
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
-import { MtlError } from '../errors.js';
-import { readResolvedConfig } from '../runs/inputs.js';
 import { readTrialEpochBudgets } from '../runs/sweep-budgets.js';
 import { readSummaryIfAny, type RunSummary } from '../runs/summary.js';
 import { trialStatus, type SweepMeta, type SweepTrialRecord } from '../runs/sweeps.js';
+import { readConfigIfAny } from './run-description.js';
 
 export const BUDGET_RULE =
   'when the trials of a sweep reached different epoch budgets (successive halving), only the completed trials at the ' +
@@ -70,13 +69,4 @@ export function readComparedTrials(sweepDir: string, meta: SweepMeta): SweepTria
     return { trials: atLargest, leftOut, notes };
   }
   return { trials, leftOut, notes };
-}
-
-function readConfigIfAny(dir: string): ResolvedConfig | undefined {
-  try {
-    return readResolvedConfig(dir);
-  } catch (error) {
-    if (error instanceof MtlError) return undefined;
-    throw error;
-  }
 }
