@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 /**
  * Throughput of `mtl sweep --jobs N` against `--jobs 1` (issue #16: with 2 workers on 2 cores ≥ 1.8× one worker on
- * small configs). The same sweep — the quickstart (wasm, a few epochs) over training.lr × seeds — is trained into a
+ * small configs). With --ceiling, also the machine's own ceiling for the same work: N in-process shards
+ * (`--jobs 1 --shard i/N`) started at once, no coordinator and no workers — what N independent processes reach on
+ * this machine's cores, whatever `--jobs` does. The same sweep — the quickstart (wasm, a few epochs) over training.lr × seeds — is trained into a
  * fresh temporary store with --jobs 1 and with --jobs N, alternating which goes first, for several rounds; each is
  * the built CLI (bin/mtl.js → dist/: run `npx tsc -p tsconfig.json` first) timed wall-clock from start to exit, so a
  * worker's start-up counts. Prints trials/s per round and the median ratio, with the machine. Not part of npm test.
  *
- *   node bench/sweep-jobs.mjs [--jobs 2] [--rounds 3] [--trials 12] [--epochs 3] [--json]
+ *   node bench/sweep-jobs.mjs [--jobs 2] [--rounds 3] [--trials 12] [--epochs 3] [--ceiling] [--json]
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,7 +22,7 @@ const bin = path.join(root, 'bin', 'mtl.js');
 function usage(message) {
   process.stderr.write(
     `bench: ${message}\nusage: node bench/sweep-jobs.mjs [--jobs N] [--rounds R] [--trials T] ` +
-      '[--epochs E] [--json]\n',
+      '[--epochs E] [--ceiling] [--json]\n',
   );
   process.exit(2);
 }
@@ -34,6 +36,7 @@ try {
       trials: { type: 'string', default: '12' },
       epochs: { type: 'string', default: '3' },
       json: { type: 'boolean', default: false },
+      ceiling: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   }));
@@ -70,22 +73,61 @@ writeFileSync(
     `seeds: [${Array.from({ length: seeds }, (_, i) => i).join(', ')}]\n`,
 );
 
+/** The trials a finished `mtl sweep --json` trained; exits the bench when the command failed. */
+function trainedBy(result, what) {
+  if (result.status !== 0) {
+    process.stderr.write(result.stderr.slice(-4000));
+    process.stderr.write(`bench: mtl sweep ${what} exited ${result.status}\n`);
+    process.exit(1);
+  }
+  return JSON.parse(result.stdout).trials.filter((t) => t.action === 'trained').length;
+}
+
+const sweepArgs = (store, extra) => [
+  bin,
+  'sweep',
+  path.join(dir, 'sweep.yaml'),
+  ...extra,
+  '--json',
+  '--runs-dir',
+  store,
+];
+const childOptions = { cwd: root, encoding: 'utf8', env: { ...process.env, CI: 'true' }, maxBuffer: 64 << 20 };
+
 /** One sweep into a fresh store: seconds, trials trained. */
 function timeSweep(n) {
   const store = mkdtempSync(path.join(dir, `store-j${n}-`));
   const start = process.hrtime.bigint();
-  const result = spawnSync(
-    process.execPath,
-    [bin, 'sweep', path.join(dir, 'sweep.yaml'), '--jobs', String(n), '--json', '--runs-dir', store],
-    { cwd: root, encoding: 'utf8', env: { ...process.env, CI: 'true' }, maxBuffer: 64 << 20 },
+  const result = spawnSync(process.execPath, sweepArgs(store, ['--jobs', String(n)]), childOptions);
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const trained = trainedBy(result, `--jobs ${n}`);
+  rmSync(store, { recursive: true, force: true });
+  return { seconds, trained, trialsPerSecond: trained / seconds };
+}
+
+/** `n` in-process shards of the sweep started together into one fresh store: seconds until the last exits. */
+async function timeShards(n) {
+  const store = mkdtempSync(path.join(dir, `store-s${n}-`));
+  const start = process.hrtime.bigint();
+  const results = await Promise.all(
+    Array.from(
+      { length: n },
+      (_, i) =>
+        new Promise((resolve) => {
+          const child = spawn(process.execPath, sweepArgs(store, ['--jobs', '1', '--shard', `${i + 1}/${n}`]), {
+            cwd: root,
+            env: childOptions.env,
+          });
+          let stdout = '';
+          let stderr = '';
+          child.stdout.on('data', (d) => (stdout += d));
+          child.stderr.on('data', (d) => (stderr += d));
+          child.on('close', (status) => resolve({ status, stdout, stderr }));
+        }),
+    ),
   );
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  if (result.status !== 0) {
-    process.stderr.write(result.stderr.slice(-4000));
-    process.stderr.write(`bench: mtl sweep --jobs ${n} exited ${result.status}\n`);
-    process.exit(1);
-  }
-  const trained = JSON.parse(result.stdout).trials.filter((t) => t.action === 'trained').length;
+  const trained = results.reduce((sum, r, i) => sum + trainedBy(r, `--shard ${i + 1}/${n}`), 0);
   rmSync(store, { recursive: true, force: true });
   return { seconds, trained, trialsPerSecond: trained / seconds };
 }
@@ -114,11 +156,17 @@ for (let round = 1; round <= rounds; round++) {
   const timed = {};
   for (const n of order) timed[n] = timeSweep(n);
   const ratio = timed[jobs].trialsPerSecond / timed[1].trialsPerSecond;
-  results.push({ round, one: timed[1], many: timed[jobs], ratio });
+  const shards = values.ceiling ? await timeShards(jobs) : undefined;
+  const ceiling = shards ? shards.trialsPerSecond / timed[1].trialsPerSecond : undefined;
+  results.push({ round, one: timed[1], many: timed[jobs], ratio, ...(shards ? { shards, ceiling } : {}) });
   process.stderr.write(
     `round ${round}: --jobs 1 ${timed[1].trialsPerSecond.toFixed(2)} trials/s (${timed[1].seconds.toFixed(1)} s), ` +
       `--jobs ${jobs} ${timed[jobs].trialsPerSecond.toFixed(2)} trials/s (${timed[jobs].seconds.toFixed(1)} s), ` +
-      `ratio ${ratio.toFixed(2)}\n`,
+      `ratio ${ratio.toFixed(2)}` +
+      (shards
+        ? `; ${jobs} shards at once ${shards.trialsPerSecond.toFixed(2)} trials/s, ceiling ${ceiling.toFixed(2)}`
+        : '') +
+      '\n',
   );
 }
 rmSync(dir, { recursive: true, force: true });
@@ -131,6 +179,7 @@ const summary = {
     one: median(results.map((r) => r.one.trialsPerSecond)),
     many: median(results.map((r) => r.many.trialsPerSecond)),
     ratio: median(results.map((r) => r.ratio)),
+    ...(values.ceiling ? { ceiling: median(results.map((r) => r.ceiling)) } : {}),
   },
   machine: { ...machine, loadavgAfter: os.loadavg().map((x) => Number(x.toFixed(2))) },
 };
@@ -138,7 +187,9 @@ if (values.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
 else {
   process.stdout.write(
     `median trials/s: --jobs 1 ${summary.median.one.toFixed(2)}, --jobs ${jobs} ${summary.median.many.toFixed(2)}; ` +
-      `median ratio ${summary.median.ratio.toFixed(2)} (${rounds} rounds, ${points} trials each)\n` +
+      `median ratio ${summary.median.ratio.toFixed(2)} (${rounds} rounds, ${points} trials each)` +
+      (values.ceiling ? `; ${jobs} shards at once: ratio ${summary.median.ceiling.toFixed(2)}` : '') +
+      '\n' +
       `machine: ${machine.cores} cores, ${machine.cpu}, node ${machine.node}, ${machine.platform}, ` +
       `load before ${machine.loadavg.join(' ')}, after ${summary.machine.loadavgAfter.join(' ')}\n`,
   );
