@@ -180,7 +180,8 @@ async function main() {
   for (const backend of opts.backends) {
     const attempt = await tries[backend]();
     console.log(
-      `${backend}: ${attempt.ok ? 'initialised' : `not available — ${attempt.reason ?? JSON.stringify(attempt.attempts)}`}`,
+      `${backend}: ` +
+        (attempt.ok ? 'initialised' : `not available — ${attempt.reason ?? JSON.stringify(attempt.attempts)}`),
     );
     const entry = { backend, attempt, workloads: [] };
     results.push(entry);
@@ -190,7 +191,8 @@ async function main() {
         const r = await timeWorkload(name, opts);
         entry.workloads.push(r);
         console.log(
-          `  ${name.padEnd(9)} ${r.msPerStep.toFixed(2).padStart(9)} ms/step   first-step loss ${r.firstLoss.toFixed(6)}`,
+          `  ${name.padEnd(9)} ${r.msPerStep.toFixed(2).padStart(9)} ms/step   ` +
+            `first-step loss ${r.firstLoss.toFixed(6)}`,
         );
       } catch (error) {
         entry.workloads.push({ workload: name, error: firstLine(error) });
@@ -208,7 +210,8 @@ async function main() {
         w.speedupOverWasm = ref.msPerStep / w.msPerStep;
         w.lossDifference = Math.abs(w.firstLoss - ref.firstLoss);
         console.log(
-          `${r.backend} ${w.workload}: ×${w.speedupOverWasm.toFixed(2)} vs wasm, |Δ first loss| ${w.lossDifference.toExponential(2)}`,
+          `${r.backend} ${w.workload}: ×${w.speedupOverWasm.toFixed(2)} vs wasm, ` +
+            `|Δ first loss| ${w.lossDifference.toExponential(2)}`,
         );
       }
     }

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
  * Throughput of `mtl sweep --jobs N` against `--jobs 1` (issue #16: with 2 workers on 2 cores ≥ 1.8× one worker on
- * small configs). With --ceiling, also the machine's own ceiling for the same work: N in-process shards
- * (`--jobs 1 --shard i/N`) started at once, no coordinator and no workers — what N independent processes reach on
- * this machine's cores, whatever `--jobs` does. The same sweep — the quickstart (wasm, a few epochs) over training.lr × seeds — is trained into a
- * fresh temporary store with --jobs 1 and with --jobs N, alternating which goes first, for several rounds; each is
- * the built CLI (bin/mtl.js → dist/: run `npx tsc -p tsconfig.json` first) timed wall-clock from start to exit, so a
- * worker's start-up counts. Prints trials/s per round and the median ratio, with the machine. Not part of npm test.
+ * small configs). With --ceiling, also the machine's own ceiling for the same work: N in-process shards (`--jobs 1
+ * --shard i/N`) started at once, no coordinator and no workers — what N independent processes reach on this
+ * machine's cores, whatever `--jobs` does. The same sweep — the quickstart (wasm, a few epochs) over training.lr ×
+ * seeds — is trained into a fresh temporary store with --jobs 1 and with --jobs N, alternating which goes first, for
+ * several rounds; each is the built CLI (bin/mtl.js → dist/: run `npx tsc -p tsconfig.json` first) timed wall-clock
+ * from start to exit, so a worker's start-up counts. Prints trials/s per round and the median ratio, with the
+ * machine. Not part of npm test.
  *
  *   node bench/sweep-jobs.mjs [--jobs 2] [--rounds 3] [--trials 12] [--epochs 3] [--ceiling] [--json]
  */

@@ -194,6 +194,13 @@ function onlyGroupFiles(dir: string): boolean {
  * split (the split the members' final metrics and transfer reports are on).
  */
 export function summarizeSeedGroup(groupDir: string, split: 'test' | 'val' = 'test'): GroupSummary {
+  const summary = seedGroupSummary(groupDir, split);
+  writeJsonAtomic(groupFile(groupDir, 'summary'), summary);
+  return summary;
+}
+
+/** The summary of a group's members as they are on disk now, without writing it (`mtl report`). */
+export function seedGroupSummary(groupDir: string, split: 'test' | 'val' = 'test'): GroupSummary {
   const meta = readGroupMeta(groupDir);
   const members: GroupMemberResult[] = meta.members.map((member) => {
     const dir = path.join(groupDir, member.folder);
@@ -208,9 +215,7 @@ export function summarizeSeedGroup(groupDir: string, split: 'test' | 'val' = 'te
       ...(transfer ? { transfer } : {}),
     };
   });
-  const summary = summarizeGroup(meta, members, split);
-  writeJsonAtomic(groupFile(groupDir, 'summary'), summary);
-  return summary;
+  return summarizeGroup(meta, members, split);
 }
 
 /**

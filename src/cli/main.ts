@@ -12,6 +12,7 @@ import {
 import { analyzeCommand } from './analyze.js';
 import { runsCommand } from './runs-command.js';
 import { featuresCommand } from './features.js';
+import { reportCommand } from './report.js';
 import { sweepCommand } from './sweep.js';
 import { sweepWorkerCommand } from './sweep-worker.js';
 import { log } from './output.js';
@@ -102,6 +103,24 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .addOption(runsDirOption())
     .addHelpText('after', '\nExample:\n  mtl features 20261123-1700 --data new.csv --id-columns id > features.csv\n')
     .action(async (run: string, flags) => setExitCode(await featuresCommand(run, flags)));
+
+  program
+    .command('report')
+    .description(
+      'An HTML report with figures (curves, weights, conflicts, baselines, trade-offs) of runs, a group or a sweep',
+    )
+    .argument('[runs...]', 'run ids, unique id prefixes, or paths (or --group / --sweep)')
+    .option('--group <id>', 'a seed group: metrics over seeds, baselines, per-seed curves')
+    .option('--sweep <id>', 'a sweep: configurations, the Pareto front, the halving ladder')
+    .option('-o, --output <file>', 'the HTML file (default <runs>/reports/<id>.html); figures go to <name>-figures/')
+    .option('--open', 'open the report in the desktop browser when written')
+    .option('--json', 'print what was written as JSON')
+    .addOption(runsDirOption())
+    .addHelpText(
+      'after',
+      '\nExamples:\n  mtl report 20261123-1700 -o report.html\n  mtl report --sweep lr-grid --open\n',
+    )
+    .action(async (runs: string[], flags) => setExitCode(await reportCommand(runs, flags)));
 
   program
     .command('compare')

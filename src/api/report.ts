@@ -1,0 +1,125 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../errors.js';
+import { replaceDirAtomic, writeFileAtomic } from '../runs/atomic.js';
+import { resolveGroup } from '../runs/groups.js';
+import { readSweepMeta } from '../runs/sweeps.js';
+import { openRun, resolveRunsDir } from '../runs/store.js';
+import { reportHtml } from '../report/html.js';
+import { countMarks, renderSvg } from '../report/vega.js';
+import type { RenderedFigure, ReportDocument } from '../report/types.js';
+import { compareSweep } from './compare-sweep.js';
+import { seedGroupSummary } from './groups.js';
+import { groupDocument, readRunForReport, runDocument, runsDocument, sweepDocument } from './report-sources.js';
+
+export interface ReportOptions {
+  runsDir?: string;
+  /** A seed group instead of runs. */
+  group?: string;
+  /** A sweep instead of runs. */
+  sweep?: string;
+  /** The HTML file to write; its figures go to `<name>-figures/` beside it. Default: `<runs>/reports/<id>.html`. */
+  output?: string;
+}
+
+export interface ReportFigureFile {
+  id: string;
+  title: string;
+  svg: string;
+  spec: string;
+  /** Marks drawn, by kind (lines, points, bars/cells, rules): what a reader of the SVG sees. */
+  marks: { line: number; symbol: number; rect: number; rule: number };
+}
+
+export interface ReportResult {
+  html: string;
+  figureDir: string;
+  title: string;
+  sections: { id: string; title: string; figures: number }[];
+  figures: ReportFigureFile[];
+}
+
+/**
+ * `mtl report`: one self-contained HTML file for runs, a seed group or a sweep (report/ draws, this reads and
+ * writes), each figure also as SVG and as its Vega-Lite spec in `<name>-figures/`. The figure folder is replaced
+ * whole and the HTML written atomically, so a report is never half old and half new; nothing else is written.
+ */
+export async function writeReport(runs: readonly string[], options: ReportOptions = {}): Promise<ReportResult> {
+  const store = resolveRunsDir(options.runsDir);
+  const targets = (runs.length > 0 ? 1 : 0) + (options.group ? 1 : 0) + (options.sweep ? 1 : 0);
+  if (targets !== 1) {
+    throw new UsageError(
+      targets === 0
+        ? 'mtl report needs something to report on: runs, --group ID or --sweep ID.'
+        : 'mtl report takes one kind of target at a time: runs, --group or --sweep.',
+      ['mtl report RUN [RUN…] | mtl report --group ID | mtl report --sweep ID'],
+    );
+  }
+  const { document, id } = readTarget(runs, options, store);
+  const html = path.resolve(options.output ?? path.join(store, 'reports', `${id}.html`));
+  if (!html.endsWith('.html')) {
+    throw new UsageError(`-o ${options.output}: expected a file name ending in .html.`, ['e.g. -o report.html']);
+  }
+  const figureDir = html.replace(/\.html$/, '-figures');
+  const rendered = new Map<string, RenderedFigure>();
+  const files: Record<string, string> = {};
+  const figures: ReportFigureFile[] = [];
+  for (const figure of document.sections.flatMap((s) => s.figures)) {
+    const svg = await renderSvg(figure.spec);
+    rendered.set(figure.id, { ...figure, svg });
+    files[`${figure.id}.svg`] = svg;
+    files[`${figure.id}.vl.json`] = `${JSON.stringify(figure.spec, null, 2)}\n`;
+    figures.push({
+      id: figure.id,
+      title: figure.title,
+      svg: path.join(figureDir, `${figure.id}.svg`),
+      spec: path.join(figureDir, `${figure.id}.vl.json`),
+      marks: {
+        line: countMarks(svg, 'line'),
+        symbol: countMarks(svg, 'symbol'),
+        rect: countMarks(svg, 'rect'),
+        rule: countMarks(svg, 'rule'),
+      },
+    });
+  }
+  mkdirSync(path.dirname(html), { recursive: true });
+  replaceDirAtomic(figureDir, files);
+  writeFileAtomic(html, reportHtml(document, rendered, path.basename(figureDir)));
+  return {
+    html,
+    figureDir,
+    title: document.title,
+    sections: document.sections.map((s) => ({ id: s.id, title: s.title, figures: s.figures.length })),
+    figures,
+  };
+}
+
+function readTarget(
+  runs: readonly string[],
+  options: ReportOptions,
+  store: string,
+): { document: ReportDocument; id: string } {
+  if (options.sweep) {
+    const comparison = compareSweep(options.sweep, { runsDir: store });
+    const halving = readSweepMeta(comparison.sweep.dir).halving;
+    return { document: sweepDocument(comparison, halving), id: comparison.sweep.id };
+  }
+  if (options.group) {
+    const group = resolveGroup(options.group, store);
+    return { document: groupDocument(group, seedGroupSummary(group.dir)), id: group.id };
+  }
+  const opened = runs.map((reference) => openRun(reference, store));
+  const data = opened.map((run) => readRunForReport(run.id, run.dir));
+  if (data.length === 1) return { document: runDocument(data[0]!), id: safeName(opened[0]!.id) };
+  return {
+    document: runsDocument(data),
+    id: `compare-${opened
+      .map((r) => safeName(r.id))
+      .join('-')
+      .slice(0, 120)}`,
+  };
+}
+
+function safeName(id: string): string {
+  return id.replace(/[^A-Za-z0-9._-]+/g, '_');
+}

@@ -1,0 +1,173 @@
+/**
+ * `mtl report` (issue #19): one self-contained HTML file and its figures as SVG and Vega-Lite specs, for a run with a
+ * gradient strategy, a seed group with baselines and a small sweep; checked the way a reader sees them — each
+ * section present, each figure inline, and each SVG drawing the number of marks its data calls for.
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { countMarks, renderSvg } from '../src/report/vega.js';
+import { mtl } from './helpers/cli.js';
+import { groupConfig } from './helpers/groups.js';
+import { tempDir, writeFile } from './helpers.js';
+
+interface ReportJson {
+  html: string;
+  figureDir: string;
+  sections: { id: string; figures: number }[];
+  figures: {
+    id: string;
+    svg: string;
+    spec: string;
+    marks: { line: number; symbol: number; rect: number; rule: number };
+  }[];
+}
+
+const EPOCHS = 3;
+let store: string;
+let dir: string;
+
+function report(args: string[]): ReportJson {
+  const result = mtl(['report', ...args, '--runs-dir', store, '--json']);
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  return JSON.parse(result.stdout) as ReportJson;
+}
+
+function figure(json: ReportJson, id: string): ReportJson['figures'][number] {
+  const found = json.figures.find((f) => f.id === id);
+  if (!found) throw new Error(`no figure ${id} in ${json.figures.map((f) => f.id).join(', ')}`);
+  return found;
+}
+
+/** Nothing in the page reaches outside it: no script, no external URL in src/href/url(), no @import. */
+function expectSelfContained(html: string): void {
+  expect(html).not.toMatch(/<script/i);
+  expect(html).not.toMatch(/(src|href)\s*=\s*["']?(https?:)?\/\//i);
+  expect(html).not.toMatch(/url\(\s*["']?(https?:)?\/\//i);
+  expect(html).not.toMatch(/@import/i);
+}
+
+beforeAll(() => {
+  store = tempDir('mtl-report-store-');
+  dir = tempDir('mtl-report-');
+}, 60_000);
+
+describe('mtl report RUN: one run with a gradient strategy', () => {
+  let json: ReportJson;
+  beforeAll(() => {
+    const config = writeFile(dir, 'pcgrad.yaml', groupConfig({ epochs: EPOCHS, extra: 'strategy: { name: pcgrad }' }));
+    const trained = mtl(['train', config, '--runs-dir', store, '--json']);
+    expect(trained.code).toBe(0);
+    const id = (JSON.parse(trained.stdout) as { id: string }).id;
+    json = report([id, '-o', path.join(dir, 'run.html')]);
+  }, 120_000);
+
+  it('writes the HTML where -o says, with every section and every figure inline, self-contained', () => {
+    expect(json.html).toBe(path.join(dir, 'run.html'));
+    const html = readFileSync(json.html, 'utf8');
+    for (const id of ['curves', 'weights', 'record']) expect(html).toContain(`<section id="${id}">`);
+    expect(json.figures.map((f) => f.id)).toEqual([
+      'curves-y1',
+      'curves-y2',
+      'task-weights',
+      'gradient-cosines',
+      'gradient-conflicts',
+    ]);
+    expect((html.match(/<svg /g) ?? []).length).toBe(json.figures.length);
+    expect(html).toContain('pcgrad');
+    expect(html).toContain('backend');
+    expectSelfContained(html);
+  });
+
+  it('draws per task two loss lines and one per val metric, and the best epoch as a rule on both panels', () => {
+    // regression's default metrics: mse, mae, r2 (three val lines) beside train and val loss.
+    for (const task of ['y1', 'y2']) {
+      const marks = figure(json, `curves-${task}`).marks;
+      expect(marks.line).toBe(2 + 3);
+      expect(marks.rule).toBeGreaterThanOrEqual(2);
+    }
+  });
+
+  it('draws a weight line per task, a cosine cell per epoch and pair, a conflict line per pair', () => {
+    expect(figure(json, 'task-weights').marks.line).toBe(2);
+    expect(figure(json, 'gradient-cosines').marks.rect).toBe(EPOCHS * 1);
+    expect(figure(json, 'gradient-conflicts').marks.line).toBe(1);
+  });
+
+  it('saves each figure as SVG and as its Vega-Lite spec, which draws the same SVG again', async () => {
+    expect(readdirSync(json.figureDir).sort()).toEqual(
+      json.figures.flatMap((f) => [`${f.id}.svg`, `${f.id}.vl.json`]).sort(),
+    );
+    const weights = figure(json, 'task-weights');
+    const again = await renderSvg(JSON.parse(readFileSync(weights.spec, 'utf8')));
+    expect(again).toBe(readFileSync(weights.svg, 'utf8'));
+    expect(countMarks(again, 'line')).toBe(2);
+  });
+});
+
+describe('mtl report --group: seeds and single-task baselines', () => {
+  let json: ReportJson;
+  beforeAll(() => {
+    const config = writeFile(
+      dir,
+      'group.yaml',
+      groupConfig({ seeds: '[0, 1]', epochs: EPOCHS, extra: 'baselines: single-task' }),
+    );
+    const trained = mtl(['train', config, '--runs-dir', store, '--json']);
+    expect(trained.code).toBe(0);
+    const group = (JSON.parse(trained.stdout) as { group: { id: string } }).group.id;
+    json = report(['--group', group]);
+  }, 180_000);
+
+  it('goes to <runs>/reports/<group>.html by default', () => {
+    expect(path.dirname(json.html)).toBe(path.join(store, 'reports'));
+    expect(existsSync(json.html)).toBe(true);
+    expectSelfContained(readFileSync(json.html, 'utf8'));
+  });
+
+  it('bars MTL against the baselines per task with an error bar each, and a curve per seed', () => {
+    const transfer = figure(json, 'group-transfer');
+    expect(transfer.marks.rect).toBe(2 * 2);
+    expect(transfer.marks.rule).toBe(2 * 2);
+    expect(figure(json, 'group-seed-curves-y1').marks.line).toBe(2);
+  });
+});
+
+describe('mtl report --sweep', () => {
+  let json: ReportJson;
+  beforeAll(() => {
+    writeFile(dir, 'base.yaml', groupConfig({ epochs: 2 }));
+    const sweep = writeFile(dir, 'sweep.yaml', 'name: s\nbase: base.yaml\nspace:\n  training.lr: [0.001, 0.01, 0.1]\n');
+    const ran = mtl(['sweep', sweep, '--jobs', '1', '--runs-dir', store, '--json']);
+    expect(ran.code).toBe(0);
+    const id = (JSON.parse(ran.stdout) as { id: string }).id;
+    json = report(['--sweep', id]);
+  }, 180_000);
+
+  it('bars each configuration per task and plots the configurations on two metrics with the front joined', () => {
+    expect(figure(json, 'sweep-metric-bars').marks.rect).toBe(3 * 2);
+    const tradeOff = figure(json, 'sweep-trade-off');
+    expect(tradeOff.marks.symbol).toBe(3);
+    expect(tradeOff.marks.line).toBe(1);
+    expect(readFileSync(json.html, 'utf8')).toContain('training.lr=0.01');
+  });
+});
+
+describe('mtl report: what it refuses', () => {
+  it.each([
+    [[], /needs something to report on/],
+    [['some-run', '--sweep', 'x'], /one kind of target at a time/],
+  ])('mtl report %j: exit 2 with the reason', (args, message) => {
+    const result = mtl(['report', ...args, '--runs-dir', store]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('-o without .html: exit 2, nothing written', () => {
+    const result = mtl(['report', '--sweep', 's', '-o', path.join(dir, 'r.txt'), '--runs-dir', store]);
+    expect(result.code).toBe(2);
+    expect(existsSync(path.join(dir, 'r.txt'))).toBe(false);
+  });
+});
