@@ -106,6 +106,21 @@ describe('mtl report RUN: one run with a gradient strategy', () => {
   });
 });
 
+describe('mtl report RUN after mtl analyze: the relatedness matrices', () => {
+  it('draws each measured matrix with a cell per ordered pair of tasks (both orders of a symmetric pair)', () => {
+    const config = writeFile(dir, 'analyze.yaml', groupConfig({ epochs: EPOCHS, extra: 'strategy: { name: pcgrad }' }));
+    const trained = mtl(['train', config, '--runs-dir', store, '--json']);
+    const id = (JSON.parse(trained.stdout) as { id: string }).id;
+    expect(mtl(['analyze', id, '--runs-dir', store]).code).toBe(0);
+    const json = report([id, '-o', path.join(dir, 'analyzed.html')]);
+    const html = readFileSync(json.html, 'utf8');
+    expect(html).toContain('<section id="relatedness">');
+    // Two tasks: a symmetric measure fills (y1, y2) and (y2, y1); affinity is directed, every (from, to).
+    expect(figure(json, 'relatedness-association').marks.rect).toBe(2);
+    expect(figure(json, 'relatedness-gradient-cosine').marks.rect).toBe(2);
+  }, 120_000);
+});
+
 describe('mtl report --group: seeds and single-task baselines', () => {
   let json: ReportJson;
   beforeAll(() => {
