@@ -82,7 +82,8 @@ export function tradeOffFigure(
     caption:
       `One point per ${entries.length === 1 ? 'entry' : 'configuration or run'}; the line joins the Pareto-optimal ` +
       `ones on these two metrics (${x.higherIsBetter ? 'higher' : 'lower'} ${x.key} and ` +
-      `${y.higherIsBetter ? 'higher' : 'lower'} ${y.key} are better). ${PARETO_RULE}` +
+      `${y.higherIsBetter ? 'higher' : 'lower'} ${y.key} are better). ` +
+      `${PARETO_RULE.charAt(0).toUpperCase()}${PARETO_RULE.slice(1)}.` +
       (left > 0 ? ` ${left} left out: a value is missing.` : ''),
     spec: paretoScatter({ rows, x: 'x', y: 'y', label: 'label', front: 'front', xTitle: x.key, yTitle: y.key }),
   };

@@ -35,7 +35,7 @@ ${body}
 }
 
 function sectionHtml(s: ReportSection, figures: ReadonlyMap<string, RenderedFigure>, figureFolder: string): string {
-  const notes = s.notes.map((n) => `<p class="note">${escapeHtml(n)}</p>`).join('');
+  const notes = s.notes.map((n) => `<p class="note">${escapeHtml(capitalised(n))}</p>`).join('');
   const drawn = s.figures
     .map((f) => figures.get(f.id))
     .filter((f): f is RenderedFigure => f !== undefined)
@@ -59,6 +59,10 @@ function tableHtml(table: ReportTable): string {
     : '';
   const rows = table.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('');
   return `<table><caption>${escapeHtml(table.caption)}</caption>${header}<tbody>${rows}</tbody></table>`;
+}
+
+function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 export function escapeHtml(text: string): string {
