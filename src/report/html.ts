@@ -74,7 +74,7 @@ body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#222;mar
 header,main,footer{max-width:1200px;margin:0 auto;padding:0 24px}
 h1{font-size:24px;margin:24px 0 4px}h2{font-size:19px;border-bottom:1px solid #ddd;padding-bottom:4px;margin-top:32px}
 h3{font-size:14px;margin:0 0 6px}.subtitle{color:#555;margin:0 0 12px}
-nav ol{display:flex;flex-wrap:wrap;gap:4px 18px;padding-left:18px;margin:0 0 8px}
+nav ol{display:flex;flex-wrap:wrap;gap:4px 22px;list-style:none;padding:0;margin:0 0 8px}
 .figures{display:flex;flex-wrap:wrap;gap:16px}
 figure{background:#fff;border:1px solid #e3e3e3;border-radius:6px;padding:12px;margin:0;max-width:100%;overflow-x:auto}
 figcaption{color:#555;font-size:12px;max-width:720px;margin-top:6px}.files{color:#999;font-family:monospace}
