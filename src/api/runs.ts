@@ -4,6 +4,7 @@ import { readMeta, type RunLineage } from '../runs/meta.js';
 import { listGroupIds, readGroupMeta, resolveGroup, type GroupStatus } from '../runs/groups.js';
 import { listRunIds, resolveRunsDir, subRunsOf } from '../runs/store.js';
 import { readSummaryIfAny } from '../runs/summary.js';
+import { readEpochLog } from '../runs/logs.js';
 import { describeRun, type RunDescription } from './run-description.js';
 
 /** A run as `mtl runs` lists it: identity, status, and what tells it apart (architecture, strategy, data, seed). */
@@ -27,15 +28,26 @@ export interface RunListing extends RunDescription {
   dir: string;
   /** Where its initial weights came from (`init:`); absent for a run from fresh weights. */
   lineage?: RunLineage;
+  /**
+   * With `history`: the monitored validation value (its early-stopping metric) per epoch from epochs.jsonl, for
+   * `mtl runs`' sparkline on a terminal.
+   */
+  monitor?: { name: string; values: number[] };
 }
 
 /** Every run in the store, oldest first, with its status and headline metrics. Seed groups: {@link listGroups}. */
-export function listRuns(runsDir?: string): RunListing[] {
+export function listRuns(runsDir?: string, options: { history?: boolean } = {}): RunListing[] {
   const store = resolveRunsDir(runsDir);
-  return listRunIds(store).map((id) => runListing(id, path.join(store, id)));
+  return listRunIds(store).map((id) => runListing(id, path.join(store, id), options.history === true));
 }
 
-function runListing(id: string, dir: string): RunListing {
+function monitorHistory(dir: string): { name: string; values: number[] } | undefined {
+  const entries = readEpochLog(dir);
+  const last = entries.at(-1);
+  return last ? { name: last.monitor.name, values: entries.map((e) => e.monitor.value) } : undefined;
+}
+
+function runListing(id: string, dir: string, history: boolean): RunListing {
   const meta = readMeta(dir);
   const summary = readSummaryIfAny(dir);
   const metrics = Object.fromEntries(Object.entries(summary?.test ?? {}).filter(([k]) => k.startsWith('mean/')));
@@ -53,7 +65,13 @@ function runListing(id: string, dir: string): RunListing {
     metrics,
     dir,
     ...(meta.lineage ? { lineage: meta.lineage } : {}),
+    ...(history ? optionalMonitor(dir) : {}),
   };
+}
+
+function optionalMonitor(dir: string): { monitor?: { name: string; values: number[] } } {
+  const monitor = monitorHistory(dir);
+  return monitor ? { monitor } : {};
 }
 
 /** A seed group as `mtl runs` lists it: one line, with how many of its members are done. */
@@ -100,10 +118,15 @@ export function listGroups(runsDir?: string): GroupListing[] {
 }
 
 /** The member runs of a group (id, unique prefix or path), in seed order, listed as runs. */
-export function listGroupMembers(reference: string, runsDir?: string): { group: GroupListing; runs: RunListing[] } {
+export function listGroupMembers(
+  reference: string,
+  runsDir?: string,
+  options: { history?: boolean } = {},
+): { group: GroupListing; runs: RunListing[] } {
   const store = resolveRunsDir(runsDir);
   const { id, dir, meta } = resolveGroup(reference, store);
   const group = listGroups(path.dirname(dir)).find((g) => g.id === id);
   if (!group) throw new Error(`group ${id} vanished while it was listed`);
-  return { group, runs: meta.members.map((member) => runListing(member.id, path.join(dir, member.folder))) };
+  const history = options.history === true;
+  return { group, runs: meta.members.map((m) => runListing(m.id, path.join(dir, m.folder), history)) };
 }

@@ -18,7 +18,7 @@ import { formatChange } from '../api/config-diff.js';
 import { builtinDatasets } from '../data/builtin/index.js';
 import { probeBackends } from '../backend/select.js';
 import { ExitCode, UsageError } from '../errors.js';
-import { formatNumber, formatPercent, log, out, printJson, table } from './output.js';
+import { bestCells, formatNumber, formatPercent, log, out, printJson, table } from './output.js';
 import { dataReportLines } from './data-report.js';
 import { withInterrupts } from './interrupts.js';
 import { compareGroupsCommand } from './compare-groups.js';
@@ -208,7 +208,9 @@ export async function compareCommand(
     'Δm',
     ...comparison.runs.map((r, i) => (i === 0 ? '—' : typeof r.deltaM === 'number' ? formatPercent(r.deltaM) : 'n/a')),
   ]);
-  out(table(header, rows));
+  // On a terminal, each metric's best run is marked (the Δm row compares against the base: not marked).
+  const best = [...comparison.rows.map((row) => [false, ...bestCells(row.values, row.higherIsBetter)]), []];
+  out(table(header, rows, { best }));
   for (const run of comparison.runs) {
     if (run.deltaMProblems) out(`Δm n/a for ${run.id}: ${run.deltaMProblems.join('; ')}`);
   }

@@ -1,6 +1,6 @@
 import { compareGroups, isGroupReference } from '../api/compare-groups.js';
 import { ExitCode, UsageError } from '../errors.js';
-import { formatNumber, formatPercent, log, out, printJson, table } from './output.js';
+import { bestCells, formatNumber, formatPercent, log, out, printJson, table } from './output.js';
 import { formatSeries } from './train-group.js';
 import { gateGroupComparison, type GateOptions } from '../api/compare-gate.js';
 import { gateExitCode, printGate } from './compare-gates.js';
@@ -55,7 +55,18 @@ export function compareGroupsCommand(
       return d.deltaM.n === 0 ? 'n/a' : `${formatSeries(d.deltaM, true)}${test}`;
     }),
   ]);
-  out(table(header, rows));
+  // On a terminal, each metric's best group (by mean) is marked.
+  const best = [
+    ...comparison.rows.map((row) => [
+      false,
+      ...bestCells(
+        row.stats.map((st) => st.mean),
+        row.higherIsBetter,
+      ),
+    ]),
+    [],
+  ];
+  out(table(header, rows, { best }));
   out(`Δm: ${comparison.pairingNote}.`);
   for (const d of comparison.deltaM) for (const problem of d.problems ?? []) out(`Δm of ${d.group}: ${problem}`);
   for (const warning of comparison.warnings) log(`warning: ${warning}`);

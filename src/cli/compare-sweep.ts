@@ -5,7 +5,7 @@
  */
 import { compareSweep, type SweepComparison, type SweepComparisonRow } from '../api/compare-sweep.js';
 import { ExitCode, UsageError } from '../errors.js';
-import { formatPercent, log, out, printJson, table } from './output.js';
+import { bestCells, formatPercent, log, out, printJson, table } from './output.js';
 import { formatSeries } from './train-group.js';
 
 export interface CompareSweepFlags {
@@ -65,7 +65,8 @@ export function compareSweepCommand(runs: readonly string[], flags: CompareSweep
     for (const line of footnotes(comparison)) out(`\n${line.replaceAll('*', '\\*')}`);
   } else {
     out(headline(comparison));
-    out(table(...textCells(comparison)));
+    const [header, rows] = textCells(comparison);
+    out(table(header, rows, { best: bestPerColumn(comparison) }));
     for (const line of footnotes(comparison)) out(line);
   }
   for (const note of comparison.notes) log(`note: ${note}`);
@@ -109,6 +110,28 @@ function textCells(c: SweepComparison): [string[], string[][]] {
     paretoCell(row),
   ]);
   return [header, rows];
+}
+
+/** Per row and text column, whether the cell holds its metric column's best mean (or the best Δm). */
+function bestPerColumn(c: SweepComparison): boolean[][] {
+  const metricColumns = c.columns.map((col) =>
+    bestCells(
+      c.rows.map((row) => row.metrics[col.key]?.mean),
+      col.higherIsBetter,
+    ),
+  );
+  const deltaM = bestCells(
+    c.rows.map((row) => (typeof row.deltaM === 'number' ? row.deltaM : undefined)),
+    true,
+  );
+  return c.rows.map((_row, r) => [
+    false,
+    ...c.paths.map(() => false),
+    false,
+    ...metricColumns.map((column) => column[r] === true),
+    ...(c.baseline ? [deltaM[r] === true] : []),
+    false,
+  ]);
 }
 
 function deltaMCell(row: SweepComparisonRow): string {

@@ -36,13 +36,64 @@ export function formatPercent(value: number | undefined): string {
   return `${value >= 0 ? '+' : ''}${(value * 100).toFixed(2)}%`;
 }
 
-/** A plain aligned text table (first column left-aligned, the rest right-aligned). */
-export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const line = (cells: string[]): string =>
+/** How a table marks its best cells: nothing (not a terminal: scripts read it), colour, or a sign (NO_COLOR). */
+export type BestMark = 'none' | 'colour' | 'sign';
+
+/** On a terminal the best values are marked: bold green where colour is allowed, else a trailing ◂. */
+export function bestMarkFor(stream: NodeJS.WriteStream = process.stdout): BestMark {
+  if (!stream.isTTY) return 'none';
+  return useColor(stream) ? 'colour' : 'sign';
+}
+
+export interface TableOptions {
+  /** Per row and column, whether the cell holds a best value (see {@link bestCells}). */
+  best?: readonly (readonly boolean[])[];
+  mark?: BestMark;
+}
+
+/** A plain aligned text table (first column left-aligned, the rest right-aligned), best cells marked on a terminal. */
+export function table(header: string[], rows: string[][], options: TableOptions = {}): string {
+  const mark = options.best ? (options.mark ?? bestMarkFor()) : 'none';
+  const shown = rows.map((r, i) =>
+    r.map((cell, c) => (mark === 'sign' && options.best?.[i]?.[c] === true ? `${cell} ◂` : cell)),
+  );
+  const widths = header.map((h, c) => Math.max(h.length, ...shown.map((r) => (r[c] ?? '').length)));
+  const line = (cells: string[], rowIndex?: number): string =>
     cells
-      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0)))
+      .map((cell, c) => {
+        const padded = c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0);
+        const best = rowIndex !== undefined && options.best?.[rowIndex]?.[c] === true;
+        return best && mark === 'colour' ? `\u001b[1;32m${padded}\u001b[0m` : padded;
+      })
       .join('  ')
       .trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...shown.map((r, i) => line(r, i))].join('\n');
+}
+
+/**
+ * Which of `values` are best, by direction: the cells equal to the best finite value (ties all marked); none when
+ * fewer than two values are finite (nothing to compare).
+ */
+export function bestCells(values: readonly (number | undefined)[], higherIsBetter: boolean): boolean[] {
+  const finite = values.filter((v): v is number => v !== undefined && Number.isFinite(v));
+  if (finite.length < 2) return values.map(() => false);
+  const best = higherIsBetter ? Math.max(...finite) : Math.min(...finite);
+  return values.map((v) => v === best);
+}
+
+const SPARKS = '▁▂▃▄▅▆▇█';
+
+/** A one-line sparkline of a series (non-finite values as spaces), scaled between its own min and max. */
+export function sparkline(values: readonly number[]): string {
+  const finite = values.filter(Number.isFinite);
+  if (finite.length === 0) return '';
+  const low = Math.min(...finite);
+  const span = Math.max(...finite) - low;
+  return values
+    .map((v) => {
+      if (!Number.isFinite(v)) return ' ';
+      const level = span === 0 ? 3 : Math.round(((v - low) / span) * (SPARKS.length - 1));
+      return SPARKS[level] ?? ' ';
+    })
+    .join('');
 }

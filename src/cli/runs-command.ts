@@ -5,7 +5,7 @@ import { ExitCode, UsageError } from '../errors.js';
 import { subRunsCell } from './baseline-commands.js';
 import type { CommonFlags } from './commands.js';
 import { mergeCommand, type MergeFlags } from './merge.js';
-import { formatNumber, log, out, printJson, table } from './output.js';
+import { formatNumber, log, out, printJson, sparkline, table } from './output.js';
 
 /** What tells runs apart, as `mtl runs` and `mtl compare` show it. */
 export const DESCRIPTION_HEADER = ['architecture', 'strategy', 'data', 'seed'];
@@ -30,8 +30,10 @@ export function runsCommand(
       'mtl runs GROUP lists its members; mtl runs merge DIR… gathers runs into the store',
     ]);
   }
+  // The sparkline of each run's monitored value is for people: only on a terminal (it reads every epochs.jsonl).
+  const onTerminal = Boolean(process.stdout.isTTY) && !flags.json;
   if (group !== undefined) {
-    const members = listGroupMembers(group, flags.runsDir);
+    const members = listGroupMembers(group, flags.runsDir, { history: onTerminal });
     if (flags.json) printJson(members);
     else {
       log(`group ${members.group.id}: ${groupLine(members.group)}`);
@@ -39,7 +41,7 @@ export function runsCommand(
     }
     return ExitCode.ok;
   }
-  const runs = listRuns(flags.runsDir);
+  const runs = listRuns(flags.runsDir, { history: onTerminal });
   const groups = listGroups(flags.runsDir);
   const sweeps = listSweeps(flags.runsDir);
   if (flags.json) {
@@ -111,6 +113,7 @@ function groupLine(group: GroupListing): string {
  */
 function runsTable(runs: RunListing[]): string {
   const withLineage = runs.some((r) => r.lineage);
+  const withHistory = runs.some((r) => r.monitor);
   const fromCell = (r: RunListing): string[] =>
     withLineage ? [r.lineage ? `← ${r.lineage.sourceId}:${r.lineage.checkpoint}` : '-'] : [];
   return table(
@@ -123,6 +126,7 @@ function runsTable(runs: RunListing[]): string {
       'backend',
       ...DESCRIPTION_HEADER,
       'epochs',
+      ...(withHistory ? ['val (monitor)'] : []),
       'baselines',
       'metrics',
     ],
@@ -135,6 +139,7 @@ function runsTable(runs: RunListing[]): string {
       r.backend,
       ...descriptionCells(r),
       String(r.epochs),
+      ...(withHistory ? [r.monitor ? sparkline(r.monitor.values) : '-'] : []),
       subRunsCell(r.subRuns),
       Object.entries(r.metrics)
         .filter(([k]) => !k.endsWith('/loss'))
