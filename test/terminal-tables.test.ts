@@ -11,7 +11,7 @@ import { bin, mtl, root } from './helpers/cli.js';
 import { groupConfig } from './helpers/groups.js';
 import { tempDir, writeFile } from './helpers.js';
 
-const ANSI = /\u001b\[[0-9;]*m/g;
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 
 describe('bestCells', () => {
   it('marks the best finite value by direction, every tie, and nothing with fewer than two values', () => {
