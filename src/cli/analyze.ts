@@ -6,13 +6,21 @@ import { ExitCode, UsageError } from '../errors.js';
 import { runFile } from '../runs/layout.js';
 import { resolveRun, resolveRunsDir } from '../runs/store.js';
 import { lockMessages, type CommonFlags } from './commands.js';
-import { formatNumber, formatPercent, log, out, printJson, table } from './output.js';
+import { bestCells, formatNumber, formatPercent, log, out, printJson, table } from './output.js';
 
 /** One row per pair: the pair, then each column's value for it (— where a measure lacks the pair). */
 function pairTable(pairs: readonly string[], columns: readonly [string, PairValues | undefined][]): string {
+  // On a terminal, each column's highest value (the most related, or most conflicting, pair) is marked.
+  const highest = columns.map(([, values]) =>
+    bestCells(
+      pairs.map((pair) => values?.[pair]),
+      true,
+    ),
+  );
   return table(
     ['pair', ...columns.map(([name]) => name)],
     pairs.map((pair) => [pair.replace('|', ' + '), ...columns.map(([, values]) => formatNumber(values?.[pair], 3))]),
+    { best: pairs.map((_pair, r) => [false, ...highest.map((column) => column[r] === true)]) },
   );
 }
 
@@ -30,6 +38,12 @@ export function printAnalysis(report: AnalysisReport, print: (line?: string) => 
       table(
         ['task', 'gain', 'verdict'],
         p.tasks.map((t) => [t.task, formatPercent(t.gain ?? undefined), t.verdict ?? '—']),
+        {
+          best: bestCells(
+            p.tasks.map((t) => t.gain ?? undefined),
+            true,
+          ).map((b) => [false, b, false]),
+        },
       ),
     );
     print(`Δm ${formatPercent(p.deltaM ?? undefined)}`);
