@@ -5,6 +5,7 @@ import { metricName } from '../metrics/direction.js';
 import type { StoredRunMeta } from '../runs/meta.js';
 import type { EpochLogEntry, MetricRow } from '../runs/records.js';
 import type { RunSummary } from '../runs/summary.js';
+import { adversaryFigures } from './adversary-figures.js';
 import { barChart, heatmap, lineChart } from './charts.js';
 import { figureId, section, type Figure, type ReportSection, type ReportTable } from './types.js';
 
@@ -377,6 +378,8 @@ export function runSections(run: RunReportData, configText: string | undefined):
           : [],
     }),
   );
+  const adversaries = adversaryFigures(run.epochs);
+  if (adversaries.length > 0) sections.push(section('adversaries', 'Adversaries', { figures: adversaries }));
   if (run.analysis) {
     const figures = relatednessFigures(run.analysis);
     const unavailable = Object.entries(run.analysis.unavailable).map(([k, why]) => `${k}: ${why}`);
