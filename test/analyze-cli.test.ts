@@ -60,6 +60,14 @@ describe('mtl analyze', () => {
     expect(first.stdout).toMatch(/^pair +mean cosine +conflict$/m);
     expect(first.stdout).toMatch(/^data \(training split, 210 rows\)$/m);
     expect(first.stdout).toMatch(/^suggested grouping \(from gradient-cosine\): /m);
+    // One line per step on stderr, in order (issue #19: long operations say where they are).
+    const steps = first.stderr.split('\n').filter((line) => line.startsWith('analyze: '));
+    expect(steps.map((line) => line.replace(/ \(.*$/, ''))).toEqual([
+      'analyze: reading the train and val splits…',
+      'analyze: data relatedness of the targets',
+      'analyze: task gradients: one pass over 7 batches',
+      'analyze: model similarity',
+    ]);
     expect(first.stderr).toContain('affinity: train with `analysis: { affinity: true }`');
     expect(first.stderr).toContain('performance: train with `--baselines single-task`');
     expect(first.stderr).toContain(`saved ${path.relative(process.cwd(), path.join(dir, 'analysis.json'))}`);

@@ -36,6 +36,8 @@ export interface AnalyzeOptions {
   /** The run's single-task comparison; default: its transfer.json, when it was trained with baselines. */
   transfer?: TransferReport;
   lock?: Pick<RunLockOptions, 'timeoutMs' | 'onWait' | 'onStaleLock'>;
+  /** Called as each step of the analysis starts (one line each: the CLI prints them on stderr). */
+  onStep?: (step: string) => void;
 }
 
 /** The rules every measure follows, stored with the report. */
@@ -131,11 +133,14 @@ export async function analyzeRun(reference: string, options: AnalyzeOptions = {}
     throw new UsageError(`Run ${run.id} has one task (${tasks[0]?.name ?? 'none'}); relatedness needs two or more.`);
   }
   const checkpoint = chooseCheckpoint(run, options.checkpoint ?? 'best');
+  const step = options.onStep ?? ((): void => undefined);
   await initBackend(options.backend ?? run.config.backend);
   const names = tasks.map((t) => t.name);
   const unavailable: AnalysisReport['unavailable'] = {};
+  step('reading the train and val splits');
   const train = (await encodeSplit(run, 'train')).encoded;
   const val = (await encodeSplit(run, 'val')).encoded;
+  step(`data relatedness of the targets (${train.rows} training rows)`);
   const data = dataRelatedness(train, run.preprocessing, tasks);
 
   const epochs = readEpochLog(dir);
@@ -152,7 +157,9 @@ export async function analyzeRun(reference: string, options: AnalyzeOptions = {}
   let modelBased: AnalysisReport['model'] = null;
   try {
     const { epoch } = loadCheckpointInto(checkpointDir(run.dir, checkpoint), model);
+    if (!gradient) step(`task gradients: one pass over ${Math.ceil(train.rows / batchSize)} batches (${checkpoint})`);
     gradient ??= checkpointGradientPass(model, trainTensors, tasks, batchSize, checkpoint);
+    step(`model similarity (linear CKA on ${evalRows.rows} rows, ${checkpoint} checkpoint of epoch ${epoch})`);
     if (!gradient) unavailable.gradient = `architecture "${run.config.model.architecture}" shares no parameters`;
     modelBased = {
       checkpoint,

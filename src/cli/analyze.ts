@@ -129,6 +129,8 @@ export async function analyzeCommand(
     ...(flags.checkpoint ? { checkpoint: flags.checkpoint === 'last' ? 'last' : 'best' } : {}),
     ...(flags.backend ? { backend: flags.backend } : {}),
     lock: lockMessages(),
+    // One line per step on stderr, terminal or not (--quiet is not an analyze flag; --json keeps stdout clean).
+    onStep: (step) => log(`analyze: ${step}…`),
   });
   if (flags.json) {
     printJson(report);
