@@ -10,7 +10,7 @@
  *
  *   Event   { double wall_time = 1; int64 step = 2; oneof what { string file_version = 3; Summary summary = 5; } }
  *   Summary { repeated Value value = 1; }
- *   Value   { string tag = 1; float simple_value = 2; }
+ *   Value   { string tag = 1; oneof value { float simple_value = 2; … } }
  *
  * The first record of a file is the `file_version: "brain.Event:2"` event. The protobuf encoding is protobufjs's
  * (reflection from the definition below); the CRC is crc-32's CRC32C.
@@ -33,7 +33,12 @@ const PROTO = protobuf.Root.fromJSON({
       },
     },
     Summary: { fields: { value: { rule: 'repeated', type: 'Value', id: 1 } } },
-    Value: { fields: { tag: { type: 'string', id: 1 }, simpleValue: { type: 'float', id: 2 } } },
+    // In summary.proto simple_value is a member of the oneof `value` (with the image, histogram, … kinds), so it has
+    // presence: written even when 0. TensorBoard reads a Value with no member set as no scalar at all.
+    Value: {
+      oneofs: { value: { oneof: ['simpleValue'] } },
+      fields: { tag: { type: 'string', id: 1 }, simpleValue: { type: 'float', id: 2 } },
+    },
   },
 });
 const EVENT = PROTO.lookupType('Event');
