@@ -15,13 +15,14 @@
  * The first record of a file is the `file_version: "brain.Event:2"` event. The protobuf encoding is protobufjs's
  * (reflection from the definition below); the CRC is crc-32's CRC32C.
  */
+import { createRequire } from 'node:module';
 import CRC32C from 'crc-32/crc32c.js';
-import protobuf from 'protobufjs/light.js';
+import type * as Protobuf from 'protobufjs/light.js';
 
 /** What the first event of every file says (TensorBoard reads files of version 2). */
 export const EVENT_FILE_VERSION = 'brain.Event:2';
 
-const PROTO = protobuf.Root.fromJSON({
+const DEFINITION: Protobuf.INamespace = {
   nested: {
     Event: {
       oneofs: { what: { oneof: ['fileVersion', 'summary'] } },
@@ -40,8 +41,21 @@ const PROTO = protobuf.Root.fromJSON({
       fields: { tag: { type: 'string', id: 1 }, simpleValue: { type: 'float', id: 2 } },
     },
   },
-});
-const EVENT = PROTO.lookupType('Event');
+};
+
+let eventType: Protobuf.Type | undefined;
+
+/**
+ * The `Event` message type, built on first use: protobufjs is loaded then (a synchronous require of the CommonJS
+ * package), so commands that write no event file, and the CLI's start, do not pay its ~20–40 ms of loading.
+ */
+function eventMessage(): Protobuf.Type {
+  if (!eventType) {
+    const protobuf: typeof Protobuf = createRequire(import.meta.url)('protobufjs/light.js');
+    eventType = protobuf.Root.fromJSON(DEFINITION).lookupType('Event');
+  }
+  return eventType;
+}
 
 /** One event: the file-version marker, or scalars (tag → value) at a step. */
 export type TensorBoardEvent =
@@ -80,7 +94,8 @@ export function encodeEvent(event: TensorBoardEvent): Uint8Array {
             value: Object.entries(event.scalars).map(([tag, simpleValue]) => ({ tag, simpleValue })),
           },
         };
-  return EVENT.encode(EVENT.fromObject({ wallTime: event.wallTime, step: event.step, ...what })).finish();
+  const message = eventMessage();
+  return message.encode(message.fromObject({ wallTime: event.wallTime, step: event.step, ...what })).finish();
 }
 
 /** Events framed as TFRecords, one after another: what an event file holds (or an append to one). */
@@ -122,7 +137,8 @@ export function decodeEventRecords(bytes: Uint8Array): TensorBoardEvent[] {
 function decodeEvent(data: Uint8Array): TensorBoardEvent | undefined {
   let fields: Record<string, unknown>;
   try {
-    fields = EVENT.toObject(EVENT.decode(data), { longs: Number, defaults: true });
+    const message = eventMessage();
+    fields = message.toObject(message.decode(data), { longs: Number, defaults: true });
   } catch {
     return undefined;
   }
