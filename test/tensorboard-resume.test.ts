@@ -4,7 +4,7 @@
  * final test metrics, a record cut short by a kill), and the resumed epochs follow in the same file; a run interrupted
  * and resumed ends with the event files of the same run left alone (tags, steps, values).
  */
-import { appendFileSync, existsSync, readdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readMetricRows, resumeExperiment, trainExperiment } from '../src/index.js';
@@ -95,7 +95,7 @@ describe('the run writer rewrites the event files on resume', () => {
     ]);
   });
 
-  it('keeps the checkpointed epochs and their wall times, drops later epochs, test metrics and a cut record', () => {
+  it('keeps the checkpointed epochs and their wall times, drops later epochs, test metrics, a cut record, leftovers', () => {
     const dir = tempDir('mtl-tb-writer-');
     const before = new RunWriter(dir, META, { tensorboard: true });
     for (const epoch of [1, 2, 3]) before.recordEpoch(record(epoch));
@@ -104,6 +104,9 @@ describe('the run writer rewrites the event files on resume', () => {
     expect(Object.keys(old)).toEqual(['test', 'train', 'val']);
     // A kill in the middle of an append leaves half a record at the end.
     appendFileSync(path.join(dir, 'tensorboard', 'train', old.train?.name ?? ''), Buffer.from([40, 0, 0, 0, 0]));
+
+    // And a rewrite killed before it removed the folder it replaced left that folder beside it.
+    mkdirSync(path.join(dir, 'tensorboard.0badc0de.old', 'train'), { recursive: true });
 
     const resumed = new RunWriter(dir, META, { tensorboard: true });
     resumed.rewriteLogs([record(1), record(2)]);

@@ -82,6 +82,7 @@ export class TensorBoardLog {
       ]);
       this.files.set(split, path.join(folder, split, name));
     }
+    removeLeftovers(this.runDir);
     replaceDirAtomic(folder, files);
   }
 }
@@ -119,6 +120,22 @@ function trainingScalars(record: EpochRecord): Record<string, number> {
     out[`adversary/${name}/chance`] = adversary.chance;
   }
   return out;
+}
+
+/**
+ * Removes the temp and `.old` folders that a rewrite killed midway left beside `tensorboard/` (replaceDirAtomic's
+ * `tensorboard.<hex>.tmp|old`): TensorBoard walks every folder under its logdir and would show them as runs.
+ */
+function removeLeftovers(runDir: string): void {
+  const leftover = new RegExp(`^${path.basename(tensorboardDir(runDir))}\\.[0-9a-f]+\\.(tmp|old)$`);
+  let names: string[];
+  try {
+    names = fs.readdirSync(runDir);
+  } catch {
+    return;
+  }
+  for (const name of names)
+    if (leftover.test(name)) fs.rmSync(path.join(runDir, name), { recursive: true, force: true });
 }
 
 /** The wall times of a split's old events by step, and of its file-version event; nothing where none can be read. */
