@@ -14,6 +14,7 @@ import { openRun, resolveRunsDir } from '../runs/store.js';
 import type { RunSummary } from '../runs/summary.js';
 import { hasTrainingState, readTrainingState } from '../runs/training-state.js';
 import { RunWriter } from '../runs/writer.js';
+import { writesTensorBoard } from '../runs/tensorboard.js';
 import { refreshGroupOfMember } from './groups.js';
 import { buildModel } from './build.js';
 import { InterruptRecorder, trainInRun, type TrainOptions } from './train.js';
@@ -98,7 +99,7 @@ export async function continueFromLast(
     slots = state.optimizerSlots;
     const { snapshot } = state;
     const startedAt = new Date();
-    const writer = new RunWriter(dir, meta);
+    const writer = new RunWriter(dir, meta, { tensorboard: writesTensorBoard(config) });
     writer.rewriteLogs(snapshot.records);
     writer.updateMeta({
       status: 'running',

@@ -100,7 +100,9 @@ export async function planSweep(file: string): Promise<SweepPlan> {
   for (const trial of expanded) {
     const built = trialConfig(spec, base, trial, { features, count: expanded.length, extra });
     const data = fingerprintData(built.loaded.config, configDir);
-    const hash = trialHash(built.loaded.config, data?.sha256);
+    // What a run writes besides its own files (`logging:`) does not change what it computes: no part of its identity.
+    const { logging: _logging, ...identity } = built.loaded.config;
+    const hash = trialHash(identity, data?.sha256);
     const same = trials.find((earlier) => earlier.hash === hash);
     if (same) {
       duplicates.push({ overrides: built.pointOverrides, tasks: trial.tasks, seed: trial.seed, sameAs: same.id });

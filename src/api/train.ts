@@ -28,6 +28,7 @@ import { createRunDir, createSubRunDir, resolveRunsDir } from '../runs/store.js'
 import { writeSummary, type RunSummary } from '../runs/summary.js';
 import { trainingStateFiles } from '../runs/training-state.js';
 import { RunWriter } from '../runs/writer.js';
+import { writesTensorBoard } from '../runs/tensorboard.js';
 import { evaluateEncoded } from '../train/evaluate-encoded.js';
 import type { TrainerResume } from '../train/snapshot.js';
 import { runTrainer, type TrainListener } from '../train/trainer.js';
@@ -132,7 +133,7 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
     heartbeatAt: startedAt.toISOString(),
     ...(lineage ? { lineage } : {}),
   };
-  const writer = new RunWriter(dir, meta);
+  const writer = new RunWriter(dir, meta, { tensorboard: writesTensorBoard(config) });
   writeRunInputs(dir, { configSource: loaded.sourceText, config, preprocessing: data.preprocessing, configDir });
   return trainInRun(
     {

@@ -1,4 +1,4 @@
-/** Sections of the experiment schema (config/schema.ts) that stand on their own: a data source, `init:`. */
+/** Sections of the experiment schema (config/schema.ts) that stand on their own: a data source, `init:`, `logging:`. */
 export type JsonSchema = Record<string, unknown>;
 
 /**
@@ -101,6 +101,27 @@ export function initSchema(): JsonSchema {
         exclusiveMinimum: 0,
         description:
           "Learning rate of the frozen parameters once unfrozen (default training.lr), on training's schedule.",
+      },
+    },
+  };
+}
+
+/**
+ * What a run writes besides its own files (issue #19). No default for the section itself: a config that does not
+ * mention it resolves without it (and so keeps its sweep trial hash), and absent means on.
+ */
+export function loggingSchema(): JsonSchema {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    description: 'What a run writes besides its own files.',
+    properties: {
+      tensorboard: {
+        type: 'boolean',
+        default: true,
+        description:
+          "TensorBoard event files under the run's tensorboard/ (one folder per split: losses, validation and test " +
+          'metrics, task weights, gradient cosines), for `tensorboard --logdir runs/`. On unless false.',
       },
     },
   };

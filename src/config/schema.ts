@@ -4,7 +4,7 @@ import { strategyRegistry } from '../strategies/registry.js';
 import { metricRegistry } from '../metrics/registry.js';
 import { lossRegistry, taskKindRegistry } from '../tasks/registry.js';
 
-import { dataSchema, initSchema, type JsonSchema } from './schema-sections.js';
+import { dataSchema, initSchema, loggingSchema, type JsonSchema } from './schema-sections.js';
 
 export const SCHEMA_ID = 'https://mtl.dev/schema/experiment.schema.json';
 const DEFAULT_ARCHITECTURE = 'hard-sharing';
@@ -295,6 +295,7 @@ export function buildExperimentSchema(): JsonSchema {
         },
       },
       init: initSchema(),
+      logging: loggingSchema(),
     },
   };
 }

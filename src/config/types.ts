@@ -25,6 +25,13 @@ export interface ResolvedConfig {
   analysis?: AnalysisConfig;
   /** Start from another run's weights (model-based transfer, issue #17); absent = fresh weights. */
   init?: InitConfig;
+  /** What the run writes besides its own files (issue #19); absent = the defaults (runs/tensorboard.ts). */
+  logging?: LoggingConfig;
+}
+
+export interface LoggingConfig {
+  /** TensorBoard event files under the run's `tensorboard/`; absent = on. */
+  tensorboard?: boolean;
 }
 
 /**

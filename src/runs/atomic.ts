@@ -17,10 +17,10 @@ export function writeJsonAtomic(file: string, value: unknown): void {
 }
 
 /**
- * Replaces a whole folder at once: the files are written into a fresh temp folder (plain writes are enough there:
- * nobody reads it before the swap), which then takes the target's place; the replaced folder, renamed aside, is
- * deleted last. A crash leaves either the old folder or the new one (plus a temp or `.old` folder to ignore), never a
- * mix of both.
+ * Replaces a whole folder at once (`files` keyed by their path inside it: `a/b` makes the folder `a`): the files are
+ * written into a fresh temp folder (plain writes are enough there: nobody reads it before the swap), which then takes
+ * the target's place; the replaced folder, renamed aside, is deleted last. A crash leaves either the old folder or the
+ * new one (plus a temp or `.old` folder to ignore), never a mix of both.
  */
 export function replaceDirAtomic(target: string, files: Readonly<Record<string, string | Uint8Array>>): void {
   runFsSteps(replaceDirSteps(target, files), fs);
@@ -41,9 +41,13 @@ export function replaceDirSteps(target: string, files: Readonly<Record<string, s
   const removeTemp: FsStep = { op: 'rm', path: temp };
   return [
     { op: 'mkdir', path: temp },
-    ...Object.entries(files).map(
-      ([name, data]): FsStep => ({ op: 'writeFile', path: path.join(temp, name), data, onError: [removeTemp] }),
-    ),
+    ...Object.entries(files).flatMap(([name, data]): FsStep[] => [
+      // A name may have folders (`train/events…`): made inside the temp folder first.
+      ...(path.dirname(name) === '.'
+        ? []
+        : [{ op: 'mkdir', path: path.join(temp, path.dirname(name)), onError: [removeTemp] } satisfies FsStep]),
+      { op: 'writeFile', path: path.join(temp, name), data, onError: [removeTemp] },
+    ]),
     { op: 'rename', from: target, to: trash, ignoreError: true }, // no previous folder
     { op: 'rename', from: temp, to: target },
     { op: 'rm', path: trash }, // recursive and forced: nothing there when there was no previous folder

@@ -7,7 +7,7 @@
  * @typedef {(
  *   | { op: 'mkdir', path: string }
  *   | { op: 'writeFile', path: string, data: string | Uint8Array }
- *   | { op: 'append', path: string, data: string }
+ *   | { op: 'append', path: string, data: string | Uint8Array }
  *   | { op: 'rename', from: string, to: string }
  *   | { op: 'rm', path: string }
  * ) & FsStepHandling} FsStep

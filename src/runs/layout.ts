@@ -49,6 +49,19 @@ export function evalsDir(runDir: string): string {
 }
 
 /**
+ * `tensorboard/`: TensorBoard event files, one folder per split (`train/`, `val/`, `test/`), each holding one
+ * `events.out.tfevents.<unix seconds>.<host>` (runs/tensorboard.ts), so `tensorboard --logdir runs/` shows the run.
+ */
+export function tensorboardDir(runDir: string): string {
+  return path.join(runDir, 'tensorboard');
+}
+
+/** The name TensorBoard looks for (it reads files whose name contains `tfevents`), as TensorFlow's writers name them. */
+export function eventFileName(wallSeconds: number, host: string): string {
+  return `events.out.tfevents.${String(Math.floor(wallSeconds)).padStart(10, '0')}.${host}`;
+}
+
+/**
  * `run.lock`: present while a command changes the run (`mtl eval`, a resume); holds the writer's pid, host, command
  * and start time (runs/lock.ts). Not part of a finished run: it is removed when the command ends.
  */

@@ -26,6 +26,11 @@ export interface EpochRecord {
    */
   taskAffinity?: Record<string, number>;
   affinitySteps?: number;
+  /**
+   * Per adversary (adversarial MTL, issue #18), keyed by its name: its loss and accuracy over the epoch, and the chance
+   * accuracy to compare with (the majority-class rate of its targets, or 0.5 for a GAN discriminator).
+   */
+  adversaries?: Record<string, { loss: number; accuracy: number; chance: number }>;
   /** The monitored value (early stopping, best checkpoint) and whether it improved. */
   monitor: { name: string; value: number; improved: boolean };
   seconds: number;

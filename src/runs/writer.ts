@@ -11,6 +11,7 @@ import {
 import { runFile } from './layout.js';
 import { RUN_FORMAT, type RunMeta, type StoredRunMeta } from './meta.js';
 import type { EpochLogEntry, EpochRecord, MetricRow, MetricSplit } from './records.js';
+import { epochPoints, TensorBoardLog } from './tensorboard.js';
 
 const CSV_HEADER = 'epoch,split,task,metric,value,higher_is_better\n';
 
@@ -20,20 +21,24 @@ const CSV_HEADER = 'epoch,split,task,metric,value,higher_is_better\n';
  * lines in one `write` per file, bytes already written are never touched again. Rewriting the whole file through a
  * temp file and a rename cost ~0.3–0.8 ms per file and epoch (ext4 flushes a file renamed over another one), an
  * append ~15 µs. During training the appends and meta.json progress can go to a {@link BackgroundTasks} (then settle
- * it before writing here directly again).
+ * it before writing here directly again). With `tensorboard`, the same points also go to TensorBoard event files
+ * (runs/tensorboard.ts), in the same jobs.
  */
 export class RunWriter {
   private csvStarted = false;
   /** Background meta.json writes queued and not yet done. */
   private metaPending = 0;
   meta: StoredRunMeta;
+  private readonly tensorboard: TensorBoardLog | undefined;
 
   /** Nothing is written until the first update or record. */
   constructor(
     readonly dir: string,
     meta: RunMeta,
+    options: { tensorboard?: boolean } = {},
   ) {
     this.meta = { format: RUN_FORMAT, ...meta };
+    this.tensorboard = options.tensorboard ? new TensorBoardLog(dir) : undefined;
   }
 
   /** Replaces meta.json now. Not while a background update is pending (settle it first): it would overtake it. */
@@ -62,10 +67,12 @@ export class RunWriter {
 
   /** Appends an epoch's rows and record to the logs; with `background`, queued there (in order with its other jobs). */
   recordEpoch(record: EpochRecord, background?: BackgroundTasks): void {
+    const rows = epochRows(record);
     this.append(
       [
-        ...this.rowSteps(epochRows(record)),
+        ...this.rowSteps(rows),
         { op: 'append', path: runFile(this.dir, 'epochsLog'), data: `${JSON.stringify(epochLogEntry(record))}\n` },
+        ...(this.tensorboard?.appendSteps(epochPoints(rows, record)) ?? []),
       ],
       background,
     );
@@ -82,12 +89,14 @@ export class RunWriter {
     writeFileAtomic(runFile(this.dir, 'metricsCsv'), CSV_HEADER + csvLines(rows));
     const entries = records.map((r) => `${JSON.stringify(epochLogEntry(r))}\n`).join('');
     writeFileAtomic(runFile(this.dir, 'epochsLog'), entries);
+    this.tensorboard?.rewrite(records.flatMap((record) => epochPoints(epochRows(record), record)));
     this.csvStarted = true;
   }
 
   /** Appends final metrics (after training: nothing is queued any more, so at once). */
   recordFinal(split: MetricSplit, epoch: number, metrics: Record<string, number>): void {
-    this.append(this.rowSteps([{ epoch, split, metrics }]));
+    const row: MetricRow = { epoch, split, metrics };
+    this.append([...this.rowSteps([row]), ...(this.tensorboard?.appendSteps(epochPoints([row], undefined)) ?? [])]);
   }
 
   private rowSteps(rows: readonly MetricRow[]): FsJob {

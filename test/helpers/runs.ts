@@ -12,6 +12,7 @@ export const FINISHED_RUN_FILES = [
   'metrics.jsonl',
   'preprocessing.json',
   'summary.json',
+  'tensorboard',
 ];
 
 /**
