@@ -19,6 +19,7 @@ import type { GroupRows } from './multi-input.js';
 import { dataReport, type DataReport } from './report.js';
 import { checkSplitSizes } from './split-sizes.js';
 import { outputSize } from '../tasks/registry.js';
+import { checkDomainValues, maskTargetDomain } from '../adversarial/domains.js';
 import {
   encodeRows,
   featureColumns,
@@ -82,9 +83,11 @@ export async function splitTable(config: ResolvedConfig, configDir: string): Pro
     if (!declared.has(name)) checkNumericFeature(table.source, columnOf(table, name, 'data.features'));
   }
   const rows = usableRows(table, config.data, features, config.tasks);
+  if (config.data.domains) checkDomainValues(table, config.data.domains);
   const split = splitRows(table, rows, config.data.split, config.seed);
   if (!masksTargets(config.data)) return { table, features, rows, split };
-  const labels = applyRowBudgets(labelMask(table, config.tasks), config.tasks, split.train, config.seed);
+  const budgeted = applyRowBudgets(labelMask(table, config.tasks), config.tasks, split.train, config.seed);
+  const labels = maskTargetDomain(table, config, budgeted, split.train);
   const kept = (part: Int32Array): Int32Array => rowsWithALabel(part, labels, config.tasks);
   const labelledSplit = { train: kept(split.train), val: kept(split.val), test: kept(split.test) };
   for (const task of config.tasks) {
