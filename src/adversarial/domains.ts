@@ -133,7 +133,7 @@ export function maskTargetDomain(
   trainRows: Int32Array,
 ): LabelMask {
   const domains = config.data.domains;
-  if (!domains || domains.target_labels !== 'none') return mask;
+  if (domains?.target_labels !== 'none') return mask;
   const column = columnOf(table, domains.column, 'data.domains.column');
   const out: LabelMask = { ...mask };
   for (const task of mainTasks(config.tasks)) {
