@@ -73,7 +73,7 @@ export function addDomainDiscriminator(config: ResolvedConfig): ConfigProblem[] 
         'dropped); set data.missing_targets: mask',
     });
   }
-  if (config.tasks.some((task) => task.targets.includes(domains.column))) {
+  if (config.tasks.some((task) => targetColumnsAsWritten(task).includes(domains.column))) {
     problems.push({
       path: ['data', 'domains', 'column'],
       message: `column "${domains.column}" is a task's target; the domain column must be a column of its own`,
@@ -81,6 +81,12 @@ export function addDomainDiscriminator(config: ResolvedConfig): ConfigProblem[] 
   }
   if (clash < 0) config.tasks.push(domainTask(domains));
   return problems;
+}
+
+/** A task's target columns before semantics fills them in (`target`, `targets`, or the task's name). */
+function targetColumnsAsWritten(task: TaskConfig): string[] {
+  const written = task as { target?: string; targets?: string[]; name: string };
+  return written.targets ?? [written.target ?? written.name];
 }
 
 function domainTask(domains: DomainsConfig): TaskConfig {
