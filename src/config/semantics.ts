@@ -83,7 +83,13 @@ export function checkSemantics(
 
   const stopping = config.training.early_stopping.metric;
   // Adversaries report in `adversaries`, not in the validation metrics: not a metric to stop on.
-  const stoppingProblem = checkMetricReference(stopping, mainTasks(config.tasks));
+  const adversary = config.tasks.find((t) => t.adversarial && stopping.startsWith(`${t.name}/`));
+  const stoppingProblem = adversary
+    ? `task "${adversary.name}" is adversarial: it reports in "adversaries", not among the validation metrics; stop ` +
+      `on a main task's metric (${mainTasks(config.tasks)
+        .map((t) => `${t.name}/…`)
+        .join(', ')}) or "loss"`
+    : checkMetricReference(stopping, mainTasks(config.tasks));
   if (stoppingProblem) problems.push({ path: ['training', 'early_stopping', 'metric'], message: stoppingProblem });
 
   const factor = config.training.divergence.factor;
