@@ -64,7 +64,7 @@ function representation(model: MultiTaskModel, rows: EncodedRows, width: number)
 }
 
 describe('adult-income with sex as the adversarial task', () => {
-  it('the trained adversary falls to the majority rate, income is still learned; a fresh probe is reported', async () => {
+  it('the trained adversary falls to the majority rate, income is still learned; a probe is reported', async () => {
     const dir = tempDir('mtl-adult-adv-');
     const runsDir = path.join(dir, 'runs');
     const load = (adversary: boolean) => parseConfigText(config(adversary), { file: path.join(dir, 'exp.yaml') });
@@ -104,7 +104,8 @@ describe('adult-income with sex as the adversarial task', () => {
     const auc = adversarial.summary.test['income/auc'] ?? NaN;
     console.log(
       `adult-income, sex adversary: majority rate ${chance.toFixed(3)} (val); with adversary — head accuracy ` +
-        `${head?.accuracy.toFixed(3)}, fresh probe ${adversarial.probe.toFixed(3)}, income test AUC ${auc.toFixed(3)}; ` +
+        `${head?.accuracy.toFixed(3)}, fresh probe ${adversarial.probe.toFixed(3)}, ` +
+        `income test AUC ${auc.toFixed(3)}; ` +
         `without — fresh probe ${plain.probe.toFixed(3)}, income test AUC ` +
         `${(plain.summary.test['income/auc'] ?? NaN).toFixed(3)}`,
     );

@@ -61,7 +61,7 @@ strategy: { name: equal }
 `;
 
 describe('domain-adversarial transfer on two domains', () => {
-  it('the domain discriminator falls toward chance while y stays accurate on the unlabelled target domain', async () => {
+  it('the discriminator falls toward chance while y stays accurate on the unlabelled target domain', async () => {
     const dir = tempDir('mtl-dann-');
     twoDomainCsv(dir);
     const runsDir = path.join(dir, 'runs');

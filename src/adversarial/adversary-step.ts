@@ -23,7 +23,7 @@ export function adversaryLoss(
   const adversaries = model.adversaries;
   if (!adversaries || adversaries.tasks.length === 0) return undefined;
   const losses = adversaries.tasks.map((task) => maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, batch));
-  return losses.length === 1 ? losses[0]! : (tf.addN(losses) as tf.Scalar);
+  return losses.length === 1 ? losses[0]! : tf.addN(losses);
 }
 
 /** `total` plus the adversaries' loss on these outputs (`total` itself without adversaries). */
