@@ -44,7 +44,7 @@ const cases: Case[] = [
     args: () => [],
     exitCode: 2,
     message:
-      /model\.architecture: adversarial task "c" reads the shared .* "mmoe" has no single shared .*; use one that has: hard-sharing, attention/,
+      /model\.architecture: adversarial task "c" reads the shared .* "mmoe" has no .*: hard-sharing, attention/,
   },
   {
     does: 'makes every task adversarial',
