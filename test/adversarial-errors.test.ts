@@ -131,7 +131,7 @@ const cases: Case[] = [
     }),
     args: () => [],
     exitCode: 2,
-    message: /column "domain_x" is not in .*data\.csv/,
+    message: /data\.domains\.column: column "domain_x" is not in .*data\.csv/,
   },
   {
     does: 'has rows of a domain that is neither source nor target',

@@ -75,6 +75,8 @@ export interface SplitTable {
  */
 export async function splitTable(config: ResolvedConfig, configDir: string): Promise<SplitTable> {
   const table = await loadTable(config, configDir);
+  // Before the domain column is read as the discriminator's target: a wrong column is named as data.domains's.
+  if (config.data.domains) checkDomainValues(table, config.data.domains);
   const reserved =
     config.data.dataset !== undefined ? getBuiltinDataset(config.data.dataset).tasks.flatMap((t) => t.targets) : [];
   const features = featureColumns(table, config.data, config.tasks, reserved);
@@ -83,7 +85,6 @@ export async function splitTable(config: ResolvedConfig, configDir: string): Pro
     if (!declared.has(name)) checkNumericFeature(table.source, columnOf(table, name, 'data.features'));
   }
   const rows = usableRows(table, config.data, features, config.tasks);
-  if (config.data.domains) checkDomainValues(table, config.data.domains);
   const split = splitRows(table, rows, config.data.split, config.seed);
   if (!masksTargets(config.data)) return { table, features, rows, split };
   const budgeted = applyRowBudgets(labelMask(table, config.tasks), config.tasks, split.train, config.seed);
