@@ -43,8 +43,7 @@ const cases: Case[] = [
     config: config({ model: 'mmoe' }),
     args: () => [],
     exitCode: 2,
-    message:
-      /model\.architecture: adversarial task "c" reads the shared .* "mmoe" has no .*: hard-sharing, attention/,
+    message: /model\.architecture: adversarial task "c" reads the shared .* "mmoe" has no .*: hard-sharing, attention/,
   },
   {
     does: 'makes every task adversarial',
