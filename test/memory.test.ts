@@ -121,3 +121,34 @@ describe('live tensors over a fine-tuning run (issue #17)', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('live tensors with an adversarial task (issue #18)', () => {
+  const dir = tempDir();
+  tinyCsv(dir);
+  const adversarial = (strategy: string) =>
+    config(strategy).replace(
+      '  - { name: kind, type: multiclass, target: kind }',
+      '  - { name: kind, type: multiclass, target: kind, adversarial: { lambda: { max: 0.5, schedule: dann } } }',
+    );
+  for (const strategy of [
+    '{ name: equal }',
+    '{ name: pcgrad, grad_target: params }',
+    '{ name: pcgrad, grad_target: representation }',
+  ]) {
+    it(`${strategy}: the count after every epoch is the same, and back to the start after the run`, async () => {
+      const counts: number[] = [];
+      const before = tf.memory().numTensors;
+      const text = adversarial(strategy);
+      expect(text).toContain('adversarial');
+      const summary = await trainExperiment(parseConfigText(text, { file: path.join(dir, 'exp.yaml') }), {
+        runsDir: path.join(dir, 'runs'),
+        listeners: [{ onEpochEnd: () => void counts.push(tf.memory().numTensors) }],
+      });
+      expect(summary.status).toBe('completed');
+      expect(summary.adversaries?.test['kind']).toBeDefined();
+      expect(counts).toHaveLength(EPOCHS);
+      expect(new Set(counts)).toEqual(new Set([counts[0]]));
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+});

@@ -4,6 +4,8 @@ import { outputSize } from '../tasks/registry.js';
 import { buildArchitecture } from '../model/registry.js';
 import type { MultiTaskModel } from '../model/types.js';
 import { createRng } from '../util/rng.js';
+import { lambdaSchedule, mainTasks } from '../adversarial/adversarial-tasks.js';
+import { withAdversaries } from '../adversarial/adversary-heads.js';
 
 /** Builds the model a config describes for data encoded by `preprocessing` (same call at train and eval time). */
 export function buildModel(config: ResolvedConfig, preprocessing: Preprocessing): MultiTaskModel {
@@ -12,11 +14,19 @@ export function buildModel(config: ResolvedConfig, preprocessing: Preprocessing)
     if (!encoding) throw new Error(`no target encoding for task ${task.name}`);
     return { name: task.name, type: task.type, outputSize: outputSize(encoding) };
   });
-  return buildArchitecture(config.model, {
+  // Adversarial tasks get no head of the architecture's: theirs read the shared representation behind a reversal.
+  const main = new Set(mainTasks(config.tasks).map((task) => task.name));
+  const model = buildArchitecture(config.model, {
     inputSize: preprocessing.inputSize,
-    heads,
+    heads: heads.filter((head) => main.has(head.name)),
     rng: createRng(config.seed).fork('model'),
   });
+  const adversaries = config.tasks.flatMap((task, i) =>
+    task.adversarial ? [{ task, head: heads[i]!, schedule: lambdaSchedule(task.adversarial.lambda) }] : [],
+  );
+  if (adversaries.length === 0) return model;
+  const rng = createRng(config.seed).fork('adversaries');
+  return withAdversaries(model, adversaries, config.model.head, preprocessing.inputSize, rng);
 }
 
 /** Model topology stored in checkpoints: enough to rebuild the model. */

@@ -68,7 +68,7 @@ async function evaluateLocked(runDir: string, options: EvaluateOptions): Promise
   const model = buildModel(run.config, run.preprocessing);
   try {
     const epoch = loadCheckpointInto(checkpointDir(run.dir, checkpoint), model).epoch;
-    const { metrics } = evaluateEncoded(
+    const { metrics, adversaries } = evaluateEncoded(
       model,
       encoded,
       run.config.tasks,
@@ -85,6 +85,7 @@ async function evaluateLocked(runDir: string, options: EvaluateOptions): Promise
       metrics,
       directions: Object.fromEntries(Object.keys(metrics).map((k) => [k, higherIsBetter(k)])),
       backend: backend.name,
+      ...(adversaries ? { adversaries } : {}),
     });
   } finally {
     model.dispose();

@@ -35,6 +35,8 @@ import { runTrainer, type TrainListener } from '../train/trainer.js';
 import { mtlVersion } from '../util/version.js';
 import { buildModel, countParameters, modelTopology } from './build.js';
 import { initialiseFromSource } from './init-weights.js';
+import { mainTasks } from '../adversarial/adversarial-tasks.js';
+import { adversarialSummary } from '../adversarial/summary.js';
 
 export interface TrainOptions {
   runsDir?: string;
@@ -191,7 +193,7 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
   const { config, data, model, backend, id, dir, writer, startedAt } = session;
 
   const strategy = getStrategy(config.strategy.name).create(config.strategy, {
-    tasks: config.tasks,
+    tasks: mainTasks(config.tasks),
     seed: config.seed,
     hasSharedRepresentation: Boolean(model.encode && model.decode),
   });
@@ -309,6 +311,7 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
       : {};
   const test = evaluate('test');
   const val = evaluate('val');
+  const adversarial = checkpoint ? adversarialSummary(model, config, data) : {};
   if (checkpoint) writer.recordFinal('test', bestEpoch > 0 ? bestEpoch : epochs, test);
   model.dispose();
   strategy.dispose?.();
@@ -330,6 +333,7 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
     parameterCount,
     seconds: Math.round(seconds * 1000) / 1000,
     ...(config.data.missing_targets === 'mask' ? { labels: data.labelCounts } : {}),
+    ...adversarial,
   };
   writeSummary(dir, summary);
   writer.updateMeta({

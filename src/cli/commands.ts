@@ -9,6 +9,7 @@ import {
 } from '../api/baselines.js';
 import type { RunLockOptions } from '../runs/lock.js';
 import { evaluateRun } from '../api/evaluate.js';
+import { adversaryRows } from './adversary-output.js';
 import { validateData } from '../api/validate.js';
 import { compareRuns, type ComparedRun } from '../api/compare.js';
 import type { BaselineKind } from '../analysis/types.js';
@@ -149,7 +150,14 @@ export async function evalCommand(
   out(
     table(
       ['metric', 'value', 'better'],
-      Object.entries(result.metrics).map(([k, v]) => [k, formatNumber(v), result.directions[k] ? 'higher' : 'lower']),
+      [
+        ...Object.entries(result.metrics).map(([k, v]) => [
+          k,
+          formatNumber(v),
+          result.directions[k] ? 'higher' : 'lower',
+        ]),
+        ...adversaryRows(result.adversaries),
+      ],
     ),
   );
   log(`saved ${path.relative(process.cwd(), result.file)}`);

@@ -2,15 +2,17 @@ import cliProgress from 'cli-progress';
 import type { EpochRecord } from '../runs/records.js';
 import type { TrainListener } from '../train/trainer.js';
 import { formatNumber, log } from './output.js';
+import { adversaryText } from './adversary-output.js';
 
 function epochLine(record: EpochRecord, epochs: number): string {
   const losses = Object.entries(record.trainLoss)
     .map(([task, v]) => `${task}=${formatNumber(v)}`)
     .join(' ');
   const monitor = `${record.monitor.name}=${formatNumber(record.monitor.value)}${record.monitor.improved ? ' *' : ''}`;
+  const adversaries = adversaryText(record.adversaries);
   return (
-    `epoch ${record.epoch}/${epochs}  loss ${losses}  ${monitor}  ${Math.round(record.samplesPerSecond)} ` +
-    `samples/s  ${record.seconds.toFixed(1)}s`
+    `epoch ${record.epoch}/${epochs}  loss ${losses}  ${monitor}  ${adversaries ? `${adversaries}  ` : ''}` +
+    `${Math.round(record.samplesPerSecond)} samples/s  ${record.seconds.toFixed(1)}s`
   );
 }
 

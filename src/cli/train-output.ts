@@ -4,6 +4,7 @@ import type { BackendChoice, BaselineSetting } from '../config/types.js';
 import type { RunSummary } from '../runs/summary.js';
 import { labelCountsLine } from './data-report.js';
 import { dataReportLines } from './data-report.js';
+import { adversarySummaryLines } from './adversary-output.js';
 import { formatNumber, log } from './output.js';
 import { progressListener } from './progress.js';
 
@@ -65,6 +66,7 @@ export function logRunResult(summary: RunSummary): void {
   if (summary.labels && someTaskMasked(summary.labels)) log(labelCountsLine(summary.labels));
   const keys = Object.keys(summary.test).filter((k) => !k.endsWith('/loss'));
   if (keys.length > 0) log(keys.map((k) => `test ${k}=${formatNumber(summary.test[k])}`).join('  '));
+  for (const line of adversarySummaryLines(summary)) log(line);
 }
 
 /** Which baseline or pair run starts (stderr); its own run line and progress follow. */

@@ -71,10 +71,12 @@ function taskWeightProblems(config: ResolvedConfig, given: unknown): ConfigProbl
   const problems: ConfigProblem[] = [];
   config.tasks.forEach((task, index) => {
     if (field(givenTasks[index], 'weight') === undefined) return;
-    const why = strategy.taskWeightIgnored
-      ? strategy.taskWeightIgnored(config.strategy, task.name)
-      : `strategy "${strategy.name}" does not read task weights; they are read only by ${readers.join(', ')} ` +
-        `(e.g. strategy: { name: ${readers[0] ?? 'static'} })`;
+    const why = task.adversarial
+      ? "an adversarial task is not one of the strategy's tasks; its scale is adversarial.lambda"
+      : strategy.taskWeightIgnored
+        ? strategy.taskWeightIgnored(config.strategy, task.name)
+        : `strategy "${strategy.name}" does not read task weights; they are read only by ${readers.join(', ')} ` +
+          `(e.g. strategy: { name: ${readers[0] ?? 'static'} })`;
     if (why === undefined) return;
     problems.push({
       path: ['tasks', index, 'weight'],

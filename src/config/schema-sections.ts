@@ -60,6 +60,7 @@ export function dataSchema(): JsonSchema {
         ],
       },
       normalize: { enum: ['standard', 'minmax', 'none'], default: 'standard' },
+      domains: domainsSchema(),
     },
     oneOf: [{ required: ['dataset'] }, { required: ['csv'] }],
   };
@@ -123,6 +124,71 @@ export function loggingSchema(): JsonSchema {
           "TensorBoard event files under the run's tensorboard/ (one folder per split: losses, validation and test " +
           'metrics, task weights, gradient cosines), for `tensorboard --logdir runs/`. On unless false.',
       },
+    },
+  };
+}
+
+/**
+ * A gradient reversal weight λ (adversarial/lambda-schedule.ts): a number (constant), or the DANN schedule
+ * `{ max, schedule: dann, gamma }`. λ < 0 is refused by semantics (adversarial/rules.ts), with a message.
+ */
+export function lambdaSchema(defaultValue?: unknown): JsonSchema {
+  return {
+    ...(defaultValue === undefined ? {} : { default: defaultValue }),
+    description: 'Gradient reversal weight: a number (constant) or { max, schedule: dann, gamma (10) }.',
+    oneOf: [
+      { type: 'number' },
+      {
+        type: 'object',
+        required: ['max', 'schedule'],
+        additionalProperties: false,
+        properties: {
+          max: { type: 'number' },
+          schedule: { enum: ['dann'] },
+          gamma: { type: 'number', exclusiveMinimum: 0, description: 'Default 10 (the paper).' },
+        },
+      },
+    ],
+  };
+}
+
+/** `tasks[].adversarial`: the task is learned behind a gradient reversal layer (adversarial/adversary-heads.ts). */
+export function adversarialSchema(): JsonSchema {
+  return {
+    type: 'object',
+    required: ['lambda'],
+    additionalProperties: false,
+    description:
+      'An adversarial task: its head learns its target while the shared trunk receives −λ × its gradient. Not one ' +
+      "of the strategy's tasks.",
+    properties: { lambda: lambdaSchema() },
+  };
+}
+
+/** `data.domains`: domain-adversarial transfer (DANN, adversarial/domains.ts). */
+function domainsSchema(): JsonSchema {
+  return {
+    type: 'object',
+    required: ['column', 'source', 'target'],
+    additionalProperties: false,
+    description:
+      'Domain-adversarial transfer (DANN): rows marked by a domain column; a domain discriminator named "domain" ' +
+      "learns every row's domain behind a gradient reversal layer.",
+    properties: {
+      column: { type: 'string', description: "The column that holds each row's domain." },
+      source: {
+        description: 'The labelled domain value(s).',
+        oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1, uniqueItems: true }],
+      },
+      target: { type: 'string', description: 'The domain value to adapt to.' },
+      target_labels: {
+        enum: ['none', 'keep'],
+        default: 'none',
+        description:
+          "none: the target domain's training rows lose the main tasks' labels (unlabelled target); keep: they " +
+          'keep the labels they have (sparsely labelled: with missing cells or max_train_rows).',
+      },
+      lambda: lambdaSchema({ max: 1, schedule: 'dann', gamma: 10 }),
     },
   };
 }

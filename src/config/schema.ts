@@ -4,7 +4,7 @@ import { strategyRegistry } from '../strategies/registry.js';
 import { metricRegistry } from '../metrics/registry.js';
 import { lossRegistry, taskKindRegistry } from '../tasks/registry.js';
 
-import { dataSchema, initSchema, loggingSchema, type JsonSchema } from './schema-sections.js';
+import { adversarialSchema, dataSchema, initSchema, loggingSchema, type JsonSchema } from './schema-sections.js';
 
 export const SCHEMA_ID = 'https://mtl.dev/schema/experiment.schema.json';
 const DEFAULT_ARCHITECTURE = 'hard-sharing';
@@ -116,6 +116,7 @@ export function buildExperimentSchema(): JsonSchema {
                 "The task's own data source (multi-input MTL): same fields as data. Tasks with the same source share " +
                 'rows; each source is split and preprocessed on its own.',
             },
+            adversarial: adversarialSchema(),
             max_train_rows: {
               type: 'integer',
               minimum: 1,

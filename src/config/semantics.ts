@@ -10,6 +10,9 @@ import { suggest } from '../util/suggest.js';
 import { baselineProblems } from './baseline-rules.js';
 import { dataSourceProblems, multiInputProblems } from './data-source-rules.js';
 import { initProblems } from './init-rules.js';
+import { mainTasks } from '../adversarial/adversarial-tasks.js';
+import { addDomainDiscriminator } from '../adversarial/domains.js';
+import { adversarialProblems } from '../adversarial/rules.js';
 import type { ConfigProblem } from './errors.js';
 import type { LossName, ModelConfig, ResolvedConfig, TaskConfig } from './types.js';
 
@@ -27,6 +30,8 @@ export function checkSemantics(
 
   problems.push(...dataSourceProblems(data, ['data'], context.configDir, explicitSplit(config)));
   problems.push(...multiInputProblems(config, context.configDir));
+  // Before the task loop: the domain discriminator is a task (its defaults and checks are every task's).
+  problems.push(...addDomainDiscriminator(config));
 
   const names = new Set<string>();
   config.tasks.forEach((task, index) => {
@@ -77,7 +82,14 @@ export function checkSemantics(
   });
 
   const stopping = config.training.early_stopping.metric;
-  const stoppingProblem = checkMetricReference(stopping, config.tasks);
+  // Adversaries report in `adversaries`, not in the validation metrics: not a metric to stop on.
+  const adversary = config.tasks.find((t) => t.adversarial && stopping.startsWith(`${t.name}/`));
+  const stoppingProblem = adversary
+    ? `task "${adversary.name}" is adversarial: it reports in "adversaries", not among the validation metrics; stop ` +
+      `on a main task's metric (${mainTasks(config.tasks)
+        .map((t) => `${t.name}/…`)
+        .join(', ')}) or "loss"`
+    : checkMetricReference(stopping, mainTasks(config.tasks));
   if (stoppingProblem) problems.push({ path: ['training', 'early_stopping', 'metric'], message: stoppingProblem });
 
   const factor = config.training.divergence.factor;
@@ -92,6 +104,7 @@ export function checkSemantics(
 
   problems.push(...baselineProblems(config));
   problems.push(...initProblems(config));
+  problems.push(...adversarialProblems(config));
 
   let shapesOk = true;
   for (const list of ['trunk', 'head'] as const) {
@@ -120,7 +133,7 @@ export function checkSemantics(
   const strategy = safe(() => getStrategy(config.strategy.name));
   if (strategy) {
     // Pure questions to the definition: validation never creates a strategy (which may create TF variables).
-    const checkContext = { tasks: config.tasks, optimizer: config.training.optimizer };
+    const checkContext = { tasks: mainTasks(config.tasks), optimizer: config.training.optimizer };
     problems.push(...(strategy.checkOptions?.(config.strategy, checkContext) ?? []));
     if (architecture) {
       const model = { hasSharedRepresentation: architecture.hasSharedRepresentation };

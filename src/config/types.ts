@@ -109,6 +109,8 @@ export interface DataConfig {
   missing_targets: MissingTargetPolicy;
   split: SplitConfig;
   normalize: Normalisation;
+  /** Domain-adversarial transfer (issue #18); absent = one domain. */
+  domains?: DomainsConfig;
 }
 
 export type SplitConfig = { column: string } | { train: number; val: number; test: number };
@@ -136,6 +138,33 @@ export interface TaskConfig {
    * sources are deep-equal share rows (one data group).
    */
   data?: DataConfig;
+  /**
+   * An adversarial task (issue #18, src/adversarial/): its head learns its target through a gradient reversal layer
+   * on the shared representation, so the trunk receives −λ × its gradient. Not one of the strategy's tasks.
+   */
+  adversarial?: AdversarialConfig;
+}
+
+/** A gradient reversal weight: a constant, or the DANN schedule rising to `max` (adversarial/lambda-schedule.ts). */
+export type LambdaConfig = number | { max: number; schedule: 'dann'; gamma?: number };
+
+export interface AdversarialConfig {
+  lambda: LambdaConfig;
+}
+
+/**
+ * Domain-adversarial transfer (DANN, adversarial/domains.ts): rows marked by a domain column; a domain discriminator
+ * (the adversarial task `domain`) learns the domain of every row behind the reversal layer.
+ */
+export interface DomainsConfig {
+  column: string;
+  /** The labelled domain(s). */
+  source: string | string[];
+  /** The domain to adapt to. */
+  target: string;
+  /** `none`: the target domain's training rows lose the main tasks' labels; `keep`: they keep what they have. */
+  target_labels: 'none' | 'keep';
+  lambda: LambdaConfig;
 }
 
 export type { Activation } from '../model/layers/activations.js';

@@ -19,6 +19,7 @@ import type { GroupRows } from './multi-input.js';
 import { dataReport, type DataReport } from './report.js';
 import { checkSplitSizes } from './split-sizes.js';
 import { outputSize } from '../tasks/registry.js';
+import { checkDomainValues, maskTargetDomain } from '../adversarial/domains.js';
 import {
   encodeRows,
   featureColumns,
@@ -74,6 +75,8 @@ export interface SplitTable {
  */
 export async function splitTable(config: ResolvedConfig, configDir: string): Promise<SplitTable> {
   const table = await loadTable(config, configDir);
+  // Before the domain column is read as the discriminator's target: a wrong column is named as data.domains's.
+  if (config.data.domains) checkDomainValues(table, config.data.domains);
   const reserved =
     config.data.dataset !== undefined ? getBuiltinDataset(config.data.dataset).tasks.flatMap((t) => t.targets) : [];
   const features = featureColumns(table, config.data, config.tasks, reserved);
@@ -84,7 +87,8 @@ export async function splitTable(config: ResolvedConfig, configDir: string): Pro
   const rows = usableRows(table, config.data, features, config.tasks);
   const split = splitRows(table, rows, config.data.split, config.seed);
   if (!masksTargets(config.data)) return { table, features, rows, split };
-  const labels = applyRowBudgets(labelMask(table, config.tasks), config.tasks, split.train, config.seed);
+  const budgeted = applyRowBudgets(labelMask(table, config.tasks), config.tasks, split.train, config.seed);
+  const labels = maskTargetDomain(table, config, budgeted, split.train);
   const kept = (part: Int32Array): Int32Array => rowsWithALabel(part, labels, config.tasks);
   const labelledSplit = { train: kept(split.train), val: kept(split.val), test: kept(split.test) };
   for (const task of config.tasks) {

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import type { Adversaries } from '../adversarial/adversary-heads.js';
 import type { LayerConfig, ModelConfig } from '../config/types.js';
 import type { TaskType } from '../data/types.js';
 import type { Rng } from '../util/rng.js';
@@ -51,6 +52,8 @@ export interface MultiTaskModel {
   readonly lastSharedLayer?: tf.Variable[];
   /** A regulariser added to the training loss (soft-sharing coupling, …). */
   penalty?(): tf.Scalar;
+  /** Heads behind a gradient reversal layer (adversarial tasks, the domain discriminator): adversary-heads.ts. */
+  readonly adversaries?: Adversaries;
   dispose(): void;
 }
 

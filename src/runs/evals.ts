@@ -5,6 +5,8 @@ import { writeJsonAtomic } from './atomic.js';
 import { asFileSystemError } from './fs-errors.js';
 import { JsonFields } from './json.js';
 import { evalsDir, type CheckpointName } from './layout.js';
+import { adversaryRecords } from './logs.js';
+import type { AdversaryRecord } from './summary.js';
 
 /** One `mtl eval`: stored as `evals/<time>-<checkpoint>-<data>.json` in the run, beside what training wrote. */
 export interface EvaluationResult {
@@ -18,6 +20,8 @@ export interface EvaluationResult {
   metrics: MetricValues;
   directions: Record<string, boolean>;
   backend: string;
+  /** Adversaries (issue #18) on the same rows: loss, accuracy, chance (the majority rate); not in `metrics`. */
+  adversaries?: Record<string, AdversaryRecord>;
   /** Where the result was stored inside the run. */
   file: string;
 }
@@ -68,6 +72,7 @@ export function readEvaluations(runDir: string): EvaluationResult[] {
         metrics: fields.metricValues('metrics'),
         directions: fields.object('directions').booleanValues(),
         backend: fields.string('backend'),
+        ...(fields.has('adversaries') ? { adversaries: adversaryRecords(fields.object('adversaries')) } : {}),
         file: fields.string('file'),
       };
     });

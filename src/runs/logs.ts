@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readJsonLines } from './json.js';
+import { readJsonLines, type JsonFields } from './json.js';
 import { runFile } from './layout.js';
 import type { EpochLogEntry, MetricRow } from './records.js';
 
@@ -28,12 +28,14 @@ export function readEpochLog(runDir: string): EpochLogEntry[] {
       line.has(key) ? { [key]: line.object(key).numbersOrNaN() } : {};
     const cosines = { ...pairs('gradientCosines'), ...pairs('gradientConflicts'), ...pairs('taskAffinity') };
     const affinitySteps = line.has('affinitySteps') ? { affinitySteps: line.number('affinitySteps') } : {};
+    const adversaries = line.has('adversaries') ? { adversaries: adversaryRecords(line.object('adversaries')) } : {};
     return {
       epoch: line.number('epoch'),
       learningRate: line.number('learningRate'),
       taskWeights: line.object('taskWeights').numbersOrNaN(),
       ...cosines,
       ...affinitySteps,
+      ...adversaries,
       monitor: {
         name: monitor.string('name'),
         value: monitor.numberOrNaN('value'),
@@ -43,4 +45,21 @@ export function readEpochLog(runDir: string): EpochLogEntry[] {
       samplesPerSecond: line.numberOrNaN('samplesPerSecond'),
     };
   });
+}
+
+/** epochs.jsonl's `adversaries`: per adversary its loss, accuracy and chance rate (null: not finite, read as NaN). */
+export function adversaryRecords(
+  fields: JsonFields,
+): Record<string, { loss: number; accuracy: number; chance: number }> {
+  return Object.fromEntries(
+    Object.keys(fields.value).map((name) => {
+      const entry = fields.object(name);
+      const record = {
+        loss: entry.numberOrNaN('loss'),
+        accuracy: entry.numberOrNaN('accuracy'),
+        chance: entry.numberOrNaN('chance'),
+      };
+      return [name, record];
+    }),
+  );
 }

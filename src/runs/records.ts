@@ -27,8 +27,9 @@ export interface EpochRecord {
   taskAffinity?: Record<string, number>;
   affinitySteps?: number;
   /**
-   * Per adversary (adversarial MTL, issue #18), keyed by its name: its loss and accuracy over the epoch, and the chance
-   * accuracy to compare with (the majority-class rate of its targets, or 0.5 for a GAN discriminator).
+   * Per adversary (an adversarial task, the domain discriminator, …; issue #18), on the validation split: its loss,
+   * its accuracy and `chance`, the majority-class rate of its targets on the rows it was measured on (0.5 for a GAN
+   * discriminator). An adversary that removes its target's information from the shared representation falls to chance.
    */
   adversaries?: Record<string, { loss: number; accuracy: number; chance: number }>;
   /** The monitored value (early stopping, best checkpoint) and whether it improved. */
@@ -55,6 +56,12 @@ export interface EpochLogEntry {
   gradientConflicts?: Record<string, number>;
   taskAffinity?: Record<string, number>;
   affinitySteps?: number;
+  /**
+   * Per adversary (an adversarial task, the domain discriminator, …; issue #18), on the validation split: its loss,
+   * its accuracy and `chance`, the majority-class rate of its targets on the rows it was measured on (0.5 for a GAN
+   * discriminator). An adversary that removes its target's information from the shared representation falls to chance.
+   */
+  adversaries?: Record<string, { loss: number; accuracy: number; chance: number }>;
   monitor: { name: string; value: number; improved: boolean };
   /** Rounded to the millisecond. */
   seconds: number;

@@ -3,6 +3,7 @@ import { UsageError } from '../errors.js';
 import type { MetricValues } from '../metrics/types.js';
 import { writeJsonAtomic } from './atomic.js';
 import { JsonFields } from './json.js';
+import { adversaryRecords } from './logs.js';
 import { runFile, type CheckpointName } from './layout.js';
 import { readParameterCount, RUN_STATUSES, type ParameterCount, type RunStatus } from './meta.js';
 
@@ -30,6 +31,22 @@ export interface RunSummary {
    * the rows its training loss and metrics read (after `max_train_rows`). Absent in runs that dropped such rows.
    */
   labels?: Record<string, Record<'train' | 'val' | 'test', number>>;
+  /**
+   * Adversaries (adversarial tasks, the domain discriminator; issue #18) on the final checkpoint, per split: loss,
+   * accuracy and chance (the majority rate of their targets). Not in `test`/`val`, so no aggregate or Δm counts them.
+   */
+  adversaries?: { val: Record<string, AdversaryRecord>; test: Record<string, AdversaryRecord> };
+  /**
+   * Domain-adversarial runs (`data.domains`): the main tasks' metrics on the target domain's rows of each split.
+   */
+  targetDomain?: { domain: string; val: MetricValues; test: MetricValues };
+}
+
+/** An adversary's loss, accuracy and chance rate (EpochRecord.adversaries has the same per epoch). */
+export interface AdversaryRecord {
+  loss: number;
+  accuracy: number;
+  chance: number;
 }
 
 export function writeSummary(runDir: string, summary: RunSummary): void {
@@ -70,6 +87,8 @@ export function readSummaryIfAny(runDir: string): RunSummary | undefined {
     parameterCount: readParameterCount(fields.object('parameterCount')),
     seconds: fields.number('seconds'),
     ...(fields.has('labels') ? { labels: readLabelCounts(fields.object('labels')) } : {}),
+    ...(fields.has('adversaries') ? { adversaries: readAdversaries(fields.object('adversaries')) } : {}),
+    ...(fields.has('targetDomain') ? { targetDomain: readTargetDomain(fields.object('targetDomain')) } : {}),
   };
 }
 
@@ -80,4 +99,12 @@ function readLabelCounts(fields: JsonFields): Record<string, Record<'train' | 'v
       return [task, { train: counts.number('train'), val: counts.number('val'), test: counts.number('test') }];
     }),
   );
+}
+
+function readAdversaries(fields: JsonFields): NonNullable<RunSummary['adversaries']> {
+  return { val: adversaryRecords(fields.object('val')), test: adversaryRecords(fields.object('test')) };
+}
+
+function readTargetDomain(fields: JsonFields): NonNullable<RunSummary['targetDomain']> {
+  return { domain: fields.string('domain'), val: fields.metricValues('val'), test: fields.metricValues('test') };
 }

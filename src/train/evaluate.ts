@@ -57,8 +57,9 @@ export function evaluateSplit(
         }
       });
     }
-    heads.forEach(({ task, kind, loss, chunks, transformed }, i) => {
-      const encoding = preprocessing.tasks[i];
+    heads.forEach(({ task, kind, loss, chunks, transformed }) => {
+      // By name: `tasks` may be a part of the config's (the main tasks, or the adversaries).
+      const encoding = preprocessing.tasks.find((e) => e.name === task.name);
       const target = split.targets[task.name];
       if (!encoding || !target) return;
       const outputValues = readJoined(chunks);

@@ -7,6 +7,7 @@ import { UsageError } from '../errors.js';
 import { heldValuesWhereUnlabelled, heldWhereUnlabelled, labelledTasks, maskedTaskLoss } from './losses.js';
 import { applyTaskScaling, stepScaling, type StepScaling } from './task-scaling.js';
 import { cosineMatrix } from '../numerics/index.js';
+import { addAdversaryGradients, adversaryLossOn, withAdversaryLoss } from '../adversarial/adversary-step.js';
 
 /** One batch: inputs and, per task, targets in training form. */
 export interface Batch {
@@ -92,7 +93,7 @@ function lossStep(
     const losses = lossesOf(model, outputs, batch, tasks);
     taskLosses = tf.keep(tf.stack(losses) as tf.Tensor1D);
     const combined = strategy.combineLosses(heldWhereUnlabelled(losses, batch, tasks), context);
-    return addPenalty(model, combined);
+    return withAdversaryLoss(model, outputs, batch, addPenalty(model, combined));
   }, trainable);
   value.dispose();
   const stepLosses = taskLosses as tf.Tensor1D;
@@ -222,6 +223,7 @@ function parameterGradientStep(
     gradients[shared[k]!.name] = t;
   });
   addPenaltyGradients(model, tasks, gradients);
+  addAdversaryGradients(model, batch.x, batch, gradients);
   const taskLosses = tf.stack(lossValues) as tf.Tensor1D;
   for (const v of lossValues) v.dispose();
   return { gradients, taskLosses, cosines: cosineMatrix(flats) };
@@ -363,8 +365,10 @@ function representationGradientStep(
   const { value, grads } = tf.variableGrads(() => {
     const z = encode(batch.x, true);
     const surrogate = tf.sum(tf.mul(z, combinedZ)) as tf.Scalar;
-    return addPenalty(model, surrogate);
-  }, model.sharedVariables);
+    return model.adversaries
+      ? tf.add(addPenalty(model, surrogate), adversaryLossOn(model, z, batch))
+      : addPenalty(model, surrogate);
+  }, [...model.sharedVariables, ...(model.adversaries?.variables ?? [])]);
   value.dispose();
   combinedZ.dispose();
   representation.dispose();

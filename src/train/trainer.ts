@@ -35,6 +35,9 @@ import {
   type TrainerResume,
 } from './snapshot.js';
 import { disposeSplit, toSplitTensors } from './tensors.js';
+import { mainTasks } from '../adversarial/adversarial-tasks.js';
+import { evaluateAdversaries } from '../adversarial/adversary-metrics.js';
+import { trainingProgress } from '../adversarial/lambda-schedule.js';
 
 /** What the trainer tells whoever listens (progress display, run store). All optional. */
 export interface TrainListener {
@@ -104,7 +107,8 @@ function monitorOf(config: ResolvedConfig, hasValidation: boolean): { name: stri
 export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
   const { config, data, model, strategy } = input;
   const listeners = input.listeners ?? [];
-  const tasks = config.tasks;
+  // Adversarial tasks are not the strategy's (adversarial/adversarial-tasks.ts): the step adds their loss.
+  const tasks = mainTasks(config.tasks);
   const training = config.training;
   const train = toSplitTensors(data.splits.train, data.preprocessing);
   const val = toSplitTensors(data.splits.val, data.preprocessing);
@@ -112,6 +116,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
     ...model.sharedVariables,
     ...tasks.flatMap((t) => model.taskVariables[t.name] ?? []),
     ...(strategy.variables?.() ?? []),
+    ...(model.adversaries?.variables ?? []),
   ];
   const frozen = frozenParameters(config, input.frozen ?? [], trainable);
   const optimizer = createOptimizer(training, frozen ? trainable.filter((v) => !frozen.has(v)) : trainable);
@@ -199,6 +204,8 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
           const size = Math.min(batchSize, permutation.length - start);
           const batch = epochBatches[b]!;
           model.setStep(step);
+          // λ follows the run's global step, so a resumed run sees the λ of the uninterrupted one.
+          model.adversaries?.setProgress(trainingProgress(step, training.epochs * batches));
           const context: StrategyContext = { tasks, epoch, step, rng: strategyRng };
           const rows = permutation.subarray(start, start + size);
           reportBatchMetrics(strategy, model, batch, rows, data.splits.train, tasks, data.preprocessing, {
@@ -277,6 +284,10 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
         val.rows > 0
           ? evaluateSplit(model, val, data.splits.val, tasks, data.preprocessing, training.eval_batch_size).metrics
           : {};
+      const adversaries =
+        model.adversaries && val.rows > 0
+          ? evaluateAdversaries(model, val, data.splits.val, data.preprocessing, training.eval_batch_size)
+          : undefined;
       const meanTrainLoss = Object.values(trainLoss).reduce((a, b) => a + b, 0) / tasks.length;
       const monitored =
         monitor.name === 'train/mean/loss' ? meanTrainLoss : (valMetrics[monitor.name.slice('val/'.length)] ?? NaN);
@@ -296,6 +307,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
         val: valMetrics,
         taskWeights: Object.fromEntries(tasks.map((t, i) => [t.name, weights[i] ?? NaN])),
         ...diagnostics.record(tasks),
+        ...(adversaries ? { adversaries } : {}),
         monitor: { name: monitor.name, value: monitored, improved },
         seconds,
         samplesPerSecond: epochRows / seconds,

@@ -3,6 +3,7 @@
  * experiments of the MMoE paper (Ma et al. 2018): income above 50K, and never married. Reads the original
  * adult.data (gzipped) shipped in datasets/adult-income/ and takes a fixed subsample (option `rows`).
  */
+import { UsageError } from '../../errors.js';
 import { createRng } from '../../util/rng.js';
 import type { BuiltinDataset, Column } from '../types.js';
 import { categoricalColumn, numericColumn, readShippedText, resolveOptions } from './shared.js';
@@ -86,7 +87,23 @@ export const adultIncomeOptionsSchema: Record<string, unknown> = {
         'How many of the 32,561 rows to use: a fixed random sample (the same for every seed), in file order. ' +
         '32561 = all.',
     },
+    extra_columns: {
+      type: 'array',
+      items: { enum: ['education', 'marital_status', 'relationship'] },
+      uniqueItems: true,
+      default: [],
+      description:
+        'Further categorical columns of adult.data to add to the table (not used as features unless data.features ' +
+        'names them or lists no features): e.g. relationship, which says much about sex (Husband, Wife), for the ' +
+        'adversarial examples of issue #18.',
+    },
   },
+};
+
+const extraColumns: Record<string, (typeof ADULT_SOURCE_FIELDS)[number]> = {
+  education: 'education',
+  marital_status: 'marital-status',
+  relationship: 'relationship',
 };
 
 export const adultIncome: BuiltinDataset = {
@@ -109,7 +126,11 @@ export const adultIncome: BuiltinDataset = {
   ],
   optionsSchema: adultIncomeOptionsSchema,
   async load(options) {
-    const { rows } = resolveOptions('adult-income', adultIncomeOptionsSchema, options) as { rows: number };
+    const resolved = resolveOptions('adult-income', adultIncomeOptionsSchema, options) as {
+      rows: number;
+      extra_columns: string[];
+    };
+    const rows = resolved.rows;
     const source = await loadSource();
     const keep = adultRowSelection(source.length, rows);
     const field = (name: (typeof ADULT_SOURCE_FIELDS)[number]): number => ADULT_SOURCE_FIELDS.indexOf(name);
@@ -126,6 +147,20 @@ export const adultIncome: BuiltinDataset = {
     }
     for (const [name, src] of categoricalFeatures) {
       const k = field(src as (typeof ADULT_SOURCE_FIELDS)[number]);
+      columns.push(
+        categoricalColumn(
+          name,
+          picked.map((r) => (r[k] === '?' ? '' : r[k]!)),
+        ),
+      );
+    }
+    for (const name of resolved.extra_columns) {
+      const source = extraColumns[name];
+      if (!source)
+        throw new UsageError(`adult-income: unknown extra column "${name}"`, [
+          `known: ${Object.keys(extraColumns).join(', ')}`,
+        ]);
+      const k = field(source);
       columns.push(
         categoricalColumn(
           name,

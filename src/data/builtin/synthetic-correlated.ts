@@ -17,7 +17,7 @@
 import { UsageError } from '../../errors.js';
 import { createRng, type Rng } from '../../util/rng.js';
 import type { BuiltinDataset, Column } from '../types.js';
-import { numericColumn, resolveOptions } from './shared.js';
+import { categoricalColumn, numericColumn, resolveOptions } from './shared.js';
 
 export const syntheticCorrelatedOptionsSchema: Record<string, unknown> = {
   type: 'object',
@@ -52,6 +52,22 @@ export const syntheticCorrelatedOptionsSchema: Record<string, unknown> = {
       default: 2000,
       description: 'Number of rows (train + val + test).',
     },
+    target_domain_shift: {
+      type: 'number',
+      minimum: 0,
+      default: 0,
+      description:
+        "Above 0: a column `domain` (source / target) is added, and the target rows' features are shifted by this " +
+        'distance along a fixed random direction orthogonal to every task weight vector (a nuisance covariate ' +
+        'shift: y is unchanged), for domain-adversarial runs (data.domains). 0 = one domain, no column.',
+    },
+    target_domain_fraction: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      maximum: 1,
+      default: 0.5,
+      description: 'With target_domain_shift: the share of rows drawn into the target domain.',
+    },
   },
 };
 
@@ -61,6 +77,9 @@ export interface SyntheticCorrelatedOptions {
   scale: number;
   features: number;
   samples: number;
+  /** Covariate shift of the target domain (0: no domains); its rows' share. Absent = 0. */
+  target_domain_shift?: number;
+  target_domain_fraction?: number;
 }
 
 /** Number of sine terms m of Ma et al. */
@@ -81,6 +100,40 @@ function orthonormal(rng: Rng, k: number, d: number): Float64Array[] {
     const norm = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
     if (norm < 1e-8) continue; // (practically never) a draw in the span of the others: draw again
     basis.push(v.map((x) => x / norm));
+  }
+  return basis;
+}
+
+/**
+ * A unit vector orthogonal to every task weight vector (a random draw with its components along them removed): a
+ * shift along it changes no y_t = f_t(w_tᵀx), so the target domain is a pure nuisance covariate shift.
+ */
+function nuisanceDirection(rng: Rng, weights: readonly Float64Array[], d: number): Float64Array {
+  const basis = orthonormalised(weights);
+  for (;;) {
+    const v = Float64Array.from({ length: d }, () => rng.normal());
+    for (const u of basis) {
+      let dot = 0;
+      for (let i = 0; i < d; i++) dot += v[i]! * u[i]!;
+      for (let i = 0; i < d; i++) v[i] = v[i]! - dot * u[i]!;
+    }
+    const norm = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+    if (norm > 1e-8) return v.map((x) => x / norm);
+  }
+}
+
+/** An orthonormal basis of the span of `vectors` (Gram–Schmidt; dependent vectors are skipped). */
+function orthonormalised(vectors: readonly Float64Array[]): Float64Array[] {
+  const basis: Float64Array[] = [];
+  for (const w of vectors) {
+    const v = Float64Array.from(w);
+    for (const u of basis) {
+      let dot = 0;
+      for (let i = 0; i < v.length; i++) dot += v[i]! * u[i]!;
+      for (let i = 0; i < v.length; i++) v[i] = v[i]! - dot * u[i]!;
+    }
+    const norm = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+    if (norm > 1e-8) basis.push(v.map((x) => x / norm));
   }
   return basis;
 }
@@ -121,9 +174,18 @@ export function buildSyntheticCorrelated(
   const ys = Array.from({ length: T }, () => new Float64Array(n));
   const noiseStd = Math.sqrt(NOISE_VARIANCE);
   const x = new Float64Array(d);
+  // Domains draw from their own stream, so a table without them is the one from before the option.
+  const shift = options.target_domain_shift ?? 0;
+  const domainRng = root.fork('domains');
+  const direction = shift > 0 ? nuisanceDirection(domainRng, weights, d) : new Float64Array(d);
+  const inTarget = Array.from(
+    { length: shift > 0 ? n : 0 },
+    () => domainRng.next() < (options.target_domain_fraction ?? 0.5),
+  );
   for (let r = 0; r < n; r++) {
+    const offset = inTarget[r] === true ? shift : 0;
     for (let j = 0; j < d; j++) {
-      x[j] = dataRng.normal();
+      x[j] = dataRng.normal() + offset * direction[j]!;
       (xs[j] as Float64Array)[r] = x[j]!;
     }
     weights.forEach((w, t) => {
@@ -137,6 +199,14 @@ export function buildSyntheticCorrelated(
   const columns: Column[] = [
     ...xs.map((values, j) => numericColumn(`x${j}`, values)),
     ...ys.map((values, t) => numericColumn(`y${t + 1}`, values)),
+    ...(shift > 0
+      ? [
+          categoricalColumn(
+            'domain',
+            inTarget.map((t) => (t ? 'target' : 'source')),
+          ),
+        ]
+      : []),
   ];
   return { table: { rowCount: n, columns }, weights };
 }
