@@ -1,7 +1,7 @@
 import type { EncodedRows, Preprocessing } from '../data/preprocess.js';
 import type { MultiTaskModel } from '../model/types.js';
 import { evaluateSplit } from '../train/evaluate.js';
-import type { SplitTensors } from '../train/tensors.js';
+import { disposeSplit, toSplitTensors, type SplitTensors } from '../train/tensors.js';
 
 /** What an adversary reports per epoch (EpochRecord.adversaries) and in the summary. */
 export interface AdversaryMetrics {
@@ -53,4 +53,20 @@ export function majorityRate(targets: Float32Array | undefined, labelled: Uint8A
     rows++;
   });
   return rows === 0 ? NaN : Math.max(...counts.values()) / rows;
+}
+
+/** {@link evaluateAdversaries} on encoded rows: their tensors are made and disposed here. */
+export function evaluateAdversariesOnRows(
+  model: MultiTaskModel,
+  encoded: EncodedRows,
+  preprocessing: Preprocessing,
+  batchSize: number,
+): Record<string, AdversaryMetrics> {
+  if (!model.adversaries || encoded.rows === 0) return {};
+  const tensors = toSplitTensors(encoded, preprocessing);
+  try {
+    return evaluateAdversaries(model, tensors, encoded, preprocessing, batchSize);
+  } finally {
+    disposeSplit(tensors);
+  }
 }

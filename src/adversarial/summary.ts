@@ -3,6 +3,7 @@ import type { PreparedData } from '../data/prepare.js';
 import type { MultiTaskModel } from '../model/types.js';
 import type { RunSummary } from '../runs/summary.js';
 import { evaluateEncoded } from '../train/evaluate-encoded.js';
+import { evaluateAdversariesOnRows } from './adversary-metrics.js';
 import { targetDomainRows } from './domains.js';
 
 /**
@@ -18,10 +19,8 @@ export function adversarialSummary(
   if (!model.adversaries) return {};
   const batchSize = config.training.eval_batch_size;
   const evaluate = (split: 'val' | 'test') =>
-    evaluateEncoded(model, data.splits[split], config.tasks, data.preprocessing, batchSize);
-  const val = evaluate('val');
-  const test = evaluate('test');
-  const adversaries = { val: val.adversaries ?? {}, test: test.adversaries ?? {} };
+    evaluateAdversariesOnRows(model, data.splits[split], data.preprocessing, batchSize);
+  const adversaries = { val: evaluate('val'), test: evaluate('test') };
   const domains = config.data.domains;
   if (!domains) return { adversaries };
   const onTarget = (split: 'val' | 'test') => {
