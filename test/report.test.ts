@@ -121,6 +121,37 @@ describe('mtl report RUN after mtl analyze: the relatedness matrices', () => {
   }, 120_000);
 });
 
+describe('mtl report RUN of a domain-adversarial run', () => {
+  it('draws the domain discriminator’s accuracy against its chance level, one line each', () => {
+    const config = writeFile(
+      dir,
+      'dann.yaml',
+      [
+        'name: dann',
+        'backend: wasm',
+        'data:',
+        '  dataset: synthetic-correlated',
+        '  options: { samples: 300, target_domain_shift: 3 }',
+        '  domains: { column: domain, source: source, target: target }',
+        'tasks:',
+        '  - { name: y1, type: regression, metrics: [r2] }',
+        '  - { name: y2, type: regression, metrics: [r2] }',
+        'model:',
+        '  trunk: [{ type: dense, units: 8, activation: relu }]',
+        'training:',
+        `  epochs: ${EPOCHS}`,
+        '',
+      ].join('\n'),
+    );
+    const trained = mtl(['train', config, '--runs-dir', store, '--json']);
+    expect(trained.code).toBe(0);
+    const id = (JSON.parse(trained.stdout) as { id: string }).id;
+    const json = report([id, '-o', path.join(dir, 'dann.html')]);
+    expect(readFileSync(json.html, 'utf8')).toContain('<section id="adversaries">');
+    expect(figure(json, 'adversary-domain').marks.line).toBe(2);
+  }, 120_000);
+});
+
 describe('mtl report --group: seeds and single-task baselines', () => {
   let json: ReportJson;
   beforeAll(() => {
