@@ -95,7 +95,7 @@ describe('the run writer rewrites the event files on resume', () => {
     ]);
   });
 
-  it('keeps the checkpointed epochs and their wall times, drops later epochs, test metrics, a cut record, leftovers', () => {
+  it('keeps the checkpointed epochs and their wall times; drops later epochs, test metrics, a cut record', () => {
     const dir = tempDir('mtl-tb-writer-');
     const before = new RunWriter(dir, META, { tensorboard: true });
     for (const epoch of [1, 2, 3]) before.recordEpoch(record(epoch));

@@ -55,7 +55,7 @@ describe('the event file format', () => {
     expect(view.getUint32(15, true)).toBe(referenceMask(referenceCrc32c(bytes('abc'))));
   });
 
-  it('encodes Event { wall_time = 1, step = 2, file_version = 3 | summary = 5 { value { tag, simple_value } } }', () => {
+  it('encodes Event { wall_time 1, step 2, file_version 3 | summary 5 { value { tag 1, simple_value 2 } } }', () => {
     // 09 + double 1.5 (LE) · 10 03 (step 3) · 2a 0a (summary, 10 bytes): 0a 08 (value, 8 bytes): 0a 01 'a' ·
     // 15 + float 0.5 (LE).
     expect(hex(encodeEvent({ wallTime: 1.5, step: 3, scalars: { a: 0.5 } }))).toBe(

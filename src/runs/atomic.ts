@@ -17,13 +17,17 @@ export function writeJsonAtomic(file: string, value: unknown): void {
 }
 
 /**
- * Replaces a whole folder at once (`files` keyed by their path inside it: `a/b` makes the folder `a`): the files are
- * written into a fresh temp folder (plain writes are enough there: nobody reads it before the swap), which then takes
- * the target's place; the replaced folder, renamed aside, is deleted last. A crash leaves either the old folder or the
- * new one (plus a temp or `.old` folder to ignore), never a mix of both.
+ * Replaces a whole folder at once: the files are written into a fresh temp folder (plain writes are enough there:
+ * nobody reads it before the swap), which then takes the target's place; the replaced folder, renamed aside, is
+ * deleted last. A crash leaves either the old folder or the new one (plus a temp or `.old` folder to ignore), never a
+ * mix of both.
  */
-export function replaceDirAtomic(target: string, files: Readonly<Record<string, string | Uint8Array>>): void {
-  runFsSteps(replaceDirSteps(target, files), fs);
+export function replaceDirAtomic(
+  target: string,
+  files: Readonly<Record<string, string | Uint8Array>>,
+  folders: readonly string[] = [],
+): void {
+  runFsSteps(replaceDirSteps(target, files, folders), fs);
 }
 
 export function writeFileAtomicSteps(file: string, data: string | Uint8Array): FsJob {
@@ -34,20 +38,22 @@ export function writeFileAtomicSteps(file: string, data: string | Uint8Array): F
   ];
 }
 
-export function replaceDirSteps(target: string, files: Readonly<Record<string, string | Uint8Array>>): FsJob {
+/** `folders`: made inside the new folder first, for files named `<folder>/<name>` (TensorBoard's `train/events…`). */
+export function replaceDirSteps(
+  target: string,
+  files: Readonly<Record<string, string | Uint8Array>>,
+  folders: readonly string[] = [],
+): FsJob {
   const suffix = randomBytes(4).toString('hex');
   const temp = `${target}.${suffix}.tmp`;
   const trash = `${target}.${suffix}.old`;
   const removeTemp: FsStep = { op: 'rm', path: temp };
   return [
     { op: 'mkdir', path: temp },
-    ...Object.entries(files).flatMap(([name, data]): FsStep[] => [
-      // A name may have folders (`train/events…`): made inside the temp folder first.
-      ...(path.dirname(name) === '.'
-        ? []
-        : [{ op: 'mkdir', path: path.join(temp, path.dirname(name)), onError: [removeTemp] } satisfies FsStep]),
-      { op: 'writeFile', path: path.join(temp, name), data, onError: [removeTemp] },
-    ]),
+    ...folders.map((folder): FsStep => ({ op: 'mkdir', path: path.join(temp, folder), onError: [removeTemp] })),
+    ...Object.entries(files).map(
+      ([name, data]): FsStep => ({ op: 'writeFile', path: path.join(temp, name), data, onError: [removeTemp] }),
+    ),
     { op: 'rename', from: target, to: trash, ignoreError: true }, // no previous folder
     { op: 'rename', from: temp, to: target },
     { op: 'rm', path: trash }, // recursive and forced: nothing there when there was no previous folder

@@ -56,7 +56,7 @@ export function tensorboardDir(runDir: string): string {
   return path.join(runDir, 'tensorboard');
 }
 
-/** The name TensorBoard looks for (it reads files whose name contains `tfevents`), as TensorFlow's writers name them. */
+/** The name TensorBoard looks for (files whose name contains `tfevents`), as TensorFlow's writers name them. */
 export function eventFileName(wallSeconds: number, host: string): string {
   return `events.out.tfevents.${String(Math.floor(wallSeconds)).padStart(10, '0')}.${host}`;
 }
