@@ -62,8 +62,7 @@ export async function prepareMultiInput(config: ResolvedConfig, configDir: strin
   const groups = dataGroups(config);
   const prepared: PreparedData[] = [];
   for (const group of groups) {
-    const tasks = group.tasks.map(({ data: _source, ...task }) => task);
-    prepared.push(await inGroup(group, () => prepareData({ ...config, data: group.data, tasks }, configDir)));
+    prepared.push(await inGroup(group, () => prepareData(groupConfig(config, group), configDir)));
   }
   const first = prepared[0]!;
   if (prepared.length === 1) return first;
@@ -76,8 +75,21 @@ export async function prepareMultiInput(config: ResolvedConfig, configDir: strin
   const preprocessing: Preprocessing = {
     ...first.preprocessing,
     tasks: config.tasks.map((task) => taskEncoding(task.name)),
+    groups: prepared.map((p, g) => ({
+      field: groups[g]!.field,
+      source: p.source,
+      tasks: groups[g]!.tasks.map((t) => t.name),
+      features: p.preprocessing.features,
+      inputSize: p.preprocessing.inputSize,
+      missing: p.preprocessing.missing,
+    })),
   };
-  const merge = (split: SplitName): EncodedRows => mergeSplit(groups, prepared, split, preprocessing.inputSize);
+  const merge = (split: SplitName): EncodedRows =>
+    mergeGroupRows(
+      groups.map((g) => g.tasks.map((t) => t.name)),
+      prepared.map((p) => p.splits[split]),
+      preprocessing,
+    );
   const splits = { train: merge('train'), val: merge('val'), test: merge('test') };
   // In config order, each task's counts from its own group.
   const countsOf = (name: string) => prepared.find((p) => name in p.labelCounts)?.labelCounts[name];
@@ -158,9 +170,16 @@ function checkSameLayout(first: PreparedData, firstGroup: DataGroup, other: Prep
   );
 }
 
-/** One split of every group, concatenated; each task labelled only on its own group's rows. */
-function mergeSplit(groups: DataGroup[], prepared: PreparedData[], split: SplitName, inputSize: number): EncodedRows {
-  const parts = prepared.map((p) => p.splits[split]);
+/**
+ * Rows of every group (one part per group, in group order), concatenated: each task labelled only on its own group's
+ * rows (`groupTasks[g]`: the tasks of group g). Training's splits and `mtl eval`'s are merged by this one function.
+ */
+export function mergeGroupRows(
+  groupTasks: string[][],
+  parts: EncodedRows[],
+  preprocessing: Preprocessing,
+): EncodedRows {
+  const inputSize = preprocessing.inputSize;
   const rows = parts.reduce((s, part) => s + part.rows, 0);
   const x = new Float32Array(rows * inputSize);
   const targets: Record<string, Float32Array> = {};
@@ -168,37 +187,33 @@ function mergeSplit(groups: DataGroup[], prepared: PreparedData[], split: SplitN
   let offset = 0;
   parts.forEach((part, g) => {
     x.set(part.x, offset * inputSize);
-    for (const task of groups[g]!.tasks) {
-      // Values per row from the training split, which always has rows (data/prepare.ts refuses an empty one).
-      const train = prepared[g]!.splits.train;
-      const width = train.targets[task.name]!.length / train.rows;
-      const values = new Float32Array(rows * width);
-      values.set(part.targets[task.name]!, offset * width);
-      targets[task.name] = values;
+    for (const name of groupTasks[g] ?? []) {
+      const values = new Float32Array(rows * targetWidth(preprocessing, name));
+      values.set(part.targets[name]!, offset * targetWidth(preprocessing, name));
+      targets[name] = values;
       const mask = new Uint8Array(rows);
-      const own = part.labelled?.[task.name];
+      const own = part.labelled?.[name];
       for (let r = 0; r < part.rows; r++) mask[offset + r] = own ? own[r]! : 1;
-      labelled[task.name] = mask;
+      labelled[name] = mask;
     }
     offset += part.rows;
   });
   return { rows, x, targets, labelled };
 }
 
+/** Values per row of a task's encoded targets: a class index for multiclass, else one per output (metrics/registry). */
+function targetWidth(preprocessing: Preprocessing, task: string): number {
+  const encoding = preprocessing.tasks.find((t) => t.name === task);
+  if (!encoding) throw new Error(`no target encoding for task ${task}`);
+  return encoding.type === 'multiclass' ? 1 : outputSize(encoding);
+}
+
+/** The config of one data group alone: its source as `data`, only its tasks (without their own `data`). */
+export function groupConfig(config: ResolvedConfig, group: DataGroup): ResolvedConfig {
+  return { ...config, data: group.data, tasks: group.tasks.map(({ data: _source, ...task }) => task) };
+}
+
 /** The data of a config as training reads it: every data group merged when tasks have their own data. */
 export function prepareConfigData(config: ResolvedConfig, configDir: string): Promise<PreparedData> {
   return hasOwnData(config) ? prepareMultiInput(config, configDir) : prepareData(config, configDir);
-}
-
-/**
- * What the first version of multi-input MTL cannot do yet, refused by name (`what`: "mtl eval", …): the run stores
- * one preprocessing (its first data group's features), so re-encoding its data would be wrong for the other groups.
- */
-export function refuseOwnData(run: { id: string; config: ResolvedConfig }, what: string): void {
-  if (!hasOwnData(run.config)) return;
-  throw new UsageError(
-    `Run ${run.id} has tasks with their own data (tasks[].data, multi-input MTL); ${what} does not support such ` +
-      "runs yet (the run does not store each source's preprocessing). Its val and test metrics per task are in its " +
-      'summary.json (mtl runs shows them).',
-  );
 }

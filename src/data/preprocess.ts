@@ -18,6 +18,24 @@ export interface Preprocessing {
   /** Width of the model input after one-hot encoding. */
   inputSize: number;
   missing: DataConfig['missing'];
+  /**
+   * Multi-input runs (tasks with their own data, data/multi-input.ts): each data group's own feature encoding, fitted
+   * on its own training rows, in group order. Absent for a single source (its preprocessing.json reads as before).
+   */
+  groups?: GroupEncoding[];
+}
+
+/** One data group's feature encoding in a multi-input run (its tasks' target encodings are in `tasks`). */
+export interface GroupEncoding {
+  /** Where the source is written: `data` or `tasks[i].data`. */
+  field: string;
+  /** The source as messages name it (`target.csv`, `dataset synthetic-correlated`). */
+  source: string;
+  /** The group's tasks, in config order. */
+  tasks: string[];
+  features: FeatureEncoding[];
+  inputSize: number;
+  missing: DataConfig['missing'];
 }
 
 export type FeatureEncoding =
