@@ -1,6 +1,7 @@
 import type { ResolvedConfig } from '../config/types.js';
 import type { Preprocessing } from '../data/preprocess.js';
 import { outputSize } from '../tasks/registry.js';
+import { withInputAdapters } from '../model/input-adapters.js';
 import { buildArchitecture } from '../model/registry.js';
 import type { MultiTaskModel } from '../model/types.js';
 import { createRng } from '../util/rng.js';
@@ -12,11 +13,16 @@ export function buildModel(config: ResolvedConfig, preprocessing: Preprocessing)
     if (!encoding) throw new Error(`no target encoding for task ${task.name}`);
     return { name: task.name, type: task.type, outputSize: outputSize(encoding) };
   });
-  return buildArchitecture(config.model, {
-    inputSize: preprocessing.inputSize,
+  const adapters = preprocessing.adapters;
+  const model = buildArchitecture(config.model, {
+    inputSize: adapters ? adapters.sharedWidth : preprocessing.inputSize,
     heads,
     rng: createRng(config.seed).fork('model'),
   });
+  if (!adapters) return model;
+  // Multi-input runs whose sources encode different layouts: a dense adapter per such source before the model.
+  const groupTasks = (preprocessing.groups ?? []).map((g) => g.tasks);
+  return withInputAdapters(model, adapters, groupTasks, createRng(config.seed).fork('adapters'));
 }
 
 /** Model topology stored in checkpoints: enough to rebuild the model. */
@@ -24,6 +30,7 @@ export function modelTopology(config: ResolvedConfig, preprocessing: Preprocessi
   return {
     model: config.model,
     inputSize: preprocessing.inputSize,
+    ...(preprocessing.adapters ? { adapters: preprocessing.adapters } : {}),
     tasks: config.tasks.map((t, i) => ({
       name: t.name,
       type: t.type,

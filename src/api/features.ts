@@ -5,6 +5,7 @@ import type { BackendChoice } from '../config/types.js';
 import { readCsv } from '../data/csv.js';
 import { cellText, columnOf } from '../data/columns.js';
 import { splitTable } from '../data/prepare.js';
+import { mergeGroupRows } from '../data/multi-input.js';
 import { encodeRows, usableRows, type Preprocessing } from '../data/preprocess.js';
 import type { SplitName } from '../data/split.js';
 import type { DataTable } from '../data/types.js';
@@ -81,18 +82,19 @@ export async function extractFeatures(reference: string, options: FeaturesOption
     ),
   }));
   const inputSize = run.preprocessing.inputSize;
-  const x = new Float32Array(count * inputSize);
-  let offset = 0;
-  for (const part of parts) {
-    const encoded = encodeRows(
-      part.table,
-      { ...part.preprocessing, tasks: [] },
-      part.rows,
-      fromFiles ? 'error' : 'zeros',
-    );
-    x.set(encoded.x, offset * inputSize);
-    offset += part.rows.length;
-  }
+  const encoded = parts.map((part) =>
+    encodeRows(part.table, { ...part.preprocessing, tasks: [] }, part.rows, fromFiles ? 'error' : 'zeros'),
+  );
+  // Each group's rows in the run's input layout (a multi-input run with adapters pads them and marks their group).
+  const byGroup = (run.preprocessing.groups ?? [undefined]).map((_, g) => {
+    const at = parts.findIndex((part) => part.group === g);
+    return encoded[at] ?? { rows: 0, x: new Float32Array(0), targets: {} };
+  });
+  const x = mergeGroupRows(
+    byGroup.map(() => []),
+    byGroup,
+    run.preprocessing,
+  ).x;
   const model = buildModel(run.config, run.preprocessing);
   try {
     const layer = options.layer ?? SHARED_LAYER;
@@ -128,6 +130,8 @@ export async function extractFeatures(reference: string, options: FeaturesOption
 
 /** Rows of one table with the feature encoding they are read with (a multi-input run: their data group's). */
 interface FeatureRows {
+  /** Its data group (0 for a run with one source). */
+  group: number;
   table: DataTable;
   rows: Int32Array;
   preprocessing: Preprocessing;
@@ -142,7 +146,7 @@ async function filesRows(run: StoredRun, entries: string[]): Promise<{ parts: Fe
   if (!groups) {
     if (entries.length > 1) throw new UsageError(`--data is given ${entries.length} times; run ${run.id} reads one.`);
     const { table, rows, data } = await fileRows(run, entries[0]!);
-    return { parts: [{ table, rows, preprocessing: run.preprocessing }], data };
+    return { parts: [{ group: 0, table, rows, preprocessing: run.preprocessing }], data };
   }
   const files = groupFiles(run, groups, entries);
   const parts: FeatureRows[] = [];
@@ -151,7 +155,7 @@ async function filesRows(run: StoredRun, entries: string[]): Promise<{ parts: Fe
     if (file === undefined) continue;
     const groupRun = { ...run, config: group.config, preprocessing: group.preprocessing };
     const { table, rows } = await fileRows(groupRun, file);
-    parts.push({ table, rows, preprocessing: group.preprocessing });
+    parts.push({ group: g, table, rows, preprocessing: group.preprocessing });
   }
   return { parts, data: files.filter((f) => f !== undefined).join(', ') };
 }
@@ -161,14 +165,15 @@ async function ownParts(run: StoredRun, options: FeaturesOptions): Promise<{ par
   const groups = runGroups(run);
   if (!groups) {
     const { table, rows, data } = await ownRows(run, options);
-    return { parts: [{ table, rows, preprocessing: run.preprocessing }], data };
+    return { parts: [{ group: 0, table, rows, preprocessing: run.preprocessing }], data };
   }
   const split = options.split ?? 'all';
   const parts: FeatureRows[] = [];
-  for (const group of groups) {
+  for (const [g, group] of groups.entries()) {
     const replayed = await replayGroup(run, group, 'pass the rows with --data TASK=FILE instead');
     const chosen = split === 'all' ? replayed.rows : replayed.split[split];
-    parts.push({ table: replayed.table, rows: Int32Array.from(chosen).sort(), preprocessing: group.preprocessing });
+    const rows = Int32Array.from(chosen).sort();
+    parts.push({ group: g, table: replayed.table, rows, preprocessing: group.preprocessing });
   }
   return { parts, data: split };
 }

@@ -207,6 +207,8 @@ export interface TrainingConfig {
 export interface MultiInputConfig {
   sampling: 'each' | 'proportional';
   epoch: 'largest' | { steps: number };
+  /** A dense input adapter per data source whose feature layout differs from the first source's (model/input-adapters.ts). */
+  adapters?: boolean;
 }
 
 export interface StrategyConfig {

@@ -20,7 +20,7 @@ import { UsageError } from '../errors.js';
 import { outputSize } from '../tasks/registry.js';
 import type { LabelCounts } from './labels.js';
 import { prepareData, type PreparedData } from './prepare.js';
-import type { EncodedRows, FeatureEncoding, Preprocessing } from './preprocess.js';
+import type { EncodedRows, FeatureEncoding, InputAdapters, Preprocessing } from './preprocess.js';
 import type { SplitName } from './split.js';
 
 export interface DataGroup {
@@ -66,7 +66,8 @@ export async function prepareMultiInput(config: ResolvedConfig, configDir: strin
   }
   const first = prepared[0]!;
   if (prepared.length === 1) return first;
-  prepared.forEach((p, g) => checkSameLayout(first, groups[0]!, p, groups[g]!));
+  const adapters = config.training.multi_input?.adapters === true ? inputAdapters(groups, prepared) : undefined;
+  if (!adapters) prepared.forEach((p, g) => checkSameLayout(first, groups[0]!, p, groups[g]!));
   const taskEncoding = (name: string) => {
     const g = groups.findIndex((group) => group.tasks.some((t) => t.name === name));
     const index = groups[g]!.tasks.findIndex((t) => t.name === name);
@@ -83,6 +84,7 @@ export async function prepareMultiInput(config: ResolvedConfig, configDir: strin
       inputSize: p.preprocessing.inputSize,
       missing: p.preprocessing.missing,
     })),
+    ...(adapters ? { adapters, inputSize: adaptedInputSize(adapters) } : {}),
   };
   const merge = (split: SplitName): EncodedRows =>
     mergeGroupRows(
@@ -157,6 +159,28 @@ function layoutOf(p: PreparedData): string[] {
   return p.preprocessing.features.map(describeFeature);
 }
 
+/** The width of a row under the adapters' layout: the widest group's encoding and one indicator per group. */
+export function adaptedInputSize(adapters: InputAdapters): number {
+  return Math.max(...adapters.groups.map((g) => g.width)) + adapters.groups.length;
+}
+
+/**
+ * With `training.multi_input.adapters`: an adapter for each group whose layout differs from the first group's
+ * (named by its first task); undefined when every group has the first group's layout (no adapter is needed).
+ */
+function inputAdapters(groups: DataGroup[], prepared: PreparedData[]): InputAdapters | undefined {
+  const first = layoutOf(prepared[0]!);
+  const differs = prepared.map((p) => !isDeepStrictEqual(layoutOf(p), first));
+  if (!differs.some(Boolean)) return undefined;
+  return {
+    sharedWidth: prepared[0]!.preprocessing.inputSize,
+    groups: prepared.map((p, g) => ({
+      width: p.preprocessing.inputSize,
+      ...(differs[g] ? { adapter: groups[g]!.tasks[0]!.name } : {}),
+    })),
+  };
+}
+
 function checkSameLayout(first: PreparedData, firstGroup: DataGroup, other: PreparedData, group: DataGroup): void {
   const a = layoutOf(first);
   const b = layoutOf(other);
@@ -165,8 +189,8 @@ function checkSameLayout(first: PreparedData, firstGroup: DataGroup, other: Prep
     `${group.field} (${other.source}) encodes its features as [${b.join(', ')}] (input width ` +
       `${other.preprocessing.inputSize}), but ${firstGroup.field} (${first.source}) as [${a.join(', ')}] (input ` +
       `width ${first.preprocessing.inputSize}); tasks with their own data must have the same feature columns in ` +
-      'the same order (list them in data.features, with the same categories); per-source input adapters are not ' +
-      'supported yet.',
+      'the same order (list them in data.features, with the same categories), or set training.multi_input: ' +
+      '{ adapters: true } to learn a dense input adapter for each source with another layout.',
   );
 }
 
@@ -184,9 +208,11 @@ export function mergeGroupRows(
   const x = new Float32Array(rows * inputSize);
   const targets: Record<string, Float32Array> = {};
   const labelled: Record<string, Uint8Array> = {};
+  const adapters = preprocessing.adapters;
   let offset = 0;
   parts.forEach((part, g) => {
-    x.set(part.x, offset * inputSize);
+    if (adapters) placeAdapted(x, part, offset, g, inputSize, adapters);
+    else x.set(part.x, offset * inputSize);
     for (const name of groupTasks[g] ?? []) {
       const values = new Float32Array(rows * targetWidth(preprocessing, name));
       values.set(part.targets[name]!, offset * targetWidth(preprocessing, name));
@@ -199,6 +225,24 @@ export function mergeGroupRows(
     offset += part.rows;
   });
   return { rows, x, targets, labelled };
+}
+
+/** Rows of group g in the adapters' layout: its encoding zero-padded to the widest group, then its indicator. */
+function placeAdapted(
+  x: Float32Array,
+  part: EncodedRows,
+  offset: number,
+  g: number,
+  stride: number,
+  adapters: InputAdapters,
+) {
+  const width = adapters.groups[g]!.width;
+  const indicator = stride - adapters.groups.length + g;
+  for (let r = 0; r < part.rows; r++) {
+    const at = (offset + r) * stride;
+    x.set(part.x.subarray(r * width, (r + 1) * width), at);
+    x[at + indicator] = 1;
+  }
 }
 
 /** Values per row of a task's encoded targets: a class index for multiclass, else one per output (metrics/registry). */

@@ -134,7 +134,20 @@ export function readPreprocessing(runDir: string): Preprocessing {
   };
   // Multi-input runs: each data group's own feature encoding (absent for a single source, read as before).
   if (!fields.has('groups')) return preprocessing;
-  return { ...preprocessing, groups: fields.objects('groups').map(readGroupEncoding) };
+  const groups = fields.objects('groups').map(readGroupEncoding);
+  if (!fields.has('adapters')) return { ...preprocessing, groups };
+  const adapters = fields.object('adapters');
+  return {
+    ...preprocessing,
+    groups,
+    adapters: {
+      sharedWidth: adapters.number('sharedWidth'),
+      groups: adapters.objects('groups').map((group) => ({
+        width: group.number('width'),
+        ...(group.has('adapter') ? { adapter: group.string('adapter') } : {}),
+      })),
+    },
+  };
 }
 
 function readGroupEncoding(fields: JsonFields): GroupEncoding {
