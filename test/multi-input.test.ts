@@ -91,7 +91,7 @@ describe('data errors of a group', () => {
       () => '',
       (error: unknown) => String(error),
     );
-    expect(message).toMatch(/^UsageError: tasks\[1\]\.data \(the data of z\): .*column "w" is not in .*wide\.csv/);
+    expect(message).toMatch(/^UsageError: tasks\[1\]\.data\.csv \(the data of z\): .*column "w" is not in .*wide\.csv/);
   });
 });
 

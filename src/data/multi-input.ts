@@ -28,7 +28,12 @@ export interface DataGroup {
   tasks: TaskConfig[];
   /** Where the source is written, for messages: `data` or `tasks[i].data` (its first task). */
   field: string;
+  /** The same as a config path: ['data'] or ['tasks', i, 'data']. */
+  path: (string | number)[];
 }
+
+/** Where a config's field is written (`exp.yaml:7:37`, `--set …`), for data errors; undefined when unknown. */
+export type LocateField = (path: readonly (string | number)[]) => string | undefined;
 
 /** One data group's place in the merged splits (rows of group g follow those of groups 0 … g−1). */
 export interface GroupRows {
@@ -49,7 +54,9 @@ export function dataGroups(config: ResolvedConfig): DataGroup[] {
     const data = task.data ?? config.data;
     const group = groups.find((g) => isDeepStrictEqual(g.data, data));
     if (group) group.tasks.push(task);
-    else groups.push({ data, tasks: [task], field: task.data ? `tasks[${index}].data` : 'data' });
+    else if (task.data)
+      groups.push({ data, tasks: [task], field: `tasks[${index}].data`, path: ['tasks', index, 'data'] });
+    else groups.push({ data, tasks: [task], field: 'data', path: ['data'] });
   });
   return groups;
 }
@@ -58,11 +65,15 @@ export function dataGroups(config: ResolvedConfig): DataGroup[] {
  * Prepares every data group on its own and merges them into one {@link PreparedData} whose `groups` say where each
  * group's rows lie. One group (every task reads the same source) is prepared exactly as a single-source config.
  */
-export async function prepareMultiInput(config: ResolvedConfig, configDir: string): Promise<PreparedData> {
+export async function prepareMultiInput(
+  config: ResolvedConfig,
+  configDir: string,
+  locate?: LocateField,
+): Promise<PreparedData> {
   const groups = dataGroups(config);
   const prepared: PreparedData[] = [];
   for (const group of groups) {
-    prepared.push(await inGroup(group, () => prepareData(groupConfig(config, group), configDir)));
+    prepared.push(await inGroup(group, () => prepareData(groupConfig(config, group), configDir), locate));
   }
   const first = prepared[0]!;
   if (prepared.length === 1) return first;
@@ -137,14 +148,20 @@ export async function prepareMultiInput(config: ResolvedConfig, configDir: strin
   };
 }
 
-/** A data error of one group, prefixed with where its source is written (`tasks[1].data: …`). */
-async function inGroup<T>(group: DataGroup, prepare: () => Promise<T>): Promise<T> {
+/**
+ * A data error of one group, prefixed with where its source is written: the config line when known, then the field
+ * (`exp.yaml:7:37: tasks[1].data.csv (the data of z): …`).
+ */
+async function inGroup<T>(group: DataGroup, prepare: () => Promise<T>, locate?: LocateField): Promise<T> {
   try {
     return await prepare();
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
+    const key = group.data.dataset !== undefined ? 'dataset' : 'csv';
+    const where = locate?.([...group.path, key]);
     throw new UsageError(
-      `${group.field} (the data of ${group.tasks.map((t) => t.name).join(', ')}): ${error.message}`,
+      `${where ? `${where}: ` : ''}${group.field}.${key} (the data of ${group.tasks.map((t) => t.name).join(', ')}): ` +
+        error.message,
       error.details,
     );
   }
@@ -258,6 +275,10 @@ export function groupConfig(config: ResolvedConfig, group: DataGroup): ResolvedC
 }
 
 /** The data of a config as training reads it: every data group merged when tasks have their own data. */
-export function prepareConfigData(config: ResolvedConfig, configDir: string): Promise<PreparedData> {
-  return hasOwnData(config) ? prepareMultiInput(config, configDir) : prepareData(config, configDir);
+export function prepareConfigData(
+  config: ResolvedConfig,
+  configDir: string,
+  locate?: LocateField,
+): Promise<PreparedData> {
+  return hasOwnData(config) ? prepareMultiInput(config, configDir, locate) : prepareData(config, configDir);
 }
