@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../src/api/build.js';
 import { initBackend } from '../src/backend/select.js';
 import { parseConfigText } from '../src/config/load.js';
@@ -64,6 +64,32 @@ describe('the adapters layout', () => {
     }
   });
 
+  it("a row reaches its own group's adapter only: y's rows give adapters/z/kernel a zero gradient", async () => {
+    const data = await prepareMultiInput(load(text()).config, dir);
+    const model = buildModel(load(text()).config, data.preprocessing);
+    try {
+      const kernel = model.taskVariables['z']!.find((v) => v.name === 'adapters/z/kernel')!;
+      const gradientOn = (rows: number[], task: string): number[] => {
+        const x = tf.tensor2d(
+          rows.flatMap((r) => Array.from(data.splits.train.x.subarray(r * 5, r * 5 + 5))),
+          [rows.length, 5],
+        );
+        const { value, grads } = tf.variableGrads(
+          () => tf.sum(model.forward(x, true).outputs[task]!) as tf.Scalar,
+          [kernel],
+        );
+        const values = Array.from(grads[kernel.name]!.dataSync());
+        tf.dispose([x, value, ...Object.values(grads)]);
+        return values;
+      };
+      expect(gradientOn([0, 1, 2], 'y')).toEqual([0, 0, 0, 0, 0, 0]);
+      const last = data.splits.train.rows - 1;
+      expect(gradientOn([last], 'z').some((g) => g !== 0)).toBe(true);
+    } finally {
+      model.dispose();
+    }
+  });
+
   it('without adapters: true the layouts are refused, naming the option', async () => {
     const plain = configText(WIDE);
     const message = await prepareMultiInput(load(plain).config, dir).then(
@@ -85,6 +111,21 @@ describe('a run with an adapter', () => {
     expect(readPreprocessing(run.dir).adapters?.groups[1]).toEqual({ width: 3, adapter: 'z' });
     const result = await evaluateRun(run.id, { runsDir, split: 'val' });
     expect(result.metrics).toEqual(readSummary(run.dir, run.id).val);
+  }, 60_000);
+
+  it('a representation-gradient method (PCGrad on z) trains the adapter through encode', async () => {
+    const source = text('strategy: { name: pcgrad, grad_target: representation }\n');
+    const run = await trainExperiment(load(source), { runsDir: path.join(dir, 'runs-representation') });
+    expect(run.status).toBe('completed');
+    const data = await prepareMultiInput(load(source).config, dir);
+    const fresh = buildModel(load(source).config, data.preprocessing);
+    const initial = Array.from(fresh.taskVariables['z']!.find((v) => v.name === 'adapters/z/kernel')!.dataSync());
+    fresh.dispose();
+    const weights = readCheckpointWeights(path.join(run.dir, 'checkpoints', 'last')).named;
+    const trained = Array.from(weights['adapters/z/kernel']!.dataSync());
+    for (const t of Object.values(weights)) t.dispose();
+    expect(trained).toHaveLength(6);
+    expect(trained).not.toEqual(initial);
   }, 60_000);
 
   it('an interrupted run resumes to the logs and metrics of the run left alone', async () => {

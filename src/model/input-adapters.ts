@@ -76,6 +76,8 @@ export function withInputAdapters(
     sharedVariables: [...inner.sharedVariables, ...sharedAdapters],
     taskVariables,
     stateVariables: inner.stateVariables,
+    // Task-owned adapters are read before the representation (representation-gradient steps train them via encode).
+    inputVariables: adapters.flatMap((a, g) => ((groupTasks[g] ?? []).length === 1 ? owned(a) : [])),
     // The adapted input stays alive as the layers' own intermediates do: a gradient tape may hold it, and the
     // caller's tidy disposes it.
     forward: (x, training) => inner.forward(adapt(x), training),

@@ -329,8 +329,10 @@ function representationGradientStep(
   const representation = tf.tidy(() => encode(batch.x, true));
   const flats: Float32Array[] = [];
   const losses: number[] = [];
+  // Input adapters sit before z: the heads do not reach them; the combined ∂z trains them below, with the trunk.
+  const beforeZ = model.inputVariables ?? [];
   tasks.forEach((task) => {
-    const own = model.taskVariables[task.name] ?? [];
+    const own = (model.taskVariables[task.name] ?? []).filter((v) => !beforeZ.includes(v));
     const lossOf = (z: tf.Tensor): tf.Scalar => {
       const outputs = decode(z, true);
       return maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, batch);
@@ -364,7 +366,7 @@ function representationGradientStep(
     const z = encode(batch.x, true);
     const surrogate = tf.sum(tf.mul(z, combinedZ)) as tf.Scalar;
     return addPenalty(model, surrogate);
-  }, model.sharedVariables);
+  }, [...model.sharedVariables, ...beforeZ]);
   value.dispose();
   combinedZ.dispose();
   representation.dispose();
