@@ -56,6 +56,21 @@ describe('mtl eval of a multi-input run', () => {
     expect(plain.stderr).toContain(`run ${run.id} has 2 data sources (tasks with their own data); say which task`);
     expect(plain.stderr).toContain('tasks[1].data (2 features): z');
     expect(plain.stderr).not.toMatch(/\n\s+at /);
+    const twice = mtl([
+      'features',
+      run.id,
+      '--runs-dir',
+      runsDir,
+      '--data',
+      `z=${path.join(dir, 'target.csv')}`,
+      '--data',
+      `z=${path.join(dir, 'wide.csv')}`,
+    ]);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain(
+      `tasks[1].data (the data of z) was given ${path.join(dir, 'target.csv')} already (by --data z=…); one file`,
+    );
+    expect(twice.stderr).not.toMatch(/\n\s+at /);
     expect(snapshotRun(run.dir)).toEqual(before);
   }, 30_000);
 
@@ -120,6 +135,18 @@ describe('stored files', () => {
     expect(existsSync(path.join(single.dir, 'data-groups.json'))).toBe(false);
     const result = await evaluateRun(single.id, { runsDir: path.join(dir, 'runs-single'), split: 'val' });
     expect(result.metrics).toEqual(readSummary(single.dir, single.id).val);
+    const twice = mtl([
+      'eval',
+      single.id,
+      '--runs-dir',
+      path.join(dir, 'runs-single'),
+      '--data',
+      'a.csv',
+      '--data',
+      'b.csv',
+    ]);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain(`--data is given 2 times; run ${single.id} reads one data source.`);
   }, 30_000);
 });
 
@@ -142,4 +169,19 @@ describe('mtl compare and mtl runs', () => {
     expect(listing.code).toBe(0);
     expect(listing.stdout).toContain(`${path.join(dir, 'source.csv')}+${path.join(dir, 'target.csv')}`);
   }, 60_000);
+});
+
+describe("a source's file changed since training", () => {
+  it('mtl eval of the run: exit 2 naming the source and both feature lists, run untouched', () => {
+    const file = path.join(dir, 'target.csv');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('x0,x1,z', 'x0,x9,z'));
+    const before = snapshotRun(run.dir);
+    const result = mtl(['eval', run.id, '--runs-dir', runsDir, '--split', 'val']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`Run ${run.id}: the data of tasks[1].data in `);
+    expect(result.stderr).toContain('features at training: x0, x1');
+    expect(result.stderr).toContain('features now: x0, x9');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(snapshotRun(run.dir)).toEqual(before);
+  }, 30_000);
 });

@@ -137,9 +137,10 @@ export function groupFiles(run: RunData, groups: RunGroup[], entries: string[]):
     const g = groups.findIndex((group) => group.group.tasks.some((t) => t.name === task));
     const file = entry.slice(at + 1);
     if (files[g] !== undefined && files[g] !== file) {
+      const group = groups[g]!.group;
       throw new UsageError(
-        `--data "${entry}": task ${task} reads the same data as ${given[g]} (${groups[g]!.group.field}), which ` +
-          `was given ${files[g]}; one file per data source.`,
+        `--data "${entry}": ${group.field} (the data of ${group.tasks.map((t) => t.name).join(', ')}) was given ` +
+          `${files[g]} already (by --data ${given[g]}=…); one file per data source.`,
         listing,
       );
     }
