@@ -74,10 +74,7 @@ describe('the adapters layout', () => {
           rows.flatMap((r) => Array.from(data.splits.train.x.subarray(r * 5, r * 5 + 5))),
           [rows.length, 5],
         );
-        const { value, grads } = tf.variableGrads(
-          () => tf.sum(model.forward(x, true).outputs[task]!) as tf.Scalar,
-          [kernel],
-        );
+        const { value, grads } = tf.variableGrads(() => tf.sum(model.forward(x, true).outputs[task]!), [kernel]);
         const values = Array.from(grads[kernel.name]!.dataSync());
         tf.dispose([x, value, ...Object.values(grads)]);
         return values;

@@ -28,9 +28,7 @@ describe("a task's own data source that does not fit", () => {
       const result = mtl(command);
       expect(result.code, result.stderr).toBe(2);
       expect(result.stderr).toMatch(
-        new RegExp(
-          `^mtl: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:7:\\d+: tasks\\[1\\]\\.data\\.csv \\(the data of z\\): `,
-        ),
+        new RegExp(`^mtl: ${escaped(file)}:7:\\d+: tasks\\[1\\]\\.data\\.csv \\(the data of z\\): `),
       );
       expect(result.stderr).toContain('column "z" is not in');
       expect(result.stderr).not.toMatch(/\n\s+at /);
@@ -48,3 +46,7 @@ describe("a task's own data source that does not fit", () => {
     );
   }, 30_000);
 });
+
+function escaped(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -25,7 +25,8 @@ describe(`live tensors over ${EPOCHS} multi-input epochs`, () => {
     { strategy: '{ name: pcgrad, grad_target: representation }', target: ADAPTED },
   ];
   for (const { strategy, target } of cases) {
-    it(`${strategy}${target ? ' with adapters' : ''}: the count after every epoch is the same, and back to the start after the run`, async () => {
+    const name = `${strategy}${target ? ' with adapters' : ''}`;
+    it(`${name}: the count after every epoch is the same, and back to the start after the run`, async () => {
       const text = configText(target, `strategy: ${strategy}\n`).replace(
         'epochs: 5',
         `epochs: ${EPOCHS}, early_stopping: { patience: 0 }${target ? ', multi_input: { adapters: true }' : ''}`,

@@ -207,7 +207,7 @@ export interface TrainingConfig {
 export interface MultiInputConfig {
   sampling: 'each' | 'proportional';
   epoch: 'largest' | { steps: number };
-  /** A dense input adapter per data source whose feature layout differs from the first source's (model/input-adapters.ts). */
+  /** A dense input adapter per data source with another feature layout than the first's (model/input-adapters.ts). */
   adapters?: boolean;
 }
 

@@ -24,8 +24,9 @@ export interface Preprocessing {
    */
   groups?: GroupEncoding[];
   /**
-   * Multi-input runs with `training.multi_input.adapters` whose groups encode different layouts (model/input-adapters.ts):
-   * each row is its group's encoding zero-padded to the widest, then one indicator per group (`inputSize` = that).
+   * Multi-input runs with `training.multi_input.adapters` whose groups encode different layouts
+   * (model/input-adapters.ts): each row is its group's encoding zero-padded to the widest, then one indicator per
+   * group (`inputSize` = that).
    */
   adapters?: InputAdapters;
 }
