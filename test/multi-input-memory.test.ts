@@ -1,7 +1,8 @@
 /**
  * Memory with tasks that have their own data (issue #17; test/memory.test.ts's pattern): the live tensor count stays
  * flat over 20 short epochs of multi-input batches (one batch of each data group per step, the smaller group
- * cycling), for a loss-weighting strategy and a gradient method, and a run releases everything.
+ * cycling), for a loss-weighting strategy and a gradient method, with input adapters (a source of another width),
+ * and a run releases everything.
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -12,15 +13,23 @@ import { tempDir } from './helpers.js';
 import { configText, writeSources } from './helpers/multi-input.js';
 
 const EPOCHS = 20;
+const ADAPTED = 'csv: wide.csv, split: { train: 0.5, val: 0.25, test: 0.25 }';
 
 describe(`live tensors over ${EPOCHS} multi-input epochs`, () => {
   const dir = tempDir();
   writeSources(dir);
-  for (const strategy of ['{ name: equal }', '{ name: pcgrad, grad_target: params }']) {
-    it(`${strategy}: the count after every epoch is the same, and back to the start after the run`, async () => {
-      const text = configText(undefined, `strategy: ${strategy}\n`).replace(
+  const cases = [
+    { strategy: '{ name: equal }', target: undefined },
+    { strategy: '{ name: pcgrad, grad_target: params }', target: undefined },
+    // wide.csv (3 features) through a dense adapter 3 → 2; the representation-gradient path reads encode().
+    { strategy: '{ name: pcgrad, grad_target: representation }', target: ADAPTED },
+  ];
+  for (const { strategy, target } of cases) {
+    const name = `${strategy}${target ? ' with adapters' : ''}`;
+    it(`${name}: the count after every epoch is the same, and back to the start after the run`, async () => {
+      const text = configText(target, `strategy: ${strategy}\n`).replace(
         'epochs: 5',
-        `epochs: ${EPOCHS}, early_stopping: { patience: 0 }`,
+        `epochs: ${EPOCHS}, early_stopping: { patience: 0 }${target ? ', multi_input: { adapters: true }' : ''}`,
       );
       const counts: number[] = [];
       const before = tf.memory().numTensors;

@@ -1,7 +1,6 @@
 /**
  * Multi-input MTL runs (issue #17): a step's batch holds one batch of each data group with each task's labels only
- * on its own group's rows; an interrupted run resumes exactly; `mtl eval` / `mtl features` on such a run are refused
- * by name with exit code 2 and leave the run untouched.
+ * on its own group's rows; an interrupted run resumes exactly (eval, features and compare: multi-input-eval.test.ts).
  */
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
@@ -16,7 +15,6 @@ import { createRng } from '../src/util/rng.js';
 import { tempDir } from './helpers.js';
 import { mtl } from './helpers/cli.js';
 import { configText, writeSources } from './helpers/multi-input.js';
-import { snapshotRun } from './helpers/run-snapshot.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -62,24 +60,6 @@ describe('resume', () => {
       epochs: readEpochLog(runDir).map(({ seconds: _s, samplesPerSecond: _r, ...rest }) => rest),
     });
     expect(logs(resumed.dir)).toEqual(logs(alone.dir));
-  }, 60_000);
-});
-
-describe('what multi-input runs do not support yet', () => {
-  it('mtl eval and mtl features refuse such a run with exit code 2, naming why, and leave it untouched', async () => {
-    const runsDir = path.join(dir, 'runs-cli');
-    const run = await trainExperiment(load(), { runsDir });
-    const before = snapshotRun(run.dir);
-    for (const command of ['eval', 'features']) {
-      const result = mtl([command, run.id, '--runs-dir', runsDir]);
-      expect(result.code).toBe(2);
-      expect(result.stderr).toContain(
-        `Run ${run.id} has tasks with their own data (tasks[].data, multi-input MTL); mtl ${command} does not ` +
-          'support such runs yet',
-      );
-      expect(result.stderr).not.toMatch(/\n\s+at /);
-    }
-    expect(snapshotRun(run.dir)).toEqual(before);
   }, 60_000);
 });
 

@@ -1,7 +1,7 @@
 /**
  * Multi-input MTL (issue #17; data/multi-input.ts, train/multi-input-batches.ts): tasks with their own data are
  * split and preprocessed per data group, a step holds one batch of each group with each task's labels only on its
- * own group's rows, training on two groups lowers both losses, and what is not supported yet is refused by name.
+ * own group's rows, and training on two groups lowers both losses.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -79,6 +79,7 @@ describe('data groups', () => {
     );
     expect(message).toMatch(/but data \(.*source\.csv\) as \[x0, x1\] \(input width 2\)/);
     expect(message).toMatch(/same feature columns in the same order/);
+    expect(message).toMatch(/or set training.multi_input: \{ adapters: true \} to learn a dense input adapter/);
   });
 });
 
@@ -90,7 +91,7 @@ describe('data errors of a group', () => {
       () => '',
       (error: unknown) => String(error),
     );
-    expect(message).toMatch(/^UsageError: tasks\[1\]\.data \(the data of z\): .*column "w" is not in .*wide\.csv/);
+    expect(message).toMatch(/^UsageError: tasks\[1\]\.data\.csv \(the data of z\): .*column "w" is not in .*wide\.csv/);
   });
 });
 
@@ -218,12 +219,5 @@ training:
     const leak = problems.find((line) => line.includes('tasks[1].data.features[1]')) ?? '';
     expect(leak).toMatch(/^exp\.yaml:7:\d+: tasks\[1\]\.data\.features\[1\]: column "y" is the target of task "y"/);
     expect(leak).toMatch(/Remove it from tasks\[1\]\.data\.features\.$/);
-  });
-
-  it('refuses init and baselines with tasks that have their own data, by name', () => {
-    const text = configText(undefined, 'baselines: single-task\n');
-    expect(configProblems(text, { displayName: 'exp.yaml' }).join('\n')).toMatch(
-      /baselines: training baselines does not work yet with tasks that have their own data/,
-    );
   });
 });

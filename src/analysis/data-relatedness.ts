@@ -20,13 +20,19 @@ function targetColumns(encoded: EncodedRows, preprocessing: Preprocessing, task:
   }));
 }
 
-/** Association and mutual information of every pair of tasks' targets on the training rows. */
+/**
+ * Association and mutual information of every pair of tasks' targets on the training rows both tasks label (all rows
+ * when every task labels every row); a pair with fewer than two such rows is not measured (its keys are absent).
+ */
 export function dataRelatedness(
   train: EncodedRows,
   preprocessing: Preprocessing,
   tasks: readonly TaskConfig[],
 ): DataRelatedness {
   const columns = tasks.map((t) => targetColumns(train, preprocessing, t.name));
+  const masks = train.labelled ?? {};
+  const partial = tasks.some((t) => masks[t.name]?.includes(0));
+  const pairRows: PairValues = {};
   const association: PairValues = {};
   const measure: Record<string, string> = {};
   const mutualInformation: PairValues = {};
@@ -35,7 +41,11 @@ export function dataRelatedness(
     tasks.forEach((b, j) => {
       if (j <= i) return;
       const key = `${a.name}|${b.name}`;
-      const pair = targetPair(columns[i] ?? [], columns[j] ?? []);
+      const both = partial ? rowsLabelledByBoth(train.rows, masks[a.name], masks[b.name]) : undefined;
+      if (both) pairRows[key] = both.length;
+      if (both && both.length < 2) return;
+      const pick = (cols: TargetColumn[]): TargetColumn[] => (both ? cols.map((c) => onRows(c, both)) : cols);
+      const pair = targetPair(pick(columns[i] ?? []), pick(columns[j] ?? []));
       association[key] = pair.association;
       measure[key] = pair.measure;
       mutualInformation[key] = pair.mutualInformation;
@@ -49,5 +59,16 @@ export function dataRelatedness(
     measure,
     mutualInformation,
     normalisedMutualInformation,
+    ...(partial ? { pairRows } : {}),
   };
+}
+
+function rowsLabelledByBoth(rows: number, a: Uint8Array | undefined, b: Uint8Array | undefined): number[] {
+  return Array.from({ length: rows }, (_, r) => r).filter((r) => (a?.[r] ?? 1) === 1 && (b?.[r] ?? 1) === 1);
+}
+
+function onRows(column: TargetColumn, rows: readonly number[]): TargetColumn {
+  return column.kind === 'categorical'
+    ? { kind: 'categorical', codes: Float32Array.from(rows, (r) => column.codes[r]!) }
+    : { kind: 'numeric', values: Float64Array.from(rows, (r) => column.values[r]!) };
 }

@@ -124,6 +124,12 @@ export interface DataRelatedness {
   /** Miller–Madow corrected, in nats, and normalised (NMI). */
   mutualInformation: PairValues;
   normalisedMutualInformation: PairValues;
+  /**
+   * Where some task lacks labels (masked labels, tasks with their own data): the rows each pair was measured on, those
+   * both tasks label. A pair with fewer than two such rows (tasks of different data sources share none) has no
+   * values above. Absent when every task labels every row.
+   */
+  pairRows?: PairValues;
 }
 
 /** The suggested grouping and the matrix it came from (analysis/grouping.ts states the rule). */

@@ -4,7 +4,7 @@ import { checkMetricReference } from '../config/semantics.js';
 import type { ResolvedConfig, TaskConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import { subRunPath } from '../runs/layout.js';
-import { rowPinning } from './row-pinning.js';
+import { subsetData, type SourceFeatures } from './row-pinning.js';
 
 /**
  * The configs of the runs trained with a multi-task run (issue #15), each the run's own config (its file and
@@ -41,8 +41,11 @@ export interface SubRunPlan {
   /** `a`, `towers`, `a+b`. */
   label: string;
   tasks: string[];
-  /** The sub-run's config, with the inputs pinned to `features` (the multi-task run's, once it has trained). */
-  config(features?: readonly string[]): LoadedConfig;
+  /**
+   * The sub-run's config, with the inputs pinned to `features` (the multi-task run's, once it has trained): a list
+   * for the top-level data, or per data source (`sourceFeatures` of the run's preprocessing, multi-input runs).
+   */
+  config(features?: readonly string[] | SourceFeatures): LoadedConfig;
 }
 
 /** The sub-runs a config asks for, each config checked now: a problem is a UsageError before anything trains. */
@@ -93,24 +96,28 @@ function subRunConfig(
   kind: SubRunKind,
   label: string,
   tasks: readonly TaskConfig[],
-  features: readonly string[] | undefined,
+  features: readonly string[] | SourceFeatures | undefined,
 ): LoadedConfig {
   const config = loaded.config;
+  const perSource: SourceFeatures | undefined = isFeatureList(features) ? { data: features } : features;
+  const { changes: dataChanges, taskData } = subsetData(config, tasks, perSource);
   const notes: string[] = [];
   const what = kind === 'towers' ? 'the towers baseline' : kind === 'pair' ? `the pair run ${label}` : undefined;
   const description = what ?? `the single-task baseline of task "${label}"`;
   const changes: Record<string, unknown> = {
     name: `${config.name}-${kind === 'single-task' ? 'single' : kind}-${label.replace('+', '-')}`,
     // `weight` is left out: under `equal` it would be refused, and it weighs nothing in one task.
-    tasks: tasks.map(({ weight: _unused, ...task }) => task),
+    tasks: tasks.map(({ weight: _unused, ...task }) => {
+      const own = taskData[task.name];
+      return own && task.data ? { ...task, data: { ...task.data, ...own } } : task;
+    }),
     // The run's own seed, however its config got it (a seed group sets it per member).
     seed: config.seed,
     strategy: { name: 'equal' },
     baselines: 'none',
     analysis: {},
   };
-  Object.assign(changes, rowPinning(config, tasks));
-  if (features) changes['data.features'] = features;
+  Object.assign(changes, dataChanges);
   if (kind === 'towers') {
     changes['model'] = {
       architecture: 'soft-sharing',
@@ -154,6 +161,10 @@ function subRunConfig(
   }
   const allNotes = [...(derived.notes ?? []), ...notes];
   return { ...derived, ...(allNotes.length > 0 ? { notes: allNotes } : {}) };
+}
+
+function isFeatureList(features: readonly string[] | SourceFeatures | undefined): features is readonly string[] {
+  return Array.isArray(features);
 }
 
 function capitalised(text: string): string {

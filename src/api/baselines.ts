@@ -13,6 +13,7 @@ import { readSummary, type RunSummary } from '../runs/summary.js';
 import { writeTransfer } from '../runs/transfer.js';
 import { pairIsTheRun, planSubRuns, type SubRunKind, type SubRunPlan } from './baseline-configs.js';
 import { resumeExperiment, type ResumeOptions } from './resume.js';
+import { sourceFeatures, type SourceFeatures } from './row-pinning.js';
 import { trainExperiment, type TrainOptions } from './train.js';
 
 /** One run trained with the multi-task run, as the hooks report it. */
@@ -119,7 +120,7 @@ async function trainSubRuns(
     const reason = `the multi-task run ended ${summary.status}, so no baseline was trained`;
     return { summary, subRuns: [], stopped: { run: summary.id, status: summary.status, reason } };
   }
-  const features = readPreprocessing(summary.dir).features.map((feature) => feature.column);
+  const features = sourceFeatures(readPreprocessing(summary.dir));
   const subRuns: RunSummary[] = [];
   const trained = new Map<string, RunSummary>();
   let transfer: TransferReport | undefined;
@@ -167,7 +168,7 @@ async function trainSubRuns(
 
 async function trainSubRun(
   plan: SubRunPlan,
-  features: readonly string[],
+  features: SourceFeatures,
   parent: RunSummary,
   options: BaselineTrainOptions & ResumeOptions,
   resume: boolean,

@@ -1,6 +1,7 @@
 import type { ResolvedConfig } from '../config/types.js';
 import type { Preprocessing } from '../data/preprocess.js';
 import { outputSize } from '../tasks/registry.js';
+import { withInputAdapters } from '../model/input-adapters.js';
 import { buildArchitecture } from '../model/registry.js';
 import type { MultiTaskModel } from '../model/types.js';
 import { createRng } from '../util/rng.js';
@@ -16,11 +17,17 @@ export function buildModel(config: ResolvedConfig, preprocessing: Preprocessing)
   });
   // Adversarial tasks get no head of the architecture's: theirs read the shared representation behind a reversal.
   const main = new Set(mainTasks(config.tasks).map((task) => task.name));
-  const model = buildArchitecture(config.model, {
-    inputSize: preprocessing.inputSize,
+  const adapters = preprocessing.adapters;
+  const architecture = buildArchitecture(config.model, {
+    inputSize: adapters ? adapters.sharedWidth : preprocessing.inputSize,
     heads: heads.filter((head) => main.has(head.name)),
     rng: createRng(config.seed).fork('model'),
   });
+  // Multi-input runs whose sources encode different layouts: a dense adapter per such source before the model.
+  const groupTasks = (preprocessing.groups ?? []).map((g) => g.tasks);
+  const model = adapters
+    ? withInputAdapters(architecture, adapters, groupTasks, createRng(config.seed).fork('adapters'))
+    : architecture;
   const adversaries = config.tasks.flatMap((task, i) =>
     task.adversarial ? [{ task, head: heads[i]!, schedule: lambdaSchedule(task.adversarial.lambda) }] : [],
   );
@@ -34,6 +41,7 @@ export function modelTopology(config: ResolvedConfig, preprocessing: Preprocessi
   return {
     model: config.model,
     inputSize: preprocessing.inputSize,
+    ...(preprocessing.adapters ? { adapters: preprocessing.adapters } : {}),
     tasks: config.tasks.map((t, i) => ({
       name: t.name,
       type: t.type,

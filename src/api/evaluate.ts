@@ -2,7 +2,6 @@ import path from 'node:path';
 import { initBackend } from '../backend/select.js';
 import type { BackendChoice, ResolvedConfig } from '../config/types.js';
 import { readCsv } from '../data/csv.js';
-import { refuseOwnData } from '../data/multi-input.js';
 import { encodeTable, splitTable } from '../data/prepare.js';
 import { encodeRows, type EncodedRows, type Preprocessing } from '../data/preprocess.js';
 import type { SplitName } from '../data/split.js';
@@ -17,12 +16,26 @@ import type { StoredRunMeta } from '../runs/meta.js';
 import { openRun, resolveRun, resolveRunsDir } from '../runs/store.js';
 import { evaluateEncoded } from '../train/evaluate-encoded.js';
 import { buildModel } from './build.js';
+import {
+  configDirOf,
+  emptyRows,
+  encodeGroupFile,
+  groupFiles,
+  mergeRunGroups,
+  replayGroup,
+  runGroups,
+} from './multi-input-data.js';
 
 export interface EvaluateOptions {
   runsDir?: string;
   split?: SplitName;
   /** Another CSV with the same columns, encoded with the run's preprocessing; replaces `split`. */
   dataFile?: string;
+  /**
+   * Like `dataFile`, as `--data` gives them: `FILE` or `TASK=FILE` per entry (a run whose tasks have their own data
+   * reads one file per data source; api/multi-input-data.ts). Replaces `split` and `dataFile`.
+   */
+  dataFiles?: string[];
   checkpoint?: CheckpointName;
   backend?: BackendChoice;
   /**
@@ -58,12 +71,11 @@ export async function evaluateRun(reference: string, options: EvaluateOptions = 
 
 async function evaluateLocked(runDir: string, options: EvaluateOptions): Promise<EvaluationResult> {
   const run = readRun(runDir);
-  refuseOwnData(run, 'mtl eval');
   const checkpoint = chooseCheckpoint(run, options.checkpoint ?? 'best');
   const backend = await initBackend(options.backend ?? run.config.backend);
-  const { encoded, data } = options.dataFile
-    ? await encodeFile(run, options.dataFile)
-    : await encodeSplit(run, options.split ?? 'test');
+  const files = options.dataFiles ?? (options.dataFile === undefined ? [] : [options.dataFile]);
+  const { encoded, data } =
+    files.length > 0 ? await encodeFiles(run, files) : await encodeSplit(run, options.split ?? 'test');
   if (encoded.rows === 0) throw new UsageError(`Run ${run.id}: the ${data} data has no rows to evaluate.`);
   const model = buildModel(run.config, run.preprocessing);
   try {
@@ -126,8 +138,16 @@ export function chooseCheckpoint(run: StoredRun, wanted: CheckpointName): Checkp
 
 /** A split of the run's own data, rebuilt exactly as training made it (same table, rows and assignment). */
 export async function encodeSplit(run: StoredRun, split: SplitName): Promise<{ encoded: EncodedRows; data: string }> {
-  const configDir = run.meta.configFile ? path.dirname(run.meta.configFile) : run.meta.cwd;
-  const replayed = await splitTable(run.config, configDir);
+  const groups = runGroups(run);
+  if (groups) {
+    const parts = [];
+    for (const group of groups) {
+      const replayed = await replayGroup(run, group, 'evaluate on CSV files with --data TASK=FILE instead');
+      parts.push(encodeRows(replayed.table, group.preprocessing, replayed.split[split], 'zeros', replayed.labels));
+    }
+    return { encoded: mergeRunGroups(run, groups, parts), data: split };
+  }
+  const replayed = await splitTable(run.config, configDirOf(run.meta));
   const trained = run.preprocessing.features.map((f) => f.column);
   if (replayed.features.join('\n') !== trained.join('\n')) {
     throw new UsageError(
@@ -144,6 +164,29 @@ export async function encodeSplit(run: StoredRun, split: SplitName): Promise<{ e
     encoded: encodeRows(replayed.table, run.preprocessing, replayed.split[split], 'zeros', replayed.labels),
     data: split,
   };
+}
+
+/** `--data` files: with one data source, one CSV; with several, one per source (api/multi-input-data.ts). */
+async function encodeFiles(run: StoredRun, entries: string[]): Promise<{ encoded: EncodedRows; data: string }> {
+  const groups = runGroups(run);
+  if (!groups) {
+    if (entries.length > 1) {
+      throw new UsageError(`--data is given ${entries.length} times; run ${run.id} reads one data source.`, [
+        'give one --data FILE',
+      ]);
+    }
+    return encodeFile(run, entries[0]!);
+  }
+  const files = groupFiles(run, groups, entries);
+  const parts = [];
+  for (const [g, group] of groups.entries()) {
+    const file = files[g];
+    parts.push(file === undefined ? emptyRows(group) : await encodeGroupFile(group, file));
+  }
+  const named = groups.flatMap((group, g) =>
+    files[g] === undefined ? [] : [`${group.group.tasks.map((t) => t.name).join('+')}=${files[g]}`],
+  );
+  return { encoded: mergeRunGroups(run, groups, parts), data: named.join(', ') };
 }
 
 /** Another CSV with the run's columns, all rows, encoded with the run's preprocessing. */

@@ -4,9 +4,9 @@ import { initBackend } from '../backend/select.js';
 import type { BackendChoice } from '../config/types.js';
 import { readCsv } from '../data/csv.js';
 import { cellText, columnOf } from '../data/columns.js';
-import { refuseOwnData } from '../data/multi-input.js';
 import { splitTable } from '../data/prepare.js';
-import { encodeRows, usableRows } from '../data/preprocess.js';
+import { mergeGroupRows } from '../data/multi-input.js';
+import { encodeRows, usableRows, type Preprocessing } from '../data/preprocess.js';
 import type { SplitName } from '../data/split.js';
 import type { DataTable } from '../data/types.js';
 import { UsageError } from '../errors.js';
@@ -15,6 +15,7 @@ import { loadCheckpointInto } from '../runs/checkpoint.js';
 import { checkpointDir, type CheckpointName } from '../runs/layout.js';
 import { buildModel } from './build.js';
 import { chooseCheckpoint, readRun, type StoredRun } from './evaluate.js';
+import { groupFiles, replayGroup, runGroups } from './multi-input-data.js';
 
 /**
  * Feature-based transfer (issue #17; seed 004 §3: "learned representations reused"; Yosinski et al. 2014): each row's
@@ -28,6 +29,8 @@ export interface FeaturesOptions {
   runsDir?: string;
   /** Another CSV with the run's feature columns; without it, the run's own data (`split`). */
   dataFile?: string;
+  /** As `--data` gives them: `FILE`, or `TASK=FILE` per data source of a multi-input run; replaces `dataFile`. */
+  dataFiles?: string[];
   /** Of the run's own data: one split, or `all` usable rows (default), in table order. */
   split?: SplitName | 'all';
   checkpoint?: CheckpointName;
@@ -61,15 +64,37 @@ export function featureLayers(model: MultiTaskModel): string[] {
 
 export async function extractFeatures(reference: string, options: FeaturesOptions = {}): Promise<FeatureTable> {
   const run = readRun(reference, options.runsDir);
-  refuseOwnData(run, 'mtl features');
   const checkpoint = chooseCheckpoint(run, options.checkpoint ?? 'best');
   await initBackend(options.backend ?? run.config.backend);
-  const { table, rows, data } = options.dataFile ? await fileRows(run, options.dataFile) : await ownRows(run, options);
-  if (rows.length === 0) throw new UsageError(`Run ${run.id}: the ${data} data has no rows to write features for.`);
-  const idColumns = (options.idColumns ?? []).map((name) => columnOf(table, name, '--id-columns'));
+  const files = options.dataFiles ?? (options.dataFile === undefined ? [] : [options.dataFile]);
+  const fromFiles = files.length > 0;
+  const { parts, data } = fromFiles ? await filesRows(run, files) : await ownParts(run, options);
+  const count = parts.reduce((s, part) => s + part.rows.length, 0);
+  if (count === 0) throw new UsageError(`Run ${run.id}: the ${data} data has no rows to write features for.`);
   const targetNames = options.withTargets ? run.config.tasks.flatMap((task) => task.targets) : [];
-  const targetColumns = targetNames.map((name) => columnOf(table, name, '--with-targets (a target of the run)'));
-  const encoded = encodeRows(table, { ...run.preprocessing, tasks: [] }, rows, options.dataFile ? 'error' : 'zeros');
+  const columns = parts.map(({ table }) => ({
+    ids: (options.idColumns ?? []).map((name) => columnOf(table, name, '--id-columns')),
+    // A multi-input run's sources hold only their own tasks' targets: the others' cells stay empty there.
+    targets: targetNames.map((name) =>
+      parts.length === 1 || table.columns.some((c) => c.name === name)
+        ? columnOf(table, name, '--with-targets (a target of the run)')
+        : undefined,
+    ),
+  }));
+  const inputSize = run.preprocessing.inputSize;
+  const encoded = parts.map((part) =>
+    encodeRows(part.table, { ...part.preprocessing, tasks: [] }, part.rows, fromFiles ? 'error' : 'zeros'),
+  );
+  // Each group's rows in the run's input layout (a multi-input run with adapters pads them and marks their group).
+  const byGroup = (run.preprocessing.groups ?? [undefined]).map((_, g) => {
+    const at = parts.findIndex((part) => part.group === g);
+    return encoded[at] ?? { rows: 0, x: new Float32Array(0), targets: {} };
+  });
+  const x = mergeGroupRows(
+    byGroup.map(() => []),
+    byGroup,
+    run.preprocessing,
+  ).x;
   const model = buildModel(run.config, run.preprocessing);
   try {
     const layer = options.layer ?? SHARED_LAYER;
@@ -81,19 +106,76 @@ export async function extractFeatures(reference: string, options: FeaturesOption
       ]);
     }
     const epoch = loadCheckpointInto(checkpointDir(run.dir, checkpoint), model).epoch;
-    const features = layerOutput(model, layer, encoded.x, rows.length, run.preprocessing.inputSize, {
+    const features = layerOutput(model, layer, x, count, inputSize, {
       batchSize: run.config.training.eval_batch_size,
     });
-    const header = [...idColumns.map((c) => c.name), ...features.names, ...targetColumns.map((c) => c.name)];
-    const out = Array.from(rows, (row, i) => [
-      ...idColumns.map((c) => cellText(c, row)),
-      ...Array.from(features.values.subarray(i * features.width, (i + 1) * features.width), String),
-      ...targetColumns.map((c) => cellText(c, row)),
-    ]);
+    const header = [...(columns[0]?.ids ?? []).map((c) => c.name), ...features.names, ...targetNames];
+    const out: string[][] = [];
+    parts.forEach((part, p) => {
+      const { ids, targets } = columns[p]!;
+      for (const row of part.rows) {
+        const i = out.length;
+        out.push([
+          ...ids.map((c) => cellText(c, row)),
+          ...Array.from(features.values.subarray(i * features.width, (i + 1) * features.width), String),
+          ...targets.map((c) => (c ? cellText(c, row) : '')),
+        ]);
+      }
+    });
     return { run: run.id, checkpoint, epoch, layer, data, header, rows: out };
   } finally {
     model.dispose();
   }
+}
+
+/** Rows of one table with the feature encoding they are read with (a multi-input run: their data group's). */
+interface FeatureRows {
+  /** Its data group (0 for a run with one source). */
+  group: number;
+  table: DataTable;
+  rows: Int32Array;
+  preprocessing: Preprocessing;
+}
+
+/**
+ * `--data` files: one CSV for a run with one data source; for a multi-input run one per source (`TASK=FILE`), each
+ * read with its group's encoding, rows in the order of the groups (the sources left out write no rows).
+ */
+async function filesRows(run: StoredRun, entries: string[]): Promise<{ parts: FeatureRows[]; data: string }> {
+  const groups = runGroups(run);
+  if (!groups) {
+    if (entries.length > 1) throw new UsageError(`--data is given ${entries.length} times; run ${run.id} reads one.`);
+    const { table, rows, data } = await fileRows(run, entries[0]!);
+    return { parts: [{ group: 0, table, rows, preprocessing: run.preprocessing }], data };
+  }
+  const files = groupFiles(run, groups, entries);
+  const parts: FeatureRows[] = [];
+  for (const [g, group] of groups.entries()) {
+    const file = files[g];
+    if (file === undefined) continue;
+    const groupRun = { ...run, config: group.config, preprocessing: group.preprocessing };
+    const { table, rows } = await fileRows(groupRun, file);
+    parts.push({ group: g, table, rows, preprocessing: group.preprocessing });
+  }
+  return { parts, data: files.filter((f) => f !== undefined).join(', ') };
+}
+
+/** The run's own rows (a split or all); a multi-input run's groups one after another, each with its own encoding. */
+async function ownParts(run: StoredRun, options: FeaturesOptions): Promise<{ parts: FeatureRows[]; data: string }> {
+  const groups = runGroups(run);
+  if (!groups) {
+    const { table, rows, data } = await ownRows(run, options);
+    return { parts: [{ group: 0, table, rows, preprocessing: run.preprocessing }], data };
+  }
+  const split = options.split ?? 'all';
+  const parts: FeatureRows[] = [];
+  for (const [g, group] of groups.entries()) {
+    const replayed = await replayGroup(run, group, 'pass the rows with --data TASK=FILE instead');
+    const chosen = split === 'all' ? replayed.rows : replayed.split[split];
+    const rows = Int32Array.from(chosen).sort();
+    parts.push({ group: g, table: replayed.table, rows, preprocessing: group.preprocessing });
+  }
+  return { parts, data: split };
 }
 
 /** Every row of another CSV; a missing feature cell is imputed under `missing: impute`, else an error naming it. */

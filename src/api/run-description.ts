@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
+import { dataGroups, hasOwnData } from '../data/multi-input.js';
 import { MtlError } from '../errors.js';
 import { readResolvedConfig } from '../runs/inputs.js';
 import type { StoredRunMeta } from '../runs/meta.js';
@@ -52,7 +53,19 @@ export function dataFilePath(config: ResolvedConfig, meta: StoredRunMeta): strin
   return path.resolve(meta.cwd, configDir, config.data.csv);
 }
 
+/**
+ * The data column: a built-in dataset's name or the CSV's path; for a run whose tasks have their own data, each data
+ * group's, in group order, joined by `+` (`source.csv+target.csv`).
+ */
 function dataLabel(config: ResolvedConfig, meta: StoredRunMeta): string | undefined {
+  if (hasOwnData(config)) {
+    const labels = dataGroups(config).map((group) => sourceLabel({ ...config, data: group.data }, meta) ?? '?');
+    return labels.join('+');
+  }
+  return sourceLabel(config, meta);
+}
+
+function sourceLabel(config: ResolvedConfig, meta: StoredRunMeta): string | undefined {
   if (config.data.dataset !== undefined) return config.data.dataset;
   const file = dataFilePath(config, meta);
   if (file === undefined) return undefined;

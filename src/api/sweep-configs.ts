@@ -6,7 +6,7 @@ import { UsageError } from '../errors.js';
 import type { SweepSpec } from '../sweep/spec.js';
 import type { TrialPlan } from '../sweep/expand.js';
 import { NEEDS_SEVERAL_TASKS, withoutSeedList } from './baseline-configs.js';
-import { rowPinning } from './row-pinning.js';
+import { subsetData, type SourceFeatures } from './row-pinning.js';
 
 /**
  * A trial's config: the base config's text (its `seeds:` list left out; the trial's seed is set) with `--set`-style
@@ -33,7 +33,7 @@ export function trialConfig(
   spec: SweepSpec,
   base: LoadedConfig,
   trial: TrialPlan,
-  context: { features: readonly string[] | undefined; count: number; extra?: readonly string[] },
+  context: { features: SourceFeatures | undefined; count: number; extra?: readonly string[] },
 ): TrialConfig {
   const pointOverrides = trial.point.map(([key, value]) => `${key}=${overrideValue(key, value)}`);
   const subset = trial.tasks === undefined ? [] : subsetOverrides(base, trial.tasks, context.features);
@@ -71,27 +71,24 @@ function locatedInSweep(spec: SweepSpec, detail: string): string {
   return `${spec.where(['tasks'])}: tasks: ${rest}`;
 }
 
-function subsetOverrides(
-  base: LoadedConfig,
-  names: readonly string[],
-  features: readonly string[] | undefined,
-): string[] {
+function subsetOverrides(base: LoadedConfig, names: readonly string[], features: SourceFeatures | undefined): string[] {
   const config = base.config;
   const tasks = config.tasks.filter((task) => names.includes(task.name));
   const written = writtenTasks(base.sourceText);
+  // Multi-input configs: each kept task keeps its own data, pinned like its source (api/row-pinning.ts).
+  const { changes: dataChanges, taskData } = subsetData(config, tasks, features);
   const changes: Record<string, unknown> = {
     // The entries as the base file wrote them (defaults are filled again, and a filled-in default is no choice the
     // applicability checks would hold against the user); a weight weighs nothing in one task, and under `equal` it
     // would be refused.
     tasks: names.map((name) => {
-      const entry = written.get(name) ?? {};
+      const entry = withOwnData(written.get(name) ?? {}, taskData[name]);
       if (names.length > 1) return entry;
       const { weight: _unused, ...rest } = entry;
       return rest;
     }),
   };
-  if (features) changes['data.features'] = features;
-  Object.assign(changes, rowPinning(config, tasks));
+  Object.assign(changes, dataChanges);
   if (tasks.length === 1) {
     changes['strategy'] = { name: 'equal' };
     if (NEEDS_SEVERAL_TASKS.has(config.model.architecture)) {
@@ -102,6 +99,13 @@ function subsetOverrides(
     changes['training.early_stopping.metric'] = 'loss';
   }
   return Object.entries(changes).map(([key, value]) => `${key}=${JSON.stringify(value)}`);
+}
+
+/** A written task entry with fields merged into its own `data` (an entry without one is returned as written). */
+function withOwnData(entry: Record<string, unknown>, fields: Record<string, unknown> | undefined) {
+  const data = entry['data'];
+  if (!fields || typeof data !== 'object' || data === null) return entry;
+  return { ...entry, data: { ...data, ...fields } };
 }
 
 /** The base file's `tasks:` entries by name, as written. */

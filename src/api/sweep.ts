@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { splitTable } from '../data/prepare.js';
 import { MtlError, UsageError } from '../errors.js';
 import { higherIsBetter } from '../metrics/direction.js';
 import { fingerprintData } from '../runs/data-source.js';
@@ -24,6 +23,7 @@ import { resumeExperiment } from './resume.js';
 import type { HalvingPlan } from '../sweep/halving.js';
 import { runAshaSweep } from './sweep-asha.js';
 import { halvingMaxEpochs, planHalving, runHalvingSweep } from './sweep-halving.js';
+import { configFeatures } from './row-pinning.js';
 import { trialConfig } from './sweep-configs.js';
 import { executeInWorkers } from './sweep-jobs.js';
 import { recordSweep } from './sweep-status.js';
@@ -90,7 +90,7 @@ export async function planSweep(file: string): Promise<SweepPlan> {
   );
   const configDir = path.dirname(spec.base);
   // The inputs a task subset keeps: the base config's, read from its data once (only when there are subsets).
-  const features = spec.tasks === 'all' ? undefined : (await splitTable(base.config, configDir)).features;
+  const features = spec.tasks === 'all' ? undefined : await configFeatures(base.config, configDir);
   const id = sweepId(slugify(spec.name), spec.text);
   // Halving: every trial's config has the final budget R (its hash, its one folder across rungs).
   const halvingEpochs = spec.halving && halvingMaxEpochs(spec, base);

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendReport } from '../backend/select.js';
-import type { LoadedConfig } from '../config/load.js';
+import { locateConfigField, type LoadedConfig } from '../config/load.js';
 import type { BackendChoice, ResolvedConfig } from '../config/types.js';
 import { prepareConfigData } from '../data/multi-input.js';
 import type { PreparedData } from '../data/prepare.js';
@@ -89,7 +89,7 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
   const configDir = loaded.file ? path.dirname(loaded.file) : process.cwd();
   const startedAt = new Date();
   const backend = await initBackend(options.backend ?? config.backend);
-  const data = await prepareConfigData(config, configDir);
+  const data = await prepareConfigData(config, configDir, (field) => locateConfigField(loaded, field));
   options.onDataPrepared?.(data.report);
   const runsDir = resolveRunsDir(options.runsDir);
   // Built before the run exists: layers that do not fit the data (a reshape of the wrong size) fail without

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { LoadedConfig } from '../config/load.js';
+import { locateConfigField, type LoadedConfig } from '../config/load.js';
 import { planSubRuns } from './baseline-configs.js';
 import { prepareConfigData } from '../data/multi-input.js';
 import type { DataReport } from '../data/report.js';
@@ -12,5 +12,5 @@ import type { DataReport } from '../data/report.js';
 export async function validateData(loaded: LoadedConfig): Promise<DataReport> {
   planSubRuns(loaded);
   const configDir = loaded.file ? path.dirname(loaded.file) : process.cwd();
-  return (await prepareConfigData(loaded.config, configDir)).report;
+  return (await prepareConfigData(loaded.config, configDir, (field) => locateConfigField(loaded, field))).report;
 }

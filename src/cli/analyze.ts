@@ -107,6 +107,11 @@ export function printAnalysis(report: AnalysisReport, print: (line?: string) => 
         ['NMI', d.normalisedMutualInformation],
       ]),
     );
+    const pairRows = d.pairRows;
+    if (pairRows) {
+      const counts = pairs.map((pair) => `${pair.replace('|', ' + ')} ${pairRows[pair] ?? 0}`).join(', ');
+      print(`measured on the rows both tasks label: ${counts} (a pair with fewer than 2 is not measured)`);
+    }
     print();
   }
   if (report.grouping) {

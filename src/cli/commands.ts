@@ -124,7 +124,7 @@ export async function validateCommand(configFile: string, flags: { set?: string[
 
 export async function evalCommand(
   run: string,
-  flags: CommonFlags & { split?: string; data?: string; checkpoint?: string; backend?: BackendChoice },
+  flags: CommonFlags & { split?: string; data?: string[]; checkpoint?: string; backend?: BackendChoice },
 ): Promise<number> {
   if (flags.split && !['train', 'val', 'test'].includes(flags.split)) {
     throw new UsageError(`--split "${flags.split}": expected train, val or test.`);
@@ -135,7 +135,7 @@ export async function evalCommand(
   const result = await evaluateRun(run, {
     ...(flags.runsDir ? { runsDir: flags.runsDir } : {}),
     ...(flags.split ? { split: flags.split as 'train' | 'val' | 'test' } : {}),
-    ...(flags.data ? { dataFile: flags.data } : {}),
+    ...(flags.data && flags.data.length > 0 ? { dataFiles: flags.data } : {}),
     ...(flags.checkpoint ? { checkpoint: flags.checkpoint as 'best' | 'last' } : {}),
     ...(flags.backend ? { backend: flags.backend } : {}),
     lock: lockMessages(),

@@ -6,7 +6,7 @@ import type { CommonFlags } from './commands.js';
 import { log } from './output.js';
 
 export interface FeaturesFlags extends CommonFlags {
-  data?: string;
+  data?: string[];
   layer?: string;
   split?: string;
   checkpoint?: string;
@@ -40,7 +40,7 @@ export async function featuresCommand(run: string, flags: FeaturesFlags): Promis
   }
   const result = await extractFeatures(run, {
     ...(flags.runsDir ? { runsDir: flags.runsDir } : {}),
-    ...(flags.data ? { dataFile: flags.data } : {}),
+    ...(flags.data && flags.data.length > 0 ? { dataFiles: flags.data } : {}),
     ...(split ? { split } : {}),
     ...(flags.checkpoint === 'best' || flags.checkpoint === 'last' ? { checkpoint: flags.checkpoint } : {}),
     ...(flags.layer ? { layer: flags.layer } : {}),

@@ -80,7 +80,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description("Evaluate a run's checkpoint on a split or a new CSV; stored under the run's evals/")
     .argument('<run>', 'run id, unique id prefix, or path')
     .option('--split <split>', 'train, val or test', 'test')
-    .option('--data <csv>', 'another CSV with the same columns (encoded as in training)')
+    .option(
+      '--data <csv>',
+      'another CSV with the same columns (encoded as in training); TASK=CSV per source of a multi-input run',
+      collect,
+    )
     .option('--checkpoint <which>', 'best or last', 'best')
     .addOption(backendOption())
     .addOption(runsDirOption())
@@ -92,7 +96,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .command('features')
     .description("Write each row's learned representation (feature-based transfer) as CSV")
     .argument('<run>', 'run id, unique id prefix, or path')
-    .option('--data <csv>', "a CSV with the run's feature columns, every row (default: the run's own data)")
+    .option(
+      '--data <csv>',
+      "a CSV with the run's feature columns, every row (default: the run's own data); TASK=CSV per source",
+      collect,
+    )
     .option('--split <split>', "of the run's own data: train, val, test or all (default all)")
     .option('--layer <name>', 'shared (the trunk output the heads read; default) or tasks/<task>/output')
     .option('--checkpoint <which>', 'best or last', 'best')

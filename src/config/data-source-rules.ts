@@ -73,7 +73,7 @@ export function dataSourceProblems(
 
 /**
  * Multi-input MTL (tasks with their own `data`, data/multi-input.ts): each task's source is checked as the top-level
- * one is; what the first version does not support yet with several sources is refused by name.
+ * one is. (`init`, baselines and pairs work with them: sub-runs keep each task's own data, api/row-pinning.ts.)
  */
 export function multiInputProblems(config: ResolvedConfig, configDir: string): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
@@ -91,17 +91,6 @@ export function multiInputProblems(config: ResolvedConfig, configDir: string): C
     }
     return problems;
   }
-  const notYet = (field: string, what: string): void => {
-    problems.push({
-      path: [field],
-      message:
-        `${what} does not work yet with tasks that have their own data (tasks[].data); remove ${field}, or give ` +
-        'every task the top-level data',
-    });
-  };
-  if (config.init) notYet('init', 'starting from another run');
-  if (config.baselines !== undefined && config.baselines !== 'none') notYet('baselines', 'training baselines');
-  if (config.analysis?.pairs) notYet('analysis', 'training task pairs');
   return problems;
 }
 

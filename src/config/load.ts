@@ -209,6 +209,24 @@ function locate(
   return `${where}: ${field}: ${problem.message}`;
 }
 
+/**
+ * Where a field of a loaded config is written, for errors found after loading (a data source's problems):
+ * `file:line:col`, or `--set …` when a flag wrote it; undefined for an in-memory config without a file.
+ */
+export function locateConfigField(loaded: LoadedConfig, fieldPath: readonly (string | number)[]): string | undefined {
+  const field = pathToString(fieldPath);
+  const flag = [...loaded.overrides].reverse().find((override) => {
+    const set = pathToString(parseOverride(override).path);
+    return field === set || field.startsWith(`${set}.`) || field.startsWith(`${set}[`);
+  });
+  if (flag) return `--set ${flag}`;
+  if (loaded.file === undefined) return undefined;
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(loaded.sourceText, { lineCounter });
+  const position = positionOf(doc, lineCounter, fieldPath);
+  return position ? `${loaded.file}:${position.line}:${position.column}` : loaded.file;
+}
+
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object') {
     for (const child of Object.values(value)) deepFreeze(child);

@@ -228,6 +228,12 @@ export function buildExperimentSchema(): JsonSchema {
               'batch shared in proportion to their sizes (proportional); an epoch shows the largest source once ' +
               '(epoch: largest) or is { steps: N }.',
             properties: {
+              adapters: {
+                type: 'boolean',
+                description:
+                  'A learned dense input adapter (width of the source → width of the first source) for each data ' +
+                  "source whose features are encoded with another layout than the first source's; default false.",
+              },
               sampling: { enum: ['each', 'proportional'], default: 'each' },
               epoch: {
                 default: 'largest',

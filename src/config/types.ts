@@ -243,6 +243,8 @@ export interface TrainingConfig {
 export interface MultiInputConfig {
   sampling: 'each' | 'proportional';
   epoch: 'largest' | { steps: number };
+  /** A dense input adapter per data source with another feature layout than the first's (model/input-adapters.ts). */
+  adapters?: boolean;
 }
 
 export interface StrategyConfig {

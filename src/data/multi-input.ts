@@ -20,7 +20,7 @@ import { UsageError } from '../errors.js';
 import { outputSize } from '../tasks/registry.js';
 import type { LabelCounts } from './labels.js';
 import { prepareData, type PreparedData } from './prepare.js';
-import type { EncodedRows, FeatureEncoding, Preprocessing } from './preprocess.js';
+import type { EncodedRows, FeatureEncoding, InputAdapters, Preprocessing } from './preprocess.js';
 import type { SplitName } from './split.js';
 
 export interface DataGroup {
@@ -28,7 +28,12 @@ export interface DataGroup {
   tasks: TaskConfig[];
   /** Where the source is written, for messages: `data` or `tasks[i].data` (its first task). */
   field: string;
+  /** The same as a config path: ['data'] or ['tasks', i, 'data']. */
+  path: (string | number)[];
 }
+
+/** Where a config's field is written (`exp.yaml:7:37`, `--set …`), for data errors; undefined when unknown. */
+export type LocateField = (path: readonly (string | number)[]) => string | undefined;
 
 /** One data group's place in the merged splits (rows of group g follow those of groups 0 … g−1). */
 export interface GroupRows {
@@ -49,7 +54,9 @@ export function dataGroups(config: ResolvedConfig): DataGroup[] {
     const data = task.data ?? config.data;
     const group = groups.find((g) => isDeepStrictEqual(g.data, data));
     if (group) group.tasks.push(task);
-    else groups.push({ data, tasks: [task], field: task.data ? `tasks[${index}].data` : 'data' });
+    else if (task.data)
+      groups.push({ data, tasks: [task], field: `tasks[${index}].data`, path: ['tasks', index, 'data'] });
+    else groups.push({ data, tasks: [task], field: 'data', path: ['data'] });
   });
   return groups;
 }
@@ -58,16 +65,20 @@ export function dataGroups(config: ResolvedConfig): DataGroup[] {
  * Prepares every data group on its own and merges them into one {@link PreparedData} whose `groups` say where each
  * group's rows lie. One group (every task reads the same source) is prepared exactly as a single-source config.
  */
-export async function prepareMultiInput(config: ResolvedConfig, configDir: string): Promise<PreparedData> {
+export async function prepareMultiInput(
+  config: ResolvedConfig,
+  configDir: string,
+  locate?: LocateField,
+): Promise<PreparedData> {
   const groups = dataGroups(config);
   const prepared: PreparedData[] = [];
   for (const group of groups) {
-    const tasks = group.tasks.map(({ data: _source, ...task }) => task);
-    prepared.push(await inGroup(group, () => prepareData({ ...config, data: group.data, tasks }, configDir)));
+    prepared.push(await inGroup(group, () => prepareData(groupConfig(config, group), configDir), locate));
   }
   const first = prepared[0]!;
   if (prepared.length === 1) return first;
-  prepared.forEach((p, g) => checkSameLayout(first, groups[0]!, p, groups[g]!));
+  const adapters = config.training.multi_input?.adapters === true ? inputAdapters(groups, prepared) : undefined;
+  if (!adapters) prepared.forEach((p, g) => checkSameLayout(first, groups[0]!, p, groups[g]!));
   const taskEncoding = (name: string) => {
     const g = groups.findIndex((group) => group.tasks.some((t) => t.name === name));
     const index = groups[g]!.tasks.findIndex((t) => t.name === name);
@@ -76,8 +87,22 @@ export async function prepareMultiInput(config: ResolvedConfig, configDir: strin
   const preprocessing: Preprocessing = {
     ...first.preprocessing,
     tasks: config.tasks.map((task) => taskEncoding(task.name)),
+    groups: prepared.map((p, g) => ({
+      field: groups[g]!.field,
+      source: p.source,
+      tasks: groups[g]!.tasks.map((t) => t.name),
+      features: p.preprocessing.features,
+      inputSize: p.preprocessing.inputSize,
+      missing: p.preprocessing.missing,
+    })),
+    ...(adapters ? { adapters, inputSize: adaptedInputSize(adapters) } : {}),
   };
-  const merge = (split: SplitName): EncodedRows => mergeSplit(groups, prepared, split, preprocessing.inputSize);
+  const merge = (split: SplitName): EncodedRows =>
+    mergeGroupRows(
+      groups.map((g) => g.tasks.map((t) => t.name)),
+      prepared.map((p) => p.splits[split]),
+      preprocessing,
+    );
   const splits = { train: merge('train'), val: merge('val'), test: merge('test') };
   // In config order, each task's counts from its own group.
   const countsOf = (name: string) => prepared.find((p) => name in p.labelCounts)?.labelCounts[name];
@@ -123,14 +148,20 @@ export async function prepareMultiInput(config: ResolvedConfig, configDir: strin
   };
 }
 
-/** A data error of one group, prefixed with where its source is written (`tasks[1].data: …`). */
-async function inGroup<T>(group: DataGroup, prepare: () => Promise<T>): Promise<T> {
+/**
+ * A data error of one group, prefixed with where its source is written: the config line when known, then the field
+ * (`exp.yaml:7:37: tasks[1].data.csv (the data of z): …`).
+ */
+async function inGroup<T>(group: DataGroup, prepare: () => Promise<T>, locate?: LocateField): Promise<T> {
   try {
     return await prepare();
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
+    const key = group.data.dataset !== undefined ? 'dataset' : 'csv';
+    const where = locate?.([...group.path, key]);
     throw new UsageError(
-      `${group.field} (the data of ${group.tasks.map((t) => t.name).join(', ')}): ${error.message}`,
+      `${where ? `${where}: ` : ''}${group.field}.${key} (the data of ${group.tasks.map((t) => t.name).join(', ')}): ` +
+        error.message,
       error.details,
     );
   }
@@ -145,6 +176,28 @@ function layoutOf(p: PreparedData): string[] {
   return p.preprocessing.features.map(describeFeature);
 }
 
+/** The width of a row under the adapters' layout: the widest group's encoding and one indicator per group. */
+export function adaptedInputSize(adapters: InputAdapters): number {
+  return Math.max(...adapters.groups.map((g) => g.width)) + adapters.groups.length;
+}
+
+/**
+ * With `training.multi_input.adapters`: an adapter for each group whose layout differs from the first group's
+ * (named by its first task); undefined when every group has the first group's layout (no adapter is needed).
+ */
+function inputAdapters(groups: DataGroup[], prepared: PreparedData[]): InputAdapters | undefined {
+  const first = layoutOf(prepared[0]!);
+  const differs = prepared.map((p) => !isDeepStrictEqual(layoutOf(p), first));
+  if (!differs.some(Boolean)) return undefined;
+  return {
+    sharedWidth: prepared[0]!.preprocessing.inputSize,
+    groups: prepared.map((p, g) => ({
+      width: p.preprocessing.inputSize,
+      ...(differs[g] ? { adapter: groups[g]!.tasks[0]!.name } : {}),
+    })),
+  };
+}
+
 function checkSameLayout(first: PreparedData, firstGroup: DataGroup, other: PreparedData, group: DataGroup): void {
   const a = layoutOf(first);
   const b = layoutOf(other);
@@ -153,52 +206,79 @@ function checkSameLayout(first: PreparedData, firstGroup: DataGroup, other: Prep
     `${group.field} (${other.source}) encodes its features as [${b.join(', ')}] (input width ` +
       `${other.preprocessing.inputSize}), but ${firstGroup.field} (${first.source}) as [${a.join(', ')}] (input ` +
       `width ${first.preprocessing.inputSize}); tasks with their own data must have the same feature columns in ` +
-      'the same order (list them in data.features, with the same categories); per-source input adapters are not ' +
-      'supported yet.',
+      'the same order (list them in data.features, with the same categories), or set training.multi_input: ' +
+      '{ adapters: true } to learn a dense input adapter for each source with another layout.',
   );
 }
 
-/** One split of every group, concatenated; each task labelled only on its own group's rows. */
-function mergeSplit(groups: DataGroup[], prepared: PreparedData[], split: SplitName, inputSize: number): EncodedRows {
-  const parts = prepared.map((p) => p.splits[split]);
+/**
+ * Rows of every group (one part per group, in group order), concatenated: each task labelled only on its own group's
+ * rows (`groupTasks[g]`: the tasks of group g). Training's splits and `mtl eval`'s are merged by this one function.
+ */
+export function mergeGroupRows(
+  groupTasks: string[][],
+  parts: EncodedRows[],
+  preprocessing: Preprocessing,
+): EncodedRows {
+  const inputSize = preprocessing.inputSize;
   const rows = parts.reduce((s, part) => s + part.rows, 0);
   const x = new Float32Array(rows * inputSize);
   const targets: Record<string, Float32Array> = {};
   const labelled: Record<string, Uint8Array> = {};
+  const adapters = preprocessing.adapters;
   let offset = 0;
   parts.forEach((part, g) => {
-    x.set(part.x, offset * inputSize);
-    for (const task of groups[g]!.tasks) {
-      // Values per row from the training split, which always has rows (data/prepare.ts refuses an empty one).
-      const train = prepared[g]!.splits.train;
-      const width = train.targets[task.name]!.length / train.rows;
-      const values = new Float32Array(rows * width);
-      values.set(part.targets[task.name]!, offset * width);
-      targets[task.name] = values;
+    if (adapters) placeAdapted(x, part, offset, g, inputSize, adapters);
+    else x.set(part.x, offset * inputSize);
+    for (const name of groupTasks[g] ?? []) {
+      const values = new Float32Array(rows * targetWidth(preprocessing, name));
+      values.set(part.targets[name]!, offset * targetWidth(preprocessing, name));
+      targets[name] = values;
       const mask = new Uint8Array(rows);
-      const own = part.labelled?.[task.name];
+      const own = part.labelled?.[name];
       for (let r = 0; r < part.rows; r++) mask[offset + r] = own ? own[r]! : 1;
-      labelled[task.name] = mask;
+      labelled[name] = mask;
     }
     offset += part.rows;
   });
   return { rows, x, targets, labelled };
 }
 
-/** The data of a config as training reads it: every data group merged when tasks have their own data. */
-export function prepareConfigData(config: ResolvedConfig, configDir: string): Promise<PreparedData> {
-  return hasOwnData(config) ? prepareMultiInput(config, configDir) : prepareData(config, configDir);
+/** Rows of group g in the adapters' layout: its encoding zero-padded to the widest group, then its indicator. */
+function placeAdapted(
+  x: Float32Array,
+  part: EncodedRows,
+  offset: number,
+  g: number,
+  stride: number,
+  adapters: InputAdapters,
+) {
+  const width = adapters.groups[g]!.width;
+  const indicator = stride - adapters.groups.length + g;
+  for (let r = 0; r < part.rows; r++) {
+    const at = (offset + r) * stride;
+    x.set(part.x.subarray(r * width, (r + 1) * width), at);
+    x[at + indicator] = 1;
+  }
 }
 
-/**
- * What the first version of multi-input MTL cannot do yet, refused by name (`what`: "mtl eval", …): the run stores
- * one preprocessing (its first data group's features), so re-encoding its data would be wrong for the other groups.
- */
-export function refuseOwnData(run: { id: string; config: ResolvedConfig }, what: string): void {
-  if (!hasOwnData(run.config)) return;
-  throw new UsageError(
-    `Run ${run.id} has tasks with their own data (tasks[].data, multi-input MTL); ${what} does not support such ` +
-      "runs yet (the run does not store each source's preprocessing). Its val and test metrics per task are in its " +
-      'summary.json (mtl runs shows them).',
-  );
+/** Values per row of a task's encoded targets: a class index for multiclass, else one per output (metrics/registry). */
+function targetWidth(preprocessing: Preprocessing, task: string): number {
+  const encoding = preprocessing.tasks.find((t) => t.name === task);
+  if (!encoding) throw new Error(`no target encoding for task ${task}`);
+  return encoding.type === 'multiclass' ? 1 : outputSize(encoding);
+}
+
+/** The config of one data group alone: its source as `data`, only its tasks (without their own `data`). */
+export function groupConfig(config: ResolvedConfig, group: DataGroup): ResolvedConfig {
+  return { ...config, data: group.data, tasks: group.tasks.map(({ data: _source, ...task }) => task) };
+}
+
+/** The data of a config as training reads it: every data group merged when tasks have their own data. */
+export function prepareConfigData(
+  config: ResolvedConfig,
+  configDir: string,
+  locate?: LocateField,
+): Promise<PreparedData> {
+  return hasOwnData(config) ? prepareMultiInput(config, configDir, locate) : prepareData(config, configDir);
 }

@@ -18,6 +18,38 @@ export interface Preprocessing {
   /** Width of the model input after one-hot encoding. */
   inputSize: number;
   missing: DataConfig['missing'];
+  /**
+   * Multi-input runs (tasks with their own data, data/multi-input.ts): each data group's own feature encoding, fitted
+   * on its own training rows, in group order. Absent for a single source (its preprocessing.json reads as before).
+   */
+  groups?: GroupEncoding[];
+  /**
+   * Multi-input runs with `training.multi_input.adapters` whose groups encode different layouts
+   * (model/input-adapters.ts): each row is its group's encoding zero-padded to the widest, then one indicator per
+   * group (`inputSize` = that).
+   */
+  adapters?: InputAdapters;
+}
+
+export interface InputAdapters {
+  /** The width every group is mapped to: the first data group's input width. */
+  sharedWidth: number;
+  /** Per data group, in group order: its input width, and its adapter's name (its first task) where its layout
+   *  differs from the first group's (absent: read as is). */
+  groups: Array<{ width: number; adapter?: string }>;
+}
+
+/** One data group's feature encoding in a multi-input run (its tasks' target encodings are in `tasks`). */
+export interface GroupEncoding {
+  /** Where the source is written: `data` or `tasks[i].data`. */
+  field: string;
+  /** The source as messages name it (`target.csv`, `dataset synthetic-correlated`). */
+  source: string;
+  /** The group's tasks, in config order. */
+  tasks: string[];
+  features: FeatureEncoding[];
+  inputSize: number;
+  missing: DataConfig['missing'];
 }
 
 export type FeatureEncoding =

@@ -33,6 +33,11 @@ export interface MultiTaskModel {
   readonly taskVariables: Record<string, tf.Variable[]>;
   /** Non-trainable state saved in checkpoints (batch-norm moving statistics). */
   readonly stateVariables: tf.Variable[];
+  /**
+   * Task variables read before the shared representation (multi-input adapters, model/input-adapters.ts): a
+   * representation-gradient step trains them through `encode` with the shared ones, not through the heads.
+   */
+  readonly inputVariables?: tf.Variable[];
   forward(x: tf.Tensor2D, training: boolean): ForwardResult;
   /**
    * Sets the model's training-step clock (model/step-clock.ts): dropout masks then depend on (seed, step) only, and

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
+import { dataGroups } from '../data/multi-input.js';
 import { writeJsonAtomic } from './atomic.js';
 import { JsonFields } from './json.js';
 import { runFile } from './layout.js';
@@ -44,6 +45,43 @@ function hashFile(file: string): { bytes: number; sha256: string } {
     closeSync(fd);
   }
   return { bytes, sha256: hash.digest('hex') };
+}
+
+/** One data group of a multi-input run: where its source is written, its tasks, its CSV's fingerprint (if a CSV). */
+export interface GroupSource {
+  field: string;
+  tasks: string[];
+  source?: DataSource;
+}
+
+/** Each data group's fingerprint (data/multi-input.ts `dataGroups`), for a config whose tasks have their own data. */
+export function fingerprintGroups(config: ResolvedConfig, configDir: string): GroupSource[] {
+  return dataGroups(config).map((group) => {
+    const source = fingerprintData({ ...config, data: group.data }, configDir);
+    return { field: group.field, tasks: group.tasks.map((t) => t.name), ...(source ? { source } : {}) };
+  });
+}
+
+export function writeDataGroups(runDir: string, groups: GroupSource[]): void {
+  writeJsonAtomic(runFile(runDir, 'dataGroups'), { groups });
+}
+
+/** A multi-input run's data-groups.json; undefined for single-source runs and runs made before the file existed. */
+export function readDataGroupsIfAny(runDir: string): GroupSource[] | undefined {
+  const file = runFile(runDir, 'dataGroups');
+  if (!existsSync(file)) return undefined;
+  return JsonFields.read(file)
+    .objects('groups')
+    .map((group) => {
+      const source = group.has('source') ? group.object('source') : undefined;
+      return {
+        field: group.string('field'),
+        tasks: group.strings('tasks'),
+        ...(source
+          ? { source: { file: source.string('file'), bytes: source.number('bytes'), sha256: source.string('sha256') } }
+          : {}),
+      };
+    });
 }
 
 export function writeDataSource(runDir: string, source: DataSource): void {

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { ResolvedConfig } from '../config/types.js';
-import type { FeatureEncoding, Preprocessing } from '../data/preprocess.js';
+import type { FeatureEncoding, GroupEncoding, Preprocessing } from '../data/preprocess.js';
 import { taskKindRegistry } from '../tasks/registry.js';
 import type { TargetEncoding } from '../tasks/types.js';
 import { UsageError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from './atomic.js';
-import { fingerprintData, writeDataSource } from './data-source.js';
+import { hasOwnData } from '../data/multi-input.js';
+import { fingerprintData, fingerprintGroups, writeDataGroups, writeDataSource } from './data-source.js';
 import { JsonFields, readJsonFile } from './json.js';
 import { runFile } from './layout.js';
 
@@ -27,6 +28,9 @@ export function writeRunInputs(runDir: string, inputs: RunInputs): void {
   writeJsonAtomic(runFile(runDir, 'preprocessing'), inputs.preprocessing);
   const source = inputs.configDir === undefined ? undefined : fingerprintData(inputs.config, inputs.configDir);
   if (source) writeDataSource(runDir, source);
+  if (inputs.configDir !== undefined && hasOwnData(inputs.config)) {
+    writeDataGroups(runDir, fingerprintGroups(inputs.config, inputs.configDir));
+  }
 }
 
 export function readConfigSource(runDir: string): string {
@@ -122,9 +126,36 @@ function assertResolvedConfig(value: unknown, file: string): asserts value is Re
 
 export function readPreprocessing(runDir: string): Preprocessing {
   const fields = JsonFields.read(runFile(runDir, 'preprocessing'));
-  return {
+  const preprocessing: Preprocessing = {
     features: fields.objects('features').map(readFeatureEncoding),
     tasks: fields.objects('tasks').map(readTargetEncoding),
+    inputSize: fields.number('inputSize'),
+    missing: fields.oneOf('missing', ['error', 'drop', 'impute']),
+  };
+  // Multi-input runs: each data group's own feature encoding (absent for a single source, read as before).
+  if (!fields.has('groups')) return preprocessing;
+  const groups = fields.objects('groups').map(readGroupEncoding);
+  if (!fields.has('adapters')) return { ...preprocessing, groups };
+  const adapters = fields.object('adapters');
+  return {
+    ...preprocessing,
+    groups,
+    adapters: {
+      sharedWidth: adapters.number('sharedWidth'),
+      groups: adapters.objects('groups').map((group) => ({
+        width: group.number('width'),
+        ...(group.has('adapter') ? { adapter: group.string('adapter') } : {}),
+      })),
+    },
+  };
+}
+
+function readGroupEncoding(fields: JsonFields): GroupEncoding {
+  return {
+    field: fields.string('field'),
+    source: fields.string('source'),
+    tasks: fields.strings('tasks'),
+    features: fields.objects('features').map(readFeatureEncoding),
     inputSize: fields.number('inputSize'),
     missing: fields.oneOf('missing', ['error', 'drop', 'impute']),
   };

@@ -17,6 +17,8 @@ export const RUN_FILES = {
   preprocessing: 'preprocessing.json',
   /** The CSV a run read: its path, size and sha256 (runs/data-source.ts); none for built-in datasets. */
   dataSource: 'data-source.json',
+  /** Multi-input runs (tasks with their own data): each data group's tasks and CSV (runs/data-source.ts). */
+  dataGroups: 'data-groups.json',
   /** One JSON line per split and epoch (runs/logs.ts). */
   metricsLog: 'metrics.jsonl',
   /** The same values in long CSV format, one value a line. */

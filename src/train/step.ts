@@ -331,8 +331,10 @@ function representationGradientStep(
   const representation = tf.tidy(() => encode(batch.x, true));
   const flats: Float32Array[] = [];
   const losses: number[] = [];
+  // Input adapters sit before z: the heads do not reach them; the combined ∂z trains them below, with the trunk.
+  const beforeZ = model.inputVariables ?? [];
   tasks.forEach((task) => {
-    const own = model.taskVariables[task.name] ?? [];
+    const own = (model.taskVariables[task.name] ?? []).filter((v) => !beforeZ.includes(v));
     const lossOf = (z: tf.Tensor): tf.Scalar => {
       const outputs = decode(z, true);
       return maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, batch);
@@ -368,7 +370,7 @@ function representationGradientStep(
     return model.adversaries
       ? tf.add(addPenalty(model, surrogate), adversaryLossOn(model, z, batch))
       : addPenalty(model, surrogate);
-  }, [...model.sharedVariables, ...(model.adversaries?.variables ?? [])]);
+  }, [...model.sharedVariables, ...beforeZ, ...(model.adversaries?.variables ?? [])]);
   value.dispose();
   combinedZ.dispose();
   representation.dispose();
