@@ -5,6 +5,7 @@ import { metricRegistry } from '../metrics/registry.js';
 import { lossRegistry, taskKindRegistry } from '../tasks/registry.js';
 
 import { dataSchema, initSchema, type JsonSchema } from './schema-sections.js';
+import { adversarySchema } from '../adversarial/config.js';
 
 export const SCHEMA_ID = 'https://mtl.dev/schema/experiment.schema.json';
 const DEFAULT_ARCHITECTURE = 'hard-sharing';
@@ -295,6 +296,7 @@ export function buildExperimentSchema(): JsonSchema {
         },
       },
       init: initSchema(),
+      adversary: adversarySchema(),
     },
   };
 }

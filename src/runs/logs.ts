@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readJsonLines } from './json.js';
+import { type JsonFields, readJsonLines } from './json.js';
 import { runFile } from './layout.js';
 import type { EpochLogEntry, MetricRow } from './records.js';
 
@@ -28,12 +28,14 @@ export function readEpochLog(runDir: string): EpochLogEntry[] {
       line.has(key) ? { [key]: line.object(key).numbersOrNaN() } : {};
     const cosines = { ...pairs('gradientCosines'), ...pairs('gradientConflicts'), ...pairs('taskAffinity') };
     const affinitySteps = line.has('affinitySteps') ? { affinitySteps: line.number('affinitySteps') } : {};
+    const adversaries = line.has('adversaries') ? { adversaries: readAdversaries(line.object('adversaries')) } : {};
     return {
       epoch: line.number('epoch'),
       learningRate: line.number('learningRate'),
       taskWeights: line.object('taskWeights').numbersOrNaN(),
       ...cosines,
       ...affinitySteps,
+      ...adversaries,
       monitor: {
         name: monitor.string('name'),
         value: monitor.numberOrNaN('value'),
@@ -43,4 +45,15 @@ export function readEpochLog(runDir: string): EpochLogEntry[] {
       samplesPerSecond: line.numberOrNaN('samplesPerSecond'),
     };
   });
+}
+
+/** `adversaries` of an epochs.jsonl line: per adversary name, its loss, accuracy and chance rate. */
+function readAdversaries(fields: JsonFields): Record<string, { loss: number; accuracy: number; chance: number }> {
+  return Object.fromEntries(
+    Object.keys(fields.value).map((name) => {
+      const entry = fields.object(name);
+      const read = { loss: entry.numberOrNaN('loss'), accuracy: entry.numberOrNaN('accuracy') };
+      return [name, { ...read, chance: entry.numberOrNaN('chance') }];
+    }),
+  );
 }

@@ -26,6 +26,12 @@ export interface EpochRecord {
    */
   taskAffinity?: Record<string, number>;
   affinitySteps?: number;
+  /**
+   * Per adversary (feature discriminator, task discriminator, …), keyed by its name: its loss and accuracy and the
+   * chance rate of its targets (the majority-class rate on the rows it was measured on; 0.5 for a GAN discriminator
+   * against as many prior samples). Absent where the run has none.
+   */
+  adversaries?: Record<string, { loss: number; accuracy: number; chance: number }>;
   /** The monitored value (early stopping, best checkpoint) and whether it improved. */
   monitor: { name: string; value: number; improved: boolean };
   seconds: number;
@@ -50,6 +56,7 @@ export interface EpochLogEntry {
   gradientConflicts?: Record<string, number>;
   taskAffinity?: Record<string, number>;
   affinitySteps?: number;
+  adversaries?: Record<string, { loss: number; accuracy: number; chance: number }>;
   monitor: { name: string; value: number; improved: boolean };
   /** Rounded to the millisecond. */
   seconds: number;

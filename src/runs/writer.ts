@@ -119,6 +119,7 @@ function epochLogEntry(record: EpochRecord): EpochLogEntry {
     ...(record.gradientCosines ? { gradientCosines: record.gradientCosines } : {}),
     ...(record.gradientConflicts ? { gradientConflicts: record.gradientConflicts } : {}),
     ...(record.taskAffinity ? { taskAffinity: record.taskAffinity, affinitySteps: record.affinitySteps ?? 0 } : {}),
+    ...(record.adversaries ? { adversaries: record.adversaries } : {}),
     monitor: record.monitor,
     seconds: round(record.seconds),
     samplesPerSecond: round(record.samplesPerSecond),

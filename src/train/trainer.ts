@@ -35,6 +35,8 @@ import {
   type TrainerResume,
 } from './snapshot.js';
 import { disposeSplit, toSplitTensors } from './tensors.js';
+import { trainingProgress } from '../adversarial/lambda-schedule.js';
+import { trainerAdversaries } from '../adversarial/training.js';
 
 /** What the trainer tells whoever listens (progress display, run store). All optional. */
 export interface TrainListener {
@@ -116,11 +118,17 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
   const frozen = frozenParameters(config, input.frozen ?? [], trainable);
   const optimizer = createOptimizer(training, frozen ? trainable.filter((v) => !frozen.has(v)) : trainable);
   /** Every optimizer slot, in a fixed order, for the `last` checkpoint and its restore. */
-  const allSlots = (): tf.Variable[] => [...optimizer.slots(), ...(frozen?.optimizer.slots() ?? [])];
-  const rng = createRng(config.seed).fork('batches');
-  const strategyRng = createRng(config.seed).fork('strategy');
   // Tasks with their own data: each step one batch of every data group (train/multi-input-batches.ts).
   const plan = data.groups && epochPlan(data.groups, training);
+  // Adversaries (issue #18, adversarial/training.ts): a feature discriminator's variables and slots follow the others.
+  const adversaries = trainerAdversaries(config, model, data, plan);
+  const allSlots = (): tf.Variable[] => [
+    ...optimizer.slots(),
+    ...(frozen?.optimizer.slots() ?? []),
+    ...(adversaries?.checkpointVariables() ?? []),
+  ];
+  const rng = createRng(config.seed).fork('batches');
+  const strategyRng = createRng(config.seed).fork('strategy');
   const batchSize = plan ? plan.stepRows : Math.min(training.batch_size, train.rows);
   const batches = plan ? plan.steps : Math.ceil(train.rows / batchSize);
   const epochRows = plan ? plan.steps * plan.stepRows : train.rows;
@@ -137,6 +145,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
     restoreSlots(allSlots(), input.resume.optimizerSlots);
     optimizer.restoreUpdates(resumed.optimizerUpdates);
     frozen?.optimizer.restoreUpdates(resumed.frozenOptimizerUpdates ?? 0);
+    adversaries?.restore(resumed.adversary);
   }
   /** Where the trainer is, for the `last` checkpoint (see TrainerSnapshot). */
   const snapshot = (position: SnapshotPosition): TrainerCheckpoint => ({
@@ -146,6 +155,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
       strategyRng: strategyRng.state(),
       optimizerUpdates: optimizer.updates,
       ...(frozen ? { frozenOptimizerUpdates: frozen.optimizer.updates } : {}),
+      ...(adversaries?.state() ? { adversary: adversaries.state() } : {}),
       best,
       bestEpoch,
       sinceImproved,
@@ -206,7 +216,9 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
             step,
           });
           const others = otherBatches(epochBatches, b, extraSamples);
-          const result: StepGradients = trainingStep(model, strategy, batch, tasks, trainable, context, others);
+          adversaries?.beforeStep(batch, trainingProgress(step, training.epochs * batches));
+          const stepModel = adversaries?.stepModel ?? model;
+          const result: StepGradients = trainingStep(stepModel, strategy, batch, tasks, trainable, context, others);
           if (result.cosines) diagnostics.addCosines(result.cosines);
           // Before the optimizer applies the step: the lookahead starts from the parameters the step's gradients
           // were taken at, and the optimizer's state is still that of this step.
@@ -296,6 +308,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
         val: valMetrics,
         taskWeights: Object.fromEntries(tasks.map((t, i) => [t.name, weights[i] ?? NaN])),
         ...diagnostics.record(tasks),
+        ...(adversaries ? { adversaries: adversaries.measure({ train, val }, epoch) } : {}),
         monitor: { name: monitor.name, value: monitored, improved },
         seconds,
         samplesPerSecond: epochRows / seconds,
@@ -333,6 +346,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
     disposeSplit(val);
     optimizer.dispose();
     frozen?.optimizer.dispose();
+    adversaries?.dispose();
   }
   return { outcome, epochs: records, bestEpoch, ...(reason ? { reason } : {}) };
 }
