@@ -11,6 +11,9 @@
  * - `{ task: X }` names a task of the config and needs a multi-input run (tasks with their own `data`): with one input
  *   per row every task's rows are the same rows. The real and fake tasks must read different data.
  * - `{ domain: X }` needs `data.domains` (the DANN part of #18): refused until that part is wired in.
+ * - shared–private's `model.task_discriminator` predicts whose data a row came from, so it needs a multi-input run
+ *   (at least two data sources): with one input per row every row belongs to every task and there is nothing to tell
+ *   apart. Refused, not warned: the run would train a discriminator on a constant target.
  */
 import type { ConfigProblem } from '../config/errors.js';
 import type { ResolvedConfig } from '../config/types.js';
@@ -169,4 +172,19 @@ export function adversaryProblems(
     }
   }
   return problems;
+}
+
+/** The last rule of the header comment (shared–private's task discriminator). */
+export function taskDiscriminatorProblems(config: ResolvedConfig): ConfigProblem[] {
+  if (config.model.architecture !== 'shared-private' || config.model['task_discriminator'] === undefined) return [];
+  if (dataGroups(config).length >= 2) return [];
+  return [
+    {
+      path: ['model', 'task_discriminator'],
+      message:
+        'the task discriminator tells tasks apart by the data their rows come from, and here every task reads the ' +
+        'same rows (one input per row), so it has nothing to learn; give the tasks their own data (tasks[].data, a ' +
+        'multi-input run) or remove model.task_discriminator',
+    },
+  ];
 }

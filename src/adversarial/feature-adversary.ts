@@ -20,7 +20,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ResolvedConfig } from '../config/types.js';
 import type { GroupRows } from '../data/multi-input.js';
-import type { MultiTaskModel, PenaltyInput } from '../model/types.js';
+import type { MultiTaskModel, PenaltyInput, RowGroups } from '../model/types.js';
 import { createOptimizer, type Optimizer } from '../train/optimizers.js';
 import { createRng, type Rng, type RngState } from '../util/rng.js';
 import type { AdversaryConfig, AdversarySelection } from './config.js';
@@ -79,7 +79,7 @@ export class FeatureAdversary {
   }
 
   /** k discriminator steps on the batch's features, detached (the model's variables are not touched). */
-  trainDiscriminator(model: MultiTaskModel, x: tf.Tensor2D, groups: Int32Array | undefined): void {
+  trainDiscriminator(model: MultiTaskModel, x: tf.Tensor2D, groups: RowGroups | undefined): void {
     const features = tf.tidy(() => flatFeatures(model, x, true));
     const fake = this.select(features, this.config.fake, groups);
     const real = 'prior' in this.config.real ? undefined : this.select(features, this.config.real, groups);
@@ -99,17 +99,24 @@ export class FeatureAdversary {
     real?.dispose();
   }
 
-  /** w · L_G on the batch's fake rows: the model's penalty term (inside the model step's tape). */
+  /**
+   * w · L_G on the batch's fake rows: the model's penalty term (inside the model step's tape). The rows are chosen by
+   * a 0/1 weight, not a gather, whose gradient needs a kernel the wasm backend lacks (UnsortedSegmentSum).
+   */
   generatorPenalty(model: MultiTaskModel, input: PenaltyInput): tf.Scalar {
     return tf.tidy(() => {
-      const features = flatFeatures(model, input.x, true);
-      const fake = this.select(features, this.config.fake, input.groups);
-      return tf.mul(generatorLoss(this.discriminator.logits(fake)), this.config.weight);
+      const logits = this.discriminator.logits(flatFeatures(model, input.x, true));
+      const fake = this.config.fake;
+      if ('rows' in fake) return tf.mul(generatorLoss(logits), this.config.weight);
+      const mask = rowMask(this.rowsOf(fake, input.groups), logits.shape[0]);
+      const perRow = tf.softplus(tf.neg(logits));
+      const mean = tf.div(tf.sum(tf.mul(perRow, mask)), Math.max(1, tf.sum(mask).dataSync()[0]!));
+      return tf.mul<tf.Scalar>(mean, this.config.weight);
     });
   }
 
   /** L_D and D's accuracy on a split's rows, in inference mode, against a prior drawn afresh for each `epoch`. */
-  measure(model: MultiTaskModel, x: tf.Tensor2D, groups: Int32Array | undefined, epoch: number): AdversaryMeasure {
+  measure(model: MultiTaskModel, x: tf.Tensor2D, groups: RowGroups | undefined, epoch: number): AdversaryMeasure {
     const { loss, realLogits, fakeLogits } = tf.tidy(() => {
       const features = flatFeatures(model, x, false);
       const fake = this.select(features, this.config.fake, groups);
@@ -146,17 +153,28 @@ export class FeatureAdversary {
   }
 
   /** The rows of `features` a selection names (a prior selects nothing here: the caller draws it). */
-  private select(features: tf.Tensor2D, selection: AdversarySelection, groups: Int32Array | undefined): tf.Tensor2D {
+  private select(features: tf.Tensor2D, selection: AdversarySelection, groups: RowGroups | undefined): tf.Tensor2D {
     if ('rows' in selection) return tf.clone(features);
+    const rows = this.rowsOf(selection, groups);
+    return tf.tidy(() => tf.gather(features, tf.tensor1d(rows, 'int32')));
+  }
+
+  /** The batch positions of a task selection's rows (its data group's). */
+  private rowsOf(selection: AdversarySelection, groups: RowGroups | undefined): Int32Array {
     if ('task' in selection) {
       const group = this.taskGroup.get(selection.task);
       if (group === undefined || !groups) throw new Error(`adversary: task "${selection.task}" has no rows here`);
-      const rows = Int32Array.from(rowsOfGroup(groups, group));
-      return tf.tidy(() => tf.gather(features, tf.tensor1d(rows, 'int32')));
+      return Int32Array.from(rowsOfGroup(groups.ofRow, group));
     }
     // Validation refuses a prior on the fake side and domain selections (until data.domains is wired in).
     throw new Error(`adversary: selection ${JSON.stringify(selection)} selects no rows`);
   }
+}
+
+function rowMask(rows: Int32Array, length: number): tf.Tensor1D {
+  const mask = new Float32Array(length);
+  for (const row of rows) mask[row] = 1;
+  return tf.tensor1d(mask);
 }
 
 function* rowsOfGroup(groups: Int32Array, group: number): Generator<number> {

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ResolvedConfig } from '../config/types.js';
 import type { GroupRows } from '../data/multi-input.js';
 import type { SplitName } from '../data/split.js';
-import type { MultiTaskModel, PenaltyInput } from '../model/types.js';
+import type { MultiTaskModel, PenaltyInput, RowGroups } from '../model/types.js';
 import type { PreparedData } from '../data/prepare.js';
 import type { EpochRecord } from '../runs/records.js';
 import type { Batch } from '../train/step.js';
@@ -47,7 +47,7 @@ export function trainerAdversaries(
   if (!config.adversary && !model.measureAdversaries) return undefined;
   const width = config.adversary && featureWidth(model, data.preprocessing.inputSize);
   const adversary = config.adversary && new FeatureAdversary(config.adversary, width ?? 0, config, data.groups);
-  const stepGroups = batchGroups(plan);
+  const stepGroups = batchGroups(plan, data.groups);
   const stepModel: MultiTaskModel = adversary
     ? {
         ...model,
@@ -83,13 +83,18 @@ export function trainerAdversaries(
 }
 
 /** Per row of a multi-input step's batch, its data group: group g's b_g rows follow groups 0 … g−1's. */
-export function batchGroups(plan: MultiInputPlan | undefined): Int32Array | undefined {
-  if (!plan) return undefined;
-  return Int32Array.from(plan.groupBatch.flatMap((rows, g) => Array.from({ length: rows }, () => g)));
+export function batchGroups(
+  plan: MultiInputPlan | undefined,
+  groups: readonly GroupRows[] | undefined,
+): RowGroups | undefined {
+  if (!plan || !groups) return undefined;
+  const ofRow = Int32Array.from(plan.groupBatch.flatMap((rows, g) => Array.from({ length: rows }, () => g)));
+  return { ofRow, tasks: groups.map((group) => group.tasks) };
 }
 
 /** Per row of a merged split, its data group (multi-input runs), or undefined with one source. */
-export function splitGroups(groups: readonly GroupRows[] | undefined, split: SplitName): Int32Array | undefined {
+export function splitGroups(groups: readonly GroupRows[] | undefined, split: SplitName): RowGroups | undefined {
   if (!groups) return undefined;
-  return Int32Array.from(groups.flatMap((group, g) => Array.from({ length: group.rows[split] }, () => g)));
+  const ofRow = Int32Array.from(groups.flatMap((group, g) => Array.from({ length: group.rows[split] }, () => g)));
+  return { ofRow, tasks: groups.map((group) => group.tasks) };
 }

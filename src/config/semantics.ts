@@ -10,7 +10,7 @@ import { suggest } from '../util/suggest.js';
 import { baselineProblems } from './baseline-rules.js';
 import { dataSourceProblems, multiInputProblems } from './data-source-rules.js';
 import { initProblems } from './init-rules.js';
-import { adversaryProblems } from '../adversarial/config.js';
+import { adversaryProblems, taskDiscriminatorProblems } from '../adversarial/config.js';
 import type { ConfigProblem } from './errors.js';
 import type { LossName, ModelConfig, ResolvedConfig, TaskConfig } from './types.js';
 
@@ -119,13 +119,8 @@ export function checkSemantics(
     });
   }
   const withRepresentation = [...architectureRegistry.values()].filter((a) => a.hasSharedRepresentation);
-  problems.push(
-    ...adversaryProblems(
-      config,
-      architecture,
-      withRepresentation.map((a) => a.name),
-    ),
-  );
+  const representationNames = withRepresentation.map((a) => a.name);
+  problems.push(...adversaryProblems(config, architecture, representationNames), ...taskDiscriminatorProblems(config));
   const strategy = safe(() => getStrategy(config.strategy.name));
   if (strategy) {
     // Pure questions to the definition: validation never creates a strategy (which may create TF variables).

@@ -24,13 +24,21 @@ export interface ForwardResult {
   outputs: Record<string, tf.Tensor2D>;
 }
 
+/** Where a batch's or split's rows came from in a multi-input run (data/multi-input.ts data groups). */
+export interface RowGroups {
+  /** Per row, the index of its data group. */
+  ofRow: Int32Array;
+  /** Per data group, the names of the tasks that read it. */
+  tasks: readonly (readonly string[])[];
+}
+
 /** What a batch-dependent penalty reads: the step's batch and where training is (train/step.ts builds it). */
 export interface PenaltyInput {
   x: tf.Tensor2D;
   /** Per task with rows missing its label, the batch rows that have it (absent: every row). */
   labelled?: Record<string, Int32Array>;
-  /** Per row, its data group (multi-input runs: which tasks' data it came from); absent with one data source. */
-  groups?: Int32Array;
+  /** The rows' data groups (multi-input runs: whose data each row came from); absent with one data source. */
+  groups?: RowGroups;
   /** Training progress p ∈ [0, 1] at this step (λ schedules); absent outside the trainer (read as 1). */
   progress?: number;
 }
@@ -71,7 +79,7 @@ export interface MultiTaskModel {
    */
   measureAdversaries?(
     x: tf.Tensor2D,
-    groups: Int32Array | undefined,
+    groups: RowGroups | undefined,
   ): Record<string, { loss: number; accuracy: number; chance: number }>;
   dispose(): void;
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TaskConfig } from '../config/types.js';
-import type { MultiTaskModel } from '../model/types.js';
+import type { MultiTaskModel, RowGroups } from '../model/types.js';
 import { addPenalty, addPenaltyGradients } from './penalty.js';
 import type { GradientCombiner } from '../strategies/gradient/types.js';
 import type { LossWeightingStrategy, Strategy, StrategyContext } from '../strategies/types.js';
@@ -19,7 +19,7 @@ export interface Batch {
    */
   labelled?: Record<string, Int32Array>;
   /** Per row, its data group (multi-input runs, train/multi-input-batches.ts); read by batch-dependent penalties. */
-  groups?: Int32Array;
+  groups?: RowGroups;
   /** Training progress p ∈ [0, 1] at this step (the trainer sets it; λ schedules of penalties read it). */
   progress?: number;
 }
