@@ -50,7 +50,8 @@ describe('the feature discriminator on two shifted sources', () => {
     // Measured (seed 3, wasm): 0.587 with the generator term, 0.882 without.
     expect(meanOfLast(adversarial.accuracy, 5)).toBeLessThanOrEqual(0.7);
     expect(meanOfLast(alone.accuracy, 5)).toBeGreaterThanOrEqual(0.85);
-    // Both tasks are solvable from x0, where the sources agree: test R² stays above 0.85 (measured with w = 5: 0.896, 0.936).
+    // Both tasks are solvable from x0, where the sources agree: test R² stays above 0.85
+    // (measured with w = 5: 0.896 and 0.936).
     for (const r2 of [adversarial.r2.y, adversarial.r2.z, alone.r2.y, alone.r2.z]) expect(r2).toBeGreaterThan(0.85);
   }, 60_000);
 });
