@@ -97,7 +97,8 @@ describe('refused adversarial configs', () => {
 
   it("shared-private's task discriminator with one input per row", () => {
     const text = singleInput(
-      'model:\n  architecture: shared-private\n  trunk: [{ type: dense, units: 4 }]\n  task_discriminator: { weight: 0.1 }',
+      'model:\n  architecture: shared-private\n  trunk: [{ type: dense, units: 4 }]\n' +
+        '  task_discriminator: { weight: 0.1 }',
     );
     expect(problems(text)).toEqual([
       'exp.yaml:9:23: model.task_discriminator: the task discriminator tells tasks apart by the data their rows come ' +

@@ -172,7 +172,7 @@ describe('a model step with the generator term', () => {
         const [k0, b0, k1, b1] = adversary;
         const hidden = tf.relu(tf.add(tf.matMul(features, k0!), b0!));
         const l = tf.reshape(tf.add(tf.matMul(hidden, k1!), b1!), [-1]);
-        return tf.mul(tf.mean(tf.softplus(tf.neg(l))), 0.5) as tf.Scalar;
+        return tf.mul<tf.Scalar>(tf.mean(tf.softplus(tf.neg(l))), 0.5);
       }, s.model.sharedVariables);
       value.dispose();
       for (const v of s.model.sharedVariables) {

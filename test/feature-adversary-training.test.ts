@@ -57,7 +57,7 @@ describe('the feature discriminator on two shifted sources', () => {
 });
 
 describe('resume', () => {
-  it('an interrupted run with a feature discriminator resumes to the logs and metrics of the run left alone', async () => {
+  it('an interrupted run with a feature discriminator resumes to the logs and metrics of the whole run', async () => {
     const runsDir = path.join(dir, 'runs-resume');
     const config = () => load(shiftedConfig({ epochs: 3, adversary: discriminator(2) }));
     const alone = await trainExperiment(config(), { runsDir });

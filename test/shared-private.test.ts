@@ -129,7 +129,10 @@ describe('a shared-private multi-input run with the task discriminator', () => {
   it('logs the discriminator per epoch (chance 0.5 on 45 + 45 validation rows) and both tasks learn', async () => {
     const dir = tempDir('mtl-shared-private-');
     writeShiftedSources(dir);
-    const model = `{ architecture: shared-private, trunk: [{ type: dense, units: 4, activation: tanh }], private: [{ type: dense, units: 2, activation: tanh }], task_discriminator: { weight: 0.5, lambda: { max: 1, schedule: dann } } }`;
+    const model =
+      '{ architecture: shared-private, trunk: [{ type: dense, units: 4, activation: tanh }], ' +
+      'private: [{ type: dense, units: 2, activation: tanh }], ' +
+      'task_discriminator: { weight: 0.5, lambda: { max: 1, schedule: dann } } }';
     const loaded = parseConfigText(shiftedConfig({ epochs: 8, model }), { file: path.join(dir, 'exp.yaml') });
     const summary = await trainExperiment(loaded, { runsDir: path.join(dir, 'runs') });
     expect(summary.status).toBe('completed');
