@@ -126,25 +126,37 @@ describe('the shared-private model', () => {
 });
 
 describe('a shared-private multi-input run with the task discriminator', () => {
-  it('logs the discriminator per epoch (chance 0.5 on 45 + 45 validation rows) and both tasks learn', async () => {
+  const run = async (lambda: number) => {
     const dir = tempDir('mtl-shared-private-');
     writeShiftedSources(dir);
     const model =
       '{ architecture: shared-private, trunk: [{ type: dense, units: 4, activation: tanh }], ' +
       'private: [{ type: dense, units: 2, activation: tanh }], ' +
-      'task_discriminator: { weight: 0.5, lambda: { max: 1, schedule: dann } } }';
-    const loaded = parseConfigText(shiftedConfig({ epochs: 8, model }), { file: path.join(dir, 'exp.yaml') });
+      `task_discriminator: { weight: 1, lambda: ${lambda}, hidden: [16] } }`;
+    const loaded = parseConfigText(shiftedConfig({ epochs: 20, model }), { file: path.join(dir, 'exp.yaml') });
     const summary = await trainExperiment(loaded, { runsDir: path.join(dir, 'runs') });
     expect(summary.status).toBe('completed');
     const log = readEpochLog(summary.dir).map((e) => e.adversaries?.['task-discriminator']);
-    expect(log).toHaveLength(8);
-    for (const entry of log) {
+    const accuracy = log.map((entry) => entry?.accuracy ?? NaN);
+    return {
+      log,
+      lastFive: accuracy.slice(-5).reduce((a, b) => a + b, 0) / 5,
+      r2: [summary.test['y/r2'] ?? NaN, summary.test['z/r2'] ?? NaN],
+    };
+  };
+
+  it('logs it per epoch (chance 0.5 on 45 + 45 validation rows); reversal brings it toward chance', async () => {
+    const reversed = await run(1);
+    const plain = await run(0);
+    expect(reversed.log).toHaveLength(20);
+    for (const entry of [...reversed.log, ...plain.log]) {
       expect(entry?.chance).toBe(0.5);
-      expect(entry!.accuracy).toBeGreaterThanOrEqual(0);
-      expect(entry!.accuracy).toBeLessThanOrEqual(1);
-      expect(Number.isFinite(entry!.loss)).toBe(true);
+      expect(Number.isFinite(entry?.loss)).toBe(true);
     }
-    expect(summary.test['y/r2']).toBeGreaterThan(0.8);
-    expect(summary.test['z/r2']).toBeGreaterThan(0.8);
+    // λ = 0: the discriminator learns but the shared encoder does not hear from it. Measured (seed 3, wasm):
+    // 0.560 with λ = 1, 0.658 with λ = 0 (mean of the last 5 epochs); test R² 0.954 and 0.916 with λ = 1.
+    expect(reversed.lastFive).toBeLessThanOrEqual(plain.lastFive - 0.08);
+    expect(reversed.lastFive).toBeLessThanOrEqual(0.65);
+    for (const r2 of [...reversed.r2, ...plain.r2]) expect(r2).toBeGreaterThan(0.85);
   }, 60_000);
 });
