@@ -45,8 +45,6 @@ function selectionSchema(fallback: AdversarySelection, description: string): Jso
   return {
     type: 'object',
     additionalProperties: false,
-    minProperties: 1,
-    maxProperties: 1,
     default: fallback,
     description,
     properties: {
@@ -93,6 +91,11 @@ function selectionProblems(
   selection: AdversarySelection,
 ): ConfigProblem[] {
   const path = ['adversary', side];
+  const keys = Object.keys(selection);
+  if (keys.length !== 1) {
+    const got = keys.length === 0 ? 'none' : keys.join(' and ');
+    return [{ path, message: `a selection names exactly one of prior, rows, task or domain; got ${got}: ${FIX}` }];
+  }
   if ('prior' in selection && side === 'fake')
     return [{ path, message: 'the fake side must be features the model makes (the generator moves them): ' + FIX }];
   if ('rows' in selection && side === 'real')
