@@ -97,9 +97,9 @@ function selectionProblems(
     return [{ path, message: `a selection names exactly one of prior, rows, task or domain; got ${got}: ${FIX}` }];
   }
   if ('prior' in selection && side === 'fake')
-    return [{ path, message: 'the fake side must be features the model makes (the generator moves them): ' + FIX }];
+    return [{ path, message: `the fake side must be features the model makes (the generator moves them): ${FIX}` }];
   if ('rows' in selection && side === 'real')
-    return [{ path, message: 'every row is on the fake side already, so nothing would differ: ' + FIX }];
+    return [{ path, message: `every row is on the fake side already, so nothing would differ: ${FIX}` }];
   if ('domain' in selection) {
     return [
       {
