@@ -11,7 +11,7 @@ import { orthogonalityPenalty } from '../src/adversarial/orthogonality.js';
 import { initBackend } from '../src/backend/select.js';
 import { parseConfigText } from '../src/config/load.js';
 import type { ModelConfig } from '../src/config/types.js';
-import { readEpochLog, trainExperiment } from '../src/index.js';
+import { readEpochLog, readMetricRows, resumeExperiment, trainExperiment } from '../src/index.js';
 import { buildArchitecture } from '../src/model/registry.js';
 import { createRng } from '../src/util/rng.js';
 import { tempDir } from './helpers.js';
@@ -154,9 +154,36 @@ describe('a shared-private multi-input run with the task discriminator', () => {
       expect(Number.isFinite(entry?.loss)).toBe(true);
     }
     // λ = 0: the discriminator learns but the shared encoder does not hear from it. Measured (seed 3, wasm):
-    // 0.560 with λ = 1, 0.658 with λ = 0 (mean of the last 5 epochs); test R² 0.954 and 0.916 with λ = 1.
-    expect(reversed.lastFive).toBeLessThanOrEqual(plain.lastFive - 0.08);
+    // 0.602 with λ = 1, 0.878 with λ = 0 (mean of the last 5 epochs); test R² 0.948 and 0.957 with λ = 1.
+    expect(reversed.lastFive).toBeLessThanOrEqual(plain.lastFive - 0.15);
     expect(reversed.lastFive).toBeLessThanOrEqual(0.65);
     for (const r2 of [...reversed.r2, ...plain.r2]) expect(r2).toBeGreaterThan(0.85);
+  }, 60_000);
+});
+
+describe('resume', () => {
+  it('an interrupted shared-private run with the task discriminator resumes to the whole run exactly', async () => {
+    const dir = tempDir('mtl-shared-private-resume-');
+    writeShiftedSources(dir, 60);
+    const runsDir = path.join(dir, 'runs');
+    const model =
+      '{ architecture: shared-private, trunk: [{ type: dense, units: 4, activation: tanh }], ' +
+      'task_discriminator: { weight: 0.5, lambda: { max: 1, schedule: dann } } }';
+    const load = () => parseConfigText(shiftedConfig({ epochs: 3, model }), { file: path.join(dir, 'exp.yaml') });
+    const alone = await trainExperiment(load(), { runsDir });
+    const controller = new AbortController();
+    const stopped = await trainExperiment(load(), {
+      runsDir,
+      signal: controller.signal,
+      listeners: [{ onBatch: (info) => void (info.epoch === 1 && info.batch === 1 && controller.abort()) }],
+    });
+    expect(stopped.status).toBe('interrupted');
+    const resumed = await resumeExperiment(stopped.id, { runsDir });
+    expect(resumed.test).toEqual(alone.test);
+    const logs = (runDir: string): unknown => ({
+      rows: readMetricRows(runDir),
+      epochs: readEpochLog(runDir).map(({ seconds: _s, samplesPerSecond: _r, ...rest }) => rest),
+    });
+    expect(logs(resumed.dir)).toEqual(logs(alone.dir));
   }, 60_000);
 });

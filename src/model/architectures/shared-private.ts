@@ -21,10 +21,14 @@ import type { ArchitectureDefinition, MultiTaskModel, PenaltyInput } from '../ty
  *
  *   ŷ_t = head_t([S(x), P_t(x)])
  *   loss = Σ_t w_t L_t + γ · L_diff + β · L_adv
- *   L_diff = Σ_t ‖S_tᵀ P_t‖²_F          (orthogonality, eq. 13; S_t, P_t: the features of task t's labelled rows)
+ *   L_diff = Σ_t ‖S_tᵀ P_t‖²_F / n_t²   (orthogonality, eq. 13; S_t, P_t: the features of task t's n_t labelled
+ *                                        rows in the batch)
  *   L_adv  = CE(D(R_λ(S(x))), task of x) (task discriminator behind gradient reversal, eqs. 10–11)
  *
- * γ is `orthogonality`; `task_discriminator: { weight: β, lambda: λ (a number or a DANN schedule), hidden }` adds
+ * The division by n_t² is ours: the paper's sum over rows grows with the batch size squared (its batch is fixed), and
+ * undivided it dominates the task losses at γ = 0.01 with relu features (a 2-epoch multi-digits run stayed at chance);
+ * divided, γ weighs the mean cross-product of shared and private features whatever the batch size. γ is
+ * `orthogonality`; `task_discriminator: { weight: β, lambda: λ (a number or a DANN schedule), hidden }` adds
  * the discriminator. It tells tasks apart by their inputs, so it needs a multi-input run (tasks with their own
  * data): with one input per row every row belongs to every task, and validation refuses it
  * (adversarial/config.ts). The discriminator's variables are in `sharedVariables` (no task loss reaches them: the
@@ -118,7 +122,8 @@ export const sharedPrivate: ArchitectureDefinition = {
             const shared = rows
               ? tf.mul<tf.Tensor2D>(features.shared, rowMask(rows, input.x.shape[0]))
               : features.shared;
-            return orthogonalityPenalty(shared, features.private[t]!);
+            const count = Math.max(1, rows ? rows.length : input.x.shape[0]);
+            return tf.div<tf.Scalar>(orthogonalityPenalty(shared, features.private[t]!), count * count);
           });
           terms.push(tf.mul(tf.addN(perTask), gamma));
         }
@@ -140,10 +145,13 @@ export const sharedPrivate: ArchitectureDefinition = {
         clock.step = step;
       },
       forward(x, training) {
-        const features = encodeAll(x, training);
-        const outputs: Record<string, tf.Tensor2D> = {};
-        taskHeads.forEach((head, t) => {
-          outputs[head.spec.name] = head.apply(tf.concat([features.shared, features.private[t]!], 1), training);
+        const outputs = tf.tidy(() => {
+          const features = encodeAll(x, training);
+          const byTask: Record<string, tf.Tensor2D> = {};
+          taskHeads.forEach((head, t) => {
+            byTask[head.spec.name] = head.apply(tf.concat([features.shared, features.private[t]!], 1), training);
+          });
+          return byTask;
         });
         return { outputs };
       },
