@@ -108,9 +108,9 @@ export class FeatureAdversary {
       const logits = this.discriminator.logits(flatFeatures(model, input.x, true));
       const fake = this.config.fake;
       if ('rows' in fake) return tf.mul(generatorLoss(logits), this.config.weight);
-      const mask = rowMask(this.rowsOf(fake, input.groups), logits.shape[0]);
+      const rows = this.rowsOf(fake, input.groups);
       const perRow = tf.softplus(tf.neg(logits));
-      const mean = tf.div(tf.sum(tf.mul(perRow, mask)), Math.max(1, tf.sum(mask).dataSync()[0]!));
+      const mean = tf.div(tf.sum(tf.mul(perRow, rowMask(rows, logits.shape[0]))), Math.max(1, rows.length));
       return tf.mul<tf.Scalar>(mean, this.config.weight);
     });
   }
