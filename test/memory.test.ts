@@ -56,6 +56,7 @@ describe(`live tensors over ${EPOCHS} epochs`, () => {
     ['pcgrad on the shared parameters', '{ name: pcgrad, grad_target: params }'],
     ['pcgrad on the shared representation', '{ name: pcgrad, grad_target: representation }'],
     ['equal with inter-task affinity', '{ name: equal }\nanalysis: { affinity: true }'],
+    ['equal with a feature discriminator (issue #18)', '{ name: equal }\nadversary: { type: discriminator, steps: 2 }'],
   ];
   for (const [label, strategy] of strategies) {
     it(`${label}: the count after every epoch is the same, and back to the start after the run`, async () => {

@@ -36,6 +36,7 @@ describe('training on multi-digits with a conv trunk, every architecture', () =>
     ple: ['model.levels=2', 'model.shared_experts=1', 'model.task_experts=1'],
     attention: [],
     'dselect-k': ['model.experts=2', 'model.k=2', 'model.entropy_reg=0.0001'],
+    'shared-private': [],
   };
 
   it('covers the whole registry', () => {

@@ -5,6 +5,7 @@ import { metricRegistry } from '../metrics/registry.js';
 import { lossRegistry, taskKindRegistry } from '../tasks/registry.js';
 
 import { adversarialSchema, dataSchema, initSchema, loggingSchema, type JsonSchema } from './schema-sections.js';
+import { adversarySchema } from '../adversarial/config.js';
 
 export const SCHEMA_ID = 'https://mtl.dev/schema/experiment.schema.json';
 const DEFAULT_ARCHITECTURE = 'hard-sharing';
@@ -303,6 +304,7 @@ export function buildExperimentSchema(): JsonSchema {
       },
       init: initSchema(),
       logging: loggingSchema(),
+      adversary: adversarySchema(),
     },
   };
 }

@@ -13,6 +13,7 @@ import { initProblems } from './init-rules.js';
 import { mainTasks } from '../adversarial/adversarial-tasks.js';
 import { addDomainDiscriminator } from '../adversarial/domains.js';
 import { adversarialProblems } from '../adversarial/rules.js';
+import { adversaryProblems, taskDiscriminatorProblems } from '../adversarial/config.js';
 import type { ConfigProblem } from './errors.js';
 import type { LossName, ModelConfig, ResolvedConfig, TaskConfig } from './types.js';
 
@@ -130,6 +131,9 @@ export function checkSemantics(
         'with shared parameters (hard-sharing, mmoe, cross-stitch, …) or set analysis.affinity: false',
     });
   }
+  const withRepresentation = [...architectureRegistry.values()].filter((a) => a.hasSharedRepresentation);
+  const representationNames = withRepresentation.map((a) => a.name);
+  problems.push(...adversaryProblems(config, architecture, representationNames), ...taskDiscriminatorProblems(config));
   const strategy = safe(() => getStrategy(config.strategy.name));
   if (strategy) {
     // Pure questions to the definition: validation never creates a strategy (which may create TF variables).

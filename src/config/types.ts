@@ -1,5 +1,6 @@
 import type { TaskType } from '../data/types.js';
 import type { LayerConfig } from '../model/layers/registry.js';
+import type { AdversaryConfig } from '../adversarial/config.js';
 
 /**
  * The fully resolved experiment config: what the schema accepted with every default filled in. This is the value a run
@@ -25,6 +26,8 @@ export interface ResolvedConfig {
   analysis?: AnalysisConfig;
   /** Start from another run's weights (model-based transfer, issue #17); absent = fresh weights. */
   init?: InitConfig;
+  /** Feature-adversarial training (issue #18; adversarial/config.ts); absent = none. */
+  adversary?: AdversaryConfig;
   /** What the run writes besides its own files (issue #19); absent = the defaults (runs/tensorboard.ts). */
   logging?: LoggingConfig;
 }

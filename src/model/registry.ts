@@ -8,6 +8,7 @@ import { dselectK } from './architectures/dselect-k.js';
 import { hardSharing } from './architectures/hard-sharing.js';
 import { mmoe } from './architectures/mmoe.js';
 import { ple } from './architectures/ple.js';
+import { sharedPrivate } from './architectures/shared-private.js';
 import { softSharing } from './architectures/soft-sharing.js';
 import type { ArchitectureDefinition, ModelBuildContext, MultiTaskModel } from './types.js';
 
@@ -21,6 +22,7 @@ const definitions: ArchitectureDefinition[] = [
   ple,
   attention,
   dselectK,
+  sharedPrivate,
 ];
 
 export const architectureRegistry = new Registry<ArchitectureDefinition>('architecture', definitions);

@@ -25,6 +25,25 @@ export interface ForwardResult {
   outputs: Record<string, tf.Tensor2D>;
 }
 
+/** Where a batch's or split's rows came from in a multi-input run (data/multi-input.ts data groups). */
+export interface RowGroups {
+  /** Per row, the index of its data group. */
+  ofRow: Int32Array;
+  /** Per data group, the names of the tasks that read it. */
+  tasks: readonly (readonly string[])[];
+}
+
+/** What a batch-dependent penalty reads: the step's batch and where training is (train/step.ts builds it). */
+export interface PenaltyInput {
+  x: tf.Tensor2D;
+  /** Per task with rows missing its label, the batch rows that have it (absent: every row). */
+  labelled?: Record<string, Int32Array>;
+  /** The rows' data groups (multi-input runs: whose data each row came from); absent with one data source. */
+  groups?: RowGroups;
+  /** Training progress p ∈ [0, 1] at this step (λ schedules); absent outside the trainer (read as 1). */
+  progress?: number;
+}
+
 export interface MultiTaskModel {
   readonly architecture: string;
   /** Parameters trained by every task's loss. */
@@ -55,8 +74,19 @@ export interface MultiTaskModel {
    * (Chen et al. 2018 measure the task gradient norms there). Absent or empty where the architecture has none.
    */
   readonly lastSharedLayer?: tf.Variable[];
-  /** A regulariser added to the training loss (soft-sharing coupling, …). */
-  penalty?(): tf.Scalar;
+  /**
+   * A regulariser added to the training loss (soft-sharing coupling, shared–private's orthogonality and task
+   * discriminator, a feature adversary's generator term, …). `input` is the step's batch, where the step has one.
+   */
+  penalty?(input?: PenaltyInput): tf.Scalar;
+  /**
+   * Adversaries the model trains itself (shared–private's task discriminator), measured on a split's rows in
+   * inference mode: per name, the adversary's loss, accuracy and chance rate; `groups` the rows' data groups.
+   */
+  measureAdversaries?(
+    x: tf.Tensor2D,
+    groups: RowGroups | undefined,
+  ): Record<string, { loss: number; accuracy: number; chance: number }>;
   /** Heads behind a gradient reversal layer (adversarial tasks, the domain discriminator): adversary-heads.ts. */
   readonly adversaries?: Adversaries;
   dispose(): void;

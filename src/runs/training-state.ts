@@ -42,6 +42,11 @@ export interface TrainerSnapshot {
    * epochs in a row. Absent in checkpoints from before the rule, which resume with the next step's losses as scale.
    */
   divergence?: { initialLosses?: number[]; explodingEpochs: number[] };
+  /**
+   * A feature adversary's generator and update count (adversarial/feature-adversary.ts); its variables and slots are
+   * in optimizer.bin with the others. Absent where the run has none.
+   */
+  adversary?: { rng: RngState; updates: number };
 }
 
 /**

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TaskConfig } from '../config/types.js';
-import type { MultiTaskModel } from '../model/types.js';
+import type { MultiTaskModel, RowGroups } from '../model/types.js';
+import { addPenalty, addPenaltyGradients } from './penalty.js';
 import type { GradientCombiner } from '../strategies/gradient/types.js';
 import type { LossWeightingStrategy, Strategy, StrategyContext } from '../strategies/types.js';
 import { UsageError } from '../errors.js';
@@ -18,6 +19,10 @@ export interface Batch {
    * have it; a task not listed has every row's label. The task's loss is the mean over these rows (train/losses.ts).
    */
   labelled?: Record<string, Int32Array>;
+  /** Per row, its data group (multi-input runs, train/multi-input-batches.ts); read by batch-dependent penalties. */
+  groups?: RowGroups;
+  /** Training progress p ∈ [0, 1] at this step (the trainer sets it; λ schedules of penalties read it). */
+  progress?: number;
 }
 
 /** Gradients keyed by variable name, and the per-task batch losses (a kept [T] tensor, read lazily). */
@@ -36,10 +41,6 @@ function lossesOf(
 ): tf.Scalar[] {
   void model;
   return tasks.map((task) => maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, batch));
-}
-
-function addPenalty(model: MultiTaskModel, total: tf.Scalar): tf.Scalar {
-  return model.penalty ? tf.add(total, model.penalty()) : total;
 }
 
 /**
@@ -93,7 +94,7 @@ function lossStep(
     const losses = lossesOf(model, outputs, batch, tasks);
     taskLosses = tf.keep(tf.stack(losses) as tf.Tensor1D);
     const combined = strategy.combineLosses(heldWhereUnlabelled(losses, batch, tasks), context);
-    return withAdversaryLoss(model, outputs, batch, addPenalty(model, combined));
+    return withAdversaryLoss(model, outputs, batch, addPenalty(model, combined, batch));
   }, trainable);
   value.dispose();
   const stepLosses = taskLosses as tf.Tensor1D;
@@ -158,14 +159,18 @@ export function extraSamplesNeeded(strategy: Strategy): number {
   return strategy.needs === 'losses' ? 0 : (strategy.combiner.independentSamples ?? 1) - 1;
 }
 
-/** Reads a list of same-named gradients into one flat vector (the combiner's view of the shared parameters). */
-function flatten(tensors: readonly tf.Tensor[]): Float32Array {
-  const size = tensors.reduce((n, t) => n + t.size, 0);
+/**
+ * Reads the gradients of `variables` into one flat vector (the combiner's view of the shared parameters). A variable
+ * the loss does not reach (a shared–private task discriminator's, trained by the penalty only) reads as zeros.
+ */
+function flatten(grads: Readonly<Record<string, tf.Tensor>>, variables: readonly tf.Variable[]): Float32Array {
+  const size = variables.reduce((n, v) => n + v.size, 0);
   const out = new Float32Array(size);
   let offset = 0;
-  for (const t of tensors) {
-    out.set(t.dataSync() as Float32Array, offset);
-    offset += t.size;
+  for (const v of variables) {
+    const gradient = grads[v.name];
+    if (gradient) out.set(gradient.dataSync() as Float32Array, offset);
+    offset += v.size;
   }
   return out;
 }
@@ -205,7 +210,7 @@ function parameterGradientStep(
       return maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, batch);
     }, [...shared, ...own]);
     lossValues.push(value);
-    flats.push(flatten(shared.map((v) => grads[v.name] as tf.Tensor)));
+    flats.push(flatten(grads, shared));
     for (const v of shared) grads[v.name]?.dispose();
     for (const v of own) gradients[v.name] = grads[v.name] as tf.Tensor;
   });
@@ -222,7 +227,7 @@ function parameterGradientStep(
   unflatten(combined, shared).forEach((t, k) => {
     gradients[shared[k]!.name] = t;
   });
-  addPenaltyGradients(model, tasks, gradients);
+  addPenaltyGradients(model, tasks, gradients, batch);
   addAdversaryGradients(model, batch.x, batch, gradients);
   const taskLosses = tf.stack(lossValues) as tf.Tensor1D;
   for (const v of lossValues) v.dispose();
@@ -251,7 +256,7 @@ function extraSampleGradients(
         return maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, other);
       }, shared);
       value.dispose();
-      const flat = flatten(shared.map((v) => grads[v.name] as tf.Tensor));
+      const flat = flatten(grads, shared);
       tf.dispose(Object.values(grads));
       return flat;
     }),
@@ -279,32 +284,6 @@ function scaleTaskGradients(
       gradient.dispose();
     }
   });
-}
-
-/**
- * A model penalty (soft-sharing coupling, …) is a regulariser, not a task: its gradient is added to every variable it
- * touches after the task gradients were combined, so it neither enters the combiner nor reaches only one task.
- */
-function addPenaltyGradients(
-  model: MultiTaskModel,
-  tasks: readonly TaskConfig[],
-  gradients: Record<string, tf.Tensor>,
-): void {
-  const penalty = model.penalty;
-  if (!penalty) return;
-  const all = [...model.sharedVariables, ...tasks.flatMap((t) => model.taskVariables[t.name] ?? [])];
-  const { value, grads } = tf.variableGrads(() => penalty(), all);
-  value.dispose();
-  for (const [name, grad] of Object.entries(grads)) {
-    const previous = gradients[name];
-    if (previous) {
-      gradients[name] = tf.add(previous, grad);
-      previous.dispose();
-      grad.dispose();
-    } else {
-      gradients[name] = grad;
-    }
-  }
 }
 
 /**
@@ -368,8 +347,8 @@ function representationGradientStep(
     const z = encode(batch.x, true);
     const surrogate = tf.sum(tf.mul(z, combinedZ)) as tf.Scalar;
     return model.adversaries
-      ? tf.add(addPenalty(model, surrogate), adversaryLossOn(model, z, batch))
-      : addPenalty(model, surrogate);
+      ? tf.add(addPenalty(model, surrogate, batch), adversaryLossOn(model, z, batch))
+      : addPenalty(model, surrogate, batch);
   }, [...model.sharedVariables, ...beforeZ, ...(model.adversaries?.variables ?? [])]);
   value.dispose();
   combinedZ.dispose();

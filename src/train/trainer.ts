@@ -38,6 +38,7 @@ import { disposeSplit, toSplitTensors } from './tensors.js';
 import { mainTasks } from '../adversarial/adversarial-tasks.js';
 import { evaluateAdversaries } from '../adversarial/adversary-metrics.js';
 import { trainingProgress } from '../adversarial/lambda-schedule.js';
+import { trainerAdversaries } from '../adversarial/training.js';
 
 /** What the trainer tells whoever listens (progress display, run store). All optional. */
 export interface TrainListener {
@@ -121,11 +122,17 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
   const frozen = frozenParameters(config, input.frozen ?? [], trainable);
   const optimizer = createOptimizer(training, frozen ? trainable.filter((v) => !frozen.has(v)) : trainable);
   /** Every optimizer slot, in a fixed order, for the `last` checkpoint and its restore. */
-  const allSlots = (): tf.Variable[] => [...optimizer.slots(), ...(frozen?.optimizer.slots() ?? [])];
-  const rng = createRng(config.seed).fork('batches');
-  const strategyRng = createRng(config.seed).fork('strategy');
   // Tasks with their own data: each step one batch of every data group (train/multi-input-batches.ts).
   const plan = data.groups && epochPlan(data.groups, training);
+  // Adversaries (issue #18, adversarial/training.ts): a feature discriminator's variables and slots follow the others.
+  const adversaries = trainerAdversaries(config, model, data, plan);
+  const allSlots = (): tf.Variable[] => [
+    ...optimizer.slots(),
+    ...(frozen?.optimizer.slots() ?? []),
+    ...(adversaries?.checkpointVariables() ?? []),
+  ];
+  const rng = createRng(config.seed).fork('batches');
+  const strategyRng = createRng(config.seed).fork('strategy');
   const batchSize = plan ? plan.stepRows : Math.min(training.batch_size, train.rows);
   const batches = plan ? plan.steps : Math.ceil(train.rows / batchSize);
   const epochRows = plan ? plan.steps * plan.stepRows : train.rows;
@@ -142,6 +149,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
     restoreSlots(allSlots(), input.resume.optimizerSlots);
     optimizer.restoreUpdates(resumed.optimizerUpdates);
     frozen?.optimizer.restoreUpdates(resumed.frozenOptimizerUpdates ?? 0);
+    adversaries?.restore(resumed.adversary);
   }
   /** Where the trainer is, for the `last` checkpoint (see TrainerSnapshot). */
   const snapshot = (position: SnapshotPosition): TrainerCheckpoint => ({
@@ -151,6 +159,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
       strategyRng: strategyRng.state(),
       optimizerUpdates: optimizer.updates,
       ...(frozen ? { frozenOptimizerUpdates: frozen.optimizer.updates } : {}),
+      ...(adversaries?.state() ? { adversary: adversaries.state() } : {}),
       best,
       bestEpoch,
       sinceImproved,
@@ -213,7 +222,9 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
             step,
           });
           const others = otherBatches(epochBatches, b, extraSamples);
-          const result: StepGradients = trainingStep(model, strategy, batch, tasks, trainable, context, others);
+          adversaries?.beforeStep(batch, trainingProgress(step, training.epochs * batches));
+          const stepModel = adversaries?.stepModel ?? model;
+          const result: StepGradients = trainingStep(stepModel, strategy, batch, tasks, trainable, context, others);
           if (result.cosines) diagnostics.addCosines(result.cosines);
           // Before the optimizer applies the step: the lookahead starts from the parameters the step's gradients
           // were taken at, and the optimizer's state is still that of this step.
@@ -284,7 +295,8 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
         val.rows > 0
           ? evaluateSplit(model, val, data.splits.val, tasks, data.preprocessing, training.eval_batch_size).metrics
           : {};
-      const adversaries =
+      // Adversarial tasks' heads (adversarial/adversary-metrics.ts) and the discriminators (adversarial/training.ts).
+      const taskAdversaries =
         model.adversaries && val.rows > 0
           ? evaluateAdversaries(model, val, data.splits.val, data.preprocessing, training.eval_batch_size)
           : undefined;
@@ -307,7 +319,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
         val: valMetrics,
         taskWeights: Object.fromEntries(tasks.map((t, i) => [t.name, weights[i] ?? NaN])),
         ...diagnostics.record(tasks),
-        ...(adversaries ? { adversaries } : {}),
+        ...adversaryRecord(taskAdversaries, adversaries?.measure({ train, val }, epoch)),
         monitor: { name: monitor.name, value: monitored, improved },
         seconds,
         samplesPerSecond: epochRows / seconds,
@@ -345,6 +357,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
     disposeSplit(val);
     optimizer.dispose();
     frozen?.optimizer.dispose();
+    adversaries?.dispose();
   }
   return { outcome, epochs: records, bestEpoch, ...(reason ? { reason } : {}) };
 }
@@ -404,4 +417,11 @@ function otherBatches(batches: readonly Batch[], b: number, count: number): Batc
 function disposeBatch(batch: Batch): void {
   batch.x.dispose();
   for (const t of Object.values(batch.targets)) t.dispose();
+}
+
+/** The epoch record's `adversaries`: the adversarial tasks' and the discriminators' measures; absent when none. */
+function adversaryRecord(...parts: (EpochRecord['adversaries'] | undefined)[]): Pick<EpochRecord, 'adversaries'> {
+  const measured: NonNullable<EpochRecord['adversaries']> = {};
+  for (const part of parts) if (part) Object.assign(measured, part);
+  return Object.keys(measured).length > 0 ? { adversaries: measured } : {};
 }
