@@ -98,3 +98,12 @@ export function splitGroups(groups: readonly GroupRows[] | undefined, split: Spl
   const ofRow = Int32Array.from(groups.flatMap((group, g) => Array.from({ length: group.rows[split] }, () => g)));
   return { ofRow, tasks: groups.map((group) => group.tasks) };
 }
+
+/** The epoch record's `adversaries`: the adversarial tasks' and the discriminators' measures; absent when none. */
+export function adversaryRecord(
+  ...parts: (EpochRecord['adversaries'] | undefined)[]
+): Pick<EpochRecord, 'adversaries'> {
+  const measured: NonNullable<EpochRecord['adversaries']> = {};
+  for (const part of parts) if (part) Object.assign(measured, part);
+  return Object.keys(measured).length > 0 ? { adversaries: measured } : {};
+}

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import type { ResolvedConfig } from '../config/types.js';
 import type { PreparedData } from '../data/prepare.js';
 import type { MultiTaskModel } from '../model/types.js';
@@ -12,7 +12,7 @@ import { EpochDiagnostics } from './diagnostics.js';
 import { DivergenceWatch } from './divergence.js';
 import { shuffledBatches } from './batches.js';
 import { epochPlan, multiInputOrder } from './multi-input-batches.js';
-import { batchLabelCounts, labelledMeanLosses } from './label-weights.js';
+import { batchLabelCounts, epochLosses } from './label-weights.js';
 import { reportBatchMetrics } from './batch-metrics.js';
 import { evaluateSplit } from './evaluate.js';
 import { frozenParameters } from './fine-tuning.js';
@@ -38,7 +38,7 @@ import { disposeSplit, toSplitTensors } from './tensors.js';
 import { mainTasks } from '../adversarial/adversarial-tasks.js';
 import { evaluateAdversaries } from '../adversarial/adversary-metrics.js';
 import { trainingProgress } from '../adversarial/lambda-schedule.js';
-import { trainerAdversaries } from '../adversarial/training.js';
+import { adversaryRecord, trainerAdversaries } from '../adversarial/training.js';
 
 /** What the trainer tells whoever listens (progress display, run store). All optional. */
 export interface TrainListener {
@@ -374,37 +374,6 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** The mean task losses of the steps so far: weighted by batch size, or by labelled rows under masking. */
-function epochLosses(
-  stepLosses: readonly tf.Tensor1D[],
-  stepSizes: readonly number[],
-  tasks: readonly { name: string }[],
-  labelCounts: readonly (readonly number[])[] | undefined,
-): Record<string, number> {
-  if (labelCounts) return labelledMeanLosses(stepLosses, labelCounts, tasks);
-  const rows = stepSizes.reduce((a, b) => a + b, 0);
-  return perTask(weightedSum(stepLosses, stepSizes), tasks, rows);
-}
-
-function perTask(sums: ArrayLike<number>, tasks: readonly { name: string }[], rows: number): Record<string, number> {
-  return Object.fromEntries(tasks.map((t, i) => [t.name, (sums[i] ?? NaN) / rows]));
-}
-
-/**
- * Σ_s size_s · losses_s over the steps so far, read once. The [steps, T] matrix is one concat and a reshape, not
- * `tf.stack`, which adds an expandDims kernel call per step (the same matrix, ~0.15 ms fewer per epoch).
- */
-function weightedSum(losses: readonly tf.Tensor1D[], sizes: readonly number[]): Float32Array {
-  if (losses.length === 0) return new Float32Array(0);
-  const total = tf.tidy(() => {
-    const matrix = tf.reshape(tf.concat(losses as tf.Tensor1D[]), [losses.length, losses[0]!.shape[0]]);
-    return tf.sum(tf.mul(matrix, tf.tensor2d(Float32Array.from(sizes), [sizes.length, 1])), 0);
-  });
-  const values = total.dataSync() as Float32Array;
-  total.dispose();
-  return values;
-}
-
 /**
  * The `count` batches after batch `b` in the epoch's shuffled order (cyclically): the independent samples SDMGrad
  * and MoDo take besides the step's own batch, disjoint from it and from each other when the epoch has more than
@@ -417,11 +386,4 @@ function otherBatches(batches: readonly Batch[], b: number, count: number): Batc
 function disposeBatch(batch: Batch): void {
   batch.x.dispose();
   for (const t of Object.values(batch.targets)) t.dispose();
-}
-
-/** The epoch record's `adversaries`: the adversarial tasks' and the discriminators' measures; absent when none. */
-function adversaryRecord(...parts: (EpochRecord['adversaries'] | undefined)[]): Pick<EpochRecord, 'adversaries'> {
-  const measured: NonNullable<EpochRecord['adversaries']> = {};
-  for (const part of parts) if (part) Object.assign(measured, part);
-  return Object.keys(measured).length > 0 ? { adversaries: measured } : {};
 }
