@@ -1,21 +1,31 @@
 /**
- * A λ in config (issue #18, the form shared by every adversarial option): a number (constant) or
+ * A λ in config (issue #18), the one form every adversarial option takes (`tasks[].adversarial.lambda`,
+ * `data.domains.lambda`, shared–private's `task_discriminator.lambda`): a number (constant) or
  * `{ max: number, schedule: dann, gamma?: number (10) }` (lambda-schedule.ts).
  */
+import type { LambdaConfig } from '../config/types.js';
 import { DANN_GAMMA, type LambdaSchedule } from './lambda-schedule.js';
 
-export function lambdaOptionSchema(fallback: number, description: string): Record<string, unknown> {
+/**
+ * The schema of a λ. `minimum` bounds it in the schema itself; without it a negative λ is left to the semantic rules
+ * (adversarial/rules.ts), which say why it is refused.
+ */
+export function lambdaOptionSchema(
+  options: { default?: unknown; description?: string; minimum?: number } = {},
+): Record<string, unknown> {
+  const bound = options.minimum === undefined ? {} : { minimum: options.minimum };
   return {
-    default: fallback,
-    description,
+    ...(options.default === undefined ? {} : { default: options.default }),
+    description:
+      options.description ?? 'Gradient reversal weight: a number (constant) or { max, schedule: dann, gamma (10) }.',
     oneOf: [
-      { type: 'number', minimum: 0 },
+      { type: 'number', ...bound },
       {
         type: 'object',
         required: ['max', 'schedule'],
         additionalProperties: false,
         properties: {
-          max: { type: 'number', minimum: 0 },
+          max: { type: 'number', ...bound },
           schedule: { enum: ['dann'] },
           gamma: { type: 'number', exclusiveMinimum: 0, description: `γ of the schedule (default ${DANN_GAMMA}).` },
         },
@@ -24,12 +34,18 @@ export function lambdaOptionSchema(fallback: number, description: string): Recor
   };
 }
 
-/** The schedule of a λ the schema accepted (absent: `fallback`, constant). */
+/** The config form of λ as a schedule: a number is constant, `{ max, schedule: dann, gamma }` the DANN schedule. */
+export function scheduleOf(lambda: LambdaConfig): LambdaSchedule {
+  if (typeof lambda === 'number') return { kind: 'constant', lambda };
+  return { kind: 'dann', lambda: lambda.max, gamma: lambda.gamma ?? DANN_GAMMA };
+}
+
+/** The schedule of a λ read from untyped options the schema accepted (absent: `fallback`, constant). */
 export function lambdaSchedule(value: unknown, fallback: number): LambdaSchedule {
-  if (typeof value === 'number') return { kind: 'constant', lambda: value };
+  if (typeof value === 'number') return scheduleOf(value);
   if (typeof value === 'object' && value !== null && 'max' in value && typeof value.max === 'number') {
-    const gamma = 'gamma' in value && typeof value.gamma === 'number' ? value.gamma : DANN_GAMMA;
-    return { kind: 'dann', lambda: value.max, gamma };
+    const gamma = 'gamma' in value && typeof value.gamma === 'number' ? value.gamma : undefined;
+    return scheduleOf({ max: value.max, schedule: 'dann', ...(gamma === undefined ? {} : { gamma }) });
   }
-  return { kind: 'constant', lambda: fallback };
+  return scheduleOf(fallback);
 }

@@ -141,13 +141,17 @@ function subRunConfig(
     );
   }
   // A sub-run is one run of the run's own seed: a seed group's `seeds` (in the file or a --set) is not carried over.
+  // Nor is a feature adversary (`adversary:`): like the strategy, it is part of the multi-task method the baselines
+  // are compared with, and its `{ task: … }` selections need the run's other tasks.
+  const dropped = config.adversary ? ['seeds', 'adversary'] : ['seeds'];
+  if (config.adversary) notes.push(`${description}: trained without the run's adversary (adversary: is left out)`);
   const overrides = [
-    ...loaded.overrides.filter((override) => !/^seeds(?:[.[=]|$)/.test(override)),
+    ...loaded.overrides.filter((override) => !dropped.some((key) => new RegExp(`^${key}(?:[.[=]|$)`).test(override))),
     ...Object.entries(changes).map(([key, value]) => `${key}=${JSON.stringify(value)}`),
   ];
   let derived: LoadedConfig;
   try {
-    derived = parseConfigText(withoutSeedList(loaded.sourceText), {
+    derived = parseConfigText(withoutTopLevelKeys(loaded.sourceText, dropped), {
       ...(loaded.file ? { file: loaded.file } : {}),
       displayName: loaded.file ?? '<config>',
       overrides,
@@ -173,8 +177,14 @@ function capitalised(text: string): string {
 
 /** The config text without a top-level `seeds` list (comments and positions of the rest kept). */
 export function withoutSeedList(sourceText: string): string {
+  return withoutTopLevelKeys(sourceText, ['seeds']);
+}
+
+/** The config text without these top-level keys (the text as it was when it has none of them). */
+function withoutTopLevelKeys(sourceText: string, keys: readonly string[]): string {
   const document = parseDocument(sourceText);
-  if (!document.has('seeds')) return sourceText;
-  document.delete('seeds');
+  const present = keys.filter((key) => document.has(key));
+  if (present.length === 0) return sourceText;
+  for (const key of present) document.delete(key);
   return document.toString();
 }

@@ -5,7 +5,8 @@ import { withInputAdapters } from '../model/input-adapters.js';
 import { buildArchitecture } from '../model/registry.js';
 import type { MultiTaskModel } from '../model/types.js';
 import { createRng } from '../util/rng.js';
-import { lambdaSchedule, mainTasks } from '../adversarial/adversarial-tasks.js';
+import { mainTasks } from '../adversarial/adversarial-tasks.js';
+import { scheduleOf } from '../adversarial/lambda-option.js';
 import { withAdversaries } from '../adversarial/adversary-heads.js';
 
 /** Builds the model a config describes for data encoded by `preprocessing` (same call at train and eval time). */
@@ -29,7 +30,7 @@ export function buildModel(config: ResolvedConfig, preprocessing: Preprocessing)
     ? withInputAdapters(architecture, adapters, groupTasks, createRng(config.seed).fork('adapters'))
     : architecture;
   const adversaries = config.tasks.flatMap((task, i) =>
-    task.adversarial ? [{ task, head: heads[i]!, schedule: lambdaSchedule(task.adversarial.lambda) }] : [],
+    task.adversarial ? [{ task, head: heads[i]!, schedule: scheduleOf(task.adversarial.lambda) }] : [],
   );
   if (adversaries.length === 0) return model;
   const rng = createRng(config.seed).fork('adversaries');

@@ -1,3 +1,4 @@
+import { lambdaOptionSchema } from '../adversarial/lambda-option.js';
 /** Sections of the experiment schema (config/schema.ts) that stand on their own: a data source, `init:`, `logging:`. */
 export type JsonSchema = Record<string, unknown>;
 
@@ -133,23 +134,7 @@ export function loggingSchema(): JsonSchema {
  * `{ max, schedule: dann, gamma }`. λ < 0 is refused by semantics (adversarial/rules.ts), with a message.
  */
 export function lambdaSchema(defaultValue?: unknown): JsonSchema {
-  return {
-    ...(defaultValue === undefined ? {} : { default: defaultValue }),
-    description: 'Gradient reversal weight: a number (constant) or { max, schedule: dann, gamma (10) }.',
-    oneOf: [
-      { type: 'number' },
-      {
-        type: 'object',
-        required: ['max', 'schedule'],
-        additionalProperties: false,
-        properties: {
-          max: { type: 'number' },
-          schedule: { enum: ['dann'] },
-          gamma: { type: 'number', exclusiveMinimum: 0, description: 'Default 10 (the paper).' },
-        },
-      },
-    ],
-  };
+  return lambdaOptionSchema(defaultValue === undefined ? {} : { default: defaultValue });
 }
 
 /** `tasks[].adversarial`: the task is learned behind a gradient reversal layer (adversarial/adversary-heads.ts). */

@@ -62,7 +62,11 @@ export const sharedPrivate: ArchitectureDefinition = {
         '(multi-input runs only).',
       properties: {
         weight: { type: 'number', minimum: 0, default: 0.05, description: 'β: weight of L_adv in the loss.' },
-        lambda: lambdaOptionSchema(1, 'λ of the reversal layer: a number, or { max, schedule: dann, gamma }.'),
+        lambda: lambdaOptionSchema({
+          default: 1,
+          minimum: 0,
+          description: 'λ of the reversal layer: a number, or { max, schedule: dann, gamma }.',
+        }),
         hidden: { type: 'array', items: { type: 'integer', minimum: 1 }, default: [] },
       },
     },
