@@ -140,8 +140,13 @@ describe('mtl sweep --jobs 2, killed', () => {
 
   it('SIGTERM on the coordinator: exit 130, the trials in training interrupted with their checkpoints', async () => {
     const store = path.join(dir, 'terminated');
+    // Long trials: the signal lands while both still train however loaded the machine is (with the shared base's 6
+    // epochs a trial could finish between the test seeing epoch 2 and the workers hearing the signal).
+    writeFileSync(path.join(dir, 'base-long.yaml'), KILLABLE_SWEEP_BASE.replace('epochs: 6', 'epochs: 40'));
+    const long = path.join(dir, 'k-long.yaml');
+    writeFileSync(long, 'base: base-long.yaml\nspace:\n  training.lr: [0.001, 0.002, 0.003]\n');
     let sent = false;
-    const { exit } = startSweep(file, store, (stderr, child) => {
+    const { exit } = startSweep(long, store, (stderr, child) => {
       if (!sent && bothInEpoch2(stderr)) {
         sent = true;
         child.kill('SIGTERM');
@@ -149,11 +154,11 @@ describe('mtl sweep --jobs 2, killed', () => {
     });
     const { code, stdout, stderr } = await exit;
     expect(code, stderr).toBe(130);
-    const result = JSON.parse(stdout) as { interrupted: boolean; trials: SweepJsonRow[] };
+    const result = JSON.parse(stdout) as { id: string; interrupted: boolean; trials: SweepJsonRow[] };
     expect(result.interrupted).toBe(true);
     expect(result.trials.map((r) => `${r.index} ${r.status}`)).toEqual(['0 interrupted', '1 interrupted']);
-    for (const i of [0, 1]) {
-      expect(json(path.join(store, id, trials[i]!.hash, 'checkpoints', 'last', 'training-state.json'))).toBeTruthy();
+    for (const row of result.trials) {
+      expect(json(path.join(store, result.id, row.hash, 'checkpoints', 'last', 'training-state.json'))).toBeTruthy();
     }
   });
 });
