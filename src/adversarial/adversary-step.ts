@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MultiTaskModel } from '../model/types.js';
 import { maskedTaskLoss, type LabelledBatch } from '../train/losses.js';
+import { addInto } from '../train/penalty.js';
 
 /**
  * The adversaries' part of a training step (train/step.ts), the same in the three step paths: it is added like a
@@ -63,18 +64,4 @@ export function addAdversaryGradients(
   }, [...model.sharedVariables, ...adversaries.variables]);
   value.dispose();
   addInto(gradients, grads);
-}
-
-/** gradients[name] += extra[name] for every entry of `extra` (taken over: its tensors are disposed or kept). */
-export function addInto(gradients: Record<string, tf.Tensor>, extra: Record<string, tf.Tensor>): void {
-  for (const [name, grad] of Object.entries(extra)) {
-    const previous = gradients[name];
-    if (previous) {
-      gradients[name] = tf.add(previous, grad);
-      previous.dispose();
-      grad.dispose();
-    } else {
-      gradients[name] = grad;
-    }
-  }
 }

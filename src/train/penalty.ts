@@ -33,7 +33,12 @@ export function addPenaltyGradients(
   const all = [...model.sharedVariables, ...tasks.flatMap((t) => model.taskVariables[t.name] ?? [])];
   const { value, grads } = tf.variableGrads(() => penalty(penaltyInput(batch)), all);
   value.dispose();
-  for (const [name, grad] of Object.entries(grads)) {
+  addInto(gradients, grads);
+}
+
+/** gradients[name] += extra[name] for every entry of `extra` (taken over: its tensors are disposed or kept). */
+export function addInto(gradients: Record<string, tf.Tensor>, extra: Record<string, tf.Tensor>): void {
+  for (const [name, grad] of Object.entries(extra)) {
     const previous = gradients[name];
     if (previous) {
       gradients[name] = tf.add(previous, grad);
