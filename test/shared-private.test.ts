@@ -80,6 +80,43 @@ describe('the shared-private model', () => {
     model.dispose();
   });
 
+  it("orthogonality: the paper's Σ_t ‖S_tᵀ P_t‖²_F by default; `orthogonality_scale: mean` divides by n_t²", () => {
+    const x = tf.tensor2d([
+      [0.5, -1, 2],
+      [1, 0, -0.5],
+      [-1.5, 0.25, 1],
+    ]);
+    const penaltyOf = (extra: Record<string, unknown>): number => {
+      const model = buildArchitecture(modelConfig({ orthogonality: 1, ...extra }), {
+        inputSize: 3,
+        heads,
+        rng: createRng(1),
+      });
+      const value = model.penalty!({ x }).dataSync()[0]!;
+      // By hand: every row is each task's; Σ_t ‖S Pᵀ_t‖²_F with S = tanh(x W_s + b_s), P_t = tanh(x W_t + b_t).
+      const byHand = tf.tidy(() => {
+        const named = Object.fromEntries(
+          [...model.sharedVariables, ...Object.values(model.taskVariables).flat()].map((v) => [v.name, v]),
+        );
+        const s = tf.tanh(tf.add(tf.matMul(x, named['shared/0/kernel']!), named['shared/0/bias']!));
+        const terms = ['a', 'b'].map((t) => {
+          const p = tf.tanh(
+            tf.add(tf.matMul(x, named[`tasks/${t}/private/0/kernel`]!), named[`tasks/${t}/private/0/bias`]!),
+          );
+          return tf.sum(tf.square(tf.matMul(s, p, true, false)));
+        });
+        return tf.addN(terms).dataSync()[0]!;
+      });
+      expect(value).toBeCloseTo(extra['orthogonality_scale'] === 'mean' ? byHand / 9 : byHand, 5);
+      model.dispose();
+      return value;
+    };
+    const sum = penaltyOf({});
+    const mean = penaltyOf({ orthogonality_scale: 'mean' });
+    expect(sum / mean).toBeCloseTo(9, 4);
+    x.dispose();
+  });
+
   it('the shared encoder gets −λ × the discriminator loss gradient; the discriminator gets it as is', () => {
     const lambda = 0.5;
     const config = modelConfig({ orthogonality: 0, task_discriminator: { weight: 1, lambda, hidden: [] } });
@@ -131,7 +168,7 @@ describe('a shared-private multi-input run with the task discriminator', () => {
     writeShiftedSources(dir);
     const model =
       '{ architecture: shared-private, trunk: [{ type: dense, units: 4, activation: tanh }], ' +
-      'private: [{ type: dense, units: 2, activation: tanh }], ' +
+      'private: [{ type: dense, units: 2, activation: tanh }], orthogonality_scale: mean, ' +
       `task_discriminator: { weight: 1, lambda: ${lambda}, hidden: [16] } }`;
     const loaded = parseConfigText(shiftedConfig({ epochs: 20, model }), { file: path.join(dir, 'exp.yaml') });
     const summary = await trainExperiment(loaded, { runsDir: path.join(dir, 'runs') });

@@ -36,7 +36,8 @@ describe('training on multi-digits with a conv trunk, every architecture', () =>
     ple: ['model.levels=2', 'model.shared_experts=1', 'model.task_experts=1'],
     attention: [],
     'dselect-k': ['model.experts=2', 'model.k=2', 'model.entropy_reg=0.0001'],
-    'shared-private': [],
+    // The paper's undivided orthogonality sum swamps the task losses at this batch size (README, shared-private).
+    'shared-private': ['model.orthogonality_scale=mean'],
   };
 
   it('covers the whole registry', () => {
