@@ -182,13 +182,14 @@ describe('mtl report --group: seeds and single-task baselines', () => {
 
 describe('mtl report --sweep', () => {
   let json: ReportJson;
+  let sweepId = '';
   beforeAll(() => {
     writeFile(dir, 'base.yaml', groupConfig({ epochs: 2 }));
     const sweep = writeFile(dir, 'sweep.yaml', 'name: s\nbase: base.yaml\nspace:\n  training.lr: [0.001, 0.01, 0.1]\n');
     const ran = mtl(['sweep', sweep, '--jobs', '1', '--runs-dir', store, '--json']);
     expect(ran.code).toBe(0);
-    const id = (JSON.parse(ran.stdout) as { id: string }).id;
-    json = report(['--sweep', id]);
+    sweepId = (JSON.parse(ran.stdout) as { id: string }).id;
+    json = report(['--sweep', sweepId]);
   }, 180_000);
 
   it('bars each configuration per task and plots the configurations on two metrics with the front joined', () => {
@@ -197,6 +198,29 @@ describe('mtl report --sweep', () => {
     expect(tradeOff.marks.symbol).toBe(3);
     expect(tradeOff.marks.line).toBe(1);
     expect(readFileSync(json.html, 'utf8')).toContain('training.lr=0.01');
+  });
+
+  it('--axes picks the trade-off’s two metrics (with --metric, any metric the trials report); a wrong one exits 2', () => {
+    const chosen = report([
+      '--sweep',
+      sweepId,
+      '--metric',
+      'mae',
+      '--axes',
+      'y2/mae,y1/mae',
+      '-o',
+      path.join(dir, 'ax.html'),
+    ]);
+    const html = readFileSync(chosen.html, 'utf8');
+    expect(html).toContain('Trade-off: y2/mae against y1/mae');
+    expect(figure(chosen, 'sweep-trade-off').marks.symbol).toBe(3);
+    const unknown = mtl(['report', '--sweep', sweepId, '--axes', 'y1/r2,y2/mse', '--runs-dir', store]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('--axes: "y1/r2" is not a metric of the compared rows.');
+    expect(unknown.stderr).toContain('choose two of: y1/mse, y2/mse');
+    const malformed = mtl(['report', '--sweep', sweepId, '--axes', 'y1/mse', '--runs-dir', store]);
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toContain('--axes "y1/mse": expected two metrics, TASK/METRIC,TASK/METRIC.');
   });
 });
 

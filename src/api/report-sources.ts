@@ -1,3 +1,4 @@
+import { UsageError } from '../errors.js';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { readAnalysisIfAny } from '../runs/analysis.js';
@@ -82,14 +83,22 @@ function mainColumns(runs: readonly RunReportData[]): ComparedColumn[] {
 }
 
 /** Several runs: their main metrics side by side, the trade-off, what differs in their configs, then each run. */
-export function runsDocument(runs: readonly RunReportData[]): ReportDocument {
+export function runsDocument(runs: readonly RunReportData[], axes?: readonly [string, string]): ReportDocument {
   const columns = mainColumns(runs);
   const entries: ComparedEntry[] = runs.map((run) => ({
     label: run.id,
     metrics: Object.fromEntries(Object.entries(finalMetrics(run)).map(([k, v]) => [k, { mean: v }])),
   }));
   const figures: Figure[] = [metricBars(entries, columns, 'runs')];
-  if (columns.length >= 2) figures.push(tradeOffFigure(entries, columns[0]!, columns[1]!, 'runs'));
+  const keys = [...new Set(entries.flatMap((e) => Object.keys(e.metrics)))];
+  const directions = Object.assign({}, ...runs.map((r) => r.summary?.directions ?? {})) as Record<string, boolean>;
+  const axis = (key: string): ComparedColumn => ({
+    key,
+    task: key.split('/')[0] ?? key,
+    higherIsBetter: directions[key] ?? higherIsBetter(key),
+  });
+  const pair = tradeOffAxes(axes, columns, keys, axis);
+  if (pair) figures.push(tradeOffFigure(entries, pair[0], pair[1], 'runs'));
   const base = runs[0]!;
   const differences = runs.slice(1).map((run) => {
     const changes = configDifferences(base.config, run.config);
@@ -243,6 +252,7 @@ function finiteOrNull(value: number): number | null {
 export function sweepDocument(
   comparison: SweepComparison,
   halving: Parameters<typeof halvingLadder>[0] | undefined,
+  axes?: readonly [string, string],
 ): ReportDocument {
   const label = (row: SweepComparison['rows'][number]): string =>
     Object.entries(row.config)
@@ -259,7 +269,14 @@ export function sweepDocument(
     higherIsBetter: c.higherIsBetter,
   }));
   const figures: Figure[] = [metricBars(entries, columns, 'sweep')];
-  if (columns.length >= 2) figures.push(tradeOffFigure(entries, columns[0]!, columns[1]!, 'sweep'));
+  const byKey = (key: string): ComparedColumn => columns.find((c) => c.key === key) ?? columns[0]!;
+  const pair = tradeOffAxes(
+    axes,
+    columns,
+    columns.map((c) => c.key),
+    byKey,
+  );
+  if (pair) figures.push(tradeOffFigure(entries, pair[0], pair[1], 'sweep'));
   const ladder = halving ? halvingLadder(halving, 'sweep') : undefined;
   const sections: ReportSection[] = [
     section('configurations', 'Configurations', {
@@ -289,4 +306,28 @@ export function sweepDocument(
     subtitle: `${comparison.sweep.name} · ${comparison.rows.length} configurations`,
     sections,
   };
+}
+
+/**
+ * The two metrics of the trade-off figure: the ones asked for (`--axes A,B`, each a `<task>/<metric>` the compared
+ * entries report), else the first two tasks' main metrics; none with fewer than two.
+ */
+function tradeOffAxes(
+  axes: readonly [string, string] | undefined,
+  columns: readonly ComparedColumn[],
+  keys: readonly string[],
+  column: (key: string) => ComparedColumn,
+): [ComparedColumn, ComparedColumn] | undefined {
+  if (axes) {
+    for (const key of axes) {
+      if (!keys.includes(key)) {
+        throw new UsageError(
+          `--axes: "${key}" is not a metric of the compared ${columns.length > 0 ? 'rows' : 'runs'}.`,
+          [`choose two of: ${keys.join(', ')}`],
+        );
+      }
+    }
+    return [column(axes[0]), column(axes[1])];
+  }
+  return columns.length >= 2 ? [columns[0]!, columns[1]!] : undefined;
 }

@@ -18,6 +18,10 @@ export interface ReportOptions {
   group?: string;
   /** A sweep instead of runs. */
   sweep?: string;
+  /** The two metrics (`<task>/<metric>`) of the trade-off figure; default: the first two tasks' main metrics. */
+  axes?: readonly [string, string];
+  /** A sweep's compared metric name for every task instead of its main metric (as `mtl compare --sweep --metric`). */
+  metric?: string;
   /** The HTML file to write; its figures go to `<name>-figures/` beside it. Default: `<runs>/reports/<id>.html`. */
   output?: string;
 }
@@ -100,9 +104,12 @@ function readTarget(
   store: string,
 ): { document: ReportDocument; id: string } {
   if (options.sweep) {
-    const comparison = compareSweep(options.sweep, { runsDir: store });
+    const comparison = compareSweep(options.sweep, {
+      runsDir: store,
+      ...(options.metric ? { metric: options.metric } : {}),
+    });
     const halving = readSweepMeta(comparison.sweep.dir).halving;
-    return { document: sweepDocument(comparison, halving), id: comparison.sweep.id };
+    return { document: sweepDocument(comparison, halving, options.axes), id: comparison.sweep.id };
   }
   if (options.group) {
     const group = resolveGroup(options.group, store);
@@ -112,7 +119,7 @@ function readTarget(
   const data = opened.map((run) => readRunForReport(run.id, run.dir));
   if (data.length === 1) return { document: runDocument(data[0]!), id: safeName(opened[0]!.id) };
   return {
-    document: runsDocument(data),
+    document: runsDocument(data, options.axes),
     id: `compare-${opened
       .map((r) => safeName(r.id))
       .join('-')

@@ -121,6 +121,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--group <id>', 'a seed group: metrics over seeds, baselines, per-seed curves')
     .option('--sweep <id>', 'a sweep: configurations, the Pareto front, the halving ladder')
     .option('-o, --output <file>', 'the HTML file (default <runs>/reports/<id>.html); figures go to <name>-figures/')
+    .option('--axes <a,b>', 'the two metrics of the trade-off figure (TASK/METRIC,TASK/METRIC; default: main metrics)')
+    .option('--metric <name>', "a sweep: this metric for every task instead of each task's main metric")
     .option('--open', 'open the report in the desktop browser when written')
     .option('--json', 'print what was written as JSON')
     .addOption(runsDirOption())

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { writeReport } from '../api/report.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import type { CommonFlags } from './commands.js';
 import { log, out, printJson } from './output.js';
 
@@ -9,6 +9,8 @@ export interface ReportFlags extends CommonFlags {
   sweep?: string;
   output?: string;
   open?: boolean;
+  axes?: string;
+  metric?: string;
 }
 
 /**
@@ -16,7 +18,15 @@ export interface ReportFlags extends CommonFlags {
  * path on stdout (`--json`: what was written, each figure with its mark counts), what it holds on stderr.
  */
 export async function reportCommand(runs: string[], flags: ReportFlags): Promise<number> {
+  const axes = flags.axes?.split(',').map((key) => key.trim());
+  if (axes !== undefined && (axes.length !== 2 || axes.some((key) => key === '' || !key.includes('/')))) {
+    throw new UsageError(`--axes "${flags.axes}": expected two metrics, TASK/METRIC,TASK/METRIC.`, [
+      'e.g. --axes left/accuracy,right/accuracy',
+    ]);
+  }
   const result = await writeReport(runs, {
+    ...(axes ? { axes: [axes[0] ?? '', axes[1] ?? ''] as const } : {}),
+    ...(flags.metric ? { metric: flags.metric } : {}),
     ...(flags.runsDir ? { runsDir: flags.runsDir } : {}),
     ...(flags.group ? { group: flags.group } : {}),
     ...(flags.sweep ? { sweep: flags.sweep } : {}),
