@@ -200,7 +200,7 @@ describe('mtl report --sweep', () => {
     expect(readFileSync(json.html, 'utf8')).toContain('training.lr=0.01');
   });
 
-  it('--axes picks the trade-off’s two metrics (with --metric, any metric the trials report); a wrong one exits 2', () => {
+  it('--axes picks the trade-off’s two metrics (with --metric, any the trials report); a wrong one exits 2', () => {
     const chosen = report([
       '--sweep',
       sweepId,
