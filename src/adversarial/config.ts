@@ -15,6 +15,7 @@
  *   (at least two data sources): with one input per row every row belongs to every task and there is nothing to tell
  *   apart. Refused, not warned: the run would train a discriminator on a constant target.
  */
+import { sourceDomains } from './domains.js';
 import type { ConfigProblem } from '../config/errors.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { dataGroups } from '../data/multi-input.js';
@@ -101,14 +102,27 @@ function selectionProblems(
   if ('rows' in selection && side === 'real')
     return [{ path, message: `every row is on the fake side already, so nothing would differ: ${FIX}` }];
   if ('domain' in selection) {
-    return [
-      {
-        path: [...path, 'domain'],
-        message:
-          `domain selections need data.domains (domain-adversarial transfer), which this config does not ` +
-          `define; use { prior: normal } or { task: … } instead`,
-      },
-    ];
+    const domains = config.data.domains;
+    if (!domains) {
+      return [
+        {
+          path: [...path, 'domain'],
+          message:
+            `domain selections need data.domains (domain-adversarial transfer), which this config does not ` +
+            `define; use { prior: normal } or { task: … } instead`,
+        },
+      ];
+    }
+    const values = [...sourceDomains(domains), domains.target];
+    if (!values.includes(selection.domain)) {
+      return [
+        {
+          path: [...path, 'domain'],
+          message: `"${selection.domain}" is not a domain of data.domains; expected one of ${values.join(', ')}`,
+        },
+      ];
+    }
+    return [];
   }
   if (!('task' in selection)) return [];
   const names = config.tasks.map((t) => t.name);

@@ -52,6 +52,8 @@ export class FeatureAdversary {
     readonly featureWidth: number,
     runConfig: ResolvedConfig,
     groups: readonly GroupRows[] | undefined,
+    /** The `domain` task's classes (runs with data.domains): what `{ domain: X }` selections index. */
+    private readonly domainClasses?: readonly string[],
   ) {
     this.name = config.name;
     this.seed = runConfig.seed;
@@ -79,10 +81,10 @@ export class FeatureAdversary {
   }
 
   /** k discriminator steps on the batch's features, detached (the model's variables are not touched). */
-  trainDiscriminator(model: MultiTaskModel, x: tf.Tensor2D, groups: RowGroups | undefined): void {
+  trainDiscriminator(model: MultiTaskModel, x: tf.Tensor2D, groups: RowGroups | undefined, domains?: Int32Array): void {
     const features = tf.tidy(() => flatFeatures(model, x, true));
-    const fake = this.select(features, this.config.fake, groups);
-    const real = 'prior' in this.config.real ? undefined : this.select(features, this.config.real, groups);
+    const fake = this.select(features, this.config.fake, groups, domains);
+    const real = 'prior' in this.config.real ? undefined : this.select(features, this.config.real, groups, domains);
     features.dispose();
     for (let k = 0; k < this.config.steps; k++) {
       const realRows = real ?? this.priorSample(this.rng, fake.shape[0]);
@@ -108,7 +110,7 @@ export class FeatureAdversary {
       const logits = this.discriminator.logits(flatFeatures(model, input.x, true));
       const fake = this.config.fake;
       if ('rows' in fake) return tf.mul(generatorLoss(logits), this.config.weight);
-      const rows = this.rowsOf(fake, input.groups);
+      const rows = this.rowsOf(fake, input.groups, input.domains);
       const perRow = tf.softplus(tf.neg(logits));
       const mean = tf.div(tf.sum(tf.mul(perRow, rowMask(rows, logits.shape[0]))), Math.max(1, rows.length));
       return tf.mul<tf.Scalar>(mean, this.config.weight);
@@ -116,15 +118,21 @@ export class FeatureAdversary {
   }
 
   /** L_D and D's accuracy on a split's rows, in inference mode, against a prior drawn afresh for each `epoch`. */
-  measure(model: MultiTaskModel, x: tf.Tensor2D, groups: RowGroups | undefined, epoch: number): AdversaryMeasure {
+  measure(
+    model: MultiTaskModel,
+    x: tf.Tensor2D,
+    groups: RowGroups | undefined,
+    epoch: number,
+    domains?: Int32Array,
+  ): AdversaryMeasure {
     const { loss, realLogits, fakeLogits } = tf.tidy(() => {
       const features = flatFeatures(model, x, false);
-      const fake = this.select(features, this.config.fake, groups);
+      const fake = this.select(features, this.config.fake, groups, domains);
       const rng = createRng(this.seed).fork(`adversary/${this.name}/measure/${epoch}`);
       const real =
         'prior' in this.config.real
           ? this.priorSample(rng, fake.shape[0])
-          : this.select(features, this.config.real, groups);
+          : this.select(features, this.config.real, groups, domains);
       const realLogits = this.discriminator.logits(real);
       const fakeLogits = this.discriminator.logits(fake);
       return { loss: discriminatorLoss(realLogits, fakeLogits), realLogits, fakeLogits };
@@ -153,20 +161,34 @@ export class FeatureAdversary {
   }
 
   /** The rows of `features` a selection names (a prior selects nothing here: the caller draws it). */
-  private select(features: tf.Tensor2D, selection: AdversarySelection, groups: RowGroups | undefined): tf.Tensor2D {
+  private select(
+    features: tf.Tensor2D,
+    selection: AdversarySelection,
+    groups: RowGroups | undefined,
+    domains: Int32Array | undefined,
+  ): tf.Tensor2D {
     if ('rows' in selection) return tf.clone(features);
-    const rows = this.rowsOf(selection, groups);
+    const rows = this.rowsOf(selection, groups, domains);
     return tf.tidy(() => tf.gather(features, tf.tensor1d(rows, 'int32')));
   }
 
-  /** The batch positions of a task selection's rows (its data group's). */
-  private rowsOf(selection: AdversarySelection, groups: RowGroups | undefined): Int32Array {
+  /** The batch positions of a task selection's rows (its data group's) or a domain selection's. */
+  private rowsOf(
+    selection: AdversarySelection,
+    groups: RowGroups | undefined,
+    domains: Int32Array | undefined,
+  ): Int32Array {
+    if ('domain' in selection) {
+      const index = this.domainClasses?.indexOf(selection.domain) ?? -1;
+      if (index < 0 || !domains) throw new Error(`adversary: domain "${selection.domain}" has no rows here`);
+      return Int32Array.from(rowsOfGroup(domains, index));
+    }
     if ('task' in selection) {
       const group = this.taskGroup.get(selection.task);
       if (group === undefined || !groups) throw new Error(`adversary: task "${selection.task}" has no rows here`);
       return Int32Array.from(rowsOfGroup(groups.ofRow, group));
     }
-    // Validation refuses a prior on the fake side and domain selections (until data.domains is wired in).
+    // Validation refuses a prior on the fake side.
     throw new Error(`adversary: selection ${JSON.stringify(selection)} selects no rows`);
   }
 }

@@ -6,6 +6,7 @@
  * Per step: the discriminator's k steps on the batch, then the model step with the model's penalty plus
  * w · L_G. Per epoch: every adversary measured on the validation split (the training split when it is empty).
  */
+import { DOMAIN_TASK } from './domains.js';
 import * as tf from '@tensorflow/tfjs';
 import type { ResolvedConfig } from '../config/types.js';
 import type { GroupRows } from '../data/multi-input.js';
@@ -46,7 +47,9 @@ export function trainerAdversaries(
 ): TrainerAdversaries | undefined {
   if (!config.adversary && !model.measureAdversaries) return undefined;
   const width = config.adversary && featureWidth(model, data.preprocessing.inputSize);
-  const adversary = config.adversary && new FeatureAdversary(config.adversary, width ?? 0, config, data.groups);
+  const domainClasses = domainClassesOf(config, data);
+  const adversary =
+    config.adversary && new FeatureAdversary(config.adversary, width ?? 0, config, data.groups, domainClasses);
   const stepGroups = batchGroups(plan, data.groups);
   const stepModel: MultiTaskModel = adversary
     ? {
@@ -65,7 +68,9 @@ export function trainerAdversaries(
     beforeStep(batch, progress) {
       batch.progress = progress;
       if (stepGroups) batch.groups = stepGroups;
-      adversary?.trainDiscriminator(model, batch.x, stepGroups);
+      const domains = domainClasses && domainOfRows(batch.targets[DOMAIN_TASK]);
+      if (domains) batch.domains = domains;
+      adversary?.trainDiscriminator(model, batch.x, stepGroups, domains);
     },
     checkpointVariables: () => adversary?.checkpointVariables() ?? [],
     state: () => adversary?.state(),
@@ -75,7 +80,8 @@ export function trainerAdversaries(
       const x = splits[name].x;
       const rowGroups = splitGroups(data.groups, name);
       const measured: Record<string, AdversaryMeasure> = { ...(model.measureAdversaries?.(x, rowGroups) ?? {}) };
-      if (adversary) measured[adversary.name] = adversary.measure(model, x, rowGroups, epoch);
+      const domains = domainClasses && domainOfRows(splits[name].targets[DOMAIN_TASK]);
+      if (adversary) measured[adversary.name] = adversary.measure(model, x, rowGroups, epoch, domains);
       return measured;
     },
     dispose: () => adversary?.dispose(),
@@ -106,4 +112,26 @@ export function adversaryRecord(
   const measured: NonNullable<EpochRecord['adversaries']> = {};
   for (const part of parts) if (part) Object.assign(measured, part);
   return Object.keys(measured).length > 0 ? { adversaries: measured } : {};
+}
+
+/** The `domain` task's classes (data.domains' values, in its encoding's order), or undefined without domains. */
+function domainClassesOf(config: ResolvedConfig, data: PreparedData): readonly string[] | undefined {
+  if (!config.data.domains) return undefined;
+  const index = config.tasks.findIndex((task) => task.name === DOMAIN_TASK);
+  const classes: unknown = data.preprocessing.tasks[index] && Reflect.get(data.preprocessing.tasks[index], 'classes');
+  return Array.isArray(classes) && classes.every((c) => typeof c === 'string') ? classes : undefined;
+}
+
+/** Per row, the index of the one-hot column set in the `domain` task's targets. */
+function domainOfRows(targets: tf.Tensor2D | undefined): Int32Array | undefined {
+  if (!targets) return undefined;
+  const [rows, width] = targets.shape;
+  const values = targets.dataSync();
+  const out = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let c = 1; c < width; c++) if ((values[r * width + c] ?? 0) > (values[r * width + best] ?? 0)) best = c;
+    out[r] = best;
+  }
+  return out;
 }

@@ -42,6 +42,8 @@ export interface PenaltyInput {
   groups?: RowGroups;
   /** Training progress p ∈ [0, 1] at this step (λ schedules); absent outside the trainer (read as 1). */
   progress?: number;
+  /** Per row, the index of its domain among the `domain` task's classes (runs with data.domains). */
+  domains?: Int32Array;
 }
 
 export interface MultiTaskModel {

@@ -15,6 +15,7 @@ function penaltyInput(batch: Batch): PenaltyInput {
     ...(batch.labelled ? { labelled: batch.labelled } : {}),
     ...(batch.groups ? { groups: batch.groups } : {}),
     ...(batch.progress !== undefined ? { progress: batch.progress } : {}),
+    ...(batch.domains ? { domains: batch.domains } : {}),
   };
 }
 

@@ -23,6 +23,8 @@ export interface Batch {
   groups?: RowGroups;
   /** Training progress p ∈ [0, 1] at this step (the trainer sets it; λ schedules of penalties read it). */
   progress?: number;
+  /** Per row, its domain's index (runs with data.domains; set with `groups` by adversarial/training.ts). */
+  domains?: Int32Array;
 }
 
 /** Gradients keyed by variable name, and the per-task batch losses (a kept [T] tensor, read lazily). */
