@@ -70,7 +70,8 @@ describe('a feature discriminator between two domains', () => {
     const result = mtl(['validate', file]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(
-      /exp\.yaml:\d+:\d+: adversary\.fake\.domain: "elsewhere" is not a domain of data\.domains; expected one of source, target/,
+      /exp\.yaml:\d+:\d+: adversary\.fake\.domain: "elsewhere" is not a domain of data\.domains/,
     );
+    expect(result.stderr).toContain('expected one of source, target');
   });
 });
