@@ -11,18 +11,12 @@ import { buildModel } from '../src/api/build.js';
 import { initBackend } from '../src/backend/select.js';
 import { parseConfigText } from '../src/config/load.js';
 import { prepareMultiInput } from '../src/data/multi-input.js';
-import {
-  evaluateRun,
-  readEpochLog,
-  readMetricRows,
-  readSummary,
-  resumeExperiment,
-  trainExperiment,
-} from '../src/index.js';
+import { evaluateRun, readSummary, trainExperiment } from '../src/index.js';
 import { readCheckpointWeights } from '../src/runs/checkpoint.js';
 import { readPreprocessing } from '../src/runs/inputs.js';
 import { tempDir } from './helpers.js';
 import { configText, writeSources } from './helpers/multi-input.js';
+import { expectExactResume } from './helpers/resume-check.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -127,21 +121,7 @@ describe('a run with an adapter', () => {
 
   it('an interrupted run resumes to the logs and metrics of the run left alone', async () => {
     const runsDir = path.join(dir, 'runs-resume');
-    const alone = await trainExperiment(load(text()), { runsDir });
-    const controller = new AbortController();
-    const stopped = await trainExperiment(load(text()), {
-      runsDir,
-      signal: controller.signal,
-      listeners: [{ onBatch: (info) => void (info.epoch === 2 && info.batch === 1 && controller.abort()) }],
-    });
-    expect(stopped.status).toBe('interrupted');
-    const resumed = await resumeExperiment(stopped.id, { runsDir });
-    expect(resumed.test).toEqual(alone.test);
-    const logs = (runDir: string): unknown => ({
-      rows: readMetricRows(runDir),
-      epochs: readEpochLog(runDir).map(({ seconds: _s, samplesPerSecond: _r, ...rest }) => rest),
-    });
-    expect(logs(resumed.dir)).toEqual(logs(alone.dir));
+    await expectExactResume(() => load(text()), runsDir, { epoch: 2, batch: 1 });
   }, 60_000);
 
   it('init: loads the adapter by its path; frozen, it stays bit-identical to the source', async () => {

@@ -11,12 +11,13 @@ import { orthogonalityPenalty } from '../src/adversarial/orthogonality.js';
 import { initBackend } from '../src/backend/select.js';
 import { parseConfigText } from '../src/config/load.js';
 import type { ModelConfig } from '../src/config/types.js';
-import { readEpochLog, readMetricRows, resumeExperiment, trainExperiment } from '../src/index.js';
+import { readEpochLog, trainExperiment } from '../src/index.js';
 import { buildArchitecture } from '../src/model/registry.js';
 import { createRng } from '../src/util/rng.js';
 import { tempDir } from './helpers.js';
 import { shiftedConfig, writeShiftedSources } from './helpers/adversarial.js';
 import { expectClose } from './helpers/expect.js';
+import { expectExactResume } from './helpers/resume-check.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -207,20 +208,6 @@ describe('resume', () => {
       '{ architecture: shared-private, trunk: [{ type: dense, units: 4, activation: tanh }], ' +
       'task_discriminator: { weight: 0.5, lambda: { max: 1, schedule: dann } } }';
     const load = () => parseConfigText(shiftedConfig({ epochs: 3, model }), { file: path.join(dir, 'exp.yaml') });
-    const alone = await trainExperiment(load(), { runsDir });
-    const controller = new AbortController();
-    const stopped = await trainExperiment(load(), {
-      runsDir,
-      signal: controller.signal,
-      listeners: [{ onBatch: (info) => void (info.epoch === 1 && info.batch === 1 && controller.abort()) }],
-    });
-    expect(stopped.status).toBe('interrupted');
-    const resumed = await resumeExperiment(stopped.id, { runsDir });
-    expect(resumed.test).toEqual(alone.test);
-    const logs = (runDir: string): unknown => ({
-      rows: readMetricRows(runDir),
-      epochs: readEpochLog(runDir).map(({ seconds: _s, samplesPerSecond: _r, ...rest }) => rest),
-    });
-    expect(logs(resumed.dir)).toEqual(logs(alone.dir));
+    await expectExactResume(load, runsDir, { epoch: 1, batch: 1 });
   }, 60_000);
 });
