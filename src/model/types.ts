@@ -3,6 +3,7 @@ import type { Adversaries } from '../adversarial/adversary-heads.js';
 import type { LayerConfig, ModelConfig } from '../config/types.js';
 import type { TaskType } from '../data/types.js';
 import type { Rng } from '../util/rng.js';
+import type { ForwardTape } from './tape.js';
 
 /** What a model needs to know about each task to build its head. */
 export interface HeadSpec {
@@ -71,6 +72,14 @@ export interface MultiTaskModel {
    */
   encode?(x: tf.Tensor2D, training: boolean): tf.Tensor;
   decode?(representation: tf.Tensor, training: boolean): Record<string, tf.Tensor2D>;
+  /** One task's head alone on the representation: `decode(z)[task]` without running the other heads. */
+  decodeTask?(representation: tf.Tensor, task: string, training: boolean): tf.Tensor2D;
+  /**
+   * `encode` recorded on the steps' own tape (model/tape.ts), so gradient steps run the shared part forward once and
+   * backward per task; undefined where a shared layer has no recorded form. Present only where the tape's variables
+   * are exactly `sharedVariables` and `forward(x)` is `decode(encode(x))`.
+   */
+  recordEncode?(x: tf.Tensor2D, training: boolean): ForwardTape | undefined;
   /**
    * The variables (kernel and bias) of the last layer of weights that every task's loss goes through: GradNorm's W
    * (Chen et al. 2018 measure the task gradient norms there). Absent or empty where the architecture has none.

@@ -26,25 +26,36 @@ export const DENSE_RELU_KERNEL = 'MtlDenseRelu';
  */
 export const DENSE_LINEAR_KERNEL = 'MtlDenseLinear';
 
+/**
+ * The gradients of a dense op for the output gradient `dy`, each computed only when called: the kernels the ops
+ * tf.matMul, tf.sum, tf.mul and tf.step run, called directly (the same computation without an op scope, and its
+ * bookkeeping and garbage, for each; several per layer and step). The registered gradient below and the steps' own
+ * tape (model/tape.ts) both run this, so the two give bit-identical gradients. `y` is the op's output (relu only).
+ */
+export function denseGradients(
+  dy: tf.Tensor2D,
+  x: tf.Tensor2D,
+  kernel: tf.Tensor2D,
+  y: tf.Tensor2D | undefined,
+): { x(): tf.Tensor2D; kernel(): tf.Tensor2D; bias(): tf.Tensor1D } {
+  const run = <T extends tf.Tensor>(name: string, inputs: tf.NamedTensorMap, attrs: object = {}): T =>
+    tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap);
+  const dz: tf.Tensor2D = y ? run('Multiply', { a: dy, b: run<tf.Tensor2D>('Step', { x: y }, { alpha: 0 }) }) : dy;
+  return {
+    x: () => run('BatchMatMul', { a: dz, b: kernel }, { transposeA: false, transposeB: true }),
+    kernel: () => run('BatchMatMul', { a: x, b: dz }, { transposeA: true, transposeB: false }),
+    bias: () => run('Sum', { x: dz }, { axis: 0, keepDims: false }),
+  };
+}
+
 function registerDenseGradient(kernelName: string, relu: boolean): void {
   tf.registerGradient({
     kernelName,
     inputsToSave: ['x', 'kernel'],
     outputsToSave: [relu],
-    // The kernels the ops tf.matMul, tf.sum, tf.mul and tf.step run, called directly: the same computation without
-    // an op scope (and its bookkeeping and garbage) for each, several per layer and step.
     gradFunc: (dy, saved) => {
       const [x, kernel, y] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D | undefined];
-      const run = (name: string, inputs: tf.NamedTensorMap, attrs: object = {}): tf.Tensor2D =>
-        tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap);
-      const dz = relu
-        ? run('Multiply', { a: dy as tf.Tensor2D, b: run('Step', { x: y as tf.Tensor2D }, { alpha: 0 }) })
-        : (dy as tf.Tensor2D);
-      return {
-        x: () => run('BatchMatMul', { a: dz, b: kernel }, { transposeA: false, transposeB: true }),
-        kernel: () => run('BatchMatMul', { a: x, b: dz }, { transposeA: true, transposeB: false }),
-        bias: () => run('Sum', { x: dz }, { axis: 0, keepDims: false }),
-      };
+      return denseGradients(dy as tf.Tensor2D, x, kernel, relu ? y : undefined);
     },
   });
 }
@@ -71,6 +82,14 @@ function registeredFor(kernelName: string, backendName: string): boolean {
       }),
   });
   return true;
+}
+
+/**
+ * Whether the active backend runs the dense op of this activation as one kernel (every TF.js backend with a
+ * `_FusedMatMul` does): only then is its gradient {@link denseGradients}, which the steps' own tape relies on.
+ */
+export function denseKernelAvailable(activation: 'relu' | 'linear'): boolean {
+  return registeredFor(activation === 'relu' ? DENSE_RELU_KERNEL : DENSE_LINEAR_KERNEL, tf.getBackend());
 }
 
 export function denseRelu(x: tf.Tensor2D, kernel: tf.Tensor, bias: tf.Tensor): tf.Tensor2D {

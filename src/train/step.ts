@@ -9,6 +9,7 @@ import { heldValuesWhereUnlabelled, heldWhereUnlabelled, labelledTasks, maskedTa
 import { applyTaskScaling, stepScaling, type StepScaling } from './task-scaling.js';
 import { cosineMatrix } from '../numerics/index.js';
 import { addAdversaryGradients, adversaryLossOn, withAdversaryLoss } from '../adversarial/adversary-step.js';
+import { headGradients, recordTrunk, taskGradients } from './task-gradients.js';
 
 /** One batch: inputs and, per task, targets in training form. */
 export interface Batch {
@@ -205,17 +206,16 @@ function parameterGradientStep(
   const gradients: Record<string, tf.Tensor> = {};
   const flats: Float32Array[] = [];
   const lossValues: tf.Scalar[] = [];
+  const tape = recordTrunk(model, batch.x);
   tasks.forEach((task) => {
     const own = model.taskVariables[task.name] ?? [];
-    const { value, grads } = tf.variableGrads(() => {
-      const { outputs } = model.forward(batch.x, true);
-      return maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, batch);
-    }, [...shared, ...own]);
-    lossValues.push(value);
+    const { loss, grads } = taskGradients(model, tape, task, batch, own);
+    lossValues.push(loss);
     flats.push(flatten(grads, shared));
     for (const v of shared) grads[v.name]?.dispose();
     for (const v of own) gradients[v.name] = grads[v.name] as tf.Tensor;
   });
+  tape?.dispose();
   const losses = lossValues.map((v) => v.dataSync()[0]!);
   applyTaskScaling(scaling, heldValuesWhereUnlabelled(losses, batch, tasks), flats, model, tasks, gradients);
   const { combined, taskScales } = combiner.combine({
@@ -251,18 +251,18 @@ function extraSampleGradients(
     throw new Error(`the gradient method needs ${needed} other batches per step, got ${extraBatches.length}`);
   }
   const shared = model.sharedVariables;
-  return extraBatches.slice(0, needed).map((other) =>
-    tasks.map((task) => {
-      const { value, grads } = tf.variableGrads(() => {
-        const { outputs } = model.forward(other.x, true);
-        return maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, other);
-      }, shared);
-      value.dispose();
+  return extraBatches.slice(0, needed).map((other) => {
+    const tape = recordTrunk(model, other.x);
+    const flats = tasks.map((task) => {
+      const { loss, grads } = taskGradients(model, tape, task, other, []);
+      loss.dispose();
       const flat = flatten(grads, shared);
       tf.dispose(Object.values(grads));
       return flat;
-    }),
-  );
+    });
+    tape?.dispose();
+    return flats;
+  });
 }
 
 /**
@@ -290,8 +290,10 @@ function scaleTaskGradients(
 
 /**
  * Gradient strategies on the shared representation z = encode(x): per-task gradients ∂L_t/∂z need only the heads;
- * the combined ∂z is pushed through the trunk once via the surrogate loss Σ z ⊙ stop(∂z). The trunk runs forward
- * twice (the second time inside the tape), with the same dropout masks because masks depend on the step only.
+ * the combined ∂z is pushed through the trunk once. With the trunk recorded on the steps' own tape (and no penalty or
+ * adversary reading z), that is the tape's backward pass from ∂z. Otherwise the trunk runs forward a second time,
+ * inside TF.js's tape, differentiating the surrogate loss Σ z ⊙ stop(∂z) (+ penalty): its gradient with respect to z
+ * is ∂z exactly (1·∂z), and the dropout masks are the same because masks depend on the step only.
  */
 function representationGradientStep(
   model: MultiTaskModel,
@@ -305,34 +307,24 @@ function representationGradientStep(
     throw new Error('a combiner that needs independent samples runs on parameter gradients only');
   }
   const encode = model.encode;
-  const decode = model.decode;
   // Validation refuses representation gradients on an architecture without a shared representation.
-  if (!encode || !decode) throw new Error('representation gradients on a model without encode/decode');
+  if (!encode || !model.decode) throw new Error('representation gradients on a model without encode/decode');
   const gradients: Record<string, tf.Tensor> = {};
-  const representation = tf.tidy(() => encode(batch.x, true));
-  const flats: Float32Array[] = [];
-  const losses: number[] = [];
   // Input adapters sit before z: the heads do not reach them; the combined ∂z trains them below, with the trunk.
   const beforeZ = model.inputVariables ?? [];
+  const tape = model.penalty || model.adversaries || beforeZ.length > 0 ? undefined : recordTrunk(model, batch.x);
+  const representation = tape ? tape.output : tf.tidy(() => encode(batch.x, true));
+  const flats: Float32Array[] = [];
+  const losses: number[] = [];
   tasks.forEach((task) => {
     const own = (model.taskVariables[task.name] ?? []).filter((v) => !beforeZ.includes(v));
-    const lossOf = (z: tf.Tensor): tf.Scalar => {
-      const outputs = decode(z, true);
-      return maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, batch);
-    };
-    // Differentiating with respect to [z, ...head variables] in one pass: the variables are the same tensors the
-    // heads read, so their gradients come out too.
-    const { value, grads } = tf.valueAndGrads((z: tf.Tensor, ..._own: tf.Tensor[]) => lossOf(z))([
-      representation,
-      ...own,
-    ]);
-    losses.push(value.dataSync()[0]!);
-    value.dispose();
-    const [zGrad, ...ownGrads] = grads;
-    flats.push((zGrad as tf.Tensor).dataSync() as Float32Array);
-    zGrad?.dispose();
+    const head = headGradients(model, representation, task, batch, own);
+    losses.push(head.loss.dataSync()[0]!);
+    head.loss.dispose();
+    flats.push(head.representation.dataSync() as Float32Array);
+    head.representation.dispose();
     own.forEach((v, k) => {
-      gradients[v.name] = ownGrads[k]!;
+      gradients[v.name] = head.own[k]!;
     });
   });
   applyTaskScaling(scaling, heldValuesWhereUnlabelled(losses, batch, tasks), flats, model, tasks, gradients);
@@ -345,17 +337,26 @@ function representationGradientStep(
   });
   scaleTaskGradients(model, tasks, gradients, taskScales);
   const combinedZ = tf.tensor(combined, representation.shape, 'float32');
-  const { value, grads } = tf.variableGrads(() => {
-    const z = encode(batch.x, true);
-    const surrogate = tf.sum(tf.mul(z, combinedZ)) as tf.Scalar;
-    return model.adversaries
-      ? tf.add(addPenalty(model, surrogate, batch), adversaryLossOn(model, z, batch))
-      : addPenalty(model, surrogate, batch);
-  }, [...model.sharedVariables, ...beforeZ, ...(model.adversaries?.variables ?? [])]);
-  value.dispose();
+  if (tape) {
+    const trunk = tape.backward(combinedZ);
+    for (const v of model.sharedVariables) {
+      const gradient = trunk.get(v.name);
+      if (gradient) gradients[v.name] = gradient;
+    }
+    tape.dispose();
+  } else {
+    const { value, grads } = tf.variableGrads(() => {
+      const z = encode(batch.x, true);
+      const surrogate = tf.sum(tf.mul(z, combinedZ)) as tf.Scalar;
+      return model.adversaries
+        ? tf.add(addPenalty(model, surrogate, batch), adversaryLossOn(model, z, batch))
+        : addPenalty(model, surrogate, batch);
+    }, [...model.sharedVariables, ...beforeZ, ...(model.adversaries?.variables ?? [])]);
+    value.dispose();
+    representation.dispose();
+    Object.assign(gradients, grads);
+  }
   combinedZ.dispose();
-  representation.dispose();
-  Object.assign(gradients, grads);
   return { gradients, taskLosses: tf.tensor1d(losses), cosines: cosineMatrix(flats) };
 }
 

@@ -3,6 +3,7 @@ import { buildHeads } from '../heads.js';
 import { LayerStack } from '../layers/stack.js';
 import { lastKernelLayerOfTrunk, lastKernelLayerVariables } from '../last-shared-layer.js';
 import { StepClock } from '../step-clock.js';
+import { ForwardTape } from '../tape.js';
 import type { ArchitectureDefinition, MultiTaskModel } from '../types.js';
 
 /**
@@ -36,7 +37,13 @@ export const hardSharing: ArchitectureDefinition = {
         clock.step = step;
       },
       encode: (x, training) => trunk.apply(x, training),
+      recordEncode: (x, training) => ForwardTape.record(trunk.layers, x, training),
       decode,
+      decodeTask(representation, task, training) {
+        const head = taskHeads.find((h) => h.spec.name === task);
+        if (!head) throw new Error(`internal: no head for task "${task}"`);
+        return head.apply(representation as tf.Tensor2D, training);
+      },
       forward(x, training) {
         const representation = trunk.apply(x, training);
         return { representation, outputs: decode(representation, training) };

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../util/rng.js';
-import { denseLinear, denseRelu } from '../../ops/dense.js';
+import { denseGradients, denseKernelAvailable, denseLinear, denseRelu } from '../../ops/dense.js';
 import { activate, activationSchema, isFusable, type Activation } from './activations.js';
 import { glorotUniform, makeVariable } from './initialisers.js';
 import { shapeSize } from './shape.js';
-import type { Layer, LayerDefinition } from './types.js';
+import type { Layer, LayerDefinition, RecordedLayer } from './types.js';
 
 export interface DenseConfig {
   type: 'dense';
@@ -52,6 +52,31 @@ export class Dense implements Layer {
       });
       return activate(linear, this.activation);
     }) as tf.Tensor2D;
+  }
+  /** The one-kernel forms (relu or linear, with a bias) only: their gradient is {@link denseGradients}. */
+  record(x: tf.Tensor): RecordedLayer | undefined {
+    const { bias, kernel } = this;
+    const activation = this.activation;
+    if (!bias || (activation !== 'relu' && activation !== 'linear') || !denseKernelAvailable(activation)) {
+      return undefined;
+    }
+    const input = x as tf.Tensor2D;
+    const output = activation === 'relu' ? denseRelu(input, kernel, bias) : denseLinear(input, kernel, bias);
+    return {
+      output,
+      backward: (dy, needInput) =>
+        tf.tidy(() => {
+          const gradients = denseGradients(
+            dy as tf.Tensor2D,
+            input,
+            kernel as tf.Tensor2D,
+            activation === 'relu' ? output : undefined,
+          );
+          const variables = [gradients.kernel(), gradients.bias()];
+          return needInput ? { input: gradients.x(), variables } : { variables };
+        }),
+      dispose: () => output.dispose(),
+    };
   }
 }
 

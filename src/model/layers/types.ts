@@ -14,6 +14,26 @@ export interface Layer {
   /** Non-trainable variables saved in checkpoints (batch-norm moving statistics). */
   readonly state: tf.Variable[];
   apply(x: tf.Tensor, training: boolean): tf.Tensor;
+  /**
+   * `apply` that keeps what the layer's backward pass needs, for the steps' own tape (model/tape.ts): one forward
+   * pass, then a backward pass per task from it. Undefined (or absent) where the layer has no such form for its
+   * options or backend; the step then runs TF.js's tape as before.
+   */
+  record?(x: tf.Tensor, training: boolean): RecordedLayer | undefined;
+}
+
+/** One layer's recorded forward pass. */
+export interface RecordedLayer {
+  /** The layer's output: the same tensor values `apply` gives. */
+  readonly output: tf.Tensor;
+  /**
+   * The gradients for the output gradient `dy`, computed with the kernels TF.js's gradient of the layer runs (so they
+   * are bit-identical): of the layer's `trainable` variables, in that order, and of its input when `needInput`.
+   * New tensors; `dy` stays the caller's.
+   */
+  backward(dy: tf.Tensor, needInput: boolean): { input?: tf.Tensor; variables: tf.Tensor[] };
+  /** Frees what the record holds (its output included, unless that is its input). */
+  dispose(): void;
 }
 
 /** What every layer config has: the name of its layer type. */

@@ -1,0 +1,68 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { Layer, RecordedLayer } from './layers/types.js';
+
+/**
+ * The steps' own tape over a stack of layers: the forward pass runs once and keeps what each layer's backward pass
+ * needs; then any number of backward passes run from it, one per output gradient. TF.js keeps no tape after a
+ * gradient call, so without this a gradient method on T tasks ran the trunk forward T times (PyTorch runs it once,
+ * with retain_graph, and backward T times).
+ *
+ * Each layer's backward pass runs the kernels TF.js's gradient of that layer runs, in the same order, so the
+ * gradients are bit-identical to differentiating the stack with TF.js (test/forward-tape.test.ts). A stack with a
+ * layer that has no recorded form ({@link Layer.record}) gets no tape: the step falls back to TF.js's.
+ */
+export class ForwardTape {
+  private constructor(
+    private readonly layers: readonly Layer[],
+    private readonly records: readonly RecordedLayer[],
+    /** The stack's output for the recorded input. */
+    readonly output: tf.Tensor,
+  ) {}
+
+  /** Records `layers` applied to `x`, or undefined where a layer has no recorded form (nothing is left allocated). */
+  static record(layers: readonly Layer[], x: tf.Tensor, training: boolean): ForwardTape | undefined {
+    if (layers.length === 0 || !layers.every((layer) => layer.record)) return undefined;
+    const records: RecordedLayer[] = [];
+    let h = x;
+    for (const layer of layers) {
+      const recorded = layer.record?.(h, training);
+      if (!recorded) {
+        for (const done of records) done.dispose();
+        return undefined;
+      }
+      records.push(recorded);
+      h = recorded.output;
+    }
+    return new ForwardTape(layers, records, h);
+  }
+
+  /** Every trainable variable of the recorded layers, in stack order. */
+  get variables(): tf.Variable[] {
+    return this.layers.flatMap((layer) => layer.trainable);
+  }
+
+  /**
+   * The gradients of the layers' trainable variables for `dOutput` = ∂L/∂output, keyed by variable name (new tensors
+   * the caller disposes; `dOutput` stays the caller's). No gradient is computed for the stack's input.
+   */
+  backward(dOutput: tf.Tensor): Map<string, tf.Tensor> {
+    const gradients = new Map<string, tf.Tensor>();
+    let dy = dOutput;
+    for (let i = this.records.length - 1; i >= 0; i--) {
+      const { input, variables } = (this.records[i] as RecordedLayer).backward(dy, i > 0);
+      (this.layers[i] as Layer).trainable.forEach((variable, k) => {
+        const gradient = variables[k] as tf.Tensor;
+        if (variable.trainable) gradients.set(variable.name, gradient);
+        else gradient.dispose();
+      });
+      if (dy !== dOutput) dy.dispose();
+      if (i > 0) dy = input as tf.Tensor;
+    }
+    return gradients;
+  }
+
+  /** Frees the recorded activations (not the input). */
+  dispose(): void {
+    for (const record of this.records) record.dispose();
+  }
+}

@@ -1,0 +1,80 @@
+import * as tf from '@tensorflow/tfjs';
+import type { TaskConfig } from '../config/types.js';
+import type { ForwardTape } from '../model/tape.js';
+import type { MultiTaskModel } from '../model/types.js';
+import { maskedTaskLoss, type LabelledBatch } from './losses.js';
+
+/**
+ * Which way the gradient steps run. `retainedTrunk` (the default): where the model records its shared part on the
+ * steps' own tape (model/tape.ts), the trunk runs forward once per step and backward once per task. false: TF.js's
+ * tape, one forward and one backward pass of the whole model per task. Both give bit-identical numbers
+ * (test/forward-tape.test.ts); the switch is there for that test and for the benchmark, which times both.
+ */
+export const stepPaths = { retainedTrunk: true };
+
+/** The step's recorded shared part, where the model has one and the switch allows it (the caller disposes it). */
+export function recordTrunk(model: MultiTaskModel, x: tf.Tensor2D): ForwardTape | undefined {
+  if (!stepPaths.retainedTrunk || !model.recordEncode || !model.decode) return undefined;
+  return model.recordEncode(x, true);
+}
+
+/** A task's loss on the representation z: the task's head only where the model can run one head alone. */
+function taskLossOn(model: MultiTaskModel, z: tf.Tensor, task: TaskConfig, batch: LabelledBatch): tf.Scalar {
+  const decode = model.decode;
+  if (!decode) throw new Error('internal: a head gradient on a model without decode');
+  const output = model.decodeTask ? model.decodeTask(z, task.name, true) : decode(z, true)[task.name];
+  return maskedTaskLoss(task, output as tf.Tensor2D, batch);
+}
+
+/**
+ * One task's loss and its gradients with respect to the representation z (∂L_t/∂z) and to the head variables `own`,
+ * in one backward pass through the heads (the variables are the tensors the heads read, so their gradients come out
+ * with z's).
+ */
+export function headGradients(
+  model: MultiTaskModel,
+  representation: tf.Tensor,
+  task: TaskConfig,
+  batch: LabelledBatch,
+  own: readonly tf.Variable[],
+): { loss: tf.Scalar; representation: tf.Tensor; own: tf.Tensor[] } {
+  const { value, grads } = tf.valueAndGrads((z: tf.Tensor, ..._own: tf.Tensor[]) => taskLossOn(model, z, task, batch))([
+    representation,
+    ...own,
+  ]);
+  const [zGrad, ...ownGrads] = grads;
+  return { loss: value, representation: zGrad as tf.Tensor, own: ownGrads };
+}
+
+/**
+ * One task's loss and its gradients of the shared variables and of `own`, keyed by variable name: from the recorded
+ * trunk (the heads' backward pass, then the tape's) or, without one, one forward and backward pass of the model.
+ */
+export function taskGradients(
+  model: MultiTaskModel,
+  tape: ForwardTape | undefined,
+  task: TaskConfig,
+  batch: LabelledBatch & { x: tf.Tensor2D },
+  own: readonly tf.Variable[],
+): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } {
+  if (!tape) {
+    const { value, grads } = tf.variableGrads(() => {
+      const { outputs } = model.forward(batch.x, true);
+      return maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, batch);
+    }, [...model.sharedVariables, ...own]);
+    return { loss: value, grads };
+  }
+  const head = headGradients(model, tape.output, task, batch, own);
+  const trunk = tape.backward(head.representation);
+  head.representation.dispose();
+  // The names in the order TF.js's variableGrads would give them: shared, then own.
+  const grads: Record<string, tf.Tensor> = {};
+  for (const v of model.sharedVariables) {
+    const gradient = trunk.get(v.name);
+    if (gradient) grads[v.name] = gradient;
+  }
+  own.forEach((v, k) => {
+    grads[v.name] = head.own[k] as tf.Tensor;
+  });
+  return { loss: head.loss, grads };
+}
