@@ -5,6 +5,7 @@
  * columns or rows.
  */
 import type { Matrix } from './matrix.js';
+import { simdGram } from '../backend/simd/dot.js';
 import { dot } from './vectors.js';
 
 /**
@@ -24,6 +25,9 @@ export function gram(grads: readonly Float32Array[]): Matrix {
 }
 
 function computeGram(grads: readonly Float32Array[]): Matrix {
+  // The same products, four at a time in WebAssembly SIMD where the runtime has it (bit-identical: backend/simd/dot.ts).
+  const fast = grads.every((g) => g.length === grads[0]?.length) ? simdGram(grads) : undefined;
+  if (fast) return fast;
   const t = grads.length;
   const g: Matrix = Array.from({ length: t }, () => new Array<number>(t).fill(0));
   for (let i = 0; i < t; i++) {

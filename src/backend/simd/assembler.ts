@@ -324,6 +324,18 @@ export class FunctionBuilder {
   f32x4Max(): this {
     return this.simd(0xe9);
   }
+
+  // f64x2 (the Gram matrix's float64 sums, simd/dot.ts).
+  /** f64x2.promote_low_f32x4: lanes 0 and 1 of an f32x4 as two float64 (exact). */
+  f64x2PromoteLowF32x4(): this {
+    return this.simd(0x5f);
+  }
+  f64x2Add(): this {
+    return this.simd(0xf0);
+  }
+  f64x2Mul(): this {
+    return this.simd(0xf2);
+  }
 }
 
 /** A module that imports one memory (`env.memory`) and exports its functions. */

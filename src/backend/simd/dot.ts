@@ -1,0 +1,146 @@
+/**
+ * Float64 dot products of long float32 vectors in WebAssembly SIMD, for the Gram matrix of the task gradients
+ * (numerics/gram.ts): G = [g_iᵀ g_j] over the P shared parameters, T(T+1)/2 products per step. In plain JS that was
+ * the largest cost of a gradient method beyond the backward passes as T grows (T = 16, P = 234k: ~50 ms a step).
+ *
+ * The arithmetic is exactly numerics/vectors.ts `dot`'s: two float64 accumulators, s0 over the even indices and s1
+ * over the odd ones, each product a_k·b_k exact in float64 (two float32 factors), each addition rounded in order, and
+ * s0 + s1 at the end. Here the two accumulators are the two lanes of one f64x2: a block of four floats adds elements
+ * 0 and 1 to the lanes, then 2 and 3, so each lane sees its indices in the same order. WebAssembly fixes float
+ * results (no contraction into fused multiply-adds), so the products are bit-identical to `dot`'s
+ * (test/gram-simd.test.ts). The speed comes from running up to four products in one pass over a_i (four independent
+ * chains of additions, and a_i read once).
+ *
+ * Vectors are copied into this module's own memory (not the TF.js heap: the gradients are host arrays by then).
+ */
+import { ModuleBuilder } from './assembler.js';
+import { wasmApi, type WasmMemory } from './wasm-api.js';
+
+/** Products per pass over a_i. */
+const WIDTH = 4;
+const PAGE = 65536;
+
+function functionName(count: number): string {
+  return `dots_${count}`;
+}
+
+/**
+ * dots_c(a, b_0 … b_{c−1}, blocks, out): for each j, the two lane sums of a·b_j over the first 4·blocks elements,
+ * stored as two float64 at out + 16·j. Pointers in bytes.
+ */
+function emitDots(module: ModuleBuilder, count: number): void {
+  const params = ['i32', ...Array.from({ length: count }, () => 'i32' as const), 'i32', 'i32'] as const;
+  const f = module.function(functionName(count), params);
+  const locals = params.map((_, index) => f.param(index));
+  const a = locals[0]!;
+  const bs = locals.slice(1, 1 + count);
+  const blocks = locals[1 + count]!;
+  const out = locals[2 + count]!;
+  const accumulators = bs.map(() => f.local('v128'));
+  const low = f.local('v128');
+  const high = f.local('v128');
+  const b = f.local('v128');
+  const offset = f.local('i32');
+  const remaining = f.local('i32');
+  for (const acc of accumulators) f.v128Const0().set(acc);
+  f.i32Const(0).set(offset);
+  f.get(blocks).set(remaining);
+  f.block(() =>
+    f.loop(() => {
+      f.get(remaining).i32Eqz().brIf(1);
+      f.get(a).get(offset).i32Add().v128Load(0).set(b);
+      f.get(b).f64x2PromoteLowF32x4().set(low);
+      f.get(b).get(b).shuffle32([2, 3, 2, 3]).f64x2PromoteLowF32x4().set(high);
+      bs.forEach((pointer, j) => {
+        const acc = accumulators[j]!;
+        f.get(pointer).get(offset).i32Add().v128Load(0).set(b);
+        f.get(acc).get(low).get(b).f64x2PromoteLowF32x4().f64x2Mul().f64x2Add().set(acc);
+        f.get(acc).get(high).get(b).get(b).shuffle32([2, 3, 2, 3]).f64x2PromoteLowF32x4().f64x2Mul().f64x2Add();
+        f.set(acc);
+      });
+      f.get(offset).i32Const(16).i32Add().set(offset);
+      f.get(remaining).i32Const(1).i32Sub().set(remaining);
+      f.br(0);
+    }),
+  );
+  accumulators.forEach((acc, j) => {
+    f.get(out)
+      .get(acc)
+      .v128Store(16 * j);
+  });
+}
+
+interface GrowableMemory extends WasmMemory {
+  grow(pages: number): number;
+}
+
+type DotsFunction = (...args: number[]) => void;
+
+/** The compiled products and their memory: vectors, then 16 bytes per product for the lane sums. */
+class SimdDots {
+  private readonly memory: GrowableMemory;
+  private readonly functions: DotsFunction[];
+
+  constructor() {
+    const module = new ModuleBuilder(false);
+    for (let count = 1; count <= WIDTH; count++) emitDots(module, count);
+    const api = wasmApi as unknown as { Memory: new (d: { initial: number }) => GrowableMemory };
+    this.memory = new api.Memory({ initial: 1 });
+    const instance = new wasmApi.Instance(new wasmApi.Module(module.encode()), { env: { memory: this.memory } });
+    this.functions = Array.from({ length: WIDTH }, (_, i) => instance.exports[functionName(i + 1)] as DotsFunction);
+  }
+
+  /** The symmetric matrix of products of `vectors` (all the same length), each as numerics/vectors.ts `dot`. */
+  gram(vectors: readonly Float32Array[]): number[][] {
+    const t = vectors.length;
+    const n = vectors[0]?.length ?? 0;
+    const stride = Math.ceil((n * 4) / 16) * 16;
+    const outBase = stride * t;
+    const bytes = outBase + 16 * WIDTH;
+    const have = this.memory.buffer.byteLength;
+    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE));
+    const floats = new Float32Array(this.memory.buffer);
+    vectors.forEach((v, i) => floats.set(v, (i * stride) / 4));
+    const lanes = new Float64Array(this.memory.buffer, outBase, 2 * WIDTH);
+    const blocks = Math.floor(n / 4);
+    const g: number[][] = Array.from({ length: t }, () => new Array<number>(t).fill(0));
+    for (let i = 0; i < t; i++) {
+      for (let j = i; j < t; j += WIDTH) {
+        const count = Math.min(WIDTH, t - j);
+        const pointers = Array.from({ length: count }, (_, c) => (j + c) * stride);
+        (this.functions[count - 1] as DotsFunction)(i * stride, ...pointers, blocks, outBase);
+        for (let c = 0; c < count; c++) {
+          let s0 = lanes[2 * c]!;
+          let s1 = lanes[2 * c + 1]!;
+          // The last 0–3 elements, in the order `dot` adds them: pairs to s0 and s1, an odd last one to s0.
+          const x = vectors[i]!;
+          const y = vectors[j + c]!;
+          let k = blocks * 4;
+          for (; k + 1 < n; k += 2) {
+            s0 += x[k]! * y[k]!;
+            s1 += x[k + 1]! * y[k + 1]!;
+          }
+          if (k < n) s0 += x[k]! * y[k]!;
+          const value = s0 + s1;
+          g[i]![j + c] = value;
+          g[j + c]![i] = value;
+        }
+      }
+    }
+    return g;
+  }
+}
+
+let compiled: SimdDots | null | undefined;
+
+/** The Gram matrix by the SIMD products, or undefined where this runtime has no WebAssembly SIMD. */
+export function simdGram(vectors: readonly Float32Array[]): number[][] | undefined {
+  if (compiled === undefined) {
+    try {
+      compiled = new SimdDots();
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled?.gram(vectors);
+}
