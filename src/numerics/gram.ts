@@ -5,7 +5,7 @@
  * columns or rows.
  */
 import type { Matrix } from './matrix.js';
-import { simdGram } from '../backend/simd/dot.js';
+import { simdGram } from '../backend/simd/long-vectors.js';
 import { dot } from './vectors.js';
 
 /**
@@ -25,7 +25,7 @@ export function gram(grads: readonly Float32Array[]): Matrix {
 }
 
 function computeGram(grads: readonly Float32Array[]): Matrix {
-  // The same products, four at a time in WebAssembly SIMD where the runtime has it (bit-identical: backend/simd/dot.ts).
+  // The same products, four at a time in WebAssembly SIMD where the runtime has it (bit-identical: backend/simd/long-vectors.ts).
   const fast = grads.every((g) => g.length === grads[0]?.length) ? simdGram(grads) : undefined;
   if (fast) return fast;
   const t = grads.length;

@@ -1,3 +1,5 @@
+import { simdLinearCombination } from '../backend/simd/long-vectors.js';
+
 /**
  * Long vectors: the P-long task gradients (float32), touched only here and in gram.ts, always accumulating in
  * float64 with a fixed summation order, so results are deterministic.
@@ -32,6 +34,14 @@ export function linearCombination(grads: readonly Float32Array[], weights: reado
   const p = grads[0]?.length ?? 0;
   const out = new Float32Array(p);
   const used = grads.map((g, i) => ({ g, w: weights[i]! })).filter((u) => u.w !== 0);
+  // The same sums in WebAssembly SIMD where the runtime has it (bit-identical: backend/simd/long-vectors.ts).
+  if (used.length > 0 && used.every((u) => u.g.length === p)) {
+    const fast = simdLinearCombination(
+      used.map((u) => u.g),
+      used.map((u) => u.w),
+    );
+    if (fast) return fast;
+  }
   const [a, b] = used;
   if (used.length === 2 && a && b) {
     // The common case (two tasks) without the inner loop.

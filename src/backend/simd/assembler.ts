@@ -325,10 +325,18 @@ export class FunctionBuilder {
     return this.simd(0xe9);
   }
 
-  // f64x2 (the Gram matrix's float64 sums, simd/dot.ts).
+  // f64x2: float64 sums over long float32 vectors (simd/long-vectors.ts).
   /** f64x2.promote_low_f32x4: lanes 0 and 1 of an f32x4 as two float64 (exact). */
   f64x2PromoteLowF32x4(): this {
     return this.simd(0x5f);
+  }
+  /** f32x4.demote_f64x2_zero: two float64 rounded to float32 (to nearest, ties to even) in lanes 0 and 1, zeros after. */
+  f32x4DemoteF64x2Zero(): this {
+    return this.simd(0x5e);
+  }
+  /** v128.load64_splat: one 8-byte value (a float64) in both halves. */
+  v128Load64Splat(offset = 0): this {
+    return this.simd(0x0a).memarg(3, offset);
   }
   f64x2Add(): this {
     return this.simd(0xf0);

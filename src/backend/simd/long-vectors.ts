@@ -1,7 +1,12 @@
 /**
- * Float64 dot products of long float32 vectors in WebAssembly SIMD, for the Gram matrix of the task gradients
- * (numerics/gram.ts): G = [g_iᵀ g_j] over the P shared parameters, T(T+1)/2 products per step. In plain JS that was
- * the largest cost of a gradient method beyond the backward passes as T grows (T = 16, P = 234k: ~50 ms a step).
+ * The two passes over the P-long task gradients that every gradient method makes, in WebAssembly SIMD with float64
+ * sums, bit-identical to numerics/vectors.ts (test/long-vectors.test.ts):
+ *
+ * - the Gram matrix G = [g_iᵀ g_j] (numerics/gram.ts), T(T+1)/2 products per step. In plain JS that was the largest
+ *   cost of a gradient method beyond the backward passes as T grows (T = 16, P = 234k: ~50 ms a step);
+ * - the combination Σ_i w_i g_i as float32 (`linearCombination`), T·P multiply-adds.
+ *
+ * Products:
  *
  * The arithmetic is exactly numerics/vectors.ts `dot`'s: two float64 accumulators, s0 over the even indices and s1
  * over the odd ones, each product a_k·b_k exact in float64 (two float32 factors), each addition rounded in order, and
@@ -10,6 +15,9 @@
  * results (no contraction into fused multiply-adds), so the products are bit-identical to `dot`'s
  * (test/gram-simd.test.ts). The speed comes from running up to four products in one pass over a_i (four independent
  * chains of additions, and a_i read once).
+ *
+ * Combination: per element, 0 + w_0·g_0[k] + w_1·g_1[k] + … in float64 in that order (w_i as the float64 given),
+ * rounded to float32 at the end (to nearest, ties to even, as a Float32Array store rounds).
  *
  * Vectors are copied into this module's own memory (not the TF.js heap: the gradients are host arrays by then).
  */
@@ -70,6 +78,48 @@ function emitDots(module: ModuleBuilder, count: number): void {
   });
 }
 
+const COMBINE_FUNCTION = 'combine';
+
+/**
+ * combine(pointers, weights, count, blocks, out): out[0..4·blocks) = float32(Σ_i w_i·v_i) for i < count, with
+ * v_i at pointers[i] (i32 table), w_i at weights[i] (float64 table). Pointers in bytes.
+ */
+function emitCombine(module: ModuleBuilder): void {
+  const f = module.function(COMBINE_FUNCTION, ['i32', 'i32', 'i32', 'i32', 'i32']);
+  const [pointers, weights, count, blocks, out] = f.paramLocals(5);
+  const low = f.local('v128');
+  const high = f.local('v128');
+  const weight = f.local('v128');
+  const v = f.local('v128');
+  const offset = f.local('i32');
+  const i = f.local('i32');
+  f.i32Const(0).set(offset);
+  f.block(() =>
+    f.loop(() => {
+      f.get(offset).get(blocks).i32Const(4).i32Shl().i32GeS().brIf(1);
+      f.v128Const0().set(low);
+      f.v128Const0().set(high);
+      f.i32Const(0).set(i);
+      f.block(() =>
+        f.loop(() => {
+          f.get(i).get(count).i32GeS().brIf(1);
+          f.get(weights).get(i).i32Const(3).i32Shl().i32Add().v128Load64Splat(0).set(weight);
+          f.get(pointers).get(i).i32Const(2).i32Shl().i32Add().i32Load(0).get(offset).i32Add().v128Load(0).set(v);
+          f.get(low).get(weight).get(v).f64x2PromoteLowF32x4().f64x2Mul().f64x2Add().set(low);
+          f.get(high).get(weight).get(v).get(v).shuffle32([2, 3, 2, 3]).f64x2PromoteLowF32x4().f64x2Mul();
+          f.f64x2Add().set(high);
+          f.get(i).i32Const(1).i32Add().set(i);
+          f.br(0);
+        }),
+      );
+      f.get(out).get(offset).i32Add();
+      f.get(low).f32x4DemoteF64x2Zero().get(high).f32x4DemoteF64x2Zero().shuffle32([0, 1, 4, 5]).v128Store(0);
+      f.get(offset).i32Const(16).i32Add().set(offset);
+      f.br(0);
+    }),
+  );
+}
+
 interface GrowableMemory extends WasmMemory {
   grow(pages: number): number;
 }
@@ -77,17 +127,53 @@ interface GrowableMemory extends WasmMemory {
 type DotsFunction = (...args: number[]) => void;
 
 /** The compiled products and their memory: vectors, then 16 bytes per product for the lane sums. */
-class SimdDots {
+class LongVectors {
   private readonly memory: GrowableMemory;
   private readonly functions: DotsFunction[];
+  private readonly combineFunction: DotsFunction;
 
   constructor() {
     const module = new ModuleBuilder(false);
     for (let count = 1; count <= WIDTH; count++) emitDots(module, count);
+    emitCombine(module);
     const api = wasmApi as unknown as { Memory: new (d: { initial: number }) => GrowableMemory };
     this.memory = new api.Memory({ initial: 1 });
     const instance = new wasmApi.Instance(new wasmApi.Module(module.encode()), { env: { memory: this.memory } });
     this.functions = Array.from({ length: WIDTH }, (_, i) => instance.exports[functionName(i + 1)] as DotsFunction);
+    this.combineFunction = instance.exports[COMBINE_FUNCTION] as DotsFunction;
+  }
+
+  /** Room for `bytes` bytes; the buffer changes when the memory grows. */
+  private reserve(bytes: number): ArrayBuffer | SharedArrayBuffer {
+    const have = this.memory.buffer.byteLength;
+    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE));
+    return this.memory.buffer;
+  }
+
+  /** Σ_i weights[i]·vectors[i] as float32 (every vector as long as the first; zero weights are the caller's to drop). */
+  combination(vectors: readonly Float32Array[], weights: readonly number[]): Float32Array {
+    const t = vectors.length;
+    const n = vectors[0]?.length ?? 0;
+    const stride = Math.ceil((n * 4) / 16) * 16;
+    const outBase = stride * t;
+    const weightBase = outBase + stride;
+    const pointerBase = weightBase + 8 * t;
+    const buffer = this.reserve(pointerBase + 4 * t);
+    const floats = new Float32Array(buffer);
+    vectors.forEach((v, i) => floats.set(v, (i * stride) / 4));
+    new Float64Array(buffer, weightBase, t).set(weights);
+    new Int32Array(buffer, pointerBase, t).set(vectors.map((_, i) => i * stride));
+    const blocks = Math.floor(n / 4);
+    this.combineFunction(pointerBase, weightBase, t, blocks, outBase);
+    const out = floats.slice(outBase / 4, outBase / 4 + n);
+    for (let k = blocks * 4; k < n; k++) {
+      let sum = 0;
+      vectors.forEach((v, i) => {
+        sum += weights[i]! * v[k]!;
+      });
+      out[k] = sum;
+    }
+    return out;
   }
 
   /** The symmetric matrix of products of `vectors` (all the same length), each as numerics/vectors.ts `dot`. */
@@ -96,12 +182,10 @@ class SimdDots {
     const n = vectors[0]?.length ?? 0;
     const stride = Math.ceil((n * 4) / 16) * 16;
     const outBase = stride * t;
-    const bytes = outBase + 16 * WIDTH;
-    const have = this.memory.buffer.byteLength;
-    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE));
-    const floats = new Float32Array(this.memory.buffer);
+    const buffer = this.reserve(outBase + 16 * WIDTH);
+    const floats = new Float32Array(buffer);
     vectors.forEach((v, i) => floats.set(v, (i * stride) / 4));
-    const lanes = new Float64Array(this.memory.buffer, outBase, 2 * WIDTH);
+    const lanes = new Float64Array(buffer, outBase, 2 * WIDTH);
     const blocks = Math.floor(n / 4);
     const g: number[][] = Array.from({ length: t }, () => new Array<number>(t).fill(0));
     for (let i = 0; i < t; i++) {
@@ -131,16 +215,28 @@ class SimdDots {
   }
 }
 
-let compiled: SimdDots | null | undefined;
+let compiled: LongVectors | null | undefined;
 
-/** The Gram matrix by the SIMD products, or undefined where this runtime has no WebAssembly SIMD. */
-export function simdGram(vectors: readonly Float32Array[]): number[][] | undefined {
+function longVectors(): LongVectors | undefined {
   if (compiled === undefined) {
     try {
-      compiled = new SimdDots();
+      compiled = new LongVectors();
     } catch {
       compiled = null;
     }
   }
-  return compiled?.gram(vectors);
+  return compiled ?? undefined;
+}
+
+/** The Gram matrix by the SIMD products, or undefined where this runtime has no WebAssembly SIMD. */
+export function simdGram(vectors: readonly Float32Array[]): number[][] | undefined {
+  return longVectors()?.gram(vectors);
+}
+
+/** Σ_i w_i v_i as float32 by the SIMD kernel, or undefined where this runtime has no WebAssembly SIMD. */
+export function simdLinearCombination(
+  vectors: readonly Float32Array[],
+  weights: readonly number[],
+): Float32Array | undefined {
+  return longVectors()?.combination(vectors, weights);
 }

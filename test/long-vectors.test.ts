@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { simdGram } from '../src/backend/simd/dot.js';
+import { simdGram, simdLinearCombination } from '../src/backend/simd/long-vectors.js';
 import { dot } from '../src/numerics/vectors.js';
+import { plainCombination } from './helpers/long-vectors-plain.js';
 import { values } from './helpers.js';
 
 /** The Gram matrix the plain way: numerics/vectors.ts `dot` per pair. */
@@ -8,7 +9,7 @@ function plainGram(vectors: readonly Float32Array[]): number[][] {
   return vectors.map((a) => vectors.map((b) => dot(a, b)));
 }
 
-describe('Gram matrix in WebAssembly SIMD (backend/simd/dot.ts)', () => {
+describe('Gram matrix in WebAssembly SIMD (backend/simd/long-vectors.ts)', () => {
   // Lengths with every remainder mod 4 (the SIMD blocks take 4 floats; the last 0–3 go the plain way), counts of
   // vectors that use every width of the kernel (1–4 products per pass) and more than one pass per row.
   for (const length of [1, 2, 3, 4, 5, 7, 64, 1001, 4099]) {
@@ -37,5 +38,29 @@ describe('Gram matrix in WebAssembly SIMD (backend/simd/dot.ts)', () => {
     expect(simdGram(long)).toEqual(plainGram(long));
     const short = [values(10, 3), values(10, 4), values(10, 5)];
     expect(simdGram(short)).toEqual(plainGram(short));
+  });
+});
+
+describe('Σ w_i g_i in WebAssembly SIMD (backend/simd/long-vectors.ts)', () => {
+  for (const length of [1, 3, 4, 6, 1001, 4098]) {
+    for (const count of [1, 2, 3, 7]) {
+      it(`${count} vectors of ${length}: bit-identical to the plain float64 sum rounded to float32`, () => {
+        const vectors = Array.from({ length: count }, (_, i) =>
+          values(length, 20 + i).map((v, k) => v * 10 ** ((k % 5) - 2)),
+        );
+        const weights = vectors.map((_, i) => (i % 2 === 0 ? 1 : -1) * (0.1 + i / 3));
+        const fast = simdLinearCombination(vectors, weights);
+        expect(fast).toBeDefined();
+        expect(Array.from(fast ?? [])).toEqual(Array.from(plainCombination(vectors, weights)));
+      });
+    }
+  }
+
+  it('rounding once at the end differs from rounding after each step on these vectors (the test above can fail)', () => {
+    const vectors = [0, 1, 2].map((i) => values(4098, 20 + i).map((v, k) => v * 10 ** ((k % 5) - 2)));
+    const weights = [0.1, -0.4333, 0.7666];
+    const stepwise = new Float32Array(4098);
+    vectors.forEach((v, i) => v.forEach((x, k) => (stepwise[k] = stepwise[k]! + weights[i]! * x)));
+    expect(Array.from(stepwise)).not.toEqual(Array.from(plainCombination(vectors, weights)));
   });
 });
