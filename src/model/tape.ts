@@ -49,9 +49,9 @@ export class ForwardTape {
     const gradients = new Map<string, tf.Tensor>();
     let dy = dOutput;
     for (let i = this.records.length - 1; i >= 0; i--) {
-      const { input, variables } = (this.records[i] as RecordedLayer).backward(dy, i > 0);
-      (this.layers[i] as Layer).trainable.forEach((variable, k) => {
-        const gradient = variables[k] as tf.Tensor;
+      const { input, variables } = this.records[i]!.backward(dy, i > 0);
+      this.layers[i]!.trainable.forEach((variable, k) => {
+        const gradient = variables[k]!;
         if (variable.trainable) gradients.set(variable.name, gradient);
         else gradient.dispose();
       });

@@ -10,6 +10,7 @@ import { applyTaskScaling, stepScaling, type StepScaling } from './task-scaling.
 import { cosineMatrix } from '../numerics/index.js';
 import { addAdversaryGradients, adversaryLossOn, withAdversaryLoss } from '../adversarial/adversary-step.js';
 import { headGradients, recordTrunk, taskGradients } from './task-gradients.js';
+import { readFloatsInto } from '../backend/read.js';
 
 /** One batch: inputs and, per task, targets in training form. */
 export interface Batch {
@@ -172,7 +173,7 @@ function flatten(grads: Readonly<Record<string, tf.Tensor>>, variables: readonly
   let offset = 0;
   for (const v of variables) {
     const gradient = grads[v.name];
-    if (gradient) out.set(gradient.dataSync() as Float32Array, offset);
+    if (gradient) readFloatsInto(gradient, out, offset);
     offset += v.size;
   }
   return out;

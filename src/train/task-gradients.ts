@@ -74,7 +74,7 @@ export function taskGradients(
     if (gradient) grads[v.name] = gradient;
   }
   own.forEach((v, k) => {
-    grads[v.name] = head.own[k] as tf.Tensor;
+    grads[v.name] = head.own[k]!;
   });
   return { loss: head.loss, grads };
 }

@@ -192,7 +192,7 @@ class LongVectors {
       for (let j = i; j < t; j += WIDTH) {
         const count = Math.min(WIDTH, t - j);
         const pointers = Array.from({ length: count }, (_, c) => (j + c) * stride);
-        (this.functions[count - 1] as DotsFunction)(i * stride, ...pointers, blocks, outBase);
+        this.functions[count - 1]!(i * stride, ...pointers, blocks, outBase);
         for (let c = 0; c < count; c++) {
           let s0 = lanes[2 * c]!;
           let s1 = lanes[2 * c + 1]!;
