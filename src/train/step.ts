@@ -12,6 +12,9 @@ import { addAdversaryGradients, adversaryLossOn, withAdversaryLoss } from '../ad
 import { headGradients, recordTrunk, taskGradients } from './task-gradients.js';
 import { readFloatsInto } from '../backend/read.js';
 
+/** Which way gradient steps run (train/task-gradients.ts): re-exported for the benchmark, beside `trainingStep`. */
+export { stepPaths } from './task-gradients.js';
+
 /** One batch: inputs and, per task, targets in training form. */
 export interface Batch {
   x: tf.Tensor2D;
