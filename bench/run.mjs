@@ -678,6 +678,10 @@ function printTable(header, rows) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.child) return runChild(opts);
+  // The children's Node and whether it has relaxed SIMD: a --node that does not run is a usage error, said first.
+  const nodeBin = opts.node ?? process.execPath;
+  const childNode = await childNodeInfo(nodeBin);
+  const fma = await fmaPlan(opts.fma, childNode);
 
   const tf = await import('@tensorflow/tfjs');
   const startedAt = new Date();
@@ -724,10 +728,8 @@ async function main() {
   );
   for (const note of info.notes) log(`bench: ${note}`);
 
-  const nodeBin = opts.node ?? process.execPath;
-  const childNode = await childNodeInfo(nodeBin);
   info.versions.child_node = childNode.version;
-  info.fma = await fmaPlan(opts.fma, childNode);
+  info.fma = fma;
   log(`bench: TF.js children on Node ${childNode.version} (${nodeBin}); FMA row: ${info.fma.why}`);
   const spawnTf = (child, extra, label, nodeFlags = []) =>
     spawnJson(nodeBin, [...nodeFlags, ...childArgs(opts, child, extra)], { verbose: opts.verbose, label });
@@ -990,7 +992,7 @@ async function main() {
         value: null,
         limit: 1.5,
         met: null,
-        detail: 'not measured: this build has no FMA kernels (initBackend reports no fma path; the row ran plain)',
+        detail: 'this build has no FMA kernels (initBackend reports no fma path; the row ran plain)',
       });
     else if (info.fma.run)
       info.targets.push(
