@@ -71,7 +71,7 @@ const USAGE = `node bench/run.mjs [options]
   --widths LIST      WIDTH: trunk widths (default 256,512,1024,2048)
   --gemm-size N      WIDTH: the square sgemm that measures the GEMM peak (default 2048)
   --scale-steps N / --scale-windows N / --scale-warmup N
-                     TASKS, WIDTH, CONV, PATHS: steps per window, windows, warm-up steps (default 10 / 3 / 3)
+                     TASKS, WIDTH, CONV, PATHS: steps per window, windows, warm-up steps (default 10 / 5 / 5)
   --no-torch         skip the PyTorch reference
   --out FILE         JSON output (default bench/results/bench-<time>.json)
   --verbose          pass the children's stderr (training logs) through`;
@@ -99,8 +99,8 @@ function parseArgs(argv) {
     widths: [256, 512, 1024, 2048],
     gemmSize: 2048,
     scaleSteps: 10,
-    scaleWindows: 3,
-    scaleWarmup: 3,
+    scaleWindows: 5,
+    scaleWarmup: 5,
     fmaChild: 'off',
     retained: undefined,
   };

@@ -126,11 +126,12 @@ export function judgeRatio(target, numerator, denominator, limit, extra = {}) {
  */
 
 /**
- * One line of the targets list: MET, MISSED, "n/a" (not measured) or "info" (a figure without a limit).
+ * One line of the targets list: MET or MISSED (a judged target, with or without a numeric limit), "n/a" (a limit but
+ * not measured) or "info" (a figure reported without a limit).
  * @param {Target} t
  */
 export function targetLine(t) {
-  const status = t.limit === undefined ? 'info  ' : t.met === null ? 'n/a   ' : t.met ? 'MET   ' : 'MISSED';
+  const status = t.met === true ? 'MET   ' : t.met === false ? 'MISSED' : t.limit === undefined ? 'info  ' : 'n/a   ';
   const value =
     t.value === null || t.value === undefined
       ? t.limit === undefined

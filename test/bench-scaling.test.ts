@@ -99,6 +99,9 @@ describe('target judging', () => {
     );
     expect(targetLine(judgeTarget('W1 FMA', null, 1.5))).toBe('n/a    W1 FMA: not measured (limit 1.5)');
     expect(targetLine({ target: 'fit', value: null, detail: 'ours 1 + 2·T' })).toBe('info   fit: ours 1 + 2·T');
+    // A judged target without a numeric limit (MEM's flat live tensors) keeps its verdict.
+    expect(targetLine({ target: 'MEM flat', value: [30, 30], met: true })).toBe('MET    MEM flat: 30 30');
+    expect(targetLine({ target: 'MEM flat', value: [30, 31], met: false })).toBe('MISSED MEM flat: 30 31');
   });
 });
 
