@@ -1059,7 +1059,11 @@ async function main() {
   }
   for (const note of info.notes) console.log(`\nNote: ${note}`);
   console.log(
-    `\nMachine: ${info.machine.cpu_model}, ${info.machine.cores} cores; Node ${info.versions.node}, TF.js ` +
+    `\nMachine: ${info.machine.cpu_model}, ${info.machine.cores} cores; Node ${info.versions.node}` +
+      (info.versions.child_node === process.versions.node
+        ? ''
+        : ` (TF.js children: Node ${info.versions.child_node})`) +
+      ', TF.js ' +
       `${info.versions.tfjs}` +
       (info.versions.torch
         ? `; PyTorch ${info.versions.torch} (Python ${info.versions.python}), BLAS ${info.torch_blas_loaded} ` +

@@ -124,6 +124,17 @@ export function scalingTargets(info) {
       fit,
     });
   }
+  for (const workload of ['W2', 'TASKS:mgda:2']) {
+    const on = s.paths?.find((r) => r.workload === workload && r.retained === 'on')?.ours;
+    const off = s.paths?.find((r) => r.workload === workload && r.retained === 'off')?.ours;
+    if (ok(on) && ok(off))
+      out.push({
+        target: `PATHS ${workload}: one forward / T forwards (reported)`,
+        value: round(on.ms_per_step_median / off.ms_per_step_median),
+        numerator: on.ms_per_step_median,
+        denominator: off.ms_per_step_median,
+      });
+  }
   if (s.conv && ok(s.conv.ours) && ok(s.conv.torch))
     out.push({
       target: 'CONV wasm / PyTorch (reported)',
