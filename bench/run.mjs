@@ -15,6 +15,9 @@
  *   W4  `mtl train configs/quickstart.yaml` end to end (trainExperiment: data, metrics, logging, checkpoints) for
  *       --w4-epochs epochs; the time outside the training steps is split off (see measureEpochs below)
  *   MEM the quickstart for --mem-epochs epochs: live tensors and RSS after every epoch
+ *   TASKS, WIDTH, CONV, PATHS  the scaling figures of issue #20 (bench/scaling-run.mjs): ms/step against the number
+ *       of tasks per strategy, against trunk width beside the GEMM peak, a conv step, and our two step paths
+ *   With --fma auto|on, W1 also runs on the FMA kernels (relaxed SIMD); the targets list judges issue #20's targets.
  *
  * Every TF.js measurement runs in its own child process (so peak RSS is the workload's), one workload after the
  * other, with PyTorch's run of the same workload right after it so both see the same machine load. Timing: after
