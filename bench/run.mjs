@@ -15,6 +15,9 @@
  *   W4  `mtl train configs/quickstart.yaml` end to end (trainExperiment: data, metrics, logging, checkpoints) for
  *       --w4-epochs epochs; the time outside the training steps is split off (see measureEpochs below)
  *   MEM the quickstart for --mem-epochs epochs: live tensors and RSS after every epoch
+ *   TASKS, WIDTH, CONV, PATHS  the scaling figures of issue #20 (bench/scaling-run.mjs): ms/step against the number
+ *       of tasks per strategy, against trunk width beside the GEMM peak, a conv step, and our two step paths
+ *   With --fma auto|on, W1 also runs on the FMA kernels (relaxed SIMD); the targets list judges issue #20's targets.
  *
  * Every TF.js measurement runs in its own child process (so peak RSS is the workload's), one workload after the
  * other, with PyTorch's run of the same workload right after it so both see the same machine load. Timing: after
@@ -32,6 +35,8 @@ import { fileURLToPath } from 'node:url';
 /** A mistake in the command line: reported in one line, exit code 2. */
 class BenchUsageError extends Error {}
 import { createRequire } from 'node:module';
+import { fmaNodeFlags, judgeRatio, targetLine } from './scaling.mjs';
+import { printScaling, runScaling, scalingTargets } from './scaling-run.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -43,7 +48,9 @@ const OPENBLAS_DIRS = [
   '/usr/lib/x86_64-linux-gnu/openblas-serial',
 ];
 const STEP_WORKLOADS = ['W1', 'W2', 'W3'];
-const ALL_WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'MEM'];
+const SCALING_WORKLOADS = ['TASKS', 'WIDTH', 'CONV', 'PATHS'];
+const ALL_WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'MEM', ...SCALING_WORKLOADS];
+const ALL_STRATEGIES = ['equal', 'pcgrad', 'mgda', 'nash-mtl', 'cagrad'];
 const TASKS_IN_W2 = 2;
 
 const USAGE = `node bench/run.mjs [options]
@@ -58,6 +65,16 @@ const USAGE = `node bench/run.mjs [options]
   --mem-epochs N     epochs of the memory run (default 20)
   --torch-blas WHAT  auto (OpenBLAS when installed, else the system BLAS), openblas, system, or a directory
                      holding libblas.so.3 (default auto)
+  --fma WHAT         auto (default: W1 also on the FMA kernels when the TF.js children's Node has relaxed SIMD,
+                     with --experimental-wasm-relaxed-simd on Node 20), on (that W1 row, failing when unavailable),
+                     off (no FMA row); every other row pins the plain kernels (backend fma: off)
+  --node PATH        Node binary for the TF.js children (default: this one)
+  --task-counts LIST TASKS: numbers of tasks (default 2,4,8,16)
+  --strategies LIST  TASKS: strategies (default ${ALL_STRATEGIES.join(',')})
+  --widths LIST      WIDTH: trunk widths (default 256,512,1024,2048)
+  --gemm-size N      WIDTH: the square sgemm that measures the GEMM peak (default 2048)
+  --scale-steps N / --scale-windows N / --scale-warmup N
+                     TASKS, WIDTH, CONV, PATHS: steps per window, windows, warm-up steps (default 10 / 5 / 5)
   --no-torch         skip the PyTorch reference
   --out FILE         JSON output (default bench/results/bench-<time>.json)
   --verbose          pass the children's stderr (training logs) through`;
@@ -78,6 +95,17 @@ function parseArgs(argv) {
     child: undefined,
     workload: undefined,
     backend: undefined,
+    fma: 'auto',
+    node: undefined,
+    taskCounts: [2, 4, 8, 16],
+    strategies: ALL_STRATEGIES,
+    widths: [256, 512, 1024, 2048],
+    gemmSize: 2048,
+    scaleSteps: 10,
+    scaleWindows: 5,
+    scaleWarmup: 5,
+    fmaChild: 'off',
+    retained: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -105,6 +133,17 @@ function parseArgs(argv) {
     else if (a === '--mem-epochs') opts.memEpochs = int(2);
     else if (a === '--torch-blas') opts.torchBlas = next();
     else if (a === '--no-torch') opts.torch = false;
+    else if (a === '--fma') opts.fma = next();
+    else if (a === '--node') opts.node = next();
+    else if (a === '--task-counts') opts.taskCounts = list().map(Number);
+    else if (a === '--strategies') opts.strategies = list();
+    else if (a === '--widths') opts.widths = list().map(Number);
+    else if (a === '--gemm-size') opts.gemmSize = int(16);
+    else if (a === '--scale-steps') opts.scaleSteps = int(1);
+    else if (a === '--scale-windows') opts.scaleWindows = int(1);
+    else if (a === '--scale-warmup') opts.scaleWarmup = int(1);
+    else if (a === '--fma-child') opts.fmaChild = next();
+    else if (a === '--retained') opts.retained = next();
     else if (a === '--out') opts.out = next();
     else if (a === '--verbose') opts.verbose = true;
     else if (a === '--child') opts.child = next();
@@ -118,6 +157,20 @@ function parseArgs(argv) {
   for (const w of opts.workloads)
     if (!ALL_WORKLOADS.includes(w))
       throw new BenchUsageError(`unknown workload ${w} (known: ${ALL_WORKLOADS.join(', ')})`);
+  if (!['auto', 'on', 'off'].includes(opts.fma)) throw new BenchUsageError(`--fma must be auto, on or off`);
+  for (const [flag, xs, min] of [
+    ['--task-counts', opts.taskCounts, 1],
+    ['--widths', opts.widths, 1],
+  ])
+    if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < min))
+      throw new BenchUsageError(`${flag} must be a comma-separated list of integers >= ${min}`);
+  if (opts.taskCounts.length < 2 || new Set(opts.taskCounts).size < 2)
+    throw new BenchUsageError('--task-counts needs at least two different numbers of tasks (the fit is a line)');
+  for (const st of opts.strategies)
+    if (!ALL_STRATEGIES.includes(st))
+      throw new BenchUsageError(`unknown strategy ${st} for --strategies (known: ${ALL_STRATEGIES.join(', ')})`);
+  if (opts.node !== undefined && !existsSync(opts.node))
+    throw new BenchUsageError(`--node ${opts.node}: no such file (give the path of a node binary)`);
   for (const b of opts.backends ?? [])
     if (!['wasm', 'cpu', 'tensorflow'].includes(b))
       throw new BenchUsageError(`unknown backend ${b} (known: wasm, cpu, tensorflow)`);
@@ -137,10 +190,12 @@ const cpuMs = (usage) => (usage.user + usage.system) / 1000;
 // ---------------------------------------------------------------------------------------------------------------
 // Children: one measurement each, JSON on stdout.
 
-async function loadTf(backend) {
+async function loadTf(backend, fma = 'off') {
   const tf = await import('@tensorflow/tfjs');
   const { initBackend } = await import('../dist/backend/select.js');
-  const report = await initBackend(backend);
+  // The FMA choice is initBackend's second argument from issue #20 on (ignored before); every child but the FMA ones
+  // pins `off`, so the plain rows run the same kernels on every Node.
+  const report = await initBackend(backend, { fma });
   if (report.name !== backend) throw new Error(`asked for ${backend}, got ${report.name}`);
   return { tf, report };
 }
@@ -152,19 +207,33 @@ function backendInfo(tf, report) {
     kernelOverrides: report.kernelOverrides,
     wasmSimd: report.name === 'wasm' ? tf.env().getBool('WASM_HAS_SIMD_SUPPORT') : undefined,
     wasmThreads: report.name === 'wasm' ? tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') : undefined,
+    fma: report.fma,
+    node: process.version,
   };
 }
 
 /** W1–W3: the step of bench/workloads.mjs, timed in windows. */
 async function childStep(opts) {
-  const { tf, report } = await loadTf(opts.backend);
-  const { buildWorkload, WORKLOADS } = await import('./workloads.mjs');
+  const { tf, report } = await loadTf(opts.backend, opts.fmaChild);
+  const { buildWorkload } = await import('./workloads.mjs');
+  let stepPath;
+  if (opts.retained !== undefined) {
+    // The lead's switch of issue #20 point 1: `stepPaths.retainedTrunk = false` gives the T-forward path.
+    const step = await import('../dist/train/step.js');
+    if (!step.stepPaths || typeof step.stepPaths.retainedTrunk !== 'boolean')
+      return { skipped: 'dist/train/step.js exports no stepPaths.retainedTrunk (the one-forward path is not built)' };
+    step.stepPaths.retainedTrunk = opts.retained === 'on';
+    stepPath = opts.retained === 'on' ? 'one forward, T backwards' : 'T forwards (the earlier path)';
+  }
   const tensorsBefore = tf.memory().numTensors;
   const w = await buildWorkload(opts.workload);
   for (let s = 0; s < opts.warmup; s++) w.step();
   w.readLoss();
   const tensorsAfterWarmup = tf.memory().numTensors;
   for (const k of Object.keys(w.phases)) w.phases[k] = 0;
+  w.solver.ms = 0;
+  w.solver.calls = 0;
+  let timedWall = 0;
   const windows = [];
   const cpuWindows = [];
   const losses = [];
@@ -174,6 +243,7 @@ async function childStep(opts) {
     const c0 = process.cpuUsage();
     for (let s = 0; s < opts.steps; s++) w.step();
     losses.push(w.readLoss()); // one sync per window (the wasm and cpu backends run eagerly anyway)
+    timedWall += performance.now() - t0;
     windows.push((performance.now() - t0) / opts.steps);
     cpuWindows.push(cpuMs(process.cpuUsage(c0)) / opts.steps);
     rss.push(process.memoryUsage().rss);
@@ -185,16 +255,22 @@ async function childStep(opts) {
   return {
     kind: 'step',
     workload: opts.workload,
-    description: WORKLOADS[opts.workload].description,
+    description: w.description,
     backend: backendInfo(tf, report),
-    batch: WORKLOADS[opts.workload].batch,
+    strategy: w.strategy.name,
+    grad_target: w.strategy.needs,
+    step_path: stepPath,
+    batch: w.batch,
     steps: opts.steps,
     windows: opts.windows,
     warmup: opts.warmup,
     ms_per_step_median: round(msPerStep),
     window_ms_per_step: windows.map((x) => round(x)),
     cpu_ms_per_step_median: round(median(cpuWindows)),
-    samples_per_second: round((WORKLOADS[opts.workload].batch * 1000) / msPerStep, 1),
+    samples_per_second: round((w.batch * 1000) / msPerStep, 1),
+    // Time inside strategy.combiner.combine per timed step, and its share of the timed steps' wall time.
+    solver_ms_per_step: w.solver.calls > 0 ? round(w.solver.ms / timedSteps, 4) : null,
+    solver_share: w.solver.calls > 0 ? round(w.solver.ms / timedWall, 4) : null,
     phases_ms_per_step: Object.fromEntries(Object.entries(w.phases).map(([k, v]) => [k, round(v / timedSteps)])),
     live_tensors: {
       before_build: tensorsBefore,
@@ -404,10 +480,41 @@ function wasmHeapMb(tf) {
   return bytes === undefined ? null : mb(bytes);
 }
 
+/**
+ * The best GEMM rate of our kernel: tf.matMul of two n×n float32 matrices (n = --gemm-size) on the backend, one
+ * warm-up product then three timed ones (best of three: the peak, as PyTorch's side reports it).
+ */
+async function childGemm(opts) {
+  const { tf, report } = await loadTf(opts.backend, opts.fmaChild);
+  const n = opts.gemmSize;
+  const a = tf.randomNormal([n, n], 0, 1, 'float32', 1);
+  const b = tf.randomNormal([n, n], 0, 1, 'float32', 2);
+  const times = [];
+  for (let rep = 0; rep < 4; rep++) {
+    const t0 = performance.now();
+    const c = tf.matMul(a, b);
+    c.dataSync();
+    times.push(performance.now() - t0);
+    c.dispose();
+  }
+  a.dispose();
+  b.dispose();
+  const best = Math.min(...times.slice(1));
+  return {
+    kind: 'gemm',
+    size: n,
+    backend: backendInfo(tf, report),
+    ms: times.map((t) => round(t)),
+    best_ms: round(best),
+    gflops: round((2 * n ** 3) / (best * 1e6), 2),
+  };
+}
+
 async function runChild(opts) {
   let result;
   try {
-    if (opts.child === 'step') result = await childStep(opts);
+    if (opts.child === 'gemm') result = await childGemm(opts);
+    else if (opts.child === 'step') result = await childStep(opts);
     else if (opts.child === 'epoch') result = await childEpochs(opts, opts.w4Epochs, 'epoch');
     else if (opts.child === 'memory') result = await childEpochs(opts, opts.memEpochs, 'memory');
     else throw new Error(`unknown child ${opts.child}`);
@@ -467,6 +574,46 @@ function childArgs(opts, child, extra) {
     String(opts.memEpochs),
     ...extra,
   ];
+}
+
+/** The TF.js children's Node: its version, from the binary itself. */
+async function childNodeInfo(nodeBin) {
+  try {
+    const version = execFileSync(nodeBin, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim();
+    return { bin: nodeBin, version };
+  } catch (error) {
+    throw new BenchUsageError(`--node ${nodeBin}: cannot run it (${String(error?.message ?? error).split('\n')[0]})`);
+  }
+}
+
+/**
+ * Whether to run W1 on the FMA kernels too, with which Node flags: relaxed SIMD is probed in the children's Node
+ * with those flags (WebAssembly.validate on a one-instruction module, bench/scaling.mjs).
+ */
+async function fmaPlan(choice, childNode) {
+  const flags = fmaNodeFlags(childNode.version, choice);
+  if (choice === 'off') return { run: false, flags, available: null, why: 'off (--fma off)' };
+  const scalingModule = JSON.stringify(path.join(HERE, 'scaling.mjs'));
+  const probe = `import(${scalingModule}).then((m) => console.log(m.relaxedSimdAvailable()))`;
+  let available = false;
+  try {
+    available = execFileSync(childNode.bin, [...flags, '-e', probe], { encoding: 'utf8' }).trim() === 'true';
+  } catch {
+    available = false;
+  }
+  const how = flags.length > 0 ? ` with ${flags.join(' ')}` : '';
+  if (!available && choice === 'on')
+    throw new BenchUsageError(
+      `--fma on: Node ${childNode.version}${how} has no WebAssembly relaxed SIMD; use --fma auto or off, or --node`,
+    );
+  return {
+    run: available,
+    flags,
+    available,
+    why: available
+      ? `W1 also on the FMA kernels (Node ${childNode.version}${how}: relaxed SIMD available)`
+      : `none: Node ${childNode.version}${how} has no relaxed SIMD`,
+  };
 }
 
 /** Which BLAS the PyTorch child loads, and why. */
@@ -534,6 +681,10 @@ function printTable(header, rows) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.child) return runChild(opts);
+  // The children's Node and whether it has relaxed SIMD: a --node that does not run is a usage error, said first.
+  const nodeBin = opts.node ?? process.execPath;
+  const childNode = await childNodeInfo(nodeBin);
+  const fma = await fmaPlan(opts.fma, childNode);
 
   const tf = await import('@tensorflow/tfjs');
   const startedAt = new Date();
@@ -564,6 +715,7 @@ async function main() {
     notes: nativeNote ? [nativeNote] : [],
     torch_blas_choice: undefined,
     results: [],
+    fma_results: [],
     torch: [],
     targets: [],
   };
@@ -579,15 +731,36 @@ async function main() {
   );
   for (const note of info.notes) log(`bench: ${note}`);
 
-  for (const workload of opts.workloads) {
+  info.versions.child_node = childNode.version;
+  info.fma = fma;
+  log(`bench: TF.js children on Node ${childNode.version} (${nodeBin}); FMA row: ${info.fma.why}`);
+  const spawnTf = (child, extra, label, nodeFlags = []) =>
+    spawnJson(nodeBin, [...nodeFlags, ...childArgs(opts, child, extra)], { verbose: opts.verbose, label });
+  const spawnTorch = (args, label) =>
+    spawnJson(PYTHON, [TORCH_SCRIPT, ...args, '--json'], { env: blas?.env, verbose: opts.verbose, label });
+
+  for (const workload of opts.workloads.filter((w) => !SCALING_WORKLOADS.includes(w))) {
+    if (workload === 'W1' && info.fma.run && opts.backends.includes('wasm')) {
+      log('bench: W1 on wasm with the FMA kernels …');
+      const r = await spawnTf('step', ['--workload', 'W1', '--backend', 'wasm', '--fma-child', 'on'], 'W1/fma', [
+        ...info.fma.flags,
+      ]);
+      r.workload ??= 'W1';
+      r.variant = 'fma';
+      r.requested_backend = 'wasm';
+      r.load_average_after = os.loadavg().map((x) => round(x, 2));
+      info.fma_results.push(r);
+      if (r.error) log(`bench: W1 with FMA failed: ${r.error}`);
+    }
     for (const backend of opts.backends) {
       const child = STEP_WORKLOADS.includes(workload) ? 'step' : workload === 'W4' ? 'epoch' : 'memory';
       log(`bench: ${workload} on ${backend} …`);
       const nodeFlags = child === 'memory' ? ['--expose-gc'] : [];
-      const r = await spawnJson(
-        process.execPath,
-        [...nodeFlags, ...childArgs(opts, child, ['--workload', workload, '--backend', backend])],
-        { verbose: opts.verbose, label: `${workload}/${backend}` },
+      const r = await spawnTf(
+        child,
+        ['--workload', workload, '--backend', backend],
+        `${workload}/${backend}`,
+        nodeFlags,
       );
       r.workload ??= workload;
       r.requested_backend = backend;
@@ -616,6 +789,7 @@ async function main() {
       if (r.error) log(`bench: PyTorch ${workload} failed: ${r.error}${r.stderr ? `\n${r.stderr}` : ''}`);
     }
   }
+  await runScaling({ opts, info, spawnTf, spawnTorch, log });
   info.load_average_after = os.loadavg().map((x) => round(x, 2));
   info.versions.torch = info.torch.find((t) => t.torch_version)?.torch_version;
   info.versions.python = info.torch.find((t) => t.python_version)?.python_version;
@@ -626,7 +800,7 @@ async function main() {
   const stepRows = [];
   for (const workload of STEP_WORKLOADS.filter((w) => opts.workloads.includes(w))) {
     const batch = { W1: 256, W2: 256, W3: 512 }[workload];
-    for (const r of info.results.filter((x) => x.workload === workload)) {
+    for (const r of [...info.results, ...info.fma_results].filter((x) => x.workload === workload)) {
       if (r.error) {
         stepRows.push([workload, r.requested_backend, 'skipped', '', '', '', '', '', r.error.slice(0, 90)]);
         continue;
@@ -635,7 +809,7 @@ async function main() {
       const lt = r.live_tensors;
       stepRows.push([
         workload,
-        r.backend.name,
+        r.variant === 'fma' ? `${r.backend.name} FMA (${r.backend.fma?.path ?? 'path not reported'})` : r.backend.name,
         fmt(r.ms_per_step_median),
         fmt(r.cpu_ms_per_step_median),
         fmt(r.samples_per_second, 0),
@@ -783,6 +957,8 @@ async function main() {
     );
   }
 
+  printScaling(info, opts);
+
   // Targets.
   const wasmOf = (w) => info.results.find((x) => x.workload === w && x.backend?.name === 'wasm' && !x.error);
   const target = (name, value, limit, detail) => {
@@ -798,6 +974,45 @@ async function main() {
       TASKS_IN_W2 + 0.5,
       'same backend',
     );
+  // Issue #20's targets, each with both numbers; judged "n/a" (not met) when a side was not measured.
+  const ms = (r) => r?.ms_per_step_median;
+  if (opts.workloads.includes('W1') && opts.workloads.includes('W2')) {
+    info.targets.push(
+      judgeRatio('W2 ≤ 1.6× W1 on wasm', ms(wasmOf('W2')), ms(wasmOf('W1')), 1.6, {
+        detail: 'same run, plain kernels',
+      }),
+    );
+  }
+  if (opts.workloads.includes('W2') && opts.torch)
+    info.targets.push(
+      judgeRatio('W2 wasm ≤ 1.5× PyTorch W2', ms(wasmOf('W2')), ms(torchOf('W2')), 1.5, { detail: 'same run' }),
+    );
+  if (opts.workloads.includes('W1') && opts.torch && opts.backends.includes('wasm')) {
+    const fmaW1 = info.fma_results.find((r) => !r.error);
+    if (info.fma.run && fmaW1 && !fmaW1.backend?.fma)
+      info.targets.push({
+        target: 'W1 wasm with FMA ≤ 1.5× PyTorch W1',
+        value: null,
+        limit: 1.5,
+        met: null,
+        detail: 'this build has no FMA kernels (initBackend reports no fma path; the row ran plain)',
+      });
+    else if (info.fma.run)
+      info.targets.push(
+        judgeRatio('W1 wasm with FMA ≤ 1.5× PyTorch W1', ms(fmaW1), ms(torchOf('W1')), 1.5, {
+          detail: `relaxed SIMD on Node ${info.versions.child_node}; path ${fmaW1?.backend?.fma?.path ?? 'unknown'}`,
+        }),
+      );
+    else
+      info.targets.push({
+        target: 'W1 wasm with FMA ≤ 1.5× PyTorch W1',
+        value: null,
+        limit: 1.5,
+        met: null,
+        detail: `not applicable here: ${info.fma.why}`,
+      });
+  }
+  info.targets.push(...scalingTargets(info));
   if (wasmOf('W3') && torchOf('W3'))
     target('W3 wasm / PyTorch ≤ 3', wasmOf('W3').ms_per_step_median / torchOf('W3').ms_per_step_median, 3, 'same run');
   if (wasmOf('W4')) {
@@ -843,15 +1058,15 @@ async function main() {
   }
   if (info.targets.length > 0) {
     console.log('\nTargets');
-    for (const t of info.targets)
-      console.log(
-        `  ${t.met === null ? 'info ' : t.met ? 'MET  ' : 'MISSED'} ${t.target}: ` +
-          `${Array.isArray(t.value) ? t.value.join(' ') : fmt(t.value, 3)}${t.detail ? ` (${t.detail})` : ''}`,
-      );
+    for (const t of info.targets) console.log(`  ${targetLine(t)}`);
   }
   for (const note of info.notes) console.log(`\nNote: ${note}`);
   console.log(
-    `\nMachine: ${info.machine.cpu_model}, ${info.machine.cores} cores; Node ${info.versions.node}, TF.js ` +
+    `\nMachine: ${info.machine.cpu_model}, ${info.machine.cores} cores; Node ${info.versions.node}` +
+      (info.versions.child_node === process.versions.node
+        ? ''
+        : ` (TF.js children: Node ${info.versions.child_node})`) +
+      ', TF.js ' +
       `${info.versions.tfjs}` +
       (info.versions.torch
         ? `; PyTorch ${info.versions.torch} (Python ${info.versions.python}), BLAS ${info.torch_blas_loaded} ` +

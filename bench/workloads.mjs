@@ -11,12 +11,20 @@
  *   W2  W1 with PCGrad on the shared (trunk) parameters (grad_target: params)
  *   W3  MMoE, 8 experts of one dense 100→64 (ReLU), a softmax gate per task, towers 64→32 (ReLU)→1, two binary
  *       tasks (sigmoid cross-entropy), batch 512, Adam lr 1e-3, equal weighting
+ *
+ * The scaling workloads of issue #20 (named as the child's --workload, see {@link resolveWorkload}):
+ *   TASKS:<strategy>:<T>  W1's trunk with T 10-way softmax heads, batch 256, Adam, the strategy from the registry
+ *                         with its default options (grad_target auto)
+ *   WIDTH:<w>             trunk 784→w→w (ReLU), two 10-way heads, batch 256, Adam, equal weighting
+ *   CONV                  the model of configs/multi-digits-conv.yaml (the file itself, its own batch 64 and Adam
+ *                         lr 0.002), on the built-in multi-digits data's width and classes
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { parseConfigText } from '../dist/config/load.js';
+import { loadConfig, parseConfigText } from '../dist/config/load.js';
 import { prepareData } from '../dist/data/prepare.js';
 import { buildModel } from '../dist/api/build.js';
 import { getStrategy } from '../dist/strategies/registry.js';
@@ -69,10 +77,59 @@ export const WORKLOADS = {
   },
 };
 
+const TRUNK_784_256_128 = W1.model;
+
+/** W1's trunk with `count` 10-way heads and a strategy by name (its default options). */
+function tasksWorkload(strategy, count) {
+  return {
+    description: `W1's trunk, ${count} 10-way heads, batch 256, Adam, ${strategy} (default options)`,
+    features: 784,
+    batch: 256,
+    tasks: Array.from({ length: count }, (_, i) => ({ name: `t${i}`, type: 'multiclass', classes: 10 })),
+    model: TRUNK_784_256_128,
+    strategy: `{ name: ${strategy} }`,
+  };
+}
+
+/** Trunk 784→w→w (ReLU), two 10-way heads, equal weighting. */
+function widthWorkload(width) {
+  return {
+    ...W1,
+    description: `MLP 784→${width}→${width}, 2×10-way softmax heads, batch 256, Adam, equal`,
+    model: `  architecture: hard-sharing
+  trunk:
+    - { type: dense, units: ${width}, activation: relu }
+    - { type: dense, units: ${width}, activation: relu }
+  head: []`,
+  };
+}
+
+const CONV_CONFIG = fileURLToPath(new URL('../configs/multi-digits-conv.yaml', import.meta.url));
+
+/**
+ * The workload a name stands for: W1–W3, `TASKS:<strategy>:<T>`, `WIDTH:<w>` or `CONV` (see the head comment).
+ * Throws for anything else.
+ */
+export function resolveWorkload(name) {
+  if (WORKLOADS[name]) return WORKLOADS[name];
+  const tasks = /^TASKS:([a-z0-9-]+):(\d+)$/.exec(name);
+  if (tasks) return tasksWorkload(tasks[1], Number(tasks[2]));
+  const width = /^WIDTH:(\d+)$/.exec(name);
+  if (width) return widthWorkload(Number(width[1]));
+  if (name === 'CONV')
+    return {
+      description:
+        'configs/multi-digits-conv.yaml: 8×12 image, conv 3×3×16 same, max-pool 2, conv 3×3×32 same, ' +
+        'flatten, dense 64, two 10-way heads, batch 64, Adam lr 0.002, equal',
+      configFile: CONV_CONFIG,
+    };
+  throw new Error(`unknown workload ${name}`);
+}
+
 /** The experiment config of a workload, as a user would write it. */
 export function workloadYaml(name) {
-  const w = WORKLOADS[name];
-  return `name: bench-${name.toLowerCase()}
+  const w = resolveWorkload(name);
+  return `name: bench-${name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}
 seed: 0
 backend: wasm
 data:
@@ -143,18 +200,31 @@ function writeTable(dir, w, rng) {
  * (minus slicing the batch out of the shuffled split); `readLoss()` syncs and returns the accumulated mean loss.
  */
 export async function buildWorkload(name, { seed = 0 } = {}) {
-  const w = WORKLOADS[name];
-  if (!w) throw new Error(`unknown workload ${name}`);
-  const dir = mkdtempSync(path.join(os.tmpdir(), `mtl-bench-${name}-`));
+  const w = resolveWorkload(name);
   const rng = generator(seed * 7919 + name.charCodeAt(1));
   let data;
   let loaded;
-  try {
-    writeTable(dir, w, rng);
-    loaded = parseConfigText(workloadYaml(name), { file: path.join(dir, 'exp.yaml') });
-    data = await prepareData(loaded.config, dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  if (w.configFile) {
+    // The config file itself, on its own data (a built-in dataset): the model, batch size and optimizer are the
+    // file's; only the batches below are bench-made.
+    loaded = loadConfig(w.configFile, ['backend=wasm']);
+    data = await prepareData(loaded.config, path.dirname(w.configFile));
+    w.features = data.preprocessing.inputSize;
+    w.batch = loaded.config.training.batch_size;
+    w.tasks = loaded.config.tasks.map((t, i) => ({
+      name: t.name,
+      type: t.type,
+      classes: data.preprocessing.tasks[i].classes.length,
+    }));
+  } else {
+    const dir = mkdtempSync(path.join(os.tmpdir(), `mtl-bench-${name.replace(/[^A-Za-z0-9]+/g, '-')}-`));
+    try {
+      writeTable(dir, w, rng);
+      loaded = parseConfigText(workloadYaml(name), { file: path.join(dir, 'exp.yaml') });
+      data = await prepareData(loaded.config, dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
   const config = loaded.config;
   const preprocessing = data.preprocessing;
@@ -173,6 +243,20 @@ export async function buildWorkload(name, { seed = 0 } = {}) {
     hasSharedRepresentation: Boolean(model.encode && model.decode),
   });
   const tasks = config.tasks;
+  // The solver's share: wall time inside the combiner (Gram matrix, solve, combination), wrapped here.
+  const solver = { ms: 0, calls: 0 };
+  if (strategy.combiner) {
+    const combine = strategy.combiner.combine.bind(strategy.combiner);
+    strategy.combiner.combine = (input) => {
+      const t0 = performance.now();
+      try {
+        return combine(input);
+      } finally {
+        solver.ms += performance.now() - t0;
+        solver.calls += 1;
+      }
+    };
+  }
   const trainable = [
     ...model.sharedVariables,
     ...tasks.flatMap((t) => model.taskVariables[t.name] ?? []),
@@ -236,6 +320,9 @@ export async function buildWorkload(name, { seed = 0 } = {}) {
     strategy,
     step: runStep,
     phases,
+    solver,
+    batch: w.batch,
+    description: w.description,
     optimizer,
     trainable,
     /** Mean (over steps since the last read) of the sum of the task losses; one sync. */

@@ -1,0 +1,228 @@
+/**
+ * The scaling part of `npm run bench` (issue #20, point 3), driven by bench/run.mjs: children and PyTorch runs,
+ * tables, and the growth figures that go into the targets list. Everything lands in the JSON under `scaling`.
+ *
+ *   TASKS  ms/step against the number of tasks T for each strategy (registry, default options, grad_target auto),
+ *          ours and PyTorch's (a retained graph, T backward passes, the same solver), each side's time inside the
+ *          solver, and the fit ms/step = a + b·T per strategy and engine.
+ *   WIDTH  ms/step and achieved GFLOP/s of the trunk 784→w→w (two 10-way heads, batch 256, equal weights) beside the
+ *          GEMM peak of both engines (one n×n sgemm, single thread, in this invocation).
+ *   CONV   one training step of configs/multi-digits-conv.yaml's model, ours and PyTorch's.
+ *   PATHS  W2 (PCGrad, parameter gradients) and MGDA at T = 2 (representation gradients) with the one-forward step
+ *          path and with the earlier T-forward path (`stepPaths.retainedTrunk`), when dist/ exports the switch.
+ * All on wasm with the plain kernels.
+ */
+import { denseStepFlops, gflopsPerSecond, linearFit, widthModelLayers } from './scaling.mjs';
+
+const WIDTH_BATCH = 256;
+
+const round = (x, digits = 3) => (typeof x === 'number' && Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
+const fmt = (x, digits = 2) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '—');
+const pct = (x) => (typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(1)} %` : '—');
+const ok = (r) => r && !r.error && !r.skipped;
+
+function printTable(header, rows) {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => String(r[c] ?? '').length)));
+  const line = (cells) =>
+    cells.map((cell, c) => (c < 2 ? String(cell).padEnd(widths[c]) : String(cell).padStart(widths[c]))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(r));
+}
+
+/** Runs the selected scaling workloads; fills `info.scaling`. */
+export async function runScaling({ opts, info, spawnTf, spawnTorch, log }) {
+  const wanted = (w) => opts.workloads.includes(w);
+  if (!['TASKS', 'WIDTH', 'CONV', 'PATHS'].some(wanted)) return;
+  const timing = ['--steps', opts.scaleSteps, '--windows', opts.scaleWindows, '--warmup', opts.scaleWarmup].map(String);
+  const ours = (workload, extra = []) =>
+    spawnTf('step', [...timing, '--workload', workload, '--backend', 'wasm', ...extra], workload);
+  const torch = (args, label) => (opts.torch ? spawnTorch([...args, ...timing], label) : Promise.resolve(null));
+  const scaling = {
+    settings: { steps: opts.scaleSteps, windows: opts.scaleWindows, warmup: opts.scaleWarmup, backend: 'wasm' },
+  };
+  info.scaling = scaling;
+
+  if (wanted('TASKS')) {
+    scaling.tasks = [];
+    for (const strategy of opts.strategies)
+      for (const count of opts.taskCounts) {
+        log(`bench: TASKS ${strategy} T=${count} …`);
+        const mine = await ours(`TASKS:${strategy}:${count}`);
+        const theirs = await torch(['--workload', 'TASKS', '--strategy', strategy, '--tasks', String(count)]);
+        scaling.tasks.push({ strategy, tasks: count, ours: mine, torch: theirs });
+      }
+    scaling.task_fits = taskFits(scaling.tasks);
+  }
+  if (wanted('WIDTH')) {
+    log(`bench: GEMM peak, ${opts.gemmSize}² …`);
+    const n = String(opts.gemmSize);
+    scaling.gemm_peak = {
+      ours: await spawnTf('gemm', ['--gemm-size', n, '--backend', 'wasm'], 'gemm'),
+      torch: await torch(['--workload', 'PEAK', '--size', n], 'gemm/torch'),
+    };
+    scaling.widths = [];
+    for (const width of opts.widths) {
+      log(`bench: WIDTH ${width} …`);
+      const flops = denseStepFlops(WIDTH_BATCH, widthModelLayers(width));
+      const mine = await ours(`WIDTH:${width}`);
+      const theirs = await torch(['--workload', 'WIDTH', '--width', String(width)]);
+      const rate = (r) => (ok(r) ? round(gflopsPerSecond(flops.total, r.ms_per_step_median), 2) : null);
+      scaling.widths.push({
+        width,
+        flops,
+        ours: mine,
+        torch: theirs,
+        gflops: { ours: rate(mine), torch: rate(theirs) },
+      });
+    }
+  }
+  if (wanted('CONV')) {
+    log('bench: CONV …');
+    scaling.conv = { ours: await ours('CONV'), torch: await torch(['--workload', 'CONV']) };
+  }
+  if (wanted('PATHS')) {
+    scaling.paths = [];
+    for (const workload of ['W2', 'TASKS:mgda:2'])
+      for (const retained of ['on', 'off']) {
+        log(`bench: PATHS ${workload} retained trunk ${retained} …`);
+        scaling.paths.push({ workload, retained, ours: await ours(workload, ['--retained', retained]) });
+      }
+  }
+}
+
+/** ms/step = a + b·T per strategy and engine (least squares over the measured T). */
+export function taskFits(rows) {
+  const fits = {};
+  for (const strategy of [...new Set(rows.map((r) => r.strategy))]) {
+    const mine = rows.filter((r) => r.strategy === strategy);
+    const fitOf = (side) => {
+      const points = mine.filter((r) => ok(r[side]));
+      if (points.length < 2 || new Set(points.map((r) => r.tasks)).size < 2) return null;
+      const { a, b, r2 } = linearFit(
+        points.map((r) => r.tasks),
+        points.map((r) => r[side].ms_per_step_median),
+      );
+      return { a: round(a), b: round(b), r2: round(r2, 4) };
+    };
+    fits[strategy] = { ours: fitOf('ours'), torch: fitOf('torch') };
+  }
+  return fits;
+}
+
+/** The scaling figures as "info" lines of the targets list (no limits: the issue asks for the growth, stated). */
+export function scalingTargets(info) {
+  const s = info.scaling;
+  if (!s) return [];
+  const out = [];
+  for (const [strategy, fit] of Object.entries(s.task_fits ?? {})) {
+    const side = (f) => (f ? `${fmt(f.a)} + ${fmt(f.b)}·T ms (R² ${fmt(f.r2, 3)})` : 'not measured');
+    out.push({
+      target: `TASKS ${strategy}: ms/step = a + b·T`,
+      value: null,
+      detail: `ours ${side(fit.ours)}; PyTorch ${side(fit.torch)}`,
+      fit,
+    });
+  }
+  for (const workload of ['W2', 'TASKS:mgda:2']) {
+    const on = s.paths?.find((r) => r.workload === workload && r.retained === 'on')?.ours;
+    const off = s.paths?.find((r) => r.workload === workload && r.retained === 'off')?.ours;
+    if (ok(on) && ok(off))
+      out.push({
+        target: `PATHS ${workload}: one forward / T forwards (reported)`,
+        value: round(on.ms_per_step_median / off.ms_per_step_median),
+        numerator: on.ms_per_step_median,
+        denominator: off.ms_per_step_median,
+      });
+  }
+  if (s.conv && ok(s.conv.ours) && ok(s.conv.torch))
+    out.push({
+      target: 'CONV wasm / PyTorch (reported)',
+      value: round(s.conv.ours.ms_per_step_median / s.conv.torch.ms_per_step_median),
+      numerator: s.conv.ours.ms_per_step_median,
+      denominator: s.conv.torch.ms_per_step_median,
+    });
+  return out;
+}
+
+/** The scaling tables on stdout. */
+export function printScaling(info, opts) {
+  const s = info.scaling;
+  if (!s) return;
+  const ms = (r) => (ok(r) ? fmt(r.ms_per_step_median) : r?.skipped ? 'skipped' : r?.error ? 'failed' : '—');
+  const timing = `median of ${s.settings.windows} windows × ${s.settings.steps} steps after ${s.settings.warmup}`;
+  if (s.tasks) {
+    console.log(
+      `\nTASKS: ms/step against the number of tasks (W1's trunk, T 10-way heads, batch 256, Adam; wasm, ${timing})` +
+        '\n  solver = time inside the combiner (Gram matrix, solve, combination) per step, and its share of the step',
+    );
+    const rows = s.tasks.map((r) => [
+      r.strategy,
+      String(r.tasks),
+      ok(r.ours) ? r.ours.grad_target : '',
+      ms(r.ours),
+      ok(r.ours) ? fmt(r.ours.solver_ms_per_step, 3) : '',
+      ok(r.ours) ? pct(r.ours.solver_share) : '',
+      ms(r.torch),
+      ok(r.torch) ? fmt(r.torch.solver_ms_per_step, 3) : '',
+      ok(r.torch) ? pct(r.torch.solver_share) : '',
+      ok(r.ours) && ok(r.torch) ? `${fmt(r.ours.ms_per_step_median / r.torch.ms_per_step_median)}×` : '—',
+    ]);
+    printTable(
+      ['strategy', 'T', 'target', 'ms/step', 'solver ms', 'solver %', 'torch ms', 'torch solver', 'torch %', 'ratio'],
+      rows,
+    );
+    for (const [strategy, fit] of Object.entries(s.task_fits ?? {})) {
+      const side = (f) => (f ? `${fmt(f.a)} + ${fmt(f.b)}·T (R² ${fmt(f.r2, 3)})` : '—');
+      console.log(`  fit ${strategy.padEnd(9)} ours ${side(fit.ours)}   PyTorch ${side(fit.torch)}`);
+    }
+  }
+  if (s.widths) {
+    const peak = s.gemm_peak;
+    console.log(
+      `\nWIDTH: trunk 784→w→w (ReLU), two 10-way heads, batch ${WIDTH_BATCH}, Adam, equal (wasm, ${timing})` +
+        '\n  FLOPs = the matrix products of forward + backward: 2·B·in·out per dense layer forward, as much for its ' +
+        'weight gradient,\n  as much again for its input gradient except the first layer (the input needs none)' +
+        `\n  GEMM peak, ${opts.gemmSize}×${opts.gemmSize} sgemm, one thread: ours ` +
+        `${ok(peak?.ours) ? `${fmt(peak.ours.gflops, 1)} GFLOP/s` : '—'}, PyTorch ` +
+        `${ok(peak?.torch) ? `${fmt(peak.torch.gflops, 1)} GFLOP/s` : '—'}`,
+    );
+    const share = (g, r) => (g !== null && ok(r) ? pct(g / r.gflops) : '—');
+    printTable(
+      ['width', 'GFLOP/step', 'ms/step', 'GFLOP/s', 'of our peak', 'torch ms', 'torch GFLOP/s', 'of its peak', 'ratio'],
+      s.widths.map((r) => [
+        String(r.width),
+        fmt(r.flops.total / 1e9, 3),
+        ms(r.ours),
+        fmt(r.gflops.ours, 1),
+        share(r.gflops.ours, peak?.ours),
+        ms(r.torch),
+        fmt(r.gflops.torch, 1),
+        share(r.gflops.torch, peak?.torch),
+        ok(r.ours) && ok(r.torch) ? `${fmt(r.ours.ms_per_step_median / r.torch.ms_per_step_median)}×` : '—',
+      ]),
+    );
+  }
+  if (s.conv) {
+    const { ours, torch } = s.conv;
+    console.log(
+      `\nCONV: one step of configs/multi-digits-conv.yaml's model (batch 64, Adam; wasm, ${timing}): ours ` +
+        `${ms(ours)} ms, PyTorch ${ms(torch)} ms` +
+        (ok(ours) && ok(torch) ? ` (${fmt(ours.ms_per_step_median / torch.ms_per_step_median)}×)` : ''),
+    );
+  }
+  const skipped = s.paths?.find((r) => r.ours?.skipped);
+  if (skipped) console.log(`\nPATHS: skipped: ${skipped.ours.skipped}`);
+  else if (s.paths) {
+    console.log(`\nPATHS: our step paths (wasm, ${timing})`);
+    printTable(
+      ['workload', 'path', 'ms/step', 'target'],
+      s.paths.map((r) => [
+        r.workload === 'W2' ? 'W2 (pcgrad, params)' : 'mgda T=2 (representation)',
+        ok(r.ours) ? r.ours.step_path : `retained ${r.retained}`,
+        ok(r.ours) ? fmt(r.ours.ms_per_step_median) : r.ours?.skipped ? `skipped: ${r.ours.skipped}` : 'failed',
+        ok(r.ours) ? r.ours.grad_target : '',
+      ]),
+    );
+  }
+}
