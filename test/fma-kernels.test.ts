@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { relaxedSimdSupported } from '../src/backend/simd/module.js';
@@ -110,9 +110,12 @@ describe('training with backend.fma (child processes)', () => {
   });
 
   // On a Node whose relaxed SIMD is on by default (≥ 22) there is no runtime without it to try.
-  it.skipIf(relaxedSimdSupported())('fma: on without relaxed SIMD: exit 2, says why and how, no run folder', () => {
+  it.skipIf(relaxedSimdSupported())('fma: on without relaxed SIMD: exit 2, says why and how, no run changed', () => {
     const runsDir = tempDir();
     const file = writeFile(tempDir(), 'fma.yaml', configText);
+    const earlier = node([bin, 'train', file, '--runs-dir', runsDir], false);
+    expect(earlier.code, earlier.stderr).toBe(0);
+    const before = snapshotRun(path.join(runsDir, earlier.stdout.trim()));
     const result = node([bin, 'train', file, '--runs-dir', runsDir, '--set', 'backend.fma=on'], false);
     expect(result.code, result.stderr).toBe(2);
     expect(result.stderr).toMatch(
@@ -120,6 +123,7 @@ describe('training with backend.fma (child processes)', () => {
     );
     expect(result.stderr).toContain('use Node ≥ 22, or run Node 20 as `node --experimental-wasm-relaxed-simd`');
     expect(result.stderr).not.toMatch(/\n\s+at /);
-    expect(spawnSync('ls', [runsDir], { encoding: 'utf8' }).stdout.trim()).toBe('');
+    expect(readdirSync(runsDir)).toEqual([earlier.stdout.trim()]); // no new run folder
+    expect(snapshotRun(path.join(runsDir, earlier.stdout.trim()))).toEqual(before);
   });
 });
