@@ -161,9 +161,7 @@ function chosenBranchErrors(oneOf: ErrorObject, all: readonly ErrorObject[]): Er
   if (!Array.isArray(branches)) return [];
   const isMapping = value !== null && typeof value === 'object' && !Array.isArray(value);
   // A name-or-mapping field (`backend: wasm` or `backend: { … }`): the value's kind picks the branch.
-  const sameKind = branches
-    .map((b, i) => ((b.type === 'object') === isMapping ? i : -1))
-    .filter((i) => i >= 0);
+  const sameKind = branches.map((b, i) => ((b.type === 'object') === isMapping ? i : -1)).filter((i) => i >= 0);
   const byKind = branches.some((b) => b.type === 'object') && sameKind.length === 1 ? sameKind : [];
   const keys = new Set(isMapping ? Object.keys(value) : []);
   const byRequired = branches
