@@ -42,7 +42,8 @@ describe('config backend: a name or { name, fma }', () => {
     expect(unknown).toBe('exp.yaml:10:3: backend.fused: unknown field "fused" Allowed here: name, fma.');
     const [name] = configProblems(`${TWO_DIGIT_TASKS}backend: wsm\n`);
     expect(name).toBe(
-      'exp.yaml:9:10: backend: "wsm" is not allowed; did you mean "wasm"? Expected one of: auto, tensorflow, wasm, cpu.',
+      'exp.yaml:9:10: backend: "wsm" is not allowed; did you mean "wasm"? Expected one of: auto, tensorflow, ' +
+        'wasm, cpu.',
     );
   });
 });

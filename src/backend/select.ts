@@ -52,8 +52,11 @@ export const RELAXED_SIMD_HOW = 'use Node ≥ 22, or run Node 20 as `node --expe
 function chooseFma(requested: FmaChoice, name: BackendName, pinnedBy: string | undefined): FmaReport {
   if (name !== 'wasm' || !simdKernelsActive()) {
     setFmaKernelsEnabled(false);
-    const why = name === 'wasm' ? 'WebAssembly SIMD is not available here' : `the ${name} backend`;
-    return { requested, path: 'not-applicable', reason: `${why} does not run the project's SIMD kernels` };
+    const reason =
+      name === 'wasm'
+        ? "the project's SIMD kernels are off (WebAssembly SIMD unavailable, or switched off)"
+        : `the ${name} backend does not run the project's SIMD kernels`;
+    return { requested, path: 'not-applicable', reason };
   }
   const available = fmaKernelsAvailable();
   if (requested === 'on' && !available && pinnedBy !== undefined) {
@@ -74,8 +77,8 @@ function chooseFma(requested: FmaChoice, name: BackendName, pinnedBy: string | u
   setFmaKernelsEnabled(use);
   if (!fmaKernelsActive() && use) throw new Error('backend: FMA kernels did not switch on');
   if (requested === 'off') return { requested, path: 'plain', reason: pinnedBy ?? 'backend.fma is off' };
-  if (use)
-    return { requested, path: 'fma', reason: `relaxed SIMD (f32x4.relaxed_madd) validates in Node ${process.version}` };
+  const validates = `relaxed SIMD (f32x4.relaxed_madd) validates in Node ${process.version}`;
+  if (use) return { requested, path: 'fma', reason: pinnedBy ? `${pinnedBy}; ${validates}` : validates };
   return {
     requested,
     path: 'plain',

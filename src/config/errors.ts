@@ -152,8 +152,8 @@ export function problemsFromAjv(errors: readonly ErrorObject[], rootSchema?: obj
 /**
  * The errors of the oneOf branch a value clearly took: the one branch whose required fields are all present (e.g.
  * `split: { train: 0.8, val: 0.2, test: 0 }` took the fractions branch, so "test must be > 0" is the useful message,
- * not "expected a column or fractions"); else, where one branch is a mapping and one is not, the one of the value's kind.
- * Empty when no branch or several qualify.
+ * not "expected a column or fractions"); else, where one branch is a mapping and one is not, the one of the
+ * value's kind. Empty when no branch or several qualify.
  */
 function chosenBranchErrors(oneOf: ErrorObject, all: readonly ErrorObject[]): ErrorObject[] {
   const branches = oneOf.schema as Array<{ required?: string[]; type?: unknown }> | undefined;
