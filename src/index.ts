@@ -155,7 +155,7 @@ export { linearCka, type RowMatrix } from './analysis/cka.js';
 export { mutualInformation, targetPair, type TargetColumn } from './analysis/target-relatedness.js';
 export { suggestGrouping, harmfulByAffinity, harmfulByGradients } from './analysis/grouping.js';
 export { buildModel, countParameters } from './api/build.js';
-export { initBackend, probeBackends, type BackendReport } from './backend/select.js';
+export { initBackend, probeBackends, type BackendReport, type FmaReport } from './backend/select.js';
 export { prepareData, loadTable, type PreparedData } from './data/prepare.js';
 export { readCsv } from './data/csv.js';
 export type { ColumnReport, DataReport } from './data/report.js';

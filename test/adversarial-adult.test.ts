@@ -54,7 +54,7 @@ strategy: { name: equal }
 `;
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
 }, 60_000);
 
 function representation(model: MultiTaskModel, rows: EncodedRows, width: number): Float32Array {

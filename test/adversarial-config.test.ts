@@ -16,7 +16,7 @@ import { writeFileSync } from 'node:fs';
 
 let dir: string;
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
   dir = tempDir('mtl-adversarial-config-');
   writeShiftedSources(dir, 40);
 }, 60_000);

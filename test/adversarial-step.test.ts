@@ -24,7 +24,7 @@ const LAMBDA = 0.5;
 let dir: string;
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
   dir = tempDir();
   writeSyntheticCsv(dir, 'adv.csv', {
     seed: 5,

@@ -30,7 +30,7 @@ training: { batch_size: 16, lr: 0.01 }
 
 describe('identical tasks', () => {
   it('gradient cosine 1, no conflict, affinity to the other = affinity to itself, targets fully related', async () => {
-    await initBackend('wasm');
+    await initBackend('wasm', { fma: 'off' });
     const dir = tempDir('mtl-identical-');
     const csv = writeSyntheticCsv(dir, 'same.csv', {
       seed: 4,
@@ -76,7 +76,7 @@ describe('identical tasks', () => {
   });
 
   it('measuring affinity leaves every shared variable bit for bit as it was and leaks no tensor', async () => {
-    await initBackend('wasm');
+    await initBackend('wasm', { fma: 'off' });
     const config = parseConfigText(`name: t
 backend: wasm
 data: { dataset: synthetic-correlated, options: { samples: 100 } }

@@ -34,7 +34,7 @@ function buildModel(architecture: string, trunk: LayerConfig[] = smallTrunk, inp
 }
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
 }, 60_000);
 
 describe('architectures with a conv trunk', () => {

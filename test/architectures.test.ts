@@ -94,7 +94,7 @@ function rows(t: tf.Tensor): number[][] {
 }
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
 }, 60_000);
 
 describe('registry and options', () => {

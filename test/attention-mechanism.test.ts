@@ -79,7 +79,7 @@ const X: Rows = [
 ];
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
 }, 60_000);
 
 describe('attention (MTAN) with fixed weights', () => {

@@ -16,7 +16,7 @@ import { writeSyntheticCsv } from './helpers/csv.js';
 
 const dir = tempDir();
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
   writeSyntheticCsv(dir, 'bn.csv', {
     seed: 3,
     rows: 64,

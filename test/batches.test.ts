@@ -16,7 +16,7 @@ import { bits } from './helpers/expect.js';
 let data: PreparedData;
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
   ({ data } = await smallDigitsData());
 });
 

@@ -22,7 +22,7 @@ let config: ResolvedConfig;
 let data: PreparedData;
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
   ({ config, data } = await smallDigitsData());
 });
 

@@ -14,7 +14,7 @@ import { configText, writeSources } from './helpers/multi-input.js';
 
 let dir: string;
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
   dir = tempDir('mtl-relatedness-labels-');
   writeSources(dir);
 }, 60_000);

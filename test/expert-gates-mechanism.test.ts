@@ -98,7 +98,7 @@ function expectGateBias(known: KnownValues, gate: string, present: boolean): voi
 }
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
 }, 60_000);
 
 describe('expert architectures with fixed weights', () => {

@@ -164,7 +164,7 @@ const layerProblems = (text: string): string[] => configProblems(text, { display
 let beforeRegistration: string[] = [];
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
   beforeRegistration = layerProblems(layerConfigText(scaleTrunk));
   registerLayer(scaleLayer);
 }, 60_000);
@@ -217,7 +217,7 @@ const goodTasks = `  - { name: level, type: regression, target: y, loss: log-cos
 
 let dir: string;
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
   dir = tempDir('mtl-extensibility-');
   writeFile(dir, 'toy.csv', toyCsv());
 });

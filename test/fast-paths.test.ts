@@ -29,7 +29,7 @@ const DATA_KERNELS = ['Slice', 'SplitV', 'Unpack', 'GatherV2', 'Sum', 'Identity'
 const NEW_KERNELS = [...DATA_KERNELS, ADAM_UPDATE_KERNEL];
 
 beforeAll(async () => {
-  await initBackend('wasm'); // installs every fast kernel
+  await initBackend('wasm', { fma: 'off' }); // installs every fast kernel
 });
 afterAll(() => {
   installFastWasmKernels();

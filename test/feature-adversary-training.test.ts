@@ -15,7 +15,7 @@ import { expectExactResume } from './helpers/resume-check.js';
 
 let dir: string;
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
   dir = tempDir('mtl-feature-adversary-');
   writeShiftedSources(dir);
 }, 60_000);

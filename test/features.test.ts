@@ -24,7 +24,7 @@ describe('mtl features', () => {
   const inputCsv = `id,x0,x1,x2,x3,x4,x5\n${inputRows.map((r) => r.join(',')).join('\n')}\n`;
 
   beforeAll(async () => {
-    await initBackend('wasm');
+    await initBackend('wasm', { fma: 'off' });
     const run = await trainExperiment(transferConfig(dir, 'rep', { tasks: ['y1', 'y2'] }), { runsDir });
     runId = run.id;
     runDir = run.dir;

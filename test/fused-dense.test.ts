@@ -8,7 +8,7 @@ import { values } from './helpers.js';
 let previousBackend: string | undefined;
 beforeAll(async () => {
   previousBackend = tf.getBackend() as string | undefined;
-  await initBackend('wasm'); // with the project's kernel overrides, as `mtl train` runs
+  await initBackend('wasm', { fma: 'off' }); // with the project's kernel overrides, as `mtl train` runs
 }, 60_000);
 afterAll(async () => {
   if (previousBackend !== undefined && previousBackend !== tf.getBackend()) await tf.setBackend(previousBackend);

@@ -14,7 +14,7 @@ import {
 import { createRng } from '../src/util/rng.js';
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
 }, 60_000);
 afterAll(async () => {
   await tf.setBackend('wasm');

@@ -13,7 +13,7 @@ import { tinyRegressionConfig } from './helpers/configs.js';
 import { bits, expectClose, tensorValues } from './helpers/expect.js';
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
 });
 
 describe('clipByGlobalNorm (hand-computed)', () => {

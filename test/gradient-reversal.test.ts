@@ -9,7 +9,7 @@ import { DANN_GAMMA, lambdaAt, trainingProgress } from '../src/adversarial/lambd
 import { gradientReversal } from '../src/ops/gradient-reversal.js';
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
 }, 60_000);
 
 describe('gradientReversal', () => {

@@ -8,7 +8,7 @@ import { initBackend } from '../src/backend/select.js';
 import { tensorValues } from './helpers/expect.js';
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
 }, 60_000);
 
 describe('max-pool gradient on wasm (hand-computed)', () => {

@@ -12,7 +12,7 @@ import { tensorValues, usageError } from './helpers/expect.js';
 import { conv, dense, digitsTrunk, flatten, input, reshape, stack, twoHeads } from './helpers/layers.js';
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
 }, 60_000);
 
 describe('shapes through a stack', () => {

@@ -14,7 +14,7 @@ import { expectClose, tensorValues } from './helpers/expect.js';
 import { dropout, flatten, input, reshape, stack } from './helpers/layers.js';
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
 }, 60_000);
 
 describe('conv2d (hand-computed)', () => {

@@ -20,7 +20,7 @@ import { createRng } from '../src/util/rng.js';
 import { backendPredictions } from './helpers.js';
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
 });
 
 const f32 = (values: number[]): Float32Array => Float32Array.from(values);

@@ -52,7 +52,7 @@ training: { epochs: 2, batch_size: 8, lr: 0.01 }
 
 let dir: string;
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
   dir = tempDir('mtl-labels-');
   writePartlyLabelled(dir);
 }, 60_000);

@@ -16,7 +16,7 @@ import { oneBatch, type OneBatch } from './helpers/step.js';
 import { values } from './helpers.js';
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
 }, 60_000);
 
 const task = (name: string, type: string, loss: string): TaskConfig => ({

@@ -20,7 +20,7 @@ import { expectExactResume } from './helpers/resume-check.js';
 
 let dir: string;
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
   dir = tempDir('mtl-multi-adapters-');
   writeSources(dir);
 }, 60_000);

@@ -21,7 +21,7 @@ function config(dir: string, name: string, lines: string[]): ReturnType<typeof p
 
 describe('multi-input effect', () => {
   it('the target learned alongside the sources in one multi-input run beats the target alone', async () => {
-    await initBackend('wasm');
+    await initBackend('wasm', { fma: 'off' });
     const dir = tempDir('mtl-multi-input-effect-');
     const runsDir = path.join(dir, 'runs');
     writeLatentData(dir);

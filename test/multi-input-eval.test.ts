@@ -18,7 +18,7 @@ let dir: string;
 let runsDir: string;
 let run: { id: string; dir: string };
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
   dir = tempDir('mtl-multi-eval-');
   runsDir = path.join(dir, 'runs');
   writeSources(dir);

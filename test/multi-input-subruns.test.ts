@@ -18,7 +18,7 @@ import { writeSources } from './helpers/multi-input.js';
 
 let dir: string;
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
   dir = tempDir('mtl-multi-subruns-');
   writeSources(dir);
   writeSyntheticCsv(dir, 'two.csv', {

@@ -16,7 +16,7 @@ import { values } from './helpers.js';
 const BARE = 'cpu-without-mtl-kernels';
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
   const cpu = tf.findBackend('cpu');
   if (cpu === null) throw new Error('the cpu backend is not registered');
   // The cpu backend's class: a fresh instance, so the two backends keep their tensors apart.

@@ -20,7 +20,7 @@ function picked(model: MultiTaskModel, selector: string, headTasks = ['a', 'b'])
 
 describe('parameter selectors', () => {
   it('hard-sharing: shared is the trunk (batch-norm statistics with their layer), heads and prefixes', async () => {
-    await initBackend('wasm');
+    await initBackend('wasm', { fma: 'off' });
     const model = build('model: { trunk: [{ type: dense, units: 3 }, { type: batch-norm }] }');
     try {
       const inventory = parameterInventory(model);
@@ -50,7 +50,7 @@ describe('parameter selectors', () => {
   });
 
   it('mmoe: shared is the experts and gates that every task reads; a task is its gate and head', async () => {
-    await initBackend('wasm');
+    await initBackend('wasm', { fma: 'off' });
     const model = build('model: { architecture: mmoe, experts: 2, trunk: [{ type: dense, units: 3 }] }');
     try {
       const shared = picked(model, 'shared');
@@ -64,7 +64,7 @@ describe('parameter selectors', () => {
   });
 
   it('soft-sharing shares no parameters: shared picks nothing, and says so', async () => {
-    await initBackend('wasm');
+    await initBackend('wasm', { fma: 'off' });
     const model = build('model: { architecture: soft-sharing, trunk: [{ type: dense, units: 3 }] }');
     try {
       expect(picked(model, 'shared')).toBe('"shared" picks nothing: this model has no parameters shared by every task');

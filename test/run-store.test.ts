@@ -158,7 +158,7 @@ describe('a trained run through the readers, and mtl eval on the same rows', () 
   let summary: RunSummary;
 
   beforeAll(async () => {
-    await initBackend('wasm');
+    await initBackend('wasm', { fma: 'off' });
     dir = tempDir();
     // Blank cells in x2 are dropped (data.missing: drop), so the split is over the usable rows only: eval must
     // rebuild that, not a split over all rows.

@@ -20,7 +20,7 @@ import { expectClose } from './helpers/expect.js';
 import { expectExactResume } from './helpers/resume-check.js';
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
 }, 60_000);
 
 describe('the orthogonality penalty ‖SᵀP‖²_F', () => {

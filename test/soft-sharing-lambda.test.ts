@@ -57,7 +57,7 @@ function penaltyOf(coupling: string, lambda: number | number[]): number {
 }
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
 }, 60_000);
 
 describe('soft sharing: λ per coupled layer', () => {

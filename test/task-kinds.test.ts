@@ -14,7 +14,7 @@ import { applicableMetrics, lossRegistry, outputSize, taskKindRegistry } from '.
 import type { TargetEncoding } from '../src/tasks/types.js';
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
 });
 
 const numeric = (name: string, values: number[]): Column => ({

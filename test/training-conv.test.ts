@@ -14,7 +14,7 @@ import { loadConfig } from '../src/config/load.js';
 import { architectureRegistry } from '../src/model/registry.js';
 
 beforeAll(async () => {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
 }, 60_000);
 
 describe('training on multi-digits with a conv trunk, every architecture', () => {

@@ -24,7 +24,7 @@ const TRUNK = 'model: { trunk: [{ type: dense, units: 32, activation: relu }] }'
 
 describe('transfer effect', () => {
   it('fine-tuning the target from the source trunk beats training it from scratch on the same 24 labels', async () => {
-    await initBackend('wasm');
+    await initBackend('wasm', { fma: 'off' });
     const dir = tempDir('mtl-transfer-effect-');
     const runsDir = path.join(dir, 'runs');
     writeLatentData(dir);

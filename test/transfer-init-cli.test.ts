@@ -16,7 +16,7 @@ describe('mtl train with init:', () => {
   const runsDir = path.join(dir, 'runs');
   let sourceId = '';
   beforeAll(async () => {
-    await initBackend('wasm');
+    await initBackend('wasm', { fma: 'off' });
     sourceId = (await trainExperiment(transferConfig(dir, 'source', { tasks: ['y1', 'y2'] }), { runsDir })).id;
   });
 

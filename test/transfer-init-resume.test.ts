@@ -20,7 +20,7 @@ import { transferConfig } from './helpers/transfer-init.js';
  */
 describe('resuming a fine-tuning run', () => {
   it('ends bit-identical to the run left alone, across the unfreeze epoch', async () => {
-    await initBackend('wasm');
+    await initBackend('wasm', { fma: 'off' });
     const dir = tempDir('mtl-init-resume-');
     const runsDir = path.join(dir, 'runs');
     const source = await trainExperiment(transferConfig(dir, 'source', { tasks: ['y1', 'y2'] }), { runsDir });

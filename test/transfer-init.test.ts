@@ -27,7 +27,7 @@ describe("init: loading another run's weights", () => {
   const runsDir = path.join(dir, 'runs');
   let sourceId = '';
   beforeAll(async () => {
-    await initBackend('wasm');
+    await initBackend('wasm', { fma: 'off' });
     const source = await trainExperiment(transferConfig(dir, 'source', { tasks: ['y1', 'y2'] }), { runsDir });
     sourceId = source.id;
   });

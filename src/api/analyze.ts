@@ -11,6 +11,7 @@ import type {
   PairWarning,
   TransferReport,
 } from '../analysis/types.js';
+import { runKernels } from '../backend/run-kernels.js';
 import { initBackend } from '../backend/select.js';
 import type { BackendChoice, ResolvedConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
@@ -134,7 +135,7 @@ export async function analyzeRun(reference: string, options: AnalyzeOptions = {}
   }
   const checkpoint = chooseCheckpoint(run, options.checkpoint ?? 'best');
   const step = options.onStep ?? ((): void => undefined);
-  await initBackend(options.backend ?? run.config.backend);
+  await initBackend(options.backend ?? run.config.backend, runKernels(run.id, run.meta.backend));
   const names = tasks.map((t) => t.name);
   const unavailable: AnalysisReport['unavailable'] = {};
   step('reading the train and val splits');

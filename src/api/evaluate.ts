@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { runKernels } from '../backend/run-kernels.js';
 import { initBackend } from '../backend/select.js';
 import type { BackendChoice, ResolvedConfig } from '../config/types.js';
 import { readCsv } from '../data/csv.js';
@@ -72,7 +73,7 @@ export async function evaluateRun(reference: string, options: EvaluateOptions = 
 async function evaluateLocked(runDir: string, options: EvaluateOptions): Promise<EvaluationResult> {
   const run = readRun(runDir);
   const checkpoint = chooseCheckpoint(run, options.checkpoint ?? 'best');
-  const backend = await initBackend(options.backend ?? run.config.backend);
+  const backend = await initBackend(options.backend ?? run.config.backend, runKernels(run.id, run.meta.backend));
   const files = options.dataFiles ?? (options.dataFile === undefined ? [] : [options.dataFile]);
   const { encoded, data } =
     files.length > 0 ? await encodeFiles(run, files) : await encodeSplit(run, options.split ?? 'test');
@@ -113,7 +114,7 @@ export async function evaluateCheckpointOnSplit(
   checkpoint: CheckpointName,
   split: SplitName,
 ): Promise<{ metrics: Record<string, number>; epoch: number; rows: number }> {
-  await initBackend(run.config.backend);
+  await initBackend(run.config.backend, runKernels(run.id, run.meta.backend));
   const { encoded } = await encodeSplit(run, split);
   if (encoded.rows === 0) return { metrics: {}, epoch: 0, rows: 0 };
   const model = buildModel(run.config, run.preprocessing);

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { runKernels } from '../backend/run-kernels.js';
 import { initBackend } from '../backend/select.js';
 import type { BackendChoice } from '../config/types.js';
 import { readCsv } from '../data/csv.js';
@@ -65,7 +66,7 @@ export function featureLayers(model: MultiTaskModel): string[] {
 export async function extractFeatures(reference: string, options: FeaturesOptions = {}): Promise<FeatureTable> {
   const run = readRun(reference, options.runsDir);
   const checkpoint = chooseCheckpoint(run, options.checkpoint ?? 'best');
-  await initBackend(options.backend ?? run.config.backend);
+  await initBackend(options.backend ?? run.config.backend, runKernels(run.id, run.meta.backend));
   const files = options.dataFiles ?? (options.dataFile === undefined ? [] : [options.dataFile]);
   const fromFiles = files.length > 0;
   const { parts, data } = fromFiles ? await filesRows(run, files) : await ownParts(run, options);

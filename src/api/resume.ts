@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
+import { runKernels } from '../backend/run-kernels.js';
 import { initBackend } from '../backend/select.js';
 import { prepareConfigData } from '../data/multi-input.js';
 import { UsageError } from '../errors.js';
@@ -81,7 +82,10 @@ export async function continueFromLast(
   const stored = readResolvedConfig(dir);
   const config = continuation ? continuation.config(stored) : stored;
   const read = verifyCheckpointFiles(last);
-  const backend = await initBackend(options.backend ?? meta.backend?.name ?? config.backend);
+  const backend = await initBackend(
+    options.backend ?? meta.backend?.name ?? config.backend,
+    runKernels(id, meta.backend),
+  );
   const data = await prepareConfigData(config, meta.configFile ? path.dirname(meta.configFile) : meta.cwd);
   if (!preprocessingMatches(dir, data.preprocessing)) {
     throw new UsageError(

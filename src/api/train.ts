@@ -1,6 +1,7 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendReport } from '../backend/select.js';
+import { backendSetting } from '../config/backend-setting.js';
 import { locateConfigField, type LoadedConfig } from '../config/load.js';
 import type { BackendChoice, ResolvedConfig } from '../config/types.js';
 import { prepareConfigData } from '../data/multi-input.js';
@@ -88,7 +89,8 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
   const config = loaded.config;
   const configDir = loaded.file ? path.dirname(loaded.file) : process.cwd();
   const startedAt = new Date();
-  const backend = await initBackend(options.backend ?? config.backend);
+  // --backend replaces the name only: the config's `backend.fma` still applies.
+  const backend = await initBackend(options.backend ?? config.backend, { fma: backendSetting(config.backend).fma });
   const data = await prepareConfigData(config, configDir, (field) => locateConfigField(loaded, field));
   options.onDataPrepared?.(data.report);
   const runsDir = resolveRunsDir(options.runsDir);

@@ -1,7 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
-import type { BackendChoice } from '../config/types.js';
+import { backendSetting } from '../config/backend-setting.js';
+import type { BackendChoice, BackendSetting, FmaChoice } from '../config/types.js';
 import { UsageError } from '../errors.js';
-import { installFastWasmKernels, simdKernelsActive } from './wasm/index.js';
+import {
+  fmaKernelsActive,
+  fmaKernelsAvailable,
+  installFastWasmKernels,
+  setFmaKernelsEnabled,
+  simdKernelsActive,
+} from './wasm/index.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -24,6 +31,59 @@ export interface BackendReport {
   kernelOverrides: string[];
   /** Whether matrix products and Adam ran on the project's WebAssembly SIMD kernels (backend/simd/; wasm only). */
   simdKernels: boolean;
+  /** Which matrix-product kernels ran: fused multiply-add or not, and why (issue #20). */
+  fma: FmaReport;
+}
+
+/**
+ * `path`: `fma` the SIMD products used relaxed SIMD's multiply-add (one rounding per step where the CPU fuses it);
+ * `plain` multiply then add (the kernels of every run before issue #20); `not-applicable` the backend does not run the
+ * project's SIMD kernels (tensorflow, cpu, or SIMD unavailable), so `fma` was ignored.
+ */
+export interface FmaReport {
+  requested: FmaChoice;
+  path: 'fma' | 'plain' | 'not-applicable';
+  reason: string;
+}
+
+/** The two ways to get relaxed SIMD, for the error of `fma: on` and for the report. */
+export const RELAXED_SIMD_HOW = 'use Node ≥ 22, or run Node 20 as `node --experimental-wasm-relaxed-simd`';
+
+function chooseFma(requested: FmaChoice, name: BackendName, pinnedBy: string | undefined): FmaReport {
+  if (name !== 'wasm' || !simdKernelsActive()) {
+    setFmaKernelsEnabled(false);
+    const reason =
+      name === 'wasm'
+        ? "the project's SIMD kernels are off (WebAssembly SIMD unavailable, or switched off)"
+        : `the ${name} backend does not run the project's SIMD kernels`;
+    return { requested, path: 'not-applicable', reason };
+  }
+  const available = fmaKernelsAvailable();
+  if (requested === 'on' && !available && pinnedBy !== undefined) {
+    throw new UsageError(
+      `${pinnedBy}, but this runtime (Node ${process.version}) has no WebAssembly relaxed SIMD, which they need: on ` +
+        'the plain kernels its numbers would change.',
+      [RELAXED_SIMD_HOW],
+    );
+  }
+  if (requested === 'on' && !available) {
+    throw new UsageError(
+      `backend.fma is "on" but this runtime (Node ${process.version}) has no WebAssembly relaxed SIMD, which the ` +
+        'fused multiply-add kernels need.',
+      [RELAXED_SIMD_HOW, 'or set backend.fma to auto (FMA where available) or off (the plain kernels)'],
+    );
+  }
+  const use = requested === 'on' || (requested === 'auto' && available);
+  setFmaKernelsEnabled(use);
+  if (!fmaKernelsActive() && use) throw new Error('backend: FMA kernels did not switch on');
+  if (requested === 'off') return { requested, path: 'plain', reason: pinnedBy ?? 'backend.fma is off' };
+  const validates = `relaxed SIMD (f32x4.relaxed_madd) validates in Node ${process.version}`;
+  if (use) return { requested, path: 'fma', reason: pinnedBy ? `${pinnedBy}; ${validates}` : validates };
+  return {
+    requested,
+    path: 'plain',
+    reason: `no relaxed SIMD in Node ${process.version} (to get it: ${RELAXED_SIMD_HOW})`,
+  };
 }
 
 const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
@@ -68,11 +128,20 @@ async function tryWasm(attempts: BackendAttempt[]): Promise<boolean> {
 
 /**
  * Chooses and initialises the TF.js backend. `auto` tries native TensorFlow (GPU build first), then wasm, then the
- * pure-JS cpu backend; an explicit choice that cannot load is a usage error naming the reason.
+ * pure-JS cpu backend; an explicit choice that cannot load is a usage error naming the reason. On wasm, `fma` (the
+ * option, else the setting's, else `auto`) picks the matrix-product kernels: see {@link FmaReport}; `on` where relaxed
+ * SIMD does not validate is a usage error (`pinnedBy`: the run whose recorded path it is, backend/run-kernels.ts).
  * Calling it again with the same choice reuses the backend already set.
  */
-export async function initBackend(requested: BackendChoice): Promise<BackendReport> {
-  if (current && current.requested === requested && tf.getBackend() === current.name) return current;
+export async function initBackend(
+  backend: BackendChoice | BackendSetting,
+  options: { fma?: FmaChoice; pinnedBy?: string } = {},
+): Promise<BackendReport> {
+  const setting = backendSetting(backend);
+  const requested = setting.name;
+  const fma = options.fma ?? setting.fma;
+  if (current && current.requested === requested && current.fma.requested === fma && tf.getBackend() === current.name)
+    return current;
   const attempts: BackendAttempt[] = [];
   let name: BackendName | undefined;
   let provider = '';
@@ -107,6 +176,7 @@ export async function initBackend(requested: BackendChoice): Promise<BackendRepo
   }
   await tf.ready();
   const kernelOverrides = name === 'wasm' ? installFastWasmKernels().installed : [];
+  const fmaReport = chooseFma(fma, name, options.pinnedBy);
   current = {
     requested,
     name,
@@ -115,6 +185,7 @@ export async function initBackend(requested: BackendChoice): Promise<BackendRepo
     tfjsVersion: tf.version.tfjs,
     kernelOverrides,
     simdKernels: name === 'wasm' && simdKernelsActive(),
+    fma: fmaReport,
   };
   return current;
 }

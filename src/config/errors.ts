@@ -111,7 +111,7 @@ export function problemsFromAjv(errors: readonly ErrorObject[], rootSchema?: obj
         add({
           path,
           message:
-            `${describeValue(error.data)} is not allowed${hint ? `; did you mean "${hint}"?` : ''} Expected ` +
+            `${describeValue(error.data)} is not allowed${hint ? `; did you mean "${hint}"?` : '.'} Expected ` +
             `one of: ${allowed.join(', ')}.`,
         });
         break;
@@ -152,16 +152,22 @@ export function problemsFromAjv(errors: readonly ErrorObject[], rootSchema?: obj
 /**
  * The errors of the oneOf branch a value clearly took: the one branch whose required fields are all present (e.g.
  * `split: { train: 0.8, val: 0.2, test: 0 }` took the fractions branch, so "test must be > 0" is the useful message,
- * not "expected a column or fractions"). Empty when no branch or several qualify.
+ * not "expected a column or fractions"); else, where one branch is a mapping and one is not, the one of the
+ * value's kind. Empty when no branch or several qualify.
  */
 function chosenBranchErrors(oneOf: ErrorObject, all: readonly ErrorObject[]): ErrorObject[] {
-  const branches = oneOf.schema as Array<{ required?: string[] }> | undefined;
+  const branches = oneOf.schema as Array<{ required?: string[]; type?: unknown }> | undefined;
   const value = oneOf.data;
-  if (!Array.isArray(branches) || value === null || typeof value !== 'object' || Array.isArray(value)) return [];
-  const keys = new Set(Object.keys(value));
-  const taken = branches
+  if (!Array.isArray(branches)) return [];
+  const isMapping = value !== null && typeof value === 'object' && !Array.isArray(value);
+  // A name-or-mapping field (`backend: wasm` or `backend: { … }`): the value's kind picks the branch.
+  const sameKind = branches.map((b, i) => ((b.type === 'object') === isMapping ? i : -1)).filter((i) => i >= 0);
+  const byKind = branches.some((b) => b.type === 'object') && sameKind.length === 1 ? sameKind : [];
+  const keys = new Set(isMapping ? Object.keys(value) : []);
+  const byRequired = branches
     .map((b, i) => ((b.required ?? []).length > 0 && (b.required ?? []).every((k) => keys.has(k)) ? i : -1))
     .filter((i) => i >= 0);
+  const taken = byRequired.length > 0 ? byRequired : byKind;
   if (taken.length !== 1) return [];
   const prefix = `${oneOf.schemaPath}/${taken[0]}/`;
   return all.filter((e) => e.schemaPath.startsWith(prefix) && !e.schemaPath.slice(prefix.length).includes('/oneOf/'));

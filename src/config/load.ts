@@ -10,7 +10,7 @@ import { LineCounter, positionOf } from './positions.js';
 import { pathToString, problemsFromAjv, type ConfigProblem } from './errors.js';
 import { applicabilityProblems } from './applicability.js';
 import { checkSemantics, markExplicitSplit } from './semantics.js';
-import type { ResolvedConfig } from './types.js';
+import type { BackendChoice, FmaChoice, ResolvedConfig } from './types.js';
 
 export interface LoadedConfig {
   config: ResolvedConfig;
@@ -120,6 +120,7 @@ export function parseConfigText(
   const overridden = new Map<string, string>();
   for (const override of overrides) {
     const { path: keyPath, value } = parseOverride(override);
+    widenScalarBackend(doc, keyPath);
     const written = firstMissing(doc, keyPath, override) ?? keyPath;
     try {
       doc.setIn(keyPath, doc.createNode(value));
@@ -141,6 +142,7 @@ export function parseConfigText(
   const problems: ConfigProblem[] = validate(raw) ? [] : problemsFromAjv(validate.errors ?? [], schema);
   const notes: ConfigProblem[] = [];
   if (problems.length === 0) {
+    fillBackendSetting(raw);
     problems.push(
       ...checkSemantics(raw as ResolvedConfig, {
         configDir: options.file ? path.dirname(options.file) : process.cwd(),
@@ -225,6 +227,22 @@ export function locateConfigField(loaded: LoadedConfig, fieldPath: readonly (str
   const doc = parseDocument(loaded.sourceText, { lineCounter });
   const position = positionOf(doc, lineCounter, fieldPath);
   return position ? `${loaded.file}:${position.line}:${position.column}` : loaded.file;
+}
+
+/** `--set backend.fma=off` on a config whose backend is a bare name: the name becomes `backend.name` first. */
+function widenScalarBackend(doc: Document, keyPath: readonly (string | number)[]): void {
+  if (keyPath[0] !== 'backend' || keyPath.length < 2) return;
+  const current: unknown = doc.get('backend');
+  if (typeof current === 'string') doc.set('backend', doc.createNode({ name: current }));
+}
+
+/** A valid `backend: { … }` without `name` or `fma` gets `auto` for it (defaults inside oneOf are not applied). */
+function fillBackendSetting(raw: object): void {
+  const config = raw as { backend?: unknown };
+  const backend = config.backend;
+  if (typeof backend !== 'object' || backend === null) return;
+  const given = backend as { name?: BackendChoice; fma?: FmaChoice };
+  config.backend = { name: given.name ?? 'auto', fma: given.fma ?? 'auto' };
 }
 
 function deepFreeze<T>(value: T): T {

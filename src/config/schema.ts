@@ -1,4 +1,5 @@
 import { layerRegistry } from '../model/layers/registry.js';
+import { BACKEND_NAMES, FMA_CHOICES } from './backend-setting.js';
 import { architectureRegistry } from '../model/registry.js';
 import { strategyRegistry } from '../strategies/registry.js';
 import { metricRegistry } from '../metrics/registry.js';
@@ -50,6 +51,31 @@ function discriminated(
   }));
 }
 
+/** `backend`: a name (as before issue #20), or `{ name, fma }` (config/backend-setting.ts fills what is left out). */
+function backendSchema(): JsonSchema {
+  return {
+    default: 'auto',
+    description:
+      'The TF.js backend, or { name, fma }: fma (auto|on|off) picks fused multiply-add matrix kernels on wasm.',
+    oneOf: [
+      { enum: [...BACKEND_NAMES] },
+      {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          name: { enum: [...BACKEND_NAMES], description: 'auto (default): tensorflow, else wasm, else cpu.' },
+          fma: {
+            enum: [...FMA_CHOICES],
+            description:
+              'auto (default): fused multiply-add kernels where the runtime has WebAssembly relaxed SIMD; on: ' +
+              'required (else an error); off: the plain kernels. wasm only; ignored on the other backends.',
+          },
+        },
+      },
+    ],
+  };
+}
+
 /**
  * The experiment schema, assembled from the registries (the shipped schema/experiment.schema.json is this, written
  * out).
@@ -93,7 +119,7 @@ export function buildExperimentSchema(): JsonSchema {
         description:
           'Train the config once per seed, as a group of runs (as `mtl train --seeds 0,1,2`); not with seed.',
       },
-      backend: { enum: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto' },
+      backend: backendSchema(),
       data: dataSchema(),
       tasks: {
         type: 'array',

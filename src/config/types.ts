@@ -11,7 +11,11 @@ export interface ResolvedConfig {
   seed: number;
   /** Train once per seed, as a group (api/groups.ts); absent for a single run. Never written together with `seed`. */
   seeds?: number[];
-  backend: BackendChoice;
+  /**
+   * The backend as written: a name (every run before issue #20 stores this), or `{ name, fma }` to also pin the matrix
+   * product kernels; read it with `backendSetting` (config/backend-setting.ts).
+   */
+  backend: BackendChoice | BackendSetting;
   data: DataConfig;
   tasks: TaskConfig[];
   model: ModelConfig;
@@ -75,6 +79,15 @@ export interface AnalysisConfig {
 }
 
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+/**
+ * Fused multiply-add kernels (issue #20) on the wasm backend: `auto` where the runtime has relaxed SIMD, `on` (an
+ * error where it has not), `off` (the plain kernels). Not applicable to the other backends (ignored, recorded so).
+ */
+export type FmaChoice = 'auto' | 'on' | 'off';
+export interface BackendSetting {
+  name: BackendChoice;
+  fma: FmaChoice;
+}
 
 export type MissingPolicy = 'error' | 'drop' | 'impute';
 /**

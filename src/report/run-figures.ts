@@ -334,7 +334,8 @@ export function recordTables(run: RunReportData): ReportTable[] {
     [
       'backend',
       meta.backend
-        ? `${meta.backend.name} (${meta.backend.provider}${meta.backend.simdKernels ? ', SIMD kernels' : ''})`
+        ? `${meta.backend.name} (${meta.backend.provider}${meta.backend.simdKernels ? ', SIMD kernels' : ''}` +
+          `${meta.backend.fma.path === 'fma' ? ', fused multiply-add' : ''})`
         : '—',
     ],
     ['versions', `mtl ${meta.versions.mtl}, node ${meta.versions.node}, tfjs ${meta.versions.tfjs}`],

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { BACKEND_NAMES, FMA_CHOICES } from '../config/backend-setting.js';
 import type { ResolvedConfig } from '../config/types.js';
 import type { FeatureEncoding, GroupEncoding, Preprocessing } from '../data/preprocess.js';
 import { taskKindRegistry } from '../tasks/registry.js';
@@ -89,7 +90,13 @@ function assertResolvedConfig(value: unknown, file: string): asserts value is Re
   const fields = JsonFields.of(value, file);
   fields.string('name');
   fields.number('seed');
-  fields.oneOf('backend', ['auto', 'tensorflow', 'wasm', 'cpu']);
+  // A name (every run before issue #20), or `{ name, fma }`.
+  if (typeof fields.value['backend'] === 'string') fields.oneOf('backend', BACKEND_NAMES);
+  else {
+    const backend = fields.object('backend');
+    backend.oneOf('name', BACKEND_NAMES);
+    backend.oneOf('fma', FMA_CHOICES);
+  }
   const data = fields.object('data');
   if (!data.has('dataset') && !data.has('csv'))
     throw data.problem('csv', 'a CSV path (or data.dataset a built-in dataset name)');

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import type { BackendAttempt, BackendReport } from '../backend/select.js';
+import type { BackendAttempt, BackendReport, FmaReport } from '../backend/select.js';
 import { UsageError } from '../errors.js';
 import { mtlVersion } from '../util/version.js';
 import { JsonFields } from './json.js';
@@ -177,6 +177,21 @@ export function readParameterCount(fields: JsonFields): ParameterCount {
   };
 }
 
+/** A run from before issue #20: its products ran on the plain kernels (multiply then add), the only ones there were. */
+const FMA_NOT_RECORDED: FmaReport = {
+  requested: 'off',
+  path: 'plain',
+  reason: 'not recorded: the run is from before backend.fma, when every product ran on the plain kernels',
+};
+
+function readFmaReport(fields: JsonFields): FmaReport {
+  return {
+    requested: fields.oneOf('requested', ['auto', 'on', 'off']),
+    path: fields.oneOf('path', ['fma', 'plain', 'not-applicable']),
+    reason: fields.string('reason'),
+  };
+}
+
 function readBackendReport(fields: JsonFields): BackendReport {
   const attempts = fields.objects('attempts').map((attempt): BackendAttempt => {
     const reason = attempt.optionalString('reason');
@@ -195,6 +210,7 @@ function readBackendReport(fields: JsonFields): BackendReport {
     // Both were added to the report after the first runs were written.
     kernelOverrides: fields.has('kernelOverrides') ? fields.strings('kernelOverrides') : [],
     simdKernels: fields.has('simdKernels') ? fields.boolean('simdKernels') : false,
+    fma: fields.has('fma') ? readFmaReport(fields.object('fma')) : FMA_NOT_RECORDED,
   };
 }
 

@@ -28,7 +28,7 @@ export interface OneBatch {
 
 /** The model, batch and step of `strategy` (YAML flow mapping) on the two-task CSV, on wasm. */
 export async function oneBatch(strategy: string): Promise<OneBatch> {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
   const dir = tempDir();
   writeSyntheticCsv(dir, 'step.csv', {
     seed: 3,
@@ -88,7 +88,7 @@ strategy: ${strategy}
  * 2, on wasm: the data of the step tests that compare a strategy's gradients with ones computed by hand.
  */
 export async function eightRowStepData(dir: string): Promise<{ config: ResolvedConfig; data: PreparedData }> {
-  await initBackend('wasm');
+  await initBackend('wasm', { fma: 'off' });
   const rng = createRng(8);
   const rows = ['x0,x1,x2,y1,y2,part'];
   for (let r = 0; r < 8; r++) {

@@ -5,7 +5,7 @@
  *
  * Only what the kernels use is here. The encoding follows the WebAssembly core specification 2.0, §5 (binary format):
  * LEB128 integers, sections 1 (type), 2 (import), 3 (function), 7 (export), 10 (code); SIMD opcodes are the 0xFD
- * prefix followed by the LEB128 sub-opcode.
+ * prefix followed by the LEB128 sub-opcode (relaxed SIMD's `f32x4.relaxed_madd`, 0x105, encodes as FD 85 02).
  */
 
 export type ValueType = 'i32' | 'f32' | 'v128';
@@ -323,6 +323,13 @@ export class FunctionBuilder {
   }
   f32x4Max(): this {
     return this.simd(0xe9);
+  }
+  /**
+   * Relaxed SIMD (WebAssembly 3.0; Node ≥ 22, or Node 20 with --experimental-wasm-relaxed-simd): pops a, b, c and
+   * pushes a·b + c, rounded once where the hardware fuses it (x86 FMA3, Arm NEON), else twice. Sub-opcode 0x105.
+   */
+  f32x4RelaxedMadd(): this {
+    return this.simd(0x105);
   }
 
   // f64x2: float64 sums over long float32 vectors (simd/long-vectors.ts).

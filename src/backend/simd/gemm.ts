@@ -20,6 +20,12 @@
  * output is the sum over k in order of float32 products, rounded after every multiply and add, the same order as
  * XNNPACK and the stock loop. Edges: tiles of 1–3 rows, a 4-column vector tile, and a scalar column kernel, so any
  * shape works.
+ *
+ * FMA variant (`emitGemm(module, true)`, compiled into a second module only where relaxed SIMD validates): the vector
+ * tiles accumulate with `f32x4.relaxed_madd` (acc = a·b + acc, one rounding per step on x86 FMA3 instead of two), the
+ * scalar column keeps multiply-then-add (WebAssembly has no scalar fused multiply-add). Same order over k, so the
+ * only difference is the rounding of each product: per output |fma − plain| ≤ 2·k·u·Σ|a_i·b_i| (u = 2⁻²⁴, the
+ * standard bound on the two sums' errors from their exact value; test/fma-kernels.test.ts checks it).
  */
 import type { FunctionBuilder, ModuleBuilder } from './assembler.js';
 import type { WasmExports } from './wasm-api.js';
@@ -44,7 +50,7 @@ const GEMM_PARAMS = ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i3
  * One tile function: all of C[0..m)×[0..n), with m a multiple of `rows` and n a multiple of `width`. Loop order:
  * column panels outside, row blocks inside, so a panel of B (k × width) is reused by every row block from cache.
  */
-function emitTile(module: ModuleBuilder, layout: GemmLayout, rows: number, width: Width): void {
+function emitTile(module: ModuleBuilder, layout: GemmLayout, rows: number, width: Width, fma: boolean): void {
   const f = module.function(functionName(layout, rows, width), GEMM_PARAMS);
   const [a, b, c, m, k, n, lda, ldb, ldc, accumulate] = f.paramLocals(GEMM_PARAMS.length);
   const vectors = width === 1 ? 0 : width / 4; // 0: the scalar column
@@ -116,9 +122,12 @@ function emitTile(module: ModuleBuilder, layout: GemmLayout, rows: number, width
                 f.set(aValue);
                 bValues.forEach((value, v) => {
                   const acc = accumulators[r * bValues.length + v]!;
-                  f.get(acc).get(aValue).get(value);
-                  if (vectors > 0) f.f32x4Mul().f32x4Add();
-                  else f.f32Mul().f32Add();
+                  if (vectors > 0 && fma) f.get(aValue).get(value).get(acc).f32x4RelaxedMadd();
+                  else {
+                    f.get(acc).get(aValue).get(value);
+                    if (vectors > 0) f.f32x4Mul().f32x4Add();
+                    else f.f32Mul().f32Add();
+                  }
                   f.set(acc);
                 });
               }
@@ -192,10 +201,14 @@ function emitPack(module: ModuleBuilder): void {
   );
 }
 
-/** Adds every tile function of both layouts, and the panel packing, to `module`. */
-export function emitGemm(module: ModuleBuilder): void {
+/**
+ * Adds every tile function of both layouts, and the panel packing, to `module`; `fma`: the vector tiles use
+ * relaxed SIMD's multiply-add (the module then validates only where relaxed SIMD does).
+ */
+export function emitGemm(module: ModuleBuilder, fma = false): void {
   for (const layout of ['nn', 'tn'] as const) {
-    for (let rows = 1; rows <= GEMM_ROWS; rows++) for (const width of WIDTHS) emitTile(module, layout, rows, width);
+    for (let rows = 1; rows <= GEMM_ROWS; rows++)
+      for (const width of WIDTHS) emitTile(module, layout, rows, width, fma);
   }
   emitPack(module);
 }

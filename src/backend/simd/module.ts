@@ -2,6 +2,11 @@
  * The project's own WebAssembly SIMD kernels, compiled once per wasm-backend memory and run on that memory: the
  * module imports the backend's `WebAssembly.Memory`, so tensors are read and written where the backend keeps them,
  * with no copies. Generated at run time by simd/assembler.ts (a few kB, compiled in a few ms).
+ *
+ * Two variants per memory: the plain module (multiply then add, everywhere), and the FMA module, compiled only where
+ * the runtime validates relaxed SIMD ({@link relaxedSimdSupported}), whose GEMM vector tiles use `f32x4.relaxed_madd`
+ * (simd/gemm.ts). The epilogue (add and max, no multiply) and Adam (elementwise and memory-bound: fusing its few
+ * multiply-adds would change the optimizer's numbers for no measurable time) are the same code in both.
  */
 import { ModuleBuilder } from './assembler.js';
 import { adamFunctionName, emitAdamFunctions, type AdamHyperparameters } from './adam.js';
@@ -34,6 +39,7 @@ export interface SimdKernels {
 type AdamFunction = (...args: number[]) => void;
 
 const compiled = new WeakMap<WasmMemory, SimdKernels>();
+const compiledFma = new WeakMap<WasmMemory, SimdKernels>();
 
 /** Whether this runtime validates WebAssembly SIMD (Node ≥ 16.4 does). */
 export function simdSupported(): boolean {
@@ -46,12 +52,31 @@ export function simdSupported(): boolean {
   }
 }
 
-export function simdKernelsFor(memory: WasmMemory): SimdKernels {
-  const cached = compiled.get(memory);
+/**
+ * Whether this runtime validates WebAssembly relaxed SIMD (`f32x4.relaxed_madd`): Node ≥ 22 by default, Node 20 only
+ * with `--experimental-wasm-relaxed-simd`.
+ */
+export function relaxedSimdSupported(): boolean {
+  try {
+    const module = new ModuleBuilder(false);
+    module.function('probe', [], []).v128Const0().v128Const0().v128Const0().f32x4RelaxedMadd().drop();
+    return wasmApi.validate(module.encode());
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The kernels on `memory`: `fma` the variant whose products use relaxed SIMD's multiply-add (throws where the runtime
+ * does not validate relaxed SIMD; check {@link relaxedSimdSupported} first).
+ */
+export function simdKernelsFor(memory: WasmMemory, fma = false): SimdKernels {
+  const cache = fma ? compiledFma : compiled;
+  const cached = cache.get(memory);
   if (cached) return cached;
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
   const builder = new ModuleBuilder(shared);
-  emitGemm(builder);
+  emitGemm(builder, fma);
   emitAdamFunctions(builder);
   emitEpilogue(builder);
   emitGatherRows(builder);
@@ -109,6 +134,6 @@ export function simdKernelsFor(memory: WasmMemory): SimdKernels {
       epilogue(c, bias, rows, n, (bias !== 0 ? 1 : 0) | (relu ? 2 : 0) | (scalarBias ? 4 : 0));
     },
   };
-  compiled.set(memory, kernels);
+  cache.set(memory, kernels);
   return kernels;
 }

@@ -3,7 +3,7 @@
  * kernels they install, kernel lookup, the switch for the project's SIMD kernels (../simd/) and heap offsets.
  */
 import * as tf from '@tensorflow/tfjs';
-import { simdKernelsFor, simdSupported, type SimdKernels } from '../simd/module.js';
+import { relaxedSimdSupported, simdKernelsFor, simdSupported, type SimdKernels } from '../simd/module.js';
 import type { WasmMemory } from '../simd/wasm-api.js';
 
 export const WASM = 'wasm';
@@ -24,6 +24,31 @@ export interface WasmBackendLike {
 
 let simdAvailable: boolean | undefined;
 let simdEnabled = true;
+let relaxedAvailable: boolean | undefined;
+/** Off until backend/select.ts turns it on (config `backend.fma`), so tests and benchmarks get the plain kernels. */
+let fmaEnabled = false;
+
+/** Whether this runtime validates relaxed SIMD, which the FMA kernels need (checked once). */
+export function fmaKernelsAvailable(): boolean {
+  relaxedAvailable ??= relaxedSimdSupported();
+  return relaxedAvailable;
+}
+
+/**
+ * Turns the FMA variant of the matrix-product kernels (simd/gemm.ts, `f32x4.relaxed_madd`) on or off; on where the
+ * runtime lacks relaxed SIMD is an error (the caller checks {@link fmaKernelsAvailable}). Returns the previous setting.
+ */
+export function setFmaKernelsEnabled(enabled: boolean): boolean {
+  if (enabled && !fmaKernelsAvailable()) throw new Error('wasm-kernels: relaxed SIMD is not available here');
+  const previous = fmaEnabled;
+  fmaEnabled = enabled;
+  return previous;
+}
+
+/** Whether the SIMD kernels in use are the FMA variant. */
+export function fmaKernelsActive(): boolean {
+  return fmaEnabled && simdKernelsActive();
+}
 
 /**
  * Turns the project's SIMD kernels (backend/simd/) on or off for the overrides here; off, matrix products go the
@@ -48,7 +73,7 @@ export function simdOf(backend: WasmBackendLike): SimdKernels | undefined {
   const memory = backend.wasm?.asm?.memory;
   if (memory === undefined || backend.dataIdMap === undefined) return undefined;
   simdAvailable ??= simdSupported();
-  return simdAvailable ? simdKernelsFor(memory) : undefined;
+  return simdAvailable ? simdKernelsFor(memory, fmaEnabled) : undefined;
 }
 
 /** Byte offset of a tensor's data in the wasm heap. */

@@ -40,7 +40,13 @@ import { makeFastMatMul } from './matmul.js';
 import { makeFastSum } from './sum.js';
 
 export { ADAM_KERNEL_MAX_SIZE, ADAM_UPDATE_KERNEL, fusedAdamMaxSize, type AdamUpdateAttrs } from './adam.js';
-export { setSimdKernelsEnabled, simdKernelsActive } from './backend.js';
+export {
+  fmaKernelsActive,
+  fmaKernelsAvailable,
+  setFmaKernelsEnabled,
+  setSimdKernelsEnabled,
+  simdKernelsActive,
+} from './backend.js';
 export { CONV2D_FILTER_GRAD_KERNEL } from './conv.js';
 export { GATHER_BATCHES_KERNEL, type GatherBatchesAttrs } from './copies.js';
 export { shouldSplit, shouldTranspose } from './matmul.js';
