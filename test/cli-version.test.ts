@@ -1,4 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { relaxedSimdSupported } from '../src/backend/simd/module.js';
 import { mtl } from './helpers/cli.js';
 
 describe('help', () => {
@@ -39,5 +42,26 @@ describe('mtl --version', () => {
       backends: Array<{ backend: string; ok: boolean }>;
     };
     expect(parsed.backends.find((b) => b.backend === 'wasm')?.ok).toBe(true);
+  });
+});
+
+describe('mtl doctor: the wasm matrix kernels', () => {
+  it('says whether fused multiply-add (backend.fma) is available here, and how to get it where not', () => {
+    const bin = path.resolve('bin/mtl.js');
+    const plain = spawnSync(process.execPath, [bin, 'doctor', '--json'], { encoding: 'utf8' });
+    expect(plain.status).toBe(0);
+    const report = JSON.parse(plain.stdout) as { kernels: { simd: boolean; fma: boolean; fmaWhyNot?: string } };
+    expect(report.kernels.simd).toBe(true);
+    expect(report.kernels.fma).toBe(relaxedSimdSupported());
+    if (!report.kernels.fma) {
+      expect(report.kernels.fmaWhyNot).toMatch(/--experimental-wasm-relaxed-simd/);
+      const text = spawnSync(process.execPath, [bin, 'doctor'], { encoding: 'utf8' });
+      expect(text.stdout).toMatch(/fused multiply-add \(backend\.fma\) no\n {2}fused multiply-add: no WebAssembly/);
+      // Node 20 with the flag has it (Node ≥ 22 has it by default and refuses the flag: nothing to try there).
+      const flagged = spawnSync(process.execPath, ['--experimental-wasm-relaxed-simd', bin, 'doctor', '--json'], {
+        encoding: 'utf8',
+      });
+      expect((JSON.parse(flagged.stdout) as typeof report).kernels).toEqual({ simd: true, fma: true });
+    }
   });
 });

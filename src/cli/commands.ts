@@ -17,7 +17,8 @@ import { compareBaselineCommand, loadTrainConfig } from './baseline-commands.js'
 import { DESCRIPTION_HEADER, descriptionCells } from './runs-command.js';
 import { formatChange } from '../api/config-diff.js';
 import { builtinDatasets } from '../data/builtin/index.js';
-import { probeBackends } from '../backend/select.js';
+import { probeBackends, RELAXED_SIMD_HOW } from '../backend/select.js';
+import { relaxedSimdSupported, simdSupported } from '../backend/simd/module.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { bestCells, formatNumber, formatPercent, log, out, printJson, table } from './output.js';
 import { dataReportLines } from './data-report.js';
@@ -293,7 +294,19 @@ export async function datasetsCommand(flags: { json?: boolean }): Promise<number
 
 export async function doctorCommand(flags: { json?: boolean }): Promise<number> {
   const attempts = await probeBackends();
-  const report = { node: process.version, platform: `${process.platform}-${process.arch}`, backends: attempts };
+  // What the wasm backend's matrix kernels can use here: `backend.fma: auto` picks fused multiply-add where it can.
+  const fma = relaxedSimdSupported();
+  const kernels = {
+    simd: simdSupported(),
+    fma,
+    ...(fma ? {} : { fmaWhyNot: `no WebAssembly relaxed SIMD in Node ${process.version} (${RELAXED_SIMD_HOW})` }),
+  };
+  const report = {
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    backends: attempts,
+    kernels,
+  };
   if (flags.json) printJson(report);
   else {
     out(`node ${report.node} on ${report.platform}`);
@@ -303,6 +316,10 @@ export async function doctorCommand(flags: { json?: boolean }): Promise<number> 
         attempts.map((a) => [a.backend, a.ok ? 'yes' : 'no', a.reason ?? '']),
       ),
     );
+    out(
+      `wasm matrix kernels: SIMD ${kernels.simd ? 'yes' : 'no'}; fused multiply-add (backend.fma) ${fma ? 'yes' : 'no'}`,
+    );
+    if (kernels.fmaWhyNot) out(`  fused multiply-add: ${kernels.fmaWhyNot}`);
   }
   return ExitCode.ok;
 }
