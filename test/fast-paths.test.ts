@@ -153,7 +153,17 @@ describe('wasm data-movement overrides', () => {
           tf.sum(y, -1),
           tf.sum(x),
           tf.sum(z, 0),
-          tf.sum(tf.zeros([0, 3]), 0),
+          // Bias-gradient shapes on the SIMD path: four columns at a time, then 0–3 single columns; magnitudes that
+          // differ by orders, so another order of additions would round differently.
+          tf.sum(
+            tf.mul(
+              tf.randomNormal([256, 256], 0, 1, 'float32', 9),
+              tf.pow(10, tf.randomUniform([256, 256], -3, 3, 'float32', 10).round()),
+            ),
+            0,
+          ),
+          tf.sum(tf.randomNormal([37, 129], 0, 1, 'float32', 11), 0),
+          tf.sum(tf.randomNormal([5, 3], 0, 1, 'float32', 12), 0),
         ];
       },
     ],
@@ -237,6 +247,13 @@ describe('wasm data-movement overrides', () => {
       tf.dispose([x, index, y]);
       setSimdKernelsEnabled(true);
     });
+
+  it('a column sum over no rows is 0 (the stock kernel returns what the heap held there)', () => {
+    // Fill the heap with non-zero values first, so stale memory would show.
+    tf.tidy(() => tf.fill([4096], 7).dataSync());
+    const sums = tf.tidy(() => Array.from(tf.sum(tf.zeros([0, 5]), 0).dataSync()));
+    expect(sums).toEqual([0, 0, 0, 0, 0]);
+  });
 
   it('keeps the stock error for an index out of range', () => {
     installFastWasmKernels();
