@@ -56,7 +56,7 @@ describe('Σ w_i g_i in WebAssembly SIMD (backend/simd/long-vectors.ts)', () => 
     }
   }
 
-  it('rounding once at the end differs from rounding after each step on these vectors (the test above can fail)', () => {
+  it('rounding once at the end differs from rounding per step on these vectors (the test above can fail)', () => {
     const vectors = [0, 1, 2].map((i) => values(4098, 20 + i).map((v, k) => v * 10 ** ((k % 5) - 2)));
     const weights = [0.1, -0.4333, 0.7666];
     const stepwise = new Float32Array(4098);

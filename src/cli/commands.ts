@@ -317,7 +317,8 @@ export async function doctorCommand(flags: { json?: boolean }): Promise<number> 
       ),
     );
     out(
-      `wasm matrix kernels: SIMD ${kernels.simd ? 'yes' : 'no'}; fused multiply-add (backend.fma) ${fma ? 'yes' : 'no'}`,
+      `wasm matrix kernels: SIMD ${kernels.simd ? 'yes' : 'no'}; ` +
+        `fused multiply-add (backend.fma) ${fma ? 'yes' : 'no'}`,
     );
     if (kernels.fmaWhyNot) out(`  fused multiply-add: ${kernels.fmaWhyNot}`);
   }

@@ -25,7 +25,8 @@ export function gram(grads: readonly Float32Array[]): Matrix {
 }
 
 function computeGram(grads: readonly Float32Array[]): Matrix {
-  // The same products, four at a time in WebAssembly SIMD where the runtime has it (bit-identical: backend/simd/long-vectors.ts).
+  // The same products, four at a time in WebAssembly SIMD where the runtime has it (bit-identical:
+  // backend/simd/long-vectors.ts).
   const fast = grads.every((g) => g.length === grads[0]?.length) ? simdGram(grads) : undefined;
   if (fast) return fast;
   const t = grads.length;

@@ -10,7 +10,7 @@ import { applyTaskScaling, stepScaling, type StepScaling } from './task-scaling.
 import { cosineMatrix } from '../numerics/index.js';
 import { addAdversaryGradients, adversaryLossOn, withAdversaryLoss } from '../adversarial/adversary-step.js';
 import { headGradients, recordTrunk, taskGradients } from './task-gradients.js';
-import { readFloatsInto } from '../backend/read.js';
+import { readFloatsInto } from '../ops/read-floats.js';
 
 /** Which way gradient steps run (train/task-gradients.ts): re-exported for the benchmark, beside `trainingStep`. */
 export { stepPaths } from './task-gradients.js';

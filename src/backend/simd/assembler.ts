@@ -337,7 +337,7 @@ export class FunctionBuilder {
   f64x2PromoteLowF32x4(): this {
     return this.simd(0x5f);
   }
-  /** f32x4.demote_f64x2_zero: two float64 rounded to float32 (to nearest, ties to even) in lanes 0 and 1, zeros after. */
+  /** f32x4.demote_f64x2_zero: two float64 rounded to float32 (nearest, ties to even) in lanes 0 and 1, zeros after. */
   f32x4DemoteF64x2Zero(): this {
     return this.simd(0x5e);
   }

@@ -150,7 +150,7 @@ class LongVectors {
     return this.memory.buffer;
   }
 
-  /** Σ_i weights[i]·vectors[i] as float32 (every vector as long as the first; zero weights are the caller's to drop). */
+  /** Σ_i weights[i]·vectors[i] as float32 (vectors as long as the first; zero weights are the caller's to drop). */
   combination(vectors: readonly Float32Array[], weights: readonly number[]): Float32Array {
     const t = vectors.length;
     const n = vectors[0]?.length ?? 0;

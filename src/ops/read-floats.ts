@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { WasmBackendLike } from './wasm/backend.js';
+import type { WasmBackendLike } from '../backend/wasm/backend.js';
 
 /**
  * Copies a float32 tensor's values into `out` at `offset`. On wasm straight from the backend's heap: `dataSync()`
