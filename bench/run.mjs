@@ -37,6 +37,7 @@ class BenchUsageError extends Error {}
 import { createRequire } from 'node:module';
 import { fmaNodeFlags, judgeRatio, targetLine } from './scaling.mjs';
 import { printScaling, runScaling, scalingTargets } from './scaling-run.mjs';
+import { fmt, printTable } from './table.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -663,19 +664,6 @@ function machineInfo() {
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     node: process.version,
   };
-}
-
-function fmt(x, digits = 2) {
-  return x === undefined || x === null || !Number.isFinite(x) ? '—' : x.toFixed(digits);
-}
-
-function printTable(header, rows) {
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => String(r[c] ?? '').length)));
-  const line = (cells) =>
-    cells.map((cell, c) => (c < 2 ? String(cell).padEnd(widths[c]) : String(cell).padStart(widths[c]))).join('  ');
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of rows) console.log(line(r));
 }
 
 async function main() {

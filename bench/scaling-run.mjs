@@ -13,22 +13,13 @@
  * All on wasm with the plain kernels.
  */
 import { denseStepFlops, gflopsPerSecond, linearFit, widthModelLayers } from './scaling.mjs';
+import { fmt, printTable } from './table.mjs';
 
 const WIDTH_BATCH = 256;
 
 const round = (x, digits = 3) => (typeof x === 'number' && Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
-const fmt = (x, digits = 2) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '—');
 const pct = (x) => (typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(1)} %` : '—');
 const ok = (r) => r && !r.error && !r.skipped;
-
-function printTable(header, rows) {
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => String(r[c] ?? '').length)));
-  const line = (cells) =>
-    cells.map((cell, c) => (c < 2 ? String(cell).padEnd(widths[c]) : String(cell).padStart(widths[c]))).join('  ');
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of rows) console.log(line(r));
-}
 
 /** Runs the selected scaling workloads; fills `info.scaling`. */
 export async function runScaling({ opts, info, spawnTf, spawnTorch, log }) {

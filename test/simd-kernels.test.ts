@@ -7,7 +7,7 @@ import {
   setSimdKernelsEnabled,
   uninstallFastWasmKernels,
 } from '../src/backend/wasm/index.js';
-import { ModuleBuilder } from '../src/backend/simd/assembler.js';
+import { ModuleBuilder } from '../src/backend/simd/module-builder.js';
 import { simdKernelsFor, simdSupported, type SimdKernels } from '../src/backend/simd/module.js';
 import { packedBytes } from '../src/backend/simd/gemm.js';
 import { wasmApi } from '../src/backend/simd/wasm-api.js';

@@ -13,7 +13,8 @@
  * f32x4.sqrt and f32x4.div are correctly rounded IEEE operations, like the scalar ones the stock kernels use. The
  * op chain takes 13 kernels and 13 passes over the variable; this is one pass (784×256 weights: ~1.6 ms → ~0.2 ms).
  */
-import type { FunctionBuilder, Local, ModuleBuilder } from './assembler.js';
+import type { FunctionBuilder, Local } from './assembler.js';
+import type { ModuleBuilder } from './module-builder.js';
 
 /**
  * One update's hyperparameters, as plain JS numbers (float64) exactly as the op chain in train/optimizers.ts passes

@@ -1,6 +1,6 @@
 /**
  * A small WebAssembly assembler: enough of the binary format (MVP + fixed-width SIMD) to build the project's own
- * wasm kernels (simd/kernels.ts) at run time, from TypeScript, without a toolchain. The kernels are generated
+ * wasm kernels (simd/module.ts) at run time, from TypeScript, without a toolchain. The kernels are generated
  * rather than written out by hand because their loops are unrolled over register tiles whose sizes are parameters.
  *
  * Only what the kernels use is here. The encoding follows the WebAssembly core specification 2.0, §5 (binary format):
@@ -8,36 +8,9 @@
  * prefix followed by the LEB128 sub-opcode (relaxed SIMD's `f32x4.relaxed_madd`, 0x105, encodes as FD 85 02).
  */
 
-export type ValueType = 'i32' | 'f32' | 'v128';
+import { signedLeb, unsignedLeb, VALUE_TYPE_CODE, type ValueType } from './encoding.js';
 
-const VALUE_TYPE_CODE: Record<ValueType, number> = { i32: 0x7f, f32: 0x7d, v128: 0x7b };
-
-function unsignedLeb(value: number, out: number[]): void {
-  let v = value >>> 0;
-  do {
-    let byte = v & 0x7f;
-    v >>>= 7;
-    if (v !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (v !== 0);
-}
-
-function signedLeb(value: number, out: number[]): void {
-  let v = value | 0;
-  for (;;) {
-    const byte = v & 0x7f;
-    v >>= 7;
-    const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0);
-    out.push(done ? byte : byte | 0x80);
-    if (done) return;
-  }
-}
-
-function nameBytes(name: string, out: number[]): void {
-  const bytes = new TextEncoder().encode(name);
-  unsignedLeb(bytes.length, out);
-  out.push(...bytes);
-}
+export type { ValueType } from './encoding.js';
 
 /** A local variable (or parameter) of a function being built. */
 export interface Local {
@@ -350,76 +323,5 @@ export class FunctionBuilder {
   }
   f64x2Mul(): this {
     return this.simd(0xf2);
-  }
-}
-
-/** A module that imports one memory (`env.memory`) and exports its functions. */
-export class ModuleBuilder {
-  private readonly functions: FunctionBuilder[] = [];
-
-  constructor(private readonly sharedMemory: boolean) {}
-
-  function(name: string, params: readonly ValueType[], results: readonly ValueType[] = []): FunctionBuilder {
-    const fn = new FunctionBuilder(name, params, results);
-    this.functions.push(fn);
-    return fn;
-  }
-
-  encode(): Uint8Array {
-    const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-    const section = (id: number, body: number[]): void => {
-      out.push(id);
-      unsignedLeb(body.length, out);
-      out.push(...body);
-    };
-    // One type per function (duplicates are allowed and keep the indices simple).
-    const types: number[] = [];
-    unsignedLeb(this.functions.length, types);
-    for (const fn of this.functions) {
-      types.push(0x60);
-      unsignedLeb(fn.params.length, types);
-      for (const p of fn.params) types.push(VALUE_TYPE_CODE[p]);
-      unsignedLeb(fn.results.length, types);
-      for (const r of fn.results) types.push(VALUE_TYPE_CODE[r]);
-    }
-    section(1, types);
-    const imports: number[] = [];
-    unsignedLeb(1, imports);
-    nameBytes('env', imports);
-    nameBytes('memory', imports);
-    imports.push(0x02);
-    // Limits: min 0 and no maximum fits any unshared memory; a shared one must declare a maximum (65536 pages = 4 GiB).
-    if (this.sharedMemory) {
-      imports.push(0x03);
-      unsignedLeb(0, imports);
-      unsignedLeb(65536, imports);
-    } else {
-      imports.push(0x00);
-      unsignedLeb(0, imports);
-    }
-    section(2, imports);
-    const declarations: number[] = [];
-    unsignedLeb(this.functions.length, declarations);
-    this.functions.forEach((_, i) => unsignedLeb(i, declarations));
-    section(3, declarations);
-    const exports: number[] = [];
-    unsignedLeb(this.functions.length, exports);
-    this.functions.forEach((fn, i) => {
-      nameBytes(fn.name, exports);
-      exports.push(0x00);
-      unsignedLeb(i, exports);
-    });
-    section(7, exports);
-    const code: number[] = [];
-    unsignedLeb(this.functions.length, code);
-    for (const fn of this.functions) {
-      const body: number[] = [];
-      fn.encodeLocals(body);
-      body.push(...fn.code, 0x0b);
-      unsignedLeb(body.length, code);
-      code.push(...body);
-    }
-    section(10, code);
-    return Uint8Array.from(out);
   }
 }

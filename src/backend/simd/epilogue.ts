@@ -3,7 +3,7 @@
  * SIMD: c = act(c + bias[j]) with act ∈ {identity, relu}. Products are summed first and the bias added last, the
  * order of an unfused `matMul` then `add` (and of the cpu backend's fused kernel).
  */
-import type { ModuleBuilder } from './assembler.js';
+import type { ModuleBuilder } from './module-builder.js';
 
 export const EPILOGUE_FUNCTION = 'bias_activation';
 

@@ -6,7 +6,8 @@
  * are copied 16 bytes at a time with v128 loads and stores (then 4, then 1): a `memory.copy` per row is a call into
  * the runtime's memmove, ~30 % slower on the quickstart's rows of 40 and 384 bytes.
  */
-import type { FunctionBuilder, Local, ModuleBuilder } from './assembler.js';
+import type { FunctionBuilder, Local } from './assembler.js';
+import type { ModuleBuilder } from './module-builder.js';
 
 export const GATHER_ROWS_FUNCTION = 'gather_rows';
 

@@ -27,7 +27,8 @@
  * only difference is the rounding of each product: per output |fma − plain| ≤ 2·k·u·Σ|a_i·b_i| (u = 2⁻²⁴, the
  * standard bound on the two sums' errors from their exact value; test/fma-kernels.test.ts checks it).
  */
-import type { FunctionBuilder, ModuleBuilder } from './assembler.js';
+import type { FunctionBuilder } from './assembler.js';
+import type { ModuleBuilder } from './module-builder.js';
 import type { WasmExports } from './wasm-api.js';
 
 export const GEMM_ROWS = 4;

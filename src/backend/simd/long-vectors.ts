@@ -21,7 +21,7 @@
  *
  * Vectors are copied into this module's own memory (not the TF.js heap: the gradients are host arrays by then).
  */
-import { ModuleBuilder } from './assembler.js';
+import { ModuleBuilder } from './module-builder.js';
 import { wasmApi, type WasmMemory } from './wasm-api.js';
 
 /** Products per pass over a_i. */

@@ -8,7 +8,7 @@
  * (simd/gemm.ts). The epilogue (add and max, no multiply) and Adam (elementwise and memory-bound: fusing its few
  * multiply-adds would change the optimizer's numbers for no measurable time) are the same code in both.
  */
-import { ModuleBuilder } from './assembler.js';
+import { ModuleBuilder } from './module-builder.js';
 import { adamFunctionName, emitAdamFunctions, type AdamHyperparameters } from './adam.js';
 import { EPILOGUE_FUNCTION, emitEpilogue } from './epilogue.js';
 import { GATHER_ROWS_FUNCTION, emitGatherRows } from './gather.js';
