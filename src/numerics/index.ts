@@ -4,7 +4,7 @@
  * small solvers and the simplex projection. Nothing here knows TF.js.
  */
 export { bilinear, columnSums, matVec, maxDiagonal, sum, type Matrix } from './matrix.js';
-export { axpy, dot, linearCombination } from './vectors.js';
+export { axpy, dot, linearCombination, stepVectors } from './vectors.js';
 export { cosineMatrix, gram, smallerGram } from './gram.js';
 export { symmetricEigen, symmetricEigenPacked, type Eigen } from './eigen.js';
 export { pseudoSolve, solveLinear } from './solve.js';

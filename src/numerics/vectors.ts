@@ -1,4 +1,4 @@
-import { simdLinearCombination } from '../backend/simd/long-vectors.js';
+import { simdArenaVectors, simdLinearCombination } from '../backend/simd/long-vectors.js';
 
 /**
  * Long vectors: the P-long task gradients (float32), touched only here and in gram.ts, always accumulating in
@@ -59,4 +59,14 @@ export function linearCombination(grads: readonly Float32Array[], weights: reado
     out[k] = sum;
   }
   return out;
+}
+
+/**
+ * `count` float32 vectors of `length` for one step's task gradients, valid until the next call: where the runtime has
+ * WebAssembly SIMD they live in the memory the Gram and combination kernels read in place (no copy in, no fresh
+ * megabyte per task per step). Contents are unspecified: the caller writes every element. Anything that must outlive
+ * the step copies them.
+ */
+export function stepVectors(count: number, length: number): Float32Array[] {
+  return simdArenaVectors(count, length) ?? Array.from({ length: count }, () => new Float32Array(length));
 }

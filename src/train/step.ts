@@ -7,7 +7,7 @@ import type { LossWeightingStrategy, Strategy, StrategyContext } from '../strate
 import { UsageError } from '../errors.js';
 import { heldValuesWhereUnlabelled, heldWhereUnlabelled, labelledTasks, maskedTaskLoss } from './losses.js';
 import { applyTaskScaling, stepScaling, type StepScaling } from './task-scaling.js';
-import { cosineMatrix } from '../numerics/index.js';
+import { cosineMatrix, stepVectors } from '../numerics/index.js';
 import { addAdversaryGradients, adversaryLossOn, withAdversaryLoss } from '../adversarial/adversary-step.js';
 import { headGradients, recordTrunk, taskGradients } from './task-gradients.js';
 import { readFloatsInto } from '../ops/read-floats.js';
@@ -163,20 +163,24 @@ export function afterOptimizerStep(
 
 /** How many other batches per step a strategy needs besides its own (SDMGrad's and MoDo's independent samples). */
 export function extraSamplesNeeded(strategy: Strategy): number {
-  return strategy.needs === 'losses' ? 0 : (strategy.combiner.independentSamples ?? 1) - 1;
+  return strategy.needs === 'losses' ? 0 : extraSamplesNeededBy(strategy.combiner);
+}
+
+function extraSamplesNeededBy(combiner: GradientCombiner): number {
+  return (combiner.independentSamples ?? 1) - 1;
 }
 
 /**
- * Reads the gradients of `variables` into one flat vector (the combiner's view of the shared parameters). A variable
- * the loss does not reach (a shared–private task discriminator's, trained by the penalty only) reads as zeros.
+ * Reads the gradients of `variables` into one flat vector `out` (the combiner's view of the shared parameters),
+ * writing every element. A variable the loss does not reach (a shared–private task discriminator's, trained by the
+ * penalty only) reads as zeros.
  */
-function flatten(grads: Readonly<Record<string, tf.Tensor>>, variables: readonly tf.Variable[]): Float32Array {
-  const size = variables.reduce((n, v) => n + v.size, 0);
-  const out = new Float32Array(size);
+function flattenInto(grads: Readonly<Record<string, tf.Tensor>>, variables: readonly tf.Variable[], out: Float32Array) {
   let offset = 0;
   for (const v of variables) {
     const gradient = grads[v.name];
     if (gradient) readFloatsInto(gradient, out, offset);
+    else out.fill(0, offset, offset + v.size);
     offset += v.size;
   }
   return out;
@@ -206,7 +210,10 @@ function parameterGradientStep(
   scaling?: StepScaling,
 ): StepGradients {
   const shared = model.sharedVariables;
-  const extraSamples = extraSampleGradients(model, combiner, tasks, extraBatches);
+  const size = shared.reduce((n, v) => n + v.size, 0);
+  const t = tasks.length;
+  const vectors = stepVectors(t * (1 + extraSamplesNeededBy(combiner)), size);
+  const extraSamples = extraSampleGradients(model, combiner, tasks, extraBatches, vectors.slice(t));
   const gradients: Record<string, tf.Tensor> = {};
   const flats: Float32Array[] = [];
   const lossValues: tf.Scalar[] = [];
@@ -215,7 +222,7 @@ function parameterGradientStep(
     const own = model.taskVariables[task.name] ?? [];
     const { loss, grads } = taskGradients(model, tape, task, batch, own);
     lossValues.push(loss);
-    flats.push(flatten(grads, shared));
+    flats.push(flattenInto(grads, shared, vectors[flats.length]!));
     for (const v of shared) grads[v.name]?.dispose();
     for (const v of own) gradients[v.name] = grads[v.name] as tf.Tensor;
   });
@@ -249,18 +256,19 @@ function extraSampleGradients(
   combiner: GradientCombiner,
   tasks: readonly TaskConfig[],
   extraBatches: readonly Batch[],
+  vectors: readonly Float32Array[],
 ): Float32Array[][] {
-  const needed = (combiner.independentSamples ?? 1) - 1;
+  const needed = extraSamplesNeededBy(combiner);
   if (extraBatches.length < needed) {
     throw new Error(`the gradient method needs ${needed} other batches per step, got ${extraBatches.length}`);
   }
   const shared = model.sharedVariables;
-  return extraBatches.slice(0, needed).map((other) => {
+  return extraBatches.slice(0, needed).map((other, b) => {
     const tape = recordTrunk(model, other.x);
-    const flats = tasks.map((task) => {
+    const flats = tasks.map((task, i) => {
       const { loss, grads } = taskGradients(model, tape, task, other, []);
       loss.dispose();
-      const flat = flatten(grads, shared);
+      const flat = flattenInto(grads, shared, vectors[b * tasks.length + i]!);
       tf.dispose(Object.values(grads));
       return flat;
     });

@@ -19,7 +19,8 @@
  * Combination: per element, 0 + w_0·g_0[k] + w_1·g_1[k] + … in float64 in that order (w_i as the float64 given),
  * rounded to float32 at the end (to nearest, ties to even, as a Float32Array store rounds).
  *
- * Vectors are copied into this module's own memory (not the TF.js heap: the gradients are host arrays by then).
+ * Vectors are copied into this module's own memory (not the TF.js heap), except the step's task gradients, which the
+ * trainer writes straight into a second memory (the arena) that the kernels read in place.
  */
 import { ModuleBuilder } from './module-builder.js';
 import { wasmApi, type WasmMemory } from './wasm-api.js';
@@ -126,46 +127,117 @@ interface GrowableMemory extends WasmMemory {
 
 type DotsFunction = (...args: number[]) => void;
 
-/** The compiled products and their memory: vectors, then 16 bytes per product for the lane sums. */
+/** One instance of the compiled kernels and the memory it works in. */
+class Bank {
+  readonly memory: GrowableMemory;
+  readonly dots: DotsFunction[];
+  readonly combine: DotsFunction;
+
+  constructor(compiled: object) {
+    const api = wasmApi as unknown as { Memory: new (d: { initial: number }) => GrowableMemory };
+    this.memory = new api.Memory({ initial: 1 });
+    const instance = new wasmApi.Instance(compiled, { env: { memory: this.memory } });
+    this.dots = Array.from({ length: WIDTH }, (_, i) => instance.exports[functionName(i + 1)] as DotsFunction);
+    this.combine = instance.exports[COMBINE_FUNCTION] as DotsFunction;
+  }
+
+  /** Room for `bytes` bytes; the buffer changes (views of the old one are emptied) when the memory grows. */
+  reserve(bytes: number): ArrayBuffer | SharedArrayBuffer {
+    const have = this.memory.buffer.byteLength;
+    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE));
+    return this.memory.buffer;
+  }
+}
+
+/** Bytes from one vector's start to the next's: 16-byte aligned, so every block is one v128 load. */
+function strideOf(length: number): number {
+  return Math.ceil((length * 4) / 16) * 16;
+}
+
+/** Bytes of lane sums at the start of the scratch space (aligned, as everything after them). */
+const LANE_BYTES = 16 * WIDTH;
+
+/** Bytes after the vectors for one call's results and tables: lane sums, the combination, weights, pointers. */
+function scratchBytes(count: number, length: number): number {
+  return LANE_BYTES + strideOf(length) + 8 * count + 4 * count;
+}
+
+/** Where a call's vectors are: their bank, byte pointers, and the start of the scratch space after them. */
+interface Placement {
+  bank: Bank;
+  pointers: number[];
+  scratch: number;
+}
+
+/**
+ * The compiled products, in two banks. `copies`: vectors from anywhere, copied in per call. `arena`: the step's task
+ * gradients, written there by the trainer (`stepVectors`), so that the Gram matrix and the combination read them in
+ * place; a P-long gradient is ~1 MB, and copying it in twice and allocating it afresh every step cost W2 (PCGrad,
+ * T = 2) about 1 ms of its 15.
+ */
 class LongVectors {
-  private readonly memory: GrowableMemory;
-  private readonly functions: DotsFunction[];
-  private readonly combineFunction: DotsFunction;
+  private readonly compiled: object;
+  private readonly copies: Bank;
+  private arena: Bank | undefined;
+  private arenaLayout = { count: 0, length: 0, scratch: 0 };
 
   constructor() {
     const module = new ModuleBuilder(false);
     for (let count = 1; count <= WIDTH; count++) emitDots(module, count);
     emitCombine(module);
-    const api = wasmApi as unknown as { Memory: new (d: { initial: number }) => GrowableMemory };
-    this.memory = new api.Memory({ initial: 1 });
-    const instance = new wasmApi.Instance(new wasmApi.Module(module.encode()), { env: { memory: this.memory } });
-    this.functions = Array.from({ length: WIDTH }, (_, i) => instance.exports[functionName(i + 1)] as DotsFunction);
-    this.combineFunction = instance.exports[COMBINE_FUNCTION] as DotsFunction;
+    this.compiled = new wasmApi.Module(module.encode());
+    this.copies = new Bank(this.compiled);
   }
 
-  /** Room for `bytes` bytes; the buffer changes when the memory grows. */
-  private reserve(bytes: number): ArrayBuffer | SharedArrayBuffer {
-    const have = this.memory.buffer.byteLength;
-    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE));
-    return this.memory.buffer;
+  /** `count` vectors of `length` in the arena, valid until the next call (their contents are unspecified). */
+  allocate(count: number, length: number): Float32Array[] {
+    const bank = (this.arena ??= new Bank(this.compiled));
+    const stride = strideOf(length);
+    const scratch = stride * count;
+    const buffer = bank.reserve(scratch + scratchBytes(count, length));
+    this.arenaLayout = { count, length, scratch };
+    return Array.from({ length: count }, (_, i) => new Float32Array(buffer, i * stride, length));
+  }
+
+  /** The arena's places of `vectors` when all of them are its current vectors, else undefined. */
+  private resident(vectors: readonly Float32Array[]): Placement | undefined {
+    const bank = this.arena;
+    const { count, length, scratch } = this.arenaLayout;
+    if (!bank || vectors.length > count) return undefined;
+    const buffer = bank.memory.buffer;
+    const inPlace = vectors.every(
+      (v) => v.buffer === buffer && v.length === length && v.byteOffset % 16 === 0 && v.byteOffset < scratch,
+    );
+    return inPlace ? { bank, pointers: vectors.map((v) => v.byteOffset), scratch } : undefined;
+  }
+
+  /** The vectors' places: in the arena where they live there, else copied into the `copies` bank. */
+  private place(vectors: readonly Float32Array[]): Placement {
+    const resident = this.resident(vectors);
+    if (resident) return resident;
+    const t = vectors.length;
+    const n = vectors[0]?.length ?? 0;
+    const stride = strideOf(n);
+    const scratch = stride * t;
+    const floats = new Float32Array(this.copies.reserve(scratch + scratchBytes(t, n)));
+    vectors.forEach((v, i) => floats.set(v, (i * stride) / 4));
+    return { bank: this.copies, pointers: vectors.map((_, i) => i * stride), scratch };
   }
 
   /** Σ_i weights[i]·vectors[i] as float32 (vectors as long as the first; zero weights are the caller's to drop). */
   combination(vectors: readonly Float32Array[], weights: readonly number[]): Float32Array {
     const t = vectors.length;
     const n = vectors[0]?.length ?? 0;
-    const stride = Math.ceil((n * 4) / 16) * 16;
-    const outBase = stride * t;
-    const weightBase = outBase + stride;
+    const { bank, pointers, scratch } = this.place(vectors);
+    const outBase = scratch + LANE_BYTES;
+    const weightBase = outBase + strideOf(n);
     const pointerBase = weightBase + 8 * t;
-    const buffer = this.reserve(pointerBase + 4 * t);
-    const floats = new Float32Array(buffer);
-    vectors.forEach((v, i) => floats.set(v, (i * stride) / 4));
+    const buffer = bank.memory.buffer;
     new Float64Array(buffer, weightBase, t).set(weights);
-    new Int32Array(buffer, pointerBase, t).set(vectors.map((_, i) => i * stride));
+    new Int32Array(buffer, pointerBase, t).set(pointers);
     const blocks = Math.floor(n / 4);
-    this.combineFunction(pointerBase, weightBase, t, blocks, outBase);
-    const out = floats.slice(outBase / 4, outBase / 4 + n);
+    bank.combine(pointerBase, weightBase, t, blocks, outBase);
+    const out = new Float32Array(buffer, outBase, n).slice();
     for (let k = blocks * 4; k < n; k++) {
       let sum = 0;
       vectors.forEach((v, i) => {
@@ -180,19 +252,15 @@ class LongVectors {
   gram(vectors: readonly Float32Array[]): number[][] {
     const t = vectors.length;
     const n = vectors[0]?.length ?? 0;
-    const stride = Math.ceil((n * 4) / 16) * 16;
-    const outBase = stride * t;
-    const buffer = this.reserve(outBase + 16 * WIDTH);
-    const floats = new Float32Array(buffer);
-    vectors.forEach((v, i) => floats.set(v, (i * stride) / 4));
-    const lanes = new Float64Array(buffer, outBase, 2 * WIDTH);
+    const { bank, pointers, scratch } = this.place(vectors);
+    const laneBase = scratch;
+    const lanes = new Float64Array(bank.memory.buffer, laneBase, 2 * WIDTH);
     const blocks = Math.floor(n / 4);
     const g: number[][] = Array.from({ length: t }, () => new Array<number>(t).fill(0));
     for (let i = 0; i < t; i++) {
       for (let j = i; j < t; j += WIDTH) {
         const count = Math.min(WIDTH, t - j);
-        const pointers = Array.from({ length: count }, (_, c) => (j + c) * stride);
-        this.functions[count - 1]!(i * stride, ...pointers, blocks, outBase);
+        bank.dots[count - 1]!(pointers[i]!, ...pointers.slice(j, j + count), blocks, laneBase);
         for (let c = 0; c < count; c++) {
           let s0 = lanes[2 * c]!;
           let s1 = lanes[2 * c + 1]!;
@@ -239,4 +307,12 @@ export function simdLinearCombination(
   weights: readonly number[],
 ): Float32Array | undefined {
   return longVectors()?.combination(vectors, weights);
+}
+
+/**
+ * `count` float32 vectors of `length` that the two kernels above read in place, valid until the next call (the
+ * memory is reused; contents unspecified), or undefined where this runtime has no WebAssembly SIMD.
+ */
+export function simdArenaVectors(count: number, length: number): Float32Array[] | undefined {
+  return longVectors()?.allocate(count, length);
 }
