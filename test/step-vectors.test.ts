@@ -46,9 +46,7 @@ describe('step vectors: the Gram matrix and the combination read them in place',
         const copies = vectors.map((v) => Float32Array.from(v));
         expect(gram(vectors)).toEqual(plainGram(copies));
         const weights = vectors.map((_, i) => (i % 2 === 0 ? 1 : -1) * (0.1 + i / 3));
-        expect(Array.from(linearCombination(vectors, weights))).toEqual(
-          Array.from(plainCombination(copies, weights)),
-        );
+        expect(Array.from(linearCombination(vectors, weights))).toEqual(Array.from(plainCombination(copies, weights)));
         // The inputs are left as they were.
         vectors.forEach((v, i) => expect(Array.from(v)).toEqual(Array.from(copies[i]!)));
       }
@@ -83,7 +81,8 @@ describe('step vectors: the Gram matrix and the combination read them in place',
 });
 
 describe('the trainer writes every element of its step vectors', () => {
-  it('shared–private with the task discriminator (shared weights no task loss reaches) and PCGrad: NaN-filled step vectors train alike', async () => {
+  // Shared–private's task discriminator has shared weights that no task loss reaches: their part reads as zeros.
+  it('shared–private with the task discriminator and PCGrad: NaN-filled step vectors train alike', async () => {
     const dir = tempDir();
     writeShiftedSources(dir, 40);
     const text = shiftedConfig({

@@ -191,7 +191,8 @@ class LongVectors {
 
   /** `count` vectors of `length` in the arena, valid until the next call (their contents are unspecified). */
   allocate(count: number, length: number): Float32Array[] {
-    const bank = (this.arena ??= new Bank(this.compiled));
+    if (!this.arena) this.arena = new Bank(this.compiled);
+    const bank = this.arena;
     const stride = strideOf(length);
     const scratch = stride * count;
     const buffer = bank.reserve(scratch + scratchBytes(count, length));
