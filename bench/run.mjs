@@ -17,7 +17,8 @@
  *   MEM the quickstart for --mem-epochs epochs: live tensors and RSS after every epoch
  *   TASKS, WIDTH, CONV, PATHS  the scaling figures of issue #20 (bench/scaling-run.mjs): ms/step against the number
  *       of tasks per strategy, against trunk width beside the GEMM peak, a conv step, and our two step paths
- *   With --fma auto|on, W1 also runs on the FMA kernels (relaxed SIMD); the targets list judges issue #20's targets.
+ *   With --fma auto|on, W1 and W2 also run on the FMA kernels (relaxed SIMD); the targets list judges issue #20's
+ *   targets, W2's on both kernel paths.
  *
  * Every TF.js measurement runs in its own child process (so peak RSS is the workload's), one workload after the
  * other, with PyTorch's run of the same workload right after it so both see the same machine load. Timing: after
@@ -49,6 +50,8 @@ const OPENBLAS_DIRS = [
   '/usr/lib/x86_64-linux-gnu/openblas-serial',
 ];
 const STEP_WORKLOADS = ['W1', 'W2', 'W3'];
+/** The workloads that also run on the FMA kernels (relaxed SIMD) when the children's Node has them. */
+const FMA_WORKLOADS = ['W1', 'W2'];
 const SCALING_WORKLOADS = ['TASKS', 'WIDTH', 'CONV', 'PATHS'];
 const ALL_WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'MEM', ...SCALING_WORKLOADS];
 const ALL_STRATEGIES = ['equal', 'pcgrad', 'mgda', 'nash-mtl', 'cagrad'];
@@ -66,9 +69,9 @@ const USAGE = `node bench/run.mjs [options]
   --mem-epochs N     epochs of the memory run (default 20)
   --torch-blas WHAT  auto (OpenBLAS when installed, else the system BLAS), openblas, system, or a directory
                      holding libblas.so.3 (default auto)
-  --fma WHAT         auto (default: W1 also on the FMA kernels when the TF.js children's Node has relaxed SIMD,
-                     with --experimental-wasm-relaxed-simd on Node 20), on (that W1 row, failing when unavailable),
-                     off (no FMA row); every other row pins the plain kernels (backend fma: off)
+  --fma WHAT         auto (default: W1 and W2 also on the FMA kernels when the TF.js children's Node has relaxed
+                     SIMD, with --experimental-wasm-relaxed-simd on Node 20), on (those rows, failing when
+                     unavailable), off (no FMA rows); every other row pins the plain kernels (backend fma: off)
   --node PATH        Node binary for the TF.js children (default: this one)
   --task-counts LIST TASKS: numbers of tasks (default 2,4,8,16)
   --strategies LIST  TASKS: strategies (default ${ALL_STRATEGIES.join(',')})
@@ -588,7 +591,7 @@ async function childNodeInfo(nodeBin) {
 }
 
 /**
- * Whether to run W1 on the FMA kernels too, with which Node flags: relaxed SIMD is probed in the children's Node
+ * Whether to run W1 and W2 on the FMA kernels too, with which Node flags: relaxed SIMD is probed in the children's Node
  * with those flags (WebAssembly.validate on a one-instruction module, bench/scaling.mjs).
  */
 async function fmaPlan(choice, childNode) {
@@ -612,7 +615,7 @@ async function fmaPlan(choice, childNode) {
     flags,
     available,
     why: available
-      ? `W1 also on the FMA kernels (Node ${childNode.version}${how}: relaxed SIMD available)`
+      ? `W1 and W2 also on the FMA kernels (Node ${childNode.version}${how}: relaxed SIMD available)`
       : `none: Node ${childNode.version}${how} has no relaxed SIMD`,
   };
 }
@@ -728,17 +731,16 @@ async function main() {
     spawnJson(PYTHON, [TORCH_SCRIPT, ...args, '--json'], { env: blas?.env, verbose: opts.verbose, label });
 
   for (const workload of opts.workloads.filter((w) => !SCALING_WORKLOADS.includes(w))) {
-    if (workload === 'W1' && info.fma.run && opts.backends.includes('wasm')) {
-      log('bench: W1 on wasm with the FMA kernels …');
-      const r = await spawnTf('step', ['--workload', 'W1', '--backend', 'wasm', '--fma-child', 'on'], 'W1/fma', [
-        ...info.fma.flags,
-      ]);
-      r.workload ??= 'W1';
+    if (FMA_WORKLOADS.includes(workload) && info.fma.run && opts.backends.includes('wasm')) {
+      log(`bench: ${workload} on wasm with the FMA kernels …`);
+      const args = ['--workload', workload, '--backend', 'wasm', '--fma-child', 'on'];
+      const r = await spawnTf('step', args, `${workload}/fma`, [...info.fma.flags]);
+      r.workload ??= workload;
       r.variant = 'fma';
       r.requested_backend = 'wasm';
       r.load_average_after = os.loadavg().map((x) => round(x, 2));
       info.fma_results.push(r);
-      if (r.error) log(`bench: W1 with FMA failed: ${r.error}`);
+      if (r.error) log(`bench: ${workload} with FMA failed: ${r.error}`);
     }
     for (const backend of opts.backends) {
       const child = STEP_WORKLOADS.includes(workload) ? 'step' : workload === 'W4' ? 'epoch' : 'memory';
@@ -975,31 +977,32 @@ async function main() {
     info.targets.push(
       judgeRatio('W2 wasm ≤ 1.5× PyTorch W2', ms(wasmOf('W2')), ms(torchOf('W2')), 1.5, { detail: 'same run' }),
     );
-  if (opts.workloads.includes('W1') && opts.torch && opts.backends.includes('wasm')) {
-    const fmaW1 = info.fma_results.find((r) => !r.error);
-    if (info.fma.run && fmaW1 && !fmaW1.backend?.fma)
-      info.targets.push({
-        target: 'W1 wasm with FMA ≤ 1.5× PyTorch W1',
+  // The same ratios on the FMA kernels: judged where the rows ran on the FMA path, n/a (with why) otherwise.
+  const fmaOf = (w) => info.fma_results.find((r) => r.workload === w && !r.error);
+  const fmaTarget = (name, rows, denominator, limit) => {
+    const notFma = rows.some((r) => r && !r.backend?.fma);
+    if (!info.fma.run || notFma)
+      return {
+        target: name,
         value: null,
-        limit: 1.5,
+        limit,
         met: null,
-        detail: 'this build has no FMA kernels (initBackend reports no fma path; the row ran plain)',
-      });
-    else if (info.fma.run)
-      info.targets.push(
-        judgeRatio('W1 wasm with FMA ≤ 1.5× PyTorch W1', ms(fmaW1), ms(torchOf('W1')), 1.5, {
-          detail: `relaxed SIMD on Node ${info.versions.child_node}; path ${fmaW1?.backend?.fma?.path ?? 'unknown'}`,
-        }),
-      );
-    else
-      info.targets.push({
-        target: 'W1 wasm with FMA ≤ 1.5× PyTorch W1',
-        value: null,
-        limit: 1.5,
-        met: null,
-        detail: `not applicable here: ${info.fma.why}`,
-      });
-  }
+        detail: notFma
+          ? 'this build has no FMA kernels (initBackend reports no fma path; the row ran plain)'
+          : `not applicable here: ${info.fma.why}`,
+      };
+    const path = rows[0]?.backend?.fma?.path ?? 'unknown';
+    return judgeRatio(name, ms(rows[0]), denominator, limit, {
+      detail: `relaxed SIMD on Node ${info.versions.child_node}; path ${path}`,
+    });
+  };
+  const fmaMeasured = opts.backends.includes('wasm');
+  if (fmaMeasured && opts.workloads.includes('W1') && opts.torch)
+    info.targets.push(fmaTarget('W1 wasm with FMA ≤ 1.5× PyTorch W1', [fmaOf('W1')], ms(torchOf('W1')), 1.5));
+  if (fmaMeasured && opts.workloads.includes('W1') && opts.workloads.includes('W2'))
+    info.targets.push(fmaTarget('W2 ≤ 1.6× W1 on wasm with FMA', [fmaOf('W2'), fmaOf('W1')], ms(fmaOf('W1')), 1.6));
+  if (fmaMeasured && opts.workloads.includes('W2') && opts.torch)
+    info.targets.push(fmaTarget('W2 wasm with FMA ≤ 1.5× PyTorch W2', [fmaOf('W2')], ms(torchOf('W2')), 1.5));
   info.targets.push(...scalingTargets(info));
   if (wasmOf('W3') && torchOf('W3'))
     target('W3 wasm / PyTorch ≤ 3', wasmOf('W3').ms_per_step_median / torchOf('W3').ms_per_step_median, 3, 'same run');

@@ -32,7 +32,6 @@ export function axpy(a: number, x: Float32Array, y: Float64Array): void {
  */
 export function linearCombination(grads: readonly Float32Array[], weights: readonly number[]): Float32Array {
   const p = grads[0]?.length ?? 0;
-  const out = new Float32Array(p);
   const used = grads.map((g, i) => ({ g, w: weights[i]! })).filter((u) => u.w !== 0);
   // The same sums in WebAssembly SIMD where the runtime has it (bit-identical: backend/simd/long-vectors.ts).
   if (used.length > 0 && used.every((u) => u.g.length === p)) {
@@ -42,6 +41,7 @@ export function linearCombination(grads: readonly Float32Array[], weights: reado
     );
     if (fast) return fast;
   }
+  const out = new Float32Array(p);
   const [a, b] = used;
   if (used.length === 2 && a && b) {
     // The common case (two tasks) without the inner loop.

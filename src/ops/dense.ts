@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { RELU_GRAD_KERNEL } from '../backend/wasm/index.js';
 
 /**
  * relu(x·W + b) and x·W + b as one op each with a registered gradient, for dense layers.
@@ -9,7 +10,8 @@ import * as tf from '@tensorflow/tfjs';
  * `_FusedMatMul` kernel (on wasm: the product with the bias and relu applied in one pass, backend/simd/), and its
  * gradient is what TF.js computes for the split ops, in the same order:
  *
- *   dz = dy ⊙ step(y)      (y > 0 exactly where x·W + b > 0; relu'(0) = 0, as tf.relu's gradient has it)
+ *   dz = dy ⊙ step(y)      (y > 0 exactly where x·W + b > 0; relu'(0) = 0, as tf.relu's gradient has it; one
+ *                           `MtlReluGrad` kernel where the backend has it, bit-identical to `Step` then `Multiply`)
  *   dx = dz·Wᵀ,  dW = xᵀ·dz,  db = Σ_batch dz
  *
  * so losses, gradients and trained weights are bit-identical to the split ops (test/fused-dense.test.ts). The
@@ -40,12 +42,22 @@ export function denseGradients(
 ): { x(): tf.Tensor2D; kernel(): tf.Tensor2D; bias(): tf.Tensor1D } {
   const run = <T extends tf.Tensor>(name: string, inputs: tf.NamedTensorMap, attrs: object = {}): T =>
     tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap);
-  const dz: tf.Tensor2D = y ? run('Multiply', { a: dy, b: run<tf.Tensor2D>('Step', { x: y }, { alpha: 0 }) }) : dy;
+  const dz: tf.Tensor2D = y ? reluGradient(dy, y, run) : dy;
   return {
     x: () => run('BatchMatMul', { a: dz, b: kernel }, { transposeA: false, transposeB: true }),
     kernel: () => run('BatchMatMul', { a: x, b: dz }, { transposeA: true, transposeB: false }),
     bias: () => run('Sum', { x: dz }, { axis: 0, keepDims: false }),
   };
+}
+
+/** dy ⊙ step(y): one kernel where the backend has `MtlReluGrad` (backend/wasm/relu-grad.ts), else TF.js's two. */
+function reluGradient(
+  dy: tf.Tensor2D,
+  y: tf.Tensor2D,
+  run: <T extends tf.Tensor>(name: string, inputs: tf.NamedTensorMap, attrs?: object) => T,
+): tf.Tensor2D {
+  if (tf.getKernel(RELU_GRAD_KERNEL, tf.getBackend()) !== undefined) return run(RELU_GRAD_KERNEL, { dy, y });
+  return run('Multiply', { a: dy, b: run<tf.Tensor2D>('Step', { x: y }, { alpha: 0 }) });
 }
 
 function registerDenseGradient(kernelName: string, relu: boolean): void {

@@ -273,6 +273,9 @@ export class FunctionBuilder {
     for (const lane of lanes) for (let b = 0; b < 4; b++) this.code.push(lane * 4 + b);
     return this;
   }
+  f32x4Eq(): this {
+    return this.simd(0x41);
+  }
   f32x4Gt(): this {
     return this.simd(0x44);
   }

@@ -5,13 +5,15 @@
  *
  * Two variants per memory: the plain module (multiply then add, everywhere), and the FMA module, compiled only where
  * the runtime validates relaxed SIMD ({@link relaxedSimdSupported}), whose GEMM vector tiles use `f32x4.relaxed_madd`
- * (simd/gemm.ts). The epilogue (add and max, no multiply) and Adam (elementwise and memory-bound: fusing its few
- * multiply-adds would change the optimizer's numbers for no measurable time) are the same code in both.
+ * (simd/gemm.ts). The epilogue (add and max, no multiply), the ReLU gradient (products by 1 or 0, exact) and Adam
+ * (elementwise and memory-bound: fusing its few multiply-adds would change the optimizer's numbers for no measurable
+ * time) are the same code in both.
  */
 import { ModuleBuilder } from './module-builder.js';
 import { adamFunctionName, emitAdamFunctions, type AdamHyperparameters } from './adam.js';
 import { EPILOGUE_FUNCTION, emitEpilogue } from './epilogue.js';
 import { GATHER_ROWS_FUNCTION, emitGatherRows } from './gather.js';
+import { RELU_GRAD_FUNCTION, emitReluGrad } from './relu-grad.js';
 import { emitGemm, makeGemm, type GemmArgs } from './gemm.js';
 import { wasmApi, type WasmMemory } from './wasm-api.js';
 
@@ -34,6 +36,8 @@ export interface SimdKernels {
   gatherRows(args: { x: number; index: number; count: number; rowBytes: number; out: number }): void;
   /** In place on C[rows×n]: c = act(c + bias), bias one value per column or (scalarBias) one for all; bias 0 = none. */
   biasActivation(args: { c: number; bias: number; rows: number; n: number; scalarBias: boolean; relu: boolean }): void;
+  /** out = dy ⊙ step(y) over the first 4·blocks floats (simd/relu-grad.ts); pointers in bytes. */
+  reluGrad(args: { dy: number; y: number; out: number; blocks: number }): void;
 }
 
 type AdamFunction = (...args: number[]) => void;
@@ -80,6 +84,7 @@ export function simdKernelsFor(memory: WasmMemory, fma = false): SimdKernels {
   emitAdamFunctions(builder);
   emitEpilogue(builder);
   emitGatherRows(builder);
+  emitReluGrad(builder);
   const instance = new wasmApi.Instance(new wasmApi.Module(builder.encode()), { env: { memory } });
   const adamFunctions = new Map<string, AdamFunction>();
   for (const coupled of [false, true]) {
@@ -102,6 +107,7 @@ export function simdKernelsFor(memory: WasmMemory, fma = false): SimdKernels {
     rowBytes: number,
     out: number,
   ) => void;
+  const reluGrad = instance.exports[RELU_GRAD_FUNCTION] as (dy: number, y: number, out: number, blocks: number) => void;
   const kernels: SimdKernels = {
     gatherRows({ x, index, count, rowBytes, out }) {
       gatherRows(x, index, count, rowBytes, out);
@@ -132,6 +138,9 @@ export function simdKernelsFor(memory: WasmMemory, fma = false): SimdKernels {
     },
     biasActivation({ c, bias, rows, n, scalarBias, relu }) {
       epilogue(c, bias, rows, n, (bias !== 0 ? 1 : 0) | (relu ? 2 : 0) | (scalarBias ? 4 : 0));
+    },
+    reluGrad({ dy, y, out, blocks }) {
+      reluGrad(dy, y, out, blocks);
     },
   };
   cache.set(memory, kernels);

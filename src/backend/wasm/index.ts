@@ -9,6 +9,7 @@
  *  - copies.ts: `Slice`, `SplitV`, `Unpack`, `GatherV2`, `Identity`, `MtlGatherBatches` (added);
  *  - sum.ts: `Sum` over leading axes;
  *  - adam.ts: `MtlAdamUpdate` (added);
+ *  - relu-grad.ts: `MtlReluGrad` (added);
  *  - conv.ts: `Conv2DBackpropFilter` (added), `Conv2DBackpropInput`, `MaxPoolGrad`;
  *  - backend.ts: what they share (the wasm backend's interface, the installed-kernel marker, kernel lookup, the
  *    SIMD switch, heap offsets).
@@ -37,6 +38,7 @@ import {
   makeFastUnpack,
 } from './copies.js';
 import { makeFastMatMul } from './matmul.js';
+import { reluGrad, RELU_GRAD_KERNEL } from './relu-grad.js';
 import { makeFastSum } from './sum.js';
 
 export { ADAM_KERNEL_MAX_SIZE, ADAM_UPDATE_KERNEL, fusedAdamMaxSize, type AdamUpdateAttrs } from './adam.js';
@@ -49,6 +51,7 @@ export {
 } from './backend.js';
 export { CONV2D_FILTER_GRAD_KERNEL } from './conv.js';
 export { GATHER_BATCHES_KERNEL, type GatherBatchesAttrs } from './copies.js';
+export { RELU_GRAD_KERNEL } from './relu-grad.js';
 export { shouldSplit, shouldTranspose } from './matmul.js';
 
 /** Kernels this module replaces (or, for {@link ADAM_UPDATE_KERNEL}, adds) on the wasm backend. */
@@ -66,6 +69,7 @@ export const FAST_WASM_KERNEL_NAMES: readonly string[] = [
   ADAM_UPDATE_KERNEL,
   'Conv2DBackpropFilter',
   GATHER_BATCHES_KERNEL,
+  RELU_GRAD_KERNEL,
 ];
 
 /** Marks a kernel this module added (there is no stock kernel to put back). */
@@ -103,6 +107,7 @@ const ADDED_KERNELS: Record<
   [ADAM_UPDATE_KERNEL]: adamUpdate,
   [CONV2D_FILTER_GRAD_KERNEL]: conv2dBackpropFilter,
   [GATHER_BATCHES_KERNEL]: gatherBatches,
+  [RELU_GRAD_KERNEL]: reluGrad,
 };
 
 /**
