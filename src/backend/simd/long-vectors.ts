@@ -81,6 +81,10 @@ function emitDots(module: ModuleBuilder, count: number): void {
 
 const COMBINE_FUNCTION = 'combine';
 
+function combineName(count: number): string {
+  return `combine_${count}`;
+}
+
 /**
  * combine(pointers, weights, count, blocks, out): out[0..4·blocks) = float32(Σ_i w_i·v_i) for i < count, with
  * v_i at pointers[i] (i32 table), w_i at weights[i] (float64 table). Pointers in bytes.
@@ -121,6 +125,45 @@ function emitCombine(module: ModuleBuilder): void {
   );
 }
 
+/**
+ * combine_c(pointers, weights, blocks, out): `combine` for exactly c vectors, with the pointers and the splatted
+ * weights read once into locals instead of from the tables per block (the common T = 2 twice as fast). The same
+ * additions in the same order.
+ */
+function emitCombineFixed(module: ModuleBuilder, count: number): void {
+  const f = module.function(combineName(count), ['i32', 'i32', 'i32', 'i32']);
+  const [pointers, weights, blocks, out] = f.paramLocals(4);
+  const vectors = Array.from({ length: count }, () => f.local('i32'));
+  const splats = Array.from({ length: count }, () => f.local('v128'));
+  const low = f.local('v128');
+  const high = f.local('v128');
+  const v = f.local('v128');
+  const offset = f.local('i32');
+  const end = f.local('i32');
+  vectors.forEach((pointer, i) => f.get(pointers).i32Load(4 * i).set(pointer));
+  splats.forEach((weight, i) => f.get(weights).v128Load64Splat(8 * i).set(weight));
+  f.i32Const(0).set(offset);
+  f.get(blocks).i32Const(4).i32Shl().set(end);
+  f.block(() =>
+    f.loop(() => {
+      f.get(offset).get(end).i32GeS().brIf(1);
+      f.v128Const0().set(low);
+      f.v128Const0().set(high);
+      vectors.forEach((pointer, i) => {
+        const weight = splats[i]!;
+        f.get(pointer).get(offset).i32Add().v128Load(0).set(v);
+        f.get(low).get(weight).get(v).f64x2PromoteLowF32x4().f64x2Mul().f64x2Add().set(low);
+        f.get(high).get(weight).get(v).get(v).shuffle32([2, 3, 2, 3]).f64x2PromoteLowF32x4().f64x2Mul();
+        f.f64x2Add().set(high);
+      });
+      f.get(out).get(offset).i32Add();
+      f.get(low).f32x4DemoteF64x2Zero().get(high).f32x4DemoteF64x2Zero().shuffle32([0, 1, 4, 5]).v128Store(0);
+      f.get(offset).i32Const(16).i32Add().set(offset);
+      f.br(0);
+    }),
+  );
+}
+
 interface GrowableMemory extends WasmMemory {
   grow(pages: number): number;
 }
@@ -132,6 +175,8 @@ class Bank {
   readonly memory: GrowableMemory;
   readonly dots: DotsFunction[];
   readonly combine: DotsFunction;
+  /** combine_c for c = 1 … WIDTH, at index c − 1. */
+  readonly combineFixed: DotsFunction[];
 
   constructor(compiled: object) {
     const api = wasmApi as unknown as { Memory: new (d: { initial: number }) => GrowableMemory };
@@ -139,6 +184,7 @@ class Bank {
     const instance = new wasmApi.Instance(compiled, { env: { memory: this.memory } });
     this.dots = Array.from({ length: WIDTH }, (_, i) => instance.exports[functionName(i + 1)] as DotsFunction);
     this.combine = instance.exports[COMBINE_FUNCTION] as DotsFunction;
+    this.combineFixed = Array.from({ length: WIDTH }, (_, i) => instance.exports[combineName(i + 1)] as DotsFunction);
   }
 
   /** Room for `bytes` bytes; the buffer changes (views of the old one are emptied) when the memory grows. */
@@ -185,6 +231,7 @@ class LongVectors {
     const module = new ModuleBuilder(false);
     for (let count = 1; count <= WIDTH; count++) emitDots(module, count);
     emitCombine(module);
+    for (let count = 1; count <= WIDTH; count++) emitCombineFixed(module, count);
     this.compiled = new wasmApi.Module(module.encode());
     this.copies = new Bank(this.compiled);
   }
@@ -237,7 +284,9 @@ class LongVectors {
     new Float64Array(buffer, weightBase, t).set(weights);
     new Int32Array(buffer, pointerBase, t).set(pointers);
     const blocks = Math.floor(n / 4);
-    bank.combine(pointerBase, weightBase, t, blocks, outBase);
+    const fixed = bank.combineFixed[t - 1];
+    if (fixed) fixed(pointerBase, weightBase, blocks, outBase);
+    else bank.combine(pointerBase, weightBase, t, blocks, outBase);
     const out = new Float32Array(buffer, outBase, n).slice();
     for (let k = blocks * 4; k < n; k++) {
       let sum = 0;
