@@ -140,8 +140,10 @@ function emitCombineFixed(module: ModuleBuilder, count: number): void {
   const v = f.local('v128');
   const offset = f.local('i32');
   const end = f.local('i32');
-  vectors.forEach((pointer, i) => f.get(pointers).i32Load(4 * i).set(pointer));
-  splats.forEach((weight, i) => f.get(weights).v128Load64Splat(8 * i).set(weight));
+  for (let i = 0; i < count; i++) {
+    f.get(pointers).i32Load(4 * i).set(vectors[i]!);
+    f.get(weights).v128Load64Splat(8 * i).set(splats[i]!);
+  }
   f.i32Const(0).set(offset);
   f.get(blocks).i32Const(4).i32Shl().set(end);
   f.block(() =>
