@@ -141,8 +141,12 @@ function emitCombineFixed(module: ModuleBuilder, count: number): void {
   const offset = f.local('i32');
   const end = f.local('i32');
   for (let i = 0; i < count; i++) {
-    f.get(pointers).i32Load(4 * i).set(vectors[i]!);
-    f.get(weights).v128Load64Splat(8 * i).set(splats[i]!);
+    f.get(pointers)
+      .i32Load(4 * i)
+      .set(vectors[i]!);
+    f.get(weights)
+      .v128Load64Splat(8 * i)
+      .set(splats[i]!);
   }
   f.i32Const(0).set(offset);
   f.get(blocks).i32Const(4).i32Shl().set(end);
