@@ -63,7 +63,14 @@ describe('the parameter-gradient step for independent samples and task scales', 
       combiner: {
         ...(options.samples !== undefined ? { independentSamples: options.samples } : {}),
         combine(input) {
-          inputs.push(input);
+          // The gradients are valid during the call only (CombineInput): a combiner that keeps them copies them.
+          inputs.push({
+            ...input,
+            grads: input.grads.map((g) => Float32Array.from(g)),
+            ...(input.extraSamples
+              ? { extraSamples: input.extraSamples.map((set) => set.map((g) => Float32Array.from(g))) }
+              : {}),
+          });
           return options.result?.(input) ?? { combined: input.grads[0]! };
         },
         state: () => null,

@@ -33,9 +33,10 @@ function inputs(size: number): { dy: tf.Tensor2D; y: tf.Tensor2D } {
 }
 
 function stock(dy: tf.Tensor, y: tf.Tensor): tf.Tensor {
-  return tf.tidy(() =>
-    tf.engine().runKernel('Multiply', { a: dy, b: tf.engine().runKernel('Step', { x: y }, { alpha: 0 }) as tf.Tensor }),
-  ) as tf.Tensor;
+  return tf.tidy((): tf.Tensor => {
+    const mask: tf.Tensor = tf.engine().runKernel('Step', { x: y }, { alpha: 0 });
+    return tf.engine().runKernel('Multiply', { a: dy, b: mask });
+  });
 }
 
 describe('MtlReluGrad: dy ⊙ step(y) in one kernel', () => {

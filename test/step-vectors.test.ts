@@ -53,6 +53,14 @@ describe('step vectors: the Gram matrix and the combination read them in place',
     }
   });
 
+  it("vectors kept past the next call are empty: they never show another step's values", () => {
+    const kept = stepVectors(2, 1000).map((v, i) => fill(v, 40 + i));
+    expect(kept[0]!.length).toBe(1000);
+    const next = stepVectors(2, 1000).map((v, i) => fill(v, 45 + i));
+    expect(kept.map((v) => v.length)).toEqual([0, 0]);
+    expect(next.map((v) => v.length)).toEqual([1000, 1000]);
+  });
+
   it('a result outlives the next step: the combination is a copy, not a view of the reused memory', () => {
     const vectors = stepVectors(2, 1000).map((v, i) => fill(v, 50 + i));
     const combined = linearCombination(vectors, [0.5, 0.25]);

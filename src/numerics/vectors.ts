@@ -64,8 +64,8 @@ export function linearCombination(grads: readonly Float32Array[], weights: reado
 /**
  * `count` float32 vectors of `length` for one step's task gradients, valid until the next call: where the runtime has
  * WebAssembly SIMD they live in the memory the Gram and combination kernels read in place (no copy in, no fresh
- * megabyte per task per step). Contents are unspecified: the caller writes every element. Anything that must outlive
- * the step copies them.
+ * megabyte per task per step), and the next call empties them (length 0). Contents are unspecified: the caller writes
+ * every element. Anything that must outlive the step copies them.
  */
 export function stepVectors(count: number, length: number): Float32Array[] {
   return simdArenaVectors(count, length) ?? Array.from({ length: count }, () => new Float32Array(length));

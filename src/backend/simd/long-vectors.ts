@@ -242,13 +242,17 @@ class LongVectors {
     this.copies = new Bank(this.compiled);
   }
 
-  /** `count` vectors of `length` in the arena, valid until the next call (their contents are unspecified). */
+  /** `count` vectors of `length` in the arena, valid until the next call, then empty (contents unspecified). */
   allocate(count: number, length: number): Float32Array[] {
     if (!this.arena) this.arena = new Bank(this.compiled);
     const bank = this.arena;
     const stride = strideOf(length);
     const scratch = stride * count;
-    const buffer = bank.reserve(scratch + scratchBytes(count, length));
+    bank.reserve(scratch + scratchBytes(count, length));
+    // Growing by nothing still detaches the old buffer: every vector handed out before is now empty, so one kept past
+    // its step reads as nothing rather than as another step's gradients.
+    bank.memory.grow(0);
+    const buffer = bank.memory.buffer;
     this.arenaLayout = { count, length, scratch };
     return Array.from({ length: count }, (_, i) => new Float32Array(buffer, i * stride, length));
   }
@@ -367,7 +371,8 @@ export function simdLinearCombination(
 
 /**
  * `count` float32 vectors of `length` that the two kernels above read in place, valid until the next call (the
- * memory is reused; contents unspecified), or undefined where this runtime has no WebAssembly SIMD.
+ * memory is reused; the vectors are then empty; contents unspecified), or undefined where this runtime has no
+ * WebAssembly SIMD.
  */
 export function simdArenaVectors(count: number, length: number): Float32Array[] | undefined {
   return longVectors()?.allocate(count, length);

@@ -8,7 +8,7 @@ import type { ModuleBuilder } from './module-builder.js';
 
 export const RELU_GRAD_FUNCTION = 'relu_grad';
 
-/** (dy, y, out, blocks): out[0..4·blocks) = dy ⊙ step(y); pointers in bytes, any alignment; the tail is the caller's. */
+/** (dy, y, out, blocks): out[0..4·blocks) = dy ⊙ step(y); pointers in bytes, any alignment; no tail (the caller). */
 export function emitReluGrad(module: ModuleBuilder): void {
   const f = module.function(RELU_GRAD_FUNCTION, ['i32', 'i32', 'i32', 'i32']);
   const [dy, y, out, blocks] = f.paramLocals(4);

@@ -5,7 +5,11 @@
  * per step and applies `combined` as the gradient of the shared part.
  */
 export interface CombineInput {
-  /** T vectors of length P, in task order. Never modified. */
+  /**
+   * T vectors of length P, in task order. Never modified. Valid during this call only: on parameter gradients the
+   * trainer writes them into memory it reuses for the next step's (train/step.ts `stepVectors`), and from then on these
+   * arrays are empty, so a combiner that keeps a gradient past the call copies it (`Float32Array.from`).
+   */
   grads: Float32Array[];
   /** Current per-task loss values, for the methods that use them (e.g. MGDA's `loss` normalisation). */
   losses?: number[];
@@ -25,7 +29,7 @@ export interface CombineInput {
    * The task gradients on further independent samples, for the methods whose paper needs independent stochastic
    * gradients (SDMGrad's and MoDo's double sampling): `extraSamples[k][i]` is task i's gradient on the k-th other
    * batch the trainer drew for this step (`grads` is on the step's own batch). Present only when the combiner asks
-   * for more than one sample ({@link GradientCombiner.independentSamples}).
+   * for more than one sample ({@link GradientCombiner.independentSamples}). Valid during this call only, as `grads`.
    */
   extraSamples?: Float32Array[][];
   /**
