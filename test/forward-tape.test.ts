@@ -116,6 +116,8 @@ describe('gradient methods on the recorded trunk', () => {
     '{ name: nash-mtl }',
     '{ name: sdmgrad }',
     '{ name: pcgrad, grad_target: representation }',
+    // A loss-weighting method whose norms at the last shared layer run from the tape too.
+    '{ name: gradnorm }',
   ];
   for (const strategy of strategies) {
     it(`${strategy}: bit-identical to one forward pass per task (logs, test metrics, checkpoints)`, async () => {

@@ -43,20 +43,24 @@ export class ForwardTape {
 
   /**
    * The gradients of the layers' trainable variables for `dOutput` = ∂L/∂output, keyed by variable name (new tensors
-   * the caller disposes; `dOutput` stays the caller's). No gradient is computed for the stack's input.
+   * the caller disposes; `dOutput` stays the caller's). No gradient is computed for the stack's input. With `wanted`,
+   * only those variables' gradients are kept, and the pass stops at the lowest layer that holds one (GradNorm's
+   * norms at the last shared layer need that layer's backward pass alone).
    */
-  backward(dOutput: tf.Tensor): Map<string, tf.Tensor> {
+  backward(dOutput: tf.Tensor, wanted?: readonly tf.Variable[]): Map<string, tf.Tensor> {
     const gradients = new Map<string, tf.Tensor>();
+    const lowest = wanted ? this.layers.findIndex((layer) => layer.trainable.some((v) => wanted.includes(v))) : 0;
+    if (lowest < 0) return gradients;
     let dy = dOutput;
-    for (let i = this.records.length - 1; i >= 0; i--) {
-      const { input, variables } = this.records[i]!.backward(dy, i > 0);
+    for (let i = this.records.length - 1; i >= lowest; i--) {
+      const { input, variables } = this.records[i]!.backward(dy, i > lowest);
       this.layers[i]!.trainable.forEach((variable, k) => {
         const gradient = variables[k]!;
-        if (variable.trainable) gradients.set(variable.name, gradient);
+        if (variable.trainable && (!wanted || wanted.includes(variable))) gradients.set(variable.name, gradient);
         else gradient.dispose();
       });
       if (dy !== dOutput) dy.dispose();
-      if (i > 0) dy = input as tf.Tensor;
+      if (i > lowest) dy = input as tf.Tensor;
     }
     return gradients;
   }

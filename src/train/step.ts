@@ -9,8 +9,15 @@ import { heldValuesWhereUnlabelled, heldWhereUnlabelled, labelledTasks, maskedTa
 import { applyTaskScaling, stepScaling, type StepScaling } from './task-scaling.js';
 import { cosineMatrix, stepVectors } from '../numerics/index.js';
 import { addAdversaryGradients, adversaryLossOn, withAdversaryLoss } from '../adversarial/adversary-step.js';
-import { headGradients, recordTrunk, taskGradients } from './task-gradients.js';
-import { readFloatsInto } from '../ops/read-floats.js';
+import {
+  extraSampleGradients,
+  extraSamplesNeededBy,
+  flattenInto,
+  headGradients,
+  recordTrunk,
+  taskGradients,
+  unflatten,
+} from './task-gradients.js';
 
 /** Which way gradient steps run (train/task-gradients.ts): re-exported for the benchmark, beside `trainingStep`. */
 export { stepPaths } from './task-gradients.js';
@@ -114,9 +121,10 @@ function lossStep(
 }
 
 /**
- * n_i = ‖∇_W L_i‖ per task, W = the model's last shared layer (kernel and bias): one forward pass per task,
- * differentiated with respect to W only, so each backward pass runs through the heads and W, not the trunk below W.
- * The forward passes run at the step already numbered (same dropout masks; batch-norm statistics do not move again).
+ * n_i = ‖∇_W L_i‖ per task, W = the model's last shared layer (kernel and bias), each backward pass through the heads
+ * and W only, not the trunk below W. Where the model records its trunk on the steps' own tape (and W is in it), the
+ * trunk runs forward once for all tasks; otherwise once per task. Either way at the step already numbered (same
+ * dropout masks; batch-norm statistics do not move again), and bit-identical (test/forward-tape.test.ts).
  */
 function lastSharedLayerNorms(model: MultiTaskModel, batch: Batch, tasks: readonly TaskConfig[]): tf.Tensor1D {
   const layer = model.lastSharedLayer ?? [];
@@ -126,16 +134,31 @@ function lastSharedLayerNorms(model: MultiTaskModel, batch: Batch, tasks: readon
         `"${model.architecture}" has none; use an architecture with a shared trunk or shared experts`,
     );
   }
+  const recorded = recordTrunk(model, batch.x);
+  const tape = recorded && layer.every((v) => recorded.variables.includes(v)) ? recorded : undefined;
+  if (recorded && !tape) recorded.dispose();
   const norms = tasks.map((task) => {
-    const { value, grads } = tf.variableGrads(() => {
-      const { outputs } = model.forward(batch.x, true);
-      return maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, batch);
-    }, layer);
-    value.dispose();
-    const norm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))));
-    for (const g of Object.values(grads)) g.dispose();
+    let grads: tf.Tensor[];
+    if (tape) {
+      const head = headGradients(model, tape.output, task, batch, []);
+      head.loss.dispose();
+      const byName = tape.backward(head.representation, layer);
+      head.representation.dispose();
+      // In W's order, as variableGrads gives them: the norm's sum of squares adds them in that order.
+      grads = layer.flatMap((v) => byName.get(v.name) ?? []);
+    } else {
+      const { value, grads: named } = tf.variableGrads(() => {
+        const { outputs } = model.forward(batch.x, true);
+        return maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, batch);
+      }, layer);
+      value.dispose();
+      grads = Object.values(named);
+    }
+    const norm = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))));
+    tf.dispose(grads);
     return norm;
   });
+  tape?.dispose();
   const stacked = tf.stack(norms) as tf.Tensor1D;
   for (const n of norms) n.dispose();
   return stacked;
@@ -164,35 +187,6 @@ export function afterOptimizerStep(
 /** How many other batches per step a strategy needs besides its own (SDMGrad's and MoDo's independent samples). */
 export function extraSamplesNeeded(strategy: Strategy): number {
   return strategy.needs === 'losses' ? 0 : extraSamplesNeededBy(strategy.combiner);
-}
-
-function extraSamplesNeededBy(combiner: GradientCombiner): number {
-  return (combiner.independentSamples ?? 1) - 1;
-}
-
-/**
- * Reads the gradients of `variables` into one flat vector `out` (the combiner's view of the shared parameters),
- * writing every element. A variable the loss does not reach (a shared–private task discriminator's, trained by the
- * penalty only) reads as zeros.
- */
-function flattenInto(grads: Readonly<Record<string, tf.Tensor>>, variables: readonly tf.Variable[], out: Float32Array) {
-  let offset = 0;
-  for (const v of variables) {
-    const gradient = grads[v.name];
-    if (gradient) readFloatsInto(gradient, out, offset);
-    else out.fill(0, offset, offset + v.size);
-    offset += v.size;
-  }
-  return out;
-}
-
-function unflatten(flat: Float32Array, like: readonly tf.Variable[]): tf.Tensor[] {
-  let offset = 0;
-  return like.map((v) => {
-    const t = tf.tensor(flat.subarray(offset, offset + v.size), v.shape, 'float32');
-    offset += v.size;
-    return t;
-  });
 }
 
 /**
@@ -245,36 +239,6 @@ function parameterGradientStep(
   const taskLosses = tf.stack(lossValues) as tf.Tensor1D;
   for (const v of lossValues) v.dispose();
   return { gradients, taskLosses, cosines: cosineMatrix(flats) };
-}
-
-/**
- * The task gradients of the shared parameters on the other batches a combiner needs for independent samples (none
- * for most): T backward passes per batch.
- */
-function extraSampleGradients(
-  model: MultiTaskModel,
-  combiner: GradientCombiner,
-  tasks: readonly TaskConfig[],
-  extraBatches: readonly Batch[],
-  vectors: readonly Float32Array[],
-): Float32Array[][] {
-  const needed = extraSamplesNeededBy(combiner);
-  if (extraBatches.length < needed) {
-    throw new Error(`the gradient method needs ${needed} other batches per step, got ${extraBatches.length}`);
-  }
-  const shared = model.sharedVariables;
-  return extraBatches.slice(0, needed).map((other, b) => {
-    const tape = recordTrunk(model, other.x);
-    const flats = tasks.map((task, i) => {
-      const { loss, grads } = taskGradients(model, tape, task, other, []);
-      loss.dispose();
-      const flat = flattenInto(grads, shared, vectors[b * tasks.length + i]!);
-      tf.dispose(Object.values(grads));
-      return flat;
-    });
-    tape?.dispose();
-    return flats;
-  });
 }
 
 /**

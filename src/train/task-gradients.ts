@@ -3,6 +3,8 @@ import type { TaskConfig } from '../config/types.js';
 import type { ForwardTape } from '../model/tape.js';
 import type { MultiTaskModel } from '../model/types.js';
 import { maskedTaskLoss, type LabelledBatch } from './losses.js';
+import type { GradientCombiner } from '../strategies/gradient/types.js';
+import { readFloatsInto } from '../ops/read-floats.js';
 
 /**
  * Which way the gradient steps run. `retainedTrunk` (the default): where the model records its shared part on the
@@ -77,4 +79,68 @@ export function taskGradients(
     grads[v.name] = head.own[k]!;
   });
   return { loss: head.loss, grads };
+}
+
+/** How many other batches per step a combiner needs besides its own (SDMGrad's and MoDo's independent samples). */
+export function extraSamplesNeededBy(combiner: GradientCombiner): number {
+  return (combiner.independentSamples ?? 1) - 1;
+}
+
+/**
+ * Reads the gradients of `variables` into one flat vector `out` (the combiner's view of the shared parameters),
+ * writing every element. A variable the loss does not reach (a shared–private task discriminator's, trained by the
+ * penalty only) reads as zeros.
+ */
+export function flattenInto(
+  grads: Readonly<Record<string, tf.Tensor>>,
+  variables: readonly tf.Variable[],
+  out: Float32Array,
+) {
+  let offset = 0;
+  for (const v of variables) {
+    const gradient = grads[v.name];
+    if (gradient) readFloatsInto(gradient, out, offset);
+    else out.fill(0, offset, offset + v.size);
+    offset += v.size;
+  }
+  return out;
+}
+
+export function unflatten(flat: Float32Array, like: readonly tf.Variable[]): tf.Tensor[] {
+  let offset = 0;
+  return like.map((v) => {
+    const t = tf.tensor(flat.subarray(offset, offset + v.size), v.shape, 'float32');
+    offset += v.size;
+    return t;
+  });
+}
+
+/**
+ * The task gradients of the shared parameters on the other batches a combiner needs for independent samples (none
+ * for most): T backward passes per batch.
+ */
+export function extraSampleGradients(
+  model: MultiTaskModel,
+  combiner: GradientCombiner,
+  tasks: readonly TaskConfig[],
+  extraBatches: readonly (LabelledBatch & { x: tf.Tensor2D })[],
+  vectors: readonly Float32Array[],
+): Float32Array[][] {
+  const needed = extraSamplesNeededBy(combiner);
+  if (extraBatches.length < needed) {
+    throw new Error(`the gradient method needs ${needed} other batches per step, got ${extraBatches.length}`);
+  }
+  const shared = model.sharedVariables;
+  return extraBatches.slice(0, needed).map((other, b) => {
+    const tape = recordTrunk(model, other.x);
+    const flats = tasks.map((task, i) => {
+      const { loss, grads } = taskGradients(model, tape, task, other, []);
+      loss.dispose();
+      const flat = flattenInto(grads, shared, vectors[b * tasks.length + i]!);
+      tf.dispose(Object.values(grads));
+      return flat;
+    });
+    tape?.dispose();
+    return flats;
+  });
 }
