@@ -36,6 +36,7 @@ import { fileURLToPath } from 'node:url';
 /** A mistake in the command line: reported in one line, exit code 2. */
 class BenchUsageError extends Error {}
 import { createRequire } from 'node:module';
+import { medianOfRounds } from './rounds.mjs';
 import { fmaNodeFlags, judgeRatio, targetLine } from './scaling.mjs';
 import { printScaling, runScaling, scalingTargets } from './scaling-run.mjs';
 import { fmt, printTable } from './table.mjs';
@@ -62,6 +63,8 @@ const USAGE = `node bench/run.mjs [options]
   --backends LIST    TF.js backends: wasm, cpu, tensorflow (default: wasm, plus tensorflow when
                      @tensorflow/tfjs-node is installed; cpu, the pure-JS backend, only when asked: ~1 s per W1 step)
   --steps N          steps per timed window (default 20)
+  --rounds N         W1–W3 (every row, PyTorch's too) N times, round after round; each row is its median round
+                     (default 1)
   --windows N        timed windows (default 5)
   --warmup N         untimed steps first (default 10)
   --w4-epochs N      epochs of the W4 end-to-end run (default 15, the quickstart's own; epoch 1 is the warm-up,
@@ -110,6 +113,7 @@ function parseArgs(argv) {
     scaleWarmup: 5,
     fmaChild: 'off',
     retained: undefined,
+    rounds: 1,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -131,6 +135,7 @@ function parseArgs(argv) {
     if (a === '--workloads') opts.workloads = list().map((w) => w.toUpperCase());
     else if (a === '--backends') opts.backends = list();
     else if (a === '--steps') opts.steps = int(1);
+    else if (a === '--rounds') opts.rounds = int(1);
     else if (a === '--windows') opts.windows = int(1);
     else if (a === '--warmup') opts.warmup = int(1);
     else if (a === '--w4-epochs') opts.w4Epochs = int(1);
@@ -730,7 +735,15 @@ async function main() {
   const spawnTorch = (args, label) =>
     spawnJson(PYTHON, [TORCH_SCRIPT, ...args, '--json'], { env: blas?.env, verbose: opts.verbose, label });
 
-  for (const workload of opts.workloads.filter((w) => !SCALING_WORKLOADS.includes(w))) {
+  // W1–W3 run --rounds times, round after round (each round: every row of every step workload, PyTorch's right after
+  // ours), so that a slow minute on this shared machine lands in one round instead of in one row; W4 and MEM once.
+  const rounds = [];
+  for (let roundNumber = 1; roundNumber <= opts.rounds; roundNumber++)
+    for (const workload of opts.workloads.filter((w) => !SCALING_WORKLOADS.includes(w)))
+      if (roundNumber === 1 || STEP_WORKLOADS.includes(workload)) rounds.push({ roundNumber, workload });
+  for (const { roundNumber, workload } of rounds) {
+    if (opts.rounds > 1 && STEP_WORKLOADS.includes(workload)) log(`bench: round ${roundNumber} of ${opts.rounds}`);
+    const before = [info.results.length, info.fma_results.length, info.torch.length];
     if (FMA_WORKLOADS.includes(workload) && info.fma.run && opts.backends.includes('wasm')) {
       log(`bench: ${workload} on wasm with the FMA kernels …`);
       const args = ['--workload', workload, '--backend', 'wasm', '--fma-child', 'on'];
@@ -778,6 +791,15 @@ async function main() {
       info.torch.push(r);
       if (r.error) log(`bench: PyTorch ${workload} failed: ${r.error}${r.stderr ? `\n${r.stderr}` : ''}`);
     }
+    [info.results, info.fma_results, info.torch].forEach((list, k) => {
+      for (const r of list.slice(before[k])) r.round = roundNumber;
+    });
+  }
+  if (opts.rounds > 1) {
+    info.rounds_raw = { results: info.results, fma_results: info.fma_results, torch: info.torch };
+    info.results = medianOfRounds(info.results, STEP_WORKLOADS);
+    info.fma_results = medianOfRounds(info.fma_results, STEP_WORKLOADS);
+    info.torch = medianOfRounds(info.torch, STEP_WORKLOADS);
   }
   await runScaling({ opts, info, spawnTf, spawnTorch, log });
   info.load_average_after = os.loadavg().map((x) => round(x, 2));
@@ -825,7 +847,8 @@ async function main() {
   }
   if (stepRows.length > 0) {
     console.log(
-      `\nW1–W3: median ms/step over ${opts.windows} windows × ${opts.steps} steps (after ${opts.warmup} warm-up), ` +
+      `\nW1–W3: median ms/step over ${opts.windows} windows × ${opts.steps} steps (after ${opts.warmup} warm-up)` +
+        `${opts.rounds > 1 ? `, the median round of ${opts.rounds}` : ''}, ` +
         `single-threaded`,
     );
     printTable(
@@ -842,6 +865,13 @@ async function main() {
       ],
       stepRows,
     );
+    if (opts.rounds > 1) {
+      console.log('  every round, in order (ms/step):');
+      for (const r of [...info.results, ...info.fma_results, ...info.torch].filter((x) => x.rounds_ms)) {
+        const name = r.variant === 'fma' ? 'wasm FMA' : (r.backend?.name ?? 'pytorch');
+        console.log(`    ${r.workload} ${name}: ${r.rounds_ms.map((x) => fmt(x)).join(' ')}`);
+      }
+    }
   }
 
   const w4 = info.results.filter((x) => x.workload === 'W4' && !x.error);
