@@ -45,7 +45,7 @@ export class ForwardTape {
    * The gradients of the layers' trainable variables for `dOutput` = ∂L/∂output, keyed by variable name (new tensors
    * the caller disposes; `dOutput` stays the caller's). No gradient is computed for the stack's input. With `wanted`,
    * only those variables' gradients are kept, and the pass stops at the lowest layer that holds one (GradNorm's
-   * norms at the last shared layer need that layer's backward pass alone).
+   * norms at the last shared layer need that layer's backward pass alone; all of them is the whole pass).
    */
   backward(dOutput: tf.Tensor, wanted?: readonly tf.Variable[]): Map<string, tf.Tensor> {
     const gradients = new Map<string, tf.Tensor>();

@@ -30,9 +30,10 @@ export const DENSE_LINEAR_KERNEL = 'MtlDenseLinear';
 
 /**
  * The gradients of a dense op for the output gradient `dy`, each computed only when called: the kernels the ops
- * tf.matMul, tf.sum, tf.mul and tf.step run, called directly (the same computation without an op scope, and its
- * bookkeeping and garbage, for each; several per layer and step). The registered gradient below and the steps' own
- * tape (model/tape.ts) both run this, so the two give bit-identical gradients. `y` is the op's output (relu only).
+ * tf.matMul and tf.sum run (and `MtlReluGrad`, or tf.step and tf.mul's), called directly (the same computation
+ * without an op scope, and its bookkeeping and garbage, for each; several per layer and step). The registered
+ * gradient below and the steps' own tape (model/tape.ts) both run this, so the two give bit-identical gradients. `y`
+ * is the op's output (relu only).
  */
 export function denseGradients(
   dy: tf.Tensor2D,

@@ -138,22 +138,10 @@ function lastSharedLayerNorms(model: MultiTaskModel, batch: Batch, tasks: readon
   const tape = recorded && layer.every((v) => recorded.variables.includes(v)) ? recorded : undefined;
   if (recorded && !tape) recorded.dispose();
   const norms = tasks.map((task) => {
-    let grads: tf.Tensor[];
-    if (tape) {
-      const head = headGradients(model, tape.output, task, batch, []);
-      head.loss.dispose();
-      const byName = tape.backward(head.representation, layer);
-      head.representation.dispose();
-      // In W's order, as variableGrads gives them: the norm's sum of squares adds them in that order.
-      grads = layer.flatMap((v) => byName.get(v.name) ?? []);
-    } else {
-      const { value, grads: named } = tf.variableGrads(() => {
-        const { outputs } = model.forward(batch.x, true);
-        return maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, batch);
-      }, layer);
-      value.dispose();
-      grads = Object.values(named);
-    }
+    const { loss, grads: named } = taskGradients(model, tape, task, batch, [], layer);
+    loss.dispose();
+    // In W's order either way: the norm's sum of squares adds them in that order.
+    const grads = Object.values(named);
     const norm = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))));
     tf.dispose(grads);
     return norm;

@@ -49,8 +49,10 @@ export function headGradients(
 }
 
 /**
- * One task's loss and its gradients of the shared variables and of `own`, keyed by variable name: from the recorded
- * trunk (the heads' backward pass, then the tape's) or, without one, one forward and backward pass of the model.
+ * One task's loss and its gradients of `shared` (the model's shared variables, or some of them: GradNorm's last
+ * shared layer) and of `own`, keyed by variable name: from the recorded trunk (the heads' backward pass, then the
+ * tape's, down to the lowest layer holding one of `shared`) or, without one, one forward and backward pass of the
+ * model.
  */
 export function taskGradients(
   model: MultiTaskModel,
@@ -58,20 +60,21 @@ export function taskGradients(
   task: TaskConfig,
   batch: LabelledBatch & { x: tf.Tensor2D },
   own: readonly tf.Variable[],
+  shared: readonly tf.Variable[] = model.sharedVariables,
 ): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } {
   if (!tape) {
     const { value, grads } = tf.variableGrads(() => {
       const { outputs } = model.forward(batch.x, true);
       return maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, batch);
-    }, [...model.sharedVariables, ...own]);
+    }, [...shared, ...own]);
     return { loss: value, grads };
   }
   const head = headGradients(model, tape.output, task, batch, own);
-  const trunk = tape.backward(head.representation);
+  const trunk = tape.backward(head.representation, shared);
   head.representation.dispose();
   // The names in the order TF.js's variableGrads would give them: shared, then own.
   const grads: Record<string, tf.Tensor> = {};
-  for (const v of model.sharedVariables) {
+  for (const v of shared) {
     const gradient = trunk.get(v.name);
     if (gradient) grads[v.name] = gradient;
   }
@@ -95,7 +98,7 @@ export function flattenInto(
   grads: Readonly<Record<string, tf.Tensor>>,
   variables: readonly tf.Variable[],
   out: Float32Array,
-) {
+): Float32Array {
   let offset = 0;
   for (const v of variables) {
     const gradient = grads[v.name];

@@ -13,7 +13,7 @@
  * s0 + s1 at the end. Here the two accumulators are the two lanes of one f64x2: a block of four floats adds elements
  * 0 and 1 to the lanes, then 2 and 3, so each lane sees its indices in the same order. WebAssembly fixes float
  * results (no contraction into fused multiply-adds), so the products are bit-identical to `dot`'s
- * (test/gram-simd.test.ts). The speed comes from running up to four products in one pass over a_i (four independent
+ * (test/long-vectors.test.ts). The speed comes from running up to four products in one pass over a_i (four independent
  * chains of additions, and a_i read once).
  *
  * Combination: per element, 0 + w_0·g_0[k] + w_1·g_1[k] + … in float64 in that order (w_i as the float64 given),
@@ -22,6 +22,7 @@
  * Vectors are copied into this module's own memory (not the TF.js heap), except the step's task gradients, which the
  * trainer writes straight into a second memory (the arena) that the kernels read in place.
  */
+import type { FunctionBuilder, Local } from './assembler.js';
 import { ModuleBuilder } from './module-builder.js';
 import { wasmApi, type WasmMemory } from './wasm-api.js';
 
@@ -85,6 +86,19 @@ function combineName(count: number): string {
   return `combine_${count}`;
 }
 
+/** low, high += w·v: the four floats at `v` as float64, two per half, times the splatted float64 `weight`. */
+function addWeighted(f: FunctionBuilder, low: Local, high: Local, weight: Local, v: Local): void {
+  f.get(low).get(weight).get(v).f64x2PromoteLowF32x4().f64x2Mul().f64x2Add().set(low);
+  f.get(high).get(weight).get(v).get(v).shuffle32([2, 3, 2, 3]).f64x2PromoteLowF32x4().f64x2Mul();
+  f.f64x2Add().set(high);
+}
+
+/** out[offset..offset+16) = the four sums in low, high rounded to float32. */
+function storeRounded(f: FunctionBuilder, out: Local, offset: Local, low: Local, high: Local): void {
+  f.get(out).get(offset).i32Add();
+  f.get(low).f32x4DemoteF64x2Zero().get(high).f32x4DemoteF64x2Zero().shuffle32([0, 1, 4, 5]).v128Store(0);
+}
+
 /**
  * combine(pointers, weights, count, blocks, out): out[0..4·blocks) = float32(Σ_i w_i·v_i) for i < count, with
  * v_i at pointers[i] (i32 table), w_i at weights[i] (float64 table). Pointers in bytes.
@@ -110,15 +124,12 @@ function emitCombine(module: ModuleBuilder): void {
           f.get(i).get(count).i32GeS().brIf(1);
           f.get(weights).get(i).i32Const(3).i32Shl().i32Add().v128Load64Splat(0).set(weight);
           f.get(pointers).get(i).i32Const(2).i32Shl().i32Add().i32Load(0).get(offset).i32Add().v128Load(0).set(v);
-          f.get(low).get(weight).get(v).f64x2PromoteLowF32x4().f64x2Mul().f64x2Add().set(low);
-          f.get(high).get(weight).get(v).get(v).shuffle32([2, 3, 2, 3]).f64x2PromoteLowF32x4().f64x2Mul();
-          f.f64x2Add().set(high);
+          addWeighted(f, low, high, weight, v);
           f.get(i).i32Const(1).i32Add().set(i);
           f.br(0);
         }),
       );
-      f.get(out).get(offset).i32Add();
-      f.get(low).f32x4DemoteF64x2Zero().get(high).f32x4DemoteF64x2Zero().shuffle32([0, 1, 4, 5]).v128Store(0);
+      storeRounded(f, out, offset, low, high);
       f.get(offset).i32Const(16).i32Add().set(offset);
       f.br(0);
     }),
@@ -156,14 +167,10 @@ function emitCombineFixed(module: ModuleBuilder, count: number): void {
       f.v128Const0().set(low);
       f.v128Const0().set(high);
       vectors.forEach((pointer, i) => {
-        const weight = splats[i]!;
         f.get(pointer).get(offset).i32Add().v128Load(0).set(v);
-        f.get(low).get(weight).get(v).f64x2PromoteLowF32x4().f64x2Mul().f64x2Add().set(low);
-        f.get(high).get(weight).get(v).get(v).shuffle32([2, 3, 2, 3]).f64x2PromoteLowF32x4().f64x2Mul();
-        f.f64x2Add().set(high);
+        addWeighted(f, low, high, splats[i]!, v);
       });
-      f.get(out).get(offset).i32Add();
-      f.get(low).f32x4DemoteF64x2Zero().get(high).f32x4DemoteF64x2Zero().shuffle32([0, 1, 4, 5]).v128Store(0);
+      storeRounded(f, out, offset, low, high);
       f.get(offset).i32Const(16).i32Add().set(offset);
       f.br(0);
     }),

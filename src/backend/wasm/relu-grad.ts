@@ -24,10 +24,10 @@ export function reluGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown
   }
   // Views are taken after the allocation above: a malloc may grow (and replace) the wasm heap.
   const gradient = backend.typedArrayFromHeap(dy) as Float32Array;
-  const output = backend.typedArrayFromHeap(y) as Float32Array;
+  const activation = backend.typedArrayFromHeap(y) as Float32Array;
   const result = backend.typedArrayFromHeap(out) as Float32Array;
   for (let i = done; i < size; i++) {
-    const v = output[i]!;
+    const v = activation[i]!;
     result[i] = gradient[i]! * (v > 0 ? 1 : Number.isNaN(v) ? v : 0);
   }
   return out;
