@@ -164,6 +164,9 @@ export class FunctionBuilder {
   i32And(): this {
     return this.op(0x71);
   }
+  i32Or(): this {
+    return this.op(0x72);
+  }
   i32Eqz(): this {
     return this.op(0x45);
   }
@@ -272,6 +275,20 @@ export class FunctionBuilder {
     this.simd(0x0d);
     for (const lane of lanes) for (let b = 0; b < 4; b++) this.code.push(lane * 4 + b);
     return this;
+  }
+  i32x4Splat(): this {
+    return this.simd(0x11);
+  }
+  i32x4ExtractLane(lane: number): this {
+    this.simd(0x1b);
+    this.code.push(lane);
+    return this;
+  }
+  i32x4LtS(): this {
+    return this.simd(0x39);
+  }
+  v128Or(): this {
+    return this.simd(0x50);
   }
   f32x4Eq(): this {
     return this.simd(0x41);

@@ -15,6 +15,14 @@ import { EPILOGUE_FUNCTION, emitEpilogue } from './epilogue.js';
 import { GATHER_ROWS_FUNCTION, emitGatherRows } from './gather.js';
 import { RELU_GRAD_FUNCTION, emitReluGrad } from './relu-grad.js';
 import { emitGemm, makeGemm, type GemmArgs } from './gemm.js';
+import {
+  COL2IM_FUNCTION,
+  emitPatches,
+  geometryArguments,
+  IM2COL_FUNCTION,
+  MAX_POOL_GRAD_FUNCTION,
+  type PatchGeometry,
+} from './patches.js';
 import { wasmApi, type WasmMemory } from './wasm-api.js';
 
 export interface AdamArgs extends AdamHyperparameters {
@@ -38,6 +46,12 @@ export interface SimdKernels {
   biasActivation(args: { c: number; bias: number; rows: number; n: number; scalarBias: boolean; relu: boolean }): void;
   /** out = dy ⊙ step(y) over the first 4·blocks floats (simd/relu-grad.ts); pointers in bytes. */
   reluGrad(args: { dy: number; y: number; out: number; blocks: number }): void;
+  /** A convolution's patch rows from x (simd/patches.ts); pointers in bytes. */
+  im2col(x: number, patches: number, geometry: PatchGeometry): void;
+  /** Adds patch rows back into dx at the pixels they came from (simd/patches.ts). */
+  col2im(patches: number, dx: number, geometry: PatchGeometry): void;
+  /** dx (zeroed) += each pooling window's dy at its maximum (simd/patches.ts). */
+  maxPoolGrad(x: number, dy: number, dx: number, geometry: PatchGeometry): void;
 }
 
 type AdamFunction = (...args: number[]) => void;
@@ -85,6 +99,7 @@ export function simdKernelsFor(memory: WasmMemory, fma = false): SimdKernels {
   emitEpilogue(builder);
   emitGatherRows(builder);
   emitReluGrad(builder);
+  emitPatches(builder);
   const instance = new wasmApi.Instance(new wasmApi.Module(builder.encode()), { env: { memory } });
   const adamFunctions = new Map<string, AdamFunction>();
   for (const coupled of [false, true]) {
@@ -108,6 +123,14 @@ export function simdKernelsFor(memory: WasmMemory, fma = false): SimdKernels {
     out: number,
   ) => void;
   const reluGrad = instance.exports[RELU_GRAD_FUNCTION] as (dy: number, y: number, out: number, blocks: number) => void;
+  const im2col = instance.exports[IM2COL_FUNCTION] as (from: number, to: number, ...geometry: number[]) => void;
+  const col2im = instance.exports[COL2IM_FUNCTION] as (from: number, to: number, ...geometry: number[]) => void;
+  const maxPoolGrad = instance.exports[MAX_POOL_GRAD_FUNCTION] as (
+    x: number,
+    dy: number,
+    dx: number,
+    ...geometry: number[]
+  ) => void;
   const kernels: SimdKernels = {
     gatherRows({ x, index, count, rowBytes, out }) {
       gatherRows(x, index, count, rowBytes, out);
@@ -141,6 +164,15 @@ export function simdKernelsFor(memory: WasmMemory, fma = false): SimdKernels {
     },
     reluGrad({ dy, y, out, blocks }) {
       reluGrad(dy, y, out, blocks);
+    },
+    im2col(x, patches, geometry) {
+      im2col(x, patches, ...geometryArguments(geometry));
+    },
+    col2im(patches, dx, geometry) {
+      col2im(patches, dx, ...geometryArguments(geometry));
+    },
+    maxPoolGrad(x, dy, dx, geometry) {
+      maxPoolGrad(x, dy, dx, ...geometryArguments(geometry));
     },
   };
   cache.set(memory, kernels);

@@ -11,7 +11,71 @@
  * product (XNNPACK) and a col2im scatter.
  */
 import * as tf from '@tensorflow/tfjs';
-import { lookupKernel, ORIGINAL, sizeOf, type FastKernelFunc, type WasmBackendLike } from './backend.js';
+import { packedBytes } from '../simd/gemm.js';
+import type { SimdKernels } from '../simd/module.js';
+import type { PatchGeometry } from '../simd/patches.js';
+import {
+  heapOffset,
+  lookupKernel,
+  ORIGINAL,
+  simdOf,
+  sizeOf,
+  transposeLastTwo,
+  type FastKernelFunc,
+  type WasmBackendLike,
+} from './backend.js';
+
+/**
+ * Which way the patch work runs: `wasm` (simd/patches.ts, the default where the project's SIMD kernels run) or the JS
+ * loops it replaced (kept for runtimes without WebAssembly SIMD, and as the reference the equality test compares with).
+ */
+export const convPaths = { wasmPatches: true };
+
+/** The patch kernels, or undefined where the JS loops run. */
+function patchKernels(backend: WasmBackendLike): SimdKernels | undefined {
+  return convPaths.wasmPatches ? simdOf(backend) : undefined;
+}
+
+/** The wasm kernels' geometry of output positions n0 … n0+n−1 (batch, row, column order). */
+function patchGeometry(info: tf.backend_util.Conv2DInfo, n0: number, n: number): PatchGeometry {
+  const perImage = info.outHeight * info.outWidth;
+  const b0 = Math.floor(n0 / perImage);
+  const rest = n0 - b0 * perImage;
+  const oy0 = Math.floor(rest / info.outWidth);
+  return {
+    b0,
+    oy0,
+    ox0: rest - oy0 * info.outWidth,
+    count: n,
+    inHeight: info.inHeight,
+    inWidth: info.inWidth,
+    channels: info.inChannels,
+    outHeight: info.outHeight,
+    outWidth: info.outWidth,
+    filterHeight: info.filterHeight,
+    filterWidth: info.filterWidth,
+    strideHeight: info.strideHeight,
+    strideWidth: info.strideWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+  };
+}
+
+/** C (m×n) = product on the SIMD kernels, with B's panels packed in scratch when enough rows reuse them. */
+function simdProduct(
+  simd: SimdKernels,
+  backend: WasmBackendLike,
+  product: { layout: 'nn' | 'tn'; a: number; b: number; c: number; m: number; k: number; n: number; lda: number },
+): void {
+  // As the BatchMatMul override (wasm/matmul.ts) decides: packing pays off from 16 rows on; it never changes a value.
+  const scratch =
+    product.m >= 16 ? backend.makeOutput([Math.ceil(packedBytes(product.k, product.n) / 4)], 'float32') : undefined;
+  try {
+    simd.gemm({ ...product, ...(scratch ? { packed: heapOffset(backend, scratch) } : {}) });
+  } finally {
+    if (scratch) backend.disposeData(scratch.dataId);
+  }
+}
 
 type ConvAttrs = {
   strides: number | [number, number];
@@ -131,6 +195,11 @@ export function conv2dBackpropFilter(args: {
   (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
   if (K === 0 || N === 0 || Cout === 0) return out;
   const chunk = Math.max(1, Math.floor(IM2COL_MAX_ELEMENTS / K));
+  const simd = patchKernels(backend);
+  if (simd) {
+    filterGradientOnSimd(simd, backend, info, x, dy, out, chunk);
+    return out;
+  }
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const n = Math.min(chunk, N - n0);
     const temps: tf.TensorInfo[] = [];
@@ -165,6 +234,53 @@ export function conv2dBackpropFilter(args: {
     }
   }
   return out;
+}
+
+/**
+ * The filter gradient on the wasm kernels: per chunk, the patch rows P [n, K] (im2col in wasm) and dW = Pᵀ·dy read in
+ * place (the `tn` product, dy's rows straight from its tensor). Each output sums over positions in order, as the
+ * `nn` product of the JS path's P [K, n] does, and later chunks are added as there, so the values are the same.
+ */
+function filterGradientOnSimd(
+  simd: SimdKernels,
+  backend: WasmBackendLike,
+  info: tf.backend_util.Conv2DInfo,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  out: tf.TensorInfo,
+  chunk: number,
+): void {
+  const K = info.filterHeight * info.filterWidth * info.inChannels;
+  const N = info.batchSize * info.outHeight * info.outWidth;
+  const Cout = info.outChannels;
+  for (let n0 = 0; n0 < N; n0 += chunk) {
+    const n = Math.min(chunk, N - n0);
+    const temps: tf.TensorInfo[] = [];
+    try {
+      const patches = backend.makeOutput([n, K], 'float32');
+      temps.push(patches);
+      const partial = n0 === 0 ? out : backend.makeOutput([K, Cout], 'float32');
+      if (partial !== out) temps.push(partial);
+      simd.im2col(heapOffset(backend, x), heapOffset(backend, patches), patchGeometry(info, n0, n));
+      simdProduct(simd, backend, {
+        layout: 'tn',
+        a: heapOffset(backend, patches),
+        b: heapOffset(backend, dy) + n0 * Cout * 4,
+        c: heapOffset(backend, partial),
+        m: K,
+        k: n,
+        n: Cout,
+        lda: K,
+      });
+      if (partial !== out) {
+        const dst = backend.typedArrayFromHeap(out) as Float32Array;
+        const src = backend.typedArrayFromHeap(partial) as Float32Array;
+        for (let i = 0; i < K * Cout; i++) dst[i] = dst[i]! + src[i]!;
+      }
+    } finally {
+      for (const t of temps) backend.disposeData(t.dataId);
+    }
+  }
 }
 
 /**
@@ -212,6 +328,11 @@ export function makeFastConv2DBackpropInput(stock: tf.KernelConfig): FastKernelF
     if (K === 0 || N === 0 || Cout === 0) return out;
     const weights: tf.TensorInfo = { dataId: filter.dataId, shape: [1, K, Cout], dtype: 'float32' };
     const chunk = Math.max(1, Math.floor(IM2COL_MAX_ELEMENTS / K));
+    const simd = patchKernels(backend);
+    if (simd) {
+      inputGradientOnSimd(simd, backend, info, dy, weights, out, chunk);
+      return out;
+    }
     for (let n0 = 0; n0 < N; n0 += chunk) {
       const n = Math.min(chunk, N - n0);
       const temps: tf.TensorInfo[] = [];
@@ -243,6 +364,48 @@ export function makeFastConv2DBackpropInput(stock: tf.KernelConfig): FastKernelF
   };
   fast[ORIGINAL] = stock;
   return fast;
+}
+
+/**
+ * The input gradient on the wasm kernels: the patch gradients dy·Wᵀ per chunk (the product the BatchMatMul override
+ * runs for the JS path, on dy's rows in place), then col2im in wasm.
+ */
+function inputGradientOnSimd(
+  simd: SimdKernels,
+  backend: WasmBackendLike,
+  info: tf.backend_util.Conv2DInfo,
+  dy: tf.TensorInfo,
+  weights: tf.TensorInfo,
+  out: tf.TensorInfo,
+  chunk: number,
+): void {
+  const K = info.filterHeight * info.filterWidth * info.inChannels;
+  const N = info.batchSize * info.outHeight * info.outWidth;
+  const Cout = info.outChannels;
+  const transposed = transposeLastTwo(weights, backend); // [1, Cout, K]
+  try {
+    for (let n0 = 0; n0 < N; n0 += chunk) {
+      const n = Math.min(chunk, N - n0);
+      const patches = backend.makeOutput([n, K], 'float32');
+      try {
+        simdProduct(simd, backend, {
+          layout: 'nn',
+          a: heapOffset(backend, dy) + n0 * Cout * 4,
+          b: heapOffset(backend, transposed),
+          c: heapOffset(backend, patches),
+          m: n,
+          k: Cout,
+          n: K,
+          lda: Cout,
+        });
+        simd.col2im(heapOffset(backend, patches), heapOffset(backend, out), patchGeometry(info, n0, n));
+      } finally {
+        backend.disposeData(patches.dataId);
+      }
+    }
+  } finally {
+    backend.disposeData(transposed.dataId);
+  }
 }
 
 /**
@@ -280,10 +443,31 @@ export function makeFastMaxPoolGrad(stock: tf.KernelConfig): FastKernelFunc {
     const left = info.padInfo.left;
     const backend = args.backend as WasmBackendLike;
     const out = backend.makeOutput([...input.shape], 'float32');
+    (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
+    const simd = patchKernels(backend);
+    if (simd) {
+      simd.maxPoolGrad(heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, out), {
+        b0: 0,
+        oy0: 0,
+        ox0: 0,
+        count: B * OH * OW,
+        inHeight: H,
+        inWidth: W,
+        channels: C,
+        outHeight: OH,
+        outWidth: OW,
+        filterHeight: FH,
+        filterWidth: FW,
+        strideHeight: sh,
+        strideWidth: sw,
+        padTop: top,
+        padLeft: left,
+      });
+      return out;
+    }
     const X = backend.typedArrayFromHeap(input) as Float32Array;
     const DY = backend.typedArrayFromHeap(dy) as Float32Array;
     const DX = backend.typedArrayFromHeap(out) as Float32Array;
-    DX.fill(0);
     // Per window, all channels at once (contiguous reads): the first position of each channel's maximum.
     const best = new Float32Array(C);
     const at = new Int32Array(C);
