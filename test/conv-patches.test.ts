@@ -1,12 +1,13 @@
 /**
- * The convolution gradients' patch work in wasm (backend/simd/patches.ts: im2col, col2im, the max-pool gradient)
- * against the JS loops it replaced, bit for bit: filter gradient, input gradient and max-pool gradient over padded and
- * strided shapes, channel counts with and without a vector part, a chunked im2col, NaN and tied window values.
+ * The convolutions' patch work in wasm (backend/simd/patches.ts: im2col, col2im, the max-pool gradient) against the
+ * JS loops it replaced, and the forward convolution as im2col + GEMM against the stock (XNNPACK) kernel, bit for bit:
+ * forward, filter gradient, input gradient and max-pool gradient over padded and strided shapes, channel counts with
+ * and without a vector part, a chunked im2col, NaN and tied window values.
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/select.js';
-import { convPaths } from '../src/backend/wasm/conv.js';
+import { convPaths } from '../src/backend/wasm/conv-common.js';
 
 beforeAll(async () => {
   await initBackend('wasm', { fma: 'off' });
@@ -64,7 +65,14 @@ function gradients(c: ConvCase, n: number): Float32Array[] {
     const dPool = tf.grad((t: tf.Tensor) =>
       tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, c.pool, c.poolStrides, c.pad), dp)),
     )(x);
-    return [dFilter!.dataSync() as Float32Array, dx!.dataSync() as Float32Array, dPool.dataSync() as Float32Array];
+    return [
+      dFilter!.dataSync() as Float32Array,
+      dx!.dataSync() as Float32Array,
+      dPool.dataSync() as Float32Array,
+      y.dataSync() as Float32Array,
+      // Dilated: not ours, the stock kernel in both runs.
+      tf.conv2d(finite, f, 1, 'same', 'NHWC', 2).dataSync() as Float32Array,
+    ];
   });
 }
 
@@ -80,7 +88,7 @@ describe('convolution patch kernels in wasm against the JS loops', () => {
       const reference = gradients(c, n);
       convPaths.wasmPatches = true;
       const wasm = gradients(c, n);
-      ['filter gradient', 'input gradient', 'max-pool gradient'].forEach((what, i) => {
+      ['filter gradient', 'input gradient', 'max-pool gradient', 'forward', 'dilated forward'].forEach((what, i) => {
         expect(wasm[i]!.length, what).toBe(reference[i]!.length);
         expect(bits(wasm[i]!), what).toEqual(bits(reference[i]!));
       });

@@ -25,9 +25,10 @@ import { ORIGINAL, WASM, lookupKernel, type FastKernelFunc } from './backend.js'
 import {
   conv2dBackpropFilter,
   CONV2D_FILTER_GRAD_KERNEL,
+  makeFastConv2D,
   makeFastConv2DBackpropInput,
-  makeFastMaxPoolGrad,
 } from './conv.js';
+import { makeFastMaxPoolGrad } from './max-pool-grad.js';
 import {
   gatherBatches,
   GATHER_BATCHES_KERNEL,
@@ -93,6 +94,7 @@ const FACTORIES: Record<string, (stock: tf.KernelConfig) => FastKernelFunc> = {
   Identity: makeFastIdentity,
   MaxPoolGrad: makeFastMaxPoolGrad,
   Conv2DBackpropInput: makeFastConv2DBackpropInput,
+  Conv2D: makeFastConv2D,
 };
 
 /** Kernels this module adds where the wasm backend has none, by name. */
