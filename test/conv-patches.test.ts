@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/select.js';
 import { convPaths } from '../src/backend/wasm/conv-common.js';
+import { isFastWasmKernelInstalled } from '../src/backend/wasm/index.js';
 
 beforeAll(async () => {
   await initBackend('wasm', { fma: 'off' });
@@ -82,6 +83,11 @@ function bits(values: Float32Array): Uint32Array {
 }
 
 describe('convolution patch kernels in wasm against the JS loops', () => {
+  it('the overrides are installed (else the comparisons below would compare a kernel with itself)', () => {
+    for (const name of ['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad'])
+      expect(isFastWasmKernelInstalled(name), name).toBe(true);
+  });
+
   CASES.forEach((c, n) => {
     it(`x [${c.x}] filter [${c.f}] strides ${c.strides} ${c.pad}, pool ${c.pool}/${c.poolStrides}`, () => {
       convPaths.wasmPatches = false;

@@ -184,35 +184,64 @@ function emitPatchWalk(module: ModuleBuilder, name: string, direction: 'gather' 
   const pixel = f.local('i32');
   const at = f.local('i32');
   const bytes = channelBytes(f, g.C);
+  // A filter row's FW taps read FW consecutive pixels and fill FW·C consecutive values of P: where all of them are in
+  // range (everywhere but the borders), one copy or add of FW·C floats does that row.
+  const run: ChannelBytes = { all: f.local('i32'), vector: f.local('i32') };
+  const x0 = f.local('i32');
+  f.get(bytes.all).get(g.FW).i32Mul().set(run.all);
+  f.get(run.all).i32Const(-16).i32And().set(run.vector);
   f.get(direction === 'gather' ? to : from).set(row);
   f.i32Const(0).set(r);
   countedLoop(f, r, g.count, 1, () => {
+    f.get(g.ox).get(g.sw).i32Mul().get(g.left).i32Sub().set(x0);
     f.i32Const(0).set(fy);
     countedLoop(f, fy, g.FH, 1, () => {
       f.get(g.oy).get(g.sh).i32Mul().get(fy).i32Add().get(g.top).i32Sub().set(y);
-      f.i32Const(0).set(fx);
-      countedLoop(f, fx, g.FW, 1, () => {
-        f.get(g.ox).get(g.sw).i32Mul().get(fx).i32Add().get(g.left).i32Sub().set(xx);
-        // In range: 0 ≤ y < H and 0 ≤ xx < W, as unsigned comparisons (a negative index is a huge unsigned one).
-        f.get(y).get(g.H).i32LtU().get(xx).get(g.W).i32LtU().i32And();
-        f.if(
-          () => {
-            f.get(g.b).get(g.H).i32Mul().get(y).i32Add().get(g.W).i32Mul().get(xx).i32Add();
-            f.get(bytes.all)
-              .i32Mul()
-              .get(direction === 'gather' ? from : to)
-              .i32Add()
-              .set(pixel);
-            if (direction === 'gather') emitChannels(f, 'copy', pixel, row, bytes, at);
-            else emitChannels(f, 'add', row, pixel, bytes, at);
-          },
-          direction === 'gather' ? () => emitChannels(f, 'zero', pixel, row, bytes, at) : undefined,
-        );
-        f.get(row).get(bytes.all).i32Add().set(row);
-      });
+      // In range: 0 ≤ y < H and 0 ≤ x0, x0 + FW ≤ W (unsigned: a negative index is a huge unsigned one).
+      f.get(y).get(g.H).i32LtU();
+      f.get(x0).i32Const(0).i32GeS().i32And();
+      f.get(x0).get(g.FW).i32Add().get(g.W).i32LeS().i32And();
+      f.if(
+        () => {
+          pixelAddress(f, g, y, x0, bytes, direction === 'gather' ? from : to, pixel);
+          if (direction === 'gather') emitChannels(f, 'copy', pixel, row, run, at);
+          else emitChannels(f, 'add', row, pixel, run, at);
+          f.get(row).get(run.all).i32Add().set(row);
+        },
+        () => {
+          f.i32Const(0).set(fx);
+          countedLoop(f, fx, g.FW, 1, () => {
+            f.get(x0).get(fx).i32Add().set(xx);
+            f.get(y).get(g.H).i32LtU().get(xx).get(g.W).i32LtU().i32And();
+            f.if(
+              () => {
+                pixelAddress(f, g, y, xx, bytes, direction === 'gather' ? from : to, pixel);
+                if (direction === 'gather') emitChannels(f, 'copy', pixel, row, bytes, at);
+                else emitChannels(f, 'add', row, pixel, bytes, at);
+              },
+              direction === 'gather' ? () => emitChannels(f, 'zero', pixel, row, bytes, at) : undefined,
+            );
+            f.get(row).get(bytes.all).i32Add().set(row);
+          });
+        },
+      );
     });
     nextPosition(f, g);
   });
+}
+
+/** pixel = base + byte offset of x[b, y, column, 0]. */
+function pixelAddress(
+  f: FunctionBuilder,
+  g: GeometryLocals,
+  y: Local,
+  column: Local,
+  bytes: ChannelBytes,
+  base: Local,
+  pixel: Local,
+): void {
+  f.get(g.b).get(g.H).i32Mul().get(y).i32Add().get(g.W).i32Mul().get(column).i32Add();
+  f.get(bytes.all).i32Mul().get(base).i32Add().set(pixel);
 }
 
 /**

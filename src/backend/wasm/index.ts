@@ -67,6 +67,7 @@ export const FAST_WASM_KERNEL_NAMES: readonly string[] = [
   'Identity',
   'MaxPoolGrad',
   'Conv2DBackpropInput',
+  'Conv2D',
   ADAM_UPDATE_KERNEL,
   'Conv2DBackpropFilter',
   GATHER_BATCHES_KERNEL,
