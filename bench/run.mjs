@@ -82,6 +82,7 @@ const USAGE = `node bench/run.mjs [options]
   --gemm-size N      WIDTH: the square sgemm that measures the GEMM peak (default 2048)
   --scale-steps N / --scale-windows N / --scale-warmup N
                      TASKS, WIDTH, CONV, PATHS: steps per window, windows, warm-up steps (default 10 / 5 / 5)
+  --conv-warmup N    CONV: warm-up steps, both engines (default 40: ours settles after ~35, see bench/README.md)
   --no-torch         skip the PyTorch reference
   --out FILE         JSON output (default bench/results/bench-<time>.json)
   --verbose          pass the children's stderr (training logs) through`;
@@ -111,6 +112,7 @@ function parseArgs(argv) {
     scaleSteps: 10,
     scaleWindows: 5,
     scaleWarmup: 5,
+    convWarmup: 40,
     fmaChild: 'off',
     retained: undefined,
     rounds: 1,
@@ -151,6 +153,7 @@ function parseArgs(argv) {
     else if (a === '--scale-steps') opts.scaleSteps = int(1);
     else if (a === '--scale-windows') opts.scaleWindows = int(1);
     else if (a === '--scale-warmup') opts.scaleWarmup = int(1);
+    else if (a === '--conv-warmup') opts.convWarmup = int(1);
     else if (a === '--fma-child') opts.fmaChild = next();
     else if (a === '--retained') opts.retained = next();
     else if (a === '--out') opts.out = next();

@@ -70,7 +70,13 @@ export async function runScaling({ opts, info, spawnTf, spawnTorch, log }) {
   }
   if (wanted('CONV')) {
     log('bench: CONV …');
-    scaling.conv = { ours: await ours('CONV'), torch: await torch(['--workload', 'CONV']) };
+    // Its own warm-up: the conv step's JS (TF.js's convolution gradients and ours) takes ~35 steps to be optimised.
+    const warmup = ['--warmup', String(opts.convWarmup)];
+    scaling.conv = {
+      warmup: opts.convWarmup,
+      ours: await ours('CONV', warmup),
+      torch: opts.torch ? await spawnTorch(['--workload', 'CONV', ...timing, ...warmup], 'CONV/torch') : null,
+    };
   }
   if (wanted('PATHS')) {
     scaling.paths = [];
@@ -195,9 +201,10 @@ export function printScaling(info, opts) {
     );
   }
   if (s.conv) {
-    const { ours, torch } = s.conv;
+    const { ours, torch, warmup } = s.conv;
+    const convTiming = `median of ${s.settings.windows} windows × ${s.settings.steps} steps after ${warmup ?? s.settings.warmup}`;
     console.log(
-      `\nCONV: one step of configs/multi-digits-conv.yaml's model (batch 64, Adam; wasm, ${timing}): ours ` +
+      `\nCONV: one step of configs/multi-digits-conv.yaml's model (batch 64, Adam; wasm, ${convTiming}): ours ` +
         `${ms(ours)} ms, PyTorch ${ms(torch)} ms` +
         (ok(ours) && ok(torch) ? ` (${fmt(ours.ms_per_step_median / torch.ms_per_step_median)}×)` : ''),
     );

@@ -31,6 +31,7 @@ describe('bench scaling flags', () => {
     [['--workloads', 'TASKS,W9'], 'bench: unknown workload W9 (known: W1, W2, W3, W4, MEM, TASKS, WIDTH, CONV, PATHS)'],
     [['--node', '/no/such/node'], 'bench: --node /no/such/node: no such file (give the path of a node binary)'],
     [['--rounds', '0'], 'bench: --rounds must be an integer >= 1'],
+    [['--conv-warmup', '-1'], 'bench: --conv-warmup must be an integer >= 1'],
   ])('%j exits 2 with one line', (args, message) => {
     const r = bench(...args);
     expect(r.status).toBe(2);
