@@ -94,14 +94,15 @@ function checkpointHashes(runDir: string): Record<string, string> {
   return out;
 }
 
-async function train(strategy: string, runsDir: string): Promise<{ dir: string; test: unknown }> {
-  const text = `${digitsConfig({
+async function train(strategy: string, runsDir: string, model = ''): Promise<{ dir: string; test: unknown }> {
+  const base = digitsConfig({
     name: 'tape',
     seed: 9,
     samples: 400,
     trunk: TRUNK,
     training: { batch_size: 64, epochs: 2, lr: 0.01 },
-  })}strategy: ${strategy}\n`;
+  });
+  const text = `${base.replace('model:\n', `model:\n${model}`)}strategy: ${strategy}\n`;
   const summary = await trainExperiment(parseConfigText(text), { runsDir });
   return { dir: summary.dir, test: summary.test };
 }
@@ -133,6 +134,41 @@ describe('gradient methods on the recorded trunk', () => {
       expect(runLogs(taped.dir)).toEqual(runLogs(perTask.dir));
       expect(checkpointHashes(taped.dir)).toEqual(checkpointHashes(perTask.dir));
       expect(Object.keys(checkpointHashes(taped.dir)).length).toBeGreaterThan(0);
+    }, 60_000);
+  }
+});
+
+describe('gradient methods on expert models with the shared experts recorded', () => {
+  // The shared variables are the (shared) experts': each is recorded once, each task's own part (gate, tower, CGC's
+  // task experts) runs backward through TF.js to the experts' outputs, then every expert's tape backward.
+  const cases: Array<[string, string]> = [
+    ['{ name: pcgrad }', 'mmoe'],
+    ['{ name: mgda }', 'mmoe'],
+    ['{ name: sdmgrad }', 'mmoe'],
+    ['{ name: gradnorm }', 'mmoe'],
+    ['{ name: pcgrad }', 'cgc'],
+    ['{ name: cagrad }', 'dselect-k'],
+  ];
+  const models: Record<string, string> = {
+    mmoe: '  architecture: mmoe\n  experts: 3\n',
+    cgc: '  architecture: cgc\n  shared_experts: 2\n  task_experts: 1\n',
+    // With its entropy penalty, which reads the input of the step's training pass.
+    'dselect-k': '  architecture: dselect-k\n  experts: 4\n  entropy_reg: 0.1\n',
+  };
+  for (const [strategy, architecture] of cases) {
+    const model = models[architecture]!;
+    it(`${strategy} on ${architecture}: bit-identical to one forward pass per task`, async () => {
+      const runsDir = tempDir();
+      const record = vi.spyOn(ForwardTape, 'record');
+      const taped = await train(strategy, runsDir, model);
+      expect(record).toHaveBeenCalled();
+      stepPaths.retainedTrunk = false;
+      record.mockClear();
+      const perTask = await train(strategy, runsDir, model);
+      expect(record).not.toHaveBeenCalled();
+      expect(taped.test).toEqual(perTask.test);
+      expect(runLogs(taped.dir)).toEqual(runLogs(perTask.dir));
+      expect(checkpointHashes(taped.dir)).toEqual(checkpointHashes(perTask.dir));
     }, 60_000);
   }
 });

@@ -6,6 +6,7 @@ import { flatTail, hasImageLayers } from './layers/plan.js';
 import type { LayerStack } from './layers/stack.js';
 import { lastKernelLayerVariables } from './last-shared-layer.js';
 import { StepClock } from './step-clock.js';
+import { TaskTape } from './tape.js';
 import { integerOption } from '../util/options.js';
 import {
   buildExperts,
@@ -197,6 +198,23 @@ export function buildExtractionModel(
     return taskInputs;
   };
 
+  /** The one level's shared experts recorded; task t's output made from them as `run` makes it. */
+  const recordOneLevel = (x: tf.Tensor2D, training: boolean): TaskTape | undefined => {
+    const level = levels[0]!;
+    return TaskTape.record(
+      level.shared.map((expert) => expert.layers),
+      x,
+      training,
+      (sharedOut, task, tr) => {
+        const t = heads.findIndex((spec) => spec.name === task);
+        if (t < 0) throw new Error(`internal: no task "${task}"`);
+        const taskOut = level.tasks[t]!.map((expert) => expert.apply(x, tr));
+        const mixed = mixExperts([...(sharedOut as tf.Tensor2D[]), ...taskOut], level.taskGates[t]!.apply(x));
+        return towers[t]!.apply(mixed, tr);
+      },
+    );
+  };
+
   return {
     architecture,
     sharedVariables,
@@ -207,6 +225,9 @@ export function buildExtractionModel(
     setStep: (step) => {
       clock.step = step;
     },
+    // One level (CGC): the shared experts are exactly the shared variables; each task's experts, gate and tower are
+    // its own part. Deeper levels feed lower task experts to later shared gates, which the tape does not cover.
+    ...(L === 1 ? { recordTasks: (x: tf.Tensor2D, training: boolean) => recordOneLevel(x, training) } : {}),
     forward(x, training) {
       const results = tf.tidy(() => {
         const inputs = run(x, training);

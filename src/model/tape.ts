@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { Layer, RecordedLayer } from './layers/types.js';
 
 /**
@@ -68,5 +68,76 @@ export class ForwardTape {
   /** Frees the recorded activations (not the input). */
   dispose(): void {
     for (const record of this.records) record.dispose();
+  }
+}
+
+/** A task's output from the recorded stacks' outputs (in stack order), with the model's own task part. */
+export type TaskDecoder = (outputs: readonly tf.Tensor[], task: string, training: boolean) => tf.Tensor2D;
+
+/**
+ * The shared part of a model recorded for the gradient steps: one or more stacks run on the same input (hard
+ * sharing's trunk; MMoE's experts, which every task's gate mixes), and how each task's output is made from their
+ * outputs. A task's gradients are then one TF.js backward pass through the task's own part (to the stacks' outputs
+ * and the task's variables) and each stack's recorded backward pass: the kernels a TF.js gradient of the whole model
+ * runs, so the same numbers (test/forward-tape.test.ts), with the shared part run forward once for every task.
+ */
+export class TaskTape {
+  private constructor(
+    private readonly tapes: readonly ForwardTape[],
+    private readonly decode: TaskDecoder,
+    private readonly training: boolean,
+  ) {}
+
+  /** Records every stack on `x`, or undefined where one has a layer with no recorded form (nothing left allocated). */
+  static record(
+    stacks: readonly (readonly Layer[])[],
+    x: tf.Tensor,
+    training: boolean,
+    decode: TaskDecoder,
+  ): TaskTape | undefined {
+    const tapes: ForwardTape[] = [];
+    for (const layers of stacks) {
+      const tape = ForwardTape.record(layers, x, training);
+      if (!tape) {
+        for (const done of tapes) done.dispose();
+        return undefined;
+      }
+      tapes.push(tape);
+    }
+    return tapes.length > 0 ? new TaskTape(tapes, decode, training) : undefined;
+  }
+
+  /** Every trainable variable of the recorded stacks, in stack order. */
+  get variables(): tf.Variable[] {
+    return this.tapes.flatMap((tape) => tape.variables);
+  }
+
+  /**
+   * Task `task`'s loss (`lossOf` its output) with the gradients of `own` (in order) and of those of `shared` that the
+   * stacks hold (by name, down to the lowest layer holding one); every tensor returned is the caller's.
+   */
+  taskGradients(
+    task: string,
+    lossOf: (output: tf.Tensor2D) => tf.Scalar,
+    own: readonly tf.Variable[],
+    shared: readonly tf.Variable[],
+  ): { loss: tf.Scalar; shared: Map<string, tf.Tensor>; own: tf.Tensor[] } {
+    const outputs = this.tapes.map((tape) => tape.output);
+    const count = outputs.length;
+    const { value, grads } = tf.valueAndGrads((...args: tf.Tensor[]) =>
+      lossOf(this.decode(args.slice(0, count), task, this.training)),
+    )([...outputs, ...own]);
+    const sharedGrads = new Map<string, tf.Tensor>();
+    this.tapes.forEach((tape, i) => {
+      const dOutput = grads[i]!;
+      for (const [name, gradient] of tape.backward(dOutput, shared)) sharedGrads.set(name, gradient);
+      dOutput.dispose();
+    });
+    return { loss: value, shared: sharedGrads, own: grads.slice(count) };
+  }
+
+  /** Frees the recorded activations (not the input). */
+  dispose(): void {
+    for (const tape of this.tapes) tape.dispose();
   }
 }

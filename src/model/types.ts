@@ -3,7 +3,7 @@ import type { Adversaries } from '../adversarial/adversary-heads.js';
 import type { LayerConfig, ModelConfig } from '../config/types.js';
 import type { TaskType } from '../data/types.js';
 import type { Rng } from '../util/rng.js';
-import type { ForwardTape } from './tape.js';
+import type { ForwardTape, TaskTape } from './tape.js';
 
 /** What a model needs to know about each task to build its head. */
 export interface HeadSpec {
@@ -80,6 +80,13 @@ export interface MultiTaskModel {
    * are exactly `sharedVariables` and `forward(x)` is `decode(encode(x))`.
    */
   recordEncode?(x: tf.Tensor2D, training: boolean): ForwardTape | undefined;
+  /**
+   * The shared variables' part recorded for the parameter-gradient steps (model/tape.ts `TaskTape`): the stacks that
+   * hold `sharedVariables` run forward once, then each task backward from its loss. Undefined where a shared layer
+   * has no recorded form. Present only where the tape's variables are exactly `sharedVariables` and each task's
+   * output from it is `forward(x)`'s.
+   */
+  recordTasks?(x: tf.Tensor2D, training: boolean): TaskTape | undefined;
   /**
    * The variables (kernel and bias) of the last layer of weights that every task's loss goes through: GradNorm's W
    * (Chen et al. 2018 measure the task gradient norms there). Absent or empty where the architecture has none.

@@ -14,6 +14,7 @@ import {
   extraSamplesNeededBy,
   flattenInto,
   headGradients,
+  recordTasks,
   recordTrunk,
   taskGradients,
   unflatten,
@@ -122,8 +123,8 @@ function lossStep(
 
 /**
  * n_i = ‖∇_W L_i‖ per task, W = the model's last shared layer (kernel and bias), each backward pass through the heads
- * and W only, not the trunk below W. Where the model records its trunk on the steps' own tape (and W is in it), the
- * trunk runs forward once for all tasks; otherwise once per task. Either way at the step already numbered (same
+ * and W only, not the trunk below W. Where the model records its shared part on the steps' own tape (and W is in it:
+ * the trunk, MMoE's experts), it runs forward once for all tasks; otherwise once per task. Either way at the step already numbered (same
  * dropout masks; batch-norm statistics do not move again), and bit-identical (test/forward-tape.test.ts).
  */
 function lastSharedLayerNorms(model: MultiTaskModel, batch: Batch, tasks: readonly TaskConfig[]): tf.Tensor1D {
@@ -134,7 +135,7 @@ function lastSharedLayerNorms(model: MultiTaskModel, batch: Batch, tasks: readon
         `"${model.architecture}" has none; use an architecture with a shared trunk or shared experts`,
     );
   }
-  const recorded = recordTrunk(model, batch.x);
+  const recorded = recordTasks(model, batch.x);
   const tape = recorded && layer.every((v) => recorded.variables.includes(v)) ? recorded : undefined;
   if (recorded && !tape) recorded.dispose();
   const norms = tasks.map((task) => {
@@ -178,8 +179,9 @@ export function extraSamplesNeeded(strategy: Strategy): number {
 }
 
 /**
- * Gradient strategies on the shared parameters: T forward/backward passes (one per task) give each task's gradient
- * of the shared parameters, which the strategy's combiner turns into one; task parameters keep their own gradient
+ * Gradient strategies on the shared parameters: T backward passes (one per task) give each task's gradient of the
+ * shared parameters, from one forward pass of the recorded shared part (hard sharing's trunk, MMoE's experts) or, where
+ * the model records none, T forward passes, which the strategy's combiner turns into one; task parameters keep their own gradient
  * (times the combiner's `taskScales`). A combiner that needs independent samples also gets the task gradients of the
  * shared parameters on other batches (`extraBatches`, T passes each), for its estimates only.
  */
@@ -199,7 +201,7 @@ function parameterGradientStep(
   const gradients: Record<string, tf.Tensor> = {};
   const flats: Float32Array[] = [];
   const lossValues: tf.Scalar[] = [];
-  const tape = recordTrunk(model, batch.x);
+  const tape = recordTasks(model, batch.x);
   tasks.forEach((task) => {
     const own = model.taskVariables[task.name] ?? [];
     const { loss, grads } = taskGradients(model, tape, task, batch, own);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TaskConfig } from '../config/types.js';
-import type { ForwardTape } from '../model/tape.js';
+import type { ForwardTape, TaskTape } from '../model/tape.js';
 import type { MultiTaskModel } from '../model/types.js';
 import { maskedTaskLoss, type LabelledBatch } from './losses.js';
 import type { GradientCombiner } from '../strategies/gradient/types.js';
@@ -14,10 +14,16 @@ import { readFloatsInto } from '../ops/read-floats.js';
  */
 export const stepPaths = { retainedTrunk: true };
 
-/** The step's recorded shared part, where the model has one and the switch allows it (the caller disposes it). */
+/** The step's recorded trunk for the representation path, where the model has one and the switch allows it. */
 export function recordTrunk(model: MultiTaskModel, x: tf.Tensor2D): ForwardTape | undefined {
   if (!stepPaths.retainedTrunk || !model.recordEncode || !model.decode) return undefined;
   return model.recordEncode(x, true);
+}
+
+/** The step's recorded shared part for task gradients, where the model has one and the switch allows it. */
+export function recordTasks(model: MultiTaskModel, x: tf.Tensor2D): TaskTape | undefined {
+  if (!stepPaths.retainedTrunk || !model.recordTasks) return undefined;
+  return model.recordTasks(x, true);
 }
 
 /** A task's loss on the representation z: the task's head only where the model can run one head alone. */
@@ -50,13 +56,13 @@ export function headGradients(
 
 /**
  * One task's loss and its gradients of `shared` (the model's shared variables, or some of them: GradNorm's last
- * shared layer) and of `own`, keyed by variable name: from the recorded trunk (the heads' backward pass, then the
- * tape's, down to the lowest layer holding one of `shared`) or, without one, one forward and backward pass of the
- * model.
+ * shared layer) and of `own`, keyed by variable name: from the recorded shared part (the task's own part backward,
+ * then the recorded stacks', down to the lowest layer holding one of `shared`) or, without one, one forward and
+ * backward pass of the model.
  */
 export function taskGradients(
   model: MultiTaskModel,
-  tape: ForwardTape | undefined,
+  tape: TaskTape | undefined,
   task: TaskConfig,
   batch: LabelledBatch & { x: tf.Tensor2D },
   own: readonly tf.Variable[],
@@ -69,19 +75,17 @@ export function taskGradients(
     }, [...shared, ...own]);
     return { loss: value, grads };
   }
-  const head = headGradients(model, tape.output, task, batch, own);
-  const trunk = tape.backward(head.representation, shared);
-  head.representation.dispose();
+  const recorded = tape.taskGradients(task.name, (output) => maskedTaskLoss(task, output, batch), own, shared);
   // The names in the order TF.js's variableGrads would give them: shared, then own.
   const grads: Record<string, tf.Tensor> = {};
   for (const v of shared) {
-    const gradient = trunk.get(v.name);
+    const gradient = recorded.shared.get(v.name);
     if (gradient) grads[v.name] = gradient;
   }
   own.forEach((v, k) => {
-    grads[v.name] = head.own[k]!;
+    grads[v.name] = recorded.own[k]!;
   });
-  return { loss: head.loss, grads };
+  return { loss: recorded.loss, grads };
 }
 
 /** How many other batches per step a combiner needs besides its own (SDMGrad's and MoDo's independent samples). */
@@ -135,7 +139,7 @@ export function extraSampleGradients(
   }
   const shared = model.sharedVariables;
   return extraBatches.slice(0, needed).map((other, b) => {
-    const tape = recordTrunk(model, other.x);
+    const tape = recordTasks(model, other.x);
     const flats = tasks.map((task, i) => {
       const { loss, grads } = taskGradients(model, tape, task, other, []);
       loss.dispose();

@@ -4,6 +4,7 @@ import { buildHeads } from '../heads.js';
 import { makeVariable } from '../layers/initialisers.js';
 import { lastKernelLayerOfTrunk, lastKernelLayerVariables } from '../last-shared-layer.js';
 import { StepClock } from '../step-clock.js';
+import { TaskTape } from '../tape.js';
 import { enumOption, integerOption, numberOption } from '../../util/options.js';
 import { buildExperts, mixExperts, stackVariables, type InspectableModel } from '../experts.js';
 import type { Rng } from '../../util/rng.js';
@@ -162,6 +163,21 @@ export const dselectK: ArchitectureDefinition = {
       stateVariables: [...expertVars.state, ...towers.flatMap((tower) => tower.state)],
       setStep: (step) => {
         clock.step = step;
+      },
+      // Task t's output from the experts' recorded outputs: its gate and tower, as `forward` makes it (and the input
+      // the penalty reads, as a training forward pass sets it).
+      recordTasks: (x, training) => {
+        if (training) lastTrainingInput = x;
+        return TaskTape.record(
+          experts.map((expert) => expert.layers),
+          x,
+          training,
+          (outputs, task, tr) => {
+            const t = towers.findIndex((tower) => tower.spec.name === task);
+            if (t < 0) throw new Error(`internal: no tower for task "${task}"`);
+            return towers[t]!.apply(mixExperts(outputs as tf.Tensor2D[], gate(x, t).alpha), tr);
+          },
+        );
       },
       forward(x, training) {
         if (training) lastTrainingInput = x;

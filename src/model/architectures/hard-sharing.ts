@@ -3,7 +3,7 @@ import { buildHeads } from '../heads.js';
 import { LayerStack } from '../layers/stack.js';
 import { lastKernelLayerOfTrunk, lastKernelLayerVariables } from '../last-shared-layer.js';
 import { StepClock } from '../step-clock.js';
-import { ForwardTape } from '../tape.js';
+import { ForwardTape, TaskTape } from '../tape.js';
 import type { ArchitectureDefinition, MultiTaskModel } from '../types.js';
 
 /**
@@ -27,6 +27,11 @@ export const hardSharing: ArchitectureDefinition = {
       for (const head of taskHeads) outputs[head.spec.name] = head.apply(representation as tf.Tensor2D, training);
       return outputs;
     };
+    const headOf = (task: string): (typeof taskHeads)[number] => {
+      const head = taskHeads.find((h) => h.spec.name === task);
+      if (!head) throw new Error(`internal: no head for task "${task}"`);
+      return head;
+    };
     const model: MultiTaskModel = {
       architecture: 'hard-sharing',
       sharedVariables: trunk.trainable,
@@ -38,12 +43,12 @@ export const hardSharing: ArchitectureDefinition = {
       },
       encode: (x, training) => trunk.apply(x, training),
       recordEncode: (x, training) => ForwardTape.record(trunk.layers, x, training),
+      recordTasks: (x, training) =>
+        TaskTape.record([trunk.layers], x, training, (outputs, task, tr) =>
+          headOf(task).apply(outputs[0] as tf.Tensor2D, tr),
+        ),
       decode,
-      decodeTask(representation, task, training) {
-        const head = taskHeads.find((h) => h.spec.name === task);
-        if (!head) throw new Error(`internal: no head for task "${task}"`);
-        return head.apply(representation as tf.Tensor2D, training);
-      },
+      decodeTask: (representation, task, training) => headOf(task).apply(representation as tf.Tensor2D, training),
       forward(x, training) {
         const representation = trunk.apply(x, training);
         return { representation, outputs: decode(representation, training) };

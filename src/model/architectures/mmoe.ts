@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { buildHeads } from '../heads.js';
 import { lastKernelLayerOfTrunk, lastKernelLayerVariables } from '../last-shared-layer.js';
 import { StepClock } from '../step-clock.js';
+import { TaskTape } from '../tape.js';
 import { integerOption } from '../../util/options.js';
 import {
   buildExperts,
@@ -74,6 +75,18 @@ export const mmoe: ArchitectureDefinition = {
         clock.step = step;
       },
       forward: (x, training) => ({ outputs: forward(x, training) }),
+      // Task t's output from the experts' recorded outputs: its gate and tower, as `forward` makes it.
+      recordTasks: (x, training) =>
+        TaskTape.record(
+          experts.map((expert) => expert.layers),
+          x,
+          training,
+          (outputs, task, tr) => {
+            const t = towers.findIndex((tower) => tower.spec.name === task);
+            if (t < 0) throw new Error(`internal: no tower for task "${task}"`);
+            return towers[t]!.apply(mixExperts(outputs as tf.Tensor2D[], gates[t]!.apply(x)), tr);
+          },
+        ),
       inspect: (x) =>
         tf.tidy(() => Object.fromEntries(heads.map((spec, t) => [`gate/${spec.name}`, gates[t]!.apply(x)]))),
       dispose() {
