@@ -202,7 +202,8 @@ export function printScaling(info, opts) {
   }
   if (s.conv) {
     const { ours, torch, warmup } = s.conv;
-    const convTiming = `median of ${s.settings.windows} windows × ${s.settings.steps} steps after ${warmup ?? s.settings.warmup}`;
+    const steps = `median of ${s.settings.windows} windows × ${s.settings.steps} steps`;
+    const convTiming = `${steps} after ${warmup ?? s.settings.warmup}`;
     console.log(
       `\nCONV: one step of configs/multi-digits-conv.yaml's model (batch 64, Adam; wasm, ${convTiming}): ours ` +
         `${ms(ours)} ms, PyTorch ${ms(torch)} ms` +

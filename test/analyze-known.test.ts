@@ -4,12 +4,14 @@
  * itself; `synthetic-correlated` at correlation 0.9 is more related than at 0 by every measure.
  */
 import * as tf from '@tensorflow/tfjs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { checkpointGradientPass } from '../src/analysis/gradient-pass.js';
 import { dataRelatedness } from '../src/analysis/data-relatedness.js';
 import { parseConfigText } from '../src/config/load.js';
 import { analyzeRun, buildModel, initBackend, prepareData, trainExperiment } from '../src/index.js';
+import { ForwardTape } from '../src/model/tape.js';
 import { measureAffinity, sgdLookahead } from '../src/train/affinity.js';
+import { stepPaths } from '../src/train/task-gradients.js';
 import { createOptimizer } from '../src/train/optimizers.js';
 import { disposeSplit, toSplitTensors } from '../src/train/tensors.js';
 import { printAnalysis } from '../src/cli/analyze.js';
@@ -74,6 +76,43 @@ describe('identical tasks', () => {
       model.dispose();
     }
   });
+
+  it.each([
+    ['hard-sharing', ''],
+    ['mmoe', 'architecture: mmoe, experts: 3, '],
+  ])(
+    'the checkpoint pass on %s records the shared part once per batch, same numbers as a pass per task',
+    async (_, arch) => {
+      await initBackend('wasm', { fma: 'off' });
+      const config = parseConfigText(`name: t
+backend: wasm
+data: { dataset: synthetic-correlated, options: { samples: 120 } }
+tasks: [{ name: y1, type: regression }, { name: y2, type: regression }]
+model: { ${arch}trunk: [{ type: dense, units: 8, activation: relu }, { type: dropout, rate: 0.3 }] }
+`).config;
+      const data = await prepareData(config, '.');
+      const model = buildModel(config, data.preprocessing);
+      const split = toSplitTensors(data.splits.train, data.preprocessing);
+      const record = vi.spyOn(ForwardTape, 'record');
+      try {
+        const tensors = tf.memory().numTensors;
+        const taped = checkpointGradientPass(model, split, config.tasks, 16, 'best');
+        expect(record).toHaveBeenCalled();
+        expect(tf.memory().numTensors).toBe(tensors);
+        stepPaths.retainedTrunk = false;
+        record.mockClear();
+        const perTask = checkpointGradientPass(model, split, config.tasks, 16, 'best');
+        expect(record).not.toHaveBeenCalled();
+        expect(taped).toEqual(perTask);
+        expect(taped?.steps).toBe(Math.ceil(split.rows / 16));
+      } finally {
+        stepPaths.retainedTrunk = true;
+        record.mockRestore();
+        disposeSplit(split);
+        model.dispose();
+      }
+    },
+  );
 
   it('measuring affinity leaves every shared variable bit for bit as it was and leaks no tensor', async () => {
     await initBackend('wasm', { fma: 'off' });

@@ -124,8 +124,9 @@ function lossStep(
 /**
  * n_i = ‖∇_W L_i‖ per task, W = the model's last shared layer (kernel and bias), each backward pass through the heads
  * and W only, not the trunk below W. Where the model records its shared part on the steps' own tape (and W is in it:
- * the trunk, MMoE's experts), it runs forward once for all tasks; otherwise once per task. Either way at the step already numbered (same
- * dropout masks; batch-norm statistics do not move again), and bit-identical (test/forward-tape.test.ts).
+ * the trunk, MMoE's experts), it runs forward once for all tasks; otherwise once per task. Either way at the step
+ * already numbered (same dropout masks; batch-norm statistics do not move again), and bit-identical
+ * (test/forward-tape.test.ts).
  */
 function lastSharedLayerNorms(model: MultiTaskModel, batch: Batch, tasks: readonly TaskConfig[]): tf.Tensor1D {
   const layer = model.lastSharedLayer ?? [];
@@ -180,10 +181,10 @@ export function extraSamplesNeeded(strategy: Strategy): number {
 
 /**
  * Gradient strategies on the shared parameters: T backward passes (one per task) give each task's gradient of the
- * shared parameters, from one forward pass of the recorded shared part (hard sharing's trunk, MMoE's experts) or, where
- * the model records none, T forward passes, which the strategy's combiner turns into one; task parameters keep their own gradient
- * (times the combiner's `taskScales`). A combiner that needs independent samples also gets the task gradients of the
- * shared parameters on other batches (`extraBatches`, T passes each), for its estimates only.
+ * shared parameters, from one forward pass of the recorded shared part (hard sharing's trunk, MMoE's experts) or,
+ * where the model records none, T forward passes; the strategy's combiner turns them into one. Task parameters keep
+ * their own gradient (times the combiner's `taskScales`). A combiner that needs independent samples also gets the
+ * task gradients of the shared parameters on other batches (`extraBatches`, T passes each), for its estimates only.
  */
 function parameterGradientStep(
   model: MultiTaskModel,
