@@ -113,27 +113,30 @@ export class TaskTape {
   }
 
   /**
-   * Task `task`'s loss (`lossOf` its output) with the gradients of `own` (in order) and of those of `shared` that the
-   * stacks hold (by name, down to the lowest layer holding one); every tensor returned is the caller's.
+   * Task `task`'s loss (`lossOf` its output) with the gradients of `own` (in order; undefined for one the loss does
+   * not reach) and of those of `shared` that the stacks hold (by name, down to the lowest layer holding one); every
+   * tensor returned is the caller's.
    */
   taskGradients(
     task: string,
     lossOf: (output: tf.Tensor2D) => tf.Scalar,
     own: readonly tf.Variable[],
     shared: readonly tf.Variable[],
-  ): { loss: tf.Scalar; shared: Map<string, tf.Tensor>; own: tf.Tensor[] } {
+  ): { loss: tf.Scalar; shared: Map<string, tf.Tensor>; own: (tf.Tensor | undefined)[] } {
     const outputs = this.tapes.map((tape) => tape.output);
-    const count = outputs.length;
-    const { value, grads } = tf.valueAndGrads((...args: tf.Tensor[]) =>
-      lossOf(this.decode(args.slice(0, count), task, this.training)),
-    )([...outputs, ...own]);
+    // TF.js's own gradient call, as tf.variableGrads makes it (allowNoGradients: a variable the loss does not reach
+    // gets no gradient, where tf.valueAndGrads would throw), with the stacks' outputs as inputs besides `own`.
+    const { value, grads } = tf
+      .engine()
+      .gradients(() => lossOf(this.decode(outputs, task, this.training)), [...outputs, ...own], undefined, true);
     const sharedGrads = new Map<string, tf.Tensor>();
     this.tapes.forEach((tape, i) => {
-      const dOutput = grads[i]!;
+      const dOutput = grads[i];
+      if (!dOutput) return;
       for (const [name, gradient] of tape.backward(dOutput, shared)) sharedGrads.set(name, gradient);
       dOutput.dispose();
     });
-    return { loss: value, shared: sharedGrads, own: grads.slice(count) };
+    return { loss: value, shared: sharedGrads, own: grads.slice(outputs.length).map((g) => g ?? undefined) };
   }
 
   /** Frees the recorded activations (not the input). */

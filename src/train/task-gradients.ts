@@ -83,7 +83,8 @@ export function taskGradients(
     if (gradient) grads[v.name] = gradient;
   }
   own.forEach((v, k) => {
-    grads[v.name] = recorded.own[k]!;
+    const gradient = recorded.own[k];
+    if (gradient) grads[v.name] = gradient;
   });
   return { loss: recorded.loss, grads };
 }
