@@ -4,8 +4,10 @@
  * metrics.jsonl and epochs.jsonl.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import type * as Protobuf from 'protobufjs/light.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { trainExperiment } from '../src/api/train.js';
 import { parseConfigText } from '../src/config/load.js';
@@ -15,6 +17,7 @@ import {
   decodeEventRecords,
   encodeEvent,
   encodeEventRecords,
+  EVENT_PROTO_DEFINITION,
   frameRecord,
   maskedCrc32c,
   type TensorBoardEvent,
@@ -66,6 +69,45 @@ describe('the event file format', () => {
     expect(hex(encodeEvent({ wallTime: 1.5, step: 0, fileVersion: 'brain.Event:2' }))).toBe(
       `09000000000000f83f1a0d${hex(bytes('brain.Event:2'))}`,
     );
+  });
+
+  it('encodes the bytes protobufjs encodes from the same definition, for every kind of value', () => {
+    const protobuf: typeof Protobuf = createRequire(import.meta.url)('protobufjs/light.js');
+    const type = protobuf.Root.fromJSON(EVENT_PROTO_DEFINITION).lookupType('Event');
+    const reference = (event: TensorBoardEvent): string => {
+      const what =
+        'fileVersion' in event
+          ? { fileVersion: event.fileVersion }
+          : { summary: { value: Object.entries(event.scalars).map(([tag, simpleValue]) => ({ tag, simpleValue })) } };
+      return hex(type.encode(type.fromObject({ wallTime: event.wallTime, step: event.step, ...what })).finish());
+    };
+    const events: TensorBoardEvent[] = [
+      { wallTime: 0, step: 0, fileVersion: 'brain.Event:2' },
+      { wallTime: 1733500000.123456, step: 0, scalars: {} },
+      { wallTime: -2.5, step: 1, scalars: { '': 1 } },
+      // Steps across varint byte boundaries, up to 2^53 − 1.
+      ...[127, 128, 16383, 16384, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 5, 2 ** 53 - 1].map((step) => ({
+        wallTime: 1.5,
+        step,
+        scalars: { loss: 0.25 },
+      })),
+      {
+        wallTime: 1e9,
+        step: 12,
+        scalars: {
+          'mean/loss': 0,
+          'left/accuracy': -0,
+          'väl/∂loss ✓': 3.4028234663852886e38,
+          tiny: 1e-45,
+          big: 1e39,
+          nan: Number.NaN,
+          inf: Number.POSITIVE_INFINITY,
+          third: 1 / 3,
+          [`long/${'x'.repeat(300)}`]: 7,
+        },
+      },
+    ];
+    for (const event of events) expect(hex(encodeEvent(event)), JSON.stringify(event)).toBe(reference(event));
   });
 
   it('reads its records back, up to a damaged or cut-short one', () => {

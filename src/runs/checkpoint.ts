@@ -7,6 +7,7 @@ import { checkpointVariables } from '../model/checkpoint.js';
 import type { MultiTaskModel } from '../model/types.js';
 import { replaceDirAtomic, replaceDirSteps, type BackgroundTasks } from './atomic.js';
 import { checkFiniteWeights } from './finite-weights.js';
+import { encodeVariables } from './encode-weights.js';
 import { JsonFields } from './json.js';
 
 export const CHECKPOINT_FORMAT = 'mtl-multitask-model';
@@ -54,7 +55,7 @@ export async function saveCheckpoint(
   extra?: { files: Record<string, string | Uint8Array>; buffers: ArrayBuffer[] },
 ): Promise<void> {
   const variables = checkpointVariables(model);
-  const { data, specs } = await tf.io.encodeWeights(variables.map((v) => ({ name: v.name, tensor: v })));
+  const { data, specs } = await encodeVariables(variables);
   const json = {
     format: CHECKPOINT_FORMAT,
     generatedBy,

@@ -2,6 +2,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../errors.js';
 import type { RngState } from '../util/rng.js';
+import { encodeVariables } from './encode-weights.js';
 import { JsonFields, readJsonFile } from './json.js';
 import type { EpochRecord } from './records.js';
 
@@ -89,7 +90,7 @@ export async function trainingStateFiles(
   snapshot: TrainerSnapshot,
   optimizerSlots: readonly tf.Variable[],
 ): Promise<{ files: Record<string, string | Uint8Array>; buffers: ArrayBuffer[] }> {
-  const { data, specs } = await tf.io.encodeWeights(optimizerSlots.map((v) => ({ name: v.name, tensor: v })));
+  const { data, specs } = await encodeVariables(optimizerSlots);
   const json = { snapshot, optimizerWeights: specs };
   return {
     files: {
