@@ -58,18 +58,23 @@ function meanDefined(values: ArrayLike<number>): number {
   return count === 0 ? NaN : sum / count;
 }
 
-/** One-vs-rest F1 per class from (true class, predicted class) pairs; classes absent on both sides give NaN. */
-function perClassF1(classes: number, pairs: (emit: (truth: number, predicted: number) => void) => void): Float64Array {
+/**
+ * One-vs-rest F1 per class from (true class, predicted class) pairs, given as two arrays; classes absent on both sides
+ * give NaN. Plain arrays, no callback per row: this runs once per epoch per task, mostly before V8 optimises it.
+ */
+function perClassF1(classes: number, truth: ArrayLike<number>, predicted: ArrayLike<number>): Float64Array {
   const tp = new Float64Array(classes);
   const fp = new Float64Array(classes);
   const fn = new Float64Array(classes);
-  pairs((truth, predicted) => {
-    if (truth === predicted) tp[truth]!++;
+  for (let i = 0; i < truth.length; i++) {
+    const a = truth[i]!;
+    const b = predicted[i]!;
+    if (a === b) tp[a]!++;
     else {
-      fp[predicted]!++;
-      fn[truth]!++;
+      fp[b]!++;
+      fn[a]!++;
     }
-  });
+  }
   const out = new Float64Array(classes);
   for (let c = 0; c < classes; c++) out[c] = f1(tp[c]!, fp[c]!, fn[c]!);
   return out;
@@ -83,18 +88,20 @@ function perClassF1(classes: number, pairs: (emit: (truth: number, predicted: nu
 export function macroF1(data: TaskPredictions): number {
   const { predictions: p, targets: t, rows, outputSize: width } = data;
   switch (data.type) {
-    case 'multiclass':
-      return meanDefined(
-        perClassF1(width, (emit) => {
-          for (let i = 0; i < rows; i++) emit(t[i]!, argmaxRow(p, i * width, width));
-        }),
-      );
-    case 'binary':
-      return meanDefined(
-        perClassF1(2, (emit) => {
-          for (let i = 0; i < rows; i++) emit(t[i]! >= THRESHOLD ? 1 : 0, p[i]! >= THRESHOLD ? 1 : 0);
-        }),
-      );
+    case 'multiclass': {
+      const predicted = new Int32Array(rows);
+      for (let i = 0; i < rows; i++) predicted[i] = argmaxRow(p, i * width, width);
+      return meanDefined(perClassF1(width, t.subarray(0, rows), predicted));
+    }
+    case 'binary': {
+      const truth = new Int32Array(rows);
+      const predicted = new Int32Array(rows);
+      for (let i = 0; i < rows; i++) {
+        truth[i] = t[i]! >= THRESHOLD ? 1 : 0;
+        predicted[i] = p[i]! >= THRESHOLD ? 1 : 0;
+      }
+      return meanDefined(perClassF1(2, truth, predicted));
+    }
     case 'multilabel': {
       const perLabel = new Float64Array(width);
       for (let k = 0; k < width; k++) {
