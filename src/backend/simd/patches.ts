@@ -77,25 +77,29 @@ interface GeometryLocals {
   left: Local;
 }
 
-function geometryLocals(locals: Local[]): GeometryLocals {
-  const [b, oy, ox, count, H, W, C, OH, OW, FH, FW, sh, sw, top, left] = locals as [
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-  ];
-  return { b, oy, ox, count, H, W, C, OH, OW, FH, FW, sh, sw, top, left };
+function geometryLocals(locals: readonly Local[]): GeometryLocals {
+  const at = (index: number): Local => {
+    const local = locals[index];
+    if (!local) throw new Error(`internal: patch function without geometry parameter ${index}`);
+    return local;
+  };
+  return {
+    b: at(0),
+    oy: at(1),
+    ox: at(2),
+    count: at(3),
+    H: at(4),
+    W: at(5),
+    C: at(6),
+    OH: at(7),
+    OW: at(8),
+    FH: at(9),
+    FW: at(10),
+    sh: at(11),
+    sw: at(12),
+    top: at(13),
+    left: at(14),
+  };
 }
 
 /** `while (i < end) { body; i += step }` with i starting where it is. */

@@ -130,3 +130,12 @@ export function forEachPatchTap(
     }
   }
 }
+
+/** A convolution's product sizes: K = FH·FW·Cin values per patch, N output positions, Cout output channels. */
+export function patchSizes(info: tf.backend_util.Conv2DInfo): { K: number; N: number; Cout: number } {
+  return {
+    K: info.filterHeight * info.filterWidth * info.inChannels,
+    N: info.batchSize * info.outHeight * info.outWidth,
+    Cout: info.outChannels,
+  };
+}

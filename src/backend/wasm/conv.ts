@@ -26,6 +26,7 @@ import {
   IM2COL_MAX_ELEMENTS,
   patchGeometry,
   patchKernels,
+  patchSizes,
   simdProduct,
 } from './conv-common.js';
 
@@ -59,9 +60,7 @@ export function makeFastConv2D(stock: tf.KernelConfig): FastKernelFunc {
       return stock.kernelFunc(args);
     }
     const info = convGeometry(x.shape, filter.shape, attrs);
-    const K = info.filterHeight * info.filterWidth * info.inChannels;
-    const N = info.batchSize * info.outHeight * info.outWidth;
-    const Cout = info.outChannels;
+    const { K, N, Cout } = patchSizes(info);
     if (info.inChannels !== x.shape[3] || filter.shape[3] !== Cout) return stock.kernelFunc(args);
     const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, Cout], 'float32');
     if (N === 0 || Cout === 0) return out;
@@ -198,9 +197,7 @@ function filterGradientOnSimd(
   out: tf.TensorInfo,
   chunk: number,
 ): void {
-  const K = info.filterHeight * info.filterWidth * info.inChannels;
-  const N = info.batchSize * info.outHeight * info.outWidth;
-  const Cout = info.outChannels;
+  const { K, N, Cout } = patchSizes(info);
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const n = Math.min(chunk, N - n0);
     const temps: tf.TensorInfo[] = [];
@@ -327,9 +324,7 @@ function inputGradientOnSimd(
   out: tf.TensorInfo,
   chunk: number,
 ): void {
-  const K = info.filterHeight * info.filterWidth * info.inChannels;
-  const N = info.batchSize * info.outHeight * info.outWidth;
-  const Cout = info.outChannels;
+  const { K, N, Cout } = patchSizes(info);
   const transposed = transposeLastTwo(weights, backend); // [1, Cout, K]
   try {
     for (let n0 = 0; n0 < N; n0 += chunk) {

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { heapOffset, ORIGINAL, sizeOf, type FastKernelFunc, type WasmBackendLike } from './backend.js';
-import { patchKernels } from './conv-common.js';
+import { patchGeometry, patchKernels } from './conv-common.js';
 
 /**
  * `MaxPoolGrad`: the stock wasm kernel scatters the gradient to wrong input positions for many shapes (measured
@@ -44,23 +44,8 @@ export function makeFastMaxPoolGrad(stock: tf.KernelConfig): FastKernelFunc {
     (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
     const simd = patchKernels(backend);
     if (simd) {
-      simd.maxPoolGrad(heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, out), {
-        b0: 0,
-        oy0: 0,
-        ox0: 0,
-        count: B * OH * OW,
-        inHeight: H,
-        inWidth: W,
-        channels: C,
-        outHeight: OH,
-        outWidth: OW,
-        filterHeight: FH,
-        filterWidth: FW,
-        strideHeight: sh,
-        strideWidth: sw,
-        padTop: top,
-        padLeft: left,
-      });
+      const geometry = patchGeometry(info, 0, B * OH * OW);
+      simd.maxPoolGrad(heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, out), geometry);
       return out;
     }
     const X = backend.typedArrayFromHeap(input) as Float32Array;
