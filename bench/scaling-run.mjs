@@ -8,8 +8,9 @@
  *   WIDTH  ms/step and achieved GFLOP/s of the trunk 784→w→w (two 10-way heads, batch 256, equal weights) beside the
  *          GEMM peak of both engines (one n×n sgemm, single thread, in this invocation).
  *   CONV   one training step of configs/multi-digits-conv.yaml's model, ours and PyTorch's.
- *   PATHS  W2 (PCGrad, parameter gradients) and MGDA at T = 2 (representation gradients) with the one-forward step
- *          path and with the earlier T-forward path (`stepPaths.retainedTrunk`), when dist/ exports the switch.
+ *   PATHS  W2 (PCGrad, parameter gradients), MGDA at T = 2 (representation gradients) and W3's MMoE with PCGrad (the
+ *          experts recorded) with the one-forward step path and with the earlier T-forward path
+ *          (`stepPaths.retainedTrunk`), when dist/ exports the switch.
  * All on wasm with the plain kernels.
  */
 import { denseStepFlops, gflopsPerSecond, linearFit, widthModelLayers } from './scaling.mjs';
@@ -20,6 +21,14 @@ const WIDTH_BATCH = 256;
 const round = (x, digits = 3) => (typeof x === 'number' && Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
 const pct = (x) => (typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(1)} %` : '—');
 const ok = (r) => r && !r.error && !r.skipped;
+
+/** PATHS: the workloads timed on both step paths, and how the table names them. */
+const PATH_WORKLOADS = ['W2', 'TASKS:mgda:2', 'W3:pcgrad'];
+const PATH_LABELS = {
+  W2: 'W2 (pcgrad, params)',
+  'TASKS:mgda:2': 'mgda T=2 (representation)',
+  'W3:pcgrad': 'W3 MMoE + pcgrad (experts)',
+};
 
 /** Runs the selected scaling workloads; fills `info.scaling`. */
 export async function runScaling({ opts, info, spawnTf, spawnTorch, log }) {
@@ -80,7 +89,7 @@ export async function runScaling({ opts, info, spawnTf, spawnTorch, log }) {
   }
   if (wanted('PATHS')) {
     scaling.paths = [];
-    for (const workload of ['W2', 'TASKS:mgda:2'])
+    for (const workload of PATH_WORKLOADS)
       for (const retained of ['on', 'off']) {
         log(`bench: PATHS ${workload} retained trunk ${retained} …`);
         scaling.paths.push({ workload, retained, ours: await ours(workload, ['--retained', retained]) });
@@ -121,7 +130,7 @@ export function scalingTargets(info) {
       fit,
     });
   }
-  for (const workload of ['W2', 'TASKS:mgda:2']) {
+  for (const workload of PATH_WORKLOADS) {
     const on = s.paths?.find((r) => r.workload === workload && r.retained === 'on')?.ours;
     const off = s.paths?.find((r) => r.workload === workload && r.retained === 'off')?.ours;
     if (ok(on) && ok(off))
@@ -217,7 +226,7 @@ export function printScaling(info, opts) {
     printTable(
       ['workload', 'path', 'ms/step', 'target'],
       s.paths.map((r) => [
-        r.workload === 'W2' ? 'W2 (pcgrad, params)' : 'mgda T=2 (representation)',
+        PATH_LABELS[r.workload] ?? r.workload,
         ok(r.ours) ? r.ours.step_path : `retained ${r.retained}`,
         ok(r.ours) ? fmt(r.ours.ms_per_step_median) : r.ours?.skipped ? `skipped: ${r.ours.skipped}` : 'failed',
         ok(r.ours) ? r.ours.grad_target : '',

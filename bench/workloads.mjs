@@ -16,6 +16,7 @@
  *   TASKS:<strategy>:<T>  W1's trunk with T 10-way softmax heads, batch 256, Adam, the strategy from the registry
  *                         with its default options (grad_target auto)
  *   WIDTH:<w>             trunk 784→w→w (ReLU), two 10-way heads, batch 256, Adam, equal weighting
+ *   W3:pcgrad             W3 with PCGrad on the shared parameters (the experts), for PATHS
  *   CONV                  the model of configs/multi-digits-conv.yaml (the file itself, its own batch 64 and Adam
  *                         lr 0.002), on the built-in multi-digits data's width and classes
  */
@@ -116,6 +117,8 @@ export function resolveWorkload(name) {
   if (tasks) return tasksWorkload(tasks[1], Number(tasks[2]));
   const width = /^WIDTH:(\d+)$/.exec(name);
   if (width) return widthWorkload(Number(width[1]));
+  // W3's MMoE with PCGrad on the experts (PATHS: the experts recorded once, or run once per task).
+  if (name === 'W3:pcgrad') return { ...WORKLOADS.W3, strategy: '{ name: pcgrad }' };
   if (name === 'CONV')
     return {
       description:
