@@ -11,10 +11,15 @@
  *
  * Timing: 3 untimed products, then products until --min-ms of wall clock (at least 5); the figure is the median ms
  * per product, GFLOP/s = 2·m·k·n / time. Where relaxed SIMD is unavailable only the plain kernels are timed.
+ *
+ * The ceiling beside them (relaxed SIMD only): a loop of f32x4.relaxed_madd on 4, 8 or 12 independent accumulators,
+ * no loads, 8 FLOPs per multiply-add: what one core reaches through V8 with as many multiply-add chains in flight as
+ * a register tile keeps (the GEMM's 4×8 tile keeps 8).
  */
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { packedBytes } from '../dist/backend/simd/gemm.js';
+import { ModuleBuilder } from '../dist/backend/simd/module-builder.js';
 import { relaxedSimdSupported, simdKernelsFor } from '../dist/backend/simd/module.js';
 
 const args = process.argv.slice(2);
@@ -57,6 +62,40 @@ function time(kernels, { layout, m, k, n }) {
   return { ms, gflops: (2 * m * k * n) / (ms * 1e6), repeats: times.length };
 }
 
+/** GFLOP/s of `chains` independent f32x4 multiply-add chains (best of 3 runs of ~8·10⁷ FLOPs each). */
+function multiplyAddCeiling(chains) {
+  const module = new ModuleBuilder(false);
+  const f = module.function('chains', ['i32', 'i32']);
+  const [iterations, out] = f.paramLocals(2);
+  const accumulators = Array.from({ length: chains }, () => f.local('v128'));
+  const a = f.local('v128');
+  const b = f.local('v128');
+  f.f32Const(1.0000001).f32x4Splat().set(a);
+  f.f32Const(0.9999999).f32x4Splat().set(b);
+  for (const acc of accumulators) f.v128Const0().set(acc);
+  f.block(() =>
+    f.loop(() => {
+      f.get(iterations).i32Eqz().brIf(1);
+      for (const acc of accumulators) f.get(a).get(b).get(acc).f32x4RelaxedMadd().set(acc);
+      f.get(iterations).i32Const(1).i32Sub().set(iterations);
+      f.br(0);
+    }),
+  );
+  for (const acc of accumulators) f.get(out).get(acc).v128Store(0);
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(module.encode()), { env: { memory } });
+  const run = instance.exports.chains;
+  const iterationsPerRun = Math.round(1e7 / chains);
+  run(iterationsPerRun, 0); // tier-up
+  let best = Infinity;
+  for (let r = 0; r < 3; r++) {
+    const t0 = performance.now();
+    run(iterationsPerRun, 0);
+    best = Math.min(best, performance.now() - t0);
+  }
+  return (iterationsPerRun * chains * 8) / (best * 1e6);
+}
+const ceiling = relaxed ? Object.fromEntries([4, 8, 12].map((c) => [c, multiplyAddCeiling(c)])) : null;
+
 const results = SHAPES.map((shape) => {
   const row = { ...shape };
   for (const fma of variants) row[fma ? 'fma' : 'plain'] = time(simdKernelsFor(memory, fma), shape);
@@ -73,7 +112,7 @@ const environment = {
   loadavg: os.loadavg().map((x) => Number(x.toFixed(2))),
 };
 if (asJson) {
-  console.log(JSON.stringify({ environment, minMs, results }, null, 2));
+  console.log(JSON.stringify({ environment, minMs, results, multiplyAddCeiling: ceiling }, null, 2));
 } else {
   console.log(
     `Node ${environment.node} (V8 ${environment.v8}) ${environment.execArgv.join(' ')} · relaxed SIMD ` +
@@ -84,5 +123,9 @@ if (asJson) {
   for (const row of results) {
     const speedup = row.speedup ? `${row.speedup.toFixed(2)}×` : '—';
     console.log(`${row.label.padEnd(42)}${cell(row.plain).padEnd(32)}${cell(row.fma).padEnd(32)}${speedup}`);
+  }
+  if (ceiling) {
+    const chains = Object.entries(ceiling).map(([c, g]) => `${c} chains ${g.toFixed(1)}`);
+    console.log(`multiply-add ceiling, no loads (GFLOP/s): ${chains.join(', ')}`);
   }
 }
