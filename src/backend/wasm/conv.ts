@@ -104,10 +104,11 @@ export const CONV2D_FILTER_GRAD_KERNEL = 'Conv2DBackpropFilter';
  *
  *   dW[fy, fx, c, o] = Σ_{b, oy, ox} x[b, oy·sh + fy − padTop, ox·sw + fx − padLeft, c] · dy[b, oy, ox, o]
  *
- * (out-of-range x reads are the zero padding). Computed as one matrix product per chunk of output positions: the
- * patch matrix P [FH·FW·Cin, n] (im2col, built in JS straight from the heap) times dy's rows [n, Cout], through the
- * registered `BatchMatMul` kernel (plain, batch 1: the XNNPACK path), summed over chunks. Channels-last only (what
- * this project uses); channels-first throws.
+ * (out-of-range x reads are the zero padding). Computed as one matrix product per chunk of output positions, summed
+ * over chunks: on the SIMD kernels the patch rows P [n, FH·FW·Cin] (im2col in wasm) and Pᵀ·dy (see
+ * {@link filterGradientOnSimd}); elsewhere the patch matrix P [FH·FW·Cin, n] built in JS straight from the heap times
+ * dy's rows [n, Cout] through the registered `BatchMatMul`. Channels-last only (what this project uses); channels-first
+ * throws.
  */
 export function conv2dBackpropFilter(args: {
   inputs: tf.NamedTensorInfoMap;
@@ -232,7 +233,8 @@ function filterGradientOnSimd(
  * `Conv2DBackpropInput`, ∂L/∂x of a 2-D convolution (inputs `dy` [B, OH, OW, Cout] and `filter` [FH, FW, Cin, Cout];
  * output `inputShape`): the stock wasm kernel is a plain loop (8 ms for the multi-digits conv trunk's second layer at
  * batch 64, two thirds of the training step). The override computes the patch gradients P = dy · Wᵀ ([n, FH·FW·Cin]
- * per chunk of output positions, through the registered `BatchMatMul`: XNNPACK) and scatters them back (col2im):
+ * per chunk of output positions: the SIMD GEMM on dy in place, elsewhere the registered `BatchMatMul`) and scatters
+ * them back (col2im, in wasm or JS):
  *
  *   dx[b, oy·sh + fy − padTop, ox·sw + fx − padLeft, c] += P[(b, oy, ox), (fy, fx, c)]   (in-range positions only)
  *
