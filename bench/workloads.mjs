@@ -17,6 +17,8 @@
  *                         with its default options (grad_target auto)
  *   WIDTH:<w>             trunk 784→w→w (ReLU), two 10-way heads, batch 256, Adam, equal weighting
  *   W3:pcgrad             W3 with PCGrad on the shared parameters (the experts), for PATHS
+ *   W2:cross-stitch       W2 on cross-stitch (a tower per task, the cross-stitch units shared), for PATHS
+ *   CONV:pcgrad           CONV with PCGrad on the shared parameters, for PATHS
  *   CONV                  the model of configs/multi-digits-conv.yaml (the file itself, its own batch 64 and Adam
  *                         lr 0.002), on the built-in multi-digits data's width and classes
  */
@@ -119,6 +121,10 @@ export function resolveWorkload(name) {
   if (width) return widthWorkload(Number(width[1]));
   // W3's MMoE with PCGrad on the experts (PATHS: the experts recorded once, or run once per task).
   if (name === 'W3:pcgrad') return { ...WORKLOADS.W3, strategy: '{ name: pcgrad }' };
+  // The conv model with PCGrad, and W2 on cross-stitch (PATHS: TF.js's tape kept for every task, or T forwards).
+  if (name === 'CONV:pcgrad') return { ...resolveWorkload('CONV'), overrides: ['strategy.name=pcgrad'] };
+  if (name === 'W2:cross-stitch')
+    return { ...WORKLOADS.W2, model: WORKLOADS.W2.model.replace('hard-sharing', 'cross-stitch') };
   if (name === 'CONV')
     return {
       description:
@@ -210,7 +216,7 @@ export async function buildWorkload(name, { seed = 0 } = {}) {
   if (w.configFile) {
     // The config file itself, on its own data (a built-in dataset): the model, batch size and optimizer are the
     // file's; only the batches below are bench-made.
-    loaded = loadConfig(w.configFile, ['backend=wasm']);
+    loaded = loadConfig(w.configFile, ['backend=wasm', ...(w.overrides ?? [])]);
     data = await prepareData(loaded.config, path.dirname(w.configFile));
     w.features = data.preprocessing.inputSize;
     w.batch = loaded.config.training.batch_size;

@@ -8,26 +8,26 @@
  * - From a checkpoint (`source: checkpoint-pass`), for runs whose strategy took no task gradients: one pass over the
  *   training split in row order, in batches of `training.batch_size`; per batch, for each task t the gradient
  *   g_t = ∇_{θ_s} L_t of the shared parameters θ_s, with the model in inference mode (no dropout, batch-norm on its
- *   moving statistics, so the pass is deterministic and changes nothing), the shared part run forward once per batch
- *   where the model records it (model/tape.ts), else once per task. Per batch the cosine cos(g_a, g_b) =
+ *   moving statistics, so the pass is deterministic and changes nothing), the model run forward once per batch
+ *   (model/tape.ts, model/kept-tape.ts). Per batch the cosine cos(g_a, g_b) =
  *   g_a·g_b / (‖g_a‖‖g_b‖) (0 where a gradient is 0, as the training log does); `meanCosine` is the mean over
  *   batches and `conflictFraction` the fraction of batches with cos < 0.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TaskConfig } from '../config/types.js';
-import type { TaskTape } from '../model/tape.js';
+import type { TaskGradientTape } from '../model/tape.js';
 import type { MultiTaskModel } from '../model/types.js';
 import type { EpochLogEntry } from '../runs/records.js';
 import { cosineMatrix } from '../numerics/index.js';
 import { labelledInBatch } from '../train/batches.js';
 import { maskedTaskLoss } from '../train/losses.js';
-import { stepPaths } from '../train/task-gradients.js';
+import { recordTasks } from '../train/task-gradients.js';
 import type { SplitTensors } from '../train/tensors.js';
 import type { GradientRelatedness, PairValues } from './types.js';
 
 function flatGradient(
   model: MultiTaskModel,
-  tape: TaskTape | undefined,
+  tape: TaskGradientTape | undefined,
   x: tf.Tensor2D,
   target: tf.Tensor2D,
   task: TaskConfig,
@@ -89,8 +89,8 @@ export function checkpointGradientPass(
     const size = Math.min(batchSize, split.rows - start);
     const x = tf.slice(split.x, [start, 0], [size, -1]);
     const labelled = split.labelled && labelledInBatch(split.labelled, inOrder, start, size);
-    // The shared part forward once per batch where the model records it, as the training steps do.
-    const tape = stepPaths.retainedTrunk ? model.recordTasks?.(x, false) : undefined;
+    // The model forward once per batch, as the training steps do.
+    const tape = recordTasks(model, x, false);
     const grads = tasks.map((task) => {
       const target = tf.slice(split.targets[task.name] as tf.Tensor2D, [start, 0], [size, -1]);
       const flat = flatGradient(model, tape, x, target, task, labelled);

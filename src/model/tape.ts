@@ -75,13 +75,35 @@ export class ForwardTape {
 export type TaskDecoder = (outputs: readonly tf.Tensor[], task: string, training: boolean) => tf.Tensor2D;
 
 /**
+ * A forward pass recorded for the parameter-gradient steps: each task's loss and gradients from it, any number of
+ * times, until it is disposed. {@link TaskTape} (a model's own recorded shared part) and model/kept-tape.ts's
+ * `KeptTape` (TF.js's tape, kept) are the two kinds.
+ */
+export interface TaskGradientTape {
+  /** The variables whose gradients it can give. */
+  readonly variables: readonly tf.Variable[];
+  /**
+   * Task `task`'s loss (`lossOf` its output) with the gradients of `own` (in order; undefined for one the loss does
+   * not reach) and of those of `shared` the tape covers (by name); every tensor returned is the caller's.
+   */
+  taskGradients(
+    task: string,
+    lossOf: (output: tf.Tensor2D) => tf.Scalar,
+    own: readonly tf.Variable[],
+    shared: readonly tf.Variable[],
+  ): { loss: tf.Scalar; shared: Map<string, tf.Tensor>; own: (tf.Tensor | undefined)[] };
+  /** Frees what was recorded (not the input). */
+  dispose(): void;
+}
+
+/**
  * The shared part of a model recorded for the gradient steps: one or more stacks run on the same input (hard
  * sharing's trunk; MMoE's experts, which every task's gate mixes), and how each task's output is made from their
  * outputs. A task's gradients are then one TF.js backward pass through the task's own part (to the stacks' outputs
  * and the task's variables) and each stack's recorded backward pass: the kernels a TF.js gradient of the whole model
  * runs, so the same numbers (test/forward-tape.test.ts), with the shared part run forward once for every task.
  */
-export class TaskTape {
+export class TaskTape implements TaskGradientTape {
   private constructor(
     private readonly tapes: readonly ForwardTape[],
     private readonly decode: TaskDecoder,

@@ -15,7 +15,7 @@ import {
   flattenInto,
   headGradients,
   recordTasks,
-  recordTrunk,
+  recordRepresentation,
   taskGradients,
   unflatten,
 } from './task-gradients.js';
@@ -123,10 +123,10 @@ function lossStep(
 
 /**
  * n_i = ‖∇_W L_i‖ per task, W = the model's last shared layer (kernel and bias), each backward pass through the heads
- * and W only, not the trunk below W. Where the model records its shared part on the steps' own tape (and W is in it:
- * the trunk, MMoE's experts), it runs forward once for all tasks; otherwise once per task. Either way at the step
- * already numbered (same dropout masks; batch-norm statistics do not move again), and bit-identical
- * (test/forward-tape.test.ts).
+ * and W only, not the trunk below W. The model runs forward once for all tasks: on the steps' own tape where it records
+ * its shared part (and W is in it: the trunk, MMoE's experts), else on TF.js's kept tape (model/kept-tape.ts). At the
+ * step already numbered (same dropout masks; batch-norm statistics do not move again), and bit-identical to a forward
+ * pass per task (test/forward-tape.test.ts, test/kept-tape.test.ts).
  */
 function lastSharedLayerNorms(model: MultiTaskModel, batch: Batch, tasks: readonly TaskConfig[]): tf.Tensor1D {
   const layer = model.lastSharedLayer ?? [];
@@ -181,10 +181,11 @@ export function extraSamplesNeeded(strategy: Strategy): number {
 
 /**
  * Gradient strategies on the shared parameters: T backward passes (one per task) give each task's gradient of the
- * shared parameters, from one forward pass of the recorded shared part (hard sharing's trunk, MMoE's experts) or,
- * where the model records none, T forward passes; the strategy's combiner turns them into one. Task parameters keep
- * their own gradient (times the combiner's `taskScales`). A combiner that needs independent samples also gets the
- * task gradients of the shared parameters on other batches (`extraBatches`, T passes each), for its estimates only.
+ * shared parameters, from one forward pass: of the recorded shared part (hard sharing's trunk, MMoE's experts) or,
+ * where the model records none, of the whole model on TF.js's kept tape; the strategy's combiner turns them into one.
+ * Task parameters keep their own gradient (times the combiner's `taskScales`). A combiner that needs independent
+ * samples also gets the task gradients of the shared parameters on other batches (`extraBatches`, T passes each), for
+ * its estimates only.
  */
 function parameterGradientStep(
   model: MultiTaskModel,
@@ -257,8 +258,9 @@ function scaleTaskGradients(
 
 /**
  * Gradient strategies on the shared representation z = encode(x): per-task gradients ∂L_t/∂z need only the heads;
- * the combined ∂z is pushed through the trunk once. With the trunk recorded on the steps' own tape (and no penalty or
- * adversary reading z), that is the tape's backward pass from ∂z. Otherwise the trunk runs forward a second time,
+ * the combined ∂z is pushed through the trunk once. Without a penalty or adversary reading z, that is the backward pass
+ * from ∂z of the trunk recorded on the steps' own tape, or of `encode` on TF.js's kept tape (model/kept-tape.ts).
+ * Otherwise the trunk runs forward a second time,
  * inside TF.js's tape, differentiating the surrogate loss Σ z ⊙ stop(∂z) (+ penalty): its gradient with respect to z
  * is ∂z exactly (1·∂z), and the dropout masks are the same because masks depend on the step only.
  */
@@ -279,7 +281,8 @@ function representationGradientStep(
   const gradients: Record<string, tf.Tensor> = {};
   // Input adapters sit before z: the heads do not reach them; the combined ∂z trains them below, with the trunk.
   const beforeZ = model.inputVariables ?? [];
-  const tape = model.penalty || model.adversaries || beforeZ.length > 0 ? undefined : recordTrunk(model, batch.x);
+  // A penalty or an adversary adds terms of its own to the backward pass below z: those steps keep TF.js's way.
+  const tape = model.penalty || model.adversaries ? undefined : recordRepresentation(model, batch.x, beforeZ);
   const representation = tape ? tape.output : tf.tidy(() => encode(batch.x, true));
   const flats: Float32Array[] = [];
   const losses: number[] = [];
@@ -305,11 +308,7 @@ function representationGradientStep(
   scaleTaskGradients(model, tasks, gradients, taskScales);
   const combinedZ = tf.tensor(combined, representation.shape, 'float32');
   if (tape) {
-    const trunk = tape.backward(combinedZ);
-    for (const v of model.sharedVariables) {
-      const gradient = trunk.get(v.name);
-      if (gradient) gradients[v.name] = gradient;
-    }
+    for (const [name, gradient] of tape.backward(combinedZ)) gradients[name] = gradient;
     tape.dispose();
   } else {
     const { value, grads } = tf.variableGrads(() => {

@@ -1,29 +1,54 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TaskConfig } from '../config/types.js';
-import type { ForwardTape, TaskTape } from '../model/tape.js';
+import { KeptEncoding, KeptTape } from '../model/kept-tape.js';
+import type { TaskGradientTape } from '../model/tape.js';
 import type { MultiTaskModel } from '../model/types.js';
 import { maskedTaskLoss, type LabelledBatch } from './losses.js';
 import type { GradientCombiner } from '../strategies/gradient/types.js';
 import { readFloatsInto } from '../ops/read-floats.js';
 
 /**
- * Which way the gradient steps run. `retainedTrunk` (the default): where the model records its shared part on the
- * steps' own tape (model/tape.ts), the trunk runs forward once per step and backward once per task. false: TF.js's
- * tape, one forward and one backward pass of the whole model per task. Both give bit-identical numbers
- * (test/forward-tape.test.ts); the switch is there for that test and for the benchmark, which times both.
+ * Which way the gradient steps run. `retainedTrunk` (the default): the model's forward pass runs once per step and
+ * backward once per task, on the steps' own tape (model/tape.ts) where the model records its shared part, else on
+ * TF.js's tape kept for all tasks (model/kept-tape.ts). false: `tf.variableGrads`, one forward and one backward pass
+ * of the whole model per task. All give bit-identical numbers (test/forward-tape.test.ts, test/kept-tape.test.ts);
+ * the switch is there for those tests and for the benchmark, which times both.
  */
 export const stepPaths = { retainedTrunk: true };
 
-/** The step's recorded trunk for the representation path, where the model has one and the switch allows it. */
-export function recordTrunk(model: MultiTaskModel, x: tf.Tensor2D): ForwardTape | undefined {
-  if (!stepPaths.retainedTrunk || !model.recordEncode || !model.decode) return undefined;
-  return model.recordEncode(x, true);
+/** The shared representation z recorded once for the representation-gradient step, and its backward pass. */
+export interface RecordedRepresentation {
+  readonly output: tf.Tensor;
+  /** The gradients, by variable name, of the variables below z that the step trains through it, for ∂L/∂z. */
+  backward(dOutput: tf.Tensor): Map<string, tf.Tensor>;
+  dispose(): void;
 }
 
-/** The step's recorded shared part for task gradients, where the model has one and the switch allows it. */
-export function recordTasks(model: MultiTaskModel, x: tf.Tensor2D): TaskTape | undefined {
-  if (!stepPaths.retainedTrunk || !model.recordTasks) return undefined;
-  return model.recordTasks(x, true);
+/**
+ * The step's recorded z, where the switch allows it: the model's own recorded trunk (which holds exactly the shared
+ * variables), else `encode` on TF.js's kept tape, differentiated for the shared variables and `beforeZ` (input
+ * adapters', which only z's gradient trains).
+ */
+export function recordRepresentation(
+  model: MultiTaskModel,
+  x: tf.Tensor2D,
+  beforeZ: readonly tf.Variable[],
+): RecordedRepresentation | undefined {
+  if (!stepPaths.retainedTrunk || !model.encode || !model.decode) return undefined;
+  const own = beforeZ.length === 0 ? model.recordEncode?.(x, true) : undefined;
+  if (own) return { output: own.output, backward: (d) => own.backward(d), dispose: () => own.dispose() };
+  const kept = KeptEncoding.record(model.encode, x, true);
+  const variables = [...model.sharedVariables, ...beforeZ];
+  return kept && { output: kept.output, backward: (d) => kept.backward(d, variables), dispose: () => kept.dispose() };
+}
+
+/**
+ * The step's recorded forward pass for task gradients, where the switch allows it: the model's own recorded shared
+ * part, else the whole forward pass on TF.js's kept tape.
+ */
+export function recordTasks(model: MultiTaskModel, x: tf.Tensor2D, training = true): TaskGradientTape | undefined {
+  if (!stepPaths.retainedTrunk) return undefined;
+  return model.recordTasks?.(x, training) ?? KeptTape.record(model, x, training);
 }
 
 /** A task's loss on the representation z: the task's head only where the model can run one head alone. */
@@ -62,7 +87,7 @@ export function headGradients(
  */
 export function taskGradients(
   model: MultiTaskModel,
-  tape: TaskTape | undefined,
+  tape: TaskGradientTape | undefined,
   task: TaskConfig,
   batch: LabelledBatch & { x: tf.Tensor2D },
   own: readonly tf.Variable[],
