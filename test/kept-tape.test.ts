@@ -9,6 +9,7 @@ import { KeptEncoding, KeptTape } from '../src/model/kept-tape.js';
 import { stepPaths } from '../src/train/task-gradients.js';
 import { tempDir } from './helpers.js';
 import { digitsConfig } from './helpers/configs.js';
+import { configText, writeSources } from './helpers/multi-input.js';
 import { runLogs } from './helpers/resume-check.js';
 
 beforeAll(async () => {
@@ -100,4 +101,30 @@ describe('gradient methods on the kept TF.js tape (one forward pass per step for
       expect(Object.keys(checkpointHashes(kept.dir)).length).toBeGreaterThan(0);
     }, 60_000);
   }
+});
+
+describe('the representation step with input adapters (issue #17) on the kept tape', () => {
+  it('{ name: pcgrad, grad_target: representation }: the adapter and trunk gradients are bit-identical', async () => {
+    const dir = tempDir();
+    writeSources(dir);
+    // wide.csv (3 features) through a dense adapter 3 → 2 before the shared trunk: only z's gradient trains it.
+    const text = configText(
+      'csv: wide.csv, split: { train: 0.5, val: 0.25, test: 0.25 }',
+      'strategy: { name: pcgrad, grad_target: representation }\n',
+    ).replace('epochs: 5', 'epochs: 3, multi_input: { adapters: true }');
+    const run = () =>
+      trainExperiment(parseConfigText(text, { file: path.join(dir, 'exp.yaml') }), {
+        runsDir: path.join(dir, 'runs'),
+      });
+    const record = vi.spyOn(KeptEncoding, 'record');
+    const kept = await run();
+    expect(record).toHaveBeenCalled();
+    stepPaths.retainedTrunk = false;
+    record.mockClear();
+    const perTask = await run();
+    expect(record).not.toHaveBeenCalled();
+    expect(kept.test).toEqual(perTask.test);
+    expect(runLogs(kept.dir)).toEqual(runLogs(perTask.dir));
+    expect(checkpointHashes(kept.dir)).toEqual(checkpointHashes(perTask.dir));
+  }, 60_000);
 });
