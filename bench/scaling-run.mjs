@@ -95,7 +95,9 @@ export async function runScaling({ opts, info, spawnTf, spawnTorch, log }) {
     for (const workload of PATH_WORKLOADS)
       for (const retained of ['on', 'off']) {
         log(`bench: PATHS ${workload} retained trunk ${retained} …`);
-        scaling.paths.push({ workload, retained, ours: await ours(workload, ['--retained', retained]) });
+        // The conv model gets CONV's warm-up (see above).
+        const warmup = workload.startsWith('CONV') ? ['--warmup', String(opts.convWarmup)] : [];
+        scaling.paths.push({ workload, retained, ours: await ours(workload, ['--retained', retained, ...warmup]) });
       }
   }
 }

@@ -15,10 +15,11 @@
  * 3.4 ms.
  *
  * The register tile is ROWS × (4·VECTORS) outputs: for each k, VECTORS vectors of B's row k are loaded once and
- * multiplied by a broadcast A value for each of ROWS rows (4 × 8 keeps 8 accumulators, 2 B vectors and one broadcast
- * in x86's 16 vector registers; 3×8, 5×8 and 6×8 with packing, and 8×4, 2×16 and 3×12 without, were slower). Each
- * output is the sum over k in order of float32 products, rounded after every multiply and add, the same order as
- * XNNPACK and the stock loop. Edges: tiles of 1–3 rows, a 4-column vector tile, and a scalar column kernel, so any
+ * multiplied by a broadcast A value for each of ROWS rows. 4 × 8 keeps 8 accumulators, 2 B vectors and 4 broadcasts
+ * live: V8 issues a k step's loads before its multiply-adds (its machine code, `node --print-wasm-code`), so that is
+ * 14 of the 15 x86 vector registers it allocates; 3×8, 5×8 and 6×8 with packing, and 8×4, 2×16 and 3×12 without, were
+ * slower (the larger ones spill). Each output is the sum over k in order of float32 products, rounded after every
+ * multiply and add, the same order as XNNPACK and the stock loop. Edges: tiles of 1–3 rows, a 4-column vector tile, and a scalar column kernel, so any
  * shape works.
  *
  * FMA variant (`emitGemm(module, true)`, compiled into a second module only where relaxed SIMD validates): the vector
