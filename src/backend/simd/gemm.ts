@@ -19,8 +19,8 @@
  * live: V8 issues a k step's loads before its multiply-adds (its machine code, `node --print-wasm-code`), so that is
  * 14 of the 15 x86 vector registers it allocates; 3×8, 5×8 and 6×8 with packing, and 8×4, 2×16 and 3×12 without, were
  * slower (the larger ones spill). Each output is the sum over k in order of float32 products, rounded after every
- * multiply and add, the same order as XNNPACK and the stock loop. Edges: tiles of 1–3 rows, a 4-column vector tile, and a scalar column kernel, so any
- * shape works.
+ * multiply and add, the same order as XNNPACK and the stock loop. Edges: tiles of 1–3 rows, a 4-column vector tile,
+ * and a scalar column kernel, so any shape works.
  *
  * FMA variant (`emitGemm(module, true)`, compiled into a second module only where relaxed SIMD validates): the vector
  * tiles accumulate with `f32x4.relaxed_madd` (acc = a·b + acc, one rounding per step on x86 FMA3 instead of two), the
