@@ -5,7 +5,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { trainExperiment } from '../src/api/train.js';
 import { initBackend } from '../src/backend/select.js';
 import { parseConfigText } from '../src/config/load.js';
-import { KeptEncoding, KeptTape } from '../src/model/kept-tape.js';
+import { KeptEncoding, KeptTape, Recording } from '../src/model/kept-tape.js';
 import { stepPaths } from '../src/train/task-gradients.js';
 import { tempDir } from './helpers.js';
 import { digitsConfig } from './helpers/configs.js';
@@ -68,7 +68,8 @@ async function train(
 
 describe('gradient methods on the kept TF.js tape (one forward pass per step for any model)', () => {
   // [strategy, model section lines, trunk, the kept recorder the step must use]
-  const cases: Array<[string, string, readonly string[], 'tasks' | 'encoding']> = [
+  // The recorder: the kept tape of the task steps, of the representation step, or the loss step's (GradNorm).
+  const cases: Array<[string, string, readonly string[], 'tasks' | 'encoding' | 'step']> = [
     ['{ name: pcgrad }', '  architecture: cross-stitch\n', DENSE_TRUNK, 'tasks'],
     ['{ name: sdmgrad }', '  architecture: cross-stitch\n', DENSE_TRUNK, 'tasks'],
     [
@@ -80,7 +81,7 @@ describe('gradient methods on the kept TF.js tape (one forward pass per step for
     ['{ name: nash-mtl }', '  architecture: attention\n', DENSE_TRUNK, 'tasks'],
     ['{ name: pcgrad }', '  architecture: shared-private\n', DENSE_TRUNK, 'tasks'],
     ['{ name: pcgrad }', '', NORM_TRUNK, 'tasks'],
-    ['{ name: gradnorm }', '', NORM_TRUNK, 'tasks'],
+    ['{ name: gradnorm }', '', NORM_TRUNK, 'step'],
     ['{ name: mgda }', '', NORM_TRUNK, 'encoding'],
     ['{ name: pcgrad, grad_target: representation }', '', NORM_TRUNK, 'encoding'],
   ];
@@ -88,7 +89,12 @@ describe('gradient methods on the kept TF.js tape (one forward pass per step for
     const architecture = /architecture: ([a-z-]+)/.exec(model)?.[1] ?? 'hard-sharing with norm layers';
     it(`${strategy} on ${architecture}: bit-identical to one forward pass per task`, async () => {
       const runsDir = tempDir();
-      const record = kind === 'tasks' ? vi.spyOn(KeptTape, 'record') : vi.spyOn(KeptEncoding, 'record');
+      const record =
+        kind === 'tasks'
+          ? vi.spyOn(KeptTape, 'record')
+          : kind === 'encoding'
+            ? vi.spyOn(KeptEncoding, 'record')
+            : vi.spyOn(Recording, 'start');
       const kept = await train(strategy, model, trunk, runsDir);
       expect(record).toHaveBeenCalled(); // the kept tape ran
       stepPaths.retainedTrunk = false;

@@ -56,6 +56,8 @@ describe(`live tensors over ${EPOCHS} epochs`, () => {
     ['pcgrad on the shared parameters', '{ name: pcgrad, grad_target: params }'],
     ['pcgrad on the shared representation', '{ name: pcgrad, grad_target: representation }'],
     ['equal with inter-task affinity', '{ name: equal }\nanalysis: { affinity: true }'],
+    // Its task norms come from the step's forward pass kept on TF.js's tape (train/loss-step.ts).
+    ['gradnorm', '{ name: gradnorm }'],
     ['equal with a feature discriminator (issue #18)', '{ name: equal }\nadversary: { type: discriminator, steps: 2 }'],
   ];
   for (const [label, strategy] of strategies) {

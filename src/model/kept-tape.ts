@@ -103,23 +103,82 @@ function backward(
   });
 }
 
+/**
+ * Ops recorded on TF.js's tape (any number of `run` calls, appended in order), kept for any number of backward passes
+ * until `dispose`. The building block of {@link KeptTape} and {@link KeptEncoding}, and of the loss step that also
+ * takes GradNorm's task gradients from its own forward pass (train/last-shared-norms.ts).
+ */
+export class Recording {
+  private readonly nodes: TapeNode[] = [];
+
+  private constructor() {}
+
+  /** A new recording; undefined inside a gradient call (nested tapes are TF.js's own business). */
+  static start(): Recording | undefined {
+    return tf.engine().state.gradientDepth === 0 ? new Recording() : undefined;
+  }
+
+  /** Runs `fn` in a tidy scope with the tape on; what it returns is the caller's, the rest is freed. */
+  run<T extends tf.TensorContainer>(fn: () => T): T {
+    return recording(this.nodes, () => tf.tidy(fn));
+  }
+
+  /**
+   * ∂y/∂x for each of `xs` in order (undefined where y does not reach x), from `dy` at y (default ones, as
+   * `tf.grad` starts); new tensors, the caller's.
+   */
+  gradients(y: tf.Tensor, xs: readonly tf.Tensor[], dy?: tf.Tensor): (tf.Tensor | undefined)[] {
+    const start = dy ?? tf.onesLike(y);
+    try {
+      return backward(this.nodes, xs, y, start);
+    } finally {
+      if (start !== dy) start.dispose();
+    }
+  }
+
+  /** Frees what the recorded nodes saved for their gradients. */
+  dispose(): void {
+    for (const node of this.nodes) for (const saved of node.saved ?? []) saved.dispose();
+    this.nodes.length = 0;
+  }
+}
+
+/** The gradients of the trainable ones of `variables`, by name in their order, as `tf.variableGrads` lists them. */
+export function gradientsByName(
+  recorded: Recording,
+  y: tf.Tensor,
+  variables: readonly tf.Variable[],
+  dy?: tf.Tensor,
+): Map<string, tf.Tensor> {
+  const xs = variables.filter((v) => v.trainable);
+  const grads = recorded.gradients(y, xs, dy);
+  const out = new Map<string, tf.Tensor>();
+  xs.forEach((v, i) => {
+    const gradient = grads[i];
+    if (gradient) out.set(v.name, gradient);
+  });
+  return out;
+}
+
 /** The model's forward pass on TF.js's tape, kept for one backward pass per task. */
 export class KeptTape implements TaskGradientTape {
   private constructor(
     private readonly model: MultiTaskModel,
-    private readonly nodes: TapeNode[],
+    private readonly recorded: Recording,
     private readonly outputs: Record<string, tf.Tensor2D>,
   ) {}
 
-  /**
-   * Runs `model.forward(x, training)` once with the tape on; undefined inside a gradient call (nested tapes are
-   * TF.js's own business), where the step keeps to `tf.variableGrads`.
-   */
+  /** Runs `model.forward(x, training)` once with the tape on; undefined inside a gradient call. */
   static record(model: MultiTaskModel, x: tf.Tensor2D, training: boolean): KeptTape | undefined {
-    if (tf.engine().state.gradientDepth !== 0) return undefined;
-    const nodes: TapeNode[] = [];
-    const outputs = recording(nodes, () => tf.tidy(() => model.forward(x, training).outputs));
-    return new KeptTape(model, nodes, outputs);
+    const recorded = Recording.start();
+    return (
+      recorded &&
+      new KeptTape(
+        model,
+        recorded,
+        recorded.run(() => model.forward(x, training).outputs),
+      )
+    );
   }
 
   /** Every variable the forward pass can reach: the model's shared and task variables. */
@@ -135,29 +194,20 @@ export class KeptTape implements TaskGradientTape {
   ): { loss: tf.Scalar; shared: Map<string, tf.Tensor>; own: (tf.Tensor | undefined)[] } {
     const output = this.outputs[task];
     if (!output) throw new Error(`internal: the kept tape has no output for task ${task}`);
-    const loss = recording(this.nodes, () => tf.tidy(() => lossOf(output)));
-    // tf.variableGrads differentiates trainable variables only, and lists shared ones first.
-    const xs = [...shared, ...own].filter((v) => v.trainable);
-    const dy = tf.onesLike(loss);
-    const grads = backward(this.nodes, xs, loss, dy);
-    dy.dispose();
-    const byVariable = new Map<tf.Variable, tf.Tensor>();
-    xs.forEach((v, i) => {
-      const gradient = grads[i];
-      if (gradient) byVariable.set(v, gradient);
-    });
+    const loss = this.recorded.run(() => lossOf(output));
+    // tf.variableGrads lists the shared variables first.
+    const byName = gradientsByName(this.recorded, loss, [...shared, ...own]);
     const sharedGrads = new Map<string, tf.Tensor>();
     for (const v of shared) {
-      const gradient = byVariable.get(v);
+      const gradient = byName.get(v.name);
       if (gradient) sharedGrads.set(v.name, gradient);
     }
-    return { loss, shared: sharedGrads, own: own.map((v) => byVariable.get(v)) };
+    return { loss, shared: sharedGrads, own: own.map((v) => byName.get(v.name)) };
   }
 
-  /** Frees what the tape's nodes saved for their gradients, and the outputs. */
+  /** Frees the recorded nodes' saved tensors and the outputs. */
   dispose(): void {
-    for (const node of this.nodes) for (const saved of node.saved ?? []) saved.dispose();
-    this.nodes.length = 0;
+    this.recorded.dispose();
     tf.dispose(Object.values(this.outputs));
   }
 }
@@ -168,7 +218,7 @@ export class KeptTape implements TaskGradientTape {
  */
 export class KeptEncoding {
   private constructor(
-    private readonly nodes: TapeNode[],
+    private readonly recorded: Recording,
     readonly output: tf.Tensor,
   ) {}
 
@@ -177,28 +227,23 @@ export class KeptEncoding {
     x: tf.Tensor2D,
     training: boolean,
   ): KeptEncoding | undefined {
-    if (tf.engine().state.gradientDepth !== 0) return undefined;
-    const nodes: TapeNode[] = [];
-    const output = recording(nodes, () => tf.tidy(() => encode(x, training)));
-    return new KeptEncoding(nodes, output);
+    const recorded = Recording.start();
+    return (
+      recorded &&
+      new KeptEncoding(
+        recorded,
+        recorded.run(() => encode(x, training)),
+      )
+    );
   }
 
-  /** The gradients of `variables` for ∂L/∂z = `dOutput`, by variable name (new tensors; absent where z does not
-   * depend on one). */
+  /** The gradients of `variables` for ∂L/∂z = `dOutput`, by name (new tensors; absent where z does not reach one). */
   backward(dOutput: tf.Tensor, variables: readonly tf.Variable[]): Map<string, tf.Tensor> {
-    const xs = variables.filter((v) => v.trainable);
-    const grads = backward(this.nodes, xs, this.output, dOutput);
-    const out = new Map<string, tf.Tensor>();
-    xs.forEach((v, i) => {
-      const gradient = grads[i];
-      if (gradient) out.set(v.name, gradient);
-    });
-    return out;
+    return gradientsByName(this.recorded, this.output, variables, dOutput);
   }
 
   dispose(): void {
-    for (const node of this.nodes) for (const saved of node.saved ?? []) saved.dispose();
-    this.nodes.length = 0;
+    this.recorded.dispose();
     this.output.dispose();
   }
 }

@@ -2,13 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import type { TaskConfig } from '../config/types.js';
 import type { MultiTaskModel, RowGroups } from '../model/types.js';
 import { addPenalty, addPenaltyGradients } from './penalty.js';
+import { lossesOf, lossStep } from './loss-step.js';
 import type { GradientCombiner } from '../strategies/gradient/types.js';
-import type { LossWeightingStrategy, Strategy, StrategyContext } from '../strategies/types.js';
-import { UsageError } from '../errors.js';
-import { heldValuesWhereUnlabelled, heldWhereUnlabelled, labelledTasks, maskedTaskLoss } from './losses.js';
+import type { Strategy, StrategyContext } from '../strategies/types.js';
+import { heldValuesWhereUnlabelled, labelledTasks } from './losses.js';
 import { applyTaskScaling, stepScaling, type StepScaling } from './task-scaling.js';
 import { cosineMatrix, stepVectors } from '../numerics/index.js';
-import { addAdversaryGradients, adversaryLossOn, withAdversaryLoss } from '../adversarial/adversary-step.js';
+import { addAdversaryGradients, adversaryLossOn } from '../adversarial/adversary-step.js';
 import {
   extraSampleGradients,
   extraSamplesNeededBy,
@@ -48,16 +48,6 @@ export interface StepGradients {
   cosines?: number[][];
 }
 
-function lossesOf(
-  model: MultiTaskModel,
-  outputs: Record<string, tf.Tensor2D>,
-  batch: Batch,
-  tasks: readonly TaskConfig[],
-): tf.Scalar[] {
-  void model;
-  return tasks.map((task) => maskedTaskLoss(task, outputs[task.name] as tf.Tensor2D, batch));
-}
-
 /**
  * One training step's gradients, as the strategy needs them computed: the only dispatch on what a strategy needs
  * (used by the trainer, the benchmark and the tests). `trainable` and `context` serve loss weighting: gradient
@@ -91,70 +81,6 @@ export function trainingStep(
 }
 
 /**
- * Loss-weighting strategies: one forward, one backward of Σ (strategy-combined losses) + penalty with respect to
- * every trainable variable; then, for a strategy that learns from them (GradNorm), the task gradient norms at the
- * model's last shared layer on the same batch and parameters.
- */
-function lossStep(
-  model: MultiTaskModel,
-  strategy: LossWeightingStrategy,
-  batch: Batch,
-  tasks: readonly TaskConfig[],
-  trainable: tf.Variable[],
-  context: StrategyContext,
-): StepGradients {
-  let taskLosses: tf.Tensor1D | undefined;
-  const { value, grads } = tf.variableGrads(() => {
-    const { outputs } = model.forward(batch.x, true);
-    const losses = lossesOf(model, outputs, batch, tasks);
-    taskLosses = tf.keep(tf.stack(losses) as tf.Tensor1D);
-    const combined = strategy.combineLosses(heldWhereUnlabelled(losses, batch, tasks), context);
-    return withAdversaryLoss(model, outputs, batch, addPenalty(model, combined, batch));
-  }, trainable);
-  value.dispose();
-  const stepLosses = taskLosses as tf.Tensor1D;
-  if (strategy.learnFromLastSharedLayerNorms) {
-    const norms = lastSharedLayerNorms(model, batch, tasks);
-    strategy.learnFromLastSharedLayerNorms(norms, stepLosses);
-    norms.dispose();
-  }
-  return { gradients: grads, taskLosses: stepLosses };
-}
-
-/**
- * n_i = ‖∇_W L_i‖ per task, W = the model's last shared layer (kernel and bias), each backward pass through the heads
- * and W only, not the trunk below W. The model runs forward once for all tasks: on the steps' own tape where it records
- * its shared part (and W is in it: the trunk, MMoE's experts), else on TF.js's kept tape (model/kept-tape.ts). At the
- * step already numbered (same dropout masks; batch-norm statistics do not move again), and bit-identical to a forward
- * pass per task (test/forward-tape.test.ts, test/kept-tape.test.ts).
- */
-function lastSharedLayerNorms(model: MultiTaskModel, batch: Batch, tasks: readonly TaskConfig[]): tf.Tensor1D {
-  const layer = model.lastSharedLayer ?? [];
-  if (layer.length === 0) {
-    throw new UsageError(
-      `this strategy measures task gradient norms at the last shared layer of weights, and architecture ` +
-        `"${model.architecture}" has none; use an architecture with a shared trunk or shared experts`,
-    );
-  }
-  const recorded = recordTasks(model, batch.x);
-  const tape = recorded && layer.every((v) => recorded.variables.includes(v)) ? recorded : undefined;
-  if (recorded && !tape) recorded.dispose();
-  const norms = tasks.map((task) => {
-    const { loss, grads: named } = taskGradients(model, tape, task, batch, [], layer);
-    loss.dispose();
-    // In W's order either way: the norm's sum of squares adds them in that order.
-    const grads = Object.values(named);
-    const norm = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))));
-    tf.dispose(grads);
-    return norm;
-  });
-  tape?.dispose();
-  const stacked = tf.stack(norms) as tf.Tensor1D;
-  for (const n of norms) n.dispose();
-  return stacked;
-}
-
-/**
  * After the optimizer step, for a loss-weighting strategy that learns from the task losses at the new parameters on
  * the same batch (FAMO's Δ = log L(θ_t) − log L(θ_{t+1})): one more forward pass, in training mode at the same step
  * (the same dropout masks as the step's own pass; batch-norm statistics do not move again). Nothing otherwise.
@@ -168,7 +94,7 @@ export function afterOptimizerStep(
   if (!strategy.learnFromLossesAfterStep) return;
   const losses = tf.tidy(() => {
     const { outputs } = model.forward(batch.x, true);
-    return tf.stack(lossesOf(model, outputs, batch, tasks)) as tf.Tensor1D;
+    return tf.stack(lossesOf(outputs, batch, tasks)) as tf.Tensor1D;
   });
   strategy.learnFromLossesAfterStep(losses);
   losses.dispose();

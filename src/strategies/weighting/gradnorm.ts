@@ -33,8 +33,8 @@ import { LastWeights } from './common.js';
  * - A weight the Adam step would take below `min_weight` (default 1e-4; the paper does not say what to do with a
  *   negative weight, which would make the model ascend that task's loss) is set to it before the renormalisation.
  *
- * Cost: besides the step's forward and backward pass, one more forward pass (train/step.ts) and per task a backward
- * pass through the heads and W only (the trainer computes n_i and hands them over, `learnFromLastSharedLayerNorms`).
+ * Cost: besides the step's forward and backward pass, per task a backward pass from the same forward pass through the
+ * heads and W only (train/loss-step.ts) (the trainer computes n_i and hands them over, `learnFromLastSharedLayerNorms`).
  * Everything stays on the backend: no read-back per step.
  */
 export const gradnorm: LossWeightingDefinition = {
