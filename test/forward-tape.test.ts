@@ -109,8 +109,8 @@ async function train(strategy: string, runsDir: string, model = ''): Promise<{ d
 }
 
 /**
- * What records the step's forward pass: the steps' own tape, or for GradNorm the loss step's forward pass kept on TF.js's
- * tape (train/loss-step.ts), its task norms taken from it.
+ * What records the step's forward pass: the steps' own tape, or for GradNorm the loss step's forward pass kept on
+ * TF.js's tape (train/loss-step.ts), its task norms taken from it.
  */
 function recorderOf(strategy: string) {
   return strategy.includes('gradnorm') ? vi.spyOn(Recording, 'start') : vi.spyOn(ForwardTape, 'record');

@@ -34,8 +34,8 @@ import { LastWeights } from './common.js';
  *   negative weight, which would make the model ascend that task's loss) is set to it before the renormalisation.
  *
  * Cost: besides the step's forward and backward pass, per task a backward pass from the same forward pass through the
- * heads and W only (train/loss-step.ts) (the trainer computes n_i and hands them over, `learnFromLastSharedLayerNorms`).
- * Everything stays on the backend: no read-back per step.
+ * heads and W only (train/loss-step.ts computes n_i and hands them over, `learnFromLastSharedLayerNorms`). Everything
+ * stays on the backend: no read-back per step.
  */
 export const gradnorm: LossWeightingDefinition = {
   name: 'gradnorm',
