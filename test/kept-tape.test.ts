@@ -134,3 +134,29 @@ describe('the representation step with input adapters (issue #17) on the kept ta
     expect(checkpointHashes(kept.dir)).toEqual(checkpointHashes(perTask.dir));
   }, 60_000);
 });
+
+describe('inter-task affinity from one recorded forward pass per measured step', () => {
+  // The T task gradients and the losses at θ_s from one recorded pass (hard sharing: the steps' own tape; cross-stitch:
+  // TF.js's kept tape), or each gradient from a pass of its own: the same Z, so the same logs.
+  const cases: Array<[string, string]> = [
+    ['hard-sharing', ''],
+    ['cross-stitch', '  architecture: cross-stitch\n'],
+  ];
+  for (const [architecture, model] of cases) {
+    it(`${architecture}: the logged affinities are bit-identical both ways`, async () => {
+      const runsDir = tempDir();
+      const strategy = '{ name: equal }\nanalysis: { affinity: true }';
+      const record = vi.spyOn(Recording, 'start');
+      const once = await train(strategy, model, DENSE_TRUNK, runsDir);
+      if (architecture === 'cross-stitch') expect(record).toHaveBeenCalled();
+      stepPaths.retainedTrunk = false;
+      record.mockClear();
+      const perTask = await train(strategy, model, DENSE_TRUNK, runsDir);
+      expect(record).not.toHaveBeenCalled();
+      const logs = runLogs(once.dir);
+      expect(JSON.stringify(logs)).toContain('affinity');
+      expect(logs).toEqual(runLogs(perTask.dir));
+      expect(checkpointHashes(once.dir)).toEqual(checkpointHashes(perTask.dir));
+    }, 60_000);
+  }
+});

@@ -22,14 +22,17 @@
  *
  * Training is untouched: this runs after the step's gradients are taken and before the optimizer applies them, at the
  * step already numbered (the same dropout masks; batch-norm statistics move only on a step's first pass), and every
- * shared variable gets its exact previous value back. Cost per measured step: T backward passes and T + 1 forward
- * passes.
+ * shared variable gets its exact previous value back. Cost per measured step: one forward pass at θ_s, recorded once
+ * (train/task-gradients.ts `recordTasks`) for the T task gradients and the losses L_j(X, θ_s); T backward passes; and
+ * T forward passes at the lookaheads. Without the recorded pass (`stepPaths.retainedTrunk = false`) each task gradient
+ * takes a forward pass of its own; both ways give bit-identical Z (test/analyze-known.test.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TaskConfig } from '../config/types.js';
 import type { MultiTaskModel } from '../model/types.js';
 import { maskedTaskLoss } from './losses.js';
 import type { Batch } from './step.js';
+import { recordTasks, taskGradients as oneTaskGradients } from './task-gradients.js';
 
 function lossesAt(model: MultiTaskModel, batch: Batch, tasks: readonly TaskConfig[]): Float32Array {
   const stacked = tf.tidy(() => {
@@ -78,15 +81,15 @@ export function measureAffinity(
   const shared = model.sharedVariables;
   // Validation refuses affinity where nothing is shared; variableGrads would take every variable for an empty list.
   if (shared.length === 0) return tasks.map(() => tasks.map(() => NaN));
-  const before = lossesAt(model, batch, tasks);
+  // Every task's gradient at θ_s first, from one recorded forward pass: the losses L_j(X, θ_s) come with them.
+  const tape = recordTasks(model, batch.x);
+  const measured = tasks.map((task) => oneTaskGradients(model, tape, task, batch, [], shared));
+  tape?.dispose();
+  const before = Float32Array.from(measured, ({ loss }) => loss.dataSync()[0]!);
+  for (const { loss } of measured) loss.dispose();
   const saved = shared.map((v) => tf.clone(v));
   try {
-    return tasks.map((task) => {
-      const { value, grads } = tf.variableGrads(
-        () => maskedTaskLoss(task, model.forward(batch.x, true).outputs[task.name] as tf.Tensor2D, batch),
-        shared,
-      );
-      value.dispose();
+    return measured.map(({ grads }) => {
       if (taskGradients) taskGradients.push(flatGradient(shared, grads));
       const next = lookahead(grads);
       tf.dispose(Object.values(grads));
@@ -102,5 +105,7 @@ export function measureAffinity(
   } finally {
     shared.forEach((v, k) => v.assign(saved[k]!));
     tf.dispose(saved);
+    // Disposing twice is harmless: what an error left behind goes too.
+    for (const { grads } of measured) tf.dispose(Object.values(grads));
   }
 }
