@@ -25,7 +25,7 @@
  * shared variable gets its exact previous value back. Cost per measured step: one forward pass at θ_s, recorded once
  * (train/task-gradients.ts `recordTasks`) for the T task gradients and the losses L_j(X, θ_s); T backward passes; and
  * T forward passes at the lookaheads. Without the recorded pass (`stepPaths.retainedTrunk = false`) each task gradient
- * takes a forward pass of its own; both ways give bit-identical Z (test/analyze-known.test.ts).
+ * takes a forward pass of its own; both ways give bit-identical Z (test/kept-tape.test.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TaskConfig } from '../config/types.js';
