@@ -1,6 +1,3 @@
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { trainExperiment } from '../src/api/train.js';
@@ -14,7 +11,7 @@ import { stepPaths } from '../src/train/task-gradients.js';
 import { createRng } from '../src/util/rng.js';
 import { tempDir, values } from './helpers.js';
 import { digitsConfig } from './helpers/configs.js';
-import { runLogs } from './helpers/resume-check.js';
+import { checkpointHashes, runLogs } from './helpers/resume-check.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -81,19 +78,6 @@ describe('the steps own tape (one forward, a backward per output gradient)', () 
     trunk.dispose();
   });
 });
-
-/** Every checkpoint file's sha256, by path. */
-function checkpointHashes(runDir: string): Record<string, string> {
-  const dir = path.join(runDir, 'checkpoints');
-  const out: Record<string, string> = {};
-  for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
-    if (!entry.endsWith('.bin')) continue;
-    out[entry] = createHash('sha256')
-      .update(readFileSync(path.join(dir, entry)))
-      .digest('hex');
-  }
-  return out;
-}
 
 async function train(strategy: string, runsDir: string, model = ''): Promise<{ dir: string; test: unknown }> {
   const base = digitsConfig({

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { trainExperiment } from '../src/api/train.js';
@@ -10,7 +8,7 @@ import { stepPaths } from '../src/train/task-gradients.js';
 import { tempDir } from './helpers.js';
 import { digitsConfig } from './helpers/configs.js';
 import { configText, writeSources } from './helpers/multi-input.js';
-import { runLogs } from './helpers/resume-check.js';
+import { checkpointHashes, runLogs } from './helpers/resume-check.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -19,19 +17,6 @@ afterEach(() => {
   stepPaths.retainedTrunk = true;
   vi.restoreAllMocks();
 });
-
-/** Every checkpoint file's sha256, by path. */
-function checkpointHashes(runDir: string): Record<string, string> {
-  const dir = path.join(runDir, 'checkpoints');
-  const out: Record<string, string> = {};
-  for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
-    if (!entry.endsWith('.bin')) continue;
-    out[entry] = createHash('sha256')
-      .update(readFileSync(path.join(dir, entry)))
-      .digest('hex');
-  }
-  return out;
-}
 
 const DENSE_TRUNK = [
   '{ type: dense, units: 24, activation: relu }',

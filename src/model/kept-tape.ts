@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { TaskGradientTape } from './tape.js';
+import type { RecordedTaskGradients, TaskGradientTape, TaskLossOf } from './tape.js';
 import type { MultiTaskModel } from './types.js';
 
 /**
@@ -188,10 +188,10 @@ export class KeptTape implements TaskGradientTape {
 
   taskGradients(
     task: string,
-    lossOf: (output: tf.Tensor2D) => tf.Scalar,
+    lossOf: TaskLossOf,
     own: readonly tf.Variable[],
     shared: readonly tf.Variable[],
-  ): { loss: tf.Scalar; shared: Map<string, tf.Tensor>; own: (tf.Tensor | undefined)[] } {
+  ): RecordedTaskGradients {
     const output = this.outputs[task];
     if (!output) throw new Error(`internal: the kept tape has no output for task ${task}`);
     const loss = this.recorded.run(() => lossOf(output));

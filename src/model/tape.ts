@@ -74,6 +74,16 @@ export class ForwardTape {
 /** A task's output from the recorded stacks' outputs (in stack order), with the model's own task part. */
 export type TaskDecoder = (outputs: readonly tf.Tensor[], task: string, training: boolean) => tf.Tensor2D;
 
+/** A task's loss from its output. */
+export type TaskLossOf = (output: tf.Tensor2D) => tf.Scalar;
+
+/** A task's loss and gradients from a recorded forward pass: `shared` by variable name, `own` in the given order. */
+export interface RecordedTaskGradients {
+  loss: tf.Scalar;
+  shared: Map<string, tf.Tensor>;
+  own: (tf.Tensor | undefined)[];
+}
+
 /**
  * A forward pass recorded for the parameter-gradient steps: each task's loss and gradients from it, any number of
  * times, until it is disposed. {@link TaskTape} (a model's own recorded shared part) and model/kept-tape.ts's
@@ -88,10 +98,10 @@ export interface TaskGradientTape {
    */
   taskGradients(
     task: string,
-    lossOf: (output: tf.Tensor2D) => tf.Scalar,
+    lossOf: TaskLossOf,
     own: readonly tf.Variable[],
     shared: readonly tf.Variable[],
-  ): { loss: tf.Scalar; shared: Map<string, tf.Tensor>; own: (tf.Tensor | undefined)[] };
+  ): RecordedTaskGradients;
   /** Frees what was recorded (not the input). */
   dispose(): void;
 }
@@ -141,10 +151,10 @@ export class TaskTape implements TaskGradientTape {
    */
   taskGradients(
     task: string,
-    lossOf: (output: tf.Tensor2D) => tf.Scalar,
+    lossOf: TaskLossOf,
     own: readonly tf.Variable[],
     shared: readonly tf.Variable[],
-  ): { loss: tf.Scalar; shared: Map<string, tf.Tensor>; own: (tf.Tensor | undefined)[] } {
+  ): RecordedTaskGradients {
     const outputs = this.tapes.map((tape) => tape.output);
     // TF.js's own gradient call, as tf.variableGrads makes it (allowNoGradients: a variable the loss does not reach
     // gets no gradient, where tf.valueAndGrads would throw), with the stacks' outputs as inputs besides `own`.
