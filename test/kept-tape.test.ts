@@ -8,6 +8,8 @@ import { stepPaths } from '../src/train/task-gradients.js';
 import { tempDir } from './helpers.js';
 import { digitsConfig } from './helpers/configs.js';
 import { configText, writeSources } from './helpers/multi-input.js';
+import { shiftedConfig, writeShiftedSources } from './helpers/adversarial.js';
+import { writeSyntheticCsv } from './helpers/csv.js';
 import { checkpointHashes, runLogs } from './helpers/resume-check.js';
 
 beforeAll(async () => {
@@ -142,6 +144,62 @@ describe('inter-task affinity from one recorded forward pass per measured step',
       expect(JSON.stringify(logs)).toContain('affinity');
       expect(logs).toEqual(runLogs(perTask.dir));
       expect(checkpointHashes(once.dir)).toEqual(checkpointHashes(perTask.dir));
+    }, 60_000);
+  }
+});
+
+describe('the representation step with a penalty or an adversary below z, on the kept tape', () => {
+  const dir = tempDir();
+  writeShiftedSources(dir, 60);
+  writeSyntheticCsv(dir, 'c.csv', {
+    seed: 8,
+    rows: 60,
+    header: ['x0', 'x1', 'y', 'w', 'c'],
+    digits: 4,
+    row: (rng) => {
+      const [a, b] = [rng.normal(), rng.normal()];
+      return [a, b, a + 0.1 * rng.normal(), b - a, a + b > 0 ? 'p' : 'n'];
+    },
+  });
+  const adversarialTask = `name: adv
+seed: 3
+backend: wasm
+data: { csv: c.csv }
+tasks:
+  - { name: y, type: regression }
+  - { name: w, type: regression }
+  - { name: c, type: binary, adversarial: { lambda: { max: 1, schedule: dann } } }
+model: { trunk: [{ type: dense, units: 6, activation: tanh }] }
+training: { epochs: 3, batch_size: 16, lr: 0.01 }
+strategy: { name: mgda }
+`;
+  const cases: Array<[string, string]> = [
+    [
+      'a feature discriminator (a penalty)',
+      shiftedConfig({
+        epochs: 3,
+        adversary: '{ type: discriminator }',
+        extra: 'strategy: { name: pcgrad, grad_target: representation }\n',
+      }),
+    ],
+    ['an adversarial task (gradient reversal on z)', adversarialTask],
+  ];
+  for (const [label, text] of cases) {
+    it(`${label}: z forward once, bit-identical to running it again inside TF.js's tape`, async () => {
+      const run = () =>
+        trainExperiment(parseConfigText(text, { file: path.join(dir, 'exp.yaml') }), {
+          runsDir: path.join(dir, 'runs'),
+        });
+      const record = vi.spyOn(KeptEncoding, 'record');
+      const kept = await run();
+      expect(record).toHaveBeenCalled();
+      stepPaths.retainedTrunk = false;
+      record.mockClear();
+      const perTask = await run();
+      expect(record).not.toHaveBeenCalled();
+      expect(kept.test).toEqual(perTask.test);
+      expect(runLogs(kept.dir)).toEqual(runLogs(perTask.dir));
+      expect(checkpointHashes(kept.dir)).toEqual(checkpointHashes(perTask.dir));
     }, 60_000);
   }
 });

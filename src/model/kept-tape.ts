@@ -242,6 +242,16 @@ export class KeptEncoding {
     return gradientsByName(this.recorded, this.output, variables, dOutput);
   }
 
+  /** The gradients of `variables` for the loss `lossOf(z)`, its ops recorded on the same tape, by name. */
+  lossGradients(lossOf: (z: tf.Tensor) => tf.Scalar, variables: readonly tf.Variable[]): Map<string, tf.Tensor> {
+    const loss = this.recorded.run(() => lossOf(this.output));
+    try {
+      return gradientsByName(this.recorded, loss, variables);
+    } finally {
+      loss.dispose();
+    }
+  }
+
   dispose(): void {
     this.recorded.dispose();
     this.output.dispose();

@@ -16,6 +16,7 @@ import {
   headGradients,
   recordTasks,
   recordRepresentation,
+  type TermsBelowZ,
   taskGradients,
   unflatten,
 } from './task-gradients.js';
@@ -184,11 +185,11 @@ function scaleTaskGradients(
 
 /**
  * Gradient strategies on the shared representation z = encode(x): per-task gradients ∂L_t/∂z need only the heads;
- * the combined ∂z is pushed through the trunk once. Without a penalty or adversary reading z, that is the backward pass
- * from ∂z of the trunk recorded on the steps' own tape, or of `encode` on TF.js's kept tape (model/kept-tape.ts).
- * Otherwise the trunk runs forward a second time,
- * inside TF.js's tape, differentiating the surrogate loss Σ z ⊙ stop(∂z) (+ penalty): its gradient with respect to z
- * is ∂z exactly (1·∂z), and the dropout masks are the same because masks depend on the step only.
+ * the combined ∂z is pushed through the trunk once: the backward pass from ∂z of the trunk recorded on the steps' own
+ * tape, or of `encode` on TF.js's kept tape (model/kept-tape.ts), where a penalty or adversary adds its terms below z
+ * (the surrogate loss Σ z ⊙ stop(∂z) + penalty + adversary loss, recorded on the same tape). Without a recorded z
+ * (`stepPaths.retainedTrunk = false`) the trunk runs forward a second time inside TF.js's tape for that surrogate:
+ * its gradient with respect to z is ∂z exactly (1·∂z), and the dropout masks are the same (they depend on the step).
  */
 function representationGradientStep(
   model: MultiTaskModel,
@@ -207,8 +208,20 @@ function representationGradientStep(
   const gradients: Record<string, tf.Tensor> = {};
   // Input adapters sit before z: the heads do not reach them; the combined ∂z trains them below, with the trunk.
   const beforeZ = model.inputVariables ?? [];
-  // A penalty or an adversary adds terms of its own to the backward pass below z: those steps keep TF.js's way.
-  const tape = model.penalty || model.adversaries ? undefined : recordRepresentation(model, batch.x, beforeZ);
+  // A penalty or an adversary adds terms of its own below z: the combined ∂z goes down with them.
+  const terms: TermsBelowZ | undefined =
+    model.penalty || model.adversaries
+      ? {
+          loss: (z, dz) => {
+            const surrogate = tf.sum(tf.mul(z, dz)) as tf.Scalar;
+            return model.adversaries
+              ? tf.add(addPenalty(model, surrogate, batch), adversaryLossOn(model, z, batch))
+              : addPenalty(model, surrogate, batch);
+          },
+          variables: model.adversaries?.variables ?? [],
+        }
+      : undefined;
+  const tape = recordRepresentation(model, batch.x, beforeZ, terms);
   const representation = tape ? tape.output : tf.tidy(() => encode(batch.x, true));
   const flats: Float32Array[] = [];
   const losses: number[] = [];
@@ -239,11 +252,8 @@ function representationGradientStep(
   } else {
     const { value, grads } = tf.variableGrads(() => {
       const z = encode(batch.x, true);
-      const surrogate = tf.sum(tf.mul(z, combinedZ)) as tf.Scalar;
-      return model.adversaries
-        ? tf.add(addPenalty(model, surrogate, batch), adversaryLossOn(model, z, batch))
-        : addPenalty(model, surrogate, batch);
-    }, [...model.sharedVariables, ...beforeZ, ...(model.adversaries?.variables ?? [])]);
+      return terms ? terms.loss(z, combinedZ) : (tf.sum(tf.mul(z, combinedZ)) as tf.Scalar);
+    }, [...model.sharedVariables, ...beforeZ, ...(terms?.variables ?? [])]);
     value.dispose();
     representation.dispose();
     Object.assign(gradients, grads);

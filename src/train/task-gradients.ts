@@ -25,21 +25,38 @@ export interface RecordedRepresentation {
 }
 
 /**
+ * What a penalty or an adversary adds below z in the representation step: their terms of the loss the combined ∂z is
+ * pushed through with (`loss(z, ∂z)`, the surrogate Σ z ⊙ ∂z included), and the variables only they train.
+ */
+export interface TermsBelowZ {
+  loss(z: tf.Tensor, dz: tf.Tensor): tf.Scalar;
+  variables: readonly tf.Variable[];
+}
+
+/**
  * The step's recorded z, where the switch allows it: the model's own recorded trunk (which holds exactly the shared
  * variables), else `encode` on TF.js's kept tape, differentiated for the shared variables and `beforeZ` (input
- * adapters', which only z's gradient trains).
+ * adapters', which only z's gradient trains), and with `terms`, through their loss (on the same tape) for theirs too.
  */
 export function recordRepresentation(
   model: MultiTaskModel,
   x: tf.Tensor2D,
   beforeZ: readonly tf.Variable[],
+  terms?: TermsBelowZ,
 ): RecordedRepresentation | undefined {
   if (!stepPaths.retainedTrunk || !model.encode || !model.decode) return undefined;
-  const own = beforeZ.length === 0 ? model.recordEncode?.(x, true) : undefined;
+  const own = beforeZ.length === 0 && !terms ? model.recordEncode?.(x, true) : undefined;
   if (own) return { output: own.output, backward: (d) => own.backward(d), dispose: () => own.dispose() };
   const kept = KeptEncoding.record(model.encode, x, true);
+  if (!kept) return undefined;
   const variables = [...model.sharedVariables, ...beforeZ];
-  return kept && { output: kept.output, backward: (d) => kept.backward(d, variables), dispose: () => kept.dispose() };
+  return {
+    output: kept.output,
+    backward: terms
+      ? (d) => kept.lossGradients((z) => terms.loss(z, d), [...variables, ...terms.variables])
+      : (d) => kept.backward(d, variables),
+    dispose: () => kept.dispose(),
+  };
 }
 
 /**
