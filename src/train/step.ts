@@ -252,7 +252,7 @@ function representationGradientStep(
   } else {
     const { value, grads } = tf.variableGrads(() => {
       const z = encode(batch.x, true);
-      return terms ? terms.loss(z, combinedZ) : (tf.sum(tf.mul(z, combinedZ)) as tf.Scalar);
+      return terms ? terms.loss(z, combinedZ) : tf.sum(tf.mul(z, combinedZ));
     }, [...model.sharedVariables, ...beforeZ, ...(terms?.variables ?? [])]);
     value.dispose();
     representation.dispose();
