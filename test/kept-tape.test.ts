@@ -1,9 +1,11 @@
 import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { trainExperiment } from '../src/api/train.js';
 import { initBackend } from '../src/backend/select.js';
 import { parseConfigText } from '../src/config/load.js';
 import { KeptEncoding, KeptTape, Recording } from '../src/model/kept-tape.js';
+import type { MultiTaskModel } from '../src/model/types.js';
 import { stepPaths } from '../src/train/task-gradients.js';
 import { tempDir } from './helpers.js';
 import { digitsConfig } from './helpers/configs.js';
@@ -202,4 +204,31 @@ strategy: { name: mgda }
       expect(checkpointHashes(kept.dir)).toEqual(checkpointHashes(perTask.dir));
     }, 60_000);
   }
+});
+
+describe('the kept tape when the forward pass throws', () => {
+  it('rethrows, frees what it recorded, and leaves TF.js taping nothing', () => {
+    const w = tf.variable(tf.ones([3, 2]), true, 'kept-throw/w');
+    const x = tf.ones([4, 3]) as tf.Tensor2D;
+    const before = tf.memory().numTensors;
+    const model = {
+      sharedVariables: [w],
+      taskVariables: {},
+      forward: (input: tf.Tensor2D) => {
+        tf.relu(tf.matMul(input, w)); // recorded, with its inputs saved for the gradient
+        throw new Error('boom');
+      },
+    } as unknown as MultiTaskModel;
+    expect(() => KeptTape.record(model, x, true)).toThrow('boom');
+    expect(tf.memory().numTensors).toBe(before);
+    expect(tf.engine().state.gradientDepth).toBe(0);
+    expect(tf.engine().state.activeTape ?? null).toBeNull(); // as before: never set, or null after a gradient call
+    // Taping is off again: an op now records nothing and keeps nothing.
+    tf.tidy(() => {
+      tf.matMul(x, w);
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+    w.dispose();
+  });
 });

@@ -106,7 +106,7 @@ function backward(
 /**
  * Ops recorded on TF.js's tape (any number of `run` calls, appended in order), kept for any number of backward passes
  * until `dispose`. The building block of {@link KeptTape} and {@link KeptEncoding}, and of the loss step that also
- * takes GradNorm's task gradients from its own forward pass (train/last-shared-norms.ts).
+ * takes GradNorm's task gradients from its own forward pass (train/loss-step.ts).
  */
 export class Recording {
   private readonly nodes: TapeNode[] = [];
@@ -121,6 +121,18 @@ export class Recording {
   /** Runs `fn` in a tidy scope with the tape on; what it returns is the caller's, the rest is freed. */
   run<T extends tf.TensorContainer>(fn: () => T): T {
     return recording(this.nodes, () => tf.tidy(fn));
+  }
+
+  /** A new recording of `fn` and what it returned; undefined inside a gradient call; nothing kept if `fn` throws. */
+  static of<T extends tf.TensorContainer>(fn: () => T): { recorded: Recording; result: T } | undefined {
+    const recorded = Recording.start();
+    if (!recorded) return undefined;
+    try {
+      return { recorded, result: recorded.run(fn) };
+    } catch (error) {
+      recorded.dispose();
+      throw error;
+    }
   }
 
   /**
@@ -170,15 +182,8 @@ export class KeptTape implements TaskGradientTape {
 
   /** Runs `model.forward(x, training)` once with the tape on; undefined inside a gradient call. */
   static record(model: MultiTaskModel, x: tf.Tensor2D, training: boolean): KeptTape | undefined {
-    const recorded = Recording.start();
-    return (
-      recorded &&
-      new KeptTape(
-        model,
-        recorded,
-        recorded.run(() => model.forward(x, training).outputs),
-      )
-    );
+    const kept = Recording.of(() => model.forward(x, training).outputs);
+    return kept && new KeptTape(model, kept.recorded, kept.result);
   }
 
   /** Every variable the forward pass can reach: the model's shared and task variables. */
@@ -227,14 +232,8 @@ export class KeptEncoding {
     x: tf.Tensor2D,
     training: boolean,
   ): KeptEncoding | undefined {
-    const recorded = Recording.start();
-    return (
-      recorded &&
-      new KeptEncoding(
-        recorded,
-        recorded.run(() => encode(x, training)),
-      )
-    );
+    const kept = Recording.of(() => encode(x, training));
+    return kept && new KeptEncoding(kept.recorded, kept.result);
   }
 
   /** The gradients of `variables` for ∂L/∂z = `dOutput`, by name (new tensors; absent where z does not reach one). */
