@@ -134,8 +134,12 @@ describe('mtl sweep --jobs', () => {
       const meta = readJson(path.join(store, parsed.id, hash, 'meta.json'));
       return { start: Date.parse(String(meta['startedAt'])), end: Date.parse(String(meta['endedAt'])) };
     };
+    // The rule is the coordinator's: once it has the diverged outcome it hands out nothing more. The outcome reaches it
+    // over IPC after the run has written its end time, so the other worker may be handed one trial in between (seen
+    // once under load: a start 6 ms after that end); never more than one per other worker.
     const diverged = times(parsed.trials[0]!.hash);
-    for (const row of parsed.trials) expect(times(row.hash).start).toBeLessThanOrEqual(diverged.end);
+    const startedAfter = parsed.trials.filter((row) => times(row.hash).start > diverged.end);
+    expect(startedAfter.length).toBeLessThanOrEqual(parsed.jobs - 1);
     const status = JSON.parse(mtl(['sweep', 'status', file, '--json', '--runs-dir', store]).stdout);
     expect(status.counts.pending).toBe(6 - parsed.trials.length);
     expect(status.counts.pending).toBeGreaterThan(0);
