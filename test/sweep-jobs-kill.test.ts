@@ -43,6 +43,25 @@ const bothInEpoch2 = (stderr: string): boolean =>
     new RegExp(`\\[(w\\d)\\] trial ${trial}/3 [^\\n]*: training\\n(?:[^\\n]*\\n)*?\\[\\1\\] epoch 2/`).test(stderr),
   );
 
+/**
+ * From the sweep's stderr so far: the trials (1-based) the workers train right now and have logged a second epoch of
+ * (`[wN] trial k/3 …: training`, then `[wN] epoch e/…`), and the trials that completed (`[wN] trial k/3 …: completed`).
+ */
+function sweepState(stderr: string): { inEpoch2: number[]; completed: number[] } {
+  const current = new Map<string, { trial: number; training: boolean; epoch: number }>();
+  const completed: number[] = [];
+  for (const line of stderr.split('\n')) {
+    const trial = /^\[(w\d)\] trial (\d+)\/3 .*: (\w+)$/.exec(line);
+    if (trial) current.set(trial[1]!, { trial: Number(trial[2]), training: trial[3] === 'training', epoch: 0 });
+    if (trial?.[3] === 'completed') completed.push(Number(trial[2]));
+    const epoch = /^\[(w\d)\] epoch (\d+)\//.exec(line);
+    const state = epoch && current.get(epoch[1]!);
+    if (epoch && state) state.epoch = Number(epoch[2]);
+  }
+  const inEpoch2 = [...current.values()].filter((w) => w.training && w.epoch >= 2).map((w) => w.trial);
+  return { inEpoch2, completed };
+}
+
 const json = (file: string): Record<string, unknown> => JSON.parse(readFileSync(file, 'utf8'));
 const pidOf = (trialDir: string): number => (json(path.join(trialDir, 'meta.json'))['process'] as { pid: number }).pid;
 
@@ -108,31 +127,37 @@ describe('mtl sweep --jobs 2, killed', () => {
   it('the coordinator SIGKILLed: its workers stop within ~1 s, trials interrupted; a re-run finishes', async () => {
     const store = path.join(dir, 'coordinator-killed');
     let killedAt = 0;
+    // Killed once both workers are past the first epoch of a trial: trials 1 and 2, unless a loaded machine started
+    // one worker so late that the other finished its trial first (then that one and trial 3). Expectations follow.
+    let training: number[] = [];
+    let completed: number[] = [];
     const { exit } = startSweep(file, store, (stderr, child) => {
-      if (killedAt === 0 && bothInEpoch2(stderr)) {
-        killedAt = Date.now();
-        child.kill('SIGKILL');
-      }
+      if (killedAt !== 0) return;
+      const state = sweepState(stderr);
+      if (state.inEpoch2.length < 2) return;
+      ({ inEpoch2: training, completed } = state);
+      killedAt = Date.now();
+      child.kill('SIGKILL');
     });
     expect((await exit).signal).toBe('SIGKILL');
-    const workers = [0, 1].map((i) => pidOf(path.join(store, id, trials[i]!.hash)));
+    const workers = training.map((k) => pidOf(path.join(store, id, trials[k - 1]!.hash)));
     while (workers.some(processAlive) && Date.now() - killedAt < 10_000) await sleep(20);
     const stoppedAfter = Date.now() - killedAt;
     expect(workers.some(processAlive)).toBe(false);
     expect(stoppedAfter).toBeLessThan(3000); // about a second: the current batch, a checkpoint (slack: a busy CI)
 
     const status = JSON.parse(mtl(['sweep', 'status', id, '--json', '--runs-dir', store]).stdout);
-    expect(status.counts).toMatchObject({ interrupted: 2, pending: 1 });
+    expect(status.counts).toMatchObject({ interrupted: 2, completed: completed.length, pending: 1 - completed.length });
     const again = mtl(['sweep', file, '--json', '--runs-dir', store]);
     expect(again.code, again.stderr).toBe(0);
     const rerun = (JSON.parse(again.stdout) as { trials: SweepJsonRow[] }).trials;
-    expect(rerun.map((r) => `${r.id} ${r.action} ${r.status}`)).toEqual([
-      `${trials[0]!.id} resumed completed`,
-      `${trials[1]!.id} resumed completed`,
-      `${trials[2]!.id} trained completed`,
-    ]);
-    for (const i of [0, 1]) {
-      const meta = json(path.join(store, id, trials[i]!.hash, 'meta.json')) as { resumes: { from: string }[] };
+    const expected = (k: number): string =>
+      training.includes(k) ? 'resumed completed' : completed.includes(k) ? 'skipped completed' : 'trained completed';
+    expect(rerun.map((r) => `${r.id} ${r.action} ${r.status}`)).toEqual(
+      trials.map((t, i) => `${t.id} ${expected(i + 1)}`),
+    );
+    for (const k of training) {
+      const meta = json(path.join(store, id, trials[k - 1]!.hash, 'meta.json')) as { resumes: { from: string }[] };
       expect(meta.resumes.map((r) => r.from)).toEqual(['interrupted']);
     }
     expectResultsAsAlone(store);
