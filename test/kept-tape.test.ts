@@ -1,6 +1,6 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { trainExperiment } from '../src/api/train.js';
 import { initBackend } from '../src/backend/select.js';
 import { parseConfigText } from '../src/config/load.js';
@@ -55,6 +55,28 @@ async function train(
   return { dir: summary.dir, test: summary.test };
 }
 
+/**
+ * Trains with `run` on the one-forward path (`recorder` must be called, unless `recorded` is false), then with
+ * `stepPaths.retainedTrunk = false` (it must not be): test metrics, logs and checkpoint bytes must be the same. Returns
+ * the first run.
+ */
+async function expectSameBothWays(
+  run: () => Promise<{ dir: string; test: unknown }>,
+  recorder: MockInstance,
+  recorded = true,
+): Promise<{ dir: string; test: unknown }> {
+  const once = await run();
+  if (recorded) expect(recorder).toHaveBeenCalled();
+  stepPaths.retainedTrunk = false;
+  recorder.mockClear();
+  const perTask = await run();
+  expect(recorder).not.toHaveBeenCalled();
+  expect(once.test).toEqual(perTask.test);
+  expect(runLogs(once.dir)).toEqual(runLogs(perTask.dir));
+  expect(checkpointHashes(once.dir)).toEqual(checkpointHashes(perTask.dir));
+  return once;
+}
+
 describe('gradient methods on the kept TF.js tape (one forward pass per step for any model)', () => {
   // [strategy, model section lines, trunk, the kept recorder the step must use]
   // The recorder: the kept tape of the task steps, of the representation step, or the loss step's (GradNorm).
@@ -84,15 +106,7 @@ describe('gradient methods on the kept TF.js tape (one forward pass per step for
           : kind === 'encoding'
             ? vi.spyOn(KeptEncoding, 'record')
             : vi.spyOn(Recording, 'start');
-      const kept = await train(strategy, model, trunk, runsDir);
-      expect(record).toHaveBeenCalled(); // the kept tape ran
-      stepPaths.retainedTrunk = false;
-      record.mockClear();
-      const perTask = await train(strategy, model, trunk, runsDir);
-      expect(record).not.toHaveBeenCalled();
-      expect(kept.test).toEqual(perTask.test);
-      expect(runLogs(kept.dir)).toEqual(runLogs(perTask.dir));
-      expect(checkpointHashes(kept.dir)).toEqual(checkpointHashes(perTask.dir));
+      const kept = await expectSameBothWays(() => train(strategy, model, trunk, runsDir), record);
       expect(Object.keys(checkpointHashes(kept.dir)).length).toBeGreaterThan(0);
     }, 60_000);
   }
@@ -111,16 +125,7 @@ describe('the representation step with input adapters (issue #17) on the kept ta
       trainExperiment(parseConfigText(text, { file: path.join(dir, 'exp.yaml') }), {
         runsDir: path.join(dir, 'runs'),
       });
-    const record = vi.spyOn(KeptEncoding, 'record');
-    const kept = await run();
-    expect(record).toHaveBeenCalled();
-    stepPaths.retainedTrunk = false;
-    record.mockClear();
-    const perTask = await run();
-    expect(record).not.toHaveBeenCalled();
-    expect(kept.test).toEqual(perTask.test);
-    expect(runLogs(kept.dir)).toEqual(runLogs(perTask.dir));
-    expect(checkpointHashes(kept.dir)).toEqual(checkpointHashes(perTask.dir));
+    await expectSameBothWays(run, vi.spyOn(KeptEncoding, 'record'));
   }, 60_000);
 });
 
@@ -135,17 +140,11 @@ describe('inter-task affinity from one recorded forward pass per measured step',
     it(`${architecture}: the logged affinities are bit-identical both ways`, async () => {
       const runsDir = tempDir();
       const strategy = '{ name: equal }\nanalysis: { affinity: true }';
+      // Hard sharing records on its own tape (no TF.js recording); cross-stitch on the kept one.
       const record = vi.spyOn(Recording, 'start');
-      const once = await train(strategy, model, DENSE_TRUNK, runsDir);
-      if (architecture === 'cross-stitch') expect(record).toHaveBeenCalled();
-      stepPaths.retainedTrunk = false;
-      record.mockClear();
-      const perTask = await train(strategy, model, DENSE_TRUNK, runsDir);
-      expect(record).not.toHaveBeenCalled();
-      const logs = runLogs(once.dir);
-      expect(JSON.stringify(logs)).toContain('affinity');
-      expect(logs).toEqual(runLogs(perTask.dir));
-      expect(checkpointHashes(once.dir)).toEqual(checkpointHashes(perTask.dir));
+      const run = () => train(strategy, model, DENSE_TRUNK, runsDir);
+      const once = await expectSameBothWays(run, record, architecture === 'cross-stitch');
+      expect(JSON.stringify(runLogs(once.dir))).toContain('affinity');
     }, 60_000);
   }
 });
@@ -192,16 +191,7 @@ strategy: { name: mgda }
         trainExperiment(parseConfigText(text, { file: path.join(dir, 'exp.yaml') }), {
           runsDir: path.join(dir, 'runs'),
         });
-      const record = vi.spyOn(KeptEncoding, 'record');
-      const kept = await run();
-      expect(record).toHaveBeenCalled();
-      stepPaths.retainedTrunk = false;
-      record.mockClear();
-      const perTask = await run();
-      expect(record).not.toHaveBeenCalled();
-      expect(kept.test).toEqual(perTask.test);
-      expect(runLogs(kept.dir)).toEqual(runLogs(perTask.dir));
-      expect(checkpointHashes(kept.dir)).toEqual(checkpointHashes(perTask.dir));
+      await expectSameBothWays(run, vi.spyOn(KeptEncoding, 'record'));
     }, 60_000);
   }
 });
