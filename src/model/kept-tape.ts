@@ -175,7 +175,6 @@ export function gradientsByName(
 /** The model's forward pass on TF.js's tape, kept for one backward pass per task. */
 export class KeptTape implements TaskGradientTape {
   private constructor(
-    private readonly model: MultiTaskModel,
     private readonly recorded: Recording,
     private readonly outputs: Record<string, tf.Tensor2D>,
   ) {}
@@ -183,12 +182,7 @@ export class KeptTape implements TaskGradientTape {
   /** Runs `model.forward(x, training)` once with the tape on; undefined inside a gradient call. */
   static record(model: MultiTaskModel, x: tf.Tensor2D, training: boolean): KeptTape | undefined {
     const kept = Recording.of(() => model.forward(x, training).outputs);
-    return kept && new KeptTape(model, kept.recorded, kept.result);
-  }
-
-  /** Every variable the forward pass can reach: the model's shared and task variables. */
-  get variables(): tf.Variable[] {
-    return [...this.model.sharedVariables, ...Object.values(this.model.taskVariables).flat()];
+    return kept && new KeptTape(kept.recorded, kept.result);
   }
 
   taskGradients(

@@ -36,16 +36,11 @@ export class ForwardTape {
     return new ForwardTape(layers, records, h);
   }
 
-  /** Every trainable variable of the recorded layers, in stack order. */
-  get variables(): tf.Variable[] {
-    return this.layers.flatMap((layer) => layer.trainable);
-  }
-
   /**
    * The gradients of the layers' trainable variables for `dOutput` = ∂L/∂output, keyed by variable name (new tensors
    * the caller disposes; `dOutput` stays the caller's). No gradient is computed for the stack's input. With `wanted`,
-   * only those variables' gradients are kept, and the pass stops at the lowest layer that holds one (GradNorm's
-   * norms at the last shared layer need that layer's backward pass alone; all of them is the whole pass).
+   * only those variables' gradients are kept, and the pass stops at the lowest layer that holds one (a caller that
+   * wants only an upper layer's gradients runs only its part of the pass; all of them is the whole pass).
    */
   backward(dOutput: tf.Tensor, wanted?: readonly tf.Variable[]): Map<string, tf.Tensor> {
     const gradients = new Map<string, tf.Tensor>();
@@ -90,8 +85,6 @@ export interface RecordedTaskGradients {
  * `KeptTape` (TF.js's tape, kept) are the two kinds.
  */
 export interface TaskGradientTape {
-  /** The variables whose gradients it can give. */
-  readonly variables: readonly tf.Variable[];
   /**
    * Task `task`'s loss (`lossOf` its output) with the gradients of `own` (in order; undefined for one the loss does
    * not reach) and of those of `shared` the tape covers (by name); every tensor returned is the caller's.
@@ -137,11 +130,6 @@ export class TaskTape implements TaskGradientTape {
       tapes.push(tape);
     }
     return tapes.length > 0 ? new TaskTape(tapes, decode, training) : undefined;
-  }
-
-  /** Every trainable variable of the recorded stacks, in stack order. */
-  get variables(): tf.Variable[] {
-    return this.tapes.flatMap((tape) => tape.variables);
   }
 
   /**

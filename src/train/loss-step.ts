@@ -8,7 +8,7 @@ import type { LossWeightingStrategy, StrategyContext } from '../strategies/types
 import { heldWhereUnlabelled, maskedTaskLoss } from './losses.js';
 import { addPenalty } from './penalty.js';
 import type { Batch, StepGradients } from './step.js';
-import { recordTasks, stepPaths, taskGradients } from './task-gradients.js';
+import { stepPaths, taskGradients } from './task-gradients.js';
 
 /** Every task's batch loss on the model's outputs, in task order. */
 export function lossesOf(
@@ -95,9 +95,8 @@ function normOf(grads: tf.Tensor[]): tf.Scalar {
 }
 
 /**
- * n_i = ‖∇_W L_i‖ per task on a forward pass of their own (the way without the kept tape), each backward pass through
- * the heads and W only: the model's own recorded shared part where it has one holding W, else a forward pass per
- * task. At the step already numbered (same dropout masks; batch-norm statistics do not move again).
+ * n_i = ‖∇_W L_i‖ per task, each on a forward pass of its own (the way without the kept tape): `tf.variableGrads` of
+ * L_i with respect to W. At the step already numbered (same dropout masks; batch-norm statistics do not move again).
  */
 function lastSharedLayerNorms(
   model: MultiTaskModel,
@@ -105,15 +104,11 @@ function lastSharedLayerNorms(
   batch: Batch,
   tasks: readonly TaskConfig[],
 ): tf.Tensor1D {
-  const recorded = recordTasks(model, batch.x);
-  const tape = recorded && layer.every((v) => recorded.variables.includes(v)) ? recorded : undefined;
-  if (recorded && !tape) recorded.dispose();
   const norms = tasks.map((task) => {
-    const { loss, grads } = taskGradients(model, tape, task, batch, [], layer);
+    const { loss, grads } = taskGradients(model, undefined, task, batch, [], layer);
     loss.dispose();
     return normOf(Object.values(grads));
   });
-  tape?.dispose();
   const stacked = tf.stack(norms) as tf.Tensor1D;
   for (const n of norms) n.dispose();
   return stacked;
