@@ -2,10 +2,17 @@
  * Atomic writes: a folder replaced whole or not at all, and the background worker that runs the same file steps in
  * order, reports a failure and refuses work once closed.
  */
+import * as fs from 'node:fs';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BackgroundTasks, replaceDirAtomic, replaceDirSteps, writeFileAtomicSteps } from '../src/runs/atomic.js';
+import {
+  BackgroundTasks,
+  replaceDirAtomic,
+  replaceDirSteps,
+  runFsSteps,
+  writeFileAtomicSteps,
+} from '../src/runs/atomic.js';
 import { tempDir } from './helpers.js';
 
 describe('folder replacement and background jobs', () => {
@@ -48,4 +55,32 @@ describe('folder replacement and background jobs', () => {
       expect(existsSync(path.join(root, 'late.json'))).toBe(false);
     },
   );
+
+  it("writes a folder's checksums file last, from the bytes its job wrote, here and in the worker", async () => {
+    // FIPS 180-2's examples: sha256("abc") and of the empty message.
+    const expected = {
+      algorithm: 'sha256',
+      files: {
+        'a.txt': 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+        'b.bin': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+      },
+    };
+    const root = tempDir();
+    const files = { 'a.txt': 'abc', 'b.bin': new Uint8Array(0) };
+    replaceDirAtomic(path.join(root, 'here'), files, { checksums: 'sums.json' });
+    const background = new BackgroundTasks();
+    void background.run(replaceDirSteps(path.join(root, 'worker'), files, { checksums: 'sums.json' }));
+    await background.close();
+    for (const folder of ['here', 'worker']) {
+      const text = readFileSync(path.join(root, folder, 'sums.json'), 'utf8');
+      expect(text).toBe(`${JSON.stringify(expected, null, 2)}\n`);
+      expect(readdirSync(path.join(root, folder)).sort()).toEqual(['a.txt', 'b.bin', 'sums.json']);
+    }
+    // A checksum of a file the job did not write is a mistake of ours: the job fails and writes nothing.
+    const job = [
+      { op: 'writeChecksums' as const, path: path.join(root, 'x.json'), files: { a: path.join(root, 'a') } },
+    ];
+    expect(() => runFsSteps(job, fs)).toThrow(/writeChecksums: .*a was not written earlier in the job/);
+    expect(existsSync(path.join(root, 'x.json'))).toBe(false);
+  });
 });

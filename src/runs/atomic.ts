@@ -25,9 +25,16 @@ export function writeJsonAtomic(file: string, value: unknown): void {
 export function replaceDirAtomic(
   target: string,
   files: Readonly<Record<string, string | Uint8Array>>,
-  folders: readonly string[] = [],
+  options: ReplaceDirOptions = {},
 ): void {
-  runFsSteps(replaceDirSteps(target, files, folders), fs);
+  runFsSteps(replaceDirSteps(target, files, options), fs);
+}
+
+export interface ReplaceDirOptions {
+  /** Made inside the new folder first, for files named `<folder>/<name>` (TensorBoard's `train/events…`). */
+  folders?: readonly string[];
+  /** A file of the new folder, written last, with the sha256 of every other file (fs-steps.js `writeChecksums`). */
+  checksums?: string;
 }
 
 export function writeFileAtomicSteps(file: string, data: string | Uint8Array): FsJob {
@@ -38,11 +45,10 @@ export function writeFileAtomicSteps(file: string, data: string | Uint8Array): F
   ];
 }
 
-/** `folders`: made inside the new folder first, for files named `<folder>/<name>` (TensorBoard's `train/events…`). */
 export function replaceDirSteps(
   target: string,
   files: Readonly<Record<string, string | Uint8Array>>,
-  folders: readonly string[] = [],
+  { folders = [], checksums }: ReplaceDirOptions = {},
 ): FsJob {
   const suffix = randomBytes(4).toString('hex');
   const temp = `${target}.${suffix}.tmp`;
@@ -54,6 +60,16 @@ export function replaceDirSteps(
     ...Object.entries(files).map(
       ([name, data]): FsStep => ({ op: 'writeFile', path: path.join(temp, name), data, onError: [removeTemp] }),
     ),
+    ...(checksums === undefined
+      ? []
+      : [
+          {
+            op: 'writeChecksums',
+            path: path.join(temp, checksums),
+            files: Object.fromEntries(Object.keys(files).map((name) => [name, path.join(temp, name)])),
+            onError: [removeTemp],
+          } satisfies FsStep,
+        ]),
     { op: 'rename', from: target, to: trash, ignoreError: true }, // no previous folder
     { op: 'rename', from: temp, to: target },
     { op: 'rm', path: trash }, // recursive and forced: nothing there when there was no previous folder

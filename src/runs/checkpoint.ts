@@ -69,19 +69,15 @@ export async function saveCheckpoint(
     [MODEL_JSON]: `${JSON.stringify(json, null, 2)}\n`,
     ...extra?.files,
   };
-  const files = { ...contents, [CHECKSUMS_JSON]: checksumsJson(contents) };
+  // The checksums are computed where the files are written: in the background worker, off the training thread.
+  const options = { checksums: CHECKSUMS_JSON };
   // The buffers are ours: handed over to the worker, not copied.
-  if (background) void background.run(replaceDirSteps(dir, files), [data, ...(extra?.buffers ?? [])]);
-  else replaceDirAtomic(dir, files);
+  if (background) void background.run(replaceDirSteps(dir, contents, options), [data, ...(extra?.buffers ?? [])]);
+  else replaceDirAtomic(dir, contents, options);
 }
 
 function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
-}
-
-function checksumsJson(files: Readonly<Record<string, string | Uint8Array>>): string {
-  const sums = Object.fromEntries(Object.entries(files).map(([name, data]) => [name, sha256(data)]));
-  return `${JSON.stringify({ algorithm: 'sha256', files: sums }, null, 2)}\n`;
 }
 
 /**

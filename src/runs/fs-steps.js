@@ -1,6 +1,7 @@
 // Plain JavaScript (type-checked through JSDoc, `checkJs`) because the background worker (fs-worker.js) imports it:
 // a worker thread runs files as Node finds them, and Node 20 cannot run TypeScript, while the tests run src/ and the
 // CLI runs dist/. As a .js file it is the same module in both, and the main thread and the worker run the same steps.
+import { createHash } from 'node:crypto';
 
 /**
  * One file-system call of an {@link FsJob}; paths are absolute or relative to the process's working folder.
@@ -10,7 +11,13 @@
  *   | { op: 'append', path: string, data: string | Uint8Array }
  *   | { op: 'rename', from: string, to: string }
  *   | { op: 'rm', path: string }
+ *   | { op: 'writeChecksums', path: string, files: Record<string, string> }
  * ) & FsStepHandling} FsStep
+ *
+ * `writeChecksums` writes `{ "algorithm": "sha256", "files": { name: hex digest } }` (2-space JSON and a newline) for
+ * `files` (name in the checksums file → path of a file an earlier `writeFile` step of the same job wrote, whose data is
+ * hashed). It is a step, not data the caller computes, so that hashing a checkpoint's megabytes happens wherever the
+ * job runs: in the background worker, beside training, rather than on the training thread.
  */
 
 /**
@@ -39,10 +46,15 @@
  * @returns {void}
  */
 export function runFsSteps(job, files) {
+  /** What this job's `writeFile` steps wrote, by path, for `writeChecksums`. */
+  const written = new Map();
   /** @param {FsStep} step */
   const apply = (step) => {
     if (step.op === 'mkdir') files.mkdirSync(step.path, { recursive: true });
-    else if (step.op === 'writeFile') files.writeFileSync(step.path, step.data);
+    else if (step.op === 'writeFile') {
+      files.writeFileSync(step.path, step.data);
+      written.set(step.path, step.data);
+    } else if (step.op === 'writeChecksums') files.writeFileSync(step.path, checksumsJson(step.files, written));
     else if (step.op === 'append') files.appendFileSync(step.path, step.data);
     else if (step.op === 'rename') files.renameSync(step.from, step.to);
     else files.rmSync(step.path, { recursive: true, force: true });
@@ -62,4 +74,20 @@ export function runFsSteps(job, files) {
       throw error;
     }
   }
+}
+
+/**
+ * @param {Record<string, string>} names name in the checksums file → path written earlier in the job
+ * @param {Map<string, string | Uint8Array>} written
+ * @returns {string}
+ */
+function checksumsJson(names, written) {
+  /** @type {Record<string, string>} */
+  const sums = {};
+  for (const [name, file] of Object.entries(names)) {
+    const data = written.get(file);
+    if (data === undefined) throw new Error(`writeChecksums: ${file} was not written earlier in the job`);
+    sums[name] = createHash('sha256').update(data).digest('hex');
+  }
+  return `${JSON.stringify({ algorithm: 'sha256', files: sums }, null, 2)}\n`;
 }

@@ -83,7 +83,7 @@ export class TensorBoardLog {
       this.files.set(split, path.join(folder, split, name));
     }
     removeLeftovers(this.runDir);
-    replaceDirAtomic(folder, files, [...this.files.keys()]);
+    replaceDirAtomic(folder, files, { folders: [...this.files.keys()] });
   }
 }
 
