@@ -149,7 +149,7 @@ describe('inter-task affinity from one recorded forward pass per measured step',
   }
 });
 
-describe('the representation step with a penalty or an adversary below z, on the kept tape', () => {
+describe('penalties and adversaries with gradient methods, on the kept tape', () => {
   const dir = tempDir();
   writeShiftedSources(dir, 60);
   writeSyntheticCsv(dir, 'c.csv', {
@@ -185,15 +185,23 @@ strategy: { name: mgda }
     ],
     ['an adversarial task (gradient reversal on z)', adversarialTask],
   ];
+  const run = (text: string) => () =>
+    trainExperiment(parseConfigText(text, { file: path.join(dir, 'exp.yaml') }), {
+      runsDir: path.join(dir, 'runs'),
+    });
   for (const [label, text] of cases) {
     it(`${label}: z forward once, bit-identical to running it again inside TF.js's tape`, async () => {
-      const run = () =>
-        trainExperiment(parseConfigText(text, { file: path.join(dir, 'exp.yaml') }), {
-          runsDir: path.join(dir, 'runs'),
-        });
-      await expectSameBothWays(run, vi.spyOn(KeptEncoding, 'record'));
+      await expectSameBothWays(run(text), vi.spyOn(KeptEncoding, 'record'));
     }, 60_000);
   }
+
+  it("an adversarial task with parameter gradients: its gradients from the step's kept forward pass", async () => {
+    // PCGrad on the shared parameters; the adversary's Σ_a ∇L_a is added after the combination, from the same
+    // recorded forward pass (one backward pass more) or, the earlier way, from a forward pass of its own.
+    const text = adversarialTask.replace('strategy: { name: mgda }', 'strategy: { name: pcgrad }');
+    const adversaryFromTape = vi.spyOn(KeptTape.prototype, 'outputsLossGradients');
+    await expectSameBothWays(run(text), adversaryFromTape);
+  }, 60_000);
 });
 
 describe('the kept tape when the forward pass throws', () => {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MultiTaskModel } from '../model/types.js';
 import { maskedTaskLoss, type LabelledBatch } from '../train/losses.js';
-import { addInto } from '../train/penalty.js';
+import type { TaskGradientTape } from '../model/tape.js';
 
 /**
  * The adversaries' part of a training step (train/step.ts), the same in the three step paths: it is added like a
@@ -46,22 +46,26 @@ export function adversaryLossOn(model: MultiTaskModel, representation: tf.Tensor
 }
 
 /**
- * Parameter-gradient strategies: one more forward and backward pass of Σ_a L_a, at the step already numbered (same
- * dropout masks; batch-norm statistics do not move again), with respect to the shared variables and the adversary
- * heads; the result is added to the combined gradients.
+ * Parameter-gradient strategies: the gradients of Σ_a L_a with respect to the shared variables and the adversary
+ * heads, by name, to add to the combined gradients (undefined without adversaries). From `tape`, the step's forward
+ * pass kept on TF.js's tape (model/kept-tape.ts), where it has the adversaries' outputs: their losses are recorded on
+ * it and one more backward pass runs from them. Otherwise one more forward and backward pass, at the step already
+ * numbered (same dropout masks; batch-norm statistics do not move again). Both give the same numbers: the backward
+ * pass from Σ_a L_a runs the same kernels on the same values (test/kept-tape.test.ts).
  */
-export function addAdversaryGradients(
+export function adversaryGradients(
   model: MultiTaskModel,
   x: tf.Tensor2D,
   batch: LabelledBatch,
-  gradients: Record<string, tf.Tensor>,
-): void {
+  tape?: TaskGradientTape,
+): Record<string, tf.Tensor> | undefined {
   const adversaries = model.adversaries;
-  if (!adversaries || adversaries.tasks.length === 0) return;
-  const { value, grads } = tf.variableGrads(() => {
-    const { outputs } = model.forward(x, true);
-    return adversaryLoss(model, outputs, batch) ?? tf.scalar(0);
-  }, [...model.sharedVariables, ...adversaries.variables]);
+  if (!adversaries || adversaries.tasks.length === 0) return undefined;
+  const variables = [...model.sharedVariables, ...adversaries.variables];
+  const lossOf = (outputs: Readonly<Record<string, tf.Tensor2D>>) =>
+    adversaryLoss(model, outputs, batch) ?? tf.scalar(0);
+  if (tape?.outputsLossGradients) return Object.fromEntries(tape.outputsLossGradients(lossOf, variables));
+  const { value, grads } = tf.variableGrads(() => lossOf(model.forward(x, true).outputs), variables);
   value.dispose();
-  addInto(gradients, grads);
+  return grads;
 }

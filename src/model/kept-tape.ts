@@ -204,6 +204,18 @@ export class KeptTape implements TaskGradientTape {
     return { loss, shared: sharedGrads, own: own.map((v) => byName.get(v.name)) };
   }
 
+  outputsLossGradients(
+    lossOf: (outputs: Readonly<Record<string, tf.Tensor2D>>) => tf.Scalar,
+    variables: readonly tf.Variable[],
+  ): Map<string, tf.Tensor> {
+    const loss = this.recorded.run(() => lossOf(this.outputs));
+    try {
+      return gradientsByName(this.recorded, loss, variables);
+    } finally {
+      loss.dispose();
+    }
+  }
+
   /** Frees the recorded nodes' saved tensors and the outputs. */
   dispose(): void {
     this.recorded.dispose();

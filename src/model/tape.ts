@@ -95,6 +95,15 @@ export interface TaskGradientTape {
     own: readonly tf.Variable[],
     shared: readonly tf.Variable[],
   ): RecordedTaskGradients;
+  /**
+   * The gradients of `variables` (by name; absent where the loss does not reach one) for a loss of the model's outputs
+   * (every output of `forward`, the adversaries' too), its ops recorded on the same tape. Only a tape of the whole
+   * forward pass has it (model/kept-tape.ts `KeptTape`); a recorded shared part has no outputs but the tasks'.
+   */
+  outputsLossGradients?(
+    lossOf: (outputs: Readonly<Record<string, tf.Tensor2D>>) => tf.Scalar,
+    variables: readonly tf.Variable[],
+  ): Map<string, tf.Tensor>;
   /** Frees what was recorded (not the input). */
   dispose(): void;
 }

@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TaskConfig } from '../config/types.js';
 import type { MultiTaskModel, RowGroups } from '../model/types.js';
-import { addPenalty, addPenaltyGradients } from './penalty.js';
+import { addInto, addPenalty, addPenaltyGradients } from './penalty.js';
 import { lossesOf, lossStep } from './loss-step.js';
 import type { GradientCombiner } from '../strategies/gradient/types.js';
 import type { Strategy, StrategyContext } from '../strategies/types.js';
 import { heldValuesWhereUnlabelled, labelledTasks } from './losses.js';
 import { applyTaskScaling, stepScaling, type StepScaling } from './task-scaling.js';
 import { cosineMatrix, stepVectors } from '../numerics/index.js';
-import { addAdversaryGradients, adversaryLossOn } from '../adversarial/adversary-step.js';
+import { adversaryGradients, adversaryLossOn } from '../adversarial/adversary-step.js';
 import {
   extraSampleGradients,
   extraSamplesNeededBy,
@@ -139,6 +139,8 @@ function parameterGradientStep(
     for (const v of shared) grads[v.name]?.dispose();
     for (const v of own) gradients[v.name] = grads[v.name] as tf.Tensor;
   });
+  // From the same recorded forward pass where the tape has the adversaries' outputs; added after the penalty's.
+  const adversary = adversaryGradients(model, batch.x, batch, tape);
   tape?.dispose();
   const losses = lossValues.map((v) => v.dataSync()[0]!);
   applyTaskScaling(scaling, heldValuesWhereUnlabelled(losses, batch, tasks), flats, model, tasks, gradients);
@@ -154,7 +156,7 @@ function parameterGradientStep(
     gradients[shared[k]!.name] = t;
   });
   addPenaltyGradients(model, tasks, gradients, batch);
-  addAdversaryGradients(model, batch.x, batch, gradients);
+  if (adversary) addInto(gradients, adversary);
   const taskLosses = tf.stack(lossValues) as tf.Tensor1D;
   for (const v of lossValues) v.dispose();
   return { gradients, taskLosses, cosines: cosineMatrix(flats) };
