@@ -9,8 +9,8 @@
  *          GEMM peak of both engines (one n×n sgemm, single thread, in this invocation).
  *   CONV   one training step of configs/multi-digits-conv.yaml's model, ours and PyTorch's.
  *   PATHS  W2 (PCGrad, parameter gradients), MGDA at T = 2 (representation gradients), W3's MMoE with PCGrad (the
- *          experts recorded), and on TF.js's kept tape the conv model with PCGrad, W2 on cross-stitch and GradNorm's
- *          norms at T = 2 (from the step's own forward pass), with the
+ *          experts recorded), and on TF.js's kept tape the conv model with PCGrad, W2 on cross-stitch, GradNorm's
+ *          norms at T = 2 (from the step's own forward pass) and W2 with an adversarial task, with the
  *          one-forward step path and with the earlier T-forward path (`stepPaths.retainedTrunk`), when dist/ exports
  *          the switch.
  * All on wasm with the plain kernels.
@@ -25,7 +25,15 @@ const pct = (x) => (typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).t
 const ok = (r) => r && !r.error && !r.skipped;
 
 /** PATHS: the workloads timed on both step paths, and how the table names them. */
-const PATH_WORKLOADS = ['W2', 'TASKS:mgda:2', 'W3:pcgrad', 'CONV:pcgrad', 'W2:cross-stitch', 'TASKS:gradnorm:2'];
+const PATH_WORKLOADS = [
+  'W2',
+  'TASKS:mgda:2',
+  'W3:pcgrad',
+  'CONV:pcgrad',
+  'W2:cross-stitch',
+  'TASKS:gradnorm:2',
+  'W2:adversary',
+];
 const PATH_LABELS = {
   W2: 'W2 (pcgrad, params)',
   'TASKS:mgda:2': 'mgda T=2 (representation)',
@@ -33,6 +41,7 @@ const PATH_LABELS = {
   'CONV:pcgrad': 'CONV + pcgrad (kept TF.js tape)',
   'W2:cross-stitch': 'W2 on cross-stitch (kept TF.js tape)',
   'TASKS:gradnorm:2': 'gradnorm T=2 (norms from the step)',
+  'W2:adversary': 'W2 + adversarial task (kept TF.js tape)',
 };
 
 /** Runs the selected scaling workloads; fills `info.scaling`. */

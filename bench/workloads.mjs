@@ -19,6 +19,8 @@
  *   W3:pcgrad             W3 with PCGrad on the shared parameters (the experts), for PATHS
  *   W2:cross-stitch       W2 on cross-stitch (a tower per task, the cross-stitch units shared), for PATHS
  *   CONV:pcgrad           CONV with PCGrad on the shared parameters, for PATHS
+ *   W2:adversary          W2 plus an adversarial 10-way task (gradient reversal on the trunk's output, λ = 1): its
+ *                         gradients added to PCGrad's combination, for PATHS
  *   CONV                  the model of configs/multi-digits-conv.yaml (the file itself, its own batch 64 and Adam
  *                         lr 0.002), on the built-in multi-digits data's width and classes
  */
@@ -31,6 +33,7 @@ import { loadConfig, parseConfigText } from '../dist/config/load.js';
 import { prepareData } from '../dist/data/prepare.js';
 import { buildModel } from '../dist/api/build.js';
 import { getStrategy } from '../dist/strategies/registry.js';
+import { mainTasks } from '../dist/adversarial/adversarial-tasks.js';
 import { createOptimizer, learningRateAt } from '../dist/train/optimizers.js';
 import { createRng } from '../dist/util/rng.js';
 import { clipByGlobalNorm, trainingStep } from '../dist/train/step.js';
@@ -125,6 +128,12 @@ export function resolveWorkload(name) {
   if (name === 'CONV:pcgrad') return { ...resolveWorkload('CONV'), overrides: ['strategy.name=pcgrad'] };
   if (name === 'W2:cross-stitch')
     return { ...WORKLOADS.W2, model: WORKLOADS.W2.model.replace('hard-sharing', 'cross-stitch') };
+  // W2 with an adversarial task (PATHS: its gradients from the kept tape, or from a forward pass of their own).
+  if (name === 'W2:adversary')
+    return {
+      ...WORKLOADS.W2,
+      tasks: [...WORKLOADS.W2.tasks, { name: 'c', type: 'multiclass', classes: 10, adversarial: '{ lambda: 1 }' }],
+    };
   if (name === 'CONV')
     return {
       description:
@@ -149,7 +158,8 @@ ${w.tasks
   .map(
     (t) =>
       `  - { name: ${t.name}, type: ${t.type}, target: ` +
-      `y_${t.name}${t.type === 'binary' ? ', positive: "1"' : ''} }`,
+      `y_${t.name}${t.type === 'binary' ? ', positive: "1"' : ''}` +
+      `${t.adversarial ? `, adversarial: ${t.adversarial}` : ''} }`,
   )
   .join('\n')}
 model:
@@ -247,11 +257,12 @@ export async function buildWorkload(name, { seed = 0 } = {}) {
 
   const model = buildModel(config, preprocessing);
   const strategy = getStrategy(config.strategy.name).create(config.strategy, {
-    tasks: config.tasks,
+    tasks: mainTasks(config.tasks),
     seed: config.seed,
     hasSharedRepresentation: Boolean(model.encode && model.decode),
   });
-  const tasks = config.tasks;
+  // The strategy's tasks, as the trainer's: an adversarial task is trained beside them (adversarial/).
+  const tasks = mainTasks(config.tasks);
   // The solver's share: wall time inside the combiner (Gram matrix, solve, combination), wrapped here.
   const solver = { ms: 0, calls: 0 };
   if (strategy.combiner) {
@@ -270,6 +281,7 @@ export async function buildWorkload(name, { seed = 0 } = {}) {
     ...model.sharedVariables,
     ...tasks.flatMap((t) => model.taskVariables[t.name] ?? []),
     ...(strategy.variables?.() ?? []),
+    ...(model.adversaries?.variables ?? []),
   ];
   const optimizer = createOptimizer(config.training, trainable);
   const learningRate = learningRateAt(config.training, 0);
