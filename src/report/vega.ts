@@ -1,12 +1,13 @@
-import { parse, View } from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 
 /**
  * Renders a Vega-Lite specification to SVG in this process: vega-lite compiles it to a Vega spec and vega's View
  * draws it with its SVG string renderer (no browser, no canvas; text widths are vega's estimate). Data must be
- * inline (`data.values`): the loader is never asked for a URL, so a report makes no request.
+ * inline (`data.values`): the loader is never asked for a URL, so a report makes no request. vega and vega-lite are
+ * loaded on the first call, not with the CLI: ~130 ms of every `mtl` command's start that only reports need.
  */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const [{ parse, View }, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const view = new View(parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
