@@ -46,7 +46,10 @@ import { createHash } from 'node:crypto';
  * @returns {void}
  */
 export function runFsSteps(job, files) {
-  /** What this job's `writeFile` steps wrote, by path, for `writeChecksums`. */
+  /**
+   * What this job's `writeFile` steps wrote, by path, for `writeChecksums`.
+   * @type {Map<string, string | Uint8Array>}
+   */
   const written = new Map();
   /** @param {FsStep} step */
   const apply = (step) => {
