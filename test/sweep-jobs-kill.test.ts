@@ -146,17 +146,34 @@ describe('mtl sweep --jobs 2, killed', () => {
     expect(workers.some(processAlive)).toBe(false);
     expect(stoppedAfter).toBeLessThan(3000); // about a second: the current batch, a checkpoint (slack: a busy CI)
 
-    const status = JSON.parse(mtl(['sweep', 'status', id, '--json', '--runs-dir', store]).stdout);
-    expect(status.counts).toMatchObject({ interrupted: 2, completed: completed.length, pending: 1 - completed.length });
+    const status = JSON.parse(mtl(['sweep', 'status', id, '--json', '--runs-dir', store]).stdout) as {
+      trials: { index: number; status: string }[];
+    };
+    const statusOf = (k: number): string | undefined => status.trials.find((t) => t.index === k - 1)?.status;
+    // A trial training at the kill is interrupted with its checkpoint, unless it was in its last batches: its worker
+    // may finish it before hearing that the coordinator is gone (a loaded machine relays the epoch lines this test
+    // watches late), and then it is completed. Never crashed, never still running; the third trial was never started.
+    const interrupted = training.filter((k) => statusOf(k) === 'interrupted');
+    for (const k of training) expect(['interrupted', 'completed']).toContain(statusOf(k));
+    for (const k of [1, 2, 3].filter((k) => !training.includes(k)))
+      expect(statusOf(k)).toBe(completed.includes(k) ? 'completed' : 'pending');
+    for (const k of interrupted) {
+      const last = path.join(store, id, trials[k - 1]!.hash, 'checkpoints', 'last', 'training-state.json');
+      expect(json(last)).toBeTruthy();
+    }
     const again = mtl(['sweep', file, '--json', '--runs-dir', store]);
     expect(again.code, again.stderr).toBe(0);
     const rerun = (JSON.parse(again.stdout) as { trials: SweepJsonRow[] }).trials;
     const expected = (k: number): string =>
-      training.includes(k) ? 'resumed completed' : completed.includes(k) ? 'skipped completed' : 'trained completed';
+      interrupted.includes(k)
+        ? 'resumed completed'
+        : statusOf(k) === 'completed'
+          ? 'skipped completed'
+          : 'trained completed';
     expect(rerun.map((r) => `${r.id} ${r.action} ${r.status}`)).toEqual(
       trials.map((t, i) => `${t.id} ${expected(i + 1)}`),
     );
-    for (const k of training) {
+    for (const k of interrupted) {
       const meta = json(path.join(store, id, trials[k - 1]!.hash, 'meta.json')) as { resumes: { from: string }[] };
       expect(meta.resumes.map((r) => r.from)).toEqual(['interrupted']);
     }
