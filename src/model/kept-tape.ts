@@ -172,6 +172,20 @@ export function gradientsByName(
   return out;
 }
 
+/** The gradients of `variables` for the loss `loss()`, its ops recorded on `recorded` and freed after, by name. */
+function lossGradients(
+  recorded: Recording,
+  loss: () => tf.Scalar,
+  variables: readonly tf.Variable[],
+): Map<string, tf.Tensor> {
+  const value = recorded.run(loss);
+  try {
+    return gradientsByName(recorded, value, variables);
+  } finally {
+    value.dispose();
+  }
+}
+
 /** The model's forward pass on TF.js's tape, kept for one backward pass per task. */
 export class KeptTape implements TaskGradientTape {
   private constructor(
@@ -208,12 +222,7 @@ export class KeptTape implements TaskGradientTape {
     lossOf: (outputs: Readonly<Record<string, tf.Tensor2D>>) => tf.Scalar,
     variables: readonly tf.Variable[],
   ): Map<string, tf.Tensor> {
-    const loss = this.recorded.run(() => lossOf(this.outputs));
-    try {
-      return gradientsByName(this.recorded, loss, variables);
-    } finally {
-      loss.dispose();
-    }
+    return lossGradients(this.recorded, () => lossOf(this.outputs), variables);
   }
 
   /** Frees the recorded nodes' saved tensors and the outputs. */
@@ -249,12 +258,7 @@ export class KeptEncoding {
 
   /** The gradients of `variables` for the loss `lossOf(z)`, its ops recorded on the same tape, by name. */
   lossGradients(lossOf: (z: tf.Tensor) => tf.Scalar, variables: readonly tf.Variable[]): Map<string, tf.Tensor> {
-    const loss = this.recorded.run(() => lossOf(this.output));
-    try {
-      return gradientsByName(this.recorded, loss, variables);
-    } finally {
-      loss.dispose();
-    }
+    return lossGradients(this.recorded, () => lossOf(this.output), variables);
   }
 
   dispose(): void {
