@@ -15,8 +15,9 @@
  *   W4  `mtl train configs/quickstart.yaml` end to end (trainExperiment: data, metrics, logging, checkpoints) for
  *       --w4-epochs epochs; the time outside the training steps is split off (see measureEpochs below)
  *   MEM the quickstart for --mem-epochs epochs: live tensors and RSS after every epoch
- *   TASKS, WIDTH, CONV, PATHS  the scaling figures of issue #20 (bench/scaling-run.mjs): ms/step against the number
- *       of tasks per strategy, against trunk width beside the GEMM peak, a conv step, and our two step paths
+ *   TASKS, WIDTH, BATCH, CONV, PATHS  the scaling figures of issue #20 (bench/scaling-run.mjs): ms/step against the
+ *       number of tasks per strategy, against trunk width beside the GEMM peak, against the batch size, a conv step,
+ *       and our two step paths
  *   With --fma auto|on, W1 and W2 also run on the FMA kernels (relaxed SIMD); the targets list judges issue #20's
  *   targets, W2's on both kernel paths.
  *
@@ -53,7 +54,7 @@ const OPENBLAS_DIRS = [
 const STEP_WORKLOADS = ['W1', 'W2', 'W3'];
 /** The workloads that also run on the FMA kernels (relaxed SIMD) when the children's Node has them. */
 const FMA_WORKLOADS = ['W1', 'W2'];
-const SCALING_WORKLOADS = ['TASKS', 'WIDTH', 'CONV', 'PATHS'];
+const SCALING_WORKLOADS = ['TASKS', 'WIDTH', 'BATCH', 'CONV', 'PATHS'];
 const ALL_WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'MEM', ...SCALING_WORKLOADS];
 const ALL_STRATEGIES = ['equal', 'pcgrad', 'mgda', 'nash-mtl', 'cagrad'];
 const TASKS_IN_W2 = 2;
@@ -80,8 +81,9 @@ const USAGE = `node bench/run.mjs [options]
   --strategies LIST  TASKS: strategies (default ${ALL_STRATEGIES.join(',')})
   --widths LIST      WIDTH: trunk widths (default 256,512,1024,2048)
   --gemm-size N      WIDTH: the square sgemm that measures the GEMM peak (default 2048)
+  --batch-sizes LIST BATCH: batch sizes of W1 (default 32,64,128,256,512,1024)
   --scale-steps N / --scale-windows N / --scale-warmup N
-                     TASKS, WIDTH, CONV, PATHS: steps per window, windows, warm-up steps (default 10 / 5 / 5)
+                     TASKS, WIDTH, BATCH, CONV, PATHS: steps per window, windows, warm-up steps (default 10 / 5 / 5)
   --conv-warmup N    CONV: warm-up steps, both engines (default 40: ours settles after ~35, see bench/README.md)
   --no-torch         skip the PyTorch reference
   --out FILE         JSON output (default bench/results/bench-<time>.json)
@@ -108,6 +110,7 @@ function parseArgs(argv) {
     taskCounts: [2, 4, 8, 16],
     strategies: ALL_STRATEGIES,
     widths: [256, 512, 1024, 2048],
+    batchSizes: [32, 64, 128, 256, 512, 1024],
     gemmSize: 2048,
     scaleSteps: 10,
     scaleWindows: 5,
@@ -149,6 +152,7 @@ function parseArgs(argv) {
     else if (a === '--task-counts') opts.taskCounts = list().map(Number);
     else if (a === '--strategies') opts.strategies = list();
     else if (a === '--widths') opts.widths = list().map(Number);
+    else if (a === '--batch-sizes') opts.batchSizes = list().map(Number);
     else if (a === '--gemm-size') opts.gemmSize = int(16);
     else if (a === '--scale-steps') opts.scaleSteps = int(1);
     else if (a === '--scale-windows') opts.scaleWindows = int(1);
@@ -173,11 +177,14 @@ function parseArgs(argv) {
   for (const [flag, xs, min] of [
     ['--task-counts', opts.taskCounts, 1],
     ['--widths', opts.widths, 1],
+    ['--batch-sizes', opts.batchSizes, 1],
   ])
     if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < min))
       throw new BenchUsageError(`${flag} must be a comma-separated list of integers >= ${min}`);
   if (opts.taskCounts.length < 2 || new Set(opts.taskCounts).size < 2)
     throw new BenchUsageError('--task-counts needs at least two different numbers of tasks (the fit is a line)');
+  if (new Set(opts.batchSizes).size < 2)
+    throw new BenchUsageError('--batch-sizes needs at least two different batch sizes (the fit is a line)');
   for (const st of opts.strategies)
     if (!ALL_STRATEGIES.includes(st))
       throw new BenchUsageError(`unknown strategy ${st} for --strategies (known: ${ALL_STRATEGIES.join(', ')})`);

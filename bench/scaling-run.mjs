@@ -7,6 +7,9 @@
  *          solver, and the fit ms/step = a + b·T per strategy and engine.
  *   WIDTH  ms/step and achieved GFLOP/s of the trunk 784→w→w (two 10-way heads, batch 256, equal weights) beside the
  *          GEMM peak of both engines (one n×n sgemm, single thread, in this invocation).
+ *   BATCH  ms/step and samples/s of W1 (784→256→128, two 10-way heads, equal weights) against the batch size B, ours
+ *          and PyTorch's, and the fit ms/step = a + b·B per engine: a is what a step costs whatever its size (the
+ *          engine's and our per-kernel overhead), b what each row adds.
  *   CONV   one training step of configs/multi-digits-conv.yaml's model, ours and PyTorch's.
  *   PATHS  W2 (PCGrad, parameter gradients), MGDA at T = 2 (representation gradients), W3's MMoE with PCGrad (the
  *          experts recorded), and on TF.js's kept tape the conv model with PCGrad, W2 on cross-stitch, GradNorm's
@@ -15,7 +18,7 @@
  *          the switch.
  * All on wasm with the plain kernels.
  */
-import { denseStepFlops, gflopsPerSecond, linearFit, widthModelLayers } from './scaling.mjs';
+import { batchFit, denseStepFlops, gflopsPerSecond, linearFit, widthModelLayers } from './scaling.mjs';
 import { fmt, printTable } from './table.mjs';
 
 const WIDTH_BATCH = 256;
@@ -47,7 +50,7 @@ const PATH_LABELS = {
 /** Runs the selected scaling workloads; fills `info.scaling`. */
 export async function runScaling({ opts, info, spawnTf, spawnTorch, log }) {
   const wanted = (w) => opts.workloads.includes(w);
-  if (!['TASKS', 'WIDTH', 'CONV', 'PATHS'].some(wanted)) return;
+  if (!['TASKS', 'WIDTH', 'BATCH', 'CONV', 'PATHS'].some(wanted)) return;
   const timing = ['--steps', opts.scaleSteps, '--windows', opts.scaleWindows, '--warmup', opts.scaleWarmup].map(String);
   const ours = (workload, extra = []) =>
     spawnTf('step', [...timing, '--workload', workload, '--backend', 'wasm', ...extra], workload);
@@ -90,6 +93,16 @@ export async function runScaling({ opts, info, spawnTf, spawnTorch, log }) {
         gflops: { ours: rate(mine), torch: rate(theirs) },
       });
     }
+  }
+  if (wanted('BATCH')) {
+    scaling.batches = [];
+    for (const batch of opts.batchSizes) {
+      log(`bench: BATCH ${batch} …`);
+      const mine = await ours(`BATCH:${batch}`);
+      const theirs = await torch(['--workload', 'BATCH', '--batch', String(batch)]);
+      scaling.batches.push({ batch, ours: mine, torch: theirs });
+    }
+    scaling.batch_fit = batchFit(scaling.batches);
   }
   if (wanted('CONV')) {
     log('bench: CONV …');
@@ -144,6 +157,15 @@ export function scalingTargets(info) {
       value: null,
       detail: `ours ${side(fit.ours)}; PyTorch ${side(fit.torch)}`,
       fit,
+    });
+  }
+  if (s.batch_fit) {
+    const side = (f) => (f ? `${fmt(f.a)} + ${fmt(f.b * 1000, 2)} µs·B ms (R² ${fmt(f.r2, 3)})` : 'not measured');
+    out.push({
+      target: 'BATCH W1: ms/step = a + b·B',
+      value: null,
+      detail: `ours ${side(s.batch_fit.ours)}; PyTorch ${side(s.batch_fit.torch)}`,
+      fit: s.batch_fit,
     });
   }
   for (const workload of PATH_WORKLOADS) {
@@ -224,6 +246,23 @@ export function printScaling(info, opts) {
         ok(r.ours) && ok(r.torch) ? `${fmt(r.ours.ms_per_step_median / r.torch.ms_per_step_median)}×` : '—',
       ]),
     );
+  }
+  if (s.batches) {
+    console.log(`\nBATCH: W1 (784→256→128, two 10-way heads, Adam, equal) against the batch size (wasm, ${timing})`);
+    const perSecond = (r, batch) => (ok(r) ? fmt((batch * 1000) / r.ms_per_step_median, 0) : '—');
+    printTable(
+      ['batch', 'ms/step', 'samples/s', 'torch ms', 'torch samples/s', 'ratio'],
+      s.batches.map((r) => [
+        String(r.batch),
+        ms(r.ours),
+        perSecond(r.ours, r.batch),
+        ms(r.torch),
+        perSecond(r.torch, r.batch),
+        ok(r.ours) && ok(r.torch) ? `${fmt(r.ours.ms_per_step_median / r.torch.ms_per_step_median)}×` : '—',
+      ]),
+    );
+    const side = (f) => (f ? `${fmt(f.a)} ms + ${fmt(f.b * 1000, 2)} µs·B (R² ${fmt(f.r2, 3)})` : '—');
+    console.log(`  fit ms/step  ours ${side(s.batch_fit?.ours)}   PyTorch ${side(s.batch_fit?.torch)}`);
   }
   if (s.conv) {
     const { ours, torch, warmup } = s.conv;

@@ -6,6 +6,33 @@
  */
 
 /**
+ * ms/step = a + b·B per engine over the measured batch sizes B (least squares): a, what a step costs whatever its size,
+ * and b, what each row adds; null for an engine with fewer than two batch sizes measured (a failed or skipped run has
+ * no `ms_per_step_median`).
+ * @param {readonly { batch: number, ours?: { ms_per_step_median?: number, error?: string } | null,
+ *   torch?: { ms_per_step_median?: number, error?: string } | null }[]} rows
+ * @returns {{ ours: { a: number, b: number, r2: number } | null, torch: { a: number, b: number, r2: number } | null }}
+ */
+export function batchFit(rows) {
+  /** @param {'ours' | 'torch'} side */
+  const fitOf = (side) => {
+    const points = rows.flatMap((r) => {
+      const ms = r[side]?.ms_per_step_median;
+      return typeof ms === 'number' && Number.isFinite(ms) ? [{ batch: r.batch, ms }] : [];
+    });
+    if (new Set(points.map((p) => p.batch)).size < 2) return null;
+    const { a, b, r2 } = linearFit(
+      points.map((p) => p.batch),
+      points.map((p) => p.ms),
+    );
+    /** @param {number} x @param {number} digits */
+    const round = (x, digits) => Number(x.toFixed(digits));
+    return { a: round(a, 3), b: round(b, 5), r2: round(r2, 4) };
+  };
+  return { ours: fitOf('ours'), torch: fitOf('torch') };
+}
+
+/**
  * Least-squares line y = a + b·x through the points, with its coefficient of determination R² (1 − SSres / SStot;
  * 1 when every y is the same and the line passes through them all).
  * @param {readonly number[]} xs

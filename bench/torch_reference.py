@@ -498,7 +498,7 @@ class HeadsForward(nn.Module):
 
 
 def build_scaling(args):
-    """(data, step, solver or None, description) of TASKS, WIDTH or CONV."""
+    """(data, step, solver or None, description) of TASKS, WIDTH, BATCH or CONV."""
     gen = torch.Generator().manual_seed(SEED)
     torch.manual_seed(SEED)
     if args.workload == "TASKS":
@@ -514,6 +514,11 @@ def build_scaling(args):
     if args.workload == "WIDTH":
         model = HeadsForward(MlpHeads(2, args.width))
         data = make_tasks_data(gen, 2)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        return data, lambda b: equal_weight_step(model, opt, b, F.cross_entropy), None, "losses"
+    if args.workload == "BATCH":
+        model = HeadsForward(MlpHeads(2))
+        data = make_tasks_data(gen, 2, batch=args.batch)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         return data, lambda b: equal_weight_step(model, opt, b, F.cross_entropy), None, "losses"
     if args.workload == "CONV":
@@ -559,10 +564,11 @@ def loaded_blas():
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--workload", required=True, choices=["W1", "W2", "W3", "TASKS", "WIDTH", "CONV", "PEAK"])
+    ap.add_argument("--workload", required=True, choices=["W1", "W2", "W3", "TASKS", "WIDTH", "BATCH", "CONV", "PEAK"])
     ap.add_argument("--strategy", default="equal", choices=["equal", "pcgrad", "mgda", "nash-mtl", "cagrad"])
     ap.add_argument("--tasks", type=int, default=2, help="TASKS: number of 10-way tasks (default 2)")
     ap.add_argument("--width", type=int, default=256, help="WIDTH: trunk width (default 256)")
+    ap.add_argument("--batch", type=int, default=256, help="BATCH: rows per batch of W1's model (default 256)")
     ap.add_argument("--size", type=int, default=2048, help="PEAK: square sgemm size (default 2048)")
     ap.add_argument("--steps", type=int, default=20, help="optimizer steps per timed window (default 20)")
     ap.add_argument("--warmup", type=int, default=10, help="untimed steps before timing (default 10)")
@@ -578,7 +584,7 @@ def main(argv=None):
         return 0
     solver = None
     target = None
-    if args.workload in ("TASKS", "WIDTH", "CONV"):
+    if args.workload in ("TASKS", "WIDTH", "BATCH", "CONV"):
         data, step, solver, target = build_scaling(args)
     else:
         data, step = build(args.workload)
@@ -615,9 +621,11 @@ def main(argv=None):
         "warmup": args.warmup,
         "final_loss": final,
     }
-    if args.workload in ("TASKS", "WIDTH", "CONV"):
+    if args.workload in ("TASKS", "WIDTH", "BATCH", "CONV"):
         timed_ms = sum(windows) * args.steps
         result.update({"strategy": args.strategy, "tasks": args.tasks, "width": args.width, "grad_target": target})
+        if args.workload == "BATCH":
+            result["batch"] = args.batch
         if solver is not None and solver.calls > 0:
             result["solver_ms_per_step"] = round(solver.seconds * 1000 / (args.steps * args.windows), 4)
             result["solver_share"] = round(solver.seconds * 1000 / timed_ms, 4)

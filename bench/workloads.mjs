@@ -16,6 +16,7 @@
  *   TASKS:<strategy>:<T>  W1's trunk with T 10-way softmax heads, batch 256, Adam, the strategy from the registry
  *                         with its default options (grad_target auto)
  *   WIDTH:<w>             trunk 784→w→w (ReLU), two 10-way heads, batch 256, Adam, equal weighting
+ *   BATCH:<b>             W1 with batches of b rows
  *   W3:pcgrad             W3 with PCGrad on the shared parameters (the experts), for PATHS
  *   W2:cross-stitch       W2 on cross-stitch (a tower per task, the cross-stitch units shared), for PATHS
  *   CONV:pcgrad           CONV with PCGrad on the shared parameters, for PATHS
@@ -113,7 +114,8 @@ function widthWorkload(width) {
 const CONV_CONFIG = fileURLToPath(new URL('../configs/multi-digits-conv.yaml', import.meta.url));
 
 /**
- * The workload a name stands for: W1–W3, `TASKS:<strategy>:<T>`, `WIDTH:<w>` or `CONV` (see the head comment).
+ * The workload a name stands for: W1–W3, `TASKS:<strategy>:<T>`, `WIDTH:<w>`, `BATCH:<b>` or `CONV` (see the head
+ * comment).
  * Throws for anything else.
  */
 export function resolveWorkload(name) {
@@ -122,6 +124,8 @@ export function resolveWorkload(name) {
   if (tasks) return tasksWorkload(tasks[1], Number(tasks[2]));
   const width = /^WIDTH:(\d+)$/.exec(name);
   if (width) return widthWorkload(Number(width[1]));
+  const batch = /^BATCH:(\d+)$/.exec(name);
+  if (batch) return { ...W1, description: `W1 with batch ${batch[1]}`, batch: Number(batch[1]) };
   // W3's MMoE with PCGrad on the experts (PATHS: the experts recorded once, or run once per task).
   if (name === 'W3:pcgrad') return { ...WORKLOADS.W3, strategy: '{ name: pcgrad }' };
   // The conv model with PCGrad, and W2 on cross-stitch (PATHS: TF.js's tape kept for every task, or T forwards).

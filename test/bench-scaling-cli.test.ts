@@ -24,11 +24,16 @@ describe('bench scaling flags', () => {
     [['--task-counts', '4'], 'bench: --task-counts needs at least two different numbers of tasks (the fit is a line)'],
     [['--task-counts', '2,x'], 'bench: --task-counts must be a comma-separated list of integers >= 1'],
     [['--widths', '0,256'], 'bench: --widths must be a comma-separated list of integers >= 1'],
+    [['--batch-sizes', '0,256'], 'bench: --batch-sizes must be a comma-separated list of integers >= 1'],
+    [['--batch-sizes', '64,64'], 'bench: --batch-sizes needs at least two different batch sizes (the fit is a line)'],
     [
       ['--strategies', 'equal,famo'],
       'bench: unknown strategy famo for --strategies (known: equal, pcgrad, mgda, nash-mtl, cagrad)',
     ],
-    [['--workloads', 'TASKS,W9'], 'bench: unknown workload W9 (known: W1, W2, W3, W4, MEM, TASKS, WIDTH, CONV, PATHS)'],
+    [
+      ['--workloads', 'TASKS,W9'],
+      'bench: unknown workload W9 (known: W1, W2, W3, W4, MEM, TASKS, WIDTH, BATCH, CONV, PATHS)',
+    ],
     [['--node', '/no/such/node'], 'bench: --node /no/such/node: no such file (give the path of a node binary)'],
     [['--rounds', '0'], 'bench: --rounds must be an integer >= 1'],
     [['--conv-warmup', '-1'], 'bench: --conv-warmup must be an integer >= 1'],

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import {
   RELAXED_SIMD_PROBE,
+  batchFit,
   denseStepFlops,
   fmaNodeFlags,
   gflopsPerSecond,
@@ -72,6 +73,20 @@ describe('FLOP counting', () => {
   it('turns FLOPs and milliseconds into GFLOP/s, and counts a square sgemm', () => {
     expect(squareGemmFlops(1024)).toBe(2 * 1024 ** 3);
     expect(gflopsPerSecond(2e9, 100)).toBeCloseTo(20, 12); // 2 GFLOP in 0.1 s
+  });
+});
+
+describe('batchFit', () => {
+  it('fits ms/step = a + b·B per engine, skipping failed rows; null with fewer than two batch sizes', () => {
+    const step = (ms: number) => ({ ms_per_step_median: ms });
+    const rows = [
+      { batch: 32, ours: step(3 + 0.05 * 32), torch: step(1 + 0.025 * 32) },
+      { batch: 256, ours: step(3 + 0.05 * 256), torch: { error: 'killed' } },
+      { batch: 1024, ours: step(3 + 0.05 * 1024), torch: null },
+    ];
+    const fit = batchFit(rows);
+    expect(fit.ours).toEqual({ a: 3, b: 0.05, r2: 1 });
+    expect(fit.torch).toBeNull();
   });
 });
 
