@@ -160,7 +160,7 @@ export function scalingTargets(info) {
     });
   }
   if (s.batch_fit) {
-    const side = (f) => (f ? `${fmt(f.a)} + ${fmt(f.b * 1000, 2)} µs·B ms (R² ${fmt(f.r2, 3)})` : 'not measured');
+    const side = (f) => (f ? `${fmt(f.a)} ms + ${fmt(f.b * 1000, 2)} µs·B (R² ${fmt(f.r2, 3)})` : 'not measured');
     out.push({
       target: 'BATCH W1: ms/step = a + b·B',
       value: null,
