@@ -47,6 +47,9 @@ const PATH_LABELS = {
   'W2:adversary': 'W2 + adversarial task (kept TF.js tape)',
 };
 
+/** A batch fit as `a ms + b µs·B` (b in µs per row; a negative b, from a noisy run, with its minus sign). */
+const batchLine = (f) => `${fmt(f.a)} ms ${f.b < 0 ? '−' : '+'} ${fmt(Math.abs(f.b) * 1000, 2)} µs·B`;
+
 /** Runs the selected scaling workloads; fills `info.scaling`. */
 export async function runScaling({ opts, info, spawnTf, spawnTorch, log }) {
   const wanted = (w) => opts.workloads.includes(w);
@@ -160,7 +163,7 @@ export function scalingTargets(info) {
     });
   }
   if (s.batch_fit) {
-    const side = (f) => (f ? `${fmt(f.a)} ms + ${fmt(f.b * 1000, 2)} µs·B (R² ${fmt(f.r2, 3)})` : 'not measured');
+    const side = (f) => (f ? `${batchLine(f)} (R² ${fmt(f.r2, 3)})` : 'not measured');
     out.push({
       target: 'BATCH W1: ms/step = a + b·B',
       value: null,
@@ -261,7 +264,7 @@ export function printScaling(info, opts) {
         ok(r.ours) && ok(r.torch) ? `${fmt(r.ours.ms_per_step_median / r.torch.ms_per_step_median)}×` : '—',
       ]),
     );
-    const side = (f) => (f ? `${fmt(f.a)} ms + ${fmt(f.b * 1000, 2)} µs·B (R² ${fmt(f.r2, 3)})` : '—');
+    const side = (f) => (f ? `${batchLine(f)} (R² ${fmt(f.r2, 3)})` : '—');
     console.log(`  fit ms/step  ours ${side(s.batch_fit?.ours)}   PyTorch ${side(s.batch_fit?.torch)}`);
   }
   if (s.conv) {
