@@ -6,7 +6,7 @@
  * (bit for bit, wasm). SIGTERM on the coordinator: exit 130, the trials in training `interrupted`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -96,7 +96,12 @@ describe('mtl sweep --jobs 2, killed', () => {
       if (killed !== undefined) return;
       const match = /\[(w\d)\] trial 1\/3 [^\n]*: training\n(?:[^\n]*\n)*?\[\1\] epoch 3\//.exec(stderr);
       if (!match) return;
-      killed = pidOf(path.join(store, id, trials[0]!.hash));
+      const trialDir = path.join(store, id, trials[0]!.hash);
+      // Past epoch 3 and with its `last` checkpoint on disk: the run's background writer puts it there beside
+      // training, and a loaded machine can hold that writer back for a while (seen in a clean-clone CI run, where
+      // the re-run then had nothing to resume and trained the trial afresh).
+      if (!existsSync(path.join(trialDir, 'checkpoints', 'last', 'training-state.json'))) return;
+      killed = pidOf(trialDir);
       process.kill(killed, 'SIGKILL');
     });
     const { code, stdout, stderr } = await exit;
