@@ -29,7 +29,7 @@
  * Output: a table per workload and backend on stdout, and everything as JSON in bench/results/bench-<time>.json.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +37,7 @@ import { fileURLToPath } from 'node:url';
 /** A mistake in the command line: reported in one line, exit code 2. */
 class BenchUsageError extends Error {}
 import { createRequire } from 'node:module';
+import { openblasCorePlan } from './blas-core.mjs';
 import { medianOfRounds } from './rounds.mjs';
 import { fmaNodeFlags, judgeRatio, targetLine } from './scaling.mjs';
 import { printScaling, runScaling, scalingTargets } from './scaling-run.mjs';
@@ -664,6 +665,15 @@ function chooseBlas(choice) {
   };
 }
 
+/** /proc/cpuinfo's text, or '' off Linux. */
+function readCpuinfo() {
+  try {
+    return readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 function machineInfo() {
   let lscpuModel;
   try {
@@ -729,6 +739,9 @@ async function main() {
   if (opts.torch) {
     blas = chooseBlas(opts.torchBlas);
     info.torch_blas_choice = blas.how;
+    const core = openblasCorePlan(PYTHON, blas.env, readCpuinfo());
+    blas.env = core.env;
+    info.torch_blas_core = core.how ? { core: core.core, detected: core.detected ?? core.core, how: core.how } : null;
   }
   const log = (line) => process.stderr.write(`${line}\n`);
   log(
@@ -736,6 +749,7 @@ async function main() {
       `steps ${opts.steps} × windows ${opts.windows} after ${opts.warmup} warm-up`,
   );
   for (const note of info.notes) log(`bench: ${note}`);
+  if (info.torch_blas_core) log(`bench: PyTorch's BLAS: ${info.torch_blas_core.how}`);
 
   info.versions.child_node = childNode.version;
   info.fma = fma;
@@ -1101,7 +1115,8 @@ async function main() {
       `${info.versions.tfjs}` +
       (info.versions.torch
         ? `; PyTorch ${info.versions.torch} (Python ${info.versions.python}), BLAS ${info.torch_blas_loaded} ` +
-          `[${info.torch_blas_choice}]`
+          `[${info.torch_blas_choice}]` +
+          (info.torch_blas_core ? `; ${info.torch_blas_core.how}` : '')
         : '') +
       `; load average ${info.load_average_before.join(' ')} before, ${info.load_average_after.join(' ')} after`,
   );

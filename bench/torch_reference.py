@@ -548,6 +548,7 @@ def gemm_peak(size):
         "torch_version": torch.__version__,
         "threads": torch.get_num_threads(),
         "blas": loaded_blas(),
+        "blas_core": openblas_core(),
     }
 
 
@@ -560,6 +561,22 @@ def loaded_blas():
         return "unknown"
     hits = sorted(p for p in paths if any(k in os.path.basename(p).lower() for k in ("blas", "mkl_rt", "libmkl")))
     return ", ".join(hits) if hits else "unknown"
+
+
+def openblas_core():
+    """The kernel family OpenBLAS chose when it loaded (e.g. "SkylakeX"), or None where the BLAS is not OpenBLAS.
+
+    An OpenBLAS older than the CPU model falls back to pre-AVX kernels ("Prescott") and runs several times slower:
+    bench/blas-core.mjs explains, and bench/run.mjs sets OPENBLAS_CORETYPE for it. Run alone, this script reports it.
+    """
+    import ctypes
+
+    try:
+        name = ctypes.CDLL("libblas.so.3").openblas_get_corename
+    except (OSError, AttributeError):
+        return None
+    name.restype = ctypes.c_char_p
+    return name().decode()
 
 
 def main(argv=None):
@@ -617,6 +634,7 @@ def main(argv=None):
         "torch_version": torch.__version__,
         "threads": torch.get_num_threads(),
         "blas": loaded_blas(),
+        "blas_core": openblas_core(),
         "steps": args.steps,
         "warmup": args.warmup,
         "final_loss": final,
@@ -633,7 +651,7 @@ def main(argv=None):
         print(json.dumps(result))
     else:
         print(
-            "%s: %.3f ms/step (median of %d windows x %d steps; torch %s, %d thread, BLAS %s)"
+            "%s: %.3f ms/step (median of %d windows x %d steps; torch %s, %d thread, BLAS %s, OpenBLAS kernels %s)"
             % (
                 args.workload,
                 result["ms_per_step_median"],
@@ -642,6 +660,7 @@ def main(argv=None):
                 torch.__version__,
                 result["threads"],
                 result["blas"],
+                result["blas_core"] or "-",
             )
         )
     return 0
