@@ -185,8 +185,8 @@ export function scalingTargets(info) {
   }
   const peak = s.gemm_peak;
   if (peak && ok(peak.ours) && ok(peak.torch) && peak.ours.gflops > 0)
-    // What the matrix-product-bound workloads' PyTorch ratios stand on: 128-bit WebAssembly SIMD against the BLAS's
-    // own vector width (2.7× on the Zen 4 VM, 5.8× on the AVX-512 Xeon).
+    // What the matrix-product-bound workloads' PyTorch ratios stand on: 128-bit WebAssembly SIMD against the CPU's
+    // widest FMA units, which the BLAS uses (2.7× on the Zen 4 VM, 5.8× on the AVX-512 Xeon).
     out.push({
       target: 'GEMM peak PyTorch / ours (reported)',
       value: round(peak.torch.gflops / peak.ours.gflops),
