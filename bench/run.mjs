@@ -337,6 +337,13 @@ async function childEpochs(opts, epochs, kind) {
   let stepSum = 0;
   let validationForward = 0;
   let lastBatch = 0;
+  // Where the outside goes (from epoch 2): before the epoch's first step (the `last` checkpoint of the epoch before,
+  // which the trainer takes after the listeners' onEpochEnd, and the shuffle into batches), between steps
+  // (listeners, event-loop turns with V8's scheduled scavenges), after its last step (validation metrics on the host,
+  // checkpoints, logs; the validation forward pass taken out).
+  let beforeFirst = 0;
+  let betweenSteps = 0;
+  let stepEnd = 0;
   let firstBatchInterval = 0;
   let patched = false;
   let trainRows = 0;
@@ -363,6 +370,7 @@ async function childEpochs(opts, epochs, kind) {
       if (patched) {
         stepSum += now - stepStart;
         stepWindows.push([stepStart, now]);
+        stepEnd = now;
       } else if (info.batch === 1) firstBatchInterval = now - lastBatch;
       else stepSum += now - lastBatch; // epoch 1: intervals between batches (include the slice of the next batch)
       lastBatch = now;
@@ -377,6 +385,13 @@ async function childEpochs(opts, epochs, kind) {
         step_seconds: round(stepSum / 1000),
         step_time_exact: patched,
         validation_forward_seconds: patched ? round(validationForward / 1000, 4) : null,
+        outside_parts_seconds: patched
+          ? {
+              before_first_step: round(beforeFirst / 1000, 5),
+              between_steps: round(betweenSteps / 1000, 5),
+              after_last_step: round((now - stepEnd - validationForward) / 1000, 5),
+            }
+          : null,
         outside_step_seconds: round(seconds - stepSum / 1000),
         outside_step_fraction: round(1 - stepSum / 1000 / seconds, 4),
         trainer_seconds: round(record.seconds),
@@ -399,6 +414,8 @@ async function childEpochs(opts, epochs, kind) {
         const setStep = model.setStep.bind(model);
         model.setStep = (step) => {
           stepStart = performance.now();
+          if (stepEnd === 0) beforeFirst += stepStart - epochStart;
+          else betweenSteps += stepStart - stepEnd;
           setStep(step);
         };
         // The trainer runs the model in inference mode only to validate: that is the validation forward pass.
@@ -418,6 +435,9 @@ async function childEpochs(opts, epochs, kind) {
       }
       stepSum = 0;
       validationForward = 0;
+      beforeFirst = 0;
+      betweenSteps = 0;
+      stepEnd = 0;
       epochStart = performance.now();
       lastBatch = epochStart;
     },
@@ -486,6 +506,16 @@ async function childEpochs(opts, epochs, kind) {
     outside_excluding_gc_fraction: median('outside_excluding_gc_fraction'),
     outside_step_fraction: median('outside_step_fraction'),
     outside_step_fraction_range: range('outside_step_fraction'),
+    outside_parts_median_seconds: Object.fromEntries(
+      ['before_first_step', 'between_steps', 'after_last_step'].map((part) => {
+        const values = steady.map((r) => r.outside_parts_seconds?.[part]).filter((v) => typeof v === 'number');
+        values.sort((x, y) => x - y);
+        const mid = values.length >> 1;
+        const value =
+          values.length === 0 ? null : values.length % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+        return [part, value === null ? null : round(value, 5)];
+      }),
+    ),
     train_rows: trainRows,
     samples_per_second: last ? round(trainRows / last.epoch_seconds, 1) : null,
     test: summary.test,
@@ -976,6 +1006,18 @@ async function main() {
       ],
       rows,
     );
+    for (const r of w4) {
+      const parts = r.outside_parts_median_seconds;
+      if (!parts || parts.after_last_step === null) continue;
+      const ms = (x) => `${fmt(x * 1000, 2)} ms`;
+      console.log(
+        `  outside, median per epoch: ${ms(parts.before_first_step)} before the first step (the previous epoch's ` +
+          `'last' checkpoint, the shuffle into batches), ${ms(parts.between_steps)} between steps (listeners, ` +
+          `event-loop turns with the scavenges V8 schedules there), ${ms(parts.after_last_step)} after the last ` +
+          'step (validation metrics on the host, ' +
+          'checkpoints, logs, progress line)',
+      );
+    }
   }
   const mem = info.results.filter((x) => x.workload === 'MEM' && !x.error);
   for (const r of mem) {
