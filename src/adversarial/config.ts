@@ -18,7 +18,7 @@
 import { sourceDomains } from './domains.js';
 import type { ConfigProblem } from '../config/errors.js';
 import type { ResolvedConfig } from '../config/types.js';
-import { dataGroups } from '../data/multi-input.js';
+import { dataGroups } from '../data/data-groups.js';
 import { suggest } from '../util/suggest.js';
 
 export type AdversarySelection = { prior: 'normal' } | { rows: 'all' } | { task: string } | { domain: string };

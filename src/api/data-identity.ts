@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { DataConfig, ResolvedConfig } from '../config/types.js';
-import { hasOwnData } from '../data/multi-input.js';
+import { hasOwnData } from '../data/data-groups.js';
 import { MtlError } from '../errors.js';
 import { readDataGroupsIfAny, readDataSourceIfAny, type DataSource, type GroupSource } from '../runs/data-source.js';
 import { readResolvedConfig } from '../runs/inputs.js';

@@ -12,7 +12,8 @@
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
 import { readCsv } from '../data/csv.js';
-import { dataGroups, groupConfig, hasOwnData, mergeGroupRows, type DataGroup } from '../data/multi-input.js';
+import { dataGroups, hasOwnData, type DataGroup } from '../data/data-groups.js';
+import { groupConfig, mergeGroupRows } from '../data/multi-input.js';
 import { encodeTable, splitTable, type SplitTable } from '../data/prepare.js';
 import type { EncodedRows, GroupEncoding, Preprocessing } from '../data/preprocess.js';
 import { UsageError } from '../errors.js';

@@ -1,5 +1,6 @@
 import type { ResolvedConfig, TaskConfig } from '../config/types.js';
-import { dataGroups, groupConfig, hasOwnData } from '../data/multi-input.js';
+import { dataGroups, hasOwnData } from '../data/data-groups.js';
+import { groupConfig } from '../data/multi-input.js';
 import { splitTable } from '../data/prepare.js';
 import type { FeatureEncoding, Preprocessing } from '../data/preprocess.js';
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
-import { dataGroups, hasOwnData } from '../data/multi-input.js';
+import { dataGroups, hasOwnData } from '../data/data-groups.js';
 import { MtlError } from '../errors.js';
 import { readResolvedConfig } from '../runs/inputs.js';
 import type { StoredRunMeta } from '../runs/meta.js';

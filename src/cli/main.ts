@@ -1,21 +1,11 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, MtlError } from '../errors.js';
 import { mtlVersion } from '../util/version.js';
-import {
-  compareCommand,
-  datasetsCommand,
-  doctorCommand,
-  evalCommand,
-  trainCommand,
-  validateCommand,
-} from './commands.js';
-import { analyzeCommand } from './analyze.js';
-import { runsCommand } from './runs-command.js';
-import { featuresCommand } from './features.js';
-import { reportCommand } from './report.js';
-import { sweepCommand } from './sweep.js';
-import { sweepWorkerCommand } from './sweep-worker.js';
 import { log } from './output.js';
+
+// Each command's module is loaded when the command runs, not with the program: most of them reach TF.js (~0.2 s to
+// load), which `--version`, `--help` and the commands that only read run folders do not need.
+const commands = () => import('./commands.js');
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 const backendOption = (): Option =>
@@ -64,7 +54,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         '  mtl train configs/quickstart.yaml --seeds 0,1,2  # one run per seed, as a group with mean ± std\n' +
         '  mtl train configs/quickstart.yaml --baselines single-task   # did MTL help each task?\n',
     )
-    .action(async (config: string | undefined, flags) => setExitCode(await trainCommand(config, flags)));
+    .action(async (config: string | undefined, flags) =>
+      setExitCode(await (await commands()).trainCommand(config, flags)),
+    );
 
   program
     .command('validate')
@@ -73,7 +65,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--set <path=value>', 'override a config field, repeatable', collect)
     .option('--json', 'print the resolved config as JSON')
     .addHelpText('after', '\nExample:\n  mtl validate configs/quickstart.yaml --set training.lr=0.01\n')
-    .action(async (config: string, flags) => setExitCode(await validateCommand(config, flags)));
+    .action(async (config: string, flags) => setExitCode(await (await commands()).validateCommand(config, flags)));
 
   program
     .command('eval')
@@ -90,7 +82,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .addOption(runsDirOption())
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExample:\n  mtl eval 20261123-1700 --split val --checkpoint last --json\n')
-    .action(async (run: string, flags) => setExitCode(await evalCommand(run, flags)));
+    .action(async (run: string, flags) => setExitCode(await (await commands()).evalCommand(run, flags)));
 
   program
     .command('features')
@@ -110,7 +102,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .addOption(backendOption())
     .addOption(runsDirOption())
     .addHelpText('after', '\nExample:\n  mtl features 20261123-1700 --data new.csv --id-columns id > features.csv\n')
-    .action(async (run: string, flags) => setExitCode(await featuresCommand(run, flags)));
+    .action(async (run: string, flags) =>
+      setExitCode(await (await import('./features.js')).featuresCommand(run, flags)),
+    );
 
   program
     .command('report')
@@ -130,7 +124,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       'after',
       '\nExamples:\n  mtl report 20261123-1700 -o report.html\n  mtl report --sweep lr-grid --open\n',
     )
-    .action(async (runs: string[], flags) => setExitCode(await reportCommand(runs, flags)));
+    .action(async (runs: string[], flags) =>
+      setExitCode(await (await import('./report.js')).reportCommand(runs, flags)),
+    );
 
   program
     .command('compare')
@@ -178,7 +174,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         "  mtl compare BASE NEW --fail-on-regression --tolerance y1/accuracy=0.01 --fail-if 'y1/accuracy < 0.8'\n" +
         '  mtl compare --sweep lr-1a2b3c4d --group-by strategy.name --baseline configs/quickstart.yaml --md\n',
     )
-    .action(async (runs: string[], flags) => setExitCode(await compareCommand(runs, flags)));
+    .action(async (runs: string[], flags) => setExitCode(await (await commands()).compareCommand(runs, flags)));
 
   program
     .command('analyze')
@@ -189,7 +185,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .addOption(runsDirOption())
     .option('--json', 'print the report as JSON')
     .addHelpText('after', '\nExample:\n  mtl analyze 20261123-1700 --json\n')
-    .action(async (run: string, flags) => setExitCode(await analyzeCommand(run, flags)));
+    .action(async (run: string, flags) => setExitCode(await (await import('./analyze.js')).analyzeCommand(run, flags)));
 
   program
     .command('sweep')
@@ -224,11 +220,13 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         '  mtl sweep status sweeps/lr.yaml --json\n',
     )
     .action(async (sweep: string, reference: string | undefined, flags) =>
-      setExitCode(await sweepCommand(sweep, reference, flags)),
+      setExitCode(await (await import('./sweep.js')).sweepCommand(sweep, reference, flags)),
     );
 
   // One worker process of `mtl sweep --jobs N`, started by it over an IPC channel; not for people to run.
-  program.command('sweep-worker', { hidden: true }).action(async () => setExitCode(await sweepWorkerCommand()));
+  program
+    .command('sweep-worker', { hidden: true })
+    .action(async () => setExitCode(await (await import('./sweep-worker.js')).sweepWorkerCommand()));
 
   program
     .command('runs')
@@ -247,21 +245,23 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         '  mtl runs 20261206-1200-quickstart-seeds   # the members of a group\n' +
         '  mtl runs merge shards/* --runs-dir runs   # identical runs skipped, conflicting ones refused (exit 2)\n',
     )
-    .action((group: string | undefined, dirs: string[], flags) => setExitCode(runsCommand(group, dirs, flags)));
+    .action(async (group: string | undefined, dirs: string[], flags) =>
+      setExitCode((await import('./runs-command.js')).runsCommand(group, dirs, flags)),
+    );
 
   program
     .command('datasets')
     .description('List the built-in datasets')
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExample:\n  mtl datasets --json\n')
-    .action(async (flags) => setExitCode(await datasetsCommand(flags)));
+    .action(async (flags) => setExitCode(await (await commands()).datasetsCommand(flags)));
 
   program
     .command('doctor')
     .description('Show which TF.js backends load here and why the others do not')
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExample:\n  mtl doctor\n')
-    .action(async (flags) => setExitCode(await doctorCommand(flags)));
+    .action(async (flags) => setExitCode(await (await commands()).doctorCommand(flags)));
 
   program.exitOverride();
   for (const command of program.commands) command.exitOverride();
@@ -278,7 +278,7 @@ export async function main(argv: string[]): Promise<number> {
     // `mtl --version --verbose`: commander would print the version and stop before seeing --verbose.
     if (argv.includes('--verbose') && (argv.includes('--version') || argv.includes('-V'))) {
       process.stdout.write(`${mtlVersion()}\n`);
-      return await doctorCommand({ json: argv.includes('--json') });
+      return await (await commands()).doctorCommand({ json: argv.includes('--json') });
     }
     await program.parseAsync(argv, { from: 'user' });
     return code;

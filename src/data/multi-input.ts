@@ -15,22 +15,14 @@
  * - Batching (train/multi-input-batches.ts) draws one batch of each group per step.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { DataConfig, ResolvedConfig, TaskConfig } from '../config/types.js';
+import type { ResolvedConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import { outputSize } from '../tasks/registry.js';
+import { dataGroups, type DataGroup, hasOwnData } from './data-groups.js';
 import type { LabelCounts } from './labels.js';
 import { prepareData, type PreparedData } from './prepare.js';
 import type { EncodedRows, FeatureEncoding, InputAdapters, Preprocessing } from './preprocess.js';
 import type { SplitName } from './split.js';
-
-export interface DataGroup {
-  data: DataConfig;
-  tasks: TaskConfig[];
-  /** Where the source is written, for messages: `data` or `tasks[i].data` (its first task). */
-  field: string;
-  /** The same as a config path: ['data'] or ['tasks', i, 'data']. */
-  path: (string | number)[];
-}
 
 /** Where a config's field is written (`exp.yaml:7:37`, `--set …`), for data errors; undefined when unknown. */
 export type LocateField = (path: readonly (string | number)[]) => string | undefined;
@@ -40,25 +32,6 @@ export interface GroupRows {
   source: string;
   tasks: string[];
   rows: Record<SplitName, number>;
-}
-
-/** Whether some task names its own data source. */
-export function hasOwnData(config: ResolvedConfig): boolean {
-  return config.tasks.some((task) => task.data !== undefined);
-}
-
-/** The tasks grouped by deep-equal data source, in the order of each group's first task. */
-export function dataGroups(config: ResolvedConfig): DataGroup[] {
-  const groups: DataGroup[] = [];
-  config.tasks.forEach((task, index) => {
-    const data = task.data ?? config.data;
-    const group = groups.find((g) => isDeepStrictEqual(g.data, data));
-    if (group) group.tasks.push(task);
-    else if (task.data)
-      groups.push({ data, tasks: [task], field: `tasks[${index}].data`, path: ['tasks', index, 'data'] });
-    else groups.push({ data, tasks: [task], field: 'data', path: ['data'] });
-  });
-  return groups;
 }
 
 /**

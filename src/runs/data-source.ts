@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
-import { dataGroups } from '../data/multi-input.js';
+import { dataGroups } from '../data/data-groups.js';
 import { writeJsonAtomic } from './atomic.js';
 import { JsonFields } from './json.js';
 import { runFile } from './layout.js';

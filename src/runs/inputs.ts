@@ -6,7 +6,7 @@ import { taskKindRegistry } from '../tasks/registry.js';
 import type { TargetEncoding } from '../tasks/types.js';
 import { UsageError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from './atomic.js';
-import { hasOwnData } from '../data/multi-input.js';
+import { hasOwnData } from '../data/data-groups.js';
 import { fingerprintData, fingerprintGroups, writeDataGroups, writeDataSource } from './data-source.js';
 import { JsonFields, readJsonFile } from './json.js';
 import { runFile } from './layout.js';

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { readJsonFile } from './json.js';
 
 /**
  * The names inside a run directory. Only src/runs/ uses them: everything else reads and writes a run through the
@@ -46,6 +47,22 @@ export function checkpointDir(runDir: string, which: CheckpointName): string {
 }
 
 /** `evals/`: one JSON file per `mtl eval` (runs/evals.ts). */
+/** A `last` checkpoint's trainer state (runs/training-state.ts), beside its weights. */
+export const TRAINING_STATE_JSON = 'training-state.json';
+
+/**
+ * Whether checkpoint folder `dir` holds a readable trainer state (a `last` checkpoint a run can resume from). Here,
+ * not in training-state.ts, so that listing sweeps does not load TF.js.
+ */
+export function hasTrainingState(dir: string): boolean {
+  try {
+    readJsonFile(path.join(dir, TRAINING_STATE_JSON));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function evalsDir(runDir: string): string {
   return path.join(runDir, 'evals');
 }

@@ -4,13 +4,12 @@ import { UsageError } from '../errors.js';
 import { writeJsonAtomic } from './atomic.js';
 import { asFileSystemError, errnoCode } from './fs-errors.js';
 import { JsonFields } from './json.js';
-import { checkpointDir, runFile } from './layout.js';
+import { checkpointDir, hasTrainingState, runFile } from './layout.js';
 import { shownStatus } from './liveness.js';
 import { acquireRunLock, RunBusyError, type RunLock } from './lock.js';
 import { readMeta } from './meta.js';
 import { storeFolders } from './store-folders.js';
 import { readHalvingRecord, type HalvingRecord } from './sweep-rungs.js';
-import { hasTrainingState } from './training-state.js';
 
 /**
  * A sweep (`mtl sweep SWEEP.yaml`, api/sweep.ts): one folder in the run store,

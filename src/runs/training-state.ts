@@ -4,6 +4,7 @@ import { UsageError } from '../errors.js';
 import type { RngState } from '../util/rng.js';
 import { encodeVariables } from './encode-weights.js';
 import { JsonFields, readJsonFile } from './json.js';
+import { TRAINING_STATE_JSON } from './layout.js';
 import type { EpochRecord } from './records.js';
 
 /**
@@ -65,7 +66,6 @@ export interface PartialEpoch {
   seconds: number;
 }
 
-export const TRAINING_STATE_JSON = 'training-state.json';
 export const OPTIMIZER_BIN = 'optimizer.bin';
 
 /**
@@ -99,15 +99,6 @@ export async function trainingStateFiles(
     },
     buffers: [data],
   };
-}
-
-export function hasTrainingState(dir: string): boolean {
-  try {
-    readJsonFile(path.join(dir, TRAINING_STATE_JSON));
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
