@@ -197,7 +197,8 @@ export { resolveRun, resolveRunsDir, openRun, listRunIds, subRunsOf } from './ru
 export { readTransferIfAny } from './runs/transfer.js';
 export { readMeta, RUN_FORMAT, type RunMeta, type StoredRunMeta, type RunStatus } from './runs/meta.js';
 export { readSummary, readSummaryIfAny, type RunSummary } from './runs/summary.js';
-export { readResolvedConfig, readPreprocessing, readConfigSource } from './runs/inputs.js';
+export { readResolvedConfig, readConfigSource } from './runs/inputs.js';
+export { readPreprocessing } from './runs/preprocessing-file.js';
 export { readMetricRows, readEpochLog } from './runs/logs.js';
 export { readEvaluations, type EvaluationResult } from './runs/evals.js';
 export {

@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relaxedSimdSupported } from '../src/backend/simd/module.js';
 import { mtl } from './helpers/cli.js';
 
@@ -48,25 +50,49 @@ describe('mtl --version', () => {
 
 describe('what the CLI loads', () => {
   // Whether a CommonJS module of TF.js is in Node's module cache after `main(args)` (the ESM loader puts the
-  // CommonJS packages it loads there), in a process of its own; the command's output is thrown away.
-  const loadsTfjs = (args: string[]): boolean => {
+  // CommonJS packages it loads there), in a process of its own, with the command's exit code; its output is dropped.
+  const loads = (args: string[]): { tfjs: boolean; code: number } => {
     const script = [
       `const { main } = await import(${JSON.stringify(pathToFileURL(path.resolve('dist/cli/main.js')).href)});`,
-      `await main(${JSON.stringify(args)});`,
+      `const code = await main(${JSON.stringify(args)});`,
       "const { createRequire } = await import('node:module');",
       'const cache = createRequire(`${process.cwd()}/`).cache;',
-      "process.stderr.write(`tfjs=${Object.keys(cache).some((k) => k.includes('@tensorflow'))}\\n`);",
+      "process.stderr.write(`tfjs=${Object.keys(cache).some((k) => k.includes('@tensorflow'))} code=${code}\\n`);",
     ].join('\n');
     const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
-    const verdict = /tfjs=(true|false)/.exec(run.stderr)?.[1];
+    const verdict = /tfjs=(true|false) code=(\d+)/.exec(run.stderr);
     if (!verdict) throw new Error(`no verdict for ${args.join(' ')}: ${run.stderr}`);
-    return verdict === 'true';
+    return { tfjs: verdict[1] === 'true', code: Number(verdict[2]) };
   };
+  let runsDir = '';
+  const ids: string[] = [];
+  beforeAll(() => {
+    runsDir = mkdtempSync(path.join(os.tmpdir(), 'mtl-cli-loads-'));
+    const config = path.resolve('configs/quickstart.yaml');
+    for (const seed of [1, 2]) {
+      const set = ['training.epochs=1', 'data.options.samples=300', `seed=${seed}`].flatMap((s) => ['--set', s]);
+      const trained = mtl(['train', config, '--runs-dir', runsDir, '--backend', 'wasm', ...set]);
+      if (trained.code !== 0) throw new Error(`training failed:\n${trained.stderr}`);
+      ids.push(trained.stdout.trim());
+    }
+  });
+  afterAll(() => rmSync(runsDir, { recursive: true, force: true }));
 
-  it('--version and --help do not load TF.js (~0.45 s of a 0.55 s start); a command that trains or probes does', () => {
-    for (const args of [['--version'], ['--help'], ['train', '--help'], ['sweep', '--help']])
-      expect(loadsTfjs(args), args.join(' ')).toBe(false);
-    expect(loadsTfjs(['doctor', '--json'])).toBe(true);
+  it('--version, --help, `runs` and `compare` of stored runs load no TF.js (~0.4 s of a ~0.55 s start)', () => {
+    for (const args of [
+      ['--version'],
+      ['--help'],
+      ['train', '--help'],
+      ['runs', '--runs-dir', runsDir],
+      ['compare', ids[0]!, ids[1]!, '--runs-dir', runsDir],
+      ['compare', ids[0]!, ids[1]!, '--runs-dir', runsDir, '--json'],
+    ])
+      expect(loads(args), args.join(' ')).toEqual({ tfjs: false, code: 0 });
+  });
+
+  it('a command that evaluates, trains or probes the backends does', () => {
+    expect(loads(['doctor', '--json'])).toEqual({ tfjs: true, code: 0 });
+    expect(loads(['eval', ids[0]!, '--runs-dir', runsDir, '--json'])).toEqual({ tfjs: true, code: 0 });
   });
 });
 

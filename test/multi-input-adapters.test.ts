@@ -13,7 +13,7 @@ import { parseConfigText } from '../src/config/load.js';
 import { prepareMultiInput } from '../src/data/multi-input.js';
 import { evaluateRun, readSummary, trainExperiment } from '../src/index.js';
 import { readCheckpointWeights } from '../src/runs/checkpoint.js';
-import { readPreprocessing } from '../src/runs/inputs.js';
+import { readPreprocessing } from '../src/runs/preprocessing-file.js';
 import { tempDir } from './helpers.js';
 import { configText, writeSources } from './helpers/multi-input.js';
 import { expectExactResume } from './helpers/resume-check.js';

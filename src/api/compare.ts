@@ -3,11 +3,9 @@ import { DELTA_M_DEFINITION, deltaMBreakdown, relativeImprovement, type DeltaMTe
 import { higherIsBetter, metricName, taskName } from '../metrics/direction.js';
 import { openRun, resolveRunsDir } from '../runs/store.js';
 import { readSummaryIfAny, type RunSummary } from '../runs/summary.js';
-import { hasCheckpoint } from '../runs/checkpoint.js';
-import { checkpointDir, runFile } from '../runs/layout.js';
+import { checkpointDir, hasCheckpoint, runFile } from '../runs/layout.js';
 import { crashReason } from '../runs/liveness.js';
 import type { StoredRunMeta } from '../runs/meta.js';
-import { evaluateCheckpointOnSplit, readRun } from './evaluate.js';
 import { suggest } from '../util/suggest.js';
 import { configDifferences, type ConfigChange } from './config-diff.js';
 import { dataDifferences, readComparedConfig } from './data-identity.js';
@@ -196,6 +194,8 @@ async function summaryFromBest(
   split: 'test' | 'val',
 ): Promise<{ summary: RunSummary; epoch: number } | undefined> {
   if (!hasCheckpoint(checkpointDir(dir, 'best'))) return undefined;
+  // Loaded here, for a run without a summary only: evaluating a checkpoint needs TF.js, comparing summaries does not.
+  const { evaluateCheckpointOnSplit, readRun } = await import('./evaluate.js');
   const { metrics, epoch } = await evaluateCheckpointOnSplit(readRun(dir), 'best', split);
   const summary = emptySummary(id, dir, meta);
   summary[split] = metrics;

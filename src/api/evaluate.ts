@@ -8,10 +8,11 @@ import { encodeRows, type EncodedRows, type Preprocessing } from '../data/prepro
 import type { SplitName } from '../data/split.js';
 import { UsageError } from '../errors.js';
 import { higherIsBetter } from '../metrics/direction.js';
-import { hasCheckpoint, loadCheckpointInto } from '../runs/checkpoint.js';
+import { loadCheckpointInto } from '../runs/checkpoint.js';
 import { saveEvaluation, type EvaluationResult } from '../runs/evals.js';
-import { readPreprocessing, readResolvedConfig } from '../runs/inputs.js';
-import { checkpointDir, type CheckpointName } from '../runs/layout.js';
+import { readResolvedConfig } from '../runs/inputs.js';
+import { readPreprocessing } from '../runs/preprocessing-file.js';
+import { checkpointDir, hasCheckpoint, type CheckpointName } from '../runs/layout.js';
 import { withRunLock, type RunLockOptions } from '../runs/lock.js';
 import type { StoredRunMeta } from '../runs/meta.js';
 import { openRun, resolveRun, resolveRunsDir } from '../runs/store.js';

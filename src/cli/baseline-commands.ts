@@ -51,17 +51,3 @@ export function compareBaselineCommand(
   }
   return ExitCode.ok;
 }
-
-/** What was trained inside a run: `single-task (2)`, `towers`, `+ 3 pairs`; `—` for none. */
-export function subRunsCell(subRuns: readonly string[]): string {
-  const baselines = subRuns.filter((sub) => sub.startsWith('baselines/'));
-  const pairs = subRuns.filter((sub) => sub.startsWith('pairs/')).length;
-  const kind =
-    baselines.length === 0
-      ? ''
-      : baselines.length === 1 && baselines[0] === 'baselines/towers'
-        ? 'towers'
-        : `single-task (${baselines.length})`;
-  const parts = [kind, pairs > 0 ? `+ ${pairs} pair${pairs === 1 ? '' : 's'}` : ''].filter((part) => part !== '');
-  return parts.length > 0 ? parts.join(' ') : '—';
-}

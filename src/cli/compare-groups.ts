@@ -1,7 +1,6 @@
 import { compareGroups, isGroupReference } from '../api/compare-groups.js';
 import { ExitCode, UsageError } from '../errors.js';
-import { bestCells, formatNumber, formatPercent, log, out, printJson, table } from './output.js';
-import { formatSeries } from './train-group.js';
+import { bestCells, formatNumber, formatPercent, log, out, printJson, table, formatSeries } from './output.js';
 import { gateGroupComparison, type GateOptions } from '../api/compare-gate.js';
 import { gateExitCode, printGate } from './compare-gates.js';
 

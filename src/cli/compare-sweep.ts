@@ -5,8 +5,7 @@
  */
 import { compareSweep, type SweepComparison, type SweepComparisonRow } from '../api/compare-sweep.js';
 import { ExitCode, UsageError } from '../errors.js';
-import { bestCells, formatPercent, log, out, printJson, table } from './output.js';
-import { formatSeries } from './train-group.js';
+import { bestCells, formatPercent, log, out, printJson, table, formatSeries } from './output.js';
 
 export interface CompareSweepFlags {
   sweep?: string;
@@ -20,11 +19,6 @@ export interface CompareSweepFlags {
   md?: boolean;
   failOnRegression?: boolean;
   failIf?: string[];
-}
-
-/** Whether the flags ask for the sweep form of compare (or for one of its flags, which then needs --sweep). */
-export function wantsSweepComparison(flags: CompareSweepFlags): boolean {
-  return flags.sweep !== undefined || (flags.groupBy ?? []).length > 0 || flags.csv === true || flags.md === true;
 }
 
 export function compareSweepCommand(runs: readonly string[], flags: CompareSweepFlags): number {

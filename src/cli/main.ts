@@ -174,7 +174,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         "  mtl compare BASE NEW --fail-on-regression --tolerance y1/accuracy=0.01 --fail-if 'y1/accuracy < 0.8'\n" +
         '  mtl compare --sweep lr-1a2b3c4d --group-by strategy.name --baseline configs/quickstart.yaml --md\n',
     )
-    .action(async (runs: string[], flags) => setExitCode(await (await commands()).compareCommand(runs, flags)));
+    .action(async (runs: string[], flags) =>
+      setExitCode(await (await import('./compare-command.js')).compareCommand(runs, flags)),
+    );
 
   program
     .command('analyze')

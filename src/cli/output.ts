@@ -97,3 +97,11 @@ export function sparkline(values: readonly number[]): string {
     })
     .join('');
 }
+
+/** `mean ± std` (one seed: the mean alone). */
+export function formatSeries(stat: { mean: number; std: number; n: number }, percent = false): string {
+  const show = (v: number): string => (percent ? formatPercent(v) : formatNumber(v));
+  if (stat.n === 0) return '—';
+  if (stat.n === 1 || Number.isNaN(stat.std)) return show(stat.mean);
+  return `${show(stat.mean)} ± ${percent ? `${(stat.std * 100).toFixed(2)}%` : formatNumber(stat.std)}`;
+}

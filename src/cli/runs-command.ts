@@ -2,7 +2,6 @@ import { listGroupMembers, listGroups, listRuns, type GroupListing, type RunList
 import { strategyLabel, type RunDescription } from '../api/run-description.js';
 import { listSweeps, type SweepListing } from '../api/sweep-listing.js';
 import { ExitCode, UsageError } from '../errors.js';
-import { subRunsCell } from './baseline-commands.js';
 import type { CommonFlags } from './commands.js';
 import { mergeCommand, type MergeFlags } from './merge.js';
 import { formatNumber, log, out, printJson, sparkline, table } from './output.js';
@@ -147,4 +146,18 @@ function runsTable(runs: RunListing[]): string {
         .join(' '),
     ]),
   );
+}
+
+/** What was trained inside a run: `single-task (2)`, `towers`, `+ 3 pairs`; `—` for none. */
+export function subRunsCell(subRuns: readonly string[]): string {
+  const baselines = subRuns.filter((sub) => sub.startsWith('baselines/'));
+  const pairs = subRuns.filter((sub) => sub.startsWith('pairs/')).length;
+  const kind =
+    baselines.length === 0
+      ? ''
+      : baselines.length === 1 && baselines[0] === 'baselines/towers'
+        ? 'towers'
+        : `single-task (${baselines.length})`;
+  const parts = [kind, pairs > 0 ? `+ ${pairs} pair${pairs === 1 ? '' : 's'}` : ''].filter((part) => part !== '');
+  return parts.length > 0 ? parts.join(' ') : '—';
 }

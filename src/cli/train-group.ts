@@ -7,7 +7,7 @@ import { loadTrainConfig } from './baseline-commands.js';
 import { transferLines } from './transfer-table.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { withInterrupts } from './interrupts.js';
-import { formatNumber, formatPercent, log, out, printJson, table } from './output.js';
+import { formatNumber, formatSeries, log, out, printJson, table } from './output.js';
 import { logRunResult, logSubRunStart, trainOutput, type TrainFlags } from './train-output.js';
 
 /** A `mtl train` that trains a seed group: the loaded config and the seeds. */
@@ -93,14 +93,6 @@ export async function trainGroupCommand(request: SeedGroupRequest, flags: TrainF
     if (result.members.some((m) => m.status === 'diverged')) return ExitCode.runFailed;
     return ExitCode.ok;
   });
-}
-
-/** `mean ± std` (one seed: the mean alone). */
-export function formatSeries(stat: { mean: number; std: number; n: number }, percent = false): string {
-  const show = (v: number): string => (percent ? formatPercent(v) : formatNumber(v));
-  if (stat.n === 0) return '—';
-  if (stat.n === 1 || Number.isNaN(stat.std)) return show(stat.mean);
-  return `${show(stat.mean)} ± ${percent ? `${(stat.std * 100).toFixed(2)}%` : formatNumber(stat.std)}`;
 }
 
 /** The group summary as tables (stdout): metrics over seeds; then, with baselines, transfer per task. */

@@ -1,11 +1,11 @@
 import { markExplicitSplitOf } from './data-source-rules.js';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { isSeq, parse as parseYamlValue, parseDocument, type Document } from 'yaml';
 import { UsageError } from '../errors.js';
 import { registryGeneration } from '../util/registry.js';
 import { buildExperimentSchema } from './schema.js';
+import { parseYamlDocument, readUserFile } from './yaml-file.js';
 import { LineCounter, positionOf } from './positions.js';
 import { pathToString, problemsFromAjv, type ConfigProblem } from './errors.js';
 import { applicabilityProblems } from './applicability.js';
@@ -74,37 +74,6 @@ export function parseOverride(override: string): { path: (string | number)[]; va
 export function loadConfig(file: string, overrides: string[] = []): LoadedConfig {
   const text = readUserFile(file, 'config', 'Pass the path of a YAML experiment config, e.g. configs/quickstart.yaml.');
   return parseConfigText(text, { file: path.resolve(file), displayName: file, overrides });
-}
-
-/** A file the user named (a config, a sweep file), read as UTF-8; a missing or unreadable one is a UsageError. */
-export function readUserFile(file: string, what: string, whatToPass: string): string {
-  try {
-    return readFileSync(path.resolve(file), 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const What = what.charAt(0).toUpperCase() + what.slice(1);
-    throw new UsageError(
-      code === 'ENOENT'
-        ? `${What} file not found: ${file}. ${whatToPass}`
-        : `Cannot read ${what} file ${file}: ${(error as Error).message}`,
-    );
-  }
-}
-
-/** A YAML file's document with its line counter (positions for errors); a syntax error is a UsageError per line. */
-export function parseYamlDocument(text: string, displayName: string): { doc: Document; lineCounter: LineCounter } {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true });
-  if (doc.errors.length > 0) {
-    throw new UsageError(
-      `${displayName} is not valid YAML:`,
-      doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return `${displayName}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}`;
-      }),
-    );
-  }
-  return { doc, lineCounter };
 }
 
 export function parseConfigText(

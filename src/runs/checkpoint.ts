@@ -12,7 +12,7 @@ import { JsonFields } from './json.js';
 
 export const CHECKPOINT_FORMAT = 'mtl-multitask-model';
 
-const MODEL_JSON = 'model.json';
+import { MODEL_JSON } from './layout.js';
 const WEIGHTS_BIN = 'weights.bin';
 /** sha256 of every other file of the folder, written with them, so a truncated or altered file is found on load. */
 const CHECKSUMS_JSON = 'checksums.json';
@@ -123,11 +123,6 @@ function readCheckpointFile(file: string): Buffer {
         : `Cannot read checkpoint file ${file}: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-}
-
-/** Whether a checkpoint folder holds a checkpoint (its model.json; a folder swap leaves either the old or the new). */
-export function hasCheckpoint(dir: string): boolean {
-  return existsSync(path.join(dir, MODEL_JSON));
 }
 
 /** Reads and checks a checkpoint's model.json. */

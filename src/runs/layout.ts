@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { readJsonFile } from './json.js';
 
@@ -47,6 +48,17 @@ export function checkpointDir(runDir: string, which: CheckpointName): string {
 }
 
 /** `evals/`: one JSON file per `mtl eval` (runs/evals.ts). */
+/** A checkpoint's topology and weights manifest (runs/checkpoint.ts): the file that makes a folder a checkpoint. */
+export const MODEL_JSON = 'model.json';
+
+/**
+ * Whether a checkpoint folder holds a checkpoint (its model.json; a folder swap leaves either the old or the new).
+ * Here, not in checkpoint.ts, so that asking loads no TF.js.
+ */
+export function hasCheckpoint(dir: string): boolean {
+  return existsSync(path.join(dir, MODEL_JSON));
+}
+
 /** A `last` checkpoint's trainer state (runs/training-state.ts), beside its weights. */
 export const TRAINING_STATE_JSON = 'training-state.json';
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { pathToString, problemsFromAjv, type ConfigProblem } from '../config/errors.js';
-import { parseYamlDocument, readUserFile } from '../config/load.js';
+import { parseYamlDocument, readUserFile } from '../config/yaml-file.js';
 import { positionOf } from '../config/positions.js';
 import { UsageError } from '../errors.js';
 
