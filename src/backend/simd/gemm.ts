@@ -36,6 +36,7 @@ export const GEMM_ROWS = 4;
 /** Column widths of the generated tiles: two vectors, one vector, one scalar column. */
 const WIDTHS = [8, 4, 1] as const;
 type Width = (typeof WIDTHS)[number];
+const WIDTH_INDEX: Record<Width, number> = { 8: 0, 4: 1, 1: 2 };
 export type GemmLayout = 'nn' | 'tn';
 
 function functionName(layout: GemmLayout, rows: number, width: Width): string {
@@ -265,20 +266,23 @@ export interface GemmArgs {
 
 /** Runs a product with the generated tiles, splitting C into the blocks each tile size covers. */
 export function makeGemm(exports: WasmExports): (args: GemmArgs) => void {
-  const tiles = new Map<string, TileFunction>();
+  // tiles[layout][rows][WIDTHS.indexOf(width)]: looked up by index, since a product calls a tile once per row block,
+  // panel and k block (thousands of calls for W1's products); building each name there made ~1 MB of garbage an epoch.
+  const tiles: Record<GemmLayout, TileFunction[][]> = { nn: [], tn: [] };
   for (const layout of ['nn', 'tn'] as const) {
     for (let rows = 1; rows <= GEMM_ROWS; rows++) {
-      for (const width of WIDTHS) {
+      tiles[layout][rows] = WIDTHS.map((width) => {
         const name = functionName(layout, rows, width);
         const fn = exports[name];
         if (typeof fn !== 'function') throw new Error(`simd module: ${name} missing`);
-        tiles.set(name, fn as TileFunction);
-      }
+        return fn as TileFunction;
+      });
     }
   }
   const pack = exports[PACK_FUNCTION] as (b: number, ldb: number, k: number, panels: number, out: number) => void;
   return ({ layout, a, b, c, m, k, n, packed, lda = layout === 'nn' ? k : m, ldb = n, ldc = n }) => {
-    const tile = (rows: number, width: Width): TileFunction => tiles.get(functionName(layout, rows, width))!;
+    const byRows = tiles[layout];
+    const tile = (rows: number, width: Width): TileFunction => byRows[rows]![WIDTH_INDEX[width]]!;
     /** A(row, kStart) in bytes. */
     const aAt = (row: number, kStart: number): number =>
       layout === 'nn' ? a + (row * lda + kStart) * 4 : a + (kStart * lda + row) * 4;
