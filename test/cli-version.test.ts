@@ -78,7 +78,7 @@ describe('what the CLI loads', () => {
   });
   afterAll(() => rmSync(runsDir, { recursive: true, force: true }));
 
-  it('--version, --help, `runs` and `compare` of stored runs load no TF.js (~0.4 s of a ~0.55 s start)', () => {
+  it('--version, --help, and `runs`, `compare`, `report` of stored runs load no TF.js (~0.4 s of each start)', () => {
     for (const args of [
       ['--version'],
       ['--help'],
@@ -86,6 +86,7 @@ describe('what the CLI loads', () => {
       ['runs', '--runs-dir', runsDir],
       ['compare', ids[0]!, ids[1]!, '--runs-dir', runsDir],
       ['compare', ids[0]!, ids[1]!, '--runs-dir', runsDir, '--json'],
+      ['report', ids[0]!, ids[1]!, '--runs-dir', runsDir, '-o', path.join(runsDir, 'report.html')],
     ])
       expect(loads(args), args.join(' ')).toEqual({ tfjs: false, code: 0 });
   });

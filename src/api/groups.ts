@@ -19,7 +19,7 @@ import { readMeta, type RunStatus } from '../runs/meta.js';
 import { createRunDir, resolveRunsDir } from '../runs/store.js';
 import { readSummaryIfAny, type RunSummary } from '../runs/summary.js';
 import { readTransferIfAny } from '../runs/transfer.js';
-import { trainExperiment, type TrainOptions } from './train.js';
+import type { TrainOptions } from './train.js';
 
 /**
  * Trains one member: the config with its seed set (and no `seeds`), into the folder `options.claimRunDir` gives.
@@ -70,7 +70,8 @@ export interface SeedGroupResult {
 export async function trainSeedGroup(loaded: LoadedConfig, options: SeedGroupOptions = {}): Promise<SeedGroupResult> {
   const seeds = [...(options.seeds ?? loaded.config.seeds ?? [])];
   checkSeeds(seeds);
-  const trainMember = options.trainMember ?? trainExperiment;
+  // Loaded here: the group readers of this module (report, resume, extend) need no trainer and no TF.js.
+  const trainMember = options.trainMember ?? (await import('./train.js')).trainExperiment;
   const runsDir = resolveRunsDir(options.runsDir);
   const now = new Date();
   const created = createRunDir(runsDir, `${loaded.config.name.slice(0, 33)}-seeds`, now);

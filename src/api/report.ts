@@ -8,7 +8,6 @@ import { openRun, resolveRunsDir } from '../runs/store.js';
 import { reportHtml } from '../report/html.js';
 import { countMarks, renderSvg } from '../report/vega.js';
 import type { RenderedFigure, ReportDocument } from '../report/types.js';
-import { compareSweep } from './compare-sweep.js';
 import { seedGroupSummary } from './groups.js';
 import { groupDocument, readRunForReport, runDocument, runsDocument, sweepDocument } from './report-sources.js';
 
@@ -59,7 +58,7 @@ export async function writeReport(runs: readonly string[], options: ReportOption
       ['mtl report RUN [RUN…] | mtl report --group ID | mtl report --sweep ID'],
     );
   }
-  const { document, id } = readTarget(runs, options, store);
+  const { document, id } = await readTarget(runs, options, store);
   const html = path.resolve(options.output ?? path.join(store, 'reports', `${id}.html`));
   if (!html.endsWith('.html')) {
     throw new UsageError(`-o ${options.output}: expected a file name ending in .html.`, ['e.g. -o report.html']);
@@ -98,12 +97,14 @@ export async function writeReport(runs: readonly string[], options: ReportOption
   };
 }
 
-function readTarget(
+async function readTarget(
   runs: readonly string[],
   options: ReportOptions,
   store: string,
-): { document: ReportDocument; id: string } {
+): Promise<{ document: ReportDocument; id: string }> {
   if (options.sweep) {
+    // Loaded for a sweep only: its baseline may be a config, read through config/load.ts (registries, TF.js).
+    const { compareSweep } = await import('./compare-sweep.js');
     const comparison = compareSweep(options.sweep, {
       runsDir: store,
       ...(options.metric ? { metric: options.metric } : {}),
