@@ -111,6 +111,12 @@ describe('naming groups and members', () => {
     expect(resolveRun(`${group.id.slice(0, 10)}/seed-0`, runsDir).dir).toBe(path.join(dir, 'seed-0'));
     expect(() => resolveRun(`${group.id}/seed-5`, runsDir)).toThrow(`Group ${group.id} has no run "seed-5".`);
     expect(() => resolveRun(group.id, runsDir)).toThrow(`${group.id} is a seed group, not a run`);
+    // A store that holds only groups is not empty: the error says where its runs are.
+    expect(() => resolveRun('nope', runsDir)).toThrow(
+      `No run "nope" in ${runsDir} (it holds 1 seed group and 0 sweeps, whose runs are named GROUP/seed-N and ` +
+        'SWEEP/HASH). Name a run by id',
+    );
+    expect(() => resolveRun('nope', store())).toThrow('(the store is empty)');
     expect(listGroups(runsDir)).toMatchObject([{ kind: 'group', id: group.id, status: 'completed', members: 2 }]);
     expect(listGroupMembers(group.id.slice(0, 12), runsDir).runs.map((r) => [r.id, r.seed])).toEqual([
       [`${group.id}/seed-0`, 0],

@@ -4,9 +4,9 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { storeFolders } from './store-folders.js';
 import { asFileSystemError, errnoCode } from './fs-errors.js';
-import { findGroup, groupMemberId, readGroupMeta, resolveGroupMember } from './groups.js';
+import { findGroup, groupMemberId, listGroupIds, readGroupMeta, resolveGroupMember } from './groups.js';
 import { runFile, SUB_RUN_FOLDERS } from './layout.js';
-import { findSweep, resolveSweepTrial, sweepTrialId } from './sweeps.js';
+import { findSweep, listSweepIds, resolveSweepTrial, sweepTrialId } from './sweeps.js';
 import { readMeta, type StoredRunMeta } from './meta.js';
 
 /** The run store: `--runs-dir`, else `MTL_RUNS_DIR`, else `runs/` under the current directory. */
@@ -120,9 +120,19 @@ export function resolveRun(reference: string, runsDir: string): { id: string; di
     ]);
   }
   throw new UsageError(
-    `No run "${reference}" in ${runsDir}${ids.length ? '' : ' (the store is empty)'}. Name a run by id, unique id ` +
+    `No run "${reference}" in ${runsDir}${ids.length ? '' : storeWithoutRuns(runsDir)}. Name a run by id, unique id ` +
       `prefix, or path; \`mtl runs\` lists them.`,
   );
+}
+
+/** Why a store has no runs of its own: it is empty, or it holds only seed groups and sweeps (runs inside them). */
+function storeWithoutRuns(runsDir: string): string {
+  const groups = listGroupIds(runsDir).length;
+  const sweeps = listSweepIds(runsDir).length;
+  if (groups + sweeps === 0) return ' (the store is empty)';
+  const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const holds = `${count(groups, 'seed group')} and ${count(sweeps, 'sweep')}`;
+  return ` (it holds ${holds}, whose runs are named GROUP/seed-N and SWEEP/HASH)`;
 }
 
 /** A group where a command takes one run: name its members. */
