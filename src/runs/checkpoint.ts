@@ -9,10 +9,10 @@ import { replaceDirAtomic, replaceDirSteps, type BackgroundTasks } from './atomi
 import { checkFiniteWeights } from './finite-weights.js';
 import { encodeVariables } from './encode-weights.js';
 import { JsonFields } from './json.js';
+import { MODEL_JSON } from './layout.js';
 
 export const CHECKPOINT_FORMAT = 'mtl-multitask-model';
 
-import { MODEL_JSON } from './layout.js';
 const WEIGHTS_BIN = 'weights.bin';
 /** sha256 of every other file of the folder, written with them, so a truncated or altered file is found on load. */
 const CHECKSUMS_JSON = 'checksums.json';

@@ -47,7 +47,6 @@ export function checkpointDir(runDir: string, which: CheckpointName): string {
   return path.join(runDir, 'checkpoints', which);
 }
 
-/** `evals/`: one JSON file per `mtl eval` (runs/evals.ts). */
 /** A checkpoint's topology and weights manifest (runs/checkpoint.ts): the file that makes a folder a checkpoint. */
 export const MODEL_JSON = 'model.json';
 
@@ -75,6 +74,7 @@ export function hasTrainingState(dir: string): boolean {
   }
 }
 
+/** `evals/`: one JSON file per `mtl eval` (runs/evals.ts). */
 export function evalsDir(runDir: string): string {
   return path.join(runDir, 'evals');
 }
