@@ -22,14 +22,13 @@ import { execFileSync } from 'node:child_process';
  * @type {Map<string, number>}
  */
 const CORE_CLASSES = new Map(
-  // Rows: pre-AVX Intel, pre-AVX AMD and others (both class 0), AVX, AVX2 + FMA, AVX-512.
-  [
-    ['katmai', 'coppermine', 'northwood', 'prescott', 'banias', 'core2', 'penryn', 'dunnington', 'nehalem', 'atom'],
-    ['athlon', 'opteron', 'opteron_sse3', 'barcelona', 'bobcat', 'nano', 'generic'],
-    ['sandybridge', 'bulldozer', 'piledriver'],
-    ['haswell', 'zen', 'steamroller', 'excavator'],
-    ['skylakex', 'cooperlake', 'sapphirerapids'],
-  ].flatMap((names, row) => names.map((name) => /** @type {[string, number]} */ ([name, Math.max(0, row - 1)]))),
+  /** @type {[number, string[]][]} */ ([
+    [0, ['katmai', 'coppermine', 'northwood', 'prescott', 'banias', 'core2', 'penryn', 'dunnington', 'nehalem']],
+    [0, ['atom', 'athlon', 'opteron', 'opteron_sse3', 'barcelona', 'bobcat', 'nano', 'generic']],
+    [1, ['sandybridge', 'bulldozer', 'piledriver']],
+    [2, ['haswell', 'zen', 'steamroller', 'excavator']],
+    [3, ['skylakex', 'cooperlake', 'sapphirerapids']],
+  ]).flatMap(([isa, names]) => names.map((name) => /** @type {[string, number]} */ ([name, isa]))),
 );
 
 /** OPENBLAS_CORETYPE for each class the CPU's flags allow: the kernels OpenBLAS itself uses for such cores. */

@@ -73,7 +73,8 @@ const USAGE = `node bench/run.mjs [options]
                      the target is judged on the median of epochs 2..N)
   --mem-epochs N     epochs of the memory run (default 20)
   --torch-blas WHAT  auto (OpenBLAS when installed, else the system BLAS), openblas, system, or a directory
-                     holding libblas.so.3 (default auto)
+                     holding libblas.so.3 (default auto). Where OpenBLAS falls back to pre-AVX kernels on a
+                     CPU with AVX or later, the bench sets OPENBLAS_CORETYPE for PyTorch (one you set is kept)
   --fma WHAT         auto (default: W1 and W2 also on the FMA kernels when the TF.js children's Node has relaxed
                      SIMD, with --experimental-wasm-relaxed-simd on Node 20), on (those rows, failing when
                      unavailable), off (no FMA rows); every other row pins the plain kernels (backend fma: off)
