@@ -475,15 +475,17 @@ async function childEpochs(opts, epochs, kind) {
   const last = records[records.length - 1];
   // Steady state: epochs 2..N (epoch 1 is the warm-up: JIT compilation, first kernel calls).
   const steady = records.filter((r) => r.step_time_exact);
-  const median = (key) => {
+  /** The median over the steady epochs of what `get` reads (null where none has it). */
+  const medianOf = (get, digits = 4) => {
     const values = steady
-      .map((r) => r[key])
+      .map(get)
       .filter((v) => typeof v === 'number')
       .sort((a, b) => a - b);
     if (values.length === 0) return null;
     const mid = values.length >> 1;
-    return values.length % 2 === 1 ? values[mid] : round((values[mid - 1] + values[mid]) / 2, 4);
+    return values.length % 2 === 1 ? values[mid] : round((values[mid - 1] + values[mid]) / 2, digits);
   };
+  const median = (key) => medianOf((r) => r[key]);
   const range = (key) => {
     const values = steady.map((r) => r[key]).filter((v) => typeof v === 'number');
     return values.length === 0 ? null : [Math.min(...values), Math.max(...values)];
@@ -508,14 +510,10 @@ async function childEpochs(opts, epochs, kind) {
     outside_step_fraction: median('outside_step_fraction'),
     outside_step_fraction_range: range('outside_step_fraction'),
     outside_parts_median_seconds: Object.fromEntries(
-      ['before_first_step', 'between_steps', 'after_last_step'].map((part) => {
-        const values = steady.map((r) => r.outside_parts_seconds?.[part]).filter((v) => typeof v === 'number');
-        values.sort((x, y) => x - y);
-        const mid = values.length >> 1;
-        const value =
-          values.length === 0 ? null : values.length % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
-        return [part, value === null ? null : round(value, 5)];
-      }),
+      ['before_first_step', 'between_steps', 'after_last_step'].map((part) => [
+        part,
+        medianOf((r) => r.outside_parts_seconds?.[part], 5),
+      ]),
     ),
     train_rows: trainRows,
     samples_per_second: last ? round(trainRows / last.epoch_seconds, 1) : null,
