@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -138,5 +138,25 @@ describe('mtl features', () => {
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/--split picks rows of the run's own data/);
     for (const result of [missing, noId, noFeature, both]) expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('-o a folder, or under a file: exit 2 naming the path, no temp file left; a missing folder is made', () => {
+    const out = path.join(dir, 'out');
+    mkdirSync(out);
+    const onFolder = mtl(['features', runId, '--runs-dir', runsDir, '-o', out]);
+    expect(onFolder.code).toBe(2);
+    expect(onFolder.stderr).toContain(`mtl: Cannot write ${out}: it is a folder, not a file (EISDIR).`);
+    expect(onFolder.stderr).toContain('choose another file with -o');
+    expect(readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    const file = writeFile(dir, 'plain', 'x');
+    const underFile = mtl(['features', runId, '--runs-dir', runsDir, '-o', path.join(file, 'f.csv')]);
+    expect(underFile.code).toBe(2);
+    expect(underFile.stderr).toMatch(
+      /^mtl: Cannot write .*plain\/f\.csv: a file is in the way where a folder should be/,
+    );
+    for (const result of [onFolder, underFile]) expect(result.stderr).not.toMatch(/\n\s+at /);
+    const nested = mtl(['features', runId, '--runs-dir', runsDir, '-o', path.join(out, 'new', 'f.csv')]);
+    expect(nested.code).toBe(0);
+    expect(readFileSync(path.join(out, 'new', 'f.csv'), 'utf8')).toMatch(/^f0,/);
   });
 });

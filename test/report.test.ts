@@ -3,7 +3,7 @@
  * gradient strategy, a seed group with baselines and a small sweep; checked the way a reader sees them — each
  * section present, each figure inline, and each SVG drawing the number of marks its data calls for.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { countMarks, renderSvg } from '../src/report/vega.js';
@@ -55,13 +55,35 @@ beforeAll(() => {
 
 describe('mtl report RUN: one run with a gradient strategy', () => {
   let json: ReportJson;
+  let runId = '';
   beforeAll(() => {
     const config = writeFile(dir, 'pcgrad.yaml', groupConfig({ epochs: EPOCHS, extra: 'strategy: { name: pcgrad }' }));
     const trained = mtl(['train', config, '--runs-dir', store, '--json']);
     expect(trained.code).toBe(0);
     const id = (JSON.parse(trained.stdout) as { id: string }).id;
+    runId = id;
     json = report([id, '-o', path.join(dir, 'run.html')]);
   }, 120_000);
+
+  it('-o a folder, or under a file: exit 2 naming the path, nothing written; a missing folder is made', () => {
+    const folder = path.join(dir, 'folder.html');
+    mkdirSync(folder);
+    const onFolder = mtl(['report', runId, '-o', folder, '--runs-dir', store]);
+    expect(onFolder.code).toBe(2);
+    expect(onFolder.stderr).toContain(`${folder} is a folder, not a file.`);
+    expect(existsSync(path.join(dir, 'folder-figures'))).toBe(false);
+    const file = writeFile(dir, 'plain', 'x');
+    const underFile = mtl(['report', runId, '-o', path.join(file, 'r.html'), '--runs-dir', store]);
+    expect(underFile.code).toBe(2);
+    expect(underFile.stderr).toMatch(
+      /^mtl: Cannot write .*plain\/r-figures \(the report's figures\): a file is in the way/,
+    );
+    expect(underFile.stderr).toContain('choose another file with -o');
+    for (const result of [onFolder, underFile]) expect(result.stderr).not.toMatch(/\n\s+at /);
+    const nested = mtl(['report', runId, '-o', path.join(dir, 'new', 'deeper', 'r.html'), '--runs-dir', store]);
+    expect(nested.code).toBe(0);
+    expect(existsSync(path.join(dir, 'new', 'deeper', 'r.html'))).toBe(true);
+  });
 
   it('writes the HTML where -o says, with every section and every figure inline, self-contained', () => {
     expect(json.html).toBe(path.join(dir, 'run.html'));

@@ -1,7 +1,8 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { replaceDirAtomic, writeFileAtomic } from '../runs/atomic.js';
+import { replaceDirAtomic, writeUserFileAtomic } from '../runs/atomic.js';
+import { fileSystemError } from '../runs/fs-errors.js';
 import { resolveGroup } from '../runs/groups.js';
 import { readSweepMeta } from '../runs/sweeps.js';
 import { openRun, resolveRunsDir } from '../runs/store.js';
@@ -85,9 +86,18 @@ export async function writeReport(runs: readonly string[], options: ReportOption
       },
     });
   }
-  mkdirSync(path.dirname(html), { recursive: true });
-  replaceDirAtomic(figureDir, files);
-  writeFileAtomic(html, reportHtml(document, rendered, path.basename(figureDir)));
+  if (existsSync(html) && statSync(html).isDirectory()) {
+    throw new UsageError(`${html} is a folder, not a file.`, ['name a file ending in .html, e.g. -o report.html']);
+  }
+  try {
+    mkdirSync(path.dirname(html), { recursive: true });
+    replaceDirAtomic(figureDir, files);
+  } catch (error) {
+    throw (
+      fileSystemError(error, 'write', `${figureDir} (the report's figures)`, 'choose another file with -o') ?? error
+    );
+  }
+  writeUserFileAtomic(html, reportHtml(document, rendered, path.basename(figureDir)), '-o');
   return {
     html,
     figureDir,

@@ -1,7 +1,7 @@
 import { extractFeatures, type FeatureTable } from '../api/features.js';
 import type { BackendChoice } from '../config/types.js';
 import { ExitCode, UsageError } from '../errors.js';
-import { writeFileAtomic } from '../runs/atomic.js';
+import { writeUserFileAtomic } from '../runs/atomic.js';
 import type { CommonFlags } from './commands.js';
 import { log } from './output.js';
 
@@ -49,7 +49,7 @@ export async function featuresCommand(run: string, flags: FeaturesFlags): Promis
     ...(flags.backend ? { backend: flags.backend } : {}),
   });
   const csv = toCsv(result);
-  if (flags.output) writeFileAtomic(flags.output, csv);
+  if (flags.output) writeUserFileAtomic(flags.output, csv, '-o');
   else process.stdout.write(csv);
   const width = result.header.filter((name) => /^f\d+$/.test(name)).length;
   log(

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { fileSystemError } from './fs-errors.js';
 import { runFsSteps, type FsJob, type FsStep } from './fs-steps.js';
 import type { FsWorkerReply, FsWorkerRequest } from './fs-worker.js';
 
@@ -10,6 +11,19 @@ export { runFsSteps, type FsJob, type FsStep };
 /** Writes a file so readers see the old or the new content, never half of it: temp file in the same folder + rename. */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   runFsSteps(writeFileAtomicSteps(file, data), fs);
+}
+
+/**
+ * A file the user named (`-o FILE`), written atomically into its folder, made where missing. A path that cannot be
+ * written is told as such (exit 2, or 1 for a full disk), naming the path and the flag to change.
+ */
+export function writeUserFileAtomic(file: string, data: string | Uint8Array, flag: string): void {
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    writeFileAtomic(file, data);
+  } catch (error) {
+    throw fileSystemError(error, 'write', file, `choose another file with ${flag}`) ?? error;
+  }
 }
 
 export function writeJsonAtomic(file: string, value: unknown): void {
@@ -39,9 +53,11 @@ export interface ReplaceDirOptions {
 
 export function writeFileAtomicSteps(file: string, data: string | Uint8Array): FsJob {
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+  const removeTemp: FsStep = { op: 'rm', path: temp };
   return [
-    { op: 'writeFile', path: temp, data },
-    { op: 'rename', from: temp, to: file },
+    { op: 'writeFile', path: temp, data, onError: [removeTemp] },
+    // A folder in the file's place refuses the rename: the temp file must not stay behind.
+    { op: 'rename', from: temp, to: file, onError: [removeTemp] },
   ];
 }
 

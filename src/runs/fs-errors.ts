@@ -6,13 +6,20 @@ import { ExitCode, MtlError } from '../errors.js';
  * file where a folder should be is the user's to fix before anything runs (2, as a bad flag); a full disk is a run
  * that could not finish (1).
  */
-export function fileSystemError(error: unknown, action: string, target: string): MtlError | undefined {
+export function fileSystemError(
+  error: unknown,
+  action: string,
+  target: string,
+  /** What to do instead, where the cause is the path (a file the user named, not the runs folder). */
+  pathRemedy?: string,
+): MtlError | undefined {
   const code = errnoCode(error);
   const reason = code === undefined ? undefined : REASONS[code];
   if (!reason) return undefined;
+  const remedy = pathRemedy && reason.exitCode === ExitCode.usage ? pathRemedy : reason.remedy;
   return new MtlError(`Cannot ${action} ${target}: ${reason.why} (${code}).`, {
     exitCode: reason.exitCode,
-    details: [reason.remedy],
+    details: [remedy],
     cause: error,
   });
 }
