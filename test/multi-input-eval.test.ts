@@ -103,6 +103,19 @@ describe('mtl features of a multi-input run', () => {
     const file = await extractFeatures(run.id, { runsDir, dataFiles: [`z=${path.join(dir, 'target.csv')}`] });
     expect(file.rows).toEqual(all.rows.slice(40).map((row) => row.slice(0, -2)));
   }, 30_000);
+
+  it("leaves another task's target empty also where a source has a column of that name (not that task's label)", async () => {
+    // source.csv again, with a column named z (another quantity: not task z's label, which is target.csv's).
+    const rows = readFileSync(path.join(dir, 'source.csv'), 'utf8').trimEnd().split('\n');
+    const withZ = rows.map((line, i) => `${line},${i === 0 ? 'z' : 1000 + i}`).join('\n');
+    writeFileSync(path.join(dir, 'source-z.csv'), `${withZ}\n`);
+    const text = configText().replace('csv: source.csv,', 'csv: source-z.csv, features: [x0, x1],');
+    const trained = await trainExperiment(load(text), { runsDir });
+    const all = await extractFeatures(trained.id, { runsDir, withTargets: true });
+    expect(all.header.slice(-2)).toEqual(['y', 'z']);
+    expect(all.rows.slice(0, 40).map((row) => row.at(-1))).toEqual(Array(40).fill(''));
+    expect(all.rows.slice(40).every((row) => row.at(-2) === '' && row.at(-1) !== '')).toBe(true);
+  }, 30_000);
 });
 
 describe('stored files', () => {

@@ -7,6 +7,7 @@ import { readCsv } from '../data/csv.js';
 import { cellText, columnOf } from '../data/columns.js';
 import { splitTable } from '../data/prepare.js';
 import { mergeGroupRows } from '../data/multi-input.js';
+import { dataGroups } from '../data/data-groups.js';
 import { encodeRows, usableRows, type Preprocessing } from '../data/preprocess.js';
 import type { SplitName } from '../data/split.js';
 import type { DataTable } from '../data/types.js';
@@ -73,11 +74,13 @@ export async function extractFeatures(reference: string, options: FeaturesOption
   const count = parts.reduce((s, part) => s + part.rows.length, 0);
   if (count === 0) throw new UsageError(`Run ${run.id}: the ${data} data has no rows to write features for.`);
   const targetNames = options.withTargets ? run.config.tasks.flatMap((task) => task.targets) : [];
-  const columns = parts.map(({ table }) => ({
+  const groupTargets = dataGroups(run.config).map((group) => new Set(group.tasks.flatMap((task) => task.targets)));
+  const columns = parts.map(({ table, group }) => ({
     ids: (options.idColumns ?? []).map((name) => columnOf(table, name, '--id-columns')),
-    // A multi-input run's sources hold only their own tasks' targets: the others' cells stay empty there.
+    // A multi-input run's source holds only its own tasks' targets: the others' cells stay empty on its rows, also
+    // where the source has a column of that name (it is not that task's label).
     targets: targetNames.map((name) =>
-      parts.length === 1 || table.columns.some((c) => c.name === name)
+      parts.length === 1 || groupTargets[group]?.has(name)
         ? columnOf(table, name, '--with-targets (a target of the run)')
         : undefined,
     ),
