@@ -104,7 +104,7 @@ describe('mtl features of a multi-input run', () => {
     expect(file.rows).toEqual(all.rows.slice(40).map((row) => row.slice(0, -2)));
   }, 30_000);
 
-  it("leaves another task's target empty also where a source has a column of that name (not that task's label)", async () => {
+  it("leaves another task's target empty also where a source has a column of that name", async () => {
     // source.csv again, with a column named z (another quantity: not task z's label, which is target.csv's).
     const rows = readFileSync(path.join(dir, 'source.csv'), 'utf8').trimEnd().split('\n');
     const withZ = rows.map((line, i) => `${line},${i === 0 ? 'z' : 1000 + i}`).join('\n');
