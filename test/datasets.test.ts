@@ -14,6 +14,8 @@ import { ADULT_TOTAL_ROWS, adultRowSelection } from '../src/data/builtin/adult-i
 import { loadParkinsonsSource } from '../src/data/builtin/parkinsons-updrs.js';
 import type { BuiltinDataset, Column, DataTable } from '../src/data/types.js';
 import { datasetPath } from '../src/util/paths.js';
+import { parseConfigText } from '../src/config/load.js';
+import { splitTable } from '../src/data/prepare.js';
 
 /** What each shipped dataset promises with default options. */
 const expected: Record<string, { rows: number; seedDependent: boolean }> = {
@@ -392,5 +394,21 @@ describe('penguins specifics', () => {
     expect(new Set(categorical(t, 'sex'))).toEqual(new Set(['female', 'male']));
     expect(numeric(t, 'body_mass_g')[0]).toBe(3750);
     expect(numeric(t, 'bill_length_mm').every((v) => Number.isFinite(v))).toBe(true);
+  });
+});
+
+describe('synthetic-correlated specifics', () => {
+  it('keeps every generated target out of the features, also where the config trains fewer tasks (no leakage)', async () => {
+    const config = parseConfigText(
+      `data: { dataset: synthetic-correlated, options: { tasks: 3, samples: 200 } }
+tasks:
+  - { name: y1, type: regression }
+  - { name: y2, type: regression }
+`,
+      { file: 'exp.yaml' },
+    );
+    const { features, table } = await splitTable(config.config, '.');
+    expect(table.columns.map((c) => c.name)).toContain('y3');
+    expect(features).toEqual(Array.from({ length: 16 }, (_, j) => `x${j}`));
   });
 });

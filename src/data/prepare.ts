@@ -69,6 +69,12 @@ export interface SplitTable {
   labels?: LabelMask;
 }
 
+/** A built-in dataset's target columns for these options: never features by default (target leakage). */
+function builtinTargetColumns(name: string, options: Record<string, unknown> | undefined): string[] {
+  const dataset = getBuiltinDataset(name);
+  return dataset.targetColumns?.(options ?? {}) ?? dataset.tasks.flatMap((t) => t.targets);
+}
+
 /**
  * Table → feature columns → usable rows → split, from the config alone (a built-in table and a fraction split are
  * drawn from its seed). Training and `mtl eval` both call it, so eval sees exactly the rows training held out.
@@ -78,7 +84,7 @@ export async function splitTable(config: ResolvedConfig, configDir: string): Pro
   // Before the domain column is read as the discriminator's target: a wrong column is named as data.domains's.
   if (config.data.domains) checkDomainValues(table, config.data.domains);
   const reserved =
-    config.data.dataset !== undefined ? getBuiltinDataset(config.data.dataset).tasks.flatMap((t) => t.targets) : [];
+    config.data.dataset !== undefined ? builtinTargetColumns(config.data.dataset, config.data.options) : [];
   const features = featureColumns(table, config.data, config.tasks, reserved);
   const declared = new Set(config.data.categorical);
   for (const name of features) {

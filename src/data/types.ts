@@ -46,6 +46,12 @@ export interface BuiltinDataset {
   categoricalFeatures?: string[];
   tasks: TaskDefault[];
   /**
+   * Every target column of the table `load(options)` returns, where the options change them (synthetic-correlated's
+   * `tasks`): none of them is a feature by default, also where the config trains fewer tasks than the table holds.
+   * Absent: the targets of `tasks`.
+   */
+  targetColumns?(options: Record<string, unknown>): string[];
+  /**
    * A column of the table holding 'train' | 'val' | 'test' per row, when the dataset must control its split (e.g.
    * composites built from the same source images must not straddle train and test). Configs use it by default.
    */

@@ -234,6 +234,10 @@ export const syntheticCorrelated: BuiltinDataset = {
     targets: [`y${t + 1}`],
   })),
   optionsSchema: syntheticCorrelatedOptionsSchema,
+  targetColumns(options) {
+    const { tasks } = resolveOptions('synthetic-correlated', syntheticCorrelatedOptionsSchema, options);
+    return Array.from({ length: Number(tasks) }, (_, t) => `y${t + 1}`);
+  },
   async load(options, seed) {
     const resolved = resolveOptions(
       'synthetic-correlated',
