@@ -398,7 +398,7 @@ describe('penguins specifics', () => {
 });
 
 describe('synthetic-correlated specifics', () => {
-  it('keeps every generated target out of the features, also those the config does not train (no leakage)', async () => {
+  it('keeps every generated target out of the features, also one the config does not train (no leakage)', async () => {
     const config = parseConfigText(
       `data: { dataset: synthetic-correlated, options: { tasks: 3, samples: 200 } }
 tasks:
