@@ -82,6 +82,15 @@ describe('eval --data', () => {
     );
   });
 
+  it("a word in a regression task's target: its line and column (was no metric for the task, exit 0)", async () => {
+    const csv = csvRows(9, (i) => COLOURS[i % 3]!).replace('\n3,red,0.8999999999999999\n', '\n3,red,cheap\n');
+    expect(csv).toContain('cheap');
+    expect(await refused(csv)).toBe(
+      'new.csv: line 5, column "y": "cheap" is not a finite number, but it is the target of regression task "y".\n' +
+        '  - fix the cell, or leave it empty (or NA) to mark a missing label',
+    );
+  });
+
   it("a missing value under the run's missing: error", async () => {
     const csv = csvRows(
       9,

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { lineOf, nonNumericCells } from '../../data/cells.js';
-import { numericCells } from '../../data/columns.js';
+import { columnOf, numericCells } from '../../data/columns.js';
+import type { DataTable } from '../../data/types.js';
 import { UsageError } from '../../errors.js';
 import type { RawOutputs, TaskKind } from '../types.js';
 
@@ -56,14 +57,35 @@ export const regression: TaskKind<RegressionEncoding> = {
     return { name: task.name, type: 'regression', columns: columns.map((c) => c.name), mean, std };
   },
   outputSize: (encoding) => encoding.columns.length,
-  encodeTargets: (table, encoding, rows) =>
-    numericCells(table, encoding.columns, rows, `tasks[${encoding.name}] target`),
+  encodeTargets(table, encoding, rows) {
+    checkTargetCells(table, encoding, rows);
+    return numericCells(table, encoding.columns, rows, `tasks[${encoding.name}] target`);
+  },
   trainingTargets(encoding, targets, rows) {
     const k = encoding.columns.length;
     return tf.div(tf.sub(tf.tensor2d(targets, [rows, k]), tf.tensor1d(encoding.mean)), tf.tensor1d(encoding.std));
   },
   predictions: (encoding, outputs) => inOriginalUnits(outputs, encoding),
 };
+
+/**
+ * A word among the rows' target cells is an error naming its line, as fitTarget's is in training: read as NaN it would
+ * pass for a missing label, and `mtl eval --data` would report the task with no metric at all.
+ */
+function checkTargetCells(table: DataTable, encoding: RegressionEncoding, rows: Int32Array): void {
+  const encoded = new Set(rows);
+  for (const name of encoding.columns) {
+    const cells = nonNumericCells(columnOf(table, name, `tasks[${encoding.name}] target`));
+    const [first, ...others] = cells.filter(([row]) => encoded.has(row));
+    if (!first) continue;
+    const more = others.length > 0 ? ` (and ${others.length} more cells that are not numbers)` : '';
+    throw new UsageError(
+      `${table.source}: line ${lineOf(first[0])}, column "${name}": "${first[1]}" is not a finite number, but it is ` +
+        `the target of regression task "${encoding.name}"${more}.`,
+      ['fix the cell, or leave it empty (or NA) to mark a missing label'],
+    );
+  }
+}
 
 /** y·std + mean per column, each step rounded to float32 as the backend's mul and add round them. */
 function inOriginalUnits(
