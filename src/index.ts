@@ -137,6 +137,10 @@ export {
   type SweepTrialView,
 } from './api/sweep-status.js';
 export { loadSweepSpec, parseSweepText, SWEEP_SCHEMA, type SweepSpec, type SpaceDomain } from './sweep/spec.js';
+export { emitJobs, EMIT_FORMS, type EmitForm, type EmitRequest } from './sweep/emit.js';
+export { extendExperiment } from './api/extend.js';
+export { mergeRuns, type MergeOptions, type MergeReport } from './api/merge.js';
+export { writeReport, type ReportOptions, type ReportResult } from './api/report.js';
 export { expandTrials, type TrialPlan } from './sweep/expand.js';
 export { canonicalJson, trialHash, sweepId } from './sweep/hash.js';
 export {
