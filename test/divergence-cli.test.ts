@@ -47,4 +47,15 @@ describe('mtl train on a diverging run (#14 point 6)', () => {
     expect(evaluated.stderr).not.toMatch(/\n\s+at /);
     expect(snapshotRun(earlier.dir)).toEqual(before);
   });
+
+  it('with --json: the summary on stdout, and why it diverged on stderr too (what a CI log keeps)', () => {
+    const runsDir = tempDir();
+    const args = ['--set', 'training.lr=1e6', '--set', 'data.options.samples=600', '--runs-dir', runsDir, '--json'];
+    const result = mtl(['train', 'configs/quickstart.yaml', ...args]);
+    expect(result.code, result.stderr).toBe(1);
+    const summary = JSON.parse(result.stdout) as { status: string; statusReason: string };
+    expect(summary.status).toBe('diverged');
+    expect(result.stderr).toMatch(/status diverged; backend \w+; 1 epoch, no best epoch; /);
+    expect(result.stderr).toContain(`diverged: ${summary.statusReason}`);
+  });
 });

@@ -54,10 +54,11 @@ export async function trainCommand(configFile: string | undefined, flags: TrainF
       });
     } else {
       out(summary.id);
-      logRunResult(summary);
-      if (transfer) for (const line of transferLines(transfer)) log(line);
-      if (stopped) log(`baselines: ${stopped.reason}`);
     }
+    // On stderr with --json too: a CI log that keeps stderr says why a run diverged or its baselines stopped.
+    logRunResult(summary);
+    if (transfer && !flags.json) for (const line of transferLines(transfer)) log(line);
+    if (stopped) log(`baselines: ${stopped.reason}`);
     if (summary.status === 'interrupted' || stopped?.status === 'interrupted') return ExitCode.interrupted;
     if (summary.status === 'diverged') return ExitCode.runFailed;
     return ExitCode.ok;

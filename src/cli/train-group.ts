@@ -86,8 +86,9 @@ export async function trainGroupCommand(request: SeedGroupRequest, flags: TrainF
     else {
       out(result.group.id);
       printGroupSummary(result.summary);
-      log(`group status ${result.group.status}${result.group.statusReason ? ` (${result.group.statusReason})` : ''}`);
     }
+    // On stderr with --json too, like a run's status line.
+    log(`group status ${result.group.status}${result.group.statusReason ? ` (${result.group.statusReason})` : ''}`);
     if (result.group.status === 'interrupted') return ExitCode.interrupted;
     // A diverged seed is a result (the group went on), but the command says not everything trained.
     if (result.members.some((m) => m.status === 'diverged')) return ExitCode.runFailed;
