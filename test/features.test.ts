@@ -119,6 +119,10 @@ describe('mtl features', () => {
     expect(trained.status).toBe('completed');
     const preprocessing = JSON.parse(readFileSync(path.join(trained.dir, 'preprocessing.json'), 'utf8'));
     expect(preprocessing.inputSize).toBe(8);
+    // A target also named as an id column is written once (a repeated header is a CSV mtl then refuses).
+    const both = mtl(['features', runId, '--runs-dir', runsDir, '--with-targets', '--id-columns', 'y1']);
+    expect(both.code, both.stderr).toBe(0);
+    expect(parse(both.stdout)[0]).toEqual(['y1', 'f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'y2']);
   });
 
   it('refuses a row missing a feature value (naming its line), a missing column, --split with --data', () => {

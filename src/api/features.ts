@@ -73,7 +73,11 @@ export async function extractFeatures(reference: string, options: FeaturesOption
   const { parts, data } = fromFiles ? await filesRows(run, files) : await ownParts(run, options);
   const count = parts.reduce((s, part) => s + part.rows.length, 0);
   if (count === 0) throw new UsageError(`Run ${run.id}: the ${data} data has no rows to write features for.`);
-  const targetNames = options.withTargets ? run.config.tasks.flatMap((task) => task.targets) : [];
+  // A target also given as an id column is written once, as an id column: a repeated header is a CSV mtl refuses.
+  const idNames = new Set(options.idColumns ?? []);
+  const targetNames = options.withTargets
+    ? run.config.tasks.flatMap((task) => task.targets).filter((name) => !idNames.has(name))
+    : [];
   const groupTargets = dataGroups(run.config).map((group) => new Set(group.tasks.flatMap((task) => task.targets)));
   const columns = parts.map(({ table, group }) => ({
     ids: (options.idColumns ?? []).map((name) => columnOf(table, name, '--id-columns')),
