@@ -3,12 +3,13 @@
  * is an error naming file, line, column and value, leaving the run untouched: a category the training rows never
  * had, a word in a numeric feature, a missing value under `missing: error`.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluateRun, loadConfig, trainExperiment } from '../src/index.js';
 import { rejectedUsageError } from './helpers/expect.js';
 import { tempDir, writeFile } from './helpers.js';
+import { mtl } from './helpers/cli.js';
 
 const COLOURS = ['red', 'green', 'blue'];
 const csvRows = (count: number, colour: (i: number) => string, x: (i: number) => string = String): string =>
@@ -89,6 +90,28 @@ describe('eval --data', () => {
       'new.csv: line 5, column "y": "cheap" is not a finite number, but it is the target of regression task "y".\n' +
         '  - fix the cell, or leave it empty (or NA) to mark a missing label',
     );
+  });
+
+  it('its own CSV holding other rows than at training: exit 2 (eval and features)', async () => {
+    const file = path.join(dir, 'd.csv');
+    const trained = readFileSync(file, 'utf8');
+    const before = snapshot(runsDir);
+    try {
+      writeFileSync(file, trained.split('\n').slice(0, 31).join('\n'));
+      const error = await rejectedUsageError(evaluateRun(runId, { runsDir, split: 'test' }));
+      expect(error.format()).toMatch(
+        /^Run \S+: \S+d\.csv has changed since training \(\d+ bytes then, \d+ now\), so its splits cannot be rebuilt/,
+      );
+      expect(error.format()).toContain('  - evaluate on a CSV with --data instead');
+      const features = mtl(['features', runId, '--runs-dir', runsDir, '--split', 'test']);
+      expect(features.code).toBe(2);
+      expect(features.stderr).toMatch(/d\.csv has changed since training/);
+      expect(features.stderr).not.toMatch(/\n\s+at /);
+      expect(snapshot(runsDir)).toEqual(before);
+    } finally {
+      writeFileSync(file, trained);
+    }
+    expect((await evaluateRun(runId, { runsDir, split: 'test' })).rows).toBeGreaterThan(0);
   });
 
   it("a missing value under the run's missing: error", async () => {

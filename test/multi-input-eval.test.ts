@@ -184,6 +184,27 @@ describe('mtl compare and mtl runs', () => {
   }, 60_000);
 });
 
+describe("a source's file holding other rows since training", () => {
+  it('mtl eval and mtl features of the run: exit 2 naming the file, run untouched', () => {
+    const file = path.join(dir, 'target.csv');
+    const trained = readFileSync(file, 'utf8');
+    const before = snapshotRun(run.dir);
+    try {
+      writeFileSync(file, trained.split('\n').slice(0, 16).join('\n'));
+      for (const command of ['eval', 'features']) {
+        const result = mtl([command, run.id, '--runs-dir', runsDir]);
+        expect(result.code, result.stderr).toBe(2);
+        expect(result.stderr).toContain(`Run ${run.id}: ${file} has changed since training (`);
+        expect(result.stderr).toContain('--data TASK=FILE instead');
+        expect(result.stderr).not.toMatch(/\n\s+at /);
+      }
+      expect(snapshotRun(run.dir)).toEqual(before);
+    } finally {
+      writeFileSync(file, trained);
+    }
+  }, 30_000);
+});
+
 describe("a source's file changed since training", () => {
   it('mtl eval of the run: exit 2 naming the source and both feature lists, run untouched', () => {
     const file = path.join(dir, 'target.csv');

@@ -19,6 +19,7 @@ import { openRun, resolveRun, resolveRunsDir } from '../runs/store.js';
 import { evaluateEncoded } from '../train/evaluate-encoded.js';
 import { buildModel } from './build.js';
 import {
+  checkSourceUnchanged,
   configDirOf,
   emptyRows,
   encodeGroupFile,
@@ -27,6 +28,7 @@ import {
   replayGroup,
   runGroups,
 } from './multi-input-data.js';
+import { readDataSourceIfAny } from '../runs/data-source.js';
 
 export interface EvaluateOptions {
   runsDir?: string;
@@ -162,6 +164,7 @@ export async function encodeSplit(run: StoredRun, split: SplitName): Promise<{ e
       ],
     );
   }
+  checkSourceUnchanged(run, run.config, readDataSourceIfAny(run.dir), 'evaluate on a CSV with --data instead');
   return {
     encoded: encodeRows(replayed.table, run.preprocessing, replayed.split[split], 'zeros', replayed.labels),
     data: split,

@@ -17,7 +17,8 @@ import { loadCheckpointInto } from '../runs/checkpoint.js';
 import { checkpointDir, type CheckpointName } from '../runs/layout.js';
 import { buildModel } from './build.js';
 import { chooseCheckpoint, readRun, type StoredRun } from './evaluate.js';
-import { groupFiles, replayGroup, runGroups } from './multi-input-data.js';
+import { checkSourceUnchanged, groupFiles, replayGroup, runGroups } from './multi-input-data.js';
+import { readDataSourceIfAny } from '../runs/data-source.js';
 
 /**
  * Feature-based transfer (issue #17; seed 004 §3: "learned representations reused"; Yosinski et al. 2014): each row's
@@ -225,6 +226,7 @@ async function ownRows(
       'pass the rows with --data instead',
     ]);
   }
+  checkSourceUnchanged(run, run.config, readDataSourceIfAny(run.dir), 'pass the rows with --data instead');
   const split = options.split ?? 'all';
   const chosen = split === 'all' ? replayed.rows : replayed.split[split];
   return { table: replayed.table, rows: Int32Array.from(chosen).sort(), data: split };

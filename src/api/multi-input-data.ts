@@ -18,6 +18,7 @@ import { encodeTable, splitTable, type SplitTable } from '../data/prepare.js';
 import type { EncodedRows, GroupEncoding, Preprocessing } from '../data/preprocess.js';
 import { UsageError } from '../errors.js';
 import type { StoredRunMeta } from '../runs/meta.js';
+import { fingerprintData, readDataGroupsIfAny, type DataSource } from '../runs/data-source.js';
 
 interface RunData {
   id: string;
@@ -77,8 +78,33 @@ function groupPreprocessing(merged: Preprocessing, group: GroupEncoding): Prepro
   };
 }
 
+/**
+ * Refuses to rebuild a run's own rows from a CSV that holds other bytes than when the run trained (its sha256 in
+ * data-source.json or data-groups.json): the seeded split of another table assigns rows differently, so "test" could
+ * hold rows the model trained on. Runs that kept no fingerprint (built-in data, or made before it was kept) pass.
+ */
+export function checkSourceUnchanged(
+  run: RunData,
+  config: ResolvedConfig,
+  stored: DataSource | undefined,
+  remedy: string,
+): void {
+  if (!stored) return;
+  const now = fingerprintData(config, configDirOf(run.meta));
+  if (!now || now.sha256 === stored.sha256) return;
+  throw new UsageError(
+    `Run ${run.id}: ${now.file} has changed since training (${stored.bytes} bytes then, ${now.bytes} now), so its ` +
+      'splits cannot be rebuilt: a seeded split of other rows could put training rows into val and test.',
+    ['restore the file the run trained on', remedy],
+  );
+}
+
 /** A group's table and split rebuilt as training made them; an error when its feature columns changed since. */
-export async function replayGroup(run: RunData, group: RunGroup, remedy: string): Promise<SplitTable> {
+export async function replayGroup(
+  run: RunData & { dir: string },
+  group: RunGroup,
+  remedy: string,
+): Promise<SplitTable> {
   const replayed = await splitTable(group.config, configDirOf(run.meta));
   const trained = group.preprocessing.features.map((f) => f.column);
   if (replayed.features.join('\n') !== trained.join('\n')) {
@@ -88,6 +114,8 @@ export async function replayGroup(run: RunData, group: RunGroup, remedy: string)
       [`features at training: ${trained.join(', ')}`, `features now: ${replayed.features.join(', ')}`, remedy],
     );
   }
+  const stored = readDataGroupsIfAny(run.dir)?.find((g) => g.field === group.group.field)?.source;
+  checkSourceUnchanged(run, group.config, stored, remedy);
   return replayed;
 }
 
