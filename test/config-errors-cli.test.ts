@@ -37,6 +37,21 @@ const badInputs: BadInput[] = [
     problem: '--set training.lr=fast: training.lr: expected a number, got "fast"',
   },
   {
+    what: 'a number YAML reads as infinite (was "got null")',
+    set: ['seed=1e400'],
+    problem: '--set seed=1e400: seed: expected a finite whole number, got Infinity',
+  },
+  {
+    what: 'a YAML .inf where a number goes (was "got null")',
+    set: ['training.lr=.inf'],
+    problem: '--set training.lr=.inf: training.lr: expected a finite number, got Infinity',
+  },
+  {
+    what: 'an unknown key without a near name: the sentence ends before the allowed keys',
+    set: ['training.zzz=1'],
+    problem: '--set training.zzz=1: training.zzz: unknown field "zzz". Allowed here: ',
+  },
+  {
     what: 'a misspelled architecture',
     set: ['model.architecture=mmeo'],
     problem: '--set model.architecture=mmeo: model.architecture: "mmeo" is not allowed; did you mean "mmoe"?',

@@ -189,7 +189,7 @@ describe('target leakage', () => {
 describe('--set paths that the file does not have', () => {
   it('blames a path the flag created on the flag, not on line 1 of the file', () => {
     expect(problems(base, ['foo.bar.baz=1'])).toEqual([
-      '--set foo.bar.baz=1: foo: unknown field "foo" Allowed here: name, seed, seeds, backend, data, tasks, ' +
+      '--set foo.bar.baz=1: foo: unknown field "foo". Allowed here: name, seed, seeds, backend, data, tasks, ' +
         'model, training, strategy, baselines, analysis, init, logging, adversary.',
     ]);
     expect(problems(base, ['training.lr.x=1'])).toEqual([

@@ -14,7 +14,7 @@ const badInputs: BadInput[] = [
   {
     what: 'an unknown key under backend',
     set: ['backend.fused=on'],
-    problem: '--set backend.fused=on: backend.fused: unknown field "fused" Allowed here: name, fma.',
+    problem: '--set backend.fused=on: backend.fused: unknown field "fused". Allowed here: name, fma.',
   },
   {
     what: 'a misspelled backend name in the mapping',

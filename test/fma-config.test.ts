@@ -40,7 +40,7 @@ describe('config backend: a name or { name, fma }', () => {
     const [bad] = configProblems(`${TWO_DIGIT_TASKS}backend:\n  fma: yes\n`);
     expect(bad).toBe('exp.yaml:10:8: backend.fma: "yes" is not allowed. Expected one of: auto, on, off.');
     const [unknown] = configProblems(`${TWO_DIGIT_TASKS}backend:\n  fused: on\n`);
-    expect(unknown).toBe('exp.yaml:10:3: backend.fused: unknown field "fused" Allowed here: name, fma.');
+    expect(unknown).toBe('exp.yaml:10:3: backend.fused: unknown field "fused". Allowed here: name, fma.');
     const [name] = configProblems(`${TWO_DIGIT_TASKS}backend: wsm\n`);
     expect(name).toBe(
       'exp.yaml:9:10: backend: "wsm" is not allowed; did you mean "wasm"? Expected one of: auto, tensorflow, ' +

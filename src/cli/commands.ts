@@ -106,7 +106,7 @@ export async function validateCommand(configFile: string, flags: { set?: string[
     printJson({ valid: true, config: loaded.config, ...(loaded.notes ? { notes: loaded.notes } : {}), data });
   } else {
     out(
-      `${configFile}: valid (${loaded.config.tasks.length} tasks: ` +
+      `${configFile}: valid (${loaded.config.tasks.length} task${loaded.config.tasks.length === 1 ? '' : 's'}: ` +
         `${loaded.config.tasks.map((t) => t.name).join(', ')})`,
     );
     for (const line of dataReportLines(data)) out(line);
@@ -139,7 +139,8 @@ export async function evalCommand(
     return ExitCode.ok;
   }
   log(
-    `run ${result.run}, ${result.checkpoint} checkpoint (epoch ${result.epoch}), ${result.data}: ${result.rows} rows`,
+    `run ${result.run}, ${result.checkpoint} checkpoint (epoch ${result.epoch}), ${result.data}: ${result.rows} ` +
+      `row${result.rows === 1 ? '' : 's'}`,
   );
   out(
     table(

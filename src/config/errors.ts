@@ -27,6 +27,8 @@ function parsePointer(pointer: string): (string | number)[] {
 
 function describeValue(value: unknown): string {
   if (typeof value === 'string') return `"${value}"`;
+  // JSON has no infinity (`.inf`, `1e400`) or NaN (`.nan`): stringified they would read as null.
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   return JSON.stringify(value) ?? String(value);
 }
 
@@ -100,7 +102,7 @@ export function problemsFromAjv(errors: readonly ErrorObject[], rootSchema?: obj
           path: [...path, key],
           atKey: true,
           message:
-            `unknown field "${key}"${hint ? `; did you mean "${hint}"?` : ''}` +
+            `unknown field "${key}"${hint ? `; did you mean "${hint}"?` : '.'}` +
             `${known.length ? ` Allowed here: ${known.join(', ')}.` : ''}`,
         });
         break;
@@ -119,9 +121,13 @@ export function problemsFromAjv(errors: readonly ErrorObject[], rootSchema?: obj
       case 'const':
         break;
       case 'type': {
+        // A value YAML reads as a number but JSON cannot hold (Infinity, NaN): the number wanted is a finite one.
+        const finite = typeof error.data === 'number' && !Number.isFinite(error.data) ? 'finite ' : '';
         const expected = String(params['type'])
           .split(',')
-          .map((t) => humanType[t] ?? t)
+          .map((t) =>
+            t === 'number' || t === 'integer' ? `a ${finite}${humanType[t]?.slice(2)}` : (humanType[t] ?? t),
+          )
           .join(' or ');
         add({ path, message: `expected ${expected}, got ${describeValue(error.data)}` });
         break;
