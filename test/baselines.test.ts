@@ -260,7 +260,11 @@ describe('stopping during the baselines', () => {
       },
     });
     await expect(failing).rejects.toThrow(/Baseline baselines\/a of run .* failed: .*the multi-task run .* completed/);
-    await expect(failing).rejects.toMatchObject({ exitCode: 1 });
+    // The error's remedy is kept (it was once dropped with the baseline's failure).
+    await expect(failing).rejects.toMatchObject({
+      exitCode: 1,
+      details: ['move the file away, or choose another runs folder with --runs-dir or MTL_RUNS_DIR'],
+    });
     expect(readFileSync(path.join(runDir, 'summary.json'), 'utf8')).toBe(before);
     expect(readMeta(runDir).status).toBe('completed');
   });

@@ -3,13 +3,15 @@
  * relative change of the means, Δm paired by seed (mean ± std, paired t-test) or unpaired (of the means), and the
  * references it refuses.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compareGroups, isGroupReference } from '../src/api/compare-groups.js';
+import { parseConfigText } from '../src/config/load.js';
+import { mtl } from './helpers/cli.js';
 import { usageError } from './helpers/expect.js';
-import { fakeGroup } from './helpers/groups.js';
+import { fakeGroup, groupConfig } from './helpers/groups.js';
 import { fakeRun } from './helpers/runs.js';
 
 const A = '20260101-000000-corr-seeds-aaaaaa';
@@ -76,5 +78,80 @@ describe('compare seed groups', () => {
     const error = usageError(() => isGroupReference('20260101-0002', runsDir));
     expect(error.message).toBe(`"20260101-0002" matches both a run and the seed group ${C} in ${runsDir}.`);
     expect(error.details).toEqual(['give more characters of the id, or the path']);
+  });
+});
+
+/**
+ * Gives each member of a fake group the resolved config of `groupConfig({ extra })` with its own seed, as
+ * trainSeedGroup writes it; `csv` names a CSV instead of the built-in dataset (written as resolved: loading would read
+ * the made-up file).
+ */
+function withConfigs(groupDir: string, seeds: number[], options: { extra?: string; csv?: string } = {}): void {
+  const loaded = parseConfigText(groupConfig(options.extra ? { extra: options.extra } : {}), { displayName: 'g.yaml' });
+  const { dataset: _dataset, ...data } = loaded.config.data;
+  for (const seed of seeds) {
+    const config = { ...loaded.config, seed, ...(options.csv ? { data: { ...data, csv: options.csv } } : {}) };
+    writeFileSync(path.join(groupDir, `seed-${seed}`, 'config.resolved.json'), JSON.stringify(config, null, 2));
+  }
+}
+
+describe('compare seed groups: what tells them apart, as for runs', () => {
+  const D = '20260101-000300-corr-seeds-dddddd';
+  const E = '20260101-000400-corr-seeds-eeeeee';
+  function described(): string {
+    const runsDir = store();
+    withConfigs(path.join(runsDir, A), [0, 1]);
+    withConfigs(path.join(runsDir, B), [0, 1], { extra: 'strategy: { name: pcgrad }' });
+    withConfigs(path.join(runsDir, C), [5]);
+    fakeGroup(runsDir, D, { 0: { 'y1/mse': 1.0, 'y2/accuracy': 0.8 }, 1: { 'y1/mse': 2.0, 'y2/accuracy': 0.5 } });
+    withConfigs(path.join(runsDir, D), [0, 1], { csv: 'corr.csv' });
+    fakeGroup(runsDir, E, { 0: { 'y1/mse': 1.0, 'y2/accuracy': 0.8 }, 1: { 'y1/mse': 2.0, 'y2/accuracy': 0.5 } });
+    withConfigs(path.join(runsDir, E), [0, 1], { csv: 'corr.csv' });
+    return runsDir;
+  }
+
+  it('warns when a group trained on other data (dataset against CSV), in the library and through the CLI', () => {
+    const runsDir = described();
+    const comparison = compareGroups([A, D], { runsDir });
+    const warning =
+      `${D} was trained on other data than ${A} (dataset synthetic-correlated → CSV /corr.csv): its metrics are ` +
+      "not comparable with the base group's";
+    expect(comparison.warnings).toEqual([warning]);
+    expect(comparison.groups.map((g) => g.data)).toEqual(['synthetic-correlated', '/corr.csv']);
+    // Two groups on the same CSV: nothing to warn about.
+    expect(compareGroups([D, E], { runsDir }).warnings).toEqual([]);
+    const text = mtl(['compare', A, D, '--runs-dir', runsDir]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stderr).toBe(`warning: ${warning}\n`);
+    const json = mtl(['compare', A, D, '--runs-dir', runsDir, '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    expect((JSON.parse(json.stdout) as { warnings: string[] }).warnings).toEqual([warning]);
+  });
+
+  it('lists where a group config differs from the first group, the seed aside, and what tells them apart', () => {
+    const runsDir = described();
+    const comparison = compareGroups([A, B, C], { runsDir });
+    const [base, pcgrad, otherSeeds] = comparison.groups;
+    expect(base).toMatchObject({ architecture: 'hard-sharing', strategy: 'equal', data: 'synthetic-correlated' });
+    expect(base?.configChanges).toBeUndefined();
+    expect(pcgrad).toMatchObject({ architecture: 'hard-sharing', strategy: 'pcgrad' });
+    expect(pcgrad?.configChanges).toContainEqual({ path: 'strategy.name', baseline: 'equal', value: 'pcgrad' });
+    // C trained seed 5 where A trained 0 and 1: members differ in their seed by design, so that is no change.
+    expect(otherSeeds?.configChanges).toEqual([]);
+    expect(comparison.warnings).toEqual([]);
+    const text = mtl(['compare', A, B, C, '--runs-dir', runsDir]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^group +architecture +strategy +data +seeds$/m);
+    expect(text.stdout).toMatch(new RegExp(`^${B} +hard-sharing +pcgrad +synthetic-correlated +0,1$`, 'm'));
+    expect(text.stdout).toContain(`${B} vs ${A} (config.resolved.json of a member, seed aside; base → this group):`);
+    expect(text.stdout).toContain('  strategy.name: equal → pcgrad');
+    expect(text.stdout).toContain(`${C}: same resolved config as ${A} (seeds aside)`);
+    expect(text.stdout).not.toMatch(/^ {2}seed:/m);
+    expect(text.stderr).toBe('');
+    const json = JSON.parse(mtl(['compare', A, B, '--runs-dir', runsDir, '--json']).stdout) as {
+      groups: { strategy?: string; configChanges?: { path: string }[] }[];
+    };
+    expect(json.groups[1]?.strategy).toBe('pcgrad');
+    expect(json.groups[1]?.configChanges?.map((change) => change.path)).toContain('strategy.name');
   });
 });

@@ -137,7 +137,8 @@ function subRunConfig(
     changes['training.early_stopping.metric'] = 'loss';
     notes.push(
       `${description}: early stopping follows "loss", as "${stopping}" (the multi-task run's) names a metric ` +
-        `its task${tasks.length === 1 ? '' : 's'} (${tasks.map((t) => t.name).join(', ')}) do not report`,
+        `its task${tasks.length === 1 ? '' : 's'} (${tasks.map((t) => t.name).join(', ')}) ` +
+        `${tasks.length === 1 ? 'does' : 'do'} not report`,
     );
   }
   // A sub-run is one run of the run's own seed: a seed group's `seeds` (in the file or a --set) is not carried over.

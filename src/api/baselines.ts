@@ -3,7 +3,7 @@ import { pairGains, transferReport, type PairRun, type SplitMetrics } from '../a
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseConfigText, type LoadedConfig } from '../config/load.js';
-import { MtlError, RunFailedError, UsageError } from '../errors.js';
+import { ExitCode, MtlError, RunFailedError, UsageError } from '../errors.js';
 import { readConfigSource, readResolvedConfig } from '../runs/inputs.js';
 import { readPreprocessing } from '../runs/preprocessing-file.js';
 import { runFile } from '../runs/layout.js';
@@ -52,8 +52,9 @@ export interface TrainedWithBaselines {
  * its folder (api/baseline-configs.ts says what each is), and writes the run's transfer.json: per task MTL against
  * its baseline, relative gains, Δm, verdicts (analysis/transfer.ts). Every sub-run config is checked before anything
  * trains. The sub-runs are trained only after a completed multi-task run; an interrupt (`signal`) stops the run in
- * progress like any run and trains no more. A sub-run that fails or diverges is a RunFailedError (exit 1) naming it;
- * the multi-task run is complete and left as it is. {@link resumeWithBaselines} continues what an interrupt left.
+ * progress like any run and trains no more. A sub-run that fails or diverges is an error of exit 1 naming it (with
+ * its error's detail lines); the multi-task run is complete and left as it is. {@link resumeWithBaselines} continues
+ * what an interrupt left.
  */
 export async function trainWithBaselines(
   loaded: LoadedConfig,
@@ -187,7 +188,14 @@ async function trainSubRun(
     const message = error instanceof MtlError || error instanceof Error ? error.message : String(error);
     // A sub-run that cannot be resumed (no checkpoint, data changed) is refused like any resume: nothing trained.
     if (resume && error instanceof UsageError) throw new UsageError(`${what}: ${message}`, error.details);
-    throw new RunFailedError(`${what} failed: ${message} (${untouched}).`, error);
+    // The error's detail lines (which selector picks nothing, a remedy) are kept. A message ending in ':' leads into
+    // them, so the note on the multi-task run goes before it rather than between the two.
+    const details = error instanceof MtlError ? [...error.details] : [];
+    if (details.length === 0) throw new RunFailedError(`${what} failed: ${message} (${untouched}).`, error);
+    const text = message.endsWith(':')
+      ? `${what} failed (${untouched}): ${message}`
+      : `${what} failed: ${message} (${untouched}).`;
+    throw new MtlError(text, { exitCode: ExitCode.runFailed, details, cause: error });
   }
   if (sub.status === 'diverged') {
     throw new RunFailedError(`${what} diverged: ${sub.statusReason ?? 'its loss exploded'} (${untouched}).`);

@@ -2,14 +2,18 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pairedTTest, seedStatistic, type PairedTTest } from '../analysis/seed-statistics.js';
 import type { SeedStatistic } from '../analysis/types.js';
-import { UsageError } from '../errors.js';
 import { DELTA_M_DEFINITION, deltaMBreakdown, relativeImprovement, type DeltaMTerm } from '../metrics/aggregate.js';
 import { higherIsBetter, metricName, taskName } from '../metrics/direction.js';
 import type { MetricValues } from '../metrics/types.js';
-import { findGroup, resolveGroup } from '../runs/groups.js';
+import { MtlError, UsageError } from '../errors.js';
+import { findGroup, resolveGroup, type GroupMeta } from '../runs/groups.js';
+import { readMeta, type StoredRunMeta } from '../runs/meta.js';
 import { listRunIds, resolveRunsDir } from '../runs/store.js';
 import { readSummaryIfAny } from '../runs/summary.js';
 import { suggest } from '../util/suggest.js';
+import { configDifferences, type ConfigChange } from './config-diff.js';
+import { dataDifferences, readComparedConfig, type ComparedConfig } from './data-identity.js';
+import { describeRun, type RunDescription } from './run-description.js';
 
 /**
  * `mtl compare GROUP-A GROUP-B …`: seed groups side by side. Per metric, each group's mean ± sample std over its
@@ -19,14 +23,22 @@ import { suggest } from '../util/suggest.js';
  *   group's member of seed s, then mean ± std over seeds and a paired t-test on the Δm_s (H0: mean 0);
  * - unpaired otherwise (the groups were trained on different seeds): one Δm, of the group's means against the first
  *   group's means, and the comparison says so.
+ * As for runs, what tells the groups apart (architecture, strategy, data), where each group's config differs from the
+ * first group's, and a warning when a group trained on other data: all read from each group's first member whose
+ * config can be read (members differ only in their seed, so the seed is left out of the config compared).
  */
 
-export interface ComparedGroup {
+export interface ComparedGroup extends Omit<RunDescription, 'seed'> {
   id: string;
   name: string;
   status: string;
   /** The seeds whose member has metrics on the split. */
   seeds: number[];
+  /**
+   * Where this group's resolved config differs from the first group's (dotted paths; `seed` left out, as members
+   * differ in it): absent for the first group, and when a group has no member whose config can be read.
+   */
+  configChanges?: ConfigChange[];
 }
 
 export interface GroupComparisonRow {
@@ -91,6 +103,45 @@ interface OpenedGroup {
   group: ComparedGroup;
   /** Metrics of each member with a summary, by seed. */
   bySeed: Map<number, MetricValues>;
+  /** The config of the group's first member whose config can be read (empty when none can). */
+  config: ComparedConfig;
+}
+
+/**
+ * The description and config of a group's first member whose meta.json and config.resolved.json can be read: the
+ * group's, as every member is the same config with another seed. Empty when no member's can be read.
+ */
+function groupConfig(
+  dir: string,
+  meta: GroupMeta,
+): { description: Omit<RunDescription, 'seed'>; config: ComparedConfig } {
+  for (const member of meta.members) {
+    const memberDir = path.join(dir, member.folder);
+    const memberMeta = readMetaIfAny(memberDir);
+    // A member that never got its files, or a damaged one: the next one tells as much.
+    if (!memberMeta) continue;
+    const config = readComparedConfig(memberDir, memberMeta);
+    if (!config.resolved) continue;
+    const { seed: _seed, ...description } = describeRun(memberDir, memberMeta);
+    return { description, config };
+  }
+  return { description: {}, config: {} };
+}
+
+function readMetaIfAny(dir: string): StoredRunMeta | undefined {
+  try {
+    return readMeta(dir);
+  } catch (error) {
+    if (error instanceof MtlError) return undefined;
+    throw error;
+  }
+}
+
+/** A member's resolved config without its seed, the one field members of a group differ in. */
+function withoutSeed(config: ComparedConfig): Record<string, unknown> | undefined {
+  if (!config.resolved) return undefined;
+  const { seed: _seed, ...rest } = config.resolved;
+  return rest;
 }
 
 export function compareGroups(references: string[], options: CompareGroupsOptions = {}): GroupComparison {
@@ -113,8 +164,29 @@ export function compareGroups(references: string[], options: CompareGroupsOption
       throw new UsageError(`Group ${id} has no member with ${split} metrics (status ${meta.status}).`, [
         '`mtl runs GROUP` shows its members; train the group again, or compare on the other split',
       ]);
-    return { group: { id, name: meta.name, status: meta.status, seeds: [...bySeed.keys()] }, bySeed };
+    const { description, config } = groupConfig(dir, meta);
+    const group: ComparedGroup = {
+      id,
+      name: meta.name,
+      status: meta.status,
+      seeds: [...bySeed.keys()],
+      ...description,
+    };
+    return { group, bySeed, config };
   });
+  const base = opened[0]!;
+  const baseConfig = withoutSeed(base.config);
+  const dataWarnings: string[] = [];
+  for (const other of opened.slice(1)) {
+    const config = withoutSeed(other.config);
+    if (baseConfig && config) other.group.configChanges = configDifferences(baseConfig, config);
+    const differences = dataDifferences(base.config, other.config);
+    if (differences.length > 0)
+      dataWarnings.push(
+        `${other.group.id} was trained on other data than ${base.group.id} (${differences.join('; ')}): its ` +
+          "metrics are not comparable with the base group's",
+      );
+  }
   const keys: string[] = [];
   for (const { bySeed } of opened)
     for (const metrics of bySeed.values())
@@ -149,7 +221,6 @@ export function compareGroups(references: string[], options: CompareGroupsOption
       }),
     };
   });
-  const base = opened[0]!;
   const deltaMMetrics = selected.filter((k) => rank(k) === 0);
   const seedKey = (seeds: readonly number[]): string => [...seeds].sort((a, b) => a - b).join(',');
   const paired = opened.every((g) => seedKey(g.group.seeds) === seedKey(base.group.seeds));
@@ -173,7 +244,8 @@ export function compareGroups(references: string[], options: CompareGroupsOption
     deltaM,
     deltaMMetrics,
     deltaMDefinition: DELTA_M_DEFINITION,
-    warnings,
+    // As for runs: other data first (it makes the whole comparison doubtful), then the members left out.
+    warnings: [...dataWarnings, ...warnings],
   };
 }
 

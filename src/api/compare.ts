@@ -86,16 +86,17 @@ export async function compareRuns(references: string[], options: CompareOptions 
       continue;
     }
     // A `running` run whose process is gone is shown as what it is.
-    const status = crashReason(meta) === undefined ? meta.status : 'crashed';
+    const crashed = crashReason(meta);
+    const status = crashed === undefined ? meta.status : 'crashed';
     const fromCheckpoint = await summaryFromBest(id, dir, meta, split);
-    if (!fromCheckpoint && i === 0) throw noSummaryNorCheckpoint(id, status, dir);
+    if (!fromCheckpoint && i === 0) throw noSummaryNorCheckpoint(id, status, dir, crashed ?? meta.statusReason);
     opened.push({
       summary: fromCheckpoint?.summary ?? emptySummary(id, dir, meta),
       description,
       config,
       metricsFrom: fromCheckpoint
         ? { kind: 'best-checkpoint', epoch: fromCheckpoint.epoch, status }
-        : { kind: 'none', status },
+        : { kind: 'none', status, ...noneReason(crashed ?? meta.statusReason) },
     });
   }
   const summaries = opened.map((run) => run.summary);
@@ -153,18 +154,22 @@ export async function compareRuns(references: string[], options: CompareOptions 
       ];
     }),
     ...opened.flatMap(({ summary, metricsFrom }) => {
-      if (metricsFrom.kind === 'none')
+      if (metricsFrom.kind === 'none') {
+        const { status, reason } = metricsFrom;
+        const stopped =
+          status === 'running' ? 'it has not finished its first epoch' : 'it stopped before its first epoch ended';
         return [
-          `${summary.id} has neither a summary nor a best checkpoint (run ${metricsFrom.status}, stopped before its ` +
-            'first epoch ended); its column shows —',
+          `${summary.id} has neither a summary nor a best checkpoint (run ${status}${reason ? `: ${reason}` : ''}; ` +
+            `${stopped}); its column shows —`,
         ];
+      }
       if (metricsFrom.kind === 'best-checkpoint')
         return [
           `${summary.id} has no summary (run ${metricsFrom.status}): its ${split} metrics are those of its best ` +
             `checkpoint (epoch ${metricsFrom.epoch}), evaluated now`,
         ];
       if (Object.keys(summary[split]).length > 0) return [];
-      return [`${summary.id} has no ${split} metrics (its ${split} split was empty); its column shows —`];
+      return [`${summary.id} has no ${split} metrics (${whyNoMetrics(summary, split)}); its column shows —`];
     }),
   ];
   return { split, runs, rows, deltaMMetrics, deltaMDefinition: DELTA_M_DEFINITION, warnings };
@@ -179,12 +184,18 @@ interface OpenedRun {
 
 /**
  * Where a compared run's metrics come from: its summary.json; its `best` checkpoint evaluated by compare (the run has
- * no summary: `status` is why, `crashed` for a run whose process is gone); nowhere (no summary and no checkpoint).
+ * no summary: `status` is why, `crashed` for a run whose process is gone); nowhere (no summary and no checkpoint;
+ * `reason`: what the run recorded of why it stopped).
  */
 export type MetricsSource =
   | { kind: 'summary' }
   | { kind: 'best-checkpoint'; epoch: number; status: string }
-  | { kind: 'none'; status: string };
+  | { kind: 'none'; status: string; reason?: string };
+
+/** Why a run without metrics stopped, as far as it recorded (a failed run's error, a crashed run's lost process). */
+function noneReason(reason: string | undefined): { reason?: string } {
+  return reason ? { reason } : {};
+}
 
 /** A run without a summary, as far as its `best` checkpoint tells: metrics on `split` only. */
 async function summaryFromBest(
@@ -221,11 +232,13 @@ function emptySummary(id: string, dir: string, meta: StoredRunMeta): RunSummary 
   };
 }
 
-function noSummaryNorCheckpoint(id: string, status: string, dir: string): UsageError {
+function noSummaryNorCheckpoint(id: string, status: string, dir: string, reason: string | undefined): UsageError {
   return new UsageError(
     `Run ${id} has no summary and no best checkpoint (status: ${status}; ${runFile(dir, 'summary')} is missing): ` +
       'it stopped before its first epoch ended, so there is nothing to compare.',
     [
+      // What the run recorded of why it stopped (a failed run's error, a crashed run's lost process).
+      ...(reason ? [`it ${status === 'running' ? 'is running' : status}: ${reason}`] : []),
       status === 'running'
         ? 'wait for it to finish its first epoch, or compare other runs'
         : 'resume it with `mtl train --resume`, or train it again',
@@ -238,12 +251,49 @@ function noMetrics(summaries: readonly RunSummary[], split: 'test' | 'val'): Usa
   const other = split === 'test' ? 'val' : 'test';
   const hasOther = summaries.some((s) => Object.keys(s[other]).length > 0);
   const only = summaries.length === 1 ? summaries[0] : undefined;
+  const ended = summaries.filter((s) => !emptySplit(s));
   const message = only
-    ? `Run ${only.id} has no ${split} metrics: its ${split} split was empty.`
-    : `None of these runs has ${split} metrics: their ${split} splits were empty.`;
-  return new UsageError(message, [
-    hasOther ? `compare on the ${other} split: --split ${other}` : `give the data a ${split} split and train again`,
-  ]);
+    ? `Run ${only.id} has no ${split} metrics: ${emptySplit(only) ? `its ${split} split was empty` : ranOut(only)}.`
+    : ended.length === 0
+      ? `None of these runs has ${split} metrics: their ${split} splits were empty.`
+      : `None of these runs has ${split} metrics: ${summaries
+          .map((s) => `${s.id}: ${emptySplit(s) ? `its ${split} split was empty` : ranOut(s)}`)
+          .join('; ')}.`;
+  // A run that ended without metrics is trained again (its reason says how); another split does not help it.
+  const remedy =
+    ended.length > 0
+      ? `train ${ended.length === 1 ? ended[0]!.id : 'those runs'} again (the reason above says what to change), ` +
+        'or compare runs that completed'
+      : hasOther
+        ? `compare on the ${other} split: --split ${other}`
+        : `give the data a ${split} split and train again`;
+  return new UsageError(message, [remedy]);
+}
+
+/**
+ * Whether a run with a summary but no metrics on a split lacks them because the split had no rows: its final
+ * evaluation ran (it kept a checkpoint to evaluate). Otherwise it ended before any (a run that diverged before a
+ * good epoch saves no checkpoint of its diverged weights, so it has no final metrics at all).
+ */
+function emptySplit(summary: RunSummary): boolean {
+  return summary.status === 'completed' || summary.checkpoint !== undefined;
+}
+
+/** Why a run ended without final metrics: its status and the reason it recorded. */
+function ranOut(summary: RunSummary): string {
+  const ended =
+    summary.status === 'interrupted'
+      ? 'it was interrupted'
+      : summary.status === 'running'
+        ? 'it is still running'
+        : `it ${summary.status}`;
+  return `${ended}${summary.statusReason ? ` (${summary.statusReason})` : ''}`;
+}
+
+/** The parenthesis of the "no metrics" warning: an empty split, or how the run ended. */
+function whyNoMetrics(summary: RunSummary, split: 'test' | 'val'): string {
+  if (emptySplit(summary)) return `its ${split} split was empty`;
+  return `run ${summary.status}${summary.statusReason ? `: ${summary.statusReason}` : ''}`;
 }
 
 function unknownMetric(metric: string, keys: ReadonlySet<string>): UsageError {

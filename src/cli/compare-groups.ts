@@ -1,4 +1,5 @@
-import { compareGroups, isGroupReference } from '../api/compare-groups.js';
+import { compareGroups, isGroupReference, type ComparedGroup } from '../api/compare-groups.js';
+import { formatChange } from '../api/config-diff.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { bestCells, formatNumber, formatPercent, log, out, printJson, table, formatSeries } from './output.js';
 import { gateGroupComparison, type GateOptions } from '../api/compare-gate.js';
@@ -68,6 +69,36 @@ export function compareGroupsCommand(
   out(table(header, rows, { best }));
   out(`Δm: ${comparison.pairingNote}.`);
   for (const d of comparison.deltaM) for (const problem of d.problems ?? []) out(`Δm of ${d.group}: ${problem}`);
+  // As for runs: after the metrics, what tells the groups apart, then where their configs differ.
+  out();
+  out(
+    table(
+      ['group', 'architecture', 'strategy', 'data', 'seeds'],
+      comparison.groups.map((g, i) => [
+        i === 0 ? `${g.id} (base)` : g.id,
+        g.architecture ?? '?',
+        strategyCell(g),
+        g.data ?? '?',
+        g.seeds.join(','),
+      ]),
+    ),
+  );
+  const base = comparison.groups[0];
+  for (const group of comparison.groups.slice(1)) {
+    if (!group.configChanges) continue;
+    out();
+    if (group.configChanges.length === 0) out(`${group.id}: same resolved config as ${base?.id} (seeds aside)`);
+    else {
+      out(`${group.id} vs ${base?.id} (config.resolved.json of a member, seed aside; base → this group):`);
+      for (const change of group.configChanges) out(`  ${formatChange(change)}`);
+    }
+  }
   for (const warning of comparison.warnings) log(`warning: ${warning}`);
   return gateReport ? printGate(gateReport) : ExitCode.ok;
+}
+
+/** The strategy column as for runs: `pcgrad (repr.)` for a gradient method on the representation. */
+function strategyCell(group: ComparedGroup): string {
+  if (!group.strategy) return '?';
+  return group.gradTarget === 'representation' ? `${group.strategy} (repr.)` : group.strategy;
 }
