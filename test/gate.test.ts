@@ -14,6 +14,8 @@ import {
   type RegressionCheck,
 } from '../src/analysis/gate.js';
 import { usageError } from './helpers/expect.js';
+import { gateGroupComparison } from '../src/api/compare-gate.js';
+import type { GroupComparison } from '../src/api/compare-groups.js';
 
 const regressionOnly: GateOptions = { failOnRegression: true, tolerances: {}, confidence: 0.95, failIf: [] };
 
@@ -55,6 +57,61 @@ describe('regression gate, one seed per side', () => {
     expect(diverged).toMatchObject({ passed: false, reason: "NEW's y/mse is not finite (seed 0)" });
     const baseGone = onlyRegression(pair('y/mse', false, [NaN], [0.5]));
     expect(baseGone).toMatchObject({ passed: false, reason: "BASE's y/mse is not finite: nothing to compare with" });
+  });
+
+  it('fails a BASE without the metric (a run that diverged before a good epoch), and a gate with no check', () => {
+    const baseless = onlyRegression(pair('y/mse', false, [], [0.5]));
+    expect(baseless).toMatchObject({ passed: false, reason: 'BASE has no y/mse: nothing to compare with' });
+    const nothing: GateInput = { subjects: ['BASE', 'NEW'], metrics: [] };
+    expect(evaluateGate(nothing, regressionOnly)).toMatchObject({ passed: false, checks: [] });
+  });
+});
+
+describe('regression gate on seed groups with members that have no metrics', () => {
+  /** Two groups of seeds 0–2 (y/accuracy 0.9 each), with the members of the given seeds left without metrics. */
+  function groups(baseWithout: number[], newWithout: number[]): GroupComparison {
+    const member = (without: number[]) =>
+      Object.fromEntries([0, 1, 2].filter((s) => !without.includes(s)).map((s) => [s, 0.9]));
+    const group = (id: string, without: number[]) => ({
+      id,
+      name: id,
+      status: 'completed',
+      seeds: [],
+      seedsWithoutMetrics: without,
+    });
+    return {
+      groups: [group('BASE', baseWithout), group('NEW', newWithout)],
+      rows: [
+        {
+          metric: 'y/accuracy',
+          higherIsBetter: true,
+          stats: [],
+          perSeed: [member(baseWithout), member(newWithout)],
+          relative: [],
+        },
+      ],
+    } as unknown as GroupComparison;
+  }
+
+  it('fails on seeds of NEW that diverged before a good epoch, rather than judging NEW on the rest', () => {
+    const report = gateGroupComparison(groups([], [1, 2]), regressionOnly);
+    expect(report.passed).toBe(false);
+    expect(report.checks[0]).toMatchObject({ reason: "NEW's y/accuracy is not finite (seed 1, 2)" });
+    const threshold = parseThreshold('y/accuracy < 0.05');
+    const failIf = gateGroupComparison(groups([], [1, 2]), {
+      ...regressionOnly,
+      failOnRegression: false,
+      failIf: [threshold],
+    });
+    expect(failIf.checks[0]).toMatchObject({ passed: false, reason: "NEW's y/accuracy is missing or not finite" });
+  });
+
+  it('fails on seeds of BASE without metrics: nothing to compare with; passes when every member has them', () => {
+    expect(gateGroupComparison(groups([2], []), regressionOnly).checks[0]).toMatchObject({
+      passed: false,
+      reason: "BASE's y/accuracy is not finite: nothing to compare with",
+    });
+    expect(gateGroupComparison(groups([], []), regressionOnly).passed).toBe(true);
   });
 });
 

@@ -18,8 +18,10 @@ export const REGRESSION_RULE =
   'difference NEW − BASE over those seeds (level --confidence) must lie entirely beyond the tolerance on the worse ' +
   'side (high < −tolerance, or low > +tolerance for a lower-is-better metric). With one seed on either side (or ' +
   'fewer than two seeds in common) the difference of the means decides and significance is not tested. A NEW ' +
-  'value that is missing or not finite (a diverged seed) fails the check; so does a BASE value that is not finite ' +
-  '(nothing to compare with). Differences within 1e-12 (relative to the values) of the tolerance count as within it.';
+  'value that is missing or not finite (a diverged seed) fails the check; so does a BASE value that is missing or not ' +
+  'finite (nothing to compare with). A seed of a group whose member has no metrics (it diverged before a good epoch) ' +
+  'counts as such a value. A gate without any check fails. Differences within 1e-12 (relative to the values) of ' +
+  'the tolerance count as within it.';
 
 export const THRESHOLD_RULE =
   "--fail-if 'KEY OP VALUE' (OP one of < <= > >=) fails when the metric KEY of a compared run, or the mean over " +
@@ -147,7 +149,10 @@ export function parseConfidence(text: string): number {
 /** Every check the options ask for, on the compared metrics; a UsageError for a flag naming an unknown metric. */
 export function evaluateGate(input: GateInput, options: GateOptions): GateReport {
   const byKey = new Map(input.metrics.map((m) => [m.metric, m]));
-  const regressionKeys = input.metrics.filter((m) => m.perTask && (m.values[0]?.size ?? 0) > 0).map((m) => m.metric);
+  // Every per-task metric some compared run has: one the base lacks fails its check (nothing to compare with).
+  const regressionKeys = input.metrics
+    .filter((m) => m.perTask && m.values.some((v) => v.size > 0))
+    .map((m) => m.metric);
   for (const key of Object.keys(options.tolerances))
     if (!regressionKeys.includes(key)) throw unknownMetric('--tolerance', key, regressionKeys);
   for (const threshold of options.failIf)
@@ -161,7 +166,8 @@ export function evaluateGate(input: GateInput, options: GateOptions): GateReport
   for (const threshold of options.failIf)
     for (const index of candidates) checks.push(thresholdCheck(input, byKey.get(threshold.metric)!, index, threshold));
   return {
-    passed: checks.every((c) => c.passed),
+    // A gate that could check nothing (no run has a per-task metric) has not shown that NEW passes.
+    passed: checks.length > 0 && checks.every((c) => c.passed),
     ...(options.failOnRegression
       ? { regressionRule: REGRESSION_RULE, method: BOOTSTRAP_METHOD, confidence: options.confidence }
       : {}),
@@ -198,6 +204,8 @@ function regression(
   });
   const baseMean = finiteMean(baseValues);
   const newMean = finiteMean(newValues);
+  if (baseValues.size === 0)
+    return unusable(`${common.base} has no ${metric.metric}: nothing to compare with`, null, newMean);
   if (newValues.size === 0) return unusable(`${common.new} has no ${metric.metric}`, baseMean, null);
   const diverged = [...newValues].filter(([, v]) => !Number.isFinite(v)).map(([seed]) => seed);
   if (diverged.length > 0)

@@ -26,13 +26,23 @@ export function gateRunComparison(comparison: Comparison, options: GateOptions):
   return evaluateGate(input, options);
 }
 
-/** The gate on seed groups compared with `compareGroups`: members paired by seed. */
+/**
+ * The gate on seed groups compared with `compareGroups`: members paired by seed. A member without metrics (diverged
+ * before a good epoch) counts as a value that is not finite, so its check fails rather than the gate judging the
+ * group on the members that are left.
+ */
 export function gateGroupComparison(comparison: GroupComparison, options: GateOptions): GateReport {
   const metrics: GateMetric[] = comparison.rows.map((row) => ({
     metric: row.metric,
     higherIsBetter: row.higherIsBetter,
     perTask: isPerTask(row.metric),
-    values: row.perSeed.map((bySeed) => new Map(Object.entries(bySeed).map(([seed, v]) => [Number(seed), v]))),
+    values: row.perSeed.map(
+      (bySeed, g) =>
+        new Map([
+          ...Object.entries(bySeed).map(([seed, v]): [number, number] => [Number(seed), v]),
+          ...(comparison.groups[g]?.seedsWithoutMetrics ?? []).map((seed): [number, number] => [seed, Number.NaN]),
+        ]),
+    ),
   }));
   const input: GateInput = { subjects: comparison.groups.map((g) => g.id), metrics };
   return evaluateGate(input, options);

@@ -35,6 +35,11 @@ export interface ComparedGroup extends Omit<RunDescription, 'seed'> {
   /** The seeds whose member has metrics on the split. */
   seeds: number[];
   /**
+   * The seeds whose member has none (it diverged before a good epoch, is running or was interrupted): left out of the
+   * statistics, and each a failed value for the CI gates (api/compare-gate.ts), which must not pass on the rest.
+   */
+  seedsWithoutMetrics: number[];
+  /**
    * Where this group's resolved config differs from the first group's (dotted paths; `seed` left out, as members
    * differ in it): absent for the first group, and when a group has no member whose config can be read.
    */
@@ -152,10 +157,12 @@ export function compareGroups(references: string[], options: CompareGroupsOption
   const opened: OpenedGroup[] = references.map((reference) => {
     const { id, dir, meta } = resolveGroup(reference, store);
     const bySeed = new Map<number, MetricValues>();
+    const seedsWithoutMetrics: number[] = [];
     for (const member of meta.members) {
       const metrics = readSummaryIfAny(path.join(dir, member.folder))?.[split] ?? {};
       if (Object.keys(metrics).length === 0) {
         warnings.push(`${member.id} (${member.status}) has no ${split} metrics: it is left out`);
+        seedsWithoutMetrics.push(member.seed);
         continue;
       }
       bySeed.set(member.seed, metrics);
@@ -170,6 +177,7 @@ export function compareGroups(references: string[], options: CompareGroupsOption
       name: meta.name,
       status: meta.status,
       seeds: [...bySeed.keys()],
+      seedsWithoutMetrics,
       ...description,
     };
     return { group, bySeed, config };
