@@ -18,10 +18,10 @@ export const REGRESSION_RULE =
   'difference NEW − BASE over those seeds (level --confidence) must lie entirely beyond the tolerance on the worse ' +
   'side (high < −tolerance, or low > +tolerance for a lower-is-better metric). With one seed on either side (or ' +
   'fewer than two seeds in common) the difference of the means decides and significance is not tested. A NEW ' +
-  'value that is missing or not finite (a diverged seed) fails the check; so does a BASE value that is missing or not ' +
-  'finite (nothing to compare with). A seed of a group whose member has no metrics (it diverged before a good epoch) ' +
-  'counts as such a value. A gate without any check fails. Differences within 1e-12 (relative to the values) of ' +
-  'the tolerance count as within it.';
+  'value that is missing or not finite (a diverged seed) fails the check; so does a BASE value that is missing or ' +
+  'not finite (nothing to compare with). A seed of a group whose member has no metrics (it diverged before a good ' +
+  'epoch) counts as such a value. A gate without any check fails. Differences within 1e-12 (relative to the values) ' +
+  'of the tolerance count as within it.';
 
 export const THRESHOLD_RULE =
   "--fail-if 'KEY OP VALUE' (OP one of < <= > >=) fails when the metric KEY of a compared run, or the mean over " +
