@@ -2,7 +2,7 @@
  * What cannot be resumed is refused with the reason and a way on, leaving the run as it was; a damaged checkpoint is
  * found by its checksums; a run whose process is gone shows as `crashed`.
  */
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -84,8 +84,13 @@ describe('resume refuses what it cannot continue', () => {
   it('a checkpoint without training state: no checkpoint to resume from', async () => {
     const runsDir = tempDir('mtl-runs-');
     const run = await interruptedRun(runsDir);
-    writeFileSync(path.join(run.dir, 'checkpoints', 'last', 'training-state.json'), '{');
+    // As an mtl without --resume wrote it (before checksums); a damaged training-state.json is another case
+    // (test/checkpoint-damage.test.ts).
+    rmSync(path.join(run.dir, 'checkpoints', 'last', 'training-state.json'));
+    rmSync(path.join(run.dir, 'checkpoints', 'last', 'checksums.json'));
+    const before = snapshot(run.dir);
     await expect(resumeExperiment(run.id, { runsDir })).rejects.toThrow(/has no checkpoint to resume from/);
+    expect(snapshot(run.dir)).toEqual(before);
   });
 
   it('the CLI: --set with --resume and a damaged checkpoint exit 2 with the message, no stack trace', async () => {

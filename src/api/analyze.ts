@@ -133,7 +133,7 @@ export async function analyzeRun(reference: string, options: AnalyzeOptions = {}
   if (tasks.length < 2) {
     throw new UsageError(`Run ${run.id} has one task (${tasks[0]?.name ?? 'none'}); relatedness needs two or more.`);
   }
-  const checkpoint = chooseCheckpoint(run, options.checkpoint ?? 'best');
+  const checkpoint = chooseCheckpoint(run, options.checkpoint ?? 'best', options.checkpoint !== undefined);
   const step = options.onStep ?? ((): void => undefined);
   await initBackend(options.backend ?? run.config.backend, runKernels(run.id, run.meta.backend));
   const names = tasks.map((t) => t.name);

@@ -75,7 +75,7 @@ export async function evaluateRun(reference: string, options: EvaluateOptions = 
 
 async function evaluateLocked(runDir: string, options: EvaluateOptions): Promise<EvaluationResult> {
   const run = readRun(runDir);
-  const checkpoint = chooseCheckpoint(run, options.checkpoint ?? 'best');
+  const checkpoint = chooseCheckpoint(run, options.checkpoint ?? 'best', options.checkpoint !== undefined);
   const backend = await initBackend(options.backend ?? run.config.backend, runKernels(run.id, run.meta.backend));
   const files = options.dataFiles ?? (options.dataFile === undefined ? [] : [options.dataFile]);
   const { encoded, data } =
@@ -131,13 +131,26 @@ export async function evaluateCheckpointOnSplit(
   }
 }
 
-/** The checkpoint asked for; `best` falls back to `last` when no epoch improved the monitored metric. */
-export function chooseCheckpoint(run: StoredRun, wanted: CheckpointName): CheckpointName {
+/**
+ * The checkpoint to read. By default (`asked` false) `best` falls back to `last` where no best checkpoint was ever
+ * written (no epoch improved the monitored metric); one asked for by name (`--checkpoint best`) is that one or an
+ * error. A best checkpoint that was written but is damaged (a file missing or cut short) is chosen all the same, so
+ * that reading it refuses it naming the file, instead of another checkpoint being evaluated in its place.
+ */
+export function chooseCheckpoint(run: StoredRun, wanted: CheckpointName, asked = false): CheckpointName {
   if (hasCheckpoint(checkpointDir(run.dir, wanted))) return wanted;
-  if (wanted === 'best' && hasCheckpoint(checkpointDir(run.dir, 'last'))) return 'last';
+  const last = hasCheckpoint(checkpointDir(run.dir, 'last'));
+  if (wanted === 'best' && last && !asked) return 'last';
   // A diverged run saves none of its diverged weights; without a good epoch before the divergence it has none at all.
   const why = run.meta.status === 'diverged' && run.meta.statusReason ? [`it diverged: ${run.meta.statusReason}`] : [];
-  throw new UsageError(`Run ${run.id} has no "${wanted}" checkpoint (status: ${run.meta.status}).`, why);
+  const other =
+    wanted === 'best' && last
+      ? [
+          'a best checkpoint is written when an epoch ends with a better monitored metric, and none did; ' +
+            '--checkpoint last (or no --checkpoint) reads the last checkpoint',
+        ]
+      : [];
+  throw new UsageError(`Run ${run.id} has no "${wanted}" checkpoint (status: ${run.meta.status}).`, [...why, ...other]);
 }
 
 /** A split of the run's own data, rebuilt exactly as training made it (same table, rows and assignment). */

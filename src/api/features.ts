@@ -67,7 +67,7 @@ export function featureLayers(model: MultiTaskModel): string[] {
 
 export async function extractFeatures(reference: string, options: FeaturesOptions = {}): Promise<FeatureTable> {
   const run = readRun(reference, options.runsDir);
-  const checkpoint = chooseCheckpoint(run, options.checkpoint ?? 'best');
+  const checkpoint = chooseCheckpoint(run, options.checkpoint ?? 'best', options.checkpoint !== undefined);
   await initBackend(options.backend ?? run.config.backend, runKernels(run.id, run.meta.backend));
   const files = options.dataFiles ?? (options.dataFile === undefined ? [] : [options.dataFile]);
   const fromFiles = files.length > 0;

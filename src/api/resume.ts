@@ -1,19 +1,20 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { runKernels } from '../backend/run-kernels.js';
 import { initBackend } from '../backend/select.js';
 import { prepareConfigData } from '../data/multi-input.js';
 import { UsageError } from '../errors.js';
-import { joinBuffers, loadCheckpointInto, verifyCheckpointFiles } from '../runs/checkpoint.js';
+import { DamagedCheckpointError, joinBuffers, loadCheckpointInto, verifyCheckpointFiles } from '../runs/checkpoint.js';
 import { preprocessingMatches, readResolvedConfig } from '../runs/inputs.js';
-import { checkpointDir, hasTrainingState, runFile } from '../runs/layout.js';
+import { checkpointDir, hasCheckpoint, runFile } from '../runs/layout.js';
 import { crashReason, thisProcess } from '../runs/liveness.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { writeJsonAtomic } from '../runs/atomic.js';
 import type { RunMeta, StoredRunMeta } from '../runs/meta.js';
 import { openRun, resolveRunsDir } from '../runs/store.js';
 import type { RunSummary } from '../runs/summary.js';
-import { readTrainingState } from '../runs/training-state.js';
+import { readTrainingState, trainingStateFile } from '../runs/training-state.js';
 import { RunWriter } from '../runs/writer.js';
 import { writesTensorBoard } from '../runs/tensorboard.js';
 import { refreshGroupOfMember } from './groups.js';
@@ -41,7 +42,7 @@ export async function resumeExperiment(reference: string, options: ResumeOptions
 /** What {@link resumeExperiment} takes: training's options, and how to wait for the run's lock. */
 export interface ResumeOptions extends TrainOptions {
   /** As for `evaluateRun`: how long to wait for another command changing the run, and what to say meanwhile. */
-  lock?: Pick<RunLockOptions, 'timeoutMs' | 'onWait' | 'onStaleLock'>;
+  lock?: Pick<RunLockOptions, 'timeoutMs' | 'onWait' | 'onStaleLock' | 'command'>;
 }
 
 async function resumeLocked(reference: string, options: TrainOptions): Promise<RunSummary> {
@@ -72,16 +73,18 @@ export async function continueFromLast(
 ): Promise<RunSummary> {
   const { id, dir, meta } = openRun(reference, resolveRunsDir(options.runsDir));
   const last = checkpointDir(dir, 'last');
-  if (!hasTrainingState(last)) {
+  const damaged = resumeHints(id, dir, meta);
+  // Checked first: checksums.json covers training-state.json, so a file cut short is named as damaged, not missing.
+  const read = hasCheckpoint(last) ? damaged(() => verifyCheckpointFiles(last)) : undefined;
+  if (read === undefined || !existsSync(trainingStateFile(last))) {
     throw new UsageError(
-      `Run ${id} has no checkpoint to resume from (${path.join(last, 'training-state.json')} is missing): it ` +
+      `Run ${id} has no checkpoint to resume from (${trainingStateFile(last)} is missing): it ` +
         'stopped before its first epoch ended, or was written by an mtl without --resume.',
       [`train it again: mtl train ${meta.configFile ?? '<config>'}`],
     );
   }
   const stored = readResolvedConfig(dir);
   const config = continuation ? continuation.config(stored) : stored;
-  const read = verifyCheckpointFiles(last);
   const backend = await initBackend(
     options.backend ?? meta.backend?.name ?? config.backend,
     runKernels(id, meta.backend),
@@ -98,8 +101,8 @@ export async function continueFromLast(
   let slots: Record<string, tf.Tensor> = {};
   let training = false; // from then on trainInRun owns the model (and disposes it)
   try {
-    loadCheckpointInto(last, model);
-    const state = readTrainingState(last, (name) => joinBuffers([read(name)]));
+    damaged(() => loadCheckpointInto(last, model));
+    const state = damaged(() => readTrainingState(last, (name) => joinBuffers([read(name)])));
     slots = state.optimizerSlots;
     const { snapshot } = state;
     const startedAt = new Date();
@@ -145,6 +148,27 @@ export async function continueFromLast(
   } finally {
     for (const tensor of Object.values(slots)) tensor.dispose();
   }
+}
+
+/**
+ * Runs a read of the `last` checkpoint, giving a damaged one the hints a continuation can act on: the reader's own
+ * hint points to the other checkpoint with `--checkpoint`, which `mtl train --resume` does not have (a run goes on
+ * from its `last` checkpoint only), while evaluating the `best` one still works.
+ */
+function resumeHints(id: string, dir: string, meta: StoredRunMeta): <T>(read: () => T) => T {
+  return (read) => {
+    try {
+      return read();
+    } catch (error) {
+      if (!(error instanceof DamagedCheckpointError)) throw error;
+      const best = hasCheckpoint(checkpointDir(dir, 'best'));
+      throw new UsageError(error.message, [
+        'a run continues from its last checkpoint only: restore the file from a backup, or train the run again: ' +
+          `mtl train ${meta.configFile ?? '<config>'}`,
+        ...(best ? [`its best checkpoint is kept apart and can still be evaluated: mtl eval ${id}`] : []),
+      ]);
+    }
+  };
 }
 
 function shownFrom(meta: StoredRunMeta): string {

@@ -77,7 +77,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       'another CSV with the same columns (encoded as in training); TASK=CSV per source of a multi-input run',
       collect,
     )
-    .option('--checkpoint <which>', 'best or last', 'best')
+    // No commander default: only a --checkpoint given by name refuses a run without a best checkpoint.
+    .option('--checkpoint <which>', 'best or last (default best; last where no best checkpoint was written)')
     .addOption(backendOption())
     .addOption(runsDirOption())
     .option('--json', 'print the result as JSON')
@@ -95,7 +96,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     )
     .option('--split <split>', "of the run's own data: train, val, test or all (default all)")
     .option('--layer <name>', 'shared (the trunk output the heads read; default) or tasks/<task>/output')
-    .option('--checkpoint <which>', 'best or last', 'best')
+    .option('--checkpoint <which>', 'best or last (default best; last where no best checkpoint was written)')
     .option('--id-columns <a,b>', 'input columns copied first into each row (default none)')
     .option('--with-targets', "also copy the run's target columns, so the CSV trains an mtl config")
     .option('-o, --output <file>', 'write the CSV to a file instead of stdout')
@@ -182,7 +183,10 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .command('analyze')
     .description('Which tasks belong together: gradient, affinity, model and data relatedness; stored in the run')
     .argument('<run>', 'run id, unique id prefix, or path')
-    .option('--checkpoint <which>', 'best or last: what the model-based measures and the gradient pass read', 'best')
+    .option(
+      '--checkpoint <which>',
+      'best or last: what the model-based measures and the gradient pass read (default best; last where no best)',
+    )
     .addOption(backendOption())
     .addOption(runsDirOption())
     .option('--json', 'print the report as JSON')

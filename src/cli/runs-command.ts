@@ -37,6 +37,7 @@ export function runsCommand(
     else {
       log(`group ${members.group.id}: ${groupLine(members.group)}`);
       out(runsTable(members.runs));
+      crashNotes(members.runs);
     }
     return ExitCode.ok;
   }
@@ -52,6 +53,7 @@ export function runsCommand(
     return ExitCode.ok;
   }
   if (runs.length > 0) out(runsTable(runs));
+  crashNotes(runs);
   if (groups.length > 0) {
     if (runs.length > 0) out();
     out(
@@ -98,6 +100,14 @@ function sweepsTable(sweeps: readonly SweepListing[]): string {
       ];
     }),
   );
+}
+
+/**
+ * Why each crashed run shows so and how to go on (`resume it with: mtl train --resume ID`), on stderr as the other
+ * notes: the table on stdout keeps its columns for scripts, and `--json` has the same as `statusReason`.
+ */
+function crashNotes(runs: readonly RunListing[]): void {
+  for (const run of runs) if (run.status === 'crashed') log(`note: ${run.id} crashed: ${run.statusReason ?? ''}`);
 }
 
 function groupLine(group: GroupListing): string {

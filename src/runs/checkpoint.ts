@@ -81,43 +81,77 @@ function sha256(data: string | Uint8Array): string {
 }
 
 /**
+ * A checkpoint file that is missing, cut short or changed. It names the file; `checkpoint` is the folder, so that a
+ * command that cannot take the hint below (`train --resume` has no `--checkpoint`) can give its own.
+ */
+export class DamagedCheckpointError extends UsageError {
+  constructor(
+    readonly checkpoint: string,
+    message: string,
+  ) {
+    super(message, damagedHint(checkpoint));
+    this.name = 'DamagedCheckpointError';
+  }
+}
+
+/**
+ * What to do about a damaged checkpoint: read the run's other checkpoint where it has one (`best` and `last` are
+ * separate folders, so damage to one leaves the other whole), else restore the file or train again.
+ */
+function damagedHint(dir: string): string[] {
+  const name = path.basename(dir);
+  const other = name === 'best' ? 'last' : name === 'last' ? 'best' : undefined;
+  const whole = other !== undefined && existsSync(path.join(path.dirname(dir), other, MODEL_JSON));
+  const use = whole ? `use the ${other} checkpoint (--checkpoint ${other}), ` : '';
+  return [`${use}restore the file from a backup, or train the run again`];
+}
+
+/**
  * Reads a checkpoint folder's files and checks each against `checksums.json`: a file cut short (a full disk, a
- * copy that stopped) or changed is refused here, naming it, before anything is decoded. Checkpoints written before
- * checksums existed have none and are read as they are. Returns a reader of the folder's files (checked ones from
- * memory).
+ * copy that stopped), changed or deleted is refused here, naming it, before anything is decoded. Checkpoints written
+ * before checksums existed have none and are read as they are (but still need their model.json). Returns a reader of
+ * the folder's files (checked ones from memory).
  */
 export function verifyCheckpointFiles(dir: string): (name: string) => Buffer {
   const listed = new Map<string, Buffer>();
   const sumsFile = path.join(dir, CHECKSUMS_JSON);
   if (existsSync(sumsFile)) {
-    const fields = JsonFields.read(sumsFile);
-    const algorithm = fields.string('algorithm');
-    if (algorithm !== 'sha256') throw fields.problem('algorithm', '"sha256"');
-    for (const [name, expected] of Object.entries(fields.object('files').value)) {
-      const file = path.join(dir, name);
-      const data = readCheckpointFile(file);
+    for (const [name, expected] of Object.entries(readChecksums(dir, sumsFile))) {
+      const data = readCheckpointFile(dir, name);
       if (sha256(data) !== expected) {
-        throw new UsageError(
+        throw new DamagedCheckpointError(
+          dir,
           `Checkpoint ${dir}: ${name} does not match its checksum in ${CHECKSUMS_JSON} (${data.byteLength} bytes); ` +
             'the file was cut short or changed after it was written.',
-          [
-            'use the other checkpoint (`--checkpoint best` or `last`), restore the file from a backup, or train the ' +
-              'run again',
-          ],
         );
       }
       listed.set(name, data);
     }
-  }
-  return (name) => listed.get(name) ?? readCheckpointFile(path.join(dir, name));
+  } else if (!existsSync(path.join(dir, MODEL_JSON))) readCheckpointFile(dir, MODEL_JSON); // says it is missing
+  return (name) => listed.get(name) ?? readCheckpointFile(dir, name);
 }
 
-function readCheckpointFile(file: string): Buffer {
+/** checksums.json's entries; a damaged checksums.json is a damaged checkpoint like any of its files. */
+function readChecksums(dir: string, sumsFile: string): Record<string, unknown> {
+  try {
+    const fields = JsonFields.read(sumsFile);
+    const algorithm = fields.string('algorithm');
+    if (algorithm !== 'sha256') throw fields.problem('algorithm', '"sha256"');
+    return fields.object('files').value;
+  } catch (error) {
+    if (error instanceof UsageError) throw new DamagedCheckpointError(dir, error.message);
+    throw error;
+  }
+}
+
+function readCheckpointFile(dir: string, name: string): Buffer {
+  const file = path.join(dir, name);
   try {
     return readFileSync(file);
   } catch (error) {
     const code = error instanceof Error && 'code' in error ? error.code : undefined;
-    throw new UsageError(
+    throw new DamagedCheckpointError(
+      dir,
       code === 'ENOENT'
         ? `Checkpoint file ${file} is missing; the checkpoint is incomplete.`
         : `Cannot read checkpoint file ${file}: ${error instanceof Error ? error.message : String(error)}`,
@@ -184,7 +218,8 @@ export function readCheckpointWeights(dir: string): CheckpointWeights {
   const buffer = joinBuffers(parts);
   const expected = group.weights.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * bytesPerValue(w.dtype), 0);
   if (buffer.byteLength !== expected) {
-    throw new UsageError(
+    throw new DamagedCheckpointError(
+      dir,
       `Checkpoint ${dir}: ${group.paths.join(', ')} holds ${buffer.byteLength} bytes but model.json describes ` +
         `${expected}; the checkpoint is damaged.`,
     );

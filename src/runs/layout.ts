@@ -51,11 +51,13 @@ export function checkpointDir(runDir: string, which: CheckpointName): string {
 export const MODEL_JSON = 'model.json';
 
 /**
- * Whether a checkpoint folder holds a checkpoint (its model.json; a folder swap leaves either the old or the new).
+ * Whether a checkpoint was written to this folder. A checkpoint folder appears whole, by a rename
+ * (runs/atomic.ts), so one that exists but lacks its model.json is a damaged checkpoint, not a missing one: the
+ * reader refuses it naming the file (runs/checkpoint.ts verifyCheckpointFiles) rather than quietly taking another.
  * Here, not in checkpoint.ts, so that asking loads no TF.js.
  */
 export function hasCheckpoint(dir: string): boolean {
-  return existsSync(path.join(dir, MODEL_JSON));
+  return existsSync(dir);
 }
 
 /** A `last` checkpoint's trainer state (runs/training-state.ts), beside its weights. */

@@ -89,7 +89,7 @@ export async function acquireRunLock(runDir: string, options: RunLockOptions = {
     const seen = readLockFile(file);
     if (seen === 'gone') continue; // released between our attempt and the read
     const stale = isStale(seen, file);
-    if (stale && takeOver(file, seen)) {
+    if (stale && takeOver(file, seen, options.command ?? 'mtl')) {
       options.onStaleLock?.(seen === 'unreadable' ? undefined : seen);
       continue;
     }
@@ -144,7 +144,7 @@ function tryCreate(file: string, command: string): RunLock | undefined {
   } catch (error) {
     if (held.size === 0) unwatchProcessEnd();
     if (errorCode(error) === 'EEXIST') return undefined;
-    throw cannotLock(file, error);
+    throw cannotLock(file, error, command);
   }
   held.set(holder.token, file);
   let released = false;
@@ -219,12 +219,12 @@ function processExists(pid: number): boolean {
  * (created exclusively) lets one of them re-read the lock and remove it only if it is still the stale one, so nobody
  * removes a lock another waiter has just taken.
  */
-function takeOver(file: string, stale: RunLockHolder | 'unreadable'): boolean {
+function takeOver(file: string, stale: RunLockHolder | 'unreadable', command: string): boolean {
   const guard = `${file}.takeover`;
   try {
     writeFileSync(guard, `${process.pid}\n`, { flag: 'wx' });
   } catch (error) {
-    if (errorCode(error) !== 'EEXIST') throw cannotLock(file, error);
+    if (errorCode(error) !== 'EEXIST') throw cannotLock(file, error, command);
     if (ageMs(guard) > TAKEOVER_GRACE_MS) rmSync(guard, { force: true });
     return false;
   }
@@ -260,10 +260,11 @@ function busyError(runDir: string, file: string, holder: RunLockHolder | undefin
   ]);
 }
 
-function cannotLock(file: string, error: unknown): UsageError {
+/** The hint names the command that wanted the lock: mtl eval, a resume, a sweep's trial each write there. */
+function cannotLock(file: string, error: unknown, command: string): UsageError {
   const reason = error instanceof Error ? error.message : String(error);
   return new UsageError(`Cannot lock the run: ${file} cannot be created (${reason}).`, [
-    'the run folder must be writable to change the run (mtl eval stores its result there)',
+    `${command} takes its lock in ${path.dirname(file)} before it writes there: give your user write access to it`,
   ]);
 }
 

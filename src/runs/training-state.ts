@@ -2,6 +2,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../errors.js';
 import type { RngState } from '../util/rng.js';
+import { DamagedCheckpointError } from './checkpoint.js';
 import { encodeVariables } from './encode-weights.js';
 import { JsonFields, readJsonFile } from './json.js';
 import { TRAINING_STATE_JSON } from './layout.js';
@@ -68,6 +69,11 @@ export interface PartialEpoch {
 
 export const OPTIMIZER_BIN = 'optimizer.bin';
 
+/** A checkpoint's training state: a `last` checkpoint without it cannot be resumed (an mtl without --resume). */
+export function trainingStateFile(dir: string): string {
+  return path.join(dir, TRAINING_STATE_JSON);
+}
+
 /**
  * JSON has no NaN, ±Infinity or −0, and a value that comes back different is a resumed run that is not exact (the
  * best value starts at ±Infinity, a strategy state may hold NaN): those are stored as `{"$float": "NaN"}`.
@@ -102,6 +108,19 @@ export async function trainingStateFiles(
 }
 
 /**
+ * training-state.json as JSON. With checksums a file cut short is found before this (`verifyCheckpointFiles`); in a
+ * checkpoint from before them, one that does not parse is still a damaged checkpoint, not a missing one.
+ */
+function readStateJson(dir: string, file: string): unknown {
+  try {
+    return readJsonFile(file);
+  } catch (error) {
+    if (error instanceof UsageError) throw new DamagedCheckpointError(dir, error.message);
+    throw error;
+  }
+}
+
+/**
  * Reads a checkpoint's training state (checksums checked by the caller, `verifyCheckpointFiles`). The optimizer
  * slots come back as tensors the caller disposes.
  */
@@ -109,8 +128,8 @@ export function readTrainingState(
   dir: string,
   readBinary: (file: string) => ArrayBuffer,
 ): { snapshot: TrainerSnapshot; optimizerSlots: Record<string, tf.Tensor> } {
-  const file = path.join(dir, TRAINING_STATE_JSON);
-  const raw = JSON.parse(JSON.stringify(readJsonFile(file)), decodeFloats) as unknown;
+  const file = trainingStateFile(dir);
+  const raw = JSON.parse(JSON.stringify(readStateJson(dir, file)), decodeFloats) as unknown;
   const fields = JsonFields.of(raw, file);
   const snapshot = fields.object('snapshot');
   for (const key of ['epoch', 'batch', 'step', 'optimizerUpdates', 'bestEpoch', 'sinceImproved']) {
@@ -130,7 +149,8 @@ export function readTrainingState(
   const buffer = readBinary(OPTIMIZER_BIN);
   const expected = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * 4, 0);
   if (buffer.byteLength !== expected) {
-    throw new UsageError(
+    throw new DamagedCheckpointError(
+      dir,
       `${path.join(dir, OPTIMIZER_BIN)} holds ${buffer.byteLength} bytes but ${TRAINING_STATE_JSON} describes ` +
         `${expected}; the checkpoint is damaged.`,
     );

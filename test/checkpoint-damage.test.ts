@@ -1,0 +1,175 @@
+/**
+ * A damaged checkpoint (a file cut short or deleted from a checkpoint that was written) is refused naming the file,
+ * by every command that reads it, with a hint the command can act on; only a checkpoint that was never written lets
+ * `best` fall back to `last`, and only when no checkpoint was asked for by name. A crashed run's hint reaches the
+ * text of `mtl runs`. Each refusal leaves the run's files as they were.
+ */
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { analyzeRun, evaluateRun, extractFeatures, trainExperiment, type RunSummary } from '../src/index.js';
+import { tempDir } from './helpers.js';
+import { mtl } from './helpers/cli.js';
+import { tinyRegressionConfig } from './helpers/configs.js';
+
+const TRAINING = { epochs: 4, batch_size: 8, lr: 0.01 };
+
+/** A run stopped in its second epoch: both checkpoints written. */
+async function interruptedRun(runsDir: string): Promise<RunSummary> {
+  const controller = new AbortController();
+  return trainExperiment(tinyRegressionConfig(tempDir('mtl-damage-'), TRAINING), {
+    runsDir,
+    signal: controller.signal,
+    listeners: [{ onBatch: (info) => info.epoch === 1 && info.batch === 1 && controller.abort() }],
+  });
+}
+
+/** Every file of a run with its bytes and modification time, to show a refused command changed nothing. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (folder: string): void => {
+    for (const entry of readdirSync(folder)) {
+      const file = path.join(folder, entry);
+      if (statSync(file).isDirectory()) walk(file);
+      else out[path.relative(dir, file)] = `${statSync(file).mtimeMs}:${readFileSync(file).toString('base64')}`;
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+function checkpointFile(run: RunSummary, checkpoint: 'best' | 'last', name: string): string {
+  return path.join(run.dir, 'checkpoints', checkpoint, name);
+}
+
+describe('mtl train --resume of a damaged last checkpoint', () => {
+  it('a training-state.json cut short is named as damaged by its checksum, not taken for a missing one', async () => {
+    const runsDir = tempDir('mtl-runs-');
+    const run = await interruptedRun(runsDir);
+    truncateSync(checkpointFile(run, 'last', 'training-state.json'), 100);
+    const before = snapshot(run.dir);
+    const result = mtl(['train', '--resume', run.id, '--runs-dir', runsDir]);
+    expect(result.code, result.stderr).toBe(2);
+    const [first, ...hints] = result.stderr.trimEnd().split('\n');
+    expect(first).toBe(
+      `mtl: Checkpoint ${path.join(run.dir, 'checkpoints', 'last')}: training-state.json does not match its checksum ` +
+        'in checksums.json (100 bytes); the file was cut short or changed after it was written.',
+    );
+    expect(result.stderr).not.toContain('has no checkpoint to resume from');
+    expect(hints.join('\n')).toContain('a run continues from its last checkpoint only');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(snapshot(run.dir)).toEqual(before);
+  }, 60_000);
+
+  it('the hint for a damaged last checkpoint names no --checkpoint, which resume does not take', async () => {
+    const runsDir = tempDir('mtl-runs-');
+    const run = await interruptedRun(runsDir);
+    truncateSync(checkpointFile(run, 'last', 'weights.bin'), 20);
+    const before = snapshot(run.dir);
+    const result = mtl(['train', '--resume', run.id, '--runs-dir', runsDir]);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain('weights.bin does not match its checksum in checksums.json (20 bytes)');
+    expect(result.stderr).not.toContain('--checkpoint');
+    expect(result.stderr).toContain(
+      '  - a run continues from its last checkpoint only: restore the file from a backup, or train the run again: ' +
+        'mtl train ',
+    );
+    const best = `  - its best checkpoint is kept apart and can still be evaluated: mtl eval ${run.id}`;
+    expect(result.stderr).toContain(best);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(snapshot(run.dir)).toEqual(before);
+    // mtl eval, which has --checkpoint, is still pointed to the other checkpoint.
+    await expect(evaluateRun(run.id, { runsDir, checkpoint: 'last' })).rejects.toMatchObject({
+      details: ['use the best checkpoint (--checkpoint best), restore the file from a backup, or train the run again'],
+    });
+  }, 60_000);
+
+  it('a training-state.json that does not parse, in a checkpoint without checksums: damaged, not missing', async () => {
+    const runsDir = tempDir('mtl-runs-');
+    const run = await interruptedRun(runsDir);
+    rmSync(checkpointFile(run, 'last', 'checksums.json'));
+    writeFileSync(checkpointFile(run, 'last', 'training-state.json'), '{');
+    const result = mtl(['train', '--resume', run.id, '--runs-dir', runsDir]);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toMatch(/^mtl: \S+training-state\.json is not valid JSON/);
+    expect(result.stderr).toContain('a run continues from its last checkpoint only');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
+});
+
+describe('a best checkpoint that was written but is damaged is refused, not replaced by last', () => {
+  it('mtl eval, analyze, features and compare refuse a best checkpoint without its model.json', async () => {
+    const runsDir = tempDir('mtl-runs-');
+    const run = await interruptedRun(runsDir);
+    rmSync(checkpointFile(run, 'best', 'model.json'));
+    rmSync(path.join(run.dir, 'summary.json')); // compare then evaluates the best checkpoint itself
+    const before = snapshot(run.dir);
+    const file = checkpointFile(run, 'best', 'model.json');
+    const missing = `Checkpoint file ${file} is missing; the checkpoint is incomplete.`;
+    const hint = 'use the last checkpoint (--checkpoint last), restore the file from a backup, or train the run again';
+
+    const evaluated = mtl(['eval', run.id, '--runs-dir', runsDir]);
+    expect(evaluated.code, evaluated.stderr).toBe(2);
+    expect(evaluated.stderr).toBe(`mtl: ${missing}\n  - ${hint}\n`);
+    const compared = mtl(['compare', run.id, '--runs-dir', runsDir]);
+    expect(compared.code, compared.stderr).toBe(2);
+    expect(compared.stderr).toContain(`mtl: ${missing}`);
+    expect(`${evaluated.stderr}${compared.stderr}`).not.toMatch(/\n\s+at /);
+    await expect(analyzeRun(run.id, { runsDir })).rejects.toThrow(missing);
+    await expect(extractFeatures(run.id, { runsDir })).rejects.toThrow(missing);
+    expect(snapshot(run.dir)).toEqual(before);
+    expect(existsSync(path.join(run.dir, 'evals'))).toBe(false);
+  }, 60_000);
+});
+
+describe('--checkpoint best on a run that never wrote a best checkpoint', () => {
+  it('asked for by name: exit 2 saying so; without --checkpoint: the documented fallback to last', async () => {
+    const runsDir = tempDir('mtl-runs-');
+    const run = await interruptedRun(runsDir);
+    // As a run none of whose epochs improved the monitored metric (a NaN one): its best folder was never written.
+    rmSync(path.join(run.dir, 'checkpoints', 'best'), { recursive: true });
+    const before = snapshot(run.dir);
+
+    const asked = mtl(['eval', run.id, '--runs-dir', runsDir, '--checkpoint', 'best']);
+    expect(asked.code, asked.stderr).toBe(2);
+    expect(asked.stderr).toBe(
+      `mtl: Run ${run.id} has no "best" checkpoint (status: interrupted).\n` +
+        '  - a best checkpoint is written when an epoch ends with a better monitored metric, and none did; ' +
+        '--checkpoint last (or no --checkpoint) reads the last checkpoint\n',
+    );
+    expect(snapshot(run.dir)).toEqual(before);
+    await expect(analyzeRun(run.id, { runsDir, checkpoint: 'best' })).rejects.toThrow(/has no "best" checkpoint/);
+    await expect(extractFeatures(run.id, { runsDir, checkpoint: 'best' })).rejects.toThrow(/has no "best" checkpoint/);
+    expect((await extractFeatures(run.id, { runsDir })).checkpoint).toBe('last');
+    expect(snapshot(run.dir)).toEqual(before);
+
+    const fallback = mtl(['eval', run.id, '--runs-dir', runsDir]);
+    expect(fallback.code, fallback.stderr).toBe(0);
+    expect(fallback.stderr).toContain(`run ${run.id}, last checkpoint (epoch `);
+    expect(readdirSync(path.join(run.dir, 'evals'))).toEqual([expect.stringMatching(/-last-test\.json$/)]);
+  }, 60_000);
+});
+
+describe('mtl runs of a crashed run', () => {
+  it('prints the crash and the resume hint on stderr; the table on stdout keeps its columns', async () => {
+    const runsDir = tempDir('mtl-runs-');
+    const run = await interruptedRun(runsDir);
+    const metaFile = path.join(run.dir, 'meta.json');
+    const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as Record<string, unknown>;
+    const gone = { pid: 2 ** 22 + 12345, host: hostname() };
+    writeFileSync(metaFile, JSON.stringify({ ...meta, status: 'running', process: gone }));
+
+    const listed = mtl(['runs', '--runs-dir', runsDir]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stderr).toBe(
+      `note: ${run.id} crashed: its process (pid ${gone.pid} on ${gone.host}) is gone; ` +
+        `resume it with: mtl train --resume ${run.id}\n`,
+    );
+    const [header, rule, row, ...rest] = listed.stdout.trimEnd().split('\n');
+    expect(header).toMatch(/^id\s+name\s+status\s+started/);
+    expect(rule).toMatch(/^-+( +-+)+$/);
+    expect(row).toMatch(new RegExp(`^${run.id}\\s+tiny\\s+crashed\\s`));
+    expect(rest).toEqual([]);
+  }, 60_000);
+});
