@@ -165,8 +165,8 @@ describe('successive halving', () => {
     const c = JSON.parse(result.stdout) as Comparison;
     expect(c.rows.flatMap((r) => r.trials).sort()).toEqual([trials[2]!.id, trials[3]!.id].sort());
     expect(c.leftOut).toEqual([
-      { id: trials[0]!.id, status: 'completed', reason: 'stopped at 1 epochs, not the largest budget' },
-      { id: trials[1]!.id, status: 'completed', reason: 'stopped at 1 epochs, not the largest budget' },
+      { id: trials[0]!.id, status: 'completed', reason: 'stopped at 1 epoch, not the largest budget' },
+      { id: trials[1]!.id, status: 'completed', reason: 'stopped at 1 epoch, not the largest budget' },
     ]);
     expect(c.notes.join('\n')).toContain('only the 2 at the largest, 2 epochs, are compared');
     const text = compare(['--sweep', sweepId]);

@@ -4,13 +4,14 @@ import { createInterface } from 'node:readline';
 import { RunFailedError } from '../errors.js';
 import { trialStatus, type TrialStatus } from '../runs/sweeps.js';
 import { packageRoot } from '../util/paths.js';
-import type {
-  ExecuteOptions,
-  ExecutedTrials,
-  SweepPlan,
-  TrialOutcome,
-  TrialRequest,
-  TrialStartAction,
+import {
+  endedInterrupted,
+  type ExecuteOptions,
+  type ExecutedTrials,
+  type SweepPlan,
+  type TrialOutcome,
+  type TrialRequest,
+  type TrialStartAction,
 } from './sweep.js';
 import { isMessage, type FromWorker, type ToWorker } from './sweep-messages.js';
 import { recordSweep } from './sweep-status.js';
@@ -199,7 +200,7 @@ class Coordinator {
     this.statuses.set(trial.hash, onDisk);
     recordSweep(this.plan, this.dir, this.statuses, { jobs: this.options.jobs });
     this.options.onTrialEnd?.(outcome);
-    if (outcome.status === 'interrupted' && outcome.action !== 'skipped') this.interrupted = true;
+    if (endedInterrupted(outcome)) this.interrupted = true;
     if (this.options.failFast && (outcome.status === 'failed' || outcome.status === 'diverged')) {
       this.stoppedEarly = true;
     }

@@ -39,6 +39,8 @@ export const BEST_HALVING_TRIAL_RULE =
   'in its direction; trials without that metric are not ranked; ties go to the lower trial index';
 
 export interface SweepTrialView extends SweepTrialRecord {
+  /** The trial's number as the text output and the log lines say it (`trial 7/12`): `index` (0-based) + 1. */
+  trial: number;
   dir: string;
   /** The monitored metric on val, for a completed trial that reports it. */
   value?: number;
@@ -156,6 +158,7 @@ export function sweepStatus(reference: string, runsDir?: string): SweepStatus {
     const epochs = meta.halving ? epochsReached(trialDir) : {};
     return {
       ...record,
+      trial: record.index + 1,
       ...epochs,
       status,
       dir: trialDir,

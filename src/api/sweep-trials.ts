@@ -58,7 +58,9 @@ export function readComparedTrials(sweepDir: string, meta: SweepMeta): SweepTria
     for (const trial of trials) {
       if (atLargest.includes(trial)) continue;
       const budget = budgets.get(trial.record.hash);
-      const reason = `stopped at ${budget === undefined ? 'an unrecorded' : budget} epochs, not the largest budget`;
+      const epochs =
+        budget === undefined ? 'an unrecorded number of epochs' : `${budget} epoch${budget === 1 ? '' : 's'}`;
+      const reason = `stopped at ${epochs}, not the largest budget`;
       leftOut.push({ id: trial.record.id, status: 'completed', reason });
     }
     notes.push(

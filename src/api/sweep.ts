@@ -277,7 +277,7 @@ async function executeInProcess(
     statuses.set(trial.hash, outcome.status === 'failed' ? trialStatus(path.join(dir, trial.hash)) : outcome.status);
     recordSweep(plan, dir, statuses, { jobs: 1 });
     onTrialEnd?.(outcome);
-    if (outcome.status === 'interrupted' && outcome.action !== 'skipped') {
+    if (endedInterrupted(outcome)) {
       interrupted = true;
       break;
     }
@@ -287,6 +287,16 @@ async function executeInProcess(
     }
   }
   return { outcomes, interrupted, stoppedEarly };
+}
+
+/**
+ * The trial this process worked on ended `interrupted`: a signal stopped it (training returns that status only then).
+ * A trial skipped or left to another process may read `interrupted` on disk without any signal here.
+ */
+export function endedInterrupted(outcome: TrialOutcome): boolean {
+  return (
+    outcome.status === 'interrupted' && outcome.action !== 'skipped' && outcome.action !== 'left to another process'
+  );
 }
 
 export type RunTrialOptions = Omit<
@@ -326,7 +336,8 @@ export async function runTrial(
     if (status !== 'pending' && !extend && !resume) discardTrial(trialDir);
     const action = extend ? 'extended' : resume ? 'resumed' : 'trained';
     onStart?.(trial, action);
-    const runLock = { timeoutMs: 0 }; // no waiting for the run's lock: this process holds the trial's
+    // No waiting for the run's lock: this process holds the trial's. Named as the sweep in the lock (and its hint).
+    const runLock = { timeoutMs: 0, command: 'mtl sweep' };
     let summary: RunSummary;
     try {
       if (action === 'trained') {
@@ -345,8 +356,12 @@ export async function runTrial(
       }
     } catch (error) {
       if (!(error instanceof MtlError)) throw error;
+      // The run says `failed` or `diverged` when training itself ended so; an error before it wrote that (its lock,
+      // a folder it could not write) leaves the run as it was (`interrupted`, `crashed`, `completed` short of the
+      // rung): still a failed trial here, never an interruption, which only a signal is (and which returns, not
+      // throws). sweep.json keeps what the run says, so a re-run tries the trial again.
       const shown = trialStatus(trialDir);
-      return { trial, action, status: shown === 'pending' ? 'failed' : shown, error: error.format() };
+      return { trial, action, status: shown === 'diverged' ? 'diverged' : 'failed', error: error.format() };
     }
     return { trial, action, status: summary.status };
   } finally {

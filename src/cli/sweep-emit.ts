@@ -10,7 +10,13 @@ import type { SweepFlags } from './sweep.js';
  * `mtl sweep SWEEP.yaml --emit FORM [--shards N]`: prints the job specification (sweep/emit.ts) on stdout; the plan
  * is read and checked first, so a bad sweep file fails here, not on the cluster. Nothing is trained or written.
  */
-export async function emitCommand(file: string, form: string, flags: SweepFlags): Promise<number> {
+export async function emitCommand(
+  file: string,
+  form: string,
+  flags: SweepFlags,
+  /** `--jobs N`, checked: each job runs its shard with N worker processes (else the cores of its machine). */
+  jobs?: number,
+): Promise<number> {
   const emitForm = parseEmitForm(form);
   const clash = flags.shard !== undefined ? '--shard' : flags.dryRun ? '--dry-run' : flags.json ? '--json' : undefined;
   if (clash !== undefined) {
@@ -24,6 +30,7 @@ export async function emitCommand(file: string, form: string, flags: SweepFlags)
   const shards = plan.halving ? 1 : emitShards(emitForm, flags.shards, plan.trials.length, availableParallelism());
   const runsDir = flags.runsDir ?? process.env['MTL_RUNS_DIR'] ?? 'runs';
   const passThrough = [
+    ...(jobs === undefined ? [] : ['--jobs', String(jobs)]),
     ...(flags.backend ? ['--backend', flags.backend] : []),
     ...(flags.failFast ? ['--fail-fast'] : []),
     ...(flags.retryFailed ? ['--retry-failed'] : []),

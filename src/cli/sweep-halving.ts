@@ -52,7 +52,8 @@ export function halvingDryRun(plan: SweepPlan, halving: HalvingPlan, runsDir: st
   );
   const share = total.grid > 0 ? Math.round((100 * total.halving) / total.grid) : 0;
   out(
-    `${halving.configurations.length} configurations × ${perConfiguration} trial${perConfiguration === 1 ? '' : 's'} ` +
+    `${configurations(halving.configurations.length)} × ${perConfiguration} ` +
+      `trial${perConfiguration === 1 ? '' : 's'} ` +
       `(seeds, task subsets): ${total.halving} epochs in all, against ${total.grid} for the grid (${share}%)`,
   );
   out(
@@ -69,15 +70,19 @@ export function rungLines(record: HalvingRecord | undefined): string[] {
   const lines = record.plan.map((planned) => {
     const rung = record.rungs.find((r) => r.rung === planned.rung);
     const head = `rung ${planned.rung} (${planned.epochs} epoch${planned.epochs === 1 ? '' : 's'})`;
-    if (!rung) return `${head}: ${planned.configurations} configurations planned, not reached yet`;
-    const count = rung.configurations.length;
+    if (!rung) return `${head}: ${configurations(planned.configurations)} planned, not reached yet`;
+    const count = configurations(rung.configurations.length);
     if (!rung.decided) {
-      return `${head}: ${count} configurations, not decided: some trials have not finished it (run the sweep again)`;
+      return `${head}: ${count}, not decided: some trials have not finished it (run the sweep again)`;
     }
     const promoted = rung.configurations.filter((c) => c.promoted).length;
     return planned.rung === record.plan.length - 1
-      ? `${head}: ${count} configuration${count === 1 ? '' : 's'} at the last rung`
-      : `${head}: ${count} configurations, ${promoted} promoted`;
+      ? `${head}: ${count} at the last rung`
+      : `${head}: ${count}, ${promoted} promoted`;
   });
   return [`halving on val ${record.metric}, eta ${record.eta}:`, ...lines.map((line) => `  ${line}`)];
+}
+
+function configurations(count: number): string {
+  return `${count} configuration${count === 1 ? '' : 's'}`;
 }

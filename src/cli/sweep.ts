@@ -1,6 +1,15 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { planSweep, runSweep, shardTrials, type PlannedTrial, type Shard, type TrialOutcome } from '../api/sweep.js';
+import {
+  endedInterrupted,
+  planSweep,
+  runSweep,
+  shardTrials,
+  type PlannedTrial,
+  type Shard,
+  type TrialAction,
+  type TrialOutcome,
+} from '../api/sweep.js';
 import { sweepStatus } from '../api/sweep-status.js';
 import type { BackendChoice } from '../config/types.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -75,13 +84,15 @@ export async function sweepCommand(first: string, second: string | undefined, fl
   if (flags.failFast && flags.keepGoing) {
     throw new UsageError('mtl sweep: --fail-fast and --keep-going contradict each other; give one of them.');
   }
-  if (flags.emit !== undefined) return emitCommand(first, flags.emit, flags);
+  // Checked here for --emit too, which passes it on to every job (each machine runs its shard with N workers).
+  const jobsFlag = flags.jobs === undefined ? undefined : parseJobs(flags.jobs);
+  if (flags.emit !== undefined) return emitCommand(first, flags.emit, flags, jobsFlag);
   if (flags.shards !== undefined) {
     throw new UsageError('mtl sweep: --shards goes with --emit (the number of jobs); to run one shard, --shard i/n.');
   }
   const shard = flags.shard === undefined ? undefined : parseShard(flags.shard);
   // Capped by the library at the trials left to train: one left, or --jobs 1, trains in this process.
-  const jobs = flags.jobs === undefined ? availableParallelism() : parseJobs(flags.jobs);
+  const jobs = jobsFlag ?? availableParallelism();
   const plan = await planSweep(first);
   if (plan.halving && shard && shard.count > 1) refuseHalvingShard(plan);
   const runsDir = resolveRunsDir(flags.runsDir);
@@ -148,9 +159,7 @@ export async function sweepCommand(first: string, second: string | undefined, fl
       onTrialEnd: (outcome) => logOutcome(outcome, plan.trials.length),
       onWorkerOutput: (worker, line) => log(`${prefix(worker)}${line}`),
     });
-    const failed = result.outcomes.filter((o) => o.status === 'failed' || o.status === 'diverged');
-    // A trial whose worker process died: not a result, and not failed (a re-run resumes it); the sweep still exits 1.
-    const crashed = result.outcomes.filter((o) => o.status === 'crashed');
+    const tally = tallyTrials(result.outcomes);
     if (flags.json) {
       printJson({
         id: result.id,
@@ -168,21 +177,70 @@ export async function sweepCommand(first: string, second: string | undefined, fl
       });
     } else {
       out(result.id);
-      const count = (action: string): number => result.outcomes.filter((o) => o.action === action).length;
-      const extended = plan.halving ? `${count('extended')} extended, ` : '';
+      const { actions, failed, crashed, interrupted } = tally;
+      const extended = plan.halving ? `${actions.extended} extended, ` : '';
       log(
-        `sweep ${result.id}: ${count('trained')} trained, ${count('resumed')} resumed, ${extended}` +
-          `${count('skipped')} skipped, ${count('left to another process')} left to another process; ` +
-          `${failed.length} failed or diverged` +
-          (crashed.length > 0 ? `; ${crashed.length} crashed (re-run the sweep to resume them)` : '') +
+        `sweep ${result.id}: ${actions.trained} trained, ${actions.resumed} resumed, ${extended}` +
+          `${actions.skipped} skipped, ${actions['left to another process']} left to another process; ` +
+          `${failed} failed or diverged` +
+          (crashed > 0 ? `; ${crashed} crashed (re-run the sweep to resume them)` : '') +
+          (interrupted > 0 ? `; ${interrupted} interrupted` : '') +
           ((result.jobs ?? 1) > 1 ? ` (${result.jobs} worker processes)` : ''),
       );
       if (plan.halving) for (const line of rungLines(readSweepMeta(result.dir).halving)) log(line);
       if (result.stoppedEarly) log('stopped at the first failed or diverged trial (--fail-fast)');
+      if (result.interrupted) {
+        log(
+          'stopped by an interrupt (Ctrl-C or SIGTERM): run the sweep again to resume the interrupted trials ' +
+            'from their checkpoints and train the rest',
+        );
+      }
     }
     if (result.interrupted) return ExitCode.interrupted;
-    return failed.length + crashed.length > 0 ? ExitCode.runFailed : ExitCode.ok;
+    return tally.failed + tally.crashed > 0 ? ExitCode.runFailed : ExitCode.ok;
   });
+}
+
+interface TrialTally {
+  /** Trials by what this process did to them: each trial once per kind of work, or skipped or left when it did none. */
+  actions: Record<TrialAction, number>;
+  /** Trials whose last outcome here is failed or diverged (one skipped because it failed before included). */
+  failed: number;
+  /** Trials whose worker process died: not a result, and not failed (a re-run resumes them); the sweep exits 1. */
+  crashed: number;
+  /** Trials a signal stopped in training: they end `interrupted`, with their checkpoints. */
+  interrupted: number;
+}
+
+/**
+ * Counts trials, not outcomes: a halving sweep asks for a trial at each rung, so one trial may be resumed at rung 0
+ * and then skipped at rung 1 (it had reached rung 1's epochs), or trained and later extended. A trial counts once for
+ * each kind of work done on it; as skipped or left to another process only when nothing was done on it here.
+ */
+function tallyTrials(outcomes: readonly TrialOutcome[]): TrialTally {
+  const byTrial = new Map<string, TrialOutcome[]>();
+  for (const outcome of outcomes)
+    byTrial.set(outcome.trial.hash, [...(byTrial.get(outcome.trial.hash) ?? []), outcome]);
+  const actions: Record<TrialAction, number> = {
+    trained: 0,
+    resumed: 0,
+    extended: 0,
+    skipped: 0,
+    'left to another process': 0,
+  };
+  const tally = { actions, failed: 0, crashed: 0, interrupted: 0 };
+  for (const trialOutcomes of byTrial.values()) {
+    const work = new Set(
+      trialOutcomes.map((o) => o.action).filter((a) => a !== 'skipped' && a !== 'left to another process'),
+    );
+    const last = trialOutcomes[trialOutcomes.length - 1];
+    if (!last) continue;
+    for (const action of work.size > 0 ? work : [last.action]) actions[action] += 1;
+    if (last.status === 'failed' || last.status === 'diverged') tally.failed += 1;
+    if (last.status === 'crashed') tally.crashed += 1;
+    if (endedInterrupted(last)) tally.interrupted += 1;
+  }
+  return tally;
 }
 
 function label(trial: PlannedTrial): string {

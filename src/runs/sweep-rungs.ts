@@ -82,7 +82,12 @@ export function writeTrialRung(sweepDir: string, hash: string, record: TrialRung
   } catch (error) {
     throw asFileSystemError(error, 'create the rungs folder in', sweepDir);
   }
-  writeJsonAtomic(rungFile(sweepDir, hash), { hash, rungs });
+  try {
+    writeJsonAtomic(rungFile(sweepDir, hash), { hash, rungs });
+  } catch (error) {
+    const file = rungFile(sweepDir, hash);
+    throw asFileSystemError(error, `write ${path.basename(file)} in the rungs folder`, path.dirname(file));
+  }
 }
 
 /** sweep.json's `halving`, checked field by field. */

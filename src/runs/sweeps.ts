@@ -87,18 +87,49 @@ export function writeSweepMeta(sweepDir: string, meta: SweepMeta): void {
   } catch (error) {
     throw asFileSystemError(error, 'create the sweep folder', sweepDir);
   }
-  writeJsonAtomic(sweepFile(sweepDir), meta);
+  try {
+    writeJsonAtomic(sweepFile(sweepDir), meta);
+  } catch (error) {
+    // A sweep folder another user made (or a read-only store): the user's to fix, not a bug (exit 2, or 1 on a full
+    // disk), as when the folder cannot be made.
+    throw asFileSystemError(error, `write ${SWEEP_FILE} in the sweep folder`, sweepDir);
+  }
+}
+
+/**
+ * What to do about a damaged sweep.json: the file is only the plan and the statuses last seen (each trial's run keeps
+ * its own), so running the sweep file again writes it anew; deleting a run would lose a trained trial.
+ */
+const DAMAGED_SWEEP =
+  'the file is not as mtl wrote it; restore it from a backup, or delete it and run mtl sweep on the sweep file ' +
+  'again (it writes sweep.json anew; trials already trained are kept and skipped)';
+
+/**
+ * `read()`, with a damaged file's hint replaced by the one that fits sweep.json (a file that cannot be read at all
+ * comes without a hint, and keeps its message).
+ */
+function sweepFileField<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof UsageError) || error.details.length === 0) throw error;
+    throw new UsageError(error.message, [DAMAGED_SWEEP]);
+  }
 }
 
 /** Reads and checks sweep.json; a damaged file is a UsageError naming the field. */
 export function readSweepMeta(sweepDir: string): SweepMeta {
-  const fields = JsonFields.read(sweepFile(sweepDir));
-  const format = fields.number('format');
+  const fields = sweepFileField(() => JsonFields.read(sweepFile(sweepDir)));
+  const format = sweepFileField(() => fields.number('format'));
   if (format !== 1) {
     throw new UsageError(`${sweepFile(sweepDir)} has format ${format}; this mtl reads format 1.`, [
       'use the mtl version that ran the sweep',
     ]);
   }
+  return sweepFileField(() => sweepMetaFields(fields));
+}
+
+function sweepMetaFields(fields: JsonFields): SweepMeta {
   fields.oneOf('kind', ['sweep']);
   const monitor = fields.object('monitor');
   const halving = fields.optionalObject('halving');

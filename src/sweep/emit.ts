@@ -41,7 +41,7 @@ export interface EmitRequest {
   sweepId: string;
   trials: number;
   shards: number;
-  /** Flags every shard takes too (`--backend wasm`, `--retry-failed`, `--fail-fast`), already split into words. */
+  /** Flags every shard takes too (`--jobs 4`, `--backend wasm`, `--retry-failed`, `--fail-fast`), split into words. */
   passThrough: readonly string[];
   /** The command line that emitted it, for the header. */
   emittedBy: string;
