@@ -231,19 +231,25 @@ describe('gate flag parsers', () => {
     });
     expect(parseTolerance('y1/mse=0.01')).toEqual(['y1/mse', 0.01]);
     expect(parseConfidence('0.9')).toBe(0.9);
+    expect(parseThreshold('y1/mse < 1e-3').value).toBe(0.001);
+    expect(parseThreshold('y1/r2 > -.5').value).toBe(-0.5);
+    expect(parseTolerance('y1/mse=5')).toEqual(['y1/mse', 5]);
+    expect(parseConfidence('.95')).toBe(0.95);
   });
 
   it('refuse malformed ones with the flag, what was expected and an example', () => {
-    for (const bad of ['y1/accuracy 0.8', 'y1/accuracy == 0.8', 'accuracy < 0.8', 'y1/accuracy < high', '< 0.8']) {
+    const malformed = ['y1/accuracy 0.8', 'y1/accuracy == 0.8', 'accuracy < 0.8', 'y1/accuracy < high', '< 0.8'];
+    // Hexadecimal or binary: `Number` reads them (0x1 = 1), a person meant no such number.
+    for (const bad of [...malformed, 'y1/accuracy < 0x1', 'y1/accuracy < 0b1']) {
       const error = usageError(() => parseThreshold(bad));
       expect(error.message).toBe(`--fail-if "${bad}": expected TASK/METRIC OP VALUE, OP one of < <= > >=.`);
       expect(error.details[0]).toContain("--fail-if 'y1/accuracy < 0.8'");
     }
-    for (const bad of ['y1/mse', 'y1/mse=', 'y1/mse=-1', 'mse=0.1', 'y1/mse=abc'])
+    for (const bad of ['y1/mse', 'y1/mse=', 'y1/mse=-1', 'mse=0.1', 'y1/mse=abc', 'y1/mse=0x1'])
       expect(usageError(() => parseTolerance(bad)).message).toBe(
         `--tolerance "${bad}": expected TASK/METRIC=VALUE with VALUE a number ≥ 0.`,
       );
-    for (const bad of ['0', '1', '95', '', 'x'])
+    for (const bad of ['0', '1', '95', '', 'x', '0x0'])
       expect(usageError(() => parseConfidence(bad)).message).toBe(
         `--confidence "${bad}": expected a number between 0 and 1 (exclusive).`,
       );

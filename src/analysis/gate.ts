@@ -112,10 +112,15 @@ export interface GateReport {
 
 const THRESHOLD_PATTERN = /^\s*([^\s<>=]+)\s*(<=|>=|<|>)\s*(\S+)\s*$/;
 
+/** A number written in decimal (`0.8`, `-1`, `1e-3`); NaN for anything else, `Number` would read `0x1` or `0b1`. */
+function decimal(text: string): number {
+  return /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i.test(text) ? Number(text) : Number.NaN;
+}
+
 /** `'y1/accuracy < 0.8'` → a Threshold; a UsageError naming --fail-if otherwise. */
 export function parseThreshold(expression: string): Threshold {
   const match = THRESHOLD_PATTERN.exec(expression);
-  const value = match ? Number(match[3]) : NaN;
+  const value = match ? decimal(match[3]!) : NaN;
   const operator = OPERATORS.find((o) => o === match?.[2]);
   if (!match || !operator || !match[1]!.includes('/') || !Number.isFinite(value))
     throw new UsageError(`--fail-if "${expression}": expected TASK/METRIC OP VALUE, OP one of < <= > >=.`, [
@@ -128,7 +133,7 @@ export function parseThreshold(expression: string): Threshold {
 export function parseTolerance(text: string): [string, number] {
   const at = text.lastIndexOf('=');
   const key = text.slice(0, at).trim();
-  const value = at < 0 ? NaN : Number(text.slice(at + 1));
+  const value = at < 0 ? NaN : decimal(text.slice(at + 1));
   if (at < 0 || !key.includes('/') || !Number.isFinite(value) || value < 0 || text.slice(at + 1).trim() === '')
     throw new UsageError(`--tolerance "${text}": expected TASK/METRIC=VALUE with VALUE a number ≥ 0.`, [
       "the absolute amount NEW may be worse by, in the metric's units: e.g. --tolerance y1/accuracy=0.01",
@@ -138,7 +143,7 @@ export function parseTolerance(text: string): [string, number] {
 
 /** `--confidence` → a level in (0, 1); a UsageError otherwise. */
 export function parseConfidence(text: string): number {
-  const value = Number(text);
+  const value = decimal(text);
   if (text.trim() === '' || !(value > 0 && value < 1))
     throw new UsageError(`--confidence "${text}": expected a number between 0 and 1 (exclusive).`, [
       'the level of the bootstrap interval, e.g. --confidence 0.95',
