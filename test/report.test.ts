@@ -3,7 +3,8 @@
  * gradient strategy, a seed group with baselines and a small sweep; checked the way a reader sees them — each
  * section present, each figure inline, and each SVG drawing the number of marks its data calls for.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { countMarks, renderSvg } from '../src/report/vega.js';
@@ -244,6 +245,41 @@ describe('mtl report --sweep', () => {
     expect(malformed.code).toBe(2);
     expect(malformed.stderr).toContain('--axes "y1/mse": expected two metrics, TASK/METRIC,TASK/METRIC.');
   });
+});
+
+describe('mtl report of a crashed run and of a run that diverged before a good epoch', () => {
+  it('names the crash as mtl runs does, and no best epoch where there was none', () => {
+    const config = writeFile(dir, 'crashed.yaml', groupConfig({ epochs: 2 }));
+    const trained = mtl(['train', config, '--runs-dir', store, '--json']);
+    expect(trained.code, trained.stderr).toBe(0);
+    const { id, dir: runDir } = JSON.parse(trained.stdout) as { id: string; dir: string };
+    const metaFile = path.join(runDir, 'meta.json');
+    const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as Record<string, unknown>;
+    writeFileSync(
+      metaFile,
+      JSON.stringify({ ...meta, status: 'running', process: { pid: 2 ** 22 + 12345, host: hostname() } }),
+    );
+    const crashed = readFileSync(report([id, '-o', path.join(dir, 'crashed.html')]).html, 'utf8');
+    expect(crashed).toMatch(/class="subtitle">[^<]* · crashed · 2 epochs · /);
+    expect(crashed).toContain('resume it with: mtl train --resume');
+    expect(crashed).not.toMatch(/ · running · /);
+
+    const diverging = mtl([
+      'train',
+      'configs/quickstart.yaml',
+      '--set',
+      'training.lr=1e6',
+      '--set',
+      'data.options.samples=600',
+      '--runs-dir',
+      store,
+    ]);
+    expect(diverging.code, diverging.stderr).toBe(1);
+    const html = readFileSync(report([diverging.stdout.trim(), '-o', path.join(dir, 'diverged.html')]).html, 'utf8');
+    expect(html).toMatch(/class="subtitle">[^<]* · diverged · 1 epoch · [^<]* · no best epoch</);
+    expect(html).toContain('<td>epochs</td><td>1, no best epoch</td>');
+    expect(html).not.toMatch(/best( epoch)? -1/);
+  }, 120_000);
 });
 
 describe('mtl report: what it refuses', () => {

@@ -4,6 +4,7 @@ import { stringify } from 'yaml';
 import { readAnalysisIfAny } from '../runs/analysis.js';
 import { readMetricRows, readEpochLog } from '../runs/logs.js';
 import { readMeta } from '../runs/meta.js';
+import { crashReason } from '../runs/liveness.js';
 import { readSummaryIfAny } from '../runs/summary.js';
 import { readTransferIfAny } from '../runs/transfer.js';
 import { higherIsBetter } from '../metrics/direction.js';
@@ -21,6 +22,7 @@ import {
 } from '../report/compare-figures.js';
 import { lineChart } from '../report/charts.js';
 import {
+  bestEpochOf,
   learningCurves,
   mainMetric,
   NEGATIVE_TRANSFER_MARK,
@@ -37,9 +39,17 @@ export function readRunForReport(id: string, dir: string): RunReportData {
   const config = readConfigIfAny(dir);
   const transfer = readTransferIfAny(dir);
   const analysis = readAnalysisIfAny(dir);
+  const meta = readMeta(dir);
+  const crashed = crashReason(meta);
   return {
     id,
-    meta: readMeta(dir),
+    meta,
+    status: crashed === undefined ? meta.status : 'crashed',
+    ...(crashed === undefined
+      ? meta.statusReason === undefined
+        ? {}
+        : { statusReason: meta.statusReason }
+      : { statusReason: `${crashed}; resume it with: mtl train --resume ${id}` }),
     rows: readMetricRows(dir),
     epochs: readEpochLog(dir),
     ...(summary ? { summary } : {}),
@@ -50,12 +60,13 @@ export function readRunForReport(id: string, dir: string): RunReportData {
 }
 
 export function runDocument(run: RunReportData): ReportDocument {
-  const s = run.summary;
+  const epochs = run.meta.epochsCompleted;
+  const best = bestEpochOf(run);
   const subtitle =
-    `${run.meta.name} · ${run.meta.status} · ${run.meta.epochsCompleted} epochs · ` +
+    `${run.meta.name} · ${run.status} · ${epochs} epoch${epochs === 1 ? '' : 's'} · ` +
     `${run.config?.model.architecture ?? ''} · ${run.config?.strategy.name ?? ''} · ` +
     `backend ${run.meta.backend?.name ?? '—'}` +
-    (s ? ` · best epoch ${s.bestEpoch}` : '');
+    (run.summary ? ` · ${best === undefined ? 'no best epoch' : `best epoch ${best}`}` : '');
   return {
     title: `mtl report: run ${run.id}`,
     subtitle,
@@ -115,9 +126,7 @@ export function runsDocument(runs: readonly RunReportData[], axes?: readonly [st
     ...runs.map((run) =>
       section(`run-${figureId(run.id)}`, `Run ${run.id}`, {
         figures: learningCurves(run, run.id),
-        notes: [
-          `${run.meta.name} · ${run.meta.status} · backend ${run.meta.backend?.name ?? '—'} · seed ${run.meta.seed}`,
-        ],
+        notes: [`${run.meta.name} · ${run.status} · backend ${run.meta.backend?.name ?? '—'} · seed ${run.meta.seed}`],
       }),
     ),
   ];

@@ -13,6 +13,9 @@ import { figureId, section, type Figure, type ReportSection, type ReportTable } 
 export interface RunReportData {
   id: string;
   meta: StoredRunMeta;
+  /** The status shown: meta.json's, or `crashed` for a `running` run whose process is gone (as `mtl runs` shows it). */
+  status: string;
+  statusReason?: string;
   summary?: RunSummary;
   config?: ResolvedConfig;
   /** metrics.jsonl. */
@@ -49,9 +52,15 @@ export function mainMetric(run: RunReportData, task: string): string | undefined
   return key === undefined ? undefined : metricName(key);
 }
 
+/** The run's best epoch, or undefined where no epoch was best (a run that diverged first stores -1). */
+export function bestEpochOf(run: RunReportData): number | undefined {
+  const best = run.summary?.bestEpoch ?? run.meta.bestEpoch;
+  return best !== undefined && best > 0 ? best : undefined;
+}
+
 /** Per task: train and validation loss (left), validation metrics (right), the best epoch marked on both. */
 export function learningCurves(run: RunReportData, prefix = ''): Figure[] {
-  const best = run.summary?.bestEpoch ?? run.meta.bestEpoch;
+  const best = bestEpochOf(run);
   const rules = best === undefined ? [] : [{ x: best, label: `best epoch ${best}` }];
   return taskNames(run).flatMap((task) => {
     const losses: Record<string, string | number>[] = [];
@@ -329,7 +338,7 @@ export function recordTables(run: RunReportData): ReportTable[] {
   const meta = run.meta;
   const facts: [string, string][] = [
     ['run', run.id],
-    ['status', `${meta.status}${meta.statusReason ? ` (${meta.statusReason})` : ''}`],
+    ['status', `${run.status}${run.statusReason ? ` (${run.statusReason})` : ''}`],
     ['seed', String(meta.seed)],
     [
       'backend',
@@ -341,7 +350,10 @@ export function recordTables(run: RunReportData): ReportTable[] {
     ['versions', `mtl ${meta.versions.mtl}, node ${meta.versions.node}, tfjs ${meta.versions.tfjs}`],
     ['command', meta.command.join(' ')],
     ['git', meta.git ? `${meta.git.commit}${meta.git.dirty ? ' (dirty)' : ''}` : '—'],
-    ['epochs', `${meta.epochsCompleted}${meta.bestEpoch === undefined ? '' : `, best ${meta.bestEpoch}`}`],
+    [
+      'epochs',
+      `${meta.epochsCompleted}, ${bestEpochOf(run) === undefined ? 'no best epoch' : `best ${bestEpochOf(run)}`}`,
+    ],
     ['started', meta.startedAt],
   ];
   if (meta.lineage)
