@@ -109,6 +109,13 @@ const cases: Case[] = [
     message: /training\.early_stopping\.metric: task "c" is adversarial: it reports in "adversaries"/,
   },
   {
+    does: "gives data.domains a negative λ: one problem, at data.domains (not again at the discriminator's task)",
+    config: config({ data: domains(`${ok}, lambda: -2`), tasks: '  - { name: y, type: regression }' }),
+    args: () => [],
+    exitCode: 2,
+    message: /has 1 problem:\n {2}- \S*exp\.yaml:3:\d+: data\.domains\.lambda: λ must be ≥ 0 \(got -2\)/,
+  },
+  {
     does: 'writes data.domains without a column, source or target (a domain discriminator without domains)',
     config: config({ data: domains('lambda: 1'), tasks: '  - { name: y, type: regression }' }),
     args: () => [],

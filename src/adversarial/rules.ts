@@ -2,6 +2,7 @@ import type { ConfigProblem } from '../config/errors.js';
 import type { LambdaConfig, ResolvedConfig } from '../config/types.js';
 import { architectureRegistry } from '../model/registry.js';
 import { adversarialTasks, lambdaMaximum, mainTasks } from './adversarial-tasks.js';
+import { DOMAIN_TASK } from './domains.js';
 
 /** The task kinds an adversary can be: it reports accuracy against the majority-class rate. */
 const ADVERSARY_KINDS = ['binary', 'multiclass'];
@@ -18,6 +19,9 @@ export function adversarialProblems(config: ResolvedConfig): ConfigProblem[] {
   const domains = config.data.domains;
   config.tasks.forEach((task, index) => {
     if (!task.adversarial) return;
+    // The discriminator data.domains adds is checked as data.domains.lambda, where the user wrote its λ: not again
+    // as a task the config does not list.
+    if (domains && task.name === DOMAIN_TASK) return;
     const at = ['tasks', index, 'adversarial', 'lambda'];
     problems.push(...lambdaProblems(task.adversarial.lambda, at));
     if (!ADVERSARY_KINDS.includes(task.type)) {
