@@ -112,6 +112,13 @@ describe('the mtl command line (built CLI as a child process)', () => {
       features: 5,
       licence: expect.stringMatching(/^CC0/),
     });
+    // The table: text columns left-aligned, each description its opening (never cut at a colon), at most 72 wide.
+    const listed = mtl(['datasets']).stdout.trimEnd().split('\n');
+    const parkinsons = listed.find((line) => line.startsWith('parkinsons-updrs'));
+    expect(parkinsons).toMatch(
+      / {2}motor_updrs:regression total_updrs:regression +CC-BY-4\.0 {2}UCI Parkinsons Telemonitoring: \S/,
+    );
+    expect(parkinsons?.endsWith('…')).toBe(true);
     const help = mtl(['train', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/Example:/);

@@ -178,8 +178,9 @@ export async function datasetsCommand(flags: { json?: boolean }): Promise<number
   }
   if (flags.json) printJson(list);
   else {
-    // The table keeps to one screen line per dataset: licence id and first sentence; --json has the full texts.
-    const firstSentence = (text: string): string => text.split(/(?<=[.:])\s/)[0] ?? text;
+    // The table keeps to one screen line per dataset: licence id and the description's start (a sentence ends at
+    // "et al." too, and a colon leaves it hanging); --json has the full texts.
+    const opening = (text: string): string => (text.length > 72 ? `${text.slice(0, 71).trimEnd()}…` : text);
     const licenceId = (text: string): string => text.split(' (')[0] ?? text;
     out(
       table(
@@ -190,8 +191,9 @@ export async function datasetsCommand(flags: { json?: boolean }): Promise<number
           String(d.features),
           d.tasks.map((t) => `${t.name}:${t.type}`).join(' '),
           licenceId(d.licence),
-          firstSentence(d.description),
+          opening(d.description),
         ]),
+        { textColumns: [3, 4, 5] },
       ),
     );
   }

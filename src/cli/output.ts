@@ -49,6 +49,8 @@ export interface TableOptions {
   /** Per row and column, whether the cell holds a best value (see {@link bestCells}). */
   best?: readonly (readonly boolean[])[];
   mark?: BestMark;
+  /** Columns of text, left-aligned like the first (the others are numbers, right-aligned). */
+  textColumns?: readonly number[];
 }
 
 /** A plain aligned text table (first column left-aligned, the rest right-aligned), best cells marked on a terminal. */
@@ -61,7 +63,8 @@ export function table(header: string[], rows: string[][], options: TableOptions 
   const line = (cells: string[], rowIndex?: number): string =>
     cells
       .map((cell, c) => {
-        const padded = c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0);
+        const left = c === 0 || options.textColumns?.includes(c) === true;
+        const padded = left ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0);
         const best = rowIndex !== undefined && options.best?.[rowIndex]?.[c] === true;
         return best && mark === 'colour' ? `\u001b[1;32m${padded}\u001b[0m` : padded;
       })
