@@ -48,6 +48,12 @@ const BAD_INPUTS: BadInputCase[] = [
     message: /^CSV file not found: .*missing\.csv$/,
   },
   {
+    does: '`mtl eval RUN --split val --data new.csv` (--split would be ignored)',
+    args: (c) => ['eval', c.runId, '--runs-dir', c.runsDir, '--split', 'val', '--data', path.join(c.tmp, 'x.csv')],
+    exitCode: 2,
+    message: /^--split picks rows of the run's own data; with --data every row of the file is evaluated\.$/,
+  },
+  {
     does: '`mtl eval RUN --data FOLDER` (a folder, not a CSV file)',
     args: (c) => ['eval', c.runId, '--runs-dir', c.runsDir, '--data', c.tmp],
     exitCode: 2,

@@ -126,6 +126,11 @@ export async function evalCommand(
   if (flags.checkpoint && !['best', 'last'].includes(flags.checkpoint)) {
     throw new UsageError(`--checkpoint "${flags.checkpoint}": expected best or last.`);
   }
+  if (flags.split !== undefined && flags.data !== undefined && flags.data.length > 0) {
+    throw new UsageError("--split picks rows of the run's own data; with --data every row of the file is evaluated.", [
+      'leave out one of --split and --data',
+    ]);
+  }
   const result = await evaluateRun(run, {
     ...(flags.runsDir ? { runsDir: flags.runsDir } : {}),
     ...(flags.split ? { split: flags.split as 'train' | 'val' | 'test' } : {}),
