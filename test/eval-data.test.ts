@@ -121,7 +121,7 @@ describe('eval --data', () => {
       (i) => (i === 3 ? '' : String(i)),
     );
     expect(await refused(csv)).toMatch(
-      /^new\.csv has missing values \(data\.missing is "error"\):\n {2}- line 5, column "x"/,
+      /^new\.csv has 1 missing value \(data\.missing is "error"\):\n {2}- line 5, column "x"/,
     );
   });
 });

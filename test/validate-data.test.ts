@@ -45,7 +45,17 @@ const CASES: [string, string, string, string, RegExp][] = [
     numbers.replace('\n4,', '\nNaN,'),
     ', missing: error',
     '{ name: y, type: regression }',
-    /d\.csv has missing values \(data\.missing is "error"\):\n {2}- line 6, column "x"/,
+    /d\.csv has 1 missing value \(data\.missing is "error"\):\n {2}- line 6, column "x"/,
+  ],
+  [
+    'twenty missing cells in two columns with missing: error: the first five, then the count of the rest by column',
+    `x,c,y\n${rows(60, (i) => `${i < 10 ? '' : i},${i >= 10 && i < 20 ? 'NA' : 'red'},${i % 7}`)}\n`,
+    ', missing: error, categorical: [c]',
+    '{ name: y, type: regression }',
+    new RegExp(
+      'd\\.csv has 20 missing values \\(data\\.missing is "error"\\):\n {2}- line 2, column "x"\n(.*\n){4}' +
+        ' {2}- … and 15 more \\(by column: "x" 10, "c" 10\\)\n',
+    ),
   ],
   [
     'a word in a numeric feature',

@@ -4,6 +4,7 @@ import { kindOf, taskKindRegistry } from '../tasks/registry.js';
 import type { TargetEncoding } from '../tasks/types.js';
 import { cellText, columnOf, isMissing, sortLabels } from './columns.js';
 import { lineOf } from './cells.js';
+import { LISTED_PROBLEMS } from './csv.js';
 import { labelledRows, masksTargets, rowLabelColumns, type LabelMask } from './labels.js';
 import type { Column, DataTable } from './types.js';
 
@@ -123,21 +124,27 @@ export function usableRows(
   const featureCols = features.map((name) => columnOf(table, name, 'data.features'));
   const keep: number[] = [];
   const problems: string[] = [];
+  // Under `error`, every missing cell by column: the message lists the first few and counts the rest.
+  const missingByColumn = new Map<string, number>();
+  const missingCell = (row: number, name: string, role?: string): void => {
+    if (data.missing !== 'error') return;
+    missingByColumn.set(name, (missingByColumn.get(name) ?? 0) + 1);
+    if (problems.length < LISTED_PROBLEMS)
+      problems.push(`line ${row + 2}, column "${name}"${role ? ` (${role})` : ''}`);
+  };
   for (let row = 0; row < table.rowCount; row++) {
     let ok = true;
     for (const { column, role } of targetColumns) {
       if (isMissing(column, row)) {
         ok = false;
-        if (data.missing === 'error' && problems.length < 5)
-          problems.push(`line ${row + 2}, column "${column.name}" (${role})`);
+        missingCell(row, column.name, role);
       }
     }
     if (data.missing !== 'impute') {
       for (const column of featureCols) {
         if (isMissing(column, row)) {
           ok = false;
-          if (data.missing === 'error' && problems.length < 5)
-            problems.push(`line ${row + 2}, column "${column.name}"`);
+          missingCell(row, column.name);
         }
       }
     }
@@ -145,10 +152,16 @@ export function usableRows(
     if (ok) keep.push(row);
   }
   if (data.missing === 'error' && problems.length > 0) {
-    throw new UsageError(`${table.source} has missing values (data.missing is "error"):`, [
-      ...problems,
-      'set data.missing to "drop" (leave such rows out) or "impute" (fill features from the training rows)',
-    ]);
+    const total = [...missingByColumn.values()].reduce((a, n) => a + n, 0);
+    const byColumn = [...missingByColumn].map(([name, n]) => `"${name}" ${n}`).join(', ');
+    throw new UsageError(
+      `${table.source} has ${total} missing value${total === 1 ? '' : 's'} (data.missing is "error"):`,
+      [
+        ...problems,
+        ...(total > problems.length ? [`… and ${total - problems.length} more (by column: ${byColumn})`] : []),
+        'set data.missing to "drop" (leave such rows out) or "impute" (fill features from the training rows)',
+      ],
+    );
   }
   if (keep.length === 0) {
     throw new UsageError(
