@@ -52,6 +52,13 @@ const badInputs: BadInput[] = [
     problem: '--set training.zzz=1: training.zzz: unknown field "zzz". Allowed here: ',
   },
   {
+    what: 'a reshape that does not fit its input (validate used to pass it: only building the model finds it)',
+    set: ['model.trunk=[{type: reshape, shape: [8, 8, 1]}, {type: flatten}]'],
+    problem:
+      'mtl: model.trunk[0] (reshape): shape [8, 8, 1] holds 64 values, but its input (the model input) has 96; ' +
+      'choose [height, width, channels] with height × width × channels = 96',
+  },
+  {
     what: 'a misspelled architecture',
     set: ['model.architecture=mmeo'],
     problem: '--set model.architecture=mmeo: model.architecture: "mmeo" is not allowed; did you mean "mmoe"?',
