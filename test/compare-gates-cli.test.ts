@@ -78,6 +78,8 @@ describe('mtl compare --fail-on-regression on runs', () => {
       { kind: 'regression', metric: 'y1/mse', passed: false, baseValue: 0.5, newValue: 0.8, tolerance: 0 },
       { kind: 'regression', metric: 'y2/accuracy', passed: true, difference: 0 },
     ]);
+    // The verdict on stderr too, where a CI log that keeps stderr sees it.
+    expect(result.stderr).toBe('mtl: gate failed: 1 check (exit 3)\n');
     expect(JSON.parse(compare(store(), BASE, NEW, '--json').stdout)).not.toHaveProperty('gate');
   });
 });

@@ -60,12 +60,17 @@ export function printGate(report: GateReport): number {
   );
   untested.delete('no value to compare');
   for (const reason of untested) out(`  significance not tested (${reason}): the plain difference decided`);
-  if (!report.passed) log(`mtl: gate failed: ${failed.length} check${failed.length === 1 ? '' : 's'} (exit 3)`);
   return gateExitCode(report);
 }
 
+/** The exit code of a gate; a failed one also says so on stderr (with --json too: what a CI log keeps). */
 export function gateExitCode(report: GateReport): number {
-  return report.passed ? ExitCode.ok : ExitCode.gateFailed;
+  if (report.passed) return ExitCode.ok;
+  const failed = report.checks.filter((c) => !c.passed).length;
+  log(
+    `mtl: gate failed: ${failed} check${failed === 1 ? '' : 's'}${failed === 0 ? ' (nothing to check)' : ''} (exit 3)`,
+  );
+  return ExitCode.gateFailed;
 }
 
 function describeCheck(check: GateCheck): string {
