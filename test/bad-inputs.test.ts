@@ -54,6 +54,18 @@ const BAD_INPUTS: BadInputCase[] = [
     message: /^--split picks rows of the run's own data; with --data every row of the file is evaluated\.$/,
   },
   {
+    does: '`mtl runs RUN` (a run where a seed group goes)',
+    args: (c) => ['runs', c.runId, '--runs-dir', c.runsDir],
+    exitCode: 2,
+    message: /^"\S+" names the run \S+, not a seed group: mtl runs GROUP lists a group's members\.$/,
+  },
+  {
+    does: '`mtl runs NOPE` (neither a group nor a run)',
+    args: (c) => ['runs', 'NOPE', '--runs-dir', c.runsDir],
+    exitCode: 2,
+    message: /^No group "NOPE" in \S+ \(it has no groups\)\. Name a group by id, unique id prefix, or path/,
+  },
+  {
     does: '`mtl eval RUN --data FOLDER` (a folder, not a CSV file)',
     args: (c) => ['eval', c.runId, '--runs-dir', c.runsDir, '--data', c.tmp],
     exitCode: 2,

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { UsageError } from '../errors.js';
 import { crashReason, type ShownStatus } from '../runs/liveness.js';
 import { readMeta, type RunLineage } from '../runs/meta.js';
 import { listGroupIds, readGroupMeta, resolveGroup, type GroupStatus } from '../runs/groups.js';
@@ -117,6 +118,22 @@ export function listGroups(runsDir?: string): GroupListing[] {
   });
 }
 
+/** {@link resolveGroup}; a reference that names a run instead says so (`mtl runs RUN` is not how a run is shown). */
+function groupOrHint(reference: string, store: string): ReturnType<typeof resolveGroup> {
+  try {
+    return resolveGroup(reference, store);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    const runs = listRunIds(store).filter((id) => id.startsWith(reference));
+    const run = runs.includes(reference) ? reference : runs.length === 1 ? runs[0] : undefined;
+    if (run === undefined) throw error;
+    throw new UsageError(
+      `"${reference}" names the run ${run}, not a seed group: mtl runs GROUP lists a group's members.`,
+      [`mtl runs lists every run with its status; mtl eval ${run} or mtl report ${run} show this one`],
+    );
+  }
+}
+
 /** The member runs of a group (id, unique prefix or path), in seed order, listed as runs. */
 export function listGroupMembers(
   reference: string,
@@ -124,7 +141,7 @@ export function listGroupMembers(
   options: { history?: boolean } = {},
 ): { group: GroupListing; runs: RunListing[] } {
   const store = resolveRunsDir(runsDir);
-  const { id, dir, meta } = resolveGroup(reference, store);
+  const { id, dir, meta } = groupOrHint(reference, store);
   const group = listGroups(path.dirname(dir)).find((g) => g.id === id);
   if (!group) throw new Error(`group ${id} vanished while it was listed`);
   const history = options.history === true;
