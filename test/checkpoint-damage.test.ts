@@ -115,6 +115,9 @@ describe('a best checkpoint that was written but is damaged is refused, not repl
     const compared = mtl(['compare', run.id, '--runs-dir', runsDir]);
     expect(compared.code, compared.stderr).toBe(2);
     expect(compared.stderr).toContain(`mtl: ${missing}`);
+    // compare takes no --checkpoint: its hint does not name one.
+    expect(compared.stderr).toContain('from its best checkpoint: restore the file from a backup, or leave the run out');
+    expect(compared.stderr).not.toContain('--checkpoint');
     expect(`${evaluated.stderr}${compared.stderr}`).not.toMatch(/\n\s+at /);
     await expect(analyzeRun(run.id, { runsDir })).rejects.toThrow(missing);
     await expect(extractFeatures(run.id, { runsDir })).rejects.toThrow(missing);

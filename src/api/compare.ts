@@ -207,7 +207,19 @@ async function summaryFromBest(
   if (!hasCheckpoint(checkpointDir(dir, 'best'))) return undefined;
   // Loaded here, for a run without a summary only: evaluating a checkpoint needs TF.js, comparing summaries does not.
   const { evaluateCheckpointOnSplit, readRun } = await import('./evaluate.js');
-  const { metrics, epoch } = await evaluateCheckpointOnSplit(readRun(dir), 'best', split);
+  const { DamagedCheckpointError } = await import('../runs/checkpoint.js');
+  let evaluated: Awaited<ReturnType<typeof evaluateCheckpointOnSplit>>;
+  try {
+    evaluated = await evaluateCheckpointOnSplit(readRun(dir), 'best', split);
+  } catch (error) {
+    // The reader's hint names --checkpoint, which compare does not take.
+    if (!(error instanceof DamagedCheckpointError)) throw error;
+    throw new UsageError(error.message, [
+      `compare reads run ${id}, which has no summary, from its best checkpoint: restore the file from a backup, ` +
+        'or leave the run out of the comparison',
+    ]);
+  }
+  const { metrics, epoch } = evaluated;
   const summary = emptySummary(id, dir, meta);
   summary[split] = metrics;
   summary.directions = Object.fromEntries(Object.keys(metrics).map((k) => [k, higherIsBetter(k)]));
