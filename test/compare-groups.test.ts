@@ -11,7 +11,8 @@ import { compareGroups, isGroupReference } from '../src/api/compare-groups.js';
 import { parseConfigText } from '../src/config/load.js';
 import { mtl } from './helpers/cli.js';
 import { usageError } from './helpers/expect.js';
-import { fakeGroup, groupConfig } from './helpers/groups.js';
+import { completedGroupMeta, fakeGroup, groupConfig } from './helpers/groups.js';
+import { writeGroupMeta } from '../src/runs/groups.js';
 import { fakeRun } from './helpers/runs.js';
 
 const A = '20260101-000000-corr-seeds-aaaaaa';
@@ -94,6 +95,18 @@ function withConfigs(groupDir: string, seeds: number[], options: { extra?: strin
     writeFileSync(path.join(groupDir, `seed-${seed}`, 'config.resolved.json'), JSON.stringify(config, null, 2));
   }
 }
+
+describe('a group none of whose members has metrics', () => {
+  it("names its members' statuses (a completed group whose members all diverged)", () => {
+    const runsDir = mkdtempSync(path.join(os.tmpdir(), 'mtl-compare-groups-'));
+    const dir = fakeGroup(runsDir, C, { 0: {}, 1: {} });
+    const meta = completedGroupMeta(C, [0, 1]);
+    writeGroupMeta(dir, { ...meta, members: meta.members.map((m) => ({ ...m, status: 'diverged' })) });
+    expect(usageError(() => compareGroups([C], { runsDir })).message).toBe(
+      `Group ${C} has no member with test metrics (members: 2 diverged).`,
+    );
+  });
+});
 
 describe('compare seed groups: what tells them apart, as for runs', () => {
   const D = '20260101-000300-corr-seeds-dddddd';

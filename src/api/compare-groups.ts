@@ -167,8 +167,12 @@ export function compareGroups(references: string[], options: CompareGroupsOption
       }
       bySeed.set(member.seed, metrics);
     }
+    // The members' own statuses say why (a group "completed" whose members all diverged has none to compare).
+    const statuses = new Map<string, number>();
+    for (const member of meta.members) statuses.set(member.status, (statuses.get(member.status) ?? 0) + 1);
+    const members = [...statuses].map(([status, n]) => `${n} ${status}`).join(', ');
     if (bySeed.size === 0)
-      throw new UsageError(`Group ${id} has no member with ${split} metrics (status ${meta.status}).`, [
+      throw new UsageError(`Group ${id} has no member with ${split} metrics (members: ${members}).`, [
         '`mtl runs GROUP` shows its members; train the group again, or compare on the other split',
       ]);
     const { description, config } = groupConfig(dir, meta);
