@@ -14,7 +14,10 @@ const badInputs: BadInput[] = [
   {
     what: 'a YAML syntax error',
     config: 'model: { trunk: [ }\n',
-    problem: 'mtl: exp.yaml is not valid YAML:\n  - exp.yaml:11:19: Flow sequence in block collection',
+    // Each problem ends with the library's sentence, not its "at line L, column C:" (the position leads the line).
+    problem:
+      'mtl: exp.yaml is not valid YAML:\n  - exp.yaml:11:19: Flow sequence in block collection must be sufficiently ' +
+      'indented and end with a ]\n  - exp.yaml:11:20: ',
   },
   {
     what: 'a config without tasks',

@@ -33,7 +33,9 @@ export function parseYamlDocument(text: string, displayName: string): { doc: Doc
       `${displayName} is not valid YAML:`,
       doc.errors.map((e) => {
         const pos = e.linePos?.[0];
-        return `${displayName}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}`;
+        // The library's first line ends "at line L, column C:" (its excerpt followed): the position leads instead.
+        const message = (e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+        return `${displayName}${pos ? `:${pos.line}:${pos.col}` : ''}: ${message}`;
       }),
     );
   }
