@@ -27,6 +27,13 @@ const CASES: [string, string, string, string, RegExp][] = [
     /d\.csv:5: row has 3 fields but the header has 2 columns \(x, y\)/,
   ],
   [
+    'a split column that is not in the file: a close match and the columns there, as for other columns',
+    `x,set,y\n${rows(30, (i) => `${i},${['train', 'val', 'test'][i % 3]},${i % 7}`)}\n`,
+    ', split: { column: sett }',
+    '{ name: y, type: regression }',
+    /^mtl: data\.split\.column: column "sett" is not in .*d\.csv; did you mean "set"\?\n {2}- columns there: x, set, y\n/,
+  ],
+  [
     'a missing target column',
     numbers,
     '',

@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 import type { SplitConfig } from '../config/types.js';
 import { createRng } from '../util/rng.js';
-import { cellText } from './columns.js';
+import { cellText, columnOf } from './columns.js';
 import type { DataTable } from './types.js';
 
 export type SplitName = 'train' | 'val' | 'test';
@@ -18,10 +18,8 @@ export function splitRows(
   seed: number,
 ): Record<SplitName, Int32Array> {
   if ('column' in split) {
-    const column = table.columns.find((c) => c.name === split.column);
-    if (!column) {
-      throw new UsageError(`data.split.column: column "${split.column}" is not in ${table.source}.`);
-    }
+    // A missing column is named with a close match and the columns there, as every other column field is.
+    const column = columnOf(table, split.column, 'data.split.column');
     const groups: Record<SplitName, number[]> = { train: [], val: [], test: [] };
     for (const row of rows) {
       const label = cellText(column, row);
