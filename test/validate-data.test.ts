@@ -31,7 +31,7 @@ const CASES: [string, string, string, string, RegExp][] = [
     `x,set,y\n${rows(30, (i) => `${i},${['train', 'val', 'test'][i % 3]},${i % 7}`)}\n`,
     ', split: { column: sett }',
     '{ name: y, type: regression }',
-    /^mtl: data\.split\.column: column "sett" is not in .*d\.csv; did you mean "set"\?\n {2}- columns there: x, set, y\n/,
+    /^mtl: data\.split\.column: column "sett" is not in .*d\.csv; did you mean "set"\?\n {2}- columns there: x, set, y/,
   ],
   [
     'a missing target column',
