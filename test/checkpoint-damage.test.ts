@@ -4,40 +4,15 @@
  * `best` fall back to `last`, and only when no checkpoint was asked for by name. A crashed run's hint reaches the
  * text of `mtl runs`. Each refusal leaves the run's files as they were.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyzeRun, evaluateRun, extractFeatures, trainExperiment, type RunSummary } from '../src/index.js';
+import { analyzeRun, evaluateRun, extractFeatures, type RunSummary } from '../src/index.js';
 import { tempDir } from './helpers.js';
 import { mtl } from './helpers/cli.js';
-import { tinyRegressionConfig } from './helpers/configs.js';
-
-const TRAINING = { epochs: 4, batch_size: 8, lr: 0.01 };
-
-/** A run stopped in its second epoch: both checkpoints written. */
-async function interruptedRun(runsDir: string): Promise<RunSummary> {
-  const controller = new AbortController();
-  return trainExperiment(tinyRegressionConfig(tempDir('mtl-damage-'), TRAINING), {
-    runsDir,
-    signal: controller.signal,
-    listeners: [{ onBatch: (info) => info.epoch === 1 && info.batch === 1 && controller.abort() }],
-  });
-}
-
-/** Every file of a run with its bytes and modification time, to show a refused command changed nothing. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (folder: string): void => {
-    for (const entry of readdirSync(folder)) {
-      const file = path.join(folder, entry);
-      if (statSync(file).isDirectory()) walk(file);
-      else out[path.relative(dir, file)] = `${statSync(file).mtimeMs}:${readFileSync(file).toString('base64')}`;
-    }
-  };
-  walk(dir);
-  return out;
-}
+import { interruptedRun } from './helpers/interrupted-run.js';
+import { snapshotRun } from './helpers/run-snapshot.js';
 
 function checkpointFile(run: RunSummary, checkpoint: 'best' | 'last', name: string): string {
   return path.join(run.dir, 'checkpoints', checkpoint, name);
@@ -48,7 +23,7 @@ describe('mtl train --resume of a damaged last checkpoint', () => {
     const runsDir = tempDir('mtl-runs-');
     const run = await interruptedRun(runsDir);
     truncateSync(checkpointFile(run, 'last', 'training-state.json'), 100);
-    const before = snapshot(run.dir);
+    const before = snapshotRun(run.dir);
     const result = mtl(['train', '--resume', run.id, '--runs-dir', runsDir]);
     expect(result.code, result.stderr).toBe(2);
     const [first, ...hints] = result.stderr.trimEnd().split('\n');
@@ -59,14 +34,14 @@ describe('mtl train --resume of a damaged last checkpoint', () => {
     expect(result.stderr).not.toContain('has no checkpoint to resume from');
     expect(hints.join('\n')).toContain('a run continues from its last checkpoint only');
     expect(result.stderr).not.toMatch(/\n\s+at /);
-    expect(snapshot(run.dir)).toEqual(before);
+    expect(snapshotRun(run.dir)).toEqual(before);
   }, 60_000);
 
   it('the hint for a damaged last checkpoint names no --checkpoint, which resume does not take', async () => {
     const runsDir = tempDir('mtl-runs-');
     const run = await interruptedRun(runsDir);
     truncateSync(checkpointFile(run, 'last', 'weights.bin'), 20);
-    const before = snapshot(run.dir);
+    const before = snapshotRun(run.dir);
     const result = mtl(['train', '--resume', run.id, '--runs-dir', runsDir]);
     expect(result.code, result.stderr).toBe(2);
     expect(result.stderr).toContain('weights.bin does not match its checksum in checksums.json (20 bytes)');
@@ -78,7 +53,7 @@ describe('mtl train --resume of a damaged last checkpoint', () => {
     const best = `  - its best checkpoint is kept apart and can still be evaluated: mtl eval ${run.id}`;
     expect(result.stderr).toContain(best);
     expect(result.stderr).not.toMatch(/\n\s+at /);
-    expect(snapshot(run.dir)).toEqual(before);
+    expect(snapshotRun(run.dir)).toEqual(before);
     // mtl eval, which has --checkpoint, is still pointed to the other checkpoint.
     await expect(evaluateRun(run.id, { runsDir, checkpoint: 'last' })).rejects.toMatchObject({
       details: ['use the best checkpoint (--checkpoint best), restore the file from a backup, or train the run again'],
@@ -104,7 +79,7 @@ describe('a best checkpoint that was written but is damaged is refused, not repl
     const run = await interruptedRun(runsDir);
     rmSync(checkpointFile(run, 'best', 'model.json'));
     rmSync(path.join(run.dir, 'summary.json')); // compare then evaluates the best checkpoint itself
-    const before = snapshot(run.dir);
+    const before = snapshotRun(run.dir);
     const file = checkpointFile(run, 'best', 'model.json');
     const missing = `Checkpoint file ${file} is missing; the checkpoint is incomplete.`;
     const hint = 'use the last checkpoint (--checkpoint last), restore the file from a backup, or train the run again';
@@ -121,7 +96,7 @@ describe('a best checkpoint that was written but is damaged is refused, not repl
     expect(`${evaluated.stderr}${compared.stderr}`).not.toMatch(/\n\s+at /);
     await expect(analyzeRun(run.id, { runsDir })).rejects.toThrow(missing);
     await expect(extractFeatures(run.id, { runsDir })).rejects.toThrow(missing);
-    expect(snapshot(run.dir)).toEqual(before);
+    expect(snapshotRun(run.dir)).toEqual(before);
     expect(existsSync(path.join(run.dir, 'evals'))).toBe(false);
   }, 60_000);
 });
@@ -132,7 +107,7 @@ describe('--checkpoint best on a run that never wrote a best checkpoint', () => 
     const run = await interruptedRun(runsDir);
     // As a run none of whose epochs improved the monitored metric (a NaN one): its best folder was never written.
     rmSync(path.join(run.dir, 'checkpoints', 'best'), { recursive: true });
-    const before = snapshot(run.dir);
+    const before = snapshotRun(run.dir);
 
     const asked = mtl(['eval', run.id, '--runs-dir', runsDir, '--checkpoint', 'best']);
     expect(asked.code, asked.stderr).toBe(2);
@@ -141,11 +116,11 @@ describe('--checkpoint best on a run that never wrote a best checkpoint', () => 
         '  - a best checkpoint is written when an epoch ends with a better monitored metric, and none did; ' +
         '--checkpoint last (or no --checkpoint) reads the last checkpoint\n',
     );
-    expect(snapshot(run.dir)).toEqual(before);
+    expect(snapshotRun(run.dir)).toEqual(before);
     await expect(analyzeRun(run.id, { runsDir, checkpoint: 'best' })).rejects.toThrow(/has no "best" checkpoint/);
     await expect(extractFeatures(run.id, { runsDir, checkpoint: 'best' })).rejects.toThrow(/has no "best" checkpoint/);
     expect((await extractFeatures(run.id, { runsDir })).checkpoint).toBe('last');
-    expect(snapshot(run.dir)).toEqual(before);
+    expect(snapshotRun(run.dir)).toEqual(before);
 
     const fallback = mtl(['eval', run.id, '--runs-dir', runsDir]);
     expect(fallback.code, fallback.stderr).toBe(0);

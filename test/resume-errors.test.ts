@@ -2,41 +2,19 @@
  * What cannot be resumed is refused with the reason and a way on, leaving the run as it was; a damaged checkpoint is
  * found by its checksums; a run whose process is gone shows as `crashed`.
  */
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { evaluateRun, listRuns, resumeExperiment, trainExperiment, type RunSummary } from '../src/index.js';
+import { evaluateRun, listRuns, resumeExperiment, trainExperiment } from '../src/index.js';
 import { crashReason } from '../src/runs/liveness.js';
 import { tempDir } from './helpers.js';
 import { mtl } from './helpers/cli.js';
 import { tinyRegressionConfig } from './helpers/configs.js';
+import { interruptedRun } from './helpers/interrupted-run.js';
+import { snapshotRun } from './helpers/run-snapshot.js';
 
 const TRAINING = { epochs: 4, batch_size: 8, lr: 0.01 };
-
-async function interruptedRun(runsDir: string): Promise<RunSummary> {
-  const dir = tempDir('mtl-resume-errors-');
-  const controller = new AbortController();
-  return trainExperiment(tinyRegressionConfig(dir, TRAINING), {
-    runsDir,
-    signal: controller.signal,
-    listeners: [{ onBatch: (info) => info.epoch === 1 && info.batch === 1 && controller.abort() }],
-  });
-}
-
-/** Every file of a run with its bytes and modification time, to show a refused command changed nothing. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (folder: string): void => {
-    for (const entry of readdirSync(folder)) {
-      const file = path.join(folder, entry);
-      if (statSync(file).isDirectory()) walk(file);
-      else out[path.relative(dir, file)] = `${statSync(file).mtimeMs}:${readFileSync(file).toString('base64')}`;
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 function setMeta(runDir: string, patch: Record<string, unknown>): void {
   const file = path.join(runDir, 'meta.json');
@@ -48,18 +26,18 @@ describe('resume refuses what it cannot continue', () => {
   it('a completed run: nothing to resume, the run untouched', async () => {
     const runsDir = tempDir('mtl-runs-');
     const run = await trainExperiment(tinyRegressionConfig(tempDir(), TRAINING), { runsDir });
-    const before = snapshot(run.dir);
+    const before = snapshotRun(run.dir);
     await expect(resumeExperiment(run.id, { runsDir })).rejects.toThrow(/is completed; there is nothing to resume/);
-    expect(snapshot(run.dir)).toEqual(before);
+    expect(snapshotRun(run.dir)).toEqual(before);
   });
 
   it('a run whose process is alive: still running, the run untouched', async () => {
     const runsDir = tempDir('mtl-runs-');
     const run = await interruptedRun(runsDir);
     setMeta(run.dir, { status: 'running', process: { pid: process.pid, host: hostname() } });
-    const before = snapshot(run.dir);
+    const before = snapshotRun(run.dir);
     await expect(resumeExperiment(run.id, { runsDir })).rejects.toThrow(/is still running \(pid \d+ on /);
-    expect(snapshot(run.dir)).toEqual(before);
+    expect(snapshotRun(run.dir)).toEqual(before);
   });
 
   it('a truncated or altered checkpoint file is named by its checksum, for resume and eval alike', async () => {
@@ -67,11 +45,11 @@ describe('resume refuses what it cannot continue', () => {
     const run = await interruptedRun(runsDir);
     const weights = path.join(run.dir, 'checkpoints', 'last', 'weights.bin');
     writeFileSync(weights, readFileSync(weights).subarray(0, 20));
-    const before = snapshot(run.dir);
+    const before = snapshotRun(run.dir);
     const damaged = /weights\.bin does not match its checksum in checksums\.json \(20 bytes\)/;
     await expect(resumeExperiment(run.id, { runsDir })).rejects.toThrow(damaged);
     await expect(evaluateRun(run.id, { runsDir, checkpoint: 'last' })).rejects.toThrow(damaged);
-    expect(snapshot(run.dir)).toEqual(before);
+    expect(snapshotRun(run.dir)).toEqual(before);
 
     const optimizer = path.join(run.dir, 'checkpoints', 'last', 'optimizer.bin');
     const bytes = readFileSync(optimizer);
@@ -88,9 +66,9 @@ describe('resume refuses what it cannot continue', () => {
     // (test/checkpoint-damage.test.ts).
     rmSync(path.join(run.dir, 'checkpoints', 'last', 'training-state.json'));
     rmSync(path.join(run.dir, 'checkpoints', 'last', 'checksums.json'));
-    const before = snapshot(run.dir);
+    const before = snapshotRun(run.dir);
     await expect(resumeExperiment(run.id, { runsDir })).rejects.toThrow(/has no checkpoint to resume from/);
-    expect(snapshot(run.dir)).toEqual(before);
+    expect(snapshotRun(run.dir)).toEqual(before);
   });
 
   it('the CLI: --set with --resume and a damaged checkpoint exit 2 with the message, no stack trace', async () => {
