@@ -21,8 +21,8 @@ import {
   type ComparedEntry,
 } from '../report/compare-figures.js';
 import { lineChart } from '../report/charts.js';
+import { bestEpochOf } from '../report/run-record.js';
 import {
-  bestEpochOf,
   learningCurves,
   mainMetric,
   NEGATIVE_TRANSFER_MARK,

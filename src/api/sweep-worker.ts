@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { MtlError, RunFailedError, UsageError } from '../errors.js';
 import type { TrainOptions } from './train.js';
-import { planSweep, runTrial } from './sweep.js';
+import { planSweep } from './sweep.js';
+import { runTrial } from './sweep-trial.js';
 import { isMessage, type FromWorker, type ToWorker, type WorkerInit } from './sweep-messages.js';
 
 /**

@@ -7,6 +7,7 @@ import type { EpochLogEntry, MetricRow } from '../runs/records.js';
 import type { RunSummary } from '../runs/summary.js';
 import { adversaryFigures } from './adversary-figures.js';
 import { barChart, heatmap, lineChart } from './charts.js';
+import { bestEpochOf, recordTables } from './run-record.js';
 import { figureId, section, type Figure, type ReportSection, type ReportTable } from './types.js';
 
 /** Everything a report reads of one run (api/report.ts reads the files; this module only draws). */
@@ -50,12 +51,6 @@ export function mainMetric(run: RunReportData, task: string): string | undefined
     .flatMap((r) => Object.keys(r.metrics))
     .find((k) => k.startsWith(`${task}/`) && !k.endsWith('/loss'));
   return key === undefined ? undefined : metricName(key);
-}
-
-/** The run's best epoch, or undefined where no epoch was best (a run that diverged first stores -1). */
-export function bestEpochOf(run: RunReportData): number | undefined {
-  const best = run.summary?.bestEpoch ?? run.meta.bestEpoch;
-  return best !== undefined && best > 0 ? best : undefined;
 }
 
 /** Per task: train and validation loss (left), validation metrics (right), the best epoch marked on both. */
@@ -331,39 +326,6 @@ export function transferFigure(
 export function formatGain(value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '—';
   return `${value >= 0 ? '+' : ''}${(value * 100).toFixed(2)}%`;
-}
-
-/** The record of the run: what ran, where its weights came from, how to run it again. */
-export function recordTables(run: RunReportData): ReportTable[] {
-  const meta = run.meta;
-  const facts: [string, string][] = [
-    ['run', run.id],
-    ['status', `${run.status}${run.statusReason ? ` (${run.statusReason})` : ''}`],
-    ['seed', String(meta.seed)],
-    [
-      'backend',
-      meta.backend
-        ? `${meta.backend.name} (${meta.backend.provider}${meta.backend.simdKernels ? ', SIMD kernels' : ''}` +
-          `${meta.backend.fma.path === 'fma' ? ', fused multiply-add' : ''})`
-        : '—',
-    ],
-    ['versions', `mtl ${meta.versions.mtl}, node ${meta.versions.node}, tfjs ${meta.versions.tfjs}`],
-    ['command', meta.command.join(' ')],
-    ['git', meta.git ? `${meta.git.commit}${meta.git.dirty ? ' (dirty)' : ''}` : '—'],
-    [
-      'epochs',
-      `${meta.epochsCompleted}, ${bestEpochOf(run) === undefined ? 'no best epoch' : `best ${bestEpochOf(run)}`}`,
-    ],
-    ['started', meta.startedAt],
-  ];
-  if (meta.lineage)
-    facts.push([
-      'initial weights',
-      `${meta.lineage.sourceId} (${meta.lineage.checkpoint} checkpoint, epoch ${meta.lineage.epoch}, sha256 ` +
-        `${meta.lineage.weightsSha256.slice(0, 12)}…; loaded ${meta.lineage.loaded.join(', ') || '—'}, frozen ` +
-        `${meta.lineage.frozen.join(', ') || '—'})`,
-    ]);
-  return [{ caption: 'Record', header: ['', ''], rows: facts.map(([k, v]) => [k, v]) }];
 }
 
 /** The sections of a one-run report, in page order. */
