@@ -71,7 +71,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .command('eval')
     .description("Evaluate a run's checkpoint on a split or a new CSV; stored under the run's evals/")
     .argument('<run>', 'run id, unique id prefix, or path')
-    .option('--split <split>', 'train, val or test', 'test')
+    // No commander default: --split given with --data is refused (evaluateRun reads test by default).
+    .option('--split <split>', 'train, val or test (default test)')
     .option(
       '--data <csv>',
       'another CSV with the same columns (encoded as in training); TASK=CSV per source of a multi-input run',
