@@ -8,7 +8,8 @@ import { existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileS
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyzeRun, evaluateRun, extractFeatures, type RunSummary } from '../src/index.js';
+import { analyzeRun, evaluateRun, extractFeatures, trainExperiment, type RunSummary } from '../src/index.js';
+import { transferConfig } from './helpers/transfer-init.js';
 import { tempDir } from './helpers.js';
 import { mtl } from './helpers/cli.js';
 import { interruptedRun } from './helpers/interrupted-run.js';
@@ -120,6 +121,14 @@ describe('--checkpoint best on a run that never wrote a best checkpoint', () => 
     await expect(analyzeRun(run.id, { runsDir, checkpoint: 'best' })).rejects.toThrow(/has no "best" checkpoint/);
     await expect(extractFeatures(run.id, { runsDir, checkpoint: 'best' })).rejects.toThrow(/has no "best" checkpoint/);
     expect((await extractFeatures(run.id, { runsDir })).checkpoint).toBe('last');
+    // init.from RUN:best names it too: no other checkpoint's weights in its place.
+    const fromBest = transferConfig(tempDir('mtl-init-'), 'from-best', {
+      tasks: ['y1'],
+      init: [`from: ${run.id}:best`],
+    });
+    await expect(trainExperiment(fromBest, { runsDir })).rejects.toThrow(
+      /^init\.from "\S+:best": Run \S+ has no "best" checkpoint/,
+    );
     expect(snapshotRun(run.dir)).toEqual(before);
 
     const fallback = mtl(['eval', run.id, '--runs-dir', runsDir]);

@@ -92,7 +92,9 @@ function sourceCheckpoint(
 ): { source: StoredRun; checkpoint: CheckpointName } {
   try {
     const source = readRun(reference, runsDir);
-    return { source, checkpoint: chooseCheckpoint(source, suffix === 'last' ? 'last' : 'best') };
+    // RUN:best asks for best by name: no fallback to last, as with --checkpoint best.
+    const wanted = suffix === 'last' ? 'last' : 'best';
+    return { source, checkpoint: chooseCheckpoint(source, wanted, suffix !== undefined) };
   } catch (error) {
     if (error instanceof UsageError) throw new UsageError(`init.from "${from}": ${error.message}`, error.details);
     throw error;
