@@ -293,6 +293,19 @@ describe('mtl report: what it refuses', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it.each([
+    [['some-run', '--metric', 'acc'], /^mtl: --metric acc: only a sweep's report \(--sweep ID\) compares a metric/],
+    [
+      ['some-run', '--axes', 'a/x,b/y'],
+      /^mtl: --axes picks the two metrics of the trade-off figure, which a report of/,
+    ],
+    [['--group', 'g', '--axes', 'a/x,b/y'], /^mtl: --axes picks the two metrics/],
+  ])('mtl report %j: a flag for a figure the report does not draw, exit 2 (was ignored)', (args, message) => {
+    const result = mtl(['report', ...args, '--runs-dir', store]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+  });
+
   it('-o without .html: exit 2, nothing written', () => {
     const result = mtl(['report', '--sweep', 's', '-o', path.join(dir, 'r.txt'), '--runs-dir', store]);
     expect(result.code).toBe(2);

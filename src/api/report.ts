@@ -59,6 +59,18 @@ export async function writeReport(runs: readonly string[], options: ReportOption
       ['mtl report RUN [RUN…] | mtl report --group ID | mtl report --sweep ID'],
     );
   }
+  // Flags for a figure the report does not draw are refused rather than ignored.
+  if (options.metric !== undefined && !options.sweep) {
+    throw new UsageError(`--metric ${options.metric}: only a sweep's report (--sweep ID) compares a metric per task.`, [
+      'leave --metric out; a run report draws every metric its run logged',
+    ]);
+  }
+  if (options.axes !== undefined && !options.sweep && runs.length < 2) {
+    throw new UsageError(
+      '--axes picks the two metrics of the trade-off figure, which a report of two or more runs or of a sweep draws.',
+      ['leave --axes out, or report on more runs: mtl report RUN RUN… --axes A,B'],
+    );
+  }
   const { document, id } = await readTarget(runs, options, store);
   const html = path.resolve(options.output ?? path.join(store, 'reports', `${id}.html`));
   if (!html.endsWith('.html')) {
