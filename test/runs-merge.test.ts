@@ -108,6 +108,8 @@ describe('mtl runs merge', () => {
       `conflict: ${path.join(source, 'run-a')} and ${path.join(dest, 'run-a')} are both run-a but differ: ` +
         'summary.json differs',
     );
+    // What to do about it: only the person knows which copy is right.
+    expect(result.stderr).toContain('a conflict is one id with two contents: keep the one you want');
     expect(storeSnapshot(dest)).toEqual(before);
     expect(existsSync(path.join(dest, 'run-b'))).toBe(false);
   });

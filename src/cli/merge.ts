@@ -36,6 +36,13 @@ export function mergeCommand(dirs: readonly string[], flags: MergeFlags): number
         ...(conflicts < report.problems.length
           ? ['--skip-unfinished leaves unfinished runs out (a left-out trial stays pending, to train again)']
           : []),
+        // Two runs of one id with other contents: only the person knows which is right.
+        ...(conflicts > 0
+          ? [
+              'a conflict is one id with two contents: keep the one you want (move the other copy out of the folders ' +
+                'merged, or delete it from the store), then merge again',
+            ]
+          : []),
       ],
     );
   }
