@@ -62,6 +62,11 @@ const badInputs: BadInput[] = [
       'choose [height, width, channels] with height × width × channels = 96',
   },
   {
+    what: 'init.load: [] (it loaded nothing, yet recorded the source as the run’s lineage)',
+    set: ['init.from=some-run', 'init.load=[]'],
+    problem: '--set init.load=[]: init.load: is an empty list; give at least one entry, or remove the field',
+  },
+  {
     what: 'a misspelled architecture',
     set: ['model.architecture=mmeo'],
     problem: '--set model.architecture=mmeo: model.architecture: "mmeo" is not allowed; did you mean "mmoe"?',

@@ -87,11 +87,15 @@ export function initSchema(): JsonSchema {
         minLength: 1,
         description: 'The source run (id, prefix, path or sub-run), optionally RUN:best or RUN:last (default best).',
       },
-      load: selectors(
-        'Parameters copied from the source: shared (the trunk), heads (the heads of tasks both runs have), ' +
-          'heads.<task> or <task>, or a parameter-name prefix such as shared/0.',
-        ['shared'],
-      ),
+      load: {
+        ...selectors(
+          'Parameters copied from the source: shared (the trunk), heads (the heads of tasks both runs have), ' +
+            'heads.<task> or <task>, or a parameter-name prefix such as shared/0.',
+          ['shared'],
+        ),
+        // Loading nothing would record a source the run never read (its lineage): leave init out instead.
+        minItems: 1,
+      },
       freeze: selectors('Loaded parameters held fixed (same selectors as load).', []),
       unfreeze_after: {
         type: 'integer',
