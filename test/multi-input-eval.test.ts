@@ -8,7 +8,8 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/select.js';
 import { parseConfigText } from '../src/config/load.js';
-import { compareRuns, evaluateRun, extractFeatures, readSummary, trainExperiment } from '../src/index.js';
+import { compareRuns, evaluateRun, extractFeatures, readSummary, trainExperiment, validateData } from '../src/index.js';
+import { dataReportLines } from '../src/cli/data-report.js';
 import { tempDir } from './helpers.js';
 import { mtl } from './helpers/cli.js';
 import { configText, writeSources } from './helpers/multi-input.js';
@@ -110,6 +111,9 @@ describe('mtl features of a multi-input run', () => {
     const withZ = rows.map((line, i) => `${line},${i === 0 ? 'z' : 1000 + i}`).join('\n');
     writeFileSync(path.join(dir, 'source-z.csv'), `${withZ}\n`);
     const text = configText().replace('csv: source.csv,', 'csv: source-z.csv, features: [x0, x1],');
+    // The data report names the source of that unused column: "z" is also a target (task z's, in target.csv).
+    const lines = dataReportLines(await validateData(load(text)));
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}unused \(1\): z \(numeric, in \S*source-z\.csv\)$/));
     const trained = await trainExperiment(load(text), { runsDir });
     const all = await extractFeatures(trained.id, { runsDir, withTargets: true });
     expect(all.header.slice(-2)).toEqual(['y', 'z']);

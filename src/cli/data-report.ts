@@ -20,7 +20,7 @@ export function dataReportLines(report: DataReport): string[] {
     ['categorical features', 'categorical feature', describeCategorical],
     ['targets', 'target', (c) => `${c.name} (${c.type}, task ${c.task})`],
     ['split column', 'split', (c) => c.name],
-    ['unused', 'unused', (c) => `${c.name} (${c.type})`],
+    ['unused', 'unused', (c) => `${c.name} (${c.type}${c.source ? `, in ${c.source}` : ''})`],
   ];
   if (report.labels) lines.push(`  ${labelCountsLine(report.labels)}`);
   for (const [label, use, describe] of groups) {

@@ -103,7 +103,9 @@ export async function prepareMultiInput(
       source: prepared.map((p) => p.source).join(' + '),
       // The features as the first source reads them (every source has the same layout), and every source's targets.
       columns: [
-        ...first.report.columns,
+        ...first.report.columns.map((column) =>
+          column.use === 'unused' && prepared.length > 1 ? { ...column, source: first.source } : column,
+        ),
         ...prepared.slice(1).flatMap((p) => p.report.columns.filter((column) => column.use === 'target')),
       ],
       rows: sum((p) => p.report.rows),

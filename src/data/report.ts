@@ -20,6 +20,8 @@ export interface ColumnReport {
   declared?: true;
   /** A target: the task that learns it. */
   task?: string;
+  /** Tasks with their own data: the source an unused column is in (a column of that name may be a target elsewhere). */
+  source?: string;
 }
 
 export interface DataReport {
