@@ -15,6 +15,7 @@ import { fakeRun } from './helpers/runs.js';
 
 interface TrialRow {
   index: number;
+  trial: number;
   id: string;
   hash: string;
   seed: number;
@@ -56,6 +57,8 @@ describe('mtl sweep', () => {
       [3, 1, ['training.lr=0.003'], 'pending'],
     ]);
     for (const trial of planned) expect(trial.id).toBe(`${sweepId}/${trial.hash}`);
+    // `trial` numbers them as the text output does (1-based), `index` as sweep.json does.
+    expect(planned.map((t) => t.trial)).toEqual([1, 2, 3, 4]);
     expect(new Set(planned.map((t) => t.hash)).size).toBe(4);
     expect(readdirSync(store)).toEqual([]);
     const text = mtl(['sweep', file, '--dry-run', '--shard', '2/2', '--runs-dir', store]);

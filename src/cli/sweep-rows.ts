@@ -3,6 +3,8 @@ import type { PlannedTrial } from '../api/sweep.js';
 /** A planned trial as the sweep commands print it (tables, `--json`): what names it and what it changes. */
 export function describeTrial(trial: PlannedTrial): {
   index: number;
+  /** index + 1: the number the text output and `mtl sweep status` give the trial. */
+  trial: number;
   hash: string;
   id: string;
   seed: number;
@@ -11,6 +13,7 @@ export function describeTrial(trial: PlannedTrial): {
 } {
   return {
     index: trial.index,
+    trial: trial.index + 1,
     hash: trial.hash,
     id: trial.id,
     seed: trial.seed,
