@@ -43,7 +43,10 @@ describe('parameter selectors', () => {
       // Prefixes go by whole segments: shared/0/k is not a prefix of shared/0/kernel.
       expect(picked(model, 'shared/0/k')).toMatch(/^"shared\/0\/k" is not a group, task or parameter-name prefix/);
       expect(picked(model, 'heads.c')).toBe('"heads.c": this run has no task "c" (tasks: a, b)');
-      expect(picked(model, 'heads', ['c'])).toBe('"heads" picks nothing: no task of this run is in the source run');
+      expect(picked(model, 'heads', ['c'])).toBe(
+        '"heads" picks nothing: no task of this run is in the source run (a head is loaded into the task of the ' +
+          'same name); remove "heads", or name the tasks as in the source',
+      );
     } finally {
       model.dispose();
     }

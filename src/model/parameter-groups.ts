@@ -74,7 +74,11 @@ export function selectParameters(
     const names = ofGroups(tasks.filter((task) => headTasks.includes(task)));
     return names.length > 0
       ? { names }
-      : { problem: '"heads" picks nothing: no task of this run is in the source run' };
+      : {
+          problem:
+            '"heads" picks nothing: no task of this run is in the source run (a head is loaded into the task of ' +
+            'the same name); remove "heads", or name the tasks as in the source',
+        };
   }
   const task = selector.startsWith('heads.') ? selector.slice('heads.'.length) : selector;
   if (tasks.includes(task)) return { names: ofGroups([task]) };
