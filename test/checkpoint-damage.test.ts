@@ -19,42 +19,47 @@ function checkpointFile(run: RunSummary, checkpoint: 'best' | 'last', name: stri
   return path.join(run.dir, 'checkpoints', checkpoint, name);
 }
 
+/**
+ * `mtl train --resume` of an interrupted run whose `last` checkpoint has `file` cut to `bytes`: refused (exit 2, no
+ * stack frame), the run left as it was. Returns the run and the refusal's stderr.
+ */
+async function resumeCutShort(
+  file: string,
+  bytes: number,
+): Promise<{ run: RunSummary; runsDir: string; stderr: string }> {
+  const runsDir = tempDir('mtl-runs-');
+  const run = await interruptedRun(runsDir);
+  truncateSync(checkpointFile(run, 'last', file), bytes);
+  const before = snapshotRun(run.dir);
+  const result = mtl(['train', '--resume', run.id, '--runs-dir', runsDir]);
+  expect(result.code, result.stderr).toBe(2);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+  expect(snapshotRun(run.dir)).toEqual(before);
+  return { run, runsDir, stderr: result.stderr };
+}
+
 describe('mtl train --resume of a damaged last checkpoint', () => {
   it('a training-state.json cut short is named as damaged by its checksum, not taken for a missing one', async () => {
-    const runsDir = tempDir('mtl-runs-');
-    const run = await interruptedRun(runsDir);
-    truncateSync(checkpointFile(run, 'last', 'training-state.json'), 100);
-    const before = snapshotRun(run.dir);
-    const result = mtl(['train', '--resume', run.id, '--runs-dir', runsDir]);
-    expect(result.code, result.stderr).toBe(2);
-    const [first, ...hints] = result.stderr.trimEnd().split('\n');
+    const { run, stderr } = await resumeCutShort('training-state.json', 100);
+    const [first, ...hints] = stderr.trimEnd().split('\n');
     expect(first).toBe(
       `mtl: Checkpoint ${path.join(run.dir, 'checkpoints', 'last')}: training-state.json does not match its checksum ` +
         'in checksums.json (100 bytes); the file was cut short or changed after it was written.',
     );
-    expect(result.stderr).not.toContain('has no checkpoint to resume from');
+    expect(stderr).not.toContain('has no checkpoint to resume from');
     expect(hints.join('\n')).toContain('a run continues from its last checkpoint only');
-    expect(result.stderr).not.toMatch(/\n\s+at /);
-    expect(snapshotRun(run.dir)).toEqual(before);
   }, 60_000);
 
   it('the hint for a damaged last checkpoint names no --checkpoint, which resume does not take', async () => {
-    const runsDir = tempDir('mtl-runs-');
-    const run = await interruptedRun(runsDir);
-    truncateSync(checkpointFile(run, 'last', 'weights.bin'), 20);
-    const before = snapshotRun(run.dir);
-    const result = mtl(['train', '--resume', run.id, '--runs-dir', runsDir]);
-    expect(result.code, result.stderr).toBe(2);
-    expect(result.stderr).toContain('weights.bin does not match its checksum in checksums.json (20 bytes)');
-    expect(result.stderr).not.toContain('--checkpoint');
-    expect(result.stderr).toContain(
+    const { run, runsDir, stderr } = await resumeCutShort('weights.bin', 20);
+    expect(stderr).toContain('weights.bin does not match its checksum in checksums.json (20 bytes)');
+    expect(stderr).not.toContain('--checkpoint');
+    expect(stderr).toContain(
       '  - a run continues from its last checkpoint only: restore the file from a backup, or train the run again: ' +
         'mtl train ',
     );
     const best = `  - its best checkpoint is kept apart and can still be evaluated: mtl eval ${run.id}`;
-    expect(result.stderr).toContain(best);
-    expect(result.stderr).not.toMatch(/\n\s+at /);
-    expect(snapshotRun(run.dir)).toEqual(before);
+    expect(stderr).toContain(best);
     // mtl eval, which has --checkpoint, is still pointed to the other checkpoint.
     await expect(evaluateRun(run.id, { runsDir, checkpoint: 'last' })).rejects.toMatchObject({
       details: ['use the best checkpoint (--checkpoint best), restore the file from a backup, or train the run again'],
