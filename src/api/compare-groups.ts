@@ -122,7 +122,7 @@ function groupConfig(
 ): { description: Omit<RunDescription, 'seed'>; config: ComparedConfig } {
   for (const member of meta.members) {
     const memberDir = path.join(dir, member.folder);
-    const memberMeta = readMetaIfAny(memberDir);
+    const memberMeta = metaIfReadable(memberDir);
     // A member that never got its files, or a damaged one: the next one tells as much.
     if (!memberMeta) continue;
     const config = readComparedConfig(memberDir, memberMeta);
@@ -133,7 +133,8 @@ function groupConfig(
   return { description: {}, config: {} };
 }
 
-function readMetaIfAny(dir: string): StoredRunMeta | undefined {
+/** A member's meta.json, or undefined where it is missing or damaged (the next member tells as much). */
+function metaIfReadable(dir: string): StoredRunMeta | undefined {
   try {
     return readMeta(dir);
   } catch (error) {

@@ -74,7 +74,7 @@ function sourceLabel(config: ResolvedConfig, meta: StoredRunMeta): string | unde
 }
 
 /** `pcgrad` or `pcgrad (representation)`: the text form of a description's strategy. */
-export function strategyLabel(description: RunDescription): string {
+export function strategyLabel(description: Pick<RunDescription, 'strategy' | 'gradTarget'>): string {
   if (!description.strategy) return '?';
   return description.gradTarget === 'representation' ? `${description.strategy} (repr.)` : description.strategy;
 }

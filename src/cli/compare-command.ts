@@ -1,6 +1,5 @@
 import { compareRuns, type ComparedRun } from '../api/compare.js';
 import { gateRunComparison } from '../api/compare-gate.js';
-import { formatChange } from '../api/config-diff.js';
 import type { BaselineKind } from '../analysis/types.js';
 import { ExitCode, UsageError } from '../errors.js';
 import type { CommonFlags } from './commands.js';
@@ -9,6 +8,7 @@ import { compareGroupsCommand } from './compare-groups.js';
 import type { CompareSweepFlags } from './compare-sweep.js';
 import { bestCells, formatNumber, formatPercent, log, out, printJson, table } from './output.js';
 import { DESCRIPTION_HEADER, descriptionCells } from './runs-command.js';
+import { printConfigChanges } from './config-changes.js';
 
 /** `mtl compare`: runs, seed groups, a sweep (--sweep) or a run against its baselines (--baseline); gates. */
 export async function compareCommand(
@@ -82,16 +82,7 @@ export async function compareCommand(
       comparison.runs.map((r, i) => [i === 0 ? `${r.id} (base)` : r.id, ...descriptionCells(r)]),
     ),
   );
-  const base = comparison.runs[0];
-  for (const run of comparison.runs.slice(1)) {
-    if (!run.configChanges) continue;
-    out();
-    if (run.configChanges.length === 0) out(`${run.id}: same resolved config as ${base?.id}`);
-    else {
-      out(`${run.id} vs ${base?.id} (config.resolved.json, baseline → this run):`);
-      for (const change of run.configChanges) out(`  ${formatChange(change)}`);
-    }
-  }
+  printConfigChanges(comparison.runs, { same: '', differs: 'config.resolved.json, baseline → this run' });
   for (const warning of comparison.warnings) log(`warning: ${warning}`);
   return gateReport ? printGate(gateReport) : ExitCode.ok;
 }

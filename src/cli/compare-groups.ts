@@ -1,5 +1,6 @@
-import { compareGroups, isGroupReference, type ComparedGroup } from '../api/compare-groups.js';
-import { formatChange } from '../api/config-diff.js';
+import { compareGroups, isGroupReference } from '../api/compare-groups.js';
+import { strategyLabel } from '../api/run-description.js';
+import { printConfigChanges } from './config-changes.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { bestCells, formatNumber, formatPercent, log, out, printJson, table, formatSeries } from './output.js';
 import { gateGroupComparison, type GateOptions } from '../api/compare-gate.js';
@@ -77,28 +78,16 @@ export function compareGroupsCommand(
       comparison.groups.map((g, i) => [
         i === 0 ? `${g.id} (base)` : g.id,
         g.architecture ?? '?',
-        strategyCell(g),
+        strategyLabel(g),
         g.data ?? '?',
         g.seeds.join(','),
       ]),
     ),
   );
-  const base = comparison.groups[0];
-  for (const group of comparison.groups.slice(1)) {
-    if (!group.configChanges) continue;
-    out();
-    if (group.configChanges.length === 0) out(`${group.id}: same resolved config as ${base?.id} (seeds aside)`);
-    else {
-      out(`${group.id} vs ${base?.id} (config.resolved.json of a member, seed aside; base → this group):`);
-      for (const change of group.configChanges) out(`  ${formatChange(change)}`);
-    }
-  }
+  printConfigChanges(comparison.groups, {
+    same: ' (seeds aside)',
+    differs: 'config.resolved.json of a member, seed aside; base → this group',
+  });
   for (const warning of comparison.warnings) log(`warning: ${warning}`);
   return gateReport ? printGate(gateReport) : ExitCode.ok;
-}
-
-/** The strategy column as for runs: `pcgrad (repr.)` for a gradient method on the representation. */
-function strategyCell(group: ComparedGroup): string {
-  if (!group.strategy) return '?';
-  return group.gradTarget === 'representation' ? `${group.strategy} (repr.)` : group.strategy;
 }
