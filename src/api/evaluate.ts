@@ -3,7 +3,7 @@ import { runKernels } from '../backend/run-kernels.js';
 import { initBackend } from '../backend/select.js';
 import type { BackendChoice, ResolvedConfig } from '../config/types.js';
 import { readCsv } from '../data/csv.js';
-import { encodeTable, splitTable } from '../data/prepare.js';
+import { encodeTable } from '../data/prepare.js';
 import { encodeRows, type EncodedRows, type Preprocessing } from '../data/preprocess.js';
 import type { SplitName } from '../data/split.js';
 import { UsageError } from '../errors.js';
@@ -19,16 +19,14 @@ import { openRun, resolveRun, resolveRunsDir } from '../runs/store.js';
 import { evaluateEncoded } from '../train/evaluate-encoded.js';
 import { buildModel } from './build.js';
 import {
-  checkSourceUnchanged,
-  configDirOf,
   emptyRows,
   encodeGroupFile,
   groupFiles,
   mergeRunGroups,
   replayGroup,
+  replayOwnData,
   runGroups,
 } from './multi-input-data.js';
-import { readDataSourceIfAny } from '../runs/data-source.js';
 
 export interface EvaluateOptions {
   runsDir?: string;
@@ -164,20 +162,7 @@ export async function encodeSplit(run: StoredRun, split: SplitName): Promise<{ e
     }
     return { encoded: mergeRunGroups(run, groups, parts), data: split };
   }
-  const replayed = await splitTable(run.config, configDirOf(run.meta));
-  const trained = run.preprocessing.features.map((f) => f.column);
-  if (replayed.features.join('\n') !== trained.join('\n')) {
-    throw new UsageError(
-      `Run ${run.id}: the data in ${replayed.table.source} has changed since training (its feature columns differ), ` +
-        `so its ${split} split cannot be rebuilt.`,
-      [
-        `features at training: ${trained.join(', ')}`,
-        `features now: ${replayed.features.join(', ')}`,
-        'evaluate on a CSV with --data instead',
-      ],
-    );
-  }
-  checkSourceUnchanged(run, run.config, readDataSourceIfAny(run.dir), 'evaluate on a CSV with --data instead');
+  const replayed = await replayOwnData(run, 'evaluate on a CSV with --data instead');
   return {
     encoded: encodeRows(replayed.table, run.preprocessing, replayed.split[split], 'zeros', replayed.labels),
     data: split,

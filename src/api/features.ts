@@ -5,7 +5,6 @@ import { initBackend } from '../backend/select.js';
 import type { BackendChoice } from '../config/types.js';
 import { readCsv } from '../data/csv.js';
 import { cellText, columnOf } from '../data/columns.js';
-import { splitTable } from '../data/prepare.js';
 import { mergeGroupRows } from '../data/multi-input.js';
 import { dataGroups } from '../data/data-groups.js';
 import { encodeRows, usableRows, type Preprocessing } from '../data/preprocess.js';
@@ -17,8 +16,7 @@ import { loadCheckpointInto } from '../runs/checkpoint.js';
 import { checkpointDir, type CheckpointName } from '../runs/layout.js';
 import { buildModel } from './build.js';
 import { chooseCheckpoint, readRun, type StoredRun } from './evaluate.js';
-import { checkSourceUnchanged, groupFiles, replayGroup, runGroups } from './multi-input-data.js';
-import { readDataSourceIfAny } from '../runs/data-source.js';
+import { groupFiles, replayGroup, replayOwnData, runGroups } from './multi-input-data.js';
 
 /**
  * Feature-based transfer (issue #17; seed 004 §3: "learned representations reused"; Yosinski et al. 2014): each row's
@@ -216,17 +214,7 @@ async function ownRows(
   run: StoredRun,
   options: FeaturesOptions,
 ): Promise<{ table: DataTable; rows: Int32Array; data: string }> {
-  const configDir = run.meta.configFile ? path.dirname(run.meta.configFile) : run.meta.cwd;
-  const replayed = await splitTable(run.config, configDir);
-  const trained = run.preprocessing.features.map((f) => f.column);
-  if (replayed.features.join('\n') !== trained.join('\n')) {
-    throw new UsageError(`Run ${run.id}: the data in ${replayed.table.source} has changed since training.`, [
-      `features at training: ${trained.join(', ')}`,
-      `features now: ${replayed.features.join(', ')}`,
-      'pass the rows with --data instead',
-    ]);
-  }
-  checkSourceUnchanged(run, run.config, readDataSourceIfAny(run.dir), 'pass the rows with --data instead');
+  const replayed = await replayOwnData(run, 'pass the rows with --data instead');
   const split = options.split ?? 'all';
   const chosen = split === 'all' ? replayed.rows : replayed.split[split];
   return { table: replayed.table, rows: Int32Array.from(chosen).sort(), data: split };

@@ -18,7 +18,7 @@ import { encodeTable, splitTable, type SplitTable } from '../data/prepare.js';
 import type { EncodedRows, GroupEncoding, Preprocessing } from '../data/preprocess.js';
 import { UsageError } from '../errors.js';
 import type { StoredRunMeta } from '../runs/meta.js';
-import { fingerprintData, readDataGroupsIfAny, type DataSource } from '../runs/data-source.js';
+import { fingerprintData, readDataGroupsIfAny, readDataSourceIfAny, type DataSource } from '../runs/data-source.js';
 
 interface RunData {
   id: string;
@@ -78,44 +78,47 @@ function groupPreprocessing(merged: Preprocessing, group: GroupEncoding): Prepro
   };
 }
 
-/**
- * Refuses to rebuild a run's own rows from a CSV that holds other bytes than when the run trained (its sha256 in
- * data-source.json or data-groups.json): the seeded split of another table assigns rows differently, so "test" could
- * hold rows the model trained on. Runs that kept no fingerprint (built-in data, or made before it was kept) pass.
- */
-export function checkSourceUnchanged(
-  run: RunData,
-  config: ResolvedConfig,
-  stored: DataSource | undefined,
-  remedy: string,
-): void {
-  if (!stored) return;
-  const now = fingerprintData(config, configDirOf(run.meta));
-  if (!now || now.sha256 === stored.sha256) return;
-  throw new UsageError(
-    `Run ${run.id}: ${now.file} has changed since training (${stored.bytes} bytes then, ${now.bytes} now), so its ` +
-      'splits cannot be rebuilt: a seeded split of other rows could put training rows into val and test.',
-    ['restore the file the run trained on', remedy],
-  );
+/** A group's table and split rebuilt as training made them: see {@link replaySource}. */
+export function replayGroup(run: RunData & { dir: string }, group: RunGroup, remedy: string): Promise<SplitTable> {
+  const stored = readDataGroupsIfAny(run.dir)?.find((g) => g.field === group.group.field)?.source;
+  return replaySource(run, group, `of ${group.group.field} `, stored, remedy);
 }
 
-/** A group's table and split rebuilt as training made them; an error when its feature columns changed since. */
-export async function replayGroup(
-  run: RunData & { dir: string },
-  group: RunGroup,
+/** A single-source run's table and split rebuilt as training made them: see {@link replaySource}. */
+export function replayOwnData(run: RunData & { dir: string }, remedy: string): Promise<SplitTable> {
+  return replaySource(run, run, '', readDataSourceIfAny(run.dir), remedy);
+}
+
+/**
+ * A source's table and split rebuilt from its config as training made them. Refused (with `remedy`) when its feature
+ * columns differ from those the run encoded, or when the CSV holds other bytes than the sha256 the run kept
+ * (data-source.json, data-groups.json): a seeded split of another table assigns rows differently, so "test" could
+ * hold rows the model trained on. Runs that kept no fingerprint (built-in data, or made before it was kept) pass.
+ */
+async function replaySource(
+  run: RunData,
+  source: { config: ResolvedConfig; preprocessing: Preprocessing },
+  which: string,
+  stored: DataSource | undefined,
   remedy: string,
 ): Promise<SplitTable> {
-  const replayed = await splitTable(group.config, configDirOf(run.meta));
-  const trained = group.preprocessing.features.map((f) => f.column);
+  const replayed = await splitTable(source.config, configDirOf(run.meta));
+  const trained = source.preprocessing.features.map((f) => f.column);
   if (replayed.features.join('\n') !== trained.join('\n')) {
     throw new UsageError(
-      `Run ${run.id}: the data of ${group.group.field} in ${replayed.table.source} has changed since training (its ` +
-        'feature columns differ), so its rows cannot be rebuilt.',
+      `Run ${run.id}: the data ${which}in ${replayed.table.source} has changed since training (its feature columns ` +
+        'differ), so its rows cannot be rebuilt.',
       [`features at training: ${trained.join(', ')}`, `features now: ${replayed.features.join(', ')}`, remedy],
     );
   }
-  const stored = readDataGroupsIfAny(run.dir)?.find((g) => g.field === group.group.field)?.source;
-  checkSourceUnchanged(run, group.config, stored, remedy);
+  const now = stored && fingerprintData(source.config, configDirOf(run.meta));
+  if (stored && now && now.sha256 !== stored.sha256) {
+    throw new UsageError(
+      `Run ${run.id}: ${now.file} has changed since training (${stored.bytes} bytes then, ${now.bytes} now), so its ` +
+        'splits cannot be rebuilt: a seeded split of other rows could put training rows into val and test.',
+      ['restore the file the run trained on', remedy],
+    );
+  }
   return replayed;
 }
 
