@@ -77,7 +77,7 @@ beforeAll(() => {
     'base: base.yaml\nspace:\n  training.lr: [0.001, 0.03]\n  strategy.name: [equal, uncertainty]\nseeds: [0, 1]\n',
   );
   const run = mtl(['sweep', file, '--json', '--runs-dir', store]);
-  expect(run.code).toBe(0);
+  expect(run.code, run.stderr).toBe(0);
   const parsed = JSON.parse(run.stdout) as { id: string; trials: Trial[] };
   sweepId = parsed.id;
   trials = parsed.trials;
