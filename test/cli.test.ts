@@ -81,6 +81,15 @@ describe('the mtl command line (built CLI as a child process)', () => {
       'bad.yaml:3:22: tasks[0].type: "multiclas" is not allowed; did you mean "multiclass"?',
     );
     expect(invalid.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    // A CI step asking for JSON gets its verdict on stdout too, with the same problems; stderr keeps the message.
+    const invalidJson = mtl(['validate', bad, '--json']);
+    expect(invalidJson.code).toBe(2);
+    expect(JSON.parse(invalidJson.stdout)).toEqual({
+      valid: false,
+      error: `${bad} has 1 problem:`,
+      problems: [expect.stringContaining('bad.yaml:3:22: tasks[0].type: "multiclas" is not allowed')],
+    });
+    expect(invalidJson.stderr).toContain('bad.yaml:3:22: tasks[0].type');
     const missingRun = mtl(['eval', 'nope', '--runs-dir', dir]);
     expect(missingRun.code).toBe(2);
     expect(missingRun.stderr).toMatch(/No run "nope"/);

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import type { DataReport } from '../data/report.js';
 import type { BackendChoice, BaselineSetting } from '../config/types.js';
 import {
   resumeWithBaselines,
@@ -15,7 +16,7 @@ import { loadTrainConfig } from './baseline-commands.js';
 import { builtinDatasets } from '../data/builtin/index.js';
 import { probeBackends, RELAXED_SIMD_HOW } from '../backend/select.js';
 import { relaxedSimdSupported, simdSupported } from '../backend/simd/module.js';
-import { ExitCode, UsageError } from '../errors.js';
+import { ExitCode, MtlError, UsageError } from '../errors.js';
 import { formatNumber, log, out, printJson, table } from './output.js';
 import { dataReportLines } from './data-report.js';
 import { withInterrupts } from './interrupts.js';
@@ -100,8 +101,18 @@ function trainOrResume(
 
 /** Checks the config, then reads and prepares its data as `train` would: every data error train would raise. */
 export async function validateCommand(configFile: string, flags: { set?: string[]; json?: boolean }): Promise<number> {
-  const loaded = loadConfig(configFile, flags.set ?? []);
-  const data = await validateData(loaded);
+  let loaded: LoadedConfig;
+  let data: DataReport;
+  try {
+    loaded = loadConfig(configFile, flags.set ?? []);
+    data = await validateData(loaded);
+  } catch (error) {
+    // A CI step that asked for JSON reads its verdict from stdout either way; the message still goes to stderr.
+    if (flags.json && error instanceof MtlError && error.exitCode === ExitCode.usage) {
+      printJson({ valid: false, error: error.message, problems: error.details });
+    }
+    throw error;
+  }
   if (flags.json) {
     printJson({ valid: true, config: loaded.config, ...(loaded.notes ? { notes: loaded.notes } : {}), data });
   } else {
