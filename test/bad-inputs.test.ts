@@ -84,6 +84,14 @@ const BAD_INPUTS: BadInputCase[] = [
     message: /^Cannot create the runs folder .*runs-file\/sub: a file is in the way .*\(ENOTDIR\)\.$/,
   },
   {
+    // Node's recursive mkdirSync spun for ever here (procfs answers ENOENT under /proc), deaf to SIGTERM.
+    does: '`mtl train CONFIG --runs-dir /proc/x/sub` (a file system that makes no folders)',
+    args: () => ['train', QUICKSTART, ...TINY, '--runs-dir', '/proc/mtl-runs/sub'],
+    exitCode: 2,
+    message:
+      /^Cannot create the runs folder \/proc\/mtl-runs\/sub: its file system makes no folders there \(ENOTSUP\)\.$/,
+  },
+  {
     does: '`mtl runs --runs-dir FILE` (the runs folder is a file)',
     args: (c) => ['runs', '--runs-dir', c.file('runs-file', 'not a folder\n')],
     exitCode: 2,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { asFileSystemError } from '../runs/fs-errors.js';
@@ -18,6 +18,7 @@ import {
   type TrialStatus,
 } from '../runs/sweeps.js';
 import { copyTree, treeChecksums, treeDifferences, treeFiles } from '../runs/tree.js';
+import { makeDirectories } from '../runs/make-dirs.js';
 
 /**
  * `mtl runs merge DIR… [--runs-dir DEST]` (issue #16): gathers runs made elsewhere (other machines, CI shards) into
@@ -221,7 +222,7 @@ function copyEntries(runsDir: string, entries: readonly MergeEntry[]): void {
   if (entries.length === 0) return;
   const temp = path.join(runsDir, `.merge-${randomBytes(4).toString('hex')}.tmp`);
   try {
-    mkdirSync(temp, { recursive: true });
+    makeDirectories(temp);
   } catch (error) {
     throw asFileSystemError(error, 'create a temporary folder in', runsDir);
   }
@@ -230,7 +231,7 @@ function copyEntries(runsDir: string, entries: readonly MergeEntry[]): void {
       const staged = path.join(temp, String(n));
       copyTree(entry.source, staged);
       try {
-        mkdirSync(path.dirname(entry.target), { recursive: true });
+        makeDirectories(path.dirname(entry.target));
         renameSync(staged, entry.target);
       } catch (error) {
         throw asFileSystemError(error, 'move the merged run into', entry.target);

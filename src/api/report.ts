@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { replaceDirAtomic, writeUserFileAtomic } from '../runs/atomic.js';
@@ -11,6 +11,7 @@ import { countMarks, renderSvg } from '../report/vega.js';
 import type { RenderedFigure, ReportDocument } from '../report/types.js';
 import { seedGroupSummary } from './groups.js';
 import { groupDocument, readRunForReport, runDocument, runsDocument, sweepDocument } from './report-sources.js';
+import { makeDirectories } from '../runs/make-dirs.js';
 
 export interface ReportOptions {
   runsDir?: string;
@@ -102,7 +103,7 @@ export async function writeReport(runs: readonly string[], options: ReportOption
     throw new UsageError(`${html} is a folder, not a file.`, ['name a file ending in .html, e.g. -o report.html']);
   }
   try {
-    mkdirSync(path.dirname(html), { recursive: true });
+    makeDirectories(path.dirname(html));
     replaceDirAtomic(figureDir, files);
   } catch (error) {
     throw (

@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { fileSystemError } from './fs-errors.js';
 import { runFsSteps, type FsJob, type FsStep } from './fs-steps.js';
 import type { FsWorkerReply, FsWorkerRequest } from './fs-worker.js';
+import { makeDirectories } from './make-dirs.js';
 
 export { runFsSteps, type FsJob, type FsStep };
 
@@ -19,7 +20,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
  */
 export function writeUserFileAtomic(file: string, data: string | Uint8Array, flag: string): void {
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    makeDirectories(path.dirname(file));
     writeFileAtomic(file, data);
   } catch (error) {
     throw fileSystemError(error, 'write', file, `choose another file with ${flag}`) ?? error;

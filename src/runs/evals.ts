@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { MetricValues } from '../metrics/types.js';
 import { writeJsonAtomic } from './atomic.js';
@@ -7,6 +7,7 @@ import { JsonFields } from './json.js';
 import { evalsDir, type CheckpointName } from './layout.js';
 import { adversaryRecords } from './logs.js';
 import type { AdversaryRecord } from './summary.js';
+import { makeDirectories } from './make-dirs.js';
 
 /** One `mtl eval`: stored as `evals/<time>-<checkpoint>-<data>.json` in the run, beside what training wrote. */
 export interface EvaluationResult {
@@ -45,7 +46,7 @@ export function saveEvaluation(
   for (let n = 2; existsSync(file); n++) file = path.join(dir, `${base}_${n}.json`);
   const saved: EvaluationResult = { ...result, file };
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirectories(dir);
     writeJsonAtomic(file, saved);
   } catch (error) {
     throw asFileSystemError(error, 'store the evaluation in', dir);

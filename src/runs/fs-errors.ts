@@ -70,6 +70,11 @@ const REASONS: Readonly<Record<string, Reason>> = {
     remedy: 'check the path (relative paths start at the current folder)',
     exitCode: ExitCode.usage,
   },
+  ENOTSUP: {
+    why: 'its file system makes no folders there',
+    remedy: 'choose another runs folder with --runs-dir or MTL_RUNS_DIR',
+    exitCode: ExitCode.usage,
+  },
   ENOSPC: {
     why: 'the disk is full',
     remedy: 'free some space (old runs, checkpoints) or choose another runs folder with --runs-dir',

@@ -8,6 +8,7 @@ import { findGroup, groupMemberId, listGroupIds, readGroupMeta, resolveGroupMemb
 import { runFile, SUB_RUN_FOLDERS } from './layout.js';
 import { findSweep, listSweepIds, resolveSweepTrial, sweepTrialId } from './sweeps.js';
 import { readMeta, type StoredRunMeta } from './meta.js';
+import { makeDirectories } from './make-dirs.js';
 
 /** The run store: `--runs-dir`, else `MTL_RUNS_DIR`, else `runs/` under the current directory. */
 export function resolveRunsDir(explicit?: string): string {
@@ -34,7 +35,7 @@ function timestamp(date: Date): string {
  */
 export function createRunDir(runsDir: string, name: string, now: Date = new Date()): { id: string; dir: string } {
   try {
-    mkdirSync(runsDir, { recursive: true });
+    makeDirectories(runsDir);
   } catch (error) {
     throw asFileSystemError(error, 'create the runs folder', runsDir);
   }
@@ -58,7 +59,7 @@ export function createRunDir(runsDir: string, name: string, now: Date = new Date
 export function createSubRunDir(parent: { id: string; dir: string }, relative: string): { id: string; dir: string } {
   const dir = path.join(parent.dir, ...relative.split('/'));
   try {
-    mkdirSync(path.dirname(dir), { recursive: true });
+    makeDirectories(path.dirname(dir));
     mkdirSync(dir);
   } catch (error) {
     throw asFileSystemError(error, 'create a run folder in', path.dirname(dir));

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomic } from './atomic.js';
 import { asFileSystemError } from './fs-errors.js';
 import { JsonFields } from './json.js';
+import { makeDirectories } from './make-dirs.js';
 
 /**
  * Successive halving's records (sweep/halving.ts, api/sweep-halving.ts):
@@ -78,7 +79,7 @@ export function writeTrialRung(sweepDir: string, hash: string, record: TrialRung
   const kept = readTrialRungs(sweepDir, hash).filter((r) => r.rung !== record.rung);
   const rungs = [...kept, record].sort((a, b) => a.rung - b.rung).map((r) => ({ ...r, value: r.value ?? null }));
   try {
-    mkdirSync(path.join(sweepDir, 'rungs'), { recursive: true });
+    makeDirectories(path.join(sweepDir, 'rungs'));
   } catch (error) {
     throw asFileSystemError(error, 'create the rungs folder in', sweepDir);
   }

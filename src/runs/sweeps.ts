@@ -10,6 +10,7 @@ import { acquireRunLock, RunBusyError, type RunLock } from './lock.js';
 import { readMeta } from './meta.js';
 import { storeFolders } from './store-folders.js';
 import { readHalvingRecord, type HalvingRecord } from './sweep-rungs.js';
+import { makeDirectories } from './make-dirs.js';
 
 /**
  * A sweep (`mtl sweep SWEEP.yaml`, api/sweep.ts): one folder in the run store,
@@ -83,7 +84,7 @@ export function isSweepDir(dir: string): boolean {
 
 export function writeSweepMeta(sweepDir: string, meta: SweepMeta): void {
   try {
-    mkdirSync(sweepDir, { recursive: true });
+    makeDirectories(sweepDir);
   } catch (error) {
     throw asFileSystemError(error, 'create the sweep folder', sweepDir);
   }
@@ -247,7 +248,7 @@ export function trialCanResume(trialDir: string): boolean {
 export async function tryTrialLock(sweepDir: string, hash: string): Promise<RunLock | undefined> {
   const dir = path.join(sweepDir, 'locks', hash);
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirectories(dir);
   } catch (error) {
     throw asFileSystemError(error, 'create a lock folder in', sweepDir);
   }

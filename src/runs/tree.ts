@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, type Dirent, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, type Dirent, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { asFileSystemError } from './fs-errors.js';
+import { makeDirectories } from './make-dirs.js';
 
 /**
  * A folder of a run store as files (`mtl runs merge`, api/merge.ts): every file under it, by its path relative to
@@ -60,14 +61,14 @@ export function treeDifferences(source: Map<string, string>, target: Map<string,
 
 export function copyTree(source: string, target: string): void {
   try {
-    mkdirSync(target, { recursive: true });
+    makeDirectories(target);
   } catch (error) {
     throw asFileSystemError(error, 'create the folder', target);
   }
   for (const file of treeFiles(source)) {
     const to = path.join(target, ...file.split('/'));
     try {
-      mkdirSync(path.dirname(to), { recursive: true });
+      makeDirectories(path.dirname(to));
       copyFileSync(path.join(source, ...file.split('/')), to);
     } catch (error) {
       throw asFileSystemError(error, 'copy a run file to', to);

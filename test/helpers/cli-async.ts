@@ -16,6 +16,8 @@ export function mtlAsync(
       cwd: root,
       env: { ...process.env, CI: 'true', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // A child past its timeout is stuck: SIGTERM would ask mtl for a graceful stop, which a stuck one never makes.
+      killSignal: 'SIGKILL',
       ...spawnOptions,
     });
     let stdout = '';
