@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../src/config/load.js';
-import { readEpochLog, readMetricRows, trainExperiment } from '../src/index.js';
+import { gradientsFromLog } from '../src/analysis/gradient-pass.js';
+import { analyzeRun, readEpochLog, readMetricRows, trainExperiment } from '../src/index.js';
 import { EpochDiagnostics } from '../src/train/diagnostics.js';
 import { tempDir } from './helpers.js';
 import { digitsConfig } from './helpers/configs.js';
@@ -30,8 +31,10 @@ async function train(text: string, overrides: string[] = []): Promise<string> {
   return run.dir;
 }
 
-function withoutCosines<T extends { gradientCosines?: unknown; gradientConflicts?: unknown }>(epoch: T): unknown {
-  const { gradientCosines: _c, gradientConflicts: _f, ...rest } = epoch;
+function withoutCosines<T extends { gradientCosines?: unknown; gradientConflicts?: unknown; gradientSteps?: unknown }>(
+  epoch: T,
+): unknown {
+  const { gradientCosines: _c, gradientConflicts: _f, gradientSteps: _n, ...rest } = epoch;
   return rest;
 }
 
@@ -95,7 +98,9 @@ describe('inter-task affinity during training', () => {
       for (const z of Object.values(epoch.taskAffinity ?? {})) expect(Number.isFinite(z)).toBe(true);
     }
     expect(readEpochLog(plain)[0]?.taskAffinity).toBeUndefined();
-    // A strategy that takes no task gradients gets them logged from affinity's, over the measured steps.
+    // A strategy that takes no task gradients gets them logged from affinity's, over the measured steps; a gradient
+    // strategy logs them at every step (5 per epoch).
+    expect(epochs.map((e) => e.gradientSteps)).toEqual(strategyLogsCosines ? [5, 5, 5] : [3, 2, 3]);
     if (!strategyLogsCosines) {
       for (const epoch of epochs) {
         const cosine = epoch.gradientCosines?.['left|right'] ?? NaN;
@@ -105,6 +110,24 @@ describe('inter-task affinity during training', () => {
         expect(Math.abs(conflicts - Math.round(conflicts))).toBeLessThan(1e-9);
       }
     }
+  });
+
+  it('mtl analyze counts the steps the logged cosines are over: the measured ones, not every batch', async () => {
+    const analysis = 'analysis: { affinity: true, affinity_every: 2 }\n';
+    const dir = await train(config('{ name: equal }', analysis));
+    const report = await analyzeRun(dir);
+    expect(report.gradient?.source).toBe('training-log');
+    // 8 measured steps (3, 2, 3) of the 15 trained; the mean over training weighs each epoch by its steps.
+    expect(report.gradient?.steps).toBe(8);
+    const epochs = readEpochLog(dir);
+    const weighted = epochs.reduce(
+      (s, e) => s + (e.gradientConflicts?.['left|right'] ?? NaN) * (e.gradientSteps ?? 0),
+      0,
+    );
+    expect(report.gradient?.conflictFraction['left|right']).toBeCloseTo(weighted / 8, 12);
+    // Logs from before `gradientSteps` fall back to affinity's count for a strategy that takes no gradients.
+    const old = epochs.map(({ gradientSteps: _n, ...rest }) => rest);
+    expect(gradientsFromLog(old, (e) => e.affinitySteps ?? 5, 'parameters')?.steps).toBe(8);
   });
 
   it('is refused, with the file position, where the architecture shares no parameters', () => {
@@ -159,6 +182,7 @@ describe('epoch diagnostics', () => {
     expect(diagnostics.record(tasks)).toEqual({
       gradientCosines: { 'a|b': -0.125 },
       gradientConflicts: { 'a|b': 0.5 },
+      gradientSteps: 2,
       taskAffinity: { 'a>a': 0.5, 'a>b': -0.25, 'b>a': 0.125, 'b>b': 1 },
       affinitySteps: 1,
     });
@@ -176,12 +200,16 @@ describe('epoch diagnostics', () => {
       [1, -0.5],
       [-0.5, 1],
     ]);
-    expect(resumed.record(tasks)).toEqual({ gradientCosines: { 'a|b': 0 }, gradientConflicts: { 'a|b': 2 / 3 } });
+    expect(resumed.record(tasks)).toEqual({
+      gradientCosines: { 'a|b': 0 },
+      gradientConflicts: { 'a|b': 2 / 3 },
+      gradientSteps: 3,
+    });
     const older = new EpochDiagnostics(partial);
     older.addCosines([
       [1, -0.5],
       [-0.5, 1],
     ]);
-    expect(older.record(tasks)).toEqual({ gradientCosines: { 'a|b': 0 } });
+    expect(older.record(tasks)).toEqual({ gradientCosines: { 'a|b': 0 }, gradientSteps: 3 });
   });
 });

@@ -3,8 +3,8 @@
  *
  * - From the training log (`source: training-log`): gradient strategies log per epoch the mean cosine of the task
  *   gradients (on the target they train on) and the fraction of steps in conflict (cos < 0, train/diagnostics.ts).
- *   Over training: the mean over epochs weighted by their steps (every logged epoch has the same number of batches,
- *   so the plain mean of the epochs).
+ *   Over training: the mean over epochs weighted by the steps each measured (`gradientSteps`: every batch for a
+ *   gradient strategy, affinity's measured steps where those stand in for a strategy that takes no gradients).
  * - From a checkpoint (`source: checkpoint-pass`), for runs whose strategy took no task gradients: one pass over the
  *   training split in row order, in batches of `training.batch_size`; per batch, for each task t the gradient
  *   g_t = ∇_{θ_s} L_t of the shared parameters θ_s, with the model in inference mode (no dropout, batch-norm on its
@@ -118,25 +118,32 @@ export function checkpointGradientPass(
   };
 }
 
-/** What a gradient strategy logged per epoch; undefined when no epoch logged cosines. */
+/**
+ * What a gradient strategy logged per epoch; undefined when no epoch logged cosines. `stepsOf` gives an epoch's
+ * measured steps where its log predates `gradientSteps`.
+ */
 export function gradientsFromLog(
   epochs: readonly EpochLogEntry[],
-  stepsPerEpoch: number,
+  stepsOf: (epoch: EpochLogEntry) => number,
   target: GradientRelatedness['target'],
 ): GradientRelatedness | undefined {
   const logged = epochs.filter((e) => e.gradientCosines !== undefined);
   if (logged.length === 0) return undefined;
+  const weights = logged.map((e) => e.gradientSteps ?? stepsOf(e));
+  const steps = weights.reduce((a, b) => a + b, 0);
   const mean = (pick: (e: EpochLogEntry) => PairValues | undefined): PairValues => {
     const out: PairValues = {};
     const keys = Object.keys(pick(logged[0]!) ?? {});
-    for (const key of keys) out[key] = logged.reduce((s, e) => s + (pick(e)?.[key] ?? NaN), 0) / logged.length;
+    for (const key of keys) {
+      out[key] = logged.reduce((s, e, i) => s + (pick(e)?.[key] ?? NaN) * weights[i]!, 0) / steps;
+    }
     return out;
   };
   const withConflicts = logged.every((e) => e.gradientConflicts !== undefined);
   return {
     source: 'training-log',
     target,
-    steps: logged.length * stepsPerEpoch,
+    steps,
     meanCosine: mean((e) => e.gradientCosines),
     // Runs from before conflicts were logged have cosines only.
     conflictFraction: withConflicts ? mean((e) => e.gradientConflicts) : {},

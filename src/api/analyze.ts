@@ -24,6 +24,7 @@ import { readEpochLog } from '../runs/logs.js';
 import type { EpochLogEntry } from '../runs/records.js';
 import { resolveRun, resolveRunsDir } from '../runs/store.js';
 import { getStrategy } from '../strategies/registry.js';
+import type { Strategy } from '../strategies/types.js';
 import { disposeSplit, toSplitTensors } from '../train/tensors.js';
 import { readTransferIfAny } from '../runs/transfer.js';
 import { buildModel } from './build.js';
@@ -94,12 +95,15 @@ function affinityFromLog(epochs: readonly EpochLogEntry[], config: ResolvedConfi
   };
 }
 
-function gradientTarget(config: ResolvedConfig): GradientRelatedness['target'] {
+function strategyNeeds(config: ResolvedConfig): Strategy['needs'] {
   const architecture = getArchitecture(config.model.architecture);
-  const needs = getStrategy(config.strategy.name).needs(config.strategy, {
+  return getStrategy(config.strategy.name).needs(config.strategy, {
     hasSharedRepresentation: architecture.hasSharedRepresentation,
   });
-  return needs === 'representation-gradients' ? 'representation' : 'parameters';
+}
+
+function gradientTarget(config: ResolvedConfig): GradientRelatedness['target'] {
+  return strategyNeeds(config) === 'representation-gradients' ? 'representation' : 'parameters';
 }
 
 function grouping(
@@ -146,7 +150,14 @@ export async function analyzeRun(reference: string, options: AnalyzeOptions = {}
 
   const epochs = readEpochLog(dir);
   const batchSize = Math.max(1, Math.min(run.config.training.batch_size, train.rows));
-  const logged = gradientsFromLog(epochs, Math.ceil(train.rows / batchSize), gradientTarget(run.config));
+  const batches = Math.ceil(train.rows / batchSize);
+  // Logs from before `gradientSteps`: a strategy that takes no gradients logged affinity's, over its measured steps.
+  const takesGradients = strategyNeeds(run.config) !== 'losses';
+  const logged = gradientsFromLog(
+    epochs,
+    (e) => (takesGradients ? batches : (e.affinitySteps ?? batches)),
+    gradientTarget(run.config),
+  );
   const affinity = affinityFromLog(epochs, run.config);
   if (!affinity) unavailable.affinity = 'train with `analysis: { affinity: true }` to measure inter-task affinity';
 

@@ -182,7 +182,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 
   program
     .command('analyze')
-    .description('Which tasks belong together: gradient, affinity, model and data relatedness; stored in the run')
+    .description(
+      'Which tasks belong together: gradient, affinity, performance, model and data relatedness; stored in the run',
+    )
     .argument('<run>', 'run id, unique id prefix, or path')
     .option(
       '--checkpoint <which>',

@@ -28,12 +28,14 @@ export function readEpochLog(runDir: string): EpochLogEntry[] {
       line.has(key) ? { [key]: line.object(key).numbersOrNaN() } : {};
     const cosines = { ...pairs('gradientCosines'), ...pairs('gradientConflicts'), ...pairs('taskAffinity') };
     const affinitySteps = line.has('affinitySteps') ? { affinitySteps: line.number('affinitySteps') } : {};
+    const gradientSteps = line.has('gradientSteps') ? { gradientSteps: line.number('gradientSteps') } : {};
     const adversaries = line.has('adversaries') ? { adversaries: adversaryRecords(line.object('adversaries')) } : {};
     return {
       epoch: line.number('epoch'),
       learningRate: line.number('learningRate'),
       taskWeights: line.object('taskWeights').numbersOrNaN(),
       ...cosines,
+      ...gradientSteps,
       ...affinitySteps,
       ...adversaries,
       monitor: {

@@ -21,6 +21,11 @@ export interface EpochRecord {
   /** The fraction of the epoch's steps whose gradient cosine was below 0 (the gradients conflict), keyed `a|b`. */
   gradientConflicts?: Record<string, number>;
   /**
+   * How many steps those two are over: every step for a gradient strategy, the measured ones (`affinitySteps`) where
+   * affinity's task gradients stand in for a strategy that takes none. Absent from logs written before it was kept.
+   */
+  gradientSteps?: number;
+  /**
    * Inter-task affinity Z_{a→b} (train/affinity.ts) averaged over the epoch's measured steps, keyed `a>b` (the whole
    * T×T matrix, `a>a` included), when the config sets `analysis.affinity`; `affinitySteps`: the steps measured.
    */
@@ -54,6 +59,7 @@ export interface EpochLogEntry {
   taskWeights: Record<string, number>;
   gradientCosines?: Record<string, number>;
   gradientConflicts?: Record<string, number>;
+  gradientSteps?: number;
   taskAffinity?: Record<string, number>;
   affinitySteps?: number;
   /**

@@ -127,6 +127,7 @@ function epochLogEntry(record: EpochRecord): EpochLogEntry {
     taskWeights: record.taskWeights,
     ...(record.gradientCosines ? { gradientCosines: record.gradientCosines } : {}),
     ...(record.gradientConflicts ? { gradientConflicts: record.gradientConflicts } : {}),
+    ...(record.gradientSteps !== undefined ? { gradientSteps: record.gradientSteps } : {}),
     ...(record.taskAffinity ? { taskAffinity: record.taskAffinity, affinitySteps: record.affinitySteps ?? 0 } : {}),
     ...(record.adversaries ? { adversaries: record.adversaries } : {}),
     monitor: record.monitor,

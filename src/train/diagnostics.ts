@@ -5,6 +5,7 @@
  *   strategies, on the target they use; other strategies with `analysis.affinity`: the gradients of the shared
  *   parameters affinity takes, over its measured steps);
  * - `gradientConflicts[a|b]`: the fraction of those steps whose cosine is below 0 (the gradients conflict);
+ * - `gradientSteps`: how many steps those are;
  * - `taskAffinity[a>b]`: the mean over the epoch's measured steps of Z_{a→b} (train/affinity.ts), the whole T×T
  *   matrix (`a>a`: what a task's own update does for its loss, the scale the others compare with), and
  *   `affinitySteps`, how many steps were measured.
@@ -78,9 +79,14 @@ export class EpochDiagnostics {
   /** The epoch record's fields (none where nothing was measured). */
   record(
     tasks: readonly { name: string }[],
-  ): Pick<EpochRecord, 'gradientCosines' | 'gradientConflicts' | 'taskAffinity' | 'affinitySteps'> {
+  ): Pick<EpochRecord, 'gradientCosines' | 'gradientConflicts' | 'gradientSteps' | 'taskAffinity' | 'affinitySteps'> {
     return {
-      ...(this.cosineSum ? { gradientCosines: pairwise(this.cosineSum, this.cosineSteps, tasks, false) } : {}),
+      ...(this.cosineSum
+        ? {
+            gradientCosines: pairwise(this.cosineSum, this.cosineSteps, tasks, false),
+            gradientSteps: this.cosineSteps,
+          }
+        : {}),
       ...(this.conflictCount && this.conflictsCounted
         ? { gradientConflicts: pairwise(this.conflictCount, this.cosineSteps, tasks, false) }
         : {}),
