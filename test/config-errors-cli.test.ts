@@ -119,6 +119,14 @@ const badInputs: BadInput[] = [
     problem: 'exp.yaml:10:11: training.optimizer: optimizer "adam" with strategy "mtadam": MTAdam is an optimizer',
   },
   {
+    // It was two problems: "expected a string, got 1" and the list.
+    what: 'a value neither of the type nor of the list',
+    set: ['strategy.name=loss-ratio', 'strategy.scale=1'],
+    problem:
+      'exp.yaml has 1 problem:\n' +
+      '  - --set strategy.scale=1: strategy.scale: 1 is not allowed. Expected one of: tasks, one.\n',
+  },
+  {
     what: 'a dense layer on an image',
     set: [
       'model.trunk=[{type: reshape, shape: [8,12,1]}, {type: conv2d, filters: 2, kernel: 3}, {type: dense, units: 4}]',

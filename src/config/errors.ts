@@ -50,6 +50,9 @@ const humanType: Record<string, string> = {
 export function problemsFromAjv(errors: readonly ErrorObject[], rootSchema?: object): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const seen = new Set<string>();
+  // A value that is neither of the type nor one of the listed values is one mistake: the list says what to write.
+  const typeProblems = new Set<ConfigProblem>();
+  const enumPaths = new Set<string>();
   const add = (problem: ConfigProblem): void => {
     const key = `${pathToString(problem.path)}|${problem.message}`;
     if (!seen.has(key)) {
@@ -110,6 +113,7 @@ export function problemsFromAjv(errors: readonly ErrorObject[], rootSchema?: obj
       case 'enum': {
         const allowed = (params['allowedValues'] as unknown[]).map(String);
         const hint = typeof error.data === 'string' ? suggest(error.data, allowed) : undefined;
+        enumPaths.add(pathToString(path));
         add({
           path,
           message:
@@ -129,7 +133,9 @@ export function problemsFromAjv(errors: readonly ErrorObject[], rootSchema?: obj
             t === 'number' || t === 'integer' ? `a ${finite}${humanType[t]?.slice(2)}` : (humanType[t] ?? t),
           )
           .join(' or ');
-        add({ path, message: `expected ${expected}, got ${describeValue(error.data)}` });
+        const problem = { path, message: `expected ${expected}, got ${describeValue(error.data)}` };
+        typeProblems.add(problem);
+        add(problem);
         break;
       }
       case 'uniqueItems': {
@@ -152,7 +158,7 @@ export function problemsFromAjv(errors: readonly ErrorObject[], rootSchema?: obj
     }
   };
   for (const error of errors) describe(error, false);
-  return problems;
+  return problems.filter((p) => !(typeProblems.has(p) && enumPaths.has(pathToString(p.path))));
 }
 
 /**
