@@ -127,6 +127,23 @@ const badInputs: BadInput[] = [
       '  - --set strategy.scale=1: strategy.scale: 1 is not allowed. Expected one of: tasks, one.\n',
   },
   {
+    // It named the file's `strategy:` line (name: equal), which the flag had replaced.
+    what: 'a strategy set by a flag that runs only on a representation the architecture lacks',
+    config: 'model: { architecture: mmoe }\nstrategy: { name: equal }\n',
+    set: ['strategy.name=graddrop'],
+    problem:
+      '--set strategy.name=graddrop: strategy.name: strategy "graddrop" on the representation needs a shared ' +
+      'representation, which architecture "mmoe" does not have',
+  },
+  {
+    // It named model.architecture, which has such a layer where the trunk has one.
+    what: 'GradNorm with a trunk set by a flag that has no layer of weights',
+    set: ['strategy.name=gradnorm', 'model.trunk=[{type: dropout, rate: 0.1}]'],
+    problem:
+      '--set model.trunk=[{type: dropout, rate: 0.1}]: model.trunk: strategy "gradnorm" measures the task gradient ' +
+      'norms at the last shared layer of weights: model.trunk has no dense or conv2d layer',
+  },
+  {
     what: 'a dense layer on an image',
     set: [
       'model.trunk=[{type: reshape, shape: [8,12,1]}, {type: conv2d, filters: 2, kernel: 3}, {type: dense, units: 4}]',

@@ -123,13 +123,17 @@ describe('GradDrop runs only on a shared representation', () => {
   });
 
   it('validation refuses an architecture without a shared representation, on auto too, naming those with one', () => {
-    for (const target of ['auto', 'representation']) {
+    // Blamed where it was asked for: the written target, or on auto the strategy's name.
+    for (const [target, field] of [
+      ['auto', 'name'],
+      ['representation', 'grad_target'],
+    ]) {
       const strategy = `strategy: { name: graddrop, grad_target: ${target} }\n`;
       const text = `${TWO_DIGIT_TASKS}model: { architecture: mmoe }\n${strategy}`;
       expect(configProblems(text), target).toEqual([
         expect.stringMatching(
           new RegExp(
-            String.raw`strategy\.grad_target: strategy "graddrop" on the representation needs a shared ` +
+            String.raw`strategy\.${field}: strategy "graddrop" on the representation needs a shared ` +
               'representation, which architecture "mmoe" does not have; "graddrop" runs only on a shared ' +
               String.raw`representation: use an architecture with one \(.*hard-sharing.*\)$`,
           ),

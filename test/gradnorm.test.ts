@@ -202,7 +202,8 @@ describe('gradient norms at the last shared layer', () => {
     const noDense = configProblems(
       `${TWO_DIGIT_TASKS}model: { trunk: [{ type: batch-norm }] }\nstrategy: { name: gradnorm }\n`,
     );
-    expect(noDense[0]).toMatch(/model\.architecture: strategy "gradnorm" measures /);
+    // The trunk is what to change (the architecture has such a layer where the trunk has one).
+    expect(noDense[0]).toMatch(/^exp\.yaml:\d+:\d+: model\.trunk: strategy "gradnorm" measures /);
     expect(noDense[0]).toContain(
       ': model.trunk has no dense or conv2d layer, so hard-sharing has no shared layer of weights; add a dense ' +
         'layer to model.trunk',

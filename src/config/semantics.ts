@@ -145,7 +145,9 @@ export function checkSemantics(
     }
     if (architecture && strategy.usesLastSharedLayer) {
       const problem = lastSharedLayerProblem(strategy.name, architecture, config.model);
-      if (problem) problems.push({ path: ['model', 'architecture'], message: problem });
+      // An architecture that has such a layer lacks it in this trunk: the trunk is what to change.
+      const cause = architecture.lastSharedLayer ? 'trunk' : 'architecture';
+      if (problem) problems.push({ path: ['model', cause], message: problem });
     }
     if (architecture && !architecture.hasSharedRepresentation) {
       const withoutRepresentation = { hasSharedRepresentation: false };
@@ -160,8 +162,11 @@ export function checkSemantics(
             ? 'use grad_target: params (or auto)'
             : `"${strategy.name}" runs only on a shared representation: use an architecture with one ` +
               `(${withOne.join(', ')})`;
+        // Blamed where it was asked for: grad_target when written, else the strategy that stays on the
+        // representation on auto.
+        const written = config.strategy.grad_target !== undefined && config.strategy.grad_target !== 'auto';
         problems.push({
-          path: ['strategy', 'grad_target'],
+          path: ['strategy', written ? 'grad_target' : 'name'],
           message:
             `strategy "${strategy.name}" on the representation needs a shared representation, which ` +
             `architecture "${architecture.name}" does not have; ${hint}`,
