@@ -120,6 +120,10 @@ describe('options the chosen method does not read', () => {
     expect(parseConfigText(base, { overrides: ['strategy.name=static', 'tasks.0.weight=2'] }).config.tasks[0]).toEqual(
       expect.objectContaining({ weight: 2 }),
     );
+    // The form the messages print works too (it was `tasks: unknown field "tasks[0]"`).
+    const bracketed = parseConfigText(base, { overrides: ['strategy.name=static', 'tasks[1].weight=3'] }).config;
+    expect(bracketed.tasks.map((t) => t.weight)).toEqual([1, 3]);
+    expect(problems(base, ['tasks[0].weight=2'])).toEqual([`--set tasks[0].weight=2: ${message}`]);
     expect(() =>
       parseConfigText(`${weighted}strategy: { name: weighted-average, weights_from: { name: static } }\n`),
     ).not.toThrow();

@@ -48,14 +48,20 @@ function validator(): { validate: ValidateFunction; schema: object } {
   return cached;
 }
 
-/** Parses `a.b.0.c=value`; the value is read as YAML so numbers, booleans and lists keep their type. */
+/**
+ * Parses `a.b.0.c=value` (or `a.b[0].c=value`, the form error messages print); the value is read as YAML so numbers,
+ * booleans and lists keep their type.
+ */
 export function parseOverride(override: string): { path: (string | number)[]; value: unknown } {
   const eq = override.indexOf('=');
   if (eq <= 0) {
     throw new UsageError(`--set "${override}": expected path.to.key=value, e.g. --set training.lr=0.003`);
   }
   const keyPath = override.slice(0, eq).trim();
-  const segments = keyPath.split('.').map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  const segments = keyPath
+    .replace(/\[(\d+)\]/g, '.$1')
+    .split('.')
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
   if (segments.some((s) => s === '')) {
     throw new UsageError(
       `--set "${override}": "${keyPath}" has an empty segment; use dots between keys, e.g. training.lr`,
