@@ -26,9 +26,10 @@ function checkpointFile(run: RunSummary, checkpoint: 'best' | 'last', name: stri
 async function resumeCutShort(
   file: string,
   bytes: number,
+  overrides: string[] = [],
 ): Promise<{ run: RunSummary; runsDir: string; stderr: string }> {
   const runsDir = tempDir('mtl-runs-');
-  const run = await interruptedRun(runsDir);
+  const run = await interruptedRun(runsDir, overrides);
   truncateSync(checkpointFile(run, 'last', file), bytes);
   const before = snapshotRun(run.dir);
   const result = mtl(['train', '--resume', run.id, '--runs-dir', runsDir]);
@@ -51,13 +52,15 @@ describe('mtl train --resume of a damaged last checkpoint', () => {
   }, 60_000);
 
   it('the hint for a damaged last checkpoint names no --checkpoint, which resume does not take', async () => {
-    const { run, runsDir, stderr } = await resumeCutShort('weights.bin', 20);
+    const sets = ['training.lr=0.02', 'model.trunk=[{type: dense, units: 6}]'];
+    const { run, runsDir, stderr } = await resumeCutShort('weights.bin', 20, sets);
     expect(stderr).toContain('weights.bin does not match its checksum in checksums.json (20 bytes)');
     expect(stderr).not.toContain('--checkpoint');
-    expect(stderr).toContain(
+    // The command trains the same run again: its config with the flags it was given (they were left out), quoted.
+    const hint =
       '  - a run continues from its last checkpoint only: restore the file from a backup, or train the run again: ' +
-        'mtl train ',
-    );
+      "mtl train TINY --set training.lr=0.02 --set 'model.trunk=[{type: dense, units: 6}]'\n";
+    expect(stderr.replace(/mtl train \S+tiny\.yaml /, 'mtl train TINY ')).toContain(hint);
     const best = `  - its best checkpoint is kept apart and can still be evaluated: mtl eval ${run.id}`;
     expect(stderr).toContain(best);
     // mtl eval, which has --checkpoint, is still pointed to the other checkpoint.

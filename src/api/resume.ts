@@ -21,6 +21,7 @@ import { refreshGroupOfMember } from './groups.js';
 import { buildModel } from './build.js';
 import { InterruptRecorder, trainInRun, type TrainOptions } from './train.js';
 import { withRunLock, type RunLockOptions } from '../runs/lock.js';
+import { shellWord } from '../util/shell.js';
 
 /**
  * Continues an interrupted, crashed or failed run from its `last` checkpoint (`mtl train --resume RUN`): the same
@@ -80,7 +81,7 @@ export async function continueFromLast(
     throw new UsageError(
       `Run ${id} has no checkpoint to resume from (${trainingStateFile(last)} is missing): it ` +
         'stopped before its first epoch ended, or was written by an mtl without --resume.',
-      [`train it again: mtl train ${meta.configFile ?? '<config>'}`],
+      [`train it again: ${trainAgain(meta)}`],
     );
   }
   const stored = readResolvedConfig(dir);
@@ -94,7 +95,7 @@ export async function continueFromLast(
     throw new UsageError(
       `Run ${id}: its data has changed since the run started (the encodings fitted now differ from its ` +
         'preprocessing.json), so it cannot be continued exactly.',
-      [`restore the data the run trained on, or train again: mtl train ${meta.configFile ?? '<config>'}`],
+      [`restore the data the run trained on, or train again: ${trainAgain(meta)}`],
     );
   }
   const model = buildModel(config, data.preprocessing);
@@ -164,11 +165,17 @@ function resumeHints(id: string, dir: string, meta: StoredRunMeta): <T>(read: ()
       const best = hasCheckpoint(checkpointDir(dir, 'best'));
       throw new UsageError(error.message, [
         'a run continues from its last checkpoint only: restore the file from a backup, or train the run again: ' +
-          `mtl train ${meta.configFile ?? '<config>'}`,
+          trainAgain(meta),
         ...(best ? [`its best checkpoint is kept apart and can still be evaluated: mtl eval ${id}`] : []),
       ]);
     }
   };
+}
+
+/** The command that trains the run again from the start: its config with the `--set` flags it was given. */
+function trainAgain(meta: StoredRunMeta): string {
+  const sets = meta.overrides.flatMap((override) => ['--set', shellWord(override)]);
+  return ['mtl train', meta.configFile ? shellWord(meta.configFile) : '<config>', ...sets].join(' ');
 }
 
 function shownFrom(meta: StoredRunMeta): string {

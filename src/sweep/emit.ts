@@ -1,6 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: shell and GitHub Actions text; ${…} is theirs
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import { shellWord } from '../util/shell.js';
 
 /**
  * `mtl sweep SWEEP.yaml --emit FORM [--shards N]` (issue #16, "Beyond one machine"): a job specification for a
@@ -92,11 +93,6 @@ export function emitJobs(request: EmitRequest): string {
     case 'shell':
       return shellScript(request);
   }
-}
-
-/** A word for sh: left bare when it holds only safe characters, else single-quoted. */
-export function shellWord(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /** `$MTL sweep FILE --runs-dir DIR [flags] --shard SHARD/N`, SHARD being shell text (a variable). */
