@@ -4,7 +4,7 @@
  * over; writers in several processes never overlap.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -80,6 +80,19 @@ describe('the run lock', () => {
     expect(waitedFor).toHaveLength(1);
     expect(waitedFor[0]).toMatchObject({ command: 'mtl train --resume', pid: process.pid });
     expect(existsSync(lockFile(dir))).toBe(false);
+  });
+
+  it('names the holder of a lock caught while it was being written, once it is written', async () => {
+    const dir = runDir();
+    // The holder's exclusive create has happened, its write not yet: the waiter reads an empty file.
+    writeFileSync(lockFile(dir), '');
+    const waitedFor: (RunLockHolder | undefined)[] = [];
+    // A live process of this host (this one's parent): not a stale lock.
+    setTimeout(() => placeLock(dir, { command: 'mtl eval', pid: process.ppid }), 100);
+    setTimeout(() => rmSync(lockFile(dir)), 300);
+    await withRunLock(dir, () => undefined, { pollMs: 20, onWait: (holder) => waitedFor.push(holder) });
+    // It said "waiting for another command" with no name.
+    expect(waitedFor).toEqual([expect.objectContaining({ command: 'mtl eval', pid: process.ppid })]);
   });
 
   it('gives up after the timeout with a message naming the holder, leaving its lock alone (exit 1)', async () => {

@@ -43,6 +43,8 @@ export interface RunLockOptions {
 export const DEFAULT_LOCK_TIMEOUT_S = 60;
 /** A lock file that cannot be read is being written (exclusive create, then write) unless it is older than this. */
 const UNREADABLE_GRACE_MS = 5000;
+/** How long a waiter looks for an unreadable lock's holder to be written before it says it waits without a name. */
+const UNREADABLE_ANNOUNCE_MS = 1000;
 /** A takeover guard older than this was left by a process that died in the middle of a takeover. */
 const TAKEOVER_GRACE_MS = 10_000;
 
@@ -97,7 +99,9 @@ export async function acquireRunLock(runDir: string, options: RunLockOptions = {
     const waited = Date.now() - started;
     if (waited >= timeoutMs) throw busyError(runDir, file, holder, waited);
     // A stale lock another waiter is taking over right now: look again soon, without saying we wait for the dead.
-    if (!waiting && !stale) {
+    // A lock file caught between its creation and its write names its holder a moment later: say whom we wait for
+    // then, unless it stays unreadable.
+    if (!waiting && !stale && (holder !== undefined || waited >= UNREADABLE_ANNOUNCE_MS)) {
       waiting = true;
       options.onWait?.(holder, timeoutMs);
     }
