@@ -121,7 +121,26 @@ training:
           'representation, which architecture "soft-sharing" does not have',
       ),
     );
-    expect(() => parseConfigText(text.replace('grad_target: representation', 'grad_target: auto'))).not.toThrow();
+    expect(() =>
+      parseConfigText(text.replace('soft-sharing', 'cross-stitch').replace('representation', 'auto')),
+    ).not.toThrow();
+    // Soft sharing shares no parameters either: a gradient method would train exactly as equal (it ran, silently).
+    for (const name of ['pcgrad', 'cagrad', 'mtadam']) {
+      const training = name === 'mtadam' ? 'training: { optimizer: sgd }\n' : '';
+      const onParams = `${base}${training}model: { architecture: soft-sharing }\nstrategy: { name: ${name} }\n`;
+      expect(problems(onParams), name).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            String.raw`^exp\.yaml:\d+:\d+: strategy\.name: strategy "${name}" combines the tasks' gradients of the ` +
+              String.raw`shared parameters, and architecture "soft-sharing" shares none, so there is nothing to ` +
+              String.raw`combine: .* as under "equal"; use an architecture with shared parameters \(hard-sharing, `,
+          ),
+        ),
+      ]);
+    }
+    expect(() =>
+      parseConfigText(`${base}model: { architecture: soft-sharing }\nstrategy: { name: dwa }\n`),
+    ).not.toThrow();
   });
 
   it('applies --set overrides with YAML typing and validates them, naming the flag', () => {

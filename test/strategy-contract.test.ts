@@ -86,7 +86,8 @@ describe('validation asks the definition and never creates a strategy', () => {
         // MTAdam refuses an Adam optimizer on top of its own Adam-normalised step.
         const training = name === 'mtadam' ? 'training: { optimizer: sgd }\n' : '';
         parseConfigText(`${base}${training}strategy: { name: ${name} }\n`);
-        parseConfigText(`${base}${training}model: { architecture: soft-sharing }\nstrategy: { name: ${name} }\n`);
+        // Without a shared representation (soft sharing, which shares no parameters, refuses gradient methods).
+        parseConfigText(`${base}${training}model: { architecture: cross-stitch }\nstrategy: { name: ${name} }\n`);
       }
     } finally {
       for (const [definition, create] of originals) definition.create = create;

@@ -173,6 +173,24 @@ export function checkSemantics(
         });
       }
     }
+    if (architecture?.hasSharedParameters === false) {
+      const model = { hasSharedRepresentation: architecture.hasSharedRepresentation };
+      if (strategy.needs(config.strategy, model) === 'parameter-gradients') {
+        // Every parameter has one task's gradient only, so the method has nothing to combine: PCGrad, MGDA, … train
+        // exactly as `equal` does (the same test metrics, bit for bit), and a comparison would credit the method.
+        const withShared = [...architectureRegistry.values()]
+          .filter((a) => a.hasSharedParameters !== false)
+          .map((a) => a.name);
+        problems.push({
+          path: ['strategy', 'name'],
+          message:
+            `strategy "${strategy.name}" combines the tasks' gradients of the shared parameters, and architecture ` +
+            `"${architecture.name}" shares none, so there is nothing to combine: each parameter would be updated ` +
+            `from its one task's loss alone, as under "equal"; use an architecture with shared parameters ` +
+            `(${withShared.join(', ')}), or a loss weighting strategy`,
+        });
+      }
+    }
   }
   return problems;
 }
