@@ -50,7 +50,15 @@ export {
 } from './api/compare-sweep.js';
 export type { SweepBaseline } from './api/compare-sweep-baseline.js';
 export { dominates, paretoOptimal, PARETO_RULE } from './analysis/pareto.js';
-export { listRuns, listGroups, listGroupMembers, type RunListing, type GroupListing } from './api/runs.js';
+export {
+  listRuns,
+  listRunEntries,
+  listGroups,
+  listGroupMembers,
+  type RunListing,
+  type DamagedRunListing,
+  type GroupListing,
+} from './api/runs.js';
 export {
   trainSeedGroup,
   summarizeSeedGroup,

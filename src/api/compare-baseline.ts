@@ -7,7 +7,7 @@ import { metricName } from '../metrics/direction.js';
 import { readResolvedConfig } from '../runs/inputs.js';
 import { runFile, subRunPath } from '../runs/layout.js';
 import { openRun, resolveRunsDir } from '../runs/store.js';
-import { readSummary, readSummaryIfAny } from '../runs/summary.js';
+import { readSummary, readSummaryIfAny, type RunSummary } from '../runs/summary.js';
 
 export interface BaselineCompareOptions {
   runsDir?: string;
@@ -38,11 +38,7 @@ export function compareWithBaseline(
   const summary = readSummary(dir, id);
   const tasks = readResolvedConfig(dir).tasks.map((task) => task.name);
   const folders = baseline === 'towers' ? ['towers'] : tasks;
-  const found = folders.map((folder) => ({
-    folder,
-    started: existsSync(runFile(baselineDir(dir, folder), 'meta')),
-    summary: readSummaryIfAny(baselineDir(dir, folder)),
-  }));
+  const found = baselineStates(dir, baseline, tasks);
   if (found.every((entry) => !entry.started)) {
     throw new UsageError(
       `Run ${id} has no ${baseline} baseline${baseline === 'towers' ? '' : 's'} ` +
@@ -94,6 +90,36 @@ export function compareWithBaseline(
   }
   const report = transferReport({ baseline, split, tasks, mtl: summary[split], baselines, baselineRuns });
   return { run: id, dir, ...report };
+}
+
+/** A baseline a run's config asks for, as its folder holds it (or not yet). */
+export interface BaselineState {
+  /** The task's name, or `towers`. */
+  folder: string;
+  /** Relative to the multi-task run's folder: `baselines/<folder>`. */
+  path: string;
+  dir: string;
+  /** Whether it was started: its meta.json exists. */
+  started: boolean;
+  /** Its summary.json: written when it ended, completed or not (see its status). */
+  summary: RunSummary | undefined;
+}
+
+/**
+ * The baselines of `kind` a multi-task run of `tasks` has or lacks, in task order: what `mtl compare RUN --baseline`
+ * requires complete and `mtl runs` counts.
+ */
+export function baselineStates(runDir: string, kind: BaselineKind, tasks: readonly string[]): BaselineState[] {
+  return (kind === 'towers' ? ['towers'] : tasks).map((folder) => {
+    const dir = baselineDir(runDir, folder);
+    return {
+      folder,
+      path: subRunPath('baselines', folder),
+      dir,
+      started: existsSync(runFile(dir, 'meta')),
+      summary: readSummaryIfAny(dir),
+    };
+  });
 }
 
 function baselineDir(runDir: string, folder: string): string {

@@ -5,7 +5,7 @@ import type { BackendChoice, ResolvedConfig } from '../config/types.js';
 import { readCsv } from '../data/csv.js';
 import { encodeTable } from '../data/prepare.js';
 import { encodeRows, type EncodedRows, type Preprocessing } from '../data/preprocess.js';
-import type { SplitName } from '../data/split.js';
+import { SPLITS, type SplitName } from '../data/split.js';
 import { UsageError } from '../errors.js';
 import { higherIsBetter } from '../metrics/direction.js';
 import { loadCheckpointInto } from '../runs/checkpoint.js';
@@ -67,8 +67,20 @@ export function readRun(reference: string, runsDir?: string): StoredRun {
  * another eval of the same run waits, so the checkpoint read is never one being replaced.
  */
 export async function evaluateRun(reference: string, options: EvaluateOptions = {}): Promise<EvaluationResult> {
+  if (options.split !== undefined) checkSplit(options.split);
   const { dir } = resolveRun(reference, resolveRunsDir(options.runsDir));
   return withRunLock(dir, () => evaluateLocked(dir, options), { command: 'mtl eval', ...options.lock });
+}
+
+/**
+ * `split` as given by a caller the types do not reach (plain JavaScript, a command-line flag), checked before anything
+ * is read: an unknown name would otherwise fail deep in the split's rows. `label` is what the caller calls it
+ * (`--split` for the CLI), so the message names what the user wrote.
+ */
+export function checkSplit(split: string, label = 'split'): SplitName {
+  const known = SPLITS.find((name) => name === split);
+  if (known === undefined) throw new UsageError(`${label} "${split}": expected train, val or test.`);
+  return known;
 }
 
 async function evaluateLocked(runDir: string, options: EvaluateOptions): Promise<EvaluationResult> {

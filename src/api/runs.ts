@@ -1,12 +1,14 @@
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { crashReason, type ShownStatus } from '../runs/liveness.js';
+import { crashReason, shownStatus, type ShownStatus } from '../runs/liveness.js';
 import { readMeta, type RunLineage } from '../runs/meta.js';
 import { listGroupIds, readGroupMeta, resolveGroup, type GroupStatus } from '../runs/groups.js';
 import { listRunIds, resolveRunsDir, subRunsOf } from '../runs/store.js';
 import { readSummaryIfAny } from '../runs/summary.js';
 import { readEpochLog } from '../runs/logs.js';
-import { describeRun, type RunDescription } from './run-description.js';
+import type { BaselineKind } from '../analysis/types.js';
+import { baselineStates, type BaselineState } from './compare-baseline.js';
+import { describeRun, readConfigIfAny, type RunDescription } from './run-description.js';
 
 /** A run as `mtl runs` lists it: identity, status, and what tells it apart (architecture, strategy, data, seed). */
 export interface RunListing extends RunDescription {
@@ -24,6 +26,11 @@ export interface RunListing extends RunDescription {
    * their run, not as runs of their own. Empty for a run trained without baselines.
    */
   subRuns: string[];
+  /**
+   * The baselines its config asks for (`baselines:`), each with its status: `not started` for one an interrupt left
+   * untrained. Absent without baselines, or when its config.resolved.json cannot be read.
+   */
+  baselines?: BaselinesListing;
   /** A few headline test metrics (`mean/*`) when the run finished. */
   metrics: Record<string, number>;
   dir: string;
@@ -36,10 +43,52 @@ export interface RunListing extends RunDescription {
   monitor?: { name: string; values: number[] };
 }
 
-/** Every run in the store, oldest first, with its status and headline metrics. Seed groups: {@link listGroups}. */
+export interface BaselinesListing {
+  kind: BaselineKind;
+  runs: { path: string; status: ShownStatus | 'not started' | 'damaged' }[];
+}
+
+/**
+ * A run folder whose own files cannot be read (a meta.json cut short, not JSON, missing a field, or of a newer
+ * format): listed so, with why and what to do, rather than keeping the store's other runs from being listed.
+ */
+export interface DamagedRunListing {
+  id: string;
+  status: 'damaged';
+  /** What is wrong, naming the file (`…/meta.json is not valid JSON (…).`). */
+  statusReason: string;
+  /** What to do about it: restore the file, delete the run folder, upgrade mtl. */
+  hint: string;
+  dir: string;
+}
+
+/**
+ * Every run in the store, oldest first, with its status and headline metrics. Seed groups: {@link listGroups}. A run
+ * whose files cannot be read is an error naming the file: {@link listRunEntries} lists it as damaged instead.
+ */
 export function listRuns(runsDir?: string, options: { history?: boolean } = {}): RunListing[] {
   const store = resolveRunsDir(runsDir);
   return listRunIds(store).map((id) => runListing(id, path.join(store, id), options.history === true));
+}
+
+/** {@link listRuns}, with each run that cannot be read listed as damaged in its place (`mtl runs`). */
+export function listRunEntries(
+  runsDir?: string,
+  options: { history?: boolean } = {},
+): (RunListing | DamagedRunListing)[] {
+  const store = resolveRunsDir(runsDir);
+  return listRunIds(store).map((id) => {
+    const dir = path.join(store, id);
+    try {
+      return runListing(id, dir, options.history === true);
+    } catch (error) {
+      // Only what reading the run's files says (a UsageError naming the file); anything else is a bug to report.
+      if (!(error instanceof UsageError)) throw error;
+      const remedy = error.details.join('; ') || 'restore the file from a backup, or delete the run';
+      const hint = `${remedy} (its folder: ${dir})`;
+      return { id, status: 'damaged', statusReason: error.message, hint, dir };
+    }
+  });
 }
 
 function monitorHistory(dir: string): { name: string; values: number[] } | undefined {
@@ -63,11 +112,39 @@ function runListing(id: string, dir: string, history: boolean): RunListing {
     backend: meta.backend?.name ?? '?',
     epochs: meta.epochsCompleted,
     subRuns: subRunsOf(dir),
+    ...optionalBaselines(dir),
     metrics,
     dir,
     ...(meta.lineage ? { lineage: meta.lineage } : {}),
     ...(history ? optionalMonitor(dir) : {}),
   };
+}
+
+/** The baselines the run's config asks for, found as `mtl compare RUN --baseline` finds them. */
+function optionalBaselines(dir: string): { baselines?: BaselinesListing } {
+  const config = readConfigIfAny(dir);
+  const kind = config?.baselines ?? 'none';
+  if (!config || kind === 'none') return {};
+  const states = baselineStates(
+    dir,
+    kind,
+    config.tasks.map((task) => task.name),
+  );
+  return { baselines: { kind, runs: states.map((state) => ({ path: state.path, status: baselineStatus(state) })) } };
+}
+
+/**
+ * A started baseline's status is its meta.json's, as for any run: a summary.json can be that of an earlier stop of a
+ * baseline being resumed now.
+ */
+function baselineStatus(state: BaselineState): BaselinesListing['runs'][number]['status'] {
+  if (!state.started) return 'not started';
+  try {
+    return shownStatus(readMeta(state.dir));
+  } catch (error) {
+    if (error instanceof UsageError) return 'damaged';
+    throw error;
+  }
 }
 
 function optionalMonitor(dir: string): { monitor?: { name: string; values: number[] } } {

@@ -9,7 +9,7 @@ import {
   type TrainedWithBaselines,
 } from '../api/baselines.js';
 import type { RunLockOptions } from '../runs/lock.js';
-import { evaluateRun } from '../api/evaluate.js';
+import { checkSplit, evaluateRun } from '../api/evaluate.js';
 import { adversaryRows } from './adversary-output.js';
 import { validateData } from '../api/validate.js';
 import { loadTrainConfig } from './baseline-commands.js';
@@ -20,7 +20,7 @@ import { ExitCode, MtlError, UsageError } from '../errors.js';
 import { formatNumber, log, out, printJson, table } from './output.js';
 import { dataReportLines } from './data-report.js';
 import { withInterrupts } from './interrupts.js';
-import { logRunResult, logSubRunStart, trainOutput, type TrainFlags } from './train-output.js';
+import { logRunResult, logSubRunStart, logSubRunsStopped, trainOutput, type TrainFlags } from './train-output.js';
 import { transferLines } from './transfer-table.js';
 import { seedGroupRequest, trainGroupCommand } from './train-group.js';
 
@@ -57,9 +57,9 @@ export async function trainCommand(configFile: string | undefined, flags: TrainF
       out(summary.id);
     }
     // On stderr with --json too: a CI log that keeps stderr says why a run diverged or its baselines stopped.
-    logRunResult(summary);
+    logRunResult(summary, stopped);
     if (transfer && !flags.json) for (const line of transferLines(transfer)) log(line);
-    if (stopped) log(`baselines: ${stopped.reason}`);
+    if (stopped) logSubRunsStopped(summary, stopped);
     if (summary.status === 'interrupted' || stopped?.status === 'interrupted') return ExitCode.interrupted;
     if (summary.status === 'diverged') return ExitCode.runFailed;
     return ExitCode.ok;
@@ -131,9 +131,7 @@ export async function evalCommand(
   run: string,
   flags: CommonFlags & { split?: string; data?: string[]; checkpoint?: string; backend?: BackendChoice },
 ): Promise<number> {
-  if (flags.split && !['train', 'val', 'test'].includes(flags.split)) {
-    throw new UsageError(`--split "${flags.split}": expected train, val or test.`);
-  }
+  const split = flags.split ? checkSplit(flags.split, '--split') : undefined;
   if (flags.checkpoint && !['best', 'last'].includes(flags.checkpoint)) {
     throw new UsageError(`--checkpoint "${flags.checkpoint}": expected best or last.`);
   }
@@ -144,7 +142,7 @@ export async function evalCommand(
   }
   const result = await evaluateRun(run, {
     ...(flags.runsDir ? { runsDir: flags.runsDir } : {}),
-    ...(flags.split ? { split: flags.split as 'train' | 'val' | 'test' } : {}),
+    ...(split ? { split } : {}),
     ...(flags.data && flags.data.length > 0 ? { dataFiles: flags.data } : {}),
     ...(flags.checkpoint ? { checkpoint: flags.checkpoint as 'best' | 'last' } : {}),
     ...(flags.backend ? { backend: flags.backend } : {}),

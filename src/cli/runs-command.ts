@@ -1,4 +1,11 @@
-import { listGroupMembers, listGroups, listRuns, type GroupListing, type RunListing } from '../api/runs.js';
+import {
+  listGroupMembers,
+  listGroups,
+  listRunEntries,
+  type DamagedRunListing,
+  type GroupListing,
+  type RunListing,
+} from '../api/runs.js';
 import { strategyLabel, type RunDescription } from '../api/run-description.js';
 import { listSweeps, type SweepListing } from '../api/sweep-listing.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -41,11 +48,13 @@ export function runsCommand(
     }
     return ExitCode.ok;
   }
-  const runs = listRuns(flags.runsDir, { history: onTerminal });
+  // A run whose files cannot be read is a row of its own (status `damaged`), not the end of the listing.
+  const runs = listRunEntries(flags.runsDir, { history: onTerminal });
   const groups = listGroups(flags.runsDir);
   const sweeps = listSweeps(flags.runsDir);
   if (flags.json) {
     printJson([...runs, ...groups, ...sweeps]);
+    damagedNotes(runs);
     return ExitCode.ok;
   }
   if (runs.length === 0 && groups.length === 0 && sweeps.length === 0) {
@@ -54,6 +63,7 @@ export function runsCommand(
   }
   if (runs.length > 0) out(runsTable(runs));
   crashNotes(runs);
+  damagedNotes(runs);
   if (groups.length > 0) {
     if (runs.length > 0) out();
     out(
@@ -106,8 +116,16 @@ function sweepsTable(sweeps: readonly SweepListing[]): string {
  * Why each crashed run shows so and how to go on (`resume it with: mtl train --resume ID`), on stderr as the other
  * notes: the table on stdout keeps its columns for scripts, and `--json` has the same as `statusReason`.
  */
-function crashNotes(runs: readonly RunListing[]): void {
+function crashNotes(runs: readonly (RunListing | DamagedRunListing)[]): void {
   for (const run of runs) if (run.status === 'crashed') log(`note: ${run.id} crashed: ${run.statusReason ?? ''}`);
+}
+
+/** Which file of each damaged run is wrong and what to do, on stderr with `--json` too: it changes what is listed. */
+function damagedNotes(runs: readonly (RunListing | DamagedRunListing)[]): void {
+  for (const run of runs) {
+    if (run.status === 'damaged') log(`note: ${run.id} is damaged, listed without its details: ${run.statusReason}`);
+    if (run.status === 'damaged') log(`  - ${run.hint}`);
+  }
 }
 
 function groupLine(group: GroupListing): string {
@@ -120,11 +138,23 @@ function groupLine(group: GroupListing): string {
  * The runs, one line each. A `from` column (`← SOURCE:checkpoint`, `-` for fresh weights) appears when a listed run
  * was started from another run's weights (`init:`), so listings without transfer runs keep their columns.
  */
-function runsTable(runs: RunListing[]): string {
+function runsTable(entries: readonly (RunListing | DamagedRunListing)[]): string {
+  const runs = entries.filter((r): r is RunListing => r.status !== 'damaged');
   const withLineage = runs.some((r) => r.lineage);
   const withHistory = runs.some((r) => r.monitor);
   const fromCell = (r: RunListing): string[] =>
     withLineage ? [r.lineage ? `← ${r.lineage.sourceId}:${r.lineage.checkpoint}` : '-'] : [];
+  // A damaged run has only its id and status: `?` where its files would have told.
+  const damagedRow = (r: DamagedRunListing): string[] => [
+    r.id,
+    '?',
+    ...(withLineage ? ['?'] : []),
+    r.status,
+    ...Array<string>(2 + DESCRIPTION_HEADER.length + 1).fill('?'),
+    ...(withHistory ? ['-'] : []),
+    '?',
+    '',
+  ];
   return table(
     [
       'id',
@@ -139,35 +169,53 @@ function runsTable(runs: RunListing[]): string {
       'baselines',
       'metrics',
     ],
-    runs.map((r) => [
-      r.id,
-      r.name,
-      ...fromCell(r),
-      r.status,
-      r.startedAt.replace('T', ' ').slice(0, 19),
-      r.backend,
-      ...descriptionCells(r),
-      String(r.epochs),
-      ...(withHistory ? [r.monitor ? sparkline(r.monitor.values) : '-'] : []),
-      subRunsCell(r.subRuns),
-      Object.entries(r.metrics)
-        .filter(([k]) => !k.endsWith('/loss'))
-        .map(([k, v]) => `${k}=${formatNumber(v, 3)}`)
-        .join(' '),
-    ]),
+    entries.map((r) =>
+      r.status === 'damaged'
+        ? damagedRow(r)
+        : [
+            r.id,
+            r.name,
+            ...fromCell(r),
+            r.status,
+            r.startedAt.replace('T', ' ').slice(0, 19),
+            r.backend,
+            ...descriptionCells(r),
+            String(r.epochs),
+            ...(withHistory ? [r.monitor ? sparkline(r.monitor.values) : '-'] : []),
+            subRunsCell(r),
+            Object.entries(r.metrics)
+              .filter(([k]) => !k.endsWith('/loss'))
+              .map(([k, v]) => `${k}=${formatNumber(v, 3)}`)
+              .join(' '),
+          ],
+    ),
   );
 }
 
-/** What was trained inside a run: `single-task (2)`, `towers`, `+ 3 pairs`; `—` for none. */
-export function subRunsCell(subRuns: readonly string[]): string {
-  const baselines = subRuns.filter((sub) => sub.startsWith('baselines/'));
-  const pairs = subRuns.filter((sub) => sub.startsWith('pairs/')).length;
-  const kind =
-    baselines.length === 0
-      ? ''
-      : baselines.length === 1 && baselines[0] === 'baselines/towers'
-        ? 'towers'
-        : `single-task (${baselines.length})`;
-  const parts = [kind, pairs > 0 ? `+ ${pairs} pair${pairs === 1 ? '' : 's'}` : ''].filter((part) => part !== '');
-  return parts.length > 0 ? parts.join(' ') : '—';
+/**
+ * What was trained inside a run: `single-task (2)`, `towers`, `+ 3 pairs`; `—` for none. Baselines its config asks
+ * for that did not all complete say so: `single-task (1 of 2 completed; 1 interrupted, 1 not started)`.
+ */
+export function subRunsCell(run: Pick<RunListing, 'subRuns' | 'baselines'>): string {
+  const pairs = run.subRuns.filter((sub) => sub.startsWith('pairs/')).length;
+  const parts = [baselinesPart(run), pairs > 0 ? `+ ${pairs} pair${pairs === 1 ? '' : 's'}` : ''];
+  const shown = parts.filter((part) => part !== '');
+  return shown.length > 0 ? shown.join(' ') : '—';
+}
+
+function baselinesPart(run: Pick<RunListing, 'subRuns' | 'baselines'>): string {
+  if (!run.baselines) {
+    // No readable config to say which baselines were asked for: count the folders there are.
+    const found = run.subRuns.filter((sub) => sub.startsWith('baselines/'));
+    if (found.length === 0) return '';
+    return found.length === 1 && found[0] === 'baselines/towers' ? 'towers' : `single-task (${found.length})`;
+  }
+  const { kind, runs } = run.baselines;
+  const completed = runs.filter((baseline) => baseline.status === 'completed').length;
+  if (completed === runs.length) return kind === 'towers' ? 'towers' : `single-task (${runs.length})`;
+  if (kind === 'towers') return `towers (${runs.map((baseline) => baseline.status).join(', ')})`;
+  const counts = new Map<string, number>();
+  for (const { status } of runs) if (status !== 'completed') counts.set(status, (counts.get(status) ?? 0) + 1);
+  const others = [...counts].map(([status, n]) => `${n} ${status}`).join(', ');
+  return `${kind} (${completed} of ${runs.length} completed; ${others})`;
 }

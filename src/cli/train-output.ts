@@ -1,5 +1,5 @@
 import type { TrainOptions } from '../api/train.js';
-import type { SubRunEvent } from '../api/baselines.js';
+import type { SubRunEvent, TrainedWithBaselines } from '../api/baselines.js';
 import type { BackendChoice, BaselineSetting } from '../config/types.js';
 import type { RunSummary } from '../runs/summary.js';
 import { labelCountsLine } from './data-report.js';
@@ -52,14 +52,18 @@ export function trainOutput(flags: TrainFlags): TrainOptions {
   };
 }
 
-/** A finished run's status line and test metrics (stderr). */
-export function logRunResult(summary: RunSummary): void {
+/**
+ * A finished run's status line and test metrics (stderr). With `stopped` (its baselines or pair runs did not all
+ * train), the line is marked as the multi-task run's: {@link logSubRunsStopped} says what became of the others.
+ */
+export function logRunResult(summary: RunSummary, stopped?: TrainedWithBaselines['stopped']): void {
   const best = summary.bestEpoch > 0 ? `best epoch ${summary.bestEpoch}` : 'no best epoch';
   // A divergence's reason (the tasks, the remedy, what was kept) is too long for the status line's parentheses.
   const diverged = summary.status === 'diverged' && summary.statusReason !== undefined;
   const reason = summary.statusReason && !diverged ? ` (${summary.statusReason})` : '';
+  const subject = stopped && summary.status === 'completed' ? 'multi-task run: ' : '';
   log(
-    `status ${summary.status}${reason}; backend ${summary.backend}; ${summary.epochs} ` +
+    `${subject}status ${summary.status}${reason}; backend ${summary.backend}; ${summary.epochs} ` +
       `epoch${summary.epochs === 1 ? '' : 's'}, ${best}; ${summary.seconds}s`,
   );
   if (diverged) log(`diverged: ${summary.statusReason}`);
@@ -67,6 +71,21 @@ export function logRunResult(summary: RunSummary): void {
   const keys = Object.keys(summary.test).filter((k) => !k.endsWith('/loss'));
   if (keys.length > 0) log(keys.map((k) => `test ${k}=${formatNumber(summary.test[k])}`).join('  '));
   for (const line of adversarySummaryLines(summary)) log(line);
+}
+
+/**
+ * Why the baselines (or pair runs) stopped, last on stderr. After a completed multi-task run it says that run is
+ * complete and how to train the rest, so the status line above is not read as the baselines' status.
+ */
+export function logSubRunsStopped(summary: RunSummary, stopped: NonNullable<TrainedWithBaselines['stopped']>): void {
+  if (summary.status !== 'completed') {
+    log(`baselines: ${stopped.reason}`);
+    return;
+  }
+  log(
+    `baselines: ${stopped.reason} (the multi-task run completed; ` +
+      `train the rest with: mtl train --resume ${summary.id})`,
+  );
 }
 
 /** Which baseline or pair run starts (stderr); its own run line and progress follow. */

@@ -19,7 +19,28 @@ import type { LossDefinition, TargetEncoding, TaskKind } from './types.js';
 
 export const taskKindRegistry = new Registry<TaskKind>('task type', [multiclass, binary, regression, multilabel]);
 
-export const lossRegistry = new Registry<LossDefinition>('loss', [crossEntropy, binaryCrossEntropy, mse, mae, huber]);
+export const lossRegistry = new Registry<LossDefinition>(
+  'loss',
+  [crossEntropy, binaryCrossEntropy, mse, mae, huber],
+  unknownFits,
+);
+
+/**
+ * A loss whose `fits` names a task type that is not registered would be allowed on no task and offered by no
+ * message, silently; the kind must come first (as a kind may name losses registered after it in `losses`).
+ */
+function unknownFits(loss: LossDefinition): string | undefined {
+  const fits: unknown = loss.fits;
+  if (fits === undefined) return undefined;
+  const known = taskKindRegistry.names();
+  if (!Array.isArray(fits)) return `fits must be a list of task types (of ${known.join(', ')}), got ${String(fits)}.`;
+  const unknown = fits.filter((kind: unknown) => typeof kind !== 'string' || !taskKindRegistry.has(kind));
+  if (unknown.length === 0) return undefined;
+  return (
+    `fits names ${unknown.map((kind) => JSON.stringify(kind)).join(', ')}, not a registered task type ` +
+    `(known: ${known.join(', ')}). Register the task type first (taskKindRegistry.register(kind)), or fix the name.`
+  );
+}
 
 /** The kind that fitted an encoding, the only one that reads it. */
 export function kindOf(encoding: TargetEncoding): TaskKind {

@@ -2,6 +2,8 @@
  * Every gradient combiner by config name, and `combineGradients`, the same machinery as a plain library call on
  * number arrays (for notebooks, tests and the docs' worked examples).
  */
+import { Ajv, type ValidateFunction } from 'ajv';
+import { pathToString, problemsFromAjv } from '../../config/errors.js';
 import { UsageError } from '../../errors.js';
 import { alignedMtl } from './aligned-mtl.js';
 import { cagrad } from './cagrad.js';
@@ -91,8 +93,93 @@ export interface CombineCallInput {
 }
 
 /**
+ * Options a config's `strategy:` takes that mean nothing for one call on given vectors, with why and what to pass
+ * instead; undefined for the others.
+ */
+function trainingOnlyOption(method: string, key: string): string | undefined {
+  if (key === 'grad_target') {
+    return (
+      'grad_target picks which gradients training takes (of the shared parameters or of the shared ' +
+      'representation); combineGradients combines the vectors it is given, so leave it out'
+    );
+  }
+  if (key === 'weights_from' && method === 'weighted-average') {
+    return (
+      'weights_from takes the weights from a loss-weighting method as it runs through training (its state over ' +
+      'steps and epochs, its learned variables, the losses of every step), which one call on given vectors does ' +
+      'not have. Pass the weights themselves instead: { weights: [w_1, …, w_T] }, one per task (e.g. those the ' +
+      'run logged for the step); they are normalised to sum 1, so the direction is the same, the scale may not be'
+    );
+  }
+  return undefined;
+}
+
+const optionsAjv = new Ajv({ allErrors: true, strict: false, verbose: true });
+const optionValidators = new Map<CombinerDefinition, ValidateFunction>();
+
+/**
+ * What the method's own options schema, the one a config's `strategy:` section is checked against, says of these
+ * options: a config is refused for the same values (`c: -1`, `max_norm: -1`), in the same words.
+ */
+function schemaProblems(definition: CombinerDefinition, options: Record<string, unknown>): string[] {
+  let validate = optionValidators.get(definition);
+  if (!validate) {
+    validate = optionsAjv.compile(definition.optionsSchema);
+    optionValidators.set(definition, validate);
+  }
+  if (validate(options)) return [];
+  return problemsFromAjv(validate.errors ?? []).map(
+    (problem) => `${pathToString(['strategy', ...problem.path])}: ${problem.message}`,
+  );
+}
+
+/**
+ * Checks one set of T task gradients as a caller outside the types may pass them (plain JavaScript, numbers read
+ * from a file): a NaN would otherwise come out as `null` in `combined` and a ragged list as garbage, silently.
+ * `what` names a set in messages (`task gradient` or `extraSamples[0] task gradient`). Returns P.
+ */
+function checkTaskGradients(method: string, what: string, grads: unknown, length?: number): number {
+  const at = `combineGradients("${method}")`;
+  if (!Array.isArray(grads) || grads.length === 0) {
+    throw new UsageError(
+      `${at} needs at least one ${what} (a list of number lists, one per task), got ${shortJson(grads)}.`,
+    );
+  }
+  const isList = (g: unknown): g is ArrayLike<unknown> => Array.isArray(g) || ArrayBuffer.isView(g);
+  const first: unknown = grads[0];
+  const p = length ?? (isList(first) ? first.length : 0);
+  grads.forEach((g: unknown, i) => {
+    if (!isList(g)) throw new UsageError(`${at}: ${what} ${i} is not a list of numbers, got ${shortJson(g)}.`);
+    if (g.length !== p) {
+      throw new UsageError(
+        `${at}: ${what} ${i} has ${g.length} coordinates, expected ${p} (as task gradient 0): every task ` +
+          'gradient is over the same shared parameters, so pass lists of one length.',
+      );
+    }
+    for (let j = 0; j < g.length; j++) {
+      const v = g[j];
+      if (typeof v !== 'number' || !Number.isFinite(v)) {
+        throw new UsageError(
+          `${at}: ${what} ${i} has ${shortJson(v)} at coordinate ${j}; every entry must be a finite ` +
+            'number (a NaN or an infinity usually means the loss it came from diverged).',
+        );
+      }
+    }
+  });
+  if (p === 0) throw new UsageError(`${at}: the task gradients have no coordinates; pass at least one per task.`);
+  return p;
+}
+
+/** A value as the caller wrote it, cut short; numbers as written, since JSON has no NaN or infinity. */
+function shortJson(value: unknown): string {
+  const text = typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/**
  * Combines one set of task gradients with a named method. The keys of {@link CombineCallInput} are inputs; every
- * other key is a method option, missing ones taking the schema default. Each call starts from fresh state, so
+ * other key is a method option, missing ones taking the schema default. Options and inputs are checked as a config
+ * and training check them (UsageErrors naming the option, task and coordinate). Each call starts from fresh state, so
  * stateful methods (GradVac's EMA, Nash-MTL's warm start) act as on their first step.
  */
 export function combineGradients(
@@ -102,6 +189,10 @@ export function combineGradients(
 ): { combined: number[]; weights?: number[]; taskScales?: number[] } {
   const definition = getGradientCombiner(method);
   const { seed = 0, losses, activations, rows, extraSamples, ...methodOptions } = options;
+  for (const key of Object.keys(methodOptions)) {
+    const why = trainingOnlyOption(method, key);
+    if (why) throw new UsageError(`combineGradients("${method}") does not take ${key}: ${why}.`);
+  }
   const known = Object.keys((definition.optionsSchema['properties'] ?? {}) as object);
   const unknown = Object.keys(methodOptions).filter((key) => !known.includes(key));
   if (unknown.length > 0) {
@@ -110,25 +201,40 @@ export function combineGradients(
         ` Known: ${known.length > 0 ? known.join(', ') : 'none'}.`,
     );
   }
-  const length = taskGrads[0]?.length ?? 0;
-  const wrongLength = (g: readonly number[]): boolean => g.length !== length;
-  if (taskGrads.length === 0 || taskGrads.some(wrongLength)) {
-    throw new UsageError('combineGradients needs at least one task gradient, all of the same length.');
-  }
-  if (losses !== undefined && losses.length !== taskGrads.length) {
-    throw new UsageError(`combineGradients got ${losses.length} losses for ${taskGrads.length} task gradients.`);
+  const length = checkTaskGradients(method, 'task gradient', taskGrads);
+  if (losses !== undefined) {
+    if (!Array.isArray(losses) || losses.length !== taskGrads.length) {
+      const got = Array.isArray(losses) ? `${losses.length} losses` : shortJson(losses);
+      throw new UsageError(`combineGradients got ${got} for ${taskGrads.length} task gradients.`);
+    }
+    const bad = losses.findIndex((loss: unknown) => typeof loss !== 'number' || !Number.isFinite(loss));
+    if (bad >= 0) {
+      throw new UsageError(
+        `combineGradients("${method}"): losses[${bad}] is ${shortJson(losses[bad])}; pass one finite loss per task.`,
+      );
+    }
   }
   const resolved = { ...schemaDefaults(definition.optionsSchema), ...methodOptions };
+  // The method's readers run first (in `create`): where they check an option, their "expected …, got …" is what
+  // training says too. The schema then refuses what they let through, as a config's validation would.
   const combiner = definition.create(resolved, seed, taskGrads.length);
+  const problems = schemaProblems(definition, resolved);
+  if (problems.length > 0) {
+    throw new UsageError(
+      `combineGradients("${method}"): ${problems.join('; ')}. A config's strategy section refuses the same ` +
+        `values; the allowed ones are under "${method}" in schema/experiment.schema.json.`,
+    );
+  }
   const needed = (combiner.independentSamples ?? 1) - 1;
   const extra = extraSamples ?? [];
-  if (extra.length !== needed || extra.some((set) => set.length !== taskGrads.length || set.some(wrongLength))) {
+  if (!Array.isArray(extra) || extra.length !== needed || extra.some((set) => set.length !== taskGrads.length)) {
     throw new UsageError(
       `combineGradients("${method}") needs ${needed} extra sample(s) of ${taskGrads.length} task gradients of ` +
-        `length ${length} in \`extraSamples\`, got ${extra.length}` +
+        `length ${length} in \`extraSamples\`, got ${Array.isArray(extra) ? extra.length : shortJson(extra)}` +
         (needed > 0 ? ' (or pass sampling: "single-batch").' : '.'),
     );
   }
+  extra.forEach((set, k) => checkTaskGradients(method, `extraSamples[${k}] task gradient`, set, length));
   const result = combiner.combine({
     grads: taskGrads.map((g) => Float32Array.from(g)),
     ...(losses ? { losses } : {}),

@@ -1,0 +1,171 @@
+/**
+ * `mtl runs` of a store that is not all as mtl wrote it: a run whose meta.json is damaged is a row of its own (status
+ * `damaged`, a note naming the file and what to do) and the other runs are still listed, exit 0; naming that run to a
+ * command that reads it stays exit 2. A run whose baselines an interrupt stopped says how many completed, and
+ * `mtl train` ends by telling the multi-task run's status from the baselines'.
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { trainWithBaselines } from '../src/api/baselines.js';
+import { listRunEntries } from '../src/api/runs.js';
+import { tempDir, writeFile } from './helpers.js';
+import { bin, mtl, root, type CliResult } from './helpers/cli.js';
+import { fakeRun } from './helpers/runs.js';
+import { hurtConfig } from './helpers/transfer-data.js';
+
+const OLDER = '20260101-000000-fake-aaaaaa';
+const DAMAGED = '20260102-000000-fake-bbbbbb';
+const NEWER = '20260103-000000-fake-cccccc';
+
+/** Three runs written by hand, the middle one's meta.json cut short as a full disk or a bad copy leaves it. */
+function storeWithDamagedRun(): string {
+  const store = path.join(tempDir(), 'runs');
+  fakeRun(store, OLDER, { test: { 'mean/mse': 0.5 } });
+  const damaged = fakeRun(store, DAMAGED);
+  writeFileSync(path.join(damaged, 'meta.json'), '{ "format": 1, "id": "2026');
+  fakeRun(store, NEWER, { test: { 'mean/mse': 0.25 } });
+  return store;
+}
+
+describe('mtl runs with a damaged meta.json in one run folder', () => {
+  it('lists every readable run and the damaged one as such, with a note naming the file; exit 0', () => {
+    const store = storeWithDamagedRun();
+    const listed = mtl(['runs', '--runs-dir', store]);
+    expect(listed.code).toBe(0);
+    const rows = listed.stdout.trim().split('\n').slice(2); // below the header and its rule
+    expect(rows.map((row) => row.split(/\s+/)[0])).toEqual([OLDER, DAMAGED, NEWER]);
+    expect(rows[1]).toMatch(new RegExp(`^${DAMAGED}\\s+\\?\\s+damaged\\s`));
+    const file = path.join(store, DAMAGED, 'meta.json');
+    expect(listed.stderr).toContain(
+      `note: ${DAMAGED} is damaged, listed without its details: ${file} is not valid JSON`,
+    );
+    expect(listed.stderr).toContain(
+      `restore it from a backup, or delete the run and train it again (its folder: ${path.dirname(file)})`,
+    );
+    expect(listed.stderr).not.toMatch(/\n\s+at /); // no stack frame
+  });
+
+  it('--json: an entry with status "damaged", the reason and the hint; the other runs as usual', () => {
+    const store = storeWithDamagedRun();
+    const listed = mtl(['runs', '--runs-dir', store, '--json']);
+    expect(listed.code).toBe(0);
+    const entries = JSON.parse(listed.stdout) as { id: string; status: string; statusReason?: string; hint?: string }[];
+    expect(entries.map((entry) => [entry.id, entry.status])).toEqual([
+      [OLDER, 'completed'],
+      [DAMAGED, 'damaged'],
+      [NEWER, 'completed'],
+    ]);
+    expect(entries[1]?.statusReason).toMatch(/meta\.json is not valid JSON/);
+    expect(entries[1]?.hint).toMatch(/restore it from a backup/);
+    expect(listed.stderr).toContain(`note: ${DAMAGED} is damaged`);
+    // The library lists it the same way.
+    expect(listRunEntries(store).map((entry) => entry.status)).toEqual(['completed', 'damaged', 'completed']);
+  });
+
+  it('naming the damaged run to a command that reads it is still exit 2, naming the file', () => {
+    const store = storeWithDamagedRun();
+    const evaluated = mtl(['eval', DAMAGED, '--runs-dir', store]);
+    expect(evaluated.code).toBe(2);
+    expect(evaluated.stderr).toMatch(/meta\.json is not valid JSON/);
+    const compared = mtl(['compare', OLDER, DAMAGED, '--runs-dir', store]);
+    expect(compared.code).toBe(2);
+    expect(compared.stderr).toMatch(/meta\.json is not valid JSON/);
+  });
+});
+
+describe('mtl runs of a run whose baselines an interrupt stopped', () => {
+  it('says how many baselines completed and what became of the others; --json per baseline', async () => {
+    const dir = tempDir();
+    const runsDir = path.join(dir, 'runs');
+    const controller = new AbortController();
+    // Stopped as Ctrl-C stops it: the first baseline interrupted in its first epoch, the second never started.
+    const { summary } = await trainWithBaselines(hurtConfig(dir), {
+      runsDir,
+      signal: controller.signal,
+      onSubRunStart: () => controller.abort(),
+    });
+    expect(summary.status).toBe('completed');
+    const listed = mtl(['runs', '--runs-dir', runsDir]);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain('single-task (0 of 2 completed; 1 interrupted, 1 not started)');
+    const json = JSON.parse(mtl(['runs', '--runs-dir', runsDir, '--json']).stdout) as {
+      status: string;
+      baselines?: { kind: string; runs: { path: string; status: string }[] };
+    }[];
+    expect(json[0]?.status).toBe('completed');
+    expect(json[0]?.baselines).toEqual({
+      kind: 'single-task',
+      runs: [
+        { path: 'baselines/a', status: 'interrupted' },
+        { path: 'baselines/b', status: 'not started' },
+      ],
+    });
+  });
+});
+
+/** `mtl train …args`, sent SIGINT once its stderr shows `when`; resolves when it exits. */
+function trainInterrupted(args: string[], when: string): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, 'train', ...args], {
+      cwd: root,
+      env: { ...process.env, CI: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 120_000,
+      killSignal: 'SIGKILL',
+    });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+      if (!sent && stderr.includes(when)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+describe('mtl train interrupted during its baselines', () => {
+  it('ends saying the multi-task run completed and the baselines were interrupted; exit 130', async () => {
+    const dir = tempDir();
+    hurtConfig(dir); // writes hurt.csv
+    // Enough epochs that the first baseline is still training when the signal comes.
+    const config = writeFile(
+      dir,
+      'hurt.yaml',
+      [
+        'name: hurt',
+        'backend: wasm',
+        'data: { csv: hurt.csv }',
+        'tasks:',
+        '  - { name: a, type: regression, target: a }',
+        '  - { name: b, type: regression, target: b }',
+        'model: { trunk: [{ type: dense, units: 1 }] }',
+        'training: { epochs: 400, batch_size: 32 }',
+        '',
+      ].join('\n'),
+    );
+    const runsDir = path.join(dir, 'runs');
+    const result = await trainInterrupted(
+      [config, '--baselines', 'single-task', '--runs-dir', runsDir],
+      'baseline 1/2',
+    );
+    expect(result.code).toBe(130);
+    const id = result.stdout.trim();
+    // The status line, then its test metrics, then what became of the baselines.
+    const lines = result.stderr.trim().split('\n');
+    expect(lines.at(-3)).toMatch(/^multi-task run: status completed[ ;]/);
+    expect(lines.at(-1)).toBe(
+      'baselines: interrupted during baselines/a ' +
+        `(the multi-task run completed; train the rest with: mtl train --resume ${id})`,
+    );
+  }, 150_000);
+});
