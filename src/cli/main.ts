@@ -33,7 +33,10 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .command('train')
     .description('Train the experiment a YAML config describes; prints the run id (stdout)')
     .argument('[config]', 'experiment config (YAML); not with --resume')
-    .option('--resume <run>', 'continue an interrupted or crashed run from its last checkpoint (id, prefix or path)')
+    .option(
+      '--resume <run>',
+      'continue an interrupted, crashed or failed run from its last checkpoint (id, prefix or path)',
+    )
     .option('--seeds <list>', 'train once per seed as a group, e.g. 0,1,2 (overrides seed/seeds of the config)')
     .option('--set <path=value>', 'override a config field, repeatable (e.g. training.lr=0.003)', collect)
     .addOption(backendOption())
@@ -251,7 +254,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .addHelpText(
       'after',
       '\nExample:\n  mtl runs --runs-dir /tmp/sweep --json\n' +
-        '  mtl runs 20261206-1200-quickstart-seeds   # the members of a group\n' +
+        '  mtl runs 20261206-120000-quickstart-seeds-3f2a1c   # the members of a group (id or unique prefix)\n' +
         '  mtl runs merge shards/* --runs-dir runs   # identical runs skipped, conflicting ones refused (exit 2)\n',
     )
     .action(async (group: string | undefined, dirs: string[], flags) =>
