@@ -149,6 +149,12 @@ analysis:
     const base = `${'name: t\ndata: { dataset: multi-digits }\ntasks:\n  - { name: left, type: multiclass }\n'}`;
     expect(configProblems(`${base}analysis: { affinty: true }\n`)[0]).toContain('affinty');
     expect(configProblems(`${base}analysis: { affinity_every: 0 }\n`)[0]).toContain('analysis.affinity_every');
+    // Tuning a measurement that is off does nothing: refused as other options that do nothing are (it was accepted).
+    expect(configProblems(`${base}analysis: { affinity_every: 5, affinity_lookahead: optimizer }\n`)).toEqual([
+      expect.stringMatching(/analysis\.affinity_every: has no effect: inter-task affinity is not measured/),
+      expect.stringMatching(/analysis\.affinity_lookahead: has no effect: .*or remove "affinity_lookahead"\.$/),
+    ]);
+    expect(() => parseConfigText(`${base}analysis: { affinity: true, affinity_every: 5 }\n`)).not.toThrow();
   });
 });
 

@@ -16,7 +16,23 @@ export function applicabilityProblems(config: ResolvedConfig, given: unknown): C
     ...optimizerOptionProblems(config, given),
     ...leakageProblems(config),
     ...seedProblems(given),
+    ...affinityOptionProblems(config, given),
   ];
+}
+
+/** `affinity_every` and `affinity_lookahead` tune a measurement that `affinity: false` (the default) never takes. */
+function affinityOptionProblems(config: ResolvedConfig, given: unknown): ConfigProblem[] {
+  if (config.analysis?.affinity === true) return [];
+  const analysis = field(given, 'analysis');
+  return ['affinity_every', 'affinity_lookahead']
+    .filter((option) => field(analysis, option) !== undefined)
+    .map((option) => ({
+      path: ['analysis', option],
+      atKey: true,
+      message:
+        'has no effect: inter-task affinity is not measured (analysis.affinity is false). Set analysis.affinity: ' +
+        `true to measure it, or remove "${option}".`,
+    }));
 }
 
 /** `seed` and `seeds` both written: which one holds is not clear, so neither is guessed. */
