@@ -132,7 +132,7 @@ describe('combineGradients checks the gradients', () => {
   });
 });
 
-describe('evaluateRun checks split', () => {
+describe('evaluateRun checks split and checkpoint', () => {
   const dir = tempDir('mtl-library-inputs-');
   const runsDir = path.join(dir, 'runs');
   let runId = '';
@@ -156,6 +156,19 @@ describe('evaluateRun checks split', () => {
     expect(error.message).toBe('split "bogus": expected train, val or test.');
     expect(files()).toEqual(before);
     expect((await evaluateRun(runId, { runsDir, split: 'val' })).data).toBe('val');
+  });
+
+  it('refuses an unknown checkpoint name, and a split beside a data file, as the CLI refuses the flags', async () => {
+    const checkpoint: { checkpoint?: 'best' } = JSON.parse('{ "checkpoint": "newest" }');
+    const named = await rejectedUsageError(evaluateRun(runId, { runsDir, ...checkpoint }));
+    // It said the run has no "newest" checkpoint, as if one could exist.
+    expect(named.message).toBe('checkpoint "newest": expected best or last.');
+    const both = await rejectedUsageError(
+      evaluateRun(runId, { runsDir, split: 'val', dataFile: path.join(dir, 'd.csv') }),
+    );
+    expect(both.message).toBe(
+      "split picks rows of the run's own data; with dataFile(s) every row of the file is evaluated.",
+    );
   });
 });
 

@@ -68,6 +68,12 @@ export function readRun(reference: string, runsDir?: string): StoredRun {
  */
 export async function evaluateRun(reference: string, options: EvaluateOptions = {}): Promise<EvaluationResult> {
   if (options.split !== undefined) checkSplit(options.split);
+  if (options.split !== undefined && (options.dataFile !== undefined || (options.dataFiles ?? []).length > 0)) {
+    throw new UsageError(
+      "split picks rows of the run's own data; with dataFile(s) every row of the file is evaluated.",
+      ['leave out one of split and dataFile(s)'],
+    );
+  }
   const { dir } = resolveRun(reference, resolveRunsDir(options.runsDir));
   return withRunLock(dir, () => evaluateLocked(dir, options), { command: 'mtl eval', ...options.lock });
 }
@@ -81,6 +87,15 @@ export function checkSplit(split: string, label = 'split'): SplitName {
   const known = SPLITS.find((name) => name === split);
   if (known === undefined) throw new UsageError(`${label} "${split}": expected train, val or test.`);
   return known;
+}
+
+/**
+ * A checkpoint name as a caller the types do not reach gives it (plain JavaScript, a `--checkpoint` flag: `label`):
+ * any other name would read as a checkpoint the run lacks.
+ */
+export function checkCheckpointName(name: string, label = 'checkpoint'): CheckpointName {
+  if (name === 'best' || name === 'last') return name;
+  throw new UsageError(`${label} "${name}": expected best or last.`);
 }
 
 async function evaluateLocked(runDir: string, options: EvaluateOptions): Promise<EvaluationResult> {
@@ -148,6 +163,7 @@ export async function evaluateCheckpointOnSplit(
  * that reading it refuses it naming the file, instead of another checkpoint being evaluated in its place.
  */
 export function chooseCheckpoint(run: StoredRun, wanted: CheckpointName, asked = false): CheckpointName {
+  checkCheckpointName(wanted);
   if (hasCheckpoint(checkpointDir(run.dir, wanted))) return wanted;
   const last = hasCheckpoint(checkpointDir(run.dir, 'last'));
   if (wanted === 'best' && last && !asked) return 'last';

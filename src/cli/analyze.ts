@@ -2,7 +2,8 @@ import path from 'node:path';
 import { analyzeRun } from '../api/analyze.js';
 import type { AnalysisReport, PairValues } from '../analysis/types.js';
 import type { BackendChoice } from '../config/types.js';
-import { ExitCode, UsageError } from '../errors.js';
+import { checkCheckpointName } from '../api/evaluate.js';
+import { ExitCode } from '../errors.js';
 import { runFile } from '../runs/layout.js';
 import { resolveRun, resolveRunsDir } from '../runs/store.js';
 import { lockMessages, type CommonFlags } from './commands.js';
@@ -126,12 +127,10 @@ export async function analyzeCommand(
   run: string,
   flags: CommonFlags & { checkpoint?: string; backend?: BackendChoice },
 ): Promise<number> {
-  if (flags.checkpoint && !['best', 'last'].includes(flags.checkpoint)) {
-    throw new UsageError(`--checkpoint "${flags.checkpoint}": expected best or last.`);
-  }
+  const checkpoint = flags.checkpoint ? checkCheckpointName(flags.checkpoint, '--checkpoint') : undefined;
   const report = await analyzeRun(run, {
     ...(flags.runsDir ? { runsDir: flags.runsDir } : {}),
-    ...(flags.checkpoint ? { checkpoint: flags.checkpoint === 'last' ? 'last' : 'best' } : {}),
+    ...(checkpoint ? { checkpoint } : {}),
     ...(flags.backend ? { backend: flags.backend } : {}),
     lock: lockMessages(),
     // One line per step on stderr, terminal or not (--quiet is not an analyze flag; --json keeps stdout clean).

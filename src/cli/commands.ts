@@ -9,7 +9,7 @@ import {
   type TrainedWithBaselines,
 } from '../api/baselines.js';
 import type { RunLockOptions } from '../runs/lock.js';
-import { checkSplit, evaluateRun } from '../api/evaluate.js';
+import { checkCheckpointName, checkSplit, evaluateRun } from '../api/evaluate.js';
 import { adversaryRows } from './adversary-output.js';
 import { validateData } from '../api/validate.js';
 import { loadTrainConfig } from './baseline-commands.js';
@@ -132,9 +132,7 @@ export async function evalCommand(
   flags: CommonFlags & { split?: string; data?: string[]; checkpoint?: string; backend?: BackendChoice },
 ): Promise<number> {
   const split = flags.split ? checkSplit(flags.split, '--split') : undefined;
-  if (flags.checkpoint && !['best', 'last'].includes(flags.checkpoint)) {
-    throw new UsageError(`--checkpoint "${flags.checkpoint}": expected best or last.`);
-  }
+  const checkpoint = flags.checkpoint ? checkCheckpointName(flags.checkpoint, '--checkpoint') : undefined;
   if (flags.split !== undefined && flags.data !== undefined && flags.data.length > 0) {
     throw new UsageError("--split picks rows of the run's own data; with --data every row of the file is evaluated.", [
       'leave out one of --split and --data',
@@ -144,7 +142,7 @@ export async function evalCommand(
     ...(flags.runsDir ? { runsDir: flags.runsDir } : {}),
     ...(split ? { split } : {}),
     ...(flags.data && flags.data.length > 0 ? { dataFiles: flags.data } : {}),
-    ...(flags.checkpoint ? { checkpoint: flags.checkpoint as 'best' | 'last' } : {}),
+    ...(checkpoint ? { checkpoint } : {}),
     ...(flags.backend ? { backend: flags.backend } : {}),
     lock: lockMessages(),
   });

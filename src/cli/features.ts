@@ -1,5 +1,6 @@
 import { extractFeatures, type FeatureTable } from '../api/features.js';
 import type { BackendChoice } from '../config/types.js';
+import { checkCheckpointName } from '../api/evaluate.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { writeUserFileAtomic } from '../runs/atomic.js';
 import type { CommonFlags } from './commands.js';
@@ -31,9 +32,7 @@ export async function featuresCommand(run: string, flags: FeaturesFlags): Promis
       'leave out one of --split and --data',
     ]);
   }
-  if (flags.checkpoint && flags.checkpoint !== 'best' && flags.checkpoint !== 'last') {
-    throw new UsageError(`--checkpoint "${flags.checkpoint}": expected best or last.`);
-  }
+  const checkpoint = flags.checkpoint ? checkCheckpointName(flags.checkpoint, '--checkpoint') : undefined;
   const idColumns = flags.idColumns?.split(',').map((name) => name.trim());
   if (idColumns?.some((name) => name === '')) {
     throw new UsageError(`--id-columns "${flags.idColumns}": expected column names separated by commas (a,b).`);
@@ -42,7 +41,7 @@ export async function featuresCommand(run: string, flags: FeaturesFlags): Promis
     ...(flags.runsDir ? { runsDir: flags.runsDir } : {}),
     ...(flags.data && flags.data.length > 0 ? { dataFiles: flags.data } : {}),
     ...(split ? { split } : {}),
-    ...(flags.checkpoint === 'best' || flags.checkpoint === 'last' ? { checkpoint: flags.checkpoint } : {}),
+    ...(checkpoint ? { checkpoint } : {}),
     ...(flags.layer ? { layer: flags.layer } : {}),
     ...(idColumns ? { idColumns } : {}),
     ...(flags.withTargets ? { withTargets: true } : {}),
