@@ -10,6 +10,7 @@ import type { GradientCombiner } from '../src/strategies/gradient/types.js';
 import type { LossWeightingStrategy, StrategyContext } from '../src/strategies/types.js';
 import { stch } from '../src/strategies/weighting/stch.js';
 import { createRng } from '../src/util/rng.js';
+import { parseConfigText } from '../src/config/load.js';
 import { TWO_DIGIT_TASKS } from './helpers/configs.js';
 import { configProblems, expectClose, usageError } from './helpers/expect.js';
 
@@ -297,6 +298,19 @@ describe('stch', () => {
     expect(valueAndGrad(t, [0.5, 2], 3)).toEqual(valueAndGrad(s, [0.5, 2], 3));
     s.dispose?.();
     t.dispose?.();
+  });
+
+  it('a run too short to leave the warm-up gets a note (it trained silently as log-loss weighting)', () => {
+    const config = (epochs: number, warmup = ''): string =>
+      `${TWO_DIGIT_TASKS}training: { epochs: ${epochs} }\nstrategy: { name: stch${warmup} }\n`;
+    // W = 4: epochs 1–4 warm up, epoch 5 records the nadir, STCH from epoch 6.
+    expect(parseConfigText(config(5)).notes).toEqual([
+      expect.stringMatching(
+        /strategy\.warmup_epochs: with training\.epochs 5 every epoch is warm-up .* it starts at epoch 6\. /,
+      ),
+    ]);
+    expect(parseConfigText(config(6)).notes).toBeUndefined();
+    expect(parseConfigText(config(2, ', warmup_epochs: 0')).notes).toBeUndefined();
   });
 
   it('holds no tensors beyond its state: none leak per step', () => {

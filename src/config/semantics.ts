@@ -141,7 +141,8 @@ export function checkSemantics(
     problems.push(...(strategy.checkOptions?.(config.strategy, checkContext) ?? []));
     if (architecture) {
       const model = { hasSharedRepresentation: architecture.hasSharedRepresentation };
-      context.notes?.push(...(strategy.notes?.(config.strategy, model) ?? []));
+      const training = { epochs: config.training.epochs };
+      context.notes?.push(...(strategy.notes?.(config.strategy, model, training) ?? []));
     }
     if (architecture && strategy.usesLastSharedLayer) {
       const problem = lastSharedLayerProblem(strategy.name, architecture, config.model);

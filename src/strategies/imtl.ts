@@ -45,7 +45,7 @@ export const imtl: StrategyDefinition<GradientStrategy> = {
   },
   needs: (options, model) => gradientHalf.needs(gradientOptions(options), model),
   checkOptions: (options, context) => gradientHalf.checkOptions?.(gradientOptions(options), context) ?? [],
-  notes: (options, model) => gradientHalf.notes?.(gradientOptions(options), model) ?? [],
+  notes: (options, model, training) => gradientHalf.notes?.(gradientOptions(options), model, training) ?? [],
   create(options, context) {
     const init = numberOption(options, 'strategy.init', 0);
     const base = gradientHalf.create(gradientOptions(options), context);

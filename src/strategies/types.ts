@@ -155,9 +155,10 @@ export interface StrategyDefinition<S extends Strategy = Strategy> {
   ): ConfigProblem[];
   /**
    * Choices that are allowed but not the paper's (a gradient target the paper does not define the method on), for
-   * `mtl validate` and `mtl train` to print and meta.json to keep. Pure; absent or [] when there is nothing to say.
+   * `mtl validate` and `mtl train` to print and meta.json to keep (also a run too short for the method to start).
+   * Pure; absent or [] when there is nothing to say.
    */
-  notes?(options: Record<string, unknown>, model: ModelCapabilities): ConfigProblem[];
+  notes?(options: Record<string, unknown>, model: ModelCapabilities, training: { epochs: number }): ConfigProblem[];
   /**
    * Present on the methods that read `tasks[].weight` (static weighting): why this task's weight goes unread with
    * these options (e.g. the strategy's own `weights` names the task), or undefined when it is read. Validation

@@ -156,7 +156,7 @@ export function weightedAverageStrategy(
       if (inner) problems.push(...(inner.definition.checkOptions?.(inner.options, context) ?? []).map(reroot));
       return problems;
     },
-    notes: (options, model) => fixedWeights.notes?.(withoutSource(options), model) ?? [],
+    notes: (options, model, training) => fixedWeights.notes?.(withoutSource(options), model, training) ?? [],
     taskWeightIgnored(options, task) {
       const inner = innerMethod(options, lossWeightings);
       if (!inner || isProblem(inner)) return 'without weights_from, weighted-average reads only strategy.weights';

@@ -49,6 +49,20 @@ export const stch: LossWeightingDefinition = {
     },
   },
   needs: () => 'losses',
+  notes(options, _model, { epochs }) {
+    const warmup = integerOption(options, 'strategy.warmup_epochs', 4, { minimum: 0 });
+    if (epochs > warmup + 1) return [];
+    // Allowed (a short trial run), but its numbers are those of the warm-up's log-loss weighting, not of STCH.
+    return [
+      {
+        path: ['strategy', 'warmup_epochs'],
+        message:
+          `with training.epochs ${epochs} every epoch is warm-up (Σ log L_i; epoch ${warmup + 1} records the ` +
+          `nadir), so STCH itself never trains: it starts at epoch ${warmup + 2}. Lower warmup_epochs or train ` +
+          'longer for STCH.',
+      },
+    ];
+  },
   create(options, { tasks }) {
     const T = tasks.length;
     const mu = numberOption(options, 'strategy.mu', 1, { exclusiveMinimum: 0 });
