@@ -123,8 +123,9 @@ function crashNotes(runs: readonly (RunListing | DamagedRunListing)[]): void {
 /** Which file of each damaged run is wrong and what to do, on stderr with `--json` too: it changes what is listed. */
 function damagedNotes(runs: readonly (RunListing | DamagedRunListing)[]): void {
   for (const run of runs) {
-    if (run.status === 'damaged') log(`note: ${run.id} is damaged, listed without its details: ${run.statusReason}`);
-    if (run.status === 'damaged') log(`  - ${run.hint}`);
+    if (run.status !== 'damaged') continue;
+    log(`note: ${run.id} is damaged, listed without its details: ${run.statusReason}`);
+    log(`  - ${run.hint}`);
   }
 }
 
