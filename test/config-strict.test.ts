@@ -140,6 +140,15 @@ describe('options the chosen method does not read', () => {
     ]);
   });
 
+  it('takes a positive label written as a number or a boolean as its text (it was "expected a string, got 1")', () => {
+    const binary = (positive: string): string =>
+      `data: { dataset: adult-income }\ntasks:\n  - { name: income, type: binary, positive: ${positive} }\n`;
+    expect(parseConfigText(binary('1')).config.tasks[0]?.positive).toBe('1');
+    expect(parseConfigText(binary('true')).config.tasks[0]?.positive).toBe('true');
+    expect(parseConfigText(binary('"yes"')).config.tasks[0]?.positive).toBe('yes');
+    expect(problems(binary('[1]'))[0]).toMatch(/tasks\[0\]\.positive: expected a string, got \[1\]/);
+  });
+
   it('refuses a task weight that the strategy overrides or that weighted-average never reads', () => {
     const weighted = base.replace(
       'type: multiclass\n  - name: right',

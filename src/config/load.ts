@@ -116,6 +116,7 @@ export function parseConfigText(
   const givenData = (raw as { data?: { split?: unknown } }).data;
   if (givenData && typeof givenData === 'object' && givenData.split !== undefined) markExplicitSplit(raw);
   markTaskSplits(raw);
+  positiveLabelsAsText(raw);
   const { validate, schema } = validator();
   const problems: ConfigProblem[] = validate(raw) ? [] : problemsFromAjv(validate.errors ?? [], schema);
   const notes: ConfigProblem[] = [];
@@ -229,6 +230,22 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/**
+ * `positive: 1` (or `true`) as YAML reads it for a 0/1 (true/false) target: labels are matched as text, so the number
+ * is the label "1". Without this it was refused as "expected a string, got 1".
+ */
+function positiveLabelsAsText(raw: object): void {
+  const tasks = 'tasks' in raw ? raw.tasks : undefined;
+  if (!Array.isArray(tasks)) return;
+  for (const task of tasks) {
+    if (typeof task !== 'object' || task === null || !('positive' in task)) continue;
+    const positive: unknown = task.positive;
+    if (typeof positive === 'number' || typeof positive === 'boolean') {
+      Object.assign(task, { positive: String(positive) });
+    }
+  }
 }
 
 /** Marks each task's own data source (multi-input MTL) whose split the user wrote, before defaults fill it. */
