@@ -66,7 +66,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description('Check a config and its data (schema, fields, files, columns, split sizes) without training')
     .argument('<config>', 'experiment config (YAML)')
     .option('--set <path=value>', 'override a config field, repeatable', collect)
-    .option('--json', 'print the resolved config as JSON')
+    .option('--json', 'print {valid, config (resolved), data} as JSON; {valid: false, error, problems} when invalid')
     .addHelpText('after', '\nExample:\n  mtl validate configs/quickstart.yaml --set training.lr=0.01\n')
     .action(async (config: string, flags) => setExitCode(await (await commands()).validateCommand(config, flags)));
 
