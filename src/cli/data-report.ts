@@ -35,7 +35,7 @@ export function dataReportLines(report: DataReport): string[] {
 
 function describeCategorical(column: ColumnReport): string {
   const read = column.declared ? 'numbers, listed in data.categorical' : column.type;
-  return `${column.name} (${read}, ${column.categories} categories)`;
+  return `${column.name} (${read}, ${column.categories} ${column.categories === 1 ? 'category' : 'categories'})`;
 }
 
 /** `labels (train · val · test): y1 120·30·30, y2 40·30·30`: the rows with each task's label per split. */

@@ -19,14 +19,18 @@ export function nonNumericCells(column: Column): [row: number, text: string][] {
   return cells;
 }
 
-/** Lines of the file holding a row's cells: the header is line 1. */
-export const lineOf = (row: number): number => row + 2;
+/**
+ * The line of the file where a row starts, from the table's own record of it (a quoted field may span lines);
+ * without a table, or for a table without one, the line as if each row were one line below the header.
+ */
+export const lineOf = (row: number, table?: Pick<DataTable, 'lines'>): number => table?.lines?.[row] ?? row + 2;
 
 /**
  * Throws when a numeric feature holds cells that are not numbers: the file, line, column and text of each (the
  * first few), and the three ways out.
  */
-export function checkNumericFeature(source: string, column: Column): void {
+export function checkNumericFeature(table: Pick<DataTable, 'source' | 'lines'>, column: Column): void {
+  const { source } = table;
   if (column.kind !== 'numeric') return;
   const cells = nonNumericCells(column);
   const [first] = cells;
@@ -38,15 +42,15 @@ export function checkNumericFeature(source: string, column: Column): void {
   ];
   if (cells.length === 1) {
     throw new UsageError(
-      `${source}: line ${lineOf(first[0])}, column "${column.name}": "${first[1]}" is not a finite number, but the ` +
-        "column's other values are numbers.",
+      `${source}: line ${lineOf(first[0], table)}, column "${column.name}": "${first[1]}" is not a finite number, ` +
+        "but the column's other values are numbers.",
       fixes,
     );
   }
   throw new UsageError(
     `${source}: column "${column.name}" holds numbers, but ${cells.length} of its cells are not finite numbers:`,
     [
-      ...cells.slice(0, LISTED_PROBLEMS).map(([row, text]) => `line ${lineOf(row)}: "${text}"`),
+      ...cells.slice(0, LISTED_PROBLEMS).map(([row, text]) => `line ${lineOf(row, table)}: "${text}"`),
       ...(cells.length > LISTED_PROBLEMS ? [`… and ${cells.length - LISTED_PROBLEMS} more`] : []),
       ...fixes,
     ],

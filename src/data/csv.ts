@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
-import { parse } from 'csv-parse';
+import { type CastingContext, parse } from 'csv-parse';
 import { UsageError } from '../errors.js';
+import { utf8WithLf } from './csv-bytes.js';
 import type { Column, DataTable } from './types.js';
 
 /** Cell texts read as a missing value. */
@@ -21,33 +22,52 @@ export const LISTED_PROBLEMS = 5;
 export async function readCsv(file: string, displayName: string = file): Promise<DataTable> {
   let header: string[] | undefined;
   const cells: string[][] = [];
+  const lines: number[] = [];
   const ragged: { line: number; fields: number }[] = [];
   let raggedCount = 0;
   // Row lengths are checked here rather than by the parser: the parser reads ahead of this loop, so its own error
   // can come before the header is known, and it stops at the first bad row.
   const source = createReadStream(file);
-  const parser = source.pipe(
-    parse({ bom: true, trim: true, skip_empty_lines: true, relax_column_count: true, info: true }),
+  const bytes = utf8WithLf(file, displayName);
+  const read: ReadState = { end: 0, empty: 0 };
+  const parser = source.pipe(bytes).pipe(
+    parse({
+      bom: true,
+      trim: true,
+      skip_empty_lines: true,
+      relax_column_count: true,
+      record_delimiter: '\n',
+      // Runs as the parser emits each record, before it reads further, so that `read` is exact when it fails.
+      on_record: (fields: string[], context: CastingContext): ParsedRecord => {
+        const line = recordStart(read, context);
+        read.end = context.lines;
+        read.empty = context.empty_lines;
+        return { fields, line };
+      },
+    }),
   );
-  // pipe() does not pass on the file's own errors (missing, a folder, no permission): unhandled, they end the process.
+  // pipe() does not pass errors on (the file missing, a folder, no permission; not UTF-8): unhandled, they end the
+  // process.
   source.on('error', (error) => parser.destroy(error));
+  bytes.on('error', (error) => parser.destroy(error));
   try {
-    for await (const record of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    for await (const { fields, line } of parser as AsyncIterable<ParsedRecord>) {
       if (!header) {
-        header = record.record;
-        checkHeader(header, displayName);
+        header = fields;
+        checkHeader(header, displayName, line);
         for (let c = 0; c < header.length; c++) cells.push([]);
         continue;
       }
-      if (record.record.length !== header.length) {
+      if (fields.length !== header.length) {
         raggedCount++;
-        if (ragged.length < LISTED_PROBLEMS) ragged.push({ line: record.info.lines, fields: record.record.length });
+        if (ragged.length < LISTED_PROBLEMS) ragged.push({ line, fields: fields.length });
         continue;
       }
-      record.record.forEach((value, c) => cells[c]?.push(value));
+      fields.forEach((value, c) => cells[c]?.push(value));
+      lines.push(line);
     }
   } catch (error) {
-    throw csvError(error, displayName);
+    throw csvError(error, displayName, read);
   }
   if (!header) throw new UsageError(`${displayName}: the file is empty; expected a header row with column names.`);
   if (raggedCount > 0) throw raggedRowsError(displayName, header, ragged, raggedCount);
@@ -55,7 +75,29 @@ export async function readCsv(file: string, displayName: string = file): Promise
   if (rowCount === 0)
     throw new UsageError(`${displayName}: has a header but no data rows; add one row per example below the header.`);
   const columns: Column[] = header.map((name, c) => toColumn(name, cells[c] ?? []));
-  return { source: displayName, rowCount, columns };
+  return { source: displayName, rowCount, columns, lines: Int32Array.from(lines) };
+}
+
+interface ParsedRecord {
+  fields: string[];
+  /** The line of the file where the record starts (a quoted field may span lines). */
+  line: number;
+}
+
+/** The parser's line counts when it emitted the last record: where the next one starts follows from them. */
+interface ReadState {
+  /** The line the last record ended on (0 before the first). */
+  end: number;
+  /** Empty lines skipped so far. */
+  empty: number;
+}
+
+/**
+ * The line where the record the parser is reading starts: after the previous record's last line and the empty lines
+ * skipped since. The parser counts the line it is on, which for a whole record is its last line.
+ */
+function recordStart(read: ReadState, counts: { lines: number; empty_lines: number }): number {
+  return read.end + 1 + (counts.empty_lines - read.empty);
 }
 
 function raggedRowsError(
@@ -78,16 +120,16 @@ function raggedRowsError(
   ]);
 }
 
-function checkHeader(header: string[], displayName: string): void {
+function checkHeader(header: string[], displayName: string, line: number): void {
   const seen = new Map<string, number>();
   header.forEach((name, i) => {
     if (name === '')
-      throw new UsageError(`${displayName}:1: column ${i + 1} has an empty name; every column needs a header.`);
+      throw new UsageError(`${displayName}:${line}: column ${i + 1} has an empty name; every column needs a header.`);
     const before = seen.get(name);
     if (before !== undefined) {
       throw new UsageError(
-        `${displayName}:1: column name "${name}" appears twice (columns ${before + 1} and ${i + 1}); rename one of ` +
-          `them.`,
+        `${displayName}:${line}: column name "${name}" appears twice (columns ${before + 1} and ${i + 1}); rename ` +
+          `one of them.`,
       );
     }
     seen.set(name, i);
@@ -117,14 +159,42 @@ function toColumn(name: string, texts: readonly string[]): Column {
   return unparsed.size > 0 ? { kind: 'numeric', name, values, unparsed } : { kind: 'numeric', name, values };
 }
 
-function csvError(error: unknown, displayName: string): UsageError {
-  // The header check's own error, thrown while the parser streams: already says what is wrong.
+function csvError(error: unknown, displayName: string, read: ReadState): UsageError {
+  // The header check's own error, thrown while the parser streams, and the encoding check's: already say what is
+  // wrong.
   if (error instanceof UsageError) return error;
-  const e = error as { code?: string; message?: string; lines?: number };
+  const e = error as { code?: string; message?: string; lines?: number; empty_lines?: number; column?: number };
   if (e.code === 'ENOENT') return new UsageError(`CSV file not found: ${displayName}`);
   if (e.code === 'EISDIR') return new UsageError(`${displayName} is a folder, not a CSV file.`);
-  if (e.code?.startsWith('CSV_')) {
-    return new UsageError(`${displayName}:${e.lines ?? '?'}: malformed CSV: ${e.message ?? e.code}`);
+  if (!e.code?.startsWith('CSV_') && e.code !== 'INVALID_OPENING_QUOTE') {
+    return new UsageError(`Cannot read ${displayName}: ${e.message ?? String(error)}`);
   }
-  return new UsageError(`Cannot read ${displayName}: ${e.message ?? String(error)}`);
+  // The parser names the line it stopped on; the record with the mistake may have started lines before.
+  const here = e.lines ?? read.end + 1;
+  const start = recordStart(read, { lines: here, empty_lines: e.empty_lines ?? read.empty });
+  const field = e.column === undefined ? 'a field' : `field ${e.column + 1}`;
+  const doubled = 'write a quote inside a quoted field as two ("")';
+  switch (e.code) {
+    case 'CSV_QUOTE_NOT_CLOSED':
+      return new UsageError(
+        `${displayName}:${start}: a quote opens in this row and is never closed, so the rest of the file (to line ` +
+          `${here}) reads as one field. Close the quote, or ${doubled}.`,
+      );
+    case 'CSV_INVALID_CLOSING_QUOTE':
+    case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE': {
+      const closed = start === here ? '' : `, opened here and closed on line ${here},`;
+      return new UsageError(
+        `${displayName}:${start}: the quoted ${field}${closed}` +
+          ' is followed by more text before the next comma. Quote the whole field, close the quote where the field' +
+          ` ends, or ${doubled}.`,
+      );
+    }
+    case 'INVALID_OPENING_QUOTE':
+      return new UsageError(
+        `${displayName}:${here}: ${field} holds a quote but does not start with one. Quote the whole field and ` +
+          `${doubled}, or remove the quote.`,
+      );
+    default:
+      return new UsageError(`${displayName}:${start}: malformed CSV: ${e.message ?? e.code}`);
+  }
 }

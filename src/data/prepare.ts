@@ -30,6 +30,7 @@ import {
 } from './preprocess.js';
 import { splitRows, type SplitName } from './split.js';
 import type { DataTable } from './types.js';
+import { identifierWarnings, labelWarnings } from './warnings.js';
 
 export interface PreparedData {
   source: string;
@@ -88,7 +89,7 @@ export async function splitTable(config: ResolvedConfig, configDir: string): Pro
   const features = featureColumns(table, config.data, config.tasks, reserved);
   const declared = new Set(config.data.categorical);
   for (const name of features) {
-    if (!declared.has(name)) checkNumericFeature(table.source, columnOf(table, name, 'data.features'));
+    if (!declared.has(name)) checkNumericFeature(table, columnOf(table, name, 'data.features'));
   }
   const rows = usableRows(table, config.data, features, config.tasks);
   const split = splitRows(table, rows, config.data.split, config.seed);
@@ -116,6 +117,8 @@ export async function prepareData(config: ResolvedConfig, configDir: string): Pr
   const warnings = [
     ...checkSplitSizes(table.source, config.data.split, sizes, { total: table.rowCount, usable: rows.length }),
     ...unseenCategoryWarnings(table, preprocessing, Int32Array.from([...split.val, ...split.test])),
+    ...identifierWarnings(table, config.data, preprocessing, split.train),
+    ...labelWarnings(table, config.tasks, split, labels),
   ];
   const labelCounts = countLabels(split, labels, config.tasks);
   return {
@@ -142,7 +145,15 @@ export function encodeTable(table: DataTable, preprocessing: Preprocessing, conf
   // New rows need no value in data.required_columns (the columns that kept a baseline's rows those of its multi-task
   // run): the model does not read them.
   const { required_columns: _rowsOfTraining, ...data } = config.data;
-  const rows = usableRows(table, { ...data, missing: preprocessing.missing }, features, config.tasks);
+  // The run's policy is fixed once it trained: the way out is in the file (or a new run).
+  const rows = usableRows(
+    table,
+    { ...data, missing: preprocessing.missing },
+    features,
+    config.tasks,
+    'fill the cells or remove their rows in the file; data.missing of a trained run cannot change (to drop or ' +
+      'impute such rows, retrain with data.missing set to "drop" or "impute")',
+  );
   // New data has no row budget: a task's metrics read every row with its label.
   const labels = masksTargets(config.data) ? labelMask(table, config.tasks) : undefined;
   return encodeRows(table, preprocessing, rows, 'error', labels);

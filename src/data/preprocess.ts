@@ -7,6 +7,7 @@ import { lineOf } from './cells.js';
 import { LISTED_PROBLEMS } from './csv.js';
 import { labelledRows, masksTargets, rowLabelColumns, type LabelMask } from './labels.js';
 import type { Column, DataTable } from './types.js';
+import { featuresWithout, identifierValues } from './warnings.js';
 
 /**
  * Everything learned from the training rows that turns a table into model inputs and targets. It is stored with
@@ -105,6 +106,7 @@ export function usableRows(
   data: DataConfig,
   features: readonly string[],
   tasks: readonly TaskConfig[],
+  missingHint = 'set data.missing to "drop" (leave such rows out) or "impute" (fill features from the training rows)',
 ): Int32Array {
   const masking = masksTargets(data);
   // Under `mask` a target keeps no row out by itself: a row needs one label (labelSets) instead.
@@ -130,7 +132,7 @@ export function usableRows(
     if (data.missing !== 'error') return;
     missingByColumn.set(name, (missingByColumn.get(name) ?? 0) + 1);
     if (problems.length < LISTED_PROBLEMS)
-      problems.push(`line ${row + 2}, column "${name}"${role ? ` (${role})` : ''}`);
+      problems.push(`line ${lineOf(row, table)}, column "${name}"${role ? ` (${role})` : ''}`);
   };
   for (let row = 0; row < table.rowCount; row++) {
     let ok = true;
@@ -159,7 +161,7 @@ export function usableRows(
       [
         ...problems,
         ...(total > problems.length ? [`… and ${total - problems.length} more (by column: ${byColumn})`] : []),
-        'set data.missing to "drop" (leave such rows out) or "impute" (fill features from the training rows)',
+        missingHint,
       ],
     );
   }
@@ -238,7 +240,7 @@ export function fitPreprocessing(
 function fitTarget(table: DataTable, task: TaskConfig, trainRows: Int32Array, allRows: Int32Array): TargetEncoding {
   const field = `tasks[${task.name}]`;
   const columns = task.targets.map((name) => columnOf(table, name, `${field}.targets`));
-  return taskKindRegistry.lookup(task.type).fitTarget({ task, field, columns, trainRows, allRows });
+  return taskKindRegistry.lookup(task.type).fitTarget({ task, field, columns, trainRows, allRows, table });
 }
 
 /**
@@ -271,7 +273,7 @@ export function encodeRows(
         const text = isMissing(column, row) ? encoding.fill : cellText(column, row);
         const k = index.get(text);
         if (k !== undefined) x[i * prep.inputSize + offset + k] = 1;
-        else if (unseen === 'error') throw unseenCategory(table, encoding, row, text);
+        else if (unseen === 'error') throw unseenCategory(table, prep, encoding, rows, row, text);
       });
       offset += encoding.categories.length;
     }
@@ -324,21 +326,37 @@ function numericValue(table: DataTable, column: Column, row: number): number {
   const value = column.kind === 'numeric' ? column.values[row]! : Number(column.values[row]);
   if (Number.isFinite(value)) return value;
   throw new UsageError(
-    `${table.source}: line ${lineOf(row)}, column "${column.name}": "${cellText(column, row)}" is not a finite ` +
-      'number, but the feature was numeric in training. Fix the cell, or leave it empty to mark a missing value.',
+    `${table.source}: line ${lineOf(row, table)}, column "${column.name}": "${cellText(column, row)}" is not a ` +
+      'finite number, but the feature was numeric in training. Fix the cell, or leave it empty to mark a missing ' +
+      'value.',
   );
 }
 
+/**
+ * A category training never saw, in new data. The run keeps the categories, not how often each occurred, so whether
+ * the column is an identifier is read from the new rows: a different value on each of them (data/warnings.ts).
+ */
 function unseenCategory(
   table: DataTable,
+  prep: Preprocessing,
   encoding: { column: string; categories: string[] },
+  rows: Int32Array,
   row: number,
   text: string,
 ): UsageError {
   const known = encoding.categories;
   const listed = `${known.slice(0, 10).join(', ')}${known.length > 10 ? `, … (${known.length} in all)` : ''}`;
+  const values = identifierValues(columnOf(table, encoding.column, 'feature'), rows);
+  const features = prep.features.map((f) => f.column);
   return new UsageError(
-    `${table.source}: line ${lineOf(row)}, column "${encoding.column}": category "${text}" did not occur in the ` +
-      `training rows, so the model has no input for it (known: ${listed}). Fix the value or leave the row out.`,
+    `${table.source}: line ${lineOf(row, table)}, column "${encoding.column}": category "${text}" did not occur in ` +
+      `the training rows, so the model has no input for it (known: ${listed}). Fix the value or leave the row out.`,
+    values === undefined
+      ? []
+      : [
+          `"${encoding.column}" holds a different value on each of the ${values} rows here: it is probably an ` +
+            'identifier, which tells the model nothing about new rows; retrain without it, with ' +
+            featuresWithout(features, new Set([encoding.column])),
+        ],
   );
 }

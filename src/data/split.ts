@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
 import type { SplitConfig } from '../config/types.js';
 import { createRng } from '../util/rng.js';
+import { lineOf } from './cells.js';
 import { cellText, columnOf } from './columns.js';
 import type { DataTable } from './types.js';
 
@@ -26,8 +27,8 @@ export function splitRows(
       const name = label === 'validation' ? 'val' : label;
       if (name !== 'train' && name !== 'val' && name !== 'test') {
         throw new UsageError(
-          `${table.source}: line ${row + 2}: split column "${split.column}" holds "${label}"; expected train, val ` +
-            `or test.`,
+          `${table.source}: line ${lineOf(row, table)}: split column "${split.column}" holds "${label}"; expected ` +
+            `train, val or test.`,
         );
       }
       groups[name].push(row);

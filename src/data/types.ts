@@ -22,6 +22,11 @@ export interface DataTable {
   source: string;
   rowCount: number;
   columns: Column[];
+  /**
+   * The line of the file where each row starts, for error messages: a quoted field may span lines, and empty lines
+   * are skipped. Absent (built-in datasets): row r is line r + 2, below the header.
+   */
+  lines?: Int32Array;
 }
 
 /** What a built-in dataset suggests as the task for a target column (configs may override). */

@@ -42,6 +42,8 @@ export interface TargetFitInput {
   trainRows: Int32Array;
   /** Every usable row of every split: a label seen only in test must still have an output. */
   allRows: Int32Array;
+  /** The table the columns are from, for the file line of a row in messages (`lineOf(row, table)`). */
+  table?: DataTable;
 }
 
 /**

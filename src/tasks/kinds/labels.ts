@@ -1,3 +1,4 @@
+import { lineOf } from '../../data/cells.js';
 import { cellText, columnOf, sortLabels } from '../../data/columns.js';
 import type { Column, DataTable } from '../../data/types.js';
 import { UsageError } from '../../errors.js';
@@ -31,7 +32,8 @@ export function encodeLabels(table: DataTable, encoding: ClassEncoding, rows: In
     const k = index.get(cellText(column, row));
     if (k === undefined) {
       throw new UsageError(
-        `${table.source}: line ${row + 2}: label "${cellText(column, row)}" of "${encoding.column}" was not seen in ` +
+        `${table.source}: line ${lineOf(row, table)}: label "${cellText(column, row)}" of "${encoding.column}" was ` +
+          'not seen in ' +
           `training (known: ${encoding.classes.join(', ')}); the model has no output for it: leave such rows out or ` +
           `relabel them.`,
       );

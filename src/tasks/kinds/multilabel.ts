@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { lineOf } from '../../data/cells.js';
 import { cellText, numericCells } from '../../data/columns.js';
 import { UsageError } from '../../errors.js';
 import type { TaskKind } from '../types.js';
@@ -21,13 +22,13 @@ export const multilabel: TaskKind<MultilabelEncoding> = {
   encodingFields: { columns: 'strings' },
   defaultMetrics: ['accuracy', 'macro-f1', 'auc', 'log-loss'],
 
-  fitTarget({ task, field, columns, allRows }) {
+  fitTarget({ task, field, columns, allRows, table }) {
     for (const column of columns) {
       for (const row of allRows) {
         const v = column.kind === 'numeric' ? column.values[row] : Number.NaN;
         if (v !== 0 && v !== 1) {
           throw new UsageError(
-            `${field}: multilabel target column "${column.name}" must hold 0 or 1; line ${row + 2} has ` +
+            `${field}: multilabel target column "${column.name}" must hold 0 or 1; line ${lineOf(row, table)} has ` +
               `"${cellText(column, row)}".`,
           );
         }

@@ -27,14 +27,14 @@ export const regression: TaskKind<RegressionEncoding> = {
   encodingFields: { columns: 'strings', mean: 'numbers', std: 'numbers' },
   defaultMetrics: ['mse', 'mae', 'r2'],
 
-  fitTarget({ task, field, columns, trainRows }) {
+  fitTarget({ task, field, columns, trainRows, table }) {
     const mean: number[] = [];
     const std: number[] = [];
     for (const column of columns) {
       // Quotes a cell that is really not a number, with its line: a text column's first value may be "12.5".
       const [culprit, ...others] = nonNumericCells(column);
       if (culprit || column.kind !== 'numeric') {
-        const where = culprit ? `; line ${lineOf(culprit[0])} has "${culprit[1]}"` : '';
+        const where = culprit ? `; line ${lineOf(culprit[0], table)} has "${culprit[1]}"` : '';
         const more = others.length > 0 ? ` (and ${others.length} more cells that are not numbers)` : '';
         throw new UsageError(
           `${field}: regression target column "${column.name}" must hold finite numbers${where}${more}. Fix ` +
@@ -80,7 +80,8 @@ function checkTargetCells(table: DataTable, encoding: RegressionEncoding, rows: 
     if (!first) continue;
     const more = others.length > 0 ? ` (and ${others.length} more cells that are not numbers)` : '';
     throw new UsageError(
-      `${table.source}: line ${lineOf(first[0])}, column "${name}": "${first[1]}" is not a finite number, but it is ` +
+      `${table.source}: line ${lineOf(first[0], table)}, column "${name}": "${first[1]}" is not a finite number, ` +
+        'but it is ' +
         `the target of regression task "${encoding.name}"${more}.`,
       ['fix the cell, or leave it empty (or NA) to mark a missing label'],
     );

@@ -1,0 +1,112 @@
+/**
+ * Data that trains without an error but cannot teach the model what the config asks (shown as `warning: …` lines by
+ * `mtl validate` and `mtl train`, through DataReport.warnings):
+ *
+ * - A text column taken as a feature by default (the config lists no `data.features`, and not it in
+ *   `data.categorical`) that looks like an identifier: its values on the training rows are all distinct and fill more
+ *   than half of them, and there are at least {@link IDENTIFIER_MIN_VALUES}. One-hot encoded, each of its categories
+ *   is one training row's, so it says nothing about other rows, and `mtl eval --data` refuses every value it has not
+ *   seen.
+ * - A classification task (binary, multiclass) whose training rows hold a single label, or whose val/test rows hold a
+ *   label no training row has: the model is never trained to predict such a label.
+ */
+import type { DataConfig, TaskConfig } from '../config/types.js';
+import { taskKindRegistry } from '../tasks/registry.js';
+import { cellText, columnOf, isMissing } from './columns.js';
+import { LISTED_PROBLEMS } from './csv.js';
+import { labelledRows, type LabelMask } from './labels.js';
+import type { Preprocessing } from './preprocess.js';
+import type { SplitName } from './split.js';
+import type { Column, DataTable } from './types.js';
+
+/** Fewer values than this are never called an identifier: in a tiny table any text column may be all distinct. */
+export const IDENTIFIER_MIN_VALUES = 10;
+
+/**
+ * The number of values of `column` on `rows` when they look like an identifier's (all distinct, more than half of the
+ * rows have one, at least {@link IDENTIFIER_MIN_VALUES}); otherwise undefined.
+ */
+export function identifierValues(column: Column, rows: Int32Array): number | undefined {
+  const seen = new Set<string>();
+  for (const row of rows) {
+    if (isMissing(column, row)) continue;
+    const text = cellText(column, row);
+    if (seen.has(text)) return undefined;
+    seen.add(text);
+  }
+  return seen.size >= IDENTIFIER_MIN_VALUES && seen.size > rows.length / 2 ? seen.size : undefined;
+}
+
+/** `data.features: [a, b]` with the features other than `left`: how to train without them. */
+export function featuresWithout(features: readonly string[], left: ReadonlySet<string>): string {
+  return `data.features: [${features.filter((name) => !left.has(name)).join(', ')}]`;
+}
+
+/** Warnings for text features taken by default that look like identifiers, each naming how to leave it out. */
+export function identifierWarnings(
+  table: DataTable,
+  data: DataConfig,
+  preprocessing: Preprocessing,
+  trainRows: Int32Array,
+): string[] {
+  // A column the config names as a feature or category was chosen, not taken by default.
+  if (data.features) return [];
+  const declared = new Set(data.categorical);
+  const found: [name: string, values: number][] = [];
+  for (const encoding of preprocessing.features) {
+    if (encoding.kind !== 'categorical' || declared.has(encoding.column)) continue;
+    const column = columnOf(table, encoding.column, 'data.features');
+    if (column.kind !== 'categorical') continue;
+    const values = identifierValues(column, trainRows);
+    if (values !== undefined) found.push([encoding.column, values]);
+  }
+  const left = new Set(found.map(([name]) => name));
+  const features = preprocessing.features.map((f) => f.column);
+  return found.map(
+    ([name, values]) =>
+      `column "${name}" looks like an identifier (its ${values} training values are all distinct): as a feature it ` +
+      `adds ${values} one-hot inputs that no other row shares, and mtl eval --data refuses every value training ` +
+      `did not see; leave it out with ${featuresWithout(features, left)}`,
+  );
+}
+
+/** Warnings for classification tasks whose training rows hold one label, or miss a label of the val/test rows. */
+export function labelWarnings(
+  table: DataTable,
+  tasks: readonly TaskConfig[],
+  split: Record<SplitName, Int32Array>,
+  labels: LabelMask | undefined,
+): string[] {
+  const warnings: string[] = [];
+  for (const task of tasks) {
+    const layout = taskKindRegistry.lookup(task.type).metricLayout;
+    if (layout !== 'binary' && layout !== 'multiclass') continue;
+    const column = columnOf(table, task.targets[0]!, `tasks[${task.name}].targets[0]`);
+    const rowsOf = (part: SplitName): Int32Array => labelledRows(split[part], labels, task.name);
+    const labelsOf = (rows: Int32Array): string[] => [...new Set(Array.from(rows, (row) => cellText(column, row)))];
+    const train = rowsOf('train');
+    const trained = labelsOf(train);
+    const [only] = trained;
+    if (trained.length === 1 && only !== undefined) {
+      warnings.push(
+        `task "${task.name}": every training row (${train.length}) has label "${only}" of "${column.name}", so the ` +
+          'model cannot learn to tell the labels apart; put rows of each label in the train split',
+      );
+    }
+    const known = new Set(trained);
+    for (const part of ['val', 'test'] as const) {
+      const rows = rowsOf(part).filter((row) => !known.has(cellText(column, row)));
+      if (rows.length === 0) continue;
+      const unseen = labelsOf(rows);
+      const listed = unseen.slice(0, LISTED_PROBLEMS).map((label) => `"${label}"`);
+      const rowsHold = rows.length === 1 ? 'row holds' : 'rows hold';
+      warnings.push(
+        `task "${task.name}": ${rows.length} ${part} ${rowsHold} label${unseen.length === 1 ? '' : 's'} ` +
+          `${listed.join(', ')}${unseen.length > listed.length ? ', …' : ''} ` +
+          `of "${column.name}" that no training row has: the model is never trained to predict ` +
+          `${unseen.length === 1 ? 'it' : 'them'}`,
+      );
+    }
+  }
+  return warnings;
+}

@@ -1,0 +1,150 @@
+/**
+ * A QA tester's own CSVs that trained without a word although the model could not learn what was asked: an identifier
+ * column one-hot encoded as a feature, a classification task whose training rows hold one label (or miss a label of
+ * the val/test rows). `mtl validate` and `mtl train` warn about them (DataReport.warnings); `mtl eval --data` hints at
+ * what can be done for a trained run (fill the file, or retrain), not at config fields that no longer apply.
+ */
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { dataReportLines } from '../src/cli/data-report.js';
+import { evaluateRun, loadConfig, trainExperiment, validateData, type DataReport } from '../src/index.js';
+import { mtl } from './helpers/cli.js';
+import { rejectedUsageError } from './helpers/expect.js';
+import { tempDir, writeFile } from './helpers.js';
+
+const lines = (count: number, line: (i: number) => string): string =>
+  Array.from({ length: count }, (_, i) => line(i)).join('\n');
+
+/** README's "Your own CSV" file: an id per patient, read as text. */
+const patients = (count: number): string =>
+  'patient_id,age,sex,ward,n_prior,readmitted_30d,length_of_stay\n' +
+  `${lines(count, (i) => {
+    const [id, age, sex, ward] = [`P${String(i).padStart(4, '0')}`, 30 + ((i * 7) % 50), 'MF'[i % 2], 'ABC'[i % 3]];
+    return `${id},${age},${sex},${ward},${i % 4},${i % 3 === 0 ? 1 : 0},${1 + (i % 9)}`;
+  })}\n`;
+
+const README_TASKS =
+  'tasks:\n  - { name: readmitted, type: binary, target: readmitted_30d }\n' +
+  '  - { name: stay, type: regression, target: length_of_stay }\n';
+const TRAINING = 'backend: wasm\nmodel: { trunk: [{ type: dense, units: 4 }] }\ntraining: { epochs: 1 }\n';
+
+async function warnings(dir: string, csv: string, data: string, tasks: string): Promise<string[]> {
+  writeFile(dir, 'd.csv', csv);
+  const config = writeFile(dir, 'exp.yaml', `${TRAINING}data: { csv: d.csv${data} }\n${tasks}`);
+  return (await validateData(loadConfig(config))).warnings;
+}
+
+describe('an identifier column taken as a feature by default', () => {
+  const dir = tempDir();
+  const identifier =
+    'column "patient_id" looks like an identifier (its 210 training values are all distinct): as a feature it adds ' +
+    '210 one-hot inputs that no other row shares, and mtl eval --data refuses every value training did not see; ' +
+    'leave it out with data.features: [age, sex, ward, n_prior]';
+
+  it('is a warning naming the column and the data.features that leave it out (was none)', async () => {
+    expect(await warnings(dir, patients(300), ', missing: impute', README_TASKS)).toContain(identifier);
+  });
+
+  it('validate prints it as a warning line', () => {
+    const result = mtl(['validate', path.join(dir, 'exp.yaml')]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/categorical features \(3\): patient_id \(text, 210 categories\)/);
+    expect(result.stderr).toContain(`warning: ${identifier}\n`);
+  });
+
+  it('is no warning where data.features lists it, or where values repeat', async () => {
+    const listed = ', features: [patient_id, age, sex, ward, n_prior]';
+    expect((await warnings(dir, patients(300), listed, README_TASKS)).join('\n')).not.toMatch(/identifier/);
+    const repeated = patients(300).replace(/P(\d\d)\d\d,/g, 'P$1,');
+    expect((await warnings(dir, repeated, '', README_TASKS)).join('\n')).not.toMatch(/identifier/);
+  });
+
+  it('eval --data on the training file: the refusal says the column is probably an identifier', async () => {
+    const evalDir = tempDir();
+    const file = writeFile(evalDir, 'd.csv', patients(300));
+    const config = writeFile(evalDir, 'exp.yaml', `${TRAINING}data: { csv: d.csv }\n${README_TASKS}`);
+    const runsDir = path.join(evalDir, 'runs');
+    const { id } = await trainExperiment(loadConfig(config), { runsDir });
+    const error = await rejectedUsageError(evaluateRun(id, { runsDir, dataFile: file }));
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toMatch(/column "patient_id": category "P\d{4}" did not occur in the training rows/);
+    expect(error.details).toEqual([
+      '"patient_id" holds a different value on each of the 300 rows here: it is probably an identifier, which tells ' +
+        'the model nothing about new rows; retrain without it, with data.features: [age, sex, ward, n_prior]',
+    ]);
+  }, 120_000);
+});
+
+describe('classification labels of the training rows', () => {
+  const dir = tempDir();
+  const part = (i: number): string => (i < 30 ? 'train' : i < 40 ? 'val' : 'test');
+
+  it('a binary task whose training rows hold one label: warned, naming task, split and label (was none)', async () => {
+    const csv = `x,part,churned\n${lines(50, (i) => `${i % 7},${part(i)},${i >= 45 ? 1 : 0}`)}\n`;
+    const task = 'tasks: [{ name: churn, type: binary, target: churned }]\n';
+    expect(await warnings(dir, csv, ', split: { column: part }', task)).toEqual([
+      'task "churn": every training row (30) has label "0" of "churned", so the model cannot learn to tell the ' +
+        'labels apart; put rows of each label in the train split',
+      'task "churn": 5 test rows hold label "1" of "churned" that no training row has: the model is never trained ' +
+        'to predict it',
+    ]);
+  });
+
+  it('a multiclass label only in the val rows: warned (was none)', async () => {
+    const label = (i: number): string => (i >= 30 && i < 33 ? 'c' : 'ab'[i % 2]!);
+    const csv = `x,part,kind\n${lines(50, (i) => `${i % 7},${part(i)},${label(i)}`)}\n`;
+    const task = 'tasks: [{ name: kind, type: multiclass, target: kind }]\n';
+    expect(await warnings(dir, csv, ', split: { column: part }', task)).toEqual([
+      'task "kind": 3 val rows hold label "c" of "kind" that no training row has: the model is never trained to ' +
+        'predict it',
+    ]);
+  });
+});
+
+describe("eval --data with an empty cell under the run's missing: error", () => {
+  const dir = tempDir();
+  const runsDir = path.join(dir, 'runs');
+  let runId = '';
+  const csv = (empty: number): string =>
+    `x,colour,y\n${lines(40, (i) => `${i === empty ? '' : i},${'rgb'[i % 3]},${(i * 0.3) % 2}`)}\n`;
+  beforeAll(async () => {
+    writeFile(dir, 'd.csv', csv(-1));
+    const config = writeFile(
+      dir,
+      'exp.yaml',
+      `${TRAINING}data: { csv: d.csv }\ntasks: [{ name: y, type: regression }]\n`,
+    );
+    runId = (await trainExperiment(loadConfig(config), { runsDir })).id;
+  }, 120_000);
+
+  it('hints at the file (or a new run), not at data.missing of the trained run', async () => {
+    const file = writeFile(dir, 'new.csv', csv(3));
+    const error = await rejectedUsageError(evaluateRun(runId, { runsDir, dataFile: file }));
+    expect(error.message).toMatch(/new\.csv has 1 missing value \(data\.missing is "error"\):$/);
+    expect(error.details).toEqual([
+      'line 5, column "x"',
+      'fill the cells or remove their rows in the file; data.missing of a trained run cannot change (to drop or ' +
+        'impute such rows, retrain with data.missing set to "drop" or "impute")',
+    ]);
+  });
+});
+
+describe('the data report', () => {
+  it('a categorical feature of one category says "1 category"', () => {
+    const report: DataReport = {
+      source: 'd.csv',
+      rows: 10,
+      usable: 10,
+      splits: { train: 6, val: 2, test: 2 },
+      inputSize: 3,
+      columns: [
+        { name: 'kt', type: 'text', use: 'categorical feature', categories: 1 },
+        { name: 'colour', type: 'text', use: 'categorical feature', categories: 2 },
+      ],
+      warnings: [],
+    };
+    expect(dataReportLines(report)).toContain(
+      '  categorical features (2): kt (text, 1 category), colour (text, 2 categories)',
+    );
+  });
+});
