@@ -232,16 +232,20 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** The entries of the config's `tasks` list that are mappings, as written (before validation). */
+function writtenTasks(raw: object): object[] {
+  const tasks = 'tasks' in raw ? raw.tasks : undefined;
+  if (!Array.isArray(tasks)) return [];
+  return tasks.filter((task: unknown): task is object => typeof task === 'object' && task !== null);
+}
+
 /**
  * `positive: 1` (or `true`) as YAML reads it for a 0/1 (true/false) target: labels are matched as text, so the number
  * is the label "1". Without this it was refused as "expected a string, got 1".
  */
 function positiveLabelsAsText(raw: object): void {
-  const tasks = 'tasks' in raw ? raw.tasks : undefined;
-  if (!Array.isArray(tasks)) return;
-  for (const task of tasks) {
-    if (typeof task !== 'object' || task === null || !('positive' in task)) continue;
-    const positive: unknown = task.positive;
+  for (const task of writtenTasks(raw)) {
+    const positive: unknown = 'positive' in task ? task.positive : undefined;
     if (typeof positive === 'number' || typeof positive === 'boolean') {
       Object.assign(task, { positive: String(positive) });
     }
@@ -250,11 +254,8 @@ function positiveLabelsAsText(raw: object): void {
 
 /** Marks each task's own data source (multi-input MTL) whose split the user wrote, before defaults fill it. */
 function markTaskSplits(raw: object): void {
-  const tasks = 'tasks' in raw ? raw.tasks : undefined;
-  if (!Array.isArray(tasks)) return;
-  for (const task of tasks) {
-    if (typeof task !== 'object' || task === null || !('data' in task)) continue;
-    const data: unknown = task.data;
+  for (const task of writtenTasks(raw)) {
+    const data: unknown = 'data' in task ? task.data : undefined;
     if (typeof data === 'object' && data !== null && 'split' in data) markExplicitSplitOf(data);
   }
 }
