@@ -148,3 +148,17 @@ describe('the data report', () => {
     );
   });
 });
+
+describe('a column of split names that is not the split column', () => {
+  const dir = tempDir();
+  const csv = `x,split,y\n${lines(40, (i) => `${i},${['train', 'train', 'val', 'test'][i % 4]},${(i * 0.37) % 1}`)}\n`;
+  const tasks = 'tasks: [{ name: y, type: regression }]\n';
+
+  it('is a warning saying to split by it (it was a feature, and the rows were split at random)', async () => {
+    expect(await warnings(dir, csv, '', tasks)).toContain(
+      'column "split" holds only split names (test, train, val), but the rows are split at random and it is used as ' +
+        'a feature; to split by it, set data.split: { column: split } (it then stops being a feature)',
+    );
+    expect((await warnings(dir, csv, ', split: { column: split }', tasks)).join('\n')).not.toMatch(/split names/);
+  });
+});

@@ -30,7 +30,7 @@ import {
 } from './preprocess.js';
 import { splitRows, type SplitName } from './split.js';
 import type { DataTable } from './types.js';
-import { identifierWarnings, labelWarnings } from './warnings.js';
+import { identifierWarnings, labelWarnings, splitColumnWarnings } from './warnings.js';
 
 export interface PreparedData {
   source: string;
@@ -119,6 +119,7 @@ export async function prepareData(config: ResolvedConfig, configDir: string): Pr
     ...unseenCategoryWarnings(table, preprocessing, Int32Array.from([...split.val, ...split.test])),
     ...identifierWarnings(table, config.data, preprocessing, split.train),
     ...labelWarnings(table, config.tasks, split, labels),
+    ...splitColumnWarnings(table, config.data, features),
   ];
   const labelCounts = countLabels(split, labels, config.tasks);
   return {

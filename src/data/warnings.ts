@@ -16,7 +16,7 @@ import { cellText, columnOf, isMissing } from './columns.js';
 import { LISTED_PROBLEMS } from './csv.js';
 import { labelledRows, type LabelMask } from './labels.js';
 import type { Preprocessing } from './preprocess.js';
-import type { SplitName } from './split.js';
+import { SPLITS, type SplitName } from './split.js';
 import type { Column, DataTable } from './types.js';
 
 /** Fewer values than this are never called an identifier: in a tiny table any text column may be all distinct. */
@@ -68,6 +68,28 @@ export function identifierWarnings(
       `adds ${values} one-hot inputs that no other row shares, and mtl eval --data refuses every value training ` +
       `did not see; leave it out with ${featuresWithout(features, left)}`,
   );
+}
+
+/**
+ * A feature column whose every value names a split (train, val, test, as a split column's must): the file brings its
+ * own split, and without `data.split: { column }` it is one-hot encoded as a feature while the rows are split at
+ * random, mixing the file's test rows into training.
+ */
+export function splitColumnWarnings(table: DataTable, data: DataConfig, features: readonly string[]): string[] {
+  if ('column' in data.split) return [];
+  const warnings: string[] = [];
+  for (const name of features) {
+    const column = columnOf(table, name, 'data.features');
+    if (column.kind !== 'categorical' || column.values.length === 0) continue;
+    const values = new Set(column.values);
+    if (values.size < 2 || ![...values].every((value) => SPLITS.includes(value as SplitName))) continue;
+    warnings.push(
+      `column "${name}" holds only split names (${[...values].sort().join(', ')}), but the rows are split at random ` +
+        `and it is used as a feature; to split by it, set data.split: { column: ${name} } (it then stops being a ` +
+        'feature)',
+    );
+  }
+  return warnings;
 }
 
 /** Warnings for classification tasks whose training rows hold one label, or miss a label of the val/test rows. */
