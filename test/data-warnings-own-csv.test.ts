@@ -162,3 +162,26 @@ describe('a column of split names that is not the split column', () => {
     expect((await warnings(dir, csv, ', split: { column: split }', tasks)).join('\n')).not.toMatch(/split names/);
   });
 });
+
+describe('data.categorical naming a column that is no feature', () => {
+  const dir = tempDir();
+  writeFile(dir, 'd.csv', `x,c,y\n${lines(30, (i) => `${i},${i % 3},${i % 2}`)}\n`);
+  const refused = async (data: string): Promise<string> => {
+    const config = writeFile(
+      dir,
+      'exp.yaml',
+      `${TRAINING}data: { csv: d.csv${data} }\ntasks: [{ name: y, type: binary }]\n`,
+    );
+    return (await rejectedUsageError(validateData(loadConfig(config)))).message;
+  };
+
+  it('is refused, naming the entry and why it would change nothing (it was accepted)', async () => {
+    expect(await refused(', categorical: [y]')).toBe(
+      'data.categorical[0]: "y" is the target of task "y"; data.categorical makes features categorical, so it ' +
+        'would change nothing. Remove it from data.categorical.',
+    );
+    expect(await refused(', features: [x], categorical: [c]')).toContain(
+      '"c" is not a feature (data.features leaves it out)',
+    );
+  });
+});

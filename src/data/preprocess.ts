@@ -185,7 +185,17 @@ export function fitPreprocessing(
   labels?: LabelMask,
 ): Preprocessing {
   const forcedCategorical = new Set(data.categorical);
-  data.categorical.forEach((name, i) => columnOf(table, name, `data.categorical[${i}]`));
+  data.categorical.forEach((name, i) => {
+    columnOf(table, name, `data.categorical[${i}]`);
+    // Read for features only: listed for a target or a column left out, it would change nothing, silently.
+    if (features.includes(name)) return;
+    const task = tasks.find((t) => t.targets.includes(name));
+    const what = task ? `the target of task "${task.name}"` : 'not a feature (data.features leaves it out)';
+    throw new UsageError(
+      `data.categorical[${i}]: "${name}" is ${what}; data.categorical makes features categorical, so it would ` +
+        'change nothing. Remove it from data.categorical.',
+    );
+  });
   const encodings: FeatureEncoding[] = features.map((name) => {
     const column = columnOf(table, name, 'data.features');
     if (column.kind === 'categorical' || forcedCategorical.has(name)) {
