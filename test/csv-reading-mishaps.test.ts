@@ -110,6 +110,16 @@ describe('rows after a quoted field that spans lines', () => {
   });
 });
 
+describe('another separator', () => {
+  it('a file separated by semicolons or tabs is named so (it read as one text column)', async () => {
+    expect(await shown(read('age;city;y\n1;a;2\n'))).toBe(
+      'd.csv:1: the header is one column, "age;city;y", separated by semicolons: mtl reads comma-separated files. ' +
+        'Save the file as CSV with commas (or replace the semicolons with commas).',
+    );
+    expect(await shown(read('age\tcity\ty\n1\ta\t2\n'))).toContain('"age\\tcity\\ty", separated by tabs');
+  });
+});
+
 describe('quotes', () => {
   it('a quote never closed: the line it opens on, in mtl words, with the fix', async () => {
     const good = (count: number): string[] => rows(count, (i) => `${i},x,1,2.3`);

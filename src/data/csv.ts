@@ -121,6 +121,17 @@ function raggedRowsError(
 }
 
 function checkHeader(header: string[], displayName: string, line: number): void {
+  // One column whose name holds semicolons or tabs: a file another separator made (a spreadsheet's locale export);
+  // read on, every row would be one text column and the error would be about a missing target.
+  const [only] = header;
+  const separator = header.length === 1 && only ? [';', '\t'].find((s) => only.includes(s)) : undefined;
+  if (separator) {
+    const name = separator === ';' ? 'semicolons' : 'tabs';
+    throw new UsageError(
+      `${displayName}:${line}: the header is one column, ${JSON.stringify(only)}, separated by ${name}: mtl reads ` +
+        `comma-separated files. Save the file as CSV with commas (or replace the ${name} with commas).`,
+    );
+  }
   const seen = new Map<string, number>();
   header.forEach((name, i) => {
     if (name === '')
