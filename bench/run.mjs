@@ -382,10 +382,12 @@ async function childEpochs(opts, epochs, kind) {
       epochWindows.push([epochStart, now]);
       records.push({
         epoch: record.epoch,
-        epoch_seconds: round(seconds),
-        step_seconds: round(stepSum / 1000),
+        // Five digits (10 µs): the outside is a few ms, so rounding these to the millisecond moved its share by up to
+        // a point of the epoch.
+        epoch_seconds: round(seconds, 5),
+        step_seconds: round(stepSum / 1000, 5),
         step_time_exact: patched,
-        validation_forward_seconds: patched ? round(validationForward / 1000, 4) : null,
+        validation_forward_seconds: patched ? round(validationForward / 1000, 5) : null,
         outside_parts_seconds: patched
           ? {
               before_first_step: round(beforeFirst / 1000, 5),
@@ -393,7 +395,7 @@ async function childEpochs(opts, epochs, kind) {
               after_last_step: round((now - stepEnd - validationForward) / 1000, 5),
             }
           : null,
-        outside_step_seconds: round(seconds - stepSum / 1000),
+        outside_step_seconds: round(seconds - stepSum / 1000, 5),
         outside_step_fraction: round(1 - stepSum / 1000 / seconds, 4),
         trainer_seconds: round(record.seconds),
         live_tensors: tf.memory().numTensors,
@@ -467,9 +469,9 @@ async function childEpochs(opts, epochs, kind) {
     r.gc_seconds = round(sum(inEpoch));
     if (!r.step_time_exact) return;
     // The measure: what is neither a forward pass (training or validation), a backward pass nor the optimizer.
-    r.outside_seconds = round(r.outside_step_seconds - r.validation_forward_seconds, 4);
+    r.outside_seconds = round(r.outside_step_seconds - r.validation_forward_seconds, 5);
     r.outside_fraction = round(r.outside_seconds / r.epoch_seconds, 4);
-    r.gc_outside_seconds = round(sum(inEpoch) - sum(inSteps) - sum(inForward), 4);
+    r.gc_outside_seconds = round(sum(inEpoch) - sum(inSteps) - sum(inForward), 5);
     r.outside_excluding_gc_fraction = round((r.outside_seconds - r.gc_outside_seconds) / r.epoch_seconds, 4);
   });
   const last = records[records.length - 1];
