@@ -55,6 +55,7 @@ export {
   listRunEntries,
   listGroups,
   listGroupMembers,
+  listGroupMemberEntries,
   type RunListing,
   type DamagedRunListing,
   type GroupListing,

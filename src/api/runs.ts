@@ -77,18 +77,20 @@ export function listRunEntries(
   options: { history?: boolean } = {},
 ): (RunListing | DamagedRunListing)[] {
   const store = resolveRunsDir(runsDir);
-  return listRunIds(store).map((id) => {
-    const dir = path.join(store, id);
-    try {
-      return runListing(id, dir, options.history === true);
-    } catch (error) {
-      // Only what reading the run's files says (a UsageError naming the file); anything else is a bug to report.
-      if (!(error instanceof UsageError)) throw error;
-      const remedy = error.details.join('; ') || 'restore the file from a backup, or delete the run';
-      const hint = `${remedy} (its folder: ${dir})`;
-      return { id, status: 'damaged', statusReason: error.message, hint, dir };
-    }
-  });
+  return listRunIds(store).map((id) => runEntry(id, path.join(store, id), options.history === true));
+}
+
+/** A run as listed, or as damaged where its files cannot be read. */
+function runEntry(id: string, dir: string, history: boolean): RunListing | DamagedRunListing {
+  try {
+    return runListing(id, dir, history);
+  } catch (error) {
+    // Only what reading the run's files says (a UsageError naming the file); anything else is a bug to report.
+    if (!(error instanceof UsageError)) throw error;
+    const remedy = error.details.join('; ') || 'restore the file from a backup, or delete the run';
+    const hint = `${remedy} (its folder: ${dir})`;
+    return { id, status: 'damaged', statusReason: error.message, hint, dir };
+  }
 }
 
 function monitorHistory(dir: string): { name: string; values: number[] } | undefined {
@@ -175,7 +177,7 @@ export function listGroups(runsDir?: string): GroupListing[] {
     const dir = path.join(store, id);
     const meta = readGroupMeta(dir);
     const last = meta.members[meta.members.length - 1];
-    const crashed = meta.status === 'running' && last ? crashReason(readMeta(path.join(dir, last.folder))) : undefined;
+    const crashed = meta.status === 'running' && last ? memberCrashReason(path.join(dir, last.folder)) : undefined;
     return {
       kind: 'group',
       id,
@@ -195,6 +197,20 @@ export function listGroups(runsDir?: string): GroupListing[] {
   });
 }
 
+/**
+ * Why the member a running group trains now is not training any more; undefined while it may be, and when its
+ * meta.json cannot be read: the group stays listed as group.json says, and `mtl runs GROUP` lists that member as
+ * damaged.
+ */
+function memberCrashReason(memberDir: string): string | undefined {
+  try {
+    return crashReason(readMeta(memberDir));
+  } catch (error) {
+    if (error instanceof UsageError) return undefined;
+    throw error;
+  }
+}
+
 /** {@link resolveGroup}; a reference that names a run instead says so (`mtl runs RUN` is not how a run is shown). */
 function groupOrHint(reference: string, store: string): ReturnType<typeof resolveGroup> {
   try {
@@ -211,16 +227,35 @@ function groupOrHint(reference: string, store: string): ReturnType<typeof resolv
   }
 }
 
-/** The member runs of a group (id, unique prefix or path), in seed order, listed as runs. */
+/**
+ * The member runs of a group (id, unique prefix or path), in seed order, listed as runs. A member whose files cannot
+ * be read is an error naming the file: {@link listGroupMemberEntries} lists it as damaged instead.
+ */
 export function listGroupMembers(
   reference: string,
   runsDir?: string,
   options: { history?: boolean } = {},
 ): { group: GroupListing; runs: RunListing[] } {
+  return groupMembers(reference, runsDir, (id, dir) => runListing(id, dir, options.history === true));
+}
+
+/** {@link listGroupMembers}, with each member that cannot be read listed as damaged in its place (`mtl runs GROUP`). */
+export function listGroupMemberEntries(
+  reference: string,
+  runsDir?: string,
+  options: { history?: boolean } = {},
+): { group: GroupListing; runs: (RunListing | DamagedRunListing)[] } {
+  return groupMembers(reference, runsDir, (id, dir) => runEntry(id, dir, options.history === true));
+}
+
+function groupMembers<T>(
+  reference: string,
+  runsDir: string | undefined,
+  member: (id: string, dir: string) => T,
+): { group: GroupListing; runs: T[] } {
   const store = resolveRunsDir(runsDir);
   const { id, dir, meta } = groupOrHint(reference, store);
   const group = listGroups(path.dirname(dir)).find((g) => g.id === id);
   if (!group) throw new Error(`group ${id} vanished while it was listed`);
-  const history = options.history === true;
-  return { group, runs: meta.members.map((m) => runListing(m.id, path.join(dir, m.folder), history)) };
+  return { group, runs: meta.members.map((m) => member(m.id, path.join(dir, m.folder))) };
 }

@@ -1,5 +1,5 @@
 import {
-  listGroupMembers,
+  listGroupMemberEntries,
   listGroups,
   listRunEntries,
   type DamagedRunListing,
@@ -22,7 +22,9 @@ export function descriptionCells(run: RunDescription): string[] {
 
 /**
  * `mtl runs`: the runs, then the seed groups, then the sweeps, one line each (`--json`: one list, runs first, each
- * group with `kind: "group"`, each sweep with `kind: "sweep"`); `mtl runs GROUP`: the members of a group.
+ * group with `kind: "group"`, each sweep with `kind: "sweep"`); `mtl runs GROUP`: the members of a group
+ * (`--json`: `{ group, runs }`). A run or member whose files cannot be read is listed with status `damaged`, its
+ * `statusReason` and `hint` (the same entry in both), and a note on stderr.
  */
 export function runsCommand(
   group: string | undefined,
@@ -39,13 +41,15 @@ export function runsCommand(
   // The sparkline of each run's monitored value is for people: only on a terminal (it reads every epochs.jsonl).
   const onTerminal = Boolean(process.stdout.isTTY) && !flags.json;
   if (group !== undefined) {
-    const members = listGroupMembers(group, flags.runsDir, { history: onTerminal });
+    // A member whose files cannot be read is a `damaged` row, as in `mtl runs`: the group's others are still listed.
+    const members = listGroupMemberEntries(group, flags.runsDir, { history: onTerminal });
     if (flags.json) printJson(members);
     else {
       log(`group ${members.group.id}: ${groupLine(members.group)}`);
       out(runsTable(members.runs));
       crashNotes(members.runs);
     }
+    damagedNotes(members.runs);
     return ExitCode.ok;
   }
   // A run whose files cannot be read is a row of its own (status `damaged`), not the end of the listing.
