@@ -245,6 +245,13 @@ describe('mtl report --sweep', () => {
     expect(malformed.code).toBe(2);
     expect(malformed.stderr).toContain('--axes "y1/mse": expected two metrics, TASK/METRIC,TASK/METRIC.');
   });
+
+  it('says what it wrote on stderr, in the singular for one section', () => {
+    const written = mtl(['report', '--sweep', sweepId, '-o', path.join(dir, 'one.html'), '--runs-dir', store]);
+    expect(written.code).toBe(0);
+    expect(written.stdout.trim()).toBe(path.join(dir, 'one.html'));
+    expect(written.stderr).toContain(`sweep ${sweepId}: 1 section, 2 figures (SVG and Vega-Lite specs in `);
+  });
 });
 
 describe('mtl report of a crashed run and of a run that diverged before a good epoch', () => {

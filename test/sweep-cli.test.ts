@@ -123,7 +123,12 @@ describe('mtl sweep', () => {
     expect(compared.code).toBe(0);
     const noRun = mtl(['eval', sweepId, '--runs-dir', store]);
     expect(noRun.code).toBe(2);
-    expect(noRun.stderr).toContain(`mtl: ${sweepId} is a sweep, not a run: this command takes one run.`);
+    expect(noRun.stderr).toContain(`mtl: ${sweepId} is a sweep, not a run.`);
+    // compare takes several runs: the message points at its sweep form instead of saying "one run".
+    const comparedSweep = mtl(['compare', sweepId, '--runs-dir', store]);
+    expect(comparedSweep.code).toBe(2);
+    expect(comparedSweep.stderr).toContain(`\`mtl compare --sweep ${sweepId}\` compares its configurations`);
+    expect(comparedSweep.stderr).not.toContain('takes one run');
   });
 });
 

@@ -36,7 +36,7 @@ export async function reportCommand(runs: string[], flags: ReportFlags): Promise
   else {
     out(result.html);
     log(
-      `${result.title}: ${result.sections.length} sections, ${result.figures.length} figures ` +
+      `${result.title}: ${counted(result.sections.length, 'section')}, ${counted(result.figures.length, 'figure')} ` +
         `(SVG and Vega-Lite specs in ${result.figureDir})`,
     );
   }
@@ -50,4 +50,8 @@ function openInBrowser(file: string): void {
   const child = spawn(opener, [file], { detached: true, stdio: 'ignore' });
   child.on('error', () => log(`--open: no ${opener} here; open ${file} in a browser`));
   child.unref();
+}
+
+function counted(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
 }

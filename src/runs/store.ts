@@ -116,8 +116,10 @@ export function resolveRun(reference: string, runsDir: string): { id: string; di
   if (group) throw groupIsNoRun(group);
   const sweep = findSweep(reference, runsDir);
   if (sweep) {
-    throw new UsageError(`${sweep.id} is a sweep, not a run: this command takes one run.`, [
+    // Not "this command takes one run": `mtl compare` takes several, and compares a sweep with --sweep.
+    throw new UsageError(`${sweep.id} is a sweep, not a run.`, [
       `name one of its trials as ${sweep.id}/<hash>; \`mtl sweep status ${sweep.id}\` lists them`,
+      `\`mtl compare --sweep ${sweep.id}\` compares its configurations`,
     ]);
   }
   throw new UsageError(
