@@ -187,6 +187,47 @@ describe('options the chosen method does not read', () => {
     ]);
     expect(() => parseConfigText(`${base}model: { architecture: dselect-k, experts: 3, k: 3 }\n`)).not.toThrow();
   });
+
+  it('refuses dselect-k unreachable written where experts is a power of two (it was accepted and did nothing)', () => {
+    const unread = (experts: number, bits: string): string =>
+      `has no effect: experts (${experts}) is a power of two, so each of the ${experts} codes of a selector's ` +
+      `${bits} names an expert: every selector's weights sum to 1 over the experts, and no weight falls on an ` +
+      'unreachable code to penalise or renormalise. Remove "unreachable", or set experts to a number that is not ' +
+      'a power of two (e.g. 3 or 5).';
+    // experts left to its default, 4.
+    expect(problems(`${base}model: { architecture: dselect-k, unreachable: renormalise }\n`)).toEqual([
+      `exp.yaml:9:35: model.unreachable: ${unread(4, '2 bits')}`,
+    ]);
+    expect(problems(`${base}model: { architecture: dselect-k, experts: 2, k: 1, unreachable: penalty }\n`)).toEqual([
+      `exp.yaml:9:53: model.unreachable: ${unread(2, '1 bit')}`,
+    ]);
+    expect(problems(`${base}model: { architecture: dselect-k }\n`, ['model.unreachable=penalty'])).toEqual([
+      `--set model.unreachable=penalty: model.unreachable: ${unread(4, '2 bits')}`,
+    ]);
+    // Read where some codes name no expert; the default, not written, is no choice.
+    for (const unreachable of ['penalty', 'renormalise']) {
+      const text = `${base}model: { architecture: dselect-k, experts: 5, unreachable: ${unreachable} }\n`;
+      expect(() => parseConfigText(text)).not.toThrow();
+    }
+    expect(() => parseConfigText(`${base}model: { architecture: dselect-k, experts: 8 }\n`)).not.toThrow();
+  });
+
+  it('refuses cgc and ple without task experts, naming mmoe (they were accepted)', () => {
+    expect(problems(`${base}model: { architecture: cgc, shared_experts: 3, task_experts: 0 }\n`)).toEqual([
+      'exp.yaml:9:62: model.task_experts: with no task experts, every gate mixes only the 3 shared experts of its ' +
+        'level, so no expert learns for one task alone: that is MMoE, not CGC. Set task_experts to 1 or more, or ' +
+        'use architecture: mmoe with experts: 3.',
+    ]);
+    expect(problems(`${base}model: { architecture: ple, task_experts: 0, gate_bias: true }\n`)).toEqual([
+      'exp.yaml:9:43: model.task_experts: with no task experts, every gate mixes only the 2 shared experts of its ' +
+        'level, so no expert learns for one task alone: the task-specific extraction PLE adds to MMoE is gone. Set ' +
+        'task_experts to 1 or more, or use architecture: mmoe with experts: 2 and gate_bias: true.',
+    ]);
+    expect(problems(`${base}model: { architecture: ple, levels: 1, task_experts: 0 }\n`)[0]).toContain(
+      'that is MMoE, not PLE',
+    );
+    expect(() => parseConfigText(`${base}model: { architecture: ple, task_experts: 1 }\n`)).not.toThrow();
+  });
 });
 
 describe('target leakage', () => {

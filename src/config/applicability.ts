@@ -1,3 +1,4 @@
+import { architectureRegistry } from '../model/registry.js';
 import { strategyRegistry } from '../strategies/registry.js';
 import { taskKindRegistry } from '../tasks/registry.js';
 import { pathToString, type ConfigProblem } from './errors.js';
@@ -17,7 +18,20 @@ export function applicabilityProblems(config: ResolvedConfig, given: unknown): C
     ...leakageProblems(config),
     ...seedProblems(given),
     ...affinityOptionProblems(config, given),
+    ...architectureOptionProblems(config, given),
   ];
+}
+
+/** An architecture option written where the rest of the model config leaves it unread (ArchitectureDefinition). */
+function architectureOptionProblems(config: ResolvedConfig, given: unknown): ConfigProblem[] {
+  const architecture = architectureRegistry.get(config.model.architecture);
+  if (!architecture?.optionIgnored) return [];
+  const model = field(given, 'model');
+  return Object.keys(architecture.optionsSchema).flatMap((option): ConfigProblem[] => {
+    if (field(model, option) === undefined) return [];
+    const why = architecture.optionIgnored?.(config.model, option);
+    return why === undefined ? [] : [{ path: ['model', option], atKey: true, message: `has no effect: ${why}` }];
+  });
 }
 
 /** `affinity_every` and `affinity_lookahead` tune a measurement that `affinity: false` (the default) never takes. */

@@ -51,7 +51,7 @@ export function extractionOptions(config: ModelConfig, fixedLevels?: number): Ex
   return {
     levels: fixedLevels ?? integerOption(config, 'model.levels', 2, { minimum: 1 }),
     sharedExperts: integerOption(config, 'model.shared_experts', 2, { minimum: 1 }),
-    taskExperts: integerOption(config, 'model.task_experts', 1, { minimum: 0 }),
+    taskExperts: integerOption(config, 'model.task_experts', 1, { minimum: 1 }),
     gateBias: gateBiasOption(config),
   };
 }
@@ -84,6 +84,26 @@ export function deeperLevelProblem(config: ModelConfig, levels: number): string 
     `levels after the first are built from the trunk layers after its last flatten (they read the previous level's ` +
     `flat output, ` +
     `not an image), and this trunk has none; add a dense layer after the flatten, or use levels: 1`
+  );
+}
+
+/**
+ * Why a model config's `task_experts` cannot be 0, or undefined. Without task experts every gate, each task's and the
+ * shared one, mixes the same shared experts: nothing is extracted for one task only, which is what CGC and PLE add
+ * over MMoE, and one level is MMoE itself (softmax(W_t x) over S experts). Below the last two levels a task's gate
+ * would also be counted as a shared parameter although no other task reads it (see buildExtractionModel).
+ */
+export function taskExpertsProblem(architecture: 'cgc' | 'ple', config: ModelConfig): string | undefined {
+  const shared = config['shared_experts'];
+  if (config['task_experts'] !== 0 || typeof shared !== 'number') return undefined;
+  const name = architecture.toUpperCase();
+  const levels = architecture === 'cgc' ? 1 : config['levels'];
+  const bias = config['gate_bias'] === true ? ' and gate_bias: true' : '';
+  return (
+    `with no task experts, every gate mixes only the ${shared} shared expert${shared === 1 ? '' : 's'} of its ` +
+    `level, so no expert learns for one task alone: ${
+      levels === 1 ? `that is MMoE, not ${name}` : `the task-specific extraction ${name} adds to MMoE is gone`
+    }. Set task_experts to 1 or more, or use architecture: mmoe with experts: ${shared}${bias}.`
   );
 }
 

@@ -130,6 +130,12 @@ export interface ArchitectureDefinition {
    */
   checkConfig?(config: ModelConfig): Array<{ path: (string | number)[]; message: string }>;
   /**
+   * Why its option `option` changes nothing in a model built from `config` (defaults filled in), ending with how to
+   * fix that, or undefined when the option is read. Validation refuses such an option where the user wrote it
+   * (config/applicability.ts); a default left as it is stays accepted.
+   */
+  optionIgnored?(config: ModelConfig, option: string): string | undefined;
+  /**
    * Which layer of a model built from `config` is its last shared layer of weights (for GradNorm), as config text
    * (`model.trunk[1] (dense)`), or why there is none. Absent: the architecture has no layer shared by every task.
    */

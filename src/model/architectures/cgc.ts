@@ -1,4 +1,4 @@
-import { buildExtractionModel, expertCountSchema, extractionOptions } from '../extraction.js';
+import { buildExtractionModel, expertCountSchema, extractionOptions, taskExpertsProblem } from '../extraction.js';
 import { lastKernelLayerOfTrunk } from '../last-shared-layer.js';
 import type { ArchitectureDefinition } from '../types.js';
 
@@ -20,6 +20,10 @@ export const cgc: ArchitectureDefinition = {
   optionsSchema: { ...expertCountSchema },
   hasSharedRepresentation: false,
   lastSharedLayer: (config) => lastKernelLayerOfTrunk(config, 'of every shared expert'),
+  checkConfig(config) {
+    const problem = taskExpertsProblem('cgc', config);
+    return problem ? [{ path: ['task_experts'], message: problem }] : [];
+  },
   build(config, context) {
     return buildExtractionModel('cgc', config, context, extractionOptions(config, 1));
   },

@@ -86,6 +86,21 @@ export const dselectK: ArchitectureDefinition = {
       },
     ];
   },
+  optionIgnored(config, option) {
+    const experts = config['experts'];
+    if (option !== 'unreachable' || typeof experts !== 'number' || experts !== 2 ** Math.ceil(Math.log2(experts))) {
+      return undefined;
+    }
+    // With E = 2^m every code is an expert: Σ_e r_i(x)_e = Π_b (S(z_ib) + 1 − S(z_ib)) = 1, so both handlings
+    // coincide (build adds no penalty and renormalises nothing).
+    const bits = Math.log2(experts);
+    return (
+      `experts (${experts}) is a power of two, so each of the ${experts} codes of a selector's ${bits} ` +
+      `bit${bits === 1 ? '' : 's'} names an expert: every selector's weights sum to 1 over the experts, and no ` +
+      `weight falls on an unreachable code to penalise or renormalise. Remove "unreachable", or set experts to a ` +
+      'number that is not a power of two (e.g. 3 or 5).'
+    );
+  },
   lastSharedLayer: (config) => lastKernelLayerOfTrunk(config, 'of every expert'),
   build(config, { inputSize, heads, rng }) {
     const count = integerOption(config, 'model.experts', 4, { minimum: 2 });

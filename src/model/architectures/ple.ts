@@ -1,4 +1,10 @@
-import { buildExtractionModel, deeperLevelProblem, expertCountSchema, extractionOptions } from '../extraction.js';
+import {
+  buildExtractionModel,
+  deeperLevelProblem,
+  expertCountSchema,
+  extractionOptions,
+  taskExpertsProblem,
+} from '../extraction.js';
 import { lastKernelLayerOfTrunk } from '../last-shared-layer.js';
 import type { ArchitectureDefinition } from '../types.js';
 
@@ -34,7 +40,11 @@ export const ple: ArchitectureDefinition = {
   checkConfig(config) {
     const levels = config['levels'];
     const problem = typeof levels === 'number' ? deeperLevelProblem(config, levels) : undefined;
-    return problem ? [{ path: ['levels'], message: problem }] : [];
+    const experts = taskExpertsProblem('ple', config);
+    return [
+      ...(problem ? [{ path: ['levels'], message: problem }] : []),
+      ...(experts ? [{ path: ['task_experts'], message: experts }] : []),
+    ];
   },
   build(config, context) {
     return buildExtractionModel('ple', config, context, extractionOptions(config));
