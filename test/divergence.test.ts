@@ -123,7 +123,7 @@ describe('a diverging run (#14 point 6)', () => {
     expect(JSON.parse(logged[0] ?? '{}')['metrics']['left/loss']).toBeGreaterThan(1e6);
   });
 
-  it('after good epochs: best gives the final metrics; last is the last good epoch, not the diverged one', async () => {
+  it('after good epochs: best gives the final metrics; last is from a good epoch, not the diverged one', async () => {
     const runsDir = tempDir();
     // The learning rate jumps ×1e6 (to 2000) at epoch 3.
     const config = smallRun({ epochs: 6, schedule: '{ type: step, step_size: 2, gamma: 1.0e+6 }' });
@@ -136,10 +136,10 @@ describe('a diverging run (#14 point 6)', () => {
     expect(summary.statusReason).toContain('final metrics are from the best checkpoint (epoch 2)');
     expect(summary.test['left/accuracy']).toBeGreaterThan(0.3); // trained weights, not the diverged ones (~0.1)
     expect(checkpoints(summary.dir)).toEqual(['best', 'last']);
-    // `last` (what --resume would continue from) is epoch 2's, written at its end; the diverged epoch 3 saved nothing.
-    expect(JSON.parse(readFileSync(path.join(summary.dir, 'checkpoints', 'last', 'model.json'), 'utf8'))).toMatchObject(
-      { userDefinedMetadata: { epoch: 2 } },
-    );
+    // `last` is a good epoch's: epoch 1's (the first epoch always writes it; these epochs are shorter than the second
+    // between two epoch-end checkpoints) or epoch 2's; the diverged epoch 3 saved nothing.
+    const last = JSON.parse(readFileSync(path.join(summary.dir, 'checkpoints', 'last', 'model.json'), 'utf8'));
+    expect([1, 2]).toContain(last.userDefinedMetadata.epoch);
     const best = path.join(summary.dir, 'checkpoints', 'best');
     expect(JSON.parse(readFileSync(path.join(best, 'model.json'), 'utf8'))).toMatchObject({
       userDefinedMetadata: { epoch: 2 },

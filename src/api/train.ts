@@ -187,9 +187,9 @@ export class InterruptRecorder {
 
 /**
  * Trains in a run directory whose inputs are written, then writes its final metrics, summary and status. The
- * `last` checkpoint is written at the end of every epoch, every `training.checkpoint_every_steps` steps (if set) and
- * where training is interrupted, with the trainer's state (runs/training-state.ts), so that `mtl train --resume` can
- * continue exactly.
+ * `last` checkpoint is written at the end of an epoch (at most once a second, and at the run's end), every
+ * `training.checkpoint_every_steps` steps (if set) and where training is interrupted, with the trainer's state
+ * (runs/training-state.ts), so that `mtl train --resume` can continue exactly.
  */
 export async function trainInRun(session: TrainingSession, options: TrainOptions): Promise<RunSummary> {
   const { config, data, model, backend, id, dir, writer, startedAt } = session;
@@ -243,13 +243,11 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
       strategy,
       listeners: [
         {
+          // meta.json's progress follows the `last` checkpoint (onCheckpoint below): every epoch is logged.
           onEpochEnd: (record) => {
             // A checkpoint or log that failed to write fails the run here (an epoch later than when written inline).
             background.check();
             writer.recordEpoch(record, background);
-            lastBeat = Date.now();
-            const heartbeatAt = new Date(lastBeat).toISOString();
-            writer.updateMetaInBackground({ epochsCompleted: record.epoch, heartbeatAt }, background);
           },
           // The diverged epoch is logged (its losses show what happened) but its weights are saved nowhere.
           onDiverged: (record) => {
@@ -279,6 +277,11 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
         const extra = await trainingStateFiles(snapshot, optimizerSlots);
         const metadata = { epoch, strategyState: snapshot.strategyState };
         await saveCheckpoint(checkpointDir(dir, 'last'), model, topology, metadata, generatedBy, background, extra);
+        // The epochs completed as of the checkpoint a resume would start from (the trainer takes one at least a
+        // second apart, and at the run's end); the heartbeat with it.
+        lastBeat = Date.now();
+        const heartbeatAt = new Date(lastBeat).toISOString();
+        writer.updateMetaInBackground({ epochsCompleted: snapshot.records.length, heartbeatAt }, background);
       },
       ...(session.resume ? { resume: session.resume } : {}),
       ...(session.frozen ? { frozen: session.frozen } : {}),

@@ -245,7 +245,8 @@ export function buildExperimentSchema(): JsonSchema {
             default: 0,
             description:
               'Also save the `last` checkpoint after every N-th training step (what a killed run loses is at most N ' +
-              'steps); 0: only at the end of every epoch and where the run is interrupted.',
+              "steps); 0: only at the end of an epoch (at most once a second, and always at the run's last epoch) " +
+              'and where the run is interrupted.',
           },
           multi_input: {
             type: 'object',

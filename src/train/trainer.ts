@@ -80,16 +80,29 @@ export interface TrainerInput {
   /** Called when the monitored metric improves, to save the best checkpoint. */
   onImproved?(record: EpochRecord): Promise<void>;
   /**
-   * Called with the trainer's state at the end of every epoch (unless it diverged), after every
-   * `training.checkpoint_every_steps`-th step within an epoch, and where it is interrupted, to save the `last`
-   * checkpoint; the model's weights are those of the same moment until the promise resolves.
+   * Called with the trainer's state to save the `last` checkpoint: at the end of an epoch (unless it diverged) when
+   * the previous call is at least {@link checkpointMinSeconds} old, at the end of the run's last epoch and of the
+   * epoch early stopping ends it at, after every `training.checkpoint_every_steps`-th step within an epoch, and where
+   * it is interrupted. The model's weights are those of the same moment until the promise resolves.
    */
   onCheckpoint?(checkpoint: TrainerCheckpoint): Promise<void>;
+  /**
+   * The least time between two epoch-end `last` checkpoints (default {@link EPOCH_CHECKPOINT_MIN_SECONDS}); 0: at
+   * every epoch's end. Resuming from any checkpoint gives the same metrics, so this only bounds what a killed run
+   * loses; it keeps short epochs (the quickstart's take ~55 ms) from spending their time writing checkpoints.
+   */
+  checkpointMinSeconds?: number;
   /** Continue from a snapshot (`mtl train --resume`); the model and strategy are restored by the caller. */
   resume?: TrainerResume;
   /** Parameters held fixed (`init.freeze`, train/fine-tuning.ts), by name; with the config's unfreeze schedule. */
   frozen?: readonly string[];
 }
+
+/**
+ * One epoch-end `last` checkpoint a second at most: a killed run loses this much training more at most, and an epoch
+ * of 55 ms (the quickstart's) no longer spends ~1 % of its time writing one.
+ */
+export const EPOCH_CHECKPOINT_MIN_SECONDS = 1;
 
 /** Name of the monitored value and its direction: the early-stopping metric on validation, else the train loss. */
 function monitorOf(config: ResolvedConfig, hasValidation: boolean): { name: string; higher: boolean } {
@@ -191,6 +204,12 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
   const affinityEvery = config.analysis?.affinity ? config.analysis.affinity_every : 0;
   // Absent (a config written before the option existed) is the default, the paper's step.
   const affinitySgd = config.analysis?.affinity_lookahead !== 'optimizer';
+  const checkpointMinMs = (input.checkpointMinSeconds ?? EPOCH_CHECKPOINT_MIN_SECONDS) * 1000;
+  let lastCheckpointAt = -Infinity;
+  const saveLast = async (checkpoint: TrainerCheckpoint): Promise<void> => {
+    lastCheckpointAt = performance.now();
+    await input.onCheckpoint?.(checkpoint);
+  };
 
   try {
     for (let epoch = resumed?.epoch ?? 0; outcome === 'completed' && epoch < training.epochs; epoch++) {
@@ -277,7 +296,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
               ...diagnostics.partial(),
               seconds,
             };
-            await input.onCheckpoint?.(snapshot({ epoch, batch: b + 1, batchRng: batchRngAtStart, partial: soFar }));
+            await saveLast(snapshot({ epoch, batch: b + 1, batchRng: batchRngAtStart, partial: soFar }));
           }
           if (aborted) {
             interrupted = true;
@@ -345,9 +364,16 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
         outcome = 'interrupted';
         break;
       }
-      await input.onCheckpoint?.(snapshot({ epoch: epoch + 1, batch: 0, batchRng: rng.state() }));
       const patience = training.early_stopping.patience;
-      if (patience > 0 && sinceImproved >= patience) {
+      const stopsEarly = patience > 0 && sinceImproved >= patience;
+      // The run's end always has its checkpoint: `mtl sweep`'s halving extends a run from it.
+      const ends = stopsEarly || epoch + 1 === training.epochs;
+      // The N-th step that ended the epoch left its checkpoint to the epoch's end: it stays, or a killed run could
+      // lose more than N steps.
+      const dueByStep = everySteps > 0 && step % everySteps === 0;
+      if (ends || dueByStep || performance.now() - lastCheckpointAt >= checkpointMinMs)
+        await saveLast(snapshot({ epoch: epoch + 1, batch: 0, batchRng: rng.state() }));
+      if (stopsEarly) {
         outcome = 'early-stopped';
         break;
       }
