@@ -5,7 +5,8 @@ import { initBackend } from '../src/backend/select.js';
 import { parseConfigText } from '../src/config/load.js';
 import { prepareData } from '../src/data/prepare.js';
 import { getStrategy } from '../src/strategies/registry.js';
-import { EPOCH_CHECKPOINT_MIN_SECONDS, runTrainer, type TrainerCheckpoint } from '../src/train/trainer.js';
+import type { TrainerCheckpoint } from '../src/train/snapshot.js';
+import { EPOCH_CHECKPOINT_MIN_SECONDS, runTrainer } from '../src/train/trainer.js';
 import { tempDir } from './helpers.js';
 import { writeSyntheticCsv } from './helpers/csv.js';
 
