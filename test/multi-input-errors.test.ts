@@ -30,7 +30,8 @@ describe("a task's own data source that does not fit", () => {
       expect(result.stderr).toMatch(
         new RegExp(`^mtl: ${escaped(file)}:7:\\d+: tasks\\[1\\]\\.data\\.csv \\(the data of z\\): `),
       );
-      expect(result.stderr).toContain('column "z" is not in');
+      // The field the error blames as the config writes it: task z (tasks[1]) gives no target, so its target.
+      expect(result.stderr).toContain('(the data of z): tasks[1].target: column "z" is not in');
       expect(result.stderr).not.toMatch(/\n\s+at /);
     }
     expect(existsSync(runsDir)).toBe(false);

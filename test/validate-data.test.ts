@@ -31,14 +31,17 @@ const CASES: [string, string, string, string, RegExp][] = [
     `x,set,y\n${rows(30, (i) => `${i},${['train', 'val', 'test'][i % 3]},${i % 7}`)}\n`,
     ', split: { column: sett }',
     '{ name: y, type: regression }',
-    /^mtl: data\.split\.column: column "sett" is not in .*d\.csv; did you mean "set"\?\n {2}- columns there: x, set, y/,
+    new RegExp(
+      String.raw`^mtl: \S*exp\.yaml:1:38: data\.split\.column: column "sett" is not in .*d\.csv; did you mean ` +
+        String.raw`"set"\?\n {2}- columns there: x, set, y`,
+    ),
   ],
   [
     'a missing target column',
     numbers,
     '',
     '{ name: y, type: regression, target: yy }',
-    /^mtl: tasks\[y\]\.targets\[0\]: column "yy" is not in .*d\.csv; did you mean "y"\?/,
+    /^mtl: \S*exp\.yaml:2:46: tasks\[0\]\.target: column "yy" is not in .*d\.csv; did you mean "y"\?/,
   ],
   [
     'a binary target with three values',

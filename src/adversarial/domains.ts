@@ -106,7 +106,7 @@ function domainTask(domains: DomainsConfig): TaskConfig {
  * of another domain is an error that lists the values seen.
  */
 export function checkDomainValues(table: DataTable, domains: DomainsConfig): void {
-  const column = columnOf(table, domains.column, 'data.domains.column');
+  const column = columnOf(table, domains.column, { data: ['domains', 'column'] });
   const seen = new Set<string>();
   for (let row = 0; row < table.rowCount; row++) if (!isMissing(column, row)) seen.add(cellText(column, row));
   const values = sortLabels(seen).map((v) => `"${v}"`);
@@ -140,7 +140,7 @@ export function maskTargetDomain(
 ): LabelMask {
   const domains = config.data.domains;
   if (domains?.target_labels !== 'none') return mask;
-  const column = columnOf(table, domains.column, 'data.domains.column');
+  const column = columnOf(table, domains.column, { data: ['domains', 'column'] });
   const out: LabelMask = { ...mask };
   for (const task of mainTasks(config.tasks)) {
     const labelled = mask[task.name];

@@ -16,6 +16,8 @@ export interface LoadedConfig {
   config: ResolvedConfig;
   /** Absolute path of the config file, or undefined for an in-memory config. */
   file: string | undefined;
+  /** The config's name in messages (the path as given, as its problems name it); absent: `file`. */
+  displayName?: string;
   /** The YAML text as given (stored in the run next to the resolved config). */
   sourceText: string;
   /** The `--set` overrides that were applied, as given. */
@@ -140,6 +142,7 @@ export function parseConfigText(
   return {
     config: deepFreeze(raw as ResolvedConfig),
     file: options.file,
+    displayName,
     sourceText: text,
     overrides,
     ...(located.length > 0 ? { notes: located } : {}),
@@ -191,21 +194,44 @@ function locate(
 }
 
 /**
- * Where a field of a loaded config is written, for errors found after loading (a data source's problems):
- * `file:line:col`, or `--set …` when a flag wrote it; undefined for an in-memory config without a file.
+ * A field of a loaded config (a path in the resolved config) as the config writes it, for errors found after loading
+ * (a data source's problems): `field` names it as written (a task's resolved `targets[0]` is its `target` where the
+ * task gives no `targets`: it wrote `target`, or nothing and the column is its name); `at` is where it is written,
+ * `file:line:col` (the nearest enclosing field that is written), or `--set …` when a flag wrote it; undefined for an
+ * in-memory config without a file.
  */
-export function locateConfigField(loaded: LoadedConfig, fieldPath: readonly (string | number)[]): string | undefined {
-  const field = pathToString(fieldPath);
+export function locateConfigField(
+  loaded: LoadedConfig,
+  fieldPath: readonly (string | number)[],
+): { field: string; at: string | undefined } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(loaded.sourceText, { lineCounter });
+  // The flags too: whether a task gives `targets` may be a flag's doing. What they add has no place in the file, and
+  // is blamed on them below.
+  for (const override of loaded.overrides) {
+    const { path: keyPath, value } = parseOverride(override);
+    widenScalarBackend(doc, keyPath);
+    doc.setIn(keyPath, doc.createNode(value));
+  }
+  const written = writtenPath(doc, fieldPath);
+  const field = pathToString(written);
   const flag = [...loaded.overrides].reverse().find((override) => {
     const set = pathToString(parseOverride(override).path);
     return field === set || field.startsWith(`${set}.`) || field.startsWith(`${set}[`);
   });
-  if (flag) return `--set ${flag}`;
-  if (loaded.file === undefined) return undefined;
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(loaded.sourceText, { lineCounter });
-  const position = positionOf(doc, lineCounter, fieldPath);
-  return position ? `${loaded.file}:${position.line}:${position.column}` : loaded.file;
+  if (flag) return { field, at: `--set ${flag}` };
+  if (loaded.file === undefined) return { field, at: undefined };
+  const name = loaded.displayName ?? loaded.file;
+  const position = positionOf(doc, lineCounter, written);
+  return { field, at: position ? `${name}:${position.line}:${position.column}` : name };
+}
+
+/** A path of the resolved config as the document writes it: `tasks[i].target` for `targets[0]` without `targets`. */
+function writtenPath(doc: Document, fieldPath: readonly (string | number)[]): (string | number)[] {
+  const [section, index, key, column] = fieldPath;
+  const target =
+    fieldPath.length === 4 && section === 'tasks' && typeof index === 'number' && key === 'targets' && column === 0;
+  return target && !doc.hasIn(['tasks', index, 'targets']) ? ['tasks', index, 'target'] : [...fieldPath];
 }
 
 /** `--set backend.fma=off` on a config whose backend is a bare name: the name becomes `backend.name` first. */

@@ -1,18 +1,52 @@
 /** Reading the cells of a loaded table: shared by the feature encodings and the task kinds' target encodings. */
+import { pathToString } from '../config/errors.js';
 import { UsageError } from '../errors.js';
 import { suggest } from '../util/suggest.js';
 import type { Column, DataTable } from './types.js';
 
-/** The column called `name`, or a UsageError naming `field` (the config field that asked for it) and a close match. */
-export function columnOf(table: DataTable, name: string, field: string): Column {
+/**
+ * A config field that a data error blames, as the data pipeline sees the config: a path in the data source it reads
+ * (`{ data: ['features', 0] }`: `data.features[0]`), or in a task, found by name (a data group holds only some of the
+ * config's tasks): `{ task: 'y', path: ['targets', 0] }` is `tasks[y].targets[0]`. Where the config is known, the
+ * error is named and located as the config writes the field (data/multi-input.ts, `prepareConfigData`).
+ */
+export type DataField =
+  | { readonly data: readonly (string | number)[] }
+  | { readonly task: string; readonly path: readonly (string | number)[] };
+
+/** A field as the data pipeline names it, the config unknown: `data.features[0]`, `tasks[y].targets[0]`. */
+function dataFieldText(field: DataField): string {
+  if ('data' in field) return pathToString(['data', ...field.data]);
+  return `tasks[${field.task}]${field.path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${key}`)).join('')}`;
+}
+
+/** A data error that blames a config field: `field: problem`, with the field kept apart to be named and located. */
+export class DataFieldError extends UsageError {
+  constructor(
+    readonly field: DataField,
+    readonly problem: string,
+    details: string[] = [],
+  ) {
+    super(`${dataFieldText(field)}: ${problem}`, details);
+  }
+}
+
+/**
+ * The column called `name`, or a UsageError naming `field` (the config field that asked for it, or a flag) and a
+ * close match.
+ */
+export function columnOf(table: DataTable, name: string, field: string | DataField): Column {
   const column = table.columns.find((c) => c.name === name);
   if (!column) {
     const names = table.columns.map((c) => c.name);
     const hint = suggest(name, names);
-    throw new UsageError(
-      `${field}: column "${name}" is not in ${table.source}${hint ? `; did you mean "${hint}"?` : ''}`,
-      [`columns there: ${names.slice(0, 40).join(', ')}${names.length > 40 ? `, … (${names.length} in all)` : ''}`],
-    );
+    const problem = `column "${name}" is not in ${table.source}${hint ? `; did you mean "${hint}"?` : ''}`;
+    const details = [
+      `columns there: ${names.slice(0, 40).join(', ')}${names.length > 40 ? `, … (${names.length} in all)` : ''}`,
+    ];
+    throw typeof field === 'string'
+      ? new UsageError(`${field}: ${problem}`, details)
+      : new DataFieldError(field, problem, details);
   }
   return column;
 }
@@ -41,7 +75,7 @@ export function numericCells(
   table: DataTable,
   names: readonly string[],
   rows: Int32Array,
-  field: string,
+  field: string | DataField,
 ): Float32Array {
   const columns = names.map((name) => columnOf(table, name, field));
   const out = new Float32Array(rows.length * columns.length);

@@ -34,7 +34,7 @@ export function masksTargets(data: DataConfig): boolean {
 export function labelMask(table: DataTable, tasks: readonly TaskConfig[]): LabelMask {
   const mask: LabelMask = {};
   for (const task of tasks) {
-    const columns = task.targets.map((name, i) => columnOf(table, name, `tasks[${task.name}].targets[${i}]`));
+    const columns = task.targets.map((name, i) => columnOf(table, name, { task: task.name, path: ['targets', i] }));
     const labelled = new Uint8Array(table.rowCount);
     for (let row = 0; row < table.rowCount; row++) {
       labelled[row] = columns.every((column) => !isMissing(column, row)) ? 1 : 0;
@@ -103,11 +103,11 @@ export function rowLabelColumns(table: DataTable, data: DataConfig, tasks: reado
   return [
     ...tasks.map((task) => ({
       task: task.name,
-      columns: task.targets.map((name, i) => columnOf(table, name, `tasks[${task.name}].targets[${i}]`)),
+      columns: task.targets.map((name, i) => columnOf(table, name, { task: task.name, path: ['targets', i] })),
     })),
     ...(data.row_label_columns ?? []).map((name, i) => ({
       task: undefined,
-      columns: [columnOf(table, name, `data.row_label_columns[${i}]`)],
+      columns: [columnOf(table, name, { data: ['row_label_columns', i] })],
     })),
   ];
 }

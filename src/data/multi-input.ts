@@ -18,14 +18,19 @@ import { isDeepStrictEqual } from 'node:util';
 import type { ResolvedConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import { outputSize } from '../tasks/registry.js';
+import { DataFieldError, type DataField } from './columns.js';
 import { dataGroups, type DataGroup, hasOwnData } from './data-groups.js';
 import type { LabelCounts } from './labels.js';
 import { prepareData, type PreparedData } from './prepare.js';
 import type { EncodedRows, FeatureEncoding, InputAdapters, Preprocessing } from './preprocess.js';
 import type { SplitName } from './split.js';
 
-/** Where a config's field is written (`exp.yaml:7:37`, `--set …`), for data errors; undefined when unknown. */
-export type LocateField = (path: readonly (string | number)[]) => string | undefined;
+/**
+ * A field of the config (a path in the resolved config) as the config writes it, for data errors: `field` its name
+ * there (`tasks[0].target` for a resolved `tasks[0].targets[0]`), `at` where it is written (`exp.yaml:7:37`,
+ * `--set …`; undefined when unknown).
+ */
+export type LocateField = (path: readonly (string | number)[]) => { field: string; at: string | undefined };
 
 /** One data group's place in the merged splits (rows of group g follow those of groups 0 … g−1). */
 export interface GroupRows {
@@ -46,7 +51,7 @@ export async function prepareMultiInput(
   const groups = dataGroups(config);
   const prepared: PreparedData[] = [];
   for (const group of groups) {
-    prepared.push(await inGroup(group, () => prepareData(groupConfig(config, group), configDir), locate));
+    prepared.push(await inGroup(config, group, () => prepareData(groupConfig(config, group), configDir), locate));
   }
   const first = prepared[0]!;
   if (prepared.length === 1) return first;
@@ -125,21 +130,56 @@ export async function prepareMultiInput(
 
 /**
  * A data error of one group, prefixed with where its source is written: the config line when known, then the field
- * (`exp.yaml:7:37: tasks[1].data.csv (the data of z): …`).
+ * (`exp.yaml:7:37: tasks[1].data.csv (the data of z): …`); a field the error blames is named as the config writes it
+ * (`tasks[1].target: column "z" is not in …`).
  */
-async function inGroup<T>(group: DataGroup, prepare: () => Promise<T>, locate?: LocateField): Promise<T> {
+async function inGroup<T>(
+  config: ResolvedConfig,
+  group: DataGroup,
+  prepare: () => Promise<T>,
+  locate?: LocateField,
+): Promise<T> {
   try {
     return await prepare();
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     const key = group.data.dataset !== undefined ? 'dataset' : 'csv';
-    const where = locate?.([...group.path, key]);
+    const where = locate?.([...group.path, key]).at;
+    const message =
+      error instanceof DataFieldError && locate
+        ? `${locate(configPath(config, group.path, error.field)).field}: ${error.problem}`
+        : error.message;
     throw new UsageError(
       `${where ? `${where}: ` : ''}${group.field}.${key} (the data of ${group.tasks.map((t) => t.name).join(', ')}): ` +
-        error.message,
+        message,
       error.details,
     );
   }
+}
+
+/**
+ * A data error of a single source that blames a config field, named and located as the config writes the field
+ * (`exp.yaml:4:14: data.features[0]: …`, `--set data.features=[agee]: data.features[0]: …`), as a config's problems
+ * are (config/load.ts).
+ */
+async function locatingFields<T>(config: ResolvedConfig, prepare: () => Promise<T>, locate?: LocateField): Promise<T> {
+  try {
+    return await prepare();
+  } catch (error) {
+    if (!(error instanceof DataFieldError) || !locate) throw error;
+    const { field, at } = locate(configPath(config, ['data'], error.field));
+    throw new UsageError(`${at ? `${at}: ` : ''}${field}: ${error.problem}`, error.details);
+  }
+}
+
+/** A field of a data source (written at `dataPath`) or of a task, as a path in the whole config. */
+function configPath(
+  config: ResolvedConfig,
+  dataPath: readonly (string | number)[],
+  field: DataField,
+): (string | number)[] {
+  if ('data' in field) return [...dataPath, ...field.data];
+  return ['tasks', config.tasks.findIndex((task) => task.name === field.task), ...field.path];
 }
 
 /** How a feature reads in messages: `x1`, `colour{red,blue}`. */
@@ -255,5 +295,7 @@ export function prepareConfigData(
   configDir: string,
   locate?: LocateField,
 ): Promise<PreparedData> {
-  return hasOwnData(config) ? prepareMultiInput(config, configDir, locate) : prepareData(config, configDir);
+  return hasOwnData(config)
+    ? prepareMultiInput(config, configDir, locate)
+    : locatingFields(config, () => prepareData(config, configDir), locate);
 }

@@ -2,7 +2,7 @@ import { UsageError } from '../errors.js';
 import type { DataConfig, TaskConfig } from '../config/types.js';
 import { kindOf, taskKindRegistry } from '../tasks/registry.js';
 import type { TargetEncoding } from '../tasks/types.js';
-import { cellText, columnOf, isMissing, sortLabels } from './columns.js';
+import { cellText, columnOf, DataFieldError, isMissing, sortLabels } from './columns.js';
 import { lineOf } from './cells.js';
 import { LISTED_PROBLEMS } from './csv.js';
 import { labelledRows, masksTargets, rowLabelColumns, type LabelMask } from './labels.js';
@@ -87,7 +87,7 @@ export function featureColumns(
   reserved: readonly string[] = [],
 ): string[] {
   if (data.features) {
-    data.features.forEach((name, i) => columnOf(table, name, `data.features[${i}]`));
+    data.features.forEach((name, i) => columnOf(table, name, { data: ['features', i] }));
     return data.features;
   }
   const excluded = new Set([...tasks.flatMap((t) => t.targets), ...reserved]);
@@ -114,12 +114,12 @@ export function usableRows(
   const targetColumns = [
     ...(masking ? [] : tasks).flatMap((t) =>
       t.targets.map((name, i) => ({
-        column: columnOf(table, name, `tasks[${t.name}].targets[${i}]`),
+        column: columnOf(table, name, { task: t.name, path: ['targets', i] }),
         role: 'a target',
       })),
     ),
     ...(data.required_columns ?? []).map((name, i) => ({
-      column: columnOf(table, name, `data.required_columns[${i}]`),
+      column: columnOf(table, name, { data: ['required_columns', i] }),
       role: 'in data.required_columns',
     })),
   ];
@@ -186,14 +186,15 @@ export function fitPreprocessing(
 ): Preprocessing {
   const forcedCategorical = new Set(data.categorical);
   data.categorical.forEach((name, i) => {
-    columnOf(table, name, `data.categorical[${i}]`);
+    columnOf(table, name, { data: ['categorical', i] });
     // Read for features only: listed for a target or a column left out, it would change nothing, silently.
     if (features.includes(name)) return;
     const task = tasks.find((t) => t.targets.includes(name));
     const what = task ? `the target of task "${task.name}"` : 'not a feature (data.features leaves it out)';
-    throw new UsageError(
-      `data.categorical[${i}]: "${name}" is ${what}; data.categorical makes features categorical, so it would ` +
-        'change nothing. Remove it from data.categorical.',
+    throw new DataFieldError(
+      { data: ['categorical', i] },
+      `"${name}" is ${what}; data.categorical makes features categorical, so it would change nothing. Remove it ` +
+        'from data.categorical.',
     );
   });
   const encodings: FeatureEncoding[] = features.map((name) => {
@@ -249,7 +250,7 @@ export function fitPreprocessing(
 
 function fitTarget(table: DataTable, task: TaskConfig, trainRows: Int32Array, allRows: Int32Array): TargetEncoding {
   const field = `tasks[${task.name}]`;
-  const columns = task.targets.map((name) => columnOf(table, name, `${field}.targets`));
+  const columns = task.targets.map((name, i) => columnOf(table, name, { task: task.name, path: ['targets', i] }));
   return taskKindRegistry.lookup(task.type).fitTarget({ task, field, columns, trainRows, allRows, table });
 }
 

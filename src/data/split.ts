@@ -2,7 +2,7 @@ import { UsageError } from '../errors.js';
 import type { SplitConfig } from '../config/types.js';
 import { createRng } from '../util/rng.js';
 import { lineOf } from './cells.js';
-import { cellText, columnOf } from './columns.js';
+import { cellText, columnOf, DataFieldError } from './columns.js';
 import type { DataTable } from './types.js';
 
 export type SplitName = 'train' | 'val' | 'test';
@@ -20,7 +20,7 @@ export function splitRows(
 ): Record<SplitName, Int32Array> {
   if ('column' in split) {
     // A missing column is named with a close match and the columns there, as every other column field is.
-    const column = columnOf(table, split.column, 'data.split.column');
+    const column = columnOf(table, split.column, { data: ['split', 'column'] });
     const groups: Record<SplitName, number[]> = { train: [], val: [], test: [] };
     for (const row of rows) {
       const label = cellText(column, row);
@@ -50,9 +50,10 @@ export function splitRows(
   const valCount = Math.round(rows.length * split.val);
   const trainCount = rows.length - testCount - valCount;
   if (trainCount <= 0) {
-    throw new UsageError(
-      `data.split: ${rows.length} usable rows split ${split.train}/${split.val}/${split.test} leave none for ` +
-        `training (val ${valCount}, test ${testCount} rows); raise data.split.train or add rows.`,
+    throw new DataFieldError(
+      { data: ['split'] },
+      `${rows.length} usable rows split ${split.train}/${split.val}/${split.test} leave none for training (val ` +
+        `${valCount}, test ${testCount} rows); raise data.split.train or add rows.`,
     );
   }
   // Within each split rows keep file order, so outputs line up with the input file.

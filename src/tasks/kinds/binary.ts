@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { DataFieldError } from '../../data/columns.js';
 import { UsageError } from '../../errors.js';
 import type { TaskKind } from '../types.js';
 import { distinctLabels, encodeLabels, type ClassEncoding } from './labels.js';
@@ -33,8 +34,9 @@ export const binary: TaskKind<ClassEncoding> = {
     }
     if (task.positive !== undefined) {
       if (!classes.includes(task.positive)) {
-        throw new UsageError(
-          `${field}.positive: "${task.positive}" is not a label of "${column.name}" (labels: ${classes.join(', ')})`,
+        throw new DataFieldError(
+          { task: task.name, path: ['positive'] },
+          `"${task.positive}" is not a label of "${column.name}" (labels: ${classes.join(', ')})`,
         );
       }
       classes = [classes.find((c) => c !== task.positive) as string, task.positive];
