@@ -101,6 +101,76 @@ describe('classification labels of the training rows', () => {
   });
 });
 
+describe('a feature or a regression target that holds one value on the training rows', () => {
+  const dir = tempDir();
+  const part = (i: number): string => (i < 30 ? 'train' : i < 40 ? 'val' : 'test');
+  const split = ', split: { column: part }';
+  const task = 'tasks: [{ name: y, type: regression }]\n';
+
+  it('a constant feature: warned with its value and the data.features without it (was none)', async () => {
+    // "k" is 7 on every training row and differs on the test rows only.
+    const csv = `x,k,part,y\n${lines(50, (i) => `${i % 7},${i < 40 ? 7 : i},${part(i)},${(i * 0.37) % 2}`)}\n`;
+    expect(await warnings(dir, csv, split, task)).toEqual([
+      'column "k" holds "7" on every training row (30): as a feature it gives every row the same input, which tells ' +
+        'the model nothing; leave it out with data.features: [x]',
+    ]);
+    const text = `x,c,d,part,y\n${lines(50, (i) => `${i % 7},red,${i < 30 ? 0 : i},${part(i)},${i % 3}`)}\n`;
+    expect(await warnings(dir, text, `${split}, features: [x, c, d]`, task)).toEqual([
+      'columns "c" ("red"), "d" ("0") hold one value each on every training row (30): as features they give every ' +
+        'row the same input, which tells the model nothing; leave them out with data.features: [x]',
+    ]);
+  });
+
+  it('is no warning for a feature that varies, or for the pixels of an image trunk', async () => {
+    const csv = `a,b,part,y\n${lines(50, (i) => `${i % 7},${i < 40 ? 0 : 1},${part(i)},${(i * 0.37) % 2}`)}\n`;
+    expect(await warnings(dir, `a,part,y\n${lines(50, (i) => `${i % 7},${part(i)},${i % 3}`)}\n`, split, task)).toEqual(
+      [],
+    );
+    writeFile(dir, 'd.csv', csv);
+    const image =
+      'backend: wasm\nmodel: { trunk: [{ type: reshape, shape: [1, 2, 1] }, { type: flatten }, { type: dense, ' +
+      `units: 2 }] }\ntraining: { epochs: 1 }\ndata: { csv: d.csv${split} }\n${task}`;
+    expect((await validateData(loadConfig(writeFile(dir, 'exp.yaml', image)))).warnings).toEqual([]);
+  });
+
+  it('a regression target of one value: warned, naming the task, the column and the value (was none)', async () => {
+    const csv = `x,part,y\n${lines(50, (i) => `${i % 7},${part(i)},${i < 30 ? 2.5 : i}`)}\n`;
+    expect(await warnings(dir, csv, split, task)).toEqual([
+      'task "y": every training row (30) has value 2.5 of "y", so the model can only learn to predict 2.5 whatever ' +
+        'the input; put rows with other values in the train split, or remove the task',
+    ]);
+  });
+});
+
+describe('a row budget (max_train_rows) that is not below the labelled training rows', () => {
+  const dir = tempDir();
+  const part = (i: number): string => (i < 30 ? 'train' : i < 45 ? 'val' : 'test');
+  // Every fifth row has no label: 24 of the 30 training rows are labelled (12 of the 15 val and test rows each).
+  const csv = `x,part,y\n${lines(60, (i) => `${i % 7},${part(i)},${i % 5 === 0 ? '' : (i * 0.37) % 2}`)}\n`;
+  const budget = (rows: number): string => `tasks: [{ name: y, type: regression, max_train_rows: ${rows} }]\n`;
+  const kept = (rows: number): string =>
+    `task "y": max_train_rows is ${rows}, but the task has only 24 labelled training rows, so every label is kept ` +
+    'and the budget changes nothing; set it below 24, or remove max_train_rows';
+
+  it('is a warning naming the task and its labelled training rows (was none)', async () => {
+    expect(await warnings(dir, csv, ', split: { column: part }', budget(100))).toEqual([kept(100)]);
+    expect(await warnings(dir, csv, ', split: { column: part }', budget(24))).toEqual([kept(24)]);
+    expect(await warnings(dir, csv, ', split: { column: part }', budget(23))).toEqual([]);
+  });
+
+  it('validate prints it as a warning line', () => {
+    const validate = (rows: number) => {
+      writeFile(dir, 'd.csv', csv);
+      writeFile(dir, 'exp.yaml', `${TRAINING}data: { csv: d.csv, split: { column: part } }\n${budget(rows)}`);
+      return mtl(['validate', path.join(dir, 'exp.yaml')]);
+    };
+    const warned = validate(100);
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toBe(`warning: ${kept(100)}\n`);
+    expect(validate(23).stderr).toBe('');
+  });
+});
+
 describe("eval --data with an empty cell under the run's missing: error", () => {
   const dir = tempDir();
   const runsDir = path.join(dir, 'runs');
@@ -175,10 +245,10 @@ describe('data.categorical naming a column that is no feature', () => {
     return (await rejectedUsageError(validateData(loadConfig(config)))).message;
   };
 
-  it('is refused, naming the entry and why it would change nothing (it was accepted)', async () => {
+  it('is refused at its config line, naming the entry and why it would change nothing (it was accepted)', async () => {
     expect(await refused(', categorical: [y]')).toBe(
-      'data.categorical[0]: "y" is the target of task "y"; data.categorical makes features categorical, so it ' +
-        'would change nothing. Remove it from data.categorical.',
+      `${path.join(dir, 'exp.yaml')}:4:35: data.categorical[0]: "y" is the target of task "y"; data.categorical ` +
+        'makes features categorical, so it would change nothing. Remove it from data.categorical.',
     );
     expect(await refused(', features: [x], categorical: [c]')).toContain(
       '"c" is not a feature (data.features leaves it out)',

@@ -30,7 +30,14 @@ import {
 } from './preprocess.js';
 import { splitRows, type SplitName } from './split.js';
 import type { DataTable } from './types.js';
-import { identifierWarnings, labelWarnings, splitColumnWarnings } from './warnings.js';
+import { hasImageLayers } from '../model/layers/plan.js';
+import {
+  constantFeatureWarnings,
+  identifierWarnings,
+  labelWarnings,
+  rowBudgetWarnings,
+  splitColumnWarnings,
+} from './warnings.js';
 
 export interface PreparedData {
   source: string;
@@ -68,6 +75,8 @@ export interface SplitTable {
   split: Record<SplitName, Int32Array>;
   /** Under `data.missing_targets: mask`: which rows have each task's label, after the row budgets (data/labels.ts). */
   labels?: LabelMask;
+  /** What the split's labels make worth saying before training (a row budget that keeps every label). */
+  warnings: string[];
 }
 
 /** A built-in dataset's target columns for these options: never features by default (target leakage). */
@@ -93,8 +102,9 @@ export async function splitTable(config: ResolvedConfig, configDir: string): Pro
   }
   const rows = usableRows(table, config.data, features, config.tasks);
   const split = splitRows(table, rows, config.data.split, config.seed);
-  if (!masksTargets(config.data)) return { table, features, rows, split };
-  const budgeted = applyRowBudgets(labelMask(table, config.tasks), config.tasks, split.train, config.seed);
+  if (!masksTargets(config.data)) return { table, features, rows, split, warnings: [] };
+  const mask = labelMask(table, config.tasks);
+  const budgeted = applyRowBudgets(mask, config.tasks, split.train, config.seed);
   const labels = maskTargetDomain(table, config, budgeted, split.train);
   const kept = (part: Int32Array): Int32Array => rowsWithALabel(part, labels, config.tasks);
   const labelledSplit = { train: kept(split.train), val: kept(split.val), test: kept(split.test) };
@@ -105,12 +115,13 @@ export async function splitTable(config: ResolvedConfig, configDir: string): Pro
         `${task.targets.map((t) => `"${t}"`).join(', ')}); fill in labels, or remove the task.`,
     );
   }
-  return { table, features, rows, split: labelledSplit, labels };
+  const warnings = rowBudgetWarnings(config.tasks, mask, split.train);
+  return { table, features, rows, split: labelledSplit, labels, warnings };
 }
 
 /** {@link splitTable} → preprocessing fitted on train → split sizes checked → encoded rows per split. */
 export async function prepareData(config: ResolvedConfig, configDir: string): Promise<PreparedData> {
-  const { table, features, rows, split, labels } = await splitTable(config, configDir);
+  const { table, features, rows, split, labels, warnings: labelNotes } = await splitTable(config, configDir);
   // Fitted first: a target that does not fit its task is the more useful message when both are wrong.
   const preprocessing = fitPreprocessing(table, config.data, config.tasks, features, split.train, rows, labels);
   const sizes = { train: split.train.length, val: split.val.length, test: split.test.length };
@@ -118,7 +129,9 @@ export async function prepareData(config: ResolvedConfig, configDir: string): Pr
     ...checkSplitSizes(table.source, config.data.split, sizes, { total: table.rowCount, usable: rows.length }),
     ...unseenCategoryWarnings(table, preprocessing, Int32Array.from([...split.val, ...split.test])),
     ...identifierWarnings(table, config.data, preprocessing, split.train),
+    ...(constantFeaturesMatter(config) ? constantFeatureWarnings(table, preprocessing, split.train) : []),
     ...labelWarnings(table, config.tasks, split, labels),
+    ...labelNotes,
     ...splitColumnWarnings(table, config.data, features),
   ];
   const labelCounts = countLabels(split, labels, config.tasks);
@@ -134,6 +147,15 @@ export async function prepareData(config: ResolvedConfig, configDir: string): Pr
     outputSizes: preprocessing.tasks.map(outputSize),
     report: dataReport(table, config, preprocessing, { usable: rows.length, splits: sizes }, warnings, labelCounts),
   };
+}
+
+/**
+ * Whether a feature that holds one value on the training rows is worth a warning. Not in a built-in dataset, whose
+ * columns are its own (multi-digits' corner pixels are blank in every UCI digit), nor under an image trunk, which
+ * reshapes the features into an image where a constant pixel still has its place.
+ */
+function constantFeaturesMatter(config: ResolvedConfig): boolean {
+  return config.data.dataset === undefined && !hasImageLayers(config.model.trunk);
 }
 
 /**

@@ -8,7 +8,12 @@
  *   is one training row's, so it says nothing about other rows, and `mtl eval --data` refuses every value it has not
  *   seen.
  * - A classification task (binary, multiclass) whose training rows hold a single label, or whose val/test rows hold a
- *   label no training row has: the model is never trained to predict such a label.
+ *   label no training row has: the model is never trained to predict such a label; a regression target column that
+ *   holds one value on the training rows: the model only learns to predict that value.
+ * - A feature column that holds one value on every training row (missing cells aside): its input is the same for
+ *   every row the model learns from, so it tells the model nothing. Not said of a built-in dataset's columns, nor of
+ *   an image trunk's input, where a constant pixel keeps its place in the image (data/prepare.ts).
+ * - A task whose `max_train_rows` is not below its labelled training rows: the budget keeps every label.
  */
 import type { DataConfig, TaskConfig } from '../config/types.js';
 import { taskKindRegistry } from '../tasks/registry.js';
@@ -35,6 +40,51 @@ export function identifierValues(column: Column, rows: Int32Array): number | und
     seen.add(text);
   }
   return seen.size >= IDENTIFIER_MIN_VALUES && seen.size > rows.length / 2 ? seen.size : undefined;
+}
+
+/** The one value (as text) of `column` on `rows`, missing cells aside, or undefined when they differ or all miss. */
+export function onlyValue(column: Column, rows: Int32Array): string | undefined {
+  let only: string | undefined;
+  for (const row of rows) {
+    if (isMissing(column, row)) continue;
+    const text = cellText(column, row);
+    if (only === undefined) only = text;
+    else if (text !== only) return undefined;
+  }
+  return only;
+}
+
+/**
+ * A warning naming the feature columns that hold one value on every training row (at most
+ * {@link LISTED_PROBLEMS} of them, with their values) and how to leave them out; none when every feature varies.
+ */
+export function constantFeatureWarnings(
+  table: DataTable,
+  preprocessing: Preprocessing,
+  trainRows: Int32Array,
+): string[] {
+  const found: [name: string, value: string][] = [];
+  for (const encoding of preprocessing.features) {
+    const value = onlyValue(columnOf(table, encoding.column, 'data.features'), trainRows);
+    if (value !== undefined) found.push([encoding.column, value]);
+  }
+  const [first] = found;
+  if (first === undefined) return [];
+  const features = preprocessing.features.map((f) => f.column);
+  const one = found.length === 1;
+  const fix =
+    found.length < features.length
+      ? `leave ${one ? 'it' : 'them'} out with ${featuresWithout(features, new Set(found.map(([name]) => name)))}`
+      : 'no feature varies, so the model has nothing to learn from; check the data and the split';
+  const listed = found.slice(0, LISTED_PROBLEMS).map(([name, value]) => `"${name}" ("${value}")`);
+  const more = found.length > listed.length ? ` and ${found.length - listed.length} more` : '';
+  const columns = one
+    ? `column "${first[0]}" holds "${first[1]}"`
+    : `columns ${listed.join(', ')}${more} hold one value each`;
+  return [
+    `${columns} on every training row (${trainRows.length}): as ${one ? 'a feature it gives' : 'features they give'} ` +
+      `every row the same input, which tells the model nothing; ${fix}`,
+  ];
 }
 
 /** `data.features: [a, b]` with the features other than `left`: how to train without them. */
@@ -102,9 +152,13 @@ export function labelWarnings(
   const warnings: string[] = [];
   for (const task of tasks) {
     const layout = taskKindRegistry.lookup(task.type).metricLayout;
-    if (layout !== 'binary' && layout !== 'multiclass') continue;
-    const column = columnOf(table, task.targets[0]!, `tasks[${task.name}].targets[0]`);
     const rowsOf = (part: SplitName): Int32Array => labelledRows(split[part], labels, task.name);
+    if (layout === 'regression') {
+      warnings.push(...constantTargetWarnings(table, task, rowsOf('train')));
+      continue;
+    }
+    if (layout !== 'binary' && layout !== 'multiclass') continue;
+    const column = columnOf(table, task.targets[0]!, { task: task.name, path: ['targets', 0] });
     const labelsOf = (rows: Int32Array): string[] => [...new Set(Array.from(rows, (row) => cellText(column, row)))];
     const train = rowsOf('train');
     const trained = labelsOf(train);
@@ -131,4 +185,35 @@ export function labelWarnings(
     }
   }
   return warnings;
+}
+
+/** A regression task's target columns that hold one value on its training rows: that value is all it can learn. */
+function constantTargetWarnings(table: DataTable, task: TaskConfig, train: Int32Array): string[] {
+  return task.targets.flatMap((name, i) => {
+    const value = onlyValue(columnOf(table, name, { task: task.name, path: ['targets', i] }), train);
+    if (value === undefined) return [];
+    return [
+      `task "${task.name}": every training row (${train.length}) has value ${value} of "${name}", so the model can ` +
+        `only learn to predict ${value} whatever the input; put rows with other values in the train split, or ` +
+        'remove the task',
+    ];
+  });
+}
+
+/**
+ * Tasks whose `max_train_rows` keeps every label: `mask` is before the budgets, `trainRows` the training rows, so
+ * the count is of the labels the budget chooses from.
+ */
+export function rowBudgetWarnings(tasks: readonly TaskConfig[], mask: LabelMask, trainRows: Int32Array): string[] {
+  return tasks.flatMap((task) => {
+    const budget = task.max_train_rows;
+    if (budget === undefined) return [];
+    const labelled = labelledRows(trainRows, mask, task.name).length;
+    if (labelled > budget) return [];
+    return [
+      `task "${task.name}": max_train_rows is ${budget}, but the task has only ${labelled} labelled training ` +
+        `row${labelled === 1 ? '' : 's'}, so every label is kept and the budget changes nothing; set it below ` +
+        `${labelled}, or remove max_train_rows`,
+    ];
+  });
 }
