@@ -108,6 +108,7 @@ describe('mtl sweep', () => {
       failed: 0,
       interrupted: 0,
       crashed: 0,
+      damaged: 0,
       running: 0,
       pending: 0,
     });

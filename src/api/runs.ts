@@ -87,10 +87,15 @@ function runEntry(id: string, dir: string, history: boolean): RunListing | Damag
   } catch (error) {
     // Only what reading the run's files says (a UsageError naming the file); anything else is a bug to report.
     if (!(error instanceof UsageError)) throw error;
-    const remedy = error.details.join('; ') || 'restore the file from a backup, or delete the run';
-    const hint = `${remedy} (its folder: ${dir})`;
-    return { id, status: 'damaged', statusReason: error.message, hint, dir };
+    return damagedRun(id, dir, error);
   }
+}
+
+/** A run (or sweep trial) listed as damaged: why its files cannot be read, and what to do, naming its folder. */
+export function damagedRun(id: string, dir: string, error: UsageError): DamagedRunListing {
+  const remedy = error.details.join('; ') || 'restore the file from a backup, or delete the run';
+  const hint = `${remedy} (its folder: ${dir})`;
+  return { id, status: 'damaged', statusReason: error.message, hint, dir };
 }
 
 function monitorHistory(dir: string): { name: string; values: number[] } | undefined {

@@ -6,6 +6,7 @@ import { trialStatus, type TrialStatus } from '../runs/sweeps.js';
 import { packageRoot } from '../util/paths.js';
 import {
   endedInterrupted,
+  stopsFailFast,
   type ExecuteOptions,
   type ExecutedTrials,
   type SweepPlan,
@@ -29,7 +30,8 @@ import { recordSweep } from './sweep-status.js';
  * - A worker that exits while it holds a trial (killed, out of memory) leaves the trial as its run says on disk
  *   (`crashed`: resumable by a re-run; `failed` when no run was started yet); that trial is not retried in this
  *   process (it might kill the next worker too), and a replacement worker is started while requests remain.
- * - failFast: after a failed or diverged trial no more requests are handed out; trials already training finish.
+ * - failFast: after a failed, diverged or damaged trial no more requests are handed out; trials already training
+ *   finish.
  * - A signal (`options.signal`): each worker is told to stop; its trial finishes the current batch and ends
  *   `interrupted` with its checkpoint; `interrupted` is returned once all workers are gone. A worker whose
  *   coordinator dies (IPC `disconnect`) does the same by itself, so the trial stays resumable.
@@ -201,7 +203,7 @@ class Coordinator {
     recordSweep(this.plan, this.dir, this.statuses, { jobs: this.options.jobs });
     this.options.onTrialEnd?.(outcome);
     if (endedInterrupted(outcome)) this.interrupted = true;
-    if (this.options.failFast && (outcome.status === 'failed' || outcome.status === 'diverged')) {
+    if (this.options.failFast && stopsFailFast(outcome)) {
       this.stoppedEarly = true;
     }
   }

@@ -8,6 +8,7 @@ import {
   isSweepDir,
   listSweepIds,
   readSweepMeta,
+  trialState,
   trialStatus,
   writeSweepMeta,
   type SweepMeta,
@@ -17,6 +18,7 @@ import {
 import { runFile } from '../runs/layout.js';
 import { readMeta } from '../runs/meta.js';
 import type { HalvingRecord } from '../runs/sweep-rungs.js';
+import { damagedRun } from './runs.js';
 import { halvingRecordOf } from '../sweep/halving.js';
 import { sweepId } from '../sweep/hash.js';
 import { loadSweepSpec } from '../sweep/spec.js';
@@ -24,7 +26,8 @@ import type { SweepPlan } from './sweep.js';
 
 /**
  * `mtl sweep status SWEEP.yaml|ID`: each trial's status read from its own run (pending: no run yet; crashed: a run
- * still `running` whose process is gone), the counts, and the best trial so far. The rule for "best", also in the
+ * still `running` whose process is gone; damaged: a run whose meta.json cannot be read, with why and what to do, as
+ * `mtl runs` lists a damaged run), the counts, and the best trial so far. The rule for "best", also in the
  * JSON (`bestRule`): among completed trials, the one whose val value of the base config's early-stopping metric is
  * highest (a metric where higher is better, metrics/direction.ts) or lowest; a trial without that metric (a task
  * subset lacking the task it names) is not ranked; ties go to the lower trial index.
@@ -44,6 +47,10 @@ export interface SweepTrialView extends SweepTrialRecord {
   dir: string;
   /** The monitored metric on val, for a completed trial that reports it. */
   value?: number;
+  /** A damaged trial: what is wrong, naming the file (as DamagedRunListing's). */
+  statusReason?: string;
+  /** A damaged trial: what to do about it, naming its folder. */
+  hint?: string;
 }
 
 export interface SweepStatus {
@@ -98,14 +105,19 @@ export function recordSweep(
       ...(trial.tasks === undefined ? {} : { tasks: [...trial.tasks] }),
       seed: trial.seed,
       status: statusOf(known, trial.hash, dir),
-      ...(plan.halving ? epochsReached(path.join(dir, trial.hash)) : {}),
+      ...(plan.halving ? epochsReached(path.join(dir, trial.hash), statusOf(known, trial.hash, dir)) : {}),
     })),
   });
 }
 
-/** The epochs a trial's run has completed (halving: the budget it has reached); nothing for a pending trial. */
-function epochsReached(trialDir: string): { epochs?: number } {
-  return existsSync(runFile(trialDir, 'meta')) ? { epochs: readMeta(trialDir).epochsCompleted } : {};
+/**
+ * The epochs a trial's run has completed (halving: the budget it has reached); nothing for a pending trial, nor for a
+ * damaged one (its meta.json, which says it, cannot be read).
+ */
+function epochsReached(trialDir: string, status: TrialStatus): { epochs?: number } {
+  return status !== 'damaged' && existsSync(runFile(trialDir, 'meta'))
+    ? { epochs: readMeta(trialDir).epochsCompleted }
+    : {};
 }
 
 function statusOf(known: Map<string, TrialStatus>, hash: string, dir: string): TrialStatus {
@@ -146,16 +158,18 @@ export function sweepStatus(reference: string, runsDir?: string): SweepStatus {
     failed: 0,
     interrupted: 0,
     crashed: 0,
+    damaged: 0,
     running: 0,
     pending: 0,
   };
   const trials = meta.trials.map((record): SweepTrialView => {
     const trialDir = path.join(dir, record.hash);
-    const status = trialStatus(trialDir);
+    const { status, damage } = trialState(trialDir);
     counts[status] += 1;
     const value = status === 'completed' ? readSummaryIfAny(trialDir)?.val[meta.monitor.metric] : undefined;
     // Halving: the epochs the run has reached now (sweep.json's copy is what the last sweep process saw).
-    const epochs = meta.halving ? epochsReached(trialDir) : {};
+    const epochs = meta.halving ? epochsReached(trialDir, status) : {};
+    const damaged = damage && damagedRun(record.id, trialDir, damage);
     return {
       ...record,
       trial: record.index + 1,
@@ -163,6 +177,7 @@ export function sweepStatus(reference: string, runsDir?: string): SweepStatus {
       status,
       dir: trialDir,
       ...(value !== undefined && Number.isFinite(value) ? { value } : {}),
+      ...(damaged ? { statusReason: damaged.statusReason, hint: damaged.hint } : {}),
     };
   });
   let best: SweepTrialView | undefined;

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
-import { MtlError } from '../errors.js';
+import { MtlError, type UsageError } from '../errors.js';
 import { readResolvedConfig } from '../runs/inputs.js';
 import { readMeta } from '../runs/meta.js';
 import type { RunSummary } from '../runs/summary.js';
@@ -8,12 +8,14 @@ import {
   claimTrialDir,
   discardTrial,
   trialCanResume,
+  trialState,
   trialStatus,
   tryTrialLock,
   type TrialStatus,
 } from '../runs/sweeps.js';
 import { extendExperiment, whyNotExtendable } from './extend.js';
 import { resumeExperiment } from './resume.js';
+import { damagedRun } from './runs.js';
 import type { PlannedTrial, SweepOptions, SweepPlan, TrialOutcome, TrialRequest, TrialStartAction } from './sweep.js';
 import { trainExperiment } from './train.js';
 
@@ -44,14 +46,17 @@ export async function runTrial(
   const { trial, epochs } = request;
   const trialDir = path.join(sweepDir, trial.hash);
   const isFinal = (status: TrialStatus): boolean => requestIsDone(trialDir, status, epochs, retryFailed);
-  const before = trialStatus(trialDir);
+  const { status: before, damage } = trialState(trialDir);
+  if (damage) return damagedTrial(trial, trialDir, damage);
   if (isFinal(before)) return { trial, action: 'skipped', status: before };
   if (before === 'running') return { trial, action: 'left to another process', status: before };
   const lock = await tryTrialLock(sweepDir, trial.hash);
   if (!lock) return { trial, action: 'left to another process', status: trialStatus(trialDir) };
   const { onStart, ...trainOptions } = options;
   try {
-    const status = trialStatus(trialDir); // read again under the lock: another process may have finished it
+    // Read again under the lock: another process may have finished it.
+    const { status, damage: damagedSince } = trialState(trialDir);
+    if (damagedSince) return damagedTrial(trial, trialDir, damagedSince);
     if (isFinal(status)) return { trial, action: 'skipped', status };
     if (status === 'running') return { trial, action: 'left to another process', status };
     const extend = status === 'completed'; // short of the rung's epochs (else final)
@@ -92,6 +97,15 @@ export async function runTrial(
   }
 }
 
+/**
+ * A trial whose meta.json cannot be read is left as it is, never trained over nor removed (its folder may be the only
+ * copy of a trained run): skipped, with why and what to do, naming the file and the folder, as `mtl runs` says it.
+ */
+function damagedTrial(trial: PlannedTrial, trialDir: string, damage: UsageError): TrialOutcome {
+  const { statusReason, hint } = damagedRun(trial.id, trialDir, damage);
+  return { trial, action: 'skipped', status: 'damaged', error: `${statusReason}\n  - ${hint}` };
+}
+
 /** A completed trial with fewer than `epochs` epochs that did not stop early: a halving promotion extends it. */
 export function trialShortOf(trialDir: string, epochs: number): boolean {
   const meta = readMeta(trialDir);
@@ -124,7 +138,12 @@ export function requestIsDone(
   );
 }
 
-/** Nothing to do for a completed or diverged trial, nor for a failed one unless failures are retried. */
+/**
+ * Nothing to do for a completed or diverged trial, nor for a failed one unless failures are retried, nor for a damaged
+ * one (left as it is until its meta.json is restored or its folder deleted).
+ */
 function isFinalStatus(status: TrialStatus, retryFailed: boolean): boolean {
-  return status === 'completed' || status === 'diverged' || (status === 'failed' && !retryFailed);
+  return (
+    status === 'completed' || status === 'diverged' || status === 'damaged' || (status === 'failed' && !retryFailed)
+  );
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
 import { readTrialEpochBudgets } from '../runs/sweep-budgets.js';
 import { readSummaryIfAny, type RunSummary } from '../runs/summary.js';
-import { trialStatus, type SweepMeta, type SweepTrialRecord } from '../runs/sweeps.js';
+import { trialState, type SweepMeta, type SweepTrialRecord } from '../runs/sweeps.js';
 import { readConfigIfAny } from './run-description.js';
 
 export const BUDGET_RULE =
@@ -39,13 +39,18 @@ export function readComparedTrials(sweepDir: string, meta: SweepMeta): SweepTria
   const leftOut: LeftOutTrial[] = [];
   for (const record of meta.trials) {
     const dir = path.join(sweepDir, record.hash);
-    const status = trialStatus(dir);
+    const { status, damage } = trialState(dir);
     const summary = status === 'completed' ? readSummaryIfAny(dir) : undefined;
     const resolved = summary ? readConfigIfAny(dir) : undefined;
     if (summary && resolved) trials.push({ record, dir, summary, resolved });
     else {
-      const reason =
-        status !== 'completed' ? 'not completed' : summary ? 'config.resolved.json unreadable' : 'no summary.json';
+      const reason = damage
+        ? damage.message
+        : status !== 'completed'
+          ? 'not completed'
+          : summary
+            ? 'config.resolved.json unreadable'
+            : 'no summary.json';
       leftOut.push({ id: record.id, status, reason });
     }
   }

@@ -27,6 +27,8 @@ import { requestIsDone, runTrial } from './sweep-trial.js';
  * - an interrupted or crashed trial is resumed from its `last` checkpoint (api/resume.ts), or trained again from
  *   scratch when it stopped before its first checkpoint;
  * - a failed trial is skipped, or with `retryFailed` resumed (or trained again) like a crashed one;
+ * - a damaged trial (its meta.json cannot be read) is left as it is, never trained over: `damaged`, like a failed one
+ *   for the exit code and `failFast`;
  * - a trial another live process holds (its lock, `<sweep>/locks/<hash>/run.lock`) or trains is left to it.
  *
  * `shard` {index i, count n} takes only the trials whose index mod n is i − 1, so n processes (machines sharing the
@@ -146,7 +148,7 @@ export interface TrialOutcome {
 
 export interface SweepOptions extends Omit<TrainOptions, 'claimRunDir' | 'subRun' | 'command'> {
   shard?: Shard;
-  /** Stop at the first trial that fails or diverges (default: go on with the others). */
+  /** Stop at the first trial that fails, diverges or is damaged (default: go on with the others). */
   failFast?: boolean;
   /** Resume or train again the trials that failed before. */
   retryFailed?: boolean;
@@ -270,12 +272,17 @@ async function executeInProcess(
       interrupted = true;
       break;
     }
-    if (failFast && (outcome.status === 'failed' || outcome.status === 'diverged')) {
+    if (failFast && stopsFailFast(outcome)) {
       stoppedEarly = true;
       break;
     }
   }
   return { outcomes, interrupted, stoppedEarly };
+}
+
+/** What `failFast` stops at: a failed or diverged trial, or a damaged one (skipped: the sweep cannot work on it). */
+export function stopsFailFast(outcome: TrialOutcome): boolean {
+  return outcome.status === 'failed' || outcome.status === 'diverged' || outcome.status === 'damaged';
 }
 
 /**

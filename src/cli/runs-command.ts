@@ -24,7 +24,8 @@ export function descriptionCells(run: RunDescription): string[] {
  * `mtl runs`: the runs, then the seed groups, then the sweeps, one line each (`--json`: one list, runs first, each
  * group with `kind: "group"`, each sweep with `kind: "sweep"`); `mtl runs GROUP`: the members of a group
  * (`--json`: `{ group, runs }`). A run or member whose files cannot be read is listed with status `damaged`, its
- * `statusReason` and `hint` (the same entry in both), and a note on stderr.
+ * `statusReason` and `hint` (the same entry in both), and a note on stderr; a sweep trial so is counted `damaged` in
+ * its sweep's line (`--json`: `counts.damaged`, and `damagedTrials` as such entries), with the same note.
  */
 export function runsCommand(
   group: string | undefined,
@@ -59,6 +60,7 @@ export function runsCommand(
   if (flags.json) {
     printJson([...runs, ...groups, ...sweeps]);
     damagedNotes(runs);
+    for (const sweep of sweeps) damagedNotes(sweep.damagedTrials ?? []);
     return ExitCode.ok;
   }
   if (runs.length === 0 && groups.length === 0 && sweeps.length === 0) {
@@ -88,6 +90,7 @@ export function runsCommand(
   if (sweeps.length > 0) {
     if (runs.length > 0 || groups.length > 0) out();
     out(sweepsTable(sweeps));
+    for (const sweep of sweeps) damagedNotes(sweep.damagedTrials ?? []);
     log('`mtl sweep status ID` lists the trials of a sweep');
   }
   return ExitCode.ok;
@@ -124,8 +127,11 @@ function crashNotes(runs: readonly (RunListing | DamagedRunListing)[]): void {
   for (const run of runs) if (run.status === 'crashed') log(`note: ${run.id} crashed: ${run.statusReason ?? ''}`);
 }
 
-/** Which file of each damaged run is wrong and what to do, on stderr with `--json` too: it changes what is listed. */
-function damagedNotes(runs: readonly (RunListing | DamagedRunListing)[]): void {
+/**
+ * Which file of each damaged run (or sweep trial) is wrong and what to do, on stderr with `--json` too: it changes
+ * what is listed.
+ */
+export function damagedNotes(runs: readonly (RunListing | DamagedRunListing)[]): void {
   for (const run of runs) {
     if (run.status !== 'damaged') continue;
     log(`note: ${run.id} is damaged, listed without its details: ${run.statusReason}`);

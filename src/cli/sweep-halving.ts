@@ -28,7 +28,8 @@ export function halvingDryRun(plan: SweepPlan, halving: HalvingPlan, runsDir: st
     return {
       ...describeTrial(trial),
       status,
-      ...(status === 'pending' ? {} : { epochs: readMeta(dir).epochsCompleted }),
+      // A damaged trial's meta.json, which says its epochs, cannot be read.
+      ...(status === 'pending' || status === 'damaged' ? {} : { epochs: readMeta(dir).epochsCompleted }),
     };
   });
   if (json) {

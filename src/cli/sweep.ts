@@ -10,6 +10,7 @@ import {
   type TrialAction,
   type TrialOutcome,
 } from '../api/sweep.js';
+import { damagedTrialsOf } from '../api/sweep-listing.js';
 import { sweepStatus } from '../api/sweep-status.js';
 import type { BackendChoice } from '../config/types.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -22,6 +23,7 @@ import { emitCommand } from './sweep-emit.js';
 import { formatNumber, log, out, printJson, table } from './output.js';
 import { trainOutput } from './train-output.js';
 import { describeTrial } from './sweep-rows.js';
+import { damagedNotes } from './runs-command.js';
 
 export interface SweepFlags {
   runsDir?: string;
@@ -177,18 +179,19 @@ export async function sweepCommand(first: string, second: string | undefined, fl
       });
     } else {
       out(result.id);
-      const { actions, failed, crashed, interrupted } = tally;
+      const { actions, failed, crashed, damaged, interrupted } = tally;
       const extended = plan.halving ? `${actions.extended} extended, ` : '';
       log(
         `sweep ${result.id}: ${actions.trained} trained, ${actions.resumed} resumed, ${extended}` +
           `${actions.skipped} skipped, ${actions['left to another process']} left to another process; ` +
           `${failed} failed or diverged` +
           (crashed > 0 ? `; ${crashed} crashed (re-run the sweep to resume them)` : '') +
+          (damaged > 0 ? `; ${damaged} damaged (${DAMAGED_TRIALS})` : '') +
           (interrupted > 0 ? `; ${interrupted} interrupted` : '') +
           ((result.jobs ?? 1) > 1 ? ` (${result.jobs} worker processes)` : ''),
       );
       if (plan.halving) for (const line of rungLines(readSweepMeta(result.dir).halving)) log(line);
-      if (result.stoppedEarly) log('stopped at the first failed or diverged trial (--fail-fast)');
+      if (result.stoppedEarly) log('stopped at the first failed, diverged or damaged trial (--fail-fast)');
       if (result.interrupted) {
         log(
           'stopped by an interrupt (Ctrl-C or SIGTERM): run the sweep again to resume the interrupted trials ' +
@@ -197,9 +200,14 @@ export async function sweepCommand(first: string, second: string | undefined, fl
       }
     }
     if (result.interrupted) return ExitCode.interrupted;
-    return tally.failed + tally.crashed > 0 ? ExitCode.runFailed : ExitCode.ok;
+    return tally.failed + tally.crashed + tally.damaged > 0 ? ExitCode.runFailed : ExitCode.ok;
   });
 }
+
+/** What the summary says of damaged trials (each one's own lines name its file and folder). */
+const DAMAGED_TRIALS =
+  "left untouched: restore the trial's meta.json from a backup, or delete the trial's folder and run the sweep " +
+  'again to train it anew';
 
 interface TrialTally {
   /** Trials by what this process did to them: each trial once per kind of work, or skipped or left when it did none. */
@@ -208,6 +216,8 @@ interface TrialTally {
   failed: number;
   /** Trials whose worker process died: not a result, and not failed (a re-run resumes them); the sweep exits 1. */
   crashed: number;
+  /** Trials whose meta.json cannot be read: left as they are (the user's to restore or delete); the sweep exits 1. */
+  damaged: number;
   /** Trials a signal stopped in training: they end `interrupted`, with their checkpoints. */
   interrupted: number;
 }
@@ -228,7 +238,7 @@ function tallyTrials(outcomes: readonly TrialOutcome[]): TrialTally {
     skipped: 0,
     'left to another process': 0,
   };
-  const tally = { actions, failed: 0, crashed: 0, interrupted: 0 };
+  const tally = { actions, failed: 0, crashed: 0, damaged: 0, interrupted: 0 };
   for (const trialOutcomes of byTrial.values()) {
     const work = new Set(
       trialOutcomes.map((o) => o.action).filter((a) => a !== 'skipped' && a !== 'left to another process'),
@@ -238,6 +248,7 @@ function tallyTrials(outcomes: readonly TrialOutcome[]): TrialTally {
     for (const action of work.size > 0 ? work : [last.action]) actions[action] += 1;
     if (last.status === 'failed' || last.status === 'diverged') tally.failed += 1;
     if (last.status === 'crashed') tally.crashed += 1;
+    if (last.status === 'damaged') tally.damaged += 1;
     if (endedInterrupted(last)) tally.interrupted += 1;
   }
   return tally;
@@ -267,8 +278,11 @@ function logOutcome(outcome: TrialOutcome, total: number): void {
 
 function statusCommand(reference: string, flags: SweepFlags): number {
   const status = sweepStatus(reference, flags.runsDir);
+  // A trial whose meta.json cannot be read is a `damaged` row (never ranked), its note on stderr as `mtl runs` writes.
+  const damaged = damagedTrialsOf(status.trials);
   if (flags.json) {
     printJson(status);
+    damagedNotes(damaged);
     return ExitCode.ok;
   }
   out(status.id);
@@ -311,5 +325,6 @@ function statusCommand(reference: string, flags: SweepFlags): number {
   } else {
     out('best so far: none (no completed trial reports the metric yet)');
   }
+  damagedNotes(damaged);
   return ExitCode.ok;
 }

@@ -26,14 +26,27 @@ import { makeDirectories } from './make-dirs.js';
  */
 export const SWEEP_FILE = 'sweep.json';
 
-/** pending: no run yet; crashed: `running` in meta.json with its process gone (runs/liveness.ts). */
-export type TrialStatus = 'pending' | 'running' | 'completed' | 'diverged' | 'failed' | 'interrupted' | 'crashed';
+/**
+ * pending: no run yet; crashed: `running` in meta.json with its process gone (runs/liveness.ts); damaged: a run whose
+ * meta.json cannot be read ({@link trialState}), which no sweep process trains over: it may be the only copy of a
+ * trained trial.
+ */
+export type TrialStatus =
+  | 'pending'
+  | 'running'
+  | 'completed'
+  | 'diverged'
+  | 'failed'
+  | 'interrupted'
+  | 'crashed'
+  | 'damaged';
 export const TRIAL_STATUSES: readonly TrialStatus[] = [
   'completed',
   'diverged',
   'failed',
   'interrupted',
   'crashed',
+  'damaged',
   'running',
   'pending',
 ];
@@ -229,10 +242,24 @@ export function sweepTrialId(runDir: string): string | undefined {
   return undefined;
 }
 
-/** The trial's status now, from its meta.json (none: pending). */
+/** The trial's status now, from its meta.json (none: pending; one that cannot be read: damaged). */
 export function trialStatus(trialDir: string): TrialStatus {
-  if (!existsSync(runFile(trialDir, 'meta'))) return 'pending';
-  return shownStatus(readMeta(trialDir));
+  return trialState(trialDir).status;
+}
+
+/**
+ * {@link trialStatus}, with why a damaged trial's meta.json cannot be read (the UsageError naming the file and what
+ * to do), so one such trial is a row of the sweep rather than the end of every command that reads the sweep.
+ */
+export function trialState(trialDir: string): { status: TrialStatus; damage?: UsageError } {
+  if (!existsSync(runFile(trialDir, 'meta'))) return { status: 'pending' };
+  try {
+    return { status: shownStatus(readMeta(trialDir)) };
+  } catch (error) {
+    // Only what reading the file says (a UsageError naming it); anything else is a bug to report.
+    if (!(error instanceof UsageError)) throw error;
+    return { status: 'damaged', damage: error };
+  }
 }
 
 /** Whether the trial's `last` checkpoint can be resumed from (`mtl train --resume`). */
