@@ -1012,8 +1012,9 @@ async function main() {
       if (!parts || parts.after_last_step === null) continue;
       const ms = (x) => `${fmt(x * 1000, 2)} ms`;
       console.log(
-        `  outside, median per epoch: ${ms(parts.before_first_step)} before the first step (the previous epoch's ` +
-          `'last' checkpoint, the shuffle into batches), ${ms(parts.between_steps)} between steps (listeners, ` +
+        `  outside, median per epoch: ${ms(parts.before_first_step)} before the first step (the shuffle into ` +
+          `batches; the previous epoch's 'last' checkpoint, once a second), ${ms(parts.between_steps)} between ` +
+          'steps (listeners, ' +
           `event-loop turns with the scavenges V8 schedules there), ${ms(parts.after_last_step)} after the last ` +
           'step (validation metrics on the host, ' +
           'checkpoints, logs, progress line)',
