@@ -338,8 +338,9 @@ async function childEpochs(opts, epochs, kind) {
   let stepSum = 0;
   let validationForward = 0;
   let lastBatch = 0;
-  // Where the outside goes (from epoch 2): before the epoch's first step (the `last` checkpoint of the epoch before,
-  // which the trainer takes after the listeners' onEpochEnd, and the shuffle into batches), between steps
+  // Where the outside goes (from epoch 2): before the epoch's first step (the shuffle into batches, and the `last`
+  // checkpoint of the epoch before where one is due: the trainer takes it after the listeners' onEpochEnd, at most
+  // once a second), between steps
   // (listeners, event-loop turns with V8's scheduled scavenges), after its last step (validation metrics on the host,
   // checkpoints, logs; the validation forward pass taken out).
   let beforeFirst = 0;
