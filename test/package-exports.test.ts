@@ -21,4 +21,14 @@ describe('the package as another project installs it', () => {
     const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { files: string[] };
     expect(manifest.files).toEqual(expect.arrayContaining(['dist', 'configs', 'datasets', 'schema', 'docs']));
   });
+
+  it("carries its TypeScript sources inside dist's source maps (src/ is not in the package)", () => {
+    // A stack trace or a debugger mapped through dist/*.js.map shows our source, which the package does not ship.
+    const map = JSON.parse(readFileSync(path.join(root, 'dist', 'api', 'train.js.map'), 'utf8')) as {
+      sources: string[];
+      sourcesContent?: string[];
+    };
+    expect(map.sources).toEqual(['../../src/api/train.ts']);
+    expect(map.sourcesContent?.[0]).toBe(readFileSync(path.join(root, 'src', 'api', 'train.ts'), 'utf8'));
+  });
 });
