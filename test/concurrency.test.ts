@@ -121,7 +121,10 @@ describe('runs at once', () => {
   it('`mtl runs` while a run is being written never reads a half-written meta.json', async () => {
     const config = tinyConfigFile(400);
     const store = tempDir();
-    const training = mtlAsync(['train', config, '--runs-dir', store, '--quiet']);
+    // meta.json's progress goes with the `last` checkpoint, which an epoch's end takes at most once a second: a
+    // checkpoint after every step rewrites it as often as these epochs once did.
+    const everyStep = ['--set', 'training.checkpoint_every_steps=1'];
+    const training = mtlAsync(['train', config, '--runs-dir', store, '--quiet', ...everyStep]);
     let finished = false;
     void training.then(() => {
       finished = true;
@@ -129,7 +132,7 @@ describe('runs at once', () => {
     let reads = 0;
     const progress = new Set<number>();
     while (!finished) {
-      // Exactly what `mtl runs` reads, as fast as this loop goes, while the trainer rewrites meta.json every epoch.
+      // Exactly what `mtl runs` reads, as fast as this loop goes, while the trainer rewrites meta.json every step.
       for (const run of listRuns(store)) {
         reads++;
         if (run.status === 'running') progress.add(run.epochs);
