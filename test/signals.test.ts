@@ -134,6 +134,14 @@ describe('Ctrl-C and SIGTERM stop mtl train within a batch (#14 point 1)', () =>
       const best = path.join(stopped.runDir, 'checkpoints', 'best');
       if (existsSync(best)) expect(readdirSync(best).sort()).toEqual(['checksums.json', 'model.json', 'weights.bin']);
       expect(stopped.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      // The id still reaches stdout (`ID=$(mtl train …)`), and stderr says how to go on (it had nothing on stdout, and
+      // said the checkpoints were "of the epochs already done", which the once-a-second last checkpoint is not).
+      const id = path.basename(stopped.runDir);
+      expect(stopped.stdout).toBe(`${id}\n`);
+      expect(stopped.stderr).toContain(
+        `Interrupted again (${signal}): stopping now; the run goes on from its last checkpoint, taken up to a second ` +
+          `of training before; resume it with: mtl train --resume ${id}`,
+      );
     });
   }
 });

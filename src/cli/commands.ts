@@ -34,11 +34,19 @@ export async function trainCommand(configFile: string | undefined, flags: TrainF
   if (group) return trainGroupCommand(group, flags);
   const start = trainOrResume(configFile, flags);
   return withInterrupts(async (signal, targets) => {
+    // The run this command trains; its baselines' runs follow, and a resume of it resumes them too.
+    let main: { id: string; dir: string } | undefined;
     const trained = await start({
       ...trainOutput(flags),
       signal,
       onRunCreated: (created) => {
-        targets.run = created;
+        const run = (main ??= created);
+        targets.run = { id: run.id, recordInterrupted: created.recordInterrupted };
+        // Stopped at once, train still says on stdout which run it was (as JSON with --json), as it does at its end.
+        targets.stdout = () =>
+          flags.json
+            ? printJson({ id: run.id, dir: run.dir, status: 'interrupted', stoppedAtOnce: true })
+            : out(run.id);
         log(`run ${created.id} (${path.relative(process.cwd(), created.dir) || created.dir})`);
       },
       onSubRunStart: logSubRunStart,

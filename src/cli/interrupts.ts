@@ -3,8 +3,13 @@ import { log } from './output.js';
 
 /** What a second signal records before the process exits at once: the run in training, and its group if any. */
 export interface InterruptTargets {
-  run?: { recordInterrupted(reason: string): Promise<void> };
+  run?: { id?: string; recordInterrupted(reason: string): Promise<void> };
   group?: { recordInterrupted(reason: string): void };
+  /**
+   * What the command prints on stdout when it is stopped at once (a run's id, or its JSON): it never gets to print its
+   * result, and `ID=$(mtl train …)` still needs the id to resume.
+   */
+  stdout?: () => void;
 }
 
 /**
@@ -24,12 +29,21 @@ export async function withInterrupts<T>(
       log(`Interrupted (${signal}): finishing the current batch and saving a checkpoint (again to stop at once).`);
       controller.abort();
     } else if (interrupts === 2 && targets.run) {
-      log(`Interrupted again (${signal}): stopping now; the checkpoints are those of the epochs already done.`);
+      // The `last` checkpoint of an epoch's end is taken at most once a second: say where a resume starts.
+      const resume = targets.run.id ? `; resume it with: mtl train --resume ${targets.run.id}` : '';
+      log(
+        `Interrupted again (${signal}): stopping now; the run goes on from its last checkpoint, taken up to a ` +
+          `second of training before${resume}`,
+      );
       const reason = `stopped at once by a second ${signal}; the checkpoints are those written before it`;
       targets.group?.recordInterrupted(reason);
-      void targets.run.recordInterrupted(reason).finally(() => process.exit(ExitCode.interrupted));
+      void targets.run.recordInterrupted(reason).finally(() => {
+        targets.stdout?.();
+        process.exit(ExitCode.interrupted);
+      });
     } else {
       targets.group?.recordInterrupted(`stopped at once by a ${signal}`);
+      targets.stdout?.();
       process.exit(ExitCode.interrupted);
     }
   };
