@@ -40,7 +40,8 @@ export async function trainCommand(configFile: string | undefined, flags: TrainF
       ...trainOutput(flags),
       signal,
       onRunCreated: (created) => {
-        const run = (main ??= created);
+        main ??= created;
+        const run = main;
         targets.run = { id: run.id, recordInterrupted: created.recordInterrupted };
         // Stopped at once, train still says on stdout which run it was (as JSON with --json), as it does at its end.
         targets.stdout = () =>
