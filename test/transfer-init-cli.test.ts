@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, trainExperiment } from '../src/index.js';
@@ -128,5 +128,35 @@ describe('mtl train with init:', () => {
         expect(snapshotRun(path.join(runsDir, sourceId))).toEqual(source);
       });
     }
+  });
+
+  it("a damaged source checkpoint is named as init.from's, with the config fix (init.from: RUN:last)", async () => {
+    // Its own source and store: the other tests read theirs whole.
+    const store = path.join(dir, 'damaged-store');
+    const damaged = (
+      await trainExperiment(transferConfig(dir, 'damaged-source', { tasks: ['y2'] }), { runsDir: store })
+    ).id;
+    const weights = path.join(store, damaged, 'checkpoints', 'best', 'weights.bin');
+    const bytes = readFileSync(weights);
+    bytes[10] = (bytes[10] ?? 0) ^ 0xff;
+    writeFileSync(weights, bytes);
+    const file = writeFile(
+      dir,
+      'from-damaged.yaml',
+      transferConfigText('from-damaged', { tasks: ['y2'], init: [`from: ${damaged}`] }),
+    );
+    const refused = mtl(['train', file, '--runs-dir', store]);
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain(`mtl: init.from "${damaged}": `);
+    expect(refused.stderr).toContain(`weights.bin does not match its checksum`);
+    // `train` has no --checkpoint flag: the hint is the config's (it said "use the last checkpoint (--checkpoint last)").
+    expect(refused.stderr).toContain(`load its last checkpoint instead (init.from: ${damaged}:last)`);
+    expect(refused.stderr).not.toContain('--checkpoint');
+    const fromLast = writeFile(
+      dir,
+      'from-last.yaml',
+      transferConfigText('from-last', { tasks: ['y2'], init: [`from: ${damaged}:last`] }),
+    );
+    expect(mtl(['train', fromLast, '--runs-dir', store]).code).toBe(0);
   });
 });

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { InitConfig } from '../config/types.js';
 import type { FeatureEncoding, Preprocessing } from '../data/preprocess.js';
 import { UsageError } from '../errors.js';
@@ -11,8 +13,8 @@ import {
   type ParameterInfo,
 } from '../model/parameter-groups.js';
 import type { MultiTaskModel } from '../model/types.js';
-import { readCheckpointWeights } from '../runs/checkpoint.js';
-import { checkpointDir, type CheckpointName } from '../runs/layout.js';
+import { DamagedCheckpointError, readCheckpointWeights } from '../runs/checkpoint.js';
+import { checkpointDir, MODEL_JSON, type CheckpointName } from '../runs/layout.js';
 import type { RunLineage } from '../runs/meta.js';
 import { chooseCheckpoint, readRun, type StoredRun } from './evaluate.js';
 
@@ -41,8 +43,7 @@ export function initialiseFromSource(
 ): RunLineage {
   const { run: reference, suffix } = splitInitSource(init.from);
   const { source, checkpoint } = sourceCheckpoint(init.from, reference, suffix, runsDir);
-  const dir = checkpointDir(source.dir, checkpoint);
-  const weights = readCheckpointWeights(dir);
+  const weights = readSourceWeights(init.from, source, checkpoint);
   try {
     const inventory = parameterInventory(model);
     const sourceTasks = source.config.tasks.map((task) => task.name);
@@ -172,4 +173,26 @@ function checkInputLayout(sourceId: string, source: Preprocessing, target: Prepr
         '(init.load: [heads])',
     ],
   );
+}
+
+/**
+ * The source checkpoint's weights. A damaged one is named as `init.from`'s, and the fix is the config's (`init.from:
+ * RUN:last`), not the `--checkpoint` flag of the commands that read a run (train takes none).
+ */
+function readSourceWeights(
+  from: string,
+  source: StoredRun,
+  checkpoint: CheckpointName,
+): ReturnType<typeof readCheckpointWeights> {
+  try {
+    return readCheckpointWeights(checkpointDir(source.dir, checkpoint));
+  } catch (error) {
+    if (!(error instanceof DamagedCheckpointError)) throw error;
+    const other: CheckpointName = checkpoint === 'best' ? 'last' : 'best';
+    const whole = existsSync(path.join(checkpointDir(source.dir, other), MODEL_JSON));
+    throw new UsageError(`init.from "${from}": ${error.message}`, [
+      `${whole ? `load its ${other} checkpoint instead (init.from: ${source.id}:${other}), ` : ''}restore the file ` +
+        'from a backup, or train the source run again',
+    ]);
+  }
 }
