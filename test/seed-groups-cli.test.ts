@@ -118,7 +118,7 @@ describe('a group through the CLI', () => {
     expect(whole.stderr).toBe(
       `mtl: ${group} is a seed group, not a run: this command takes one run.\n` +
         `  - name one of its members: ${group}/seed-0, ${group}/seed-1\n` +
-        '  - `mtl runs GROUP` lists them; `mtl compare` takes groups\n',
+        '  - `mtl runs GROUP` lists them; `mtl compare` and `mtl report --group` take groups\n',
     );
   });
 

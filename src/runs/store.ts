@@ -143,7 +143,7 @@ function groupIsNoRun(group: { id: string; dir: string }): UsageError {
   const members = readGroupMeta(group.dir).members.map((m) => `${group.id}/${m.folder}`);
   return new UsageError(`${group.id} is a seed group, not a run: this command takes one run.`, [
     members.length > 0 ? `name one of its members: ${members.join(', ')}` : 'it has no members yet',
-    '`mtl runs GROUP` lists them; `mtl compare` takes groups',
+    '`mtl runs GROUP` lists them; `mtl compare` and `mtl report --group` take groups',
   ]);
 }
 
