@@ -149,7 +149,8 @@ describe('mtl train with init:', () => {
     expect(refused.code, refused.stderr).toBe(2);
     expect(refused.stderr).toContain(`mtl: init.from "${damaged}": `);
     expect(refused.stderr).toContain(`weights.bin does not match its checksum`);
-    // `train` has no --checkpoint flag: the hint is the config's (it said "use the last checkpoint (--checkpoint last)").
+    // `train` has no --checkpoint flag: the hint is the config's (it was "use the last checkpoint (--checkpoint
+    // last)").
     expect(refused.stderr).toContain(`load its last checkpoint instead (init.from: ${damaged}:last)`);
     expect(refused.stderr).not.toContain('--checkpoint');
     const fromLast = writeFile(
