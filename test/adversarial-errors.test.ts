@@ -127,7 +127,7 @@ const cases: Case[] = [
     config: config({ data: domains('column: dom, source: a, target: B'), tasks: '  - { name: y, type: regression }' }),
     args: () => [],
     exitCode: 2,
-    message: /data\.csv: data\.domains\.target: "B" is not a value of column "dom"/,
+    message: /\S*exp\.yaml:3:67: data\.domains\.target: "B" is not a value of column "dom" in \S*data\.csv/,
   },
   {
     does: 'names a data.domains column the data does not have',

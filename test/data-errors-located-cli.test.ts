@@ -15,13 +15,13 @@ let dir: string;
 let config: string;
 let csv: string;
 
-/** 40 rows: age, income, churn (0/1), score, set (split names), dom (domains a/b). */
+/** 40 rows: age, income, churn (0/1), score, set (split names), dom (domains a/b), one (a single label, x). */
 function table(): string {
   const rows = Array.from(
     { length: 40 },
-    (_, i) => `${20 + i},${100 + 7 * i},${i % 2},${(i % 5) / 5},${['train', 'val', 'test'][i % 3]},${'ab'[i % 2]}`,
+    (_, i) => `${20 + i},${100 + 7 * i},${i % 2},${(i % 5) / 5},${['train', 'val', 'test'][i % 3]},${'ab'[i % 2]},x`,
   );
-  return `age,income,churn,score,set,dom\n${rows.join('\n')}\n`;
+  return `age,income,churn,score,set,dom,one\n${rows.join('\n')}\n`;
 }
 
 /** Line 5 holds `data` (after `csv: d.csv`), tasks start on line 7. */
@@ -142,6 +142,74 @@ describe('other data errors that blame a config field', () => {
   }, 60_000);
 });
 
+describe("a task's target data its kind cannot take: the task's field to change, at its config line", () => {
+  // tasks, the message's first line as above; the features are age only, so no target column is read as a feature.
+  const cases: [string, string, string][] = [
+    [
+      'a binary task on three labels: its type (use multiclass)',
+      '  - { name: part, type: binary, target: set }',
+      'C:7:25: tasks[0].type: binary task "part" needs exactly 2 distinct labels in column "set", found 3 (test, ' +
+        'train, val). Use type multiclass for more.',
+    ],
+    [
+      'a binary task on a single label: its target column (at the task, which writes none)',
+      '  - { name: churn, type: binary }\n  - { name: one, type: binary }',
+      'C:8:5: tasks[1].target: binary task "one" needs exactly 2 distinct labels in column "one", found 1 (x). Both ' +
+        'labels must occur in the rows used (rows with a missing target are left out).',
+    ],
+    [
+      'a multiclass task on a single label: its target',
+      '  - { name: m, type: multiclass, target: one }',
+      'C:7:42: tasks[0].target: column "one" has a single label; classification task "m" needs at least 2.',
+    ],
+    [
+      'a multilabel column that is not 0/1: its entry in targets',
+      '  - { name: tags, type: multilabel, targets: [churn, score] }',
+      'C:7:54: tasks[0].targets[1]: multilabel target column "score" of task "tags" must hold 0 or 1; line 3 has ' +
+        '"0.2".',
+    ],
+    [
+      'a regression task on a text column: its type (use multiclass)',
+      '  - { name: part, type: regression, target: set }',
+      'C:7:25: tasks[0].type: regression target column "set" of task "part" must hold finite numbers; line 2 has ' +
+        '"train" (and 39 more cells that are not numbers). Fix them, or use type multiclass if the column holds ' +
+        'classes.',
+    ],
+    [
+      'a text column among the targets of a regression task: its entry in targets',
+      '  - { name: both, type: regression, targets: [income, set] }',
+      'C:7:55: tasks[0].targets[1]: regression target column "set" of task "both" must hold finite numbers; line 2 ' +
+        'has "train" (and 39 more cells that are not numbers). Fix them, or use type multiclass if the column ' +
+        'holds classes.',
+    ],
+  ];
+  it.each(cases)(
+    '%s',
+    (_name, tasks, message) => {
+      expect(validateError('  features: [age]', tasks)).toBe(`mtl: ${message.replace('C:', `${config}:`)}`);
+    },
+    60_000,
+  );
+});
+
+describe('a data.domains source or target the domain column does not have, at the value', () => {
+  it.each([
+    ['the target', 'source: a, target: B', 'C:6:46: data.domains.target: "B" is not a value of column "dom" in D'],
+    [
+      'a source of a list, by its index',
+      'source: [a, c], target: b',
+      'C:6:39: data.domains.source[1]: "c" is not a value of column "dom" in D',
+    ],
+  ])(
+    '%s',
+    (_name, fields, message) => {
+      const data = `  missing_targets: mask\n  domains: { column: dom, ${fields} }`;
+      expect(validateError(data)).toBe(`mtl: ${message.replace('C:', `${config}:`).replace(' D', ` ${csv}`)}`);
+    },
+    60_000,
+  );
+});
+
 describe('a field a --set flag wrote is blamed on the flag', () => {
   it.each([
     ['data.features=[agee]', 'data.features[0]: column "agee" is not in D; did you mean "age"?'],
@@ -157,6 +225,21 @@ describe('a field a --set flag wrote is blamed on the flag', () => {
     },
     60_000,
   );
+
+  it("a task's type", () => {
+    const tasks = '  - { name: part, type: multiclass, target: set }';
+    expect(validateError('  features: [age]', tasks, ['tasks.0.type=binary'])).toBe(
+      'mtl: --set tasks.0.type=binary: tasks[0].type: binary task "part" needs exactly 2 distinct labels in column ' +
+        '"set", found 3 (test, train, val). Use type multiclass for more.',
+    );
+  }, 60_000);
+
+  it('data.domains.target', () => {
+    const data = '  missing_targets: mask\n  domains: { column: dom, source: a, target: b }';
+    expect(validateError(data, undefined, ['data.domains.target=B'])).toBe(
+      `mtl: --set data.domains.target=B: data.domains.target: "B" is not a value of column "dom" in ${csv}`,
+    );
+  }, 60_000);
 });
 
 describe('mtl train', () => {
@@ -172,6 +255,18 @@ describe('mtl train', () => {
     const set = mtl(['train', config, '--runs-dir', runsDir, '--set', 'tasks.0.target=churnn']);
     expect(set.code, set.stderr).toBe(2);
     expect(set.stderr).toMatch(/^mtl: --set tasks\.0\.target=churnn: tasks\[0\]\.target: column "churnn" is not in /);
+    expect(existsSync(runsDir)).toBe(false);
+  }, 120_000);
+
+  it("a task's target data its kind cannot take: the message validate gives, no run", () => {
+    writeFile(dir, 'c.yaml', configText('  features: [age]', '  - { name: part, type: binary, target: set }'));
+    const runsDir = path.join(dir, 'runs');
+    const trained = mtl(['train', config, '--runs-dir', runsDir]);
+    expect(trained.code, trained.stderr).toBe(2);
+    expect(trained.stderr.split('\n')[0]).toBe(
+      `mtl: ${config}:7:25: tasks[0].type: binary task "part" needs exactly 2 distinct labels in column "set", ` +
+        'found 3 (test, train, val). Use type multiclass for more.',
+    );
     expect(existsSync(runsDir)).toBe(false);
   }, 120_000);
 });

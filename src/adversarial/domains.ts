@@ -15,7 +15,7 @@
 import { UsageError } from '../errors.js';
 import type { ConfigProblem } from '../config/errors.js';
 import type { DomainsConfig, ResolvedConfig, TaskConfig } from '../config/types.js';
-import { cellText, columnOf, isMissing, sortLabels } from '../data/columns.js';
+import { cellText, columnOf, DataFieldError, isMissing, sortLabels } from '../data/columns.js';
 import type { LabelMask } from '../data/labels.js';
 import type { EncodedRows, Preprocessing } from '../data/preprocess.js';
 import type { DataTable } from '../data/types.js';
@@ -111,11 +111,19 @@ export function checkDomainValues(table: DataTable, domains: DomainsConfig): voi
   for (let row = 0; row < table.rowCount; row++) if (!isMissing(column, row)) seen.add(cellText(column, row));
   const values = sortLabels(seen).map((v) => `"${v}"`);
   const where = `${table.source}: data.domains`;
-  for (const [field, value] of [...sourceDomains(domains).map((v) => ['source', v]), ['target', domains.target]]) {
-    if (seen.has(value!)) continue;
-    throw new UsageError(`${where}.${field}: "${value}" is not a value of column "${domains.column}"`, [
-      `values seen: ${values.join(', ')}`,
-    ]);
+  // Each value at its field as the config writes it (a source of a list by its index), to be located there.
+  const sources: { path: (string | number)[]; value: string }[] =
+    typeof domains.source === 'string'
+      ? [{ path: ['source'], value: domains.source }]
+      : domains.source.map((value, i) => ({ path: ['source', i], value }));
+  for (const { path, value } of [...sources, { path: ['target'], value: domains.target }]) {
+    if (seen.has(value)) continue;
+    throw new DataFieldError(
+      { data: ['domains', ...path] },
+      `"${value}" is not a value of column "${domains.column}" in ${table.source}`,
+      [`values seen: ${values.join(', ')}`],
+      `${where}.${path[0]}: "${value}" is not a value of column "${domains.column}"`,
+    );
   }
   const named = new Set([...sourceDomains(domains), domains.target]);
   const other = [...seen].filter((value) => !named.has(value));

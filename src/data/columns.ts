@@ -20,14 +20,19 @@ function dataFieldText(field: DataField): string {
   return `tasks[${field.task}]${field.path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${key}`)).join('')}`;
 }
 
-/** A data error that blames a config field: `field: problem`, with the field kept apart to be named and located. */
+/**
+ * A data error that blames a config field: `field: problem`, with the field kept apart to be named and located.
+ * `unlocated` is the message where the config is unknown, when it is not `field: problem` as the pipeline names the
+ * field: a message older than the locating, kept as it was for library callers and `mtl eval --data`.
+ */
 export class DataFieldError extends UsageError {
   constructor(
     readonly field: DataField,
     readonly problem: string,
     details: string[] = [],
+    unlocated = `${dataFieldText(field)}: ${problem}`,
   ) {
-    super(`${dataFieldText(field)}: ${problem}`, details);
+    super(unlocated, details);
   }
 }
 

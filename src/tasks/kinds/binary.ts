@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { DataFieldError } from '../../data/columns.js';
-import { UsageError } from '../../errors.js';
 import type { TaskKind } from '../types.js';
 import { distinctLabels, encodeLabels, type ClassEncoding } from './labels.js';
 import { sigmoidOnHost } from './probabilities.js';
+import { targetError } from './target-error.js';
 
 /**
  * One of two labels per row: one output, the probability of the positive class (`positive`, else the larger label
@@ -20,13 +20,17 @@ export const binary: TaskKind<ClassEncoding> = {
   defaultMetrics: ['accuracy', 'auc', 'macro-f1', 'log-loss'],
 
   fitTarget(input) {
-    const { field, task } = input;
+    const { task } = input;
     const { column, labels } = distinctLabels(input);
     let classes = labels;
     if (classes.length !== 2) {
-      throw new UsageError(
-        `${field}: a binary task needs exactly 2 distinct labels in column "${column.name}", found ` +
-          `${classes.length} (${classes.slice(0, 10).join(', ')}). ` +
+      // More labels: the type is to change; fewer: the column (another kind would not take it either).
+      throw targetError(
+        input,
+        classes.length > 2 ? ['type'] : ['targets', 0],
+        (name) =>
+          `${name === undefined ? 'a binary task' : `binary task "${name}"`} needs exactly 2 distinct labels in ` +
+          `column "${column.name}", found ${classes.length} (${classes.slice(0, 10).join(', ')}). ` +
           (classes.length > 2
             ? 'Use type multiclass for more.'
             : 'Both labels must occur in the rows used (rows with a missing target are left out).'),

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { UsageError } from '../../errors.js';
 import type { TaskKind } from '../types.js';
 import { distinctLabels, encodeLabels, type ClassEncoding } from './labels.js';
 import { softmaxOnHost } from './probabilities.js';
+import { targetError } from './target-error.js';
 
 /** One label of several per row: one output per class, a softmax over them, one-hot training targets. */
 export const multiclass: TaskKind<ClassEncoding> = {
@@ -19,8 +19,12 @@ export const multiclass: TaskKind<ClassEncoding> = {
   fitTarget(input) {
     const { column, labels: classes } = distinctLabels(input);
     if (classes.length < 2) {
-      throw new UsageError(
-        `${input.field}: column "${column.name}" has a single label; a classification task needs at least 2.`,
+      throw targetError(
+        input,
+        ['targets', 0],
+        (name) =>
+          `column "${column.name}" has a single label; ` +
+          `${name === undefined ? 'a classification task' : `classification task "${name}"`} needs at least 2.`,
       );
     }
     return { name: input.task.name, type: 'multiclass', column: column.name, classes };

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { lineOf } from '../../data/cells.js';
 import { cellText, numericCells } from '../../data/columns.js';
-import { UsageError } from '../../errors.js';
 import type { TaskKind } from '../types.js';
 import { sigmoidOnHost } from './probabilities.js';
+import { targetError } from './target-error.js';
 
 /** The encoding of a multilabel task: one 0/1 column per label. */
 export interface MultilabelEncoding {
@@ -22,14 +22,19 @@ export const multilabel: TaskKind<MultilabelEncoding> = {
   encodingFields: { columns: 'strings' },
   defaultMetrics: ['accuracy', 'macro-f1', 'auc', 'log-loss'],
 
-  fitTarget({ task, field, columns, allRows, table }) {
-    for (const column of columns) {
+  fitTarget(input) {
+    const { task, columns, allRows, table } = input;
+    for (const [i, column] of columns.entries()) {
       for (const row of allRows) {
         const v = column.kind === 'numeric' ? column.values[row] : Number.NaN;
         if (v !== 0 && v !== 1) {
-          throw new UsageError(
-            `${field}: multilabel target column "${column.name}" must hold 0 or 1; line ${lineOf(row, table)} has ` +
-              `"${cellText(column, row)}".`,
+          // The column is at fault, of several the one named (a column of counts or scores is no label).
+          throw targetError(
+            input,
+            ['targets', i],
+            (name) =>
+              `multilabel target column "${column.name}"${name === undefined ? '' : ` of task "${name}"`} must ` +
+              `hold 0 or 1; line ${lineOf(row, table)} has "${cellText(column, row)}".`,
           );
         }
       }

@@ -4,6 +4,7 @@ import { columnOf, numericCells } from '../../data/columns.js';
 import type { DataTable } from '../../data/types.js';
 import { UsageError } from '../../errors.js';
 import type { RawOutputs, TaskKind } from '../types.js';
+import { targetError } from './target-error.js';
 
 /** The encoding of a regression task: per target column, the mean and std of its training rows. */
 export interface RegressionEncoding {
@@ -27,18 +28,24 @@ export const regression: TaskKind<RegressionEncoding> = {
   encodingFields: { columns: 'strings', mean: 'numbers', std: 'numbers' },
   defaultMetrics: ['mse', 'mae', 'r2'],
 
-  fitTarget({ task, field, columns, trainRows, table }) {
+  fitTarget(input) {
+    const { task, columns, trainRows, table } = input;
     const mean: number[] = [];
     const std: number[] = [];
-    for (const column of columns) {
+    for (const [i, column] of columns.entries()) {
       // Quotes a cell that is really not a number, with its line: a text column's first value may be "12.5".
       const [culprit, ...others] = nonNumericCells(column);
       if (culprit || column.kind !== 'numeric') {
         const where = culprit ? `; line ${lineOf(culprit[0], table)} has "${culprit[1]}"` : '';
         const more = others.length > 0 ? ` (and ${others.length} more cells that are not numbers)` : '';
-        throw new UsageError(
-          `${field}: regression target column "${column.name}" must hold finite numbers${where}${more}. Fix ` +
-            `${others.length > 0 ? 'them' : 'it'}, or use type multiclass if the column holds classes.`,
+        // A single column that holds classes wants another type; of several, the column named is at fault.
+        throw targetError(
+          input,
+          columns.length === 1 ? ['type'] : ['targets', i],
+          (name) =>
+            `regression target column "${column.name}"${name === undefined ? '' : ` of task "${name}"`} must hold ` +
+            `finite numbers${where}${more}. Fix ${others.length > 0 ? 'them' : 'it'}, or use type multiclass if the ` +
+            'column holds classes.',
         );
       }
       let sum = 0;
