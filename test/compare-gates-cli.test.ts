@@ -198,6 +198,26 @@ describe('bad gate flags', () => {
       'mtl: --tolerance: y1/mse is given twice.',
     ],
     [
+      '--confidence given twice',
+      [BASE, NEW, '--fail-on-regression', '--confidence', '0.95', '--confidence', '0.9'],
+      'mtl: --confidence is given twice (0.95, 0.9).',
+    ],
+    [
+      'a --fail-if KEY that is not TASK/METRIC',
+      [BASE, NEW, '--fail-if', 'foo < 1'],
+      'mtl: --fail-if: "foo" is not TASK/METRIC.',
+    ],
+    [
+      'a --fail-if metric without its task',
+      [BASE, NEW, '--fail-if', 'accuracy < 0.8'],
+      'mtl: --fail-if: "accuracy" is not TASK/METRIC; did you mean "y2/accuracy"?',
+    ],
+    [
+      'a --tolerance metric without its task',
+      [BASE, NEW, '--fail-on-regression', '--tolerance', 'mse=0.1'],
+      'mtl: --tolerance: "mse" is not TASK/METRIC; did you mean "y1/mse"?',
+    ],
+    [
       '--fail-on-regression with one run',
       [BASE, '--fail-on-regression'],
       'mtl: --fail-on-regression needs BASE and NEW: mtl compare BASE NEW --fail-on-regression.',

@@ -219,6 +219,22 @@ describe('--fail-if', () => {
     const tolerance = usageError(() => evaluateGate(input, { ...regressionOnly, tolerances: { 'z/mse': 0.1 } }));
     expect(tolerance.message).toBe('--tolerance: no metric "z/mse" in the compared runs.');
   });
+
+  it('says a well-formed KEY that is not TASK/METRIC is not, listing the metrics (not a syntax error)', () => {
+    const failIf = (expression: string) =>
+      usageError(() => evaluateGate(input, { ...regressionOnly, failIf: [parseThreshold(expression)] }));
+    const foo = failIf('foo < 1');
+    expect(foo.message).toBe('--fail-if: "foo" is not TASK/METRIC.');
+    expect(foo.details).toEqual(['compared metrics: y/accuracy']);
+    // A bare metric name: the task's key with that metric.
+    expect(failIf('accuracy < 0.8').message).toBe(
+      '--fail-if: "accuracy" is not TASK/METRIC; did you mean "y/accuracy"?',
+    );
+    const [key, value] = parseTolerance('accuracy=0.1');
+    const tolerance = usageError(() => evaluateGate(input, { ...regressionOnly, tolerances: { [key]: value } }));
+    expect(tolerance.message).toBe('--tolerance: "accuracy" is not TASK/METRIC; did you mean "y/accuracy"?');
+    expect(tolerance.details).toEqual(['per-task metrics of the base: y/accuracy']);
+  });
 });
 
 describe('gate flag parsers', () => {
@@ -238,14 +254,14 @@ describe('gate flag parsers', () => {
   });
 
   it('refuse malformed ones with the flag, what was expected and an example', () => {
-    const malformed = ['y1/accuracy 0.8', 'y1/accuracy == 0.8', 'accuracy < 0.8', 'y1/accuracy < high', '< 0.8'];
+    const malformed = ['y1/accuracy 0.8', 'y1/accuracy == 0.8', 'y1/accuracy < high', '< 0.8'];
     // Hexadecimal or binary: `Number` reads them (0x1 = 1), a person meant no such number.
     for (const bad of [...malformed, 'y1/accuracy < 0x1', 'y1/accuracy < 0b1']) {
       const error = usageError(() => parseThreshold(bad));
       expect(error.message).toBe(`--fail-if "${bad}": expected TASK/METRIC OP VALUE, OP one of < <= > >=.`);
       expect(error.details[0]).toContain("--fail-if 'y1/accuracy < 0.8'");
     }
-    for (const bad of ['y1/mse', 'y1/mse=', 'y1/mse=-1', 'mse=0.1', 'y1/mse=abc', 'y1/mse=0x1'])
+    for (const bad of ['y1/mse', 'y1/mse=', 'y1/mse=-1', '=0.1', 'y1/mse=abc', 'y1/mse=0x1'])
       expect(usageError(() => parseTolerance(bad)).message).toBe(
         `--tolerance "${bad}": expected TASK/METRIC=VALUE with VALUE a number ≥ 0.`,
       );

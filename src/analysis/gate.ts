@@ -122,7 +122,8 @@ export function parseThreshold(expression: string): Threshold {
   const match = THRESHOLD_PATTERN.exec(expression);
   const value = match ? decimal(match[3]!) : NaN;
   const operator = OPERATORS.find((o) => o === match?.[2]);
-  if (!match || !operator || !match[1]!.includes('/') || !Number.isFinite(value))
+  // A KEY that is not TASK/METRIC is well formed: evaluateGate names it with the metrics compared.
+  if (!match || !operator || !Number.isFinite(value))
     throw new UsageError(`--fail-if "${expression}": expected TASK/METRIC OP VALUE, OP one of < <= > >=.`, [
       "e.g. --fail-if 'y1/accuracy < 0.8' (quote it: the shell reads < and > as redirections)",
     ]);
@@ -134,7 +135,7 @@ export function parseTolerance(text: string): [string, number] {
   const at = text.lastIndexOf('=');
   const key = text.slice(0, at).trim();
   const value = at < 0 ? NaN : decimal(text.slice(at + 1));
-  if (at < 0 || !key.includes('/') || !Number.isFinite(value) || value < 0 || text.slice(at + 1).trim() === '')
+  if (at < 0 || key === '' || !Number.isFinite(value) || value < 0 || text.slice(at + 1).trim() === '')
     throw new UsageError(`--tolerance "${text}": expected TASK/METRIC=VALUE with VALUE a number ≥ 0.`, [
       "the absolute amount NEW may be worse by, in the metric's units: e.g. --tolerance y1/accuracy=0.01",
     ]);
@@ -320,10 +321,17 @@ function round(value: number): number {
   return Number(value.toPrecision(4));
 }
 
+/**
+ * A flag naming a metric that is not compared, or a KEY that is not TASK/METRIC at all (`accuracy`: the metric of
+ * which task?), with the metrics it could name.
+ */
 function unknownMetric(flag: string, key: string, known: readonly string[]): UsageError {
-  const guess = suggest(key, known);
-  return new UsageError(
-    `${flag}: no metric "${key}" in the compared runs${guess ? `; did you mean "${guess}"?` : '.'}`,
-    [`${flag === '--tolerance' ? 'per-task metrics of the base' : 'compared metrics'}: ${known.join(', ')}`],
-  );
+  // A bare metric name suggests the first task's key with that metric (`accuracy` → `y1/accuracy`).
+  const guess = key.includes('/')
+    ? suggest(key, known)
+    : (known.find((k) => k.endsWith(`/${key}`)) ?? suggest(key, known));
+  const what = key.includes('/') ? `no metric "${key}" in the compared runs` : `"${key}" is not TASK/METRIC`;
+  return new UsageError(`${flag}: ${what}${guess ? `; did you mean "${guess}"?` : '.'}`, [
+    `${flag === '--tolerance' ? 'per-task metrics of the base' : 'compared metrics'}: ${known.join(', ')}`,
+  ]);
 }

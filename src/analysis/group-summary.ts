@@ -29,7 +29,10 @@ export interface GroupMemberResult {
   transfer?: TransferReport;
 }
 
-/** A statistic over seeds with the per-seed values it came from (null: that seed has no finite value). */
+/**
+ * A statistic over seeds with the per-seed values it came from (null: that seed has no finite value, or is left out
+ * of the statistics).
+ */
 export interface SeedSeries extends SeedStatistic {
   perSeed: (number | null)[];
 }
@@ -74,12 +77,16 @@ export interface GroupTransferSummary {
 export interface GroupSummary {
   group: string;
   name: string;
+  /** Every seed of the group, trained or not: each metric's `perSeed` has one value per seed, in this order. */
   seeds: number[];
   split: 'test' | 'val';
   members: { seed: number; id: string; status: RunStatus }[];
   metrics: GroupMetricSummary[];
   transfer?: GroupTransferSummary;
-  /** What makes the statistics partial: members without metrics, members without baselines. */
+  /**
+   * What makes the statistics partial: seeds left out (never trained, a member without metrics or one that did not
+   * finish), members without baselines.
+   */
   warnings: string[];
 }
 
@@ -88,28 +95,80 @@ function series(values: readonly (number | undefined)[]): SeedSeries {
   return { ...seedStatistic(perSeed.filter((v): v is number => v !== null)), perSeed };
 }
 
-/** The summary of a group's members on `split`, in member (seed) order. */
+export type LeftOutReason = 'never-trained' | 'no-metrics' | 'unfinished';
+
+/**
+ * Why a seed of a group is left out of the group's statistics (and counts as a value that is not finite in the CI
+ * gates, api/compare-gate.ts, which never judge a group on the members that are left): it has no member (the group
+ * stopped before training it), its member has no metrics on the split (it diverged before a good epoch, or failed),
+ * or its member did not run to its end (interrupted, failed or still running: at most the metrics of a partly
+ * trained run). Undefined for a member that counts: completed, or diverged after a good epoch (a result).
+ */
+export function leftOutReason(
+  member: { status: RunStatus; metrics: MetricValues } | undefined,
+): LeftOutReason | undefined {
+  if (!member) return 'never-trained';
+  if (Object.keys(member.metrics).length === 0) return 'no-metrics';
+  if (member.status !== 'completed' && member.status !== 'diverged') return 'unfinished';
+  return undefined;
+}
+
+/**
+ * Every seed of a group: group.json's, then any member's seed not among them (group.json edited by hand), so that
+ * every member still shows.
+ */
+export function groupSeeds(seeds: readonly number[], members: readonly { seed: number }[]): number[] {
+  return [...seeds, ...members.map((m) => m.seed).filter((seed) => !seeds.includes(seed))];
+}
+
+/** A left-out seed in words, naming its member (or, for a seed never trained, its group), for warnings. */
+export function describeLeftOut(
+  seed: number,
+  reason: LeftOutReason,
+  member: { id: string; status: RunStatus } | undefined,
+  group: { id: string; status?: string },
+  split: 'test' | 'val',
+): string {
+  if ((reason === 'never-trained' || !member) && group.status === 'running')
+    return `seed ${seed} of ${group.id} is not trained yet (the group is running)`;
+  if (reason === 'never-trained' || !member)
+    return `seed ${seed} of ${group.id} was never trained (the group is ${group.status ?? 'not complete'})`;
+  const named = `seed ${seed} (${member.id}, ${member.status})`;
+  if (reason === 'no-metrics') return `${named} has no ${split} metrics`;
+  return `${named} did not finish its training (its ${split} metrics are those of a partly trained run)`;
+}
+
+/**
+ * The summary of a group's members on `split`, one value per seed of the group in its order: a seed left out of the
+ * statistics ({@link leftOutReason}) has none (null, shown as —), with a warning that says why.
+ */
 export function summarizeGroup(
-  group: { id: string; name: string; seeds: readonly number[] },
+  group: { id: string; name: string; seeds: readonly number[]; status?: string },
   members: readonly GroupMemberResult[],
   split: 'test' | 'val',
 ): GroupSummary {
   const keys: string[] = [];
   for (const member of members) for (const key of Object.keys(member.metrics)) if (!keys.includes(key)) keys.push(key);
   const directions = Object.assign({}, ...members.map((m) => m.directions)) as Record<string, boolean>;
+  const seeds = groupSeeds(group.seeds, members);
+  const warnings: string[] = [];
+  const counted = seeds.map((seed) => {
+    const member = members.find((m) => m.seed === seed);
+    const reason = leftOutReason(member);
+    if (reason === undefined) return member?.metrics;
+    warnings.push(`${describeLeftOut(seed, reason, member, group, split)}: it is left out of the statistics`);
+    return undefined;
+  });
   const metrics = keys.map((key) => ({
     key,
     higherIsBetter: directions[key] ?? higherIsBetter(key),
-    ...series(members.map((m) => m.metrics[key])),
+    ...series(counted.map((m) => m?.[key])),
   }));
-  const warnings = members
-    .filter((m) => Object.keys(m.metrics).length === 0)
-    .map((m) => `seed ${m.seed} (${m.id}, ${m.status}) has no ${split} metrics: it is left out of the statistics`);
   const withTransfer = members.filter((m) => m.transfer !== undefined);
   const summary: GroupSummary = {
     group: group.id,
     name: group.name,
-    seeds: [...group.seeds],
+    seeds,
     split,
     members: members.map(({ seed, id, status }) => ({ seed, id, status })),
     metrics,

@@ -27,9 +27,9 @@ export function gateRunComparison(comparison: Comparison, options: GateOptions):
 }
 
 /**
- * The gate on seed groups compared with `compareGroups`: members paired by seed. A member without metrics (diverged
- * before a good epoch) counts as a value that is not finite, so its check fails rather than the gate judging the
- * group on the members that are left.
+ * The gate on seed groups compared with `compareGroups`: members paired by seed. A seed left out of a group's
+ * statistics (its member diverged before a good epoch or did not finish, or the group never trained it) counts as a
+ * value that is not finite, so its check fails rather than the gate judging the group on the members that are left.
  */
 export function gateGroupComparison(comparison: GroupComparison, options: GateOptions): GateReport {
   const metrics: GateMetric[] = comparison.rows.map((row) => ({

@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { describeLeftOut, groupSeeds, leftOutReason } from '../analysis/group-summary.js';
 import { pairedTTest, seedStatistic, type PairedTTest } from '../analysis/seed-statistics.js';
 import type { SeedStatistic } from '../analysis/types.js';
 import { DELTA_M_DEFINITION, deltaMBreakdown, relativeImprovement, type DeltaMTerm } from '../metrics/aggregate.js';
 import { higherIsBetter, metricName, taskName } from '../metrics/direction.js';
 import type { MetricValues } from '../metrics/types.js';
 import { MtlError, UsageError } from '../errors.js';
-import { findGroup, resolveGroup, type GroupMeta } from '../runs/groups.js';
+import { findGroup, resolveGroup, type GroupMember, type GroupMeta } from '../runs/groups.js';
 import { readMeta, type StoredRunMeta } from '../runs/meta.js';
 import { listRunIds, resolveRunsDir } from '../runs/store.js';
 import { readSummaryIfAny } from '../runs/summary.js';
@@ -19,10 +20,13 @@ import { describeRun, type RunDescription } from './run-description.js';
  * `mtl compare GROUP-A GROUP-B …`: seed groups side by side. Per metric, each group's mean ± sample std over its
  * members and the relative change of its mean over the first group's (positive = better). Δm against the first
  * group (the definition `mtl compare` uses, metrics/aggregate.ts):
- * - paired by seed, when every group has metrics for the same seeds: Δm_s of the member of seed s against the first
- *   group's member of seed s, then mean ± std over seeds and a paired t-test on the Δm_s (H0: mean 0);
+ * - paired by seed, when every group has the same seeds: Δm_s of the member of seed s against the first group's
+ *   member of seed s, then mean ± std over seeds and a paired t-test on the Δm_s (H0: mean 0);
  * - unpaired otherwise (the groups were trained on different seeds): one Δm, of the group's means against the first
- *   group's means, and the comparison says so.
+ *   group's means, and the comparison says so;
+ * - n/a, with each seed at fault, when either group has a seed left out (never trained, without metrics, or not
+ *   finished: analysis/group-summary.ts leftOutReason): as for a run, a value a group failed to produce never
+ *   scores, so Δm is not taken over the seeds that are left.
  * As for runs, what tells the groups apart (architecture, strategy, data), where each group's config differs from the
  * first group's, and a warning when a group trained on other data: all read from each group's first member whose
  * config can be read (members differ only in their seed, so the seed is left out of the config compared).
@@ -32,11 +36,15 @@ export interface ComparedGroup extends Omit<RunDescription, 'seed'> {
   id: string;
   name: string;
   status: string;
-  /** The seeds whose member has metrics on the split. */
+  /** Every seed of the group (group.json's), trained or not. */
   seeds: number[];
+  /** The seeds whose member counts ({@link leftOutReason}): its metrics on the split make the statistics. */
+  seedsWithMetrics: number[];
   /**
-   * The seeds whose member has none (it diverged before a good epoch, is running or was interrupted): left out of the
-   * statistics, and each a failed value for the CI gates (api/compare-gate.ts), which must not pass on the rest.
+   * The other seeds: never trained (the group was interrupted first), or their member has no metrics on the split
+   * (it diverged before a good epoch) or did not finish (interrupted, failed, running). Left out of the statistics,
+   * they make Δm n/a, and each is a failed value for the CI gates (api/compare-gate.ts), which must not pass on the
+   * rest.
    */
   seedsWithoutMetrics: number[];
   /**
@@ -106,10 +114,15 @@ export function isGroupReference(reference: string, runsDir?: string): boolean {
 
 interface OpenedGroup {
   group: ComparedGroup;
-  /** Metrics of each member with a summary, by seed. */
+  /** Metrics of each member that counts ({@link leftOutReason}), by seed. */
   bySeed: Map<number, MetricValues>;
   /** The config of the group's first member whose config can be read (empty when none can). */
   config: ComparedConfig;
+  members: GroupMember[];
+  /** Each seed left out of the statistics, in words ({@link describeLeftOut}). */
+  leftOut: string[];
+  /** What makes the group's statistics partial: it is not complete, seeds are left out. */
+  warnings: string[];
 }
 
 /**
@@ -150,43 +163,87 @@ function withoutSeed(config: ComparedConfig): Record<string, unknown> | undefine
   return rest;
 }
 
+/** A group's members as the comparison reads them: each seed's metrics, or why the seed is left out. */
+function openGroup(reference: string, store: string, split: 'test' | 'val'): OpenedGroup {
+  const { id, dir, meta } = resolveGroup(reference, store);
+  const bySeed = new Map<number, MetricValues>();
+  const seedsWithoutMetrics: number[] = [];
+  const leftOut: string[] = [];
+  const seeds = groupSeeds(meta.seeds, meta.members);
+  for (const seed of seeds) {
+    const member = meta.members.find((m) => m.seed === seed);
+    const summary = member ? readSummaryIfAny(path.join(dir, member.folder)) : undefined;
+    const result = member && {
+      id: member.id,
+      status: summary?.status ?? member.status,
+      metrics: summary?.[split] ?? {},
+    };
+    const reason = leftOutReason(result);
+    if (result && reason === undefined) {
+      bySeed.set(seed, result.metrics);
+      continue;
+    }
+    seedsWithoutMetrics.push(seed);
+    leftOut.push(describeLeftOut(seed, reason ?? 'never-trained', result, meta, split));
+  }
+  // An interrupted (or failed, or running) group is incomplete: said before each seed it lacks.
+  const incomplete =
+    meta.status === 'completed'
+      ? []
+      : [
+          `${id} is ${meta.status}${meta.statusReason ? ` (${meta.statusReason})` : ''}: ${split} metrics to ` +
+            `compare for ${bySeed.size} of its ${seeds.length} seeds`,
+        ];
+  const { description, config } = groupConfig(dir, meta);
+  const group: ComparedGroup = {
+    id,
+    name: meta.name,
+    status: meta.status,
+    seeds,
+    seedsWithMetrics: [...bySeed.keys()],
+    seedsWithoutMetrics,
+    ...description,
+  };
+  return {
+    group,
+    bySeed,
+    config,
+    members: meta.members,
+    leftOut,
+    warnings: [...incomplete, ...leftOut.map((line) => `${line}: it is left out`)],
+  };
+}
+
+/** Each seed's member by status, `1 never trained` for a seed without one: why a group has nothing to compare. */
+function memberStatuses(opened: OpenedGroup): string {
+  const statuses = new Map<string, number>();
+  for (const member of opened.members) statuses.set(member.status, (statuses.get(member.status) ?? 0) + 1);
+  const untrained = opened.group.seeds.length - opened.members.length;
+  if (untrained > 0) statuses.set('never trained', untrained);
+  return [...statuses].map(([status, n]) => `${n} ${status}`).join(', ');
+}
+
 export function compareGroups(references: string[], options: CompareGroupsOptions = {}): GroupComparison {
   if (references.length < 1) throw new UsageError('compare needs at least one group (the first one is the base).');
   const split = options.split ?? 'test';
   const store = resolveRunsDir(options.runsDir);
-  const warnings: string[] = [];
-  const opened: OpenedGroup[] = references.map((reference) => {
-    const { id, dir, meta } = resolveGroup(reference, store);
-    const bySeed = new Map<number, MetricValues>();
-    const seedsWithoutMetrics: number[] = [];
-    for (const member of meta.members) {
-      const metrics = readSummaryIfAny(path.join(dir, member.folder))?.[split] ?? {};
-      if (Object.keys(metrics).length === 0) {
-        warnings.push(`${member.id} (${member.status}) has no ${split} metrics: it is left out`);
-        seedsWithoutMetrics.push(member.seed);
-        continue;
-      }
-      bySeed.set(member.seed, metrics);
-    }
-    // The members' own statuses say why (a group "completed" whose members all diverged has none to compare).
-    const statuses = new Map<string, number>();
-    for (const member of meta.members) statuses.set(member.status, (statuses.get(member.status) ?? 0) + 1);
-    const members = [...statuses].map(([status, n]) => `${n} ${status}`).join(', ');
-    if (bySeed.size === 0)
-      throw new UsageError(`Group ${id} has no member with ${split} metrics (members: ${members}).`, [
-        '`mtl runs GROUP` shows its members; train the group again, or compare on the other split',
-      ]);
-    const { description, config } = groupConfig(dir, meta);
-    const group: ComparedGroup = {
-      id,
-      name: meta.name,
-      status: meta.status,
-      seeds: [...bySeed.keys()],
-      seedsWithoutMetrics,
-      ...description,
-    };
-    return { group, bySeed, config };
-  });
+  const opened = references.map((reference) => openGroup(reference, store, split));
+  // As for runs: a group without metrics is a blank column (its gate checks fail); none with any, nothing to compare.
+  if (opened.every((g) => g.bySeed.size === 0)) {
+    const hint = '`mtl runs GROUP` shows its members; train the group again, or compare on the other split';
+    const only = opened.length === 1 ? opened[0]! : undefined;
+    if (only)
+      throw new UsageError(
+        `Group ${only.group.id} has no member with ${split} metrics (members: ${memberStatuses(only)}).`,
+        [hint],
+      );
+    throw new UsageError(
+      `None of these groups has a member with ${split} metrics (${opened
+        .map((g) => `${g.group.id}: ${memberStatuses(g)}`)
+        .join('; ')}).`,
+      [hint],
+    );
+  }
   const base = opened[0]!;
   const baseConfig = withoutSeed(base.config);
   const dataWarnings: string[] = [];
@@ -237,15 +294,18 @@ export function compareGroups(references: string[], options: CompareGroupsOption
   const deltaMMetrics = selected.filter((k) => rank(k) === 0);
   const seedKey = (seeds: readonly number[]): string => [...seeds].sort((a, b) => a - b).join(',');
   const paired = opened.every((g) => seedKey(g.group.seeds) === seedKey(base.group.seeds));
-  const deltaM = opened
-    .slice(1)
-    .map((other) =>
-      paired ? pairedDeltaM(base, other, deltaMMetrics) : unpairedDeltaM(rows, opened.indexOf(other), other.group.id),
-    );
+  const deltaM = opened.slice(1).map((other) => {
+    // A seed left out on either side never scores: Δm is not taken over the seeds that are left (as for a run).
+    const leftOut = [...base.leftOut, ...other.leftOut];
+    if (leftOut.length > 0) return { group: other.group.id, deltaM: { mean: NaN, std: NaN, n: 0 }, problems: leftOut };
+    return paired
+      ? pairedDeltaM(base, other, deltaMMetrics)
+      : unpairedDeltaM(rows, opened.indexOf(other), other.group.id);
+  });
   const pairingNote = paired
     ? `paired by seed (seeds ${seedKey(base.group.seeds)}): Δm per seed against ${base.group.id}'s member of the ` +
       'same seed, then mean ± std over seeds and a paired t-test'
-    : `unpaired: the groups have metrics for different seeds (${opened
+    : `unpaired: the groups have different seeds (${opened
         .map((g) => `${g.group.id}: ${seedKey(g.group.seeds)}`)
         .join('; ')}), so Δm is of the group means, with no spread`;
   return {
@@ -258,7 +318,7 @@ export function compareGroups(references: string[], options: CompareGroupsOption
     deltaMMetrics,
     deltaMDefinition: DELTA_M_DEFINITION,
     // As for runs: other data first (it makes the whole comparison doubtful), then the members left out.
-    warnings: [...dataWarnings, ...warnings],
+    warnings: [...dataWarnings, ...opened.flatMap((g) => g.warnings)],
   };
 }
 

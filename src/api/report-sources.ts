@@ -13,6 +13,7 @@ import type { GroupSummary } from '../analysis/group-summary.js';
 import type { GroupMeta } from '../runs/groups.js';
 import { configDifferences, formatChange } from './config-diff.js';
 import { readConfigIfAny } from './run-description.js';
+import { shownGroupStatus } from './runs.js';
 import {
   halvingLadder,
   metricBars,
@@ -241,15 +242,20 @@ export function groupDocument(
         {
           caption: 'Members',
           header: ['seed', 'run', 'status'],
-          rows: summary.members.map((m) => [String(m.seed), m.id, m.status]),
+          // A seed the group never trained is a row too (the summary's warnings say so), not a silent gap.
+          rows: summary.seeds.map((seed) => {
+            const member = summary.members.find((m) => m.seed === seed);
+            return member ? [String(seed), member.id, member.status] : [String(seed), '—', 'never trained'];
+          }),
         },
       ],
       ...(first?.config ? { code: stringify(first.config) } : {}),
     }),
   );
+  const { status } = shownGroupStatus(group.dir, group.meta);
   return {
     title: `mtl report: group ${group.id}`,
-    subtitle: `${group.meta.name} · ${group.meta.status} · seeds ${group.meta.seeds.join(', ')}`,
+    subtitle: `${group.meta.name} · ${status} · seeds ${group.meta.seeds.join(', ')}`,
     sections,
   };
 }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { crashReason, shownStatus, type ShownStatus } from '../runs/liveness.js';
 import { readMeta, type RunLineage } from '../runs/meta.js';
-import { listGroupIds, readGroupMeta, resolveGroup, type GroupStatus } from '../runs/groups.js';
+import { listGroupIds, readGroupMeta, resolveGroup, type GroupMeta, type GroupStatus } from '../runs/groups.js';
 import { listRunIds, resolveRunsDir, subRunsOf } from '../runs/store.js';
 import { readSummaryIfAny } from '../runs/summary.js';
 import { readEpochLog } from '../runs/logs.js';
@@ -164,8 +164,11 @@ export interface GroupListing {
   kind: 'group';
   id: string;
   name: string;
-  /** group.json's status, or `crashed` for a group still `running` whose member in training has crashed. */
-  status: GroupStatus | 'crashed';
+  /**
+   * group.json's status; `crashed` for a group still `running` whose member in training has crashed; `diverged` for
+   * a group that ran every seed to its end (`completed` in group.json) where every member diverged: it has no result.
+   */
+  status: ShownGroupStatus;
   statusReason?: string;
   createdAt: string;
   seeds: number[];
@@ -175,24 +178,19 @@ export interface GroupListing {
   dir: string;
 }
 
+export type ShownGroupStatus = GroupStatus | 'crashed' | 'diverged';
+
 /** Every seed group in the store, oldest first. */
 export function listGroups(runsDir?: string): GroupListing[] {
   const store = resolveRunsDir(runsDir);
   return listGroupIds(store).map((id) => {
     const dir = path.join(store, id);
     const meta = readGroupMeta(dir);
-    const last = meta.members[meta.members.length - 1];
-    const crashed = meta.status === 'running' && last ? memberCrashReason(path.join(dir, last.folder)) : undefined;
     return {
       kind: 'group',
       id,
       name: meta.name,
-      status: crashed === undefined ? meta.status : 'crashed',
-      ...(crashed === undefined
-        ? meta.statusReason === undefined
-          ? {}
-          : { statusReason: meta.statusReason }
-        : { statusReason: `member ${last?.id}: ${crashed}` }),
+      ...shownGroupStatus(dir, meta),
       createdAt: meta.createdAt,
       seeds: meta.seeds,
       members: meta.members.length,
@@ -200,6 +198,22 @@ export function listGroups(runsDir?: string): GroupListing[] {
       dir,
     };
   });
+}
+
+/**
+ * A group's status as `mtl runs` and `mtl report` show it: group.json's, but `crashed` for a running group whose
+ * member in training has crashed, and `diverged` for a completed group whose every member diverged (`completed`
+ * would read as a result it does not have).
+ */
+export function shownGroupStatus(dir: string, meta: GroupMeta): { status: ShownGroupStatus; statusReason?: string } {
+  const last = meta.members[meta.members.length - 1];
+  const crashed = meta.status === 'running' && last ? memberCrashReason(path.join(dir, last.folder)) : undefined;
+  if (crashed !== undefined) return { status: 'crashed', statusReason: `member ${last?.id}: ${crashed}` };
+  const everyDiverged =
+    meta.status === 'completed' && meta.members.length > 0 && meta.members.every((m) => m.status === 'diverged');
+  if (everyDiverged)
+    return { status: 'diverged', statusReason: meta.statusReason ?? `all ${meta.members.length} seeds diverged` };
+  return { status: meta.status, ...(meta.statusReason === undefined ? {} : { statusReason: meta.statusReason }) };
 }
 
 /**

@@ -11,7 +11,8 @@ import { formatNumber, log, out } from './output.js';
 export interface GateFlags {
   failOnRegression?: boolean;
   tolerance?: string[];
-  confidence?: string;
+  /** Every --confidence given (repeatable in the parser so that a second one is refused, not silently kept). */
+  confidence?: string[];
   failIf?: string[];
 }
 
@@ -24,9 +25,15 @@ export function parseGateFlags(flags: GateFlags): GateOptions | undefined {
     if (key in tolerances) throw new UsageError(`--tolerance: ${key} is given twice.`, ['give each metric once']);
     tolerances[key] = value;
   }
-  const confidence = flags.confidence === undefined ? 0.95 : parseConfidence(flags.confidence);
+  const levels = flags.confidence ?? [];
+  if (levels.length > 1)
+    throw new UsageError(
+      `--confidence is given ${levels.length === 2 ? 'twice' : `${levels.length} times`} (${levels.join(', ')}).`,
+      ['give one level, e.g. --confidence 0.95'],
+    );
+  const confidence = levels[0] === undefined ? 0.95 : parseConfidence(levels[0]);
   if (!flags.failOnRegression) {
-    const stray = [flags.tolerance?.length ? '--tolerance' : '', flags.confidence !== undefined ? '--confidence' : ''];
+    const stray = [flags.tolerance?.length ? '--tolerance' : '', levels.length > 0 ? '--confidence' : ''];
     const named = stray.filter(Boolean);
     if (named.length > 0)
       throw new UsageError(

@@ -37,10 +37,10 @@ export function compareGroupsCommand(
     printJson(gateReport ? { ...comparison, gate: gateReport } : comparison);
     return gateReport ? gateExitCode(gateReport) : ExitCode.ok;
   }
-  const header = [
-    'metric',
-    ...comparison.groups.map((g, i) => `${g.id}${i === 0 ? ' (base)' : ''} n=${g.seeds.length}`),
-  ];
+  // n: the seeds whose metrics make the statistics, of all the group's seeds when some are left out.
+  const counted = (g: (typeof comparison.groups)[number]): string =>
+    g.seedsWithoutMetrics.length === 0 ? `${g.seeds.length}` : `${g.seedsWithMetrics.length} of ${g.seeds.length}`;
+  const header = ['metric', ...comparison.groups.map((g, i) => `${g.id}${i === 0 ? ' (base)' : ''} n=${counted(g)}`)];
   const rows = comparison.rows.map((row) => [
     `${row.metric} ${row.higherIsBetter ? '↑' : '↓'}`,
     ...row.stats.map((stat, i) => {
@@ -80,7 +80,10 @@ export function compareGroupsCommand(
         g.architecture ?? '?',
         strategyLabel(g),
         g.data ?? '?',
-        g.seeds.join(','),
+        g.seeds.join(',') +
+          (g.seedsWithoutMetrics.length === 0
+            ? ''
+            : ` (${g.seedsWithMetrics.length} with ${comparison.split} metrics)`),
       ]),
     ),
   );

@@ -166,7 +166,12 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       'with --fail-on-regression: how much worse is allowed, repeatable',
       collect,
     )
-    .option('--confidence <level>', 'with --fail-on-regression: level of the bootstrap interval (default 0.95)')
+    .option(
+      '--confidence <level>',
+      'with --fail-on-regression: level of the bootstrap interval (default 0.95)',
+      // Collected so that a second --confidence is refused rather than silently replacing the first.
+      collect,
+    )
     .option(
       '--fail-if <expression>',
       "CI gate: exit 3 when a compared run's metric meets it, e.g. 'y1/accuracy < 0.8' (< <= > >=), repeatable",
