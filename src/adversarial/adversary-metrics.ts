@@ -28,7 +28,10 @@ export function evaluateAdversaries(
 ): Record<string, AdversaryMetrics> {
   const adversaries = model.adversaries;
   if (!adversaries) return {};
-  const tasks = adversaries.tasks.map((task) => ({ ...task, metrics: ['accuracy'] }));
+  // Rows read without an adversary's target (`mtl eval --data` of a file without the domain column) measure it not.
+  const measured = adversaries.tasks.filter((task) => encoded.targets[task.name] !== undefined);
+  if (measured.length === 0) return {};
+  const tasks = measured.map((task) => ({ ...task, metrics: ['accuracy'] }));
   const { metrics } = evaluateSplit(model, split, encoded, tasks, preprocessing, batchSize);
   return Object.fromEntries(
     tasks.map((task) => [

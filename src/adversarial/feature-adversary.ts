@@ -13,9 +13,17 @@
  * differentiates only the model's variables, so D's stay as they are, and D's steps read detached features, so the
  * model's stay as they are.
  *
+ * A batch with no rows of a selected side (no `{ domain: c }` row among a last batch of 4, a multi-input batch without
+ * one task's rows) has nothing to tell apart: that step trains D not at all and the model's generator term is 0 (kept
+ * on the tape with a zero gradient, so every step path differentiates it as before). The choice depends on the batch's
+ * rows only and draws nothing from the generator, so runs stay reproducible and resume exactly; D is never run on zero
+ * rows (a mean over none is NaN, and the wasm backend's stock products misread an empty input).
+ *
  * Reported per epoch (adversarial/report.ts): D's loss L_D and accuracy (real with l > 0, fake with l < 0) on the
  * validation split (the training split when there is none), in inference mode, against a prior sample drawn from a
- * generator seeded afresh every epoch; chance is the majority share of real vs fake rows (0.5 against a prior).
+ * generator seeded afresh every epoch; chance is the majority share of real vs fake rows (0.5 against a prior). On a
+ * split with no rows of a side L_D is not defined (NaN, written null), accuracy and chance are over the rows there are
+ * (NaN without any).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ResolvedConfig } from '../config/types.js';
@@ -82,6 +90,7 @@ export class FeatureAdversary {
 
   /** k discriminator steps on the batch's features, detached (the model's variables are not touched). */
   trainDiscriminator(model: MultiTaskModel, x: tf.Tensor2D, groups: RowGroups | undefined, domains?: Int32Array): void {
+    if (!this.bothSides(x.shape[0], groups, domains)) return;
     const features = tf.tidy(() => flatFeatures(model, x, true));
     const fake = this.select(features, this.config.fake, groups, domains);
     const real = 'prior' in this.config.real ? undefined : this.select(features, this.config.real, groups, domains);
@@ -103,14 +112,17 @@ export class FeatureAdversary {
 
   /**
    * w · L_G on the batch's fake rows: the model's penalty term (inside the model step's tape). The rows are chosen by
-   * a 0/1 weight, not a gather, whose gradient needs a kernel the wasm backend lacks (UnsortedSegmentSum).
+   * a 0/1 weight, not a gather, whose gradient needs a kernel the wasm backend lacks (UnsortedSegmentSum). A batch
+   * without both sides weighs every row 0: the term is 0 and its gradient too, but still a function of the model's
+   * variables, which a penalty differentiated on its own needs (train/penalty.ts).
    */
   generatorPenalty(model: MultiTaskModel, input: PenaltyInput): tf.Scalar {
     return tf.tidy(() => {
       const logits = this.discriminator.logits(flatFeatures(model, input.x, true));
       const fake = this.config.fake;
-      if ('rows' in fake) return tf.mul(generatorLoss(logits), this.config.weight);
-      const rows = this.rowsOf(fake, input.groups, input.domains);
+      const skipped = !this.bothSides(input.x.shape[0], input.groups, input.domains);
+      if ('rows' in fake && !skipped) return tf.mul(generatorLoss(logits), this.config.weight);
+      const rows = skipped || 'rows' in fake ? new Int32Array(0) : this.rowsOf(fake, input.groups, input.domains);
       const perRow = tf.softplus(tf.neg(logits));
       const mean = tf.div(tf.sum(tf.mul(perRow, rowMask(rows, logits.shape[0]))), Math.max(1, rows.length));
       return tf.mul<tf.Scalar>(mean, this.config.weight);
@@ -133,24 +145,41 @@ export class FeatureAdversary {
         'prior' in this.config.real
           ? this.priorSample(rng, fake.shape[0])
           : this.select(features, this.config.real, groups, domains);
-      const realLogits = this.discriminator.logits(real);
-      const fakeLogits = this.discriminator.logits(fake);
-      return { loss: discriminatorLoss(realLogits, fakeLogits), realLogits, fakeLogits };
+      const realLogits = this.logitsOf(real);
+      const fakeLogits = this.logitsOf(fake);
+      const both = real.shape[0] > 0 && fake.shape[0] > 0;
+      return { loss: both ? discriminatorLoss(realLogits, fakeLogits) : undefined, realLogits, fakeLogits };
     });
     const real = realLogits.dataSync();
     const fake = fakeLogits.dataSync();
+    const rows = real.length + fake.length;
     const result = {
-      loss: loss.dataSync()[0]!,
-      accuracy: correctCount(real, fake) / Math.max(1, real.length + fake.length),
-      chance: Math.max(real.length, fake.length) / Math.max(1, real.length + fake.length),
+      loss: loss ? loss.dataSync()[0]! : NaN,
+      accuracy: rows > 0 ? correctCount(real, fake) / rows : NaN,
+      chance: rows > 0 ? Math.max(real.length, fake.length) / rows : NaN,
     };
-    tf.dispose([loss, realLogits, fakeLogits]);
+    tf.dispose([realLogits, fakeLogits, ...(loss ? [loss] : [])]);
     return result;
   }
 
   dispose(): void {
     this.optimizer.dispose();
     this.discriminator.dispose();
+  }
+
+  /**
+   * Whether a batch of `rows` rows has rows of both sides (a prior always does: it draws as many as there are fake
+   * rows). Without, the step leaves D as it is and the generator term is 0.
+   */
+  private bothSides(rows: number, groups: RowGroups | undefined, domains: Int32Array | undefined): boolean {
+    const has = (selection: AdversarySelection): boolean =>
+      'prior' in selection || ('rows' in selection ? rows > 0 : this.rowsOf(selection, groups, domains).length > 0);
+    return has(this.config.fake) && has(this.config.real);
+  }
+
+  /** D's logits, without running D on no rows. */
+  private logitsOf(features: tf.Tensor2D): tf.Tensor1D {
+    return features.shape[0] > 0 ? this.discriminator.logits(features) : tf.tensor1d([]);
   }
 
   /** N(0, I) samples, `rows` × the feature width. */

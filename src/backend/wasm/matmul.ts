@@ -42,7 +42,9 @@
  * reads n bias values when given a one-value bias; the override widens such a bias to n values first.
  * So with the override, fused products with transposes or a batch are not only faster but correct.
  *
- * Anything else (non-float32 inputs, shape errors, empty tensors, a non-rank-1 bias, PReLU weights that do
+ * Empty operands never reach the stock kernel: with no rows (or columns, or batch entries) it reads out of bounds in
+ * XNNPACK, and over an empty inner dimension it returns heap garbage instead of 0 (see {@link emptyProduct},
+ * {@link withOneZeroTerm}). Anything else (non-float32 inputs, shape errors, a non-rank-1 bias, PReLU weights that do
  * not repeat within one batch entry) goes to the stock kernel unchanged, so errors and edge-case
  * behaviour stay the stock ones. Batch dims broadcast as in numpy; a batch where both sides broadcast
  * ([2,1,m,k]·[1,3,k,n]) is always split, because the stock kernel (and tfjs 4.22's cpu one) computes only
@@ -222,6 +224,54 @@ function simdMatMul(
   }
 }
 
+/**
+ * A product with no output (no rows, no columns or an empty batch): the empty output, without the stock kernel, which
+ * hands the empty operands to XNNPACK and reads out of bounds there (`memory access out of bounds`: a training step
+ * whose batch had no rows of a selection). A fused call's bias the stock kernel refuses (not rank 1) still goes to it
+ * for its error, which it throws before running anything.
+ */
+function emptyProduct(
+  stockFunc: tf.KernelFunc,
+  args: Parameters<tf.KernelFunc>[0],
+  shape: number[],
+  fused: boolean,
+): tf.TensorInfo | tf.TensorInfo[] {
+  const bias = fused ? args.inputs['bias'] : undefined;
+  if (bias !== undefined && bias !== null && bias.shape.length !== 1) return stockFunc(args);
+  return (args.backend as WasmBackendLike).makeOutput(shape, 'float32');
+}
+
+/**
+ * A product over an empty inner dimension (k = 0, e.g. xᵀ·dy over a batch of no rows) is 0, plus the bias and the
+ * activation when fused; the stock kernel returns whatever the heap held there instead. Run as the same product with
+ * one zero term (k = 1, zeros on both sides), which every path below computes exactly: 0·0 = 0.
+ */
+function withOneZeroTerm(
+  fast: FastKernelFunc,
+  args: Parameters<tf.KernelFunc>[0],
+  flags: { transposeA: boolean; transposeB: boolean },
+): tf.TensorInfo | tf.TensorInfo[] {
+  const backend = args.backend as WasmBackendLike;
+  const a = args.inputs['a']!;
+  const b = args.inputs['b']!;
+  // The inner dimension is the last of A (second last when transposed) and the second last of B (last when transposed).
+  const padded = (x: tf.TensorInfo, innerAxis: number): tf.TensorInfo => {
+    const shape = [...x.shape];
+    shape[innerAxis] = 1;
+    const out = backend.makeOutput(shape, 'float32');
+    backend.typedArrayFromHeap(out).fill(0);
+    return out;
+  };
+  const a1 = padded(a, flags.transposeA ? a.shape.length - 2 : a.shape.length - 1);
+  const b1 = padded(b, flags.transposeB ? b.shape.length - 1 : b.shape.length - 2);
+  try {
+    return fast({ ...args, inputs: { ...args.inputs, a: a1, b: b1 } });
+  } finally {
+    backend.disposeData(a1.dataId);
+    backend.disposeData(b1.dataId);
+  }
+}
+
 export function makeFastMatMul(stock: tf.KernelConfig, fused: boolean): FastKernelFunc {
   const stockFunc = stock.kernelFunc;
   const fast: FastKernelFunc = (args) => {
@@ -250,7 +300,8 @@ export function makeFastMatMul(stock: tf.KernelConfig, fused: boolean): FastKern
     const batchA = sizeOf(outerA);
     const batchB = sizeOf(outerB);
     const batch = sizeOf(outer);
-    if (batch === 0 || m === 0 || kA === 0 || n === 0) return stockFunc(args);
+    if (batch === 0 || m === 0 || n === 0) return emptyProduct(stockFunc, args, [...outer, m, n], fused);
+    if (kA === 0) return withOneZeroTerm(fast, args, { transposeA, transposeB });
 
     const simd = simdOf(backend);
     if (simd !== undefined) {
