@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { runKernels } from '../backend/run-kernels.js';
 import { initBackend } from '../backend/select.js';
-import type { BackendChoice, ResolvedConfig } from '../config/types.js';
+import { DOMAIN_TASK } from '../adversarial/domains.js';
+import type { BackendChoice, ResolvedConfig, TaskConfig } from '../config/types.js';
 import { readCsv } from '../data/csv.js';
 import { encodeTable } from '../data/prepare.js';
 import { encodeRows, type EncodedRows, type Preprocessing } from '../data/preprocess.js';
@@ -103,8 +104,9 @@ async function evaluateLocked(runDir: string, options: EvaluateOptions): Promise
   const checkpoint = chooseCheckpoint(run, options.checkpoint ?? 'best', options.checkpoint !== undefined);
   const backend = await initBackend(options.backend ?? run.config.backend, runKernels(run.id, run.meta.backend));
   const files = options.dataFiles ?? (options.dataFile === undefined ? [] : [options.dataFile]);
-  const { encoded, data } =
+  const rows: EvaluatedRows =
     files.length > 0 ? await encodeFiles(run, files) : await encodeSplit(run, options.split ?? 'test');
+  const { encoded, data, notes } = rows;
   if (encoded.rows === 0) throw new UsageError(`Run ${run.id}: the ${data} data has no rows to evaluate.`);
   const model = buildModel(run.config, run.preprocessing);
   try {
@@ -112,8 +114,8 @@ async function evaluateLocked(runDir: string, options: EvaluateOptions): Promise
     const { metrics, adversaries } = evaluateEncoded(
       model,
       encoded,
-      run.config.tasks,
-      run.preprocessing,
+      rows.tasks ?? run.config.tasks,
+      rows.preprocessing ?? run.preprocessing,
       run.config.training.eval_batch_size,
     );
     return saveEvaluation(run.dir, {
@@ -126,7 +128,8 @@ async function evaluateLocked(runDir: string, options: EvaluateOptions): Promise
       metrics,
       directions: Object.fromEntries(Object.keys(metrics).map((k) => [k, higherIsBetter(k)])),
       backend: backend.name,
-      ...(adversaries ? { adversaries } : {}),
+      ...(adversaries && Object.keys(adversaries).length > 0 ? { adversaries } : {}),
+      ...(notes && notes.length > 0 ? { notes } : {}),
     });
   } finally {
     model.dispose();
@@ -197,8 +200,20 @@ export async function encodeSplit(run: StoredRun, split: SplitName): Promise<{ e
   };
 }
 
+/**
+ * Rows to evaluate, and where they are not the run's own: the tasks and encodings to read them with (a file without
+ * the domain column: every task but the domain discriminator), and what to tell about it.
+ */
+interface EvaluatedRows {
+  encoded: EncodedRows;
+  data: string;
+  tasks?: readonly TaskConfig[];
+  preprocessing?: Preprocessing;
+  notes?: string[];
+}
+
 /** `--data` files: with one data source, one CSV; with several, one per source (api/multi-input-data.ts). */
-async function encodeFiles(run: StoredRun, entries: string[]): Promise<{ encoded: EncodedRows; data: string }> {
+async function encodeFiles(run: StoredRun, entries: string[]): Promise<EvaluatedRows> {
   const groups = runGroups(run);
   if (!groups) {
     if (entries.length > 1) {
@@ -212,7 +227,7 @@ async function encodeFiles(run: StoredRun, entries: string[]): Promise<{ encoded
   const parts = [];
   for (const [g, group] of groups.entries()) {
     const file = files[g];
-    parts.push(file === undefined ? emptyRows(group) : await encodeGroupFile(group, file));
+    parts.push(file === undefined ? emptyRows(group) : await encodeGroupFile(run, group, file));
   }
   const named = groups.flatMap((group, g) =>
     files[g] === undefined ? [] : [`${group.group.tasks.map((t) => t.name).join('+')}=${files[g]}`],
@@ -221,7 +236,23 @@ async function encodeFiles(run: StoredRun, entries: string[]): Promise<{ encoded
 }
 
 /** Another CSV with the run's columns, all rows, encoded with the run's preprocessing. */
-async function encodeFile(run: StoredRun, dataFile: string): Promise<{ encoded: EncodedRows; data: string }> {
+async function encodeFile(run: StoredRun, dataFile: string): Promise<EvaluatedRows> {
   const table = await readCsv(path.resolve(dataFile), dataFile);
-  return { encoded: encodeTable(table, run.preprocessing, run.config), data: dataFile };
+  const domains = run.config.data.domains;
+  if (!domains || table.columns.some((column) => column.name === domains.column)) {
+    return { encoded: encodeTable(table, run.preprocessing, run.config), data: dataFile };
+  }
+  // The tasks read no domain: only the domain discriminator (an adversary, reported apart) needs the column.
+  const config = { ...run.config, tasks: run.config.tasks.filter((task) => task.name !== DOMAIN_TASK) };
+  const preprocessing = { ...run.preprocessing, tasks: run.preprocessing.tasks.filter((t) => t.name !== DOMAIN_TASK) };
+  return {
+    encoded: encodeTable(table, preprocessing, config),
+    data: dataFile,
+    tasks: config.tasks,
+    preprocessing,
+    notes: [
+      `${table.source} has no column "${domains.column}" (data.domains.column): the domain discriminator ` +
+        `(adversary ${DOMAIN_TASK}) is left out; the tasks are evaluated on every row`,
+    ],
+  };
 }

@@ -74,18 +74,22 @@ export async function extractFeatures(reference: string, options: FeaturesOption
   if (count === 0) throw new UsageError(`Run ${run.id}: the ${data} data has no rows to write features for.`);
   // A target also given as an id column is written once, as an id column: a repeated header is a CSV mtl refuses.
   const idNames = new Set(options.idColumns ?? []);
+  const groups = dataGroups(run.config);
+  const read = new Set(parts.map((part) => part.group));
+  // The targets of the tasks whose data is read (a multi-input run's sources left out have no rows here), once each.
+  const readTasks = run.config.tasks.filter((task) =>
+    groups.some((group, g) => read.has(g) && group.tasks.includes(task)),
+  );
   const targetNames = options.withTargets
-    ? run.config.tasks.flatMap((task) => task.targets).filter((name) => !idNames.has(name))
+    ? [...new Set(readTasks.flatMap((task) => task.targets))].filter((name) => !idNames.has(name))
     : [];
-  const groupTargets = dataGroups(run.config).map((group) => new Set(group.tasks.flatMap((task) => task.targets)));
+  const groupTargets = groups.map((group) => new Set(group.tasks.flatMap((task) => task.targets)));
   const columns = parts.map(({ table, group }) => ({
     ids: (options.idColumns ?? []).map((name) => columnOf(table, name, '--id-columns')),
     // A multi-input run's source holds only its own tasks' targets: the others' cells stay empty on its rows, also
     // where the source has a column of that name (it is not that task's label).
     targets: targetNames.map((name) =>
-      parts.length === 1 || groupTargets[group]?.has(name)
-        ? columnOf(table, name, '--with-targets (a target of the run)')
-        : undefined,
+      groupTargets[group]?.has(name) ? columnOf(table, name, '--with-targets (a target of the run)') : undefined,
     ),
   }));
   const inputSize = run.preprocessing.inputSize;

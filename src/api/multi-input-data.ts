@@ -9,16 +9,22 @@
  * file is left out: its tasks get no metric. A plain `--data FILE` is taken for every group when the run has one data
  * group; with several groups it is an error that lists the groups and their tasks.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { pathToString } from '../config/errors.js';
+import { locateConfigField } from '../config/load.js';
 import type { ResolvedConfig } from '../config/types.js';
+import { columnOf, DataFieldError, type DataField } from '../data/columns.js';
 import { readCsv } from '../data/csv.js';
 import { dataGroups, hasOwnData, type DataGroup } from '../data/data-groups.js';
-import { groupConfig, mergeGroupRows } from '../data/multi-input.js';
+import { configPath, groupConfig, mergeGroupRows } from '../data/multi-input.js';
 import { encodeTable, splitTable, type SplitTable } from '../data/prepare.js';
 import type { EncodedRows, GroupEncoding, Preprocessing } from '../data/preprocess.js';
 import { UsageError } from '../errors.js';
+import { readConfigSource } from '../runs/inputs.js';
 import type { StoredRunMeta } from '../runs/meta.js';
 import { fingerprintData, readDataGroupsIfAny, readDataSourceIfAny, type DataSource } from '../runs/data-source.js';
+import { suggest } from '../util/suggest.js';
 
 interface RunData {
   id: string;
@@ -155,6 +161,14 @@ export function groupFiles(run: RunData, groups: RunGroup[], entries: string[]):
   for (const entry of entries) {
     const at = entry.indexOf('=');
     const task = at > 0 ? entry.slice(0, at) : undefined;
+    // `TASK=FILE` naming no task, and no file of that whole name either: the task is mistyped.
+    if (task !== undefined && !names.has(task) && !existsSync(path.resolve(entry))) {
+      const hint = suggest(task, names);
+      throw new UsageError(
+        `--data "${entry}": run ${run.id} has no task "${task}"${hint ? `; did you mean "${hint}"?` : ''}`,
+        [...listing, `--data TASK=FILE: TASK is one of ${[...names].join(', ')}`],
+      );
+    }
     if (task === undefined || !names.has(task)) {
       if (groups.length === 1) {
         files[0] = entry;
@@ -182,8 +196,41 @@ export function groupFiles(run: RunData, groups: RunGroup[], entries: string[]):
   return files;
 }
 
-/** A file read with one group's encoding (its missing-value policy, its categories). */
-export async function encodeGroupFile(group: RunGroup, file: string): Promise<EncodedRows> {
+/**
+ * A file read with one group's encoding (its missing-value policy, its categories), for `mtl eval --data TASK=FILE`.
+ * A column it lacks is named by the config field that asks for it, as the run's config writes it and as training's
+ * data errors name it (data/multi-input.ts): `tasks[1].data.features` for a feature of the group, `tasks[1].target` for
+ * a task's target column; not as the pipeline sees the group alone (`data.features`, `tasks[z].targets[0]`).
+ */
+export async function encodeGroupFile(
+  run: RunData & { dir: string },
+  group: RunGroup,
+  file: string,
+): Promise<EncodedRows> {
   const table = await readCsv(path.resolve(file), file);
-  return encodeTable(table, group.preprocessing, group.config);
+  const features = pathToString([...group.group.path, 'features']);
+  for (const feature of group.preprocessing.features) columnOf(table, feature.column, features);
+  try {
+    return encodeTable(table, group.preprocessing, group.config);
+  } catch (error) {
+    if (!(error instanceof DataFieldError)) throw error;
+    throw new UsageError(`${writtenField(run, group.group.path, error.field)}: ${error.problem}`, error.details);
+  }
+}
+
+/** A data error's field as the run's config (config.yaml and its --set flags) writes it. */
+function writtenField(
+  run: RunData & { dir: string },
+  dataPath: readonly (string | number)[],
+  field: DataField,
+): string {
+  const fieldPath = configPath(run.config, dataPath, field);
+  let sourceText: string;
+  try {
+    sourceText = readConfigSource(run.dir);
+  } catch {
+    return pathToString(fieldPath); // a run without its config.yaml: the resolved field, which names it too
+  }
+  const loaded = { config: run.config, file: undefined, sourceText, overrides: run.meta.overrides };
+  return locateConfigField(loaded, fieldPath).field;
 }

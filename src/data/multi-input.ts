@@ -173,7 +173,7 @@ async function locatingFields<T>(config: ResolvedConfig, prepare: () => Promise<
 }
 
 /** A field of a data source (written at `dataPath`) or of a task, as a path in the whole config. */
-function configPath(
+export function configPath(
   config: ResolvedConfig,
   dataPath: readonly (string | number)[],
   field: DataField,

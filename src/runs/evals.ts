@@ -23,6 +23,8 @@ export interface EvaluationResult {
   backend: string;
   /** Adversaries (issue #18) on the same rows: loss, accuracy, chance (the majority rate); not in `metrics`. */
   adversaries?: Record<string, AdversaryRecord>;
+  /** What was left out of the evaluation and why (a file without the domain column: the domain discriminator). */
+  notes?: string[];
   /** Where the result was stored inside the run. */
   file: string;
 }
@@ -74,6 +76,7 @@ export function readEvaluations(runDir: string): EvaluationResult[] {
         directions: fields.object('directions').booleanValues(),
         backend: fields.string('backend'),
         ...(fields.has('adversaries') ? { adversaries: adversaryRecords(fields.object('adversaries')) } : {}),
+        ...(fields.has('notes') ? { notes: fields.strings('notes') } : {}),
         file: fields.string('file'),
       };
     });
