@@ -65,10 +65,12 @@ export {
   summarizeSeedGroup,
   withSeed,
   type GroupHandle,
+  type MemberResumer,
   type MemberTrainer,
   type SeedGroupOptions,
   type SeedGroupResult,
 } from './api/groups.js';
+export { resumeSeedGroup, type SeedGroupResumeOptions } from './api/group-resume.js';
 export {
   compareGroups,
   isGroupReference,

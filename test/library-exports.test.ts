@@ -10,6 +10,7 @@ const OPERATIONS: readonly (readonly [command: string, exported: string])[] = [
   ['mtl train --baselines', 'trainWithBaselines'],
   ['mtl train --seeds', 'trainSeedGroup'],
   ['mtl train --resume', 'resumeExperiment'],
+  ['mtl train --resume GROUP', 'resumeSeedGroup'],
   ['mtl validate', 'validateData'],
   ['mtl eval', 'evaluateRun'],
   ['mtl compare', 'compareRuns'],

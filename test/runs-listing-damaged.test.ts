@@ -5,7 +5,6 @@
  * an interrupt stopped says how many completed, and `mtl train` ends by telling the multi-task run's status from the
  * baselines'.
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,7 +12,8 @@ import { trainWithBaselines } from '../src/api/baselines.js';
 import { listGroupMemberEntries, listRunEntries } from '../src/api/runs.js';
 import { writeGroupMeta } from '../src/runs/groups.js';
 import { tempDir, writeFile } from './helpers.js';
-import { bin, mtl, root, type CliResult } from './helpers/cli.js';
+import { mtl } from './helpers/cli.js';
+import { trainInterrupted } from './helpers/cli-async.js';
 import { completedGroupMeta, fakeGroup } from './helpers/groups.js';
 import { fakeRun } from './helpers/runs.js';
 import { hurtConfig } from './helpers/transfer-data.js';
@@ -203,34 +203,6 @@ describe('mtl runs of a run whose baselines an interrupt stopped', () => {
     });
   });
 });
-
-/** `mtl train …args`, sent SIGINT once its stderr shows `when`; resolves when it exits. */
-function trainInterrupted(args: string[], when: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, 'train', ...args], {
-      cwd: root,
-      env: { ...process.env, CI: 'true' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 120_000,
-      killSignal: 'SIGKILL',
-    });
-    let stdout = '';
-    let stderr = '';
-    let sent = false;
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-      if (!sent && stderr.includes(when)) {
-        sent = true;
-        child.kill('SIGINT');
-      }
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 describe('mtl train interrupted during its baselines', () => {
   it('ends saying the multi-task run completed and the baselines were interrupted; exit 130', async () => {

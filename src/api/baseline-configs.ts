@@ -1,10 +1,10 @@
 import { parseDocument } from 'yaml';
 import { parseConfigText, type LoadedConfig } from '../config/load.js';
 import { checkMetricReference } from '../config/semantics.js';
-import type { ResolvedConfig, TaskConfig } from '../config/types.js';
+import type { TaskConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
-import { subRunPath } from '../runs/layout.js';
 import { subsetData, type SourceFeatures } from './row-pinning.js';
+import { subRunsAskedFor, type SubRunKind } from './sub-runs.js';
 
 /**
  * The configs of the runs trained with a multi-task run (issue #15), each the run's own config (its file and
@@ -32,7 +32,7 @@ import { subsetData, type SourceFeatures } from './row-pinning.js';
 /** Architectures whose model cannot be built with one task: cross-stitch mixes T towers with T×T matrices. */
 export const NEEDS_SEVERAL_TASKS: ReadonlySet<string> = new Set(['cross-stitch']);
 
-export type SubRunKind = 'single-task' | 'towers' | 'pair';
+export { pairIsTheRun, type SubRunKind } from './sub-runs.js';
 
 export interface SubRunPlan {
   kind: SubRunKind;
@@ -50,45 +50,15 @@ export interface SubRunPlan {
 
 /** The sub-runs a config asks for, each config checked now: a problem is a UsageError before anything trains. */
 export function planSubRuns(loaded: LoadedConfig): SubRunPlan[] {
-  const config = loaded.config;
-  const baselines = config.baselines ?? 'none';
-  const plans: SubRunPlan[] = [];
-  if (baselines === 'single-task') {
-    for (const task of config.tasks) plans.push(plan(loaded, 'single-task', 'baselines', task.name, [task]));
-  } else if (baselines === 'towers') {
-    plans.push(plan(loaded, 'towers', 'baselines', 'towers', config.tasks));
-  }
-  if (config.analysis?.pairs === true) {
-    for (const [i, first] of config.tasks.entries()) {
-      for (const second of config.tasks.slice(i + 1)) {
-        if (pairIsTheRun(config)) continue;
-        plans.push(plan(loaded, 'pair', 'pairs', `${first.name}+${second.name}`, [first, second]));
-      }
-    }
-  }
-  for (const entry of plans) entry.config(); // checks every config before anything is trained
-  return plans;
-}
-
-/** With two tasks under `equal`, the run of the pair is the multi-task run itself: it is not trained again. */
-export function pairIsTheRun(config: ResolvedConfig): boolean {
-  return config.tasks.length === 2 && config.strategy.name === 'equal';
-}
-
-function plan(
-  loaded: LoadedConfig,
-  kind: SubRunKind,
-  folder: 'baselines' | 'pairs',
-  label: string,
-  tasks: readonly TaskConfig[],
-): SubRunPlan {
-  return {
+  const plans = subRunsAskedFor(loaded.config).map(({ kind, path, label, tasks }) => ({
     kind,
-    path: subRunPath(folder, label),
+    path,
     label,
     tasks: tasks.map((task) => task.name),
-    config: (features) => subRunConfig(loaded, kind, label, tasks, features),
-  };
+    config: (features?: readonly string[] | SourceFeatures) => subRunConfig(loaded, kind, label, tasks, features),
+  }));
+  for (const entry of plans) entry.config(); // checks every config before anything is trained
+  return plans;
 }
 
 function subRunConfig(

@@ -1,7 +1,6 @@
 import type { TransferReport } from '../analysis/types.js';
 import { pairGains, transferReport, type PairRun, type SplitMetrics } from '../analysis/transfer.js';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { parseConfigText, type LoadedConfig } from '../config/load.js';
 import { ExitCode, MtlError, RunFailedError, UsageError } from '../errors.js';
 import { readConfigSource, readResolvedConfig } from '../runs/inputs.js';
@@ -13,8 +12,10 @@ import { openRun, resolveRunsDir } from '../runs/store.js';
 import { readSummary, type RunSummary } from '../runs/summary.js';
 import { writeTransfer } from '../runs/transfer.js';
 import { pairIsTheRun, planSubRuns, type SubRunKind, type SubRunPlan } from './baseline-configs.js';
+import { refreshGroupOfMember, withSeed } from './groups.js';
 import { resumeExperiment, type ResumeOptions } from './resume.js';
 import { sourceFeatures, type SourceFeatures } from './row-pinning.js';
+import { subRunDirOf, subRunsAskedFor } from './sub-runs.js';
 import { trainExperiment, type TrainOptions } from './train.js';
 
 /** One run trained with the multi-task run, as the hooks report it. */
@@ -77,33 +78,34 @@ export async function resumeWithBaselines(
 ): Promise<TrainedWithBaselines> {
   const { dir, meta } = openRun(reference, resolveRunsDir(options.runsDir));
   const config = readResolvedConfig(dir);
-  const wanted = (config.baselines ?? 'none') !== 'none' || config.analysis?.pairs === true;
-  const loaded = wanted ? runConfig(dir, meta) : undefined;
+  const loaded = subRunsAskedFor(config).length > 0 ? storedRunConfig(dir, meta) : undefined;
   const plans = loaded ? planSubRuns(loaded) : [];
-  const incomplete = plans.filter((plan) => readMetaIfAny(subRunDir(dir, plan))?.status !== 'completed');
+  const incomplete = plans.filter((plan) => readMetaIfAny(subRunDirOf(dir, plan))?.status !== 'completed');
   const summary =
     meta.status === 'completed' && incomplete.length > 0
       ? readSummary(dir, reference)
       : await resumeExperiment(reference, options);
   if (!loaded) return { summary, subRuns: [] };
   // New sub-run folders and transfer.json change the run: one writer at a time, as for any command that does.
-  return withRunLock(dir, () => trainSubRuns(loaded, summary, plans, options), {
+  const trained = await withRunLock(dir, () => trainSubRuns(loaded, summary, plans, options), {
     command: 'mtl train --resume',
     ...options.lock,
   });
+  refreshGroupOfMember(dir); // a seed group's member: its transfer.json is part of group-summary.json
+  return trained;
 }
 
-/** The config a run was started with, as loaded then: its config.yaml, config file and `--set` flags. */
-function runConfig(dir: string, meta: StoredRunMeta): LoadedConfig {
-  return parseConfigText(readConfigSource(dir), {
+/**
+ * The config a run was started with, as loaded then: its config.yaml, config file and `--set` flags, and its own
+ * seed, which a seed group sets per member outside the file and the flags (as {@link withSeed}).
+ */
+export function storedRunConfig(dir: string, meta: StoredRunMeta): LoadedConfig {
+  const loaded = parseConfigText(readConfigSource(dir), {
     ...(meta.configFile ? { file: meta.configFile } : {}),
     displayName: runFile(dir, 'configSource'),
     overrides: meta.overrides,
   });
-}
-
-function subRunDir(runDir: string, plan: SubRunPlan): string {
-  return path.join(runDir, ...plan.path.split('/'));
+  return withSeed(loaded, readResolvedConfig(dir).seed);
 }
 
 function readMetaIfAny(dir: string): StoredRunMeta | undefined {
@@ -144,9 +146,9 @@ async function trainSubRuns(
       const reason = `interrupted before ${plan.path}; ${plans.length - i} of ${plans.length} runs were not trained`;
       return stop(summary.id, 'interrupted', reason);
     }
-    const existing = readMetaIfAny(subRunDir(summary.dir, plan));
+    const existing = readMetaIfAny(subRunDirOf(summary.dir, plan));
     let sub: RunSummary;
-    if (existing?.status === 'completed') sub = readSummary(subRunDir(summary.dir, plan), existing.id);
+    if (existing?.status === 'completed') sub = readSummary(subRunDirOf(summary.dir, plan), existing.id);
     else {
       options.onSubRunStart?.(event);
       sub = await trainSubRun(plan, features, summary, options, existing !== undefined);
@@ -182,7 +184,7 @@ async function trainSubRun(
     // The data report was printed for the multi-task run: the sub-run reads the same rows.
     const { onDataPrepared: _printedOnce, ...rest } = options;
     sub = resume
-      ? await resumeExperiment(subRunDir(parent.dir, plan), rest)
+      ? await resumeExperiment(subRunDirOf(parent.dir, plan), rest)
       : await trainExperiment(plan.config(features), { ...rest, subRun: { parent, path: plan.path } });
   } catch (error) {
     const message = error instanceof MtlError || error instanceof Error ? error.message : String(error);

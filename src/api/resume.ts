@@ -172,8 +172,11 @@ function resumeHints(id: string, dir: string, meta: StoredRunMeta): <T>(read: ()
   };
 }
 
-/** The command that trains the run again from the start: its config with the `--set` flags it was given. */
-function trainAgain(meta: StoredRunMeta): string {
+/**
+ * The command that trains the run (or seed group) again from the start: its config with the `--set` flags it was
+ * given.
+ */
+export function trainAgain(meta: Pick<StoredRunMeta, 'configFile' | 'overrides'>): string {
   const sets = meta.overrides.flatMap((override) => ['--set', shellWord(override)]);
   return ['mtl train', meta.configFile ? shellWord(meta.configFile) : '<config>', ...sets].join(' ');
 }

@@ -22,7 +22,9 @@ import { dataReportLines } from './data-report.js';
 import { withInterrupts } from './interrupts.js';
 import { logRunResult, logSubRunStart, logSubRunsStopped, trainOutput, type TrainFlags } from './train-output.js';
 import { transferLines } from './transfer-table.js';
-import { seedGroupRequest, trainGroupCommand } from './train-group.js';
+import { resumeGroupCommand, seedGroupRequest, trainGroupCommand } from './train-group.js';
+import { isGroupReference } from '../api/compare-groups.js';
+import { groupMemberId } from '../runs/groups.js';
 
 export interface CommonFlags {
   runsDir?: string;
@@ -32,6 +34,11 @@ export interface CommonFlags {
 export async function trainCommand(configFile: string | undefined, flags: TrainFlags): Promise<number> {
   const group = seedGroupRequest(configFile, flags);
   if (group) return trainGroupCommand(group, flags);
+  const resumed = flags.resume === undefined ? undefined : checkedResume(configFile, flags.resume, flags);
+  // `--resume GROUP` continues a whole seed group; `GROUP/seed-N`, a run like any other, goes on below.
+  if (resumed !== undefined && isGroupReference(resumed, flags.runsDir)) {
+    return resumeGroupCommand(resumed, flags, lockMessages());
+  }
   const start = trainOrResume(configFile, flags);
   return withInterrupts(async (signal, targets) => {
     // The run this command trains; its baselines' runs follow, and a resume of it resumes them too.
@@ -67,7 +74,9 @@ export async function trainCommand(configFile: string | undefined, flags: TrainF
     }
     // On stderr with --json too: a CI log that keeps stderr says why a run diverged or its baselines stopped.
     logRunResult(summary, stopped);
-    if (transfer && !flags.json) for (const line of transferLines(transfer)) log(line);
+    // A seed group's member (`--resume GROUP/seed-N`): its group has the other seeds, so no hint to train more.
+    const inSeedGroup = groupMemberId(summary.dir) !== undefined;
+    if (transfer && !flags.json) for (const line of transferLines(transfer, { inSeedGroup })) log(line);
     if (stopped) logSubRunsStopped(summary, stopped);
     if (summary.status === 'interrupted' || stopped?.status === 'interrupted') return ExitCode.interrupted;
     if (summary.status === 'diverged') return ExitCode.runFailed;
@@ -84,20 +93,7 @@ function trainOrResume(
   flags: { set?: string[]; resume?: string; baselines?: BaselineSetting },
 ): (options: BaselineTrainOptions) => Promise<TrainedWithBaselines> {
   if (flags.resume !== undefined) {
-    if (flags.baselines !== undefined)
-      throw new UsageError(`mtl train --resume: --baselines cannot change a resumed run's config.`, [
-        'a resume continues the run and the baselines its config asks for; for others, start a new run: ' +
-          'mtl train CONFIG --baselines …',
-      ]);
-    const run = flags.resume;
-    if (configFile !== undefined)
-      throw new UsageError(`mtl train: give a config or --resume ${run}, not both.`, [
-        'a resumed run continues with the config it started with',
-      ]);
-    if ((flags.set ?? []).length > 0)
-      throw new UsageError(`mtl train --resume: --set cannot change a resumed run's config (${flags.set?.[0]}).`, [
-        'to train with other settings, start a new run: mtl train CONFIG --set …',
-      ]);
+    const run = checkedResume(configFile, flags.resume, flags);
     return (options) => resumeWithBaselines(run, { ...options, lock: lockMessages() });
   }
   if (configFile === undefined)
@@ -106,6 +102,28 @@ function trainOrResume(
     ]);
   const loaded = loadTrainConfig(configFile, flags.set ?? [], flags.baselines);
   return (options) => trainWithBaselines(loaded, options);
+}
+
+/** `--resume RUN` (or GROUP) without what a resume cannot take: a config, --set, --baselines. */
+function checkedResume(
+  configFile: string | undefined,
+  run: string,
+  flags: { set?: string[]; baselines?: BaselineSetting },
+): string {
+  if (flags.baselines !== undefined)
+    throw new UsageError(`mtl train --resume: --baselines cannot change a resumed run's config.`, [
+      'a resume continues the run and the baselines its config asks for; for others, start a new run: ' +
+        'mtl train CONFIG --baselines …',
+    ]);
+  if (configFile !== undefined)
+    throw new UsageError(`mtl train: give a config or --resume ${run}, not both.`, [
+      'a resumed run continues with the config it started with',
+    ]);
+  if ((flags.set ?? []).length > 0)
+    throw new UsageError(`mtl train --resume: --set cannot change a resumed run's config (${flags.set?.[0]}).`, [
+      'to train with other settings, start a new run: mtl train CONFIG --set …',
+    ]);
+  return run;
 }
 
 /** Checks the config, then reads and prepares its data as `train` would: every data error train would raise. */
@@ -163,6 +181,7 @@ export async function evalCommand(
     `run ${result.run}, ${result.checkpoint} checkpoint (epoch ${result.epoch}), ${result.data}: ${result.rows} ` +
       `row${result.rows === 1 ? '' : 's'}`,
   );
+  for (const note of result.notes ?? []) log(`note: ${note}`);
   out(
     table(
       ['metric', 'value', 'better'],

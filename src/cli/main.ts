@@ -35,7 +35,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .argument('[config]', 'experiment config (YAML); not with --resume')
     .option(
       '--resume <run>',
-      'continue an interrupted, crashed or failed run from its last checkpoint (id, prefix or path)',
+      'continue an interrupted, crashed or failed run from its last checkpoint (id, prefix or path); a seed group: ' +
+        'its unfinished members, then the seeds not started',
     )
     .option('--seeds <list>', 'train once per seed as a group, e.g. 0,1,2 (overrides seed/seeds of the config)')
     .option('--set <path=value>', 'override a config field, repeatable (e.g. training.lr=0.003)', collect)

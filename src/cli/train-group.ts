@@ -1,14 +1,17 @@
 import path from 'node:path';
 import type { GroupSummary, GroupTransferSummary, SeedSeries } from '../analysis/group-summary.js';
-import { trainSeedGroup } from '../api/groups.js';
+import { trainSeedGroup, type MemberTrainer, type SeedGroupOptions, type SeedGroupResult } from '../api/groups.js';
+import { resumeSeedGroup } from '../api/group-resume.js';
+import type { ResumeOptions } from '../api/resume.js';
 import type { LoadedConfig } from '../config/load.js';
-import { trainWithBaselines } from '../api/baselines.js';
+import { resumeWithBaselines, trainWithBaselines, type TrainedWithBaselines } from '../api/baselines.js';
+import type { RunSummary } from '../runs/summary.js';
 import { loadTrainConfig } from './baseline-commands.js';
 import { transferLines } from './transfer-table.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { withInterrupts } from './interrupts.js';
 import { formatNumber, formatSeries, log, out, printJson, table } from './output.js';
-import { logRunResult, logSubRunStart, trainOutput, type TrainFlags } from './train-output.js';
+import { logRunResult, logSubRunStart, logSubRunsStopped, trainOutput, type TrainFlags } from './train-output.js';
 
 /** A `mtl train` that trains a seed group: the loaded config and the seeds. */
 export interface SeedGroupRequest {
@@ -56,27 +59,57 @@ export function seedGroupRequest(configFile: string | undefined, flags: TrainFla
 
 /** `mtl train CONFIG --seeds …`: trains the group, prints its id (stdout) and its summary. */
 export async function trainGroupCommand(request: SeedGroupRequest, flags: TrainFlags): Promise<number> {
-  return withInterrupts(async (signal, targets) => {
-    const result = await trainSeedGroup(request.loaded, {
-      ...trainOutput(flags),
+  const { baselines } = request.loaded.config;
+  return groupCommand(flags, (options) =>
+    trainSeedGroup(request.loaded, {
+      ...options,
       seeds: request.seeds,
+      ...(baselines && baselines !== 'none' ? { baselines } : {}),
+    }),
+  );
+}
+
+/**
+ * `mtl train --resume GROUP`: continues the group's unfinished members and trains the seeds not started, then prints
+ * what `--seeds` prints, with its exit codes.
+ */
+export async function resumeGroupCommand(
+  reference: string,
+  flags: TrainFlags,
+  lock: ResumeOptions['lock'],
+): Promise<number> {
+  return groupCommand(flags, (options) =>
+    resumeSeedGroup(reference, {
+      ...options,
+      resumeMember: async (member, resume) =>
+        reportMember(await resumeWithBaselines(member, { ...resume, onSubRunStart: logSubRunStart, lock })),
+    }),
+  );
+}
+
+/**
+ * Trains (or continues) a group with the output of `mtl train`: each member's run lines, status and transfer table
+ * (stderr), then the group's id (stdout), its summary and its status.
+ */
+async function groupCommand(
+  flags: TrainFlags,
+  train: (options: SeedGroupOptions & { trainMember: MemberTrainer }) => Promise<SeedGroupResult>,
+): Promise<number> {
+  return withInterrupts(async (signal, targets) => {
+    const result = await train({
+      ...trainOutput(flags),
       signal,
       // Each member is a run with the baselines its config asks for (inside the member's folder).
-      trainMember: async (loaded, options) => {
-        const trained = await trainWithBaselines(loaded, { ...options, onSubRunStart: logSubRunStart });
-        logRunResult(trained.summary);
-        if (trained.transfer) for (const line of transferLines(trained.transfer, { inSeedGroup: true })) log(line);
-        if (trained.stopped) log(`baselines: ${trained.stopped.reason}`);
-        return trained.summary;
-      },
-      ...(request.loaded.config.baselines && request.loaded.config.baselines !== 'none'
-        ? { baselines: request.loaded.config.baselines }
-        : {}),
+      trainMember: async (loaded, options) =>
+        reportMember(await trainWithBaselines(loaded, { ...options, onSubRunStart: logSubRunStart })),
       onGroupCreated: (group) => {
         targets.group = group;
-        log(`group ${group.id} (${path.relative(process.cwd(), group.dir) || group.dir}): seeds ${request.seeds}`);
+        log(`group ${group.id} (${path.relative(process.cwd(), group.dir) || group.dir}): seeds ${group.seeds}`);
       },
-      onMemberStart: ({ seed, index, count }) => log(`seed ${seed} (${index + 1} of ${count})`),
+      onMemberStart: ({ seed, index, count, resumed }) =>
+        log(`seed ${seed} (${index + 1} of ${count})${resumed ? `: resuming ${resumed}` : ''}`),
+      onMemberKept: ({ seed, index, count, summary }) =>
+        log(`seed ${seed} (${index + 1} of ${count}): ${summary.status} already (${summary.id})`),
       onRunCreated: (run) => {
         targets.run = run;
         log(`run ${run.id}`);
@@ -88,12 +121,24 @@ export async function trainGroupCommand(request: SeedGroupRequest, flags: TrainF
       printGroupSummary(result.summary);
     }
     // On stderr with --json too, like a run's status line.
-    log(`group status ${result.group.status}${result.group.statusReason ? ` (${result.group.statusReason})` : ''}`);
-    if (result.group.status === 'interrupted') return ExitCode.interrupted;
+    const { status, statusReason, id } = result.group;
+    log(
+      `group status ${status}${statusReason ? ` (${statusReason})` : ''}` +
+        (status === 'interrupted' ? `; resume it with: mtl train --resume ${id}` : ''),
+    );
+    if (status === 'interrupted') return ExitCode.interrupted;
     // A diverged seed is a result (the group went on), but the command says not everything trained.
     if (result.members.some((m) => m.status === 'diverged')) return ExitCode.runFailed;
     return ExitCode.ok;
   });
+}
+
+/** A member's status line and transfer table (stderr), and what stopped its baselines, with how to train the rest. */
+function reportMember(trained: TrainedWithBaselines): RunSummary {
+  logRunResult(trained.summary, trained.stopped);
+  if (trained.transfer) for (const line of transferLines(trained.transfer, { inSeedGroup: true })) log(line);
+  if (trained.stopped) logSubRunsStopped(trained.summary, trained.stopped);
+  return trained.summary;
 }
 
 /** The group summary as tables (stdout): metrics over seeds; then, with baselines, transfer per task. */

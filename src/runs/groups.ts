@@ -173,10 +173,18 @@ export function resolveGroupMember(reference: string, runsDir: string): { id: st
   const inside = rest.join('/');
   const dir = path.join(group.dir, inside);
   if (!path.resolve(dir).startsWith(path.resolve(group.dir) + path.sep) || !existsSync(runFile(dir, 'meta'))) {
-    const members = readGroupMeta(group.dir).members.map((m) => `${group.id}/${m.folder} (${m.status})`);
-    throw new UsageError(`Group ${group.id} has no run "${inside}".`, [
-      ...(members.length > 0 ? [`its members: ${members.join(', ')}`] : ['it has no members yet']),
-    ]);
+    const meta = readGroupMeta(group.dir);
+    const members = meta.members.map((m) => `${group.id}/${m.folder} (${m.status})`);
+    const listed = members.length > 0 ? [`its members: ${members.join(', ')}`] : ['it has no members yet'];
+    // A seed of the group that never started: the group's own resume trains it (with the members left unfinished).
+    const seed = meta.seeds.find((s) => memberFolder(s) === inside && !meta.members.some((m) => m.seed === s));
+    if (seed !== undefined) {
+      throw new UsageError(`Group ${group.id} has no run "${inside}": seed ${seed} has not started.`, [
+        `train it, and finish the group's other seeds, with: mtl train --resume ${group.id}`,
+        ...listed,
+      ]);
+    }
+    throw new UsageError(`Group ${group.id} has no run "${inside}".`, listed);
   }
   return { id: `${group.id}/${inside}`, dir };
 }
