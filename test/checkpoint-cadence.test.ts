@@ -6,7 +6,8 @@ import { parseConfigText } from '../src/config/load.js';
 import { prepareData } from '../src/data/prepare.js';
 import { getStrategy } from '../src/strategies/registry.js';
 import type { TrainerCheckpoint } from '../src/train/snapshot.js';
-import { EPOCH_CHECKPOINT_MIN_SECONDS, runTrainer } from '../src/train/trainer.js';
+import { EPOCH_CHECKPOINT_MIN_SECONDS } from '../src/train/checkpoint-cadence.js';
+import { runTrainer } from '../src/train/trainer.js';
 import { tempDir } from './helpers.js';
 import { writeSyntheticCsv } from './helpers/csv.js';
 

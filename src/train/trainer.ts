@@ -11,6 +11,7 @@ import { measureAffinity, sgdLookahead } from './affinity.js';
 import { EpochDiagnostics } from './diagnostics.js';
 import { DivergenceWatch } from './divergence.js';
 import { shuffledBatches } from './batches.js';
+import { CheckpointCadence } from './checkpoint-cadence.js';
 import { epochPlan, multiInputOrder } from './multi-input-batches.js';
 import { batchLabelCounts, epochLosses } from './label-weights.js';
 import { reportBatchMetrics } from './batch-metrics.js';
@@ -80,29 +81,18 @@ export interface TrainerInput {
   /** Called when the monitored metric improves, to save the best checkpoint. */
   onImproved?(record: EpochRecord): Promise<void>;
   /**
-   * Called with the trainer's state to save the `last` checkpoint: at the end of an epoch (unless it diverged) when
-   * the previous call is at least {@link checkpointMinSeconds} old, at the end of the run's last epoch and of the
-   * epoch early stopping ends it at, after every `training.checkpoint_every_steps`-th step within an epoch, and where
-   * it is interrupted. The model's weights are those of the same moment until the promise resolves.
+   * Called with the trainer's state to save the `last` checkpoint, when train/checkpoint-cadence.ts says (epoch ends
+   * at most once a second and at the run's end, every N-th step, an interrupt), never for a diverged epoch. The
+   * model's weights are those of the same moment until the promise resolves.
    */
   onCheckpoint?(checkpoint: TrainerCheckpoint): Promise<void>;
-  /**
-   * The least time between two epoch-end `last` checkpoints (default {@link EPOCH_CHECKPOINT_MIN_SECONDS}); 0: at
-   * every epoch's end. Resuming from any checkpoint gives the same metrics, so this only bounds what a killed run
-   * loses; it keeps short epochs (the quickstart's take ~55 ms) from spending their time writing checkpoints.
-   */
+  /** The least time between two epoch-end `last` checkpoints (train/checkpoint-cadence.ts; default 1 s, 0: every). */
   checkpointMinSeconds?: number;
   /** Continue from a snapshot (`mtl train --resume`); the model and strategy are restored by the caller. */
   resume?: TrainerResume;
   /** Parameters held fixed (`init.freeze`, train/fine-tuning.ts), by name; with the config's unfreeze schedule. */
   frozen?: readonly string[];
 }
-
-/**
- * One epoch-end `last` checkpoint a second at most: a killed run loses this much training more at most, and an epoch
- * of 55 ms (the quickstart's) no longer spends ~1 % of its time writing one.
- */
-export const EPOCH_CHECKPOINT_MIN_SECONDS = 1;
 
 /** Name of the monitored value and its direction: the early-stopping metric on validation, else the train loss. */
 function monitorOf(config: ResolvedConfig, hasValidation: boolean): { name: string; higher: boolean } {
@@ -204,10 +194,9 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
   const affinityEvery = config.analysis?.affinity ? config.analysis.affinity_every : 0;
   // Absent (a config written before the option existed) is the default, the paper's step.
   const affinitySgd = config.analysis?.affinity_lookahead !== 'optimizer';
-  const checkpointMinMs = (input.checkpointMinSeconds ?? EPOCH_CHECKPOINT_MIN_SECONDS) * 1000;
-  let lastCheckpointAt = -Infinity;
+  const cadence = new CheckpointCadence(everySteps, input.checkpointMinSeconds);
   const saveLast = async (checkpoint: TrainerCheckpoint): Promise<void> => {
-    lastCheckpointAt = performance.now();
+    cadence.taken();
     await input.onCheckpoint?.(checkpoint);
   };
 
@@ -288,7 +277,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
           const aborted = input.signal?.aborted === true;
           // Interrupted, or the N-th step of `checkpoint_every_steps` short of the epoch's end (whose checkpoint
           // follows the validation): the `last` checkpoint of the epoch so far. Taking it only reads.
-          if (aborted || (everySteps > 0 && step % everySteps === 0 && b + 1 < batches)) {
+          if (aborted || cadence.dueInEpoch(step, b, batches)) {
             const seconds = (performance.now() - started) / 1000;
             const soFar = {
               stepLosses: readStepLosses(stepLosses),
@@ -366,12 +355,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
       }
       const patience = training.early_stopping.patience;
       const stopsEarly = patience > 0 && sinceImproved >= patience;
-      // The run's end always has its checkpoint: `mtl sweep`'s halving extends a run from it.
-      const ends = stopsEarly || epoch + 1 === training.epochs;
-      // The N-th step that ended the epoch left its checkpoint to the epoch's end: it stays, or a killed run could
-      // lose more than N steps.
-      const dueByStep = everySteps > 0 && step % everySteps === 0;
-      if (ends || dueByStep || performance.now() - lastCheckpointAt >= checkpointMinMs)
+      if (cadence.dueAtEpochEnd(step, stopsEarly || epoch + 1 === training.epochs))
         await saveLast(snapshot({ epoch: epoch + 1, batch: 0, batchRng: rng.state() }));
       if (stopsEarly) {
         outcome = 'early-stopped';
