@@ -66,6 +66,15 @@ describe('mtl report RUN: one run with a gradient strategy', () => {
     json = report([id, '-o', path.join(dir, 'run.html')]);
   }, 120_000);
 
+  it('--group with the run: exit 2 saying it is a run, and how to report it (it said there was no group)', () => {
+    const asGroup = mtl(['report', '--group', runId, '--runs-dir', store]);
+    expect(asGroup.code).toBe(2);
+    expect(asGroup.stderr).toBe(
+      `mtl: "${runId}" names the run ${runId}, not a seed group: --group reports a seed group.\n` +
+        `  - report the run without --group: mtl report ${runId}\n`,
+    );
+  });
+
   it('-o a folder, or under a file: exit 2 naming the path, nothing written; a missing folder is made', () => {
     const folder = path.join(dir, 'folder.html');
     mkdirSync(folder);

@@ -3,13 +3,13 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { replaceDirAtomic, writeUserFileAtomic } from '../runs/atomic.js';
 import { fileSystemError } from '../runs/fs-errors.js';
-import { resolveGroup } from '../runs/groups.js';
 import { readSweepMeta } from '../runs/sweeps.js';
 import { openRun, resolveRunsDir } from '../runs/store.js';
 import { reportHtml } from '../report/html.js';
 import { countMarks, renderSvg } from '../report/vega.js';
 import type { RenderedFigure, ReportDocument } from '../report/types.js';
 import { seedGroupSummary } from './groups.js';
+import { resolveGroupNotRun } from './runs.js';
 import { groupDocument, readRunForReport, runDocument, runsDocument, sweepDocument } from './report-sources.js';
 import { makeDirectories } from '../runs/make-dirs.js';
 
@@ -136,7 +136,10 @@ async function readTarget(
     return { document: sweepDocument(comparison, halving, options.axes), id: comparison.sweep.id };
   }
   if (options.group) {
-    const group = resolveGroup(options.group, store);
+    const group = resolveGroupNotRun(options.group, store, (run) => ({
+      what: '--group reports a seed group',
+      hint: `report the run without --group: mtl report ${run}`,
+    }));
     return { document: groupDocument(group, seedGroupSummary(group.dir)), id: group.id };
   }
   const opened = runs.map((reference) => openRun(reference, store));

@@ -232,6 +232,21 @@ function memberCrashReason(memberDir: string): string | undefined {
 
 /** {@link resolveGroup}; a reference that names a run instead says so (`mtl runs RUN` is not how a run is shown). */
 function groupOrHint(reference: string, store: string): ReturnType<typeof resolveGroup> {
+  return resolveGroupNotRun(reference, store, (run) => ({
+    what: "mtl runs GROUP lists a group's members",
+    hint: `mtl runs lists every run with its status; mtl eval ${run} or mtl report ${run} show this one`,
+  }));
+}
+
+/**
+ * {@link resolveGroup}, where a reference that names no group but a run (its id or a unique prefix) is told so:
+ * `"<reference>" names the run <id>, not a seed group: <what>`, with the command's own hint for a run.
+ */
+export function resolveGroupNotRun(
+  reference: string,
+  store: string,
+  forRun: (run: string) => { what: string; hint: string },
+): ReturnType<typeof resolveGroup> {
   try {
     return resolveGroup(reference, store);
   } catch (error) {
@@ -239,10 +254,8 @@ function groupOrHint(reference: string, store: string): ReturnType<typeof resolv
     const runs = listRunIds(store).filter((id) => id.startsWith(reference));
     const run = runs.includes(reference) ? reference : runs.length === 1 ? runs[0] : undefined;
     if (run === undefined) throw error;
-    throw new UsageError(
-      `"${reference}" names the run ${run}, not a seed group: mtl runs GROUP lists a group's members.`,
-      [`mtl runs lists every run with its status; mtl eval ${run} or mtl report ${run} show this one`],
-    );
+    const { what, hint } = forRun(run);
+    throw new UsageError(`"${reference}" names the run ${run}, not a seed group: ${what}.`, [hint]);
   }
 }
 
