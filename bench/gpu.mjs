@@ -23,7 +23,7 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../dist/tf.js';
 import { WORKLOADS, buildWorkload } from './workloads.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));

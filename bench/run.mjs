@@ -212,7 +212,7 @@ const cpuMs = (usage) => (usage.user + usage.system) / 1000;
 // Children: one measurement each, JSON on stdout.
 
 async function loadTf(backend, fma = 'off') {
-  const tf = await import('@tensorflow/tfjs');
+  const { tf } = await import('../dist/tf.js');
   const { initBackend } = await import('../dist/backend/select.js');
   // The FMA choice is initBackend's second argument from issue #20 on (ignored before); every child but the FMA ones
   // pins `off`, so the plain rows run the same kernels on every Node.
@@ -734,7 +734,7 @@ async function main() {
   const childNode = await childNodeInfo(nodeBin);
   const fma = await fmaPlan(opts.fma, childNode);
 
-  const tf = await import('@tensorflow/tfjs');
+  const { tf } = await import('../dist/tf.js');
   const startedAt = new Date();
   let nativeNote;
   if (!opts.backends) {

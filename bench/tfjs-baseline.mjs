@@ -25,7 +25,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../dist/tf.js';
 import '@tensorflow/tfjs-backend-wasm';
 
 const BATCH = 256;

@@ -29,7 +29,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../dist/tf.js';
 import { loadConfig, parseConfigText } from '../dist/config/load.js';
 import { prepareData } from '../dist/data/prepare.js';
 import { buildModel } from '../dist/api/build.js';

@@ -13,7 +13,7 @@
  * prints the fourth; docs/notes/adv-task.md says what it means for users.
  */
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/select.js';
 import { parseConfigText } from '../src/config/load.js';

@@ -5,7 +5,7 @@
  * gradients only.
  */
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { correctCount, discriminatorLoss, generatorLoss } from '../src/adversarial/discriminator.js';
 import { flatFeatures } from '../src/adversarial/feature-adversary.js';

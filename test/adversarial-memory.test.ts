@@ -5,7 +5,7 @@
  * discriminator's variables and optimizer included.
  */
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { describe, expect, it } from 'vitest';
 import { trainExperiment } from '../src/api/train.js';
 import { parseConfigText } from '../src/config/load.js';

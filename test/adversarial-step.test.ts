@@ -4,7 +4,7 @@
  * adversary's head gets its own gradient unreversed; and λ follows its schedule over the run's global steps.
  */
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { buildModel } from '../src/api/build.js';
 import { initBackend } from '../src/backend/select.js';

@@ -3,7 +3,7 @@
  * set equal) have gradient cosine 1, no conflict and each task's update does for the other exactly what it does for
  * itself; `synthetic-correlated` at correlation 0.9 is more related than at 0 by every measure.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { describe, expect, it, vi } from 'vitest';
 import { checkpointGradientPass } from '../src/analysis/gradient-pass.js';
 import { dataRelatedness } from '../src/analysis/data-relatedness.js';

@@ -2,7 +2,7 @@
  * Every architecture with a convolutional trunk: soft-sharing couples conv kernels, cross-stitch and attention work on
  * feature maps, ple's later levels read the flat tail, and each architecture's outputs, gradients and tensor count.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/select.js';
 import type { LayerConfig, ModelConfig } from '../src/config/types.js';

@@ -5,7 +5,7 @@
  * trunk (inference and training batch-norm) and on a conv trunk (1×1 masks per position, inputs pooled to the block's
  * resolution).
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

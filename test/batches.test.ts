@@ -2,7 +2,7 @@
  * Shuffled training batches: one gather of the permuted rows straight into the batches (the wasm kernel with SIMD or
  * JS row copies; gather + split elsewhere), bit for bit the rows a gather of the whole split and a split give.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/select.js';
 import { GATHER_BATCHES_KERNEL, setSimdKernelsEnabled } from '../src/backend/wasm/index.js';

@@ -2,7 +2,7 @@
  * Checkpoints encode variables with runs/encode-weights.ts, synchronously: the same manifest entries and bytes as
  * stock `tf.io.encodeWeights` (so `tf.io.decodeWeights` and every older checkpoint reader agree).
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/select.js';
 import { encodeVariables } from '../src/runs/encode-weights.js';

@@ -4,7 +4,7 @@
  * forward, filter gradient, input gradient and max-pool gradient over padded and strided shapes, channel counts with
  * and without a vector part, a chunked im2col, NaN and tied window values.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/select.js';
 import { convPaths } from '../src/backend/wasm/conv-common.js';

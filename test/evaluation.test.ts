@@ -3,7 +3,7 @@
  * host match the backend path it replaced (every batch sliced, tf.losses, tf.softmax) to float32 precision, and give
  * the same numbers for every evaluation batch size.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../src/api/build.js';
 import { initBackend } from '../src/backend/select.js';

@@ -16,7 +16,7 @@
  *   that no expert gets) and adds Σ_x Σ_t Σ_i 1 / Σ_{e<E} r_i(x)_e to the loss; `unreachable: renormalise` instead
  *   divides r_i by that sum.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/select.js';
 import type { LayerConfig } from '../src/config/types.js';

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainerAdversaries, type TrainerAdversaries } from '../src/adversarial/training.js';
 import { buildModel } from '../src/api/build.js';

@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildModel, initBackend, parseConfigText, readCsv, readRun, trainExperiment } from '../src/index.js';
 import { encodeRows } from '../src/data/preprocess.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { trainExperiment } from '../src/api/train.js';
 import { initBackend } from '../src/backend/select.js';

@@ -2,7 +2,7 @@
  * The fused cross-entropy kernels (src/ops/cross-entropy.ts) against TF.js's `tf.losses` op chains: values and
  * gradients on wasm and cpu, hand-computed values, extreme logits, one kernel each way, no leaked tensors.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/select.js';
 import {

@@ -4,7 +4,7 @@
  * exactly the clipped gradient.
  */
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildModel, initBackend, prepareData, trainExperiment } from '../src/index.js';
 import { clipByGlobalNorm } from '../src/train/step.js';

@@ -2,7 +2,7 @@
  * The gradient reversal layer (Ganin & Lempitsky 2015): the identity forward, −λ times the upstream gradient
  * backward; and the DANN schedule of λ.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/select.js';
 import { DANN_GAMMA, lambdaAt, trainingProgress } from '../src/adversarial/lambda-schedule.js';

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import type { PredictionLayout } from '../src/metrics/types.js';
 
 /** A fresh temp folder for a test's configs, CSVs and run store. */

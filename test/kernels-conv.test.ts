@@ -2,7 +2,7 @@
  * The wasm kernels convolutional layers rely on: Conv2DBackpropFilter (which stock wasm lacks) and MaxPoolGrad
  * (which stock wasm gets wrong), checked against the cpu backend and a hand-computed case.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/select.js';
 import { tensorValues } from './helpers/expect.js';

@@ -2,7 +2,7 @@
  * Layer stacks: the output shape of each layer through a trunk, reshape/flatten layout, strides and padding, the
  * blocks architectures cut a trunk into, and the shape errors a stack reports when it is built.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/select.js';
 import { blockFeatureShape, splitBlocks } from '../src/model/experts.js';

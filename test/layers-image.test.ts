@@ -2,7 +2,7 @@
  * Image layers, value by value: conv2d and max-/avg-pool outputs and gradients computed by hand, batch-norm and
  * layer-norm statistics per channel, dropout masks on images.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/select.js';
 import { BatchNorm } from '../src/model/layers/batch-norm.js';

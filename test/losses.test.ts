@@ -3,7 +3,7 @@
  * against hand-computed values, extreme outputs, and the tensor op that training differentiates; the kinds'
  * predictions against the backend's softmax/sigmoid/rescale; which losses fit which kind.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/select.js';
 import type { LossName } from '../src/config/types.js';

@@ -5,7 +5,7 @@
  * of run (bench/README.md); RSS is too noisy for an exact assertion.
  */
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { describe, expect, it } from 'vitest';
 import { trainWithBaselines } from '../src/api/baselines.js';
 import { extractFeatures } from '../src/api/features.js';

@@ -4,7 +4,7 @@
  * weighting strategy and a gradient method on both targets (subset combiners), and a run releases everything.
  */
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { describe, expect, it } from 'vitest';
 import { trainExperiment } from '../src/api/train.js';
 import { parseConfigText } from '../src/config/load.js';

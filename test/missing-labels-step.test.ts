@@ -4,7 +4,7 @@
  * batches; a batch where a task has no labelled row gives every strategy a finite update, and the gradient methods
  * the update of the labelled tasks alone.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/select.js';
 import type { TaskConfig } from '../src/config/types.js';

@@ -2,7 +2,7 @@
  * DB-MTL, ExcessMTL, SDMGrad, MoDo (gradient combiners) and STCH (loss weighting): one or two steps on small fixed
  * gradients and losses against numbers worked out from each file's formula, state round trips, and the refusals.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TaskConfig } from '../src/config/types.js';
 import { combineGradients, getGradientCombiner, schemaDefaults } from '../src/strategies/gradient/registry.js';

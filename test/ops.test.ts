@@ -4,7 +4,7 @@
  * match to float32 precision). The backend is the cpu backend's kernels under another name, without `_FusedMatMul`
  * (what the dense kernels delegate to) and without the project's own kernels.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/select.js';
 import { adamKernelLimit, adamUpdate, type AdamHyperparameters } from '../src/ops/adam.js';

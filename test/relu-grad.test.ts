@@ -3,7 +3,7 @@
  * that dense layers' backward passes ran before — signed zeros, infinities and NaN included — in SIMD blocks and in
  * the scalar tail, and with the SIMD kernels off.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/select.js';
 import { RELU_GRAD_KERNEL, setSimdKernelsEnabled } from '../src/backend/wasm/index.js';

@@ -5,7 +5,7 @@
  * reports the discriminator's accuracy per epoch.
  */
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { orthogonalityPenalty } from '../src/adversarial/orthogonality.js';
 import { initBackend } from '../src/backend/select.js';

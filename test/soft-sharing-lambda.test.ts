@@ -3,7 +3,7 @@
  * dense/conv2d layer of the trunk; the penalty is Σ_l λ_l · coupling_l, checked against hand-computed numbers, and a
  * list of the wrong length or sign is a config problem at `model.lambda`.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { describe, expect, it } from 'vitest';
 import { extendExperiment } from '../src/api/extend.js';
 import { trainExperiment } from '../src/api/train.js';

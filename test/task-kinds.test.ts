@@ -2,7 +2,7 @@
  * The task kinds (src/tasks/kinds/): what each fits from the target columns (and the errors it gives), its output
  * width, the targets metrics read, the training targets, the predictions, and its defaults; the schema's enums.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/backend/select.js';
 import { buildExperimentSchema } from '../src/config/schema.js';

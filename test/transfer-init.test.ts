@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type * as tf from '@tensorflow/tfjs';
+import type { tf } from '../src/tf.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   buildModel,

@@ -5,7 +5,7 @@
  * `memory access out of bounds`) or return what the heap held (a product over an empty inner dimension, a sum over
  * an empty axis). The heap is filled with 7s first, so heap garbage cannot pass for the right 0.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../src/tf.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../src/api/build.js';
 import { parseConfigText } from '../src/config/load.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import type { LayerConfig, TaskConfig } from '../config/types.js';
 import { TaskHead } from '../model/heads.js';
 import { StepClock } from '../model/step-clock.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import { Dense } from '../model/layers/dense.js';
 import type { Rng } from '../util/rng.js';
 

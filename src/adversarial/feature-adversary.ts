@@ -25,7 +25,7 @@
  * split with no rows of a side L_D is not defined (NaN, written null), accuracy and chance are over the rows there are
  * (NaN without any).
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import type { ResolvedConfig } from '../config/types.js';
 import type { GroupRows } from '../data/multi-input.js';
 import type { MultiTaskModel, PenaltyInput, RowGroups } from '../model/types.js';

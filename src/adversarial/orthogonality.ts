@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 
 /**
  * The orthogonality constraint of Liu, Qiu & Huang, "Adversarial Multi-task Learning for Text Classification"

@@ -11,7 +11,7 @@
  * multi-input run, its data group; where several tasks read one group, its target is uniform over them (a row of
  * such a group belongs to each of them equally), and a prediction of any of them is correct.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import { Dense } from '../model/layers/dense.js';
 import type { RowGroups } from '../model/types.js';
 import { gradientReversal } from '../ops/gradient-reversal.js';

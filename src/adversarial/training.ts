@@ -7,7 +7,7 @@
  * w · L_G. Per epoch: every adversary measured on the validation split (the training split when it is empty).
  */
 import { DOMAIN_TASK } from './domains.js';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import type { ResolvedConfig } from '../config/types.js';
 import type { GroupRows } from '../data/multi-input.js';
 import type { SplitName } from '../data/split.js';

@@ -13,7 +13,7 @@
  *   g_a·g_b / (‖g_a‖‖g_b‖) (0 where a gradient is 0, as the training log does); `meanCosine` is the mean over
  *   batches and `conflictFraction` the fraction of batches with cos < 0.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import type { TaskConfig } from '../config/types.js';
 import type { TaskGradientTape } from '../model/tape.js';
 import type { MultiTaskModel } from '../model/types.js';

@@ -11,7 +11,7 @@
  *   exposed by the model interface for every architecture, and for hard sharing without head layers it would be the
  *   same shared representation for every task (CKA 1 by construction); the output is task-specific everywhere.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import type { TaskConfig } from '../config/types.js';
 import type { MultiTaskModel } from '../model/types.js';
 import type { SplitTensors } from '../train/tensors.js';

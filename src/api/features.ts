@@ -1,5 +1,5 @@
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import { runKernels } from '../backend/run-kernels.js';
 import { initBackend } from '../backend/select.js';
 import type { BackendChoice } from '../config/types.js';

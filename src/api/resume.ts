@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type * as tf from '@tensorflow/tfjs';
+import type { tf } from '../tf.js';
 import { runKernels } from '../backend/run-kernels.js';
 import { initBackend } from '../backend/select.js';
 import { prepareConfigData } from '../data/multi-input.js';

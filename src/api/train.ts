@@ -1,5 +1,5 @@
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import { initBackend, type BackendReport } from '../backend/select.js';
 import { backendSetting } from '../config/backend-setting.js';
 import { locateConfigField, type LoadedConfig } from '../config/load.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import { backendSetting } from '../config/backend-setting.js';
 import type { BackendChoice, BackendSetting, FmaChoice } from '../config/types.js';
 import { UsageError } from '../errors.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import { OptionError } from '../util/options.js';
 import type { Rng } from '../util/rng.js';
 import { Conv2D } from './layers/conv2d.js';

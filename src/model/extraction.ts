@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import type { ModelConfig } from '../config/types.js';
 import { buildHeads } from './heads.js';
 import { UsageError } from '../errors.js';

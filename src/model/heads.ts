@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import type { tf } from '../tf.js';
 import type { LayerConfig } from '../config/types.js';
 import type { Rng } from '../util/rng.js';
 import { Dense } from './layers/dense.js';

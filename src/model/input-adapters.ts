@@ -15,7 +15,7 @@
  * Names: `adapters/<task>/kernel` and `/bias`, <task> the group's first task. A group of one task owns its adapter
  * (in that task's variables, as its head); a group of several tasks shares it among them (in `sharedVariables`).
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import type { InputAdapters } from '../data/preprocess.js';
 import { denseLinear } from '../ops/dense.js';
 import type { Rng } from '../util/rng.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import type { RecordedTaskGradients, TaskGradientTape, TaskLossOf } from './tape.js';
 import type { MultiTaskModel } from './types.js';
 

@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import type { tf } from '../tf.js';
 import type { ModelConfig } from '../config/types.js';
 import { kernelLayers } from './experts.js';
 import type { LayerStack } from './layers/stack.js';

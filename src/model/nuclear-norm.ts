@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import { smallerGram, symmetricEigenPacked } from '../numerics/index.js';
 
 /**

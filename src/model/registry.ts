@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import type { ModelConfig } from '../config/types.js';
 import { Registry } from '../util/registry.js';
 import { attention } from './architectures/attention.js';

@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import type { tf } from '../tf.js';
 import type { Adversaries } from '../adversarial/adversary-heads.js';
 import type { LayerConfig, ModelConfig } from '../config/types.js';
 import type { TaskType } from '../data/types.js';

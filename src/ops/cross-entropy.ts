@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import { sigmoidCrossEntropyOnHost, softmaxCrossEntropyOnHost } from './cross-entropy-host.js';
 
 /**

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import { RELU_GRAD_KERNEL } from '../backend/wasm/index.js';
 
 /**

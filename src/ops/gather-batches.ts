@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import { GATHER_BATCHES_KERNEL, type GatherBatchesAttrs } from '../backend/wasm/index.js';
 
 /**

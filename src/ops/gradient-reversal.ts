@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 
 /**
  * The gradient reversal layer of Ganin & Lempitsky, "Unsupervised Domain Adaptation by Backpropagation" (ICML 2015),

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import { UsageError } from '../errors.js';
 import { checkpointVariables } from '../model/checkpoint.js';
 import type { MultiTaskModel } from '../model/types.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 
 /**
  * `tf.io.encodeWeights` for variables, synchronously: each variable's bytes one after another, with the same manifest

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import { UsageError } from '../errors.js';
 import type { RngState } from '../util/rng.js';
 import { DamagedCheckpointError } from './checkpoint.js';

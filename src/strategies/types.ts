@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import type { tf } from '../tf.js';
 import type { ConfigProblem } from '../config/errors.js';
 import type { TaskConfig } from '../config/types.js';
 import type { Rng } from '../util/rng.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import type { HostEvaluation } from '../ops/cross-entropy-host.js';
 import type { BackendTransform, LossDefinition, RawOutputs, TargetEncoding, TaskKind } from './types.js';
 

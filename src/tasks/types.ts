@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import type { tf } from '../tf.js';
 import type { LossName, TaskConfig } from '../config/types.js';
 import type { Column, DataTable, TaskType } from '../data/types.js';
 import type { PredictionLayout } from '../metrics/types.js';

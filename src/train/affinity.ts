@@ -27,7 +27,7 @@
  * T forward passes at the lookaheads. Without the recorded pass (`stepPaths.retainedTrunk = false`) each task gradient
  * takes a forward pass of its own; both ways give bit-identical Z (test/kept-tape.test.ts).
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import type { TaskConfig } from '../config/types.js';
 import type { MultiTaskModel } from '../model/types.js';
 import { maskedTaskLoss } from './losses.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import { gatherBatches } from '../ops/gather-batches.js';
 import type { Batch } from './step.js';
 import type { SplitTensors } from './tensors.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 
 /**
  * Per batch of an epoch (in `order`, cut into `batchSize` rows) and per task, how many rows have the task's label:

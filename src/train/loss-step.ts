@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import type { TaskConfig } from '../config/types.js';
 import { withAdversaryLoss } from '../adversarial/adversary-step.js';
 import { UsageError } from '../errors.js';

@@ -1,5 +1,5 @@
 export type { PartialEpoch, TrainerSnapshot } from '../runs/training-state.js';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import { UsageError } from '../errors.js';
 import type { TrainerSnapshot } from '../runs/training-state.js';
 

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import type { TaskConfig } from '../config/types.js';
 import type { MultiTaskModel, RowGroups } from '../model/types.js';
 import { addInto, addPenalty, addPenaltyGradients } from './penalty.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import type { TaskConfig } from '../config/types.js';
 import { KeptEncoding, KeptTape } from '../model/kept-tape.js';
 import type { TaskGradientTape } from '../model/tape.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../tf.js';
 import type { EncodedRows, Preprocessing } from '../data/preprocess.js';
 import { kindOf } from '../tasks/registry.js';
 import type { TargetEncoding } from '../tasks/types.js';

@@ -1,5 +1,5 @@
 /** Assertions shared by the test files: closeness of number lists, bit equality, the user error a call throws. */
-import type * as tf from '@tensorflow/tfjs';
+import type { tf } from '../../src/tf.js';
 import { expect } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
 import { UsageError } from '../../src/errors.js';

@@ -2,7 +2,7 @@
  * Fixed-weight checks of architectures: every variable of a model set to known small numbers, and the plain-JS
  * operations the expected outputs are written with (rows of numbers, no TF.js), independent of the implementation.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../src/tf.js';
 import { expect } from 'vitest';
 import { checkpointVariables } from '../../src/model/checkpoint.js';
 import type { MultiTaskModel } from '../../src/model/types.js';

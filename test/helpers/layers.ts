@@ -1,5 +1,5 @@
 /** Layer configs, small trunks and layer stacks for the layer, stack and architecture tests. */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../src/tf.js';
 import type { LayerConfig } from '../../src/config/types.js';
 import { LayerStack } from '../../src/model/layers/stack.js';
 import { StepClock } from '../../src/model/step-clock.js';

@@ -10,7 +10,7 @@
  * after every operation (each float32 step is reproduced exactly by rounding the float64 result, since float64 has
  * more than twice float32's precision; ~15 ns per element, so then only up to {@link ADAM_KERNEL_MAX_SIZE}).
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../tf.js';
 import type { AdamHyperparameters } from '../simd/adam.js';
 import { heapOffset, simdOf, sizeOf, WASM, type WasmBackendLike } from './backend.js';
 

@@ -2,7 +2,7 @@
  * What the wasm kernel overrides in this folder share: the parts of the wasm backend they use, the marker on the
  * kernels they install, kernel lookup, the switch for the project's SIMD kernels (../simd/) and heap offsets.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../tf.js';
 import { relaxedSimdSupported, simdKernelsFor, simdSupported, type SimdKernels } from '../simd/module.js';
 import type { WasmMemory } from '../simd/wasm-api.js';
 

@@ -2,7 +2,7 @@
  * What the convolution kernels (conv.ts, max-pool-grad.ts) share: the switch between the wasm patch kernels and the JS
  * loops, the geometry both sides read, and a product on the SIMD GEMM with packed panels.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../tf.js';
 import { packedBytes } from '../simd/gemm.js';
 import type { SimdKernels } from '../simd/module.js';
 import type { PatchGeometry } from '../simd/patches.js';

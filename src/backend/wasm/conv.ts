@@ -8,7 +8,7 @@
  * kernels run, the patch work (im2col, col2im) is wasm (simd/patches.ts) and the products the SIMD GEMM, reading dy
  * and the filter where they lie; elsewhere JS loops build the patches and the registered `BatchMatMul` multiplies.
  */
-import type * as tf from '@tensorflow/tfjs';
+import type { tf } from '../../tf.js';
 import type { SimdKernels } from '../simd/module.js';
 import {
   heapOffset,

@@ -20,7 +20,7 @@
  * the override shares it and counts a reference, as the wasm `Reshape` kernel and the cpu backend's `Identity` do
  * (W1: ~25 copies per step, the largest 256×784 and 784×256). String tensors go to the stock kernel.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../tf.js';
 import { heapOffset, ORIGINAL, simdOf, sizeOf, type FastKernelFunc, type WasmBackendLike } from './backend.js';
 
 type HeapArray = Float32Array | Int32Array | Uint8Array;

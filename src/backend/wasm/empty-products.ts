@@ -3,7 +3,7 @@
  * here): no rows, columns or batch entries read out of bounds in XNNPACK; an empty inner dimension returns heap
  * garbage instead of 0 (test/wasm-empty-operands.test.ts).
  */
-import type * as tf from '@tensorflow/tfjs';
+import type { tf } from '../../tf.js';
 import type { FastKernelFunc, WasmBackendLike } from './backend.js';
 
 /**

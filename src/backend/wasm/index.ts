@@ -19,7 +19,7 @@
  * theirs. The stock kernels' `setupFunc`/`disposeFunc` are kept, so installing before the wasm backend is
  * initialised also works.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../tf.js';
 import { adamUpdate, ADAM_UPDATE_KERNEL } from './adam.js';
 import { ORIGINAL, WASM, lookupKernel, type FastKernelFunc } from './backend.js';
 import {

@@ -50,7 +50,7 @@
  * ([2,1,m,k]·[1,3,k,n]) is always split, because the stock kernel (and tfjs 4.22's cpu one) computes only
  * max(batchA, batchB) = 3 of its 6 entries.
  */
-import type * as tf from '@tensorflow/tfjs';
+import type { tf } from '../../tf.js';
 import { packedBytes } from '../simd/gemm.js';
 import type { SimdKernels } from '../simd/module.js';
 import {

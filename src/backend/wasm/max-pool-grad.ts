@@ -2,7 +2,7 @@
  * The max-pool gradient (`MaxPoolGrad`) for the TF.js wasm backend: the stock kernel gets it wrong (see below); in
  * wasm (simd/patches.ts) where the project's SIMD kernels run, else a JS loop, the same values bit for bit.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../tf.js';
 import { heapOffset, ORIGINAL, sizeOf, type FastKernelFunc, type WasmBackendLike } from './backend.js';
 import { patchGeometry, patchKernels } from './conv-common.js';
 

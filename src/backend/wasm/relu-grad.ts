@@ -3,7 +3,7 @@
  * layers' backward passes ran `Step` then `Multiply`: two kernels and a mask tensor per ReLU layer and per task
  * gradient (a W2 step has four). Bit-identical to them (simd/relu-grad.ts says why); NaN where they give NaN.
  */
-import type * as tf from '@tensorflow/tfjs';
+import type { tf } from '../../tf.js';
 import { heapOffset, simdOf, sizeOf, type WasmBackendLike } from './backend.js';
 
 export const RELU_GRAD_KERNEL = 'MtlReluGrad';

@@ -12,7 +12,7 @@
  * (out ← out + row, four columns at a time, float32): the same additions in the same order, so bit-identical again,
  * and about ten times faster than the JS loop (a W2 step has six such sums).
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../tf.js';
 import { heapOffset, ORIGINAL, simdOf, sizeOf, type FastKernelFunc, type WasmBackendLike } from './backend.js';
 
 /**

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../tf.js';
 import { AttentionModule, positionRows, withoutGradient } from '../attention-module.js';
 import { buildHeads } from '../heads.js';
 import { layerDefinition } from '../layers/registry.js';

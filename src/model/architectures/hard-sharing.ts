@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import type { tf } from '../../tf.js';
 import { buildHeads } from '../heads.js';
 import { LayerStack } from '../layers/stack.js';
 import { lastKernelLayerOfTrunk, lastKernelLayerVariables } from '../last-shared-layer.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../tf.js';
 import { lambdaAt } from '../../adversarial/lambda-schedule.js';
 import { lambdaOptionSchema, lambdaSchedule } from '../../adversarial/lambda-option.js';
 import { orthogonalityPenalty } from '../../adversarial/orthogonality.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../tf.js';
 import { UsageError } from '../../errors.js';
 import { buildHeads } from '../heads.js';
 import { LayerStack } from '../layers/stack.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../tf.js';
 
 /** The activations a dense or conv2d layer can name. */
 export const ACTIVATIONS = ['relu', 'elu', 'relu6', 'leaky-relu', 'tanh', 'sigmoid', 'gelu', 'linear'] as const;

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../tf.js';
 import type { StepClock } from '../step-clock.js';
 import { makeVariable } from './initialisers.js';
 import { asShape, shapeSize } from './shape.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../tf.js';
 import type { Rng } from '../../util/rng.js';
 import { activate, activationSchema, isFusable, type Activation } from './activations.js';
 import { glorotUniform, makeVariable } from './initialisers.js';

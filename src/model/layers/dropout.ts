@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../tf.js';
 import type { StepClock } from '../step-clock.js';
 import { asShape, shapeSize } from './shape.js';
 import type { Layer, LayerDefinition, RecordedLayer } from './types.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../tf.js';
 import { shapeSize } from './shape.js';
 import type { Layer, LayerDefinition } from './types.js';
 

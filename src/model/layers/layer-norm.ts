@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../tf.js';
 import { makeVariable } from './initialisers.js';
 import { asShape, shapeSize } from './shape.js';
 import type { Layer, LayerDefinition } from './types.js';

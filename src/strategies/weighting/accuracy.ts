@@ -1,7 +1,7 @@
 import type { TaskConfig } from '../../config/types.js';
 import { UsageError } from '../../errors.js';
 import { metricRegistry } from '../../metrics/registry.js';
-import type * as tf from '@tensorflow/tfjs';
+import type { tf } from '../../tf.js';
 import { enumOption, numberOption, stringOption, type Options } from '../../util/options.js';
 import { suggest } from '../../util/suggest.js';
 import type { LossWeightingDefinition } from '../types.js';

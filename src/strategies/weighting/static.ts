@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../tf.js';
 import { numberMapOption } from '../../util/options.js';
 import { suggest } from '../../util/suggest.js';
 import type { LossWeightingDefinition } from '../types.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../tf.js';
 import type { TaskKind } from '../types.js';
 import { distinctLabels, encodeLabels, type ClassEncoding } from './labels.js';
 import { softmaxOnHost } from './probabilities.js';

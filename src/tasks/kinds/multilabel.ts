@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../tf.js';
 import { lineOf } from '../../data/cells.js';
 import { cellText, numericCells } from '../../data/columns.js';
 import type { TaskKind } from '../types.js';

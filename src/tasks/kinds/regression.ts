@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../tf.js';
 import { lineOf, nonNumericCells } from '../../data/cells.js';
 import { columnOf, numericCells } from '../../data/columns.js';
 import type { DataTable } from '../../data/types.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../tf.js';
 import type { LossDefinition } from '../types.js';
 import { meanOfErrors } from './elementwise.js';
 
