@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { replaceDirAtomic, writeUserFileAtomic } from '../runs/atomic.js';
-import { fileSystemError } from '../runs/fs-errors.js';
+import { outputFileError } from '../runs/fs-errors.js';
 import { readSweepMeta } from '../runs/sweeps.js';
 import { openRun, resolveRunsDir } from '../runs/store.js';
 import { reportHtml } from '../report/html.js';
@@ -106,9 +106,7 @@ export async function writeReport(runs: readonly string[], options: ReportOption
     makeDirectories(path.dirname(html));
     replaceDirAtomic(figureDir, files);
   } catch (error) {
-    throw (
-      fileSystemError(error, 'write', `${figureDir} (the report's figures)`, 'choose another file with -o') ?? error
-    );
+    throw outputFileError(error, `${figureDir} (the report's figures)`, '-o');
   }
   writeUserFileAtomic(html, reportHtml(document, rendered, path.basename(figureDir)), '-o');
   return {

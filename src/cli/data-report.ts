@@ -26,11 +26,27 @@ export function dataReportLines(report: DataReport): string[] {
   for (const [label, use, describe] of groups) {
     const columns = report.columns.filter((c) => c.use === use);
     if (columns.length === 0) continue;
-    const names = columns.slice(0, NAMES_PER_LINE).map(describe);
-    const more = columns.length > NAMES_PER_LINE ? `, … (${columns.length} in all)` : '';
-    lines.push(`  ${label} (${columns.length}): ${names.join(', ')}${more}`);
+    const sources = [...new Set(columns.map((c) => c.source))];
+    // Several sources (tasks with their own data): each source's columns after its name, not one source's alone.
+    const listed =
+      use === 'unused' && sources.length > 1
+        ? sources
+            .map((source) => {
+              const own = columns.filter((c) => c.source === source);
+              return `${source ?? '?'}: ${namesList(own, (c) => `${c.name} (${c.type})`)}`;
+            })
+            .join('; ')
+        : namesList(columns, describe);
+    lines.push(`  ${label} (${columns.length}): ${listed}`);
   }
   return lines;
+}
+
+/** The first {@link NAMES_PER_LINE} columns described, the rest counted. */
+function namesList(columns: readonly ColumnReport[], describe: (c: ColumnReport) => string): string {
+  const names = columns.slice(0, NAMES_PER_LINE).map(describe);
+  const more = columns.length > NAMES_PER_LINE ? `, … (${columns.length} in all)` : '';
+  return `${names.join(', ')}${more}`;
 }
 
 function describeCategorical(column: ColumnReport): string {

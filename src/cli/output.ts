@@ -49,28 +49,53 @@ export interface TableOptions {
   /** Per row and column, whether the cell holds a best value (see {@link bestCells}). */
   best?: readonly (readonly boolean[])[];
   mark?: BestMark;
-  /** Columns of text, left-aligned like the first (the others are numbers, right-aligned). */
+  /** Columns left-aligned even where every cell reads as a number (see {@link numericColumn}). */
   textColumns?: readonly number[];
 }
 
-/** A plain aligned text table (first column left-aligned, the rest right-aligned), best cells marked on a terminal. */
+/**
+ * A plain aligned text table, best cells marked on a terminal. Text columns are left-aligned, numeric ones
+ * right-aligned (so digits line up); the first column, the rows' labels, is always left-aligned.
+ */
 export function table(header: string[], rows: string[][], options: TableOptions = {}): string {
   const mark = options.best ? (options.mark ?? bestMarkFor()) : 'none';
   const shown = rows.map((r, i) =>
     r.map((cell, c) => (mark === 'sign' && options.best?.[i]?.[c] === true ? `${cell} ◂` : cell)),
   );
   const widths = header.map((h, c) => Math.max(h.length, ...shown.map((r) => (r[c] ?? '').length)));
+  const right = header.map(
+    (_h, c) => c > 0 && options.textColumns?.includes(c) !== true && numericColumn(rows.map((r) => r[c] ?? '')),
+  );
   const line = (cells: string[], rowIndex?: number): string =>
     cells
       .map((cell, c) => {
-        const left = c === 0 || options.textColumns?.includes(c) === true;
-        const padded = left ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0);
+        const padded = right[c] === true ? cell.padStart(widths[c] ?? 0) : cell.padEnd(widths[c] ?? 0);
         const best = rowIndex !== undefined && options.best?.[rowIndex]?.[c] === true;
         return best && mark === 'colour' ? `\u001b[1;32m${padded}\u001b[0m` : padded;
       })
       .join('  ')
       .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...shown.map((r, i) => line(r, i))].join('\n');
+}
+
+/** A number as {@link formatNumber} and {@link formatPercent} write it (`0.9500`, `1.38e-5`, `+2.10%`, `-<0.01%`). */
+const NUMBER = String.raw`(?:[+-]?<?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?%?|[+-]?Infinity|NaN|—|n/a)`;
+
+/**
+ * A cell that reads as a number: one or more (`per seed` values), with a spread (`± 0.0146`), a change against a
+ * base (`(+0.50%)`) and a p-value (`p=0.186`), each optional; `—` and `n/a` stand for a missing number.
+ */
+const NUMERIC_CELL = new RegExp(
+  String.raw`^${NUMBER}(?: ${NUMBER})*(?: ± ${NUMBER})?(?: \(${NUMBER}\))?(?: p=${NUMBER})?$`,
+);
+
+/** Cells that say nothing of their column's kind: empty, `-` (none) and `?` (unknown: a damaged run's). */
+const NEUTRAL_CELLS = new Set(['', '-', '?']);
+
+/** Whether a column holds numbers: every cell reads as one (or is neutral), and some cell has a digit. */
+function numericColumn(cells: readonly string[]): boolean {
+  const telling = cells.filter((cell) => !NEUTRAL_CELLS.has(cell));
+  return telling.some((cell) => /\d/.test(cell)) && telling.every((cell) => NUMERIC_CELL.test(cell));
 }
 
 /**

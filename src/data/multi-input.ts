@@ -106,12 +106,19 @@ export async function prepareMultiInput(
     report: {
       ...first.report,
       source: prepared.map((p) => p.source).join(' + '),
-      // The features as the first source reads them (every source has the same layout), and every source's targets.
+      // The features as the first source reads them (every source has the same layout), every source's targets, and
+      // every source's unused columns, each with its source (the sources' columns differ, and may share names).
       columns: [
         ...first.report.columns.map((column) =>
-          column.use === 'unused' && prepared.length > 1 ? { ...column, source: first.source } : column,
+          column.use === 'unused' ? { ...column, source: first.source } : column,
         ),
-        ...prepared.slice(1).flatMap((p) => p.report.columns.filter((column) => column.use === 'target')),
+        ...prepared
+          .slice(1)
+          .flatMap((p) =>
+            p.report.columns
+              .filter((column) => column.use === 'target' || column.use === 'unused')
+              .map((column) => (column.use === 'unused' ? { ...column, source: p.source } : column)),
+          ),
       ],
       rows: sum((p) => p.report.rows),
       usable: sum((p) => p.report.usable),

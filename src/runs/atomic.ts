@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { fileSystemError } from './fs-errors.js';
+import { outputFileError } from './fs-errors.js';
 import { runFsSteps, type FsJob, type FsStep } from './fs-steps.js';
 import type { FsWorkerReply, FsWorkerRequest } from './fs-worker.js';
 import { makeDirectories } from './make-dirs.js';
@@ -23,7 +23,7 @@ export function writeUserFileAtomic(file: string, data: string | Uint8Array, fla
     makeDirectories(path.dirname(file));
     writeFileAtomic(file, data);
   } catch (error) {
-    throw fileSystemError(error, 'write', file, `choose another file with ${flag}`) ?? error;
+    throw outputFileError(error, file, flag);
   }
 }
 

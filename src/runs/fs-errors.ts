@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { ExitCode, MtlError } from '../errors.js';
 
 /**
@@ -22,6 +24,29 @@ export function fileSystemError(
     details: [remedy],
     cause: error,
   });
+}
+
+/**
+ * A file or folder the user named (`-o FILE`) that could not be written, told as {@link fileSystemError} does, with
+ * `choose another file with FLAG`. ENOENT although the folder it goes in exists (procfs, sysfs: `-o /proc/version`)
+ * means its file system makes nothing new there: "it does not exist" would send the user looking for a typo in a
+ * path that is there (make-dirs.ts says the same of folders). Anything else not a person's to fix: the error itself.
+ */
+export function outputFileError(error: unknown, target: string, flag: string): unknown {
+  const remedy = `choose another file with ${flag}`;
+  const failed = error instanceof Error && 'path' in error && typeof error.path === 'string' ? error.path : undefined;
+  const folder = failed === undefined ? undefined : path.dirname(failed);
+  if (errnoCode(error) === 'ENOENT' && folder !== undefined && existsSync(folder)) {
+    return new MtlError(
+      `Cannot write ${target}: its file system makes no new files or folders in ${folder} (ENOENT).`,
+      {
+        exitCode: ExitCode.usage,
+        details: [remedy],
+        cause: error,
+      },
+    );
+  }
+  return fileSystemError(error, 'write', target, remedy) ?? error;
 }
 
 /** {@link fileSystemError}, or the error itself when its cause is not one a person can act on (a bug). */

@@ -2,6 +2,7 @@
 // a worker thread runs files as Node finds them, and Node 20 cannot run TypeScript, while the tests run src/ and the
 // CLI runs dist/. As a .js file it is the same module in both, and the main thread and the worker run the same steps.
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 
 /**
  * One file-system call of an {@link FsJob}; paths are absolute or relative to the process's working folder.
@@ -53,7 +54,7 @@ export function runFsSteps(job, files) {
   const written = new Map();
   /** @param {FsStep} step */
   const apply = (step) => {
-    if (step.op === 'mkdir') files.mkdirSync(step.path, { recursive: true });
+    if (step.op === 'mkdir') makeFolder(files, step.path);
     else if (step.op === 'writeFile') {
       files.writeFileSync(step.path, step.data);
       written.set(step.path, step.data);
@@ -76,6 +77,28 @@ export function runFsSteps(job, files) {
       }
       throw error;
     }
+  }
+}
+
+/**
+ * `mkdir -p`, one mkdir call per missing folder: Node's recursive mkdirSync spins for ever, deaf to signals, where
+ * mkdir answers ENOENT under a parent that exists (procfs, sysfs: `mtl report -o /proc/version.html`), as
+ * make-dirs.ts explains; here such a folder fails with the system's error.
+ * @param {SyncFs} files
+ * @param {string} folder
+ * @returns {void}
+ */
+function makeFolder(files, folder) {
+  try {
+    files.mkdirSync(folder);
+  } catch (error) {
+    const code = error instanceof Error && 'code' in error ? error.code : undefined;
+    // Something is there: the recursive call (which spins only on a missing path) accepts a folder, refuses a file.
+    if (code === 'EEXIST') files.mkdirSync(folder, { recursive: true });
+    else if (code === 'ENOENT' && path.dirname(folder) !== folder) {
+      makeFolder(files, path.dirname(folder));
+      files.mkdirSync(folder);
+    } else throw error;
   }
 }
 
