@@ -140,6 +140,63 @@ describe('grouping rule', () => {
     expect(grouping.groups).toEqual([names.slice(0, 5), names.slice(5)]);
   });
 
+  it('never groups a pair the warnings flag, and names the flagged pairs the score alone would group', () => {
+    const abc = ['a', 'b', 'c'];
+    // a and b each gain a lot from c, and hurt each other a little: the score alone puts all three in one group.
+    const s = [
+      [NaN, -0.1, 0.5],
+      [-0.05, NaN, 0.3],
+      [0.4, 0.3, NaN],
+    ];
+    expect(suggestGrouping(abc, s).groups).toEqual([abc]);
+    const warned = harmfulByAffinity(abc, s).map((p) => p.tasks);
+    expect(warned).toEqual([['a', 'b']]);
+    const grouping = suggestGrouping(abc, s, warned);
+    expect(grouping.groups).toEqual([['a', 'c'], ['b']]);
+    expect(grouping.score).toBeCloseTo(0.9, 12);
+    expect(grouping.keptApart).toEqual([['a', 'b']]);
+    // Flagged twice (by two measures) or named in the other order: the same pair, once.
+    expect(suggestGrouping(abc, s, [['b', 'a'], ...warned]).keptApart).toEqual([['a', 'b']]);
+  });
+
+  it('a pair whose gradients conflict most steps is kept apart though its mean cosine is positive', () => {
+    const cosine = { 'a|b': 0.1 };
+    const warned = harmfulByGradients(['a', 'b'], cosine, { 'a|b': 0.6 }).map((p) => p.tasks);
+    const grouping = suggestGrouping(['a', 'b'], matrixOf(['a', 'b'], cosine), warned);
+    expect(grouping.groups).toEqual([['a'], ['b']]);
+    expect(grouping.keptApart).toEqual([['a', 'b']]);
+  });
+
+  it('flagged pairs the score keeps apart anyway change nothing and are not named', () => {
+    const s = [
+      [NaN, 0.5, -0.2, -0.3],
+      [0.4, NaN, -0.1, -0.2],
+      [-0.2, -0.4, NaN, 0.3],
+      [-0.1, -0.3, 0.2, NaN],
+    ];
+    const grouping = suggestGrouping(
+      tasks,
+      s,
+      harmfulByAffinity(tasks, s).map((p) => p.tasks),
+    );
+    expect(grouping.groups).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+    ]);
+    expect(grouping.keptApart).toEqual([]);
+  });
+
+  it('greedy above eight tasks keeps a flagged pair apart too', () => {
+    const names = Array.from({ length: 10 }, (_, i) => `t${i}`);
+    const block = (i: number): number => (i < 5 ? 0 : 1);
+    const s = names.map((_, i) => names.map((__, j) => (i === j ? NaN : block(i) === block(j) ? 1 : -1)));
+    const grouping = suggestGrouping(names, s, [['t0', 't1']]);
+    expect(grouping.search).toBe('greedy');
+    expect(grouping.groups.some((g) => g.includes('t0') && g.includes('t1'))).toBe(false);
+    expect(grouping.groups.filter((g) => g.some((t) => block(Number(t.slice(1))) === 1))).toEqual([names.slice(5)]);
+    expect(grouping.keptApart).toEqual([['t0', 't1']]);
+  });
+
   it('gradient warnings: mean cosine below 0 or conflict above one half', () => {
     const pairs = harmfulByGradients(['a', 'b', 'c'], { 'a|b': -0.1, 'a|c': 0.2, 'b|c': 0.3 }, { 'a|c': 0.6 });
     expect(pairs.map((p) => p.tasks.join('+'))).toEqual(['a+b', 'a+c']);

@@ -198,6 +198,12 @@ describe('synthetic-correlated: correlation 0.9 is more related than 0 by every 
     const flagged = low.warnings.map((w) => w.reason);
     if (source === 'checkpoint-pass') expect(flagged[0]).toMatch(/mean gradient cosine .* < 0.*at the best checkpoint/);
     else expect(flagged).toEqual([]);
+    // The report never suggests training together a pair it warns about.
+    for (const report of [low, high]) {
+      const groups = report.grouping?.groups ?? [];
+      const warned = report.warnings.filter((w) => groups.some((g) => w.tasks.every((t) => g.includes(t))));
+      expect(warned).toEqual([]);
+    }
   });
 });
 
@@ -243,5 +249,39 @@ describe('the printed report', () => {
     expect(text).toContain('Δm -2.50%');
     expect(text).toMatch(/^a → a +0\.5000$/m);
     expect(text).toMatch(/^a → b +-0\.2500$/m);
+  });
+
+  it('names the warned pairs the suggested grouping keeps apart, next to the grouping', () => {
+    const lines: string[] = [];
+    printAnalysis(
+      {
+        run: 'r',
+        createdAt: '',
+        tasks: ['a', 'b', 'c'],
+        gradient: null,
+        affinity: null,
+        performance: null,
+        model: null,
+        data: null,
+        grouping: {
+          source: 'affinity',
+          groups: [['a', 'c'], ['b']],
+          score: 0.9,
+          search: 'exhaustive',
+          keptApart: [['a', 'b']],
+          rule: '',
+        },
+        warnings: [{ tasks: ['a', 'b'], reason: 'affinity negative both ways (a→b -0.100, b→a -0.0500)' }],
+        unavailable: {},
+        rules: {},
+      },
+      (line = '') => lines.push(line),
+      () => undefined,
+    );
+    expect(lines).toEqual([
+      'suggested grouping (from affinity): {a, c} {b}',
+      'kept apart: a + b (flagged below; by affinity alone the pair would share a group)',
+      'warning: a + b: affinity negative both ways (a→b -0.100, b→a -0.0500)',
+    ]);
   });
 });

@@ -77,8 +77,12 @@ describe('compare seed groups', () => {
     expect(isGroupReference(`${A}/seed-0`, runsDir)).toBe(false);
     // 20260101-0002 starts both group C and the run 20260101-000200-other-eeeeee.
     const error = usageError(() => isGroupReference('20260101-0002', runsDir));
-    expect(error.message).toBe(`"20260101-0002" matches both a run and the seed group ${C} in ${runsDir}.`);
-    expect(error.details).toEqual(['give more characters of the id, or the path']);
+    expect(error.message).toBe(`"20260101-0002" is ambiguous in ${runsDir}: it matches both a run and a seed group:`);
+    expect(error.details).toEqual([
+      'run 20260101-000200-other-eeeeee',
+      `seed group ${C}`,
+      'give more characters of the id, or the path',
+    ]);
   });
 });
 

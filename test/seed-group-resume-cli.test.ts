@@ -2,15 +2,17 @@
  * A seed group with baselines stopped by Ctrl-C during a member's baselines, through the built CLI: train says how to
  * resume the member and the group; a seed never started is not a run to resume (the message names the command that
  * trains it); `mtl train --resume GROUP` finishes the member and trains the rest, prints the group summary and
- * completes the group (exit 0); a completed group is refused (exit 2).
+ * completes the group (exit 0); a completed group is refused (exit 2). An id prefix that starts both a run and a
+ * group is refused too, naming both and how to name one, before either is touched.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers.js';
 import { mtl } from './helpers/cli.js';
 import { trainInterrupted } from './helpers/cli-async.js';
-import { groupConfig } from './helpers/groups.js';
+import { fakeGroup, groupConfig } from './helpers/groups.js';
+import { fakeRun } from './helpers/runs.js';
 
 const json = (file: string): Record<string, unknown> =>
   JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
@@ -69,4 +71,25 @@ describe('mtl train --resume GROUP after Ctrl-C during a member’s baselines', 
         '  - to train more seeds, start a new group: mtl train CONFIG --seeds …\n',
     );
   }, 150_000);
+});
+
+describe('mtl train --resume PREFIX that starts both a run and a seed group', () => {
+  it('exits 2 naming both, and resumes neither', () => {
+    const runsDir = path.join(tempDir(), 'runs');
+    const group = '20260101-000200-corr-seeds-cccccc';
+    const run = '20260101-000200-other-eeeeee';
+    fakeGroup(runsDir, group, { 0: { 'y1/mse': 1 } });
+    fakeRun(runsDir, run, { meta: { status: 'interrupted' } });
+    const before = readdirSync(runsDir, { recursive: true }).sort();
+    const result = mtl(['train', '--resume', '20260101-0002', '--runs-dir', runsDir]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      `mtl: "20260101-0002" is ambiguous in ${runsDir}: it matches both a run and a seed group:\n` +
+        `  - run ${run}\n` +
+        `  - seed group ${group}\n` +
+        '  - give more characters of the id, or the path\n',
+    );
+    expect(readdirSync(runsDir, { recursive: true }).sort()).toEqual(before);
+  });
 });

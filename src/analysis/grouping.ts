@@ -12,6 +12,12 @@
  * while a merge adds more than 0). Ties (within 1e-12): fewer groups first, then the first partition in the
  * enumeration order, which keeps earlier tasks together. Missing (non-finite) entries count as 0.
  *
+ * Pairs kept apart: no group may hold both tasks of a pair the report warns about (below). A score summed over a
+ * group can be positive while one of its pairs hurts each other (two tasks that both gain from a third), and a
+ * suggestion to train together a pair the same report flags leaves the user to decide which to believe; the search
+ * runs over the partitions without such a pair instead (all singletons always qualify), and the result names the
+ * flagged pairs that the score alone would have grouped.
+ *
  * Harmful pairs: with affinity, a pair whose affinities are negative both ways (Z_{i→j} < 0 and Z_{j→i} < 0); with
  * gradients, a pair whose mean cosine is below 0 or whose fraction of steps in conflict (cos < 0) is above 0.5.
  */
@@ -24,7 +30,15 @@ export interface Grouping {
   score: number;
   /** `exhaustive` (T ≤ 8) or `greedy`. */
   search: 'exhaustive' | 'greedy';
+  /** The pairs kept apart that the score alone would have put in one group (each in task order). */
+  keptApart: [string, string][];
 }
+
+/** Task indices that may not share a group, both orders. */
+type Apart = ReadonlySet<string>;
+
+const together = (apart: Apart, members: readonly number[]): boolean =>
+  members.every((i) => members.every((j) => !apart.has(`${i},${j}`)));
 
 function value(matrix: readonly (readonly number[])[], i: number, j: number): number {
   const v = matrix[i]?.[j];
@@ -65,10 +79,15 @@ function groupsOf(labels: readonly number[]): number[][] {
   return groups;
 }
 
-function exhaustive(matrix: readonly (readonly number[])[], n: number): { groups: number[][]; score: number } {
+function exhaustive(
+  matrix: readonly (readonly number[])[],
+  n: number,
+  apart: Apart,
+): { groups: number[][]; score: number } {
   let best: { groups: number[][]; score: number } | undefined;
   for (const labels of partitions(n)) {
     const groups = groupsOf(labels);
+    if (!groups.every((g) => together(apart, g))) continue;
     const score = groups.reduce((s, g) => s + groupScore(matrix, g), 0);
     const better =
       !best || score > best.score + TIE || (Math.abs(score - best.score) <= TIE && groups.length < best.groups.length);
@@ -77,7 +96,11 @@ function exhaustive(matrix: readonly (readonly number[])[], n: number): { groups
   return best ?? { groups: [], score: 0 };
 }
 
-function greedy(matrix: readonly (readonly number[])[], n: number): { groups: number[][]; score: number } {
+function greedy(
+  matrix: readonly (readonly number[])[],
+  n: number,
+  apart: Apart,
+): { groups: number[][]; score: number } {
   const groups = Array.from({ length: n }, (_, i) => [i]);
   for (;;) {
     let bestGain = TIE;
@@ -86,6 +109,7 @@ function greedy(matrix: readonly (readonly number[])[], n: number): { groups: nu
       for (let b = a + 1; b < groups.length; b++) {
         const ga = groups[a]!;
         const gb = groups[b]!;
+        if (!together(apart, [...ga, ...gb])) continue;
         const gain = groupScore(matrix, [...ga, ...gb]) - groupScore(matrix, ga) - groupScore(matrix, gb);
         if (gain > bestGain) {
           bestGain = gain;
@@ -101,12 +125,38 @@ function greedy(matrix: readonly (readonly number[])[], n: number): { groups: nu
   return { groups, score: groups.reduce((s, g) => s + groupScore(matrix, g), 0) };
 }
 
-/** The partition the rule chooses; `matrix[i][j]` is what task `tasks[i]` does for task `tasks[j]`. */
-export function suggestGrouping(tasks: readonly string[], matrix: readonly (readonly number[])[]): Grouping {
+/**
+ * The partition the rule chooses; `matrix[i][j]` is what task `tasks[i]` does for task `tasks[j]`. No group holds
+ * both tasks of a pair in `apart` (the pairs the report warns about; names not among `tasks` are ignored).
+ */
+export function suggestGrouping(
+  tasks: readonly string[],
+  matrix: readonly (readonly number[])[],
+  apart: readonly (readonly [string, string])[] = [],
+): Grouping {
   const n = tasks.length;
   const search = n <= EXHAUSTIVE_MAX_TASKS ? 'exhaustive' : 'greedy';
-  const found = search === 'exhaustive' ? exhaustive(matrix, n) : greedy(matrix, n);
-  return { groups: found.groups.map((g) => g.map((i) => tasks[i] ?? String(i))), score: found.score, search };
+  const run = (keys: Apart): { groups: number[][]; score: number } =>
+    search === 'exhaustive' ? exhaustive(matrix, n, keys) : greedy(matrix, n, keys);
+  // A pair may be flagged by several measures (affinity and gradients): each counts once.
+  const keys = new Map<string, [number, number]>();
+  for (const [a, b] of apart) {
+    const [i, j] = [tasks.indexOf(a), tasks.indexOf(b)].sort((p, q) => p - q) as [number, number];
+    if (i >= 0 && i !== j) keys.set(`${i},${j}`, [i, j]);
+  }
+  const pairs = [...keys.values()];
+  const found = run(new Set(pairs.flatMap(([i, j]) => [`${i},${j}`, `${j},${i}`])));
+  // Only the pairs that changed the answer are worth a word: those the unconstrained search puts together.
+  const free = pairs.length > 0 ? run(new Set()).groups : [];
+  const keptApart = pairs
+    .filter(([i, j]) => free.some((g) => g.includes(i) && g.includes(j)))
+    .map(([i, j]): [string, string] => [tasks[i]!, tasks[j]!]);
+  return {
+    groups: found.groups.map((g) => g.map((i) => tasks[i] ?? String(i))),
+    score: found.score,
+    search,
+    keptApart,
+  };
 }
 
 export interface HarmfulPair {

@@ -138,6 +138,11 @@ export interface GroupingSuggestion {
   groups: string[][];
   score: number;
   search: 'exhaustive' | 'greedy';
+  /**
+   * Warned pairs (`warnings`) that the score alone would have put in one group: the groups keep them apart. Absent
+   * in reports written before groups respected the warnings.
+   */
+  keptApart?: [string, string][];
   rule: string;
 }
 

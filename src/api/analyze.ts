@@ -65,8 +65,9 @@ export const ANALYSIS_RULES: Record<string, string> = {
     'normalised by √(H(X)·H(Y)); tasks with several target columns: mean over column pairs.',
   grouping:
     'the partition maximising Σ over groups of Σ_{i≠j in the group} S(i→j) (a singleton scores 0), S = affinity ' +
-    'when measured, else the mean gradient cosine; exhaustive for ≤ 8 tasks, else greedy merging; ties: fewer ' +
-    'groups, then earlier tasks together.',
+    'when measured, else the mean gradient cosine, over the partitions where no group holds a pair the warnings ' +
+    'flag (keptApart: those the score alone would have grouped); exhaustive for ≤ 8 tasks, else greedy merging; ' +
+    'ties: fewer groups, then earlier tasks together.',
   warnings:
     'a pair is flagged when its affinity is negative both ways, or its mean gradient cosine is below 0, or its ' +
     'gradients conflict in more than half of the steps.',
@@ -110,11 +111,16 @@ function grouping(
   tasks: readonly string[],
   affinity: AffinityMeasurement | undefined,
   gradient: GradientRelatedness | undefined,
+  warnings: readonly PairWarning[],
 ): GroupingSuggestion | undefined {
   const source = affinity ? 'affinity' : gradient ? 'gradient-cosine' : undefined;
   const values = affinity?.affinity ?? gradient?.meanCosine;
   if (!source || !values) return undefined;
-  const found = suggestGrouping(tasks, matrixOf(tasks, values));
+  const found = suggestGrouping(
+    tasks,
+    matrixOf(tasks, values),
+    warnings.map((w) => w.tasks),
+  );
   return { source, ...found, rule: ANALYSIS_RULES['grouping'] ?? '' };
 }
 
@@ -187,8 +193,6 @@ export async function analyzeRun(reference: string, options: AnalyzeOptions = {}
     model.dispose();
   }
 
-  const suggestion = grouping(names, affinity, gradient);
-  if (!suggestion) unavailable.grouping = 'needs inter-task affinity or gradient cosines';
   const transfer = options.transfer ?? readTransferIfAny(dir);
   if (!transfer) unavailable.performance = PERFORMANCE_HINT;
   const warnings = [
@@ -197,6 +201,9 @@ export async function analyzeRun(reference: string, options: AnalyzeOptions = {}
     // Measured by training: each task of the pair did worse in the run of both than alone (analysis.pairs).
     ...(transfer?.pairs ? harmfulByAffinity(names, matrixOf(names, transfer.pairs.gains), 'pair-run gain') : []),
   ];
+  // The report does not suggest training together a pair it warns about.
+  const suggestion = grouping(names, affinity, gradient, warnings);
+  if (!suggestion) unavailable.grouping = 'needs inter-task affinity or gradient cosines';
   const report: AnalysisReport = {
     run: run.id,
     createdAt: new Date().toISOString(),

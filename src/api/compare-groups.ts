@@ -96,17 +96,22 @@ export interface CompareGroupsOptions {
 }
 
 /**
- * Whether a compare reference names a seed group (true) or a run (false). A reference that could be either (an id
- * prefix both a run and a group start with) is a UsageError asking for more characters.
+ * Whether a reference (of `mtl compare`, `mtl train --resume`) names a seed group (true) or a run (false). A
+ * reference that could be either (an id prefix both a run and a group start with) is a UsageError naming both, so
+ * that the user can copy the one meant.
  */
 export function isGroupReference(reference: string, runsDir?: string): boolean {
   const store = resolveRunsDir(runsDir);
   const group = findGroup(reference, store);
   if (!group) return false;
-  const runMatches =
-    existsSync(path.join(reference, 'meta.json')) || listRunIds(store).some((id) => id.startsWith(reference));
-  if (runMatches)
-    throw new UsageError(`"${reference}" matches both a run and the seed group ${group.id} in ${store}.`, [
+  const runs = existsSync(path.join(reference, 'meta.json'))
+    ? [reference]
+    : listRunIds(store).filter((id) => id.startsWith(reference));
+  if (runs.length > 0)
+    throw new UsageError(`"${reference}" is ambiguous in ${store}: it matches both a run and a seed group:`, [
+      ...runs.slice(0, 10).map((id) => `run ${id}`),
+      ...(runs.length > 10 ? [`… and ${runs.length - 10} more runs`] : []),
+      `seed group ${group.id}`,
       'give more characters of the id, or the path',
     ]);
   return true;

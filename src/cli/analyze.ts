@@ -118,6 +118,12 @@ export function printAnalysis(report: AnalysisReport, print: (line?: string) => 
   if (report.grouping) {
     const g = report.grouping;
     print(`suggested grouping (from ${g.source}): ${g.groups.map((group) => `{${group.join(', ')}}`).join(' ')}`);
+    // The groups never hold a warned pair; say which pairs that split, or the grouping reads as the score's own.
+    const apart = (g.keptApart ?? []).map((pair) => pair.join(' + '));
+    if (apart.length > 0) {
+      const which = apart.length === 1 ? 'the pair' : 'each pair';
+      print(`kept apart: ${apart.join(', ')} (flagged below; by ${g.source} alone ${which} would share a group)`);
+    }
   }
   for (const warning of report.warnings) print(`warning: ${warning.tasks.join(' + ')}: ${warning.reason}`);
   for (const [measure, why] of Object.entries(report.unavailable)) note(`${measure}: ${why}`);
