@@ -31,7 +31,7 @@ export {
   type TransferInput,
 } from './analysis/transfer.js';
 export type * from './analysis/types.js';
-export { validateData } from './api/validate.js';
+export { validateData, type ValidateOptions } from './api/validate.js';
 export { evaluateRun, readRun, type EvaluateOptions, type StoredRun } from './api/evaluate.js';
 export {
   compareRuns,

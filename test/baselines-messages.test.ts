@@ -19,8 +19,10 @@ describe('a baseline that fails', () => {
     const sourceFile = writeFile(dir, 'source.yaml', transferConfigText('source', { tasks: ['y1', 'y2'] }));
     const source = mtl(['train', sourceFile, '--runs-dir', runsDir]);
     expect(source.code, source.stderr).toBe(0);
-    // heads.y2 is in the run (tasks y2, y3) and in the baseline of y2, not in the baseline of y3.
-    const fields = { tasks: ['y2', 'y3'], init: [`from: ${source.stdout.trim()}`, 'load: [shared, heads.y2]'] };
+    // "heads" picks y2's head in the run (tasks y2, y3) and in the baseline of y2, and nothing in the baseline of y3
+    // (the source has no y3), which only the source tells: found when that baseline starts. (heads.y2 names a task
+    // the baseline of y3 lacks, which the config tells: refused before anything trains, baselines-preflight-cli.)
+    const fields = { tasks: ['y2', 'y3'], init: [`from: ${source.stdout.trim()}`, 'load: [shared, heads]'] };
     const file = writeFile(dir, 'target.yaml', transferConfigText('target', fields));
     const result = mtl(['train', file, '--runs-dir', runsDir, '--baselines', 'single-task']);
     expect(result.code).toBe(1);
@@ -32,7 +34,10 @@ describe('a baseline that fails', () => {
           'init\\.load: a selector picks nothing:$',
       ),
     );
-    expect(lines.slice(first + 1)).toEqual(['  - "heads.y2": this run has no task "y2" (tasks: y3)']);
+    expect(lines.slice(first + 1)).toEqual([
+      '  - "heads" picks nothing: no task of this run is in the source run (a head is loaded into the task of the ' +
+        'same name); remove "heads", or name the tasks as in the source',
+    ]);
     expect(result.stderr).not.toMatch(/\n\s+at /);
     const runId = /of run (\S+) failed/.exec(lines[first] ?? '')?.[1] ?? '';
     expect(readMeta(path.join(runsDir, runId)).status).toBe('completed');

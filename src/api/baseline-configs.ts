@@ -1,10 +1,12 @@
 import { parseDocument } from 'yaml';
-import { parseConfigText, type LoadedConfig } from '../config/load.js';
+import { locateConfigField, parseConfigText, type LoadedConfig } from '../config/load.js';
 import { checkMetricReference } from '../config/semantics.js';
 import type { TaskConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
+import { SHARED_GROUP, taskOfSelector } from '../model/parameter-groups.js';
+import { getArchitecture } from '../model/registry.js';
 import { subsetData, type SourceFeatures } from './row-pinning.js';
-import { subRunsAskedFor, type SubRunKind } from './sub-runs.js';
+import { subRunsAskedFor, type SubRunEntry, type SubRunKind } from './sub-runs.js';
 
 /**
  * The configs of the runs trained with a multi-task run (issue #15), each the run's own config (its file and
@@ -50,7 +52,9 @@ export interface SubRunPlan {
 
 /** The sub-runs a config asks for, each config checked now: a problem is a UsageError before anything trains. */
 export function planSubRuns(loaded: LoadedConfig): SubRunPlan[] {
-  const plans = subRunsAskedFor(loaded.config).map(({ kind, path, label, tasks }) => ({
+  const entries = subRunsAskedFor(loaded.config);
+  checkInitSelectors(loaded, entries);
+  const plans = entries.map(({ kind, path, label, tasks }) => ({
     kind,
     path,
     label,
@@ -59,6 +63,64 @@ export function planSubRuns(loaded: LoadedConfig): SubRunPlan[] {
   }));
   for (const entry of plans) entry.config(); // checks every config before anything is trained
   return plans;
+}
+
+/**
+ * A sub-run starts from `init.from` with the run's own `init.load` and `init.freeze` (docs/transfer.md), and a
+ * selector that picks nothing in its model fails it when it starts: after the multi-task run, and the sub-runs
+ * before it, have trained. What the config alone tells is refused now: a selector of a task's parameters
+ * (`heads.<task>`, `<task>`, `tasks/<task>/…`) where a sub-run lacks that task, and one of the shared parameters
+ * (`shared`, `shared/…`) in the towers baseline, which shares none. (`heads` in a sub-run none of whose tasks the
+ * source has needs the source run: it fails when that sub-run starts.)
+ */
+function checkInitSelectors(loaded: LoadedConfig, entries: readonly SubRunEntry[]): void {
+  const config = loaded.config;
+  const init = config.init;
+  if (!init || entries.length === 0) return;
+  const runTasks = config.tasks.map((task) => task.name);
+  // An architecture without shared parameters fails `shared` in the multi-task run itself, with its own message.
+  const runShares = getArchitecture(config.model.architecture).hasSharedParameters !== false;
+  const towers = entries.find((entry) => entry.kind === 'towers');
+  const problems: { path: (string | number)[]; text: string }[] = [];
+  let shared = false;
+  for (const key of ['load', 'freeze'] as const) {
+    init[key].forEach((selector, index) => {
+      const path = ['init', key, index];
+      const task = taskOfSelector(selector, runTasks);
+      if (task !== undefined) {
+        const lacking = entries.find((entry) => !entry.tasks.some((t) => t.name === task));
+        if (!lacking) return;
+        const text = `"${selector}" picks parameters of task "${task}", which ${describeSubRun(lacking)} does not have`;
+        problems.push({ path, text });
+      } else if (towers && runShares && (selector === SHARED_GROUP || selector.startsWith(`${SHARED_GROUP}/`))) {
+        const text = `"${selector}" picks parameters shared by every task, and the towers baseline shares none`;
+        problems.push({ path, text });
+        shared = true;
+      }
+    });
+  }
+  const [first, ...others] = problems;
+  if (!first) return;
+  const { field, at } = locateConfigField(loaded, first.path);
+  const selectors = others.length === 0 ? 'the selector' : 'these selectors';
+  // The towers baseline can load no shared parameter at all: single-task baselines can.
+  const instead = shared
+    ? ' (init.load is [shared] when not given), train single-task baselines (baselines: single-task),'
+    : ',';
+  throw new UsageError(
+    `${at ? `${at}: ` : ''}${field}: ${first.text}. A baseline or pair run starts from init.from with the run's ` +
+      'init.load and init.freeze, so it would fail after the multi-task run has trained.',
+    [
+      ...others.map((problem) => `${locateConfigField(loaded, problem.path).field}: ${problem.text}`),
+      `take ${selectors} out of init.load and init.freeze${instead} or train without baselines (baselines: none)`,
+    ],
+  );
+}
+
+/** `the single-task baseline of task "a"`, `the towers baseline`, `the pair run a+b`. */
+function describeSubRun({ kind, label }: { kind: SubRunKind; label: string }): string {
+  if (kind === 'towers') return 'the towers baseline';
+  return kind === 'pair' ? `the pair run ${label}` : `the single-task baseline of task "${label}"`;
 }
 
 function subRunConfig(
@@ -72,8 +134,7 @@ function subRunConfig(
   const perSource: SourceFeatures | undefined = isFeatureList(features) ? { data: features } : features;
   const { changes: dataChanges, taskData } = subsetData(config, tasks, perSource);
   const notes: string[] = [];
-  const what = kind === 'towers' ? 'the towers baseline' : kind === 'pair' ? `the pair run ${label}` : undefined;
-  const description = what ?? `the single-task baseline of task "${label}"`;
+  const description = describeSubRun({ kind, label });
   const changes: Record<string, unknown> = {
     name: `${config.name}-${kind === 'single-task' ? 'single' : kind}-${label.replace('+', '-')}`,
     // `weight` is left out: under `equal` it would be refused, and it weighs nothing in one task.

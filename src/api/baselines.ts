@@ -12,6 +12,7 @@ import { openRun, resolveRunsDir } from '../runs/store.js';
 import { readSummary, type RunSummary } from '../runs/summary.js';
 import { writeTransfer } from '../runs/transfer.js';
 import { pairIsTheRun, planSubRuns, type SubRunKind, type SubRunPlan } from './baseline-configs.js';
+import { checkBaselineRows } from './baseline-rows.js';
 import { refreshGroupOfMember, withSeed } from './groups.js';
 import { resumeExperiment, type ResumeOptions } from './resume.js';
 import { sourceFeatures, type SourceFeatures } from './row-pinning.js';
@@ -52,17 +53,24 @@ export interface TrainedWithBaselines {
  * Trains a config's multi-task run, then (with `baselines:` or `analysis.pairs`) its baselines and pair runs inside
  * its folder (api/baseline-configs.ts says what each is), and writes the run's transfer.json: per task MTL against
  * its baseline, relative gains, Δm, verdicts (analysis/transfer.ts). Every sub-run config is checked before anything
- * trains. The sub-runs are trained only after a completed multi-task run; an interrupt (`signal`) stops the run in
- * progress like any run and trains no more. A sub-run that fails or diverges is an error of exit 1 naming it (with
- * its error's detail lines); the multi-task run is complete and left as it is. {@link resumeWithBaselines} continues
- * what an interrupt left.
+ * trains, and so are the single-task baselines' labelled rows (api/baseline-rows.ts). The sub-runs are trained only
+ * after a completed multi-task run; an interrupt (`signal`) stops the run in progress like any run and trains no
+ * more. A sub-run that fails or diverges is an error of exit 1 naming it (with its error's detail lines); the
+ * multi-task run is complete and left as it is. {@link resumeWithBaselines} continues what an interrupt left.
  */
 export async function trainWithBaselines(
   loaded: LoadedConfig,
   options: BaselineTrainOptions = {},
 ): Promise<TrainedWithBaselines> {
   const plans = planSubRuns(loaded);
-  const summary = await trainExperiment(loaded, options);
+  const summary = await trainExperiment(loaded, {
+    ...options,
+    // The run's data, before the run exists: a baseline it cannot train is refused before the run trains.
+    onDataPrepared: (report) => {
+      checkBaselineRows(loaded, report);
+      options.onDataPrepared?.(report);
+    },
+  });
   return trainSubRuns(loaded, summary, plans, options);
 }
 

@@ -64,11 +64,19 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 
   program
     .command('validate')
-    .description('Check a config and its data (schema, fields, files, columns, split sizes) without training')
+    .description(
+      "Check a config and its data (schema, fields, files, columns, split sizes) and init's source run without " +
+        'training',
+    )
     .argument('<config>', 'experiment config (YAML)')
     .option('--set <path=value>', 'override a config field, repeatable', collect)
+    .addOption(runsDirOption())
     .option('--json', 'print {valid, config (resolved), data} as JSON; {valid: false, error, problems} when invalid')
-    .addHelpText('after', '\nExample:\n  mtl validate configs/quickstart.yaml --set training.lr=0.01\n')
+    .addHelpText(
+      'after',
+      '\nExample:\n  mtl validate configs/quickstart.yaml --set training.lr=0.01\n' +
+        '  mtl validate configs/penguins-finetune.yaml --set init.from=<run> --runs-dir runs   # as train finds it\n',
+    )
     .action(async (config: string, flags) => setExitCode(await (await commands()).validateCommand(config, flags)));
 
   program

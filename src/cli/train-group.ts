@@ -5,6 +5,7 @@ import { resumeSeedGroup } from '../api/group-resume.js';
 import type { ResumeOptions } from '../api/resume.js';
 import type { LoadedConfig } from '../config/load.js';
 import { resumeWithBaselines, trainWithBaselines, type TrainedWithBaselines } from '../api/baselines.js';
+import { checkBaselineRowsOfSeeds } from '../api/baseline-rows.js';
 import type { RunSummary } from '../runs/summary.js';
 import { loadTrainConfig } from './baseline-commands.js';
 import { transferLines } from './transfer-table.js';
@@ -60,13 +61,16 @@ export function seedGroupRequest(configFile: string | undefined, flags: TrainFla
 /** `mtl train CONFIG --seeds …`: trains the group, prints its id (stdout) and its summary. */
 export async function trainGroupCommand(request: SeedGroupRequest, flags: TrainFlags): Promise<number> {
   const { baselines } = request.loaded.config;
-  return groupCommand(flags, (options) =>
-    trainSeedGroup(request.loaded, {
+  return groupCommand(flags, async (options) => {
+    // Before the group exists: each seed draws its own split, and a later seed's baselines would fail after the
+    // earlier seeds have trained.
+    await checkBaselineRowsOfSeeds(request.loaded, request.seeds);
+    return trainSeedGroup(request.loaded, {
       ...options,
       seeds: request.seeds,
       ...(baselines && baselines !== 'none' ? { baselines } : {}),
-    }),
-  );
+    });
+  });
 }
 
 /**

@@ -22,6 +22,34 @@ export const MIN_EVAL_ROWS = 10;
 export type SplitSizes = Record<SplitName, number>;
 
 /**
+ * What the rule refuses in these split sizes (none: they are fine). With `task`, the sizes count the rows labelled for
+ * that task (a single-task baseline under `missing_targets: mask` trains on those: api/baseline-rows.ts).
+ */
+export function splitSizeProblems(split: SplitConfig, sizes: SplitSizes, task?: string): string[] {
+  const problems: string[] = [];
+  const labelled = task === undefined ? '' : ` labelled for task "${task}"`;
+  if (!('column' in split)) {
+    for (const name of ['val', 'test'] as const) {
+      if (split[name] > 0 && sizes[name] === 0) {
+        // Usable rows fill a split by its fraction; how many of one task's labelled rows fall in it is chance.
+        const needed = task === undefined ? `: it needs at least ${Math.ceil(0.5 / split[name])} usable rows` : '';
+        problems.push(
+          `the ${name} split (data.split.${name}: ${split[name]}) gets no row${labelled}${needed}` +
+            (name === 'val' ? ' (or set data.split.val: 0 to train without validation)' : ''),
+        );
+      }
+    }
+  }
+  if (sizes.train < MIN_TRAIN_ROWS) {
+    problems.push(
+      `the training split has ${sizes.train} row${sizes.train === 1 ? '' : 's'}${labelled}; at least ` +
+        `${MIN_TRAIN_ROWS} are needed`,
+    );
+  }
+  return problems;
+}
+
+/**
  * Throws when the split sizes are below the minimum; returns the warnings otherwise. `rows` counts the table's rows
  * and `usable` those left after the missing-value policy.
  */
@@ -31,21 +59,7 @@ export function checkSplitSizes(
   sizes: SplitSizes,
   rows: { total: number; usable: number },
 ): string[] {
-  const problems: string[] = [];
-  if (!('column' in split)) {
-    for (const name of ['val', 'test'] as const) {
-      if (split[name] > 0 && sizes[name] === 0) {
-        const needed = Math.ceil(0.5 / split[name]);
-        problems.push(
-          `the ${name} split (data.split.${name}: ${split[name]}) gets no row: it needs at least ${needed} usable ` +
-            `rows${name === 'val' ? ' (or set data.split.val: 0 to train without validation)' : ''}`,
-        );
-      }
-    }
-  }
-  if (sizes.train < MIN_TRAIN_ROWS) {
-    problems.push(`the training split has ${sizes.train} rows; at least ${MIN_TRAIN_ROWS} are needed`);
-  }
+  const problems = splitSizeProblems(split, sizes);
   const counts = `train ${sizes.train}, val ${sizes.val}, test ${sizes.test}`;
   const dropped = rows.total - rows.usable;
   const droppedText = dropped > 0 ? ` (${dropped} of ${rows.total} dropped: missing values)` : '';

@@ -80,10 +80,11 @@ export function selectParameters(
             'the same name); remove "heads", or name the tasks as in the source',
         };
   }
-  const task = selector.startsWith('heads.') ? selector.slice('heads.'.length) : selector;
-  if (tasks.includes(task)) return { names: ofGroups([task]) };
+  const task = selectorTask(selector, tasks);
+  if (task !== undefined) return { names: ofGroups([task]) };
   if (selector.startsWith('heads.')) {
-    return { problem: `"${selector}": this run has no task "${task}" (tasks: ${tasks.join(', ')})` };
+    const named = selector.slice('heads.'.length);
+    return { problem: `"${selector}": this run has no task "${named}" (tasks: ${tasks.join(', ')})` };
   }
   const names = inventory.map((p) => p.name).filter((name) => name === selector || name.startsWith(`${selector}/`));
   if (names.length > 0) return { names };
@@ -92,6 +93,23 @@ export function selectParameters(
       `"${selector}" is not a group, task or parameter-name prefix of this model; use shared, heads, ` +
       `${tasks.map((t) => `heads.${t}`).join(', ')} or a prefix of: ${inventory.map((p) => p.name).join(', ')}`,
   };
+}
+
+/** The task of `tasks` that a `heads.<task>` or `<task>` selector picks, if it is one of them. */
+function selectorTask(selector: string, tasks: readonly string[]): string | undefined {
+  if (selector === SHARED_GROUP || selector === 'heads') return undefined;
+  const task = selector.startsWith('heads.') ? selector.slice('heads.'.length) : selector;
+  return tasks.includes(task) ? task : undefined;
+}
+
+/**
+ * The task of `tasks` whose parameters a selector picks: by group (`heads.<task>`, `<task>`) or by a name prefix
+ * under it (`tasks/<task>`, `tasks/<task>/output`); undefined for a selector of no one task's parameters.
+ */
+export function taskOfSelector(selector: string, tasks: readonly string[]): string | undefined {
+  const [first, second] = selector.split('/');
+  if (first === 'tasks' && second !== undefined && tasks.includes(second)) return second;
+  return selectorTask(selector, tasks);
 }
 
 /** `name [2,3]`: a parameter as error messages list it. */
