@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfigText, prepareData, readCsv, type PreparedData } from '../src/index.js';
+import { parseConfigText, prepareData, readCsv, sortLabels, type PreparedData } from '../src/index.js';
 import { rejectedUsageError } from './helpers/expect.js';
 import { tempDir, writeFile } from './helpers.js';
 
@@ -45,7 +45,8 @@ describe('one bad cell in a numeric column', () => {
     expect(weight?.kind === 'numeric' ? [...(weight.unparsed ?? [])] : []).toEqual([[7, 'heavy']]);
   });
 
-  it.each(['heavy', 'inf', 'Infinity', '-Infinity', '1e400'])(
+  // Number() reads 0x10, 0b11 and 0o7 as 16, 3 and 7: in a data file such a cell is a typo or a code, not a number.
+  it.each(['heavy', 'inf', 'Infinity', '-Infinity', '1e400', '0x10', '0X1F', '0b11', '0o7'])(
     '"%s" is an error naming line and column',
     async (bad) => {
       expect(await shown(prepare(csvWith(bad)))).toBe(
@@ -93,6 +94,38 @@ describe('one bad cell in a numeric column', () => {
       ['colour', 'text', 'categorical feature'],
       ['y', 'numeric', 'target'],
     ]);
+  });
+
+  it('decimal notation is a number however it is written: sign, leading or trailing point, exponent', async () => {
+    const forms = ['+5', '-5', '.5', '5.', '1e3', '-1.5E-3', '007'];
+    const csv = csvWith().replace(/\n([0-6]),\d+,/g, (_, i: string) => `\n${i},${forms[Number(i)]},`);
+    expect(csv).toContain('\n6,007,');
+    const dir = tempDir();
+    const table = await readCsv(writeFile(dir, 'd.csv', csv), 'd.csv');
+    const weight = table.columns[1];
+    expect(weight?.kind === 'numeric' ? [...weight.values.slice(0, 7)] : weight).toEqual([
+      5, -5, 0.5, 5, 1000, -0.0015, 7,
+    ]);
+    expect(weight?.kind === 'numeric' ? weight.unparsed : weight).toBeUndefined();
+  });
+
+  it('a column of hexadecimal codes is text (categorical), not numbers', async () => {
+    const csv = csvWith().replace(/,(red|green|blue),/g, (_, c: string) => `,0x${c.length}0,`);
+    expect(csv).toContain(',0x30,');
+    const prepared = await prepare(csv);
+    expect(prepared.report.columns.find((c) => c.name === 'colour')).toMatchObject({
+      type: 'text',
+      use: 'categorical feature',
+    });
+    expect(prepared.preprocessing.features.find((f) => f.column === 'colour')).toMatchObject({
+      kind: 'categorical',
+      categories: ['0x30', '0x40', '0x50'],
+    });
+  });
+
+  it('labels sort as numbers only when every one is written in decimal', () => {
+    expect(sortLabels(['10', '2', '-1.5', '1e1'])).toEqual(['-1.5', '2', '10', '1e1']);
+    expect(sortLabels(['9', '0x10', '10'])).toEqual(['0x10', '10', '9']);
   });
 
   it('a text column with a few numeric cells stays text', async () => {

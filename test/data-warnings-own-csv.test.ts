@@ -38,8 +38,8 @@ describe('an identifier column taken as a feature by default', () => {
   const dir = tempDir();
   const identifier =
     'column "patient_id" looks like an identifier (its 210 training values are all distinct): as a feature it adds ' +
-    '210 one-hot inputs that no other row shares, and mtl eval --data refuses every value training did not see; ' +
-    'leave it out with data.features: [age, sex, ward, n_prior]';
+    '210 one-hot inputs that no other row shares, and mtl eval --data encodes every value training did not see as ' +
+    'all zeros; leave it out with data.features: [age, sex, ward, n_prior]';
 
   it('is a warning naming the column and the data.features that leave it out (was none)', async () => {
     expect(await warnings(dir, patients(300), ', missing: impute', README_TASKS)).toContain(identifier);
@@ -59,19 +59,23 @@ describe('an identifier column taken as a feature by default', () => {
     expect((await warnings(dir, repeated, '', README_TASKS)).join('\n')).not.toMatch(/identifier/);
   });
 
-  it('eval --data on the training file: the refusal says the column is probably an identifier', async () => {
+  it('eval --data on the training file: the warning says the column is probably an identifier', async () => {
     const evalDir = tempDir();
     const file = writeFile(evalDir, 'd.csv', patients(300));
     const config = writeFile(evalDir, 'exp.yaml', `${TRAINING}data: { csv: d.csv }\n${README_TASKS}`);
     const runsDir = path.join(evalDir, 'runs');
     const { id } = await trainExperiment(loadConfig(config), { runsDir });
-    const error = await rejectedUsageError(evaluateRun(id, { runsDir, dataFile: file }));
-    expect(error.exitCode).toBe(2);
-    expect(error.message).toMatch(/column "patient_id": category "P\d{4}" did not occur in the training rows/);
-    expect(error.details).toEqual([
-      '"patient_id" holds a different value on each of the 300 rows here: it is probably an identifier, which tells ' +
-        'the model nothing about new rows; retrain without it, with data.features: [age, sex, ward, n_prior]',
-    ]);
+    const result = await evaluateRun(id, { runsDir, dataFile: file });
+    expect(result.rows).toBe(300);
+    expect(result.warnings).toHaveLength(1);
+    expect(result.warnings?.[0]).toMatch(
+      /^\S+d\.csv: column "patient_id": 90 rows hold categories no training row has \("P\d{4}", .*\); they are /,
+    );
+    expect(result.warnings?.[0]).toContain(
+      'they are encoded as all zeros; "patient_id" holds a different value on each of the 300 rows here: it is ' +
+        'probably an identifier, which tells the model nothing about new rows; retrain without it, with ' +
+        'data.features: [age, sex, ward, n_prior]',
+    );
   }, 120_000);
 });
 

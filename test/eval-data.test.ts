@@ -1,7 +1,8 @@
 /**
  * `mtl eval --data other.csv` (#14 point 9): new rows are encoded as training encoded its own, and what cannot be
- * is an error naming file, line, column and value, leaving the run untouched: a category the training rows never
- * had, a word in a numeric feature, a missing value under `missing: error`.
+ * is an error naming file, line, column and value, leaving the run untouched: a word in a numeric feature, a missing
+ * value under `missing: error`. A category the training rows never had is encoded as all zeros with a warning, as in
+ * training's own val and test rows.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -64,11 +65,17 @@ describe('eval --data', () => {
     expect(result.rows).toBe(9);
   });
 
-  it('a category the training rows never had: its line, column and value', async () => {
-    expect(await refused(csvRows(9, (i) => (i === 4 ? 'purple' : COLOURS[i % 3]!)))).toBe(
-      'new.csv: line 6, column "colour": category "purple" did not occur in the training rows, so the model has no ' +
-        'input for it (known: blue, green, red). Fix the value or leave the row out.',
+  it('a category the training rows never had: all zeros, and a warning naming column, value and rows', async () => {
+    const file = writeFile(
+      dir,
+      'new.csv',
+      csvRows(9, (i) => (i === 4 ? 'purple' : COLOURS[i % 3]!)),
     );
+    const result = await evaluateRun(runId, { runsDir, dataFile: file });
+    expect(result.rows).toBe(9);
+    expect(result.warnings).toEqual([
+      `${file}: column "colour": 1 row holds categories no training row has ("purple"); they are encoded as all zeros`,
+    ]);
   });
 
   it('a word in a numeric feature: its line and column', async () => {
@@ -79,6 +86,18 @@ describe('eval --data', () => {
     );
     expect(await refused(csv)).toBe(
       'new.csv: line 4, column "x": "heavy" is not a finite number, but the feature was numeric in training. Fix the ' +
+        'cell, or leave it empty to mark a missing value.',
+    );
+  });
+
+  it('a numeric feature written in hexadecimal: its line and column (was read as numbers, exit 0)', async () => {
+    const csv = csvRows(
+      9,
+      (i) => COLOURS[i % 3]!,
+      (i) => `0x${i}`,
+    );
+    expect(await refused(csv)).toBe(
+      'new.csv: line 2, column "x": "0x0" is not a finite number, but the feature was numeric in training. Fix the ' +
         'cell, or leave it empty to mark a missing value.',
     );
   });

@@ -8,6 +8,7 @@
  * - The threshold rule: {@link THRESHOLD_RULE}.
  */
 import { UsageError } from '../errors.js';
+import { decimal } from '../util/decimal.js';
 import { suggest } from '../util/suggest.js';
 import { BOOTSTRAP_METHOD, pairedBootstrapInterval, type BootstrapInterval } from './bootstrap.js';
 
@@ -111,11 +112,6 @@ export interface GateReport {
 }
 
 const THRESHOLD_PATTERN = /^\s*([^\s<>=]+)\s*(<=|>=|<|>)\s*(\S+)\s*$/;
-
-/** A number written in decimal (`0.8`, `-1`, `1e-3`); NaN for anything else, `Number` would read `0x1` or `0b1`. */
-function decimal(text: string): number {
-  return /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i.test(text) ? Number(text) : Number.NaN;
-}
 
 /** `'y1/accuracy < 0.8'` → a Threshold; a UsageError naming --fail-if otherwise. */
 export function parseThreshold(expression: string): Threshold {

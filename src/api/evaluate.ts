@@ -4,7 +4,6 @@ import { initBackend } from '../backend/select.js';
 import { DOMAIN_TASK } from '../adversarial/domains.js';
 import type { BackendChoice, ResolvedConfig, TaskConfig } from '../config/types.js';
 import { readCsv } from '../data/csv.js';
-import { encodeTable } from '../data/prepare.js';
 import { encodeRows, type EncodedRows, type Preprocessing } from '../data/preprocess.js';
 import { SPLITS, type SplitName } from '../data/split.js';
 import { UsageError } from '../errors.js';
@@ -22,6 +21,7 @@ import { buildModel } from './build.js';
 import {
   emptyRows,
   encodeGroupFile,
+  encodeNewRows,
   groupFiles,
   mergeRunGroups,
   replayGroup,
@@ -130,6 +130,7 @@ async function evaluateLocked(runDir: string, options: EvaluateOptions): Promise
       backend: backend.name,
       ...(adversaries && Object.keys(adversaries).length > 0 ? { adversaries } : {}),
       ...(notes && notes.length > 0 ? { notes } : {}),
+      ...(rows.warnings && rows.warnings.length > 0 ? { warnings: rows.warnings } : {}),
     });
   } finally {
     model.dispose();
@@ -210,6 +211,8 @@ interface EvaluatedRows {
   tasks?: readonly TaskConfig[];
   preprocessing?: Preprocessing;
   notes?: string[];
+  /** What the rows hold that the model cannot read as training did (a category it never saw: all zeros). */
+  warnings?: string[];
 }
 
 /** `--data` files: with one data source, one CSV; with several, one per source (api/multi-input-data.ts). */
@@ -225,14 +228,17 @@ async function encodeFiles(run: StoredRun, entries: string[]): Promise<Evaluated
   }
   const files = groupFiles(run, groups, entries);
   const parts = [];
+  const warnings: string[] = [];
   for (const [g, group] of groups.entries()) {
     const file = files[g];
-    parts.push(file === undefined ? emptyRows(group) : await encodeGroupFile(run, group, file));
+    const read = file === undefined ? undefined : await encodeGroupFile(run, group, file);
+    parts.push(read?.encoded ?? emptyRows(group));
+    warnings.push(...(read?.warnings ?? []));
   }
   const named = groups.flatMap((group, g) =>
     files[g] === undefined ? [] : [`${group.group.tasks.map((t) => t.name).join('+')}=${files[g]}`],
   );
-  return { encoded: mergeRunGroups(run, groups, parts), data: named.join(', ') };
+  return { encoded: mergeRunGroups(run, groups, parts), data: named.join(', '), warnings };
 }
 
 /** Another CSV with the run's columns, all rows, encoded with the run's preprocessing. */
@@ -240,13 +246,13 @@ async function encodeFile(run: StoredRun, dataFile: string): Promise<EvaluatedRo
   const table = await readCsv(path.resolve(dataFile), dataFile);
   const domains = run.config.data.domains;
   if (!domains || table.columns.some((column) => column.name === domains.column)) {
-    return { encoded: encodeTable(table, run.preprocessing, run.config), data: dataFile };
+    return { ...encodeNewRows(run, ['data'], table, run.preprocessing, run.config), data: dataFile };
   }
   // The tasks read no domain: only the domain discriminator (an adversary, reported apart) needs the column.
   const config = { ...run.config, tasks: run.config.tasks.filter((task) => task.name !== DOMAIN_TASK) };
   const preprocessing = { ...run.preprocessing, tasks: run.preprocessing.tasks.filter((t) => t.name !== DOMAIN_TASK) };
   return {
-    encoded: encodeTable(table, preprocessing, config),
+    ...encodeNewRows(run, ['data'], table, preprocessing, config),
     data: dataFile,
     tasks: config.tasks,
     preprocessing,

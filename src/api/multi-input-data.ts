@@ -20,6 +20,7 @@ import { dataGroups, hasOwnData, type DataGroup } from '../data/data-groups.js';
 import { configPath, groupConfig, mergeGroupRows } from '../data/multi-input.js';
 import { encodeTable, splitTable, type SplitTable } from '../data/prepare.js';
 import type { EncodedRows, GroupEncoding, Preprocessing } from '../data/preprocess.js';
+import type { DataTable } from '../data/types.js';
 import { UsageError } from '../errors.js';
 import { readConfigSource } from '../runs/inputs.js';
 import type { StoredRunMeta } from '../runs/meta.js';
@@ -196,25 +197,38 @@ export function groupFiles(run: RunData, groups: RunGroup[], entries: string[]):
   return files;
 }
 
-/**
- * A file read with one group's encoding (its missing-value policy, its categories), for `mtl eval --data TASK=FILE`.
- * A column it lacks is named by the config field that asks for it, as the run's config writes it and as training's
- * data errors name it (data/multi-input.ts): `tasks[1].data.features` for a feature of the group, `tasks[1].target` for
- * a task's target column; not as the pipeline sees the group alone (`data.features`, `tasks[z].targets[0]`).
- */
+/** A file read with one group's encoding, for `mtl eval --data TASK=FILE`: see {@link encodeNewRows}. */
 export async function encodeGroupFile(
   run: RunData & { dir: string },
   group: RunGroup,
   file: string,
-): Promise<EncodedRows> {
+): Promise<{ encoded: EncodedRows; warnings: string[] }> {
   const table = await readCsv(path.resolve(file), file);
-  const features = pathToString([...group.group.path, 'features']);
-  for (const feature of group.preprocessing.features) columnOf(table, feature.column, features);
+  return encodeNewRows(run, group.group.path, table, group.preprocessing, group.config);
+}
+
+/**
+ * A new table read with a data source's stored encoding (its missing-value policy, its categories), for
+ * `mtl eval --data`: a category training never saw is encoded as all zeros, with a warning per column. The source is
+ * written at `dataPath` (`data`, or `tasks[1].data` for a task with its own data). A column the table lacks is named
+ * by the config field that asks for it, as the run's config writes it and as training's data errors name it
+ * (data/multi-input.ts): `data.features` or `tasks[1].data.features` for a feature, `tasks[1].target` for a task's
+ * target column; not as the pipeline sees the source alone (`data.features`, `tasks[z].targets[0]`).
+ */
+export function encodeNewRows(
+  run: RunData & { dir: string },
+  dataPath: readonly (string | number)[],
+  table: DataTable,
+  preprocessing: Preprocessing,
+  config: ResolvedConfig,
+): { encoded: EncodedRows; warnings: string[] } {
+  const features = pathToString([...dataPath, 'features']);
+  for (const feature of preprocessing.features) columnOf(table, feature.column, features);
   try {
-    return encodeTable(table, group.preprocessing, group.config);
+    return encodeTable(table, preprocessing, config);
   } catch (error) {
     if (!(error instanceof DataFieldError)) throw error;
-    throw new UsageError(`${writtenField(run, group.group.path, error.field)}: ${error.problem}`, error.details);
+    throw new UsageError(`${writtenField(run, dataPath, error.field)}: ${error.problem}`, error.details);
   }
 }
 

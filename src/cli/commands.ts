@@ -127,12 +127,12 @@ function checkedResume(
 }
 
 /** Checks the config, then reads and prepares its data as `train` would: every data error train would raise. */
-export async function validateCommand(configFile: string, flags: { set?: string[]; json?: boolean }): Promise<number> {
+export async function validateCommand(configFile: string, flags: CommonFlags & { set?: string[] }): Promise<number> {
   let loaded: LoadedConfig;
   let data: DataReport;
   try {
     loaded = loadConfig(configFile, flags.set ?? []);
-    data = await validateData(loaded);
+    data = await validateData(loaded, flags.runsDir ? { runsDir: flags.runsDir } : {});
   } catch (error) {
     // A CI step that asked for JSON reads its verdict from stdout either way; the message still goes to stderr.
     if (flags.json && error instanceof MtlError && error.exitCode === ExitCode.usage) {
@@ -173,6 +173,7 @@ export async function evalCommand(
     ...(flags.backend ? { backend: flags.backend } : {}),
     lock: lockMessages(),
   });
+  for (const warning of result.warnings ?? []) log(`warning: ${warning}`);
   if (flags.json) {
     printJson(result);
     return ExitCode.ok;

@@ -4,17 +4,19 @@
  * an error naming its line, never a reason to one-hot encode the whole column or to guess a value for it.
  */
 import { UsageError } from '../errors.js';
+import { decimal } from '../util/decimal.js';
 import { LISTED_PROBLEMS } from './csv.js';
 import { cellText, columnOf, isMissing } from './columns.js';
 import type { Preprocessing } from './preprocess.js';
 import type { Column, DataTable } from './types.js';
+import { featuresWithout, identifierValues } from './warnings.js';
 
 /** Row and text of the cells of `column` that are neither finite numbers nor missing, in row order. */
 export function nonNumericCells(column: Column): [row: number, text: string][] {
   if (column.kind === 'numeric') return [...(column.unparsed ?? [])];
   const cells: [number, string][] = [];
   column.values.forEach((text, row) => {
-    if (text !== '' && !Number.isFinite(Number(text))) cells.push([row, text]);
+    if (text !== '' && !Number.isFinite(decimal(text))) cells.push([row, text]);
   });
   return cells;
 }
@@ -58,28 +60,42 @@ export function checkNumericFeature(table: Pick<DataTable, 'source' | 'lines'>, 
 }
 
 /**
- * Warnings for categories that occur in the val or test rows but in no training row: training encodes them as all
- * zeros (no evidence for any known category), which is worth knowing; `eval --data` refuses them instead.
+ * Warnings for categories that occur in `rows` but in no training row, one per column: they are encoded as all zeros
+ * (no evidence for any known category), which is worth knowing. `rows` are training's val and test rows, or with
+ * `newFile` every row of a new file (`mtl eval --data`), named with the file; there training's own identifier
+ * warning is not at hand, so a column with a different value on each row is said to be an identifier.
  */
-export function unseenCategoryWarnings(table: DataTable, preprocessing: Preprocessing, heldOut: Int32Array): string[] {
+export function unseenCategoryWarnings(
+  table: DataTable,
+  preprocessing: Preprocessing,
+  rows: Int32Array,
+  newFile = false,
+): string[] {
   const warnings: string[] = [];
+  const features = preprocessing.features.map((f) => f.column);
   for (const encoding of preprocessing.features) {
     if (encoding.kind !== 'categorical') continue;
     const column = columnOf(table, encoding.column, 'data.features');
     const known = new Set(encoding.categories);
     const unseen = new Map<string, number>();
-    for (const row of heldOut) {
+    for (const row of rows) {
       if (isMissing(column, row)) continue;
       const text = cellText(column, row);
       if (!known.has(text)) unseen.set(text, (unseen.get(text) ?? 0) + 1);
     }
     if (unseen.size === 0) continue;
-    const rows = [...unseen.values()].reduce((a, b) => a + b, 0);
+    const count = [...unseen.values()].reduce((a, b) => a + b, 0);
     const values = [...unseen.keys()].slice(0, LISTED_PROBLEMS).map((v) => `"${v}"`);
+    const identifier = newFile ? identifierValues(column, rows) : undefined;
     warnings.push(
-      `column "${encoding.column}": ${rows} val/test row${rows === 1 ? '' : 's'} hold${rows === 1 ? 's' : ''} ` +
-        `categories no training row has (${values.join(', ')}${unseen.size > values.length ? ', …' : ''}); they are ` +
-        'encoded as all zeros',
+      `${newFile ? `${table.source}: ` : ''}column "${encoding.column}": ${count} ${newFile ? '' : 'val/test '}` +
+        `row${count === 1 ? '' : 's'} hold${count === 1 ? 's' : ''} categories no training row has ` +
+        `(${values.join(', ')}${unseen.size > values.length ? ', …' : ''}); they are encoded as all zeros` +
+        (identifier === undefined
+          ? ''
+          : `; "${encoding.column}" holds a different value on each of the ${identifier} rows here: it is probably ` +
+            'an identifier, which tells the model nothing about new rows; retrain without it, with ' +
+            featuresWithout(features, new Set([encoding.column]))),
     );
   }
   return warnings;

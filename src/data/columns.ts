@@ -1,6 +1,7 @@
 /** Reading the cells of a loaded table: shared by the feature encodings and the task kinds' target encodings. */
 import { pathToString } from '../config/errors.js';
 import { UsageError } from '../errors.js';
+import { decimal } from '../util/decimal.js';
 import { suggest } from '../util/suggest.js';
 import type { Column, DataTable } from './types.js';
 
@@ -71,8 +72,8 @@ export function cellText(column: Column, row: number): string {
 /** Sorts labels numerically when they all are numbers ("2" < "10"), else as text. */
 export function sortLabels(labels: Iterable<string>): string[] {
   const list = [...labels];
-  const numeric = list.every((l) => l !== '' && Number.isFinite(Number(l)));
-  return list.sort(numeric ? (a, b) => Number(a) - Number(b) : undefined);
+  const numeric = list.every((l) => Number.isFinite(decimal(l)));
+  return list.sort(numeric ? (a, b) => decimal(a) - decimal(b) : undefined);
 }
 
 /** The named columns' values of the given rows, row-major (rows × columns); a text cell reads as NaN. */

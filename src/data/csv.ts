@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { type CastingContext, parse } from 'csv-parse';
 import { UsageError } from '../errors.js';
+import { decimal } from '../util/decimal.js';
 import { utf8WithLf } from './csv-bytes.js';
 import type { Column, DataTable } from './types.js';
 
@@ -155,8 +156,9 @@ function toColumn(name: string, texts: readonly string[]): Column {
     const text = texts[i]!;
     values[i] = NaN;
     if (isMissingText(text)) continue;
-    // Number() reads "inf" as NaN, "Infinity" and "1e400" as ±Infinity: none is a value a model can learn from.
-    const number = Number(text);
+    // "inf", "Infinity" and "0x10" read as NaN, "1e400" as Infinity: none is a value a model can learn from (a
+    // hexadecimal cell is a typo or an identifier, not the number Number() would make of it).
+    const number = decimal(text);
     if (Number.isFinite(number)) {
       values[i] = number;
       numbers++;

@@ -161,9 +161,14 @@ function constantFeaturesMatter(config: ResolvedConfig): boolean {
 /**
  * Encodes another table (e.g. `mtl eval --data new.csv`) with a run's stored preprocessing, as training would: the
  * run's missing-value policy applies (an error, rows left out, or values imputed from the training rows), and a
- * category training never saw is an error naming its line.
+ * category training never saw is encoded as all zeros, as in training's own val and test rows, with a warning per
+ * column.
  */
-export function encodeTable(table: DataTable, preprocessing: Preprocessing, config: ResolvedConfig): EncodedRows {
+export function encodeTable(
+  table: DataTable,
+  preprocessing: Preprocessing,
+  config: ResolvedConfig,
+): { encoded: EncodedRows; warnings: string[] } {
   const features = preprocessing.features.map((f) => f.column);
   // New rows need no value in data.required_columns (the columns that kept a baseline's rows those of its multi-task
   // run): the model does not read them.
@@ -179,5 +184,8 @@ export function encodeTable(table: DataTable, preprocessing: Preprocessing, conf
   );
   // New data has no row budget: a task's metrics read every row with its label.
   const labels = masksTargets(config.data) ? labelMask(table, config.tasks) : undefined;
-  return encodeRows(table, preprocessing, rows, 'error', labels);
+  return {
+    encoded: encodeRows(table, preprocessing, rows, 'zeros', labels),
+    warnings: unseenCategoryWarnings(table, preprocessing, rows, true),
+  };
 }

@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { decimal } from '../util/decimal.js';
 import type { DataConfig, TaskConfig } from '../config/types.js';
 import { kindOf, taskKindRegistry } from '../tasks/registry.js';
 import type { TargetEncoding } from '../tasks/types.js';
@@ -256,7 +257,7 @@ function fitTarget(table: DataTable, task: TaskConfig, trainRows: Int32Array, al
 
 /**
  * What encoding does with a category the training rows never had: all zeros (no evidence for any known category;
- * the val and test rows of training itself) or an error naming it (new data, `mtl eval --data`).
+ * the val and test rows of training itself, `mtl eval --data`) or an error naming it (`mtl features --data`).
  */
 export type UnseenCategories = 'zeros' | 'error';
 
@@ -334,7 +335,7 @@ function maskedTargets(
 
 /** A non-missing cell of a feature that was numeric in training; text there is an error naming line and column. */
 function numericValue(table: DataTable, column: Column, row: number): number {
-  const value = column.kind === 'numeric' ? column.values[row]! : Number(column.values[row]);
+  const value = column.kind === 'numeric' ? column.values[row]! : decimal(column.values[row]!);
   if (Number.isFinite(value)) return value;
   throw new UsageError(
     `${table.source}: line ${lineOf(row, table)}, column "${column.name}": "${cellText(column, row)}" is not a ` +

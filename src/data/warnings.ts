@@ -5,8 +5,8 @@
  * - A text column taken as a feature by default (the config lists no `data.features`, and not it in
  *   `data.categorical`) that looks like an identifier: its values on the training rows are all distinct and fill more
  *   than half of them, and there are at least {@link IDENTIFIER_MIN_VALUES}. One-hot encoded, each of its categories
- *   is one training row's, so it says nothing about other rows, and `mtl eval --data` refuses every value it has not
- *   seen.
+ *   is one training row's, so it says nothing about other rows, and `mtl eval --data` reads every value it has not
+ *   seen as all zeros.
  * - A classification task (binary, multiclass) whose training rows hold a single label, or whose val/test rows hold a
  *   label no training row has: the model is never trained to predict such a label; a regression target column that
  *   holds one value on the training rows: the model only learns to predict that value.
@@ -115,8 +115,8 @@ export function identifierWarnings(
   return found.map(
     ([name, values]) =>
       `column "${name}" looks like an identifier (its ${values} training values are all distinct): as a feature it ` +
-      `adds ${values} one-hot inputs that no other row shares, and mtl eval --data refuses every value training ` +
-      `did not see; leave it out with ${featuresWithout(features, left)}`,
+      `adds ${values} one-hot inputs that no other row shares, and mtl eval --data encodes every value training ` +
+      `did not see as all zeros; leave it out with ${featuresWithout(features, left)}`,
   );
 }
 

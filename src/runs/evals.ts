@@ -25,6 +25,8 @@ export interface EvaluationResult {
   adversaries?: Record<string, AdversaryRecord>;
   /** What was left out of the evaluation and why (a file without the domain column: the domain discriminator). */
   notes?: string[];
+  /** What the rows hold that the model cannot read as training did (`eval --data`: a category it never saw). */
+  warnings?: string[];
   /** Where the result was stored inside the run. */
   file: string;
 }
@@ -77,6 +79,7 @@ export function readEvaluations(runDir: string): EvaluationResult[] {
         backend: fields.string('backend'),
         ...(fields.has('adversaries') ? { adversaries: adversaryRecords(fields.object('adversaries')) } : {}),
         ...(fields.has('notes') ? { notes: fields.strings('notes') } : {}),
+        ...(fields.has('warnings') ? { warnings: fields.strings('warnings') } : {}),
         file: fields.string('file'),
       };
     });

@@ -160,33 +160,37 @@ export function resolveGroup(reference: string, runsDir: string): { id: string; 
 }
 
 /**
- * A run inside a group, named `<group id or unique prefix>/<path inside the group>` (`20261206-…-seeds-a1b2c3/seed-1`,
- * or deeper, `…/seed-1/baselines/y1`): the first segment resolves as a group, the rest as a folder in it that holds a
- * run. Undefined when the first segment names no group, so the caller can try its other rules; a UsageError when the
- * group exists but the rest names no run in it (the message lists its members).
+ * A member of a group, named `<group id or unique prefix>/<member>` (`20261206-…-seeds-a1b2c3/seed-1`), with the rest
+ * of the reference (`baselines/y1` of `…/seed-1/baselines/y1`) as `inside`, a path in the member that the caller
+ * resolves as it does inside any run, so that a run missing there is told among the member's own runs, not the
+ * group's members. Undefined when the first segment names no group, so the caller can try its other rules; a
+ * UsageError when the group exists but has no such member (the message lists its members).
  */
-export function resolveGroupMember(reference: string, runsDir: string): { id: string; dir: string } | undefined {
-  const [head, ...rest] = reference.split('/').filter((segment) => segment !== '');
-  if (head === undefined || rest.length === 0) return undefined;
+export function resolveGroupMember(
+  reference: string,
+  runsDir: string,
+): { id: string; dir: string; inside: string[] } | undefined {
+  const [head, folder, ...inside] = reference.split('/').filter((segment) => segment !== '');
+  if (head === undefined || folder === undefined) return undefined;
   const group = findGroup(head, runsDir);
   if (!group) return undefined;
-  const inside = rest.join('/');
-  const dir = path.join(group.dir, inside);
+  const dir = path.join(group.dir, folder);
   if (!path.resolve(dir).startsWith(path.resolve(group.dir) + path.sep) || !existsSync(runFile(dir, 'meta'))) {
+    const asked = [folder, ...inside].join('/');
     const meta = readGroupMeta(group.dir);
     const members = meta.members.map((m) => `${group.id}/${m.folder} (${m.status})`);
     const listed = members.length > 0 ? [`its members: ${members.join(', ')}`] : ['it has no members yet'];
     // A seed of the group that never started: the group's own resume trains it (with the members left unfinished).
-    const seed = meta.seeds.find((s) => memberFolder(s) === inside && !meta.members.some((m) => m.seed === s));
+    const seed = meta.seeds.find((s) => memberFolder(s) === folder && !meta.members.some((m) => m.seed === s));
     if (seed !== undefined) {
-      throw new UsageError(`Group ${group.id} has no run "${inside}": seed ${seed} has not started.`, [
+      throw new UsageError(`Group ${group.id} has no run "${asked}": seed ${seed} has not started.`, [
         `train it, and finish the group's other seeds, with: mtl train --resume ${group.id}`,
         ...listed,
       ]);
     }
-    throw new UsageError(`Group ${group.id} has no run "${inside}".`, listed);
+    throw new UsageError(`Group ${group.id} has no run "${asked}".`, listed);
   }
-  return { id: `${group.id}/${inside}`, dir };
+  return { id: `${group.id}/${folder}`, dir, inside };
 }
 
 /**

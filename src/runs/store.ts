@@ -85,10 +85,14 @@ export function resolveRun(reference: string, runsDir: string): { id: string; di
     const dir = path.resolve(reference);
     return { id: groupMemberId(dir) ?? sweepTrialId(dir) ?? subRunId(dir) ?? path.basename(dir), dir };
   }
-  // `<group>/seed-1`: a member of a seed group (runs/groups.ts).
+  // `<group>/seed-1`: a member of a seed group (runs/groups.ts); `<group>/seed-1/pairs/a+b` is looked up in the member
+  // as in any run, so a run missing there is told among the member's runs.
   if (reference.includes('/')) {
     const member = resolveGroupMember(reference, runsDir);
-    if (member) return member;
+    if (member) {
+      const { id, dir, inside } = member;
+      return inside.length > 0 ? runInside({ id, dir }, inside.join('/'), reference) : { id, dir };
+    }
     // `<sweep>/<hash>`: a trial of a sweep (runs/sweeps.ts).
     const trial = resolveSweepTrial(reference, runsDir);
     if (trial) return trial;
@@ -158,10 +162,17 @@ function subRunId(dir: string): string | undefined {
 
 /** `<run>/<inside>`: the run by id or prefix, then a run folder inside it. */
 function resolveSubRun(runReference: string, inside: string, runsDir: string): { id: string; dir: string } {
-  const run = resolveRun(runReference, runsDir);
+  return runInside(resolveRun(runReference, runsDir), inside, `${runReference}/${inside}`);
+}
+
+/**
+ * A run folder at `inside` in `run`; where there is none, the message lists the runs that are inside it. `reference`
+ * is the whole reference as the user wrote it.
+ */
+function runInside(run: { id: string; dir: string }, inside: string, reference: string): { id: string; dir: string } {
   const segments = inside.split('/').filter((segment) => segment !== '');
   if (segments.some((segment) => segment === '..' || segment === '.') || segments.length === 0) {
-    throw new UsageError(`Run reference "${runReference}/${inside}": expected <run>/baselines/<task> or a path.`);
+    throw new UsageError(`Run reference "${reference}": expected <run>/baselines/<task> or a path.`);
   }
   const dir = path.join(run.dir, ...segments);
   if (!isRunDir(dir)) {
