@@ -159,4 +159,9 @@ const badInputs: BadInput[] = [
   },
 ];
 
-describeBadConfigs('config errors through the CLI', badInputs);
+// The reshape reaches building the model, the deepest a config error goes before training.
+describeBadConfigs(
+  'config errors through the CLI',
+  badInputs,
+  'a reshape that does not fit its input (validate used to pass it: only building the model finds it)',
+);

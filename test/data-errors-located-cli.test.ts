@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, writeFile } from './helpers.js';
-import { mtl, root } from './helpers/cli.js';
+import { mtl, mtlInProcess, root } from './helpers/cli.js';
 
 let dir: string;
 /** The paths as the commands are given them (from the repository root, where `mtl` runs): messages name them so. */
@@ -43,10 +43,13 @@ beforeAll(() => {
   config = path.relative(root, path.join(dir, 'c.yaml'));
 });
 
-/** `mtl validate` of the config (its `data` line and tasks), with `--set` flags: exit 2; the first line of stderr. */
-function validateError(data: string, tasks?: string, sets: string[] = []): string {
+/**
+ * `mtl validate` of the config (its `data` line and tasks), with `--set` flags: exit 2; the first line of stderr. In
+ * this process (helpers/cli.ts mtlInProcess); `mtl train` below runs the built CLI.
+ */
+async function validateError(data: string, tasks?: string, sets: string[] = []): Promise<string> {
   writeFile(dir, 'c.yaml', configText(data, tasks));
-  const result = mtl(['validate', config, ...sets.flatMap((set) => ['--set', set])]);
+  const result = await mtlInProcess(['validate', config, ...sets.flatMap((set) => ['--set', set])]);
   expect(result.code, result.stderr).toBe(2);
   expect(result.stderr).not.toMatch(/\n\s+at /);
   return result.stderr.split('\n')[0]!;
@@ -112,30 +115,30 @@ describe('a column a config field names that the CSV lacks: the field as written
   ];
   it.each(cases)(
     '%s',
-    (_name, data, tasks, message) => {
+    async (_name, data, tasks, message) => {
       const expected = `mtl: ${message.replace('C:', `${config}:`).replace(' D', ` ${csv}`)}`;
-      expect(validateError(data, tasks)).toBe(expected);
+      expect(await validateError(data, tasks)).toBe(expected);
     },
     60_000,
   );
 });
 
 describe('other data errors that blame a config field', () => {
-  it('data.categorical naming a target, at the entry', () => {
-    expect(validateError('  categorical: [churn]')).toBe(
+  it('data.categorical naming a target, at the entry', async () => {
+    expect(await validateError('  categorical: [churn]')).toBe(
       `mtl: ${config}:5:17: data.categorical[0]: "churn" is the target of task "churn"; data.categorical makes ` +
         'features categorical, so it would change nothing. Remove it from data.categorical.',
     );
   }, 60_000);
 
-  it("a binary task's positive label that is not a label of its column, at tasks[0].positive", () => {
-    expect(validateError('  normalize: standard', '  - { name: churn, type: binary, positive: yes }')).toBe(
+  it("a binary task's positive label that is not a label of its column, at tasks[0].positive", async () => {
+    expect(await validateError('  normalize: standard', '  - { name: churn, type: binary, positive: yes }')).toBe(
       `mtl: ${config}:7:44: tasks[0].positive: "yes" is not a label of "churn" (labels: 0, 1)`,
     );
   }, 60_000);
 
-  it('split fractions that leave no training row, at data.split', () => {
-    expect(validateError('  split: { train: 0.02, val: 0.49, test: 0.49 }')).toBe(
+  it('split fractions that leave no training row, at data.split', async () => {
+    expect(await validateError('  split: { train: 0.02, val: 0.49, test: 0.49 }')).toBe(
       `mtl: ${config}:5:10: data.split: 40 usable rows split 0.02/0.49/0.49 leave none for training (val 20, test ` +
         '20 rows); raise data.split.train or add rows.',
     );
@@ -185,8 +188,8 @@ describe("a task's target data its kind cannot take: the task's field to change,
   ];
   it.each(cases)(
     '%s',
-    (_name, tasks, message) => {
-      expect(validateError('  features: [age]', tasks)).toBe(`mtl: ${message.replace('C:', `${config}:`)}`);
+    async (_name, tasks, message) => {
+      expect(await validateError('  features: [age]', tasks)).toBe(`mtl: ${message.replace('C:', `${config}:`)}`);
     },
     60_000,
   );
@@ -202,9 +205,9 @@ describe('a data.domains source or target the domain column does not have, at th
     ],
   ])(
     '%s',
-    (_name, fields, message) => {
+    async (_name, fields, message) => {
       const data = `  missing_targets: mask\n  domains: { column: dom, ${fields} }`;
-      expect(validateError(data)).toBe(`mtl: ${message.replace('C:', `${config}:`).replace(' D', ` ${csv}`)}`);
+      expect(await validateError(data)).toBe(`mtl: ${message.replace('C:', `${config}:`).replace(' D', ` ${csv}`)}`);
     },
     60_000,
   );
@@ -218,25 +221,25 @@ describe('a field a --set flag wrote is blamed on the flag', () => {
     ['tasks.0.targets=[churnn]', 'tasks[0].targets[0]: column "churnn" is not in D; did you mean "churn"?'],
   ])(
     '--set %s',
-    (set, message) => {
-      expect(validateError('  normalize: standard', undefined, [set])).toBe(
+    async (set, message) => {
+      expect(await validateError('  normalize: standard', undefined, [set])).toBe(
         `mtl: --set ${set}: ${message.replace(' D;', ` ${csv};`)}`,
       );
     },
     60_000,
   );
 
-  it("a task's type", () => {
+  it("a task's type", async () => {
     const tasks = '  - { name: part, type: multiclass, target: set }';
-    expect(validateError('  features: [age]', tasks, ['tasks.0.type=binary'])).toBe(
+    expect(await validateError('  features: [age]', tasks, ['tasks.0.type=binary'])).toBe(
       'mtl: --set tasks.0.type=binary: tasks[0].type: binary task "part" needs exactly 2 distinct labels in column ' +
         '"set", found 3 (test, train, val). Use type multiclass for more.',
     );
   }, 60_000);
 
-  it('data.domains.target', () => {
+  it('data.domains.target', async () => {
     const data = '  missing_targets: mask\n  domains: { column: dom, source: a, target: b }';
-    expect(validateError(data, undefined, ['data.domains.target=B'])).toBe(
+    expect(await validateError(data, undefined, ['data.domains.target=B'])).toBe(
       `mtl: --set data.domains.target=B: data.domains.target: "B" is not a value of column "dom" in ${csv}`,
     );
   }, 60_000);

@@ -1,7 +1,8 @@
 /**
- * Bad inputs around missing labels (docs/notes/bad-inputs-missing-labels.md), through the built CLI: each exits 2
- * with the first stderr line naming the file or field, what was expected and how to fix it, no stack frame, and
- * leaves a run made before it exactly as it was. Also: a run from before `data.missing_targets` replays under `drop`.
+ * Bad inputs around missing labels (docs/notes/bad-inputs-missing-labels.md), through the CLI (the first case the
+ * built one, the others its `main` in this process): each exits 2 with the first stderr line naming the file or
+ * field, what was expected and how to fix it, no stack frame, and leaves a run made before it exactly as it was.
+ * Also: a run from before `data.missing_targets` replays under `drop`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -81,13 +82,14 @@ beforeAll(() => {
 afterAll(() => removeTree(existing.base));
 
 describe('bad inputs with missing labels: exit 2, a message, the existing run untouched', () => {
-  for (const testCase of cases) {
+  // The first case through the built CLI, the others through its `main` in this process (the same messages).
+  for (const [index, testCase] of cases.entries()) {
     it(testCase.does, async () => {
       const context = contextFor(existing);
       const before = folderDigest(existing.runDir);
       context.file('data.csv', csv(testCase.csv));
       const file = context.file('exp.yaml', testCase.config);
-      const result = await runCase(testCase, ['train', file, '--runs-dir', existing.runsDir]);
+      const result = await runCase(testCase, ['train', file, '--runs-dir', existing.runsDir], index > 0);
       expect(result.code, result.stderr).toBe(testCase.exitCode);
       const first = result.stderr.split('\n').find((line) => line.trim() !== '') ?? '';
       expect(result.stderr).toMatch(testCase.message);

@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, trainExperiment, type DataReport } from '../src/index.js';
-import { mtl } from './helpers/cli.js';
+import { mtl, mtlInProcess } from './helpers/cli.js';
 import { rejectedUsageError } from './helpers/expect.js';
 import { tempDir, writeFile } from './helpers.js';
 
@@ -110,7 +110,8 @@ describe.each(CASES)('%s', (_name, csv, data, task, message) => {
     writeFile(path.join(runsDir, '20240101-000000-old'), 'meta.json', '{"id":"20240101-000000-old"}\n');
     const before = snapshot(dir);
 
-    const validated = mtl(['validate', config]);
+    // The CLI's `main` in this process (the same message; `a valid config` below runs the built CLI).
+    const validated = await mtlInProcess(['validate', config]);
     expect(validated.code).toBe(2);
     expect(validated.stdout).toBe('');
     expect(validated.stderr).toMatch(message);

@@ -18,7 +18,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { mtlAsync } from './cli-async.js';
-import { mtl, root, type CliResult } from './cli.js';
+import { mtl, mtlInProcess, root, type CliResult } from './cli.js';
 
 export type DocumentedExitCode = 0 | 1 | 2 | 130;
 
@@ -116,9 +116,14 @@ export function runsAsRoot(): boolean {
   return process.getuid?.() === 0;
 }
 
-/** The built CLI, as the case asks: as an unprivileged user when running as root, else as this user. */
-export function runCase(testCase: BadInputCase, args: string[]): Promise<CliResult> {
+/**
+ * The built CLI, as the case asks: as an unprivileged user when running as root, else as this user; or, `inProcess`,
+ * the CLI's `main` in this process (helpers/cli.ts mtlInProcess: the same messages without a Node start-up; never
+ * for a case that needs another user, nor for cases run at once).
+ */
+export function runCase(testCase: BadInputCase, args: string[], inProcess = false): Promise<CliResult> {
   const asOtherUser = testCase.unprivileged === true && runsAsRoot();
+  if (inProcess && !asOtherUser) return mtlInProcess(args);
   return mtlAsync(
     args,
     asOtherUser ? { HOME: os.tmpdir() } : {},

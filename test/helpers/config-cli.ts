@@ -1,7 +1,9 @@
 /**
- * Runs config mistakes through the built CLI, as a user meets them: `mtl validate` and `mtl train` must both exit 2
- * with the located message on stderr, print no stack frame and nothing on stdout, and leave an existing run (trained
- * once before the mistakes) untouched, byte for byte and by modification time.
+ * Runs config mistakes as a user meets them: `mtl validate` and `mtl train` must both exit 2 with the located message
+ * on stderr, print no stack frame and nothing on stdout, and leave an existing run (trained once before the mistakes)
+ * untouched, byte for byte and by modification time. Every case runs through the CLI's `main` in the test's process
+ * (a child process per command made these catalogues most of the suite's time), and the first case of each catalogue
+ * (or the one named) also through the built CLI (bin/mtl.js → dist/), which must print the same.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -9,7 +11,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, writeFile } from '../helpers.js';
-import { bin, type CliResult, mtl, root } from './cli.js';
+import { bin, type CliResult, mtl, mtlInProcess, root } from './cli.js';
 
 /** The config every case extends (10 lines: what a case appends starts on line 11). */
 export const tiny = `name: tiny
@@ -65,7 +67,8 @@ export interface BadInput {
   problem: string;
 }
 
-export function describeBadConfigs(title: string, badInputs: readonly BadInput[]): void {
+/** `builtCli`: the case also run through the built CLI (its `what`; the first case by default). */
+export function describeBadConfigs(title: string, badInputs: readonly BadInput[], builtCli?: string): void {
   describe(title, () => {
     let dir: string;
     let runsDir: string;
@@ -79,24 +82,39 @@ export function describeBadConfigs(title: string, badInputs: readonly BadInput[]
       before = snapshot(runsDir);
     }, 120_000);
 
+    const commandsFor = (bad: BadInput): string[][] => {
+      const file = bad.file ?? writeFile(dir, 'exp.yaml', bad.text ?? `${tiny}${bad.config ?? ''}`);
+      const flags = (bad.set ?? []).flatMap((s) => ['--set', s]);
+      return [
+        ['validate', file, ...flags],
+        ['train', file, ...flags, '--runs-dir', runsDir],
+      ];
+    };
+    const check = (bad: BadInput, commands: string[][], results: CliResult[]): void => {
+      for (const [index, result] of results.entries()) {
+        expect(result.code, `${commands[index]?.[0]}: ${result.stderr}`).toBe(2);
+        expect(result.stderr.replaceAll(dir + path.sep, '')).toContain(bad.problem);
+        expect(result.stderr).not.toMatch(/^\s+at /m);
+        expect(result.stdout).toBe('');
+      }
+      expect(snapshot(runsDir)).toEqual(before);
+    };
+
     for (const bad of badInputs) {
       it(`${bad.what}: validate and train exit 2, name the problem, and change no run`, async () => {
-        const file = bad.file ?? writeFile(dir, 'exp.yaml', bad.text ?? `${tiny}${bad.config ?? ''}`);
-        const flags = (bad.set ?? []).flatMap((s) => ['--set', s]);
-        const commands = [
-          ['validate', file, ...flags],
-          ['train', file, ...flags, '--runs-dir', runsDir],
-        ];
-        // Both at once: each is a Node start-up, and the two share nothing but the (unchanged) runs folder.
-        const results = await Promise.all(commands.map((command) => mtlAsync(command)));
-        for (const [index, result] of results.entries()) {
-          expect(result.code, `${commands[index]?.[0]}: ${result.stderr}`).toBe(2);
-          expect(result.stderr.replaceAll(dir + path.sep, '')).toContain(bad.problem);
-          expect(result.stderr).not.toMatch(/^\s+at /m);
-          expect(result.stdout).toBe('');
-        }
-        expect(snapshot(runsDir)).toEqual(before);
+        const commands = commandsFor(bad);
+        const results: CliResult[] = [];
+        for (const command of commands) results.push(await mtlInProcess(command));
+        check(bad, commands, results);
       }, 60_000);
     }
+
+    const first = builtCli === undefined ? badInputs[0] : badInputs.find((bad) => bad.what === builtCli);
+    if (!first) throw new Error(`no case "${builtCli}" to run through the built CLI`);
+    it(`${first.what}, through the built CLI: the same`, async () => {
+      const commands = commandsFor(first);
+      // Both at once: each is a Node start-up, and the two share nothing but the (unchanged) runs folder.
+      check(first, commands, await Promise.all(commands.map((command) => mtlAsync(command))));
+    }, 60_000);
   });
 }
