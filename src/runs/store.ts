@@ -85,17 +85,15 @@ export function resolveRun(reference: string, runsDir: string): { id: string; di
     const dir = path.resolve(reference);
     return { id: groupMemberId(dir) ?? sweepTrialId(dir) ?? subRunId(dir) ?? path.basename(dir), dir };
   }
-  // `<group>/seed-1`: a member of a seed group (runs/groups.ts); `<group>/seed-1/pairs/a+b` is looked up in the member
-  // as in any run, so a run missing there is told among the member's runs.
+  // `<group>/seed-1`: a member of a seed group (runs/groups.ts), `<sweep>/<hash>`: a trial of a sweep (runs/sweeps.ts);
+  // `<group>/seed-1/pairs/a+b` is looked up in the member as in any run, so a run missing there is told among the
+  // member's runs (the same inside a trial).
   if (reference.includes('/')) {
-    const member = resolveGroupMember(reference, runsDir);
-    if (member) {
-      const { id, dir, inside } = member;
+    const found = resolveGroupMember(reference, runsDir) ?? resolveSweepTrial(reference, runsDir);
+    if (found) {
+      const { id, dir, inside } = found;
       return inside.length > 0 ? runInside({ id, dir }, inside.join('/'), reference) : { id, dir };
     }
-    // `<sweep>/<hash>`: a trial of a sweep (runs/sweeps.ts).
-    const trial = resolveSweepTrial(reference, runsDir);
-    if (trial) return trial;
   }
   const ids = listRunIds(runsDir);
   const slash = reference.indexOf('/');

@@ -201,10 +201,15 @@ export function findSweep(reference: string, runsDir: string): { id: string; dir
 }
 
 /**
- * A trial named `<sweep id or unique prefix>/<hash or unique prefix>[/<path inside it>]`; undefined when the first
- * segment names no sweep (the caller tries its other rules), a UsageError when the sweep has no such trial.
+ * A trial named `<sweep id or unique prefix>/<hash or unique prefix>`, with the rest of the reference (`baselines/y1`
+ * of `…/<hash>/baselines/y1`) as `inside`, a path in the trial that the caller resolves as it does inside any run, so
+ * that a run missing there is told among the trial's own runs. Undefined when the first segment names no sweep (the
+ * caller tries its other rules), a UsageError when the sweep has no such trial (the message lists its trials).
  */
-export function resolveSweepTrial(reference: string, runsDir: string): { id: string; dir: string } | undefined {
+export function resolveSweepTrial(
+  reference: string,
+  runsDir: string,
+): { id: string; dir: string; inside: string[] } | undefined {
   const [head, trial, ...inside] = reference.split('/').filter((segment) => segment !== '');
   if (head === undefined || trial === undefined) return undefined;
   const sweep = findSweep(head, runsDir);
@@ -212,8 +217,7 @@ export function resolveSweepTrial(reference: string, runsDir: string): { id: str
   const hashes = trialFolders(sweep.dir);
   const matches = hashes.filter((hash) => hash.startsWith(trial));
   const hash = matches.length === 1 ? matches[0] : hashes.find((h) => h === trial);
-  const dir = hash === undefined ? undefined : path.join(sweep.dir, hash, ...inside);
-  if (hash === undefined || dir === undefined || inside.some((s) => s === '..') || !existsSync(runFile(dir, 'meta'))) {
+  if (hash === undefined) {
     const known = hashes.map((h) => `${sweep.id}/${h}`);
     throw new UsageError(
       `Sweep ${sweep.id} has no run "${[trial, ...inside].join('/')}"` +
@@ -221,7 +225,7 @@ export function resolveSweepTrial(reference: string, runsDir: string): { id: str
       known.length > 0 ? [`its trials: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', …' : ''}`] : [],
     );
   }
-  return { id: [sweep.id, hash, ...inside].join('/'), dir };
+  return { id: `${sweep.id}/${hash}`, dir: path.join(sweep.dir, hash), inside };
 }
 
 /** The trial folders of a sweep that hold a run, sorted. */
