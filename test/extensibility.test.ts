@@ -13,11 +13,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { tf } from '../src/tf.js';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cellText,
   evaluateRun,
   initBackend,
+  layerRegistry,
   loadConfig,
   lossRegistry,
   makeVariable,
@@ -172,6 +173,15 @@ beforeAll(async () => {
 taskKindRegistry.register(count);
 lossRegistry.register(poisson);
 lossRegistry.register(logCosh);
+
+// The registries are process-wide, and the next test file in this worker checks the schema of the built-ins alone.
+afterAll(() => {
+  for (const loss of [poisson, logCosh]) lossRegistry.delete(loss.name);
+  taskKindRegistry.delete(count.name);
+  layerRegistry.delete(scaleLayer.name);
+  // Deleting a registration is seen by validation as registering one is.
+  expect(layerProblems(layerConfigText(scaleTrunk))).toEqual(beforeRegistration);
+});
 
 /** 300 rows: y = 2·x1 − x2 + noise, and n a Poisson count of rate exp(0.8·x2 + 0.5) (drawn by inversion). */
 function toyCsv(): string {

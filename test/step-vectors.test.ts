@@ -14,15 +14,26 @@ import { shiftedConfig, writeShiftedSources } from './helpers/adversarial.js';
 import { plainCombination } from './helpers/long-vectors-plain.js';
 import { runLogs } from './helpers/resume-check.js';
 
-/** While on, every set of step vectors the trainer gets starts as NaN (what it held before is unspecified). */
-const poison = vi.hoisted(() => ({ on: false }));
+/**
+ * While on, every set of step vectors the trainer gets starts as NaN (what it held before is unspecified); `filled`
+ * counts them, so the test knows the trainer's calls went through this mock.
+ */
+const poison = vi.hoisted(() => {
+  // An earlier test file in this worker (vitest.config.ts: no isolation) may have loaded the trainer with the real
+  // module; loading it afresh makes its import of vectors.js the mock below.
+  vi.resetModules();
+  return { on: false, filled: 0 };
+});
 vi.mock('../src/numerics/vectors.js', async (importOriginal) => {
   const actual = await importOriginal<typeof import('../src/numerics/vectors.js')>();
   return {
     ...actual,
     stepVectors: (count: number, length: number) => {
       const vectors = actual.stepVectors(count, length);
-      if (poison.on) for (const v of vectors) v.fill(Number.NaN);
+      if (poison.on) {
+        for (const v of vectors) v.fill(Number.NaN);
+        poison.filled++;
+      }
       return vectors;
     },
   };
@@ -112,6 +123,7 @@ describe('the trainer writes every element of its step vectors', () => {
     const poisoned = await train('poisoned').finally(() => {
       poison.on = false;
     });
+    expect(poison.filled).toBeGreaterThan(0);
     const logs = runLogs(poisoned);
     expect(JSON.stringify(logs)).not.toContain('NaN');
     expect(logs).toEqual(runLogs(clean));

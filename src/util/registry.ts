@@ -79,6 +79,17 @@ export class Registry<T extends { readonly name: string }> extends Map<string, T
     return definition;
   }
 
+  /**
+   * Removes a registration (code unloading its extension, a test undoing its own); configs, the schema and validation
+   * no longer know the name. Runs that used it keep their stored config but cannot be resumed or evaluated until it
+   * is registered again.
+   */
+  override delete(name: string): boolean {
+    const removed = super.delete(name);
+    if (removed) generation++;
+    return removed;
+  }
+
   /** The definition of `name`, or a UsageError naming the known ones and the closest match. */
   lookup(name: string): T {
     const definition = super.get(name);
