@@ -164,3 +164,64 @@ describe('mtl features', () => {
     expect(readFileSync(path.join(out, 'new', 'f.csv'), 'utf8')).toMatch(/^f0,/);
   });
 });
+
+/** `mtl features --data` reads a category training never saw as `mtl eval --data` does: all zeros, with a warning. */
+describe('mtl features --data with a category training never saw', () => {
+  const dir = tempDir('mtl-features-unseen-');
+  const runsDir = path.join(dir, 'runs');
+  const colours = ['red', 'green', 'blue'];
+  const csv = (rows: number, colour: (i: number) => string): string =>
+    `x,colour,y\n${Array.from({ length: rows }, (_, i) => `${i % 7},${colour(i)},${(i * 0.3) % 2}`).join('\n')}\n`;
+  let runDir = '';
+
+  beforeAll(async () => {
+    await initBackend('wasm', { fma: 'off' });
+    writeFile(
+      dir,
+      'd.csv',
+      csv(40, (i) => colours[i % 3]!),
+    );
+    const config = writeFile(
+      dir,
+      'exp.yaml',
+      'backend: wasm\ndata: { csv: d.csv }\ntasks: [{ name: y, type: regression }]\n' +
+        'model: { trunk: [{ type: dense, units: 4, activation: relu }] }\ntraining: { epochs: 1 }\n',
+    );
+    runDir = (await trainExperiment(parseConfigText(readFileSync(config, 'utf8'), { file: config }), { runsDir })).dir;
+  });
+
+  it('exit 0, every row out, the unseen row as all zeros in its one-hot block, one warning per column', async () => {
+    const file = writeFile(
+      dir,
+      'new.csv',
+      csv(6, (i) => (i === 2 ? 'purple' : i === 4 ? 'teal' : colours[i % 3]!)),
+    );
+    const result = mtl(['features', runDir, '--data', file]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain(
+      `warning: ${file}: column "colour": 2 rows hold categories no training row has ("purple", "teal"); they are ` +
+        'encoded as all zeros\n',
+    );
+    const rows = result.stdout.trimEnd().split('\n').slice(1);
+    expect(rows).toHaveLength(6);
+
+    const run = readRun(runDir);
+    const encoded = encodeRows(await readCsv(file), { ...run.preprocessing, tasks: [] }, Int32Array.from(rows.keys()));
+    const width = run.preprocessing.inputSize;
+    const block = run.preprocessing.features.findIndex((f) => f.column === 'colour');
+    expect(block).toBe(1); // after x, one column wide
+    for (const i of [2, 4]) expect(Array.from(encoded.x.subarray(i * width + 1, (i + 1) * width))).toEqual([0, 0, 0]);
+    const model = buildModel(run.config, run.preprocessing);
+    try {
+      loadCheckpointInto(path.join(runDir, 'checkpoints', 'best'), model);
+      const shared = tf.tidy(() =>
+        model.forward(tf.tensor2d(encoded.x, [6, width]), false).representation?.arraySync(),
+      );
+      rows.forEach((row, i) => {
+        expect(bits(row.split(',').map(Number)), `row ${i}`).toEqual(bits((shared as number[][])[i] ?? []));
+      });
+    } finally {
+      model.dispose();
+    }
+  });
+});

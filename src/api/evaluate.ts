@@ -190,13 +190,13 @@ export async function encodeSplit(run: StoredRun, split: SplitName): Promise<{ e
     const parts = [];
     for (const group of groups) {
       const replayed = await replayGroup(run, group, 'evaluate on CSV files with --data TASK=FILE instead');
-      parts.push(encodeRows(replayed.table, group.preprocessing, replayed.split[split], 'zeros', replayed.labels));
+      parts.push(encodeRows(replayed.table, group.preprocessing, replayed.split[split], replayed.labels));
     }
     return { encoded: mergeRunGroups(run, groups, parts), data: split };
   }
   const replayed = await replayOwnData(run, 'evaluate on a CSV with --data instead');
   return {
-    encoded: encodeRows(replayed.table, run.preprocessing, replayed.split[split], 'zeros', replayed.labels),
+    encoded: encodeRows(replayed.table, run.preprocessing, replayed.split[split], replayed.labels),
     data: split,
   };
 }

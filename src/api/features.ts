@@ -5,6 +5,7 @@ import { initBackend } from '../backend/select.js';
 import type { BackendChoice } from '../config/types.js';
 import { readCsv } from '../data/csv.js';
 import { cellText, columnOf } from '../data/columns.js';
+import { unseenCategoryWarnings } from '../data/cells.js';
 import { mergeGroupRows } from '../data/multi-input.js';
 import { dataGroups } from '../data/data-groups.js';
 import { encodeRows, usableRows, type Preprocessing } from '../data/preprocess.js';
@@ -23,7 +24,8 @@ import { groupFiles, replayGroup, replayOwnData, runGroups } from './multi-input
  * representation at one layer of a run's trained model, as a table any other tool (or another mtl config) can read.
  * Layers: `shared`, the trunk output z = encode(x) that every head reads (architectures with one shared
  * representation), and `tasks/<task>/output`, a task head's raw output (logits, or values in standardised units).
- * The rows are encoded with the run's own fitted preprocessing (as `mtl eval --data`), the model is in inference mode
+ * The rows are encoded with the run's own fitted preprocessing (as `mtl eval --data`: a category training never saw is
+ * all zeros, with a warning), the model is in inference mode
  * (dropout off, batch-norm moving statistics), and every row in gives one row out, in the order of the input.
  */
 export interface FeaturesOptions {
@@ -53,6 +55,8 @@ export interface FeatureTable {
   data: string;
   header: string[];
   rows: string[][];
+  /** With `--data`: a category training never saw, per column (encoded as all zeros, as `mtl eval --data` does). */
+  warnings: string[];
 }
 
 export const SHARED_LAYER = 'shared';
@@ -93,9 +97,11 @@ export async function extractFeatures(reference: string, options: FeaturesOption
     ),
   }));
   const inputSize = run.preprocessing.inputSize;
-  const encoded = parts.map((part) =>
-    encodeRows(part.table, { ...part.preprocessing, tasks: [] }, part.rows, fromFiles ? 'error' : 'zeros'),
-  );
+  const encoded = parts.map((part) => encodeRows(part.table, { ...part.preprocessing, tasks: [] }, part.rows));
+  // The run's own rows were read by training, which warned of their categories then.
+  const warnings = fromFiles
+    ? parts.flatMap((part) => unseenCategoryWarnings(part.table, part.preprocessing, part.rows, true))
+    : [];
   // Each group's rows in the run's input layout (a multi-input run with adapters pads them and marks their group).
   const byGroup = (run.preprocessing.groups ?? [undefined]).map((_, g) => {
     const at = parts.findIndex((part) => part.group === g);
@@ -133,7 +139,7 @@ export async function extractFeatures(reference: string, options: FeaturesOption
         ]);
       }
     });
-    return { run: run.id, checkpoint, epoch, layer, data, header, rows: out };
+    return { run: run.id, checkpoint, epoch, layer, data, header, rows: out, warnings };
   } finally {
     model.dispose();
   }

@@ -47,6 +47,7 @@ export async function featuresCommand(run: string, flags: FeaturesFlags): Promis
     ...(flags.withTargets ? { withTargets: true } : {}),
     ...(flags.backend ? { backend: flags.backend } : {}),
   });
+  for (const warning of result.warnings) log(`warning: ${warning}`);
   const csv = toCsv(result);
   if (flags.output) writeUserFileAtomic(flags.output, csv, '-o');
   else process.stdout.write(csv);

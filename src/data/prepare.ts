@@ -139,9 +139,9 @@ export async function prepareData(config: ResolvedConfig, configDir: string): Pr
     source: table.source,
     preprocessing,
     splits: {
-      train: encodeRows(table, preprocessing, split.train, 'zeros', labels),
-      val: encodeRows(table, preprocessing, split.val, 'zeros', labels),
-      test: encodeRows(table, preprocessing, split.test, 'zeros', labels),
+      train: encodeRows(table, preprocessing, split.train, labels),
+      val: encodeRows(table, preprocessing, split.val, labels),
+      test: encodeRows(table, preprocessing, split.test, labels),
     },
     labelCounts,
     outputSizes: preprocessing.tasks.map(outputSize),
@@ -185,7 +185,7 @@ export function encodeTable(
   // New data has no row budget: a task's metrics read every row with its label.
   const labels = masksTargets(config.data) ? labelMask(table, config.tasks) : undefined;
   return {
-    encoded: encodeRows(table, preprocessing, rows, 'zeros', labels),
+    encoded: encodeRows(table, preprocessing, rows, labels),
     warnings: unseenCategoryWarnings(table, preprocessing, rows, true),
   };
 }

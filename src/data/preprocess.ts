@@ -8,7 +8,6 @@ import { lineOf } from './cells.js';
 import { LISTED_PROBLEMS } from './csv.js';
 import { labelledRows, masksTargets, rowLabelColumns, type LabelMask } from './labels.js';
 import type { Column, DataTable } from './types.js';
-import { featuresWithout, identifierValues } from './warnings.js';
 
 /**
  * Everything learned from the training rows that turns a table into model inputs and targets. It is stored with
@@ -256,19 +255,10 @@ function fitTarget(table: DataTable, task: TaskConfig, trainRows: Int32Array, al
 }
 
 /**
- * What encoding does with a category the training rows never had: all zeros (no evidence for any known category;
- * the val and test rows of training itself, `mtl eval --data`) or an error naming it (`mtl features --data`).
+ * Encodes the given rows with a fitted preprocessing (also for new data at evaluation time). A category the training
+ * rows never had is all zeros: no evidence for any known category (data/cells.ts warns of it).
  */
-export type UnseenCategories = 'zeros' | 'error';
-
-/** Encodes the given rows with a fitted preprocessing (also for new data at evaluation time). */
-export function encodeRows(
-  table: DataTable,
-  prep: Preprocessing,
-  rows: Int32Array,
-  unseen: UnseenCategories = 'zeros',
-  labels?: LabelMask,
-): EncodedRows {
+export function encodeRows(table: DataTable, prep: Preprocessing, rows: Int32Array, labels?: LabelMask): EncodedRows {
   const x = new Float32Array(rows.length * prep.inputSize);
   let offset = 0;
   for (const encoding of prep.features) {
@@ -285,7 +275,6 @@ export function encodeRows(
         const text = isMissing(column, row) ? encoding.fill : cellText(column, row);
         const k = index.get(text);
         if (k !== undefined) x[i * prep.inputSize + offset + k] = 1;
-        else if (unseen === 'error') throw unseenCategory(table, prep, encoding, rows, row, text);
       });
       offset += encoding.categories.length;
     }
@@ -341,34 +330,5 @@ function numericValue(table: DataTable, column: Column, row: number): number {
     `${table.source}: line ${lineOf(row, table)}, column "${column.name}": "${cellText(column, row)}" is not a ` +
       'finite number, but the feature was numeric in training. Fix the cell, or leave it empty to mark a missing ' +
       'value.',
-  );
-}
-
-/**
- * A category training never saw, in new data. The run keeps the categories, not how often each occurred, so whether
- * the column is an identifier is read from the new rows: a different value on each of them (data/warnings.ts).
- */
-function unseenCategory(
-  table: DataTable,
-  prep: Preprocessing,
-  encoding: { column: string; categories: string[] },
-  rows: Int32Array,
-  row: number,
-  text: string,
-): UsageError {
-  const known = encoding.categories;
-  const listed = `${known.slice(0, 10).join(', ')}${known.length > 10 ? `, … (${known.length} in all)` : ''}`;
-  const values = identifierValues(columnOf(table, encoding.column, 'feature'), rows);
-  const features = prep.features.map((f) => f.column);
-  return new UsageError(
-    `${table.source}: line ${lineOf(row, table)}, column "${encoding.column}": category "${text}" did not occur in ` +
-      `the training rows, so the model has no input for it (known: ${listed}). Fix the value or leave the row out.`,
-    values === undefined
-      ? []
-      : [
-          `"${encoding.column}" holds a different value on each of the ${values} rows here: it is probably an ` +
-            'identifier, which tells the model nothing about new rows; retrain without it, with ' +
-            featuresWithout(features, new Set([encoding.column])),
-        ],
   );
 }
