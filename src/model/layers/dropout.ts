@@ -1,4 +1,5 @@
 import { tf } from '../../tf.js';
+import { Alea } from '../../util/alea.js';
 import type { StepClock } from '../step-clock.js';
 import { asShape, shapeSize } from './shape.js';
 import type { Layer, LayerDefinition, RecordedLayer } from './types.js';
@@ -9,7 +10,24 @@ export interface DropoutConfig {
 }
 
 /**
- * Inverted dropout on every element, whatever the shape. The mask's seed comes from the model's step clock, so it
+ * tf.dropout's multiplier for `size` elements, value for value: m = ⌊u + keep⌋ / keep in float32, keep = 1 − rate, u
+ * ~ U[0, 1) the float32 draws of `tf.randomUniform(…, seed)` (util/alea.ts). ⌊u + keep⌋ is 1 or 0 (u + keep < 2), so
+ * m is 1/keep or 0. Computed here in one pass: tf.dropout spends most of its time drawing u through TF.js's
+ * per-value closures into a tensor buffer, then runs Add, Floor and RealDiv over it (test/dropout-mask.test.ts: the
+ * same bits, and the same trained runs).
+ */
+export function dropoutMultiplier(size: number, rate: number, seed: number): Float32Array {
+  const keep = Math.fround(1 - rate);
+  // float32 division of 1 by keep: the double quotient rounded once to float32 is the correctly rounded one.
+  const kept = Math.fround(1 / keep);
+  const multiplier = new Alea(String(seed)).fill(new Float32Array(size));
+  for (let i = 0; i < size; i++) multiplier[i] = Math.fround(multiplier[i]! + keep) >= 1 ? kept : 0;
+  return multiplier;
+}
+
+/**
+ * Inverted dropout on every element, whatever the shape: y = x ⊙ m ({@link dropoutMultiplier}), TF.js's gradient for
+ * that product (dx = dy ⊙ m), bit-identical to tf.dropout. The mask's seed comes from the model's step clock, so it
  * depends on (model seed, step, layer) only.
  */
 export class Dropout implements Layer {
@@ -29,21 +47,23 @@ export class Dropout implements Layer {
   }
   apply<T extends tf.Tensor>(x: T, training: boolean): T {
     if (!training || this.rate === 0) return x;
-    return tf.dropout(x, this.rate, undefined, this.clock.dropoutSeed(this.layerId)) as T;
+    const multiplier = this.multiplier(x.shape);
+    try {
+      return tf.mul(x, multiplier);
+    } finally {
+      multiplier.dispose();
+    }
   }
-  /**
-   * tf.dropout's own arithmetic, with its multiplier kept: y = x ⊙ m, m = ⌊u + keep⌋ / keep, u ~ U[0, 1) drawn from
-   * the same seed; the gradient is TF.js's for that product, dx = dy ⊙ m.
-   */
+  private multiplier(shape: number[]): tf.Tensor {
+    const seed = this.clock.dropoutSeed(this.layerId);
+    return tf.tensor(dropoutMultiplier(shapeSize(shape), this.rate, seed), shape, 'float32');
+  }
+  /** The same product with its multiplier kept for the backward pass, dx = dy ⊙ m. */
   record(x: tf.Tensor, training: boolean): RecordedLayer {
     if (!training || this.rate === 0) {
       return { output: x, backward: (dy) => ({ input: dy.clone(), variables: [] }), dispose: () => undefined };
     }
-    const keep = 1 - this.rate;
-    const seed = this.clock.dropoutSeed(this.layerId);
-    const multiplier = tf.tidy(() =>
-      tf.div(tf.floor(tf.add(tf.randomUniform(x.shape, 0, 1, 'float32', seed), keep)), keep),
-    );
+    const multiplier = this.multiplier(x.shape);
     const output = tf.mul(x, multiplier);
     return {
       output,
