@@ -21,6 +21,28 @@ describe('bestCells', () => {
   });
 });
 
+describe('table alignment', () => {
+  it("right-aligns a paired t-test's column (t=… p=…) as a number column, the empty and — cells included", () => {
+    const lines = table(
+      ['task', 'paired t-test', 'verdict'],
+      [
+        ['a gain', 't=0.54 p=0.646', 'no-difference'],
+        ['b/mae', '', ''],
+        ['b gain', 't=-1.59 p=0.252', 'negative-transfer'],
+        ['c gain', '—', '—'],
+      ],
+    ).split('\n');
+    expect(lines).toEqual([
+      'task      paired t-test  verdict',
+      '------  ---------------  -----------------',
+      'a gain   t=0.54 p=0.646  no-difference',
+      'b/mae',
+      'b gain  t=-1.59 p=0.252  negative-transfer',
+      'c gain                —  —',
+    ]);
+  });
+});
+
 describe('table with best cells', () => {
   const header = ['metric', 'a', 'b'];
   const rows = [

@@ -83,10 +83,11 @@ const NUMBER = String.raw`(?:[+-]?<?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?%?|[+-]
 
 /**
  * A cell that reads as a number: one or more (`per seed` values), with a spread (`± 0.0146`), a change against a
- * base (`(+0.50%)`) and a p-value (`p=0.186`), each optional; `—` and `n/a` stand for a missing number.
+ * base (`(+0.50%)`) and a p-value (`p=0.186`), each optional, or a test's statistic and p-value (`t=0.54 p=0.646`);
+ * `—` and `n/a` stand for a missing number.
  */
 const NUMERIC_CELL = new RegExp(
-  String.raw`^${NUMBER}(?: ${NUMBER})*(?: ± ${NUMBER})?(?: \(${NUMBER}\))?(?: p=${NUMBER})?$`,
+  String.raw`^(?:t=${NUMBER}|${NUMBER}(?: ${NUMBER})*(?: ± ${NUMBER})?(?: \(${NUMBER}\))?)(?: p=${NUMBER})?$`,
 );
 
 /** Cells that say nothing of their column's kind: empty, `-` (none) and `?` (unknown: a damaged run's). */
