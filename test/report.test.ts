@@ -80,7 +80,9 @@ describe('mtl report RUN: one run with a gradient strategy', () => {
     mkdirSync(folder);
     const onFolder = mtl(['report', runId, '-o', folder, '--runs-dir', store]);
     expect(onFolder.code).toBe(2);
-    expect(onFolder.stderr).toContain(`${folder} is a folder, not a file.`);
+    // The words and the remedy `mtl features -o DIR` gives (runs/fs-errors.ts).
+    expect(onFolder.stderr).toContain(`mtl: Cannot write ${folder}: it is a folder, not a file (EISDIR).\n`);
+    expect(onFolder.stderr).toContain('  - choose another file with -o, e.g. -o report.html\n');
     expect(existsSync(path.join(dir, 'folder-figures'))).toBe(false);
     const file = writeFile(dir, 'plain', 'x');
     const underFile = mtl(['report', runId, '-o', path.join(file, 'r.html'), '--runs-dir', store]);

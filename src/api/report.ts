@@ -100,7 +100,10 @@ export async function writeReport(runs: readonly string[], options: ReportOption
     });
   }
   if (existsSync(html) && statSync(html).isDirectory()) {
-    throw new UsageError(`${html} is a folder, not a file.`, ['name a file ending in .html, e.g. -o report.html']);
+    // What writing it would meet, in the words of runs/fs-errors.ts (`mtl features -o DIR`), before anything is written.
+    throw new UsageError(`Cannot write ${html}: it is a folder, not a file (EISDIR).`, [
+      'choose another file with -o, e.g. -o report.html',
+    ]);
   }
   try {
     makeDirectories(path.dirname(html));
