@@ -25,8 +25,8 @@ import { groupFiles, replayGroup, replayOwnData, runGroups } from './multi-input
  * Layers: `shared`, the trunk output z = encode(x) that every head reads (architectures with one shared
  * representation), and `tasks/<task>/output`, a task head's raw output (logits, or values in standardised units).
  * The rows are encoded with the run's own fitted preprocessing (as `mtl eval --data`: a category training never saw is
- * all zeros, with a warning), the model is in inference mode
- * (dropout off, batch-norm moving statistics), and every row in gives one row out, in the order of the input.
+ * all zeros, with a warning), the model is in inference mode (dropout off, batch-norm moving statistics), and every
+ * row in gives one row out, in the order of the input.
  */
 export interface FeaturesOptions {
   runsDir?: string;

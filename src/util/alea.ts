@@ -56,8 +56,8 @@ export class Alea {
 
   /**
    * The next `target.length` draws, in order, as `target`'s element type holds them (a Float32Array: rounded to
-   * float32, as TF.js stores them). The state stays in locals through the loop: V8 keeps them in registers, where
-   * field writes cost a third more per draw.
+   * float32, as TF.js stores them). The state stays in locals through the loop, so V8 keeps it in registers
+   * instead of writing the object's fields on every draw.
    */
   fill<T extends Float32Array | Float64Array>(target: T): T {
     let { s0, s1, s2, c } = this;
