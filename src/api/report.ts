@@ -100,7 +100,7 @@ export async function writeReport(runs: readonly string[], options: ReportOption
     });
   }
   if (existsSync(html) && statSync(html).isDirectory()) {
-    // What writing it would meet, in the words of runs/fs-errors.ts (`mtl features -o DIR`), before anything is written.
+    // What writing there would meet, worded as runs/fs-errors.ts words it for `mtl features -o DIR`; nothing written.
     throw new UsageError(`Cannot write ${html}: it is a folder, not a file (EISDIR).`, [
       'choose another file with -o, e.g. -o report.html',
     ]);
