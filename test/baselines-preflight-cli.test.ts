@@ -6,7 +6,7 @@
  * baseline. Before, the multi-task run (and the baselines before it) trained first, and the baseline then failed
  * (exit 1), its message counting the run's usable rows as if they were the task's.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, writeFile } from './helpers.js';
@@ -178,6 +178,58 @@ describe('init: a selector a baseline cannot load', () => {
     expect(refusal(mtl(['train', file, '--runs-dir', runsDir]))).toEqual(expected);
     expect(readdirSync(runsDir)).toEqual([source]);
     expect(refusal(mtl(['validate', file]))).toEqual(expected);
+  });
+
+  it('"heads" where a single-task baseline has none of the source\'s tasks: exit 2 at the selector, no run', () => {
+    // The source has y1 only: "heads" loads y1's head into the run, and nothing into the baseline of "rare".
+    const file = initConfig('all-heads.yaml', ['load: [shared, heads]', 'freeze: [heads]'], 'baselines: single-task');
+    const expected = [
+      `mtl: ${file}:16:18: init.load[1]: "heads" picks nothing in the single-task baseline of task "rare": the ` +
+        `source run ${source} has none of its tasks (the source's tasks: y1). A baseline or pair run starts from ` +
+        "init.from with the run's init.load and init.freeze, so it would fail after the multi-task run has trained.",
+      '  - init.freeze[0]: "heads" too',
+      '  - take "heads" out of init.load and init.freeze (load the shared parameters alone: load: [shared]), or ' +
+        'train without baselines (baselines: none)',
+    ];
+    expect(refusal(mtl(['train', file, '--runs-dir', runsDir]))).toEqual(expected);
+    expect(readdirSync(runsDir)).toEqual([source]);
+    // A seed group: refused before the group exists.
+    expect(refusal(mtl(['train', file, '--runs-dir', runsDir, '--seeds', '1,2']))).toEqual(expected);
+    expect(readdirSync(runsDir)).toEqual([source]);
+    expect(refusal(mtl(['validate', file, '--runs-dir', runsDir]))).toEqual(expected);
+    // Without the baseline that lacks them, "heads" is fine: the run loads y1's head.
+    const fine = initConfig('heads-fine.yaml', ['load: [shared, heads]'], 'baselines: none');
+    const result = mtl(['validate', fine, '--runs-dir', runsDir]);
+    expect(result.code, result.stderr).toBe(0);
+  });
+
+  it('"heads" where several baselines have none of the source\'s tasks: each named', () => {
+    // A third task, rare2 (a copy of rare's column): its baseline lacks y1 too.
+    const rows = readFileSync(path.join(dir, 'full.csv'), 'utf8').trimEnd().split('\n');
+    writeFile(
+      dir,
+      'three.csv',
+      `${rows.map((row, i) => `${row},${i === 0 ? 'rare2' : row.split(',')[4]}`).join('\n')}\n`,
+    );
+    const file = initConfig('three.yaml', ['load: [shared, heads]'], 'baselines: single-task');
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8')
+        .replace('csv: full.csv', 'csv: three.csv')
+        .replace(
+          '  - { name: rare, type: regression }\n',
+          '  - { name: rare, type: regression }\n  - { name: rare2, type: regression }\n',
+        ),
+    );
+    expect(refusal(mtl(['train', file, '--runs-dir', runsDir]))).toEqual([
+      `mtl: ${file}:17:18: init.load[1]: "heads" picks nothing in the single-task baseline of task "rare": the ` +
+        `source run ${source} has none of its tasks (the source's tasks: y1). A baseline or pair run starts from ` +
+        "init.from with the run's init.load and init.freeze, so it would fail after the multi-task run has trained.",
+      '  - and in the single-task baseline of task "rare2"',
+      '  - take "heads" out of init.load and init.freeze (load the shared parameters alone: load: [shared]), or ' +
+        'train without baselines (baselines: none)',
+    ]);
+    expect(readdirSync(runsDir)).toEqual([source]);
   });
 
   it('the shared parameters (init.load by default) in the towers baseline, which shares none: exit 2, no run', () => {

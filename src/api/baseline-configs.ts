@@ -3,8 +3,9 @@ import { locateConfigField, parseConfigText, type LoadedConfig } from '../config
 import { checkMetricReference } from '../config/semantics.js';
 import type { TaskConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
-import { SHARED_GROUP, taskOfSelector } from '../model/parameter-groups.js';
+import { SHARED_GROUP, splitInitSource, taskOfSelector } from '../model/parameter-groups.js';
 import { getArchitecture } from '../model/registry.js';
+import { readRun } from './evaluate.js';
 import { subsetData, type SourceFeatures } from './row-pinning.js';
 import { subRunsAskedFor, type SubRunEntry, type SubRunKind } from './sub-runs.js';
 
@@ -71,7 +72,7 @@ export function planSubRuns(loaded: LoadedConfig): SubRunPlan[] {
  * before it, have trained. What the config alone tells is refused now: a selector of a task's parameters
  * (`heads.<task>`, `<task>`, `tasks/<task>/…`) where a sub-run lacks that task, and one of the shared parameters
  * (`shared`, `shared/…`) in the towers baseline, which shares none. (`heads` in a sub-run none of whose tasks the
- * source has needs the source run: it fails when that sub-run starts.)
+ * source has needs the source run: {@link checkSubRunHeads}.)
  */
 function checkInitSelectors(loaded: LoadedConfig, entries: readonly SubRunEntry[]): void {
   const config = loaded.config;
@@ -113,6 +114,50 @@ function checkInitSelectors(loaded: LoadedConfig, entries: readonly SubRunEntry[
     [
       ...others.map((problem) => `${locateConfigField(loaded, problem.path).field}: ${problem.text}`),
       `take ${selectors} out of init.load and init.freeze${instead} or train without baselines (baselines: none)`,
+    ],
+  );
+}
+
+/**
+ * `heads` in `init.load` or `init.freeze` picks the heads of the tasks a run shares with the source run, so in a
+ * sub-run none of whose tasks the source has it picks nothing, and that sub-run would fail when it starts, after the
+ * multi-task run has trained. That needs the source's tasks, so it is checked where the source can be read:
+ * `mtl train` (before the run, or a seed group, exists) and `mtl validate`. A source that cannot be read, or a
+ * multi-task run that itself has none of the source's tasks, is left to the run's own resolution and its message.
+ */
+export function checkSubRunHeads(loaded: LoadedConfig, runsDir: string | undefined): void {
+  const config = loaded.config;
+  const init = config.init;
+  if (!init) return;
+  const fields = (['load', 'freeze'] as const).flatMap((key) =>
+    init[key].flatMap((selector, index) => (selector === 'heads' ? [['init', key, index]] : [])),
+  );
+  const entries = subRunsAskedFor(config);
+  if (fields.length === 0 || entries.length === 0) return;
+  let source: { id: string; tasks: string[] };
+  try {
+    const run = readRun(splitInitSource(init.from).run, runsDir);
+    source = { id: run.id, tasks: run.config.tasks.map((task) => task.name) };
+  } catch {
+    return;
+  }
+  const inSource = (task: TaskConfig): boolean => source.tasks.includes(task.name);
+  if (!config.tasks.some(inSource)) return;
+  const lacking = entries.filter((entry) => !entry.tasks.some(inSource));
+  const [first] = lacking;
+  if (!first) return;
+  const [field, ...otherFields] = fields.map((path) => locateConfigField(loaded, path));
+  if (!field) return;
+  throw new UsageError(
+    `${field.at ? `${field.at}: ` : ''}${field.field}: "heads" picks nothing in ${describeSubRun(first)}: the ` +
+      `source run ${source.id} has none of its tasks (the source's tasks: ${source.tasks.join(', ')}). A baseline ` +
+      "or pair run starts from init.from with the run's init.load and init.freeze, so it would fail after the " +
+      'multi-task run has trained.',
+    [
+      ...lacking.slice(1).map((entry) => `and in ${describeSubRun(entry)}`),
+      ...otherFields.map((other) => `${other.field}: "heads" too`),
+      'take "heads" out of init.load and init.freeze (load the shared parameters alone: load: [shared]), or train ' +
+        'without baselines (baselines: none)',
     ],
   );
 }

@@ -11,7 +11,7 @@ import { withRunLock } from '../runs/lock.js';
 import { openRun, resolveRunsDir } from '../runs/store.js';
 import { readSummary, type RunSummary } from '../runs/summary.js';
 import { writeTransfer } from '../runs/transfer.js';
-import { pairIsTheRun, planSubRuns, type SubRunKind, type SubRunPlan } from './baseline-configs.js';
+import { checkSubRunHeads, pairIsTheRun, planSubRuns, type SubRunKind, type SubRunPlan } from './baseline-configs.js';
 import { checkBaselineRows } from './baseline-rows.js';
 import { refreshGroupOfMember, withSeed } from './groups.js';
 import { resumeExperiment, type ResumeOptions } from './resume.js';
@@ -63,6 +63,7 @@ export async function trainWithBaselines(
   options: BaselineTrainOptions = {},
 ): Promise<TrainedWithBaselines> {
   const plans = planSubRuns(loaded);
+  checkSubRunHeads(loaded, options.runsDir);
   const summary = await trainExperiment(loaded, {
     ...options,
     // The run's data, before the run exists: a baseline it cannot train is refused before the run trains.

@@ -3,7 +3,7 @@ import { tf } from '../tf.js';
 import { initBackend } from '../backend/select.js';
 import { locateConfigField, type LoadedConfig } from '../config/load.js';
 import { resolveRunsDir } from '../runs/store.js';
-import { planSubRuns } from './baseline-configs.js';
+import { checkSubRunHeads, planSubRuns } from './baseline-configs.js';
 import { checkBaselineRows, checkBaselineRowsOfSeeds } from './baseline-rows.js';
 import { buildModel } from './build.js';
 import { initialiseFromSource } from './init-weights.js';
@@ -39,6 +39,7 @@ export async function validateData(loaded: LoadedConfig, options: ValidateOption
     // fails here with train's message. It only reads the source; the weights go into a model that is thrown away.
     const init = loaded.config.init;
     if (init) initialiseFromSource(init, model, data.preprocessing, resolveRunsDir(options.runsDir));
+    checkSubRunHeads(loaded, options.runsDir);
   } finally {
     model.dispose();
   }

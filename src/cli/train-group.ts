@@ -5,6 +5,7 @@ import { resumeSeedGroup } from '../api/group-resume.js';
 import type { ResumeOptions } from '../api/resume.js';
 import type { LoadedConfig } from '../config/load.js';
 import { resumeWithBaselines, trainWithBaselines, type TrainedWithBaselines } from '../api/baselines.js';
+import { checkSubRunHeads } from '../api/baseline-configs.js';
 import { checkBaselineRowsOfSeeds } from '../api/baseline-rows.js';
 import type { RunSummary } from '../runs/summary.js';
 import { loadTrainConfig } from './baseline-commands.js';
@@ -65,6 +66,7 @@ export async function trainGroupCommand(request: SeedGroupRequest, flags: TrainF
     // Before the group exists: each seed draws its own split, and a later seed's baselines would fail after the
     // earlier seeds have trained.
     await checkBaselineRowsOfSeeds(request.loaded, request.seeds);
+    checkSubRunHeads(request.loaded, flags.runsDir);
     return trainSeedGroup(request.loaded, {
       ...options,
       seeds: request.seeds,
