@@ -6,7 +6,7 @@
  */
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { tempDir } from './helpers.js';
 import { mtl } from './helpers/cli.js';
 import { groupConfig } from './helpers/groups.js';
@@ -156,10 +156,13 @@ describe('bad inputs', () => {
 describe('successive halving', () => {
   it('trials at different epoch budgets: only the largest budget is compared, the others named', () => {
     const sweepJson = path.join(store, sweepId, 'sweep.json');
-    const meta = JSON.parse(readFileSync(sweepJson, 'utf8')) as { trials: Record<string, unknown>[] };
+    const original = readFileSync(sweepJson, 'utf8');
+    const meta = JSON.parse(original) as { trials: Record<string, unknown>[] };
     // The first two trials stopped at 1 epoch, the last two reached 2 (as a halving sweep records it).
     for (const [i, trial] of meta.trials.entries()) trial['epochs'] = i < 2 ? 1 : 2;
     writeFileSync(sweepJson, JSON.stringify(meta));
+    // The other tests read the sweep as it ran, whatever order they run in.
+    onTestFinished(() => writeFileSync(sweepJson, original));
     const result = compare(['--sweep', sweepId, '--json']);
     expect(result.code).toBe(0);
     const c = JSON.parse(result.stdout) as Comparison;

@@ -46,6 +46,8 @@ describe('an identifier column taken as a feature by default', () => {
   });
 
   it('validate prints it as a warning line', () => {
+    writeFile(dir, 'd.csv', patients(300));
+    writeFile(dir, 'exp.yaml', `${TRAINING}data: { csv: d.csv, missing: impute }\n${README_TASKS}`);
     const result = mtl(['validate', path.join(dir, 'exp.yaml')]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/categorical features \(3\): patient_id \(text, 210 categories\)/);

@@ -212,14 +212,19 @@ describe("a source's file holding other rows since training", () => {
 describe("a source's file changed since training", () => {
   it('mtl eval of the run: exit 2 naming the source and both feature lists, run untouched', () => {
     const file = path.join(dir, 'target.csv');
-    writeFileSync(file, readFileSync(file, 'utf8').replace('x0,x1,z', 'x0,x9,z'));
-    const before = snapshotRun(run.dir);
-    const result = mtl(['eval', run.id, '--runs-dir', runsDir, '--split', 'val']);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain(`Run ${run.id}: the data of tasks[1].data in `);
-    expect(result.stderr).toContain('features at training: x0, x1');
-    expect(result.stderr).toContain('features now: x0, x9');
-    expect(result.stderr).not.toMatch(/\n\s+at /);
-    expect(snapshotRun(run.dir)).toEqual(before);
+    const trained = readFileSync(file, 'utf8');
+    try {
+      writeFileSync(file, trained.replace('x0,x1,z', 'x0,x9,z'));
+      const before = snapshotRun(run.dir);
+      const result = mtl(['eval', run.id, '--runs-dir', runsDir, '--split', 'val']);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`Run ${run.id}: the data of tasks[1].data in `);
+      expect(result.stderr).toContain('features at training: x0, x1');
+      expect(result.stderr).toContain('features now: x0, x9');
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      expect(snapshotRun(run.dir)).toEqual(before);
+    } finally {
+      writeFileSync(file, trained);
+    }
   }, 30_000);
 });

@@ -37,11 +37,23 @@ const GRID = 'base: base.yaml\nspace:\n  training.lr: [0.001, 0.003]\nseeds: [0,
 describe('mtl sweep', () => {
   const { file } = sweepDir(GRID);
   const store = tempDir();
+  // The dry runs' own folder, so that it is still empty whatever order the tests run in.
+  const dryStore = tempDir();
   let planned: TrialRow[] = [];
   let sweepId = '';
+  /** The sweep trained as two shards (once, by whichever test needs it first): each shard's trial rows. */
+  let shards: TrialRow[][] | undefined;
+  const trainShards = (): TrialRow[][] => {
+    shards ??= ['1/2', '2/2'].map((shard) => {
+      const result = mtl(['sweep', file, '--shard', shard, '--json', '--runs-dir', store]);
+      expect(result.code).toBe(0);
+      return (JSON.parse(result.stdout) as { trials: TrialRow[] }).trials;
+    });
+    return shards;
+  };
 
   beforeAll(() => {
-    const dry = mtl(['sweep', file, '--dry-run', '--json', '--runs-dir', store]);
+    const dry = mtl(['sweep', file, '--dry-run', '--json', '--runs-dir', dryStore]);
     expect(dry.code).toBe(0);
     const parsed = JSON.parse(dry.stdout) as { id: string; total: number; trials: TrialRow[] };
     planned = parsed.trials;
@@ -60,8 +72,8 @@ describe('mtl sweep', () => {
     // `trial` numbers them as the text output does (1-based), `index` as sweep.json does.
     expect(planned.map((t) => t.trial)).toEqual([1, 2, 3, 4]);
     expect(new Set(planned.map((t) => t.hash)).size).toBe(4);
-    expect(readdirSync(store)).toEqual([]);
-    const text = mtl(['sweep', file, '--dry-run', '--shard', '2/2', '--runs-dir', store]);
+    expect(readdirSync(dryStore)).toEqual([]);
+    const text = mtl(['sweep', file, '--dry-run', '--shard', '2/2', '--runs-dir', dryStore]);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain(planned[1]!.id);
     expect(text.stdout).not.toContain(planned[0]!.id);
@@ -69,16 +81,12 @@ describe('mtl sweep', () => {
   });
 
   it('two shards train the whole sweep, each trial once; a re-run skips all and changes no file', () => {
-    const shards = ['1/2', '2/2'].map((shard) => {
-      const result = mtl(['sweep', file, '--shard', shard, '--json', '--runs-dir', store]);
-      expect(result.code).toBe(0);
-      return (JSON.parse(result.stdout) as { trials: TrialRow[] }).trials;
-    });
-    expect(shards.map((rows) => rows.map((r) => r.index))).toEqual([
+    const byShard = trainShards();
+    expect(byShard.map((rows) => rows.map((r) => r.index))).toEqual([
       [0, 2],
       [1, 3],
     ]);
-    const trained = shards.flat();
+    const trained = byShard.flat();
     expect(trained.every((r) => r.action === 'trained' && r.status === 'completed')).toBe(true);
     expect(trained.map((r) => r.id).sort()).toEqual(planned.map((t) => t.id).sort());
     expect(readdirSync(path.join(store, sweepId)).sort()).toEqual(
@@ -94,6 +102,7 @@ describe('mtl sweep', () => {
   });
 
   it('status counts the trials; eval and compare take <sweep>/<hash>', () => {
+    trainShards();
     const status = mtl(['sweep', 'status', file, '--json', '--runs-dir', store]);
     expect(status.code).toBe(0);
     const parsed = JSON.parse(status.stdout) as {
