@@ -1,16 +1,9 @@
 import type { MetricValues } from '../metrics/types.js';
 
-/**
- * What the trainer reports after each epoch: the progress display shows it and the run writer logs it
- * (metrics.jsonl, metrics.csv, epochs.jsonl). It lives here so the run files do not depend on the trainer.
- */
-export interface EpochRecord {
+/** What an epoch's record and its line of epochs.jsonl both hold: the epoch's facts other than its metrics. */
+export interface EpochFacts {
   epoch: number;
   learningRate: number;
-  /** Mean training batch loss per task (the strategy's inputs, before weighting). */
-  trainLoss: Record<string, number>;
-  /** Validation metrics (empty when there is no validation split). */
-  val: MetricValues;
   /** Task weights the strategy used in this epoch's last step. */
   taskWeights: Record<string, number>;
   /**
@@ -39,8 +32,20 @@ export interface EpochRecord {
   adversaries?: Record<string, { loss: number; accuracy: number; chance: number }>;
   /** The monitored value (early stopping, best checkpoint) and whether it improved. */
   monitor: { name: string; value: number; improved: boolean };
+  /** In the record as measured; rounded to the millisecond in epochs.jsonl. */
   seconds: number;
   samplesPerSecond: number;
+}
+
+/**
+ * What the trainer reports after each epoch: the progress display shows it and the run writer logs it
+ * (metrics.jsonl, metrics.csv, epochs.jsonl). It lives here so the run files do not depend on the trainer.
+ */
+export interface EpochRecord extends EpochFacts {
+  /** Mean training batch loss per task (the strategy's inputs, before weighting). */
+  trainLoss: Record<string, number>;
+  /** Validation metrics (empty when there is no validation split). */
+  val: MetricValues;
 }
 
 export type MetricSplit = 'train' | 'val' | 'test';
@@ -53,23 +58,4 @@ export interface MetricRow {
 }
 
 /** One line of epochs.jsonl: an epoch's facts other than metrics. */
-export interface EpochLogEntry {
-  epoch: number;
-  learningRate: number;
-  taskWeights: Record<string, number>;
-  gradientCosines?: Record<string, number>;
-  gradientConflicts?: Record<string, number>;
-  gradientSteps?: number;
-  taskAffinity?: Record<string, number>;
-  affinitySteps?: number;
-  /**
-   * Per adversary (an adversarial task, the domain discriminator, …; issue #18), on the validation split: its loss,
-   * its accuracy and `chance`, the majority-class rate of its targets on the rows it was measured on (0.5 for a GAN
-   * discriminator). An adversary that removes its target's information from the shared representation falls to chance.
-   */
-  adversaries?: Record<string, { loss: number; accuracy: number; chance: number }>;
-  monitor: { name: string; value: number; improved: boolean };
-  /** Rounded to the millisecond. */
-  seconds: number;
-  samplesPerSecond: number;
-}
+export type EpochLogEntry = EpochFacts;
