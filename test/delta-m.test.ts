@@ -156,6 +156,23 @@ describe('compareRuns', () => {
     expect(comparison.runs[2]?.deltaM).toBeCloseTo(-0.175 / 6, 12);
   });
 
+  it("lists the tasks' metrics, then their means, then the tasks' losses and the mean loss last", async () => {
+    const dir = store();
+    const metrics = { 'z/loss': 1, 'mean/loss': 1, 'a/loss': 1, 'mean/mse': 1, 'z/mse': 1, 'a/mse': 1, 'a/mae': 1 };
+    // Task z sorts after "mean": its loss once came after the mean loss, though its other metrics come before.
+    fakeRun(dir, 'losses', { test: metrics });
+    const comparison = await compareRuns(['losses'], { runsDir: dir });
+    expect(comparison.rows.map((r) => r.metric)).toEqual([
+      'a/mae',
+      'a/mse',
+      'z/mse',
+      'mean/mse',
+      'a/loss',
+      'z/loss',
+      'mean/loss',
+    ]);
+  });
+
   it('restricts Δm to --metric', async () => {
     // accuracy only: a +0.125 (task b reports none)
     const comparison = await compareRuns([BASE, OTHER], { runsDir: store(), metric: 'accuracy' });

@@ -317,8 +317,8 @@ function unknownMetric(metric: string, keys: ReadonlySet<string>): UsageError {
 }
 
 /** Per-task metrics first, then the means, then losses. */
+/** Rows: the tasks' metrics, their means, then the losses (the tasks', then the mean's). */
 function rank(key: string): number {
-  if (metricName(key) === 'loss') return 2;
-  if (taskName(key) === 'mean') return 1;
-  return 0;
+  const mean = taskName(key) === 'mean' ? 1 : 0;
+  return metricName(key) === 'loss' ? 2 + mean : mean;
 }
