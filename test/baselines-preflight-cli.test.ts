@@ -180,17 +180,20 @@ describe('init: a selector a baseline cannot load', () => {
     expect(refusal(mtl(['validate', file]))).toEqual(expected);
   });
 
+  /** The refusal of "heads" at `at` (init.load[1]) in the baseline of "rare"; `details` go before the fix. */
+  const headsRefusal = (at: string, details: string[]): string[] => [
+    `mtl: ${at}: init.load[1]: "heads" picks nothing in the single-task baseline of task "rare": the source run ` +
+      `${source} has none of its tasks (the source's tasks: y1). A baseline or pair run starts from init.from with ` +
+      "the run's init.load and init.freeze, so it would fail after the multi-task run has trained.",
+    ...details,
+    '  - take "heads" out of init.load and init.freeze (load the shared parameters alone: load: [shared]), or train ' +
+      'without baselines (baselines: none)',
+  ];
+
   it('"heads" where a single-task baseline has none of the source\'s tasks: exit 2 at the selector, no run', () => {
     // The source has y1 only: "heads" loads y1's head into the run, and nothing into the baseline of "rare".
     const file = initConfig('all-heads.yaml', ['load: [shared, heads]', 'freeze: [heads]'], 'baselines: single-task');
-    const expected = [
-      `mtl: ${file}:16:18: init.load[1]: "heads" picks nothing in the single-task baseline of task "rare": the ` +
-        `source run ${source} has none of its tasks (the source's tasks: y1). A baseline or pair run starts from ` +
-        "init.from with the run's init.load and init.freeze, so it would fail after the multi-task run has trained.",
-      '  - init.freeze[0]: "heads" too',
-      '  - take "heads" out of init.load and init.freeze (load the shared parameters alone: load: [shared]), or ' +
-        'train without baselines (baselines: none)',
-    ];
+    const expected = headsRefusal(`${file}:16:18`, ['  - init.freeze[0]: "heads" too']);
     expect(refusal(mtl(['train', file, '--runs-dir', runsDir]))).toEqual(expected);
     expect(readdirSync(runsDir)).toEqual([source]);
     // A seed group: refused before the group exists.
@@ -221,14 +224,9 @@ describe('init: a selector a baseline cannot load', () => {
           '  - { name: rare, type: regression }\n  - { name: rare2, type: regression }\n',
         ),
     );
-    expect(refusal(mtl(['train', file, '--runs-dir', runsDir]))).toEqual([
-      `mtl: ${file}:17:18: init.load[1]: "heads" picks nothing in the single-task baseline of task "rare": the ` +
-        `source run ${source} has none of its tasks (the source's tasks: y1). A baseline or pair run starts from ` +
-        "init.from with the run's init.load and init.freeze, so it would fail after the multi-task run has trained.",
-      '  - and in the single-task baseline of task "rare2"',
-      '  - take "heads" out of init.load and init.freeze (load the shared parameters alone: load: [shared]), or ' +
-        'train without baselines (baselines: none)',
-    ]);
+    expect(refusal(mtl(['train', file, '--runs-dir', runsDir]))).toEqual(
+      headsRefusal(`${file}:17:18`, ['  - and in the single-task baseline of task "rare2"']),
+    );
     expect(readdirSync(runsDir)).toEqual([source]);
   });
 
