@@ -316,7 +316,6 @@ function unknownMetric(metric: string, keys: ReadonlySet<string>): UsageError {
   ]);
 }
 
-/** Per-task metrics first, then the means, then losses. */
 /** Rows: the tasks' metrics, their means, then the losses (the tasks', then the mean's). */
 function rank(key: string): number {
   const mean = taskName(key) === 'mean' ? 1 : 0;
