@@ -135,7 +135,7 @@ describe('--checkpoint best on a run that never wrote a best checkpoint', () => 
       init: [`from: ${run.id}:best`],
     });
     await expect(trainExperiment(fromBest, { runsDir })).rejects.toThrow(
-      /^init\.from "\S+:best": Run \S+ has no "best" checkpoint/,
+      /^\S+from-best\.yaml:\d+:\d+: init\.from "\S+:best": Run \S+ has no "best" checkpoint/,
     );
     expect(snapshotRun(run.dir)).toEqual(before);
 

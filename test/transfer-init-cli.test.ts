@@ -147,7 +147,7 @@ describe('mtl train with init:', () => {
     );
     const refused = mtl(['train', file, '--runs-dir', store]);
     expect(refused.code, refused.stderr).toBe(2);
-    expect(refused.stderr).toContain(`mtl: init.from "${damaged}": `);
+    expect(refused.stderr).toContain(`mtl: ${file}:13:9: init.from "${damaged}": `);
     expect(refused.stderr).toContain(`weights.bin does not match its checksum`);
     // `train` has no --checkpoint flag: the hint is the config's (it was "use the last checkpoint (--checkpoint
     // last)").

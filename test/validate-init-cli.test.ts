@@ -58,9 +58,11 @@ describe('mtl validate with init:', () => {
     const validated = unchanged(() => mtl(['validate', file], { MTL_RUNS_DIR: runsDir }));
     expect(validated.code, validated.stderr).toBe(2);
     expect(validated.stdout).toBe('');
+    // Located at the config's line, with how to name the source without editing the file (it had neither).
     expect(validated.stderr).toBe(
-      `mtl: init.from "PRETRAIN_RUN": No run "PRETRAIN_RUN" in ${runsDir}. Name a run by id, unique id prefix, or ` +
-        'path; `mtl runs` lists them.\n',
+      `mtl: ${file}:19:9: init.from "PRETRAIN_RUN": No run "PRETRAIN_RUN" in ${runsDir}. Name a run by id, unique ` +
+        'id prefix, or path; `mtl runs` lists them.\n' +
+        '  - give the id of the run to start from in the config, or on the command line: --set init.from=<run id>\n',
     );
   });
 
@@ -69,7 +71,7 @@ describe('mtl validate with init:', () => {
     const file = config('elsewhere', { tasks: ['y2'], init: ['from: SOURCE'] });
     const validated = mtl(['validate', file, '--runs-dir', nowhere]);
     expect(validated.code, validated.stderr).toBe(2);
-    expect(validated.stderr).toContain(`mtl: init.from "${sourceId}": No run "${sourceId}" in ${nowhere}`);
+    expect(validated.stderr).toContain(`: init.from "${sourceId}": No run "${sourceId}" in ${nowhere}`);
     const trained = mtl(['train', file, '--runs-dir', nowhere]);
     expect(trained.code, trained.stderr).toBe(2);
     expect(errorText(validated.stderr)).toBe(errorText(trained.stderr));
@@ -81,7 +83,8 @@ describe('mtl validate with init:', () => {
       {
         does: 'a source run that is not in the runs folder',
         fields: { tasks: ['y2'], init: ['from: no-such-run'] },
-        message: /^mtl: init\.from "no-such-run": No run "no-such-run" in .*runs\. Name a run by id/,
+        message:
+          /^mtl: \S+bad\.yaml:\d+:\d+: init\.from "no-such-run": No run "no-such-run" in .*runs\. Name a run by id/,
         details: [],
       },
       {
@@ -99,7 +102,8 @@ describe('mtl validate with init:', () => {
       {
         does: 'a head the source does not have',
         fields: { tasks: ['y3'], init: ['from: SOURCE', 'load: [heads.y3]'] },
-        message: /^mtl: init\.from "[^"]+": the best checkpoint of \S+ does not fit what init\.load selects/,
+        message:
+          /^mtl: \S+bad\.yaml:\d+:\d+: init\.from "[^"]+": the best checkpoint of \S+ does not fit what init\.load/,
         details: [/tasks\/y3\/output\/kernel \[8,1\]: not in the source/],
       },
       {

@@ -40,16 +40,19 @@ export function initialiseFromSource(
   model: MultiTaskModel,
   preprocessing: Preprocessing,
   runsDir: string,
+  /** Where the config gives `init.from` (`exp.yaml:18:9`, `--set init.from=…`), to start the messages about it. */
+  fromAt?: string,
 ): RunLineage {
   const { run: reference, suffix } = splitInitSource(init.from);
-  const { source, checkpoint } = sourceCheckpoint(init.from, reference, suffix, runsDir);
-  const weights = readSourceWeights(init.from, source, checkpoint);
+  const named = `${fromAt ? `${fromAt}: ` : ''}init.from "${init.from}"`;
+  const { source, checkpoint } = sourceCheckpoint(named, reference, suffix, runsDir);
+  const weights = readSourceWeights(named, source, checkpoint);
   try {
     const inventory = parameterInventory(model);
     const sourceTasks = source.config.tasks.map((task) => task.name);
     const loaded = selectAll('init.load', init.load, inventory, sourceTasks);
     const sourceParameters = Object.entries(weights.named).map(([name, t]) => ({ name, shape: [...t.shape] }));
-    checkFits(init.from, source.id, checkpoint, loaded, inventory, sourceParameters);
+    checkFits(named, source.id, checkpoint, loaded, inventory, sourceParameters);
     const readsInputs = inventory.some(
       (p) => loaded.includes(p.name) && (p.group === SHARED_GROUP || !(model.encode && model.decode)),
     );
@@ -84,20 +87,32 @@ export function initialiseFromSource(
   }
 }
 
-/** The source run and the checkpoint to read; a problem finding either names `init.from`. */
+/**
+ * The source run and the checkpoint to read; a problem finding either starts with `named` (where the config gives
+ * `init.from`, and its value). A run not found says how to name another without editing the config.
+ */
 function sourceCheckpoint(
-  from: string,
+  named: string,
   reference: string,
   suffix: string | undefined,
   runsDir: string,
 ): { source: StoredRun; checkpoint: CheckpointName } {
+  let source: StoredRun;
   try {
-    const source = readRun(reference, runsDir);
+    source = readRun(reference, runsDir);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    throw new UsageError(`${named}: ${error.message}`, [
+      ...error.details,
+      'give the id of the run to start from in the config, or on the command line: --set init.from=<run id>',
+    ]);
+  }
+  try {
     // RUN:best asks for best by name: no fallback to last, as with --checkpoint best.
     const wanted = suffix === 'last' ? 'last' : 'best';
     return { source, checkpoint: chooseCheckpoint(source, wanted, suffix !== undefined) };
   } catch (error) {
-    if (error instanceof UsageError) throw new UsageError(`init.from "${from}": ${error.message}`, error.details);
+    if (error instanceof UsageError) throw new UsageError(`${named}: ${error.message}`, error.details);
     throw error;
   }
 }
@@ -126,7 +141,7 @@ function selectAll(
 
 /** Every loaded parameter is in the source, with the same shape; else the error lists both sides. */
 function checkFits(
-  from: string,
+  named: string,
   sourceId: string,
   checkpoint: CheckpointName,
   loaded: readonly string[],
@@ -144,7 +159,7 @@ function checkFits(
   }
   if (problems.length === 0) return;
   throw new UsageError(
-    `init.from "${from}": the ${checkpoint} checkpoint of ${sourceId} does not fit what init.load selects ` +
+    `${named}: the ${checkpoint} checkpoint of ${sourceId} does not fit what init.load selects ` +
       `(${problems.length} parameter${problems.length === 1 ? '' : 's'}):`,
     [
       ...problems,
@@ -180,7 +195,7 @@ function checkInputLayout(sourceId: string, source: Preprocessing, target: Prepr
  * RUN:last`), not the `--checkpoint` flag of the commands that read a run (train takes none).
  */
 function readSourceWeights(
-  from: string,
+  named: string,
   source: StoredRun,
   checkpoint: CheckpointName,
 ): ReturnType<typeof readCheckpointWeights> {
@@ -190,7 +205,7 @@ function readSourceWeights(
     if (!(error instanceof DamagedCheckpointError)) throw error;
     const other: CheckpointName = checkpoint === 'best' ? 'last' : 'best';
     const whole = existsSync(path.join(checkpointDir(source.dir, other), MODEL_JSON));
-    throw new UsageError(`init.from "${from}": ${error.message}`, [
+    throw new UsageError(`${named}: ${error.message}`, [
       `${whole ? `load its ${other} checkpoint instead (init.from: ${source.id}:${other}), ` : ''}restore the file ` +
         'from a backup, or train the source run again',
     ]);

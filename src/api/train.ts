@@ -101,7 +101,10 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
   let lineage: RunLineage | undefined;
   try {
     // Before the run exists too: a source that does not fit leaves nothing behind.
-    if (config.init) lineage = initialiseFromSource(config.init, model, data.preprocessing, runsDir);
+    if (config.init) {
+      const fromAt = locateConfigField(loaded, ['init', 'from']).at;
+      lineage = initialiseFromSource(config.init, model, data.preprocessing, runsDir, fromAt);
+    }
     // A sub-run's place wins over a group's claim: a group member's baselines are trained inside the member.
     created = options.subRun
       ? createSubRunDir(options.subRun.parent, options.subRun.path)

@@ -38,7 +38,10 @@ export async function validateData(loaded: LoadedConfig, options: ValidateOption
     // train's own resolution, so a missing source run, a selector that picks nothing or a source that does not fit
     // fails here with train's message. It only reads the source; the weights go into a model that is thrown away.
     const init = loaded.config.init;
-    if (init) initialiseFromSource(init, model, data.preprocessing, resolveRunsDir(options.runsDir));
+    if (init) {
+      const fromAt = locateConfigField(loaded, ['init', 'from']).at;
+      initialiseFromSource(init, model, data.preprocessing, resolveRunsDir(options.runsDir), fromAt);
+    }
     checkSubRunHeads(loaded, options.runsDir);
   } finally {
     model.dispose();
