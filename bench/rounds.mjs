@@ -1,6 +1,7 @@
 /**
- * `node bench/run.mjs --rounds N`: W1–W3 measured N times, round after round, and reduced to one row each (issue #20:
- * on a shared VM a slow minute would otherwise land in one row and flip a ratio target).
+ * `node bench/run.mjs --rounds N`: W1–W3 measured N times, round after round, and reduced to one row each; then the
+ * scaling tables (TASKS, WIDTH, BATCH, CONV, PATHS) N times, reduced to one cell each (issue #20: on a shared VM a slow
+ * minute would otherwise land in one row or cell and flip a ratio target or bend a fitted line).
  */
 
 /**
@@ -34,4 +35,101 @@ export function medianOfRounds(rows, stepWorkloads) {
     const median = sorted[Math.floor((sorted.length - 1) / 2)];
     return { ...median, rounds_ms: group.map((r) => r.ms_per_step_median) };
   });
+}
+
+const measured = (r) => r && !r.error && !r.skipped;
+
+/**
+ * One cell's result from its rounds (ours or PyTorch's; null where that side did not run): the round with the median
+ * `ms_per_step_median` among those that measured (the lower middle one for an even count), with every round's value
+ * in `rounds_ms` (null for a round that failed). A single round is returned as it is; a cell no round measured gives
+ * its first result (the failure or skip, to print) or null.
+ * @param {Array<Record<string, any> | null | undefined>} results
+ */
+export function medianResult(results) {
+  if (results.length === 1) return results[0] ?? null;
+  const good = results.filter(measured);
+  if (good.length === 0) return results.find((r) => r) ?? null;
+  const sorted = [...good].sort((a, b) => a.ms_per_step_median - b.ms_per_step_median);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)];
+  return { ...median, rounds_ms: results.map((r) => (measured(r) ? r.ms_per_step_median : null)) };
+}
+
+/**
+ * A GEMM peak from its rounds: the fastest (a peak is what the kernel can reach), with every round's GFLOP/s in
+ * `rounds_gflops`.
+ * @param {Array<Record<string, any> | null | undefined>} results
+ */
+export function bestResult(results) {
+  if (results.length === 1) return results[0] ?? null;
+  const good = results.filter(measured);
+  if (good.length === 0) return results.find((r) => r) ?? null;
+  const best = good.reduce((a, b) => (b.gflops > a.gflops ? b : a));
+  return { ...best, rounds_gflops: results.map((r) => (measured(r) ? r.gflops : null)) };
+}
+
+/** The scaling tables whose rows are measured cells, each with `ours` and (but for PATHS) `torch`. */
+const SCALING_TABLES = ['tasks', 'widths', 'batches', 'paths'];
+
+/**
+ * The scaling figures of several rounds (each as `runScaling` measures one: the same tables, rows in the same order)
+ * merged into one: every cell, ours and PyTorch's apart, is its median round ({@link medianResult}), the GEMM peaks
+ * their best. Fits and rates are the caller's to compute from the merged cells.
+ * @param {Array<Record<string, any>>} rounds
+ */
+export function mergeScalingRounds(rounds) {
+  const [first] = rounds;
+  if (!first) throw new Error('mergeScalingRounds: no rounds');
+  const merged = { ...first };
+  const sides = (cells, extra = {}) => {
+    const out = { ...cells[0], ours: medianResult(cells.map((c) => c.ours)), ...extra };
+    if ('torch' in cells[0]) out.torch = medianResult(cells.map((c) => c.torch));
+    return out;
+  };
+  for (const table of SCALING_TABLES) {
+    if (!first[table]) continue;
+    merged[table] = first[table].map((_, i) => sides(rounds.map((r) => r[table][i])));
+  }
+  if (first.conv) merged.conv = sides(rounds.map((r) => r.conv));
+  if (first.gemm_peak) {
+    const peaks = rounds.map((r) => r.gemm_peak);
+    merged.gemm_peak = {
+      ...first.gemm_peak,
+      ours: bestResult(peaks.map((p) => p.ours)),
+      torch: bestResult(peaks.map((p) => p.torch)),
+    };
+  }
+  return merged;
+}
+
+/**
+ * The widest spread of a merged cell's rounds, slowest over fastest, and where (for the line under the tables), or
+ * undefined with no cell measured more than once.
+ * @param {Record<string, any>} scaling
+ */
+export function widestSpread(scaling) {
+  let widest;
+  const consider = (label, result) => {
+    const values = (result?.rounds_ms ?? []).filter((v) => typeof v === 'number' && v > 0);
+    if (values.length < 2) return;
+    const spread = Math.max(...values) / Math.min(...values);
+    if (!widest || spread > widest.spread) widest = { spread, label, rounds_ms: result.rounds_ms };
+  };
+  const label = (table, row) =>
+    ({
+      tasks: `TASKS ${row.strategy} T=${row.tasks}`,
+      widths: `WIDTH ${row.width}`,
+      batches: `BATCH ${row.batch}`,
+      paths: `PATHS ${row.workload} retained ${row.retained}`,
+    })[table];
+  for (const table of SCALING_TABLES)
+    for (const row of scaling[table] ?? []) {
+      consider(`${label(table, row)} (ours)`, row.ours);
+      consider(`${label(table, row)} (PyTorch)`, row.torch);
+    }
+  if (scaling.conv) {
+    consider('CONV (ours)', scaling.conv.ours);
+    consider('CONV (PyTorch)', scaling.conv.torch);
+  }
+  return widest;
 }

@@ -65,8 +65,8 @@ const USAGE = `node bench/run.mjs [options]
   --backends LIST    TF.js backends: wasm, cpu, tensorflow (default: wasm, plus tensorflow when
                      @tensorflow/tfjs-node is installed; cpu, the pure-JS backend, only when asked: ~1 s per W1 step)
   --steps N          steps per timed window (default 20)
-  --rounds N         W1–W3 (every row, PyTorch's too) N times, round after round; each row is its median round
-                     (default 1)
+  --rounds N         W1–W3 (every row, PyTorch's too) N times, round after round, then TASKS, WIDTH, BATCH, CONV
+                     and PATHS N times; each row or cell is its median round, GEMM peaks their best (default 1)
   --windows N        timed windows (default 5)
   --warmup N         untimed steps first (default 10)
   --w4-epochs N      epochs of the W4 end-to-end run (default 15, the quickstart's own; epoch 1 is the warm-up,

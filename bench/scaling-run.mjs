@@ -19,6 +19,7 @@
  * All on wasm with the plain kernels.
  */
 import { batchFit, denseStepFlops, gflopsPerSecond, linearFit, widthModelLayers } from './scaling.mjs';
+import { mergeScalingRounds, widestSpread } from './rounds.mjs';
 import { fmt, printTable } from './table.mjs';
 
 const WIDTH_BATCH = 256;
@@ -50,19 +51,46 @@ const PATH_LABELS = {
 /** A batch fit as `a ms + b µs·B` (b in µs per row; a negative b, from a noisy run, with its minus sign). */
 const batchLine = (f) => `${fmt(f.a)} ms ${f.b < 0 ? '−' : '+'} ${fmt(Math.abs(f.b) * 1000, 2)} µs·B`;
 
-/** Runs the selected scaling workloads; fills `info.scaling`. */
+/**
+ * Runs the selected scaling workloads `opts.rounds` times, round after round (so that a slow minute of a shared
+ * machine lands in one round of many cells rather than in every round of one), and fills `info.scaling` with each
+ * cell's median round (bench/rounds.mjs), the fits and rates computed from those.
+ */
 export async function runScaling({ opts, info, spawnTf, spawnTorch, log }) {
   const wanted = (w) => opts.workloads.includes(w);
   if (!['TASKS', 'WIDTH', 'BATCH', 'CONV', 'PATHS'].some(wanted)) return;
+  const rounds = [];
+  for (let roundNumber = 1; roundNumber <= opts.rounds; roundNumber++) {
+    if (opts.rounds > 1) log(`bench: scaling round ${roundNumber} of ${opts.rounds}`);
+    rounds.push(await measureScalingRound({ opts, wanted, spawnTf, spawnTorch, log }));
+  }
+  const scaling = {
+    settings: {
+      steps: opts.scaleSteps,
+      windows: opts.scaleWindows,
+      warmup: opts.scaleWarmup,
+      rounds: opts.rounds,
+      backend: 'wasm',
+    },
+    ...mergeScalingRounds(rounds),
+  };
+  if (opts.rounds > 1) scaling.rounds_raw = rounds;
+  if (scaling.tasks) scaling.task_fits = taskFits(scaling.tasks);
+  for (const row of scaling.widths ?? []) {
+    const rate = (r) => (ok(r) ? round(gflopsPerSecond(row.flops.total, r.ms_per_step_median), 2) : null);
+    row.gflops = { ours: rate(row.ours), torch: rate(row.torch) };
+  }
+  if (scaling.batches) scaling.batch_fit = batchFit(scaling.batches);
+  info.scaling = scaling;
+}
+
+/** One round of the selected scaling workloads: their tables, cells as the children report them. */
+async function measureScalingRound({ opts, wanted, spawnTf, spawnTorch, log }) {
   const timing = ['--steps', opts.scaleSteps, '--windows', opts.scaleWindows, '--warmup', opts.scaleWarmup].map(String);
   const ours = (workload, extra = []) =>
     spawnTf('step', [...timing, '--workload', workload, '--backend', 'wasm', ...extra], workload);
   const torch = (args, label) => (opts.torch ? spawnTorch([...args, ...timing], label) : Promise.resolve(null));
-  const scaling = {
-    settings: { steps: opts.scaleSteps, windows: opts.scaleWindows, warmup: opts.scaleWarmup, backend: 'wasm' },
-  };
-  info.scaling = scaling;
-
+  const scaling = {};
   if (wanted('TASKS')) {
     scaling.tasks = [];
     for (const strategy of opts.strategies)
@@ -72,7 +100,6 @@ export async function runScaling({ opts, info, spawnTf, spawnTorch, log }) {
         const theirs = await torch(['--workload', 'TASKS', '--strategy', strategy, '--tasks', String(count)]);
         scaling.tasks.push({ strategy, tasks: count, ours: mine, torch: theirs });
       }
-    scaling.task_fits = taskFits(scaling.tasks);
   }
   if (wanted('WIDTH')) {
     log(`bench: GEMM peak, ${opts.gemmSize}² …`);
@@ -88,14 +115,7 @@ export async function runScaling({ opts, info, spawnTf, spawnTorch, log }) {
       const flops = denseStepFlops(WIDTH_BATCH, widthModelLayers(width));
       const mine = await ours(`WIDTH:${width}`);
       const theirs = await torch(['--workload', 'WIDTH', '--width', String(width)]);
-      const rate = (r) => (ok(r) ? round(gflopsPerSecond(flops.total, r.ms_per_step_median), 2) : null);
-      scaling.widths.push({
-        width,
-        flops,
-        ours: mine,
-        torch: theirs,
-        gflops: { ours: rate(mine), torch: rate(theirs) },
-      });
+      scaling.widths.push({ width, flops, ours: mine, torch: theirs });
     }
   }
   if (wanted('BATCH')) {
@@ -106,7 +126,6 @@ export async function runScaling({ opts, info, spawnTf, spawnTorch, log }) {
       const theirs = await torch(['--workload', 'BATCH', '--batch', String(batch)]);
       scaling.batches.push({ batch, ours: mine, torch: theirs });
     }
-    scaling.batch_fit = batchFit(scaling.batches);
   }
   if (wanted('CONV')) {
     log('bench: CONV …');
@@ -128,6 +147,7 @@ export async function runScaling({ opts, info, spawnTf, spawnTorch, log }) {
         scaling.paths.push({ workload, retained, ours: await ours(workload, ['--retained', retained, ...warmup]) });
       }
   }
+  return scaling;
 }
 
 /** ms/step = a + b·T per strategy and engine (least squares over the measured T). */
@@ -207,7 +227,9 @@ export function printScaling(info, opts) {
   const s = info.scaling;
   if (!s) return;
   const ms = (r) => (ok(r) ? fmt(r.ms_per_step_median) : r?.skipped ? 'skipped' : r?.error ? 'failed' : '—');
-  const timing = `median of ${s.settings.windows} windows × ${s.settings.steps} steps after ${s.settings.warmup}`;
+  const rounds = s.settings.rounds > 1 ? `; each cell its median round of ${s.settings.rounds}` : '';
+  const timing =
+    `median of ${s.settings.windows} windows × ${s.settings.steps} steps after ${s.settings.warmup}` + rounds;
   if (s.tasks) {
     console.log(
       `\nTASKS: ms/step against the number of tasks (W1's trunk, T 10-way heads, batch 256, Adam; wasm, ${timing})` +
@@ -280,7 +302,7 @@ export function printScaling(info, opts) {
   if (s.conv) {
     const { ours, torch, warmup } = s.conv;
     const steps = `median of ${s.settings.windows} windows × ${s.settings.steps} steps`;
-    const convTiming = `${steps} after ${warmup ?? s.settings.warmup}`;
+    const convTiming = `${steps} after ${warmup ?? s.settings.warmup}${rounds}`;
     console.log(
       `\nCONV: one step of configs/multi-digits-conv.yaml's model (batch 64, Adam; wasm, ${convTiming}): ours ` +
         `${ms(ours)} ms, PyTorch ${ms(torch)} ms` +
@@ -301,4 +323,10 @@ export function printScaling(info, opts) {
       ]),
     );
   }
+  const widest = widestSpread(s);
+  if (widest)
+    console.log(
+      `\nscaling rounds: the widest spread of a cell's ${s.settings.rounds} rounds is ${fmt(widest.spread)}× ` +
+        `(${widest.label}: ${widest.rounds_ms.map((v) => fmt(v)).join(', ')} ms/step); every round is in the JSON`,
+    );
 }
