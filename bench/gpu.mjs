@@ -73,6 +73,26 @@ function firstLine(error) {
   return message.split('\n')[0];
 }
 
+/**
+ * A workload's failure, in one line. TF.js's webgpu backend reads a tensor synchronously (`dataSync`) by drawing it
+ * through an OffscreenCanvas, which Node lacks: that failure names the project's code that read synchronously (the
+ * gradient methods read every task's gradient on the host), since no step that does so can run there.
+ */
+function workloadFailure(error) {
+  const line = firstLine(error);
+  if (!/OffscreenCanvas is not defined/.test(line)) return line;
+  const ours = `${path.join(HERE, '..', 'dist')}${path.sep}`;
+  const frame = (error instanceof Error ? (error.stack ?? '') : '')
+    .split('\n')
+    .map((l) => l.match(/\(?(?:file:\/\/)?(\/\S+?\.js):\d+/)?.[1])
+    .find((file) => file?.startsWith(ours))
+    ?.slice(ours.length);
+  return (
+    `${line}: a synchronous read${frame ? ` in dist/${frame}` : ''}; TF.js's webgpu backend reads only ` +
+    'asynchronously in Node (its readSync draws through an OffscreenCanvas)'
+  );
+}
+
 async function tryNative() {
   const attempts = [];
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
@@ -143,14 +163,14 @@ async function timeWorkload(name, opts) {
   const w = await buildWorkload(name);
   try {
     w.step();
-    const firstLoss = w.readLoss();
+    const firstLoss = await w.readLossAsync();
     for (let i = 1; i < opts.warmup; i++) w.step();
-    w.readLoss();
+    await w.readLossAsync();
     const windows = [];
     for (let k = 0; k < opts.windows; k++) {
       const t0 = performance.now();
       for (let i = 0; i < opts.steps; i++) w.step();
-      w.readLoss();
+      await w.readLossAsync();
       windows.push((performance.now() - t0) / opts.steps);
     }
     return { workload: name, msPerStep: median(windows), windows, firstLoss, numTensors: tf.memory().numTensors };
@@ -195,8 +215,8 @@ async function main() {
             `first-step loss ${r.firstLoss.toFixed(6)}`,
         );
       } catch (error) {
-        entry.workloads.push({ workload: name, error: firstLine(error) });
-        console.log(`  ${name.padEnd(9)} failed: ${firstLine(error)}`);
+        entry.workloads.push({ workload: name, error: workloadFailure(error) });
+        console.log(`  ${name.padEnd(9)} failed: ${workloadFailure(error)}`);
       }
     }
   }

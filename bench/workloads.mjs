@@ -338,6 +338,13 @@ export async function buildWorkload(name, { seed = 0 } = {}) {
     phases.optimizer += t2 - t1;
     phases.rest += performance.now() - t2;
   };
+  const takeMeanLoss = (sums) => {
+    const value = Array.from(sums).reduce((a, b) => a + b, 0) / Math.max(lossRows, 1);
+    lossSum.dispose();
+    lossSum = tf.zeros([tasks.length]);
+    lossRows = 0;
+    return value;
+  };
   return {
     name,
     config,
@@ -352,12 +359,14 @@ export async function buildWorkload(name, { seed = 0 } = {}) {
     trainable,
     /** Mean (over steps since the last read) of the sum of the task losses; one sync. */
     readLoss() {
-      const sums = lossSum.dataSync();
-      const value = Array.from(sums).reduce((a, b) => a + b, 0) / Math.max(lossRows, 1);
-      lossSum.dispose();
-      lossSum = tf.zeros([tasks.length]);
-      lossRows = 0;
-      return value;
+      return takeMeanLoss(lossSum.dataSync());
+    },
+    /**
+     * The same, read asynchronously: TF.js's webgpu backend cannot read synchronously in Node (its readSync draws
+     * through an OffscreenCanvas, which Node lacks), so bench/gpu.mjs reads this way on every backend.
+     */
+    async readLossAsync() {
+      return takeMeanLoss(await lossSum.data());
     },
     dispose() {
       lossSum.dispose();
