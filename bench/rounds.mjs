@@ -37,7 +37,15 @@ export function medianOfRounds(rows, stepWorkloads) {
   });
 }
 
-const measured = (r) => r && !r.error && !r.skipped;
+/** @typedef {Record<string, any>} Result */
+/** @typedef {Result | null | undefined} MaybeResult */
+
+/**
+ * A result that measured (not failed, not skipped).
+ * @param {MaybeResult} r
+ * @returns {r is Result}
+ */
+const measured = (r) => Boolean(r && !r.error && !r.skipped);
 
 /**
  * One cell's result from its rounds (ours or PyTorch's; null where that side did not run): the round with the median
@@ -80,15 +88,20 @@ const SCALING_TABLES = ['tasks', 'widths', 'batches', 'paths'];
 export function mergeScalingRounds(rounds) {
   const [first] = rounds;
   if (!first) throw new Error('mergeScalingRounds: no rounds');
+  /** @type {Record<string, any>} */
   const merged = { ...first };
-  const sides = (cells, extra = {}) => {
-    const out = { ...cells[0], ours: medianResult(cells.map((c) => c.ours)), ...extra };
-    if ('torch' in cells[0]) out.torch = medianResult(cells.map((c) => c.torch));
+  /** @param {Result[]} cells */
+  const sides = (cells) => {
+    /** @type {Result} */
+    const out = { ...cells[0], ours: medianResult(cells.map((c) => c.ours)) };
+    if ('torch' in (cells[0] ?? {})) out.torch = medianResult(cells.map((c) => c.torch));
     return out;
   };
   for (const table of SCALING_TABLES) {
-    if (!first[table]) continue;
-    merged[table] = first[table].map((_, i) => sides(rounds.map((r) => r[table][i])));
+    /** @type {Result[] | undefined} */
+    const rows = first[table];
+    if (!rows) continue;
+    merged[table] = rows.map((_, i) => sides(rounds.map((r) => r[table][i])));
   }
   if (first.conv) merged.conv = sides(rounds.map((r) => r.conv));
   if (first.gemm_peak) {
@@ -108,15 +121,25 @@ export function mergeScalingRounds(rounds) {
  * @param {Record<string, any>} scaling
  */
 export function widestSpread(scaling) {
+  /** @type {{ spread: number, label: string, rounds_ms: Array<number | null> } | undefined} */
   let widest;
+  /**
+   * @param {string} label
+   * @param {MaybeResult} result
+   */
   const consider = (label, result) => {
-    const values = (result?.rounds_ms ?? []).filter((v) => typeof v === 'number' && v > 0);
+    /** @type {number[]} */
+    const values = (result?.rounds_ms ?? []).filter((/** @type {unknown} */ v) => typeof v === 'number' && v > 0);
     if (values.length < 2) return;
     const spread = Math.max(...values) / Math.min(...values);
-    if (!widest || spread > widest.spread) widest = { spread, label, rounds_ms: result.rounds_ms };
+    if (!widest || spread > widest.spread) widest = { spread, label, rounds_ms: result?.rounds_ms };
   };
+  /**
+   * @param {string} table
+   * @param {Result} row
+   */
   const label = (table, row) =>
-    ({
+    /** @type {Record<string, string>} */ ({
       tasks: `TASKS ${row.strategy} T=${row.tasks}`,
       widths: `WIDTH ${row.width}`,
       batches: `BATCH ${row.batch}`,
