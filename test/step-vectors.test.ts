@@ -1,8 +1,9 @@
 /**
  * The step's task gradients live in memory the SIMD kernels read in place (numerics/vectors.ts `stepVectors`,
  * backend/simd/long-vectors.ts's arena): the Gram matrix and Σ w_i g_i on them are the plain values bit for bit,
- * across reuse and growth of that memory, mixed with ordinary arrays; and the trainer writes every element of them,
- * so whatever they held before never reaches a gradient.
+ * across reuse and growth of that memory, mixed with ordinary arrays; a combination of them lives beside them (no
+ * fresh megabyte per step) and is emptied with them; and the trainer writes every element of them, so whatever they
+ * held before never reaches a gradient.
  */
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -72,11 +73,39 @@ describe('step vectors: the Gram matrix and the combination read them in place',
     expect(next.map((v) => v.length)).toEqual([1000, 1000]);
   });
 
-  it('a result outlives the next step: the combination is a copy, not a view of the reused memory', () => {
+  it("a combination of them lives as long as they do: kept past the next step it is empty, never that step's", () => {
     const vectors = stepVectors(2, 1000).map((v, i) => fill(v, 50 + i));
     const combined = linearCombination(vectors, [0.5, 0.25]);
-    const expected = Array.from(combined);
+    expect(combined.length).toBe(1000);
     stepVectors(3, 200_000).forEach((v, i) => fill(v, 60 + i));
+    expect(combined.length).toBe(0);
+  });
+
+  it('combinations in one step keep their own values; past the first two they are arrays of their own', () => {
+    const vectors = stepVectors(3, 4099).map((v, i) => fill(v, 90 + i));
+    const copies = vectors.map((v) => Float32Array.from(v));
+    const weightSets = [
+      [0.5, 0.25, -1],
+      [-0.3, 2, 0.125],
+      [1, 1, 1],
+      [0, 0.7, -0.7],
+    ];
+    const results = weightSets.map((w) => linearCombination(vectors, w));
+    results.forEach((r, k) => expect(Array.from(r)).toEqual(Array.from(plainCombination(copies, weightSets[k]!))));
+    const later = [Array.from(results[2]!), Array.from(results[3]!)];
+    stepVectors(3, 4099).forEach((v, i) => fill(v, 95 + i));
+    expect(results.map((r) => r.length)).toEqual([0, 0, 4099, 4099]);
+    expect([Array.from(results[2]!), Array.from(results[3]!)]).toEqual(later);
+  });
+
+  it('a combination of ordinary arrays is an array of its own, whatever comes after it', () => {
+    const plain = [fill(new Float32Array(1000), 100), fill(new Float32Array(1000), 101)];
+    const combined = linearCombination(plain, [0.5, -2]);
+    const expected = Array.from(combined);
+    const vectors = stepVectors(2, 1000).map((v, i) => fill(v, 102 + i));
+    linearCombination(vectors, [1, 3]);
+    linearCombination(plain, [3, 1]);
+    stepVectors(2, 1000);
     expect(Array.from(combined)).toEqual(expected);
   });
 

@@ -20,7 +20,10 @@
  * rounded to float32 at the end (to nearest, ties to even, as a Float32Array store rounds).
  *
  * Vectors are copied into this module's own memory (not the TF.js heap), except the step's task gradients, which the
- * trainer writes straight into a second memory (the arena) that the kernels read in place.
+ * trainer writes straight into a second memory (the arena) that the kernels read in place. A combination of those
+ * gradients is left where the kernel wrote it, in the arena, and lives as long as they do (to the next step): the
+ * step copies it into the shared variables' gradient tensors at once, and a fresh megabyte per step cost W2 more than
+ * its copy (V8 collects such buffers on its helper threads, which share this machine's two cores).
  */
 import type { FunctionBuilder, Local } from './assembler.js';
 import { ModuleBuilder } from './module-builder.js';
@@ -216,9 +219,20 @@ function strideOf(length: number): number {
 /** Bytes of lane sums at the start of the scratch space (aligned, as everything after them). */
 const LANE_BYTES = 16 * WIDTH;
 
-/** Bytes after the vectors for one call's results and tables: lane sums, the combination, weights, pointers. */
-function scratchBytes(count: number, length: number): number {
-  return LANE_BYTES + strideOf(length) + 8 * count + 4 * count;
+/**
+ * Combinations of the arena's vectors that keep a place of their own until the next `allocate` (a method takes one
+ * per step); one more is the place a further combination is written to and copied out of.
+ */
+const ARENA_OUTPUTS = 2;
+
+/** Bytes from the scratch space's start to its first output: lane sums, then the weights and pointers of a call. */
+function tablesBytes(count: number): number {
+  return LANE_BYTES + Math.ceil((8 * count + 4 * count) / 16) * 16;
+}
+
+/** Bytes after the vectors: lane sums, a call's weights and pointers, and `outputs` combinations. */
+function scratchBytes(count: number, length: number, outputs = 1): number {
+  return tablesBytes(count) + outputs * strideOf(length);
 }
 
 /** Where a call's vectors are: their bank, byte pointers, and the start of the scratch space after them. */
@@ -239,6 +253,8 @@ class LongVectors {
   private readonly copies: Bank;
   private arena: Bank | undefined;
   private arenaLayout = { count: 0, length: 0, scratch: 0 };
+  /** Combinations of the arena's current vectors given out in places of their own (up to ARENA_OUTPUTS). */
+  private arenaOutputs = 0;
 
   constructor() {
     const module = new ModuleBuilder(false);
@@ -255,12 +271,13 @@ class LongVectors {
     const bank = this.arena;
     const stride = strideOf(length);
     const scratch = stride * count;
-    bank.reserve(scratch + scratchBytes(count, length));
+    bank.reserve(scratch + scratchBytes(count, length, ARENA_OUTPUTS + 1));
     // Growing by nothing still detaches the old buffer: every vector handed out before is now empty, so one kept past
     // its step reads as nothing rather than as another step's gradients.
     bank.memory.grow(0);
     const buffer = bank.memory.buffer;
     this.arenaLayout = { count, length, scratch };
+    this.arenaOutputs = 0;
     return Array.from({ length: count }, (_, i) => new Float32Array(buffer, i * stride, length));
   }
 
@@ -289,14 +306,23 @@ class LongVectors {
     return { bank: this.copies, pointers: vectors.map((_, i) => i * stride), scratch };
   }
 
-  /** Σ_i weights[i]·vectors[i] as float32 (vectors as long as the first; zero weights are the caller's to drop). */
+  /**
+   * Σ_i weights[i]·vectors[i] as float32 (vectors as long as the first; zero weights are the caller's to drop). Of the
+   * arena's vectors, the first ARENA_OUTPUTS combinations are views of the arena, each in its own place, valid as long
+   * as the vectors are (to the next `allocate`, which empties them); every other result is an array of its own.
+   */
   combination(vectors: readonly Float32Array[], weights: readonly number[]): Float32Array {
     const t = vectors.length;
     const n = vectors[0]?.length ?? 0;
     const { bank, pointers, scratch } = this.place(vectors);
-    const outBase = scratch + LANE_BYTES;
-    const weightBase = outBase + strideOf(n);
+    const inArena = bank === this.arena;
+    // In the arena, the k-th combination of its vectors in the k-th place; past those, in the last, copied out.
+    const slot = inArena ? Math.min(this.arenaOutputs, ARENA_OUTPUTS) : 0;
+    const kept = inArena && slot < ARENA_OUTPUTS;
+    if (kept) this.arenaOutputs++;
+    const weightBase = scratch + LANE_BYTES;
     const pointerBase = weightBase + 8 * t;
+    const outBase = scratch + tablesBytes(inArena ? this.arenaLayout.count : t) + slot * strideOf(n);
     const buffer = bank.memory.buffer;
     new Float64Array(buffer, weightBase, t).set(weights);
     new Int32Array(buffer, pointerBase, t).set(pointers);
@@ -304,7 +330,8 @@ class LongVectors {
     const fixed = bank.combineFixed[t - 1];
     if (fixed) fixed(pointerBase, weightBase, blocks, outBase);
     else bank.combine(pointerBase, weightBase, t, blocks, outBase);
-    const out = new Float32Array(buffer, outBase, n).slice();
+    const written = new Float32Array(buffer, outBase, n);
+    const out = kept ? written : written.slice();
     for (let k = blocks * 4; k < n; k++) {
       let sum = 0;
       vectors.forEach((v, i) => {
@@ -368,7 +395,10 @@ export function simdGram(vectors: readonly Float32Array[]): number[][] | undefin
   return longVectors()?.gram(vectors);
 }
 
-/** Σ_i w_i v_i as float32 by the SIMD kernel, or undefined where this runtime has no WebAssembly SIMD. */
+/**
+ * Σ_i w_i v_i as float32 by the SIMD kernel, or undefined where this runtime has no WebAssembly SIMD. When the vectors
+ * are the step's ({@link simdArenaVectors}), the result lives beside them and is emptied with them.
+ */
 export function simdLinearCombination(
   vectors: readonly Float32Array[],
   weights: readonly number[],

@@ -41,7 +41,10 @@ export interface CombineInput {
 }
 
 export interface CombineResult {
-  /** Length P. */
+  /**
+   * Length P. Like `grads`, valid during the step only: a combination of the step's gradients may live in the memory
+   * the next step's gradients reuse (numerics/vectors.ts `linearCombination`); the trainer copies it at once.
+   */
   combined: Float32Array;
   /**
    * Effective per-task weights when the method has them, so that combined = Σ w_i g_i (up to float32 rounding).
