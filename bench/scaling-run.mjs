@@ -228,8 +228,8 @@ export function printScaling(info, opts) {
   if (!s) return;
   const ms = (r) => (ok(r) ? fmt(r.ms_per_step_median) : r?.skipped ? 'skipped' : r?.error ? 'failed' : '—');
   const rounds = s.settings.rounds > 1 ? `; each cell its median round of ${s.settings.rounds}` : '';
-  const timing =
-    `median of ${s.settings.windows} windows × ${s.settings.steps} steps after ${s.settings.warmup}` + rounds;
+  const { windows, steps, warmup } = s.settings;
+  const timing = `median of ${windows} windows × ${steps} steps after ${warmup}${rounds}`;
   if (s.tasks) {
     console.log(
       `\nTASKS: ms/step against the number of tasks (W1's trunk, T 10-way heads, batch 256, Adam; wasm, ${timing})` +
@@ -300,9 +300,8 @@ export function printScaling(info, opts) {
     console.log(`  fit ms/step  ours ${side(s.batch_fit?.ours)}   PyTorch ${side(s.batch_fit?.torch)}`);
   }
   if (s.conv) {
-    const { ours, torch, warmup } = s.conv;
-    const steps = `median of ${s.settings.windows} windows × ${s.settings.steps} steps`;
-    const convTiming = `${steps} after ${warmup ?? s.settings.warmup}${rounds}`;
+    const { ours, torch } = s.conv;
+    const convTiming = `median of ${windows} windows × ${steps} steps after ${s.conv.warmup ?? warmup}${rounds}`;
     console.log(
       `\nCONV: one step of configs/multi-digits-conv.yaml's model (batch 64, Adam; wasm, ${convTiming}): ours ` +
         `${ms(ours)} ms, PyTorch ${ms(torch)} ms` +
