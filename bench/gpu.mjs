@@ -215,8 +215,9 @@ async function main() {
             `first-step loss ${r.firstLoss.toFixed(6)}`,
         );
       } catch (error) {
-        entry.workloads.push({ workload: name, error: workloadFailure(error) });
-        console.log(`  ${name.padEnd(9)} failed: ${workloadFailure(error)}`);
+        const failure = workloadFailure(error);
+        entry.workloads.push({ workload: name, error: failure });
+        console.log(`  ${name.padEnd(9)} failed: ${failure}`);
       }
     }
   }

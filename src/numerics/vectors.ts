@@ -29,8 +29,8 @@ export function axpy(a: number, x: Float32Array, y: Float64Array): void {
  * Σ w_i g_i as float32, summed in float64 from 0 in task order, skipping zero weights: per element the sum that
  * repeated `axpy` into a float64 accumulator gives, but in one pass and without the P-long float64 array (for W2,
  * PCGrad on 234k shared parameters, that was ~1 ms of a 30 ms step). Of the step's gradients ({@link stepVectors})
- * the result may live in the step's memory as they do, valid until the next step's (or the next combination of
- * them): the caller copies it to keep it longer. Otherwise the result is an array of its own.
+ * the result may live in the step's memory as they do, valid until the next step's (a later combination in the same
+ * step leaves it as it is): the caller copies it to keep it longer. Otherwise the result is an array of its own.
  */
 export function linearCombination(grads: readonly Float32Array[], weights: readonly number[]): Float32Array {
   const p = grads[0]?.length ?? 0;
