@@ -6,10 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/index.js';
-import { Dropout, dropoutMultiplier } from '../src/model/layers/dropout.js';
+import { Dropout, dropoutMultiplier, keptFrom } from '../src/model/layers/dropout.js';
 import { StepClock } from '../src/model/step-clock.js';
 import { tf } from '../src/tf.js';
-import { Alea } from '../src/util/alea.js';
+import { Alea, LANES_FROM } from '../src/util/alea.js';
 import { bits } from './helpers/expect.js';
 
 const SEEDS = [0, 1, 42, 987_654_321, 2 ** 31 - 1];
@@ -50,6 +50,71 @@ describe('the dropout mask drawn on the host', () => {
       }
     }
     await tf.setBackend('wasm');
+  });
+
+  it('draws a long mask in four chains, each jumped ahead to its quarter: the same bits as one chain', async () => {
+    // Sizes around the four-chain threshold, a quarter that is not a multiple of anything, and the quickstart's
+    // first dropout (64 × 128), against TF.js's own multiplier and against the one-chain draw.
+    const sizes = [LANES_FROM - 1, LANES_FROM, LANES_FROM + 3, 5003, 64 * 128];
+    for (const seed of [0, 42, 2 ** 31 - 1]) {
+      for (const rate of [0.1, 0.5, 0.999_999]) {
+        for (const size of sizes) {
+          const ours = dropoutMultiplier(size, rate, seed);
+          expect(bits(ours), `seed ${seed}, rate ${rate}, size ${size}`).toEqual(
+            bits(tfMultiplier([size], rate, seed)),
+          );
+        }
+      }
+    }
+  });
+
+  it('jumps ahead k draws to where k calls of next() arrive, and goes on drawing the same', () => {
+    for (const seed of SEEDS) {
+      const stepped = new Alea(String(seed));
+      const jumped = new Alea(String(seed));
+      let drawn = 0;
+      for (const k of [0, 1, 2, 3, 7, 1000, 2048, 12_345]) {
+        for (let i = 0; i < k; i++) stepped.next();
+        jumped.jump(k);
+        drawn += k;
+        expect(jumped.state(), `seed ${seed}, after ${drawn} draws`).toEqual(stepped.state());
+      }
+      expect(Array.from({ length: 5 }, () => jumped.next())).toEqual(Array.from({ length: 5 }, () => stepped.next()));
+    }
+    expect(() => new Alea('1').jump(-1)).toThrow(/integer ≥ 0/);
+  });
+
+  it('leaves the generator where as many calls of next() would, for masks drawn in one chain and in four', () => {
+    for (const size of [10, LANES_FROM + 5]) {
+      const masked = new Alea('7');
+      masked.fillMask(new Float32Array(size), 0.5, 2);
+      const stepped = new Alea('7');
+      for (let i = 0; i < size; i++) stepped.next();
+      expect(masked.state(), `size ${size}`).toEqual(stepped.state());
+    }
+  });
+
+  it('tests ⌊u + keep⌋ = 1 as u ≥ τ: the same answer at τ, beside it, and on random u', () => {
+    const below = (value: number): number => {
+      const word = new Float32Array([value]);
+      const pattern = new Uint32Array(word.buffer);
+      pattern[0] = pattern[0]! - 1;
+      return word[0]!;
+    };
+    const random = new Alea('τ');
+    for (const rate of [...RATES, 2 ** -30, 0.123_456_7]) {
+      const keep = Math.fround(1 - rate);
+      const tau = keptFrom(keep);
+      const floorIsOne = (u: number): boolean => Math.fround(u + keep) >= 1;
+      expect(floorIsOne(tau), `rate ${rate}: τ = ${tau} keeps`).toBe(true);
+      if (tau > 0) expect(floorIsOne(below(tau)), `rate ${rate}: below τ drops`).toBe(false);
+      for (let i = 0; i < 2000; i++) {
+        const u = Math.fround(random.next());
+        expect(u >= tau).toBe(floorIsOne(u));
+      }
+    }
+    // 1 − 2⁻³⁰ is 1 in float32: every element kept (τ = 0).
+    expect(keptFrom(Math.fround(1 - 2 ** -30))).toBe(0);
   });
 
   it('keeps about 1 − rate of the elements, each scaled by 1 / (1 − rate) in float32', () => {

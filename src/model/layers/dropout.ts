@@ -12,18 +12,36 @@ export interface DropoutConfig {
 /**
  * tf.dropout's multiplier for `size` elements, value for value: m = ⌊u + keep⌋ / keep in float32, keep = 1 − rate, u
  * ~ U[0, 1) the float32 draws of `tf.randomUniform(…, seed)` (util/alea.ts). ⌊u + keep⌋ is 1 or 0 (u + keep < 2), so
- * m is 1/keep or 0. Computed here in one pass and applied with one Multiply, where tf.dropout fills a tensor buffer
- * with u and runs Add, Floor, RealDiv and Multiply, each recorded on the gradient tape (bench/dropout.mjs: 1.2× on
- * the layer under a tape; the draws themselves, one serial chain of float operations, are most of what remains).
+ * m is 1/keep or 0, and ⌊u + keep⌋ = 1 exactly when u ≥ τ ({@link keptFrom}). Computed here in one pass (the draws in
+ * four interleaved chains, util/alea.ts `fillMask`) and applied with one Multiply, where tf.dropout fills a tensor
+ * buffer with u and runs Add, Floor, RealDiv and Multiply, each recorded on the gradient tape (bench/dropout.mjs).
  * test/dropout-mask.test.ts: the same bits, and the same trained runs.
  */
 export function dropoutMultiplier(size: number, rate: number, seed: number): Float32Array {
   const keep = Math.fround(1 - rate);
   // float32 division of 1 by keep: the double quotient rounded once to float32 is the correctly rounded one.
   const kept = Math.fround(1 / keep);
-  const multiplier = new Alea(String(seed)).fill(new Float32Array(size));
-  for (let i = 0; i < size; i++) multiplier[i] = Math.fround(multiplier[i]! + keep) >= 1 ? kept : 0;
-  return multiplier;
+  return new Alea(String(seed)).fillMask(new Float32Array(size), keptFrom(keep), kept);
+}
+
+/**
+ * τ, the least float32 u in [0, 1) with fround(u + keep) ≥ 1 (1 when there is none): u + keep rounded (to double,
+ * then to float32) never falls as u grows, so ⌊u + keep⌋ = 1 exactly when u ≥ τ. Found by bisection over the float32
+ * bit patterns of [0, 1], which order like the values.
+ */
+export function keptFrom(keep: number): number {
+  const value = new Float32Array(1);
+  const pattern = new Uint32Array(value.buffer);
+  let low = 0;
+  let high = 0x3f800000; // 1.0f
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    pattern[0] = middle;
+    if (Math.fround(value[0]! + keep) >= 1) high = middle;
+    else low = middle + 1;
+  }
+  pattern[0] = low;
+  return value[0]!;
 }
 
 /**
