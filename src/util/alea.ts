@@ -181,6 +181,8 @@ function maskInLanes(
   threshold: number,
   above: number,
 ): AleaState {
+  // Written out chain by chain: an array of four states would live in memory, where each draw would store and reload
+  // it, and the four chains would no longer overlap in registers.
   let { s0: a0, s1: a1, s2: a2, c: ac } = lanes[0]!;
   let { s0: b0, s1: b1, s2: b2, c: bc } = lanes[1]!;
   let { s0: c0, s1: c1, s2: c2, c: cc } = lanes[2]!;
