@@ -36,7 +36,7 @@ const SHAPES = [
   ...[512, 1024, 2048].map((s) => ({ label: `square ${s} (nn)`, layout: 'nn', m: s, k: s, n: s })),
 ];
 
-const largest = Math.max(...SHAPES.map(({ m, k, n }) => 4 * (m * k + k * n + m * n) + packedBytes(k, n)));
+const largest = Math.max(...SHAPES.map(({ m, k, n }) => 4 * (m * k + k * n + m * n) + packedBytes(m, k, n)));
 const memory = new WebAssembly.Memory({ initial: Math.ceil(largest / 65536) + 1 });
 const floats = new Float32Array(memory.buffer);
 for (let i = 0; i < floats.length; i++) floats[i] = ((i * 2654435761) % 1000) / 1000 - 0.5;

@@ -92,6 +92,9 @@ describe('SIMD matrix products', () => {
     [37, 70, 45],
     [64, 100, 64],
     [133, 300, 19],
+    // Four panels or more: A's rows packed too (a last k block of 44, rows past a multiple of 4, k % 4 = 3).
+    [133, 300, 40],
+    [70, 259, 33],
   ];
   for (const layout of ['nn', 'tn'] as const) {
     for (const packed of [false, true]) {
@@ -105,7 +108,7 @@ describe('SIMD matrix products', () => {
             const a = tf.tensor(aData, layout === 'nn' ? [m, k] : [k, m]);
             const b = tf.tensor(bData, [k, n]);
             const c = tf.fill([m, n], Number.NaN);
-            const scratch = tf.zeros([Math.max(1, packedBytes(k, n) / 4)]);
+            const scratch = tf.zeros([Math.max(1, packedBytes(m, k, n) / 4)]);
             kernels.gemm({
               layout,
               a: offset(a),
@@ -123,6 +126,91 @@ describe('SIMD matrix products', () => {
       }
     }
   }
+
+  // B given transposed (Bᵀ stored n×k, as a dense layer's input gradient dy·Wᵀ has it), packed into panels from there.
+  const transposedShapes: Array<[number, number, number]> = [
+    [16, 1, 8],
+    [17, 33, 32],
+    [64, 7, 16],
+    [133, 300, 40],
+  ];
+  for (const layout of ['nn', 'tn'] as const) {
+    for (const [m, k, n] of transposedShapes) {
+      it(`${layout} with B given transposed: ${m}×${k}·${k}×${n} equals the in-order float32 sum bit for bit`, () => {
+        const aData = values(m * k, m * 13 + k);
+        const bData = values(k * n, n * 7 + k);
+        const transposed = new Float32Array(k * n);
+        for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) transposed[j * k + p] = bData[p * n + j]!;
+        const a = tf.tensor(aData, layout === 'nn' ? [m, k] : [k, m]);
+        const bt = tf.tensor(transposed, [n, k]);
+        const c = tf.fill([m, n], Number.NaN);
+        const scratch = tf.zeros([packedBytes(m, k, n) / 4]);
+        const args = { layout, a: offset(a), b: offset(bt), c: offset(c), m, k, n, transposedB: true };
+        kernels.gemm({ ...args, packed: offset(scratch) });
+        expect(c.dataSync()).toEqual(float32Product(aData, bData, m, k, n, layout === 'tn'));
+        expect(() => kernels.gemm(args)).toThrow('a transposed B needs packed panels and n a multiple of 8');
+        tf.dispose([a, bt, c, scratch]);
+      });
+    }
+  }
+
+  it("packing a transposed A's rows changes no value: the 'pk' tile against A read in place", () => {
+    for (const [m, k, n] of [
+      [133, 300, 40],
+      [9, 5, 8],
+      [256, 784, 256],
+      [64, 259, 16],
+    ] as const) {
+      const a = tf.tensor(values(m * k, 5), [k, m]);
+      const b = tf.tensor(values(k * n, 6), [k, n]);
+      const scratch = tf.zeros([packedBytes(m, k, n) / 4]);
+      const product = (packA: boolean): Float32Array => {
+        const c = tf.fill([m, n], Number.NaN);
+        kernels.gemm({
+          layout: 'tn',
+          a: offset(a),
+          b: offset(b),
+          c: offset(c),
+          m,
+          k,
+          n,
+          packed: offset(scratch),
+          packA,
+        });
+        const out = c.dataSync() as Float32Array;
+        c.dispose();
+        return out;
+      };
+      expect(product(true)).toEqual(product(false));
+      tf.dispose([a, b, scratch]);
+    }
+  });
+
+  it('packs within packedBytes: the memory after the scratch is untouched', () => {
+    const [m, k, n] = [133, 300, 40];
+    for (const layout of ['nn', 'tn'] as const) {
+      for (const transposedB of [false, true]) {
+        const a = tf.tensor(values(m * k, 3), layout === 'nn' ? [m, k] : [k, m]);
+        const b = tf.tensor(values(k * n, 4), transposedB ? [n, k] : [k, n]);
+        const c = tf.zeros([m, n]);
+        const bytes = packedBytes(m, k, n);
+        const guarded = tf.fill([bytes / 4 + 16], 7);
+        kernels.gemm({
+          layout,
+          a: offset(a),
+          b: offset(b),
+          c: offset(c),
+          m,
+          k,
+          n,
+          packed: offset(guarded),
+          transposedB,
+        });
+        expect(Array.from(guarded.dataSync().subarray(bytes / 4))).toEqual(new Array(16).fill(7));
+        tf.dispose([a, b, c, guarded]);
+      }
+    }
+  });
 
   it('writes only C: the memory around it is untouched', () => {
     const [m, k, n] = [5, 6, 13];
@@ -212,6 +300,52 @@ describe('matMul on wasm: SIMD path against the XNNPACK path', () => {
       expect(simd.length).toBe(xnnpack.length);
       expect(simd.some((x) => x === 0)).toBe(true); // relu clipped some
       for (let i = 0; i < simd.length; i++) expect(Math.abs(simd[i]! - xnnpack[i]!)).toBeLessThan(1e-5);
+      tf.dispose([a, b, bias]);
+    });
+  }
+});
+
+describe('matMul on wasm: a transposed B packed from where it lies', () => {
+  let wasStock: boolean;
+  beforeAll(() => {
+    wasStock = !isFastWasmKernelInstalled('BatchMatMul');
+    installFastWasmKernels();
+    setSimdKernelsEnabled(true);
+  });
+  afterAll(() => {
+    if (wasStock) uninstallFastWasmKernels();
+  });
+
+  // n a multiple of 8 and 16 rows or more: the panels are packed from Bᵀ; the path before transposed B first.
+  const cases: Array<{ a: number[]; b: number[] }> = [
+    { a: [256, 128], b: [256, 128] },
+    { a: [16, 3], b: [8, 3] },
+    { a: [3, 17, 24], b: [3, 16, 24] },
+    { a: [2, 20, 33], b: [40, 33] },
+  ];
+  for (const { a: sa, b: sb } of cases) {
+    it(`[${sa}]·[${sb}]ᵀ equals the product with B transposed first, bit for bit, fused too`, () => {
+      const size = (shape: number[]): number => shape.reduce((p, d) => p * d, 1);
+      const a = tf.tensor(values(size(sa), 7), sa);
+      const b = tf.tensor(values(size(sb), 8), sb);
+      const bias = tf.tensor(values(sb[sb.length - 2]!, 9));
+      const before = tf.memory().numTensors;
+      const packed = tf.tidy(() =>
+        tf.concat([
+          tf.matMul(a, b, false, true).flatten(),
+          tf.fused.matMul({ a, b, transposeB: true, bias, activation: 'relu' }).flatten(),
+        ]),
+      );
+      const transposedFirst = tf.tidy(() => {
+        const stored = tf.transpose(b, [...sb.slice(0, -2).map((_, i) => i), sb.length - 1, sb.length - 2]);
+        return tf.concat([
+          tf.matMul(a, stored).flatten(),
+          tf.fused.matMul({ a, b: stored, bias, activation: 'relu' }).flatten(),
+        ]);
+      });
+      expect(packed.dataSync()).toEqual(transposedFirst.dataSync());
+      tf.dispose([packed, transposedFirst]);
+      expect(tf.memory().numTensors).toBe(before);
       tf.dispose([a, b, bias]);
     });
   }

@@ -40,7 +40,7 @@ for (const { layout, m, k, n, packed } of cases) {
     });
     return floats.slice(cAt, cAt + m * n);
   };
-  if (packed && scratchAt * 4 + packedBytes(k, n) > memory.buffer.byteLength) throw new Error('memory too small');
+  if (packed && scratchAt * 4 + packedBytes(m, k, n) > memory.buffer.byteLength) throw new Error('memory too small');
   const plain = run(false);
   const fused = run(true);
   let differing = 0;

@@ -14,6 +14,13 @@
  * 4.3 ms, from packed panels 3.3 ms (~30 GFLOP/s); the weight gradient (transposed x) 6.4 ms transpose + XNNPACK →
  * 3.4 ms.
  *
+ * With four panels or more (n ≥ 32), each block of a transposed A's rows is packed too, four rows at a time
+ * (pack_a_tn, the GotoBLAS layout), and the 'pk' tile reads a k step's four A values from one 16-byte place, where
+ * 'tn' steps lda·4 bytes down A, touching a new 4 KB page every k step or two (W1's weight gradient). A B given
+ * transposed (Bᵀ stored, a dense layer's input gradient dy·Wᵀ) is packed into panels straight from there
+ * (pack_panels_t, 4×4 transposes in registers), with no transposed copy. Packing moves values only: every sum is the
+ * same.
+ *
  * The register tile is ROWS × (4·VECTORS) outputs: for each k, VECTORS vectors of B's row k are loaded once and
  * multiplied by a broadcast A value for each of ROWS rows. 4 × 8 keeps 8 accumulators, 2 B vectors and 4 broadcasts
  * live: V8 issues a k step's loads before its multiply-adds (its machine code, `node --print-wasm-code`), so that is
@@ -38,8 +45,13 @@ const WIDTHS = [8, 4, 1] as const;
 type Width = (typeof WIDTHS)[number];
 const WIDTH_INDEX: Record<Width, number> = { 8: 0, 4: 1, 1: 2 };
 export type GemmLayout = 'nn' | 'tn';
+/**
+ * The tile layouts: 'nn' and 'tn' read A where it lies; 'pk' reads A from a packed copy (pack_a_tn), four rows at a
+ * time: block b holds A(4b..4b+4, kk) for every kk of the k block as k·4 consecutive floats.
+ */
+type TileLayout = GemmLayout | 'pk';
 
-function functionName(layout: GemmLayout, rows: number, width: Width): string {
+function functionName(layout: TileLayout, rows: number, width: Width): string {
   return `gemm_${layout}_${rows}x${width}`;
 }
 
@@ -53,7 +65,7 @@ const GEMM_PARAMS = ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i3
  * One tile function: all of C[0..m)×[0..n), with m a multiple of `rows` and n a multiple of `width`. Loop order:
  * column panels outside, row blocks inside, so a panel of B (k × width) is reused by every row block from cache.
  */
-function emitTile(module: ModuleBuilder, layout: GemmLayout, rows: number, width: Width, fma: boolean): void {
+function emitTile(module: ModuleBuilder, layout: TileLayout, rows: number, width: Width, fma: boolean): void {
   const f = module.function(functionName(layout, rows, width), GEMM_PARAMS);
   const [a, b, c, m, k, n, lda, ldb, ldc, accumulate] = f.paramLocals(GEMM_PARAMS.length);
   const vectors = width === 1 ? 0 : width / 4; // 0: the scalar column
@@ -109,9 +121,10 @@ function emitTile(module: ModuleBuilder, layout: GemmLayout, rows: number, width
               for (const acc of accumulators) (vectors > 0 ? f.v128Const0() : f.f32Const(0)).set(acc);
             },
           );
-          // pa: A(i, 0); nn: a + i·lda·4, tn: a + i·4.
+          // pa: A(i, 0); nn: a + i·lda·4, tn: a + i·4, pk: block i/4, a + (i/4)·k·16.
           if (layout === 'nn') f.get(a).get(i).get(lda4).i32Mul().i32Add().set(pa);
-          else f.get(a).get(i).i32Const(2).i32Shl().i32Add().set(pa);
+          else if (layout === 'tn') f.get(a).get(i).i32Const(2).i32Shl().i32Add().set(pa);
+          else f.get(a).get(i).get(k).i32Mul().i32Const(2).i32Shl().i32Add().set(pa);
           f.get(b).get(j).i32Const(2).i32Shl().i32Add().set(pb);
           f.get(k).set(remaining);
           f.block(() =>
@@ -134,9 +147,14 @@ function emitTile(module: ModuleBuilder, layout: GemmLayout, rows: number, width
                   f.set(acc);
                 });
               }
-              // Next k: nn moves along A's row, tn down A's column (one stored row).
+              // Next k: nn moves along A's row, tn down A's column (one stored row), pk to the block's next 4 values.
               if (layout === 'nn') f.get(pa).i32Const(4).i32Add().set(pa);
-              else f.get(pa).get(lda4).i32Add().set(pa);
+              else if (layout === 'tn') f.get(pa).get(lda4).i32Add().set(pa);
+              else
+                f.get(pa)
+                  .i32Const(4 * rows)
+                  .i32Add()
+                  .set(pa);
               f.get(pb).get(ldb4).i32Add().set(pb);
               f.get(remaining).i32Const(1).i32Sub().set(remaining);
               f.br(0);
@@ -204,21 +222,147 @@ function emitPack(module: ModuleBuilder): void {
   );
 }
 
+const PACK_TRANSPOSED_FUNCTION = 'pack_panels_t';
+
 /**
- * Adds every tile function of both layouts, and the panel packing, to `module`; `fma`: the vector tiles use
- * relaxed SIMD's multiply-add (the module then validates only where relaxed SIMD does).
+ * pack_panels_t(bt, ldbt, k, panels, out): pack_panels for a B given transposed (Bᵀ stored n×k, row stride ldbt, the
+ * weights of a dense layer's input gradient dy·Wᵀ): out[p][kk][c] = Bᵀ(8p + c, kk). Four k steps at a time, the
+ * panel's eight stored rows are read as vectors and transposed in registers, so no transposed copy of B is made.
+ */
+function emitPackTransposed(module: ModuleBuilder): void {
+  const f = module.function(PACK_TRANSPOSED_FUNCTION, ['i32', 'i32', 'i32', 'i32', 'i32']);
+  const [bt, ldbt, k, panels, out] = f.paramLocals(5);
+  const p = f.local('i32');
+  const kk = f.local('i32');
+  const src = f.local('i32');
+  const ldbt4 = f.local('i32');
+  const rowsOf = Array.from({ length: 8 }, () => f.local('v128'));
+  const low = Array.from({ length: 4 }, () => f.local('v128'));
+  const high = Array.from({ length: 4 }, () => f.local('v128'));
+  const rowAt = (c: number): void => {
+    f.get(src);
+    if (c > 0) f.get(ldbt4).i32Const(c).i32Mul().i32Add();
+  };
+  f.get(ldbt).i32Const(2).i32Shl().set(ldbt4);
+  f.i32Const(0).set(p);
+  f.block(() =>
+    f.loop(() => {
+      f.get(p).get(panels).i32GeS().brIf(1);
+      f.get(bt).get(p).i32Const(3).i32Shl().get(ldbt4).i32Mul().i32Add().set(src); // Bᵀ(8p, 0)
+      f.i32Const(0).set(kk);
+      f.block(() =>
+        f.loop(() => {
+          f.get(kk).i32Const(4).i32Add().get(k).i32GtS().brIf(1);
+          rowsOf.forEach((row, c) => {
+            rowAt(c);
+            f.v128Load(0).set(row);
+          });
+          // Per half (columns 0–3, 4–7) a 4×4 transpose: pairs interleaved, then their halves joined.
+          for (let pair = 0; pair < 4; pair++) {
+            const [x, y] = [rowsOf[2 * pair]!, rowsOf[2 * pair + 1]!];
+            f.get(x).get(y).shuffle32([0, 4, 1, 5]).set(low[pair]!);
+            f.get(x).get(y).shuffle32([2, 6, 3, 7]).set(high[pair]!);
+          }
+          for (let step = 0; step < 4; step++) {
+            const from = step < 2 ? low : high;
+            const lanes: [number, number, number, number] = step % 2 === 0 ? [0, 1, 4, 5] : [2, 3, 6, 7];
+            for (const half of [0, 1]) {
+              f.get(out)
+                .get(from[2 * half]!)
+                .get(from[2 * half + 1]!)
+                .shuffle32(lanes)
+                .v128Store(32 * step + 16 * half);
+            }
+          }
+          f.get(src).i32Const(16).i32Add().set(src);
+          f.get(out).i32Const(128).i32Add().set(out);
+          f.get(kk).i32Const(4).i32Add().set(kk);
+          f.br(0);
+        }),
+      );
+      // The last k % 4 steps, one value at a time.
+      f.block(() =>
+        f.loop(() => {
+          f.get(kk).get(k).i32GeS().brIf(1);
+          for (let c = 0; c < 8; c++) {
+            f.get(out);
+            rowAt(c);
+            f.f32Load(0).f32Store(4 * c);
+          }
+          f.get(src).i32Const(4).i32Add().set(src);
+          f.get(out).i32Const(32).i32Add().set(out);
+          f.get(kk).i32Const(1).i32Add().set(kk);
+          f.br(0);
+        }),
+      );
+      f.get(p).i32Const(1).i32Add().set(p);
+      f.br(0);
+    }),
+  );
+}
+
+const PACK_A_FUNCTION = 'pack_a_tn';
+
+/**
+ * pack_a_tn(a, lda, blocks, k, out): copies rows [0, 4·blocks) × columns [0, k) of an A stored transposed (A(i, kk) at
+ * kk·lda + i) into blocks of four rows, each k steps of the four rows' values: out[b][kk][r] = A(4b + r, kk). The 'pk'
+ * tile then reads a k step's four values from one 16-byte place, one after the other, where 'tn' steps lda·4 bytes
+ * down A per k step (for W1's weight gradient a new 4 KB page every 1.3 steps).
+ */
+function emitPackA(module: ModuleBuilder): void {
+  const f = module.function(PACK_A_FUNCTION, ['i32', 'i32', 'i32', 'i32', 'i32']);
+  const [a, lda, blocks, k, out] = f.paramLocals(5);
+  const block = f.local('i32');
+  const kk = f.local('i32');
+  const src = f.local('i32');
+  const lda4 = f.local('i32');
+  f.get(lda).i32Const(2).i32Shl().set(lda4);
+  f.i32Const(0).set(block);
+  f.block(() =>
+    f.loop(() => {
+      f.get(block).get(blocks).i32GeS().brIf(1);
+      // A(4b..4b+4, kk) are consecutive in stored row kk: one vector copy per k step.
+      f.get(a).get(block).i32Const(4).i32Shl().i32Add().set(src);
+      f.i32Const(0).set(kk);
+      f.block(() =>
+        f.loop(() => {
+          f.get(kk).get(k).i32GeS().brIf(1);
+          f.get(out).get(src).v128Load(0).v128Store(0);
+          f.get(src).get(lda4).i32Add().set(src);
+          f.get(out).i32Const(16).i32Add().set(out);
+          f.get(kk).i32Const(1).i32Add().set(kk);
+          f.br(0);
+        }),
+      );
+      f.get(block).i32Const(1).i32Add().set(block);
+      f.br(0);
+    }),
+  );
+}
+
+/**
+ * Adds every tile function of both layouts, the packed-A tile, and the panel and A packing, to `module`; `fma`: the
+ * vector tiles use relaxed SIMD's multiply-add (the module then validates only where relaxed SIMD does).
  */
 export function emitGemm(module: ModuleBuilder, fma = false): void {
   for (const layout of ['nn', 'tn'] as const) {
     for (let rows = 1; rows <= GEMM_ROWS; rows++)
       for (const width of WIDTHS) emitTile(module, layout, rows, width, fma);
   }
+  emitTile(module, 'pk', GEMM_ROWS, 8, fma);
+  emitPackA(module);
   emitPack(module);
+  emitPackTransposed(module);
 }
 
-/** Bytes of scratch {@link GemmArgs.packed} needs for a k×n right-hand side. */
-export function packedBytes(k: number, n: number): number {
-  return k * (n - (n % 8)) * 4;
+/**
+ * Bytes of scratch {@link GemmArgs.packed} needs for an m×k by k×n product: B's 8-column panels, then one block of A's
+ * rows (at most M_BLOCK rows by K_BLOCK of k) packed for the 'pk' tile.
+ */
+export function packedBytes(m: number, k: number, n: number): number {
+  const panelColumns = n - (n % 8);
+  const aRows = Math.min(M_BLOCK, m - (m % GEMM_ROWS));
+  return k * panelColumns * 4 + (panelColumns > 0 ? Math.min(K_BLOCK, k) * aRows * 4 : 0);
 }
 
 type TileFunction = (
@@ -244,6 +388,14 @@ type TileFunction = (
 const K_BLOCK = 256;
 const M_BLOCK = 128;
 
+/**
+ * A transposed A's rows are packed for the 'pk' tile when at least this many panels reuse them (bench/gemm-packing.mjs:
+ * W1's weight gradients 784×256·256×256 and 256×256·256×128 1.02–1.12× faster; with one panel, a 10-way head, the
+ * copy costs more than it saves, 0.74–0.77×). An A read row by row ('nn') is not packed: packing it too (a 4×4
+ * transpose per four k steps, tried) gave 0.96–1.09× on W1's forward products, within this VM's noise.
+ */
+export const PACK_A_FROM_PANELS = 4;
+
 export interface GemmArgs {
   layout: GemmLayout;
   /** Byte offsets of A, B and C in the wasm memory. */
@@ -258,7 +410,18 @@ export interface GemmArgs {
    * first (see pack_panels) and the 8-wide tiles read them from it.
    */
   packed?: number;
-  /** Row strides in elements (defaults: nn A k, tn A m; B n; C n). */
+  /**
+   * B given transposed: Bᵀ stored n×k (row stride ldb, default k), packed into panels straight from there. Needs
+   * `packed` and n a multiple of 8 (the 4-wide and scalar edge tiles read B row-major).
+   */
+  transposedB?: boolean;
+  /**
+   * Whether the packed path of a 'tn' product also packs A's rows for the 'pk' tile (no effect on 'nn'); default:
+   * from {@link PACK_A_FROM_PANELS} panels on. The sums are the same either way (tests and bench/gemm-packing.mjs
+   * compare the two).
+   */
+  packA?: boolean;
+  /** Row strides in elements (defaults: nn A k, tn A m; B n, transposed k; C n). */
   lda?: number;
   ldb?: number;
   ldc?: number;
@@ -279,8 +442,28 @@ export function makeGemm(exports: WasmExports): (args: GemmArgs) => void {
       });
     }
   }
-  const pack = exports[PACK_FUNCTION] as (b: number, ldb: number, k: number, panels: number, out: number) => void;
-  return ({ layout, a, b, c, m, k, n, packed, lda = layout === 'nn' ? k : m, ldb = n, ldc = n }) => {
+  const packedTile = exports[functionName('pk', GEMM_ROWS, 8)] as TileFunction;
+  type Pack = (from: number, stride: number, count: number, k: number, out: number) => void;
+  const pack = exports[PACK_FUNCTION] as Pack;
+  const packRows = exports[PACK_A_FUNCTION] as Pack;
+  const packTransposed = exports[PACK_TRANSPOSED_FUNCTION] as Pack;
+  return ({
+    layout,
+    a,
+    b,
+    c,
+    m,
+    k,
+    n,
+    packed,
+    transposedB = false,
+    packA,
+    lda = layout === 'nn' ? k : m,
+    ldb = transposedB ? k : n,
+    ldc = n,
+  }) => {
+    if (transposedB && (packed === undefined || n % 8 !== 0))
+      throw new Error(`gemm: a transposed B needs packed panels and n a multiple of 8 (n = ${n})`);
     const byRows = tiles[layout];
     const tile = (rows: number, width: Width): TileFunction => byRows[rows]![WIDTH_INDEX[width]]!;
     /** A(row, kStart) in bytes. */
@@ -333,13 +516,24 @@ export function makeGemm(exports: WasmExports): (args: GemmArgs) => void {
       if (cols === 0) continue;
       if (width === 8 && packed !== undefined) {
         const panels = cols / 8;
-        pack(b + column * 4, ldb, k, panels, packed);
+        if (transposedB) packTransposed(b, ldb, k, panels, packed);
+        else pack(b + column * 4, ldb, k, panels, packed);
+        const packedA = packed + k * panels * 32;
+        const rowsPacked = layout === 'tn' && (packA ?? panels >= PACK_A_FROM_PANELS);
         for (let kStart = 0; kStart < k || kStart === 0; kStart += K_BLOCK) {
           const kCount = Math.min(K_BLOCK, k - kStart);
+          const accumulate = kStart > 0 ? 1 : 0;
           for (let row0 = 0; row0 < m; row0 += M_BLOCK) {
             const count = Math.min(M_BLOCK, m - row0);
-            for (let p = 0; p < panels; p++)
-              rowRange(8, row0, count, kStart, kCount, packed + (p * k + kStart) * 32, 8, column + p * 8, 8);
+            const main = rowsPacked ? count - (count % GEMM_ROWS) : 0;
+            if (main > 0) packRows(aAt(row0, kStart), lda, main / GEMM_ROWS, kCount, packedA);
+            for (let p = 0; p < panels; p++) {
+              const panel = packed + (p * k + kStart) * 32;
+              const at = column + p * 8;
+              if (main > 0)
+                packedTile(packedA, panel, c + (row0 * ldc + at) * 4, main, kCount, 8, 0, 8, ldc, accumulate);
+              if (count > main) rowRange(8, row0 + main, count - main, kStart, kCount, panel, 8, at, 8);
+            }
           }
         }
       } else {

@@ -56,7 +56,9 @@ export function simdProduct(
 ): void {
   // As the BatchMatMul override (wasm/matmul.ts) decides: packing pays off from 16 rows on; it never changes a value.
   const scratch =
-    product.m >= 16 ? backend.makeOutput([Math.ceil(packedBytes(product.k, product.n) / 4)], 'float32') : undefined;
+    product.m >= 16
+      ? backend.makeOutput([Math.ceil(packedBytes(product.m, product.k, product.n) / 4)], 'float32')
+      : undefined;
   try {
     simd.gemm({ ...product, ...(scratch ? { packed: heapOffset(backend, scratch) } : {}) });
   } finally {

@@ -18,7 +18,8 @@
  *
  * The override re-registers the two wasm kernels. First choice, for float32 products (and fused ones with a bias
  * and a linear or relu activation): the project's own WebAssembly SIMD kernels (backend/simd/gemm.ts), run on the
- * backend's heap. They read a transposed A in place, transpose a flagged B first, address batch entries in place
+ * backend's heap. They read a transposed A in place, pack a flagged B into panels from where it lies (or transpose it
+ * first when n is not a multiple of 8 or the product is too small to pack), address batch entries in place
  * (numpy broadcasting), and pack B into cache-friendly panels themselves, so they also avoid XNNPACK's repacking of
  * the weights on every training step (they change every step): 256×784·784×256 ~3.3–4 ms against 5.4 ms for XNNPACK
  * with fresh weights; xᵀ·dy for the same layer ~3.5 ms against ~6.4 ms transpose + XNNPACK. Same summation order as
@@ -156,9 +157,10 @@ interface MatMulShape {
 
 /**
  * The product on the project's SIMD kernels (backend/simd/gemm.ts): no weight packing, transposed A read in place,
- * batch entries addressed in place (numpy broadcasting). A transposed B is transposed first (B is then the smaller
- * operand in a dense layer's input gradient, dy·Wᵀ). Fused calls: bias and linear/relu only; undefined for anything
- * else (prelu, leaky relu, sigmoid, elu, relu6, a bias of another shape), which goes the XNNPACK way.
+ * batch entries addressed in place (numpy broadcasting). A transposed B (a dense layer's input gradient, dy·Wᵀ) is
+ * packed into panels straight from where it lies, or transposed first where the product does not pack it. Fused
+ * calls: bias and linear/relu only; undefined for anything else (prelu, leaky relu, sigmoid, elu, relu6, a bias of
+ * another shape), which goes the XNNPACK way.
  */
 function simdMatMul(
   simd: SimdKernels,
@@ -180,10 +182,13 @@ function simdMatMul(
       bias = given;
     }
   }
-  const bStored = transposeB ? transposeLastTwo(b, backend) : b; // [...outerB, k, n]
   // Packing B's panels pays off once enough rows reuse them (measured: 256×784·784×256 5.4 → 4.1 ms; below 16 rows
   // the copy costs more than it saves).
-  const scratchBytes = m >= 16 ? packedBytes(k, n) : 0;
+  const scratchBytes = m >= 16 ? packedBytes(m, k, n) : 0;
+  // A flagged B is packed into panels straight from where it lies when every column is in a panel; otherwise the
+  // edge tiles need it transposed first ([...outerB, k, n]).
+  const packsTransposed = transposeB && scratchBytes > 0 && n % 8 === 0;
+  const bStored = transposeB && !packsTransposed ? transposeLastTwo(b, backend) : b;
   const scratch = scratchBytes > 0 ? backend.makeOutput([Math.ceil(scratchBytes / 4)], 'float32') : undefined;
   try {
     const out = backend.makeOutput([...outer, m, n], 'float32');
@@ -206,6 +211,7 @@ function simdMatMul(
         k,
         n,
         ...(packed !== undefined ? { packed } : {}),
+        ...(packsTransposed ? { transposedB: true } : {}),
       });
     }
     if (bias !== undefined || relu) {
