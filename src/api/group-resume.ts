@@ -6,7 +6,10 @@ import { crashReason } from '../runs/liveness.js';
 import { readMeta } from '../runs/meta.js';
 import { resolveRunsDir } from '../runs/store.js';
 import { readSummary } from '../runs/summary.js';
+import { hasOwnData } from '../data/data-groups.js';
+import { fingerprintData, fingerprintGroups } from '../runs/data-source.js';
 import { resumeWithBaselines, storedRunConfig, trainWithBaselines } from './baselines.js';
+import { dataDifferences, readComparedConfig } from './data-identity.js';
 import {
   memberFinished,
   trainMembers,
@@ -63,6 +66,8 @@ export async function resumeSeedGroup(
     if (memberFinished(memberDir)) return { seed, keep: readSummary(memberDir, member.id) };
     return { seed, resume: { id: member.id, dir: memberDir } };
   });
+  const toTrain = steps.filter((step) => 'train' in step).map((step) => step.seed);
+  if (toTrain.length > 0) refuseChangedData(id, path.join(dir, first.folder), first.seed, toTrain);
   const group: GroupMeta = { ...structuredClone(meta), status: 'running' };
   delete group.statusReason;
   delete group.endedAt;
@@ -79,6 +84,37 @@ export async function resumeSeedGroup(
           (await resumeWithBaselines(member, { ...train, ...(options.lock ? { lock: options.lock } : {}) })).summary),
     },
     meta,
+  );
+}
+
+/**
+ * A seed not started trains on the data as it is now, so data edited since the group's first member trained would
+ * give a group whose members saw different data (and whose baselines the group's creation checked on other rows:
+ * api/baseline-rows.ts). The first member's data-source.json (data-groups.json for tasks with their own data) holds
+ * the CSV's sha256 then; the same file is hashed again here, before anything trains. Members that had started are
+ * checked when they are resumed (api/resume.ts).
+ */
+function refuseChangedData(id: string, firstDir: string, firstSeed: number, toTrain: readonly number[]): void {
+  const then = readComparedConfig(firstDir, readMeta(firstDir));
+  const { resolved, configDir } = then;
+  if (!resolved || configDir === undefined) return;
+  const source = fingerprintData(resolved, configDir);
+  const now = {
+    ...then,
+    ...(source ? { source } : {}),
+    ...(then.groups || hasOwnData(resolved) ? { groups: fingerprintGroups(resolved, configDir) } : {}),
+  };
+  const differences = dataDifferences(then, now);
+  if (differences.length === 0) return;
+  const seeds = `seed${toTrain.length > 1 ? 's' : ''} ${toTrain.join(', ')}`;
+  throw new UsageError(
+    `Group ${id}: its data has changed since seed ${firstSeed} trained, so ${seeds} would train on other data than ` +
+      'the members before them; nothing was trained or changed:',
+    [
+      ...differences.map((line) => line.replace(' between the runs', ` since seed ${firstSeed} trained`)),
+      'put the data back as it was to continue the group, or train a new group on the new data: ' +
+        'mtl train CONFIG --seeds …',
+    ],
   );
 }
 
