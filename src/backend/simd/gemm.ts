@@ -190,33 +190,51 @@ const PACK_FUNCTION = 'pack_panels';
  * falls into the same few L1 cache sets, so a panel of a 784-row B does not stay in L1 while the row blocks reuse it.
  */
 function emitPack(module: ModuleBuilder): void {
-  const f = module.function(PACK_FUNCTION, ['i32', 'i32', 'i32', 'i32', 'i32']);
-  const [b, ldb, k, panels, out] = f.paramLocals(5);
-  const p = f.local('i32');
+  emitStripCopy(module, PACK_FUNCTION, 2);
+}
+
+/**
+ * name(from, ld, k, strips, out): copies `strips` strips of `vectors`·4 consecutive floats from each of k stored rows
+ * (row stride ld floats; strip s starts `vectors`·16·s bytes into a row), strip after strip, each k rows of
+ * `vectors`·16 bytes: out[s][kk] = from[kk·ld + 4·vectors·s ..][0 .. 4·vectors).
+ */
+function emitStripCopy(module: ModuleBuilder, name: string, vectors: 1 | 2): void {
+  const f = module.function(name, ['i32', 'i32', 'i32', 'i32', 'i32']);
+  const [from, ld, k, strips, out] = f.paramLocals(5);
+  const strip = f.local('i32');
   const row = f.local('i32');
   const src = f.local('i32');
-  const dst = f.local('i32');
-  const ldb4 = f.local('i32');
-  f.get(ldb).i32Const(2).i32Shl().set(ldb4);
-  f.get(out).set(dst);
-  f.i32Const(0).set(p);
+  const ld4 = f.local('i32');
+  f.get(ld).i32Const(2).i32Shl().set(ld4);
+  f.i32Const(0).set(strip);
   f.block(() =>
     f.loop(() => {
-      f.get(p).get(panels).i32GeS().brIf(1);
-      f.get(b).get(p).i32Const(5).i32Shl().i32Add().set(src);
+      f.get(strip).get(strips).i32GeS().brIf(1);
+      f.get(from)
+        .get(strip)
+        .i32Const(vectors === 2 ? 5 : 4)
+        .i32Shl()
+        .i32Add()
+        .set(src);
       f.get(k).set(row);
       f.block(() =>
         f.loop(() => {
           f.get(row).i32Eqz().brIf(1);
-          f.get(dst).get(src).v128Load(0).v128Store(0);
-          f.get(dst).get(src).v128Load(16).v128Store(16);
-          f.get(src).get(ldb4).i32Add().set(src);
-          f.get(dst).i32Const(32).i32Add().set(dst);
+          for (let v = 0; v < vectors; v++)
+            f.get(out)
+              .get(src)
+              .v128Load(16 * v)
+              .v128Store(16 * v);
+          f.get(src).get(ld4).i32Add().set(src);
+          f.get(out)
+            .i32Const(16 * vectors)
+            .i32Add()
+            .set(out);
           f.get(row).i32Const(1).i32Sub().set(row);
           f.br(0);
         }),
       );
-      f.get(p).i32Const(1).i32Add().set(p);
+      f.get(strip).i32Const(1).i32Add().set(strip);
       f.br(0);
     }),
   );
@@ -304,40 +322,14 @@ function emitPackTransposed(module: ModuleBuilder): void {
 const PACK_A_FUNCTION = 'pack_a_tn';
 
 /**
- * pack_a_tn(a, lda, blocks, k, out): copies rows [0, 4·blocks) × columns [0, k) of an A stored transposed (A(i, kk) at
+ * pack_a_tn(a, lda, k, blocks, out): copies rows [0, 4·blocks) × columns [0, k) of an A stored transposed (A(i, kk) at
  * kk·lda + i) into blocks of four rows, each k steps of the four rows' values: out[b][kk][r] = A(4b + r, kk). The 'pk'
  * tile then reads a k step's four values from one 16-byte place, one after the other, where 'tn' steps lda·4 bytes
  * down A per k step (for W1's weight gradient a new 4 KB page every 1.3 steps).
  */
 function emitPackA(module: ModuleBuilder): void {
-  const f = module.function(PACK_A_FUNCTION, ['i32', 'i32', 'i32', 'i32', 'i32']);
-  const [a, lda, blocks, k, out] = f.paramLocals(5);
-  const block = f.local('i32');
-  const kk = f.local('i32');
-  const src = f.local('i32');
-  const lda4 = f.local('i32');
-  f.get(lda).i32Const(2).i32Shl().set(lda4);
-  f.i32Const(0).set(block);
-  f.block(() =>
-    f.loop(() => {
-      f.get(block).get(blocks).i32GeS().brIf(1);
-      // A(4b..4b+4, kk) are consecutive in stored row kk: one vector copy per k step.
-      f.get(a).get(block).i32Const(4).i32Shl().i32Add().set(src);
-      f.i32Const(0).set(kk);
-      f.block(() =>
-        f.loop(() => {
-          f.get(kk).get(k).i32GeS().brIf(1);
-          f.get(out).get(src).v128Load(0).v128Store(0);
-          f.get(src).get(lda4).i32Add().set(src);
-          f.get(out).i32Const(16).i32Add().set(out);
-          f.get(kk).i32Const(1).i32Add().set(kk);
-          f.br(0);
-        }),
-      );
-      f.get(block).i32Const(1).i32Add().set(block);
-      f.br(0);
-    }),
-  );
+  // A(4b..4b+4, kk) are consecutive in stored row kk: a strip of one vector per k step.
+  emitStripCopy(module, PACK_A_FUNCTION, 1);
 }
 
 /**
@@ -526,7 +518,7 @@ export function makeGemm(exports: WasmExports): (args: GemmArgs) => void {
           for (let row0 = 0; row0 < m; row0 += M_BLOCK) {
             const count = Math.min(M_BLOCK, m - row0);
             const main = rowsPacked ? count - (count % GEMM_ROWS) : 0;
-            if (main > 0) packRows(aAt(row0, kStart), lda, main / GEMM_ROWS, kCount, packedA);
+            if (main > 0) packRows(aAt(row0, kStart), lda, kCount, main / GEMM_ROWS, packedA);
             for (let p = 0; p < panels; p++) {
               const panel = packed + (p * k + kStart) * 32;
               const at = column + p * 8;
