@@ -23,7 +23,17 @@ import { relaxedSimdSupported, simdKernelsFor } from '../dist/backend/simd/modul
 import { initBackend } from '../dist/backend/select.js';
 import { tf } from '../dist/tf.js';
 
+const USAGE = 'usage: node [--experimental-wasm-relaxed-simd] bench/gemm-packing.mjs [--rounds N] [--json]';
 const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const unknown = args.find((arg, i) => arg !== '--json' && arg !== '--rounds' && args[i - 1] !== '--rounds');
+if (unknown !== undefined) {
+  console.error(`gemm-packing: unknown argument ${unknown}\n${USAGE}`);
+  process.exit(2);
+}
 const at = args.indexOf('--rounds');
 const rounds = at >= 0 ? Number(args[at + 1]) : 60;
 if (!Number.isInteger(rounds) || rounds < 3) {
