@@ -60,6 +60,15 @@ describe('the recorded path', () => {
     await initBackend('wasm', { fma: 'off' });
   });
 
+  it('a second initBackend with the same choice reports its own reason, not the pinned one of the call before', async () => {
+    // A process that replays a run pinned to the plain kernels (eval, resume) and then trains a new run with fma off:
+    // the new run's meta.json must not say the other run pinned it.
+    const pinned = await initBackend('wasm', { fma: 'off', pinnedBy: 'Run r1 was trained on the plain kernels' });
+    expect(pinned.fma.reason).toBe('Run r1 was trained on the plain kernels');
+    const own = await initBackend('wasm', { fma: 'off' });
+    expect(own.fma).toEqual({ requested: 'off', path: 'plain', reason: 'backend.fma is off' });
+  });
+
   it('a meta.json from before backend.fma reads as the plain path, and replays pinned to it', async () => {
     const run = await trainExperiment(parseConfigText(smallDigitsConfig(1)), { runsDir: tempDir() });
     const file = path.join(run.dir, 'meta.json');

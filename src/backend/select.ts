@@ -89,6 +89,7 @@ function chooseFma(requested: FmaChoice, name: BackendName, pinnedBy: string | u
 const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
 
 let current: BackendReport | undefined;
+let currentPinnedBy: string | undefined;
 
 function describe(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
@@ -140,7 +141,16 @@ export async function initBackend(
   const setting = backendSetting(backend);
   const requested = setting.name;
   const fma = options.fma ?? setting.fma;
-  if (current && current.requested === requested && current.fma.requested === fma && tf.getBackend() === current.name)
+  // The report is reused only for the same question (a pinned replay's reason is its own) and while the backend and
+  // the kernels it names are still the ones in place.
+  if (
+    current &&
+    currentPinnedBy === options.pinnedBy &&
+    current.requested === requested &&
+    current.fma.requested === fma &&
+    tf.getBackend() === current.name &&
+    fmaKernelsActive() === (current.fma.path === 'fma')
+  )
     return current;
   const attempts: BackendAttempt[] = [];
   let name: BackendName | undefined;
@@ -187,6 +197,7 @@ export async function initBackend(
     simdKernels: name === 'wasm' && simdKernelsActive(),
     fma: fmaReport,
   };
+  currentPinnedBy = options.pinnedBy;
   return current;
 }
 
