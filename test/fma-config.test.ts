@@ -60,7 +60,7 @@ describe('the recorded path', () => {
     await initBackend('wasm', { fma: 'off' });
   });
 
-  it('a second initBackend with the same choice reports its own reason, not the pinned one of the call before', async () => {
+  it('a second initBackend with the same choice reports its own reason, not the pinned one before', async () => {
     // A process that replays a run pinned to the plain kernels (eval, resume) and then trains a new run with fma off:
     // the new run's meta.json must not say the other run pinned it.
     const pinned = await initBackend('wasm', { fma: 'off', pinnedBy: 'Run r1 was trained on the plain kernels' });
