@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { tf } from '../tf.js';
 import { backendSetting } from '../config/backend-setting.js';
 import type { BackendChoice, BackendSetting, FmaChoice } from '../config/types.js';
@@ -115,7 +116,8 @@ async function tryNative(attempts: BackendAttempt[]): Promise<string | undefined
 
 async function tryWasm(attempts: BackendAttempt[]): Promise<boolean> {
   try {
-    await import('@tensorflow/tfjs-backend-wasm');
+    // `require`, not `import`: an import makes Node scan the 450 KB CommonJS bundle for export names first (~70 ms).
+    createRequire(import.meta.url)('@tensorflow/tfjs-backend-wasm');
     if (await tf.setBackend('wasm')) {
       attempts.push({ backend: 'wasm', ok: true });
       return true;
