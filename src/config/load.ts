@@ -1,10 +1,11 @@
 import { markExplicitSplitOf } from './data-source-rules.js';
 import path from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import { isSeq, parse as parseYamlValue, parseDocument, type Document } from 'yaml';
 import { UsageError } from '../errors.js';
 import { registryGeneration } from '../util/registry.js';
 import { buildExperimentSchema } from './schema.js';
+import { compileValidator, loadPrecompiledValidator } from './precompiled-validator.js';
 import { parseYamlDocument, readUserFile } from './yaml-file.js';
 import { LineCounter, positionOf } from './positions.js';
 import { pathToString, problemsFromAjv, type ConfigProblem } from './errors.js';
@@ -30,21 +31,14 @@ export interface LoadedConfig {
 }
 
 let cached: { validate: ValidateFunction; schema: object; generation: number } | undefined;
-/** The compiled experiment schema, compiled again when a definition was registered since (the schema lists them). */
+/**
+ * The experiment schema's validator: the one compiled at build time while it fits the schema, else compiled now; again
+ * when a definition was registered since (the schema lists them).
+ */
 function validator(): { validate: ValidateFunction; schema: object } {
   if (cached?.generation !== registryGeneration()) {
     const schema = buildExperimentSchema();
-    const validate = new Ajv({
-      allErrors: true,
-      useDefaults: true,
-      strict: true,
-      strictRequired: false,
-      strictTypes: false,
-      verbose: true,
-      // The validator checks one config per command: ajv's optimising passes over the generated code cost more
-      // (~90 ms of every `mtl train` and `mtl validate` start) than they could ever save.
-      code: { optimize: false },
-    }).compile(schema);
+    const validate = loadPrecompiledValidator(schema) ?? compileValidator(schema);
     cached = { validate, schema, generation: registryGeneration() };
   }
   return cached;
