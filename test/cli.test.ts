@@ -27,6 +27,10 @@ describe('the mtl command line (built CLI as a child process)', () => {
     const id = first.stdout.trim();
     expect(id).toMatch(/^\d{8}-\d{6}-quickstart-[0-9a-f]{6}$/);
     expect(first.stderr).toMatch(/epoch 1\/2 /);
+    // 96 pixels → dense 128 → dense 64: 96·128+128 + 128·64+64 = 20,672 shared; a 10-way head per task, 64·10+10.
+    expect(first.stderr).toContain(
+      'hard-sharing on wasm: 21,972 trainable parameters (shared 20,672; left 650, right 650)',
+    );
     expect(first.stderr).not.toContain('\u001b['); // no ANSI codes when not on a TTY
     const runDir = path.join(runsDir, id);
     expect(readdirSync(runDir).sort()).toEqual(FINISHED_RUN_FILES);

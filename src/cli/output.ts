@@ -31,6 +31,17 @@ export function formatNumber(value: number | undefined, digits = 4): string {
   return value.toFixed(digits);
 }
 
+/**
+ * An integer with its thousands grouped by commas (12,345), as `toLocaleString('en-US')` writes it without loading
+ * ICU's locale data (~30 ms of the first call, in every `mtl train`).
+ */
+export function formatCount(value: number): string {
+  if (!Number.isSafeInteger(value)) return String(value);
+  const digits = String(Math.abs(value));
+  const grouped = digits.replace(/\B(?=(\d{3})+$)/g, ',');
+  return value < 0 ? `-${grouped}` : grouped;
+}
+
 export function formatPercent(value: number | undefined): string {
   if (value === undefined || !Number.isFinite(value)) return '—';
   return `${value >= 0 ? '+' : ''}${(value * 100).toFixed(2)}%`;

@@ -5,7 +5,7 @@ import type { RunSummary } from '../runs/summary.js';
 import { labelCountsLine } from './data-report.js';
 import { dataReportLines } from './data-report.js';
 import { adversarySummaryLines } from './adversary-output.js';
-import { formatNumber, log } from './output.js';
+import { formatCount, formatNumber, log } from './output.js';
 import { progressListener } from './progress.js';
 
 /** The flags of `mtl train`. */
@@ -37,13 +37,12 @@ export function trainOutput(flags: TrainFlags): TrainOptions {
       for (const warning of report.warnings) log(`warning: ${warning}`);
     },
     onModelBuilt: ({ architecture, parameterCount, backend, strategy }) => {
-      const count = (n: number): string => n.toLocaleString('en-US');
       const perTask = Object.entries(parameterCount.perTask)
-        .map(([t, n]) => `${t} ${count(n)}`)
+        .map(([t, n]) => `${t} ${formatCount(n)}`)
         .join(', ');
       log(
-        `${architecture} on ${backend}: ${count(parameterCount.total)} trainable parameters ` +
-          `(shared ${count(parameterCount.shared)}; ${perTask})`,
+        `${architecture} on ${backend}: ${formatCount(parameterCount.total)} trainable parameters ` +
+          `(shared ${formatCount(parameterCount.shared)}; ${perTask})`,
       );
       const target = strategy.gradTarget === undefined ? '' : ` on ${strategy.gradTarget} gradients`;
       log(`strategy ${strategy.name}${target}`);
