@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../src/config/load.js';
 import { trainExperiment } from '../src/index.js';
 import { tempDir } from './helpers.js';
-import { mtl } from './helpers/cli.js';
+import { mtl, mtlInProcess } from './helpers/cli.js';
 
 const CONFIG = (name: string, tasks: string) => `name: ${name}
 seed: 5
@@ -50,7 +50,7 @@ describe('mtl analyze', () => {
     other = (await trainExperiment(parseConfigText(CONFIG('other', TWO)), { runsDir })).dir;
   });
 
-  it('prints the tables, stores analysis.json and touches nothing else; a second analysis replaces it', () => {
+  it('prints the tables, stores analysis.json and touches nothing else; a second analysis replaces it', async () => {
     const before = fingerprint(dir);
     const otherBefore = fingerprint(other);
     const first = mtl(['analyze', id, '--runs-dir', runsDir]);
@@ -77,7 +77,7 @@ describe('mtl analyze', () => {
     expect(stored.gradient.source).toBe('checkpoint-pass');
     expect(stored.rules.grouping).toContain('exhaustive for ≤ 8 tasks');
 
-    const second = mtl(['analyze', id, '--runs-dir', runsDir, '--json', '--checkpoint', 'last']);
+    const second = await mtlInProcess(['analyze', id, '--runs-dir', runsDir, '--json', '--checkpoint', 'last']);
     expect(second.code).toBe(0);
     const printed = JSON.parse(second.stdout);
     expect(printed.gradient.checkpoint).toBe('last');
@@ -86,18 +86,18 @@ describe('mtl analyze', () => {
     expect(fingerprint(other)).toEqual(otherBefore);
   });
 
-  it('an unknown run: exit 2, naming the store and how to list runs; no run changed', () => {
+  it('an unknown run: exit 2, naming the store and how to list runs; no run changed', async () => {
     const before = fingerprint(dir);
-    const result = mtl(['analyze', 'no-such-run', '--runs-dir', runsDir]);
+    const result = await mtlInProcess(['analyze', 'no-such-run', '--runs-dir', runsDir]);
     expect(result.code).toBe(2);
     expect(fingerprint(dir)).toEqual(before);
     expect(result.stderr).toContain(`mtl: No run "no-such-run" in ${runsDir}`);
     expect(result.stderr).toContain('`mtl runs` lists them');
   });
 
-  it('a bad --checkpoint: exit 2, the run unchanged', () => {
+  it('a bad --checkpoint: exit 2, the run unchanged', async () => {
     const before = fingerprint(dir);
-    const result = mtl(['analyze', id, '--runs-dir', runsDir, '--checkpoint', 'first']);
+    const result = await mtlInProcess(['analyze', id, '--runs-dir', runsDir, '--checkpoint', 'first']);
     expect(result.code).toBe(2);
     expect(fingerprint(dir)).toEqual(before);
     expect(result.stderr).toContain('--checkpoint "first": expected best or last.');
@@ -106,7 +106,7 @@ describe('mtl analyze', () => {
   it('a run without checkpoints: exit 2, nothing stored', async () => {
     const run = await trainExperiment(parseConfigText(CONFIG('bare', TWO)), { runsDir });
     rmSync(path.join(run.dir, 'checkpoints'), { recursive: true });
-    const result = mtl(['analyze', run.id, '--runs-dir', runsDir]);
+    const result = await mtlInProcess(['analyze', run.id, '--runs-dir', runsDir]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`mtl: Run ${run.id} has no "best" checkpoint (status: completed).`);
     expect(result.stderr).not.toContain('    at ');
@@ -117,7 +117,7 @@ describe('mtl analyze', () => {
     const run = await trainExperiment(parseConfigText(CONFIG('single', '  - { name: y1, type: regression }')), {
       runsDir,
     });
-    const result = mtl(['analyze', run.id, '--runs-dir', runsDir]);
+    const result = await mtlInProcess(['analyze', run.id, '--runs-dir', runsDir]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`mtl: Run ${run.id} has one task (y1); relatedness needs two or more.`);
     expect(readdirSync(run.dir)).not.toContain('analysis.json');

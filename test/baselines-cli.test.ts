@@ -3,7 +3,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, writeFile } from './helpers.js';
 import { folderDigest } from './helpers/bad-inputs.js';
-import { mtl, type CliResult } from './helpers/cli.js';
+import { mtl, mtlInProcess, type CliResult } from './helpers/cli.js';
 import { writeLinearRegressionCsv } from './helpers/csv.js';
 
 /** Two regression tasks on 60 rows, 3 epochs: the run and its two baselines train in about a second. */
@@ -58,31 +58,37 @@ describe('mtl train --baselines, compare --baseline, runs, eval of a baseline', 
     );
   });
 
-  it('lists the run once, marked, and not its baselines', () => {
-    const listed = mtl(['runs', '--runs-dir', runsDir, '--json']);
+  it('lists the run once, marked, and not its baselines', async () => {
+    const listed = await mtlInProcess(['runs', '--runs-dir', runsDir, '--json']);
     const runs = JSON.parse(listed.stdout) as { id: string; subRuns: string[] }[];
     expect(runs.map((run) => run.id)).toEqual([id]);
     expect(runs[0]?.subRuns).toEqual(['baselines/a', 'baselines/b']);
-    expect(mtl(['runs', '--runs-dir', runsDir]).stdout).toContain('single-task (2)');
+    expect((await mtlInProcess(['runs', '--runs-dir', runsDir])).stdout).toContain('single-task (2)');
   });
 
-  it('evaluates a baseline by ID/baselines/<task> and by its path', () => {
-    const byId = mtl(['eval', `${id.slice(0, 15)}/baselines/a`, '--runs-dir', runsDir, '--json']);
+  it('evaluates a baseline by ID/baselines/<task> and by its path', async () => {
+    const byId = await mtlInProcess(['eval', `${id.slice(0, 15)}/baselines/a`, '--runs-dir', runsDir, '--json']);
     expect(byId.code).toBe(0);
     expect(JSON.parse(byId.stdout).run).toBe(`${id}/baselines/a`);
-    const byPath = mtl(['eval', path.join(runsDir, id, 'baselines', 'b'), '--runs-dir', runsDir, '--json']);
+    const byPath = await mtlInProcess([
+      'eval',
+      path.join(runsDir, id, 'baselines', 'b'),
+      '--runs-dir',
+      runsDir,
+      '--json',
+    ]);
     expect(byPath.code).toBe(0);
     expect(JSON.parse(byPath.stdout).run).toBe(`${id}/baselines/b`);
   });
 
-  it('compare --baseline gives transfer.json again, per task and Δm', () => {
-    const compared = mtl(['compare', id, '--baseline', 'single-task', '--runs-dir', runsDir, '--json']);
+  it('compare --baseline gives transfer.json again, per task and Δm', async () => {
+    const compared = await mtlInProcess(['compare', id, '--baseline', 'single-task', '--runs-dir', runsDir, '--json']);
     expect(compared.code).toBe(0);
     const transfer = JSON.parse(readFileSync(path.join(runsDir, id, 'transfer.json'), 'utf8'));
     const { run, dir: _dir, ...report } = JSON.parse(compared.stdout);
     expect(run).toBe(id);
     expect(report).toEqual(transfer);
-    const table = mtl(['compare', id, '--baseline', 'single-task', '--runs-dir', runsDir]);
+    const table = await mtlInProcess(['compare', id, '--baseline', 'single-task', '--runs-dir', runsDir]);
     expect(table.stdout).toMatch(/task +metric +MTL +single-task +relative +task gain +verdict/);
   });
 

@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, writeFile } from './helpers.js';
-import { mtl } from './helpers/cli.js';
+import { mtl, mtlInProcess } from './helpers/cli.js';
 
 /** Rows of x0, x1, x2, y1 (every row) and `rare`, labelled where `labelled(i)`; then `extra` columns per row. */
 function table(rows: number, labelled: (i: number) => boolean, extra?: (i: number) => string): string {
@@ -58,7 +58,7 @@ function refusal(result: { code: number; stderr: string }): string[] {
 describe('a single-task baseline with too few labelled rows (missing_targets: mask)', () => {
   let dir: string;
   let file: string;
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = tempDir('mtl-preflight-rows-');
     // 80 · 20 · 20 rows by a split column; "rare" is labelled on one row of each split.
     writeFile(
@@ -81,19 +81,19 @@ describe('a single-task baseline with too few labelled rows (missing_targets: ma
     REMEDY,
   ];
 
-  it('mtl train refuses it before the multi-task run trains: exit 2 at the task, its labelled rows, no run', () => {
+  it('mtl train refuses it before the multi-task run trains: exit 2 at the task, its labelled rows, no run', async () => {
     const runsDir = path.join(dir, 'runs');
     expect(refusal(mtl(['train', file, '--runs-dir', runsDir]))).toEqual(expected(`${file}:10:5`));
     expect(existsSync(runsDir)).toBe(false);
     // Asked for by the flag, on a config without `baselines:`, the same.
     const flagged = writeFile(dir, 'flagged.yaml', configText('sparse.csv', 'seed: 0', '{ column: split }', ''));
-    const result = mtl(['train', flagged, '--runs-dir', runsDir, '--baselines', 'single-task']);
+    const result = await mtlInProcess(['train', flagged, '--runs-dir', runsDir, '--baselines', 'single-task']);
     expect(refusal(result)).toEqual(expected(`${flagged}:10:5`));
     expect(existsSync(runsDir)).toBe(false);
   });
 
-  it('mtl validate refuses it with the same message', () => {
-    expect(refusal(mtl(['validate', file]))).toEqual(expected(`${file}:10:5`));
+  it('mtl validate refuses it with the same message', async () => {
+    expect(refusal(await mtlInProcess(['validate', file]))).toEqual(expected(`${file}:10:5`));
   });
 });
 
@@ -101,7 +101,7 @@ describe('a seed group whose later seed leaves a baseline too few labelled rows'
   // 200 rows split 0.6/0.2/0.2 by the seed, "rare" labelled on every 25th: seeds 6 and 7 leave its baseline enough
   // rows in every split; seed 2 puts 3 of them in training.
   let dir: string;
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = tempDir('mtl-preflight-seeds-');
     writeFile(
       dir,
@@ -119,18 +119,20 @@ describe('a seed group whose later seed leaves a baseline too few labelled rows'
     REMEDY,
   ];
 
-  it('mtl train --seeds refuses it before the first seed trains: exit 2, no group folder', () => {
+  it('mtl train --seeds refuses it before the first seed trains: exit 2, no group folder', async () => {
     const file = writeFile(dir, 'one.yaml', configText('seeds.csv', 'seed: 0', split));
     const runsDir = path.join(dir, 'runs');
-    expect(refusal(mtl(['train', file, '--seeds', '6,2', '--runs-dir', runsDir]))).toEqual(expected(`${file}:10:5`));
+    expect(refusal(await mtlInProcess(['train', file, '--seeds', '6,2', '--runs-dir', runsDir]))).toEqual(
+      expected(`${file}:10:5`),
+    );
     expect(existsSync(runsDir)).toBe(false);
   });
 
-  it('mtl validate checks each seed of seeds: (and not the seed a group does not train)', () => {
+  it('mtl validate checks each seed of seeds: (and not the seed a group does not train)', async () => {
     const file = writeFile(dir, 'group.yaml', configText('seeds.csv', 'seeds: [6, 2]', split));
-    expect(refusal(mtl(['validate', file]))).toEqual(expected(`${file}:10:5`));
+    expect(refusal(await mtlInProcess(['validate', file]))).toEqual(expected(`${file}:10:5`));
     const fine = writeFile(dir, 'fine.yaml', configText('seeds.csv', 'seeds: [6, 7]', split));
-    const result = mtl(['validate', fine]);
+    const result = await mtlInProcess(['validate', fine]);
     expect(result.code, result.stderr).toBe(0);
   });
 });
@@ -139,7 +141,7 @@ describe('init: a selector a baseline cannot load', () => {
   let dir: string;
   let runsDir: string;
   let source: string;
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = tempDir('mtl-preflight-init-');
     runsDir = path.join(dir, 'runs');
     writeFile(
@@ -150,7 +152,7 @@ describe('init: a selector a baseline cannot load', () => {
     const text = configText('full.csv', 'seed: 0', '{ train: 0.7, val: 0.15, test: 0.15 }', '')
       .replace('name: preflight', 'name: source')
       .replace('  - { name: rare, type: regression }\n', '');
-    const trained = mtl(['train', writeFile(dir, 'source.yaml', text), '--runs-dir', runsDir]);
+    const trained = await mtlInProcess(['train', writeFile(dir, 'source.yaml', text), '--runs-dir', runsDir]);
     expect(trained.code, trained.stderr).toBe(0);
     source = trained.stdout.trim();
   }, 60_000);
@@ -161,7 +163,7 @@ describe('init: a selector a baseline cannot load', () => {
     return writeFile(dir, name, `${text}init:\n  from: ${source}\n${init.map((line) => `  ${line}\n`).join('')}`);
   }
 
-  it('naming a task a single-task baseline lacks: exit 2 at the selector, every such selector listed, no run', () => {
+  it('naming a task a single-task baseline lacks: exit 2 at the selector, every such selector listed, no run', async () => {
     const file = initConfig(
       'heads.yaml',
       ['load: [shared, heads.y1]', 'freeze: [shared, tasks/y1/output]'],
@@ -175,9 +177,9 @@ describe('init: a selector a baseline cannot load', () => {
         '"rare" does not have',
       '  - take these selectors out of init.load and init.freeze, or train without baselines (baselines: none)',
     ];
-    expect(refusal(mtl(['train', file, '--runs-dir', runsDir]))).toEqual(expected);
+    expect(refusal(await mtlInProcess(['train', file, '--runs-dir', runsDir]))).toEqual(expected);
     expect(readdirSync(runsDir)).toEqual([source]);
-    expect(refusal(mtl(['validate', file]))).toEqual(expected);
+    expect(refusal(await mtlInProcess(['validate', file]))).toEqual(expected);
   });
 
   /** The refusal of "heads" at `at` (init.load[1]) in the baseline of "rare"; `details` go before the fix. */
@@ -190,23 +192,23 @@ describe('init: a selector a baseline cannot load', () => {
       'without baselines (baselines: none)',
   ];
 
-  it('"heads" where a single-task baseline has none of the source\'s tasks: exit 2 at the selector, no run', () => {
+  it('"heads" where a single-task baseline has none of the source\'s tasks: exit 2 at the selector, no run', async () => {
     // The source has y1 only: "heads" loads y1's head into the run, and nothing into the baseline of "rare".
     const file = initConfig('all-heads.yaml', ['load: [shared, heads]', 'freeze: [heads]'], 'baselines: single-task');
     const expected = headsRefusal(`${file}:16:18`, ['  - init.freeze[0]: "heads" too']);
-    expect(refusal(mtl(['train', file, '--runs-dir', runsDir]))).toEqual(expected);
+    expect(refusal(await mtlInProcess(['train', file, '--runs-dir', runsDir]))).toEqual(expected);
     expect(readdirSync(runsDir)).toEqual([source]);
     // A seed group: refused before the group exists.
-    expect(refusal(mtl(['train', file, '--runs-dir', runsDir, '--seeds', '1,2']))).toEqual(expected);
+    expect(refusal(await mtlInProcess(['train', file, '--runs-dir', runsDir, '--seeds', '1,2']))).toEqual(expected);
     expect(readdirSync(runsDir)).toEqual([source]);
-    expect(refusal(mtl(['validate', file, '--runs-dir', runsDir]))).toEqual(expected);
+    expect(refusal(await mtlInProcess(['validate', file, '--runs-dir', runsDir]))).toEqual(expected);
     // Without the baseline that lacks them, "heads" is fine: the run loads y1's head.
     const fine = initConfig('heads-fine.yaml', ['load: [shared, heads]'], 'baselines: none');
-    const result = mtl(['validate', fine, '--runs-dir', runsDir]);
+    const result = await mtlInProcess(['validate', fine, '--runs-dir', runsDir]);
     expect(result.code, result.stderr).toBe(0);
   });
 
-  it('"heads" where several baselines have none of the source\'s tasks: each named', () => {
+  it('"heads" where several baselines have none of the source\'s tasks: each named', async () => {
     // A third task, rare2 (a copy of rare's column): its baseline lacks y1 too.
     const rows = readFileSync(path.join(dir, 'full.csv'), 'utf8').trimEnd().split('\n');
     writeFile(
@@ -224,15 +226,15 @@ describe('init: a selector a baseline cannot load', () => {
           '  - { name: rare, type: regression }\n  - { name: rare2, type: regression }\n',
         ),
     );
-    expect(refusal(mtl(['train', file, '--runs-dir', runsDir]))).toEqual(
+    expect(refusal(await mtlInProcess(['train', file, '--runs-dir', runsDir]))).toEqual(
       headsRefusal(`${file}:17:18`, ['  - and in the single-task baseline of task "rare2"']),
     );
     expect(readdirSync(runsDir)).toEqual([source]);
   });
 
-  it('the shared parameters (init.load by default) in the towers baseline, which shares none: exit 2, no run', () => {
+  it('the shared parameters (init.load by default) in the towers baseline, which shares none: exit 2, no run', async () => {
     const file = initConfig('towers.yaml', [], 'baselines: towers');
-    expect(refusal(mtl(['train', file, '--runs-dir', runsDir]))).toEqual([
+    expect(refusal(await mtlInProcess(['train', file, '--runs-dir', runsDir]))).toEqual([
       `mtl: ${file}:15:3: init.load[0]: "shared" picks parameters shared by every task, and the towers baseline ` +
         "shares none. A baseline or pair run starts from init.from with the run's init.load and init.freeze, so it " +
         'would fail after the multi-task run has trained.',

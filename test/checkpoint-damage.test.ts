@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { analyzeRun, evaluateRun, extractFeatures, trainExperiment, type RunSummary } from '../src/index.js';
 import { transferConfig } from './helpers/transfer-init.js';
 import { tempDir } from './helpers.js';
-import { mtl } from './helpers/cli.js';
+import { mtl, mtlInProcess } from './helpers/cli.js';
 import { interruptedRun } from './helpers/interrupted-run.js';
 import { snapshotRun } from './helpers/run-snapshot.js';
 
@@ -74,7 +74,7 @@ describe('mtl train --resume of a damaged last checkpoint', () => {
     const run = await interruptedRun(runsDir);
     rmSync(checkpointFile(run, 'last', 'checksums.json'));
     writeFileSync(checkpointFile(run, 'last', 'training-state.json'), '{');
-    const result = mtl(['train', '--resume', run.id, '--runs-dir', runsDir]);
+    const result = await mtlInProcess(['train', '--resume', run.id, '--runs-dir', runsDir]);
     expect(result.code, result.stderr).toBe(2);
     expect(result.stderr).toMatch(/^mtl: \S+training-state\.json is not valid JSON/);
     expect(result.stderr).toContain('a run continues from its last checkpoint only');
@@ -93,10 +93,10 @@ describe('a best checkpoint that was written but is damaged is refused, not repl
     const missing = `Checkpoint file ${file} is missing; the checkpoint is incomplete.`;
     const hint = 'use the last checkpoint (--checkpoint last), restore the file from a backup, or train the run again';
 
-    const evaluated = mtl(['eval', run.id, '--runs-dir', runsDir]);
+    const evaluated = await mtlInProcess(['eval', run.id, '--runs-dir', runsDir]);
     expect(evaluated.code, evaluated.stderr).toBe(2);
     expect(evaluated.stderr).toBe(`mtl: ${missing}\n  - ${hint}\n`);
-    const compared = mtl(['compare', run.id, '--runs-dir', runsDir]);
+    const compared = await mtlInProcess(['compare', run.id, '--runs-dir', runsDir]);
     expect(compared.code, compared.stderr).toBe(2);
     expect(compared.stderr).toContain(`mtl: ${missing}`);
     // compare takes no --checkpoint: its hint does not name one.
@@ -118,7 +118,7 @@ describe('--checkpoint best on a run that never wrote a best checkpoint', () => 
     rmSync(path.join(run.dir, 'checkpoints', 'best'), { recursive: true });
     const before = snapshotRun(run.dir);
 
-    const asked = mtl(['eval', run.id, '--runs-dir', runsDir, '--checkpoint', 'best']);
+    const asked = await mtlInProcess(['eval', run.id, '--runs-dir', runsDir, '--checkpoint', 'best']);
     expect(asked.code, asked.stderr).toBe(2);
     expect(asked.stderr).toBe(
       `mtl: Run ${run.id} has no "best" checkpoint (status: interrupted).\n` +
@@ -139,7 +139,7 @@ describe('--checkpoint best on a run that never wrote a best checkpoint', () => 
     );
     expect(snapshotRun(run.dir)).toEqual(before);
 
-    const fallback = mtl(['eval', run.id, '--runs-dir', runsDir]);
+    const fallback = await mtlInProcess(['eval', run.id, '--runs-dir', runsDir]);
     expect(fallback.code, fallback.stderr).toBe(0);
     expect(fallback.stderr).toContain(`run ${run.id}, last checkpoint (epoch `);
     expect(readdirSync(path.join(run.dir, 'evals'))).toEqual([expect.stringMatching(/-last-test\.json$/)]);
@@ -155,7 +155,7 @@ describe('mtl runs of a crashed run', () => {
     const gone = { pid: 2 ** 22 + 12345, host: hostname() };
     writeFileSync(metaFile, JSON.stringify({ ...meta, status: 'running', process: gone }));
 
-    const listed = mtl(['runs', '--runs-dir', runsDir]);
+    const listed = await mtlInProcess(['runs', '--runs-dir', runsDir]);
     expect(listed.code, listed.stderr).toBe(0);
     expect(listed.stderr).toBe(
       `note: ${run.id} crashed: its process (pid ${gone.pid} on ${gone.host}) is gone; ` +

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, writeFile } from './helpers.js';
-import { mtl, root } from './helpers/cli.js';
+import { mtl, mtlInProcess, root } from './helpers/cli.js';
 import { groupConfig } from './helpers/groups.js';
 
 const lines = (count: number, line: (i: number) => string): string =>
@@ -47,20 +47,20 @@ describe('mtl eval GROUP/seed-1/<a run not inside the member>', () => {
   let runsDir: string;
   let group = '';
 
-  beforeAll(() => {
+  beforeAll(async () => {
     const dir = tempDir('mtl-eval-member-');
     runsDir = path.join(dir, 'runs');
     const file = path.join(dir, 'g.yaml');
     const extra = 'baselines: single-task\nanalysis: { pairs: true }\nstrategy: { name: uncertainty }';
     writeFileSync(file, groupConfig({ seeds: '[1, 2]', epochs: 1, extra }));
-    const trained = mtl(['train', file, '--runs-dir', runsDir]);
+    const trained = await mtlInProcess(['train', file, '--runs-dir', runsDir]);
     expect(trained.code, trained.stderr).toBe(0);
     group = readdirSync(runsDir)[0] ?? '';
   }, 120_000);
 
-  it("the pair in the wrong order: exit 2, listing the member's runs (the pair in its order), not the members", () => {
+  it("the pair in the wrong order: exit 2, listing the member's runs (the pair in its order), not the members", async () => {
     const member = `${group}/seed-1`;
-    const result = mtl(['eval', `${member}/pairs/y2+y1`, '--runs-dir', runsDir]);
+    const result = await mtlInProcess(['eval', `${member}/pairs/y2+y1`, '--runs-dir', runsDir]);
     expect(result.code).toBe(2);
     expect(result.stderr.split('\n')[0]).toBe(
       `mtl: Run ${member} has no run "pairs/y2+y1" (no ${path.join(runsDir, group, 'seed-1', 'pairs', 'y2+y1')}` +
@@ -72,13 +72,13 @@ describe('mtl eval GROUP/seed-1/<a run not inside the member>', () => {
     expect(result.stderr).not.toContain('its members');
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(result.stdout).toBe('');
-    const right = mtl(['eval', `${member}/pairs/y1+y2`, '--runs-dir', runsDir]);
+    const right = await mtlInProcess(['eval', `${member}/pairs/y1+y2`, '--runs-dir', runsDir]);
     expect(right.code, right.stderr).toBe(0);
     expect(right.stderr).toContain(`run ${member}/pairs/y1+y2, `);
   });
 
-  it('a member the group lacks still lists the members', () => {
-    const result = mtl(['eval', `${group}/seed-9/pairs/y1+y2`, '--runs-dir', runsDir]);
+  it('a member the group lacks still lists the members', async () => {
+    const result = await mtlInProcess(['eval', `${group}/seed-9/pairs/y1+y2`, '--runs-dir', runsDir]);
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
       `mtl: Group ${group} has no run "seed-9/pairs/y1+y2".\n` +
@@ -88,12 +88,12 @@ describe('mtl eval GROUP/seed-1/<a run not inside the member>', () => {
 });
 
 describe('mtl eval RUN --data FILE: a column the file lacks', () => {
-  it('is named by the config field as written, tasks[1].target (was tasks[big].targets[0])', () => {
+  it('is named by the config field as written, tasks[1].target (was tasks[big].targets[0])', async () => {
     const dir = tempDir('mtl-eval-field-');
     const tasks = '  - { name: churn, type: binary }\n  - { name: big, type: regression, target: income }';
     const run = train(dir, config('[age, colour]', tasks));
     const file = writeFile(dir, 'new.csv', 'age,colour,churn\n30,red,0\n40,blue,1\n');
-    const result = mtl(['eval', run, '--runs-dir', path.join(dir, 'runs'), '--data', file]);
+    const result = await mtlInProcess(['eval', run, '--runs-dir', path.join(dir, 'runs'), '--data', file]);
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
       `mtl: tasks[1].target: column "income" is not in ${file}\n  - columns there: age, colour, churn\n`,
@@ -115,9 +115,9 @@ describe('mtl eval RUN --data FILE with categories training never saw', () => {
   const newRows = (): string =>
     `age,income,churn,pid,colour\n${lines(12, (i) => `${25 + i},150,${i % 2},${pid('Q', i)},${colour(i)}`)}\n`;
 
-  it('evaluates every row (exit 0), with one warning per column naming values and rows (was exit 2)', () => {
+  it('evaluates every row (exit 0), with one warning per column naming values and rows (was exit 2)', async () => {
     const file = writeFile(dir, 'new.csv', newRows());
-    const result = mtl(['eval', run, '--runs-dir', path.join(dir, 'runs'), '--data', file]);
+    const result = await mtlInProcess(['eval', run, '--runs-dir', path.join(dir, 'runs'), '--data', file]);
     expect(result.code, result.stderr).toBe(0);
     const warnings = result.stderr.split('\n').filter((line) => line.startsWith('warning: '));
     expect(warnings).toEqual([
@@ -137,12 +137,12 @@ describe('mtl eval RUN --data FILE with categories training never saw', () => {
     expect(stored.warnings).toEqual(warnings.map((line) => line.slice('warning: '.length)));
   }, 120_000);
 
-  it('one unseen value on one row: singular, no identifier hint', () => {
+  it('one unseen value on one row: singular, no identifier hint', async () => {
     const stored = readFileSync(path.join(dir, 'runs', run, 'preprocessing.json'), 'utf8');
     const { features } = JSON.parse(stored) as { features: { column: string; categories?: string[] }[] };
     const [a, b] = features.find((f) => f.column === 'pid')!.categories!;
     const file = writeFile(dir, 'one.csv', `age,income,churn,pid,colour\n30,100,0,${a},red\n31,100,1,${b},mauve\n`);
-    const result = mtl(['eval', run, '--runs-dir', path.join(dir, 'runs'), '--data', file, '--json']);
+    const result = await mtlInProcess(['eval', run, '--runs-dir', path.join(dir, 'runs'), '--data', file, '--json']);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toBe(
       `warning: ${file}: column "colour": 1 row holds categories no training row has ("mauve"); they are encoded as ` +

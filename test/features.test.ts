@@ -6,7 +6,7 @@ import { buildModel, initBackend, parseConfigText, readCsv, readRun, trainExperi
 import { encodeRows } from '../src/data/preprocess.js';
 import { loadCheckpointInto } from '../src/runs/checkpoint.js';
 import { tempDir, writeFile } from './helpers.js';
-import { mtl } from './helpers/cli.js';
+import { mtl, mtlInProcess } from './helpers/cli.js';
 import { bits } from './helpers/expect.js';
 import { transferConfig } from './helpers/transfer-init.js';
 
@@ -77,14 +77,23 @@ describe('mtl features', () => {
 
   it('writes a head output by its layer name, and lists the layers for an unknown one', async () => {
     const file = writeFile(dir, 'new.csv', inputCsv);
-    const result = mtl(['features', runId, '--runs-dir', runsDir, '--data', file, '--layer', 'tasks/y1/output']);
+    const result = await mtlInProcess([
+      'features',
+      runId,
+      '--runs-dir',
+      runsDir,
+      '--data',
+      file,
+      '--layer',
+      'tasks/y1/output',
+    ]);
     expect(result.code, result.stderr).toBe(0);
     const rows = parse(result.stdout);
     expect(rows[0]).toEqual(['f0']);
     const expected = (await forwardPass()).y1;
     expect(bits(rows.slice(1).map((r) => Number(r[0])))).toEqual(bits(expected.map((r) => r[0] ?? NaN)));
 
-    const unknown = mtl(['features', runId, '--runs-dir', runsDir, '--data', file, '--layer', 'trunk']);
+    const unknown = await mtlInProcess(['features', runId, '--runs-dir', runsDir, '--data', file, '--layer', 'trunk']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/--layer "trunk": run .* \(hard-sharing\) has no such layer/);
     expect(unknown.stderr).toContain('layers: shared, tasks/y1/output, tasks/y2/output');
@@ -100,7 +109,7 @@ describe('mtl features', () => {
     const rows = parse(readFileSync(out, 'utf8'));
     expect(rows[0]).toEqual(['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'y1', 'y2']);
     expect(rows).toHaveLength(1 + 120); // every usable row of the 120-row table, in table order
-    const test = mtl(['features', runId, '--runs-dir', runsDir, '--split', 'test']);
+    const test = await mtlInProcess(['features', runId, '--runs-dir', runsDir, '--split', 'test']);
     expect(parse(test.stdout)).toHaveLength(1 + 18); // 15% of 120
 
     const config = parseConfigText(
@@ -120,46 +129,53 @@ describe('mtl features', () => {
     const preprocessing = JSON.parse(readFileSync(path.join(trained.dir, 'preprocessing.json'), 'utf8'));
     expect(preprocessing.inputSize).toBe(8);
     // A target also named as an id column is written once (a repeated header is a CSV mtl then refuses).
-    const both = mtl(['features', runId, '--runs-dir', runsDir, '--with-targets', '--id-columns', 'y1']);
+    const both = await mtlInProcess(['features', runId, '--runs-dir', runsDir, '--with-targets', '--id-columns', 'y1']);
     expect(both.code, both.stderr).toBe(0);
     expect(parse(both.stdout)[0]).toEqual(['y1', 'f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'y2']);
   });
 
-  it('refuses a row missing a feature value (naming its line), a missing column, --split with --data', () => {
+  it('refuses a row missing a feature value (naming its line), a missing column, --split with --data', async () => {
     const holes = writeFile(dir, 'holes.csv', 'id,x0,x1,x2,x3,x4,x5\na,1,2,3,4,5,6\nb,1,,3,4,5,6\n');
-    const missing = mtl(['features', runId, '--runs-dir', runsDir, '--data', holes]);
+    const missing = await mtlInProcess(['features', runId, '--runs-dir', runsDir, '--data', holes]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/holes\.csv: a row misses a feature value, and every row in gives a row out/);
     expect(missing.stderr).toContain('line 3, column "x1"');
     const file = writeFile(dir, 'new.csv', inputCsv);
-    const noId = mtl(['features', runId, '--runs-dir', runsDir, '--data', file, '--id-columns', 'key']);
+    const noId = await mtlInProcess(['features', runId, '--runs-dir', runsDir, '--data', file, '--id-columns', 'key']);
     expect(noId.code).toBe(2);
     expect(noId.stderr).toMatch(/--id-columns.*"key"/);
-    const noFeature = mtl(['features', runId, '--runs-dir', runsDir, '--data', writeFile(dir, 'ab.csv', 'a,b\n1,2\n')]);
+    const noFeature = await mtlInProcess([
+      'features',
+      runId,
+      '--runs-dir',
+      runsDir,
+      '--data',
+      writeFile(dir, 'ab.csv', 'a,b\n1,2\n'),
+    ]);
     expect(noFeature.code).toBe(2);
     expect(noFeature.stderr).toMatch(/a feature of run .*: column "x0" is not in .*ab\.csv/);
-    const both = mtl(['features', runId, '--runs-dir', runsDir, '--data', file, '--split', 'test']);
+    const both = await mtlInProcess(['features', runId, '--runs-dir', runsDir, '--data', file, '--split', 'test']);
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/--split picks rows of the run's own data/);
     for (const result of [missing, noId, noFeature, both]) expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('-o a folder, or under a file: exit 2 naming the path, no temp file left; a missing folder is made', () => {
+  it('-o a folder, or under a file: exit 2 naming the path, no temp file left; a missing folder is made', async () => {
     const out = path.join(dir, 'out');
     mkdirSync(out);
-    const onFolder = mtl(['features', runId, '--runs-dir', runsDir, '-o', out]);
+    const onFolder = await mtlInProcess(['features', runId, '--runs-dir', runsDir, '-o', out]);
     expect(onFolder.code).toBe(2);
     expect(onFolder.stderr).toContain(`mtl: Cannot write ${out}: it is a folder, not a file (EISDIR).`);
     expect(onFolder.stderr).toContain('choose another file with -o');
     expect(readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
     const file = writeFile(dir, 'plain', 'x');
-    const underFile = mtl(['features', runId, '--runs-dir', runsDir, '-o', path.join(file, 'f.csv')]);
+    const underFile = await mtlInProcess(['features', runId, '--runs-dir', runsDir, '-o', path.join(file, 'f.csv')]);
     expect(underFile.code).toBe(2);
     expect(underFile.stderr).toMatch(
       /^mtl: Cannot write .*plain\/f\.csv: a file is in the way where a folder should be/,
     );
     for (const result of [onFolder, underFile]) expect(result.stderr).not.toMatch(/\n\s+at /);
-    const nested = mtl(['features', runId, '--runs-dir', runsDir, '-o', path.join(out, 'new', 'f.csv')]);
+    const nested = await mtlInProcess(['features', runId, '--runs-dir', runsDir, '-o', path.join(out, 'new', 'f.csv')]);
     expect(nested.code).toBe(0);
     expect(readFileSync(path.join(out, 'new', 'f.csv'), 'utf8')).toMatch(/^f0,/);
   });
@@ -196,7 +212,7 @@ describe('mtl features --data with a category training never saw', () => {
       'new.csv',
       csv(6, (i) => (i === 2 ? 'purple' : i === 4 ? 'teal' : colours[i % 3]!)),
     );
-    const result = mtl(['features', runDir, '--data', file]);
+    const result = await mtlInProcess(['features', runDir, '--data', file]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toContain(
       `warning: ${file}: column "colour": 2 rows hold categories no training row has ("purple", "teal"); they are ` +

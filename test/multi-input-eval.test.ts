@@ -11,7 +11,7 @@ import { parseConfigText } from '../src/config/load.js';
 import { compareRuns, evaluateRun, extractFeatures, readSummary, trainExperiment, validateData } from '../src/index.js';
 import { dataReportLines } from '../src/cli/data-report.js';
 import { tempDir } from './helpers.js';
-import { mtl } from './helpers/cli.js';
+import { mtl, mtlInProcess } from './helpers/cli.js';
 import { configText, writeSources } from './helpers/multi-input.js';
 import { snapshotRun } from './helpers/run-snapshot.js';
 
@@ -50,14 +50,14 @@ describe('mtl eval of a multi-input run', () => {
     expect(Object.keys(both.metrics)).toEqual(expect.arrayContaining(['y/mse', 'z/mse']));
   }, 30_000);
 
-  it('a plain --data FILE with several sources, or two files for one source: exit 2, run untouched', () => {
+  it('a plain --data FILE with several sources, or two files for one source: exit 2, run untouched', async () => {
     const before = snapshotRun(run.dir);
     const plain = mtl(['eval', run.id, '--runs-dir', runsDir, '--data', path.join(dir, 'target.csv')]);
     expect(plain.code).toBe(2);
     expect(plain.stderr).toContain(`run ${run.id} has 2 data sources (tasks with their own data); say which task`);
     expect(plain.stderr).toContain('tasks[1].data (2 features): z');
     expect(plain.stderr).not.toMatch(/\n\s+at /);
-    const twice = mtl([
+    const twice = await mtlInProcess([
       'features',
       run.id,
       '--runs-dir',
@@ -75,7 +75,7 @@ describe('mtl eval of a multi-input run', () => {
     expect(snapshotRun(run.dir)).toEqual(before);
   }, 30_000);
 
-  it('a run of the first multi-input version (no per-group encoding): exit 2 naming why, untouched', () => {
+  it('a run of the first multi-input version (no per-group encoding): exit 2 naming why, untouched', async () => {
     const oldRuns = tempDir('mtl-multi-eval-old-');
     const copy = path.join(oldRuns, path.basename(run.dir));
     cpSync(run.dir, copy, { recursive: true });
@@ -83,7 +83,7 @@ describe('mtl eval of a multi-input run', () => {
     const { groups: _groups, ...firstVersion } = JSON.parse(readFileSync(file, 'utf8'));
     writeFileSync(file, `${JSON.stringify(firstVersion, null, 2)}\n`);
     const before = snapshotRun(copy);
-    const result = mtl(['eval', run.id, '--runs-dir', oldRuns]);
+    const result = await mtlInProcess(['eval', run.id, '--runs-dir', oldRuns]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(
       `Run ${run.id} has tasks with their own data but its preprocessing.json stores no encoding per data group`,
@@ -152,7 +152,7 @@ describe('stored files', () => {
     expect(existsSync(path.join(single.dir, 'data-groups.json'))).toBe(false);
     const result = await evaluateRun(single.id, { runsDir: path.join(dir, 'runs-single'), split: 'val' });
     expect(result.metrics).toEqual(readSummary(single.dir, single.id).val);
-    const twice = mtl([
+    const twice = await mtlInProcess([
       'eval',
       single.id,
       '--runs-dir',
@@ -182,21 +182,21 @@ describe('mtl compare and mtl runs', () => {
       `task z: CSV ${path.join(dir, 'target.csv')} → CSV ${path.join(dir, 'target2.csv')}, other contents`,
     );
     expect(comparison.warnings.join('\n')).not.toContain('task y');
-    const listing = mtl(['runs', '--runs-dir', runsDir]);
+    const listing = await mtlInProcess(['runs', '--runs-dir', runsDir]);
     expect(listing.code).toBe(0);
     expect(listing.stdout).toContain(`${path.join(dir, 'source.csv')}+${path.join(dir, 'target.csv')}`);
   }, 60_000);
 });
 
 describe("a source's file holding other rows since training", () => {
-  it('mtl eval and mtl features of the run: exit 2 naming the file, run untouched', () => {
+  it('mtl eval and mtl features of the run: exit 2 naming the file, run untouched', async () => {
     const file = path.join(dir, 'target.csv');
     const trained = readFileSync(file, 'utf8');
     const before = snapshotRun(run.dir);
     try {
       writeFileSync(file, trained.split('\n').slice(0, 16).join('\n'));
       for (const command of ['eval', 'features']) {
-        const result = mtl([command, run.id, '--runs-dir', runsDir]);
+        const result = await mtlInProcess([command, run.id, '--runs-dir', runsDir]);
         expect(result.code, result.stderr).toBe(2);
         expect(result.stderr).toContain(`Run ${run.id}: ${file} has changed since training (`);
         expect(result.stderr).toContain('--data TASK=FILE instead');
@@ -210,13 +210,13 @@ describe("a source's file holding other rows since training", () => {
 });
 
 describe("a source's file changed since training", () => {
-  it('mtl eval of the run: exit 2 naming the source and both feature lists, run untouched', () => {
+  it('mtl eval of the run: exit 2 naming the source and both feature lists, run untouched', async () => {
     const file = path.join(dir, 'target.csv');
     const trained = readFileSync(file, 'utf8');
     try {
       writeFileSync(file, trained.replace('x0,x1,z', 'x0,x9,z'));
       const before = snapshotRun(run.dir);
-      const result = mtl(['eval', run.id, '--runs-dir', runsDir, '--split', 'val']);
+      const result = await mtlInProcess(['eval', run.id, '--runs-dir', runsDir, '--split', 'val']);
       expect(result.code).toBe(2);
       expect(result.stderr).toContain(`Run ${run.id}: the data of tasks[1].data in `);
       expect(result.stderr).toContain('features at training: x0, x1');

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { countMarks, renderSvg } from '../src/report/vega.js';
-import { mtl } from './helpers/cli.js';
+import { mtl, mtlInProcess } from './helpers/cli.js';
 import { groupConfig } from './helpers/groups.js';
 import { tempDir, writeFile } from './helpers.js';
 
@@ -57,17 +57,17 @@ beforeAll(() => {
 describe('mtl report RUN: one run with a gradient strategy', () => {
   let json: ReportJson;
   let runId = '';
-  beforeAll(() => {
+  beforeAll(async () => {
     const config = writeFile(dir, 'pcgrad.yaml', groupConfig({ epochs: EPOCHS, extra: 'strategy: { name: pcgrad }' }));
-    const trained = mtl(['train', config, '--runs-dir', store, '--json']);
+    const trained = await mtlInProcess(['train', config, '--runs-dir', store, '--json']);
     expect(trained.code).toBe(0);
     const id = (JSON.parse(trained.stdout) as { id: string }).id;
     runId = id;
     json = report([id, '-o', path.join(dir, 'run.html')]);
   }, 120_000);
 
-  it('--group with the run: exit 2 saying it is a run, and how to report it (it said there was no group)', () => {
-    const asGroup = mtl(['report', '--group', runId, '--runs-dir', store]);
+  it('--group with the run: exit 2 saying it is a run, and how to report it (it said there was no group)', async () => {
+    const asGroup = await mtlInProcess(['report', '--group', runId, '--runs-dir', store]);
     expect(asGroup.code).toBe(2);
     expect(asGroup.stderr).toBe(
       `mtl: "${runId}" names the run ${runId}, not a seed group: --group reports a seed group.\n` +
@@ -75,24 +75,31 @@ describe('mtl report RUN: one run with a gradient strategy', () => {
     );
   });
 
-  it('-o a folder, or under a file: exit 2 naming the path, nothing written; a missing folder is made', () => {
+  it('-o a folder, or under a file: exit 2 naming the path, nothing written; a missing folder is made', async () => {
     const folder = path.join(dir, 'folder.html');
     mkdirSync(folder);
-    const onFolder = mtl(['report', runId, '-o', folder, '--runs-dir', store]);
+    const onFolder = await mtlInProcess(['report', runId, '-o', folder, '--runs-dir', store]);
     expect(onFolder.code).toBe(2);
     // The words and the remedy `mtl features -o DIR` gives (runs/fs-errors.ts).
     expect(onFolder.stderr).toContain(`mtl: Cannot write ${folder}: it is a folder, not a file (EISDIR).\n`);
     expect(onFolder.stderr).toContain('  - choose another file with -o, e.g. -o report.html\n');
     expect(existsSync(path.join(dir, 'folder-figures'))).toBe(false);
     const file = writeFile(dir, 'plain', 'x');
-    const underFile = mtl(['report', runId, '-o', path.join(file, 'r.html'), '--runs-dir', store]);
+    const underFile = await mtlInProcess(['report', runId, '-o', path.join(file, 'r.html'), '--runs-dir', store]);
     expect(underFile.code).toBe(2);
     expect(underFile.stderr).toMatch(
       /^mtl: Cannot write .*plain\/r-figures \(the report's figures\): a file is in the way/,
     );
     expect(underFile.stderr).toContain('choose another file with -o');
     for (const result of [onFolder, underFile]) expect(result.stderr).not.toMatch(/\n\s+at /);
-    const nested = mtl(['report', runId, '-o', path.join(dir, 'new', 'deeper', 'r.html'), '--runs-dir', store]);
+    const nested = await mtlInProcess([
+      'report',
+      runId,
+      '-o',
+      path.join(dir, 'new', 'deeper', 'r.html'),
+      '--runs-dir',
+      store,
+    ]);
     expect(nested.code).toBe(0);
     expect(existsSync(path.join(dir, 'new', 'deeper', 'r.html'))).toBe(true);
   });
@@ -141,11 +148,11 @@ describe('mtl report RUN: one run with a gradient strategy', () => {
 });
 
 describe('mtl report RUN after mtl analyze: the relatedness matrices', () => {
-  it('draws each measured matrix with a cell per ordered pair of tasks (both orders of a symmetric pair)', () => {
+  it('draws each measured matrix with a cell per ordered pair of tasks (both orders of a symmetric pair)', async () => {
     const config = writeFile(dir, 'analyze.yaml', groupConfig({ epochs: EPOCHS, extra: 'strategy: { name: pcgrad }' }));
-    const trained = mtl(['train', config, '--runs-dir', store, '--json']);
+    const trained = await mtlInProcess(['train', config, '--runs-dir', store, '--json']);
     const id = (JSON.parse(trained.stdout) as { id: string }).id;
-    expect(mtl(['analyze', id, '--runs-dir', store]).code).toBe(0);
+    expect((await mtlInProcess(['analyze', id, '--runs-dir', store])).code).toBe(0);
     const json = report([id, '-o', path.join(dir, 'analyzed.html')]);
     const html = readFileSync(json.html, 'utf8');
     expect(html).toContain('<section id="relatedness">');
@@ -156,7 +163,7 @@ describe('mtl report RUN after mtl analyze: the relatedness matrices', () => {
 });
 
 describe('mtl report RUN of a domain-adversarial run', () => {
-  it('draws the domain discriminator’s accuracy against its chance level, one line each', () => {
+  it('draws the domain discriminator’s accuracy against its chance level, one line each', async () => {
     const config = writeFile(
       dir,
       'dann.yaml',
@@ -177,7 +184,7 @@ describe('mtl report RUN of a domain-adversarial run', () => {
         '',
       ].join('\n'),
     );
-    const trained = mtl(['train', config, '--runs-dir', store, '--json']);
+    const trained = await mtlInProcess(['train', config, '--runs-dir', store, '--json']);
     expect(trained.code).toBe(0);
     const id = (JSON.parse(trained.stdout) as { id: string }).id;
     const json = report([id, '-o', path.join(dir, 'dann.html')]);
@@ -188,13 +195,13 @@ describe('mtl report RUN of a domain-adversarial run', () => {
 
 describe('mtl report --group: seeds and single-task baselines', () => {
   let json: ReportJson;
-  beforeAll(() => {
+  beforeAll(async () => {
     const config = writeFile(
       dir,
       'group.yaml',
       groupConfig({ seeds: '[0, 1]', epochs: EPOCHS, extra: 'baselines: single-task' }),
     );
-    const trained = mtl(['train', config, '--runs-dir', store, '--json']);
+    const trained = await mtlInProcess(['train', config, '--runs-dir', store, '--json']);
     expect(trained.code).toBe(0);
     const group = (JSON.parse(trained.stdout) as { group: { id: string } }).group.id;
     json = report(['--group', group]);
@@ -217,10 +224,10 @@ describe('mtl report --group: seeds and single-task baselines', () => {
 describe('mtl report --sweep', () => {
   let json: ReportJson;
   let sweepId = '';
-  beforeAll(() => {
+  beforeAll(async () => {
     writeFile(dir, 'base.yaml', groupConfig({ epochs: 2 }));
     const sweep = writeFile(dir, 'sweep.yaml', 'name: s\nbase: base.yaml\nspace:\n  training.lr: [0.001, 0.01, 0.1]\n');
-    const ran = mtl(['sweep', sweep, '--jobs', '1', '--runs-dir', store, '--json']);
+    const ran = await mtlInProcess(['sweep', sweep, '--jobs', '1', '--runs-dir', store, '--json']);
     expect(ran.code).toBe(0);
     sweepId = (JSON.parse(ran.stdout) as { id: string }).id;
     json = report(['--sweep', sweepId]);
@@ -234,7 +241,7 @@ describe('mtl report --sweep', () => {
     expect(readFileSync(json.html, 'utf8')).toContain('training.lr=0.01');
   });
 
-  it('--axes picks the trade-off’s two metrics (with --metric, any the trials report); a wrong one exits 2', () => {
+  it('--axes picks the trade-off’s two metrics (with --metric, any the trials report); a wrong one exits 2', async () => {
     const chosen = report([
       '--sweep',
       sweepId,
@@ -248,17 +255,25 @@ describe('mtl report --sweep', () => {
     const html = readFileSync(chosen.html, 'utf8');
     expect(html).toContain('Trade-off: y2/mae against y1/mae');
     expect(figure(chosen, 'sweep-trade-off').marks.symbol).toBe(3);
-    const unknown = mtl(['report', '--sweep', sweepId, '--axes', 'y1/r2,y2/mse', '--runs-dir', store]);
+    const unknown = await mtlInProcess(['report', '--sweep', sweepId, '--axes', 'y1/r2,y2/mse', '--runs-dir', store]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('--axes: "y1/r2" is not a metric of the compared rows.');
     expect(unknown.stderr).toContain('choose two of: y1/mse, y2/mse');
-    const malformed = mtl(['report', '--sweep', sweepId, '--axes', 'y1/mse', '--runs-dir', store]);
+    const malformed = await mtlInProcess(['report', '--sweep', sweepId, '--axes', 'y1/mse', '--runs-dir', store]);
     expect(malformed.code).toBe(2);
     expect(malformed.stderr).toContain('--axes "y1/mse": expected two metrics, TASK/METRIC,TASK/METRIC.');
   });
 
-  it('says what it wrote on stderr, in the singular for one section', () => {
-    const written = mtl(['report', '--sweep', sweepId, '-o', path.join(dir, 'one.html'), '--runs-dir', store]);
+  it('says what it wrote on stderr, in the singular for one section', async () => {
+    const written = await mtlInProcess([
+      'report',
+      '--sweep',
+      sweepId,
+      '-o',
+      path.join(dir, 'one.html'),
+      '--runs-dir',
+      store,
+    ]);
     expect(written.code).toBe(0);
     expect(written.stdout.trim()).toBe(path.join(dir, 'one.html'));
     expect(written.stderr).toContain(`sweep ${sweepId}: 1 section, 2 figures (SVG and Vega-Lite specs in `);
@@ -266,9 +281,9 @@ describe('mtl report --sweep', () => {
 });
 
 describe('mtl report of a crashed run and of a run that diverged before a good epoch', () => {
-  it('names the crash as mtl runs does, and no best epoch where there was none', () => {
+  it('names the crash as mtl runs does, and no best epoch where there was none', async () => {
     const config = writeFile(dir, 'crashed.yaml', groupConfig({ epochs: 2 }));
-    const trained = mtl(['train', config, '--runs-dir', store, '--json']);
+    const trained = await mtlInProcess(['train', config, '--runs-dir', store, '--json']);
     expect(trained.code, trained.stderr).toBe(0);
     const { id, dir: runDir } = JSON.parse(trained.stdout) as { id: string; dir: string };
     const metaFile = path.join(runDir, 'meta.json');
@@ -282,7 +297,7 @@ describe('mtl report of a crashed run and of a run that diverged before a good e
     expect(crashed).toContain('resume it with: mtl train --resume');
     expect(crashed).not.toMatch(/ · running · /);
 
-    const diverging = mtl([
+    const diverging = await mtlInProcess([
       'train',
       'configs/quickstart.yaml',
       '--set',
@@ -304,8 +319,8 @@ describe('mtl report: what it refuses', () => {
   it.each([
     [[], /needs something to report on/],
     [['some-run', '--sweep', 'x'], /one kind of target at a time/],
-  ])('mtl report %j: exit 2 with the reason', (args, message) => {
-    const result = mtl(['report', ...args, '--runs-dir', store]);
+  ])('mtl report %j: exit 2 with the reason', async (args, message) => {
+    const result = await mtlInProcess(['report', ...args, '--runs-dir', store]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
     expect(result.stderr).not.toMatch(/\n\s+at /);
@@ -318,14 +333,14 @@ describe('mtl report: what it refuses', () => {
       /^mtl: --axes picks the two metrics of the trade-off figure, which a report of/,
     ],
     [['--group', 'g', '--axes', 'a/x,b/y'], /^mtl: --axes picks the two metrics/],
-  ])('mtl report %j: a flag for a figure the report does not draw, exit 2 (was ignored)', (args, message) => {
-    const result = mtl(['report', ...args, '--runs-dir', store]);
+  ])('mtl report %j: a flag for a figure the report does not draw, exit 2 (was ignored)', async (args, message) => {
+    const result = await mtlInProcess(['report', ...args, '--runs-dir', store]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
   });
 
-  it('-o without .html: exit 2, nothing written', () => {
-    const result = mtl(['report', '--sweep', 's', '-o', path.join(dir, 'r.txt'), '--runs-dir', store]);
+  it('-o without .html: exit 2, nothing written', async () => {
+    const result = await mtlInProcess(['report', '--sweep', 's', '-o', path.join(dir, 'r.txt'), '--runs-dir', store]);
     expect(result.code).toBe(2);
     expect(existsSync(path.join(dir, 'r.txt'))).toBe(false);
   });

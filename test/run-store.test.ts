@@ -25,7 +25,7 @@ import { resolveRun } from '../src/runs/store.js';
 import { readSummary } from '../src/runs/summary.js';
 import type { RunSummary } from '../src/runs/summary.js';
 import { tempDir, writeFile } from './helpers.js';
-import { mtl } from './helpers/cli.js';
+import { mtl, mtlInProcess } from './helpers/cli.js';
 import { fakeRun } from './helpers/runs.js';
 
 const A1 = '20260101-000000-alpha-aaaaaa';
@@ -52,7 +52,7 @@ describe('finding a run', () => {
     expect(resolveRun(path.relative(process.cwd(), path.join(store, B)), tempDir()).id).toBe(B);
   });
 
-  it('refuses an ambiguous prefix with the candidates, and an unknown run (exit 2)', () => {
+  it('refuses an ambiguous prefix with the candidates, and an unknown run (exit 2)', async () => {
     const store = threeRuns();
     let error: unknown;
     try {
@@ -69,7 +69,7 @@ describe('finding a run', () => {
       `mtl: Run "20260101" is ambiguous in ${store}; it matches:\n  - ${A1}\n  - ${A2}\n  - give more characters of ` +
         `the id\n`,
     );
-    const unknown = mtl(['eval', '2027', '--runs-dir', store]);
+    const unknown = await mtlInProcess(['eval', '2027', '--runs-dir', store]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/^mtl: No run "2027" in .*; `mtl runs` lists them\.\n$/);
   });
@@ -83,7 +83,7 @@ describe('reading a run with checks', () => {
     expect(readMeta(path.join(store, A1))).toMatchObject({ format: 1, id: A1, status: 'completed' });
   });
 
-  it('refuses a run written by a newer format (exit 2), naming both versions', () => {
+  it('refuses a run written by a newer format (exit 2), naming both versions', async () => {
     const store = threeRuns();
     fakeRun(store, B, {
       test: metrics,
@@ -95,7 +95,7 @@ describe('reading a run with checks', () => {
           `${RUN_FORMAT}, mtl [^)]+\\); upgrade mtl to read it\\.$`,
       ),
     );
-    const cli = mtl(['compare', A1, B, '--runs-dir', store]);
+    const cli = await mtlInProcess(['compare', A1, B, '--runs-dir', store]);
     expect(cli.code).toBe(2);
     expect(cli.stderr).toMatch(/written by mtl format 2 .*upgrade mtl/);
     expect(cli.stderr).not.toMatch(noStack);
@@ -104,14 +104,14 @@ describe('reading a run with checks', () => {
   it('says which file and field is damaged (exit 2, no stack trace)', async () => {
     const store = threeRuns();
     writeFileSync(path.join(store, A2, 'meta.json'), '{"id": "x", "format": 1');
-    const broken = mtl(['compare', A1, A2, '--runs-dir', store]);
+    const broken = await mtlInProcess(['compare', A1, A2, '--runs-dir', store]);
     expect(broken.code).toBe(2);
     expect(broken.stderr).toContain(`mtl: ${path.join(store, A2, 'meta.json')} is not valid JSON (`);
     expect(broken.stderr).not.toMatch(noStack);
 
     fakeRun(store, A2, { test: metrics, meta: { status: 42 } });
     // The listing goes on past it (test/runs-listing-damaged.test.ts); the note names the file and the field.
-    const wrongType = mtl(['runs', '--runs-dir', store]);
+    const wrongType = await mtlInProcess(['runs', '--runs-dir', store]);
     expect(wrongType.code).toBe(0);
     expect(wrongType.stderr).toContain(
       `note: ${A2} is damaged, listed without its details: ${path.join(store, A2, 'meta.json')}: status should be ` +
@@ -127,26 +127,26 @@ describe('reading a run with checks', () => {
 });
 
 describe('mtl compare refuses what it cannot compare (exit 2)', () => {
-  it('a baseline without a summary and without a best checkpoint, naming it; as another run, a blank column', () => {
+  it('a baseline without a summary and without a best checkpoint, naming it; as another run, a blank column', async () => {
     const store = threeRuns();
     const running = '20260103-000000-gamma-dddddd';
     // No summary.json, no checkpoint; its old heartbeat makes it crashed.
     fakeRun(store, running, { meta: { status: 'running' } });
-    const result = mtl(['compare', running, A1, '--runs-dir', store]);
+    const result = await mtlInProcess(['compare', running, A1, '--runs-dir', store]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(
       `mtl: Run ${running} has no summary and no best checkpoint (status: crashed; ` +
         `${path.join(store, running, 'summary.json')} is missing): it stopped before its first epoch ended`,
     );
     expect(result.stderr).not.toMatch(noStack);
-    const other = mtl(['compare', A1, running, '--runs-dir', store]);
+    const other = await mtlInProcess(['compare', A1, running, '--runs-dir', store]);
     expect(other.code, other.stderr).toBe(0);
     expect(other.stderr).toContain(`warning: ${running} has neither a summary nor a best checkpoint`);
     expect(other.stdout).toContain(`${running} (no summary, no checkpoint; run crashed)`);
   });
 
-  it('an unknown metric, with a suggestion and the metrics the runs report', () => {
-    const result = mtl(['compare', A1, B, '--runs-dir', threeRuns(), '--metric', 'acuracy']);
+  it('an unknown metric, with a suggestion and the metrics the runs report', async () => {
+    const result = await mtlInProcess(['compare', A1, B, '--runs-dir', threeRuns(), '--metric', 'acuracy']);
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(
       'mtl: No metric "acuracy" in these runs; did you mean "accuracy"?\n  - they report: accuracy, loss, mse\n',

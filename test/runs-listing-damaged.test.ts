@@ -12,7 +12,7 @@ import { trainWithBaselines } from '../src/api/baselines.js';
 import { listGroupMemberEntries, listRunEntries } from '../src/api/runs.js';
 import { writeGroupMeta } from '../src/runs/groups.js';
 import { tempDir, writeFile } from './helpers.js';
-import { mtl } from './helpers/cli.js';
+import { mtl, mtlInProcess } from './helpers/cli.js';
 import { trainInterrupted } from './helpers/cli-async.js';
 import { completedGroupMeta, fakeGroup } from './helpers/groups.js';
 import { fakeRun } from './helpers/runs.js';
@@ -50,9 +50,9 @@ describe('mtl runs with a damaged meta.json in one run folder', () => {
     expect(listed.stderr).not.toMatch(/\n\s+at /); // no stack frame
   });
 
-  it('--json: an entry with status "damaged", the reason and the hint; the other runs as usual', () => {
+  it('--json: an entry with status "damaged", the reason and the hint; the other runs as usual', async () => {
     const store = storeWithDamagedRun();
-    const listed = mtl(['runs', '--runs-dir', store, '--json']);
+    const listed = await mtlInProcess(['runs', '--runs-dir', store, '--json']);
     expect(listed.code).toBe(0);
     const entries = JSON.parse(listed.stdout) as { id: string; status: string; statusReason?: string; hint?: string }[];
     expect(entries.map((entry) => [entry.id, entry.status])).toEqual([
@@ -67,12 +67,12 @@ describe('mtl runs with a damaged meta.json in one run folder', () => {
     expect(listRunEntries(store).map((entry) => entry.status)).toEqual(['completed', 'damaged', 'completed']);
   });
 
-  it('naming the damaged run to a command that reads it is still exit 2, naming the file', () => {
+  it('naming the damaged run to a command that reads it is still exit 2, naming the file', async () => {
     const store = storeWithDamagedRun();
-    const evaluated = mtl(['eval', DAMAGED, '--runs-dir', store]);
+    const evaluated = await mtlInProcess(['eval', DAMAGED, '--runs-dir', store]);
     expect(evaluated.code).toBe(2);
     expect(evaluated.stderr).toMatch(/meta\.json is not valid JSON/);
-    const compared = mtl(['compare', OLDER, DAMAGED, '--runs-dir', store]);
+    const compared = await mtlInProcess(['compare', OLDER, DAMAGED, '--runs-dir', store]);
     expect(compared.code).toBe(2);
     expect(compared.stderr).toMatch(/meta\.json is not valid JSON/);
   });
@@ -98,9 +98,9 @@ interface ListedEntry {
 }
 
 describe('mtl runs GROUP with a damaged meta.json in one member', () => {
-  it('lists the other members and the damaged one as such, with a note naming the file; exit 0', () => {
+  it('lists the other members and the damaged one as such, with a note naming the file; exit 0', async () => {
     const { store, file } = groupWithDamagedMember('{ "format": 1, "id": "2026');
-    const listed = mtl(['runs', GROUP, '--runs-dir', store]);
+    const listed = await mtlInProcess(['runs', GROUP, '--runs-dir', store]);
     expect(listed.code).toBe(0);
     const rows = listed.stdout.trim().split('\n').slice(2); // below the header and its rule
     expect(rows.map((row) => row.split(/\s+/)[0])).toEqual([0, 1, 2].map((seed) => `${GROUP}/seed-${seed}`));
@@ -116,9 +116,9 @@ describe('mtl runs GROUP with a damaged meta.json in one member', () => {
     expect(listed.stderr).not.toMatch(/\n\s+at /); // no stack frame
   });
 
-  it('--json: the member as `mtl runs --json` lists a damaged run (status, statusReason, hint, dir)', () => {
+  it('--json: the member as `mtl runs --json` lists a damaged run (status, statusReason, hint, dir)', async () => {
     const { store, file } = groupWithDamagedMember('{}\n');
-    const listed = mtl(['runs', GROUP, '--runs-dir', store, '--json']);
+    const listed = await mtlInProcess(['runs', GROUP, '--runs-dir', store, '--json']);
     expect(listed.code).toBe(0);
     const json = JSON.parse(listed.stdout) as { group: { id: string; status: string }; runs: ListedEntry[] };
     expect(json.group).toMatchObject({ id: GROUP, status: 'completed' });
@@ -142,34 +142,34 @@ describe('mtl runs GROUP with a damaged meta.json in one member', () => {
     expect(entries.map((entry) => entry.status)).toEqual(['completed', 'damaged', 'completed']);
   });
 
-  it('a running group whose member in training is damaged: mtl runs and mtl runs GROUP list it, exit 0', () => {
+  it('a running group whose member in training is damaged: mtl runs and mtl runs GROUP list it, exit 0', async () => {
     const { store, file } = groupWithDamagedMember('{ "format": 1, "id": "2026', 2);
     // group.json as trainSeedGroup leaves it while seed 2 trains: mtl runs reads seed 2's meta.json to tell a crash.
     const meta = completedGroupMeta(GROUP, [0, 1, 2]);
     const members = meta.members.map((m) => (m.seed === 2 ? { ...m, status: 'running' as const } : m));
     writeGroupMeta(path.join(store, GROUP), { ...meta, status: 'running', members });
-    const listed = mtl(['runs', '--runs-dir', store]);
+    const listed = await mtlInProcess(['runs', '--runs-dir', store]);
     expect(listed.code).toBe(0);
     expect(listed.stdout).toMatch(new RegExp(`^${GROUP}\\s+corr\\s+running\\s`, 'm'));
-    const json = JSON.parse(mtl(['runs', '--runs-dir', store, '--json']).stdout) as ListedEntry[];
+    const json = JSON.parse((await mtlInProcess(['runs', '--runs-dir', store, '--json'])).stdout) as ListedEntry[];
     expect(json).toMatchObject([{ kind: 'group', id: GROUP, status: 'running' }]);
-    const group = mtl(['runs', GROUP, '--runs-dir', store]);
+    const group = await mtlInProcess(['runs', GROUP, '--runs-dir', store]);
     expect(group.code).toBe(0);
     expect(group.stderr).toContain(`group ${GROUP}: running;`);
     expect(group.stderr).toContain(`note: ${GROUP}/seed-2 is damaged, listed without its details: ${file} is not`);
   });
 
-  it('naming the damaged member to a command that reads it is still exit 2, naming the file', () => {
+  it('naming the damaged member to a command that reads it is still exit 2, naming the file', async () => {
     const { store, file } = groupWithDamagedMember('{ "format": 1, "id": "2026');
-    const evaluated = mtl(['eval', `${GROUP}/seed-1`, '--runs-dir', store]);
+    const evaluated = await mtlInProcess(['eval', `${GROUP}/seed-1`, '--runs-dir', store]);
     expect(evaluated.code).toBe(2);
     expect(evaluated.stderr).toContain(`mtl: ${file} is not valid JSON`);
-    const compared = mtl(['compare', `${GROUP}/seed-0`, `${GROUP}/seed-1`, '--runs-dir', store]);
+    const compared = await mtlInProcess(['compare', `${GROUP}/seed-0`, `${GROUP}/seed-1`, '--runs-dir', store]);
     expect(compared.code).toBe(2);
     expect(compared.stderr).toContain(`mtl: ${file} is not valid JSON`);
     expect(compared.stderr).not.toMatch(/\n\s+at /);
     // Comparing the group reads its members' summary.json, which is whole: the member's metrics count.
-    const group = mtl(['compare', GROUP, '--runs-dir', store, '--json']);
+    const group = await mtlInProcess(['compare', GROUP, '--runs-dir', store, '--json']);
     expect(group.code).toBe(0);
   });
 });
@@ -186,10 +186,10 @@ describe('mtl runs of a run whose baselines an interrupt stopped', () => {
       onSubRunStart: () => controller.abort(),
     });
     expect(summary.status).toBe('completed');
-    const listed = mtl(['runs', '--runs-dir', runsDir]);
+    const listed = await mtlInProcess(['runs', '--runs-dir', runsDir]);
     expect(listed.code).toBe(0);
     expect(listed.stdout).toContain('single-task (0 of 2 completed; 1 interrupted, 1 not started)');
-    const json = JSON.parse(mtl(['runs', '--runs-dir', runsDir, '--json']).stdout) as {
+    const json = JSON.parse((await mtlInProcess(['runs', '--runs-dir', runsDir, '--json'])).stdout) as {
       status: string;
       baselines?: { kind: string; runs: { path: string; status: string }[] };
     }[];

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers.js';
-import { bin, mtl, root } from './helpers/cli.js';
+import { bin, mtl, mtlInProcess, root } from './helpers/cli.js';
 import { groupConfig } from './helpers/groups.js';
 import { fakeRun } from './helpers/runs.js';
 import { snapshotRun } from './helpers/run-snapshot.js';
@@ -43,9 +43,9 @@ describe('bad --seeds and seeds:', () => {
     });
   }
 
-  it('seed and seeds both in the config: exit 2 at the line of seeds', () => {
+  it('seed and seeds both in the config: exit 2 at the line of seeds', async () => {
     const file = configFile(`seed: 1\n${groupConfig({ seeds: '[0, 1]' })}`);
-    const result = mtl(['train', file, '--runs-dir', tempDir()]);
+    const result = await mtlInProcess(['train', file, '--runs-dir', tempDir()]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(
       `${file}:3:1: seeds: cannot be given together with "seed": "seeds" trains one run per seed as a group, "seed" ` +
@@ -64,8 +64,8 @@ describe('bad --seeds and seeds:', () => {
     expect(problems('[0, 0.5]')).toMatch(/g\.yaml:2:12: seeds\[1\]: expected a whole number, got 0\.5/);
   });
 
-  it('--seeds with --resume is refused', () => {
-    const result = mtl(['train', '--resume', 'x', '--seeds', '0,1', '--runs-dir', tempDir()]);
+  it('--seeds with --resume is refused', async () => {
+    const result = await mtlInProcess(['train', '--resume', 'x', '--seeds', '0,1', '--runs-dir', tempDir()]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('mtl train: --seeds trains new runs; it cannot be used with --resume x.');
   });
@@ -75,8 +75,16 @@ describe('a group through the CLI', () => {
   const runsDir = tempDir();
   let group = '';
   let other = '';
-  beforeAll(() => {
-    const trained = mtl(['train', configFile(groupConfig()), '--seeds', '0,1', '--json', '--runs-dir', runsDir]);
+  beforeAll(async () => {
+    const trained = await mtlInProcess([
+      'train',
+      configFile(groupConfig()),
+      '--seeds',
+      '0,1',
+      '--json',
+      '--runs-dir',
+      runsDir,
+    ]);
     expect(trained.code, trained.stderr).toBe(0);
     const printed = JSON.parse(trained.stdout) as {
       group: { id: string; status: string; seeds: number[] };
@@ -86,21 +94,26 @@ describe('a group through the CLI', () => {
     expect(printed.group).toMatchObject({ status: 'completed', seeds: [0, 1] });
     expect(printed.summary.metrics.find((m) => m.key === 'y1/mse')?.n).toBe(2);
     // `seeds:` in the config trains a group too; the flag is not needed.
-    const fromConfig = mtl(['train', configFile(groupConfig({ seeds: '[0, 1]' })), '--runs-dir', runsDir]);
+    const fromConfig = await mtlInProcess([
+      'train',
+      configFile(groupConfig({ seeds: '[0, 1]' })),
+      '--runs-dir',
+      runsDir,
+    ]);
     expect(fromConfig.code, fromConfig.stderr).toBe(0);
     other = fromConfig.stdout.split('\n')[0] ?? '';
     expect(fromConfig.stdout).toMatch(/^metric/m);
   });
 
-  it('mtl runs lists each group as one line; mtl runs GROUP its members', () => {
-    const listed = mtl(['runs', '--runs-dir', runsDir]);
+  it('mtl runs lists each group as one line; mtl runs GROUP its members', async () => {
+    const listed = await mtlInProcess(['runs', '--runs-dir', runsDir]);
     expect(listed.code).toBe(0);
     const lines = listed.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^group +name +status +created +seeds +members$/);
     expect(lines).toHaveLength(4);
     expect(lines.find((line) => line.startsWith(group))).toMatch(/ corr +completed .* 0,1 +2\/2 \(2 completed\)$/);
     // A prefix of the id: up to its random suffix (the other group is also "corr" and may share the second).
-    const members = mtl(['runs', group.slice(0, -2), '--runs-dir', runsDir, '--json']);
+    const members = await mtlInProcess(['runs', group.slice(0, -2), '--runs-dir', runsDir, '--json']);
     expect(members.code).toBe(0);
     const parsed = JSON.parse(members.stdout) as { runs: { id: string; seed: number }[] };
     expect(parsed.runs.map((r) => [r.id, r.seed])).toEqual([
@@ -109,11 +122,11 @@ describe('a group through the CLI', () => {
     ]);
   });
 
-  it('mtl eval takes a member as GROUP/seed-N, and refuses the group itself with its members named', () => {
-    const member = mtl(['eval', `${group}/seed-1`, '--json', '--runs-dir', runsDir]);
+  it('mtl eval takes a member as GROUP/seed-N, and refuses the group itself with its members named', async () => {
+    const member = await mtlInProcess(['eval', `${group}/seed-1`, '--json', '--runs-dir', runsDir]);
     expect(member.code, member.stderr).toBe(0);
     expect(JSON.parse(member.stdout)).toMatchObject({ run: `${group}/seed-1` });
-    const whole = mtl(['eval', group, '--runs-dir', runsDir]);
+    const whole = await mtlInProcess(['eval', group, '--runs-dir', runsDir]);
     expect(whole.code).toBe(2);
     expect(whole.stderr).toBe(
       `mtl: ${group} is a seed group, not a run: this command takes one run.\n` +
@@ -122,14 +135,14 @@ describe('a group through the CLI', () => {
     );
   });
 
-  it('mtl compare takes groups (paired by seed) and refuses a group with a run', () => {
-    const compared = mtl(['compare', group, other, '--json', '--runs-dir', runsDir]);
+  it('mtl compare takes groups (paired by seed) and refuses a group with a run', async () => {
+    const compared = await mtlInProcess(['compare', group, other, '--json', '--runs-dir', runsDir]);
     expect(compared.code, compared.stderr).toBe(0);
     const parsed = JSON.parse(compared.stdout) as { pairing: string; deltaM: { deltaM: { mean: number } }[] };
     expect(parsed.pairing).toBe('paired-by-seed');
     // The same config and seeds train the same runs: Δm 0.
     expect(parsed.deltaM[0]?.deltaM.mean).toBe(0);
-    const mixed = mtl(['compare', group, `${other}/seed-0`, '--runs-dir', runsDir]);
+    const mixed = await mtlInProcess(['compare', group, `${other}/seed-0`, '--runs-dir', runsDir]);
     expect(mixed.code).toBe(2);
     expect(mixed.stderr).toContain(
       `mtl: mtl compare: give runs or seed groups, not both (groups: ${group}; runs: ${other}/seed-0).`,
