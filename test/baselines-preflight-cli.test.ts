@@ -81,19 +81,16 @@ describe('a single-task baseline with too few labelled rows (missing_targets: ma
     REMEDY,
   ];
 
-  it(
-    'mtl train refuses it before the multi-task run trains: exit 2 at the task, its labelled rows, ' + 'no run',
-    async () => {
-      const runsDir = path.join(dir, 'runs');
-      expect(refusal(mtl(['train', file, '--runs-dir', runsDir]))).toEqual(expected(`${file}:10:5`));
-      expect(existsSync(runsDir)).toBe(false);
-      // Asked for by the flag, on a config without `baselines:`, the same.
-      const flagged = writeFile(dir, 'flagged.yaml', configText('sparse.csv', 'seed: 0', '{ column: split }', ''));
-      const result = await mtlInProcess(['train', flagged, '--runs-dir', runsDir, '--baselines', 'single-task']);
-      expect(refusal(result)).toEqual(expected(`${flagged}:10:5`));
-      expect(existsSync(runsDir)).toBe(false);
-    },
-  );
+  it('mtl train refuses it before the run trains: exit 2 at the task, its labelled rows, no run', async () => {
+    const runsDir = path.join(dir, 'runs');
+    expect(refusal(mtl(['train', file, '--runs-dir', runsDir]))).toEqual(expected(`${file}:10:5`));
+    expect(existsSync(runsDir)).toBe(false);
+    // Asked for by the flag, on a config without `baselines:`, the same.
+    const flagged = writeFile(dir, 'flagged.yaml', configText('sparse.csv', 'seed: 0', '{ column: split }', ''));
+    const result = await mtlInProcess(['train', flagged, '--runs-dir', runsDir, '--baselines', 'single-task']);
+    expect(refusal(result)).toEqual(expected(`${flagged}:10:5`));
+    expect(existsSync(runsDir)).toBe(false);
+  });
 
   it('mtl validate refuses it with the same message', async () => {
     expect(refusal(await mtlInProcess(['validate', file]))).toEqual(expected(`${file}:10:5`));
@@ -166,27 +163,24 @@ describe('init: a selector a baseline cannot load', () => {
     return writeFile(dir, name, `${text}init:\n  from: ${source}\n${init.map((line) => `  ${line}\n`).join('')}`);
   }
 
-  it(
-    'naming a task a single-task baseline lacks: exit 2 at the selector, every such selector ' + 'listed, no run',
-    async () => {
-      const file = initConfig(
-        'heads.yaml',
-        ['load: [shared, heads.y1]', 'freeze: [shared, tasks/y1/output]'],
-        'baselines: single-task',
-      );
-      const expected = [
-        `mtl: ${file}:16:18: init.load[1]: "heads.y1" picks parameters of task "y1", which the single-task baseline ` +
-          'of task "rare" does not have. A baseline or pair run starts from init.from with the run\'s init.load and ' +
-          'init.freeze, so it would fail after the multi-task run has trained.',
-        '  - init.freeze[1]: "tasks/y1/output" picks parameters of task "y1", which the single-task baseline of task ' +
-          '"rare" does not have',
-        '  - take these selectors out of init.load and init.freeze, or train without baselines (baselines: none)',
-      ];
-      expect(refusal(await mtlInProcess(['train', file, '--runs-dir', runsDir]))).toEqual(expected);
-      expect(readdirSync(runsDir)).toEqual([source]);
-      expect(refusal(await mtlInProcess(['validate', file]))).toEqual(expected);
-    },
-  );
+  it('a task a single-task baseline lacks: exit 2 at the selector, every such selector listed, no run', async () => {
+    const file = initConfig(
+      'heads.yaml',
+      ['load: [shared, heads.y1]', 'freeze: [shared, tasks/y1/output]'],
+      'baselines: single-task',
+    );
+    const expected = [
+      `mtl: ${file}:16:18: init.load[1]: "heads.y1" picks parameters of task "y1", which the single-task baseline ` +
+        'of task "rare" does not have. A baseline or pair run starts from init.from with the run\'s init.load and ' +
+        'init.freeze, so it would fail after the multi-task run has trained.',
+      '  - init.freeze[1]: "tasks/y1/output" picks parameters of task "y1", which the single-task baseline of task ' +
+        '"rare" does not have',
+      '  - take these selectors out of init.load and init.freeze, or train without baselines (baselines: none)',
+    ];
+    expect(refusal(await mtlInProcess(['train', file, '--runs-dir', runsDir]))).toEqual(expected);
+    expect(readdirSync(runsDir)).toEqual([source]);
+    expect(refusal(await mtlInProcess(['validate', file]))).toEqual(expected);
+  });
 
   /** The refusal of "heads" at `at` (init.load[1]) in the baseline of "rare"; `details` go before the fix. */
   const headsRefusal = (at: string, details: string[]): string[] => [
@@ -198,24 +192,21 @@ describe('init: a selector a baseline cannot load', () => {
       'without baselines (baselines: none)',
   ];
 
-  it(
-    '"heads" where a single-task baseline has none of the source\'s tasks: exit 2 at the selector, ' + 'no run',
-    async () => {
-      // The source has y1 only: "heads" loads y1's head into the run, and nothing into the baseline of "rare".
-      const file = initConfig('all-heads.yaml', ['load: [shared, heads]', 'freeze: [heads]'], 'baselines: single-task');
-      const expected = headsRefusal(`${file}:16:18`, ['  - init.freeze[0]: "heads" too']);
-      expect(refusal(await mtlInProcess(['train', file, '--runs-dir', runsDir]))).toEqual(expected);
-      expect(readdirSync(runsDir)).toEqual([source]);
-      // A seed group: refused before the group exists.
-      expect(refusal(await mtlInProcess(['train', file, '--runs-dir', runsDir, '--seeds', '1,2']))).toEqual(expected);
-      expect(readdirSync(runsDir)).toEqual([source]);
-      expect(refusal(await mtlInProcess(['validate', file, '--runs-dir', runsDir]))).toEqual(expected);
-      // Without the baseline that lacks them, "heads" is fine: the run loads y1's head.
-      const fine = initConfig('heads-fine.yaml', ['load: [shared, heads]'], 'baselines: none');
-      const result = await mtlInProcess(['validate', fine, '--runs-dir', runsDir]);
-      expect(result.code, result.stderr).toBe(0);
-    },
-  );
+  it('"heads" where a single-task baseline has no task of the source: exit 2 at the selector, no run', async () => {
+    // The source has y1 only: "heads" loads y1's head into the run, and nothing into the baseline of "rare".
+    const file = initConfig('all-heads.yaml', ['load: [shared, heads]', 'freeze: [heads]'], 'baselines: single-task');
+    const expected = headsRefusal(`${file}:16:18`, ['  - init.freeze[0]: "heads" too']);
+    expect(refusal(await mtlInProcess(['train', file, '--runs-dir', runsDir]))).toEqual(expected);
+    expect(readdirSync(runsDir)).toEqual([source]);
+    // A seed group: refused before the group exists.
+    expect(refusal(await mtlInProcess(['train', file, '--runs-dir', runsDir, '--seeds', '1,2']))).toEqual(expected);
+    expect(readdirSync(runsDir)).toEqual([source]);
+    expect(refusal(await mtlInProcess(['validate', file, '--runs-dir', runsDir]))).toEqual(expected);
+    // Without the baseline that lacks them, "heads" is fine: the run loads y1's head.
+    const fine = initConfig('heads-fine.yaml', ['load: [shared, heads]'], 'baselines: none');
+    const result = await mtlInProcess(['validate', fine, '--runs-dir', runsDir]);
+    expect(result.code, result.stderr).toBe(0);
+  });
 
   it('"heads" where several baselines have none of the source\'s tasks: each named', async () => {
     // A third task, rare2 (a copy of rare's column): its baseline lacks y1 too.
@@ -241,18 +232,15 @@ describe('init: a selector a baseline cannot load', () => {
     expect(readdirSync(runsDir)).toEqual([source]);
   });
 
-  it(
-    'the shared parameters (init.load by default) in the towers baseline, which shares none: exit ' + '2, no run',
-    async () => {
-      const file = initConfig('towers.yaml', [], 'baselines: towers');
-      expect(refusal(await mtlInProcess(['train', file, '--runs-dir', runsDir]))).toEqual([
-        `mtl: ${file}:15:3: init.load[0]: "shared" picks parameters shared by every task, and the towers baseline ` +
-          "shares none. A baseline or pair run starts from init.from with the run's init.load and init.freeze, so it " +
-          'would fail after the multi-task run has trained.',
-        '  - take the selector out of init.load and init.freeze (init.load is [shared] when not given), train ' +
-          'single-task baselines (baselines: single-task), or train without baselines (baselines: none)',
-      ]);
-      expect(readdirSync(runsDir)).toEqual([source]);
-    },
-  );
+  it('shared parameters (init.load by default) in the towers baseline, which shares none: exit 2, no run', async () => {
+    const file = initConfig('towers.yaml', [], 'baselines: towers');
+    expect(refusal(await mtlInProcess(['train', file, '--runs-dir', runsDir]))).toEqual([
+      `mtl: ${file}:15:3: init.load[0]: "shared" picks parameters shared by every task, and the towers baseline ` +
+        "shares none. A baseline or pair run starts from init.from with the run's init.load and init.freeze, so it " +
+        'would fail after the multi-task run has trained.',
+      '  - take the selector out of init.load and init.freeze (init.load is [shared] when not given), train ' +
+        'single-task baselines (baselines: single-task), or train without baselines (baselines: none)',
+    ]);
+    expect(readdirSync(runsDir)).toEqual([source]);
+  });
 });

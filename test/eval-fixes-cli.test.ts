@@ -58,27 +58,24 @@ describe('mtl eval GROUP/seed-1/<a run not inside the member>', () => {
     group = readdirSync(runsDir)[0] ?? '';
   }, 120_000);
 
-  it(
-    "the pair in the wrong order: exit 2, listing the member's runs (the pair in its order), not " + 'the members',
-    async () => {
-      const member = `${group}/seed-1`;
-      const result = await mtlInProcess(['eval', `${member}/pairs/y2+y1`, '--runs-dir', runsDir]);
-      expect(result.code).toBe(2);
-      expect(result.stderr.split('\n')[0]).toBe(
-        `mtl: Run ${member} has no run "pairs/y2+y1" (no ${path.join(runsDir, group, 'seed-1', 'pairs', 'y2+y1')}` +
-          `${path.sep}meta.json).`,
-      );
-      expect(result.stderr).toContain(
-        `  - the runs inside it: ${member}/baselines/y1, ${member}/baselines/y2, ${member}/pairs/y1+y2\n`,
-      );
-      expect(result.stderr).not.toContain('its members');
-      expect(result.stderr).not.toMatch(/\n\s+at /);
-      expect(result.stdout).toBe('');
-      const right = await mtlInProcess(['eval', `${member}/pairs/y1+y2`, '--runs-dir', runsDir]);
-      expect(right.code, right.stderr).toBe(0);
-      expect(right.stderr).toContain(`run ${member}/pairs/y1+y2, `);
-    },
-  );
+  it("the pair in the wrong order: exit 2 listing the member's runs (the pair in order), not the members", async () => {
+    const member = `${group}/seed-1`;
+    const result = await mtlInProcess(['eval', `${member}/pairs/y2+y1`, '--runs-dir', runsDir]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.split('\n')[0]).toBe(
+      `mtl: Run ${member} has no run "pairs/y2+y1" (no ${path.join(runsDir, group, 'seed-1', 'pairs', 'y2+y1')}` +
+        `${path.sep}meta.json).`,
+    );
+    expect(result.stderr).toContain(
+      `  - the runs inside it: ${member}/baselines/y1, ${member}/baselines/y2, ${member}/pairs/y1+y2\n`,
+    );
+    expect(result.stderr).not.toContain('its members');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(result.stdout).toBe('');
+    const right = await mtlInProcess(['eval', `${member}/pairs/y1+y2`, '--runs-dir', runsDir]);
+    expect(right.code, right.stderr).toBe(0);
+    expect(right.stderr).toContain(`run ${member}/pairs/y1+y2, `);
+  });
 
   it('a member the group lacks still lists the members', async () => {
     const result = await mtlInProcess(['eval', `${group}/seed-9/pairs/y1+y2`, '--runs-dir', runsDir]);

@@ -241,31 +241,28 @@ describe('mtl report --sweep', () => {
     expect(readFileSync(json.html, 'utf8')).toContain('training.lr=0.01');
   });
 
-  it(
-    '--axes picks the trade-off’s two metrics (with --metric, any the trials report); a wrong one ' + 'exits 2',
-    async () => {
-      const chosen = report([
-        '--sweep',
-        sweepId,
-        '--metric',
-        'mae',
-        '--axes',
-        'y2/mae,y1/mae',
-        '-o',
-        path.join(dir, 'ax.html'),
-      ]);
-      const html = readFileSync(chosen.html, 'utf8');
-      expect(html).toContain('Trade-off: y2/mae against y1/mae');
-      expect(figure(chosen, 'sweep-trade-off').marks.symbol).toBe(3);
-      const unknown = await mtlInProcess(['report', '--sweep', sweepId, '--axes', 'y1/r2,y2/mse', '--runs-dir', store]);
-      expect(unknown.code).toBe(2);
-      expect(unknown.stderr).toContain('--axes: "y1/r2" is not a metric of the compared rows.');
-      expect(unknown.stderr).toContain('choose two of: y1/mse, y2/mse');
-      const malformed = await mtlInProcess(['report', '--sweep', sweepId, '--axes', 'y1/mse', '--runs-dir', store]);
-      expect(malformed.code).toBe(2);
-      expect(malformed.stderr).toContain('--axes "y1/mse": expected two metrics, TASK/METRIC,TASK/METRIC.');
-    },
-  );
+  it('--axes picks the trade-off’s two metrics (with --metric, any the trials report); a bad one exits 2', async () => {
+    const chosen = report([
+      '--sweep',
+      sweepId,
+      '--metric',
+      'mae',
+      '--axes',
+      'y2/mae,y1/mae',
+      '-o',
+      path.join(dir, 'ax.html'),
+    ]);
+    const html = readFileSync(chosen.html, 'utf8');
+    expect(html).toContain('Trade-off: y2/mae against y1/mae');
+    expect(figure(chosen, 'sweep-trade-off').marks.symbol).toBe(3);
+    const unknown = await mtlInProcess(['report', '--sweep', sweepId, '--axes', 'y1/r2,y2/mse', '--runs-dir', store]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('--axes: "y1/r2" is not a metric of the compared rows.');
+    expect(unknown.stderr).toContain('choose two of: y1/mse, y2/mse');
+    const malformed = await mtlInProcess(['report', '--sweep', sweepId, '--axes', 'y1/mse', '--runs-dir', store]);
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toContain('--axes "y1/mse": expected two metrics, TASK/METRIC,TASK/METRIC.');
+  });
 
   it('says what it wrote on stderr, in the singular for one section', async () => {
     const written = await mtlInProcess([

@@ -127,26 +127,23 @@ describe('reading a run with checks', () => {
 });
 
 describe('mtl compare refuses what it cannot compare (exit 2)', () => {
-  it(
-    'a baseline without a summary and without a best checkpoint, naming it; as another run, a blank ' + 'column',
-    async () => {
-      const store = threeRuns();
-      const running = '20260103-000000-gamma-dddddd';
-      // No summary.json, no checkpoint; its old heartbeat makes it crashed.
-      fakeRun(store, running, { meta: { status: 'running' } });
-      const result = await mtlInProcess(['compare', running, A1, '--runs-dir', store]);
-      expect(result.code).toBe(2);
-      expect(result.stderr).toContain(
-        `mtl: Run ${running} has no summary and no best checkpoint (status: crashed; ` +
-          `${path.join(store, running, 'summary.json')} is missing): it stopped before its first epoch ended`,
-      );
-      expect(result.stderr).not.toMatch(noStack);
-      const other = await mtlInProcess(['compare', A1, running, '--runs-dir', store]);
-      expect(other.code, other.stderr).toBe(0);
-      expect(other.stderr).toContain(`warning: ${running} has neither a summary nor a best checkpoint`);
-      expect(other.stdout).toContain(`${running} (no summary, no checkpoint; run crashed)`);
-    },
-  );
+  it('a baseline without a summary or a best checkpoint, naming it; as another run, a blank column', async () => {
+    const store = threeRuns();
+    const running = '20260103-000000-gamma-dddddd';
+    // No summary.json, no checkpoint; its old heartbeat makes it crashed.
+    fakeRun(store, running, { meta: { status: 'running' } });
+    const result = await mtlInProcess(['compare', running, A1, '--runs-dir', store]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      `mtl: Run ${running} has no summary and no best checkpoint (status: crashed; ` +
+        `${path.join(store, running, 'summary.json')} is missing): it stopped before its first epoch ended`,
+    );
+    expect(result.stderr).not.toMatch(noStack);
+    const other = await mtlInProcess(['compare', A1, running, '--runs-dir', store]);
+    expect(other.code, other.stderr).toBe(0);
+    expect(other.stderr).toContain(`warning: ${running} has neither a summary nor a best checkpoint`);
+    expect(other.stdout).toContain(`${running} (no summary, no checkpoint; run crashed)`);
+  });
 
   it('an unknown metric, with a suggestion and the metrics the runs report', async () => {
     const result = await mtlInProcess(['compare', A1, B, '--runs-dir', threeRuns(), '--metric', 'acuracy']);
