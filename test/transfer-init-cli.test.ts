@@ -3,7 +3,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, trainExperiment } from '../src/index.js';
 import { tempDir, writeFile } from './helpers.js';
-import { mtl } from './helpers/cli.js';
+import { mtl, mtlInProcess, type CliResult } from './helpers/cli.js';
 import { snapshotRun } from './helpers/run-snapshot.js';
 import { transferConfig, transferConfigText, type TransferFields } from './helpers/transfer-init.js';
 
@@ -20,18 +20,21 @@ describe('mtl train with init:', () => {
     sourceId = (await trainExperiment(transferConfig(dir, 'source', { tasks: ['y1', 'y2'] }), { runsDir })).id;
   });
 
-  function train(name: string, fields: TransferFields): { code: number; stdout: string; stderr: string } {
+  /** The first case trains through the built CLI (bin/mtl.js); the others in-process, as the CLI's `main`. */
+  function train(name: string, fields: TransferFields, spawned = false): Promise<CliResult> | CliResult {
     const file = writeFile(dir, `${name}.yaml`, transferConfigText(name, fields));
-    return mtl(['train', file, '--runs-dir', runsDir]);
+    const args = ['train', file, '--runs-dir', runsDir];
+    return spawned ? mtl(args) : mtlInProcess(args);
   }
 
-  it('records the lineage, which `mtl runs` shows as a column and --json carries', () => {
-    const trained = train('target', {
-      tasks: ['y2', 'y3'],
-      init: [`from: ${sourceId}`, 'load: [shared, heads.y2]', 'freeze: [shared/0/kernel]'],
-    });
+  it('records the lineage, which `mtl runs` shows as a column and --json carries', async () => {
+    const trained = await train(
+      'target',
+      { tasks: ['y2', 'y3'], init: [`from: ${sourceId}`, 'load: [shared, heads.y2]', 'freeze: [shared/0/kernel]'] },
+      true,
+    );
     expect(trained.code, trained.stderr).toBe(0);
-    const listing = mtl(['runs', '--runs-dir', runsDir, '--json']);
+    const listing = await mtlInProcess(['runs', '--runs-dir', runsDir, '--json']);
     const runs = JSON.parse(listing.stdout) as Array<{ name: string; lineage?: Record<string, unknown> }>;
     const target = runs.find((r) => r.name === 'target');
     expect(target?.lineage).toMatchObject({
@@ -42,7 +45,7 @@ describe('mtl train with init:', () => {
     });
     expect(target?.lineage?.weightsSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(runs.find((r) => r.name === 'source')?.lineage).toBeUndefined();
-    const text = mtl(['runs', '--runs-dir', runsDir]).stdout;
+    const text = (await mtlInProcess(['runs', '--runs-dir', runsDir])).stdout;
     expect(text.split('\n')[0]).toMatch(/^id +name +from +status/);
     expect(text).toContain(`← ${sourceId}:best`);
   });
@@ -115,11 +118,11 @@ describe('mtl train with init:', () => {
       },
     ];
     for (const testCase of cases) {
-      it(testCase.does, () => {
+      it(testCase.does, async () => {
         const before = readdirSync(runsDir).sort();
         const source = snapshotRun(path.join(runsDir, sourceId));
         const init = testCase.fields.init?.map((line) => line.replace('SOURCE', sourceId));
-        const result = train('bad', { ...testCase.fields, ...(init ? { init } : {}) });
+        const result = await train('bad', { ...testCase.fields, ...(init ? { init } : {}) });
         expect(result.code, result.stderr).toBe(2);
         expect(result.stderr).toMatch(testCase.message);
         for (const detail of testCase.details) expect(result.stderr).toMatch(detail);
@@ -145,7 +148,7 @@ describe('mtl train with init:', () => {
       'from-damaged.yaml',
       transferConfigText('from-damaged', { tasks: ['y2'], init: [`from: ${damaged}`] }),
     );
-    const refused = mtl(['train', file, '--runs-dir', store]);
+    const refused = await mtlInProcess(['train', file, '--runs-dir', store]);
     expect(refused.code, refused.stderr).toBe(2);
     expect(refused.stderr).toContain(`mtl: ${file}:13:9: init.from "${damaged}": `);
     expect(refused.stderr).toContain(`weights.bin does not match its checksum`);
@@ -158,6 +161,6 @@ describe('mtl train with init:', () => {
       'from-last.yaml',
       transferConfigText('from-last', { tasks: ['y2'], init: [`from: ${damaged}:last`] }),
     );
-    expect(mtl(['train', fromLast, '--runs-dir', store]).code).toBe(0);
+    expect((await mtlInProcess(['train', fromLast, '--runs-dir', store])).code).toBe(0);
   });
 });

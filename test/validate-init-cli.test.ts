@@ -3,7 +3,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, trainExperiment } from '../src/index.js';
 import { tempDir, writeFile } from './helpers.js';
-import { mtl, root, type CliResult } from './helpers/cli.js';
+import { mtl, mtlInProcess, root, type CliResult } from './helpers/cli.js';
 import { snapshotRun } from './helpers/run-snapshot.js';
 import { transferConfig, transferConfigText, type TransferFields } from './helpers/transfer-init.js';
 
@@ -28,10 +28,10 @@ describe('mtl validate with init:', () => {
   }
 
   /** Runs `args`, and asserts it left the store and the source run as they were. */
-  function unchanged(run: () => CliResult): CliResult {
+  async function unchanged(run: () => CliResult | Promise<CliResult>): Promise<CliResult> {
     const before = readdirSync(runsDir).sort();
     const source = snapshotRun(path.join(runsDir, sourceId));
-    const result = run();
+    const result = await run();
     expect(readdirSync(runsDir).sort()).toEqual(before);
     expect(snapshotRun(path.join(runsDir, sourceId))).toEqual(source);
     return result;
@@ -40,22 +40,22 @@ describe('mtl validate with init:', () => {
   /** What follows `mtl: ` on stderr: the message and its details (train prints its data report before it). */
   const errorText = (stderr: string): string => stderr.slice(stderr.indexOf('mtl: '));
 
-  it('passes a source that fits, found through --runs-dir or $MTL_RUNS_DIR, and writes nothing', () => {
+  it('passes a source that fits, found through --runs-dir or $MTL_RUNS_DIR, and writes nothing', async () => {
     const file = config('fits', {
       tasks: ['y2', 'y3'],
       init: ['from: SOURCE', 'load: [shared, heads]', 'freeze: [shared/0/kernel]'],
     });
-    const flag = unchanged(() => mtl(['validate', file, '--runs-dir', runsDir]));
+    const flag = await unchanged(() => mtl(['validate', file, '--runs-dir', runsDir]));
     expect(flag.code, flag.stderr).toBe(0);
     expect(flag.stdout).toContain('fits.yaml: valid (2 tasks: y2, y3)');
-    const env = unchanged(() => mtl(['validate', file, '--json'], { MTL_RUNS_DIR: runsDir }));
+    const env = await unchanged(() => mtlInProcess(['validate', file, '--json'], { MTL_RUNS_DIR: runsDir }));
     expect(env.code, env.stderr).toBe(0);
     expect(JSON.parse(env.stdout)).toMatchObject({ valid: true });
   });
 
-  it('refuses the shipped penguins-finetune.yaml with its PRETRAIN_RUN placeholder, as train does', () => {
+  it('refuses the shipped penguins-finetune.yaml with its PRETRAIN_RUN placeholder, as train does', async () => {
     const file = path.join(root, 'configs', 'penguins-finetune.yaml');
-    const validated = unchanged(() => mtl(['validate', file], { MTL_RUNS_DIR: runsDir }));
+    const validated = await unchanged(() => mtlInProcess(['validate', file], { MTL_RUNS_DIR: runsDir }));
     expect(validated.code, validated.stderr).toBe(2);
     expect(validated.stdout).toBe('');
     // Located at the config's line, with how to name the source without editing the file (it had neither).
@@ -66,13 +66,13 @@ describe('mtl validate with init:', () => {
     );
   });
 
-  it('refuses a runs folder that does not exist, as train does, and does not create it', () => {
+  it('refuses a runs folder that does not exist, as train does, and does not create it', async () => {
     const nowhere = path.join(dir, 'nowhere');
     const file = config('elsewhere', { tasks: ['y2'], init: ['from: SOURCE'] });
-    const validated = mtl(['validate', file, '--runs-dir', nowhere]);
+    const validated = await mtlInProcess(['validate', file, '--runs-dir', nowhere]);
     expect(validated.code, validated.stderr).toBe(2);
     expect(validated.stderr).toContain(`: init.from "${sourceId}": No run "${sourceId}" in ${nowhere}`);
-    const trained = mtl(['train', file, '--runs-dir', nowhere]);
+    const trained = await mtlInProcess(['train', file, '--runs-dir', nowhere]);
     expect(trained.code, trained.stderr).toBe(2);
     expect(errorText(validated.stderr)).toBe(errorText(trained.stderr));
     expect(existsSync(nowhere)).toBe(false);
@@ -120,16 +120,16 @@ describe('mtl validate with init:', () => {
       },
     ];
     for (const testCase of cases) {
-      it(testCase.does, () => {
+      it(testCase.does, async () => {
         const file = config('bad', testCase.fields);
         // The store train uses without --runs-dir (the flag is checked above), read from $MTL_RUNS_DIR.
-        const validated = unchanged(() => mtl(['validate', file], { MTL_RUNS_DIR: runsDir }));
+        const validated = await unchanged(() => mtlInProcess(['validate', file], { MTL_RUNS_DIR: runsDir }));
         expect(validated.code, validated.stderr).toBe(2);
         expect(validated.stdout).toBe('');
         expect(validated.stderr).toMatch(testCase.message);
         for (const detail of testCase.details) expect(validated.stderr).toMatch(detail);
         expect(validated.stderr).not.toMatch(/\n\s+at /); // no stack trace
-        const trained = unchanged(() => mtl(['train', file, '--runs-dir', runsDir]));
+        const trained = await unchanged(() => mtlInProcess(['train', file, '--runs-dir', runsDir]));
         expect(trained.code, trained.stderr).toBe(2);
         expect(errorText(validated.stderr)).toBe(errorText(trained.stderr));
       });
