@@ -8,7 +8,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers.js';
-import { mtl } from './helpers/cli.js';
+import { mtl, mtlInProcess } from './helpers/cli.js';
 import { groupConfig } from './helpers/groups.js';
 import { snapshotRun } from './helpers/run-snapshot.js';
 import { fakeRun } from './helpers/runs.js';
@@ -52,15 +52,15 @@ describe('mtl sweep', () => {
     return shards;
   };
 
-  beforeAll(() => {
-    const dry = mtl(['sweep', file, '--dry-run', '--json', '--runs-dir', dryStore]);
+  beforeAll(async () => {
+    const dry = await mtlInProcess(['sweep', file, '--dry-run', '--json', '--runs-dir', dryStore]);
     expect(dry.code).toBe(0);
     const parsed = JSON.parse(dry.stdout) as { id: string; total: number; trials: TrialRow[] };
     planned = parsed.trials;
     sweepId = parsed.id;
   });
 
-  it('--dry-run lists every trial, pending, and writes nothing', () => {
+  it('--dry-run lists every trial, pending, and writes nothing', async () => {
     expect(sweepId).toMatch(/^lr-[0-9a-f]{8}$/);
     expect(planned.map((t) => [t.index, t.seed, t.overrides, t.status])).toEqual([
       [0, 0, ['training.lr=0.001'], 'pending'],
@@ -73,14 +73,14 @@ describe('mtl sweep', () => {
     expect(planned.map((t) => t.trial)).toEqual([1, 2, 3, 4]);
     expect(new Set(planned.map((t) => t.hash)).size).toBe(4);
     expect(readdirSync(dryStore)).toEqual([]);
-    const text = mtl(['sweep', file, '--dry-run', '--shard', '2/2', '--runs-dir', dryStore]);
+    const text = await mtlInProcess(['sweep', file, '--dry-run', '--shard', '2/2', '--runs-dir', dryStore]);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain(planned[1]!.id);
     expect(text.stdout).not.toContain(planned[0]!.id);
     expect(text.stderr).toContain('2 of 4 trials (shard 2/2); nothing trained (--dry-run)');
   });
 
-  it('two shards train the whole sweep, each trial once; a re-run skips all and changes no file', () => {
+  it('two shards train the whole sweep, each trial once; a re-run skips all and changes no file', async () => {
     const byShard = trainShards();
     expect(byShard.map((rows) => rows.map((r) => r.index))).toEqual([
       [0, 2],
@@ -94,16 +94,16 @@ describe('mtl sweep', () => {
     );
 
     const before = planned.map((t) => snapshotRun(path.join(store, sweepId, t.hash)));
-    const again = mtl(['sweep', file, '--runs-dir', store]);
+    const again = await mtlInProcess(['sweep', file, '--runs-dir', store]);
     expect(again.code).toBe(0);
     expect(again.stdout).toBe(`${sweepId}\n`);
     expect(again.stderr).toContain('0 trained, 0 resumed, 4 skipped, 0 left to another process; 0 failed or diverged');
     expect(planned.map((t) => snapshotRun(path.join(store, sweepId, t.hash)))).toEqual(before);
   });
 
-  it('status counts the trials; eval and compare take <sweep>/<hash>', () => {
+  it('status counts the trials; eval and compare take <sweep>/<hash>', async () => {
     trainShards();
-    const status = mtl(['sweep', 'status', file, '--json', '--runs-dir', store]);
+    const status = await mtlInProcess(['sweep', 'status', file, '--json', '--runs-dir', store]);
     expect(status.code).toBe(0);
     const parsed = JSON.parse(status.stdout) as {
       total: number;
@@ -122,20 +122,20 @@ describe('mtl sweep', () => {
       pending: 0,
     });
     expect(planned.map((t) => t.id)).toContain(parsed.best?.id);
-    const byId = mtl(['sweep', 'status', sweepId.slice(0, 5), '--runs-dir', store]);
+    const byId = await mtlInProcess(['sweep', 'status', sweepId.slice(0, 5), '--runs-dir', store]);
     expect(byId.code).toBe(0);
     expect(byId.stdout).toContain('4 trials: 4 completed');
 
     const [a, b] = planned;
-    const evaluated = mtl(['eval', `${sweepId}/${a!.hash.slice(0, 6)}`, '--json', '--runs-dir', store]);
+    const evaluated = await mtlInProcess(['eval', `${sweepId}/${a!.hash.slice(0, 6)}`, '--json', '--runs-dir', store]);
     expect(evaluated.code).toBe(0);
-    const compared = mtl(['compare', a!.id, b!.id, '--json', '--runs-dir', store]);
+    const compared = await mtlInProcess(['compare', a!.id, b!.id, '--json', '--runs-dir', store]);
     expect(compared.code).toBe(0);
-    const noRun = mtl(['eval', sweepId, '--runs-dir', store]);
+    const noRun = await mtlInProcess(['eval', sweepId, '--runs-dir', store]);
     expect(noRun.code).toBe(2);
     expect(noRun.stderr).toContain(`mtl: ${sweepId} is a sweep, not a run.`);
     // compare takes several runs: the message points at its sweep form instead of saying "one run".
-    const comparedSweep = mtl(['compare', sweepId, '--runs-dir', store]);
+    const comparedSweep = await mtlInProcess(['compare', sweepId, '--runs-dir', store]);
     expect(comparedSweep.code).toBe(2);
     expect(comparedSweep.stderr).toContain(`\`mtl compare --sweep ${sweepId}\` compares its configurations`);
     expect(comparedSweep.stderr).not.toContain('takes one run');
@@ -161,12 +161,12 @@ describe('bad sweeps and flags', () => {
     ['both --fail-fast and --keep-going', GRID, ['--fail-fast', '--keep-going'], 'contradict each other'],
   ];
   for (const [what, text, flags, message] of cases) {
-    it(`${what}: exit 2, the message, nothing trained, an earlier run untouched`, () => {
+    it(`${what}: exit 2, the message, nothing trained, an earlier run untouched`, async () => {
       const { file } = sweepDir(text);
       const store = tempDir();
       const earlier = fakeRun(store, '20260101-000000-earlier-aaaaaa', { test: { 'y1/mse': 1 } });
       const before = snapshotRun(earlier);
-      const result = mtl(['sweep', file, ...flags, '--runs-dir', store]);
+      const result = await mtlInProcess(['sweep', file, ...flags, '--runs-dir', store]);
       expect(result.code).toBe(2);
       expect(result.stderr).toContain(message);
       expect(result.stderr).not.toMatch(/\n\s+at /);
@@ -175,20 +175,20 @@ describe('bad sweeps and flags', () => {
     });
   }
 
-  it('a refused value is reported at the sweep file line that asked for it', () => {
+  it('a refused value is reported at the sweep file line that asked for it', async () => {
     const { file } = sweepDir('base: base.yaml\nspace:\n  training.lr: [0.001, -1]\n');
-    const result = mtl(['sweep', file, '--dry-run']);
+    const result = await mtlInProcess(['sweep', file, '--dry-run']);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/\n {2}- .*lr\.yaml:3:16: space\.training\.lr: training\.lr: /);
   });
 
-  it('status of a sweep that never ran, or of no sweep: exit 2', () => {
+  it('status of a sweep that never ran, or of no sweep: exit 2', async () => {
     const { file } = sweepDir(GRID);
     const store = tempDir();
-    const never = mtl(['sweep', 'status', file, '--runs-dir', store]);
+    const never = await mtlInProcess(['sweep', 'status', file, '--runs-dir', store]);
     expect(never.code).toBe(2);
     expect(never.stderr).toMatch(/^mtl: Sweep lr-[0-9a-f]{8} \(from .*lr\.yaml\) has not run in .* yet\./);
-    const none = mtl(['sweep', 'status', 'nope', '--runs-dir', store]);
+    const none = await mtlInProcess(['sweep', 'status', 'nope', '--runs-dir', store]);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('mtl: No sweep "nope" in');
   });

@@ -9,7 +9,7 @@ import { cpSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers.js';
-import { mtl } from './helpers/cli.js';
+import { mtl, mtlInProcess } from './helpers/cli.js';
 import { groupConfig } from './helpers/groups.js';
 import { snapshotRun } from './helpers/run-snapshot.js';
 import type { SweepJsonRow } from './helpers/sweeps.js';
@@ -40,13 +40,15 @@ describe('a sweep with a damaged meta.json in one trial', () => {
   let runnerUp = '';
   let trialIds: string[] = [];
 
-  beforeAll(() => {
+  beforeAll(async () => {
     writeFileSync(path.join(dir, 'base.yaml'), groupConfig({ epochs: 1 }));
     writeFileSync(file, 'base: base.yaml\nspace:\n  training.lr: [0.001, 0.003, 0.01]\n');
     const run = mtl(['sweep', file, '--jobs', '1', '--runs-dir', trained]);
     expect(run.code, run.stderr).toBe(0);
     sweepId = run.stdout.trim();
-    const status = JSON.parse(mtl(['sweep', 'status', sweepId, '--runs-dir', trained, '--json']).stdout) as StatusJson;
+    const status = JSON.parse(
+      (await mtlInProcess(['sweep', 'status', sweepId, '--runs-dir', trained, '--json'])).stdout,
+    ) as StatusJson;
     const ranked = [...status.trials].sort((a, b) => (a.value ?? Infinity) - (b.value ?? Infinity));
     trialIds = status.trials.map((t) => t.id);
     best = ranked[0]!.id;
@@ -68,9 +70,9 @@ describe('a sweep with a damaged meta.json in one trial', () => {
   const hint = (trialDir: string): string =>
     `restore it from a backup, or delete the run and train it again (its folder: ${trialDir})`;
 
-  it('mtl runs lists the sweep with the trial counted damaged and a note naming the file; exit 0', () => {
+  it('mtl runs lists the sweep with the trial counted damaged and a note naming the file; exit 0', async () => {
     const { store, trialDir, metaFile } = damagedStore();
-    const listed = mtl(['runs', '--runs-dir', store]);
+    const listed = await mtlInProcess(['runs', '--runs-dir', store]);
     expect(listed.code, listed.stderr).toBe(0);
     const line = listed.stdout.split('\n').find((l) => l.startsWith(sweepId));
     expect(line?.split(/\s{2,}/).slice(0, 5)).toEqual([sweepId, 'sweep', '3', '2', '1 damaged']);
@@ -79,7 +81,7 @@ describe('a sweep with a damaged meta.json in one trial', () => {
     expect(listed.stderr).toContain(hint(trialDir));
     expect(listed.stderr).not.toMatch(/\n\s+at /); // no stack frame
 
-    const json = mtl(['runs', '--runs-dir', store, '--json']);
+    const json = await mtlInProcess(['runs', '--runs-dir', store, '--json']);
     expect(json.code, json.stderr).toBe(0);
     const [sweep] = JSON.parse(json.stdout) as {
       kind: string;
@@ -111,9 +113,9 @@ describe('a sweep with a damaged meta.json in one trial', () => {
     expect(json.stderr).toContain(note(metaFile));
   });
 
-  it('mtl sweep status lists the trial as a damaged row, never the best, with the note; exit 0', () => {
+  it('mtl sweep status lists the trial as a damaged row, never the best, with the note; exit 0', async () => {
     const { store, trialDir, metaFile } = damagedStore('{}\n');
-    const text = mtl(['sweep', 'status', sweepId, '--runs-dir', store]);
+    const text = await mtlInProcess(['sweep', 'status', sweepId, '--runs-dir', store]);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain('3 trials: 2 completed, 1 damaged');
     const row = text.stdout.split('\n').find((l) => l.includes(best));
@@ -123,7 +125,7 @@ describe('a sweep with a damaged meta.json in one trial', () => {
     expect(text.stderr).toContain(hint(trialDir));
     expect(text.stderr).not.toMatch(/\n\s+at /);
 
-    const json = mtl(['sweep', 'status', sweepId, '--runs-dir', store, '--json']);
+    const json = await mtlInProcess(['sweep', 'status', sweepId, '--runs-dir', store, '--json']);
     expect(json.code, json.stderr).toBe(0);
     const status = JSON.parse(json.stdout) as StatusJson;
     expect(status.counts).toMatchObject({ completed: 2, damaged: 1 });
@@ -139,13 +141,13 @@ describe('a sweep with a damaged meta.json in one trial', () => {
   });
 
   for (const jobs of ['1', '2']) {
-    it(`running the sweep again (--jobs ${jobs}) leaves the trial untouched, trains the others, exit 1`, () => {
+    it(`running the sweep again (--jobs ${jobs}) leaves the trial untouched, trains the others, exit 1`, async () => {
       const { store, trialDir, metaFile } = damagedStore();
       // The other trials pending, so that the sweep trains two (with --jobs 2, in worker processes).
       const others = trialIds.filter((id) => id !== best).map((id) => path.join(store, id));
       for (const other of others) rmSync(other, { recursive: true });
       const before = snapshotRun(trialDir);
-      const run = mtl(['sweep', file, '--jobs', jobs, '--runs-dir', store, '--json']);
+      const run = await mtlInProcess(['sweep', file, '--jobs', jobs, '--runs-dir', store, '--json']);
       expect(run.code, run.stderr).toBe(1);
       expect(snapshotRun(trialDir)).toEqual(before);
       for (const other of others) expect(existsSync(path.join(other, 'summary.json'))).toBe(true);
@@ -162,37 +164,39 @@ describe('a sweep with a damaged meta.json in one trial', () => {
       expect(run.stderr).toContain(`: damaged, skipped\n  ${metaFile} is not valid JSON`);
       expect(run.stderr).not.toMatch(/\n\s+at /);
       // The text summary counts it and says what to do; sweep status agrees, and the files are still as they were.
-      const again = mtl(['sweep', file, '--jobs', jobs, '--runs-dir', store]);
+      const again = await mtlInProcess(['sweep', file, '--jobs', jobs, '--runs-dir', store]);
       expect(again.code).toBe(1);
       expect(again.stderr).toContain(
         "0 failed or diverged; 1 damaged (left untouched: restore the trial's meta.json from a backup, or delete " +
           "the trial's folder and run the sweep again to train it anew)",
       );
       expect(snapshotRun(trialDir)).toEqual(before);
-      const status = JSON.parse(mtl(['sweep', 'status', sweepId, '--runs-dir', store, '--json']).stdout) as StatusJson;
+      const status = JSON.parse(
+        (await mtlInProcess(['sweep', 'status', sweepId, '--runs-dir', store, '--json'])).stdout,
+      ) as StatusJson;
       expect(status.counts).toMatchObject({ completed: 2, damaged: 1, pending: 0 });
       // --fail-fast stops at it, as at a failed trial.
-      const failFast = mtl(['sweep', file, '--fail-fast', '--jobs', jobs, '--runs-dir', store]);
+      const failFast = await mtlInProcess(['sweep', file, '--fail-fast', '--jobs', jobs, '--runs-dir', store]);
       expect(failFast.code).toBe(1);
       expect(failFast.stderr).toContain('stopped at the first failed, diverged or damaged trial (--fail-fast)');
     });
   }
 
-  it('once its folder is deleted, running the sweep trains the trial anew; exit 0', () => {
+  it('once its folder is deleted, running the sweep trains the trial anew; exit 0', async () => {
     const { store, trialDir } = damagedStore();
     rmSync(trialDir, { recursive: true });
-    const run = mtl(['sweep', file, '--jobs', '1', '--runs-dir', store]);
+    const run = await mtlInProcess(['sweep', file, '--jobs', '1', '--runs-dir', store]);
     expect(run.code, run.stderr).toBe(0);
     expect(existsSync(path.join(trialDir, 'summary.json'))).toBe(true);
   });
 
-  it('compare --sweep leaves the trial out with a note; runs merge of it refuses, naming the file', () => {
+  it('compare --sweep leaves the trial out with a note; runs merge of it refuses, naming the file', async () => {
     const { store, metaFile } = damagedStore();
-    const compared = mtl(['compare', '--sweep', sweepId, '--runs-dir', store]);
+    const compared = await mtlInProcess(['compare', '--sweep', sweepId, '--runs-dir', store]);
     expect(compared.code, compared.stderr).toBe(0);
     expect(compared.stderr).toContain(`1 of 3 trials left out: ${best} (damaged: ${metaFile} is not valid JSON`);
     const dest = path.join(tempDir(), 'merged');
-    const merged = mtl(['runs', 'merge', store, '--runs-dir', dest]);
+    const merged = await mtlInProcess(['runs', 'merge', store, '--runs-dir', dest]);
     expect(merged.code).toBe(2);
     expect(merged.stderr).toContain(`mtl: ${metaFile} is not valid JSON`);
     expect(merged.stderr).not.toMatch(/\n\s+at /);
