@@ -8,7 +8,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compareRuns } from '../src/api/compare.js';
 import { tempDir } from './helpers.js';
-import { mtl } from './helpers/cli.js';
+import { mtl, mtlInProcess } from './helpers/cli.js';
 import { usageErrorAsync } from './helpers/expect.js';
 import { fakeRun } from './helpers/runs.js';
 
@@ -18,7 +18,7 @@ describe('mtl compare of a run that diverged in its first epoch', () => {
   const runsDir = path.join(tempDir('mtl-compare-status-'), 'runs');
   let diverged = '';
   let completed = '';
-  beforeAll(() => {
+  beforeAll(async () => {
     // The QA reproduction: penguins (50 test rows) at lr 1e9 diverges in epoch 1, before any good epoch.
     const bad = mtl([
       'train',
@@ -32,13 +32,20 @@ describe('mtl compare of a run that diverged in its first epoch', () => {
     ]);
     expect(bad.code, bad.stderr).toBe(1);
     diverged = bad.stdout.trim();
-    const good = mtl(['train', 'configs/penguins-pretrain.yaml', '--set', 'training.epochs=2', '--runs-dir', runsDir]);
+    const good = await mtlInProcess([
+      'train',
+      'configs/penguins-pretrain.yaml',
+      '--set',
+      'training.epochs=2',
+      '--runs-dir',
+      runsDir,
+    ]);
     expect(good.code, good.stderr).toBe(0);
     completed = good.stdout.trim();
   });
 
-  it('warns that it diverged, with its reason, not that its test split was empty (text and --json)', () => {
-    const text = mtl(['compare', completed, diverged, '--runs-dir', runsDir]);
+  it('warns that it diverged, with its reason, not that its test split was empty (text and --json)', async () => {
+    const text = await mtlInProcess(['compare', completed, diverged, '--runs-dir', runsDir]);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stderr).not.toContain('split was empty');
     expect(text.stderr).toMatch(
@@ -50,7 +57,7 @@ describe('mtl compare of a run that diverged in its first epoch', () => {
       ),
     );
     expect(text.stderr).not.toMatch(NO_STACK);
-    const json = mtl(['compare', completed, diverged, '--runs-dir', runsDir, '--json']);
+    const json = await mtlInProcess(['compare', completed, diverged, '--runs-dir', runsDir, '--json']);
     expect(json.code, json.stderr).toBe(0);
     const comparison = JSON.parse(json.stdout) as { warnings: string[]; runs: { id: string; status: string }[] };
     expect(comparison.warnings).toHaveLength(1);
@@ -58,8 +65,8 @@ describe('mtl compare of a run that diverged in its first epoch', () => {
     expect(comparison.runs.map((run) => run.status)).toEqual(['completed', 'diverged']);
   });
 
-  it('alone: exit 2 saying it diverged and why, not that its split was empty', () => {
-    const alone = mtl(['compare', diverged, '--runs-dir', runsDir]);
+  it('alone: exit 2 saying it diverged and why, not that its split was empty', async () => {
+    const alone = await mtlInProcess(['compare', diverged, '--runs-dir', runsDir]);
     expect(alone.code).toBe(2);
     expect(alone.stderr).toMatch(
       new RegExp(`^mtl: Run ${diverged} has no test metrics: it diverged \\(task species: training loss became NaN`),

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers.js';
-import { mtl } from './helpers/cli.js';
+import { mtl, mtlInProcess } from './helpers/cli.js';
 import { groupConfig } from './helpers/groups.js';
 
 interface Stat {
@@ -70,13 +70,13 @@ function meanStd(values: number[]): { mean: number; std: number } {
 
 const testOf = (id: string, key: string): number => summaries.get(id)!.test[key]!;
 
-beforeAll(() => {
+beforeAll(async () => {
   writeFileSync(path.join(dir, 'base.yaml'), groupConfig());
   writeFileSync(
     file,
     'base: base.yaml\nspace:\n  training.lr: [0.001, 0.03]\n  strategy.name: [equal, uncertainty]\nseeds: [0, 1]\n',
   );
-  const run = mtl(['sweep', file, '--json', '--runs-dir', store]);
+  const run = await mtlInProcess(['sweep', file, '--json', '--runs-dir', store]);
   expect(run.code, run.stderr).toBe(0);
   const parsed = JSON.parse(run.stdout) as { id: string; trials: Trial[] };
   sweepId = parsed.id;
@@ -121,7 +121,7 @@ describe('mtl compare --sweep', () => {
     expect([...monitors].sort((a, b) => a - b)).toEqual(monitors);
   });
 
-  it('marks the Pareto-optimal configurations (both mse lower is better), as checked by hand', () => {
+  it('marks the Pareto-optimal configurations (both mse lower is better), as checked by hand', async () => {
     const c = plain;
     const point = (r: Row): [number, number] => [r.metrics['y1/mse']!.mean, r.metrics['y2/mse']!.mean];
     for (const row of c.rows) {
@@ -134,7 +134,7 @@ describe('mtl compare --sweep', () => {
     }
     // lr 0.001 learns less in two epochs: neither of its rows is on the front.
     for (const row of c.rows.filter((r) => r.config['training.lr'] === '0.001')) expect(row.pareto).toBe(false);
-    const text = mtl(['compare', '--sweep', sweepId, '--runs-dir', store]);
+    const text = await mtlInProcess(['compare', '--sweep', sweepId, '--runs-dir', store]);
     expect(text.code).toBe(0);
     const lines = text.stdout.split('\n');
     expect(lines[0]).toMatch(
@@ -162,7 +162,7 @@ describe('mtl compare --sweep', () => {
     }
   });
 
-  it('Δm against a trial equals mtl compare BASE NEW for the same pair (one trial a row: grouped by seed too)', () => {
+  it('Δm against a trial equals mtl compare BASE NEW for that pair (one trial a row: grouped by seed)', async () => {
     const base = trials[0]!;
     const c = compareJson(['--group-by', 'training.lr', 'strategy.name', 'seed', '--baseline', base.id]);
     expect(c.ranking.by).toBe('deltaM');
@@ -172,7 +172,7 @@ describe('mtl compare --sweep', () => {
     expect(own.deltaM).toBe(0);
     for (const other of [trials[1]!, trials[6]!]) {
       const row = c.rows.find((r) => r.trials[0] === other.id)!;
-      const pair = mtl(['compare', base.id, other.id, '--json', '--runs-dir', store]);
+      const pair = await mtlInProcess(['compare', base.id, other.id, '--json', '--runs-dir', store]);
       expect(pair.code).toBe(0);
       const expected = (JSON.parse(pair.stdout) as { runs: { deltaM?: number }[] }).runs[1]!.deltaM!;
       expect(row.deltaM).toBe(expected);
@@ -227,9 +227,9 @@ describe('mtl compare --sweep', () => {
     expect(other.deltaM).toBeCloseTo((perTask[0]! + perTask[1]!) / 2, 12);
   });
 
-  it('--csv, --md and --json carry the same rows', () => {
+  it('--csv, --md and --json carry the same rows', async () => {
     const c = plain;
-    const csv = mtl(['compare', '--sweep', sweepId, '--csv', '--runs-dir', store]);
+    const csv = await mtlInProcess(['compare', '--sweep', sweepId, '--csv', '--runs-dir', store]);
     expect(csv.code).toBe(0);
     const [header, ...lines] = csv.stdout
       .trimEnd()
@@ -263,7 +263,7 @@ describe('mtl compare --sweep', () => {
         String(row.pareto),
       ]);
     }
-    const md = mtl(['compare', '--sweep', sweepId, '--md', '--runs-dir', store]);
+    const md = await mtlInProcess(['compare', '--sweep', sweepId, '--md', '--runs-dir', store]);
     expect(md.code).toBe(0);
     const tableLines = md.stdout.split('\n').filter((line) => line.startsWith('|'));
     expect(tableLines).toHaveLength(6);

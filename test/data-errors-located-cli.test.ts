@@ -246,7 +246,7 @@ describe('a field a --set flag wrote is blamed on the flag', () => {
 });
 
 describe('mtl train', () => {
-  it('fails with the message validate gives (exit 2) and leaves no run', () => {
+  it('fails with the message validate gives (exit 2) and leaves no run', async () => {
     writeFile(dir, 'c.yaml', configText('  features: [agee, income]'));
     const runsDir = path.join(dir, 'runs');
     const trained = mtl(['train', config, '--runs-dir', runsDir]);
@@ -255,16 +255,16 @@ describe('mtl train', () => {
       `mtl: ${config}:5:14: data.features[0]: column "agee" is not in ${csv}; did you mean "age"?`,
     );
     writeFile(dir, 'c.yaml', configText('  normalize: standard'));
-    const set = mtl(['train', config, '--runs-dir', runsDir, '--set', 'tasks.0.target=churnn']);
+    const set = await mtlInProcess(['train', config, '--runs-dir', runsDir, '--set', 'tasks.0.target=churnn']);
     expect(set.code, set.stderr).toBe(2);
     expect(set.stderr).toMatch(/^mtl: --set tasks\.0\.target=churnn: tasks\[0\]\.target: column "churnn" is not in /);
     expect(existsSync(runsDir)).toBe(false);
   }, 120_000);
 
-  it("a task's target data its kind cannot take: the message validate gives, no run", () => {
+  it("a task's target data its kind cannot take: the message validate gives, no run", async () => {
     writeFile(dir, 'c.yaml', configText('  features: [age]', '  - { name: part, type: binary, target: set }'));
     const runsDir = path.join(dir, 'runs');
-    const trained = mtl(['train', config, '--runs-dir', runsDir]);
+    const trained = await mtlInProcess(['train', config, '--runs-dir', runsDir]);
     expect(trained.code, trained.stderr).toBe(2);
     expect(trained.stderr.split('\n')[0]).toBe(
       `mtl: ${config}:7:25: tasks[0].type: binary task "part" needs exactly 2 distinct labels in column "set", ` +
@@ -275,13 +275,13 @@ describe('mtl train', () => {
 });
 
 describe('mtl eval --data', () => {
-  it("a new file without the run's target column blames the file, with no config position", () => {
+  it("a new file without the run's target column blames the file, with no config position", async () => {
     writeFile(dir, 'c.yaml', configText('  features: [age, income]'));
     const runsDir = path.join(dir, 'eval-runs');
-    const trained = mtl(['train', config, '--runs-dir', runsDir]);
+    const trained = await mtlInProcess(['train', config, '--runs-dir', runsDir]);
     expect(trained.code, trained.stderr).toBe(0);
     const newData = writeFile(dir, 'new.csv', 'age,income\n30,100\n40,200\n');
-    const evaluated = mtl(['eval', trained.stdout.trim(), '--runs-dir', runsDir, '--data', newData]);
+    const evaluated = await mtlInProcess(['eval', trained.stdout.trim(), '--runs-dir', runsDir, '--data', newData]);
     expect(evaluated.code, evaluated.stderr).toBe(2);
     // The field as the config writes it, as multi-input eval names it (it was tasks[churn].targets[0]).
     expect(evaluated.stderr).toMatch(/^mtl: tasks\[0\]\.target: column "churn" is not in \S*new\.csv\n/);

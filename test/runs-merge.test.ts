@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { mergeRuns } from '../src/api/merge.js';
 import { readSweepMeta, writeSweepMeta, type SweepMeta } from '../src/runs/sweeps.js';
 import { tempDir } from './helpers.js';
-import { mtl } from './helpers/cli.js';
+import { mtl, mtlInProcess } from './helpers/cli.js';
 import { copyFolder } from './helpers/emit.js';
 import { completedGroupMeta, fakeGroup } from './helpers/groups.js';
 import { snapshotRun } from './helpers/run-snapshot.js';
@@ -132,7 +132,7 @@ describe('mtl runs merge', () => {
     expect(readdirSync(dest)).toEqual([]);
   });
 
-  it('refuses unfinished runs (running, locked, a trial lock, a running group) unless --skip-unfinished', () => {
+  it('refuses unfinished runs (running, locked, a trial lock, a running group) unless --skip-unfinished', async () => {
     const source = tempDir();
     const dest = tempDir();
     fakeRun(dest, 'earlier', { test: { 'y1/mse': 1 } });
@@ -147,7 +147,7 @@ describe('mtl runs merge', () => {
     writeGroupMeta(group, { ...completedGroupMeta('group-g', [0]), status: 'running' });
     const before = storeSnapshot(dest);
     const earlier = snapshotRun(path.join(dest, 'earlier'));
-    const refused = mtl(['runs', 'merge', source, '--runs-dir', dest]);
+    const refused = await mtlInProcess(['runs', 'merge', source, '--runs-dir', dest]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('0 conflicting, 4 unfinished');
     expect(refused.stderr).toContain(`${path.join(source, 'training')}: meta.json says running`);
@@ -156,7 +156,7 @@ describe('mtl runs merge', () => {
     expect(refused.stderr).toContain(`${group}: the group is still running`);
     expect(refused.stderr).toContain('--skip-unfinished leaves unfinished runs out');
     expect(storeSnapshot(dest)).toEqual(before);
-    const skipping = mtl(['runs', 'merge', source, '--runs-dir', dest, '--skip-unfinished', '--json']);
+    const skipping = await mtlInProcess(['runs', 'merge', source, '--runs-dir', dest, '--skip-unfinished', '--json']);
     expect(skipping.code, skipping.stderr).toBe(0);
     const report = JSON.parse(skipping.stdout) as { copied: { id: string }[]; leftOut: { id: string }[] };
     expect(report.copied.map((e) => e.id).sort()).toEqual(['done', `${SWEEP}/${HASHES[0]}`]);
@@ -174,7 +174,7 @@ describe('mtl runs merge', () => {
     expect(snapshotRun(path.join(dest, 'earlier'))).toEqual(earlier);
   });
 
-  it('bad folders exit 2 with what was expected; DEST untouched', () => {
+  it('bad folders exit 2 with what was expected; DEST untouched', async () => {
     const dest = tempDir();
     fakeRun(dest, 'earlier', { test: { 'y1/mse': 1 } });
     const sources = tempDir();
@@ -192,19 +192,19 @@ describe('mtl runs merge', () => {
       [[], 'mtl runs merge: name the folders to merge.'],
     ];
     for (const [dirs, message] of cases) {
-      const result = mtl(['runs', 'merge', ...dirs, '--runs-dir', dest]);
+      const result = await mtlInProcess(['runs', 'merge', ...dirs, '--runs-dir', dest]);
       expect([result.code, result.stdout], message).toEqual([2, '']);
       expect(result.stderr).toContain(message);
       expect(result.stderr).not.toMatch(/\n\s+at /);
     }
     // A good folder beside a bad one: still nothing copied.
-    const mixed = mtl(['runs', 'merge', sweep, empty, '--runs-dir', dest]);
+    const mixed = await mtlInProcess(['runs', 'merge', sweep, empty, '--runs-dir', dest]);
     expect(mixed.code).toBe(2);
     expect(storeSnapshot(dest)).toEqual(before);
-    const listing = mtl(['runs', 'group-x', 'other', '--runs-dir', dest]);
+    const listing = await mtlInProcess(['runs', 'group-x', 'other', '--runs-dir', dest]);
     expect(listing.code).toBe(2);
     expect(listing.stderr).toContain('mtl runs: one group at a time');
-    const stray = mtl(['runs', '--skip-unfinished', '--runs-dir', dest]);
+    const stray = await mtlInProcess(['runs', '--skip-unfinished', '--runs-dir', dest]);
     expect([stray.code, stray.stdout]).toEqual([2, '']);
     expect(stray.stderr).toContain('mtl runs: --skip-unfinished goes with mtl runs merge DIR….');
   });

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers.js';
-import { mtl } from './helpers/cli.js';
+import { mtl, mtlInProcess } from './helpers/cli.js';
 import { trainInterrupted } from './helpers/cli-async.js';
 import { fakeGroup, groupConfig } from './helpers/groups.js';
 import { fakeRun } from './helpers/runs.js';
@@ -47,7 +47,7 @@ describe('mtl train --resume GROUP after Ctrl-C during a member’s baselines', 
         `  - its members: ${id}/seed-0 (completed)\n`,
     );
 
-    const resumed = mtl(['train', '--resume', id, '--runs-dir', runsDir]);
+    const resumed = await mtlInProcess(['train', '--resume', id, '--runs-dir', runsDir]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout.split('\n')[0]).toBe(id);
     expect(resumed.stdout).toMatch(/^metric +test mean ± std +n +per seed \(0, 1\)$/m);
@@ -64,7 +64,7 @@ describe('mtl train --resume GROUP after Ctrl-C during a member’s baselines', 
     ]);
     expect(json(path.join(runsDir, id, 'group-summary.json'))['transfer']).toMatchObject({ seeds: [0, 1] });
 
-    const again = mtl(['train', '--resume', id, '--runs-dir', runsDir]);
+    const again = await mtlInProcess(['train', '--resume', id, '--runs-dir', runsDir]);
     expect(again.code).toBe(2);
     expect(again.stderr).toBe(
       `mtl: Group ${id} is completed; there is nothing to resume.\n` +
@@ -74,14 +74,14 @@ describe('mtl train --resume GROUP after Ctrl-C during a member’s baselines', 
 });
 
 describe('mtl train --resume PREFIX that starts both a run and a seed group', () => {
-  it('exits 2 naming both, and resumes neither', () => {
+  it('exits 2 naming both, and resumes neither', async () => {
     const runsDir = path.join(tempDir(), 'runs');
     const group = '20260101-000200-corr-seeds-cccccc';
     const run = '20260101-000200-other-eeeeee';
     fakeGroup(runsDir, group, { 0: { 'y1/mse': 1 } });
     fakeRun(runsDir, run, { meta: { status: 'interrupted' } });
     const before = readdirSync(runsDir, { recursive: true }).sort();
-    const result = mtl(['train', '--resume', '20260101-0002', '--runs-dir', runsDir]);
+    const result = await mtlInProcess(['train', '--resume', '20260101-0002', '--runs-dir', runsDir]);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe(

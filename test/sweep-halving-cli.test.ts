@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { planSweep } from '../src/api/sweep.js';
 import { UsageError } from '../src/errors.js';
 import { tempDir } from './helpers.js';
-import { mtl } from './helpers/cli.js';
+import { mtl, mtlInProcess } from './helpers/cli.js';
 import { groupConfig } from './helpers/groups.js';
 import { snapshotRun } from './helpers/run-snapshot.js';
 import { fakeRun } from './helpers/runs.js';
@@ -108,7 +108,7 @@ describe('halving sweep files: errors at their line', () => {
 });
 
 describe('mtl sweep with search: halving', () => {
-  it('--dry-run shows the rung plan; a run, then status shows epochs per trial and the rungs', () => {
+  it('--dry-run shows the rung plan; a run, then status shows epochs per trial and the rungs', async () => {
     const file = sweepDir(`base: base.yaml\nsearch: halving\n${HALVING}${SPACE}seeds: [0, 1]\n`);
     const store = tempDir();
     const dry = mtl(['sweep', file, '--dry-run', '--runs-dir', store]);
@@ -120,14 +120,14 @@ describe('mtl sweep with search: halving', () => {
     expect(dry.stdout).toMatch(/^1 +3 +1 +2 +4$/m); // rung 1: 3 epochs, 1 configuration, 2 trials, 2·2 epochs
     expect(readdirSync(store)).toEqual([]);
 
-    const run = mtl(['sweep', file, '--runs-dir', store]);
+    const run = await mtlInProcess(['sweep', file, '--runs-dir', store]);
     expect(run.code).toBe(0);
     expect(run.stderr).toContain('6 trained, 0 resumed, 2 extended, 0 skipped');
     expect(run.stderr).toContain('rung 0 (1 epoch): 3 configurations, 1 promoted');
-    const status = mtl(['sweep', 'status', file, '--runs-dir', store]);
+    const status = await mtlInProcess(['sweep', 'status', file, '--runs-dir', store]);
     expect(status.code).toBe(0);
     expect(status.stdout).toContain('rung 1 (3 epochs): 1 configuration at the last rung');
-    const json = JSON.parse(mtl(['sweep', 'status', file, '--json', '--runs-dir', store]).stdout) as {
+    const json = JSON.parse((await mtlInProcess(['sweep', 'status', file, '--json', '--runs-dir', store])).stdout) as {
       trials: { epochs: number }[];
       best: { epochs: number };
       halving: { rungs: unknown[] };
@@ -152,11 +152,11 @@ describe('mtl sweep with search: halving', () => {
     ],
   ];
   for (const [what, text, flags, message] of bad) {
-    it(`${what}: exit 2, the message, nothing written, an earlier run untouched`, () => {
+    it(`${what}: exit 2, the message, nothing written, an earlier run untouched`, async () => {
       const store = tempDir();
       const earlier = fakeRun(store, '20260101-000000-earlier-aaaaaa', { test: { 'y1/mse': 1 } });
       const before = snapshotRun(earlier);
-      const result = mtl(['sweep', sweepDir(text), ...flags, '--runs-dir', store]);
+      const result = await mtlInProcess(['sweep', sweepDir(text), ...flags, '--runs-dir', store]);
       expect(result.code).toBe(2);
       expect(result.stderr).toContain(message);
       expect(result.stderr).not.toMatch(/\n\s+at /);
