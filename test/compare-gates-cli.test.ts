@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { tempDir, writeFile } from './helpers.js';
-import { mtl } from './helpers/cli.js';
+import { mtl, mtlInProcess } from './helpers/cli.js';
 import { fakeGroup, groupConfig } from './helpers/groups.js';
 import { snapshotRun } from './helpers/run-snapshot.js';
 import { fakeRun } from './helpers/runs.js';
@@ -40,20 +40,22 @@ function store(): string {
   return runsDir;
 }
 
-const compare = (runsDir: string, ...args: string[]) => mtl(['compare', ...args, '--runs-dir', runsDir]);
+/** `mtl compare` in-process (the CLI's `main`); the file's first comparison runs the built CLI as a child process. */
+const compare = (runsDir: string, ...args: string[]) => mtlInProcess(['compare', ...args, '--runs-dir', runsDir]);
+const compareSpawned = (runsDir: string, ...args: string[]) => mtl(['compare', ...args, '--runs-dir', runsDir]);
 
 describe('mtl compare --fail-on-regression on runs', () => {
   it('passes a run against itself (exit 0), and says significance was not tested with one seed', () => {
-    const result = compare(store(), BASE, BASE, '--fail-on-regression');
+    const result = compareSpawned(store(), BASE, BASE, '--fail-on-regression');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('gate: passed (2 of 2 checks passed)');
     expect(result.stdout).toContain('significance not tested (one seed per side): the plain difference decided');
   });
 
-  it('fails a worse run with exit 3, naming the metric, base, new, difference and tolerance', () => {
+  it('fails a worse run with exit 3, naming the metric, base, new, difference and tolerance', async () => {
     const runsDir = store();
     const before = [snapshotRun(`${runsDir}/${BASE}`), snapshotRun(`${runsDir}/${NEW}`)];
-    const result = compare(runsDir, BASE, NEW, '--fail-on-regression');
+    const result = await compare(runsDir, BASE, NEW, '--fail-on-regression');
     expect(result.code).toBe(3);
     expect(result.stdout).toContain('gate: FAILED (1 of 2 checks passed)');
     expect(result.stdout).toContain(
@@ -63,14 +65,14 @@ describe('mtl compare --fail-on-regression on runs', () => {
     expect([snapshotRun(`${runsDir}/${BASE}`), snapshotRun(`${runsDir}/${NEW}`)]).toEqual(before);
   });
 
-  it('passes the same drop within --tolerance', () => {
-    const result = compare(store(), BASE, NEW, '--fail-on-regression', '--tolerance', 'y1/mse=0.3');
+  it('passes the same drop within --tolerance', async () => {
+    const result = await compare(store(), BASE, NEW, '--fail-on-regression', '--tolerance', 'y1/mse=0.3');
     expect(result.code).toBe(0);
-    expect(compare(store(), BASE, NEW, '--fail-on-regression', '--tolerance', 'y1/mse=0.29').code).toBe(3);
+    expect((await compare(store(), BASE, NEW, '--fail-on-regression', '--tolerance', 'y1/mse=0.29')).code).toBe(3);
   });
 
-  it('puts the gate, every check with its reason, in --json', () => {
-    const result = compare(store(), BASE, NEW, '--fail-on-regression', '--json');
+  it('puts the gate, every check with its reason, in --json', async () => {
+    const result = await compare(store(), BASE, NEW, '--fail-on-regression', '--json');
     expect(result.code).toBe(3);
     const { gate } = JSON.parse(result.stdout) as { gate: { passed: boolean; checks: { metric: string }[] } };
     expect(gate.passed).toBe(false);
@@ -80,12 +82,12 @@ describe('mtl compare --fail-on-regression on runs', () => {
     ]);
     // The verdict on stderr too, where a CI log that keeps stderr sees it.
     expect(result.stderr).toBe('mtl: gate failed: 1 check (exit 3)\n');
-    expect(JSON.parse(compare(store(), BASE, NEW, '--json').stdout)).not.toHaveProperty('gate');
+    expect(JSON.parse((await compare(store(), BASE, NEW, '--json')).stdout)).not.toHaveProperty('gate');
   });
 });
 
 describe('mtl compare --fail-on-regression on trained runs', () => {
-  it('fails a run trained with a learning rate too small to learn (exit 3), passes the good run against itself', () => {
+  it('fails a run whose lr is too small to learn (exit 3), passes the good run against itself', async () => {
     const runsDir = tempDir('mtl-gates-train-');
     const config = writeFile(tempDir(), 'g.yaml', groupConfig({ epochs: 5 }));
     const train = (lr: string): string => {
@@ -95,26 +97,26 @@ describe('mtl compare --fail-on-regression on trained runs', () => {
     };
     const good = train('0.01');
     const stalled = train('1e-7');
-    const regressed = compare(runsDir, good, stalled, '--fail-on-regression', '--fail-if', 'y1/mse > 100');
+    const regressed = await compare(runsDir, good, stalled, '--fail-on-regression', '--fail-if', 'y1/mse > 100');
     expect(regressed.code).toBe(3);
     // Every per-task error metric is worse after 5 epochs at lr 1e-7; the loose --fail-if threshold passes.
     for (const metric of ['y1/mse ↓', 'y2/mse ↓', 'y1/mae ↓', 'y2/mae ↓'])
       expect(regressed.stdout).toContain(`regression ${metric} in ${stalled}: base`);
     expect(regressed.stdout).not.toContain('fail-if');
-    expect(compare(runsDir, good, good, '--fail-on-regression').code).toBe(0);
+    expect((await compare(runsDir, good, good, '--fail-on-regression')).code).toBe(0);
   });
 });
 
 describe('mtl compare --fail-on-regression on seed groups', () => {
-  it('passes noise across seeds: the bootstrap interval reaches 0', () => {
-    const result = compare(store(), GROUP_BASE, GROUP_NOISE, '--fail-on-regression');
+  it('passes noise across seeds: the bootstrap interval reaches 0', async () => {
+    const result = await compare(store(), GROUP_BASE, GROUP_NOISE, '--fail-on-regression');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('gate: passed (2 of 2 checks passed)');
     expect(result.stdout).toContain('significance: paired percentile bootstrap over seeds');
   });
 
-  it('fails a drop on every seed with exit 3 and the interval', () => {
-    const result = compare(store(), GROUP_BASE, GROUP_DROP, '--fail-on-regression');
+  it('fails a drop on every seed with exit 3 and the interval', async () => {
+    const result = await compare(store(), GROUP_BASE, GROUP_DROP, '--fail-on-regression');
     expect(result.code).toBe(3);
     expect(result.stdout).toContain(
       `regression y2/accuracy ↑ in ${GROUP_DROP}: base 0.8500, new 0.8000, difference -0.0500, ` +
@@ -122,7 +124,7 @@ describe('mtl compare --fail-on-regression on seed groups', () => {
     );
   });
 
-  it('fails a group with a diverged seed (its metric NaN, stored as null)', () => {
+  it('fails a group with a diverged seed (its metric NaN, stored as null)', async () => {
     const runsDir = store();
     const diverged = '20260101-000500-corr-seeds-ffffff';
     fakeGroup(runsDir, diverged, {
@@ -130,26 +132,28 @@ describe('mtl compare --fail-on-regression on seed groups', () => {
       1: { 'y1/mse': NaN, 'y2/accuracy': 0.8 },
       2: { 'y1/mse': 0.55, 'y2/accuracy': 0.85 },
     });
-    const result = compare(runsDir, GROUP_BASE, diverged, '--fail-on-regression');
+    const result = await compare(runsDir, GROUP_BASE, diverged, '--fail-on-regression');
     expect(result.code).toBe(3);
     expect(result.stdout).toContain(`regression y1/mse ↓ in ${diverged}: ${diverged}'s y1/mse is not finite (seed 1)`);
   });
 
-  it('passes a drop within the tolerance, at any level', () => {
+  it('passes a drop within the tolerance, at any level', async () => {
     const args = [GROUP_BASE, GROUP_DROP, '--fail-on-regression', '--tolerance', 'y2/accuracy=0.06'];
-    expect(compare(store(), ...args, '--confidence', '0.5').code).toBe(0);
+    expect((await compare(store(), ...args, '--confidence', '0.5')).code).toBe(0);
   });
 });
 
 describe('mtl compare --fail-if', () => {
-  it('exits 3 when the compared run meets the condition, 0 otherwise; a group by its mean', () => {
+  it('exits 3 when the compared run meets the condition, 0 otherwise; a group by its mean', async () => {
     const runsDir = store();
-    const failed = compare(runsDir, BASE, NEW, '--fail-if', 'y1/mse > 0.7');
+    const failed = await compare(runsDir, BASE, NEW, '--fail-if', 'y1/mse > 0.7');
     expect(failed.code).toBe(3);
     expect(failed.stdout).toContain(`fail-if y1/mse > 0.7: ${NEW}: y1/mse = 0.8, which is > 0.7`);
-    expect(compare(runsDir, BASE, NEW, '--fail-if', 'y1/mse > 0.8', '--fail-if', 'y2/accuracy < 0.9').code).toBe(0);
-    expect(compare(runsDir, NEW, '--fail-if', 'y1/mse >= 0.8').code).toBe(3);
-    const group = compare(runsDir, GROUP_BASE, GROUP_DROP, '--fail-if', 'y2/accuracy < 0.81');
+    expect(
+      (await compare(runsDir, BASE, NEW, '--fail-if', 'y1/mse > 0.8', '--fail-if', 'y2/accuracy < 0.9')).code,
+    ).toBe(0);
+    expect((await compare(runsDir, NEW, '--fail-if', 'y1/mse >= 0.8')).code).toBe(3);
+    const group = await compare(runsDir, GROUP_BASE, GROUP_DROP, '--fail-if', 'y2/accuracy < 0.81');
     expect(group.code).toBe(3);
     expect(group.stdout).toContain('y2/accuracy = 0.8 (mean of 3 seeds), which is < 0.81');
   });
@@ -229,10 +233,10 @@ describe('bad gate flags', () => {
     ],
   ];
   for (const [what, args, message] of cases) {
-    it(`${what}: exit 2, the flag named, no table, the runs untouched`, () => {
+    it(`${what}: exit 2, the flag named, no table, the runs untouched`, async () => {
       const runsDir = store();
       const before = snapshotRun(runsDir);
-      const result = compare(runsDir, ...args);
+      const result = await compare(runsDir, ...args);
       expect(result.code).toBe(2);
       expect(result.stderr.split('\n')[0]).toBe(message);
       expect(result.stdout).toBe('');

@@ -8,7 +8,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { tempDir } from './helpers.js';
-import { mtl } from './helpers/cli.js';
+import { mtl, mtlInProcess, type CliResult } from './helpers/cli.js';
 import { groupConfig } from './helpers/groups.js';
 import { snapshotRun } from './helpers/run-snapshot.js';
 import { fakeRun } from './helpers/runs.js';
@@ -43,7 +43,12 @@ const file = path.join(dir, 'subsets.yaml');
 let sweepId = '';
 let trials: Trial[] = [];
 
-function compare(args: string[]): { code: number; stdout: string; stderr: string } {
+/** `mtl compare` in-process (the CLI's `main`); the file's first comparison runs the built CLI as a child process. */
+function compare(args: string[]): Promise<CliResult> {
+  return mtlInProcess(['compare', ...args, '--runs-dir', store]);
+}
+
+function compareSpawned(args: string[]): CliResult {
   return mtl(['compare', ...args, '--runs-dir', store]);
 }
 
@@ -58,8 +63,8 @@ beforeAll(() => {
 });
 
 describe('task subsets', () => {
-  it('rows of another task set show — for the missing task, and are Pareto-ranked among themselves only', () => {
-    const result = compare(['--sweep', sweepId, '--json']);
+  it('rows of another task set show — for the missing task, and are Pareto-ranked among themselves only', async () => {
+    const result = compareSpawned(['--sweep', sweepId, '--json']);
     expect(result.code).toBe(0);
     const c = JSON.parse(result.stdout) as Comparison;
     expect(c.paths).toEqual(['training.lr', 'tasks']);
@@ -73,16 +78,16 @@ describe('task subsets', () => {
     const [a, b] = single;
     expect(a!.pareto).toBe(a!.metrics['y1/mse']!.mean <= b!.metrics['y1/mse']!.mean);
     expect(b!.pareto).toBe(b!.metrics['y1/mse']!.mean <= a!.metrics['y1/mse']!.mean);
-    const byMae = compare(['--sweep', sweepId, '--metric', 'mae', '--json']);
+    const byMae = await compare(['--sweep', sweepId, '--metric', 'mae', '--json']);
     expect((JSON.parse(byMae.stdout) as Comparison).columns.map((col) => col.key)).toEqual(['y1/mae', 'y2/mae']);
-    const text = compare(['--sweep', sweepId]);
+    const text = await compare(['--sweep', sweepId]);
     const line = text.stdout.split('\n').find((l) => /^\d+\s+\S+\s+y1\s/.test(l));
     expect(line).toMatch(/\s—\s/);
   });
 
-  it('against a two-task trial, a one-task row has no Δm (a missing metric never counts) and ranks last', () => {
+  it('against a two-task trial, a one-task row has no Δm (a missing metric never counts) and ranks last', async () => {
     const base = trials.find((t) => t.tasks?.length === 2)!;
-    const result = compare(['--sweep', sweepId, '--baseline', base.id, '--json']);
+    const result = await compare(['--sweep', sweepId, '--baseline', base.id, '--json']);
     expect(result.code).toBe(0);
     const c = JSON.parse(result.stdout) as Comparison;
     const single = c.rows.filter((r) => r.config['tasks'] === 'y1');
@@ -96,7 +101,7 @@ describe('task subsets', () => {
 });
 
 describe('bad inputs', () => {
-  it('each mistake exits 2 with its message, and no file of the sweep changes', () => {
+  it('each mistake exits 2 with its message, and no file of the sweep changes', async () => {
     const other = path.join(dir, 'other.yaml');
     writeFileSync(other, groupConfig({ epochs: 3 }));
     // A run that failed before its first evaluation: no summary.json.
@@ -143,7 +148,7 @@ describe('bad inputs', () => {
       [['--sweep', empty], `mtl: Sweep empty-sweep has no completed trial to compare (4 planned).`],
     ];
     for (const [args, message] of cases) {
-      const result = compare(args);
+      const result = await compare(args);
       expect(result.code, args.join(' ')).toBe(2);
       expect(result.stderr, args.join(' ')).toContain(message);
       expect(result.stderr).not.toMatch(/\n\s+at /);
@@ -154,7 +159,7 @@ describe('bad inputs', () => {
 });
 
 describe('successive halving', () => {
-  it('trials at different epoch budgets: only the largest budget is compared, the others named', () => {
+  it('trials at different epoch budgets: only the largest budget is compared, the others named', async () => {
     const sweepJson = path.join(store, sweepId, 'sweep.json');
     const original = readFileSync(sweepJson, 'utf8');
     const meta = JSON.parse(original) as { trials: Record<string, unknown>[] };
@@ -163,7 +168,7 @@ describe('successive halving', () => {
     writeFileSync(sweepJson, JSON.stringify(meta));
     // The other tests read the sweep as it ran, whatever order they run in.
     onTestFinished(() => writeFileSync(sweepJson, original));
-    const result = compare(['--sweep', sweepId, '--json']);
+    const result = await compare(['--sweep', sweepId, '--json']);
     expect(result.code).toBe(0);
     const c = JSON.parse(result.stdout) as Comparison;
     expect(c.rows.flatMap((r) => r.trials).sort()).toEqual([trials[2]!.id, trials[3]!.id].sort());
@@ -172,19 +177,19 @@ describe('successive halving', () => {
       { id: trials[1]!.id, status: 'completed', reason: 'stopped at 1 epoch, not the largest budget' },
     ]);
     expect(c.notes.join('\n')).toContain('only the 2 at the largest, 2 epochs, are compared');
-    const text = compare(['--sweep', sweepId]);
+    const text = await compare(['--sweep', sweepId]);
     expect(text.stderr).toContain('note: the trials reached different epoch budgets (successive halving)');
   });
 });
 
 describe('a baseline trained on other data', () => {
-  it('is compared, with a warning on stderr naming the difference', () => {
+  it('is compared, with a warning on stderr naming the difference', async () => {
     const config = path.join(dir, 'more-rows.yaml');
     writeFileSync(config, groupConfig().replace('samples: 200', 'samples: 300'));
     const trained = mtl(['train', config, '--runs-dir', store]);
     expect(trained.code).toBe(0);
     const run = trained.stdout.trim();
-    const result = compare(['--sweep', sweepId, '--baseline', run]);
+    const result = await compare(['--sweep', sweepId, '--baseline', run]);
     expect(result.code).toBe(0);
     expect(result.stderr).toContain(
       `warning: the baseline ${run} was trained on other data than the sweep's trials ` +
