@@ -8,7 +8,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers.js';
-import { mtl } from './helpers/cli.js';
+import { mtl, mtlInProcess } from './helpers/cli.js';
 import { groupConfig } from './helpers/groups.js';
 import { snapshotRun } from './helpers/run-snapshot.js';
 import { fakeRun } from './helpers/runs.js';
@@ -51,14 +51,14 @@ describe('mtl sweep --jobs', () => {
     },
   );
 
-  it('--jobs 2 trains each trial as --jobs 1 does, in two workers at once; jobs recorded', () => {
+  it('--jobs 2 trains each trial as --jobs 1 does, in two workers at once; jobs recorded', async () => {
     const base = groupConfig({ epochs: 4 }).replace('samples: 200', 'samples: 3000');
     const { file } = sweepFile('  training.lr: [0.001, 0.003]\nseeds: [0, 1]\n', base);
     const one = tempDir();
     const two = tempDir();
-    const serial = mtl(['sweep', file, '--jobs', '1', '--json', '--runs-dir', one]);
+    const serial = await mtlInProcess(['sweep', file, '--jobs', '1', '--json', '--runs-dir', one]);
     expect(serial.code, serial.stderr).toBe(0);
-    const parallel = mtl(['sweep', file, '--jobs', '2', '--json', '--runs-dir', two]);
+    const parallel = await mtlInProcess(['sweep', file, '--jobs', '2', '--json', '--runs-dir', two]);
     expect(parallel.code, parallel.stderr).toBe(0);
     const a = JSON.parse(serial.stdout) as SweepJson;
     const b = JSON.parse(parallel.stdout) as SweepJson;
@@ -95,7 +95,7 @@ describe('mtl sweep --jobs', () => {
 
     // Nothing left to train: no worker is started (jobs 1), every trial skipped, no file of a trial changed.
     const before = snapshotRun(path.join(two, b.id, b.trials[0]!.hash));
-    const again = mtl(['sweep', file, '--jobs', '2', '--json', '--runs-dir', two]);
+    const again = await mtlInProcess(['sweep', file, '--jobs', '2', '--json', '--runs-dir', two]);
     expect(again.code, again.stderr).toBe(0);
     const rerun = JSON.parse(again.stdout) as SweepJson;
     expect(rerun.jobs).toBe(1);
@@ -103,28 +103,28 @@ describe('mtl sweep --jobs', () => {
     expect(snapshotRun(path.join(two, b.id, b.trials[0]!.hash))).toEqual(before);
   });
 
-  it('a trial diverges with --jobs 4 (two trials: two workers): exit 1, the other trial completes', () => {
+  it('a trial diverges with --jobs 4 (two trials: two workers): exit 1, the other trial completes', async () => {
     const { file } = sweepFile('  training.lr: [0.001, 1000000]\n');
     const store = tempDir();
-    const result = mtl(['sweep', file, '--jobs', '4', '--json', '--runs-dir', store]);
+    const result = await mtlInProcess(['sweep', file, '--jobs', '4', '--json', '--runs-dir', store]);
     expect(result.code, result.stderr).toBe(1);
     const parsed = JSON.parse(result.stdout) as SweepJson;
     expect(parsed.jobs).toBe(2);
     expect(parsed.trials.map((r) => `${r.action} ${r.status}`)).toEqual(['trained completed', 'trained diverged']);
     expect(result.stderr).toMatch(/\n\[w\d\] trial 2\/2 \S+: diverged\n/);
-    const status = JSON.parse(mtl(['sweep', 'status', file, '--json', '--runs-dir', store]).stdout);
+    const status = JSON.parse((await mtlInProcess(['sweep', 'status', file, '--json', '--runs-dir', store])).stdout);
     expect(status.counts).toMatchObject({ completed: 1, diverged: 1 });
     // The text form says how many workers trained (none here: nothing is left to train) and exits 1 again.
-    const text = mtl(['sweep', file, '--jobs', '4', '--runs-dir', store]);
+    const text = await mtlInProcess(['sweep', file, '--jobs', '4', '--runs-dir', store]);
     expect(text.code).toBe(1);
     expect(text.stderr).toContain('0 trained, 0 resumed, 2 skipped, 0 left to another process; 1 failed or diverged\n');
   });
 
-  it('--fail-fast with --jobs 2: no trial is handed out after one diverged; the trials in training finish', () => {
+  it('--fail-fast with --jobs 2: no trial is handed out after one diverged; those in training finish', async () => {
     const base = groupConfig({ epochs: 4 }).replace('samples: 200', 'samples: 3000');
     const { file } = sweepFile('  training.lr: [1000000, 0.001, 0.002, 0.003, 0.004, 0.005]\n', base);
     const store = tempDir();
-    const result = mtl(['sweep', file, '--jobs', '2', '--fail-fast', '--json', '--runs-dir', store]);
+    const result = await mtlInProcess(['sweep', file, '--jobs', '2', '--fail-fast', '--json', '--runs-dir', store]);
     expect(result.code, result.stderr).toBe(1);
     const parsed = JSON.parse(result.stdout) as SweepJson;
     expect(parsed.stoppedEarly).toBe(true);
@@ -140,7 +140,7 @@ describe('mtl sweep --jobs', () => {
     const diverged = times(parsed.trials[0]!.hash);
     const startedAfter = parsed.trials.filter((row) => times(row.hash).start > diverged.end);
     expect(startedAfter.length).toBeLessThanOrEqual(parsed.jobs - 1);
-    const status = JSON.parse(mtl(['sweep', 'status', file, '--json', '--runs-dir', store]).stdout);
+    const status = JSON.parse((await mtlInProcess(['sweep', 'status', file, '--json', '--runs-dir', store])).stdout);
     expect(status.counts.pending).toBe(6 - parsed.trials.length);
     expect(status.counts.pending).toBeGreaterThan(0);
   });
