@@ -84,7 +84,7 @@ describe('the validator compiled at build time (src/config/precompiled-validator
     expect(invalid).toBeGreaterThan(cases.length / 2);
   });
 
-  it('is not used for another schema (a definition registered since, another ajv) or when the file is absent', () => {
+  it('is not used for another schema (a definition registered since, another ajv), nor absent or cut short', () => {
     const other = { ...schema, title: 'another schema' };
     expect(validatorKey(other)).not.toBe(validatorKey(schema));
     expect(loadPrecompiledValidator(other, file)).toBeUndefined();
@@ -95,6 +95,9 @@ describe('the validator compiled at build time (src/config/precompiled-validator
       readFileSync(file, 'utf8').replace(/module\.exports\.key = "[0-9a-f]+"/, 'module.exports.key = "0"'),
     );
     expect(loadPrecompiledValidator(schema, stale)).toBeUndefined();
+    const cut = path.join(dir, 'cut.cjs');
+    writeFileSync(cut, readFileSync(file, 'utf8').slice(0, 5000));
+    expect(loadPrecompiledValidator(schema, cut)).toBeUndefined();
   });
 
   it('the built package uses it: dist/config/experiment-validator.cjs fits the schema of the built registries', () => {

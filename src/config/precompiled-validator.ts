@@ -1,9 +1,9 @@
 /**
- * The experiment schema's validator, compiled when the package is built instead of at every start. Compiling the
- * 56 KB schema with ajv took ~230 ms of every `mtl train`, `mtl validate` and sweep trial; loading the compiled code
+ * The experiment schema's validator, compiled when the package is built instead of at every start. Compiling the 56 KB
+ * schema with ajv took ~230 ms of every `mtl train`, `mtl validate` and sweep worker start; loading the compiled code
  * takes ~50 ms. The build writes `experiment-validator.cjs` beside this module (scripts/precompile-validator.mjs); it
- * is used only while its key, a hash of the schema, the ajv options and ajv's version, matches the schema built now.
- * A definition registered at run time changes the schema, so the key no longer matches and ajv compiles as before.
+ * is used only while its key, a hash of the schema, the ajv options and ajv's version, matches the schema built now. A
+ * definition registered at run time changes the schema, so the key no longer matches and ajv compiles as before.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -59,6 +59,12 @@ export function loadPrecompiledValidator(
   file: string = PRECOMPILED_VALIDATOR_FILE,
 ): ValidateFunction | undefined {
   if (!existsSync(file)) return undefined;
-  const compiled = requireFromHere(file) as ValidateFunction & { key?: unknown };
+  let compiled: ValidateFunction & { key?: unknown };
+  try {
+    compiled = requireFromHere(file) as ValidateFunction & { key?: unknown };
+  } catch {
+    // A damaged build output costs the start-up time it would have saved, never the command.
+    return undefined;
+  }
   return compiled.key === validatorKey(schema) ? compiled : undefined;
 }
