@@ -58,7 +58,7 @@ function refusal(result: { code: number; stderr: string }): string[] {
 describe('a single-task baseline with too few labelled rows (missing_targets: mask)', () => {
   let dir: string;
   let file: string;
-  beforeAll(async () => {
+  beforeAll(() => {
     dir = tempDir('mtl-preflight-rows-');
     // 80 · 20 · 20 rows by a split column; "rare" is labelled on one row of each split.
     writeFile(
@@ -101,7 +101,7 @@ describe('a seed group whose later seed leaves a baseline too few labelled rows'
   // 200 rows split 0.6/0.2/0.2 by the seed, "rare" labelled on every 25th: seeds 6 and 7 leave its baseline enough
   // rows in every split; seed 2 puts 3 of them in training.
   let dir: string;
-  beforeAll(async () => {
+  beforeAll(() => {
     dir = tempDir('mtl-preflight-seeds-');
     writeFile(
       dir,
