@@ -21,10 +21,13 @@
  *   With --fma auto|on, W1 and W2 also run on the FMA kernels (relaxed SIMD); the targets list judges issue #20's
  *   targets, W2's on both kernel paths.
  *
- * Every TF.js measurement runs in its own child process (so peak RSS is the workload's), one workload after the
- * other, with PyTorch's run of the same workload right after it so both see the same machine load. Timing: after
- * --warmup untimed steps, --windows windows of --steps steps; the figure is the median over windows of the window's
- * mean ms/step (wall clock), and the same for process CPU time. Both sides run single-threaded.
+ * Every TF.js measurement runs in its own child process (so peak RSS is the workload's). Timing: after --warmup
+ * untimed steps, --windows windows of --steps steps; the figure is the median over windows of the window's mean
+ * ms/step (wall clock), and the same for process CPU time. Both sides run single-threaded. W1–W3 are paired
+ * (bench/paired.mjs): every child of a round starts and warms up, then they take turns, one window each, --windows
+ * cycles, so that a ratio (ours / PyTorch's, W2 / W1) is the median of per-cycle ratios of windows timed back to
+ * back, not of figures measured seconds or minutes apart. --sequential runs them one child after the other as
+ * before, PyTorch's right after ours; the scaling tables and W4 always run that way.
  *
  * Output: a table per workload and backend on stdout, and everything as JSON in bench/results/bench-<time>.json.
  */
@@ -32,14 +35,16 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 /** A mistake in the command line: reported in one line, exit code 2. */
 class BenchUsageError extends Error {}
 import { createRequire } from 'node:module';
 import { openblasCorePlan } from './blas-core.mjs';
+import { pairedRatio, windowOrder } from './paired.mjs';
 import { medianOfRounds } from './rounds.mjs';
-import { fmaNodeFlags, judgeRatio, targetLine } from './scaling.mjs';
+import { fmaNodeFlags, judgeRatio, judgeTarget, targetLine } from './scaling.mjs';
 import { printScaling, runScaling, scalingTargets } from './scaling-run.mjs';
 import { fmt, printTable } from './table.mjs';
 
@@ -67,7 +72,11 @@ const USAGE = `node bench/run.mjs [options]
   --steps N          steps per timed window (default 20)
   --rounds N         W1–W3 (every row, PyTorch's too) N times, round after round, then TASKS, WIDTH, BATCH, CONV
                      and PATHS N times; each row or cell is its median round, GEMM peaks their best (default 1)
-  --windows N        timed windows (default 5)
+  --windows N        timed windows (default 5); W1–W3 are timed paired: all their children (ours, FMA, PyTorch)
+                     warm up, then run one window each in turn, N cycles; a ratio is the median of the
+                     per-cycle ratios (bench/paired.mjs)
+  --sequential       W1–W3 timed the way before pairing: one child after another, each all its windows,
+                     PyTorch's right after ours; a ratio is the ratio of the two medians
   --warmup N         untimed steps first (default 10)
   --w4-epochs N      epochs of the W4 end-to-end run (default 15, the quickstart's own; epoch 1 is the warm-up,
                      the target is judged on the median of epochs 2..N)
@@ -121,6 +130,8 @@ function parseArgs(argv) {
     fmaChild: 'off',
     retained: undefined,
     rounds: 1,
+    gated: false,
+    sequential: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -162,6 +173,8 @@ function parseArgs(argv) {
     else if (a === '--conv-warmup') opts.convWarmup = int(1);
     else if (a === '--fma-child') opts.fmaChild = next();
     else if (a === '--retained') opts.retained = next();
+    else if (a === '--gated') opts.gated = true;
+    else if (a === '--sequential') opts.sequential = true;
     else if (a === '--out') opts.out = next();
     else if (a === '--verbose') opts.verbose = true;
     else if (a === '--child') opts.child = next();
@@ -259,7 +272,7 @@ async function childStep(opts) {
   const cpuWindows = [];
   const losses = [];
   const rss = [];
-  for (let i = 0; i < opts.windows; i++) {
+  const runWindow = () => {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
     for (let s = 0; s < opts.steps; s++) w.step();
@@ -268,8 +281,10 @@ async function childStep(opts) {
     windows.push((performance.now() - t0) / opts.steps);
     cpuWindows.push(cpuMs(process.cpuUsage(c0)) / opts.steps);
     rss.push(process.memoryUsage().rss);
-  }
-  const timedSteps = opts.steps * opts.windows;
+  };
+  if (opts.gated) await gatedWindows(runWindow, () => [windows.at(-1), cpuWindows.at(-1)]);
+  else for (let i = 0; i < opts.windows; i++) runWindow();
+  const timedSteps = opts.steps * windows.length;
   const tensorsAtEnd = tf.memory().numTensors;
   w.dispose();
   const msPerStep = median(windows);
@@ -283,7 +298,7 @@ async function childStep(opts) {
     step_path: stepPath,
     batch: w.batch,
     steps: opts.steps,
-    windows: opts.windows,
+    windows: windows.length,
     warmup: opts.warmup,
     ms_per_step_median: round(msPerStep),
     window_ms_per_step: windows.map((x) => round(x)),
@@ -303,6 +318,25 @@ async function childStep(opts) {
     peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),
     loss_per_window: losses.map((x) => round(x, 6)),
   };
+}
+
+/**
+ * A gated child's timed windows (bench/paired.mjs): after its warm-up it says `ready` on stdout, then runs one window
+ * per `go` line on stdin, answering `window <ms/step> <cpu ms/step>`, until `end` or the end of stdin.
+ */
+async function gatedWindows(runWindow, lastWindow) {
+  process.stdout.write('ready\n');
+  const commands = createInterface({ input: process.stdin });
+  for await (const line of commands) {
+    const command = line.trim();
+    if (command === 'end') break;
+    if (command !== 'go') throw new Error(`gated child: unknown command "${command}" (expected go or end)`);
+    runWindow();
+    const [ms, cpu] = lastWindow();
+    process.stdout.write(`window ${ms} ${cpu}\n`);
+  }
+  commands.close();
+  process.stdin.destroy();
 }
 
 /**
@@ -594,19 +628,88 @@ function spawnJson(command, args, { env, verbose, label }) {
       stderr += d;
       if (verbose) process.stderr.write(d);
     });
-    child.on('close', (code) => {
-      const line = stdout.trim().split('\n').filter(Boolean).pop();
-      try {
-        const parsed = JSON.parse(line ?? '');
-        resolve(parsed);
-      } catch {
-        resolve({
-          error: `${label}: exit ${code}, no JSON result`,
-          stderr: stderr.trim().split('\n').slice(-5).join('\n'),
-        });
-      }
-    });
+    child.on('close', (code) => resolve(childResult(stdout.trim().split('\n'), code, stderr, label)));
   });
+}
+
+/** A child's result: its last line of stdout as JSON, or an error naming the child, its exit and its stderr's end. */
+function childResult(lines, code, stderr, label) {
+  const line = lines.filter(Boolean).pop();
+  try {
+    return JSON.parse(line ?? '');
+  } catch {
+    return { error: `${label}: exit ${code}, no JSON result`, stderr: stderr.trim().split('\n').slice(-5).join('\n') };
+  }
+}
+
+/**
+ * A gated child (bench/paired.mjs): `ready()` waits for its warm-up (false if it ended first, e.g. failed),
+ * `window()` has it time one window ({ ms, cpu } per step, or null if it ended), `finish()` ends it and gives its
+ * JSON result.
+ */
+function spawnGated(command, args, { env, verbose, label }) {
+  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  /** Every line of stdout (the last is the result), lines not yet read, readers waiting (null: it has ended). */
+  const seen = [];
+  const lines = [];
+  const readers = [];
+  let partial = '';
+  let stderr = '';
+  let ended = false;
+  const deliver = () => {
+    while (readers.length > 0 && (lines.length > 0 || ended)) readers.shift()(lines.length > 0 ? lines.shift() : null);
+  };
+  const closed = new Promise((resolve) =>
+    child.on('close', (code) => {
+      if (partial !== '') {
+        lines.push(partial);
+        seen.push(partial);
+        partial = '';
+      }
+      ended = true;
+      deliver();
+      resolve(code);
+    }),
+  );
+  child.stdout.on('data', (d) => {
+    partial += d;
+    for (let at = partial.indexOf('\n'); at >= 0; at = partial.indexOf('\n')) {
+      lines.push(partial.slice(0, at));
+      seen.push(partial.slice(0, at));
+      partial = partial.slice(at + 1);
+    }
+    deliver();
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    if (verbose) process.stderr.write(d);
+  });
+  child.stdin.on('error', () => {}); // the child ended before reading: its result says why
+  const nextLine = () =>
+    new Promise((resolve) => {
+      readers.push(resolve);
+      deliver();
+    });
+  return {
+    // Other lines (something a library printed) are skipped; the result line comes only as the child ends.
+    async ready() {
+      for (let line = await nextLine(); line !== null; line = await nextLine()) if (line === 'ready') return true;
+      return false;
+    },
+    async window() {
+      if (ended) return null;
+      child.stdin.write('go\n');
+      for (let line = await nextLine(); line !== null; line = await nextLine()) {
+        const match = /^window (\S+) (\S+)$/.exec(line);
+        if (match) return { ms: Number(match[1]), cpu: Number(match[2]) };
+      }
+      return null;
+    },
+    async finish() {
+      if (!ended) child.stdin.end('end\n');
+      return childResult(seen, await closed, stderr, label);
+    },
+  };
 }
 
 function childArgs(opts, child, extra) {
@@ -666,6 +769,64 @@ async function fmaPlan(choice, childNode) {
       ? `W1 and W2 also on the FMA kernels (Node ${childNode.version}${how}: relaxed SIMD available)`
       : `none: Node ${childNode.version}${how} has no relaxed SIMD`,
   };
+}
+
+/**
+ * One round of W1–W3, paired (bench/paired.mjs): every child of the round (ours on each backend, ours on the FMA
+ * kernels, PyTorch's, for each step workload) starts and warms up at once, then the parent lets one child at a time
+ * time one window, `--windows` cycles through all of them. Results go where the sequential rounds put theirs, and
+ * every window's ms/step, by cycle, into info.paired.windows_ms.
+ */
+async function pairedRound({ nodeBin, opts, info, blas, log }, roundNumber) {
+  const workloads = opts.workloads.filter((w) => STEP_WORKLOADS.includes(w));
+  const members = [];
+  for (const workload of workloads) {
+    const tfArgs = (backend, extra = []) => [
+      ...childArgs(opts, 'step', ['--workload', workload, '--backend', backend, '--gated', ...extra]),
+    ];
+    for (const backend of opts.backends)
+      members.push({ id: `${workload}/${backend}`, workload, list: 'results', backend, args: tfArgs(backend) });
+    if (FMA_WORKLOADS.includes(workload) && info.fma.run && opts.backends.includes('wasm'))
+      members.push({
+        id: `${workload}/fma`,
+        workload,
+        list: 'fma_results',
+        backend: 'wasm',
+        args: [...info.fma.flags, ...tfArgs('wasm', ['--fma-child', 'on'])],
+      });
+    if (opts.torch) {
+      const args = [TORCH_SCRIPT, '--workload', workload, '--steps', String(opts.steps), '--warmup'];
+      args.push(String(opts.warmup), '--windows', String(opts.windows), '--gated', '--json');
+      members.push({ id: `${workload}/torch`, workload, list: 'torch', args });
+    }
+  }
+  const which = opts.rounds > 1 ? `round ${roundNumber} of ${opts.rounds}: ` : '';
+  log(`bench: ${which}${workloads.join(', ')} paired: ${members.map((m) => m.id).join(', ')} …`);
+  for (const m of members)
+    m.child = spawnGated(m.list === 'torch' ? PYTHON : nodeBin, m.args, {
+      env: m.list === 'torch' ? blas?.env : undefined,
+      verbose: opts.verbose,
+      label: m.id,
+    });
+  const ready = await Promise.all(members.map((m) => m.child.ready()));
+  const running = members.filter((_, i) => ready[i]);
+  const windows = Object.fromEntries(members.map((m) => [m.id, Array(opts.windows).fill(null)]));
+  for (let cycle = 0; cycle < opts.windows; cycle++)
+    for (const id of windowOrder(running, cycle)) {
+      const timed = await running.find((m) => m.id === id).child.window();
+      windows[id][cycle] = timed ? round(timed.ms, 4) : null;
+    }
+  for (const m of members) {
+    const r = await m.child.finish();
+    r.workload ??= m.workload;
+    r.round = roundNumber;
+    r.load_average_after = os.loadavg().map((x) => round(x, 2));
+    if (m.list !== 'torch') r.requested_backend = m.backend;
+    if (m.list === 'fma_results') r.variant = 'fma';
+    info[m.list].push(r);
+    info.paired.windows_ms[m.id] = [...(info.paired.windows_ms[m.id] ?? []), ...windows[m.id]];
+    if (r.error) log(`bench: ${m.id} failed: ${r.error}${r.stderr ? `\n${r.stderr}` : ''}`);
+  }
 }
 
 /** Which BLAS the PyTorch child loads, and why. */
@@ -797,7 +958,15 @@ async function main() {
   for (let roundNumber = 1; roundNumber <= opts.rounds; roundNumber++)
     for (const workload of opts.workloads.filter((w) => !SCALING_WORKLOADS.includes(w)))
       if (roundNumber === 1 || STEP_WORKLOADS.includes(workload)) rounds.push({ roundNumber, workload });
+  const paired = !opts.sequential && opts.workloads.some((w) => STEP_WORKLOADS.includes(w));
+  if (paired) info.paired = { cycles_per_round: opts.windows, windows_ms: {} };
+  const gated = { nodeBin, opts, info, blas, log };
   for (const { roundNumber, workload } of rounds) {
+    if (paired && STEP_WORKLOADS.includes(workload)) {
+      // Every step workload of the round at once, paired window by window (bench/paired.mjs).
+      if (workload === opts.workloads.find((w) => STEP_WORKLOADS.includes(w))) await pairedRound(gated, roundNumber);
+      continue;
+    }
     if (opts.rounds > 1 && STEP_WORKLOADS.includes(workload)) log(`bench: round ${roundNumber} of ${opts.rounds}`);
     const before = [info.results.length, info.fma_results.length, info.torch.length];
     if (FMA_WORKLOADS.includes(workload) && info.fma.run && opts.backends.includes('wasm')) {
@@ -865,6 +1034,20 @@ async function main() {
 
   // Table: step workloads.
   const torchOf = (w) => info.torch.find((t) => t.workload === w && !t.error);
+  /** The paired ratio of two members' windows (bench/paired.mjs), kept in the JSON; null in a sequential run. */
+  const pairedOf = (numerator, denominator) => {
+    const windows = info.paired?.windows_ms;
+    if (!windows?.[numerator] || !windows[denominator]) return null;
+    const p = pairedRatio(windows[numerator], windows[denominator]);
+    if (p.ratio === null) return null;
+    info.paired.ratios ??= {};
+    info.paired.ratios[`${numerator} / ${denominator}`] = {
+      ratio: round(p.ratio),
+      quartiles: p.quartiles?.map((q) => round(q)),
+      cycles: p.cycles,
+    };
+    return p;
+  };
   const stepRows = [];
   for (const workload of STEP_WORKLOADS.filter((w) => opts.workloads.includes(w))) {
     const batch = { W1: 256, W2: 256, W3: 512 }[workload];
@@ -875,13 +1058,14 @@ async function main() {
       }
       const t = torchOf(workload);
       const lt = r.live_tensors;
+      const vsTorch = pairedOf(`${workload}/${r.variant === 'fma' ? 'fma' : r.requested_backend}`, `${workload}/torch`);
       stepRows.push([
         workload,
         r.variant === 'fma' ? `${r.backend.name} FMA (${r.backend.fma?.path ?? 'path not reported'})` : r.backend.name,
         fmt(r.ms_per_step_median),
         fmt(r.cpu_ms_per_step_median),
         fmt(r.samples_per_second, 0),
-        t ? `${fmt(r.ms_per_step_median / t.ms_per_step_median)}×` : '—',
+        vsTorch?.ratio ? `${fmt(vsTorch.ratio)}×` : t ? `${fmt(r.ms_per_step_median / t.ms_per_step_median)}×` : '—',
         fmt(r.peak_rss_mb, 0),
         `${lt.after_warmup} → ${lt.at_end}`,
         `fwd+bwd ${fmt(r.phases_ms_per_step.forwardBackward)} / opt ${fmt(r.phases_ms_per_step.optimizer)}`,
@@ -905,7 +1089,10 @@ async function main() {
     console.log(
       `\nW1–W3: median ms/step over ${opts.windows} windows × ${opts.steps} steps (after ${opts.warmup} warm-up)` +
         `${opts.rounds > 1 ? `, the median round of ${opts.rounds}` : ''}, ` +
-        `single-threaded`,
+        `single-threaded` +
+        (info.paired
+          ? '; vs PyTorch: paired, the median of the per-cycle ratios (children timed in turn, bench/paired.mjs)'
+          : '; vs PyTorch: the two medians (--sequential)'),
     );
     printTable(
       [
@@ -921,6 +1108,22 @@ async function main() {
       ],
       stepRows,
     );
+    if (info.paired) {
+      const pairs = [];
+      for (const w of STEP_WORKLOADS) {
+        for (const ours of [...opts.backends, 'fma']) pairs.push([`${w}/${ours}`, `${w}/torch`]);
+      }
+      pairs.push(['W2/wasm', 'W1/wasm'], ['W2/fma', 'W1/fma']);
+      console.log(`  paired ratios: median of the per-cycle ratios [quartiles] (cycles; ${opts.windows} a round):`);
+      for (const [numerator, denominator] of pairs) {
+        const p = pairedOf(numerator, denominator);
+        if (p)
+          console.log(
+            `    ${numerator} / ${denominator}: ${fmt(p.ratio)}× [${fmt(p.quartiles[0])}–${fmt(p.quartiles[1])}] ` +
+              `(${p.cycles})`,
+          );
+      }
+    }
     if (opts.rounds > 1) {
       console.log('  every round, in order (ms/step):');
       for (const r of [...info.results, ...info.fma_results, ...info.torch].filter((x) => x.rounds_ms)) {
@@ -1054,31 +1257,54 @@ async function main() {
     const met = value === undefined || value === null || !Number.isFinite(value) ? null : value <= limit;
     info.targets.push({ target: name, value: round(value, 3), limit, met, detail });
   };
-  if (wasmOf('W1') && torchOf('W1'))
-    target('W1 wasm / PyTorch ≤ 3', wasmOf('W1').ms_per_step_median / torchOf('W1').ms_per_step_median, 3, 'same run');
-  if (wasmOf('W1') && wasmOf('W2'))
-    target(
-      `W2 / W1 on wasm ≤ T+0.5 = ${TASKS_IN_W2 + 0.5}`,
-      wasmOf('W2').ms_per_step_median / wasmOf('W1').ms_per_step_median,
-      TASKS_IN_W2 + 0.5,
-      'same backend',
-    );
-  // Issue #20's targets, each with both numbers; judged "n/a" (not met) when a side was not measured.
   const ms = (r) => r?.ms_per_step_median;
-  if (opts.workloads.includes('W1') && opts.workloads.includes('W2')) {
+  /**
+   * A ratio target: the paired ratio of the two members' windows where the run was paired (the medians beside it),
+   * else the ratio of the two medians; judged "n/a" (not met) when a side was not measured.
+   */
+  const ratioTarget = (name, [numerator, numeratorRow], [denominator, denominatorRow], limit, detail) => {
+    const p = pairedOf(numerator, denominator);
+    if (!p) return judgeRatio(name, ms(numeratorRow), ms(denominatorRow), limit, { detail });
+    const [low, high] = p.quartiles.map((q) => fmt(q));
+    const spread = `paired: median of ${p.cycles} per-cycle ratios, quartiles ${low}–${high}`;
+    return judgeTarget(name, p.ratio, limit, {
+      numerator: ms(numeratorRow) ?? null,
+      denominator: ms(denominatorRow) ?? null,
+      detail: `${detail}; ${spread}`,
+    });
+  };
+  if (wasmOf('W1') && torchOf('W1'))
     info.targets.push(
-      judgeRatio('W2 ≤ 1.6× W1 on wasm', ms(wasmOf('W2')), ms(wasmOf('W1')), 1.6, {
-        detail: 'same run, plain kernels',
-      }),
+      ratioTarget('W1 wasm / PyTorch ≤ 3', ['W1/wasm', wasmOf('W1')], ['W1/torch', torchOf('W1')], 3, 'same run'),
     );
-  }
+  if (wasmOf('W1') && wasmOf('W2'))
+    info.targets.push(
+      ratioTarget(
+        `W2 / W1 on wasm ≤ T+0.5 = ${TASKS_IN_W2 + 0.5}`,
+        ['W2/wasm', wasmOf('W2')],
+        ['W1/wasm', wasmOf('W1')],
+        TASKS_IN_W2 + 0.5,
+        'same backend',
+      ),
+    );
+  // Issue #20's targets, each with both numbers.
+  if (opts.workloads.includes('W1') && opts.workloads.includes('W2'))
+    info.targets.push(
+      ratioTarget(
+        'W2 ≤ 1.6× W1 on wasm',
+        ['W2/wasm', wasmOf('W2')],
+        ['W1/wasm', wasmOf('W1')],
+        1.6,
+        'same run, plain kernels',
+      ),
+    );
   if (opts.workloads.includes('W2') && opts.torch)
     info.targets.push(
-      judgeRatio('W2 wasm ≤ 1.5× PyTorch W2', ms(wasmOf('W2')), ms(torchOf('W2')), 1.5, { detail: 'same run' }),
+      ratioTarget('W2 wasm ≤ 1.5× PyTorch W2', ['W2/wasm', wasmOf('W2')], ['W2/torch', torchOf('W2')], 1.5, 'same run'),
     );
   // The same ratios on the FMA kernels: judged where the rows ran on the FMA path, n/a (with why) otherwise.
   const fmaOf = (w) => info.fma_results.find((r) => r.workload === w && !r.error);
-  const fmaTarget = (name, rows, denominator, limit) => {
+  const fmaTarget = (name, rows, [denominatorId, denominatorRow], limit) => {
     const notFma = rows.some((r) => r && !r.backend?.fma);
     if (!info.fma.run || notFma)
       return {
@@ -1091,20 +1317,23 @@ async function main() {
           : `not applicable here: ${info.fma.why}`,
       };
     const path = rows[0]?.backend?.fma?.path ?? 'unknown';
-    return judgeRatio(name, ms(rows[0]), denominator, limit, {
-      detail: `relaxed SIMD on Node ${info.versions.child_node}; path ${path}`,
-    });
+    const detail = `relaxed SIMD on Node ${info.versions.child_node}; path ${path}`;
+    return ratioTarget(name, [`${rows[0]?.workload}/fma`, rows[0]], [denominatorId, denominatorRow], limit, detail);
   };
   const fmaMeasured = opts.backends.includes('wasm');
   if (fmaMeasured && opts.workloads.includes('W1') && opts.torch)
-    info.targets.push(fmaTarget('W1 wasm with FMA ≤ 1.5× PyTorch W1', [fmaOf('W1')], ms(torchOf('W1')), 1.5));
+    info.targets.push(fmaTarget('W1 wasm with FMA ≤ 1.5× PyTorch W1', [fmaOf('W1')], ['W1/torch', torchOf('W1')], 1.5));
   if (fmaMeasured && opts.workloads.includes('W1') && opts.workloads.includes('W2'))
-    info.targets.push(fmaTarget('W2 ≤ 1.6× W1 on wasm with FMA', [fmaOf('W2'), fmaOf('W1')], ms(fmaOf('W1')), 1.6));
+    info.targets.push(
+      fmaTarget('W2 ≤ 1.6× W1 on wasm with FMA', [fmaOf('W2'), fmaOf('W1')], ['W1/fma', fmaOf('W1')], 1.6),
+    );
   if (fmaMeasured && opts.workloads.includes('W2') && opts.torch)
-    info.targets.push(fmaTarget('W2 wasm with FMA ≤ 1.5× PyTorch W2', [fmaOf('W2')], ms(torchOf('W2')), 1.5));
+    info.targets.push(fmaTarget('W2 wasm with FMA ≤ 1.5× PyTorch W2', [fmaOf('W2')], ['W2/torch', torchOf('W2')], 1.5));
   info.targets.push(...scalingTargets(info));
   if (wasmOf('W3') && torchOf('W3'))
-    target('W3 wasm / PyTorch ≤ 3', wasmOf('W3').ms_per_step_median / torchOf('W3').ms_per_step_median, 3, 'same run');
+    info.targets.push(
+      ratioTarget('W3 wasm / PyTorch ≤ 3', ['W3/wasm', wasmOf('W3')], ['W3/torch', torchOf('W3')], 3, 'same run'),
+    );
   if (wasmOf('W4')) {
     const r = wasmOf('W4');
     const epochs = `median of epochs ${r.steady_epochs[0]}–${r.steady_epochs[r.steady_epochs.length - 1]}`;

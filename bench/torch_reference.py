@@ -591,6 +591,9 @@ def main(argv=None):
     ap.add_argument("--warmup", type=int, default=10, help="untimed steps before timing (default 10)")
     ap.add_argument("--windows", type=int, default=5, help="timed windows (default 5)")
     ap.add_argument("--json", action="store_true", help="print one JSON line")
+    ap.add_argument(
+        "--gated", action="store_true", help="time one window per 'go' line on stdin (bench/paired.mjs), until 'end'"
+    )
     args = ap.parse_args(argv)
     if args.steps < 1 or args.windows < 1 or args.warmup < 0:
         ap.error("--steps and --windows must be >= 1, --warmup >= 0")
@@ -615,7 +618,10 @@ def main(argv=None):
     if solver is not None:
         solver.seconds = 0.0
         solver.calls = 0
-    for _ in range(args.windows):
+    final = None
+
+    def run_window():
+        nonlocal i, loss, final
         t0 = time.perf_counter()
         c0 = time.process_time()
         for _ in range(args.steps):
@@ -624,6 +630,21 @@ def main(argv=None):
         final = float(loss.item())  # also a sync point (CPU ops are synchronous anyway)
         windows.append((time.perf_counter() - t0) * 1000.0 / args.steps)
         cpu_windows.append((time.process_time() - c0) * 1000.0 / args.steps)
+
+    if args.gated:
+        # bench/paired.mjs: say "ready" after the warm-up, then one window per "go" line, until "end" or EOF.
+        print("ready", flush=True)
+        while True:
+            command = sys.stdin.readline().strip()
+            if command in ("", "end"):
+                break
+            if command != "go":
+                raise SystemExit('gated child: unknown command "%s" (expected go or end)' % command)
+            run_window()
+            print("window %r %r" % (windows[-1], cpu_windows[-1]), flush=True)
+    else:
+        for _ in range(args.windows):
+            run_window()
     result = {
         "workload": args.workload,
         "ms_per_step_median": round(statistics.median(windows), 3),

@@ -1,0 +1,163 @@
+/**
+ * `npm run bench` times W1–W3 paired (bench/paired.mjs): every child of a round warms up, then runs one window at a
+ * time in turn, so a ratio is taken between windows timed back to back, once per cycle, and the figure is the median
+ * of those ratios. The pure parts (the order of a cycle, the paired ratio) and the gated children's protocol, ours and
+ * PyTorch's (skipped where Debian's python3 has no torch).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { medianOf, pairedRatio, quantileOf, windowOrder } from '../bench/paired.mjs';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const PYTHON = '/usr/bin/python3';
+const hasTorch = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+
+describe('windowOrder', () => {
+  const members = [
+    { id: 'W1/wasm', workload: 'W1' },
+    { id: 'W1/fma', workload: 'W1' },
+    { id: 'W1/torch', workload: 'W1' },
+    { id: 'W3/wasm', workload: 'W3' },
+    { id: 'W3/torch', workload: 'W3' },
+  ];
+
+  it('runs a workload’s members back to back, as listed on even cycles and reversed on odd ones', () => {
+    expect(windowOrder(members, 0)).toEqual(['W1/wasm', 'W1/fma', 'W1/torch', 'W3/wasm', 'W3/torch']);
+    expect(windowOrder(members, 1)).toEqual(['W1/torch', 'W1/fma', 'W1/wasm', 'W3/torch', 'W3/wasm']);
+    expect(windowOrder(members, 2)).toEqual(windowOrder(members, 0));
+  });
+
+  it('keeps each workload together even when its members are listed apart', () => {
+    const mixed = [members[0]!, members[3]!, members[2]!];
+    expect(windowOrder(mixed, 0)).toEqual(['W1/wasm', 'W1/torch', 'W3/wasm']);
+  });
+});
+
+describe('pairedRatio', () => {
+  it('is the median of the per-cycle ratios, not the ratio of the medians', () => {
+    // A machine that slows down 2× in cycles 3–4 slows both sides there: each cycle's ratio stays 2.
+    const ours = [10, 10, 20, 20, 10];
+    const theirs = [5, 5, 10, 10, 5];
+    expect(pairedRatio(ours, theirs)).toEqual({ ratio: 2, quartiles: [2, 2], cycles: 5, ratios: [2, 2, 2, 2, 2] });
+    // Medians of the two sides from different moments can say anything: here 10 / 10 = 1.
+    expect(medianOf([10, 10, 20, 20, 10])! / medianOf([5, 10, 10, 10, 5])!).toBe(1);
+  });
+
+  it('skips cycles where a side did not run, and gives null without any pair', () => {
+    const p = pairedRatio([12, null, 9, 8], [6, 4, null, 4]);
+    expect(p.ratios).toEqual([2, 2]);
+    expect(p.cycles).toBe(2);
+    expect(pairedRatio([null, null], [1, 2])).toEqual({ ratio: null, quartiles: null, cycles: 0, ratios: [] });
+  });
+
+  it('gives quartiles by linear interpolation (numpy’s default)', () => {
+    // Ratios 1, 2, 3, 4: quartile positions 0.75 and 2.25 → 1.75 and 3.25; median 2.5.
+    const p = pairedRatio([1, 2, 3, 4], [1, 1, 1, 1]);
+    expect(p.ratio).toBe(2.5);
+    expect(p.quartiles).toEqual([1.75, 3.25]);
+    expect(quantileOf([], 0.5)).toBeNull();
+    expect(medianOf([])).toBeNull();
+  });
+});
+
+/** Drives a gated child: waits for `ready`, asks for `windows` windows, ends it; returns every line it printed. */
+function driveGated(command: string, args: string[], windows: number): Promise<{ lines: string[]; code: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const lines: string[] = [];
+    let partial = '';
+    let asked = 0;
+    child.stdout.on('data', (d: Buffer) => {
+      partial += d.toString();
+      for (let at = partial.indexOf('\n'); at >= 0; at = partial.indexOf('\n')) {
+        const line = partial.slice(0, at);
+        partial = partial.slice(at + 1);
+        lines.push(line);
+        if (line === 'ready' || line.startsWith('window ')) {
+          if (asked < windows) {
+            asked++;
+            child.stdin.write('go\n');
+          } else child.stdin.end('end\n');
+        }
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ lines: partial ? [...lines, partial] : lines, code: code ?? -1 }));
+  });
+}
+
+/** The protocol lines and the final JSON of a gated child that ran `windows` windows. */
+function expectProtocol(lines: string[], windows: number): Record<string, unknown> {
+  expect(lines[0]).toBe('ready');
+  const timed = lines.slice(1, 1 + windows);
+  for (const line of timed) expect(line).toMatch(/^window \d+(\.\d+)?(e-?\d+)? \d+(\.\d+)?(e-?\d+)?$/);
+  expect(lines).toHaveLength(windows + 2);
+  const result = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
+  // The figures it reports are the windows it answered with (ours: window_ms_per_step; PyTorch's: windows).
+  const answered = timed.map((line) => Number(line.split(' ')[1]));
+  const reported = (Array.isArray(result.windows) ? result.windows : result.window_ms_per_step) as number[];
+  expect(reported).toHaveLength(windows);
+  reported.forEach((ms, i) => expect(ms).toBeCloseTo(answered[i]!, 2));
+  return result;
+}
+
+describe('gated children', () => {
+  it('ours: ready after the warm-up, one window per go, the JSON result after end', async () => {
+    const args = ['bench/run.mjs', '--child', 'step', '--workload', 'W1', '--backend', 'wasm', '--gated'];
+    args.push('--steps', '2', '--warmup', '1', '--windows', '9');
+    const { lines, code } = await driveGated(process.execPath, args, 3);
+    expect(code).toBe(0);
+    const result = expectProtocol(lines, 3);
+    expect(result.workload).toBe('W1');
+    expect(result.windows).toBe(3);
+  });
+
+  it.skipIf(!hasTorch)('PyTorch’s: the same protocol', async () => {
+    const args = ['bench/torch_reference.py', '--workload', 'W1', '--steps', '2', '--warmup', '1', '--gated'];
+    const { lines, code } = await driveGated(PYTHON, [...args, '--json'], 2);
+    expect(code).toBe(0);
+    const result = expectProtocol(lines, 2);
+    expect(result.workload).toBe('W1');
+  });
+});
+
+describe('a paired bench run', () => {
+  it('times every member in every cycle, pools the rounds, and judges ratios on them', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mtl-bench-paired-'));
+    try {
+      const out = path.join(dir, 'results.json');
+      const args = ['bench/run.mjs', '--workloads', 'W1,W3', '--steps', '1', '--warmup', '1', '--windows', '3'];
+      args.push('--rounds', '2', '--fma', 'off', '--out', out, ...(hasTorch ? [] : ['--no-torch']));
+      const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const info = JSON.parse(readFileSync(out, 'utf8')) as {
+        paired: { cycles_per_round: number; windows_ms: Record<string, (number | null)[]> };
+        results: { workload: string; rounds_ms: number[] }[];
+        targets: { target: string; value: number; detail: string }[];
+      };
+      const members = hasTorch ? ['W1/wasm', 'W1/torch', 'W3/wasm', 'W3/torch'] : ['W1/wasm', 'W3/wasm'];
+      expect(Object.keys(info.paired.windows_ms).sort()).toEqual(members.sort());
+      // Two rounds of three cycles each, every window timed.
+      for (const id of members) {
+        expect(info.paired.windows_ms[id]).toHaveLength(6);
+        for (const ms of info.paired.windows_ms[id]!) expect(ms).toBeGreaterThan(0);
+      }
+      expect(info.results.map((x) => [x.workload, x.rounds_ms.length])).toEqual([
+        ['W1', 2],
+        ['W3', 2],
+      ]);
+      if (hasTorch) {
+        const w1 = info.targets.find((t) => t.target === 'W1 wasm / PyTorch ≤ 3')!;
+        const ratios = info.paired.windows_ms['W1/wasm']!.map((ms, c) => ms! / info.paired.windows_ms['W1/torch']![c]!);
+        expect(w1.value).toBeCloseTo(medianOf(ratios)!, 3);
+        expect(w1.detail).toMatch(/paired: median of 6 per-cycle ratios/);
+        expect(r.stdout).toMatch(/W1\/wasm \/ W1\/torch: \d+\.\d+× \[/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
