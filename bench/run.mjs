@@ -327,16 +327,20 @@ async function childStep(opts) {
 async function gatedWindows(runWindow, lastWindow) {
   process.stdout.write('ready\n');
   const commands = createInterface({ input: process.stdin });
-  for await (const line of commands) {
-    const command = line.trim();
-    if (command === 'end') break;
-    if (command !== 'go') throw new Error(`gated child: unknown command "${command}" (expected go or end)`);
-    runWindow();
-    const [ms, cpu] = lastWindow();
-    process.stdout.write(`window ${ms} ${cpu}\n`);
+  try {
+    for await (const line of commands) {
+      const command = line.trim();
+      if (command === 'end') break;
+      if (command !== 'go') throw new Error(`gated child: unknown command "${command}" (expected go or end)`);
+      runWindow();
+      const [ms, cpu] = lastWindow();
+      process.stdout.write(`window ${ms} ${cpu}\n`);
+    }
+  } finally {
+    // Also when a window throws: an open stdin would keep this child alive after it printed its error.
+    commands.close();
+    process.stdin.destroy();
   }
-  commands.close();
-  process.stdin.destroy();
 }
 
 /**
@@ -702,6 +706,7 @@ function spawnGated(command, args, { env, verbose, label }) {
       for (let line = await nextLine(); line !== null; line = await nextLine()) {
         const match = /^window (\S+) (\S+)$/.exec(line);
         if (match) return { ms: Number(match[1]), cpu: Number(match[2]) };
+        if (line.startsWith('{')) return null; // its result: it failed and is ending
       }
       return null;
     },
@@ -781,9 +786,8 @@ async function pairedRound({ nodeBin, opts, info, blas, log }, roundNumber) {
   const workloads = opts.workloads.filter((w) => STEP_WORKLOADS.includes(w));
   const members = [];
   for (const workload of workloads) {
-    const tfArgs = (backend, extra = []) => [
-      ...childArgs(opts, 'step', ['--workload', workload, '--backend', backend, '--gated', ...extra]),
-    ];
+    const tfArgs = (backend, extra = []) =>
+      childArgs(opts, 'step', ['--workload', workload, '--backend', backend, '--gated', ...extra]);
     for (const backend of opts.backends)
       members.push({ id: `${workload}/${backend}`, workload, list: 'results', backend, args: tfArgs(backend) });
     if (FMA_WORKLOADS.includes(workload) && info.fma.run && opts.backends.includes('wasm'))

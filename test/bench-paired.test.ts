@@ -115,6 +115,22 @@ describe('gated children', () => {
     expect(result.windows).toBe(3);
   });
 
+  it('ours: a command it does not know ends it with the error as its result, though stdin stays open', async () => {
+    const args = ['bench/run.mjs', '--child', 'step', '--workload', 'W1', '--backend', 'wasm', '--gated'];
+    const child = spawn(process.execPath, [...args, '--steps', '1', '--warmup', '1'], { cwd: ROOT });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out === 'ready\n') child.stdin.write('faster\n'); // and never closes stdin
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(out.split('\n').filter(Boolean)).toEqual([
+      'ready',
+      JSON.stringify({ error: 'gated child: unknown command "faster" (expected go or end)' }),
+    ]);
+  }, 30_000); // a child that hangs on its open stdin fails here, not at the suite's 180 s
+
   it.skipIf(!hasTorch)('PyTorch’s: the same protocol', async () => {
     const args = ['bench/torch_reference.py', '--workload', 'W1', '--steps', '2', '--warmup', '1', '--gated'];
     const { lines, code } = await driveGated(PYTHON, [...args, '--json'], 2);
