@@ -153,6 +153,18 @@ export function judgeRatio(target, numerator, denominator, limit, extra = {}) {
  */
 
 /**
+ * A value with three decimals, or as many more as it takes not to print a value that differs from its limit as the
+ * limit itself (1.60032 against 1.6 would read "1.600 (limit 1.6)", and MISSED beside it).
+ * @param {number} value
+ * @param {number | undefined} limit
+ */
+function nextToLimit(value, limit) {
+  let digits = 3;
+  while (limit !== undefined && value !== limit && Number(value.toFixed(digits)) === limit && digits < 12) digits++;
+  return value.toFixed(digits);
+}
+
+/**
  * One line of the targets list: MET or MISSED (a judged target, with or without a numeric limit), "n/a" (a limit but
  * not measured) or "info" (a figure reported without a limit).
  * @param {Target} t
@@ -166,7 +178,7 @@ export function targetLine(t) {
         : 'not measured'
       : Array.isArray(t.value)
         ? t.value.join(' ')
-        : t.value.toFixed(3);
+        : nextToLimit(t.value, t.limit);
   const limit = t.limit === undefined ? '' : ` (limit ${t.limit})`;
   const both =
     typeof t.numerator === 'number' && typeof t.denominator === 'number'

@@ -118,6 +118,15 @@ describe('target judging', () => {
     expect(targetLine({ target: 'MEM flat', value: [30, 30], met: true })).toBe('MET    MEM flat: 30 30');
     expect(targetLine({ target: 'MEM flat', value: [30, 31], met: false })).toBe('MISSED MEM flat: 30 31');
   });
+
+  it('shows a value next to its limit with the digits that tell them apart', () => {
+    // 16.0032 / 10 = 1.60032 is over 1.6: "1.600 (limit 1.6)" beside MISSED would read as a mistake.
+    expect(targetLine(judgeRatio('W2 ≤ 1.6× W1', 16.0032, 10, 1.6))).toBe(
+      'MISSED W2 ≤ 1.6× W1: 1.6003 (limit 1.6) (16.00 vs 10.00 ms/step)',
+    );
+    expect(targetLine(judgeTarget('W2 ≤ 1.6× W1', 1.59996, 1.6))).toBe('MET    W2 ≤ 1.6× W1: 1.59996 (limit 1.6)');
+    expect(targetLine(judgeTarget('W2 ≤ 1.6× W1', 1.6, 1.6))).toBe('MET    W2 ≤ 1.6× W1: 1.600 (limit 1.6)');
+  });
 });
 
 describe('relaxed SIMD', () => {
