@@ -1259,7 +1259,7 @@ async function main() {
   const wasmOf = (w) => info.results.find((x) => x.workload === w && x.backend?.name === 'wasm' && !x.error);
   const target = (name, value, limit, detail) => {
     const met = value === undefined || value === null || !Number.isFinite(value) ? null : value <= limit;
-    info.targets.push({ target: name, value: round(value, 3), limit, met, detail });
+    info.targets.push({ target: name, value: round(value, 6), limit, met, detail });
   };
   const ms = (r) => r?.ms_per_step_median;
   /**
