@@ -4,6 +4,8 @@
  * minute would otherwise land in one row or cell and flip a ratio target or bend a fitted line).
  */
 
+import { pairedRatio } from './paired.mjs';
+
 /**
  * One row per (workload, backend, variant) from rows measured in several rounds: the round with the median ms/step
  * (the lower middle one for an even count), carrying every round's ms/step in `rounds_ms`, in the place of the
@@ -38,6 +40,7 @@ export function medianOfRounds(rows, stepWorkloads) {
 }
 
 /** @typedef {Record<string, any>} Result */
+/** @typedef {{ ratio: number, quartiles: [number, number] | null, cycles: number }} PairedSummary */
 /** @typedef {Result | null | undefined} MaybeResult */
 
 /**
@@ -76,6 +79,42 @@ export function bestResult(results) {
   return { ...best, rounds_gflops: results.map((r) => (measured(r) ? r.gflops : null)) };
 }
 
+/**
+ * A result's window ms/step in the order they were timed (ours keep them in `window_ms_per_step`, PyTorch's in
+ * `windows`); none for a result that did not measure.
+ * @param {MaybeResult} result
+ * @returns {Array<number | null>}
+ */
+export function windowsOf(result) {
+  if (!measured(result)) return [];
+  return Array.isArray(result?.windows) ? result.windows : (result?.window_ms_per_step ?? []);
+}
+
+/**
+ * The paired ratio numerator / denominator over rounds (bench/paired.mjs), each round's windows matched by cycle; null
+ * where no round timed both sides as gated children (taking turns), since windows timed one child after the other
+ * pair nothing.
+ * @param {Array<[MaybeResult, MaybeResult]>} rounds
+ * @returns {PairedSummary | null}
+ */
+export function pairedOverRounds(rounds) {
+  /** @type {Array<number | null>} */
+  const top = [];
+  /** @type {Array<number | null>} */
+  const bottom = [];
+  for (const [a, b] of rounds) {
+    if (!a?.gated || !b?.gated) continue;
+    const x = windowsOf(a);
+    const y = windowsOf(b);
+    for (let i = 0; i < Math.max(x.length, y.length); i++) {
+      top.push(x[i] ?? null);
+      bottom.push(y[i] ?? null);
+    }
+  }
+  const p = pairedRatio(top, bottom);
+  return p.ratio === null ? null : { ratio: p.ratio, quartiles: p.quartiles, cycles: p.cycles };
+}
+
 /** The scaling tables whose rows are measured cells, each with `ours` and (but for PATHS) `torch`. */
 const SCALING_TABLES = ['tasks', 'widths', 'batches', 'paths'];
 
@@ -94,7 +133,10 @@ export function mergeScalingRounds(rounds) {
   const sides = (cells) => {
     /** @type {Result} */
     const out = { ...cells[0], ours: medianResult(cells.map((c) => c.ours)) };
-    if ('torch' in (cells[0] ?? {})) out.torch = medianResult(cells.map((c) => c.torch));
+    if ('torch' in (cells[0] ?? {})) {
+      out.torch = medianResult(cells.map((c) => c.torch));
+      out.paired = pairedOverRounds(cells.map((c) => [c.ours, c.torch]));
+    }
     return out;
   };
   for (const table of SCALING_TABLES) {
@@ -104,6 +146,17 @@ export function mergeScalingRounds(rounds) {
     merged[table] = rows.map((_, i) => sides(rounds.map((r) => r[table][i])));
   }
   if (first.conv) merged.conv = sides(rounds.map((r) => r.conv));
+  if (first.paths) {
+    // PATHS pairs its own rows: one forward against T forwards of the same workload.
+    /** @type {Record<string, PairedSummary | null>} */
+    const pathsPaired = {};
+    /** @param {Result} round @param {string} workload @param {string} retained */
+    const path = (round, workload, retained) =>
+      round.paths.find((/** @type {Result} */ r) => r.workload === workload && r.retained === retained)?.ours;
+    for (const workload of new Set(first.paths.map((/** @type {Result} */ r) => r.workload)))
+      pathsPaired[workload] = pairedOverRounds(rounds.map((r) => [path(r, workload, 'on'), path(r, workload, 'off')]));
+    merged.paths_paired = pathsPaired;
+  }
   if (first.gemm_peak) {
     const peaks = rounds.map((r) => r.gemm_peak);
     merged.gemm_peak = {

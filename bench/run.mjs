@@ -26,8 +26,9 @@
  * ms/step (wall clock), and the same for process CPU time. Both sides run single-threaded. W1–W3 are paired
  * (bench/paired.mjs): every child of a round starts and warms up, then they take turns, one window each, --windows
  * cycles, so that a ratio (ours / PyTorch's, W2 / W1) is the median of per-cycle ratios of windows timed back to
- * back, not of figures measured seconds or minutes apart. --sequential runs them one child after the other as
- * before, PyTorch's right after ours; the scaling tables and W4 always run that way.
+ * back, not of figures measured seconds or minutes apart; each scaling cell's two children are paired the same way
+ * (bench/scaling-run.mjs). --sequential runs them one child after the other as before, PyTorch's right after ours;
+ * W4 and MEM always run alone.
  *
  * Output: a table per workload and backend on stdout, and everything as JSON in bench/results/bench-<time>.json.
  */
@@ -75,8 +76,8 @@ const USAGE = `node bench/run.mjs [options]
   --windows N        timed windows (default 5); W1–W3 are timed paired: all their children (ours, FMA, PyTorch)
                      warm up, then run one window each in turn, N cycles; a ratio is the median of the
                      per-cycle ratios (bench/paired.mjs)
-  --sequential       W1–W3 timed the way before pairing: one child after another, each all its windows,
-                     PyTorch's right after ours; a ratio is the ratio of the two medians
+  --sequential       W1–W3 and the scaling cells timed the way before pairing: one child after another, each
+                     all its windows, PyTorch's right after ours; a ratio is the ratio of the two medians
   --warmup N         untimed steps first (default 10)
   --w4-epochs N      epochs of the W4 end-to-end run (default 15, the quickstart's own; epoch 1 is the warm-up,
                      the target is judged on the median of epochs 2..N)
@@ -299,6 +300,8 @@ async function childStep(opts) {
     batch: w.batch,
     steps: opts.steps,
     windows: windows.length,
+    // Timed taking turns with other children (bench/paired.mjs): its windows pair with theirs cycle by cycle.
+    gated: opts.gated,
     warmup: opts.warmup,
     ms_per_step_median: round(msPerStep),
     window_ms_per_step: windows.map((x) => round(x)),
@@ -806,31 +809,47 @@ async function pairedRound({ nodeBin, opts, info, blas, log }, roundNumber) {
   }
   const which = opts.rounds > 1 ? `round ${roundNumber} of ${opts.rounds}: ` : '';
   log(`bench: ${which}${workloads.join(', ')} paired: ${members.map((m) => m.id).join(', ')} …`);
-  for (const m of members)
-    m.child = spawnGated(m.list === 'torch' ? PYTHON : nodeBin, m.args, {
+  const { results, windows } = await timeTogether(
+    members.map((m) => ({
+      ...m,
+      command: m.list === 'torch' ? PYTHON : nodeBin,
       env: m.list === 'torch' ? blas?.env : undefined,
-      verbose: opts.verbose,
-      label: m.id,
-    });
-  const ready = await Promise.all(members.map((m) => m.child.ready()));
-  const running = members.filter((_, i) => ready[i]);
-  const windows = Object.fromEntries(members.map((m) => [m.id, Array(opts.windows).fill(null)]));
-  for (let cycle = 0; cycle < opts.windows; cycle++)
-    for (const id of windowOrder(running, cycle)) {
-      const timed = await running.find((m) => m.id === id).child.window();
-      windows[id][cycle] = timed ? round(timed.ms, 4) : null;
-    }
-  for (const m of members) {
-    const r = await m.child.finish();
+    })),
+    opts.windows,
+    opts.verbose,
+  );
+  members.forEach((m, i) => {
+    const r = results[i];
     r.workload ??= m.workload;
     r.round = roundNumber;
     r.load_average_after = os.loadavg().map((x) => round(x, 2));
     if (m.list !== 'torch') r.requested_backend = m.backend;
     if (m.list === 'fma_results') r.variant = 'fma';
     info[m.list].push(r);
-    info.paired.windows_ms[m.id] = [...(info.paired.windows_ms[m.id] ?? []), ...windows[m.id]];
+    info.paired.windows_ms[m.id] = [...(info.paired.windows_ms[m.id] ?? []), ...windows[i]];
     if (r.error) log(`bench: ${m.id} failed: ${r.error}${r.stderr ? `\n${r.stderr}` : ''}`);
-  }
+  });
+}
+
+/**
+ * Gated children timed together (bench/paired.mjs): all start and warm up, then each in turn times one window, for
+ * `cycles` cycles (members of one `workload` back to back). Returns each member's JSON result and its window ms/step
+ * by cycle (null where it did not run).
+ */
+async function timeTogether(members, cycles, verbose) {
+  const children = members.map((m) => spawnGated(m.command, m.args, { env: m.env, verbose, label: m.id }));
+  const ready = await Promise.all(children.map((c) => c.ready()));
+  const running = members.filter((_, i) => ready[i]);
+  const windows = members.map(() => Array(cycles).fill(null));
+  for (let cycle = 0; cycle < cycles; cycle++)
+    for (const id of windowOrder(running, cycle)) {
+      const at = members.findIndex((m) => m.id === id);
+      const timed = await children[at].window();
+      windows[at][cycle] = timed ? round(timed.ms, 4) : null;
+    }
+  const results = [];
+  for (const child of children) results.push(await child.finish());
+  return { results, windows };
 }
 
 /** Which BLAS the PyTorch child loads, and why. */
@@ -1030,7 +1049,30 @@ async function main() {
     info.fma_results = medianOfRounds(info.fma_results, STEP_WORKLOADS);
     info.torch = medianOfRounds(info.torch, STEP_WORKLOADS);
   }
-  await runScaling({ opts, info, spawnTf, spawnTorch, log });
+  // The scaling cells timed paired too: a cell's two children (ours and PyTorch's, or PATHS's two step paths) take
+  // turns, one window each. `--sequential` times them one after the other.
+  const together = opts.sequential
+    ? undefined
+    : async (specs) => {
+        const members = specs.map((spec) =>
+          spec.torch
+            ? {
+                id: spec.label,
+                workload: 'cell',
+                command: PYTHON,
+                args: [TORCH_SCRIPT, ...spec.torch, '--gated', '--json'],
+                env: blas?.env,
+              }
+            : {
+                id: spec.label,
+                workload: 'cell',
+                command: nodeBin,
+                args: childArgs(opts, 'step', [...spec.tf, '--gated']),
+              },
+        );
+        return (await timeTogether(members, opts.scaleWindows, opts.verbose)).results;
+      };
+  await runScaling({ opts, info, spawnTf, spawnTorch, together, log });
   info.load_average_after = os.loadavg().map((x) => round(x, 2));
   info.versions.torch = info.torch.find((t) => t.torch_version)?.torch_version;
   info.versions.python = info.torch.find((t) => t.python_version)?.python_version;

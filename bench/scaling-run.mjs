@@ -56,13 +56,13 @@ const batchLine = (f) => `${fmt(f.a)} ms ${f.b < 0 ? '−' : '+'} ${fmt(Math.abs
  * machine lands in one round of many cells rather than in every round of one), and fills `info.scaling` with each
  * cell's median round (bench/rounds.mjs), the fits and rates computed from those.
  */
-export async function runScaling({ opts, info, spawnTf, spawnTorch, log }) {
+export async function runScaling({ opts, info, spawnTf, spawnTorch, together, log }) {
   const wanted = (w) => opts.workloads.includes(w);
   if (!['TASKS', 'WIDTH', 'BATCH', 'CONV', 'PATHS'].some(wanted)) return;
   const rounds = [];
   for (let roundNumber = 1; roundNumber <= opts.rounds; roundNumber++) {
     if (opts.rounds > 1) log(`bench: scaling round ${roundNumber} of ${opts.rounds}`);
-    rounds.push(await measureScalingRound({ opts, wanted, spawnTf, spawnTorch, log }));
+    rounds.push(await measureScalingRound({ opts, wanted, spawnTf, spawnTorch, together, log }));
   }
   const scaling = {
     settings: {
@@ -71,6 +71,7 @@ export async function runScaling({ opts, info, spawnTf, spawnTorch, log }) {
       warmup: opts.scaleWarmup,
       rounds: opts.rounds,
       backend: 'wasm',
+      paired: Boolean(together),
     },
     ...mergeScalingRounds(rounds),
   };
@@ -84,20 +85,47 @@ export async function runScaling({ opts, info, spawnTf, spawnTorch, log }) {
   info.scaling = scaling;
 }
 
-/** One round of the selected scaling workloads: their tables, cells as the children report them. */
-async function measureScalingRound({ opts, wanted, spawnTf, spawnTorch, log }) {
+/**
+ * One round of the selected scaling workloads: their tables, cells as the children report them. With `together`
+ * (bench/run.mjs; not with --sequential) a cell's two children take turns, one window each (bench/paired.mjs).
+ */
+async function measureScalingRound({ opts, wanted, spawnTf, spawnTorch, together, log }) {
   const timing = ['--steps', opts.scaleSteps, '--windows', opts.scaleWindows, '--warmup', opts.scaleWarmup].map(String);
-  const ours = (workload, extra = []) =>
-    spawnTf('step', [...timing, '--workload', workload, '--backend', 'wasm', ...extra], workload);
+  const tfArgs = (workload, extra) => [...timing, '--workload', workload, '--backend', 'wasm', ...extra];
+  const ours = (workload, extra = []) => spawnTf('step', tfArgs(workload, extra), workload);
   const torch = (args, label) => (opts.torch ? spawnTorch([...args, ...timing], label) : Promise.resolve(null));
+  /** Ours and PyTorch's of one cell: [ours, PyTorch's or null]. */
+  const cell = async (workload, extra, torchArgs) => {
+    const torchLabel = `${workload}/torch`;
+    if (!together)
+      return [
+        await ours(workload, extra),
+        opts.torch ? await spawnTorch([...torchArgs, ...timing, ...extra], torchLabel) : null,
+      ];
+    const specs = [{ label: workload, tf: tfArgs(workload, extra) }];
+    if (opts.torch) specs.push({ label: torchLabel, torch: [...torchArgs, ...timing, ...extra] });
+    const [mine, theirs = null] = await together(specs);
+    return [mine, theirs];
+  };
+  /** Our two step paths of one PATHS workload: [one forward, T forwards]. */
+  const paths = async (workload, extra) => {
+    const on = ['--retained', 'on', ...extra];
+    const off = ['--retained', 'off', ...extra];
+    if (!together) return [await ours(workload, on), await ours(workload, off)];
+    const specs = [on, off].map((args, i) => ({
+      label: `${workload} ${i ? 'off' : 'on'}`,
+      tf: tfArgs(workload, args),
+    }));
+    return together(specs);
+  };
   const scaling = {};
   if (wanted('TASKS')) {
     scaling.tasks = [];
     for (const strategy of opts.strategies)
       for (const count of opts.taskCounts) {
         log(`bench: TASKS ${strategy} T=${count} …`);
-        const mine = await ours(`TASKS:${strategy}:${count}`);
-        const theirs = await torch(['--workload', 'TASKS', '--strategy', strategy, '--tasks', String(count)]);
+        const torchArgs = ['--workload', 'TASKS', '--strategy', strategy, '--tasks', String(count)];
+        const [mine, theirs] = await cell(`TASKS:${strategy}:${count}`, [], torchArgs);
         scaling.tasks.push({ strategy, tasks: count, ours: mine, torch: theirs });
       }
   }
@@ -113,8 +141,7 @@ async function measureScalingRound({ opts, wanted, spawnTf, spawnTorch, log }) {
     for (const width of opts.widths) {
       log(`bench: WIDTH ${width} …`);
       const flops = denseStepFlops(WIDTH_BATCH, widthModelLayers(width));
-      const mine = await ours(`WIDTH:${width}`);
-      const theirs = await torch(['--workload', 'WIDTH', '--width', String(width)]);
+      const [mine, theirs] = await cell(`WIDTH:${width}`, [], ['--workload', 'WIDTH', '--width', String(width)]);
       scaling.widths.push({ width, flops, ours: mine, torch: theirs });
     }
   }
@@ -122,8 +149,7 @@ async function measureScalingRound({ opts, wanted, spawnTf, spawnTorch, log }) {
     scaling.batches = [];
     for (const batch of opts.batchSizes) {
       log(`bench: BATCH ${batch} …`);
-      const mine = await ours(`BATCH:${batch}`);
-      const theirs = await torch(['--workload', 'BATCH', '--batch', String(batch)]);
+      const [mine, theirs] = await cell(`BATCH:${batch}`, [], ['--workload', 'BATCH', '--batch', String(batch)]);
       scaling.batches.push({ batch, ours: mine, torch: theirs });
     }
   }
@@ -131,21 +157,18 @@ async function measureScalingRound({ opts, wanted, spawnTf, spawnTorch, log }) {
     log('bench: CONV …');
     // Its own warm-up: the conv step's JS (TF.js's convolution gradients and ours) takes ~35 steps to be optimised.
     const warmup = ['--warmup', String(opts.convWarmup)];
-    scaling.conv = {
-      warmup: opts.convWarmup,
-      ours: await ours('CONV', warmup),
-      torch: opts.torch ? await spawnTorch(['--workload', 'CONV', ...timing, ...warmup], 'CONV/torch') : null,
-    };
+    const [mine, theirs] = await cell('CONV', warmup, ['--workload', 'CONV']);
+    scaling.conv = { warmup: opts.convWarmup, ours: mine, torch: theirs };
   }
   if (wanted('PATHS')) {
     scaling.paths = [];
-    for (const workload of PATH_WORKLOADS)
-      for (const retained of ['on', 'off']) {
-        log(`bench: PATHS ${workload} retained trunk ${retained} …`);
-        // The conv model gets CONV's warm-up (see above).
-        const warmup = workload.startsWith('CONV') ? ['--warmup', String(opts.convWarmup)] : [];
-        scaling.paths.push({ workload, retained, ours: await ours(workload, ['--retained', retained, ...warmup]) });
-      }
+    for (const workload of PATH_WORKLOADS) {
+      log(`bench: PATHS ${workload}, one forward and T forwards …`);
+      // The conv model gets CONV's warm-up (see above).
+      const warmup = workload.startsWith('CONV') ? ['--warmup', String(opts.convWarmup)] : [];
+      const [on, off] = await paths(workload, warmup);
+      scaling.paths.push({ workload, retained: 'on', ours: on }, { workload, retained: 'off', ours: off });
+    }
   }
   return scaling;
 }
@@ -195,12 +218,14 @@ export function scalingTargets(info) {
   for (const workload of PATH_WORKLOADS) {
     const on = s.paths?.find((r) => r.workload === workload && r.retained === 'on')?.ours;
     const off = s.paths?.find((r) => r.workload === workload && r.retained === 'off')?.ours;
+    const paired = s.paths_paired?.[workload];
     if (ok(on) && ok(off))
       out.push({
         target: `PATHS ${workload}: one forward / T forwards (reported)`,
-        value: round(on.ms_per_step_median / off.ms_per_step_median),
+        value: round(paired ? paired.ratio : on.ms_per_step_median / off.ms_per_step_median),
         numerator: on.ms_per_step_median,
         denominator: off.ms_per_step_median,
+        ...(paired ? { detail: `paired: median of ${paired.cycles} per-cycle ratios` } : {}),
       });
   }
   const peak = s.gemm_peak;
@@ -215,12 +240,29 @@ export function scalingTargets(info) {
   if (s.conv && ok(s.conv.ours) && ok(s.conv.torch))
     out.push({
       target: 'CONV wasm / PyTorch (reported)',
-      value: round(s.conv.ours.ms_per_step_median / s.conv.torch.ms_per_step_median),
+      value: round(cellRatio(s.conv)),
       numerator: s.conv.ours.ms_per_step_median,
       denominator: s.conv.torch.ms_per_step_median,
+      ...(s.conv.paired ? { detail: `paired: median of ${s.conv.paired.cycles} per-cycle ratios` } : {}),
     });
   return out;
 }
+
+/**
+ * A cell's ours / PyTorch's: the paired ratio (median of per-cycle ratios, bench/paired.mjs) where the cell was timed
+ * taking turns, else the ratio of the two medians.
+ * @param {Record<string, any>} cell
+ */
+function cellRatio(cell) {
+  if (cell.paired) return cell.paired.ratio;
+  return ok(cell.ours) && ok(cell.torch) ? cell.ours.ms_per_step_median / cell.torch.ms_per_step_median : null;
+}
+
+/** @param {Record<string, any>} cell */
+const ratioCell = (cell) => {
+  const ratio = cellRatio(cell);
+  return ratio === null ? '—' : `${fmt(ratio)}×`;
+};
 
 /** The scaling tables on stdout. */
 export function printScaling(info, opts) {
@@ -229,7 +271,10 @@ export function printScaling(info, opts) {
   const ms = (r) => (ok(r) ? fmt(r.ms_per_step_median) : r?.skipped ? 'skipped' : r?.error ? 'failed' : '—');
   const rounds = s.settings.rounds > 1 ? `; each cell its median round of ${s.settings.rounds}` : '';
   const { windows, steps, warmup } = s.settings;
-  const timing = `median of ${windows} windows × ${steps} steps after ${warmup}${rounds}`;
+  const paired = s.settings.paired
+    ? '; ratios paired: the median of per-cycle ratios, the two children taking turns'
+    : '';
+  const timing = `median of ${windows} windows × ${steps} steps after ${warmup}${rounds}${paired}`;
   if (s.tasks) {
     console.log(
       `\nTASKS: ms/step against the number of tasks (W1's trunk, T 10-way heads, batch 256, Adam; wasm, ${timing})` +
@@ -245,7 +290,7 @@ export function printScaling(info, opts) {
       ms(r.torch),
       ok(r.torch) ? fmt(r.torch.solver_ms_per_step, 3) : '',
       ok(r.torch) ? pct(r.torch.solver_share) : '',
-      ok(r.ours) && ok(r.torch) ? `${fmt(r.ours.ms_per_step_median / r.torch.ms_per_step_median)}×` : '—',
+      ratioCell(r),
     ]);
     printTable(
       ['strategy', 'T', 'target', 'ms/step', 'solver ms', 'solver %', 'torch ms', 'torch solver', 'torch %', 'ratio'],
@@ -278,7 +323,7 @@ export function printScaling(info, opts) {
         ms(r.torch),
         fmt(r.gflops.torch, 1),
         share(r.gflops.torch, peak?.torch),
-        ok(r.ours) && ok(r.torch) ? `${fmt(r.ours.ms_per_step_median / r.torch.ms_per_step_median)}×` : '—',
+        ratioCell(r),
       ]),
     );
   }
@@ -293,7 +338,7 @@ export function printScaling(info, opts) {
         perSecond(r.ours, r.batch),
         ms(r.torch),
         perSecond(r.torch, r.batch),
-        ok(r.ours) && ok(r.torch) ? `${fmt(r.ours.ms_per_step_median / r.torch.ms_per_step_median)}×` : '—',
+        ratioCell(r),
       ]),
     );
     const side = (f) => (f ? `${batchLine(f)} (R² ${fmt(f.r2, 3)})` : '—');
@@ -305,7 +350,7 @@ export function printScaling(info, opts) {
     console.log(
       `\nCONV: one step of configs/multi-digits-conv.yaml's model (batch 64, Adam; wasm, ${convTiming}): ours ` +
         `${ms(ours)} ms, PyTorch ${ms(torch)} ms` +
-        (ok(ours) && ok(torch) ? ` (${fmt(ours.ms_per_step_median / torch.ms_per_step_median)}×)` : ''),
+        (cellRatio(s.conv) === null ? '' : ` (${ratioCell(s.conv)}${s.conv.paired ? ', paired' : ''})`),
     );
   }
   const skipped = s.paths?.find((r) => r.ours?.skipped);
@@ -321,6 +366,12 @@ export function printScaling(info, opts) {
         ok(r.ours) ? r.ours.grad_target : '',
       ]),
     );
+    for (const [workload, p] of Object.entries(s.paths_paired ?? {}))
+      if (p)
+        console.log(
+          `  ${PATH_LABELS[workload] ?? workload}: one forward / T forwards ${fmt(p.ratio)} paired ` +
+            `[${fmt(p.quartiles?.[0])}–${fmt(p.quartiles?.[1])}] (${p.cycles} cycles)`,
+        );
   }
   const widest = widestSpread(s);
   if (widest)

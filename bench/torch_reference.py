@@ -658,6 +658,7 @@ def main(argv=None):
         "blas_core": openblas_core(),
         "steps": args.steps,
         "warmup": args.warmup,
+        "gated": args.gated,
         "final_loss": final,
     }
     if args.workload in ("TASKS", "WIDTH", "BATCH", "CONV"):

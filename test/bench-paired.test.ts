@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { medianOf, pairedRatio, quantileOf, windowOrder } from '../bench/paired.mjs';
+import { mergeScalingRounds, pairedOverRounds, windowsOf } from '../bench/rounds.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const PYTHON = '/usr/bin/python3';
@@ -60,6 +61,54 @@ describe('pairedRatio', () => {
     expect(p.quartiles).toEqual([1.75, 3.25]);
     expect(quantileOf([], 0.5)).toBeNull();
     expect(medianOf([])).toBeNull();
+  });
+});
+
+describe('scaling cells paired over rounds', () => {
+  // Ours keep their windows in window_ms_per_step, PyTorch's in windows; `gated` says they took turns.
+  const ours = (windows: number[], gated = true) => ({
+    ms_per_step_median: medianOf(windows)!,
+    window_ms_per_step: windows,
+    gated,
+  });
+  const torch = (windows: number[], gated = true) => ({ ms_per_step_median: medianOf(windows)!, windows, gated });
+
+  it('reads either kind of result’s windows, and none from a failed one', () => {
+    expect(windowsOf(ours([1, 2]))).toEqual([1, 2]);
+    expect(windowsOf(torch([3, 4]))).toEqual([3, 4]);
+    expect(windowsOf({ error: 'crashed' })).toEqual([]);
+  });
+
+  it('pools the per-cycle ratios of every round, and pairs nothing timed one after the other', () => {
+    const p = pairedOverRounds([
+      [ours([20, 22, 40]), torch([10, 11, 20])],
+      [ours([30, 36]), torch([10, 12])],
+    ]);
+    expect(p).toEqual({ ratio: 2, quartiles: [2, 3], cycles: 5 }); // ratios 2, 2, 2, 3, 3
+    expect(pairedOverRounds([[ours([20], false), torch([10], false)]])).toBeNull();
+    // A round whose PyTorch child failed adds nothing; the other still counts.
+    expect(
+      pairedOverRounds([
+        [ours([20]), { error: 'x' }],
+        [ours([15]), torch([10])],
+      ])?.ratio,
+    ).toBe(1.5);
+  });
+
+  it('gives each merged cell its paired ratio, and PATHS the ratio of its two paths', () => {
+    const round = (k: number) => ({
+      tasks: [{ strategy: 'equal', tasks: 2, ours: ours([12 * k, 12]), torch: torch([6 * k, 6]) }],
+      conv: { ours: ours([4, 4 * k]), torch: torch([2, 2 * k]) },
+      paths: [
+        { workload: 'W2', retained: 'on', ours: ours([8 * k, 8]) },
+        { workload: 'W2', retained: 'off', ours: ours([10 * k, 10]) },
+      ],
+    });
+    // The second round runs twice as slow throughout: the medians of its cells change, the paired ratios do not.
+    const merged = mergeScalingRounds([round(1), round(2)]);
+    expect(merged.tasks[0].paired.ratio).toBe(2);
+    expect(merged.conv.paired.ratio).toBe(2);
+    expect(merged.paths_paired.W2.ratio).toBeCloseTo(0.8, 12);
   });
 });
 
