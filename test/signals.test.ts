@@ -104,9 +104,9 @@ describe('Ctrl-C and SIGTERM stop mtl train within a batch (#14 point 1)', () =>
   // The two signals differ (a scheduler's SIGTERM, and Ctrl-C) because the same signal sent twice can arrive as one:
   // the kernel keeps one pending SIGTERM, not two, for a child that the other test files keep off the CPU between the
   // two sends (CI lost the second SIGTERM that way once, with the two sent 5 ms apart). Waiting for the first to be
-  // acknowledged before sending the second races the run's end instead (its last event-loop turn comes ~20 ms later).
-  // Two different signals are both delivered, pending ones in the kernel's order (SIGINT first), and the handler counts
-  // them alike.
+  // acknowledged before sending the second races the run's end instead: its last event-loop turn, the last chance to
+  // handle a signal, comes 5–10 ms after the acknowledgement here. Two different signals are both delivered, pending
+  // ones in the kernel's order (SIGINT first), and the handler counts them alike.
   it('SIGTERM and SIGINT: the second stops at once, meta.json still says interrupted, not running', async () => {
     const runsDir = tempDir();
     const earlier = await trainExperiment(parseConfigText(smallDigitsConfig(1)), { runsDir });
