@@ -10,7 +10,7 @@ import { cosineMatrix } from '../numerics/gram.js';
 import { measureAffinity, sgdLookahead } from './affinity.js';
 import { EpochDiagnostics } from './diagnostics.js';
 import { DivergenceWatch } from './divergence.js';
-import { disposeBatch, reshuffledBatches } from './batches.js';
+import { shuffledBatches } from './batches.js';
 import { CheckpointCadence } from './checkpoint-cadence.js';
 import { epochPlan, multiInputOrder } from './multi-input-batches.js';
 import { batchLabelCounts, epochLosses } from './label-weights.js';
@@ -200,7 +200,6 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
     await input.onCheckpoint?.(checkpoint);
   };
 
-  let keptBatches: Batch[] | undefined;
   try {
     for (let epoch = resumed?.epoch ?? 0; outcome === 'completed' && epoch < training.epochs; epoch++) {
       const partial = resumed?.epoch === epoch ? resumed.partial : undefined;
@@ -208,8 +207,7 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
       const learningRate = learningRateAt(training, epoch);
       const batchRngAtStart = rng.state();
       const permutation = plan ? multiInputOrder(plan, rng) : rng.permutation(train.rows);
-      const epochBatches = reshuffledBatches(keptBatches, train, permutation, batchSize);
-      keptBatches = epochBatches;
+      const epochBatches = shuffledBatches(train, permutation, batchSize);
       const labelCounts = train.labelled && batchLabelCounts(train.labelled, permutation, batchSize, tasks);
       // Per-step task losses stay on the backend and are summed once at the end of the epoch: one add per step
       // would cost more than the reading it saves.
@@ -217,79 +215,85 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
       const stepSizes: number[] = partial ? [...partial.stepSizes] : [];
       const diagnostics = new EpochDiagnostics(partial);
       let interrupted = false;
-      for (let b = resumed?.epoch === epoch ? resumed.batch : 0; b < batches; b++) {
-        const start = b * batchSize;
-        const size = Math.min(batchSize, permutation.length - start);
-        const batch = epochBatches[b]!;
-        model.setStep(step);
-        // λ follows the run's global step, so a resumed run sees the λ of the uninterrupted one.
-        model.adversaries?.setProgress(trainingProgress(step, training.epochs * batches));
-        const context: StrategyContext = { tasks, epoch, step, rng: strategyRng };
-        const rows = permutation.subarray(start, start + size);
-        reportBatchMetrics(strategy, model, batch, rows, data.splits.train, tasks, data.preprocessing, {
-          epoch,
-          step,
-        });
-        const others = otherBatches(epochBatches, b, extraSamples);
-        adversaries?.beforeStep(batch, trainingProgress(step, training.epochs * batches));
-        const stepModel = adversaries?.stepModel ?? model;
-        const result: StepGradients = trainingStep(stepModel, strategy, batch, tasks, trainable, context, others);
-        if (result.cosines) diagnostics.addCosines(result.cosines);
-        // Before the optimizer applies the step: the lookahead starts from the parameters the step's gradients
-        // were taken at, and the optimizer's state is still that of this step.
-        if (affinityEvery > 0 && step % affinityEvery === 0) {
-          const lookahead = (g: Record<string, tf.Tensor>) =>
-            affinitySgd ? sgdLookahead(model, g, learningRate) : optimizer.lookahead(g, learningRate);
-          // A strategy that takes no task gradients logs none: the ones affinity takes stand in (same definition:
-          // the task gradients of the shared parameters at this step), so the log has cosines and conflicts for it.
-          const taskGradients: Float32Array[] | undefined = result.cosines ? undefined : [];
-          diagnostics.addAffinity(measureAffinity(model, batch, tasks, lookahead, taskGradients));
-          if (taskGradients) diagnostics.addCosines(cosineMatrix(taskGradients));
+      try {
+        for (let b = resumed?.epoch === epoch ? resumed.batch : 0; b < batches; b++) {
+          const start = b * batchSize;
+          const size = Math.min(batchSize, permutation.length - start);
+          const batch = epochBatches[b]!;
+          model.setStep(step);
+          // λ follows the run's global step, so a resumed run sees the λ of the uninterrupted one.
+          model.adversaries?.setProgress(trainingProgress(step, training.epochs * batches));
+          const context: StrategyContext = { tasks, epoch, step, rng: strategyRng };
+          const rows = permutation.subarray(start, start + size);
+          reportBatchMetrics(strategy, model, batch, rows, data.splits.train, tasks, data.preprocessing, {
+            epoch,
+            step,
+          });
+          const others = otherBatches(epochBatches, b, extraSamples);
+          adversaries?.beforeStep(batch, trainingProgress(step, training.epochs * batches));
+          const stepModel = adversaries?.stepModel ?? model;
+          const result: StepGradients = trainingStep(stepModel, strategy, batch, tasks, trainable, context, others);
+          if (result.cosines) diagnostics.addCosines(result.cosines);
+          // Before the optimizer applies the step: the lookahead starts from the parameters the step's gradients
+          // were taken at, and the optimizer's state is still that of this step.
+          if (affinityEvery > 0 && step % affinityEvery === 0) {
+            const lookahead = (g: Record<string, tf.Tensor>) =>
+              affinitySgd ? sgdLookahead(model, g, learningRate) : optimizer.lookahead(g, learningRate);
+            // A strategy that takes no task gradients logs none: the ones affinity takes stand in (same definition:
+            // the task gradients of the shared parameters at this step), so the log has cosines and conflicts for it.
+            const taskGradients: Float32Array[] | undefined = result.cosines ? undefined : [];
+            diagnostics.addAffinity(measureAffinity(model, batch, tasks, lookahead, taskGradients));
+            if (taskGradients) diagnostics.addCosines(cosineMatrix(taskGradients));
+          }
+          const frozenTrains = frozen?.trainsIn(epoch) === true;
+          const stepGradients = frozen && !frozenTrains ? frozen.withoutFrozen(result.gradients) : result.gradients;
+          const gradients = clipByGlobalNorm(stepGradients, training.grad_clip_norm);
+          // Each optimizer takes the gradients of its own variables and passes over the others.
+          optimizer.apply(gradients, learningRate);
+          if (frozen && frozenTrains) frozen.optimizer.apply(gradients, frozen.learningRate(epoch));
+          for (const g of Object.values(gradients)) g.dispose();
+          afterOptimizerStep(model, strategy, batch, tasks);
+          // A batch that serves later steps as another sample lives until the end of the epoch.
+          if (extraSamples === 0) disposeBatch(batch);
+          stepLosses.push(result.taskLosses);
+          stepSizes.push(size);
+          step++;
+          if (listeners.length > 0) {
+            const elapsed = (performance.now() - started) / 1000;
+            const info = { epoch, batch: b + 1, batches, samplesPerSecond: (start + size) / Math.max(elapsed, 1e-9) };
+            const withLosses =
+              (b + 1) % lossEvery === 0
+                ? { ...info, losses: epochLosses(stepLosses, stepSizes, tasks, labelCounts) }
+                : info;
+            for (const l of listeners) l.onBatch?.(withLosses);
+          }
+          // Give the event loop a turn (at most every 100 ms: the progress bar redraws at 10 frames/s) so Ctrl-C and
+          // progress redraws run mid-epoch. Each turn costs ~0.2 ms (finished background writes, timers, often a
+          // scavenge V8 scheduled as a task), so not after every batch.
+          if (performance.now() - lastYield > YIELD_EVERY_MS) {
+            await yieldToEventLoop();
+            lastYield = performance.now();
+          }
+          const aborted = input.signal?.aborted === true;
+          // Interrupted, or the N-th step of `checkpoint_every_steps` short of the epoch's end (whose checkpoint
+          // follows the validation): the `last` checkpoint of the epoch so far. Taking it only reads.
+          if (aborted || cadence.dueInEpoch(step, b, batches)) {
+            const seconds = (performance.now() - started) / 1000;
+            const soFar = {
+              stepLosses: readStepLosses(stepLosses),
+              stepSizes: [...stepSizes],
+              ...diagnostics.partial(),
+              seconds,
+            };
+            await saveLast(snapshot({ epoch, batch: b + 1, batchRng: batchRngAtStart, partial: soFar }));
+          }
+          if (aborted) {
+            interrupted = true;
+            break;
+          }
         }
-        const frozenTrains = frozen?.trainsIn(epoch) === true;
-        const stepGradients = frozen && !frozenTrains ? frozen.withoutFrozen(result.gradients) : result.gradients;
-        const gradients = clipByGlobalNorm(stepGradients, training.grad_clip_norm);
-        // Each optimizer takes the gradients of its own variables and passes over the others.
-        optimizer.apply(gradients, learningRate);
-        if (frozen && frozenTrains) frozen.optimizer.apply(gradients, frozen.learningRate(epoch));
-        for (const g of Object.values(gradients)) g.dispose();
-        afterOptimizerStep(model, strategy, batch, tasks);
-        stepLosses.push(result.taskLosses);
-        stepSizes.push(size);
-        step++;
-        if (listeners.length > 0) {
-          const elapsed = (performance.now() - started) / 1000;
-          const info = { epoch, batch: b + 1, batches, samplesPerSecond: (start + size) / Math.max(elapsed, 1e-9) };
-          const withLosses =
-            (b + 1) % lossEvery === 0
-              ? { ...info, losses: epochLosses(stepLosses, stepSizes, tasks, labelCounts) }
-              : info;
-          for (const l of listeners) l.onBatch?.(withLosses);
-        }
-        // Give the event loop a turn (at most every 100 ms: the progress bar redraws at 10 frames/s) so Ctrl-C and
-        // progress redraws run mid-epoch. Each turn costs ~0.2 ms (finished background writes, timers, often a
-        // scavenge V8 scheduled as a task), so not after every batch.
-        if (performance.now() - lastYield > YIELD_EVERY_MS) {
-          await yieldToEventLoop();
-          lastYield = performance.now();
-        }
-        const aborted = input.signal?.aborted === true;
-        // Interrupted, or the N-th step of `checkpoint_every_steps` short of the epoch's end (whose checkpoint
-        // follows the validation): the `last` checkpoint of the epoch so far. Taking it only reads.
-        if (aborted || cadence.dueInEpoch(step, b, batches)) {
-          const seconds = (performance.now() - started) / 1000;
-          const soFar = {
-            stepLosses: readStepLosses(stepLosses),
-            stepSizes: [...stepSizes],
-            ...diagnostics.partial(),
-            seconds,
-          };
-          await saveLast(snapshot({ epoch, batch: b + 1, batchRng: batchRngAtStart, partial: soFar }));
-        }
-        if (aborted) {
-          interrupted = true;
-          break;
-        }
+      } finally {
+        for (const batch of epochBatches) disposeBatch(batch);
       }
       const trainLoss = epochLosses(stepLosses, stepSizes, tasks, labelCounts);
       readInitialLosses(divergence, stepLosses);
@@ -359,8 +363,6 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
       }
     }
   } finally {
-    // An epoch's batches are kept for the next one's (reshuffledBatches), and go with the run.
-    for (const batch of keptBatches ?? []) disposeBatch(batch);
     disposeSplit(train);
     disposeSplit(val);
     optimizer.dispose();
@@ -389,4 +391,9 @@ function yieldToEventLoop(): Promise<void> {
  */
 function otherBatches(batches: readonly Batch[], b: number, count: number): Batch[] {
   return Array.from({ length: count }, (_, k) => batches[(b + k + 1) % batches.length]!);
+}
+
+function disposeBatch(batch: Batch): void {
+  batch.x.dispose();
+  for (const t of Object.values(batch.targets)) t.dispose();
 }

@@ -18,7 +18,6 @@ export interface WasmBackendLike {
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
   disposeData(dataId: tf.TensorInfo['dataId'], force?: boolean): boolean;
   incRef(dataId: tf.TensorInfo['dataId']): void;
-  refCount(dataId: tf.TensorInfo['dataId']): number;
   dataIdMap: { get(dataId: tf.TensorInfo['dataId']): { memoryOffset: number } | undefined };
   wasm?: { asm?: { memory?: WasmMemory } };
 }

@@ -246,109 +246,46 @@ export function gatherBatches(args: {
   const x = args.inputs['x'] as tf.TensorInfo;
   const indices = args.inputs['indices'] as tf.TensorInfo;
   const { batchSize } = args.attrs as unknown as GatherBatchesAttrs;
+  const rows = x.shape[0] ?? 0;
   const count = sizeOf(indices.shape);
   if (!(Number.isInteger(batchSize) && batchSize > 0))
     throw new Error(`${GATHER_BATCHES_KERNEL}: batchSize must be a positive integer, got ${batchSize}`);
-  checkIndices(backend, x, indices);
-  const rowShape = x.shape.slice(1);
-  const outputs: tf.TensorInfo[] = [];
-  for (let start = 0; start < count; start += batchSize)
-    outputs.push(backend.makeOutput([Math.min(batchSize, count - start), ...rowShape], x.dtype));
-  gatherInto(backend, x, indices, outputs);
-  return outputs;
-}
-
-/** Refuses an index that is not a row of `x` (it would read the heap beyond `x`), and indices that are not int32. */
-function checkIndices(backend: WasmBackendLike, x: tf.TensorInfo, indices: tf.TensorInfo): void {
   if (indices.dtype !== 'int32')
     throw new Error(`${GATHER_BATCHES_KERNEL}: indices must be int32, got ${indices.dtype}`);
-  const rows = x.shape[0] ?? 0;
-  const count = sizeOf(indices.shape);
   const check = backend.typedArrayFromHeap(indices) as Int32Array;
   for (let i = 0; i < count; i++) {
     const k = check[i]!;
     if (!(k >= 0 && k < rows))
       throw new Error(`${GATHER_BATCHES_KERNEL}: index ${k} at position ${i} is outside [0, ${rows})`);
   }
-}
-
-/**
- * Copies the rows of `x` in `indices` order into `outputs`, one after another: output b gets the rows at positions
- * start_b … start_b + rows_b − 1 of `indices`, where start_b is the rows of the outputs before it.
- */
-function gatherInto(
-  backend: WasmBackendLike,
-  x: tf.TensorInfo,
-  indices: tf.TensorInfo,
-  outputs: readonly tf.TensorInfo[],
-): void {
-  const rowElements = sizeOf(x.shape.slice(1));
+  const rowShape = x.shape.slice(1);
+  const rowElements = sizeOf(rowShape);
   const elementBytes = backend.typedArrayFromHeap(x).BYTES_PER_ELEMENT;
   const simd = simdOf(backend);
-  let start = 0;
-  for (const out of outputs) {
-    const size = out.shape[0] ?? 0;
-    if (size * rowElements > 0) {
-      if (simd !== undefined) {
-        // Offsets, not views: a makeOutput before this may have grown (and so detached) the heap.
-        simd.gatherRows({
-          x: heapOffset(backend, x),
-          index: heapOffset(backend, indices) + start * 4,
-          count: size,
-          rowBytes: rowElements * elementBytes,
-          out: heapOffset(backend, out),
-        });
-      } else {
-        const index = backend.typedArrayFromHeap(indices) as Int32Array;
-        const src = backend.typedArrayFromHeap(x) as HeapArray;
-        const dst = backend.typedArrayFromHeap(out) as HeapArray;
-        for (let i = 0; i < size; i++) {
-          const from = index[start + i]! * rowElements;
-          dst.set(src.subarray(from, from + rowElements), i * rowElements);
-        }
-      }
+  const outputs: tf.TensorInfo[] = [];
+  for (let start = 0; start < count; start += batchSize) {
+    const size = Math.min(batchSize, count - start);
+    const out = backend.makeOutput([size, ...rowShape], x.dtype);
+    outputs.push(out);
+    if (size * rowElements === 0) continue;
+    if (simd !== undefined) {
+      // Offsets, not views: makeOutput may have grown (and so detached) the heap.
+      simd.gatherRows({
+        x: heapOffset(backend, x),
+        index: heapOffset(backend, indices) + start * 4,
+        count: size,
+        rowBytes: rowElements * elementBytes,
+        out: heapOffset(backend, out),
+      });
+      continue;
     }
-    start += size;
+    const index = backend.typedArrayFromHeap(indices) as Int32Array;
+    const src = backend.typedArrayFromHeap(x) as HeapArray;
+    const dst = backend.typedArrayFromHeap(out) as HeapArray;
+    for (let i = 0; i < size; i++) {
+      const from = index[start + i]! * rowElements;
+      dst.set(src.subarray(from, from + rowElements), i * rowElements);
+    }
   }
-}
-
-/**
- * Whether {@link regatherBatches} can write `x`'s rows into `batches` in place: each batch of `x`'s dtype and row
- * shape, on the heap, its data held by it alone (a clone or a reshape of it that is still alive shares the data and
- * must keep its values: the `Identity` and `Reshape` kernels count references), and the batches' rows adding up to
- * the index count. Only with the project's SIMD kernels on: without them products go to XNNPACK, whose operators
- * the stock kernels cache by tensor (packed weights), and a tensor changed in place must never meet such a cache.
- */
-export function canRegatherBatches(
-  backend: WasmBackendLike,
-  x: tf.TensorInfo,
-  indices: tf.TensorInfo,
-  batches: readonly tf.TensorInfo[],
-): boolean {
-  if (simdOf(backend) === undefined) return false;
-  const rowShape = x.shape.slice(1).join(',');
-  let rows = 0;
-  for (const batch of batches) {
-    if (batch.dtype !== x.dtype || batch.shape.slice(1).join(',') !== rowShape) return false;
-    if (backend.dataIdMap.get(batch.dataId) === undefined || backend.refCount(batch.dataId) !== 1) return false;
-    rows += batch.shape[0] ?? 0;
-  }
-  return rows === sizeOf(indices.shape);
-}
-
-/**
- * The `MtlGatherBatches` kernel's result written into the batches of an earlier call, in place: the trainer keeps an
- * epoch's batch tensors for the next one, whose batches have the same sizes (making and disposing ~180 tensors per
- * epoch cost ~0.3–0.7 ms of a quickstart epoch's ~2.7 ms outside the training steps, bench W4). Check
- * {@link canRegatherBatches} first. Tensors are immutable everywhere else: these batches are the trainer's own, and
- * no other tensor shares their data when it checks.
- */
-export function regatherBatches(
-  backend: WasmBackendLike,
-  x: tf.TensorInfo,
-  indices: tf.TensorInfo,
-  batches: readonly tf.TensorInfo[],
-): void {
-  checkIndices(backend, x, indices);
-  gatherInto(backend, x, indices, batches);
+  return outputs;
 }

@@ -44,7 +44,6 @@ import { makeFastSum } from './sum.js';
 
 export { ADAM_KERNEL_MAX_SIZE, ADAM_UPDATE_KERNEL, fusedAdamMaxSize, type AdamUpdateAttrs } from './adam.js';
 export {
-  type WasmBackendLike,
   fmaKernelsActive,
   fmaKernelsAvailable,
   setFmaKernelsEnabled,
@@ -52,7 +51,7 @@ export {
   simdKernelsActive,
 } from './backend.js';
 export { CONV2D_FILTER_GRAD_KERNEL } from './conv.js';
-export { canRegatherBatches, GATHER_BATCHES_KERNEL, regatherBatches, type GatherBatchesAttrs } from './copies.js';
+export { GATHER_BATCHES_KERNEL, type GatherBatchesAttrs } from './copies.js';
 export { RELU_GRAD_KERNEL } from './relu-grad.js';
 export { shouldSplit, shouldTranspose } from './matmul.js';
 
