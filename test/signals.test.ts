@@ -101,12 +101,13 @@ describe('Ctrl-C and SIGTERM stop mtl train within a batch (#14 point 1)', () =>
     expect(meta(stopped.runDir).status).toBe('interrupted');
   });
 
-  // The two signals differ (a scheduler's SIGTERM, and Ctrl-C) because the same signal sent twice can arrive as one:
-  // the kernel keeps one pending SIGTERM, not two, for a child that the other test files keep off the CPU between the
-  // two sends (CI lost the second SIGTERM that way once, with the two sent 5 ms apart). Waiting for the first to be
-  // acknowledged before sending the second races the run's end instead: its last event-loop turn, the last chance to
-  // handle a signal, comes 5–10 ms after the acknowledgement here. Two different signals are both delivered, pending
-  // ones in the kernel's order (SIGINT first), and the handler counts them alike.
+  // Two different signals (a scheduler's SIGTERM, and Ctrl-C), sent back to back. CI once lost the second of two
+  // SIGTERMs sent 5 ms apart, which can happen two ways: the kernel keeps one pending signal of a kind, so a child
+  // that the other test files keep off the CPU between the sends gets the two as one; or the second comes after the
+  // run's last event-loop turn, the last chance to handle a signal, which here comes 5–10 ms after the child says it
+  // handled the first (so waiting for that before sending the second races it too). Two different signals sent at
+  // once are both delivered, pending ones in the kernel's order (SIGINT first), long before the run's end, and the
+  // handler counts them alike.
   it('SIGTERM and SIGINT: the second stops at once, meta.json still says interrupted, not running', async () => {
     const runsDir = tempDir();
     const earlier = await trainExperiment(parseConfigText(smallDigitsConfig(1)), { runsDir });
