@@ -86,6 +86,7 @@ describe('seeds × baselines: a member trainer that also trains baselines', () =
           id: `${summary.id}/baselines/y1`,
           dir: sub,
           recordInterrupted: async () => undefined,
+          finishing: () => false,
         });
         const mse = summary.test['y1/mse']!;
         writeTransferReport(summary.dir, transferReport({ y1: { mtl: mse, single: mse * 1.1 } }));
@@ -181,7 +182,11 @@ describe('what ends a group', () => {
       seeds: [0, 1, 2],
       trainMember: (loaded, options) => {
         if (loaded.config.seed === 1) {
-          options.onRunCreated?.({ ...options.claimRunDir!(), recordInterrupted: async () => undefined });
+          options.onRunCreated?.({
+            ...options.claimRunDir!(),
+            recordInterrupted: async () => undefined,
+            finishing: () => false,
+          });
           throw new Error('disk on fire');
         }
         return trainExperiment(loaded, options);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers.js';
 import { trainExperiment } from '../src/api/train.js';
 import { parseConfigText } from '../src/config/load.js';
-import { bin, root } from './helpers/cli.js';
+import { bin, mtl, root } from './helpers/cli.js';
 import { smallDigitsConfig } from './helpers/configs.js';
 import { snapshotRun } from './helpers/run-snapshot.js';
 
@@ -25,12 +25,22 @@ interface Stopped {
 
 const EPOCHS = 300;
 
+/** When a test sends its signals: a few epochs into training, or once training has ended (the final evaluation). */
+type SignalMoment = 'training' | 'final evaluation';
+
 /**
- * Starts `mtl train` (300 epochs, no early stopping, plus `extra` flags), sends `signals` back to back once training
- * is under way, and waits for the exit.
+ * Starts `mtl train` (300 epochs, no early stopping, plus `extra` flags), sends `signals` back to back at `moment`,
+ * and waits for the exit.
  */
-async function trainAndSignal(signals: NodeJS.Signals[], extra: string[] = [], runsDir = tempDir()): Promise<Stopped> {
+async function trainAndSignal(
+  signals: NodeJS.Signals[],
+  extra: string[] = [],
+  runsDir = tempDir(),
+  moment: SignalMoment = 'training',
+): Promise<Stopped> {
   const existing = new Set(readdirSync(runsDir));
+  const newRun = (): string | undefined => readdirSync(runsDir).find((name) => !existing.has(name));
+  const epochs = moment === 'training' ? EPOCHS : FINAL_EVALUATION_EPOCHS;
   const child = spawn(
     process.execPath,
     [
@@ -40,9 +50,10 @@ async function trainAndSignal(signals: NodeJS.Signals[], extra: string[] = [], r
       '--runs-dir',
       runsDir,
       '--set',
-      `training.epochs=${EPOCHS}`,
+      `training.epochs=${epochs}`,
       '--set',
       'training.early_stopping.patience=0',
+      ...(moment === 'training' ? [] : LONG_FINAL_EVALUATION),
       ...extra,
     ],
     { cwd: root, env: { ...process.env, CI: 'true' } },
@@ -50,24 +61,68 @@ async function trainAndSignal(signals: NodeJS.Signals[], extra: string[] = [], r
   let stdout = '';
   let stderr = '';
   let signalledAt = 0;
+  const send = (): void => {
+    signalledAt = performance.now();
+    for (const signal of signals) child.kill(signal);
+  };
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   const code = await new Promise<number | null>((resolve) => {
+    let waiting = false;
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
+      if (signalledAt !== 0 || waiting) return;
       // A few epochs in: the loop is running at full speed, well inside an epoch shorter than the yield interval.
-      if (signalledAt === 0 && stderr.includes(`epoch 3/${EPOCHS}`)) {
-        signalledAt = performance.now();
-        for (const signal of signals) child.kill(signal);
+      if (moment === 'training' && stderr.includes(`epoch 3/${EPOCHS}`)) send();
+      if (moment === 'final evaluation' && stderr.includes(`epoch ${epochs}/${epochs}`)) {
+        waiting = true;
+        const runDir = (): string | undefined => {
+          const name = newRun();
+          return name && path.join(runsDir, name);
+        };
+        void finalEvaluationStarted(runDir, epochs).then(send);
       }
     });
     child.on('exit', (c) => resolve(c));
   });
   const stopMs = performance.now() - signalledAt;
-  const id = readdirSync(runsDir).find((name) => !existing.has(name));
-  return { code, stdout, stderr, stopMs, runDir: path.join(runsDir, id ?? 'none') };
+  return { code, stdout, stderr, stopMs, runDir: path.join(runsDir, newRun() ?? 'none') };
 }
 
-function meta(runDir: string): { status: string; statusReason?: string; epochsCompleted: number } {
+const FINAL_EVALUATION_EPOCHS = 2;
+/**
+ * A run whose final evaluation takes ~2 s here (196,000 test rows through a trunk 1,024 wide) after two short epochs
+ * on 2,000 rows: time enough to send signals while it runs.
+ */
+const LONG_FINAL_EVALUATION = [
+  '--set',
+  'data.options.samples=200000',
+  '--set',
+  'data.split={train: 0.01, val: 0.01, test: 0.98}',
+  '--set',
+  'model.trunk[0].units=1024',
+];
+
+/**
+ * Resolves once training has ended: meta.json counts every epoch (written with the run's last checkpoint, before the
+ * final evaluation starts), then 100 ms more, well inside an evaluation of ~2 s.
+ */
+async function finalEvaluationStarted(runDir: () => string | undefined, epochs: number): Promise<void> {
+  for (;;) {
+    const dir = runDir();
+    const file = dir ? path.join(dir, 'meta.json') : undefined;
+    if (file && existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as Meta).epochsCompleted === epochs) break;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
+interface Meta {
+  status: string;
+  statusReason?: string;
+  epochsCompleted: number;
+}
+
+function meta(runDir: string): Meta {
   return JSON.parse(readFileSync(path.join(runDir, 'meta.json'), 'utf8'));
 }
 
@@ -133,5 +188,62 @@ describe('Ctrl-C and SIGTERM stop mtl train within a batch (#14 point 1)', () =>
       `Interrupted again (${second}): stopping now; the run goes on from its last checkpoint, taken up to a second ` +
         `of training before; resume it with: mtl train --resume ${id}`,
     );
+  });
+});
+
+// Once training has ended, the run loads its best checkpoint, evaluates test and val and writes its summary: seconds
+// on a large test split. That work once ran without an event-loop turn, so signals sent then were never handled: the
+// run ended `completed`, exit 0, as if neither had come.
+describe('Ctrl-C and SIGTERM during the final evaluation', () => {
+  it('SIGTERM and SIGINT: the second stops at once; the run is interrupted, and --resume evaluates it', async () => {
+    const runsDir = tempDir();
+    const stopped = await trainAndSignal(['SIGTERM', 'SIGINT'], [], runsDir, 'final evaluation');
+    expect(stopped.code, stopped.stderr).toBe(130);
+    const id = path.basename(stopped.runDir);
+    const first = /Interrupted \((SIGINT|SIGTERM)\): training has ended/.exec(stopped.stderr)?.[1];
+    expect(first, stopped.stderr).toBeDefined();
+    expect(stopped.stderr).toContain(
+      `Interrupted again (${first === 'SIGINT' ? 'SIGTERM' : 'SIGINT'}): stopping now, in the run's final evaluation ` +
+        `(its checkpoints are all written); resume it with: mtl train --resume ${id}`,
+    );
+    // Stopped within an evaluation batch, not at the end of the evaluation (~2 s).
+    expect(stopped.stopMs, stopped.stderr).toBeLessThan(1000);
+    expect(stopped.stdout).toBe(`${id}\n`);
+    const written = meta(stopped.runDir);
+    expect(written.status).toBe('interrupted');
+    expect(written.statusReason).toMatch(/^stopped at once by a second SIG(INT|TERM) during the final evaluation/);
+    expect(existsSync(path.join(stopped.runDir, 'summary.json'))).toBe(false);
+
+    // The resume has no epoch left to train: it evaluates the best checkpoint, as the run would have.
+    const resumed = mtl(['train', '--resume', id, '--runs-dir', runsDir, '--json']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const summary = JSON.parse(resumed.stdout) as { status: string; epochs: number; test: Record<string, number> };
+    expect(summary.status).toBe('completed');
+    expect(summary.epochs).toBe(FINAL_EVALUATION_EPOCHS);
+    const uninterrupted = mtl([
+      'train',
+      'configs/quickstart.yaml',
+      '--runs-dir',
+      runsDir,
+      '--json',
+      '--set',
+      `training.epochs=${FINAL_EVALUATION_EPOCHS}`,
+      '--set',
+      'training.early_stopping.patience=0',
+      ...LONG_FINAL_EVALUATION,
+    ]);
+    expect(uninterrupted.code, uninterrupted.stderr).toBe(0);
+    expect(summary.test).toEqual((JSON.parse(uninterrupted.stdout) as typeof summary).test);
+  });
+
+  it('one SIGINT: the final evaluation finishes, the run is completed with its summary, exit 130', async () => {
+    const stopped = await trainAndSignal(['SIGINT'], [], tempDir(), 'final evaluation');
+    expect(stopped.code, stopped.stderr).toBe(130);
+    expect(stopped.stderr).toContain(
+      'Interrupted (SIGINT): training has ended; finishing the final evaluation (again to stop at once).',
+    );
+    expect(meta(stopped.runDir).status).toBe('completed');
+    expect(existsSync(path.join(stopped.runDir, 'summary.json'))).toBe(true);
+    expect(stopped.stdout).toBe(`${path.basename(stopped.runDir)}\n`);
   });
 });

@@ -1,6 +1,7 @@
 import type { EncodedRows, Preprocessing } from '../data/preprocess.js';
 import type { MultiTaskModel } from '../model/types.js';
-import { evaluateSplit } from '../train/evaluate.js';
+import { evaluateSplitSteps } from '../train/evaluate.js';
+import { runSteps, type Steps } from '../train/event-loop.js';
 import { disposeSplit, toSplitTensors, type SplitTensors } from '../train/tensors.js';
 
 /** What an adversary reports per epoch (EpochRecord.adversaries) and in the summary. */
@@ -26,13 +27,24 @@ export function evaluateAdversaries(
   preprocessing: Preprocessing,
   batchSize: number,
 ): Record<string, AdversaryMetrics> {
+  return runSteps(evaluateAdversariesSteps(model, split, encoded, preprocessing, batchSize));
+}
+
+/** {@link evaluateAdversaries} in steps, one per batch's forward pass. */
+export function* evaluateAdversariesSteps(
+  model: MultiTaskModel,
+  split: SplitTensors,
+  encoded: EncodedRows,
+  preprocessing: Preprocessing,
+  batchSize: number,
+): Steps<Record<string, AdversaryMetrics>> {
   const adversaries = model.adversaries;
   if (!adversaries) return {};
   // Rows read without an adversary's target (`mtl eval --data` of a file without the domain column) measure it not.
   const measured = adversaries.tasks.filter((task) => encoded.targets[task.name] !== undefined);
   if (measured.length === 0) return {};
   const tasks = measured.map((task) => ({ ...task, metrics: ['accuracy'] }));
-  const { metrics } = evaluateSplit(model, split, encoded, tasks, preprocessing, batchSize);
+  const { metrics } = yield* evaluateSplitSteps(model, split, encoded, tasks, preprocessing, batchSize);
   return Object.fromEntries(
     tasks.map((task) => [
       task.name,
@@ -58,17 +70,17 @@ export function majorityRate(targets: Float32Array | undefined, labelled: Uint8A
   return rows === 0 ? NaN : Math.max(...counts.values()) / rows;
 }
 
-/** {@link evaluateAdversaries} on encoded rows: their tensors are made and disposed here. */
-export function evaluateAdversariesOnRows(
+/** {@link evaluateAdversaries} on encoded rows, in steps: their tensors are made and disposed here. */
+export function* evaluateAdversariesOnRowsSteps(
   model: MultiTaskModel,
   encoded: EncodedRows,
   preprocessing: Preprocessing,
   batchSize: number,
-): Record<string, AdversaryMetrics> {
+): Steps<Record<string, AdversaryMetrics>> {
   if (!model.adversaries || encoded.rows === 0) return {};
   const tensors = toSplitTensors(encoded, preprocessing);
   try {
-    return evaluateAdversaries(model, tensors, encoded, preprocessing, batchSize);
+    return yield* evaluateAdversariesSteps(model, tensors, encoded, preprocessing, batchSize);
   } finally {
     disposeSplit(tensors);
   }

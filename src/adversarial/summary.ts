@@ -2,8 +2,9 @@ import type { ResolvedConfig } from '../config/types.js';
 import type { PreparedData } from '../data/prepare.js';
 import type { MultiTaskModel } from '../model/types.js';
 import type { RunSummary } from '../runs/summary.js';
-import { evaluateEncoded } from '../train/evaluate-encoded.js';
-import { evaluateAdversariesOnRows } from './adversary-metrics.js';
+import { evaluateEncodedSteps } from '../train/evaluate-encoded.js';
+import type { Steps } from '../train/event-loop.js';
+import { evaluateAdversariesOnRowsSteps } from './adversary-metrics.js';
 import { targetDomainRows } from './domains.js';
 
 /**
@@ -11,23 +12,29 @@ import { targetDomainRows } from './domains.js';
  * chance on val and test (`adversaries`), and under `data.domains` the main tasks' metrics on the target domain's
  * rows (`targetDomain`). Nothing for a run without adversaries, so its summary is unchanged.
  */
-export function adversarialSummary(
+export function* adversarialSummarySteps(
   model: MultiTaskModel,
   config: ResolvedConfig,
   data: PreparedData,
-): Pick<RunSummary, 'adversaries' | 'targetDomain'> {
+): Steps<Pick<RunSummary, 'adversaries' | 'targetDomain'>> {
   if (!model.adversaries) return {};
   const batchSize = config.training.eval_batch_size;
   const evaluate = (split: 'val' | 'test') =>
-    evaluateAdversariesOnRows(model, data.splits[split], data.preprocessing, batchSize);
-  const adversaries = { val: evaluate('val'), test: evaluate('test') };
+    evaluateAdversariesOnRowsSteps(model, data.splits[split], data.preprocessing, batchSize);
+  const adversaries = { val: yield* evaluate('val'), test: yield* evaluate('test') };
   const domains = config.data.domains;
   if (!domains) return { adversaries };
-  const onTarget = (split: 'val' | 'test') => {
+  const targetDomain: NonNullable<RunSummary['targetDomain']> = { domain: domains.target, val: {}, test: {} };
+  for (const split of ['val', 'test'] as const) {
     const rows = targetDomainRows(data.splits[split], data.preprocessing, domains);
-    return rows && rows.rows > 0
-      ? evaluateEncoded(model, rows, config.tasks, data.preprocessing, batchSize).metrics
-      : {};
-  };
-  return { adversaries, targetDomain: { domain: domains.target, val: onTarget('val'), test: onTarget('test') } };
+    if (!rows || rows.rows === 0) continue;
+    targetDomain[split] = (yield* evaluateEncodedSteps(
+      model,
+      rows,
+      config.tasks,
+      data.preprocessing,
+      batchSize,
+    )).metrics;
+  }
+  return { adversaries, targetDomain };
 }

@@ -124,7 +124,7 @@ export async function continueFromLast(
     });
     if (continuation) writeJsonAtomic(runFile(dir, 'resolvedConfig'), config);
     const interrupts = new InterruptRecorder();
-    options.onRunCreated?.({ id, dir, recordInterrupted: (reason) => interrupts.record(reason) });
+    options.onRunCreated?.(interrupts.handle(id, dir));
     training = true;
     return await trainInRun(
       {

@@ -30,14 +30,15 @@ import { writeSummary, type RunSummary } from '../runs/summary.js';
 import { trainingStateFiles } from '../runs/training-state.js';
 import { RunWriter } from '../runs/writer.js';
 import { writesTensorBoard } from '../runs/tensorboard.js';
-import { evaluateEncoded } from '../train/evaluate-encoded.js';
+import { evaluateEncodedSteps, type EncodedEvaluation } from '../train/evaluate-encoded.js';
+import { runStepsYielding, type Steps } from '../train/event-loop.js';
 import type { TrainerResume } from '../train/snapshot.js';
 import { runTrainer, type TrainListener } from '../train/trainer.js';
 import { mtlVersion } from '../util/version.js';
 import { buildModel, countParameters, modelTopology } from './build.js';
 import { initialiseFromSource } from './init-weights.js';
 import { mainTasks } from '../adversarial/adversarial-tasks.js';
-import { adversarialSummary } from '../adversarial/summary.js';
+import { adversarialSummarySteps } from '../adversarial/summary.js';
 
 export interface TrainOptions {
   runsDir?: string;
@@ -82,6 +83,8 @@ export interface RunHandle {
    * at `running`. Its checkpoints are those already written.
    */
   recordInterrupted(reason: string): Promise<void>;
+  /** Whether training has ended and the run's final evaluation and summary are under way. */
+  finishing(): boolean;
 }
 
 /** Trains the experiment a loaded config describes and writes a complete run directory. */
@@ -118,7 +121,7 @@ export async function trainExperiment(loaded: LoadedConfig, options: TrainOption
   const { id, dir } = created;
   // Nothing is written before the training loop's first turn of the event loop, where a signal can be handled.
   const interrupts = new InterruptRecorder();
-  options.onRunCreated?.({ id, dir, recordInterrupted: (reason) => interrupts.record(reason) });
+  options.onRunCreated?.(interrupts.handle(id, dir));
 
   const git = gitInfo(configDir);
   const meta: RunMeta = {
@@ -186,6 +189,12 @@ export interface TrainingSession {
  */
 export class InterruptRecorder {
   record: (reason: string) => Promise<void> = async () => undefined;
+  /** Set once training has ended (RunHandle.finishing). */
+  finishing = false;
+
+  handle(id: string, dir: string): RunHandle {
+    return { id, dir, recordInterrupted: (reason) => this.record(reason), finishing: () => this.finishing };
+  }
 }
 
 /**
@@ -310,16 +319,11 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
     throw error instanceof MtlError ? error : new RunFailedError(`Run ${id} failed: ${message}`, error);
   }
 
+  // In steps with event-loop turns between them: a signal that comes during the final evaluation (seconds on a large
+  // test split) is handled, and a second one stops at once (cli/interrupts.ts).
+  session.interrupts.finishing = true;
   const checkpoint = finalCheckpoint(status, bestEpoch);
-  if (checkpoint === 'best') loadCheckpointInto(checkpointDir(dir, 'best'), model);
-  const evaluate = (split: 'val' | 'test'): MetricValues =>
-    checkpoint
-      ? evaluateEncoded(model, data.splits[split], config.tasks, data.preprocessing, config.training.eval_batch_size)
-          .metrics
-      : {};
-  const test = evaluate('test');
-  const val = evaluate('val');
-  const adversarial = checkpoint ? adversarialSummary(model, config, data) : {};
+  const { test, val, adversarial } = await runStepsYielding(finalEvaluationSteps(session, checkpoint));
   if (checkpoint) writer.recordFinal('test', bestEpoch > 0 ? bestEpoch : epochs, test);
   model.dispose();
   strategy.dispose?.();
@@ -352,6 +356,21 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
     bestEpoch,
   });
   return summary;
+}
+
+/** The final metrics: val and test (and the adversaries' summary) from `checkpoint`; none without one. */
+function* finalEvaluationSteps(
+  { config, data, model, dir }: TrainingSession,
+  checkpoint: CheckpointName | undefined,
+): Steps<{ test: MetricValues; val: MetricValues; adversarial: Pick<RunSummary, 'adversaries' | 'targetDomain'> }> {
+  if (!checkpoint) return { test: {}, val: {}, adversarial: {} };
+  if (checkpoint === 'best') loadCheckpointInto(checkpointDir(dir, 'best'), model);
+  yield;
+  const evaluate = (split: 'val' | 'test'): Steps<EncodedEvaluation> =>
+    evaluateEncodedSteps(model, data.splits[split], config.tasks, data.preprocessing, config.training.eval_batch_size);
+  const test = (yield* evaluate('test')).metrics;
+  const val = (yield* evaluate('val')).metrics;
+  return { test, val, adversarial: yield* adversarialSummarySteps(model, config, data) };
 }
 
 /**

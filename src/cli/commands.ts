@@ -49,7 +49,7 @@ export async function trainCommand(configFile: string | undefined, flags: TrainF
       onRunCreated: (created) => {
         main ??= created;
         const run = main;
-        targets.run = { id: run.id, recordInterrupted: created.recordInterrupted };
+        targets.run = { id: run.id, recordInterrupted: created.recordInterrupted, finishing: created.finishing };
         // Stopped at once, train still says on stdout which run it was (as JSON with --json), as it does at its end.
         targets.stdout = () =>
           flags.json
@@ -78,7 +78,10 @@ export async function trainCommand(configFile: string | undefined, flags: TrainF
     const inSeedGroup = groupMemberId(summary.dir) !== undefined;
     if (transfer && !flags.json) for (const line of transferLines(transfer, { inSeedGroup })) log(line);
     if (stopped) logSubRunsStopped(summary, stopped);
-    if (summary.status === 'interrupted' || stopped?.status === 'interrupted') return ExitCode.interrupted;
+    // A signal during the final evaluation let the run complete; the command still says it was interrupted.
+    if (summary.status === 'interrupted' || stopped?.status === 'interrupted' || signal.aborted) {
+      return ExitCode.interrupted;
+    }
     if (summary.status === 'diverged') return ExitCode.runFailed;
     return ExitCode.ok;
   });

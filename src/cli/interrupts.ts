@@ -3,7 +3,12 @@ import { log } from './output.js';
 
 /** What a second signal records before the process exits at once: the run in training, and its group if any. */
 export interface InterruptTargets {
-  run?: { id?: string; recordInterrupted(reason: string): Promise<void> };
+  run?: {
+    id?: string;
+    recordInterrupted(reason: string): Promise<void>;
+    /** Whether training has ended and the run's final evaluation is under way. */
+    finishing?(): boolean;
+  };
   group?: { recordInterrupted(reason: string): void };
   /**
    * What the command prints on stdout when it is stopped at once (a run's id, or its JSON): it never gets to print its
@@ -14,8 +19,9 @@ export interface InterruptTargets {
 
 /**
  * Runs `body` with SIGINT (Ctrl-C) and SIGTERM (kill, a scheduler's stop) handled alike: the first aborts the signal
- * `body` trains with (the current batch finishes and the run ends as `interrupted` with its checkpoints); the second
- * stops at once, recording the run (and its group) as `interrupted` first; a third exits without waiting.
+ * `body` trains with (the current batch finishes and the run ends as `interrupted` with its checkpoints; once
+ * training has ended, the final evaluation finishes); the second stops at once, recording the run (and its group) as
+ * `interrupted` first; a third exits without waiting.
  */
 export async function withInterrupts<T>(
   body: (signal: AbortSignal, targets: InterruptTargets) => Promise<T>,
@@ -25,17 +31,28 @@ export async function withInterrupts<T>(
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     interrupts++;
+    const finishing = targets.run?.finishing?.() === true;
     if (interrupts === 1) {
-      log(`Interrupted (${signal}): finishing the current batch and saving a checkpoint (again to stop at once).`);
+      log(
+        finishing
+          ? `Interrupted (${signal}): training has ended; finishing the final evaluation (again to stop at once).`
+          : `Interrupted (${signal}): finishing the current batch and saving a checkpoint (again to stop at once).`,
+      );
       controller.abort();
     } else if (interrupts === 2 && targets.run) {
-      // The `last` checkpoint of an epoch's end is taken at most once a second: say where a resume starts.
       const resume = targets.run.id ? `; resume it with: mtl train --resume ${targets.run.id}` : '';
+      // The `last` checkpoint of an epoch's end is taken at most once a second: say where a resume starts. Once
+      // training has ended, the checkpoints are complete and a resume only evaluates.
       log(
-        `Interrupted again (${signal}): stopping now; the run goes on from its last checkpoint, taken up to a ` +
-          `second of training before${resume}`,
+        finishing
+          ? `Interrupted again (${signal}): stopping now, in the run's final evaluation (its checkpoints are all ` +
+              `written)${resume}`
+          : `Interrupted again (${signal}): stopping now; the run goes on from its last checkpoint, taken up to a ` +
+              `second of training before${resume}`,
       );
-      const reason = `stopped at once by a second ${signal}; the checkpoints are those written before it`;
+      const reason = finishing
+        ? `stopped at once by a second ${signal} during the final evaluation; its checkpoints are all written`
+        : `stopped at once by a second ${signal}; the checkpoints are those written before it`;
       targets.group?.recordInterrupted(reason);
       void targets.run.recordInterrupted(reason).finally(() => {
         targets.stdout?.();

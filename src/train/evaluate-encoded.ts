@@ -2,9 +2,12 @@ import type { TaskConfig } from '../config/types.js';
 import type { EncodedRows, Preprocessing } from '../data/preprocess.js';
 import type { MultiTaskModel } from '../model/types.js';
 import { mainTasks } from '../adversarial/adversarial-tasks.js';
-import { evaluateAdversaries, type AdversaryMetrics } from '../adversarial/adversary-metrics.js';
-import { evaluateSplit, type SplitEvaluation } from './evaluate.js';
+import { evaluateAdversariesSteps, type AdversaryMetrics } from '../adversarial/adversary-metrics.js';
+import { evaluateSplitSteps, type SplitEvaluation } from './evaluate.js';
+import { runSteps, type Steps } from './event-loop.js';
 import { disposeSplit, toSplitTensors } from './tensors.js';
+
+export type EncodedEvaluation = SplitEvaluation & { adversaries?: Record<string, AdversaryMetrics> };
 
 /**
  * Evaluates a model on encoded rows: their tensors are made, evaluated by {@link evaluateSplit} and disposed here.
@@ -17,12 +20,24 @@ export function evaluateEncoded(
   tasks: readonly TaskConfig[],
   preprocessing: Preprocessing,
   batchSize: number,
-): SplitEvaluation & { adversaries?: Record<string, AdversaryMetrics> } {
+): EncodedEvaluation {
+  return runSteps(evaluateEncodedSteps(model, encoded, tasks, preprocessing, batchSize));
+}
+
+/** {@link evaluateEncoded} in steps, one per batch's forward pass. */
+export function* evaluateEncodedSteps(
+  model: MultiTaskModel,
+  encoded: EncodedRows,
+  tasks: readonly TaskConfig[],
+  preprocessing: Preprocessing,
+  batchSize: number,
+): Steps<EncodedEvaluation> {
   const tensors = toSplitTensors(encoded, preprocessing);
   try {
-    const evaluation = evaluateSplit(model, tensors, encoded, mainTasks(tasks), preprocessing, batchSize);
+    const evaluation = yield* evaluateSplitSteps(model, tensors, encoded, mainTasks(tasks), preprocessing, batchSize);
     if (!model.adversaries || encoded.rows === 0) return evaluation;
-    return { ...evaluation, adversaries: evaluateAdversaries(model, tensors, encoded, preprocessing, batchSize) };
+    const adversaries = yield* evaluateAdversariesSteps(model, tensors, encoded, preprocessing, batchSize);
+    return { ...evaluation, adversaries };
   } finally {
     disposeSplit(tensors);
   }

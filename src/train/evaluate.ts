@@ -8,6 +8,7 @@ import type { MultiTaskModel } from '../model/types.js';
 import { applyBackendTransform, backendTransformsFor, hostLossAndPredictions } from '../tasks/evaluation.js';
 import { lossRegistry, outputSize, taskKindRegistry } from '../tasks/registry.js';
 import type { BackendTransform, RawOutputs } from '../tasks/types.js';
+import { runSteps, type Steps } from './event-loop.js';
 import type { SplitTensors } from './tensors.js';
 
 export interface SplitEvaluation {
@@ -29,6 +30,18 @@ export function evaluateSplit(
   preprocessing: Preprocessing,
   batchSize: number,
 ): SplitEvaluation {
+  return runSteps(evaluateSplitSteps(model, split, encoded, tasks, preprocessing, batchSize));
+}
+
+/** {@link evaluateSplit} in steps, one per batch's forward pass. */
+export function* evaluateSplitSteps(
+  model: MultiTaskModel,
+  split: SplitTensors,
+  encoded: EncodedRows,
+  tasks: readonly TaskConfig[],
+  preprocessing: Preprocessing,
+  batchSize: number,
+): Steps<SplitEvaluation> {
   const metrics: MetricValues = {};
   const predictions: Record<string, Float32Array> = {};
   if (split.rows === 0) return { metrics, predictions };
@@ -56,6 +69,7 @@ export function evaluateSplit(
           for (const [transform, parts] of transformed) parts.push(tf.keep(applyBackendTransform(transform, output)));
         }
       });
+      yield;
     }
     heads.forEach(({ task, kind, loss, chunks, transformed }) => {
       // By name: `tasks` may be a part of the config's (the main tasks, or the adversaries).

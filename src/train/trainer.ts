@@ -16,6 +16,7 @@ import { epochPlan, multiInputOrder } from './multi-input-batches.js';
 import { batchLabelCounts, epochLosses } from './label-weights.js';
 import { reportBatchMetrics } from './batch-metrics.js';
 import { evaluateSplit } from './evaluate.js';
+import { YIELD_EVERY_MS, yieldToEventLoop } from './event-loop.js';
 import { frozenParameters } from './fine-tuning.js';
 import { createOptimizer, learningRateAt } from './optimizers.js';
 import {
@@ -376,12 +377,6 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
 function readInitialLosses(divergence: DivergenceWatch, stepLosses: readonly tf.Tensor1D[]): void {
   const first = stepLosses[0];
   if (divergence.needsInitialLosses && first) divergence.setInitialLosses(first.dataSync());
-}
-
-const YIELD_EVERY_MS = 100;
-
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /**
