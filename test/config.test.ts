@@ -97,7 +97,10 @@ training:
         `name: t\ndata:\n  dataset: multi-digits\n  split: ${value}\ntasks:\n  - { name: left, type: multiclass }\n`,
       );
     expect(split('{ train: 0.8, val: 0.2, test: 0 }')).toEqual(['exp.yaml:4:40: data.split.test: must be > 0 (got 0)']);
-    expect(split('{ column: 7 }')).toEqual(['exp.yaml:4:20: data.split.column: expected a string, got 7']);
+    expect(split('{ column: 7 }')).toEqual([
+      'exp.yaml:4:20: data.split.column: expected a string, got 7; YAML reads unquoted numbers, true and false as ' +
+        `such: quote text (column: "…", or --set 'data.split.column="…"')`,
+    ]);
     expect(split('{ train: 0.8, colum: x }')).toEqual([
       'exp.yaml:4:10: data.split: expected either "column: <split column>" or fractions "train", "val", "test"',
     ]);
@@ -159,6 +162,26 @@ training:
       '--set training.lr=fast: training.lr: expected a number, got "fast"',
     ]);
     expect(() => parseConfigText(base, { overrides: ['training.lr'] })).toThrow(/expected path\.to\.key=value/);
+  });
+
+  // `--set name=0x10` said only "expected a string, got 16": the user had written no 16, and was not told how to pass
+  // the text.
+  it('says how to write text that YAML reads as a number or a boolean, in the file and in --set', () => {
+    const hint = (field: string, key: string): string =>
+      `; YAML reads unquoted numbers, true and false as such: quote text (${key}: "…", or --set '${field}="…"')`;
+    expect(problems(base, ['name=0x10'])).toEqual([
+      `--set name=0x10: name: expected a string, got 16${hint('name', 'name')}`,
+    ]);
+    expect(problems(`name: 2024\n${base.replace(/^name: .*\n/m, '')}`)).toEqual([
+      `exp.yaml:1:7: name: expected a string, got 2024${hint('name', 'name')}`,
+    ]);
+    expect(problems(base, ['tasks.0.name=true'])).toEqual([
+      `--set tasks.0.name=true: tasks[0].name: expected a string, got true${hint('tasks[0].name', 'name')}`,
+    ]);
+    // Quoted, as the hint says, the text is taken.
+    expect(parseConfigText(base, { overrides: ['name="0x10"'] }).config.name).toBe('0x10');
+    // A number where a number is wanted gets no such hint.
+    expect(problems(base, ['training.lr=fast'])[0]).not.toContain('quote');
   });
 
   it('reports YAML syntax errors with a position', () => {

@@ -32,6 +32,18 @@ function describeValue(value: unknown): string {
   return JSON.stringify(value) ?? String(value);
 }
 
+/**
+ * Text that YAML read as a number or a boolean (`name: 2024`, `--set name=0x10`, which is 16): how to write it as
+ * text, in the file and in a flag.
+ */
+function textHint(expected: string, value: unknown, path: readonly (string | number)[]): string {
+  if (expected !== 'a string' || (typeof value !== 'number' && typeof value !== 'boolean')) return '';
+  const key = path[path.length - 1];
+  const inFile = typeof key === 'string' ? `${key}: "…"` : '"…"';
+  const inFlag = `--set '${pathToString(path)}="…"'`;
+  return `; YAML reads unquoted numbers, true and false as such: quote text (${inFile}, or ${inFlag})`;
+}
+
 const humanType: Record<string, string> = {
   integer: 'a whole number',
   number: 'a number',
@@ -133,7 +145,10 @@ export function problemsFromAjv(errors: readonly ErrorObject[], rootSchema?: obj
             t === 'number' || t === 'integer' ? `a ${finite}${humanType[t]?.slice(2)}` : (humanType[t] ?? t),
           )
           .join(' or ');
-        const problem = { path, message: `expected ${expected}, got ${describeValue(error.data)}` };
+        const problem = {
+          path,
+          message: `expected ${expected}, got ${describeValue(error.data)}${textHint(expected, error.data, path)}`,
+        };
         typeProblems.add(problem);
         add(problem);
         break;
