@@ -283,8 +283,10 @@ async function childStep(opts) {
     cpuWindows.push(cpuMs(process.cpuUsage(c0)) / opts.steps);
     rss.push(process.memoryUsage().rss);
   };
-  if (opts.gated) await gatedWindows(runWindow, () => [windows.at(-1), cpuWindows.at(-1)]);
-  else for (let i = 0; i < opts.windows; i++) runWindow();
+  if (opts.gated) {
+    await gatedWindows(runWindow, () => [windows.at(-1), cpuWindows.at(-1)]);
+    if (windows.length === 0) throw new Error('gated child: ended before its first window (no go): nothing was timed');
+  } else for (let i = 0; i < opts.windows; i++) runWindow();
   const timedSteps = opts.steps * windows.length;
   const tensorsAtEnd = tf.memory().numTensors;
   w.dispose();

@@ -642,6 +642,8 @@ def main(argv=None):
                 raise SystemExit('gated child: unknown command "%s" (expected go or end)' % command)
             run_window()
             print("window %r %r" % (windows[-1], cpu_windows[-1]), flush=True)
+        if not windows:
+            raise SystemExit("gated child: ended before its first window (no go): nothing was timed")
     else:
         for _ in range(args.windows):
             run_window()
@@ -667,7 +669,8 @@ def main(argv=None):
         if args.workload == "BATCH":
             result["batch"] = args.batch
         if solver is not None and solver.calls > 0:
-            result["solver_ms_per_step"] = round(solver.seconds * 1000 / (args.steps * args.windows), 4)
+            # Gated, the windows are those asked for with go, not --windows.
+            result["solver_ms_per_step"] = round(solver.seconds * 1000 / (args.steps * len(windows)), 4)
             result["solver_share"] = round(solver.seconds * 1000 / timed_ms, 4)
     if args.json:
         print(json.dumps(result))
@@ -677,7 +680,7 @@ def main(argv=None):
             % (
                 args.workload,
                 result["ms_per_step_median"],
-                args.windows,
+                len(windows),
                 args.steps,
                 torch.__version__,
                 result["threads"],

@@ -180,12 +180,36 @@ describe('gated children', () => {
     ]);
   }, 30_000); // a child that hangs on its open stdin fails here, not at the suite's 180 s
 
+  // Its result was every figure null (the median of no windows).
+  it('ours: ended before its first window, its result is the error', () => {
+    const args = ['bench/run.mjs', '--child', 'step', '--workload', 'W1', '--backend', 'wasm', '--gated'];
+    const r = spawnSync(process.execPath, [...args, '--steps', '1', '--warmup', '1'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      input: 'end\n',
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout.split('\n').filter(Boolean)).toEqual([
+      'ready',
+      JSON.stringify({ error: 'gated child: ended before its first window (no go): nothing was timed' }),
+    ]);
+  });
+
   it.skipIf(!hasTorch)('PyTorch’s: the same protocol', async () => {
     const args = ['bench/torch_reference.py', '--workload', 'W1', '--steps', '2', '--warmup', '1', '--gated'];
     const { lines, code } = await driveGated(PYTHON, [...args, '--json'], 2);
     expect(code).toBe(0);
     const result = expectProtocol(lines, 2);
     expect(result.workload).toBe('W1');
+  });
+
+  // It ended in a Python traceback (statistics.median of no windows).
+  it.skipIf(!hasTorch)('PyTorch’s: ended before its first window, it says so, exit 1, no traceback', () => {
+    const args = ['bench/torch_reference.py', '--workload', 'W1', '--steps', '1', '--warmup', '1', '--gated'];
+    const r = spawnSync(PYTHON, [...args, '--json'], { cwd: ROOT, encoding: 'utf8', input: 'end\n' });
+    expect(r.stdout).toBe('ready\n');
+    expect(r.stderr).toBe('gated child: ended before its first window (no go): nothing was timed\n');
+    expect(r.status).toBe(1);
   });
 });
 
