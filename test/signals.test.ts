@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers.js';
 import { trainExperiment } from '../src/api/train.js';
-import { parseConfigText } from '../src/config/load.js';
+import { loadConfig, parseConfigText } from '../src/config/load.js';
 import { bin, mtl, root } from './helpers/cli.js';
 import { smallDigitsConfig } from './helpers/configs.js';
 import { snapshotRun } from './helpers/run-snapshot.js';
@@ -245,5 +245,44 @@ describe('Ctrl-C and SIGTERM during the final evaluation', () => {
     expect(meta(stopped.runDir).status).toBe('completed');
     expect(existsSync(path.join(stopped.runDir, 'summary.json'))).toBe(true);
     expect(stopped.stdout).toBe(`${path.basename(stopped.runDir)}\n`);
+  });
+});
+
+// Validation of a large split runs for seconds after an epoch's last batch. It once gave the event loop no turn, so a
+// signal waited for its end and then for a turn in the next epoch: the run stopped one batch into that epoch (a
+// partial epoch, validated again) instead of at the end of the one it was in.
+describe('an interrupt during validation', () => {
+  it('stops the run at the end of that epoch, the whole epoch in its last checkpoint', async () => {
+    const runsDir = tempDir();
+    const loaded = loadConfig(path.join(root, 'configs', 'quickstart.yaml'), [
+      'training.epochs=3',
+      'training.early_stopping.patience=0',
+      // 2,000 training rows, 45,000 validation rows through a trunk 1,024 wide: ~0.5 s of validation here.
+      'data.options.samples=50000',
+      'data.split={train: 0.04, val: 0.9, test: 0.06}',
+      'model.trunk[0].units=1024',
+    ]);
+    const controller = new AbortController();
+    const summary = await trainExperiment(loaded, {
+      runsDir,
+      signal: controller.signal,
+      listeners: [
+        {
+          // 150 ms after epoch 1's last batch: past the trainer's turn right after that batch (it takes one at most
+          // every 100 ms), so the abort comes at the first turn validation gives.
+          onBatch: (info) => {
+            if (info.epoch === 0 && info.batch === info.batches) setTimeout(() => controller.abort(), 150);
+          },
+        },
+      ],
+    });
+    expect(summary.status).toBe('interrupted');
+    expect(summary.epochs).toBe(1);
+    const state = JSON.parse(
+      readFileSync(path.join(summary.dir, 'checkpoints', 'last', 'training-state.json'), 'utf8'),
+    ) as { snapshot: { epoch: number; batch: number; records: unknown[] } };
+    expect(state.snapshot).toMatchObject({ epoch: 1, batch: 0 });
+    expect(state.snapshot.records).toHaveLength(1);
+    expect(meta(summary.dir)).toMatchObject({ status: 'interrupted', epochsCompleted: 1 });
   });
 });

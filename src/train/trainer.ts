@@ -15,8 +15,8 @@ import { CheckpointCadence } from './checkpoint-cadence.js';
 import { epochPlan, multiInputOrder } from './multi-input-batches.js';
 import { batchLabelCounts, epochLosses } from './label-weights.js';
 import { reportBatchMetrics } from './batch-metrics.js';
-import { evaluateSplit } from './evaluate.js';
-import { YIELD_EVERY_MS, yieldToEventLoop } from './event-loop.js';
+import { evaluateSplitSteps } from './evaluate.js';
+import { runStepsYielding, YIELD_EVERY_MS, yieldToEventLoop } from './event-loop.js';
 import { frozenParameters } from './fine-tuning.js';
 import { createOptimizer, learningRateAt } from './optimizers.js';
 import {
@@ -38,7 +38,7 @@ import {
 } from './snapshot.js';
 import { disposeSplit, toSplitTensors } from './tensors.js';
 import { mainTasks } from '../adversarial/adversarial-tasks.js';
-import { evaluateAdversaries } from '../adversarial/adversary-metrics.js';
+import { evaluateAdversariesSteps } from '../adversarial/adversary-metrics.js';
 import { trainingProgress } from '../adversarial/lambda-schedule.js';
 import { adversaryRecord, trainerAdversaries } from '../adversarial/training.js';
 
@@ -300,14 +300,22 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
       readInitialLosses(divergence, stepLosses);
       for (const t of stepLosses) t.dispose();
       const verdict = divergence.check(epoch + 1, trainLoss, training);
+      // With event-loop turns (a large validation split takes seconds): a signal is handled there too, and the run
+      // stops at this epoch's end.
       const valMetrics =
         val.rows > 0
-          ? evaluateSplit(model, val, data.splits.val, tasks, data.preprocessing, training.eval_batch_size).metrics
+          ? (
+              await runStepsYielding(
+                evaluateSplitSteps(model, val, data.splits.val, tasks, data.preprocessing, training.eval_batch_size),
+              )
+            ).metrics
           : {};
       // Adversarial tasks' heads (adversarial/adversary-metrics.ts) and the discriminators (adversarial/training.ts).
       const taskAdversaries =
         model.adversaries && val.rows > 0
-          ? evaluateAdversaries(model, val, data.splits.val, data.preprocessing, training.eval_batch_size)
+          ? await runStepsYielding(
+              evaluateAdversariesSteps(model, val, data.splits.val, data.preprocessing, training.eval_batch_size),
+            )
           : undefined;
       const meanTrainLoss = Object.values(trainLoss).reduce((a, b) => a + b, 0) / tasks.length;
       const monitored =
@@ -356,10 +364,18 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
       }
       const patience = training.early_stopping.patience;
       const stopsEarly = patience > 0 && sinceImproved >= patience;
-      if (cadence.dueAtEpochEnd(step, stopsEarly || epoch + 1 === training.epochs))
+      const lastEpoch = stopsEarly || epoch + 1 === training.epochs;
+      // Interrupted after the epoch's last batch (during its validation, or the listeners' writes): it stops here,
+      // with the whole epoch in its checkpoint, rather than one batch into the next.
+      const abortedAtEnd = !lastEpoch && input.signal?.aborted === true;
+      if (abortedAtEnd || cadence.dueAtEpochEnd(step, lastEpoch))
         await saveLast(snapshot({ epoch: epoch + 1, batch: 0, batchRng: rng.state() }));
       if (stopsEarly) {
         outcome = 'early-stopped';
+        break;
+      }
+      if (abortedAtEnd) {
+        outcome = 'interrupted';
         break;
       }
     }
