@@ -28,13 +28,8 @@ export function* adversarialSummarySteps(
   for (const split of ['val', 'test'] as const) {
     const rows = targetDomainRows(data.splits[split], data.preprocessing, domains);
     if (!rows || rows.rows === 0) continue;
-    targetDomain[split] = (yield* evaluateEncodedSteps(
-      model,
-      rows,
-      config.tasks,
-      data.preprocessing,
-      batchSize,
-    )).metrics;
+    const evaluation = yield* evaluateEncodedSteps(model, rows, config.tasks, data.preprocessing, batchSize);
+    targetDomain[split] = evaluation.metrics;
   }
   return { adversaries, targetDomain };
 }

@@ -42,7 +42,7 @@ export async function withInterrupts<T>(
     } else if (interrupts === 2 && targets.run) {
       const resume = targets.run.id ? `; resume it with: mtl train --resume ${targets.run.id}` : '';
       // The `last` checkpoint of an epoch's end is taken at most once a second: say where a resume starts. Once
-      // training has ended, the checkpoints are complete and a resume only evaluates.
+      // training has ended (completed, or stopped by the first signal), its checkpoints are all written.
       log(
         finishing
           ? `Interrupted again (${signal}): stopping now, in the run's final evaluation (its checkpoints are all ` +
