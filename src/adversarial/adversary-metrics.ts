@@ -21,13 +21,9 @@ export interface AdversaryMetrics {
  * An adversary that the trunk defeated predicts no better than `chance`.
  */
 export function evaluateAdversaries(
-  model: MultiTaskModel,
-  split: SplitTensors,
-  encoded: EncodedRows,
-  preprocessing: Preprocessing,
-  batchSize: number,
+  ...args: Parameters<typeof evaluateAdversariesSteps>
 ): Record<string, AdversaryMetrics> {
-  return runSteps(evaluateAdversariesSteps(model, split, encoded, preprocessing, batchSize));
+  return runSteps(evaluateAdversariesSteps(...args));
 }
 
 /** {@link evaluateAdversaries} in steps, one per batch's forward pass. */

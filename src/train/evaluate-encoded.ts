@@ -14,14 +14,8 @@ export type EncodedEvaluation = SplitEvaluation & { adversaries?: Record<string,
  * The one way final metrics are computed, by `mtl train` (val and test from the kept checkpoint) and `mtl eval`.
  * Adversarial tasks are left out of the metrics (and of their `mean/…`): they report in `adversaries`.
  */
-export function evaluateEncoded(
-  model: MultiTaskModel,
-  encoded: EncodedRows,
-  tasks: readonly TaskConfig[],
-  preprocessing: Preprocessing,
-  batchSize: number,
-): EncodedEvaluation {
-  return runSteps(evaluateEncodedSteps(model, encoded, tasks, preprocessing, batchSize));
+export function evaluateEncoded(...args: Parameters<typeof evaluateEncodedSteps>): EncodedEvaluation {
+  return runSteps(evaluateEncodedSteps(...args));
 }
 
 /** {@link evaluateEncoded} in steps, one per batch's forward pass. */

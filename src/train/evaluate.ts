@@ -22,15 +22,8 @@ export interface SplitEvaluation {
  * computes the task's loss (its loss's host formula), predictions (its kind's transform) and metrics from them on the
  * host (tasks/evaluation.ts).
  */
-export function evaluateSplit(
-  model: MultiTaskModel,
-  split: SplitTensors,
-  encoded: EncodedRows,
-  tasks: readonly TaskConfig[],
-  preprocessing: Preprocessing,
-  batchSize: number,
-): SplitEvaluation {
-  return runSteps(evaluateSplitSteps(model, split, encoded, tasks, preprocessing, batchSize));
+export function evaluateSplit(...args: Parameters<typeof evaluateSplitSteps>): SplitEvaluation {
+  return runSteps(evaluateSplitSteps(...args));
 }
 
 /** {@link evaluateSplit} in steps, one per batch's forward pass. */
