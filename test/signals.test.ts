@@ -103,8 +103,9 @@ const LONG_FINAL_EVALUATION = [
 ];
 
 /**
- * Resolves once training has ended: meta.json counts every epoch (written with the run's last checkpoint, before the
- * final evaluation starts), then 100 ms more, well inside an evaluation of ~2 s.
+ * Resolves once training has ended: meta.json counts every epoch (the last write of the run's writer thread, which is
+ * ended before the final evaluation starts), then 400 ms more: time for that thread's end under load, and still well
+ * inside an evaluation of ~2 s (longer under load too).
  */
 async function finalEvaluationStarted(runDir: () => string | undefined, epochs: number): Promise<void> {
   for (;;) {
@@ -113,7 +114,7 @@ async function finalEvaluationStarted(runDir: () => string | undefined, epochs: 
     if (file && existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as Meta).epochsCompleted === epochs) break;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await new Promise((resolve) => setTimeout(resolve, 400));
 }
 
 interface Meta {
