@@ -10,12 +10,11 @@ import type { DataReport } from '../data/report.js';
 import type { MultiTaskModel } from '../model/types.js';
 import { MtlError, RunFailedError } from '../errors.js';
 import { higherIsBetter } from '../metrics/direction.js';
-import type { MetricValues } from '../metrics/types.js';
 import { getStrategy } from '../strategies/registry.js';
 import { BackgroundTasks } from '../runs/atomic.js';
-import { loadCheckpointInto, saveCheckpoint } from '../runs/checkpoint.js';
+import { saveCheckpoint } from '../runs/checkpoint.js';
 import { writeRunInputs } from '../runs/inputs.js';
-import { checkpointDir, type CheckpointName } from '../runs/layout.js';
+import { checkpointDir } from '../runs/layout.js';
 import { HEARTBEAT_EVERY_MS, thisProcess } from '../runs/liveness.js';
 import {
   gitInfo,
@@ -30,15 +29,14 @@ import { writeSummary, type RunSummary } from '../runs/summary.js';
 import { trainingStateFiles } from '../runs/training-state.js';
 import { RunWriter } from '../runs/writer.js';
 import { writesTensorBoard } from '../runs/tensorboard.js';
-import { evaluateEncodedSteps, type EncodedEvaluation } from '../train/evaluate-encoded.js';
-import { runStepsYielding, type Steps } from '../train/event-loop.js';
+import { runStepsYielding } from '../train/event-loop.js';
 import type { TrainerResume } from '../train/snapshot.js';
 import { runTrainer, type TrainListener } from '../train/trainer.js';
 import { mtlVersion } from '../util/version.js';
 import { buildModel, countParameters, modelTopology } from './build.js';
+import { finalCheckpoint, finalEvaluationSteps } from './final-evaluation.js';
 import { initialiseFromSource } from './init-weights.js';
 import { mainTasks } from '../adversarial/adversarial-tasks.js';
-import { adversarialSummarySteps } from '../adversarial/summary.js';
 
 export interface TrainOptions {
   runsDir?: string;
@@ -356,30 +354,6 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
     bestEpoch,
   });
   return summary;
-}
-
-/** The final metrics: val and test (and the adversaries' summary) from `checkpoint`; none without one. */
-function* finalEvaluationSteps(
-  { config, data, model, dir }: TrainingSession,
-  checkpoint: CheckpointName | undefined,
-): Steps<{ test: MetricValues; val: MetricValues; adversarial: Pick<RunSummary, 'adversaries' | 'targetDomain'> }> {
-  if (!checkpoint) return { test: {}, val: {}, adversarial: {} };
-  if (checkpoint === 'best') loadCheckpointInto(checkpointDir(dir, 'best'), model);
-  yield;
-  const evaluate = (split: 'val' | 'test'): Steps<EncodedEvaluation> =>
-    evaluateEncodedSteps(model, data.splits[split], config.tasks, data.preprocessing, config.training.eval_batch_size);
-  const test = (yield* evaluate('test')).metrics;
-  const val = (yield* evaluate('val')).metrics;
-  return { test, val, adversarial: yield* adversarialSummarySteps(model, config, data) };
-}
-
-/**
- * Where the final metrics come from: the best checkpoint when an epoch improved the monitored value, else the last
- * weights; for a diverged run only the best (its last weights are the diverged ones), so without a good epoch none.
- */
-function finalCheckpoint(status: RunStatus, bestEpoch: number): CheckpointName | undefined {
-  if (bestEpoch > 0) return 'best';
-  return status === 'diverged' ? undefined : 'last';
 }
 
 function bestEpochText(bestEpoch: number): string {

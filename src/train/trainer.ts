@@ -2,7 +2,6 @@ import type { tf } from '../tf.js';
 import type { ResolvedConfig } from '../config/types.js';
 import type { PreparedData } from '../data/prepare.js';
 import type { MultiTaskModel } from '../model/types.js';
-import { higherIsBetter } from '../metrics/direction.js';
 import type { EpochRecord } from '../runs/records.js';
 import type { Strategy, StrategyContext } from '../strategies/types.js';
 import { createRng } from '../util/rng.js';
@@ -15,8 +14,8 @@ import { CheckpointCadence } from './checkpoint-cadence.js';
 import { epochPlan, multiInputOrder } from './multi-input-batches.js';
 import { batchLabelCounts, epochLosses } from './label-weights.js';
 import { reportBatchMetrics } from './batch-metrics.js';
-import { evaluateSplitSteps } from './evaluate.js';
-import { runStepsYielding, YIELD_EVERY_MS, yieldToEventLoop } from './event-loop.js';
+import { YIELD_EVERY_MS, yieldToEventLoop } from './event-loop.js';
+import { monitorOf, validateEpoch } from './validation.js';
 import { frozenParameters } from './fine-tuning.js';
 import { createOptimizer, learningRateAt } from './optimizers.js';
 import {
@@ -38,7 +37,6 @@ import {
 } from './snapshot.js';
 import { disposeSplit, toSplitTensors } from './tensors.js';
 import { mainTasks } from '../adversarial/adversarial-tasks.js';
-import { evaluateAdversariesSteps } from '../adversarial/adversary-metrics.js';
 import { trainingProgress } from '../adversarial/lambda-schedule.js';
 import { adversaryRecord, trainerAdversaries } from '../adversarial/training.js';
 
@@ -93,14 +91,6 @@ export interface TrainerInput {
   resume?: TrainerResume;
   /** Parameters held fixed (`init.freeze`, train/fine-tuning.ts), by name; with the config's unfreeze schedule. */
   frozen?: readonly string[];
-}
-
-/** Name of the monitored value and its direction: the early-stopping metric on validation, else the train loss. */
-function monitorOf(config: ResolvedConfig, hasValidation: boolean): { name: string; higher: boolean } {
-  const metric = config.training.early_stopping.metric;
-  if (!hasValidation) return { name: 'train/mean/loss', higher: false };
-  const key = metric === 'loss' ? 'mean/loss' : metric;
-  return { name: `val/${key}`, higher: higherIsBetter(key) };
 }
 
 /**
@@ -300,23 +290,14 @@ export async function runTrainer(input: TrainerInput): Promise<TrainerResult> {
       readInitialLosses(divergence, stepLosses);
       for (const t of stepLosses) t.dispose();
       const verdict = divergence.check(epoch + 1, trainLoss, training);
-      // With event-loop turns (a large validation split takes seconds): a signal is handled there too, and the run
-      // stops at this epoch's end.
-      const valMetrics =
-        val.rows > 0
-          ? (
-              await runStepsYielding(
-                evaluateSplitSteps(model, val, data.splits.val, tasks, data.preprocessing, training.eval_batch_size),
-              )
-            ).metrics
-          : {};
-      // Adversarial tasks' heads (adversarial/adversary-metrics.ts) and the discriminators (adversarial/training.ts).
-      const taskAdversaries =
-        model.adversaries && val.rows > 0
-          ? await runStepsYielding(
-              evaluateAdversariesSteps(model, val, data.splits.val, data.preprocessing, training.eval_batch_size),
-            )
-          : undefined;
+      const { metrics: valMetrics, adversaries: taskAdversaries } = await validateEpoch(
+        model,
+        val,
+        data.splits.val,
+        tasks,
+        data.preprocessing,
+        training.eval_batch_size,
+      );
       const meanTrainLoss = Object.values(trainLoss).reduce((a, b) => a + b, 0) / tasks.length;
       const monitored =
         monitor.name === 'train/mean/loss' ? meanTrainLoss : (valMetrics[monitor.name.slice('val/'.length)] ?? NaN);
