@@ -4,7 +4,7 @@
 export { loadConfig, parseConfigText, parseOverride, type LoadedConfig } from './config/load.js';
 export { buildExperimentSchema } from './config/schema.js';
 export type * from './config/types.js';
-export { trainExperiment, type TrainOptions } from './api/train.js';
+export { trainExperiment, type RunHandle, type TrainOptions } from './api/train.js';
 export { resumeExperiment, type ResumeOptions } from './api/resume.js';
 export {
   resumeWithBaselines,

@@ -9,6 +9,9 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyzeRun, evaluateRun, extractFeatures, trainExperiment, type RunSummary } from '../src/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseConfigText } from '../src/config/load.js';
+import { smallDigitsConfig } from './helpers/configs.js';
 import { transferConfig } from './helpers/transfer-init.js';
 import { tempDir } from './helpers.js';
 import { mtl, mtlInProcess } from './helpers/cli.js';
@@ -167,4 +170,34 @@ describe('mtl runs of a crashed run', () => {
     expect(row).toMatch(new RegExp(`^${run.id}\\s+tiny\\s+crashed\\s`));
     expect(rest).toEqual([]);
   }, 60_000);
+});
+
+describe('a best checkpoint damaged before the run reads it back for its final evaluation', () => {
+  it('the run ends failed with the reason (it was left running), and the error names the file', async () => {
+    const runsDir = tempDir('mtl-runs-');
+    const best = (dir: string, name: string): string => path.join(dir, 'checkpoints', 'best', name);
+    let runDir = '';
+    const training = trainExperiment(parseConfigText(smallDigitsConfig(1)), {
+      runsDir,
+      onRunCreated: (run) => {
+        runDir = run.dir;
+      },
+      listeners: [
+        {
+          // Epoch 1 improved, so its best checkpoint is being written beside training (a whole folder, renamed into
+          // place): wait for it, then cut its weights short, as a failing disk might.
+          onEpochEnd: async () => {
+            const until = Date.now() + 10_000;
+            while (!existsSync(best(runDir, 'checksums.json')) && Date.now() < until) await sleep(10);
+            truncateSync(best(runDir, 'weights.bin'), 20);
+          },
+        },
+      ],
+    });
+    await expect(training).rejects.toThrow('weights.bin does not match its checksum in checksums.json (20 bytes)');
+    const meta = JSON.parse(readFileSync(path.join(runDir, 'meta.json'), 'utf8')) as Record<string, unknown>;
+    expect(meta).toMatchObject({ status: 'failed', epochsCompleted: 1, bestEpoch: 1 });
+    expect(meta['statusReason']).toMatch(/^the final evaluation failed: Checkpoint .*weights\.bin does not match/);
+    expect(existsSync(path.join(runDir, 'summary.json'))).toBe(false);
+  });
 });

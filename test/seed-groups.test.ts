@@ -87,6 +87,7 @@ describe('seeds × baselines: a member trainer that also trains baselines', () =
           dir: sub,
           recordInterrupted: async () => undefined,
           finishing: () => false,
+          ended: () => false,
         });
         const mse = summary.test['y1/mse']!;
         writeTransferReport(summary.dir, transferReport({ y1: { mtl: mse, single: mse * 1.1 } }));
@@ -186,6 +187,7 @@ describe('what ends a group', () => {
             ...options.claimRunDir!(),
             recordInterrupted: async () => undefined,
             finishing: () => false,
+            ended: () => false,
           });
           throw new Error('disk on fire');
         }

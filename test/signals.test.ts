@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { tempDir } from './helpers.js';
-import { trainExperiment } from '../src/api/train.js';
+import { trainExperiment, type RunHandle } from '../src/api/train.js';
+import { withInterrupts } from '../src/cli/interrupts.js';
 import { loadConfig, parseConfigText } from '../src/config/load.js';
 import { bin, mtl, root } from './helpers/cli.js';
 import { smallDigitsConfig } from './helpers/configs.js';
@@ -285,5 +286,63 @@ describe('an interrupt during validation', () => {
     expect(state.snapshot).toMatchObject({ epoch: 1, batch: 0 });
     expect(state.snapshot.records).toHaveLength(1);
     expect(meta(summary.dir)).toMatchObject({ status: 'interrupted', epochsCompleted: 1 });
+  });
+});
+
+// A run's handle stays with the command after the run has ended: a seed group keeps its first member's while it
+// prepares the next member's data (seconds for a large CSV, read in chunks, so a signal is handled then), and every
+// command keeps it while it prints its result. A second signal then recorded that completed run as `interrupted`.
+describe('an interrupt after a run has ended', () => {
+  it('leaves the run as it is: recordInterrupted does nothing, the handle says ended', async () => {
+    const runsDir = tempDir();
+    let handle: RunHandle | undefined;
+    const summary = await trainExperiment(parseConfigText(smallDigitsConfig(1)), {
+      runsDir,
+      onRunCreated: (run) => {
+        handle = run;
+      },
+    });
+    expect(summary.status).toBe('completed');
+    const before = snapshotRun(summary.dir);
+    await handle!.recordInterrupted('stopped at once by a second SIGINT; the checkpoints are those written before it');
+    expect(meta(summary.dir).status).toBe('completed');
+    expect(snapshotRun(summary.dir)).toEqual(before);
+    expect(handle!.ended()).toBe(true);
+    expect(handle!.finishing()).toBe(false);
+  });
+
+  it('two signals after the run has ended (a seed group between members): the run is left alone', async () => {
+    const stderr: string[] = [];
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      stderr.push(String(chunk));
+      return true;
+    });
+    const exit = vi.spyOn(process, 'exit').mockImplementation(() => undefined as never);
+    const recorded: string[] = [];
+    let exitCodes: unknown[] = [];
+    try {
+      await withInterrupts(async (_signal, targets) => {
+        targets.group = { recordInterrupted: (reason) => recorded.push(`group: ${reason}`) };
+        targets.run = {
+          id: 'run-1',
+          recordInterrupted: async (reason) => {
+            recorded.push(`run: ${reason}`);
+          },
+          finishing: () => false,
+          ended: () => true,
+        };
+        process.emit('SIGINT', 'SIGINT');
+        process.emit('SIGINT', 'SIGINT');
+      });
+      exitCodes = exit.mock.calls.map(([code]) => code);
+    } finally {
+      write.mockRestore();
+      exit.mockRestore();
+    }
+    expect(stderr.join('')).toBe(
+      'Interrupted (SIGINT): no run is training here (run run-1 has ended); stopping (again to stop at once).\n',
+    );
+    expect(recorded).toEqual(['group: stopped at once by a SIGINT']);
+    expect(exitCodes).toEqual([130]);
   });
 });

@@ -201,6 +201,12 @@ describe('mtl sweep --jobs 2, killed', () => {
     });
     const { code, stdout, stderr } = await exit;
     expect(code, stderr).toBe(130);
+    // The coordinator trains no trial itself: it says what its workers do (it said "finishing the current batch",
+    // as if it were training one).
+    expect(stderr.split('\n')).toContain(
+      'Interrupted (SIGTERM): stopping the sweep; a trial in training finishes its current batch and saves a ' +
+        'checkpoint, one in its final evaluation finishes it (again to stop at once).',
+    );
     const result = JSON.parse(stdout) as { id: string; interrupted: boolean; trials: SweepJsonRow[] };
     expect(result.interrupted).toBe(true);
     expect(result.trials.map((r) => `${r.index} ${r.status}`)).toEqual(['0 interrupted', '1 interrupted']);

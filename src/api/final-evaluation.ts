@@ -12,11 +12,17 @@ import type { Steps } from '../train/event-loop.js';
 import { adversarialSummarySteps } from '../adversarial/summary.js';
 import type { TrainingSession } from './train.js';
 
+export interface FinalEvaluation {
+  test: MetricValues;
+  val: MetricValues;
+  adversarial: Pick<RunSummary, 'adversaries' | 'targetDomain'>;
+}
+
 /** The final metrics: val and test (and the adversaries' summary) from `checkpoint`; none without one. */
 export function* finalEvaluationSteps(
   { config, data, model, dir }: TrainingSession,
   checkpoint: CheckpointName | undefined,
-): Steps<{ test: MetricValues; val: MetricValues; adversarial: Pick<RunSummary, 'adversaries' | 'targetDomain'> }> {
+): Steps<FinalEvaluation> {
   if (!checkpoint) return { test: {}, val: {}, adversarial: {} };
   if (checkpoint === 'best') loadCheckpointInto(checkpointDir(dir, 'best'), model);
   yield;

@@ -19,7 +19,8 @@ import { RunWriter } from '../runs/writer.js';
 import { writesTensorBoard } from '../runs/tensorboard.js';
 import { refreshGroupOfMember } from './groups.js';
 import { buildModel } from './build.js';
-import { InterruptRecorder, trainInRun, type TrainOptions } from './train.js';
+import { InterruptRecorder } from './interrupt-recorder.js';
+import { trainInRun, type TrainOptions } from './train.js';
 import { withRunLock, type RunLockOptions } from '../runs/lock.js';
 import { shellWord } from '../util/shell.js';
 

@@ -34,7 +34,10 @@ import type { TrainerResume } from '../train/snapshot.js';
 import { runTrainer, type TrainListener } from '../train/trainer.js';
 import { mtlVersion } from '../util/version.js';
 import { buildModel, countParameters, modelTopology } from './build.js';
-import { finalCheckpoint, finalEvaluationSteps } from './final-evaluation.js';
+import { finalCheckpoint, finalEvaluationSteps, type FinalEvaluation } from './final-evaluation.js';
+import { InterruptRecorder, recordInterrupted, type RunHandle } from './interrupt-recorder.js';
+
+export type { RunHandle } from './interrupt-recorder.js';
 import { initialiseFromSource } from './init-weights.js';
 import { mainTasks } from '../adversarial/adversarial-tasks.js';
 
@@ -69,20 +72,6 @@ export interface TrainOptions {
     /** The strategy as it runs: its name, a gradient method's resolved target, the config's notes. */
     strategy: RunStrategy;
   }): void;
-}
-
-/** The run being trained, as `onRunCreated` gives it. */
-export interface RunHandle {
-  id: string;
-  dir: string;
-  /**
-   * For a caller about to exit without waiting for the run to end (a second Ctrl-C): lets the queued writes finish
-   * (at most about a second), then records the run as `interrupted` with `reason` in meta.json, so it is never left
-   * at `running`. Its checkpoints are those already written.
-   */
-  recordInterrupted(reason: string): Promise<void>;
-  /** Whether training has ended and the run's final evaluation and summary are under way. */
-  finishing(): boolean;
 }
 
 /** Trains the experiment a loaded config describes and writes a complete run directory. */
@@ -182,20 +171,6 @@ export interface TrainingSession {
 }
 
 /**
- * Records a run as interrupted on a second signal: a no-op until the run's writer exists, then the write, so a
- * handle given out before training starts stays valid.
- */
-export class InterruptRecorder {
-  record: (reason: string) => Promise<void> = async () => undefined;
-  /** Set once training has ended (RunHandle.finishing). */
-  finishing = false;
-
-  handle(id: string, dir: string): RunHandle {
-    return { id, dir, recordInterrupted: (reason) => this.record(reason), finishing: () => this.finishing };
-  }
-}
-
-/**
  * Trains in a run directory whose inputs are written, then writes its final metrics, summary and status. The
  * `last` checkpoint is written at the end of an epoch (at most once a second, and at the run's end), every
  * `training.checkpoint_every_steps` steps (if set) and where training is interrupted, with the trainer's state
@@ -239,7 +214,7 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
       writer.updateMetaInBackground({ heartbeatAt: new Date(lastBeat).toISOString() }, background);
     },
   };
-  session.interrupts.record = (reason) => recordInterrupted(writer, background, reason);
+  session.interrupts.record = (reason) => recordInterrupted(writer, background, reason, () => session.interrupts.ended);
 
   let status: RunStatus = 'running';
   let statusReason: string | undefined;
@@ -312,6 +287,7 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
     const message = error instanceof MtlError ? error.message : (error as Error).message;
     await background.close().catch(() => undefined); // the run failed already; that error is the one to report
     writer.updateMeta({ status: 'failed', statusReason: message, endedAt: new Date().toISOString() });
+    session.interrupts.ended = true;
     model.dispose();
     strategy.dispose?.();
     throw error instanceof MtlError ? error : new RunFailedError(`Run ${id} failed: ${message}`, error);
@@ -321,7 +297,27 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
   // test split) is handled, and a second one stops at once (cli/interrupts.ts).
   session.interrupts.finishing = true;
   const checkpoint = finalCheckpoint(status, bestEpoch);
-  const { test, val, adversarial } = await runStepsYielding(finalEvaluationSteps(session, checkpoint));
+  let final: FinalEvaluation;
+  try {
+    final = await runStepsYielding(finalEvaluationSteps(session, checkpoint));
+  } catch (error) {
+    // A checkpoint damaged on disk, say: the run is `failed` with the reason, not left `running`.
+    const message = error instanceof MtlError ? error.message : (error as Error).message;
+    writer.updateMeta({
+      status: 'failed',
+      statusReason: `the final evaluation failed: ${message}`,
+      endedAt: new Date().toISOString(),
+      epochsCompleted: epochs,
+      bestEpoch,
+    });
+    session.interrupts.ended = true;
+    model.dispose();
+    strategy.dispose?.();
+    throw error instanceof MtlError
+      ? error
+      : new RunFailedError(`Run ${id} failed in its final evaluation: ${message}`, error);
+  }
+  const { test, val, adversarial } = final;
   if (checkpoint) writer.recordFinal('test', bestEpoch > 0 ? bestEpoch : epochs, test);
   model.dispose();
   strategy.dispose?.();
@@ -353,6 +349,7 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
     epochsCompleted: epochs,
     bestEpoch,
   });
+  session.interrupts.ended = true;
   return summary;
 }
 
@@ -367,24 +364,4 @@ function divergedReason(reason: string, bestEpoch: number): string {
       ? `final metrics are from the best checkpoint (epoch ${bestEpoch}), saved before the divergence`
       : 'no epoch before it was good, so there is no checkpoint and no final metrics';
   return `${reason}. ${kept}`;
-}
-
-/** How long a caller about to exit waits for queued run writes before recording the run as interrupted. */
-const INTERRUPT_SETTLE_MS = 1000;
-
-async function recordInterrupted(writer: RunWriter, background: BackgroundTasks, reason: string): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const settled = await Promise.race([
-    background.settle().then(
-      () => true,
-      () => true, // a failed write: nothing is pending any more, which is all this needs
-    ),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), INTERRUPT_SETTLE_MS);
-    }),
-  ]);
-  clearTimeout(timer);
-  // Still writing after a second (a stalled disk): a meta.json written now could be overtaken by the queued one.
-  if (!settled) return;
-  writer.updateMeta({ status: 'interrupted', statusReason: reason, endedAt: new Date().toISOString() });
 }

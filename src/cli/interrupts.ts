@@ -8,6 +8,8 @@ export interface InterruptTargets {
     recordInterrupted(reason: string): Promise<void>;
     /** Whether training has ended and the run's final evaluation is under way. */
     finishing?(): boolean;
+    /** Whether the run has its final status: a signal then is not about it (RunHandle.ended). */
+    ended?(): boolean;
   };
   group?: { recordInterrupted(reason: string): void };
   /**
@@ -15,6 +17,11 @@ export interface InterruptTargets {
    * result, and `ID=$(mtl train …)` still needs the id to resume.
    */
   stdout?: () => void;
+  /**
+   * What the first signal says while no run of this process is training: a sweep's coordinator, whose trials train in
+   * worker processes (each of which says its own).
+   */
+  notice?: (signal: NodeJS.Signals) => string;
 }
 
 /**
@@ -31,16 +38,23 @@ export async function withInterrupts<T>(
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     interrupts++;
-    const finishing = targets.run?.finishing?.() === true;
+    // A run that has ended (a seed group's member before the next one starts) is left as it is.
+    const ended = targets.run?.ended?.() === true ? targets.run : undefined;
+    const run = ended ? undefined : targets.run;
+    const finishing = run?.finishing?.() === true;
     if (interrupts === 1) {
       log(
         finishing
           ? `Interrupted (${signal}): training has ended; finishing the final evaluation (again to stop at once).`
-          : `Interrupted (${signal}): finishing the current batch and saving a checkpoint (again to stop at once).`,
+          : run
+            ? `Interrupted (${signal}): finishing the current batch and saving a checkpoint (again to stop at once).`
+            : (targets.notice?.(signal) ??
+              `Interrupted (${signal}): no run is training here${ended?.id ? ` (run ${ended.id} has ended)` : ''}; ` +
+                'stopping (again to stop at once).'),
       );
       controller.abort();
-    } else if (interrupts === 2 && targets.run) {
-      const resume = targets.run.id ? `; resume it with: mtl train --resume ${targets.run.id}` : '';
+    } else if (interrupts === 2 && run) {
+      const resume = run.id ? `; resume it with: mtl train --resume ${run.id}` : '';
       // The `last` checkpoint of an epoch's end is taken at most once a second: say where a resume starts. Once
       // training has ended (completed, or stopped by the first signal), its checkpoints are all written.
       log(
@@ -54,7 +68,7 @@ export async function withInterrupts<T>(
         ? `stopped at once by a second ${signal} during the final evaluation; its checkpoints are all written`
         : `stopped at once by a second ${signal}; the checkpoints are those written before it`;
       targets.group?.recordInterrupted(reason);
-      void targets.run.recordInterrupted(reason).finally(() => {
+      void run.recordInterrupted(reason).finally(() => {
         targets.stdout?.();
         process.exit(ExitCode.interrupted);
       });

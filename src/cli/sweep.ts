@@ -141,6 +141,11 @@ export async function sweepCommand(first: string, second: string | undefined, fl
   }
   const { listeners } = trainOutput({ ...flags, quiet: true });
   return withInterrupts(async (signal, targets) => {
+    // Said while no trial trains in this process: with --jobs N they train in worker processes (each says its own),
+    // and in this process between two trials.
+    targets.notice = (name) =>
+      `Interrupted (${name}): stopping the sweep; a trial in training finishes its current batch and saves a ` +
+      'checkpoint, one in its final evaluation finishes it (again to stop at once).';
     const result = await runSweep(plan, {
       ...(flags.runsDir ? { runsDir: flags.runsDir } : {}),
       ...(flags.backend ? { backend: flags.backend } : {}),
