@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listGroupMembers, listGroups, resumeExperiment, trainExperiment, trainSeedGroup } from '../src/index.js';
+import type { GroupHandle } from '../src/api/groups.js';
 import { parseConfigText } from '../src/config/load.js';
 import { UsageError } from '../src/errors.js';
 import { readGroupMeta } from '../src/runs/groups.js';
@@ -153,6 +154,24 @@ describe('what ends a group', () => {
       members: { status: string }[];
     };
     expect(summary.members[0]?.status).toBe('completed');
+  });
+
+  // The command keeps the group's handle until it exits: a second Ctrl-C while it prints the group's summary recorded
+  // the completed group as interrupted.
+  it('a group that has its final status is left as it is by a later interrupt', async () => {
+    const runsDir = store();
+    let handle: GroupHandle | undefined;
+    const result = await trainSeedGroup(parseConfigText(groupConfig()), {
+      runsDir,
+      seeds: [0],
+      onGroupCreated: (group) => {
+        handle = group;
+      },
+    });
+    expect(result.group.status).toBe('completed');
+    const before = readFileSync(path.join(result.dir, 'group.json'), 'utf8');
+    handle!.recordInterrupted('stopped at once by a SIGINT');
+    expect(readFileSync(path.join(result.dir, 'group.json'), 'utf8')).toBe(before);
   });
 
   it('a diverged member is a result: the group goes on and lists it', async () => {

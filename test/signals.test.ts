@@ -193,6 +193,27 @@ describe('Ctrl-C and SIGTERM stop mtl train within a batch (#14 point 1)', () =>
   });
 });
 
+describe('two signals in a seed group', () => {
+  it('the member and the group end interrupted; stdout has the group id, stderr how to resume the group', async () => {
+    const stopped = await trainAndSignal(['SIGTERM', 'SIGINT'], ['--seeds', '0,1']);
+    expect(stopped.code, stopped.stderr).toBe(130);
+    // The group's folder is the new entry of the runs folder; its id is its name.
+    const id = path.basename(stopped.runDir);
+    // It printed nothing on stdout, where a script reads the group's id (`ID=$(mtl train … --seeds …)`), and named
+    // the member to resume, which would leave the seeds after it untrained.
+    expect(stopped.stdout).toBe(`${id}\n`);
+    expect(stopped.stderr).toMatch(
+      new RegExp(
+        `\\nInterrupted again \\((SIGINT|SIGTERM)\\): stopping now; the run goes on from its last checkpoint, ` +
+          `taken up to a second of training before; resume the group with: mtl train --resume ${id}\\n`,
+      ),
+    );
+    const group = JSON.parse(readFileSync(path.join(stopped.runDir, 'group.json'), 'utf8')) as { status: string };
+    expect(group.status).toBe('interrupted');
+    expect(meta(path.join(stopped.runDir, 'seed-0')).status).toBe('interrupted');
+  });
+});
+
 // Once training has ended, the run loads its best checkpoint, evaluates test and val and writes its summary: seconds
 // on a large test split. That work once ran without an event-loop turn, so signals sent then were never handled: the
 // run ended `completed`, exit 0, as if neither had come.
@@ -322,7 +343,7 @@ describe('an interrupt after a run has ended', () => {
     let exitCodes: unknown[] = [];
     try {
       await withInterrupts(async (_signal, targets) => {
-        targets.group = { recordInterrupted: (reason) => recorded.push(`group: ${reason}`) };
+        targets.group = { id: 'group-1', recordInterrupted: (reason) => recorded.push(`group: ${reason}`) };
         targets.run = {
           id: 'run-1',
           recordInterrupted: async (reason) => {
@@ -340,7 +361,8 @@ describe('an interrupt after a run has ended', () => {
       exit.mockRestore();
     }
     expect(stderr.join('')).toBe(
-      'Interrupted (SIGINT): no run is training here (run run-1 has ended); stopping (again to stop at once).\n',
+      'Interrupted (SIGINT): no run is training here (run run-1 has ended); stopping (again to stop at once).\n' +
+        'Interrupted again (SIGINT): stopping now; resume the group with: mtl train --resume group-1\n',
     );
     expect(recorded).toEqual(['group: stopped at once by a SIGINT']);
     expect(exitCodes).toEqual([130]);

@@ -61,7 +61,10 @@ export interface GroupHandle {
   id: string;
   dir: string;
   seeds: readonly number[];
-  /** For a caller about to exit at once (a second Ctrl-C): records the group as `interrupted` with `reason`. */
+  /**
+   * For a caller about to exit at once (a second Ctrl-C): records the group as `interrupted` with `reason`; nothing
+   * once the group has its final status.
+   */
   recordInterrupted(reason: string): void;
 }
 
@@ -138,7 +141,10 @@ export async function trainMembers(
     group.updatedAt = new Date().toISOString();
     writeGroupMeta(dir, group);
   };
+  // Set by the group's final status: a signal after it (the command still prints) leaves the group as it ended.
+  let ended = false;
   const finish = (status: GroupStatus, reason?: string): void => {
+    ended = true;
     group.status = status;
     if (reason === undefined) delete group.statusReason;
     else group.statusReason = reason;
@@ -146,7 +152,14 @@ export async function trainMembers(
     save();
   };
   save();
-  options.onGroupCreated?.({ id: group.id, dir, seeds, recordInterrupted: (reason) => finish('interrupted', reason) });
+  options.onGroupCreated?.({
+    id: group.id,
+    dir,
+    seeds,
+    recordInterrupted: (reason) => {
+      if (!ended) finish('interrupted', reason);
+    },
+  });
 
   const summaries: RunSummary[] = [];
   for (const [index, step] of steps.entries()) {

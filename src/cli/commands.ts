@@ -49,7 +49,12 @@ export async function trainCommand(configFile: string | undefined, flags: TrainF
       onRunCreated: (created) => {
         main ??= created;
         const run = main;
-        targets.run = { id: run.id, recordInterrupted: created.recordInterrupted, finishing: created.finishing };
+        targets.run = {
+          id: run.id,
+          recordInterrupted: created.recordInterrupted,
+          finishing: created.finishing,
+          ended: created.ended,
+        };
         // Stopped at once, train still says on stdout which run it was (as JSON with --json), as it does at its end.
         targets.stdout = () =>
           flags.json

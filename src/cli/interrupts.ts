@@ -7,11 +7,11 @@ export interface InterruptTargets {
     id?: string;
     recordInterrupted(reason: string): Promise<void>;
     /** Whether training has ended and the run's final evaluation is under way. */
-    finishing?(): boolean;
+    finishing(): boolean;
     /** Whether the run has its final status: a signal then is not about it (RunHandle.ended). */
-    ended?(): boolean;
+    ended(): boolean;
   };
-  group?: { recordInterrupted(reason: string): void };
+  group?: { id?: string; recordInterrupted(reason: string): void };
   /**
    * What the command prints on stdout when it is stopped at once (a run's id, or its JSON): it never gets to print its
    * result, and `ID=$(mtl train …)` still needs the id to resume.
@@ -39,9 +39,9 @@ export async function withInterrupts<T>(
   const onSignal = (signal: NodeJS.Signals): void => {
     interrupts++;
     // A run that has ended (a seed group's member before the next one starts) is left as it is.
-    const ended = targets.run?.ended?.() === true ? targets.run : undefined;
+    const ended = targets.run?.ended() === true ? targets.run : undefined;
     const run = ended ? undefined : targets.run;
-    const finishing = run?.finishing?.() === true;
+    const finishing = run?.finishing() === true;
     if (interrupts === 1) {
       log(
         finishing
@@ -54,7 +54,12 @@ export async function withInterrupts<T>(
       );
       controller.abort();
     } else if (interrupts === 2 && run) {
-      const resume = run.id ? `; resume it with: mtl train --resume ${run.id}` : '';
+      // In a seed group, resuming the group continues this member and trains the members after it.
+      const resume = targets.group?.id
+        ? `; resume the group with: mtl train --resume ${targets.group.id}`
+        : run.id
+          ? `; resume it with: mtl train --resume ${run.id}`
+          : '';
       // The `last` checkpoint of an epoch's end is taken at most once a second: say where a resume starts. Once
       // training has ended (completed, or stopped by the first signal), its checkpoints are all written.
       log(
@@ -73,6 +78,14 @@ export async function withInterrupts<T>(
         process.exit(ExitCode.interrupted);
       });
     } else {
+      // No run of this process to record (it has ended, or none is training): the group, if any, is stopped.
+      if (interrupts === 2) {
+        const group = targets.group;
+        log(
+          `Interrupted again (${signal}): stopping now` +
+            (group?.id ? `; resume the group with: mtl train --resume ${group.id}` : ''),
+        );
+      }
       targets.group?.recordInterrupted(`stopped at once by a ${signal}`);
       targets.stdout?.();
       process.exit(ExitCode.interrupted);

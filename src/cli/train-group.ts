@@ -110,6 +110,11 @@ async function groupCommand(
         reportMember(await trainWithBaselines(loaded, { ...options, onSubRunStart: logSubRunStart })),
       onGroupCreated: (group) => {
         targets.group = group;
+        // Stopped at once, the command still says on stdout which group it was, as it does at its end.
+        targets.stdout = () =>
+          flags.json
+            ? printJson({ group: { id: group.id, dir: group.dir, status: 'interrupted', stoppedAtOnce: true } })
+            : out(group.id);
         log(`group ${group.id} (${path.relative(process.cwd(), group.dir) || group.dir}): seeds ${group.seeds}`);
       },
       onMemberStart: ({ seed, index, count, resumed }) =>
