@@ -15,7 +15,7 @@ import { BackgroundTasks } from '../runs/atomic.js';
 import { saveCheckpoint } from '../runs/checkpoint.js';
 import { writeRunInputs } from '../runs/inputs.js';
 import { checkpointDir } from '../runs/layout.js';
-import { HEARTBEAT_EVERY_MS, thisProcess } from '../runs/liveness.js';
+import { Heartbeat, thisProcess } from '../runs/liveness.js';
 import {
   gitInfo,
   type ParameterCount,
@@ -64,6 +64,11 @@ export interface TrainOptions {
   claimRunDir?(): { id: string; dir: string };
   /** Called once the run directory exists (e.g. to print its id early). */
   onRunCreated?(run: RunHandle): void;
+  /**
+   * How often meta.json's heartbeat is written while the run is alive (default 15 s). `mtl runs` shows a `running`
+   * run as crashed once its heartbeat is over 5 minutes old.
+   */
+  heartbeatEveryMs?: number;
   /** Called once the model is built, before the first step (e.g. to print its parameter count). */
   onModelBuilt?(info: {
     architecture: string;
@@ -205,16 +210,16 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
   // before a checkpoint is read back or the run reports anything as final.
   const background = new BackgroundTasks();
   if (session.resume) strategy.restore(session.resume.snapshot.strategyState);
-  let lastBeat = Date.now();
-  const heartbeat: TrainListener = {
-    // A batch says the process is alive when an epoch runs longer than the heartbeat interval.
-    onBatch: () => {
-      if (Date.now() - lastBeat < HEARTBEAT_EVERY_MS) return;
-      lastBeat = Date.now();
-      writer.updateMetaInBackground({ heartbeatAt: new Date(lastBeat).toISOString() }, background);
-    },
+  // Beside training through the background writer; once that is closed (the final evaluation), directly.
+  let backgroundOpen = true;
+  const heartbeat = new Heartbeat((heartbeatAt) => {
+    if (backgroundOpen) writer.updateMetaInBackground({ heartbeatAt }, background);
+    else writer.updateMeta({ heartbeatAt });
+  }, options.heartbeatEveryMs);
+  session.interrupts.record = (reason) => {
+    heartbeat.stop();
+    return recordInterrupted(writer, background, reason, () => session.interrupts.ended);
   };
-  session.interrupts.record = (reason) => recordInterrupted(writer, background, reason, () => session.interrupts.ended);
 
   let status: RunStatus = 'running';
   let statusReason: string | undefined;
@@ -240,7 +245,6 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
             writer.recordEpoch(record, background);
           },
         },
-        heartbeat,
         ...(options.listeners ?? []),
       ],
       ...(options.signal ? { signal: options.signal } : {}),
@@ -264,8 +268,7 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
         await saveCheckpoint(checkpointDir(dir, 'last'), model, topology, metadata, generatedBy, background, extra);
         // The epochs completed as of the checkpoint a resume would start from (the trainer takes one at least a
         // second apart, and at the run's end); the heartbeat with it.
-        lastBeat = Date.now();
-        const heartbeatAt = new Date(lastBeat).toISOString();
+        const heartbeatAt = new Date().toISOString();
         writer.updateMetaInBackground({ epochsCompleted: snapshot.records.length, heartbeatAt }, background);
       },
       ...(session.resume ? { resume: session.resume } : {}),
@@ -274,6 +277,7 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
     epochs = result.epochs.length;
     bestEpoch = result.bestEpoch;
     await background.close();
+    backgroundOpen = false;
     status =
       result.outcome === 'interrupted' ? 'interrupted' : result.outcome === 'diverged' ? 'diverged' : 'completed';
     statusReason =
@@ -285,6 +289,7 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
             : undefined));
   } catch (error) {
     const message = error instanceof MtlError ? error.message : (error as Error).message;
+    heartbeat.stop();
     await background.close().catch(() => undefined); // the run failed already; that error is the one to report
     writer.updateMeta({ status: 'failed', statusReason: message, endedAt: new Date().toISOString() });
     session.interrupts.ended = true;
@@ -303,6 +308,7 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
   } catch (error) {
     // A checkpoint damaged on disk, say: the run is `failed` with the reason, not left `running`.
     const message = error instanceof MtlError ? error.message : (error as Error).message;
+    heartbeat.stop();
     writer.updateMeta({
       status: 'failed',
       statusReason: `the final evaluation failed: ${message}`,
@@ -317,6 +323,7 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
       ? error
       : new RunFailedError(`Run ${id} failed in its final evaluation: ${message}`, error);
   }
+  heartbeat.stop();
   const { test, val, adversarial } = final;
   if (checkpoint) writer.recordFinal('test', bestEpoch > 0 ? bestEpoch : epochs, test);
   model.dispose();

@@ -2,14 +2,32 @@ import { hostname } from 'node:os';
 import type { RunMeta, RunStatus } from './meta.js';
 
 /**
- * A training process writes its pid and host into meta.json when it starts and a heartbeat (`heartbeatAt`) at least
- * every {@link HEARTBEAT_EVERY_MS} while it trains (with the epoch's progress, or from a batch when an epoch is
- * longer), through the background writer. A run whose meta.json still says `running` is shown as `crashed` when its
- * process is gone: on the same host, no process has its pid; on any host, the heartbeat is older than
- * {@link HEARTBEAT_STALE_MS} (a pid reused by another process, a run on another machine sharing the store).
+ * A training process writes its pid and host into meta.json when it starts and a heartbeat (`heartbeatAt`) every
+ * {@link HEARTBEAT_EVERY_MS} while it is alive ({@link Heartbeat}; also with the `last` checkpoint's progress). A run
+ * whose meta.json still says `running` is shown as `crashed` when its process is gone: on the same host, no process
+ * has its pid; on any host, the heartbeat is older than {@link HEARTBEAT_STALE_MS} (a pid reused by another process,
+ * a run on another machine sharing the store).
  */
 export const HEARTBEAT_EVERY_MS = 15_000;
 export const HEARTBEAT_STALE_MS = 5 * 60_000;
+
+/**
+ * A timer that writes the heartbeat every `everyMs` until stopped. A timer, not a training batch: an epoch's
+ * validation and the run's final evaluation take minutes on a large split, and they give the event loop turns too
+ * (train/event-loop.ts). Unreferenced: it never keeps the process alive.
+ */
+export class Heartbeat {
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(write: (at: string) => void, everyMs: number = HEARTBEAT_EVERY_MS) {
+    this.timer = setInterval(() => write(new Date().toISOString()), everyMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
 
 /** What `mtl runs` shows: the stored status, or `crashed` for a `running` run whose process is gone. */
 export type ShownStatus = RunStatus | 'crashed';
