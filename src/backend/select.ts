@@ -1,8 +1,10 @@
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { tf } from '../tf.js';
 import { backendSetting } from '../config/backend-setting.js';
 import type { BackendChoice, BackendSetting, FmaChoice } from '../config/types.js';
 import { UsageError } from '../errors.js';
+import { packageRoot } from '../util/paths.js';
 import {
   fmaKernelsActive,
   fmaKernelsAvailable,
@@ -47,8 +49,14 @@ export interface FmaReport {
   reason: string;
 }
 
-/** The two ways to get relaxed SIMD, for the error of `fma: on` and for the report. */
-export const RELAXED_SIMD_HOW = 'use Node ≥ 22, or run Node 20 as `node --experimental-wasm-relaxed-simd`';
+/**
+ * The two ways to get relaxed SIMD, for the error of `fma: on` and for the report. The flag goes on node's command
+ * line (NODE_OPTIONS refuses it, so `npx mtl` cannot pass it): the command names this mtl's own entry point.
+ */
+export function relaxedSimdHow(): string {
+  const entry = path.relative(process.cwd(), path.join(packageRoot, 'bin', 'mtl.js')) || 'bin/mtl.js';
+  return `use Node ≥ 22, or run Node 20 with the flag: \`node --experimental-wasm-relaxed-simd ${entry} …\``;
+}
 
 function chooseFma(requested: FmaChoice, name: BackendName, pinnedBy: string | undefined): FmaReport {
   if (name !== 'wasm' || !simdKernelsActive()) {
@@ -64,14 +72,14 @@ function chooseFma(requested: FmaChoice, name: BackendName, pinnedBy: string | u
     throw new UsageError(
       `${pinnedBy}, but this runtime (Node ${process.version}) has no WebAssembly relaxed SIMD, which they need: on ` +
         'the plain kernels its numbers would change.',
-      [RELAXED_SIMD_HOW],
+      [relaxedSimdHow()],
     );
   }
   if (requested === 'on' && !available) {
     throw new UsageError(
       `backend.fma is "on" but this runtime (Node ${process.version}) has no WebAssembly relaxed SIMD, which the ` +
         'fused multiply-add kernels need.',
-      [RELAXED_SIMD_HOW, 'or set backend.fma to auto (FMA where available) or off (the plain kernels)'],
+      [relaxedSimdHow(), 'or set backend.fma to auto (FMA where available) or off (the plain kernels)'],
     );
   }
   const use = requested === 'on' || (requested === 'auto' && available);
@@ -83,7 +91,7 @@ function chooseFma(requested: FmaChoice, name: BackendName, pinnedBy: string | u
   return {
     requested,
     path: 'plain',
-    reason: `no relaxed SIMD in Node ${process.version} (to get it: ${RELAXED_SIMD_HOW})`,
+    reason: `no relaxed SIMD in Node ${process.version} (to get it: ${relaxedSimdHow()})`,
   };
 }
 

@@ -14,7 +14,7 @@ import { adversaryRows } from './adversary-output.js';
 import { validateData } from '../api/validate.js';
 import { loadTrainConfig } from './baseline-commands.js';
 import { builtinDatasets } from '../data/builtin/index.js';
-import { probeBackends, RELAXED_SIMD_HOW } from '../backend/select.js';
+import { probeBackends, relaxedSimdHow } from '../backend/select.js';
 import { relaxedSimdSupported, simdSupported } from '../backend/simd/module.js';
 import { ExitCode, MtlError, UsageError } from '../errors.js';
 import { formatNumber, log, out, printJson, table } from './output.js';
@@ -256,7 +256,7 @@ export async function doctorCommand(flags: { json?: boolean }): Promise<number> 
   const kernels = {
     simd: simdSupported(),
     fma,
-    ...(fma ? {} : { fmaWhyNot: `no WebAssembly relaxed SIMD in Node ${process.version} (${RELAXED_SIMD_HOW})` }),
+    ...(fma ? {} : { fmaWhyNot: `no WebAssembly relaxed SIMD in Node ${process.version} (${relaxedSimdHow()})` }),
   };
   const report = {
     node: process.version,
