@@ -1,10 +1,9 @@
 import { createRequire } from 'node:module';
-import path from 'node:path';
 import { tf } from '../tf.js';
 import { backendSetting } from '../config/backend-setting.js';
 import type { BackendChoice, BackendSetting, FmaChoice } from '../config/types.js';
 import { UsageError } from '../errors.js';
-import { packageRoot } from '../util/paths.js';
+import { entryPointFromHere } from '../util/paths.js';
 import {
   fmaKernelsActive,
   fmaKernelsAvailable,
@@ -54,8 +53,8 @@ export interface FmaReport {
  * line (NODE_OPTIONS refuses it, so `npx mtl` cannot pass it): the command names this mtl's own entry point.
  */
 export function relaxedSimdHow(): string {
-  const entry = path.relative(process.cwd(), path.join(packageRoot, 'bin', 'mtl.js')) || 'bin/mtl.js';
-  return `use Node ≥ 22, or run Node 20 with the flag: \`node --experimental-wasm-relaxed-simd ${entry} …\``;
+  const command = `node --experimental-wasm-relaxed-simd ${entryPointFromHere()} …`;
+  return `use Node ≥ 22, or run Node 20 with the flag: \`${command}\``;
 }
 
 function chooseFma(requested: FmaChoice, name: BackendName, pinnedBy: string | undefined): FmaReport {

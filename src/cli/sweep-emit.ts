@@ -1,8 +1,10 @@
 import { availableParallelism } from 'node:os';
+import path from 'node:path';
 import { planSweep } from '../api/sweep.js';
 import { refuseHalvingShard } from '../api/sweep-halving.js';
 import { ExitCode, UsageError } from '../errors.js';
-import { emitJobs, emitShards, parseEmitForm } from '../sweep/emit.js';
+import { emitJobs, emitShards, NPX_MTL, parseEmitForm } from '../sweep/emit.js';
+import { entryPointFromHere } from '../util/paths.js';
 import { log, out } from './output.js';
 import type { SweepFlags } from './sweep.js';
 
@@ -45,6 +47,7 @@ export async function emitCommand(
       shards,
       passThrough,
       emittedBy: ['mtl sweep', file, '--emit', emitForm, '--shards', String(shards), ...passThrough].join(' '),
+      mtl: jobsCallMtl(),
     }).trimEnd(),
   );
   if (shards > plan.trials.length) {
@@ -53,4 +56,13 @@ export async function emitCommand(
     );
   }
   return ExitCode.ok;
+}
+
+/**
+ * How the emitted jobs call mtl by default: node on this mtl's entry point when it lies inside this folder (the jobs
+ * run in the same folder of the same checkout), so that node gets a scheduler's SIGTERM itself; else npx.
+ */
+function jobsCallMtl(): string {
+  const entry = entryPointFromHere();
+  return entry.startsWith('../') || path.isAbsolute(entry) || /[^\w./-]/.test(entry) ? NPX_MTL : `node ${entry}`;
 }

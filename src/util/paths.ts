@@ -11,3 +11,14 @@ export const packageRoot: string = path.resolve(path.dirname(fileURLToPath(impor
 export function datasetPath(...parts: string[]): string {
   return path.join(packageRoot, 'datasets', ...parts);
 }
+
+/**
+ * This mtl's command-line entry point (bin/mtl.js) as a path from the working folder, with / between its parts:
+ * `bin/mtl.js` in a clone, `node_modules/mtl/bin/mtl.js` where mtl is installed.
+ */
+export function entryPointFromHere(): string {
+  return path
+    .relative(process.cwd(), path.join(packageRoot, 'bin', 'mtl.js'))
+    .split(path.sep)
+    .join('/');
+}
