@@ -210,11 +210,12 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
   // before a checkpoint is read back or the run reports anything as final.
   const background = new BackgroundTasks();
   if (session.resume) strategy.restore(session.resume.snapshot.strategyState);
-  // Beside training through the background writer; once that is closed (the final evaluation), directly.
-  let backgroundOpen = true;
+  // Beside training through the background writer; once that is closed (the final evaluation), directly. None while
+  // it closes: a write queued then could be cut off with the worker, and meta.json's final write would find it pending.
+  let beatsVia: 'background' | 'none' | 'direct' = 'background';
   const heartbeat = new Heartbeat((heartbeatAt) => {
-    if (backgroundOpen) writer.updateMetaInBackground({ heartbeatAt }, background);
-    else writer.updateMeta({ heartbeatAt });
+    if (beatsVia === 'background') writer.updateMetaInBackground({ heartbeatAt }, background);
+    else if (beatsVia === 'direct') writer.updateMeta({ heartbeatAt });
   }, options.heartbeatEveryMs);
   session.interrupts.record = (reason) => {
     heartbeat.stop();
@@ -276,8 +277,9 @@ export async function trainInRun(session: TrainingSession, options: TrainOptions
     });
     epochs = result.epochs.length;
     bestEpoch = result.bestEpoch;
+    beatsVia = 'none';
     await background.close();
-    backgroundOpen = false;
+    beatsVia = 'direct';
     status =
       result.outcome === 'interrupted' ? 'interrupted' : result.outcome === 'diverged' ? 'diverged' : 'completed';
     statusReason =

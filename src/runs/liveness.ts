@@ -20,7 +20,13 @@ export class Heartbeat {
   private readonly timer: NodeJS.Timeout;
 
   constructor(write: (at: string) => void, everyMs: number = HEARTBEAT_EVERY_MS) {
-    this.timer = setInterval(() => write(new Date().toISOString()), everyMs);
+    this.timer = setInterval(() => {
+      try {
+        write(new Date().toISOString());
+      } catch {
+        // A missed beat (a full disk, say) must not end the process from a timer: the run's own writes report it.
+      }
+    }, everyMs);
     this.timer.unref();
   }
 
